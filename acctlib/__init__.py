@@ -1,0 +1,3 @@
+"""acctlib: reproducible account-to-revenue reports from CRM exports."""
+
+__version__ = "0.1.0"

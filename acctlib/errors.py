@@ -1,0 +1,64 @@
+"""Exceptions raised by acctlib.
+
+Every error derives from :class:`AcctlibError`, so a caller can catch the
+whole family. Messages say what failed, on which value, and what to do.
+"""
+
+from __future__ import annotations
+
+
+class AcctlibError(Exception):
+    """Root of every error that acctlib raises on purpose."""
+
+
+class ParameterError(AcctlibError):
+    """A parameter is unknown, has the wrong type or lies outside its bounds."""
+
+
+class InputError(AcctlibError):
+    """An input file cannot be read or does not have the expected shape.
+
+    Parameters
+    ----------
+    message
+        What failed and how to fix it.
+    file, row, column, value
+        Where the problem sits. ``row`` is the 1-based data row, header
+        excluded, so row 1 is the first line after the header.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        value: object = None,
+    ) -> None:
+        self.file = file
+        self.row = row
+        self.column = column
+        self.value = value
+        super().__init__(message)
+
+
+class BuildError(AcctlibError):
+    """A notebook failed while a report was being built.
+
+    Parameters
+    ----------
+    notebook
+        File name of the notebook that failed.
+    cell
+        0-based index of the failing cell, when known.
+    detail
+        The error name and message reported by the kernel.
+    """
+
+    def __init__(self, notebook: str, cell: int | None, detail: str) -> None:
+        self.notebook = notebook
+        self.cell = cell
+        self.detail = detail
+        where = f"cell {cell}" if cell is not None else "an unknown cell"
+        super().__init__(f"notebook {notebook} failed in {where}: {detail}")

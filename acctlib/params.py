@@ -1,0 +1,330 @@
+"""Parameter declarations, loading and overrides.
+
+``params/default.yaml`` declares every parameter once. A run resolves the
+declared defaults, a parameter file and ``--set`` overrides into one
+:class:`Params` mapping, and rejects unknown or ill-typed names before any
+notebook runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from acctlib.errors import ParameterError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULTS_FILE = PROJECT_ROOT / "params" / "default.yaml"
+TYPES = ("date", "integer", "number", "text", "boolean", "path", "list", "mapping", "choice")
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """One declared parameter: type, default, unit, description and bounds."""
+
+    name: str
+    type: str
+    default: Any
+    unit: str
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] | None = None
+
+
+def load_declarations(path: Path = DEFAULTS_FILE) -> dict[str, Declaration]:
+    """Read the parameter declarations from ``path``."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    declarations = {}
+    for name, entry in raw.items():
+        missing = {"type", "default", "unit", "description"} - set(entry)
+        if missing:
+            raise ParameterError(
+                f"{path}: parameter {name!r} lacks {', '.join(sorted(missing))}; "
+                "declare type, default, unit and description for every parameter"
+            )
+        if entry["type"] not in TYPES:
+            raise ParameterError(
+                f"{path}: parameter {name!r} has unknown type {entry['type']!r}; "
+                f"use one of {', '.join(TYPES)}"
+            )
+        choices = entry.get("choices")
+        declarations[name] = Declaration(
+            name=name,
+            type=entry["type"],
+            default=entry["default"],
+            unit=entry["unit"],
+            description=" ".join(str(entry["description"]).split()),
+            minimum=entry.get("minimum"),
+            maximum=entry.get("maximum"),
+            choices=tuple(choices) if choices else None,
+        )
+    return declarations
+
+
+def last_day_of_previous_month(today: dt.date) -> dt.date:
+    """Return the last calendar day of the month before ``today``."""
+    return today.replace(day=1) - dt.timedelta(days=1)
+
+
+class Params(Mapping[str, Any]):
+    """Resolved, validated parameters of one run.
+
+    Values are Python objects (``datetime.date`` for dates, ``Path`` for
+    paths). :meth:`to_json` gives the form stored in manifests.
+    """
+
+    def __init__(self, values: dict[str, Any], sources: dict[str, str]) -> None:
+        self._values = dict(values)
+        self.sources = dict(sources)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Params({self.to_json()!r})"
+
+    @property
+    def as_of(self) -> dt.date:
+        return self._values["as_of"]
+
+    @property
+    def run_name(self) -> str:
+        """Folder name of the run: the as-of date, then ``--variant`` if any."""
+        name = self.as_of.isoformat()
+        if self._values.get("variant"):
+            name += f"--{self._values['variant']}"
+        return name
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the values as JSON-ready types (dates and paths as text)."""
+        return {name: _to_json(value) for name, value in self._values.items()}
+
+    def replace(self, **changes: Any) -> Params:
+        """Return a copy with some values replaced and validated."""
+        declarations = load_declarations()
+        values = dict(self._values)
+        sources = dict(self.sources)
+        for name, value in changes.items():
+            values[name] = coerce(declarations, name, value, "replace")
+            sources[name] = "replace"
+        return Params(values, sources)
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, (dt.date, Path)):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _to_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_json(item) for item in value]
+    return value
+
+
+def coerce(declarations: Mapping[str, Declaration], name: str, value: Any, origin: str) -> Any:
+    """Convert ``value`` to the declared type of ``name`` or raise ParameterError.
+
+    ``origin`` names where the value came from (a file or ``--set``) and is
+    quoted in the error.
+    """
+    if name not in declarations:
+        known = ", ".join(sorted(declarations))
+        raise ParameterError(
+            f"unknown parameter {name!r} in {origin}; known parameters: {known}"
+        )
+    declaration = declarations[name]
+    try:
+        converted = _convert(declaration, value)
+    except (TypeError, ValueError) as error:
+        raise ParameterError(
+            f"invalid value {value!r} for parameter {name!r} in {origin}: {error}. "
+            f"Expected {declaration.type} ({declaration.unit})."
+        ) from error
+    _check_bounds(declaration, converted, origin)
+    return converted
+
+
+def _convert(declaration: Declaration, value: Any) -> Any:
+    kind = declaration.type
+    if value is None:
+        if kind in ("date",):
+            return None
+        raise ValueError("a value is required")
+    if kind == "date":
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        text = str(value).strip()
+        return dt.date.fromisoformat(text) if text else None
+    if kind == "integer":
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError("not a whole number")
+        return int(str(value).strip()) if isinstance(value, str) else int(value)
+    if kind == "number":
+        if isinstance(value, bool):
+            raise ValueError("not a number")
+        return float(value)
+    if kind == "boolean":
+        return _convert_boolean(value)
+    if kind in ("text", "choice"):
+        if isinstance(value, (dict, list)):
+            raise ValueError("not text")
+        return str(value)
+    if kind == "path":
+        return Path(str(value))
+    if kind == "list":
+        if isinstance(value, str):
+            value = yaml.safe_load(value) if value.startswith("[") else value.split(",")
+        if not isinstance(value, list):
+            raise ValueError("not a list")
+        return [str(item).strip() for item in value]
+    if kind == "mapping":
+        if isinstance(value, str):
+            value = yaml.safe_load(value)
+        if not isinstance(value, dict):
+            raise ValueError("not a mapping")
+        return value
+    raise ValueError(f"unsupported type {kind}")
+
+
+def _convert_boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off"):
+        return False
+    raise ValueError("not true or false")
+
+
+def _check_bounds(declaration: Declaration, value: Any, origin: str) -> None:
+    name = declaration.name
+    if declaration.choices is not None and value not in declaration.choices:
+        raise ParameterError(
+            f"invalid value {value!r} for parameter {name!r} in {origin}; "
+            f"choose one of {', '.join(declaration.choices)}"
+        )
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return
+    if declaration.minimum is not None and value < declaration.minimum:
+        raise ParameterError(
+            f"parameter {name!r} in {origin} is {value}, below its minimum "
+            f"{declaration.minimum} ({declaration.unit})"
+        )
+    if declaration.maximum is not None and value > declaration.maximum:
+        raise ParameterError(
+            f"parameter {name!r} in {origin} is {value}, above its maximum "
+            f"{declaration.maximum} ({declaration.unit})"
+        )
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split a ``name=value`` override; the value is read as YAML."""
+    name, separator, raw = text.partition("=")
+    if not separator or not name.strip():
+        raise ParameterError(
+            f"invalid override {text!r}; write it as name=value, for example "
+            "--set as_of=2026-06-30"
+        )
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return name.strip(), value
+
+
+def resolve_params(
+    params_file: str | Path | None = None,
+    overrides: Iterable[str] = (),
+    *,
+    today: dt.date | None = None,
+    declarations_file: Path = DEFAULTS_FILE,
+) -> Params:
+    """Merge declared defaults, a parameter file and overrides into Params.
+
+    Parameters
+    ----------
+    params_file
+        YAML mapping of parameter names to values, or None.
+    overrides
+        ``name=value`` strings applied after the file, values read as YAML.
+    today
+        Date used for the default as-of date; the system date when None.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown name, a value of the wrong type or out of bounds.
+    """
+    declarations = load_declarations(declarations_file)
+    values = {name: _convert_default(d) for name, d in declarations.items()}
+    sources = {name: "default" for name in declarations}
+
+    if params_file is not None:
+        path = Path(params_file)
+        for name, value in _read_params_file(path).items():
+            values[name] = coerce(declarations, name, value, str(path))
+            sources[name] = str(path)
+        if not values.get("variant") and path.parent.name == "variants":
+            values["variant"] = path.stem
+            sources["variant"] = str(path)
+
+    for text in overrides:
+        name, value = parse_override(text)
+        values[name] = coerce(declarations, name, value, f"--set {text}")
+        sources[name] = "--set"
+
+    if values.get("as_of") is None:
+        values["as_of"] = last_day_of_previous_month(today or dt.date.today())
+    _check_variant_name(values.get("variant", ""))
+    return Params(values, sources)
+
+
+def _convert_default(declaration: Declaration) -> Any:
+    if declaration.default is None:
+        return None
+    return _convert(declaration, declaration.default)
+
+
+def _read_params_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ParameterError(f"parameter file {path} not found")
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ParameterError(f"parameter file {path} is not valid YAML: {error}") from error
+    if content is None:
+        return {}
+    if not isinstance(content, dict):
+        raise ParameterError(
+            f"parameter file {path} must be a mapping of names to values, "
+            f"not {type(content).__name__}"
+        )
+    return content
+
+
+def _check_variant_name(variant: str) -> None:
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+    if variant and (set(variant) - allowed or variant.startswith(".")):
+        raise ParameterError(
+            f"invalid variant name {variant!r}; use letters, digits, '-', '_' and '.'"
+        )
+
+
+def dumps(params: Params) -> str:
+    """Serialise resolved parameters as sorted, indented JSON."""
+    return json.dumps(params.to_json(), indent=2, sort_keys=True)
