@@ -21,7 +21,17 @@ from acctlib.errors import ParameterError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = PROJECT_ROOT / "params" / "default.yaml"
-TYPES = ("date", "integer", "number", "text", "boolean", "path", "list", "mapping", "choice")
+TYPES = (
+    "date",
+    "integer",
+    "number",
+    "text",
+    "boolean",
+    "path",
+    "list",
+    "mapping",
+    "choice",
+)
 
 
 @dataclass(frozen=True)
@@ -133,7 +143,9 @@ def _to_json(value: Any) -> Any:
     return value
 
 
-def coerce(declarations: Mapping[str, Declaration], name: str, value: Any, origin: str) -> Any:
+def coerce(
+    declarations: Mapping[str, Declaration], name: str, value: Any, origin: str
+) -> Any:
     """Convert ``value`` to the declared type of ``name`` or raise ParameterError.
 
     ``origin`` names where the value came from (a file or ``--set``) and is
@@ -170,7 +182,9 @@ def _convert(declaration: Declaration, value: Any) -> Any:
         text = str(value).strip()
         return dt.date.fromisoformat(text) if text else None
     if kind == "integer":
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        if isinstance(value, bool) or (
+            isinstance(value, float) and not value.is_integer()
+        ):
             raise ValueError("not a whole number")
         return int(str(value).strip()) if isinstance(value, str) else int(value)
     if kind == "number":
@@ -306,7 +320,9 @@ def _read_params_file(path: Path) -> dict[str, Any]:
     try:
         content = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        raise ParameterError(f"parameter file {path} is not valid YAML: {error}") from error
+        raise ParameterError(
+            f"parameter file {path} is not valid YAML: {error}"
+        ) from error
     if content is None:
         return {}
     if not isinstance(content, dict):

@@ -1,0 +1,251 @@
+"""Building a dated report: intake, prepare, render, publish.
+
+:func:`build_report` runs the whole pipeline for one set of parameters.
+The run folder is assembled under a temporary name inside ``reports_dir``
+and renamed into place only when every notebook succeeded, so a failed
+build never replaces or damages an earlier report. A failed notebook is
+kept under ``work_dir/failed-runs/`` for debugging.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from acctlib import __version__, publish, render
+from acctlib.errors import BuildError
+from acctlib.intake import load_source
+from acctlib.intake.quarantine import write_csv_safely
+from acctlib.params import PROJECT_ROOT, Params
+from acctlib.workspace import WORKSPACE_FILE, prepare_workspace
+
+logger = logging.getLogger(__name__)
+
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+PACKAGES = (
+    "pandas",
+    "numpy",
+    "duckdb",
+    "ibis-framework",
+    "sqlglot",
+    "pandera",
+    "statsmodels",
+    "altair",
+    "vl-convert-python",
+    "papermill",
+    "nbconvert",
+    "nbclient",
+    "ipykernel",
+    "pyarrow",
+)
+
+
+@dataclass
+class BuildResult:
+    """Where a build wrote its report and what it measured."""
+
+    run_dir: Path
+    manifest: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def build_report(params: Params, *, command: str = "acctlib build") -> BuildResult:
+    """Build the report for ``params`` into ``reports_dir/<run name>/``.
+
+    Raises
+    ------
+    InputError
+        When an input cannot be read; nothing is written to reports_dir.
+    BuildError
+        When a notebook fails; the executed notebook is kept under
+        ``work_dir/failed-runs/`` and earlier reports stay as they were.
+    """
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    sections = _section_paths(params["sections"])
+
+    step = time.perf_counter()
+    intake = load_source(params)
+    timings["intake"] = time.perf_counter() - step
+    logger.info(
+        "read %s: %s accepted rows, %s rejected",
+        params["data_dir"],
+        f"{sum(len(frame) for frame in intake.tables.values()):,}",
+        f"{intake.quarantine.count():,}",
+    )
+
+    step = time.perf_counter()
+    work_dir = Path(params["work_dir"]) / params.run_name
+    workspace = work_dir / WORKSPACE_FILE
+    headline = prepare_workspace(intake, params, workspace)
+    timings["prepare"] = time.perf_counter() - step
+
+    reports_dir = Path(params["reports_dir"])
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    staging = reports_dir / f".staging-{params.run_name}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "notebooks").mkdir(parents=True)
+    try:
+        executed = _execute_all(sections, staging, workspace.resolve(), params, timings)
+        generated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        manifest = _manifest(params, intake, headline, sections, command, generated_at)
+        step = time.perf_counter()
+        publish.write_section_pages(staging, executed, manifest)
+        timings["html_export"] = time.perf_counter() - step
+        write_csv_safely(intake.quarantine.to_frame(), staging / "rejected_rows.csv")
+        timings["total"] = time.perf_counter() - started
+        manifest["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
+        manifest["html_bytes"] = publish.html_sizes(staging)
+        publish.write_run_index(staging, manifest)
+        (staging / "manifest.json").write_text(
+            json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        run_dir = _move_into_place(staging, reports_dir / params.run_name)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    publish.write_reports_index(reports_dir)
+    logger.info("report written to %s", run_dir / "index.html")
+    return BuildResult(run_dir=run_dir, manifest=manifest, timings=timings)
+
+
+def _section_paths(names: list[str]) -> list[Path]:
+    paths = []
+    for name in names:
+        path = NOTEBOOKS_DIR / (name if name.endswith(".ipynb") else f"{name}.ipynb")
+        if not path.is_file():
+            known = ", ".join(sorted(p.stem for p in NOTEBOOKS_DIR.glob("*.ipynb")))
+            raise BuildError(
+                path.name, None, f"notebook not found; known sections: {known}"
+            )
+        paths.append(path)
+    return paths
+
+
+def _execute_all(
+    sections: list[Path],
+    staging: Path,
+    workspace: Path,
+    params: Params,
+    timings: dict[str, float],
+) -> dict[str, nbformat.NotebookNode]:
+    """Run every section notebook, in parallel up to ``parallel_notebooks``."""
+    total = len(sections)
+
+    def run(position: int, source: Path) -> tuple[str, nbformat.NotebookNode]:
+        output = staging / "notebooks" / source.name
+        logger.info("[%d/%d] running %s", position, total, source.name)
+        step = time.perf_counter()
+        try:
+            notebook = render.execute_notebook(
+                source,
+                output,
+                {"workspace": str(workspace)},
+                timeout=params["notebook_timeout_seconds"],
+                cwd=NOTEBOOKS_DIR,
+            )
+        except BuildError:
+            _keep_failed(output, params)
+            raise
+        elapsed = time.perf_counter() - step
+        timings[f"notebook:{source.stem}"] = elapsed
+        logger.info("[%d/%d] %s done in %.1f s", position, total, source.name, elapsed)
+        return source.stem, notebook
+
+    workers = min(params["parallel_notebooks"], total)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(run, i, path) for i, path in enumerate(sections, 1)]
+        results = [future.result() for future in futures]
+    return dict(results)
+
+
+def _keep_failed(executed: Path, params: Params) -> None:
+    """Copy a failed executed notebook to ``work_dir/failed-runs/<run>/``."""
+    if not executed.is_file():
+        return
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = Path(params["work_dir"]) / "failed-runs" / f"{params.run_name}-{stamp}"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(executed, target / executed.name)
+    logger.error("failed notebook kept at %s", target / executed.name)
+
+
+def _move_into_place(staging: Path, final: Path) -> Path:
+    """Replace ``final`` with ``staging``, keeping the old folder until the swap."""
+    previous = final.with_name(f".previous-{final.name}-{os.getpid()}")
+    if final.exists():
+        final.rename(previous)
+    staging.rename(final)
+    shutil.rmtree(previous, ignore_errors=True)
+    return final
+
+
+def _manifest(
+    params, intake, headline, sections, command, generated_at
+) -> dict[str, Any]:
+    return {
+        "acctlib_version": __version__,
+        "run": params.run_name,
+        "as_of": params.as_of.isoformat(),
+        "variant": params["variant"],
+        "generated_at": generated_at.isoformat().replace("+00:00", "Z"),
+        "command": command,
+        "params": params.to_json(),
+        "seed": params["seed"],
+        "profile": intake.profile,
+        "inputs": [item.__dict__ for item in intake.inputs],
+        "intake": intake.counts().to_dict("records"),
+        "rejected_rows": intake.quarantine.count(),
+        "rejected_by_reason": intake.quarantine.summary().to_dict("records"),
+        "notes": intake.notes,
+        "headline": headline,
+        "sections": [path.stem for path in sections],
+        "python": sys.version.split()[0],
+        "packages": _package_versions(),
+        "git_commit": _git_commit(),
+    }
+
+
+def _package_versions() -> dict[str, str]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _git_commit() -> str | None:
+    """Return the checked-out commit, with ``-dirty`` when files changed."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return f"{commit}-dirty" if status else commit

@@ -1,0 +1,198 @@
+"""Altair theme, offline chart display and the chart builders of the report.
+
+Charts in a notebook are shown with :func:`show`, which emits a ``<div>``
+and a short script calling ``vegaEmbed``. The vega, vega-lite and
+vega-embed libraries are inlined once per notebook by
+:func:`enable_offline`, so the exported HTML draws every chart from disk
+with no network. Builders aggregate before plotting: a chart never carries
+more rows than altair's default limit of 5,000.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+
+import altair as alt
+import pandas as pd
+
+PALETTE = ["#1f4e79", "#2e86c1", "#48c9b0", "#f4d03f", "#e67e22", "#c0392b", "#7f8c8d"]
+STATUS_ORDER = ["customer", "open_opportunity", "churned", "lost", "prospect"]
+STATUS_LABELS = {
+    "customer": "Customer",
+    "open_opportunity": "Open opportunity",
+    "churned": "Churned",
+    "lost": "Lost",
+    "prospect": "Prospect",
+}
+
+
+@alt.theme.register("acctlib", enable=True)
+def acctlib_theme() -> alt.theme.ThemeConfig:
+    """Return the report theme: system fonts, quiet grid, the report palette."""
+    font = "-apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+    return {
+        "config": {
+            "font": font,
+            "view": {"stroke": None, "continuousWidth": 560, "continuousHeight": 280},
+            "range": {"category": PALETTE},
+            "axis": {"labelFontSize": 12, "titleFontSize": 12, "gridColor": "#eeeeee"},
+            "title": {"fontSize": 15, "anchor": "start", "fontWeight": 600},
+            "legend": {"labelFontSize": 12, "titleFontSize": 12},
+        }
+    }
+
+
+@functools.cache
+def vega_bundle() -> str:
+    """Return the vega, vega-lite and vega-embed JavaScript as one bundle."""
+    import vl_convert
+    from altair.utils._importers import vl_version_for_vl_convert
+
+    return vl_convert.javascript_bundle(vl_version=vl_version_for_vl_convert())
+
+
+def offline_scripts_html() -> str:
+    """Return a ``<script>`` element that defines ``vegaEmbed`` without network."""
+    bundle = vega_bundle().replace("</script", "<\\/script")
+    return f'<script type="text/javascript">\n{bundle}\n</script>'
+
+
+def enable_offline() -> None:
+    """Display the inlined chart libraries once, at the top of a notebook."""
+    from IPython.display import HTML, display
+
+    display(HTML(offline_scripts_html()))
+
+
+def _spec_json(chart: alt.TopLevelMixin) -> str:
+    spec = json.dumps(chart.to_dict(), sort_keys=True, separators=(",", ":"))
+    # Escape sequences that could end the script element or open a comment,
+    # so names typed into the CRM can never break out of the chart data.
+    return spec.replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def chart_html(chart: alt.TopLevelMixin) -> str:
+    """Return the HTML that draws ``chart`` with the inlined vegaEmbed."""
+    spec = _spec_json(chart)
+    chart_id = "chart-" + hashlib.sha256(spec.encode("utf-8")).hexdigest()[:12]
+    options = json.dumps({"actions": False, "renderer": "svg"})
+    return (
+        f'<div class="acctlib-chart" id="{chart_id}"></div>\n'
+        '<script type="text/javascript">\n'
+        f'vegaEmbed("#{chart_id}", {spec}, {options})'
+        ".catch(function (error) { console.error(error); });\n"
+        "</script>"
+    )
+
+
+def show(chart: alt.TopLevelMixin) -> None:
+    """Display ``chart`` in a notebook so that it renders offline after export."""
+    from IPython.display import HTML, display
+
+    display(HTML(chart_html(chart)))
+
+
+def plot_accounts_by_status(counts: pd.DataFrame) -> alt.Chart:
+    """Bar chart of accounts per status.
+
+    ``counts`` has columns ``status`` (one of STATUS_ORDER) and ``accounts``.
+    """
+    data = counts.assign(label=counts["status"].map(STATUS_LABELS))
+    order = [STATUS_LABELS[status] for status in STATUS_ORDER]
+    return (
+        alt.Chart(data, title="Accounts by status")
+        .mark_bar()
+        .encode(
+            x=alt.X("accounts:Q", title="Accounts"),
+            y=alt.Y("label:N", sort=order, title=None),
+            color=alt.Color("label:N", sort=order, legend=None),
+            tooltip=[
+                alt.Tooltip("label:N", title="Status"),
+                alt.Tooltip("accounts:Q", title="Accounts", format=","),
+            ],
+        )
+        .properties(height=180)
+    )
+
+
+def plot_bookings_by_month(bookings: pd.DataFrame, currency: str) -> alt.Chart:
+    """Column chart of won bookings per month by deal type.
+
+    ``bookings`` has columns ``month`` (first day of month), ``type`` and
+    ``bookings`` (amount in the report currency).
+    """
+    data = bookings.assign(month=bookings["month"].dt.strftime("%Y-%m"))
+    return (
+        alt.Chart(data, title=f"Bookings by month ({currency})")
+        .mark_bar()
+        .encode(
+            x=alt.X("month:O", title=None, axis=alt.Axis(labelAngle=-45)),
+            y=alt.Y(
+                "sum(bookings):Q",
+                title=f"Bookings ({currency})",
+                axis=alt.Axis(format="~s"),
+            ),
+            color=alt.Color("type:N", title="Deal type"),
+            tooltip=[
+                alt.Tooltip("month:O", title="Month"),
+                alt.Tooltip("type:N", title="Type"),
+                alt.Tooltip("bookings:Q", title="Bookings", format=",.0f"),
+            ],
+        )
+    )
+
+
+def plot_pipeline_by_stage(pipeline: pd.DataFrame, currency: str) -> alt.Chart:
+    """Bar chart of open pipeline per stage in process order.
+
+    ``pipeline`` has columns ``stage``, ``order``, ``opportunities`` and
+    ``amount``.
+    """
+    order = pipeline.sort_values("order")["stage"].tolist()
+    return (
+        alt.Chart(pipeline, title=f"Open pipeline by stage ({currency})")
+        .mark_bar()
+        .encode(
+            y=alt.Y("stage:N", sort=order, title=None),
+            x=alt.X(
+                "amount:Q",
+                title=f"Open amount ({currency})",
+                axis=alt.Axis(format="~s"),
+            ),
+            tooltip=[
+                alt.Tooltip("stage:N", title="Stage"),
+                alt.Tooltip("opportunities:Q", title="Opportunities", format=","),
+                alt.Tooltip("amount:Q", title="Amount", format=",.0f"),
+            ],
+        )
+        .properties(height=200)
+    )
+
+
+def plot_value_by_segment(segments: pd.DataFrame, currency: str) -> alt.Chart:
+    """Stacked bars of account value per segment and status.
+
+    ``segments`` has columns ``segment``, ``status`` and ``value``.
+    """
+    data = segments.assign(label=segments["status"].map(STATUS_LABELS))
+    order = [STATUS_LABELS[status] for status in STATUS_ORDER]
+    return (
+        alt.Chart(data, title=f"Account value by segment ({currency})")
+        .mark_bar()
+        .encode(
+            y=alt.Y("segment:N", sort="-x", title=None),
+            x=alt.X(
+                "sum(value):Q",
+                title=f"Won ACV + open ACV ({currency})",
+                axis=alt.Axis(format="~s"),
+            ),
+            color=alt.Color("label:N", sort=order, title="Status"),
+            tooltip=[
+                alt.Tooltip("segment:N", title="Segment"),
+                alt.Tooltip("label:N", title="Status"),
+                alt.Tooltip("value:Q", title="Value", format=",.0f"),
+            ],
+        )
+    )

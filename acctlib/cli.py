@@ -1,0 +1,128 @@
+"""Command line: ``acctlib build | check | sample``.
+
+The command line configures logging (progress goes to stderr) and turns
+acctlib's errors into one readable message and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+from pathlib import Path
+
+from acctlib.errors import AcctlibError, BuildError
+
+logger = logging.getLogger("acctlib")
+
+
+def _add_params_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--params",
+        metavar="FILE",
+        help="YAML file of parameter values; see params/default.yaml for every name",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help="override one parameter, for example --set as_of=2026-06-30 (repeatable)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="acctlib",
+        description="Build reproducible account-to-revenue reports from CRM exports.",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    build = commands.add_parser("build", help="build a dated HTML report")
+    _add_params_options(build)
+
+    check = commands.add_parser("check", help="validate a data source without building")
+    _add_params_options(check)
+
+    sample = commands.add_parser("sample", help="write the deterministic sample CRM")
+    sample.add_argument("--out", required=True, type=Path, help="output folder")
+    sample.add_argument("--seed", type=int, default=20260630, help="random seed")
+    sample.add_argument("--accounts", type=int, default=2000, help="number of accounts")
+    sample.add_argument(
+        "--format", choices=["csv", "parquet"], default="csv", help="file format"
+    )
+    return parser
+
+
+def _command_line(argv: list[str]) -> str:
+    return " ".join(shlex.quote(part) for part in ["acctlib", *argv])
+
+
+def run_build(args: argparse.Namespace, argv: list[str]) -> int:
+    from acctlib.build import build_report
+    from acctlib.params import resolve_params
+
+    params = resolve_params(args.params, args.overrides)
+    logger.info("building report as of %s (run %s)", params.as_of, params.run_name)
+    result = build_report(params, command=_command_line(argv))
+    print(result.run_dir / "index.html")
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from acctlib.intake import load_source
+    from acctlib.params import resolve_params
+
+    params = resolve_params(args.params, args.overrides)
+    intake = load_source(params)
+    print(intake.counts().to_string(index=False))
+    summary = intake.quarantine.summary()
+    if not summary.empty:
+        print("\nRejected rows by reason:")
+        print(summary.to_string(index=False))
+    for note in intake.notes:
+        print(note)
+    return 0
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    from acctlib import sample
+
+    counts = sample.write_sample(
+        args.out, seed=args.seed, accounts=args.accounts, file_format=args.format
+    )
+    for table, rows in counts.items():
+        print(f"{table}: {rows:,} rows")
+    print(f"sample written to {args.out} (ends {sample.SAMPLE_END})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.ERROR if args.quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        if args.command == "build":
+            return run_build(args, argv)
+        if args.command == "check":
+            return run_check(args)
+        if args.command == "sample":
+            return run_sample(args)
+    except BuildError as error:
+        print(f"acctlib: build failed: {error}", file=sys.stderr)
+        return 1
+    except AcctlibError as error:
+        print(f"acctlib: {error}", file=sys.stderr)
+        return 2
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

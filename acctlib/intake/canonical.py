@@ -1,0 +1,261 @@
+"""Turning raw text tables into validated canonical tables.
+
+The steps, per table: check the required columns, parse every column by its
+kind, fill stage categories from the stage map, reject duplicated keys,
+validate with the table's pandera schema, and finally reject rows whose
+references (an opportunity's account, a touch's account) point nowhere.
+Each rejected row lands in the :class:`Quarantine` with its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.errors
+
+from acctlib import schema
+from acctlib.errors import InputError
+from acctlib.intake.files import escape_invisible
+from acctlib.intake.parsers import PARSERS
+from acctlib.intake.quarantine import Quarantine
+
+logger = logging.getLogger(__name__)
+
+ROW = "_row"
+FILE = "_file"
+
+
+@dataclass
+class RawTable:
+    """Text cells of one canonical table as a source supplies them.
+
+    ``frame`` has canonical column names (other columns are ignored) and a
+    ``_row`` column with the 1-based data row in ``file``; ``_file`` may name
+    a different file per row when a table is assembled from several files.
+    """
+
+    table: str
+    file: str
+    frame: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if ROW not in self.frame.columns:
+            self.frame = self.frame.assign(**{ROW: range(1, len(self.frame) + 1)})
+        if FILE not in self.frame.columns:
+            self.frame = self.frame.assign(**{FILE: self.file})
+
+
+def canonicalize(
+    raw: RawTable, quarantine: Quarantine, stage_map: Mapping[str, Mapping]
+) -> pd.DataFrame:
+    """Parse and validate one raw table; rejected rows go to ``quarantine``.
+
+    Returns the accepted rows with the canonical columns and dtypes, plus
+    the ``_row`` and ``_file`` provenance columns that
+    :func:`check_references` uses and :func:`finish` drops.
+    """
+    spec = schema.TABLES[raw.table]
+    _check_required_columns(raw, spec)
+    frame = _parse_columns(raw, spec, quarantine)
+    if raw.table == "opportunities":
+        frame = _apply_stage_map(frame, stage_map, quarantine)
+    frame = _reject_duplicate_keys(frame, spec, quarantine)
+    return _validate(frame, spec, quarantine)
+
+
+def _check_required_columns(raw: RawTable, spec: schema.TableSpec) -> None:
+    found = [column for column in raw.frame.columns if column not in (ROW, FILE)]
+    for column in spec.columns:
+        if column.required and column.name not in found:
+            listed = ", ".join(escape_invisible(name) for name in found) or "none"
+            raise InputError(
+                f"{raw.file}: required column {column.name!r} of table "
+                f"{spec.name} is missing; columns found: {listed}. Rename the "
+                "column or map it in the source profile.",
+                file=raw.file,
+                column=column.name,
+            )
+
+
+def _parse_columns(
+    raw: RawTable, spec: schema.TableSpec, quarantine: Quarantine
+) -> pd.DataFrame:
+    frame = raw.frame.reset_index(drop=True)
+    parsed = {ROW: frame[ROW].astype("int64"), FILE: frame[FILE].astype("str")}
+    failed_rows = pd.Series(False, index=frame.index)
+    for column in spec.columns:
+        if column.name not in frame.columns:
+            parsed[column.name] = _empty_column(column.kind, frame.index)
+            continue
+        result = PARSERS[column.kind](frame[column.name])
+        bad = result.failed & ~failed_rows
+        if bad.any():
+            _reject(quarantine, spec.name, frame[bad], column.name, result.errors[bad])
+        failed_rows |= result.failed
+        parsed[column.name] = result.values.astype(schema.pandas_dtype(column.kind))
+    result_frame = pd.DataFrame(parsed)
+    return result_frame[~failed_rows].reset_index(drop=True)
+
+
+def _empty_column(kind: str, index: pd.Index) -> pd.Series:
+    dtype = schema.pandas_dtype(kind)
+    if dtype in (str, "Int64", "boolean"):
+        return pd.Series(None, index=index, dtype=dtype)
+    return pd.Series(float("nan"), index=index).astype(dtype)
+
+
+def _reject(
+    quarantine: Quarantine,
+    table: str,
+    rows: pd.DataFrame,
+    column: str,
+    reasons: pd.Series | str,
+) -> None:
+    """Record ``rows`` as rejected on ``column`` with one reason or one per row."""
+    if isinstance(reasons, str):
+        reasons = pd.Series(reasons, index=rows.index)
+    records = rows.drop(columns=[ROW, FILE], errors="ignore").to_dict("records")
+    for (index, row), record in zip(rows.iterrows(), records, strict=True):
+        quarantine.reject(
+            table,
+            str(row[FILE]),
+            [row[ROW]],
+            column,
+            [row.get(column)],
+            str(reasons[index]),
+            [record],
+        )
+
+
+def _apply_stage_map(
+    frame: pd.DataFrame, stage_map: Mapping[str, Mapping], quarantine: Quarantine
+) -> pd.DataFrame:
+    """Fill stage_category, probability and forecast_category from the stage map.
+
+    Values supplied by the source win over the map. A row whose stage is
+    not in the map and that has no stage_category of its own is rejected.
+    """
+    mapped = frame["stage"].map(lambda stage: stage_map.get(stage, {}).get("category"))
+    frame["stage_category"] = frame["stage_category"].fillna(mapped)
+    probability = frame["stage"].map(
+        lambda stage: stage_map.get(stage, {}).get("probability")
+    )
+    frame["probability"] = frame["probability"].fillna(probability.astype("float64"))
+    forecast = frame["stage"].map(
+        lambda stage: stage_map.get(stage, {}).get("forecast_category")
+    )
+    frame["forecast_category"] = frame["forecast_category"].fillna(forecast)
+
+    unknown = frame["stage_category"].isna()
+    if unknown.any():
+        reasons = frame.loc[unknown, "stage"].map(
+            lambda stage: (
+                f"stage {stage!r} is not in the stage map; add it to the "
+                "stage_map parameter with its category (open, won or lost)"
+            )
+        )
+        _reject(quarantine, "opportunities", frame[unknown], "stage", reasons)
+    return frame[~unknown].reset_index(drop=True)
+
+
+def _reject_duplicate_keys(
+    frame: pd.DataFrame, spec: schema.TableSpec, quarantine: Quarantine
+) -> pd.DataFrame:
+    if not spec.primary_key:
+        return frame
+    key = list(spec.primary_key)
+    complete = frame[key].notna().all(axis=1)
+    duplicated = frame.duplicated(key, keep="first") & complete
+    if duplicated.any():
+        first_rows = frame[complete].drop_duplicates(key).set_index(key)[ROW]
+        reasons = frame.loc[duplicated, key].apply(
+            lambda values: (
+                f"duplicate {'/'.join(key)}; first seen on row "
+                f"{first_rows.loc[tuple(values) if len(key) > 1 else values.iloc[0]]}"
+            ),
+            axis=1,
+        )
+        _reject(quarantine, spec.name, frame[duplicated], key[0], reasons)
+    return frame[~duplicated].reset_index(drop=True)
+
+
+def _validate(
+    frame: pd.DataFrame, spec: schema.TableSpec, quarantine: Quarantine
+) -> pd.DataFrame:
+    try:
+        schema.validate(spec.name, frame)
+        return frame
+    except pandera.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+    row_cases = cases[cases["index"].notna()]
+    table_cases = cases[cases["index"].isna()]
+    if not table_cases.empty:
+        problems = "; ".join(
+            f"{case.column}: {case.check} ({case.failure_case})"
+            for case in table_cases.itertuples()
+        )
+        raise InputError(
+            f"table {spec.name} does not match its schema: {problems}",
+            column=str(table_cases["column"].iloc[0]),
+        )
+    bad_index = set()
+    for case in row_cases.drop_duplicates(["index"]).itertuples():
+        index = int(case.index)
+        bad_index.add(index)
+        reason = _describe_check(str(case.column), str(case.check))
+        _reject(quarantine, spec.name, frame.loc[[index]], str(case.column), reason)
+    return frame.drop(index=sorted(bad_index)).reset_index(drop=True)
+
+
+def _describe_check(column: str, check: str) -> str:
+    spec_columns = {
+        column.name: column
+        for table in schema.TABLES.values()
+        for column in table.columns
+    }
+    spec = spec_columns.get(column)
+    if check == "not_nullable":
+        return f"{column} is empty but required"
+    if check.startswith("isin") and spec is not None and spec.allowed:
+        return f"{column} must be one of {', '.join(spec.allowed)}"
+    if check.startswith("greater_than_or_equal_to"):
+        return f"{column} is below its minimum {spec.minimum if spec else ''}".strip()
+    if check == "empty text":
+        return f"{column} is blank but required"
+    return f"{column} failed check {check}"
+
+
+def check_references(
+    tables: dict[str, pd.DataFrame], quarantine: Quarantine
+) -> dict[str, pd.DataFrame]:
+    """Reject rows whose foreign keys point at no accepted parent row.
+
+    Opportunities with an empty account_id are kept: they belong to no
+    account and are reported under "No account".
+    """
+    checked = dict(tables)
+    order = ["opportunities", "stage_history", "touchpoints", "revenue", "signals"]
+    for name in order:
+        if name not in checked:
+            continue
+        for column, (parent, parent_column) in schema.TABLES[name].references.items():
+            if parent not in checked:
+                continue
+            frame = checked[name]
+            known = set(checked[parent][parent_column].dropna())
+            unknown = frame[column].notna() & ~frame[column].isin(known)
+            if unknown.any():
+                reason = f"{column} not found in {parent}; add the {parent} row or fix the ID"
+                _reject(quarantine, name, frame[unknown], column, reason)
+                checked[name] = frame[~unknown].reset_index(drop=True)
+    return checked
+
+
+def finish(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Drop provenance columns and order the canonical columns."""
+    columns = schema.TABLES[table].column_names
+    return frame[columns].reset_index(drop=True)

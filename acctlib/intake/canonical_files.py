@@ -1,0 +1,40 @@
+"""Adapter for the canonical layout: one file per table, canonical columns.
+
+The data folder holds ``accounts``, ``opportunities`` and optionally
+``stage_history``, ``touchpoints``, ``revenue`` and ``signals``, each as
+``.csv``, ``.parquet`` or ``.xlsx``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from acctlib import schema
+from acctlib.intake.canonical import RawTable
+from acctlib.intake.files import (
+    InputFile,
+    find_table_file,
+    read_text_frame,
+    sha256_file,
+)
+
+
+def read_source(
+    data_dir: Path, profile: dict[str, Any], params: Any
+) -> tuple[list[RawTable], list[InputFile]]:
+    """Read every canonical table file present in ``data_dir``."""
+    raw_tables = []
+    inputs = []
+    for name in schema.TABLES:
+        path = find_table_file(data_dir, name)
+        if path is None:
+            continue
+        frame = read_text_frame(path)
+        raw_tables.append(RawTable(table=name, file=str(path), frame=frame))
+        inputs.append(
+            InputFile(
+                table=name, path=str(path), sha256=sha256_file(path), rows=len(frame)
+            )
+        )
+    return raw_tables, inputs

@@ -1,0 +1,166 @@
+"""Executing notebooks with papermill and exporting them to HTML.
+
+Notebooks run on the ``acctlib`` Jupyter kernel registered inside the
+project's virtual environment; the build puts that environment's kernel
+folder first on ``JUPYTER_PATH`` so no kernel of the same name elsewhere on
+the machine is used. HTML export hides code cells, prompts and stderr, and
+uses the ``report`` template, which loads nothing over the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import nbformat
+import papermill
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbconvert import HTMLExporter
+from papermill.exceptions import PapermillExecutionError
+
+from acctlib.errors import BuildError
+
+logger = logging.getLogger(__name__)
+
+KERNEL_NAME = "acctlib"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+HEADING = re.compile(r"^(#{1,2})\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+
+def use_project_kernel() -> None:
+    """Put this environment's Jupyter data folder first on ``JUPYTER_PATH``.
+
+    The kernel spec installed with ``ipykernel install --sys-prefix`` then
+    wins over a same-named kernel in the user's or the system's folders.
+    """
+    project_share = str(Path(sys.prefix) / "share" / "jupyter")
+    current = os.environ.get("JUPYTER_PATH", "")
+    if current.split(os.pathsep)[0] != project_share:
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(
+            filter(None, [project_share, current])
+        )
+
+
+def execute_notebook(
+    source: Path,
+    output: Path,
+    parameters: dict[str, Any],
+    *,
+    timeout: int,
+    cwd: Path | None = None,
+) -> nbformat.NotebookNode:
+    """Run ``source`` with ``parameters`` and save the executed copy to ``output``.
+
+    Raises
+    ------
+    BuildError
+        Naming the notebook and the failing cell, when a cell raises, the
+        kernel dies or a cell runs past ``timeout`` seconds. The executed
+        notebook, as far as it ran, is saved at ``output`` in every case.
+    """
+    use_project_kernel()
+    try:
+        return papermill.execute_notebook(
+            str(source),
+            str(output),
+            parameters=parameters,
+            kernel_name=KERNEL_NAME,
+            progress_bar=False,
+            execution_timeout=timeout,
+            cwd=str(cwd) if cwd else None,
+        )
+    except PapermillExecutionError as error:
+        raise BuildError(
+            source.name, error.cell_index, f"{error.ename}: {error.evalue}"
+        ) from error
+    except CellTimeoutError as error:
+        raise BuildError(
+            source.name, _failed_cell(output), f"cell ran longer than {timeout} s"
+        ) from error
+    except DeadKernelError as error:
+        raise BuildError(
+            source.name, _failed_cell(output), f"kernel died: {error}"
+        ) from error
+
+
+def _failed_cell(executed: Path) -> int | None:
+    """Return the index of the last cell that started running, if any."""
+    if not executed.is_file():
+        return None
+    notebook = nbformat.read(executed, as_version=4)
+    started = [
+        index
+        for index, cell in enumerate(notebook.cells)
+        if cell.get("metadata", {}).get("papermill", {}).get("start_time")
+    ]
+    return started[-1] if started else None
+
+
+def find_error_outputs(notebook: nbformat.NotebookNode) -> list[tuple[int, str]]:
+    """Return (cell index, error) for every error output in an executed notebook."""
+    errors = []
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                errors.append((index, f"{output.get('ename')}: {output.get('evalue')}"))
+    return errors
+
+
+def extract_toc(notebook: nbformat.NotebookNode) -> list[dict[str, str]]:
+    """Return the level-1 and level-2 markdown headings with their HTML anchors.
+
+    Anchors follow nbconvert's rule for heading ids (spaces become hyphens,
+    then URL quoting), so the links land on the exported headings.
+    """
+    entries = []
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for match in HEADING.finditer(cell.source):
+            if len(match.group(1)) != 2:
+                continue
+            title = match.group(2).strip()
+            anchor = quote(title.replace(" ", "-"), safe="?/:@!$&'()*+,;=")
+            entries.append({"title": title, "anchor": anchor})
+    return entries
+
+
+def _strip_for_export(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop stderr streams and warnings from outputs before export."""
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.outputs = [
+            output
+            for output in cell.get("outputs", [])
+            if not (
+                output.get("output_type") == "stream" and output.get("name") == "stderr"
+            )
+        ]
+    return notebook
+
+
+def export_html(notebook: nbformat.NotebookNode, report: dict[str, Any]) -> str:
+    """Return the report HTML of an executed notebook.
+
+    ``report`` fills the navigation bar, table of contents and footer of
+    the ``report`` template (sections, current file, as_of, variant,
+    currency, generated_at, version, git_commit, command, inputs, params,
+    toc).
+    """
+    exporter = HTMLExporter(
+        template_name="report",
+        extra_template_basedirs=[str(TEMPLATES_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    notebook = _strip_for_export(nbformat.from_dict(notebook))
+    body, _ = exporter.from_notebook_node(notebook, resources={"acctlib": report})
+    return body

@@ -1,0 +1,95 @@
+"""Figures of the executive summary, computed from the prepared tables.
+
+Each function takes the as-of opportunity snapshot or the account map (see
+``acctlib.asof`` and ``schema.ACCOUNT_MAP_COLUMNS``) and returns a small,
+already aggregated frame that a chart or table shows as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import pandas as pd
+
+from acctlib import schema
+
+
+def summarize_status_counts(account_map: pd.DataFrame) -> pd.DataFrame:
+    """Return ``status`` and ``accounts`` for every status, zeros included.
+
+    The "No account" row is not an account and is left out.
+    """
+    accounts = account_map[account_map["account_id"] != schema.NO_ACCOUNT]
+    counts = accounts["status"].value_counts()
+    statuses = list(schema.ACCOUNT_STATUSES)
+    return pd.DataFrame(
+        {
+            "status": statuses,
+            "accounts": [int(counts.get(status, 0)) for status in statuses],
+        }
+    )
+
+
+def summarize_bookings_by_month(
+    snapshot: pd.DataFrame, as_of: dt.date, *, months: int = 24
+) -> pd.DataFrame:
+    """Return won bookings per calendar month and deal type.
+
+    Covers the ``months`` months ending with the as-of month; months without
+    bookings appear with 0 for every type, so the series has no gaps.
+    Columns: ``month`` (first day, datetime64), ``type``, ``bookings``.
+    """
+    end = pd.Timestamp(as_of).to_period("M")
+    periods = pd.period_range(end - (months - 1), end, freq="M")
+    won = snapshot[snapshot["is_won"]].copy()
+    won["period"] = pd.to_datetime(won["closed_on"]).dt.to_period("M")
+    won = won[won["period"].isin(periods)]
+    totals = won.groupby(["period", "type"])["amount"].sum()
+    grid = pd.MultiIndex.from_product(
+        [periods, list(schema.OPPORTUNITY_TYPES)], names=["period", "type"]
+    )
+    totals = totals.reindex(grid, fill_value=0.0).round(2).reset_index()
+    totals["month"] = totals["period"].dt.to_timestamp()
+    return totals.rename(columns={"amount": "bookings"})[["month", "type", "bookings"]]
+
+
+def summarize_pipeline_by_stage(
+    snapshot: pd.DataFrame, stage_map: Mapping[str, Mapping]
+) -> pd.DataFrame:
+    """Return open opportunities and amount per open stage, in process order.
+
+    Columns: ``stage``, ``order``, ``opportunities``, ``amount``.
+    """
+    open_deals = snapshot[snapshot["is_open"]]
+    grouped = open_deals.groupby("stage_asof").agg(
+        opportunities=("opportunity_id", "size"), amount=("amount", "sum")
+    )
+    open_stages = [
+        stage for stage, entry in stage_map.items() if entry.get("category") == "open"
+    ]
+    stages = list(dict.fromkeys([*open_stages, *grouped.index]))
+    result = grouped.reindex(stages, fill_value=0).reset_index(names="stage")
+    result["order"] = result["stage"].map(
+        lambda stage: stage_map.get(stage, {}).get("order", len(stage_map) + 1)
+    )
+    result["opportunities"] = result["opportunities"].astype("int64")
+    result["amount"] = result["amount"].astype("float64").round(2)
+    return result.sort_values(["order", "stage"]).reset_index(drop=True)
+
+
+def summarize_value_by_segment(
+    account_map: pd.DataFrame, segment: str = "industry"
+) -> pd.DataFrame:
+    """Return account ``value`` summed per segment and status.
+
+    Columns: ``segment``, ``status``, ``accounts``, ``value``. Accounts with
+    no segment value are grouped as "Unknown".
+    """
+    accounts = account_map[account_map["account_id"] != schema.NO_ACCOUNT]
+    frame = accounts.assign(segment=accounts[segment].fillna("Unknown").astype("str"))
+    grouped = frame.groupby(["segment", "status"], as_index=False).agg(
+        accounts=("account_id", "size"), value=("value", "sum")
+    )
+    grouped["value"] = grouped["value"].round(2)
+    return grouped.sort_values(["segment", "status"]).reset_index(drop=True)

@@ -1,0 +1,218 @@
+"""Display blocks the notebooks show: headline cards and formatted tables.
+
+Each function takes an open :class:`~acctlib.workspace.Workspace` (or a frame
+from it) and returns an object that Jupyter displays as HTML, so a notebook
+cell is one call. All text from the CRM is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+from IPython.display import HTML
+
+from acctlib import schema, summary, tables
+from acctlib.publish import headline_cards
+from acctlib.workspace import Workspace
+
+MAP_LABELS = {
+    "account_id": "Account ID",
+    "name": "Account",
+    "industry": "Industry",
+    "region": "Region",
+    "owner": "Owner",
+    "status": "Status",
+    "open_pipeline": "Open pipeline",
+    "open_acv": "Open ACV",
+    "won_acv": "Won ACV",
+    "tcv": "TCV",
+    "lifetime_revenue": "Lifetime revenue",
+    "revenue_12m": "Revenue, 12 months",
+    "most_advanced_stage": "Furthest open stage",
+    "marketing_touches_90d": "Marketing touches, 90 days",
+    "value": "Value",
+}
+
+
+def kpi_cards(cards: list[dict[str, str]]) -> HTML:
+    """Return headline figures as a row of cards."""
+    items = "".join(
+        '<div class="acctlib-kpi">'
+        f'<div class="label">{html.escape(card["label"])}</div>'
+        f'<div class="value">{html.escape(card["value"])}</div></div>'
+        for card in cards
+    )
+    return HTML(f'<div class="acctlib-kpis">{items}</div>')
+
+
+def headline(ws: Workspace) -> HTML:
+    """Return the run's headline figures as cards."""
+    return kpi_cards(headline_cards(ws.headline, ws.currency))
+
+
+def note(text: str) -> HTML:
+    """Return one line of explanatory text, escaped."""
+    return HTML(f'<p class="acctlib-note">{html.escape(text)}</p>')
+
+
+def status_table(ws: Workspace) -> object:
+    """Return accounts per status with their value, as a formatted table."""
+    account_map = ws.table("account_map")
+    counts = summary.summarize_status_counts(account_map)
+    accounts = account_map[account_map["account_id"] != schema.NO_ACCOUNT]
+    value = accounts.groupby("status")[["open_pipeline", "won_acv"]].sum()
+    frame = counts.join(value, on="status").fillna(0.0)
+    frame["status"] = frame["status"].str.replace("_", " ").str.capitalize()
+    return tables.style_table(
+        frame,
+        currency=ws.currency,
+        counts=["accounts"],
+        money=["open_pipeline", "won_acv"],
+        labels={"status": "Status", "accounts": "Accounts", **MAP_LABELS},
+    )
+
+
+def top_accounts_table(ws: Workspace, n: int | None = None) -> object:
+    """Return the top accounts by value (won ACV plus open ACV)."""
+    from acctlib.accountmap import top_accounts
+
+    n = n or ws.params["top_accounts"]
+    top = top_accounts(ws.table("account_map"), n)
+    columns = [
+        "name",
+        "industry",
+        "region",
+        "owner",
+        "status",
+        "won_acv",
+        "open_acv",
+        "most_advanced_stage",
+        "value",
+    ]
+    frame = top[columns].copy()
+    frame["status"] = frame["status"].str.replace("_", " ")
+    return tables.style_table(
+        frame,
+        currency=ws.currency,
+        money=["won_acv", "open_acv", "value"],
+        labels=MAP_LABELS,
+    )
+
+
+def intake_table(ws: Workspace) -> object:
+    """Return rows read, accepted and rejected per input table."""
+    return tables.style_table(
+        ws.table("intake_counts"),
+        counts=["read", "accepted", "rejected"],
+        labels={
+            "table": "Table",
+            "read": "Rows read",
+            "accepted": "Accepted",
+            "rejected": "Rejected",
+        },
+    )
+
+
+def rejected_summary_table(ws: Workspace) -> object:
+    """Return rejected rows counted per table and reason."""
+    rejected = ws.table("rejected_rows")
+    if rejected.empty:
+        return note("No input row was rejected.")
+    distinct = rejected.drop_duplicates(["table", "file", "row", "reason"])
+    grouped = distinct.groupby(["table", "reason"], as_index=False).size()
+    return tables.style_table(
+        grouped.rename(columns={"size": "rows"}),
+        counts=["rows"],
+        labels={"table": "Table", "reason": "Reason", "rows": "Rows"},
+    )
+
+
+def segment_table(ws: Workspace, segment: str) -> object:
+    """Return accounts, customers, pipeline and won ACV per segment value."""
+    account_map = ws.table("account_map")
+    accounts = account_map[account_map["account_id"] != schema.NO_ACCOUNT]
+    frame = accounts.assign(segment=accounts[segment].fillna("Unknown"))
+    grouped = frame.groupby("segment", as_index=False).agg(
+        accounts=("account_id", "size"),
+        customers=("status", lambda s: int((s == "customer").sum())),
+        open_pipeline=("open_pipeline", "sum"),
+        won_acv=("won_acv", "sum"),
+        revenue_12m=("revenue_12m", "sum"),
+    )
+    grouped = grouped.sort_values("won_acv", ascending=False)
+    return tables.style_table(
+        grouped,
+        currency=ws.currency,
+        counts=["accounts", "customers"],
+        money=["open_pipeline", "won_acv", "revenue_12m"],
+        labels={
+            "segment": segment.replace("_", " ").capitalize(),
+            "accounts": "Accounts",
+            "customers": "Customers",
+            **MAP_LABELS,
+        },
+    )
+
+
+def influence_table(ws: Workspace) -> object:
+    """Return marketing influence per status: sourced share and recent touches."""
+    account_map = ws.table("account_map")
+    accounts = account_map[account_map["account_id"] != schema.NO_ACCOUNT]
+    with_deals = accounts[accounts["first_opportunity_at"].notna()]
+    grouped = accounts.groupby("status", as_index=False).agg(
+        accounts=("account_id", "size"),
+        touched=("marketing_touches_90d", lambda s: int((s > 0).sum())),
+        touches=("marketing_touches_90d", "sum"),
+    )
+    sourced = with_deals.groupby("status")["marketing_sourced"].mean()
+    grouped["sourced_share"] = grouped["status"].map(sourced)
+    grouped["status"] = grouped["status"].str.replace("_", " ").str.capitalize()
+    return tables.style_table(
+        grouped,
+        counts=["accounts", "touched", "touches"],
+        percents=["sourced_share"],
+        labels={
+            "status": "Status",
+            "accounts": "Accounts",
+            "touched": "Accounts with marketing touches, 90 days",
+            "touches": "Marketing touches, 90 days",
+            "sourced_share": "First opportunity marketing-sourced",
+        },
+    )
+
+
+def account_list(
+    ws: Workspace, status: str, n: int = 25, sort: str = "value"
+) -> object:
+    """Return the top ``n`` accounts of one status, sorted by ``sort``."""
+    account_map = ws.table("account_map")
+    frame = account_map[account_map["status"] == status]
+    frame = frame.sort_values([sort, "account_id"], ascending=[False, True]).head(n)
+    columns = [
+        "name",
+        "industry",
+        "region",
+        "owner",
+        "open_pipeline",
+        "most_advanced_stage",
+        "won_acv",
+        "revenue_12m",
+        "marketing_touches_90d",
+    ]
+    if frame.empty:
+        return note(f"No account has status {status.replace('_', ' ')}.")
+    return tables.style_table(
+        frame[columns],
+        currency=ws.currency,
+        money=["open_pipeline", "won_acv", "revenue_12m"],
+        counts=["marketing_touches_90d"],
+        labels=MAP_LABELS,
+    )
+
+
+def bookings_frame(ws: Workspace, months: int = 24) -> pd.DataFrame:
+    """Return won bookings per month and type for the bookings chart."""
+    return summary.summarize_bookings_by_month(
+        ws.table("opportunity_snapshot"), ws.as_of, months=months
+    )

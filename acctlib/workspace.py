@@ -1,0 +1,177 @@
+"""The run workspace: one DuckDB file holding every prepared table.
+
+Prepare once, render many. :func:`prepare_workspace` stores the canonical
+tables, the as-of opportunity snapshot, the account map, the headline
+figures and the intake results; every notebook then opens the same file
+read-only through :func:`open_workspace`, so the sections of one report can
+never disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from acctlib import accountmap, asof, engine
+from acctlib.intake import Intake
+from acctlib.params import PROJECT_ROOT, Params
+
+logger = logging.getLogger(__name__)
+
+WORKSPACE_FILE = "workspace.duckdb"
+
+
+def prepare_workspace(intake: Intake, params: Params, path: Path) -> dict[str, Any]:
+    """Write the prepared tables of one run to the DuckDB file at ``path``.
+
+    Returns the headline figures, which also go into the ``run_info`` table.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    con = engine.connect(path)
+    try:
+        for name, frame in intake.tables.items():
+            engine.write_table(con, name, frame)
+
+        as_of = params.as_of
+        snapshot = asof.snapshot_opportunities(
+            intake.tables["opportunities"],
+            intake.tables.get("stage_history"),
+            intake.stage_map,
+            as_of,
+            default_contract_months=params["default_contract_months"],
+        )
+        engine.write_table(con, "opportunity_snapshot", snapshot)
+
+        activity = _summarize_activity(con, intake, snapshot, params)
+        revenue = intake.tables.get("revenue")
+        account_map = accountmap.compute_account_map(
+            intake.tables["accounts"],
+            snapshot,
+            activity,
+            revenue,
+            as_of,
+            stage_map=intake.stage_map,
+        )
+        engine.write_table(con, "account_map", account_map)
+
+        headline = accountmap.compute_headline(account_map, snapshot, revenue, as_of)
+        engine.write_table(con, "rejected_rows", intake.quarantine.to_frame())
+        engine.write_table(con, "intake_counts", intake.counts())
+        run_info = {
+            "params": params.to_json(),
+            "stage_map": intake.stage_map,
+            "headline": headline,
+            "notes": intake.notes,
+            "profile": intake.profile,
+            "tables": sorted(intake.tables),
+            "inputs": [item.__dict__ for item in intake.inputs],
+        }
+        _write_run_info(con, run_info)
+    finally:
+        con.disconnect()
+    logger.info("prepared workspace %s", path)
+    return headline
+
+
+def _summarize_activity(con, intake: Intake, snapshot: pd.DataFrame, params: Params):
+    touches = con.table("touchpoints") if "touchpoints" in intake.tables else None
+    if touches is None:
+        return None
+    return accountmap.summarize_touch_activity(
+        touches,
+        snapshot,
+        params.as_of,
+        window_days=params["influence_window_days"],
+        lookback_days=params["lookback_days"],
+    )
+
+
+def _write_run_info(con, info: dict[str, Any]) -> None:
+    frame = pd.DataFrame(
+        {
+            "key": list(info),
+            "value": [
+                json.dumps(value, sort_keys=True, default=str)
+                for value in info.values()
+            ],
+        }
+    )
+    engine.write_table(con, "run_info", frame)
+
+
+@dataclass
+class Workspace:
+    """A prepared run opened read-only, as notebooks use it."""
+
+    path: Path
+    con: Any
+    info: dict[str, Any]
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.info["params"]
+
+    @property
+    def as_of(self) -> dt.date:
+        return dt.date.fromisoformat(self.params["as_of"])
+
+    @property
+    def currency(self) -> str:
+        return self.params["report_currency"]
+
+    @property
+    def headline(self) -> dict[str, Any]:
+        return self.info["headline"]
+
+    @property
+    def stage_map(self) -> dict[str, Any]:
+        return self.info["stage_map"]
+
+    def has_table(self, name: str) -> bool:
+        return name in self.con.list_tables()
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Return a prepared table as pandas; use ``con`` for large tables."""
+        return engine.read_table(self.con, name)
+
+
+def open_workspace(path: str | Path | None = None) -> Workspace:
+    """Open a prepared workspace read-only.
+
+    With no path, prepare (once) and open a workspace of the bundled sample
+    data, so a notebook also runs on its own in Jupyter.
+    """
+    if not path:
+        path = _default_sample_workspace()
+    path = Path(path)
+    if path.is_dir():
+        path = path / WORKSPACE_FILE
+    con = engine.connect(path, read_only=True)
+    rows = con.table("run_info").to_pandas()
+    info = {row.key: json.loads(row.value) for row in rows.itertuples()}
+    return Workspace(path=path, con=con, info=info)
+
+
+def _default_sample_workspace() -> Path:
+    from acctlib import sample
+    from acctlib.intake import load_source
+    from acctlib.params import resolve_params
+
+    work = PROJECT_ROOT / ".acctlib-work" / "notebook-default"
+    path = work / WORKSPACE_FILE
+    if path.is_file():
+        return path
+    data_dir = work / "data"
+    sample.write_sample(data_dir)
+    params = resolve_params(
+        None, [f"data_dir={data_dir}", f"as_of={sample.SAMPLE_END.isoformat()}"]
+    )
+    prepare_workspace(load_source(params), params, path)
+    return path
