@@ -25,7 +25,7 @@ from typing import Any
 
 import nbformat
 
-from acctlib import __version__, publish, render
+from acctlib import __version__, engine, publish, render
 from acctlib.errors import BuildError
 from acctlib.intake import load_source
 from acctlib.intake.quarantine import write_csv_safely
@@ -106,6 +106,7 @@ def build_report(params: Params, *, command: str = "acctlib build") -> BuildResu
         publish.write_section_pages(staging, executed, manifest)
         timings["html_export"] = time.perf_counter() - step
         write_csv_safely(intake.quarantine.to_frame(), staging / "rejected_rows.csv")
+        _export_account_map(workspace, staging / "account_map.csv")
         timings["total"] = time.perf_counter() - started
         manifest["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
         manifest["html_bytes"] = publish.html_sizes(staging)
@@ -170,6 +171,15 @@ def _execute_all(
         futures = [pool.submit(run, i, path) for i, path in enumerate(sections, 1)]
         results = [future.result() for future in futures]
     return dict(results)
+
+
+def _export_account_map(workspace: Path, target: Path) -> None:
+    """Write the full account map beside the report for spreadsheet users."""
+    con = engine.connect(workspace, read_only=True)
+    try:
+        write_csv_safely(engine.read_table(con, "account_map"), target)
+    finally:
+        con.disconnect()
 
 
 def _keep_failed(executed: Path, params: Params) -> None:

@@ -10,8 +10,10 @@ never disagree.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,11 +162,20 @@ def open_workspace(path: str | Path | None = None) -> Workspace:
 
 
 def _default_sample_workspace() -> Path:
+    """Return a workspace of the full sample, prepared on first use.
+
+    The cache folder is keyed by a hash of the package's source, so a
+    change to acctlib prepares a fresh workspace instead of reusing stale
+    tables.
+    """
     from acctlib import sample
     from acctlib.intake import load_source
     from acctlib.params import resolve_params
 
-    work = PROJECT_ROOT / ".acctlib-work" / "notebook-default"
+    source_hash = hashlib.sha256()
+    for module in sorted(Path(__file__).parent.rglob("*.py")):
+        source_hash.update(module.read_bytes())
+    work = PROJECT_ROOT / ".acctlib-work" / f"notebook-{source_hash.hexdigest()[:12]}"
     path = work / WORKSPACE_FILE
     if path.is_file():
         return path
@@ -173,5 +184,7 @@ def _default_sample_workspace() -> Path:
     params = resolve_params(
         None, [f"data_dir={data_dir}", f"as_of={sample.SAMPLE_END.isoformat()}"]
     )
-    prepare_workspace(load_source(params), params, path)
+    partial = work / f"partial-{os.getpid()}.duckdb"
+    prepare_workspace(load_source(params), params, partial)
+    partial.replace(path)
     return path

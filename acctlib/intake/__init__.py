@@ -21,12 +21,7 @@ import yaml
 from acctlib import schema
 from acctlib.errors import InputError, ParameterError
 from acctlib.intake.canonical import RawTable, canonicalize, check_references, finish
-from acctlib.intake.files import (
-    InputFile,
-    find_table_file,
-    read_text_frame,
-    sha256_file,
-)
+from acctlib.intake.files import InputFile
 from acctlib.intake.quarantine import Quarantine
 from acctlib.params import PROJECT_ROOT, Params
 

@@ -249,7 +249,10 @@ def check_references(
             known = set(checked[parent][parent_column].dropna())
             unknown = frame[column].notna() & ~frame[column].isin(known)
             if unknown.any():
-                reason = f"{column} not found in {parent}; add the {parent} row or fix the ID"
+                reason = (
+                    f"{column} not found in {parent}; "
+                    f"add the {parent} row or fix the ID"
+                )
                 _reject(quarantine, name, frame[unknown], column, reason)
                 checked[name] = frame[~unknown].reset_index(drop=True)
     return checked

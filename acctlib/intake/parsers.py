@@ -117,7 +117,7 @@ def parse_number(raw: pd.Series) -> Parsed:
 
 
 def parse_amount(raw: pd.Series) -> Parsed:
-    """Parse amounts written as plain decimals; currency symbols are not accepted here."""
+    """Parse amounts written as plain decimals, without currency symbols."""
     parsed = parse_number(raw)
     return _result(
         parsed.values,
