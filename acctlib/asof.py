@@ -1,0 +1,462 @@
+"""Point-in-time views of the canonical tables.
+
+Every figure is computed as of a calendar date ``as_of`` and uses only what
+was known at the end of that day in UTC. The cutoff is midnight UTC of the
+following day (:func:`as_of_cutoff`), and a record counts when its
+timestamp lies before it:
+
+- an opportunity counts when ``created_at`` is before the cutoff;
+- a stage history entry counts when ``entered_at`` is before the cutoff;
+- a touchpoint counts when ``occurred_at`` is before the cutoff;
+- a revenue month counts when it starts on or before ``as_of``.
+
+Appending records dated after ``as_of`` therefore changes no result.
+:func:`snapshot_opportunities` also rebuilds the stage each opportunity had
+on ``as_of``, so a deal won after that date still shows as open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from acctlib import schema
+from acctlib.errors import InputError, ParameterError
+
+logger = logging.getLogger(__name__)
+
+CLOSED_CATEGORIES = ("won", "lost")
+
+SNAPSHOT_COLUMNS: tuple[str, ...] = (
+    "stage_asof",
+    "stage_category_asof",
+    "stage_order_asof",
+    "probability_asof",
+    "forecast_category_asof",
+    "is_open",
+    "is_won",
+    "is_lost",
+    "closed_on",
+    "acv",
+)
+"""Columns that :func:`snapshot_opportunities` adds to the opportunity columns.
+
+``contract_months`` is a canonical column, so it is not listed here. The
+snapshot fills its gaps.
+"""
+
+_OPPORTUNITY_REQUIRED = (
+    "opportunity_id",
+    "account_id",
+    "stage",
+    "amount",
+    "created_at",
+    "close_date",
+)
+_HISTORY_REQUIRED = ("opportunity_id", "stage", "entered_at")
+_STAGE_KEYS = ("category", "probability", "forecast_category", "order")
+_REQUIRED_STAGE_KEYS = ("category", "order")
+
+
+def as_of_cutoff(as_of: dt.date) -> pd.Timestamp:
+    """Return the first instant after ``as_of``: midnight UTC of the next day.
+
+    A timestamp is known on ``as_of`` when it lies strictly before this
+    instant.
+
+    Raises
+    ------
+    TypeError
+        When ``as_of`` is a ``datetime`` (or ``pd.Timestamp``) rather than a
+        plain ``datetime.date``, because a time of day would be ignored.
+    """
+    if isinstance(as_of, dt.datetime) or not isinstance(as_of, dt.date):
+        raise TypeError(
+            f"as_of must be a datetime.date, not {type(as_of).__name__} "
+            f"({as_of!r}); pass a calendar date such as datetime.date(2026, 6, 30)"
+        )
+    return pd.Timestamp(as_of + dt.timedelta(days=1)).tz_localize("UTC").as_unit("us")
+
+
+def snapshot_opportunities(
+    opportunities: pd.DataFrame,
+    stage_history: pd.DataFrame | None,
+    stage_map: Mapping[str, Mapping[str, Any]],
+    as_of: dt.date,
+    *,
+    default_contract_months: int = 12,
+) -> pd.DataFrame:
+    """Rebuild every opportunity as it stood at the end of ``as_of``.
+
+    Stage on ``as_of``:
+
+    1. The last stage history entry with ``entered_at`` before the cutoff
+       (midnight UTC after ``as_of``). Entries at the same instant are
+       ordered by their stage's ``order`` in ``stage_map``, then by their
+       position in ``stage_history``, and the last one wins. A stage that is
+       not in ``stage_map`` sorts before every mapped stage in that tie-break.
+    2. With no such entry, the current ``stage`` when it is open, or when it
+       is closed (won or lost) and ``close_date`` is on or before ``as_of``.
+    3. Otherwise, so closed after ``as_of`` or closed without a
+       ``close_date``, the open stage with the lowest ``order`` in
+       ``stage_map``.
+
+    Category, probability, forecast category and order of that stage come
+    from ``stage_map``. A stage missing from ``stage_map`` that is also the
+    opportunity's current stage takes the row's own ``stage_category``,
+    ``probability`` and ``forecast_category``, with no order. Any other
+    stage on ``as_of`` missing from ``stage_map`` raises :class:`InputError`.
+    Unmapped stages in earlier history entries are ignored.
+
+    Parameters
+    ----------
+    opportunities
+        Canonical opportunities table. Requires ``opportunity_id``,
+        ``account_id``, ``stage``, ``amount`` (report currency),
+        ``created_at`` (UTC timestamp) and ``close_date`` (calendar date).
+        Optional canonical columns that are absent are added empty.
+    stage_history
+        Canonical stage history (``opportunity_id``, ``stage``,
+        ``entered_at`` as UTC timestamp), or None when the source has none.
+    stage_map
+        ``{stage: {category, probability, forecast_category, order}}`` from
+        the ``stage_map`` parameter. ``category`` (open, won or lost) and
+        ``order`` (position in the sales process) are required. A missing
+        ``probability`` or ``forecast_category`` leaves the as-of value empty.
+    as_of
+        Calendar date of the snapshot.
+    default_contract_months
+        Contract length in months for rows without ``contract_months``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame, one row per opportunity created before the cutoff,
+        sorted by ``opportunity_id``. It has the canonical opportunity
+        columns in schema order, then:
+
+        - ``stage_asof`` (str), ``stage_category_asof`` (open, won or lost),
+          ``stage_order_asof`` (Int64, missing for an unmapped stage),
+          ``probability_asof`` (float, 0 to 1) and
+          ``forecast_category_asof`` (str) for the stage on ``as_of``;
+        - ``is_open``, ``is_won``, ``is_lost`` (bool);
+        - ``closed_on`` (calendar date, NaT when open on ``as_of``): the
+          ``close_date`` when the stage on ``as_of`` is the current stage
+          and ``close_date`` is on or before ``as_of``, otherwise the UTC
+          date on which the stage on ``as_of`` was entered;
+        - ``contract_months`` (Int64) with gaps filled by
+          ``default_contract_months``;
+        - ``acv`` (float, report currency per year): ``amount * 12 /
+          contract_months``, NaN when ``amount`` is missing.
+
+    Raises
+    ------
+    InputError
+        When a required column is missing, or a stage on ``as_of`` is not in
+        ``stage_map`` and cannot take the row's own ``stage_category``.
+    ParameterError
+        When ``stage_map`` lacks a key, has an invalid category, or has no
+        open stage while one is needed.
+    """
+    _require_columns(opportunities, "opportunities", _OPPORTUNITY_REQUIRED)
+    if default_contract_months < 1:
+        raise ParameterError(
+            f"default_contract_months is {default_contract_months}; "
+            "use a whole number of months of at least 1"
+        )
+    cutoff = as_of_cutoff(as_of)
+    stages = _build_stage_table(stage_map)
+
+    known = _select_known_opportunities(opportunities, cutoff)
+    latest_entries = _find_latest_history_entries(
+        stage_history, known["opportunity_id"], stages, cutoff
+    )
+    snapshot = _resolve_stage_asof(known, latest_entries, stages, as_of)
+
+    snapshot = _attach_stage_attributes(snapshot, stages, as_of)
+    snapshot = _add_closed_on(snapshot, as_of)
+    snapshot = _add_contract_value(snapshot, default_contract_months)
+
+    columns = schema.OPPORTUNITIES.column_names + list(SNAPSHOT_COLUMNS)
+    logger.debug("snapshot on %s: %d opportunities", as_of, len(snapshot))
+    return snapshot[columns].sort_values("opportunity_id").reset_index(drop=True)
+
+
+def filter_touchpoints(touchpoints: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Select the touchpoints that occurred before the end of ``as_of``.
+
+    ``occurred_at`` is a UTC timestamp, and touches before midnight UTC after
+    ``as_of`` are kept. This helper is meant for small frames, because large
+    touchpoint tables are filtered in the engine. Returns a new frame with a
+    fresh index.
+    """
+    _require_columns(touchpoints, "touchpoints", ("occurred_at",))
+    occurred_at = _as_utc(touchpoints["occurred_at"])
+    return touchpoints[occurred_at < as_of_cutoff(as_of)].reset_index(drop=True)
+
+
+def filter_revenue(revenue: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Select the revenue months that start on or before ``as_of``.
+
+    ``month`` is the first day of the month, so the month containing
+    ``as_of`` is kept whole. Returns a new frame with a fresh index.
+    """
+    _require_columns(revenue, "revenue", ("month",))
+    next_day = as_of_cutoff(as_of).tz_localize(None)
+    month = _as_date(revenue["month"])
+    return revenue[month < next_day].reset_index(drop=True)
+
+
+def _require_columns(df: pd.DataFrame, table: str, columns: tuple[str, ...]) -> None:
+    missing = [column for column in columns if column not in df.columns]
+    if missing:
+        raise InputError(
+            f"{table} table is missing column(s) {', '.join(missing)}; "
+            f"map them onto the canonical {table} table in the source profile",
+            column=missing[0],
+        )
+
+
+def _as_utc(values: pd.Series) -> pd.Series:
+    """Return timestamps as UTC microseconds, reading naive values as UTC."""
+    return pd.to_datetime(values, utc=True).astype(schema.TIMESTAMP)
+
+
+def _as_date(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values).astype(schema.DATE)
+
+
+def _build_stage_table(stage_map: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Return the stage map as a frame indexed by stage, one column per key."""
+    rows = {}
+    for stage, entry in stage_map.items():
+        missing = [key for key in _REQUIRED_STAGE_KEYS if entry.get(key) is None]
+        if missing:
+            raise ParameterError(
+                f"stage_map entry {stage!r} lacks {' and '.join(missing)}; give "
+                "every stage a category (open, won or lost) and an order"
+            )
+        if entry["category"] not in schema.STAGE_CATEGORIES:
+            raise ParameterError(
+                f"stage_map entry {stage!r} has invalid category "
+                f"{entry['category']!r}; use one of "
+                f"{', '.join(schema.STAGE_CATEGORIES)}"
+            )
+        rows[stage] = {key: entry.get(key) for key in _STAGE_KEYS}
+
+    stages = pd.DataFrame.from_dict(rows, orient="index", columns=list(_STAGE_KEYS))
+    stages["order"] = stages["order"].astype("Int64")
+    stages["probability"] = stages["probability"].astype(float)
+    return stages
+
+
+def _first_open_stage(stages: pd.DataFrame) -> str:
+    open_stages = stages[stages["category"] == "open"]
+    if open_stages.empty:
+        raise ParameterError(
+            "stage_map has no open stage, but an opportunity closed after as_of "
+            "or without a close_date needs one as its stage on as_of; add the "
+            "open stages of the sales process to stage_map"
+        )
+    return str(open_stages.sort_values("order", kind="stable").index[0])
+
+
+def _select_known_opportunities(
+    opportunities: pd.DataFrame, cutoff: pd.Timestamp
+) -> pd.DataFrame:
+    """Return a typed copy of the opportunities created before ``cutoff``."""
+    known = opportunities.copy()
+    for column in schema.OPPORTUNITIES.columns:
+        if column.name not in known.columns:
+            dtype = schema.pandas_dtype(column.kind)
+            known[column.name] = pd.Series(index=known.index, dtype=dtype)
+
+    known["created_at"] = _as_utc(known["created_at"])
+    known["close_date"] = _as_date(known["close_date"])
+    known["amount"] = known["amount"].astype(float)
+    known = known[known["created_at"] < cutoff]
+    return known.reset_index(drop=True)
+
+
+def _find_latest_history_entries(
+    stage_history: pd.DataFrame | None,
+    opportunity_ids: pd.Series,
+    stages: pd.DataFrame,
+    cutoff: pd.Timestamp,
+) -> pd.DataFrame:
+    """Return the last stage entered before ``cutoff``, one row per opportunity.
+
+    Columns: ``opportunity_id``, ``stage`` and ``entered_at``.
+    """
+    if stage_history is None:
+        return pd.DataFrame(columns=list(_HISTORY_REQUIRED))
+    _require_columns(stage_history, "stage_history", _HISTORY_REQUIRED)
+
+    history = stage_history[list(_HISTORY_REQUIRED)].copy()
+    history["entered_at"] = _as_utc(history["entered_at"])
+    history["row_position"] = np.arange(len(history))
+    history["stage_order"] = history["stage"].map(stages["order"])
+
+    is_known = history["opportunity_id"].isin(opportunity_ids)
+    history = history[is_known & (history["entered_at"] < cutoff)]
+
+    # Unmapped stages have no order, and na_position="first" ranks them lowest.
+    history = history.sort_values(
+        ["opportunity_id", "entered_at", "stage_order", "row_position"],
+        na_position="first",
+        kind="stable",
+    )
+    latest = history.drop_duplicates("opportunity_id", keep="last")
+    return latest[list(_HISTORY_REQUIRED)]
+
+
+def _resolve_stage_asof(
+    known: pd.DataFrame,
+    latest_entries: pd.DataFrame,
+    stages: pd.DataFrame,
+    as_of: dt.date,
+) -> pd.DataFrame:
+    """Add ``stage_asof`` and ``stage_entered_at`` (NaT without history)."""
+    # A left merge keeps the row order of ``known``. Series.map fails on an
+    # empty datetime mapping in pandas 3.1, so it is not used here.
+    matched = known[["opportunity_id"]].merge(
+        latest_entries, on="opportunity_id", how="left", validate="one_to_one"
+    )
+    matched.index = known.index
+    from_history = matched["stage"]
+    entered_at = matched["entered_at"]
+
+    current_category = _current_category(known, stages)
+    closed_by_as_of = current_category.isin(CLOSED_CATEGORIES) & (
+        known["close_date"] <= pd.Timestamp(as_of)
+    )
+    # An unknown category keeps the current stage so the unmapped-stage
+    # check reports it instead of hiding it behind the first open stage.
+    keeps_current = (
+        current_category.isna() | (current_category == "open") | closed_by_as_of
+    )
+    needs_open_stage = from_history.isna() & ~keeps_current
+    _log_uncertain_stages(known, from_history, current_category, stages, as_of)
+
+    fallback = known["stage"].astype(object)
+    if needs_open_stage.any():
+        fallback = fallback.where(~needs_open_stage, _first_open_stage(stages))
+
+    resolved = known.copy()
+    resolved["stage_asof"] = from_history.astype(object).fillna(fallback).astype(str)
+    resolved["stage_entered_at"] = _as_utc(entered_at)
+    return resolved
+
+
+def _current_category(known: pd.DataFrame, stages: pd.DataFrame) -> pd.Series:
+    """Return the category of each current stage, from the map or the row."""
+    mapped = known["stage"].map(stages["category"]).astype(object)
+    return mapped.fillna(known["stage_category"].astype(object))
+
+
+def _log_uncertain_stages(
+    known: pd.DataFrame,
+    from_history: pd.Series,
+    current_category: pd.Series,
+    stages: pd.DataFrame,
+    as_of: dt.date,
+) -> None:
+    """Warn about opportunities whose stage on ``as_of`` rests on doubtful data."""
+    is_closed = current_category.isin(CLOSED_CATEGORIES)
+    no_close_date = is_closed & known["close_date"].isna() & from_history.isna()
+    if no_close_date.any():
+        logger.warning(
+            "%d closed opportunities have no close_date and no stage history "
+            "by %s; they count as open in the first open stage",
+            int(no_close_date.sum()),
+            as_of,
+        )
+
+    history_is_open = from_history.map(stages["category"]) == "open"
+    closed_by_date = is_closed & (known["close_date"] <= pd.Timestamp(as_of))
+    contradicted = history_is_open & closed_by_date
+    if contradicted.any():
+        logger.warning(
+            "%d opportunities closed on or before %s by close_date, but their "
+            "stage history shows an open stage on that date; the history wins",
+            int(contradicted.sum()),
+            as_of,
+        )
+
+
+def _attach_stage_attributes(
+    snapshot: pd.DataFrame, stages: pd.DataFrame, as_of: dt.date
+) -> pd.DataFrame:
+    """Add category, order, probability and forecast category of ``stage_asof``."""
+    stage_asof = snapshot["stage_asof"]
+    is_mapped = stage_asof.isin(stages.index)
+    from_row = ~is_mapped & (stage_asof == snapshot["stage"])
+
+    category = stage_asof.map(stages["category"]).astype(object)
+    category = category.where(~from_row, snapshot["stage_category"].astype(object))
+    _check_stage_categories(stage_asof, category, as_of)
+
+    probability = stage_asof.map(stages["probability"]).astype(float)
+    forecast = stage_asof.map(stages["forecast_category"]).astype(object)
+    probability = probability.where(~from_row, snapshot["probability"].astype(float))
+    forecast = forecast.where(~from_row, snapshot["forecast_category"].astype(object))
+
+    result = snapshot.copy()
+    result["stage_category_asof"] = category.astype(str)
+    result["stage_order_asof"] = stage_asof.map(stages["order"]).astype("Int64")
+    result["probability_asof"] = probability
+    result["forecast_category_asof"] = forecast.astype("str")
+    result["is_open"] = category == "open"
+    result["is_won"] = category == "won"
+    result["is_lost"] = category == "lost"
+    return result
+
+
+def _check_stage_categories(
+    stage_asof: pd.Series, category: pd.Series, as_of: dt.date
+) -> None:
+    unknown = stage_asof[category.isna()]
+    if unknown.empty:
+        return
+    counts = unknown.value_counts().sort_index()
+    listed = ", ".join(
+        f"{stage!r} ({count} opportunit{'y' if count == 1 else 'ies'})"
+        for stage, count in counts.items()
+    )
+    raise InputError(
+        f"stage(s) not found in stage_map on {as_of}: {listed}; add each stage "
+        "to the stage_map parameter with its category (open, won or lost), "
+        "probability, forecast_category and order",
+        column="stage",
+        value=list(counts.index),
+    )
+
+
+def _add_closed_on(snapshot: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    is_closed = snapshot["is_won"] | snapshot["is_lost"]
+    close_date_applies = (snapshot["stage_asof"] == snapshot["stage"]) & (
+        snapshot["close_date"] <= pd.Timestamp(as_of)
+    )
+    entered_on = (
+        snapshot["stage_entered_at"].dt.tz_convert(None).dt.normalize()
+    ).astype(schema.DATE)
+
+    closed_on = snapshot["close_date"].where(close_date_applies, entered_on)
+    result = snapshot.copy()
+    result["closed_on"] = closed_on.where(is_closed).astype(schema.DATE)
+    return result
+
+
+def _add_contract_value(
+    snapshot: pd.DataFrame, default_contract_months: int
+) -> pd.DataFrame:
+    result = snapshot.copy()
+    months = result["contract_months"].astype("Int64").fillna(default_contract_months)
+    result["contract_months"] = months
+    result["acv"] = result["amount"] * 12.0 / months.astype(float)
+    return result

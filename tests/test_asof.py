@@ -1,0 +1,691 @@
+"""Tests for the as-of snapshot of opportunities and the as-of filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pandas as pd
+import pytest
+
+from acctlib import schema
+from acctlib.asof import (
+    SNAPSHOT_COLUMNS,
+    as_of_cutoff,
+    filter_revenue,
+    filter_touchpoints,
+    snapshot_opportunities,
+)
+from acctlib.errors import InputError, ParameterError
+
+AS_OF = dt.date(2026, 6, 30)
+
+# Proposal is listed first on purpose: the first open stage is the one with
+# the lowest order, not the first key of the mapping.
+STAGE_MAP = {
+    "Proposal": {
+        "category": "open",
+        "probability": 0.6,
+        "forecast_category": "best_case",
+        "order": 2,
+    },
+    "Discovery": {
+        "category": "open",
+        "probability": 0.2,
+        "forecast_category": "pipeline",
+        "order": 1,
+    },
+    "Closed Won": {
+        "category": "won",
+        "probability": 1.0,
+        "forecast_category": "closed",
+        "order": 3,
+    },
+    "Closed Lost": {
+        "category": "lost",
+        "probability": 0.0,
+        "forecast_category": "omitted",
+        "order": 4,
+    },
+}
+
+
+def make_opportunities(rows: list[dict]) -> pd.DataFrame:
+    """Build a typed opportunities frame; rows give at least id, stage, dates."""
+    defaults = {"account_id": "a1", "type": "new_business", "amount": 1200.0}
+    frame = pd.DataFrame([{**defaults, **row} for row in rows])
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True).astype(
+        schema.TIMESTAMP
+    )
+    frame["close_date"] = pd.to_datetime(frame["close_date"]).astype(schema.DATE)
+    frame["amount"] = frame["amount"].astype(float)
+    if "contract_months" in frame.columns:
+        frame["contract_months"] = frame["contract_months"].astype("Int64")
+    return frame
+
+
+def make_history(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
+    """Build a stage history frame from (opportunity_id, stage, entered_at)."""
+    frame = pd.DataFrame(rows, columns=["opportunity_id", "stage", "entered_at"])
+    frame["entered_at"] = pd.to_datetime(frame["entered_at"], utc=True).astype(
+        schema.TIMESTAMP
+    )
+    return frame
+
+
+def snapshot_row(snapshot: pd.DataFrame, opportunity_id: str) -> pd.Series:
+    return snapshot.set_index("opportunity_id").loc[opportunity_id]
+
+
+def test_as_of_cutoff_is_next_midnight_utc():
+    assert as_of_cutoff(AS_OF) == pd.Timestamp("2026-07-01T00:00:00Z")
+
+
+def test_as_of_cutoff_rejects_datetime():
+    with pytest.raises(TypeError, match="as_of must be a datetime.date"):
+        as_of_cutoff(dt.datetime(2026, 6, 30, 12))
+
+
+def test_snapshot_created_at_cutoff():
+    opportunities = make_opportunities(
+        [
+            # Last second of the as-of day: known.
+            {
+                "opportunity_id": "o1",
+                "stage": "Discovery",
+                "created_at": "2026-06-30T23:59:59Z",
+                "close_date": "2026-09-30",
+            },
+            # First instant of the next day: not known yet.
+            {
+                "opportunity_id": "o2",
+                "stage": "Discovery",
+                "created_at": "2026-07-01T00:00:00Z",
+                "close_date": "2026-09-30",
+            },
+        ]
+    )
+
+    snapshot = snapshot_opportunities(opportunities, None, STAGE_MAP, AS_OF)
+
+    assert snapshot["opportunity_id"].tolist() == ["o1"]
+
+
+def test_snapshot_column_order():
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Discovery",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-09-30",
+            }
+        ]
+    )
+
+    snapshot = snapshot_opportunities(opportunities, None, STAGE_MAP, AS_OF)
+
+    expected = schema.OPPORTUNITIES.column_names + list(SNAPSHOT_COLUMNS)
+    assert list(snapshot.columns) == expected
+
+
+def test_snapshot_stage_from_history():
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Closed Won",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-07-15",
+            }
+        ]
+    )
+    history = make_history(
+        [
+            ("o1", "Discovery", "2026-01-01T00:00:00Z"),
+            # Entered in the last hour of the as-of day: this is the stage.
+            ("o1", "Proposal", "2026-06-30T23:00:00Z"),
+            # Entered at the cutoff itself: not known on the as-of date.
+            ("o1", "Closed Won", "2026-07-01T00:00:00Z"),
+        ]
+    )
+
+    row = snapshot_row(
+        snapshot_opportunities(opportunities, history, STAGE_MAP, AS_OF), "o1"
+    )
+
+    assert row["stage_asof"] == "Proposal"
+    assert row["stage_category_asof"] == "open"
+    assert row["stage_order_asof"] == 2
+    assert row["probability_asof"] == 0.6
+    assert row["forecast_category_asof"] == "best_case"
+    assert bool(row["is_open"])
+    assert pd.isna(row["closed_on"])
+
+
+def test_snapshot_tie_by_stage_order():
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Proposal",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-09-30",
+            }
+        ]
+    )
+    # Same instant: Proposal (order 2) beats Discovery (order 1), although
+    # Discovery comes later in the table.
+    history = make_history(
+        [
+            ("o1", "Proposal", "2026-02-01T00:00:00Z"),
+            ("o1", "Discovery", "2026-02-01T00:00:00Z"),
+        ]
+    )
+
+    snapshot = snapshot_opportunities(opportunities, history, STAGE_MAP, AS_OF)
+
+    assert snapshot_row(snapshot, "o1")["stage_asof"] == "Proposal"
+
+
+def test_snapshot_tie_by_row_order():
+    stage_map = {
+        **STAGE_MAP,
+        "Demo": {
+            "category": "open",
+            "probability": 0.3,
+            "forecast_category": "pipeline",
+            "order": 2,
+        },
+    }
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Proposal",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-09-30",
+            }
+        ]
+    )
+    # Demo and Proposal share order 2, so the later row wins.
+    history = make_history(
+        [
+            ("o1", "Proposal", "2026-02-01T00:00:00Z"),
+            ("o1", "Demo", "2026-02-01T00:00:00Z"),
+        ]
+    )
+
+    snapshot = snapshot_opportunities(opportunities, history, stage_map, AS_OF)
+
+    assert snapshot_row(snapshot, "o1")["stage_asof"] == "Demo"
+
+
+def test_snapshot_tie_unmapped_stage_lowest():
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Proposal",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-09-30",
+            }
+        ]
+    )
+    # Same instant: the unmapped stage has no order, so Proposal wins even
+    # though it comes first in the table.
+    history = make_history(
+        [
+            ("o1", "Proposal", "2026-02-01T00:00:00Z"),
+            ("o1", "Legal Review", "2026-02-01T00:00:00Z"),
+        ]
+    )
+
+    snapshot = snapshot_opportunities(opportunities, history, STAGE_MAP, AS_OF)
+
+    assert snapshot_row(snapshot, "o1")["stage_asof"] == "Proposal"
+
+
+@pytest.mark.parametrize(
+    ("stage", "close_date", "expected_stage"),
+    [
+        # Open now and no history: the current stage.
+        ("Proposal", "2026-09-30", "Proposal"),
+        # Closed on or before the as-of date: the current stage.
+        ("Closed Won", "2026-06-30", "Closed Won"),
+        ("Closed Lost", "2026-03-31", "Closed Lost"),
+        # Closed after the as-of date: the open stage with the lowest order.
+        ("Closed Won", "2026-07-01", "Discovery"),
+        ("Closed Lost", "2026-12-31", "Discovery"),
+    ],
+)
+def test_snapshot_fallback_without_history(stage, close_date, expected_stage):
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": stage,
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": close_date,
+            }
+        ]
+    )
+
+    snapshot = snapshot_opportunities(opportunities, None, STAGE_MAP, AS_OF)
+
+    assert snapshot_row(snapshot, "o1")["stage_asof"] == expected_stage
+
+
+def test_snapshot_closed_without_close_date(caplog):
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Closed Won",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": None,
+            }
+        ]
+    )
+
+    with caplog.at_level(logging.WARNING, logger="acctlib.asof"):
+        snapshot = snapshot_opportunities(opportunities, None, STAGE_MAP, AS_OF)
+
+    row = snapshot_row(snapshot, "o1")
+    assert row["stage_asof"] == "Discovery"
+    assert bool(row["is_open"])
+    assert "1 closed opportunities have no close_date" in caplog.text
+
+
+def test_snapshot_history_contradicts_close_date(caplog):
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Closed Won",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-05-31",
+            }
+        ]
+    )
+    # The history stops at Proposal although close_date shows a win in May.
+    history = make_history([("o1", "Proposal", "2026-03-01T00:00:00Z")])
+
+    with caplog.at_level(logging.WARNING, logger="acctlib.asof"):
+        snapshot = snapshot_opportunities(opportunities, history, STAGE_MAP, AS_OF)
+
+    assert snapshot_row(snapshot, "o1")["stage_asof"] == "Proposal"
+    assert "stage history shows an open stage" in caplog.text
+
+
+def test_snapshot_closed_on_rules():
+    opportunities = make_opportunities(
+        [
+            # Current stage, closed on or before as_of: closed_on = close_date.
+            {
+                "opportunity_id": "o1",
+                "stage": "Closed Won",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-05-20",
+            },
+            # Lost on 10 March by history, reopened and won after as_of:
+            # closed_on = date the lost stage was entered.
+            {
+                "opportunity_id": "o2",
+                "stage": "Closed Won",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-08-01",
+            },
+            # Open on as_of: no closed_on.
+            {
+                "opportunity_id": "o3",
+                "stage": "Proposal",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-08-01",
+            },
+        ]
+    )
+    history = make_history(
+        [
+            ("o2", "Discovery", "2026-01-01T00:00:00Z"),
+            ("o2", "Closed Lost", "2026-03-10T22:00:00Z"),
+            ("o2", "Discovery", "2026-07-05T00:00:00Z"),
+            ("o2", "Closed Won", "2026-08-01T00:00:00Z"),
+        ]
+    )
+
+    snapshot = snapshot_opportunities(opportunities, history, STAGE_MAP, AS_OF)
+
+    assert snapshot_row(snapshot, "o1")["closed_on"] == pd.Timestamp("2026-05-20")
+    assert snapshot_row(snapshot, "o2")["stage_asof"] == "Closed Lost"
+    assert snapshot_row(snapshot, "o2")["closed_on"] == pd.Timestamp("2026-03-10")
+    assert bool(snapshot_row(snapshot, "o2")["is_lost"])
+    assert pd.isna(snapshot_row(snapshot, "o3")["closed_on"])
+    assert snapshot["closed_on"].dtype == schema.DATE
+
+
+def test_snapshot_fills_contract_months_and_acv():
+    opportunities = make_opportunities(
+        [
+            # 2,400 over 24 months: ACV 1,200.
+            {
+                "opportunity_id": "o1",
+                "stage": "Proposal",
+                "amount": 2400.0,
+                "contract_months": 24,
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-08-01",
+            },
+            # No contract length: the default of 6 months doubles the amount.
+            {
+                "opportunity_id": "o2",
+                "stage": "Proposal",
+                "amount": 600.0,
+                "contract_months": None,
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-08-01",
+            },
+        ]
+    )
+
+    snapshot = snapshot_opportunities(
+        opportunities, None, STAGE_MAP, AS_OF, default_contract_months=6
+    )
+
+    assert snapshot["contract_months"].tolist() == [24, 6]
+    assert snapshot["acv"].tolist() == [1200.0, 1200.0]
+
+
+def test_snapshot_unmapped_current_stage():
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Legal Review",
+                "stage_category": "open",
+                "probability": 0.7,
+                "forecast_category": "commit",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-08-01",
+            }
+        ]
+    )
+
+    row = snapshot_row(
+        snapshot_opportunities(opportunities, None, STAGE_MAP, AS_OF), "o1"
+    )
+
+    assert row["stage_asof"] == "Legal Review"
+    assert row["stage_category_asof"] == "open"
+    assert row["probability_asof"] == 0.7
+    assert row["forecast_category_asof"] == "commit"
+    assert pd.isna(row["stage_order_asof"])
+
+
+def test_snapshot_unmapped_history_stage_raises():
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": f"o{number}",
+                "stage": "Closed Won",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-08-01",
+            }
+            for number in (1, 2)
+        ]
+    )
+    history = make_history(
+        [
+            ("o1", "Legal Review", "2026-02-01T00:00:00Z"),
+            ("o2", "Legal Review", "2026-02-01T00:00:00Z"),
+        ]
+    )
+
+    with pytest.raises(
+        InputError, match=r"'Legal Review' \(2 opportunities\); add each stage"
+    ) as raised:
+        snapshot_opportunities(opportunities, history, STAGE_MAP, AS_OF)
+
+    assert "stage_map" in str(raised.value)
+    assert raised.value.value == ["Legal Review"]
+
+
+def test_snapshot_unmapped_stage_no_category():
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Legal Review",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-08-01",
+            }
+        ]
+    )
+
+    with pytest.raises(InputError, match=r"'Legal Review' \(1 opportunity\)"):
+        snapshot_opportunities(opportunities, None, STAGE_MAP, AS_OF)
+
+
+def test_snapshot_invalid_stage_map():
+    stage_map = {"Discovery": {"probability": 0.2, "forecast_category": "pipeline"}}
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Discovery",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-08-01",
+            }
+        ]
+    )
+
+    with pytest.raises(ParameterError, match="'Discovery' lacks category and order"):
+        snapshot_opportunities(opportunities, None, stage_map, AS_OF)
+
+
+def test_snapshot_stage_map_optional_keys():
+    stage_map = {"Discovery": {"category": "open", "order": 1}}
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Discovery",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-08-01",
+            }
+        ]
+    )
+
+    row = snapshot_row(
+        snapshot_opportunities(opportunities, None, stage_map, AS_OF), "o1"
+    )
+
+    assert row["stage_category_asof"] == "open"
+    assert pd.isna(row["probability_asof"])
+    assert pd.isna(row["forecast_category_asof"])
+
+
+def test_snapshot_missing_column_raises():
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Discovery",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-08-01",
+            }
+        ]
+    ).drop(columns="amount")
+
+    with pytest.raises(InputError, match="missing column\\(s\\) amount"):
+        snapshot_opportunities(opportunities, None, STAGE_MAP, AS_OF)
+
+
+def test_snapshot_empty_tables():
+    opportunities = schema.empty_frame("opportunities")
+    history = schema.empty_frame("stage_history")
+
+    snapshot = snapshot_opportunities(opportunities, history, STAGE_MAP, AS_OF)
+
+    assert snapshot.empty
+    assert list(snapshot.columns) == (
+        schema.OPPORTUNITIES.column_names + list(SNAPSHOT_COLUMNS)
+    )
+
+
+def test_snapshot_leaves_inputs_unchanged():
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Closed Won",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-08-01",
+            }
+        ]
+    )
+    history = make_history([("o1", "Proposal", "2026-02-01T00:00:00Z")])
+    opportunities_before = opportunities.copy()
+    history_before = history.copy()
+
+    snapshot_opportunities(opportunities, history, STAGE_MAP, AS_OF)
+
+    pd.testing.assert_frame_equal(opportunities, opportunities_before)
+    pd.testing.assert_frame_equal(history, history_before)
+
+
+def test_snapshot_ignores_records_after_as_of():
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Proposal",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-08-01",
+            },
+            {
+                "opportunity_id": "o2",
+                "stage": "Closed Won",
+                "created_at": "2026-02-01T00:00:00Z",
+                "close_date": "2026-04-30",
+            },
+        ]
+    )
+    history = make_history(
+        [
+            ("o1", "Discovery", "2026-01-01T00:00:00Z"),
+            ("o1", "Proposal", "2026-03-01T00:00:00Z"),
+        ]
+    )
+    before = snapshot_opportunities(opportunities, history, STAGE_MAP, AS_OF)
+
+    # Later the same data grows: o1 is won in July, and o3 appears.
+    later_opportunities = pd.concat(
+        [
+            opportunities,
+            make_opportunities(
+                [
+                    {
+                        "opportunity_id": "o3",
+                        "stage": "Discovery",
+                        "created_at": "2026-07-01T00:00:00Z",
+                        "close_date": "2026-10-01",
+                    }
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
+    is_o1 = later_opportunities["opportunity_id"] == "o1"
+    later_opportunities.loc[is_o1, "stage"] = "Closed Won"
+    later_opportunities.loc[is_o1, "close_date"] = pd.Timestamp("2026-07-20")
+    later_history = pd.concat(
+        [
+            history,
+            make_history(
+                [
+                    ("o1", "Closed Won", "2026-07-20T09:00:00Z"),
+                    ("o3", "Discovery", "2026-07-01T00:00:00Z"),
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
+    after = snapshot_opportunities(later_opportunities, later_history, STAGE_MAP, AS_OF)
+
+    # Only the current-state columns of o1 may differ; every as-of column,
+    # and every other row, must match.
+    as_of_columns = ["opportunity_id", "amount", "created_at", *SNAPSHOT_COLUMNS]
+    pd.testing.assert_frame_equal(after[as_of_columns], before[as_of_columns])
+
+
+def test_snapshot_ignores_appended_records():
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Proposal",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-08-01",
+            }
+        ]
+    )
+    history = make_history([("o1", "Proposal", "2026-03-01T00:00:00Z")])
+    before = snapshot_opportunities(opportunities, history, STAGE_MAP, AS_OF)
+
+    later_opportunities = pd.concat(
+        [
+            opportunities,
+            make_opportunities(
+                [
+                    {
+                        "opportunity_id": "o0",
+                        "stage": "Closed Won",
+                        "created_at": "2026-07-01T00:00:00Z",
+                        "close_date": "2026-07-02",
+                    }
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
+    later_history = pd.concat(
+        [history, make_history([("o1", "Closed Lost", "2026-07-03T00:00:00Z")])],
+        ignore_index=True,
+    )
+    after = snapshot_opportunities(later_opportunities, later_history, STAGE_MAP, AS_OF)
+
+    pd.testing.assert_frame_equal(after, before)
+
+
+def test_filter_touchpoints_cutoff():
+    touchpoints = pd.DataFrame(
+        {
+            "touch_id": ["t1", "t2"],
+            "occurred_at": pd.to_datetime(
+                ["2026-06-30T23:59:59Z", "2026-07-01T00:00:00Z"], utc=True
+            ),
+        }
+    )
+
+    filtered = filter_touchpoints(touchpoints, AS_OF)
+
+    assert filtered["touch_id"].tolist() == ["t1"]
+
+
+def test_filter_revenue_as_of_month():
+    revenue = pd.DataFrame(
+        {
+            "account_id": ["a1", "a1", "a1"],
+            "month": pd.to_datetime(["2026-05-01", "2026-06-01", "2026-07-01"]),
+            "amount": [100.0, 100.0, 100.0],
+        }
+    )
+
+    # The month of as_of counts even when as_of is its first day.
+    filtered = filter_revenue(revenue, dt.date(2026, 6, 1))
+
+    assert filtered["month"].tolist() == [
+        pd.Timestamp("2026-05-01"),
+        pd.Timestamp("2026-06-01"),
+    ]
