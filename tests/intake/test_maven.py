@@ -1,0 +1,348 @@
+"""Tests for the Maven "CRM Sales Opportunities" adapter.
+
+The synthetic tests write a few rows in the Maven layout. The real-data
+tests read the published export next to the repository and skip when it is
+absent. They compute expected values from the raw CSV files with the csv
+module, independently of the adapter.
+"""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from acctlib.errors import InputError, ParameterError
+from acctlib.intake import Intake, load_source
+from acctlib.params import PROJECT_ROOT, resolve_params
+
+DATASET = PROJECT_ROOT.parent / "shared" / "datasets" / "maven-crm-sales-opportunities"
+MAVEN_PARAMS = PROJECT_ROOT / "params" / "maven.yaml"
+
+ACCOUNTS_CSV = """\
+account,sector,year_established,revenue,employees,office_location,subsidiary_of
+Acme,technolgy,1996,1.5,120,Philipines,
+Beta,medical,2001,0.25,40,Kenya,Acme
+"""
+PRODUCTS_CSV = """\
+product,series,sales_price
+GTX Pro,GTX,4821
+MG Special,MG,55
+"""
+SALES_TEAMS_CSV = """\
+sales_agent,manager,regional_office
+Ann Lee,Mia Chu,Central
+Bob Ray,Mia Chu,East
+"""
+PIPELINE_CSV = """\
+opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value
+W1,Bob Ray,GTXPro,Acme,Won,2017-01-10,2017-02-01,4500
+L1,Bob Ray,MG Special,Acme,Lost,2017-01-15,2017-03-01,0
+E1,Bob Ray,GTXPro,,Engaging,2017-02-01,,
+P1,Ann Lee,MG Special,Beta,Prospecting,,,
+X1,Ann Lee,Widget,Acme,Engaging,2017-02-05,,
+"""
+
+
+def write_export(folder: Path, **overrides: str) -> Path:
+    """Write the four Maven files with CRLF line endings into ``folder``.
+
+    A keyword named after a file without ``.csv`` replaces that file's text.
+    """
+    files = {
+        "accounts.csv": ACCOUNTS_CSV,
+        "products.csv": PRODUCTS_CSV,
+        "sales_teams.csv": SALES_TEAMS_CSV,
+        "sales_pipeline.csv": PIPELINE_CSV,
+    }
+    for name, text in files.items():
+        text = overrides.get(name.removesuffix(".csv"), text)
+        (folder / name).write_bytes(text.replace("\n", "\r\n").encode("utf-8"))
+    return folder
+
+
+def load_export(folder: Path, *overrides: str) -> Intake:
+    params = resolve_params(
+        None, [f"data_dir={folder}", "profile=maven", "as_of=2017-03-31", *overrides]
+    )
+    return load_source(params)
+
+
+def by_id(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.set_index("opportunity_id")
+
+
+@pytest.fixture
+def synthetic(tmp_path: Path) -> Intake:
+    return load_export(write_export(tmp_path))
+
+
+def test_synthetic_rejects_nothing(synthetic: Intake) -> None:
+    assert synthetic.quarantine.count() == 0
+    assert len(synthetic.tables["opportunities"]) == 5
+    assert len(synthetic.tables["accounts"]) == 2
+
+
+def test_gtxpro_matches_list_price(synthetic: Intake) -> None:
+    deals = by_id(synthetic.tables["opportunities"])
+    assert deals.loc["E1", "amount"] == 4821.0
+    assert deals.loc["E1", "name"] == "GTX Pro"
+    assert deals.loc["W1", "name"] == "GTX Pro"
+    assert any("'GTXPro' on 2 deals" in note for note in synthetic.notes)
+
+
+def test_amount_by_stage(synthetic: Intake) -> None:
+    deals = by_id(synthetic.tables["opportunities"])
+    assert deals.loc["W1", "amount"] == 4500.0
+    assert deals.loc["L1", "amount"] == 55.0
+    assert deals.loc["P1", "amount"] == 55.0
+    assert (deals["amount_original"].fillna(-1) == deals["amount"].fillna(-1)).all()
+    assert (deals["currency"] == "USD").all()
+
+
+def test_unmatched_product_has_no_amount(synthetic: Intake) -> None:
+    deals = by_id(synthetic.tables["opportunities"])
+    assert pd.isna(deals.loc["X1", "amount"])
+    assert deals.loc["X1", "name"] == "Widget"
+    assert any("('Widget') on 1 deal" in note for note in synthetic.notes)
+
+
+def test_blank_account_stays_blank(synthetic: Intake) -> None:
+    deals = by_id(synthetic.tables["opportunities"])
+    assert pd.isna(deals.loc["E1", "account_id"])
+    assert any("No account on 1 deal" in note for note in synthetic.notes)
+
+
+def test_prospecting_created_on_export_date(synthetic: Intake) -> None:
+    deals = by_id(synthetic.tables["opportunities"])
+    export_date = pd.Timestamp("2017-03-01", tz="UTC")
+    assert deals.loc["P1", "created_at"] == export_date
+    assert pd.isna(deals.loc["P1", "close_date"])
+    assert deals.loc["E1", "created_at"] == pd.Timestamp("2017-02-01", tz="UTC")
+    assert pd.isna(deals.loc["E1", "close_date"])
+    assert deals.loc["L1", "close_date"] == pd.Timestamp("2017-03-01")
+    assert any(
+        "No engage_date on 1 deal (Prospecting: 1)" in note for note in synthetic.notes
+    )
+
+
+def test_stage_history_entries(synthetic: Intake) -> None:
+    history = synthetic.tables["stage_history"]
+    entries = {
+        (row.opportunity_id, row.stage): row.entered_at for row in history.itertuples()
+    }
+    assert len(history) == 7
+    assert entries[("W1", "Engaging")] == pd.Timestamp("2017-01-10", tz="UTC")
+    assert entries[("W1", "Won")] == pd.Timestamp("2017-02-01", tz="UTC")
+    assert entries[("L1", "Lost")] == pd.Timestamp("2017-03-01", tz="UTC")
+    assert entries[("P1", "Prospecting")] == pd.Timestamp("2017-03-01", tz="UTC")
+    assert ("P1", "Engaging") not in entries
+
+
+def test_account_mapping(synthetic: Intake) -> None:
+    accounts = synthetic.tables["accounts"].set_index("account_id")
+    acme = accounts.loc["Acme"]
+    assert acme["annual_revenue"] == 1_500_000.0
+    assert acme["industry"] == "technology"
+    assert acme["country"] == "Philippines"
+    # X1 (Ann Lee, engaged 2017-02-05) is Acme's most recent deal.
+    assert acme["owner"] == "Ann Lee"
+    assert acme["region"] == "Central"
+    assert acme["created_at"] == pd.Timestamp("2017-01-10", tz="UTC")
+    assert accounts.loc["Beta", "parent_account_id"] == "Acme"
+
+
+def test_undated_account_uses_export_date(synthetic: Intake) -> None:
+    beta = synthetic.tables["accounts"].set_index("account_id").loc["Beta"]
+    assert beta["created_at"] == pd.Timestamp("2017-03-01", tz="UTC")
+    assert beta["owner"] == "Ann Lee"
+
+
+def test_owner_tie_takes_greatest_id(tmp_path: Path) -> None:
+    pipeline = PIPELINE_CSV + "Z9,Bob Ray,MG Special,Acme,Engaging,2017-02-05,,\n"
+    intake = load_export(write_export(tmp_path, sales_pipeline=pipeline))
+    acme = intake.tables["accounts"].set_index("account_id").loc["Acme"]
+    assert acme["owner"] == "Bob Ray"
+    assert acme["region"] == "East"
+
+
+def test_byte_order_mark_is_ignored(tmp_path: Path) -> None:
+    write_export(tmp_path)
+    path = tmp_path / "accounts.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    intake = load_export(tmp_path)
+    assert len(intake.tables["accounts"]) == 2
+
+
+def test_invalid_date_is_rejected(tmp_path: Path) -> None:
+    pipeline = PIPELINE_CSV.replace("2017-02-01,,", "2017-02-31,,")
+    intake = load_export(write_export(tmp_path, sales_pipeline=pipeline))
+    rejected = intake.quarantine.to_frame()
+    opportunity_rows = rejected[rejected["table"] == "opportunities"]
+    assert list(opportunity_rows["row"]) == [3]
+    assert list(opportunity_rows["column"]) == ["created_at"]
+    assert "E1" not in set(intake.tables["opportunities"]["opportunity_id"])
+
+
+def test_other_report_currency_raises(tmp_path: Path) -> None:
+    write_export(tmp_path)
+    with pytest.raises(ParameterError, match="report_currency is 'EUR'"):
+        load_export(tmp_path, "report_currency=EUR")
+
+
+def test_missing_source_column_raises(tmp_path: Path) -> None:
+    pipeline = PIPELINE_CSV.replace("deal_stage", "stage", 1)
+    write_export(tmp_path, sales_pipeline=pipeline)
+    with pytest.raises(InputError, match="column 'deal_stage' is missing"):
+        load_export(tmp_path)
+
+
+def test_repeated_product_raises(tmp_path: Path) -> None:
+    products = PRODUCTS_CSV + "GTXPro,GTX,4900\n"
+    write_export(tmp_path, products=products)
+    with pytest.raises(InputError, match="appears more than once"):
+        load_export(tmp_path)
+
+
+def test_inputs_fingerprint_every_file(synthetic: Intake) -> None:
+    rows = {Path(item.path).name: item.rows for item in synthetic.inputs}
+    assert rows == {
+        "accounts.csv": 2,
+        "products.csv": 2,
+        "sales_teams.csv": 2,
+        "sales_pipeline.csv": 5,
+    }
+    assert all(len(item.sha256) == 64 for item in synthetic.inputs)
+
+
+def read_rows(name: str) -> list[dict[str, str]]:
+    with (DATASET / name).open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def published() -> Intake:
+    params = resolve_params(MAVEN_PARAMS, [f"data_dir={DATASET}"])
+    return load_source(params)
+
+
+@pytest.fixture(scope="module")
+def pipeline_rows() -> list[dict[str, str]]:
+    return read_rows("sales_pipeline.csv")
+
+
+needs_dataset = pytest.mark.skipif(
+    not DATASET.is_dir(), reason=f"Maven export not found at {DATASET}"
+)
+
+
+@pytest.mark.realdata
+@needs_dataset
+def test_published_row_counts(
+    published: Intake, pipeline_rows: list[dict[str, str]]
+) -> None:
+    accounts = read_rows("accounts.csv")
+    assert len(accounts) == 85
+    assert len(published.tables["accounts"]) == len(accounts)
+    assert len(pipeline_rows) == 8_800
+    assert len(published.tables["opportunities"]) == len(pipeline_rows)
+    assert published.quarantine.count() == 0
+
+
+@pytest.mark.realdata
+@needs_dataset
+def test_published_won_deals(
+    published: Intake, pipeline_rows: list[dict[str, str]]
+) -> None:
+    won = [row for row in pipeline_rows if row["deal_stage"] == "Won"]
+    expected_total = sum(Decimal(row["close_value"]) for row in won)
+    deals = published.tables["opportunities"]
+    won_deals = deals[deals["stage_category"] == "won"]
+    assert len(won) == 4_238
+    assert expected_total == Decimal(10_005_534)
+    assert len(won_deals) == len(won)
+    assert won_deals["amount"].sum() == pytest.approx(float(expected_total))
+
+
+@pytest.mark.realdata
+@needs_dataset
+def test_published_open_deals(
+    published: Intake, pipeline_rows: list[dict[str, str]]
+) -> None:
+    open_rows = [
+        row for row in pipeline_rows if row["deal_stage"] in ("Prospecting", "Engaging")
+    ]
+    no_account = [row for row in pipeline_rows if row["account"].strip() == ""]
+    deals = published.tables["opportunities"]
+    assert len(open_rows) == 2_089
+    assert (deals["stage_category"] == "open").sum() == len(open_rows)
+    assert len(no_account) == 1_425
+    assert deals["account_id"].isna().sum() == len(no_account)
+
+
+@pytest.mark.realdata
+@needs_dataset
+def test_published_list_prices(
+    published: Intake, pipeline_rows: list[dict[str, str]]
+) -> None:
+    prices = {
+        row["product"].replace(" ", "").lower(): Decimal(row["sales_price"])
+        for row in read_rows("products.csv")
+    }
+    not_won = [row for row in pipeline_rows if row["deal_stage"] != "Won"]
+    expected = sum(prices[row["product"].replace(" ", "").lower()] for row in not_won)
+    deals = published.tables["opportunities"]
+    priced = deals[deals["stage"] != "Won"]
+    assert priced["amount"].notna().all()
+    assert priced["amount"].sum() == pytest.approx(float(expected))
+
+
+@pytest.mark.realdata
+@needs_dataset
+def test_published_export_date(
+    published: Intake, pipeline_rows: list[dict[str, str]]
+) -> None:
+    dates = [
+        row[column]
+        for row in pipeline_rows
+        for column in ("engage_date", "close_date")
+        if row[column]
+    ]
+    export_date = pd.Timestamp(max(dates), tz="UTC")
+    undated = {row["opportunity_id"] for row in pipeline_rows if not row["engage_date"]}
+    deals = by_id(published.tables["opportunities"])
+    assert export_date == pd.Timestamp("2017-12-31", tz="UTC")
+    assert len(undated) == 500
+    assert (deals.loc[sorted(undated), "stage"] == "Prospecting").all()
+    assert (deals.loc[sorted(undated), "created_at"] == export_date).all()
+    assert any("No engage_date on 500 deals" in note for note in published.notes)
+
+
+@pytest.mark.realdata
+@needs_dataset
+def test_published_stage_history(
+    published: Intake, pipeline_rows: list[dict[str, str]]
+) -> None:
+    stages = [row["deal_stage"] for row in pipeline_rows]
+    expected = (
+        stages.count("Prospecting")
+        + stages.count("Engaging")
+        + 2 * stages.count("Won")
+        + 2 * stages.count("Lost")
+    )
+    assert expected == 15_511
+    assert len(published.tables["stage_history"]) == expected
+
+
+@pytest.mark.realdata
+@needs_dataset
+def test_published_accounts(published: Intake) -> None:
+    accounts = published.tables["accounts"].set_index("account_id")
+    agents = {row["sales_agent"] for row in read_rows("sales_teams.csv")}
+    assert accounts.loc["Acme Corporation", "annual_revenue"] == 1_100_040_000.0
+    assert accounts["owner"].isin(agents).all()
+    assert accounts["region"].notna().all()
+    assert accounts["created_at"].max() < pd.Timestamp("2017-12-31", tz="UTC")
