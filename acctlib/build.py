@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -143,34 +144,65 @@ def _execute_all(
     params: Params,
     timings: dict[str, float],
 ) -> dict[str, nbformat.NotebookNode]:
-    """Run every section notebook, in parallel up to ``parallel_notebooks``."""
-    total = len(sections)
+    """Run every section notebook, up to ``parallel_notebooks`` at a time.
 
-    def run(position: int, source: Path) -> tuple[str, nbformat.NotebookNode]:
-        output = staging / "notebooks" / source.name
-        logger.info("[%d/%d] running %s", position, total, source.name)
-        step = time.perf_counter()
-        try:
-            notebook = render.execute_notebook(
+    Each notebook runs in its own worker process, so the kernel clients of
+    parallel notebooks share no event loop.
+    """
+    total = len(sections)
+    workers = min(params["parallel_notebooks"], total)
+    context = multiprocessing.get_context("spawn")
+    executed = {}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {}
+        for position, source in enumerate(sections, 1):
+            output = staging / "notebooks" / source.name
+            logger.info("[%d/%d] running %s", position, total, source.name)
+            future = pool.submit(
+                _run_notebook,
                 source,
                 output,
-                {"workspace": str(workspace)},
-                timeout=params["notebook_timeout_seconds"],
-                cwd=NOTEBOOKS_DIR,
+                workspace,
+                params["notebook_timeout_seconds"],
             )
-        except BuildError:
-            _keep_failed(output, params)
-            raise
-        elapsed = time.perf_counter() - step
-        timings[f"notebook:{source.stem}"] = elapsed
-        logger.info("[%d/%d] %s done in %.1f s", position, total, source.name, elapsed)
-        return source.stem, notebook
+            futures[future] = (position, source, output)
+        for future in as_completed(futures):
+            position, source, output = futures[future]
+            try:
+                elapsed = future.result()
+            except BuildError:
+                _keep_failed(output, params)
+                for other in futures:
+                    other.cancel()
+                raise
+            timings[f"notebook:{source.stem}"] = elapsed
+            logger.info(
+                "[%d/%d] %s done in %.1f s", position, total, source.name, elapsed
+            )
+            executed[source.stem] = nbformat.read(output, as_version=4)
+    return {source.stem: executed[source.stem] for source in sections}
 
-    workers = min(params["parallel_notebooks"], total)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(run, i, path) for i, path in enumerate(sections, 1)]
-        results = [future.result() for future in futures]
-    return dict(results)
+
+def _run_notebook(source: Path, output: Path, workspace: Path, timeout: int) -> float:
+    """Execute one notebook in a worker process; return the seconds it took."""
+    started = time.perf_counter()
+    try:
+        render.execute_notebook(
+            source,
+            output,
+            {"workspace": str(workspace)},
+            timeout=timeout,
+            cwd=NOTEBOOKS_DIR,
+        )
+    except BuildError:
+        raise
+    except Exception as error:
+        # papermill and nbclient raise many kinds of errors before a cell
+        # runs (an invalid notebook, a kernel that never started); the build
+        # reports each as a failure of this notebook.
+        detail = f"{type(error).__name__}: {error}".splitlines()[0]
+        raise BuildError(source.name, None, detail) from None
+    return time.perf_counter() - started
 
 
 def _export_account_map(workspace: Path, target: Path) -> None:

@@ -13,10 +13,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
+from pathlib import Path
 
 import altair as alt
 import pandas as pd
 
+CACHE_DIR = Path(__file__).resolve().parent.parent / ".acctlib-work" / "cache"
 PALETTE = ["#1f4e79", "#2e86c1", "#48c9b0", "#f4d03f", "#e67e22", "#c0392b", "#7f8c8d"]
 STATUS_ORDER = ["customer", "open_opportunity", "churned", "lost", "prospect"]
 STATUS_LABELS = {
@@ -46,11 +49,24 @@ def acctlib_theme() -> alt.theme.ThemeConfig:
 
 @functools.cache
 def vega_bundle() -> str:
-    """Return the vega, vega-lite and vega-embed JavaScript as one bundle."""
+    """Return the vega, vega-lite and vega-embed JavaScript as one bundle.
+
+    vl-convert takes about two seconds to assemble the bundle, so it is
+    cached on disk per vl-convert and vega-lite version.
+    """
     import vl_convert
     from altair.utils._importers import vl_version_for_vl_convert
 
-    return vl_convert.javascript_bundle(vl_version=vl_version_for_vl_convert())
+    vl_version = vl_version_for_vl_convert()
+    cache = CACHE_DIR / f"vega-bundle-{vl_convert.__version__}-{vl_version}.js"
+    if cache.is_file():
+        return cache.read_text(encoding="utf-8")
+    bundle = vl_convert.javascript_bundle(vl_version=vl_version)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(bundle, encoding="utf-8")
+    partial.replace(cache)
+    return bundle
 
 
 def offline_scripts_html() -> str:

@@ -7,7 +7,9 @@ on another Ibis backend; only account-sized results come back to pandas.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import warnings
 from pathlib import Path
 
 import ibis
@@ -27,12 +29,32 @@ def connect(path: str | Path | None = None, *, read_only: bool = False):
     return ibis.duckdb.connect(str(path), read_only=read_only)
 
 
+@contextlib.contextmanager
+def quiet_conversions():
+    """Silence the deprecation warnings ibis 12 raises inside its own code.
+
+    ibis 12.0.0 reads pandas 3's deprecated ``future.infer_string`` option
+    and calls DuckDB 2's deprecated ``fetch_arrow_table()`` on every frame it
+    converts; neither is something a report reader can act on.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="The 'future.infer_string' option is deprecated"
+        )
+        warnings.filterwarnings(
+            "ignore", message=r"fetch_arrow_table\(\) is deprecated"
+        )
+        yield
+
+
 def write_table(con, name: str, df: pd.DataFrame) -> None:
     """Store ``df`` as table ``name`` in the workspace, replacing any earlier one."""
-    con.create_table(name, obj=df, overwrite=True)
+    with quiet_conversions():
+        con.create_table(name, obj=df, overwrite=True)
     logger.debug("stored table %s with %d rows", name, len(df))
 
 
 def read_table(con, name: str) -> pd.DataFrame:
     """Return a workspace table as a pandas frame."""
-    return con.table(name).to_pandas()
+    with quiet_conversions():
+        return con.table(name).to_pandas()

@@ -62,3 +62,7 @@ class BuildError(AcctlibError):
         self.detail = detail
         where = f"cell {cell}" if cell is not None else "an unknown cell"
         super().__init__(f"notebook {notebook} failed in {where}: {detail}")
+
+    def __reduce__(self):
+        # Rebuild from the fields, so the error survives a worker process.
+        return (type(self), (self.notebook, self.cell, self.detail))

@@ -84,28 +84,6 @@ def html_sizes(run_dir: Path) -> dict[str, int]:
     return {path.name: path.stat().st_size for path in sorted(run_dir.glob("*.html"))}
 
 
-def headline_cards(headline: dict[str, Any], currency: str) -> list[dict[str, str]]:
-    """Return label/value pairs of the headline figures, formatted for display."""
-    statuses = headline.get("accounts_by_status", {})
-    cards = [
-        ("Customers", tables.format_count(statuses.get("customer"))),
-        ("Open pipeline", tables.format_money(headline.get("open_pipeline"), currency)),
-        (
-            "Bookings this month",
-            tables.format_money(headline.get("bookings_month"), currency),
-        ),
-        (
-            "Bookings year to date",
-            tables.format_money(headline.get("bookings_ytd"), currency),
-        ),
-        (
-            "Revenue, last 12 months",
-            tables.format_money(headline.get("revenue_12m"), currency),
-        ),
-    ]
-    return [{"label": label, "value": value} for label, value in cards]
-
-
 def write_run_index(run_dir: Path, manifest: dict[str, Any]) -> None:
     """Write the run's contents page, ``run_dir/index.html``."""
     currency = manifest["params"]["report_currency"]
@@ -117,7 +95,7 @@ def write_run_index(run_dir: Path, manifest: dict[str, Any]) -> None:
     page = _ENV.get_template("run_index.html.j2").render(
         manifest=manifest,
         sections=sections,
-        cards=headline_cards(manifest["headline"], currency),
+        cards=tables.headline_cards(manifest["headline"], currency),
         rejected=tables.format_count(manifest["rejected_rows"]),
     )
     (run_dir / "index.html").write_text(page, encoding="utf-8")
@@ -141,7 +119,7 @@ def write_reports_index(reports_dir: Path) -> None:
                 "as_of": manifest["as_of"],
                 "variant": manifest.get("variant") or "",
                 "generated_at": manifest["generated_at"],
-                "cards": headline_cards(manifest["headline"], currency),
+                "cards": tables.headline_cards(manifest["headline"], currency),
             }
         )
     runs.sort(key=lambda run: (run["as_of"], run["variant"]), reverse=True)

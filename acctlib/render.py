@@ -75,8 +75,11 @@ def execute_notebook(
             cwd=str(cwd) if cwd else None,
         )
     except PapermillExecutionError as error:
+        cell = _source_cell_index(source, error.source, error.cell_index)
+        first_line = (error.source or "").strip().splitlines()[:1]
+        where = f" ({first_line[0][:80]})" if first_line else ""
         raise BuildError(
-            source.name, error.cell_index, f"{error.ename}: {error.evalue}"
+            source.name, cell, f"{error.ename}: {error.evalue}{where}"
         ) from error
     except CellTimeoutError as error:
         raise BuildError(
@@ -86,6 +89,19 @@ def execute_notebook(
         raise BuildError(
             source.name, _failed_cell(output), f"kernel died: {error}"
         ) from error
+
+
+def _source_cell_index(source: Path, cell_source: str, fallback: int) -> int:
+    """Return the index, in the committed notebook, of the cell that failed.
+
+    The executed copy has extra cells (papermill's injected parameters and
+    error markers), so the failing cell is found by its source text.
+    """
+    notebook = nbformat.read(source, as_version=4)
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and cell.source == cell_source:
+            return index
+    return fallback
 
 
 def _failed_cell(executed: Path) -> int | None:

@@ -9,6 +9,7 @@ thousands separators; counts get thousands separators.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 from pandas.io.formats.style import Styler
@@ -33,6 +34,28 @@ def format_percent(value: float | None, *, decimals: int = 1) -> str:
     if value is None or pd.isna(value):
         return "–"
     return f"{100 * value:.{decimals}f}%"
+
+
+def headline_cards(headline: dict[str, Any], currency: str) -> list[dict[str, str]]:
+    """Return label/value pairs of the headline figures, formatted for display."""
+    statuses = headline.get("accounts_by_status", {})
+    cards = [
+        ("Customers", format_count(statuses.get("customer"))),
+        ("Open pipeline", format_money(headline.get("open_pipeline"), currency)),
+        (
+            "Bookings this month",
+            format_money(headline.get("bookings_month"), currency),
+        ),
+        (
+            "Bookings year to date",
+            format_money(headline.get("bookings_ytd"), currency),
+        ),
+        (
+            "Revenue, last 12 months",
+            format_money(headline.get("revenue_12m"), currency),
+        ),
+    ]
+    return [{"label": label, "value": value} for label, value in cards]
 
 
 def style_table(

@@ -13,7 +13,6 @@ import pandas as pd
 from IPython.display import HTML
 
 from acctlib import schema, summary, tables
-from acctlib.publish import headline_cards
 from acctlib.workspace import Workspace
 
 MAP_LABELS = {
@@ -48,7 +47,7 @@ def kpi_cards(cards: list[dict[str, str]]) -> HTML:
 
 def headline(ws: Workspace) -> HTML:
     """Return the run's headline figures as cards."""
-    return kpi_cards(headline_cards(ws.headline, ws.currency))
+    return kpi_cards(tables.headline_cards(ws.headline, ws.currency))
 
 
 def note(text: str) -> HTML:

@@ -57,6 +57,7 @@ class Quarantine:
     def to_frame(self) -> pd.DataFrame:
         """Return the rejected rows sorted by table, file and row."""
         frame = pd.DataFrame(self.records, columns=REJECTED_COLUMNS)
+        frame = frame.astype({column: "str" for column in REJECTED_COLUMNS})
         frame["row"] = frame["row"].astype("int64")
         return frame.sort_values(["table", "file", "row", "column"], kind="stable")
 

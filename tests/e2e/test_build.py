@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from bs4 import BeautifulSoup
 
 from acctlib import build, charts, render
 from acctlib.errors import BuildError
@@ -57,16 +58,30 @@ def test_executed_notebooks_have_no_errors(small_report):
 
 
 @pytest.mark.parametrize("section", SECTIONS)
-def test_html_hides_code_and_loads_nothing_remote(small_report, section):
+def test_html_hides_code_and_prompts(small_report, section):
     html = (small_report.run_dir / f"{section}.html").read_text(encoding="utf-8")
-    assert "jp-InputArea-editor" not in html
-    assert "In&nbsp;[" not in html
-    assert not re.search(r"<script[^>]+src=[\"']?(https?:)?//", html)
-    assert not re.search(r"<link[^>]+href=[\"']?(https?:)?//", html)
-    assert "@import url(" not in html
-    assert "vegaEmbed(" in html
+    soup = BeautifulSoup(html, "html.parser")
+    assert (
+        soup.select(".jp-CodeCell .jp-InputArea, .jp-InputPrompt, .jp-OutputPrompt")
+        == []
+    )
+    assert (
+        soup.select(".jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr']")
+        == []
+    )
+    assert "workspace = " not in soup.get_text()
+    assert "2026-06-30" in soup.get_text()
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_html_loads_nothing_remote(small_report, section):
+    html = (small_report.run_dir / f"{section}.html").read_text(encoding="utf-8")
+    soup = BeautifulSoup(html, "html.parser")
+    assert [tag["src"] for tag in soup.find_all(src=True)] == []
+    assert [tag["href"] for tag in soup.find_all("link", href=True)] == []
+    assert not re.search(r"@import\s+url\(\s*[\"']?(https?:)?//", html)
     assert html.count(charts.vega_bundle()[:400]) == 1
-    assert "2026-06-30" in html
+    assert "vegaEmbed(" in html
 
 
 def test_executive_summary_has_two_charts(small_report):
@@ -81,7 +96,13 @@ def test_reports_index_lists_run(small_report):
 
 def _failing_notebook(folder: Path) -> None:
     notebook = nbformat.v4.new_notebook(
-        metadata={"kernelspec": {"name": "acctlib", "display_name": "acctlib"}}
+        metadata={
+            "kernelspec": {
+                "name": "acctlib",
+                "display_name": "acctlib",
+                "language": "python",
+            }
+        }
     )
     parameters = nbformat.v4.new_code_cell('workspace = ""')
     parameters.metadata["tags"] = ["parameters"]
@@ -111,6 +132,17 @@ def test_failed_build_keeps_previous_report(small_sample, tmp_path, monkeypatch)
     assert not list((tmp_path / "reports").glob(".staging-*"))
     kept = list((tmp_path / "work" / "failed-runs").glob("*/99-broken.ipynb"))
     assert len(kept) == 1
+
+
+def test_invalid_notebook_names_it(small_sample, tmp_path, monkeypatch):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    (notebooks / "98-invalid.ipynb").write_text("{}")
+    monkeypatch.setattr(build, "NOTEBOOKS_DIR", notebooks)
+    params = small_params(small_sample, tmp_path, "sections=[98-invalid]")
+    with pytest.raises(BuildError, match=r"98-invalid.ipynb failed"):
+        build.build_report(params)
+    assert not (tmp_path / "reports" / "2026-06-30").exists()
 
 
 def test_cli_reports_unknown_parameter(tmp_path):
