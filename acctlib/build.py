@@ -91,7 +91,7 @@ def build_report(params: Params, *, command: str = "acctlib build") -> BuildResu
     step = time.perf_counter()
     work_dir = Path(params["work_dir"]) / params.run_name
     workspace = work_dir / WORKSPACE_FILE
-    headline = prepare_workspace(intake, params, workspace)
+    prepared = prepare_workspace(intake, params, workspace)
     timings["prepare"] = time.perf_counter() - step
 
     reports_dir = Path(params["reports_dir"])
@@ -102,7 +102,7 @@ def build_report(params: Params, *, command: str = "acctlib build") -> BuildResu
     try:
         executed = _execute_all(sections, staging, workspace.resolve(), params, timings)
         generated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        manifest = _manifest(params, intake, headline, sections, command, generated_at)
+        manifest = _manifest(params, intake, prepared, sections, command, generated_at)
         step = time.perf_counter()
         publish.write_section_pages(staging, executed, manifest)
         timings["html_export"] = time.perf_counter() - step
@@ -236,7 +236,7 @@ def _move_into_place(staging: Path, final: Path) -> Path:
 
 
 def _manifest(
-    params, intake, headline, sections, command, generated_at
+    params, intake, prepared, sections, command, generated_at
 ) -> dict[str, Any]:
     return {
         "acctlib_version": __version__,
@@ -252,8 +252,8 @@ def _manifest(
         "intake": intake.counts().to_dict("records"),
         "rejected_rows": intake.quarantine.count(),
         "rejected_by_reason": intake.quarantine.summary().to_dict("records"),
-        "notes": intake.notes,
-        "headline": headline,
+        "notes": [*intake.notes, *prepared.notes],
+        "headline": prepared.headline,
         "sections": [path.stem for path in sections],
         "python": sys.version.split()[0],
         "packages": _package_versions(),

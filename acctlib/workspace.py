@@ -14,7 +14,9 @@ import hashlib
 import json
 import logging
 import os
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +31,74 @@ logger = logging.getLogger(__name__)
 WORKSPACE_FILE = "workspace.duckdb"
 
 
-def prepare_workspace(intake: Intake, params: Params, path: Path) -> dict[str, Any]:
+@dataclass
+class PrepareContext:
+    """What the prepare steps of one run share.
+
+    Each step reads the canonical tables from ``intake`` and the frames of
+    earlier steps from ``frames``, stores its own tables with :meth:`store`,
+    adds figures for the executive summary to ``headline`` and one-line
+    explanations of anything it had to omit to ``notes``.
+    """
+
+    con: Any
+    intake: Intake
+    params: Params
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    headline: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def as_of(self) -> dt.date:
+        return self.params.as_of
+
+    def store(self, name: str, frame: pd.DataFrame) -> None:
+        """Keep ``frame`` for later steps and write it to the workspace."""
+        self.frames[name] = frame
+        engine.write_table(self.con, name, frame)
+
+
+def prepare_account_map(context: PrepareContext) -> None:
+    """Store the as-of opportunity snapshot, the account map and the headline."""
+    intake, params = context.intake, context.params
+    snapshot = asof.snapshot_opportunities(
+        intake.tables["opportunities"],
+        intake.tables.get("stage_history"),
+        intake.stage_map,
+        context.as_of,
+        default_contract_months=params["default_contract_months"],
+    )
+    context.store("opportunity_snapshot", snapshot)
+
+    activity = _summarize_activity(context.con, intake, snapshot, params)
+    revenue = intake.tables.get("revenue")
+    account_map = accountmap.compute_account_map(
+        intake.tables["accounts"],
+        snapshot,
+        activity,
+        revenue,
+        context.as_of,
+        stage_map=intake.stage_map,
+    )
+    context.store("account_map", account_map)
+    context.headline.update(
+        accountmap.compute_headline(account_map, snapshot, revenue, context.as_of)
+    )
+
+
+# The prepare steps, in order. A step may use the frames stored by the steps
+# before it; every step sees the same intake and parameters.
+PREPARE_STEPS: list[Callable[[PrepareContext], None]] = [
+    prepare_account_map,
+]
+
+
+def prepare_workspace(intake: Intake, params: Params, path: Path) -> PrepareContext:
     """Write the prepared tables of one run to the DuckDB file at ``path``.
 
-    Returns the headline figures, which also go into the ``run_info`` table.
+    Runs every step of :data:`PREPARE_STEPS` and returns their context,
+    whose headline figures and notes also go into the ``run_info`` table.
+    The returned context's connection is closed.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
@@ -40,37 +106,19 @@ def prepare_workspace(intake: Intake, params: Params, path: Path) -> dict[str, A
     try:
         for name, frame in intake.tables.items():
             engine.write_table(con, name, frame)
+        context = PrepareContext(con=con, intake=intake, params=params)
+        for step in PREPARE_STEPS:
+            started = time.perf_counter()
+            step(context)
+            logger.info("%s took %.1f s", step.__name__, time.perf_counter() - started)
 
-        as_of = params.as_of
-        snapshot = asof.snapshot_opportunities(
-            intake.tables["opportunities"],
-            intake.tables.get("stage_history"),
-            intake.stage_map,
-            as_of,
-            default_contract_months=params["default_contract_months"],
-        )
-        engine.write_table(con, "opportunity_snapshot", snapshot)
-
-        activity = _summarize_activity(con, intake, snapshot, params)
-        revenue = intake.tables.get("revenue")
-        account_map = accountmap.compute_account_map(
-            intake.tables["accounts"],
-            snapshot,
-            activity,
-            revenue,
-            as_of,
-            stage_map=intake.stage_map,
-        )
-        engine.write_table(con, "account_map", account_map)
-
-        headline = accountmap.compute_headline(account_map, snapshot, revenue, as_of)
         engine.write_table(con, "rejected_rows", intake.quarantine.to_frame())
         engine.write_table(con, "intake_counts", intake.counts())
         run_info = {
             "params": params.to_json(),
             "stage_map": intake.stage_map,
-            "headline": headline,
-            "notes": intake.notes,
+            "headline": context.headline,
+            "notes": [*intake.notes, *context.notes],
             "profile": intake.profile,
             "tables": sorted(intake.tables),
             "inputs": [item.__dict__ for item in intake.inputs],
@@ -79,7 +127,7 @@ def prepare_workspace(intake: Intake, params: Params, path: Path) -> dict[str, A
     finally:
         con.disconnect()
     logger.info("prepared workspace %s", path)
-    return headline
+    return context
 
 
 def _summarize_activity(con, intake: Intake, snapshot: pd.DataFrame, params: Params):
