@@ -1,21 +1,33 @@
-"""Connections to the run workspace.
+"""Connections to the run workspace and to the engine of touchpoint-scale work.
 
-A run's prepared tables live in one DuckDB file. Touchpoint-scale work is
-written as Ibis expressions against :func:`connect`, so the same code can run
-on another Ibis backend; only account-sized results come back to pandas.
+A run's prepared tables live in one DuckDB file, opened with :func:`connect`.
+Touchpoint-scale work is written as Ibis expressions and runs on the backend
+that :func:`connect_backend` opens from the ``engine`` parameter: the
+workspace's own DuckDB by default, or Spark or a warehouse that Ibis
+supports. Only account-sized results come back to pandas and into the
+workspace.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import warnings
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import ibis
 import pandas as pd
 
+from acctlib.errors import ParameterError
+
 logger = logging.getLogger(__name__)
+
+DEFAULT_ENGINE = "duckdb"
+TOUCHPOINTS_TABLE_OPTION = "touchpoints_table"
+"""``engine_options`` key naming a touchpoints table already in the backend."""
 
 
 def connect(path: str | Path | None = None, *, read_only: bool = False):
@@ -29,8 +41,119 @@ def connect(path: str | Path | None = None, *, read_only: bool = False):
     return ibis.duckdb.connect(str(path), read_only=read_only)
 
 
+def connect_backend(params: Mapping[str, Any], workspace_con: Any = None):
+    """Open the Ibis backend named by ``params["engine"]``.
+
+    With ``engine: duckdb`` the touchpoint-scale work runs in the workspace,
+    so ``workspace_con`` is returned when given (an in-memory DuckDB
+    otherwise). Any other engine is opened with ``ibis.<engine>.connect``
+    and the keyword arguments in ``params["engine_options"]``; for
+    ``pyspark`` a Spark session is built first from ``master`` (default
+    ``local[*]``), ``app_name`` and the ``spark_conf`` mapping.
+
+    Raises
+    ------
+    ParameterError
+        When the backend's Python packages are not installed or the
+        connection fails; the message names the engine and the fix.
+    """
+    name = str(params.get("engine", DEFAULT_ENGINE))
+    options = {
+        key: value
+        for key, value in dict(params.get("engine_options") or {}).items()
+        if key != TOUCHPOINTS_TABLE_OPTION
+    }
+    if name == DEFAULT_ENGINE and workspace_con is not None:
+        return workspace_con
+
+    backend_module = _import_backend(name)
+    try:
+        if name == "pyspark":
+            return _connect_spark(backend_module, options)
+        return backend_module.connect(**options)
+    except ModuleNotFoundError as error:
+        raise _missing_backend(name, error) from error
+    except Exception as error:
+        # Each backend raises its own driver's errors; the run reports them
+        # all as a connection problem of the configured engine.
+        detail = f"{type(error).__name__}: {error}".splitlines()[0]
+        raise ParameterError(
+            f"could not connect to engine {name!r}: {detail}; check "
+            "engine_options (host, database, credentials) for that backend"
+        ) from error
+
+
+def disconnect_backend(backend: Any, workspace_con: Any = None) -> None:
+    """Close ``backend`` unless it is the workspace connection itself."""
+    if backend is not None and backend is not workspace_con:
+        backend.disconnect()
+
+
+def load_touchpoints(
+    backend: Any,
+    touchpoints: pd.DataFrame | None,
+    params: Mapping[str, Any],
+    *,
+    stored: bool = False,
+):
+    """Return the touchpoints as an Ibis table on ``backend``, or None.
+
+    ``engine_options.touchpoints_table`` names a table that already lives
+    in the backend, where large data stays. Otherwise the validated
+    ``touchpoints`` frame is used: read back as table ``touchpoints`` when
+    ``stored`` says the backend already holds it (the workspace does),
+    uploaded as that table otherwise.
+    """
+    options = dict(params.get("engine_options") or {})
+    existing = options.get(TOUCHPOINTS_TABLE_OPTION)
+    if existing:
+        return backend.table(str(existing))
+    if touchpoints is None:
+        return None
+    if stored:
+        return backend.table("touchpoints")
+    with quiet_conversions():
+        # Temporary tables and Spark's temporary views live as long as the
+        # session and write nothing to the backend's catalog or warehouse.
+        if backend.name == "pyspark":
+            return backend.create_view(
+                "touchpoints", ibis.memtable(touchpoints), overwrite=True
+            )
+        return backend.create_table(
+            "touchpoints", obj=touchpoints, temp=True, overwrite=True
+        )
+
+
+def _import_backend(name: str):
+    try:
+        # Importing the backend module imports its driver package too.
+        importlib.import_module(f"ibis.backends.{name}")
+        return getattr(ibis, name)
+    except (ImportError, AttributeError) as error:
+        raise _missing_backend(name, error) from error
+
+
+def _missing_backend(name: str, error: Exception) -> ParameterError:
+    return ParameterError(
+        f"engine {name!r} is not available ({error}); install its Ibis "
+        f"backend with: pip install 'ibis-framework[{name}]'"
+    )
+
+
+def _connect_spark(backend_module, options: dict[str, Any]):
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.master(str(options.pop("master", "local[*]")))
+    builder = builder.appName(str(options.pop("app_name", "acctlib")))
+    for key, value in dict(options.pop("spark_conf", {}) or {}).items():
+        builder = builder.config(str(key), str(value))
+    session = builder.getOrCreate()
+    logger.info("opened Spark session %s", session.sparkContext.applicationId)
+    return backend_module.connect(session, **options)
+
+
 @contextlib.contextmanager
-def quiet_conversions():
+def quiet_conversions() -> Iterator[None]:
     """Silence the deprecation warnings ibis 12 raises inside its own code.
 
     ibis 12.0.0 reads pandas 3's deprecated ``future.infer_string`` option

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,8 +122,17 @@ class Params(Mapping[str, Any]):
         return name
 
     def to_json(self) -> dict[str, Any]:
-        """Return the values as JSON-ready types (dates and paths as text)."""
-        return {name: _to_json(value) for name, value in self._values.items()}
+        """Return the values as JSON-ready types (dates and paths as text).
+
+        Secret-looking connection settings in the mappings named by
+        :data:`SECRET_MAPPINGS` are replaced by :data:`REDACTED`, because this
+        form goes into manifests, workspaces and report footers.
+        """
+        values = {name: _to_json(value) for name, value in self._values.items()}
+        for name in SECRET_MAPPINGS:
+            if isinstance(values.get(name), dict):
+                values[name] = redact_secrets(values[name])
+        return values
 
     def replace(self, **changes: Any) -> Params:
         """Return a copy with some values replaced and validated."""
@@ -133,6 +143,41 @@ class Params(Mapping[str, Any]):
             values[name] = coerce(declarations, name, value, "replace")
             sources[name] = "replace"
         return Params(values, sources)
+
+
+SECRET_MAPPINGS = ("engine_options",)
+"""Mapping parameters that may hold credentials."""
+
+REDACTED = "***"
+_SECRET_KEY = re.compile(
+    r"pass(word|wd)?|secret|token|credential|private|api[._]?key|"
+    r"access[._]?key|^key$|[._]key$|auth",
+    re.IGNORECASE,
+)
+_URL_PASSWORD = re.compile(
+    r"(?P<head>[a-z][a-z0-9+.-]*://[^/:@\s]+:)[^/@\s]+@", re.IGNORECASE
+)
+
+
+def redact_secrets(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``options`` with secret-looking values replaced by ``***``.
+
+    A value is secret when its key matches a credential word (password,
+    secret, token, credentials, auth, api_key, a key ending in ``_key``);
+    a password inside a URL (``scheme://user:password@host``) is replaced
+    in place. Nested mappings are redacted the same way.
+    """
+    redacted = {}
+    for key, value in options.items():
+        if _SECRET_KEY.search(str(key)):
+            redacted[key] = REDACTED
+        elif isinstance(value, Mapping):
+            redacted[key] = redact_secrets(value)
+        elif isinstance(value, str):
+            redacted[key] = _URL_PASSWORD.sub(rf"\g<head>{REDACTED}@", value)
+        else:
+            redacted[key] = value
+    return redacted
 
 
 def _to_json(value: Any) -> Any:

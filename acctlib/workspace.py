@@ -38,19 +38,43 @@ class PrepareContext:
     Each step reads the canonical tables from ``intake`` and the frames of
     earlier steps from ``frames``, stores its own tables with :meth:`store`,
     adds figures for the executive summary to ``headline`` and one-line
-    explanations of anything it had to omit to ``notes``.
+    explanations of anything it had to omit to ``notes``. Touchpoint-scale
+    work runs as Ibis expressions on :meth:`touchpoints`, which lives on the
+    ``engine`` backend; ``backend`` is ``con`` itself when the engine is
+    DuckDB.
     """
 
     con: Any
     intake: Intake
     params: Params
+    backend: Any = None
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     headline: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    _touch_cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def as_of(self) -> dt.date:
         return self.params.as_of
+
+    def touchpoints(self):
+        """Return the touchpoints as an Ibis table on the engine, or None."""
+        if self.backend is None:
+            self.backend = engine.connect_backend(self.params, self.con)
+        if "touchpoints" not in self._touch_cache:
+            self._touch_cache["touchpoints"] = engine.load_touchpoints(
+                self.backend,
+                self.intake.tables.get("touchpoints"),
+                self.params,
+                stored=self.backend is self.con,
+            )
+        return self._touch_cache["touchpoints"]
+
+    def close_backend(self) -> None:
+        """Close the engine backend unless it is the workspace itself."""
+        engine.disconnect_backend(self.backend, self.con)
+        self.backend = None
+        self._touch_cache.clear()
 
     def store(self, name: str, frame: pd.DataFrame) -> None:
         """Keep ``frame`` for later steps and write it to the workspace."""
@@ -70,7 +94,7 @@ def prepare_account_map(context: PrepareContext) -> None:
     )
     context.store("opportunity_snapshot", snapshot)
 
-    activity = _summarize_activity(context.con, intake, snapshot, params)
+    activity = _summarize_activity(context, snapshot)
     revenue = intake.tables.get("revenue")
     account_map = accountmap.compute_account_map(
         intake.tables["accounts"],
@@ -107,10 +131,14 @@ def prepare_workspace(intake: Intake, params: Params, path: Path) -> PrepareCont
         for name, frame in intake.tables.items():
             engine.write_table(con, name, frame)
         context = PrepareContext(con=con, intake=intake, params=params)
-        for step in PREPARE_STEPS:
-            started = time.perf_counter()
-            step(context)
-            logger.info("%s took %.1f s", step.__name__, time.perf_counter() - started)
+        try:
+            for step in PREPARE_STEPS:
+                started = time.perf_counter()
+                step(context)
+                elapsed = time.perf_counter() - started
+                logger.info("%s took %.1f s", step.__name__, elapsed)
+        finally:
+            context.close_backend()
 
         engine.write_table(con, "rejected_rows", intake.quarantine.to_frame())
         engine.write_table(con, "intake_counts", intake.counts())
@@ -130,10 +158,11 @@ def prepare_workspace(intake: Intake, params: Params, path: Path) -> PrepareCont
     return context
 
 
-def _summarize_activity(con, intake: Intake, snapshot: pd.DataFrame, params: Params):
-    touches = con.table("touchpoints") if "touchpoints" in intake.tables else None
+def _summarize_activity(context: PrepareContext, snapshot: pd.DataFrame):
+    touches = context.touchpoints()
     if touches is None:
         return None
+    params = context.params
     return accountmap.summarize_touch_activity(
         touches,
         snapshot,

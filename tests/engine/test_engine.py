@@ -1,0 +1,120 @@
+"""Tests for opening the engine backend and redacting its settings."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from acctlib import engine
+from acctlib.errors import ParameterError
+from acctlib.params import REDACTED, redact_secrets, resolve_params
+
+
+def make_touchpoints() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "touch_id": ["t1", "t2"],
+            "account_id": ["a1", "a2"],
+            "occurred_at": pd.to_datetime(
+                ["2026-06-01T10:00:00Z", "2026-06-02T10:00:00Z"]
+            ),
+            "channel": ["webinar", "email"],
+            "function": ["marketing", "sdr"],
+        }
+    )
+
+
+def test_duckdb_engine_reuses_workspace():
+    """With engine duckdb the workspace connection itself runs the work."""
+    workspace = engine.connect()
+    params = resolve_params(None, ["engine=duckdb"])
+
+    backend = engine.connect_backend(params, workspace)
+
+    assert backend is workspace
+    engine.disconnect_backend(backend, workspace)
+    assert workspace.raw_sql("SELECT 1").fetchall() == [(1,)]
+    workspace.disconnect()
+
+
+def test_missing_backend_package_names_fix():
+    """An engine whose driver is not installed names the pip command."""
+    params = resolve_params(None, ["engine=snowflake"])
+
+    with pytest.raises(ParameterError, match=r"ibis-framework\[snowflake\]"):
+        engine.connect_backend(params)
+
+
+def test_unknown_engine_rejected():
+    """An engine outside the declared choices is a parameter error."""
+    with pytest.raises(ParameterError, match="choose one of duckdb, pyspark"):
+        resolve_params(None, ["engine=excel"])
+
+
+def test_touchpoints_uploaded_to_backend():
+    """Validated touchpoints reach a backend that does not hold them yet."""
+    backend = engine.connect()
+    params = resolve_params(None, [])
+
+    table = engine.load_touchpoints(backend, make_touchpoints(), params)
+
+    assert table.count().execute() == 2
+    assert backend.table("touchpoints").count().execute() == 2
+    backend.disconnect()
+
+
+def test_touchpoints_table_option_reads_existing():
+    """engine_options.touchpoints_table names a table already in the backend."""
+    backend = engine.connect()
+    engine.write_table(backend, "crm_touches", make_touchpoints().head(1))
+    params = resolve_params(None, ["engine_options={touchpoints_table: crm_touches}"])
+
+    table = engine.load_touchpoints(backend, make_touchpoints(), params)
+
+    assert table.count().execute() == 1
+    backend.disconnect()
+
+
+def test_no_touchpoints_gives_none():
+    backend = engine.connect()
+
+    assert engine.load_touchpoints(backend, None, resolve_params(None, [])) is None
+    backend.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"password": "hunter2"}, {"password": REDACTED}),
+        ({"token": "abc", "user": "ana"}, {"token": REDACTED, "user": "ana"}),
+        ({"credentials_path": "/k.json"}, {"credentials_path": REDACTED}),
+        (
+            {"spark_conf": {"spark.hadoop.fs.s3a.access.key": "AK", "x": "1"}},
+            {"spark_conf": {"spark.hadoop.fs.s3a.access.key": REDACTED, "x": "1"}},
+        ),
+        (
+            {"url": "postgres://ana:hunter2@db:5432/crm"},
+            {"url": f"postgres://ana:{REDACTED}@db:5432/crm"},
+        ),
+        (
+            {"master": "local[2]", "keyspace": "crm"},
+            {"master": "local[2]", "keyspace": "crm"},
+        ),
+    ],
+)
+def test_redact_secrets(options, expected):
+    assert redact_secrets(options) == expected
+
+
+def test_manifest_form_hides_engine_secrets():
+    """Params.to_json, which manifests store, never holds the password."""
+    params = resolve_params(
+        None,
+        ["engine=postgres", "engine_options={user: ana, password: hunter2}"],
+    )
+
+    stored = params.to_json()
+
+    assert stored["engine_options"] == {"user": "ana", "password": REDACTED}
+    assert params["engine_options"]["password"] == "hunter2"
+    assert "hunter2" not in repr(params)
