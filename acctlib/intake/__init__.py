@@ -20,6 +20,7 @@ import yaml
 
 from acctlib import schema
 from acctlib.errors import InputError, ParameterError
+from acctlib.intake.bulk import BulkRawTable, validate_bulk_table
 from acctlib.intake.canonical import RawTable, canonicalize, check_references, finish
 from acctlib.intake.files import InputFile
 from acctlib.intake.quarantine import Quarantine
@@ -112,23 +113,29 @@ def assemble(
     quarantine = Quarantine()
     notes = [note for raw in raw_tables for note in raw.notes]
     tables = {}
+    bulk_tables = [raw for raw in raw_tables if isinstance(raw, BulkRawTable)]
     for raw in raw_tables:
+        if isinstance(raw, BulkRawTable):
+            continue
         logger.info(
             "validating %s from %s (%d rows)", raw.table, raw.file, len(raw.frame)
         )
         tables[raw.table] = canonicalize(raw, quarantine, stage_map)
+    present = set(tables) | {raw.table for raw in bulk_tables}
     for name, spec in schema.TABLES.items():
-        if name not in tables and not spec.optional:
+        if name not in present and not spec.optional:
             raise InputError(
                 f"required table {name} is missing from the source; provide "
                 f"{name}.csv (or .parquet, .xlsx) with columns "
                 f"{', '.join(c.name for c in spec.columns if c.required)}"
             )
-        if name not in tables:
+        if name not in present:
             notes.append(
                 f"No {name} table in the source; sections that need it are omitted."
             )
     tables = check_references(tables, quarantine)
+    for raw in bulk_tables:
+        tables[raw.table] = validate_bulk_table(raw, tables, quarantine)
     tables = {name: finish(frame, name) for name, frame in tables.items()}
     return Intake(
         tables=tables,

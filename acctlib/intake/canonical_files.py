@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from acctlib import schema
+from acctlib.intake import bulk
 from acctlib.intake.canonical import RawTable
 from acctlib.intake.files import (
     InputFile,
@@ -29,6 +30,12 @@ def read_source(
     for name in schema.TABLES:
         path = find_table_file(data_dir, name)
         if path is None:
+            continue
+        if bulk.use_bulk(name, path, params):
+            # Large tables are read and validated in DuckDB during assembly.
+            raw_tables.append(bulk.BulkRawTable(table=name, file=str(path)))
+            rows = bulk.count_rows(path)
+            inputs.append(InputFile(name, str(path), sha256_file(path), rows))
             continue
         frame = read_text_frame(path)
         raw_tables.append(RawTable(table=name, file=str(path), frame=frame))

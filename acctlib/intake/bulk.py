@@ -1,0 +1,314 @@
+"""Bulk intake: large canonical tables read and validated inside DuckDB.
+
+A touchpoints file of tens of millions of rows is too slow and too big for
+the row-by-row pandas parsers and the pandera schema. When its file is at
+least ``bulk_intake_min_mb`` megabytes, the canonical-files adapter hands
+it to this module as a :class:`BulkRawTable` instead of reading it, and
+:func:`validate_bulk_table` then:
+
+1. reads the CSV (every cell as text) or Parquet file with DuckDB;
+2. parses every column with SQL that follows the pandas parsers: text and
+   IDs are trimmed and blanks become missing; timestamps are ISO 8601 and
+   naive values are taken as UTC;
+3. rejects, per row and in column order, the first cell that does not
+   parse, then duplicate primary keys (the first row is kept), then empty
+   required cells and values outside the allowed list, then references to
+   accounts that intake did not accept;
+4. records every rejected row in the quarantine with its file, 1-based data
+   row, column, value and the same reason the pandas path gives;
+5. returns the accepted rows as a pandas frame with the canonical dtypes,
+   converted through Arrow in one step.
+
+Only the accepted frame is materialised in pandas; parsing, checking and
+the duplicate and reference joins run in DuckDB on all cores and spill to
+disk when memory runs short.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from acctlib import schema
+from acctlib.errors import InputError
+from acctlib.intake.canonical import RawTable
+from acctlib.intake.quarantine import Quarantine
+
+logger = logging.getLogger(__name__)
+
+BULK_TABLES = ("touchpoints",)
+"""Tables that may take the bulk path; each references only ``accounts``."""
+
+MIN_MB_PARAMETER = "bulk_intake_min_mb"
+_MB = 1024 * 1024
+_WHITESPACE = " \t\n\r\x0b\x0c"
+_TIMESTAMP_REASON = "invalid timestamp; expected ISO 8601 such as 2024-03-15T09:30:00Z"
+
+
+@dataclass
+class BulkRawTable(RawTable):
+    """A canonical table file left unread for :func:`validate_bulk_table`."""
+
+    frame: pd.DataFrame = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.frame is None:
+            self.frame = pd.DataFrame()
+
+
+def use_bulk(table: str, path: Path, params: Any) -> bool:
+    """Return whether ``path`` of ``table`` goes through bulk intake.
+
+    CSV and Parquet files of a table in :data:`BULK_TABLES` qualify when
+    they are at least ``params["bulk_intake_min_mb"]`` megabytes; a
+    negative value turns bulk intake off.
+    """
+    minimum = float(params.get(MIN_MB_PARAMETER, -1)) if params else -1
+    if table not in BULK_TABLES or minimum < 0:
+        return False
+    if path.suffix.lower() not in (".csv", ".parquet"):
+        return False
+    return path.stat().st_size >= minimum * _MB
+
+
+def count_rows(path: Path) -> int:
+    """Return the data rows of a CSV or Parquet file, read by DuckDB."""
+    con = _connect()
+    try:
+        return con.execute(f"SELECT COUNT(*) FROM {_scan(path)}").fetchone()[0]
+    except duckdb.Error as error:
+        raise _read_error(path, error) from error
+    finally:
+        con.close()
+
+
+def validate_bulk_table(
+    raw: BulkRawTable, tables: dict[str, pd.DataFrame], quarantine: Quarantine
+) -> pd.DataFrame:
+    """Read, parse and validate ``raw`` in DuckDB; return the accepted rows.
+
+    ``tables`` holds the tables intake already accepted; the references of
+    ``raw`` are checked against them. Rejected rows go to ``quarantine``.
+    The returned frame has the canonical columns and dtypes of the table.
+    """
+    spec = schema.TABLES[raw.table]
+    path = Path(raw.file)
+    con = _connect()
+    try:
+        _load_raw(con, path, spec)
+        _parse(con, spec)
+        parents = _register_parents(con, spec, tables)
+        _flag_rejections(con, spec, parents)
+        _record_rejections(con, spec, raw.file, quarantine)
+        accepted = _fetch_accepted(con, spec)
+    except duckdb.Error as error:
+        raise _read_error(path, error) from error
+    finally:
+        con.close()
+    logger.info(
+        "bulk intake of %s: %d rows accepted, %d rejected",
+        raw.table,
+        len(accepted),
+        quarantine.count(raw.table),
+    )
+    return accepted
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def _scan(path: Path) -> str:
+    quoted = str(path).replace("'", "''")
+    if path.suffix.lower() == ".parquet":
+        return f"read_parquet('{quoted}', file_row_number = true)"
+    return (
+        f"read_csv('{quoted}', header = true, all_varchar = true, "
+        "auto_detect = true, encoding = 'utf-8')"
+    )
+
+
+def _load_raw(con, path: Path, spec: schema.TableSpec) -> None:
+    """Create ``raw`` with the file's columns and ``_row``, the 1-based data row."""
+    if path.suffix.lower() == ".parquet":
+        row = "file_row_number + 1"
+    else:
+        # DuckDB keeps a CSV file's row order (preserve_insertion_order).
+        row = "row_number() OVER ()"
+    con.execute(f"CREATE TABLE raw AS SELECT *, {row} AS _row FROM {_scan(path)}")
+    found = [name for name, *_ in con.execute("DESCRIBE raw").fetchall()]
+    for column in spec.columns:
+        if column.required and column.name not in found:
+            listed = ", ".join(c for c in found if c not in ("_row", "file_row_number"))
+            raise InputError(
+                f"{path}: required column {column.name!r} of table {spec.name} "
+                f"is missing; columns found: {listed}. Rename the column or map "
+                "it in the source profile.",
+                file=str(path),
+                column=column.name,
+            )
+    missing = [c.name for c in spec.columns if c.name not in found]
+    for name in missing:
+        con.execute(f'ALTER TABLE raw ADD COLUMN "{name}" VARCHAR')
+
+
+def _parse(con, spec: schema.TableSpec) -> None:
+    """Create ``parsed``: typed columns plus ``_bad_<column>`` parse flags."""
+    types = dict(
+        con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall()
+    )
+    selects = ["_row"]
+    for column in spec.columns:
+        value, failed = _parse_expression(column, types[column.name])
+        selects.append(f'{value} AS "{column.name}"')
+        selects.append(f'{failed} AS "_bad_{column.name}"')
+    con.execute(f"CREATE TABLE parsed AS SELECT {', '.join(selects)} FROM raw")
+
+
+def _parse_expression(column: schema.ColumnSpec, source_type: str) -> tuple[str, str]:
+    name = f'"{column.name}"'
+    text = f"NULLIF(trim(CAST({name} AS VARCHAR), '{_WHITESPACE}'), '')"
+    if column.kind in ("id", "text"):
+        return text, "false"
+    if column.kind == "timestamp":
+        if source_type.startswith("TIMESTAMP WITH TIME ZONE"):
+            return name, "false"
+        if source_type.startswith("TIMESTAMP"):
+            return f"CAST({name} AS TIMESTAMPTZ)", "false"
+        parsed = f"TRY_CAST({text} AS TIMESTAMPTZ)"
+        return parsed, f"({text} IS NOT NULL AND {parsed} IS NULL)"
+    raise InputError(
+        f"bulk intake cannot parse column {column.name!r} of kind {column.kind!r}; "
+        "lower bulk_intake_min_mb's reach by setting it to -1 for this source"
+    )
+
+
+def _register_parents(con, spec: schema.TableSpec, tables) -> list[str]:
+    """Register the accepted parent keys of each reference; return the columns."""
+    registered = []
+    for column, (parent, parent_column) in spec.references.items():
+        if parent not in tables:
+            continue
+        keys = pd.DataFrame({"key": tables[parent][parent_column].dropna().unique()})
+        con.register(f"_parent_{column}", keys)
+        registered.append(column)
+    return registered
+
+
+def _flag_rejections(con, spec: schema.TableSpec, parents: list[str]) -> None:
+    """Create ``checked``: ``parsed`` with the first failed column and reason.
+
+    The checks run in the order of the pandas path, and a row takes the
+    reason of the first one it fails.
+    """
+    cases = []
+    for column in spec.columns:
+        cases.append((f'"_bad_{column.name}"', column.name, _reason_sql(column)))
+
+    # Duplicates are looked for among the rows that parsed, keeping the
+    # first of each complete key.
+    key = list(spec.primary_key)
+    key_sql = ", ".join(f'"{k}"' for k in key)
+    parse_failed = " OR ".join(f'"_bad_{c.name}"' for c in spec.columns)
+    first_row = (
+        f"min(CASE WHEN NOT ({parse_failed}) THEN _row END) "
+        f"OVER (PARTITION BY {key_sql})"
+    )
+    key_complete = " AND ".join(f'"{k}" IS NOT NULL' for k in key)
+    duplicate = f"({key_complete} AND _row > _first_row)"
+    reason = f"'duplicate {'/'.join(key)}; first seen on row ' || _first_row"
+    cases.append((duplicate, key[0], reason))
+
+    for column in spec.columns:
+        if not column.nullable:
+            cases.append(
+                (
+                    f'"{column.name}" IS NULL',
+                    column.name,
+                    f"'{column.name} is empty but required'",
+                )
+            )
+    for column in spec.columns:
+        if column.allowed:
+            allowed = ", ".join(f"'{value}'" for value in column.allowed)
+            cases.append(
+                (
+                    f'("{column.name}" IS NOT NULL '
+                    f'AND "{column.name}" NOT IN ({allowed}))',
+                    column.name,
+                    f"'{column.name} must be one of {', '.join(column.allowed)}'",
+                )
+            )
+    for column, (parent, _) in spec.references.items():
+        if column in parents:
+            cases.append(
+                (
+                    f'("{column}" IS NOT NULL AND "{column}" NOT IN '
+                    f"(SELECT key FROM _parent_{column}))",
+                    column,
+                    f"'{column} not found in {parent}; "
+                    f"add the {parent} row or fix the ID'",
+                )
+            )
+    reject_column = " ".join(f"WHEN {cond} THEN '{name}'" for cond, name, _ in cases)
+    reasons = " ".join(f"WHEN {cond} THEN {text}" for cond, _, text in cases)
+    con.execute(
+        f"""
+        CREATE TABLE checked AS
+        SELECT *,
+               CASE {reject_column} END AS _reject_column,
+               CASE {reasons} END AS _reason
+        FROM (SELECT *, {first_row} AS _first_row FROM parsed)
+        """
+    )
+
+
+def _reason_sql(column: schema.ColumnSpec) -> str:
+    if column.kind == "timestamp":
+        return f"'{_TIMESTAMP_REASON}'"
+    return f"'invalid {column.kind}'"
+
+
+def _record_rejections(con, spec, file: str, quarantine: Quarantine) -> None:
+    columns = ", ".join(f'r."{c.name}"' for c in spec.columns)
+    rejected = con.execute(
+        f"""
+        SELECT c._row, c._reject_column, c._reason, {columns}
+        FROM checked c JOIN raw r USING (_row)
+        WHERE c._reason IS NOT NULL
+        ORDER BY c._row
+        """
+    ).df()
+    names = [c.name for c in spec.columns]
+    for row in rejected.itertuples(index=False, name=None):
+        data_row, column, reason, *values = row
+        record = dict(zip(names, values, strict=True))
+        quarantine.reject(
+            spec.name, file, [data_row], column, [record[column]], reason, [record]
+        )
+
+
+def _fetch_accepted(con, spec: schema.TableSpec) -> pd.DataFrame:
+    columns = ", ".join(f'"{c.name}"' for c in spec.columns)
+    arrow = con.sql(
+        f"SELECT {columns} FROM checked WHERE _reason IS NULL ORDER BY _row"
+    ).to_arrow_table()
+    frame = arrow.to_pandas()
+    dtypes = {c.name: schema.pandas_dtype(c.kind) for c in spec.columns}
+    return frame.astype(dtypes)
+
+
+def _read_error(path: Path, error: Exception) -> InputError:
+    detail = str(error).splitlines()[0]
+    return InputError(
+        f"cannot read input file {path} with DuckDB: {detail}. Expected a "
+        f"{path.suffix} file with one header row.",
+        file=str(path),
+    )

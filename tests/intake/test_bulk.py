@@ -1,0 +1,185 @@
+"""Bulk intake in DuckDB accepts and rejects exactly what pandas intake does.
+
+Each case loads the same folder twice, once with bulk intake forced on
+(``bulk_intake_min_mb=0``) and once with it off (``-1``), and compares the
+accepted touchpoints and the rejected rows.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from acctlib.errors import InputError
+from acctlib.intake import load_source
+from acctlib.intake.bulk import use_bulk
+from acctlib.params import resolve_params
+
+def account(account_id: str, created_at: str = "2024-01-01T00:00:00Z"):
+    return {
+        "account_id": account_id,
+        "name": f"Account {account_id}",
+        "industry": "Software",
+        "country": "DE",
+        "region": "EMEA",
+        "employees": "120",
+        "annual_revenue": "5000000",
+        "owner": "Dana",
+        "created_at": created_at,
+    }
+
+
+# A3 is rejected itself (bad timestamp), so touches of A3 point nowhere.
+ACCOUNTS = [account("A1"), account("A2"), account("A3", "not a date")]
+OPPORTUNITIES = [
+    {
+        "opportunity_id": "O1",
+        "account_id": "A1",
+        "type": "new_business",
+        "stage": "Discovery",
+        "amount": "1000",
+        "created_at": "2024-02-01T10:00:00Z",
+        "close_date": "2024-06-30",
+    }
+]
+
+
+def touch(touch_id: str, **changes: str) -> dict[str, str]:
+    row = {
+        "touch_id": touch_id,
+        "account_id": "A1",
+        "contact_id": "C1",
+        "occurred_at": "2024-01-15T09:00:00Z",
+        "channel": "webinar",
+        "function": "marketing",
+        "campaign": "Spring",
+        "touch_type": "attend",
+    }
+    return {**row, **changes}
+
+
+TOUCHES = [
+    touch("T1"),
+    touch("T2", occurred_at="2024-01-16", campaign=""),  # date only, no campaign
+    touch("T3", occurred_at=" 2024-01-17T10:00:00 ", contact_id=" "),  # naive, UTC
+    touch("T4", occurred_at="yesterday"),  # invalid timestamp
+    touch("T1", channel="email"),  # duplicate of row 1
+    touch("T5", channel=""),  # required channel empty
+    touch("T6", function="finance"),  # not an allowed function
+    touch("T7", account_id="A9"),  # unknown account
+    touch("T8", account_id="A3"),  # account rejected by intake
+    touch("", account_id="A2"),  # empty touch_id
+    touch("T4", account_id="A2"),  # first valid T4, since row 4 failed to parse
+    touch("T9", occurred_at="2024-13-45T00:00:00Z", function="finance"),
+]
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    write_csv(tmp_path / "accounts.csv", ACCOUNTS)
+    write_csv(tmp_path / "opportunities.csv", OPPORTUNITIES)
+    write_csv(tmp_path / "touchpoints.csv", TOUCHES)
+    return tmp_path
+
+
+def load(folder: Path, min_mb: int):
+    params = resolve_params(
+        None, [f"data_dir={folder}", f"bulk_intake_min_mb={min_mb}"]
+    )
+    return load_source(params)
+
+
+def rejected_touches(intake) -> pd.DataFrame:
+    frame = intake.quarantine.to_frame()
+    frame = frame[frame["table"] == "touchpoints"]
+    columns = ["file", "row", "column", "value", "reason"]
+    return frame[columns].reset_index(drop=True)
+
+
+def test_bulk_matches_pandas_on_csv(source):
+    """Accepted rows, dtypes and rejected rows agree on a CSV file."""
+    bulk = load(source, 0)
+    pandas_path = load(source, -1)
+
+    pd.testing.assert_frame_equal(
+        bulk.tables["touchpoints"], pandas_path.tables["touchpoints"]
+    )
+    pd.testing.assert_frame_equal(rejected_touches(bulk), rejected_touches(pandas_path))
+    assert bulk.counts().equals(pandas_path.counts())
+
+
+def test_bulk_rejections_by_hand(source):
+    """Each broken row is rejected on its column with the stated reason."""
+    rejected = rejected_touches(load(source, 0)).set_index("row")
+
+    assert bulk_accepted_ids(source) == ["T1", "T2", "T3", "T4"]
+    assert rejected.loc[4, "reason"].startswith("invalid timestamp")
+    assert rejected.loc[5, "reason"] == "duplicate touch_id; first seen on row 1"
+    assert rejected.loc[6, "reason"] == "channel is empty but required"
+    assert rejected.loc[7, "column"] == "function"
+    assert rejected.loc[8, "reason"] == (
+        "account_id not found in accounts; add the accounts row or fix the ID"
+    )
+    assert rejected.loc[9, "column"] == "account_id"
+    assert rejected.loc[10, "reason"] == "touch_id is empty but required"
+    assert rejected.loc[12, "column"] == "occurred_at"  # parse fails first
+    assert len(rejected) == 8
+
+
+def bulk_accepted_ids(folder: Path) -> list[str]:
+    return load(folder, 0).tables["touchpoints"]["touch_id"].tolist()
+
+
+def test_bulk_matches_pandas_on_parquet(source):
+    """A typed Parquet file gives the same accepted rows on both paths."""
+    frame = pd.read_csv(source / "touchpoints.csv", dtype=str, keep_default_na=False)
+    frame = frame[~frame["touch_id"].isin(["T4", "T9"])]
+    frame["occurred_at"] = pd.to_datetime(
+        frame["occurred_at"].str.strip(), utc=True, format="ISO8601"
+    )
+    (source / "touchpoints.csv").unlink()
+    frame.to_parquet(source / "touchpoints.parquet", index=False)
+
+    bulk = load(source, 0)
+    pandas_path = load(source, -1)
+
+    pd.testing.assert_frame_equal(
+        bulk.tables["touchpoints"], pandas_path.tables["touchpoints"]
+    )
+    assert rejected_touches(bulk)["row"].tolist() == [4, 5, 6, 7, 8, 9]
+    assert rejected_touches(bulk)["reason"].tolist() == (
+        rejected_touches(pandas_path)["reason"].tolist()
+    )
+
+
+def test_bulk_missing_required_column(source):
+    """A file without a required column is an input error naming it."""
+    rows = [{k: v for k, v in row.items() if k != "channel"} for row in TOUCHES]
+    write_csv(source / "touchpoints.csv", rows)
+
+    with pytest.raises(InputError, match="required column 'channel'"):
+        load(source, 0)
+
+
+@pytest.mark.parametrize(
+    ("table", "min_mb", "expected"),
+    [
+        ("touchpoints", 0, True),
+        ("touchpoints", -1, False),
+        ("touchpoints", 1, False),  # the file is far below 1 MB
+        ("accounts", 0, False),  # only touchpoints take the bulk path
+    ],
+)
+def test_use_bulk(source, table, min_mb, expected):
+    params = {"bulk_intake_min_mb": min_mb}
+    assert use_bulk(table, source / "touchpoints.csv", params) is expected
