@@ -18,6 +18,7 @@ from acctlib.intake import load_source
 from acctlib.intake.bulk import use_bulk
 from acctlib.params import resolve_params
 
+
 def account(account_id: str, created_at: str = "2024-01-01T00:00:00Z"):
     return {
         "account_id": account_id,
