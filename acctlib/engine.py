@@ -107,7 +107,7 @@ def load_touchpoints(
     options = dict(params.get("engine_options") or {})
     existing = options.get(TOUCHPOINTS_TABLE_OPTION)
     if existing:
-        return backend.table(str(existing))
+        return _table_by_name(backend, str(existing))
     if touchpoints is None:
         return None
     if stored:
@@ -122,6 +122,15 @@ def load_touchpoints(
         return backend.create_table(
             "touchpoints", obj=touchpoints, temp=True, overwrite=True
         )
+
+
+def _table_by_name(backend: Any, name: str):
+    """Open ``table``, ``database.table`` or ``catalog.database.table``."""
+    *database, table = name.split(".")
+    if not database:
+        return backend.table(table)
+    location = database[0] if len(database) == 1 else tuple(database)
+    return backend.table(table, database=location)
 
 
 def _import_backend(name: str):

@@ -75,6 +75,19 @@ def test_touchpoints_table_option_reads_existing():
     backend.disconnect()
 
 
+def test_touchpoints_table_option_with_schema():
+    """A dotted touchpoints_table names the table's schema too."""
+    backend = engine.connect()
+    backend.raw_sql("CREATE SCHEMA crm")
+    backend.create_table("touches", make_touchpoints(), database="crm")
+    params = resolve_params(None, ["engine_options={touchpoints_table: crm.touches}"])
+
+    table = engine.load_touchpoints(backend, None, params)
+
+    assert table.count().execute() == 2
+    backend.disconnect()
+
+
 def test_no_touchpoints_gives_none():
     backend = engine.connect()
 
