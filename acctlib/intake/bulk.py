@@ -136,17 +136,19 @@ def _scan(path: Path) -> str:
 
 
 def _load_raw(con, path: Path, spec: schema.TableSpec) -> None:
-    """Create ``raw`` with the file's columns and ``_row``, the 1-based data row."""
-    if path.suffix.lower() == ".parquet":
-        row = "file_row_number + 1"
-    else:
-        # DuckDB keeps a CSV file's row order (preserve_insertion_order).
-        row = "row_number() OVER ()"
-    con.execute(f"CREATE TABLE raw AS SELECT *, {row} AS _row FROM {_scan(path)}")
-    found = [name for name, *_ in con.execute("DESCRIBE raw").fetchall()]
+    """Define ``raw``: the file's columns, as text for CSV, and ``_row``.
+
+    ``_row`` is the 1-based data row. A Parquet file stays a view that each
+    later query scans again; a CSV file is read once into a table, because
+    its row numbers come from the order in which DuckDB reads it.
+    """
+    found = [
+        name
+        for name, *_ in con.execute(f"DESCRIBE SELECT * FROM {_scan(path)}").fetchall()
+    ]
     for column in spec.columns:
         if column.required and column.name not in found:
-            listed = ", ".join(c for c in found if c not in ("_row", "file_row_number"))
+            listed = ", ".join(c for c in found if c != "file_row_number")
             raise InputError(
                 f"{path}: required column {column.name!r} of table {spec.name} "
                 f"is missing; columns found: {listed}. Rename the column or map "
@@ -154,13 +156,21 @@ def _load_raw(con, path: Path, spec: schema.TableSpec) -> None:
                 file=str(path),
                 column=column.name,
             )
-    missing = [c.name for c in spec.columns if c.name not in found]
-    for name in missing:
-        con.execute(f'ALTER TABLE raw ADD COLUMN "{name}" VARCHAR')
+    selects = [
+        f'"{c.name}"' if c.name in found else f'NULL::VARCHAR AS "{c.name}"'
+        for c in spec.columns
+    ]
+    if path.suffix.lower() == ".parquet":
+        selects.append("file_row_number + 1 AS _row")
+        kind = "VIEW"
+    else:
+        selects.append("row_number() OVER () AS _row")
+        kind = "TABLE"
+    con.execute(f"CREATE {kind} raw AS SELECT {', '.join(selects)} FROM {_scan(path)}")
 
 
 def _parse(con, spec: schema.TableSpec) -> None:
-    """Create ``parsed``: typed columns plus ``_bad_<column>`` parse flags."""
+    """Define ``parsed``: typed columns plus ``_bad_<column>`` parse flags."""
     types = dict(
         con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall()
     )
@@ -169,7 +179,7 @@ def _parse(con, spec: schema.TableSpec) -> None:
         value, failed = _parse_expression(column, types[column.name])
         selects.append(f'{value} AS "{column.name}"')
         selects.append(f'{failed} AS "_bad_{column.name}"')
-    con.execute(f"CREATE TABLE parsed AS SELECT {', '.join(selects)} FROM raw")
+    con.execute(f"CREATE VIEW parsed AS SELECT {', '.join(selects)} FROM raw")
 
 
 def _parse_expression(column: schema.ColumnSpec, source_type: str) -> tuple[str, str]:
@@ -203,7 +213,7 @@ def _register_parents(con, spec: schema.TableSpec, tables) -> list[str]:
 
 
 def _flag_rejections(con, spec: schema.TableSpec, parents: list[str]) -> None:
-    """Create ``checked``: ``parsed`` with the first failed column and reason.
+    """Create ``rejected``: the row, first failed column and reason of each.
 
     The checks run in the order of the pandas path, and a row takes the
     reason of the first one it fails.
@@ -213,16 +223,30 @@ def _flag_rejections(con, spec: schema.TableSpec, parents: list[str]) -> None:
         cases.append((f'"_bad_{column.name}"', column.name, _reason_sql(column)))
 
     # Duplicates are looked for among the rows that parsed, keeping the
-    # first of each complete key.
+    # first of each complete key. Grouping by a 64-bit hash of the key is
+    # much cheaper than grouping by the text; only keys whose hash repeats
+    # are then grouped exactly.
     key = list(spec.primary_key)
     key_sql = ", ".join(f'"{k}"' for k in key)
-    parse_failed = " OR ".join(f'"_bad_{c.name}"' for c in spec.columns)
-    first_row = (
-        f"min(CASE WHEN NOT ({parse_failed}) THEN _row END) "
-        f"OVER (PARTITION BY {key_sql})"
+    parsed_ok = " AND ".join(
+        [f'NOT "_bad_{c.name}"' for c in spec.columns]
+        + [f'"{k}" IS NOT NULL' for k in key]
     )
-    key_complete = " AND ".join(f'"{k}" IS NOT NULL' for k in key)
-    duplicate = f"({key_complete} AND _row > _first_row)"
+    con.execute(
+        f"""
+        CREATE TEMP TABLE duplicate_keys AS
+        WITH repeated AS (
+            SELECT hash({key_sql}) AS _key_hash
+            FROM parsed WHERE {parsed_ok}
+            GROUP BY _key_hash HAVING count(*) > 1
+        )
+        SELECT {key_sql}, min(_row) AS _first_row
+        FROM parsed
+        WHERE {parsed_ok} AND hash({key_sql}) IN (SELECT _key_hash FROM repeated)
+        GROUP BY {key_sql} HAVING count(*) > 1
+        """
+    )
+    duplicate = "(_first_row IS NOT NULL AND _row > _first_row)"
     reason = f"'duplicate {'/'.join(key)}; first seen on row ' || _first_row"
     cases.append((duplicate, key[0], reason))
 
@@ -246,12 +270,18 @@ def _flag_rejections(con, spec: schema.TableSpec, parents: list[str]) -> None:
                     f"'{column.name} must be one of {', '.join(column.allowed)}'",
                 )
             )
+    joins = [f"LEFT JOIN duplicate_keys USING ({key_sql})"]
     for column, (parent, _) in spec.references.items():
         if column in parents:
+            # A left join on the parent keys is a plain hash join; NOT IN
+            # would also have to handle missing keys and is far slower.
+            joins.append(
+                f"LEFT JOIN (SELECT key AS _key_{column}, true AS _known_{column} "
+                f'FROM _parent_{column}) ON "{column}" = _key_{column}'
+            )
             cases.append(
                 (
-                    f'("{column}" IS NOT NULL AND "{column}" NOT IN '
-                    f"(SELECT key FROM _parent_{column}))",
+                    f'("{column}" IS NOT NULL AND _known_{column} IS NULL)',
                     column,
                     f"'{column} not found in {parent}; "
                     f"add the {parent} row or fix the ID'",
@@ -261,11 +291,14 @@ def _flag_rejections(con, spec: schema.TableSpec, parents: list[str]) -> None:
     reasons = " ".join(f"WHEN {cond} THEN {text}" for cond, _, text in cases)
     con.execute(
         f"""
-        CREATE TABLE checked AS
-        SELECT *,
-               CASE {reject_column} END AS _reject_column,
-               CASE {reasons} END AS _reason
-        FROM (SELECT *, {first_row} AS _first_row FROM parsed)
+        CREATE TEMP TABLE rejected AS
+        SELECT _row, _reject_column, _reason FROM (
+            SELECT _row,
+                   CASE {reject_column} END AS _reject_column,
+                   CASE {reasons} END AS _reason
+            FROM parsed {" ".join(joins)}
+        )
+        WHERE _reason IS NOT NULL
         """
     )
 
@@ -281,8 +314,7 @@ def _record_rejections(con, spec, file: str, quarantine: Quarantine) -> None:
     rejected = con.execute(
         f"""
         SELECT c._row, c._reject_column, c._reason, {columns}
-        FROM checked c JOIN raw r USING (_row)
-        WHERE c._reason IS NOT NULL
+        FROM rejected c JOIN raw r USING (_row)
         ORDER BY c._row
         """
     ).df()
@@ -298,7 +330,7 @@ def _record_rejections(con, spec, file: str, quarantine: Quarantine) -> None:
 def _fetch_accepted(con, spec: schema.TableSpec) -> pd.DataFrame:
     columns = ", ".join(f'"{c.name}"' for c in spec.columns)
     arrow = con.sql(
-        f"SELECT {columns} FROM checked WHERE _reason IS NULL ORDER BY _row"
+        f"SELECT {columns} FROM parsed ANTI JOIN rejected USING (_row) ORDER BY _row"
     ).to_arrow_table()
     frame = arrow.to_pandas()
     dtypes = {c.name: schema.pandas_dtype(c.kind) for c in spec.columns}
