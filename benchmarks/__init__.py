@@ -1,0 +1,1 @@
+"""Benchmarks of the report build: ``make bench`` runs :mod:`benchmarks.run`."""

@@ -1,0 +1,29 @@
+"""Time ChannelAttribution's markov_model on exported journey paths.
+
+Runs in a scratch environment that has ChannelAttribution (GPL, never an
+acctlib dependency) and pandas::
+
+    /path/to/scratch/bin/python channel_attribution_child.py PATHS_CSV
+
+``PATHS_CSV`` has the columns ``path`` (channels joined by " > "),
+``conversions`` and ``nulls``. Prints the seconds markov_model took.
+"""
+
+import sys
+import time
+
+import pandas as pd
+from ChannelAttribution import markov_model
+
+paths = pd.read_csv(sys.argv[1])
+started = time.perf_counter()
+markov_model(
+    paths,
+    var_path="path",
+    var_conv="conversions",
+    var_null="nulls",
+    order=1,
+    sep=">",
+    verbose=0,
+)
+print(round(time.perf_counter() - started, 3))

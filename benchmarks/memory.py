@@ -1,0 +1,77 @@
+"""Peak memory of a process tree, per labelled stage.
+
+A background thread sums the resident set size (RSS) of this process and
+all its descendants (notebook workers and their kernels) every 50 ms and
+keeps the maximum seen under the current label. Sampling can miss a spike
+shorter than the interval; ``ru_maxrss`` from :func:`max_process_rss_mb`
+gives the exact peak of the largest single process instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import resource
+import threading
+from collections.abc import Iterator
+
+import psutil
+
+MB = 1024 * 1024
+
+
+class TreeMemorySampler:
+    """Sample the RSS of the current process tree into per-label peaks."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self.peaks_mb: dict[str, float] = {}
+        self.label = "startup"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._root = psutil.Process()
+
+    def __enter__(self) -> TreeMemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._record()
+
+    @contextlib.contextmanager
+    def stage(self, label: str) -> Iterator[None]:
+        """Attribute the samples taken inside the block to ``label``."""
+        previous, self.label = self.label, label
+        self._record()
+        try:
+            yield
+        finally:
+            self._record()
+            self.label = previous
+
+    @property
+    def peak_mb(self) -> float:
+        return max(self.peaks_mb.values(), default=0.0)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._record()
+
+    def _record(self) -> None:
+        total = 0
+        for process in [self._root, *self._root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                total += process.memory_info().rss
+        label = self.label
+        self.peaks_mb[label] = max(self.peaks_mb.get(label, 0.0), total / MB)
+
+
+def max_process_rss_mb() -> float:
+    """Return the largest peak RSS of this process or any waited-for child.
+
+    Linux reports ``ru_maxrss`` in kilobytes.
+    """
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
