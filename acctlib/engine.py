@@ -22,6 +22,7 @@ import ibis
 import pandas as pd
 
 from acctlib.errors import ParameterError
+from acctlib.params import redact_url_passwords
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,9 @@ def connect_backend(params: Mapping[str, Any], workspace_con: Any = None):
     except Exception as error:
         # Each backend raises its own driver's errors; the run reports them
         # all as a connection problem of the configured engine.
-        detail = f"{type(error).__name__}: {error}".splitlines()[0]
+        # Drivers may echo the connection URL, password included.
+        detail = redact_url_passwords(f"{type(error).__name__}: {error}")
+        detail = detail.splitlines()[0]
         raise ParameterError(
             f"could not connect to engine {name!r}: {detail}; check "
             "engine_options (host, database, credentials) for that backend"

@@ -174,10 +174,15 @@ def redact_secrets(options: Mapping[str, Any]) -> dict[str, Any]:
         elif isinstance(value, Mapping):
             redacted[key] = redact_secrets(value)
         elif isinstance(value, str):
-            redacted[key] = _URL_PASSWORD.sub(rf"\g<head>{REDACTED}@", value)
+            redacted[key] = redact_url_passwords(value)
         else:
             redacted[key] = value
     return redacted
+
+
+def redact_url_passwords(text: str) -> str:
+    """Replace the password of every ``scheme://user:password@host`` in ``text``."""
+    return _URL_PASSWORD.sub(rf"\g<head>{REDACTED}@", text)
 
 
 def _to_json(value: Any) -> Any:

@@ -196,7 +196,7 @@ def _parse_expression(column: schema.ColumnSpec, source_type: str) -> tuple[str,
         return parsed, f"({text} IS NOT NULL AND {parsed} IS NULL)"
     raise InputError(
         f"bulk intake cannot parse column {column.name!r} of kind {column.kind!r}; "
-        "lower bulk_intake_min_mb's reach by setting it to -1 for this source"
+        "set bulk_intake_min_mb to -1 to read this table with pandas"
     )
 
 

@@ -45,6 +45,24 @@ def test_missing_backend_package_names_fix():
         engine.connect_backend(params)
 
 
+def test_connection_error_hides_password(monkeypatch):
+    """A failed connection names the engine but not the URL's password."""
+
+    class FailingBackend:
+        @staticmethod
+        def connect(**options):
+            raise RuntimeError("cannot reach postgres://ana:hunter2@db:5432/crm")
+
+    monkeypatch.setattr(engine, "_import_backend", lambda name: FailingBackend)
+    params = resolve_params(None, ["engine=postgres"])
+
+    with pytest.raises(ParameterError, match="could not connect to engine") as caught:
+        engine.connect_backend(params)
+
+    assert "postgres://ana:***@db:5432/crm" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
 def test_unknown_engine_rejected():
     """An engine outside the declared choices is a parameter error."""
     with pytest.raises(ParameterError, match="choose one of duckdb, pyspark"):
