@@ -80,7 +80,7 @@ def count_rows(path: Path) -> int:
     """Return the data rows of a CSV or Parquet file, read by DuckDB."""
     con = _connect()
     try:
-        return con.execute(f"SELECT COUNT(*) FROM {_scan(path)}").fetchone()[0]
+        return con.execute(f"SELECT COUNT(*) FROM {_scan(path)}").fetchall()[0][0]
     except duckdb.Error as error:
         raise _read_error(path, error) from error
     finally:

@@ -119,6 +119,24 @@ def test_bulk_matches_pandas_on_csv(source):
     assert bulk.counts().equals(pandas_path.counts())
 
 
+def test_bulk_matches_pandas_without_rejections(source):
+    """A clean file keeps its row order on both paths."""
+    clean = [
+        touch(f"T{number}", occurred_at=f"2024-01-{number:02d}")
+        for number in (5, 3, 9, 1)
+    ]
+    write_csv(source / "touchpoints.csv", clean)
+
+    bulk = load(source, 0)
+    pandas_path = load(source, -1)
+
+    assert bulk.tables["touchpoints"]["touch_id"].tolist() == ["T5", "T3", "T9", "T1"]
+    assert rejected_touches(bulk).empty
+    pd.testing.assert_frame_equal(
+        bulk.tables["touchpoints"], pandas_path.tables["touchpoints"]
+    )
+
+
 def test_bulk_rejections_by_hand(source):
     """Each broken row is rejected on its column with the stated reason."""
     rejected = rejected_touches(load(source, 0)).set_index("row")
