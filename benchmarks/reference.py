@@ -109,6 +109,7 @@ ORDER BY model, channel
 def load_tables(data_dir: Path) -> duckdb.DuckDBPyConnection:
     """Load touchpoints and opportunities of ``data_dir`` into memory."""
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     for table in ("touchpoints", "opportunities"):
         parquet = data_dir / f"{table}.parquet"
         source = (
