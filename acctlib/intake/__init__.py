@@ -121,7 +121,10 @@ def load_source(params: Params) -> Intake:
     adapter = importlib.import_module(
         f"acctlib.intake.{profile.get('adapter', 'canonical_files')}"
     )
-    raw_tables, inputs = adapter.read_source(data_dir, profile, params)
+    # An adapter returns its raw tables, the input fingerprints and,
+    # optionally, audit tables of its own (such as deal_companies).
+    raw_tables, inputs, *rest = adapter.read_source(data_dir, profile, params)
+    extras = rest[0] if rest else {}
     rates_file = profile.get("rates_file")
     rates = load_rates(data_dir / rates_file) if rates_file else None
     return assemble(
@@ -132,6 +135,7 @@ def load_source(params: Params) -> Intake:
         report_currency=str(params["report_currency"]),
         rates=rates,
         merge_accounts=bool(params["merge_duplicate_accounts"]),
+        extras=extras,
     )
 
 
@@ -197,6 +201,7 @@ def assemble(
         tables, audit = merge_duplicate_accounts(tables)
         merged["accounts"] = int((audit["action"] == "merged").sum())
         all_extras["account_merges"] = audit
+        _repoint_deal_companies(all_extras, audit)
     tables = check_references(tables, quarantine)
     all_extras["stage_lint"] = lint_stage_map(
         stage_map,
@@ -221,3 +226,16 @@ def assemble(
         merged=merged,
         currency_basis={"report_currency": report_currency, **basis},
     )
+
+
+def _repoint_deal_companies(
+    extras: dict[str, pd.DataFrame], audit: pd.DataFrame
+) -> None:
+    """Point deal-company links at the surviving account of each merge."""
+    links = extras.get("deal_companies")
+    merges = audit[audit["action"] == "merged"]
+    if links is None or merges.empty:
+        return
+    survivors = dict(zip(merges["account_id"], merges["into_account_id"], strict=True))
+    links = links.assign(account_id=links["account_id"].replace(survivors))
+    extras["deal_companies"] = links

@@ -174,6 +174,8 @@ def map_columns(
                 _raise_missing(frame, path, columns[column.name], column.name)
         if column.name in constants:
             result[column.name] = str(constants[column.name])
+        elif column.required and column.nullable:
+            result[column.name] = ""
     modified = spec.get("modified_column")
     source = pick_column(frame, modified) if modified else None
     if source is not None:
@@ -199,7 +201,7 @@ def _raise_missing(
 ) -> None:
     names = [candidates] if isinstance(candidates, str) else list(candidates)
     found = ", ".join(
-        repr(escape_invisible(column)) for column in frame.columns if column != ROW
+        f"'{escape_invisible(column)}'" for column in frame.columns if column != ROW
     )
     raise InputError(
         f"{path}: required column {names[0]!r} (for {canonical}) is missing; "

@@ -94,6 +94,14 @@ def check_opportunities(
     )
     findings.append(
         _finding(
+            "no amount",
+            ~won & opportunities["amount"].isna(),
+            opportunities,
+            "without an amount, counted as missing rather than zero",
+        )
+    )
+    findings.append(
+        _finding(
             "no account",
             opportunities["account_id"].isna(),
             opportunities,
