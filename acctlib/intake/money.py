@@ -112,7 +112,7 @@ def parse_money(raw: pd.Series, locale: str | None = None) -> pd.DataFrame:
 
 def _strip_decoration(cell: str) -> str:
     """Remove currency marks and surrounding space; keep sign and separators."""
-    text = _CURRENCY.sub("", cell.strip())
+    text = _CURRENCY.sub("", cell.strip()).removesuffix("%")
     text = text.strip().strip("\u00a0\u202f ")
     negative = text.startswith("(") and text.endswith(")")
     if negative:

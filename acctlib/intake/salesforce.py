@@ -115,20 +115,26 @@ def read_source(
 
 
 def _drop_footer(frame: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFrame:
-    """Drop the summary and copyright lines a report export appends."""
+    """Drop the totals and copyright lines a report export appends.
+
+    Only the trailing block is dropped: blank rows and rows whose first
+    cell starts like a footer line, counted from the end of the file.
+    """
     if frame.empty:
         return frame
     first = frame.columns[0]
-    others = [column for column in frame.columns if column not in (first, ROW)]
-    rest_blank = (frame[others].apply(lambda c: c.str.strip()) == "").all(axis=1)
-    footer = rest_blank & frame[first].str.strip().str.match(FOOTER)
-    blank = rest_blank & (frame[first].str.strip() == "")
-    drop = footer | (blank & footer[::-1].cummax()[::-1])
-    if drop.any():
-        notes.append(
-            f"Dropped {int(drop.sum())} report footer lines from {path.name}."
-        )
-    return frame[~drop].copy()
+    cells = frame.drop(columns=[ROW]).apply(lambda column: column.str.strip())
+    blank = (cells == "").all(axis=1)
+    footer = cells[first].str.match(FOOTER)
+    trailing = 0
+    for is_footer in (blank | footer).iloc[::-1]:
+        if not is_footer:
+            break
+        trailing += 1
+    if trailing == 0:
+        return frame
+    notes.append(f"Dropped {trailing} report footer lines from {path.name}.")
+    return frame.iloc[: len(frame) - trailing].copy()
 
 
 def _column(frame: pd.DataFrame, spec: Mapping[str, Any], name: str) -> pd.Series:
@@ -146,9 +152,9 @@ def _prepare_opportunities(
     spec = tables["opportunities"]
     frame = frame.copy()
     type_map = {str(k).casefold(): v for k, v in (profile.get("type_map") or {}).items()}
-    raw_type = _column(frame, spec, "type")
+    raw_type = _column(frame, spec, "source_type")
     frame["_type"] = raw_type.str.casefold().map(type_map).fillna("new_business")
-    forecast = _column(frame, spec, "forecast_category").str.casefold()
+    forecast = _column(frame, spec, "source_forecast_category").str.casefold()
     frame["_forecast"] = forecast.map(FORECAST_CATEGORIES).fillna(forecast)
     return frame
 
