@@ -209,7 +209,7 @@ def _deal_types(
     deals: pd.DataFrame, spec: Mapping[str, Any], profile: Mapping[str, Any]
 ) -> pd.Series:
     type_map = {str(k).casefold(): v for k, v in (profile.get("type_map") or {}).items()}
-    raw = _column(deals, spec, "type").str.casefold()
+    raw = _column(deals, spec, "source_type").str.casefold()
     return raw.map(type_map).fillna("new_business")
 
 

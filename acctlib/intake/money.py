@@ -94,7 +94,7 @@ def parse_money(raw: pd.Series, locale: str | None = None) -> pd.DataFrame:
     """
     check_locale(locale)
     text = raw.astype("str").map(_strip_decoration)
-    blank = raw.isna() | (text == "")
+    blank = raw.isna() | (raw.astype("str").str.strip() == "")
     if locale is None:
         locale = _infer_locale(text[~blank])
     values = []

@@ -38,9 +38,9 @@ def lint_stage_map(
         Raw stage history with ``opportunity_id``, ``stage`` and parsed
         ``entered_at``, or None.
     """
-    findings = _unmapped(stage_map, opportunity_stages, "opportunities")
+    findings = _unmapped(stage_map, opportunity_stages, "opportunity")
     if stage_history is not None and not stage_history.empty:
-        findings += _unmapped(stage_map, stage_history["stage"], "stage history")
+        findings += _unmapped(stage_map, stage_history["stage"], "stage-history")
     findings += _falling_probabilities(stage_map)
     if stage_history is not None and not stage_history.empty:
         findings += _history_moves(stage_map, stage_history)
@@ -58,8 +58,9 @@ def _unmapped(
             "stage": stage,
             "rows": int(count),
             "message": (
-                f"stage {stage!r} ({count} {where} rows) is not in the stage "
-                "map; add it with its category, probability and order"
+                f"stage {stage!r} is not in the stage map but {count} {where} "
+                f"{'row uses' if count == 1 else 'rows use'} it; add it with its "
+                "category, probability and order"
             ),
         }
         for stage, count in counts.items()
