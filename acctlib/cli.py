@@ -73,19 +73,19 @@ def run_build(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from acctlib.dataquality import format_check_report, has_errors
     from acctlib.intake import load_source
     from acctlib.params import resolve_params
 
     params = resolve_params(args.params, args.overrides)
     intake = load_source(params)
-    print(intake.counts().to_string(index=False))
-    summary = intake.quarantine.summary()
-    if not summary.empty:
-        print("\nRejected rows by reason:")
-        print(summary.to_string(index=False))
-    for note in intake.notes:
-        print(note)
-    return 0
+    print(format_check_report(intake))
+    if intake.notes:
+        print("\nNotes:")
+        for note in intake.notes:
+            print(f"  {note}")
+    # Exit 1 when the stage map misses a stage or the counts do not add up.
+    return 1 if has_errors(intake) else 0
 
 
 def run_sample(args: argparse.Namespace) -> int:

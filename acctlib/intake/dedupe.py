@@ -114,17 +114,17 @@ def find_duplicates(accounts: pd.DataFrame) -> tuple[dict[str, str], pd.DataFram
             )
 
     with_domain = frame[frame["domain"] != ""]
+    named_with_domain = with_domain.groupby("name_key")["account_id"].agg(list)
+    named = frame.groupby("name_key")["account_id"].agg(list)
     for row in frame[frame["domain"] == ""].itertuples():
         if not row.name_key:
             continue
-        same_name = with_domain[with_domain["name_key"] == row.name_key]
-        if same_name.empty:
-            same_name = frame[
-                (frame["name_key"] == row.name_key)
-                & (frame["account_id"] < row.account_id)
-            ]
-        survivors = sorted({merges.get(a, a) for a in same_name["account_id"]})
-        for target in survivors:
+        # Prefer accounts whose website confirms the company; else an
+        # earlier account of the same name, so each pair is listed once.
+        same_name = named_with_domain.get(row.name_key)
+        if same_name is None:
+            same_name = [a for a in named.get(row.name_key, []) if a < row.account_id]
+        for target in sorted({merges.get(a, a) for a in same_name}):
             audit.append(
                 _audit_row(
                     "suggested",

@@ -185,6 +185,15 @@ def map_columns(
     return result
 
 
+def fill_optional_columns(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Add every missing canonical column that may be empty, as blanks."""
+    result = frame.copy()
+    for column in schema.TABLES[table].columns:
+        if column.name not in result.columns and column.nullable:
+            result[column.name] = ""
+    return result
+
+
 def _converted_later(
     name: str, columns: Mapping[str, Any], frame: pd.DataFrame
 ) -> bool:

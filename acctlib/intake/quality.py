@@ -89,7 +89,7 @@ def check_opportunities(
             "won without amount",
             won & opportunities["amount"].isna(),
             opportunities,
-            "won without an amount, so it adds nothing to bookings",
+            "won without an amount (nothing added to bookings)",
         )
     )
     findings.append(
