@@ -14,7 +14,8 @@ the same figures:
 - ``dq_currency``: the report currency and how many amounts each basis
   converted;
 - ``dq_account_amounts``: won amount per account under the
-  ``shared_deal_split`` rule, when the source has deal-company links.
+  ``shared_deal_split`` rule (empty unless the source links deals to
+  several companies).
 """
 
 from __future__ import annotations
@@ -66,19 +67,36 @@ def summarize_intake(intake: Intake) -> dict[str, pd.DataFrame]:
         "dq_currency": basis,
     }
     links = intake.extras.get("deal_companies")
-    if links is not None:
-        result["dq_account_amounts"] = compute_account_amounts(
-            intake.tables["opportunities"], links
-        )
+    result["dq_account_amounts"] = (
+        pd.DataFrame(columns=["account_id", "won_amount", "shared_deals"])
+        if links is None
+        else compute_account_amounts(intake.tables["opportunities"], links)
+    )
     return result
 
 
 def prepare_data_quality(context: Any) -> None:
     """Store the data-quality tables and the currency basis of the run."""
     for name, frame in summarize_intake(context.intake).items():
-        context.store(name, frame.reset_index(drop=True))
+        context.store(name, _typed(frame.reset_index(drop=True)))
     basis = context.intake.currency_basis
     context.headline["report_currency"] = basis.get("report_currency")
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give every column a concrete type, so empty tables can be stored."""
+    counts = {"rows", "read", "accepted", "rejected", "merged", "opportunities"}
+    result = frame.copy()
+    for column in result.columns:
+        if column in counts:
+            result[column] = result[column].astype("int64")
+        elif column in ("amount", "won_amount"):
+            result[column] = result[column].astype("float64")
+        elif column == "reconciled":
+            result[column] = result[column].astype("bool")
+        elif result[column].dtype == object or result.empty:
+            result[column] = result[column].astype("str")
+    return result
 
 
 def format_check_report(intake: Intake) -> str:
@@ -92,7 +110,7 @@ def format_check_report(intake: Intake) -> str:
         ("Data-quality findings", _findings_text(parts["dq_findings"])),
         ("Currency", parts["dq_currency"]),
     ]
-    if "dq_account_amounts" in parts:
+    if "deal_companies" in intake.extras:
         sections.append(("Won amount per account", parts["dq_account_amounts"]))
     lines = []
     counts = parts["dq_counts"]
@@ -215,11 +233,12 @@ def currency_table(ws: Any) -> object:
 
 def account_amounts_table(ws: Any) -> object:
     """Return won amounts per account under the shared-deal rule."""
-    if not ws.has_table("dq_account_amounts"):
+    frame = ws.table("dq_account_amounts")
+    if frame.empty:
         return _note("The source links each deal to at most one account.")
     rule = ws.params.get("shared_deal_split", "first")
     return tables.style_table(
-        ws.table("dq_account_amounts"),
+        frame,
         currency=ws.currency,
         money=["won_amount"],
         counts=["shared_deals"],
