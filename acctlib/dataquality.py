@@ -170,7 +170,9 @@ def rejections_table(ws: Any) -> object:
     if frame.empty:
         return _note("No input row was rejected.")
     return tables.style_table(
-        frame, counts=["rows"], labels={"table": "Table", "reason": "Reason", "rows": "Rows"}
+        frame,
+        counts=["rows"],
+        labels={"table": "Table", "reason": "Reason", "rows": "Rows"},
     )
 
 
@@ -214,7 +216,12 @@ def findings_table(ws: Any) -> object:
         currency=ws.currency,
         counts=["rows"],
         money=["amount"],
-        labels={"check": "Check", "rows": "Deals", "amount": "Amount", "message": "Finding"},
+        labels={
+            "check": "Check",
+            "rows": "Deals",
+            "amount": "Amount",
+            "message": "Finding",
+        },
     )
 
 
@@ -247,7 +254,9 @@ def account_amounts_table(ws: Any) -> object:
             "won_amount": "Won amount",
             "shared_deals": "Shared deals",
         },
-        caption=f"Shared deals split by the {rule!r} rule; the total counts each deal once.",
+        caption=(
+            f"Shared deals split by the {rule!r} rule; the total counts each deal once."
+        ),
     )
 
 

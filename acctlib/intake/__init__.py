@@ -22,10 +22,10 @@ from acctlib import schema
 from acctlib.errors import InputError, ParameterError
 from acctlib.intake.canonical import RawTable, canonicalize, check_references, finish
 from acctlib.intake.currency import convert_amounts, load_rates
-from acctlib.intake.quality import check_opportunities, merge_duplicate_accounts
-from acctlib.intake.stagelint import lint_stage_map
 from acctlib.intake.files import InputFile
+from acctlib.intake.quality import check_opportunities, merge_duplicate_accounts
 from acctlib.intake.quarantine import Quarantine
+from acctlib.intake.stagelint import lint_stage_map
 from acctlib.params import PROJECT_ROOT, Params
 
 logger = logging.getLogger(__name__)

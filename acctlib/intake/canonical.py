@@ -137,9 +137,7 @@ def _parse_column(
 ) -> Parsed:
     """Parse one column; a column-wide ambiguity raises naming its rows."""
     options = raw.parser_options(column.name)
-    if column.kind == "id" and column.name not in ID_FORMAT_COLUMNS.get(
-        raw.table, ()
-    ):
+    if column.kind == "id" and column.name not in ID_FORMAT_COLUMNS.get(raw.table, ()):
         options.pop("id_format", None)
     try:
         return PARSERS[column.kind](frame[column.name], **options)
@@ -265,13 +263,18 @@ def _keep_latest_versions(
         reasons = ordered.loc[older, key].apply(
             lambda values: (
                 f"older version of {'/'.join(key)} {'/'.join(map(str, values))}; "
-                f"kept row {latest_rows.loc[tuple(values) if len(key) > 1 else values.iloc[0]]}"
-                ", modified later"
+                f"kept row {latest_rows.loc[_key_value(values, key)]}, "
+                "modified later"
             ),
             axis=1,
         )
         _reject(quarantine, spec.name, ordered[older], key[0], reasons)
     return frame.loc[sorted(ordered.index[~older])].reset_index(drop=True)
+
+
+def _key_value(values: pd.Series, key: list[str]) -> object:
+    """Return a row's key as the index of a frame indexed by ``key``."""
+    return tuple(values) if len(key) > 1 else values.iloc[0]
 
 
 def _validate(

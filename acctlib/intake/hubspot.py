@@ -71,9 +71,7 @@ def read_source(
             profile,
             notes,
         ),
-        build_raw_table(
-            "opportunities", deals, deals_path, tables["deals"], profile
-        ),
+        build_raw_table("opportunities", deals, deals_path, tables["deals"], profile),
     ]
     history = stage_history_from_columns(deals, deal_ids)
     if not history.empty:
@@ -83,8 +81,13 @@ def read_source(
                 "stage_history",
                 history,
                 deals_path,
-                {"columns": {"opportunity_id": "deal", "stage": "stage",
-                             "entered_at": "entered"}},
+                {
+                    "columns": {
+                        "opportunity_id": "deal",
+                        "stage": "stage",
+                        "entered_at": "entered",
+                    }
+                },
                 profile,
                 [
                     f"Stage history: {len(history)} stage entries from the "
@@ -110,10 +113,14 @@ def read_source(
 
 def split_ids(cells: pd.Series) -> pd.Series:
     """Split ``9001;9002`` association cells into lists of IDs, in order."""
-    return cells.fillna("").astype("str").map(
-        lambda cell: [
-            part.strip() for part in re.split(r"[;,]", cell) if part.strip()
-        ]
+    return (
+        cells.fillna("")
+        .astype("str")
+        .map(
+            lambda cell: [
+                part.strip() for part in re.split(r"[;,]", cell) if part.strip()
+            ]
+        )
     )
 
 
@@ -157,9 +164,11 @@ def compute_account_amounts(
     links = deal_companies.merge(won, on="opportunity_id", how="inner")
     links["won_amount"] = links["amount"] * links["share"]
     counts = deal_companies.groupby("opportunity_id")["account_id"].transform("size")
-    links["shared"] = links["opportunity_id"].map(
-        deal_companies.assign(n=counts).groupby("opportunity_id")["n"].first()
-    ).gt(1)
+    links["shared"] = (
+        links["opportunity_id"]
+        .map(deal_companies.assign(n=counts).groupby("opportunity_id")["n"].first())
+        .gt(1)
+    )
     per_account = links.groupby("account_id").agg(
         won_amount=("won_amount", "sum"), shared_deals=("shared", "sum")
     )
@@ -171,7 +180,9 @@ def compute_account_amounts(
     return result
 
 
-def stage_history_from_columns(deals: pd.DataFrame, deal_ids: pd.Series) -> pd.DataFrame:
+def stage_history_from_columns(
+    deals: pd.DataFrame, deal_ids: pd.Series
+) -> pd.DataFrame:
     """Return ``deal``, ``stage``, ``entered`` rows from "Date entered" columns."""
     parts = []
     for column in deals.columns:
@@ -208,7 +219,9 @@ def _column(frame: pd.DataFrame, spec: Mapping[str, Any], name: str) -> pd.Serie
 def _deal_types(
     deals: pd.DataFrame, spec: Mapping[str, Any], profile: Mapping[str, Any]
 ) -> pd.Series:
-    type_map = {str(k).casefold(): v for k, v in (profile.get("type_map") or {}).items()}
+    type_map = {
+        str(k).casefold(): v for k, v in (profile.get("type_map") or {}).items()
+    }
     raw = _column(deals, spec, "source_type").str.casefold()
     return raw.map(type_map).fillna("new_business")
 
@@ -246,7 +259,9 @@ def _prepare_touches(
     function_map = {
         str(k).casefold(): v for k, v in (profile.get("function_map") or {}).items()
     }
-    touches["_function"] = touches["_touch_type"].map(function_map).fillna(
-        str(profile.get("activity_function", "ae"))
+    touches["_function"] = (
+        touches["_touch_type"]
+        .map(function_map)
+        .fillna(str(profile.get("activity_function", "ae")))
     )
     return touches

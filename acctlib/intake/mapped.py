@@ -118,9 +118,7 @@ def find_file(data_dir: Path, candidates: str | Sequence[str]) -> Path | None:
     return None
 
 
-def pick_column(
-    frame: pd.DataFrame, candidates: str | Sequence[str]
-) -> str | None:
+def pick_column(frame: pd.DataFrame, candidates: str | Sequence[str]) -> str | None:
     """Return the first candidate header present in ``frame``.
 
     Headers compare without regard to case and surrounding spaces.

@@ -170,9 +170,7 @@ def _parse_one(cell: str, locale: str | None) -> float | None:
 def _parse_grouped(cell: str, locale: str) -> float | None:
     thousands, decimal = SEPARATORS[locale]
     group = re.escape(thousands)
-    pattern = (
-        rf"^(-?)(\d{{1,3}}(?:{group}\d{{3}})+|\d+)(?:{re.escape(decimal)}(\d+))?$"
-    )
+    pattern = rf"^(-?)(\d{{1,3}}(?:{group}\d{{3}})+|\d+)(?:{re.escape(decimal)}(\d+))?$"
     match = re.match(pattern, cell)
     if match is None:
         return None

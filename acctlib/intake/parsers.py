@@ -68,8 +68,7 @@ def parse_id(raw: pd.Series, id_format: str | None = None, **_: object) -> Parse
         return Parsed(normalized["value"].astype("str"), normalized["error"])
     if id_format is not None:
         raise ParameterError(
-            f"id_format {id_format!r} is not supported; use salesforce or leave "
-            "it out"
+            f"id_format {id_format!r} is not supported; use salesforce or leave it out"
         )
     values = raw.astype("str").str.strip()
     values = values.where(~_blank(raw))
@@ -147,7 +146,9 @@ def parse_number(
     return Parsed(values, parsed.errors)
 
 
-def parse_amount(raw: pd.Series, locale: str | None = None, **options: object) -> Parsed:
+def parse_amount(
+    raw: pd.Series, locale: str | None = None, **options: object
+) -> Parsed:
     """Parse amounts with currency symbols, separators and parentheses.
 
     See :func:`acctlib.intake.money.parse_money`: ``($1,200.00)`` is
@@ -170,9 +171,7 @@ def parse_integer(
     return Parsed(integers, errors)
 
 
-def parse_boolean(
-    raw: pd.Series, blank_is_false: bool = False, **_: object
-) -> Parsed:
+def parse_boolean(raw: pd.Series, blank_is_false: bool = False, **_: object) -> Parsed:
     """Parse TRUE/FALSE, yes/no, t/f, y/n, 1/0 and checked/unchecked in any case.
 
     A blank cell is missing, or False with ``blank_is_false`` (for columns

@@ -151,7 +151,9 @@ def _prepare_opportunities(
 ) -> pd.DataFrame:
     spec = tables["opportunities"]
     frame = frame.copy()
-    type_map = {str(k).casefold(): v for k, v in (profile.get("type_map") or {}).items()}
+    type_map = {
+        str(k).casefold(): v for k, v in (profile.get("type_map") or {}).items()
+    }
     raw_type = _column(frame, spec, "source_type")
     frame["_type"] = raw_type.str.casefold().map(type_map).fillna("new_business")
     forecast = _column(frame, spec, "source_forecast_category").str.casefold()
@@ -296,7 +298,7 @@ def _join_campaigns(
     channel = types.str.casefold().str.replace(r"\W+", "_", regex=True).str.strip("_")
     members["_channel"] = channel.where(channel != "", "campaign")
     status = _column(members, spec, "touch_type").str.casefold()
-    members["_touch_type"] = ("campaign_" + status.str.replace(r"\W+", "_", regex=True)).where(
-        status != "", "campaign_member"
-    )
+    members["_touch_type"] = (
+        "campaign_" + status.str.replace(r"\W+", "_", regex=True)
+    ).where(status != "", "campaign_member")
     return members

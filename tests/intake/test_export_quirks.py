@@ -54,13 +54,17 @@ def test_boolean_spellings(
     tmp_path: Path, cells: list[str], blank_is_false: bool, expected: list
 ) -> None:
     """TRUE/FALSE, yes/no and 1/blank booleans."""
-    accounts = f"Account ID,Account Name,Target\nA1,Acme,{cells[0]}\nA2,Beacon,{cells[1]}\n"
+    accounts = (
+        f"Account ID,Account Name,Target\nA1,Acme,{cells[0]}\nA2,Beacon,{cells[1]}\n"
+    )
     profile = mapped_profile()
     options = {"is_target": {"blank_is_false": blank_is_false}}
     profile["tables"]["accounts"]["column_options"] = options
     files = {"accounts.csv": accounts, "opportunities.csv": OPPORTUNITIES}
     intake = load(tmp_path, files, profile)
-    got = [None if pd.isna(v) else bool(v) for v in intake.tables["accounts"]["is_target"]]
+    got = [
+        None if pd.isna(v) else bool(v) for v in intake.tables["accounts"]["is_target"]
+    ]
     assert got == expected
 
 
@@ -74,7 +78,10 @@ DUPLICATED = (
 
 def test_duplicated_key_rejected(tmp_path: Path) -> None:
     """Without a modified column, repeats after the first row are rejected."""
-    files = {"accounts.csv": "Account ID,Account Name\nA1,Acme\n", "opportunities.csv": DUPLICATED}
+    files = {
+        "accounts.csv": "Account ID,Account Name\nA1,Acme\n",
+        "opportunities.csv": DUPLICATED,
+    }
     intake = load(tmp_path, files, mapped_profile())
     assert list(intake.tables["opportunities"]["amount"]) == [100]
     reasons = intake.quarantine.to_frame()["reason"]
@@ -85,7 +92,10 @@ def test_duplicated_key_keeps_latest(tmp_path: Path) -> None:
     """With modified_column, the row modified last wins whatever its place."""
     profile = mapped_profile()
     profile["tables"]["opportunities"]["modified_column"] = ["Modified"]
-    files = {"accounts.csv": "Account ID,Account Name\nA1,Acme\n", "opportunities.csv": DUPLICATED}
+    files = {
+        "accounts.csv": "Account ID,Account Name\nA1,Acme\n",
+        "opportunities.csv": DUPLICATED,
+    }
     intake = load(tmp_path, files, profile)
     kept = intake.tables["opportunities"]
     assert list(kept["amount"]) == [150]
@@ -101,7 +111,10 @@ def test_closed_before_created_and_won_without_amount(tmp_path: Path) -> None:
         "O1,A1,Closed Won,,2024-03-01,2024-01-01\n"
         "O2,A1,Closed Won,500,2023-12-01,2024-01-01\n"
     )
-    files = {"accounts.csv": "Account ID,Account Name\nA1,Acme\n", "opportunities.csv": csv}
+    files = {
+        "accounts.csv": "Account ID,Account Name\nA1,Acme\n",
+        "opportunities.csv": csv,
+    }
     intake = load(tmp_path, files, mapped_profile())
     assert len(intake.tables["opportunities"]) == 2
     findings = intake.extras["quality_findings"].set_index("check")["rows"]
@@ -137,9 +150,9 @@ def test_xlsx_input(tmp_path: Path) -> None:
     """XLSX files read as text, so IDs with leading zeros survive."""
     data = tmp_path / "data"
     data.mkdir()
-    pd.DataFrame({"Account ID": ["007", "008"], "Account Name": ["Acme", "Beacon"]}).to_excel(
-        data / "accounts.xlsx", index=False
-    )
+    pd.DataFrame(
+        {"Account ID": ["007", "008"], "Account Name": ["Acme", "Beacon"]}
+    ).to_excel(data / "accounts.xlsx", index=False)
     csv = opportunities_csv([("O1", "007", "Closed Won", "100", "2024-03-01")])
     intake = load(tmp_path, {"opportunities.csv": csv}, mapped_profile())
     assert list(intake.tables["accounts"]["account_id"]) == ["007", "008"]

@@ -19,8 +19,8 @@ COMPANIES = (
     "9003,Cobalt,cobalt.dev,Energy,2023-01-03 09:00\n"
 )
 DEALS = (
-    'Record ID,Deal Name,Deal Stage,Amount,Close Date,Create Date,'
-    'Associated Company IDs,Deal Type,'
+    "Record ID,Deal Name,Deal Stage,Amount,Close Date,Create Date,"
+    "Associated Company IDs,Deal Type,"
     'Date entered "Appointment Scheduled (Sales Pipeline)",'
     'Date entered "Closed Won (Sales Pipeline)"\n'
     "D1,Big,Closed Won,50000,2024-03-01,2024-01-01 10:00,9001;9002,"
@@ -120,11 +120,15 @@ COMPANIES_WITH_BLANK = (
 
 
 def _ten_won_deals() -> str:
-    lines = ["Record ID,Deal Stage,Amount,Close Date,Create Date,Associated Company IDs"]
+    lines = [
+        "Record ID,Deal Stage,Amount,Close Date,Create Date,Associated Company IDs"
+    ]
     amounts = [30000, 30000, 20000, 20000, 20000, 20000, 10000, 20000, 15000, 15000]
     companies = ["9001", "9002", "9001", "9002", "9001", "9002", "9001", "9002", "", ""]
     for number, (amount, company) in enumerate(zip(amounts, companies, strict=True), 1):
-        lines.append(f"{number},Closed Won,{amount},2024-06-{number:02d},2024-01-01,{company}")
+        lines.append(
+            f"{number},Closed Won,{amount},2024-06-{number:02d},2024-01-01,{company}"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -23,7 +23,9 @@ OPTIONS = [
 CELLS = st.one_of(
     st.text(max_size=24),
     st.from_regex(r"[-($€ ]{0,2}\d{1,7}([.,' ]\d{1,3}){0,3}[)%€]?", fullmatch=True),
-    st.from_regex(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}( \d{1,2}:\d\d( [AP]M)?)?", fullmatch=True),
+    st.from_regex(
+        r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}( \d{1,2}:\d\d( [AP]M)?)?", fullmatch=True
+    ),
     st.from_regex(r"[0-9A-Za-z]{15}([0-9A-Za-z]{3})?", fullmatch=True),
 )
 

@@ -38,7 +38,10 @@ def rejected(intake, table: str) -> pd.DataFrame:
 def test_bom_header_joins(tmp_path: Path, header: str) -> None:
     """A UTF-8 BOM before a plain or quoted header leaves the name intact."""
     body = header + "\nA1,Acme,1\nA2,Beacon,2\n"
-    files = {"accounts.csv": b"\xef\xbb\xbf" + body.encode(), "opportunities.csv": OPPORTUNITIES}
+    files = {
+        "accounts.csv": b"\xef\xbb\xbf" + body.encode(),
+        "opportunities.csv": OPPORTUNITIES,
+    }
     frame, _ = read_export_file(_write(tmp_path / "raw", "accounts.csv", files))
     assert frame.columns[0] == "Account ID"
     intake = load(tmp_path, files, mapped_profile())
@@ -201,7 +204,9 @@ def test_currency_converted_columns(tmp_path: Path) -> None:
     csv = CURRENCY_ROWS.format(
         extra=",Amount (converted)", eur=",5500.00", usd=",2000.00", jpy=",650.00"
     )
-    intake = load(tmp_path, {"accounts.csv": ACCOUNTS, "opportunities.csv": csv}, mapped_profile())
+    intake = load(
+        tmp_path, {"accounts.csv": ACCOUNTS, "opportunities.csv": csv}, mapped_profile()
+    )
     assert intake.tables["opportunities"]["amount"].sum() == pytest.approx(8150.00)
     assert intake.currency_basis["source"] == 3
 
@@ -254,7 +259,9 @@ def _duplicate_files(order: list[int]) -> dict[str, str]:
     for index in order:
         account_id, name, website, amount = DUPLICATES[index]
         accounts.append(f"{account_id},{name},{website}")
-        opportunities.append(f"O{account_id},{account_id},Closed Won,{amount},2024-05-01")
+        opportunities.append(
+            f"O{account_id},{account_id},Closed Won,{amount},2024-05-01"
+        )
     return {
         "accounts.csv": "\n".join(accounts) + "\n",
         "opportunities.csv": "\n".join(opportunities) + "\n",
@@ -271,11 +278,13 @@ def test_duplicates_merge_by_domain(tmp_path: Path, order: list[int]) -> None:
     assert sorted(intake.tables["accounts"]["account_id"]) == ["A1", "A3", "B1", "B2"]
     audit = intake.extras["account_merges"]
     merged = audit[audit["action"] == "merged"]
-    assert list(zip(merged["account_id"], merged["into_account_id"])) == [("A2", "A1")]
-    suggested = audit[audit["action"] == "suggested"]
-    assert list(zip(suggested["account_id"], suggested["into_account_id"])) == [
-        ("A3", "A1")
+    assert list(zip(merged["account_id"], merged["into_account_id"], strict=True)) == [
+        ("A2", "A1")
     ]
+    suggested = audit[audit["action"] == "suggested"]
+    assert list(
+        zip(suggested["account_id"], suggested["into_account_id"], strict=True)
+    ) == [("A3", "A1")]
     counts = intake.counts().set_index("table")
     assert counts.loc["accounts", "merged"] == 1
     assert counts["reconciled"].all()

@@ -141,7 +141,10 @@ def test_report_export_footer_and_corrupt_id(tmp_path: Path) -> None:
     intake = load(tmp_path, files, "salesforce")
     assert len(intake.tables["accounts"]) == 2
     amounts = intake.tables["opportunities"].set_index("opportunity_id")["amount"]
-    assert amounts.to_dict() == {sf("0065g00000Opp01"): 1000.0, sf("0065g00000Opp02"): 2000.0}
+    assert amounts.to_dict() == {
+        sf("0065g00000Opp01"): 1000.0,
+        sf("0065g00000Opp02"): 2000.0,
+    }
     bad = intake.quarantine.to_frame()
     assert list(bad["row"]) == [3]
     assert bad["column"].iloc[0] == "account_id"
