@@ -37,7 +37,7 @@ PROFILES_DIR = PROJECT_ROOT / "params" / "profiles"
 class Intake:
     """Result of reading a source: canonical tables, rejected rows, inputs.
 
-    ``extras`` holds the audit tables of intake: ``account_merges``
+    ``extras`` contains the audit tables of intake: ``account_merges``
     (:mod:`acctlib.intake.dedupe`), ``stage_lint``
     (:mod:`acctlib.intake.stagelint`), ``quality_findings``
     (:mod:`acctlib.intake.quality`) and, for sources whose deals may have

@@ -5,7 +5,7 @@ Stage", "Associated Company IDs"); exports through the API or a warehouse
 sync use internal names (``hs_object_id``, ``dealstage``). The profile
 (``params/profiles/hubspot.yaml``) lists both; this module adds:
 
-- Deal associations: ``Associated Company IDs`` holds every associated
+- Deal associations: ``Associated Company IDs`` lists every associated
   company, separated by ``;`` (or ``,``). The deal's ``account_id`` is the
   first listed company; every link goes to the ``deal_companies`` table
   with its share of the deal under the ``shared_deal_split`` parameter

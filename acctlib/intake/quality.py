@@ -113,15 +113,15 @@ def check_opportunities(
         per_deal = companies.groupby("opportunity_id")["account_id"].nunique()
         shared = per_deal[per_deal > 1]
         accepted = opportunities["opportunity_id"].isin(shared.index)
-        most = int(shared.max()) if not shared.empty else 0
+        largest = int(shared.max()) if not shared.empty else 0
         findings.append(
             _finding(
                 "shared deal",
                 accepted,
                 opportunities,
-                f"shared by {most} companies"
+                f"shared by {largest} companies"
                 if shared.nunique() <= 1
-                else f"shared by 2 to {most} companies",
+                else f"shared by 2 to {largest} companies",
             )
         )
     findings = [finding for finding in findings if finding["rows"]]

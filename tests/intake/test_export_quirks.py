@@ -30,7 +30,7 @@ def test_crlf_and_delimiters(tmp_path: Path, delimiter: str) -> None:
 
 
 def test_latin1_file(tmp_path: Path) -> None:
-    """A Latin-1 file keeps its accents and a note says how it was read."""
+    """A Latin-1 file keeps its accents and a note names the encoding used."""
     accounts = "Account ID,Account Name\nA1,Société Générale\nA2,Müller\n"
     files = {
         "accounts.csv": accounts.encode("latin-1"),

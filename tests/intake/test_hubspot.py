@@ -133,7 +133,7 @@ def _ten_won_deals() -> str:
 
 
 def test_ids_stay_text_totals_agree(tmp_path: Path) -> None:
-    """No ``9001.0``; the no-account row holds 30,000 of the 200,000 won."""
+    """No ``9001.0``; the no-account row has 30,000 of the 200,000 won."""
     files = {"companies.csv": COMPANIES_WITH_BLANK, "deals.csv": _ten_won_deals()}
     intake = load(tmp_path, files, "hubspot")
     accounts = intake.tables["accounts"]

@@ -115,7 +115,7 @@ def test_money_invalid_names_row(tmp_path: Path) -> None:
 
 
 def test_money_without_locale_stops(tmp_path: Path) -> None:
-    """``1,234`` without a locale and without evidence asks for the locale."""
+    """``1,234`` without a locale or evidence raises, requesting the locale."""
     rows = [("O1", "A1", "Closed Won", "1,234", "2024-03-01")]
     files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities_csv(rows)}
     with pytest.raises(InputError, match="declare the number locale") as caught:
