@@ -55,7 +55,7 @@ def summarize_intake(intake: Intake) -> dict[str, pd.DataFrame]:
         ]
     )
     result = {
-        "dq_counts": intake.counts(),
+        "dq_counts": intake.reconciliation(),
         "dq_rejections": intake.quarantine.summary(),
         "dq_merges": intake.extras.get(
             "account_merges", pd.DataFrame(columns=AUDIT_COLUMNS)
@@ -140,7 +140,7 @@ def has_errors(intake: Intake) -> bool:
     """Tell whether the intake has lint errors or does not reconcile."""
     lint = intake.extras.get("stage_lint")
     lint_errors = lint is not None and bool((lint["level"] == "error").any())
-    return lint_errors or not bool(intake.counts()["reconciled"].all())
+    return lint_errors or not bool(intake.reconciliation()["reconciled"].all())
 
 
 # Views for the data-quality notebook. Each reads one prepared table.

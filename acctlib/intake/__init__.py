@@ -58,6 +58,10 @@ class Intake:
     currency_basis: dict[str, Any] = field(default_factory=dict)
 
     def counts(self) -> pd.DataFrame:
+        """Return rows read, accepted and rejected per table."""
+        return self.reconciliation()[["table", "read", "accepted", "rejected"]]
+
+    def reconciliation(self) -> pd.DataFrame:
         """Return rows read, accepted, rejected and merged per table.
 
         ``read`` is the number of rows handed to validation (for tables an

@@ -52,8 +52,8 @@ class RawTable:
     ``frame`` has canonical column names (other columns are ignored) and a
     ``_row`` column with the 1-based data row in ``file``; ``_file`` may name
     a different file per row when a table is assembled from several files.
-    ``options`` holds parser options (``locale``, ``date_format``,
-    ``id_format``, ``blank_is_false``) for every column, and
+    ``options`` contains parser options (``notation``, ``locale``,
+    ``date_format``, ``id_format``, ...) for every column, and
     ``column_options`` overrides them per canonical column.
     """
 
@@ -114,9 +114,7 @@ def _parse_columns(
     parsed = {ROW: frame[ROW].astype("int64"), FILE: frame[FILE].astype("str")}
     failed_rows = pd.Series(False, index=frame.index)
     if MODIFIED in frame.columns:
-        modified = PARSERS["timestamp"](
-            frame[MODIFIED], date_format=raw.parser_options("").get("date_format")
-        )
+        modified = PARSERS["timestamp"](frame[MODIFIED], **raw.parser_options(""))
         parsed[MODIFIED] = modified.values
     for column in spec.columns:
         if column.name not in frame.columns:
@@ -234,7 +232,6 @@ def _reject_duplicate_keys(
             lambda values: (
                 f"duplicate {'/'.join(key)}; first seen on row "
                 f"{first_rows.loc[tuple(values) if len(key) > 1 else values.iloc[0]]}"
-                "; declare modified_column in the profile to keep the latest"
             ),
             axis=1,
         )

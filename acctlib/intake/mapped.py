@@ -277,9 +277,20 @@ def build_raw_table(
         file=str(path),
         frame=mapped,
         notes=list(notes or []),
-        options={**(profile.get("options") or {}), **(spec.get("options") or {})},
+        options=export_options(profile, spec),
         column_options=dict(spec.get("column_options") or {}),
     )
+
+
+def export_options(
+    profile: Mapping[str, Any], spec: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return the parser options of a profile's table, in export notation."""
+    return {
+        "notation": "export",
+        **(profile.get("options") or {}),
+        **((spec or {}).get("options") or {}),
+    }
 
 
 def read_source(

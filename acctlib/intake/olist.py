@@ -36,7 +36,11 @@ import pandas as pd
 
 from acctlib.intake.canonical import FILE, ROW, RawTable
 from acctlib.intake.files import InputFile
-from acctlib.intake.mapped import fill_optional_columns, read_mapped_tables
+from acctlib.intake.mapped import (
+    export_options,
+    fill_optional_columns,
+    read_mapped_tables,
+)
 
 CURRENCY = "BRL"
 
@@ -48,7 +52,7 @@ def read_source(
     read, inputs, notes = read_mapped_tables(data_dir, profile)
     leads, leads_path = read["leads"]
     deals, deals_path = read["deals"]
-    options = dict(profile.get("options") or {})
+    options = export_options(profile)
     segment = deals.set_index("mql_id")["business_segment"]
     segment = segment[~segment.index.duplicated()]
     first_contact = leads.set_index("mql_id")["first_contact_date"]

@@ -88,5 +88,5 @@ def test_published_funnel_totals(tmp_path: Path) -> None:
     first = first[first["function"] == "marketing"]["channel"].value_counts()
     expected = leads["origin"].fillna("unknown").value_counts()
     assert first.to_dict() == expected.to_dict()
-    assert intake.counts()["reconciled"].all()
+    assert intake.reconciliation()["reconciled"].all()
     assert intake.quarantine.count() == 0

@@ -11,6 +11,7 @@ from acctlib.intake.parsers import PARSERS
 
 OPTIONS = [
     {},
+    {"notation": "export"},
     {"locale": "en-US"},
     {"locale": "de-DE"},
     {"locale": "fr-FR", "scale": 0.01},

@@ -285,7 +285,7 @@ def test_duplicates_merge_by_domain(tmp_path: Path, order: list[int]) -> None:
     assert list(
         zip(suggested["account_id"], suggested["into_account_id"], strict=True)
     ) == [("A3", "A1")]
-    counts = intake.counts().set_index("table")
+    counts = intake.reconciliation().set_index("table")
     assert counts.loc["accounts", "merged"] == 1
     assert counts["reconciled"].all()
 

@@ -132,7 +132,7 @@ def test_loader_export_tables(tmp_path: Path) -> None:
     assert member["function"] == "marketing"
     assert touches.loc["00T5g00000Tsk01", "channel"] == "sales_call"
     assert touches.loc["00U5g00000Evt01", "account_id"] == "0015g00000abcdeAAA"
-    assert intake.counts()["reconciled"].all()
+    assert intake.reconciliation()["reconciled"].all()
 
 
 def test_report_export_footer_and_corrupt_id(tmp_path: Path) -> None:
@@ -165,7 +165,7 @@ def test_devorg_export_counts(tmp_path: Path) -> None:
     )
     intake = load_source(params)
     source = pd.read_csv(DEVORG / "Opportunity.csv", dtype=str)
-    counts = intake.counts().set_index("table")
+    counts = intake.reconciliation().set_index("table")
     assert counts.loc["opportunities", "accepted"] == len(source)
     assert counts.loc["accounts", "accepted"] == 18
     assert counts.loc["stage_history", "read"] == 48
