@@ -104,10 +104,11 @@ def read_source(
                 "touchpoints", touches, touches_path, tables["engagements"], profile
             )
         )
-    raw_tables[1].notes.append(
-        f"Shared deals count once; per-account amounts follow the "
-        f"{rule!r} split rule (shared_deal_split)."
-    )
+    if companies.map(len).gt(1).any():
+        raw_tables[1].notes.append(
+            f"Shared deals count once; per-account amounts follow the "
+            f"{rule!r} split rule (shared_deal_split)."
+        )
     return raw_tables, inputs, {"deal_companies": deal_companies}
 
 

@@ -176,3 +176,16 @@ def test_devorg_export_counts(tmp_path: Path) -> None:
     assert counts["reconciled"].all()
     lint = intake.extras["stage_lint"]
     assert not (lint["level"] == "error").any()
+
+
+def test_deleted_records_dropped(tmp_path: Path) -> None:
+    """Recycle-bin rows of an "Export All" are dropped with a note."""
+    accounts = (
+        "Id,IsDeleted,Name,CreatedDate\n"
+        "0015g00000AbCdE,FALSE,Acme,2023-01-05T10:00:00.000Z\n"
+        "0015g00000Gone1,TRUE,Gone,2023-01-05T10:00:00.000Z\n"
+    )
+    files = {"Account.csv": accounts, "Opportunity.csv": LOADER_OPPORTUNITIES}
+    intake = load(tmp_path, files, "salesforce")
+    assert list(intake.tables["accounts"]["name"]) == ["Acme"]
+    assert any("1 deleted records" in note for note in intake.notes)
