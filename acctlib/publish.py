@@ -17,6 +17,7 @@ import jinja2
 import nbformat
 
 from acctlib import render, tables
+from acctlib.params import load_declarations
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ def _page_context(manifest: dict[str, Any], sections, current: str) -> dict[str,
         "git_commit": manifest["git_commit"],
         "command": manifest["command"],
         "inputs": manifest["inputs"],
+        "settings": report_settings(params),
         "params": [
             (
                 name,
@@ -77,6 +79,31 @@ def _page_context(manifest: dict[str, Any], sections, current: str) -> dict[str,
             for name, value in sorted(params.items())
         ],
     }
+
+
+def report_settings(params: dict[str, Any]) -> list[tuple[str, str]]:
+    """Return (label, value) pairs of the settings a reader needs to know.
+
+    Folders and lists (data, work and report paths, sections) are left to
+    the footer; numbers carry their declared unit.
+    """
+    declarations = load_declarations()
+    settings = []
+    for name, declaration in declarations.items():
+        if declaration.type in ("path", "list", "mapping") or name not in params:
+            continue
+        value = params[name]
+        if value in (None, ""):
+            continue
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        unit = declaration.unit
+        if declaration.type in ("integer", "number") and unit not in (
+            "integer",
+            "number",
+        ):
+            text = f"{text} {unit}"
+        settings.append((name.replace("_", " ").capitalize(), text))
+    return settings
 
 
 def html_sizes(run_dir: Path) -> dict[str, int]:
