@@ -194,6 +194,9 @@ def _settings_cell(settings: list[tuple[str, str]]) -> nbformat.NotebookNode:
         f"{rows}</table>"
     )
     cell = nbformat.v4.new_code_cell("")
+    # A fixed id keeps the HTML of two builds identical; nbformat draws a
+    # random one.
+    cell.id = "report-settings"
     cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": table})]
     return cell
 
