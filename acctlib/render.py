@@ -86,11 +86,13 @@ def execute_notebook(
         ) from error
     except CellTimeoutError as error:
         raise BuildError(
-            source.name, _failed_cell(output), f"cell ran longer than {timeout} s"
+            source.name,
+            _failed_cell(source, output),
+            f"cell ran longer than {timeout} s",
         ) from error
     except DeadKernelError as error:
         raise BuildError(
-            source.name, _failed_cell(output), f"kernel died: {error}"
+            source.name, _failed_cell(source, output), "kernel died while the cell ran"
         ) from error
 
 
@@ -107,17 +109,20 @@ def _source_cell_index(source: Path, cell_source: str, fallback: int) -> int:
     return fallback
 
 
-def _failed_cell(executed: Path) -> int | None:
-    """Return the index of the last cell that started running, if any."""
+def _failed_cell(source: Path, executed: Path) -> int | None:
+    """Return the committed index of the last cell that started running."""
     if not executed.is_file():
         return None
     notebook = nbformat.read(executed, as_version=4)
     started = [
-        index
+        (index, cell)
         for index, cell in enumerate(notebook.cells)
         if cell.get("metadata", {}).get("papermill", {}).get("start_time")
     ]
-    return started[-1] if started else None
+    if not started:
+        return None
+    index, cell = started[-1]
+    return _source_cell_index(source, cell.source, index)
 
 
 def find_error_outputs(notebook: nbformat.NotebookNode) -> list[tuple[int, str]]:
