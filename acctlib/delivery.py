@@ -114,7 +114,12 @@ def _read_config(path: Path) -> dict[str, Any]:
             f"SMTP config file {path} is inside the project folder {PROJECT_ROOT}; "
             "move it outside the repository, for example to ~/.config/acctlib/"
         )
-    content = yaml.safe_load(resolved.read_text(encoding="utf-8")) or {}
+    try:
+        content = yaml.safe_load(resolved.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise DeliveryError(
+            f"SMTP config file {path} is not valid YAML: {error}"
+        ) from error
     if not isinstance(content, dict):
         raise DeliveryError(f"SMTP config file {path} must be a mapping of keys")
     return content

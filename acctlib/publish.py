@@ -137,7 +137,7 @@ SECTION_BUDGET_BYTES = 5_000_000
 
 
 def check_size_budget(html_bytes: dict[str, int]) -> list[str]:
-    """Return a warning for every page over its size budget, and log each.
+    """Log the size of every page; return a warning for each over its budget.
 
     The executive summary may take :data:`SUMMARY_BUDGET_BYTES`, every
     other section :data:`SECTION_BUDGET_BYTES`; the run's contents page is
@@ -150,6 +150,7 @@ def check_size_budget(html_bytes: dict[str, int]) -> list[str]:
         budget = (
             SUMMARY_BUDGET_BYTES if name == SUMMARY_SECTION else SECTION_BUDGET_BYTES
         )
+        logger.info("%s: %.2f MB (budget %.0f MB)", name, size / 1e6, budget / 1e6)
         if size > budget:
             message = (
                 f"{name} is {size / 1e6:.1f} MB, over its budget of "

@@ -159,3 +159,13 @@ def test_email_written_as_eml(small_report, tmp_path):
     parsed = email.message_from_bytes(target.read_bytes(), policy=policy.default)
     assert parsed["To"] == "a@b.c"
     assert parsed.is_multipart()
+
+
+def test_config_file_loaded_safely(tmp_path):
+    marker = tmp_path / "ran"
+    config = tmp_path / "smtp.yaml"
+    config.write_text(f"host: !!python/object/apply:os.system ['touch {marker}']\n")
+    environ = {"ACCTLIB_SMTP_CONFIG": str(config)}
+    with pytest.raises(delivery.DeliveryError, match="not valid YAML"):
+        delivery.load_smtp_settings(environ=environ)
+    assert not marker.exists()
