@@ -1,6 +1,6 @@
 """Comparing two report runs: parameters, inputs, headline figures, tables.
 
-A run folder holds ``manifest.json`` and its prepared tables as Parquet
+A run folder contains ``manifest.json`` and its prepared tables as Parquet
 under ``tables/`` (see :mod:`acctlib.build`). :func:`compare_runs` reads
 both and lists every difference; it knows no table by name, so a table
 added by a new prepare step is compared too. Tables keyed by a unique
@@ -22,7 +22,7 @@ from acctlib.errors import AcctlibError
 from acctlib.movement import flatten_headline
 
 TABLES_DIR = "tables"
-# Parameters that only say where files go; they never change a figure.
+# Parameters that only locate output folders, so they change no figure.
 OUTPUT_PARAMS = ("reports_dir", "work_dir")
 # Relative tolerance for floating-point figures: Parquet and JSON round
 # trips keep doubles exactly, so only true changes exceed it.
@@ -51,10 +51,10 @@ class Run:
 class Comparison:
     """Every difference between run ``a`` and run ``b``.
 
-    ``params``, ``inputs`` and ``headline`` hold (name, value in a, value
-    in b) triples; ``tables`` holds one dict per differing table with keys
-    ``table``, ``summary`` and ``changes`` (a frame of per-account changes,
-    possibly empty); ``accounts`` lists accounts whose status or tier moved.
+    ``params``, ``inputs`` and ``headline`` contain (name, value in a,
+    value in b) triples. ``tables`` contains one dict per differing table
+    with keys ``table``, ``summary`` and ``changes``, a frame of
+    per-account changes that is empty for tables without ``account_id``.
     """
 
     a: Run

@@ -2,10 +2,11 @@
 
 The body is HTML that common mail clients show as intended: inline styles,
 no scripts, no external images. It carries the headline figures with
-their change since the previous month-end, the largest movements, any
-forecast figures of the headline, and the charts of the executive summary
-as PNG images attached inline (``cid:`` references), converted from the
-static SVG each chart carries. The full executive summary is attached.
+their change since the previous month-end, the largest movements and any
+forecast figures of the headline. The charts of the executive summary
+follow as PNG images attached inline (``cid:`` references), converted
+from the static SVG each chart carries. The full executive summary is
+attached.
 
 SMTP settings come from environment variables (``ACCTLIB_SMTP_HOST``,
 ``ACCTLIB_SMTP_PORT``, ``ACCTLIB_SMTP_TLS`` as ``none``, ``starttls`` or
@@ -58,7 +59,10 @@ class DeliveryError(AcctlibError):
 
 @dataclass(frozen=True)
 class SmtpSettings:
-    """Where and how to send mail; ``password`` is never logged or stored."""
+    """SMTP server address, TLS mode and credentials.
+
+    The repr leaves out ``password``, so logging the settings shows no secret.
+    """
 
     host: str
     port: int
@@ -181,7 +185,7 @@ def build_message(run_dir: str | Path, to: str, sender: str) -> EmailMessage:
     # The date header comes from the manifest so that the same run always
     # gives the same message.
     message["Date"] = formatdate(_generated_timestamp(manifest), usegmt=True)
-    message.set_content(_plain_text(manifest, run_dir))
+    message.set_content(_plain_text(manifest))
     message.add_alternative(body, subtype="html")
     html_part = message.get_payload()[1]
     for cid, png in zip(cids, charts, strict=True):
@@ -221,20 +225,8 @@ def _generated_timestamp(manifest: dict[str, Any]) -> float:
 def render_body(run_dir: Path, manifest: dict[str, Any], chart_cids: list[str]) -> str:
     """Return the inline-styled HTML body of the digest."""
     currency = manifest["params"]["report_currency"]
-    changes = _read_table(run_dir, "headline_changes")
-    movements = _read_table(run_dir, "account_movements")
-    if changes is not None:
-        cards = movement.headline_cards_with_change(
-            manifest["headline"], changes, currency
-        )
-        sentences = movement.describe_movements(
-            changes,
-            movements if movements is not None else changes.iloc[0:0],
-            currency,
-        )
-    else:
-        cards = tables.headline_cards(manifest["headline"], currency)
-        sentences = []
+    cards, sentences = _month_over_month(run_dir, manifest["headline"], currency)
+
     parts = [
         f'<h1 style="{FONT}font-size:20px;color:#1f4e79;">'
         f"{html.escape(_subject(manifest))}</h1>",
@@ -247,6 +239,7 @@ def render_body(run_dir: Path, manifest: dict[str, Any], chart_cids: list[str]) 
         parts.append(f'<h2 style="{FONT}font-size:16px;">Largest movements</h2>')
         parts.append(f"<ul>{items}</ul>")
     parts.append(_forecast_html(manifest["headline"], currency))
+
     for cid in chart_cids:
         parts.append(
             f'<p><img src="cid:{cid}" alt="Chart from the executive summary" '
@@ -257,11 +250,24 @@ def render_body(run_dir: Path, manifest: dict[str, Any], chart_cids: list[str]) 
         "is attached; open it in a browser. Reproduce with "
         f"<code>{html.escape(manifest['command'])}</code>.</p>"
     )
-    inner = "".join(parts)
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
-        f'<body style="{FONT}margin:0;padding:16px;">{inner}</body></html>'
+        f'<body style="{FONT}margin:0;padding:16px;">{"".join(parts)}</body></html>'
     )
+
+
+def _month_over_month(
+    run_dir: Path, headline: dict[str, Any], currency: str
+) -> tuple[list[dict[str, str]], list[str]]:
+    """Return the headline cards and movement sentences of a run."""
+    changes = _read_table(run_dir, "headline_changes")
+    if changes is None:
+        return tables.headline_cards(headline, currency), []
+    movements = _read_table(run_dir, "account_movements")
+    if movements is None:
+        movements = pd.DataFrame(columns=["column", "current", "name"])
+    cards = movement.headline_cards_with_change(headline, changes, currency)
+    return cards, movement.describe_movements(changes, movements, currency)
 
 
 def _read_table(run_dir: Path, name: str) -> pd.DataFrame | None:
@@ -305,7 +311,7 @@ def _forecast_html(headline: dict[str, Any], currency: str) -> str:
     )
 
 
-def _plain_text(manifest: dict[str, Any], run_dir: Path) -> str:
+def _plain_text(manifest: dict[str, Any]) -> str:
     currency = manifest["params"]["report_currency"]
     cards = tables.headline_cards(manifest["headline"], currency)
     lines = [_subject(manifest), ""]

@@ -141,11 +141,11 @@ def describe_movements(
 ) -> list[str]:
     """Return the largest movements since last month as plain sentences.
 
-    Up to :data:`MAX_MONEY_SENTENCES` sentences on the headline amounts
-    with the largest relative change, then one sentence per new value of
-    each moved column (such as "3 accounts moved to customer: ..."), most
-    accounts first, naming up to three accounts; at most
-    :data:`MAX_SENTENCES` in all.
+    First come up to :data:`MAX_MONEY_SENTENCES` sentences on the headline
+    amounts with the largest relative change. Then comes one sentence per
+    new value of each moved column, such as "3 accounts moved to status
+    customer: ...", most accounts first and naming up to three accounts.
+    The list stops at :data:`MAX_SENTENCES`.
     """
     money = changes[changes["figure"].isin(MONEY_FIGURES) & changes["change"].ne(0)]
     money = money.dropna(subset=["change"])

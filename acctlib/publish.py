@@ -129,8 +129,8 @@ def report_settings(params: dict[str, Any]) -> list[tuple[str, str]]:
     return settings
 
 
-# Size budget of one page on the sample data: an executive opens the
-# summary from an email, so it stays small; sections may carry more tables.
+# Size budget of one page on the sample data. An executive opens the
+# summary from an email, so it stays small, and sections may carry more.
 SUMMARY_SECTION = "00-executive-summary.html"
 SUMMARY_BUDGET_BYTES = 2_000_000
 SECTION_BUDGET_BYTES = 5_000_000

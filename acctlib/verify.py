@@ -89,13 +89,16 @@ def verify_run(run_dir: str | Path, out_dir: str | Path | None = None) -> Verifi
         A run folder such as ``reports/2026-06-30``.
     out_dir
         Folder that receives the rebuilt run; a new temporary folder when
-        None. It must not be the folder that holds ``run_dir``.
+        None. The rebuild goes to ``out_dir/reports/<run>``, which must not
+        be ``run_dir`` itself.
 
     Raises
     ------
     InputChangedError
         When an input file is missing or its SHA-256 changed; nothing is
         rebuilt.
+    AcctlibError
+        When the rebuild would replace ``run_dir``.
     """
     from acctlib.build import build_report
 
@@ -104,6 +107,12 @@ def verify_run(run_dir: str | Path, out_dir: str | Path | None = None) -> Verifi
     out_dir = Path(out_dir or tempfile.mkdtemp(prefix="acctlib-verify-"))
     out_dir.mkdir(parents=True, exist_ok=True)
     params = params_from_manifest(original.manifest, out_dir)
+    target = Path(params["reports_dir"]) / params.run_name
+    if target.resolve() == Path(run_dir).resolve():
+        raise AcctlibError(
+            f"verifying into {out_dir} would replace {run_dir}; "
+            "pass --out with another folder"
+        )
     logger.info("rebuilding %s into %s", run_dir, out_dir)
     result = build_report(params, command=original.manifest["command"])
     comparison = compare_runs(original, load_run(result.run_dir))

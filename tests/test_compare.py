@@ -133,3 +133,16 @@ def test_check_inputs_rejects_changed_file(tmp_path):
     missing = {"inputs": [{"path": str(tmp_path / "gone.csv"), "sha256": "0"}]}
     with pytest.raises(InputChangedError, match=r"gone\.csv not found"):
         check_inputs(missing)
+
+
+def test_verify_rejects_replacing_run(tmp_path):
+    from acctlib.errors import AcctlibError
+    from acctlib.verify import verify_run
+
+    run_dir = tmp_path / "reports" / "2026-06-30"
+    run_dir.mkdir(parents=True)
+    manifest = {"params": {"as_of": "2026-06-30"}, "inputs": [], "command": "x"}
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(AcctlibError, match="would replace"):
+        verify_run(run_dir, tmp_path)
+    assert (run_dir / "manifest.json").is_file()

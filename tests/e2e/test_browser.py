@@ -93,7 +93,7 @@ def open_page(browser, path: Path):
 
 
 def wait_for_charts(page) -> list[int]:
-    """Wait until every chart container holds marks; return the mark counts."""
+    """Wait until every chart container contains marks; return the mark counts."""
     page.wait_for_function(f"{CHART_MARKS}.every(count => count > 0)", timeout=20_000)
     return page.evaluate(CHART_MARKS)
 
