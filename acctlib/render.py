@@ -189,14 +189,25 @@ def _is_shown(output: nbformat.NotebookNode) -> bool:
 
 
 def _settings_cell(settings: list[tuple[str, str]]) -> nbformat.NotebookNode:
-    """Return a code cell whose only output is the table of report settings."""
+    """Return a code cell whose only output is the table of report settings.
+
+    The table sits in a ``<details>`` element whose summary line shows the
+    as-of date and currency, so it takes one line until a reader opens it.
+    """
     rows = "".join(
         f"<tr><th>{html.escape(name)}</th><td>{html.escape(value)}</td></tr>"
         for name, value in settings
     )
+    values = dict(settings)
+    brief = " · ".join(
+        html.escape(values[label])
+        for label in ("As of", "Report currency")
+        if label in values
+    )
     table = (
-        '<table class="acctlib-settings"><caption>Report settings</caption>'
-        f"{rows}</table>"
+        '<details class="acctlib-settings"><summary>Report settings'
+        f"{': ' + brief if brief else ''}</summary>"
+        f'<table class="acctlib-settings">{rows}</table></details>'
     )
     cell = nbformat.v4.new_code_cell("")
     # A fixed id keeps the HTML of two builds identical; nbformat draws a
