@@ -28,7 +28,7 @@ from typing import Any
 import nbformat
 
 from acctlib import __version__, engine, movement, publish, render
-from acctlib.errors import BuildError, ParameterError
+from acctlib.errors import AcctlibError, BuildError, ParameterError
 from acctlib.intake import load_source
 from acctlib.intake.quarantine import write_csv_safely
 from acctlib.params import PROJECT_ROOT, Params
@@ -241,20 +241,28 @@ def _export_account_map(workspace: Path, target: Path) -> None:
 
 def _prepare_previous_month(
     intake, params, work_dir, workspace, prepared
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """Prepare the previous month-end and store what changed since then.
 
     The same prepare steps run on the same intake as of the earlier date
     into ``work_dir/previous-month/``. The changes go into the current
     workspace (tables ``headline_changes`` and ``account_movements``) and
     into ``prepared`` so that the manifest and the Parquet export carry
-    them. Returns the previous headline with its ``as_of`` date.
+    them. Returns the previous headline with its ``as_of`` date, or None
+    with a note when preparing the earlier date fails.
     """
     earlier = movement.previous_month_end(params.as_of)
     previous_params = params.replace(as_of=earlier)
-    previous = prepare_workspace(
-        intake, previous_params, work_dir / "previous-month" / WORKSPACE_FILE
-    )
+    try:
+        previous = prepare_workspace(
+            intake, previous_params, work_dir / "previous-month" / WORKSPACE_FILE
+        )
+    except AcctlibError as error:
+        # The report of this month stays useful without the comparison.
+        note = f"No comparison with {earlier}: preparing that date failed ({error})."
+        logger.warning(note)
+        prepared.notes.append(note)
+        return None
     changes = movement.compute_headline_changes(prepared.headline, previous.headline)
     moves = movement.compute_account_movements(prepared.frames, previous.frames)
     prepared.frames["headline_changes"] = changes

@@ -6,6 +6,11 @@ vega-embed libraries are inlined once per notebook by
 :func:`enable_offline`, so the exported HTML draws every chart from disk
 with no network. Builders aggregate before plotting: a chart never carries
 more rows than altair's default limit of 5,000.
+
+Dates reach the charts as text (``YYYY-MM``) on ordinal axes, because
+vega applies the browser's time zone to temporal fields and a reader west
+of UTC would see every date one day early. A builder that needs a temporal
+axis uses ``utc`` time units (``utcyearmonth``) for the same reason.
 """
 
 from __future__ import annotations

@@ -56,3 +56,24 @@ def test_invalid_timezone_rejected(tmp_path):
     with pytest.raises(ParameterError, match="invalid report_timezone 'Mars/Base'"):
         build.build_report(params)
     assert not (tmp_path / "reports").exists()
+
+
+def test_previous_month_failure_becomes_note(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from acctlib.errors import InputError
+
+    def fail(intake, params, path):
+        raise InputError("no data before 2026-05-31")
+
+    monkeypatch.setattr(build, "prepare_workspace", fail)
+    params = resolve_params(None, ["as_of=2026-06-30"])
+    prepared = SimpleNamespace(notes=[], frames={}, headline={})
+    previous = build._prepare_previous_month(
+        None, params, tmp_path, tmp_path / "workspace.duckdb", prepared
+    )
+    assert previous is None
+    assert prepared.notes == [
+        "No comparison with 2026-05-31: preparing that date failed "
+        "(no data before 2026-05-31)."
+    ]
