@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 
@@ -14,6 +16,12 @@ POISONED_STAGE = f"{MARKUP}{SCRIPT_END}"
 RENAMED_STAGE = "Discovery"
 # Name prefixes that a spreadsheet would run as formulas, then markup.
 NAME_PREFIXES = [MARKUP, SCRIPT_END, "=1+2 ", "+1 ", "-1 ", "@SUM(A1) "]
+# SMTP credentials present in the environment while the report is built;
+# none of them may reach a file of the run.
+SECRETS = {
+    "ACCTLIB_SMTP_USER": "reports@example.com",
+    "ACCTLIB_SMTP_PASSWORD": "s3cret-Smtp-Passw0rd",
+}
 
 
 def poison_sample(folder) -> None:
@@ -37,7 +45,10 @@ def poison_sample(folder) -> None:
 
 @pytest.fixture(scope="session")
 def untrusted_report(tmp_path_factory):
-    """BuildResult of a small-sample report whose names carry markup."""
+    """BuildResult of a small-sample report whose names carry markup.
+
+    The build runs with SMTP credentials in the environment (see SECRETS).
+    """
     from acctlib.build import build_report
 
     data = tmp_path_factory.mktemp("untrusted-sample")
@@ -47,4 +58,15 @@ def untrusted_report(tmp_path_factory):
     params = small_params(data, root)
     stage_map = dict(params["stage_map"])
     stage_map[POISONED_STAGE] = stage_map.pop(RENAMED_STAGE)
-    return build_report(params.replace(stage_map=stage_map), command="acctlib build")
+    saved = {name: os.environ.get(name) for name in SECRETS}
+    os.environ.update(SECRETS)
+    try:
+        return build_report(
+            params.replace(stage_map=stage_map), command="acctlib build"
+        )
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
