@@ -146,3 +146,16 @@ def test_verify_rejects_replacing_run(tmp_path):
     with pytest.raises(AcctlibError, match="would replace"):
         verify_run(run_dir, tmp_path)
     assert (run_dir / "manifest.json").is_file()
+
+
+def test_verification_lists_result_differences(two_runs):
+    from acctlib.verify import Verification
+
+    comparison = compare.compare_runs(*two_runs)
+    verification = Verification(rebuilt_dir=two_runs[1].path, comparison=comparison)
+    assert not verification.identical
+    assert verification.differences() == [
+        "headline accounts_by_status.customer: 1.0 -> 2.0",
+        "table account_map: 2 accounts differ in status, value",
+        "table tiers: missing in the first run",
+    ]
