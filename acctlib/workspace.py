@@ -187,7 +187,12 @@ class Workspace:
         return self.info["stage_map"]
 
     def has_table(self, name: str) -> bool:
-        return name in self.con.list_tables()
+        # ibis 12's list_tables() calls fetch_arrow_table(), which DuckDB
+        # 2.0.1 no longer has, so the catalog is queried directly.
+        found = self.con.con.execute(
+            "select 1 from information_schema.tables where table_name = ?", [name]
+        ).fetchall()
+        return bool(found)
 
     def table(self, name: str) -> pd.DataFrame:
         """Return a prepared table as pandas; use ``con`` for large tables."""
