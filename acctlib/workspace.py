@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from acctlib import accountmap, asof, engine
+from acctlib import accountmap, accountstate, asof, engine
 from acctlib.intake import Intake
 from acctlib.params import PROJECT_ROOT, Params
 
@@ -90,6 +90,9 @@ def prepare_account_map(context: PrepareContext) -> None:
 # before it; every step sees the same intake and parameters.
 PREPARE_STEPS: list[Callable[[PrepareContext], None]] = [
     prepare_account_map,
+    accountstate.prepare_progression,
+    accountstate.prepare_tiers_and_health,
+    accountstate.prepare_account_history,
 ]
 
 
