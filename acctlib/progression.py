@@ -561,7 +561,7 @@ def _fill_engagement(
 def _summarize_open_deals(
     opportunities: pd.DataFrame, late_probability: float
 ) -> pd.DataFrame:
-    open_deals = opportunities[opportunities["is_open"]].copy()
+    open_deals = opportunities[opportunities["is_open"].astype(bool)].copy()
     open_deals["late_stalled"] = open_deals["stalled"] & (
         open_deals["win_probability"] >= late_probability
     )

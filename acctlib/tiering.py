@@ -336,7 +336,7 @@ def _score_by_win_rate(
     segments: pd.DataFrame, accounts: pd.DataFrame, opportunities: pd.DataFrame
 ) -> pd.DataFrame:
     """Score each attribute by its segment's smoothed win rate over the best one."""
-    closed = opportunities[opportunities["is_won"] | ~opportunities["is_open"]]
+    closed = opportunities[~opportunities["is_open"].astype(bool)]
     outcomes = closed[["account_id", "is_won"]].merge(
         segments.assign(account_id=accounts["account_id"]), on="account_id"
     )
@@ -359,7 +359,7 @@ def _score_by_win_rate(
 
 
 def _expected_open_acv(opportunities: pd.DataFrame) -> pd.Series:
-    open_deals = opportunities[opportunities["is_open"]]
+    open_deals = opportunities[opportunities["is_open"].astype(bool)]
     expected = open_deals["acv"].fillna(0.0) * open_deals["win_probability"].fillna(0.0)
     return expected.groupby(open_deals["account_id"]).sum()
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from acctlib import accountmap, accountstate, asof, engine
+from acctlib import accountmap, accountstate, asof, engine, keyaccounts, slicing
 from acctlib.intake import Intake
 from acctlib.params import PROJECT_ROOT, Params
 
@@ -93,6 +93,9 @@ PREPARE_STEPS: list[Callable[[PrepareContext], None]] = [
     accountstate.prepare_progression,
     accountstate.prepare_tiers_and_health,
     accountstate.prepare_account_history,
+    keyaccounts.prepare_key_accounts,
+    # Slicing filters what every step before it stored, so it stays last.
+    slicing.prepare_owner_slice,
 ]
 
 
