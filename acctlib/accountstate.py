@@ -127,7 +127,7 @@ def compute_progression_state(
     empty_weeks = pd.DataFrame({"account_id": [], "week": [], "touches": []})
     return {
         "weekly": weekly if weekly is not None else empty_weeks,
-        "stage_durations": durations if durations is not None else pd.DataFrame(),
+        "stage_durations": durations if durations is not None else _EMPTY_DURATIONS,
         "opportunity_progression": opportunities,
         "account_progression": account_progression,
     }
@@ -175,11 +175,10 @@ def prepare_progression(context: Any) -> None:
     context.store("stage_durations", state["stage_durations"])
     context.store("opportunity_progression", state["opportunity_progression"])
     context.store("account_progression", state["account_progression"])
-    if "stage_history" in tables:
-        conversion = progression.compute_stage_conversion(
-            tables["stage_history"], context.intake.stage_map, context.as_of
-        )
-        context.store("stage_conversion", conversion)
+    conversion = progression.compute_stage_conversion(
+        tables.get("stage_history"), context.intake.stage_map, context.as_of
+    )
+    context.store("stage_conversion", conversion)
 
 
 def prepare_tiers_and_health(context: Any) -> None:
@@ -261,6 +260,12 @@ def prepare_account_history(context: Any) -> None:
         )
 
 
+_EMPTY_DURATIONS = pd.DataFrame(
+    {
+        name: pd.Series(dtype=float)
+        for name in ("order", "visits", "min", "q1", "median", "q3", "max")
+    }
+).assign(stage=pd.Series(dtype=str))
 _PROGRESSION_FRAMES = ("account_progression", "opportunity_progression")
 
 

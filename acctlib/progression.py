@@ -317,7 +317,7 @@ def compute_account_progression(
 
 
 def compute_stage_conversion(
-    stage_history: pd.DataFrame,
+    stage_history: pd.DataFrame | None,
     stage_map: Mapping[str, Mapping[str, Any]],
     as_of: dt.date,
 ) -> pd.DataFrame:
@@ -326,15 +326,18 @@ def compute_stage_conversion(
     An opportunity converts from a stage when, before the cutoff, it later
     entered an open stage of higher order or a won stage. Columns:
     ``stage``, ``order``, ``entered``, ``advanced`` and ``conversion``
-    (0 to 1), in process order.
+    (0 to 1), in process order; empty without stage history.
     """
+    columns = ["stage", "order", "entered", "advanced", "conversion"]
+    if stage_history is None:
+        return pd.DataFrame(columns=columns)
     history = _known_history(stage_history, as_of)
     order = {stage: entry["order"] for stage, entry in stage_map.items()}
     category = {stage: entry["category"] for stage, entry in stage_map.items()}
     history["order"] = history["stage"].map(order)
     history["category"] = history["stage"].map(category)
     is_progress = history["category"].isin(["open", "won"])
-    history["progress_order"] = history["order"].where(is_progress)
+    history["progress_order"] = history["order"].astype(float).where(is_progress)
     history.loc[history["category"] == "won", "progress_order"] = np.inf
     furthest = history.groupby("opportunity_id")["progress_order"].max()
 
@@ -353,9 +356,7 @@ def compute_stage_conversion(
                 "conversion": advanced / len(entered) if len(entered) else np.nan,
             }
         )
-    return pd.DataFrame(
-        rows, columns=["stage", "order", "entered", "advanced", "conversion"]
-    )
+    return pd.DataFrame(rows, columns=columns)
 
 
 def compute_pipeline_velocity(

@@ -46,7 +46,7 @@ def make_accounts(rows: list[tuple]) -> pd.DataFrame:
 
 
 def make_progression(rows: list[tuple]) -> pd.DataFrame:
-    """Progression rows: id, touches_90d, contacts_90d, engagement_trend, weekly_mean."""
+    """Progression rows: id, touches_90d, contacts_90d, trend, weekly_mean."""
     return pd.DataFrame(
         rows,
         columns=[
