@@ -56,7 +56,7 @@ PACKAGES = (
 
 @dataclass
 class BuildResult:
-    """Where a build wrote its report and what it measured."""
+    """Run folder, manifest and stage timings of one build."""
 
     run_dir: Path
     manifest: dict[str, Any]
@@ -198,8 +198,8 @@ def _run_notebook(source: Path, output: Path, workspace: Path, timeout: int) -> 
         raise
     except Exception as error:
         # papermill and nbclient raise many kinds of errors before a cell
-        # runs (an invalid notebook, a kernel that never started); the build
-        # reports each as a failure of this notebook.
+        # runs, such as an invalid notebook or a kernel that never started.
+        # The build reports each as a failure of this notebook.
         detail = f"{type(error).__name__}: {error}".splitlines()[0]
         raise BuildError(source.name, None, detail) from None
     return time.perf_counter() - started

@@ -1,6 +1,6 @@
 """Writing the HTML pages of a run and the index of all runs.
 
-A run folder holds one HTML page per section, ``index.html`` (the run's
+A run folder contains one HTML page per section, ``index.html`` (the run's
 contents page with its headline figures) and the files written by
 :mod:`acctlib.build`. ``reports/index.html`` lists every run found in the
 reports folder, read from each run's ``manifest.json``.

@@ -87,7 +87,7 @@ def prepare_account_map(context: PrepareContext) -> None:
 
 
 # The prepare steps, in order. A step may use the frames stored by the steps
-# before it; every step sees the same intake and parameters.
+# before it, and all steps read the same intake and parameters.
 PREPARE_STEPS: list[Callable[[PrepareContext], None]] = [
     prepare_account_map,
     accountstate.prepare_progression,
