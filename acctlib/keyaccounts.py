@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from acctlib import engine
@@ -249,8 +250,7 @@ def _describe_changes(
         previous = tier_history[tier_history["month_end"] == previous_end]
         previous_tier = previous.set_index("account_id")["tier"]
 
-    since = as_of_cutoff(previous_end.date()) if previous_end is not None else None
-    open_deals = opportunities[opportunities["is_open"].astype(bool)]
+    deal_lines = _describe_deal_changes(opportunities, previous_end)
     lines = []
     for row in key.itertuples(index=False):
         parts = []
@@ -262,12 +262,31 @@ def _describe_changes(
         change = getattr(row, "health_change", None)
         if change is not None and pd.notna(change) and change != 0:
             parts.append(f"health {change:+.1f}")
-        if since is not None:
-            deals = open_deals[open_deals["account_id"] == row.account_id]
-            for deal in deals.itertuples(index=False):
-                if deal.created_at >= since:
-                    parts.append(f"new opportunity {deal.name}")
-                elif deal.stage_entered_at >= since:
-                    parts.append(f"{deal.name} moved to {deal.stage_asof}")
+        parts.extend(deal_lines.get(row.account_id, []))
         lines.append("; ".join(parts) if parts else "no change")
     return pd.Series(lines, index=key.index, dtype=object)
+
+
+def _describe_deal_changes(
+    opportunities: pd.DataFrame, previous_end: pd.Timestamp | None
+) -> dict[str, list[str]]:
+    """Return per account the open deals created or moved since ``previous_end``."""
+    if previous_end is None:
+        return {}
+    since = as_of_cutoff(previous_end.date())
+    open_deals = opportunities[opportunities["is_open"].astype(bool)]
+    is_new = open_deals["created_at"] >= since
+    moved = ~is_new & (open_deals["stage_entered_at"] >= since)
+    text = pd.Series(
+        np.where(
+            is_new,
+            "new opportunity " + open_deals["name"].astype(str),
+            open_deals["name"].astype(str)
+            + " moved to "
+            + open_deals["stage_asof"].astype(str),
+        ),
+        index=open_deals.index,
+    )
+    changed = open_deals[is_new | moved].sort_values(["account_id", "opportunity_id"])
+    lines = text.loc[changed.index].groupby(changed["account_id"]).agg(list)
+    return lines.to_dict()
