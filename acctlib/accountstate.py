@@ -32,7 +32,11 @@ logger = logging.getLogger(__name__)
 HISTORY_MONTHS = 12
 OUTCOME_MONTHS = 3
 WIN_PROBABILITY_TABLE = "opportunity_win_probability"
-"""Optional table of a forecast step: ``opportunity_id``, ``win_probability`` (0-1)."""
+"""Optional table of a forecast step: ``opportunity_id``, ``win_probability`` (0-1).
+
+NOTE: it is used only when a step before :func:`prepare_progression` stores
+it; otherwise, and at every earlier month-end, the stage probability counts.
+"""
 
 
 def month_ends_before(as_of: dt.date, months: int = HISTORY_MONTHS) -> list[dt.date]:
@@ -110,12 +114,16 @@ def compute_progression_state(
         durations = progression.summarize_stage_durations(
             visits, context.intake.stage_map
         )
+    # A model fitted on the as-of data would leak into earlier month-ends.
+    model_probability = None
+    if as_of == context.as_of:
+        model_probability = context.frames.get(WIN_PROBABILITY_TABLE)
     opportunities = progression.compute_opportunity_progression(
         snapshot,
         history,
         durations,
         as_of,
-        win_probability=context.frames.get(WIN_PROBABILITY_TABLE),
+        win_probability=model_probability,
     )
     account_progression = progression.compute_account_progression(
         account_map,
@@ -124,7 +132,13 @@ def compute_progression_state(
         as_of,
         late_stage_probability=params["late_stage_probability"],
     )
-    empty_weeks = pd.DataFrame({"account_id": [], "week": [], "touches": []})
+    empty_weeks = pd.DataFrame(
+        {
+            "account_id": pd.Series(dtype=str),
+            "week": pd.Series(dtype="int64"),
+            "touches": pd.Series(dtype="int64"),
+        }
+    )
     return {
         "weekly": weekly if weekly is not None else empty_weeks,
         "stage_durations": durations if durations is not None else _EMPTY_DURATIONS,
@@ -158,12 +172,12 @@ def compute_tier_and_health(
 def prepare_progression(context: Any) -> None:
     """Store engagement, stage durations and progression on the as-of date."""
     tables = context.intake.tables
-    for table, what in (
+    for table, left_out in (
         ("touchpoints", "engagement levels, trends and breadth"),
         ("stage_history", "stage durations, conversion and stalled opportunities"),
     ):
         if table not in tables:
-            context.notes.append(f"No {table} table: {what} are left out.")
+            context.notes.append(f"No {table} table: {left_out} are left out.")
 
     state = compute_progression_state(
         context,

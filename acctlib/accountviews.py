@@ -443,16 +443,18 @@ def key_accounts_table(ws: Workspace) -> Any:
         "expansion_ready",
         "changes",
     ]
-    shown = frame[columns].copy()
+    display_frame = frame[columns].copy()
     for flag in ("at_risk", "expansion_ready"):
-        shown[flag] = np.where(shown[flag].fillna(False).astype(bool), "yes", "")
+        display_frame[flag] = np.where(
+            display_frame[flag].fillna(False).astype(bool), "yes", ""
+        )
     return tables.style_table(
-        shown, currency=ws.currency, money=["open_amount"], labels=LABELS
+        display_frame, currency=ws.currency, money=["open_amount"], labels=LABELS
     )
 
 
 def coverage_gaps_table(ws: Workspace) -> Any:
-    """Return Tier 1 and expansion-ready accounts that nobody covers."""
+    """Return Tier 1 and expansion-ready accounts without coverage."""
     gaps = ws.table("coverage_gaps")
     if gaps.empty:
         return note("Every Tier 1 account has an owner, sales and marketing coverage.")

@@ -156,9 +156,11 @@ def validate_health(outcomes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
             table["lift"] = table["rate"] / rate if rate else np.nan
             decile_frames.append(table.assign(outcome=outcome))
     columns = ["outcome", "decile", "rows", "events", "rate", "lift", "mean_health"]
-    deciles = (
-        pd.concat(decile_frames, ignore_index=True)[columns]
-        if decile_frames
-        else pd.DataFrame(columns=columns)
-    )
+    if decile_frames:
+        deciles = pd.concat(decile_frames, ignore_index=True)[columns]
+    else:
+        dtypes = [str, "int64", "int64", "int64", float, float, float]
+        deciles = pd.DataFrame(
+            {c: pd.Series(dtype=t) for c, t in zip(columns, dtypes, strict=True)}
+        )
     return deciles, pd.DataFrame(summary_rows)

@@ -126,7 +126,7 @@ def compute_key_accounts(
 def find_coverage_gaps(
     tiers: pd.DataFrame, progression: pd.DataFrame, health: pd.DataFrame
 ) -> pd.DataFrame:
-    """List Tier 1 accounts and expansion-ready customers that nobody covers.
+    """List Tier 1 accounts and expansion-ready customers without coverage.
 
     Gaps, one row each: ``no owner``, ``no sales activity in 30 days``
     (no SDR, AE or SE touch), ``no marketing engagement in 90 days`` (Tier
@@ -169,7 +169,14 @@ def prepare_key_accounts(context: Any) -> None:
     frames = context.frames
     tiers = frames["account_tiers"]
     key_ids = sorted(tiers.loc[tiers["tier"].isin(KEY_TIERS), "account_id"])
-    marketing = pd.DataFrame(columns=["account_id", "campaign", "channel", "touches"])
+    marketing = pd.DataFrame(
+        {
+            "account_id": pd.Series(dtype=str),
+            "campaign": pd.Series(dtype=str),
+            "channel": pd.Series(dtype=str),
+            "touches": pd.Series(dtype="int64"),
+        }
+    )
     if "touchpoints" in context.intake.tables and key_ids:
         marketing = summarize_marketing_touches(
             context.con.table("touchpoints"), key_ids, context.as_of
@@ -241,7 +248,7 @@ def _describe_changes(
     tier_history: pd.DataFrame,
     as_of: dt.date,
 ) -> pd.Series:
-    """Return "tier 3 to 2; health +8.0; Proposal since 2026-06-12" style lines."""
+    """Return lines such as "tier 3 to 2; health +8.0; Deal X moved to Proposal"."""
     dates = sorted(tier_history["month_end"].unique())
     earlier = [d for d in dates if d < pd.Timestamp(as_of)]
     previous_end = earlier[-1] if earlier else None

@@ -330,7 +330,10 @@ def compute_stage_conversion(
     """
     columns = ["stage", "order", "entered", "advanced", "conversion"]
     if stage_history is None:
-        return pd.DataFrame(columns=columns)
+        dtypes = [str, "int64", "int64", "int64", float]
+        return pd.DataFrame(
+            {c: pd.Series(dtype=t) for c, t in zip(columns, dtypes, strict=True)}
+        )
     history = _known_history(stage_history, as_of)
     order = {stage: entry["order"] for stage, entry in stage_map.items()}
     category = {stage: entry["category"] for stage, entry in stage_map.items()}

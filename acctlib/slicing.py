@@ -48,9 +48,9 @@ def select_account_ids(
         .str.strip()
         .str.casefold()
     )
-    wanted: set[str] = set()
+    selected_owners: set[str] = set()
     if owner:
-        wanted.add(owner.strip().casefold())
+        selected_owners.add(owner.strip().casefold())
     if team:
         if team not in teams:
             known = ", ".join(sorted(teams)) or "none declared"
@@ -58,8 +58,8 @@ def select_account_ids(
                 f"team {team!r} is not in the teams parameter (known: {known}); "
                 "add it as teams: {name: [owner, ...]}"
             )
-        wanted.update(str(member).strip().casefold() for member in teams[team])
-    ids = sorted(accounts.loc[owners.isin(wanted), "account_id"].astype(str))
+        selected_owners.update(str(member).strip().casefold() for member in teams[team])
+    ids = sorted(accounts.loc[owners.isin(selected_owners), "account_id"].astype(str))
     if not ids:
         known = ", ".join(sorted(accounts["owner"].dropna().astype(str).unique())[:20])
         raise ParameterError(

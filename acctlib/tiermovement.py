@@ -68,9 +68,17 @@ def compute_transitions(history: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
         )
         counts = counts.reindex(grid, fill_value=0).rename("accounts").reset_index()
         frames.append(counts.assign(period=period, start=pd.Timestamp(start)))
-    columns = ["period", "start", "from_tier", "to_tier", "accounts"]
     if not frames:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(
+            {
+                "period": pd.Series(dtype=str),
+                "start": pd.Series(dtype="datetime64[us]"),
+                "from_tier": pd.Series(dtype="int64"),
+                "to_tier": pd.Series(dtype="int64"),
+                "accounts": pd.Series(dtype="int64"),
+            }
+        )
+    columns = ["period", "start", "from_tier", "to_tier", "accounts"]
     return pd.concat(frames, ignore_index=True)[columns]
 
 
@@ -96,7 +104,10 @@ def find_tier_movers(history: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
         "moved_by",
     ]
     if len(dates) < 2:
-        return pd.DataFrame(columns=columns)
+        dtypes = [str, str, "int64", "int64", str, float, float, float, str]
+        return pd.DataFrame(
+            {c: pd.Series(dtype=t) for c, t in zip(columns, dtypes, strict=True)}
+        )
     pairs = _pair_tiers(history, dates[-2], pd.Timestamp(as_of))
     moved = pairs[
         (pairs["from_tier"] != pairs["to_tier"]) & (pairs["from_tier"] != NEW)
