@@ -166,7 +166,7 @@ component_rows = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(component_rows, st.sampled_from(["reweight", "neutral"]))
 def test_health_stays_within_0_and_100(rows, rule):
     tiers, progression = make_inputs(
