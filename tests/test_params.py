@@ -47,6 +47,7 @@ def test_defaults_resolve():
         "01-account-map",
         "02-tiering",
         "04-progression-health",
+        "06-data-quality",
     ]
     assert params["stage_map"]["Closed Won"]["category"] == "won"
     assert params.run_name == "2026-02-28"

@@ -24,6 +24,7 @@ SECTIONS = [
     "01-account-map",
     "02-tiering",
     "04-progression-health",
+    "06-data-quality",
 ]
 
 
