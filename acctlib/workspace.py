@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from acctlib import accountmap, asof, engine
+from acctlib import accountmap, accountstate, asof, engine, keyaccounts, slicing
 from acctlib.dataquality import prepare_data_quality
 from acctlib.intake import Intake
 from acctlib.params import PROJECT_ROOT, Params
@@ -92,6 +92,12 @@ def prepare_account_map(context: PrepareContext) -> None:
 PREPARE_STEPS: list[Callable[[PrepareContext], None]] = [
     prepare_account_map,
     prepare_data_quality,
+    accountstate.prepare_progression,
+    accountstate.prepare_tiers_and_health,
+    accountstate.prepare_account_history,
+    keyaccounts.prepare_key_accounts,
+    # Slicing filters what every step before it stored, so it stays last.
+    slicing.prepare_owner_slice,
 ]
 
 

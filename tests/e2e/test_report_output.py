@@ -19,7 +19,12 @@ from tests.e2e.conftest import MARKUP, NAME_PREFIXES, POISONED_STAGE, SECRETS
 
 pytestmark = pytest.mark.slow
 
-SECTIONS = ["00-executive-summary", "01-account-map"]
+SECTIONS = [
+    "00-executive-summary",
+    "01-account-map",
+    "02-tiering",
+    "04-progression-health",
+]
 GENERATED = re.compile(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d \w+")
 
 
