@@ -88,6 +88,15 @@ def style_table(
         formatters[column] = format_percent
     for column in dates:
         formatters[column] = _format_date
+    # Numeric columns without a declared format still read well: one decimal
+    # for floats and thousands separators, instead of pandas' six decimals.
+    for column in frame.columns:
+        if column in formatters or pd.api.types.is_bool_dtype(frame[column]):
+            continue
+        if pd.api.types.is_float_dtype(frame[column]):
+            formatters[column] = _format_decimal
+        elif pd.api.types.is_integer_dtype(frame[column]):
+            formatters[column] = format_count
     styler = frame.style.format(formatters, na_rep="–", escape="html")
     styler = styler.format_index(escape="html", axis=1).hide(axis="index")
     if labels:
@@ -104,6 +113,12 @@ def style_table(
     # builds of the same data identical.
     content = pd.util.hash_pandas_object(frame.astype("str"), index=False).sum()
     return styler.set_uuid(f"t{int(content) % 10**10}{len(frame.columns)}")
+
+
+def _format_decimal(value: float | None) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{value:,.1f}"
 
 
 def _format_date(value: object) -> str:
