@@ -215,6 +215,9 @@ def _to_canonical(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` with the canonical columns of ``table``, in order and dtype."""
     columns = {}
     for spec in TABLES[table].columns:
+        if spec.name not in frame and not spec.required:
+            # The sample leaves optional columns it does not model empty.
+            frame = frame.assign(**{spec.name: None})
         column = frame[spec.name].reset_index(drop=True)
         dtype = pd.api.types.pandas_dtype(pandas_dtype(spec.kind))
         columns[spec.name] = column if column.dtype == dtype else column.astype(dtype)

@@ -42,7 +42,13 @@ def test_defaults_resolve():
     assert params["report_currency"] == "USD"
     assert params["influence_window_days"] == 90
     assert params["top_accounts"] == 10
-    assert params["sections"] == ["00-executive-summary", "01-account-map"]
+    assert params["sections"] == [
+        "00-executive-summary",
+        "01-account-map",
+        "02-tiering",
+        "04-progression-health",
+        "06-data-quality",
+    ]
     assert params["stage_map"]["Closed Won"]["category"] == "won"
     assert params.run_name == "2026-02-28"
     assert set(params.sources.values()) == {"default"}

@@ -53,7 +53,9 @@ def test_maven_open_pipeline_matches_list_prices(maven_manifest):
         for row in _rows("sales_pipeline.csv")
         if row["deal_stage"] in ("Prospecting", "Engaging")
     ]
-    expected = sum(prices[row["product"].replace(" ", "").lower()] for row in open_deals)
+    expected = sum(
+        prices[row["product"].replace(" ", "").lower()] for row in open_deals
+    )
     headline = maven_manifest["headline"]
     assert headline["open_opportunities"] == len(open_deals) == 2089
     assert headline["open_pipeline"] == pytest.approx(expected, abs=0.01)
@@ -63,7 +65,9 @@ def test_maven_bookings_match_won_close_values(maven_manifest):
     won = [row for row in _rows("sales_pipeline.csv") if row["deal_stage"] == "Won"]
     year = sum(float(row["close_value"]) for row in won)
     december = sum(
-        float(row["close_value"]) for row in won if row["close_date"].startswith("2017-12")
+        float(row["close_value"])
+        for row in won
+        if row["close_date"].startswith("2017-12")
     )
     headline = maven_manifest["headline"]
     assert headline["bookings_ytd"] == pytest.approx(year, abs=0.01)
