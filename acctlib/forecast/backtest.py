@@ -1,0 +1,193 @@
+"""Backtest: rebuild every method at past month-ends and score it.
+
+For each of the last N month-ends whose horizon (the next few months) has
+fully passed by the report date, :func:`run_backtest` rebuilds every method
+from what was known at that month-end (:func:`compute_state` uses only
+opportunities created, stages entered and touches made by then) and
+compares its forecast with the bookings actually won in the horizon, as
+known on the report date. Adding records dated after a cut-off therefore
+changes nothing in that cut-off's forecasts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from acctlib.forecast.methods import (
+    METHOD_LABELS,
+    ForecastSettings,
+    compute_forecasts,
+)
+from acctlib.forecast.periods import add_months, horizon_window, last_complete_month
+from acctlib.forecast.state import ForecastInputs, ForecastState, compute_state
+from acctlib.forecast.winprob import TouchIndex
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class BacktestResult:
+    """Per cut-off forecasts against actuals, and what the fits reported.
+
+    ``forecasts`` has ``cutoff``, ``window_end``, ``method``, ``model``,
+    ``forecast``, ``p10``, ``p50``, ``p90`` and ``actual`` (report
+    currency). ``scored`` has ``cutoff``, ``opportunity_id``, ``predicted``
+    and ``won`` for open deals whose outcome was known on the report date.
+    ``warnings`` has ``cutoff``, ``method`` and ``warning``.
+    """
+
+    forecasts: pd.DataFrame
+    scored: pd.DataFrame
+    warnings: pd.DataFrame
+    notes: list[str]
+
+
+def backtest_cutoffs(as_of: dt.date, count: int, horizon_months: int) -> list[dt.date]:
+    """Return the last ``count`` month-ends whose horizon ends by ``as_of``.
+
+    The horizon of a cut-off is the ``horizon_months`` after it. Cut-offs
+    come oldest first.
+    """
+    latest = last_complete_month(as_of)
+    cutoffs = []
+    month = latest
+    while len(cutoffs) < count:
+        cutoff = month.end_time.date()
+        if add_months(cutoff, horizon_months) <= as_of:
+            cutoffs.append(cutoff)
+        month -= 1
+    return sorted(cutoffs)
+
+
+def run_backtest(
+    inputs: ForecastInputs,
+    final: ForecastState,
+    cutoffs: list[dt.date],
+    horizon_months: int,
+    stage_map: Mapping[str, Mapping[str, Any]],
+    touches: TouchIndex,
+    settings: ForecastSettings,
+) -> BacktestResult:
+    """Forecast the horizon after each cut-off and add what was actually won.
+
+    ``final`` is the state on the report date; its closed deals give the
+    actual bookings and the outcomes of the deals scored at each cut-off.
+    Cut-offs before the first opportunity are skipped.
+    """
+    first_created = inputs.opportunities["created_at"].min()
+    frames, scored, warnings, notes = [], [], [], []
+    outcomes = final.closed.set_index("opportunity_id")["is_won"]
+    for cutoff in cutoffs:
+        if pd.Timestamp(cutoff, tz="UTC") < pd.to_datetime(first_created, utc=True):
+            continue
+        window = horizon_window(cutoff, horizon_months)
+        state = compute_state(inputs, cutoff)
+        results = compute_forecasts(state, [window], stage_map, touches, settings)
+
+        forecasts = results.forecasts.drop(columns=["window", "closed_to_date"])
+        forecasts.insert(0, "cutoff", pd.Timestamp(cutoff))
+        forecasts.insert(1, "window_end", pd.Timestamp(window.end))
+        forecasts["actual"] = _won_between(final, window.start, window.end)
+        frames.append(forecasts)
+
+        if not results.scored.empty:
+            known = results.scored[
+                results.scored["opportunity_id"].isin(outcomes.index)
+            ]
+            known = known.assign(
+                cutoff=pd.Timestamp(cutoff),
+                won=known["opportunity_id"].map(outcomes).astype(bool),
+            )
+            scored.append(known)
+        warnings += [
+            {"cutoff": pd.Timestamp(cutoff), "method": method, "warning": message}
+            for method, message in results.warnings
+        ]
+        notes += results.notes
+
+    return BacktestResult(
+        _concat(frames, ["cutoff", "window_end", "method", "actual"]),
+        _concat(scored, ["cutoff", "opportunity_id", "predicted", "won"]),
+        pd.DataFrame(warnings, columns=["cutoff", "method", "warning"]),
+        notes,
+    )
+
+
+def summarize_accuracy(forecasts: pd.DataFrame) -> pd.DataFrame:
+    """Return WAPE, bias and P10-P90 coverage per method, best first.
+
+    WAPE is the sum of absolute errors over the sum of actuals; bias is the
+    sum of errors (forecast minus actual) over the sum of actuals, so a
+    positive bias means over-forecasting; coverage is the share of cut-offs
+    whose actual fell between P10 and P90. Columns: ``method``, ``label``,
+    ``cutoffs``, ``wape``, ``bias``, ``coverage`` and ``rank`` (1 is the
+    lowest WAPE). Both ratios are missing when nothing was won.
+    """
+    columns = ["method", "label", "cutoffs", "wape", "bias", "coverage", "rank"]
+    if forecasts.empty:
+        return pd.DataFrame(columns=columns)
+    frame = forecasts.assign(
+        error=forecasts["forecast"] - forecasts["actual"],
+        covered=(forecasts["p10"] <= forecasts["actual"])
+        & (forecasts["actual"] <= forecasts["p90"]),
+    )
+    grouped = frame.groupby("method").agg(
+        cutoffs=("cutoff", "size"),
+        actual=("actual", "sum"),
+        absolute=("error", lambda error: error.abs().sum()),
+        error=("error", "sum"),
+        coverage=("covered", "mean"),
+    )
+    total = grouped["actual"].where(grouped["actual"] > 0)
+    grouped["wape"] = grouped["absolute"] / total
+    grouped["bias"] = grouped["error"] / total
+    grouped = grouped.reset_index()
+    grouped["label"] = grouped["method"].map(METHOD_LABELS)
+    grouped = grouped.sort_values(["wape", "method"], na_position="last")
+    grouped["rank"] = range(1, len(grouped) + 1)
+    return grouped[columns].reset_index(drop=True)
+
+
+def describe_best_method(accuracy: pd.DataFrame, horizon_months: int) -> str:
+    """Return one plain sentence naming the most accurate method and its margin."""
+    ranked = accuracy.dropna(subset=["wape"])
+    if ranked.empty:
+        return (
+            "No method could be backtested: no bookings were won in the "
+            "backtest horizons, or the history is shorter than one horizon."
+        )
+    best = ranked.iloc[0]
+    sentence = (
+        f"Over the last {int(best['cutoffs'])} month-ends, the "
+        f"{best['label'].lower()} forecast has been the most accurate for this "
+        f"business: its forecasts of the next {horizon_months} months' bookings "
+        f"were off by {best['wape']:.0%} of actual bookings (WAPE)"
+    )
+    if len(ranked) == 1:
+        return sentence + "."
+    runner_up = ranked.iloc[1]
+    margin = (runner_up["wape"] - best["wape"]) * 100
+    return (
+        f"{sentence}, {margin:.0f} percentage points better than the next "
+        f"best, the {runner_up['label'].lower()} forecast ({runner_up['wape']:.0%})."
+    )
+
+
+def _won_between(final: ForecastState, start: dt.date, end: dt.date) -> float:
+    won = final.closed[final.closed["is_won"]]
+    inside = (won["closed_on"] >= pd.Timestamp(start)) & (
+        won["closed_on"] <= pd.Timestamp(end)
+    )
+    return float(won.loc[inside, "amount"].sum())
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)

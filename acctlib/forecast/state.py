@@ -1,0 +1,158 @@
+"""What was known on one date: the inputs every forecast method starts from.
+
+:func:`compute_state` rebuilds the opportunities as they stood at the end of
+``as_of`` with :func:`acctlib.asof.snapshot_opportunities`, keeps the stage
+history entries and touches dated before the cutoff, and derives the typical
+sales cycle, the expected close date of each open deal and each account's
+tier. The backtest calls it once per cut-off, so every method sees only what
+was known then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from acctlib import asof
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CYCLE_DAYS = 90.0
+"""Sales cycle assumed when no deal was won before the as-of date."""
+
+STANDIN_TIER_SHARES = (0.10, 0.20, 0.30)
+"""Shares of valued accounts in stand-in tiers 1, 2 and 3; the rest are 4."""
+
+
+@dataclass
+class ForecastInputs:
+    """The canonical tables the forecasts read, plus optional account tiers.
+
+    ``touch_counts`` has columns ``account_id``, ``day`` (whole days since
+    1970-01-01 in UTC) and ``touches`` (count), one row per account and day
+    with touches. ``tiers``
+    has ``account_id`` and ``tier`` (1 to 4) when tiering has run.
+    """
+
+    opportunities: pd.DataFrame
+    stage_history: pd.DataFrame | None
+    stage_map: Mapping[str, Mapping[str, Any]]
+    touch_counts: pd.DataFrame | None = None
+    tiers: pd.DataFrame | None = None
+    default_contract_months: int = 12
+
+
+@dataclass
+class ForecastState:
+    """The opportunities, stages and tiers known at the end of ``as_of``.
+
+    ``open_deals`` has one row per open opportunity with ``amount`` (report
+    currency, missing as 0), ``expected_close`` (calendar date after
+    ``as_of``), ``age_days`` and ``tier``. ``closed`` has the deals won or
+    lost on or before ``as_of`` with ``is_won``, ``closed_on`` and ``tier``.
+    ``history`` has the stage history entries before the cutoff.
+    """
+
+    as_of: dt.date
+    snapshot: pd.DataFrame
+    open_deals: pd.DataFrame
+    closed: pd.DataFrame
+    history: pd.DataFrame | None
+    cycle_days: float
+    tiers_are_standin: bool
+
+
+def compute_state(inputs: ForecastInputs, as_of: dt.date) -> ForecastState:
+    """Rebuild what was known at the end of ``as_of`` from ``inputs``."""
+    snapshot = asof.snapshot_opportunities(
+        inputs.opportunities,
+        inputs.stage_history,
+        inputs.stage_map,
+        as_of,
+        default_contract_months=inputs.default_contract_months,
+    )
+    snapshot["amount"] = snapshot["amount"].fillna(0.0).clip(lower=0.0)
+    tiers, is_standin = _resolve_tiers(inputs.tiers, snapshot)
+    snapshot["tier"] = snapshot["account_id"].map(tiers).fillna(4).astype(int)
+
+    closed = snapshot[snapshot["is_won"] | snapshot["is_lost"]].reset_index(drop=True)
+    cycle_days = typical_cycle_days(closed)
+    open_deals = snapshot[snapshot["is_open"]].reset_index(drop=True)
+    open_deals["age_days"] = _age_days(open_deals["created_at"], as_of)
+    open_deals["expected_close"] = expected_close_dates(open_deals, as_of, cycle_days)
+
+    history = None
+    if inputs.stage_history is not None:
+        entered_at = pd.to_datetime(inputs.stage_history["entered_at"], utc=True)
+        history = inputs.stage_history[entered_at < asof.as_of_cutoff(as_of)]
+    return ForecastState(
+        as_of, snapshot, open_deals, closed, history, cycle_days, is_standin
+    )
+
+
+def typical_cycle_days(closed: pd.DataFrame) -> float:
+    """Return the median days from creation to close of the won deals.
+
+    Falls back to :data:`DEFAULT_CYCLE_DAYS` when nothing was won.
+    """
+    won = closed[closed["is_won"]]
+    if won.empty:
+        return DEFAULT_CYCLE_DAYS
+    created = won["created_at"].dt.tz_convert(None).dt.normalize()
+    days = (won["closed_on"] - created).dt.days.clip(lower=1)
+    return float(days.median())
+
+
+def expected_close_dates(
+    open_deals: pd.DataFrame, as_of: dt.date, cycle_days: float
+) -> pd.Series:
+    """Return when each open deal is expected to close, always after ``as_of``.
+
+    The CRM's ``close_date`` when it lies after ``as_of``; otherwise the
+    creation date plus the typical cycle when that lies after ``as_of``;
+    otherwise, for overdue deals, the day after ``as_of``.
+    """
+    next_day = pd.Timestamp(as_of + dt.timedelta(days=1))
+    created = open_deals["created_at"].dt.tz_convert(None).dt.normalize()
+    by_cycle = created + pd.Timedelta(days=round(cycle_days))
+    by_cycle = by_cycle.where(by_cycle >= next_day, next_day)
+    close_date = pd.to_datetime(open_deals["close_date"])
+    expected = close_date.where(close_date >= next_day, by_cycle)
+    return expected.astype("datetime64[us]")
+
+
+def compute_standin_tiers(snapshot: pd.DataFrame) -> pd.Series:
+    """Rank accounts into tiers 1 to 4 by the value known on the snapshot date.
+
+    Value is the amount won to date plus the open amount. The top 10% of
+    accounts with any value are tier 1, the next 20% tier 2, the next 30%
+    tier 3; the rest, and accounts without value, are tier 4. This stands in
+    for the tiering model when its table is absent, and it uses only the
+    snapshot, so a backtest cut-off sees no later deal.
+    """
+    counted = snapshot[snapshot["is_won"] | snapshot["is_open"]]
+    value = counted.groupby("account_id")["amount"].sum()
+    value = value[value > 0].sort_values(ascending=False, kind="stable")
+    rank_share = (np.arange(len(value)) + 1) / max(len(value), 1)
+    bounds = np.cumsum(STANDIN_TIER_SHARES)
+    tiers = 1 + np.searchsorted(bounds, rank_share, side="left")
+    return pd.Series(np.minimum(tiers, 4), index=value.index, dtype=int)
+
+
+def _resolve_tiers(
+    tiers: pd.DataFrame | None, snapshot: pd.DataFrame
+) -> tuple[pd.Series, bool]:
+    if tiers is None or tiers.empty:
+        return compute_standin_tiers(snapshot), True
+    return tiers.set_index("account_id")["tier"].astype(int), False
+
+
+def _age_days(created_at: pd.Series, as_of: dt.date) -> pd.Series:
+    created = created_at.dt.tz_convert(None).dt.normalize()
+    return (pd.Timestamp(as_of) - created).dt.days.clip(lower=0).astype(float)
