@@ -125,13 +125,44 @@ def summarize_accuracy(forecasts: pd.DataFrame) -> pd.DataFrame:
     WAPE is the sum of absolute errors over the sum of actuals; bias is the
     sum of errors (forecast minus actual) over the sum of actuals, so a
     positive bias means over-forecasting; coverage is the share of cut-offs
-    whose actual fell between P10 and P90. Columns: ``method``, ``label``,
-    ``cutoffs``, ``wape``, ``bias``, ``coverage`` and ``rank`` (1 is the
-    lowest WAPE). Both ratios are missing when nothing was won.
+    whose actual fell between P10 and P90. Both ratios are missing when
+    nothing was won.
+
+    Methods are compared on the same cut-offs: those at which every method
+    that ran on at least half of the cut-offs has a forecast. A method that
+    ran on fewer (a model that needs more history than the early cut-offs
+    had) is scored on its own cut-offs and left unranked.
+
+    Returns columns ``method``, ``label``, ``cutoffs`` (cut-offs scored),
+    ``wape``, ``bias``, ``coverage`` and ``rank`` (1 is the lowest WAPE,
+    missing when unranked).
     """
     columns = ["method", "label", "cutoffs", "wape", "bias", "coverage", "rank"]
     if forecasts.empty:
         return pd.DataFrame(columns=columns)
+    runs = forecasts.groupby("method")["cutoff"].nunique()
+    ranked_methods = runs[runs * 2 >= runs.max()].index
+    shared = forecasts[forecasts["method"].isin(ranked_methods)]
+    per_cutoff = shared.groupby("cutoff")["method"].nunique()
+    common = per_cutoff[per_cutoff == len(ranked_methods)].index
+
+    compared = _score(shared[shared["cutoff"].isin(common)])
+    compared = compared.sort_values(["wape", "method"], na_position="last")
+    compared["rank"] = pd.array(range(1, len(compared) + 1), dtype="Int64")
+    compared.loc[compared["wape"].isna(), "rank"] = pd.NA
+    others = _score(forecasts[~forecasts["method"].isin(ranked_methods)])
+    others["rank"] = pd.array([pd.NA] * len(others), dtype="Int64")
+
+    accuracy = pd.concat(
+        [frame for frame in (compared, others) if not frame.empty],
+        ignore_index=True,
+    )
+    accuracy["label"] = accuracy["method"].map(METHOD_LABELS)
+    return accuracy[columns]
+
+
+def _score(forecasts: pd.DataFrame) -> pd.DataFrame:
+    """Return cut-offs, WAPE, bias and coverage per method of ``forecasts``."""
     frame = forecasts.assign(
         error=forecasts["forecast"] - forecasts["actual"],
         covered=(forecasts["p10"] <= forecasts["actual"])
@@ -147,16 +178,12 @@ def summarize_accuracy(forecasts: pd.DataFrame) -> pd.DataFrame:
     total = grouped["actual"].where(grouped["actual"] > 0)
     grouped["wape"] = grouped["absolute"] / total
     grouped["bias"] = grouped["error"] / total
-    grouped = grouped.reset_index()
-    grouped["label"] = grouped["method"].map(METHOD_LABELS)
-    grouped = grouped.sort_values(["wape", "method"], na_position="last")
-    grouped["rank"] = range(1, len(grouped) + 1)
-    return grouped[columns].reset_index(drop=True)
+    return grouped[["cutoffs", "wape", "bias", "coverage"]].reset_index()
 
 
 def describe_best_method(accuracy: pd.DataFrame, horizon_months: int) -> str:
     """Return one plain sentence naming the most accurate method and its margin."""
-    ranked = accuracy.dropna(subset=["wape"])
+    ranked = accuracy.dropna(subset=["rank"]).sort_values("rank")
     if ranked.empty:
         return (
             "No method could be backtested: no bookings were won in the "
@@ -165,18 +192,25 @@ def describe_best_method(accuracy: pd.DataFrame, horizon_months: int) -> str:
     best = ranked.iloc[0]
     sentence = (
         f"Over the last {int(best['cutoffs'])} month-ends, the "
-        f"{best['label'].lower()} forecast has been the most accurate for this "
+        f"{_lower_first(best['label'])} forecast has been the most accurate for this "
         f"business: its forecasts of the next {horizon_months} months' bookings "
         f"were off by {best['wape']:.0%} of actual bookings (WAPE)"
     )
     if len(ranked) == 1:
         return sentence + "."
     runner_up = ranked.iloc[1]
-    margin = (runner_up["wape"] - best["wape"]) * 100
+    margin = round((runner_up["wape"] - best["wape"]) * 100)
+    points = "percentage point" if margin == 1 else "percentage points"
+    runner_up_label = _lower_first(runner_up["label"])
     return (
-        f"{sentence}, {margin:.0f} percentage points better than the next "
-        f"best, the {runner_up['label'].lower()} forecast ({runner_up['wape']:.0%})."
+        f"{sentence}, {margin} {points} better than the next best, the "
+        f"{runner_up_label} forecast ({runner_up['wape']:.0%})."
     )
+
+
+def _lower_first(label: str) -> str:
+    """Lower-case a label's first letter only, so "(ETS)" keeps its capitals."""
+    return label[:1].lower() + label[1:]
 
 
 def _won_between(final: ForecastState, start: dt.date, end: dt.date) -> float:

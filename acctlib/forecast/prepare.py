@@ -213,7 +213,7 @@ def _headline(
     forecast: pd.DataFrame, accuracy: pd.DataFrame, horizon: int, sentence: str
 ) -> dict:
     """Return the best backtested method's forecast of the horizon window."""
-    ranked = accuracy.dropna(subset=["wape"])
+    ranked = accuracy.dropna(subset=["rank"]).sort_values("rank")
     method = ranked.iloc[0]["method"] if not ranked.empty else "stage_weighted"
     window = f"next_{horizon}_months"
     row = forecast[

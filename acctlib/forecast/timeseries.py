@@ -11,6 +11,10 @@ bookings is zero. The model depends on its length:
   SARIMAX(0,1,1)(1,0,0,12) model: monthly changes with one smoothing term
   and a seasonal autoregression on the same month a year earlier.
 
+ETS starts from heuristic initial states (statsmodels' ``heuristic``
+initialisation) instead of estimating the level, trend and 12 seasonal
+states, which made a seasonal fit about ten times faster on 30 months.
+
 Ranges come from simulated future paths of the fitted model, summed over
 each window. Every path and point forecast is cut at zero, because
 bookings cannot be negative. Fit warnings are returned, never printed.
@@ -101,7 +105,14 @@ def _fit_ets(
     options = {"seasonal": "add", "seasonal_periods": SEASON_MONTHS} if seasonal else {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = ETSModel(values, error="add", trend="add", damped_trend=True, **options)
+        model = ETSModel(
+            values,
+            error="add",
+            trend="add",
+            damped_trend=True,
+            initialization_method="heuristic",
+            **options,
+        )
         result = model.fit(disp=False)
         point = result.forecast(months)
         paths = result.simulate(months, anchor="end", repetitions=simulations, rng=rng)
