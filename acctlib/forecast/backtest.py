@@ -31,6 +31,34 @@ from acctlib.forecast.winprob import TouchIndex
 logger = logging.getLogger(__name__)
 
 
+_FORECAST_DTYPES = {
+    "cutoff": "datetime64[us]",
+    "window_end": "datetime64[us]",
+    "method": "str",
+    "model": "str",
+    "forecast": "float",
+    "p10": "float",
+    "p50": "float",
+    "p90": "float",
+    "actual": "float",
+}
+_SCORED_DTYPES = {
+    "opportunity_id": "str",
+    "predicted": "float",
+    "cutoff": "datetime64[us]",
+    "won": "bool",
+}
+_ACCURACY_DTYPES = {
+    "method": "str",
+    "label": "str",
+    "cutoffs": "int",
+    "wape": "float",
+    "bias": "float",
+    "coverage": "float",
+    "rank": "Int64",
+}
+
+
 @dataclass
 class BacktestResult:
     """Per cut-off forecasts against actuals, and what the fits reported.
@@ -112,8 +140,8 @@ def run_backtest(
         notes += results.notes
 
     return BacktestResult(
-        _concat(frames, ["cutoff", "window_end", "method", "actual"]),
-        _concat(scored, ["cutoff", "opportunity_id", "predicted", "won"]),
+        _concat(frames, _FORECAST_DTYPES),
+        _concat(scored, _SCORED_DTYPES),
         pd.DataFrame(warnings, columns=["cutoff", "method", "warning"]),
         notes,
     )
@@ -137,9 +165,9 @@ def summarize_accuracy(forecasts: pd.DataFrame) -> pd.DataFrame:
     ``wape``, ``bias``, ``coverage`` and ``rank`` (1 is the lowest WAPE,
     missing when unranked).
     """
-    columns = ["method", "label", "cutoffs", "wape", "bias", "coverage", "rank"]
+    columns = list(_ACCURACY_DTYPES)
     if forecasts.empty:
-        return pd.DataFrame(columns=columns)
+        return _empty_frame(_ACCURACY_DTYPES)
     runs = forecasts.groupby("method")["cutoff"].nunique()
     ranked_methods = runs[runs * 2 >= runs.max()].index
     shared = forecasts[forecasts["method"].isin(ranked_methods)]
@@ -200,12 +228,13 @@ def describe_best_method(accuracy: pd.DataFrame, horizon_months: int) -> str:
         return sentence + "."
     runner_up = ranked.iloc[1]
     margin = round((runner_up["wape"] - best["wape"]) * 100)
-    points = "percentage point" if margin == 1 else "percentage points"
-    runner_up_label = _lower_first(runner_up["label"])
-    return (
-        f"{sentence}, {margin} {points} better than the next best, the "
-        f"{runner_up_label} forecast ({runner_up['wape']:.0%})."
+    runner_up_text = (
+        f"the {_lower_first(runner_up['label'])} forecast ({runner_up['wape']:.0%})"
     )
+    if margin == 0:
+        return f"{sentence}, level with the next best, {runner_up_text}."
+    points = "percentage point" if margin == 1 else "percentage points"
+    return f"{sentence}, {margin} {points} better than the next best, {runner_up_text}."
 
 
 def _lower_first(label: str) -> str:
@@ -221,7 +250,18 @@ def _won_between(final: ForecastState, start: dt.date, end: dt.date) -> float:
     return float(won.loc[inside, "amount"].sum())
 
 
-def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+def _concat(frames: list[pd.DataFrame], dtypes: dict[str, str]) -> pd.DataFrame:
+    """Concatenate ``frames``, or return an empty frame typed by ``dtypes``.
+
+    DuckDB cannot store a column without a type, so empty results keep
+    theirs.
+    """
     if not frames:
-        return pd.DataFrame(columns=columns)
+        return _empty_frame(dtypes)
     return pd.concat(frames, ignore_index=True)
+
+
+def _empty_frame(dtypes: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {name: pd.Series(dtype=dtype) for name, dtype in dtypes.items()}
+    )

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from acctlib.forecast import accounts, pipeline, ranges, timeseries
 from acctlib.forecast.periods import (
@@ -123,6 +124,19 @@ def compute_forecasts(
     touches
         Touch counts per account and day for the win-probability model.
     """
+    # statsmodels solves many small least-squares problems; one BLAS thread
+    # is faster for them than OpenBLAS's default of one thread per core.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _compute_forecasts(state, windows, stage_map, touches, settings)
+
+
+def _compute_forecasts(
+    state: ForecastState,
+    windows: list[Window],
+    stage_map: Mapping[str, Mapping[str, Any]],
+    touches: TouchIndex,
+    settings: ForecastSettings,
+) -> MethodResults:
     reach = pipeline.compute_stage_reach(state, stage_map)
     run = _Run(
         state=state,

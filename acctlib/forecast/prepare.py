@@ -36,7 +36,7 @@ from acctlib.forecast.periods import (
     monthly_totals,
 )
 from acctlib.forecast.ranges import make_generator, summarize_samples
-from acctlib.forecast.state import ForecastInputs, compute_state
+from acctlib.forecast.state import ForecastInputs, compute_state, ensure_open_stage
 from acctlib.forecast.winprob import TouchIndex, summarize_calibration
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def prepare_forecast(context) -> None:
     inputs = ForecastInputs(
         opportunities=opportunities,
         stage_history=context.intake.tables.get("stage_history"),
-        stage_map=context.intake.stage_map,
+        stage_map=ensure_open_stage(context.intake.stage_map),
         touch_counts=_count_touches(context),
         tiers=context.frames.get("account_tiers"),
         default_contract_months=params["default_contract_months"],

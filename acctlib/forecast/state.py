@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_CYCLE_DAYS = 90.0
 """Sales cycle assumed when no deal was won before the as-of date."""
 
+IMPLIED_OPEN_STAGE = "Open"
+"""Stage added for sources whose stage map has no open stage."""
+
 STANDIN_TIER_SHARES = (0.10, 0.20, 0.30)
 """Shares of valued accounts in stand-in tiers 1, 2 and 3; the rest are 4."""
 
@@ -68,6 +71,31 @@ class ForecastState:
     tiers_are_standin: bool
 
 
+def ensure_open_stage(
+    stage_map: Mapping[str, Mapping[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """Return ``stage_map`` with an open stage, adding one when it has none.
+
+    Some exports record only closed deals, so their stage map lists won and
+    lost stages alone. At a past cut-off those deals were still open, and
+    the snapshot needs an open stage to put them in. The added stage
+    :data:`IMPLIED_OPEN_STAGE` comes first in the process, in the pipeline
+    forecast category, and has no probability, so the forecasts learn it
+    from the deals closed by each date.
+    """
+    result = {stage: dict(entry) for stage, entry in stage_map.items()}
+    if any(entry["category"] == "open" for entry in result.values()):
+        return result
+    first = min((entry["order"] for entry in result.values()), default=1)
+    result[IMPLIED_OPEN_STAGE] = {
+        "category": "open",
+        "probability": None,
+        "forecast_category": "pipeline",
+        "order": first - 1,
+    }
+    return result
+
+
 def compute_state(inputs: ForecastInputs, as_of: dt.date) -> ForecastState:
     """Rebuild what was known at the end of ``as_of`` from ``inputs``."""
     snapshot = asof.snapshot_opportunities(
@@ -85,6 +113,7 @@ def compute_state(inputs: ForecastInputs, as_of: dt.date) -> ForecastState:
     cycle_days = typical_cycle_days(closed)
     open_deals = snapshot[snapshot["is_open"]].reset_index(drop=True)
     open_deals["age_days"] = _age_days(open_deals["created_at"], as_of)
+    open_deals["close_date"] = _hide_outcome_dates(open_deals, inputs.stage_map)
     open_deals["expected_close"] = expected_close_dates(open_deals, as_of, cycle_days)
 
     history = None
@@ -143,6 +172,22 @@ def compute_standin_tiers(snapshot: pd.DataFrame) -> pd.Series:
     bounds = np.cumsum(STANDIN_TIER_SHARES)
     tiers = 1 + np.searchsorted(bounds, rank_share, side="left")
     return pd.Series(np.minimum(tiers, 4), index=value.index, dtype=int)
+
+
+def _hide_outcome_dates(
+    open_deals: pd.DataFrame, stage_map: Mapping[str, Mapping[str, Any]]
+) -> pd.Series:
+    """Return ``close_date`` emptied for deals that have closed since ``as_of``.
+
+    A deal open on a past date but won or lost today carries its actual
+    close date, which nobody knew on that date; only deals still open today
+    keep their expected close date. NOTE: that date is today's expectation,
+    because the canonical tables keep no history of expected close dates.
+    """
+    categories = {stage: entry["category"] for stage, entry in stage_map.items()}
+    current = open_deals["stage"].map(categories).astype(object)
+    current = current.fillna(open_deals["stage_category"].astype(object))
+    return open_deals["close_date"].where(current == "open")
 
 
 def _resolve_tiers(

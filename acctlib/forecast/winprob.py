@@ -158,7 +158,14 @@ def summarize_calibration(scored: pd.DataFrame) -> pd.DataFrame:
     their bounds are merged, so fewer than ten rows may come back.
     """
     if scored.empty:
-        return pd.DataFrame(columns=["decile", "deals", "predicted", "actual"])
+        return pd.DataFrame(
+            {
+                "decile": pd.Series(dtype=int),
+                "deals": pd.Series(dtype=int),
+                "predicted": pd.Series(dtype=float),
+                "actual": pd.Series(dtype=float),
+            }
+        )
     ranks = scored["predicted"].rank(method="first")
     decile = pd.qcut(ranks, 10, labels=False, duplicates="drop") + 1
     table = (

@@ -120,3 +120,16 @@ def test_category_rollup_is_cumulative():
     assert rollup["amount"].tolist() == [0.0, 2_000.0, 1_000.0, 0.0]
     assert rollup["cumulative"].tolist() == [0.0, 2_000.0, 3_000.0, 3_000.0]
     assert rollup["opportunities"].tolist() == [0, 1, 1, 0]
+
+
+def test_deal_closed_later_hides_its_close_date():
+    rows = [
+        ("W1", "A1", "new_business", "Won", 10.0, "2026-05-01", "2026-07-20"),
+        ("O1", "A1", "new_business", "Propose", 10.0, "2026-05-01", "2026-07-20"),
+    ]
+    state = small_state(rows)
+    expected = state.open_deals.set_index("opportunity_id")["expected_close"]
+    # W1 was open on as_of, but its close date is the outcome, so it gets
+    # the typical cycle (no deal won by then: 90 days after creation).
+    assert expected["W1"] == pd.Timestamp("2026-07-30")
+    assert expected["O1"] == pd.Timestamp("2026-07-20")
