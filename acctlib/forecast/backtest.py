@@ -25,7 +25,12 @@ from acctlib.forecast.methods import (
     compute_forecasts,
 )
 from acctlib.forecast.periods import add_months, horizon_window, last_complete_month
-from acctlib.forecast.state import ForecastInputs, ForecastState, compute_state
+from acctlib.forecast.state import (
+    ForecastInputs,
+    ForecastState,
+    compute_state,
+    isin_values,
+)
 from acctlib.forecast.winprob import TouchIndex
 
 logger = logging.getLogger(__name__)
@@ -126,7 +131,7 @@ def run_backtest(
 
         if not results.scored.empty:
             known = results.scored[
-                results.scored["opportunity_id"].isin(outcomes.index)
+                isin_values(results.scored["opportunity_id"], outcomes.index)
             ]
             known = known.assign(
                 cutoff=pd.Timestamp(cutoff),

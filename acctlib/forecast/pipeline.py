@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from acctlib.forecast.periods import Window
-from acctlib.forecast.state import ForecastState
+from acctlib.forecast.state import ForecastState, isin_values
 
 CATEGORY_ORDER = ("closed", "commit", "best_case", "pipeline")
 """Forecast categories from most to least certain; omitted deals are left out."""
@@ -53,12 +53,13 @@ def compute_stage_reach(
     entries = pd.DataFrame(columns=["opportunity_id", "stage", "entered_at"])
     if state.history is not None and not state.history.empty:
         entries = state.history[["opportunity_id", "stage", "entered_at"]]
-        entries = entries[entries["stage"].isin(open_stages)]
-        entries = entries[entries["opportunity_id"].isin(closed["opportunity_id"])]
+        entries = entries[isin_values(entries["stage"], open_stages)]
+        is_closed = isin_values(entries["opportunity_id"], closed["opportunity_id"])
+        entries = entries[is_closed]
         entries = entries.assign(entered_at=pd.to_datetime(entries["entered_at"]))
     entries = entries.drop_duplicates(["opportunity_id", "stage"], keep="first")
 
-    without = closed[~closed["opportunity_id"].isin(entries["opportunity_id"])]
+    without = closed[~isin_values(closed["opportunity_id"], entries["opportunity_id"])]
     fallback = pd.DataFrame(
         {
             "opportunity_id": without["opportunity_id"],

@@ -125,6 +125,19 @@ def compute_state(inputs: ForecastInputs, as_of: dt.date) -> ForecastState:
     )
 
 
+def isin_values(values: pd.Series, allowed: object) -> np.ndarray:
+    """Return whether each of ``values`` is among ``allowed``, as a bool array.
+
+    Same result as ``Series.isin``, which in pandas 3.1 converts Arrow-backed
+    strings one by one and took about 0.1 s per call on 30,000 stage
+    history rows; an index lookup is several times faster.
+    """
+    if isinstance(allowed, (pd.Series, pd.Index)):
+        allowed = allowed.to_numpy(dtype=object)
+    known = pd.Index(pd.unique(np.asarray(list(allowed), dtype=object)))
+    return known.get_indexer(values.to_numpy(dtype=object)) >= 0
+
+
 def typical_cycle_days(closed: pd.DataFrame) -> float:
     """Return the median days from creation to close of the won deals.
 

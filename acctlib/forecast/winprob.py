@@ -52,14 +52,13 @@ class TouchIndex:
         self.enabled = touch_counts is not None and not touch_counts.empty
         if not self.enabled:
             return
-        frame = touch_counts.copy()
-        frame["code"] = frame["account_id"].astype(str)
-        self.accounts = {a: i for i, a in enumerate(sorted(frame["code"].unique()))}
-        days = frame["day"].to_numpy(dtype=np.int64)
-        codes = frame["code"].map(self.accounts).to_numpy()
+        account_ids = touch_counts["account_id"].astype(str).to_numpy(dtype=object)
+        self.accounts = pd.Index(sorted(set(account_ids)))
+        days = touch_counts["day"].to_numpy(dtype=np.int64)
+        codes = self.accounts.get_indexer(account_ids)
         order = np.lexsort((days, codes))
         self.keys = (codes[order] * 1_000_000 + days[order]).astype(np.int64)
-        touches = frame["touches"].to_numpy(dtype=float)[order]
+        touches = touch_counts["touches"].to_numpy(dtype=float)[order]
         self.cumulative = np.concatenate([[0.0], np.cumsum(touches)])
 
     def count(
@@ -68,9 +67,11 @@ class TouchIndex:
         """Return touches per row on the UTC days from ``start`` to before ``end``."""
         if not self.enabled:
             return np.zeros(len(account_ids))
-        codes = account_ids.astype(str).map(self.accounts)
-        known = codes.notna().to_numpy()
-        codes = codes.fillna(0).to_numpy(dtype=np.int64) * 1_000_000
+        codes = self.accounts.get_indexer(
+            account_ids.astype(str).to_numpy(dtype=object)
+        )
+        known = codes >= 0
+        codes = np.where(known, codes, 0).astype(np.int64) * 1_000_000
         first = codes + _day_numbers(start)
         last = codes + _day_numbers(end)
         counts = self.cumulative[np.searchsorted(self.keys, last, side="left")]
