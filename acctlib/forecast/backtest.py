@@ -1,12 +1,13 @@
 """Backtest: rebuild every method at past month-ends and score it.
 
-For each of the last N month-ends whose horizon (the next few months) has
-fully passed by the report date, :func:`run_backtest` rebuilds every method
-from what was known at that month-end (:func:`compute_state` uses only
-opportunities created, stages entered and touches made by then) and
-compares its forecast with the bookings actually won in the horizon, as
-known on the report date. Adding records dated after a cut-off therefore
-changes nothing in that cut-off's forecasts.
+:func:`run_backtest` takes each of the last N month-ends whose horizon (the
+next few months) has fully passed by the report date. It rebuilds every
+method from what was known at that month-end, because
+:func:`compute_state` uses only opportunities created, stages entered and
+touches made by then. It then compares each forecast with the bookings
+actually won in the horizon, as known on the report date. Adding records
+dated after a cut-off therefore changes nothing in that cut-off's
+forecasts.
 """
 
 from __future__ import annotations
@@ -155,9 +156,9 @@ def run_backtest(
 def summarize_accuracy(forecasts: pd.DataFrame) -> pd.DataFrame:
     """Return WAPE, bias and P10-P90 coverage per method, best first.
 
-    WAPE is the sum of absolute errors over the sum of actuals; bias is the
+    WAPE is the sum of absolute errors over the sum of actuals. Bias is the
     sum of errors (forecast minus actual) over the sum of actuals, so a
-    positive bias means over-forecasting; coverage is the share of cut-offs
+    positive bias means over-forecasting. Coverage is the share of cut-offs
     whose actual fell between P10 and P90. Both ratios are missing when
     nothing was won.
 

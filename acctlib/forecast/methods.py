@@ -91,7 +91,7 @@ class MethodResults:
 
 @dataclass
 class _Run:
-    """What every method shares on one date."""
+    """Inputs that every method shares on one date."""
 
     state: ForecastState
     windows: list[Window]

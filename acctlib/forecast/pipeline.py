@@ -151,9 +151,9 @@ def rollup_forecast_categories(
     Columns: ``window``, ``category`` (closed, commit, best_case, pipeline),
     ``opportunities``, ``amount`` and ``cumulative``, the running total
     from closed down to pipeline, so "best case" includes closed and commit.
-    Closed is the amount won in the window up to the as-of date; the others
-    are open deals expected to close in the window, by their forecast
-    category on the as-of date.
+    Closed is the amount won in the window up to the as-of date. The other
+    categories hold the open deals expected to close in the window, by
+    their forecast category on the as-of date.
     """
     closed = closed_to_date(state.closed, windows, state.as_of)
     won = state.closed[state.closed["is_won"]]

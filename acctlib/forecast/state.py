@@ -1,10 +1,10 @@
 """What was known on one date: the inputs every forecast method starts from.
 
 :func:`compute_state` rebuilds the opportunities as they stood at the end of
-``as_of`` with :func:`acctlib.asof.snapshot_opportunities`, keeps the stage
-history entries and touches dated before the cutoff, and derives the typical
-sales cycle, the expected close date of each open deal and each account's
-tier. The backtest calls it once per cut-off, so every method sees only what
+``as_of`` with :func:`acctlib.asof.snapshot_opportunities` and keeps the
+stage history entries dated before the cutoff. From those it derives the
+typical sales cycle, the expected close date of each open deal and each
+account's tier. The backtest calls it once per cut-off, so every method sees only what
 was known then.
 """
 
@@ -128,9 +128,9 @@ def compute_state(inputs: ForecastInputs, as_of: dt.date) -> ForecastState:
 def isin_values(values: pd.Series, allowed: object) -> np.ndarray:
     """Return whether each of ``values`` is among ``allowed``, as a bool array.
 
-    Same result as ``Series.isin``, which in pandas 3.1 converts Arrow-backed
-    strings one by one and took about 0.1 s per call on 30,000 stage
-    history rows; an index lookup is several times faster.
+    The result equals ``Series.isin``. pandas 3.1 converts Arrow-backed
+    strings one by one in ``isin``, which took about 0.1 s per call on
+    30,000 stage history rows, and an index lookup is several times faster.
     """
     if isinstance(allowed, (pd.Series, pd.Index)):
         allowed = allowed.to_numpy(dtype=object)
@@ -156,9 +156,12 @@ def expected_close_dates(
 ) -> pd.Series:
     """Return when each open deal is expected to close, always after ``as_of``.
 
-    The CRM's ``close_date`` when it lies after ``as_of``; otherwise the
-    creation date plus the typical cycle when that lies after ``as_of``;
-    otherwise, for overdue deals, the day after ``as_of``.
+    In order of preference:
+
+    1. the CRM's ``close_date``, when it lies after ``as_of``;
+    2. the creation date plus the typical cycle, when that lies after
+       ``as_of``;
+    3. the day after ``as_of``, for overdue deals.
     """
     next_day = pd.Timestamp(as_of + dt.timedelta(days=1))
     created = open_deals["created_at"].dt.tz_convert(None).dt.normalize()
@@ -174,9 +177,9 @@ def compute_standin_tiers(snapshot: pd.DataFrame) -> pd.Series:
 
     Value is the amount won to date plus the open amount. The top 10% of
     accounts with any value are tier 1, the next 20% tier 2, the next 30%
-    tier 3; the rest, and accounts without value, are tier 4. This stands in
-    for the tiering model when its table is absent, and it uses only the
-    snapshot, so a backtest cut-off sees no later deal.
+    tier 3; the rest, and accounts without value, are tier 4. The forecasts
+    use these tiers when the tiering model's table is absent. They come from
+    the snapshot alone, so a backtest cut-off sees no later deal.
     """
     counted = snapshot[snapshot["is_won"] | snapshot["is_open"]]
     value = counted.groupby("account_id")["amount"].sum()
@@ -193,8 +196,8 @@ def _hide_outcome_dates(
     """Return ``close_date`` emptied for deals that have closed since ``as_of``.
 
     A deal open on a past date but won or lost today carries its actual
-    close date, which nobody knew on that date; only deals still open today
-    keep their expected close date. NOTE: that date is today's expectation,
+    close date, which was not known on that date. Only deals still open
+    today keep their expected close date. NOTE: that date is today's expectation,
     because the canonical tables keep no history of expected close dates.
     """
     categories = {stage: entry["category"] for stage, entry in stage_map.items()}

@@ -1,8 +1,9 @@
 """Win-probability model: a logistic regression on deal features.
 
 The model is fitted only on deals closed on or before the as-of date. Each
-closed deal gives one training row per open stage it entered, described as
-it stood when it entered that stage; its outcome is whether it was won.
+closed deal gives one training row per open stage it entered. The row
+describes the deal as it stood when it entered that stage, and its outcome
+is whether the deal was won.
 Features:
 
 - stage (one indicator per stage after the first);
@@ -39,7 +40,7 @@ _EPOCH = pd.Timestamp("1970-01-01")
 
 
 class TouchIndex:
-    """Touch counts per account and day, answering window counts quickly.
+    """Touch counts per account and day, indexed for fast window counts.
 
     Parameters
     ----------
