@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -133,3 +134,45 @@ def test_deal_closed_later_hides_its_close_date():
     # the typical cycle (no deal won by then: 90 days after creation).
     assert expected["W1"] == pd.Timestamp("2026-07-30")
     assert expected["O1"] == pd.Timestamp("2026-07-20")
+
+
+def monthly_won_rows(amount) -> list[tuple]:
+    """One won deal closing mid-month for 30 months, plus two open deals."""
+    rows = []
+    for number, month in enumerate(pd.period_range("2024-01", periods=30, freq="M")):
+        created = month.start_time.strftime("%Y-%m-%d")
+        closed = (month.start_time + pd.Timedelta(days=14)).strftime("%Y-%m-%d")
+        rows.append(
+            (f"W{number:02d}", "A1", "new_business", "Won", amount, created, closed)
+        )
+    rows.append(
+        ("O1", "A1", "new_business", "Propose", amount, "2026-06-01", "2026-07-15")
+    )
+    rows.append(("O2", "A2", "expansion", "Commit", amount, "2026-06-01", "2026-08-15"))
+    return rows
+
+
+def test_integer_and_float_amounts_forecast_alike():
+    settings = ForecastSettings(seed=3, simulations=200)
+    results = []
+    for amount in (100, 100.0):
+        state = small_state(monthly_won_rows(amount))
+        results.append(
+            compute_forecasts(state, [WINDOW], STAGE_MAP, TouchIndex(None), settings)
+        )
+    pd.testing.assert_frame_equal(results[0].forecasts, results[1].forecasts)
+
+
+def test_fit_warnings_are_returned_per_method(capsys):
+    # Equal bookings every month give the models nothing to fit, and
+    # statsmodels 0.15.0 warns that the optimisation failed to converge.
+    state = small_state(monthly_won_rows(100.0))
+    settings = ForecastSettings(seed=3, simulations=200)
+    results = compute_forecasts(state, [WINDOW], STAGE_MAP, TouchIndex(None), settings)
+    methods = {method for method, _ in results.warnings}
+    assert methods == {"time_series", "sarimax"}
+    for _, message in results.warnings:
+        assert re.match(r"[A-Z]\w*Warning: \S", message)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == ""
