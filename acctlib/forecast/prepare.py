@@ -212,15 +212,20 @@ def _collect_warnings(
 def _headline(
     forecast: pd.DataFrame, accuracy: pd.DataFrame, horizon: int, sentence: str
 ) -> dict:
-    """Return the best backtested method's forecast of the horizon window."""
-    ranked = accuracy.dropna(subset=["rank"]).sort_values("rank")
-    method = ranked.iloc[0]["method"] if not ranked.empty else "stage_weighted"
+    """Return the best backtested method's forecast of the horizon window.
+
+    A ranked method that could not run on the report date (a model with too
+    few closed deals) gives way to the next one; without a backtest, the
+    stage-weighted forecast is shown.
+    """
     window = f"next_{horizon}_months"
-    row = forecast[
-        (forecast["metric"] == "bookings")
-        & (forecast["method"] == method)
-        & (forecast["window"] == window)
-    ].iloc[0]
+    candidates = forecast[
+        (forecast["metric"] == "bookings") & (forecast["window"] == window)
+    ].set_index("method")
+    ranked = accuracy.dropna(subset=["rank"]).sort_values("rank")
+    available = [method for method in ranked["method"] if method in candidates.index]
+    method = available[0] if available else "stage_weighted"
+    row = candidates.loc[method]
     return {
         "method": method,
         "label": METHOD_LABELS[method],
@@ -231,7 +236,7 @@ def _headline(
         "p10": float(row["p10"]),
         "p50": float(row["p50"]),
         "p90": float(row["p90"]),
-        "backtested": not ranked.empty,
+        "backtested": bool(available),
         "sentence": sentence,
     }
 
