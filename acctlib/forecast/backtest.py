@@ -220,8 +220,8 @@ def describe_best_method(accuracy: pd.DataFrame, horizon_months: int) -> str:
     ranked = accuracy.dropna(subset=["rank"]).sort_values("rank")
     if ranked.empty:
         return (
-            "No method could be backtested: no bookings were won in the "
-            "backtest horizons, or the history is shorter than one horizon."
+            "No method could be backtested: no past month-end had a complete "
+            "horizon with won bookings, or forecast_backtest_cutoffs is 0."
         )
     best = ranked.iloc[0]
     sentence = (

@@ -11,7 +11,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from acctlib import tables, views
+from acctlib import charts, tables, views
 from acctlib.forecast.methods import METHOD_LABELS, MODEL_LABELS
 from acctlib.workspace import Workspace
 
@@ -108,7 +108,10 @@ def accuracy_table(ws: Workspace) -> object:
     """Return WAPE, bias and P10-P90 coverage per method, best first."""
     accuracy = ws.table("forecast_accuracy")
     if accuracy.empty:
-        return views.note("The backtest did not run: the history is too short.")
+        return views.note(
+            "The backtest did not run: no past month-end had a complete "
+            "horizon, or forecast_backtest_cutoffs is 0."
+        )
     return tables.style_table(
         accuracy[["rank", "label", "cutoffs", "wape", "bias", "coverage"]],
         counts=["rank", "cutoffs"],
@@ -145,7 +148,11 @@ def plot_backtest(ws: Workspace) -> alt.Chart:
                 title=f"Bookings in the next months ({ws.currency})",
                 axis=alt.Axis(format="~s"),
             ),
-            color=alt.Color("series:N", sort=order, title=None),
+            color=alt.Color(
+                "series:N",
+                scale=alt.Scale(domain=order, range=[*charts.PALETTE[:5], "#222222"]),
+                title=None,
+            ),
             strokeDash=alt.condition(
                 alt.datum.series == "Actual bookings",
                 alt.value([1, 0]),

@@ -101,7 +101,9 @@ def test_sentence_names_best_method_and_margin():
 
 def test_sentence_without_backtest():
     empty = summarize_accuracy(backtest_rows([]))
-    assert describe_best_method(empty, 3).startswith("No method could be backtested")
+    sentence = describe_best_method(empty, 3)
+    assert sentence.startswith("No method could be backtested")
+    assert "forecast_backtest_cutoffs is 0" in sentence
 
 
 def count_touches(touchpoints: pd.DataFrame) -> pd.DataFrame:
