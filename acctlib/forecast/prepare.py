@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,9 @@ from acctlib.forecast.ranges import make_generator, summarize_samples
 from acctlib.forecast.state import ForecastInputs, compute_state, ensure_open_stage
 from acctlib.forecast.winprob import TouchIndex, summarize_calibration
 
+if TYPE_CHECKING:
+    from acctlib.workspace import PrepareContext
+
 logger = logging.getLogger(__name__)
 
 FORECAST_TABLES = (
@@ -51,7 +55,7 @@ FORECAST_TABLES = (
 )
 
 
-def prepare_forecast(context) -> None:
+def prepare_forecast(context: PrepareContext) -> None:
     """Store the forecast tables and the forecast headline of one run.
 
     ``context`` is the run's :class:`~acctlib.workspace.PrepareContext`. A
@@ -106,7 +110,7 @@ def prepare_forecast(context) -> None:
     context.notes.extend(_notes(state, warnings, results.notes + result.notes))
 
 
-def _count_touches(context) -> pd.DataFrame | None:
+def _count_touches(context: PrepareContext) -> pd.DataFrame | None:
     """Count touches per account and UTC day in the engine."""
     if "touchpoints" not in context.intake.tables:
         return None
@@ -137,7 +141,7 @@ def _describe_windows(
 
 
 def _forecast_revenue(
-    context, windows: list[Window], settings: ForecastSettings
+    context: PrepareContext, windows: list[Window], settings: ForecastSettings
 ) -> pd.DataFrame:
     """Forecast monthly recognised revenue with the time-series models."""
     revenue = context.intake.tables.get("revenue")

@@ -18,7 +18,7 @@ def report_workspace(small_report):
 
 
 @pytest.mark.slow
-def test_executive_highlights_show_forecast_and_sentence(report_workspace):
+def test_executive_highlights_show_forecast(report_workspace):
     headline = report_workspace.headline["forecast"]
     cards, sentence = views.executive_highlights(report_workspace)
     assert "Bookings forecast, 2026-07-01 to 2026-09-30" in cards.data
