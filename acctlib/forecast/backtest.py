@@ -12,6 +12,7 @@ forecasts.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Mapping
@@ -112,8 +113,13 @@ def run_backtest(
 
     ``final`` is the state on the report date; its closed deals give the
     actual bookings and the outcomes of the deals scored at each cut-off.
-    Cut-offs before the first opportunity are skipped.
+    Cut-offs before the first opportunity are skipped. ``inputs.tiers`` is
+    not used: each cut-off ranks accounts into stand-in tiers from its own
+    snapshot, so no later deal leaks into it.
     """
+    # Account tiers describe the report date; at a past cut-off they would
+    # leak later deals, so each cut-off ranks accounts by its own snapshot.
+    inputs = dataclasses.replace(inputs, tiers=None)
     first_created = inputs.opportunities["created_at"].min()
     frames, scored, warnings, notes = [], [], [], []
     outcomes = final.closed.set_index("opportunity_id")["is_won"]

@@ -59,9 +59,10 @@ def prepare_forecast(context: PrepareContext) -> None:
     """Store the forecast tables and the forecast headline of one run.
 
     ``context`` is the run's :class:`~acctlib.workspace.PrepareContext`. A
-    source without opportunities skips the step with a note. Tiers come
-    from the ``account_tiers`` frame of an earlier step when it exists,
-    otherwise from value quantiles on each date (with a note).
+    source without opportunities skips the step with a note. Tiers on the
+    report date come from the ``account_tiers`` frame of the tiering step
+    when it exists, otherwise from value quantiles (with a note). Backtest
+    cut-offs always use value quantiles of their own date.
     """
     opportunities = context.intake.tables.get("opportunities")
     if opportunities is None or opportunities.empty:

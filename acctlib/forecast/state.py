@@ -211,7 +211,8 @@ def _resolve_tiers(
 ) -> tuple[pd.Series, bool]:
     if tiers is None or tiers.empty:
         return compute_standin_tiers(snapshot), True
-    return tiers.set_index("account_id")["tier"].astype(int), False
+    known = tiers.dropna(subset=["account_id", "tier"])
+    return known.set_index("account_id")["tier"].astype(int), False
 
 
 def _age_days(created_at: pd.Series, as_of: dt.date) -> pd.Series:

@@ -19,7 +19,14 @@ from tests.conftest import small_params
 
 pytestmark = pytest.mark.slow
 
-SECTIONS = ["00-executive-summary", "01-account-map", "05-forecast"]
+SECTIONS = [
+    "00-executive-summary",
+    "01-account-map",
+    "02-tiering",
+    "04-progression-health",
+    "05-forecast",
+    "06-data-quality",
+]
 
 
 def test_run_folder_has_every_file(small_report):
