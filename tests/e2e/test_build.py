@@ -15,18 +15,12 @@ from bs4 import BeautifulSoup
 
 from acctlib import build, charts, render
 from acctlib.errors import BuildError
+from acctlib.params import load_declarations
 from tests.conftest import small_params
 
 pytestmark = pytest.mark.slow
 
-SECTIONS = [
-    "00-executive-summary",
-    "01-account-map",
-    "02-tiering",
-    "04-progression-health",
-    "05-forecast",
-    "06-data-quality",
-]
+SECTIONS = load_declarations()["sections"].default
 
 
 def test_run_folder_has_every_file(small_report):
@@ -87,8 +81,12 @@ def test_html_loads_nothing_remote(small_report, section):
     assert [tag["src"] for tag in soup.find_all(src=True)] == []
     assert [tag["href"] for tag in soup.find_all("link", href=True)] == []
     assert not re.search(r"@import\s+url\(\s*[\"']?(https?:)?//", html)
-    assert html.count(charts.vega_bundle()[:400]) == 1
-    assert "vegaEmbed(" in html
+    bundles = html.count(charts.vega_bundle()[:400])
+    if 'class="acctlib-chart"' in html:
+        assert bundles == 1
+        assert "vegaEmbed(" in html
+    else:
+        assert bundles <= 1
 
 
 def test_executive_summary_has_two_charts(small_report):
