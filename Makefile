@@ -49,6 +49,7 @@ format: $(STAMP) ## Format the code with ruff
 
 bench: $(STAMP) ## Run the benchmarks; results go to benchmarks/results/
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.forecast_backtest
 
 lock: ## Re-pin requirements.lock and environment.yml from a fresh venv
 	rm -rf .lock-venv

@@ -22,7 +22,15 @@ from typing import Any
 
 import pandas as pd
 
-from acctlib import accountmap, accountstate, asof, engine, keyaccounts, slicing
+from acctlib import (
+    accountmap,
+    accountstate,
+    asof,
+    engine,
+    forecast,
+    keyaccounts,
+    slicing,
+)
 from acctlib.dataquality import prepare_data_quality
 from acctlib.intake import Intake
 from acctlib.params import PROJECT_ROOT, Params
@@ -120,6 +128,7 @@ PREPARE_STEPS: list[Callable[[PrepareContext], None]] = [
     accountstate.prepare_tiers_and_health,
     accountstate.prepare_account_history,
     keyaccounts.prepare_key_accounts,
+    forecast.prepare_forecast,
     # Slicing filters what every step before it stored, so it stays last.
     slicing.prepare_owner_slice,
 ]

@@ -15,17 +15,12 @@ from bs4 import BeautifulSoup
 
 from acctlib import build, charts, render
 from acctlib.errors import BuildError
+from acctlib.params import load_declarations
 from tests.conftest import small_params
 
 pytestmark = pytest.mark.slow
 
-SECTIONS = [
-    "00-executive-summary",
-    "01-account-map",
-    "02-tiering",
-    "04-progression-health",
-    "06-data-quality",
-]
+SECTIONS = load_declarations()["sections"].default
 
 
 def test_run_folder_has_every_file(small_report):
@@ -43,7 +38,7 @@ def test_manifest_records_inputs_and_params(small_report, small_sample):
     manifest = json.loads((small_report.run_dir / "manifest.json").read_text())
     assert manifest["as_of"] == "2026-06-30"
     assert manifest["params"]["data_dir"] == str(small_sample)
-    assert manifest["sections"][:2] == SECTIONS
+    assert manifest["sections"] == SECTIONS
     by_table = {item["table"]: item for item in manifest["inputs"]}
     accounts_file = small_sample / "accounts.csv"
     expected_sha = hashlib.sha256(accounts_file.read_bytes()).hexdigest()
@@ -86,8 +81,12 @@ def test_html_loads_nothing_remote(small_report, section):
     assert [tag["src"] for tag in soup.find_all(src=True)] == []
     assert [tag["href"] for tag in soup.find_all("link", href=True)] == []
     assert not re.search(r"@import\s+url\(\s*[\"']?(https?:)?//", html)
-    assert html.count(charts.vega_bundle()[:400]) == 1
-    assert "vegaEmbed(" in html
+    bundles = html.count(charts.vega_bundle()[:400])
+    if 'class="acctlib-chart"' in html:
+        assert bundles == 1
+        assert "vegaEmbed(" in html
+    else:
+        assert bundles <= 1
 
 
 def test_executive_summary_has_two_charts(small_report):

@@ -30,6 +30,17 @@ EXPECTED_HEADINGS = {
         "Stage durations",
         "Does health predict outcomes",
     ],
+    "05-forecast": [
+        "Most accurate method",
+        "Forecast with ranges",
+        "Forecast categories",
+        "Backtest",
+        "Win-probability calibration",
+    ],
+}
+EXPECTED_TEXT = {
+    # The backtest on the sample ranks the methods and names the best one.
+    "05-forecast": ["has been the most accurate for this business", "WAPE"],
 }
 
 
@@ -90,3 +101,6 @@ def test_notebook_runs_on_sample(path, small_workspace, tmp_path):
         if "text/html" in output.get("data", {})
     ]
     assert html_outputs, "no table or chart was displayed"
+    shown = "\n".join(output["data"]["text/html"] for output in html_outputs)
+    for phrase in EXPECTED_TEXT.get(path.stem, []):
+        assert phrase in shown

@@ -1,0 +1,279 @@
+"""Backtest: rebuild every method at past month-ends and score it.
+
+:func:`run_backtest` takes each of the last N month-ends whose horizon (the
+next few months) has fully passed by the report date. It rebuilds every
+method from what was known at that month-end, because
+:func:`compute_state` uses only opportunities created, stages entered and
+touches made by then. It then compares each forecast with the bookings
+actually won in the horizon, as known on the report date. Adding records
+dated after a cut-off therefore changes nothing in that cut-off's
+forecasts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from acctlib.forecast.methods import (
+    METHOD_LABELS,
+    ForecastSettings,
+    compute_forecasts,
+)
+from acctlib.forecast.periods import add_months, horizon_window, last_complete_month
+from acctlib.forecast.state import (
+    ForecastInputs,
+    ForecastState,
+    compute_state,
+    isin_values,
+)
+from acctlib.forecast.winprob import TouchIndex
+
+logger = logging.getLogger(__name__)
+
+
+_FORECAST_DTYPES = {
+    "cutoff": "datetime64[us]",
+    "window_end": "datetime64[us]",
+    "method": "str",
+    "model": "str",
+    "forecast": "float",
+    "p10": "float",
+    "p50": "float",
+    "p90": "float",
+    "actual": "float",
+}
+_SCORED_DTYPES = {
+    "opportunity_id": "str",
+    "predicted": "float",
+    "cutoff": "datetime64[us]",
+    "won": "bool",
+}
+_ACCURACY_DTYPES = {
+    "method": "str",
+    "label": "str",
+    "cutoffs": "int",
+    "wape": "float",
+    "bias": "float",
+    "coverage": "float",
+    "rank": "Int64",
+}
+
+
+@dataclass
+class BacktestResult:
+    """Per cut-off forecasts against actuals, and what the fits reported.
+
+    ``forecasts`` has ``cutoff``, ``window_end``, ``method``, ``model``,
+    ``forecast``, ``p10``, ``p50``, ``p90`` and ``actual`` (report
+    currency). ``scored`` has ``cutoff``, ``opportunity_id``, ``predicted``
+    and ``won`` for open deals whose outcome was known on the report date.
+    ``warnings`` has ``cutoff``, ``method`` and ``warning``.
+    """
+
+    forecasts: pd.DataFrame
+    scored: pd.DataFrame
+    warnings: pd.DataFrame
+    notes: list[str]
+
+
+def backtest_cutoffs(as_of: dt.date, count: int, horizon_months: int) -> list[dt.date]:
+    """Return the last ``count`` month-ends whose horizon ends by ``as_of``.
+
+    The horizon of a cut-off is the ``horizon_months`` after it. Cut-offs
+    come oldest first.
+    """
+    latest = last_complete_month(as_of)
+    cutoffs = []
+    month = latest
+    while len(cutoffs) < count:
+        cutoff = month.end_time.date()
+        if add_months(cutoff, horizon_months) <= as_of:
+            cutoffs.append(cutoff)
+        month -= 1
+    return sorted(cutoffs)
+
+
+def run_backtest(
+    inputs: ForecastInputs,
+    final: ForecastState,
+    cutoffs: list[dt.date],
+    horizon_months: int,
+    stage_map: Mapping[str, Mapping[str, Any]],
+    touches: TouchIndex,
+    settings: ForecastSettings,
+) -> BacktestResult:
+    """Forecast the horizon after each cut-off and add what was actually won.
+
+    ``final`` is the state on the report date; its closed deals give the
+    actual bookings and the outcomes of the deals scored at each cut-off.
+    Cut-offs before the first opportunity are skipped. ``inputs.tiers`` is
+    not used: each cut-off ranks accounts into stand-in tiers from its own
+    snapshot, so no later deal leaks into it.
+    """
+    # Account tiers describe the report date; at a past cut-off they would
+    # leak later deals, so each cut-off ranks accounts by its own snapshot.
+    inputs = dataclasses.replace(inputs, tiers=None)
+    first_created = inputs.opportunities["created_at"].min()
+    frames, scored, warnings, notes = [], [], [], []
+    outcomes = final.closed.set_index("opportunity_id")["is_won"]
+    for cutoff in cutoffs:
+        if pd.Timestamp(cutoff, tz="UTC") < pd.to_datetime(first_created, utc=True):
+            continue
+        window = horizon_window(cutoff, horizon_months)
+        state = compute_state(inputs, cutoff)
+        results = compute_forecasts(state, [window], stage_map, touches, settings)
+
+        forecasts = results.forecasts.drop(columns=["window", "closed_to_date"])
+        forecasts.insert(0, "cutoff", pd.Timestamp(cutoff))
+        forecasts.insert(1, "window_end", pd.Timestamp(window.end))
+        forecasts["actual"] = _won_between(final, window.start, window.end)
+        frames.append(forecasts)
+
+        if not results.scored.empty:
+            known = results.scored[
+                isin_values(results.scored["opportunity_id"], outcomes.index)
+            ]
+            known = known.assign(
+                cutoff=pd.Timestamp(cutoff),
+                won=known["opportunity_id"].map(outcomes).astype(bool),
+            )
+            scored.append(known)
+        warnings += [
+            {"cutoff": pd.Timestamp(cutoff), "method": method, "warning": message}
+            for method, message in results.warnings
+        ]
+        notes += results.notes
+
+    return BacktestResult(
+        _concat(frames, _FORECAST_DTYPES),
+        _concat(scored, _SCORED_DTYPES),
+        pd.DataFrame(warnings, columns=["cutoff", "method", "warning"]),
+        notes,
+    )
+
+
+def summarize_accuracy(forecasts: pd.DataFrame) -> pd.DataFrame:
+    """Return WAPE, bias and P10-P90 coverage per method, best first.
+
+    WAPE is the sum of absolute errors over the sum of actuals. Bias is the
+    sum of errors (forecast minus actual) over the sum of actuals, so a
+    positive bias means over-forecasting. Coverage is the share of cut-offs
+    whose actual fell between P10 and P90. Both ratios are missing when
+    nothing was won.
+
+    Methods are compared on the same cut-offs: those at which every method
+    that ran on at least half of the cut-offs has a forecast. A method that
+    ran on fewer (a model that needs more history than the early cut-offs
+    had) is scored on its own cut-offs and left unranked.
+
+    Returns columns ``method``, ``label``, ``cutoffs`` (cut-offs scored),
+    ``wape``, ``bias``, ``coverage`` and ``rank`` (1 is the lowest WAPE,
+    missing when unranked).
+    """
+    columns = list(_ACCURACY_DTYPES)
+    if forecasts.empty:
+        return _empty_frame(_ACCURACY_DTYPES)
+    runs = forecasts.groupby("method")["cutoff"].nunique()
+    ranked_methods = runs[runs * 2 >= runs.max()].index
+    shared = forecasts[forecasts["method"].isin(ranked_methods)]
+    per_cutoff = shared.groupby("cutoff")["method"].nunique()
+    common = per_cutoff[per_cutoff == len(ranked_methods)].index
+
+    compared = _score(shared[shared["cutoff"].isin(common)])
+    compared = compared.sort_values(["wape", "method"], na_position="last")
+    compared["rank"] = pd.array(range(1, len(compared) + 1), dtype="Int64")
+    compared.loc[compared["wape"].isna(), "rank"] = pd.NA
+    others = _score(forecasts[~forecasts["method"].isin(ranked_methods)])
+    others["rank"] = pd.array([pd.NA] * len(others), dtype="Int64")
+
+    accuracy = pd.concat(
+        [frame for frame in (compared, others) if not frame.empty],
+        ignore_index=True,
+    )
+    accuracy["label"] = accuracy["method"].map(METHOD_LABELS)
+    return accuracy[columns]
+
+
+def _score(forecasts: pd.DataFrame) -> pd.DataFrame:
+    """Return cut-offs, WAPE, bias and coverage per method of ``forecasts``."""
+    frame = forecasts.assign(
+        error=forecasts["forecast"] - forecasts["actual"],
+        covered=(forecasts["p10"] <= forecasts["actual"])
+        & (forecasts["actual"] <= forecasts["p90"]),
+    )
+    grouped = frame.groupby("method").agg(
+        cutoffs=("cutoff", "size"),
+        actual=("actual", "sum"),
+        absolute=("error", lambda error: error.abs().sum()),
+        error=("error", "sum"),
+        coverage=("covered", "mean"),
+    )
+    total = grouped["actual"].where(grouped["actual"] > 0)
+    grouped["wape"] = grouped["absolute"] / total
+    grouped["bias"] = grouped["error"] / total
+    return grouped[["cutoffs", "wape", "bias", "coverage"]].reset_index()
+
+
+def describe_best_method(accuracy: pd.DataFrame, horizon_months: int) -> str:
+    """Return one plain sentence naming the most accurate method and its margin."""
+    ranked = accuracy.dropna(subset=["rank"]).sort_values("rank")
+    if ranked.empty:
+        return (
+            "No method could be backtested: no past month-end had a complete "
+            "horizon with won bookings, or forecast_backtest_cutoffs is 0."
+        )
+    best = ranked.iloc[0]
+    sentence = (
+        f"Over the last {int(best['cutoffs'])} month-ends, the "
+        f"{_lower_first(best['label'])} forecast has been the most accurate for this "
+        f"business: its forecasts of the next {horizon_months} months' bookings "
+        f"were off by {best['wape']:.0%} of actual bookings (WAPE)"
+    )
+    if len(ranked) == 1:
+        return sentence + "."
+    runner_up = ranked.iloc[1]
+    margin = round((runner_up["wape"] - best["wape"]) * 100)
+    runner_up_text = (
+        f"the {_lower_first(runner_up['label'])} forecast ({runner_up['wape']:.0%})"
+    )
+    if margin == 0:
+        return f"{sentence}, level with the next best, {runner_up_text}."
+    points = "percentage point" if margin == 1 else "percentage points"
+    return f"{sentence}, {margin} {points} better than the next best, {runner_up_text}."
+
+
+def _lower_first(label: str) -> str:
+    """Lower-case a label's first letter only, so "(ETS)" keeps its capitals."""
+    return label[:1].lower() + label[1:]
+
+
+def _won_between(final: ForecastState, start: dt.date, end: dt.date) -> float:
+    won = final.closed[final.closed["is_won"]]
+    inside = (won["closed_on"] >= pd.Timestamp(start)) & (
+        won["closed_on"] <= pd.Timestamp(end)
+    )
+    return float(won.loc[inside, "amount"].sum())
+
+
+def _concat(frames: list[pd.DataFrame], dtypes: dict[str, str]) -> pd.DataFrame:
+    """Concatenate ``frames``, or return an empty frame typed by ``dtypes``.
+
+    DuckDB cannot store a column without a type, so empty results keep
+    theirs.
+    """
+    if not frames:
+        return _empty_frame(dtypes)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _empty_frame(dtypes: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {name: pd.Series(dtype=dtype) for name, dtype in dtypes.items()}
+    )

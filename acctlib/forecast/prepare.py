@@ -1,0 +1,265 @@
+"""The forecast prepare step: forecasts, backtest and their tables.
+
+:func:`prepare_forecast` runs every method on the report date, backtests
+them at past month-ends and stores these workspace tables:
+
+- ``forecast``: one row per metric, window and method with ``forecast``,
+  ``p10``, ``p50``, ``p90`` and ``closed_to_date`` (report currency);
+- ``forecast_categories``: the forecast-category roll-up per window;
+- ``forecast_backtest``: per cut-off and method, forecast and actual;
+- ``forecast_accuracy``: WAPE, bias and P10-P90 coverage per method;
+- ``forecast_calibration``: the win-probability model's predicted against
+  actual win rate by decile, out of sample (deals open at a cut-off);
+- ``forecast_warnings``: every warning a model fit raised, by date and
+  method.
+
+The headline gets ``forecast``: the most accurate method's forecast of the
+backtested window, its range and the sentence naming the method.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from acctlib import asof
+from acctlib.forecast import backtest, pipeline, timeseries
+from acctlib.forecast.methods import METHOD_LABELS, ForecastSettings, compute_forecasts
+from acctlib.forecast.periods import (
+    Window,
+    forecast_windows,
+    last_complete_month,
+    month_weights,
+    monthly_totals,
+)
+from acctlib.forecast.ranges import make_generator, summarize_samples
+from acctlib.forecast.state import ForecastInputs, compute_state, ensure_open_stage
+from acctlib.forecast.winprob import TouchIndex, summarize_calibration
+
+if TYPE_CHECKING:
+    from acctlib.workspace import PrepareContext
+
+logger = logging.getLogger(__name__)
+
+FORECAST_TABLES = (
+    "forecast",
+    "forecast_categories",
+    "forecast_backtest",
+    "forecast_accuracy",
+    "forecast_calibration",
+    "forecast_warnings",
+)
+
+
+def prepare_forecast(context: PrepareContext) -> None:
+    """Store the forecast tables and the forecast headline of one run.
+
+    ``context`` is the run's :class:`~acctlib.workspace.PrepareContext`. A
+    source without opportunities skips the step with a note. Tiers on the
+    report date come from the ``account_tiers`` frame of the tiering step
+    when it exists, otherwise from value quantiles (with a note). Backtest
+    cut-offs always use value quantiles of their own date.
+    """
+    opportunities = context.intake.tables.get("opportunities")
+    if opportunities is None or opportunities.empty:
+        context.notes.append("Forecasts skipped: the source has no opportunities.")
+        return
+    params, as_of = context.params, context.as_of
+    settings = ForecastSettings.from_params(params)
+    horizon = int(params["forecast_horizon_months"])
+    inputs = ForecastInputs(
+        opportunities=opportunities,
+        stage_history=context.intake.tables.get("stage_history"),
+        stage_map=ensure_open_stage(context.intake.stage_map),
+        touch_counts=_count_touches(context),
+        tiers=context.frames.get("account_tiers"),
+        default_contract_months=params["default_contract_months"],
+    )
+    touches = TouchIndex(inputs.touch_counts)
+
+    state = compute_state(inputs, as_of)
+    windows = forecast_windows(as_of, horizon)
+    results = compute_forecasts(state, windows, inputs.stage_map, touches, settings)
+    forecast = _describe_windows(results.forecasts, windows, "bookings")
+    forecast = pd.concat(
+        [forecast, _forecast_revenue(context, windows, settings)], ignore_index=True
+    )
+    context.store("forecast", forecast)
+    context.store(
+        "forecast_categories", pipeline.rollup_forecast_categories(state, windows)
+    )
+
+    cutoffs = backtest.backtest_cutoffs(
+        as_of, int(params["forecast_backtest_cutoffs"]), horizon
+    )
+    result = backtest.run_backtest(
+        inputs, state, cutoffs, horizon, inputs.stage_map, touches, settings
+    )
+    accuracy = backtest.summarize_accuracy(result.forecasts)
+    context.store("forecast_backtest", result.forecasts)
+    context.store("forecast_accuracy", accuracy)
+    context.store("forecast_calibration", summarize_calibration(result.scored))
+    warnings = _collect_warnings(as_of, results.warnings, result.warnings)
+    context.store("forecast_warnings", warnings)
+
+    sentence = backtest.describe_best_method(accuracy, horizon)
+    context.headline["forecast"] = _headline(forecast, accuracy, horizon, sentence)
+    context.notes.extend(_notes(state, warnings, results.notes + result.notes))
+
+
+def _count_touches(context: PrepareContext) -> pd.DataFrame | None:
+    """Count touches per account and UTC day in the engine."""
+    if "touchpoints" not in context.intake.tables:
+        return None
+    from acctlib import engine
+
+    touches = context.con.table("touchpoints")
+    days = touches.mutate(
+        day=(touches.occurred_at.epoch_seconds() // 86_400).cast("int64")
+    )
+    counts = days.group_by(["account_id", "day"]).aggregate(touches=days.count())
+    with engine.quiet_conversions():
+        frame = counts.to_pandas()
+    return frame.sort_values(["account_id", "day"]).reset_index(drop=True)
+
+
+def _describe_windows(
+    forecasts: pd.DataFrame, windows: list[Window], metric: str
+) -> pd.DataFrame:
+    bounds = {window.name: window for window in windows}
+    frame = forecasts.copy()
+    frame.insert(0, "metric", metric)
+    frame.insert(2, "window_start", frame["window"].map(lambda w: bounds[w].start))
+    frame.insert(3, "window_end", frame["window"].map(lambda w: bounds[w].end))
+    frame["window_start"] = pd.to_datetime(frame["window_start"])
+    frame["window_end"] = pd.to_datetime(frame["window_end"])
+    frame["label"] = frame["method"].map(METHOD_LABELS)
+    return frame
+
+
+def _forecast_revenue(
+    context: PrepareContext, windows: list[Window], settings: ForecastSettings
+) -> pd.DataFrame:
+    """Forecast monthly recognised revenue with the time-series models."""
+    revenue = context.intake.tables.get("revenue")
+    if revenue is None or revenue.empty:
+        return pd.DataFrame()
+    as_of = context.as_of
+    known = asof.filter_revenue(revenue, as_of)
+    last_month = last_complete_month(as_of)
+    months = pd.to_datetime(known["month"]).dt.to_period("M")
+    if known.empty or months.min() > last_month:
+        return pd.DataFrame()
+    history = monthly_totals(known["month"], known["amount"], months.min(), last_month)
+    horizon = pd.Period(max(window.end for window in windows), freq="M")
+    count = max((horizon - last_month).n, 1)
+    weights = month_weights(windows, as_of, last_month + 1, count)
+    recognised = _revenue_to_date(known, windows, as_of)
+
+    rows = []
+    rng = make_generator(settings.seed, as_of, "revenue")
+    fitted = timeseries.forecast_series(history, count, settings.simulations, rng)
+    summary = summarize_samples(recognised + fitted.paths @ weights)
+    summary["forecast"] = recognised + fitted.point @ weights
+    for column, window in enumerate(windows):
+        rows.append(
+            {
+                "window": window.name,
+                "method": "time_series",
+                "model": fitted.model,
+                **summary.iloc[column].to_dict(),
+                "closed_to_date": recognised[column],
+            }
+        )
+    return _describe_windows(pd.DataFrame(rows), windows, "revenue")
+
+
+def _revenue_to_date(
+    known: pd.DataFrame, windows: list[Window], as_of: dt.date
+) -> np.ndarray:
+    """Return revenue of the complete months inside each window up to ``as_of``."""
+    last_month = last_complete_month(as_of)
+    months = pd.to_datetime(known["month"]).dt.to_period("M")
+    totals = np.zeros(len(windows))
+    for column, window in enumerate(windows):
+        first = pd.Period(window.start, freq="M")
+        inside = (months >= first) & (months <= last_month)
+        totals[column] = float(known.loc[inside, "amount"].sum())
+    return totals
+
+
+def _collect_warnings(
+    as_of: dt.date, report: list[tuple[str, str]], past: pd.DataFrame
+) -> pd.DataFrame:
+    current = pd.DataFrame(
+        [
+            {"cutoff": pd.Timestamp(as_of), "method": method, "warning": message}
+            for method, message in report
+        ],
+        columns=["cutoff", "method", "warning"],
+    )
+    frames = [frame for frame in (past, current) if not frame.empty]
+    if not frames:
+        return pd.DataFrame(
+            {
+                "cutoff": pd.Series(dtype="datetime64[us]"),
+                "method": pd.Series(dtype=str),
+                "warning": pd.Series(dtype=str),
+            }
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _headline(
+    forecast: pd.DataFrame, accuracy: pd.DataFrame, horizon: int, sentence: str
+) -> dict:
+    """Return the best backtested method's forecast of the horizon window.
+
+    A ranked method that could not run on the report date (a model with too
+    few closed deals) gives way to the next one; without a backtest, the
+    stage-weighted forecast is shown.
+    """
+    window = f"next_{horizon}_months"
+    candidates = forecast[
+        (forecast["metric"] == "bookings") & (forecast["window"] == window)
+    ].set_index("method")
+    ranked = accuracy.dropna(subset=["rank"]).sort_values("rank")
+    available = [method for method in ranked["method"] if method in candidates.index]
+    method = available[0] if available else "stage_weighted"
+    row = candidates.loc[method]
+    return {
+        "method": method,
+        "label": METHOD_LABELS[method],
+        "window": window,
+        "window_start": row["window_start"].date().isoformat(),
+        "window_end": row["window_end"].date().isoformat(),
+        "forecast": float(row["forecast"]),
+        "p10": float(row["p10"]),
+        "p50": float(row["p50"]),
+        "p90": float(row["p90"]),
+        "backtested": bool(available),
+        "sentence": sentence,
+    }
+
+
+def _notes(state, warnings: pd.DataFrame, skipped: list[str]) -> list[str]:
+    notes = []
+    if state.tiers_are_standin:
+        notes.append(
+            "Forecast tiers stand in for account tiers: accounts are ranked by "
+            "won plus open amount on each date (top 10% tier 1, next 20% "
+            "tier 2, next 30% tier 3, the rest tier 4)."
+        )
+    if not warnings.empty:
+        counts = warnings.groupby("method").size()
+        listed = ", ".join(f"{method} ({count})" for method, count in counts.items())
+        notes.append(
+            f"Forecast model fits raised {len(warnings)} warnings, listed in the "
+            f"forecast section: {listed}."
+        )
+    notes.extend(sorted(set(skipped))[:3])
+    return notes

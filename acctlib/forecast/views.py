@@ -1,0 +1,262 @@
+"""Tables, charts and executive cards of the forecast section.
+
+Every function takes an open :class:`~acctlib.workspace.Workspace` and
+reads only the tables that :func:`acctlib.forecast.prepare_forecast`
+stored, so a notebook cell is one call. Charts are aggregated: one point
+per method and cut-off or window.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from acctlib import charts, tables, views
+from acctlib.forecast.methods import METHOD_LABELS, MODEL_LABELS
+from acctlib.workspace import Workspace
+
+WINDOW_LABELS = {
+    "current_quarter": "This quarter",
+    "next_quarter": "Next quarter",
+    "next_12_months": "Next 12 months",
+}
+
+_AMOUNT_LABELS = {
+    "forecast": "Forecast",
+    "p10": "P10",
+    "p50": "P50",
+    "p90": "P90",
+    "closed_to_date": "Closed to date",
+}
+
+
+def window_label(window: str, start: pd.Timestamp, end: pd.Timestamp) -> str:
+    """Return a window's display name with its dates."""
+    if window in WINDOW_LABELS:
+        name = WINDOW_LABELS[window]
+    else:
+        name = window.replace("_", " ").capitalize()
+    return f"{name} ({start:%Y-%m-%d} to {end:%Y-%m-%d})"
+
+
+def has_forecast(ws: Workspace) -> bool:
+    """Return whether the forecast step stored its tables in the workspace."""
+    return "forecast" in ws.headline
+
+
+def forecast_table(ws: Workspace, metric: str = "bookings") -> object:
+    """Return every method's forecast and range per window for ``metric``."""
+    if not has_forecast(ws):
+        return views.note("No forecast was prepared for this run.")
+    forecast = ws.table("forecast")
+    if not (forecast["metric"] == metric).any():
+        return views.note(f"No {metric} forecast: the source lacks the data.")
+    frame = forecast[forecast["metric"] == metric].copy()
+    frame["window_name"] = [
+        window_label(row.window, row.window_start, row.window_end)
+        for row in frame.itertuples()
+    ]
+    frame["model"] = frame["model"].map(MODEL_LABELS).fillna(frame["model"])
+    columns = ["window_name", "label", "model", *_AMOUNT_LABELS]
+    return tables.style_table(
+        frame[columns],
+        currency=ws.currency,
+        money=list(_AMOUNT_LABELS),
+        labels={
+            "window_name": "Window",
+            "label": "Method",
+            "model": "Model",
+            **_AMOUNT_LABELS,
+        },
+    )
+
+
+def category_table(ws: Workspace) -> object:
+    """Return the forecast-category roll-up: closed, commit, best case, pipeline."""
+    rollup = ws.table("forecast_categories")
+    if rollup.empty:
+        return views.note("No open or won deal falls in the forecast windows.")
+    frame = rollup.copy()
+    frame["window"] = frame["window"].map(
+        lambda name: WINDOW_LABELS.get(name, name.replace("_", " ").capitalize())
+    )
+    frame["category"] = frame["category"].str.replace("_", " ").str.capitalize()
+    return tables.style_table(
+        frame,
+        currency=ws.currency,
+        counts=["opportunities"],
+        money=["amount", "cumulative"],
+        labels={
+            "window": "Window",
+            "category": "Forecast category",
+            "opportunities": "Opportunities",
+            "amount": "Amount",
+            "cumulative": "Cumulative",
+        },
+    )
+
+
+def best_method_note(ws: Workspace) -> object:
+    """Return the sentence naming the most accurate method."""
+    headline = ws.headline.get("forecast")
+    if not headline:
+        return views.note("No forecast was prepared for this run.")
+    return views.note(headline["sentence"])
+
+
+def accuracy_table(ws: Workspace) -> object:
+    """Return WAPE, bias and P10-P90 coverage per method, best first."""
+    accuracy = ws.table("forecast_accuracy")
+    if accuracy.empty:
+        return views.note(
+            "The backtest did not run: no past month-end had a complete "
+            "horizon, or forecast_backtest_cutoffs is 0."
+        )
+    return tables.style_table(
+        accuracy[["rank", "label", "cutoffs", "wape", "bias", "coverage"]],
+        counts=["rank", "cutoffs"],
+        percents=["wape", "bias", "coverage"],
+        labels={
+            "rank": "Rank",
+            "label": "Method",
+            "cutoffs": "Month-ends scored",
+            "wape": "WAPE",
+            "bias": "Bias",
+            "coverage": "Actual within P10-P90",
+        },
+    )
+
+
+def plot_backtest(ws: Workspace) -> alt.Chart:
+    """Line chart of each method's backtest forecast against actual bookings."""
+    backtest = ws.table("forecast_backtest")
+    forecasts = backtest.assign(series=backtest["method"].map(METHOD_LABELS))
+    actual = backtest.drop_duplicates("cutoff").assign(
+        series="Actual bookings", forecast=lambda frame: frame["actual"]
+    )
+    data = pd.concat([forecasts, actual], ignore_index=True)
+    data = data[["cutoff", "series", "forecast"]].rename(columns={"forecast": "amount"})
+    data["cutoff"] = pd.to_datetime(data["cutoff"]).dt.strftime("%Y-%m-%d")
+    order = [*METHOD_LABELS.values(), "Actual bookings"]
+    return (
+        alt.Chart(data, title=f"Backtest: forecast against actual ({ws.currency})")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("cutoff:O", title="Month-end of the forecast"),
+            y=alt.Y(
+                "amount:Q",
+                title=f"Bookings in the next months ({ws.currency})",
+                axis=alt.Axis(format="~s"),
+            ),
+            color=alt.Color(
+                "series:N",
+                scale=alt.Scale(domain=order, range=[*charts.PALETTE[:5], "#222222"]),
+                title=None,
+            ),
+            strokeDash=alt.condition(
+                alt.datum.series == "Actual bookings",
+                alt.value([1, 0]),
+                alt.value([4, 3]),
+            ),
+            tooltip=[
+                alt.Tooltip("cutoff:O", title="Month-end"),
+                alt.Tooltip("series:N", title="Series"),
+                alt.Tooltip("amount:Q", title="Amount", format=",.0f"),
+            ],
+        )
+    )
+
+
+def plot_ranges(ws: Workspace, window: str | None = None) -> alt.Chart:
+    """Range chart: P10 to P90 bar and point forecast per method for one window.
+
+    ``window`` defaults to the backtested horizon shown in the headline.
+    """
+    forecast = ws.table("forecast")
+    window = window or ws.headline["forecast"]["window"]
+    data = forecast[(forecast["metric"] == "bookings") & (forecast["window"] == window)]
+    data = data[["label", "forecast", "p10", "p50", "p90"]]
+    base = alt.Chart(data, title=f"Bookings forecast with P10-P90 ({ws.currency})")
+    bars = base.mark_rule(strokeWidth=8, opacity=0.4).encode(
+        y=alt.Y("label:N", title=None, sort=list(METHOD_LABELS.values())),
+        x=alt.X("p10:Q", title=f"Bookings ({ws.currency})", axis=alt.Axis(format="~s")),
+        x2="p90:Q",
+    )
+    points = base.mark_point(filled=True, size=80).encode(
+        y=alt.Y("label:N", sort=list(METHOD_LABELS.values())),
+        x="forecast:Q",
+        tooltip=[
+            alt.Tooltip("label:N", title="Method"),
+            alt.Tooltip("forecast:Q", title="Forecast", format=",.0f"),
+            alt.Tooltip("p10:Q", title="P10", format=",.0f"),
+            alt.Tooltip("p90:Q", title="P90", format=",.0f"),
+        ],
+    )
+    return (bars + points).properties(height=180)
+
+
+def calibration_table(ws: Workspace) -> object:
+    """Return the win-probability model's predicted and actual win rate by decile."""
+    calibration = ws.table("forecast_calibration")
+    if calibration.empty:
+        return views.note(
+            "No calibration: no deal open at a backtest month-end has closed yet."
+        )
+    return tables.style_table(
+        calibration,
+        counts=["decile", "deals"],
+        percents=["predicted", "actual"],
+        labels={
+            "decile": "Decile",
+            "deals": "Deals",
+            "predicted": "Predicted win rate",
+            "actual": "Actual win rate",
+        },
+    )
+
+
+def warnings_table(ws: Workspace) -> object:
+    """Return the model-fit warnings counted per method and warning."""
+    warnings = ws.table("forecast_warnings")
+    if warnings.empty:
+        return views.note("No model fit raised a warning.")
+    grouped = (
+        warnings.groupby(["method", "warning"])
+        .agg(dates=("cutoff", "size"))
+        .reset_index()
+    )
+    grouped["method"] = grouped["method"].map(METHOD_LABELS)
+    return tables.style_table(
+        grouped,
+        counts=["dates"],
+        labels={"method": "Method", "warning": "Warning", "dates": "Fits"},
+    )
+
+
+def executive_highlights(ws: Workspace) -> list[object]:
+    """Return the chosen forecast with its range and the accuracy sentence.
+
+    The chosen method is the one with the lowest backtest WAPE, and the
+    window is the backtested horizon after the report date. Returns cards
+    and one note, ready to display in the executive summary.
+    """
+    headline = ws.headline.get("forecast")
+    if not headline:
+        return [views.note("No forecast was prepared for this run.")]
+    currency = ws.currency
+    period = f"{headline['window_start']} to {headline['window_end']}"
+    cards = [
+        {
+            "label": f"Bookings forecast, {period}",
+            "value": tables.format_money(headline["forecast"], currency),
+        },
+        {
+            "label": "Range, P10 to P90",
+            "value": (
+                f"{tables.format_money(headline['p10'], currency)} to "
+                f"{tables.format_money(headline['p90'], currency)}"
+            ),
+        },
+        {"label": "Method", "value": headline["label"]},
+    ]
+    return [views.kpi_cards(cards), views.note(headline["sentence"])]

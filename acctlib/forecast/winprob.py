@@ -1,0 +1,233 @@
+"""Win-probability model: a logistic regression on deal features.
+
+The model is fitted only on deals closed on or before the as-of date. Each
+closed deal gives one training row per open stage it entered. The row
+describes the deal as it stood when it entered that stage, and its outcome
+is whether the deal was won.
+Features:
+
+- stage (one indicator per stage after the first);
+- account tier (indicators for tiers 1 to 3 against tier 4);
+- deal age relative to the typical sales cycle, capped at 3;
+- engagement trend: ``log1p`` of the account's touches in the 30 days
+  before, minus ``log1p`` of half its touches in the 60 days before those;
+- amount band (quartiles of the training amounts) and deal type.
+
+Open deals are scored as they stand on the as-of date. Fit warnings are
+returned with the model, never printed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+from acctlib import asof, schema
+
+logger = logging.getLogger(__name__)
+
+MIN_TRAINING_ROWS = 30
+"""Fewer training rows than this, or a single outcome, skips the model."""
+
+MAX_AGE_RATIO = 3.0
+_EPOCH = pd.Timestamp("1970-01-01")
+
+
+class TouchIndex:
+    """Touch counts per account and day, indexed for fast window counts.
+
+    Parameters
+    ----------
+    touch_counts
+        Columns ``account_id``, ``day`` (whole days since 1970-01-01 in
+        UTC) and ``touches``, or None when the source has no touchpoints.
+    """
+
+    def __init__(self, touch_counts: pd.DataFrame | None) -> None:
+        self.enabled = touch_counts is not None and not touch_counts.empty
+        if not self.enabled:
+            return
+        account_ids = touch_counts["account_id"].astype(str).to_numpy(dtype=object)
+        self.accounts = pd.Index(sorted(set(account_ids)))
+        days = touch_counts["day"].to_numpy(dtype=np.int64)
+        codes = self.accounts.get_indexer(account_ids)
+        order = np.lexsort((days, codes))
+        self.keys = (codes[order] * 1_000_000 + days[order]).astype(np.int64)
+        touches = touch_counts["touches"].to_numpy(dtype=float)[order]
+        self.cumulative = np.concatenate([[0.0], np.cumsum(touches)])
+
+    def count(
+        self, account_ids: pd.Series, start: pd.Series, end: pd.Series
+    ) -> np.ndarray:
+        """Return touches per row on the UTC days from ``start`` to before ``end``."""
+        if not self.enabled:
+            return np.zeros(len(account_ids))
+        codes = self.accounts.get_indexer(
+            account_ids.astype(str).to_numpy(dtype=object)
+        )
+        known = codes >= 0
+        codes = np.where(known, codes, 0).astype(np.int64) * 1_000_000
+        first = codes + _day_numbers(start)
+        last = codes + _day_numbers(end)
+        counts = self.cumulative[np.searchsorted(self.keys, last, side="left")]
+        counts -= self.cumulative[np.searchsorted(self.keys, first, side="left")]
+        return np.where(known, counts, 0.0)
+
+
+@dataclass
+class WinModel:
+    """A fitted win-probability model and what it needs to score deals."""
+
+    result: object
+    columns: list[str]
+    stages: list[str]
+    amount_edges: np.ndarray
+    cycle_days: float
+    training_rows: int
+    warnings: list[str] = field(default_factory=list)
+
+    def predict(
+        self, open_deals: pd.DataFrame, as_of: dt.date, touches: TouchIndex
+    ) -> np.ndarray:
+        """Return the win probability of each open deal on ``as_of``."""
+        reference = pd.Series(asof.as_of_cutoff(as_of), index=open_deals.index)
+        rows = open_deals.assign(
+            stage=open_deals["stage_asof"], reference_time=reference
+        )
+        features = _build_features(
+            rows, self.stages, self.amount_edges, self.cycle_days, touches
+        )
+        design = sm.add_constant(features, has_constant="add")
+        design = design.reindex(columns=self.columns, fill_value=0.0)
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            predicted = np.asarray(self.result.predict(design), dtype=float)
+        return np.clip(np.nan_to_num(predicted, nan=0.0), 0.0, 1.0)
+
+
+def fit_win_model(
+    reach: pd.DataFrame, stages: list[str], cycle_days: float, touches: TouchIndex
+) -> tuple[WinModel | None, list[str]]:
+    """Fit the model on the closed deals' stage entries.
+
+    ``reach`` is :func:`acctlib.forecast.pipeline.compute_stage_reach`;
+    ``stages`` lists the open stages in process order. Returns the model,
+    or None when there are too few rows or only one outcome, and the fit
+    warnings as ``"Category: message"`` strings.
+    """
+    outcome = reach["is_won"].astype(float).to_numpy()
+    if len(reach) < MIN_TRAINING_ROWS or len(np.unique(outcome)) < 2:
+        return None, []
+    rows = reach.assign(reference_time=reach["entered_at"])
+    amount_edges = np.unique(np.quantile(reach["amount"], [0.25, 0.5, 0.75]))
+    features = _build_features(rows, stages, amount_edges, cycle_days, touches)
+    features = features.loc[:, features.std(ddof=0) > 0]
+    design = sm.add_constant(features, has_constant="add")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model = sm.GLM(outcome, design, family=sm.families.Binomial())
+            result = model.fit()
+        except (np.linalg.LinAlgError, ValueError) as error:
+            logger.info("win-probability fit failed: %s", error)
+            return None, [f"{type(error).__name__}: {error}"]
+    messages = sorted({_describe_warning(item) for item in caught})
+    model = WinModel(
+        result,
+        list(design.columns),
+        stages,
+        amount_edges,
+        cycle_days,
+        len(reach),
+        messages,
+    )
+    return model, messages
+
+
+def summarize_calibration(scored: pd.DataFrame) -> pd.DataFrame:
+    """Return predicted against actual win rate by decile of prediction.
+
+    ``scored`` has ``predicted`` (0 to 1) and ``won`` (bool) per deal.
+    Returns ``decile`` (1 is the lowest predictions), ``deals``,
+    ``predicted`` (mean) and ``actual`` (share won). Deciles that tie on
+    their bounds are merged, so fewer than ten rows may come back.
+    """
+    if scored.empty:
+        return pd.DataFrame(
+            {
+                "decile": pd.Series(dtype=int),
+                "deals": pd.Series(dtype=int),
+                "predicted": pd.Series(dtype=float),
+                "actual": pd.Series(dtype=float),
+            }
+        )
+    ranks = scored["predicted"].rank(method="first")
+    decile = pd.qcut(ranks, 10, labels=False, duplicates="drop") + 1
+    table = (
+        scored.assign(decile=decile, won=scored["won"].astype(float))
+        .groupby("decile")
+        .agg(
+            deals=("won", "size"),
+            predicted=("predicted", "mean"),
+            actual=("won", "mean"),
+        )
+        .reset_index()
+    )
+    table["decile"] = table["decile"].astype(int)
+    return table
+
+
+def _build_features(
+    rows: pd.DataFrame,
+    stages: list[str],
+    amount_edges: np.ndarray,
+    cycle_days: float,
+    touches: TouchIndex,
+) -> pd.DataFrame:
+    reference = pd.to_datetime(rows["reference_time"], utc=True)
+    created = pd.to_datetime(rows["created_at"], utc=True)
+    age = (reference - created).dt.total_seconds() / 86_400
+    features = pd.DataFrame(index=rows.index)
+    features["age_ratio"] = (age / max(cycle_days, 1.0)).clip(0.0, MAX_AGE_RATIO)
+
+    recent = touches.count(
+        rows["account_id"], reference - pd.Timedelta(days=30), reference
+    )
+    earlier = touches.count(
+        rows["account_id"],
+        reference - pd.Timedelta(days=90),
+        reference - pd.Timedelta(days=30),
+    )
+    features["engagement_trend"] = np.log1p(recent) - np.log1p(earlier / 2)
+
+    indicators = {
+        "stage": pd.Categorical(rows["stage"], categories=stages),
+        "tier": pd.Categorical(rows["tier"].astype(int), categories=[4, 1, 2, 3]),
+        "type": pd.Categorical(rows["type"], categories=schema.OPPORTUNITY_TYPES),
+        "amount_band": pd.Categorical(
+            np.digitize(rows["amount"].to_numpy(dtype=float), amount_edges),
+            categories=range(len(amount_edges) + 1),
+        ),
+    }
+    for name, values in indicators.items():
+        dummies = pd.get_dummies(values, prefix=name, drop_first=True, dtype=float)
+        dummies.index = rows.index
+        features = features.join(dummies)
+    return features
+
+
+def _day_numbers(values: pd.Series) -> np.ndarray:
+    days = pd.to_datetime(values, utc=True).dt.tz_convert(None)
+    return (days - _EPOCH).dt.days.to_numpy(dtype=np.int64)
+
+
+def _describe_warning(item: warnings.WarningMessage) -> str:
+    first_line = str(item.message).strip().splitlines()[0] if item.message else ""
+    return f"{item.category.__name__}: {first_line}"

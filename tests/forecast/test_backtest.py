@@ -1,0 +1,206 @@
+"""Backtest cut-offs, accuracy scores, the sentence and as-of discipline."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from acctlib.forecast.backtest import (
+    backtest_cutoffs,
+    describe_best_method,
+    run_backtest,
+    summarize_accuracy,
+)
+from acctlib.forecast.methods import ForecastSettings
+from acctlib.forecast.state import ForecastInputs, compute_state
+from acctlib.forecast.winprob import TouchIndex
+from acctlib.intake import load_source
+from tests.conftest import small_params
+
+
+@pytest.mark.parametrize(
+    ("as_of", "expected"),
+    [
+        (dt.date(2026, 6, 30), ["2026-01-31", "2026-02-28", "2026-03-31"]),
+        (dt.date(2026, 6, 15), ["2025-12-31", "2026-01-31", "2026-02-28"]),
+    ],
+)
+def test_cutoffs_leave_room_for_horizon(as_of, expected):
+    cutoffs = backtest_cutoffs(as_of, 3, 3)
+    assert [cutoff.isoformat() for cutoff in cutoffs] == expected
+
+
+def backtest_rows(rows) -> pd.DataFrame:
+    return pd.DataFrame(
+        rows, columns=["cutoff", "method", "forecast", "p10", "p90", "actual"]
+    )
+
+
+def test_accuracy_hand_checked():
+    forecasts = backtest_rows(
+        [
+            ("2026-01-31", "stage_weighted", 90.0, 80.0, 120.0, 100.0),
+            ("2026-02-28", "stage_weighted", 130.0, 105.0, 150.0, 100.0),
+            ("2026-01-31", "time_series", 100.0, 90.0, 110.0, 100.0),
+            ("2026-02-28", "time_series", 110.0, 90.0, 130.0, 100.0),
+        ]
+    )
+    accuracy = summarize_accuracy(forecasts).set_index("method")
+    # stage_weighted: |−10| + |30| over 200 actual; bias (−10 + 30) / 200.
+    assert accuracy.loc["stage_weighted", "wape"] == pytest.approx(0.2)
+    assert accuracy.loc["stage_weighted", "bias"] == pytest.approx(0.1)
+    assert accuracy.loc["stage_weighted", "coverage"] == pytest.approx(0.5)
+    assert accuracy.loc["time_series", "wape"] == pytest.approx(0.05)
+    assert accuracy.loc["time_series", "coverage"] == pytest.approx(1.0)
+    assert accuracy.loc["time_series", "rank"] == 1
+    assert accuracy.loc["stage_weighted", "rank"] == 2
+
+
+def test_methods_compared_on_shared_cutoffs():
+    rows = [
+        (cutoff, "stage_weighted", 100.0, 0.0, 200.0, 100.0)
+        for cutoff in ("2026-01-31", "2026-02-28", "2026-03-31")
+    ]
+    # The model missed the first cut-off; its one big miss there must not
+    # count against the stage-weighted forecast's comparison.
+    rows[0] = ("2026-01-31", "stage_weighted", 400.0, 0.0, 500.0, 100.0)
+    rows += [
+        ("2026-02-28", "win_probability", 110.0, 0.0, 200.0, 100.0),
+        ("2026-03-31", "win_probability", 110.0, 0.0, 200.0, 100.0),
+        ("2026-03-31", "sarimax", 100.0, 0.0, 200.0, 100.0),
+    ]
+    accuracy = summarize_accuracy(backtest_rows(rows)).set_index("method")
+    assert accuracy.loc["stage_weighted", "cutoffs"] == 2
+    assert accuracy.loc["stage_weighted", "wape"] == pytest.approx(0.0)
+    assert accuracy.loc["win_probability", "rank"] == 2
+    assert pd.isna(accuracy.loc["sarimax", "rank"])
+
+
+def test_sentence_names_best_method_and_margin():
+    accuracy = pd.DataFrame(
+        {
+            "method": ["account_based", "time_series"],
+            "label": ["Account-based", "Time series (ETS)"],
+            "cutoffs": [12, 12],
+            "wape": [0.15, 0.21],
+            "bias": [0.0, 0.0],
+            "coverage": [0.8, 0.8],
+            "rank": [1, 2],
+        }
+    )
+    sentence = describe_best_method(accuracy, 3)
+    assert sentence == (
+        "Over the last 12 month-ends, the account-based forecast has been the "
+        "most accurate for this business: its forecasts of the next 3 months' "
+        "bookings were off by 15% of actual bookings (WAPE), 6 percentage "
+        "points better than the next best, the time series (ETS) forecast (21%)."
+    )
+
+
+def test_sentence_without_backtest():
+    empty = summarize_accuracy(backtest_rows([]))
+    sentence = describe_best_method(empty, 3)
+    assert sentence.startswith("No method could be backtested")
+    assert "forecast_backtest_cutoffs is 0" in sentence
+
+
+def count_touches(touchpoints: pd.DataFrame) -> pd.DataFrame:
+    occurred = pd.to_datetime(touchpoints["occurred_at"], utc=True)
+    days = (occurred.dt.tz_convert(None) - pd.Timestamp("1970-01-01")).dt.days
+    frame = touchpoints.assign(day=days)
+    return frame.groupby(["account_id", "day"]).size().rename("touches").reset_index()
+
+
+@pytest.fixture(scope="module")
+def sample_tables(small_sample, tmp_path_factory):
+    root = tmp_path_factory.mktemp("forecast-backtest")
+    intake = load_source(small_params(small_sample, root))
+    return intake
+
+
+def run_one_cutoff(tables, stage_map, cutoff, as_of):
+    inputs = ForecastInputs(
+        tables["opportunities"],
+        tables["stage_history"],
+        stage_map,
+        touch_counts=count_touches(tables["touchpoints"]),
+    )
+    touches = TouchIndex(inputs.touch_counts)
+    final = compute_state(inputs, as_of)
+    settings = ForecastSettings(seed=11, simulations=300)
+    return run_backtest(inputs, final, [cutoff], 3, stage_map, touches, settings)
+
+
+def test_data_after_cutoff_changes_nothing(sample_tables):
+    cutoff, as_of = dt.date(2025, 12, 31), dt.date(2026, 6, 30)
+    tables = dict(sample_tables.tables)
+    before = run_one_cutoff(tables, sample_tables.stage_map, cutoff, as_of)
+
+    later = pd.Timestamp("2026-01-15T10:00:00Z")
+    opportunities = tables["opportunities"]
+    open_then = compute_state(
+        ForecastInputs(opportunities, tables["stage_history"], sample_tables.stage_map),
+        cutoff,
+    ).open_deals["opportunity_id"]
+    added_deal = opportunities.iloc[[0]].assign(
+        opportunity_id="LATE-1",
+        created_at=later,
+        stage="Closed Won",
+        stage_category="won",
+        close_date=pd.Timestamp("2026-02-01"),
+        amount=1_000_000.0,
+    )
+    moved = (
+        tables["stage_history"]
+        .iloc[[0] * len(open_then)]
+        .assign(
+            opportunity_id=open_then.to_numpy(),
+            stage="Closed Won",
+            entered_at=later,
+        )
+    )
+    touches = (
+        tables["touchpoints"]
+        .iloc[:50]
+        .assign(touch_id=[f"LATE-T{i}" for i in range(50)], occurred_at=later)
+    )
+    tables["opportunities"] = pd.concat([opportunities, added_deal], ignore_index=True)
+    tables["stage_history"] = pd.concat(
+        [tables["stage_history"], moved], ignore_index=True
+    )
+    tables["touchpoints"] = pd.concat(
+        [tables["touchpoints"], touches], ignore_index=True
+    )
+    after = run_one_cutoff(tables, sample_tables.stage_map, cutoff, as_of)
+
+    columns = ["cutoff", "method", "model", "forecast", "p10", "p50", "p90"]
+    assert len(before.forecasts) >= 4
+    pd.testing.assert_frame_equal(before.forecasts[columns], after.forecasts[columns])
+    predicted_before = before.scored.set_index("opportunity_id")["predicted"]
+    predicted_after = after.scored.set_index("opportunity_id")["predicted"]
+    assert len(predicted_before) > 0
+    pd.testing.assert_series_equal(
+        predicted_before, predicted_after.loc[predicted_before.index]
+    )
+    # The late deal was won inside the horizon, so only the actual moves.
+    assert (after.forecasts["actual"] > before.forecasts["actual"]).all()
+
+
+def test_sentence_for_a_tie():
+    accuracy = pd.DataFrame(
+        {
+            "method": ["account_based", "stage_weighted"],
+            "label": ["Account-based", "Stage-weighted pipeline"],
+            "cutoffs": [12, 12],
+            "wape": [0.761, 0.762],
+            "bias": [0.0, 0.0],
+            "coverage": [0.8, 0.8],
+            "rank": [1, 2],
+        }
+    )
+    sentence = describe_best_method(accuracy, 3)
+    assert sentence.endswith(
+        "level with the next best, the stage-weighted pipeline forecast (76%)."
+    )

@@ -1,0 +1,178 @@
+"""Stage-weighted forecast, learned stage probabilities and the roll-up."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from acctlib.forecast import pipeline
+from acctlib.forecast.methods import ForecastSettings, compute_forecasts
+from acctlib.forecast.periods import Window, horizon_window
+from acctlib.forecast.state import ForecastInputs, compute_state, expected_close_dates
+from acctlib.forecast.winprob import TouchIndex
+from tests.forecast.factories import STAGE_MAP, make_opportunities
+
+AS_OF = dt.date(2026, 6, 30)
+WINDOW = horizon_window(AS_OF, 3)
+
+
+def small_state(rows, as_of=AS_OF):
+    inputs = ForecastInputs(make_opportunities(rows), None, STAGE_MAP)
+    return compute_state(inputs, as_of)
+
+
+OPEN_ROWS = [
+    ("O1", "A1", "new_business", "Propose", 1_000.0, "2026-06-01", "2026-07-15"),
+    ("O2", "A2", "new_business", "Commit", 2_000.0, "2026-06-01", "2026-08-15"),
+    ("O3", "A2", "expansion", "Qualify", 500.0, "2026-06-01", "2026-12-15"),
+    ("W1", "A1", "new_business", "Won", 3_000.0, "2026-01-01", "2026-05-10"),
+]
+
+
+def test_stage_weighted_forecast_hand_checked():
+    state = small_state(OPEN_ROWS)
+    settings = ForecastSettings(seed=1, simulations=400, probability_source="stage_map")
+    results = compute_forecasts(state, [WINDOW], STAGE_MAP, TouchIndex(None), settings)
+    row = results.forecasts.set_index("method").loc["stage_weighted"]
+    # O1 at 0.5 and O2 at 0.8 close in the window; O3 closes in December.
+    assert row["forecast"] == pytest.approx(1_000 * 0.5 + 2_000 * 0.8)
+    assert row["closed_to_date"] == 0.0
+    assert row["p10"] <= row["p50"] <= row["p90"]
+    assert row["p90"] <= 3_000.0
+
+
+def test_current_quarter_includes_closed_to_date():
+    state = small_state(OPEN_ROWS)
+    quarter = Window("current_quarter", dt.date(2026, 4, 1), dt.date(2026, 6, 30))
+    closed = pipeline.closed_to_date(state.closed, [quarter, WINDOW], AS_OF)
+    np.testing.assert_allclose(closed, [3_000.0, 0.0])
+
+
+@pytest.mark.parametrize(
+    ("created", "close", "expected"),
+    [
+        ("2026-06-01", "2026-07-15", "2026-07-15"),
+        ("2026-06-01", "2026-06-15", "2026-07-31"),
+        ("2026-06-01", None, "2026-07-31"),
+        ("2025-01-01", "2026-01-15", "2026-07-01"),
+        ("2025-01-01", None, "2026-07-01"),
+    ],
+    ids=["future", "overdue-cycle", "missing-cycle", "overdue-slips", "missing-slips"],
+)
+def test_expected_close_dates(created, close, expected):
+    deals = make_opportunities(
+        [("O1", "A1", "new_business", "Propose", 1.0, created, close)]
+    )
+    result = expected_close_dates(deals, AS_OF, cycle_days=60)
+    assert result.iloc[0] == pd.Timestamp(expected)
+
+
+def test_learned_probabilities_shrink_to_stage_map():
+    reach = pd.DataFrame(
+        {
+            "opportunity_id": ["A", "B", "C", "D"],
+            "stage": ["Propose", "Propose", "Propose", "Propose"],
+            "is_won": [True, True, True, False],
+        }
+    )
+    rates = pipeline.learn_stage_probabilities(reach, STAGE_MAP, prior_deals=4)
+    # (3 won + 4 * 0.5) / (4 closed + 4)
+    assert rates["Propose"] == pytest.approx(5 / 8)
+    # No deal reached Qualify, so it keeps the mapped 0.2.
+    assert rates["Qualify"] == pytest.approx(0.2)
+    assert "Won" not in rates.index
+
+
+def test_stage_reach_without_history_uses_first_stage():
+    rows = [
+        ("W1", "A1", "new_business", "Won", 10.0, "2026-01-01", "2026-02-01"),
+        ("L1", "A1", "new_business", "Lost", 10.0, "2026-01-01", "2026-02-01"),
+        ("O1", "A1", "new_business", "Propose", 10.0, "2026-01-01", "2026-08-01"),
+    ]
+    reach = pipeline.compute_stage_reach(small_state(rows), STAGE_MAP)
+    assert reach["opportunity_id"].tolist() == ["L1", "W1"]
+    assert reach["stage"].tolist() == ["Qualify", "Qualify"]
+    assert reach["is_won"].tolist() == [False, True]
+
+
+def test_stage_reach_reads_history_before_cutoff():
+    rows = [("W1", "A1", "new_business", "Won", 10.0, "2026-01-01", "2026-03-01")]
+    history = pd.DataFrame(
+        {
+            "opportunity_id": ["W1", "W1", "W1"],
+            "stage": ["Qualify", "Commit", "Won"],
+            "entered_at": pd.to_datetime(
+                ["2026-01-01", "2026-02-01", "2026-03-01"], utc=True
+            ),
+        }
+    )
+    inputs = ForecastInputs(make_opportunities(rows), history, STAGE_MAP)
+    reach = pipeline.compute_stage_reach(compute_state(inputs, AS_OF), STAGE_MAP)
+    assert reach["stage"].tolist() == ["Qualify", "Commit"]
+
+
+def test_category_rollup_is_cumulative():
+    rollup = pipeline.rollup_forecast_categories(small_state(OPEN_ROWS), [WINDOW])
+    assert rollup["category"].tolist() == ["closed", "commit", "best_case", "pipeline"]
+    assert rollup["amount"].tolist() == [0.0, 2_000.0, 1_000.0, 0.0]
+    assert rollup["cumulative"].tolist() == [0.0, 2_000.0, 3_000.0, 3_000.0]
+    assert rollup["opportunities"].tolist() == [0, 1, 1, 0]
+
+
+def test_deal_closed_later_hides_its_close_date():
+    rows = [
+        ("W1", "A1", "new_business", "Won", 10.0, "2026-05-01", "2026-07-20"),
+        ("O1", "A1", "new_business", "Propose", 10.0, "2026-05-01", "2026-07-20"),
+    ]
+    state = small_state(rows)
+    expected = state.open_deals.set_index("opportunity_id")["expected_close"]
+    # W1 was open on as_of, but its close date is the outcome, so it gets
+    # the typical cycle (no deal won by then: 90 days after creation).
+    assert expected["W1"] == pd.Timestamp("2026-07-30")
+    assert expected["O1"] == pd.Timestamp("2026-07-20")
+
+
+def monthly_won_rows(amount) -> list[tuple]:
+    """One won deal closing mid-month for 30 months, plus two open deals."""
+    rows = []
+    for number, month in enumerate(pd.period_range("2024-01", periods=30, freq="M")):
+        created = month.start_time.strftime("%Y-%m-%d")
+        closed = (month.start_time + pd.Timedelta(days=14)).strftime("%Y-%m-%d")
+        rows.append(
+            (f"W{number:02d}", "A1", "new_business", "Won", amount, created, closed)
+        )
+    rows.append(
+        ("O1", "A1", "new_business", "Propose", amount, "2026-06-01", "2026-07-15")
+    )
+    rows.append(("O2", "A2", "expansion", "Commit", amount, "2026-06-01", "2026-08-15"))
+    return rows
+
+
+def test_integer_and_float_amounts_forecast_alike():
+    settings = ForecastSettings(seed=3, simulations=200)
+    results = []
+    for amount in (100, 100.0):
+        state = small_state(monthly_won_rows(amount))
+        results.append(
+            compute_forecasts(state, [WINDOW], STAGE_MAP, TouchIndex(None), settings)
+        )
+    pd.testing.assert_frame_equal(results[0].forecasts, results[1].forecasts)
+
+
+def test_fit_warnings_are_returned_per_method(capsys):
+    # Equal bookings every month give the models nothing to fit, and
+    # statsmodels 0.15.0 warns that the optimisation failed to converge.
+    state = small_state(monthly_won_rows(100.0))
+    settings = ForecastSettings(seed=3, simulations=200)
+    results = compute_forecasts(state, [WINDOW], STAGE_MAP, TouchIndex(None), settings)
+    methods = {method for method, _ in results.warnings}
+    assert methods == {"time_series", "sarimax"}
+    for _, message in results.warnings:
+        assert re.match(r"[A-Z]\w*Warning: \S", message)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == ""

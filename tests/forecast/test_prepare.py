@@ -1,0 +1,140 @@
+"""The forecast prepare step on the sample and on public CRM exports."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from acctlib import engine
+from acctlib.forecast import prepare_forecast
+from acctlib.forecast.methods import METHOD_LABELS
+from acctlib.forecast.prepare import FORECAST_TABLES
+from acctlib.intake import load_source
+from acctlib.params import PROJECT_ROOT, resolve_params
+from acctlib.workspace import PrepareContext
+from tests.conftest import DATASETS, small_params
+
+FAST = ["forecast_backtest_cutoffs=2", "forecast_simulations=300"]
+
+
+def run_step(intake, params, frames=None) -> PrepareContext:
+    con = engine.connect()
+    for name, frame in intake.tables.items():
+        engine.write_table(con, name, frame)
+    context = PrepareContext(con=con, intake=intake, params=params)
+    context.frames.update(frames or {})
+    prepare_forecast(context)
+    return context
+
+
+@pytest.fixture(scope="module")
+def sample_run(small_sample, tmp_path_factory):
+    params = small_params(small_sample, tmp_path_factory.mktemp("forecast"), *FAST)
+    intake = load_source(params)
+    return intake, params, run_step(intake, params)
+
+
+def test_step_stores_every_table(sample_run):
+    _, _, context = sample_run
+    for name in FORECAST_TABLES:
+        assert name in context.frames
+        stored = engine.read_table(context.con, name)
+        assert list(stored.columns) == list(context.frames[name].columns)
+
+
+def test_forecast_table_has_every_method_and_window(sample_run):
+    forecast = sample_run[2].frames["forecast"]
+    bookings = forecast[forecast["metric"] == "bookings"]
+    assert set(bookings["method"]) == set(METHOD_LABELS)
+    assert set(bookings["window"]) == {
+        "current_quarter",
+        "next_quarter",
+        "next_12_months",
+        "next_3_months",
+    }
+    assert (bookings["p10"] <= bookings["p50"]).all()
+    assert (bookings["p50"] <= bookings["p90"]).all()
+    assert (bookings[["forecast", "p10", "p50", "p90"]] >= 0).all().all()
+    assert (forecast["metric"] == "revenue").any()
+
+
+def test_headline_names_ranked_method(sample_run):
+    headline = sample_run[2].headline["forecast"]
+    accuracy = sample_run[2].frames["forecast_accuracy"]
+    assert headline["method"] == accuracy.loc[accuracy["rank"] == 1, "method"].item()
+    assert headline["window"] == "next_3_months"
+    assert headline["p10"] <= headline["p50"] <= headline["p90"]
+    assert "has been the most accurate" in headline["sentence"]
+
+
+def test_standin_tiers_are_noted(sample_run):
+    notes = sample_run[2].notes
+    assert any(note.startswith("Forecast tiers stand in") for note in notes)
+
+
+def test_account_tiers_replace_standin(sample_run):
+    intake, params, _ = sample_run
+    accounts = intake.tables["accounts"]
+    tiers = pd.DataFrame({"account_id": accounts["account_id"], "tier": 2})
+    context = run_step(intake, params, {"account_tiers": tiers})
+    assert not any(note.startswith("Forecast tiers") for note in context.notes)
+
+
+def test_rerun_gives_same_figures(sample_run):
+    intake, params, first = sample_run
+    again = run_step(intake, params)
+    for name in ("forecast", "forecast_backtest", "forecast_accuracy"):
+        pd.testing.assert_frame_equal(first.frames[name], again.frames[name])
+
+
+def test_no_opportunities_skips_with_note(sample_run):
+    intake, params, _ = sample_run
+    empty = type(intake)(
+        tables={**intake.tables, "opportunities": intake.tables["opportunities"][:0]},
+        quarantine=intake.quarantine,
+        inputs=intake.inputs,
+        stage_map=intake.stage_map,
+    )
+    context = run_step(empty, params)
+    assert context.notes == ["Forecasts skipped: the source has no opportunities."]
+    assert "forecast" not in context.frames
+
+
+def dataset_params(name: str, tmp_path, *overrides: str):
+    return resolve_params(
+        PROJECT_ROOT / "params" / f"{name}.yaml",
+        [f"work_dir={tmp_path}", f"reports_dir={tmp_path}", *overrides],
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (DATASETS / "maven-crm-sales-opportunities").is_dir(),
+    reason="Maven CRM export not found under ../shared/datasets",
+)
+def test_maven_export_forecasts(tmp_path):
+    params = dataset_params("maven", tmp_path, "forecast_simulations=500")
+    context = run_step(load_source(params), params)
+    forecast = context.frames["forecast"]
+    assert set(forecast["method"]) >= {"stage_weighted", "account_based"}
+    assert forecast[["forecast", "p10", "p90"]].notna().all().all()
+    assert len(context.frames["forecast_backtest"]["cutoff"].unique()) == 12
+    assert "has been the most accurate" in context.headline["forecast"]["sentence"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (PROJECT_ROOT / "params" / "olist.yaml").is_file(),
+    reason="no Olist parameter file and source profile in this checkout yet",
+)
+@pytest.mark.skipif(
+    not (DATASETS / "olist-marketing-funnel").is_dir(),
+    reason="Olist marketing funnel export not found under ../shared/datasets",
+)
+def test_olist_export_forecasts(tmp_path):
+    params = dataset_params("olist", tmp_path, "forecast_simulations=500")
+    context = run_step(load_source(params), params)
+    forecast = context.frames["forecast"]
+    assert not forecast.empty
+    assert forecast[["forecast", "p10", "p90"]].notna().all().all()
+    assert "forecast" in context.headline

@@ -1,0 +1,59 @@
+"""Forecast display blocks read from a built report's workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from acctlib.forecast import views
+from acctlib.workspace import WORKSPACE_FILE, open_workspace
+
+
+@pytest.fixture(scope="module")
+def report_workspace(small_report):
+    params = small_report.manifest["params"]
+    path = Path(params["work_dir"]) / small_report.run_dir.name / WORKSPACE_FILE
+    return open_workspace(path)
+
+
+@pytest.mark.slow
+def test_executive_highlights_show_forecast(report_workspace):
+    headline = report_workspace.headline["forecast"]
+    cards, sentence = views.executive_highlights(report_workspace)
+    assert "Bookings forecast, 2026-07-01 to 2026-09-30" in cards.data
+    assert "Range, P10 to P90" in cards.data
+    assert headline["label"] in cards.data
+    assert f"USD {headline['forecast']:,.0f}" in cards.data
+    assert "has been the most accurate for this business" in sentence.data
+
+
+@pytest.mark.slow
+def test_forecast_section_in_report(small_report):
+    html = (small_report.run_dir / "05-forecast.html").read_text(encoding="utf-8")
+    assert "has been the most accurate for this business" in html
+    assert "Actual within P10-P90" in html
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "view",
+    [
+        views.forecast_table,
+        views.category_table,
+        views.accuracy_table,
+        views.calibration_table,
+        views.warnings_table,
+    ],
+    ids=lambda view: view.__name__,
+)
+def test_tables_render_html(report_workspace, view):
+    html = view(report_workspace).to_html()
+    assert "<table" in html
+
+
+@pytest.mark.slow
+def test_backtest_chart_stays_small(report_workspace):
+    chart = views.plot_backtest(report_workspace)
+    rows = chart.to_dict()["datasets"]
+    assert sum(len(values) for values in rows.values()) <= 100

@@ -1,0 +1,109 @@
+"""Win-probability model: touch counts, fit, scoring and calibration."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from acctlib.forecast.winprob import TouchIndex, fit_win_model, summarize_calibration
+
+STAGES = ["Qualify", "Propose", "Commit"]
+
+
+def test_touch_index_counts_days_in_window():
+    counts = pd.DataFrame(
+        {
+            "account_id": ["A", "A", "A", "B"],
+            "day": [100, 105, 110, 105],
+            "touches": [1, 2, 4, 8],
+        }
+    )
+    index = TouchIndex(counts)
+    day = pd.Timestamp("1970-01-01", tz="UTC")
+    start = pd.Series([day + pd.Timedelta(days=100)] * 3)
+    end = pd.Series([day + pd.Timedelta(days=110)] * 3)
+    result = index.count(pd.Series(["A", "B", "C"]), start, end)
+    # Day 110 is excluded; account C has no touches.
+    np.testing.assert_allclose(result, [3.0, 8.0, 0.0])
+
+
+def test_touch_index_without_touches_counts_zero():
+    result = TouchIndex(None).count(pd.Series(["A"]), pd.Series([0]), pd.Series([1]))
+    np.testing.assert_allclose(result, [0.0])
+
+
+def make_reach(rows: int, seed: int = 0) -> pd.DataFrame:
+    """Closed stage entries where later stages win more often."""
+    rng = np.random.default_rng(seed)
+    stage = rng.choice(STAGES, size=rows)
+    chance = pd.Series(stage).map({"Qualify": 0.15, "Propose": 0.5, "Commit": 0.85})
+    created = pd.Timestamp("2025-01-01", tz="UTC") + pd.to_timedelta(
+        rng.integers(0, 300, rows), unit="D"
+    )
+    return pd.DataFrame(
+        {
+            "opportunity_id": [f"O{i}" for i in range(rows)],
+            "account_id": [f"A{i % 40}" for i in range(rows)],
+            "stage": stage,
+            "entered_at": created
+            + pd.to_timedelta(rng.integers(0, 60, rows), unit="D"),
+            "created_at": created,
+            "is_won": rng.random(rows) < chance.to_numpy(),
+            "tier": rng.integers(1, 5, rows),
+            "amount": rng.gamma(2.0, 5_000.0, rows),
+            "type": rng.choice(["new_business", "expansion"], size=rows),
+        }
+    )
+
+
+def test_model_ranks_later_stages_higher():
+    model, messages = fit_win_model(make_reach(600), STAGES, 60.0, TouchIndex(None))
+    assert model is not None
+    assert model.training_rows == 600
+    open_deals = pd.DataFrame(
+        {
+            "opportunity_id": ["Q", "P", "C"],
+            "account_id": ["A1", "A1", "A1"],
+            "stage_asof": STAGES,
+            "created_at": pd.to_datetime(["2026-06-01"] * 3, utc=True),
+            "tier": [2, 2, 2],
+            "amount": [5_000.0] * 3,
+            "type": ["new_business"] * 3,
+        }
+    )
+    predicted = model.predict(open_deals, dt.date(2026, 6, 30), TouchIndex(None))
+    assert predicted[0] < predicted[1] < predicted[2]
+    assert ((predicted >= 0) & (predicted <= 1)).all()
+
+
+@pytest.mark.parametrize("rows", [0, 10])
+def test_too_few_rows_skip_model(rows):
+    model, messages = fit_win_model(make_reach(rows), STAGES, 60.0, TouchIndex(None))
+    assert model is None
+    assert messages == []
+
+
+def test_one_outcome_skips_model():
+    reach = make_reach(100).assign(is_won=True)
+    model, _ = fit_win_model(reach, STAGES, 60.0, TouchIndex(None))
+    assert model is None
+
+
+def test_calibration_by_decile():
+    scored = pd.DataFrame(
+        {"predicted": np.linspace(0.05, 0.95, 20), "won": [False] * 10 + [True] * 10}
+    )
+    table = summarize_calibration(scored)
+    assert table["decile"].tolist() == list(range(1, 11))
+    assert table["deals"].tolist() == [2] * 10
+    assert table["actual"].tolist() == [0.0] * 5 + [1.0] * 5
+    assert table["predicted"].is_monotonic_increasing
+
+
+def test_calibration_of_nothing_is_empty():
+    table = summarize_calibration(pd.DataFrame(columns=["predicted", "won"]))
+    assert table.empty
+    assert list(table.columns) == ["decile", "deals", "predicted", "actual"]
