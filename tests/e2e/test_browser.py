@@ -112,6 +112,9 @@ def test_every_page_renders_offline(browser, small_report):
     assert [p.name for p in pages] == [
         "00-executive-summary.html",
         "01-account-map.html",
+        "02-tiering.html",
+        "04-progression-health.html",
+        "06-data-quality.html",
         "index.html",
     ]
     for path in pages:
