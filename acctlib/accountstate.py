@@ -26,6 +26,7 @@ from acctlib import (
     tiermovement,
 )
 from acctlib.asof import as_of_cutoff
+from acctlib.errors import AcctlibError
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,18 @@ WIN_PROBABILITY_TABLE = "opportunity_win_probability"
 NOTE: it is used only when a step before :func:`prepare_progression` stores
 it; otherwise, and at every earlier month-end, the stage probability counts.
 """
+
+
+def store_typed(context: Any, name: str, frame: pd.DataFrame) -> None:
+    """Store ``frame``, typing the untyped columns of an empty frame as text.
+
+    DuckDB cannot create a table from a column of type NULL, which is what
+    an empty object column becomes.
+    """
+    if frame.empty:
+        untyped = {c: str for c in frame.columns if frame[c].dtype == object}
+        frame = frame.astype(untyped)
+    context.store(name, frame)
 
 
 def month_ends_before(as_of: dt.date, months: int = HISTORY_MONTHS) -> list[dt.date]:
@@ -185,14 +198,14 @@ def prepare_progression(context: Any) -> None:
         context.frames["opportunity_snapshot"],
         context.frames["account_map"],
     )
-    context.store("account_weekly_touches", state["weekly"])
-    context.store("stage_durations", state["stage_durations"])
-    context.store("opportunity_progression", state["opportunity_progression"])
-    context.store("account_progression", state["account_progression"])
+    store_typed(context, "account_weekly_touches", state["weekly"])
+    store_typed(context, "stage_durations", state["stage_durations"])
+    store_typed(context, "opportunity_progression", state["opportunity_progression"])
+    store_typed(context, "account_progression", state["account_progression"])
     conversion = progression.compute_stage_conversion(
         tables.get("stage_history"), context.intake.stage_map, context.as_of
     )
-    context.store("stage_conversion", conversion)
+    store_typed(context, "stage_conversion", conversion)
 
 
 def prepare_tiers_and_health(context: Any) -> None:
@@ -201,19 +214,22 @@ def prepare_tiers_and_health(context: Any) -> None:
     state["account_map"] = context.frames["account_map"]
     result = compute_tier_and_health(context, context.as_of, state)
     tiers = result["account_tiers"]
-    context.store("account_tiers", tiers)
-    context.store("account_health", result["account_health"])
+    store_typed(context, "account_tiers", tiers)
+    store_typed(context, "account_health", result["account_health"])
 
     rules = tiering.parse_tier_rules(context.params["tier_rules"])
     opportunities = context.frames["opportunity_progression"]
-    context.store(
+    store_typed(
+        context,
         "tier_shares",
         tiermovement.summarize_tier_shares(
             tiers, context.frames["account_map"], opportunities, context.as_of
         ),
     )
-    context.store(
-        "tier_sensitivity", tiermovement.compute_threshold_sensitivity(tiers, rules)
+    store_typed(
+        context,
+        "tier_sensitivity",
+        tiermovement.compute_threshold_sensitivity(tiers, rules),
     )
     velocity = [
         progression.compute_pipeline_velocity(
@@ -223,7 +239,7 @@ def prepare_tiers_and_health(context: Any) -> None:
         .assign(grouping=group)
         for group in ("tier_label", "industry")
     ]
-    context.store("pipeline_velocity", pd.concat(velocity, ignore_index=True))
+    store_typed(context, "pipeline_velocity", pd.concat(velocity, ignore_index=True))
 
     counts = tiers["tier"].value_counts()
     account_health = result["account_health"]
@@ -240,11 +256,19 @@ def prepare_tiers_and_health(context: Any) -> None:
 def prepare_account_history(context: Any) -> None:
     """Store tiers and health at the 12 previous month-ends, movement and drivers."""
     as_of = context.as_of
-    states = {}
+    states, skipped = {}, []
     for month_end in month_ends_before(as_of):
         if as_of_cutoff(month_end) <= _first_record_at(context):
             continue
-        states[month_end] = compute_account_state(context, month_end)
+        try:
+            states[month_end] = compute_account_state(context, month_end)
+        except AcctlibError as error:
+            # A source can be valid on the as-of date yet not on an earlier
+            # one, such as a stage map without open stages for deals that
+            # were still open then; that month-end is left out.
+            logger.warning("account state on %s failed: %s", month_end, error)
+            skipped.append(month_end.isoformat())
+            continue
         logger.info("account state on %s computed", month_end)
     states[as_of] = {
         "account_tiers": context.frames["account_tiers"],
@@ -252,22 +276,31 @@ def prepare_account_history(context: Any) -> None:
         "account_map": context.frames["account_map"],
     }
 
+    if skipped:
+        context.notes.append(
+            f"Tier and health history leaves out {len(skipped)} month-end(s) "
+            f"({', '.join(skipped)}) whose data could not be read as of that date."
+        )
     tier_history = tiermovement.stack_history(states, "account_tiers")
     health_history = tiermovement.stack_history(states, "account_health")
-    context.store("tier_history", tier_history)
-    context.store("health_history", health_history)
-    context.store(
-        "tier_transitions", tiermovement.compute_transitions(tier_history, as_of)
+    store_typed(context, "tier_history", tier_history)
+    store_typed(context, "health_history", health_history)
+    store_typed(
+        context,
+        "tier_transitions",
+        tiermovement.compute_transitions(tier_history, as_of),
     )
-    context.store("tier_movers", tiermovement.find_tier_movers(tier_history, as_of))
+    store_typed(
+        context, "tier_movers", tiermovement.find_tier_movers(tier_history, as_of)
+    )
 
     _store_health_drivers(context, states)
     outcomes = healthvalidation.label_outcomes(
         health_history, context.frames["opportunity_snapshot"], as_of, OUTCOME_MONTHS
     )
     deciles, summary = healthvalidation.validate_health(outcomes)
-    context.store("health_validation_deciles", deciles)
-    context.store("health_validation", summary)
+    store_typed(context, "health_validation_deciles", deciles)
+    store_typed(context, "health_validation", summary)
     for row in summary.itertuples():
         context.headline[f"health_auc_{row.outcome}"] = (
             None if pd.isna(row.auc) else round(float(row.auc), 3)
@@ -306,7 +339,7 @@ def _store_health_drivers(context: Any, states: dict[dt.date, Any]) -> None:
     else:
         previous = states[dates[-2]]["account_health"]
         drivers = health.explain_health_changes(current, previous, noise_band=band)
-    context.store("health_drivers", drivers)
+    store_typed(context, "health_drivers", drivers)
 
     enriched = current.merge(
         previous[["account_id", "health_score"]].rename(
@@ -324,4 +357,4 @@ def _store_health_drivers(context: Any, states: dict[dt.date, Any]) -> None:
     else:
         enriched["drivers"] = ""
     enriched["drivers"] = enriched["drivers"].fillna("").astype(str)
-    context.store("account_health", enriched)
+    store_typed(context, "account_health", enriched)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from acctlib import engine
+from acctlib.accountstate import store_typed
 from acctlib.asof import as_of_cutoff
 
 logger = logging.getLogger(__name__)
@@ -181,8 +182,9 @@ def prepare_key_accounts(context: Any) -> None:
         marketing = summarize_marketing_touches(
             context.con.table("touchpoints"), key_ids, context.as_of
         )
-    context.store("key_account_marketing", marketing)
-    context.store(
+    store_typed(context, "key_account_marketing", marketing)
+    store_typed(
+        context,
         "key_accounts",
         compute_key_accounts(
             tiers,
@@ -196,7 +198,7 @@ def prepare_key_accounts(context: Any) -> None:
     gaps = find_coverage_gaps(
         tiers, frames["account_progression"], frames["account_health"]
     )
-    context.store("coverage_gaps", gaps)
+    store_typed(context, "coverage_gaps", gaps)
     context.headline["coverage_gaps"] = int(len(gaps))
 
 
