@@ -4,8 +4,8 @@ A profile's ``tables`` section names, per canonical table, the candidate
 file names and the candidate source headers of every canonical column.
 The first file that exists is read and the first header present wins, so
 one profile reads both report exports (labels) and data-loader exports
-(API names). Constant values and parser options complete the map. See the README section "Source
-profiles" for the layout.
+(API names). Constant values and parser options complete the map. The
+README section "Source profiles" shows the layout.
 
 Files are read as text: the delimiter is declared (``read.delimiter``) or
 taken from the header line, the encoding is declared (``read.encoding``) or
