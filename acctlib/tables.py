@@ -88,6 +88,15 @@ def style_table(
         formatters[column] = format_percent
     for column in dates:
         formatters[column] = _format_date
+    # Numeric columns without a declared format still read well: one decimal
+    # for floats and thousands separators, instead of pandas' six decimals.
+    for column in frame.columns:
+        if column in formatters or pd.api.types.is_bool_dtype(frame[column]):
+            continue
+        if pd.api.types.is_float_dtype(frame[column]):
+            formatters[column] = _format_decimal
+        elif pd.api.types.is_integer_dtype(frame[column]):
+            formatters[column] = format_count
     styler = frame.style.format(formatters, na_rep="–", escape="html")
     styler = styler.format_index(escape="html", axis=1).hide(axis="index")
     if labels:
@@ -97,11 +106,19 @@ def style_table(
     if caption:
         styler = styler.set_caption(caption)
     numeric = [c for c in [*money, *counts, *percents] if c in frame.columns]
+    text = [c for c in frame.columns if c not in numeric]
     styler = styler.set_properties(subset=numeric, **{"text-align": "right"})
+    styler = styler.set_properties(subset=text, **{"text-align": "left"})
     # Styler ids are random by default; a content hash keeps the HTML of two
     # builds of the same data identical.
     content = pd.util.hash_pandas_object(frame.astype("str"), index=False).sum()
     return styler.set_uuid(f"t{int(content) % 10**10}{len(frame.columns)}")
+
+
+def _format_decimal(value: float | None) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{value:,.1f}"
 
 
 def _format_date(value: object) -> str:

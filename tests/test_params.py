@@ -45,6 +45,8 @@ def test_defaults_resolve():
     assert params["sections"] == [
         "00-executive-summary",
         "01-account-map",
+        "02-tiering",
+        "04-progression-health",
         "06-data-quality",
     ]
     assert params["stage_map"]["Closed Won"]["category"] == "won"

@@ -22,6 +22,14 @@ EXPECTED_HEADINGS = {
         "Top accounts by value",
     ],
     "01-account-map": ["Value by industry", "Marketing influence", "Customers"],
+    "02-tiering": ["Tier pyramid", "Tier movement", "Threshold sensitivity"],
+    "04-progression-health": [
+        "Key accounts",
+        "Coverage gaps",
+        "At-risk accounts",
+        "Stage durations",
+        "Does health predict outcomes",
+    ],
 }
 
 
