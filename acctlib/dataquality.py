@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import altair as alt
 import pandas as pd
 from IPython.display import HTML
 
@@ -144,6 +145,38 @@ def has_errors(intake: Intake) -> bool:
 
 
 # Views for the data-quality notebook. Each reads one prepared table.
+
+OUTCOME_LABELS = {"accepted": "Accepted", "rejected": "Rejected", "merged": "Merged"}
+
+
+def plot_row_outcomes(counts: pd.DataFrame) -> alt.Chart:
+    """Stacked bars of rows accepted, rejected and merged per table.
+
+    ``counts`` is the ``dq_counts`` table (one row per table).
+    """
+    data = counts.melt(
+        id_vars="table",
+        value_vars=list(OUTCOME_LABELS),
+        var_name="outcome",
+        value_name="rows",
+    )
+    data["outcome"] = data["outcome"].map(OUTCOME_LABELS)
+    return (
+        alt.Chart(data, title="Input rows by outcome")
+        .mark_bar()
+        .encode(
+            y=alt.Y("table:N", title=None),
+            x=alt.X("rows:Q", title="Rows", axis=alt.Axis(format="~s")),
+            color=alt.Color(
+                "outcome:N", sort=list(OUTCOME_LABELS.values()), title="Outcome"
+            ),
+            tooltip=[
+                alt.Tooltip("table:N", title="Table"),
+                alt.Tooltip("outcome:N", title="Outcome"),
+                alt.Tooltip("rows:Q", title="Rows", format=",.0f"),
+            ],
+        )
+    )
 
 
 def counts_table(ws: Any) -> object:

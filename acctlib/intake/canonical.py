@@ -32,9 +32,9 @@ FILE = "_file"
 # primary key keeps the latest version.
 MODIFIED = "_modified"
 
-# ID columns that hold record IDs of the source CRM, so that an id_format
-# such as salesforce applies to them; other ID columns (a touch ID built by
-# an adapter) stay as written.
+# ID columns that contain record IDs of the source CRM. An id_format such
+# as salesforce applies to them only, because adapters build other IDs
+# (such as touch IDs) that must stay as written.
 ID_FORMAT_COLUMNS = {
     "accounts": ("account_id", "parent_account_id"),
     "opportunities": ("opportunity_id", "account_id"),

@@ -2,13 +2,14 @@
 
 CRMs accumulate the same company twice ("Acme Widgets Inc." and "ACME
 WIDGETS, INC"). Accounts whose websites normalise to the same domain are
-merged into one: the survivor is the account with the smallest
-``account_id``, so the result does not depend on row order, and every
-reference (opportunities, touchpoints, revenue, signals, parents) is
-re-pointed to it. Accounts without a website whose normalised name equals
-another account's are only suggested, never merged, because a name alone is
-weak evidence. Accounts with different domains stay apart even when their
-names match. An audit table lists every merge and suggestion.
+merged into the account with the smallest ``account_id``, so the result
+does not depend on row order. Every reference (opportunities, touchpoints,
+revenue, signals, parents) is re-pointed to that survivor.
+
+Accounts without a website whose normalised name equals another account's
+are only suggested, never merged, because a name alone is weak evidence.
+Accounts with different domains stay apart even when their names match.
+An audit table lists every merge and suggestion.
 
 The domain is the website without scheme, ``www.``, port, path, query or
 trailing dot, in lower case. The name is lower case without punctuation

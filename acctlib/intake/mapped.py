@@ -1,11 +1,11 @@
 """Reading export files through a profile's column map.
 
 A profile's ``tables`` section names, per canonical table, the candidate
-file names (the first that exists is read), the candidate source headers of
-every canonical column (the first present wins, so one profile reads both
-report exports with labels and data-loader exports with API names),
-constant values, and parser options. See the README section "Source
-profiles" for the layout.
+file names and the candidate source headers of every canonical column.
+The first file that exists is read and the first header present wins, so
+one profile reads both report exports (labels) and data-loader exports
+(API names). Constant values and parser options complete the map. The
+README section "Source profiles" shows the layout.
 
 Files are read as text: the delimiter is declared (``read.delimiter``) or
 taken from the header line, the encoding is declared (``read.encoding``) or

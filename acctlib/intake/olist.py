@@ -5,10 +5,10 @@ marketing-qualified lead, MQL) and ``olist_closed_deals_dataset.csv`` (one
 row per lead that became a seller). Leads are companies, so:
 
 Accounts, one per MQL
-    ``account_id`` is ``mql_id``; ``name`` is ``Lead <first 8 characters
-    of mql_id>`` (the data is anonymised); ``created_at`` is
-    ``first_contact_date``; ``industry`` is the closed deal's
-    ``business_segment`` (empty for leads that did not close).
+    ``account_id`` is ``mql_id``. ``name`` is ``Lead <first 8 characters
+    of mql_id>``, because the data is anonymised. ``created_at`` is
+    ``first_contact_date``. ``industry`` is the closed deal's
+    ``business_segment``, empty for leads that did not close.
 
 Opportunities, one per closed deal
     ``opportunity_id`` and ``account_id`` are ``mql_id``; stage ``Won``;
@@ -20,7 +20,8 @@ Opportunities, one per closed deal
 
 Touchpoints
     One first touch per lead at ``first_contact_date``: channel ``origin``
-    (blank becomes ``unknown``), function marketing, campaign the
+    (blank becomes ``unknown``, like the export's own 1,099 ``unknown``
+    rows), function marketing, campaign the
     ``landing_page_id``. Each closed deal adds an SDR touch (function sdr,
     ``sdr_id``) and a sales-representative touch (function ae, ``sr_id``)
     on ``won_date``. NOTE: the export has no date for the SDR's work, so

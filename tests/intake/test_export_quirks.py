@@ -174,3 +174,48 @@ def test_lint_unmapped_stage_and_falling_probability() -> None:
     assert "'Legal Review' is not in the stage map but 2 opportunity rows" in message
     assert lint.loc["falling probability", "level"] == "warning"
     assert lint.loc["falling probability", "stage"] == "Proposal"
+
+
+def test_check_command_prints_summary(tmp_path: Path, capsys) -> None:
+    """check prints counts, reasons, merges and lint, and exits 1 on lint errors."""
+    import yaml
+
+    from acctlib.cli import main
+    from tests.intake.helpers import write_files
+
+    rows = [
+        ("O1", "A1", "Closed Won", "100", "2024-03-01"),
+        ("O2", "A1", "Legal Review", "200", "2024-03-02"),
+        ("O3", "A9", "Closed Won", "300", "2024-03-03"),
+    ]
+    data = write_files(
+        tmp_path / "data",
+        {
+            "accounts.csv": "Account ID,Account Name,Website\nA1,Acme,acme.com\n"
+            "A2,Acme Inc,https://www.acme.com/\n",
+            "opportunities.csv": opportunities_csv(rows),
+        },
+    )
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(yaml.safe_dump(mapped_profile()), encoding="utf-8")
+    code = main(
+        [
+            "-q",
+            "check",
+            "--set",
+            f"data_dir={data}",
+            "--set",
+            f"profile={profile}",
+            "--set",
+            "as_of=2024-12-31",
+        ]
+    )
+    output = capsys.readouterr().out
+    assert code == 1
+    assert "5 rows read, 2 accepted, 2 rejected, 1 merged (reconciled)" in output
+    assert "account_id not found in accounts" in output
+    assert (
+        "stage 'Legal Review' is not in the stage map but 1 opportunity row" in output
+    )
+    assert "merged" in output
+    assert "already in the report currency" in output
