@@ -183,7 +183,19 @@ def quiet_conversions() -> Iterator[None]:
 
 
 def write_table(con, name: str, df: pd.DataFrame) -> None:
-    """Store ``df`` as table ``name`` in the workspace, replacing any earlier one."""
+    """Store ``df`` as table ``name`` in the workspace, replacing any earlier one.
+
+    Object columns that hold no value at all (an empty frame, or a column
+    that is missing everywhere) are stored as text, because DuckDB cannot
+    create a column of the NULL type.
+    """
+    untyped = [
+        column
+        for column in df.columns
+        if df[column].dtype == object and df[column].isna().all()
+    ]
+    if untyped:
+        df = df.astype({column: "str" for column in untyped})
     with quiet_conversions():
         con.create_table(name, obj=df, overwrite=True)
     logger.debug("stored table %s with %d rows", name, len(df))

@@ -59,18 +59,10 @@ def test_hubspot_small_export_builds(tmp_path: Path) -> None:
     ("profile", "folder", "settings"),
     [
         ("salesforce", "salesforce-devorg-export", ["as_of=2026-03-31"]),
-        pytest.param(
+        (
             "olist",
             "olist-marketing-funnel",
             ["as_of=2018-12-31", "report_currency=BRL"],
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "the key-accounts prepare step stores a table with "
-                    "NULL-typed columns when no touch falls in its 30-day "
-                    "window, and DuckDB rejects it"
-                ),
-            ),
         ),
     ],
 )
