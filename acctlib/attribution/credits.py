@@ -1,0 +1,181 @@
+"""Every model's credit per opportunity, channel, function and campaign.
+
+:func:`compute_attribution` runs the whole attribution of one run: it
+selects the opportunities, builds the journeys in the engine, weights them
+under every model, allocates cents and adds a "No recorded touch" row for
+each opportunity without a touch, so every model's credits total the
+opportunities' amounts to the cent.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import pandas as pd
+
+from acctlib.attribution import datadriven, heuristics
+from acctlib.attribution.journeys import (
+    build_journeys,
+    count_excluded_touches,
+    known_touches,
+    opportunities_table,
+    select_opportunities,
+)
+from acctlib.attribution.settings import AttributionSettings
+
+logger = logging.getLogger(__name__)
+
+NO_TOUCH = "No recorded touch"
+CREDIT_KEYS = ["kind", "model", "opportunity_id", "channel", "function", "campaign"]
+
+
+@dataclass
+class AttributionResult:
+    """Tables of one attribution run, all account-sized pandas frames.
+
+    Attributes
+    ----------
+    credits
+        One row per kind, model, opportunity, channel, function and
+        campaign: ``account_id``, ``type``, ``outcome``, ``close_month``,
+        ``touches`` and ``credit`` (report currency, whole cents).
+    opportunities
+        One row per kind and opportunity credited: amount, window, type,
+        outcome, ``touches``, ``first_touch_at``, ``sourced`` and
+        ``influenced`` (marketing).
+    excluded_touches
+        Known touches that joined no journey, per kind and reason.
+    excluded_opportunities
+        Won deals that cannot be credited, with the reason.
+    markov, shapley
+        Channel weights the data-driven models learned.
+    """
+
+    credits: pd.DataFrame
+    opportunities: pd.DataFrame
+    excluded_touches: pd.DataFrame
+    excluded_opportunities: pd.DataFrame
+    markov: pd.DataFrame = field(default_factory=pd.DataFrame)
+    shapley: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: list[str] = field(default_factory=list)
+
+
+def compute_attribution(
+    con: Any,
+    touches: ibis.Table,
+    snapshot: pd.DataFrame,
+    settings: AttributionSettings,
+) -> AttributionResult:
+    """Compute every model's credit for the opportunities of ``snapshot``.
+
+    Parameters
+    ----------
+    con
+        Ibis backend holding ``touches``; the journeys are cached there in a
+        temporary table.
+    touches
+        Canonical touchpoints as an Ibis table.
+    snapshot
+        Output of :func:`acctlib.asof.snapshot_opportunities`.
+    settings
+        Models, windows and tie rules.
+    """
+    opportunities, excluded_opportunities = select_opportunities(snapshot, settings)
+    opportunity_table = opportunities_table(opportunities)
+    known = known_touches(touches, settings)
+    journeys = _cache(con, build_journeys(known, opportunity_table, settings))
+
+    parts = [
+        heuristics.weight_touches(journeys, model, settings)
+        for model in settings.heuristic_models
+    ]
+    learned = {}
+    if "markov" in settings.models:
+        learned["markov"] = datadriven.compute_markov_weights(journeys, settings)
+    if "shapley" in settings.models:
+        learned["shapley"] = datadriven.compute_shapley_weights(journeys, settings)
+    for model, weights in learned.items():
+        parts.append(datadriven.weight_by_channel(journeys, model, weights))
+
+    credited = heuristics.credit_journeys(ibis.union(*parts, distinct=False))
+    credits = _summarize_credits(credited, opportunities, settings)
+    summary = _summarize_journeys(journeys, opportunities)
+    excluded = count_excluded_touches(known, journeys, opportunity_table)
+    return AttributionResult(
+        credits=credits,
+        opportunities=summary,
+        excluded_touches=excluded,
+        excluded_opportunities=excluded_opportunities,
+        markov=learned.get("markov", pd.DataFrame()),
+        shapley=learned.get("shapley", pd.DataFrame()),
+    )
+
+
+def _cache(con: Any, expression: ibis.Table) -> ibis.Table:
+    name = f"_attribution_journeys_{uuid.uuid4().hex[:8]}"
+    return con.create_table(name, expression, temp=True)
+
+
+def _summarize_credits(
+    credited: ibis.Table, opportunities: pd.DataFrame, settings: AttributionSettings
+) -> pd.DataFrame:
+    grouped = credited.group_by(CREDIT_KEYS).aggregate(
+        touches=credited.touch_id.count(), credit_cents=credited.credit_cents.sum()
+    )
+    touched = grouped.to_pandas()
+    untouched = _no_touch_rows(touched, opportunities, settings)
+    credits = pd.concat([touched, untouched], ignore_index=True)
+    attributes = opportunities[
+        ["kind", "opportunity_id", "account_id", "type", "outcome", "close_month"]
+    ]
+    credits = credits.merge(attributes, on=["kind", "opportunity_id"], how="left")
+    credits["touches"] = credits["touches"].astype("int64")
+    credits["credit_cents"] = credits["credit_cents"].astype("int64")
+    credits["credit"] = credits["credit_cents"] / 100.0
+    return credits.sort_values(CREDIT_KEYS).reset_index(drop=True)
+
+
+def _no_touch_rows(
+    touched: pd.DataFrame, opportunities: pd.DataFrame, settings: AttributionSettings
+) -> pd.DataFrame:
+    keys = set(zip(touched["kind"], touched["opportunity_id"], strict=True))
+    has_touch = [
+        (kind, opportunity) in keys
+        for kind, opportunity in zip(
+            opportunities["kind"], opportunities["opportunity_id"], strict=True
+        )
+    ]
+    missing = opportunities.loc[~pd.Series(has_touch, index=opportunities.index)]
+    rows = [
+        missing[["kind", "opportunity_id", "amount_cents"]].assign(model=model)
+        for model in settings.models
+    ]
+    frame = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    return frame.rename(columns={"amount_cents": "credit_cents"}).assign(
+        channel=NO_TOUCH, function=NO_TOUCH, campaign=NO_TOUCH, touches=0
+    )
+
+
+def _summarize_journeys(
+    journeys: ibis.Table, opportunities: pd.DataFrame
+) -> pd.DataFrame:
+    is_marketing = journeys.function == "marketing"
+    sources = (journeys.position == 0) & (journeys.occurred_at < journeys.created_at)
+    summary = journeys.group_by(["kind", "opportunity_id"]).aggregate(
+        touches=journeys.touch_id.count(),
+        first_touch_at=journeys.occurred_at.min(),
+        sourced=(sources & is_marketing).any(),
+        influenced=is_marketing.any(),
+    )
+    result = opportunities.merge(
+        summary.to_pandas(), on=["kind", "opportunity_id"], how="left"
+    )
+    result["touches"] = result["touches"].fillna(0).astype("int64")
+    for column in ("sourced", "influenced"):
+        result[column] = result[column].astype("boolean").fillna(False).astype(bool)
+    result["first_touch_at"] = pd.to_datetime(result["first_touch_at"], utc=True)
+    return result
