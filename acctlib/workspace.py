@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from acctlib import accountmap, asof, engine
+from acctlib.attribution.prepare import prepare_attribution
 from acctlib.intake import Intake
 from acctlib.params import PROJECT_ROOT, Params
 
@@ -90,6 +91,7 @@ def prepare_account_map(context: PrepareContext) -> None:
 # before it; every step sees the same intake and parameters.
 PREPARE_STEPS: list[Callable[[PrepareContext], None]] = [
     prepare_account_map,
+    prepare_attribution,
 ]
 
 

@@ -74,18 +74,26 @@ def allocate_cents_expr(weighted: ibis.Table, group_by: list[str]) -> ibis.Table
         are dropped again.
     """
     window = ibis.window(group_by=group_by)
-    total = weighted.weight.sum().over(window)
-    effective = ibis.ifelse(total > 0, weighted.weight, 1.0)
-    staged = weighted.mutate(_weight=effective)
-    staged = staged.mutate(_total=staged._weight.sum().over(window))
-    exact = staged.amount_cents.cast("float64") * staged._weight / staged._total
-    staged = staged.mutate(_exact=exact)
-    staged = staged.mutate(_floor=staged._exact.floor().cast("int64"))
+    # Three window passes: totals, the floor sum, then the remainder rank.
+    staged = weighted.mutate(
+        _total=weighted.weight.sum().over(window),
+        _count=weighted.weight.count().over(window),
+    )
+    use_weight = staged._total > 0
+    share = ibis.ifelse(
+        use_weight,
+        staged.weight / staged._total,
+        1.0 / staged._count.cast("float64"),
+    )
+    positive = use_weight.ifelse(staged.weight > 0, True)
+    exact = staged.amount_cents.cast("float64") * share
+    floor = exact.floor().cast("int64")
     staged = staged.mutate(
-        _remainder=ibis.ifelse(
-            staged._weight > 0, staged._exact - staged._floor.cast("float64"), -1.0
-        ),
-        _leftover=staged.amount_cents - staged._floor.sum().over(window),
+        _floor=floor,
+        _remainder=ibis.ifelse(positive, exact - floor.cast("float64"), -1.0),
+    )
+    staged = staged.mutate(
+        _leftover=staged.amount_cents - staged._floor.sum().over(window)
     )
     rank = ibis.row_number().over(
         group_by=group_by,
@@ -94,6 +102,4 @@ def allocate_cents_expr(weighted: ibis.Table, group_by: list[str]) -> ibis.Table
     staged = staged.mutate(_rank=rank)
     bonus = ibis.ifelse(staged._rank < staged._leftover, 1, 0).cast("int64")
     staged = staged.mutate(credit_cents=staged._floor + bonus)
-    return staged.drop(
-        "_weight", "_total", "_exact", "_floor", "_remainder", "_leftover", "_rank"
-    )
+    return staged.drop("_total", "_count", "_floor", "_remainder", "_leftover", "_rank")

@@ -142,14 +142,9 @@ def _summarize_credits(
 def _no_touch_rows(
     touched: pd.DataFrame, opportunities: pd.DataFrame, settings: AttributionSettings
 ) -> pd.DataFrame:
-    keys = set(zip(touched["kind"], touched["opportunity_id"], strict=True))
-    has_touch = [
-        (kind, opportunity) in keys
-        for kind, opportunity in zip(
-            opportunities["kind"], opportunities["opportunity_id"], strict=True
-        )
-    ]
-    missing = opportunities.loc[~pd.Series(has_touch, index=opportunities.index)]
+    keys = pd.MultiIndex.from_frame(touched[["kind", "opportunity_id"]])
+    candidates = pd.MultiIndex.from_frame(opportunities[["kind", "opportunity_id"]])
+    missing = opportunities.loc[~candidates.isin(keys)]
     rows = [
         missing[["kind", "opportunity_id", "amount_cents"]].assign(model=model)
         for model in settings.models

@@ -54,7 +54,8 @@ def compute_shapley_weights(
     """Return Shapley values per channel with ``player`` and ``channel_weight``."""
     sets = collect_channel_sets(journeys)
     if sets.empty:
-        return pd.DataFrame(columns=["channel", "player", "shapley_value", "share"])
+        columns = ["channel", "player", "shapley_value", "share", "channel_weight"]
+        return pd.DataFrame(columns=columns)
     values = shapley.compute_channel_shapley(sets, settings.shapley_max_channels)
     return values.assign(channel_weight=values["share"])
 

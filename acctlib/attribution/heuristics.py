@@ -30,8 +30,11 @@ from __future__ import annotations
 import ibis
 
 from acctlib.attribution.allocation import allocate_cents_expr
-from acctlib.attribution.journeys import build_journeys, known_touches
-from acctlib.attribution.journeys import opportunities_table
+from acctlib.attribution.journeys import (
+    build_journeys,
+    known_touches,
+    opportunities_table,
+)
 from acctlib.attribution.settings import AttributionSettings
 
 CREDIT_COLUMNS = (
@@ -117,9 +120,7 @@ def _position_weight(
     journey = ibis.window(group_by=["kind", "opportunity_id"])
     key_count = is_key.cast("int64").sum().over(journey)
     rest_count = journeys.touch_count - key_count
-    rest_weight = ibis.ifelse(
-        rest_count > 0, spread / rest_count.cast("float64"), 0.0
-    )
+    rest_weight = ibis.ifelse(rest_count > 0, spread / rest_count.cast("float64"), 0.0)
     return ibis.ifelse(is_key, key_weight, rest_weight)
 
 
@@ -156,8 +157,7 @@ def compute_heuristic_credits(
         known_touches(touches, settings), opportunities_table(opportunities), settings
     )
     parts = [
-        weight_touches(journeys, model, settings)
-        for model in settings.heuristic_models
+        weight_touches(journeys, model, settings) for model in settings.heuristic_models
     ]
     weighted = ibis.union(*parts) if len(parts) > 1 else parts[0]
     return credit_journeys(weighted)

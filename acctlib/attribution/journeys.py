@@ -105,7 +105,9 @@ def select_opportunities(
     creditable = frame["amount"].notna() & (frame["amount"] > 0)
     excluded = frame.loc[(frame["outcome"] == "won") & ~creditable]
     excluded = excluded[["opportunity_id", "amount"]].assign(
-        reason=np.where(excluded["amount"].isna(), "missing amount", "amount not positive")
+        reason=np.where(
+            excluded["amount"].isna(), "missing amount", "amount not positive"
+        )
     )
 
     frame = frame[creditable].copy()
@@ -158,7 +160,9 @@ def known_touches(touches: ibis.Table, settings: AttributionSettings) -> ibis.Ta
             column=missing[0],
         )
     cutoff = as_of_cutoff(settings.as_of).to_pydatetime()
-    known = touches.filter(touches.occurred_at < ibis.literal(cutoff, "timestamp('UTC')"))
+    known = touches.filter(
+        touches.occurred_at < ibis.literal(cutoff, "timestamp('UTC')")
+    )
     campaign = (
         known.campaign.fill_null(NO_CAMPAIGN)
         if "campaign" in known.columns

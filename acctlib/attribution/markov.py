@@ -95,9 +95,7 @@ def count_journey_transitions(journeys: ibis.Table, order: int = 1) -> pd.DataFr
         state = ibis.ifelse(earlier.isnull(), state, earlier + STATE_SEPARATOR + state)
     staged = journeys.mutate(state=state)
     staged = staged.mutate(previous=staged.state.lag(1).over(journey))
-    steps = staged.select(
-        source=staged.previous.fill_null(START), target=staged.state
-    )
+    steps = staged.select(source=staged.previous.fill_null(START), target=staged.state)
     ends = staged.filter(staged.position == staged.touch_count - 1)
     ends = ends.select(
         source=ends.state,
@@ -151,7 +149,9 @@ def compute_removal_effects(transitions: pd.DataFrame) -> pd.DataFrame:
         return empty
 
     q_matrix, conversion_step = _transition_matrices(transitions, index)
-    base = _conversion_probability(q_matrix, conversion_step, np.zeros(len(index), bool))
+    base = _conversion_probability(
+        q_matrix, conversion_step, np.zeros(len(index), bool)
+    )
     effects = []
     for channel in channels:
         removed = np.array(

@@ -36,7 +36,9 @@ def shapley_values(
     return _shapley_from_array(values, len(players), players)
 
 
-def _worth_array(worth: Mapping[frozenset, float], players: Sequence[str]) -> np.ndarray:
+def _worth_array(
+    worth: Mapping[frozenset, float], players: Sequence[str]
+) -> np.ndarray:
     _check_player_count(len(players))
     bits = {player: 1 << position for position, player in enumerate(players)}
     values = np.zeros(1 << len(players))

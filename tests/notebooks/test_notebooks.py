@@ -22,6 +22,12 @@ EXPECTED_HEADINGS = {
         "Top accounts by value",
     ],
     "01-account-map": ["Value by industry", "Marketing influence", "Customers"],
+    "03-attribution": [
+        "What matters under every model",
+        "Channels under every model",
+        "Marketing-sourced and influenced",
+        "Reconciliation",
+    ],
 }
 
 
