@@ -86,7 +86,8 @@ def select_opportunities(
         the columns of :data:`OPPORTUNITY_COLUMNS` plus ``amount`` and
         ``close_month``, sorted by kind and opportunity. ``excluded`` lists
         won deals that cannot be credited (missing or non-positive amount)
-        with ``opportunity_id``, ``amount`` and ``reason``.
+        with ``opportunity_id``, ``amount`` and ``reason``. Other deals with
+        a missing or negative amount are left out; those of amount 0 stay.
     """
     missing = [c for c in _SNAPSHOT_REQUIRED if c not in snapshot.columns]
     if missing:
@@ -102,8 +103,13 @@ def select_opportunities(
         ["won", "lost"],
         "open",
     )
-    creditable = frame["amount"].notna() & (frame["amount"] > 0)
-    excluded = frame.loc[(frame["outcome"] == "won") & ~creditable]
+    # Won deals need a positive amount to be credited. Other deals of amount
+    # 0 stay in the pipeline journeys, where they credit nothing but show
+    # data-driven models a journey that did not convert.
+    is_won = frame["outcome"] == "won"
+    amount = frame["amount"]
+    creditable = amount.notna() & ((amount > 0) | (~is_won & (amount == 0)))
+    excluded = frame.loc[is_won & ~creditable]
     excluded = excluded[["opportunity_id", "amount"]].assign(
         reason=np.where(
             excluded["amount"].isna(), "missing amount", "amount not positive"
