@@ -53,8 +53,8 @@ def compare_models(
     """Return each value's share under every model, spread, ranks and robustness.
 
     ``shares`` is the output of :func:`summarize_credit`. A value is
-    ``robust`` when it ranks within the top ``robust_top`` under every model
-    (rank 1 is the largest share; equal shares take the better rank).
+    ``robust`` when it ranks within the top ``robust_top`` under every model.
+    Rank 1 is the largest share, and equal shares take the better rank.
     Returns one row per value with a column per model, ``min_share``,
     ``max_share``, ``spread`` (max minus min), ``mean_share``, ``worst_rank``
     and ``robust``, sorted by mean share.
@@ -154,9 +154,10 @@ def compute_bridge(
 ) -> pd.DataFrame:
     """Return closed-won broken into credited, no recorded touch and excluded.
 
-    ``snapshot`` gives closed-won (``amount`` of ``is_won`` rows, missing
-    amounts as 0); ``credits`` is the result's credit table, read for one
-    model (all models tie); ``excluded`` lists the won deals left out. The
+    ``snapshot`` gives closed-won, the ``amount`` of ``is_won`` rows with
+    missing amounts as 0. ``credits`` is the result's credit table, read for
+    one model because all models tie. ``excluded`` lists the won deals left
+    out. The
     rows are ``step``, ``amount`` (report currency) and ``opportunities``;
     the last row checks that the parts add up to closed-won.
     """

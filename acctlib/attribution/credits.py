@@ -1,9 +1,9 @@
 """Every model's credit per opportunity, channel, function and campaign.
 
-:func:`compute_attribution` runs the whole attribution of one run: it
+:func:`compute_attribution` runs the whole attribution of one run. It
 selects the opportunities, builds the journeys in the engine, weights them
-under every model, allocates cents and adds a "No recorded touch" row for
-each opportunity without a touch, so every model's credits total the
+under every model and allocates cents. Each opportunity without a touch
+gets a "No recorded touch" row, so every model's credits total the
 opportunities' amounts to the cent.
 """
 

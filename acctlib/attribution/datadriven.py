@@ -1,8 +1,8 @@
 """Markov and Shapley credit for journeys, trained on closed opportunities.
 
 Both models learn one weight per channel from the ``pipeline`` journeys of
-won opportunities (converted) and lost ones (not converted), then credit
-every journey of either kind: each channel in the journey gets the
+won opportunities (converted) and lost ones (not converted). They then
+credit every journey of either kind. Each channel in a journey gets the
 opportunity's amount in proportion to its weight, split equally over that
 channel's touches. A journey whose channels all have weight 0 is credited
 linearly (see :mod:`acctlib.attribution.allocation`).

@@ -13,8 +13,9 @@ Two credit kinds are built separately, each with its own journeys:
   lost), credited with its amount.
 
 With the ``next`` assignment a touch belongs to the opportunity of its kind
-that closes first among those whose window contains the touch (ties by
-``opportunity_id``); with ``all`` it belongs to every such opportunity.
+that closes first among those whose window contains the touch, and equal
+closes go to the lower ``opportunity_id``. With ``all`` it belongs to every
+such opportunity.
 
 Within a journey touches are ordered by ``occurred_at``, then by the
 channel priority list (unlisted channels after listed ones, alphabetically),

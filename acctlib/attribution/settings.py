@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from acctlib.errors import ParameterError
@@ -66,6 +66,14 @@ class AttributionSettings:
         touch id breaks any remaining tie.
     models
         Models to compute, a subset of :data:`MODELS`.
+    robust_top
+        Rank within which a channel must stay under every model to be robust.
+    bootstrap_samples
+        Resamples of accounts for the share intervals.
+    window_days
+        Lookbacks compared in the window sensitivity.
+    seed
+        Seed of the bootstrap draws.
     """
 
     as_of: dt.date
@@ -80,7 +88,6 @@ class AttributionSettings:
     bootstrap_samples: int = 200
     window_days: tuple[int, ...] = (30, 60, 90, 180, 365)
     seed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.assignment not in ASSIGNMENTS:

@@ -37,9 +37,9 @@ def opportunities(*rows: tuple) -> pd.DataFrame:
             "account_id": frame["account_id"].astype("string"),
             "type": "new_business",
             "amount": frame["amount"].astype("float64"),
-            "created_at": pd.to_datetime(frame["created"], utc=True).astype(
-                schema.TIMESTAMP
-            ),
+            "created_at": pd.to_datetime(
+                frame["created"], utc=True, format="ISO8601"
+            ).astype(schema.TIMESTAMP),
             "close_date": pd.to_datetime(frame["close"]).astype(schema.DATE),
             "is_won": frame["outcome"] == "won",
             "is_lost": frame["outcome"] == "lost",
@@ -64,9 +64,9 @@ def touches(*rows: tuple) -> pd.DataFrame:
         records,
         columns=["touch_id", "account_id", "occurred_at", "channel", "function"],
     )
-    frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True).astype(
-        schema.TIMESTAMP
-    )
+    frame["occurred_at"] = pd.to_datetime(
+        frame["occurred_at"], utc=True, format="ISO8601"
+    ).astype(schema.TIMESTAMP)
     frame["campaign"] = pd.Series([None] * len(frame), dtype="string")
     return frame.astype(
         {

@@ -19,7 +19,7 @@ from tests.conftest import small_params
 
 pytestmark = pytest.mark.slow
 
-SECTIONS = ["00-executive-summary", "01-account-map"]
+SECTIONS = ["00-executive-summary", "01-account-map", "03-attribution"]
 
 
 def test_run_folder_has_every_file(small_report):
