@@ -286,10 +286,12 @@ def suggest_lookback(
 ) -> int | None:
     """Suggest a lookback from the accounts' time between first touch and close.
 
-    Builds won journeys with the widest lookback of ``window_days`` and
-    takes the ``quantile`` of the days from each journey's first touch to
-    the end of its window, rounded up to a multiple of ``step`` days.
-    Returns None when no won deal has a touch.
+    Builds won journeys with the widest lookback of ``window_days``. Of each
+    journey's time from first touch to close, the lookback governs only the
+    part before the opportunity's creation, so the suggestion is the
+    ``quantile`` of the days from first touch to creation, rounded up to a
+    multiple of ``step`` days and kept between ``step`` and the widest
+    lookback. Returns None when no won deal has a touch before creation.
     """
     widest = dataclasses.replace(settings, lookback_days=max(settings.window_days))
     selected, _ = select_opportunities(snapshot, widest)
@@ -299,15 +301,17 @@ def suggest_lookback(
     journeys = build_journeys(
         known_touches(touches, widest), opportunities_table(revenue), widest
     )
-    first = journeys.group_by(["opportunity_id", "window_end"]).aggregate(
+    first = journeys.group_by(["opportunity_id", "created_at"]).aggregate(
         first_touch_at=journeys.occurred_at.min()
     )
     frame = first.to_pandas()
-    if frame.empty:
-        return None
-    elapsed = pd.to_datetime(frame["window_end"], utc=True) - pd.to_datetime(
+    elapsed = pd.to_datetime(frame["created_at"], utc=True) - pd.to_datetime(
         frame["first_touch_at"], utc=True
     )
     days = elapsed.dt.total_seconds().to_numpy() / 86400
+    days = days[days > 0]
+    if len(days) == 0:
+        return None
     value = float(np.quantile(days, quantile))
-    return int(max(step, math.ceil(value / step) * step))
+    suggested = max(step, math.ceil(value / step) * step)
+    return int(min(suggested, widest.lookback_days))

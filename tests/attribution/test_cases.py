@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 
+import ibis
 import pandas as pd
 import pytest
 
 from acctlib.attribution import compare, markov, shapley
 from acctlib.attribution.journeys import excluded_touch_note
-from acctlib.attribution.settings import MODELS
+from acctlib.attribution.settings import MODELS, AttributionSettings
 from tests.attribution.frames import AS_OF, attribute, credit_by, opportunities, touches
 
 
@@ -175,3 +176,21 @@ def test_shapley_groups_rare_channels():
     assert values["player"].nunique() == 12
     assert (values["player"] == shapley.OTHER).sum() == 14
     assert elapsed < 30  # generous budget; exact enumeration of 2**12 subsets
+
+
+def test_suggested_lookback_from_journeys():
+    """First touches 40 and 100 days before creation suggest 90 days."""
+    deals = opportunities(
+        ("O1", "A", "2024-06-01", "2024-07-01", 100, "won"),
+        ("O2", "B", "2024-06-01", "2024-07-01", 100, "won"),
+    )
+    touch_frame = touches(
+        ("t1", "A", "2024-04-22", "webinar"),
+        ("t2", "B", "2024-02-22", "event"),
+        ("t3", "B", "2024-06-15", "email"),
+    )
+    con = ibis.duckdb.connect()
+    table = con.create_table("touchpoints", touch_frame)
+    settings = AttributionSettings(as_of=AS_OF)
+    # The 0.8 quantile of 40 and 100 days is 88, rounded up to 90.
+    assert compare.suggest_lookback(table, deals, settings) == 90
