@@ -21,7 +21,7 @@ FUNCTIONS = ("marketing", "sdr", "ae", "partner")
 # Each example runs the whole attribution on DuckDB (about a second), so
 # the examples are few and the suite stays within its time budget.
 PROPERTY_SETTINGS = settings(
-    max_examples=10,
+    max_examples=8,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -107,7 +107,7 @@ def test_credits_tie_to_amount_per_opportunity(data):
     assert (touched["touches"] > 0).all()
 
 
-@PROPERTY_SETTINGS
+@settings(PROPERTY_SETTINGS, max_examples=5)
 @given(data=crm(), seed=st.integers(0, 2**32 - 1))
 def test_results_ignore_row_order(data, seed):
     """Shuffled input rows give identical credits, ties broken by the rule."""

@@ -126,6 +126,12 @@ def test_path_heuristics_match_channelattribution(path_data):
         )
 
 
+@pytest.fixture(scope="module")
+def dp6_full_lookback(tmp_path_factory):
+    """DP6 journeys attributed with a 365-day lookback."""
+    return _dp6_attribution(tmp_path_factory.mktemp("dp6"), lookback_days=365)
+
+
 def _dp6_attribution(tmp_path, lookback_days):
     """Read the DP6 touch rows through the journeys profile and attribute them."""
     if not (DP6 / "test_dataset.csv").is_file():
@@ -178,10 +184,9 @@ def _channel_credit(result, model):
         ("linear", {"crm": 100.0, "direct": 775.0, "google_ads": 75.0, "seo": 250.0}),
     ],
 )
-def test_dp6_heuristics_by_hand(tmp_path, model, expected):
+def test_dp6_heuristics_by_hand(dp6_full_lookback, model, expected):
     """The DP6 journeys, split at each conversion, credit as computed by hand."""
-    result = _dp6_attribution(tmp_path, lookback_days=365)
-    assert _channel_credit(result, model) == expected
+    assert _channel_credit(dp6_full_lookback, model) == expected
 
 
 @pytest.mark.realdata
