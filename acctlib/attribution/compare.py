@@ -245,7 +245,7 @@ def compute_window_sensitivity(
     touches: ibis.Table,
     snapshot: pd.DataFrame,
     settings: AttributionSettings,
-    models: tuple[str, ...] = ("first_touch", "linear", "last_touch"),
+    models: tuple[str, ...] = ("linear",),
 ) -> pd.DataFrame:
     """Return revenue credit per channel for each lookback in ``window_days``.
 

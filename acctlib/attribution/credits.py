@@ -30,7 +30,8 @@ from acctlib.attribution.settings import AttributionSettings
 logger = logging.getLogger(__name__)
 
 NO_TOUCH = "No recorded touch"
-CREDIT_KEYS = ["kind", "model", "opportunity_id", "channel", "function", "campaign"]
+CREDIT_KEYS = ["kind", "model", "opportunity_id", "channel", "function"]
+CAMPAIGN_KEYS = ["kind", "model", "campaign"]
 
 
 @dataclass
@@ -40,9 +41,12 @@ class AttributionResult:
     Attributes
     ----------
     credits
-        One row per kind, model, opportunity, channel, function and
-        campaign: ``account_id``, ``type``, ``outcome``, ``close_month``,
-        ``touches`` and ``credit`` (report currency, whole cents).
+        One row per kind, model, opportunity, channel and function:
+        ``account_id``, ``type``, ``outcome``, ``close_month``, ``touches``,
+        ``credit_cents`` and ``credit`` (report currency).
+    campaign_credits
+        One row per kind, model and campaign: ``touches``, ``credit_cents``
+        and ``credit``, with deals without a touch on "No recorded touch".
     opportunities
         One row per kind and opportunity credited: amount, window, type,
         outcome, ``touches``, ``first_touch_at``, ``sourced`` and
@@ -56,6 +60,7 @@ class AttributionResult:
     """
 
     credits: pd.DataFrame
+    campaign_credits: pd.DataFrame
     opportunities: pd.DataFrame
     excluded_touches: pd.DataFrame
     excluded_opportunities: pd.DataFrame
@@ -101,12 +106,15 @@ def compute_attribution(
     for model, weights in learned.items():
         parts.append(datadriven.weight_by_channel(journeys, model, weights))
 
-    credited = heuristics.credit_journeys(ibis.union(*parts, distinct=False))
+    weighted = ibis.union(*parts, distinct=False)
+    credited = _cache(con, heuristics.credit_journeys(weighted))
     credits = _summarize_credits(credited, opportunities, settings)
+    campaign_credits = _summarize_campaigns(credited, credits)
     summary = _summarize_journeys(journeys, opportunities)
     excluded = count_excluded_touches(known, journeys, opportunity_table)
     return AttributionResult(
         credits=credits,
+        campaign_credits=campaign_credits,
         opportunities=summary,
         excluded_touches=excluded,
         excluded_opportunities=excluded_opportunities,
@@ -116,7 +124,7 @@ def compute_attribution(
 
 
 def _cache(con: Any, expression: ibis.Table) -> ibis.Table:
-    name = f"_attribution_journeys_{uuid.uuid4().hex[:8]}"
+    name = f"_attribution_{uuid.uuid4().hex[:12]}"
     return con.create_table(name, expression, temp=True)
 
 
@@ -139,6 +147,23 @@ def _summarize_credits(
     return credits.sort_values(CREDIT_KEYS).reset_index(drop=True)
 
 
+def _summarize_campaigns(credited: ibis.Table, credits: pd.DataFrame) -> pd.DataFrame:
+    grouped = credited.group_by(CAMPAIGN_KEYS).aggregate(
+        touches=credited.touch_id.count(), credit_cents=credited.credit_cents.sum()
+    )
+    untouched = credits[credits["channel"] == NO_TOUCH]
+    untouched = untouched.groupby(["kind", "model"], as_index=False).agg(
+        touches=("touches", "sum"), credit_cents=("credit_cents", "sum")
+    )
+    frame = pd.concat(
+        [grouped.to_pandas(), untouched.assign(campaign=NO_TOUCH)], ignore_index=True
+    )
+    frame["touches"] = frame["touches"].astype("int64")
+    frame["credit_cents"] = frame["credit_cents"].astype("int64")
+    frame["credit"] = frame["credit_cents"] / 100.0
+    return frame.sort_values(CAMPAIGN_KEYS).reset_index(drop=True)
+
+
 def _no_touch_rows(
     touched: pd.DataFrame, opportunities: pd.DataFrame, settings: AttributionSettings
 ) -> pd.DataFrame:
@@ -151,7 +176,7 @@ def _no_touch_rows(
     ]
     frame = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     return frame.rename(columns={"amount_cents": "credit_cents"}).assign(
-        channel=NO_TOUCH, function=NO_TOUCH, campaign=NO_TOUCH, touches=0
+        channel=NO_TOUCH, function=NO_TOUCH, touches=0
     )
 
 

@@ -21,7 +21,8 @@ def prepare_attribution(context) -> None:
 
     Needs the ``touchpoints`` table and the ``opportunity_snapshot`` frame of
     the account-map step; without touchpoints it adds one note and returns.
-    Tables stored: ``attribution_credits``, ``attribution_opportunities``,
+    Tables stored: ``attribution_credits``, ``attribution_campaign_credits``,
+    ``attribution_opportunities``,
     ``attribution_excluded_touches``, ``attribution_shares_<dimension>``,
     ``attribution_compare_<dimension>`` for channel and function,
     ``attribution_rank_correlation``, ``attribution_sourced``,
@@ -40,6 +41,7 @@ def prepare_attribution(context) -> None:
     result = compute_attribution(context.con, touches, snapshot, settings)
 
     context.store("attribution_credits", result.credits)
+    context.store("attribution_campaign_credits", result.campaign_credits)
     context.store("attribution_opportunities", result.opportunities)
     context.store("attribution_excluded_touches", result.excluded_touches)
     context.store("attribution_markov", result.markov)
@@ -59,7 +61,8 @@ def _shapley_table(values: pd.DataFrame) -> pd.DataFrame:
 
 def _store_comparisons(context, result, settings: AttributionSettings) -> None:
     for dimension in DIMENSIONS:
-        shares = compare.summarize_credit(result.credits, dimension)
+        source = result.campaign_credits if dimension == "campaign" else result.credits
+        shares = compare.summarize_credit(source, dimension)
         context.store(f"attribution_shares_{dimension}", shares)
         if dimension == "campaign":
             continue

@@ -194,3 +194,14 @@ def test_suggested_lookback_from_journeys():
     settings = AttributionSettings(as_of=AS_OF)
     # The 0.8 quantile of 40 and 100 days is 88, rounded up to 90.
     assert compare.suggest_lookback(table, deals, settings) == 90
+
+
+def test_campaign_credit_totals_closed_won(three_won_deals):
+    """Campaign credit per model also totals 175,000, untouched deals included."""
+    rows = three_won_deals.campaign_credits
+    revenue = rows[rows["kind"] == "revenue"]
+    totals = revenue.groupby("model")["credit"].sum()
+    assert (totals == 175_000.0).all()
+    assert len(totals) == len(MODELS)
+    untouched = revenue[revenue["campaign"] == "No recorded touch"]
+    assert (untouched["credit"] == 25_000.0).all()
