@@ -1,4 +1,4 @@
-"""Every model's credit per opportunity, channel, function and campaign.
+"""Every model's credit per opportunity, channel and function, and per campaign.
 
 :func:`compute_attribution` runs the whole attribution of one run. It
 selects the opportunities, builds the journeys in the engine, weights them
@@ -80,8 +80,8 @@ def compute_attribution(
     Parameters
     ----------
     con
-        Ibis backend holding ``touches``; the journeys are cached there in a
-        temporary table.
+        Ibis backend holding ``touches``. The journeys and the touch credits
+        are cached there in temporary tables.
     touches
         Canonical touchpoints as an Ibis table.
     snapshot
