@@ -544,13 +544,24 @@ def _flag_deals(deals: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
 
 def _add_months(dates: pd.Series, months: pd.Series) -> pd.Series:
     """Add whole calendar months, clipping to the month end (31 Jan + 1 = 28 Feb)."""
-    ends = [
-        date + pd.DateOffset(months=int(count))
-        if pd.notna(date) and pd.notna(count)
-        else pd.NaT
-        for date, count in zip(dates, months, strict=True)
-    ]
-    return pd.Series(ends, index=dates.index, dtype=schema.DATE)
+    ends = pd.Series(pd.NaT, index=dates.index, dtype=schema.DATE)
+    valid = dates.notna() & months.notna()
+    if not valid.any():
+        return ends
+    start = pd.to_datetime(dates[valid])
+    count = months[valid].astype("int64")
+    # Vectorised month arithmetic: adding pd.DateOffset row by row cost
+    # about 150 microseconds per deal.
+    total = start.dt.year * 12 + (start.dt.month - 1) + count
+    first = pd.to_datetime(
+        pd.DataFrame({"year": total // 12, "month": total % 12 + 1, "day": 1})
+    )
+    day = np.minimum(start.dt.day, first.dt.days_in_month)
+    shifted = (
+        first + pd.to_timedelta(day - 1, unit="D") + (start - start.dt.normalize())
+    )
+    ends[valid] = shifted.astype(schema.DATE)
+    return ends
 
 
 def _find_most_advanced_stage(

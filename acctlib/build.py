@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zoneinfo
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -26,8 +27,8 @@ from typing import Any
 
 import nbformat
 
-from acctlib import __version__, engine, publish, render
-from acctlib.errors import BuildError
+from acctlib import __version__, engine, movement, publish, render
+from acctlib.errors import AcctlibError, BuildError, ParameterError
 from acctlib.intake import load_source
 from acctlib.intake.quarantine import write_csv_safely
 from acctlib.params import PROJECT_ROOT, Params
@@ -36,6 +37,9 @@ from acctlib.workspace import WORKSPACE_FILE, prepare_workspace
 logger = logging.getLogger(__name__)
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+# Prepared tables are kept in the run folder as Parquet, so a run can be
+# verified and compared without its work folder.
+TABLES_DIR = "tables"
 PACKAGES = (
     "pandas",
     "numpy",
@@ -56,7 +60,7 @@ PACKAGES = (
 
 @dataclass
 class BuildResult:
-    """Where a build wrote its report and what it measured."""
+    """Run folder, manifest and stage timings of one build."""
 
     run_dir: Path
     manifest: dict[str, Any]
@@ -77,6 +81,7 @@ def build_report(params: Params, *, command: str = "acctlib build") -> BuildResu
     started = time.perf_counter()
     timings: dict[str, float] = {}
     sections = _section_paths(params["sections"])
+    _check_timezone(params["report_timezone"])
 
     step = time.perf_counter()
     intake = load_source(params)
@@ -93,6 +98,13 @@ def build_report(params: Params, *, command: str = "acctlib build") -> BuildResu
     workspace = work_dir / WORKSPACE_FILE
     prepared = prepare_workspace(intake, params, workspace)
     timings["prepare"] = time.perf_counter() - step
+    previous_headline = None
+    if params["month_over_month"]:
+        step = time.perf_counter()
+        previous_headline = _prepare_previous_month(
+            intake, params, work_dir, workspace, prepared
+        )
+        timings["prepare_previous_month"] = time.perf_counter() - step
 
     reports_dir = Path(params["reports_dir"])
     reports_dir.mkdir(parents=True, exist_ok=True)
@@ -103,14 +115,17 @@ def build_report(params: Params, *, command: str = "acctlib build") -> BuildResu
         executed = _execute_all(sections, staging, workspace.resolve(), params, timings)
         generated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
         manifest = _manifest(params, intake, prepared, sections, command, generated_at)
+        manifest["headline_previous"] = previous_headline
         step = time.perf_counter()
         publish.write_section_pages(staging, executed, manifest)
         timings["html_export"] = time.perf_counter() - step
         write_csv_safely(intake.quarantine.to_frame(), staging / "rejected_rows.csv")
         _export_account_map(workspace, staging / "account_map.csv")
+        _export_prepared_tables(prepared, staging / TABLES_DIR)
         timings["total"] = time.perf_counter() - started
         manifest["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
         manifest["html_bytes"] = publish.html_sizes(staging)
+        manifest["size_warnings"] = publish.check_size_budget(manifest["html_bytes"])
         publish.write_run_index(staging, manifest)
         (staging / "manifest.json").write_text(
             json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
@@ -135,6 +150,16 @@ def _section_paths(names: list[str]) -> list[Path]:
             )
         paths.append(path)
     return paths
+
+
+def _check_timezone(name: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+        raise ParameterError(
+            f"invalid report_timezone {name!r}; use an IANA name such as "
+            "'UTC' or 'Europe/Berlin'"
+        ) from error
 
 
 def _execute_all(
@@ -198,8 +223,8 @@ def _run_notebook(source: Path, output: Path, workspace: Path, timeout: int) -> 
         raise
     except Exception as error:
         # papermill and nbclient raise many kinds of errors before a cell
-        # runs (an invalid notebook, a kernel that never started); the build
-        # reports each as a failure of this notebook.
+        # runs, such as an invalid notebook or a kernel that never started.
+        # The build reports each as a failure of this notebook.
         detail = f"{type(error).__name__}: {error}".splitlines()[0]
         raise BuildError(source.name, None, detail) from None
     return time.perf_counter() - started
@@ -212,6 +237,51 @@ def _export_account_map(workspace: Path, target: Path) -> None:
         write_csv_safely(engine.read_table(con, "account_map"), target)
     finally:
         con.disconnect()
+
+
+def _prepare_previous_month(
+    intake, params, work_dir, workspace, prepared
+) -> dict[str, Any] | None:
+    """Prepare the previous month-end and store what changed since then.
+
+    The same prepare steps run on the same intake as of the earlier date
+    into ``work_dir/previous-month/``. The changes go into the current
+    workspace (tables ``headline_changes`` and ``account_movements``) and
+    into ``prepared`` so that the manifest and the Parquet export carry
+    them. Returns the previous headline with its ``as_of`` date, or None
+    with a note when preparing the earlier date fails.
+    """
+    earlier = movement.previous_month_end(params.as_of)
+    previous_params = params.replace(as_of=earlier)
+    try:
+        previous = prepare_workspace(
+            intake, previous_params, work_dir / "previous-month" / WORKSPACE_FILE
+        )
+    except AcctlibError as error:
+        # The report of this month stays useful without the comparison.
+        note = f"No comparison with {earlier}: preparing that date failed ({error})."
+        logger.warning(note)
+        prepared.notes.append(note)
+        return None
+    changes = movement.compute_headline_changes(prepared.headline, previous.headline)
+    moves = movement.compute_account_movements(prepared.frames, previous.frames)
+    prepared.frames["headline_changes"] = changes
+    prepared.frames["account_movements"] = moves
+    con = engine.connect(workspace)
+    try:
+        engine.write_table(con, "headline_changes", changes)
+        engine.write_table(con, "account_movements", moves)
+    finally:
+        con.disconnect()
+    logger.info("compared with %s: %d account movements", earlier, len(moves))
+    return {"as_of": earlier.isoformat(), **previous.headline}
+
+
+def _export_prepared_tables(prepared, target: Path) -> None:
+    """Write every prepared table to ``target/<name>.parquet``."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name, frame in sorted(prepared.frames.items()):
+        frame.to_parquet(target / f"{name}.parquet", index=False)
 
 
 def _keep_failed(executed: Path, params: Params) -> None:

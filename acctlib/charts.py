@@ -6,6 +6,11 @@ vega-embed libraries are inlined once per notebook by
 :func:`enable_offline`, so the exported HTML draws every chart from disk
 with no network. Builders aggregate before plotting: a chart never carries
 more rows than altair's default limit of 5,000.
+
+Dates reach the charts as text (``YYYY-MM``) on ordinal axes, because
+vega applies the browser's time zone to temporal fields and a reader west
+of UTC would see every date one day early. A builder that needs a temporal
+axis uses ``utc`` time units (``utcyearmonth``) for the same reason.
 """
 
 from __future__ import annotations
@@ -89,13 +94,35 @@ def _spec_json(chart: alt.TopLevelMixin) -> str:
     return spec.replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
+def static_svg(chart: alt.TopLevelMixin) -> str:
+    """Return ``chart`` drawn as an SVG document by vl-convert, without network.
+
+    Text in the SVG (labels, titles) is XML-escaped by vega's SVG renderer,
+    so names from the CRM stay text when the SVG is placed in HTML.
+    """
+    import vl_convert
+    from altair.utils._importers import vl_version_for_vl_convert
+
+    svg = vl_convert.vegalite_to_svg(
+        chart.to_dict(),
+        vl_version=vl_version_for_vl_convert(),
+        allowed_base_urls=[],
+    )
+    return svg.removeprefix('<?xml version="1.0" encoding="utf-8"?>').strip()
+
+
 def chart_html(chart: alt.TopLevelMixin) -> str:
-    """Return the HTML that draws ``chart`` with the inlined vegaEmbed."""
+    """Return the HTML that draws ``chart`` with the inlined vegaEmbed.
+
+    A static SVG of the same chart sits in a ``<noscript>`` element, so the
+    chart also shows where scripts are off, and the email digest reuses it.
+    """
     spec = _spec_json(chart)
     chart_id = "chart-" + hashlib.sha256(spec.encode("utf-8")).hexdigest()[:12]
     options = json.dumps({"actions": False, "renderer": "svg"})
     return (
-        f'<div class="acctlib-chart" id="{chart_id}"></div>\n'
+        f'<div class="acctlib-chart" id="{chart_id}">'
+        f'<noscript class="acctlib-static">{static_svg(chart)}</noscript></div>\n'
         '<script type="text/javascript">\n'
         f'vegaEmbed("#{chart_id}", {spec}, {options})'
         ".catch(function (error) { console.error(error); });\n"

@@ -1,4 +1,4 @@
-"""Command line: ``acctlib build | check | sample``.
+"""Command line: ``acctlib build | check | verify | compare | email | sample``.
 
 The command line configures logging (progress goes to stderr) and turns
 acctlib's errors into one readable message and a non-zero exit code.
@@ -47,6 +47,40 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate a data source without building")
     _add_params_options(check)
 
+    verify = commands.add_parser(
+        "verify", help="rebuild a run from its manifest and compare the results"
+    )
+    verify.add_argument(
+        "run_dir", type=Path, help="run folder, e.g. reports/2026-06-30"
+    )
+    verify.add_argument(
+        "--out",
+        type=Path,
+        help="folder for the rebuilt run (default: a new temporary folder)",
+    )
+
+    compare = commands.add_parser("compare", help="list what differs between two runs")
+    compare.add_argument("run_a", type=Path, help="first run folder")
+    compare.add_argument("run_b", type=Path, help="second run folder")
+    compare.add_argument(
+        "--html",
+        type=Path,
+        help="HTML page to write (default: compare-<first>-vs-<second>.html "
+        "in the second run's parent folder)",
+    )
+
+    email = commands.add_parser("email", help="email the digest of a run")
+    email.add_argument("run_dir", type=Path, help="run folder, e.g. reports/2026-06-30")
+    email.add_argument("--to", required=True, help="recipient address")
+    target = email.add_mutually_exclusive_group(required=True)
+    target.add_argument("--eml", type=Path, help="write the message to this .eml file")
+    target.add_argument(
+        "--smtp",
+        metavar="HOST:PORT",
+        help="send through this SMTP server; TLS and credentials come from "
+        "ACCTLIB_SMTP_* variables or ~/.config/acctlib/smtp.yaml",
+    )
+
     sample = commands.add_parser("sample", help="write the deterministic sample CRM")
     sample.add_argument("--out", required=True, type=Path, help="output folder")
     sample.add_argument("--seed", type=int, default=20260630, help="random seed")
@@ -73,18 +107,61 @@ def run_build(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from acctlib.dataquality import format_check_report, has_errors
     from acctlib.intake import load_source
     from acctlib.params import resolve_params
 
     params = resolve_params(args.params, args.overrides)
     intake = load_source(params)
-    print(intake.counts().to_string(index=False))
-    summary = intake.quarantine.summary()
-    if not summary.empty:
-        print("\nRejected rows by reason:")
-        print(summary.to_string(index=False))
-    for note in intake.notes:
-        print(note)
+    print(format_check_report(intake))
+    if intake.notes:
+        print("\nNotes:")
+        for note in intake.notes:
+            print(f"  {note}")
+    # Exit 1 when the stage map misses a stage or the counts do not add up.
+    return 1 if has_errors(intake) else 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from acctlib.verify import verify_run
+
+    verification = verify_run(args.run_dir, args.out)
+    if verification.identical:
+        print(f"{args.run_dir}: identical to its rebuild in {verification.rebuilt_dir}")
+        return 0
+    print(f"{args.run_dir}: differs from its rebuild in {verification.rebuilt_dir}")
+    for line in verification.differences():
+        print(f"  {line}")
+    return 1
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from acctlib import compare
+
+    comparison = compare.compare_runs(
+        compare.load_run(args.run_a), compare.load_run(args.run_b)
+    )
+    print(compare.format_text(comparison), end="")
+    target = args.html or args.run_b.resolve().parent / (
+        f"compare-{args.run_a.name}-vs-{args.run_b.name}.html"
+    )
+    compare.write_html(comparison, target)
+    print(f"HTML page: {target}")
+    return 0
+
+
+def run_email(args: argparse.Namespace) -> int:
+    from acctlib import delivery
+
+    if args.eml:
+        message = delivery.build_message(args.run_dir, args.to, "acctlib@localhost")
+        delivery.write_eml(message, args.eml)
+        print(args.eml)
+        return 0
+    settings = delivery.load_smtp_settings(args.smtp)
+    message = delivery.build_message(args.run_dir, args.to, settings.sender)
+    delivery.send(message, settings)
+    print(f"sent to {args.to} through {settings.host}:{settings.port}")
     return 0
 
 
@@ -113,6 +190,12 @@ def main(argv: list[str] | None = None) -> int:
             return run_build(args, argv)
         if args.command == "check":
             return run_check(args)
+        if args.command == "verify":
+            return run_verify(args)
+        if args.command == "compare":
+            return run_compare(args)
+        if args.command == "email":
+            return run_email(args)
         if args.command == "sample":
             return run_sample(args)
     except BuildError as error:

@@ -1,7 +1,7 @@
 """Exceptions raised by acctlib.
 
 Every error derives from :class:`AcctlibError`, so a caller can catch the
-whole family. Messages say what failed, on which value, and what to do.
+whole family. Each message states what failed, on which value, and what to do.
 """
 
 from __future__ import annotations

@@ -53,7 +53,9 @@ def load_declarations(path: Path = DEFAULTS_FILE) -> dict[str, Declaration]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     declarations = {}
     for name, entry in raw.items():
-        missing = {"type", "default", "unit", "description"} - set(entry)
+        missing = {key for key in ("type", "unit", "description") if not entry.get(key)}
+        if "default" not in entry:
+            missing.add("default")
         if missing:
             raise ParameterError(
                 f"{path}: parameter {name!r} lacks {', '.join(sorted(missing))}; "
@@ -159,7 +161,7 @@ def coerce(
     declaration = declarations[name]
     try:
         converted = _convert(declaration, value)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, yaml.YAMLError) as error:
         raise ParameterError(
             f"invalid value {value!r} for parameter {name!r} in {origin}: {error}. "
             f"Expected {declaration.type} ({declaration.unit})."
@@ -246,6 +248,21 @@ def _check_bounds(declaration: Declaration, value: Any, origin: str) -> None:
         )
 
 
+class _ParamsLoader(yaml.SafeLoader):
+    """Safe YAML loader that keeps dates as text.
+
+    PyYAML's own date conversion raises a bare ValueError for impossible
+    dates such as 2026-13-01; as text they reach the parameter's type check,
+    which names the parameter.
+    """
+
+
+_ParamsLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp",
+    lambda loader, node: loader.construct_scalar(node),
+)
+
+
 def parse_override(text: str) -> tuple[str, Any]:
     """Split a ``name=value`` override; the value is read as YAML."""
     name, separator, raw = text.partition("=")
@@ -255,7 +272,7 @@ def parse_override(text: str) -> tuple[str, Any]:
             "--set as_of=2026-06-30"
         )
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = yaml.load(raw, Loader=_ParamsLoader) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
     return name.strip(), value
@@ -318,7 +335,7 @@ def _read_params_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ParameterError(f"parameter file {path} not found")
     try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+        content = yaml.load(path.read_text(encoding="utf-8"), Loader=_ParamsLoader)
     except yaml.YAMLError as error:
         raise ParameterError(
             f"parameter file {path} is not valid YAML: {error}"

@@ -1,6 +1,6 @@
 """Writing the HTML pages of a run and the index of all runs.
 
-A run folder holds one HTML page per section, ``index.html`` (the run's
+A run folder contains one HTML page per section, ``index.html`` (the run's
 contents page with its headline figures) and the files written by
 :mod:`acctlib.build`. ``reports/index.html`` lists every run found in the
 reports folder, read from each run's ``manifest.json``.
@@ -8,8 +8,10 @@ reports folder, read from each run's ``manifest.json``.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
+import zoneinfo
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import jinja2
 import nbformat
 
 from acctlib import render, tables
+from acctlib.params import load_declarations
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +28,11 @@ _ENV = jinja2.Environment(
     autoescape=True,
     keep_trailing_newline=True,
 )
+
+
+def render_page(template: str, **context: Any) -> str:
+    """Render one of the package's page templates, escaping every value."""
+    return _ENV.get_template(template).render(**context)
 
 
 def section_title(notebook: nbformat.NotebookNode, fallback: str) -> str:
@@ -62,11 +70,14 @@ def _page_context(manifest: dict[str, Any], sections, current: str) -> dict[str,
         "as_of": manifest["as_of"],
         "variant": manifest["variant"],
         "currency": params["report_currency"],
-        "generated_at": manifest["generated_at"],
+        "generated_at": format_generated_at(
+            manifest["generated_at"], params.get("report_timezone", "UTC")
+        ),
         "version": manifest["acctlib_version"],
         "git_commit": manifest["git_commit"],
         "command": manifest["command"],
         "inputs": manifest["inputs"],
+        "settings": report_settings(params),
         "params": [
             (
                 name,
@@ -75,8 +86,79 @@ def _page_context(manifest: dict[str, Any], sections, current: str) -> dict[str,
                 else str(value),
             )
             for name, value in sorted(params.items())
+            # Output folders change no figure, and leaving them out keeps
+            # the pages of two builds into different folders identical.
+            if name not in ("reports_dir", "work_dir")
         ],
     }
+
+
+def format_generated_at(generated_at: str, timezone: str) -> str:
+    """Return a manifest's UTC generation time as local time in ``timezone``.
+
+    For example ``2026-07-01T06:30:00Z`` in Europe/Berlin gives
+    ``2026-07-01 08:30 CEST``.
+    """
+    moment = dt.datetime.fromisoformat(generated_at.replace("Z", "+00:00"))
+    local = moment.astimezone(zoneinfo.ZoneInfo(timezone))
+    return local.strftime("%Y-%m-%d %H:%M %Z")
+
+
+def report_settings(params: dict[str, Any]) -> list[tuple[str, str]]:
+    """Return (label, value) pairs of the settings a reader needs to know.
+
+    Folders and lists (data, work and report paths, sections) are left to
+    the footer; numbers carry their declared unit.
+    """
+    declarations = load_declarations()
+    settings = []
+    for name, declaration in declarations.items():
+        if declaration.type in ("path", "list", "mapping") or name not in params:
+            continue
+        value = params[name]
+        if value in (None, ""):
+            continue
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        unit = declaration.unit
+        if declaration.type in ("integer", "number") and unit not in (
+            "integer",
+            "number",
+        ):
+            text = f"{text} {unit}"
+        settings.append((name.replace("_", " ").capitalize(), text))
+    return settings
+
+
+# Size budget of one page on the sample data. An executive opens the
+# summary from an email, so it stays small, and sections may carry more.
+SUMMARY_SECTION = "00-executive-summary.html"
+SUMMARY_BUDGET_BYTES = 2_000_000
+SECTION_BUDGET_BYTES = 5_000_000
+
+
+def check_size_budget(html_bytes: dict[str, int]) -> list[str]:
+    """Log the size of every page; return a warning for each over its budget.
+
+    The executive summary may take :data:`SUMMARY_BUDGET_BYTES`, every
+    other section :data:`SECTION_BUDGET_BYTES`; the run's contents page is
+    not checked.
+    """
+    warnings = []
+    for name, size in sorted(html_bytes.items()):
+        if name == "index.html":
+            continue
+        budget = (
+            SUMMARY_BUDGET_BYTES if name == SUMMARY_SECTION else SECTION_BUDGET_BYTES
+        )
+        logger.info("%s: %.2f MB (budget %.0f MB)", name, size / 1e6, budget / 1e6)
+        if size > budget:
+            message = (
+                f"{name} is {size / 1e6:.1f} MB, over its budget of "
+                f"{budget / 1e6:.0f} MB; aggregate tables and charts further"
+            )
+            logger.warning(message)
+            warnings.append(message)
+    return warnings
 
 
 def html_sizes(run_dir: Path) -> dict[str, int]:

@@ -9,6 +9,7 @@ uses the ``report`` template, which loads nothing over the network.
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import re
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 KERNEL_NAME = "acctlib"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+# Python's warnings module prints "file:line: SomeWarning: message".
+WARNING_LINE = re.compile(r"^\S.*:\d+: \w*Warning: ", re.MULTILINE)
 HEADING = re.compile(r"^(#{1,2})\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
@@ -83,11 +86,13 @@ def execute_notebook(
         ) from error
     except CellTimeoutError as error:
         raise BuildError(
-            source.name, _failed_cell(output), f"cell ran longer than {timeout} s"
+            source.name,
+            _failed_cell(source, output),
+            f"cell ran longer than {timeout} s",
         ) from error
     except DeadKernelError as error:
         raise BuildError(
-            source.name, _failed_cell(output), f"kernel died: {error}"
+            source.name, _failed_cell(source, output), "kernel died while the cell ran"
         ) from error
 
 
@@ -104,17 +109,20 @@ def _source_cell_index(source: Path, cell_source: str, fallback: int) -> int:
     return fallback
 
 
-def _failed_cell(executed: Path) -> int | None:
-    """Return the index of the last cell that started running, if any."""
+def _failed_cell(source: Path, executed: Path) -> int | None:
+    """Return the committed index of the last cell that started running."""
     if not executed.is_file():
         return None
     notebook = nbformat.read(executed, as_version=4)
     started = [
-        index
+        (index, cell)
         for index, cell in enumerate(notebook.cells)
         if cell.get("metadata", {}).get("papermill", {}).get("start_time")
     ]
-    return started[-1] if started else None
+    if not started:
+        return None
+    index, cell = started[-1]
+    return _source_cell_index(source, cell.source, index)
 
 
 def find_error_outputs(notebook: nbformat.NotebookNode) -> list[tuple[int, str]]:
@@ -146,19 +154,67 @@ def extract_toc(notebook: nbformat.NotebookNode) -> list[dict[str, str]]:
     return entries
 
 
-def _strip_for_export(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop stderr streams and warnings from outputs before export."""
+def _strip_for_export(
+    notebook: nbformat.NotebookNode, settings: list[tuple[str, str]]
+) -> nbformat.NotebookNode:
+    """Prepare an executed notebook for readers.
+
+    Drops stderr streams and warnings from outputs, and replaces the cell
+    papermill injects (the workspace path, meaningless to a reader) with a
+    table of the report's settings.
+    """
+    cells = []
     for cell in notebook.cells:
         if cell.cell_type != "code":
+            cells.append(cell)
+            continue
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cells.append(_settings_cell(settings))
             continue
         cell.outputs = [
-            output
-            for output in cell.get("outputs", [])
-            if not (
-                output.get("output_type") == "stream" and output.get("name") == "stderr"
-            )
+            output for output in cell.get("outputs", []) if _is_shown(output)
         ]
+        cells.append(cell)
+    notebook.cells = cells
     return notebook
+
+
+def _is_shown(output: nbformat.NotebookNode) -> bool:
+    """Return False for stderr streams and printed warnings."""
+    if output.get("output_type") != "stream":
+        return True
+    if output.get("name") == "stderr":
+        return False
+    return not WARNING_LINE.search(output.get("text", ""))
+
+
+def _settings_cell(settings: list[tuple[str, str]]) -> nbformat.NotebookNode:
+    """Return a code cell whose only output is the table of report settings.
+
+    The table sits in a ``<details>`` element whose summary line shows the
+    as-of date and currency, so it takes one line until a reader opens it.
+    """
+    rows = "".join(
+        f"<tr><th>{html.escape(name)}</th><td>{html.escape(value)}</td></tr>"
+        for name, value in settings
+    )
+    values = dict(settings)
+    brief = " · ".join(
+        html.escape(values[label])
+        for label in ("As of", "Report currency")
+        if label in values
+    )
+    table = (
+        '<details class="acctlib-settings"><summary>Report settings'
+        f"{': ' + brief if brief else ''}</summary>"
+        f'<table class="acctlib-settings">{rows}</table></details>'
+    )
+    cell = nbformat.v4.new_code_cell("")
+    # A fixed id keeps the HTML of two builds identical; nbformat draws a
+    # random one.
+    cell.id = "report-settings"
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": table})]
+    return cell
 
 
 def export_html(notebook: nbformat.NotebookNode, report: dict[str, Any]) -> str:
@@ -167,7 +223,7 @@ def export_html(notebook: nbformat.NotebookNode, report: dict[str, Any]) -> str:
     ``report`` fills the navigation bar, table of contents and footer of
     the ``report`` template (sections, current file, as_of, variant,
     currency, generated_at, version, git_commit, command, inputs, params,
-    toc).
+    toc, settings as (label, value) pairs).
     """
     exporter = HTMLExporter(
         template_name="report",
@@ -177,6 +233,7 @@ def export_html(notebook: nbformat.NotebookNode, report: dict[str, Any]) -> str:
         exclude_output_prompt=True,
         embed_images=True,
     )
-    notebook = _strip_for_export(nbformat.from_dict(notebook))
+    settings = report.get("settings", [])
+    notebook = _strip_for_export(nbformat.from_dict(notebook), settings)
     body, _ = exporter.from_notebook_node(notebook, resources={"acctlib": report})
     return body

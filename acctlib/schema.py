@@ -102,6 +102,13 @@ ACCOUNTS = TableSpec(
             required=False,
             nullable=True,
         ),
+        _col(
+            "website",
+            "text",
+            "Company website; duplicate accounts merge by its domain.",
+            required=False,
+            nullable=True,
+        ),
     ),
 )
 

@@ -97,7 +97,9 @@ def style_table(
     if caption:
         styler = styler.set_caption(caption)
     numeric = [c for c in [*money, *counts, *percents] if c in frame.columns]
+    text = [c for c in frame.columns if c not in numeric]
     styler = styler.set_properties(subset=numeric, **{"text-align": "right"})
+    styler = styler.set_properties(subset=text, **{"text-align": "left"})
     # Styler ids are random by default; a content hash keeps the HTML of two
     # builds of the same data identical.
     content = pd.util.hash_pandas_object(frame.astype("str"), index=False).sum()

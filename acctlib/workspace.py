@@ -22,8 +22,9 @@ from typing import Any
 
 import pandas as pd
 
-from acctlib import accountmap, asof, engine
+from acctlib import accountmap, accountstate, asof, engine, keyaccounts, slicing
 from acctlib.attribution.prepare import prepare_attribution
+from acctlib.dataquality import prepare_data_quality
 from acctlib.intake import Intake
 from acctlib.params import PROJECT_ROOT, Params
 
@@ -88,10 +89,17 @@ def prepare_account_map(context: PrepareContext) -> None:
 
 
 # The prepare steps, in order. A step may use the frames stored by the steps
-# before it; every step sees the same intake and parameters.
+# before it, and all steps read the same intake and parameters.
 PREPARE_STEPS: list[Callable[[PrepareContext], None]] = [
     prepare_account_map,
+    prepare_data_quality,
+    accountstate.prepare_progression,
+    accountstate.prepare_tiers_and_health,
+    accountstate.prepare_account_history,
+    keyaccounts.prepare_key_accounts,
     prepare_attribution,
+    # Slicing filters what every step before it stored, so it stays last.
+    slicing.prepare_owner_slice,
 ]
 
 
@@ -187,7 +195,12 @@ class Workspace:
         return self.info["stage_map"]
 
     def has_table(self, name: str) -> bool:
-        return name in self.con.list_tables()
+        # ibis 12's list_tables() calls fetch_arrow_table(), which DuckDB
+        # 2.0.1 no longer has, so the catalog is queried directly.
+        found = self.con.con.execute(
+            "select 1 from information_schema.tables where table_name = ?", [name]
+        ).fetchall()
+        return bool(found)
 
     def table(self, name: str) -> pd.DataFrame:
         """Return a prepared table as pandas; use ``con`` for large tables."""

@@ -40,7 +40,7 @@ def prepare_attribution(context) -> None:
     touches = context.con.table("touchpoints")
     result = compute_attribution(context.con, touches, snapshot, settings)
 
-    context.store("attribution_credits", result.credits)
+    context.store("attribution_credits", _add_tiers(context, result.credits))
     context.store("attribution_campaign_credits", result.campaign_credits)
     context.store("attribution_opportunities", result.opportunities)
     context.store("attribution_excluded_touches", result.excluded_touches)
@@ -53,6 +53,15 @@ def prepare_attribution(context) -> None:
     context.store("attribution_windows", windows)
     suggested = compare.suggest_lookback(touches, snapshot, settings)
     _add_headline(context, result, settings, suggested)
+
+
+def _add_tiers(context, frame: pd.DataFrame) -> pd.DataFrame:
+    """Add each account's ``tier`` when the tiers step ran, else return ``frame``."""
+    tiers = context.frames.get("account_tiers")
+    if tiers is None or "tier" not in tiers.columns:
+        return frame
+    tiers = tiers[["account_id", "tier"]].drop_duplicates("account_id")
+    return frame.merge(tiers, on="account_id", how="left")
 
 
 def _shapley_table(values: pd.DataFrame) -> pd.DataFrame:
@@ -83,10 +92,8 @@ def _store_comparisons(context, result, settings: AttributionSettings) -> None:
 def _store_checks(context, result, snapshot, settings: AttributionSettings) -> None:
     opportunities = result.opportunities
     by = ["type"]
-    account_map = context.frames.get("account_map")
-    if account_map is not None and "tier" in account_map.columns:
-        tiers = account_map[["account_id", "tier"]]
-        opportunities = opportunities.merge(tiers, on="account_id", how="left")
+    opportunities = _add_tiers(context, opportunities)
+    if "tier" in opportunities.columns:
         by = ["tier", "type"]
     context.store("attribution_coverage", compare.compute_coverage(opportunities, by))
     context.store(

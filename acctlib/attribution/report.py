@@ -19,6 +19,7 @@ DIMENSION_LABELS = {
     "channel": "Channel",
     "function": "Function",
     "campaign": "Campaign",
+    "tier": "Tier",
 }
 
 
@@ -161,6 +162,15 @@ def credit_table(ws, by: str = "channel", kind: str = "revenue") -> object:
         caption=f"Credit of {noun} by {by}; each model totals the same amount. "
         f"{tables.format_percent(coverage)} of won revenue has a recorded touch.",
     )
+
+
+def tier_credit_table(ws) -> object:
+    """Return won revenue credit per account tier, or a note without tiers."""
+    if "tier" not in ws.table("attribution_credits").columns:
+        return views.note(
+            "No account tiers in this run, so credit is not split by tier."
+        )
+    return credit_table(ws, "tier")
 
 
 def top_campaigns_table(ws, n: int = 15) -> object:

@@ -21,8 +21,11 @@ import yaml
 from acctlib import schema
 from acctlib.errors import InputError, ParameterError
 from acctlib.intake.canonical import RawTable, canonicalize, check_references, finish
+from acctlib.intake.currency import convert_amounts, load_rates
 from acctlib.intake.files import InputFile
+from acctlib.intake.quality import check_opportunities, merge_duplicate_accounts
 from acctlib.intake.quarantine import Quarantine
+from acctlib.intake.stagelint import lint_stage_map
 from acctlib.params import PROJECT_ROOT, Params
 
 logger = logging.getLogger(__name__)
@@ -32,7 +35,16 @@ PROFILES_DIR = PROJECT_ROOT / "params" / "profiles"
 
 @dataclass
 class Intake:
-    """Result of reading a source: canonical tables, rejected rows, inputs."""
+    """Result of reading a source: canonical tables, rejected rows, inputs.
+
+    ``extras`` contains the audit tables of intake: ``account_merges``
+    (:mod:`acctlib.intake.dedupe`), ``stage_lint``
+    (:mod:`acctlib.intake.stagelint`), ``quality_findings``
+    (:mod:`acctlib.intake.quality`) and, for sources whose deals may have
+    several companies, ``deal_companies``. ``received`` counts the rows
+    handed to validation per table, and ``merged`` the accounts merged
+    into another.
+    """
 
     tables: dict[str, pd.DataFrame]
     quarantine: Quarantine
@@ -40,24 +52,47 @@ class Intake:
     notes: list[str] = field(default_factory=list)
     profile: str = "canonical"
     stage_map: dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, pd.DataFrame] = field(default_factory=dict)
+    received: dict[str, int] = field(default_factory=dict)
+    merged: dict[str, int] = field(default_factory=dict)
+    currency_basis: dict[str, Any] = field(default_factory=dict)
 
     def counts(self) -> pd.DataFrame:
         """Return rows read, accepted and rejected per table."""
+        return self.reconciliation()[["table", "read", "accepted", "rejected"]]
+
+    def reconciliation(self) -> pd.DataFrame:
+        """Return rows read, accepted, rejected and merged per table.
+
+        ``read`` is the number of rows handed to validation (for tables an
+        adapter derives, such as stage history from deal columns, the rows
+        it derived). ``reconciled`` is True when read equals accepted plus
+        rejected plus merged.
+        """
         rows = []
         for name in schema.TABLES:
-            read = sum(item.rows for item in self.inputs if item.table == name)
+            read = self.received.get(
+                name, sum(item.rows for item in self.inputs if item.table == name)
+            )
             if name not in self.tables and read == 0:
                 continue
             accepted = len(self.tables.get(name, ()))
+            rejected = self.quarantine.count(name)
+            merged = self.merged.get(name, 0)
             rows.append(
                 {
                     "table": name,
                     "read": read,
                     "accepted": accepted,
-                    "rejected": self.quarantine.count(name),
+                    "rejected": rejected,
+                    "merged": merged,
+                    "reconciled": read == accepted + rejected + merged,
                 }
             )
-        return pd.DataFrame(rows, columns=["table", "read", "accepted", "rejected"])
+        return pd.DataFrame(
+            rows,
+            columns=["table", "read", "accepted", "rejected", "merged", "reconciled"],
+        )
 
 
 def load_profile(name_or_path: str) -> dict[str, Any]:
@@ -90,8 +125,22 @@ def load_source(params: Params) -> Intake:
     adapter = importlib.import_module(
         f"acctlib.intake.{profile.get('adapter', 'canonical_files')}"
     )
-    raw_tables, inputs = adapter.read_source(data_dir, profile, params)
-    return assemble(raw_tables, inputs, stage_map, profile=profile["name"])
+    # An adapter returns its raw tables, the input fingerprints and,
+    # optionally, audit tables of its own (such as deal_companies).
+    raw_tables, inputs, *rest = adapter.read_source(data_dir, profile, params)
+    extras = rest[0] if rest else {}
+    rates_file = profile.get("rates_file")
+    rates = load_rates(data_dir / rates_file) if rates_file else None
+    return assemble(
+        raw_tables,
+        inputs,
+        stage_map,
+        profile=profile["name"],
+        report_currency=str(params["report_currency"]),
+        rates=rates,
+        merge_accounts=bool(params["merge_duplicate_accounts"]),
+        extras=extras,
+    )
 
 
 def _stage_map(params: Params, profile: Mapping[str, Any]) -> dict[str, Any]:
@@ -107,16 +156,34 @@ def assemble(
     stage_map: Mapping[str, Any],
     *,
     profile: str = "canonical",
+    report_currency: str = "USD",
+    rates: pd.DataFrame | None = None,
+    merge_accounts: bool = True,
+    extras: Mapping[str, pd.DataFrame] | None = None,
 ) -> Intake:
-    """Validate raw tables into an Intake; required tables must be present."""
+    """Validate raw tables into an Intake; required tables must be present.
+
+    The steps: parse and validate every table, convert amounts into
+    ``report_currency``, merge duplicate accounts (when ``merge_accounts``),
+    reject rows whose references point nowhere, then lint the stage map and
+    check the opportunities for data-quality findings.
+    """
     quarantine = Quarantine()
     notes = [note for raw in raw_tables for note in raw.notes]
-    tables = {}
+    tables: dict[str, pd.DataFrame] = {}
+    received: dict[str, int] = {}
+    opportunity_file = "opportunities"
     for raw in raw_tables:
         logger.info(
             "validating %s from %s (%d rows)", raw.table, raw.file, len(raw.frame)
         )
-        tables[raw.table] = canonicalize(raw, quarantine, stage_map)
+        frame = canonicalize(raw, quarantine, stage_map)
+        received[raw.table] = received.get(raw.table, 0) + len(raw.frame)
+        if raw.table in tables:
+            frame = pd.concat([tables[raw.table], frame], ignore_index=True)
+        tables[raw.table] = frame
+        if raw.table == "opportunities":
+            opportunity_file = raw.file
     for name, spec in schema.TABLES.items():
         if name not in tables and not spec.optional:
             raise InputError(
@@ -128,7 +195,28 @@ def assemble(
             notes.append(
                 f"No {name} table in the source; sections that need it are omitted."
             )
+
+    tables["opportunities"], basis = convert_amounts(
+        tables["opportunities"], report_currency, rates, opportunity_file
+    )
+    all_extras = dict(extras or {})
+    merged: dict[str, int] = {}
+    if merge_accounts:
+        tables, audit = merge_duplicate_accounts(tables)
+        merged["accounts"] = int((audit["action"] == "merged").sum())
+        all_extras["account_merges"] = audit
+        _repoint_deal_companies(all_extras, audit)
     tables = check_references(tables, quarantine)
+    all_extras["stage_lint"] = lint_stage_map(
+        stage_map,
+        pd.concat(
+            [raw.frame["stage"] for raw in raw_tables if raw.table == "opportunities"]
+        ),
+        tables.get("stage_history"),
+    )
+    findings = check_opportunities(tables["opportunities"], all_extras)
+    all_extras["quality_findings"] = findings
+    notes += [message for message in findings["message"]]
     tables = {name: finish(frame, name) for name, frame in tables.items()}
     return Intake(
         tables=tables,
@@ -137,4 +225,21 @@ def assemble(
         notes=notes,
         profile=profile,
         stage_map=dict(stage_map),
+        extras=all_extras,
+        received=received,
+        merged=merged,
+        currency_basis={"report_currency": report_currency, **basis},
     )
+
+
+def _repoint_deal_companies(
+    extras: dict[str, pd.DataFrame], audit: pd.DataFrame
+) -> None:
+    """Point deal-company links at the surviving account of each merge."""
+    links = extras.get("deal_companies")
+    merges = audit[audit["action"] == "merged"]
+    if links is None or merges.empty:
+        return
+    survivors = dict(zip(merges["account_id"], merges["into_account_id"], strict=True))
+    links = links.assign(account_id=links["account_id"].replace(survivors))
+    extras["deal_companies"] = links

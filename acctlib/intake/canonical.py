@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 import pandera.errors
@@ -19,13 +20,29 @@ import pandera.errors
 from acctlib import schema
 from acctlib.errors import InputError
 from acctlib.intake.files import escape_invisible
-from acctlib.intake.parsers import PARSERS
+from acctlib.intake.money import ColumnFormatError
+from acctlib.intake.parsers import PARSERS, Parsed
 from acctlib.intake.quarantine import Quarantine
 
 logger = logging.getLogger(__name__)
 
 ROW = "_row"
 FILE = "_file"
+# Optional raw column: when a record was last modified, so that a repeated
+# primary key keeps the latest version.
+MODIFIED = "_modified"
+
+# ID columns that hold record IDs of the source CRM, so that an id_format
+# such as salesforce applies to them; other ID columns (a touch ID built by
+# an adapter) stay as written.
+ID_FORMAT_COLUMNS = {
+    "accounts": ("account_id", "parent_account_id"),
+    "opportunities": ("opportunity_id", "account_id"),
+    "stage_history": ("opportunity_id",),
+    "touchpoints": ("account_id", "contact_id"),
+    "revenue": ("account_id",),
+    "signals": ("account_id",),
+}
 
 
 @dataclass
@@ -35,12 +52,21 @@ class RawTable:
     ``frame`` has canonical column names (other columns are ignored) and a
     ``_row`` column with the 1-based data row in ``file``; ``_file`` may name
     a different file per row when a table is assembled from several files.
+    ``options`` contains parser options (``notation``, ``locale``,
+    ``date_format``, ``id_format``, ...) for every column, and
+    ``column_options`` overrides them per canonical column.
     """
 
     table: str
     file: str
     frame: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+    column_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def parser_options(self, column: str) -> dict[str, Any]:
+        """Return the parser options of one canonical column."""
+        return {**self.options, **self.column_options.get(column, {})}
 
     def __post_init__(self) -> None:
         if ROW not in self.frame.columns:
@@ -87,11 +113,14 @@ def _parse_columns(
     frame = raw.frame.reset_index(drop=True)
     parsed = {ROW: frame[ROW].astype("int64"), FILE: frame[FILE].astype("str")}
     failed_rows = pd.Series(False, index=frame.index)
+    if MODIFIED in frame.columns:
+        modified = PARSERS["timestamp"](frame[MODIFIED], **raw.parser_options(""))
+        parsed[MODIFIED] = modified.values
     for column in spec.columns:
         if column.name not in frame.columns:
             parsed[column.name] = _empty_column(column.kind, frame.index)
             continue
-        result = PARSERS[column.kind](frame[column.name])
+        result = _parse_column(raw, frame, column)
         bad = result.failed & ~failed_rows
         if bad.any():
             _reject(quarantine, spec.name, frame[bad], column.name, result.errors[bad])
@@ -99,6 +128,31 @@ def _parse_columns(
         parsed[column.name] = result.values.astype(schema.pandas_dtype(column.kind))
     result_frame = pd.DataFrame(parsed)
     return result_frame[~failed_rows].reset_index(drop=True)
+
+
+def _parse_column(
+    raw: RawTable, frame: pd.DataFrame, column: schema.ColumnSpec
+) -> Parsed:
+    """Parse one column; a column-wide ambiguity raises naming its rows."""
+    options = raw.parser_options(column.name)
+    if column.kind == "id" and column.name not in ID_FORMAT_COLUMNS.get(raw.table, ()):
+        options.pop("id_format", None)
+    try:
+        return PARSERS[column.kind](frame[column.name], **options)
+    except ColumnFormatError as error:
+        rows = frame[ROW]
+        evidence = "; ".join(
+            f"{label} on rows {', '.join(str(rows[index]) for index in indexes[:10])}"
+            + (f" and {len(indexes) - 10} more" if len(indexes) > 10 else "")
+            for label, indexes in error.evidence.items()
+        )
+        first = next(iter(error.evidence.values()), [None])[0]
+        raise InputError(
+            f"{raw.file}, column {column.name}: {error} ({evidence})",
+            file=raw.file,
+            column=column.name,
+            row=None if first is None else int(rows[first]),
+        ) from error
 
 
 def _empty_column(kind: str, index: pd.Index) -> pd.Series:
@@ -168,6 +222,8 @@ def _reject_duplicate_keys(
     if not spec.primary_key:
         return frame
     key = list(spec.primary_key)
+    if MODIFIED in frame.columns:
+        return _keep_latest_versions(frame, key, spec, quarantine)
     complete = frame[key].notna().all(axis=1)
     duplicated = frame.duplicated(key, keep="first") & complete
     if duplicated.any():
@@ -181,6 +237,41 @@ def _reject_duplicate_keys(
         )
         _reject(quarantine, spec.name, frame[duplicated], key[0], reasons)
     return frame[~duplicated].reset_index(drop=True)
+
+
+def _keep_latest_versions(
+    frame: pd.DataFrame,
+    key: list[str],
+    spec: schema.TableSpec,
+    quarantine: Quarantine,
+) -> pd.DataFrame:
+    """Keep the row modified last per key; reject older versions.
+
+    Rows without a modified date rank oldest; a tie keeps the later row.
+    """
+    ordered = frame.sort_values(
+        [*key, MODIFIED, ROW], na_position="first", kind="stable"
+    )
+    complete = ordered[key].notna().all(axis=1)
+    older = ordered.duplicated(key, keep="last") & complete
+    if older.any():
+        latest_rows = ordered[complete].drop_duplicates(key, keep="last")
+        latest_rows = latest_rows.set_index(key)[ROW]
+        reasons = ordered.loc[older, key].apply(
+            lambda values: (
+                f"older version of {'/'.join(key)} {'/'.join(map(str, values))}; "
+                f"kept row {latest_rows.loc[_key_value(values, key)]}, "
+                "modified later"
+            ),
+            axis=1,
+        )
+        _reject(quarantine, spec.name, ordered[older], key[0], reasons)
+    return frame.loc[sorted(ordered.index[~older])].reset_index(drop=True)
+
+
+def _key_value(values: pd.Series, key: list[str]) -> object:
+    """Return a row's key as the index of a frame indexed by ``key``."""
+    return tuple(values) if len(key) > 1 else values.iloc[0]
 
 
 def _validate(
@@ -249,16 +340,45 @@ def check_references(
             known = set(checked[parent][parent_column].dropna())
             unknown = frame[column].notna() & ~frame[column].isin(known)
             if unknown.any():
-                reason = (
-                    f"{column} not found in {parent}; "
-                    f"add the {parent} row or fix the ID"
+                reasons = frame.loc[unknown, column].map(
+                    lambda value, known=known, column=column, parent=parent: (
+                        _describe_unknown_reference(value, known, column, parent)
+                    )
                 )
-                _reject(quarantine, name, frame[unknown], column, reason)
+                _reject(quarantine, name, frame[unknown], column, reasons)
                 checked[name] = frame[~unknown].reset_index(drop=True)
     return checked
+
+
+def _describe_unknown_reference(
+    value: str, known: set[str], column: str, parent: str
+) -> str:
+    """Explain a reference that matches no parent row.
+
+    A value that matches a parent ID only when case is ignored is reported
+    as a probably corrupted ID (spreadsheets upper-case cells), and is not
+    joined, because case-sensitive IDs that differ in case are different
+    records.
+    """
+    folded = value.casefold()
+    matches = sorted(
+        key
+        for key in known
+        if key.casefold() == folded or key[:15].casefold() == folded[:15]
+    )
+    if len(value) in (15, 18) and matches:
+        return (
+            f"probably corrupted ID: {column} {value!r} matches "
+            f"{', '.join(repr(key) for key in matches)} in {parent} only when "
+            "case is ignored; export the 18-character ID or fix the cell"
+        )
+    return f"{column} not found in {parent}; add the {parent} row or fix the ID"
 
 
 def finish(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     """Drop provenance columns and order the canonical columns."""
     columns = schema.TABLES[table].column_names
+    if table == "stage_history":
+        # Exports list stage changes in any order; keep them chronological.
+        frame = frame.sort_values(["opportunity_id", "entered_at"], kind="stable")
     return frame[columns].reset_index(drop=True)

@@ -1,9 +1,18 @@
 """Column parsers for input files.
 
 Each parser takes a column of raw text (as read with ``dtype=str``) and
-returns the parsed values together with a reason for every cell that could
-not be parsed. Empty cells parse to a missing value, never to zero; whether
-a missing value is allowed is the schema's decision, not the parser's.
+keyword options from the source profile (``notation``, ``locale``,
+``date_format``, ``id_format``, ``blank_is_false``, ``scale``,
+``zero_is_missing``). Each parser ignores the options of the others and
+returns the parsed values
+together with a reason for every cell that could not be parsed. Empty
+cells parse to a missing value, never to zero; whether a missing value is
+allowed is the schema's decision, not the parser's.
+
+A parser raises only :class:`~acctlib.intake.money.ColumnFormatError`
+(when a column's values are ambiguous without a declared locale or date
+format) and :class:`~acctlib.errors.ParameterError` or
+:class:`~acctlib.errors.InputError` (for an unsupported option value).
 """
 
 from __future__ import annotations
@@ -15,9 +24,21 @@ import numpy as np
 import pandas as pd
 
 from acctlib import schema
+from acctlib.errors import ParameterError
+from acctlib.intake.dates import parse_datetimes
+from acctlib.intake.money import parse_money
+from acctlib.intake.sfid import normalize_ids
 
 TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})
+EXPORT_TRUE = frozenset({"1.0", "checked"})
+EXPORT_FALSE = frozenset({"0.0", "unchecked"})
+
+# Canonical files use ISO dates and plain decimals; exports (any profile
+# read through a column map) use symbols, locales and other date forms.
+CANONICAL = "canonical"
+EXPORT = "export"
+NOTATIONS = (CANONICAL, EXPORT)
 
 
 @dataclass(frozen=True)
@@ -26,6 +47,9 @@ class Parsed:
 
     values: pd.Series
     errors: pd.Series  # text reason, or missing where the cell parsed
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "errors", self.errors.astype("object"))
 
     @property
     def failed(self) -> pd.Series:
@@ -42,19 +66,165 @@ def _result(values: pd.Series, failed: pd.Series, reason: str) -> Parsed:
     return Parsed(values, errors)
 
 
-def parse_id(raw: pd.Series) -> Parsed:
-    """Strip whitespace; IDs stay text and blanks become missing."""
+def parse_id(raw: pd.Series, id_format: str | None = None, **_: object) -> Parsed:
+    """Strip whitespace; IDs stay text and blanks become missing.
+
+    ``id_format: salesforce`` also normalises 15- and 18-character
+    Salesforce IDs to the 18-character form, and rejects other values.
+    """
+    if id_format == "salesforce":
+        normalized = normalize_ids(raw)
+        return Parsed(normalized["value"].astype("str"), normalized["error"])
+    if id_format is not None:
+        raise ParameterError(
+            f"id_format {id_format!r} is not supported; use salesforce or leave it out"
+        )
     values = raw.astype("str").str.strip()
     values = values.where(~_blank(raw))
     return _result(values.astype("str"), pd.Series(False, index=raw.index), "")
 
 
-def parse_text(raw: pd.Series) -> Parsed:
+def parse_text(raw: pd.Series, **_: object) -> Parsed:
     """Strip whitespace around text; blanks become missing."""
     return parse_id(raw)
 
 
-def parse_timestamp(raw: pd.Series) -> Parsed:
+def parse_timestamp(
+    raw: pd.Series,
+    date_format: str | list[str] | None = None,
+    notation: str = CANONICAL,
+    **_: object,
+) -> Parsed:
+    """Parse timestamps to UTC; naive values are taken as UTC.
+
+    The canonical notation accepts ISO 8601 only. With ``notation:
+    export`` or a ``date_format``, other forms follow the declaration or
+    the evidence in the column, as :mod:`acctlib.intake.dates` describes.
+    """
+    if _is_canonical(notation) and date_format is None:
+        return _parse_timestamp_iso(raw)
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return _parse_timestamp_iso(raw)
+    parsed = parse_datetimes(raw, date_format)
+    return Parsed(parsed["value"].astype(schema.TIMESTAMP), parsed["error"])
+
+
+def parse_date(
+    raw: pd.Series,
+    date_format: str | list[str] | None = None,
+    notation: str = CANONICAL,
+    **_: object,
+) -> Parsed:
+    """Parse calendar dates; a time of day, if any, is dropped.
+
+    Notation and ``date_format`` work as for :func:`parse_timestamp`;
+    time-zone-aware values are converted to UTC before the time is dropped.
+    """
+    if (_is_canonical(notation) and date_format is None) or (
+        pd.api.types.is_datetime64_any_dtype(raw)
+    ):
+        return _parse_date_iso(raw)
+    parsed = parse_datetimes(raw, date_format)
+    values = parsed["value"].dt.tz_localize(None).dt.normalize()
+    return Parsed(values.astype(schema.DATE), parsed["error"])
+
+
+def parse_number(
+    raw: pd.Series,
+    locale: str | None = None,
+    scale: float = 1.0,
+    zero_is_missing: bool = False,
+    notation: str = CANONICAL,
+    **_: object,
+) -> Parsed:
+    """Parse numbers: plain decimals, or as exports write them.
+
+    The canonical notation accepts plain decimals such as ``1234.5``. With
+    ``notation: export`` or a ``locale``, :func:`acctlib.intake.money.parse_money`
+    reads symbols, separators and parentheses. ``scale`` multiplies every
+    value (0.01 turns a percent into a share); ``zero_is_missing`` reads 0
+    as "not stated", as some exports write it.
+    """
+    if (_is_canonical(notation) and locale is None) or (
+        pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw)
+    ):
+        parsed = _parse_plain_number(raw)
+    else:
+        money = parse_money(raw, locale)
+        parsed = Parsed(money["value"].astype("float64"), money["error"])
+    if scale == 1.0 and not zero_is_missing:
+        return parsed
+    values = parsed.values * float(scale)
+    if zero_is_missing:
+        values = values.where(values != 0)
+    return Parsed(values, parsed.errors)
+
+
+def parse_amount(raw: pd.Series, **options: object) -> Parsed:
+    """Parse amounts; in the export notation with symbols and separators.
+
+    See :func:`acctlib.intake.money.parse_money`: ``($1,200.00)`` is
+    -1200.00, ``$-`` is 0.00 and a blank cell is missing, never zero.
+    """
+    parsed = parse_number(raw, **options)
+    if _is_canonical(options.get("notation", CANONICAL)) and not options.get("locale"):
+        return _result(
+            parsed.values,
+            parsed.failed,
+            "invalid amount; expected a plain decimal such as 1234.50",
+        )
+    return parsed
+
+
+def parse_integer(raw: pd.Series, **options: object) -> Parsed:
+    """Parse whole numbers; ``12.0`` is accepted, ``12.5`` is not."""
+    parsed = parse_number(raw, **options)
+    values = parsed.values
+    fractional = values.notna() & ((values != values.round()) | (values.abs() >= 2**63))
+    failed = parsed.failed | fractional
+    integers = values.where(~failed).round().astype("Int64")
+    return _result(integers, failed, "invalid whole number")
+
+
+def parse_boolean(
+    raw: pd.Series,
+    blank_is_false: bool = False,
+    notation: str = CANONICAL,
+    **_: object,
+) -> Parsed:
+    """Parse true/false, yes/no, t/f, y/n and 1/0 in any case.
+
+    The export notation also accepts ``1.0``/``0.0`` and
+    ``checked``/``unchecked``. A blank cell is missing, or False with
+    ``blank_is_false`` (for columns written as 1 or blank).
+    """
+    if pd.api.types.is_bool_dtype(raw):
+        return _result(raw.astype("boolean"), raw.isna() & False, "")
+    true_words, false_words = TRUE_WORDS, FALSE_WORDS
+    if not _is_canonical(notation):
+        true_words, false_words = true_words | EXPORT_TRUE, false_words | EXPORT_FALSE
+    blank = _blank(raw)
+    text = raw.astype("str").str.strip().str.lower()
+    values = pd.Series(pd.NA, index=raw.index, dtype="boolean")
+    values[text.isin(true_words)] = True
+    values[text.isin(false_words)] = False
+    if blank_is_false:
+        values[blank] = False
+    failed = values.isna() & ~blank
+    return _result(
+        values, failed, "invalid boolean; expected true/false, yes/no or 1/0"
+    )
+
+
+def _is_canonical(notation: object) -> bool:
+    if notation not in NOTATIONS:
+        raise ParameterError(
+            f"notation {notation!r} is not supported; use {' or '.join(NOTATIONS)}"
+        )
+    return notation == CANONICAL
+
+
+def _parse_timestamp_iso(raw: pd.Series) -> Parsed:
     """Parse ISO 8601 timestamps or dates to UTC; naive values are taken as UTC."""
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
         return _result(
@@ -77,7 +247,7 @@ def parse_timestamp(raw: pd.Series) -> Parsed:
     )
 
 
-def parse_date(raw: pd.Series) -> Parsed:
+def _parse_date_iso(raw: pd.Series) -> Parsed:
     """Parse ISO dates (``YYYY-MM-DD``); a time of day, if any, is dropped."""
     if pd.api.types.is_datetime64_any_dtype(raw):
         values = (
@@ -101,7 +271,7 @@ def parse_date(raw: pd.Series) -> Parsed:
     )
 
 
-def parse_number(raw: pd.Series) -> Parsed:
+def _parse_plain_number(raw: pd.Series) -> Parsed:
     """Parse plain decimal numbers such as ``1234.5`` or ``-3``."""
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         return _result(raw.astype("float64"), raw.isna() & False, "")
@@ -116,42 +286,7 @@ def parse_number(raw: pd.Series) -> Parsed:
     )
 
 
-def parse_amount(raw: pd.Series) -> Parsed:
-    """Parse amounts written as plain decimals, without currency symbols."""
-    parsed = parse_number(raw)
-    return _result(
-        parsed.values,
-        parsed.failed,
-        "invalid amount; expected a plain decimal such as 1234.50",
-    )
-
-
-def parse_integer(raw: pd.Series) -> Parsed:
-    """Parse whole numbers; ``12.0`` is accepted, ``12.5`` is not."""
-    parsed = parse_number(raw)
-    values = parsed.values
-    fractional = values.notna() & (values != values.round())
-    failed = parsed.failed | fractional
-    integers = values.where(~failed).round().astype("Int64")
-    return _result(integers, failed, "invalid whole number")
-
-
-def parse_boolean(raw: pd.Series) -> Parsed:
-    """Parse true/false, yes/no, t/f, y/n and 1/0 in any case; blank is missing."""
-    if pd.api.types.is_bool_dtype(raw):
-        return _result(raw.astype("boolean"), raw.isna() & False, "")
-    blank = _blank(raw)
-    text = raw.astype("str").str.strip().str.lower()
-    values = pd.Series(pd.NA, index=raw.index, dtype="boolean")
-    values[text.isin(TRUE_WORDS)] = True
-    values[text.isin(FALSE_WORDS)] = False
-    failed = values.isna() & ~blank
-    return _result(
-        values, failed, "invalid boolean; expected true/false, yes/no or 1/0"
-    )
-
-
-PARSERS: dict[str, Callable[[pd.Series], Parsed]] = {
+PARSERS: dict[str, Callable[..., Parsed]] = {
     "id": parse_id,
     "text": parse_text,
     "timestamp": parse_timestamp,

@@ -22,11 +22,19 @@ EXPECTED_HEADINGS = {
         "Top accounts by value",
     ],
     "01-account-map": ["Value by industry", "Marketing influence", "Customers"],
+    "02-tiering": ["Tier pyramid", "Tier movement", "Threshold sensitivity"],
     "03-attribution": [
         "What matters under every model",
         "Channels under every model",
         "Marketing-sourced and influenced",
         "Reconciliation",
+    ],
+    "04-progression-health": [
+        "Key accounts",
+        "Coverage gaps",
+        "At-risk accounts",
+        "Stage durations",
+        "Does health predict outcomes",
     ],
 }
 

@@ -1,0 +1,327 @@
+"""Account state on a date: progression, tiers and health, then and now.
+
+:func:`compute_account_state` runs the whole chain for one calendar date:
+the as-of opportunity snapshot and account map, touch engagement in the
+engine, deal progression, tiers and health. The prepare steps store the
+state on the report's as-of date, and :func:`prepare_account_history` runs
+the same function at each of the 12 month-ends before it, so last month's
+tiers and health come from the same code with only the data known then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import pandas as pd
+
+from acctlib import (
+    accountmap,
+    asof,
+    health,
+    healthvalidation,
+    progression,
+    tiering,
+    tiermovement,
+)
+from acctlib.asof import as_of_cutoff
+
+logger = logging.getLogger(__name__)
+
+HISTORY_MONTHS = 12
+OUTCOME_MONTHS = 3
+WIN_PROBABILITY_TABLE = "opportunity_win_probability"
+"""Optional table of a forecast step: ``opportunity_id``, ``win_probability`` (0-1).
+
+NOTE: it is used only when a step before :func:`prepare_progression` stores
+it; otherwise, and at every earlier month-end, the stage probability counts.
+"""
+
+
+def month_ends_before(as_of: dt.date, months: int = HISTORY_MONTHS) -> list[dt.date]:
+    """Return the last day of each of the ``months`` months before ``as_of``'s month.
+
+    Oldest first; ``as_of`` itself is not included.
+    """
+    first = as_of.replace(day=1)
+    ends = []
+    for _ in range(months):
+        end = first - dt.timedelta(days=1)
+        ends.append(end)
+        first = end.replace(day=1)
+    return sorted(ends)
+
+
+def compute_account_state(context: Any, as_of: dt.date) -> dict[str, pd.DataFrame]:
+    """Compute every account frame known on ``as_of`` from the run's inputs.
+
+    ``context`` is the run's :class:`~acctlib.workspace.PrepareContext`.
+    Returns frames named ``snapshot``, ``account_map``, ``weekly``,
+    ``stage_durations``, ``opportunity_progression``,
+    ``account_progression``, ``account_tiers`` and ``account_health``.
+    """
+    tables, params = context.intake.tables, context.params
+    snapshot = asof.snapshot_opportunities(
+        tables["opportunities"],
+        tables.get("stage_history"),
+        context.intake.stage_map,
+        as_of,
+        default_contract_months=params["default_contract_months"],
+    )
+    touches = context.con.table("touchpoints") if "touchpoints" in tables else None
+    activity = None
+    if touches is not None:
+        activity = accountmap.summarize_touch_activity(
+            touches,
+            snapshot,
+            as_of,
+            window_days=params["influence_window_days"],
+            lookback_days=params["lookback_days"],
+        )
+    account_map = accountmap.compute_account_map(
+        tables["accounts"],
+        snapshot,
+        activity,
+        tables.get("revenue"),
+        as_of,
+        stage_map=context.intake.stage_map,
+    )
+    state = {"snapshot": snapshot, "account_map": account_map}
+    state.update(compute_progression_state(context, as_of, snapshot, account_map))
+    state.update(compute_tier_and_health(context, as_of, state))
+    return state
+
+
+def compute_progression_state(
+    context: Any, as_of: dt.date, snapshot: pd.DataFrame, account_map: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """Return engagement, stage durations and progression frames on ``as_of``."""
+    tables, params = context.intake.tables, context.params
+    engagement, weekly = None, None
+    if "touchpoints" in tables:
+        engagement, weekly = progression.summarize_engagement(
+            context.con.table("touchpoints"),
+            as_of,
+            noise_band=params["engagement_noise_band"],
+            breadth_noise_band=params["breadth_noise_band"],
+            min_touches=params["engagement_min_touches"],
+        )
+    history = tables.get("stage_history")
+    durations = None
+    if history is not None:
+        visits = progression.compute_stage_durations(history, as_of)
+        durations = progression.summarize_stage_durations(
+            visits, context.intake.stage_map
+        )
+    # A model fitted on the as-of data would leak into earlier month-ends.
+    model_probability = None
+    if as_of == context.as_of:
+        model_probability = context.frames.get(WIN_PROBABILITY_TABLE)
+    opportunities = progression.compute_opportunity_progression(
+        snapshot,
+        history,
+        durations,
+        as_of,
+        win_probability=model_probability,
+    )
+    account_progression = progression.compute_account_progression(
+        account_map,
+        engagement,
+        opportunities,
+        as_of,
+        late_stage_probability=params["late_stage_probability"],
+    )
+    empty_weeks = pd.DataFrame(
+        {
+            "account_id": pd.Series(dtype=str),
+            "week": pd.Series(dtype="int64"),
+            "touches": pd.Series(dtype="int64"),
+        }
+    )
+    return {
+        "weekly": weekly if weekly is not None else empty_weeks,
+        "stage_durations": durations if durations is not None else _EMPTY_DURATIONS,
+        "opportunity_progression": opportunities,
+        "account_progression": account_progression,
+    }
+
+
+def compute_tier_and_health(
+    context: Any, as_of: dt.date, state: dict[str, pd.DataFrame]
+) -> dict[str, pd.DataFrame]:
+    """Return ``account_tiers`` and ``account_health`` from a progression state."""
+    params = context.params
+    tiers = tiering.compute_account_tiers(
+        state["account_map"],
+        state["account_progression"],
+        state["opportunity_progression"],
+        tiering.TierConfig.from_params(params),
+    )
+    signals = health.summarize_signals(context.intake.tables.get("signals"), as_of)
+    account_health = health.compute_health(
+        tiers,
+        state["account_progression"],
+        signals,
+        weights=params["health_weights"],
+        missing_rule=params["health_missing_rule"],
+    )
+    return {"account_tiers": tiers, "account_health": account_health}
+
+
+def prepare_progression(context: Any) -> None:
+    """Store engagement, stage durations and progression on the as-of date."""
+    tables = context.intake.tables
+    for table, left_out in (
+        ("touchpoints", "engagement levels, trends and breadth"),
+        ("stage_history", "stage durations, conversion and stalled opportunities"),
+    ):
+        if table not in tables:
+            context.notes.append(f"No {table} table: {left_out} are left out.")
+
+    state = compute_progression_state(
+        context,
+        context.as_of,
+        context.frames["opportunity_snapshot"],
+        context.frames["account_map"],
+    )
+    context.store("account_weekly_touches", state["weekly"])
+    context.store("stage_durations", state["stage_durations"])
+    context.store("opportunity_progression", state["opportunity_progression"])
+    context.store("account_progression", state["account_progression"])
+    conversion = progression.compute_stage_conversion(
+        tables.get("stage_history"), context.intake.stage_map, context.as_of
+    )
+    context.store("stage_conversion", conversion)
+
+
+def prepare_tiers_and_health(context: Any) -> None:
+    """Store tiers and health on the as-of date, with tier validation tables."""
+    state = {name: context.frames[name] for name in _PROGRESSION_FRAMES}
+    state["account_map"] = context.frames["account_map"]
+    result = compute_tier_and_health(context, context.as_of, state)
+    tiers = result["account_tiers"]
+    context.store("account_tiers", tiers)
+    context.store("account_health", result["account_health"])
+
+    rules = tiering.parse_tier_rules(context.params["tier_rules"])
+    opportunities = context.frames["opportunity_progression"]
+    context.store(
+        "tier_shares",
+        tiermovement.summarize_tier_shares(
+            tiers, context.frames["account_map"], opportunities, context.as_of
+        ),
+    )
+    context.store(
+        "tier_sensitivity", tiermovement.compute_threshold_sensitivity(tiers, rules)
+    )
+    velocity = [
+        progression.compute_pipeline_velocity(
+            opportunities, tiers, group, context.as_of
+        )
+        .rename(columns={group: "group"})
+        .assign(grouping=group)
+        for group in ("tier_label", "industry")
+    ]
+    context.store("pipeline_velocity", pd.concat(velocity, ignore_index=True))
+
+    counts = tiers["tier"].value_counts()
+    account_health = result["account_health"]
+    context.headline["accounts_by_tier"] = {
+        label: int(counts.get(number, 0))
+        for number, label in tiering.TIER_LABELS.items()
+    }
+    context.headline["accounts_at_risk"] = int(account_health["at_risk"].sum())
+    context.headline["accounts_expansion_ready"] = int(
+        account_health["expansion_ready"].sum()
+    )
+
+
+def prepare_account_history(context: Any) -> None:
+    """Store tiers and health at the 12 previous month-ends, movement and drivers."""
+    as_of = context.as_of
+    states = {}
+    for month_end in month_ends_before(as_of):
+        if as_of_cutoff(month_end) <= _first_record_at(context):
+            continue
+        states[month_end] = compute_account_state(context, month_end)
+        logger.info("account state on %s computed", month_end)
+    states[as_of] = {
+        "account_tiers": context.frames["account_tiers"],
+        "account_health": context.frames["account_health"],
+        "account_map": context.frames["account_map"],
+    }
+
+    tier_history = tiermovement.stack_history(states, "account_tiers")
+    health_history = tiermovement.stack_history(states, "account_health")
+    context.store("tier_history", tier_history)
+    context.store("health_history", health_history)
+    context.store(
+        "tier_transitions", tiermovement.compute_transitions(tier_history, as_of)
+    )
+    context.store("tier_movers", tiermovement.find_tier_movers(tier_history, as_of))
+
+    _store_health_drivers(context, states)
+    outcomes = healthvalidation.label_outcomes(
+        health_history, context.frames["opportunity_snapshot"], as_of, OUTCOME_MONTHS
+    )
+    deciles, summary = healthvalidation.validate_health(outcomes)
+    context.store("health_validation_deciles", deciles)
+    context.store("health_validation", summary)
+    for row in summary.itertuples():
+        context.headline[f"health_auc_{row.outcome}"] = (
+            None if pd.isna(row.auc) else round(float(row.auc), 3)
+        )
+
+
+_EMPTY_DURATIONS = pd.DataFrame(
+    {
+        name: pd.Series(dtype=float)
+        for name in ("order", "visits", "min", "q1", "median", "q3", "max")
+    }
+).assign(stage=pd.Series(dtype=str))
+_PROGRESSION_FRAMES = ("account_progression", "opportunity_progression")
+
+
+def _first_record_at(context: Any) -> pd.Timestamp:
+    """Return the creation time of the earliest opportunity or account."""
+    tables = context.intake.tables
+    times = [
+        pd.to_datetime(tables[name]["created_at"], utc=True).min()
+        for name in ("accounts", "opportunities")
+        if not tables[name].empty
+    ]
+    times = [time for time in times if pd.notna(time)]
+    return min(times) if times else pd.Timestamp.max.tz_localize("UTC")
+
+
+def _store_health_drivers(context: Any, states: dict[dt.date, Any]) -> None:
+    dates = sorted(states)
+    current = context.frames["account_health"]
+    band = context.params["health_noise_band"]
+    if len(dates) < 2:
+        context.notes.append("No earlier month-end: health drivers are left out.")
+        drivers = health.explain_health_changes(current, current, noise_band=band)
+        previous = current.iloc[0:0]
+    else:
+        previous = states[dates[-2]]["account_health"]
+        drivers = health.explain_health_changes(current, previous, noise_band=band)
+    context.store("health_drivers", drivers)
+
+    enriched = current.merge(
+        previous[["account_id", "health_score"]].rename(
+            columns={"health_score": "health_previous"}
+        ),
+        on="account_id",
+        how="left",
+    )
+    enriched["health_change"] = (
+        enriched["health_score"] - enriched["health_previous"]
+    ).round(1)
+    lines = health.summarize_drivers(drivers) if not drivers.empty else None
+    if lines is not None:
+        enriched = enriched.merge(lines, on="account_id", how="left")
+    else:
+        enriched["drivers"] = ""
+    enriched["drivers"] = enriched["drivers"].fillna("").astype(str)
+    context.store("account_health", enriched)

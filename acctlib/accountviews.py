@@ -1,0 +1,495 @@
+"""Tables, cards and chart frames of the tiering and health sections.
+
+Each function takes an open :class:`~acctlib.workspace.Workspace` and
+returns a styled table, cards, a note or a small aggregated frame for a
+chart in :mod:`acctlib.accountcharts`, so a notebook cell is one call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import numpy as np
+import pandas as pd
+from IPython.display import HTML
+
+from acctlib import accountcharts, charts, tables
+from acctlib.tiering import TIER_LABELS
+from acctlib.views import kpi_cards, note
+from acctlib.workspace import Workspace
+
+MAX_SCATTER_POINTS = 2000
+"""Accounts in the value-against-health scatter: flagged first, then by value."""
+MAX_LABELS = 10
+
+LABELS = {
+    "name": "Account",
+    "owner": "Owner",
+    "status": "Status",
+    "tier_label": "Tier",
+    "fit_score": "Fit",
+    "value_score": "Value score",
+    "engagement_score": "Engagement",
+    "value_amount": "Won + expected ACV",
+    "reason": "Why this tier",
+    "health_score": "Health",
+    "health_change": "Change since last month",
+    "drivers": "What moved it (health points)",
+    "risk_reason": "Why at risk",
+    "engagement_direction": "Engagement",
+    "breadth_direction": "Breadth",
+    "accounts": "Accounts",
+    "open_pipeline": "Open pipeline",
+    "bookings_12m": "Bookings, 12 months",
+    "revenue": "Revenue, 12 months",
+    "accounts_share": "Share of accounts",
+    "open_pipeline_share": "Share of pipeline",
+    "bookings_12m_share": "Share of bookings",
+    "revenue_share": "Share of revenue",
+    "win_rate": "Win rate, 12 months",
+    "cycle_days": "Cycle (days)",
+    "gap": "Gap",
+    "open_opportunity": "Largest open opportunity",
+    "stage": "Stage",
+    "open_amount": "Amount",
+    "marketing_30d": "Marketing, 30 days (campaign, channel, touches)",
+    "at_risk": "At risk",
+    "expansion_ready": "Expansion ready",
+    "changes": "Since last month",
+}
+
+
+def slice_note(ws: Workspace) -> Any:
+    """Return a note naming the owner or team slice, or that all accounts show."""
+    label = ws.headline.get("slice")
+    if label:
+        return note(f"This report covers the accounts of {label} only.")
+    return note("This report covers every account.")
+
+
+def tier_cards(ws: Workspace) -> Any:
+    """Return cards: accounts per tier, at risk, expansion ready, coverage gaps."""
+    by_tier = ws.headline.get("accounts_by_tier", {})
+    cards = [
+        {"label": label, "value": tables.format_count(by_tier.get(label, 0))}
+        for label in TIER_LABELS.values()
+    ]
+    for key, label in (
+        ("accounts_at_risk", "At risk (Tier 1-2)"),
+        ("accounts_expansion_ready", "Expansion ready"),
+        ("coverage_gaps", "Coverage gaps"),
+    ):
+        cards.append(
+            {"label": label, "value": tables.format_count(ws.headline.get(key))}
+        )
+    return kpi_cards(cards)
+
+
+def tier_pyramid_frame(ws: Workspace) -> pd.DataFrame:
+    """Return ``tier_label``, ``accounts`` and ``value`` per tier, Tier 1 first."""
+    tiers = ws.table("account_tiers")
+    grouped = tiers.groupby("tier").agg(
+        accounts=("account_id", "size"), value=("value_amount", "sum")
+    )
+    grouped = grouped.reindex(list(TIER_LABELS), fill_value=0).reset_index()
+    grouped["tier_label"] = grouped["tier"].map(TIER_LABELS)
+    return grouped
+
+
+def tier_shares_table(ws: Workspace) -> Any:
+    """Return each tier's share of accounts, pipeline, bookings and revenue."""
+    shares = ws.table("tier_shares")
+    columns = [
+        "tier_label",
+        "accounts",
+        "accounts_share",
+        "open_pipeline_share",
+        "bookings_12m_share",
+        "revenue_share",
+        "win_rate",
+        "cycle_days",
+    ]
+    return tables.style_table(
+        shares[columns],
+        counts=["accounts", "cycle_days"],
+        percents=[
+            "accounts_share",
+            "open_pipeline_share",
+            "bookings_12m_share",
+            "revenue_share",
+            "win_rate",
+        ],
+        labels=LABELS,
+    )
+
+
+def tier_accounts_table(ws: Workspace, tier: int, n: int = 25) -> Any:
+    """Return the ``n`` accounts of one tier with the highest value, with reasons."""
+    tiers = ws.table("account_tiers")
+    frame = tiers[tiers["tier"] == tier].sort_values(
+        ["value_amount", "account_id"], ascending=[False, True]
+    )
+    if frame.empty:
+        return note(f"No account is in {TIER_LABELS[tier]}.")
+    columns = [
+        "name",
+        "owner",
+        "status",
+        "fit_score",
+        "value_score",
+        "engagement_score",
+        "value_amount",
+        "reason",
+    ]
+    return tables.style_table(
+        frame.head(n)[columns],
+        currency=ws.currency,
+        money=["value_amount"],
+        counts=["fit_score", "value_score", "engagement_score"],
+        labels=LABELS,
+    )
+
+
+def tier_movers_table(ws: Workspace, n: int = 40) -> Any:
+    """Return the accounts whose tier changed since last month and why."""
+    movers = ws.table("tier_movers")
+    if movers.empty:
+        return note("No account changed tier since the previous month-end.")
+    frame = movers.head(n).copy()
+    frame["move"] = (
+        "Tier " + frame["from_tier"].astype(str) + " → " + frame["to_tier"].astype(str)
+    )
+    columns = [
+        "name",
+        "move",
+        "moved_by",
+        "fit_change",
+        "value_change",
+        "engagement_change",
+    ]
+    return tables.style_table(
+        frame[columns],
+        labels={
+            "name": "Account",
+            "move": "Move",
+            "moved_by": "Score that moved it",
+            "fit_change": "Fit change",
+            "value_change": "Value score change",
+            "engagement_change": "Engagement change",
+        },
+    )
+
+
+def transitions_frame(ws: Workspace) -> pd.DataFrame:
+    """Return the tier transition counts (month and year)."""
+    return ws.table("tier_transitions")
+
+
+def sensitivity_table(ws: Workspace) -> Any:
+    """Return tier counts with each threshold moved by -10% and +10%."""
+    frame = ws.table("tier_sensitivity")
+    return tables.style_table(
+        frame,
+        counts=["tier_1", "tier_2", "tier_3", "tier_4", "accounts_moved"],
+        percents=["change"],
+        labels={
+            "threshold": "Threshold",
+            "change": "Change",
+            "base": "Threshold now",
+            "value": "Moved to",
+            "tier_1": "Tier 1",
+            "tier_2": "Tier 2",
+            "tier_3": "Tier 3",
+            "tier_4": "Tier 4",
+            "accounts_moved": "Accounts changing tier",
+        },
+    )
+
+
+def health_distribution_frame(ws: Workspace) -> pd.DataFrame:
+    """Return accounts per 10-point health bin and tier."""
+    health = ws.table("account_health")
+    bins = (np.floor(health["health_score"].clip(0, 99.9) / 10) * 10).astype(int)
+    frame = health.assign(bin_start=bins, tier_label=health["tier"].map(TIER_LABELS))
+    return (
+        frame.groupby(["bin_start", "tier_label"], as_index=False)
+        .size()
+        .rename(columns={"size": "accounts"})
+    )
+
+
+def value_health_frame(ws: Workspace) -> pd.DataFrame:
+    """Return value and health per valued account for the scatter.
+
+    Flagged accounts come first; the ``MAX_LABELS`` most valuable of them
+    carry their name as ``label``.
+    """
+    health = ws.table("account_health")
+    tiers = ws.table("account_tiers")[["account_id", "value_amount"]]
+    frame = health.merge(tiers, on="account_id")
+    frame["flag"] = np.where(
+        frame["at_risk"],
+        "at risk",
+        np.where(frame["expansion_ready"], "expansion ready", "none"),
+    )
+    frame = frame[frame["value_amount"] > 0]
+    frame["flagged"] = frame["flag"] != "none"
+    frame = frame.sort_values(
+        ["flagged", "value_amount", "account_id"], ascending=[False, False, True]
+    )
+    labelled = frame["flagged"] & (frame["flagged"].cumsum() <= MAX_LABELS)
+    frame["label"] = np.where(labelled, frame["name"], "")
+    columns = ["name", "value_amount", "health_score", "flag", "label"]
+    return frame.head(MAX_SCATTER_POINTS)[columns].reset_index(drop=True)
+
+
+def at_risk_table(ws: Workspace) -> Any:
+    """Return the at-risk Tier 1 and 2 accounts with the reason."""
+    health = ws.table("account_health")
+    frame = health[health["at_risk"]].sort_values(
+        ["tier", "health_score", "account_id"]
+    )
+    if frame.empty:
+        return note("No Tier 1 or Tier 2 account is at risk.")
+    frame = frame.assign(tier_label=frame["tier"].map(TIER_LABELS))
+    columns = [
+        "name",
+        "owner",
+        "tier_label",
+        "health_score",
+        "health_change",
+        "risk_reason",
+    ]
+    return tables.style_table(frame[columns], labels=LABELS)
+
+
+def at_risk_weekly_frame(ws: Workspace, tier: int = 1, n: int = 12) -> pd.DataFrame:
+    """Return weekly touches of up to ``n`` at-risk accounts of ``tier``."""
+    health = ws.table("account_health")
+    risky = health[health["at_risk"] & (health["tier"] == tier)]
+    risky = risky.sort_values(["health_score", "account_id"]).head(n)
+    weekly = ws.table("account_weekly_touches")
+    frame = weekly.merge(risky[["account_id", "name"]], on="account_id")
+    return frame.sort_values(["name", "week"]).reset_index(drop=True)
+
+
+def engagement_small_multiples(ws: Workspace) -> Any:
+    """Return the small multiples of at-risk Tier 1 accounts, or a note."""
+    frame = at_risk_weekly_frame(ws)
+    if frame.empty:
+        return note("No Tier 1 account is at risk.")
+    return _chart_block(accountcharts.plot_engagement_small_multiples(frame))
+
+
+def expansion_table(ws: Workspace) -> Any:
+    """Return expansion-ready customers: engagement and breadth rising."""
+    health = ws.table("account_health")
+    frame = health[health["expansion_ready"]].sort_values(["tier", "account_id"])
+    if frame.empty:
+        return note("No customer has both rising engagement and rising breadth.")
+    frame = frame.assign(tier_label=frame["tier"].map(TIER_LABELS))
+    return tables.style_table(
+        frame[["name", "owner", "tier_label", "health_score", "health_change"]],
+        labels=LABELS,
+    )
+
+
+def drivers_table(ws: Workspace, n: int = 30) -> Any:
+    """Return accounts whose health moved beyond the noise band, largest first."""
+    health = ws.table("account_health")
+    moved = health[health["drivers"] != ""].copy()
+    if moved.empty:
+        return note("No account's health moved beyond the noise band since last month.")
+    moved["size"] = moved["health_change"].abs()
+    moved = moved.sort_values(["size", "account_id"], ascending=[False, True]).head(n)
+    moved = moved.assign(tier_label=moved["tier"].map(TIER_LABELS))
+    columns = ["name", "tier_label", "health_score", "health_change", "drivers"]
+    return tables.style_table(moved[columns], labels=LABELS)
+
+
+def stage_durations_frame(ws: Workspace) -> pd.DataFrame:
+    """Return the stage duration quantiles (empty without stage history)."""
+    return ws.table("stage_durations")
+
+
+def stage_table(ws: Workspace) -> Any:
+    """Return stage durations and stage-to-stage conversion side by side."""
+    durations = ws.table("stage_durations")
+    if durations.empty:
+        return note("No stage history: stage durations and conversion are left out.")
+    frame = durations.merge(
+        ws.table("stage_conversion")[["stage", "entered", "conversion"]],
+        on="stage",
+        how="left",
+    )
+    columns = ["stage", "visits", "median", "q3", "entered", "conversion"]
+    return tables.style_table(
+        frame[columns].round(1),
+        counts=["visits", "entered"],
+        percents=["conversion"],
+        labels={
+            "stage": "Stage",
+            "visits": "Completed visits",
+            "median": "Median days",
+            "q3": "Stall threshold (75th percentile, days)",
+            "entered": "Opportunities entered",
+            "conversion": "Moved to a later stage",
+        },
+    )
+
+
+def stalled_table(ws: Workspace, n: int = 30) -> Any:
+    """Return open opportunities stalled in their stage, longest over first."""
+    opps = ws.table("opportunity_progression")
+    stalled = opps[opps["stalled"]].copy()
+    if stalled.empty:
+        return note("No open opportunity is stalled.")
+    stalled["over"] = stalled["days_in_stage"] - stalled["stall_threshold_days"]
+    stalled = stalled.sort_values(["over", "opportunity_id"], ascending=[False, True])
+    names = ws.table("account_tiers")[["account_id", "name", "tier_label"]]
+    frame = stalled.head(n).merge(
+        names.rename(columns={"name": "account"}), on="account_id", how="left"
+    )
+    columns = [
+        "name",
+        "account",
+        "tier_label",
+        "stage_asof",
+        "amount",
+        "days_in_stage",
+        "stall_threshold_days",
+    ]
+    return tables.style_table(
+        frame[columns].round(1),
+        currency=ws.currency,
+        money=["amount"],
+        counts=["days_in_stage", "stall_threshold_days"],
+        labels={
+            "name": "Opportunity",
+            "account": "Account",
+            "tier_label": "Tier",
+            "stage_asof": "Stage",
+            "amount": "Amount",
+            "days_in_stage": "Days in stage",
+            "stall_threshold_days": "Stall threshold (days)",
+        },
+    )
+
+
+def velocity_table(ws: Workspace, grouping: str = "tier_label") -> Any:
+    """Return pipeline velocity per tier or per industry."""
+    velocity = ws.table("pipeline_velocity")
+    frame = velocity[velocity["grouping"] == grouping].drop(columns="grouping")
+    return tables.style_table(
+        frame,
+        currency=ws.currency,
+        money=["average_deal", "velocity_per_month"],
+        counts=["open_opportunities", "cycle_days"],
+        percents=["win_rate"],
+        labels={
+            "group": "Tier" if grouping == "tier_label" else grouping.capitalize(),
+            "open_opportunities": "Open opportunities",
+            "win_rate": "Win rate, 12 months",
+            "average_deal": "Average won deal",
+            "cycle_days": "Cycle (days)",
+            "velocity_per_month": "Pipeline velocity per month",
+        },
+    )
+
+
+def health_validation_table(ws: Workspace) -> Any:
+    """Return rows, events, rate and AUC of health for wins and churn."""
+    summary = ws.table("health_validation")
+    if summary.empty or summary["rows"].sum() == 0:
+        return note(
+            "Too little history to test health: it needs month-ends 90 days back."
+        )
+    return tables.style_table(
+        summary,
+        counts=["rows", "events", "month_ends"],
+        percents=["rate"],
+        labels={
+            "outcome": "Outcome in the next 90 days",
+            "rows": "Account-months scored",
+            "events": "Events",
+            "rate": "Rate",
+            "auc": "AUC (0.5 = chance)",
+            "month_ends": "Month-ends",
+        },
+    ).format({"auc": "{:.3f}"}, na_rep="–")
+
+
+def lift_frame(ws: Workspace) -> pd.DataFrame:
+    """Return the lift by health decile for the lift chart."""
+    return ws.table("health_validation_deciles")
+
+
+def key_accounts_table(ws: Workspace) -> Any:
+    """Return the Tier 1 and Tier 2 accounts for the review meeting."""
+    frame = ws.table("key_accounts")
+    if frame.empty:
+        return note("No account is in Tier 1 or Tier 2.")
+    columns = [
+        "name",
+        "owner",
+        "tier_label",
+        "open_opportunity",
+        "stage",
+        "open_amount",
+        "marketing_30d",
+        "health_score",
+        "at_risk",
+        "expansion_ready",
+        "changes",
+    ]
+    display_frame = frame[columns].copy()
+    for flag in ("at_risk", "expansion_ready"):
+        display_frame[flag] = np.where(
+            display_frame[flag].fillna(False).astype(bool), "yes", ""
+        )
+    return tables.style_table(
+        display_frame, currency=ws.currency, money=["open_amount"], labels=LABELS
+    )
+
+
+def coverage_gaps_table(ws: Workspace) -> Any:
+    """Return Tier 1 and expansion-ready accounts without coverage."""
+    gaps = ws.table("coverage_gaps")
+    if gaps.empty:
+        return note("Every Tier 1 account has an owner, sales and marketing coverage.")
+    return tables.style_table(gaps.drop(columns="account_id"), labels=LABELS)
+
+
+def executive_highlights(ws: Workspace) -> list[Any]:
+    """Return the executive summary's tier and health blocks.
+
+    Cards with accounts per tier, at-risk, expansion-ready and coverage
+    gaps, the tier pyramid, and a one-line note on how well health
+    predicted wins and churn.
+    """
+    blocks = [tier_cards(ws)]
+    blocks.append(
+        _chart_block(
+            accountcharts.plot_tier_pyramid(tier_pyramid_frame(ws), ws.currency)
+        )
+    )
+    win, churn = ws.headline.get("health_auc_win"), ws.headline.get("health_auc_churn")
+    if win is not None or churn is not None:
+        blocks.append(
+            note(
+                "On the last year's month-ends, health ranked next-90-day wins with "
+                f"AUC {_format_auc(win)} and churn with AUC {_format_auc(churn)} "
+                "(0.5 is chance, 1 is perfect)."
+            )
+        )
+    return blocks
+
+
+def _format_auc(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _chart_block(chart: alt.TopLevelMixin) -> HTML:
+    """Return a chart as a displayable block that renders offline."""
+    return HTML(charts.chart_html(chart))

@@ -1,0 +1,323 @@
+"""Comparing two report runs: parameters, inputs, headline figures, tables.
+
+A run folder contains ``manifest.json`` and its prepared tables as Parquet
+under ``tables/`` (see :mod:`acctlib.build`). :func:`compare_runs` reads
+both and lists every difference; it knows no table by name, so a table
+added by a new prepare step is compared too. Tables keyed by a unique
+``account_id`` are compared account by account; any other table is
+compared row by row after sorting.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from acctlib.errors import AcctlibError
+from acctlib.movement import flatten_headline
+
+TABLES_DIR = "tables"
+# Parameters that only locate output folders, so they change no figure.
+OUTPUT_PARAMS = ("reports_dir", "work_dir")
+# Relative tolerance for floating-point figures: Parquet and JSON round
+# trips keep doubles exactly, so only true changes exceed it.
+TOLERANCE = 1e-9
+MAX_LISTED_ACCOUNTS = 50
+
+
+class RunError(AcctlibError):
+    """A run folder is missing, incomplete or unreadable."""
+
+
+@dataclass
+class Run:
+    """A report run read back from its folder."""
+
+    path: Path
+    manifest: dict[str, Any]
+    tables: dict[str, pd.DataFrame]
+
+    @property
+    def label(self) -> str:
+        return self.path.name
+
+
+@dataclass
+class Comparison:
+    """Every difference between run ``a`` and run ``b``.
+
+    ``params``, ``inputs`` and ``headline`` contain (name, value in a,
+    value in b) triples. ``tables`` contains one dict per differing table
+    with keys ``table``, ``summary`` and ``changes``, a frame of
+    per-account changes that is empty for tables without ``account_id``.
+    """
+
+    a: Run
+    b: Run
+    params: list[tuple[str, Any, Any]] = field(default_factory=list)
+    inputs: list[tuple[str, Any, Any]] = field(default_factory=list)
+    headline: list[tuple[str, Any, Any]] = field(default_factory=list)
+    tables: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def identical_results(self) -> bool:
+        """True when headline figures and every prepared table are equal."""
+        return not self.headline and not self.tables
+
+    def differences(self) -> list[str]:
+        """Return every difference as one line of text."""
+        lines = [f"parameter {n}: {a!r} -> {b!r}" for n, a, b in self.params]
+        lines += [f"input {n}: {a} -> {b}" for n, a, b in self.inputs]
+        lines += [f"headline {n}: {a} -> {b}" for n, a, b in self.headline]
+        lines += [f"table {t['table']}: {t['summary']}" for t in self.tables]
+        return lines
+
+
+def load_run(path: str | Path) -> Run:
+    """Read a run folder's manifest and prepared tables.
+
+    Raises
+    ------
+    RunError
+        When the folder has no ``manifest.json`` or a table cannot be read.
+    """
+    path = Path(path)
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        raise RunError(
+            f"{path} is not a report run: manifest.json not found; "
+            "pass a folder such as reports/2026-06-30"
+        )
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    tables = {}
+    for table_path in sorted((path / TABLES_DIR).glob("*.parquet")):
+        try:
+            tables[table_path.stem] = pd.read_parquet(table_path)
+        except (OSError, ValueError) as error:
+            raise RunError(
+                f"cannot read prepared table {table_path}: {error}"
+            ) from error
+    return Run(path=path, manifest=manifest, tables=tables)
+
+
+def compare_runs(a: Run, b: Run) -> Comparison:
+    """Return every difference between two runs."""
+    comparison = Comparison(a=a, b=b)
+    comparison.params = _diff_mappings(
+        {k: v for k, v in a.manifest["params"].items() if k not in OUTPUT_PARAMS},
+        {k: v for k, v in b.manifest["params"].items() if k not in OUTPUT_PARAMS},
+    )
+    comparison.inputs = _diff_mappings(_inputs(a), _inputs(b))
+    comparison.headline = _diff_mappings(
+        flatten_headline(a.manifest.get("headline", {})),
+        flatten_headline(b.manifest.get("headline", {})),
+    )
+    for name in sorted(set(a.tables) | set(b.tables)):
+        difference = compare_tables(name, a.tables.get(name), b.tables.get(name))
+        if difference:
+            comparison.tables.append(difference)
+    return comparison
+
+
+def _inputs(run: Run) -> dict[str, str]:
+    return {
+        item["table"]: f"{item['sha256'][:12]} ({item['rows']:,} rows)"
+        for item in run.manifest.get("inputs", [])
+    }
+
+
+def _diff_mappings(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    missing = "(none)"
+    return [
+        (name, a.get(name, missing), b.get(name, missing))
+        for name in sorted(set(a) | set(b))
+        if not _same_value(a.get(name, missing), b.get(name, missing))
+    ]
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        if math.isnan(a) and math.isnan(b):
+            return True
+        return math.isclose(a, b, rel_tol=TOLERANCE, abs_tol=TOLERANCE)
+    return a == b
+
+
+def compare_tables(
+    name: str, a: pd.DataFrame | None, b: pd.DataFrame | None
+) -> dict[str, Any] | None:
+    """Return how table ``name`` differs between two runs, or None if equal.
+
+    The result has ``table``, a one-line ``summary`` and ``changes``: for a
+    table keyed by a unique ``account_id``, one row per account and column
+    that differ (``account_id``, ``name``, ``column``, ``a``, ``b``);
+    otherwise an empty frame.
+    """
+    empty = pd.DataFrame(columns=["account_id", "name", "column", "a", "b"])
+    if a is None or b is None:
+        side = "first" if a is None else "second"
+        return {
+            "table": name,
+            "summary": f"missing in the {side} run",
+            "changes": empty,
+        }
+    if list(a.columns) != list(b.columns):
+        only_a = sorted(set(a.columns) - set(b.columns))
+        only_b = sorted(set(b.columns) - set(a.columns))
+        summary = f"columns differ (only first: {only_a}, only second: {only_b})"
+        return {"table": name, "summary": summary, "changes": empty}
+    if _is_account_table(a) and _is_account_table(b):
+        changes = _account_changes(a, b)
+        if changes.empty:
+            return None
+        accounts = changes["account_id"].nunique()
+        columns = ", ".join(sorted(changes["column"].unique()))
+        summary = f"{accounts:,} accounts differ in {columns}"
+        return {"table": name, "summary": summary, "changes": changes}
+    if _frames_equal(_sorted(a), _sorted(b)):
+        return None
+    summary = (
+        f"{len(a):,} rows in the first run, {len(b):,} in the second; values differ"
+    )
+    return {"table": name, "summary": summary, "changes": empty}
+
+
+def _is_account_table(frame: pd.DataFrame) -> bool:
+    return "account_id" in frame.columns and frame["account_id"].is_unique
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    text = frame.astype("str")
+    order = text.sort_values(list(text.columns)).index
+    return frame.loc[order].reset_index(drop=True)
+
+
+def _frames_equal(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    if a.shape != b.shape:
+        return False
+    try:
+        pd.testing.assert_frame_equal(
+            a, b, check_dtype=False, rtol=TOLERANCE, atol=TOLERANCE
+        )
+    except AssertionError:
+        return False
+    return True
+
+
+def _account_changes(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """Return one row per account and column whose value differs."""
+    left = a.set_index("account_id")
+    right = b.set_index("account_id")
+    ids = sorted(set(left.index) | set(right.index), key=str)
+    left, right = left.reindex(ids), right.reindex(ids)
+    names = left["name"] if "name" in left.columns else pd.Series(ids, index=ids)
+    names = names.fillna(right["name"] if "name" in right.columns else "")
+    rows = []
+    for column in left.columns:
+        differs = ~_equal_values(left[column], right[column])
+        for account_id in left.index[differs]:
+            rows.append(
+                {
+                    "account_id": str(account_id),
+                    "name": str(names[account_id]),
+                    "column": column,
+                    "a": _display(left.at[account_id, column]),
+                    "b": _display(right.at[account_id, column]),
+                }
+            )
+    return pd.DataFrame(rows, columns=["account_id", "name", "column", "a", "b"])
+
+
+def _equal_values(a: pd.Series, b: pd.Series) -> pd.Series:
+    both_missing = a.isna() & b.isna()
+    if _is_number(a) and _is_number(b):
+        a, b = a.astype("float64"), b.astype("float64")
+        close = (a - b).abs() <= TOLERANCE * (1 + b.abs())
+        return both_missing | close.fillna(False)
+    return both_missing | (a.astype("str") == b.astype("str"))
+
+
+def _is_number(series: pd.Series) -> bool:
+    types = pd.api.types
+    return types.is_numeric_dtype(series) and not types.is_bool_dtype(series)
+
+
+def _display(value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def status_moves(comparison: Comparison) -> pd.DataFrame:
+    """Return the accounts whose status or tier differs between the runs."""
+    frames = [
+        item["changes"].assign(table=item["table"])
+        for item in comparison.tables
+        if not item["changes"].empty
+    ]
+    if not frames:
+        return pd.DataFrame(columns=["table", "account_id", "name", "column", "a", "b"])
+    changes = pd.concat(frames, ignore_index=True)
+    categorical = changes["column"].isin(["status", "tier", "health_band", "at_risk"])
+    columns = ["table", "account_id", "name", "column", "a", "b"]
+    return changes.loc[categorical, columns].reset_index(drop=True)
+
+
+def format_text(comparison: Comparison) -> str:
+    """Return the comparison as plain-text tables for a terminal."""
+    sections = [f"Comparing {comparison.a.path} with {comparison.b.path}"]
+    for title, rows in (
+        ("Parameters", comparison.params),
+        ("Inputs", comparison.inputs),
+        ("Headline figures", comparison.headline),
+    ):
+        sections.append(_text_table(title, ["name", "first", "second"], rows))
+    summaries = [(item["table"], item["summary"]) for item in comparison.tables]
+    sections.append(_text_table("Tables", ["table", "difference"], summaries))
+    moves = status_moves(comparison).head(MAX_LISTED_ACCOUNTS)
+    sections.append(
+        _text_table(
+            "Accounts that moved",
+            ["account", "column", "first", "second"],
+            [(r.name, r.column, r.a, r.b) for r in moves.itertuples()],
+        )
+    )
+    return "\n\n".join(sections) + "\n"
+
+
+def _text_table(title: str, header: list[str], rows) -> str:
+    rows = [[str(cell) for cell in row] for row in rows]
+    if not rows:
+        return f"{title}: no differences"
+    widths = [
+        min(40, max(len(header[i]), *(len(row[i]) for row in rows)))
+        for i in range(len(header))
+    ]
+    lines = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        cells = [cell[:w].ljust(w) for cell, w in zip(row, widths, strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def write_html(comparison: Comparison, target: Path) -> Path:
+    """Write the comparison as a self-contained HTML page to ``target``."""
+    from acctlib.publish import render_page
+
+    moves = status_moves(comparison).head(MAX_LISTED_ACCOUNTS)
+    page = render_page(
+        "compare.html.j2",
+        comparison=comparison,
+        moves=moves.to_dict("records"),
+        moves_total=len(status_moves(comparison)),
+    )
+    target.write_text(page, encoding="utf-8")
+    return target

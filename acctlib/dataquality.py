@@ -1,0 +1,282 @@
+"""Data quality of a run's intake: counts, rejections, merges, lint, currency.
+
+:func:`prepare_data_quality` stores the intake audit tables in the run's
+workspace once; the data-quality notebook and the ``check`` command show
+the same figures:
+
+- ``dq_counts``: rows read, accepted, rejected and merged per table, and
+  whether read equals accepted + rejected + merged (``reconciled``);
+- ``dq_rejections``: rejected rows per table and reason;
+- ``dq_merges``: accounts merged by domain, and name-only suggestions;
+- ``dq_stage_lint``: the stage-map findings;
+- ``dq_findings``: opportunities kept but odd (closed before created, won
+  without amount, no account, shared by several companies);
+- ``dq_currency``: the report currency and how many amounts each basis
+  converted;
+- ``dq_account_amounts``: won amount per account under the
+  ``shared_deal_split`` rule (empty unless the source links deals to
+  several companies).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+from IPython.display import HTML
+
+from acctlib import tables
+from acctlib.intake import Intake
+from acctlib.intake.dedupe import AUDIT_COLUMNS
+from acctlib.intake.hubspot import compute_account_amounts
+from acctlib.intake.stagelint import LINT_COLUMNS
+
+logger = logging.getLogger(__name__)
+
+BASIS_LABELS = {
+    "source": "converted column of the export",
+    "same_currency": "already in the report currency",
+    "rates_table": "dated rates table, at the close-date rate",
+}
+
+
+def summarize_intake(intake: Intake) -> dict[str, pd.DataFrame]:
+    """Return the data-quality tables of one intake, keyed by workspace name."""
+    currency = intake.currency_basis or {"report_currency": ""}
+    basis = pd.DataFrame(
+        [
+            {
+                "report_currency": currency.get("report_currency", ""),
+                "basis": BASIS_LABELS[key],
+                "opportunities": int(currency.get(key, 0)),
+            }
+            for key in BASIS_LABELS
+        ]
+    )
+    result = {
+        "dq_counts": intake.reconciliation(),
+        "dq_rejections": intake.quarantine.summary(),
+        "dq_merges": intake.extras.get(
+            "account_merges", pd.DataFrame(columns=AUDIT_COLUMNS)
+        ),
+        "dq_stage_lint": intake.extras.get(
+            "stage_lint", pd.DataFrame(columns=LINT_COLUMNS)
+        ),
+        "dq_findings": intake.extras.get("quality_findings", pd.DataFrame()),
+        "dq_currency": basis,
+    }
+    links = intake.extras.get("deal_companies")
+    result["dq_account_amounts"] = (
+        pd.DataFrame(columns=["account_id", "won_amount", "shared_deals"])
+        if links is None
+        else compute_account_amounts(intake.tables["opportunities"], links)
+    )
+    return result
+
+
+def prepare_data_quality(context: Any) -> None:
+    """Store the data-quality tables and the currency basis of the run."""
+    for name, frame in summarize_intake(context.intake).items():
+        context.store(name, _typed(frame.reset_index(drop=True)))
+    basis = context.intake.currency_basis
+    context.headline["report_currency"] = basis.get("report_currency")
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give every column a concrete type, so empty tables can be stored."""
+    counts = {"rows", "read", "accepted", "rejected", "merged", "opportunities"}
+    result = frame.copy()
+    for column in result.columns:
+        if column in counts:
+            result[column] = result[column].astype("int64")
+        elif column in ("amount", "won_amount"):
+            result[column] = result[column].astype("float64")
+        elif column == "reconciled":
+            result[column] = result[column].astype("bool")
+        elif result[column].dtype == object or result.empty:
+            result[column] = result[column].astype("str")
+    return result
+
+
+def format_check_report(intake: Intake) -> str:
+    """Return the text the ``check`` command prints."""
+    parts = summarize_intake(intake)
+    sections = [
+        ("Rows per table", parts["dq_counts"]),
+        ("Rejected rows by reason", parts["dq_rejections"]),
+        ("Account merges and suggestions", parts["dq_merges"]),
+        ("Stage map lint", parts["dq_stage_lint"][["level", "message"]]),
+        ("Data-quality findings", _findings_text(parts["dq_findings"])),
+        ("Currency", parts["dq_currency"]),
+    ]
+    if "deal_companies" in intake.extras:
+        sections.append(("Won amount per account", parts["dq_account_amounts"]))
+    lines = []
+    counts = parts["dq_counts"]
+    status = "reconciled" if counts["reconciled"].all() else "NOT reconciled"
+    lines.append(
+        f"Profile {intake.profile}: {int(counts['read'].sum()):,} rows read, "
+        f"{int(counts['accepted'].sum()):,} accepted, "
+        f"{int(counts['rejected'].sum()):,} rejected, "
+        f"{int(counts['merged'].sum()):,} merged ({status})."
+    )
+    for title, frame in sections:
+        lines.append("")
+        lines.append(f"{title}:")
+        lines.append(
+            "  none" if frame.empty else frame.to_string(index=False, max_colwidth=100)
+        )
+    return "\n".join(lines)
+
+
+def _findings_text(findings: pd.DataFrame) -> pd.DataFrame:
+    if findings.empty:
+        return findings
+    return findings[["check", "rows", "message"]]
+
+
+def has_errors(intake: Intake) -> bool:
+    """Tell whether the intake has lint errors or does not reconcile."""
+    lint = intake.extras.get("stage_lint")
+    lint_errors = lint is not None and bool((lint["level"] == "error").any())
+    return lint_errors or not bool(intake.reconciliation()["reconciled"].all())
+
+
+# Views for the data-quality notebook. Each reads one prepared table.
+
+
+def counts_table(ws: Any) -> object:
+    """Return rows read, accepted, rejected and merged per table."""
+    frame = ws.table("dq_counts")
+    frame["reconciled"] = frame["reconciled"].map({True: "yes", False: "NO"})
+    return tables.style_table(
+        frame,
+        counts=["read", "accepted", "rejected", "merged"],
+        labels={
+            "table": "Table",
+            "read": "Rows read",
+            "accepted": "Accepted",
+            "rejected": "Rejected",
+            "merged": "Merged",
+            "reconciled": "Read = accepted + rejected + merged",
+        },
+    )
+
+
+def rejections_table(ws: Any) -> object:
+    """Return rejected rows per table and reason, or a note when none."""
+    frame = ws.table("dq_rejections")
+    if frame.empty:
+        return _note("No input row was rejected.")
+    return tables.style_table(
+        frame,
+        counts=["rows"],
+        labels={"table": "Table", "reason": "Reason", "rows": "Rows"},
+    )
+
+
+def merges_table(ws: Any) -> object:
+    """Return merged and suggested accounts, or a note when none."""
+    frame = ws.table("dq_merges")
+    if frame.empty:
+        return _note("No duplicate accounts were merged or suggested.")
+    return tables.style_table(
+        frame,
+        labels={
+            "action": "Action",
+            "account_id": "Account",
+            "name": "Name",
+            "into_account_id": "Into account",
+            "into_name": "Into name",
+            "key": "Matched on",
+            "reason": "Reason",
+        },
+    )
+
+
+def lint_table(ws: Any) -> object:
+    """Return the stage-map findings, or a note when the map is clean."""
+    frame = ws.table("dq_stage_lint")
+    if frame.empty:
+        return _note("The stage map covers every stage; no finding.")
+    return tables.style_table(
+        frame[["level", "check", "message"]],
+        labels={"level": "Level", "check": "Check", "message": "Finding"},
+    )
+
+
+def findings_table(ws: Any) -> object:
+    """Return the opportunity findings, or a note when there are none."""
+    frame = ws.table("dq_findings")
+    if frame.empty:
+        return _note("No opportunity needed a data-quality note.")
+    return tables.style_table(
+        frame,
+        currency=ws.currency,
+        counts=["rows"],
+        money=["amount"],
+        labels={
+            "check": "Check",
+            "rows": "Deals",
+            "amount": "Amount",
+            "message": "Finding",
+        },
+    )
+
+
+def currency_table(ws: Any) -> object:
+    """Return the report currency and the conversion basis of amounts."""
+    return tables.style_table(
+        ws.table("dq_currency"),
+        counts=["opportunities"],
+        labels={
+            "report_currency": "Report currency",
+            "basis": "Converted by",
+            "opportunities": "Opportunities",
+        },
+    )
+
+
+def account_amounts_table(ws: Any) -> object:
+    """Return won amounts per account under the shared-deal rule."""
+    frame = ws.table("dq_account_amounts")
+    if frame.empty:
+        return _note("The source links each deal to at most one account.")
+    rule = ws.params.get("shared_deal_split", "first")
+    return tables.style_table(
+        frame,
+        currency=ws.currency,
+        money=["won_amount"],
+        counts=["shared_deals"],
+        labels={
+            "account_id": "Account",
+            "won_amount": "Won amount",
+            "shared_deals": "Shared deals",
+        },
+        caption=(
+            f"Shared deals split by the {rule!r} rule; the total counts each deal once."
+        ),
+    )
+
+
+def executive_highlights(ws: Any) -> list[HTML]:
+    """Return one-line notes on intake quality for the executive summary."""
+    counts = ws.table("dq_counts")
+    rejected = int(counts["rejected"].sum())
+    merged = int(counts["merged"].sum())
+    notes = [
+        f"{int(counts['accepted'].sum()):,} input rows accepted, {rejected:,} "
+        f"rejected (listed in rejected_rows.csv), {merged:,} duplicate accounts merged."
+    ]
+    lint = ws.table("dq_stage_lint")
+    errors = int((lint["level"] == "error").sum()) if not lint.empty else 0
+    if errors:
+        notes.append(f"{errors} stages are missing from the stage map.")
+    return [_note(text) for text in notes]
+
+
+def _note(text: str) -> HTML:
+    from html import escape
+
+    return HTML(f'<p class="note">{escape(text)}</p>')

@@ -1,0 +1,349 @@
+"""The email digest of a run: a MIME message written to a file or sent by SMTP.
+
+The body is HTML that common mail clients show as intended: inline styles,
+no scripts, no external images. It carries the headline figures with
+their change since the previous month-end, the largest movements and any
+forecast figures of the headline. The charts of the executive summary
+follow as PNG images attached inline (``cid:`` references), converted
+from the static SVG each chart carries. The full executive summary is
+attached.
+
+SMTP settings come from environment variables (``ACCTLIB_SMTP_HOST``,
+``ACCTLIB_SMTP_PORT``, ``ACCTLIB_SMTP_TLS`` as ``none``, ``starttls`` or
+``ssl``, ``ACCTLIB_SMTP_USER``, ``ACCTLIB_SMTP_PASSWORD``,
+``ACCTLIB_SMTP_FROM``) or from a YAML file named by
+``ACCTLIB_SMTP_CONFIG`` (default ``~/.config/acctlib/smtp.yaml``) with the
+keys host, port, tls, user, password and from. The file must live outside
+the project, and nothing of these settings is written to any report.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import os
+import re
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from acctlib import movement, tables
+from acctlib.errors import AcctlibError
+from acctlib.params import PROJECT_ROOT
+
+logger = logging.getLogger(__name__)
+
+SUMMARY_FILE = "00-executive-summary.html"
+MAX_BODY_BYTES = 100_000
+MAX_CHARTS = 4
+DEFAULT_CONFIG = Path("~/.config/acctlib/smtp.yaml")
+STATIC_CHART = re.compile(
+    r'<noscript class="acctlib-static">(<svg.*?</svg>)</noscript>', re.DOTALL
+)
+TLS_MODES = ("none", "starttls", "ssl")
+# Inline styles: mail clients drop <style> elements and external sheets.
+FONT = "font-family:Helvetica,Arial,sans-serif;color:#222222;"
+CELL = "padding:4px 10px;border-bottom:1px solid #e5e5e5;text-align:left;"
+
+
+class DeliveryError(AcctlibError):
+    """The digest cannot be built or sent."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """SMTP server address, TLS mode and credentials.
+
+    The repr leaves out ``password``, so logging the settings shows no secret.
+    """
+
+    host: str
+    port: int
+    tls: str = "starttls"
+    user: str | None = None
+    password: str | None = None
+    sender: str = "acctlib@localhost"
+
+    def __repr__(self) -> str:
+        return (
+            f"SmtpSettings(host={self.host!r}, port={self.port}, tls={self.tls!r}, "
+            f"user={self.user!r}, sender={self.sender!r})"
+        )
+
+
+def load_smtp_settings(
+    host_port: str | None = None, environ: dict[str, str] | None = None
+) -> SmtpSettings:
+    """Read SMTP settings from the environment and the config file.
+
+    Environment variables win over the file; ``host_port`` (``HOST:PORT``,
+    from the command line) wins over both for the server address.
+
+    Raises
+    ------
+    DeliveryError
+        When no host is configured, the port or TLS mode is invalid, or the
+        config file lies inside the project folder.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    config = _read_config(
+        Path(environ.get("ACCTLIB_SMTP_CONFIG", str(DEFAULT_CONFIG))).expanduser()
+    )
+    values = {key: config.get(key) for key in ("host", "port", "tls", "user")}
+    values["password"] = config.get("password")
+    values["from"] = config.get("from")
+    for key in ("host", "port", "tls", "user", "password", "from"):
+        env_value = environ.get(f"ACCTLIB_SMTP_{key.upper()}")
+        if env_value:
+            values[key] = env_value
+    if host_port:
+        host, _, port = host_port.rpartition(":")
+        values["host"], values["port"] = host or host_port, port or values["port"]
+    return _settings_from(values)
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    resolved = path.resolve()
+    if resolved.is_relative_to(PROJECT_ROOT):
+        raise DeliveryError(
+            f"SMTP config file {path} is inside the project folder {PROJECT_ROOT}; "
+            "move it outside the repository, for example to ~/.config/acctlib/"
+        )
+    try:
+        content = yaml.safe_load(resolved.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise DeliveryError(
+            f"SMTP config file {path} is not valid YAML: {error}"
+        ) from error
+    if not isinstance(content, dict):
+        raise DeliveryError(f"SMTP config file {path} must be a mapping of keys")
+    return content
+
+
+def _settings_from(values: dict[str, Any]) -> SmtpSettings:
+    if not values.get("host"):
+        raise DeliveryError(
+            "no SMTP host configured; pass --smtp HOST:PORT, set ACCTLIB_SMTP_HOST "
+            f"or write host and port to {DEFAULT_CONFIG}"
+        )
+    tls = str(values.get("tls") or "starttls").lower()
+    if tls not in TLS_MODES:
+        raise DeliveryError(f"invalid SMTP TLS mode {tls!r}; use one of {TLS_MODES}")
+    try:
+        port = int(values.get("port") or (465 if tls == "ssl" else 587))
+    except ValueError as error:
+        raise DeliveryError(f"invalid SMTP port {values.get('port')!r}") from error
+    return SmtpSettings(
+        host=str(values["host"]),
+        port=port,
+        tls=tls,
+        user=values.get("user"),
+        password=values.get("password"),
+        sender=str(values.get("from") or "acctlib@localhost"),
+    )
+
+
+def build_message(run_dir: str | Path, to: str, sender: str) -> EmailMessage:
+    """Return the digest of the run in ``run_dir`` addressed to ``to``.
+
+    Raises
+    ------
+    DeliveryError
+        When the run has no manifest or executive summary, or the HTML body
+        would exceed :data:`MAX_BODY_BYTES`.
+    """
+    run_dir = Path(run_dir)
+    manifest = _read_manifest(run_dir)
+    summary_path = run_dir / SUMMARY_FILE
+    if not summary_path.is_file():
+        raise DeliveryError(f"{summary_path} not found; build the report first")
+    summary_html = summary_path.read_text(encoding="utf-8")
+    charts = [_chart_png(svg) for svg in STATIC_CHART.findall(summary_html)]
+    charts = charts[:MAX_CHARTS]
+    cids = [make_msgid(domain="acctlib.local") for _ in charts]
+
+    body = render_body(run_dir, manifest, [cid[1:-1] for cid in cids])
+    if len(body.encode("utf-8")) > MAX_BODY_BYTES:
+        raise DeliveryError(
+            f"email body is {len(body.encode('utf-8')):,} bytes, over the limit of "
+            f"{MAX_BODY_BYTES:,}; the headline or movements are too long"
+        )
+
+    message = EmailMessage()
+    message["Subject"] = _subject(manifest)
+    message["From"] = sender
+    message["To"] = to
+    # The date header comes from the manifest so that the same run always
+    # gives the same message.
+    message["Date"] = formatdate(_generated_timestamp(manifest), usegmt=True)
+    message.set_content(_plain_text(manifest))
+    message.add_alternative(body, subtype="html")
+    html_part = message.get_payload()[1]
+    for cid, png in zip(cids, charts, strict=True):
+        html_part.add_related(png, maintype="image", subtype="png", cid=cid)
+    message.add_attachment(
+        summary_html.encode("utf-8"),
+        maintype="text",
+        subtype="html",
+        filename=f"executive-summary-{manifest['run']}.html",
+    )
+    return message
+
+
+def _read_manifest(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "manifest.json"
+    if not path.is_file():
+        raise DeliveryError(f"{run_dir} is not a report run: manifest.json not found")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _chart_png(svg: str) -> bytes:
+    import vl_convert
+
+    return vl_convert.svg_to_png(svg, scale=1.0)
+
+
+def _subject(manifest: dict[str, Any]) -> str:
+    variant = f" ({manifest['variant']})" if manifest.get("variant") else ""
+    return f"Account review as of {manifest['as_of']}{variant}"
+
+
+def _generated_timestamp(manifest: dict[str, Any]) -> float:
+    moment = pd.Timestamp(manifest["generated_at"].replace("Z", "+00:00"))
+    return moment.timestamp()
+
+
+def render_body(run_dir: Path, manifest: dict[str, Any], chart_cids: list[str]) -> str:
+    """Return the inline-styled HTML body of the digest."""
+    currency = manifest["params"]["report_currency"]
+    cards, sentences = _month_over_month(run_dir, manifest["headline"], currency)
+
+    parts = [
+        f'<h1 style="{FONT}font-size:20px;color:#1f4e79;">'
+        f"{html.escape(_subject(manifest))}</h1>",
+        _cards_html(cards),
+    ]
+    if sentences:
+        items = "".join(
+            f'<li style="{FONT}margin:2px 0;">{html.escape(s)}</li>' for s in sentences
+        )
+        parts.append(f'<h2 style="{FONT}font-size:16px;">Largest movements</h2>')
+        parts.append(f"<ul>{items}</ul>")
+    parts.append(_forecast_html(manifest["headline"], currency))
+
+    for cid in chart_cids:
+        parts.append(
+            f'<p><img src="cid:{cid}" alt="Chart from the executive summary" '
+            'style="max-width:100%;height:auto;border:0;"></p>'
+        )
+    parts.append(
+        f'<p style="{FONT}font-size:12px;color:#666666;">The full executive summary '
+        "is attached; open it in a browser. Reproduce with "
+        f"<code>{html.escape(manifest['command'])}</code>.</p>"
+    )
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
+        f'<body style="{FONT}margin:0;padding:16px;">{"".join(parts)}</body></html>'
+    )
+
+
+def _month_over_month(
+    run_dir: Path, headline: dict[str, Any], currency: str
+) -> tuple[list[dict[str, str]], list[str]]:
+    """Return the headline cards and movement sentences of a run."""
+    changes = _read_table(run_dir, "headline_changes")
+    if changes is None:
+        return tables.headline_cards(headline, currency), []
+    movements = _read_table(run_dir, "account_movements")
+    if movements is None:
+        movements = pd.DataFrame(columns=["column", "current", "name"])
+    cards = movement.headline_cards_with_change(headline, changes, currency)
+    return cards, movement.describe_movements(changes, movements, currency)
+
+
+def _read_table(run_dir: Path, name: str) -> pd.DataFrame | None:
+    path = run_dir / "tables" / f"{name}.parquet"
+    return pd.read_parquet(path) if path.is_file() else None
+
+
+def _cards_html(cards: list[dict[str, str]]) -> str:
+    rows = "".join(
+        f'<tr><td style="{FONT}{CELL}">{html.escape(card["label"])}</td>'
+        f'<td style="{FONT}{CELL}font-weight:bold;text-align:right;">'
+        f"{html.escape(card['value'])}</td>"
+        f'<td style="{FONT}{CELL}color:#555555;">{html.escape(card.get("change", ""))}'
+        "</td></tr>"
+        for card in cards
+    )
+    return (
+        f'<table style="border-collapse:collapse;" role="presentation">{rows}</table>'
+    )
+
+
+def _forecast_html(headline: dict[str, Any], currency: str) -> str:
+    """Return the forecast figures of the headline, or an empty string."""
+    figures = {
+        key: value
+        for key, value in sorted(headline.items())
+        if key.startswith("forecast") and isinstance(value, int | float)
+    }
+    if not figures:
+        return ""
+    rows = "".join(
+        f'<tr><td style="{FONT}{CELL}">'
+        f"{html.escape(key.replace('_', ' ').capitalize())}</td>"
+        f'<td style="{FONT}{CELL}text-align:right;">'
+        f"{html.escape(tables.format_money(value, currency))}</td></tr>"
+        for key, value in figures.items()
+    )
+    return (
+        f'<h2 style="{FONT}font-size:16px;">Forecast</h2>'
+        f'<table style="border-collapse:collapse;" role="presentation">{rows}</table>'
+    )
+
+
+def _plain_text(manifest: dict[str, Any]) -> str:
+    currency = manifest["params"]["report_currency"]
+    cards = tables.headline_cards(manifest["headline"], currency)
+    lines = [_subject(manifest), ""]
+    lines += [f"{card['label']}: {card['value']}" for card in cards]
+    lines += ["", "The full executive summary is attached."]
+    return "\n".join(lines) + "\n"
+
+
+def write_eml(message: EmailMessage, target: Path) -> Path:
+    """Write ``message`` as an .eml file."""
+    target.write_bytes(bytes(message))
+    return target
+
+
+def send(message: EmailMessage, settings: SmtpSettings) -> None:
+    """Send ``message`` through the SMTP server of ``settings``.
+
+    Raises
+    ------
+    DeliveryError
+        When the server cannot be reached or rejects the message.
+    """
+    client_class = smtplib.SMTP_SSL if settings.tls == "ssl" else smtplib.SMTP
+    try:
+        with client_class(settings.host, settings.port, timeout=30) as client:
+            if settings.tls == "starttls":
+                client.starttls()
+            if settings.user:
+                client.login(settings.user, settings.password or "")
+            client.send_message(message)
+    except (OSError, smtplib.SMTPException) as error:
+        raise DeliveryError(
+            f"sending mail through {settings.host}:{settings.port} failed: {error}"
+        ) from error
+    logger.info("sent %s to %s", message["Subject"], message["To"])

@@ -1,0 +1,332 @@
+"""Account health: a 0-100 score from published components, flags and drivers.
+
+Each component is a score from 0 to 100:
+
+- ``engagement_level``: percentile rank of touches in the 90 days to the
+  as-of date among touched accounts;
+- ``breadth``: percentile rank of distinct contacts touched in those days;
+- ``engagement_trend``: ``50 + 50 * clip(engagement_trend, -1, 1)``, so 50
+  is flat; missing without touches in the last 12 weeks;
+- ``stage_velocity``: mean over open opportunities of
+  ``100 * (1 - days_in_stage / (2 * stall threshold))``, clipped to 0-100;
+- ``win_probability``: highest win probability of an open opportunity,
+  from the forecast model when the run has one, else the stage's;
+- ``usage``: ``50 + 50 * clip(change, -1, 1)`` where change is product
+  usage in the last 90 days over the 90 days before, minus one;
+- ``support``: 100 minus the percentile rank of support tickets in the 90
+  days, among accounts with any signal.
+
+Health is the weighted mean of the components with the weights of the
+account's profile (``customer`` for customers, ``prospect`` for every other
+status). A missing component is dropped and the other weights rescaled
+(``health_missing_rule: reweight``) or scored 50 (``neutral``). Each
+component's share of the score is stored as ``<component>_points``; the
+points add up to ``health_score``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from acctlib.asof import as_of_cutoff
+from acctlib.errors import ParameterError
+from acctlib.tiering import percentile_score
+
+logger = logging.getLogger(__name__)
+
+COMPONENTS = (
+    "engagement_level",
+    "breadth",
+    "engagement_trend",
+    "stage_velocity",
+    "win_probability",
+    "usage",
+    "support",
+)
+PROFILES = ("customer", "prospect")
+NEUTRAL_SCORE = 50.0
+SIGNAL_WINDOW_DAYS = 90
+
+ACCOUNT_HEALTH_COLUMNS: dict[str, str] = {
+    "account_id": "Account identifier (str).",
+    "name": "Account name.",
+    "owner": "Account owner.",
+    "status": "Account status on the as-of date.",
+    "tier": "Tier number, 1 to 4 (see account_tiers).",
+    "profile": "Weight profile used: customer or prospect.",
+    "health_score": "Weighted health, 0 to 100 (float).",
+    "<component>": "Each component's score, 0 to 100, NaN when missing.",
+    "<component>_points": "Each component's share of health_score; they sum to it.",
+    "engagement_direction": "rising, flat or falling.",
+    "breadth_direction": "rising, flat or falling.",
+    "at_risk": "Tier 1 or 2, falling engagement or a stalled late-stage deal.",
+    "expansion_ready": "Customer with rising engagement and rising breadth (bool).",
+    "risk_reason": "Why the account is at risk; empty when it is not.",
+}
+"""Columns of the ``account_health`` table; names are stable for other modules."""
+
+
+def summarize_signals(signals: pd.DataFrame | None, as_of: dt.date) -> pd.DataFrame:
+    """Return usage and support figures per account from the signals table.
+
+    Signals known before the cutoff count. Columns: ``account_id``,
+    ``usage_90d`` and ``usage_prev_90d`` (summed ``value`` of
+    ``product_usage`` signals in the 90 days to the cutoff and the 90 days
+    before), ``tickets_90d`` (count of ``support_ticket`` signals in the 90
+    days) and ``has_signals`` (any signal in the 180 days). Empty without a
+    signals table.
+    """
+    columns = [
+        "account_id",
+        "usage_90d",
+        "usage_prev_90d",
+        "tickets_90d",
+        "has_signals",
+    ]
+    if signals is None or signals.empty:
+        return pd.DataFrame(columns=columns)
+    cutoff = as_of_cutoff(as_of)
+    window = pd.Timedelta(days=SIGNAL_WINDOW_DAYS)
+    occurred = pd.to_datetime(signals["occurred_at"], utc=True)
+    recent = signals[(occurred < cutoff) & (occurred >= cutoff - 2 * window)].copy()
+    recent["in_90"] = occurred.loc[recent.index] >= cutoff - window
+    is_usage = recent["signal_type"] == "product_usage"
+    value = pd.to_numeric(recent["value"], errors="coerce").fillna(0.0)
+    recent["usage_90d"] = value.where(is_usage & recent["in_90"], 0.0)
+    recent["usage_prev_90d"] = value.where(is_usage & ~recent["in_90"], 0.0)
+    recent["tickets_90d"] = (recent["signal_type"] == "support_ticket") & recent[
+        "in_90"
+    ]
+    grouped = recent.groupby("account_id")
+    summary = pd.DataFrame(
+        {
+            "usage_90d": grouped["usage_90d"].sum(),
+            "usage_prev_90d": grouped["usage_prev_90d"].sum(),
+            "tickets_90d": grouped["tickets_90d"].sum().astype("int64"),
+        }
+    ).reset_index()
+    summary["has_signals"] = True
+    return summary[columns]
+
+
+def compute_health(
+    tiers: pd.DataFrame,
+    progression: pd.DataFrame,
+    signals_summary: pd.DataFrame,
+    *,
+    weights: Mapping[str, Mapping[str, float]],
+    missing_rule: str = "reweight",
+) -> pd.DataFrame:
+    """Score each account's health and set its flags.
+
+    Parameters
+    ----------
+    tiers
+        ``account_tiers`` (see :data:`acctlib.tiering.ACCOUNT_TIERS_COLUMNS`).
+    progression
+        ``account_progression`` (see
+        :data:`acctlib.progression.ACCOUNT_PROGRESSION_COLUMNS`).
+    signals_summary
+        Output of :func:`summarize_signals`, possibly empty.
+    weights
+        ``{profile: {component: weight}}`` for the ``customer`` and
+        ``prospect`` profiles; weights are non-negative.
+    missing_rule
+        ``reweight`` or ``neutral``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :data:`ACCOUNT_HEALTH_COLUMNS`, one row per row of
+        ``tiers``, sorted by ``account_id``.
+    """
+    _check_health_weights(weights, missing_rule)
+    base = tiers[["account_id", "name", "owner", "status", "tier"]]
+    activity = base.merge(progression, on="account_id", how="left", validate="1:1")
+    signals = base[["account_id"]].merge(signals_summary, on="account_id", how="left")
+
+    components = compute_components(activity, signals)
+    profile = np.where(base["status"] == "customer", "customer", "prospect")
+    points = _weigh_components(components, profile, weights, missing_rule)
+
+    health = base.reset_index(drop=True).copy()
+    health["profile"] = profile
+    health["health_score"] = points.sum(axis=1).clip(0, 100).round(1).to_numpy()
+    for component in COMPONENTS:
+        health[component] = components[component].round(1).to_numpy()
+        health[f"{component}_points"] = points[component].round(2).to_numpy()
+    for column in ("engagement_direction", "breadth_direction"):
+        health[column] = activity[column].fillna("flat").astype(str).to_numpy()
+    late_stalled = activity["late_stage_stalled"].fillna(False).astype(bool).to_numpy()
+    return (
+        _flag_accounts(health, late_stalled)
+        .sort_values("account_id")
+        .reset_index(drop=True)
+    )
+
+
+def compute_components(activity: pd.DataFrame, signals: pd.DataFrame) -> pd.DataFrame:
+    """Return the 0-100 component scores, NaN where an input is missing."""
+    touches = pd.to_numeric(activity["touches_90d"], errors="coerce").fillna(0)
+    active = pd.to_numeric(activity["weekly_mean"], errors="coerce").fillna(0) > 0
+    trend = pd.to_numeric(activity["engagement_trend"], errors="coerce").fillna(0.0)
+    has_signals = signals["has_signals"].fillna(False).astype(bool).to_numpy()
+    usage_now = pd.to_numeric(signals["usage_90d"], errors="coerce").fillna(0.0)
+    usage_before = pd.to_numeric(signals["usage_prev_90d"], errors="coerce").fillna(0.0)
+    has_usage = ((usage_now + usage_before) > 0).to_numpy()
+    usage_change = (usage_now - usage_before) / usage_before.clip(lower=1.0)
+    tickets = pd.to_numeric(signals["tickets_90d"], errors="coerce").fillna(0)
+
+    support = (
+        100.0 - percentile_score(tickets.where(pd.Series(has_signals), 0)).to_numpy()
+    )
+    components = pd.DataFrame(
+        {
+            "engagement_level": percentile_score(touches).to_numpy(),
+            "breadth": percentile_score(activity["contacts_90d"]).to_numpy(),
+            "engagement_trend": np.where(active, 50 + 50 * trend.clip(-1, 1), np.nan),
+            "stage_velocity": pd.to_numeric(
+                activity["stage_velocity"], errors="coerce"
+            ),
+            "win_probability": 100
+            * pd.to_numeric(activity["max_win_probability"], errors="coerce"),
+            "usage": np.where(has_usage, 50 + 50 * usage_change.clip(-1, 1), np.nan),
+            "support": np.where(has_signals, support, np.nan),
+        }
+    )
+    return components.reset_index(drop=True).clip(0, 100)
+
+
+def explain_health_changes(
+    current: pd.DataFrame, previous: pd.DataFrame, *, noise_band: float
+) -> pd.DataFrame:
+    """Return the components that moved each account's health beyond the band.
+
+    Both frames are ``account_health`` tables, a month apart. For every
+    account in both whose ``health_score`` moved by more than
+    ``noise_band`` points, one row per component whose points changed:
+    ``account_id``, ``health_previous``, ``health_score``,
+    ``health_change``, ``component``, ``points_change`` (health points the
+    component added or removed). Sorted by account, then by the size of the
+    change, largest first.
+    """
+    point_columns = [f"{c}_points" for c in COMPONENTS]
+    joined = current[["account_id", "health_score", *point_columns]].merge(
+        previous[["account_id", "health_score", *point_columns]],
+        on="account_id",
+        suffixes=("", "_previous"),
+    )
+    joined["health_change"] = joined["health_score"] - joined["health_score_previous"]
+    moved = joined[joined["health_change"].abs() > noise_band]
+    rows = []
+    for component in COMPONENTS:
+        change = moved[f"{component}_points"] - moved[f"{component}_points_previous"]
+        frame = moved[
+            ["account_id", "health_score_previous", "health_score", "health_change"]
+        ]
+        rows.append(frame.assign(component=component, points_change=change.round(2)))
+    columns = [
+        "account_id",
+        "health_previous",
+        "health_score",
+        "health_change",
+        "component",
+        "points_change",
+    ]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    drivers = pd.concat(rows, ignore_index=True)
+    drivers = drivers.rename(columns={"health_score_previous": "health_previous"})
+    drivers = drivers[drivers["points_change"].abs() >= 0.05]
+    drivers["size"] = drivers["points_change"].abs()
+    drivers = drivers.sort_values(
+        ["account_id", "size", "component"], ascending=[True, False, True]
+    )
+    return drivers[columns].reset_index(drop=True)
+
+
+def summarize_drivers(drivers: pd.DataFrame, top: int = 3) -> pd.DataFrame:
+    """Return one line per account: "engagement_trend -12.0, breadth -5.0"."""
+    lines = (
+        drivers.groupby("account_id", sort=True)
+        .head(top)
+        .groupby("account_id", sort=True)
+        .apply(
+            lambda frame: ", ".join(
+                f"{c.replace('_', ' ')} {v:+.1f}"
+                for c, v in zip(frame["component"], frame["points_change"], strict=True)
+            ),
+            include_groups=False,
+        )
+    )
+    return lines.rename("drivers").reset_index()
+
+
+def _check_health_weights(
+    weights: Mapping[str, Mapping[str, float]], missing_rule: str
+) -> None:
+    if missing_rule not in ("reweight", "neutral"):
+        raise ParameterError(
+            f"health_missing_rule is {missing_rule!r}; use reweight or neutral"
+        )
+    for profile in PROFILES:
+        profile_weights = weights.get(profile)
+        if not isinstance(profile_weights, Mapping):
+            raise ParameterError(
+                f"health_weights lacks the {profile!r} profile; give weights for "
+                f"both {' and '.join(PROFILES)}"
+            )
+        unknown = sorted(set(profile_weights) - set(COMPONENTS))
+        values = [float(v) for v in profile_weights.values()]
+        if unknown or any(v < 0 for v in values) or sum(values) <= 0:
+            raise ParameterError(
+                f"health_weights.{profile} is {dict(profile_weights)!r}; give "
+                f"non-negative weights for some of {', '.join(COMPONENTS)} with a "
+                "positive sum"
+            )
+
+
+def _weigh_components(
+    components: pd.DataFrame,
+    profile: np.ndarray,
+    weights: Mapping[str, Mapping[str, float]],
+    missing_rule: str,
+) -> pd.DataFrame:
+    """Return each component's points: effective weight times score."""
+    weight_matrix = pd.DataFrame(
+        [[float(weights[p].get(c, 0.0)) for c in COMPONENTS] for p in profile],
+        columns=list(COMPONENTS),
+    )
+    scores = components.copy()
+    if missing_rule == "neutral":
+        scores = scores.fillna(NEUTRAL_SCORE)
+    else:
+        weight_matrix = weight_matrix.where(scores.notna(), 0.0)
+        scores = scores.fillna(0.0)
+    total = weight_matrix.sum(axis=1)
+    share = weight_matrix.div(total.where(total > 0, np.nan), axis=0).fillna(0.0)
+    return share * scores
+
+
+def _flag_accounts(health: pd.DataFrame, late_stalled: np.ndarray) -> pd.DataFrame:
+    flagged = health.copy()
+    key_tier = flagged["tier"] <= 2
+    falling = flagged["engagement_direction"] == "falling"
+    flagged["at_risk"] = (key_tier & (falling | late_stalled)).astype(bool)
+    reasons = np.where(
+        falling & late_stalled,
+        "engagement falling; stalled late-stage opportunity",
+        np.where(falling, "engagement falling", "stalled late-stage opportunity"),
+    )
+    flagged["risk_reason"] = np.where(flagged["at_risk"], reasons, "")
+    flagged["expansion_ready"] = (
+        (flagged["status"] == "customer")
+        & (flagged["engagement_direction"] == "rising")
+        & (flagged["breadth_direction"] == "rising")
+    ).astype(bool)
+    return flagged

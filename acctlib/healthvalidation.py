@@ -1,0 +1,166 @@
+"""Does health at a month-end predict a win or a churn in the next 90 days?
+
+Health at each month-end comes from data known then (see
+:mod:`acctlib.accountstate`). Outcomes come from the report's as-of
+snapshot and the later month-end's account statuses, so only month-ends
+at least three months before the as-of date are scored.
+
+- **win**: an account that was not a customer at the month-end has an
+  opportunity won with ``closed_on`` in the 90 days after it. Higher
+  health should mean more wins.
+- **churn**: a customer at the month-end is no longer a customer three
+  month-ends later. Lower health should mean more churn, so the AUC is
+  computed on ``-health_score``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+OUTCOME_DAYS = 90
+DECILES = 10
+
+
+def label_outcomes(
+    health_history: pd.DataFrame,
+    snapshot: pd.DataFrame,
+    as_of: dt.date,
+    months: int = 3,
+) -> pd.DataFrame:
+    """Return one row per account and scored month-end with its outcomes.
+
+    Parameters
+    ----------
+    health_history
+        Stacked ``account_health`` frames with ``month_end``, ``account_id``,
+        ``status`` and ``health_score``.
+    snapshot
+        The as-of opportunity snapshot (``account_id``, ``is_won``,
+        ``closed_on``).
+    months
+        Month-ends between a score and the status that decides churn.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``month_end``, ``account_id``, ``health_score``, ``was_customer``,
+        ``won`` (bool, non-customers) and ``churned`` (bool, customers).
+    """
+    dates = sorted(health_history["month_end"].unique())
+    rows = []
+    won = snapshot.loc[snapshot["is_won"], ["account_id", "closed_on"]].copy()
+    won["closed_on"] = pd.to_datetime(won["closed_on"])
+    for i, month_end in enumerate(dates):
+        if i + months >= len(dates) or month_end + pd.Timedelta(
+            days=OUTCOME_DAYS
+        ) > pd.Timestamp(as_of):
+            continue
+        frame = health_history[health_history["month_end"] == month_end]
+        later = health_history[health_history["month_end"] == dates[i + months]]
+        later_status = later.set_index("account_id")["status"]
+        window = won[
+            (won["closed_on"] > month_end)
+            & (won["closed_on"] <= month_end + pd.Timedelta(days=OUTCOME_DAYS))
+        ]
+        scored = frame[["month_end", "account_id", "health_score"]].copy()
+        scored["was_customer"] = (frame["status"] == "customer").to_numpy()
+        scored["won"] = (
+            scored["account_id"].isin(window["account_id"]) & ~scored["was_customer"]
+        )
+        still_customer = scored["account_id"].map(later_status) == "customer"
+        scored["churned"] = scored["was_customer"] & ~still_customer
+        rows.append(scored)
+    columns = [
+        "month_end",
+        "account_id",
+        "health_score",
+        "was_customer",
+        "won",
+        "churned",
+    ]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(rows, ignore_index=True)[columns]
+
+
+def compute_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Return the ROC AUC of ``scores`` for boolean ``labels`` (ties count half).
+
+    NaN when either class is empty.
+    """
+    labels = np.asarray(labels, dtype=bool)
+    positives, negatives = int(labels.sum()), int((~labels).sum())
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    ranks = rankdata(np.asarray(scores, dtype=float))
+    rank_sum = ranks[labels].sum()
+    return float((rank_sum - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def validate_health(outcomes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the lift by health decile and the AUC of each outcome.
+
+    Deciles split the scored rows of one outcome by ``health_score`` rank
+    (decile 10 is the healthiest). ``lift`` is the decile's outcome rate
+    over the overall rate.
+
+    Returns
+    -------
+    (deciles, summary)
+        ``deciles``: ``outcome``, ``decile``, ``rows``, ``events``,
+        ``rate``, ``lift``, ``mean_health``. ``summary``: ``outcome``,
+        ``rows``, ``events``, ``rate``, ``auc`` (for churn, the AUC of
+        low health) and ``month_ends``.
+    """
+    decile_frames, summary_rows = [], []
+    for outcome, population in (
+        ("win", ~outcomes["was_customer"]),
+        ("churn", outcomes["was_customer"]),
+    ):
+        frame = outcomes[population.astype(bool)]
+        labels = frame["won" if outcome == "win" else "churned"].astype(bool)
+        scores = frame["health_score"].astype(float).to_numpy()
+        rate = labels.mean() if len(frame) else np.nan
+        auc = compute_auc(scores if outcome == "win" else -scores, labels.to_numpy())
+        summary_rows.append(
+            {
+                "outcome": outcome,
+                "rows": len(frame),
+                "events": int(labels.sum()),
+                "rate": rate,
+                "auc": auc,
+                "month_ends": int(frame["month_end"].nunique()),
+            }
+        )
+        if len(frame) >= DECILES:
+            decile = np.ceil(rankdata(scores, method="ordinal") * DECILES / len(frame))
+            grouped = pd.DataFrame(
+                {
+                    "decile": decile.astype(int),
+                    "event": labels.to_numpy(),
+                    "health": scores,
+                }
+            ).groupby("decile")
+            table = pd.DataFrame(
+                {
+                    "rows": grouped.size(),
+                    "events": grouped["event"].sum(),
+                    "rate": grouped["event"].mean(),
+                    "mean_health": grouped["health"].mean(),
+                }
+            ).reset_index()
+            table["lift"] = table["rate"] / rate if rate else np.nan
+            decile_frames.append(table.assign(outcome=outcome))
+    columns = ["outcome", "decile", "rows", "events", "rate", "lift", "mean_health"]
+    if decile_frames:
+        deciles = pd.concat(decile_frames, ignore_index=True)[columns]
+    else:
+        dtypes = [str, "int64", "int64", "int64", float, float, float]
+        deciles = pd.DataFrame(
+            {c: pd.Series(dtype=t) for c, t in zip(columns, dtypes, strict=True)}
+        )
+    return deciles, pd.DataFrame(summary_rows)

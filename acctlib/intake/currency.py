@@ -1,0 +1,148 @@
+"""Converting opportunity amounts into the report currency.
+
+Each opportunity has ``amount_original`` in ``currency`` and ``amount`` in
+the report currency. A source fills ``amount`` in one of three ways, in
+this order of precedence:
+
+1. the export's own converted column (Salesforce ``Amount (converted)``,
+   HubSpot ``Amount in company currency``), mapped onto ``amount``;
+2. ``amount_original`` when ``currency`` is the report currency (or empty);
+3. a dated rates table (``rates_file`` in the profile, columns ``date``,
+   ``currency``, ``rate``), where ``rate`` is report-currency units per one
+   unit of ``currency``; an opportunity converts at the latest rate dated
+   on or before its close date (its creation date when it has none).
+
+An amount in another currency that none of these converts raises
+:class:`~acctlib.errors.InputError` naming the file, the column, the
+currencies found and their row counts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from acctlib.errors import InputError
+from acctlib.intake.dates import parse_datetimes
+from acctlib.intake.money import parse_money
+
+RATE_COLUMNS = ("date", "currency", "rate")
+
+
+def load_rates(path: Path) -> pd.DataFrame:
+    """Read a rates table: ``date`` (naive), ``currency`` (upper case), ``rate``."""
+    from acctlib.intake.mapped import read_export_file
+
+    frame, _ = read_export_file(path)
+    missing = [column for column in RATE_COLUMNS if column not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{path}: rates table needs columns {', '.join(RATE_COLUMNS)}; "
+            f"missing {', '.join(missing)}",
+            file=str(path),
+            column=missing[0],
+        )
+    dates = parse_datetimes(frame["date"])
+    rates = parse_money(frame["rate"])
+    bad = dates["error"].notna() | rates["error"].notna() | ~(rates["value"] > 0)
+    if bad.any():
+        row = int(frame.loc[bad, "_row"].iloc[0])
+        raise InputError(
+            f"{path}, row {row}: invalid rate {frame.loc[bad, 'rate'].iloc[0]!r} "
+            f"or date {frame.loc[bad, 'date'].iloc[0]!r}; expected a positive "
+            "number and an ISO date",
+            file=str(path),
+            row=row,
+        )
+    return pd.DataFrame(
+        {
+            "date": dates["value"].dt.tz_localize(None).astype("datetime64[us]"),
+            "currency": frame["currency"].str.strip().str.upper(),
+            "rate": rates["value"],
+        }
+    ).sort_values(["currency", "date"], ignore_index=True)
+
+
+def convert_amounts(
+    opportunities: pd.DataFrame,
+    report_currency: str,
+    rates: pd.DataFrame | None,
+    file: str,
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Fill missing ``amount`` values from ``amount_original``.
+
+    Parameters
+    ----------
+    opportunities
+        Parsed opportunities: ``amount`` and ``amount_original`` (float,
+        NaN when missing), ``currency`` (text or missing), ``close_date``
+        (naive date) and ``created_at`` (UTC).
+    report_currency
+        ISO code of the report currency.
+    rates
+        Output of :func:`load_rates`, or None.
+    file
+        Opportunities file, for error messages.
+
+    Returns
+    -------
+    tuple
+        A new frame with ``amount`` filled, and the number of rows per
+        conversion basis (``source``, ``same_currency``, ``rates_table``).
+    """
+    frame = opportunities.copy()
+    currency = frame["currency"].fillna("").str.strip().str.upper()
+    frame["currency"] = currency.where(currency != "", None)
+    has_source_amount = frame["amount"].notna()
+    needs = frame["amount"].isna() & frame["amount_original"].notna()
+    same = needs & currency.isin(["", report_currency.upper()])
+    frame.loc[same, "amount"] = frame.loc[same, "amount_original"]
+    foreign = needs & ~same
+    basis = {
+        "source": int(has_source_amount.sum()),
+        "same_currency": int(same.sum()),
+        "rates_table": 0,
+    }
+    if not foreign.any():
+        return frame, basis
+    if rates is None:
+        counts = currency[foreign].value_counts().sort_index()
+        found = ", ".join(f"{code} ({count} rows)" for code, count in counts.items())
+        raise InputError(
+            f"{file}: column amount_original holds amounts in {found} but the "
+            f"report currency is {report_currency} and the source has no "
+            "converted amount column and no rates table; map the converted "
+            "column onto amount or set rates_file in the profile",
+            file=file,
+            column="amount_original",
+        )
+    converted = _convert_with_rates(frame[foreign], currency[foreign], rates, file)
+    frame.loc[foreign, "amount"] = converted
+    basis["rates_table"] = int(foreign.sum())
+    return frame, basis
+
+
+def _convert_with_rates(
+    rows: pd.DataFrame, currency: pd.Series, rates: pd.DataFrame, file: str
+) -> pd.Series:
+    when = rows["close_date"].fillna(
+        rows["created_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
+    )
+    query = pd.DataFrame(
+        {"date": when.astype("datetime64[us]"), "currency": currency, "_i": rows.index}
+    ).sort_values("date")
+    matched = pd.merge_asof(
+        query, rates, on="date", by="currency", direction="backward"
+    ).set_index("_i")
+    missing = matched["rate"].isna()
+    if missing.any():
+        codes = sorted(set(matched.loc[missing, "currency"]))
+        raise InputError(
+            f"{file}: no exchange rate on or before the close date for "
+            f"{int(missing.sum())} opportunities in {', '.join(codes)}; add "
+            "earlier rows to the rates table",
+            file=file,
+            column="currency",
+        )
+    return rows["amount_original"] * matched.loc[rows.index, "rate"]

@@ -1,0 +1,158 @@
+"""Merging duplicate accounts by website domain.
+
+CRMs accumulate the same company twice ("Acme Widgets Inc." and "ACME
+WIDGETS, INC"). Accounts whose websites normalise to the same domain are
+merged into one: the survivor is the account with the smallest
+``account_id``, so the result does not depend on row order, and every
+reference (opportunities, touchpoints, revenue, signals, parents) is
+re-pointed to it. Accounts without a website whose normalised name equals
+another account's are only suggested, never merged, because a name alone is
+weak evidence. Accounts with different domains stay apart even when their
+names match. An audit table lists every merge and suggestion.
+
+The domain is the website without scheme, ``www.``, port, path, query or
+trailing dot, in lower case. The name is lower case without punctuation
+and without legal suffixes such as Inc, Corp, LLC, Ltd, GmbH.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+AUDIT_COLUMNS = [
+    "action",
+    "account_id",
+    "name",
+    "into_account_id",
+    "into_name",
+    "key",
+    "reason",
+]
+LEGAL_SUFFIXES = frozenset(
+    {
+        "inc",
+        "incorporated",
+        "corp",
+        "corporation",
+        "co",
+        "company",
+        "llc",
+        "ltd",
+        "limited",
+        "plc",
+        "gmbh",
+        "ag",
+        "sa",
+        "sas",
+        "bv",
+        "nv",
+        "srl",
+        "pty",
+        "oy",
+        "ab",
+        "as",
+    }
+)
+
+
+def normalize_domain(website: object) -> str:
+    """Return the bare domain of a website, or "" when there is none."""
+    if not isinstance(website, str):
+        return ""
+    text = website.strip().lower()
+    text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", text)
+    text = re.split(r"[/?#]", text, maxsplit=1)[0]
+    text = text.split("@")[-1].split(":")[0].strip(".")
+    if text.startswith("www."):
+        text = text[4:]
+    return text if "." in text else ""
+
+
+def normalize_name(name: object) -> str:
+    """Return a company name without case, punctuation and legal suffixes."""
+    if not isinstance(name, str):
+        return ""
+    words = re.sub(r"[^\w\s]", " ", name.lower()).split()
+    while words and words[-1] in LEGAL_SUFFIXES:
+        words.pop()
+    return " ".join(words)
+
+
+def find_duplicates(accounts: pd.DataFrame) -> tuple[dict[str, str], pd.DataFrame]:
+    """Find accounts to merge by domain and to suggest by name.
+
+    Parameters
+    ----------
+    accounts
+        Raw accounts with ``account_id``, ``name`` and ``website`` (text;
+        blank when unknown).
+
+    Returns
+    -------
+    tuple
+        The mapping from each merged ``account_id`` to its survivor, and the
+        audit table (:data:`AUDIT_COLUMNS`), sorted by action and ID.
+    """
+    frame = accounts[accounts["account_id"].fillna("") != ""].copy()
+    frame["domain"] = frame.get("website", pd.Series("", index=frame.index)).map(
+        normalize_domain
+    )
+    frame["name_key"] = frame["name"].map(normalize_name)
+    frame = frame.sort_values("account_id", kind="stable")
+
+    merges: dict[str, str] = {}
+    audit = []
+    names = frame.set_index("account_id")["name"]
+    for domain, group in frame[frame["domain"] != ""].groupby("domain"):
+        survivor = group["account_id"].iloc[0]
+        for account_id in group["account_id"].iloc[1:]:
+            merges[account_id] = survivor
+            audit.append(
+                _audit_row("merged", account_id, survivor, names, domain, "same domain")
+            )
+
+    with_domain = frame[frame["domain"] != ""]
+    named_with_domain = with_domain.groupby("name_key")["account_id"].agg(list)
+    named = frame.groupby("name_key")["account_id"].agg(list)
+    for row in frame[frame["domain"] == ""].itertuples():
+        if not row.name_key:
+            continue
+        # Prefer accounts whose website confirms the company; else an
+        # earlier account of the same name, so each pair is listed once.
+        same_name = named_with_domain.get(row.name_key)
+        if same_name is None:
+            same_name = [a for a in named.get(row.name_key, []) if a < row.account_id]
+        for target in sorted({merges.get(a, a) for a in same_name}):
+            audit.append(
+                _audit_row(
+                    "suggested",
+                    row.account_id,
+                    target,
+                    names,
+                    row.name_key,
+                    "same name, no website to confirm; not merged",
+                )
+            )
+    table = pd.DataFrame(audit, columns=AUDIT_COLUMNS)
+    return merges, table.sort_values(["action", "account_id", "into_account_id"])
+
+
+def _audit_row(
+    action: str,
+    account_id: str,
+    into: str,
+    names: pd.Series,
+    key: str,
+    reason: str,
+) -> dict[str, str]:
+    return {
+        "action": action,
+        "account_id": account_id,
+        "name": names.get(account_id, ""),
+        "into_account_id": into,
+        "into_name": names.get(into, ""),
+        "key": key,
+        "reason": reason,
+    }

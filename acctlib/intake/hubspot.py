@@ -1,0 +1,268 @@
+"""Adapter for HubSpot CRM exports: companies, deals, contacts, activities.
+
+HubSpot's export writes property labels as headers ("Record ID", "Deal
+Stage", "Associated Company IDs"); exports through the API or a warehouse
+sync use internal names (``hs_object_id``, ``dealstage``). The profile
+(``params/profiles/hubspot.yaml``) lists both; this module adds:
+
+- Deal associations: ``Associated Company IDs`` lists every associated
+  company, separated by ``;`` (or ``,``). The deal's ``account_id`` is the
+  first listed company; every link goes to the ``deal_companies`` table
+  with its share of the deal under the ``shared_deal_split`` parameter
+  (``first``: 1 for the first company and 0 for the others; ``equal``:
+  1/n each). The deal amount counts once whatever the rule.
+- Stage history: each ``Date entered "<stage> (<pipeline>)"`` column
+  (or ``hs_date_entered_<stage>``) with a value becomes one stage-history
+  row for that stage.
+- Deal type ``New Business`` and ``Existing Business`` (HubSpot's two
+  default values) become new_business and expansion; others map through
+  ``type_map``.
+- Activities (engagements): the type (EMAIL, CALL, MEETING, NOTE, TASK)
+  sets the channel; ``function_map`` sets the team per type. The touch's
+  account is its first associated company, else its first contact's
+  company.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from acctlib.intake.canonical import FILE, ROW, RawTable
+from acctlib.intake.files import InputFile
+from acctlib.intake.mapped import build_raw_table, pick_column, read_mapped_tables
+
+DATE_ENTERED = re.compile(
+    r'^(?:Date entered\s+["“]?(?P<label>.+?)["”]?|hs_date_entered_(?P<internal>.+))$',
+    re.IGNORECASE,
+)
+PIPELINE_SUFFIX = re.compile(r"\s*\([^()]*\)$")
+SPLIT_RULES = ("first", "equal")
+DEAL_COMPANY_COLUMNS = ["opportunity_id", "account_id", "position", "share"]
+
+
+def read_source(
+    data_dir: Path, profile: dict[str, Any], params: Any
+) -> tuple[list[RawTable], list[InputFile], dict[str, pd.DataFrame]]:
+    """Read HubSpot exports into the canonical tables and ``deal_companies``."""
+    read, inputs, notes = read_mapped_tables(data_dir, profile)
+    tables = profile["tables"]
+    rule = str(params["shared_deal_split"])
+
+    deals, deals_path = read["deals"]
+    deals = deals.copy()
+    companies = split_ids(_column(deals, tables["deals"], "company_ids"))
+    deals["_account"] = companies.map(lambda ids: ids[0] if ids else "")
+    deals["_type"] = _deal_types(deals, tables["deals"], profile)
+    deal_ids = _column(deals, tables["deals"], "opportunity_id")
+    deal_companies = compute_deal_companies(deal_ids, companies, rule)
+
+    companies_frame, companies_path = read["companies"]
+    raw_tables = [
+        build_raw_table(
+            "accounts",
+            companies_frame,
+            companies_path,
+            tables["companies"],
+            profile,
+            notes,
+        ),
+        build_raw_table("opportunities", deals, deals_path, tables["deals"], profile),
+    ]
+    history = stage_history_from_columns(deals, deal_ids)
+    if not history.empty:
+        history[FILE] = str(deals_path)
+        raw_tables.append(
+            build_raw_table(
+                "stage_history",
+                history,
+                deals_path,
+                {
+                    "columns": {
+                        "opportunity_id": "deal",
+                        "stage": "stage",
+                        "entered_at": "entered",
+                    }
+                },
+                profile,
+                [
+                    f"Stage history: {len(history)} stage entries from the "
+                    f"'Date entered' columns of {deals_path.name}."
+                ],
+            )
+        )
+    if "engagements" in read:
+        touches, touches_path = read["engagements"]
+        contacts = read.get("contacts")
+        touches = _prepare_touches(touches, contacts, tables, profile)
+        raw_tables.append(
+            build_raw_table(
+                "touchpoints", touches, touches_path, tables["engagements"], profile
+            )
+        )
+    if companies.map(len).gt(1).any():
+        raw_tables[1].notes.append(
+            f"Shared deals count once; per-account amounts follow the "
+            f"{rule!r} split rule (shared_deal_split)."
+        )
+    return raw_tables, inputs, {"deal_companies": deal_companies}
+
+
+def split_ids(cells: pd.Series) -> pd.Series:
+    """Split ``9001;9002`` association cells into lists of IDs, in order."""
+    return (
+        cells.fillna("")
+        .astype("str")
+        .map(
+            lambda cell: [
+                part.strip() for part in re.split(r"[;,]", cell) if part.strip()
+            ]
+        )
+    )
+
+
+def compute_deal_companies(
+    deal_ids: pd.Series, companies: pd.Series, rule: str
+) -> pd.DataFrame:
+    """Return one row per deal and associated company with its share.
+
+    ``share`` is the fraction of the deal amount the company is credited
+    with: under ``first`` 1.0 for the first listed company and 0.0 for the
+    others, under ``equal`` 1/n for each of n companies. Deals without a
+    company have no row.
+    """
+    if rule not in SPLIT_RULES:
+        raise ValueError(f"shared_deal_split must be one of {SPLIT_RULES}")
+    rows = []
+    for deal, ids in zip(deal_ids, companies, strict=True):
+        unique = list(dict.fromkeys(ids))
+        for position, company in enumerate(unique):
+            if rule == "equal":
+                share = 1.0 / len(unique)
+            else:
+                share = 1.0 if position == 0 else 0.0
+            rows.append((deal, company, position + 1, share))
+    return pd.DataFrame(rows, columns=DEAL_COMPANY_COLUMNS)
+
+
+def compute_account_amounts(
+    opportunities: pd.DataFrame, deal_companies: pd.DataFrame
+) -> pd.DataFrame:
+    """Return won amounts per account under the deal-company shares.
+
+    Deals without a company land on the ``No account`` row, so the column
+    sums to the won total. Columns: ``account_id``, ``won_amount``,
+    ``shared_deals`` (deals also credited to another company).
+    """
+    from acctlib.schema import NO_ACCOUNT
+
+    won = opportunities[opportunities["stage_category"] == "won"]
+    won = won[["opportunity_id", "amount"]].fillna({"amount": 0.0})
+    links = deal_companies.merge(won, on="opportunity_id", how="inner")
+    links["won_amount"] = links["amount"] * links["share"]
+    counts = deal_companies.groupby("opportunity_id")["account_id"].transform("size")
+    links["shared"] = (
+        links["opportunity_id"]
+        .map(deal_companies.assign(n=counts).groupby("opportunity_id")["n"].first())
+        .gt(1)
+    )
+    per_account = links.groupby("account_id").agg(
+        won_amount=("won_amount", "sum"), shared_deals=("shared", "sum")
+    )
+    unlinked = won[~won["opportunity_id"].isin(deal_companies["opportunity_id"])]
+    if not unlinked.empty:
+        per_account.loc[NO_ACCOUNT] = [unlinked["amount"].sum(), 0]
+    result = per_account.reset_index()
+    result["shared_deals"] = result["shared_deals"].astype("int64")
+    return result
+
+
+def stage_history_from_columns(
+    deals: pd.DataFrame, deal_ids: pd.Series
+) -> pd.DataFrame:
+    """Return ``deal``, ``stage``, ``entered`` rows from "Date entered" columns."""
+    parts = []
+    for column in deals.columns:
+        match = DATE_ENTERED.match(str(column))
+        if match is None:
+            continue
+        stage = match.group("label") or match.group("internal")
+        stage = PIPELINE_SUFFIX.sub("", stage).strip()
+        entered = deals[column].fillna("").astype("str").str.strip()
+        has_date = entered != ""
+        parts.append(
+            pd.DataFrame(
+                {
+                    "deal": deal_ids[has_date],
+                    "stage": stage,
+                    "entered": entered[has_date],
+                    ROW: deals.loc[has_date, ROW],
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=["deal", "stage", "entered", ROW])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _column(frame: pd.DataFrame, spec: Mapping[str, Any], name: str) -> pd.Series:
+    candidates = (spec.get("columns") or {}).get(name)
+    source = pick_column(frame, candidates) if candidates else None
+    if source is None:
+        return pd.Series("", index=frame.index)
+    return frame[source].fillna("").astype("str").str.strip()
+
+
+def _deal_types(
+    deals: pd.DataFrame, spec: Mapping[str, Any], profile: Mapping[str, Any]
+) -> pd.Series:
+    type_map = {
+        str(k).casefold(): v for k, v in (profile.get("type_map") or {}).items()
+    }
+    raw = _column(deals, spec, "source_type").str.casefold()
+    return raw.map(type_map).fillna("new_business")
+
+
+def _prepare_touches(
+    touches: pd.DataFrame,
+    contacts: tuple[pd.DataFrame, Path] | None,
+    tables: Mapping[str, Any],
+    profile: Mapping[str, Any],
+) -> pd.DataFrame:
+    spec = tables["engagements"]
+    touches = touches.copy()
+    companies = split_ids(_column(touches, spec, "company_ids"))
+    contact_ids = split_ids(_column(touches, spec, "contact_ids"))
+    account = companies.map(lambda ids: ids[0] if ids else "")
+    if contacts is not None:
+        frame = contacts[0]
+        cspec = tables["contacts"]
+        contact_company = pd.Series(
+            split_ids(_column(frame, cspec, "company_ids"))
+            .map(lambda ids: ids[0] if ids else "")
+            .to_numpy(),
+            index=_column(frame, cspec, "contact_id").to_numpy(),
+        )
+        contact_company = contact_company[~contact_company.index.duplicated()]
+        via_contact = contact_ids.map(
+            lambda ids: contact_company.get(ids[0], "") if ids else ""
+        )
+        account = account.where(account != "", via_contact)
+    touches["_account"] = account
+    touches["_contact"] = contact_ids.map(lambda ids: ids[0] if ids else "")
+    kind = _column(touches, spec, "touch_type").str.casefold()
+    touches["_touch_type"] = kind.where(kind != "", "activity")
+    touches["_channel"] = touches["_touch_type"].str.replace(r"\W+", "_", regex=True)
+    function_map = {
+        str(k).casefold(): v for k, v in (profile.get("function_map") or {}).items()
+    }
+    touches["_function"] = (
+        touches["_touch_type"]
+        .map(function_map)
+        .fillna(str(profile.get("activity_function", "ae")))
+    )
+    return touches

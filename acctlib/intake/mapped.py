@@ -1,0 +1,315 @@
+"""Reading export files through a profile's column map.
+
+A profile's ``tables`` section names, per canonical table, the candidate
+file names (the first that exists is read), the candidate source headers of
+every canonical column (the first present wins, so one profile reads both
+report exports with labels and data-loader exports with API names),
+constant values, and parser options. See the README section "Source
+profiles" for the layout.
+
+Files are read as text: the delimiter is declared (``read.delimiter``) or
+taken from the header line, the encoding is declared (``read.encoding``) or
+UTF-8 with a fallback to Windows-1252 (a superset of Latin-1's printable
+characters) that adds a note. Line endings may be LF or CRLF.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from acctlib import schema
+from acctlib.errors import InputError, ParameterError
+from acctlib.intake.canonical import FILE, MODIFIED, ROW, RawTable
+from acctlib.intake.files import (
+    InputFile,
+    escape_invisible,
+    read_text_frame,
+    sha256_file,
+)
+
+logger = logging.getLogger(__name__)
+
+DELIMITERS = (",", ";", "\t", "|")
+FALLBACK_ENCODING = "cp1252"
+
+
+def read_export_file(
+    path: Path, *, encoding: str | None = None, delimiter: str | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """Read one export file as text, with a 1-based ``_row`` column.
+
+    Returns the frame and notes on what was inferred (encoding fallback).
+    Headers lose a byte-order mark and surrounding whitespace.
+    """
+    notes: list[str] = []
+    if path.suffix.lower() != ".csv":
+        frame = read_text_frame(path)
+    else:
+        text, used = _decode(path, encoding)
+        if used != (encoding or "utf-8-sig"):
+            notes.append(
+                f"{path.name} is not valid UTF-8; read it as {used} "
+                "(declare read.encoding in the profile to silence this note)."
+            )
+        separator = delimiter or _sniff_delimiter(text)
+        try:
+            frame = pd.read_csv(
+                io.StringIO(text),
+                dtype=str,
+                keep_default_na=False,
+                sep=separator,
+                skip_blank_lines=True,
+            )
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+            raise InputError(
+                f"cannot read {path} as CSV with delimiter {separator!r}: {error}",
+                file=str(path),
+            ) from error
+    frame.columns = [_clean_header(column) for column in frame.columns]
+    frame = frame.astype("str")
+    frame[ROW] = range(1, len(frame) + 1)
+    return frame, notes
+
+
+def _decode(path: Path, encoding: str | None) -> tuple[str, str]:
+    data = path.read_bytes()
+    if encoding:
+        try:
+            return data.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as error:
+            raise InputError(
+                f"cannot decode {path} as {encoding}: {error}; fix read.encoding "
+                "in the profile",
+                file=str(path),
+            ) from error
+    try:
+        return data.decode("utf-8-sig"), "utf-8-sig"
+    except UnicodeDecodeError:
+        return data.decode(FALLBACK_ENCODING, errors="replace"), FALLBACK_ENCODING
+
+
+def _sniff_delimiter(text: str) -> str:
+    """Return the delimiter that splits the header line into most fields."""
+    header = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    counts = {
+        delimiter: len(next(csv.reader([header], delimiter=delimiter), []))
+        for delimiter in DELIMITERS
+    }
+    return max(DELIMITERS, key=lambda delimiter: counts[delimiter])
+
+
+def _clean_header(column: object) -> str:
+    return str(column).replace("\ufeff", "").strip().strip('"').strip()
+
+
+def find_file(data_dir: Path, candidates: str | Sequence[str]) -> Path | None:
+    """Return the first candidate file name that exists in ``data_dir``."""
+    names = [candidates] if isinstance(candidates, str) else list(candidates)
+    for name in names:
+        if (data_dir / name).is_file():
+            return data_dir / name
+    return None
+
+
+def pick_column(frame: pd.DataFrame, candidates: str | Sequence[str]) -> str | None:
+    """Return the first candidate header present in ``frame``.
+
+    Headers compare without regard to case and surrounding spaces.
+    """
+    names = [candidates] if isinstance(candidates, str) else list(candidates)
+    folded = {column.casefold().strip(): column for column in frame.columns}
+    for name in names:
+        if name in frame.columns:
+            return name
+        if name.casefold().strip() in folded:
+            return folded[name.casefold().strip()]
+    return None
+
+
+def map_columns(
+    frame: pd.DataFrame,
+    table: str,
+    spec: Mapping[str, Any],
+    path: Path,
+) -> pd.DataFrame:
+    """Return a frame of canonical columns taken from ``frame`` per ``spec``.
+
+    A canonical column that may be empty and has no source column is left
+    empty.
+
+    Raises
+    ------
+    InputError
+        When a required canonical column has no source column, naming the
+        file, the column and the headers found with invisible characters
+        escaped.
+    """
+    columns = spec.get("columns") or {}
+    constants = spec.get("constants") or {}
+    result = pd.DataFrame(index=frame.index)
+    for column in schema.TABLES[table].columns:
+        if column.name in columns:
+            source = pick_column(frame, columns[column.name])
+            if source is not None:
+                result[column.name] = frame[source]
+                continue
+            if _converted_later(column.name, columns, frame):
+                result[column.name] = ""
+                continue
+            if column.nullable and column.name not in constants:
+                # The export lacks an optional attribute: leave it empty.
+                logger.info("%s: no column for %s; left empty", path, column.name)
+                result[column.name] = ""
+                continue
+            if column.required and column.name not in constants:
+                _raise_missing(frame, path, columns[column.name], column.name)
+        if column.name in constants:
+            result[column.name] = str(constants[column.name])
+        elif column.required and column.nullable:
+            result[column.name] = ""
+    modified = spec.get("modified_column")
+    source = pick_column(frame, modified) if modified else None
+    if source is not None:
+        result[MODIFIED] = frame[source]
+    result[ROW] = frame[ROW]
+    result[FILE] = str(path)
+    return result
+
+
+def fill_optional_columns(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Add every missing canonical column that may be empty, as blanks."""
+    result = frame.copy()
+    for column in schema.TABLES[table].columns:
+        if column.name not in result.columns and column.nullable:
+            result[column.name] = ""
+    return result
+
+
+def _converted_later(
+    name: str, columns: Mapping[str, Any], frame: pd.DataFrame
+) -> bool:
+    """Tell whether a missing ``amount`` is filled from ``amount_original``."""
+    return (
+        name == "amount"
+        and "amount_original" in columns
+        and pick_column(frame, columns["amount_original"]) is not None
+    )
+
+
+def _raise_missing(
+    frame: pd.DataFrame, path: Path, candidates: Any, canonical: str
+) -> None:
+    names = [candidates] if isinstance(candidates, str) else list(candidates)
+    found = ", ".join(
+        f"'{escape_invisible(column)}'" for column in frame.columns if column != ROW
+    )
+    raise InputError(
+        f"{path}: required column {names[0]!r} (for {canonical}) is missing; "
+        f"looked for {', '.join(repr(name) for name in names)}; columns found: "
+        f"{found or 'none'}. Rename the column or add its name to the profile.",
+        file=str(path),
+        column=names[0],
+    )
+
+
+def read_mapped_tables(
+    data_dir: Path, profile: Mapping[str, Any]
+) -> tuple[dict[str, tuple[pd.DataFrame, Path]], list[InputFile], list[str]]:
+    """Read every file the profile's ``tables`` section names.
+
+    Returns, per table key, the source frame and its path, the input
+    fingerprints and notes. Tables marked ``optional: true`` may be absent.
+    """
+    read = profile.get("read") or {}
+    frames = {}
+    inputs = []
+    notes = []
+    for key, spec in (profile.get("tables") or {}).items():
+        candidates = spec.get("files") or spec.get("file")
+        if candidates is None:
+            raise ParameterError(f"profile table {key!r} names no files")
+        path = find_file(data_dir, candidates)
+        if path is None:
+            if spec.get("optional"):
+                continue
+            raise InputError(
+                f"none of {candidates} found in {data_dir}; the "
+                f"{profile.get('name')} profile needs one for {key}",
+                file=str(data_dir),
+            )
+        frame, file_notes = read_export_file(
+            path,
+            encoding=spec.get("encoding") or read.get("encoding"),
+            delimiter=spec.get("delimiter") or read.get("delimiter"),
+        )
+        frames[key] = (frame, path)
+        notes += file_notes
+        inputs.append(
+            InputFile(
+                table=str(spec.get("table", key)),
+                path=str(path),
+                sha256=sha256_file(path),
+                rows=len(frame),
+            )
+        )
+    return frames, inputs, notes
+
+
+def build_raw_table(
+    table: str,
+    frame: pd.DataFrame,
+    path: Path,
+    spec: Mapping[str, Any],
+    profile: Mapping[str, Any],
+    notes: list[str] | None = None,
+) -> RawTable:
+    """Map a source frame onto a canonical table with the profile's options."""
+    mapped = map_columns(frame, table, spec, path)
+    return RawTable(
+        table=table,
+        file=str(path),
+        frame=mapped,
+        notes=list(notes or []),
+        options=export_options(profile, spec),
+        column_options=dict(spec.get("column_options") or {}),
+    )
+
+
+def export_options(
+    profile: Mapping[str, Any], spec: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return the parser options of a profile's table, in export notation."""
+    return {
+        "notation": "export",
+        **(profile.get("options") or {}),
+        **((spec or {}).get("options") or {}),
+    }
+
+
+def read_source(
+    data_dir: Path, profile: dict[str, Any], params: Any
+) -> tuple[list[RawTable], list[InputFile]]:
+    """Read a source whose profile maps files onto canonical tables directly.
+
+    Each key of ``tables`` is a canonical table name, or names one with
+    ``table:``. With ``modified_column``, a repeated primary key keeps the
+    row modified last and rejects the others; without it, every repeat
+    after the first is rejected.
+    """
+    frames, inputs, notes = read_mapped_tables(data_dir, profile)
+    raw_tables = []
+    for key, (frame, path) in frames.items():
+        spec = profile["tables"][key]
+        table = str(spec.get("table", key))
+        raw_tables.append(
+            build_raw_table(table, frame, path, spec, profile, notes=notes)
+        )
+        notes = []
+    return raw_tables, inputs

@@ -1,0 +1,193 @@
+"""Parsing money and numbers written for people, in a declared locale.
+
+CRM exports and spreadsheets write amounts as ``$1,234.50``,
+``($1,200.00)``, ``1.234,50 €`` or ``USD 2,000``. The thousands and decimal
+separators depend on the locale. ``1,234`` is 1234 in en-US and 1.234 in
+de-DE, so without a declared locale a column is parsed only when its values
+prove one reading: :class:`ColumnFormatError` is raised otherwise.
+
+Supported locales, by their separators:
+
+===========================  =========  =========
+locale                       thousands  decimal
+===========================  =========  =========
+en-US, en-GB, en-CA, en-AU   ``,``      ``.``
+de-DE, es-ES, it-IT, nl-NL,  ``.``      ``,``
+pt-BR, da-DK, id-ID
+fr-FR, sv-SE, nb-NO, fi-FI,  space      ``,``
+pl-PL, cs-CZ
+de-CH                        ``'``      ``.``
+===========================  =========  =========
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+
+from acctlib.errors import InputError
+
+SEPARATORS = {
+    **dict.fromkeys(("en-US", "en-GB", "en-CA", "en-AU", "C"), (",", ".")),
+    **dict.fromkeys(
+        ("de-DE", "es-ES", "it-IT", "nl-NL", "pt-BR", "da-DK", "id-ID"), (".", ",")
+    ),
+    **dict.fromkeys(("fr-FR", "sv-SE", "nb-NO", "fi-FI", "pl-PL", "cs-CZ"), (" ", ",")),
+    "de-CH": ("'", "."),
+}
+
+# Currency symbols and ISO codes that may stand before or after an amount.
+_CURRENCY = re.compile(r"(?:R\$|US\$|[$€£¥₹]|\b[A-Z]{3}\b)")
+_SPACES = re.compile(r"[\s\u00a0\u202f]+")
+_PLAIN = re.compile(r"^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
+_US_EVIDENCE = re.compile(r"^-?\d{1,3}(?:,\d{3})+\.\d+$")
+_EU_EVIDENCE = re.compile(r"^-?(?:\d{1,3}(?:\.\d{3})+,\d+|\d+,(?:\d{1,2}|\d{4,}))$")
+_AMBIGUOUS = re.compile(r"^-?\d{1,3}(?:,\d{3})+$")
+
+
+class ColumnFormatError(InputError):
+    """A column's values cannot be parsed without a declared format.
+
+    ``evidence`` maps a label (such as ``"day-first"``) to the positional
+    indexes of the values behind it, so the caller can name input rows.
+    """
+
+    def __init__(self, message: str, evidence: dict[str, list[int]]) -> None:
+        super().__init__(message)
+        self.evidence = evidence
+
+
+def check_locale(locale: str | None) -> None:
+    """Raise InputError when ``locale`` is set but not supported."""
+    if locale is not None and locale not in SEPARATORS:
+        raise InputError(
+            f"number locale {locale!r} is not supported; use one of "
+            f"{', '.join(sorted(SEPARATORS))}"
+        )
+
+
+def parse_money(raw: pd.Series, locale: str | None = None) -> pd.DataFrame:
+    """Parse amounts written with symbols, separators and parentheses.
+
+    Parameters
+    ----------
+    raw
+        Text cells, as read from the file.
+    locale
+        Locale of the separators, such as ``en-US`` or ``de-DE``; None to
+        accept plain decimals and infer the separators from the values.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``value`` (float64, NaN for blank or invalid cells) and ``error``
+        (reason text, or None where the cell parsed), on ``raw``'s index.
+        ``$-`` and ``-`` are zero, as accountants write it; blank is missing.
+
+    Raises
+    ------
+    ColumnFormatError
+        When no locale is declared and a value such as ``1,234`` could be
+        read two ways, or when values prove two different locales.
+    """
+    check_locale(locale)
+    text = raw.astype("str").map(_strip_decoration)
+    blank = raw.isna() | (raw.astype("str").str.strip() == "")
+    if locale is None:
+        locale = _infer_locale(text[~blank])
+    values = []
+    errors = []
+    for cell, original, is_blank in zip(text, raw, blank, strict=True):
+        if is_blank:
+            values.append(float("nan"))
+            errors.append(None)
+            continue
+        value = _parse_one(cell, locale)
+        values.append(float("nan") if value is None else value)
+        errors.append(None if value is not None else _money_error(original, locale))
+    return pd.DataFrame({"value": values, "error": errors}, index=raw.index)
+
+
+def _strip_decoration(cell: str) -> str:
+    """Remove currency marks and surrounding space; keep sign and separators."""
+    text = _CURRENCY.sub("", cell.strip()).removesuffix("%")
+    text = text.strip().strip("\u00a0\u202f ")
+    negative = text.startswith("(") and text.endswith(")")
+    if negative:
+        text = text[1:-1].strip()
+    text = _SPACES.sub(" ", text)
+    if text.endswith("-") and len(text) > 1:  # SAP style trailing minus
+        text = "-" + text[:-1].strip()
+    text = text.replace("- ", "-")
+    if negative and text and not text.startswith("-"):
+        text = "-" + text
+    return text
+
+
+def _infer_locale(cells: pd.Series) -> str | None:
+    us = [position for position, cell in enumerate(cells) if _US_EVIDENCE.match(cell)]
+    eu = [position for position, cell in enumerate(cells) if _EU_EVIDENCE.match(cell)]
+    ambiguous = [
+        position for position, cell in enumerate(cells) if _AMBIGUOUS.match(cell)
+    ]
+    index = list(cells.index)
+    if us and eu:
+        raise ColumnFormatError(
+            "values use both 1,234.56 (en-US) and 1.234,56 (de-DE) separators; "
+            "declare the number locale of the file",
+            {"en-US": [index[p] for p in us], "de-DE": [index[p] for p in eu]},
+        )
+    if us:
+        return "en-US"
+    if eu:
+        return "de-DE"
+    if ambiguous:
+        examples = ", ".join(repr(cells.iloc[p]) for p in ambiguous[:3])
+        raise ColumnFormatError(
+            f"values such as {examples} read as thousands in en-US but as "
+            "decimals in de-DE; declare the number locale (for example "
+            "locale: en-US) in the source profile",
+            {"ambiguous": [index[p] for p in ambiguous]},
+        )
+    return None
+
+
+def _parse_one(cell: str, locale: str | None) -> float | None:
+    if cell in ("-", "--"):
+        return 0.0
+    if _PLAIN.match(cell) and (locale is None or "," not in cell):
+        if locale is not None and SEPARATORS[locale][0] == "." and "." in cell:
+            return _parse_grouped(cell, locale)
+        number = float(cell)
+        return number if math.isfinite(number) else None
+    if locale is None:
+        return None
+    return _parse_grouped(cell, locale)
+
+
+def _parse_grouped(cell: str, locale: str) -> float | None:
+    thousands, decimal = SEPARATORS[locale]
+    group = re.escape(thousands)
+    pattern = rf"^(-?)(\d{{1,3}}(?:{group}\d{{3}})+|\d+)(?:{re.escape(decimal)}(\d+))?$"
+    match = re.match(pattern, cell)
+    if match is None:
+        return None
+    sign, whole, fraction = match.groups()
+    number = float(whole.replace(thousands, "") + "." + (fraction or "0"))
+    return -number if sign else number
+
+
+def _money_error(original: object, locale: str | None) -> str:
+    expected = (
+        f"an amount in {locale} such as {_example(locale)}"
+        if locale
+        else "a plain decimal such as 1234.50"
+    )
+    return f"invalid amount {str(original)!r}; expected {expected}"
+
+
+def _example(locale: str) -> str:
+    thousands, decimal = SEPARATORS[locale]
+    return f"1{thousands}234{decimal}50"

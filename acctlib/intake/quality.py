@@ -1,0 +1,142 @@
+"""Data-quality steps of intake: account merging and opportunity checks.
+
+:func:`merge_duplicate_accounts` applies :mod:`acctlib.intake.dedupe` to
+the parsed tables. :func:`check_opportunities` lists what is odd but not
+wrong enough to reject: deals closed before they were created, won deals
+without an amount, deals without an account and deals shared by several
+companies. Each finding is one row with a count and a sentence, which the
+``check`` command and the data-quality section show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from acctlib import schema
+from acctlib.intake.dedupe import find_duplicates
+
+FINDING_COLUMNS = ["check", "rows", "amount", "message"]
+REFERENCING = {
+    "opportunities": "account_id",
+    "touchpoints": "account_id",
+    "revenue": "account_id",
+    "signals": "account_id",
+}
+
+
+def merge_duplicate_accounts(
+    tables: Mapping[str, pd.DataFrame],
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Merge accounts with the same website domain and re-point references.
+
+    Returns new tables and the audit table of
+    :func:`acctlib.intake.dedupe.find_duplicates`.
+    """
+    accounts = tables["accounts"]
+    merges, audit = find_duplicates(accounts)
+    result = dict(tables)
+    if not merges:
+        return result, audit
+    keep = ~accounts["account_id"].isin(list(merges))
+    merged_accounts = accounts[keep].copy()
+    if "parent_account_id" in merged_accounts:
+        merged_accounts["parent_account_id"] = merged_accounts[
+            "parent_account_id"
+        ].replace(merges)
+    result["accounts"] = merged_accounts.reset_index(drop=True)
+    for name, column in REFERENCING.items():
+        if name in result:
+            frame = result[name].copy()
+            frame[column] = frame[column].replace(merges)
+            result[name] = frame
+    return result, audit
+
+
+def check_opportunities(
+    opportunities: pd.DataFrame, extras: Mapping[str, pd.DataFrame]
+) -> pd.DataFrame:
+    """Return the data-quality findings of accepted opportunities.
+
+    Parameters
+    ----------
+    opportunities
+        Parsed opportunities with ``stage_category``, ``amount``,
+        ``created_at`` (UTC), ``close_date`` and ``account_id``.
+    extras
+        Intake's audit tables; ``deal_companies`` (``opportunity_id``,
+        ``account_id``, ``position``) adds the shared-deal finding.
+    """
+    findings = []
+    created_on = (
+        opportunities["created_at"].dt.tz_convert("UTC").dt.tz_localize(None)
+    ).dt.normalize()
+    early = opportunities["close_date"].notna() & (
+        opportunities["close_date"] < created_on
+    )
+    findings.append(
+        _finding(
+            "closed before created",
+            early,
+            opportunities,
+            "closed before the creation date, kept as exported",
+        )
+    )
+    won = opportunities["stage_category"] == "won"
+    findings.append(
+        _finding(
+            "won without amount",
+            won & opportunities["amount"].isna(),
+            opportunities,
+            "won without an amount (nothing added to bookings)",
+        )
+    )
+    findings.append(
+        _finding(
+            "no amount",
+            ~won & opportunities["amount"].isna(),
+            opportunities,
+            "without an amount, counted as missing rather than zero",
+        )
+    )
+    findings.append(
+        _finding(
+            "no account",
+            opportunities["account_id"].isna(),
+            opportunities,
+            f'without a company, reported under "{schema.NO_ACCOUNT}"',
+        )
+    )
+    companies = extras.get("deal_companies")
+    if companies is not None and not companies.empty:
+        per_deal = companies.groupby("opportunity_id")["account_id"].nunique()
+        shared = per_deal[per_deal > 1]
+        accepted = opportunities["opportunity_id"].isin(shared.index)
+        largest = int(shared.max()) if not shared.empty else 0
+        findings.append(
+            _finding(
+                "shared deal",
+                accepted,
+                opportunities,
+                f"shared by {largest} companies"
+                if shared.nunique() <= 1
+                else f"shared by 2 to {largest} companies",
+            )
+        )
+    findings = [finding for finding in findings if finding["rows"]]
+    return pd.DataFrame(findings, columns=FINDING_COLUMNS)
+
+
+def _finding(
+    check: str, mask: pd.Series, opportunities: pd.DataFrame, text: str
+) -> dict[str, object]:
+    count = int(mask.sum())
+    amount = float(opportunities.loc[mask, "amount"].fillna(0).sum())
+    noun = "deal" if count == 1 else "deals"
+    return {
+        "check": check,
+        "rows": count,
+        "amount": amount,
+        "message": f"{count:,} {noun} {text}.",
+    }

@@ -1,0 +1,144 @@
+"""Checking a stage map against the stages a source uses.
+
+Findings, one row each, with a level:
+
+- ``error``: a stage used by opportunities or the stage history is not in
+  the stage map (the rows using it are rejected); the finding names the
+  stage and the number of rows.
+- ``warning``: the win probability falls as open stages advance (by
+  ``order``).
+- ``info``: the stage history moves an opportunity back to an earlier
+  open stage, or skips open stages on its way forward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+LINT_COLUMNS = ["level", "check", "stage", "rows", "message"]
+
+
+def lint_stage_map(
+    stage_map: Mapping[str, Mapping[str, Any]],
+    opportunity_stages: pd.Series,
+    stage_history: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """Return the stage-map findings (:data:`LINT_COLUMNS`).
+
+    Parameters
+    ----------
+    stage_map
+        Stage name to ``category``, ``probability`` and ``order``.
+    opportunity_stages
+        Raw stage of every opportunity row read, before any rejection.
+    stage_history
+        Raw stage history with ``opportunity_id``, ``stage`` and parsed
+        ``entered_at``, or None.
+    """
+    findings = _unmapped(stage_map, opportunity_stages, "opportunity")
+    if stage_history is not None and not stage_history.empty:
+        findings += _unmapped(stage_map, stage_history["stage"], "stage-history")
+    findings += _falling_probabilities(stage_map)
+    if stage_history is not None and not stage_history.empty:
+        findings += _history_moves(stage_map, stage_history)
+    return pd.DataFrame(findings, columns=LINT_COLUMNS)
+
+
+def _unmapped(
+    stage_map: Mapping[str, Any], stages: pd.Series, where: str
+) -> list[dict[str, Any]]:
+    counts = stages.dropna().astype("str").value_counts().sort_index()
+    return [
+        {
+            "level": "error",
+            "check": "unmapped stage",
+            "stage": stage,
+            "rows": int(count),
+            "message": (
+                f"stage {stage!r} is not in the stage map but {count} {where} "
+                f"{'row uses' if count == 1 else 'rows use'} it; add it with its "
+                "category, probability and order"
+            ),
+        }
+        for stage, count in counts.items()
+        if stage not in stage_map and stage.strip()
+    ]
+
+
+def _open_stages(stage_map: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    stages = [
+        name
+        for name, entry in stage_map.items()
+        if entry.get("category") == "open" and entry.get("order") is not None
+    ]
+    return sorted(stages, key=lambda name: (stage_map[name]["order"], name))
+
+
+def _falling_probabilities(
+    stage_map: Mapping[str, Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    findings = []
+    stages = [s for s in _open_stages(stage_map) if "probability" in stage_map[s]]
+    for earlier, later in zip(stages, stages[1:], strict=False):
+        before = float(stage_map[earlier]["probability"])
+        after = float(stage_map[later]["probability"])
+        if after < before:
+            findings.append(
+                {
+                    "level": "warning",
+                    "check": "falling probability",
+                    "stage": later,
+                    "rows": 0,
+                    "message": (
+                        f"probability falls from {before:.0%} at {earlier!r} to "
+                        f"{after:.0%} at the later stage {later!r}"
+                    ),
+                }
+            )
+    return findings
+
+
+def _history_moves(
+    stage_map: Mapping[str, Mapping[str, Any]], history: pd.DataFrame
+) -> list[dict[str, Any]]:
+    open_stages = _open_stages(stage_map)
+    position = {stage: index for index, stage in enumerate(open_stages)}
+    ordered = history.sort_values(["opportunity_id", "entered_at"], kind="stable")
+    backward: dict[tuple[str, str], int] = {}
+    skipped: dict[tuple[str, str], int] = {}
+    for _, group in ordered.groupby("opportunity_id", sort=True):
+        steps = [position[s] for s in group["stage"] if s in position]
+        for current, following in zip(steps, steps[1:], strict=False):
+            pair = (open_stages[current], open_stages[following])
+            if following < current:
+                backward[pair] = backward.get(pair, 0) + 1
+            elif following > current + 1:
+                skipped[pair] = skipped.get(pair, 0) + 1
+    findings = []
+    for (origin, target), count in sorted(backward.items()):
+        findings.append(
+            _move_finding("backward move", origin, target, count, "moved back")
+        )
+    for (origin, target), count in sorted(skipped.items()):
+        findings.append(
+            _move_finding("skipped stages", origin, target, count, "skipped from")
+        )
+    return findings
+
+
+def _move_finding(
+    check: str, origin: str, target: str, count: int, verb: str
+) -> dict[str, Any]:
+    return {
+        "level": "info",
+        "check": check,
+        "stage": target,
+        "rows": count,
+        "message": (
+            f"{count} {'opportunity' if count == 1 else 'opportunities'} "
+            f"{verb} {origin!r} to {target!r}"
+        ),
+    }

@@ -1,0 +1,270 @@
+"""Month over month: what changed since the previous month-end.
+
+The build prepares a second workspace as of the last day of the month
+before ``as_of`` with the same prepare steps and the same data (see
+:func:`acctlib.build.build_report`), so last month's figures come from the
+same code. This module compares the two: the change of every numeric
+headline figure, and the accounts whose status, tier or risk flag moved.
+The results are stored in the run's workspace as the ``headline_changes``
+and ``account_movements`` tables, and :func:`executive_highlights` turns
+them into display blocks for the executive summary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from acctlib import schema, tables
+
+# Categorical account columns whose change is a movement worth reporting,
+# checked in every prepared table keyed by account_id that has them.
+MOVEMENT_COLUMNS = ("status", "tier", "health_band", "at_risk")
+HEADLINE_LABELS = {
+    "open_pipeline": "Open pipeline",
+    "open_opportunities": "Open opportunities",
+    "bookings_month": "Bookings this month",
+    "bookings_ytd": "Bookings year to date",
+    "revenue_12m": "Revenue, last 12 months",
+    "customers": "Customers",
+    "won_acv": "Won ACV",
+}
+MONEY_FIGURES = {"open_pipeline", "bookings_month", "bookings_ytd", "revenue_12m"}
+MONEY_FIGURES |= {"won_acv"}
+MAX_MONEY_SENTENCES = 3
+MAX_SENTENCES = 6
+
+
+def previous_month_end(as_of: dt.date) -> dt.date:
+    """Return the last day of the calendar month before ``as_of``'s month."""
+    return as_of.replace(day=1) - dt.timedelta(days=1)
+
+
+def flatten_headline(headline: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
+    """Return the numeric headline figures as ``{dotted.name: value}``.
+
+    Nested mappings such as ``accounts_by_status`` become
+    ``accounts_by_status.customer``; text, lists and missing values are
+    left out.
+    """
+    flat = {}
+    for key, value in headline.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_headline(value, prefix=f"{name}."))
+        elif isinstance(value, bool) or value is None:
+            continue
+        elif isinstance(value, int | float):
+            flat[name] = float(value)
+    return flat
+
+
+def compute_headline_changes(
+    current: Mapping[str, Any], previous: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Return every numeric headline figure now, a month ago and the change.
+
+    Columns: ``figure`` (dotted name), ``current``, ``previous``, ``change``
+    (current minus previous, NaN when either is missing), sorted by figure.
+    """
+    now, before = flatten_headline(current), flatten_headline(previous)
+    names = sorted(set(now) | set(before))
+    frame = pd.DataFrame(
+        {
+            "figure": names,
+            "current": [now.get(name, float("nan")) for name in names],
+            "previous": [before.get(name, float("nan")) for name in names],
+        }
+    )
+    frame["change"] = (frame["current"] - frame["previous"]).round(2)
+    return frame
+
+
+def compute_account_movements(
+    current: Mapping[str, pd.DataFrame], previous: Mapping[str, pd.DataFrame]
+) -> pd.DataFrame:
+    """Return one row per account and column that changed since last month.
+
+    Every prepared table present in both runs with an ``account_id`` column
+    is checked for the columns of :data:`MOVEMENT_COLUMNS`. An account
+    missing last month shows ``previous`` as "none".
+
+    Returns
+    -------
+    DataFrame
+        ``table``, ``account_id``, ``name`` (from the current table, else
+        the account id), ``column``, ``previous``, ``current``; sorted by
+        table, column and account id.
+    """
+    moves = [
+        _compare_column(current[name], previous[name], name, column)
+        for name in sorted(set(current) & set(previous))
+        if "account_id" in current[name].columns
+        and current[name]["account_id"].is_unique
+        for column in MOVEMENT_COLUMNS
+        if column in current[name].columns and column in previous[name].columns
+    ]
+    columns = ["table", "account_id", "name", "column", "previous", "current"]
+    if not moves:
+        return pd.DataFrame(columns=columns).astype("str")
+    frame = pd.concat(moves, ignore_index=True)[columns]
+    return frame.sort_values(["table", "column", "account_id"]).reset_index(drop=True)
+
+
+def _compare_column(
+    current: pd.DataFrame, previous: pd.DataFrame, table: str, column: str
+) -> pd.DataFrame:
+    now = current[current["account_id"] != schema.NO_ACCOUNT]
+    names = now["name"] if "name" in now.columns else now["account_id"]
+    before = previous.drop_duplicates("account_id").set_index("account_id")[column]
+    merged = pd.DataFrame(
+        {
+            "account_id": now["account_id"].astype("str"),
+            "name": names.fillna(now["account_id"]).astype("str"),
+            "current": now[column].astype("str"),
+            "previous": now["account_id"].map(before).astype("str"),
+        }
+    )
+    merged["previous"] = merged["previous"].where(
+        now["account_id"].isin(before.index).to_numpy(), "none"
+    )
+    changed = merged[merged["current"] != merged["previous"]]
+    return changed.assign(table=table, column=column)
+
+
+def describe_movements(
+    changes: pd.DataFrame, movements: pd.DataFrame, currency: str
+) -> list[str]:
+    """Return the largest movements since last month as plain sentences.
+
+    First come up to :data:`MAX_MONEY_SENTENCES` sentences on the headline
+    amounts with the largest relative change. Then comes one sentence per
+    new value of each moved column, such as "3 accounts moved to status
+    customer: ...", most accounts first and naming up to three accounts.
+    The list stops at :data:`MAX_SENTENCES`.
+    """
+    money = changes[changes["figure"].isin(MONEY_FIGURES) & changes["change"].ne(0)]
+    money = money.dropna(subset=["change"])
+    scale = money["previous"].abs().where(money["previous"] != 0, 1.0)
+    money = money.assign(weight=money["change"].abs() / scale)
+    money = money.sort_values(["weight", "figure"], ascending=[False, True])
+    sentences = [
+        _describe_figure(row, currency)
+        for row in money.head(MAX_MONEY_SENTENCES).itertuples()
+    ]
+    moved = movements.groupby(["column", "current"], sort=True)
+    groups = sorted(moved, key=lambda item: (-len(item[1]), item[0]))
+    for (column, value), group in groups:
+        names = sorted(group["name"])
+        listed = ", ".join(names[:3])
+        more = f" and {len(names) - 3:,} more" if len(names) > 3 else ""
+        noun = "account" if len(names) == 1 else "accounts"
+        target = "none" if value == "none" else value.replace("_", " ")
+        sentences.append(
+            f"{len(names):,} {noun} moved to {column.replace('_', ' ')} "
+            f"{target}: {listed}{more}."
+        )
+    return sentences[:MAX_SENTENCES]
+
+
+def _describe_figure(row, currency: str) -> str:
+    direction = "rose" if row.change > 0 else "fell"
+    return (
+        f"{HEADLINE_LABELS.get(row.figure, row.figure)} {direction} by "
+        f"{tables.format_money(abs(row.change), currency)} to "
+        f"{tables.format_money(row.current, currency)}."
+    )
+
+
+def headline_cards_with_change(
+    headline: Mapping[str, Any], changes: pd.DataFrame, currency: str
+) -> list[dict[str, str]]:
+    """Return the headline cards of :func:`tables.headline_cards` with a change line.
+
+    Each card gains ``change``, such as "+USD 12,000 since last month", or
+    an empty string when the figure did not exist a month ago.
+    """
+    by_figure = changes.set_index("figure")["change"].to_dict()
+    keys = {
+        "Customers": "accounts_by_status.customer",
+        "Open pipeline": "open_pipeline",
+        "Bookings this month": "bookings_month",
+        "Bookings year to date": "bookings_ytd",
+        "Revenue, last 12 months": "revenue_12m",
+    }
+    cards = []
+    for card in tables.headline_cards(dict(headline), currency):
+        change = by_figure.get(keys.get(card["label"], ""))
+        cards.append(
+            {**card, "change": _format_change(change, card["label"], currency)}
+        )
+    return cards
+
+
+def _format_change(change: float | None, label: str, currency: str) -> str:
+    if change is None or pd.isna(change):
+        return ""
+    sign = "+" if change > 0 else "−" if change < 0 else "±"
+    if label == "Customers":
+        amount = tables.format_count(abs(change))
+    else:
+        amount = tables.format_money(abs(change), currency)
+    return f"{sign}{amount} since last month"
+
+
+def executive_highlights(ws) -> list[object]:
+    """Return display blocks of the month-over-month changes of a workspace.
+
+    A table of the headline figures now, at the previous month-end and
+    their change, then the largest movements in plain sentences. A
+    workspace prepared without a previous month returns one note saying so.
+    """
+    from IPython.display import HTML
+
+    if not ws.has_table("headline_changes"):
+        return [HTML('<p class="acctlib-note">No comparison with last month.</p>')]
+    changes = ws.table("headline_changes")
+    movements = ws.table("account_movements")
+    since = previous_month_end(ws.as_of)
+    sentences = describe_movements(changes, movements, ws.currency)
+    listing = "".join(f"<li>{html.escape(sentence)}</li>" for sentence in sentences)
+    return [
+        HTML(_changes_table(changes, ws.currency, since)),
+        HTML(f'<ul class="acctlib-movements">{listing or "<li>No change.</li>"}</ul>'),
+    ]
+
+
+def _changes_table(changes: pd.DataFrame, currency: str, since: dt.date) -> str:
+    shown = changes[changes["figure"].isin(HEADLINE_LABELS)]
+    rows = []
+    for row in shown.itertuples():
+        if row.figure in MONEY_FIGURES:
+            values = [
+                tables.format_money(v, currency) for v in (row.current, row.previous)
+            ]
+            change = _format_change(row.change, "", currency)
+        else:
+            values = [tables.format_count(v) for v in (row.current, row.previous)]
+            change = _format_change(row.change, "Customers", currency)
+        cells = [
+            HEADLINE_LABELS[row.figure],
+            *values,
+            change.replace(" since last month", ""),
+        ]
+        rows.append(
+            "<tr>"
+            + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells)
+            + "</tr>"
+        )
+    header = "".join(
+        f"<th>{label}</th>"
+        for label in ("Figure", "Now", f"{since:%d %B %Y}", "Change")
+    )
+    return (
+        '<table class="acctlib-changes"><caption>Change since the previous '
+        f"month-end</caption><tr>{header}</tr>{''.join(rows)}</table>"
+    )

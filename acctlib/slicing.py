@@ -1,0 +1,175 @@
+"""Slice a prepared run to one owner's or one team's accounts.
+
+Every score is computed on the whole company first, so an account shows the
+same tier, health and figures in the company view and in its owner's view:
+percentile ranks, stall thresholds and win rates keep their company-wide
+reference. :func:`prepare_owner_slice`, the last prepare step, then keeps
+only the rows of the selected accounts in every stored table and in the
+canonical tables, and recomputes the summaries built from those rows
+(headline, tier shares, sensitivity, velocity, transitions).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from acctlib import accountmap, engine, progression, schema, tiering, tiermovement
+from acctlib.errors import ParameterError
+
+logger = logging.getLogger(__name__)
+
+COMPANY_TABLES = (
+    "stage_durations",
+    "stage_conversion",
+    "health_validation",
+    "health_validation_deciles",
+)
+"""Tables that stay company-wide in a slice: benchmarks and score validation."""
+
+
+def select_account_ids(
+    accounts: pd.DataFrame, owner: str, team: str, teams: Mapping[str, Any]
+) -> list[str]:
+    """Return the sorted ids of the accounts owned by ``owner`` or ``team``'s members.
+
+    Owner names match after trimming spaces and ignoring case. Raises
+    :class:`ParameterError` for a team missing from ``teams`` or a
+    selection without any account.
+    """
+    owners = (
+        accounts["owner"]
+        .astype(object)
+        .fillna("")
+        .astype(str)
+        .str.strip()
+        .str.casefold()
+    )
+    selected_owners: set[str] = set()
+    if owner:
+        selected_owners.add(owner.strip().casefold())
+    if team:
+        if team not in teams:
+            known = ", ".join(sorted(teams)) or "none declared"
+            raise ParameterError(
+                f"team {team!r} is not in the teams parameter (known: {known}); "
+                "add it as teams: {name: [owner, ...]}"
+            )
+        selected_owners.update(str(member).strip().casefold() for member in teams[team])
+    ids = sorted(accounts.loc[owners.isin(selected_owners), "account_id"].astype(str))
+    if not ids:
+        known = ", ".join(sorted(accounts["owner"].dropna().astype(str).unique())[:20])
+        raise ParameterError(
+            f"owner {owner!r} / team {team!r} owns no account; known owners: {known}"
+        )
+    return ids
+
+
+def prepare_owner_slice(context: Any) -> None:
+    """Filter every stored table to the accounts of the ``owner`` or ``team`` parameter.
+
+    Does nothing when both parameters are empty. Must run after every other
+    prepare step.
+    """
+    owner, team = context.params["owner"], context.params["team"]
+    if not owner and not team:
+        return
+    ids = select_account_ids(
+        context.frames["account_map"], owner, team, context.params["teams"]
+    )
+    opportunity_ids = _opportunity_ids(context.intake.tables["opportunities"], ids)
+
+    for name, frame in list(context.frames.items()):
+        if name in COMPANY_TABLES:
+            continue
+        if "account_id" in frame.columns:
+            context.store(
+                name, frame[frame["account_id"].isin(ids)].reset_index(drop=True)
+            )
+    for name, frame in context.intake.tables.items():
+        engine.write_table(
+            context.con, name, _filter_canonical(frame, ids, opportunity_ids)
+        )
+
+    _recompute_summaries(context)
+    label = f"owner {owner}" if owner else f"team {team}"
+    context.headline["slice"] = label
+    context.notes.append(
+        f"Sliced to {label}: {len(ids)} accounts. Scores, tiers and health are the "
+        "company-wide ones; stage benchmarks and health validation cover every account."
+    )
+
+
+def _opportunity_ids(opportunities: pd.DataFrame, ids: list[str]) -> set[str]:
+    return set(
+        opportunities.loc[opportunities["account_id"].isin(ids), "opportunity_id"]
+    )
+
+
+def _filter_canonical(
+    frame: pd.DataFrame, ids: list[str], opportunity_ids: set[str]
+) -> pd.DataFrame:
+    if "account_id" in frame.columns:
+        return frame[frame["account_id"].isin(ids)].reset_index(drop=True)
+    if "opportunity_id" in frame.columns:
+        return frame[frame["opportunity_id"].isin(opportunity_ids)].reset_index(
+            drop=True
+        )
+    return frame
+
+
+def _recompute_summaries(context: Any) -> None:
+    frames, as_of = context.frames, context.as_of
+    tiers, account_map = frames["account_tiers"], frames["account_map"]
+    opportunities = frames["opportunity_progression"]
+    rules = tiering.parse_tier_rules(context.params["tier_rules"])
+
+    context.headline.update(
+        accountmap.compute_headline(
+            account_map,
+            frames["opportunity_snapshot"],
+            _filter_revenue(context, account_map),
+            as_of,
+        )
+    )
+    counts = tiers["tier"].value_counts()
+    context.headline["accounts_by_tier"] = {
+        label: int(counts.get(number, 0))
+        for number, label in tiering.TIER_LABELS.items()
+    }
+    health = frames["account_health"]
+    context.headline["accounts_at_risk"] = int(health["at_risk"].sum())
+    context.headline["accounts_expansion_ready"] = int(health["expansion_ready"].sum())
+    if "coverage_gaps" in frames:
+        context.headline["coverage_gaps"] = int(len(frames["coverage_gaps"]))
+
+    context.store(
+        "tier_shares",
+        tiermovement.summarize_tier_shares(tiers, account_map, opportunities, as_of),
+    )
+    context.store(
+        "tier_sensitivity", tiermovement.compute_threshold_sensitivity(tiers, rules)
+    )
+    velocity = [
+        progression.compute_pipeline_velocity(opportunities, tiers, group, as_of)
+        .rename(columns={group: "group"})
+        .assign(grouping=group)
+        for group in ("tier_label", "industry")
+    ]
+    context.store("pipeline_velocity", pd.concat(velocity, ignore_index=True))
+    if "tier_history" in frames:
+        history = frames["tier_history"]
+        context.store(
+            "tier_transitions", tiermovement.compute_transitions(history, as_of)
+        )
+
+
+def _filter_revenue(context: Any, account_map: pd.DataFrame) -> pd.DataFrame | None:
+    revenue = context.intake.tables.get("revenue")
+    if revenue is None:
+        return None
+    ids = account_map.loc[account_map["account_id"] != schema.NO_ACCOUNT, "account_id"]
+    return revenue[revenue["account_id"].isin(ids)]

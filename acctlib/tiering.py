@@ -1,0 +1,385 @@
+"""Account tiers from three published scores: fit, value and engagement.
+
+Each score runs from 0 to 100:
+
+- **fit**: match to the ideal customer profile. With ``fit_method:
+  profile`` an account earns the weight of each attribute it matches
+  (industry in the profile's list, employees within its range, region in
+  its list). With ``fit_method: win_rate`` each attribute earns its
+  segment's smoothed historical win rate over the best segment's rate.
+- **value**: percentile rank of won ACV plus expected open ACV (open ACV
+  times win probability) among accounts with value above zero; accounts
+  without value score 0.
+- **engagement**: weighted mix of the percentile rank of touches in 90 days
+  (level), of distinct contacts in 90 days (breadth), and of the 12-week
+  trend mapped onto 0 to 100 (50 is flat).
+
+Tier rules give, per tier 1 to 3, minimum scores that must all hold
+(``match: all``) or of which one must hold (``match: any``); the first tier
+whose rule holds wins and Tier 4 takes the rest. Raising any score can
+therefore never lower a tier.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from acctlib import schema
+from acctlib.errors import ParameterError
+
+logger = logging.getLogger(__name__)
+
+SCORES = ("fit", "value", "engagement")
+TIER_LABELS = {
+    1: "Tier 1 Strategic",
+    2: "Tier 2 Core",
+    3: "Tier 3 Growth",
+    4: "Tier 4 Nurture",
+}
+FIT_ATTRIBUTES = ("industry", "size", "region")
+ENGAGEMENT_PARTS = ("level", "breadth", "trend")
+SIZE_BANDS = (0, 50, 200, 1000, 5000)
+WIN_RATE_SMOOTHING = 10
+"""Closed opportunities of prior weight pulling a segment's win rate to the overall."""
+
+ACCOUNT_TIERS_COLUMNS: dict[str, str] = {
+    "account_id": "Account identifier (str).",
+    "name": "Account name.",
+    "owner": "Account owner.",
+    "status": "customer, open_opportunity, churned, lost or prospect.",
+    "industry": "Industry.",
+    "region": "Region.",
+    "tier": "Tier number, 1 (Strategic) to 4 (Nurture), int.",
+    "tier_label": "Tier 1 Strategic, Tier 2 Core, Tier 3 Growth or Tier 4 Nurture.",
+    "fit_score": "Fit to the ideal customer profile, 0 to 100.",
+    "value_score": "Percentile rank of value_amount among valued accounts, 0 to 100.",
+    "engagement_score": "Touch level, breadth and trend, 0 to 100.",
+    "value_amount": "Won ACV plus expected open ACV, report currency per year.",
+    "expected_open_acv": "Open ACV times win probability, report currency per year.",
+    "reason": "One line naming the scores and the thresholds that set the tier.",
+}
+"""Columns of the ``account_tiers`` table; names are stable for other modules."""
+
+
+@dataclass(frozen=True)
+class TierConfig:
+    """Scoring weights, the ideal customer profile and the tier rules."""
+
+    fit_method: str
+    icp: Mapping[str, Any]
+    fit_weights: Mapping[str, float]
+    engagement_weights: Mapping[str, float]
+    rules: Mapping[int, Mapping[str, Any]]
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> TierConfig:
+        """Read the tiering parameters and check the tier rules."""
+        return cls(
+            fit_method=params["fit_method"],
+            icp=params["icp_profile"],
+            fit_weights=_check_weights(
+                params["fit_weights"], FIT_ATTRIBUTES, "fit_weights"
+            ),
+            engagement_weights=_check_weights(
+                params["engagement_weights"], ENGAGEMENT_PARTS, "engagement_weights"
+            ),
+            rules=parse_tier_rules(params["tier_rules"]),
+        )
+
+
+def parse_tier_rules(raw: Mapping[str, Any]) -> dict[int, dict[str, Any]]:
+    """Return ``{tier: {"match": "all"|"any", score: minimum, ...}}`` for tiers 1-3.
+
+    ``raw`` maps ``tier_1``, ``tier_2`` and ``tier_3`` to a rule. Raises
+    :class:`ParameterError` for another key, an unknown score, a minimum
+    outside 0 to 100 or a rule without any score.
+    """
+    rules = {}
+    for key, rule in raw.items():
+        if key not in ("tier_1", "tier_2", "tier_3"):
+            raise ParameterError(
+                f"tier_rules has key {key!r}; use tier_1, tier_2 and tier_3 "
+                "(Tier 4 takes every account that meets none of them)"
+            )
+        match = rule.get("match", "all")
+        thresholds = {name: value for name, value in rule.items() if name != "match"}
+        unknown = sorted(set(thresholds) - set(SCORES))
+        if unknown or match not in ("all", "any") or not thresholds:
+            raise ParameterError(
+                f"tier_rules.{key} is {dict(rule)!r}; give minimum scores for "
+                f"some of {', '.join(SCORES)} and match: all or any"
+            )
+        for name, value in thresholds.items():
+            if not 0 <= float(value) <= 100:
+                raise ParameterError(
+                    f"tier_rules.{key}.{name} is {value}; use a score from 0 to 100"
+                )
+        rules[int(key[-1])] = {
+            "match": match,
+            **{n: float(v) for n, v in thresholds.items()},
+        }
+    return dict(sorted(rules.items()))
+
+
+def compute_account_tiers(
+    account_map: pd.DataFrame,
+    progression: pd.DataFrame,
+    opportunities: pd.DataFrame,
+    config: TierConfig,
+) -> pd.DataFrame:
+    """Score every account and assign its tier with a one-line reason.
+
+    Parameters
+    ----------
+    account_map
+        Output of :func:`acctlib.accountmap.compute_account_map`; uses
+        ``industry``, ``region``, ``employees``, ``won_acv``, ``owner``,
+        ``name`` and ``status``. The no-account row is left out.
+    progression
+        ``account_progression`` rows (see
+        :data:`acctlib.progression.ACCOUNT_PROGRESSION_COLUMNS`); uses
+        ``touches_90d``, ``contacts_90d``, ``engagement_trend`` and
+        ``weekly_mean``.
+    opportunities
+        ``opportunity_progression`` rows; open ``acv`` times
+        ``win_probability`` gives the expected open ACV, and closed
+        opportunities give the win rates of ``fit_method: win_rate``.
+    config
+        Weights, profile and rules, usually ``TierConfig.from_params``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :data:`ACCOUNT_TIERS_COLUMNS`, sorted by
+        ``account_id``. Scores are rounded to one decimal before the rules
+        apply, so the reason shows the figures that decided.
+    """
+    accounts = account_map[account_map["account_id"] != schema.NO_ACCOUNT]
+    accounts = accounts.sort_values("account_id").reset_index(drop=True)
+    tiers = accounts[
+        ["account_id", "name", "owner", "status", "industry", "region"]
+    ].copy()
+
+    tiers["fit_score"] = compute_fit_score(accounts, opportunities, config).round(1)
+    expected = (
+        _expected_open_acv(opportunities).reindex(accounts["account_id"]).fillna(0.0)
+    )
+    tiers["expected_open_acv"] = expected.to_numpy()
+    tiers["value_amount"] = (
+        accounts["won_acv"].fillna(0.0).to_numpy() + expected.to_numpy()
+    )
+    tiers["value_score"] = percentile_score(tiers["value_amount"]).round(1)
+    activity = progression.set_index("account_id").reindex(accounts["account_id"])
+    tiers["engagement_score"] = compute_engagement_score(
+        activity.reset_index(), config.engagement_weights
+    ).round(1)
+
+    tiers["tier"] = assign_tiers(tiers, config.rules)
+    tiers["tier_label"] = tiers["tier"].map(TIER_LABELS)
+    tiers["reason"] = explain_tiers(tiers, config.rules)
+    return tiers[list(ACCOUNT_TIERS_COLUMNS)]
+
+
+def percentile_score(values: pd.Series) -> pd.Series:
+    """Return 100 x rank / count among values above zero, 0 for the rest.
+
+    Ties share the highest rank, so the score depends only on the set of
+    values, never on row order, and raising one value never lowers its
+    own score.
+    """
+    numbers = pd.to_numeric(values, errors="coerce").fillna(0.0).astype(float)
+    positive = numbers > 0
+    score = pd.Series(0.0, index=values.index)
+    if positive.any():
+        ranks = numbers[positive].rank(method="max")
+        score[positive] = 100.0 * ranks / positive.sum()
+    return score
+
+
+def compute_fit_score(
+    accounts: pd.DataFrame, opportunities: pd.DataFrame, config: TierConfig
+) -> pd.Series:
+    """Return the fit score, 0 to 100, aligned with ``accounts``."""
+    segments = pd.DataFrame(
+        {
+            "industry": accounts["industry"].astype(object),
+            "size": size_band(accounts["employees"]),
+            "region": accounts["region"].astype(object),
+        },
+        index=accounts.index,
+    )
+    if config.fit_method == "win_rate":
+        parts = _score_by_win_rate(segments, accounts, opportunities)
+    elif config.fit_method == "profile":
+        parts = _score_by_profile(segments, accounts, config.icp)
+    else:
+        raise ParameterError(
+            f"fit_method is {config.fit_method!r}; use profile or win_rate"
+        )
+    return _weighted_mean(parts, config.fit_weights)
+
+
+def compute_engagement_score(
+    activity: pd.DataFrame, weights: Mapping[str, float]
+) -> pd.Series:
+    """Return the engagement score, 0 to 100, one value per row of ``activity``.
+
+    ``activity`` has ``touches_90d``, ``contacts_90d``, ``engagement_trend``
+    and ``weekly_mean``; missing values count as no activity. The trend
+    part is ``50 + 50 * clip(engagement_trend, -1, 1)``, and 0 for an
+    account without touches in the 12 weeks.
+    """
+    trend = pd.to_numeric(activity["engagement_trend"], errors="coerce").fillna(0.0)
+    active = pd.to_numeric(activity["weekly_mean"], errors="coerce").fillna(0.0) > 0
+    parts = pd.DataFrame(
+        {
+            "level": percentile_score(activity["touches_90d"]) / 100,
+            "breadth": percentile_score(activity["contacts_90d"]) / 100,
+            "trend": ((0.5 + 0.5 * trend.clip(-1, 1)) * active).astype(float),
+        },
+        index=activity.index,
+    )
+    return _weighted_mean(parts, weights)
+
+
+def assign_tiers(
+    scores: pd.DataFrame, rules: Mapping[int, Mapping[str, Any]]
+) -> pd.Series:
+    """Return the first tier whose rule the scores meet, 4 when none does.
+
+    ``scores`` has ``fit_score``, ``value_score`` and ``engagement_score``.
+    """
+    tier = pd.Series(4, index=scores.index, dtype="int64")
+    for number in sorted(rules, reverse=True):
+        tier = tier.where(~_meets_rule(scores, rules[number]), number)
+    return tier
+
+
+def explain_tiers(
+    tiers: pd.DataFrame, rules: Mapping[int, Mapping[str, Any]]
+) -> pd.Series:
+    """Return one line per account naming its scores and the thresholds.
+
+    Examples: "value 92, fit 80: above Tier 1 thresholds 75/60";
+    "fit 30, engagement 10: below Tier 3 thresholds 60/50".
+    """
+    lowest_rule = max(rules) if rules else None
+    reasons = []
+    for row in tiers.itertuples(index=False):
+        if row.tier in rules:
+            reasons.append(_describe_rule(row, rules[row.tier], row.tier, "above"))
+        elif lowest_rule is not None:
+            reasons.append(
+                _describe_rule(row, rules[lowest_rule], lowest_rule, "below")
+            )
+        else:
+            reasons.append("no tier rules: every account is Tier 4")
+    return pd.Series(reasons, index=tiers.index, dtype=object)
+
+
+def size_band(employees: pd.Series) -> pd.Series:
+    """Return employee bands such as "200-999" and "5000+", "Unknown" when empty."""
+    labels = [
+        f"{low}-{high - 1}"
+        for low, high in zip(SIZE_BANDS[:-1], SIZE_BANDS[1:], strict=True)
+    ] + [f"{SIZE_BANDS[-1]}+"]
+    numbers = pd.to_numeric(employees, errors="coerce").astype(float)
+    index = np.searchsorted(np.array(SIZE_BANDS[1:]), numbers.fillna(-1), side="right")
+    bands = pd.Series([labels[i] for i in index], index=employees.index, dtype=object)
+    return bands.where(numbers.notna(), "Unknown")
+
+
+def _check_weights(
+    weights: Mapping[str, Any], names: tuple[str, ...], parameter: str
+) -> dict[str, float]:
+    unknown = sorted(set(weights) - set(names))
+    values = {name: float(weights.get(name, 0)) for name in names}
+    if unknown or any(v < 0 for v in values.values()) or sum(values.values()) <= 0:
+        raise ParameterError(
+            f"{parameter} is {dict(weights)!r}; give non-negative weights for "
+            f"{', '.join(names)} with a positive sum"
+        )
+    return values
+
+
+def _weighted_mean(parts: pd.DataFrame, weights: Mapping[str, float]) -> pd.Series:
+    total = sum(weights.values())
+    score = sum(parts[name].fillna(0.0) * weight for name, weight in weights.items())
+    return (100.0 * score / total).clip(0, 100).astype(float)
+
+
+def _score_by_profile(
+    segments: pd.DataFrame, accounts: pd.DataFrame, icp: Mapping[str, Any]
+) -> pd.DataFrame:
+    employees = pd.to_numeric(accounts["employees"], errors="coerce").astype(float)
+    low = float(icp.get("employees_min", 0))
+    high = float(icp.get("employees_max", np.inf))
+    return pd.DataFrame(
+        {
+            "industry": segments["industry"]
+            .isin(icp.get("industries", []))
+            .astype(float),
+            "size": employees.between(low, high).astype(float),
+            "region": segments["region"].isin(icp.get("regions", [])).astype(float),
+        },
+        index=segments.index,
+    )
+
+
+def _score_by_win_rate(
+    segments: pd.DataFrame, accounts: pd.DataFrame, opportunities: pd.DataFrame
+) -> pd.DataFrame:
+    """Score each attribute by its segment's smoothed win rate over the best one."""
+    closed = opportunities[~opportunities["is_open"].astype(bool)]
+    outcomes = closed[["account_id", "is_won"]].merge(
+        segments.assign(account_id=accounts["account_id"]), on="account_id"
+    )
+    if outcomes.empty:
+        logger.info(
+            "no closed opportunity known; fit by win rate scores every account 0"
+        )
+        return pd.DataFrame(0.0, index=segments.index, columns=list(FIT_ATTRIBUTES))
+    overall = outcomes["is_won"].mean()
+    parts = {}
+    for attribute in FIT_ATTRIBUTES:
+        grouped = outcomes.groupby(outcomes[attribute].astype(str))["is_won"]
+        smoothed = (grouped.sum() + WIN_RATE_SMOOTHING * overall) / (
+            grouped.size() + WIN_RATE_SMOOTHING
+        )
+        best = smoothed.max()
+        relative = smoothed / best if best > 0 else smoothed * 0
+        parts[attribute] = segments[attribute].astype(str).map(relative).fillna(0.0)
+    return pd.DataFrame(parts, index=segments.index)
+
+
+def _expected_open_acv(opportunities: pd.DataFrame) -> pd.Series:
+    open_deals = opportunities[opportunities["is_open"].astype(bool)]
+    expected = open_deals["acv"].fillna(0.0) * open_deals["win_probability"].fillna(0.0)
+    return expected.groupby(open_deals["account_id"]).sum()
+
+
+def _meets_rule(scores: pd.DataFrame, rule: Mapping[str, Any]) -> pd.Series:
+    checks = [scores[f"{name}_score"] >= rule[name] for name in SCORES if name in rule]
+    combined = (
+        np.logical_and.reduce(checks)
+        if rule["match"] == "all"
+        else np.logical_or.reduce(checks)
+    )
+    return pd.Series(combined, index=scores.index)
+
+
+def _describe_rule(row: Any, rule: Mapping[str, Any], tier: int, side: str) -> str:
+    names = [name for name in ("value", "fit", "engagement") if name in rule]
+    figures = ", ".join(f"{name} {getattr(row, f'{name}_score'):.0f}" for name in names)
+    thresholds = "/".join(f"{rule[name]:.0f}" for name in names)
+    if len(names) == 1:
+        return f"{figures}: {side} Tier {tier} threshold {thresholds}"
+    if rule["match"] == "any":
+        side = "above one of" if side == "above" else "below all"
+    return f"{figures}: {side} Tier {tier} thresholds {thresholds}"

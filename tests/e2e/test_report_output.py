@@ -1,0 +1,194 @@
+"""What a reader and a reviewer get from a build: pages, figures, failures."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+
+from acctlib import build, publish
+from acctlib.errors import BuildError
+from acctlib.verify import InputChangedError, verify_run
+from tests.conftest import small_params
+from tests.e2e.conftest import MARKUP, NAME_PREFIXES, POISONED_STAGE, SECRETS
+
+pytestmark = pytest.mark.slow
+
+SECTIONS = [
+    "00-executive-summary",
+    "01-account-map",
+    "02-tiering",
+    "04-progression-health",
+]
+GENERATED = re.compile(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d \w+")
+
+
+def read_soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_charts_carry_static_svg(small_report, section):
+    soup = read_soup(small_report.run_dir / f"{section}.html")
+    charts = soup.select("div.acctlib-chart")
+    assert charts
+    for chart in charts:
+        fallback = chart.find("noscript", class_="acctlib-static")
+        assert fallback is not None, chart["id"]
+        assert "<svg" in str(fallback)
+
+
+def test_settings_table_replaces_parameters(small_report):
+    soup = read_soup(small_report.run_dir / "00-executive-summary.html")
+    settings = soup.select("table.acctlib-settings tr")
+    rows = {row.th.get_text(): row.td.get_text() for row in settings}
+    assert rows["As of"] == "2026-06-30"
+    assert rows["Report currency"] == "USD"
+    assert rows["Influence window days"] == "90 days"
+    assert "Work dir" not in rows
+    assert "workspace" not in soup.get_text()
+    assert str(small_report.run_dir.parent.parent) not in soup.get_text()
+
+
+def test_manifest_reports_sizes_and_previous_month(small_report):
+    manifest = json.loads((small_report.run_dir / "manifest.json").read_text())
+    sizes = manifest["html_bytes"]
+    assert sizes["00-executive-summary.html"] < publish.SUMMARY_BUDGET_BYTES
+    assert sizes["01-account-map.html"] < publish.SECTION_BUDGET_BYTES
+    assert manifest["size_warnings"] == []
+    assert manifest["headline_previous"]["as_of"] == "2026-05-31"
+    assert (small_report.run_dir / "tables" / "account_map.parquet").is_file()
+    assert (small_report.run_dir / "tables" / "headline_changes.parquet").is_file()
+
+
+def test_summary_shows_month_over_month(small_report):
+    soup = read_soup(small_report.run_dir / "00-executive-summary.html")
+    table = soup.select_one("table.acctlib-changes")
+    assert table is not None
+    assert "31 May 2026" in table.get_text()
+    assert soup.select("ul.acctlib-movements li")
+
+
+def test_rebuild_is_identical(small_report, tmp_path):
+    verification = verify_run(small_report.run_dir, tmp_path / "rebuild")
+
+    assert verification.differences() == []
+    assert verification.identical
+    for section in SECTIONS:
+        first = (small_report.run_dir / f"{section}.html").read_text()
+        second = (verification.rebuilt_dir / f"{section}.html").read_text()
+        assert GENERATED.search(first), section
+        assert GENERATED.sub("Generated -", first) == GENERATED.sub(
+            "Generated -", second
+        ), section
+
+
+def test_verify_rejects_changed_input(small_report, tmp_path):
+    manifest = json.loads((small_report.run_dir / "manifest.json").read_text())
+    copied = tmp_path / "run"
+    copied.mkdir()
+    manifest["inputs"][0]["sha256"] = "0" * 64
+    (copied / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(InputChangedError, match=r"accounts\.csv changed"):
+        verify_run(copied, tmp_path / "rebuild")
+    assert not (tmp_path / "rebuild").exists()
+
+
+def test_untrusted_names_stay_text_in_html(untrusted_report):
+    run_dir = untrusted_report.run_dir
+    for section in SECTIONS:
+        soup = read_soup(run_dir / f"{section}.html")
+        assert soup.find_all("img", src="x") == [], section
+        scripts = [tag.get_text() for tag in soup.find_all("script")]
+        charts = soup.select("div.acctlib-chart")
+        # One inlined vega bundle plus one vegaEmbed call per chart: a
+        # name that closed a script element would add more.
+        assert len(scripts) == 1 + len(charts), section
+        assert all(text.lstrip().startswith("vegaEmbed(") for text in scripts[1:])
+        assert "alert(2)" not in "".join(s for s in scripts if "vegaEmbed" not in s)
+    summary = read_soup(run_dir / "00-executive-summary.html")
+    assert MARKUP in summary.get_text()
+    static = "".join(str(tag) for tag in summary.select("noscript.acctlib-static"))
+    assert "&lt;img src=x onerror=alert(1)&gt;" in static
+
+
+def test_csv_outputs_neutralise_formulas(untrusted_report):
+    with open(untrusted_report.run_dir / "account_map.csv", newline="") as handle:
+        names = [row["name"] for row in csv.DictReader(handle)]
+    formula_prefixes = [p for p in NAME_PREFIXES if p[0] in "=+-@"]
+    assert len(formula_prefixes) == 4
+    for prefix in formula_prefixes:
+        assert any(name.startswith("'" + prefix) for name in names), prefix
+    assert not [name for name in names if name[:1] in ("=", "+", "-", "@")]
+
+
+def test_stage_name_reaches_chart_data(untrusted_report):
+    html = (untrusted_report.run_dir / "00-executive-summary.html").read_text()
+    escaped = POISONED_STAGE.replace("</", "<\\/")
+    assert escaped in html
+    assert POISONED_STAGE not in html
+
+
+def test_no_secret_written(untrusted_report):
+    password = SECRETS["ACCTLIB_SMTP_PASSWORD"].encode()
+    written = [p for p in untrusted_report.run_dir.rglob("*") if p.is_file()]
+    assert len(written) > 5
+    for path in written:
+        assert password not in path.read_bytes(), path.name
+
+
+def _one_cell_notebook(folder: Path, name: str, source: str) -> None:
+    notebook = nbformat.v4.new_notebook(
+        metadata={
+            "kernelspec": {
+                "name": "acctlib",
+                "display_name": "acctlib",
+                "language": "python",
+            }
+        }
+    )
+    parameters = nbformat.v4.new_code_cell('workspace = ""')
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell(f"# {name}"),
+        parameters,
+        nbformat.v4.new_code_cell(source),
+    ]
+    nbformat.write(notebook, folder / f"{name}.ipynb")
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "overrides", "message"),
+    [
+        ("97-dead-kernel", "import os\nos._exit(1)", [], r"kernel died"),
+        (
+            "96-timeout",
+            "import time\ntime.sleep(60)",
+            ["notebook_timeout_seconds=10"],
+            r"cell ran longer than 10 s",
+        ),
+    ],
+)
+def test_failed_notebook_keeps_month_report(
+    small_report, small_sample, monkeypatch, tmp_path, name, source, overrides, message
+):
+    root = small_report.run_dir.parent.parent
+    before = (small_report.run_dir / "manifest.json").read_bytes()
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    _one_cell_notebook(notebooks, name, source)
+    monkeypatch.setattr(build, "NOTEBOOKS_DIR", notebooks)
+    params = small_params(small_sample, root, f"sections=[{name}]", *overrides)
+
+    with pytest.raises(BuildError, match=rf"{name}\.ipynb failed in cell 2.*{message}"):
+        build.build_report(params)
+
+    assert (small_report.run_dir / "manifest.json").read_bytes() == before
+    assert not list((root / "reports").glob(".staging-*"))
+    kept = list((root / "work" / "failed-runs").glob(f"*/{name}.ipynb"))
+    assert len(kept) == 1

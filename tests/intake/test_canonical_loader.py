@@ -1,0 +1,746 @@
+"""Tests for reading a canonical data folder with acctlib.intake.load_source.
+
+Each test writes a few rows per table into ``tmp_path`` and loads them with
+the canonical profile. Valid rows start from the ``*_ROW`` dictionaries
+below, and a case changes only the cells it is about.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from acctlib import schema
+from acctlib.errors import InputError
+from acctlib.intake import Intake, load_source
+from acctlib.params import resolve_params
+
+ACCOUNT_ROW = {
+    "account_id": "A1",
+    "name": "Acme",
+    "industry": "Software",
+    "country": "DE",
+    "region": "EMEA",
+    "employees": "120",
+    "annual_revenue": "5000000",
+    "owner": "Dana",
+    "created_at": "2024-01-01T00:00:00Z",
+}
+OPPORTUNITY_ROW = {
+    "opportunity_id": "O1",
+    "account_id": "A1",
+    "type": "new_business",
+    "stage": "Discovery",
+    "amount": "1000",
+    "created_at": "2024-02-01T10:00:00Z",
+    "close_date": "2024-06-30",
+}
+STAGE_HISTORY_ROW = {
+    "opportunity_id": "O1",
+    "stage": "Discovery",
+    "entered_at": "2024-02-01T10:00:00Z",
+}
+TOUCHPOINT_ROW = {
+    "touch_id": "T1",
+    "account_id": "A1",
+    "contact_id": "C1",
+    "occurred_at": "2024-01-15T09:00:00Z",
+    "channel": "webinar",
+    "function": "marketing",
+    "touch_type": "attend",
+}
+REVENUE_ROW = {"account_id": "A1", "month": "2024-07-01", "amount": "250"}
+SIGNAL_ROW = {
+    "account_id": "A1",
+    "occurred_at": "2024-03-01T00:00:00Z",
+    "signal_type": "funding",
+    "value": "1",
+}
+VALID_ROWS = {
+    "accounts": ACCOUNT_ROW,
+    "opportunities": OPPORTUNITY_ROW,
+    "stage_history": STAGE_HISTORY_ROW,
+    "touchpoints": TOUCHPOINT_ROW,
+    "revenue": REVENUE_ROW,
+    "signals": SIGNAL_ROW,
+}
+
+
+def write_table(
+    folder: Path, table: str, rows: list[dict], *, encoding: str = "utf-8"
+) -> Path:
+    """Write ``rows`` to ``folder/table.csv`` and return the path.
+
+    The header is the union of the rows' keys in first-seen order, and a
+    row without one of those keys gets a blank cell.
+    """
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    path = folder / f"{table}.csv"
+    with path.open("w", newline="", encoding=encoding) as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def write_source(
+    folder: Path,
+    accounts: list[dict] | None = None,
+    opportunities: list[dict] | None = None,
+    **optional_tables: list[dict],
+) -> None:
+    """Write a canonical folder, with one valid account and opportunity by default."""
+    write_table(folder, "accounts", accounts or [ACCOUNT_ROW])
+    write_table(folder, "opportunities", opportunities or [OPPORTUNITY_ROW])
+    for table, rows in optional_tables.items():
+        write_table(folder, table, rows)
+
+
+def load(folder: Path) -> Intake:
+    params = resolve_params(None, [f"data_dir={folder}", "as_of=2024-12-31"])
+    return load_source(params)
+
+
+def rejected(intake: Intake, table: str) -> pd.DataFrame:
+    """Return the quarantined rows of ``table`` with a fresh 0-based index."""
+    frame = intake.quarantine.to_frame()
+    return frame[frame["table"] == table].reset_index(drop=True)
+
+
+# Each case writes two rows of ``table``: row 1 valid, row 2 the valid row
+# with ``changes`` applied. Row 2 must land in the quarantine on ``column``
+# with ``value`` and a reason matching ``reason``, and only row 1 is
+# accepted. Accounts and opportunities get one valid row unless the case is
+# about them; the other optional tables are left out.
+INVALID_ROW_CASES = [
+    pytest.param(
+        "accounts",
+        {"account_id": "A2", "created_at": "15/03/2024"},
+        "created_at",
+        "15/03/2024",
+        r"^invalid timestamp; expected ISO 8601",
+        id="unparseable-timestamp",
+    ),
+    pytest.param(
+        "opportunities",
+        {"opportunity_id": "O2", "close_date": "2024-13-01"},
+        "close_date",
+        "2024-13-01",
+        r"^invalid date; expected YYYY-MM-DD$",
+        id="unparseable-date",
+    ),
+    pytest.param(
+        "opportunities",
+        {"opportunity_id": "O2", "amount": "1,000"},
+        "amount",
+        "1,000",
+        r"^invalid amount; expected a plain decimal",
+        id="non-numeric-amount",
+    ),
+    pytest.param(
+        "accounts",
+        {"account_id": "A2", "employees": "12.5"},
+        "employees",
+        "12.5",
+        r"^invalid whole number$",
+        id="fractional-employees",
+    ),
+    pytest.param(
+        "accounts",
+        {"account_id": "A2", "is_target": "maybe"},
+        "is_target",
+        "maybe",
+        r"^invalid boolean; expected true/false, yes/no or 1/0$",
+        id="invalid-boolean",
+    ),
+    pytest.param(
+        "accounts",
+        {"account_id": ""},
+        "account_id",
+        "",
+        r"^account_id is empty but required$",
+        id="empty-account-id",
+    ),
+    pytest.param(
+        "opportunities",
+        {"opportunity_id": ""},
+        "opportunity_id",
+        "",
+        r"^opportunity_id is empty but required$",
+        id="empty-opportunity-id",
+    ),
+    pytest.param(
+        "accounts",
+        {"account_id": "A2", "name": ""},
+        "name",
+        "",
+        r"^name is empty but required$",
+        id="empty-account-name",
+    ),
+    pytest.param(
+        "opportunities",
+        {"opportunity_id": "O2", "type": "upsell"},
+        "type",
+        "upsell",
+        r"^type must be one of new_business, expansion, renewal$",
+        id="opportunity-type-not-allowed",
+    ),
+    pytest.param(
+        "touchpoints",
+        {"touch_id": "T2", "function": "sales"},
+        "function",
+        "sales",
+        r"^function must be one of marketing, sdr, ae, se, cs, partner$",
+        id="touch-function-not-allowed",
+    ),
+    pytest.param(
+        "accounts",
+        {"account_id": "A2", "employees": "-3"},
+        "employees",
+        "-3",
+        r"^employees is below its minimum 0",
+        id="negative-employees",
+    ),
+    pytest.param(
+        "accounts",
+        {"name": "Acme again"},
+        "account_id",
+        "A1",
+        r"^duplicate account_id; first seen on row 1$",
+        id="duplicate-account-id",
+    ),
+    pytest.param(
+        "touchpoints",
+        {"channel": "email"},
+        "touch_id",
+        "T1",
+        r"^duplicate touch_id; first seen on row 1$",
+        id="duplicate-touch-id",
+    ),
+    pytest.param(
+        "revenue",
+        {"amount": "300"},
+        "account_id",
+        "A1",
+        r"^duplicate account_id/month; first seen on row 1$",
+        id="duplicate-revenue-month",
+    ),
+    pytest.param(
+        "opportunities",
+        {"opportunity_id": "O2", "account_id": "ZZ"},
+        "account_id",
+        "ZZ",
+        r"^account_id not found in accounts; add the accounts row or fix the ID$",
+        id="opportunity-unknown-account",
+    ),
+    pytest.param(
+        "touchpoints",
+        {"touch_id": "T2", "account_id": "ZZ"},
+        "account_id",
+        "ZZ",
+        r"^account_id not found in accounts",
+        id="touchpoint-unknown-account",
+    ),
+    pytest.param(
+        "stage_history",
+        {"opportunity_id": "O9"},
+        "opportunity_id",
+        "O9",
+        r"^opportunity_id not found in opportunities",
+        id="stage-history-unknown-opportunity",
+    ),
+    pytest.param(
+        "opportunities",
+        {"opportunity_id": "O2", "stage": "Verbal"},
+        "stage",
+        "Verbal",
+        r"^stage 'Verbal' is not in the stage map; add it to the stage_map "
+        r"parameter with its category \(open, won or lost\)$",
+        id="stage-not-in-stage-map",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("table", "changes", "column", "value", "reason"), INVALID_ROW_CASES
+)
+def test_invalid_row_goes_to_quarantine(
+    tmp_path, table, changes, column, value, reason
+):
+    tables = {table: [VALID_ROWS[table], {**VALID_ROWS[table], **changes}]}
+    write_source(tmp_path, **tables)
+
+    intake = load(tmp_path)
+
+    accepted = intake.tables[table]
+    assert len(accepted) == 1
+    key_column = next(iter(VALID_ROWS[table]))
+    assert accepted[key_column].tolist() == [VALID_ROWS[table][key_column]]
+
+    quarantined = rejected(intake, table)
+    assert len(quarantined) == 1
+    entry = quarantined.iloc[0]
+    assert entry["file"] == str(tmp_path / f"{table}.csv")
+    assert entry["row"] == 2
+    assert entry["column"] == column
+    assert entry["value"] == value
+    assert re.search(reason, entry["reason"])
+    assert intake.quarantine.to_frame()["table"].tolist() == [table]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "canonical._validate and check_references quarantine the parsed "
+        "value (stripped, '-1.50' as -1.5), not the raw cell text that "
+        "parse failures record and the Quarantine docstring promises"
+    ),
+)
+@pytest.mark.parametrize(
+    ("table", "changes", "column", "raw"),
+    [
+        (
+            "accounts",
+            {"account_id": "A2", "annual_revenue": "-1.50"},
+            "annual_revenue",
+            "-1.50",
+        ),
+        (
+            "opportunities",
+            {"opportunity_id": "O2", "type": " upsell "},
+            "type",
+            " upsell ",
+        ),
+        (
+            "opportunities",
+            {"opportunity_id": "O2", "account_id": " ZZ "},
+            "account_id",
+            " ZZ ",
+        ),
+    ],
+    ids=["below-minimum", "not-allowed", "unknown-reference"],
+)
+def test_schema_failure_keeps_raw_value(tmp_path, table, changes, column, raw):
+    write_source(
+        tmp_path, **{table: [VALID_ROWS[table], {**VALID_ROWS[table], **changes}]}
+    )
+
+    quarantined = rejected(load(tmp_path), table)
+
+    assert quarantined["column"].tolist() == [column]
+    assert quarantined["value"].tolist() == [raw]
+
+
+def test_duplicate_key_keeps_first_row(tmp_path):
+    accounts = [
+        ACCOUNT_ROW,
+        {**ACCOUNT_ROW, "account_id": "A2", "name": "Beta"},
+        {**ACCOUNT_ROW, "name": "Acme again"},
+    ]
+    write_source(tmp_path, accounts=accounts)
+
+    intake = load(tmp_path)
+
+    names = intake.tables["accounts"].set_index("account_id")["name"]
+    assert names.to_dict() == {"A1": "Acme", "A2": "Beta"}
+    quarantined = rejected(intake, "accounts")
+    assert quarantined["row"].tolist() == [3]
+    assert quarantined["reason"].tolist() == [
+        "duplicate account_id; first seen on row 1"
+    ]
+
+
+@pytest.mark.parametrize(
+    "first_row_changes",
+    [
+        pytest.param({"created_at": "not a timestamp"}, id="first-row-unparseable"),
+        pytest.param(
+            {"name": ""},
+            id="first-row-fails-schema",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=AssertionError,
+                reason=(
+                    "canonical.py rejects duplicate keys before the pandera "
+                    "checks, so a valid row duplicating a key whose first row "
+                    "fails a schema check is rejected too and the key is lost"
+                ),
+            ),
+        ),
+        pytest.param(
+            {"employees": "-1"},
+            id="first-row-below-minimum",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=AssertionError,
+                reason="duplicate check runs before the minimum check",
+            ),
+        ),
+    ],
+)
+def test_duplicate_of_rejected_row_is_accepted(tmp_path, first_row_changes):
+    accounts = [{**ACCOUNT_ROW, **first_row_changes}, ACCOUNT_ROW]
+    write_source(tmp_path, accounts=accounts)
+
+    intake = load(tmp_path)
+
+    assert intake.tables["accounts"]["account_id"].tolist() == ["A1"]
+    assert rejected(intake, "accounts")["row"].tolist() == [1]
+    assert intake.tables["opportunities"]["opportunity_id"].tolist() == ["O1"]
+
+
+def test_blank_opportunity_account_is_accepted(tmp_path):
+    opportunities = [
+        OPPORTUNITY_ROW,
+        {**OPPORTUNITY_ROW, "opportunity_id": "O2", "account_id": ""},
+    ]
+    write_source(tmp_path, opportunities=opportunities)
+
+    intake = load(tmp_path)
+
+    accepted = intake.tables["opportunities"].set_index("opportunity_id")
+    assert accepted.index.tolist() == ["O1", "O2"]
+    assert accepted.loc["O1", "account_id"] == "A1"
+    assert pd.isna(accepted.loc["O2", "account_id"])
+    assert intake.quarantine.to_frame().empty
+
+
+def test_unknown_stage_with_category_is_accepted(tmp_path):
+    opportunities = [
+        {**OPPORTUNITY_ROW, "stage": "Verbal", "stage_category": "open"},
+        {**OPPORTUNITY_ROW, "opportunity_id": "O2", "stage_category": ""},
+    ]
+    write_source(tmp_path, opportunities=opportunities)
+
+    intake = load(tmp_path)
+
+    categories = intake.tables["opportunities"].set_index("opportunity_id")
+    assert categories["stage_category"].to_dict() == {"O1": "open", "O2": "open"}
+    assert categories.loc["O2", "probability"] == pytest.approx(0.2)
+    assert categories.loc["O2", "forecast_category"] == "pipeline"
+    assert pd.isna(categories.loc["O1", "probability"])
+    assert intake.quarantine.to_frame().empty
+
+
+def test_counts_add_up_for_every_table(tmp_path):
+    tables = {
+        "accounts": [
+            ACCOUNT_ROW,
+            {**ACCOUNT_ROW, "account_id": "A2", "created_at": "bad", "name": ""},
+            {**ACCOUNT_ROW, "account_id": "A3", "employees": "-1"},
+        ],
+        "opportunities": [
+            OPPORTUNITY_ROW,
+            {**OPPORTUNITY_ROW, "opportunity_id": "O2", "account_id": "A2"},
+            {**OPPORTUNITY_ROW, "opportunity_id": "O3", "amount": "x", "type": "y"},
+            {**OPPORTUNITY_ROW, "opportunity_id": "O4", "account_id": ""},
+        ],
+        "stage_history": [
+            STAGE_HISTORY_ROW,
+            {**STAGE_HISTORY_ROW, "opportunity_id": "O2"},
+        ],
+        "touchpoints": [
+            TOUCHPOINT_ROW,
+            {**TOUCHPOINT_ROW, "touch_id": "T2", "function": "sales"},
+            {**TOUCHPOINT_ROW, "touch_id": "T3", "account_id": "A3"},
+        ],
+        "revenue": [REVENUE_ROW, {**REVENUE_ROW, "month": "soon"}],
+        "signals": [SIGNAL_ROW, {**SIGNAL_ROW, "value": "lots"}],
+    }
+    write_source(tmp_path, **tables)
+
+    counts = load(tmp_path).counts().set_index("table")
+
+    assert counts.index.tolist() == list(schema.TABLES)
+    for table, rows in tables.items():
+        read, accepted, rejected_rows = counts.loc[table]
+        assert read == len(rows), table
+        assert accepted + rejected_rows == read, table
+    assert counts["accepted"].to_dict() == {
+        "accounts": 1,
+        "opportunities": 2,
+        "stage_history": 1,
+        "touchpoints": 1,
+        "revenue": 1,
+        "signals": 1,
+    }
+
+
+def test_ids_stay_text(tmp_path):
+    accounts = [
+        {**ACCOUNT_ROW, "account_id": "00123"},
+        {**ACCOUNT_ROW, "account_id": "1e3"},
+    ]
+    opportunities = [
+        {**OPPORTUNITY_ROW, "opportunity_id": "9001", "account_id": "00123"},
+        {**OPPORTUNITY_ROW, "opportunity_id": "0042", "account_id": "1e3"},
+    ]
+    write_source(tmp_path, accounts=accounts, opportunities=opportunities)
+
+    intake = load(tmp_path)
+
+    accounts_frame = intake.tables["accounts"]
+    opportunities_frame = intake.tables["opportunities"]
+    assert accounts_frame["account_id"].tolist() == ["00123", "1e3"]
+    assert opportunities_frame["opportunity_id"].tolist() == ["9001", "0042"]
+    assert opportunities_frame["account_id"].tolist() == ["00123", "1e3"]
+    assert pd.api.types.is_string_dtype(accounts_frame["account_id"])
+    assert pd.api.types.is_string_dtype(opportunities_frame["opportunity_id"])
+
+
+def test_optional_columns_are_added_empty(tmp_path):
+    write_source(tmp_path)
+
+    intake = load(tmp_path)
+
+    for table, frame in intake.tables.items():
+        assert frame.columns.tolist() == schema.TABLES[table].column_names, table
+    accounts = intake.tables["accounts"]
+    assert accounts["parent_account_id"].isna().all()
+    assert accounts["is_target"].dtype == "boolean"
+    assert accounts["is_target"].isna().all()
+    opportunities = intake.tables["opportunities"]
+    for column in ("name", "amount_original", "currency", "contract_months", "owner"):
+        assert opportunities[column].isna().all(), column
+    assert opportunities["contract_months"].dtype == "Int64"
+
+
+def test_missing_optional_tables_are_noted(tmp_path):
+    write_source(tmp_path, touchpoints=[TOUCHPOINT_ROW])
+
+    intake = load(tmp_path)
+
+    assert sorted(intake.tables) == ["accounts", "opportunities", "touchpoints"]
+    assert intake.notes == [
+        "No stage_history table in the source; sections that need it are omitted.",
+        "No revenue table in the source; sections that need it are omitted.",
+        "No signals table in the source; sections that need it are omitted.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [
+        ("accounts", "name"),
+        ("accounts", "created_at"),
+        ("opportunities", "stage"),
+        ("touchpoints", "function"),
+    ],
+)
+def test_missing_required_column_raises(tmp_path, table, column):
+    row = {name: cell for name, cell in VALID_ROWS[table].items() if name != column}
+    write_source(tmp_path, **{table: [row]})
+    path = tmp_path / f"{table}.csv"
+    found = ", ".join(row)
+
+    expected = (
+        f"{re.escape(str(path))}: required column '{column}' of table {table} "
+        f"is missing; columns found: {re.escape(found)}. Rename the column"
+    )
+    with pytest.raises(InputError, match=expected) as raised:
+        load(tmp_path)
+
+    assert raised.value.file == str(path)
+    assert raised.value.column == column
+
+
+@pytest.mark.parametrize(
+    ("file_name", "content", "message"),
+    [
+        pytest.param(
+            "accounts.csv",
+            b"",
+            r"input file .*accounts\.csv is empty; expected a header row",
+            id="empty-csv",
+        ),
+        pytest.param(
+            "accounts.csv",
+            b"account_id,name\n\xff\xfeA1,Acme\n",
+            r"cannot read input file .*accounts\.csv as CSV: 'utf-8' codec",
+            id="csv-not-utf8",
+        ),
+        pytest.param(
+            "accounts.parquet",
+            b"not a parquet file",
+            r"cannot read input file .*accounts\.parquet as PARQUET",
+            id="corrupt-parquet",
+        ),
+    ],
+)
+def test_unreadable_file_raises(tmp_path, file_name, content, message):
+    write_table(tmp_path, "opportunities", [OPPORTUNITY_ROW])
+    path = tmp_path / file_name
+    path.write_bytes(content)
+
+    with pytest.raises(InputError, match=message) as raised:
+        load(tmp_path)
+
+    assert raised.value.file == str(path)
+
+
+@pytest.mark.parametrize("table", ["accounts", "opportunities"])
+def test_missing_required_table_raises(tmp_path, table):
+    write_source(tmp_path)
+    (tmp_path / f"{table}.csv").unlink()
+
+    expected = (
+        f"required table {table} is missing from the source; "
+        rf"provide {table}\.csv \(or \.parquet, \.xlsx\) with columns"
+    )
+    with pytest.raises(InputError, match=expected):
+        load(tmp_path)
+
+
+def test_missing_data_folder_raises(tmp_path):
+    folder = tmp_path / "absent"
+
+    with pytest.raises(InputError, match=r"data folder .*absent not found") as raised:
+        load(folder)
+
+    assert raised.value.file == str(folder)
+
+
+def test_parquet_matches_csv(tmp_path):
+    tables = {name: [row] for name, row in VALID_ROWS.items()}
+    tables["accounts"] = [
+        ACCOUNT_ROW,
+        {**ACCOUNT_ROW, "account_id": "00123", "is_target": "yes"},
+        {**ACCOUNT_ROW, "account_id": "A2", "employees": "", "is_target": ""},
+        {**ACCOUNT_ROW, "account_id": "A3", "employees": "1.5"},
+    ]
+    tables["opportunities"] = [
+        {**OPPORTUNITY_ROW, "account_id": "00123"},
+        {**OPPORTUNITY_ROW, "opportunity_id": "O2", "account_id": "", "amount": ""},
+    ]
+    tables["stage_history"] = [{**STAGE_HISTORY_ROW, "opportunity_id": "O9"}]
+    csv_dir = tmp_path / "csv"
+    parquet_dir = tmp_path / "parquet"
+    csv_dir.mkdir()
+    parquet_dir.mkdir()
+    for table, rows in tables.items():
+        frame = pd.DataFrame(rows).fillna("")
+        frame.to_csv(csv_dir / f"{table}.csv", index=False)
+        frame.to_parquet(parquet_dir / f"{table}.parquet")
+
+    from_csv = load(csv_dir)
+    from_parquet = load(parquet_dir)
+
+    assert sorted(from_parquet.tables) == sorted(from_csv.tables)
+    for table, frame in from_csv.tables.items():
+        pd.testing.assert_frame_equal(from_parquet.tables[table], frame)
+    where = ["table", "row", "column", "value", "reason"]
+    pd.testing.assert_frame_equal(
+        from_parquet.quarantine.to_frame()[where].reset_index(drop=True),
+        from_csv.quarantine.to_frame()[where].reset_index(drop=True),
+    )
+    assert len(from_csv.quarantine.to_frame()) == 2
+
+
+def test_typed_parquet_matches_csv(tmp_path):
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["A1"],
+            "name": ["Acme"],
+            "industry": ["Software"],
+            "country": ["DE"],
+            "region": ["EMEA"],
+            "employees": pd.array([120], dtype="Int64"),
+            "annual_revenue": [5_000_000.0],
+            "owner": ["Dana"],
+            "created_at": pd.to_datetime(["2024-01-01T00:00:00Z"]),
+            "is_target": [True],
+        }
+    )
+    opportunities = pd.DataFrame(
+        {
+            "opportunity_id": ["O1"],
+            "account_id": ["A1"],
+            "type": ["new_business"],
+            "stage": ["Discovery"],
+            "amount": [1000.0],
+            "created_at": pd.to_datetime(["2024-02-01T10:00:00"]),
+            "close_date": pd.to_datetime(["2024-06-30"]),
+        }
+    )
+    accounts.to_parquet(tmp_path / "accounts.parquet")
+    opportunities.to_parquet(tmp_path / "opportunities.parquet")
+    csv_dir = tmp_path / "csv"
+    csv_dir.mkdir()
+    write_source(csv_dir, accounts=[{**ACCOUNT_ROW, "is_target": "true"}])
+
+    from_parquet = load(tmp_path)
+    from_csv = load(csv_dir)
+
+    for table in ("accounts", "opportunities"):
+        pd.testing.assert_frame_equal(
+            from_parquet.tables[table], from_csv.tables[table]
+        )
+    assert from_parquet.quarantine.to_frame().empty
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "parsers.parse_id turns a float64 Parquet column into text with "
+        "astype('str'), so ID 9001 becomes '9001.0' and no longer matches"
+    ),
+)
+def test_parquet_float_ids_stay_whole(tmp_path):
+    accounts = pd.DataFrame({k: [v] for k, v in ACCOUNT_ROW.items()})
+    accounts["account_id"] = [9001]
+    opportunities = pd.DataFrame(
+        {k: [v, v] for k, v in OPPORTUNITY_ROW.items()}
+    ).assign(opportunity_id=["O1", "O2"], account_id=[9001.0, np.nan])
+    accounts.to_parquet(tmp_path / "accounts.parquet")
+    opportunities.to_parquet(tmp_path / "opportunities.parquet")
+
+    intake = load(tmp_path)
+
+    accepted = intake.tables["opportunities"]
+    assert accepted["opportunity_id"].tolist() == ["O1", "O2"]
+    assert accepted["account_id"].iloc[0] == "9001"
+    assert intake.quarantine.to_frame().empty
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "parsers.parse_number returns numeric Parquet columns unchanged, so "
+        "an infinite amount is accepted although the text 'inf' is rejected"
+    ),
+)
+def test_parquet_infinite_amount_is_rejected(tmp_path):
+    accounts = pd.DataFrame({k: [v] for k, v in ACCOUNT_ROW.items()})
+    opportunities = pd.DataFrame(
+        {k: [v, v] for k, v in OPPORTUNITY_ROW.items()}
+    ).assign(opportunity_id=["O1", "O2"], amount=[1000.0, np.inf])
+    accounts.to_parquet(tmp_path / "accounts.parquet")
+    opportunities.to_parquet(tmp_path / "opportunities.parquet")
+
+    intake = load(tmp_path)
+
+    assert intake.tables["opportunities"]["opportunity_id"].tolist() == ["O1"]
+    quarantined = rejected(intake, "opportunities")
+    assert quarantined["row"].tolist() == [2]
+    assert quarantined["column"].tolist() == ["amount"]
+
+
+def test_bom_header_is_stripped(tmp_path):
+    write_source(tmp_path)
+    path = write_table(tmp_path, "accounts", [ACCOUNT_ROW], encoding="utf-8-sig")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfaccount_id,")
+
+    intake = load(tmp_path)
+
+    accounts = intake.tables["accounts"]
+    assert accounts.columns[0] == "account_id"
+    assert accounts["account_id"].tolist() == ["A1"]
+    assert intake.quarantine.to_frame().empty

@@ -1,0 +1,176 @@
+"""Export quirks: line endings, delimiters, encodings, booleans, duplicates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from acctlib.intake.stagelint import lint_stage_map
+from tests.intake.helpers import load, mapped_profile, opportunities_csv
+
+OPPORTUNITIES = opportunities_csv(
+    [
+        ("O1", "A1", "Closed Won", "100", "2024-03-01"),
+        ("O2", "A2", "Closed Won", "200", "2024-03-02"),
+    ]
+)
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_crlf_and_delimiters(tmp_path: Path, delimiter: str) -> None:
+    """CRLF line endings and ; tab | delimiters read like plain CSV."""
+    accounts = delimiter.join(["Account ID", "Account Name"]) + "\r\n"
+    accounts += f"A1{delimiter}Acme\r\nA2{delimiter}Beacon\r\n"
+    files = {"accounts.csv": accounts, "opportunities.csv": OPPORTUNITIES}
+    intake = load(tmp_path, files, mapped_profile())
+    assert list(intake.tables["accounts"]["name"]) == ["Acme", "Beacon"]
+    assert intake.quarantine.count() == 0
+
+
+def test_latin1_file(tmp_path: Path) -> None:
+    """A Latin-1 file keeps its accents and a note names the encoding used."""
+    accounts = "Account ID,Account Name\nA1,Société Générale\nA2,Müller\n"
+    files = {
+        "accounts.csv": accounts.encode("latin-1"),
+        "opportunities.csv": OPPORTUNITIES,
+    }
+    intake = load(tmp_path, files, mapped_profile())
+    assert list(intake.tables["accounts"]["name"]) == ["Société Générale", "Müller"]
+    assert any("not valid UTF-8" in note for note in intake.notes)
+
+
+@pytest.mark.parametrize(
+    ("cells", "blank_is_false", "expected"),
+    [
+        (["TRUE", "FALSE"], False, [True, False]),
+        (["yes", "No"], False, [True, False]),
+        (["1", ""], True, [True, False]),
+        (["1", ""], False, [True, None]),
+    ],
+)
+def test_boolean_spellings(
+    tmp_path: Path, cells: list[str], blank_is_false: bool, expected: list
+) -> None:
+    """TRUE/FALSE, yes/no and 1/blank booleans."""
+    accounts = (
+        f"Account ID,Account Name,Target\nA1,Acme,{cells[0]}\nA2,Beacon,{cells[1]}\n"
+    )
+    profile = mapped_profile()
+    options = {"is_target": {"blank_is_false": blank_is_false}}
+    profile["tables"]["accounts"]["column_options"] = options
+    files = {"accounts.csv": accounts, "opportunities.csv": OPPORTUNITIES}
+    intake = load(tmp_path, files, profile)
+    got = [
+        None if pd.isna(v) else bool(v) for v in intake.tables["accounts"]["is_target"]
+    ]
+    assert got == expected
+
+
+DUPLICATED = (
+    "Opportunity ID,Account ID,Stage,Amount,Close Date,Modified\n"
+    "O1,A1,Proposal,100,2024-03-01,2024-02-01T10:00:00Z\n"
+    "O1,A1,Closed Won,150,2024-03-01,2024-03-01T10:00:00Z\n"
+    "O1,A1,Negotiation,120,2024-03-01,2024-02-15T10:00:00Z\n"
+)
+
+
+def test_duplicated_key_rejected(tmp_path: Path) -> None:
+    """Without a modified column, repeats after the first row are rejected."""
+    files = {
+        "accounts.csv": "Account ID,Account Name\nA1,Acme\n",
+        "opportunities.csv": DUPLICATED,
+    }
+    intake = load(tmp_path, files, mapped_profile())
+    assert list(intake.tables["opportunities"]["amount"]) == [100]
+    reasons = intake.quarantine.to_frame()["reason"]
+    assert reasons.str.contains("first seen on row 1").all()
+
+
+def test_duplicated_key_keeps_latest(tmp_path: Path) -> None:
+    """With modified_column, the row modified last wins whatever its place."""
+    profile = mapped_profile()
+    profile["tables"]["opportunities"]["modified_column"] = ["Modified"]
+    files = {
+        "accounts.csv": "Account ID,Account Name\nA1,Acme\n",
+        "opportunities.csv": DUPLICATED,
+    }
+    intake = load(tmp_path, files, profile)
+    kept = intake.tables["opportunities"]
+    assert list(kept["amount"]) == [150]
+    rejected = intake.quarantine.to_frame()
+    assert sorted(rejected["row"]) == [1, 3]
+    assert rejected["reason"].str.contains("kept row 2").all()
+
+
+def test_closed_before_created_and_won_without_amount(tmp_path: Path) -> None:
+    """Both are kept and reported as data-quality findings."""
+    csv = (
+        "Opportunity ID,Account ID,Stage,Amount,Close Date,Created\n"
+        "O1,A1,Closed Won,,2024-03-01,2024-01-01\n"
+        "O2,A1,Closed Won,500,2023-12-01,2024-01-01\n"
+    )
+    files = {
+        "accounts.csv": "Account ID,Account Name\nA1,Acme\n",
+        "opportunities.csv": csv,
+    }
+    intake = load(tmp_path, files, mapped_profile())
+    assert len(intake.tables["opportunities"]) == 2
+    findings = intake.extras["quality_findings"].set_index("check")["rows"]
+    assert findings["won without amount"] == 1
+    assert findings["closed before created"] == 1
+
+
+def test_history_out_of_order(tmp_path: Path) -> None:
+    """History rows are sorted by time; the backward move is reported."""
+    history = (
+        "Opportunity ID,Stage,Entered\n"
+        "O1,Closed Won,2024-03-01\n"
+        "O1,Qualification,2024-01-01\n"
+        "O1,Proposal,2024-01-20\n"
+        "O1,Discovery,2024-02-01\n"
+    )
+    files = {
+        "accounts.csv": "Account ID,Account Name\nA1,Acme\nA2,Beacon\n",
+        "opportunities.csv": OPPORTUNITIES,
+        "history.csv": history,
+    }
+    intake = load(tmp_path, files, mapped_profile())
+    stages = list(intake.tables["stage_history"]["stage"])
+    assert stages == ["Qualification", "Proposal", "Discovery", "Closed Won"]
+    lint = intake.extras["stage_lint"].set_index("check")
+    assert lint.loc["backward move", "stage"] == "Discovery"
+    assert lint.loc["skipped stages", "message"] == (
+        "1 opportunity skipped from 'Qualification' to 'Proposal'"
+    )
+
+
+def test_xlsx_input(tmp_path: Path) -> None:
+    """XLSX files read as text, so IDs with leading zeros survive."""
+    data = tmp_path / "data"
+    data.mkdir()
+    pd.DataFrame(
+        {"Account ID": ["007", "008"], "Account Name": ["Acme", "Beacon"]}
+    ).to_excel(data / "accounts.xlsx", index=False)
+    csv = opportunities_csv([("O1", "007", "Closed Won", "100", "2024-03-01")])
+    intake = load(tmp_path, {"opportunities.csv": csv}, mapped_profile())
+    assert list(intake.tables["accounts"]["account_id"]) == ["007", "008"]
+    assert list(intake.tables["opportunities"]["account_id"]) == ["007"]
+
+
+def test_lint_unmapped_stage_and_falling_probability() -> None:
+    """An unknown stage names its row count; a falling probability warns."""
+    stage_map = {
+        "Discovery": {"category": "open", "probability": 0.3, "order": 1},
+        "Proposal": {"category": "open", "probability": 0.2, "order": 2},
+        "Won": {"category": "won", "probability": 1.0, "order": 3},
+    }
+    stages = pd.Series(["Discovery", "Legal Review", "Legal Review", "Won"])
+    lint = lint_stage_map(stage_map, stages, None).set_index("check")
+    assert lint.loc["unmapped stage", "level"] == "error"
+    assert lint.loc["unmapped stage", "rows"] == 2
+    message = lint.loc["unmapped stage", "message"]
+    assert "'Legal Review' is not in the stage map but 2 opportunity rows" in message
+    assert lint.loc["falling probability", "level"] == "warning"
+    assert lint.loc["falling probability", "stage"] == "Proposal"

@@ -1,0 +1,92 @@
+"""The Olist marketing-funnel profile on a small export and the real one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from acctlib.errors import InputError
+from tests.conftest import DATASETS
+from tests.intake.helpers import load
+
+OLIST = DATASETS / "olist-marketing-funnel"
+LEADS = (
+    "mql_id,first_contact_date,landing_page_id,origin\n"
+    "m1,2018-01-02,lp1,paid_search\n"
+    "m2,2018-01-03,lp2,\n"
+    "m3,2018-01-04,lp1,social\n"
+)
+DEALS = (
+    "mql_id,seller_id,sdr_id,sr_id,won_date,business_segment,lead_type,"
+    "lead_behaviour_profile,has_company,has_gtin,average_stock,business_type,"
+    "declared_product_catalog_size,declared_monthly_revenue\n"
+    "m1,s1,sdr1,sr1,2018-02-01 10:00:00,pet,online_medium,cat,,,,reseller,,1500.0\n"
+    "m2,s2,sdr1,sr2,2018-01-01 09:00:00,car,industry,eagle,,,,reseller,,0.0\n"
+)
+
+
+def files() -> dict[str, str]:
+    return {
+        "olist_marketing_qualified_leads_dataset.csv": LEADS,
+        "olist_closed_deals_dataset.csv": DEALS,
+    }
+
+
+def test_small_funnel_tables(tmp_path: Path) -> None:
+    """Leads are accounts, closed deals won opportunities, origins first touches."""
+    intake = load(tmp_path, files(), "olist", "report_currency=BRL")
+    assert len(intake.tables["accounts"]) == 3
+    deals = intake.tables["opportunities"].set_index("opportunity_id")
+    assert deals.loc["m1", "amount"] == 1500.0
+    assert deals.loc["m1", "currency"] == "BRL"
+    assert deals.loc["m1", "owner"] == "sr1"
+    assert pd.isna(deals.loc["m2", "amount"])
+    touches = intake.tables["touchpoints"].set_index("touch_id")
+    assert touches.loc["mql-m1", "channel"] == "paid_search"
+    assert touches.loc["mql-m2", "channel"] == "unknown"
+    assert touches.loc["sdr-m1", "function"] == "sdr"
+    assert touches.loc["ae-m1", "function"] == "ae"
+    findings = intake.extras["quality_findings"].set_index("check")["rows"]
+    assert findings["won without amount"] == 1
+    assert findings["closed before created"] == 1
+
+
+def test_usd_report_needs_rates(tmp_path: Path) -> None:
+    """BRL amounts in a USD report stop intake with the currency count."""
+    with pytest.raises(InputError, match=r"BRL \(1 rows\)"):
+        load(tmp_path, files(), "olist")
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not OLIST.is_dir(), reason="shared datasets absent")
+def test_published_funnel_totals(tmp_path: Path) -> None:
+    """Counts and declared revenue match totals computed from the CSVs."""
+    from acctlib.intake import load_source
+    from acctlib.params import resolve_params
+
+    params = resolve_params(
+        None,
+        [
+            "profile=olist",
+            f"data_dir={OLIST}",
+            "report_currency=BRL",
+            "as_of=2018-12-31",
+        ],
+    )
+    intake = load_source(params)
+    leads = pd.read_csv(OLIST / "olist_marketing_qualified_leads_dataset.csv")
+    deals = pd.read_csv(OLIST / "olist_closed_deals_dataset.csv")
+    assert len(intake.tables["accounts"]) == len(leads) == 8000
+    assert len(intake.tables["opportunities"]) == len(deals) == 842
+    assert len(intake.tables["touchpoints"]) == len(leads) + 2 * len(deals)
+    declared = deals["declared_monthly_revenue"]
+    total = intake.tables["opportunities"]["amount"].sum()
+    assert total == pytest.approx(declared[declared > 0].sum())
+    first = intake.tables["touchpoints"]
+    first = first[first["function"] == "marketing"]["channel"].value_counts()
+    expected = leads["origin"].fillna("unknown").value_counts()
+    assert first.to_dict() == expected.to_dict()
+    assert intake.reconciliation()["reconciled"].all()
+    assert intake.quarantine.count() == 0

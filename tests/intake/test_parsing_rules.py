@@ -1,0 +1,309 @@
+"""Parsing rules for real exports, each built from one small hard case."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from acctlib.errors import InputError
+from acctlib.intake.dates import parse_datetimes
+from acctlib.intake.mapped import read_export_file
+from acctlib.intake.money import parse_money
+from tests.intake.helpers import load, mapped_profile, opportunities_csv
+
+ACCOUNTS = "Account ID,Account Name,Tier\nA1,Acme,1\nA2,Beacon,2\n"
+OPPORTUNITIES = opportunities_csv(
+    [
+        ("O1", "A1", "Closed Won", "100", "2024-03-01"),
+        ("O2", "A2", "Closed Won", "200", "2024-03-02"),
+    ]
+)
+
+
+def rejected(intake, table: str) -> pd.DataFrame:
+    frame = intake.quarantine.to_frame()
+    return frame[frame["table"] == table].reset_index(drop=True)
+
+
+# 1. Byte-order mark
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Account ID,Account Name,Tier", '"Account ID","Account Name","Tier"'],
+)
+def test_bom_header_joins(tmp_path: Path, header: str) -> None:
+    """A UTF-8 BOM before a plain or quoted header leaves the name intact."""
+    body = header + "\nA1,Acme,1\nA2,Beacon,2\n"
+    files = {
+        "accounts.csv": b"\xef\xbb\xbf" + body.encode(),
+        "opportunities.csv": OPPORTUNITIES,
+    }
+    frame, _ = read_export_file(_write(tmp_path / "raw", "accounts.csv", files))
+    assert frame.columns[0] == "Account ID"
+    intake = load(tmp_path, files, mapped_profile())
+    assert len(intake.tables["opportunities"]) == 2
+    assert intake.quarantine.count() == 0
+
+
+def test_missing_column_names_found(tmp_path: Path) -> None:
+    """A missing required column names the file, the column and the headers."""
+    files = {
+        "accounts.csv": "Account\u200bID,Account Name\nA1,Acme\n",
+        "opportunities.csv": OPPORTUNITIES,
+    }
+    with pytest.raises(InputError, match="accounts.csv") as caught:
+        load(tmp_path, files, mapped_profile())
+    message = str(caught.value)
+    assert "'Account ID'" in message
+    assert "Account\\u200bID" in message
+    assert "'Account Name'" in message
+
+
+# 2. Money strings
+
+
+def test_money_us_strings() -> None:
+    """US amounts with symbols, parentheses, dashes and codes."""
+    raw = pd.Series(["$1,234.50", "($1,200.00)", "$-", "", "USD 2,000"])
+    parsed = parse_money(raw, "en-US")
+    assert parsed["value"].iloc[0] == 1234.50
+    assert parsed["value"].iloc[1] == -1200.00
+    assert parsed["value"].iloc[2] == 0.0
+    assert pd.isna(parsed["value"].iloc[3])
+    assert parsed["value"].iloc[4] == 2000.00
+    assert parsed["error"].isna().all()
+
+
+def test_money_german_strings() -> None:
+    """de-DE amounts use the dot for thousands and the comma for decimals."""
+    parsed = parse_money(pd.Series(["1.234,50 €", "1,5", "-300,00 €"]), "de-DE")
+    assert list(parsed["value"]) == [1234.50, 1.50, -300.00]
+
+
+def test_money_blank_is_counted_missing(tmp_path: Path) -> None:
+    """A blank amount stays missing and is counted, never read as zero."""
+    rows = [
+        ("O1", "A1", "Closed Won", "$1,234.50", "2024-03-01"),
+        ("O2", "A2", "Proposal", "", "2024-03-02"),
+    ]
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities_csv(rows)}
+    intake = load(tmp_path, files, mapped_profile(locale="en-US"))
+    amounts = intake.tables["opportunities"].set_index("opportunity_id")["amount"]
+    assert pd.isna(amounts["O2"])
+    findings = intake.extras["quality_findings"].set_index("check")
+    assert findings.loc["no amount", "rows"] == 1
+
+
+def test_money_invalid_names_row(tmp_path: Path) -> None:
+    """``1.2.3`` on data row 7 is rejected with file, row, column and text."""
+    rows = [
+        (f"O{n}", "A1", "Closed Won", "1.234,50 €", "2024-03-01") for n in range(1, 7)
+    ]
+    rows.append(("O7", "A1", "Closed Won", "1.2.3", "2024-03-01"))
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities_csv(rows)}
+    intake = load(tmp_path, files, mapped_profile(locale="de-DE"))
+    bad = rejected(intake, "opportunities")
+    assert list(bad["row"]) == [7]
+    assert bad["file"].iloc[0].endswith("opportunities.csv")
+    assert bad["column"].iloc[0] == "amount_original"
+    assert bad["value"].iloc[0] == "1.2.3"
+    assert "'1.2.3'" in bad["reason"].iloc[0]
+
+
+def test_money_without_locale_stops(tmp_path: Path) -> None:
+    """``1,234`` without a locale or evidence raises, requesting the locale."""
+    rows = [("O1", "A1", "Closed Won", "1,234", "2024-03-01")]
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities_csv(rows)}
+    with pytest.raises(InputError, match="declare the number locale") as caught:
+        load(tmp_path, files, mapped_profile())
+    assert "rows 1" in str(caught.value)
+
+
+def test_money_evidence_decides_locale() -> None:
+    """``1,234.50`` in the same column proves en-US for ``1,234``."""
+    parsed = parse_money(pd.Series(["1,234", "1,234.50"]))
+    assert list(parsed["value"]) == [1234.0, 1234.5]
+
+
+# 3. Ambiguous dates
+
+DAY_FIRST = ["03/09/2024", "14/09/2024", "25/12/2024", "01/02/2024"]
+EXPECTED_DAYS = ["2024-09-03", "2024-09-14", "2024-12-25", "2024-02-01"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_dates_day_first_any_order(seed: int) -> None:
+    """Values 14 and 25 in the first place prove day-first in any row order."""
+    order = list(range(4))
+    random.Random(seed).shuffle(order)
+    raw = pd.Series([DAY_FIRST[i] for i in order])
+    parsed = parse_datetimes(raw)
+    got = list(parsed["value"].dt.strftime("%Y-%m-%d"))
+    assert got == [EXPECTED_DAYS[i] for i in order]
+
+
+def test_dates_conflict_names_rows(tmp_path: Path) -> None:
+    """``01/13/2024`` on row 5 contradicts the day-first rows 2 and 3."""
+    dates = [*DAY_FIRST, "01/13/2024"]
+    rows = [(f"O{n}", "A1", "Closed Won", "10", d) for n, d in enumerate(dates, 1)]
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities_csv(rows)}
+    with pytest.raises(InputError, match="close_date") as caught:
+        load(tmp_path, files, mapped_profile())
+    message = str(caught.value)
+    assert "day-first on rows 2, 3" in message
+    assert "month-first on rows 5" in message
+
+
+def test_dates_declared_format_wins() -> None:
+    """A declared month-first format reads ``03/09/2024`` as 9 March."""
+    parsed = parse_datetimes(pd.Series(["03/09/2024", "2024-01-05"]), "%m/%d/%Y")
+    assert list(parsed["value"].dt.strftime("%Y-%m-%d")) == ["2024-03-09", "2024-01-05"]
+
+
+def test_dates_iso_always_parse() -> None:
+    """ISO dates and timestamps parse whatever format is declared."""
+    raw = pd.Series(["2024-02-29", "2024-02-29T23:30:00+02:00"])
+    parsed = parse_datetimes(raw, "%d.%m.%Y")
+    assert parsed["value"].iloc[0] == pd.Timestamp("2024-02-29", tz="UTC")
+    assert parsed["value"].iloc[1] == pd.Timestamp("2024-02-29 21:30", tz="UTC")
+
+
+def test_dates_excel_serial_by_declaration() -> None:
+    """Serial 45292 is 2024-01-01 when declared, and rejected otherwise."""
+    declared = parse_datetimes(pd.Series(["45292", "45292.75"]), "excel")
+    assert declared["value"].iloc[0] == pd.Timestamp("2024-01-01", tz="UTC")
+    assert declared["value"].iloc[1] == pd.Timestamp("2024-01-01 18:00", tz="UTC")
+    undeclared = parse_datetimes(pd.Series(["45292"]))
+    assert "date_format: excel" in undeclared["error"].iloc[0]
+
+
+def test_dates_two_digit_year_by_declaration() -> None:
+    """``02/03/24`` needs a declared format; ``%m/%d/%y`` reads 3 Feb 2024."""
+    undeclared = parse_datetimes(pd.Series(["02/03/24"]))
+    assert "two-digit year" in undeclared["error"].iloc[0]
+    declared = parse_datetimes(pd.Series(["02/03/24"]), "%m/%d/%y")
+    assert declared["value"].iloc[0] == pd.Timestamp("2024-02-03", tz="UTC")
+
+
+# 6. Multi-currency
+
+CURRENCY_ROWS = (
+    "Opportunity ID,Account ID,Stage,Amount,Currency,Close Date{extra}\n"
+    "O1,A1,Closed Won,5000,EUR,2024-03-01{eur}\n"
+    "O2,A1,Closed Won,2000,USD,2024-03-01{usd}\n"
+    "O3,A2,Closed Won,100000,JPY,2024-06-30{jpy}\n"
+)
+
+
+def test_currency_converted_columns(tmp_path: Path) -> None:
+    """The export's converted column gives the report-currency total."""
+    csv = CURRENCY_ROWS.format(
+        extra=",Amount (converted)", eur=",5500.00", usd=",2000.00", jpy=",650.00"
+    )
+    intake = load(
+        tmp_path, {"accounts.csv": ACCOUNTS, "opportunities.csv": csv}, mapped_profile()
+    )
+    assert intake.tables["opportunities"]["amount"].sum() == pytest.approx(8150.00)
+    assert intake.currency_basis["source"] == 3
+
+
+def test_currency_rates_table(tmp_path: Path) -> None:
+    """A dated rates table converts at the close-date rate."""
+    csv = CURRENCY_ROWS.format(extra="", eur="", usd="", jpy="")
+    rates = (
+        "date,currency,rate\n"
+        "2024-01-01,EUR,1.00\n2024-02-15,EUR,1.10\n2024-04-01,EUR,1.30\n"
+        "2024-06-01,JPY,0.0065\n2024-07-01,JPY,0.0070\n"
+    )
+    profile = {**mapped_profile(), "rates_file": "rates.csv"}
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": csv, "rates.csv": rates}
+    intake = load(tmp_path, files, profile)
+    amounts = intake.tables["opportunities"].set_index("opportunity_id")["amount"]
+    assert amounts["O1"] == pytest.approx(5500.00)
+    assert amounts["O3"] == pytest.approx(650.00)
+    assert amounts.sum() == pytest.approx(8150.00)
+    assert intake.currency_basis["rates_table"] == 2
+    assert intake.currency_basis["report_currency"] == "USD"
+
+
+def test_currency_without_rates_raises(tmp_path: Path) -> None:
+    """Foreign amounts without a conversion name the currencies and counts."""
+    csv = CURRENCY_ROWS.format(extra="", eur="", usd="", jpy="")
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": csv}
+    with pytest.raises(InputError, match="opportunities.csv") as caught:
+        load(tmp_path, files, mapped_profile())
+    message = str(caught.value)
+    assert "amount_original" in message
+    assert "EUR (1 rows)" in message
+    assert "JPY (1 rows)" in message
+
+
+# 8. Duplicate accounts
+
+DUPLICATES = [
+    ("A1", "Acme Widgets Inc.", "https://acmewidgets.com", "60000"),
+    ("A2", '"ACME WIDGETS, INC"', "www.acmewidgets.com/", "50000"),
+    ("A3", "Acme Widgets", "", "5000"),
+    ("B1", "Beacon Labs Inc.", "beaconlabs.io", "10000"),
+    ("B2", "Beacon Labs Corp.", "beaconlabs-corp.com", "10000"),
+]
+
+
+def _duplicate_files(order: list[int]) -> dict[str, str]:
+    accounts = ["Account ID,Account Name,Website"]
+    opportunities = ["Opportunity ID,Account ID,Stage,Amount,Close Date"]
+    for index in order:
+        account_id, name, website, amount = DUPLICATES[index]
+        accounts.append(f"{account_id},{name},{website}")
+        opportunities.append(
+            f"O{account_id},{account_id},Closed Won,{amount},2024-05-01"
+        )
+    return {
+        "accounts.csv": "\n".join(accounts) + "\n",
+        "opportunities.csv": "\n".join(opportunities) + "\n",
+    }
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3, 4], [4, 2, 1, 3, 0], [2, 1, 0, 4, 3]])
+def test_duplicates_merge_by_domain(tmp_path: Path, order: list[int]) -> None:
+    """Same domain merges; same name without website is only suggested."""
+    intake = load(tmp_path, _duplicate_files(order), mapped_profile())
+    opportunities = intake.tables["opportunities"]
+    won = opportunities.groupby("account_id")["amount"].sum()
+    assert won.to_dict() == {"A1": 110000, "A3": 5000, "B1": 10000, "B2": 10000}
+    assert sorted(intake.tables["accounts"]["account_id"]) == ["A1", "A3", "B1", "B2"]
+    audit = intake.extras["account_merges"]
+    merged = audit[audit["action"] == "merged"]
+    assert list(zip(merged["account_id"], merged["into_account_id"], strict=True)) == [
+        ("A2", "A1")
+    ]
+    suggested = audit[audit["action"] == "suggested"]
+    assert list(
+        zip(suggested["account_id"], suggested["into_account_id"], strict=True)
+    ) == [("A3", "A1")]
+    counts = intake.reconciliation().set_index("table")
+    assert counts.loc["accounts", "merged"] == 1
+    assert counts["reconciled"].all()
+
+
+def test_duplicates_merge_off(tmp_path: Path) -> None:
+    """merge_duplicate_accounts=false keeps every account apart."""
+    files = _duplicate_files([0, 1, 2, 3, 4])
+    intake = load(tmp_path, files, mapped_profile(), "merge_duplicate_accounts=false")
+    assert len(intake.tables["accounts"]) == 5
+    assert "account_merges" not in intake.extras
+
+
+def _write(folder: Path, name: str, files: dict[str, str | bytes]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    content = files[name]
+    path = folder / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path

@@ -1,0 +1,191 @@
+"""The Salesforce profile on small exports and on a developer-org export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from acctlib.intake.sfid import compute_suffix, normalize_id
+from tests.conftest import DATASETS
+from tests.intake.helpers import load
+
+DEVORG = DATASETS / "salesforce-devorg-export"
+
+# Data Loader export: API names, ISO timestamps.
+LOADER_ACCOUNTS = (
+    "Id,Name,Website,Industry,BillingCountry,NumberOfEmployees,AnnualRevenue,"
+    "CreatedDate,LastModifiedDate\n"
+    "0015g00000AbCdE,Acme,acme.com,Electronics,US,100,1000000,"
+    "2023-01-05T10:00:00.000Z,2024-01-01T00:00:00.000Z\n"
+    "0015g00000abcde,Beacon,beacon.io,Apparel,DE,50,,"
+    "2023-02-05T10:00:00.000Z,2024-01-01T00:00:00.000Z\n"
+)
+LOADER_OPPORTUNITIES = (
+    "Id,AccountId,Name,Type,StageName,Amount,Probability,ForecastCategoryName,"
+    "CloseDate,CreatedDate\n"
+    "0065g00000Opp01,0015g00000AbCdEAAV,Acme one,New Customer,Closed Won,1000,"
+    "100,Closed,2024-03-01,2024-01-02T09:00:00.000Z\n"
+    "0065g00000Opp02,0015g00000abcdeAAA,Beacon one,Existing Customer - Upgrade,"
+    "Negotiation/Review,2000,90,Pipeline,2024-09-01,2024-02-02T09:00:00.000Z\n"
+    "0065g00000Opp03,0015G00000ABCDEAAV,Acme two,,Prospecting,3000,10,Pipeline,"
+    "2024-10-01,2024-03-02T09:00:00.000Z\n"
+)
+LOADER_HISTORY = (
+    "Id,OpportunityId,StageName,Amount,CreatedDate\n"
+    "0085g0000000H03,0065g00000Opp01,Closed Won,1000,2024-03-01T00:00:00.000Z\n"
+    "0085g0000000H01,0065g00000Opp01,Prospecting,1000,2024-01-02T09:00:00.000Z\n"
+    "0085g0000000H02,0065g00000Opp01,Prospecting,1200,2024-01-20T09:00:00.000Z\n"
+)
+LOADER_CONTACTS = "Id,AccountId\n0035g00000Con01,0015g00000AbCdEAAV\n"
+LOADER_CAMPAIGNS = "Id,Name,Type\n7015g00000Cmp01,Spring webinar,Webinar\n"
+LOADER_MEMBERS = (
+    "Id,CampaignId,ContactId,LeadId,Status,FirstRespondedDate,CreatedDate\n"
+    "00v5g00000Mem01,7015g00000Cmp01,0035g00000Con01,,Responded,2024-01-10,"
+    "2024-01-05T00:00:00.000Z\n"
+)
+LOADER_TASKS = (
+    "Id,WhoId,WhatId,AccountId,TaskSubtype,ActivityDate,CreatedDate\n"
+    "00T5g00000Tsk01,0035g00000Con01,,,Call,2024-01-12,2024-01-12T00:00:00.000Z\n"
+)
+LOADER_EVENTS = (
+    "Id,WhoId,WhatId,EventSubtype,StartDateTime\n"
+    "00U5g00000Evt01,,0015g00000abcdeAAA,Event,2024-02-12T15:00:00.000Z\n"
+)
+
+# Report export ("Details Only" CSV): labels, US dates, footer lines.
+REPORT_ACCOUNTS = (
+    '"Account ID","Account Name","Website","Created Date"\n'
+    '"0015g00000AbCdE","Acme","acme.com","1/5/2023"\n'
+    '"0015g00000abcde","Beacon","beacon.io","2/5/2023"\n'
+    '"","","",""\n'
+    '"Total","","",""\n'
+    '"Confidential Information - Do Not Distribute","","",""\n'
+    '"Copyright (c) 2000-2024 salesforce.com, inc. All rights reserved.","","",""\n'
+)
+REPORT_OPPORTUNITIES = (
+    '"Opportunity ID","Account ID","Opportunity Name","Stage","Amount",'
+    '"Probability (%)","Close Date","Created Date"\n'
+    '"0065g00000Opp01","0015g00000AbCdE","Acme one","Closed Won","$1,000.00",'
+    '"100%","3/1/2024","1/2/2024"\n'
+    '"0065g00000Opp02","0015g00000abcde","Beacon one","Negotiation/Review",'
+    '"$2,000.00","90%","9/1/2024","2/2/2024"\n'
+    '"0065g00000Opp03","0015G00000ABCDE","Acme two","Prospecting","$3,000.00",'
+    '"10%","10/1/2024","3/2/2024"\n'
+    '"","","","","","","",""\n'
+    '"Grand Totals (3 records)","","","","$6,000.00","","",""\n'
+)
+
+
+def sf(id15: str) -> str:
+    """Return the 18-character form of a 15-character test ID."""
+    return id15 + compute_suffix(id15)
+
+
+def loader_files() -> dict[str, str]:
+    return {
+        "Account.csv": LOADER_ACCOUNTS,
+        "Opportunity.csv": LOADER_OPPORTUNITIES,
+        "OpportunityHistory.csv": LOADER_HISTORY,
+        "Contact.csv": LOADER_CONTACTS,
+        "Campaign.csv": LOADER_CAMPAIGNS,
+        "CampaignMember.csv": LOADER_MEMBERS,
+        "Task.csv": LOADER_TASKS,
+        "Event.csv": LOADER_EVENTS,
+    }
+
+
+def test_suffix_of_documented_ids() -> None:
+    """The 18-character suffix encodes which letters are upper case."""
+    assert compute_suffix("0015g00000AbCdE") == "AAV"
+    assert compute_suffix("0015g00000abcde") == "AAA"
+    assert normalize_id("0015G00000ABCDEAAV") == "0015g00000AbCdEAAV"
+    assert normalize_id("0015g00000abcde") == "0015g00000abcdeAAA"
+    assert normalize_id("001-bad") is None
+
+
+def test_ids_join_case_insensitively(tmp_path: Path) -> None:
+    """15- and 18-character IDs, one upper-cased, join to the right account."""
+    intake = load(tmp_path, loader_files(), "salesforce")
+    per_account = intake.tables["opportunities"]["account_id"].value_counts()
+    assert per_account.to_dict() == {"0015g00000AbCdEAAV": 2, "0015g00000abcdeAAA": 1}
+    assert intake.quarantine.count() == 0
+
+
+def test_loader_export_tables(tmp_path: Path) -> None:
+    """The data-loader export fills every canonical table it can."""
+    intake = load(tmp_path, loader_files(), "salesforce")
+    opportunities = intake.tables["opportunities"].set_index("opportunity_id")
+    first = opportunities.loc[sf("0065g00000Opp01")]
+    assert first["type"] == "new_business"
+    assert first["forecast_category"] == "closed"
+    assert first["probability"] == pytest.approx(1.0)
+    assert opportunities.loc[sf("0065g00000Opp02"), "type"] == "expansion"
+    history = intake.tables["stage_history"]
+    assert list(history["stage"]) == ["Prospecting", "Closed Won"]
+    touches = intake.tables["touchpoints"].set_index("touch_id")
+    member = touches.loc["00v5g00000Mem01"]
+    assert member["account_id"] == "0015g00000AbCdEAAV"
+    assert member["channel"] == "webinar"
+    assert member["campaign"] == "Spring webinar"
+    assert member["function"] == "marketing"
+    assert touches.loc["00T5g00000Tsk01", "channel"] == "sales_call"
+    assert touches.loc["00U5g00000Evt01", "account_id"] == "0015g00000abcdeAAA"
+    assert intake.reconciliation()["reconciled"].all()
+
+
+def test_report_export_footer_and_corrupt_id(tmp_path: Path) -> None:
+    """A report export loses its footer; an upper-cased 15-char ID is flagged."""
+    files = {"Account.csv": REPORT_ACCOUNTS, "Opportunity.csv": REPORT_OPPORTUNITIES}
+    intake = load(tmp_path, files, "salesforce")
+    assert len(intake.tables["accounts"]) == 2
+    amounts = intake.tables["opportunities"].set_index("opportunity_id")["amount"]
+    assert amounts.to_dict() == {
+        sf("0065g00000Opp01"): 1000.0,
+        sf("0065g00000Opp02"): 2000.0,
+    }
+    bad = intake.quarantine.to_frame()
+    assert list(bad["row"]) == [3]
+    assert bad["column"].iloc[0] == "account_id"
+    assert bad["file"].iloc[0].endswith("Opportunity.csv")
+    assert "probably corrupted ID" in bad["reason"].iloc[0]
+    assert any("footer" in note for note in intake.notes)
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not DEVORG.is_dir(), reason="shared datasets absent")
+def test_devorg_export_counts(tmp_path: Path) -> None:
+    """The developer-org export loads whole, with totals computed from the CSV."""
+    from acctlib.intake import load_source
+    from acctlib.params import resolve_params
+
+    params = resolve_params(
+        None, ["profile=salesforce", f"data_dir={DEVORG}", "as_of=2026-03-31"]
+    )
+    intake = load_source(params)
+    source = pd.read_csv(DEVORG / "Opportunity.csv", dtype=str)
+    counts = intake.reconciliation().set_index("table")
+    assert counts.loc["opportunities", "accepted"] == len(source)
+    assert counts.loc["accounts", "accepted"] == 18
+    assert counts.loc["stage_history", "read"] == 48
+    won = source[source["StageName"] == "Closed Won"]["Amount"].astype(float).sum()
+    opportunities = intake.tables["opportunities"]
+    got = opportunities.loc[opportunities["stage_category"] == "won", "amount"].sum()
+    assert got == pytest.approx(won)
+    assert counts["reconciled"].all()
+    lint = intake.extras["stage_lint"]
+    assert not (lint["level"] == "error").any()
+
+
+def test_deleted_records_dropped(tmp_path: Path) -> None:
+    """Recycle-bin rows of an "Export All" are dropped with a note."""
+    accounts = (
+        "Id,IsDeleted,Name,CreatedDate\n"
+        "0015g00000AbCdE,FALSE,Acme,2023-01-05T10:00:00.000Z\n"
+        "0015g00000Gone1,TRUE,Gone,2023-01-05T10:00:00.000Z\n"
+    )
+    files = {"Account.csv": accounts, "Opportunity.csv": LOADER_OPPORTUNITIES}
+    intake = load(tmp_path, files, "salesforce")
+    assert list(intake.tables["accounts"]["name"]) == ["Acme"]
+    assert any("1 deleted records" in note for note in intake.notes)

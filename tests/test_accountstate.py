@@ -1,0 +1,84 @@
+"""Account state on past dates: no future data leaks, month-end listing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from acctlib import accountstate, engine
+from acctlib.asof import as_of_cutoff
+from acctlib.intake import load_source
+from acctlib.workspace import PrepareContext
+from tests.conftest import small_params
+
+AS_OF = dt.date(2026, 3, 31)
+
+
+def truncate_tables(tables: dict[str, pd.DataFrame], as_of: dt.date) -> dict:
+    """Return the tables without any record dated after ``as_of``."""
+    cutoff = as_of_cutoff(as_of)
+    dated = {
+        "accounts": "created_at",
+        "opportunities": "created_at",
+        "stage_history": "entered_at",
+        "touchpoints": "occurred_at",
+        "signals": "occurred_at",
+    }
+    kept = {}
+    for name, frame in tables.items():
+        if name in dated:
+            kept[name] = frame[frame[dated[name]] < cutoff].reset_index(drop=True)
+        elif name == "revenue":
+            kept[name] = frame[frame["month"] <= pd.Timestamp(as_of)]
+        else:
+            kept[name] = frame
+    return kept
+
+
+def make_context(intake, params, tables) -> PrepareContext:
+    con = engine.connect()
+    for name, frame in tables.items():
+        engine.write_table(con, name, frame)
+    intake = type(intake)(
+        tables=tables,
+        quarantine=intake.quarantine,
+        inputs=intake.inputs,
+        stage_map=intake.stage_map,
+    )
+    return PrepareContext(con=con, intake=intake, params=params)
+
+
+@pytest.fixture(scope="module")
+def sample_intake(small_sample, tmp_path_factory):
+    params = small_params(small_sample, tmp_path_factory.mktemp("state"))
+    return load_source(params), params
+
+
+def test_future_records_change_nothing(sample_intake):
+    intake, params = sample_intake
+    full = make_context(intake, params, intake.tables)
+    past = make_context(intake, params, truncate_tables(intake.tables, AS_OF))
+    assert len(past.intake.tables["touchpoints"]) < len(intake.tables["touchpoints"])
+
+    with_future = accountstate.compute_account_state(full, AS_OF)
+    without_future = accountstate.compute_account_state(past, AS_OF)
+    for name in ("account_progression", "account_tiers", "account_health"):
+        pd.testing.assert_frame_equal(
+            with_future[name], without_future[name], check_dtype=False, obj=name
+        )
+
+
+@pytest.mark.parametrize(
+    ("as_of", "first", "last"),
+    [
+        (dt.date(2026, 6, 30), dt.date(2025, 6, 30), dt.date(2026, 5, 31)),
+        (dt.date(2026, 3, 15), dt.date(2025, 3, 31), dt.date(2026, 2, 28)),
+    ],
+)
+def test_month_ends_before(as_of, first, last):
+    ends = accountstate.month_ends_before(as_of)
+    assert len(ends) == 12
+    assert ends[0] == first
+    assert ends[-1] == last

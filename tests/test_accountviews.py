@@ -1,0 +1,38 @@
+"""Display blocks of the tiering and health sections on a built sample report."""
+
+from __future__ import annotations
+
+import pytest
+
+from acctlib import accountviews
+from acctlib.workspace import open_workspace
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def workspace(small_report):
+    path = small_report.run_dir.parents[1] / "work" / "2026-06-30" / "workspace.duckdb"
+    return open_workspace(path)
+
+
+def test_executive_highlights_blocks(workspace):
+    blocks = accountviews.executive_highlights(workspace)
+    html = [block.data for block in blocks]
+    assert len(html) == 3
+    assert "Tier 1 Strategic" in html[0]
+    assert "vegaEmbed" in html[1]
+    assert "AUC" in html[2]
+
+
+def test_scatter_frame_stays_small(workspace):
+    frame = accountviews.value_health_frame(workspace)
+    assert len(frame) <= accountviews.MAX_SCATTER_POINTS
+    assert (frame["value_amount"] > 0).all()
+    assert (frame["label"] != "").sum() <= accountviews.MAX_LABELS
+
+
+def test_pyramid_counts_every_account(workspace):
+    pyramid = accountviews.tier_pyramid_frame(workspace)
+    assert pyramid["accounts"].sum() == len(workspace.table("account_tiers"))
+    assert pyramid["tier_label"].tolist()[0] == "Tier 1 Strategic"

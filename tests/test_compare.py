@@ -1,0 +1,161 @@
+"""Comparing two runs from their manifests and prepared tables."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from acctlib import compare
+from acctlib.verify import InputChangedError, check_inputs
+
+
+def write_run(folder, *, params, headline, tables, sha="a" * 64):
+    folder.mkdir(parents=True)
+    manifest = {
+        "params": params,
+        "headline": headline,
+        "inputs": [{"table": "accounts", "sha256": sha, "rows": 3, "path": "x"}],
+        "generated_at": "2026-07-01T00:00:00Z",
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (folder / "tables").mkdir()
+    for name, frame in tables.items():
+        frame.to_parquet(folder / "tables" / f"{name}.parquet", index=False)
+    return compare.load_run(folder)
+
+
+def account_map(statuses, values):
+    return pd.DataFrame(
+        {
+            "account_id": ["A1", "A2", "A3"],
+            "name": ["Acme", "Beta", "Gamma"],
+            "status": statuses,
+            "value": values,
+            "is_target": [True, False, True],
+        }
+    )
+
+
+@pytest.fixture
+def two_runs(tmp_path):
+    first = write_run(
+        tmp_path / "2026-06-30",
+        params={"influence_window_days": 90, "work_dir": "/a"},
+        headline={"open_pipeline": 100.0, "accounts_by_status": {"customer": 1}},
+        tables={
+            "account_map": account_map(["customer", "lost", "prospect"], [1.0, 2, 3]),
+            "weekly": pd.DataFrame({"week": [1, 2], "touches": [5, 6]}),
+        },
+    )
+    second = write_run(
+        tmp_path / "2026-06-30--short",
+        params={"influence_window_days": 30, "work_dir": "/b"},
+        headline={"open_pipeline": 100.0, "accounts_by_status": {"customer": 2}},
+        tables={
+            "account_map": account_map(
+                ["customer", "customer", "prospect"], [1.0, 2, 4]
+            ),
+            "weekly": pd.DataFrame({"week": [2, 1], "touches": [6, 5]}),
+            "tiers": pd.DataFrame({"account_id": ["A1"], "tier": ["1"]}),
+        },
+        sha="b" * 64,
+    )
+    return first, second
+
+
+def test_compare_lists_parameter_and_input_changes(two_runs):
+    comparison = compare.compare_runs(*two_runs)
+    assert comparison.params == [("influence_window_days", 90, 30)]
+    assert [name for name, _, _ in comparison.inputs] == ["accounts"]
+    assert comparison.headline == [("accounts_by_status.customer", 1.0, 2.0)]
+
+
+def test_compare_tables_account_by_account(two_runs):
+    comparison = compare.compare_runs(*two_runs)
+    by_table = {item["table"]: item for item in comparison.tables}
+    assert set(by_table) == {"account_map", "tiers"}
+    assert by_table["tiers"]["summary"] == "missing in the first run"
+    changes = by_table["account_map"]["changes"]
+    assert changes[["account_id", "column", "a", "b"]].values.tolist() == [
+        ["A2", "status", "lost", "customer"],
+        ["A3", "value", "3.00", "4.00"],
+    ]
+    assert by_table["account_map"]["summary"] == "2 accounts differ in status, value"
+
+
+def test_status_moves_keep_categorical_columns(two_runs):
+    moves = compare.status_moves(compare.compare_runs(*two_runs))
+    assert moves[["name", "column", "a", "b"]].values.tolist() == [
+        ["Beta", "status", "lost", "customer"]
+    ]
+
+
+def test_identical_runs_have_no_differences(two_runs, tmp_path):
+    first, _ = two_runs
+    comparison = compare.compare_runs(first, first)
+    assert comparison.identical_results
+    assert comparison.differences() == []
+
+
+def test_rows_in_other_order_are_equal():
+    a = pd.DataFrame({"week": [1, 2], "touches": [5.0, 6.0]})
+    assert compare.compare_tables("weekly", a, a.iloc[::-1]) is None
+    changed = a.assign(touches=[5.0, 7.0])
+    assert "values differ" in compare.compare_tables("weekly", a, changed)["summary"]
+
+
+def test_text_and_html_escape_names(two_runs, tmp_path):
+    first, second = two_runs
+    second.tables["account_map"].loc[1, "name"] = "<b>Beta</b>"
+    comparison = compare.compare_runs(first, second)
+    text = compare.format_text(comparison)
+    assert "influence_window_days" in text
+    assert "Accounts that moved" in text
+    page = compare.write_html(comparison, tmp_path / "compare.html").read_text()
+    assert "<b>Beta</b>" not in page
+    assert "Beta" in page
+    assert "<script" not in page
+
+
+def test_load_run_requires_manifest(tmp_path):
+    with pytest.raises(compare.RunError, match="manifest.json not found"):
+        compare.load_run(tmp_path)
+
+
+def test_check_inputs_rejects_changed_file(tmp_path):
+    data = tmp_path / "accounts.csv"
+    data.write_text("account_id\nA1\n")
+    manifest = {"inputs": [{"path": str(data), "sha256": "0" * 64}]}
+    with pytest.raises(InputChangedError, match=r"accounts\.csv changed"):
+        check_inputs(manifest)
+    missing = {"inputs": [{"path": str(tmp_path / "gone.csv"), "sha256": "0"}]}
+    with pytest.raises(InputChangedError, match=r"gone\.csv not found"):
+        check_inputs(missing)
+
+
+def test_verify_rejects_replacing_run(tmp_path):
+    from acctlib.errors import AcctlibError
+    from acctlib.verify import verify_run
+
+    run_dir = tmp_path / "reports" / "2026-06-30"
+    run_dir.mkdir(parents=True)
+    manifest = {"params": {"as_of": "2026-06-30"}, "inputs": [], "command": "x"}
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(AcctlibError, match="would replace"):
+        verify_run(run_dir, tmp_path)
+    assert (run_dir / "manifest.json").is_file()
+
+
+def test_verification_lists_result_differences(two_runs):
+    from acctlib.verify import Verification
+
+    comparison = compare.compare_runs(*two_runs)
+    verification = Verification(rebuilt_dir=two_runs[1].path, comparison=comparison)
+    assert not verification.identical
+    assert verification.differences() == [
+        "headline accounts_by_status.customer: 1.0 -> 2.0",
+        "table account_map: 2 accounts differ in status, value",
+        "table tiers: missing in the first run",
+    ]

@@ -1,0 +1,171 @@
+"""The email digest: settings, the MIME message and delivery over SMTP."""
+
+from __future__ import annotations
+
+import email
+import socket
+from email import policy
+
+import pytest
+from bs4 import BeautifulSoup
+
+from acctlib import cli, delivery
+
+
+def test_settings_from_environment(tmp_path):
+    environ = {
+        "ACCTLIB_SMTP_CONFIG": str(tmp_path / "absent.yaml"),
+        "ACCTLIB_SMTP_HOST": "mail.example.com",
+        "ACCTLIB_SMTP_PORT": "2525",
+        "ACCTLIB_SMTP_TLS": "none",
+        "ACCTLIB_SMTP_PASSWORD": "hunter2",
+    }
+    settings = delivery.load_smtp_settings(environ=environ)
+    assert (settings.host, settings.port, settings.tls) == (
+        "mail.example.com",
+        2525,
+        "none",
+    )
+    assert settings.password == "hunter2"
+    assert "hunter2" not in repr(settings)
+
+
+def test_settings_from_config_file(tmp_path):
+    config = tmp_path / "smtp.yaml"
+    config.write_text("host: smtp.example.org\nport: 465\ntls: ssl\nuser: me\n")
+    environ = {"ACCTLIB_SMTP_CONFIG": str(config)}
+    settings = delivery.load_smtp_settings("127.0.0.1:2526", environ=environ)
+    assert (settings.host, settings.port, settings.tls) == ("127.0.0.1", 2526, "ssl")
+    assert settings.user == "me"
+
+
+def test_config_file_inside_project_rejected():
+    environ = {"ACCTLIB_SMTP_CONFIG": str(delivery.PROJECT_ROOT / "pyproject.toml")}
+    with pytest.raises(delivery.DeliveryError, match="inside the project folder"):
+        delivery.load_smtp_settings(environ=environ)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({}, "no SMTP host configured"),
+        ({"ACCTLIB_SMTP_HOST": "h", "ACCTLIB_SMTP_TLS": "tls1"}, "invalid SMTP TLS"),
+        ({"ACCTLIB_SMTP_HOST": "h", "ACCTLIB_SMTP_PORT": "x"}, "invalid SMTP port"),
+    ],
+)
+def test_invalid_settings_rejected(tmp_path, environ, message):
+    environ = {"ACCTLIB_SMTP_CONFIG": str(tmp_path / "absent.yaml"), **environ}
+    with pytest.raises(delivery.DeliveryError, match=message):
+        delivery.load_smtp_settings(environ=environ)
+
+
+@pytest.mark.slow
+def test_message_body_is_mail_safe(small_report):
+    message = delivery.build_message(small_report.run_dir, "cfo@example.com", "r@x")
+    body = message.get_body(preferencelist=("html",))
+    html = body.get_content()
+    soup = BeautifulSoup(html, "html.parser")
+
+    assert len(html.encode("utf-8")) < delivery.MAX_BODY_BYTES
+    assert soup.find_all(["script", "style", "link"]) == []
+    sources = [img["src"] for img in soup.find_all("img")]
+    assert len(sources) >= 2
+    assert all(src.startswith("cid:") for src in sources)
+    images = {
+        f"cid:{part['Content-ID'].strip('<>')}"
+        for part in message.walk()
+        if part.get_content_type() == "image/png"
+    }
+    assert set(sources) == images
+    assert "Open pipeline" in soup.get_text()
+    assert "since last month" in soup.get_text()
+    assert "Largest movements" in soup.get_text()
+    attachments = [part.get_filename() for part in message.iter_attachments()]
+    assert attachments == ["executive-summary-2026-06-30.html"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Inbox:
+    """aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.messages.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted for delivery"
+
+
+@pytest.mark.slow
+def test_email_sent_over_smtp(small_report, monkeypatch, tmp_path):
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("ACCTLIB_SMTP_CONFIG", str(tmp_path / "absent.yaml"))
+    monkeypatch.setenv("ACCTLIB_SMTP_TLS", "none")
+    monkeypatch.setenv("ACCTLIB_SMTP_FROM", "reports@example.com")
+    try:
+        code = cli.main(
+            [
+                "-q",
+                "email",
+                str(small_report.run_dir),
+                "--to",
+                "cfo@example.com",
+                "--smtp",
+                f"127.0.0.1:{port}",
+            ]
+        )
+    finally:
+        controller.stop()
+
+    assert code == 0
+    assert len(inbox.messages) == 1
+    recipients, raw = inbox.messages[0]
+    assert recipients == ["cfo@example.com"]
+    received = email.message_from_bytes(raw, policy=policy.default)
+    assert received["Subject"] == "Account review as of 2026-06-30"
+    assert received["From"] == "reports@example.com"
+    html = received.get_body(preferencelist=("html",)).get_content()
+    assert "Customers" in html
+    pngs = [p for p in received.walk() if p.get_content_type() == "image/png"]
+    assert pngs
+    assert pngs[0].get_content()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_email_written_as_eml(small_report, tmp_path):
+    target = tmp_path / "digest.eml"
+    code = cli.main(
+        [
+            "-q",
+            "email",
+            str(small_report.run_dir),
+            "--to",
+            "a@b.c",
+            "--eml",
+            str(target),
+        ]
+    )
+    assert code == 0
+    parsed = email.message_from_bytes(target.read_bytes(), policy=policy.default)
+    assert parsed["To"] == "a@b.c"
+    assert parsed.is_multipart()
+
+
+def test_config_file_loaded_safely(tmp_path):
+    marker = tmp_path / "ran"
+    config = tmp_path / "smtp.yaml"
+    config.write_text(f"host: !!python/object/apply:os.system ['touch {marker}']\n")
+    environ = {"ACCTLIB_SMTP_CONFIG": str(config)}
+    with pytest.raises(delivery.DeliveryError, match="not valid YAML"):
+        delivery.load_smtp_settings(environ=environ)
+    assert not marker.exists()

@@ -1,0 +1,124 @@
+"""Month-over-month changes of headline figures and accounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from acctlib import movement
+
+
+@pytest.mark.parametrize(
+    ("as_of", "expected"),
+    [
+        (dt.date(2026, 6, 30), dt.date(2026, 5, 31)),
+        (dt.date(2026, 3, 15), dt.date(2026, 2, 28)),
+        (dt.date(2026, 1, 31), dt.date(2025, 12, 31)),
+    ],
+)
+def test_previous_month_end(as_of, expected):
+    assert movement.previous_month_end(as_of) == expected
+
+
+def test_flatten_headline_keeps_numbers_only():
+    headline = {
+        "accounts_by_status": {"customer": 3, "lost": 1},
+        "open_pipeline": 100.5,
+        "revenue_12m": None,
+        "label": "text",
+        "flag": True,
+    }
+    assert movement.flatten_headline(headline) == {
+        "accounts_by_status.customer": 3.0,
+        "accounts_by_status.lost": 1.0,
+        "open_pipeline": 100.5,
+    }
+
+
+def test_headline_changes_subtract_previous():
+    changes = movement.compute_headline_changes(
+        {"open_pipeline": 150.0, "customers": 4, "forecast": 9.0},
+        {"open_pipeline": 100.0, "customers": 5},
+    )
+    by_figure = changes.set_index("figure")
+    assert list(changes["figure"]) == ["customers", "forecast", "open_pipeline"]
+    assert by_figure.loc["open_pipeline", "change"] == 50.0
+    assert by_figure.loc["customers", "change"] == -1.0
+    assert pd.isna(by_figure.loc["forecast", "change"])
+
+
+def account_frame(rows):
+    return pd.DataFrame(rows, columns=["account_id", "name", "status", "value"])
+
+
+def test_account_movements_list_changed_status():
+    current = account_frame(
+        [
+            ("A1", "Acme", "customer", 10.0),
+            ("A2", "Beta", "lost", 0.0),
+            ("A3", "Gamma", "prospect", 0.0),
+        ]
+    )
+    previous = account_frame(
+        [("A1", "Acme", "open_opportunity", 5.0), ("A2", "Beta", "lost", 0.0)]
+    )
+    moves = movement.compute_account_movements(
+        {"account_map": current}, {"account_map": previous}
+    )
+    assert moves[["account_id", "column", "previous", "current"]].values.tolist() == [
+        ["A1", "status", "open_opportunity", "customer"],
+        ["A3", "status", "none", "prospect"],
+    ]
+    assert set(moves["table"]) == {"account_map"}
+
+
+def test_account_movements_skip_tables_without_accounts():
+    frame = pd.DataFrame({"stage": ["a"], "status": ["x"]})
+    moves = movement.compute_account_movements({"t": frame}, {"t": frame})
+    assert moves.empty
+
+
+def test_describe_movements_sentences():
+    changes = pd.DataFrame(
+        {
+            "figure": ["open_pipeline", "bookings_month", "customers"],
+            "current": [900.0, 300.0, 5.0],
+            "previous": [1000.0, 100.0, 4.0],
+            "change": [-100.0, 200.0, 1.0],
+        }
+    )
+    movements = pd.DataFrame(
+        {
+            "table": ["account_map"] * 5,
+            "account_id": ["A1", "A2", "A3", "A4", "A5"],
+            "name": ["Delta", "Acme", "Beta", "Gamma", "Omega"],
+            "column": ["status"] * 5,
+            "previous": ["open_opportunity"] * 5,
+            "current": ["customer"] * 4 + ["lost"],
+        }
+    )
+    sentences = movement.describe_movements(changes, movements, "EUR")
+    assert sentences == [
+        "Bookings this month rose by EUR 200 to EUR 300.",
+        "Open pipeline fell by EUR 100 to EUR 900.",
+        "4 accounts moved to status customer: Acme, Beta, Delta and 1 more.",
+        "1 account moved to status lost: Omega.",
+    ]
+
+
+def test_headline_cards_show_change():
+    changes = movement.compute_headline_changes(
+        {"accounts_by_status": {"customer": 7}, "open_pipeline": 1500.0},
+        {"accounts_by_status": {"customer": 9}, "open_pipeline": 1000.0},
+    )
+    cards = movement.headline_cards_with_change(
+        {"accounts_by_status": {"customer": 7}, "open_pipeline": 1500.0},
+        changes,
+        "USD",
+    )
+    by_label = {card["label"]: card["change"] for card in cards}
+    assert by_label["Customers"] == "−2 since last month"
+    assert by_label["Open pipeline"] == "+USD 500 since last month"
+    assert by_label["Bookings this month"] == ""

@@ -1,0 +1,170 @@
+"""Engagement counts in the engine, trends, stage durations and stalls."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from acctlib import engine, progression
+
+AS_OF = dt.date(2026, 6, 30)
+CUTOFF = pd.Timestamp("2026-07-01", tz="UTC")
+STAGE_MAP = {
+    "Qualification": {"category": "open", "probability": 0.1, "order": 1},
+    "Proposal": {"category": "open", "probability": 0.6, "order": 2},
+    "Closed Won": {"category": "won", "probability": 1.0, "order": 3},
+    "Closed Lost": {"category": "lost", "probability": 0.0, "order": 4},
+}
+
+
+def make_touches(rows: list[tuple]) -> pd.DataFrame:
+    """Touch rows: account, contact, occurred_at, function."""
+    frame = pd.DataFrame(
+        rows, columns=["account_id", "contact_id", "occurred_at", "function"]
+    )
+    frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True).astype(
+        "datetime64[us, UTC]"
+    )
+    frame["touch_id"] = [f"T{i}" for i in range(len(frame))]
+    frame["channel"] = "email"
+    return frame
+
+
+def run_engagement(touches: pd.DataFrame, **options):
+    con = engine.connect()
+    engine.write_table(con, "touchpoints", touches)
+    return progression.summarize_engagement(con.table("touchpoints"), AS_OF, **options)
+
+
+def test_engagement_window_bounds():
+    touches = make_touches(
+        [
+            ("A", "c1", CUTOFF - pd.Timedelta(seconds=1), "ae"),
+            ("A", "c2", CUTOFF - pd.Timedelta(days=30), "marketing"),
+            ("A", "c3", CUTOFF - pd.Timedelta(days=30, seconds=1), "marketing"),
+            ("A", "c1", CUTOFF - pd.Timedelta(days=100), "sdr"),
+            ("A", "c9", CUTOFF, "ae"),
+        ]
+    )
+    engagement, weekly = run_engagement(touches)
+    row = engagement.iloc[0]
+    assert row["touches_30d"] == 2
+    assert row["touches_90d"] == 3
+    assert row["touches_30d_ae"] == 1
+    assert row["touches_30d_marketing"] == 1
+    assert row["touches_90d_marketing"] == 2
+    assert row["contacts_90d"] == 3
+    assert row["contacts_prev_90d"] == 1
+    assert row["breadth_change"] == 2
+    assert row["breadth_direction"] == "rising"
+    latest_week = weekly[(weekly["account_id"] == "A") & (weekly["week"] == 11)]
+    assert latest_week["touches"].tolist() == [1]
+    assert len(weekly) == 12
+
+
+@pytest.mark.parametrize(
+    ("touches", "trend", "direction"),
+    [
+        (list(range(12)), 2.0, "rising"),
+        (list(range(11, -1, -1)), -2.0, "falling"),
+        ([3] * 12, 0.0, "flat"),
+        ([0] * 11 + [5], None, "flat"),
+    ],
+)
+def test_engagement_trend_hand_computed(touches, trend, direction):
+    weekly = pd.DataFrame({"account_id": "A", "week": range(12), "touches": touches})
+    result = progression.compute_engagement_trend(weekly, noise_band=0.5, min_touches=6)
+    if trend is not None:
+        # Weeks 0..11 with touches equal to the week: slope 1, mean 5.5,
+        # fitted change 11, so the trend is 11 / 5.5 = 2.
+        assert result["engagement_trend"].iloc[0] == pytest.approx(trend)
+    assert result["engagement_direction"].iloc[0] == direction
+
+
+def make_history() -> pd.DataFrame:
+    rows = [
+        ("O1", "Qualification", "2026-01-01"),
+        ("O1", "Proposal", "2026-01-11"),
+        ("O1", "Closed Won", "2026-02-10"),
+        ("O2", "Qualification", "2026-01-01"),
+        ("O2", "Proposal", "2026-01-21"),
+        ("O3", "Qualification", "2026-05-01"),
+        ("O3", "Proposal", "2026-08-01"),
+    ]
+    frame = pd.DataFrame(rows, columns=["opportunity_id", "stage", "entered_at"])
+    frame["entered_at"] = pd.to_datetime(frame["entered_at"], utc=True)
+    return frame
+
+
+def test_stage_durations_hand_computed():
+    visits = progression.compute_stage_durations(make_history(), AS_OF)
+    # O3 entered Proposal after the as-of date, so its Qualification visit
+    # has not ended yet.
+    assert visits["days"].tolist() == [10.0, 30.0, 20.0]
+    summary = progression.summarize_stage_durations(visits, STAGE_MAP)
+    assert summary["stage"].tolist() == ["Qualification", "Proposal"]
+    assert summary["visits"].tolist() == [2, 1]
+    assert summary["q3"].tolist() == [17.5, 30.0]
+
+
+def test_stage_conversion_hand_computed():
+    conversion = progression.compute_stage_conversion(make_history(), STAGE_MAP, AS_OF)
+    by_stage = conversion.set_index("stage")
+    assert by_stage.loc["Qualification", "entered"] == 3
+    assert by_stage.loc["Qualification", "advanced"] == 2
+    assert by_stage.loc["Proposal", "entered"] == 2
+    assert by_stage.loc["Proposal", "conversion"] == pytest.approx(0.5)
+
+
+def test_stalled_opportunity_flagged():
+    snapshot = pd.DataFrame(
+        {
+            "opportunity_id": ["O2", "O3"],
+            "account_id": ["A", "B"],
+            "name": ["Deal 2", "Deal 3"],
+            "type": "new_business",
+            "stage_asof": ["Proposal", "Qualification"],
+            "stage_order_asof": pd.array([2, 1], dtype="Int64"),
+            "probability_asof": [0.6, 0.1],
+            "is_open": True,
+            "is_won": False,
+            "amount": [100.0, 50.0],
+            "acv": [100.0, 50.0],
+            "created_at": pd.to_datetime(["2026-01-01", "2026-05-01"], utc=True),
+            "closed_on": pd.to_datetime([None, None]),
+        }
+    )
+    durations = pd.DataFrame(
+        {"stage": ["Proposal", "Qualification"], "q3": [30.0, 100.0]}
+    )
+    opps = progression.compute_opportunity_progression(
+        snapshot, make_history(), durations, AS_OF
+    ).set_index("opportunity_id")
+    # O2 entered Proposal on 2026-01-21: 161 days before the cutoff.
+    assert opps.loc["O2", "days_in_stage"] == pytest.approx(161.0)
+    assert bool(opps.loc["O2", "stalled"])
+    # O3 has been in Qualification since 2026-05-01: 61 days, under 100.
+    assert opps.loc["O3", "days_in_stage"] == pytest.approx(61.0)
+    assert not bool(opps.loc["O3", "stalled"])
+
+
+def test_pipeline_velocity_hand_computed():
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2", "O3", "O4"],
+            "account_id": ["A", "A", "A", "A"],
+            "is_open": [True, True, False, False],
+            "is_won": [False, False, True, False],
+            "amount": [10.0, 10.0, 600.0, 50.0],
+            "closed_on": pd.to_datetime([None, None, "2026-06-01", "2026-05-01"]),
+            "days_open": [5.0, 5.0, 60.0, 30.0],
+        }
+    )
+    groups = pd.DataFrame({"account_id": ["A"], "tier": [1]})
+    velocity = progression.compute_pipeline_velocity(opps, groups, "tier", AS_OF)
+    row = velocity.iloc[0]
+    # 2 open x 0.5 win rate x 600 average won deal / 60 days x 30 days.
+    assert row["velocity_per_month"] == pytest.approx(300.0)
+    assert row["win_rate"] == pytest.approx(0.5)

@@ -1,0 +1,79 @@
+"""Page settings, generation time and the size budget of report pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from acctlib import build, publish
+from acctlib.errors import ParameterError
+from acctlib.params import resolve_params
+
+
+def test_size_budget_warns_over_limit():
+    sizes = {
+        "index.html": 9_000_000,
+        "00-executive-summary.html": 2_500_000,
+        "01-account-map.html": 4_900_000,
+        "02-tiers.html": 5_100_000,
+    }
+    warnings = publish.check_size_budget(sizes)
+    assert len(warnings) == 2
+    assert warnings[0].startswith("00-executive-summary.html is 2.5 MB")
+    assert warnings[1].startswith("02-tiers.html is 5.1 MB")
+
+
+def test_generation_time_in_report_timezone():
+    text = publish.format_generated_at("2026-07-01T06:30:00Z", "Europe/Berlin")
+    assert text == "2026-07-01 08:30 CEST"
+    assert publish.format_generated_at("2026-07-01T06:30:00Z", "UTC") == (
+        "2026-07-01 06:30 UTC"
+    )
+
+
+def test_settings_leave_out_folders_and_add_units():
+    params = {
+        "as_of": "2026-06-30",
+        "variant": "",
+        "data_dir": "/data",
+        "report_currency": "EUR",
+        "influence_window_days": 30,
+        "seed": 7,
+        "month_over_month": True,
+    }
+    settings = dict(publish.report_settings(params))
+    assert settings["As of"] == "2026-06-30"
+    assert settings["Influence window days"] == "30 days"
+    assert settings["Seed"] == "7"
+    assert settings["Month over month"] == "true"
+    assert "Data dir" not in settings
+    assert "Variant" not in settings
+
+
+def test_invalid_timezone_rejected(tmp_path):
+    params = resolve_params(
+        None, ["report_timezone=Mars/Base", f"reports_dir={tmp_path / 'reports'}"]
+    )
+    with pytest.raises(ParameterError, match="invalid report_timezone 'Mars/Base'"):
+        build.build_report(params)
+    assert not (tmp_path / "reports").exists()
+
+
+def test_previous_month_failure_becomes_note(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from acctlib.errors import InputError
+
+    def fail(intake, params, path):
+        raise InputError("no data before 2026-05-31")
+
+    monkeypatch.setattr(build, "prepare_workspace", fail)
+    params = resolve_params(None, ["as_of=2026-06-30"])
+    prepared = SimpleNamespace(notes=[], frames={}, headline={})
+    previous = build._prepare_previous_month(
+        None, params, tmp_path, tmp_path / "workspace.duckdb", prepared
+    )
+    assert previous is None
+    assert prepared.notes == [
+        "No comparison with 2026-05-31: preparing that date failed "
+        "(no data before 2026-05-31)."
+    ]

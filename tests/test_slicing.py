@@ -1,0 +1,65 @@
+"""Owner and team slices: selection, and the same figures as the company view."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from acctlib import slicing
+from acctlib.errors import ParameterError
+from acctlib.intake import load_source
+from acctlib.workspace import open_workspace, prepare_workspace
+from tests.conftest import small_params
+
+ACCOUNTS = pd.DataFrame(
+    {
+        "account_id": ["A1", "A2", "A3", "A4"],
+        "owner": ["Yara Kim", " yara kim ", "Omar Nakamura", None],
+    }
+)
+TEAMS = {"east": ["Omar Nakamura", "Yara Kim"]}
+
+
+@pytest.mark.parametrize(
+    ("owner", "team", "expected"),
+    [
+        ("Yara Kim", "", ["A1", "A2"]),
+        ("YARA KIM", "", ["A1", "A2"]),
+        ("", "east", ["A1", "A2", "A3"]),
+        ("Omar Nakamura", "east", ["A1", "A2", "A3"]),
+    ],
+)
+def test_select_account_ids(owner, team, expected):
+    assert slicing.select_account_ids(ACCOUNTS, owner, team, TEAMS) == expected
+
+
+def test_unknown_team_raises():
+    with pytest.raises(ParameterError, match="team 'west' is not in the teams"):
+        slicing.select_account_ids(ACCOUNTS, "", "west", TEAMS)
+
+
+def test_owner_without_accounts_raises():
+    with pytest.raises(ParameterError, match="owns no account; known owners"):
+        slicing.select_account_ids(ACCOUNTS, "Nobody", "", TEAMS)
+
+
+@pytest.mark.slow
+def test_owner_slice_keeps_company_figures(small_report, small_sample, tmp_path):
+    company_path = small_report.run_dir.parents[1] / "work" / "2026-06-30"
+    company = open_workspace(company_path / "workspace.duckdb")
+    params = small_params(small_sample, tmp_path, "owner=Yara Kim")
+    path = tmp_path / "workspace.duckdb"
+    prepare_workspace(load_source(params), params, path)
+    sliced = open_workspace(path)
+
+    account_map = sliced.table("account_map")
+    assert set(account_map["owner"]) == {"Yara Kim"}
+    assert sliced.headline["slice"] == "owner Yara Kim"
+    assert sum(sliced.headline["accounts_by_status"].values()) == len(account_map)
+    ids = account_map["account_id"]
+    for name in ("account_tiers", "account_health", "key_accounts"):
+        expected = company.table(name)
+        expected = expected[expected["account_id"].isin(ids)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(sliced.table(name), expected, obj=name)
+    opportunities = sliced.table("opportunities")
+    assert opportunities["account_id"].isin(ids).all()
