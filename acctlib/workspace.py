@@ -31,6 +31,7 @@ from acctlib import (
     keyaccounts,
     slicing,
 )
+from acctlib.attribution.prepare import prepare_attribution
 from acctlib.dataquality import prepare_data_quality
 from acctlib.intake import Intake
 from acctlib.params import PROJECT_ROOT, Params
@@ -128,6 +129,7 @@ PREPARE_STEPS: list[Callable[[PrepareContext], None]] = [
     accountstate.prepare_tiers_and_health,
     accountstate.prepare_account_history,
     keyaccounts.prepare_key_accounts,
+    prepare_attribution,
     forecast.prepare_forecast,
     # Slicing filters what every step before it stored, so it stays last.
     slicing.prepare_owner_slice,

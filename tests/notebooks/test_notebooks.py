@@ -23,6 +23,12 @@ EXPECTED_HEADINGS = {
     ],
     "01-account-map": ["Value by industry", "Marketing influence", "Customers"],
     "02-tiering": ["Tier pyramid", "Tier movement", "Threshold sensitivity"],
+    "03-attribution": [
+        "What matters under every model",
+        "Channels under every model",
+        "Marketing-sourced and influenced",
+        "Reconciliation",
+    ],
     "04-progression-health": [
         "Key accounts",
         "Coverage gaps",

@@ -1,0 +1,317 @@
+"""Comparing the models: shares, agreement, coverage and the bridge.
+
+Every function takes the account-sized frames of
+:class:`~acctlib.attribution.credits.AttributionResult` and returns a new
+frame. Shares are of the credit that went to touches, so the "No recorded
+touch" row is left out of them; totals keep it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from acctlib.attribution.credits import NO_TOUCH
+from acctlib.attribution.heuristics import compute_heuristic_credits
+from acctlib.attribution.journeys import (
+    build_journeys,
+    known_touches,
+    opportunities_table,
+    select_opportunities,
+)
+from acctlib.attribution.settings import AttributionSettings
+
+
+def summarize_credit(
+    credits: pd.DataFrame, by: str = "channel", kind: str = "revenue"
+) -> pd.DataFrame:
+    """Return credit per model and ``by`` value, with each value's share.
+
+    Returns columns ``model``, ``by``, ``credit`` (report currency, summed
+    in cents) and ``share`` (of the model's credit to touches; NaN on the
+    "No recorded touch" row), sorted by model and credit.
+    """
+    rows = credits[credits["kind"] == kind]
+    grouped = rows.groupby(["model", by], as_index=False)["credit_cents"].sum()
+    touched = grouped[grouped[by] != NO_TOUCH]
+    totals = touched.groupby("model")["credit_cents"].transform("sum")
+    grouped["share"] = (touched["credit_cents"] / totals).reindex(grouped.index)
+    grouped["credit"] = grouped["credit_cents"] / 100.0
+    grouped = grouped.sort_values(
+        ["model", "credit_cents", by], ascending=[True, False, True]
+    )
+    return grouped[["model", by, "credit", "share"]].reset_index(drop=True)
+
+
+def compare_models(
+    shares: pd.DataFrame, by: str = "channel", robust_top: int = 3
+) -> pd.DataFrame:
+    """Return each value's share under every model, spread, ranks and robustness.
+
+    ``shares`` is the output of :func:`summarize_credit`. A value is
+    ``robust`` when it ranks within the top ``robust_top`` under every model.
+    Rank 1 is the largest share, and equal shares take the better rank.
+    Returns one row per value with a column per model, ``min_share``,
+    ``max_share``, ``spread`` (max minus min), ``mean_share``, ``worst_rank``
+    and ``robust``, sorted by mean share.
+    """
+    table = _share_table(shares, by)
+    ranks = table.rank(ascending=False, method="min")
+    result = table.copy()
+    result["min_share"] = table.min(axis=1)
+    result["max_share"] = table.max(axis=1)
+    result["spread"] = result["max_share"] - result["min_share"]
+    result["mean_share"] = table.mean(axis=1)
+    result["worst_rank"] = ranks.max(axis=1).astype("int64")
+    result["robust"] = result["worst_rank"] <= robust_top
+    result = result.reset_index().sort_values(
+        ["mean_share", by], ascending=[False, True]
+    )
+    return result.reset_index(drop=True)
+
+
+def _share_table(shares: pd.DataFrame, by: str) -> pd.DataFrame:
+    touched = shares[shares[by] != NO_TOUCH]
+    table = touched.pivot(index=by, columns="model", values="share").fillna(0.0)
+    table.columns.name = None
+    return table
+
+
+def rank_correlation(shares: pd.DataFrame, by: str = "channel") -> pd.DataFrame:
+    """Return the Spearman rank correlation of shares between every two models."""
+    table = _share_table(shares, by)
+    if len(table) < 2:
+        return pd.DataFrame(np.nan, index=table.columns, columns=table.columns)
+    return table.corr(method="spearman")
+
+
+def summarize_sourced_influenced(opportunities: pd.DataFrame) -> pd.DataFrame:
+    """Return marketing-sourced and marketing-influenced amounts per kind.
+
+    Sourced: the journey's first touch came before the opportunity's
+    creation and was a marketing touch. Influenced: the journey has any
+    marketing touch. Returns ``kind``, ``amount``, ``sourced``,
+    ``influenced`` (report currency) and their shares of ``amount``.
+    """
+    frame = opportunities.assign(
+        sourced_cents=opportunities["amount_cents"].where(opportunities["sourced"], 0),
+        influenced_cents=opportunities["amount_cents"].where(
+            opportunities["influenced"], 0
+        ),
+    )
+    grouped = frame.groupby("kind", as_index=False)[
+        ["amount_cents", "sourced_cents", "influenced_cents"]
+    ].sum()
+    result = pd.DataFrame({"kind": grouped["kind"]})
+    result["amount"] = grouped["amount_cents"] / 100.0
+    result["sourced"] = grouped["sourced_cents"] / 100.0
+    result["influenced"] = grouped["influenced_cents"] / 100.0
+    result["sourced_share"] = result["sourced"] / result["amount"]
+    result["influenced_share"] = result["influenced"] / result["amount"]
+    return result
+
+
+def compute_coverage(
+    opportunities: pd.DataFrame, by: list[str] | None = None, kind: str = "revenue"
+) -> pd.DataFrame:
+    """Return the share of opportunities and of amount with at least one touch.
+
+    Groups by the columns ``by`` (none gives one total row). Returns the
+    group columns, ``opportunities``, ``touched``, ``opportunity_share``,
+    ``amount``, ``touched_amount`` and ``amount_share``.
+    """
+    frame = opportunities[opportunities["kind"] == kind]
+    frame = frame.assign(
+        is_touched=frame["touches"] > 0,
+        touched_cents=frame["amount_cents"].where(frame["touches"] > 0, 0),
+    )
+    keys = list(by or [])
+    grouped = (
+        frame.groupby(keys, as_index=False, dropna=False)
+        if keys
+        else frame.assign(_all=1).groupby("_all", as_index=False)
+    )
+    result = grouped.agg(
+        opportunities=("opportunity_id", "size"),
+        touched=("is_touched", "sum"),
+        amount_cents=("amount_cents", "sum"),
+        touched_cents=("touched_cents", "sum"),
+    )
+    result = result.drop(columns=["_all"], errors="ignore")
+    result["opportunity_share"] = result["touched"] / result["opportunities"]
+    result["amount"] = result["amount_cents"] / 100.0
+    result["touched_amount"] = result["touched_cents"] / 100.0
+    result["amount_share"] = result["touched_cents"] / result["amount_cents"]
+    return result.drop(columns=["amount_cents", "touched_cents"])
+
+
+def compute_bridge(
+    snapshot: pd.DataFrame, credits: pd.DataFrame, excluded: pd.DataFrame
+) -> pd.DataFrame:
+    """Return closed-won broken into credited, no recorded touch and excluded.
+
+    ``snapshot`` gives closed-won, the ``amount`` of ``is_won`` rows with
+    missing amounts as 0. ``credits`` is the result's credit table, read for
+    one model because all models tie. ``excluded`` lists the won deals left
+    out. The
+    rows are ``step``, ``amount`` (report currency) and ``opportunities``;
+    the last row checks that the parts add up to closed-won.
+    """
+    won = snapshot[snapshot["is_won"].astype(bool)]
+    revenue = credits[credits["kind"] == "revenue"]
+    model = revenue["model"].min()
+    revenue = revenue[revenue["model"] == model]
+    no_touch = revenue[revenue["channel"] == NO_TOUCH]
+    touched = revenue[revenue["channel"] != NO_TOUCH]
+    rows = [
+        ("Closed won", _cents(won["amount"]), len(won)),
+        (
+            "Credited to touches",
+            int(touched["credit_cents"].sum()),
+            touched["opportunity_id"].nunique(),
+        ),
+        (NO_TOUCH, int(no_touch["credit_cents"].sum()), len(no_touch)),
+    ]
+    for reason, group in excluded.groupby("reason"):
+        rows.append((f"Excluded: {reason}", _cents(group["amount"]), len(group)))
+    parts = sum(cents for _, cents, _ in rows[1:])
+    rows.append(("Difference", rows[0][1] - parts, 0))
+    frame = pd.DataFrame(rows, columns=["step", "amount_cents", "opportunities"])
+    frame["amount"] = frame["amount_cents"] / 100.0
+    return frame[["step", "amount", "opportunities"]]
+
+
+def _cents(amounts: pd.Series) -> int:
+    from acctlib.attribution.allocation import to_cents
+
+    return int(to_cents(amounts.fillna(0.0)).sum())
+
+
+def bootstrap_shares(
+    credits: pd.DataFrame,
+    samples: int,
+    seed: int,
+    by: str = "channel",
+    kind: str = "revenue",
+    level: float = 0.9,
+) -> pd.DataFrame:
+    """Return percentile intervals of each value's share, resampling accounts.
+
+    Accounts are drawn with replacement ``samples`` times from a
+    ``numpy.random.default_rng(seed)`` generator, the same draws for every
+    model. Returns ``model``, ``by``, ``share`` (all accounts), ``low`` and
+    ``high`` (the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles).
+    """
+    rows = credits[(credits["kind"] == kind) & (credits[by] != NO_TOUCH)]
+    accounts = np.sort(rows["account_id"].dropna().unique())
+    if len(accounts) == 0:
+        return pd.DataFrame(columns=["model", by, "share", "low", "high"])
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(accounts), size=(samples, len(accounts)))
+    counts = np.stack([np.bincount(draw, minlength=len(accounts)) for draw in draws])
+    results = []
+    for model, group in rows.groupby("model"):
+        matrix = (
+            group.pivot_table(
+                index="account_id", columns=by, values="credit_cents", aggfunc="sum"
+            )
+            .reindex(accounts, fill_value=0)
+            .fillna(0.0)
+        )
+        values = matrix.to_numpy(dtype=float)
+        totals = counts @ values
+        resampled = totals / totals.sum(axis=1, keepdims=True)
+        full = values.sum(axis=0) / values.sum()
+        low, high = np.quantile(resampled, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        results.append(
+            pd.DataFrame(
+                {
+                    "model": model,
+                    by: matrix.columns,
+                    "share": full,
+                    "low": low,
+                    "high": high,
+                }
+            )
+        )
+    return pd.concat(results, ignore_index=True)
+
+
+def compute_window_sensitivity(
+    touches: ibis.Table,
+    snapshot: pd.DataFrame,
+    settings: AttributionSettings,
+    models: tuple[str, ...] = ("linear",),
+) -> pd.DataFrame:
+    """Return revenue credit per channel for each lookback in ``window_days``.
+
+    Only credit to touches is compared, so the shares leave out deals
+    without a touch. Returns ``lookback_days``, ``model``, ``channel``,
+    ``credit`` (report currency) and ``share`` (of the model's credit to
+    touches at that lookback).
+    """
+    frames = []
+    for days in settings.window_days:
+        varied = dataclasses.replace(settings, lookback_days=days, models=models)
+        selected, _ = select_opportunities(snapshot, varied)
+        revenue = selected[selected["kind"] == "revenue"]
+        if revenue.empty:
+            continue
+        credited = compute_heuristic_credits(touches, revenue, varied)
+        grouped = credited.group_by(["model", "channel"]).aggregate(
+            credit_cents=credited.credit_cents.sum()
+        )
+        frames.append(grouped.to_pandas().assign(lookback_days=days))
+    columns = ["lookback_days", "model", "channel", "credit", "share"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    frame = pd.concat(frames, ignore_index=True)
+    totals = frame.groupby(["lookback_days", "model"])["credit_cents"].transform("sum")
+    frame["share"] = frame["credit_cents"] / totals
+    frame["credit"] = frame["credit_cents"] / 100.0
+    frame = frame.sort_values(["lookback_days", "model", "channel"])
+    return frame[columns].reset_index(drop=True)
+
+
+def suggest_lookback(
+    touches: ibis.Table,
+    snapshot: pd.DataFrame,
+    settings: AttributionSettings,
+    quantile: float = 0.8,
+    step: int = 30,
+) -> int | None:
+    """Suggest a lookback from the accounts' time between first touch and close.
+
+    Builds won journeys with the widest lookback of ``window_days``. Of each
+    journey's time from first touch to close, the lookback governs only the
+    part before the opportunity's creation, so the suggestion is the
+    ``quantile`` of the days from first touch to creation, rounded up to a
+    multiple of ``step`` days and kept between ``step`` and the widest
+    lookback. Returns None when no won deal has a touch before creation.
+    """
+    widest = dataclasses.replace(settings, lookback_days=max(settings.window_days))
+    selected, _ = select_opportunities(snapshot, widest)
+    revenue = selected[selected["kind"] == "revenue"]
+    if revenue.empty:
+        return None
+    journeys = build_journeys(
+        known_touches(touches, widest), opportunities_table(revenue), widest
+    )
+    first = journeys.group_by(["opportunity_id", "created_at"]).aggregate(
+        first_touch_at=journeys.occurred_at.min()
+    )
+    frame = first.to_pandas()
+    elapsed = pd.to_datetime(frame["created_at"], utc=True) - pd.to_datetime(
+        frame["first_touch_at"], utc=True
+    )
+    days = elapsed.dt.total_seconds().to_numpy() / 86400
+    days = days[days > 0]
+    if len(days) == 0:
+        return None
+    value = float(np.quantile(days, quantile))
+    suggested = max(step, math.ceil(value / step) * step)
+    return int(min(suggested, widest.lookback_days))

@@ -1,0 +1,201 @@
+"""Every model's credit per opportunity, channel and function, and per campaign.
+
+:func:`compute_attribution` runs the whole attribution of one run. It
+selects the opportunities, builds the journeys in the engine, weights them
+under every model and allocates cents. Each opportunity without a touch
+gets a "No recorded touch" row, so every model's credits total the
+opportunities' amounts to the cent.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import pandas as pd
+
+from acctlib.attribution import datadriven, heuristics
+from acctlib.attribution.journeys import (
+    build_journeys,
+    count_excluded_touches,
+    known_touches,
+    opportunities_table,
+    select_opportunities,
+)
+from acctlib.attribution.settings import AttributionSettings
+
+logger = logging.getLogger(__name__)
+
+NO_TOUCH = "No recorded touch"
+CREDIT_KEYS = ["kind", "model", "opportunity_id", "channel", "function"]
+CAMPAIGN_KEYS = ["kind", "model", "campaign"]
+
+
+@dataclass
+class AttributionResult:
+    """Tables of one attribution run, all account-sized pandas frames.
+
+    Attributes
+    ----------
+    credits
+        One row per kind, model, opportunity, channel and function:
+        ``account_id``, ``type``, ``outcome``, ``close_month``, ``touches``,
+        ``credit_cents`` and ``credit`` (report currency).
+    campaign_credits
+        One row per kind, model and campaign: ``touches``, ``credit_cents``
+        and ``credit``, with deals without a touch on "No recorded touch".
+    opportunities
+        One row per kind and opportunity credited: amount, window, type,
+        outcome, ``touches``, ``first_touch_at``, ``sourced`` and
+        ``influenced`` (marketing).
+    excluded_touches
+        Known touches that joined no journey, per kind and reason.
+    excluded_opportunities
+        Won deals that cannot be credited, with the reason.
+    markov, shapley
+        Channel weights the data-driven models learned.
+    """
+
+    credits: pd.DataFrame
+    campaign_credits: pd.DataFrame
+    opportunities: pd.DataFrame
+    excluded_touches: pd.DataFrame
+    excluded_opportunities: pd.DataFrame
+    markov: pd.DataFrame = field(default_factory=pd.DataFrame)
+    shapley: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: list[str] = field(default_factory=list)
+
+
+def compute_attribution(
+    con: Any,
+    touches: ibis.Table,
+    snapshot: pd.DataFrame,
+    settings: AttributionSettings,
+) -> AttributionResult:
+    """Compute every model's credit for the opportunities of ``snapshot``.
+
+    Parameters
+    ----------
+    con
+        Ibis backend holding ``touches``. The journeys and the touch credits
+        are cached there in temporary tables.
+    touches
+        Canonical touchpoints as an Ibis table.
+    snapshot
+        Output of :func:`acctlib.asof.snapshot_opportunities`.
+    settings
+        Models, windows and tie rules.
+    """
+    opportunities, excluded_opportunities = select_opportunities(snapshot, settings)
+    opportunity_table = opportunities_table(opportunities)
+    known = known_touches(touches, settings)
+    journeys = _cache(con, build_journeys(known, opportunity_table, settings))
+
+    parts = [
+        heuristics.weight_touches(journeys, model, settings)
+        for model in settings.heuristic_models
+    ]
+    learned = {}
+    if "markov" in settings.models:
+        learned["markov"] = datadriven.compute_markov_weights(journeys, settings)
+    if "shapley" in settings.models:
+        learned["shapley"] = datadriven.compute_shapley_weights(journeys, settings)
+    for model, weights in learned.items():
+        parts.append(datadriven.weight_by_channel(journeys, model, weights))
+
+    weighted = ibis.union(*parts, distinct=False)
+    credited = _cache(con, heuristics.credit_journeys(weighted))
+    credits = _summarize_credits(credited, opportunities, settings)
+    campaign_credits = _summarize_campaigns(credited, credits)
+    summary = _summarize_journeys(journeys, opportunities)
+    excluded = count_excluded_touches(known, journeys, opportunity_table)
+    return AttributionResult(
+        credits=credits,
+        campaign_credits=campaign_credits,
+        opportunities=summary,
+        excluded_touches=excluded,
+        excluded_opportunities=excluded_opportunities,
+        markov=learned.get("markov", pd.DataFrame()),
+        shapley=learned.get("shapley", pd.DataFrame()),
+    )
+
+
+def _cache(con: Any, expression: ibis.Table) -> ibis.Table:
+    name = f"_attribution_{uuid.uuid4().hex[:12]}"
+    return con.create_table(name, expression, temp=True)
+
+
+def _summarize_credits(
+    credited: ibis.Table, opportunities: pd.DataFrame, settings: AttributionSettings
+) -> pd.DataFrame:
+    grouped = credited.group_by(CREDIT_KEYS).aggregate(
+        touches=credited.touch_id.count(), credit_cents=credited.credit_cents.sum()
+    )
+    touched = grouped.to_pandas()
+    untouched = _no_touch_rows(touched, opportunities, settings)
+    credits = pd.concat([touched, untouched], ignore_index=True)
+    attributes = opportunities[
+        ["kind", "opportunity_id", "account_id", "type", "outcome", "close_month"]
+    ]
+    credits = credits.merge(attributes, on=["kind", "opportunity_id"], how="left")
+    credits["touches"] = credits["touches"].astype("int64")
+    credits["credit_cents"] = credits["credit_cents"].astype("int64")
+    credits["credit"] = credits["credit_cents"] / 100.0
+    return credits.sort_values(CREDIT_KEYS).reset_index(drop=True)
+
+
+def _summarize_campaigns(credited: ibis.Table, credits: pd.DataFrame) -> pd.DataFrame:
+    grouped = credited.group_by(CAMPAIGN_KEYS).aggregate(
+        touches=credited.touch_id.count(), credit_cents=credited.credit_cents.sum()
+    )
+    untouched = credits[credits["channel"] == NO_TOUCH]
+    untouched = untouched.groupby(["kind", "model"], as_index=False).agg(
+        touches=("touches", "sum"), credit_cents=("credit_cents", "sum")
+    )
+    frame = pd.concat(
+        [grouped.to_pandas(), untouched.assign(campaign=NO_TOUCH)], ignore_index=True
+    )
+    frame["touches"] = frame["touches"].astype("int64")
+    frame["credit_cents"] = frame["credit_cents"].astype("int64")
+    frame["credit"] = frame["credit_cents"] / 100.0
+    return frame.sort_values(CAMPAIGN_KEYS).reset_index(drop=True)
+
+
+def _no_touch_rows(
+    touched: pd.DataFrame, opportunities: pd.DataFrame, settings: AttributionSettings
+) -> pd.DataFrame:
+    keys = pd.MultiIndex.from_frame(touched[["kind", "opportunity_id"]])
+    candidates = pd.MultiIndex.from_frame(opportunities[["kind", "opportunity_id"]])
+    missing = opportunities.loc[~candidates.isin(keys)]
+    rows = [
+        missing[["kind", "opportunity_id", "amount_cents"]].assign(model=model)
+        for model in settings.models
+    ]
+    frame = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    return frame.rename(columns={"amount_cents": "credit_cents"}).assign(
+        channel=NO_TOUCH, function=NO_TOUCH, touches=0
+    )
+
+
+def _summarize_journeys(
+    journeys: ibis.Table, opportunities: pd.DataFrame
+) -> pd.DataFrame:
+    is_marketing = journeys.function == "marketing"
+    sources = (journeys.position == 0) & (journeys.occurred_at < journeys.created_at)
+    summary = journeys.group_by(["kind", "opportunity_id"]).aggregate(
+        touches=journeys.touch_id.count(),
+        first_touch_at=journeys.occurred_at.min(),
+        sourced=(sources & is_marketing).any(),
+        influenced=is_marketing.any(),
+    )
+    result = opportunities.merge(
+        summary.to_pandas(), on=["kind", "opportunity_id"], how="left"
+    )
+    result["touches"] = result["touches"].fillna(0).astype("int64")
+    for column in ("sourced", "influenced"):
+        result[column] = result[column].astype("boolean").fillna(False).astype(bool)
+    result["first_touch_at"] = pd.to_datetime(result["first_touch_at"], utc=True)
+    return result

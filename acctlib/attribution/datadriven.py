@@ -1,0 +1,87 @@
+"""Markov and Shapley credit for journeys, trained on closed opportunities.
+
+Both models learn one weight per channel from the ``pipeline`` journeys of
+won opportunities (converted) and lost ones (not converted). They then
+credit every journey of either kind. Each channel in a journey gets the
+opportunity's amount in proportion to its weight, split equally over that
+channel's touches. A journey whose channels all have weight 0 is credited
+linearly (see :mod:`acctlib.attribution.allocation`).
+"""
+
+from __future__ import annotations
+
+import ibis
+import pandas as pd
+
+from acctlib.attribution import markov, shapley
+from acctlib.attribution.settings import AttributionSettings
+
+WEIGHT_SCHEMA = {"channel": "string", "player": "string", "channel_weight": "float64"}
+
+
+def closed_journeys(journeys: ibis.Table) -> ibis.Table:
+    """Select the pipeline journeys of won and lost opportunities."""
+    return journeys.filter(
+        journeys.kind == "pipeline", journeys.outcome.isin(["won", "lost"])
+    )
+
+
+def compute_markov_weights(
+    journeys: ibis.Table, settings: AttributionSettings
+) -> pd.DataFrame:
+    """Return removal effects per channel with ``player`` and ``channel_weight``."""
+    transitions = markov.count_journey_transitions(
+        closed_journeys(journeys), settings.markov_order
+    )
+    effects = markov.compute_removal_effects(transitions)
+    return effects.assign(player=effects["channel"], channel_weight=effects["share"])
+
+
+def collect_channel_sets(journeys: ibis.Table) -> pd.DataFrame:
+    """Return distinct channel sets of closed journeys with won and lost counts."""
+    closed = closed_journeys(journeys)
+    pairs = closed.select("opportunity_id", "outcome", "channel").distinct().to_pandas()
+    per_journey = pairs.groupby(["opportunity_id", "outcome"])["channel"].agg(frozenset)
+    frame = per_journey.reset_index().rename(columns={"channel": "channels"})
+    frame["conversions"] = (frame["outcome"] == "won").astype("int64")
+    frame["nulls"] = (frame["outcome"] == "lost").astype("int64")
+    return frame.groupby("channels", as_index=False)[["conversions", "nulls"]].sum()
+
+
+def compute_shapley_weights(
+    journeys: ibis.Table, settings: AttributionSettings
+) -> pd.DataFrame:
+    """Return Shapley values per channel with ``player`` and ``channel_weight``."""
+    sets = collect_channel_sets(journeys)
+    if sets.empty:
+        columns = ["channel", "player", "shapley_value", "share", "channel_weight"]
+        return pd.DataFrame(columns=columns)
+    values = shapley.compute_channel_shapley(sets, settings.shapley_max_channels)
+    return values.assign(channel_weight=values["share"])
+
+
+def weight_by_channel(
+    journeys: ibis.Table, model: str, weights: pd.DataFrame
+) -> ibis.Table:
+    """Weight each touch by its player's weight over the player's touches.
+
+    ``weights`` has ``channel``, ``player`` and ``channel_weight``; a
+    channel missing from it weighs 0.
+    """
+    table = ibis.memtable(
+        weights[list(WEIGHT_SCHEMA)].astype({"channel_weight": "float64"}),
+        schema=WEIGHT_SCHEMA,
+    )
+    joined = journeys.left_join(table, "channel")
+    joined = joined.select(
+        *journeys.columns,
+        player=joined.player.fill_null(joined.channel),
+        channel_weight=joined.channel_weight.fill_null(0.0),
+    )
+    player_touches = joined.touch_id.count().over(
+        group_by=["kind", "opportunity_id", "player"]
+    )
+    weight = joined.channel_weight / player_touches.cast("float64")
+    return joined.mutate(model=ibis.literal(model), weight=weight).select(
+        *journeys.columns, "model", "weight"
+    )

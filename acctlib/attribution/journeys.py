@@ -1,0 +1,293 @@
+"""Journeys: which touches belong to which opportunity, in which order.
+
+An opportunity's journey is the touches of every contact at its account
+from ``created_at - lookback_days`` up to the end of its close date (a
+close date has no time of day, so every touch on that day counts). Open
+opportunities end at the as-of date. Windows are computed in Python in UTC
+and compared in the engine, never built from engine interval arithmetic.
+
+Two credit kinds are built separately, each with its own journeys:
+
+- ``revenue``: won opportunities, credited with their amount;
+- ``pipeline``: every opportunity created by the as-of date (open, won or
+  lost), credited with its amount.
+
+With the ``next`` assignment a touch belongs to the opportunity of its kind
+that closes first among those whose window contains the touch, and equal
+closes go to the lower ``opportunity_id``. With ``all`` it belongs to every
+such opportunity.
+
+Within a journey touches are ordered by ``occurred_at``, then by the
+channel priority list (unlisted channels after listed ones, alphabetically),
+then by ``touch_id``. ``position`` is the 0-based place in that order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from acctlib import schema
+from acctlib.asof import as_of_cutoff
+from acctlib.attribution.allocation import to_cents
+from acctlib.attribution.settings import AttributionSettings
+from acctlib.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+NO_CAMPAIGN = "No campaign"
+OPPORTUNITY_COLUMNS = {
+    "kind": "string",
+    "opportunity_id": "string",
+    "account_id": "string",
+    "type": "string",
+    "outcome": "string",
+    "amount_cents": "int64",
+    "created_at": "timestamp('UTC')",
+    "window_start": "timestamp('UTC')",
+    "window_end": "timestamp('UTC')",
+}
+_SNAPSHOT_REQUIRED = (
+    "opportunity_id",
+    "account_id",
+    "type",
+    "amount",
+    "created_at",
+    "close_date",
+    "is_won",
+    "is_lost",
+)
+_TOUCH_REQUIRED = ("touch_id", "account_id", "occurred_at", "channel", "function")
+
+
+def select_opportunities(
+    snapshot: pd.DataFrame, settings: AttributionSettings
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the opportunities to credit and the won deals left out.
+
+    Parameters
+    ----------
+    snapshot
+        Opportunities as of ``settings.as_of``, as
+        :func:`acctlib.asof.snapshot_opportunities` returns them. Uses
+        ``opportunity_id``, ``account_id``, ``type``, ``amount`` (report
+        currency), ``created_at`` (UTC), ``close_date`` and, when present,
+        ``closed_on`` (calendar dates), ``is_won`` and ``is_lost``.
+    settings
+        Lookback and as-of date.
+
+    Returns
+    -------
+    (opportunities, excluded)
+        ``opportunities`` has one row per credit kind and opportunity with
+        the columns of :data:`OPPORTUNITY_COLUMNS` plus ``amount`` and
+        ``close_month``, sorted by kind and opportunity. ``excluded`` lists
+        won deals that cannot be credited (missing or non-positive amount)
+        with ``opportunity_id``, ``amount`` and ``reason``. Other deals with
+        a missing or negative amount are left out; those of amount 0 stay.
+    """
+    missing = [c for c in _SNAPSHOT_REQUIRED if c not in snapshot.columns]
+    if missing:
+        raise InputError(
+            f"opportunity snapshot is missing column(s) {', '.join(missing)}; pass "
+            "the output of acctlib.asof.snapshot_opportunities",
+            column=missing[0],
+        )
+    cutoff = as_of_cutoff(settings.as_of)
+    frame = snapshot[snapshot["created_at"] < cutoff].copy()
+    frame["outcome"] = np.select(
+        [frame["is_won"].astype(bool), frame["is_lost"].astype(bool)],
+        ["won", "lost"],
+        "open",
+    )
+    # Won deals need a positive amount to be credited. Other deals of amount
+    # 0 stay in the pipeline journeys, where they credit nothing but show
+    # data-driven models a journey that did not convert.
+    is_won = frame["outcome"] == "won"
+    amount = frame["amount"]
+    creditable = amount.notna() & ((amount > 0) | (~is_won & (amount == 0)))
+    excluded = frame.loc[is_won & ~creditable]
+    excluded = excluded[["opportunity_id", "amount"]].assign(
+        reason=np.where(
+            excluded["amount"].isna(), "missing amount", "amount not positive"
+        )
+    )
+
+    frame = frame[creditable].copy()
+    frame["amount_cents"] = to_cents(frame["amount"])
+    frame["window_start"] = frame["created_at"] - pd.Timedelta(
+        days=settings.lookback_days
+    )
+    frame["window_end"] = _window_end(frame, cutoff)
+    end_day = frame["window_end"].dt.tz_convert(None) - pd.Timedelta(microseconds=1)
+    frame["close_month"] = end_day.dt.to_period("M").dt.start_time.astype(schema.DATE)
+    frame["account_id"] = frame["account_id"].astype("string")
+
+    revenue = frame[frame["outcome"] == "won"].assign(kind="revenue")
+    pipeline = frame.assign(kind="pipeline")
+    columns = [*OPPORTUNITY_COLUMNS, "amount", "close_month"]
+    result = pd.concat([revenue, pipeline])[columns]
+    result = result.sort_values(["kind", "opportunity_id"]).reset_index(drop=True)
+    return result, excluded.reset_index(drop=True)
+
+
+def _window_end(frame: pd.DataFrame, cutoff: pd.Timestamp) -> pd.Series:
+    """Return the exclusive end of each window: midnight UTC after the close.
+
+    Closed deals end after ``closed_on`` (or ``close_date``); open deals and
+    closes after the as-of date end at the as-of cutoff.
+    """
+    close = frame["close_date"]
+    if "closed_on" in frame.columns:
+        close = frame["closed_on"].fillna(close)
+    close = pd.to_datetime(close)
+    end = (close + pd.Timedelta(days=1)).dt.tz_localize("UTC").astype(schema.TIMESTAMP)
+    is_open = frame["outcome"] == "open"
+    end = end.where(~is_open & end.notna(), cutoff)
+    return end.where(end <= cutoff, cutoff).astype(schema.TIMESTAMP)
+
+
+def opportunities_table(opportunities: pd.DataFrame) -> ibis.Table:
+    """Return the opportunities of :func:`select_opportunities` as a memtable."""
+    columns = list(OPPORTUNITY_COLUMNS)
+    return ibis.memtable(opportunities[columns], schema=OPPORTUNITY_COLUMNS)
+
+
+def known_touches(touches: ibis.Table, settings: AttributionSettings) -> ibis.Table:
+    """Select touches known at the end of the as-of date, with a campaign label."""
+    missing = [c for c in _TOUCH_REQUIRED if c not in touches.columns]
+    if missing:
+        raise InputError(
+            f"touchpoints table is missing column(s) {', '.join(missing)}; "
+            "write the canonical touchpoints table to the workspace",
+            column=missing[0],
+        )
+    cutoff = as_of_cutoff(settings.as_of).to_pydatetime()
+    known = touches.filter(
+        touches.occurred_at < ibis.literal(cutoff, "timestamp('UTC')")
+    )
+    campaign = (
+        known.campaign.fill_null(NO_CAMPAIGN)
+        if "campaign" in known.columns
+        else ibis.literal(NO_CAMPAIGN)
+    )
+    return known.select(
+        touch_id=known.touch_id.cast("string"),
+        account_id=known.account_id.cast("string"),
+        occurred_at=known.occurred_at,
+        channel=known.channel,
+        function=known.function,
+        campaign=campaign,
+    )
+
+
+def build_journeys(
+    touches: ibis.Table, opportunities: ibis.Table, settings: AttributionSettings
+) -> ibis.Table:
+    """Assign touches to opportunities and order each journey.
+
+    Parameters
+    ----------
+    touches
+        Output of :func:`known_touches`.
+    opportunities
+        Output of :func:`opportunities_table`.
+
+    Returns
+    -------
+    ibis.Table
+        One row per (kind, opportunity, touch) with the opportunity columns,
+        the touch columns and ``position`` (0-based journey order),
+        ``touch_count`` (touches in the journey) and ``creation_position``
+        (position of the last touch before ``created_at``, or 0 when no
+        touch precedes the creation).
+    """
+    joined = touches.join(opportunities, "account_id")
+    inside = joined.filter(
+        joined.occurred_at >= joined.window_start,
+        joined.occurred_at < joined.window_end,
+    )
+    if settings.assignment == "next":
+        first_close = ibis.row_number().over(
+            group_by=["kind", "touch_id"],
+            order_by=["window_end", "opportunity_id"],
+        )
+        inside = inside.mutate(_close_rank=first_close)
+        inside = inside.filter(inside._close_rank == 0).drop("_close_rank")
+
+    priority = _channel_rank(inside.channel, settings.channel_priority)
+    journey = ["kind", "opportunity_id"]
+    position = ibis.row_number().over(
+        group_by=journey,
+        order_by=[inside.occurred_at, priority, inside.channel, inside.touch_id],
+    )
+    ordered = inside.mutate(position=position)
+    before_creation = ibis.ifelse(
+        ordered.occurred_at < ordered.created_at, ordered.position, None
+    )
+    window = ibis.window(group_by=journey)
+    return ordered.mutate(
+        touch_count=ordered.touch_id.count().over(window),
+        creation_position=before_creation.max().over(window).fill_null(0),
+    )
+
+
+def _channel_rank(channel: ibis.Value, priority: tuple[str, ...]) -> ibis.Value:
+    if not priority:
+        return ibis.literal(0)
+    ranks = {name: rank for rank, name in enumerate(priority)}
+    return channel.substitute(ranks, else_=len(priority))
+
+
+def count_excluded_touches(
+    touches: ibis.Table, journeys: ibis.Table, opportunities: ibis.Table
+) -> pd.DataFrame:
+    """Count known touches that joined no journey of a kind, by reason.
+
+    Reasons: ``no opportunity`` (the account has no opportunity of that
+    kind), ``after last close`` (the touch is later than every window of
+    the account) and ``outside window`` (any other touch, such as one
+    before the lookback). Returns columns ``kind``, ``reason`` and
+    ``touches`` (int), sorted.
+    """
+    kinds = opportunities.select("kind").distinct()
+    candidates = touches.cross_join(kinds)
+    assigned = journeys.select("kind", "touch_id").distinct()
+    unassigned = candidates.anti_join(assigned, ["kind", "touch_id"])
+    last_end = opportunities.group_by(["kind", "account_id"]).aggregate(
+        last_end=opportunities.window_end.max()
+    )
+    joined = unassigned.left_join(last_end, ["kind", "account_id"])
+    reason = ibis.cases(
+        (joined.last_end.isnull(), "no opportunity"),
+        (joined.occurred_at >= joined.last_end, "after last close"),
+        else_="outside window",
+    )
+    counted = (
+        joined.mutate(reason=reason)
+        .group_by(["kind", "reason"])
+        .aggregate(touches=ibis._.count())
+        .order_by(["kind", "reason"])
+    )
+    result = counted.to_pandas()
+    result["touches"] = result["touches"].astype("int64")
+    return result
+
+
+def excluded_touch_note(excluded: pd.DataFrame, as_of: dt.date) -> str | None:
+    """Return one line counting the won-revenue touches left out, or None."""
+    revenue = excluded[excluded["kind"] == "revenue"]
+    if revenue.empty:
+        return None
+    parts = [
+        f"{int(row.touches):,} {row.reason}"
+        for row in revenue.sort_values("reason").itertuples()
+    ]
+    return (
+        f"Attribution: of the touches known on {as_of.isoformat()}, none of "
+        f"these joined a won journey: {'; '.join(parts)}."
+    )

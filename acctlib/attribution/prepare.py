@@ -1,0 +1,127 @@
+"""The attribution prepare step: every credit table a report reads."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from acctlib.attribution import compare
+from acctlib.attribution.credits import compute_attribution
+from acctlib.attribution.journeys import excluded_touch_note
+from acctlib.attribution.settings import AttributionSettings
+
+logger = logging.getLogger(__name__)
+
+DIMENSIONS = ("channel", "function", "campaign")
+
+
+def prepare_attribution(context) -> None:
+    """Store credits, comparisons, coverage and the bridge in the workspace.
+
+    Needs the ``touchpoints`` table and the ``opportunity_snapshot`` frame of
+    the account-map step; without touchpoints it adds one note and returns.
+    Tables stored: ``attribution_credits``, ``attribution_campaign_credits``,
+    ``attribution_opportunities``,
+    ``attribution_excluded_touches``, ``attribution_shares_<dimension>``,
+    ``attribution_compare_<dimension>`` for channel and function,
+    ``attribution_rank_correlation``, ``attribution_sourced``,
+    ``attribution_coverage``, ``attribution_bridge``,
+    ``attribution_intervals``, ``attribution_windows``,
+    ``attribution_markov`` and ``attribution_shapley``.
+    """
+    if "touchpoints" not in context.intake.tables:
+        context.notes.append(
+            "No touchpoints table in the source; attribution is omitted."
+        )
+        return
+    settings = AttributionSettings.from_params(context.params, context.as_of)
+    snapshot = context.frames["opportunity_snapshot"]
+    touches = context.con.table("touchpoints")
+    result = compute_attribution(context.con, touches, snapshot, settings)
+
+    context.store("attribution_credits", _add_tiers(context, result.credits))
+    context.store("attribution_campaign_credits", result.campaign_credits)
+    context.store("attribution_opportunities", result.opportunities)
+    context.store("attribution_excluded_touches", result.excluded_touches)
+    context.store("attribution_markov", result.markov)
+    context.store("attribution_shapley", _shapley_table(result.shapley))
+    _store_comparisons(context, result, settings)
+    _store_checks(context, result, snapshot, settings)
+
+    windows = compare.compute_window_sensitivity(touches, snapshot, settings)
+    context.store("attribution_windows", windows)
+    suggested = compare.suggest_lookback(touches, snapshot, settings)
+    _add_headline(context, result, settings, suggested)
+
+
+def _add_tiers(context, frame: pd.DataFrame) -> pd.DataFrame:
+    """Add each account's ``tier`` when the tiers step ran, else return ``frame``."""
+    tiers = context.frames.get("account_tiers")
+    if tiers is None or "tier" not in tiers.columns:
+        return frame
+    tiers = tiers[["account_id", "tier"]].drop_duplicates("account_id")
+    return frame.merge(tiers, on="account_id", how="left")
+
+
+def _shapley_table(values: pd.DataFrame) -> pd.DataFrame:
+    return values.astype({"shapley_value": "float64", "share": "float64"})
+
+
+def _store_comparisons(context, result, settings: AttributionSettings) -> None:
+    for dimension in DIMENSIONS:
+        source = result.campaign_credits if dimension == "campaign" else result.credits
+        shares = compare.summarize_credit(source, dimension)
+        context.store(f"attribution_shares_{dimension}", shares)
+        if dimension == "campaign":
+            continue
+        table = compare.compare_models(shares, dimension, settings.robust_top)
+        context.store(f"attribution_compare_{dimension}", table)
+    channel_shares = context.frames["attribution_shares_channel"]
+    correlation = compare.rank_correlation(channel_shares)
+    context.store(
+        "attribution_rank_correlation",
+        correlation.rename_axis("model").reset_index(),
+    )
+    intervals = compare.bootstrap_shares(
+        result.credits, settings.bootstrap_samples, settings.seed
+    )
+    context.store("attribution_intervals", intervals)
+
+
+def _store_checks(context, result, snapshot, settings: AttributionSettings) -> None:
+    opportunities = result.opportunities
+    by = ["type"]
+    opportunities = _add_tiers(context, opportunities)
+    if "tier" in opportunities.columns:
+        by = ["tier", "type"]
+    context.store("attribution_coverage", compare.compute_coverage(opportunities, by))
+    context.store(
+        "attribution_sourced", compare.summarize_sourced_influenced(opportunities)
+    )
+    bridge = compare.compute_bridge(
+        snapshot, result.credits, result.excluded_opportunities
+    )
+    context.store("attribution_bridge", bridge)
+    note = excluded_touch_note(result.excluded_touches, settings.as_of)
+    if note:
+        context.notes.append(note)
+
+
+def _add_headline(
+    context, result, settings: AttributionSettings, suggested: int | None
+) -> None:
+    channels = context.frames["attribution_compare_channel"]
+    functions = context.frames["attribution_compare_function"]
+    coverage = compare.compute_coverage(result.opportunities)
+    revenue_coverage = (
+        float(coverage["amount_share"].iloc[0]) if len(coverage) else None
+    )
+    context.headline["attribution"] = {
+        "robust_channels": channels.loc[channels["robust"], "channel"].tolist(),
+        "robust_functions": functions.loc[functions["robust"], "function"].tolist(),
+        "top_channel": channels["channel"].iloc[0] if len(channels) else None,
+        "revenue_coverage": revenue_coverage,
+        "lookback_days": settings.lookback_days,
+        "suggested_lookback_days": suggested,
+    }

@@ -1,0 +1,366 @@
+"""Tables, charts and cards of the attribution section.
+
+Every function takes an open :class:`~acctlib.workspace.Workspace` whose
+prepare step stored the attribution tables and returns one display object,
+so a notebook cell is one call. Text from the CRM is escaped by
+:func:`acctlib.tables.style_table` and by the charts' JSON encoding.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+from IPython.display import HTML
+
+from acctlib import charts, tables, views
+from acctlib.attribution.credits import NO_TOUCH
+from acctlib.attribution.settings import MODEL_LABELS
+
+DIMENSION_LABELS = {
+    "channel": "Channel",
+    "function": "Function",
+    "campaign": "Campaign",
+    "tier": "Tier",
+}
+
+
+def has_attribution(ws) -> bool:
+    """Return whether the run prepared attribution tables."""
+    # The prepare step writes the headline only after storing every table.
+    return "attribution" in ws.headline
+
+
+def _missing() -> HTML:
+    return views.note("No touchpoints in this run, so there is no attribution.")
+
+
+def _headline(ws) -> dict:
+    return ws.headline.get("attribution", {})
+
+
+def answer_cards(ws) -> HTML:
+    """Return cards: robust channels and functions, coverage, lookback."""
+    if not has_attribution(ws):
+        return _missing()
+    figures = _headline(ws)
+    robust = ", ".join(figures["robust_channels"]) or "none"
+    functions = ", ".join(figures["robust_functions"]) or "none"
+    suggested = figures.get("suggested_lookback_days")
+    cards = [
+        {"label": "Channels in the top under every model", "value": robust},
+        {"label": "Functions in the top under every model", "value": functions},
+        {
+            "label": "Won revenue with a recorded touch",
+            "value": tables.format_percent(figures.get("revenue_coverage")),
+        },
+        {
+            "label": "Lookback used / suggested",
+            "value": f"{figures['lookback_days']} / "
+            + (f"{suggested} days" if suggested else "–"),
+        },
+    ]
+    return views.kpi_cards(cards)
+
+
+def answer_note(ws) -> HTML:
+    """Return one sentence naming what matters under every model."""
+    if not has_attribution(ws):
+        return _missing()
+    figures = _headline(ws)
+    top = ws.params["attribution_robust_top"]
+    channels = figures["robust_channels"]
+    if channels:
+        text = (
+            f"{', '.join(channels)} rank in the top {top} channels under every "
+            f"model, so their credit does not depend on the choice of model."
+        )
+    else:
+        text = (
+            f"No channel ranks in the top {top} under every model: the credit "
+            "each channel gets depends on the model, so read the comparison below."
+        )
+    return views.note(text)
+
+
+def _model_label(model: str) -> str:
+    return MODEL_LABELS.get(model, model)
+
+
+def plot_shares(ws, by: str = "channel") -> alt.Chart:
+    """Return a heat map of each value's share of credit under every model."""
+    shares = ws.table(f"attribution_shares_{by}")
+    shares = shares[shares[by] != NO_TOUCH]
+    shares = shares.assign(model=shares["model"].map(_model_label))
+    order = (
+        shares.groupby(by)["share"].mean().sort_values(ascending=False).index.tolist()
+    )
+    label = DIMENSION_LABELS[by]
+    return (
+        alt.Chart(shares, title=f"Share of won revenue credit by {by} and model")
+        .mark_rect()
+        .encode(
+            x=alt.X("model:N", title=None, axis=alt.Axis(labelAngle=-30)),
+            y=alt.Y(f"{by}:N", sort=order, title=label),
+            color=alt.Color("share:Q", title="Share", scale=alt.Scale(scheme="blues")),
+            tooltip=[
+                alt.Tooltip(f"{by}:N", title=label),
+                alt.Tooltip("model:N", title="Model"),
+                alt.Tooltip("share:Q", title="Share", format=".1%"),
+                alt.Tooltip("credit:Q", title="Credit", format=",.0f"),
+            ],
+        )
+        .properties(height=alt.Step(18))
+    )
+
+
+def comparison_table(ws, by: str = "channel") -> object:
+    """Return shares under every model with spread, worst rank and robust flag."""
+    table = ws.table(f"attribution_compare_{by}")
+    models = [c for c in table.columns if c in MODEL_LABELS]
+    columns = [by, *models, "spread", "worst_rank", "robust"]
+    frame = table[columns].assign(robust=table["robust"].map({True: "yes", False: ""}))
+    labels = {
+        by: DIMENSION_LABELS[by],
+        "spread": "Spread (max − min)",
+        "worst_rank": "Worst rank",
+        "robust": "Robust",
+    }
+    labels.update({model: _model_label(model) for model in models})
+    return tables.style_table(
+        frame,
+        percents=[*models, "spread"],
+        counts=["worst_rank"],
+        labels=labels,
+        caption=f"Robust: in the top {ws.params['attribution_robust_top']} "
+        "under every model.",
+    )
+
+
+def credit_table(ws, by: str = "channel", kind: str = "revenue") -> object:
+    """Return credit per value and model, totalling the opportunities' amount."""
+    credits = ws.table("attribution_credits")
+    rows = credits[credits["kind"] == kind]
+    table = rows.pivot_table(
+        index=by, columns="model", values="credit_cents", aggfunc="sum", fill_value=0
+    )
+    table = table / 100.0
+    order = [value for value in table.index if value != NO_TOUCH]
+    order = sorted(order, key=lambda value: -table.loc[value].mean())
+    if NO_TOUCH in table.index:
+        order.append(NO_TOUCH)
+    table = table.loc[order]
+    table.loc["Total"] = table.sum()
+    frame = table.reset_index()
+    frame.columns.name = None
+    models = [c for c in frame.columns if c in MODEL_LABELS]
+    coverage = _headline(ws).get("revenue_coverage")
+    noun = "won revenue" if kind == "revenue" else "pipeline"
+    return tables.style_table(
+        frame,
+        currency=ws.currency,
+        money=models,
+        labels={by: DIMENSION_LABELS[by], **{m: _model_label(m) for m in models}},
+        caption=f"Credit of {noun} by {by}; each model totals the same amount. "
+        f"{tables.format_percent(coverage)} of won revenue has a recorded touch.",
+    )
+
+
+def tier_credit_table(ws) -> object:
+    """Return won revenue credit per account tier, or a note without tiers."""
+    if "tier" not in ws.table("attribution_credits").columns:
+        return views.note(
+            "No account tiers in this run, so credit is not split by tier."
+        )
+    return credit_table(ws, "tier")
+
+
+def top_campaigns_table(ws, n: int = 15) -> object:
+    """Return the campaigns with the most won revenue credit, per model."""
+    shares = ws.table("attribution_shares_campaign")
+    shares = shares[~shares["campaign"].isin([NO_TOUCH])]
+    table = shares.pivot_table(
+        index="campaign", columns="model", values="credit", aggfunc="sum", fill_value=0
+    )
+    table = table.loc[table.mean(axis=1).sort_values(ascending=False).index[:n]]
+    frame = table.reset_index()
+    frame.columns.name = None
+    models = [c for c in frame.columns if c in MODEL_LABELS]
+    return tables.style_table(
+        frame,
+        currency=ws.currency,
+        money=models,
+        labels={"campaign": "Campaign", **{m: _model_label(m) for m in models}},
+    )
+
+
+def rank_correlation_table(ws) -> object:
+    """Return the Spearman rank correlation of channel shares between models."""
+    frame = ws.table("attribution_rank_correlation")
+    models = [c for c in frame.columns if c != "model"]
+    frame = frame.assign(model=frame["model"].map(_model_label))
+    return tables.style_table(
+        frame.round(2),
+        labels={"model": "Model", **{m: _model_label(m) for m in models}},
+        caption="1 means the two models rank channels identically.",
+    )
+
+
+def sourced_table(ws) -> object:
+    """Return marketing-sourced and marketing-influenced pipeline and revenue."""
+    frame = ws.table("attribution_sourced")
+    frame = frame.assign(
+        kind=frame["kind"].map(
+            {"pipeline": "Pipeline created", "revenue": "Won revenue"}
+        )
+    )
+    return tables.style_table(
+        frame,
+        currency=ws.currency,
+        money=["amount", "sourced", "influenced"],
+        percents=["sourced_share", "influenced_share"],
+        labels={
+            "kind": "",
+            "amount": "Total",
+            "sourced": "Marketing-sourced",
+            "influenced": "Marketing-influenced",
+            "sourced_share": "Sourced share",
+            "influenced_share": "Influenced share",
+        },
+        caption="Sourced: the journey's first touch, before the opportunity was "
+        "created, was a marketing touch. Influenced: any marketing touch in "
+        "the window.",
+    )
+
+
+def coverage_table(ws) -> object:
+    """Return the share of won deals and revenue with a recorded touch."""
+    frame = ws.table("attribution_coverage")
+    keys = [c for c in ("tier", "type") if c in frame.columns]
+    return tables.style_table(
+        frame,
+        currency=ws.currency,
+        counts=["opportunities", "touched"],
+        money=["amount", "touched_amount"],
+        percents=["opportunity_share", "amount_share"],
+        labels={
+            "tier": "Tier",
+            "type": "Deal type",
+            "opportunities": "Won deals",
+            "touched": "With a touch",
+            "opportunity_share": "Share of deals",
+            "amount": "Won revenue",
+            "touched_amount": "With a touch, revenue",
+            "amount_share": "Share of revenue",
+        },
+        caption=None if "tier" in keys else "No tiers in this run; by deal type.",
+    )
+
+
+def bridge_table(ws) -> object:
+    """Return closed-won reconciled to credited, no recorded touch and excluded."""
+    frame = ws.table("attribution_bridge")
+    return tables.style_table(
+        frame,
+        currency=ws.currency,
+        money=["amount"],
+        counts=["opportunities"],
+        labels={"step": "", "amount": "Amount", "opportunities": "Won deals"},
+        caption="Credited plus no recorded touch plus excluded equals closed won; "
+        "the difference row must be 0.",
+    )
+
+
+def excluded_touches_table(ws) -> object:
+    """Return known touches that joined no journey, by kind and reason."""
+    frame = ws.table("attribution_excluded_touches")
+    return tables.style_table(
+        frame,
+        counts=["touches"],
+        labels={"kind": "Credit kind", "reason": "Reason", "touches": "Touches"},
+    )
+
+
+def plot_intervals(ws, model: str = "linear") -> alt.Chart:
+    """Return each channel's share with its bootstrap interval under ``model``."""
+    frame = ws.table("attribution_intervals")
+    frame = frame[frame["model"] == model]
+    base = alt.Chart(
+        frame, title=f"Channel share under {_model_label(model)}, 90% interval"
+    )
+    order = frame.sort_values("share", ascending=False)["channel"].tolist()
+    rule = base.mark_rule().encode(
+        y=alt.Y("channel:N", sort=order, title=None),
+        x=alt.X("low:Q", title="Share of credit", axis=alt.Axis(format="%")),
+        x2="high:Q",
+    )
+    point = base.mark_point(filled=True).encode(
+        y=alt.Y("channel:N", sort=order),
+        x="share:Q",
+        tooltip=[
+            alt.Tooltip("channel:N", title="Channel"),
+            alt.Tooltip("share:Q", title="Share", format=".1%"),
+            alt.Tooltip("low:Q", title="Low", format=".1%"),
+            alt.Tooltip("high:Q", title="High", format=".1%"),
+        ],
+    )
+    return (rule + point).properties(height=alt.Step(18))
+
+
+def plot_windows(ws, model: str = "linear") -> alt.Chart:
+    """Return each channel's share as the lookback grows, under ``model``."""
+    frame = ws.table("attribution_windows")
+    frame = frame[frame["model"] == model]
+    return (
+        alt.Chart(frame, title=f"Channel share by lookback ({_model_label(model)})")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("lookback_days:Q", title="Lookback (days)"),
+            y=alt.Y("share:Q", title="Share of credit", axis=alt.Axis(format="%")),
+            color=alt.Color("channel:N", title="Channel"),
+            tooltip=[
+                alt.Tooltip("channel:N", title="Channel"),
+                alt.Tooltip("lookback_days:Q", title="Lookback"),
+                alt.Tooltip("share:Q", title="Share", format=".1%"),
+            ],
+        )
+    )
+
+
+def learned_weights_table(ws) -> object:
+    """Return the Markov removal effects and Shapley values per channel."""
+    markov = ws.table("attribution_markov")
+    shapley = ws.table("attribution_shapley")
+    frame = markov[["channel", "removal_effect", "share"]].merge(
+        shapley[["channel", "player", "share"]],
+        on="channel",
+        how="outer",
+        suffixes=("_markov", "_shapley"),
+    )
+    grouped = frame["player"].eq("other").any() if "player" in frame else False
+    caption = (
+        f"Shapley values are exact over at most "
+        f"{ws.params['attribution_shapley_max_channels']} players"
+        + ('; the rarest channels share the player "other".' if grouped else ".")
+    )
+    return tables.style_table(
+        frame.sort_values("share_markov", ascending=False),
+        percents=["removal_effect", "share_markov", "share_shapley"],
+        labels={
+            "channel": "Channel",
+            "removal_effect": "Markov removal effect",
+            "share_markov": "Markov share",
+            "player": "Shapley player",
+            "share_shapley": "Shapley share",
+        },
+        caption=caption,
+    )
+
+
+def executive_highlights(ws) -> list[object]:
+    """Return the attribution headline for the executive summary."""
+    if not has_attribution(ws):
+        return [_missing()]
+    return [
+        answer_cards(ws),
+        answer_note(ws),
+        HTML(charts.chart_html(plot_shares(ws, "function"))),
+    ]

@@ -1,0 +1,221 @@
+"""Adapter for journey exports: one row per touch, or aggregated paths.
+
+Touch rows (profile ``journeys``)
+    One row per touch with a journey id, a timestamp, a channel, a
+    conversion flag and, optionally, a conversion value. The profile's
+    ``columns`` names the source column of each. Every journey becomes an
+    account (``account_id`` and ``name`` are the journey id, ``created_at``
+    its first touch). Every touch becomes a touchpoint with the profile's
+    ``function`` (marketing by default) and ``touch_type`` ``touch``. Each
+    converting row closes a won opportunity: created and closed at the
+    conversion, ``amount`` the row's value or the profile's
+    ``default_value``. The journey is split at each conversion by the
+    ``next`` assignment of attribution, because touches after one
+    conversion belong to the next. A journey's touches after its last
+    conversion, or all of them when it never converts, form one lost
+    opportunity of amount 0 closed at its last touch, which data-driven
+    models read as a journey that did not convert.
+
+Aggregated paths (profile ``paths``)
+    One row per path with the channel sequence joined by a separator and
+    the number of journeys that converted and that did not, plus their
+    value. Paths carry no dates, accounts or deals, so they cannot become
+    canonical tables; :func:`load_paths` reads them for the path-level
+    models (Markov removal effects and first, last and linear touch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from acctlib import schema
+from acctlib.errors import InputError
+from acctlib.intake.canonical import ROW, RawTable
+from acctlib.intake.files import InputFile, read_text_frame, sha256_file
+
+TOUCH_FIELDS = ("journey_id", "occurred_at", "channel", "converted")
+PATH_FIELDS = ("path", "conversions", "value", "nulls")
+WON_STAGE = "Closed Won"
+LOST_STAGE = "Closed Lost"
+_TRUE = {"1", "true", "yes", "y", "t"}
+
+
+def read_source(
+    data_dir: Path, profile: dict[str, Any], params: Any
+) -> tuple[list[RawTable], list[InputFile]]:
+    """Read a touch-row journey file into accounts, touchpoints and deals."""
+    if profile.get("format") == "paths":
+        raise InputError(
+            "aggregated paths have no dates, accounts or deals, so they cannot "
+            "build a report; read them with acctlib.intake.journeys.load_paths "
+            "for path-level attribution, or export one row per touch",
+            file=str(data_dir),
+        )
+    path = data_dir / profile["files"]["journeys"]
+    raw = read_text_frame(path, sep=profile.get("separator", ","))
+    rows = _rename_columns(raw, profile["columns"], TOUCH_FIELDS, path)
+    tables = build_journey_tables(
+        rows,
+        default_value=str(profile.get("default_value", "1")),
+        function=str(profile.get("function", "marketing")),
+    )
+    raw_tables = [
+        RawTable(table=name, file=str(path), frame=frame)
+        for name, frame in tables.items()
+    ]
+    inputs = [
+        InputFile(
+            table="touchpoints", path=str(path), sha256=sha256_file(path), rows=len(raw)
+        )
+    ]
+    return raw_tables, inputs
+
+
+def _rename_columns(
+    raw: pd.DataFrame, columns: Mapping[str, str], required: tuple[str, ...], path
+) -> pd.DataFrame:
+    renames = {source: field for field, source in columns.items() if source}
+    missing = [
+        f"{field} ({columns.get(field)!r})"
+        for field in required
+        if columns.get(field) not in raw.columns
+    ]
+    if missing:
+        raise InputError(
+            f"{path} lacks the column(s) the profile maps to {', '.join(missing)}; "
+            f"its columns are {', '.join(raw.columns)}; fix the profile's columns",
+            file=str(path),
+        )
+    return raw.rename(columns=renames)[[*renames.values()]].assign(
+        **{ROW: range(1, len(raw) + 1)}
+    )
+
+
+def build_journey_tables(
+    rows: pd.DataFrame, *, default_value: str = "1", function: str = "marketing"
+) -> dict[str, pd.DataFrame]:
+    """Turn touch rows into text cells of accounts, touchpoints and opportunities.
+
+    ``rows`` has ``journey_id``, ``occurred_at`` (ISO 8601 text, UTC when
+    no offset), ``channel``, ``converted`` (1/0, true/false, yes/no) and
+    optionally ``value`` (report currency), plus ``_row``. Returns frames
+    keyed by canonical table name; intake parses and validates them.
+    """
+    frame = rows.copy()
+    frame["_time"] = pd.to_datetime(frame["occurred_at"], utc=True, format="ISO8601")
+    frame["_converted"] = frame["converted"].str.strip().str.lower().isin(_TRUE)
+    frame = frame.sort_values(["journey_id", "_time", ROW]).reset_index(drop=True)
+    if "value" not in frame.columns:
+        frame["value"] = ""
+    frame["value"] = frame["value"].where(
+        frame["value"].str.strip() != "", default_value
+    )
+
+    touchpoints = pd.DataFrame(
+        {
+            "touch_id": frame["journey_id"] + "-" + frame[ROW].astype(str),
+            "account_id": frame["journey_id"],
+            "occurred_at": frame["occurred_at"],
+            "channel": frame["channel"],
+            "function": function,
+            "touch_type": "touch",
+            ROW: frame[ROW],
+        }
+    )
+    firsts = frame.groupby("journey_id", as_index=False).first()
+    accounts = pd.DataFrame(
+        {
+            "account_id": firsts["journey_id"],
+            "name": firsts["journey_id"],
+            "created_at": firsts["occurred_at"],
+            ROW: firsts[ROW],
+        }
+    )
+    tables = {
+        "accounts": accounts,
+        "opportunities": _build_opportunities(frame),
+        "touchpoints": touchpoints,
+    }
+    return {name: _add_blank_columns(name, table) for name, table in tables.items()}
+
+
+def _add_blank_columns(name: str, table: pd.DataFrame) -> pd.DataFrame:
+    """Add the canonical columns a journey export has no data for, empty."""
+    blanks = {
+        column.name: ""
+        for column in schema.TABLES[name].columns
+        if column.required and column.name not in table.columns
+    }
+    return table.assign(**blanks)
+
+
+def _build_opportunities(frame: pd.DataFrame) -> pd.DataFrame:
+    won = frame[frame["_converted"]].copy()
+    won["number"] = won.groupby("journey_id").cumcount() + 1
+    won_rows = pd.DataFrame(
+        {
+            "opportunity_id": won["journey_id"] + "-" + won["number"].astype(str),
+            "account_id": won["journey_id"],
+            "type": "new_business",
+            "stage": WON_STAGE,
+            "stage_category": "won",
+            "amount": won["value"],
+            "created_at": won["occurred_at"],
+            "close_date": won["_time"].dt.strftime("%Y-%m-%d"),
+            ROW: won[ROW],
+        }
+    )
+    last_conversion = won.groupby("journey_id")["_time"].max()
+    last = frame["journey_id"].map(last_conversion)
+    after = last.isna() | (frame["_time"] > last)
+    rest = frame[after & ~frame["_converted"]].groupby("journey_id").last()
+    rest = rest.reset_index()
+    lost_rows = pd.DataFrame(
+        {
+            "opportunity_id": rest["journey_id"] + "-open-end",
+            "account_id": rest["journey_id"],
+            "type": "new_business",
+            "stage": LOST_STAGE,
+            "stage_category": "lost",
+            "amount": "0",
+            "created_at": rest["occurred_at"],
+            "close_date": rest["_time"].dt.strftime("%Y-%m-%d"),
+            ROW: rest[ROW],
+        }
+    )
+    return pd.concat([won_rows, lost_rows], ignore_index=True)
+
+
+def load_paths(path: Path, profile: Mapping[str, Any]) -> pd.DataFrame:
+    """Read an aggregated path file, grouping repeated paths.
+
+    Returns ``path`` (the text as written), ``channels`` (list of channel
+    names), ``conversions``, ``nulls`` (int) and ``value`` (float), one row
+    per distinct path, sorted by path.
+    """
+    raw = read_text_frame(path, sep=profile.get("separator", ";"))
+    rows = _rename_columns(raw, profile["columns"], PATH_FIELDS, path).drop(
+        columns=[ROW]
+    )
+    try:
+        rows = rows.astype(
+            {"conversions": "int64", "nulls": "int64", "value": "float64"}
+        )
+    except ValueError as error:
+        raise InputError(
+            f"{path}: conversions and nulls must be whole numbers and value a "
+            f"number ({error})",
+            file=str(path),
+        ) from error
+    grouped = rows.groupby("path", as_index=False)[["conversions", "nulls", "value"]]
+    result = grouped.sum()
+    separator = profile.get("path_separator", " > ")
+    result["channels"] = [
+        [channel.strip() for channel in text.split(separator)]
+        for text in result["path"]
+    ]
+    return result[["path", "channels", "conversions", "nulls", "value"]]

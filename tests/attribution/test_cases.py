@@ -1,0 +1,207 @@
+"""Worked cases of journeys, heuristic models, Markov and Shapley."""
+
+from __future__ import annotations
+
+import time
+
+import ibis
+import pandas as pd
+import pytest
+
+from acctlib.attribution import compare, markov, shapley
+from acctlib.attribution.journeys import excluded_touch_note
+from acctlib.attribution.settings import MODELS, AttributionSettings
+from tests.attribution.frames import AS_OF, attribute, credit_by, opportunities, touches
+
+
+@pytest.fixture(scope="module")
+def two_deals():
+    """One account, two won deals and a touch before either window."""
+    deals = opportunities(
+        ("O1", "A", "2024-01-10", "2024-03-15", 90_000, "won"),
+        ("O2", "A", "2024-04-01", "2024-05-30", 30_000, "won"),
+    )
+    touch_frame = touches(
+        ("t1", "A", "2023-06-01 10:00", "event"),
+        ("t2", "A", "2024-01-05 10:00", "webinar"),
+        ("t3", "A", "2024-02-20 10:00", "paid_search"),
+        ("t4", "A", "2024-03-15 16:00", "email"),
+        ("t5", "A", "2024-03-20 10:00", "email"),
+        ("t6", "A", "2024-04-10 10:00", "partner_referral", "partner"),
+    )
+    return attribute(touch_frame, deals, lookback_days=180)
+
+
+def test_two_deals_first_and_last_touch(two_deals):
+    """O1's first touch is the webinar and its last the email on the close date."""
+    assert credit_by(two_deals, "first_touch", opportunity="O1") == {
+        "email": 0.0,
+        "paid_search": 0.0,
+        "webinar": 90_000.0,
+    }
+    last = credit_by(two_deals, "last_touch", opportunity="O1")
+    assert last == {"email": 90_000.0, "paid_search": 0.0, "webinar": 0.0}
+
+
+def test_two_deals_linear_split(two_deals):
+    """Linear gives 30,000 to each O1 touch and 15,000 to each O2 touch."""
+    o1 = credit_by(two_deals, "linear", opportunity="O1")
+    o2 = credit_by(two_deals, "linear", opportunity="O2")
+    assert o1 == {"email": 30_000.0, "paid_search": 30_000.0, "webinar": 30_000.0}
+    assert o2 == {"email": 15_000.0, "partner_referral": 15_000.0}
+
+
+def test_two_deals_event_outside_window(two_deals):
+    """The 2023 event joins no journey and the run counts it once."""
+    credited = set(two_deals.credits["channel"])
+    assert "event" not in credited
+    revenue = two_deals.excluded_touches
+    revenue = revenue[revenue["kind"] == "revenue"]
+    assert revenue.to_dict("records") == [
+        {"kind": "revenue", "reason": "outside window", "touches": 1}
+    ]
+    note = excluded_touch_note(two_deals.excluded_touches, AS_OF)
+    assert "1 outside window" in note
+
+
+def test_assign_all_credits_both_deals():
+    """With the all assignment the webinar also joins O2's journey."""
+    deals = opportunities(
+        ("O1", "A", "2024-01-10", "2024-03-15", 90_000, "won"),
+        ("O2", "A", "2024-04-01", "2024-05-30", 30_000, "won"),
+    )
+    touch_frame = touches(
+        ("t2", "A", "2024-01-05 10:00", "webinar"),
+        ("t6", "A", "2024-04-10 10:00", "partner_referral", "partner"),
+    )
+    result = attribute(touch_frame, deals, assignment="all")
+    o2 = credit_by(result, "linear", opportunity="O2")
+    assert o2 == {"partner_referral": 15_000.0, "webinar": 15_000.0}
+
+
+@pytest.fixture(scope="module")
+def three_won_deals():
+    deals = opportunities(
+        ("O1", "A", "2024-03-01", "2024-04-01", 100_000, "won"),
+        ("O2", "B", "2024-03-01", "2024-04-01", 50_000, "won"),
+        ("O3", "C", "2024-03-01", "2024-04-01", 25_000, "won"),
+    )
+    touch_frame = touches(
+        ("t1", "A", "2024-02-01", "webinar"),
+        ("t2", "A", "2024-02-15", "paid_search"),
+        ("t3", "B", "2024-02-01", "event"),
+    )
+    return attribute(touch_frame, deals)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_totals_closed_won(three_won_deals, model):
+    """Every model credits 175,000 with 25,000 on "No recorded touch"."""
+    credit = credit_by(three_won_deals, model)
+    assert sum(credit.values()) == 175_000.0
+    assert credit["No recorded touch"] == 25_000.0
+
+
+def test_coverage_of_won_revenue(three_won_deals):
+    """Touched deals hold 150,000 of 175,000 won, 85.7%."""
+    coverage = compare.compute_coverage(three_won_deals.opportunities)
+    assert round(coverage["amount_share"].iloc[0], 3) == 0.857
+    assert coverage["opportunities"].iloc[0] == 3
+    assert coverage["touched"].iloc[0] == 2
+
+
+def test_markov_single_channel_paths():
+    """Removal effects give A 2/3 and B 1/3 of 300, like first and last touch."""
+    paths = pd.DataFrame(
+        {
+            "channels": [["A"], ["B"], ["A"], ["B"]],
+            "conversions": [2, 1, 0, 0],
+            "nulls": [0, 0, 1, 2],
+        }
+    )
+    effects = markov.compute_removal_effects(markov.count_path_transitions(paths))
+    shares = dict(zip(effects["channel"], effects["share"], strict=True))
+    assert shares["A"] == pytest.approx(2 / 3, abs=1e-12)
+    assert shares["B"] == pytest.approx(1 / 3, abs=1e-12)
+    assert (effects["removal_effect"] >= 0).all()
+
+
+def test_markov_credit_equals_first_touch():
+    """On one-channel journeys worth 100 each, Markov credits A 200 and B 100."""
+    deals = opportunities(
+        ("W1", "a1", "2024-03-01", "2024-04-01", 100, "won"),
+        ("W2", "a2", "2024-03-01", "2024-04-01", 100, "won"),
+        ("W3", "a3", "2024-03-01", "2024-04-01", 100, "won"),
+        ("L1", "a4", "2024-03-01", "2024-04-01", 100, "lost"),
+        ("L2", "a5", "2024-03-01", "2024-04-01", 100, "lost"),
+        ("L3", "a6", "2024-03-01", "2024-04-01", 100, "lost"),
+    )
+    channels = ["A", "A", "B", "A", "B", "B"]
+    touch_frame = touches(
+        *[(f"t{i}", f"a{i + 1}", "2024-03-10", c) for i, c in enumerate(channels)]
+    )
+    result = attribute(touch_frame, deals)
+    markov_credit = credit_by(result, "markov")
+    assert markov_credit == {"A": 200.0, "B": 100.0}
+    assert markov_credit == credit_by(result, "first_touch")
+    assert markov_credit == credit_by(result, "last_touch")
+
+
+def test_shapley_two_channels():
+    """v(A)=60, v(B)=20, v(AB)=100 gives A 70 and B 30."""
+    worth = {
+        frozenset(): 0.0,
+        frozenset({"A"}): 60.0,
+        frozenset({"B"}): 20.0,
+        frozenset({"A", "B"}): 100.0,
+    }
+    values = shapley.shapley_values(worth, ["A", "B"])
+    assert values["A"] == pytest.approx(70.0)
+    assert values["B"] == pytest.approx(30.0)
+
+
+def test_shapley_groups_rare_channels():
+    """25 channels become 11 players and "other", well inside a second."""
+    channels = [f"c{i:02d}" for i in range(25)]
+    sets = pd.DataFrame(
+        {
+            "channels": [frozenset(channels[i : i + 3]) for i in range(23)],
+            "conversions": list(range(1, 24)),
+            "nulls": [2] * 23,
+        }
+    )
+    started = time.perf_counter()
+    values = shapley.compute_channel_shapley(sets, max_channels=12)
+    elapsed = time.perf_counter() - started
+    assert values["player"].nunique() == 12
+    assert (values["player"] == shapley.OTHER).sum() == 14
+    assert elapsed < 30  # generous budget; exact enumeration of 2**12 subsets
+
+
+def test_suggested_lookback_from_journeys():
+    """First touches 40 and 100 days before creation suggest 90 days."""
+    deals = opportunities(
+        ("O1", "A", "2024-06-01", "2024-07-01", 100, "won"),
+        ("O2", "B", "2024-06-01", "2024-07-01", 100, "won"),
+    )
+    touch_frame = touches(
+        ("t1", "A", "2024-04-22", "webinar"),
+        ("t2", "B", "2024-02-22", "event"),
+        ("t3", "B", "2024-06-15", "email"),
+    )
+    con = ibis.duckdb.connect()
+    table = con.create_table("touchpoints", touch_frame)
+    settings = AttributionSettings(as_of=AS_OF)
+    # The 0.8 quantile of 40 and 100 days is 88, rounded up to 90.
+    assert compare.suggest_lookback(table, deals, settings) == 90
+
+
+def test_campaign_credit_totals_closed_won(three_won_deals):
+    """Campaign credit per model also totals 175,000, untouched deals included."""
+    rows = three_won_deals.campaign_credits
+    revenue = rows[rows["kind"] == "revenue"]
+    totals = revenue.groupby("model")["credit"].sum()
+    assert (totals == 175_000.0).all()
+    assert len(totals) == len(MODELS)
+    untouched = revenue[revenue["campaign"] == "No recorded touch"]
+    assert (untouched["credit"] == 25_000.0).all()

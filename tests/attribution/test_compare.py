@@ -1,0 +1,85 @@
+"""Model comparison, bootstrap intervals and the bridge on hand-made frames."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from acctlib.attribution import compare
+from acctlib.attribution.credits import NO_TOUCH
+
+
+def _credits(rows):
+    """Build credit rows from ``(model, account_id, channel, cents)``."""
+    frame = pd.DataFrame(
+        rows, columns=["model", "account_id", "channel", "credit_cents"]
+    )
+    return frame.assign(kind="revenue", opportunity_id=frame["account_id"])
+
+
+CREDITS = _credits(
+    [
+        ("first_touch", "A", "webinar", 6_000),
+        ("first_touch", "B", "email", 3_000),
+        ("first_touch", "C", "event", 1_000),
+        ("last_touch", "A", "email", 6_000),
+        ("last_touch", "B", "webinar", 3_000),
+        ("last_touch", "C", "event", 1_000),
+        ("first_touch", "D", NO_TOUCH, 500),
+        ("last_touch", "D", NO_TOUCH, 500),
+    ]
+)
+
+
+def test_shares_leave_out_no_touch():
+    shares = compare.summarize_credit(CREDITS)
+    first = shares[shares["model"] == "first_touch"].set_index("channel")
+    assert first.loc["webinar", "share"] == pytest.approx(0.6)
+    assert first.loc["event", "share"] == pytest.approx(0.1)
+    assert pd.isna(first.loc[NO_TOUCH, "share"])
+    assert first.loc[NO_TOUCH, "credit"] == 5.0
+
+
+def test_compare_flags_robust_channels():
+    """webinar and email swap ranks 1 and 2, so both stay in the top 2."""
+    table = compare.compare_models(compare.summarize_credit(CREDITS), robust_top=2)
+    table = table.set_index("channel")
+    assert table.loc["webinar", "spread"] == pytest.approx(0.3)
+    assert table.loc["webinar", "worst_rank"] == 2
+    assert bool(table.loc["webinar", "robust"])
+    assert bool(table.loc["email", "robust"])
+    assert not bool(table.loc["event", "robust"])
+
+
+def test_rank_correlation_of_swapped_leaders():
+    correlation = compare.rank_correlation(compare.summarize_credit(CREDITS))
+    assert correlation.loc["first_touch", "first_touch"] == pytest.approx(1.0)
+    assert correlation.loc["first_touch", "last_touch"] == pytest.approx(0.5)
+
+
+def test_bootstrap_is_seeded():
+    """The same seed gives the same intervals, and each interval holds its share."""
+    first = compare.bootstrap_shares(CREDITS, samples=50, seed=7)
+    second = compare.bootstrap_shares(CREDITS, samples=50, seed=7)
+    pd.testing.assert_frame_equal(first, second)
+    assert (first["low"] <= first["share"] + 1e-12).all()
+    assert (first["high"] >= first["share"] - 1e-12).all()
+
+
+def test_bridge_ties_with_excluded_deals():
+    snapshot = pd.DataFrame(
+        {
+            "opportunity_id": ["A", "B", "C", "D", "E"],
+            "amount": [60.0, 30.0, 10.0, 5.0, None],
+            "is_won": [True, True, True, True, True],
+        }
+    )
+    excluded = pd.DataFrame(
+        {"opportunity_id": ["E"], "amount": [None], "reason": ["missing amount"]}
+    )
+    bridge = compare.compute_bridge(snapshot, CREDITS, excluded).set_index("step")
+    assert bridge.loc["Closed won", "amount"] == 105.0
+    assert bridge.loc["Credited to touches", "amount"] == 100.0
+    assert bridge.loc[NO_TOUCH, "amount"] == 5.0
+    assert bridge.loc["Excluded: missing amount", "opportunities"] == 1
+    assert bridge.loc["Difference", "amount"] == 0.0

@@ -1,0 +1,58 @@
+"""Attribution tables of a built sample report, and the executive highlights."""
+
+from __future__ import annotations
+
+import pytest
+
+from acctlib.attribution import report
+from acctlib.attribution.allocation import to_cents
+from acctlib.workspace import open_workspace
+
+
+@pytest.fixture(scope="module")
+def sample_workspace(small_report):
+    run_dir = small_report.run_dir
+    ws = open_workspace(run_dir.parent.parent / "work" / run_dir.name)
+    yield ws
+    ws.con.disconnect()
+
+
+@pytest.mark.slow
+def test_every_model_totals_closed_won(sample_workspace):
+    """Each model's revenue credit equals closed-won of the snapshot to the cent."""
+    snapshot = sample_workspace.table("opportunity_snapshot")
+    won = snapshot[snapshot["is_won"]]
+    closed_won = int(to_cents(won["amount"].fillna(0.0)).sum())
+    credits = sample_workspace.table("attribution_credits")
+    revenue = credits[credits["kind"] == "revenue"]
+    totals = revenue.groupby("model")["credit_cents"].sum()
+    assert len(totals) == 10
+    assert (totals == closed_won).all()
+
+
+@pytest.mark.slow
+def test_bridge_difference_is_zero(sample_workspace):
+    bridge = sample_workspace.table("attribution_bridge").set_index("step")
+    assert bridge.loc["Difference", "amount"] == 0.0
+    assert bridge.loc["Closed won", "amount"] > 0
+
+
+@pytest.mark.slow
+def test_headline_names_robust_channels(small_report, sample_workspace):
+    headline = small_report.manifest["headline"]["attribution"]
+    assert headline["lookback_days"] == 180
+    assert 0 < headline["revenue_coverage"] <= 1
+    compare = sample_workspace.table("attribution_compare_channel")
+    robust = compare.loc[compare["robust"], "channel"].tolist()
+    assert headline["robust_channels"] == robust
+
+
+@pytest.mark.slow
+def test_executive_highlights_render(sample_workspace):
+    """The highlights are cards, a sentence and an offline chart."""
+    blocks = report.executive_highlights(sample_workspace)
+    html = [block._repr_html_() for block in blocks]
+    assert len(html) == 3
+    assert "acctlib-kpi" in html[0]
+    assert "under every model" in html[1] or "depends on the model" in html[1]
+    assert "vegaEmbed" in html[2]
