@@ -79,6 +79,14 @@ def parse_id(raw: pd.Series, id_format: str | None = None, **_: object) -> Parse
         raise ParameterError(
             f"id_format {id_format!r} is not supported; use salesforce or leave it out"
         )
+    if pd.api.types.is_float_dtype(raw):
+        # Parquet stores a numeric ID column with blanks as float64; whole
+        # values are written without ".0" so 9001.0 still matches "9001".
+        whole = raw.notna() & (raw == raw.round())
+        text = raw.astype("str").where(
+            ~whole, raw.round().astype("Int64").astype("str")
+        )
+        raw = text.where(raw.notna())
     values = raw.astype("str").str.strip()
     values = values.where(~_blank(raw))
     return _result(values.astype("str"), pd.Series(False, index=raw.index), "")
@@ -236,6 +244,7 @@ def _parse_timestamp_iso(raw: pd.Series) -> Parsed:
         )
     blank = _blank(raw)
     text = raw.astype("str").str.strip()
+    text = text.where(~_clock_words(text))
     values = pd.to_datetime(
         text.where(~blank), utc=True, errors="coerce", format="ISO8601"
     )
@@ -260,9 +269,13 @@ def _parse_date_iso(raw: pd.Series) -> Parsed:
         )
     blank = _blank(raw)
     text = raw.astype("str").str.strip()
-    values = pd.to_datetime(text.where(~blank), errors="coerce", format="ISO8601")
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    text = text.where(~_clock_words(text))
+    # utc=True accepts a column that mixes offsets (or naive and Z values);
+    # every value is read in UTC before its time of day is dropped.
+    values = pd.to_datetime(
+        text.where(~blank), utc=True, errors="coerce", format="ISO8601"
+    )
+    values = values.dt.tz_localize(None)
     failed = values.isna() & ~blank
     return _result(
         values.dt.normalize().astype(schema.DATE),
@@ -271,10 +284,21 @@ def _parse_date_iso(raw: pd.Series) -> Parsed:
     )
 
 
+def _clock_words(text: pd.Series) -> pd.Series:
+    """Flag "now" and "today", which pandas reads as the current time."""
+    return text.str.lower().isin(["now", "today"])
+
+
 def _parse_plain_number(raw: pd.Series) -> Parsed:
     """Parse plain decimal numbers such as ``1234.5`` or ``-3``."""
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
-        return _result(raw.astype("float64"), raw.isna() & False, "")
+        values = raw.astype("float64")
+        infinite = pd.Series(np.isinf(values.fillna(0)), index=raw.index)
+        return _result(
+            values.where(~infinite),
+            infinite,
+            "invalid number; expected a plain decimal such as 1234.50",
+        )
     blank = _blank(raw)
     values = pd.to_numeric(raw.astype("str").str.strip().where(~blank), errors="coerce")
     values = values.astype("float64")

@@ -100,4 +100,6 @@ def write_csv_safely(frame: pd.DataFrame, path: Path) -> None:
     for column in safe.columns:
         if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
             safe[column] = safe[column].map(neutralize_formula)
-    safe.to_csv(path, index=False)
+    # CRLF line ends make the csv writer quote fields that contain a bare
+    # carriage return, so a spreadsheet keeps such a row in one piece.
+    safe.to_csv(path, index=False, lineterminator="\r\n")

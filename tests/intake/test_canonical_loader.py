@@ -684,14 +684,6 @@ def test_typed_parquet_matches_csv(tmp_path):
     assert from_parquet.quarantine.to_frame().empty
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "parsers.parse_id turns a float64 Parquet column into text with "
-        "astype('str'), so ID 9001 becomes '9001.0' and no longer matches"
-    ),
-)
 def test_parquet_float_ids_stay_whole(tmp_path):
     accounts = pd.DataFrame({k: [v] for k, v in ACCOUNT_ROW.items()})
     accounts["account_id"] = [9001]
@@ -709,14 +701,6 @@ def test_parquet_float_ids_stay_whole(tmp_path):
     assert intake.quarantine.to_frame().empty
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "parsers.parse_number returns numeric Parquet columns unchanged, so "
-        "an infinite amount is accepted although the text 'inf' is rejected"
-    ),
-)
 def test_parquet_infinite_amount_is_rejected(tmp_path):
     accounts = pd.DataFrame({k: [v] for k, v in ACCOUNT_ROW.items()})
     opportunities = pd.DataFrame(

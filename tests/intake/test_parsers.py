@@ -33,24 +33,6 @@ AMOUNT_REASON = "invalid amount; expected a plain decimal such as 1234.50"
 INTEGER_REASON = "invalid whole number"
 BOOLEAN_REASON = "invalid boolean; expected true/false, yes/no or 1/0"
 
-CLOCK_WORDS_XFAIL = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "pd.to_datetime(format='ISO8601') reads 'now' and 'today' as the "
-        "clock time at intake, so the parsed value changes from run to run"
-    ),
-)
-MIXED_OFFSETS_XFAIL = pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason=(
-        "parse_date calls pd.to_datetime without utc=True, which raises "
-        "ValueError 'Mixed timezones detected' for a column of mixed offsets"
-    ),
-)
-
-
 def text_column(*cells: object) -> pd.Series:
     return pd.Series(cells, dtype="str")
 
@@ -133,8 +115,8 @@ def test_parse_timestamp_valid(cell, expected):
         "yesterday",
         "nan",
         "NaT",
-        pytest.param("now", marks=CLOCK_WORDS_XFAIL),
-        pytest.param("today", marks=CLOCK_WORDS_XFAIL),
+        pytest.param("now"),
+        pytest.param("today"),
     ],
 )
 def test_parse_timestamp_invalid(cell):
@@ -181,8 +163,8 @@ def test_parse_date_valid(cell, expected):
         "15/03/2024",
         "March 2024",
         "nan",
-        pytest.param("now", marks=CLOCK_WORDS_XFAIL),
-        pytest.param("today", marks=CLOCK_WORDS_XFAIL),
+        pytest.param("now"),
+        pytest.param("today"),
     ],
 )
 def test_parse_date_invalid(cell):
@@ -198,12 +180,10 @@ def test_parse_date_invalid(cell):
         pytest.param(
             ("2024-03-15T09:30:00+01:00", "2024-03-15T09:30:00+02:00"),
             id="two-offsets",
-            marks=MIXED_OFFSETS_XFAIL,
         ),
         pytest.param(
             ("2024-03-15", "2024-03-15T09:30:00Z"),
             id="naive-and-utc",
-            marks=MIXED_OFFSETS_XFAIL,
         ),
     ],
 )
@@ -353,11 +333,6 @@ TYPED_CASES = [
         pd.Series([9001.0, np.nan]),
         ["9001", None],
         id="id-from-float64",
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=AssertionError,
-            reason="parse_id writes float64 IDs with astype('str') as '9001.0'",
-        ),
     ),
     pytest.param(
         parse_number,
@@ -413,14 +388,6 @@ def test_parser_accepts_typed_column(parser, raw, expected):
     assert result.errors.isna().all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "parse_number returns numeric columns unchanged, so infinity from "
-        "Parquet is accepted although the text 'inf' is rejected"
-    ),
-)
 def test_parse_number_rejects_typed_infinity():
     result = parse_number(pd.Series([1.0, np.inf]))
 
@@ -454,7 +421,7 @@ CELLS = st.lists(
 
 # The explicit examples reproduce the known crash of parse_date, so the
 # property fails for it on every run, not only when the search finds it.
-PROPERTY_XFAILS = {"date": MIXED_OFFSETS_XFAIL}
+PROPERTY_XFAILS = {}
 
 
 @pytest.mark.parametrize(

@@ -91,15 +91,6 @@ def test_write_csv_safely_keeps_input(tmp_path):
     pd.testing.assert_frame_equal(frame, before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "write_csv_safely calls DataFrame.to_csv with its default line "
-        "terminator ('\\n' on Linux), and Python's csv module leaves a field "
-        "with a bare carriage return unquoted then, so readers split the row"
-    ),
-)
 @pytest.mark.parametrize("cell", ["\rcmd", "line one\rline two"])
 def test_carriage_return_stays_in_one_row(tmp_path, cell):
     path = tmp_path / "rejected_rows.csv"
