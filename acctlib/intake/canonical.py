@@ -89,8 +89,10 @@ def canonicalize(
     frame = _parse_columns(raw, spec, quarantine)
     if raw.table == "opportunities":
         frame = _apply_stage_map(frame, stage_map, quarantine)
-    frame = _reject_duplicate_keys(frame, spec, quarantine)
-    return _validate(frame, spec, quarantine)
+    # Validate before removing duplicate keys, so that a valid row is kept
+    # when an earlier row with the same key fails a check.
+    frame = _validate(frame, spec, quarantine)
+    return _reject_duplicate_keys(frame, spec, quarantine)
 
 
 def _check_required_columns(raw: RawTable, spec: schema.TableSpec) -> None:
@@ -282,6 +284,11 @@ def _validate(
         return frame
     except pandera.errors.SchemaErrors as errors:
         cases = errors.failure_cases
+    # Repeated keys are handled by _reject_duplicate_keys, which keeps the
+    # first valid row and names it in the reason of the others.
+    cases = cases[cases["check"].astype("str") != "field_uniqueness"]
+    if cases.empty:
+        return frame
     row_cases = cases[cases["index"].notna()]
     table_cases = cases[cases["index"].isna()]
     if not table_cases.empty:

@@ -360,28 +360,8 @@ def test_duplicate_key_keeps_first_row(tmp_path):
     "first_row_changes",
     [
         pytest.param({"created_at": "not a timestamp"}, id="first-row-unparseable"),
-        pytest.param(
-            {"name": ""},
-            id="first-row-fails-schema",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason=(
-                    "canonical.py rejects duplicate keys before the pandera "
-                    "checks, so a valid row duplicating a key whose first row "
-                    "fails a schema check is rejected too and the key is lost"
-                ),
-            ),
-        ),
-        pytest.param(
-            {"employees": "-1"},
-            id="first-row-below-minimum",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="duplicate check runs before the minimum check",
-            ),
-        ),
+        pytest.param({"name": ""}, id="first-row-fails-schema"),
+        pytest.param({"employees": "-1"}, id="first-row-below-minimum"),
     ],
 )
 def test_duplicate_of_rejected_row_is_accepted(tmp_path, first_row_changes):
