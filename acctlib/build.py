@@ -106,6 +106,8 @@ def build_report(params: Params, *, command: str = "acctlib build") -> BuildResu
         )
         timings["prepare_previous_month"] = time.perf_counter() - step
 
+    sections = _drop_sections_without_tables(sections, workspace, prepared)
+
     reports_dir = Path(params["reports_dir"])
     reports_dir.mkdir(parents=True, exist_ok=True)
     staging = reports_dir / f".staging-{params.run_name}-{os.getpid()}"
@@ -160,6 +162,42 @@ def _check_timezone(name: str) -> None:
             f"invalid report_timezone {name!r}; use an IANA name such as "
             "'UTC' or 'Europe/Berlin'"
         ) from error
+
+
+def _drop_sections_without_tables(
+    sections: list[Path], workspace: Path, prepared
+) -> list[Path]:
+    """Leave out sections whose required prepared tables are missing.
+
+    A notebook lists the tables it needs under ``acctlib.requires`` in its
+    metadata. When a source lacks an optional table (touchpoints, say), the
+    prepare step that needs it stores nothing, and the section is omitted
+    with one line in the run's notes instead of failing the build.
+    """
+    con = engine.connect(workspace, read_only=True)
+    try:
+        present = {
+            row[0]
+            for row in con.con.execute(
+                "select table_name from information_schema.tables"
+            ).fetchall()
+        }
+    finally:
+        con.disconnect()
+    kept = []
+    for path in sections:
+        metadata = nbformat.read(path, as_version=4).metadata.get("acctlib", {})
+        missing = [name for name in metadata.get("requires", []) if name not in present]
+        if missing:
+            note = (
+                f"Section {path.stem} omitted: the prepared data lacks "
+                f"{', '.join(missing)}, because the source has no data for it."
+            )
+            prepared.notes.append(note)
+            logger.warning(note)
+            continue
+        kept.append(path)
+    return kept
 
 
 def _execute_all(

@@ -96,3 +96,11 @@ def test_maven_report_rejects_nothing(maven_manifest):
 def test_maven_inputs_are_fingerprinted(maven_manifest):
     files = {Path(item["path"]).name for item in maven_manifest["inputs"]}
     assert {"accounts.csv", "sales_pipeline.csv", "products.csv"} <= files
+
+
+def test_maven_omits_attribution_without_touches(maven_manifest):
+    assert "03-attribution" not in maven_manifest["sections"]
+    assert "01-account-map" in maven_manifest["sections"]
+    omitted = [note for note in maven_manifest["notes"] if "03-attribution" in note]
+    assert len(omitted) == 1
+    assert "attribution_credits" in omitted[0]
