@@ -24,6 +24,15 @@ from acctlib import schema, tables
 # Categorical account columns whose change is a movement worth reporting,
 # checked in every prepared table keyed by account_id that has them.
 MOVEMENT_COLUMNS = ("status", "tier", "health_band", "at_risk")
+# The one table each movement column is read from. Other tables repeat
+# these columns (key accounts, slices), and reading them too would count
+# the same move several times.
+MOVEMENT_SOURCES = {
+    "status": "account_map",
+    "tier": "account_tiers",
+    "health_band": "account_health",
+    "at_risk": "account_health",
+}
 HEADLINE_LABELS = {
     "open_pipeline": "Open pipeline",
     "open_opportunities": "Open opportunities",
@@ -100,14 +109,14 @@ def compute_account_movements(
         the account id), ``column``, ``previous``, ``current``; sorted by
         table, column and account id.
     """
-    moves = [
-        _compare_column(current[name], previous[name], name, column)
-        for name in sorted(set(current) & set(previous))
-        if "account_id" in current[name].columns
-        and current[name]["account_id"].is_unique
-        for column in MOVEMENT_COLUMNS
-        if column in current[name].columns and column in previous[name].columns
-    ]
+    moves = []
+    for column in MOVEMENT_COLUMNS:
+        name = MOVEMENT_SOURCES[column]
+        if name not in current or name not in previous:
+            continue
+        if column not in current[name].columns or column not in previous[name].columns:
+            continue
+        moves.append(_compare_column(current[name], previous[name], name, column))
     columns = ["table", "account_id", "name", "column", "previous", "current"]
     if not moves:
         return pd.DataFrame(columns=columns).astype("str")
@@ -120,13 +129,15 @@ def _compare_column(
 ) -> pd.DataFrame:
     now = current[current["account_id"] != schema.NO_ACCOUNT]
     names = now["name"] if "name" in now.columns else now["account_id"]
+    now = now.drop_duplicates("account_id")
+    names = names.loc[now.index]
     before = previous.drop_duplicates("account_id").set_index("account_id")[column]
     merged = pd.DataFrame(
         {
             "account_id": now["account_id"].astype("str"),
             "name": names.fillna(now["account_id"]).astype("str"),
-            "current": now[column].astype("str"),
-            "previous": now["account_id"].map(before).astype("str"),
+            "current": now[column].map(_as_text),
+            "previous": now["account_id"].map(before).map(_as_text),
         }
     )
     merged["previous"] = merged["previous"].where(
@@ -134,6 +145,15 @@ def _compare_column(
     )
     changed = merged[merged["current"] != merged["previous"]]
     return changed.assign(table=table, column=column)
+
+
+def _as_text(value: object) -> str:
+    """Write a value so that 1, 1.0 and "1" compare equal."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "none"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def describe_movements(
@@ -163,12 +183,17 @@ def describe_movements(
         listed = ", ".join(names[:3])
         more = f" and {len(names) - 3:,} more" if len(names) > 3 else ""
         noun = "account" if len(names) == 1 else "accounts"
-        target = "none" if value == "none" else value.replace("_", " ")
         sentences.append(
-            f"{len(names):,} {noun} moved to {column.replace('_', ' ')} "
-            f"{target}: {listed}{more}."
+            f"{len(names):,} {noun} {_describe_move(column, value)}: {listed}{more}."
         )
     return sentences[:MAX_SENTENCES]
+
+
+def _describe_move(column: str, value: str) -> str:
+    if column == "at_risk":
+        return "became at risk" if value == "True" else "are no longer at risk"
+    target = "none" if value == "none" else value.replace("_", " ")
+    return f"moved to {column.replace('_', ' ')} {target}"
 
 
 def _describe_figure(row, currency: str) -> str:

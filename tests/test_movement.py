@@ -122,3 +122,37 @@ def test_headline_cards_show_change():
     assert by_label["Customers"] == "−2 since last month"
     assert by_label["Open pipeline"] == "+USD 500 since last month"
     assert by_label["Bookings this month"] == ""
+
+
+def test_movements_count_each_account_once():
+    previous = {
+        "account_map": pd.DataFrame(
+            {
+                "account_id": ["A1", "A2"],
+                "name": ["Acme", "Beta"],
+                "status": ["prospect", "customer"],
+            }
+        ),
+        "account_tiers": pd.DataFrame(
+            {"account_id": ["A1", "A2"], "name": ["Acme", "Beta"], "tier": [1.0, 2.0]}
+        ),
+        "key_accounts": pd.DataFrame(
+            {
+                "account_id": ["A1"],
+                "name": ["Acme"],
+                "status": ["prospect"],
+                "tier": [1.0],
+            }
+        ),
+    }
+    current = {
+        "account_map": previous["account_map"].assign(status=["customer", "customer"]),
+        "account_tiers": previous["account_tiers"].assign(tier=[1, 2]),
+        "key_accounts": previous["key_accounts"].assign(status=["customer"], tier=[1]),
+    }
+
+    moves = movement.compute_account_movements(current, previous)
+
+    assert moves["account_id"].tolist() == ["A1"]
+    assert moves["column"].tolist() == ["status"]
+    assert moves["table"].tolist() == ["account_map"]
