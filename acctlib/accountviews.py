@@ -324,8 +324,11 @@ def stage_table(ws: Workspace) -> Any:
         how="left",
     )
     columns = ["stage", "visits", "median", "q3", "entered", "conversion"]
+    # Only the day columns are rounded: the conversion shares keep their
+    # precision until they are shown as percentages.
+    frame = frame[columns].round({"median": 1, "q3": 1})
     return tables.style_table(
-        frame[columns].round(1),
+        frame,
         counts=["visits", "entered"],
         percents=["conversion"],
         labels={
