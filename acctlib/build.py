@@ -186,7 +186,11 @@ def _drop_sections_without_tables(
         con.disconnect()
     kept = []
     for path in sections:
-        metadata = nbformat.read(path, as_version=4).metadata.get("acctlib", {})
+        try:
+            metadata = nbformat.read(path, as_version=4).metadata.get("acctlib", {})
+        except (ValueError, OSError, nbformat.ValidationError):
+            # An unreadable notebook is reported, with its name, when it runs.
+            metadata = {}
         missing = [name for name in metadata.get("requires", []) if name not in present]
         if missing:
             note = (

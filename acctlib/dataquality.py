@@ -126,7 +126,7 @@ def format_check_report(intake: Intake) -> str:
         lines.append("")
         lines.append(f"{title}:")
         lines.append(
-            "  none" if frame.empty else frame.to_string(index=False, max_colwidth=100)
+            "  none" if frame.empty else frame.to_string(index=False, max_colwidth=None)
         )
     return "\n".join(lines)
 
