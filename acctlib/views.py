@@ -63,12 +63,37 @@ def status_table(ws: Workspace) -> object:
     value = accounts.groupby("status")[["open_pipeline", "won_acv"]].sum()
     frame = counts.join(value, on="status").fillna(0.0)
     frame["status"] = frame["status"].str.replace("_", " ").str.capitalize()
+    orphan = _no_account_row(account_map, "status")
+    if not orphan.empty:
+        orphan = orphan.reindex(columns=frame.columns)
+        frame = pd.concat([frame, orphan], ignore_index=True)
     return tables.style_table(
         frame,
         currency=ws.currency,
         counts=["accounts"],
         money=["open_pipeline", "won_acv"],
         labels={"status": "Status", "accounts": "Accounts", **MAP_LABELS},
+    )
+
+
+def _no_account_row(account_map: pd.DataFrame, label_column: str) -> pd.DataFrame:
+    """Return the deals without an account as one row, so table totals tie.
+
+    Empty when every deal has an account. The row has 0 accounts and
+    carries the open pipeline and won ACV of those deals.
+    """
+    orphan = account_map[account_map["account_id"] == schema.NO_ACCOUNT]
+    if orphan.empty:
+        return pd.DataFrame()
+    return pd.DataFrame(
+        {
+            label_column: [schema.NO_ACCOUNT],
+            "accounts": [0],
+            "customers": [0],
+            "open_pipeline": [float(orphan["open_pipeline"].sum())],
+            "won_acv": [float(orphan["won_acv"].sum())],
+            "revenue_12m": [float(orphan["revenue_12m"].sum())],
+        }
     )
 
 
@@ -140,6 +165,9 @@ def segment_table(ws: Workspace, segment: str) -> object:
         revenue_12m=("revenue_12m", "sum"),
     )
     grouped = grouped.sort_values("won_acv", ascending=False)
+    orphan = _no_account_row(account_map, "segment")
+    if not orphan.empty:
+        grouped = pd.concat([grouped, orphan], ignore_index=True)
     return tables.style_table(
         grouped,
         currency=ws.currency,

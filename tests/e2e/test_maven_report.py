@@ -104,3 +104,18 @@ def test_maven_omits_attribution_without_touches(maven_manifest):
     omitted = [note for note in maven_manifest["notes"] if "03-attribution" in note]
     assert len(omitted) == 1
     assert "attribution_credits" in omitted[0]
+
+
+def test_maven_segment_totals_tie_to_headline(maven_manifest):
+    from acctlib import views
+    from acctlib.workspace import open_workspace
+
+    work_dir = Path(maven_manifest["params"]["work_dir"]) / maven_manifest["run"]
+    ws = open_workspace(work_dir / "workspace.duckdb")
+    headline = maven_manifest["headline"]["open_pipeline"]
+    for segment in ("region", "industry"):
+        table = views.segment_table(ws, segment).data
+        assert table["open_pipeline"].sum() == pytest.approx(headline, abs=0.01)
+    status = views.status_table(ws).data
+    assert status["open_pipeline"].sum() == pytest.approx(headline, abs=0.01)
+    assert "No account" in status["status"].tolist()
