@@ -202,8 +202,8 @@ def influence_table(ws: Workspace) -> object:
         labels={
             "status": "Status",
             "accounts": "Accounts",
-            "touched": "Accounts with marketing touches, 90 days",
-            "touches": "Marketing touches, 90 days",
+            "touched": f"Accounts with marketing touches, {_window(ws)}",
+            "touches": f"Marketing touches, {_window(ws)}",
             "sourced_share": "First opportunity marketing-sourced",
         },
     )
@@ -234,8 +234,16 @@ def account_list(
         currency=ws.currency,
         money=["open_pipeline", "won_acv", "revenue_12m"],
         counts=["marketing_touches_90d"],
-        labels=MAP_LABELS,
+        labels={
+            **MAP_LABELS,
+            "marketing_touches_90d": f"Marketing touches, {_window(ws)}",
+        },
     )
+
+
+def _window(ws: Workspace) -> str:
+    """Name the influence window, which the ``_90d`` columns count over."""
+    return f"{ws.params['influence_window_days']} days"
 
 
 def bookings_frame(ws: Workspace, months: int = 24) -> pd.DataFrame:
