@@ -233,7 +233,12 @@ def headline_cards_with_change(
 def _format_change(change: float | None, label: str, currency: str) -> str:
     if change is None or pd.isna(change):
         return ""
-    sign = "+" if change > 0 else "−" if change < 0 else "±"
+    if change > 0:
+        sign = "+"
+    elif change < 0:
+        sign = "−"
+    else:
+        sign = "±"
     if label == "Customers":
         amount = tables.format_count(abs(change))
     else:

@@ -19,7 +19,7 @@ when none precedes it):
   one before the closing touch, ``n-2``) and closing touch (``n-1``), 10
   spread over the others.
 
-A touch that holds several roles adds their weights. When no touch is left
+A touch that plays several roles adds their weights. When no touch is left
 for the spread share, the key touches' weights are scaled up to the whole,
 so one touch takes everything under U-shaped and two touches take half
 each.

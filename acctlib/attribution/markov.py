@@ -7,7 +7,7 @@ counts normalised per source state. Self-transitions are dropped, which
 leaves every absorption probability unchanged.
 
 The conversion probability from ``(start)`` is solved exactly from
-``(I - Q) x = r``, where ``Q`` holds the transient-to-transient
+``(I - Q) x = r``, where ``Q`` contains the transient-to-transient
 probabilities and ``r`` the probabilities of converting in one step.
 Removing a channel sends every transition into a state that contains it to
 ``(null)``; its removal effect is ``1 - p_removed / p``, and a channel's

@@ -110,7 +110,7 @@ def convert_amounts(
         counts = currency[foreign].value_counts().sort_index()
         found = ", ".join(f"{code} ({count} rows)" for code, count in counts.items())
         raise InputError(
-            f"{file}: column amount_original holds amounts in {found} but the "
+            f"{file}: column amount_original contains amounts in {found} but the "
             f"report currency is {report_currency} and the source has no "
             "converted amount column and no rates table; map the converted "
             "column onto amount or set rates_file in the profile",

@@ -58,7 +58,7 @@ def test_rank_correlation_of_swapped_leaders():
 
 
 def test_bootstrap_is_seeded():
-    """The same seed gives the same intervals, and each interval holds its share."""
+    """The same seed gives the same intervals, and each interval contains its share."""
     first = compare.bootstrap_shares(CREDITS, samples=50, seed=7)
     second = compare.bootstrap_shares(CREDITS, samples=50, seed=7)
     pd.testing.assert_frame_equal(first, second)

@@ -138,7 +138,7 @@ def test_redact_secrets(options, expected):
 
 
 def test_manifest_form_hides_engine_secrets():
-    """Params.to_json, which manifests store, never holds the password."""
+    """Params.to_json, which manifests store, never contains the password."""
     params = resolve_params(
         None,
         ["engine=postgres", "engine_options={user: ana, password: hunter2}"],
