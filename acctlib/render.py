@@ -5,6 +5,7 @@ project's virtual environment; the build puts that environment's kernel
 folder first on ``JUPYTER_PATH`` so no kernel of the same name elsewhere on
 the machine is used. HTML export hides code cells, prompts and stderr, and
 uses the ``report`` template, which loads nothing over the network.
+Kernels talk to the build over local IPC sockets, not TCP ports.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from urllib.parse import quote
 
 import nbformat
 import papermill
+from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbconvert import HTMLExporter
 from papermill.exceptions import PapermillExecutionError
+from traitlets import default
 
 from acctlib.errors import BuildError
 
@@ -33,6 +36,19 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # Python's warnings module prints "file:line: SomeWarning: message".
 WARNING_LINE = re.compile(r"^\S.*:\d+: \w*Warning: ", re.MULTILINE)
 HEADING = re.compile(r"^(#{1,2})\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+
+class LocalKernelManager(AsyncKernelManager):
+    """Kernel manager whose kernels listen on IPC sockets in the runtime folder.
+
+    No TCP port is opened: the kernel is reachable only through socket files
+    in the user's Jupyter runtime folder, and ipykernel does not print its
+    warning about unencrypted TCP.
+    """
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc"
 
 
 def use_project_kernel() -> None:
@@ -76,6 +92,7 @@ def execute_notebook(
             progress_bar=False,
             execution_timeout=timeout,
             cwd=str(cwd) if cwd else None,
+            kernel_manager_class=LocalKernelManager,
         )
     except PapermillExecutionError as error:
         cell = _source_cell_index(source, error.source, error.cell_index)

@@ -88,7 +88,7 @@ def small_workspace(small_sample, tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
-def test_notebook_runs_on_sample(path, small_workspace, tmp_path):
+def test_notebook_runs_on_sample(path, small_workspace, tmp_path, capfd):
     executed = render.execute_notebook(
         path,
         tmp_path / path.name,
@@ -110,3 +110,5 @@ def test_notebook_runs_on_sample(path, small_workspace, tmp_path):
     shown = "\n".join(output["data"]["text/html"] for output in html_outputs)
     for phrase in EXPECTED_TEXT.get(path.stem, []):
         assert phrase in shown
+    # The kernel shares the test's stderr; over IPC it has nothing to warn about.
+    assert "Kernel is running over TCP" not in capfd.readouterr().err
