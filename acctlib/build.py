@@ -9,7 +9,9 @@ kept under ``work_dir/failed-runs/`` for debugging.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import logging
 import multiprocessing
@@ -28,7 +30,7 @@ from typing import Any
 import nbformat
 
 from acctlib import __version__, engine, movement, publish, render
-from acctlib.errors import AcctlibError, BuildError, ParameterError
+from acctlib.errors import AcctlibError, BuildError, ParameterError, RunBusyError
 from acctlib.intake import load_source
 from acctlib.intake.quarantine import write_csv_safely
 from acctlib.params import PROJECT_ROOT, Params
@@ -77,7 +79,38 @@ def build_report(params: Params, *, command: str = "acctlib build") -> BuildResu
     BuildError
         When a notebook fails; the executed notebook is kept under
         ``work_dir/failed-runs/`` and earlier reports stay as they were.
+    RunBusyError
+        When another build of the same run is using ``work_dir``.
     """
+    with _lock_run(Path(params["work_dir"]) / params.run_name):
+        return _build_locked(params, command)
+
+
+@contextlib.contextmanager
+def _lock_run(work_dir: Path):
+    """Hold an exclusive lock on ``work_dir`` while a build uses it.
+
+    Two builds of the same run would otherwise write the same workspace
+    file at once. The operating system releases the lock when the process
+    ends, so a crashed build leaves no stale lock behind.
+    """
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with open(work_dir / ".lock", "w", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunBusyError(
+                f"another build of run {work_dir.name} is using {work_dir}; "
+                "wait for it to finish, or give this build its own folder "
+                "with --set work_dir=PATH"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build_locked(params: Params, command: str) -> BuildResult:
     started = time.perf_counter()
     timings: dict[str, float] = {}
     sections = _section_paths(params["sections"])

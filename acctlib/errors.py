@@ -66,3 +66,7 @@ class BuildError(AcctlibError):
     def __reduce__(self):
         # Rebuild from the fields, so the error survives a worker process.
         return (type(self), (self.notebook, self.cell, self.detail))
+
+
+class RunBusyError(AcctlibError):
+    """Another build is using the same work folder for the same run."""
