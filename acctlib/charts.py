@@ -24,6 +24,8 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
+from acctlib.labels import readable_column
+
 CACHE_DIR = Path(__file__).resolve().parent.parent / ".acctlib-work" / "cache"
 PALETTE = ["#1f4e79", "#2e86c1", "#48c9b0", "#f4d03f", "#e67e22", "#c0392b", "#7f8c8d"]
 STATUS_ORDER = ["customer", "open_opportunity", "churned", "lost", "prospect"]
@@ -166,7 +168,9 @@ def plot_bookings_by_month(bookings: pd.DataFrame, currency: str) -> alt.Chart:
     ``bookings`` has columns ``month`` (first day of month), ``type`` and
     ``bookings`` (amount in the report currency).
     """
-    data = bookings.assign(month=bookings["month"].dt.strftime("%Y-%m"))
+    data = readable_column(bookings, "type").assign(
+        month=bookings["month"].dt.strftime("%Y-%m")
+    )
     return (
         alt.Chart(data, title=f"Bookings by month ({currency})")
         .mark_bar()

@@ -14,6 +14,7 @@ from IPython.display import HTML
 from acctlib import charts, tables, views
 from acctlib.attribution.credits import NO_TOUCH
 from acctlib.attribution.settings import MODEL_LABELS
+from acctlib.labels import readable, readable_column
 
 DIMENSION_LABELS = {
     "channel": "Channel",
@@ -42,8 +43,8 @@ def answer_cards(ws) -> HTML:
     if not has_attribution(ws):
         return _missing()
     figures = _headline(ws)
-    robust = ", ".join(figures["robust_channels"]) or "none"
-    functions = ", ".join(figures["robust_functions"]) or "none"
+    robust = ", ".join(map(readable, figures["robust_channels"])) or "none"
+    functions = ", ".join(map(readable, figures["robust_functions"])) or "none"
     suggested = figures.get("suggested_lookback_days")
     cards = [
         {"label": "Channels in the top under every model", "value": robust},
@@ -67,11 +68,16 @@ def answer_note(ws) -> HTML:
         return _missing()
     figures = _headline(ws)
     top = ws.params["attribution_robust_top"]
-    channels = figures["robust_channels"]
-    if channels:
+    channels = [readable(channel) for channel in figures["robust_channels"]]
+    if len(channels) == 1:
+        text = (
+            f"{channels[0]} ranks in the top {top} channels under every model, "
+            "so its credit does not depend on the choice of model."
+        )
+    elif channels:
         text = (
             f"{', '.join(channels)} rank in the top {top} channels under every "
-            f"model, so their credit does not depend on the choice of model."
+            "model, so their credit does not depend on the choice of model."
         )
     else:
         text = (
@@ -89,7 +95,7 @@ def plot_shares(ws, by: str = "channel") -> alt.Chart:
     """Return a heat map of each value's share of credit under every model."""
     shares = ws.table(f"attribution_shares_{by}")
     shares = shares[shares[by] != NO_TOUCH]
-    shares = shares.assign(model=shares["model"].map(_model_label))
+    shares = readable_column(shares, by).assign(model=shares["model"].map(_model_label))
     order = (
         shares.groupby(by)["share"].mean().sort_values(ascending=False).index.tolist()
     )
@@ -117,7 +123,9 @@ def comparison_table(ws, by: str = "channel") -> object:
     table = ws.table(f"attribution_compare_{by}")
     models = [c for c in table.columns if c in MODEL_LABELS]
     columns = [by, *models, "spread", "worst_rank", "robust"]
-    frame = table[columns].assign(robust=table["robust"].map({True: "yes", False: ""}))
+    frame = readable_column(table[columns], by).assign(
+        robust=table["robust"].map({True: "yes", False: ""})
+    )
     labels = {
         by: DIMENSION_LABELS[by],
         "spread": "Spread (max − min)",
@@ -149,7 +157,7 @@ def credit_table(ws, by: str = "channel", kind: str = "revenue") -> object:
         order.append(NO_TOUCH)
     table = table.loc[order]
     table.loc["Total"] = table.sum()
-    frame = table.reset_index()
+    frame = readable_column(table.reset_index(), by)
     frame.columns.name = None
     models = [c for c in frame.columns if c in MODEL_LABELS]
     coverage = _headline(ws).get("revenue_coverage")
@@ -181,7 +189,7 @@ def top_campaigns_table(ws, n: int = 15) -> object:
         index="campaign", columns="model", values="credit", aggfunc="sum", fill_value=0
     )
     table = table.loc[table.mean(axis=1).sort_values(ascending=False).index[:n]]
-    frame = table.reset_index()
+    frame = readable_column(table.reset_index(), "campaign")
     frame.columns.name = None
     models = [c for c in frame.columns if c in MODEL_LABELS]
     return tables.style_table(
@@ -235,6 +243,8 @@ def coverage_table(ws) -> object:
     """Return the share of won deals and revenue with a recorded touch."""
     frame = ws.table("attribution_coverage")
     keys = [c for c in ("tier", "type") if c in frame.columns]
+    if "type" in keys:
+        frame = readable_column(frame, "type")
     return tables.style_table(
         frame,
         currency=ws.currency,
@@ -282,7 +292,7 @@ def excluded_touches_table(ws) -> object:
 def plot_intervals(ws, model: str = "linear") -> alt.Chart:
     """Return each channel's share with its bootstrap interval under ``model``."""
     frame = ws.table("attribution_intervals")
-    frame = frame[frame["model"] == model]
+    frame = readable_column(frame[frame["model"] == model], "channel")
     base = alt.Chart(
         frame, title=f"Channel share under {_model_label(model)}, 90% interval"
     )
@@ -308,7 +318,7 @@ def plot_intervals(ws, model: str = "linear") -> alt.Chart:
 def plot_windows(ws, model: str = "linear") -> alt.Chart:
     """Return each channel's share as the lookback grows, under ``model``."""
     frame = ws.table("attribution_windows")
-    frame = frame[frame["model"] == model]
+    frame = readable_column(frame[frame["model"] == model], "channel")
     return (
         alt.Chart(frame, title=f"Channel share by lookback ({_model_label(model)})")
         .mark_line(point=True)
@@ -336,6 +346,7 @@ def learned_weights_table(ws) -> object:
         suffixes=("_markov", "_shapley"),
     )
     grouped = frame["player"].eq("other").any() if "player" in frame else False
+    frame = readable_column(readable_column(frame, "channel"), "player")
     caption = (
         f"Shapley values are exact over at most "
         f"{ws.params['attribution_shapley_max_channels']} players"

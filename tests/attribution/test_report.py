@@ -6,6 +6,7 @@ import pytest
 
 from acctlib.attribution import report
 from acctlib.attribution.allocation import to_cents
+from acctlib.labels import readable
 from acctlib.workspace import open_workspace
 
 
@@ -56,3 +57,17 @@ def test_executive_highlights_render(sample_workspace):
     assert "acctlib-kpi" in html[0]
     assert "under every model" in html[1] or "depends on the model" in html[1]
     assert "vegaEmbed" in html[2]
+
+
+@pytest.mark.slow
+def test_tables_show_codes_as_words(sample_workspace):
+    """Function and channel codes reach the reader as words, not identifiers."""
+    functions = report.credit_table(sample_workspace, "function").to_html()
+    assert ">SDR<" in functions
+    assert ">Marketing<" in functions
+    assert ">sdr<" not in functions
+    channels = report.comparison_table(sample_workspace, "channel").to_html()
+    codes = sample_workspace.table("attribution_compare_channel")["channel"]
+    for code in codes[codes.str.contains("_")]:
+        assert f">{code}<" not in channels
+        assert f">{readable(code)}<" in channels

@@ -1,0 +1,39 @@
+"""Readable labels for the codes that CRM exports and the canonical schema use.
+
+Reports show "Outbound email" where the data says ``outbound_email`` and
+"SDR" where it says ``sdr``. Values that already read as words (they
+contain a capital letter, a space or punctuation other than ``_``) are
+shown as they are, so a CRM's own labels are never rewritten.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+# Words shown in capitals when they appear in a code.
+ACRONYMS = frozenset(
+    {"abm", "ae", "b2b", "cs", "crm", "csm", "ppc", "pr", "sdr", "se", "sem", "seo"}
+)
+CODE = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
+
+
+def readable(value: object) -> object:
+    """Return ``value`` as words when it is a lower-case code, else unchanged.
+
+    >>> readable("outbound_email"), readable("sdr"), readable("Paid Search")
+    ('Outbound email', 'SDR', 'Paid Search')
+    """
+    if not isinstance(value, str) or not CODE.match(value):
+        return value
+    words = value.split("_")
+    shown = [word.upper() if word in ACRONYMS else word for word in words]
+    if shown[0] == words[0]:
+        shown[0] = shown[0].capitalize()
+    return " ".join(shown)
+
+
+def readable_column(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Return a copy of ``frame`` with ``column``'s codes shown as words."""
+    return frame.assign(**{column: frame[column].map(readable)})
