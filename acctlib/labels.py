@@ -1,7 +1,7 @@
 """Readable labels for the codes that CRM exports and the canonical schema use.
 
-Reports show "Outbound email" where the data says ``outbound_email`` and
-"SDR" where it says ``sdr``. Values that already read as words (they
+Reports show "Outbound email" for the code ``outbound_email`` and "SDR"
+for ``sdr``. Values that already read as words (they
 contain a capital letter, a space or punctuation other than ``_``) are
 shown as they are, so a CRM's own labels are never rewritten.
 """
