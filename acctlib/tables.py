@@ -107,7 +107,13 @@ def style_table(
         styler = styler.set_caption(caption)
     numeric = [c for c in [*money, *counts, *percents] if c in frame.columns]
     text = [c for c in frame.columns if c not in numeric]
-    styler = styler.set_properties(subset=numeric, **{"text-align": "right"})
+    # Amounts such as "USD 7,106,638" stay on one line; text columns wrap.
+    styler = styler.set_properties(
+        subset=numeric, **{"text-align": "right", "white-space": "nowrap"}
+    )
+    styler = styler.set_properties(
+        subset=[c for c in dates if c in frame.columns], **{"white-space": "nowrap"}
+    )
     styler = styler.set_properties(subset=text, **{"text-align": "left"})
     # Styler ids are random by default; a content hash keeps the HTML of two
     # builds of the same data identical.

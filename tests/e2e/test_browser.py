@@ -127,6 +127,19 @@ def test_every_page_renders_offline(browser, small_report):
         page.close()
 
 
+def test_amounts_stay_on_one_line(browser, small_report):
+    """A money cell such as "USD 7,106,638" never breaks after the currency."""
+    page, _ = open_page(browser, small_report.run_dir / "05-forecast.html")
+    wrapping = page.evaluate(
+        "Array.from(document.querySelectorAll('.jp-RenderedHTMLCommon td'))"
+        ".filter(td => /^USD [0-9]/.test(td.textContent))"
+        ".map(td => getComputedStyle(td).whiteSpace)"
+    )
+    assert wrapping
+    assert set(wrapping) == {"nowrap"}
+    page.close()
+
+
 def test_untrusted_names_run_nothing(browser, untrusted_report):
     for path in report_pages(untrusted_report.run_dir):
         page, log = open_page(browser, path)
