@@ -68,7 +68,8 @@ class Intake:
         ``read`` is the number of rows handed to validation (for tables an
         adapter derives, such as stage history from deal columns, the rows
         it derived). ``reconciled`` is True when read equals accepted plus
-        rejected plus merged.
+        rejected plus merged. ``cells_blanked`` counts cells of optional
+        columns blanked in accepted rows, outside that sum.
         """
         rows = []
         for name in schema.TABLES:
@@ -87,12 +88,21 @@ class Intake:
                     "accepted": accepted,
                     "rejected": rejected,
                     "merged": merged,
+                    "cells_blanked": self.quarantine.count_blanked(name),
                     "reconciled": read == accepted + rejected + merged,
                 }
             )
         return pd.DataFrame(
             rows,
-            columns=["table", "read", "accepted", "rejected", "merged", "reconciled"],
+            columns=[
+                "table",
+                "read",
+                "accepted",
+                "rejected",
+                "merged",
+                "cells_blanked",
+                "reconciled",
+            ],
         )
 
 

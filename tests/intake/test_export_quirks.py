@@ -191,8 +191,8 @@ def test_check_command_prints_summary(tmp_path: Path, capsys) -> None:
     data = write_files(
         tmp_path / "data",
         {
-            "accounts.csv": "Account ID,Account Name,Website\nA1,Acme,acme.com\n"
-            "A2,Acme Inc,https://www.acme.com/\n",
+            "accounts.csv": "Account ID,Account Name,Website,Target\n"
+            "A1,Acme,acme.com,maybe\nA2,Acme Inc,https://www.acme.com/,yes\n",
             "opportunities.csv": opportunities_csv(rows),
         },
     )
@@ -212,7 +212,10 @@ def test_check_command_prints_summary(tmp_path: Path, capsys) -> None:
     )
     output = capsys.readouterr().out
     assert code == 1
-    assert "5 rows read, 2 accepted, 2 rejected, 1 merged (reconciled)" in output
+    assert "5 rows read, 2 accepted, 2 rejected, 1 merged (reconciled)." in output
+    assert "optional columns blanked in accepted rows: 1." in output
+    assert "cell blanked" in output
+    assert "invalid boolean" in output
     assert "account_id not found in accounts" in output
     assert (
         "stage 'Legal Review' is not in the stage map but 1 opportunity row" in output
