@@ -12,7 +12,8 @@ the same figures:
 - ``dq_merges``: accounts merged by domain, and name-only suggestions;
 - ``dq_stage_lint``: the stage-map findings;
 - ``dq_findings``: opportunities kept but odd (closed before created, won
-  without amount, no account, shared by several companies);
+  without amount, open with a negative amount, no account, shared by
+  several companies);
 - ``dq_currency``: the report currency and how many amounts each basis
   converted;
 - ``dq_account_amounts``: won amount per account under the
