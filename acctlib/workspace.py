@@ -33,6 +33,7 @@ from acctlib import (
 )
 from acctlib.attribution.prepare import prepare_attribution
 from acctlib.dataquality import prepare_data_quality
+from acctlib.dealshares import DEAL_COMPANIES
 from acctlib.intake import Intake
 from acctlib.params import PROJECT_ROOT, Params
 
@@ -113,6 +114,7 @@ def prepare_account_map(context: PrepareContext) -> None:
         revenue,
         context.as_of,
         stage_map=intake.stage_map,
+        deal_shares=intake.extras.get(DEAL_COMPANIES),
     )
     context.store("account_map", account_map)
     context.headline.update(
