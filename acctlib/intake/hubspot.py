@@ -202,6 +202,9 @@ def compute_account_amounts(
 def stage_labels_by_id(stage_map: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     """Return the stage label of every stage ID the stage map's ``ids`` list.
 
+    Keys are case-folded, because warehouse syncs may upper-case the IDs in
+    column names; look IDs up with :func:`_fold_id`.
+
     Raises
     ------
     ParameterError
@@ -211,7 +214,7 @@ def stage_labels_by_id(stage_map: Mapping[str, Mapping[str, Any]]) -> dict[str, 
     for label, entry in stage_map.items():
         ids = entry.get("ids") or []
         for stage_id in [ids] if isinstance(ids, str | int) else ids:
-            key = str(stage_id).strip()
+            key = _fold_id(stage_id)
             if key in labels and labels[key] != label:
                 raise ParameterError(
                     f"stage id {key!r} is listed under both {labels[key]!r} and "
@@ -219,6 +222,10 @@ def stage_labels_by_id(stage_map: Mapping[str, Mapping[str, Any]]) -> dict[str, 
                 )
             labels[key] = label
     return labels
+
+
+def _fold_id(stage_id: object) -> str:
+    return str(stage_id).strip().casefold()
 
 
 def _label_stage_ids(
@@ -229,8 +236,8 @@ def _label_stage_ids(
     source = pick_column(deals, candidates) if candidates else None
     if source is None or not stage_ids:
         return
-    stripped = deals[source].fillna("").astype("str").str.strip()
-    labels = stripped.map(stage_ids)
+    folded = deals[source].fillna("").map(_fold_id)
+    labels = folded.map(stage_ids)
     deals[source] = labels.where(labels.notna(), deals[source])
 
 
@@ -257,7 +264,7 @@ def stage_history_from_columns(
         dates = deals[column].fillna("").astype("str").str.strip()
         has_date = dates != ""
         internal = match.groupdict().get("internal")
-        if internal is not None and internal.strip() not in stage_ids:
+        if internal is not None and _fold_id(internal) not in stage_ids:
             # A portal exports the date columns of every pipeline's stages;
             # only IDs that these deals use need a stage map entry.
             if has_date.any():
@@ -266,7 +273,7 @@ def stage_history_from_columns(
         if DATE_EXITED.match(str(column)):
             continue
         if internal is not None:
-            stage = stage_ids[internal.strip()]
+            stage = stage_ids[_fold_id(internal)]
         else:
             stage = PIPELINE_SUFFIX.sub("", match.group("label")).strip()
         parts.append(

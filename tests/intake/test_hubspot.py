@@ -296,6 +296,21 @@ def test_label_and_internal_columns_once(tmp_path: Path) -> None:
     assert intake.reconciliation().set_index("table").loc["stage_history", "read"] == 1
 
 
+def test_upper_case_stage_id_columns(tmp_path: Path) -> None:
+    """A sync that upper-cases IDs in headers and values still maps them."""
+    deals = (
+        "HS_OBJECT_ID,DEALSTAGE,AMOUNT,CLOSEDATE,CREATEDATE,"
+        "HS_DATE_ENTERED_QUALIFIEDTOBUY,HS_DATE_ENTERED_CLOSEDLOST\n"
+        "D1,CLOSEDLOST,100,2024-03-01,2024-01-01,2024-01-02,2024-03-01\n"
+    )
+    files = {"companies.csv": COMPANIES, "deals.csv": deals}
+    intake = load(tmp_path, files, "hubspot")
+    assert intake.tables["opportunities"]["stage"].tolist() == ["Closed Lost"]
+    history = intake.tables["stage_history"]
+    assert history["stage"].tolist() == ["Qualified To Buy", "Closed Lost"]
+    assert intake.extras["unmapped_stage_ids"].empty
+
+
 def test_stage_id_under_two_stages_raises() -> None:
     stage_map = {
         "Demo": {"category": "open", "ids": ["123"]},
