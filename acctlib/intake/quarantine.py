@@ -119,11 +119,15 @@ class Quarantine:
 
     def count_blanked(self, table: str | None = None) -> int:
         """Return the number of cells blanked in kept rows (of one table)."""
-        frame = self.to_frame()
-        frame = frame[frame["action"] == CELL_BLANKED]
-        if table is not None:
-            frame = frame[frame["table"] == table]
-        return len(frame.drop_duplicates(["table", "file", "row", "column"]))
+        rejected = self._rejected_keys()
+        cells = {
+            (*_row_key(record), record["column"])
+            for record in self.records
+            if record["action"] == CELL_BLANKED
+            and (table is None or record["table"] == table)
+            and _row_key(record) not in rejected
+        }
+        return len(cells)
 
     def summary(self) -> pd.DataFrame:
         """Return row counts per table, action and reason.
