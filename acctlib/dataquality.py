@@ -327,8 +327,8 @@ def executive_highlights(ws: Any) -> list[HTML]:
     blanked = int(counts["cells_blanked"].sum())
     notes = [
         f"{int(counts['accepted'].sum()):,} input rows accepted, {rejected:,} "
-        f"rejected, {merged:,} duplicate accounts merged, {blanked:,} unreadable "
-        "optional cells blanked (all listed in rejected_rows.csv)."
+        f"rejected and {blanked:,} unreadable optional cells blanked (listed in "
+        f"rejected_rows.csv), {merged:,} duplicate accounts merged."
     ]
     lint = ws.table("dq_stage_lint")
     errors = int((lint["level"] == "error").sum()) if not lint.empty else 0
