@@ -265,8 +265,9 @@ def stage_history_from_columns(
         has_date = dates != ""
         internal = match.groupdict().get("internal")
         if internal is not None and _fold_id(internal) not in stage_ids:
-            # A portal exports the date columns of every pipeline's stages;
-            # only IDs that these deals use need a stage map entry.
+            # An export may carry empty date columns of stages that no deal
+            # entered, such as another pipeline's, so only IDs with dates
+            # need a stage map entry.
             if has_date.any():
                 unmapped.append((internal.strip(), str(column), int(has_date.sum())))
             continue
