@@ -86,9 +86,12 @@ def compute_account_state(context: Any, as_of: dt.date) -> dict[str, pd.DataFram
     touches = context.con.table("touchpoints") if "touchpoints" in tables else None
     activity = None
     if touches is not None:
+        split = split_shared_deals(
+            snapshot, context.intake.extras.get(DEAL_COMPANIES), ["amount", "acv"]
+        )
         activity = accountmap.summarize_touch_activity(
             touches,
-            snapshot,
+            split,
             as_of,
             window_days=params["influence_window_days"],
             lookback_days=params["lookback_days"],

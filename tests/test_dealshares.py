@@ -175,7 +175,10 @@ def test_account_map_follows_split_rule(tmp_path: Path, rule, expected):
 @pytest.mark.slow
 def test_prepared_tables_follow_equal_split(tmp_path: Path):
     """Account map, tiers and attribution credit split D1 between its companies."""
-    intake = load(tmp_path, hubspot_files(), "hubspot", "shared_deal_split=equal")
+    files = hubspot_files()
+    # A marketing email to 9002 before D1 was created sources D1 for 9002.
+    files["engagements.csv"] += "E3,EMAIL,2023-12-20 08:00,9002,\n"
+    intake = load(tmp_path, files, "hubspot", "shared_deal_split=equal")
     params = resolve_params(
         None,
         [
@@ -192,7 +195,9 @@ def test_prepared_tables_follow_equal_split(tmp_path: Path):
 
     con = duckdb.connect(str(workspace), read_only=True)
     try:
-        account_map = con.sql("SELECT account_id, tcv FROM account_map").df()
+        account_map = con.sql(
+            "SELECT account_id, tcv, marketing_sourced FROM account_map"
+        ).df()
         tiers = con.sql("SELECT account_id, value_amount FROM account_tiers").df()
         credits = con.sql(
             "SELECT model, account_id, SUM(credit_cents) AS cents "
@@ -204,6 +209,9 @@ def test_prepared_tables_follow_equal_split(tmp_path: Path):
     assert tcv["9001"] == 25_000
     assert tcv["9002"] == 25_000
     assert tcv.sum() == 80_000
+    sourced = account_map.set_index("account_id")["marketing_sourced"]
+    assert bool(sourced["9002"])
+    assert not bool(sourced["9001"])
     value = tiers.set_index("account_id")["value_amount"]
     assert value["9001"] == 25_000
     assert value["9002"] == 25_000
