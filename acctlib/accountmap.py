@@ -25,6 +25,7 @@ import pandas as pd
 
 from acctlib import schema
 from acctlib.asof import as_of_cutoff, filter_revenue
+from acctlib.dealshares import split_shared_deals
 from acctlib.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -157,6 +158,7 @@ def compute_account_map(
     as_of: dt.date,
     *,
     stage_map: Mapping[str, Mapping[str, Any]],
+    deal_shares: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Compute one row per account with its status, pipeline, value and touches.
 
@@ -216,6 +218,15 @@ def compute_account_map(
         Calendar date of the report.
     stage_map
         The ``stage_map`` parameter, used to rank open stages.
+    deal_shares
+        Intake's ``deal_companies`` table (``opportunity_id``,
+        ``account_id``, ``share``) for sources whose deals may list several
+        companies, or None. A deal with several companies of share above
+        zero counts under each of them, with its amounts and ACV multiplied
+        by the share (see :func:`acctlib.dealshares.split_shared_deals`).
+        The money columns still sum to the snapshot totals, but count
+        columns such as ``won_opportunities`` count such a deal once per
+        company.
 
     Returns
     -------
@@ -234,7 +245,8 @@ def compute_account_map(
     cutoff = as_of_cutoff(as_of)
 
     base = _select_known_accounts(accounts, cutoff)
-    deals = _assign_unknown_accounts(snapshot, base.index)
+    split = split_shared_deals(snapshot, deal_shares, ["amount", "acv"])
+    deals = _assign_unknown_accounts(split, base.index)
     if (deals["account_id"] == schema.NO_ACCOUNT).any():
         base = _append_no_account_row(base)
 

@@ -26,6 +26,7 @@ from acctlib import (
     tiermovement,
 )
 from acctlib.asof import as_of_cutoff
+from acctlib.dealshares import DEAL_COMPANIES, split_shared_deals
 from acctlib.errors import AcctlibError
 
 logger = logging.getLogger(__name__)
@@ -85,9 +86,12 @@ def compute_account_state(context: Any, as_of: dt.date) -> dict[str, pd.DataFram
     touches = context.con.table("touchpoints") if "touchpoints" in tables else None
     activity = None
     if touches is not None:
+        split = split_shared_deals(
+            snapshot, context.intake.extras.get(DEAL_COMPANIES), ["amount", "acv"]
+        )
         activity = accountmap.summarize_touch_activity(
             touches,
-            snapshot,
+            split,
             as_of,
             window_days=params["influence_window_days"],
             lookback_days=params["lookback_days"],
@@ -99,6 +103,7 @@ def compute_account_state(context: Any, as_of: dt.date) -> dict[str, pd.DataFram
         tables.get("revenue"),
         as_of,
         stage_map=context.intake.stage_map,
+        deal_shares=context.intake.extras.get(DEAL_COMPANIES),
     )
     state = {"snapshot": snapshot, "account_map": account_map}
     state.update(compute_progression_state(context, as_of, snapshot, account_map))
@@ -165,10 +170,17 @@ def compute_tier_and_health(
 ) -> dict[str, pd.DataFrame]:
     """Return ``account_tiers`` and ``account_health`` from a progression state."""
     params = context.params
+    # Shared deals count for each company with its share of the ACV, as in
+    # the account map.
+    opportunities = split_shared_deals(
+        state["opportunity_progression"],
+        context.intake.extras.get(DEAL_COMPANIES),
+        ["amount", "acv"],
+    )
     tiers = tiering.compute_account_tiers(
         state["account_map"],
         state["account_progression"],
-        state["opportunity_progression"],
+        opportunities,
         tiering.TierConfig.from_params(params),
     )
     signals = health.summarize_signals(context.intake.tables.get("signals"), as_of)

@@ -4,13 +4,16 @@
 workspace once; the data-quality notebook and the ``check`` command show
 the same figures:
 
-- ``dq_counts``: rows read, accepted, rejected and merged per table, and
-  whether read equals accepted + rejected + merged (``reconciled``);
-- ``dq_rejections``: rejected rows per table and reason;
+- ``dq_counts``: rows read, accepted, rejected and merged per table,
+  cells of optional columns blanked in accepted rows, and whether read
+  equals accepted + rejected + merged (``reconciled``);
+- ``dq_rejections``: rows per table, action (``row rejected`` or ``cell
+  blanked``) and reason;
 - ``dq_merges``: accounts merged by domain, and name-only suggestions;
 - ``dq_stage_lint``: the stage-map findings;
 - ``dq_findings``: opportunities kept but odd (closed before created, won
-  without amount, no account, shared by several companies);
+  without amount, open with a negative amount, no account, shared by
+  several companies);
 - ``dq_currency``: the report currency and how many amounts each basis
   converted;
 - ``dq_account_amounts``: won amount per account under the
@@ -86,7 +89,15 @@ def prepare_data_quality(context: Any) -> None:
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Give every column a concrete type, so empty tables can be stored."""
-    counts = {"rows", "read", "accepted", "rejected", "merged", "opportunities"}
+    counts = {
+        "rows",
+        "read",
+        "accepted",
+        "rejected",
+        "merged",
+        "cells_blanked",
+        "opportunities",
+    }
     result = frame.copy()
     for column in result.columns:
         if column in counts:
@@ -105,7 +116,7 @@ def format_check_report(intake: Intake) -> str:
     parts = summarize_intake(intake)
     sections = [
         ("Rows per table", parts["dq_counts"]),
-        ("Rejected rows by reason", parts["dq_rejections"]),
+        ("Rejected rows and blanked cells by reason", parts["dq_rejections"]),
         ("Account merges and suggestions", parts["dq_merges"]),
         ("Stage map lint", parts["dq_stage_lint"][["level", "message"]]),
         ("Data-quality findings", _findings_text(parts["dq_findings"])),
@@ -120,7 +131,9 @@ def format_check_report(intake: Intake) -> str:
         f"Profile {intake.profile}: {int(counts['read'].sum()):,} rows read, "
         f"{int(counts['accepted'].sum()):,} accepted, "
         f"{int(counts['rejected'].sum()):,} rejected, "
-        f"{int(counts['merged'].sum()):,} merged ({status})."
+        f"{int(counts['merged'].sum()):,} merged ({status}). Cells of "
+        f"optional columns blanked in accepted rows: "
+        f"{int(counts['cells_blanked'].sum()):,}."
     )
     for title, frame in sections:
         lines.append("")
@@ -185,27 +198,40 @@ def counts_table(ws: Any) -> object:
     frame["reconciled"] = frame["reconciled"].map({True: "yes", False: "NO"})
     return tables.style_table(
         frame,
-        counts=["read", "accepted", "rejected", "merged"],
+        counts=["read", "accepted", "rejected", "merged", "cells_blanked"],
         labels={
             "table": "Table",
             "read": "Rows read",
             "accepted": "Accepted",
             "rejected": "Rejected",
             "merged": "Merged",
+            "cells_blanked": "Cells blanked (row kept)",
             "reconciled": "Read = accepted + rejected + merged",
         },
     )
 
 
 def rejections_table(ws: Any) -> object:
-    """Return rejected rows per table and reason, or a note when none."""
+    """Return rejected rows and blanked cells per table and reason.
+
+    Returns a note when intake rejected no row and blanked no cell.
+    """
     frame = ws.table("dq_rejections")
     if frame.empty:
-        return _note("No input row was rejected.")
+        return _note("No input row was rejected and no cell was blanked.")
     return tables.style_table(
         frame,
         counts=["rows"],
-        labels={"table": "Table", "reason": "Reason", "rows": "Rows"},
+        labels={
+            "table": "Table",
+            "action": "Action",
+            "reason": "Reason",
+            "rows": "Rows",
+        },
+        caption=(
+            "Every row and cell is listed in rejected_rows.csv. A blanked "
+            "cell is an optional value that could not be read; its row is kept."
+        ),
     )
 
 
@@ -298,9 +324,11 @@ def executive_highlights(ws: Any) -> list[HTML]:
     counts = ws.table("dq_counts")
     rejected = int(counts["rejected"].sum())
     merged = int(counts["merged"].sum())
+    blanked = int(counts["cells_blanked"].sum())
     notes = [
         f"{int(counts['accepted'].sum()):,} input rows accepted, {rejected:,} "
-        f"rejected (listed in rejected_rows.csv), {merged:,} duplicate accounts merged."
+        f"rejected and {blanked:,} unreadable optional cells blanked (listed in "
+        f"rejected_rows.csv), {merged:,} duplicate accounts merged."
     ]
     lint = ws.table("dq_stage_lint")
     errors = int((lint["level"] == "error").sum()) if not lint.empty else 0

@@ -139,16 +139,21 @@ def intake_table(ws: Workspace) -> object:
 
 
 def rejected_summary_table(ws: Workspace) -> object:
-    """Return rejected rows counted per table and reason."""
+    """Return rejected rows and blanked cells counted per table and reason."""
     rejected = ws.table("rejected_rows")
     if rejected.empty:
-        return note("No input row was rejected.")
-    distinct = rejected.drop_duplicates(["table", "file", "row", "reason"])
-    grouped = distinct.groupby(["table", "reason"], as_index=False).size()
+        return note("No input row was rejected and no cell was blanked.")
+    distinct = rejected.drop_duplicates(["table", "file", "row", "action", "reason"])
+    grouped = distinct.groupby(["table", "action", "reason"], as_index=False).size()
     return tables.style_table(
         grouped.rename(columns={"size": "rows"}),
         counts=["rows"],
-        labels={"table": "Table", "reason": "Reason", "rows": "Rows"},
+        labels={
+            "table": "Table",
+            "action": "Action",
+            "reason": "Reason",
+            "rows": "Rows",
+        },
     )
 
 

@@ -33,6 +33,7 @@ from acctlib import (
 )
 from acctlib.attribution.prepare import prepare_attribution
 from acctlib.dataquality import prepare_data_quality
+from acctlib.dealshares import DEAL_COMPANIES, split_shared_deals
 from acctlib.intake import Intake
 from acctlib.params import PROJECT_ROOT, Params
 
@@ -113,6 +114,7 @@ def prepare_account_map(context: PrepareContext) -> None:
         revenue,
         context.as_of,
         stage_map=intake.stage_map,
+        deal_shares=intake.extras.get(DEAL_COMPANIES),
     )
     context.store("account_map", account_map)
     context.headline.update(
@@ -182,9 +184,13 @@ def _summarize_activity(context: PrepareContext, snapshot: pd.DataFrame):
     if touches is None:
         return None
     params = context.params
+    # A shared deal is a first opportunity of each company that shares it.
+    split = split_shared_deals(
+        snapshot, context.intake.extras.get(DEAL_COMPANIES), ["amount", "acv"]
+    )
     return accountmap.summarize_touch_activity(
         touches,
-        snapshot,
+        split,
         params.as_of,
         window_days=params["influence_window_days"],
         lookback_days=params["lookback_days"],

@@ -10,6 +10,7 @@ from acctlib.attribution import compare
 from acctlib.attribution.credits import compute_attribution
 from acctlib.attribution.journeys import excluded_touch_note
 from acctlib.attribution.settings import AttributionSettings
+from acctlib.dealshares import DEAL_COMPANIES, split_shared_cents
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,10 @@ def prepare_attribution(context) -> None:
     touches = context.con.table("touchpoints")
     result = compute_attribution(context.con, touches, snapshot, settings)
 
-    context.store("attribution_credits", _add_tiers(context, result.credits))
+    context.store(
+        "attribution_credits",
+        _add_tiers(context, _split_credits(context, result.credits)),
+    )
     context.store("attribution_campaign_credits", result.campaign_credits)
     context.store("attribution_opportunities", result.opportunities)
     context.store("attribution_excluded_touches", result.excluded_touches)
@@ -53,6 +57,20 @@ def prepare_attribution(context) -> None:
     context.store("attribution_windows", windows)
     suggested = compare.suggest_lookback(touches, snapshot, settings)
     _add_headline(context, result, settings, suggested)
+
+
+def _split_credits(context, credits: pd.DataFrame) -> pd.DataFrame:
+    """Split the credit of deals shared by several companies over them.
+
+    Per-account credit then follows the ``shared_deal_split`` rule, as the
+    account map and tiers do. Totals per model, channel and deal stay the
+    same to the cent. A split row keeps its journey's ``touches`` count.
+    """
+    links = context.intake.extras.get(DEAL_COMPANIES)
+    split = split_shared_cents(credits, links, "credit_cents")
+    if split is credits:
+        return credits
+    return split.assign(credit=split["credit_cents"] / 100.0)
 
 
 def _add_tiers(context, frame: pd.DataFrame) -> pd.DataFrame:

@@ -41,10 +41,11 @@ class Intake:
     ``extras`` contains the audit tables of intake: ``account_merges``
     (:mod:`acctlib.intake.dedupe`), ``stage_lint``
     (:mod:`acctlib.intake.stagelint`), ``quality_findings``
-    (:mod:`acctlib.intake.quality`) and, for sources whose deals may have
-    several companies, ``deal_companies``. ``received`` counts the rows
-    handed to validation per table, and ``merged`` the accounts merged
-    into another.
+    (:mod:`acctlib.intake.quality`) and, for HubSpot, ``deal_companies``
+    (deals linked to several companies) and ``unmapped_stage_ids`` (stage
+    IDs in stage-date columns that the stage map does not name).
+    ``received`` counts the rows handed to validation per table, and
+    ``merged`` the accounts merged into another.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -68,7 +69,8 @@ class Intake:
         ``read`` is the number of rows handed to validation (for tables an
         adapter derives, such as stage history from deal columns, the rows
         it derived). ``reconciled`` is True when read equals accepted plus
-        rejected plus merged.
+        rejected plus merged. ``cells_blanked`` counts cells of optional
+        columns blanked in accepted rows, outside that sum.
         """
         rows = []
         for name in schema.TABLES:
@@ -87,12 +89,21 @@ class Intake:
                     "accepted": accepted,
                     "rejected": rejected,
                     "merged": merged,
+                    "cells_blanked": self.quarantine.count_blanked(name),
                     "reconciled": read == accepted + rejected + merged,
                 }
             )
         return pd.DataFrame(
             rows,
-            columns=["table", "read", "accepted", "rejected", "merged", "reconciled"],
+            columns=[
+                "table",
+                "read",
+                "accepted",
+                "rejected",
+                "merged",
+                "cells_blanked",
+                "reconciled",
+            ],
         )
 
 
@@ -127,7 +138,9 @@ def load_source(params: Params) -> Intake:
         f"acctlib.intake.{profile.get('adapter', 'canonical_files')}"
     )
     # An adapter returns its raw tables, the input fingerprints and,
-    # optionally, audit tables of its own (such as deal_companies).
+    # optionally, audit tables of its own (such as deal_companies). It reads
+    # the stage map in effect from the profile, to translate stage IDs.
+    profile = {**profile, "stage_map": stage_map}
     raw_tables, inputs, *rest = adapter.read_source(data_dir, profile, params)
     extras = rest[0] if rest else {}
     rates_file = profile.get("rates_file")
@@ -224,6 +237,7 @@ def assemble(
             [raw.frame["stage"] for raw in raw_tables if raw.table == "opportunities"]
         ),
         tables.get("stage_history"),
+        all_extras.get("unmapped_stage_ids"),
     )
     findings = check_opportunities(tables["opportunities"], all_extras)
     all_extras["quality_findings"] = findings

@@ -1,16 +1,24 @@
 """Turning raw text tables into validated canonical tables.
 
 The steps, per table: check the required columns, parse every column by its
-kind, fill stage categories from the stage map, reject duplicated keys,
-validate with the table's pandera schema, and finally reject rows whose
+kind, fill stage categories from the stage map, validate with the table's
+pandera schema, reject duplicated keys, and finally reject rows whose
 references (an opportunity's account, a touch's account) point nowhere.
-Each rejected row lands in the :class:`Quarantine` with its reason.
+Each rejected row lands in the :class:`Quarantine` with its reason and the
+raw text of the failing cell as the file had it.
+
+A value that fails to parse or fails a check in an optional column (one
+whose cells may be empty, other than a key or a reference) does not reject
+its row: the cell is blanked, the row is kept, and the quarantine records
+the cell with the action ``cell blanked``. An opportunity's account_id is a
+reference, so a bad one still rejects the row: blanking it would move the
+deal to "No account".
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +36,12 @@ logger = logging.getLogger(__name__)
 
 ROW = "_row"
 FILE = "_file"
+# Position of a parsed row in its RawTable frame, to look up raw cell text.
+SOURCE = "_source"
+# Prefix of the columns that keep the raw text of reference columns, so
+# that check_references, which runs after the raw frames are gone, can
+# record what the file had.
+RAW_PREFIX = "_raw_"
 # Optional raw column: when a record was last modified, so that a repeated
 # primary key keeps the latest version.
 MODIFIED = "_modified"
@@ -86,13 +100,39 @@ def canonicalize(
     """
     spec = schema.TABLES[raw.table]
     _check_required_columns(raw, spec)
-    frame = _parse_columns(raw, spec, quarantine)
+    source = raw.frame.reset_index(drop=True)
+    frame = _parse_columns(raw, source, spec, quarantine)
     if raw.table == "opportunities":
-        frame = _apply_stage_map(frame, stage_map, quarantine)
+        frame = _apply_stage_map(frame, stage_map, quarantine, source)
     # Validate before removing duplicate keys, so that a valid row is kept
     # when an earlier row with the same key fails a check.
-    frame = _validate(frame, spec, quarantine)
-    return _reject_duplicate_keys(frame, spec, quarantine)
+    frame = _validate(frame, spec, quarantine, source)
+    if raw.table == "opportunities":
+        # Refill a probability or forecast category that validation blanked.
+        _fill_from_stage_map(frame, stage_map)
+    frame = _reject_duplicate_keys(frame, spec, quarantine, source)
+    return _keep_raw_references(frame, spec, source)
+
+
+def is_blankable(spec: schema.TableSpec, column: schema.ColumnSpec) -> bool:
+    """Tell whether a bad value in ``column`` blanks the cell, not the row."""
+    return (
+        column.nullable
+        and column.name not in spec.primary_key
+        and column.name not in spec.references
+    )
+
+
+def _keep_raw_references(
+    frame: pd.DataFrame, spec: schema.TableSpec, source: pd.DataFrame
+) -> pd.DataFrame:
+    """Add the raw text of each reference column and drop the source position."""
+    result = frame.copy()
+    for column in spec.references:
+        if column in source.columns:
+            raw_text = source[column].to_numpy()[result[SOURCE].to_numpy()]
+            result[RAW_PREFIX + column] = raw_text
+    return result.drop(columns=[SOURCE])
 
 
 def _check_required_columns(raw: RawTable, spec: schema.TableSpec) -> None:
@@ -110,11 +150,21 @@ def _check_required_columns(raw: RawTable, spec: schema.TableSpec) -> None:
 
 
 def _parse_columns(
-    raw: RawTable, spec: schema.TableSpec, quarantine: Quarantine
+    raw: RawTable, frame: pd.DataFrame, spec: schema.TableSpec, quarantine: Quarantine
 ) -> pd.DataFrame:
-    frame = raw.frame.reset_index(drop=True)
-    parsed = {ROW: frame[ROW].astype("int64"), FILE: frame[FILE].astype("str")}
+    """Parse every column of ``frame``, the raw table with a 0-based index.
+
+    A row whose cell fails in a column that is not blankable is rejected on
+    its first such column. Failed cells of blankable columns are blanked
+    and recorded once the rejected rows are known.
+    """
+    parsed = {
+        ROW: frame[ROW].astype("int64"),
+        FILE: frame[FILE].astype("str"),
+        SOURCE: pd.Series(frame.index, index=frame.index, dtype="int64"),
+    }
     failed_rows = pd.Series(False, index=frame.index)
+    blanked: list[tuple[str, Parsed]] = []
     if MODIFIED in frame.columns:
         modified = PARSERS["timestamp"](frame[MODIFIED], **raw.parser_options(""))
         parsed[MODIFIED] = modified.values
@@ -123,12 +173,21 @@ def _parse_columns(
             parsed[column.name] = _empty_column(column.kind, frame.index)
             continue
         result = _parse_column(raw, frame, column)
+        parsed[column.name] = result.values.astype(schema.pandas_dtype(column.kind))
+        if is_blankable(spec, column):
+            if result.failed.any():
+                blanked.append((column.name, result))
+            continue
         bad = result.failed & ~failed_rows
         if bad.any():
             _reject(quarantine, spec.name, frame[bad], column.name, result.errors[bad])
         failed_rows |= result.failed
-        parsed[column.name] = result.values.astype(schema.pandas_dtype(column.kind))
     result_frame = pd.DataFrame(parsed)
+    for name, result in blanked:
+        bad = result.failed & ~failed_rows
+        if bad.any():
+            _blank(quarantine, spec.name, frame[bad], name, result.errors[bad])
+            result_frame.loc[bad, name] = None
     return result_frame[~failed_rows].reset_index(drop=True)
 
 
@@ -171,12 +230,38 @@ def _reject(
     column: str,
     reasons: pd.Series | str,
 ) -> None:
-    """Record ``rows`` as rejected on ``column`` with one reason or one per row."""
+    """Record ``rows`` as rejected on ``column`` with one reason or one per row.
+
+    ``rows`` holds the raw text cells of the rejected rows, so the
+    quarantine shows each value as the file had it.
+    """
+    _record(quarantine.reject, table, rows, column, reasons)
+
+
+def _blank(
+    quarantine: Quarantine,
+    table: str,
+    rows: pd.DataFrame,
+    column: str,
+    reasons: pd.Series | str,
+) -> None:
+    """Record the ``column`` cells of ``rows`` as blanked in kept rows."""
+    _record(quarantine.blank, table, rows, column, reasons)
+
+
+def _record(
+    add: Callable[..., None],
+    table: str,
+    rows: pd.DataFrame,
+    column: str,
+    reasons: pd.Series | str,
+) -> None:
     if isinstance(reasons, str):
         reasons = pd.Series(reasons, index=rows.index)
-    records = rows.drop(columns=[ROW, FILE], errors="ignore").to_dict("records")
+    provenance = [ROW, FILE, SOURCE, MODIFIED]
+    records = rows.drop(columns=provenance, errors="ignore").to_dict("records")
     for (index, row), record in zip(rows.iterrows(), records, strict=True):
-        quarantine.reject(
+        add(
             table,
             str(row[FILE]),
             [row[ROW]],
@@ -187,14 +272,39 @@ def _reject(
         )
 
 
+def _source_rows(frame: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
+    """Return the raw rows of the parsed rows in ``frame``, indexed like it."""
+    rows = source.iloc[frame[SOURCE].to_numpy()]
+    return rows.set_axis(frame.index)
+
+
 def _apply_stage_map(
-    frame: pd.DataFrame, stage_map: Mapping[str, Mapping], quarantine: Quarantine
+    frame: pd.DataFrame,
+    stage_map: Mapping[str, Mapping],
+    quarantine: Quarantine,
+    source: pd.DataFrame,
 ) -> pd.DataFrame:
     """Fill stage_category, probability and forecast_category from the stage map.
 
     Values supplied by the source win over the map. A row whose stage is
     not in the map and that has no stage_category of its own is rejected.
     """
+    _fill_from_stage_map(frame, stage_map)
+    unknown = frame["stage_category"].isna()
+    if unknown.any():
+        reasons = frame.loc[unknown, "stage"].map(
+            lambda stage: (
+                f"stage {stage!r} is not in the stage map; add it to the "
+                "stage_map parameter with its category (open, won or lost)"
+            )
+        )
+        rows = _source_rows(frame[unknown], source)
+        _reject(quarantine, "opportunities", rows, "stage", reasons)
+    return frame[~unknown].reset_index(drop=True)
+
+
+def _fill_from_stage_map(frame: pd.DataFrame, stage_map: Mapping[str, Mapping]) -> None:
+    """Fill missing stage_category, probability and forecast_category in place."""
     mapped = frame["stage"].map(lambda stage: stage_map.get(stage, {}).get("category"))
     frame["stage_category"] = frame["stage_category"].fillna(mapped)
     probability = frame["stage"].map(
@@ -206,26 +316,18 @@ def _apply_stage_map(
     )
     frame["forecast_category"] = frame["forecast_category"].fillna(forecast)
 
-    unknown = frame["stage_category"].isna()
-    if unknown.any():
-        reasons = frame.loc[unknown, "stage"].map(
-            lambda stage: (
-                f"stage {stage!r} is not in the stage map; add it to the "
-                "stage_map parameter with its category (open, won or lost)"
-            )
-        )
-        _reject(quarantine, "opportunities", frame[unknown], "stage", reasons)
-    return frame[~unknown].reset_index(drop=True)
-
 
 def _reject_duplicate_keys(
-    frame: pd.DataFrame, spec: schema.TableSpec, quarantine: Quarantine
+    frame: pd.DataFrame,
+    spec: schema.TableSpec,
+    quarantine: Quarantine,
+    source: pd.DataFrame,
 ) -> pd.DataFrame:
     if not spec.primary_key:
         return frame
     key = list(spec.primary_key)
     if MODIFIED in frame.columns:
-        return _keep_latest_versions(frame, key, spec, quarantine)
+        return _keep_latest_versions(frame, key, spec, quarantine, source)
     complete = frame[key].notna().all(axis=1)
     duplicated = frame.duplicated(key, keep="first") & complete
     if duplicated.any():
@@ -237,7 +339,8 @@ def _reject_duplicate_keys(
             ),
             axis=1,
         )
-        _reject(quarantine, spec.name, frame[duplicated], key[0], reasons)
+        rows = _source_rows(frame[duplicated], source)
+        _reject(quarantine, spec.name, rows, key[0], reasons)
     return frame[~duplicated].reset_index(drop=True)
 
 
@@ -246,6 +349,7 @@ def _keep_latest_versions(
     key: list[str],
     spec: schema.TableSpec,
     quarantine: Quarantine,
+    source: pd.DataFrame,
 ) -> pd.DataFrame:
     """Keep the row modified last per key; reject older versions.
 
@@ -267,7 +371,8 @@ def _keep_latest_versions(
             ),
             axis=1,
         )
-        _reject(quarantine, spec.name, ordered[older], key[0], reasons)
+        rows = _source_rows(ordered[older], source)
+        _reject(quarantine, spec.name, rows, key[0], reasons)
     return frame.loc[sorted(ordered.index[~older])].reset_index(drop=True)
 
 
@@ -277,8 +382,17 @@ def _key_value(values: pd.Series, key: list[str]) -> object:
 
 
 def _validate(
-    frame: pd.DataFrame, spec: schema.TableSpec, quarantine: Quarantine
+    frame: pd.DataFrame,
+    spec: schema.TableSpec,
+    quarantine: Quarantine,
+    source: pd.DataFrame,
 ) -> pd.DataFrame:
+    """Check ``frame`` against the table's schema.
+
+    A row failing a check on a column that is not blankable is rejected on
+    its first such check. Failing cells of blankable columns in the other
+    rows are blanked.
+    """
     try:
         schema.validate(spec.name, frame)
         return frame
@@ -300,13 +414,28 @@ def _validate(
             f"table {spec.name} does not match its schema: {problems}",
             column=str(table_cases["column"].iloc[0]),
         )
+    columns = {column.name: column for column in spec.columns}
+    blankable = row_cases["column"].map(
+        lambda name: name in columns and is_blankable(spec, columns[name])
+    )
     bad_index = set()
-    for case in row_cases.drop_duplicates(["index"]).itertuples():
+    for case in row_cases[~blankable].drop_duplicates(["index"]).itertuples():
         index = int(case.index)
         bad_index.add(index)
         reason = _describe_check(str(case.column), str(case.check))
-        _reject(quarantine, spec.name, frame.loc[[index]], str(case.column), reason)
-    return frame.drop(index=sorted(bad_index)).reset_index(drop=True)
+        rows = _source_rows(frame.loc[[index]], source)
+        _reject(quarantine, spec.name, rows, str(case.column), reason)
+    result = frame.copy()
+    cell_cases = row_cases[blankable].drop_duplicates(["index", "column"])
+    for case in cell_cases.itertuples():
+        index = int(case.index)
+        if index in bad_index:
+            continue
+        reason = _describe_check(str(case.column), str(case.check))
+        rows = _source_rows(frame.loc[[index]], source)
+        _blank(quarantine, spec.name, rows, str(case.column), reason)
+        result.loc[index, str(case.column)] = None
+    return result.drop(index=sorted(bad_index)).reset_index(drop=True)
 
 
 def _describe_check(column: str, check: str) -> str:
@@ -352,9 +481,23 @@ def check_references(
                         _describe_unknown_reference(value, known, column, parent)
                     )
                 )
-                _reject(quarantine, name, frame[unknown], column, reasons)
+                rows = _raw_reference_rows(frame[unknown], column)
+                _reject(quarantine, name, rows, column, reasons)
                 checked[name] = frame[~unknown].reset_index(drop=True)
     return checked
+
+
+def _raw_reference_rows(rows: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Return ``rows`` with ``column`` holding its raw text, where kept.
+
+    Tables that bypassed :func:`canonicalize` (bulk tables) have no raw
+    column and keep their parsed value.
+    """
+    raw_column = RAW_PREFIX + column
+    result = rows.drop(columns=[c for c in rows.columns if c.startswith(RAW_PREFIX)])
+    if raw_column in rows.columns:
+        result[column] = rows[raw_column]
+    return result
 
 
 def _describe_unknown_reference(

@@ -11,9 +11,21 @@ sync use internal names (``hs_object_id``, ``dealstage``). The profile
   with its share of the deal under the ``shared_deal_split`` parameter
   (``first``: 1 for the first company and 0 for the others; ``equal``:
   1/n each). The deal amount counts once whatever the rule.
-- Stage history: each ``Date entered "<stage> (<pipeline>)"`` column
-  (or ``hs_date_entered_<stage>``) with a value becomes one stage-history
-  row for that stage.
+- Stage IDs: exports with internal names carry stage IDs, not labels:
+  ``dealstage`` holds ``closedwon`` or a number, and the stage dates sit in
+  ``hs_date_entered_<stage id>`` and ``hs_date_exited_<stage id>``. A stage
+  map entry names its IDs with ``ids`` (the profile lists the default
+  pipeline's: ``appointmentscheduled``, ``qualifiedtobuy``, ...,
+  ``closedwon``, ``closedlost``); a custom pipeline's numeric IDs are added
+  the same way. A ``dealstage`` value that is a known ID becomes its label.
+- Stage history: each ``Date entered "<stage> (<pipeline>)"`` column, and
+  each ``hs_date_entered_<stage id>`` column whose ID the stage map names,
+  becomes one stage-history row per deal with a date. Stage IDs that the
+  map does not name are left out of the history and listed in the
+  ``unmapped_stage_ids`` audit table (ID, column, deals with a date) when
+  any deal has a date there; the stage-map lint reports them as errors.
+  Exit dates are not history rows: the stage a deal moved to is not in
+  them.
 - Deal type ``New Business`` and ``Existing Business`` (HubSpot's two
   default values) become new_business and expansion; others map through
   ``type_map``.
@@ -32,6 +44,7 @@ from typing import Any
 
 import pandas as pd
 
+from acctlib.errors import ParameterError
 from acctlib.intake.canonical import FILE, ROW, RawTable
 from acctlib.intake.files import InputFile
 from acctlib.intake.mapped import build_raw_table, pick_column, read_mapped_tables
@@ -40,6 +53,8 @@ DATE_ENTERED = re.compile(
     r'^(?:Date entered\s+["“]?(?P<label>.+?)["”]?|hs_date_entered_(?P<internal>.+))$',
     re.IGNORECASE,
 )
+DATE_EXITED = re.compile(r"^hs_date_exited_(?P<internal>.+)$", re.IGNORECASE)
+UNMAPPED_ID_COLUMNS = ["stage_id", "column", "rows"]
 PIPELINE_SUFFIX = re.compile(r"\s*\([^()]*\)$")
 SPLIT_RULES = ("first", "equal")
 DEAL_COMPANY_COLUMNS = ["opportunity_id", "account_id", "position", "share"]
@@ -55,6 +70,8 @@ def read_source(
 
     deals, deals_path = read["deals"]
     deals = deals.copy()
+    stage_ids = stage_labels_by_id(profile.get("stage_map") or {})
+    _label_stage_ids(deals, tables["deals"], stage_ids)
     companies = split_ids(_column(deals, tables["deals"], "company_ids"))
     deals["_account"] = companies.map(lambda ids: ids[0] if ids else "")
     deals["_type"] = _deal_types(deals, tables["deals"], profile)
@@ -73,7 +90,7 @@ def read_source(
         ),
         build_raw_table("opportunities", deals, deals_path, tables["deals"], profile),
     ]
-    history = stage_history_from_columns(deals, deal_ids)
+    history, unmapped_ids = stage_history_from_columns(deals, deal_ids, stage_ids)
     if not history.empty:
         history[FILE] = str(deals_path)
         raw_tables.append(
@@ -109,7 +126,8 @@ def read_source(
             f"Shared deals count once; per-account amounts follow the "
             f"{rule!r} split rule (shared_deal_split)."
         )
-    return raw_tables, inputs, {"deal_companies": deal_companies}
+    extras = {"deal_companies": deal_companies, "unmapped_stage_ids": unmapped_ids}
+    return raw_tables, inputs, extras
 
 
 def split_ids(cells: pd.Series) -> pd.Series:
@@ -181,32 +199,102 @@ def compute_account_amounts(
     return result
 
 
+def stage_labels_by_id(stage_map: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Return the stage label of every stage ID the stage map's ``ids`` list.
+
+    Keys are case-folded, because warehouse syncs may upper-case the IDs in
+    column names; look IDs up with :func:`_fold_id`.
+
+    Raises
+    ------
+    ParameterError
+        When two stages claim the same ID.
+    """
+    labels: dict[str, str] = {}
+    for label, entry in stage_map.items():
+        ids = entry.get("ids") or []
+        for stage_id in [ids] if isinstance(ids, str | int) else ids:
+            key = _fold_id(stage_id)
+            if key in labels and labels[key] != label:
+                raise ParameterError(
+                    f"stage id {key!r} is listed under both {labels[key]!r} and "
+                    f"{label!r} in the stage map; keep it under one stage"
+                )
+            labels[key] = label
+    return labels
+
+
+def _fold_id(stage_id: object) -> str:
+    return str(stage_id).strip().casefold()
+
+
+def _label_stage_ids(
+    deals: pd.DataFrame, spec: Mapping[str, Any], stage_ids: Mapping[str, str]
+) -> None:
+    """Replace stage IDs in the deal stage column by their labels, in place."""
+    candidates = (spec.get("columns") or {}).get("stage")
+    source = pick_column(deals, candidates) if candidates else None
+    if source is None or not stage_ids:
+        return
+    folded = deals[source].fillna("").map(_fold_id)
+    labels = folded.map(stage_ids)
+    deals[source] = labels.where(labels.notna(), deals[source])
+
+
 def stage_history_from_columns(
-    deals: pd.DataFrame, deal_ids: pd.Series
-) -> pd.DataFrame:
-    """Return ``deal``, ``stage``, ``entered`` rows from "Date entered" columns."""
+    deals: pd.DataFrame,
+    deal_ids: pd.Series,
+    stage_ids: Mapping[str, str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return stage-history rows and the stage IDs the stage map does not name.
+
+    History rows have ``deal``, ``stage``, ``entered`` and ``_row``, one per
+    filled "Date entered" cell. The second frame has
+    :data:`UNMAPPED_ID_COLUMNS`: per unknown ID in an ``hs_date_entered_``
+    or ``hs_date_exited_`` column that has dates, the column and the deals
+    with a date.
+    """
+    stage_ids = stage_ids or {}
     parts = []
+    unmapped = []
     for column in deals.columns:
-        match = DATE_ENTERED.match(str(column))
+        match = DATE_ENTERED.match(str(column)) or DATE_EXITED.match(str(column))
         if match is None:
             continue
-        stage = match.group("label") or match.group("internal")
-        stage = PIPELINE_SUFFIX.sub("", stage).strip()
-        entered = deals[column].fillna("").astype("str").str.strip()
-        has_date = entered != ""
+        dates = deals[column].fillna("").astype("str").str.strip()
+        has_date = dates != ""
+        internal = match.groupdict().get("internal")
+        if internal is not None and _fold_id(internal) not in stage_ids:
+            # An export may carry empty date columns of stages that no deal
+            # entered, such as another pipeline's, so only IDs with dates
+            # need a stage map entry.
+            if has_date.any():
+                unmapped.append((internal.strip(), str(column), int(has_date.sum())))
+            continue
+        if DATE_EXITED.match(str(column)):
+            continue
+        if internal is not None:
+            stage = stage_ids[_fold_id(internal)]
+        else:
+            stage = PIPELINE_SUFFIX.sub("", match.group("label")).strip()
         parts.append(
             pd.DataFrame(
                 {
                     "deal": deal_ids[has_date],
                     "stage": stage,
-                    "entered": entered[has_date],
+                    "entered": dates[has_date],
                     ROW: deals.loc[has_date, ROW],
                 }
             )
         )
+    unmapped_frame = pd.DataFrame(unmapped, columns=UNMAPPED_ID_COLUMNS)
     if not parts:
-        return pd.DataFrame(columns=["deal", "stage", "entered", ROW])
-    return pd.concat(parts, ignore_index=True)
+        return pd.DataFrame(columns=["deal", "stage", "entered", ROW]), unmapped_frame
+    history = pd.concat(parts, ignore_index=True)
+    # An export may carry both the label and the internal column of a stage,
+    # each with one date per deal, so the first column's date is kept.
+    history = history.drop_duplicates(["deal", "stage"])
+    return history.reset_index(drop=True), unmapped_frame
 
 
 def _column(frame: pd.DataFrame, spec: Mapping[str, Any], name: str) -> pd.Series:

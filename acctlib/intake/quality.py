@@ -3,9 +3,10 @@
 :func:`merge_duplicate_accounts` applies :mod:`acctlib.intake.dedupe` to
 the parsed tables. :func:`check_opportunities` lists what is odd but not
 wrong enough to reject: deals closed before they were created, won deals
-without an amount, deals without an account and deals shared by several
-companies. Each finding is one row with a count and a sentence, which the
-``check`` command and the data-quality section show.
+without an amount, open deals with a negative amount, deals without an
+account and deals shared by several companies. Each finding is one row
+with a count and a sentence, which the ``check`` command and the
+data-quality section show.
 """
 
 from __future__ import annotations
@@ -98,6 +99,15 @@ def check_opportunities(
             ~won & opportunities["amount"].isna(),
             opportunities,
             "without an amount, counted as missing rather than zero",
+        )
+    )
+    is_open = opportunities["stage_category"] == "open"
+    findings.append(
+        _finding(
+            "negative open amount",
+            is_open & (opportunities["amount"] < 0),
+            opportunities,
+            "open with a negative amount, kept in the pipeline as exported",
         )
     )
     findings.append(

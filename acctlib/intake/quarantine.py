@@ -1,9 +1,11 @@
-"""Rejected rows, kept with the reason each was rejected.
+"""Rejected rows and blanked cells, kept with the reason for each.
 
 No input row is dropped silently: every row that intake cannot accept is
 recorded here with its file, 1-based data row (header excluded), column,
-raw value and reason, then written to ``rejected_rows.csv`` in the run
-folder and counted in the report.
+raw cell text and reason, then written to ``rejected_rows.csv`` in the run
+folder and counted in the report. A cell of an optional column that
+cannot be used is blanked instead: the row is kept and the cell is
+recorded the same way, with the action ``cell blanked``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,19 @@ from pathlib import Path
 
 import pandas as pd
 
-REJECTED_COLUMNS = ["table", "file", "row", "column", "value", "reason", "record"]
+REJECTED_COLUMNS = [
+    "table",
+    "file",
+    "row",
+    "column",
+    "value",
+    "reason",
+    "action",
+    "record",
+]
+SUMMARY_COLUMNS = ["table", "action", "reason", "rows"]
+ROW_REJECTED = "row rejected"
+CELL_BLANKED = "cell blanked"
 
 # A cell starting with one of these is read as a formula by spreadsheet
 # programs, so CSV output prefixes it with an apostrophe.
@@ -24,7 +38,7 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 @dataclass
 class Quarantine:
-    """Collector of rejected rows for one intake run."""
+    """Collector of rejected rows and blanked cells for one intake run."""
 
     records: list[dict] = field(default_factory=list)
 
@@ -39,6 +53,32 @@ class Quarantine:
         records: Iterable[dict] | None = None,
     ) -> None:
         """Record rejected rows; ``rows``, ``values`` and ``records`` align."""
+        self._add(ROW_REJECTED, table, file, rows, column, values, reason, records)
+
+    def blank(
+        self,
+        table: str,
+        file: str,
+        rows: Iterable[int],
+        column: str,
+        values: Iterable[object],
+        reason: str,
+        records: Iterable[dict] | None = None,
+    ) -> None:
+        """Record cells blanked in kept rows; arguments as for :meth:`reject`."""
+        self._add(CELL_BLANKED, table, file, rows, column, values, reason, records)
+
+    def _add(
+        self,
+        action: str,
+        table: str,
+        file: str,
+        rows: Iterable[int],
+        column: str,
+        values: Iterable[object],
+        reason: str,
+        records: Iterable[dict] | None,
+    ) -> None:
         records = list(records) if records is not None else None
         for position, (row, value) in enumerate(zip(rows, values, strict=True)):
             record = records[position] if records is not None else {}
@@ -50,34 +90,70 @@ class Quarantine:
                     "column": column,
                     "value": "" if _is_missing(value) else str(value),
                     "reason": reason,
+                    "action": action,
                     "record": json.dumps(record, default=str, sort_keys=True),
                 }
             )
 
     def to_frame(self) -> pd.DataFrame:
-        """Return the rejected rows sorted by table, file and row."""
-        frame = pd.DataFrame(self.records, columns=REJECTED_COLUMNS)
+        """Return rejected rows and blanked cells sorted by table, file and row.
+
+        A blanked cell of a row that a later check rejected is left out,
+        because the row's rejection already covers it.
+        """
+        rejected = self._rejected_keys()
+        kept = [
+            record
+            for record in self.records
+            if record["action"] == ROW_REJECTED or _row_key(record) not in rejected
+        ]
+        frame = pd.DataFrame(kept, columns=REJECTED_COLUMNS)
         frame = frame.astype({column: "str" for column in REJECTED_COLUMNS})
         frame["row"] = frame["row"].astype("int64")
         return frame.sort_values(["table", "file", "row", "column"], kind="stable")
 
     def count(self, table: str | None = None) -> int:
         """Return the number of distinct rejected input rows (of one table)."""
-        keys = {
-            (record["table"], record["file"], record["row"])
+        keys = self._rejected_keys()
+        return len([key for key in keys if table is None or key[0] == table])
+
+    def count_blanked(self, table: str | None = None) -> int:
+        """Return the number of cells blanked in kept rows (of one table)."""
+        rejected = self._rejected_keys()
+        cells = {
+            (*_row_key(record), record["column"])
             for record in self.records
-            if table is None or record["table"] == table
+            if record["action"] == CELL_BLANKED
+            and (table is None or record["table"] == table)
+            and _row_key(record) not in rejected
         }
-        return len(keys)
+        return len(cells)
 
     def summary(self) -> pd.DataFrame:
-        """Return rejected-row counts per table and reason."""
+        """Return row counts per table, action and reason.
+
+        ``rows`` counts distinct input rows: rows rejected for the reason,
+        or kept rows with a cell blanked for it.
+        """
         frame = self.to_frame()
         if frame.empty:
-            return pd.DataFrame(columns=["table", "reason", "rows"])
-        distinct = frame.drop_duplicates(["table", "file", "row", "reason"])
-        summary = distinct.groupby(["table", "reason"], as_index=False).size()
-        return summary.rename(columns={"size": "rows"})
+            return pd.DataFrame(columns=SUMMARY_COLUMNS)
+        distinct = frame.drop_duplicates(["table", "file", "row", "action", "reason"])
+        summary = distinct.groupby(
+            ["table", "action", "reason"], as_index=False, sort=True
+        ).size()
+        return summary.rename(columns={"size": "rows"})[SUMMARY_COLUMNS]
+
+    def _rejected_keys(self) -> set[tuple[str, str, int]]:
+        return {
+            _row_key(record)
+            for record in self.records
+            if record["action"] == ROW_REJECTED
+        }
+
+
+def _row_key(record: dict) -> tuple[str, str, int]:
+    return (record["table"], record["file"], record["row"])
 
 
 def _is_missing(value: object) -> bool:

@@ -4,7 +4,10 @@ Findings, one row each, with a level:
 
 - ``error``: a stage used by opportunities or the stage history is not in
   the stage map (the rows using it are rejected); the finding names the
-  stage and the number of rows.
+  stage and the number of rows. Also a stage ID of a stage-date column
+  that no stage map entry lists under ``ids`` (its dates are left out of
+  the stage history); the finding names the ID, the column and the deals
+  with a date there.
 - ``warning``: the win probability falls as open stages advance (by
   ``order``).
 - ``info``: the stage history moves an opportunity back to an earlier
@@ -25,6 +28,7 @@ def lint_stage_map(
     stage_map: Mapping[str, Mapping[str, Any]],
     opportunity_stages: pd.Series,
     stage_history: pd.DataFrame | None,
+    unmapped_ids: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Return the stage-map findings (:data:`LINT_COLUMNS`).
 
@@ -37,8 +41,13 @@ def lint_stage_map(
     stage_history
         Raw stage history with ``opportunity_id``, ``stage`` and parsed
         ``entered_at``, or None.
+    unmapped_ids
+        Stage IDs the source could not translate, with ``stage_id``,
+        ``column`` and ``rows`` (deals with a date in the column), or None.
     """
     findings = _unmapped(stage_map, opportunity_stages, "opportunity")
+    if unmapped_ids is not None:
+        findings += _unmapped_ids(unmapped_ids)
     if stage_history is not None and not stage_history.empty:
         findings += _unmapped(stage_map, stage_history["stage"], "stage-history")
     findings += _falling_probabilities(stage_map)
@@ -65,6 +74,24 @@ def _unmapped(
         }
         for stage, count in counts.items()
         if stage not in stage_map and stage.strip()
+    ]
+
+
+def _unmapped_ids(unmapped_ids: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {
+            "level": "error",
+            "check": "unmapped stage id",
+            "stage": str(row.stage_id),
+            "rows": int(row.rows),
+            "message": (
+                f"stage id {row.stage_id!r} of column {row.column!r} is not in "
+                f"the stage map but {row.rows} "
+                f"{'deal has a date' if row.rows == 1 else 'deals have dates'} "
+                f"there; add ids: [{row.stage_id!r}] to the stage it names"
+            ),
+        }
+        for row in unmapped_ids.sort_values(["stage_id", "column"]).itertuples()
     ]
 
 

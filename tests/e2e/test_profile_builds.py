@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from acctlib.build import build_report
+from acctlib.errors import InputError
 from acctlib.params import resolve_params
 from tests.conftest import DATASETS
 from tests.intake.helpers import write_files
@@ -51,6 +52,64 @@ def test_hubspot_small_export_builds(tmp_path: Path) -> None:
     assert "1 deal without a company" in text
     rejected = pd.read_csv(result.run_dir / "rejected_rows.csv")
     assert rejected.empty
+
+
+# Touch rows as marketing tools export journeys: J1 converts once for 1,200,
+# J2 converts without a value (the profile's default_value, 1) and touches
+# again, J3 never converts, J4 converts on its only touch for 800.
+JOURNEYS = (
+    "journey_id,timestamp,channel,conversion,value\n"
+    "J1,2024-01-03T10:00:00Z,paid_search,0,\n"
+    "J1,2024-01-10T10:00:00Z,email,0,\n"
+    "J1,2024-01-20T10:00:00Z,webinar,1,1200\n"
+    "J2,2024-02-01T09:00:00Z,social,0,\n"
+    "J2,2024-02-05T09:00:00Z,email,1,\n"
+    "J2,2024-03-01T09:00:00Z,paid_search,0,\n"
+    "J3,2024-03-02T08:00:00Z,organic,0,\n"
+    "J3,2024-04-02T08:00:00Z,email,0,\n"
+    "J4,2024-05-01T08:00:00Z,webinar,1,800\n"
+)
+PATHS = (
+    "path;total_conversions;total_conversion_value;total_null\n"
+    "email > webinar;3;1500;7\n"
+)
+
+
+@pytest.mark.slow
+def test_journeys_small_export_builds(tmp_path: Path) -> None:
+    """A report of touch-row journeys, with attribution over the journeys."""
+    data = write_files(tmp_path / "data", {"journeys.csv": JOURNEYS})
+    result = _build(
+        tmp_path,
+        "profile=journeys",
+        f"data_dir={data}",
+        "as_of=2024-12-31",
+        "sections=[03-attribution]",
+    )
+    assert (result.run_dir / "index.html").is_file()
+    assert (result.run_dir / "03-attribution.html").is_file()
+    manifest = result.manifest
+    assert manifest["profile"] == "journeys"
+    assert manifest["sections"] == ["03-attribution"]
+    assert manifest["rejected_rows"] == 0
+    headline = manifest["headline"]
+    assert headline["bookings_ytd"] == 2001.0
+    assert headline["customers"] == 3
+    assert headline["accounts_by_status"]["lost"] == 1
+    assert headline["attribution"]["revenue_coverage"] == 1.0
+    assert "No stage_history table in the source" in " ".join(manifest["notes"])
+    rejected = pd.read_csv(result.run_dir / "rejected_rows.csv")
+    assert rejected.empty
+
+
+def test_paths_profile_cannot_build(tmp_path: Path) -> None:
+    """Aggregated paths have no dates, so a build stops before writing."""
+    data = write_files(tmp_path / "data", {"paths.csv": PATHS})
+
+    with pytest.raises(InputError, match="aggregated paths have no dates"):
+        _build(tmp_path, "profile=paths", f"data_dir={data}", "as_of=2024-12-31")
+
+    assert not (tmp_path / "reports").exists()
 
 
 @pytest.mark.slow

@@ -122,6 +122,30 @@ def test_closed_before_created_and_won_without_amount(tmp_path: Path) -> None:
     assert findings["closed before created"] == 1
 
 
+def test_negative_open_amount_is_flagged(tmp_path: Path) -> None:
+    """An open deal with a negative amount is kept, flagged and counted."""
+    csv = (
+        "Opportunity ID,Account ID,Stage,Amount,Close Date,Created\n"
+        "O1,A1,Qualification,-250,2025-03-01,2024-01-01\n"
+        "O2,A1,Qualification,400,2025-03-01,2024-01-01\n"
+        "O3,A1,Closed Lost,-90,2024-03-01,2024-01-01\n"
+    )
+    files = {
+        "accounts.csv": "Account ID,Account Name\nA1,Acme\n",
+        "opportunities.csv": csv,
+    }
+    intake = load(tmp_path, files, mapped_profile())
+    kept = intake.tables["opportunities"].set_index("opportunity_id")["amount"]
+    assert kept.to_dict() == {"O1": -250.0, "O2": 400.0, "O3": -90.0}
+    findings = intake.extras["quality_findings"].set_index("check")
+    assert findings.loc["negative open amount", "rows"] == 1
+    assert findings.loc["negative open amount", "amount"] == -250.0
+    assert findings.loc["negative open amount", "message"] == (
+        "1 deal open with a negative amount, kept in the pipeline as exported."
+    )
+    assert intake.quarantine.count() == 0
+
+
 def test_history_out_of_order(tmp_path: Path) -> None:
     """History rows are sorted by time; the backward move is reported."""
     history = (
@@ -191,8 +215,8 @@ def test_check_command_prints_summary(tmp_path: Path, capsys) -> None:
     data = write_files(
         tmp_path / "data",
         {
-            "accounts.csv": "Account ID,Account Name,Website\nA1,Acme,acme.com\n"
-            "A2,Acme Inc,https://www.acme.com/\n",
+            "accounts.csv": "Account ID,Account Name,Website,Target\n"
+            "A1,Acme,acme.com,maybe\nA2,Acme Inc,https://www.acme.com/,yes\n",
             "opportunities.csv": opportunities_csv(rows),
         },
     )
@@ -212,7 +236,10 @@ def test_check_command_prints_summary(tmp_path: Path, capsys) -> None:
     )
     output = capsys.readouterr().out
     assert code == 1
-    assert "5 rows read, 2 accepted, 2 rejected, 1 merged (reconciled)" in output
+    assert "5 rows read, 2 accepted, 2 rejected, 1 merged (reconciled)." in output
+    assert "optional columns blanked in accepted rows: 1." in output
+    assert "cell blanked" in output
+    assert "invalid boolean" in output
     assert "account_id not found in accounts" in output
     assert (
         "stage 'Legal Review' is not in the stage map but 1 opportunity row" in output

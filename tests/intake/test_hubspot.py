@@ -7,9 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from acctlib import accountmap, asof, schema
-from acctlib.intake.hubspot import compute_account_amounts
+from acctlib.dataquality import has_errors
+from acctlib.errors import ParameterError
+from acctlib.intake import PROFILES_DIR
+from acctlib.intake.hubspot import compute_account_amounts, stage_labels_by_id
 from tests.intake.helpers import load
 
 COMPANIES = (
@@ -156,3 +160,161 @@ def test_ids_stay_text_totals_agree(tmp_path: Path) -> None:
     rejected = intake.quarantine.to_frame()
     assert list(rejected["row"]) == [2]
     assert list(rejected["table"]) == ["accounts"]
+
+
+# Exports with HubSpot's internal property names (API, warehouse syncs):
+# stage IDs in dealstage and in hs_date_entered_<id> / hs_date_exited_<id>.
+
+INTERNAL_COMPANIES = (
+    "hs_object_id,name,domain,createdate\n"
+    "9001,Acme,acme.com,2023-01-01T09:00:00.000Z\n"
+    "9002,Beacon,beacon.io,2023-01-02T09:00:00.000Z\n"
+)
+INTERNAL_DEALS = (
+    "hs_object_id,dealname,pipeline,dealstage,amount,closedate,createdate,"
+    "associatedcompanyid,hs_date_entered_appointmentscheduled,"
+    "hs_date_exited_appointmentscheduled,hs_date_entered_1234567,"
+    "hs_date_exited_1234567,hs_date_entered_closedwon,hs_date_entered_7654321,"
+    "hs_date_exited_7654321,hs_date_entered_555\n"
+    "D1,Big,default,closedwon,50000,2024-03-01T00:00:00.000Z,"
+    "2024-01-01T10:00:00.000Z,9001,2024-01-01T10:00:00.000Z,"
+    "2024-02-01T10:00:00.000Z,2024-02-01T10:00:00.000Z,"
+    "2024-03-01T12:00:00.000Z,2024-03-01T12:00:00.000Z,"
+    "2024-01-15T10:00:00.000Z,2024-01-20T10:00:00.000Z,\n"
+    "D2,Mid,default,1234567,20000,2024-09-01T00:00:00.000Z,"
+    "2024-02-01T10:00:00.000Z,9002,2024-02-01T10:00:00.000Z,"
+    "2024-03-01T10:00:00.000Z,2024-03-01T10:00:00.000Z,,,"
+    "2024-02-15T10:00:00.000Z,,\n"
+    "D3,Small,default,appointmentscheduled,5000,2024-10-01T00:00:00.000Z,"
+    "2024-04-01T10:00:00.000Z,9002,2024-04-01T10:00:00.000Z,,,,,,,\n"
+)
+
+
+def profile_with_custom_stage(tmp_path: Path) -> str:
+    """Write the HubSpot profile plus a custom stage with the ID 1234567."""
+    profile = yaml.safe_load(
+        (PROFILES_DIR / "hubspot.yaml").read_text(encoding="utf-8")
+    )
+    profile["stage_map"]["Demo Booked"] = {
+        "category": "open",
+        "probability": 0.3,
+        "forecast_category": "pipeline",
+        "order": 2,
+        "ids": ["1234567"],
+    }
+    path = tmp_path / "hubspot-custom.yaml"
+    path.write_text(yaml.safe_dump(profile), encoding="utf-8")
+    return str(path)
+
+
+def internal_files() -> dict[str, str]:
+    return {"companies.csv": INTERNAL_COMPANIES, "deals.csv": INTERNAL_DEALS}
+
+
+def test_internal_stage_ids_become_labels(tmp_path: Path) -> None:
+    """dealstage IDs of the default and a custom pipeline map to labels."""
+    intake = load(tmp_path, internal_files(), profile_with_custom_stage(tmp_path))
+    deals = intake.tables["opportunities"].set_index("opportunity_id")
+    assert deals["stage"].to_dict() == {
+        "D1": "Closed Won",
+        "D2": "Demo Booked",
+        "D3": "Appointment Scheduled",
+    }
+    assert deals["stage_category"].to_dict() == {
+        "D1": "won",
+        "D2": "open",
+        "D3": "open",
+    }
+    assert intake.quarantine.count() == 0
+
+
+def test_internal_date_entered_history(tmp_path: Path) -> None:
+    """hs_date_entered_<id> columns become history rows under stage labels."""
+    intake = load(tmp_path, internal_files(), profile_with_custom_stage(tmp_path))
+    history = intake.tables["stage_history"]
+    entries = {
+        (row.opportunity_id, row.stage): row.entered_at.isoformat()
+        for row in history.itertuples()
+    }
+    assert entries == {
+        ("D1", "Appointment Scheduled"): "2024-01-01T10:00:00+00:00",
+        ("D1", "Demo Booked"): "2024-02-01T10:00:00+00:00",
+        ("D1", "Closed Won"): "2024-03-01T12:00:00+00:00",
+        ("D2", "Appointment Scheduled"): "2024-02-01T10:00:00+00:00",
+        ("D2", "Demo Booked"): "2024-03-01T10:00:00+00:00",
+        ("D3", "Appointment Scheduled"): "2024-04-01T10:00:00+00:00",
+    }
+    assert "1234567" not in set(history["stage"])
+
+
+def test_unknown_stage_id_is_linted(tmp_path: Path) -> None:
+    """An ID no stage lists is reported with its column and deal count."""
+    intake = load(tmp_path, internal_files(), profile_with_custom_stage(tmp_path))
+    lint = intake.extras["stage_lint"]
+    errors = lint[lint["check"] == "unmapped stage id"]
+    assert errors["level"].tolist() == ["error", "error"]
+    assert errors["stage"].tolist() == ["7654321", "7654321"]
+    assert errors["rows"].tolist() == [2, 1]
+    assert errors["message"].tolist() == [
+        "stage id '7654321' of column 'hs_date_entered_7654321' is not in the "
+        "stage map but 2 deals have dates there; add ids: ['7654321'] to the "
+        "stage it names",
+        "stage id '7654321' of column 'hs_date_exited_7654321' is not in the "
+        "stage map but 1 deal has a date there; add ids: ['7654321'] to the "
+        "stage it names",
+    ]
+    assert "7654321" not in set(intake.tables["stage_history"]["stage"])
+    assert "555" not in set(lint["stage"])
+    assert has_errors(intake)
+
+
+def test_custom_stage_id_without_entry(tmp_path: Path) -> None:
+    """With the stock profile the custom ID is linted and its deal rejected."""
+    intake = load(tmp_path, internal_files(), "hubspot")
+    lint = intake.extras["stage_lint"].set_index(["check", "stage"])
+    assert lint.loc[("unmapped stage id", "1234567"), "rows"].tolist() == [2, 1]
+    assert lint.loc[("unmapped stage", "1234567"), "rows"] == 1
+    rejected = intake.quarantine.to_frame().set_index("table")
+    assert rejected.loc["opportunities", "column"] == "stage"
+    assert rejected.loc["opportunities", "value"] == "1234567"
+    assert rejected.loc["stage_history", "value"] == "D2"
+    assert intake.tables["opportunities"]["opportunity_id"].tolist() == ["D1", "D3"]
+
+
+def test_label_and_internal_columns_once(tmp_path: Path) -> None:
+    """A stage with both a label and an internal column gives one row."""
+    deals = (
+        "Record ID,Deal Stage,Amount,Close Date,Create Date,"
+        'Date entered "Closed Won (Sales Pipeline)",hs_date_entered_closedwon\n'
+        "D1,Closed Won,100,2024-03-01,2024-01-01,2024-03-01 12:00,"
+        "2024-03-01T12:00:00.000Z\n"
+    )
+    files = {"companies.csv": COMPANIES, "deals.csv": deals}
+    intake = load(tmp_path, files, "hubspot")
+    history = intake.tables["stage_history"]
+    assert history["stage"].tolist() == ["Closed Won"]
+    assert intake.reconciliation().set_index("table").loc["stage_history", "read"] == 1
+
+
+def test_upper_case_stage_id_columns(tmp_path: Path) -> None:
+    """A sync that upper-cases IDs in headers and values still maps them."""
+    deals = (
+        "HS_OBJECT_ID,DEALSTAGE,AMOUNT,CLOSEDATE,CREATEDATE,"
+        "HS_DATE_ENTERED_QUALIFIEDTOBUY,HS_DATE_ENTERED_CLOSEDLOST\n"
+        "D1,CLOSEDLOST,100,2024-03-01,2024-01-01,2024-01-02,2024-03-01\n"
+    )
+    files = {"companies.csv": COMPANIES, "deals.csv": deals}
+    intake = load(tmp_path, files, "hubspot")
+    assert intake.tables["opportunities"]["stage"].tolist() == ["Closed Lost"]
+    history = intake.tables["stage_history"]
+    assert history["stage"].tolist() == ["Qualified To Buy", "Closed Lost"]
+    assert intake.extras["unmapped_stage_ids"].empty
+
+
+def test_stage_id_under_two_stages_raises() -> None:
+    stage_map = {
+        "Demo": {"category": "open", "ids": ["123"]},
+        "Trial": {"category": "open", "ids": [123]},
+    }
+    with pytest.raises(ParameterError, match="stage id '123' is listed under both"):
+        stage_labels_by_id(stage_map)

@@ -143,7 +143,12 @@ def test_empty_quarantine():
     assert quarantine.to_frame().columns.tolist() == REJECTED_COLUMNS
     assert quarantine.to_frame().empty
     assert quarantine.count() == 0
-    assert quarantine.summary().columns.tolist() == ["table", "reason", "rows"]
+    assert quarantine.summary().columns.tolist() == [
+        "table",
+        "action",
+        "reason",
+        "rows",
+    ]
     assert quarantine.summary().empty
 
 
@@ -172,9 +177,9 @@ def test_summary_counts_rows_per_reason():
     summary = quarantine.summary()
 
     assert summary.values.tolist() == [
-        ["accounts", "below minimum", 1],
-        ["accounts", "name is empty but required", 2],
-        ["opportunities", "bad amount", 1],
+        ["accounts", "row rejected", "below minimum", 1],
+        ["accounts", "row rejected", "name is empty but required", 2],
+        ["opportunities", "row rejected", "bad amount", 1],
     ]
 
 
@@ -183,3 +188,37 @@ def test_reject_requires_aligned_values():
 
     with pytest.raises(ValueError, match="zip"):
         quarantine.reject("accounts", "accounts.csv", [1, 2], "name", ["x"], "bad")
+
+
+def test_blanked_cell_is_not_a_rejection():
+    quarantine = Quarantine()
+    quarantine.blank(
+        "accounts", "accounts.csv", [2], "employees", ["-3"], "below minimum"
+    )
+
+    frame = quarantine.to_frame()
+
+    assert frame["action"].tolist() == ["cell blanked"]
+    assert frame["value"].tolist() == ["-3"]
+    assert quarantine.count() == 0
+    assert quarantine.count_blanked() == 1
+    assert quarantine.count_blanked("opportunities") == 0
+    assert quarantine.summary().values.tolist() == [
+        ["accounts", "cell blanked", "below minimum", 1]
+    ]
+
+
+def test_rejection_hides_blanked_cells_of_its_row():
+    quarantine = Quarantine()
+    quarantine.blank("accounts", "accounts.csv", [2], "employees", ["x"], "bad")
+    quarantine.blank("accounts", "accounts.csv", [3], "employees", ["y"], "bad")
+    quarantine.reject("accounts", "accounts.csv", [2], "name", [""], "empty name")
+
+    frame = quarantine.to_frame()
+
+    assert frame[["row", "action"]].values.tolist() == [
+        [2, "row rejected"],
+        [3, "cell blanked"],
+    ]
+    assert quarantine.count() == 1
+    assert quarantine.count_blanked() == 1

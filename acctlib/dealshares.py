@@ -1,0 +1,125 @@
+"""Per-account shares of deals linked to several companies.
+
+A HubSpot deal may list several companies. Intake keeps one row per deal,
+whose ``account_id`` is the first listed company. The audit table
+``deal_companies`` (``opportunity_id``, ``account_id``, ``share``) gives
+each company's share under the ``shared_deal_split`` rule. Under ``first``
+the first company has 1 and the others 0; under ``equal`` each of n
+companies has 1/n.
+
+:func:`split_shared_deals` spreads per-deal rows over the companies by
+those shares before per-account sums, so the account map, tiers and the
+per-account attribution credit follow the rule while every total still
+counts each deal once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+DEAL_COMPANIES = "deal_companies"
+"""Name of the intake audit table with each deal's companies and shares."""
+
+
+def split_shared_deals(
+    deals: pd.DataFrame,
+    deal_companies: pd.DataFrame | None,
+    amount_columns: Sequence[str],
+) -> pd.DataFrame:
+    """Return ``deals`` with each shared deal as one row per crediting company.
+
+    Parameters
+    ----------
+    deals
+        One row per deal with ``opportunity_id``, ``account_id`` and the
+        ``amount_columns``; other columns are copied to every row of a deal.
+    deal_companies
+        ``opportunity_id``, ``account_id`` and ``share`` (0 to 1, summing to
+        1 per deal), or None when the source links each deal to at most one
+        company.
+    amount_columns
+        Columns multiplied by the company's share, such as ``amount`` and
+        ``acv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame. A deal with more than one company of share above zero
+        becomes one row per such company, with that company as
+        ``account_id`` and its share of each amount, so the amounts of the
+        deal's rows sum to the deal's amounts. Other deals are unchanged,
+        so under the ``first`` rule the result equals ``deals``. Row counts
+        (such as won deals per account) count a split deal once under each
+        of its companies.
+    """
+    if deal_companies is None or deal_companies.empty:
+        return deals
+    links = deal_companies.loc[
+        deal_companies["share"] > 0, ["opportunity_id", "account_id", "share"]
+    ]
+    companies = links.groupby("opportunity_id")["account_id"].nunique()
+    shared = deals["opportunity_id"].isin(companies[companies > 1].index)
+    if not shared.any():
+        return deals
+
+    expanded = (
+        deals[shared]
+        .drop(columns=["account_id"])
+        .merge(links, on="opportunity_id", how="inner")
+    )
+    for column in amount_columns:
+        expanded[column] = expanded[column] * expanded["share"]
+    expanded = expanded[list(deals.columns)].astype(deals.dtypes.to_dict())
+
+    result = pd.concat([deals[~shared], expanded], ignore_index=True)
+    return result.sort_values(["opportunity_id", "account_id"], kind="stable")
+
+
+def split_shared_cents(
+    rows: pd.DataFrame, deal_companies: pd.DataFrame | None, cents_column: str
+) -> pd.DataFrame:
+    """Return ``rows`` with the cents of shared deals split over their companies.
+
+    Like :func:`split_shared_deals`, for rows that carry whole cents, such
+    as attribution credits (several rows per deal). Each row of a shared
+    deal becomes one row per company, and its cents are split by the
+    shares with the largest remainder method, so the parts are whole
+    cents that add up to the row's cents exactly. Ties in the remainder go
+    to the company that sorts first. Other columns are copied.
+    """
+    if deal_companies is None or deal_companies.empty or rows.empty:
+        return rows
+    links = deal_companies.loc[
+        deal_companies["share"] > 0, ["opportunity_id", "account_id", "share"]
+    ]
+    companies = links.groupby("opportunity_id")["account_id"].nunique()
+    shared = rows["opportunity_id"].isin(companies[companies > 1].index)
+    if not shared.any():
+        return rows
+
+    source = (
+        rows[shared]
+        .drop(columns=["account_id"])
+        .assign(_part_of=range(int(shared.sum())))
+    )
+    parts = source.merge(links, on="opportunity_id", how="inner")
+    parts = parts.sort_values(["_part_of", "account_id"], kind="stable")
+    exact = parts[cents_column].astype("float64") * parts["share"]
+    floor = np.floor(exact).astype("int64")
+    missing = parts[cents_column].astype("int64") - floor.groupby(
+        parts["_part_of"]
+    ).transform("sum")
+    # Rank each part's remainder within its row; the largest remainders
+    # receive the cents the floors left over.
+    rank = (
+        (exact - floor)
+        .groupby(parts["_part_of"])
+        .rank(method="first", ascending=False)
+        .astype("int64")
+    )
+    parts[cents_column] = floor + (rank <= missing).astype("int64")
+    parts = parts[list(rows.columns)].astype(rows.dtypes.to_dict())
+    return pd.concat([rows[~shared], parts], ignore_index=True)
