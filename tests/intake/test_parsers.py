@@ -33,6 +33,7 @@ AMOUNT_REASON = "invalid amount; expected a plain decimal such as 1234.50"
 INTEGER_REASON = "invalid whole number"
 BOOLEAN_REASON = "invalid boolean; expected true/false, yes/no or 1/0"
 
+
 def text_column(*cells: object) -> pd.Series:
     return pd.Series(cells, dtype="str")
 
