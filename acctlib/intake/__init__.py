@@ -21,7 +21,13 @@ import yaml
 from acctlib import schema
 from acctlib.errors import InputError, ParameterError
 from acctlib.intake.bulk import BulkRawTable, validate_bulk_table
-from acctlib.intake.canonical import RawTable, canonicalize, check_references, finish
+from acctlib.intake.canonical import (
+    RawTable,
+    canonicalize,
+    check_references,
+    finish,
+    reject_undated_closed,
+)
 from acctlib.intake.currency import convert_amounts, load_rates
 from acctlib.intake.files import InputFile
 from acctlib.intake.quality import check_opportunities, merge_duplicate_accounts
@@ -231,6 +237,7 @@ def assemble(
         all_extras["account_merges"] = audit
         _repoint_deal_companies(all_extras, audit)
     tables = check_references(tables, quarantine)
+    tables = reject_undated_closed(tables, quarantine)
     all_extras["stage_lint"] = lint_stage_map(
         stage_map,
         pd.concat(

@@ -259,7 +259,9 @@ def _record(
     if isinstance(reasons, str):
         reasons = pd.Series(reasons, index=rows.index)
     provenance = [ROW, FILE, SOURCE, MODIFIED]
-    records = rows.drop(columns=provenance, errors="ignore").to_dict("records")
+    cells = rows.drop(columns=provenance, errors="ignore").astype(object)
+    # Missing cells become None, so each record is valid JSON without NaN.
+    records = cells.where(cells.notna(), None).to_dict("records")
     for (index, row), record in zip(rows.iterrows(), records, strict=True):
         add(
             table,
@@ -485,6 +487,37 @@ def check_references(
                 _reject(quarantine, name, rows, column, reasons)
                 checked[name] = frame[~unknown].reset_index(drop=True)
     return checked
+
+
+def reject_undated_closed(
+    tables: dict[str, pd.DataFrame], quarantine: Quarantine
+) -> dict[str, pd.DataFrame]:
+    """Reject won or lost opportunities whose close date cannot be known.
+
+    Such a deal has no ``close_date`` and no stage history, so no as-of date
+    can tell whether it was still open then. Counting it as open would put a
+    lost deal into the pipeline; the row is rejected with the fix instead.
+    """
+    opportunities = tables["opportunities"]
+    history = tables.get("stage_history")
+    dated = set() if history is None else set(history["opportunity_id"])
+    undated = (
+        opportunities["stage_category"].isin(["won", "lost"])
+        & opportunities["close_date"].isna()
+        & ~opportunities["opportunity_id"].isin(dated)
+    )
+    if not undated.any():
+        return tables
+    reasons = opportunities.loc[undated, "stage_category"].map(
+        lambda category: (
+            f"{category} without a close date or stage history, so the date it "
+            "closed is unknown; export the close date (CloseDate) or the stage "
+            "history"
+        )
+    )
+    rows = _raw_reference_rows(opportunities[undated], "close_date")
+    _reject(quarantine, "opportunities", rows, "close_date", reasons)
+    return {**tables, "opportunities": opportunities[~undated].reset_index(drop=True)}
 
 
 def _raw_reference_rows(rows: pd.DataFrame, column: str) -> pd.DataFrame:

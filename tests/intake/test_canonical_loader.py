@@ -8,6 +8,7 @@ below, and a case changes only the cells it is about.
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -444,6 +445,35 @@ def test_bad_opportunity_account_rejects_row(tmp_path):
     quarantined = rejected(intake, "opportunities")
     assert quarantined["action"].tolist() == ["row rejected"]
     assert quarantined["value"].tolist() == ["A9"]
+
+
+def test_closed_deal_without_any_date_is_rejected(tmp_path):
+    """A lost deal with no close date must not fall back into the pipeline."""
+    opportunities = [
+        OPPORTUNITY_ROW,
+        {**OPPORTUNITY_ROW, "opportunity_id": "O2", "stage": "Closed Lost"},
+        {**OPPORTUNITY_ROW, "opportunity_id": "O3", "stage": "Closed Won"},
+    ]
+    for row in opportunities[1:]:
+        row["close_date"] = ""
+    history = [
+        STAGE_HISTORY_ROW,
+        {**STAGE_HISTORY_ROW, "opportunity_id": "O3", "stage": "Closed Won"},
+    ]
+    write_source(tmp_path, opportunities=opportunities, stage_history=history)
+
+    intake = load(tmp_path)
+
+    # O3 keeps its stage history, which dates the close.
+    accepted = intake.tables["opportunities"]["opportunity_id"].tolist()
+    assert accepted == ["O1", "O3"]
+    quarantined = rejected(intake, "opportunities")
+    assert quarantined["row"].tolist() == [2]
+    assert quarantined["column"].tolist() == ["close_date"]
+    assert quarantined["reason"].str.startswith("lost without a close date").all()
+    record = json.loads(quarantined.loc[0, "record"])
+    assert record["close_date"] is None
+    assert record["opportunity_id"] == "O2"
 
 
 def test_duplicate_key_keeps_first_row(tmp_path):
