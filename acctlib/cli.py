@@ -46,6 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate a data source without building")
     _add_params_options(check)
+    check.add_argument(
+        "--show",
+        type=int,
+        default=20,
+        metavar="N",
+        help="list the first N rejected rows and blanked cells (default 20)",
+    )
+    check.add_argument(
+        "--rejected",
+        type=Path,
+        metavar="FILE",
+        help="write every rejected row and blanked cell to FILE as CSV",
+    )
 
     verify = commands.add_parser(
         "verify", help="rebuild a run from its manifest and compare the results"
@@ -109,11 +122,15 @@ def run_build(args: argparse.Namespace, argv: list[str]) -> int:
 def run_check(args: argparse.Namespace) -> int:
     from acctlib.dataquality import format_check_report, has_errors
     from acctlib.intake import load_source
+    from acctlib.intake.quarantine import write_csv_safely
     from acctlib.params import resolve_params
 
     params = resolve_params(args.params, args.overrides)
     intake = load_source(params)
-    print(format_check_report(intake))
+    print(format_check_report(intake, show=max(args.show, 0)))
+    if args.rejected:
+        write_csv_safely(intake.quarantine.to_frame(), args.rejected)
+        print(f"\nEvery rejected row and blanked cell: {args.rejected}")
     if intake.notes:
         print("\nNotes:")
         for note in intake.notes:

@@ -111,12 +111,24 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     return result
 
 
-def format_check_report(intake: Intake) -> str:
-    """Return the text the ``check`` command prints."""
+def format_check_report(intake: Intake, *, show: int = 20) -> str:
+    """Return the text the ``check`` command prints.
+
+    ``show`` is how many rejected rows and blanked cells are listed one by
+    one, with file, row, column and value; the rest are only counted.
+    """
     parts = summarize_intake(intake)
+    quarantined = intake.quarantine.to_frame()
+    listed = quarantined[["file", "row", "column", "value", "reason", "action"]]
+    more = len(listed) - show
     sections = [
         ("Rows per table", parts["dq_counts"]),
         ("Rejected rows and blanked cells by reason", parts["dq_rejections"]),
+        (
+            f"Rejected rows and blanked cells, first {min(show, len(listed))}"
+            + (f" ({more:,} more in the full list)" if more > 0 else ""),
+            listed.head(show),
+        ),
         ("Account merges and suggestions", parts["dq_merges"]),
         ("Stage map lint", parts["dq_stage_lint"][["level", "message"]]),
         ("Data-quality findings", _findings_text(parts["dq_findings"])),

@@ -246,3 +246,44 @@ def test_check_command_prints_summary(tmp_path: Path, capsys) -> None:
     )
     assert "merged" in output
     assert "already in the report currency" in output
+
+
+def test_check_lists_rows_and_writes_them(tmp_path: Path, capsys) -> None:
+    """check names file, row, column and value, and can write the full list."""
+    import yaml
+
+    from acctlib.cli import main
+    from tests.intake.helpers import write_files
+
+    rows = [
+        ("O1", "A1", "Closed Won", "100", "2024-03-01"),
+        ("O2", "A9", "Closed Won", "200", "2024-03-02"),
+        ("O3", "A8", "Closed Won", "300", "2024-03-03"),
+    ]
+    data = write_files(
+        tmp_path / "data",
+        {
+            "accounts.csv": "Account ID,Account Name\nA1,Acme\n",
+            "opportunities.csv": opportunities_csv(rows),
+        },
+    )
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(yaml.safe_dump(mapped_profile()), encoding="utf-8")
+    target = tmp_path / "rejected.csv"
+    settings = [f"data_dir={data}", f"profile={profile}", "as_of=2024-12-31"]
+    overrides = [part for item in settings for part in ("--set", item)]
+
+    main(["-q", "check", *overrides, "--show", "1", "--rejected", str(target)])
+
+    output = capsys.readouterr().out
+    assert "Rejected rows and blanked cells, first 1 (1 more in the full list)" in (
+        output
+    )
+    listed = output.split("(1 more in the full list):")[1].split("\n\n")[0]
+    assert "opportunities.csv" in listed
+    assert "account_id" in listed
+    assert "A9" in listed
+    assert "A8" not in listed
+    written = pd.read_csv(target, dtype=str)
+    assert written["value"].tolist() == ["A9", "A8"]
+    assert written["row"].tolist() == ["2", "3"]
