@@ -249,6 +249,50 @@ def describe_best_method(accuracy: pd.DataFrame, horizon_months: int) -> str:
     return f"{sentence}, {margin} {points} better than the next best, {runner_up_text}."
 
 
+# Below this many backtested month-ends the ranking of methods is shaky.
+FEW_CUTOFFS = 6
+# A P10 to P90 range should hold the actual figure 8 times in 10; below this
+# share of month-ends the range understates the uncertainty.
+LOW_COVERAGE = 0.65
+# A WAPE above this means even the best method missed by more than half.
+ROUGH_WAPE = 0.5
+
+
+def describe_reliability(accuracy: pd.DataFrame) -> str:
+    """Return how far the best method's forecast and range can be trusted.
+
+    Says how many backtested month-ends the best method's P10 to P90 range
+    held actual bookings, and warns when that is well under 8 in 10, when
+    the error is above half of bookings or when few month-ends were tested.
+    Returns an empty string without a backtest.
+    """
+    ranked = accuracy.dropna(subset=["rank"]).sort_values("rank")
+    if ranked.empty:
+        return ""
+    best = ranked.iloc[0]
+    cutoffs = int(best["cutoffs"])
+    held = round(float(best["coverage"]) * cutoffs)
+    parts = [
+        f"Its P10 to P90 range held actual bookings at {held} of {cutoffs} "
+        "month-ends, where a well-judged range holds them about 8 times in 10"
+    ]
+    if float(best["coverage"]) < LOW_COVERAGE:
+        parts[0] += ", so the real uncertainty is wider than the range shows."
+    else:
+        parts[0] += "."
+    if float(best["wape"]) > ROUGH_WAPE:
+        parts.append(
+            "Even this method missed by more than half of actual bookings, so "
+            "read the forecast as a rough guide."
+        )
+    if cutoffs < FEW_CUTOFFS:
+        parts.append(
+            f"Only {cutoffs} month-ends could be tested, too few to rank the "
+            "methods with confidence."
+        )
+    return " ".join(parts)
+
+
 def _lower_first(label: str) -> str:
     """Lower-case a label's first letter only, so "(ETS)" keeps its capitals."""
     return label[:1].lower() + label[1:]

@@ -243,6 +243,7 @@ def _headline(
         "p90": float(row["p90"]),
         "backtested": bool(available),
         "sentence": sentence,
+        "reliability": backtest.describe_reliability(accuracy),
     }
 
 

@@ -101,7 +101,13 @@ def best_method_note(ws: Workspace) -> object:
     headline = ws.headline.get("forecast")
     if not headline:
         return views.note("No forecast was prepared for this run.")
-    return views.note(headline["sentence"])
+    return views.note(_method_sentence(headline))
+
+
+def _method_sentence(headline: dict) -> str:
+    """Return the best-method sentence followed by how far it can be trusted."""
+    parts = (headline["sentence"], headline.get("reliability"))
+    return " ".join(part for part in parts if part)
 
 
 def accuracy_table(ws: Workspace) -> object:
@@ -259,4 +265,4 @@ def executive_highlights(ws: Workspace) -> list[object]:
         },
         {"label": "Method", "value": headline["label"]},
     ]
-    return [views.kpi_cards(cards), views.note(headline["sentence"])]
+    return [views.kpi_cards(cards), views.note(_method_sentence(headline))]

@@ -10,6 +10,7 @@ import pytest
 from acctlib.forecast.backtest import (
     backtest_cutoffs,
     describe_best_method,
+    describe_reliability,
     run_backtest,
     summarize_accuracy,
 )
@@ -97,6 +98,47 @@ def test_sentence_names_best_method_and_margin():
         "bookings were off by 15% of actual bookings (WAPE), 6 percentage "
         "points better than the next best, the time series (ETS) forecast (21%)."
     )
+
+
+def reliability_of(cutoffs: int, wape: float, coverage: float) -> str:
+    accuracy = pd.DataFrame(
+        {
+            "method": ["win_probability"],
+            "label": ["Win-probability model"],
+            "cutoffs": [cutoffs],
+            "wape": [wape],
+            "bias": [0.0],
+            "coverage": [coverage],
+            "rank": [1],
+        }
+    )
+    return describe_reliability(accuracy)
+
+
+def test_reliability_of_a_good_range():
+    sentence = reliability_of(10, 0.1, 0.8)
+    assert sentence == (
+        "Its P10 to P90 range held actual bookings at 8 of 10 month-ends, where "
+        "a well-judged range holds them about 8 times in 10."
+    )
+
+
+def test_reliability_warns_of_narrow_range_and_rough_fit():
+    sentence = reliability_of(10, 0.98, 0.3)
+    assert "at 3 of 10 month-ends" in sentence
+    assert "the real uncertainty is wider than the range shows" in sentence
+    assert "missed by more than half of actual bookings" in sentence
+    assert "too few" not in sentence
+
+
+def test_reliability_warns_of_short_history():
+    sentence = reliability_of(2, 0.1, 1.0)
+    assert "Only 2 month-ends could be tested" in sentence
+    assert "wider than the range" not in sentence
+
+
+def test_reliability_without_backtest():
+    assert describe_reliability(summarize_accuracy(backtest_rows([]))) == ""
 
 
 def test_sentence_without_backtest():

@@ -26,6 +26,7 @@ def test_executive_highlights_show_forecast(report_workspace):
     assert headline["label"] in cards.data
     assert f"USD {headline['forecast']:,.0f}" in cards.data
     assert "has been the most accurate for this business" in sentence.data
+    assert "P10 to P90 range held actual bookings at" in sentence.data
 
 
 @pytest.mark.slow
