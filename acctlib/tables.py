@@ -23,10 +23,14 @@ def format_money(value: float | None, currency: str, *, decimals: int = 0) -> st
 
 
 def format_count(value: float | None) -> str:
-    """Format a count with thousands separators."""
+    """Format a count or score as a whole number with thousands separators.
+
+    Fractions are rounded, not cut, so a score of 99.8 reads 100 here as it
+    does in the sentences that quote it.
+    """
     if value is None or pd.isna(value):
         return "–"
-    return f"{int(value):,}"
+    return f"{float(value):,.0f}"
 
 
 def format_percent(value: float | None, *, decimals: int = 1) -> str:
