@@ -303,9 +303,17 @@ def _text_table(title: str, header: list[str], rows) -> str:
     lines = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     for row in rows:
-        cells = [cell[:w].ljust(w) for cell, w in zip(row, widths, strict=True)]
-        lines.append("  ".join(cells).rstrip())
+        # The last column runs to the end of the line, so only earlier
+        # columns are cut to their width, with an ellipsis where cut.
+        cells = [_fit(cell, w) for cell, w in zip(row[:-1], widths, strict=False)]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
     return "\n".join(lines)
+
+
+def _fit(cell: str, width: int) -> str:
+    if len(cell) <= width:
+        return cell.ljust(width)
+    return cell[: width - 1] + "…"
 
 
 def write_html(comparison: Comparison, target: Path) -> Path:

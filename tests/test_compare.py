@@ -159,3 +159,13 @@ def test_verification_lists_result_differences(two_runs):
         "table account_map: 2 accounts differ in status, value",
         "table tiers: missing in the first run",
     ]
+
+
+def test_text_table_keeps_last_column_whole():
+    long_text = "1,953 accounts differ in marketing_channels_90d and 2 more columns"
+    text = compare._text_table(
+        "Tables", ["table", "difference"], [("account_map_" * 5, long_text)]
+    )
+    row = text.splitlines()[-1]
+    assert row.endswith(long_text)
+    assert row.startswith("account_map_" * 3 + "acc…  ")
