@@ -15,6 +15,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from acctlib import accountcharts, charts, tables
+from acctlib.labels import readable_column
 from acctlib.tiering import TIER_LABELS
 from acctlib.views import kpi_cards, note
 from acctlib.workspace import Workspace
@@ -408,8 +409,11 @@ def health_validation_table(ws: Workspace) -> Any:
         return note(
             "Too little history to test health: it needs month-ends 90 days back."
         )
+    # AUC is shown to three decimals as text: a second Styler.format call
+    # would drop the formats style_table set on the other columns.
+    auc = summary["auc"].map(lambda value: "–" if pd.isna(value) else f"{value:.3f}")
     return tables.style_table(
-        summary,
+        readable_column(summary, "outcome").assign(auc=auc),
         counts=["rows", "events", "month_ends"],
         percents=["rate"],
         labels={
@@ -420,7 +424,7 @@ def health_validation_table(ws: Workspace) -> Any:
             "auc": "AUC (0.5 = chance)",
             "month_ends": "Month-ends",
         },
-    ).format({"auc": "{:.3f}"}, na_rep="–")
+    )
 
 
 def lift_frame(ws: Workspace) -> pd.DataFrame:

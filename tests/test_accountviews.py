@@ -36,3 +36,12 @@ def test_pyramid_counts_every_account(workspace):
     pyramid = accountviews.tier_pyramid_frame(workspace)
     assert pyramid["accounts"].sum() == len(workspace.table("account_tiers"))
     assert pyramid["tier_label"].tolist()[0] == "Tier 1 Strategic"
+
+
+def test_health_validation_table_formats_every_column(workspace):
+    summary = workspace.table("health_validation")
+    html = accountviews.health_validation_table(workspace).to_html()
+    assert ">Win<" in html
+    assert f">{summary['rows'].iloc[0]:,}<" in html
+    assert f">{summary['rate'].iloc[0]:.1%}<" in html
+    assert f">{summary['auc'].iloc[0]:.3f}<" in html
