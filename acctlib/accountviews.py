@@ -381,6 +381,10 @@ def stalled_table(ws: Workspace, n: int = 30) -> Any:
     )
 
 
+# Key accounts shown before the rest of the list is folded away.
+KEY_ACCOUNTS_SHOWN = 25
+
+
 def velocity_table(ws: Workspace, grouping: str = "tier_label") -> Any:
     """Return pipeline velocity per tier or per industry."""
     velocity = ws.table("pipeline_velocity")
@@ -433,7 +437,11 @@ def lift_frame(ws: Workspace) -> pd.DataFrame:
 
 
 def key_accounts_table(ws: Workspace) -> Any:
-    """Return the Tier 1 and Tier 2 accounts for the review meeting."""
+    """Return the Tier 1 and Tier 2 accounts for the review meeting.
+
+    The first ``KEY_ACCOUNTS_SHOWN`` rows (Tier 1 first, lowest health
+    first) are shown open; a longer list follows folded, in full.
+    """
     frame = ws.table("key_accounts")
     if frame.empty:
         return note("No account is in Tier 1 or Tier 2.")
@@ -455,8 +463,22 @@ def key_accounts_table(ws: Workspace) -> Any:
         display_frame[flag] = np.where(
             display_frame[flag].fillna(False).astype(bool), "yes", ""
         )
-    return tables.style_table(
+    first = tables.style_table(
+        display_frame.head(KEY_ACCOUNTS_SHOWN),
+        currency=ws.currency,
+        money=["open_amount"],
+        labels=LABELS,
+    )
+    if len(display_frame) <= KEY_ACCOUNTS_SHOWN:
+        return first
+    everyone = tables.style_table(
         display_frame, currency=ws.currency, money=["open_amount"], labels=LABELS
+    )
+    # A folded <details> keeps the page short and needs no script to open.
+    return HTML(
+        f"{first.to_html()}<details class='acctlib-more'><summary>All "
+        f"{len(display_frame):,} Tier 1 and Tier 2 accounts</summary>"
+        f"{everyone.to_html()}</details>"
     )
 
 

@@ -45,3 +45,13 @@ def test_health_validation_table_formats_every_column(workspace):
     assert f">{summary['rows'].iloc[0]:,}<" in html
     assert f">{summary['rate'].iloc[0]:.1%}<" in html
     assert f">{summary['auc'].iloc[0]:.3f}<" in html
+
+
+def test_key_accounts_fold_the_long_list(workspace):
+    key = workspace.table("key_accounts")
+    assert len(key) > accountviews.KEY_ACCOUNTS_SHOWN
+    html = accountviews.key_accounts_table(workspace).data
+    shown, folded = html.split("<details", 1)
+    assert shown.count("<tr") == accountviews.KEY_ACCOUNTS_SHOWN + 1
+    assert f"All {len(key):,} Tier 1 and Tier 2 accounts" in folded
+    assert folded.count("<tr") == len(key) + 1
