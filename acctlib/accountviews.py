@@ -144,7 +144,7 @@ def tier_accounts_table(ws: Workspace, tier: int, n: int = 25) -> Any:
         "reason",
     ]
     return tables.style_table(
-        frame.head(n)[columns],
+        readable_column(frame.head(n)[columns], "status"),
         currency=ws.currency,
         money=["value_amount"],
         counts=["fit_score", "value_score", "engagement_score"],

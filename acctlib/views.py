@@ -13,6 +13,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from acctlib import schema, summary, tables
+from acctlib.labels import readable_column
 from acctlib.workspace import Workspace
 
 MAP_LABELS = {
@@ -114,8 +115,7 @@ def top_accounts_table(ws: Workspace, n: int | None = None) -> object:
         "most_advanced_stage",
         "value",
     ]
-    frame = top[columns].copy()
-    frame["status"] = frame["status"].str.replace("_", " ")
+    frame = readable_column(top[columns], "status")
     return tables.style_table(
         frame,
         currency=ws.currency,
