@@ -123,7 +123,8 @@ def _parse_detected(text: pd.Series) -> pd.Series:
     if day_first and month_first:
         raise ColumnFormatError(
             "dates are day-first on some rows and month-first on others; "
-            "fix the rows or declare date_format",
+            "fix the rows or declare date_format under options (or "
+            "column_options) in the source profile",
             {"day-first": day_first, "month-first": month_first},
         )
     if ambiguous.any() and not (day_first or month_first):
@@ -131,7 +132,8 @@ def _parse_detected(text: pd.Series) -> pd.Series:
             "dates such as "
             + ", ".join(repr(cell) for cell in text[ambiguous].head(3))
             + " can be read day-first or month-first and no value decides; "
-            "declare date_format (day-first, month-first or a strptime format)",
+            "declare date_format (day-first, month-first or a strptime format) "
+            "under options (or column_options) in the source profile",
             {"ambiguous": list(text.index[ambiguous])},
         )
     return _assemble(parts.where(four_digit), day_first=bool(day_first))
@@ -172,8 +174,8 @@ def _date_error(cell: str, formats: list[str]) -> str:
     match = _NUMERIC_DATE.match(cell)
     if match and len(match.group(4)) == 2:
         return (
-            f"date {cell!r} has a two-digit year; declare date_format, "
-            "for example %m/%d/%y"
+            f"date {cell!r} has a two-digit year; declare date_format in the "
+            "source profile, for example %m/%d/%y"
         )
     if _SERIAL.match(cell):
         return (
