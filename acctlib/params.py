@@ -212,9 +212,13 @@ def coerce(
     try:
         converted = _convert(declaration, value)
     except (TypeError, ValueError, yaml.YAMLError) as error:
+        unit = declaration.unit
+        expected = declaration.type + (
+            f" ({unit})" if unit and unit != declaration.type else ""
+        )
         raise ParameterError(
             f"invalid value {value!r} for parameter {name!r} in {origin}: {error}. "
-            f"Expected {declaration.type} ({declaration.unit})."
+            f"Expected {expected}."
         ) from error
     _check_bounds(declaration, converted, origin)
     return converted
@@ -232,17 +236,26 @@ def _convert(declaration: Declaration, value: Any) -> Any:
         if isinstance(value, dt.date):
             return value
         text = str(value).strip()
-        return dt.date.fromisoformat(text) if text else None
+        try:
+            return dt.date.fromisoformat(text) if text else None
+        except ValueError:
+            raise ValueError("not a date in the form YYYY-MM-DD") from None
     if kind == "integer":
         if isinstance(value, bool) or (
             isinstance(value, float) and not value.is_integer()
         ):
             raise ValueError("not a whole number")
-        return int(str(value).strip()) if isinstance(value, str) else int(value)
+        try:
+            return int(str(value).strip()) if isinstance(value, str) else int(value)
+        except ValueError:
+            raise ValueError("not a whole number") from None
     if kind == "number":
         if isinstance(value, bool):
             raise ValueError("not a number")
-        return float(value)
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError("not a number") from None
     if kind == "boolean":
         return _convert_boolean(value)
     if kind in ("text", "choice"):

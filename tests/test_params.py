@@ -122,7 +122,7 @@ def test_unknown_parameter_in_override_raises():
         pytest.param(
             "top_accounts=abc",
             r"invalid value 'abc' for parameter 'top_accounts' in --set "
-            r"top_accounts=abc: .*Expected integer \(accounts\)\.",
+            r"top_accounts=abc: not a whole number\. Expected integer \(accounts\)\.",
             id="integer-text",
         ),
         pytest.param(
@@ -137,7 +137,8 @@ def test_unknown_parameter_in_override_raises():
         ),
         pytest.param(
             "as_of='2026-13-01'",
-            r"invalid value '2026-13-01' for parameter 'as_of'.*Expected date",
+            r"invalid value '2026-13-01' for parameter 'as_of'.*YYYY-MM-DD\. "
+            r"Expected date",
             id="date-quoted-month-13",
         ),
         pytest.param(
