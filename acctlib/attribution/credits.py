@@ -94,22 +94,29 @@ def compute_attribution(
     known = known_touches(touches, settings)
     journeys = _cache(con, build_journeys(known, opportunity_table, settings))
 
-    parts = [
-        heuristics.weight_touches(journeys, model, settings)
-        for model in settings.heuristic_models
-    ]
+    heuristic = _cache(con, _credit_heuristics(journeys, settings))
     learned = {}
     if "markov" in settings.models:
         learned["markov"] = datadriven.compute_markov_weights(journeys, settings)
     if "shapley" in settings.models:
         learned["shapley"] = datadriven.compute_shapley_weights(journeys, settings)
-    for model, weights in learned.items():
-        parts.append(datadriven.weight_by_channel(journeys, model, weights))
+    learned_credits = None
+    if learned:
+        parts = [
+            datadriven.weight_by_channel(journeys, model, weights)
+            for model, weights in learned.items()
+        ]
+        weighted = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+        learned_credits = _cache(con, heuristics.credit_journeys(weighted))
 
-    weighted = ibis.union(*parts, distinct=False)
-    credited = _cache(con, heuristics.credit_journeys(weighted))
-    credits = _summarize_credits(credited, opportunities, settings)
-    campaign_credits = _summarize_campaigns(credited, credits)
+    credit_sums = _sum_credits(
+        heuristic, learned_credits, settings.heuristic_models, CREDIT_KEYS
+    )
+    credits = _summarize_credits(credit_sums, opportunities, settings)
+    campaign_sums = _sum_credits(
+        heuristic, learned_credits, settings.heuristic_models, CAMPAIGN_KEYS
+    )
+    campaign_credits = _summarize_campaigns(campaign_sums, credits)
     summary = _summarize_journeys(journeys, opportunities)
     excluded = count_excluded_touches(known, journeys, opportunity_table)
     return AttributionResult(
@@ -128,13 +135,61 @@ def _cache(con: Any, expression: ibis.Table) -> ibis.Table:
     return con.create_table(name, expression, temp=True)
 
 
-def _summarize_credits(
-    credited: ibis.Table, opportunities: pd.DataFrame, settings: AttributionSettings
+def _credit_heuristics(journeys: ibis.Table, settings: AttributionSettings):
+    """Return each touch's heuristic credits, only the columns summed later."""
+    credited = heuristics.credit_heuristics(journeys, settings)
+    models = [f"credit_{model}" for model in settings.heuristic_models]
+    keys = ["kind", "opportunity_id", "channel", "function", "campaign"]
+    return credited.select(*keys, *models)
+
+
+def _sum_credits(
+    heuristic: ibis.Table,
+    learned: ibis.Table | None,
+    models: tuple[str, ...],
+    keys: list[str],
 ) -> pd.DataFrame:
-    grouped = credited.group_by(CREDIT_KEYS).aggregate(
-        touches=credited.touch_id.count(), credit_cents=credited.credit_cents.sum()
-    )
-    touched = grouped.to_pandas()
+    """Return ``touches`` and ``credit_cents`` per ``keys`` for every model.
+
+    The heuristic credits are summed per group once for all models, before
+    they are turned into one row per model, so the engine aggregates each
+    touch once instead of once per model.
+    """
+    group = [key for key in keys if key != "model"]
+    parts = []
+    if models:
+        sums = heuristic.group_by(group).aggregate(
+            touches=ibis._.count(),
+            **{
+                f"credit_{model}": heuristic[f"credit_{model}"].sum()
+                for model in models
+            },
+        )
+        parts += [
+            sums.select(
+                *group,
+                model=ibis.literal(model),
+                touches=sums.touches,
+                credit_cents=sums[f"credit_{model}"],
+            ).select(*keys, "touches", "credit_cents")
+            for model in models
+        ]
+    if learned is not None:
+        parts.append(
+            learned.group_by(keys).aggregate(
+                touches=learned.touch_id.count(),
+                credit_cents=learned.credit_cents.sum(),
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=[*keys, "touches", "credit_cents"])
+    union = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    return union.to_pandas()
+
+
+def _summarize_credits(
+    touched: pd.DataFrame, opportunities: pd.DataFrame, settings: AttributionSettings
+) -> pd.DataFrame:
     untouched = _no_touch_rows(touched, opportunities, settings)
     credits = pd.concat([touched, untouched], ignore_index=True)
     attributes = opportunities[
@@ -147,17 +202,12 @@ def _summarize_credits(
     return credits.sort_values(CREDIT_KEYS).reset_index(drop=True)
 
 
-def _summarize_campaigns(credited: ibis.Table, credits: pd.DataFrame) -> pd.DataFrame:
-    grouped = credited.group_by(CAMPAIGN_KEYS).aggregate(
-        touches=credited.touch_id.count(), credit_cents=credited.credit_cents.sum()
-    )
+def _summarize_campaigns(grouped: pd.DataFrame, credits: pd.DataFrame) -> pd.DataFrame:
     untouched = credits[credits["channel"] == NO_TOUCH]
     untouched = untouched.groupby(["kind", "model"], as_index=False).agg(
         touches=("touches", "sum"), credit_cents=("credit_cents", "sum")
     )
-    frame = pd.concat(
-        [grouped.to_pandas(), untouched.assign(campaign=NO_TOUCH)], ignore_index=True
-    )
+    frame = pd.concat([grouped, untouched.assign(campaign=NO_TOUCH)], ignore_index=True)
     frame["touches"] = frame["touches"].astype("int64")
     frame["credit_cents"] = frame["credit_cents"].astype("int64")
     frame["credit"] = frame["credit_cents"] / 100.0
