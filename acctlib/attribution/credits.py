@@ -241,7 +241,7 @@ def _summarize_journeys(
         sourced=(sources & is_marketing).any(),
         influenced=is_marketing.any(),
     )
-    result = opportunities.merge(
+    result = opportunities.drop(columns="journey_id").merge(
         summary.to_pandas(), on=["kind", "opportunity_id"], how="left"
     )
     result["touches"] = result["touches"].fillna(0).astype("int64")

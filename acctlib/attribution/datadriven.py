@@ -78,9 +78,7 @@ def weight_by_channel(
         player=joined.player.fill_null(joined.channel),
         channel_weight=joined.channel_weight.fill_null(0.0),
     )
-    player_touches = joined.touch_id.count().over(
-        group_by=["kind", "opportunity_id", "player"]
-    )
+    player_touches = joined.touch_id.count().over(group_by=["journey_id", "player"])
     weight = joined.channel_weight / player_touches.cast("float64")
     return joined.mutate(model=ibis.literal(model), weight=weight).select(
         *journeys.columns, "model", "weight"

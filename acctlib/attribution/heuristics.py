@@ -175,7 +175,7 @@ def credit_heuristics(
     Returns
     -------
     ibis.Table
-        One row per journey touch with ``kind``, ``opportunity_id``,
+        One row per journey touch with ``journey_id``, ``kind``, ``opportunity_id``,
         ``account_id``, ``touch_id``, ``occurred_at``, ``channel``,
         ``function``, ``campaign``, ``position``, ``amount_cents`` and one
         ``credit_<model>`` column (int64 cents) per model. Under each model
@@ -215,7 +215,7 @@ def credit_heuristics(
         # Keep a copy of each weight, because allocation drops its inputs.
         staged = staged.mutate(**{f"_input_{name}": staged[name] for name in general})
         general = {f"_input_{name}": credit for name, credit in general.items()}
-    allocated = allocate_cents_columns(staged, general, ["kind", "opportunity_id"])
+    allocated = allocate_cents_columns(staged, general, ["journey_id"])
     order = [f"credit_{model}" for model in models]
     if keep_weights:
         order += [f"weight_{model}" for model in models]
@@ -223,6 +223,7 @@ def credit_heuristics(
 
 
 _TOUCH_COLUMNS = (
+    "journey_id",
     "kind",
     "opportunity_id",
     "account_id",
@@ -256,7 +257,7 @@ def melt_credits(wide: ibis.Table, models: tuple[str, ...]) -> ibis.Table:
 
 def credit_journeys(weighted: ibis.Table) -> ibis.Table:
     """Allocate cents over weighted journey touches of several models."""
-    allocated = allocate_cents_expr(weighted, ["kind", "model", "opportunity_id"])
+    allocated = allocate_cents_expr(weighted, ["model", "journey_id"])
     return allocated.select(*CREDIT_COLUMNS)
 
 
