@@ -10,13 +10,13 @@ opportunities' amounts to the cent.
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
 import pandas as pd
 
+from acctlib import engine
 from acctlib.attribution import datadriven, heuristics
 from acctlib.attribution.journeys import (
     build_journeys,
@@ -81,7 +81,8 @@ def compute_attribution(
     ----------
     con
         Ibis backend holding ``touches``. The journeys and the touch credits
-        are cached there in temporary tables.
+        are cached there for the session (see
+        :func:`acctlib.engine.cache_table`).
     touches
         Canonical touchpoints as an Ibis table.
     snapshot
@@ -131,8 +132,7 @@ def compute_attribution(
 
 
 def _cache(con: Any, expression: ibis.Table) -> ibis.Table:
-    name = f"_attribution_{uuid.uuid4().hex[:12]}"
-    return con.create_table(name, expression, temp=True)
+    return engine.cache_table(con, expression, prefix="_attribution")
 
 
 def _credit_heuristics(journeys: ibis.Table, settings: AttributionSettings):
