@@ -16,7 +16,7 @@ from typing import Any
 import ibis
 import pandas as pd
 
-from acctlib import engine
+from acctlib import engine, schema
 from acctlib.attribution import datadriven, heuristics
 from acctlib.attribution.journeys import (
     build_journeys,
@@ -32,6 +32,14 @@ logger = logging.getLogger(__name__)
 NO_TOUCH = "No recorded touch"
 CREDIT_KEYS = ["kind", "model", "opportunity_id", "channel", "function"]
 CAMPAIGN_KEYS = ["kind", "model", "campaign"]
+ATTRIBUTE_COLUMNS = [
+    "kind",
+    "opportunity_id",
+    "account_id",
+    "type",
+    "outcome",
+    "close_month",
+]
 
 
 @dataclass
@@ -110,15 +118,15 @@ def compute_attribution(
         weighted = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
         learned_credits = _cache(con, heuristics.credit_journeys(weighted))
 
+    summary = _summarize_journeys(journeys, opportunities)
     credit_sums = _sum_credits(
         heuristic, learned_credits, settings.heuristic_models, CREDIT_KEYS
     )
-    credits = _summarize_credits(credit_sums, opportunities, settings)
+    credits = _summarize_credits(credit_sums, opportunities, summary, settings)
     campaign_sums = _sum_credits(
         heuristic, learned_credits, settings.heuristic_models, CAMPAIGN_KEYS
     )
-    campaign_credits = _summarize_campaigns(campaign_sums, credits)
-    summary = _summarize_journeys(journeys, opportunities)
+    campaign_credits = _summarize_campaigns(campaign_sums.to_pandas(), credits)
     excluded = count_excluded_touches(known, journeys, opportunity_table)
     return AttributionResult(
         credits=credits,
@@ -148,8 +156,8 @@ def _sum_credits(
     learned: ibis.Table | None,
     models: tuple[str, ...],
     keys: list[str],
-) -> pd.DataFrame:
-    """Return ``touches`` and ``credit_cents`` per ``keys`` for every model.
+) -> ibis.Table:
+    """Sum ``touches`` and ``credit_cents`` per ``keys`` for every model.
 
     The heuristic credits are summed per group once for all models, before
     they are turned into one row per model, so the engine aggregates each
@@ -182,24 +190,40 @@ def _sum_credits(
             )
         )
     if not parts:
-        return pd.DataFrame(columns=[*keys, "touches", "credit_cents"])
-    union = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
-    return union.to_pandas()
+        empty = pd.DataFrame(columns=[*keys, "touches", "credit_cents"])
+        schema = {**dict.fromkeys(keys, "string"), "touches": "int64"}
+        return ibis.memtable(empty, schema={**schema, "credit_cents": "int64"})
+    return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
 
 
 def _summarize_credits(
-    touched: pd.DataFrame, opportunities: pd.DataFrame, settings: AttributionSettings
+    touched: ibis.Table,
+    opportunities: pd.DataFrame,
+    summary: pd.DataFrame,
+    settings: AttributionSettings,
 ) -> pd.DataFrame:
-    untouched = _no_touch_rows(touched, opportunities, settings)
-    credits = pd.concat([touched, untouched], ignore_index=True)
-    attributes = opportunities[
-        ["kind", "opportunity_id", "account_id", "type", "outcome", "close_month"]
-    ]
-    credits = credits.merge(attributes, on=["kind", "opportunity_id"], how="left")
+    """Add the "No recorded touch" rows and the deal attributes, then fetch.
+
+    The credit rows outnumber the deals by the models and channels, so the
+    join and the sort run in the engine and the rows come back once.
+    """
+    attributes = opportunities[ATTRIBUTE_COLUMNS]
+    joined = touched.left_join(
+        ibis.memtable(attributes), ["kind", "opportunity_id"]
+    ).select(*CREDIT_KEYS, "touches", "credit_cents", *ATTRIBUTE_COLUMNS[2:])
+    untouched = _no_touch_rows(summary, settings)
+    untouched = untouched.merge(attributes, on=["kind", "opportunity_id"])
+    untouched = untouched[list(joined.columns)]
+    rows = joined.union(ibis.memtable(untouched, schema=joined.schema()))
+    with engine.quiet_conversions():
+        credits = rows.order_by(CREDIT_KEYS).to_pandas()
+    for column in ("opportunity_id", "account_id"):
+        credits[column] = credits[column].astype(opportunities[column].dtype)
+    credits["close_month"] = credits["close_month"].astype(schema.DATE)
     credits["touches"] = credits["touches"].astype("int64")
     credits["credit_cents"] = credits["credit_cents"].astype("int64")
     credits["credit"] = credits["credit_cents"] / 100.0
-    return credits.sort_values(CREDIT_KEYS).reset_index(drop=True)
+    return credits
 
 
 def _summarize_campaigns(grouped: pd.DataFrame, credits: pd.DataFrame) -> pd.DataFrame:
@@ -215,11 +239,9 @@ def _summarize_campaigns(grouped: pd.DataFrame, credits: pd.DataFrame) -> pd.Dat
 
 
 def _no_touch_rows(
-    touched: pd.DataFrame, opportunities: pd.DataFrame, settings: AttributionSettings
+    summary: pd.DataFrame, settings: AttributionSettings
 ) -> pd.DataFrame:
-    keys = pd.MultiIndex.from_frame(touched[["kind", "opportunity_id"]])
-    candidates = pd.MultiIndex.from_frame(opportunities[["kind", "opportunity_id"]])
-    missing = opportunities.loc[~candidates.isin(keys)]
+    missing = summary.loc[summary["touches"] == 0]
     rows = [
         missing[["kind", "opportunity_id", "amount_cents"]].assign(model=model)
         for model in settings.models
