@@ -13,7 +13,9 @@ that peak memory is its own (:mod:`benchmarks.attribution_child`):
   and Shapley channel weights on the journeys of the same data;
 - the hand-written DuckDB query computing the same credits
   (:mod:`benchmarks.attribution_sql`), whose credit totals must equal
-  acctlib's to the cent.
+  acctlib's to the cent;
+- for scale, the lighter query of :mod:`benchmarks.reference` (won deals
+  only, credit per model and channel, no cents), in this process.
 
 On ``--paths`` closed journeys it times acctlib's Markov removal effects
 and Shapley values and checks the removal effects against an independent
@@ -38,8 +40,8 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks import targets
-from benchmarks.attribution_data import ensure_path_data, ensure_touch_data
+from benchmarks import reference, targets
+from benchmarks.attribution_data import AS_OF, ensure_path_data, ensure_touch_data
 from benchmarks.sizes import RESULTS_DIR
 
 DEFAULT_SIZES = (1_000_000, 5_000_000, 10_000_000)
@@ -59,10 +61,12 @@ def run_benchmark(
         data_dir, rows = ensure_touch_data(touchpoints)
         acctlib_run = _run_child("acctlib", data_dir)
         sql_run = _run_child("sql", data_dir)
+        simple_sql = reference.time_sql_attribution(data_dir, AS_OF)
         measured["sizes"][str(touchpoints)] = {
             "rows": rows,
             "acctlib": acctlib_run,
             "sql": sql_run,
+            "simple_sql": simple_sql,
             "same_credits": acctlib_run["credits"] == sql_run["credits"],
             "ratio": _ratio(acctlib_run, "heuristics", sql_run, "sql"),
         }
@@ -82,6 +86,12 @@ def _measure_paths(paths: int, python: str | None) -> dict[str, Any]:
         if python:
             result["channel_attribution"] = _run_channel_attribution(
                 python, paths_csv, Path(scratch) / "result.csv", result
+            )
+            result["channel_attribution_per_journey"] = _run_channel_attribution(
+                python,
+                paths_csv.with_name("journeys.csv"),
+                Path(scratch) / "result-journeys.csv",
+                result,
             )
     return result
 
@@ -171,8 +181,8 @@ def format_report(measured: dict[str, Any]) -> str:
     """Return the attribution tables as Markdown."""
     lines = [
         "| touchpoints | acctlib s | acctlib peak MB | SQL s | SQL peak MB "
-        "| ratio | same cents | Markov s | Shapley s |",
-        "|" + " --- |" * 9,
+        "| ratio | same cents | Markov s | Shapley s | simple SQL s |",
+        "|" + " --- |" * 10,
     ]
     for size, run in measured["sizes"].items():
         acctlib_stages = run["acctlib"]["stages"]
@@ -184,7 +194,8 @@ def format_report(measured: dict[str, Any]) -> str:
             f"| {sql_stage['peak_mb']:,.0f} | {run['ratio']:.2f} "
             f"| {'yes' if run['same_credits'] else 'NO'} "
             f"| {acctlib_stages['markov']['seconds']:.2f} "
-            f"| {acctlib_stages['shapley']['seconds']:.2f} |"
+            f"| {acctlib_stages['shapley']['seconds']:.2f} "
+            f"| {run['simple_sql']['seconds']:.2f} |"
         )
     paths = measured["paths"]
     stages = paths["stages"]
@@ -195,15 +206,21 @@ def format_report(measured: dict[str, Any]) -> str:
         f"{paths['max_difference_from_dense_solve']:.1e}); Shapley "
         f"{stages['shapley']['seconds']:.2f} s"
     )
-    outside = paths.get("channel_attribution")
-    if outside and "seconds" in outside:
-        lines.append(
-            f"ChannelAttribution markov_model {outside['seconds']:.2f} s "
-            f"({outside['speedup']:.1f}x acctlib's time), shares within "
-            f"{outside['max_share_difference_points']:.2f} points of the exact ones"
-        )
-    elif outside:
-        lines.append(f"ChannelAttribution failed: {outside['error']}")
+    inputs = {
+        "channel_attribution": "distinct paths with counts",
+        "channel_attribution_per_journey": "one row per journey",
+    }
+    for key, label in inputs.items():
+        outside = paths.get(key)
+        if outside and "seconds" in outside:
+            lines.append(
+                f"ChannelAttribution markov_model on {label}: "
+                f"{outside['seconds']:.2f} s ({outside['speedup']:.1f}x acctlib's "
+                f"time), shares within {outside['max_share_difference_points']:.2f} "
+                "points of the exact ones"
+            )
+        elif outside:
+            lines.append(f"ChannelAttribution on {label} failed: {outside['error']}")
     lines += ["", "| target | value | limit | verdict |", "| --- | --- | --- | --- |"]
     for row in measured["targets"]:
         value = "" if row["value"] is None else f"{row['value']:,.2f}"

@@ -11,8 +11,9 @@ Tasks:
   weights on the journeys of the same data;
 - ``sql``: the hand-written query of :mod:`benchmarks.attribution_sql`;
 - ``paths``: Markov removal effects and Shapley values on closed journeys,
-  checked against an independent dense solve, plus the aggregated paths
-  written for ChannelAttribution.
+  checked against an independent dense solve. It writes the paths for
+  ChannelAttribution twice: aggregated (``--paths-csv``) and one row per
+  journey (``journeys.csv`` next to it).
 
 Loading the Parquet files into an in-memory DuckDB is not timed. Each
 timed stage records its wall seconds, the resident set size before it
@@ -195,6 +196,7 @@ def measure_paths(data_dir: Path, timer: StageTimer, paths_csv: Path) -> dict:
     difference = float(np.max(np.abs(joined[0] - joined[1])))
 
     paths = con.raw_sql(PATHS_SQL).df()
+    paths.to_csv(paths_csv.with_name("journeys.csv"), index=False)
     aggregated = paths.groupby("path", as_index=False)[["conversions", "nulls"]].sum()
     aggregated.to_csv(paths_csv, index=False)
     con.disconnect()
