@@ -4,8 +4,9 @@
 (or reuses) seeded sample data, builds the full report in a subprocess and
 records the time and peak memory of every stage, then measures in the same
 run the render floor and a hand-written DuckDB attribution query on the
-same data. A table goes to stdout and the figures, with the machine's core
-count and memory, to ``benchmarks/results/<UTC time>.json``.
+same data, then the attribution benchmark of :mod:`benchmarks.attribution`.
+A table goes to stdout and the figures, with the machine's core count and
+memory, to ``benchmarks/results/<UTC time>.json``.
 """
 
 from __future__ import annotations
