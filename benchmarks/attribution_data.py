@@ -12,9 +12,11 @@ days later. A deal that closes by the as-of date is won with probability
 0.35 and lost otherwise, and later closes stay open.
 
 Paths: closed journeys for the Markov comparison, one row per touch with
-``journey_id``, ``opportunity_id``, ``position``, ``touch_count``, ``channel``,
-``outcome`` and ``kind``. The chance of a win rises with the channels on
-the path, so removal effects differ between channels.
+``journey_id``, ``opportunity_id``, ``position``, ``touch_count``,
+``channel``, ``next_channel``, ``outcome`` and ``kind``, the columns of
+acctlib's journey table that Markov and Shapley read. The chance of a
+win rises with the channels on the path, so removal effects differ
+between channels.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ OPPORTUNITIES_PER_ACCOUNT = 3
 WIN_RATE = 0.35
 SEED = 20261204
 GENERATOR_VERSION = 1
-PATHS_VERSION = 2
+PATHS_VERSION = 3
 
 # Channel, function that makes the touch, and draw weight.
 CHANNELS = (
@@ -210,6 +212,7 @@ def _write_path_data(folder: Path, paths: int) -> dict:
             "position": position,
             "touch_count": np.repeat(lengths, lengths),
             "channel": channel,
+            "next_channel": _next_in_journey(channel, position, lengths),
             "won": won[journey],
         }
     )
@@ -224,6 +227,7 @@ def _write_path_data(folder: Path, paths: int) -> dict:
                    'P' || lpad(journey::VARCHAR, 9, '0') AS opportunity_id,
                    position, touch_count,
                    {channel_names}[channel + 1] AS channel,
+                   {channel_names}[next_channel + 1] AS next_channel,
                    CASE WHEN won THEN 'won' ELSE 'lost' END AS outcome
             FROM journey_rows ORDER BY journey, position
         ) TO '{folder / "journeys.parquet"}' (FORMAT parquet)
@@ -231,3 +235,13 @@ def _write_path_data(folder: Path, paths: int) -> dict:
     )
     con.close()
     return {"paths": paths, "touches": int(len(journey))}
+
+
+def _next_in_journey(
+    channel: np.ndarray, position: np.ndarray, lengths: np.ndarray
+) -> pd.arrays.IntegerArray:
+    """Return each touch's next channel code, missing on a journey's last touch."""
+    following = pd.array(np.append(channel[1:], 0), dtype="Int64")
+    is_last = position == np.repeat(lengths, lengths) - 1
+    following[is_last] = pd.NA
+    return following

@@ -207,6 +207,7 @@ def build_journeys(
     ibis.Table
         One row per (kind, opportunity, touch) with the opportunity columns,
         the touch columns and ``position`` (0-based journey order),
+        ``next_channel`` (channel of the next touch, null on the last),
         ``touch_count`` (touches in the journey) and ``creation_position``
         (position of the last touch before ``created_at``, or 0 when no
         touch precedes the creation).
@@ -226,11 +227,16 @@ def build_journeys(
 
     priority = _channel_rank(inside.channel, settings.channel_priority)
     journey = ["journey_id"]
-    position = ibis.row_number().over(
+    order = ibis.window(
         group_by=journey,
         order_by=[inside.occurred_at, priority, inside.channel, inside.touch_id],
     )
-    ordered = inside.mutate(position=position)
+    # The next touch's channel comes from the same ordered window, so the
+    # Markov transitions need no second sort of the journeys.
+    ordered = inside.mutate(
+        position=ibis.row_number().over(order),
+        next_channel=inside.channel.lead(1).over(order),
+    )
     before_creation = ibis.ifelse(
         ordered.occurred_at < ordered.created_at, ordered.position, None
     )

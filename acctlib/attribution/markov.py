@@ -105,10 +105,11 @@ def count_journey_transitions(journeys: ibis.Table, order: int = 1) -> pd.DataFr
 def _count_first_order(journeys: ibis.Table) -> ibis.Table:
     """Count first-order transitions without a window over the journeys.
 
-    A state is one channel, so each step joins a touch to the next position
-    of its journey, and the start and end transitions need only the first
-    and last touch. Joining on positions is cheaper than sorting every
-    journey for ``lag``.
+    A state is one channel, so each step pairs a touch with the next one:
+    ``next_channel`` when the journeys have it (see
+    :func:`acctlib.attribution.journeys.build_journeys`), else a join to the
+    next position, which is cheaper than sorting every journey for ``lag``.
+    The start and end transitions need only the first and last touch.
     """
     starts = journeys.filter(journeys.position == 0).select(
         source=ibis.literal(START), target=journeys.channel
@@ -118,18 +119,24 @@ def _count_first_order(journeys: ibis.Table) -> ibis.Table:
         source=ends.channel,
         target=ibis.ifelse(ends.outcome == "won", CONVERSION, NULL),
     )
-    earlier = journeys.filter(journeys.position < journeys.touch_count - 1)
-    earlier = earlier.select("journey_id", "position", source=earlier.channel)
-    later = journeys.filter(journeys.position > 0)
-    later = later.select("journey_id", before=later.position - 1, target=later.channel)
-    steps = earlier.join(
-        later,
-        [
-            earlier.journey_id == later.journey_id,
-            earlier.position == later.before,
-        ],
-    )
-    steps = steps.filter(steps.source != steps.target).select("source", "target")
+    if "next_channel" in journeys.columns:
+        steps = journeys.filter(journeys.next_channel.notnull())
+        steps = steps.select(source=steps.channel, target=steps.next_channel)
+    else:
+        earlier = journeys.filter(journeys.position < journeys.touch_count - 1)
+        earlier = earlier.select("journey_id", "position", source=earlier.channel)
+        later = journeys.filter(journeys.position > 0)
+        later = later.select(
+            "journey_id", before=later.position - 1, target=later.channel
+        )
+        steps = earlier.join(
+            later,
+            [
+                earlier.journey_id == later.journey_id,
+                earlier.position == later.before,
+            ],
+        ).select("source", "target")
+    steps = steps.filter(steps.source != steps.target)
     counted = [
         part.group_by(["source", "target"]).aggregate(count=ibis._.count())
         for part in (starts, steps, ends)
