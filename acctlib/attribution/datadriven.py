@@ -44,9 +44,9 @@ def collect_channel_sets(journeys: ibis.Table) -> pd.DataFrame:
 
     Returns ``channels`` (frozenset of channel names), ``conversions`` and
     ``nulls``, one row per distinct set. Up to :data:`MAX_MASK_CHANNELS`
-    channels, each set is summed in the engine as a bit mask, so only the
-    distinct sets come back; with more channels every journey's channels
-    come back to pandas.
+    channels, the engine sums each set as a bit mask, so only the distinct
+    sets come back. With more channels, every journey's channels come back
+    to pandas.
     """
     closed = closed_journeys(journeys)
     pairs = closed.select("journey_id", "outcome", "channel").distinct()

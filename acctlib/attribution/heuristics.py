@@ -136,8 +136,8 @@ def _position_weight(
 def _count_key_touches(journeys: ibis.Table, roles: dict[str, float]) -> ibis.Value:
     """Count the distinct positions that the key roles fall on.
 
-    Computed from the positions alone, so no window over the journey is
-    needed: a role adds one unless an earlier role sits on the same touch.
+    The count uses the positions alone, so it needs no window over the
+    journey. A role adds one unless an earlier role is on the same touch.
     """
     positions = _role_positions(journeys)
     count = ibis.literal(0).cast("int64")
