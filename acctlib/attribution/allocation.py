@@ -166,4 +166,4 @@ def allocate_cents_columns(
     }
     staged = staged.mutate(**credits)
     helpers = [c for c in staged.columns if c.startswith("_")]
-    return staged.drop(*helpers, *columns)
+    return staged.drop(*dict.fromkeys([*helpers, *columns]))
