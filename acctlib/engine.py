@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import uuid
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -125,6 +126,23 @@ def load_touchpoints(
         return backend.create_table(
             "touchpoints", obj=touchpoints, temp=True, overwrite=True
         )
+
+
+def cache_table(backend: Any, expression: ibis.Table, prefix: str = "_acctlib"):
+    """Compute ``expression`` once on ``backend`` and return a table of the result.
+
+    The result lives as long as the session: a temporary table on DuckDB
+    and the SQL backends, or a cached temporary view on Spark, whose Ibis
+    backend rejects temporary tables. Spark fills its cache on the first
+    query that reads the view.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with quiet_conversions():
+        if backend.name == "pyspark":
+            table = backend.create_view(name, expression, overwrite=True)
+            backend._session.catalog.cacheTable(name)
+            return table
+        return backend.create_table(name, expression, temp=True)
 
 
 def _table_by_name(backend: Any, name: str):

@@ -3,10 +3,12 @@
 Runs in a scratch environment that has ChannelAttribution (GPL, never an
 acctlib dependency) and pandas::
 
-    /path/to/scratch/bin/python channel_attribution_child.py PATHS_CSV
+    /path/to/scratch/bin/python channel_attribution_child.py PATHS_CSV [OUT_CSV]
 
 ``PATHS_CSV`` has the columns ``path`` (channels joined by " > "),
-``conversions`` and ``nulls``. Prints the seconds markov_model took.
+``conversions`` and ``nulls``. Prints the seconds markov_model took and,
+with ``OUT_CSV``, writes its result (``channel_name``,
+``total_conversions``) there.
 """
 
 import sys
@@ -17,7 +19,7 @@ from ChannelAttribution import markov_model
 
 paths = pd.read_csv(sys.argv[1])
 started = time.perf_counter()
-markov_model(
+result = markov_model(
     paths,
     var_path="path",
     var_conv="conversions",
@@ -26,4 +28,7 @@ markov_model(
     sep=">",
     verbose=0,
 )
-print(round(time.perf_counter() - started, 3))
+seconds = time.perf_counter() - started
+if len(sys.argv) > 2:
+    result.to_csv(sys.argv[2], index=False)
+print(round(seconds, 3))

@@ -4,8 +4,9 @@
 (or reuses) seeded sample data, builds the full report in a subprocess and
 records the time and peak memory of every stage, then measures in the same
 run the render floor and a hand-written DuckDB attribution query on the
-same data. A table goes to stdout and the figures, with the machine's core
-count and memory, to ``benchmarks/results/<UTC time>.json``.
+same data, then the attribution benchmark of :mod:`benchmarks.attribution`.
+A table goes to stdout and the figures, with the machine's core count and
+memory, to ``benchmarks/results/<UTC time>.json``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import psutil
 
 from acctlib import sample
 from acctlib.build import _git_commit, _package_versions
-from benchmarks import reference, targets
+from benchmarks import attribution, reference, targets
 from benchmarks.sizes import DATA_DIR, RESULTS_DIR, SIZES, ensure_data
 
 
@@ -45,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
         "--channel-attribution-python",
         default=os.environ.get("CHANNEL_ATTRIBUTION_PYTHON"),
         help="python of a scratch environment with ChannelAttribution installed",
+    )
+    parser.add_argument(
+        "--attribution-sizes",
+        default=",".join(str(size) for size in attribution.DEFAULT_SIZES),
+        help="touchpoint counts of the attribution benchmark; empty skips it",
     )
     args = parser.parse_args(argv)
     names = [name.strip() for name in args.sizes.split(",") if name.strip()]
@@ -66,9 +72,17 @@ def main(argv: list[str] | None = None) -> int:
     results["render_floor"] = _run_child(
         ["benchmarks.floor", str(len(sections)), str(args.parallel)]
     )
+    attribution_sizes = [int(n) for n in args.attribution_sizes.split(",") if n]
+    if attribution_sizes:
+        results["attribution"] = attribution.run_benchmark(
+            tuple(attribution_sizes),
+            channel_attribution_python=args.channel_attribution_python,
+        )
     results["targets"] = targets.evaluate(results)
 
     print(targets.format_report(results))
+    if "attribution" in results:
+        print("\n" + attribution.format_report(results["attribution"]))
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     target = RESULTS_DIR / f"{results['started_at'].replace(':', '')}.json"
     target.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

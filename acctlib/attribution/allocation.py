@@ -103,3 +103,67 @@ def allocate_cents_expr(weighted: ibis.Table, group_by: list[str]) -> ibis.Table
     bonus = ibis.ifelse(staged._rank < staged._leftover, 1, 0).cast("int64")
     staged = staged.mutate(credit_cents=staged._floor + bonus)
     return staged.drop("_total", "_count", "_floor", "_remainder", "_leftover", "_rank")
+
+
+def allocate_cents_columns(
+    table: ibis.Table, columns: dict[str, str], group_by: list[str]
+) -> ibis.Table:
+    """Allocate ``amount_cents`` once per weight column, side by side.
+
+    The rule and its tie-break are those of :func:`allocate_cents_expr`, but
+    every weight column of ``columns`` (weight column name to credit column
+    name) is allocated over the same rows. The totals and the floor sums of
+    all columns share one pass each, because their windows are the same, so
+    only the remainder ranks cost one sort per column.
+
+    Returns ``table`` with one int64 credit column per entry of ``columns``
+    and without the weight columns.
+    """
+    if not columns:
+        return table
+    window = ibis.window(group_by=group_by)
+    staged = table.mutate(
+        _count=table.position.count().over(window),
+        **{
+            f"_total_{credit}": table[weight].sum().over(window)
+            for weight, credit in columns.items()
+        },
+    )
+    parts = {}
+    for weight, credit in columns.items():
+        total = staged[f"_total_{credit}"]
+        use_weight = total > 0
+        share = ibis.ifelse(
+            use_weight, staged[weight] / total, 1.0 / staged._count.cast("float64")
+        )
+        exact = staged.amount_cents.cast("float64") * share
+        floor = exact.floor().cast("int64")
+        positive = use_weight.ifelse(staged[weight] > 0, True)
+        parts[f"_floor_{credit}"] = floor
+        parts[f"_remainder_{credit}"] = ibis.ifelse(
+            positive, exact - floor.cast("float64"), -1.0
+        )
+    staged = staged.mutate(**parts)
+    staged = staged.mutate(
+        **{
+            f"_leftover_{credit}": staged.amount_cents
+            - staged[f"_floor_{credit}"].sum().over(window)
+            for credit in columns.values()
+        }
+    )
+    for credit in columns.values():
+        rank = ibis.row_number().over(
+            group_by=group_by,
+            order_by=[ibis.desc(staged[f"_remainder_{credit}"]), staged.position],
+        )
+        staged = staged.mutate(**{f"_rank_{credit}": rank})
+    credits = {
+        credit: staged[f"_floor_{credit}"]
+        + ibis.ifelse(
+            staged[f"_rank_{credit}"] < staged[f"_leftover_{credit}"], 1, 0
+        ).cast("int64")
+        for credit in columns.values()
+    }
+    staged = staged.mutate(**credits)
+    helpers = [c for c in staged.columns if c.startswith("_")]
+    return staged.drop(*dict.fromkeys([*helpers, *columns]))

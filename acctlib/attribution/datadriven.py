@@ -16,6 +16,8 @@ import pandas as pd
 from acctlib.attribution import markov, shapley
 from acctlib.attribution.settings import AttributionSettings
 
+# Channel sets are summed as int64 bit masks, one bit per channel.
+MAX_MASK_CHANNELS = 62
 WEIGHT_SCHEMA = {"channel": "string", "player": "string", "channel_weight": "float64"}
 
 
@@ -38,10 +40,49 @@ def compute_markov_weights(
 
 
 def collect_channel_sets(journeys: ibis.Table) -> pd.DataFrame:
-    """Return distinct channel sets of closed journeys with won and lost counts."""
+    """Return distinct channel sets of closed journeys with won and lost counts.
+
+    Returns ``channels`` (frozenset of channel names), ``conversions`` and
+    ``nulls``, one row per distinct set. Up to :data:`MAX_MASK_CHANNELS`
+    channels, the engine sums each set as a bit mask, so only the distinct
+    sets come back. With more channels, every journey's channels come back
+    to pandas.
+    """
     closed = closed_journeys(journeys)
-    pairs = closed.select("opportunity_id", "outcome", "channel").distinct().to_pandas()
-    per_journey = pairs.groupby(["opportunity_id", "outcome"])["channel"].agg(frozenset)
+    pairs = closed.select("journey_id", "outcome", "channel").distinct()
+    channels = sorted(pairs.select("channel").distinct().to_pandas()["channel"])
+    if len(channels) > MAX_MASK_CHANNELS:
+        return _collect_sets_in_pandas(pairs)
+    bits = ibis.memtable(
+        pd.DataFrame(
+            {
+                "channel": pd.Series(channels, dtype="string"),
+                "bit": [1 << number for number in range(len(channels))],
+            }
+        ),
+        schema={"channel": "string", "bit": "int64"},
+    )
+    masked = pairs.join(bits, "channel")
+    per_journey = masked.group_by(["journey_id", "outcome"]).aggregate(
+        mask=masked.bit.sum()
+    )
+    per_set = per_journey.group_by("mask").aggregate(
+        conversions=(per_journey.outcome == "won").cast("int64").sum(),
+        nulls=(per_journey.outcome == "lost").cast("int64").sum(),
+    )
+    frame = per_set.to_pandas()
+    frame["channels"] = [
+        frozenset(name for number, name in enumerate(channels) if mask >> number & 1)
+        for mask in frame["mask"].astype("int64")
+    ]
+    frame = frame.astype({"conversions": "int64", "nulls": "int64"})
+    frame = frame.sort_values("mask").reset_index(drop=True)
+    return frame[["channels", "conversions", "nulls"]]
+
+
+def _collect_sets_in_pandas(pairs: ibis.Table) -> pd.DataFrame:
+    frame = pairs.to_pandas()
+    per_journey = frame.groupby(["journey_id", "outcome"])["channel"].agg(frozenset)
     frame = per_journey.reset_index().rename(columns={"channel": "channels"})
     frame["conversions"] = (frame["outcome"] == "won").astype("int64")
     frame["nulls"] = (frame["outcome"] == "lost").astype("int64")
@@ -78,9 +119,7 @@ def weight_by_channel(
         player=joined.player.fill_null(joined.channel),
         channel_weight=joined.channel_weight.fill_null(0.0),
     )
-    player_touches = joined.touch_id.count().over(
-        group_by=["kind", "opportunity_id", "player"]
-    )
+    player_touches = joined.touch_id.count().over(group_by=["journey_id", "player"])
     weight = joined.channel_weight / player_touches.cast("float64")
     return joined.mutate(model=ibis.literal(model), weight=weight).select(
         *journeys.columns, "model", "weight"

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import ibis
 
-from acctlib.attribution.allocation import allocate_cents_expr
+from acctlib.attribution.allocation import allocate_cents_columns, allocate_cents_expr
 from acctlib.attribution.journeys import (
     build_journeys,
     known_touches,
@@ -77,12 +77,8 @@ def _model_weight(
 ) -> ibis.Value:
     roles = _role_flags(journeys)
     one, zero = ibis.literal(1.0), ibis.literal(0.0)
-    if model == "first_touch":
-        return ibis.ifelse(roles["first"], one, zero)
-    if model == "last_touch":
-        return ibis.ifelse(roles["last"], one, zero)
-    if model == "creation_touch":
-        return ibis.ifelse(roles["creation"], one, zero)
+    if model in _ROLE_MODELS:
+        return ibis.ifelse(roles[_ROLE_MODELS[model]], one, zero)
     if model == "linear":
         return one
     if model == "time_decay":
@@ -92,41 +88,176 @@ def _model_weight(
         age_days = age_seconds.cast("float64") / 86400.0
         return ibis.literal(2.0).pow(-age_days / settings.half_life_days)
     if model in _POSITION_MODELS:
-        return _position_weight(journeys, roles, *_POSITION_MODELS[model])
+        return _position_weight(journeys, *_POSITION_MODELS[model])
     raise ValueError(f"unknown heuristic model {model!r}")
 
 
-def _role_flags(journeys: ibis.Table) -> dict[str, ibis.Value]:
+# Models that give the whole amount to the touch of one role.
+_ROLE_MODELS = {
+    "first_touch": "first",
+    "creation_touch": "creation",
+    "last_touch": "last",
+}
+
+
+def _role_positions(journeys: ibis.Table) -> dict[str, tuple[ibis.Value, ibis.Value]]:
+    """Return each role's position in the journey and whether the role exists."""
     last = journeys.touch_count - 1
+    always = ibis.literal(True)
     return {
-        "first": journeys.position == 0,
-        "creation": journeys.position == journeys.creation_position,
-        "before_last": (journeys.position == last - 1) & (last >= 1),
-        "last": journeys.position == last,
+        "first": (ibis.literal(0).cast("int64"), always),
+        "creation": (journeys.creation_position, always),
+        "before_last": (last - 1, last >= 1),
+        "last": (last, always),
+    }
+
+
+def _role_flags(journeys: ibis.Table) -> dict[str, ibis.Value]:
+    return {
+        role: (journeys.position == position) & exists
+        for role, (position, exists) in _role_positions(journeys).items()
     }
 
 
 def _position_weight(
-    journeys: ibis.Table,
-    roles: dict[str, ibis.Value],
-    role_weights: dict[str, float],
-    spread: float,
+    journeys: ibis.Table, role_weights: dict[str, float], spread: float
 ) -> ibis.Value:
+    roles = _role_flags(journeys)
     key_weight = ibis.literal(0.0)
     is_key = ibis.literal(False)
     for role, weight in role_weights.items():
         key_weight = key_weight + ibis.ifelse(roles[role], weight, 0.0)
         is_key = is_key | roles[role]
-    journey = ibis.window(group_by=["kind", "opportunity_id"])
-    key_count = is_key.cast("int64").sum().over(journey)
-    rest_count = journeys.touch_count - key_count
+    rest_count = journeys.touch_count - _count_key_touches(journeys, role_weights)
     rest_weight = ibis.ifelse(rest_count > 0, spread / rest_count.cast("float64"), 0.0)
     return ibis.ifelse(is_key, key_weight, rest_weight)
 
 
+def _count_key_touches(journeys: ibis.Table, roles: dict[str, float]) -> ibis.Value:
+    """Count the distinct positions that the key roles fall on.
+
+    The count uses the positions alone, so it needs no window over the
+    journey. A role adds one unless an earlier role is on the same touch.
+    """
+    positions = _role_positions(journeys)
+    count = ibis.literal(0).cast("int64")
+    earlier: list[tuple[ibis.Value, ibis.Value]] = []
+    for role in roles:
+        position, exists = positions[role]
+        is_new = exists
+        for other_position, other_exists in earlier:
+            is_new = is_new & ~(other_exists & (other_position == position))
+        count = count + ibis.ifelse(is_new, 1, 0).cast("int64")
+        earlier.append((position, exists))
+    return count
+
+
+def credit_heuristics(
+    journeys: ibis.Table,
+    settings: AttributionSettings,
+    models: tuple[str, ...] | None = None,
+    *,
+    keep_weights: bool = False,
+) -> ibis.Table:
+    """Allocate every heuristic model's credit per journey touch, side by side.
+
+    Parameters
+    ----------
+    journeys
+        Output of :func:`acctlib.attribution.journeys.build_journeys`.
+    settings
+        Half-life and the models to credit.
+    models
+        Heuristic models to credit; ``settings.heuristic_models`` when None.
+    keep_weights
+        Also return each model's weight as ``weight_<model>`` (float).
+
+    Returns
+    -------
+    ibis.Table
+        One row per journey touch with ``journey_id``, ``kind``, ``opportunity_id``,
+        ``account_id``, ``touch_id``, ``occurred_at``, ``channel``,
+        ``function``, ``campaign``, ``position``, ``amount_cents`` and one
+        ``credit_<model>`` column (int64 cents) per model. Under each model
+        an opportunity's credits sum to its ``amount_cents``.
+
+    Notes
+    -----
+    First, last and creation touch give the whole amount to one touch, and
+    linear gives ``amount // n`` cents to each of ``n`` touches plus one
+    cent to each of the first ``amount % n``. Both are what the
+    largest-remainder rule of :mod:`acctlib.attribution.allocation` gives
+    for those weights, so only the other models go through it.
+    """
+    models = settings.heuristic_models if models is None else models
+    amount = journeys.amount_cents
+    closed_form = {}
+    weights = {}
+    for model in models:
+        if keep_weights or model not in (*_ROLE_MODELS, "linear"):
+            weights[f"weight_{model}"] = _model_weight(journeys, model, settings).cast(
+                "float64"
+            )
+        if model in _ROLE_MODELS:
+            role = _role_flags(journeys)[_ROLE_MODELS[model]]
+            closed_form[f"credit_{model}"] = ibis.ifelse(role, amount, 0).cast("int64")
+        elif model == "linear":
+            count = journeys.touch_count
+            extra = ibis.ifelse(journeys.position < amount % count, 1, 0)
+            closed_form[f"credit_{model}"] = (amount // count + extra).cast("int64")
+    staged = journeys.select(*_TOUCH_COLUMNS, **weights, **closed_form)
+    general = {
+        f"weight_{model}": f"credit_{model}"
+        for model in models
+        if f"credit_{model}" not in closed_form
+    }
+    if keep_weights:
+        # Keep a copy of each weight, because allocation drops its inputs.
+        staged = staged.mutate(**{f"_input_{name}": staged[name] for name in general})
+        general = {f"_input_{name}": credit for name, credit in general.items()}
+    allocated = allocate_cents_columns(staged, general, ["journey_id"])
+    order = [f"credit_{model}" for model in models]
+    if keep_weights:
+        order += [f"weight_{model}" for model in models]
+    return allocated.select(*_TOUCH_COLUMNS, *order)
+
+
+_TOUCH_COLUMNS = (
+    "journey_id",
+    "kind",
+    "opportunity_id",
+    "account_id",
+    "touch_id",
+    "occurred_at",
+    "channel",
+    "function",
+    "campaign",
+    "position",
+    "amount_cents",
+)
+
+
+def melt_credits(wide: ibis.Table, models: tuple[str, ...]) -> ibis.Table:
+    """Turn :func:`credit_heuristics` columns into one row per model and touch.
+
+    Returns :data:`CREDIT_COLUMNS`; ``wide`` must have been built with
+    ``keep_weights=True``.
+    """
+    parts = [
+        wide.select(
+            *_TOUCH_COLUMNS,
+            model=ibis.literal(model),
+            weight=wide[f"weight_{model}"],
+            credit_cents=wide[f"credit_{model}"],
+        ).select(*CREDIT_COLUMNS)
+        for model in models
+    ]
+    return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+
+
 def credit_journeys(weighted: ibis.Table) -> ibis.Table:
     """Allocate cents over weighted journey touches of several models."""
-    allocated = allocate_cents_expr(weighted, ["kind", "model", "opportunity_id"])
+    allocated = allocate_cents_expr(weighted, ["model", "journey_id"])
     return allocated.select(*CREDIT_COLUMNS)
 
 
@@ -156,8 +287,5 @@ def compute_heuristic_credits(
     journeys = build_journeys(
         known_touches(touches, settings), opportunities_table(opportunities), settings
     )
-    parts = [
-        weight_touches(journeys, model, settings) for model in settings.heuristic_models
-    ]
-    weighted = ibis.union(*parts) if len(parts) > 1 else parts[0]
-    return credit_journeys(weighted)
+    wide = credit_heuristics(journeys, settings, keep_weights=True)
+    return melt_credits(wide, settings.heuristic_models)

@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 NO_CAMPAIGN = "No campaign"
 OPPORTUNITY_COLUMNS = {
+    "journey_id": "int64",
     "kind": "string",
     "opportunity_id": "string",
     "account_id": "string",
@@ -85,7 +86,8 @@ def select_opportunities(
     (opportunities, excluded)
         ``opportunities`` has one row per credit kind and opportunity with
         the columns of :data:`OPPORTUNITY_COLUMNS` plus ``amount`` and
-        ``close_month``, sorted by kind and opportunity. ``excluded`` lists
+        ``close_month``, sorted by kind and opportunity; ``journey_id``
+        numbers the rows in that order. ``excluded`` lists
         won deals that cannot be credited (missing or non-positive amount)
         with ``opportunity_id``, ``amount`` and ``reason``. Other deals with
         a missing or negative amount are left out; those of amount 0 stay.
@@ -129,9 +131,12 @@ def select_opportunities(
 
     revenue = frame[frame["outcome"] == "won"].assign(kind="revenue")
     pipeline = frame.assign(kind="pipeline")
-    columns = [*OPPORTUNITY_COLUMNS, "amount", "close_month"]
+    columns = [*list(OPPORTUNITY_COLUMNS)[1:], "amount", "close_month"]
     result = pd.concat([revenue, pipeline])[columns]
     result = result.sort_values(["kind", "opportunity_id"]).reset_index(drop=True)
+    # One integer per (kind, opportunity): the engine partitions journeys on
+    # it, which is cheaper than on two text columns.
+    result.insert(0, "journey_id", np.arange(len(result), dtype="int64"))
     return result, excluded.reset_index(drop=True)
 
 
@@ -202,6 +207,7 @@ def build_journeys(
     ibis.Table
         One row per (kind, opportunity, touch) with the opportunity columns,
         the touch columns and ``position`` (0-based journey order),
+        ``next_channel`` (channel of the next touch, null on the last),
         ``touch_count`` (touches in the journey) and ``creation_position``
         (position of the last touch before ``created_at``, or 0 when no
         touch precedes the creation).
@@ -220,12 +226,17 @@ def build_journeys(
         inside = inside.filter(inside._close_rank == 0).drop("_close_rank")
 
     priority = _channel_rank(inside.channel, settings.channel_priority)
-    journey = ["kind", "opportunity_id"]
-    position = ibis.row_number().over(
+    journey = ["journey_id"]
+    order = ibis.window(
         group_by=journey,
         order_by=[inside.occurred_at, priority, inside.channel, inside.touch_id],
     )
-    ordered = inside.mutate(position=position)
+    # The next touch's channel comes from the same ordered window, so the
+    # Markov transitions need no second sort of the journeys.
+    ordered = inside.mutate(
+        position=ibis.row_number().over(order),
+        next_channel=inside.channel.lead(1).over(order),
+    )
     before_creation = ibis.ifelse(
         ordered.occurred_at < ordered.created_at, ordered.position, None
     )

@@ -85,10 +85,67 @@ def count_journey_transitions(journeys: ibis.Table, order: int = 1) -> pd.DataFr
     ``journeys`` is a journey table (see
     :func:`acctlib.attribution.journeys.build_journeys`) already filtered
     to one kind and to won and lost opportunities; won journeys end in
-    ``(conversion)``, lost ones in ``(null)``. Returns the frame of
-    :func:`count_path_transitions`.
+    ``(conversion)``, lost ones in ``(null)``. It needs ``journey_id``,
+    ``position``, ``touch_count``, ``channel`` and ``outcome``. Returns the
+    frame of :func:`count_path_transitions`.
     """
-    journey = ibis.window(group_by="opportunity_id", order_by="position")
+    if order == 1:
+        counted = _count_first_order(journeys)
+    else:
+        counted = _count_higher_order(journeys, order)
+    result = counted.to_pandas()
+    items = zip(
+        zip(result["source"], result["target"], strict=True),
+        result["count"].astype("float64"),
+        strict=True,
+    )
+    return _transition_frame(items)
+
+
+def _count_first_order(journeys: ibis.Table) -> ibis.Table:
+    """Count first-order transitions without a window over the journeys.
+
+    A state is one channel, so each step pairs a touch with the next one:
+    ``next_channel`` when the journeys have it (see
+    :func:`acctlib.attribution.journeys.build_journeys`), else a join to the
+    next position, which is cheaper than sorting every journey for ``lag``.
+    The start and end transitions need only the first and last touch.
+    """
+    starts = journeys.filter(journeys.position == 0).select(
+        source=ibis.literal(START), target=journeys.channel
+    )
+    ends = journeys.filter(journeys.position == journeys.touch_count - 1)
+    ends = ends.select(
+        source=ends.channel,
+        target=ibis.ifelse(ends.outcome == "won", CONVERSION, NULL),
+    )
+    if "next_channel" in journeys.columns:
+        steps = journeys.filter(journeys.next_channel.notnull())
+        steps = steps.select(source=steps.channel, target=steps.next_channel)
+    else:
+        earlier = journeys.filter(journeys.position < journeys.touch_count - 1)
+        earlier = earlier.select("journey_id", "position", source=earlier.channel)
+        later = journeys.filter(journeys.position > 0)
+        later = later.select(
+            "journey_id", before=later.position - 1, target=later.channel
+        )
+        steps = earlier.join(
+            later,
+            [
+                earlier.journey_id == later.journey_id,
+                earlier.position == later.before,
+            ],
+        ).select("source", "target")
+    steps = steps.filter(steps.source != steps.target)
+    counted = [
+        part.group_by(["source", "target"]).aggregate(count=ibis._.count())
+        for part in (starts, steps, ends)
+    ]
+    return ibis.union(*counted, distinct=False)
+
+
+def _count_higher_order(journeys: ibis.Table, order: int) -> ibis.Table:
+    journey = ibis.window(group_by="journey_id", order_by="position")
     state = journeys.channel
     for lag in range(1, order):
         earlier = journeys.channel.lag(lag).over(journey)
@@ -103,14 +160,7 @@ def count_journey_transitions(journeys: ibis.Table, order: int = 1) -> pd.DataFr
     )
     both = steps.union(ends, distinct=False)
     both = both.filter(both.source != both.target)
-    counted = both.group_by(["source", "target"]).aggregate(count=ibis._.count())
-    result = counted.to_pandas()
-    items = zip(
-        zip(result["source"], result["target"], strict=True),
-        result["count"].astype("float64"),
-        strict=True,
-    )
-    return _transition_frame(items)
+    return both.group_by(["source", "target"]).aggregate(count=ibis._.count())
 
 
 def _transition_frame(items: Iterable) -> pd.DataFrame:

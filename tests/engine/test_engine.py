@@ -149,3 +149,17 @@ def test_manifest_form_hides_engine_secrets():
     assert stored["engine_options"] == {"user": "ana", "password": REDACTED}
     assert params["engine_options"]["password"] == "hunter2"
     assert "hunter2" not in repr(params)
+
+
+def test_cache_table_keeps_computed_rows():
+    """A cached expression is computed once; later source changes do not reach it."""
+    backend = engine.connect()
+    source = backend.create_table("touches", make_touchpoints())
+    expression = source.filter(source.channel == "email")
+
+    cached = engine.cache_table(backend, expression)
+    backend.raw_sql("DELETE FROM touches")
+
+    assert cached.count().execute() == 1
+    assert "_acctlib_" in cached.get_name()
+    backend.disconnect()

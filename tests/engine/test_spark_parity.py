@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 
 from acctlib import accountmap, asof, engine
+from acctlib.attribution.credits import compute_attribution
+from acctlib.attribution.settings import AttributionSettings
 from acctlib.intake import load_source
 from tests.conftest import small_params
 
@@ -91,7 +93,7 @@ def duckdb_backend():
     backend.disconnect()
 
 
-def summarize_activity(touches, inputs: ParityInputs) -> pd.DataFrame:
+def summarize_activity(backend, touches, inputs: ParityInputs) -> pd.DataFrame:
     return accountmap.summarize_touch_activity(
         touches,
         inputs.snapshot,
@@ -101,11 +103,26 @@ def summarize_activity(touches, inputs: ParityInputs) -> pd.DataFrame:
     )
 
 
+def attribute(backend, touches, inputs: ParityInputs):
+    """Run the whole attribution, every model, on ``backend``."""
+    settings = AttributionSettings.from_params(inputs.params, inputs.params.as_of)
+    return compute_attribution(backend, touches, inputs.snapshot, settings)
+
+
+@pytest.fixture(scope="session")
+def attribution_runs(parity_inputs, spark_backend, duckdb_backend):
+    """Attribution results on DuckDB and on Spark, computed once for all cases."""
+    touchpoints = parity_inputs.tables["touchpoints"]
+    runs = {}
+    for name, backend in (("duckdb", duckdb_backend), ("spark", spark_backend)):
+        touches = engine.load_touchpoints(backend, touchpoints, parity_inputs.params)
+        runs[name] = attribute(backend, touches, parity_inputs)
+    return runs
+
+
 # Engine computations compared between DuckDB and Spark: a name, the
-# function taking the Ibis touchpoints table and the inputs, and the money
-# columns compared to the cent. Attribution credits (per model, per channel
-# and per opportunity) join this table when acctlib.attribution exposes its
-# engine functions.
+# function taking the backend, its Ibis touchpoints table and the inputs,
+# and the money columns compared to the cent.
 PARITY_CASES: dict[str, tuple[Callable[..., pd.DataFrame], tuple[str, ...]]] = {
     "touch_activity": (summarize_activity, ()),
 }
@@ -121,10 +138,42 @@ def test_spark_matches_duckdb(case, parity_inputs, spark_backend, duckdb_backend
     )
     on_spark = engine.load_touchpoints(spark_backend, touchpoints, parity_inputs.params)
 
-    expected = compute(on_duckdb, parity_inputs)
-    result = compute(on_spark, parity_inputs)
+    expected = compute(duckdb_backend, on_duckdb, parity_inputs)
+    result = compute(spark_backend, on_spark, parity_inputs)
 
     assert len(expected) > 0
     for column in money_columns:
         assert (result[column] - expected[column]).abs().max() < 0.005, column
     pd.testing.assert_frame_equal(result, expected, check_exact=not money_columns)
+
+
+# Attribution tables compared between the engines, with their money columns.
+ATTRIBUTION_TABLES = {
+    "credits": ("credit_cents", "credit"),
+    "campaign_credits": ("credit_cents", "credit"),
+    "opportunities": ("amount_cents", "amount"),
+    "excluded_touches": (),
+    "markov": (),
+    "shapley": (),
+}
+
+
+@pytest.mark.parametrize("table", sorted(ATTRIBUTION_TABLES))
+def test_spark_attribution_matches_duckdb(table, attribution_runs):
+    """Each attribution table on Spark equals DuckDB's, money to the cent."""
+    expected = getattr(attribution_runs["duckdb"], table)
+    result = getattr(attribution_runs["spark"], table)
+
+    assert len(expected) > 0
+    for column in ATTRIBUTION_TABLES[table]:
+        assert (result[column] - expected[column]).abs().max() < 0.005, column
+    pd.testing.assert_frame_equal(result, expected)
+
+
+def test_spark_credits_cover_every_model(attribution_runs, parity_inputs):
+    """The Spark run credits every configured model for each credit kind."""
+    credits = attribution_runs["spark"].credits
+    models = set(parity_inputs.params["attribution_models"])
+
+    assert set(credits["model"]) == models
+    assert set(credits["kind"]) == {"revenue", "pipeline"}
