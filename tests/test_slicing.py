@@ -44,10 +44,18 @@ def test_owner_without_accounts_raises():
 
 
 @pytest.mark.slow
-def test_owner_slice_keeps_company_figures(small_report, small_sample, tmp_path):
+@pytest.mark.parametrize("bulk_min_mb", [-1, 0], ids=["pandas", "bulk"])
+def test_owner_slice_keeps_company_figures(
+    small_report, small_sample, tmp_path, bulk_min_mb
+):
     company_path = small_report.run_dir.parents[1] / "work" / "2026-06-30"
     company = open_workspace(company_path / "workspace.duckdb")
-    params = small_params(small_sample, tmp_path, "owner=Yara Kim")
+    params = small_params(
+        small_sample,
+        tmp_path,
+        "owner=Yara Kim",
+        f"bulk_intake_min_mb={bulk_min_mb}",
+    )
     path = tmp_path / "workspace.duckdb"
     prepare_workspace(load_source(params), params, path)
     sliced = open_workspace(path)
@@ -63,3 +71,6 @@ def test_owner_slice_keeps_company_figures(small_report, small_sample, tmp_path)
         pd.testing.assert_frame_equal(sliced.table(name), expected, obj=name)
     opportunities = sliced.table("opportunities")
     assert opportunities["account_id"].isin(ids).all()
+    touches = sliced.table("touchpoints")
+    assert not touches.empty
+    assert touches["account_id"].isin(ids).all()

@@ -21,6 +21,7 @@ import yaml
 from acctlib import schema
 from acctlib.errors import InputError, ParameterError
 from acctlib.intake.bulk import BulkRawTable, validate_bulk_table
+from acctlib.intake.bulktable import BulkTable
 from acctlib.intake.canonical import RawTable, canonicalize, check_references, finish
 from acctlib.intake.currency import convert_amounts, load_rates
 from acctlib.intake.files import InputFile
@@ -42,12 +43,14 @@ class Intake:
     (:mod:`acctlib.intake.dedupe`), ``stage_lint``
     (:mod:`acctlib.intake.stagelint`), ``quality_findings``
     (:mod:`acctlib.intake.quality`) and, for sources whose deals may have
-    several companies, ``deal_companies``. ``received`` counts the rows
+    several companies, ``deal_companies``. A table read by bulk intake
+    (:mod:`acctlib.intake.bulk`) is a :class:`BulkTable` kept in DuckDB,
+    not a pandas frame. ``received`` counts the rows
     handed to validation per table, and ``merged`` the accounts merged
     into another.
     """
 
-    tables: dict[str, pd.DataFrame]
+    tables: dict[str, pd.DataFrame | BulkTable]
     quarantine: Quarantine
     inputs: list[InputFile]
     notes: list[str] = field(default_factory=list)

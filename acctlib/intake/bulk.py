@@ -16,17 +16,21 @@ it to this module as a :class:`BulkRawTable` instead of reading it, and
    accounts that intake did not accept;
 4. records every rejected row in the quarantine with its file, 1-based data
    row, column, value and the same reason the pandas path gives;
-5. returns the accepted rows as a pandas frame with the canonical dtypes,
-   converted through Arrow in one step.
+5. keeps the accepted rows in a DuckDB file and returns a
+   :class:`BulkTable` pointing at it.
 
-Only the accepted frame is materialised in pandas; parsing, checking and
-the duplicate and reference joins run in DuckDB on all cores and spill to
-disk when memory runs short.
+The accepted rows never reach pandas: the workspace copies them from the
+file with one ``CREATE TABLE AS``, and the touchpoint-scale prepare steps
+read them there through Ibis. Parsing, checking and the duplicate and
+reference joins run in DuckDB on all cores and spill to disk when memory
+runs short.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +40,7 @@ import pandas as pd
 
 from acctlib import schema
 from acctlib.errors import InputError
+from acctlib.intake.bulktable import ACCEPTED_TABLE, BULK_FILE, BulkTable
 from acctlib.intake.canonical import RawTable
 from acctlib.intake.quarantine import Quarantine
 
@@ -89,27 +94,33 @@ def count_rows(path: Path) -> int:
 
 def validate_bulk_table(
     raw: BulkRawTable, tables: dict[str, pd.DataFrame], quarantine: Quarantine
-) -> pd.DataFrame:
+) -> BulkTable:
     """Read, parse and validate ``raw`` in DuckDB; return the accepted rows.
 
     ``tables`` holds the tables intake already accepted; the references of
     ``raw`` are checked against them. Rejected rows go to ``quarantine``.
-    The returned frame has the canonical columns and dtypes of the table.
+    The accepted rows stay in a DuckDB file in a new temporary folder.
     """
     spec = schema.TABLES[raw.table]
     path = Path(raw.file)
-    con = _connect()
+    folder = Path(tempfile.mkdtemp(prefix=f"acctlib-{raw.table}-"))
+    con = _connect(folder / BULK_FILE)
     try:
         _load_raw(con, path, spec)
         _parse(con, spec)
         parents = _register_parents(con, spec, tables)
         _flag_rejections(con, spec, parents)
         _record_rejections(con, spec, raw.file, quarantine)
-        accepted = _fetch_accepted(con, spec)
+        rows = _keep_accepted(con, spec)
     except duckdb.Error as error:
+        shutil.rmtree(folder, ignore_errors=True)
         raise _read_error(path, error) from error
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     finally:
         con.close()
+    accepted = BulkTable(raw.table, raw.file, folder, rows)
     logger.info(
         "bulk intake of %s: %d rows accepted, %d rejected",
         raw.table,
@@ -119,8 +130,8 @@ def validate_bulk_table(
     return accepted
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+def _connect(path: Path | None = None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(path) if path else ":memory:")
     con.execute("SET TimeZone = 'UTC'")
     return con
 
@@ -162,10 +173,10 @@ def _load_raw(con, path: Path, spec: schema.TableSpec) -> None:
     ]
     if path.suffix.lower() == ".parquet":
         selects.append("file_row_number + 1 AS _row")
-        kind = "VIEW"
+        kind = "TEMP VIEW"
     else:
         selects.append("row_number() OVER () AS _row")
-        kind = "TABLE"
+        kind = "TEMP TABLE"
     con.execute(f"CREATE {kind} raw AS SELECT {', '.join(selects)} FROM {_scan(path)}")
 
 
@@ -179,7 +190,7 @@ def _parse(con, spec: schema.TableSpec) -> None:
         value, failed = _parse_expression(column, types[column.name])
         selects.append(f'{value} AS "{column.name}"')
         selects.append(f'{failed} AS "_bad_{column.name}"')
-    con.execute(f"CREATE VIEW parsed AS SELECT {', '.join(selects)} FROM raw")
+    con.execute(f"CREATE TEMP VIEW parsed AS SELECT {', '.join(selects)} FROM raw")
 
 
 def _parse_expression(column: schema.ColumnSpec, source_type: str) -> tuple[str, str]:
@@ -327,14 +338,14 @@ def _record_rejections(con, spec, file: str, quarantine: Quarantine) -> None:
         )
 
 
-def _fetch_accepted(con, spec: schema.TableSpec) -> pd.DataFrame:
+def _keep_accepted(con, spec: schema.TableSpec) -> int:
+    """Store the accepted rows as table ``accepted``; return their number."""
     columns = ", ".join(f'"{c.name}"' for c in spec.columns)
-    arrow = con.sql(
-        f"SELECT {columns} FROM parsed ANTI JOIN rejected USING (_row) ORDER BY _row"
-    ).to_arrow_table()
-    frame = arrow.to_pandas()
-    dtypes = {c.name: schema.pandas_dtype(c.kind) for c in spec.columns}
-    return frame.astype(dtypes)
+    con.execute(
+        f"CREATE TABLE {ACCEPTED_TABLE} AS SELECT {columns}, _row "
+        "FROM parsed ANTI JOIN rejected USING (_row) ORDER BY _row"
+    )
+    return con.execute(f"SELECT count(*) FROM {ACCEPTED_TABLE}").fetchall()[0][0]
 
 
 def _read_error(path: Path, error: Exception) -> InputError:
