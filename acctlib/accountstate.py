@@ -82,7 +82,7 @@ def compute_account_state(context: Any, as_of: dt.date) -> dict[str, pd.DataFram
         as_of,
         default_contract_months=params["default_contract_months"],
     )
-    touches = context.con.table("touchpoints") if "touchpoints" in tables else None
+    touches = context.touchpoints()
     activity = None
     if touches is not None:
         activity = accountmap.summarize_touch_activity(
@@ -112,9 +112,10 @@ def compute_progression_state(
     """Return engagement, stage durations and progression frames on ``as_of``."""
     tables, params = context.intake.tables, context.params
     engagement, weekly = None, None
-    if "touchpoints" in tables:
+    touches = context.touchpoints()
+    if touches is not None:
         engagement, weekly = progression.summarize_engagement(
-            context.con.table("touchpoints"),
+            touches,
             as_of,
             noise_band=params["engagement_noise_band"],
             breadth_noise_band=params["breadth_noise_band"],
