@@ -109,8 +109,8 @@ def _history_moves(
     position = {stage: index for index, stage in enumerate(open_stages)}
     ordered = history.sort_values(["opportunity_id", "entered_at"], kind="stable")
     ordered = ordered[ordered["opportunity_id"].notna()]
-    # Only open stages take part: each move is from one open-stage entry to
-    # the next open-stage entry of the same opportunity.
+    # Only open stages take part, so each move goes from one open-stage
+    # entry to the next open-stage entry of the same opportunity.
     steps = ordered["stage"].map(position)
     is_open = steps.notna().to_numpy()
     opportunity = ordered["opportunity_id"].to_numpy(dtype=object)[is_open]
