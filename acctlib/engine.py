@@ -189,8 +189,11 @@ def quiet_conversions() -> Iterator[None]:
 def write_table(con, name: str, df: pd.DataFrame | BulkTable) -> None:
     """Store ``df`` as table ``name`` in the workspace, replacing any earlier one.
 
-    A :class:`BulkTable` is copied from its DuckDB file without passing
-    through pandas.
+    A :class:`BulkTable` is copied from its own DuckDB database without
+    passing through pandas, into a temporary table that lives as long as
+    ``con`` and is not written to the workspace file. No notebook reads a
+    bulk table, and writing 15 million touchpoints to disk took about a
+    minute on the 2-core benchmark machine.
 
     Object columns that hold no value at all (an empty frame, or a column
     that is missing everywhere) are stored as text, because DuckDB cannot

@@ -16,12 +16,12 @@ it to this module as a :class:`BulkRawTable` instead of reading it, and
    accounts that intake did not accept;
 4. records every rejected row in the quarantine with its file, 1-based data
    row, column, value and the same reason the pandas path gives;
-5. keeps the accepted rows in a DuckDB file and returns a
-   :class:`BulkTable` pointing at it.
+5. keeps the accepted rows in the in-memory DuckDB database of the check
+   and returns a :class:`BulkTable` that owns it.
 
-The accepted rows never reach pandas: the workspace copies them from the
-file with one ``CREATE TABLE AS``, and the touchpoint-scale prepare steps
-read them there through Ibis. Parsing, checking and the duplicate and
+The accepted rows never reach pandas: the workspace copies them through
+an Arrow stream, and the touchpoint-scale prepare steps read them there
+through Ibis. Parsing, checking and the duplicate and
 reference joins run in DuckDB on all cores and spill to disk when memory
 runs short.
 """
@@ -29,8 +29,6 @@ runs short.
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +38,7 @@ import pandas as pd
 
 from acctlib import schema
 from acctlib.errors import InputError
-from acctlib.intake.bulktable import ACCEPTED_TABLE, BULK_FILE, BulkTable
+from acctlib.intake.bulktable import BulkTable
 from acctlib.intake.canonical import RawTable
 from acctlib.intake.quarantine import Quarantine
 
@@ -99,28 +97,25 @@ def validate_bulk_table(
 
     ``tables`` holds the tables intake already accepted; the references of
     ``raw`` are checked against them. Rejected rows go to ``quarantine``.
-    The accepted rows stay in a DuckDB file in a new temporary folder.
+    The accepted rows stay in the DuckDB database of the check.
     """
     spec = schema.TABLES[raw.table]
     path = Path(raw.file)
-    folder = Path(tempfile.mkdtemp(prefix=f"acctlib-{raw.table}-"))
-    con = _connect(folder / BULK_FILE)
+    con = _connect()
     try:
         _load_raw(con, path, spec)
         _parse(con, spec)
         parents = _register_parents(con, spec, tables)
         _flag_rejections(con, spec, parents)
         _record_rejections(con, spec, raw.file, quarantine)
-        rows = _keep_accepted(con, spec)
+        rows = _keep_accepted(con)
     except duckdb.Error as error:
-        shutil.rmtree(folder, ignore_errors=True)
+        con.close()
         raise _read_error(path, error) from error
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    finally:
         con.close()
-    accepted = BulkTable(raw.table, raw.file, folder, rows)
+        raise
+    accepted = BulkTable(raw.table, raw.file, con, "parsed", rows)
     logger.info(
         "bulk intake of %s: %d rows accepted, %d rejected",
         raw.table,
@@ -130,8 +125,8 @@ def validate_bulk_table(
     return accepted
 
 
-def _connect(path: Path | None = None) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(path) if path else ":memory:")
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     return con
 
@@ -173,15 +168,15 @@ def _load_raw(con, path: Path, spec: schema.TableSpec) -> None:
     ]
     if path.suffix.lower() == ".parquet":
         selects.append("file_row_number + 1 AS _row")
-        kind = "TEMP VIEW"
+        kind = "VIEW"
     else:
         selects.append("row_number() OVER () AS _row")
-        kind = "TEMP TABLE"
+        kind = "TABLE"
     con.execute(f"CREATE {kind} raw AS SELECT {', '.join(selects)} FROM {_scan(path)}")
 
 
 def _parse(con, spec: schema.TableSpec) -> None:
-    """Define ``parsed``: typed columns plus ``_bad_<column>`` parse flags."""
+    """Create ``parsed``: typed columns plus ``_bad_<column>`` parse flags."""
     types = dict(
         con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall()
     )
@@ -190,7 +185,9 @@ def _parse(con, spec: schema.TableSpec) -> None:
         value, failed = _parse_expression(column, types[column.name])
         selects.append(f'{value} AS "{column.name}"')
         selects.append(f'{failed} AS "_bad_{column.name}"')
-    con.execute(f"CREATE TEMP VIEW parsed AS SELECT {', '.join(selects)} FROM raw")
+    # A table, not a view: the checks scan it several times, and parsing
+    # 15 million rows once is cheaper than parsing them on every scan.
+    con.execute(f"CREATE TABLE parsed AS SELECT {', '.join(selects)} FROM raw")
 
 
 def _parse_expression(column: schema.ColumnSpec, source_type: str) -> tuple[str, str]:
@@ -338,14 +335,18 @@ def _record_rejections(con, spec, file: str, quarantine: Quarantine) -> None:
         )
 
 
-def _keep_accepted(con, spec: schema.TableSpec) -> int:
-    """Store the accepted rows as table ``accepted``; return their number."""
-    columns = ", ".join(f'"{c.name}"' for c in spec.columns)
-    con.execute(
-        f"CREATE TABLE {ACCEPTED_TABLE} AS SELECT {columns}, _row "
-        "FROM parsed ANTI JOIN rejected USING (_row) ORDER BY _row"
-    )
-    return con.execute(f"SELECT count(*) FROM {ACCEPTED_TABLE}").fetchall()[0][0]
+def _keep_accepted(con) -> int:
+    """Delete the rejected rows from ``parsed``; return the rows left.
+
+    A delete keeps the input order of the remaining rows. ``raw`` is
+    dropped, because nothing reads it afterwards.
+    """
+    con.execute("DELETE FROM parsed WHERE _row IN (SELECT _row FROM rejected)")
+    kind = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = 'raw'"
+    ).fetchall()[0][0]
+    con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} raw")
+    return con.execute("SELECT count(*) FROM parsed").fetchall()[0][0]
 
 
 def _read_error(path: Path, error: Exception) -> InputError:

@@ -1,17 +1,16 @@
 """A validated canonical table kept in DuckDB instead of pandas.
 
 Bulk intake (:mod:`acctlib.intake.bulk`) leaves the accepted rows of a
-large table in a DuckDB file, so tens of millions of touchpoints never
-become a pandas frame. The workspace copies them with one ``CREATE TABLE
-AS``, and the prepare steps read them there through Ibis.
+large table in its own in-memory DuckDB database, so tens of millions of
+touchpoints never become a pandas frame. The workspace copies them into a
+temporary table of its connection through an Arrow stream, and the prepare
+steps read them there through Ibis.
 """
 
 from __future__ import annotations
 
-import shutil
 import weakref
 from collections.abc import Mapping
-from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -19,48 +18,53 @@ import pyarrow as pa
 
 from acctlib import schema
 
-BULK_FILE = "bulk.duckdb"
-ACCEPTED_TABLE = "accepted"
+ARROW_BATCH_ROWS = 1_000_000
+"""Rows per Arrow record batch when a bulk table is copied to another database."""
 
 
 class BulkTable:
-    """An accepted canonical table kept in a DuckDB file instead of pandas.
+    """An accepted canonical table kept in an in-memory DuckDB database.
 
-    The file lives in a temporary folder that is removed when the object is
-    garbage collected. Table ``accepted`` holds the canonical columns in
-    schema order plus ``_row``, the 1-based data row of the input file, and
-    its rows are in input order. ``len()`` is the number of rows and
-    ``columns`` the canonical column names, as for a pandas frame.
+    ``con`` is the database of bulk intake, and ``source`` is its table
+    with the canonical columns, ``_row`` (the 1-based data row of the input
+    file) and any helper columns, in input order. The object owns ``con``
+    and closes it when it is garbage collected. ``len()`` is the number of
+    rows and ``columns`` the canonical column names, as for a pandas frame.
 
     The methods that change rows (:meth:`replace_values`,
-    :meth:`reject_unknown`) change the file in place, because intake owns
-    the table until it returns.
+    :meth:`reject_unknown`) change the table in place, because intake owns
+    it until it returns.
     """
 
-    def __init__(self, table: str, file: str, folder: Path, rows: int) -> None:
+    def __init__(
+        self,
+        table: str,
+        file: str,
+        con: duckdb.DuckDBPyConnection,
+        source: str,
+        rows: int,
+    ) -> None:
         self.table = table
         self.file = file
-        self.path = folder / BULK_FILE
         self.rows = rows
         self.columns = list(schema.TABLES[table].column_names)
-        self._cleanup = weakref.finalize(self, shutil.rmtree, folder, True)
+        self._con = con
+        self._source = source
+        self._close = weakref.finalize(self, con.close)
 
     def __len__(self) -> int:
         return self.rows
 
     def __repr__(self) -> str:
-        return f"BulkTable({self.table!r}, {self.rows} rows in {self.path})"
+        return f"BulkTable({self.table!r}, {self.rows} rows)"
+
+    def _select(self) -> str:
+        columns = ", ".join(f'"{c}"' for c in self.columns)
+        return f"SELECT {columns} FROM {self._source}"
 
     def to_arrow(self) -> pa.Table:
         """Return the rows as an Arrow table in input order."""
-        columns = ", ".join(f'"{c}"' for c in self.columns)
-        con = duckdb.connect(str(self.path), read_only=True)
-        try:
-            return con.sql(
-                f"SELECT {columns} FROM {ACCEPTED_TABLE} ORDER BY _row"
-            ).to_arrow_table()
-        finally:
-            con.close()
+        return self._con.sql(self._select()).to_arrow_table()
 
     def to_pandas(self) -> pd.DataFrame:
         """Return the rows as a pandas frame with the canonical dtypes."""
@@ -69,18 +73,21 @@ class BulkTable:
         return self.to_arrow().to_pandas().astype(dtypes)
 
     def copy_into(self, con: duckdb.DuckDBPyConnection, name: str) -> None:
-        """Create (or replace) table ``name`` on ``con`` with the rows, in order."""
-        alias = "_acctlib_bulk"
-        quoted = str(self.path).replace("'", "''")
-        columns = ", ".join(f'"{c}"' for c in self.columns)
-        con.execute(f"ATTACH '{quoted}' AS {alias} (READ_ONLY)")
+        """Create (or replace) temporary table ``name`` on ``con`` with the rows.
+
+        The table is temporary, so it lives as long as ``con`` and is not
+        written to ``con``'s database file. The rows keep their input order,
+        because DuckDB preserves insertion order for a plain scan.
+        """
+        alias = f"_acctlib_bulk_{name}"
+        reader = self._con.sql(self._select()).to_arrow_reader(ARROW_BATCH_ROWS)
+        con.register(alias, reader)
         try:
             con.execute(
-                f'CREATE OR REPLACE TABLE "{name}" AS SELECT {columns} '
-                f"FROM {alias}.{ACCEPTED_TABLE} ORDER BY _row"
+                f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM {alias}'
             )
         finally:
-            con.execute(f"DETACH {alias}")
+            con.unregister(alias)
 
     def replace_values(self, column: str, mapping: Mapping[str, str]) -> None:
         """Replace the values of ``column`` found in ``mapping`` by theirs."""
@@ -89,15 +96,14 @@ class BulkTable:
         pairs = pd.DataFrame(
             {"old": list(mapping), "new": [mapping[key] for key in mapping]}
         )
-        con = duckdb.connect(str(self.path))
+        self._con.register("_pairs", pairs)
         try:
-            con.register("_pairs", pairs)
-            con.execute(
-                f'UPDATE {ACCEPTED_TABLE} SET "{column}" = _pairs.new '
-                f'FROM _pairs WHERE {ACCEPTED_TABLE}."{column}" = _pairs.old'
+            self._con.execute(
+                f'UPDATE {self._source} SET "{column}" = _pairs.new '
+                f'FROM _pairs WHERE {self._source}."{column}" = _pairs.old'
             )
         finally:
-            con.close()
+            self._con.unregister("_pairs")
 
     def reject_unknown(self, column: str, known: set[str]) -> pd.DataFrame:
         """Delete the rows whose ``column`` is not in ``known``; return them.
@@ -107,18 +113,19 @@ class BulkTable:
         expect.
         """
         keys = pd.DataFrame({"key": sorted(known)}, dtype="str")
-        con = duckdb.connect(str(self.path))
+        unknown = (
+            f'"{column}" IS NOT NULL AND "{column}" NOT IN (SELECT key FROM _known)'
+        )
+        columns = ", ".join(f'"{c}"' for c in self.columns)
+        self._con.register("_known", keys)
         try:
-            con.register("_known", keys)
-            unknown = (
-                f'"{column}" IS NOT NULL AND "{column}" NOT IN (SELECT key FROM _known)'
-            )
-            rejected = con.execute(
-                f"SELECT * FROM {ACCEPTED_TABLE} WHERE {unknown} ORDER BY _row"
+            rejected = self._con.execute(
+                f"SELECT {columns}, _row FROM {self._source} WHERE {unknown} "
+                "ORDER BY _row"
             ).df()
             if not rejected.empty:
-                con.execute(f"DELETE FROM {ACCEPTED_TABLE} WHERE {unknown}")
+                self._con.execute(f"DELETE FROM {self._source} WHERE {unknown}")
         finally:
-            con.close()
+            self._con.unregister("_known")
         self.rows -= len(rejected)
         return rejected.assign(_file=self.file)
