@@ -143,7 +143,7 @@ def summarize_touch_activity(
         },
     )
     sourced = _flag_marketing_sourced(known, first_opportunities)
-    expression = _combine_touch_summaries(known, first_opportunities, activity, sourced)
+    expression = _combine_touch_summaries(first_opportunities, activity, sourced)
 
     result = con.to_pandas(expression) if con is not None else expression.to_pandas()
     return _fill_touch_gaps(result)
@@ -407,16 +407,15 @@ def _flag_marketing_sourced(
 
 
 def _combine_touch_summaries(
-    known: ibis.Table,
     first_opportunities: ibis.Table,
     activity: ibis.Table,
     sourced: ibis.Table,
 ) -> ibis.Table:
     """Left-join both summaries onto every account that has either of them."""
-    account_ids = (
-        known.select("account_id")
-        .union(first_opportunities.select("account_id"))
-        .distinct()
+    # ``activity`` has one row per account with a known touch, so its IDs
+    # replace a distinct over every touch.
+    account_ids = activity.select("account_id").union(
+        first_opportunities.select("account_id"), distinct=True
     )
     joined = account_ids.left_join(activity, "account_id").left_join(
         sourced, "account_id"
