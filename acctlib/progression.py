@@ -443,14 +443,34 @@ def _count_recent_touches(recent: ibis.Table, cutoff: pd.Timestamp) -> ibis.Tabl
     metrics = {
         "touches_30d": in_30.cast("int64").sum(),
         "touches_90d": in_90.cast("int64").sum(),
-        "contacts_90d": recent.contact_id.nunique(where=in_90),
-        "contacts_prev_90d": recent.contact_id.nunique(where=~in_90),
     }
     for function in schema.FUNCTIONS:
         is_function = recent.function == function
         metrics[f"touches_30d_{function}"] = (in_30 & is_function).cast("int64").sum()
         metrics[f"touches_90d_{function}"] = (in_90 & is_function).cast("int64").sum()
-    return recent.group_by("account_id").aggregate(**metrics)
+    counts = recent.group_by("account_id").aggregate(**metrics)
+
+    # Distinct contacts come from distinct (account, contact, period) rows:
+    # a COUNT(DISTINCT) FILTER inside the aggregate above made DuckDB 2.0.1
+    # keep distinct sets for every account, which was much slower.
+    pairs = (
+        recent.filter(recent.contact_id.notnull())
+        .select("account_id", "contact_id", in_90=in_90)
+        .distinct()
+    )
+    contacts = pairs.group_by("account_id").aggregate(
+        contacts_90d=pairs.in_90.cast("int64").sum(),
+        contacts_prev_90d=(~pairs.in_90).cast("int64").sum(),
+    )
+    joined = counts.left_join(contacts, "account_id")
+    return joined.select(
+        counts.account_id,
+        counts.touches_30d,
+        counts.touches_90d,
+        contacts_90d=contacts.contacts_90d.fill_null(0),
+        contacts_prev_90d=contacts.contacts_prev_90d.fill_null(0),
+        **{name: counts[name] for name in list(metrics)[2:]},
+    )
 
 
 def _count_weekly_touches(recent: ibis.Table, cutoff: pd.Timestamp) -> ibis.Table:
