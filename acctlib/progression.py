@@ -510,12 +510,17 @@ def _classify_direction(change: pd.Series, band: float) -> pd.Series:
 
 
 def _known_history(stage_history: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    history = stage_history[["opportunity_id", "stage", "entered_at"]].copy()
-    history["entered_at"] = pd.to_datetime(history["entered_at"], utc=True)
-    history = history[history["entered_at"] < as_of_cutoff(as_of)]
+    history = _history_before(stage_history, as_of)
     return history.sort_values(
         ["opportunity_id", "entered_at"], kind="stable"
     ).reset_index(drop=True)
+
+
+def _history_before(stage_history: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Return the stage entries known on ``as_of``, in their input order."""
+    history = stage_history[["opportunity_id", "stage", "entered_at"]].copy()
+    history["entered_at"] = pd.to_datetime(history["entered_at"], utc=True)
+    return history[history["entered_at"] < as_of_cutoff(as_of)]
 
 
 def _find_stage_entry(
@@ -524,7 +529,9 @@ def _find_stage_entry(
     """Return when each opportunity entered its stage on ``as_of``."""
     entered = pd.Series(pd.NaT, index=opps.index, dtype=schema.TIMESTAMP)
     if stage_history is not None and not stage_history.empty:
-        history = _known_history(stage_history, as_of)
+        # The latest entry per stage does not depend on row order, so the
+        # sort of _known_history is skipped.
+        history = _history_before(stage_history, as_of)
         keys = opps[["opportunity_id", "stage_asof"]].rename(
             columns={"stage_asof": "stage"}
         )
