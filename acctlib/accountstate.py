@@ -262,7 +262,7 @@ def prepare_account_history(context: Any) -> None:
         if as_of_cutoff(month_end) <= _first_record_at(context):
             continue
         try:
-            states[month_end] = compute_account_state(context, month_end)
+            state = compute_account_state(context, month_end)
         except AcctlibError as error:
             # A source can be valid on the as-of date yet not on an earlier
             # one, such as a stage map without open stages for deals that
@@ -270,6 +270,9 @@ def prepare_account_history(context: Any) -> None:
             logger.warning("account state on %s failed: %s", month_end, error)
             skipped.append(month_end.isoformat())
             continue
+        # Only the frames read below are kept: a whole state on 100,000
+        # accounts takes a few hundred megabytes, twelve of them gigabytes.
+        states[month_end] = {name: state[name] for name in _HISTORY_FRAMES}
         logger.info("account state on %s computed", month_end)
     states[as_of] = {
         "account_tiers": context.frames["account_tiers"],
@@ -315,6 +318,7 @@ _EMPTY_DURATIONS = pd.DataFrame(
     }
 ).assign(stage=pd.Series(dtype=str))
 _PROGRESSION_FRAMES = ("account_progression", "opportunity_progression")
+_HISTORY_FRAMES = ("account_tiers", "account_health", "account_map")
 
 
 def _first_record_at(context: Any) -> pd.Timestamp:
