@@ -192,8 +192,9 @@ def write_table(con, name: str, df: pd.DataFrame | BulkTable) -> None:
     A :class:`BulkTable` is copied from its own DuckDB database without
     passing through pandas, into a temporary table that lives as long as
     ``con`` and is not written to the workspace file. No notebook reads a
-    bulk table, and writing 15 million touchpoints to disk took about a
-    minute on the 2-core benchmark machine.
+    bulk table, and writing 3 million rows to a DuckDB file took 8 to 15 s
+    on the loaded 2-core benchmark machine, so 15 million touchpoints
+    would take about a minute (an estimate).
 
     Object columns that hold no value at all (an empty frame, or a column
     that is missing everywhere) are stored as text, because DuckDB cannot

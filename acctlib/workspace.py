@@ -4,9 +4,9 @@ Prepare once, render many. :func:`prepare_workspace` stores the canonical
 tables, the as-of opportunity snapshot, the account map, the headline
 figures and the intake results. A canonical table read by bulk intake
 (touchpoints of a large source) is only a temporary table of the prepare
-connection, so it is not in the file; every notebook then opens the same file
-read-only through :func:`open_workspace`, so the sections of one report can
-never disagree.
+connection, so it is not in the file. Every notebook then opens the same
+file read-only through :func:`open_workspace`, so the sections of one
+report can never disagree.
 """
 
 from __future__ import annotations

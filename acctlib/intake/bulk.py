@@ -19,8 +19,8 @@ it to this module as a :class:`BulkRawTable` instead of reading it, and
 5. keeps the accepted rows in the in-memory DuckDB database of the check
    and returns a :class:`BulkTable` that owns it.
 
-The accepted rows never reach pandas: the workspace copies them through
-an Arrow stream, and the touchpoint-scale prepare steps read them there
+In a build the accepted rows never reach pandas. The workspace copies
+them through an Arrow stream, and the touchpoint-scale prepare steps read them there
 through Ibis. Parsing, checking and the duplicate and
 reference joins run in DuckDB on all cores and spill to disk when memory
 runs short.

@@ -77,7 +77,8 @@ class BulkTable:
 
         The table is temporary, so it lives as long as ``con`` and is not
         written to ``con``'s database file. The rows keep their input order,
-        because DuckDB preserves insertion order for a plain scan.
+        because DuckDB preserves insertion order for a plain scan (its
+        ``preserve_insertion_order`` setting, on by default).
         """
         alias = f"_acctlib_bulk_{name}"
         reader = self._con.sql(self._select()).to_arrow_reader(ARROW_BATCH_ROWS)
