@@ -83,7 +83,7 @@ def compute_account_state(context: Any, as_of: dt.date) -> dict[str, pd.DataFram
         as_of,
         default_contract_months=params["default_contract_months"],
     )
-    touches = context.con.table("touchpoints") if "touchpoints" in tables else None
+    touches = context.touchpoints()
     activity = None
     if touches is not None:
         split = split_shared_deals(
@@ -117,9 +117,10 @@ def compute_progression_state(
     """Return engagement, stage durations and progression frames on ``as_of``."""
     tables, params = context.intake.tables, context.params
     engagement, weekly = None, None
-    if "touchpoints" in tables:
+    touches = context.touchpoints()
+    if touches is not None:
         engagement, weekly = progression.summarize_engagement(
-            context.con.table("touchpoints"),
+            touches,
             as_of,
             noise_band=params["engagement_noise_band"],
             breadth_noise_band=params["breadth_noise_band"],
@@ -273,7 +274,7 @@ def prepare_account_history(context: Any) -> None:
         if as_of_cutoff(month_end) <= _first_record_at(context):
             continue
         try:
-            states[month_end] = compute_account_state(context, month_end)
+            state = compute_account_state(context, month_end)
         except AcctlibError as error:
             # A source can be valid on the as-of date yet not on an earlier
             # one, such as a stage map without open stages for deals that
@@ -281,6 +282,9 @@ def prepare_account_history(context: Any) -> None:
             logger.warning("account state on %s failed: %s", month_end, error)
             skipped.append(month_end.isoformat())
             continue
+        # Only the frames read below are kept: a whole state on 100,000
+        # accounts takes a few hundred megabytes, twelve of them gigabytes.
+        states[month_end] = {name: state[name] for name in _HISTORY_FRAMES}
         logger.info("account state on %s computed", month_end)
     states[as_of] = {
         "account_tiers": context.frames["account_tiers"],
@@ -326,6 +330,7 @@ _EMPTY_DURATIONS = pd.DataFrame(
     }
 ).assign(stage=pd.Series(dtype=str))
 _PROGRESSION_FRAMES = ("account_progression", "opportunity_progression")
+_HISTORY_FRAMES = ("account_tiers", "account_health", "account_map")
 
 
 def _first_record_at(context: Any) -> pd.Timestamp:

@@ -302,8 +302,13 @@ def _find_latest_history_entries(
     history["row_position"] = np.arange(len(history))
     history["stage_order"] = history["stage"].map(stages["order"])
 
-    is_known = history["opportunity_id"].isin(opportunity_ids)
-    history = history[is_known & (history["entered_at"] < cutoff)]
+    history = history[history["entered_at"] < cutoff]
+    # An inner merge selects the entries of known opportunities and matches
+    # missing IDs as isin does. pandas 3.1's isin on a string column builds
+    # one Python object per candidate ID, which took about 10 s for 300,000
+    # IDs on the 2-core benchmark machine; the merge takes about 1 s.
+    known_ids = pd.DataFrame({"opportunity_id": opportunity_ids.drop_duplicates()})
+    history = history.merge(known_ids, on="opportunity_id", how="inner")
 
     # Unmapped stages have no order, and na_position="first" ranks them lowest.
     history = history.sort_values(

@@ -34,7 +34,7 @@ from acctlib.errors import AcctlibError, BuildError, ParameterError, RunBusyErro
 from acctlib.intake import load_source
 from acctlib.intake.quarantine import write_csv_safely
 from acctlib.params import PROJECT_ROOT, Params
-from acctlib.workspace import WORKSPACE_FILE, prepare_workspace
+from acctlib.workspace import MOVEMENT_STEPS, WORKSPACE_FILE, prepare_workspace
 
 logger = logging.getLogger(__name__)
 
@@ -319,8 +319,12 @@ def _prepare_previous_month(
 ) -> dict[str, Any] | None:
     """Prepare the previous month-end and store what changed since then.
 
-    The same prepare steps run on the same intake as of the earlier date
-    into ``work_dir/previous-month/``. The changes go into the current
+    The prepare steps of :data:`MOVEMENT_STEPS` run on the same intake as
+    of the earlier date into ``work_dir/previous-month/``. They store the
+    tables the movements are read from and the headline figures of the
+    account map, tiers and health. Figures of other steps (attribution,
+    forecast, key accounts, health validation) get no previous value. The
+    changes go into the current
     workspace (tables ``headline_changes`` and ``account_movements``) and
     into ``prepared`` so that the manifest and the Parquet export carry
     them. Returns the previous headline with its ``as_of`` date, or None
@@ -330,7 +334,10 @@ def _prepare_previous_month(
     previous_params = params.replace(as_of=earlier)
     try:
         previous = prepare_workspace(
-            intake, previous_params, work_dir / "previous-month" / WORKSPACE_FILE
+            intake,
+            previous_params,
+            work_dir / "previous-month" / WORKSPACE_FILE,
+            steps=MOVEMENT_STEPS,
         )
     except AcctlibError as error:
         # The report of this month stays useful without the comparison.

@@ -23,6 +23,7 @@ import ibis
 import pandas as pd
 
 from acctlib.errors import ParameterError
+from acctlib.intake.bulktable import BulkTable
 from acctlib.params import redact_url_passwords
 
 logger = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def disconnect_backend(backend: Any, workspace_con: Any = None) -> None:
 
 def load_touchpoints(
     backend: Any,
-    touchpoints: pd.DataFrame | None,
+    touchpoints: pd.DataFrame | BulkTable | None,
     params: Mapping[str, Any],
     *,
     stored: bool = False,
@@ -104,9 +105,10 @@ def load_touchpoints(
 
     ``engine_options.touchpoints_table`` names a table that already lives
     in the backend, where large data stays. Otherwise the validated
-    ``touchpoints`` frame is used: read back as table ``touchpoints`` when
+    ``touchpoints`` are used: read back as table ``touchpoints`` when
     ``stored`` says the backend already holds it (the workspace does),
-    uploaded as that table otherwise.
+    uploaded as that table otherwise. A :class:`BulkTable` is uploaded
+    through Arrow.
     """
     options = dict(params.get("engine_options") or {})
     existing = options.get(TOUCHPOINTS_TABLE_OPTION)
@@ -116,6 +118,8 @@ def load_touchpoints(
         return None
     if stored:
         return backend.table("touchpoints")
+    if isinstance(touchpoints, BulkTable):
+        touchpoints = touchpoints.to_arrow()
     with quiet_conversions():
         # Temporary tables and Spark's temporary views live as long as the
         # session and write nothing to the backend's catalog or warehouse.
@@ -200,13 +204,24 @@ def quiet_conversions() -> Iterator[None]:
         yield
 
 
-def write_table(con, name: str, df: pd.DataFrame) -> None:
+def write_table(con, name: str, df: pd.DataFrame | BulkTable) -> None:
     """Store ``df`` as table ``name`` in the workspace, replacing any earlier one.
+
+    A :class:`BulkTable` is copied from its own DuckDB database without
+    passing through pandas, into a temporary table that lives as long as
+    ``con`` and is not written to the workspace file. No notebook reads a
+    bulk table, and writing 3 million rows to a DuckDB file took 8 to 15 s
+    on the loaded 2-core benchmark machine, so 15 million touchpoints
+    would take about a minute (an estimate).
 
     Object columns that hold no value at all (an empty frame, or a column
     that is missing everywhere) are stored as text, because DuckDB cannot
     create a column of the NULL type.
     """
+    if isinstance(df, BulkTable):
+        df.copy_into(con.con, name)
+        logger.debug("stored table %s with %d rows", name, len(df))
+        return
     untyped = [
         column
         for column in df.columns

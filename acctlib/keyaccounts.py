@@ -178,10 +178,9 @@ def prepare_key_accounts(context: Any) -> None:
             "touches": pd.Series(dtype="int64"),
         }
     )
-    if "touchpoints" in context.intake.tables and key_ids:
-        marketing = summarize_marketing_touches(
-            context.con.table("touchpoints"), key_ids, context.as_of
-        )
+    touches = context.touchpoints()
+    if touches is not None and key_ids:
+        marketing = summarize_marketing_touches(touches, key_ids, context.as_of)
     store_typed(context, "key_account_marketing", marketing)
     store_typed(
         context,

@@ -443,14 +443,35 @@ def _count_recent_touches(recent: ibis.Table, cutoff: pd.Timestamp) -> ibis.Tabl
     metrics = {
         "touches_30d": in_30.cast("int64").sum(),
         "touches_90d": in_90.cast("int64").sum(),
-        "contacts_90d": recent.contact_id.nunique(where=in_90),
-        "contacts_prev_90d": recent.contact_id.nunique(where=~in_90),
     }
     for function in schema.FUNCTIONS:
         is_function = recent.function == function
         metrics[f"touches_30d_{function}"] = (in_30 & is_function).cast("int64").sum()
         metrics[f"touches_90d_{function}"] = (in_90 & is_function).cast("int64").sum()
-    return recent.group_by("account_id").aggregate(**metrics)
+    counts = recent.group_by("account_id").aggregate(**metrics)
+
+    # Distinct contacts come from distinct (account, contact, period) rows:
+    # a COUNT(DISTINCT) FILTER inside the aggregate above made DuckDB 2.0.1
+    # keep distinct sets for every account, and one month-end's engagement
+    # on the large benchmark data took 6.1 s instead of 5.2 s.
+    pairs = (
+        recent.filter(recent.contact_id.notnull())
+        .select("account_id", "contact_id", in_90=in_90)
+        .distinct()
+    )
+    contacts = pairs.group_by("account_id").aggregate(
+        contacts_90d=pairs.in_90.cast("int64").sum(),
+        contacts_prev_90d=(~pairs.in_90).cast("int64").sum(),
+    )
+    joined = counts.left_join(contacts, "account_id")
+    return joined.select(
+        counts.account_id,
+        counts.touches_30d,
+        counts.touches_90d,
+        contacts_90d=contacts.contacts_90d.fill_null(0),
+        contacts_prev_90d=contacts.contacts_prev_90d.fill_null(0),
+        **{name: counts[name] for name in list(metrics)[2:]},
+    )
 
 
 def _count_weekly_touches(recent: ibis.Table, cutoff: pd.Timestamp) -> ibis.Table:
@@ -490,12 +511,17 @@ def _classify_direction(change: pd.Series, band: float) -> pd.Series:
 
 
 def _known_history(stage_history: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    history = stage_history[["opportunity_id", "stage", "entered_at"]].copy()
-    history["entered_at"] = pd.to_datetime(history["entered_at"], utc=True)
-    history = history[history["entered_at"] < as_of_cutoff(as_of)]
+    history = _history_before(stage_history, as_of)
     return history.sort_values(
         ["opportunity_id", "entered_at"], kind="stable"
     ).reset_index(drop=True)
+
+
+def _history_before(stage_history: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Return the stage entries known on ``as_of``, in their input order."""
+    history = stage_history[["opportunity_id", "stage", "entered_at"]].copy()
+    history["entered_at"] = pd.to_datetime(history["entered_at"], utc=True)
+    return history[history["entered_at"] < as_of_cutoff(as_of)]
 
 
 def _find_stage_entry(
@@ -504,7 +530,9 @@ def _find_stage_entry(
     """Return when each opportunity entered its stage on ``as_of``."""
     entered = pd.Series(pd.NaT, index=opps.index, dtype=schema.TIMESTAMP)
     if stage_history is not None and not stage_history.empty:
-        history = _known_history(stage_history, as_of)
+        # The latest entry per stage does not depend on row order, so the
+        # sort of _known_history is skipped.
+        history = _history_before(stage_history, as_of)
         keys = opps[["opportunity_id", "stage_asof"]].rename(
             columns={"stage_asof": "stage"}
         )

@@ -19,6 +19,7 @@ import pandas as pd
 
 from acctlib import accountmap, engine, progression, schema, tiering, tiermovement
 from acctlib.errors import ParameterError
+from acctlib.intake.bulktable import BulkTable
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,11 @@ def prepare_owner_slice(context: Any) -> None:
                 name, frame[frame["account_id"].isin(ids)].reset_index(drop=True)
             )
     for name, frame in context.intake.tables.items():
+        if isinstance(frame, BulkTable):
+            # The workspace already contains the whole table, so it is
+            # filtered there instead of being read into pandas.
+            _filter_bulk(context.con, name, ids)
+            continue
         engine.write_table(
             context.con, name, _filter_canonical(frame, ids, opportunity_ids)
         )
@@ -119,6 +125,20 @@ def _filter_canonical(
             drop=True
         )
     return frame
+
+
+def _filter_bulk(con: Any, name: str, ids: list[str]) -> None:
+    """Keep the rows of workspace table ``name`` whose account is in ``ids``."""
+    keys = pd.DataFrame({"account_id": ids}, dtype="str")
+    raw = con.con
+    raw.register("_slice_accounts", keys)
+    try:
+        raw.execute(
+            f'DELETE FROM "{name}" WHERE account_id IS NULL OR account_id NOT IN '
+            "(SELECT account_id FROM _slice_accounts)"
+        )
+    finally:
+        raw.unregister("_slice_accounts")
 
 
 def _recompute_summaries(context: Any) -> None:

@@ -2,9 +2,11 @@
 
 Prepare once, render many. :func:`prepare_workspace` stores the canonical
 tables, the as-of opportunity snapshot, the account map, the headline
-figures and the intake results; every notebook then opens the same file
-read-only through :func:`open_workspace`, so the sections of one report can
-never disagree.
+figures and the intake results. A canonical table read by bulk intake
+(touchpoints of a large source) is only a temporary table of the prepare
+connection, so it is not in the file. Every notebook then opens the same
+file read-only through :func:`open_workspace`, so the sections of one
+report can never disagree.
 """
 
 from __future__ import annotations
@@ -138,12 +140,29 @@ PREPARE_STEPS: list[Callable[[PrepareContext], None]] = [
 ]
 
 
-def prepare_workspace(intake: Intake, params: Params, path: Path) -> PrepareContext:
+# The steps the month-over-month comparison needs on the previous
+# month-end: account_map with the headline, then the progression that
+# account_tiers and account_health are built from. Slicing stays last, so
+# that a sliced report compares sliced tables.
+MOVEMENT_STEPS: list[Callable[[PrepareContext], None]] = [
+    prepare_account_map,
+    accountstate.prepare_progression,
+    accountstate.prepare_tiers_and_health,
+    slicing.prepare_owner_slice,
+]
+
+
+def prepare_workspace(
+    intake: Intake,
+    params: Params,
+    path: Path,
+    steps: list[Callable[[PrepareContext], None]] | None = None,
+) -> PrepareContext:
     """Write the prepared tables of one run to the DuckDB file at ``path``.
 
-    Runs every step of :data:`PREPARE_STEPS` and returns their context,
-    whose headline figures and notes also go into the ``run_info`` table.
-    The returned context's connection is closed.
+    Runs ``steps`` (every step of :data:`PREPARE_STEPS` when None) and
+    returns their context, whose headline figures and notes also go into
+    the ``run_info`` table. The returned context's connection is closed.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
@@ -153,7 +172,7 @@ def prepare_workspace(intake: Intake, params: Params, path: Path) -> PrepareCont
             engine.write_table(con, name, frame)
         context = PrepareContext(con=con, intake=intake, params=params)
         try:
-            for step in PREPARE_STEPS:
+            for step in PREPARE_STEPS if steps is None else steps:
                 started = time.perf_counter()
                 step(context)
                 elapsed = time.perf_counter() - started

@@ -8,6 +8,9 @@ import pandas as pd
 import pytest
 
 from acctlib import movement
+from acctlib.intake import load_source
+from acctlib.workspace import MOVEMENT_STEPS, prepare_workspace
+from tests.conftest import small_params
 
 
 @pytest.mark.parametrize(
@@ -156,3 +159,26 @@ def test_movements_count_each_account_once():
     assert moves["account_id"].tolist() == ["A1"]
     assert moves["column"].tolist() == ["status"]
     assert moves["table"].tolist() == ["account_map"]
+
+
+def test_movement_steps_match_full_prepare(small_sample, tmp_path):
+    """The previous-month steps store what a full prepare stores for movements."""
+    params = small_params(small_sample, tmp_path, "as_of=2026-05-31")
+    intake = load_source(params)
+    full = prepare_workspace(intake, params, tmp_path / "full.duckdb")
+    light = prepare_workspace(
+        intake, params, tmp_path / "light.duckdb", steps=MOVEMENT_STEPS
+    )
+
+    for column, table in movement.MOVEMENT_SOURCES.items():
+        assert (column in light.frames[table]) == (column in full.frames[table])
+        if column not in full.frames[table]:
+            continue
+        columns = ["account_id", column]
+        pd.testing.assert_frame_equal(
+            light.frames[table][columns], full.frames[table][columns]
+        )
+    for figure in movement.HEADLINE_LABELS:
+        assert light.headline[figure] == full.headline[figure]
+    assert light.headline["accounts_by_status"] == full.headline["accounts_by_status"]
+    assert "forecast" not in light.headline

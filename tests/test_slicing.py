@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from acctlib import slicing
+from acctlib import engine, slicing
 from acctlib.errors import ParameterError
 from acctlib.intake import load_source
 from acctlib.workspace import open_workspace, prepare_workspace
@@ -44,10 +44,18 @@ def test_owner_without_accounts_raises():
 
 
 @pytest.mark.slow
-def test_owner_slice_keeps_company_figures(small_report, small_sample, tmp_path):
+@pytest.mark.parametrize("bulk_min_mb", [-1, 0], ids=["pandas", "bulk"])
+def test_owner_slice_keeps_company_figures(
+    small_report, small_sample, tmp_path, bulk_min_mb
+):
     company_path = small_report.run_dir.parents[1] / "work" / "2026-06-30"
     company = open_workspace(company_path / "workspace.duckdb")
-    params = small_params(small_sample, tmp_path, "owner=Yara Kim")
+    params = small_params(
+        small_sample,
+        tmp_path,
+        "owner=Yara Kim",
+        f"bulk_intake_min_mb={bulk_min_mb}",
+    )
     path = tmp_path / "workspace.duckdb"
     prepare_workspace(load_source(params), params, path)
     sliced = open_workspace(path)
@@ -63,3 +71,23 @@ def test_owner_slice_keeps_company_figures(small_report, small_sample, tmp_path)
         pd.testing.assert_frame_equal(sliced.table(name), expected, obj=name)
     opportunities = sliced.table("opportunities")
     assert opportunities["account_id"].isin(ids).all()
+    if bulk_min_mb < 0:
+        touches = sliced.table("touchpoints")
+        assert not touches.empty
+        assert touches["account_id"].isin(ids).all()
+    else:
+        # Bulk-read touchpoints live only in the prepare connection.
+        assert not sliced.has_table("touchpoints")
+
+
+def test_filter_bulk_keeps_slice_accounts():
+    con = engine.connect()
+    con.con.execute(
+        "CREATE TEMP TABLE touchpoints AS SELECT * FROM (VALUES ('T1', 'A1'), "
+        "('T2', 'A2'), ('T3', NULL), ('T4', 'A1')) t(touch_id, account_id)"
+    )
+
+    slicing._filter_bulk(con, "touchpoints", ["A1"])
+
+    kept = con.con.execute("SELECT touch_id FROM touchpoints").fetchall()
+    assert kept == [("T1",), ("T4",)]

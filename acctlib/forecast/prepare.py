@@ -113,11 +113,11 @@ def prepare_forecast(context: PrepareContext) -> None:
 
 def _count_touches(context: PrepareContext) -> pd.DataFrame | None:
     """Count touches per account and UTC day in the engine."""
-    if "touchpoints" not in context.intake.tables:
+    touches = context.touchpoints()
+    if touches is None:
         return None
     from acctlib import engine
 
-    touches = context.con.table("touchpoints")
     days = touches.mutate(
         day=(touches.occurred_at.epoch_seconds() // 86_400).cast("int64")
     )

@@ -21,6 +21,7 @@ import yaml
 from acctlib import schema
 from acctlib.errors import InputError, ParameterError
 from acctlib.intake.bulk import BulkRawTable, validate_bulk_table
+from acctlib.intake.bulktable import BulkTable
 from acctlib.intake.canonical import (
     RawTable,
     canonicalize,
@@ -49,12 +50,13 @@ class Intake:
     (:mod:`acctlib.intake.stagelint`), ``quality_findings``
     (:mod:`acctlib.intake.quality`) and, for HubSpot, ``deal_companies``
     (deals linked to several companies) and ``unmapped_stage_ids`` (stage
-    IDs in stage-date columns that the stage map does not name).
-    ``received`` counts the rows handed to validation per table, and
-    ``merged`` the accounts merged into another.
+    IDs in stage-date columns that the stage map does not name). A table
+    read by bulk intake (:mod:`acctlib.intake.bulk`) is a :class:`BulkTable`
+    kept in DuckDB, not a pandas frame. ``received`` counts the rows handed
+    to validation per table, and ``merged`` the accounts merged into another.
     """
 
-    tables: dict[str, pd.DataFrame]
+    tables: dict[str, pd.DataFrame | BulkTable]
     quarantine: Quarantine
     inputs: list[InputFile]
     notes: list[str] = field(default_factory=list)

@@ -27,6 +27,7 @@ import pandera.errors
 
 from acctlib import schema
 from acctlib.errors import InputError
+from acctlib.intake.bulktable import BulkTable
 from acctlib.intake.files import escape_invisible
 from acctlib.intake.money import ColumnFormatError
 from acctlib.intake.parsers import PARSERS, Parsed
@@ -476,6 +477,9 @@ def check_references(
                 continue
             frame = checked[name]
             known = set(checked[parent][parent_column].dropna())
+            if isinstance(frame, BulkTable):
+                _reject_unknown_bulk(frame, column, parent, known, quarantine)
+                continue
             unknown = frame[column].notna() & ~frame[column].isin(known)
             if unknown.any():
                 reasons = frame.loc[unknown, column].map(
@@ -533,6 +537,18 @@ def _raw_reference_rows(rows: pd.DataFrame, column: str) -> pd.DataFrame:
     return result
 
 
+def _reject_unknown_bulk(
+    table: BulkTable, column: str, parent: str, known: set[str], quarantine
+) -> None:
+    rejected = table.reject_unknown(column, known)
+    if rejected.empty:
+        return
+    reasons = rejected[column].map(
+        lambda value: _describe_unknown_reference(value, known, column, parent)
+    )
+    _reject(quarantine, table.table, rejected, column, reasons)
+
+
 def _describe_unknown_reference(
     value: str, known: set[str], column: str, parent: str
 ) -> str:
@@ -559,7 +575,12 @@ def _describe_unknown_reference(
 
 
 def finish(frame: pd.DataFrame, table: str) -> pd.DataFrame:
-    """Drop provenance columns and order the canonical columns."""
+    """Drop provenance columns and order the canonical columns.
+
+    A :class:`BulkTable` is returned as it is, because it already has them.
+    """
+    if isinstance(frame, BulkTable):
+        return frame
     columns = schema.TABLES[table].column_names
     if table == "stage_history":
         # Exports list stage changes in any order; keep them chronological.

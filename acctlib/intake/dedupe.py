@@ -19,6 +19,7 @@ and without legal suffixes such as Inc, Corp, LLC, Ltd, GmbH.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -105,8 +106,12 @@ def find_duplicates(accounts: pd.DataFrame) -> tuple[dict[str, str], pd.DataFram
 
     merges: dict[str, str] = {}
     audit = []
-    names = frame.set_index("account_id")["name"]
-    for domain, group in frame[frame["domain"] != ""].groupby("domain"):
+    # Plain dicts, because Series.get costs tens of microseconds per call
+    # and the loops below call it for every account.
+    names = frame.set_index("account_id")["name"].to_dict()
+    with_domain = frame[frame["domain"] != ""]
+    shared = with_domain[with_domain["domain"].duplicated(keep=False)]
+    for domain, group in shared.groupby("domain"):
         survivor = group["account_id"].iloc[0]
         for account_id in group["account_id"].iloc[1:]:
             merges[account_id] = survivor
@@ -114,9 +119,8 @@ def find_duplicates(accounts: pd.DataFrame) -> tuple[dict[str, str], pd.DataFram
                 _audit_row("merged", account_id, survivor, names, domain, "same domain")
             )
 
-    with_domain = frame[frame["domain"] != ""]
-    named_with_domain = with_domain.groupby("name_key")["account_id"].agg(list)
-    named = frame.groupby("name_key")["account_id"].agg(list)
+    named_with_domain = _group_ids(with_domain)
+    named = _group_ids(frame)
     for row in frame[frame["domain"] == ""].itertuples():
         if not row.name_key:
             continue
@@ -140,11 +144,26 @@ def find_duplicates(accounts: pd.DataFrame) -> tuple[dict[str, str], pd.DataFram
     return merges, table.sort_values(["action", "account_id", "into_account_id"])
 
 
+def _group_ids(frame: pd.DataFrame) -> dict[str, list[str]]:
+    """Return the account IDs of each ``name_key``, in row order.
+
+    A plain loop, because ``groupby(...).agg(list)`` runs Python code per
+    group and took about 25 s for 100,000 accounts on a loaded 2-core
+    machine.
+    """
+    grouped: dict[str, list[str]] = {}
+    for key, account_id in zip(
+        frame["name_key"].tolist(), frame["account_id"].tolist(), strict=True
+    ):
+        grouped.setdefault(key, []).append(account_id)
+    return grouped
+
+
 def _audit_row(
     action: str,
     account_id: str,
     into: str,
-    names: pd.Series,
+    names: Mapping[str, str],
     key: str,
     reason: str,
 ) -> dict[str, str]:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from acctlib import schema
+from acctlib.intake.bulktable import BulkTable
 from acctlib.intake.dedupe import find_duplicates
 
 FINDING_COLUMNS = ["check", "rows", "amount", "message"]
@@ -48,10 +49,14 @@ def merge_duplicate_accounts(
         ].replace(merges)
     result["accounts"] = merged_accounts.reset_index(drop=True)
     for name, column in REFERENCING.items():
-        if name in result:
-            frame = result[name].copy()
-            frame[column] = frame[column].replace(merges)
-            result[name] = frame
+        if name not in result:
+            continue
+        if isinstance(result[name], BulkTable):
+            result[name].replace_values(column, merges)
+            continue
+        frame = result[name].copy()
+        frame[column] = frame[column].replace(merges)
+        result[name] = frame
     return result, audit
 
 

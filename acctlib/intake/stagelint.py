@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 LINT_COLUMNS = ["level", "check", "stage", "rows", "message"]
@@ -134,16 +135,17 @@ def _history_moves(
     open_stages = _open_stages(stage_map)
     position = {stage: index for index, stage in enumerate(open_stages)}
     ordered = history.sort_values(["opportunity_id", "entered_at"], kind="stable")
-    backward: dict[tuple[str, str], int] = {}
-    skipped: dict[tuple[str, str], int] = {}
-    for _, group in ordered.groupby("opportunity_id", sort=True):
-        steps = [position[s] for s in group["stage"] if s in position]
-        for current, following in zip(steps, steps[1:], strict=False):
-            pair = (open_stages[current], open_stages[following])
-            if following < current:
-                backward[pair] = backward.get(pair, 0) + 1
-            elif following > current + 1:
-                skipped[pair] = skipped.get(pair, 0) + 1
+    ordered = ordered[ordered["opportunity_id"].notna()]
+    # Only open stages take part, so each move goes from one open-stage
+    # entry to the next open-stage entry of the same opportunity.
+    steps = ordered["stage"].map(position)
+    is_open = steps.notna().to_numpy()
+    opportunity = ordered["opportunity_id"].to_numpy(dtype=object)[is_open]
+    step = steps.to_numpy(dtype=float)[is_open].astype(np.int64)
+    same = opportunity[1:] == opportunity[:-1]
+    current, following = step[:-1][same], step[1:][same]
+    backward = _count_pairs(current, following, following < current, open_stages)
+    skipped = _count_pairs(current, following, following > current + 1, open_stages)
     findings = []
     for (origin, target), count in sorted(backward.items()):
         findings.append(
@@ -154,6 +156,18 @@ def _history_moves(
             _move_finding("skipped stages", origin, target, count, "skipped from")
         )
     return findings
+
+
+def _count_pairs(
+    current: np.ndarray, following: np.ndarray, selected: np.ndarray, stages: list[str]
+) -> dict[tuple[str, str], int]:
+    """Count the selected moves per (origin stage, target stage)."""
+    codes = current[selected] * len(stages) + following[selected]
+    values, counts = np.unique(codes, return_counts=True)
+    return {
+        (stages[code // len(stages)], stages[code % len(stages)]): int(count)
+        for code, count in zip(values, counts, strict=True)
+    }
 
 
 def _move_finding(

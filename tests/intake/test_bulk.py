@@ -13,9 +13,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from acctlib import engine
 from acctlib.errors import InputError
 from acctlib.intake import load_source
 from acctlib.intake.bulk import use_bulk
+from acctlib.intake.bulktable import BulkTable
 from acctlib.params import resolve_params
 
 
@@ -113,7 +115,7 @@ def test_bulk_matches_pandas_on_csv(source):
     pandas_path = load(source, -1)
 
     pd.testing.assert_frame_equal(
-        bulk.tables["touchpoints"], pandas_path.tables["touchpoints"]
+        bulk.tables["touchpoints"].to_pandas(), pandas_path.tables["touchpoints"]
     )
     pd.testing.assert_frame_equal(rejected_touches(bulk), rejected_touches(pandas_path))
     assert bulk.counts().equals(pandas_path.counts())
@@ -130,10 +132,15 @@ def test_bulk_matches_pandas_without_rejections(source):
     bulk = load(source, 0)
     pandas_path = load(source, -1)
 
-    assert bulk.tables["touchpoints"]["touch_id"].tolist() == ["T5", "T3", "T9", "T1"]
+    assert bulk.tables["touchpoints"].to_pandas()["touch_id"].tolist() == [
+        "T5",
+        "T3",
+        "T9",
+        "T1",
+    ]
     assert rejected_touches(bulk).empty
     pd.testing.assert_frame_equal(
-        bulk.tables["touchpoints"], pandas_path.tables["touchpoints"]
+        bulk.tables["touchpoints"].to_pandas(), pandas_path.tables["touchpoints"]
     )
 
 
@@ -156,7 +163,7 @@ def test_bulk_rejections_by_hand(source):
 
 
 def bulk_accepted_ids(folder: Path) -> list[str]:
-    return load(folder, 0).tables["touchpoints"]["touch_id"].tolist()
+    return load(folder, 0).tables["touchpoints"].to_pandas()["touch_id"].tolist()
 
 
 def test_bulk_matches_pandas_on_parquet(source):
@@ -173,7 +180,7 @@ def test_bulk_matches_pandas_on_parquet(source):
     pandas_path = load(source, -1)
 
     pd.testing.assert_frame_equal(
-        bulk.tables["touchpoints"], pandas_path.tables["touchpoints"]
+        bulk.tables["touchpoints"].to_pandas(), pandas_path.tables["touchpoints"]
     )
     assert rejected_touches(bulk)["row"].tolist() == [4, 5, 6, 7, 8, 9]
     assert rejected_touches(bulk)["reason"].tolist() == (
@@ -202,3 +209,71 @@ def test_bulk_missing_required_column(source):
 def test_use_bulk(source, table, min_mb, expected):
     params = {"bulk_intake_min_mb": min_mb}
     assert use_bulk(table, source / "touchpoints.csv", params) is expected
+
+
+def test_bulk_table_stays_out_of_pandas(source):
+    """Bulk intake keeps the accepted rows in DuckDB and counts them."""
+    touches = load(source, 0).tables["touchpoints"]
+
+    assert isinstance(touches, BulkTable)
+    assert len(touches) == 4
+    assert touches.columns == [
+        "touch_id",
+        "account_id",
+        "contact_id",
+        "occurred_at",
+        "channel",
+        "function",
+        "campaign",
+        "touch_type",
+    ]
+
+
+def test_bulk_merge_repoints_touches(source):
+    """Touches of a merged account point at the survivor on both paths."""
+    accounts = [
+        {**account("A1"), "website": "https://www.acme.example/"},
+        {**account("A2"), "website": "acme.example"},
+        {**account("A3"), "website": ""},
+    ]
+    write_csv(source / "accounts.csv", accounts)
+    write_csv(
+        source / "touchpoints.csv",
+        [touch("T1"), touch("T2", account_id="A2"), touch("T3", account_id="A3")],
+    )
+
+    bulk = load(source, 0).tables["touchpoints"].to_pandas()
+    pandas_path = load(source, -1).tables["touchpoints"]
+
+    assert bulk["account_id"].tolist() == ["A1", "A1", "A3"]
+    pd.testing.assert_frame_equal(bulk, pandas_path)
+
+
+def test_bulk_reject_unknown_deletes_rows(source):
+    touches = load(source, 0).tables["touchpoints"]
+
+    rejected = touches.reject_unknown("account_id", {"A2"})
+
+    assert rejected["touch_id"].tolist() == ["T1", "T2", "T3"]
+    assert rejected["_row"].tolist() == [1, 2, 3]
+    assert set(rejected["_file"]) == {str(source / "touchpoints.csv")}
+    assert len(touches) == 1
+    assert touches.to_pandas()["touch_id"].tolist() == ["T4"]
+
+
+def test_bulk_table_copied_into_workspace(source):
+    """The workspace table has the rows, order and types of the pandas path."""
+    bulk = load(source, 0).tables["touchpoints"]
+    pandas_path = load(source, -1).tables["touchpoints"]
+    con = engine.connect()
+    engine.write_table(con, "from_bulk", bulk)
+    engine.write_table(con, "from_pandas", pandas_path)
+
+    described = [
+        con.con.execute(f"DESCRIBE {name}").fetchall()
+        for name in ("from_bulk", "from_pandas")
+    ]
+    assert described[0] == described[1]
+    pd.testing.assert_frame_equal(
+        engine.read_table(con, "from_bulk"), engine.read_table(con, "from_pandas")
+    )

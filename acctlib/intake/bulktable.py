@@ -1,0 +1,132 @@
+"""A validated canonical table kept in DuckDB instead of pandas.
+
+Bulk intake (:mod:`acctlib.intake.bulk`) leaves the accepted rows of a
+large table in its own in-memory DuckDB database, so tens of millions of
+touchpoints never become a pandas frame. The workspace copies them into a
+temporary table of its connection through an Arrow stream, and the prepare
+steps read them there through Ibis.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from acctlib import schema
+
+ARROW_BATCH_ROWS = 1_000_000
+"""Rows per Arrow record batch when a bulk table is copied to another database."""
+
+
+class BulkTable:
+    """An accepted canonical table kept in an in-memory DuckDB database.
+
+    ``con`` is the database of bulk intake, and ``source`` is its table
+    with the canonical columns, ``_row`` (the 1-based data row of the input
+    file) and any helper columns, in input order. The object owns ``con``
+    and closes it when it is garbage collected. ``len()`` is the number of
+    rows and ``columns`` the canonical column names, as for a pandas frame.
+
+    The methods that change rows (:meth:`replace_values`,
+    :meth:`reject_unknown`) change the table in place, because intake owns
+    it until it returns.
+    """
+
+    def __init__(
+        self,
+        table: str,
+        file: str,
+        con: duckdb.DuckDBPyConnection,
+        source: str,
+        rows: int,
+    ) -> None:
+        self.table = table
+        self.file = file
+        self.rows = rows
+        self.columns = list(schema.TABLES[table].column_names)
+        self._con = con
+        self._source = source
+        self._close = weakref.finalize(self, con.close)
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def __repr__(self) -> str:
+        return f"BulkTable({self.table!r}, {self.rows} rows)"
+
+    def _select(self) -> str:
+        columns = ", ".join(f'"{c}"' for c in self.columns)
+        return f"SELECT {columns} FROM {self._source}"
+
+    def to_arrow(self) -> pa.Table:
+        """Return the rows as an Arrow table in input order."""
+        return self._con.sql(self._select()).to_arrow_table()
+
+    def to_pandas(self) -> pd.DataFrame:
+        """Return the rows as a pandas frame with the canonical dtypes."""
+        spec = schema.TABLES[self.table]
+        dtypes = {c.name: schema.pandas_dtype(c.kind) for c in spec.columns}
+        return self.to_arrow().to_pandas().astype(dtypes)
+
+    def copy_into(self, con: duckdb.DuckDBPyConnection, name: str) -> None:
+        """Create (or replace) temporary table ``name`` on ``con`` with the rows.
+
+        The table is temporary, so it lives as long as ``con`` and is not
+        written to ``con``'s database file. The rows keep their input order,
+        because DuckDB preserves insertion order for a plain scan (its
+        ``preserve_insertion_order`` setting, on by default).
+        """
+        alias = f"_acctlib_bulk_{name}"
+        reader = self._con.sql(self._select()).to_arrow_reader(ARROW_BATCH_ROWS)
+        con.register(alias, reader)
+        try:
+            con.execute(
+                f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM {alias}'
+            )
+        finally:
+            con.unregister(alias)
+
+    def replace_values(self, column: str, mapping: Mapping[str, str]) -> None:
+        """Replace the values of ``column`` found in ``mapping`` by theirs."""
+        if not mapping:
+            return
+        pairs = pd.DataFrame(
+            {"old": list(mapping), "new": [mapping[key] for key in mapping]}
+        )
+        self._con.register("_pairs", pairs)
+        try:
+            self._con.execute(
+                f'UPDATE {self._source} SET "{column}" = _pairs.new '
+                f'FROM _pairs WHERE {self._source}."{column}" = _pairs.old'
+            )
+        finally:
+            self._con.unregister("_pairs")
+
+    def reject_unknown(self, column: str, known: set[str]) -> pd.DataFrame:
+        """Delete the rows whose ``column`` is not in ``known``; return them.
+
+        Missing values are kept. The returned frame has the canonical
+        columns plus ``_row`` and ``_file``, as intake's rejection helpers
+        expect.
+        """
+        keys = pd.DataFrame({"key": sorted(known)}, dtype="str")
+        unknown = (
+            f'"{column}" IS NOT NULL AND "{column}" NOT IN (SELECT key FROM _known)'
+        )
+        columns = ", ".join(f'"{c}"' for c in self.columns)
+        self._con.register("_known", keys)
+        try:
+            rejected = self._con.execute(
+                f"SELECT {columns}, _row FROM {self._source} WHERE {unknown} "
+                "ORDER BY _row"
+            ).df()
+            if not rejected.empty:
+                self._con.execute(f"DELETE FROM {self._source} WHERE {unknown}")
+        finally:
+            self._con.unregister("_known")
+        self.rows -= len(rejected)
+        return rejected.assign(_file=self.file)
