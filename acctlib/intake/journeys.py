@@ -44,6 +44,15 @@ LOST_STAGE = "Closed Lost"
 _TRUE = {"1", "true", "yes", "y", "t"}
 
 
+def _first_existing(data_dir: Path, names: str | list[str]) -> Path:
+    """Return the first of ``names`` present in ``data_dir``, else the first."""
+    candidates = [names] if isinstance(names, str) else list(names)
+    for name in candidates:
+        if (data_dir / name).is_file():
+            return data_dir / name
+    return data_dir / candidates[0]
+
+
 def read_source(
     data_dir: Path, profile: dict[str, Any], params: Any
 ) -> tuple[list[RawTable], list[InputFile]]:
@@ -55,7 +64,7 @@ def read_source(
             "for path-level attribution, or export one row per touch",
             file=str(data_dir),
         )
-    path = data_dir / profile["files"]["journeys"]
+    path = _first_existing(data_dir, profile["files"]["journeys"])
     raw = read_text_frame(path, sep=profile.get("separator", ","))
     rows = _rename_columns(raw, profile["columns"], TOUCH_FIELDS, path)
     tables = build_journey_tables(

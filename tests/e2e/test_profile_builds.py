@@ -1,4 +1,4 @@
-"""Reports built from the Salesforce, HubSpot and Olist profiles."""
+"""Reports built from the Salesforce, HubSpot, Olist and journey profiles."""
 
 from __future__ import annotations
 
@@ -118,6 +118,7 @@ def test_paths_profile_cannot_build(tmp_path: Path) -> None:
     ("profile", "folder", "settings"),
     [
         ("salesforce", "salesforce-devorg-export", ["as_of=2026-03-31"]),
+        ("ga4-sessions", "dp6-mam-test-journeys", ["as_of=2022-12-31"]),
         (
             "olist",
             "olist-marketing-funnel",
