@@ -27,8 +27,10 @@ def plot_tier_pyramid(shares: pd.DataFrame, currency: str) -> alt.Chart:
     data = shares.assign(
         left=-shares["accounts"] / 2,
         right=shares["accounts"] / 2,
-        label=shares["accounts"].map("{:,}".format)
-        + " accounts · "
+        label=shares["accounts"].map(
+            lambda count: f"{count:,} account" if count == 1 else f"{count:,} accounts"
+        )
+        + " · "
         + currency
         + " "
         + shares["value"].map("{:,.0f}".format),
