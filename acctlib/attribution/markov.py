@@ -120,8 +120,19 @@ def _count_first_order(journeys: ibis.Table) -> ibis.Table:
         target=ibis.ifelse(ends.outcome == "won", CONVERSION, NULL),
     )
     if "next_channel" in journeys.columns:
-        steps = journeys.filter(journeys.next_channel.notnull())
-        steps = steps.select(source=steps.channel, target=steps.next_channel)
+        # One scan for steps and ends: the last touch has no next channel,
+        # so its target is the outcome.
+        outcome = ibis.ifelse(journeys.outcome == "won", CONVERSION, NULL)
+        steps = journeys.select(
+            source=journeys.channel,
+            target=journeys.next_channel.fill_null(outcome),
+        )
+        steps = steps.filter(steps.source != steps.target)
+        counted = [
+            part.group_by(["source", "target"]).aggregate(count=ibis._.count())
+            for part in (starts, steps)
+        ]
+        return ibis.union(*counted, distinct=False)
     else:
         earlier = journeys.filter(journeys.position < journeys.touch_count - 1)
         earlier = earlier.select("journey_id", "position", source=earlier.channel)
