@@ -70,8 +70,9 @@ def run_benchmark(
             "same_credits": acctlib_run["credits"] == sql_run["credits"],
             "ratio": _ratio(acctlib_run, "heuristics", sql_run, "sql"),
         }
-    print(f"[attribution] Markov on {paths:,} paths", flush=True)
-    measured["paths"] = _measure_paths(paths, channel_attribution_python)
+    if paths > 0:
+        print(f"[attribution] Markov on {paths:,} paths", flush=True)
+        measured["paths"] = _measure_paths(paths, channel_attribution_python)
     measured["load_average_at_end"] = _load_average()
     measured["targets"] = target_rows(measured)
     return measured
@@ -164,6 +165,8 @@ def target_rows(measured: dict[str, Any]) -> list[dict[str, Any]]:
                 targets.MAX_ATTRIBUTION_RATIO,
             )
         )
+    if "paths" not in measured:
+        return rows
     outside = measured["paths"].get("channel_attribution") or {}
     name = "ChannelAttribution / acctlib Markov"
     if "speedup" in outside:
@@ -197,7 +200,24 @@ def format_report(measured: dict[str, Any]) -> str:
             f"| {acctlib_stages['shapley']['seconds']:.2f} "
             f"| {run['simple_sql']['seconds']:.2f} |"
         )
-    paths = measured["paths"]
+    if "paths" in measured:
+        lines += _path_lines(measured["paths"])
+    lines += ["", "| target | value | limit | verdict |", "| --- | --- | --- | --- |"]
+    for row in measured["targets"]:
+        value = "" if row["value"] is None else f"{row['value']:,.2f}"
+        lines.append(
+            f"| {row['target']} | {value} | {row['limit']} | {row['verdict']} |"
+        )
+    lines.append(
+        f"\nload average at start {measured['load_average_at_start']}, "
+        f"at end {measured['load_average_at_end']}"
+    )
+    return "\n".join(lines)
+
+
+def _path_lines(paths: dict[str, Any]) -> list[str]:
+    """Return the Markov and ChannelAttribution lines of the path run."""
+    lines: list[str] = []
     stages = paths["stages"]
     lines.append(
         f"\nMarkov on {paths['paths']:,} paths ({paths['distinct_paths']:,} "
@@ -221,17 +241,7 @@ def format_report(measured: dict[str, Any]) -> str:
             )
         elif outside:
             lines.append(f"ChannelAttribution on {label} failed: {outside['error']}")
-    lines += ["", "| target | value | limit | verdict |", "| --- | --- | --- | --- |"]
-    for row in measured["targets"]:
-        value = "" if row["value"] is None else f"{row['value']:,.2f}"
-        lines.append(
-            f"| {row['target']} | {value} | {row['limit']} | {row['verdict']} |"
-        )
-    lines.append(
-        f"\nload average at start {measured['load_average_at_start']}, "
-        f"at end {measured['load_average_at_end']}"
-    )
-    return "\n".join(lines)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         "--paths",
         type=int,
         default=DEFAULT_PATHS,
-        help="closed journeys for the Markov comparison",
+        help="closed journeys for the Markov comparison (0 skips it)",
     )
     parser.add_argument(
         "--channel-attribution-python",
