@@ -304,9 +304,9 @@ def _find_latest_history_entries(
 
     history = history[history["entered_at"] < cutoff]
     # An inner merge selects the entries of known opportunities and matches
-    # missing IDs as isin does. pandas 3.1's isin on a string column builds
-    # one Python object per candidate ID, which took about 10 s for 300,000
-    # IDs on the 2-core benchmark machine; the merge takes about 1 s.
+    # missing IDs as isin does. It is used because pandas 3.1's isin on a
+    # string column builds one Python object per candidate ID: about 10 s
+    # for 300,000 IDs on a 2-core machine, against about 1 s for the merge.
     known_ids = pd.DataFrame({"opportunity_id": opportunity_ids.drop_duplicates()})
     history = history.merge(known_ids, on="opportunity_id", how="inner")
 

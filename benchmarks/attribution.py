@@ -263,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         help="python of a scratch environment with ChannelAttribution installed",
     )
     args = parser.parse_args(argv)
+
     sizes = tuple(int(size) for size in args.sizes.split(",") if size.strip())
     started = _now()
     measured = run_benchmark(sizes, args.paths, args.channel_attribution_python)
@@ -271,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     measured["started_at"] = started
     print(format_report(measured))
+
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     target = RESULTS_DIR / f"attribution-{started.replace(':', '')}.json"
     target.write_text(json.dumps(measured, indent=2) + "\n", encoding="utf-8")

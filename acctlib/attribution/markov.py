@@ -114,11 +114,6 @@ def _count_first_order(journeys: ibis.Table) -> ibis.Table:
     starts = journeys.filter(journeys.position == 0).select(
         source=ibis.literal(START), target=journeys.channel
     )
-    ends = journeys.filter(journeys.position == journeys.touch_count - 1)
-    ends = ends.select(
-        source=ends.channel,
-        target=ibis.ifelse(ends.outcome == "won", CONVERSION, NULL),
-    )
     if "next_channel" in journeys.columns:
         # One scan for steps and ends: the last touch has no next channel,
         # so its target is the outcome.
@@ -133,20 +128,23 @@ def _count_first_order(journeys: ibis.Table) -> ibis.Table:
             for part in (starts, steps)
         ]
         return ibis.union(*counted, distinct=False)
-    else:
-        earlier = journeys.filter(journeys.position < journeys.touch_count - 1)
-        earlier = earlier.select("journey_id", "position", source=earlier.channel)
-        later = journeys.filter(journeys.position > 0)
-        later = later.select(
-            "journey_id", before=later.position - 1, target=later.channel
-        )
-        steps = earlier.join(
-            later,
-            [
-                earlier.journey_id == later.journey_id,
-                earlier.position == later.before,
-            ],
-        ).select("source", "target")
+
+    ends = journeys.filter(journeys.position == journeys.touch_count - 1)
+    ends = ends.select(
+        source=ends.channel,
+        target=ibis.ifelse(ends.outcome == "won", CONVERSION, NULL),
+    )
+    earlier = journeys.filter(journeys.position < journeys.touch_count - 1)
+    earlier = earlier.select("journey_id", "position", source=earlier.channel)
+    later = journeys.filter(journeys.position > 0)
+    later = later.select("journey_id", before=later.position - 1, target=later.channel)
+    steps = earlier.join(
+        later,
+        [
+            earlier.journey_id == later.journey_id,
+            earlier.position == later.before,
+        ],
+    ).select("source", "target")
     steps = steps.filter(steps.source != steps.target)
     counted = [
         part.group_by(["source", "target"]).aggregate(count=ibis._.count())

@@ -233,7 +233,7 @@ def _reject(
 ) -> None:
     """Record ``rows`` as rejected on ``column`` with one reason or one per row.
 
-    ``rows`` holds the raw text cells of the rejected rows, so the
+    ``rows`` contains the raw text cells of the rejected rows, so the
     quarantine shows each value as the file had it.
     """
     _record(quarantine.reject, table, rows, column, reasons)
