@@ -13,7 +13,9 @@ Tasks:
 - ``paths``: Markov removal effects and Shapley values on closed journeys,
   checked against an independent dense solve. It writes the paths for
   ChannelAttribution twice: aggregated (``--paths-csv``) and one row per
-  journey (``journeys.csv`` next to it).
+  journey (``journeys.csv`` next to it). It then times Markov again from
+  the aggregated file's text (``markov_paths``), the input
+  ChannelAttribution gets.
 
 Loading the Parquet files into an in-memory DuckDB is not timed. Each
 timed stage records its wall seconds, the resident set size before it
@@ -37,6 +39,7 @@ import psutil
 
 from acctlib import schema
 from acctlib.attribution import datadriven
+from acctlib.attribution import markov as markov_model
 from acctlib.attribution.credits import NO_TOUCH, compute_attribution
 from acctlib.attribution.journeys import (
     build_journeys,
@@ -44,6 +47,7 @@ from acctlib.attribution.journeys import (
     opportunities_table,
     select_opportunities,
 )
+from acctlib.attribution.paths import split_paths
 from acctlib.attribution.settings import HEURISTIC_MODELS, AttributionSettings
 from benchmarks import attribution_sql
 from benchmarks.attribution_data import AS_OF
@@ -200,13 +204,33 @@ def measure_paths(data_dir: Path, timer: StageTimer, paths_csv: Path) -> dict:
     aggregated = paths.groupby("path", as_index=False)[["conversions", "nulls"]].sum()
     aggregated.to_csv(paths_csv, index=False)
     con.disconnect()
+    written = pd.read_csv(paths_csv)
+    from_paths = timer.run("markov_paths", markov_on_paths, written)
+    joined = markov.set_index("channel")["removal_effect"].align(
+        from_paths.set_index("channel")["removal_effect"]
+    )
+    path_difference = float(np.max(np.abs(joined[0] - joined[1])))
     return {
         "paths": int(len(paths)),
         "distinct_paths": int(len(aggregated)),
+        "max_difference_paths_from_journeys": path_difference,
         "markov_shares": markov.set_index("channel")["share"].round(12).to_dict(),
         "shapley_shares": shapley.set_index("channel")["share"].round(12).to_dict(),
         "max_difference_from_dense_solve": difference,
     }
+
+
+def markov_on_paths(paths: pd.DataFrame) -> pd.DataFrame:
+    """Return removal effects from path text, as ChannelAttribution is given it.
+
+    ``paths`` has ``path`` (channels joined by " > "), ``conversions`` and
+    ``nulls``, read from the same CSV file that ChannelAttribution reads, so
+    splitting the text is part of the timed work on both sides.
+    """
+    frame = paths.assign(channels=split_paths(paths["path"]))
+    return markov_model.compute_removal_effects(
+        markov_model.count_path_transitions(frame)
+    )
 
 
 def dense_removal_effects(transitions: pd.DataFrame) -> pd.Series:

@@ -18,12 +18,15 @@ simulated, so the figures are deterministic.
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Iterable
+from itertools import chain
 
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse
 import scipy.sparse.linalg
 
@@ -34,13 +37,6 @@ CONVERSION = "(conversion)"
 NULL = "(null)"
 # Joins the channels of a higher-order state; no channel name contains it.
 STATE_SEPARATOR = "\x1f"
-
-
-def _states_of(path: Sequence[str], order: int) -> list[str]:
-    return [
-        STATE_SEPARATOR.join(path[max(0, index - order + 1) : index + 1])
-        for index in range(len(path))
-    ]
 
 
 def count_path_transitions(paths: pd.DataFrame, order: int = 1) -> pd.DataFrame:
@@ -60,23 +56,98 @@ def count_path_transitions(paths: pd.DataFrame, order: int = 1) -> pd.DataFrame:
     pandas.DataFrame
         ``source``, ``target`` and ``count`` (float), one row per observed
         transition, self-transitions left out.
+
+    Channels are numbered once and every step is counted with numpy, so
+    the cost grows with the number of touches, not with a Python loop over
+    them.
     """
-    counts: Counter = Counter()
-    for channels, conversions, nulls in zip(
-        paths["channels"], paths["conversions"], paths["nulls"], strict=True
-    ):
-        if len(channels) == 0:
-            continue
-        journeys = conversions + nulls
-        states = [START, *_states_of(list(channels), order)]
-        for source, target in zip(states[:-1], states[1:], strict=True):
-            if source != target:
-                counts[(source, target)] += journeys
-        if conversions:
-            counts[(states[-1], CONVERSION)] += conversions
-        if nulls:
-            counts[(states[-1], NULL)] += nulls
-    return _transition_frame(counts.items())
+    lengths, codes, names = _number_channels(paths["channels"])
+    states, state_names = _number_states(codes, names, lengths, order)
+    conversions = paths["conversions"].to_numpy(dtype="float64")
+    nulls = paths["nulls"].to_numpy(dtype="float64")
+    nonempty = lengths > 0
+    first = (np.cumsum(lengths) - lengths)[nonempty]
+
+    # State numbers start at 1, so 0 stands for (start) as a source.
+    sources = np.roll(states, 1)
+    sources[first] = 0
+    moves = sources != states
+    journeys = np.repeat(conversions + nulls, lengths)
+    size = len(state_names) + 1
+    step_counts = np.bincount(
+        sources[moves] * size + states[moves],
+        weights=journeys[moves],
+        minlength=size * size,
+    )
+    labels = np.array([START, *state_names], dtype=object)
+    rows = [
+        (labels[key // size], labels[key % size], step_counts[key])
+        for key in np.flatnonzero(step_counts)
+    ]
+    last = states[first + lengths[nonempty] - 1]
+    for target, counts in ((CONVERSION, conversions), (NULL, nulls)):
+        ends = np.bincount(last, weights=counts[nonempty], minlength=size)
+        rows += [(labels[state], target, ends[state]) for state in np.flatnonzero(ends)]
+    frame = pd.DataFrame(rows, columns=["source", "target", "count"])
+    frame["count"] = frame["count"].astype("float64")
+    return frame.sort_values(["source", "target"]).reset_index(drop=True)
+
+
+def _number_channels(channels: pd.Series) -> tuple[np.ndarray, np.ndarray, list]:
+    """Return each path's length, every touch's channel number and the names.
+
+    ``channels`` holds Python sequences, or Arrow lists as
+    :func:`acctlib.attribution.paths.split_paths` returns them; Arrow lists
+    are numbered without making a Python object per touch.
+    """
+    dtype = channels.dtype
+    if isinstance(dtype, pd.ArrowDtype) and pa.types.is_list(dtype.pyarrow_dtype):
+        lists = pa.chunked_array(pa.array(channels)).combine_chunks()
+        lengths = pc.fill_null(pc.list_value_length(lists), 0)
+        encoded = pc.list_flatten(lists)
+        if not pa.types.is_dictionary(encoded.type):
+            encoded = pc.dictionary_encode(encoded)
+        return (
+            lengths.to_numpy().astype("int64"),
+            encoded.indices.to_numpy().astype("int64"),
+            encoded.dictionary.to_pylist(),
+        )
+    lengths = channels.map(len).to_numpy(dtype="int64")
+    flat = list(chain.from_iterable(channels))
+    codes, names = pd.factorize(pd.Series(flat, dtype="object"))
+    return lengths, codes.astype("int64"), list(names)
+
+
+def _number_states(
+    codes: np.ndarray, names: pd.Index, lengths: np.ndarray, order: int
+) -> tuple[np.ndarray, list[str]]:
+    """Number each touch's state (its last ``order`` channels) from 1.
+
+    Returns the state number of every touch and the state names, joined
+    with :data:`STATE_SEPARATOR`, in number order starting at 1.
+    """
+    if order == 1:
+        return codes + 1, list(names)
+    position = np.arange(len(codes)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    columns = []
+    for back in range(order - 1, -1, -1):
+        # Code 0 marks "no channel this far back", at the start of a path.
+        earlier = np.roll(codes, back) + 1
+        columns.append(np.where(position >= back, earlier, 0))
+    keys = np.stack(columns, axis=1)
+    base = len(names) + 1
+    if order * math.log2(base) < 62:
+        # Each state as one integer in base ``len(names) + 1``.
+        powers = base ** np.arange(order - 1, -1, -1, dtype="int64")
+        states, packed = pd.factorize(keys @ powers)
+        unique = (np.asarray(packed)[:, None] // powers) % base
+    else:
+        unique, states = np.unique(keys, axis=0, return_inverse=True)
+    state_names = [
+        STATE_SEPARATOR.join(names[code - 1] for code in row if code > 0)
+        for row in unique
+    ]
+    return states.reshape(-1).astype("int64") + 1, state_names
 
 
 def count_journey_transitions(journeys: ibis.Table, order: int = 1) -> pd.DataFrame:
