@@ -37,6 +37,9 @@ METHOD_LABELS = {
 """Method identifiers and the names the report shows for them."""
 
 MODEL_LABELS = {
+    "stage": "stage win rates",
+    "tier_stage": "win rates by tier and stage, plus expected repeat bookings",
+    "logit": "logistic regression on deal features",
     "mean": "mean of past months (under 12 months of history)",
     "ets": "ETS without seasonality (under 24 months of history)",
     "ets_seasonal": "ETS with a 12-month season",

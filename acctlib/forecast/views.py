@@ -51,11 +51,9 @@ def forecast_table(ws: Workspace, metric: str = "bookings") -> object:
     forecast = ws.table("forecast")
     if not (forecast["metric"] == metric).any():
         return views.note(f"No {metric} forecast: the source lacks the data.")
-    frame = forecast[forecast["metric"] == metric].copy()
-    frame["window_name"] = [
-        window_label(row.window, row.window_start, row.window_end)
-        for row in frame.itertuples()
-    ]
+    frame = _merge_equal_windows(
+        forecast[forecast["metric"] == metric], ws.headline["forecast"].get("window")
+    )
     frame["model"] = frame["model"].map(MODEL_LABELS).fillna(frame["model"])
     columns = ["window_name", "label", "model", *_AMOUNT_LABELS]
     return tables.style_table(
@@ -69,6 +67,38 @@ def forecast_table(ws: Workspace, metric: str = "bookings") -> object:
             **_AMOUNT_LABELS,
         },
     )
+
+
+def _merge_equal_windows(frame: pd.DataFrame, preferred: str | None) -> pd.DataFrame:
+    """Keep one window per date range, named after every window that has it.
+
+    On a quarter's last day, "Next quarter" and the backtested "Next 3
+    months" cover the same dates; the table then shows them once, as "Next
+    quarter, next 3 months". The rows kept are those of ``preferred`` (the
+    headline's window, so the table matches the executive summary) when it
+    shares the dates, else those of the first window. Adds ``window_name``
+    with the dates.
+    """
+    shown = []
+    for (start, end), group in frame.groupby(
+        ["window_start", "window_end"], sort=False
+    ):
+        windows = list(group["window"].drop_duplicates())
+        labels = [window_label(window, start, end).split(" (")[0] for window in windows]
+        name = ", ".join([labels[0], *(label.lower() for label in labels[1:])])
+        chosen = preferred if preferred in windows else windows[0]
+        rows = group[group["window"] == chosen]
+        # Each kept row takes the table position of its first window's row.
+        first = group[group["window"] == windows[0]]
+        position = dict(zip(first["method"], first.index, strict=True))
+        shown.append(
+            rows.assign(
+                window_name=f"{name} ({start:%Y-%m-%d} to {end:%Y-%m-%d})",
+                position=rows["method"].map(position),
+            )
+        )
+    frame = pd.concat(shown).sort_values("position")
+    return frame.drop(columns="position")
 
 
 def category_table(ws: Workspace) -> object:
@@ -232,11 +262,42 @@ def warnings_table(ws: Workspace) -> object:
         .reset_index()
     )
     grouped["method"] = grouped["method"].map(METHOD_LABELS)
+    grouped["meaning"] = grouped["warning"].map(describe_warning)
     return tables.style_table(
-        grouped,
+        grouped[["method", "meaning", "dates", "warning"]],
         counts=["dates"],
-        labels={"method": "Method", "warning": "Warning", "dates": "Fits"},
+        labels={
+            "method": "Method",
+            "meaning": "What it means",
+            "dates": "Fits",
+            "warning": "Message from statsmodels",
+        },
     )
+
+
+# Plain readings of the warnings statsmodels raises while fitting, by a
+# phrase of the message. Start values only seed the optimiser.
+WARNING_MEANINGS = {
+    "starting seasonal autoregressive": "The seasonal start values were "
+    "unstable, so the fit started from zero. This usually does not change "
+    "the forecast.",
+    "starting MA parameters": "The moving-average start values were unstable, "
+    "so the fit started from zero. This usually does not change the forecast.",
+    "starting autoregressive": "The start values were unstable, so the fit "
+    "started from zero. This usually does not change the forecast.",
+    "failed to converge": "The fit stopped before it converged. Read this "
+    "method's range with care.",
+    "ConvergenceWarning": "The fit stopped before it converged. Read this "
+    "method's range with care.",
+}
+
+
+def describe_warning(message: str) -> str:
+    """Return what a model-fit warning means for the forecast, in plain words."""
+    for phrase, meaning in WARNING_MEANINGS.items():
+        if phrase in message:
+            return meaning
+    return "The fit raised an unusual warning; compare this method's backtest."
 
 
 def executive_highlights(ws: Workspace) -> list[object]:
