@@ -65,6 +65,21 @@ class Comparison:
     tables: list[dict[str, Any]] = field(default_factory=list)
 
     @property
+    def labels(self) -> tuple[str, str]:
+        """Return names that tell the two runs apart.
+
+        Run folders are named by date, so two runs of one date get as many
+        parent folders in their names as it takes to differ.
+        """
+        a_parts, b_parts = self.a.path.resolve().parts, self.b.path.resolve().parts
+        for depth in range(1, max(len(a_parts), len(b_parts)) + 1):
+            a_label = "/".join(a_parts[-depth:]).lstrip("/")
+            b_label = "/".join(b_parts[-depth:]).lstrip("/")
+            if a_label != b_label:
+                return a_label, b_label
+        return self.a.label, f"{self.b.label} (the same folder)"
+
+    @property
     def identical_results(self) -> bool:
         """True when headline figures and every prepared table are equal."""
         return not self.headline and not self.tables

@@ -169,3 +169,22 @@ def test_text_table_keeps_last_column_whole():
     row = text.splitlines()[-1]
     assert row.endswith(long_text)
     assert row.startswith("account_map_" * 3 + "acc…  ")
+
+
+def test_runs_of_one_date_are_named_by_their_folders(two_runs, tmp_path):
+    first, _ = two_runs
+    other = write_run(
+        tmp_path / "other" / "2026-06-30",
+        params={"influence_window_days": 90, "work_dir": "/c"},
+        headline={"open_pipeline": 100.0},
+        tables={},
+    )
+    comparison = compare.compare_runs(first, other)
+    base = tmp_path.name
+    assert comparison.labels == (f"{base}/2026-06-30", "other/2026-06-30")
+    page = compare.write_html(comparison, tmp_path / "compare.html").read_text()
+    assert f"<h1>{base}/2026-06-30 compared with other/2026-06-30</h1>" in page
+    assert compare.compare_runs(first, first).labels == (
+        "2026-06-30",
+        "2026-06-30 (the same folder)",
+    )
