@@ -234,6 +234,38 @@ def write_table(con, name: str, df: pd.DataFrame | BulkTable) -> None:
     logger.debug("stored table %s with %d rows", name, len(df))
 
 
+def write_expression(con, name: str, expression: ibis.Table) -> None:
+    """Store the rows of ``expression`` as table ``name`` in the workspace.
+
+    When ``expression`` runs on the workspace connection ``con`` itself,
+    the table is created from it inside DuckDB (``CREATE TABLE ... AS``),
+    so no row passes through Python. On any other backend, such as Spark,
+    the rows are streamed into the workspace as Arrow record batches, so
+    the whole table is never held in memory at once. Replaces any earlier
+    table ``name``.
+    """
+    if ibis.get_backend(expression) is con:
+        with quiet_conversions():
+            con.create_table(name, expression, overwrite=True)
+        logger.debug("stored table %s from the workspace engine", name)
+        return
+    with quiet_conversions():
+        batches = expression.to_pyarrow_batches()
+    view = f"_acctlib_batches_{uuid.uuid4().hex[:12]}"
+    con.con.register(view, batches)
+    try:
+        con.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM {view}')
+    finally:
+        con.con.unregister(view)
+    logger.debug("stored table %s from engine %s", name, expression)
+
+
+def export_parquet(con, name: str, path: Path) -> None:
+    """Write workspace table ``name`` to the Parquet file ``path`` in DuckDB."""
+    target = str(path).replace("'", "''")
+    con.con.execute(f"COPY \"{name}\" TO '{target}' (FORMAT parquet)")
+
+
 def read_table(con, name: str) -> pd.DataFrame:
     """Return a workspace table as a pandas frame."""
     with quiet_conversions():

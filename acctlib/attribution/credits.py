@@ -5,6 +5,10 @@ selects the opportunities, builds the journeys in the engine, weights them
 under every model and allocates cents. Each opportunity without a touch
 gets a "No recorded touch" row, so every model's credits total the
 opportunities' amounts to the cent.
+
+The per-deal credit table has a row per model, deal, channel and function,
+tens of millions of rows on large sources, so it stays in the engine as a
+cached table. Every other table of the result is account-sized pandas.
 """
 
 from __future__ import annotations
@@ -44,14 +48,22 @@ ATTRIBUTE_COLUMNS = [
 
 @dataclass
 class AttributionResult:
-    """Tables of one attribution run, all account-sized pandas frames.
+    """Tables of one attribution run.
+
+    ``credits`` is an Ibis table cached on the engine (see
+    :func:`acctlib.engine.cache_table`); the other tables are account-sized
+    pandas frames.
 
     Attributes
     ----------
     credits
-        One row per kind, model, opportunity, channel and function:
-        ``account_id``, ``type``, ``outcome``, ``close_month``, ``touches``,
-        ``credit_cents`` and ``credit`` (report currency).
+        Ibis table with one row per kind, model, opportunity, channel and
+        function, in no particular order: ``kind``, ``model``,
+        ``opportunity_id``, ``channel``, ``function`` (strings),
+        ``touches`` (int64), ``credit_cents`` (int64), ``account_id``,
+        ``type``, ``outcome`` (strings), ``close_month`` (date) and
+        ``credit`` (float64, report currency). :meth:`fetch_credits`
+        returns it as a sorted pandas frame.
     campaign_credits
         One row per kind, model and campaign: ``touches``, ``credit_cents``
         and ``credit``, with deals without a touch on "No recorded touch".
@@ -67,7 +79,7 @@ class AttributionResult:
         Channel weights the data-driven models learned.
     """
 
-    credits: pd.DataFrame
+    credits: ibis.Table
     campaign_credits: pd.DataFrame
     opportunities: pd.DataFrame
     excluded_touches: pd.DataFrame
@@ -75,6 +87,18 @@ class AttributionResult:
     markov: pd.DataFrame = field(default_factory=pd.DataFrame)
     shapley: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
+    id_dtypes: dict[str, Any] = field(default_factory=dict, repr=False)
+    """Dtypes of ``opportunity_id`` and ``account_id`` in the opportunities."""
+
+    def fetch_credits(self) -> pd.DataFrame:
+        """Return ``credits`` as pandas, sorted by kind, model and deal.
+
+        Meant for small runs and tests: on large sources the table has tens
+        of millions of rows, so aggregate it in the engine instead.
+        """
+        with engine.quiet_conversions():
+            frame = self.credits.order_by(CREDIT_KEYS).to_pandas()
+        return _set_credit_dtypes(frame, self.id_dtypes)
 
 
 def compute_attribution(
@@ -119,14 +143,17 @@ def compute_attribution(
         learned_credits = _cache(con, heuristics.credit_journeys(weighted))
 
     summary = _summarize_journeys(journeys, opportunities)
+    untouched = _no_touch_rows(summary, settings)
     credit_sums = _sum_credits(
         heuristic, learned_credits, settings.heuristic_models, CREDIT_KEYS
     )
-    credits = _summarize_credits(credit_sums, opportunities, summary, settings)
+    credits = _cache(con, _add_attributes(credit_sums, untouched, opportunities))
     campaign_sums = _sum_credits(
         heuristic, learned_credits, settings.heuristic_models, CAMPAIGN_KEYS
     )
-    campaign_credits = _summarize_campaigns(campaign_sums.to_pandas(), credits)
+    with engine.quiet_conversions():
+        campaign_frame = campaign_sums.to_pandas()
+    campaign_credits = _summarize_campaigns(campaign_frame, untouched)
     excluded = count_excluded_touches(known, journeys, opportunity_table)
     return AttributionResult(
         credits=credits,
@@ -136,6 +163,10 @@ def compute_attribution(
         excluded_opportunities=excluded_opportunities,
         markov=learned.get("markov", pd.DataFrame()),
         shapley=learned.get("shapley", pd.DataFrame()),
+        id_dtypes={
+            column: opportunities[column].dtype
+            for column in ("opportunity_id", "account_id")
+        },
     )
 
 
@@ -196,32 +227,29 @@ def _sum_credits(
     return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
 
 
-def _summarize_credits(
-    touched: ibis.Table,
-    opportunities: pd.DataFrame,
-    summary: pd.DataFrame,
-    settings: AttributionSettings,
-) -> pd.DataFrame:
-    """Add the "No recorded touch" rows and the deal attributes, then fetch.
-
-    The credit rows outnumber the deals by the models and channels, so the
-    join and the sort run in the engine and the rows come back once.
-
-    NOTE: on the generated benchmark data of 10 million touchpoints this
-    frame has about 25 million rows and dominates the peak memory.
-    """
+def _add_attributes(
+    touched: ibis.Table, untouched: pd.DataFrame, opportunities: pd.DataFrame
+) -> ibis.Table:
+    """Add the "No recorded touch" rows and the deal attributes in the engine."""
     attributes = opportunities[ATTRIBUTE_COLUMNS]
     joined = touched.left_join(
         ibis.memtable(attributes), ["kind", "opportunity_id"]
     ).select(*CREDIT_KEYS, "touches", "credit_cents", *ATTRIBUTE_COLUMNS[2:])
-    untouched = _no_touch_rows(summary, settings)
     untouched = untouched.merge(attributes, on=["kind", "opportunity_id"])
     untouched = untouched[list(joined.columns)]
     rows = joined.union(ibis.memtable(untouched, schema=joined.schema()))
-    with engine.quiet_conversions():
-        credits = rows.order_by(CREDIT_KEYS).to_pandas()
+    return rows.mutate(
+        touches=rows.touches.cast("int64"),
+        credit_cents=rows.credit_cents.cast("int64"),
+        credit=rows.credit_cents.cast("float64") / 100.0,
+    )
+
+
+def _set_credit_dtypes(
+    credits: pd.DataFrame, id_dtypes: dict[str, Any]
+) -> pd.DataFrame:
     for column in ("opportunity_id", "account_id"):
-        credits[column] = credits[column].astype(opportunities[column].dtype)
+        credits[column] = credits[column].astype(id_dtypes.get(column, "str"))
     credits["close_month"] = credits["close_month"].astype(schema.DATE)
     credits["touches"] = credits["touches"].astype("int64")
     credits["credit_cents"] = credits["credit_cents"].astype("int64")
@@ -229,8 +257,9 @@ def _summarize_credits(
     return credits
 
 
-def _summarize_campaigns(grouped: pd.DataFrame, credits: pd.DataFrame) -> pd.DataFrame:
-    untouched = credits[credits["channel"] == NO_TOUCH]
+def _summarize_campaigns(
+    grouped: pd.DataFrame, untouched: pd.DataFrame
+) -> pd.DataFrame:
     untouched = untouched.groupby(["kind", "model"], as_index=False).agg(
         touches=("touches", "sum"), credit_cents=("credit_cents", "sum")
     )
