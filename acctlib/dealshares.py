@@ -173,5 +173,5 @@ def split_shared_cents_expr(
     split = shared.mutate(
         **{cents_column: shared._floor + bonus, "account_id": shared._company}
     ).select(*columns)
-    kept = rows.filter(~rows.opportunity_id.isin(shares.opportunity_id))
-    return kept.union(split.cast(rows.schema()), distinct=False)
+    unshared = rows.filter(~rows.opportunity_id.isin(shares.opportunity_id))
+    return unshared.union(split.cast(rows.schema()), distinct=False)

@@ -149,6 +149,21 @@ def cache_table(backend: Any, expression: ibis.Table, prefix: str = "_acctlib"):
         return backend.create_table(name, expression, temp=True)
 
 
+def drop_cached(backend: Any, table: ibis.Table) -> None:
+    """Drop a table made by :func:`cache_table`, freeing the memory it holds.
+
+    Does nothing on Spark: there the cached table is a view, and views
+    cached later may be defined on it, so it stays for the session.
+    """
+    if backend.name == "pyspark":
+        return
+    # DuckDB names a temporary table temp.main.<name>; the last part is the
+    # name it was created with.
+    name = table.get_name().split(".")[-1]
+    with quiet_conversions():
+        backend.drop_table(name)
+
+
 def _table_by_name(backend: Any, name: str):
     """Open ``table``, ``database.table`` or ``catalog.database.table``."""
     *database, table = name.split(".")
@@ -250,7 +265,7 @@ def write_expression(con, name: str, expression: ibis.Table) -> None:
         logger.debug("stored table %s from the workspace engine", name)
         return
     with quiet_conversions():
-        batches = expression.to_pyarrow_batches()
+        batches = _record_batches(expression)
     view = f"_acctlib_batches_{uuid.uuid4().hex[:12]}"
     con.con.register(view, batches)
     try:
@@ -258,6 +273,19 @@ def write_expression(con, name: str, expression: ibis.Table) -> None:
     finally:
         con.con.unregister(view)
     logger.debug("stored table %s from engine %s", name, expression)
+
+
+def _record_batches(expression: ibis.Table, batch_rows: int = 1_000_000):
+    """Return the rows of ``expression`` as a pyarrow RecordBatchReader."""
+    backend = ibis.get_backend(expression)
+    if backend.name != "duckdb":
+        return expression.to_pyarrow_batches(chunk_size=batch_rows)
+    # ibis 12.0.0 streams DuckDB results with fetch_record_batch(), which
+    # DuckDB 2.0.1 no longer has, so the stream is opened here. The hook
+    # registers the expression's memtables, as ibis does before a query.
+    backend._run_pre_execute_hooks(expression)
+    relation = backend.con.sql(backend.compile(expression))
+    return relation.to_arrow_reader(batch_rows)
 
 
 def export_parquet(con, name: str, path: Path) -> None:

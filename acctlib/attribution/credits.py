@@ -112,9 +112,11 @@ def compute_attribution(
     Parameters
     ----------
     con
-        Ibis backend holding ``touches``. The journeys and the touch credits
-        are cached there for the session (see
-        :func:`acctlib.engine.cache_table`).
+        Ibis backend holding ``touches``. The returned credit table is
+        cached there for the session (see
+        :func:`acctlib.engine.cache_table`). The journeys and touch credits
+        cached on the way are dropped before returning, except on Spark
+        (see :func:`acctlib.engine.drop_cached`).
     touches
         Canonical touchpoints as an Ibis table.
     snapshot
@@ -144,10 +146,13 @@ def compute_attribution(
 
     summary = _summarize_journeys(journeys, opportunities)
     untouched = _no_touch_rows(summary, settings)
+    attributes = opportunities[ATTRIBUTE_COLUMNS]
     credit_sums = _sum_credits(
-        heuristic, learned_credits, settings.heuristic_models, CREDIT_KEYS
+        heuristic, learned_credits, settings.heuristic_models, CREDIT_KEYS, attributes
     )
-    credits = _cache(con, _add_attributes(credit_sums, untouched, opportunities))
+    untouched_rows = untouched.merge(attributes, on=["kind", "opportunity_id"])
+    untouched_rows = untouched_rows[list(credit_sums.columns)]
+    credits = _cache(con, _add_no_touch_rows(credit_sums, untouched_rows))
     campaign_sums = _sum_credits(
         heuristic, learned_credits, settings.heuristic_models, CAMPAIGN_KEYS
     )
@@ -155,6 +160,9 @@ def compute_attribution(
         campaign_frame = campaign_sums.to_pandas()
     campaign_credits = _summarize_campaigns(campaign_frame, untouched)
     excluded = count_excluded_touches(known, journeys, opportunity_table)
+    for table in (journeys, heuristic, learned_credits):
+        if table is not None:
+            engine.drop_cached(con, table)
     return AttributionResult(
         credits=credits,
         campaign_credits=campaign_credits,
@@ -187,14 +195,18 @@ def _sum_credits(
     learned: ibis.Table | None,
     models: tuple[str, ...],
     keys: list[str],
+    attributes: pd.DataFrame | None = None,
 ) -> ibis.Table:
     """Sum ``touches`` and ``credit_cents`` per ``keys`` for every model.
 
     The heuristic credits are summed per group once for all models, before
     they are turned into one row per model, so the engine aggregates each
-    touch once instead of once per model.
+    touch once instead of once per model. ``attributes`` (deal columns
+    keyed by kind and opportunity) are joined to the sums before that, so
+    the join reads one row per group instead of one per model.
     """
     group = [key for key in keys if key != "model"]
+    extra = [] if attributes is None else list(attributes.columns[2:])
     parts = []
     if models:
         sums = heuristic.group_by(group).aggregate(
@@ -204,40 +216,44 @@ def _sum_credits(
                 for model in models
             },
         )
+        sums = _join_attributes(sums, attributes)
         parts += [
             sums.select(
                 *group,
+                *extra,
                 model=ibis.literal(model),
                 touches=sums.touches,
                 credit_cents=sums[f"credit_{model}"],
-            ).select(*keys, "touches", "credit_cents")
+            ).select(*keys, "touches", "credit_cents", *extra)
             for model in models
         ]
     if learned is not None:
-        parts.append(
-            learned.group_by(keys).aggregate(
-                touches=learned.touch_id.count(),
-                credit_cents=learned.credit_cents.sum(),
-            )
+        grouped = learned.group_by(keys).aggregate(
+            touches=learned.touch_id.count(),
+            credit_cents=learned.credit_cents.sum(),
         )
+        grouped = _join_attributes(grouped, attributes)
+        parts.append(grouped.select(*keys, "touches", "credit_cents", *extra))
     if not parts:
         empty = pd.DataFrame(columns=[*keys, "touches", "credit_cents"])
         schema = {**dict.fromkeys(keys, "string"), "touches": "int64"}
-        return ibis.memtable(empty, schema={**schema, "credit_cents": "int64"})
+        sums = ibis.memtable(empty, schema={**schema, "credit_cents": "int64"})
+        return _join_attributes(sums, attributes)
     return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
 
 
-def _add_attributes(
-    touched: ibis.Table, untouched: pd.DataFrame, opportunities: pd.DataFrame
+def _join_attributes(
+    sums: ibis.Table, attributes: pd.DataFrame | None
 ) -> ibis.Table:
-    """Add the "No recorded touch" rows and the deal attributes in the engine."""
-    attributes = opportunities[ATTRIBUTE_COLUMNS]
-    joined = touched.left_join(
-        ibis.memtable(attributes), ["kind", "opportunity_id"]
-    ).select(*CREDIT_KEYS, "touches", "credit_cents", *ATTRIBUTE_COLUMNS[2:])
-    untouched = untouched.merge(attributes, on=["kind", "opportunity_id"])
-    untouched = untouched[list(joined.columns)]
-    rows = joined.union(ibis.memtable(untouched, schema=joined.schema()))
+    if attributes is None:
+        return sums
+    joined = sums.left_join(ibis.memtable(attributes), ["kind", "opportunity_id"])
+    return joined.select(*sums.columns, *attributes.columns[2:])
+
+
+def _add_no_touch_rows(touched: ibis.Table, untouched: pd.DataFrame) -> ibis.Table:
+    """Add the "No recorded touch" rows, with their deal attributes, in the engine."""
+    rows = touched.union(ibis.memtable(untouched, schema=touched.schema()))
     return rows.mutate(
         touches=rows.touches.cast("int64"),
         credit_cents=rows.credit_cents.cast("int64"),

@@ -7,6 +7,7 @@ import logging
 import ibis
 import pandas as pd
 
+from acctlib import engine
 from acctlib.attribution import compare
 from acctlib.attribution.credits import CREDIT_KEYS, compute_attribution
 from acctlib.attribution.journeys import excluded_touch_note
@@ -56,6 +57,8 @@ def prepare_attribution(context) -> None:
     context.store("attribution_shapley", _shapley_table(result.shapley))
     _store_comparisons(context, result, settings)
     _store_checks(context, result, snapshot, settings)
+    # The workspace has its own copy, so the engine's cache can go.
+    engine.drop_cached(context.con, result.credits)
 
     windows = compare.compute_window_sensitivity(touches, snapshot, settings)
     context.store("attribution_windows", windows)

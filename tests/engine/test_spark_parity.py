@@ -183,3 +183,19 @@ def test_spark_credits_cover_every_model(attribution_runs, parity_inputs):
 
     assert set(credits["model"]) == models
     assert set(credits["kind"]) == {"revenue", "pipeline"}
+
+
+def test_spark_credits_stream_into_workspace(attribution_runs, tmp_path):
+    """Credits computed on Spark are streamed into a DuckDB workspace intact."""
+    workspace = engine.connect(tmp_path / "workspace.duckdb")
+    engine.write_expression(
+        workspace, "attribution_credits", attribution_runs["spark"].credits
+    )
+
+    stored = workspace.table("attribution_credits").to_pandas()
+    expected = attribution_runs["duckdb"].fetch_credits()
+    keys = ["kind", "model", "opportunity_id", "channel", "function"]
+    stored = stored.sort_values(keys).reset_index(drop=True)
+    assert len(stored) == len(expected)
+    assert stored["credit_cents"].tolist() == expected["credit_cents"].tolist()
+    workspace.disconnect()
