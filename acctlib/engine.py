@@ -146,7 +146,27 @@ def cache_table(backend: Any, expression: ibis.Table, prefix: str = "_acctlib"):
             table = backend.create_view(name, expression, overwrite=True)
             backend._session.catalog.cacheTable(name)
             return table
+        if backend.name == "duckdb":
+            return _create_table_as(backend, name, expression, temp=True)
         return backend.create_table(name, expression, temp=True)
+
+
+def _create_table_as(
+    backend: Any, name: str, expression: ibis.Table, *, temp: bool = False
+) -> ibis.Table:
+    """Create DuckDB table ``name`` from ``expression`` in one statement.
+
+    ibis 12.0.0's ``create_table`` creates an empty table and inserts the
+    query's rows, and with ``overwrite`` copies them once more, which for
+    the credit table of a large source is tens of millions of rows.
+    """
+    # The hook registers the expression's memtables, as ibis does before a
+    # query.
+    backend._run_pre_execute_hooks(expression)
+    kind = "TEMP TABLE" if temp else "TABLE"
+    sql = backend.compile(expression)
+    backend.con.execute(f'CREATE OR REPLACE {kind} "{name}" AS {sql}')
+    return backend.table(name)
 
 
 def drop_cached(backend: Any, table: ibis.Table) -> None:
@@ -261,7 +281,7 @@ def write_expression(con, name: str, expression: ibis.Table) -> None:
     """
     if ibis.get_backend(expression) is con:
         with quiet_conversions():
-            con.create_table(name, expression, overwrite=True)
+            _create_table_as(con, name, expression)
         logger.debug("stored table %s from the workspace engine", name)
         return
     with quiet_conversions():
