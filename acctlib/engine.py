@@ -4,8 +4,10 @@ A run's prepared tables live in one DuckDB file, opened with :func:`connect`.
 Touchpoint-scale work is written as Ibis expressions and runs on the backend
 that :func:`connect_backend` opens from the ``engine`` parameter: the
 workspace's own DuckDB by default, or Spark or a warehouse that Ibis
-supports. Only account-sized results come back to pandas and into the
-workspace.
+supports. Only account-sized results come back to pandas. A
+touchpoint-sized result that the report keeps, such as the attribution
+credits, goes from the engine into the workspace with
+:func:`write_expression`.
 """
 
 from __future__ import annotations
@@ -292,7 +294,9 @@ def write_expression(con, name: str, expression: ibis.Table) -> None:
         con.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM {view}')
     finally:
         con.con.unregister(view)
-    logger.debug("stored table %s from engine %s", name, expression)
+    logger.debug(
+        "stored table %s from engine %s", name, ibis.get_backend(expression).name
+    )
 
 
 def _record_batches(expression: ibis.Table, batch_rows: int = 1_000_000):
