@@ -156,7 +156,7 @@ def _build_locked(params: Params, command: str) -> BuildResult:
         timings["html_export"] = time.perf_counter() - step
         write_csv_safely(intake.quarantine.to_frame(), staging / "rejected_rows.csv")
         _export_account_map(workspace, staging / "account_map.csv")
-        _export_prepared_tables(prepared, staging / TABLES_DIR)
+        _export_prepared_tables(prepared, staging / TABLES_DIR, workspace)
         timings["total"] = time.perf_counter() - started
         manifest["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
         manifest["html_bytes"] = publish.html_sizes(staging)
@@ -359,11 +359,23 @@ def _prepare_previous_month(
     return {"as_of": earlier.isoformat(), **previous.headline}
 
 
-def _export_prepared_tables(prepared, target: Path) -> None:
-    """Write every prepared table to ``target/<name>.parquet``."""
+def _export_prepared_tables(prepared, target: Path, workspace: Path) -> None:
+    """Write every prepared table to ``target/<name>.parquet``.
+
+    Tables stored from the engine are copied by DuckDB from the workspace,
+    so they are never loaded into pandas.
+    """
     target.mkdir(parents=True, exist_ok=True)
     for name, frame in sorted(prepared.frames.items()):
         frame.to_parquet(target / f"{name}.parquet", index=False)
+    if not prepared.engine_tables:
+        return
+    con = engine.connect(workspace, read_only=True)
+    try:
+        for name in sorted(prepared.engine_tables):
+            engine.export_parquet(con, name, target / f"{name}.parquet")
+    finally:
+        con.disconnect()
 
 
 def _keep_failed(executed: Path, params: Params) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import ibis
 import numpy as np
 import pandas as pd
 
@@ -123,3 +124,54 @@ def split_shared_cents(
     parts[cents_column] = floor + (rank <= missing).astype("int64")
     parts = parts[list(rows.columns)].astype(rows.dtypes.to_dict())
     return pd.concat([rows[~shared], parts], ignore_index=True)
+
+
+def split_shared_cents_expr(
+    rows: ibis.Table,
+    deal_companies: pd.DataFrame | None,
+    cents_column: str,
+    row_keys: Sequence[str],
+) -> ibis.Table:
+    """Split the cents of shared deals over their companies, in the engine.
+
+    The rule of :func:`split_shared_cents` for an Ibis table whose rows are
+    unique by ``row_keys`` (which include ``opportunity_id``): largest
+    remainder per row, ties to the company that sorts first, so the result
+    equals that function's to the cent. ``deal_companies`` is deal-sized
+    and is sent to the engine as a memtable. Returns ``rows`` unchanged
+    when no deal has more than one company with a share above zero.
+    """
+    if deal_companies is None or deal_companies.empty:
+        return rows
+    links = deal_companies.loc[
+        deal_companies["share"] > 0, ["opportunity_id", "account_id", "share"]
+    ]
+    companies = links.groupby("opportunity_id")["account_id"].nunique()
+    links = links[links["opportunity_id"].isin(companies[companies > 1].index)]
+    if links.empty:
+        return rows
+
+    shares = ibis.memtable(
+        links.rename(columns={"account_id": "_company", "share": "_share"}).astype(
+            {"opportunity_id": "str", "_company": "str", "_share": "float64"}
+        )
+    )
+    columns = rows.columns
+    shared = rows.inner_join(shares, "opportunity_id")
+    exact = shared[cents_column].cast("float64") * shared._share
+    floor = exact.floor().cast("int64")
+    shared = shared.mutate(_exact=exact, _floor=floor)
+    window = ibis.window(group_by=list(row_keys))
+    rank = ibis.row_number().over(
+        group_by=list(row_keys),
+        order_by=[ibis.desc(shared._exact - shared._floor), shared._company],
+    )
+    missing = shared[cents_column] - shared._floor.sum().over(window)
+    shared = shared.mutate(_missing=missing, _rank=rank)
+    # row_number starts at 0, so the first _missing ranks receive a cent.
+    bonus = ibis.ifelse(shared._rank < shared._missing, 1, 0).cast("int64")
+    split = shared.mutate(
+        **{cents_column: shared._floor + bonus, "account_id": shared._company}
+    ).select(*columns)
+    unshared = rows.filter(~rows.opportunity_id.isin(shares.opportunity_id))
+    return unshared.union(split.cast(rows.schema()), distinct=False)

@@ -4,8 +4,10 @@ A run's prepared tables live in one DuckDB file, opened with :func:`connect`.
 Touchpoint-scale work is written as Ibis expressions and runs on the backend
 that :func:`connect_backend` opens from the ``engine`` parameter: the
 workspace's own DuckDB by default, or Spark or a warehouse that Ibis
-supports. Only account-sized results come back to pandas and into the
-workspace.
+supports. Only account-sized results come back to pandas. A
+touchpoint-sized result that the report keeps, such as the attribution
+credits, goes from the engine into the workspace with
+:func:`write_expression`.
 """
 
 from __future__ import annotations
@@ -146,7 +148,42 @@ def cache_table(backend: Any, expression: ibis.Table, prefix: str = "_acctlib"):
             table = backend.create_view(name, expression, overwrite=True)
             backend._session.catalog.cacheTable(name)
             return table
+        if backend.name == "duckdb":
+            return _create_table_as(backend, name, expression, temp=True)
         return backend.create_table(name, expression, temp=True)
+
+
+def _create_table_as(
+    backend: Any, name: str, expression: ibis.Table, *, temp: bool = False
+) -> ibis.Table:
+    """Create DuckDB table ``name`` from ``expression`` in one statement.
+
+    ibis 12.0.0's ``create_table`` creates an empty table and inserts the
+    query's rows, and with ``overwrite`` copies them once more, which for
+    the credit table of a large source is tens of millions of rows.
+    """
+    # The hook registers the expression's memtables, as ibis does before a
+    # query.
+    backend._run_pre_execute_hooks(expression)
+    kind = "TEMP TABLE" if temp else "TABLE"
+    sql = backend.compile(expression)
+    backend.con.execute(f'CREATE OR REPLACE {kind} "{name}" AS {sql}')
+    return backend.table(name)
+
+
+def drop_cached(backend: Any, table: ibis.Table) -> None:
+    """Drop a table made by :func:`cache_table`, freeing the memory it holds.
+
+    Does nothing on Spark: there the cached table is a view, and views
+    cached later may be defined on it, so it stays for the session.
+    """
+    if backend.name == "pyspark":
+        return
+    # DuckDB names a temporary table temp.main.<name>; the last part is the
+    # name it was created with.
+    name = table.get_name().split(".")[-1]
+    with quiet_conversions():
+        backend.drop_table(name)
 
 
 def _table_by_name(backend: Any, name: str):
@@ -232,6 +269,53 @@ def write_table(con, name: str, df: pd.DataFrame | BulkTable) -> None:
     with quiet_conversions():
         con.create_table(name, obj=df, overwrite=True)
     logger.debug("stored table %s with %d rows", name, len(df))
+
+
+def write_expression(con, name: str, expression: ibis.Table) -> None:
+    """Store the rows of ``expression`` as table ``name`` in the workspace.
+
+    When ``expression`` runs on the workspace connection ``con`` itself,
+    the table is created from it inside DuckDB (``CREATE TABLE ... AS``),
+    so no row passes through Python. On any other backend, such as Spark,
+    the rows are streamed into the workspace as Arrow record batches, so
+    the whole table is never held in memory at once. Replaces any earlier
+    table ``name``.
+    """
+    if ibis.get_backend(expression) is con:
+        with quiet_conversions():
+            _create_table_as(con, name, expression)
+        logger.debug("stored table %s from the workspace engine", name)
+        return
+    with quiet_conversions():
+        batches = _record_batches(expression)
+    view = f"_acctlib_batches_{uuid.uuid4().hex[:12]}"
+    con.con.register(view, batches)
+    try:
+        con.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM {view}')
+    finally:
+        con.con.unregister(view)
+    logger.debug(
+        "stored table %s from engine %s", name, ibis.get_backend(expression).name
+    )
+
+
+def _record_batches(expression: ibis.Table, batch_rows: int = 1_000_000):
+    """Return the rows of ``expression`` as a pyarrow RecordBatchReader."""
+    backend = ibis.get_backend(expression)
+    if backend.name != "duckdb":
+        return expression.to_pyarrow_batches(chunk_size=batch_rows)
+    # ibis 12.0.0 streams DuckDB results with fetch_record_batch(), which
+    # DuckDB 2.0.1 no longer has, so the stream is opened here. The hook
+    # registers the expression's memtables, as ibis does before a query.
+    backend._run_pre_execute_hooks(expression)
+    relation = backend.con.sql(backend.compile(expression))
+    return relation.to_arrow_reader(batch_rows)
+
+
+def export_parquet(con, name: str, path: Path) -> None:
+    """Write workspace table ``name`` to the Parquet file ``path`` in DuckDB."""
+    target = str(path).replace("'", "''")
+    con.con.execute(f"COPY \"{name}\" TO '{target}' (FORMAT parquet)")
 
 
 def read_table(con, name: str) -> pd.DataFrame:

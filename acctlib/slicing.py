@@ -90,6 +90,8 @@ def prepare_owner_slice(context: Any) -> None:
             context.store(
                 name, frame[frame["account_id"].isin(ids)].reset_index(drop=True)
             )
+    for name in context.engine_tables:
+        _filter_bulk(context.con, name, ids)
     for name, frame in context.intake.tables.items():
         if isinstance(frame, BulkTable):
             # The workspace already contains the whole table, so it is

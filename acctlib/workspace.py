@@ -54,7 +54,8 @@ class PrepareContext:
     explanations of anything it had to omit to ``notes``. Touchpoint-scale
     work runs as Ibis expressions on :meth:`touchpoints`, which lives on the
     ``engine`` backend; ``backend`` is ``con`` itself when the engine is
-    DuckDB.
+    DuckDB. Touchpoint-sized results are stored with :meth:`store_table`
+    and listed in ``engine_tables`` instead of ``frames``.
     """
 
     con: Any
@@ -64,6 +65,7 @@ class PrepareContext:
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
     headline: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    engine_tables: list[str] = field(default_factory=list)
     _touch_cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -93,6 +95,16 @@ class PrepareContext:
         """Keep ``frame`` for later steps and write it to the workspace."""
         self.frames[name] = frame
         engine.write_table(self.con, name, frame)
+
+    def store_table(self, name: str, table) -> None:
+        """Write the Ibis ``table`` to the workspace without a pandas copy.
+
+        For touchpoint-sized results: later steps read them from ``con``,
+        and the table is listed in ``engine_tables``, not in ``frames``.
+        """
+        engine.write_expression(self.con, name, table)
+        if name not in self.engine_tables:
+            self.engine_tables.append(name)
 
 
 def prepare_account_map(context: PrepareContext) -> None:

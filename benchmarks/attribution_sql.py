@@ -12,6 +12,9 @@ partitions the journeys on one integer per kind and deal. The result has
 one row per kind, model, opportunity, channel and function with
 ``touches`` and ``credit_cents``, the grain of acctlib's credit table.
 
+The benchmark runs it as ``CREATE TEMP TABLE ... AS`` the query, so its
+credit table stays in DuckDB as acctlib's does.
+
 The query leaves out what acctlib adds around the credits: "No recorded
 touch" rows, opportunity attributes, campaign credits, journey summaries
 and the count of excluded touches. It assumes the default settings: no

@@ -6,13 +6,18 @@ import datetime as dt
 from pathlib import Path
 
 import duckdb
+import ibis
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from acctlib import accountmap, asof, schema
-from acctlib.dealshares import split_shared_cents, split_shared_deals
+from acctlib.dealshares import (
+    split_shared_cents,
+    split_shared_cents_expr,
+    split_shared_deals,
+)
 from acctlib.intake.hubspot import compute_account_amounts, compute_deal_companies
 from acctlib.params import resolve_params
 from acctlib.workspace import prepare_workspace
@@ -122,6 +127,45 @@ def test_cents_split_keeps_totals(cents, companies):
     assert per_row.tolist() == cents
     spread = split.groupby("row")["credit_cents"].agg(lambda s: s.max() - s.min())
     assert (spread <= 1).all()
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    cents=st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=4),
+    shares=st.lists(st.integers(min_value=0, max_value=5), min_size=1, max_size=4),
+)
+def test_engine_split_equals_pandas_split(cents, shares):
+    """The engine split gives the pandas split's cents, ties included."""
+    credits = pd.DataFrame(
+        {
+            "opportunity_id": ["D1"] * len(cents) + ["D2"],
+            "account_id": ["A0"] * len(cents) + ["B0"],
+            "row": [f"R{index}" for index in range(len(cents) + 1)],
+            "credit_cents": pd.array([*cents, 300], dtype="int64"),
+        }
+    )
+    links = pd.DataFrame(
+        {
+            "opportunity_id": "D1",
+            # Reversed names check that ties go to the company sorting first.
+            "account_id": [f"A{index}" for index in reversed(range(len(shares)))],
+            "share": [share / max(sum(shares), 1) for share in shares],
+        }
+    )
+    keys = ["opportunity_id", "row", "account_id"]
+    expected = split_shared_cents(credits, links, "credit_cents")
+
+    con = ibis.duckdb.connect()
+    split = split_shared_cents_expr(
+        con.create_table("credits", credits), links, "credit_cents", ["row"]
+    )
+    result = split.to_pandas()
+
+    pd.testing.assert_frame_equal(
+        result.sort_values(keys).reset_index(drop=True),
+        expected.sort_values(keys).reset_index(drop=True),
+        check_dtype=False,
+    )
 
 
 @pytest.mark.parametrize(

@@ -78,6 +78,9 @@ def test_owner_slice_keeps_company_figures(
     else:
         # Bulk-read touchpoints live only in the prepare connection.
         assert not sliced.has_table("touchpoints")
+    credits = sliced.con.table("attribution_credits").to_pandas()
+    assert not credits.empty
+    assert credits["account_id"].isin(ids).all()
 
 
 def test_filter_bulk_keeps_slice_accounts():

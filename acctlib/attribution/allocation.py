@@ -18,6 +18,8 @@ touches are weighted equally instead, so the amount is still credited.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import ibis
 import numpy as np
 import pandas as pd
@@ -105,22 +107,38 @@ def allocate_cents_expr(weighted: ibis.Table, group_by: list[str]) -> ibis.Table
     return staged.drop("_total", "_count", "_floor", "_remainder", "_leftover", "_rank")
 
 
+RankRule = Callable[[ibis.Table, str, Callable[..., ibis.Value]], ibis.Table]
+"""Closed-form remainder rank of one credit column.
+
+Called with the staged table, the credit column's name and a function
+``remainder_of(table, weight)`` returning the remainder that a touch of
+``weight`` has in the row's journey. Returns the table with
+``_rank_<credit>``, the 0-based rank the remainder window would give the
+row; helper columns it adds start with an underscore.
+"""
+
+
 def allocate_cents_columns(
-    table: ibis.Table, columns: dict[str, str], group_by: list[str]
+    table: ibis.Table,
+    columns: dict[str, str],
+    group_by: list[str],
+    ranks: Mapping[str, RankRule] | None = None,
 ) -> ibis.Table:
     """Allocate ``amount_cents`` once per weight column, side by side.
 
     The rule and its tie-break are those of :func:`allocate_cents_expr`, but
     every weight column of ``columns`` (weight column name to credit column
     name) is allocated over the same rows. The totals and the floor sums of
-    all columns share one pass each, because their windows are the same, so
-    only the remainder ranks cost one sort per column.
+    all columns share one pass each, because their windows are the same.
+    The remainder ranks cost one sort per column, except for the credit
+    columns of ``ranks``, whose rank is computed from the row alone.
 
     Returns ``table`` with one int64 credit column per entry of ``columns``
     and without the weight columns.
     """
     if not columns:
         return table
+    ranks = dict(ranks or {})
     window = ibis.window(group_by=group_by)
     staged = table.mutate(
         _count=table.position.count().over(window),
@@ -131,18 +149,9 @@ def allocate_cents_columns(
     )
     parts = {}
     for weight, credit in columns.items():
-        total = staged[f"_total_{credit}"]
-        use_weight = total > 0
-        share = ibis.ifelse(
-            use_weight, staged[weight] / total, 1.0 / staged._count.cast("float64")
-        )
-        exact = staged.amount_cents.cast("float64") * share
-        floor = exact.floor().cast("int64")
-        positive = use_weight.ifelse(staged[weight] > 0, True)
+        floor, remainder = _floor_and_remainder(staged, credit, staged[weight])
         parts[f"_floor_{credit}"] = floor
-        parts[f"_remainder_{credit}"] = ibis.ifelse(
-            positive, exact - floor.cast("float64"), -1.0
-        )
+        parts[f"_remainder_{credit}"] = remainder
     staged = staged.mutate(**parts)
     staged = staged.mutate(
         **{
@@ -152,6 +161,9 @@ def allocate_cents_columns(
         }
     )
     for credit in columns.values():
+        if credit in ranks:
+            staged = ranks[credit](staged, credit, _remainder_of)
+            continue
         rank = ibis.row_number().over(
             group_by=group_by,
             order_by=[ibis.desc(staged[f"_remainder_{credit}"]), staged.position],
@@ -167,3 +179,27 @@ def allocate_cents_columns(
     staged = staged.mutate(**credits)
     helpers = [c for c in staged.columns if c.startswith("_")]
     return staged.drop(*dict.fromkeys([*helpers, *columns]))
+
+
+def _floor_and_remainder(
+    staged: ibis.Table, credit: str, weight: ibis.Value
+) -> tuple[ibis.Value, ibis.Value]:
+    """Return the floor cents and remainder of a touch of ``weight``.
+
+    The same expression serves the row's own weight and the closed-form
+    ranks, so both compute bit-identical remainders.
+    """
+    total = staged[f"_total_{credit}"]
+    use_weight = total > 0
+    share = ibis.ifelse(
+        use_weight, weight / total, 1.0 / staged._count.cast("float64")
+    )
+    exact = staged.amount_cents.cast("float64") * share
+    floor = exact.floor().cast("int64")
+    positive = use_weight.ifelse(weight > 0, True)
+    remainder = ibis.ifelse(positive, exact - floor.cast("float64"), -1.0)
+    return floor, remainder
+
+
+def _remainder_of(staged: ibis.Table, credit: str, weight: ibis.Value) -> ibis.Value:
+    return _floor_and_remainder(staged, credit, weight)[1]

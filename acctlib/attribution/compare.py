@@ -1,9 +1,11 @@
 """Comparing the models: shares, agreement, coverage and the bridge.
 
-Every function takes the account-sized frames of
-:class:`~acctlib.attribution.credits.AttributionResult` and returns a new
-frame. Shares are of the credit that went to touches, so the "No recorded
-touch" row is left out of them; totals keep it.
+Every function takes tables of
+:class:`~acctlib.attribution.credits.AttributionResult` and returns a new,
+account-sized pandas frame. The per-deal credit table may be an Ibis table
+in the engine or a pandas frame; it is aggregated in the engine either way.
+Shares are of the credit that went to touches, so the "No recorded touch"
+row is left out of them; totals keep it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from acctlib import engine
 from acctlib.attribution.credits import NO_TOUCH
 from acctlib.attribution.heuristics import compute_heuristic_credits
 from acctlib.attribution.journeys import (
@@ -27,16 +30,18 @@ from acctlib.attribution.settings import AttributionSettings
 
 
 def summarize_credit(
-    credits: pd.DataFrame, by: str = "channel", kind: str = "revenue"
+    credits: ibis.Table | pd.DataFrame, by: str = "channel", kind: str = "revenue"
 ) -> pd.DataFrame:
     """Return credit per model and ``by`` value, with each value's share.
 
-    Returns columns ``model``, ``by``, ``credit`` (report currency, summed
-    in cents) and ``share`` (of the model's credit to touches; NaN on the
-    "No recorded touch" row), sorted by model and credit.
+    ``credits`` has ``kind``, ``model``, ``by`` and ``credit_cents``, such
+    as the result's credit table or campaign credits. Rows whose ``by`` is
+    missing are left out. Returns columns ``model``, ``by``, ``credit``
+    (report currency, summed in cents) and ``share`` (of the model's credit
+    to touches; NaN on the "No recorded touch" row), sorted by model and
+    credit.
     """
-    rows = credits[credits["kind"] == kind]
-    grouped = rows.groupby(["model", by], as_index=False)["credit_cents"].sum()
+    grouped = sum_credit_cents(credits, ["model", by], kind)
     touched = grouped[grouped[by] != NO_TOUCH]
     totals = touched.groupby("model")["credit_cents"].transform("sum")
     grouped["share"] = (touched["credit_cents"] / totals).reindex(grouped.index)
@@ -45,6 +50,30 @@ def summarize_credit(
         ["model", "credit_cents", by], ascending=[True, False, True]
     )
     return grouped[["model", by, "credit", "share"]].reset_index(drop=True)
+
+
+def sum_credit_cents(
+    credits: ibis.Table | pd.DataFrame, by: list[str], kind: str = "revenue"
+) -> pd.DataFrame:
+    """Return ``credit_cents`` (int64) summed per ``by`` over one credit kind.
+
+    The sum runs in the engine holding ``credits`` (a pandas frame is
+    wrapped as an Ibis memtable), so only one row per group is fetched.
+    Groups with a missing ``by`` value are left out, as pandas does.
+    """
+    table = _as_table(credits)
+    rows = table.filter(table.kind == kind)
+    rows = rows.filter(*[rows[column].notnull() for column in by])
+    grouped = rows.group_by(by).aggregate(credit_cents=rows.credit_cents.sum())
+    with engine.quiet_conversions():
+        frame = grouped.order_by(by).to_pandas()
+    return frame.astype({"credit_cents": "int64"})
+
+
+def _as_table(credits: ibis.Table | pd.DataFrame) -> ibis.Table:
+    if isinstance(credits, pd.DataFrame):
+        return ibis.memtable(credits)
+    return credits
 
 
 def compare_models(
@@ -150,7 +179,9 @@ def compute_coverage(
 
 
 def compute_bridge(
-    snapshot: pd.DataFrame, credits: pd.DataFrame, excluded: pd.DataFrame
+    snapshot: pd.DataFrame,
+    credits: ibis.Table | pd.DataFrame,
+    excluded: pd.DataFrame,
 ) -> pd.DataFrame:
     """Return closed-won broken into credited, no recorded touch and excluded.
 
@@ -162,19 +193,11 @@ def compute_bridge(
     the last row checks that the parts add up to closed-won.
     """
     won = snapshot[snapshot["is_won"].astype(bool)]
-    revenue = credits[credits["kind"] == "revenue"]
-    model = revenue["model"].min()
-    revenue = revenue[revenue["model"] == model]
-    no_touch = revenue[revenue["channel"] == NO_TOUCH]
-    touched = revenue[revenue["channel"] != NO_TOUCH]
+    touched, no_touch = _sum_bridge_credits(credits)
     rows = [
         ("Closed won", _cents(won["amount"]), len(won)),
-        (
-            "Credited to touches",
-            int(touched["credit_cents"].sum()),
-            touched["opportunity_id"].nunique(),
-        ),
-        (NO_TOUCH, int(no_touch["credit_cents"].sum()), len(no_touch)),
+        ("Credited to touches", touched["cents"], touched["opportunities"]),
+        (NO_TOUCH, no_touch["cents"], no_touch["rows"]),
     ]
     for reason, group in excluded.groupby("reason"):
         rows.append((f"Excluded: {reason}", _cents(group["amount"]), len(group)))
@@ -185,6 +208,34 @@ def compute_bridge(
     return frame[["step", "amount", "opportunities"]]
 
 
+def _sum_bridge_credits(credits: ibis.Table | pd.DataFrame) -> tuple[dict, dict]:
+    """Return cents, deals and rows credited to touches and to no touch.
+
+    Read for the revenue credits of the first model by name.
+    """
+    table = _as_table(credits)
+    revenue = table.filter(table.kind == "revenue")
+    revenue = revenue.filter(revenue.model == revenue.model.min().as_scalar())
+    revenue = revenue.mutate(no_touch=revenue.channel == NO_TOUCH)
+    grouped = revenue.group_by("no_touch").aggregate(
+        cents=revenue.credit_cents.sum(),
+        opportunities=revenue.opportunity_id.nunique(),
+        rows=revenue.count(),
+    )
+    with engine.quiet_conversions():
+        frame = grouped.to_pandas().set_index("no_touch")
+    parts = []
+    for no_touch in (False, True):
+        row = frame.loc[no_touch] if no_touch in frame.index else None
+        parts.append(
+            {
+                key: 0 if row is None else int(row[key])
+                for key in ("cents", "opportunities", "rows")
+            }
+        )
+    return parts[0], parts[1]
+
+
 def _cents(amounts: pd.Series) -> int:
     from acctlib.attribution.allocation import to_cents
 
@@ -192,7 +243,7 @@ def _cents(amounts: pd.Series) -> int:
 
 
 def bootstrap_shares(
-    credits: pd.DataFrame,
+    credits: ibis.Table | pd.DataFrame,
     samples: int,
     seed: int,
     by: str = "channel",
@@ -203,11 +254,15 @@ def bootstrap_shares(
 
     Accounts are drawn with replacement ``samples`` times from a
     ``numpy.random.default_rng(seed)`` generator, the same draws for every
-    model. Returns ``model``, ``by``, ``share`` (all accounts), ``low`` and
-    ``high`` (the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles).
+    model. The credit per model, account and ``by`` value is summed in the
+    engine first. Returns ``model``, ``by``, ``share`` (all accounts),
+    ``low`` and ``high`` (the ``(1 - level) / 2`` and ``(1 + level) / 2``
+    quantiles).
     """
-    rows = credits[(credits["kind"] == kind) & (credits[by] != NO_TOUCH)]
-    accounts = np.sort(rows["account_id"].dropna().unique())
+    table = _as_table(credits)
+    table = table.filter(table[by] != NO_TOUCH)
+    rows = sum_credit_cents(table, ["model", "account_id", by], kind)
+    accounts = np.sort(rows["account_id"].unique())
     if len(accounts) == 0:
         return pd.DataFrame(columns=["model", by, "share", "low", "high"])
     rng = np.random.default_rng(seed)

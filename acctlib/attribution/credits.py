@@ -5,6 +5,10 @@ selects the opportunities, builds the journeys in the engine, weights them
 under every model and allocates cents. Each opportunity without a touch
 gets a "No recorded touch" row, so every model's credits total the
 opportunities' amounts to the cent.
+
+The per-deal credit table has a row per model, deal, channel and function,
+tens of millions of rows on large sources, so it stays in the engine as a
+cached table. Every other table of the result is account-sized pandas.
 """
 
 from __future__ import annotations
@@ -44,14 +48,22 @@ ATTRIBUTE_COLUMNS = [
 
 @dataclass
 class AttributionResult:
-    """Tables of one attribution run, all account-sized pandas frames.
+    """Tables of one attribution run.
+
+    ``credits`` is an Ibis table cached on the engine (see
+    :func:`acctlib.engine.cache_table`); the other tables are account-sized
+    pandas frames.
 
     Attributes
     ----------
     credits
-        One row per kind, model, opportunity, channel and function:
-        ``account_id``, ``type``, ``outcome``, ``close_month``, ``touches``,
-        ``credit_cents`` and ``credit`` (report currency).
+        Ibis table with one row per kind, model, opportunity, channel and
+        function, in no particular order: ``kind``, ``model``,
+        ``opportunity_id``, ``channel``, ``function`` (strings),
+        ``touches`` (int64), ``credit_cents`` (int64), ``account_id``,
+        ``type``, ``outcome`` (strings), ``close_month`` (date) and
+        ``credit`` (float64, report currency). :meth:`fetch_credits`
+        returns it as a sorted pandas frame.
     campaign_credits
         One row per kind, model and campaign: ``touches``, ``credit_cents``
         and ``credit``, with deals without a touch on "No recorded touch".
@@ -67,7 +79,7 @@ class AttributionResult:
         Channel weights the data-driven models learned.
     """
 
-    credits: pd.DataFrame
+    credits: ibis.Table
     campaign_credits: pd.DataFrame
     opportunities: pd.DataFrame
     excluded_touches: pd.DataFrame
@@ -75,6 +87,18 @@ class AttributionResult:
     markov: pd.DataFrame = field(default_factory=pd.DataFrame)
     shapley: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
+    id_dtypes: dict[str, Any] = field(default_factory=dict, repr=False)
+    """Dtypes of ``opportunity_id`` and ``account_id`` in the opportunities."""
+
+    def fetch_credits(self) -> pd.DataFrame:
+        """Return ``credits`` as pandas, sorted by kind, model and deal.
+
+        Meant for small runs and tests: on large sources the table has tens
+        of millions of rows, so aggregate it in the engine instead.
+        """
+        with engine.quiet_conversions():
+            frame = self.credits.order_by(CREDIT_KEYS).to_pandas()
+        return _set_credit_dtypes(frame, self.id_dtypes)
 
 
 def compute_attribution(
@@ -88,9 +112,11 @@ def compute_attribution(
     Parameters
     ----------
     con
-        Ibis backend holding ``touches``. The journeys and the touch credits
-        are cached there for the session (see
-        :func:`acctlib.engine.cache_table`).
+        Ibis backend holding ``touches``. The returned credit table is
+        cached there for the session (see
+        :func:`acctlib.engine.cache_table`). The journeys and touch credits
+        cached on the way are dropped before returning, except on Spark
+        (see :func:`acctlib.engine.drop_cached`).
     touches
         Canonical touchpoints as an Ibis table.
     snapshot
@@ -119,15 +145,24 @@ def compute_attribution(
         learned_credits = _cache(con, heuristics.credit_journeys(weighted))
 
     summary = _summarize_journeys(journeys, opportunities)
+    untouched = _no_touch_rows(summary, settings)
+    attributes = opportunities[ATTRIBUTE_COLUMNS]
     credit_sums = _sum_credits(
-        heuristic, learned_credits, settings.heuristic_models, CREDIT_KEYS
+        heuristic, learned_credits, settings.heuristic_models, CREDIT_KEYS, attributes
     )
-    credits = _summarize_credits(credit_sums, opportunities, summary, settings)
+    untouched_rows = untouched.merge(attributes, on=["kind", "opportunity_id"])
+    untouched_rows = untouched_rows[list(credit_sums.columns)]
+    credits = _cache(con, _add_no_touch_rows(credit_sums, untouched_rows))
     campaign_sums = _sum_credits(
         heuristic, learned_credits, settings.heuristic_models, CAMPAIGN_KEYS
     )
-    campaign_credits = _summarize_campaigns(campaign_sums.to_pandas(), credits)
+    with engine.quiet_conversions():
+        campaign_frame = campaign_sums.to_pandas()
+    campaign_credits = _summarize_campaigns(campaign_frame, untouched)
     excluded = count_excluded_touches(known, journeys, opportunity_table)
+    for table in (journeys, heuristic, learned_credits):
+        if table is not None:
+            engine.drop_cached(con, table)
     return AttributionResult(
         credits=credits,
         campaign_credits=campaign_credits,
@@ -136,6 +171,10 @@ def compute_attribution(
         excluded_opportunities=excluded_opportunities,
         markov=learned.get("markov", pd.DataFrame()),
         shapley=learned.get("shapley", pd.DataFrame()),
+        id_dtypes={
+            column: opportunities[column].dtype
+            for column in ("opportunity_id", "account_id")
+        },
     )
 
 
@@ -156,14 +195,18 @@ def _sum_credits(
     learned: ibis.Table | None,
     models: tuple[str, ...],
     keys: list[str],
+    attributes: pd.DataFrame | None = None,
 ) -> ibis.Table:
     """Sum ``touches`` and ``credit_cents`` per ``keys`` for every model.
 
     The heuristic credits are summed per group once for all models, before
     they are turned into one row per model, so the engine aggregates each
-    touch once instead of once per model.
+    touch once instead of once per model. ``attributes`` (deal columns
+    keyed by kind and opportunity) are joined to the sums before that, so
+    the join reads one row per group instead of one per model.
     """
     group = [key for key in keys if key != "model"]
+    extra = [] if attributes is None else list(attributes.columns[2:])
     parts = []
     if models:
         sums = heuristic.group_by(group).aggregate(
@@ -173,55 +216,56 @@ def _sum_credits(
                 for model in models
             },
         )
+        sums = _join_attributes(sums, attributes)
         parts += [
             sums.select(
                 *group,
+                *extra,
                 model=ibis.literal(model),
                 touches=sums.touches,
                 credit_cents=sums[f"credit_{model}"],
-            ).select(*keys, "touches", "credit_cents")
+            ).select(*keys, "touches", "credit_cents", *extra)
             for model in models
         ]
     if learned is not None:
-        parts.append(
-            learned.group_by(keys).aggregate(
-                touches=learned.touch_id.count(),
-                credit_cents=learned.credit_cents.sum(),
-            )
+        grouped = learned.group_by(keys).aggregate(
+            touches=learned.touch_id.count(),
+            credit_cents=learned.credit_cents.sum(),
         )
+        grouped = _join_attributes(grouped, attributes)
+        parts.append(grouped.select(*keys, "touches", "credit_cents", *extra))
     if not parts:
         empty = pd.DataFrame(columns=[*keys, "touches", "credit_cents"])
         schema = {**dict.fromkeys(keys, "string"), "touches": "int64"}
-        return ibis.memtable(empty, schema={**schema, "credit_cents": "int64"})
+        sums = ibis.memtable(empty, schema={**schema, "credit_cents": "int64"})
+        return _join_attributes(sums, attributes)
     return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
 
 
-def _summarize_credits(
-    touched: ibis.Table,
-    opportunities: pd.DataFrame,
-    summary: pd.DataFrame,
-    settings: AttributionSettings,
+def _join_attributes(
+    sums: ibis.Table, attributes: pd.DataFrame | None
+) -> ibis.Table:
+    if attributes is None:
+        return sums
+    joined = sums.left_join(ibis.memtable(attributes), ["kind", "opportunity_id"])
+    return joined.select(*sums.columns, *attributes.columns[2:])
+
+
+def _add_no_touch_rows(touched: ibis.Table, untouched: pd.DataFrame) -> ibis.Table:
+    """Add the "No recorded touch" rows, with their deal attributes, in the engine."""
+    rows = touched.union(ibis.memtable(untouched, schema=touched.schema()))
+    return rows.mutate(
+        touches=rows.touches.cast("int64"),
+        credit_cents=rows.credit_cents.cast("int64"),
+        credit=rows.credit_cents.cast("float64") / 100.0,
+    )
+
+
+def _set_credit_dtypes(
+    credits: pd.DataFrame, id_dtypes: dict[str, Any]
 ) -> pd.DataFrame:
-    """Add the "No recorded touch" rows and the deal attributes, then fetch.
-
-    The credit rows outnumber the deals by the models and channels, so the
-    join and the sort run in the engine and the rows come back once.
-
-    NOTE: on the generated benchmark data of 10 million touchpoints this
-    frame has about 25 million rows and dominates the peak memory.
-    """
-    attributes = opportunities[ATTRIBUTE_COLUMNS]
-    joined = touched.left_join(
-        ibis.memtable(attributes), ["kind", "opportunity_id"]
-    ).select(*CREDIT_KEYS, "touches", "credit_cents", *ATTRIBUTE_COLUMNS[2:])
-    untouched = _no_touch_rows(summary, settings)
-    untouched = untouched.merge(attributes, on=["kind", "opportunity_id"])
-    untouched = untouched[list(joined.columns)]
-    rows = joined.union(ibis.memtable(untouched, schema=joined.schema()))
-    with engine.quiet_conversions():
-        credits = rows.order_by(CREDIT_KEYS).to_pandas()
     for column in ("opportunity_id", "account_id"):
-        credits[column] = credits[column].astype(opportunities[column].dtype)
+        credits[column] = credits[column].astype(id_dtypes.get(column, "str"))
     credits["close_month"] = credits["close_month"].astype(schema.DATE)
     credits["touches"] = credits["touches"].astype("int64")
     credits["credit_cents"] = credits["credit_cents"].astype("int64")
@@ -229,8 +273,9 @@ def _summarize_credits(
     return credits
 
 
-def _summarize_campaigns(grouped: pd.DataFrame, credits: pd.DataFrame) -> pd.DataFrame:
-    untouched = credits[credits["channel"] == NO_TOUCH]
+def _summarize_campaigns(
+    grouped: pd.DataFrame, untouched: pd.DataFrame
+) -> pd.DataFrame:
     untouched = untouched.groupby(["kind", "model"], as_index=False).agg(
         touches=("touches", "sum"), credit_cents=("credit_cents", "sum")
     )

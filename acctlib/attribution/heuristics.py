@@ -27,6 +27,8 @@ each.
 
 from __future__ import annotations
 
+import functools
+
 import ibis
 
 from acctlib.attribution.allocation import allocate_cents_columns, allocate_cents_expr
@@ -139,17 +141,98 @@ def _count_key_touches(journeys: ibis.Table, roles: dict[str, float]) -> ibis.Va
     The count uses the positions alone, so it needs no window over the
     journey. A role adds one unless an earlier role is on the same touch.
     """
-    positions = _role_positions(journeys)
     count = ibis.literal(0).cast("int64")
+    for is_new in _first_role_on_touch(journeys, roles).values():
+        count = count + ibis.ifelse(is_new, 1, 0).cast("int64")
+    return count
+
+
+def _first_role_on_touch(
+    journeys: ibis.Table, roles: dict[str, float]
+) -> dict[str, ibis.Value]:
+    """Return, per role, whether it exists and no earlier role is on its touch."""
+    positions = _role_positions(journeys)
+    flags = {}
     earlier: list[tuple[ibis.Value, ibis.Value]] = []
     for role in roles:
         position, exists = positions[role]
         is_new = exists
         for other_position, other_exists in earlier:
             is_new = is_new & ~(other_exists & (other_position == position))
-        count = count + ibis.ifelse(is_new, 1, 0).cast("int64")
+        flags[role] = is_new
         earlier.append((position, exists))
-    return count
+    return flags
+
+
+def _rank_position_model(
+    role_weights: dict[str, float],
+    spread: float,
+    staged: ibis.Table,
+    credit: str,
+    remainder_of,
+) -> ibis.Table:
+    """Add the remainder rank of a position model's touch without a window.
+
+    A position model gives at most four key touches their own weights and
+    every other touch of the journey the same weight, so each row can
+    compute every remainder of its journey from its own columns. The rank
+    counts the touches whose remainder is larger, or equal at an earlier
+    position, as the window of
+    :func:`~acctlib.attribution.allocation.allocate_cents_expr` orders them.
+    """
+    positions = _role_positions(staged)
+    prefix = f"_{credit}"
+    weights = {}
+    for role in role_weights:
+        role_position, _ = positions[role]
+        # Summed in the order of _position_weight, so the weight is the same.
+        weight = ibis.literal(0.0)
+        for other, other_weight in role_weights.items():
+            other_position, other_exists = positions[other]
+            on_touch = other_exists & (other_position == role_position)
+            weight = weight + ibis.ifelse(on_touch, other_weight, 0.0)
+        weights[f"{prefix}_weight_{role}"] = weight.cast("float64")
+    rest_count = staged.touch_count - _count_key_touches(staged, role_weights)
+    rest_weight = ibis.ifelse(rest_count > 0, spread / rest_count.cast("float64"), 0.0)
+    weights[f"{prefix}_rest_count"] = rest_count
+    weights[f"{prefix}_weight_rest"] = rest_weight.cast("float64")
+    staged = staged.mutate(**weights)
+
+    remainders = {
+        f"{prefix}_remainder_{role}": remainder_of(
+            staged, credit, staged[f"{prefix}_weight_{role}"]
+        )
+        for role in [*role_weights, "rest"]
+    }
+    staged = staged.mutate(**remainders)
+
+    own = staged[f"_remainder_{credit}"]
+    position = staged.position
+    positions = _role_positions(staged)
+    rank = ibis.literal(0).cast("int64")
+    keys_before = ibis.literal(0).cast("int64")
+    is_key = ibis.literal(False)
+    first_on_touch = _first_role_on_touch(staged, role_weights)
+    for role in role_weights:
+        role_position, exists = positions[role]
+        is_new = first_on_touch[role]
+        theirs = staged[f"{prefix}_remainder_{role}"]
+        before = (theirs > own) | ((theirs == own) & (role_position < position))
+        other_touch = is_new & (role_position != position)
+        rank = rank + ibis.ifelse(other_touch & before, 1, 0).cast("int64")
+        keys_before = keys_before + ibis.ifelse(
+            is_new & (role_position < position), 1, 0
+        ).cast("int64")
+        is_key = is_key | (exists & (role_position == position))
+
+    rest = staged[f"{prefix}_remainder_rest"]
+    other_rest = staged[f"{prefix}_rest_count"] - ibis.ifelse(is_key, 0, 1)
+    rest_before = ibis.cases(
+        (rest > own, other_rest.cast("int64")),
+        (rest == own, (position - keys_before).cast("int64")),
+        else_=0,
+    )
+    return staged.mutate(**{f"_rank_{credit}": rank + rest_before.cast("int64")})
 
 
 def credit_heuristics(
@@ -205,7 +288,9 @@ def credit_heuristics(
             count = journeys.touch_count
             extra = ibis.ifelse(journeys.position < amount % count, 1, 0)
             closed_form[f"credit_{model}"] = (amount // count + extra).cast("int64")
-    staged = journeys.select(*_TOUCH_COLUMNS, **weights, **closed_form)
+    staged = journeys.select(
+        *_TOUCH_COLUMNS, "touch_count", "creation_position", **weights, **closed_form
+    )
     general = {
         f"weight_{model}": f"credit_{model}"
         for model in models
@@ -215,7 +300,14 @@ def credit_heuristics(
         # Keep a copy of each weight, because allocation drops its inputs.
         staged = staged.mutate(**{f"_input_{name}": staged[name] for name in general})
         general = {f"_input_{name}": credit for name, credit in general.items()}
-    allocated = allocate_cents_columns(staged, general, ["journey_id"])
+    ranks = {
+        f"credit_{model}": functools.partial(
+            _rank_position_model, *_POSITION_MODELS[model]
+        )
+        for model in models
+        if model in _POSITION_MODELS
+    }
+    allocated = allocate_cents_columns(staged, general, ["journey_id"], ranks)
     order = [f"credit_{model}" for model in models]
     if keep_weights:
         order += [f"weight_{model}" for model in models]

@@ -232,18 +232,18 @@ def build_journeys(
         order_by=[inside.occurred_at, priority, inside.channel, inside.touch_id],
     )
     # The next touch's channel comes from the same ordered window, so the
-    # Markov transitions need no second sort of the journeys.
-    ordered = inside.mutate(
+    # Markov transitions need no second sort of the journeys. The journey is
+    # ordered by time first, so the touches before the creation are its
+    # first positions, and the last of them is their count minus one. The
+    # counts share the partitioning of the ordered window in one SELECT.
+    window = ibis.window(group_by=journey)
+    before_creation = (inside.occurred_at < inside.created_at).cast("int64")
+    touches_before = before_creation.sum().over(window)
+    return inside.mutate(
         position=ibis.row_number().over(order),
         next_channel=inside.channel.lead(1).over(order),
-    )
-    before_creation = ibis.ifelse(
-        ordered.occurred_at < ordered.created_at, ordered.position, None
-    )
-    window = ibis.window(group_by=journey)
-    return ordered.mutate(
-        touch_count=ordered.touch_id.count().over(window),
-        creation_position=before_creation.max().over(window).fill_null(0),
+        touch_count=inside.touch_id.count().over(window),
+        creation_position=ibis.greatest(touches_before - 1, 0),
     )
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 
+import ibis
 import pandas as pd
 
+from acctlib import engine
 from acctlib.attribution import compare
-from acctlib.attribution.credits import compute_attribution
+from acctlib.attribution.credits import CREDIT_KEYS, compute_attribution
 from acctlib.attribution.journeys import excluded_touch_note
 from acctlib.attribution.settings import AttributionSettings
-from acctlib.dealshares import DEAL_COMPANIES, split_shared_cents
+from acctlib.dealshares import DEAL_COMPANIES, split_shared_cents_expr
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +32,9 @@ def prepare_attribution(context) -> None:
     ``attribution_coverage``, ``attribution_bridge``,
     ``attribution_intervals``, ``attribution_windows``,
     ``attribution_markov`` and ``attribution_shapley``.
+
+    ``attribution_credits`` is written from the engine with
+    :meth:`PrepareContext.store_table`, so it is not in ``context.frames``.
     """
     if "touchpoints" not in context.intake.tables:
         context.notes.append(
@@ -41,9 +46,9 @@ def prepare_attribution(context) -> None:
     touches = context.con.table("touchpoints")
     result = compute_attribution(context.con, touches, snapshot, settings)
 
-    context.store(
+    context.store_table(
         "attribution_credits",
-        _add_tiers(context, _split_credits(context, result.credits)),
+        _add_credit_tiers(context, _split_credits(context, result.credits)),
     )
     context.store("attribution_campaign_credits", result.campaign_credits)
     context.store("attribution_opportunities", result.opportunities)
@@ -52,6 +57,8 @@ def prepare_attribution(context) -> None:
     context.store("attribution_shapley", _shapley_table(result.shapley))
     _store_comparisons(context, result, settings)
     _store_checks(context, result, snapshot, settings)
+    # The workspace has its own copy, so the engine's cache can go.
+    engine.drop_cached(context.con, result.credits)
 
     windows = compare.compute_window_sensitivity(touches, snapshot, settings)
     context.store("attribution_windows", windows)
@@ -59,7 +66,7 @@ def prepare_attribution(context) -> None:
     _add_headline(context, result, settings, suggested)
 
 
-def _split_credits(context, credits: pd.DataFrame) -> pd.DataFrame:
+def _split_credits(context, credits: ibis.Table) -> ibis.Table:
     """Split the credit of deals shared by several companies over them.
 
     Per-account credit then follows the ``shared_deal_split`` rule, as the
@@ -67,10 +74,22 @@ def _split_credits(context, credits: pd.DataFrame) -> pd.DataFrame:
     same to the cent. A split row keeps its journey's ``touches`` count.
     """
     links = context.intake.extras.get(DEAL_COMPANIES)
-    split = split_shared_cents(credits, links, "credit_cents")
+    split = split_shared_cents_expr(credits, links, "credit_cents", CREDIT_KEYS)
     if split is credits:
         return credits
-    return split.assign(credit=split["credit_cents"] / 100.0)
+    return split.mutate(credit=split.credit_cents.cast("float64") / 100.0)
+
+
+def _add_credit_tiers(context, credits: ibis.Table) -> ibis.Table:
+    """Add each account's ``tier`` to ``credits`` in the engine, when tiers ran."""
+    tiers = context.frames.get("account_tiers")
+    if tiers is None or "tier" not in tiers.columns:
+        return credits
+    tiers = tiers[["account_id", "tier"]].drop_duplicates("account_id")
+    joined = credits.left_join(
+        ibis.memtable(tiers.astype({"account_id": "str"})), "account_id"
+    )
+    return joined.select(*credits.columns, "tier")
 
 
 def _add_tiers(context, frame: pd.DataFrame) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import altair as alt
 from IPython.display import HTML
 
 from acctlib import charts, tables, views
+from acctlib.attribution.compare import sum_credit_cents
 from acctlib.attribution.credits import NO_TOUCH
 from acctlib.attribution.settings import MODEL_LABELS
 from acctlib.labels import readable, readable_column
@@ -144,10 +145,13 @@ def comparison_table(ws, by: str = "channel") -> object:
 
 
 def credit_table(ws, by: str = "channel", kind: str = "revenue") -> object:
-    """Return credit per value and model, totalling the opportunities' amount."""
-    credits = ws.table("attribution_credits")
-    rows = credits[credits["kind"] == kind]
-    table = rows.pivot_table(
+    """Return credit per value and model, totalling the opportunities' amount.
+
+    The credit table has a row per deal, so it is summed in the workspace's
+    DuckDB and only one row per value and model is read.
+    """
+    sums = sum_credit_cents(ws.con.table("attribution_credits"), [by, "model"], kind)
+    table = sums.pivot_table(
         index=by, columns="model", values="credit_cents", aggfunc="sum", fill_value=0
     )
     table = table / 100.0
@@ -174,7 +178,7 @@ def credit_table(ws, by: str = "channel", kind: str = "revenue") -> object:
 
 def tier_credit_table(ws) -> object:
     """Return won revenue credit per account tier, or a note without tiers."""
-    if "tier" not in ws.table("attribution_credits").columns:
+    if "tier" not in ws.con.table("attribution_credits").columns:
         return views.note(
             "No account tiers in this run, so credit is not split by tier."
         )

@@ -90,7 +90,7 @@ def attribute(touch_frame, opportunity_frame, **settings):
 
 def credit_by(result, model, by="channel", kind="revenue", opportunity=None):
     """Return ``{value: credit}`` for one model."""
-    rows = result.credits
+    rows = result.fetch_credits()
     rows = rows[(rows["model"] == model) & (rows["kind"] == kind)]
     if opportunity is not None:
         rows = rows[rows["opportunity_id"] == opportunity]

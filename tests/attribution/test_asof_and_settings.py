@@ -35,17 +35,17 @@ def test_records_after_as_of_change_nothing():
     after = attribute(later_touches, later_deals)
     # Midnight after the as-of date is already the next day, so t8 is unknown.
     pd.testing.assert_frame_equal(
-        after.credits,
-        before.credits,
+        after.fetch_credits(),
+        before.fetch_credits(),
     )
-    assert not {"paid_search", "direct"} & set(after.credits["channel"])
-    assert "O9" not in set(after.credits["opportunity_id"])
+    assert not {"paid_search", "direct"} & set(after.fetch_credits()["channel"])
+    assert "O9" not in set(after.fetch_credits()["opportunity_id"])
 
 
 def test_open_deal_gives_pipeline_credit():
     """An open deal is credited as pipeline, never as revenue."""
     result = attribute(touches(*TOUCHES), opportunities(*DEALS))
-    credits = result.credits
+    credits = result.fetch_credits()
     open_rows = credits[credits["opportunity_id"] == "O2"]
     assert set(open_rows["kind"]) == {"pipeline"}
     linear = open_rows[open_rows["model"] == "linear"]

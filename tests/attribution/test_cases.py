@@ -53,7 +53,7 @@ def test_two_deals_linear_split(two_deals):
 
 def test_two_deals_event_outside_window(two_deals):
     """The 2023 event joins no journey and the run counts it once."""
-    credited = set(two_deals.credits["channel"])
+    credited = set(two_deals.fetch_credits()["channel"])
     assert "event" not in credited
     revenue = two_deals.excluded_touches
     revenue = revenue[revenue["kind"] == "revenue"]

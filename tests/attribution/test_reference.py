@@ -168,7 +168,7 @@ def _dp6_attribution(tmp_path, lookback_days):
 
 
 def _channel_credit(result, model):
-    rows = result.credits
+    rows = result.fetch_credits()
     rows = rows[(rows["kind"] == "revenue") & (rows["model"] == model)]
     return (rows.groupby("channel")["credit_cents"].sum() / 100).to_dict()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ibis
 import pandas as pd
 import pytest
 
@@ -163,3 +164,47 @@ def test_cache_table_keeps_computed_rows():
     assert cached.count().execute() == 1
     assert "_acctlib_" in cached.get_name()
     backend.disconnect()
+
+
+def test_write_expression_from_workspace_engine():
+    """An expression on the workspace itself is stored with CREATE TABLE AS."""
+    workspace = engine.connect()
+    source = workspace.create_table(
+        "source", pd.DataFrame({"account_id": ["A1", "A2"], "cents": [5, 7]})
+    )
+
+    engine.write_expression(workspace, "stored", source.filter(source.cents > 5))
+
+    assert workspace.table("stored").to_pandas().to_dict("list") == {
+        "account_id": ["A2"],
+        "cents": [7],
+    }
+
+
+def test_write_expression_streams_other_backend(tmp_path):
+    """An expression on another backend is streamed into the workspace."""
+    other = engine.connect()
+    rows = pd.DataFrame({"account_id": [f"A{i}" for i in range(5)], "cents": range(5)})
+    source = other.create_table("source", rows)
+    workspace = engine.connect(tmp_path / "workspace.duckdb")
+
+    engine.write_expression(workspace, "stored", source.order_by("cents"))
+    engine.export_parquet(workspace, "stored", tmp_path / "stored.parquet")
+
+    stored = workspace.table("stored").order_by("cents").to_pandas()
+    assert stored["account_id"].tolist() == rows["account_id"].tolist()
+    exported = pd.read_parquet(tmp_path / "stored.parquet")
+    assert exported["cents"].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_drop_cached_removes_table():
+    """A dropped cache table is no longer in the backend."""
+    backend = engine.connect()
+    cached = engine.cache_table(backend, ibis.memtable({"cents": [1, 2]}))
+
+    engine.drop_cached(backend, cached)
+
+    names = backend.con.execute(
+        "SELECT table_name FROM information_schema.tables"
+    ).fetchall()
+    assert (cached.get_name().split(".")[-1],) not in names

@@ -158,11 +158,17 @@ ATTRIBUTION_TABLES = {
 }
 
 
+def _attribution_table(run, table: str) -> pd.DataFrame:
+    if table == "credits":
+        return run.fetch_credits()
+    return getattr(run, table)
+
+
 @pytest.mark.parametrize("table", sorted(ATTRIBUTION_TABLES))
 def test_spark_attribution_matches_duckdb(table, attribution_runs):
     """Each attribution table on Spark equals DuckDB's, money to the cent."""
-    expected = getattr(attribution_runs["duckdb"], table)
-    result = getattr(attribution_runs["spark"], table)
+    expected = _attribution_table(attribution_runs["duckdb"], table)
+    result = _attribution_table(attribution_runs["spark"], table)
 
     assert len(expected) > 0
     for column in ATTRIBUTION_TABLES[table]:
@@ -172,8 +178,24 @@ def test_spark_attribution_matches_duckdb(table, attribution_runs):
 
 def test_spark_credits_cover_every_model(attribution_runs, parity_inputs):
     """The Spark run credits every configured model for each credit kind."""
-    credits = attribution_runs["spark"].credits
+    credits = attribution_runs["spark"].fetch_credits()
     models = set(parity_inputs.params["attribution_models"])
 
     assert set(credits["model"]) == models
     assert set(credits["kind"]) == {"revenue", "pipeline"}
+
+
+def test_spark_credits_stream_into_workspace(attribution_runs, tmp_path):
+    """Credits computed on Spark are streamed into a DuckDB workspace intact."""
+    workspace = engine.connect(tmp_path / "workspace.duckdb")
+    engine.write_expression(
+        workspace, "attribution_credits", attribution_runs["spark"].credits
+    )
+
+    stored = workspace.table("attribution_credits").to_pandas()
+    expected = attribution_runs["duckdb"].fetch_credits()
+    keys = ["kind", "model", "opportunity_id", "channel", "function"]
+    stored = stored.sort_values(keys).reset_index(drop=True)
+    assert len(stored) == len(expected)
+    assert stored["credit_cents"].tolist() == expected["credit_cents"].tolist()
+    workspace.disconnect()
