@@ -191,9 +191,7 @@ def _floor_and_remainder(
     """
     total = staged[f"_total_{credit}"]
     use_weight = total > 0
-    share = ibis.ifelse(
-        use_weight, weight / total, 1.0 / staged._count.cast("float64")
-    )
+    share = ibis.ifelse(use_weight, weight / total, 1.0 / staged._count.cast("float64"))
     exact = staged.amount_cents.cast("float64") * share
     floor = exact.floor().cast("int64")
     positive = use_weight.ifelse(weight > 0, True)

@@ -242,9 +242,7 @@ def _sum_credits(
     return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
 
 
-def _join_attributes(
-    sums: ibis.Table, attributes: pd.DataFrame | None
-) -> ibis.Table:
+def _join_attributes(sums: ibis.Table, attributes: pd.DataFrame | None) -> ibis.Table:
     if attributes is None:
         return sums
     joined = sums.left_join(ibis.memtable(attributes), ["kind", "opportunity_id"])

@@ -266,13 +266,11 @@ def count_excluded_touches(
     ``touches`` (int), sorted.
     """
     kinds = opportunities.select("kind").distinct()
-    candidates = touches.cross_join(kinds)
-    assigned = journeys.select("kind", "touch_id").distinct()
-    unassigned = candidates.anti_join(assigned, ["kind", "touch_id"])
+    candidates = touches.select("account_id", "occurred_at").cross_join(kinds)
     last_end = opportunities.group_by(["kind", "account_id"]).aggregate(
         last_end=opportunities.window_end.max()
     )
-    joined = unassigned.left_join(last_end, ["kind", "account_id"])
+    joined = candidates.left_join(last_end, ["kind", "account_id"])
     reason = ibis.cases(
         (joined.last_end.isnull(), "no opportunity"),
         (joined.occurred_at >= joined.last_end, "after last close"),
@@ -282,9 +280,18 @@ def count_excluded_touches(
         joined.mutate(reason=reason)
         .group_by(["kind", "reason"])
         .aggregate(touches=ibis._.count())
-        .order_by(["kind", "reason"])
+        .to_pandas()
     )
-    result = counted.to_pandas()
+    # A journey's touches come before its window end, so before the
+    # account's last one: they were counted as "outside window" above.
+    assigned = journeys.group_by("kind").aggregate(assigned=journeys.touch_id.nunique())
+    counted = counted.merge(assigned.to_pandas(), on="kind", how="left")
+    inside = counted["reason"] == "outside window"
+    counted["touches"] = counted["touches"] - counted["assigned"].fillna(0).where(
+        inside, 0
+    )
+    result = counted[counted["touches"] > 0][["kind", "reason", "touches"]]
+    result = result.sort_values(["kind", "reason"]).reset_index(drop=True)
     result["touches"] = result["touches"].astype("int64")
     return result
 
