@@ -540,7 +540,7 @@ def _find_stage_entry(
             "entered_at"
         ].max()
         matched = keys.merge(latest, on=["opportunity_id", "stage"], how="left")
-        entered = pd.Series(matched["entered_at"].to_numpy(), index=opps.index)
+        entered = pd.Series(matched["entered_at"].array, index=opps.index)
         entered = pd.to_datetime(entered, utc=True).astype(schema.TIMESTAMP)
     return entered.fillna(opps["created_at"].astype(schema.TIMESTAMP))
 
