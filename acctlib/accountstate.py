@@ -67,10 +67,15 @@ def month_ends_before(as_of: dt.date, months: int = HISTORY_MONTHS) -> list[dt.d
     return sorted(ends)
 
 
-def compute_account_state(context: Any, as_of: dt.date) -> dict[str, pd.DataFrame]:
+def compute_account_state(
+    context: Any, as_of: dt.date, touch_activity: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
     """Compute every account frame known on ``as_of`` from the run's inputs.
 
     ``context`` is the run's :class:`~acctlib.workspace.PrepareContext`.
+    ``touch_activity`` is the output of
+    :func:`acctlib.accountmap.summarize_touch_activity` on ``as_of`` when
+    the caller has it already; None computes it.
     Returns frames named ``snapshot``, ``account_map``, ``weekly``,
     ``stage_durations``, ``opportunity_progression``,
     ``account_progression``, ``account_tiers`` and ``account_health``.
@@ -84,8 +89,8 @@ def compute_account_state(context: Any, as_of: dt.date) -> dict[str, pd.DataFram
         default_contract_months=params["default_contract_months"],
     )
     touches = context.touchpoints()
-    activity = None
-    if touches is not None:
+    activity = touch_activity
+    if touches is not None and activity is None:
         split = split_shared_deals(
             snapshot, context.intake.extras.get(DEAL_COMPANIES), ["amount", "acv"]
         )
@@ -269,12 +274,19 @@ def prepare_tiers_and_health(context: Any) -> None:
 def prepare_account_history(context: Any) -> None:
     """Store tiers and health at the 12 previous month-ends, movement and drivers."""
     as_of = context.as_of
+    first_record_at = _first_record_at(context)
+    month_ends = [
+        month_end
+        for month_end in month_ends_before(as_of)
+        if as_of_cutoff(month_end) > first_record_at
+    ]
+    activities = _summarize_touch_history(context, month_ends)
     states, skipped = {}, []
-    for month_end in month_ends_before(as_of):
-        if as_of_cutoff(month_end) <= _first_record_at(context):
-            continue
+    for month_end in month_ends:
         try:
-            state = compute_account_state(context, month_end)
+            state = compute_account_state(
+                context, month_end, activities.pop(month_end, None)
+            )
         except AcctlibError as error:
             # A source can be valid on the as-of date yet not on an earlier
             # one, such as a stage map without open stages for deals that
@@ -331,6 +343,29 @@ _EMPTY_DURATIONS = pd.DataFrame(
 ).assign(stage=pd.Series(dtype=str))
 _PROGRESSION_FRAMES = ("account_progression", "opportunity_progression")
 _HISTORY_FRAMES = ("account_tiers", "account_health", "account_map")
+
+
+def _summarize_touch_history(
+    context: Any, month_ends: list[dt.date]
+) -> dict[dt.date, pd.DataFrame]:
+    """Return the touch activity of every month-end from one set of queries."""
+    touches = context.touchpoints()
+    if touches is None or not month_ends:
+        return {}
+    params = context.params
+    # The as-of snapshot contains every opportunity of the earlier month-ends.
+    split = split_shared_deals(
+        context.frames["opportunity_snapshot"],
+        context.intake.extras.get(DEAL_COMPANIES),
+        ["amount", "acv"],
+    )
+    return accountmap.summarize_touch_history(
+        touches,
+        split,
+        month_ends,
+        window_days=params["influence_window_days"],
+        lookback_days=params["lookback_days"],
+    )
 
 
 def _first_record_at(context: Any) -> pd.Timestamp:
