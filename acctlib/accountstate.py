@@ -210,12 +210,14 @@ def prepare_progression(context: Any) -> None:
         if table not in tables:
             context.notes.append(f"No {table} table: {left_out} are left out.")
 
-    state = compute_progression_state(
-        context,
-        context.as_of,
-        context.frames["opportunity_snapshot"],
-        context.frames["account_map"],
-    )
+    state = context.month_end_states.get(context.as_of)
+    if state is None:
+        state = compute_progression_state(
+            context,
+            context.as_of,
+            context.frames["opportunity_snapshot"],
+            context.frames["account_map"],
+        )
     store_typed(context, "account_weekly_touches", state["weekly"])
     store_typed(context, "stage_durations", state["stage_durations"])
     store_typed(context, "opportunity_progression", state["opportunity_progression"])
@@ -228,9 +230,11 @@ def prepare_progression(context: Any) -> None:
 
 def prepare_tiers_and_health(context: Any) -> None:
     """Store tiers and health on the as-of date, with tier validation tables."""
-    state = {name: context.frames[name] for name in _PROGRESSION_FRAMES}
-    state["account_map"] = context.frames["account_map"]
-    result = compute_tier_and_health(context, context.as_of, state)
+    result = context.month_end_states.get(context.as_of)
+    if result is None:
+        state = {name: context.frames[name] for name in _PROGRESSION_FRAMES}
+        state["account_map"] = context.frames["account_map"]
+        result = compute_tier_and_health(context, context.as_of, state)
     tiers = result["account_tiers"]
     store_typed(context, "account_tiers", tiers)
     store_typed(context, "account_health", result["account_health"])
@@ -296,7 +300,11 @@ def prepare_account_history(context: Any) -> None:
             continue
         # Only the frames read below are kept: a whole state on 100,000
         # accounts takes a few hundred megabytes, twelve of them gigabytes.
+        # The last month-end's whole state serves the month-over-month
+        # prepare of that date.
         states[month_end] = {name: state[name] for name in _HISTORY_FRAMES}
+        if month_end == month_ends[-1]:
+            context.month_end_states[month_end] = state
         logger.info("account state on %s computed", month_end)
     states[as_of] = {
         "account_tiers": context.frames["account_tiers"],

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from acctlib import accountstate, engine
+from acctlib import accountstate, engine, movement, workspace
 from acctlib.accountmap import summarize_touch_activity, summarize_touch_history
 from acctlib.asof import as_of_cutoff, snapshot_opportunities
 from acctlib.intake import load_source
@@ -113,3 +113,35 @@ def test_touch_history_equals_one_date_at_a_time(sample_intake):
         pd.testing.assert_frame_equal(together[date], alone, obj=str(date))
     assert together[dates[-1]]["marketing_sourced"].any()
     assert together[dates[-1]]["marketing_channels_90d"].gt(0).any()
+
+
+def test_previous_month_reuses_history_state(sample_intake, tmp_path):
+    intake, params = sample_intake
+    history_steps = [
+        workspace.prepare_account_map,
+        accountstate.prepare_progression,
+        accountstate.prepare_tiers_and_health,
+        accountstate.prepare_account_history,
+    ]
+    current = workspace.prepare_workspace(
+        intake, params, tmp_path / "now.duckdb", steps=history_steps
+    )
+    earlier = movement.previous_month_end(params.as_of)
+    assert list(current.month_end_states) == [earlier]
+
+    previous_params = params.replace(as_of=earlier)
+    steps = workspace.MOVEMENT_STEPS
+    reused = workspace.prepare_workspace(
+        intake,
+        previous_params,
+        tmp_path / "reused.duckdb",
+        steps=steps,
+        month_end_states=current.month_end_states,
+    )
+    computed = workspace.prepare_workspace(
+        intake, previous_params, tmp_path / "computed.duckdb", steps=steps
+    )
+    assert reused.headline == computed.headline
+    assert sorted(reused.frames) == sorted(computed.frames)
+    for name, frame in computed.frames.items():
+        pd.testing.assert_frame_equal(reused.frames[name], frame, obj=name)
