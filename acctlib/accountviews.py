@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML
 
-from acctlib import accountcharts, charts, tables
+from acctlib import accountcharts, charts, engine, tables
 from acctlib.labels import readable_column
 from acctlib.tiering import TIER_LABELS
 from acctlib.views import kpi_cards, note
@@ -270,7 +270,15 @@ def at_risk_weekly_frame(ws: Workspace, tier: int = 1, n: int = 12) -> pd.DataFr
     health = ws.table("account_health")
     risky = health[health["at_risk"] & (health["tier"] == tier)]
     risky = risky.sort_values(["health_score", "account_id"]).head(n)
-    weekly = ws.table("account_weekly_touches")
+    # The weekly table has 12 rows per engaged account; only the chosen
+    # accounts' rows leave the engine.
+    table = ws.con.table("account_weekly_touches")
+    if risky.empty:
+        table = table.limit(0)
+    else:
+        table = table.filter(table.account_id.isin(list(risky["account_id"])))
+    with engine.quiet_conversions():
+        weekly = table.to_pandas()
     frame = weekly.merge(risky[["account_id", "name"]], on="account_id")
     return frame.sort_values(["name", "week"]).reset_index(drop=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from acctlib import accountviews
@@ -55,3 +56,17 @@ def test_key_accounts_fold_the_long_list(workspace):
     assert shown.count("<tr") == accountviews.KEY_ACCOUNTS_SHOWN + 1
     assert f"All {len(key):,} Tier 1 and Tier 2 accounts" in folded
     assert folded.count("<tr") == len(key) + 1
+
+
+def test_at_risk_weekly_matches_whole_table(workspace):
+    health = workspace.table("account_health")
+    risky = health[health["at_risk"] & (health["tier"] == 1)]
+    risky = risky.sort_values(["health_score", "account_id"]).head(12)
+    weekly = workspace.table("account_weekly_touches")
+    expected = weekly.merge(risky[["account_id", "name"]], on="account_id")
+    expected = expected.sort_values(["name", "week"]).reset_index(drop=True)
+
+    frame = accountviews.at_risk_weekly_frame(workspace)
+
+    assert not frame.empty
+    pd.testing.assert_frame_equal(frame, expected)
