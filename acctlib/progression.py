@@ -443,10 +443,10 @@ def _count_recent_touches(
 ) -> tuple[ibis.Table, ibis.Table]:
     """Return touches per account and function, and contacts per account.
 
-    Counting per account and function and spreading the functions into
-    columns in pandas took half the time of one aggregate per account with
-    a filtered sum per function and window in DuckDB 2.0.1 (0.7 s against
-    1.5 s on one month-end of the large benchmark data).
+    The functions are spread into columns in pandas. In DuckDB 2.0.1, one
+    aggregate per account with a filtered sum per function and window took
+    twice as long (1.5 s against 0.7 s on one month-end of the large
+    benchmark data).
     """
     in_30 = recent.occurred_at >= _literal(cutoff - pd.Timedelta(days=30))
     in_90 = recent.occurred_at >= _literal(cutoff - pd.Timedelta(days=90))
