@@ -542,9 +542,13 @@ def _classify_direction(change: pd.Series, band: float) -> pd.Series:
 
 def _known_history(stage_history: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     history = _history_before(stage_history, as_of)
-    return history.sort_values(
-        ["opportunity_id", "entered_at"], kind="stable"
-    ).reset_index(drop=True)
+    # The order of a stable sort by (opportunity_id, entered_at), with
+    # missing IDs last. A lexsort on sorted factor codes avoids sorting a
+    # million text IDs, which took most of this function's time.
+    ids, uniques = pd.factorize(history["opportunity_id"], sort=True)
+    ids = np.where(ids < 0, len(uniques), ids)
+    entered = history["entered_at"].dt.tz_convert(None).to_numpy().view("int64")
+    return history.iloc[np.lexsort((entered, ids))].reset_index(drop=True)
 
 
 def _history_before(stage_history: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
