@@ -67,10 +67,15 @@ def month_ends_before(as_of: dt.date, months: int = HISTORY_MONTHS) -> list[dt.d
     return sorted(ends)
 
 
-def compute_account_state(context: Any, as_of: dt.date) -> dict[str, pd.DataFrame]:
+def compute_account_state(
+    context: Any, as_of: dt.date, touch_activity: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
     """Compute every account frame known on ``as_of`` from the run's inputs.
 
     ``context`` is the run's :class:`~acctlib.workspace.PrepareContext`.
+    ``touch_activity`` is the output of
+    :func:`acctlib.accountmap.summarize_touch_activity` on ``as_of`` when
+    the caller has it already; None computes it.
     Returns frames named ``snapshot``, ``account_map``, ``weekly``,
     ``stage_durations``, ``opportunity_progression``,
     ``account_progression``, ``account_tiers`` and ``account_health``.
@@ -84,8 +89,8 @@ def compute_account_state(context: Any, as_of: dt.date) -> dict[str, pd.DataFram
         default_contract_months=params["default_contract_months"],
     )
     touches = context.touchpoints()
-    activity = None
-    if touches is not None:
+    activity = touch_activity
+    if touches is not None and activity is None:
         split = split_shared_deals(
             snapshot, context.intake.extras.get(DEAL_COMPANIES), ["amount", "acv"]
         )
@@ -205,12 +210,14 @@ def prepare_progression(context: Any) -> None:
         if table not in tables:
             context.notes.append(f"No {table} table: {left_out} are left out.")
 
-    state = compute_progression_state(
-        context,
-        context.as_of,
-        context.frames["opportunity_snapshot"],
-        context.frames["account_map"],
-    )
+    state = context.month_end_states.get(context.as_of)
+    if state is None:
+        state = compute_progression_state(
+            context,
+            context.as_of,
+            context.frames["opportunity_snapshot"],
+            context.frames["account_map"],
+        )
     store_typed(context, "account_weekly_touches", state["weekly"])
     store_typed(context, "stage_durations", state["stage_durations"])
     store_typed(context, "opportunity_progression", state["opportunity_progression"])
@@ -223,9 +230,11 @@ def prepare_progression(context: Any) -> None:
 
 def prepare_tiers_and_health(context: Any) -> None:
     """Store tiers and health on the as-of date, with tier validation tables."""
-    state = {name: context.frames[name] for name in _PROGRESSION_FRAMES}
-    state["account_map"] = context.frames["account_map"]
-    result = compute_tier_and_health(context, context.as_of, state)
+    result = context.month_end_states.get(context.as_of)
+    if result is None:
+        state = {name: context.frames[name] for name in _PROGRESSION_FRAMES}
+        state["account_map"] = context.frames["account_map"]
+        result = compute_tier_and_health(context, context.as_of, state)
     tiers = result["account_tiers"]
     store_typed(context, "account_tiers", tiers)
     store_typed(context, "account_health", result["account_health"])
@@ -269,12 +278,19 @@ def prepare_tiers_and_health(context: Any) -> None:
 def prepare_account_history(context: Any) -> None:
     """Store tiers and health at the 12 previous month-ends, movement and drivers."""
     as_of = context.as_of
+    first_record_at = _first_record_at(context)
+    month_ends = [
+        month_end
+        for month_end in month_ends_before(as_of)
+        if as_of_cutoff(month_end) > first_record_at
+    ]
+    activities = _summarize_touch_history(context, month_ends)
     states, skipped = {}, []
-    for month_end in month_ends_before(as_of):
-        if as_of_cutoff(month_end) <= _first_record_at(context):
-            continue
+    for month_end in month_ends:
         try:
-            state = compute_account_state(context, month_end)
+            state = compute_account_state(
+                context, month_end, activities.pop(month_end, None)
+            )
         except AcctlibError as error:
             # A source can be valid on the as-of date yet not on an earlier
             # one, such as a stage map without open stages for deals that
@@ -284,7 +300,11 @@ def prepare_account_history(context: Any) -> None:
             continue
         # Only the frames read below are kept: a whole state on 100,000
         # accounts takes a few hundred megabytes, twelve of them gigabytes.
+        # The last month-end's whole state serves the month-over-month
+        # prepare of that date.
         states[month_end] = {name: state[name] for name in _HISTORY_FRAMES}
+        if month_end == month_ends[-1]:
+            context.month_end_states[month_end] = state
         logger.info("account state on %s computed", month_end)
     states[as_of] = {
         "account_tiers": context.frames["account_tiers"],
@@ -331,6 +351,29 @@ _EMPTY_DURATIONS = pd.DataFrame(
 ).assign(stage=pd.Series(dtype=str))
 _PROGRESSION_FRAMES = ("account_progression", "opportunity_progression")
 _HISTORY_FRAMES = ("account_tiers", "account_health", "account_map")
+
+
+def _summarize_touch_history(
+    context: Any, month_ends: list[dt.date]
+) -> dict[dt.date, pd.DataFrame]:
+    """Return the touch activity of every month-end from one set of queries."""
+    touches = context.touchpoints()
+    if touches is None or not month_ends:
+        return {}
+    params = context.params
+    # The as-of snapshot contains every opportunity of the earlier month-ends.
+    split = split_shared_deals(
+        context.frames["opportunity_snapshot"],
+        context.intake.extras.get(DEAL_COMPANIES),
+        ["amount", "acv"],
+    )
+    return accountmap.summarize_touch_history(
+        touches,
+        split,
+        month_ends,
+        window_days=params["influence_window_days"],
+        lookback_days=params["lookback_days"],
+    )
 
 
 def _first_record_at(context: Any) -> pd.Timestamp:

@@ -138,6 +138,7 @@ def _build_locked(params: Params, command: str) -> BuildResult:
             intake, params, work_dir, workspace, prepared
         )
         timings["prepare_previous_month"] = time.perf_counter() - step
+    prepared.month_end_states.clear()
 
     sections = _drop_sections_without_tables(sections, workspace, prepared)
 
@@ -338,6 +339,7 @@ def _prepare_previous_month(
             previous_params,
             work_dir / "previous-month" / WORKSPACE_FILE,
             steps=MOVEMENT_STEPS,
+            month_end_states=prepared.month_end_states,
         )
     except AcctlibError as error:
         # The report of this month stays useful without the comparison.

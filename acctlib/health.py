@@ -252,19 +252,19 @@ def explain_health_changes(
 
 def summarize_drivers(drivers: pd.DataFrame, top: int = 3) -> pd.DataFrame:
     """Return one line per account: "engagement_trend -12.0, breadth -5.0"."""
-    lines = (
-        drivers.groupby("account_id", sort=True)
-        .head(top)
-        .groupby("account_id", sort=True)
-        .apply(
-            lambda frame: ", ".join(
-                f"{c.replace('_', ' ')} {v:+.1f}"
-                for c, v in zip(frame["component"], frame["points_change"], strict=True)
-            ),
-            include_groups=False,
-        )
+    top_drivers = drivers.groupby("account_id", sort=True).head(top)
+    parts = pd.Series(
+        [
+            f"{c.replace('_', ' ')} {v:+.1f}"
+            for c, v in zip(
+                top_drivers["component"], top_drivers["points_change"], strict=True
+            )
+        ],
+        index=top_drivers.index,
+        dtype=object,
     )
-    return lines.rename("drivers").reset_index()
+    lines = parts.groupby(top_drivers["account_id"], sort=True).agg(", ".join)
+    return lines.rename("drivers").rename_axis("account_id").reset_index()
 
 
 def _check_health_weights(
@@ -298,10 +298,12 @@ def _weigh_components(
     missing_rule: str,
 ) -> pd.DataFrame:
     """Return each component's points: effective weight times score."""
-    weight_matrix = pd.DataFrame(
-        [[float(weights[p].get(c, 0.0)) for c in COMPONENTS] for p in profile],
+    by_profile = pd.DataFrame(
+        [[float(weights[p].get(c, 0.0)) for c in COMPONENTS] for p in PROFILES],
+        index=list(PROFILES),
         columns=list(COMPONENTS),
     )
+    weight_matrix = by_profile.reindex(profile).reset_index(drop=True)
     scores = components.copy()
     if missing_rule == "neutral":
         scores = scores.fillna(NEUTRAL_SCORE)

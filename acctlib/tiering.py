@@ -269,18 +269,18 @@ def explain_tiers(
     Examples: "value 92, fit 80: above Tier 1 thresholds 75/60";
     "fit 30, engagement 10: below Tier 3 thresholds 60/50".
     """
-    lowest_rule = max(rules) if rules else None
-    reasons = []
-    for row in tiers.itertuples(index=False):
-        if row.tier in rules:
-            reasons.append(_describe_rule(row, rules[row.tier], row.tier, "above"))
-        elif lowest_rule is not None:
-            reasons.append(
-                _describe_rule(row, rules[lowest_rule], lowest_rule, "below")
-            )
-        else:
-            reasons.append("no tier rules: every account is Tier 4")
-    return pd.Series(reasons, index=tiers.index, dtype=object)
+    reasons = pd.Series("no tier rules: every account is Tier 4", index=tiers.index)
+    reasons = reasons.astype(object)
+    if not rules:
+        return reasons
+    lowest_rule = max(rules)
+    tier_numbers = tiers["tier"].to_numpy()
+    ruled = np.isin(tier_numbers, list(rules))
+    for number in rules:
+        _describe_rows(reasons, tiers, tier_numbers == number, rules[number], number)
+    below = ~ruled
+    _describe_rows(reasons, tiers, below, rules[lowest_rule], lowest_rule, "below")
+    return reasons
 
 
 def size_band(employees: pd.Series) -> pd.Series:
@@ -374,12 +374,31 @@ def _meets_rule(scores: pd.DataFrame, rule: Mapping[str, Any]) -> pd.Series:
     return pd.Series(combined, index=scores.index)
 
 
-def _describe_rule(row: Any, rule: Mapping[str, Any], tier: int, side: str) -> str:
+def _describe_rows(
+    reasons: pd.Series,
+    tiers: pd.DataFrame,
+    selected: np.ndarray,
+    rule: Mapping[str, Any],
+    tier: int,
+    side: str = "above",
+) -> None:
+    """Write the line of ``rule`` into ``reasons`` for the ``selected`` rows."""
+    if not selected.any():
+        return
     names = [name for name in ("value", "fit", "engagement") if name in rule]
-    figures = ", ".join(f"{name} {getattr(row, f'{name}_score'):.0f}" for name in names)
+    scores = [tiers[f"{name}_score"].to_numpy()[selected] for name in names]
     thresholds = "/".join(f"{rule[name]:.0f}" for name in names)
     if len(names) == 1:
-        return f"{figures}: {side} Tier {tier} threshold {thresholds}"
-    if rule["match"] == "any":
-        side = "above one of" if side == "above" else "below all"
-    return f"{figures}: {side} Tier {tier} thresholds {thresholds}"
+        tail = f": {side} Tier {tier} threshold {thresholds}"
+    else:
+        if rule["match"] == "any":
+            side = "above one of" if side == "above" else "below all"
+        tail = f": {side} Tier {tier} thresholds {thresholds}"
+    if not names:
+        reasons[selected] = tail
+        return
+    reasons[selected] = [
+        ", ".join(f"{name} {score:.0f}" for name, score in zip(names, row, strict=True))
+        + tail
+        for row in zip(*scores, strict=True)
+    ]

@@ -56,6 +56,10 @@ class PrepareContext:
     ``engine`` backend; ``backend`` is ``con`` itself when the engine is
     DuckDB. Touchpoint-sized results are stored with :meth:`store_table`
     and listed in ``engine_tables`` instead of ``frames``.
+    ``month_end_states`` maps a date to the frames of
+    :func:`acctlib.accountstate.compute_account_state` on it: the account
+    history step keeps the last month-end's there, and a prepare of that
+    date reuses them instead of computing them again.
     """
 
     con: Any
@@ -66,6 +70,9 @@ class PrepareContext:
     headline: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     engine_tables: list[str] = field(default_factory=list)
+    month_end_states: dict[dt.date, dict[str, pd.DataFrame]] = field(
+        default_factory=dict
+    )
     _touch_cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -110,26 +117,29 @@ class PrepareContext:
 def prepare_account_map(context: PrepareContext) -> None:
     """Store the as-of opportunity snapshot, the account map and the headline."""
     intake, params = context.intake, context.params
-    snapshot = asof.snapshot_opportunities(
-        intake.tables["opportunities"],
-        intake.tables.get("stage_history"),
-        intake.stage_map,
-        context.as_of,
-        default_contract_months=params["default_contract_months"],
-    )
-    context.store("opportunity_snapshot", snapshot)
-
-    activity = _summarize_activity(context, snapshot)
     revenue = intake.tables.get("revenue")
-    account_map = accountmap.compute_account_map(
-        intake.tables["accounts"],
-        snapshot,
-        activity,
-        revenue,
-        context.as_of,
-        stage_map=intake.stage_map,
-        deal_shares=intake.extras.get(DEAL_COMPANIES),
-    )
+    state = context.month_end_states.get(context.as_of)
+    if state is not None:
+        snapshot, account_map = state["snapshot"], state["account_map"]
+    else:
+        snapshot = asof.snapshot_opportunities(
+            intake.tables["opportunities"],
+            intake.tables.get("stage_history"),
+            intake.stage_map,
+            context.as_of,
+            default_contract_months=params["default_contract_months"],
+        )
+        activity = _summarize_activity(context, snapshot)
+        account_map = accountmap.compute_account_map(
+            intake.tables["accounts"],
+            snapshot,
+            activity,
+            revenue,
+            context.as_of,
+            stage_map=intake.stage_map,
+            deal_shares=intake.extras.get(DEAL_COMPANIES),
+        )
+    context.store("opportunity_snapshot", snapshot)
     context.store("account_map", account_map)
     context.headline.update(
         accountmap.compute_headline(account_map, snapshot, revenue, context.as_of)
@@ -169,12 +179,15 @@ def prepare_workspace(
     params: Params,
     path: Path,
     steps: list[Callable[[PrepareContext], None]] | None = None,
+    month_end_states: dict[dt.date, dict[str, pd.DataFrame]] | None = None,
 ) -> PrepareContext:
     """Write the prepared tables of one run to the DuckDB file at ``path``.
 
     Runs ``steps`` (every step of :data:`PREPARE_STEPS` when None) and
     returns their context, whose headline figures and notes also go into
     the ``run_info`` table. The returned context's connection is closed.
+    ``month_end_states`` are states that an earlier prepare of the same
+    intake and parameters computed (see :class:`PrepareContext`).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
@@ -182,7 +195,12 @@ def prepare_workspace(
     try:
         for name, frame in intake.tables.items():
             engine.write_table(con, name, frame)
-        context = PrepareContext(con=con, intake=intake, params=params)
+        context = PrepareContext(
+            con=con,
+            intake=intake,
+            params=params,
+            month_end_states=dict(month_end_states or {}),
+        )
         try:
             for step in PREPARE_STEPS if steps is None else steps:
                 started = time.perf_counter()

@@ -7,8 +7,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from acctlib import accountstate, engine
-from acctlib.asof import as_of_cutoff
+from acctlib import accountstate, engine, movement, workspace
+from acctlib.accountmap import summarize_touch_activity, summarize_touch_history
+from acctlib.asof import as_of_cutoff, snapshot_opportunities
 from acctlib.intake import load_source
 from acctlib.workspace import PrepareContext
 from tests.conftest import small_params
@@ -82,3 +83,65 @@ def test_month_ends_before(as_of, first, last):
     assert len(ends) == 12
     assert ends[0] == first
     assert ends[-1] == last
+
+
+def test_touch_history_equals_one_date_at_a_time(sample_intake):
+    intake, params = sample_intake
+    context = make_context(intake, params, intake.tables)
+    touches = context.touchpoints()
+    opportunities = intake.tables["opportunities"]
+    history = intake.tables["stage_history"]
+    first_opportunity = opportunities["created_at"].min().date()
+    # A month-end before any opportunity, one in the first month with one,
+    # and the twelve month-ends a report looks back on.
+    dates = [
+        first_opportunity.replace(day=1) - dt.timedelta(days=1),
+        accountstate.month_ends_before(first_opportunity, 1)[0] + dt.timedelta(days=40),
+        *accountstate.month_ends_before(params.as_of),
+    ]
+    latest = snapshot_opportunities(
+        opportunities, history, intake.stage_map, params.as_of
+    )
+    together = summarize_touch_history(touches, latest, dates)
+
+    assert sorted(together) == sorted(dates)
+    for date in dates:
+        snapshot = snapshot_opportunities(
+            opportunities, history, intake.stage_map, date
+        )
+        alone = summarize_touch_activity(touches, snapshot, date)
+        pd.testing.assert_frame_equal(together[date], alone, obj=str(date))
+    assert together[dates[-1]]["marketing_sourced"].any()
+    assert together[dates[-1]]["marketing_channels_90d"].gt(0).any()
+
+
+def test_previous_month_reuses_history_state(sample_intake, tmp_path):
+    intake, params = sample_intake
+    history_steps = [
+        workspace.prepare_account_map,
+        accountstate.prepare_progression,
+        accountstate.prepare_tiers_and_health,
+        accountstate.prepare_account_history,
+    ]
+    current = workspace.prepare_workspace(
+        intake, params, tmp_path / "now.duckdb", steps=history_steps
+    )
+    earlier = movement.previous_month_end(params.as_of)
+    assert list(current.month_end_states) == [earlier]
+
+    previous_params = params.replace(as_of=earlier)
+    steps = workspace.MOVEMENT_STEPS
+    reused = workspace.prepare_workspace(
+        intake,
+        previous_params,
+        tmp_path / "reused.duckdb",
+        steps=steps,
+        month_end_states=current.month_end_states,
+    )
+    computed = workspace.prepare_workspace(
+        intake, previous_params, tmp_path / "computed.duckdb", steps=steps
+    )
+    assert reused.headline == computed.headline
+    assert sorted(reused.frames) == sorted(computed.frames)
+    for name, frame in computed.frames.items():
+        pd.testing.assert_frame_equal(reused.frames[name], frame, obj=name)

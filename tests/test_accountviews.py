@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from acctlib import accountviews
@@ -55,3 +56,46 @@ def test_key_accounts_fold_the_long_list(workspace):
     assert shown.count("<tr") == accountviews.KEY_ACCOUNTS_SHOWN + 1
     assert f"All {len(key):,} Tier 1 and Tier 2 accounts" in folded
     assert folded.count("<tr") == len(key) + 1
+
+
+def test_at_risk_weekly_matches_whole_table(workspace):
+    health = workspace.table("account_health")
+    risky = health[health["at_risk"] & (health["tier"] == 1)]
+    risky = risky.sort_values(["health_score", "account_id"]).head(12)
+    weekly = workspace.table("account_weekly_touches")
+    expected = weekly.merge(risky[["account_id", "name"]], on="account_id")
+    expected = expected.sort_values(["name", "week"]).reset_index(drop=True)
+
+    frame = accountviews.at_risk_weekly_frame(workspace)
+
+    assert not frame.empty
+    pd.testing.assert_frame_equal(frame, expected)
+
+
+def test_key_accounts_folded_list_is_limited(workspace, monkeypatch):
+    key = workspace.table("key_accounts")
+    monkeypatch.setattr(accountviews, "KEY_ACCOUNTS_FOLDED", 40)
+    html = accountviews.key_accounts_table(workspace).data
+    _, folded = html.split("<details", 1)
+    assert folded.count("<tr") == 40 + 1
+    assert f"The first 40 of {len(key):,} Tier 1 and Tier 2 accounts" in folded
+    assert "tables/key_accounts.parquet" in folded
+
+
+def test_at_risk_list_is_limited(workspace, monkeypatch):
+    health = workspace.table("account_health")
+    at_risk = int(health["at_risk"].sum())
+    assert at_risk > 5
+    monkeypatch.setattr(accountviews, "MAX_LISTED_ACCOUNTS", 5)
+    html = accountviews.at_risk_table(workspace).data
+    assert html.count("<tr") == 5 + 1
+    assert f"Listed: 5 of {at_risk:,} at-risk accounts." in html
+    assert "tables/account_health.parquet" in html
+
+
+def test_short_list_has_no_limit_note(workspace):
+    gaps = workspace.table("coverage_gaps")
+    assert 0 < len(gaps) <= accountviews.MAX_LISTED_ACCOUNTS
+    html = accountviews.coverage_gaps_table(workspace).to_html()
+    assert html.count("<tr") == len(gaps) + 1
+    assert "Listed:" not in html

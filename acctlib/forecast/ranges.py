@@ -19,6 +19,8 @@ import pandas as pd
 QUANTILES = (0.10, 0.50, 0.90)
 
 _CHUNK_DEALS = 2_000
+_CHUNK_DRAWS = 4_000_000
+"""Poisson draws held at once by :func:`simulate_repeat_totals` (32 MB)."""
 
 
 def make_generator(seed: int, as_of: dt.date, method: str) -> np.random.Generator:
@@ -76,9 +78,15 @@ def simulate_repeat_totals(
     """
     totals = np.zeros((simulations, rates.shape[1]))
     amounts = np.asarray(amounts, dtype=float)
+    # Simulations are drawn in blocks of rows so that memory stays bounded.
+    # The generator fills an array row by row, so the blocks hold the same
+    # draws, in the same order, as one array of every simulation.
+    rows = max(1, _CHUNK_DRAWS // max(len(amounts), 1))
     for column in range(rates.shape[1]):
-        counts = rng.poisson(rates[:, column], size=(simulations, len(amounts)))
-        totals[:, column] = counts @ amounts
+        for start in range(0, simulations, rows):
+            block = min(rows, simulations - start)
+            counts = rng.poisson(rates[:, column], size=(block, len(amounts)))
+            totals[start : start + block, column] = counts @ amounts
     return totals
 
 

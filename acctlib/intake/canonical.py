@@ -480,7 +480,9 @@ def check_references(
             if isinstance(frame, BulkTable):
                 _reject_unknown_bulk(frame, column, parent, known, quarantine)
                 continue
-            unknown = frame[column].notna() & ~frame[column].isin(known)
+            # On object values: pandas' isin on text columns is slower.
+            found = frame[column].astype(object).isin(known)
+            unknown = frame[column].notna() & ~found
             if unknown.any():
                 reasons = frame.loc[unknown, column].map(
                     lambda value, known=known, column=column, parent=parent: (
@@ -508,7 +510,7 @@ def reject_undated_closed(
     undated = (
         opportunities["stage_category"].isin(["won", "lost"])
         & opportunities["close_date"].isna()
-        & ~opportunities["opportunity_id"].isin(dated)
+        & ~opportunities["opportunity_id"].astype(object).isin(dated)
     )
     if not undated.any():
         return tables

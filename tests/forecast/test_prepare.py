@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from acctlib import engine
 from acctlib.forecast import prepare_forecast
 from acctlib.forecast.methods import METHOD_LABELS
-from acctlib.forecast.prepare import FORECAST_TABLES
+from acctlib.forecast.prepare import FORECAST_TABLES, _index_touches
+from acctlib.forecast.winprob import TouchIndex
 from acctlib.intake import load_source
 from acctlib.params import PROJECT_ROOT, resolve_params
 from acctlib.workspace import PrepareContext
@@ -138,3 +140,20 @@ def test_olist_export_forecasts(tmp_path):
     assert not forecast.empty
     assert forecast[["forecast", "p10", "p90"]].notna().all().all()
     assert "forecast" in context.headline
+
+
+def test_engine_touch_index_matches_frame(sample_run):
+    _, _, context = sample_run
+    touches = context.touchpoints()
+    days = touches.mutate(
+        day=(touches.occurred_at.epoch_seconds() // 86_400).cast("int64")
+    )
+    frame = days.group_by(["account_id", "day"]).aggregate(touches=days.count())
+    expected = TouchIndex(frame.to_pandas())
+
+    index = _index_touches(context)
+
+    assert index.enabled
+    assert list(index.accounts) == list(expected.accounts)
+    np.testing.assert_array_equal(index.keys, expected.keys)
+    np.testing.assert_array_equal(index.cumulative, expected.cumulative)

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from acctlib.forecast import ranges
 from acctlib.forecast.ranges import (
     make_generator,
     simulate_deal_totals,
@@ -78,3 +79,19 @@ def test_totals_bounded_and_ordered(deals, seed):
     assert (totals <= amounts.sum() + 1e-6).all()
     summary = summarize_samples(totals).iloc[0]
     assert summary["p10"] <= summary["p50"] <= summary["p90"]
+
+
+def test_repeat_totals_blocks_match_one_draw(monkeypatch):
+    rates = np.array([[0.2, 1.5], [0.0, 0.7], [3.0, 0.1], [0.9, 0.9]])
+    amounts = np.array([100.0, 40.0, 7.5, 12.0])
+    rng = np.random.default_rng(3)
+    expected = np.zeros((50, 2))
+    for column in range(2):
+        counts = rng.poisson(rates[:, column], size=(50, len(amounts)))
+        expected[:, column] = counts @ amounts
+    # Blocks of 3 simulations, with a last block of 2.
+    monkeypatch.setattr(ranges, "_CHUNK_DRAWS", 12)
+
+    totals = simulate_repeat_totals(amounts, rates, 50, np.random.default_rng(3))
+
+    np.testing.assert_array_equal(totals, expected)
