@@ -63,12 +63,12 @@ def test_previous_month_failure_becomes_note(monkeypatch, tmp_path):
 
     from acctlib.errors import InputError
 
-    def fail(intake, params, path, steps=None):
+    def fail(intake, params, path, steps=None, month_end_states=None):
         raise InputError("no data before 2026-05-31")
 
     monkeypatch.setattr(build, "prepare_workspace", fail)
     params = resolve_params(None, ["as_of=2026-06-30"])
-    prepared = SimpleNamespace(notes=[], frames={}, headline={})
+    prepared = SimpleNamespace(notes=[], frames={}, headline={}, month_end_states={})
     previous = build._prepare_previous_month(
         None, params, tmp_path, tmp_path / "workspace.duckdb", prepared
     )
