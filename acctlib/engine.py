@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 import pandas as pd
 
@@ -44,6 +45,29 @@ def connect(path: str | Path | None = None, *, read_only: bool = False):
     if path is None:
         return ibis.duckdb.connect()
     return ibis.duckdb.connect(str(path), read_only=read_only)
+
+
+def limit_memory(con, limit: str) -> None:
+    """Cap the memory of DuckDB connection ``con`` at ``limit``, such as "4GB".
+
+    Past the cap DuckDB spills to its temporary folder, which for a
+    workspace file is ``<file>.tmp`` next to it. An empty ``limit`` keeps
+    DuckDB's default. The limit covers DuckDB's buffers only, not pandas.
+
+    Raises
+    ------
+    ParameterError
+        When DuckDB does not read ``limit`` as a size.
+    """
+    if not str(limit).strip():
+        return
+    try:
+        con.con.execute("SET memory_limit = ?", [str(limit)])
+    except duckdb.Error as error:
+        raise ParameterError(
+            f"duckdb_memory_limit {limit!r} is not a size DuckDB reads ({error}); "
+            "use a number with a unit, such as 4GB or 500MB, or leave it empty"
+        ) from error
 
 
 def connect_backend(params: Mapping[str, Any], workspace_con: Any = None):

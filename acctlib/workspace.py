@@ -193,6 +193,7 @@ def prepare_workspace(
     path.unlink(missing_ok=True)
     con = engine.connect(path)
     try:
+        engine.limit_memory(con, params.get("duckdb_memory_limit", ""))
         for name, frame in intake.tables.items():
             engine.write_table(con, name, frame)
         context = PrepareContext(

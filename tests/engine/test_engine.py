@@ -208,3 +208,26 @@ def test_drop_cached_removes_table():
         "SELECT table_name FROM information_schema.tables"
     ).fetchall()
     assert (cached.get_name().split(".")[-1],) not in names
+
+
+def test_memory_limit_caps_workspace_and_spills_beside_it(tmp_path):
+    con = engine.connect(tmp_path / "workspace.duckdb")
+    engine.limit_memory(con, "500MB")
+    limit, folder = con.con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+    ).fetchone()
+    assert limit == "476.8 MiB"
+    assert folder == str(tmp_path / "workspace.duckdb.tmp")
+
+
+def test_empty_memory_limit_keeps_duckdb_default():
+    con = engine.connect()
+    before = con.con.execute("SELECT current_setting('memory_limit')").fetchone()
+    engine.limit_memory(con, "")
+    after = con.con.execute("SELECT current_setting('memory_limit')").fetchone()
+    assert after == before
+
+
+def test_unreadable_memory_limit_names_the_fix():
+    with pytest.raises(ParameterError, match="such as 4GB or 500MB"):
+        engine.limit_memory(engine.connect(), "plenty")
