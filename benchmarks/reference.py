@@ -11,15 +11,13 @@ and credit per model and channel. Amounts are split proportionally to the
 weights and not rounded to cents, so the query does somewhat less work
 than acctlib, which allocates whole cents per opportunity.
 
-:func:`time_acctlib_attribution` times acctlib's own heuristic attribution
-on the same data when the package provides it; the ratio of the two is the
-engine overhead.
+acctlib's own attribution is timed against a query that computes the same
+cents by :mod:`benchmarks.attribution`, which holds the ratio targets.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import subprocess
 import time
 from pathlib import Path
@@ -133,18 +131,6 @@ def time_sql_attribution(data_dir: Path, as_of: dt.date) -> dict[str, float]:
     seconds = time.perf_counter() - started
     con.close()
     return {"seconds": round(seconds, 3), "touchpoints": touches, "rows": len(rows)}
-
-
-def time_acctlib_attribution(data_dir: Path, as_of: dt.date) -> dict | None:
-    """Time acctlib's heuristic attribution on the same data, when present.
-
-    Returns None while acctlib has no attribution package.
-    """
-    if importlib.util.find_spec("acctlib.attribution") is None:
-        return None
-    # TODO: time acctlib.attribution.compute_attribution with the
-    # rule-based models only, on the same tables as the query above.
-    return None
 
 
 PATHS_SQL = """

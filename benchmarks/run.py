@@ -117,7 +117,6 @@ def _measure_size(name: str, args: argparse.Namespace) -> dict[str, Any]:
         "generate_seconds": None if generated is None else round(generated, 3),
         "build": build,
         "sql_attribution": reference.time_sql_attribution(data_dir, as_of),
-        "acctlib_attribution": reference.time_acctlib_attribution(data_dir, as_of),
     }
     with tempfile.TemporaryDirectory() as scratch:
         measured["channel_attribution"] = reference.time_channel_attribution(

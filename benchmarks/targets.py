@@ -55,8 +55,9 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
             )
         )
         if "attribution" not in results:
-            rows.append(_attribution_row(large))
-            rows.append(_markov_row(large))
+            reason = "attribution benchmark skipped (--attribution-sizes empty)"
+            rows.append(make_missing("heuristic attribution / SQL query", reason))
+            rows.append(make_missing("ChannelAttribution / acctlib Markov", reason))
     if sample and large:
         rows.append(_html_row(sample, large))
         rows.append(_growth_row(sample, large))
@@ -79,27 +80,6 @@ def make_row(name: str, value: float, limit: float, *, at_least: bool = False):
 def make_missing(name: str, reason: str) -> dict[str, Any]:
     """Return a target row that was not measured, with the reason."""
     return {"target": name, "value": None, "limit": reason, "verdict": "not measured"}
-
-
-def _attribution_row(size: dict[str, Any]) -> dict[str, Any]:
-    name = "heuristic attribution / SQL query"
-    acctlib_run = size.get("acctlib_attribution")
-    if not acctlib_run:
-        return make_missing(name, "acctlib has no attribution to time yet")
-    ratio = acctlib_run["seconds"] / size["sql_attribution"]["seconds"]
-    return make_row(name, ratio, MAX_ATTRIBUTION_RATIO)
-
-
-def _markov_row(size: dict[str, Any]) -> dict[str, Any]:
-    name = "ChannelAttribution / acctlib Markov"
-    outside = size.get("channel_attribution")
-    acctlib_run = size.get("acctlib_attribution") or {}
-    if not outside or "seconds" not in outside:
-        return make_missing(name, "ChannelAttribution not run (scratch env not given)")
-    if "markov_seconds" not in acctlib_run:
-        return make_missing(name, "acctlib has no Markov attribution to time yet")
-    speedup = outside["seconds"] / acctlib_run["markov_seconds"]
-    return make_row(name, speedup, MIN_MARKOV_SPEEDUP, at_least=True)
 
 
 def _html_row(sample: dict[str, Any], large: dict[str, Any]) -> dict[str, Any]:
