@@ -161,9 +161,7 @@ def measure_sql(data_dir: Path, timer: StageTimer) -> dict[str, Any]:
         parquet = data_dir / f"{table}.parquet"
         con.raw_sql(f"CREATE TABLE {table} AS SELECT * FROM read_parquet('{parquet}')")
     query = attribution_sql.format_credits_sql(AS_OF, LOOKBACK_DAYS, HALF_LIFE_DAYS)
-    timer.run(
-        "sql", lambda: con.raw_sql(f"CREATE TEMP TABLE sql_credits AS {query}")
-    )
+    timer.run("sql", lambda: con.raw_sql(f"CREATE TEMP TABLE sql_credits AS {query}"))
     measured = {"credits": _checksum(con.table("sql_credits"))}
     con.disconnect()
     return measured

@@ -116,7 +116,9 @@ def test_results_ignore_row_order(data, seed):
     first = attribute(touch_frame, deals, lookback_days=90).fetch_credits()
     shuffled_touches = touch_frame.sample(frac=1, random_state=seed % 2**31)
     shuffled_deals = deals.sample(frac=1, random_state=seed % 2**31)
-    second = attribute(shuffled_touches, shuffled_deals, lookback_days=90).fetch_credits()
+    second = attribute(
+        shuffled_touches, shuffled_deals, lookback_days=90
+    ).fetch_credits()
     pd.testing.assert_frame_equal(first, second)
 
 
