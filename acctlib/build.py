@@ -29,7 +29,7 @@ from typing import Any
 
 import nbformat
 
-from acctlib import __version__, engine, movement, publish, render
+from acctlib import __version__, accountmap, engine, movement, publish, render
 from acctlib.errors import AcctlibError, BuildError, ParameterError, RunBusyError
 from acctlib.intake import load_source
 from acctlib.intake.quarantine import write_csv_safely
@@ -156,7 +156,9 @@ def _build_locked(params: Params, command: str) -> BuildResult:
         publish.write_section_pages(staging, executed, manifest)
         timings["html_export"] = time.perf_counter() - step
         write_csv_safely(intake.quarantine.to_frame(), staging / "rejected_rows.csv")
-        _export_account_map(workspace, staging / "account_map.csv")
+        _export_account_map(
+            workspace, staging / "account_map.csv", params["influence_window_days"]
+        )
         _export_prepared_tables(prepared, staging / TABLES_DIR, workspace)
         timings["total"] = time.perf_counter() - started
         manifest["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
@@ -306,13 +308,28 @@ def _run_notebook(source: Path, output: Path, workspace: Path, timeout: int) -> 
     return time.perf_counter() - started
 
 
-def _export_account_map(workspace: Path, target: Path) -> None:
-    """Write the full account map beside the report for spreadsheet users."""
+def _export_account_map(workspace: Path, target: Path, window_days: int) -> None:
+    """Write the full account map beside the report for spreadsheet users.
+
+    The touch counts are named after the window the run used, such as
+    ``touches_30d`` with ``influence_window_days: 30``; inside the workspace
+    they keep their fixed ``_90d`` names.
+    """
     con = engine.connect(workspace, read_only=True)
     try:
-        write_csv_safely(engine.read_table(con, "account_map"), target)
+        frame = engine.read_table(con, "account_map")
     finally:
         con.disconnect()
+    write_csv_safely(frame.rename(columns=window_column_names(window_days)), target)
+
+
+def window_column_names(window_days: int) -> dict[str, str]:
+    """Map the account map's ``_90d`` touch columns to ``_<window_days>d``."""
+    return {
+        column: column.replace("_90d", f"_{window_days}d")
+        for column in accountmap.TOUCH_ACTIVITY_COLUMNS
+        if column.endswith("_90d")
+    }
 
 
 def _prepare_previous_month(

@@ -1,0 +1,51 @@
+"""The account map CSV that goes beside the report."""
+
+from __future__ import annotations
+
+import csv
+
+import pandas as pd
+
+from acctlib import build, engine
+
+
+def write_workspace(path):
+    con = engine.connect(path)
+    frame = pd.DataFrame(
+        {
+            "account_id": ["A1"],
+            "touches_90d": [4],
+            "marketing_touches_90d": [3],
+            "marketing_channels_90d": [2],
+            "usage_90d": [1.5],
+        }
+    )
+    engine.write_table(con, "account_map", frame)
+    con.disconnect()
+
+
+def exported_header(tmp_path, window_days: int) -> list[str]:
+    workspace = tmp_path / "workspace.duckdb"
+    write_workspace(workspace)
+    target = tmp_path / "account_map.csv"
+    build._export_account_map(workspace, target, window_days)
+    with open(target, newline="") as handle:
+        return next(csv.reader(handle))
+
+
+def test_csv_names_touch_counts_after_the_window(tmp_path):
+    assert exported_header(tmp_path, 30) == [
+        "account_id",
+        "touches_30d",
+        "marketing_touches_30d",
+        "marketing_channels_30d",
+        "usage_90d",
+    ]
+
+
+def test_default_window_keeps_the_names(tmp_path):
+    assert exported_header(tmp_path, 90)[1:4] == [
+        "touches_90d",
+        "marketing_touches_90d",
+        "marketing_channels_90d",
+    ]
