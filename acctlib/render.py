@@ -62,6 +62,15 @@ class LocalKernelManager(AsyncKernelManager):
         os.makedirs(runtime, mode=0o700, exist_ok=True)
         return os.path.join(runtime, f"acctlib-{uuid.uuid4().hex[:12]}")
 
+    async def _async_interrupt_kernel(self) -> None:
+        # jupyter_client interrupts the kernel at the start of every
+        # shutdown. An idle ipykernel then logs "KeyboardInterrupt caught in
+        # kernel" to the build's output, so a shutdown skips the interrupt.
+        # The shutdown request, SIGTERM and SIGKILL still follow.
+        if self.shutting_down:
+            return
+        await super()._async_interrupt_kernel()
+
 
 def use_project_kernel() -> None:
     """Put this environment's Jupyter data folder first on ``JUPYTER_PATH``.
