@@ -52,6 +52,16 @@ TOUCH_ACTIVITY_COLUMNS = (
 )
 """Columns that :func:`summarize_touch_activity` returns next to ``account_id``."""
 
+
+def window_column_names(window_days: int) -> dict[str, str]:
+    """Map the ``_90d`` touch columns to ``_<window_days>d``, for exports."""
+    return {
+        column: column.replace("_90d", f"_{window_days}d")
+        for column in TOUCH_ACTIVITY_COLUMNS
+        if column.endswith("_90d")
+    }
+
+
 _FIRST_OPPORTUNITY_SCHEMA = {
     "account_id": "string",
     "first_opportunity_at": "timestamp('UTC')",

@@ -23,8 +23,8 @@ from acctlib.workspace import Workspace
 MAX_SCATTER_POINTS = 1000
 """Accounts in the value-against-health scatter: flagged first, then by value.
 
-A thousand points keep the health page of 100,000 accounts as small as
-the 2,000-account sample's (about 3 MB against 4 MB with 2,000 points).
+With a thousand points the health page of 100,000 accounts stays near
+the size of the 2,000-account sample's page.
 """
 MAX_LISTED_ACCOUNTS = 200
 """Rows of an account list on the page; the exported table has every row.
@@ -547,25 +547,25 @@ def executive_highlights(ws: Workspace) -> list[Any]:
     return blocks
 
 
-def _account_list(frame: pd.DataFrame, table: str, what: str) -> Any:
+def _account_list(frame: pd.DataFrame, table: str, noun: str) -> Any:
     """Return the first ``MAX_LISTED_ACCOUNTS`` rows of ``frame`` as a table.
 
     A longer ``frame`` gets a note naming the exported ``table`` that has
-    every row; ``what`` names the rows in that note.
+    every row, with ``noun`` naming the rows in that note.
     """
     styled = tables.style_table(frame.head(MAX_LISTED_ACCOUNTS), labels=LABELS)
     if len(frame) <= MAX_LISTED_ACCOUNTS:
         return styled
-    limit_note = _row_limit_note(MAX_LISTED_ACCOUNTS, len(frame), table, what)
+    limit_note = _row_limit_note(MAX_LISTED_ACCOUNTS, len(frame), table, noun)
     return HTML(styled.to_html() + limit_note)
 
 
-def _row_limit_note(shown: int, total: int, table: str, what: str) -> str:
+def _row_limit_note(listed: int, total: int, table: str, noun: str) -> str:
     """Return a note naming the exported table that lists every row, or ''."""
-    if shown >= total:
+    if listed >= total:
         return ""
     return note(
-        f"Listed: {shown:,} of {total:,} {what}. Every row is in "
+        f"Listed: {listed:,} of {total:,} {noun}. Every row is in "
         f"tables/{table}.parquet in the report folder."
     ).data
 

@@ -320,16 +320,8 @@ def _export_account_map(workspace: Path, target: Path, window_days: int) -> None
         frame = engine.read_table(con, "account_map")
     finally:
         con.disconnect()
-    write_csv_safely(frame.rename(columns=window_column_names(window_days)), target)
-
-
-def window_column_names(window_days: int) -> dict[str, str]:
-    """Map the account map's ``_90d`` touch columns to ``_<window_days>d``."""
-    return {
-        column: column.replace("_90d", f"_{window_days}d")
-        for column in accountmap.TOUCH_ACTIVITY_COLUMNS
-        if column.endswith("_90d")
-    }
+    columns = accountmap.window_column_names(window_days)
+    write_csv_safely(frame.rename(columns=columns), target)
 
 
 def _prepare_previous_month(

@@ -25,6 +25,21 @@ DEAL_COMPANIES = "deal_companies"
 """Name of the intake audit table with each deal's companies and shares."""
 
 
+def shared_links(deal_companies: pd.DataFrame | None) -> pd.DataFrame:
+    """Return the company links of deals shared by more than one company.
+
+    Keeps ``opportunity_id``, ``account_id`` and ``share`` of links with a
+    share above zero, for deals that have two or more such companies. The
+    result is empty when ``deal_companies`` is None or no deal is shared.
+    """
+    columns = ["opportunity_id", "account_id", "share"]
+    if deal_companies is None or deal_companies.empty:
+        return pd.DataFrame(columns=columns)
+    links = deal_companies.loc[deal_companies["share"] > 0, columns]
+    companies = links.groupby("opportunity_id")["account_id"].nunique()
+    return links[links["opportunity_id"].isin(companies[companies > 1].index)]
+
+
 def split_shared_deals(
     deals: pd.DataFrame,
     deal_companies: pd.DataFrame | None,
@@ -56,13 +71,10 @@ def split_shared_deals(
         (such as won deals per account) count a split deal once under each
         of its companies.
     """
-    if deal_companies is None or deal_companies.empty:
+    links = shared_links(deal_companies)
+    if links.empty:
         return deals
-    links = deal_companies.loc[
-        deal_companies["share"] > 0, ["opportunity_id", "account_id", "share"]
-    ]
-    companies = links.groupby("opportunity_id")["account_id"].nunique()
-    shared = deals["opportunity_id"].isin(companies[companies > 1].index)
+    shared = deals["opportunity_id"].isin(links["opportunity_id"])
     if not shared.any():
         return deals
 
@@ -91,13 +103,10 @@ def split_shared_cents(
     cents that add up to the row's cents exactly. Ties in the remainder go
     to the company that sorts first. Other columns are copied.
     """
-    if deal_companies is None or deal_companies.empty or rows.empty:
+    links = shared_links(deal_companies)
+    if links.empty or rows.empty:
         return rows
-    links = deal_companies.loc[
-        deal_companies["share"] > 0, ["opportunity_id", "account_id", "share"]
-    ]
-    companies = links.groupby("opportunity_id")["account_id"].nunique()
-    shared = rows["opportunity_id"].isin(companies[companies > 1].index)
+    shared = rows["opportunity_id"].isin(links["opportunity_id"])
     if not shared.any():
         return rows
 
@@ -141,13 +150,7 @@ def split_shared_cents_expr(
     and is sent to the engine as a memtable. Returns ``rows`` unchanged
     when no deal has more than one company with a share above zero.
     """
-    if deal_companies is None or deal_companies.empty:
-        return rows
-    links = deal_companies.loc[
-        deal_companies["share"] > 0, ["opportunity_id", "account_id", "share"]
-    ]
-    companies = links.groupby("opportunity_id")["account_id"].nunique()
-    links = links[links["opportunity_id"].isin(companies[companies > 1].index)]
+    links = shared_links(deal_companies)
     if links.empty:
         return rows
 

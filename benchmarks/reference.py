@@ -12,7 +12,7 @@ weights and not rounded to cents, so the query does somewhat less work
 than acctlib, which allocates whole cents per opportunity.
 
 acctlib's own attribution is timed against a query that computes the same
-cents by :mod:`benchmarks.attribution`, which holds the ratio targets.
+cents by :mod:`benchmarks.attribution`, which checks the ratio targets.
 """
 
 from __future__ import annotations

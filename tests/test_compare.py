@@ -171,7 +171,7 @@ def test_text_table_keeps_last_column_whole():
     assert row.startswith("account_map_" * 3 + "acc…  ")
 
 
-def test_runs_of_one_date_are_named_by_their_folders(two_runs, tmp_path):
+def test_same_date_runs_named_by_folder(two_runs, tmp_path):
     first, _ = two_runs
     other = write_run(
         tmp_path / "other" / "2026-06-30",

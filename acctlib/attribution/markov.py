@@ -96,7 +96,7 @@ def count_path_transitions(paths: pd.DataFrame, order: int = 1) -> pd.DataFrame:
 def _number_channels(channels: pd.Series) -> tuple[np.ndarray, np.ndarray, list]:
     """Return each path's length, every touch's channel number and the names.
 
-    ``channels`` holds Python sequences, or Arrow lists as
+    ``channels`` contains Python sequences, or Arrow lists as
     :func:`acctlib.attribution.paths.split_paths` returns them; Arrow lists
     are numbered without making a Python object per touch.
     """

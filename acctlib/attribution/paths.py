@@ -22,7 +22,7 @@ def split_paths(text: pd.Series, separator: str = " > ") -> pd.Series:
     """Split path text into Arrow lists of channel names, trimmed.
 
     Returns a Series of ``list<dictionary<int32, string>>`` with the index
-    of ``text``: every touch holds a channel number into one list of
+    of ``text``: every touch is a channel number into one list of
     names. A missing or empty path gives a missing list, which counts no
     transitions. It is the fast input for
     :func:`acctlib.attribution.markov.count_path_transitions`, which reads

@@ -79,7 +79,7 @@ def _merge_equal_windows(frame: pd.DataFrame, preferred: str | None) -> pd.DataF
     shares the dates, else those of the first window. Adds ``window_name``
     with the dates.
     """
-    shown = []
+    merged = []
     for (start, end), group in frame.groupby(
         ["window_start", "window_end"], sort=False
     ):
@@ -91,13 +91,13 @@ def _merge_equal_windows(frame: pd.DataFrame, preferred: str | None) -> pd.DataF
         # Each kept row takes the table position of its first window's row.
         first = group[group["window"] == windows[0]]
         position = dict(zip(first["method"], first.index, strict=True))
-        shown.append(
+        merged.append(
             rows.assign(
                 window_name=f"{name} ({start:%Y-%m-%d} to {end:%Y-%m-%d})",
                 position=rows["method"].map(position),
             )
         )
-    frame = pd.concat(shown).sort_values("position")
+    frame = pd.concat(merged).sort_values("position")
     return frame.drop(columns="position")
 
 
@@ -275,20 +275,21 @@ def warnings_table(ws: Workspace) -> object:
     )
 
 
+_HARMLESS = "so the fit started from zero. This usually does not change the forecast."
+_NOT_CONVERGED = (
+    "The fit stopped before it converged. Read this method's range with care."
+)
+
 # Plain readings of the warnings statsmodels raises while fitting, by a
 # phrase of the message. Start values only seed the optimiser.
 WARNING_MEANINGS = {
     "starting seasonal autoregressive": "The seasonal start values were "
-    "unstable, so the fit started from zero. This usually does not change "
-    "the forecast.",
-    "starting MA parameters": "The moving-average start values were unstable, "
-    "so the fit started from zero. This usually does not change the forecast.",
-    "starting autoregressive": "The start values were unstable, so the fit "
-    "started from zero. This usually does not change the forecast.",
-    "failed to converge": "The fit stopped before it converged. Read this "
-    "method's range with care.",
-    "ConvergenceWarning": "The fit stopped before it converged. Read this "
-    "method's range with care.",
+    f"unstable, {_HARMLESS}",
+    "starting MA parameters": "The moving-average start values were "
+    f"unstable, {_HARMLESS}",
+    "starting autoregressive": f"The start values were unstable, {_HARMLESS}",
+    "failed to converge": _NOT_CONVERGED,
+    "ConvergenceWarning": _NOT_CONVERGED,
 }
 
 

@@ -21,7 +21,7 @@ def test_split_paths_trims_names_and_merges_equal_ones():
     assert channels.index.equals(text.index)
 
 
-def test_split_paths_gives_no_channel_for_empty_or_missing_text():
+def test_split_paths_empty_text_gives_no_list():
     channels = split_paths(pd.Series(["", None, "email"], dtype="object"))
     assert channels.isna().tolist() == [True, True, False]
     paths = pd.DataFrame({"channels": channels, "conversions": [3, 4, 1], "nulls": 0})
