@@ -19,6 +19,7 @@ touches are weighted equally instead, so the amount is still credited.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
 import ibis
 import numpy as np
@@ -107,68 +108,138 @@ def allocate_cents_expr(weighted: ibis.Table, group_by: list[str]) -> ibis.Table
     return staged.drop("_total", "_count", "_floor", "_remainder", "_leftover", "_rank")
 
 
-RankRule = Callable[[ibis.Table, str, Callable[..., ibis.Value]], ibis.Table]
-"""Closed-form remainder rank of one credit column.
+ValueOf = Callable[[ibis.Table, str, ibis.Value], ibis.Value]
+"""``value_of(staged, credit, weight)``: a row's floor cents or remainder."""
 
-Called with the staged table, the credit column's name and a function
-``remainder_of(table, weight)`` returning the remainder that a touch of
-``weight`` has in the row's journey. Returns the table with
-``_rank_<credit>``, the 0-based rank the remainder window would give the
-row; helper columns it adds start with an underscore.
-"""
+
+class ClosedForm(Protocol):
+    """Row-wise allocation of one credit column, without passes over the group.
+
+    A model whose weights take few distinct values in a group can give each
+    row the group's total weight, the sum of its floor cents and the rank of
+    its remainder from the row's own columns. Each method returns
+    expressions on the staged table; :func:`allocate_cents_columns` adds
+    those of every column in one step each, in the order of the methods.
+    Names of helper columns start with ``_<credit>_``.
+    """
+
+    def helper_columns(self, staged: ibis.Table, credit: str) -> dict:
+        """Return the helper columns the other methods read."""
+
+    def total(self, staged: ibis.Table, credit: str) -> ibis.Value:
+        """Return the group's total weight."""
+
+    def remainder_columns(
+        self, staged: ibis.Table, credit: str, remainder_of: ValueOf
+    ) -> dict:
+        """Return helper columns of remainders that :meth:`rank` reads."""
+
+    def floor_sum(
+        self, staged: ibis.Table, credit: str, floor_of: ValueOf
+    ) -> ibis.Value:
+        """Return the sum of the group's floor cents."""
+
+    def rank(self, staged: ibis.Table, credit: str) -> ibis.Value:
+        """Return the row's remainder rank.
+
+        The rank is the 0-based place the row takes when the group's rows
+        are ordered by ``_remainder_<credit>``, largest first, then by
+        ``position``.
+        """
 
 
 def allocate_cents_columns(
     table: ibis.Table,
     columns: dict[str, str],
     group_by: list[str],
-    ranks: Mapping[str, RankRule] | None = None,
+    closed_forms: Mapping[str, ClosedForm] | None = None,
+    count: str | None = None,
 ) -> ibis.Table:
     """Allocate ``amount_cents`` once per weight column, side by side.
 
     The rule and its tie-break are those of :func:`allocate_cents_expr`, but
     every weight column of ``columns`` (weight column name to credit column
-    name) is allocated over the same rows. The totals and the floor sums of
-    all columns share one pass each, because their windows are the same.
-    The remainder ranks cost one sort per column, except for the credit
-    columns of ``ranks``, whose rank is computed from the row alone.
+    name) is allocated over the same rows, whose ``position`` is unique in
+    their group. The totals and the floor sums of all columns are grouped
+    once each and joined back. Each remainder rank is numbered on a narrow
+    table of the group, the position and the remainder, and joined back.
+    The credit columns of ``closed_forms`` skip all three: their totals,
+    floor sums and ranks come from the row alone. ``count`` names a column
+    holding each group's row count; the rows are counted when it is None.
 
     Returns ``table`` with one int64 credit column per entry of ``columns``
     and without the weight columns.
     """
     if not columns:
         return table
-    ranks = dict(ranks or {})
-    window = ibis.window(group_by=group_by)
-    staged = table.mutate(
-        _count=table.position.count().over(window),
+    closed_forms = dict(closed_forms or {})
+    grouped = [credit for credit in columns.values() if credit not in closed_forms]
+    weight_of = {credit: weight for weight, credit in columns.items()}
+    staged = table
+    if count is None:
+        counts = table.group_by(group_by).aggregate(_count=ibis._.count())
+        staged = staged.join(counts, group_by)
+    if grouped:
+        totals = staged.group_by(group_by).aggregate(
+            **{
+                f"_total_{credit}": staged[weight_of[credit]].sum()
+                for credit in grouped
+            }
+        )
+        staged = staged.join(totals, group_by)
+    helpers = {} if count is None else {"_count": staged[count]}
+    for credit, rule in closed_forms.items():
+        helpers |= rule.helper_columns(staged, credit)
+    staged = staged.mutate(**helpers)
+    staged = staged.mutate(
         **{
-            f"_total_{credit}": table[weight].sum().over(window)
-            for weight, credit in columns.items()
-        },
+            f"_total_{credit}": rule.total(staged, credit)
+            for credit, rule in closed_forms.items()
+        }
     )
+
     parts = {}
     for weight, credit in columns.items():
         floor, remainder = _floor_and_remainder(staged, credit, staged[weight])
         parts[f"_floor_{credit}"] = floor
         parts[f"_remainder_{credit}"] = remainder
+    for credit, rule in closed_forms.items():
+        parts |= rule.remainder_columns(staged, credit, _remainder_of)
     staged = staged.mutate(**parts)
+    floor_sums = {
+        credit: rule.floor_sum(staged, credit, _floor_of)
+        for credit, rule in closed_forms.items()
+    }
+    if grouped:
+        sums = staged.group_by(group_by).aggregate(
+            **{
+                f"_floor_sum_{credit}": staged[f"_floor_{credit}"].sum()
+                for credit in grouped
+            }
+        )
+        staged = staged.join(sums, group_by)
+        floor_sums |= {credit: staged[f"_floor_sum_{credit}"] for credit in grouped}
     staged = staged.mutate(
         **{
-            f"_leftover_{credit}": staged.amount_cents
-            - staged[f"_floor_{credit}"].sum().over(window)
+            f"_leftover_{credit}": staged.amount_cents - floor_sums[credit]
             for credit in columns.values()
         }
     )
-    for credit in columns.values():
-        if credit in ranks:
-            staged = ranks[credit](staged, credit, _remainder_of)
-            continue
+
+    for credit in grouped:
+        narrow = staged.select(*group_by, "position", f"_remainder_{credit}")
         rank = ibis.row_number().over(
             group_by=group_by,
-            order_by=[ibis.desc(staged[f"_remainder_{credit}"]), staged.position],
+            order_by=[ibis.desc(narrow[f"_remainder_{credit}"]), narrow.position],
         )
-        staged = staged.mutate(**{f"_rank_{credit}": rank})
+        ranked = narrow.select(*group_by, "position", **{f"_rank_{credit}": rank})
+        staged = staged.join(ranked, [*group_by, "position"])
+    staged = staged.mutate(
+        **{
+            f"_rank_{credit}": rule.rank(staged, credit)
+            for credit, rule in closed_forms.items()
+        }
+    )
     credits = {
         credit: staged[f"_floor_{credit}"]
         + ibis.ifelse(
@@ -197,6 +268,10 @@ def _floor_and_remainder(
     positive = use_weight.ifelse(weight > 0, True)
     remainder = ibis.ifelse(positive, exact - floor.cast("float64"), -1.0)
     return floor, remainder
+
+
+def _floor_of(staged: ibis.Table, credit: str, weight: ibis.Value) -> ibis.Value:
+    return _floor_and_remainder(staged, credit, weight)[0]
 
 
 def _remainder_of(staged: ibis.Table, credit: str, weight: ibis.Value) -> ibis.Value:

@@ -27,8 +27,6 @@ each.
 
 from __future__ import annotations
 
-import functools
-
 import ibis
 
 from acctlib.attribution.allocation import allocate_cents_columns, allocate_cents_expr
@@ -164,75 +162,104 @@ def _first_role_on_touch(
     return flags
 
 
-def _rank_position_model(
-    role_weights: dict[str, float],
-    spread: float,
-    staged: ibis.Table,
-    credit: str,
-    remainder_of,
-) -> ibis.Table:
-    """Add the remainder rank of a position model's touch without a window.
+class _PositionAllocation:
+    """Allocate a position model's credit from each row alone.
 
     A position model gives at most four key touches their own weights and
     every other touch of the journey the same weight, so each row can
-    compute every remainder of its journey from its own columns. The rank
-    counts the touches whose remainder is larger, or equal at an earlier
-    position, as the window of
-    :func:`~acctlib.attribution.allocation.allocate_cents_expr` orders them.
+    compute its journey's total weight, floor cents and remainders from its
+    own columns (see :class:`~acctlib.attribution.allocation.ClosedForm`).
     """
-    positions = _role_positions(staged)
-    prefix = f"_{credit}"
-    weights = {}
-    for role in role_weights:
-        role_position, _ = positions[role]
-        # Summed in the order of _position_weight, so the weight is the same.
-        weight = ibis.literal(0.0)
-        for other, other_weight in role_weights.items():
-            other_position, other_exists = positions[other]
-            on_touch = other_exists & (other_position == role_position)
-            weight = weight + ibis.ifelse(on_touch, other_weight, 0.0)
-        weights[f"{prefix}_weight_{role}"] = weight.cast("float64")
-    rest_count = staged.touch_count - _count_key_touches(staged, role_weights)
-    rest_weight = ibis.ifelse(rest_count > 0, spread / rest_count.cast("float64"), 0.0)
-    weights[f"{prefix}_rest_count"] = rest_count
-    weights[f"{prefix}_weight_rest"] = rest_weight.cast("float64")
-    staged = staged.mutate(**weights)
 
-    remainders = {
-        f"{prefix}_remainder_{role}": remainder_of(
-            staged, credit, staged[f"{prefix}_weight_{role}"]
+    def __init__(self, role_weights: dict[str, float], spread: float) -> None:
+        self.role_weights = role_weights
+        self.spread = spread
+        self.roles = [*role_weights, "rest"]
+
+    def helper_columns(self, staged: ibis.Table, credit: str) -> dict:
+        """Return the weight of each role's touch, and the rest's count and weight."""
+        positions = _role_positions(staged)
+        columns = {}
+        for role in self.role_weights:
+            role_position, _ = positions[role]
+            # Summed in the order of _position_weight, so the weight is the same.
+            weight = ibis.literal(0.0)
+            for other, other_weight in self.role_weights.items():
+                other_position, other_exists = positions[other]
+                on_touch = other_exists & (other_position == role_position)
+                weight = weight + ibis.ifelse(on_touch, other_weight, 0.0)
+            columns[f"_{credit}_weight_{role}"] = weight.cast("float64")
+        rest_count = staged.touch_count - _count_key_touches(staged, self.role_weights)
+        rest_weight = ibis.ifelse(
+            rest_count > 0, self.spread / rest_count.cast("float64"), 0.0
         )
-        for role in [*role_weights, "rest"]
-    }
-    staged = staged.mutate(**remainders)
+        columns[f"_{credit}_rest_count"] = rest_count
+        columns[f"_{credit}_weight_rest"] = rest_weight.cast("float64")
+        return columns
 
-    own = staged[f"_remainder_{credit}"]
-    position = staged.position
-    positions = _role_positions(staged)
-    rank = ibis.literal(0).cast("int64")
-    keys_before = ibis.literal(0).cast("int64")
-    is_key = ibis.literal(False)
-    first_on_touch = _first_role_on_touch(staged, role_weights)
-    for role in role_weights:
-        role_position, exists = positions[role]
-        is_new = first_on_touch[role]
-        theirs = staged[f"{prefix}_remainder_{role}"]
-        before = (theirs > own) | ((theirs == own) & (role_position < position))
-        other_touch = is_new & (role_position != position)
-        rank = rank + ibis.ifelse(other_touch & before, 1, 0).cast("int64")
-        keys_before = keys_before + ibis.ifelse(
-            is_new & (role_position < position), 1, 0
-        ).cast("int64")
-        is_key = is_key | (exists & (role_position == position))
+    def total(self, staged: ibis.Table, credit: str) -> ibis.Value:
+        return self._sum_over_touches(
+            staged, credit, lambda role: staged[f"_{credit}_weight_{role}"]
+        )
 
-    rest = staged[f"{prefix}_remainder_rest"]
-    other_rest = staged[f"{prefix}_rest_count"] - ibis.ifelse(is_key, 0, 1)
-    rest_before = ibis.cases(
-        (rest > own, other_rest.cast("int64")),
-        (rest == own, (position - keys_before).cast("int64")),
-        else_=0,
-    )
-    return staged.mutate(**{f"_rank_{credit}": rank + rest_before.cast("int64")})
+    def remainder_columns(self, staged: ibis.Table, credit: str, remainder_of) -> dict:
+        return {
+            f"_{credit}_remainder_{role}": remainder_of(
+                staged, credit, staged[f"_{credit}_weight_{role}"]
+            )
+            for role in self.roles
+        }
+
+    def floor_sum(self, staged: ibis.Table, credit: str, floor_of) -> ibis.Value:
+        return self._sum_over_touches(
+            staged,
+            credit,
+            lambda role: floor_of(staged, credit, staged[f"_{credit}_weight_{role}"]),
+        )
+
+    def _sum_over_touches(self, staged: ibis.Table, credit: str, value_of):
+        """Sum ``value_of(role)`` once per key touch, then over the rest."""
+        total = None
+        for role, is_new in _first_role_on_touch(staged, self.role_weights).items():
+            term = ibis.ifelse(is_new, value_of(role), 0)
+            total = term if total is None else total + term
+        return total + staged[f"_{credit}_rest_count"] * value_of("rest")
+
+    def rank(self, staged: ibis.Table, credit: str) -> ibis.Value:
+        """Count the touches that come before the row.
+
+        A touch comes before the row when its remainder is larger, or equal
+        at an earlier position, as the window of
+        :func:`~acctlib.attribution.allocation.allocate_cents_expr` orders
+        them.
+        """
+        own = staged[f"_remainder_{credit}"]
+        position = staged.position
+        positions = _role_positions(staged)
+        rank = ibis.literal(0).cast("int64")
+        keys_before = ibis.literal(0).cast("int64")
+        is_key = ibis.literal(False)
+        first_on_touch = _first_role_on_touch(staged, self.role_weights)
+        for role in self.role_weights:
+            role_position, exists = positions[role]
+            is_new = first_on_touch[role]
+            theirs = staged[f"_{credit}_remainder_{role}"]
+            before = (theirs > own) | ((theirs == own) & (role_position < position))
+            other_touch = is_new & (role_position != position)
+            rank = rank + ibis.ifelse(other_touch & before, 1, 0).cast("int64")
+            keys_before = keys_before + ibis.ifelse(
+                is_new & (role_position < position), 1, 0
+            ).cast("int64")
+            is_key = is_key | (exists & (role_position == position))
+
+        rest = staged[f"_{credit}_remainder_rest"]
+        other_rest = staged[f"_{credit}_rest_count"] - ibis.ifelse(is_key, 0, 1)
+        rest_before = ibis.cases(
+            (rest > own, other_rest.cast("int64")),
+            (rest == own, (position - keys_before).cast("int64")),
+            else_=0,
+        )
+        return rank + rest_before.cast("int64")
 
 
 def credit_heuristics(
@@ -300,14 +327,14 @@ def credit_heuristics(
         # Keep a copy of each weight, because allocation drops its inputs.
         staged = staged.mutate(**{f"_input_{name}": staged[name] for name in general})
         general = {f"_input_{name}": credit for name, credit in general.items()}
-    ranks = {
-        f"credit_{model}": functools.partial(
-            _rank_position_model, *_POSITION_MODELS[model]
-        )
+    closed_forms = {
+        f"credit_{model}": _PositionAllocation(*_POSITION_MODELS[model])
         for model in models
         if model in _POSITION_MODELS
     }
-    allocated = allocate_cents_columns(staged, general, ["journey_id"], ranks)
+    allocated = allocate_cents_columns(
+        staged, general, ["journey_id"], closed_forms, count="touch_count"
+    )
     order = [f"credit_{model}" for model in models]
     if keep_weights:
         order += [f"weight_{model}" for model in models]
