@@ -86,8 +86,8 @@ def select_opportunities(
     (opportunities, excluded)
         ``opportunities`` has one row per credit kind and opportunity with
         the columns of :data:`OPPORTUNITY_COLUMNS` plus ``amount`` and
-        ``close_month``, sorted by kind and opportunity; ``journey_id``
-        numbers the rows in that order. ``excluded`` lists
+        ``close_month``, sorted by kind and opportunity. ``journey_id``
+        numbers the rows by kind, then window end, then opportunity. ``excluded`` lists
         won deals that cannot be credited (missing or non-positive amount)
         with ``opportunity_id``, ``amount`` and ``reason``. Other deals with
         a missing or negative amount are left out; those of amount 0 stay.
@@ -132,11 +132,14 @@ def select_opportunities(
     revenue = frame[frame["outcome"] == "won"].assign(kind="revenue")
     pipeline = frame.assign(kind="pipeline")
     columns = [*list(OPPORTUNITY_COLUMNS)[1:], "amount", "close_month"]
-    result = pd.concat([revenue, pipeline])[columns]
+    result = pd.concat([revenue, pipeline], ignore_index=True)[columns]
+    # One integer per (kind, opportunity): the engine groups journeys on it,
+    # which is cheaper than on two text columns. Numbered in order of close,
+    # the lowest journey of a touch is the one the touch belongs to.
+    by_close = result.sort_values(["kind", "window_end", "opportunity_id"])
+    result.insert(0, "journey_id", 0)
+    result.loc[by_close.index, "journey_id"] = np.arange(len(result), dtype="int64")
     result = result.sort_values(["kind", "opportunity_id"]).reset_index(drop=True)
-    # One integer per (kind, opportunity): the engine partitions journeys on
-    # it, which is cheaper than on two text columns.
-    result.insert(0, "journey_id", np.arange(len(result), dtype="int64"))
     return result, excluded.reset_index(drop=True)
 
 
@@ -212,24 +215,31 @@ def build_journeys(
         (position of the last touch before ``created_at``, or 0 when no
         touch precedes the creation).
     """
-    joined = touches.join(opportunities, "account_id")
-    inside = joined.filter(
+    # Pair touches with windows on narrow rows, then add the other columns.
+    windows = opportunities.select(
+        "journey_id", "kind", "account_id", "window_start", "window_end"
+    )
+    joined = touches.select("touch_id", "account_id", "occurred_at").join(
+        windows, "account_id"
+    )
+    pairs = joined.filter(
         joined.occurred_at >= joined.window_start,
         joined.occurred_at < joined.window_end,
     )
     if settings.assignment == "next":
-        first_close = ibis.row_number().over(
-            group_by=["kind", "touch_id"],
-            order_by=["window_end", "opportunity_id"],
+        # Journeys are numbered in order of close (see select_opportunities).
+        pairs = pairs.group_by(["kind", "touch_id"]).aggregate(
+            journey_id=pairs.journey_id.min()
         )
-        inside = inside.mutate(_close_rank=first_close)
-        inside = inside.filter(inside._close_rank == 0).drop("_close_rank")
+    pairs = pairs.select("touch_id", "journey_id")
+    inside = pairs.join(touches, "touch_id").join(opportunities, "journey_id")
+    inside = inside.select(*touches.columns, *opportunities.drop("account_id").columns)
 
     priority = _channel_rank(inside.channel, settings.channel_priority)
     journey = ["journey_id"]
     order = ibis.window(
         group_by=journey,
-        order_by=[inside.occurred_at, priority, inside.channel, inside.touch_id],
+        order_by=[inside.occurred_at, *priority, inside.channel, inside.touch_id],
     )
     # The next touch's channel comes from the same ordered window, so the
     # Markov transitions need no second sort of the journeys. The journey is
@@ -247,11 +257,12 @@ def build_journeys(
     )
 
 
-def _channel_rank(channel: ibis.Value, priority: tuple[str, ...]) -> ibis.Value:
+def _channel_rank(channel: ibis.Value, priority: tuple[str, ...]) -> list[ibis.Value]:
+    """Return the sort key of the channel priority list, none without a list."""
     if not priority:
-        return ibis.literal(0)
+        return []
     ranks = {name: rank for rank, name in enumerate(priority)}
-    return channel.substitute(ranks, else_=len(priority))
+    return [channel.substitute(ranks, else_=len(priority))]
 
 
 def count_excluded_touches(
