@@ -19,9 +19,11 @@ Tasks:
 
 Loading the Parquet files into an in-memory DuckDB is not timed. The
 ``heuristics`` stage of ``acctlib`` and the ``sql`` stage do the same work:
-each computes its credit table into a DuckDB table (acctlib's cached table,
-the query's ``CREATE TEMP TABLE ... AS``) and fetches nothing of it. The
-checksum compared between them is summed in DuckDB after the timed stage.
+each computes its credit sums per deal, channel and function, with the
+models side by side, into a DuckDB table (acctlib's cached table, the
+query's ``CREATE TEMP TABLE ... AS``) and fetches nothing of it. The
+checksum compared between them is summed in DuckDB after the timed stage,
+over one row per model read from each side's sums.
 Each timed stage records its wall seconds, the resident set size before
 it (``baseline_mb``) and the sampled peak during it (``peak_mb``).
 """
@@ -161,7 +163,9 @@ def measure_sql(data_dir: Path, timer: StageTimer) -> dict[str, Any]:
         parquet = data_dir / f"{table}.parquet"
         con.raw_sql(f"CREATE TABLE {table} AS SELECT * FROM read_parquet('{parquet}')")
     query = attribution_sql.format_credits_sql(AS_OF, LOOKBACK_DAYS, HALF_LIFE_DAYS)
-    timer.run("sql", lambda: con.raw_sql(f"CREATE TEMP TABLE sql_credits AS {query}"))
+    timer.run("sql", lambda: con.raw_sql(f"CREATE TEMP TABLE sql_sums AS {query}"))
+    long = attribution_sql.UNPIVOT_SQL.format(table="sql_sums")
+    con.raw_sql(f"CREATE TEMP VIEW sql_credits AS {long}")
     measured = {"credits": _checksum(con.table("sql_credits"))}
     con.disconnect()
     return measured

@@ -9,11 +9,13 @@ each window and keeps each touch for the opportunity that closes first.
 It orders each journey by time, channel and touch id, weights every model
 and allocates whole cents by the largest-remainder rule. Like acctlib, it
 partitions the journeys on one integer per kind and deal. The result has
-one row per kind, model, opportunity, channel and function with
-``touches`` and ``credit_cents``, the grain of acctlib's credit table.
+one row per kind, opportunity, channel and function with ``touches`` and
+one column of cents per model, the sums acctlib keeps in the engine.
+:data:`UNPIVOT_SQL` turns such a table into one row per model with
+``credit_cents``, the rows of acctlib's credit table.
 
 The benchmark runs it as ``CREATE TEMP TABLE ... AS`` the query, so its
-credit table stays in DuckDB as acctlib's does.
+sums stay in DuckDB as acctlib's do.
 
 The query leaves out what acctlib adds around the credits: "No recorded
 touch" rows, opportunity attributes, campaign credits, journey summaries
@@ -159,7 +161,10 @@ summed AS (
     FROM allocated
     GROUP BY ALL
 )
-UNPIVOT summed
+SELECT * FROM summed
+"""
+UNPIVOT_SQL = """
+UNPIVOT {table}
 ON first_touch, creation_touch, last_touch, linear, time_decay, u_shaped,
    w_shaped, full_path
 INTO NAME model VALUE credit_cents

@@ -6,9 +6,11 @@ under every model and allocates cents. Each opportunity without a touch
 gets a "No recorded touch" row, so every model's credits total the
 opportunities' amounts to the cent.
 
-The per-deal credit table has a row per model, deal, channel and function,
-tens of millions of rows on large sources, so it stays in the engine as a
-cached table. Every other table of the result is account-sized pandas.
+The per-deal credits have a row per model, deal, channel and function,
+tens of millions of rows on large sources, so they stay in the engine. The
+engine keeps the sums of the heuristic models side by side, one row per
+deal, channel and function, and unpivots them when the credits are read.
+Every other table of the result is account-sized pandas.
 """
 
 from __future__ import annotations
@@ -50,9 +52,11 @@ ATTRIBUTE_COLUMNS = [
 class AttributionResult:
     """Tables of one attribution run.
 
-    ``credits`` is an Ibis table cached on the engine (see
-    :func:`acctlib.engine.cache_table`); the other tables are account-sized
-    pandas frames.
+    ``credits`` is an Ibis expression over the per-deal sums cached on the
+    engine (see :func:`acctlib.engine.cache_table`), which hold the
+    heuristic models side by side; reading it gives one row per model. The
+    other tables are account-sized pandas frames. :meth:`drop_cached`
+    frees the engine's copies once the credits are stored.
 
     Attributes
     ----------
@@ -89,6 +93,14 @@ class AttributionResult:
     notes: list[str] = field(default_factory=list)
     id_dtypes: dict[str, Any] = field(default_factory=dict, repr=False)
     """Dtypes of ``opportunity_id`` and ``account_id`` in the opportunities."""
+    cached: list[ibis.Table] = field(default_factory=list, repr=False)
+    """Engine tables that ``credits`` reads."""
+
+    def drop_cached(self, con: Any) -> None:
+        """Drop the engine tables behind ``credits``; ``credits`` is unusable after."""
+        for table in self.cached:
+            engine.drop_cached(con, table)
+        self.cached = []
 
     def fetch_credits(self) -> pd.DataFrame:
         """Return ``credits`` as pandas, sorted by kind, model and deal.
@@ -112,8 +124,8 @@ def compute_attribution(
     Parameters
     ----------
     con
-        Ibis backend holding ``touches``. The returned credit table is
-        cached there for the session (see
+        Ibis backend holding ``touches``. The per-deal credit sums are
+        cached there until :meth:`AttributionResult.drop_cached` (see
         :func:`acctlib.engine.cache_table`). The journeys and touch credits
         cached on the way are dropped before returning, except on Spark
         (see :func:`acctlib.engine.drop_cached`).
@@ -146,18 +158,32 @@ def compute_attribution(
 
     summary = _summarize_journeys(journeys, opportunities)
     untouched = _no_touch_rows(summary, settings)
+    models = settings.heuristic_models
     attributes = opportunities[ATTRIBUTE_COLUMNS]
-    credit_sums = _sum_credits(
-        heuristic, learned_credits, settings.heuristic_models, CREDIT_KEYS, attributes
+    kept = [
+        _cache(con, sums)
+        for sums in (
+            _sum_heuristics(heuristic, models, CREDIT_KEYS, attributes),
+            _sum_learned(learned_credits, CREDIT_KEYS, attributes),
+        )
+        if sums is not None
+    ]
+    heuristic_sums = kept[0] if models else None
+    learned_sums = kept[-1] if learned_credits is not None else None
+    credit_rows = _model_rows(
+        heuristic_sums, learned_sums, models, CREDIT_KEYS, attributes
     )
     untouched_rows = untouched.merge(attributes, on=["kind", "opportunity_id"])
-    untouched_rows = untouched_rows[list(credit_sums.columns)]
-    credits = _cache(con, _add_no_touch_rows(credit_sums, untouched_rows))
-    campaign_sums = _sum_credits(
-        heuristic, learned_credits, settings.heuristic_models, CAMPAIGN_KEYS
+    untouched_rows = untouched_rows[list(credit_rows.columns)]
+    credits = _add_no_touch_rows(credit_rows, untouched_rows)
+    campaign_rows = _model_rows(
+        _sum_heuristics(heuristic, models, CAMPAIGN_KEYS),
+        _sum_learned(learned_credits, CAMPAIGN_KEYS),
+        models,
+        CAMPAIGN_KEYS,
     )
     with engine.quiet_conversions():
-        campaign_frame = campaign_sums.to_pandas()
+        campaign_frame = campaign_rows.to_pandas()
     campaign_credits = _summarize_campaigns(campaign_frame, untouched)
     excluded = count_excluded_touches(known, journeys, opportunity_table)
     for table in (journeys, heuristic, learned_credits):
@@ -165,6 +191,7 @@ def compute_attribution(
             engine.drop_cached(con, table)
     return AttributionResult(
         credits=credits,
+        cached=kept,
         campaign_credits=campaign_credits,
         opportunities=summary,
         excluded_touches=excluded,
@@ -190,50 +217,78 @@ def _credit_heuristics(journeys: ibis.Table, settings: AttributionSettings):
     return credited.select(*keys, *models)
 
 
-def _sum_credits(
+def _sum_heuristics(
     heuristic: ibis.Table,
+    models: tuple[str, ...],
+    keys: list[str],
+    attributes: pd.DataFrame | None = None,
+) -> ibis.Table | None:
+    """Sum ``touches`` and every heuristic model's credit per ``keys``, side by side.
+
+    Each touch is aggregated once for all models, with one ``credit_<model>``
+    column per model. ``attributes`` (deal columns keyed by kind and
+    opportunity) are joined to the sums. None when there is no model.
+    """
+    if not models:
+        return None
+    group = [key for key in keys if key != "model"]
+    sums = heuristic.group_by(group).aggregate(
+        touches=ibis._.count(),
+        **{f"credit_{model}": heuristic[f"credit_{model}"].sum() for model in models},
+    )
+    return _join_attributes(sums, attributes)
+
+
+def _sum_learned(
     learned: ibis.Table | None,
+    keys: list[str],
+    attributes: pd.DataFrame | None = None,
+) -> ibis.Table | None:
+    """Sum the learned models' ``touches`` and ``credit_cents`` per ``keys``."""
+    if learned is None:
+        return None
+    grouped = learned.group_by(keys).aggregate(
+        touches=learned.touch_id.count(),
+        credit_cents=learned.credit_cents.sum(),
+    )
+    return _join_attributes(grouped, attributes)
+
+
+def _model_rows(
+    heuristic_sums: ibis.Table | None,
+    learned_sums: ibis.Table | None,
     models: tuple[str, ...],
     keys: list[str],
     attributes: pd.DataFrame | None = None,
 ) -> ibis.Table:
-    """Sum ``touches`` and ``credit_cents`` per ``keys`` for every model.
+    """Return one row per model and ``keys`` with ``touches`` and ``credit_cents``.
 
-    The heuristic credits are summed per group once for all models, before
-    they are turned into one row per model, so the engine aggregates each
-    touch once instead of once per model. ``attributes`` (deal columns
-    keyed by kind and opportunity) are joined to the sums before that, so
-    the join reads one row per group instead of one per model.
+    The heuristic sums hold the models side by side; each model becomes
+    its own rows here, so reading the result unpivots them. The deal
+    columns of ``attributes`` follow, as the sums carry them.
     """
     group = [key for key in keys if key != "model"]
     extra = [] if attributes is None else list(attributes.columns[2:])
     parts = []
-    if models:
-        sums = heuristic.group_by(group).aggregate(
-            touches=ibis._.count(),
-            **{
-                f"credit_{model}": heuristic[f"credit_{model}"].sum()
-                for model in models
-            },
-        )
-        sums = _join_attributes(sums, attributes)
+    # The casts matter once the sums are cached: DuckDB stores a sum of
+    # int64 as a wider integer.
+    if heuristic_sums is not None:
         parts += [
-            sums.select(
+            heuristic_sums.select(
                 *group,
                 *extra,
                 model=ibis.literal(model),
-                touches=sums.touches,
-                credit_cents=sums[f"credit_{model}"],
+                touches=heuristic_sums.touches.cast("int64"),
+                credit_cents=heuristic_sums[f"credit_{model}"].cast("int64"),
             ).select(*keys, "touches", "credit_cents", *extra)
             for model in models
         ]
-    if learned is not None:
-        grouped = learned.group_by(keys).aggregate(
-            touches=learned.touch_id.count(),
-            credit_cents=learned.credit_cents.sum(),
+    if learned_sums is not None:
+        learned_rows = learned_sums.mutate(
+            touches=learned_sums.touches.cast("int64"),
+            credit_cents=learned_sums.credit_cents.cast("int64"),
         )
-        grouped = _join_attributes(grouped, attributes)
-        parts.append(grouped.select(*keys, "touches", "credit_cents", *extra))
+        parts.append(learned_rows.select(*keys, "touches", "credit_cents", *extra))
     if not parts:
         empty = pd.DataFrame(columns=[*keys, "touches", "credit_cents"])
         schema = {**dict.fromkeys(keys, "string"), "touches": "int64"}

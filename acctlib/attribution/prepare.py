@@ -7,7 +7,6 @@ import logging
 import ibis
 import pandas as pd
 
-from acctlib import engine
 from acctlib.attribution import compare
 from acctlib.attribution.credits import CREDIT_KEYS, compute_attribution
 from acctlib.attribution.journeys import excluded_touch_note
@@ -58,7 +57,7 @@ def prepare_attribution(context) -> None:
     _store_comparisons(context, result, settings)
     _store_checks(context, result, snapshot, settings)
     # The workspace has its own copy, so the engine's cache can go.
-    engine.drop_cached(context.con, result.credits)
+    result.drop_cached(context.con)
 
     windows = compare.compute_window_sensitivity(touches, snapshot, settings)
     context.store("attribution_windows", windows)
