@@ -21,6 +21,15 @@ def test_split_paths_trims_names_and_merges_equal_ones():
     assert channels.index.equals(text.index)
 
 
+@pytest.mark.parametrize("rows", [[], ["email"], ["email > event", None]])
+def test_split_paths_short_inputs(rows):
+    """Inputs too short to halve split like longer ones."""
+    channels = split_paths(pd.Series(rows, dtype="object"))
+    expected = [None if row is None else row.split(" > ") for row in rows]
+    found = [None if c is pd.NA else list(c) for c in channels.tolist()]
+    assert found == expected
+
+
 def test_split_paths_empty_text_gives_no_list():
     channels = split_paths(pd.Series(["", None, "email"], dtype="object"))
     assert channels.isna().tolist() == [True, True, False]
