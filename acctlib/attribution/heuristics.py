@@ -268,6 +268,7 @@ def credit_heuristics(
     models: tuple[str, ...] | None = None,
     *,
     keep_weights: bool = False,
+    columns: tuple[str, ...] | None = None,
 ) -> ibis.Table:
     """Allocate every heuristic model's credit per journey touch, side by side.
 
@@ -281,6 +282,10 @@ def credit_heuristics(
         Heuristic models to credit; ``settings.heuristic_models`` when None.
     keep_weights
         Also return each model's weight as ``weight_<model>`` (float).
+    columns
+        Journey columns to return next to the credits, by default those
+        listed below; fewer columns make the allocation cheaper. They
+        must include ``journey_id``, ``position`` and ``amount_cents``.
 
     Returns
     -------
@@ -300,11 +305,12 @@ def credit_heuristics(
     for those weights, so only the other models go through it.
     """
     models = settings.heuristic_models if models is None else models
+    columns = _TOUCH_COLUMNS if columns is None else columns
     amount = journeys.amount_cents
     closed_form = {}
     weights = {}
     for model in models:
-        if keep_weights or model not in (*_ROLE_MODELS, "linear"):
+        if keep_weights or model in _POSITION_MODELS:
             weights[f"weight_{model}"] = _model_weight(journeys, model, settings).cast(
                 "float64"
             )
@@ -316,29 +322,60 @@ def credit_heuristics(
             extra = ibis.ifelse(journeys.position < amount % count, 1, 0)
             closed_form[f"credit_{model}"] = (amount // count + extra).cast("int64")
     staged = journeys.select(
-        *_TOUCH_COLUMNS, "touch_count", "creation_position", **weights, **closed_form
+        *columns, "touch_count", "creation_position", **weights, **closed_form
     )
-    general = {
+    positional = {
         f"weight_{model}": f"credit_{model}"
-        for model in models
-        if f"credit_{model}" not in closed_form
-    }
-    if keep_weights:
-        # Keep a copy of each weight, because allocation drops its inputs.
-        staged = staged.mutate(**{f"_input_{name}": staged[name] for name in general})
-        general = {f"_input_{name}": credit for name, credit in general.items()}
-    closed_forms = {
-        f"credit_{model}": _PositionAllocation(*_POSITION_MODELS[model])
         for model in models
         if model in _POSITION_MODELS
     }
+    if keep_weights:
+        # Keep a copy of each weight, because allocation drops its inputs.
+        staged = staged.mutate(
+            **{f"_input_{name}": staged[name] for name in positional}
+        )
+        positional = {f"_input_{name}": credit for name, credit in positional.items()}
+    closed_forms = {
+        credit: _PositionAllocation(*_POSITION_MODELS[credit.removeprefix("credit_")])
+        for credit in positional.values()
+    }
     allocated = allocate_cents_columns(
-        staged, general, ["journey_id"], closed_forms, count="touch_count"
+        staged, positional, ["journey_id"], closed_forms, count="touch_count"
     )
+    grouped = [
+        model
+        for model in models
+        if f"credit_{model}" not in closed_form and model not in _POSITION_MODELS
+    ]
+    if grouped:
+        # Allocated on narrow rows read from the journeys again, so the
+        # totals, floor sums and ranks move three columns, not every one.
+        narrow = journeys.select(
+            "journey_id",
+            "position",
+            "amount_cents",
+            "touch_count",
+            **{
+                f"weight_{model}": _model_weight(journeys, model, settings).cast(
+                    "float64"
+                )
+                for model in grouped
+            },
+        )
+        credited = allocate_cents_columns(
+            narrow,
+            {f"weight_{model}": f"credit_{model}" for model in grouped},
+            ["journey_id"],
+            count="touch_count",
+        )
+        credited = credited.select(
+            "journey_id", "position", *(f"credit_{model}" for model in grouped)
+        )
+        allocated = allocated.join(credited, ["journey_id", "position"])
     order = [f"credit_{model}" for model in models]
     if keep_weights:
         order += [f"weight_{model}" for model in models]
-    return allocated.select(*_TOUCH_COLUMNS, *order)
+    return allocated.select(*columns, *order)
 
 
 _TOUCH_COLUMNS = (
