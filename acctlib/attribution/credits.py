@@ -46,6 +46,7 @@ ATTRIBUTE_COLUMNS = [
     "outcome",
     "close_month",
 ]
+JOURNEY_ATTRIBUTES = ["journey_id", *ATTRIBUTE_COLUMNS]
 
 
 @dataclass
@@ -163,7 +164,9 @@ def compute_attribution(
     kept = [
         _cache(con, sums)
         for sums in (
-            _sum_heuristics(heuristic, models, CREDIT_KEYS, attributes),
+            _sum_heuristics(
+                heuristic, models, CREDIT_KEYS, opportunities[JOURNEY_ATTRIBUTES]
+            ),
             _sum_learned(learned_credits, CREDIT_KEYS, attributes),
         )
         if sums is not None
@@ -210,10 +213,16 @@ def _cache(con: Any, expression: ibis.Table) -> ibis.Table:
 
 
 def _credit_heuristics(journeys: ibis.Table, settings: AttributionSettings):
-    """Return each touch's heuristic credits, only the columns summed later."""
-    credited = heuristics.credit_heuristics(journeys, settings)
+    """Return each touch's heuristic credits, only the columns summed later.
+
+    Deals are kept as ``journey_id``, one integer instead of two text
+    columns; their columns are joined to the sums.
+    """
+    keys = ("journey_id", "kind", "channel", "function", "campaign")
+    credited = heuristics.credit_heuristics(
+        journeys, settings, columns=(*keys, "position", "amount_cents")
+    )
     models = [f"credit_{model}" for model in settings.heuristic_models]
-    keys = ["kind", "opportunity_id", "channel", "function", "campaign"]
     return credited.select(*keys, *models)
 
 
@@ -226,17 +235,32 @@ def _sum_heuristics(
     """Sum ``touches`` and every heuristic model's credit per ``keys``, side by side.
 
     Each touch is aggregated once for all models, with one ``credit_<model>``
-    column per model. ``attributes`` (deal columns keyed by kind and
-    opportunity) are joined to the sums. None when there is no model.
+    column per model. With ``attributes`` (deal columns keyed by
+    ``journey_id``) the touches are summed per journey and the deal's
+    columns joined, which groups on an integer instead of the deal's kind
+    and id. None when there is no model.
     """
     if not models:
         return None
     group = [key for key in keys if key != "model"]
+    by_journey = attributes is not None
+    if by_journey:
+        group = ["journey_id", *(key for key in group if key in heuristic.columns)]
+        group.remove("kind")
+    credits = [f"credit_{model}" for model in models]
     sums = heuristic.group_by(group).aggregate(
         touches=ibis._.count(),
-        **{f"credit_{model}": heuristic[f"credit_{model}"].sum() for model in models},
+        **{credit: heuristic[credit].sum() for credit in credits},
     )
-    return _join_attributes(sums, attributes)
+    if not by_journey:
+        return sums
+    deals = ibis.memtable(attributes)
+    joined = sums.join(deals, "journey_id")
+    extra = [column for column in attributes.columns if column not in keys]
+    extra.remove("journey_id")
+    return joined.select(
+        *(key for key in keys if key != "model"), "touches", *credits, *extra
+    )
 
 
 def _sum_learned(
