@@ -276,31 +276,47 @@ def count_excluded_touches(
     before the lookback). Returns columns ``kind``, ``reason`` and
     ``touches`` (int), sorted.
     """
-    kinds = opportunities.select("kind").distinct()
-    candidates = touches.select("account_id", "occurred_at").cross_join(kinds)
-    last_end = opportunities.group_by(["kind", "account_id"]).aggregate(
-        last_end=opportunities.window_end.max()
+    with_kinds = opportunities.select("kind").distinct().to_pandas()
+    kinds = sorted(with_kinds["kind"])
+    # Each account's last window end per kind, side by side, so every
+    # touch is read once for all kinds.
+    last_ends = opportunities.group_by("account_id").aggregate(
+        **{
+            f"_last_end_{kind}": opportunities.window_end.max(
+                where=opportunities.kind == kind
+            )
+            for kind in kinds
+        }
     )
-    joined = candidates.left_join(last_end, ["kind", "account_id"])
-    reason = ibis.cases(
-        (joined.last_end.isnull(), "no opportunity"),
-        (joined.occurred_at >= joined.last_end, "after last close"),
-        else_="outside window",
+    joined = touches.select("account_id", "occurred_at").left_join(
+        last_ends, "account_id"
     )
-    counted = (
-        joined.mutate(reason=reason)
-        .group_by(["kind", "reason"])
-        .aggregate(touches=ibis._.count())
-        .to_pandas()
-    )
-    # A journey's touches come before its window end, so before the
-    # account's last one: they were counted as "outside window" above.
+    counts = {}
+    for kind in kinds:
+        last_end = joined[f"_last_end_{kind}"]
+        counts[f"{kind}/no opportunity"] = last_end.isnull().sum()
+        counts[f"{kind}/after last close"] = (joined.occurred_at >= last_end).sum()
+    counts["_known"] = joined.count()
+    totals = joined.aggregate(**counts).to_pandas().iloc[0]
+    # A sum over no touches is missing, not 0.
+    totals = totals.astype("float64").fillna(0).astype("int64")
     assigned = journeys.group_by("kind").aggregate(assigned=journeys.touch_id.nunique())
-    counted = counted.merge(assigned.to_pandas(), on="kind", how="left")
-    inside = counted["reason"] == "outside window"
-    counted["touches"] = counted["touches"] - counted["assigned"].fillna(0).where(
-        inside, 0
-    )
+    assigned = assigned.to_pandas().set_index("kind")["assigned"]
+    rows = []
+    for kind in kinds:
+        no_opportunity = int(totals[f"{kind}/no opportunity"])
+        after = int(totals[f"{kind}/after last close"])
+        # A journey's touches come before its window end, so before the
+        # account's last one: the rest of the known touches are outside
+        # every window.
+        outside = int(totals["_known"]) - no_opportunity - after
+        outside -= int(assigned.get(kind, 0))
+        rows += [
+            (kind, "after last close", after),
+            (kind, "no opportunity", no_opportunity),
+            (kind, "outside window", outside),
+        ]
+    counted = pd.DataFrame(rows, columns=["kind", "reason", "touches"])
     result = counted[counted["touches"] > 0][["kind", "reason", "touches"]]
     result = result.sort_values(["kind", "reason"]).reset_index(drop=True)
     result["touches"] = result["touches"].astype("int64")

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from acctlib.attribution import compare, markov, shapley
+from acctlib.attribution.credits import compute_attribution
 from acctlib.attribution.journeys import excluded_touch_note
 from acctlib.attribution.settings import MODELS, AttributionSettings
 from tests.attribution.frames import AS_OF, attribute, credit_by, opportunities, touches
@@ -62,6 +63,55 @@ def test_two_deals_event_outside_window(two_deals):
     ]
     note = excluded_touch_note(two_deals.excluded_touches, AS_OF)
     assert "1 outside window" in note
+
+
+def test_excluded_touches_counted_per_kind_and_reason():
+    """Every known touch outside the journeys is counted once per kind."""
+    deals = opportunities(
+        ("W1", "A", "2024-06-01", "2024-07-01", 10_000, "won"),
+        ("P1", "B", "2024-06-01", "2024-12-01", 5_000, "open"),
+    )
+    touch_frame = touches(
+        ("a-old", "A", "2023-01-01", "event"),
+        ("a-in", "A", "2024-06-15", "webinar"),
+        ("a-late", "A", "2024-08-01", "email"),
+        ("b-in", "B", "2024-06-15", "email"),
+        ("c-none", "C", "2024-06-15", "email"),
+        ("a-unknown", "A", "2025-02-01", "email"),
+    )
+    excluded = attribute(touch_frame, deals, lookback_days=90).excluded_touches
+    assert excluded.to_dict("records") == [
+        {"kind": "pipeline", "reason": "after last close", "touches": 1},
+        {"kind": "pipeline", "reason": "no opportunity", "touches": 1},
+        {"kind": "pipeline", "reason": "outside window", "touches": 1},
+        {"kind": "revenue", "reason": "after last close", "touches": 1},
+        {"kind": "revenue", "reason": "no opportunity", "touches": 2},
+        {"kind": "revenue", "reason": "outside window", "touches": 1},
+    ]
+
+
+def test_drop_cached_frees_the_engine_tables_behind_credits():
+    """Credits read cached sums until the result drops them."""
+    con = ibis.duckdb.connect()
+    table = con.create_table(
+        "touchpoints", touches(("t1", "A", "2024-06-15", "webinar"))
+    )
+    deals = opportunities(("W1", "A", "2024-06-01", "2024-07-01", 10_000, "won"))
+    settings = AttributionSettings(as_of=AS_OF, models=MODELS)
+    result = compute_attribution(con, table, deals, settings)
+
+    def engine_tables():
+        query = "SELECT table_name FROM information_schema.tables"
+        return {name for (name,) in con.con.execute(query).fetchall()}
+
+    names = {cached.get_name().split(".")[-1] for cached in result.cached}
+    # The heuristic sums and the learned models' sums.
+    assert len(names) == 2
+    assert names <= engine_tables()
+    assert result.fetch_credits()["credit_cents"].sum() == 2 * 10_000_00 * len(MODELS)
+    result.drop_cached(con)
+    assert not names & engine_tables()
+    assert result.cached == []
 
 
 def test_assign_all_credits_both_deals():
