@@ -301,18 +301,21 @@ def compute_window_sensitivity(
     snapshot: pd.DataFrame,
     settings: AttributionSettings,
     models: tuple[str, ...] = ("linear",),
+    deal_companies: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Return revenue credit per channel for each lookback in ``window_days``.
 
     Only credit to touches is compared, so the shares leave out deals
-    without a touch. Returns ``lookback_days``, ``model``, ``channel``,
+    without a touch. ``deal_companies`` links shared deals to their
+    companies, as for :func:`~acctlib.attribution.credits.compute_attribution`.
+    Returns ``lookback_days``, ``model``, ``channel``,
     ``credit`` (report currency) and ``share`` (of the model's credit to
     touches at that lookback).
     """
     frames = []
     for days in settings.window_days:
         varied = dataclasses.replace(settings, lookback_days=days, models=models)
-        selected, _ = select_opportunities(snapshot, varied)
+        selected, _ = select_opportunities(snapshot, varied, deal_companies)
         revenue = selected[selected["kind"] == "revenue"]
         if revenue.empty:
             continue
@@ -338,6 +341,7 @@ def suggest_lookback(
     settings: AttributionSettings,
     quantile: float = 0.8,
     step: int = 30,
+    deal_companies: pd.DataFrame | None = None,
 ) -> int | None:
     """Suggest a lookback from the accounts' time between first touch and close.
 
@@ -347,9 +351,10 @@ def suggest_lookback(
     ``quantile`` of the days from first touch to creation, rounded up to a
     multiple of ``step`` days and kept between ``step`` and the widest
     lookback. Returns None when no won deal has a touch before creation.
+    ``deal_companies`` is read as by :func:`compute_window_sensitivity`.
     """
     widest = dataclasses.replace(settings, lookback_days=max(settings.window_days))
-    selected, _ = select_opportunities(snapshot, widest)
+    selected, _ = select_opportunities(snapshot, widest, deal_companies)
     revenue = selected[selected["kind"] == "revenue"]
     if revenue.empty:
         return None

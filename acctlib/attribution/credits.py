@@ -119,6 +119,7 @@ def compute_attribution(
     touches: ibis.Table,
     snapshot: pd.DataFrame,
     settings: AttributionSettings,
+    deal_companies: pd.DataFrame | None = None,
 ) -> AttributionResult:
     """Compute every model's credit for the opportunities of ``snapshot``.
 
@@ -136,8 +137,14 @@ def compute_attribution(
         Output of :func:`acctlib.asof.snapshot_opportunities`.
     settings
         Models, windows and tie rules.
+    deal_companies
+        The intake's links of deals to companies, or None; a deal shared by
+        several companies draws the touches of each (see
+        :func:`~acctlib.attribution.journeys.select_opportunities`).
     """
-    opportunities, excluded_opportunities = select_opportunities(snapshot, settings)
+    opportunities, excluded_opportunities = select_opportunities(
+        snapshot, settings, deal_companies
+    )
     opportunity_table = opportunities_table(opportunities)
     known = known_touches(touches, settings)
     journeys = _cache(con, build_journeys(known, opportunity_table, settings))
@@ -388,9 +395,8 @@ def _summarize_journeys(
         sourced=(sources & is_marketing).any(),
         influenced=is_marketing.any(),
     )
-    result = opportunities.drop(columns="journey_id").merge(
-        summary.to_pandas(), on=["kind", "opportunity_id"], how="left"
-    )
+    deals = opportunities.drop(columns=["journey_id", "accounts"], errors="ignore")
+    result = deals.merge(summary.to_pandas(), on=["kind", "opportunity_id"], how="left")
     result["touches"] = result["touches"].fillna(0).astype("int64")
     for column in ("sourced", "influenced"):
         result[column] = result[column].astype("boolean").fillna(False).astype(bool)

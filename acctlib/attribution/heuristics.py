@@ -349,7 +349,7 @@ def credit_heuristics(
     ]
     if grouped:
         # Allocated on narrow rows read from the journeys again, so the
-        # totals, floor sums and ranks move three columns, not every one.
+        # totals, floor sums and ranks move five columns, not every one.
         narrow = journeys.select(
             "journey_id",
             "position",

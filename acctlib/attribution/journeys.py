@@ -35,6 +35,7 @@ from acctlib import schema
 from acctlib.asof import as_of_cutoff
 from acctlib.attribution.allocation import to_cents
 from acctlib.attribution.settings import AttributionSettings
+from acctlib.dealshares import shared_links
 from acctlib.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,9 @@ _TOUCH_REQUIRED = ("touch_id", "account_id", "occurred_at", "channel", "function
 
 
 def select_opportunities(
-    snapshot: pd.DataFrame, settings: AttributionSettings
+    snapshot: pd.DataFrame,
+    settings: AttributionSettings,
+    deal_companies: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return the opportunities to credit and the won deals left out.
 
@@ -80,6 +83,11 @@ def select_opportunities(
         ``closed_on`` (calendar dates), ``is_won`` and ``is_lost``.
     settings
         Lookback and as-of date.
+    deal_companies
+        The intake's links of deals to companies with each company's
+        share (see :mod:`acctlib.dealshares`), or None. A deal shared by
+        several companies draws the touches of each company whose share
+        is above zero.
 
     Returns
     -------
@@ -87,10 +95,13 @@ def select_opportunities(
         ``opportunities`` has one row per credit kind and opportunity with
         the columns of :data:`OPPORTUNITY_COLUMNS` plus ``amount`` and
         ``close_month``, sorted by kind and opportunity. ``journey_id``
-        numbers the rows by kind, then window end, then opportunity. ``excluded`` lists
-        won deals that cannot be credited (missing or non-positive amount)
-        with ``opportunity_id``, ``amount`` and ``reason``. Other deals with
-        a missing or negative amount are left out; those of amount 0 stay.
+        numbers the rows by kind, then window end, then opportunity. When
+        a deal is shared, the column ``accounts`` lists every company whose
+        touches join its journey (``account_id`` alone for other deals).
+        ``excluded`` lists won deals that cannot be credited (missing or
+        non-positive amount) with ``opportunity_id``, ``amount`` and
+        ``reason``. Other deals with a missing or negative amount are left
+        out; those of amount 0 stay.
     """
     missing = [c for c in _SNAPSHOT_REQUIRED if c not in snapshot.columns]
     if missing:
@@ -140,6 +151,14 @@ def select_opportunities(
     result.insert(0, "journey_id", 0)
     result.loc[by_close.index, "journey_id"] = np.arange(len(result), dtype="int64")
     result = result.sort_values(["kind", "opportunity_id"]).reset_index(drop=True)
+    links = shared_links(deal_companies)
+    if not links.empty and result["opportunity_id"].isin(links["opportunity_id"]).any():
+        companies = links.groupby("opportunity_id")["account_id"].agg(
+            lambda ids: sorted(map(str, ids))
+        )
+        accounts = result["opportunity_id"].map(companies)
+        own = result["account_id"].map(lambda account: [account])
+        result["accounts"] = accounts.where(accounts.notna(), own)
     return result, excluded.reset_index(drop=True)
 
 
@@ -161,8 +180,27 @@ def _window_end(frame: pd.DataFrame, cutoff: pd.Timestamp) -> pd.Series:
 
 def opportunities_table(opportunities: pd.DataFrame) -> ibis.Table:
     """Return the opportunities of :func:`select_opportunities` as a memtable."""
-    columns = list(OPPORTUNITY_COLUMNS)
-    return ibis.memtable(opportunities[columns], schema=OPPORTUNITY_COLUMNS)
+    schema = dict(OPPORTUNITY_COLUMNS)
+    if "accounts" in opportunities.columns:
+        schema["accounts"] = "array<string>"
+    return ibis.memtable(opportunities[list(schema)], schema=schema)
+
+
+def _deal_accounts(opportunities: ibis.Table) -> ibis.Table:
+    """Return each deal's window once per account whose touches it draws.
+
+    Columns ``journey_id``, ``kind``, ``account_id``, ``window_start`` and
+    ``window_end``: one row per deal, or per company of a shared deal.
+    """
+    windows = ["journey_id", "kind", "window_start", "window_end"]
+    if "accounts" not in opportunities.columns:
+        return opportunities.select(*windows, "account_id")
+    listed = opportunities.mutate(
+        accounts=opportunities.accounts.fill_null(
+            ibis.array([opportunities.account_id])
+        )
+    )
+    return listed.select(*windows, account_id=listed.accounts.unnest())
 
 
 def known_touches(touches: ibis.Table, settings: AttributionSettings) -> ibis.Table:
@@ -216,9 +254,7 @@ def build_journeys(
         touch precedes the creation).
     """
     # Pair touches with windows on narrow rows, then add the other columns.
-    windows = opportunities.select(
-        "journey_id", "kind", "account_id", "window_start", "window_end"
-    )
+    windows = _deal_accounts(opportunities)
     joined = touches.select("touch_id", "account_id", "occurred_at").join(
         windows, "account_id"
     )
@@ -232,8 +268,15 @@ def build_journeys(
             journey_id=pairs.journey_id.min()
         )
     pairs = pairs.select("touch_id", "journey_id")
-    inside = pairs.join(touches, "touch_id").join(opportunities, "journey_id")
-    inside = inside.select(*touches.columns, *opportunities.drop("account_id").columns)
+    deals = opportunities.drop(
+        *(
+            column
+            for column in ("account_id", "accounts")
+            if column in opportunities.columns
+        )
+    )
+    inside = pairs.join(touches, "touch_id").join(deals, "journey_id")
+    inside = inside.select(*touches.columns, *deals.columns)
 
     priority = _channel_rank(inside.channel, settings.channel_priority)
     journey = ["journey_id"]
@@ -280,11 +323,10 @@ def count_excluded_touches(
     kinds = sorted(with_kinds["kind"])
     # Each account's last window end per kind, side by side, so every
     # touch is read once for all kinds.
-    last_ends = opportunities.group_by("account_id").aggregate(
+    windows = _deal_accounts(opportunities)
+    last_ends = windows.group_by("account_id").aggregate(
         **{
-            f"_last_end_{kind}": opportunities.window_end.max(
-                where=opportunities.kind == kind
-            )
+            f"_last_end_{kind}": windows.window_end.max(where=windows.kind == kind)
             for kind in kinds
         }
     )

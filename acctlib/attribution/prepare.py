@@ -43,7 +43,8 @@ def prepare_attribution(context) -> None:
     settings = AttributionSettings.from_params(context.params, context.as_of)
     snapshot = context.frames["opportunity_snapshot"]
     touches = context.con.table("touchpoints")
-    result = compute_attribution(context.con, touches, snapshot, settings)
+    links = context.intake.extras.get(DEAL_COMPANIES)
+    result = compute_attribution(context.con, touches, snapshot, settings, links)
 
     context.store_table(
         "attribution_credits",
@@ -59,9 +60,13 @@ def prepare_attribution(context) -> None:
     # The workspace has its own copy, so the engine's cache can go.
     result.drop_cached(context.con)
 
-    windows = compare.compute_window_sensitivity(touches, snapshot, settings)
+    windows = compare.compute_window_sensitivity(
+        touches, snapshot, settings, deal_companies=links
+    )
     context.store("attribution_windows", windows)
-    suggested = compare.suggest_lookback(touches, snapshot, settings)
+    suggested = compare.suggest_lookback(
+        touches, snapshot, settings, deal_companies=links
+    )
     _add_headline(context, result, settings, suggested)
 
 

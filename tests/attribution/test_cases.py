@@ -114,6 +114,38 @@ def test_drop_cached_frees_the_engine_tables_behind_credits():
     assert result.cached == []
 
 
+@pytest.mark.parametrize(
+    ("shares", "expected", "left_out"),
+    [
+        ({"A": 0.5, "B": 0.5}, {"webinar": 5_000.0, "event": 5_000.0}, 1),
+        ({"A": 1.0, "B": 0.0}, {"webinar": 10_000.0}, 2),
+    ],
+)
+def test_shared_deal_journey_draws_each_sharing_company(shares, expected, left_out):
+    """A deal shared by two companies draws both companies' touches."""
+    deals = opportunities(("S1", "A", "2024-06-01", "2024-07-01", 10_000, "won"))
+    touch_frame = touches(
+        ("a1", "A", "2024-06-10", "webinar"),
+        ("b1", "B", "2024-06-20", "event"),
+        ("c1", "C", "2024-06-20", "email"),
+    )
+    links = pd.DataFrame(
+        {
+            "opportunity_id": "S1",
+            "account_id": list(shares),
+            "share": list(shares.values()),
+        }
+    )
+    con = ibis.duckdb.connect()
+    table = con.create_table("touchpoints", touch_frame)
+    settings = AttributionSettings(as_of=AS_OF)
+    result = compute_attribution(con, table, deals, settings, links)
+    assert credit_by(result, "linear") == expected
+    # C's touch, and B's when B has no share, join no journey.
+    excluded = result.excluded_touches
+    assert excluded.loc[excluded["kind"] == "revenue", "touches"].sum() == left_out
+
+
 def test_assign_all_credits_both_deals():
     """With the all assignment the webinar also joins O2's journey."""
     deals = opportunities(
