@@ -159,7 +159,9 @@ def _build_locked(params: Params, command: str) -> BuildResult:
         _export_account_map(
             workspace, staging / "account_map.csv", params["influence_window_days"]
         )
-        _export_prepared_tables(prepared, staging / TABLES_DIR, workspace)
+        _export_prepared_tables(
+            prepared, staging / TABLES_DIR, workspace, params["influence_window_days"]
+        )
         timings["total"] = time.perf_counter() - started
         manifest["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
         manifest["html_bytes"] = publish.html_sizes(staging)
@@ -370,14 +372,19 @@ def _prepare_previous_month(
     return {"as_of": earlier.isoformat(), **previous.headline}
 
 
-def _export_prepared_tables(prepared, target: Path, workspace: Path) -> None:
+def _export_prepared_tables(
+    prepared, target: Path, workspace: Path, window_days: int = 90
+) -> None:
     """Write every prepared table to ``target/<name>.parquet``.
 
-    Tables stored from the engine are copied by DuckDB from the workspace,
-    so they are never loaded into pandas.
+    Touch counts are named after the run's window, as in the account map
+    CSV. Tables stored from the engine are copied by DuckDB from the
+    workspace, so they are never loaded into pandas.
     """
     target.mkdir(parents=True, exist_ok=True)
+    columns = accountmap.window_column_names(window_days)
     for name, frame in sorted(prepared.frames.items()):
+        frame = frame.rename(columns=columns)
         frame.to_parquet(target / f"{name}.parquet", index=False)
     if not prepared.engine_tables:
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from types import SimpleNamespace
 
 import pandas as pd
 
@@ -49,3 +50,13 @@ def test_default_window_keeps_the_names(tmp_path):
         "marketing_touches_90d",
         "marketing_channels_90d",
     ]
+
+
+def test_parquet_tables_name_touch_counts_after_the_window(tmp_path):
+    """The exported tables use the same names as the CSV."""
+    frame = pd.DataFrame({"account_id": ["A1"], "touches_90d": [4], "usage_90d": [1]})
+    prepared = SimpleNamespace(frames={"account_map": frame}, engine_tables=[])
+    build._export_prepared_tables(prepared, tmp_path / "tables", tmp_path, 30)
+    exported = pd.read_parquet(tmp_path / "tables" / "account_map.parquet")
+    assert list(exported.columns) == ["account_id", "touches_30d", "usage_90d"]
+    assert list(frame.columns) == ["account_id", "touches_90d", "usage_90d"]
