@@ -73,39 +73,14 @@ def allocate_cents_expr(weighted: ibis.Table, group_by: list[str]) -> ibis.Table
     Returns
     -------
     ibis.Table
-        ``weighted`` with ``credit_cents`` (int64) added; the helper columns
-        are dropped again.
+        ``weighted`` with ``credit_cents`` (int64) added. ``position`` must
+        be unique within a group.
     """
-    window = ibis.window(group_by=group_by)
-    # Three window passes: totals, the floor sum, then the remainder rank.
-    staged = weighted.mutate(
-        _total=weighted.weight.sum().over(window),
-        _count=weighted.weight.count().over(window),
+    # The weight is allocated from a copy, as allocation drops its input.
+    staged = weighted.mutate(_allocated_weight=weighted.weight)
+    return allocate_cents_columns(
+        staged, {"_allocated_weight": "credit_cents"}, group_by
     )
-    use_weight = staged._total > 0
-    share = ibis.ifelse(
-        use_weight,
-        staged.weight / staged._total,
-        1.0 / staged._count.cast("float64"),
-    )
-    positive = use_weight.ifelse(staged.weight > 0, True)
-    exact = staged.amount_cents.cast("float64") * share
-    floor = exact.floor().cast("int64")
-    staged = staged.mutate(
-        _floor=floor,
-        _remainder=ibis.ifelse(positive, exact - floor.cast("float64"), -1.0),
-    )
-    staged = staged.mutate(
-        _leftover=staged.amount_cents - staged._floor.sum().over(window)
-    )
-    rank = ibis.row_number().over(
-        group_by=group_by,
-        order_by=[ibis.desc(staged._remainder), staged.position],
-    )
-    staged = staged.mutate(_rank=rank)
-    bonus = ibis.ifelse(staged._rank < staged._leftover, 1, 0).cast("int64")
-    staged = staged.mutate(credit_cents=staged._floor + bonus)
-    return staged.drop("_total", "_count", "_floor", "_remainder", "_leftover", "_rank")
 
 
 ValueOf = Callable[[ibis.Table, str, ibis.Value], ibis.Value]
@@ -173,31 +148,101 @@ def allocate_cents_columns(
     if not columns:
         return table
     closed_forms = dict(closed_forms or {})
-    grouped = [credit for credit in columns.values() if credit not in closed_forms]
-    weight_of = {credit: weight for weight, credit in columns.items()}
+    grouped = {
+        weight: credit
+        for weight, credit in columns.items()
+        if credit not in closed_forms
+    }
     staged = table
-    if count is None:
-        counts = table.group_by(group_by).aggregate(_count=ibis._.count())
-        staged = staged.join(counts, group_by)
+    if closed_forms:
+        closed = {w: c for w, c in columns.items() if c in closed_forms}
+        staged = _allocate_row_wise(staged, closed, closed_forms, count)
     if grouped:
-        totals = staged.group_by(group_by).aggregate(
-            **{
-                f"_total_{credit}": staged[weight_of[credit]].sum()
-                for credit in grouped
-            }
+        credited = allocate_cents_narrow(table, grouped, group_by, count)
+        staged = staged.drop(*grouped).join(credited, [*group_by, "position"])
+    return staged
+
+
+def allocate_cents_narrow(
+    table: ibis.Table,
+    columns: dict[str, str],
+    group_by: list[str],
+    count: str | None = None,
+) -> ibis.Table:
+    """Allocate ``amount_cents`` per weight column on narrow rows.
+
+    The rule is that of :func:`allocate_cents_expr`. The totals and the
+    floor sums of all columns are grouped once each and joined back, and
+    each remainder rank is numbered by a window, on rows holding only the
+    group, ``position``, ``amount_cents`` and the weights, so the passes
+    move few columns. ``count`` is as for :func:`allocate_cents_columns`.
+
+    Returns ``group_by``, ``position`` and one int64 credit column per
+    entry of ``columns``, one row per row of ``table``.
+    """
+    keep = [*group_by, "position", "amount_cents", *columns]
+    narrow = table.select(*keep, **({} if count is None else {"_count": table[count]}))
+    totals = narrow.group_by(group_by).aggregate(
+        **({} if count is not None else {"_count": ibis._.count()}),
+        **{
+            f"_total_{credit}": narrow[weight].sum()
+            for weight, credit in columns.items()
+        },
+    )
+    staged = narrow.join(totals, group_by)
+    parts = {}
+    for weight, credit in columns.items():
+        floor, remainder = _floor_and_remainder(staged, credit, staged[weight])
+        parts[f"_floor_{credit}"] = floor
+        parts[f"_remainder_{credit}"] = remainder
+    staged = staged.mutate(**parts)
+    sums = staged.group_by(group_by).aggregate(
+        **{
+            f"_floor_sum_{credit}": staged[f"_floor_{credit}"].sum()
+            for credit in columns.values()
+        }
+    )
+    staged = staged.join(sums, group_by)
+    ranks = {
+        f"_rank_{credit}": ibis.row_number().over(
+            group_by=group_by,
+            order_by=[ibis.desc(staged[f"_remainder_{credit}"]), staged.position],
         )
-        staged = staged.join(totals, group_by)
-    helpers = {} if count is None else {"_count": staged[count]}
+        for credit in columns.values()
+    }
+    staged = staged.mutate(**ranks)
+    credits = {
+        credit: staged[f"_floor_{credit}"]
+        + ibis.ifelse(
+            staged[f"_rank_{credit}"]
+            < staged.amount_cents - staged[f"_floor_sum_{credit}"],
+            1,
+            0,
+        ).cast("int64")
+        for credit in columns.values()
+    }
+    return staged.select(*group_by, "position", **credits)
+
+
+def _allocate_row_wise(
+    table: ibis.Table,
+    columns: dict[str, str],
+    closed_forms: Mapping[str, ClosedForm],
+    count: str | None,
+) -> ibis.Table:
+    """Allocate the columns of ``closed_forms`` from each row alone."""
+    if count is None:
+        raise ValueError("row-wise allocation needs the group's row count column")
+    helpers = {"_count": table[count]}
     for credit, rule in closed_forms.items():
-        helpers |= rule.helper_columns(staged, credit)
-    staged = staged.mutate(**helpers)
+        helpers |= rule.helper_columns(table, credit)
+    staged = table.mutate(**helpers)
     staged = staged.mutate(
         **{
             f"_total_{credit}": rule.total(staged, credit)
             for credit, rule in closed_forms.items()
         }
     )
-
     parts = {}
     for weight, credit in columns.items():
         floor, remainder = _floor_and_remainder(staged, credit, staged[weight])
@@ -206,34 +251,13 @@ def allocate_cents_columns(
     for credit, rule in closed_forms.items():
         parts |= rule.remainder_columns(staged, credit, _remainder_of)
     staged = staged.mutate(**parts)
-    floor_sums = {
-        credit: rule.floor_sum(staged, credit, _floor_of)
-        for credit, rule in closed_forms.items()
-    }
-    if grouped:
-        sums = staged.group_by(group_by).aggregate(
-            **{
-                f"_floor_sum_{credit}": staged[f"_floor_{credit}"].sum()
-                for credit in grouped
-            }
-        )
-        staged = staged.join(sums, group_by)
-        floor_sums |= {credit: staged[f"_floor_sum_{credit}"] for credit in grouped}
     staged = staged.mutate(
         **{
-            f"_leftover_{credit}": staged.amount_cents - floor_sums[credit]
-            for credit in columns.values()
+            f"_leftover_{credit}": staged.amount_cents
+            - rule.floor_sum(staged, credit, _floor_of)
+            for credit, rule in closed_forms.items()
         }
     )
-
-    for credit in grouped:
-        narrow = staged.select(*group_by, "position", f"_remainder_{credit}")
-        rank = ibis.row_number().over(
-            group_by=group_by,
-            order_by=[ibis.desc(narrow[f"_remainder_{credit}"]), narrow.position],
-        )
-        ranked = narrow.select(*group_by, "position", **{f"_rank_{credit}": rank})
-        staged = staged.join(ranked, [*group_by, "position"])
     staged = staged.mutate(
         **{
             f"_rank_{credit}": rule.rank(staged, credit)

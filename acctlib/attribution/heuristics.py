@@ -29,7 +29,11 @@ from __future__ import annotations
 
 import ibis
 
-from acctlib.attribution.allocation import allocate_cents_columns, allocate_cents_expr
+from acctlib.attribution.allocation import (
+    allocate_cents_columns,
+    allocate_cents_expr,
+    allocate_cents_narrow,
+)
 from acctlib.attribution.journeys import (
     build_journeys,
     known_touches,
@@ -362,14 +366,11 @@ def credit_heuristics(
                 for model in grouped
             },
         )
-        credited = allocate_cents_columns(
+        credited = allocate_cents_narrow(
             narrow,
             {f"weight_{model}": f"credit_{model}" for model in grouped},
             ["journey_id"],
             count="touch_count",
-        )
-        credited = credited.select(
-            "journey_id", "position", *(f"credit_{model}" for model in grouped)
         )
         allocated = allocated.join(credited, ["journey_id", "position"])
     order = [f"credit_{model}" for model in models]
