@@ -68,14 +68,15 @@ def count_path_transitions(paths: pd.DataFrame, order: int = 1) -> pd.DataFrame:
     nonempty = lengths > 0
     first = (np.cumsum(lengths) - lengths)[nonempty]
 
-    # State numbers start at 1, so 0 stands for (start) as a source.
-    sources = np.roll(states, 1)
-    sources[first] = 0
-    journeys = np.repeat(conversions + nulls, lengths)
+    # State numbers start at 1, so 0 stands for (start) as a source. Each
+    # step is the key source * size + target, built in place.
     size = len(state_names) + 1
-    step_counts = np.bincount(
-        sources * size + states, weights=journeys, minlength=size * size
-    )
+    keys = np.empty(len(states), dtype="int64")
+    np.multiply(states[:-1], size, out=keys[1:])
+    keys[first] = 0
+    keys += states
+    journeys = np.repeat(conversions + nulls, lengths)
+    step_counts = np.bincount(keys, weights=journeys, minlength=size * size)
     # Self-transitions are counted on the diagonal; dropping them there
     # is cheaper than leaving them out of every touch.
     step_counts[np.arange(size) * (size + 1)] = 0.0
@@ -96,6 +97,8 @@ def count_path_transitions(paths: pd.DataFrame, order: int = 1) -> pd.DataFrame:
 def _number_channels(channels: pd.Series) -> tuple[np.ndarray, np.ndarray, list]:
     """Return each path's length, every touch's channel number and the names.
 
+    Channel numbers are int32 or int64 integers from 0.
+
     ``channels`` contains Python sequences, or Arrow lists as
     :func:`acctlib.attribution.paths.split_paths` returns them; Arrow lists
     are numbered without making a Python object per touch.
@@ -107,9 +110,10 @@ def _number_channels(channels: pd.Series) -> tuple[np.ndarray, np.ndarray, list]
         encoded = pc.list_flatten(lists)
         if not pa.types.is_dictionary(encoded.type):
             encoded = pc.dictionary_encode(encoded)
+        # The int32 numbers are read in place, without a copy per touch.
         return (
             lengths.to_numpy().astype("int64"),
-            encoded.indices.to_numpy().astype("int64"),
+            encoded.indices.to_numpy(),
             encoded.dictionary.to_pylist(),
         )
     lengths = channels.map(len).to_numpy(dtype="int64")
