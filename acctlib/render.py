@@ -26,7 +26,9 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.paths import jupyter_runtime_dir
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbconvert import HTMLExporter
+from papermill.engines import NBClientEngine, papermill_engines
 from papermill.exceptions import PapermillExecutionError
+from papermill.iorw import write_ipynb
 from traitlets import default
 
 from acctlib.errors import BuildError
@@ -34,6 +36,7 @@ from acctlib.errors import BuildError
 logger = logging.getLogger(__name__)
 
 KERNEL_NAME = "acctlib"
+ENGINE_NAME = "acctlib"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # Python's warnings module prints "file:line: SomeWarning: message".
 WARNING_LINE = re.compile(r"^\S.*:\d+: \w*Warning: ", re.MULTILINE)
@@ -70,6 +73,31 @@ class LocalKernelManager(AsyncKernelManager):
         if self.shutting_down:
             return
         await super()._async_interrupt_kernel()
+
+
+class SaveOnceEngine(NBClientEngine):
+    """papermill's nbclient engine, writing the output notebook only at the end.
+
+    papermill's own engine rewrites the whole output notebook before and
+    after every cell. A report notebook carries the inlined chart libraries
+    (about 0.9 MB), so on the bundled sample those writes took 0.7 to 1.8 s
+    per notebook (measured on 2 cores). papermill still writes the output
+    when the run ends or a cell raises, and this engine writes it when the
+    kernel dies or a cell times out, so a failed notebook is kept as far as
+    it ran.
+    """
+
+    @classmethod
+    def execute_notebook(cls, nb, kernel_name, output_path=None, **kwargs):
+        try:
+            return super().execute_notebook(nb, kernel_name, **kwargs)
+        except BaseException:
+            if output_path:
+                write_ipynb(nb, output_path)
+            raise
+
+
+papermill_engines.register(ENGINE_NAME, SaveOnceEngine)
 
 
 def use_project_kernel() -> None:
@@ -110,6 +138,7 @@ def execute_notebook(
             str(output),
             parameters=parameters,
             kernel_name=KERNEL_NAME,
+            engine_name=ENGINE_NAME,
             progress_bar=False,
             execution_timeout=timeout,
             cwd=str(cwd) if cwd else None,
