@@ -112,10 +112,47 @@ def _lock_run(work_dir: Path):
 
 def _build_locked(params: Params, command: str) -> BuildResult:
     started = time.perf_counter()
-    timings: dict[str, float] = {}
     sections = _section_paths(params["sections"])
     _check_timezone(params["report_timezone"])
+    workers = max(1, min(params["parallel_notebooks"], len(sections)))
+    with _notebook_workers(workers) as pool:
+        return _build_with_workers(params, command, sections, pool, started)
 
+
+@contextlib.contextmanager
+def _notebook_workers(count: int):
+    """Start ``count`` notebook worker processes, each with a warm kernel.
+
+    Each worker process runs one notebook at a time, so the kernel clients
+    of parallel notebooks share no event loop. The workers start their
+    first kernels now, and those import the report's libraries while the
+    build prepares the tables (see :func:`acctlib.render.start_warm_kernel`).
+    """
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+        # Each warm-up waits for its imports, so that one worker is busy
+        # while the other takes the next warm-up.
+        for _ in range(count):
+            warm_up = pool.submit(render.start_warm_kernel, NOTEBOOKS_DIR, wait=True)
+            warm_up.add_done_callback(_log_warm_up_failure)
+        yield pool
+
+
+def _log_warm_up_failure(future) -> None:
+    # A notebook without a warm kernel starts its own, and reports any
+    # failure of that kernel as its own.
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning("warming up a notebook kernel failed: %s", future.exception())
+
+
+def _build_with_workers(
+    params: Params,
+    command: str,
+    sections: list[Path],
+    pool: ProcessPoolExecutor,
+    started: float,
+) -> BuildResult:
+    timings: dict[str, float] = {}
     step = time.perf_counter()
     intake = load_source(params)
     timings["intake"] = time.perf_counter() - step
@@ -148,7 +185,9 @@ def _build_locked(params: Params, command: str) -> BuildResult:
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "notebooks").mkdir(parents=True)
     try:
-        executed = _execute_all(sections, staging, workspace.resolve(), params, timings)
+        executed = _execute_all(
+            pool, sections, staging, workspace.resolve(), params, timings
+        )
         generated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
         manifest = _manifest(params, intake, prepared, sections, command, generated_at)
         manifest["headline_previous"] = previous_headline
@@ -241,48 +280,40 @@ def _drop_sections_without_tables(
 
 
 def _execute_all(
+    pool: ProcessPoolExecutor,
     sections: list[Path],
     staging: Path,
     workspace: Path,
     params: Params,
     timings: dict[str, float],
 ) -> dict[str, nbformat.NotebookNode]:
-    """Run every section notebook, up to ``parallel_notebooks`` at a time.
-
-    Each notebook runs in its own worker process, so the kernel clients of
-    parallel notebooks share no event loop.
-    """
+    """Run every section notebook on the worker processes of ``pool``."""
     total = len(sections)
-    workers = min(params["parallel_notebooks"], total)
-    context = multiprocessing.get_context("spawn")
     executed = {}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {}
-        for position, source in enumerate(sections, 1):
-            output = staging / "notebooks" / source.name
-            logger.info("[%d/%d] running %s", position, total, source.name)
-            future = pool.submit(
-                _run_notebook,
-                source,
-                output,
-                workspace,
-                params["notebook_timeout_seconds"],
-            )
-            futures[future] = (position, source, output)
-        for future in as_completed(futures):
-            position, source, output = futures[future]
-            try:
-                elapsed = future.result()
-            except BuildError:
-                _keep_failed(output, params)
-                for other in futures:
-                    other.cancel()
-                raise
-            timings[f"notebook:{source.stem}"] = elapsed
-            logger.info(
-                "[%d/%d] %s done in %.1f s", position, total, source.name, elapsed
-            )
-            executed[source.stem] = nbformat.read(output, as_version=4)
+    futures = {}
+    for position, source in enumerate(sections, 1):
+        output = staging / "notebooks" / source.name
+        logger.info("[%d/%d] running %s", position, total, source.name)
+        future = pool.submit(
+            _run_notebook,
+            source,
+            output,
+            workspace,
+            params["notebook_timeout_seconds"],
+        )
+        futures[future] = (position, source, output)
+    for future in as_completed(futures):
+        position, source, output = futures[future]
+        try:
+            elapsed = future.result()
+        except BuildError:
+            _keep_failed(output, params)
+            for other in futures:
+                other.cancel()
+            raise
+        timings[f"notebook:{source.stem}"] = elapsed
+        logger.info("[%d/%d] %s done in %.1f s", position, total, source.name, elapsed)
+        executed[source.stem] = nbformat.read(output, as_version=4)
     return {source.stem: executed[source.stem] for source in sections}
 
 
