@@ -34,7 +34,8 @@ from acctlib.errors import AcctlibError, BuildError, ParameterError, RunBusyErro
 from acctlib.intake import load_source
 from acctlib.intake.quarantine import write_csv_safely
 from acctlib.params import PROJECT_ROOT, Params
-from acctlib.workspace import MOVEMENT_STEPS, WORKSPACE_FILE, prepare_workspace
+from acctlib.prepare import MOVEMENT_STEPS, prepare_workspace
+from acctlib.workspace import WORKSPACE_FILE
 
 logger = logging.getLogger(__name__)
 

@@ -58,7 +58,6 @@ def _acctlib_warm_up():
     import importlib
 
     for name in (
-        "statsmodels.api",
         "acctlib.accountcharts",
         "acctlib.accountviews",
         "acctlib.attribution.report",
