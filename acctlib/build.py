@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import json
 import logging
 import multiprocessing
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import time
 import zoneinfo
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -136,7 +138,12 @@ def _notebook_workers(count: int):
         for _ in range(count):
             warm_up = pool.submit(render.start_warm_kernel, NOTEBOOKS_DIR, wait=True)
             warm_up.add_done_callback(_log_warm_up_failure)
-        yield pool
+        try:
+            yield pool
+        except BaseException:
+            # A failed build runs none of the notebooks still queued.
+            pool.shutdown(cancel_futures=True)
+            raise
 
 
 def _log_warm_up_failure(future) -> None:
@@ -186,8 +193,13 @@ def _build_with_workers(
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "notebooks").mkdir(parents=True)
     try:
+        # The tables and CSV files need no notebook, so they are written
+        # while the notebooks run.
+        export = functools.partial(
+            _export_run_files, intake, prepared, staging, workspace, params
+        )
         executed = _execute_all(
-            pool, sections, staging, workspace.resolve(), params, timings
+            pool, sections, staging, workspace.resolve(), params, timings, export
         )
         generated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
         manifest = _manifest(params, intake, prepared, sections, command, generated_at)
@@ -195,11 +207,6 @@ def _build_with_workers(
         step = time.perf_counter()
         publish.write_section_pages(staging, executed, manifest)
         timings["html_export"] = time.perf_counter() - step
-        write_csv_safely(intake.quarantine.to_frame(), staging / "rejected_rows.csv")
-        _export_account_map(
-            workspace, staging / "account_map.csv", params["influence_window_days"]
-        )
-        _export_prepared_tables(prepared, staging / TABLES_DIR, workspace)
         timings["total"] = time.perf_counter() - started
         manifest["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
         manifest["html_bytes"] = publish.html_sizes(staging)
@@ -287,8 +294,13 @@ def _execute_all(
     workspace: Path,
     params: Params,
     timings: dict[str, float],
+    meanwhile: Callable[[], None],
 ) -> dict[str, nbformat.NotebookNode]:
-    """Run every section notebook on the worker processes of ``pool``."""
+    """Run every section notebook on the worker processes of ``pool``.
+
+    ``meanwhile`` is called in this process once every notebook has been
+    submitted, so that its work overlaps theirs.
+    """
     total = len(sections)
     executed = {}
     futures = {}
@@ -303,6 +315,7 @@ def _execute_all(
             params["notebook_timeout_seconds"],
         )
         futures[future] = (position, source, output)
+    meanwhile()
     for future in as_completed(futures):
         position, source, output = futures[future]
         try:
@@ -338,6 +351,15 @@ def _run_notebook(source: Path, output: Path, workspace: Path, timeout: int) -> 
         detail = f"{type(error).__name__}: {error}".splitlines()[0]
         raise BuildError(source.name, None, detail) from None
     return time.perf_counter() - started
+
+
+def _export_run_files(intake, prepared, staging: Path, workspace: Path, params) -> None:
+    """Write the rejected rows, the account map CSV and the prepared tables."""
+    write_csv_safely(intake.quarantine.to_frame(), staging / "rejected_rows.csv")
+    _export_account_map(
+        workspace, staging / "account_map.csv", params["influence_window_days"]
+    )
+    _export_prepared_tables(prepared, staging / TABLES_DIR, workspace)
 
 
 def _export_account_map(workspace: Path, target: Path, window_days: int) -> None:
