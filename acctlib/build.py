@@ -132,18 +132,20 @@ def _notebook_workers(count: int):
     build prepares the tables (see :func:`acctlib.render.start_warm_kernel`).
     """
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=count, mp_context=context)
+    try:
         # Each warm-up waits for its imports, so that one worker is busy
         # while the other takes the next warm-up.
         for _ in range(count):
             warm_up = pool.submit(render.start_warm_kernel, NOTEBOOKS_DIR, wait=True)
             warm_up.add_done_callback(_log_warm_up_failure)
-        try:
-            yield pool
-        except BaseException:
-            # A failed build runs none of the notebooks still queued.
-            pool.shutdown(cancel_futures=True)
-            raise
+        yield pool
+    except BaseException:
+        # A failed build runs none of the notebooks still queued, and
+        # raises its error without waiting for warm-ups to finish.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 def _log_warm_up_failure(future) -> None:
