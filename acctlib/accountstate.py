@@ -72,7 +72,7 @@ def compute_account_state(
 ) -> dict[str, pd.DataFrame]:
     """Compute every account frame known on ``as_of`` from the run's inputs.
 
-    ``context`` is the run's :class:`~acctlib.workspace.PrepareContext`.
+    ``context`` is the run's :class:`~acctlib.prepare.PrepareContext`.
     ``touch_activity`` is the output of
     :func:`acctlib.accountmap.summarize_touch_activity` on ``as_of`` when
     the caller has it already; None computes it.

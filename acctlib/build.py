@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import json
 import logging
 import multiprocessing
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import time
 import zoneinfo
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -34,7 +36,8 @@ from acctlib.errors import AcctlibError, BuildError, ParameterError, RunBusyErro
 from acctlib.intake import load_source
 from acctlib.intake.quarantine import write_csv_safely
 from acctlib.params import PROJECT_ROOT, Params
-from acctlib.workspace import MOVEMENT_STEPS, WORKSPACE_FILE, prepare_workspace
+from acctlib.prepare import MOVEMENT_STEPS, prepare_workspace
+from acctlib.workspace import WORKSPACE_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -112,10 +115,54 @@ def _lock_run(work_dir: Path):
 
 def _build_locked(params: Params, command: str) -> BuildResult:
     started = time.perf_counter()
-    timings: dict[str, float] = {}
     sections = _section_paths(params["sections"])
     _check_timezone(params["report_timezone"])
+    workers = max(1, min(params["parallel_notebooks"], len(sections)))
+    with _notebook_workers(workers) as pool:
+        return _build_with_workers(params, command, sections, pool, started)
 
+
+@contextlib.contextmanager
+def _notebook_workers(count: int):
+    """Start ``count`` notebook worker processes, each with a warm kernel.
+
+    Each worker process runs one notebook at a time, so the kernel clients
+    of parallel notebooks share no event loop. The workers start their
+    first kernels now, and those import the report's libraries while the
+    build prepares the tables (see :func:`acctlib.render.start_warm_kernel`).
+    """
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=count, mp_context=context)
+    try:
+        # Each warm-up waits for its imports, so that one worker is busy
+        # while the other takes the next warm-up.
+        for _ in range(count):
+            warm_up = pool.submit(render.start_warm_kernel, NOTEBOOKS_DIR, wait=True)
+            warm_up.add_done_callback(_log_warm_up_failure)
+        yield pool
+    except BaseException:
+        # A failed build runs none of the notebooks still queued, and
+        # raises its error without waiting for warm-ups to finish.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _log_warm_up_failure(future) -> None:
+    # A notebook without a warm kernel starts its own, and reports any
+    # failure of that kernel as its own.
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning("warming up a notebook kernel failed: %s", future.exception())
+
+
+def _build_with_workers(
+    params: Params,
+    command: str,
+    sections: list[Path],
+    pool: ProcessPoolExecutor,
+    started: float,
+) -> BuildResult:
+    timings: dict[str, float] = {}
     step = time.perf_counter()
     intake = load_source(params)
     timings["intake"] = time.perf_counter() - step
@@ -148,20 +195,20 @@ def _build_locked(params: Params, command: str) -> BuildResult:
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "notebooks").mkdir(parents=True)
     try:
-        executed = _execute_all(sections, staging, workspace.resolve(), params, timings)
+        # The tables and CSV files need no notebook, so they are written
+        # while the notebooks run.
+        export = functools.partial(
+            _export_run_files, intake, prepared, staging, workspace, params
+        )
+        executed = _execute_all(
+            pool, sections, staging, workspace.resolve(), params, timings, export
+        )
         generated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
         manifest = _manifest(params, intake, prepared, sections, command, generated_at)
         manifest["headline_previous"] = previous_headline
         step = time.perf_counter()
         publish.write_section_pages(staging, executed, manifest)
         timings["html_export"] = time.perf_counter() - step
-        write_csv_safely(intake.quarantine.to_frame(), staging / "rejected_rows.csv")
-        _export_account_map(
-            workspace, staging / "account_map.csv", params["influence_window_days"]
-        )
-        _export_prepared_tables(
-            prepared, staging / TABLES_DIR, workspace, params["influence_window_days"]
-        )
         timings["total"] = time.perf_counter() - started
         manifest["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
         manifest["html_bytes"] = publish.html_sizes(staging)
@@ -243,48 +290,46 @@ def _drop_sections_without_tables(
 
 
 def _execute_all(
+    pool: ProcessPoolExecutor,
     sections: list[Path],
     staging: Path,
     workspace: Path,
     params: Params,
     timings: dict[str, float],
+    meanwhile: Callable[[], None],
 ) -> dict[str, nbformat.NotebookNode]:
-    """Run every section notebook, up to ``parallel_notebooks`` at a time.
+    """Run every section notebook on the worker processes of ``pool``.
 
-    Each notebook runs in its own worker process, so the kernel clients of
-    parallel notebooks share no event loop.
+    ``meanwhile`` is called in this process once every notebook has been
+    submitted, so that its work overlaps theirs.
     """
     total = len(sections)
-    workers = min(params["parallel_notebooks"], total)
-    context = multiprocessing.get_context("spawn")
     executed = {}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {}
-        for position, source in enumerate(sections, 1):
-            output = staging / "notebooks" / source.name
-            logger.info("[%d/%d] running %s", position, total, source.name)
-            future = pool.submit(
-                _run_notebook,
-                source,
-                output,
-                workspace,
-                params["notebook_timeout_seconds"],
-            )
-            futures[future] = (position, source, output)
-        for future in as_completed(futures):
-            position, source, output = futures[future]
-            try:
-                elapsed = future.result()
-            except BuildError:
-                _keep_failed(output, params)
-                for other in futures:
-                    other.cancel()
-                raise
-            timings[f"notebook:{source.stem}"] = elapsed
-            logger.info(
-                "[%d/%d] %s done in %.1f s", position, total, source.name, elapsed
-            )
-            executed[source.stem] = nbformat.read(output, as_version=4)
+    futures = {}
+    for position, source in enumerate(sections, 1):
+        output = staging / "notebooks" / source.name
+        logger.info("[%d/%d] running %s", position, total, source.name)
+        future = pool.submit(
+            _run_notebook,
+            source,
+            output,
+            workspace,
+            params["notebook_timeout_seconds"],
+        )
+        futures[future] = (position, source, output)
+    meanwhile()
+    for future in as_completed(futures):
+        position, source, output = futures[future]
+        try:
+            elapsed = future.result()
+        except BuildError:
+            _keep_failed(output, params)
+            for other in futures:
+                other.cancel()
+            raise
+        timings[f"notebook:{source.stem}"] = elapsed
+        logger.info("[%d/%d] %s done in %.1f s", position, total, source.name, elapsed)
+        executed[source.stem] = nbformat.read(output, as_version=4)
     return {source.stem: executed[source.stem] for source in sections}
 
 
@@ -308,6 +353,17 @@ def _run_notebook(source: Path, output: Path, workspace: Path, timeout: int) -> 
         detail = f"{type(error).__name__}: {error}".splitlines()[0]
         raise BuildError(source.name, None, detail) from None
     return time.perf_counter() - started
+
+
+def _export_run_files(intake, prepared, staging: Path, workspace: Path, params) -> None:
+    """Write the rejected rows, the account map CSV and the prepared tables."""
+    write_csv_safely(intake.quarantine.to_frame(), staging / "rejected_rows.csv")
+    _export_account_map(
+        workspace, staging / "account_map.csv", params["influence_window_days"]
+    )
+    _export_prepared_tables(
+        prepared, staging / TABLES_DIR, workspace, params["influence_window_days"]
+    )
 
 
 def _export_account_map(workspace: Path, target: Path, window_days: int) -> None:

@@ -26,7 +26,7 @@ from benchmarks.memory import TreeMemorySampler, max_process_rss_mb
 IMPORTS = """\
 from acctlib import charts, summary, tables, views
 from acctlib.workspace import open_workspace
-import altair, duckdb, ibis, pandas, statsmodels.api"""
+import altair, duckdb, ibis, pandas"""
 
 
 def make_floor_notebook() -> nbformat.NotebookNode:

@@ -7,11 +7,11 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from acctlib import accountstate, engine, movement, workspace
+from acctlib import accountstate, engine, movement, prepare
 from acctlib.accountmap import summarize_touch_activity, summarize_touch_history
 from acctlib.asof import as_of_cutoff, snapshot_opportunities
 from acctlib.intake import load_source
-from acctlib.workspace import PrepareContext
+from acctlib.prepare import PrepareContext
 from tests.conftest import small_params
 
 AS_OF = dt.date(2026, 3, 31)
@@ -118,27 +118,27 @@ def test_touch_history_equals_one_date_at_a_time(sample_intake):
 def test_previous_month_reuses_history_state(sample_intake, tmp_path):
     intake, params = sample_intake
     history_steps = [
-        workspace.prepare_account_map,
+        prepare.prepare_account_map,
         accountstate.prepare_progression,
         accountstate.prepare_tiers_and_health,
         accountstate.prepare_account_history,
     ]
-    current = workspace.prepare_workspace(
+    current = prepare.prepare_workspace(
         intake, params, tmp_path / "now.duckdb", steps=history_steps
     )
     earlier = movement.previous_month_end(params.as_of)
     assert list(current.month_end_states) == [earlier]
 
     previous_params = params.replace(as_of=earlier)
-    steps = workspace.MOVEMENT_STEPS
-    reused = workspace.prepare_workspace(
+    steps = prepare.MOVEMENT_STEPS
+    reused = prepare.prepare_workspace(
         intake,
         previous_params,
         tmp_path / "reused.duckdb",
         steps=steps,
         month_end_states=current.month_end_states,
     )
-    computed = workspace.prepare_workspace(
+    computed = prepare.prepare_workspace(
         intake, previous_params, tmp_path / "computed.duckdb", steps=steps
     )
     assert reused.headline == computed.headline

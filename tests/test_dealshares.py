@@ -20,7 +20,7 @@ from acctlib.dealshares import (
 )
 from acctlib.intake.hubspot import compute_account_amounts, compute_deal_companies
 from acctlib.params import resolve_params
-from acctlib.workspace import prepare_workspace
+from acctlib.prepare import prepare_workspace
 from tests.intake.helpers import load
 from tests.intake.test_hubspot import hubspot_files
 

@@ -19,7 +19,7 @@ from acctlib import accountstate, engine, healthvalidation, schema
 from acctlib.intake import Intake
 from acctlib.intake.quarantine import Quarantine
 from acctlib.params import resolve_params
-from acctlib.workspace import PrepareContext
+from acctlib.prepare import PrepareContext
 from tests.conftest import DATASETS
 
 RAVENSTACK = DATASETS / "ravenstack-saas-churn"

@@ -9,7 +9,7 @@ import pytest
 
 from acctlib import movement
 from acctlib.intake import load_source
-from acctlib.workspace import MOVEMENT_STEPS, prepare_workspace
+from acctlib.prepare import MOVEMENT_STEPS, prepare_workspace
 from tests.conftest import small_params
 
 

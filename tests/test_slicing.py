@@ -8,7 +8,8 @@ import pytest
 from acctlib import engine, slicing
 from acctlib.errors import ParameterError
 from acctlib.intake import load_source
-from acctlib.workspace import open_workspace, prepare_workspace
+from acctlib.prepare import prepare_workspace
+from acctlib.workspace import open_workspace
 from tests.conftest import small_params
 
 ACCOUNTS = pd.DataFrame(

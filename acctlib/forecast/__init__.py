@@ -18,7 +18,3 @@ Modules, one concept each:
 - :mod:`~acctlib.forecast.views`: the notebook's tables and charts and
   :func:`executive_highlights`.
 """
-
-from acctlib.forecast.prepare import prepare_forecast
-
-__all__ = ["prepare_forecast"]

@@ -21,11 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from acctlib.forecast.methods import (
-    METHOD_LABELS,
-    ForecastSettings,
-    compute_forecasts,
-)
+from acctlib.forecast.labels import METHOD_LABELS
+from acctlib.forecast.methods import ForecastSettings, compute_forecasts
 from acctlib.forecast.periods import add_months, horizon_window, last_complete_month
 from acctlib.forecast.state import (
     ForecastInputs,

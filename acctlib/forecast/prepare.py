@@ -29,7 +29,8 @@ import pandas as pd
 
 from acctlib import asof
 from acctlib.forecast import backtest, pipeline, timeseries
-from acctlib.forecast.methods import METHOD_LABELS, ForecastSettings, compute_forecasts
+from acctlib.forecast.labels import METHOD_LABELS
+from acctlib.forecast.methods import ForecastSettings, compute_forecasts
 from acctlib.forecast.periods import (
     Window,
     forecast_windows,
@@ -46,7 +47,7 @@ from acctlib.forecast.winprob import (
 )
 
 if TYPE_CHECKING:
-    from acctlib.workspace import PrepareContext
+    from acctlib.prepare import PrepareContext
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ FORECAST_TABLES = (
 def prepare_forecast(context: PrepareContext) -> None:
     """Store the forecast tables and the forecast headline of one run.
 
-    ``context`` is the run's :class:`~acctlib.workspace.PrepareContext`. A
+    ``context`` is the run's :class:`~acctlib.prepare.PrepareContext`. A
     source without opportunities skips the step with a note. Tiers on the
     report date come from the ``account_tiers`` frame of the tiering step
     when it exists, otherwise from value quantiles (with a note). Backtest

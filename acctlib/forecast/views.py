@@ -1,7 +1,7 @@
 """Tables, charts and executive cards of the forecast section.
 
 Every function takes an open :class:`~acctlib.workspace.Workspace` and
-reads only the tables that :func:`acctlib.forecast.prepare_forecast`
+reads only the tables that :func:`acctlib.forecast.prepare.prepare_forecast`
 stored, so a notebook cell is one call. Charts are aggregated: one point
 per method and cut-off or window.
 """
@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 
 from acctlib import charts, tables, views
-from acctlib.forecast.methods import METHOD_LABELS, MODEL_LABELS
+from acctlib.forecast.labels import METHOD_LABELS, MODEL_LABELS
 from acctlib.workspace import Workspace
 
 WINDOW_LABELS = {

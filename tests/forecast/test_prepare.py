@@ -7,13 +7,12 @@ import pandas as pd
 import pytest
 
 from acctlib import engine
-from acctlib.forecast import prepare_forecast
-from acctlib.forecast.methods import METHOD_LABELS
-from acctlib.forecast.prepare import FORECAST_TABLES, _index_touches
+from acctlib.forecast.labels import METHOD_LABELS
+from acctlib.forecast.prepare import FORECAST_TABLES, _index_touches, prepare_forecast
 from acctlib.forecast.winprob import TouchIndex
 from acctlib.intake import load_source
 from acctlib.params import PROJECT_ROOT, resolve_params
-from acctlib.workspace import PrepareContext
+from acctlib.prepare import PrepareContext
 from tests.conftest import DATASETS, small_params
 
 FAST = ["forecast_backtest_cutoffs=2", "forecast_simulations=300"]

@@ -9,7 +9,7 @@ import pytest
 
 from acctlib import render
 from acctlib.intake import load_source
-from acctlib.workspace import prepare_workspace
+from acctlib.prepare import prepare_workspace
 from tests.conftest import small_params
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))

@@ -1,0 +1,79 @@
+"""Warm kernels: started ahead of a notebook, used once, then shut down."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from acctlib import render
+
+# The first cell shows whether the report's libraries were imported before
+# the notebook ran, and which names the notebook's namespace holds.
+PROBE = """\
+import sys
+print("acctlib.charts" in sys.modules)
+print(sorted(name for name in dir() if not name.startswith("_")))
+"""
+
+
+def _probe_notebook(folder):
+    notebook = nbformat.v4.new_notebook(
+        metadata={
+            "kernelspec": {
+                "name": render.KERNEL_NAME,
+                "display_name": "acctlib",
+                "language": "python",
+            }
+        }
+    )
+    notebook.cells = [nbformat.v4.new_code_cell(PROBE)]
+    path = folder / "probe.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def _run_probe(folder, cwd):
+    source = _probe_notebook(folder)
+    executed = render.execute_notebook(
+        source, folder / "probe-out.ipynb", {}, timeout=120, cwd=cwd
+    )
+    cell = executed.cells[-1]
+    return cell.execution_count, cell.outputs[0]["text"].splitlines()
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_kernels():
+    yield
+    render.shutdown_warm_kernels()
+
+
+def test_warm_kernel_runs_next_notebook(tmp_path):
+    render.start_warm_kernel(tmp_path, wait=True)
+
+    count, lines = _run_probe(tmp_path, tmp_path)
+
+    assert lines[0] == "True"
+    assert count == 1
+    assert render._warm_kernels == []
+
+
+def test_warm_up_leaves_namespace_as_new(tmp_path):
+    _, new_lines = _run_probe(tmp_path, tmp_path)
+    render.start_warm_kernel(tmp_path, wait=True)
+
+    _, warm_lines = _run_probe(tmp_path, tmp_path)
+
+    assert new_lines[0] == "False"
+    assert warm_lines[0] == "True"
+    assert warm_lines[1] == new_lines[1]
+
+
+def test_warm_kernel_of_other_folder_unused(tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    render.start_warm_kernel(other, wait=True)
+
+    _, lines = _run_probe(tmp_path, tmp_path)
+
+    assert lines[0] == "False"
+    assert len(render._warm_kernels) == 1
