@@ -52,7 +52,7 @@ def test_default_window_keeps_the_names(tmp_path):
     ]
 
 
-def test_parquet_tables_name_touch_counts_after_the_window(tmp_path):
+def test_parquet_touch_counts_follow_window(tmp_path):
     """The exported tables use the same names as the CSV."""
     frame = pd.DataFrame({"account_id": ["A1"], "touches_90d": [4], "usage_90d": [1]})
     prepared = SimpleNamespace(frames={"account_map": frame}, engine_tables=[])

@@ -65,7 +65,7 @@ def test_two_deals_event_outside_window(two_deals):
     assert "1 outside window" in note
 
 
-def test_excluded_touches_counted_per_kind_and_reason():
+def test_excluded_touches_per_kind_and_reason():
     """Every known touch outside the journeys is counted once per kind."""
     deals = opportunities(
         ("W1", "A", "2024-06-01", "2024-07-01", 10_000, "won"),
@@ -90,7 +90,7 @@ def test_excluded_touches_counted_per_kind_and_reason():
     ]
 
 
-def test_drop_cached_frees_the_engine_tables_behind_credits():
+def test_drop_cached_frees_engine_tables():
     """Credits read cached sums until the result drops them."""
     con = ibis.duckdb.connect()
     table = con.create_table(
@@ -121,7 +121,7 @@ def test_drop_cached_frees_the_engine_tables_behind_credits():
         ({"A": 1.0, "B": 0.0}, {"webinar": 10_000.0}, 2),
     ],
 )
-def test_shared_deal_journey_draws_each_sharing_company(shares, expected, left_out):
+def test_shared_deal_draws_every_company(shares, expected, left_out):
     """A deal shared by two companies draws both companies' touches."""
     deals = opportunities(("S1", "A", "2024-06-01", "2024-07-01", 10_000, "won"))
     touch_frame = touches(
