@@ -433,14 +433,16 @@ def _export_prepared_tables(
 ) -> None:
     """Write every prepared table to ``target/<name>.parquet``.
 
-    Touch counts are named after the run's window, as in the account map
-    CSV. Tables stored from the engine are copied by DuckDB from the
-    workspace, so they are never loaded into pandas.
+    The account map's touch counts are named after the run's window, as
+    in the account map CSV. Other tables keep their names: their counts
+    cover fixed windows, such as the 30 and 90 days of
+    ``account_progression``. Tables stored from the engine are copied by
+    DuckDB from the workspace, so they are never loaded into pandas.
     """
     target.mkdir(parents=True, exist_ok=True)
-    columns = accountmap.window_column_names(window_days)
     for name, frame in sorted(prepared.frames.items()):
-        frame = frame.rename(columns=columns)
+        if name == "account_map":
+            frame = frame.rename(columns=accountmap.window_column_names(window_days))
         frame.to_parquet(target / f"{name}.parquet", index=False)
     if not prepared.engine_tables:
         return

@@ -53,10 +53,18 @@ def test_default_window_keeps_the_names(tmp_path):
 
 
 def test_parquet_touch_counts_follow_window(tmp_path):
-    """The exported tables use the same names as the CSV."""
+    """The exported account map uses the CSV's names; other tables keep theirs."""
     frame = pd.DataFrame({"account_id": ["A1"], "touches_90d": [4], "usage_90d": [1]})
-    prepared = SimpleNamespace(frames={"account_map": frame}, engine_tables=[])
+    progression = pd.DataFrame(
+        {"account_id": ["A1"], "touches_30d": [1], "touches_90d": [4]}
+    )
+    frames = {"account_map": frame, "account_progression": progression}
+    prepared = SimpleNamespace(frames=frames, engine_tables=[])
     build._export_prepared_tables(prepared, tmp_path / "tables", tmp_path, 30)
-    exported = pd.read_parquet(tmp_path / "tables" / "account_map.parquet")
+    tables = tmp_path / "tables"
+
+    exported = pd.read_parquet(tables / "account_map.parquet")
     assert list(exported.columns) == ["account_id", "touches_30d", "usage_90d"]
     assert list(frame.columns) == ["account_id", "touches_90d", "usage_90d"]
+    kept = pd.read_parquet(tables / "account_progression.parquet")
+    assert list(kept.columns) == ["account_id", "touches_30d", "touches_90d"]

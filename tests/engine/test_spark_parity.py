@@ -199,3 +199,34 @@ def test_spark_credits_stream_into_workspace(attribution_runs, tmp_path):
     assert len(stored) == len(expected)
     assert stored["credit_cents"].tolist() == expected["credit_cents"].tolist()
     workspace.disconnect()
+
+
+def test_spark_shared_deal_credits_match_duckdb(
+    parity_inputs, spark_backend, duckdb_backend
+):
+    """A deal shared by two companies draws the same touches on both engines."""
+    snapshot = parity_inputs.snapshot
+    deal = snapshot[snapshot["is_won"].astype(bool)].iloc[0]
+    other = sorted(set(snapshot["account_id"]) - {deal["account_id"]})[0]
+    links = pd.DataFrame(
+        {
+            "opportunity_id": [deal["opportunity_id"]] * 2,
+            "account_id": [deal["account_id"], other],
+            "share": [0.5, 0.5],
+        }
+    )
+    settings = AttributionSettings.from_params(
+        parity_inputs.params, parity_inputs.params.as_of
+    )
+    touchpoints = parity_inputs.tables["touchpoints"]
+    runs = {}
+    for name, backend in (("duckdb", duckdb_backend), ("spark", spark_backend)):
+        touches = engine.load_touchpoints(backend, touchpoints, parity_inputs.params)
+        result = compute_attribution(
+            backend, touches, snapshot, settings, deal_companies=links
+        )
+        runs[name] = result.fetch_credits()
+
+    pd.testing.assert_frame_equal(runs["spark"], runs["duckdb"])
+    shared = runs["duckdb"]["opportunity_id"] == deal["opportunity_id"]
+    assert shared.any()
