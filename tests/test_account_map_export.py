@@ -66,5 +66,6 @@ def test_parquet_touch_counts_follow_window(tmp_path):
     exported = pd.read_parquet(tables / "account_map.parquet")
     assert list(exported.columns) == ["account_id", "touches_30d", "usage_90d"]
     assert list(frame.columns) == ["account_id", "touches_90d", "usage_90d"]
-    kept = pd.read_parquet(tables / "account_progression.parquet")
-    assert list(kept.columns) == ["account_id", "touches_30d", "touches_90d"]
+    progression_export = pd.read_parquet(tables / "account_progression.parquet")
+    expected = ["account_id", "touches_30d", "touches_90d"]
+    assert list(progression_export.columns) == expected

@@ -135,12 +135,10 @@ def allocate_cents_columns(
     The rule and its tie-break are those of :func:`allocate_cents_expr`, but
     every weight column of ``columns`` (weight column name to credit column
     name) is allocated over the same rows, whose ``position`` is unique in
-    their group. The totals and the floor sums of all columns are grouped
-    once each and joined back. Each remainder rank is numbered on a narrow
-    table of the group, the position and the remainder, and joined back.
-    The credit columns of ``closed_forms`` skip all three: their totals,
-    floor sums and ranks come from the row alone. ``count`` names a column
-    holding each group's row count; the rows are counted when it is None.
+    their group. The credit columns of ``closed_forms`` come from each row
+    alone, which needs ``count``: a column holding each group's row count.
+    The other columns are allocated by :func:`allocate_cents_narrow` and
+    joined back on the group and the position.
 
     Returns ``table`` with one int64 credit column per entry of ``columns``
     and without the weight columns.
@@ -158,38 +156,35 @@ def allocate_cents_columns(
         closed = {w: c for w, c in columns.items() if c in closed_forms}
         staged = _allocate_row_wise(staged, closed, closed_forms, count)
     if grouped:
-        credited = allocate_cents_narrow(table, grouped, group_by, count)
+        credited = allocate_cents_narrow(table, grouped, group_by)
         staged = staged.drop(*grouped).join(credited, [*group_by, "position"])
     return staged
 
 
 def allocate_cents_narrow(
-    table: ibis.Table,
-    columns: dict[str, str],
-    group_by: list[str],
-    count: str | None = None,
+    table: ibis.Table, columns: dict[str, str], group_by: list[str]
 ) -> ibis.Table:
     """Allocate ``amount_cents`` per weight column on narrow rows.
 
     The rule is that of :func:`allocate_cents_expr`. The totals and the
     floor sums of all columns are grouped once each and joined back, and
-    each remainder rank is numbered by a window, on rows holding only the
-    group, ``position``, ``amount_cents`` and the weights, so the passes
-    move few columns. ``count`` is as for :func:`allocate_cents_columns`.
+    each remainder rank is numbered by a window. These passes read only the
+    group, ``position``, ``amount_cents`` and the weights, so they move few
+    columns.
 
     Returns ``group_by``, ``position`` and one int64 credit column per
     entry of ``columns``, one row per row of ``table``.
     """
-    keep = [*group_by, "position", "amount_cents", *columns]
-    narrow = table.select(*keep, **({} if count is None else {"_count": table[count]}))
+    narrow = table.select(*group_by, "position", "amount_cents", *columns)
     totals = narrow.group_by(group_by).aggregate(
-        **({} if count is not None else {"_count": ibis._.count()}),
+        _count=ibis._.count(),
         **{
             f"_total_{credit}": narrow[weight].sum()
             for weight, credit in columns.items()
         },
     )
     staged = narrow.join(totals, group_by)
+
     parts = {}
     for weight, credit in columns.items():
         floor, remainder = _floor_and_remainder(staged, credit, staged[weight])
@@ -203,6 +198,7 @@ def allocate_cents_narrow(
         }
     )
     staged = staged.join(sums, group_by)
+
     ranks = {
         f"_rank_{credit}": ibis.row_number().over(
             group_by=group_by,
@@ -232,7 +228,10 @@ def _allocate_row_wise(
 ) -> ibis.Table:
     """Allocate the columns of ``closed_forms`` from each row alone."""
     if count is None:
-        raise ValueError("row-wise allocation needs the group's row count column")
+        raise ValueError(
+            "closed-form allocation needs count: pass the column of group row counts"
+        )
+
     helpers = {"_count": table[count]}
     for credit, rule in closed_forms.items():
         helpers |= rule.helper_columns(table, credit)
@@ -243,6 +242,7 @@ def _allocate_row_wise(
             for credit, rule in closed_forms.items()
         }
     )
+
     parts = {}
     for weight, credit in columns.items():
         floor, remainder = _floor_and_remainder(staged, credit, staged[weight])
@@ -251,6 +251,7 @@ def _allocate_row_wise(
     for credit, rule in closed_forms.items():
         parts |= rule.remainder_columns(staged, credit, _remainder_of)
     staged = staged.mutate(**parts)
+
     staged = staged.mutate(
         **{
             f"_leftover_{credit}": staged.amount_cents
@@ -264,6 +265,7 @@ def _allocate_row_wise(
             for credit, rule in closed_forms.items()
         }
     )
+
     credits = {
         credit: staged[f"_floor_{credit}"]
         + ibis.ifelse(

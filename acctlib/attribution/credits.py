@@ -168,18 +168,13 @@ def compute_attribution(
     untouched = _no_touch_rows(summary, settings)
     models = settings.heuristic_models
     attributes = opportunities[ATTRIBUTE_COLUMNS]
-    kept = [
-        _cache(con, sums)
-        for sums in (
-            _sum_heuristics(
-                heuristic, models, CREDIT_KEYS, opportunities[JOURNEY_ATTRIBUTES]
-            ),
-            _sum_learned(learned_credits, CREDIT_KEYS, attributes),
-        )
-        if sums is not None
-    ]
-    heuristic_sums = kept[0] if models else None
-    learned_sums = kept[-1] if learned_credits is not None else None
+    journey_attributes = opportunities[JOURNEY_ATTRIBUTES]
+    heuristic_sums = _cache_sums(
+        con, _sum_heuristics(heuristic, models, CREDIT_KEYS, journey_attributes)
+    )
+    learned_sums = _cache_sums(
+        con, _sum_learned(learned_credits, CREDIT_KEYS, attributes)
+    )
     credit_rows = _model_rows(
         heuristic_sums, learned_sums, models, CREDIT_KEYS, attributes
     )
@@ -201,7 +196,7 @@ def compute_attribution(
             engine.drop_cached(con, table)
     return AttributionResult(
         credits=credits,
-        cached=kept,
+        cached=[sums for sums in (heuristic_sums, learned_sums) if sums is not None],
         campaign_credits=campaign_credits,
         opportunities=summary,
         excluded_touches=excluded,
@@ -217,6 +212,10 @@ def compute_attribution(
 
 def _cache(con: Any, expression: ibis.Table) -> ibis.Table:
     return engine.cache_table(con, expression, prefix="_attribution")
+
+
+def _cache_sums(con: Any, sums: ibis.Table | None) -> ibis.Table | None:
+    return None if sums is None else _cache(con, sums)
 
 
 def _credit_heuristics(journeys: ibis.Table, settings: AttributionSettings):

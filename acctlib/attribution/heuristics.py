@@ -353,12 +353,11 @@ def credit_heuristics(
     ]
     if grouped:
         # Allocated on narrow rows read from the journeys again, so the
-        # totals, floor sums and ranks move five columns, not every one.
+        # totals, floor sums and ranks move four columns, not every one.
         narrow = journeys.select(
             "journey_id",
             "position",
             "amount_cents",
-            "touch_count",
             **{
                 f"weight_{model}": _model_weight(journeys, model, settings).cast(
                     "float64"
@@ -370,7 +369,6 @@ def credit_heuristics(
             narrow,
             {f"weight_{model}": f"credit_{model}" for model in grouped},
             ["journey_id"],
-            count="touch_count",
         )
         allocated = allocated.join(credited, ["journey_id", "position"])
     order = [f"credit_{model}" for model in models]
