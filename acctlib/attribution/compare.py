@@ -270,14 +270,17 @@ def bootstrap_shares(
     counts = np.stack([np.bincount(draw, minlength=len(accounts)) for draw in draws])
     results = []
     for model, group in rows.groupby("model"):
-        matrix = (
-            group.pivot_table(
-                index="account_id", columns=by, values="credit_cents", aggfunc="sum"
-            )
-            .reindex(accounts, fill_value=0)
-            .fillna(0.0)
+        # Credit per account (rows, in the order of ``accounts``) and value.
+        columns = np.sort(group[by].unique())
+        values = np.zeros((len(accounts), len(columns)))
+        np.add.at(
+            values,
+            (
+                np.searchsorted(accounts, group["account_id"].to_numpy()),
+                np.searchsorted(columns, group[by].to_numpy()),
+            ),
+            group["credit_cents"].to_numpy(dtype=float),
         )
-        values = matrix.to_numpy(dtype=float)
         totals = counts @ values
         resampled = totals / totals.sum(axis=1, keepdims=True)
         full = values.sum(axis=0) / values.sum()
@@ -286,7 +289,7 @@ def bootstrap_shares(
             pd.DataFrame(
                 {
                     "model": model,
-                    by: matrix.columns,
+                    by: columns,
                     "share": full,
                     "low": low,
                     "high": high,

@@ -25,10 +25,11 @@ import pandas as pd
 from acctlib import engine, schema
 from acctlib.attribution import datadriven, heuristics
 from acctlib.attribution.journeys import (
-    build_journeys,
+    attach_deals,
     count_excluded_touches,
     known_touches,
     opportunities_table,
+    order_journeys,
     select_opportunities,
 )
 from acctlib.attribution.settings import AttributionSettings
@@ -47,6 +48,8 @@ ATTRIBUTE_COLUMNS = [
     "close_month",
 ]
 JOURNEY_ATTRIBUTES = ["journey_id", *ATTRIBUTE_COLUMNS]
+JOURNEY_TOUCH_COLUMNS = ["touch_id", "occurred_at", "channel", "function", "campaign"]
+"""Touch columns the cached journeys keep; credits are per deal, not per account."""
 
 
 @dataclass
@@ -147,56 +150,51 @@ def compute_attribution(
     )
     opportunity_table = opportunities_table(opportunities)
     known = known_touches(touches, settings)
-    journeys = _cache(con, build_journeys(known, opportunity_table, settings))
+    # The journeys are cached without their deal columns, and every read
+    # joins them back from one row per deal, so the cache holds six columns
+    # per touch instead of fifteen.
+    ordered = _cache(
+        con, order_journeys(known, opportunity_table, settings, JOURNEY_TOUCH_COLUMNS)
+    )
+    journeys = attach_deals(ordered, opportunity_table)
 
-    heuristic = _cache(con, _credit_heuristics(journeys, settings))
     learned = {}
     if "markov" in settings.models:
         learned["markov"] = datadriven.compute_markov_weights(journeys, settings)
     if "shapley" in settings.models:
         learned["shapley"] = datadriven.compute_shapley_weights(journeys, settings)
-    learned_credits = None
-    if learned:
-        parts = [
-            datadriven.weight_by_channel(journeys, model, weights)
-            for model, weights in learned.items()
-        ]
-        weighted = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
-        learned_credits = _cache(con, heuristics.credit_journeys(weighted))
+    models = (*settings.heuristic_models, *learned)
+    groups = None
+    if models:
+        groups = _cache(con, _credit_touches(journeys, settings, learned))
 
     summary = _summarize_journeys(journeys, opportunities)
     untouched = _no_touch_rows(summary, settings)
-    models = settings.heuristic_models
     attributes = opportunities[ATTRIBUTE_COLUMNS]
     journey_attributes = opportunities[JOURNEY_ATTRIBUTES]
-    heuristic_sums = _cache_sums(
-        con, _sum_heuristics(heuristic, models, CREDIT_KEYS, journey_attributes)
-    )
-    learned_sums = _cache_sums(
-        con, _sum_learned(learned_credits, CREDIT_KEYS, attributes)
-    )
-    credit_rows = _model_rows(
-        heuristic_sums, learned_sums, models, CREDIT_KEYS, attributes
-    )
+    sums = None
+    if groups is not None:
+        sums = _cache(
+            con, _sum_credits(groups, models, CREDIT_KEYS, journey_attributes)
+        )
+    credit_rows = _model_rows(sums, models, CREDIT_KEYS, attributes)
     untouched_rows = untouched.merge(attributes, on=["kind", "opportunity_id"])
     untouched_rows = untouched_rows[list(credit_rows.columns)]
     credits = _add_no_touch_rows(credit_rows, untouched_rows)
-    campaign_rows = _model_rows(
-        _sum_heuristics(heuristic, models, CAMPAIGN_KEYS),
-        _sum_learned(learned_credits, CAMPAIGN_KEYS),
-        models,
-        CAMPAIGN_KEYS,
-    )
+    campaign_sums = None
+    if groups is not None:
+        campaign_sums = _sum_credits(groups, models, CAMPAIGN_KEYS)
+    campaign_rows = _model_rows(campaign_sums, models, CAMPAIGN_KEYS)
     with engine.quiet_conversions():
         campaign_frame = campaign_rows.to_pandas()
     campaign_credits = _summarize_campaigns(campaign_frame, untouched)
     excluded = count_excluded_touches(known, journeys, opportunity_table)
-    for table in (journeys, heuristic, learned_credits):
+    for table in (ordered, groups):
         if table is not None:
             engine.drop_cached(con, table)
     return AttributionResult(
         credits=credits,
-        cached=[sums for sums in (heuristic_sums, learned_sums) if sums is not None],
+        cached=[] if sums is None else [sums],
         campaign_credits=campaign_credits,
         opportunities=summary,
         excluded_touches=excluded,
@@ -214,49 +212,58 @@ def _cache(con: Any, expression: ibis.Table) -> ibis.Table:
     return engine.cache_table(con, expression, prefix="_attribution")
 
 
-def _cache_sums(con: Any, sums: ibis.Table | None) -> ibis.Table | None:
-    return None if sums is None else _cache(con, sums)
+def _credit_touches(
+    journeys: ibis.Table,
+    settings: AttributionSettings,
+    learned: dict[str, pd.DataFrame],
+) -> ibis.Table:
+    """Return every model's credit, side by side, summed per journey and touch kind.
 
-
-def _credit_heuristics(journeys: ibis.Table, settings: AttributionSettings):
-    """Return each touch's heuristic credits, only the columns summed later.
-
-    Deals are kept as ``journey_id``, one integer instead of two text
-    columns; their columns are joined to the sums.
+    One row per ``journey_id``, ``kind``, ``channel``, ``function`` and
+    ``campaign`` with ``touches`` and one ``credit_<model>`` column per
+    heuristic model, then per model of ``learned`` (channel weights of the
+    data-driven models). Deals are kept as ``journey_id``, one integer
+    instead of two text columns; their columns are joined to the sums.
     """
     keys = ("journey_id", "kind", "channel", "function", "campaign")
     credited = heuristics.credit_heuristics(
-        journeys, settings, columns=(*keys, "position", "amount_cents")
+        journeys,
+        settings,
+        columns=(*keys, "position", "amount_cents"),
+        weights={f"weight_{model}": f"credit_{model}" for model in learned},
+        add_weights=lambda rows: datadriven.add_channel_weights(rows, learned),
     )
-    models = [f"credit_{model}" for model in settings.heuristic_models]
-    return credited.select(*keys, *models)
+    credits = [
+        f"credit_{model}" for model in (*settings.heuristic_models, *learned)
+    ]
+    return credited.group_by(list(keys)).aggregate(
+        touches=ibis._.count(),
+        **{credit: credited[credit].sum() for credit in credits},
+    )
 
 
-def _sum_heuristics(
-    heuristic: ibis.Table,
+def _sum_credits(
+    groups: ibis.Table,
     models: tuple[str, ...],
     keys: list[str],
     attributes: pd.DataFrame | None = None,
-) -> ibis.Table | None:
-    """Sum ``touches`` and every heuristic model's credit per ``keys``, side by side.
+) -> ibis.Table:
+    """Sum ``touches`` and every model's credit per ``keys``, side by side.
 
-    Each touch is aggregated once for all models, with one ``credit_<model>``
-    column per model. With ``attributes`` (deal columns keyed by
-    ``journey_id``) the touches are summed per journey and the deal's
-    columns joined, which groups on an integer instead of the deal's kind
-    and id. None when there is no model.
+    ``groups`` is the output of :func:`_credit_touches`. With
+    ``attributes`` (deal columns keyed by ``journey_id``) the sums are per
+    journey and the deal's columns are joined, which groups on an integer
+    instead of the deal's kind and id.
     """
-    if not models:
-        return None
     group = [key for key in keys if key != "model"]
     by_journey = attributes is not None
     if by_journey:
-        group = ["journey_id", *(key for key in group if key in heuristic.columns)]
+        group = ["journey_id", *(key for key in group if key in groups.columns)]
         group.remove("kind")
     credits = [f"credit_{model}" for model in models]
-    sums = heuristic.group_by(group).aggregate(
-        touches=ibis._.count(),
-        **{credit: heuristic[credit].sum() for credit in credits},
+    sums = groups.group_by(group).aggregate(
+        touches=groups.touches.sum(),
+        **{credit: groups[credit].sum() for credit in credits},
     )
     if not by_journey:
         return sums
@@ -269,61 +276,37 @@ def _sum_heuristics(
     )
 
 
-def _sum_learned(
-    learned: ibis.Table | None,
-    keys: list[str],
-    attributes: pd.DataFrame | None = None,
-) -> ibis.Table | None:
-    """Sum the learned models' ``touches`` and ``credit_cents`` per ``keys``."""
-    if learned is None:
-        return None
-    grouped = learned.group_by(keys).aggregate(
-        touches=learned.touch_id.count(),
-        credit_cents=learned.credit_cents.sum(),
-    )
-    return _join_attributes(grouped, attributes)
-
-
 def _model_rows(
-    heuristic_sums: ibis.Table | None,
-    learned_sums: ibis.Table | None,
+    sums: ibis.Table | None,
     models: tuple[str, ...],
     keys: list[str],
     attributes: pd.DataFrame | None = None,
 ) -> ibis.Table:
     """Return one row per model and ``keys`` with ``touches`` and ``credit_cents``.
 
-    The heuristic sums hold the models side by side; each model becomes
-    its own rows here, so reading the result unpivots them. The deal
-    columns of ``attributes`` follow, as the sums carry them.
+    The sums hold the models side by side; each model becomes its own rows
+    here, so reading the result unpivots them. The deal columns of
+    ``attributes`` follow, as the sums carry them.
     """
     group = [key for key in keys if key != "model"]
     extra = [] if attributes is None else list(attributes.columns[2:])
-    parts = []
-    # The casts matter once the sums are cached: DuckDB stores a sum of
-    # int64 as a wider integer.
-    if heuristic_sums is not None:
-        parts += [
-            heuristic_sums.select(
-                *group,
-                *extra,
-                model=ibis.literal(model),
-                touches=heuristic_sums.touches.cast("int64"),
-                credit_cents=heuristic_sums[f"credit_{model}"].cast("int64"),
-            ).select(*keys, "touches", "credit_cents", *extra)
-            for model in models
-        ]
-    if learned_sums is not None:
-        learned_rows = learned_sums.mutate(
-            touches=learned_sums.touches.cast("int64"),
-            credit_cents=learned_sums.credit_cents.cast("int64"),
-        )
-        parts.append(learned_rows.select(*keys, "touches", "credit_cents", *extra))
-    if not parts:
+    if sums is None:
         empty = pd.DataFrame(columns=[*keys, "touches", "credit_cents"])
         schema = {**dict.fromkeys(keys, "string"), "touches": "int64"}
         sums = ibis.memtable(empty, schema={**schema, "credit_cents": "int64"})
         return _join_attributes(sums, attributes)
+    # The casts matter once the sums are cached: DuckDB stores a sum of
+    # int64 as a wider integer.
+    parts = [
+        sums.select(
+            *group,
+            *extra,
+            model=ibis.literal(model),
+            touches=sums.touches.cast("int64"),
+            credit_cents=sums[f"credit_{model}"].cast("int64"),
+        ).select(*keys, "touches", "credit_cents", *extra)
+        for model in models
+    ]
     return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
 
 

@@ -101,26 +101,34 @@ def compute_shapley_weights(
     return values.assign(channel_weight=values["share"])
 
 
-def weight_by_channel(
-    journeys: ibis.Table, model: str, weights: pd.DataFrame
+def add_channel_weights(
+    journeys: ibis.Table, weights_by_model: dict[str, pd.DataFrame]
 ) -> ibis.Table:
-    """Weight each touch by its player's weight over the player's touches.
+    """Add ``weight_<model>`` per touch: its player's weight over the player's touches.
 
-    ``weights`` has ``channel``, ``player`` and ``channel_weight``; a
-    channel missing from it weighs 0.
+    ``journeys`` needs ``journey_id`` and ``channel``. ``weights_by_model``
+    maps a model to its frame of ``channel``, ``player`` and
+    ``channel_weight``; a channel missing from it weighs 0. Returns
+    ``journeys`` with one float64 weight column per model.
     """
-    table = ibis.memtable(
-        weights[list(WEIGHT_SCHEMA)].astype({"channel_weight": "float64"}),
-        schema=WEIGHT_SCHEMA,
-    )
-    joined = journeys.left_join(table, "channel")
-    joined = joined.select(
-        *journeys.columns,
-        player=joined.player.fill_null(joined.channel),
-        channel_weight=joined.channel_weight.fill_null(0.0),
-    )
-    player_touches = joined.touch_id.count().over(group_by=["journey_id", "player"])
-    weight = joined.channel_weight / player_touches.cast("float64")
-    return joined.mutate(model=ibis.literal(model), weight=weight).select(
-        *journeys.columns, "model", "weight"
-    )
+    staged = journeys
+    for model, weights in weights_by_model.items():
+        table = ibis.memtable(
+            weights[list(WEIGHT_SCHEMA)].astype({"channel_weight": "float64"}),
+            schema=WEIGHT_SCHEMA,
+        )
+        joined = staged.left_join(table, "channel")
+        joined = joined.select(
+            *staged.columns,
+            _player=joined.player.fill_null(joined.channel),
+            _channel_weight=joined.channel_weight.fill_null(0.0),
+        )
+        # Touches per journey and player, grouped and joined back: cheaper
+        # than a window partitioned by both.
+        counts = joined.group_by(["journey_id", "_player"]).aggregate(
+            _player_touches=ibis._.count()
+        )
+        counted = joined.view().join(counts, ["journey_id", "_player"])
+        weight = counted._channel_weight / counted._player_touches.cast("float64")
+        staged = counted.select(*staged.columns, **{f"weight_{model}": weight})
+    return staged

@@ -27,6 +27,8 @@ each.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import ibis
 
 from acctlib.attribution.allocation import (
@@ -273,6 +275,8 @@ def credit_heuristics(
     *,
     keep_weights: bool = False,
     columns: tuple[str, ...] | None = None,
+    weights: dict[str, str] | None = None,
+    add_weights: Callable[[ibis.Table], ibis.Table] | None = None,
 ) -> ibis.Table:
     """Allocate every heuristic model's credit per journey touch, side by side.
 
@@ -290,6 +294,12 @@ def credit_heuristics(
         Journey columns to return next to the credits, by default those
         listed below; fewer columns make the allocation cheaper. They
         must include ``journey_id``, ``position`` and ``amount_cents``.
+    weights
+        More weight columns to allocate next to the models (name to credit
+        column name), such as the data-driven models' weights; their credit
+        columns follow the models'. ``add_weights`` adds them to narrow
+        journey rows of ``journey_id``, ``position``, ``amount_cents`` and
+        ``channel``.
 
     Returns
     -------
@@ -310,6 +320,7 @@ def credit_heuristics(
     """
     models = settings.heuristic_models if models is None else models
     columns = _TOUCH_COLUMNS if columns is None else columns
+    extra_weights = dict(weights or {})
     amount = journeys.amount_cents
     closed_form = {}
     weights = {}
@@ -351,13 +362,14 @@ def credit_heuristics(
         for model in models
         if f"credit_{model}" not in closed_form and model not in _POSITION_MODELS
     ]
-    if grouped:
+    if grouped or extra_weights:
         # Allocated on narrow rows read from the journeys again, so the
-        # totals, floor sums and ranks move four columns, not every one.
+        # totals, floor sums and ranks move a few columns, not every one.
         narrow = journeys.select(
             "journey_id",
             "position",
             "amount_cents",
+            *(["channel"] if add_weights else []),
             **{
                 f"weight_{model}": _model_weight(journeys, model, settings).cast(
                     "float64"
@@ -365,13 +377,15 @@ def credit_heuristics(
                 for model in grouped
             },
         )
+        if add_weights is not None:
+            narrow = add_weights(narrow)
         credited = allocate_cents_narrow(
             narrow,
-            {f"weight_{model}": f"credit_{model}" for model in grouped},
+            {f"weight_{model}": f"credit_{model}" for model in grouped} | extra_weights,
             ["journey_id"],
         )
         allocated = allocated.join(credited, ["journey_id", "position"])
-    order = [f"credit_{model}" for model in models]
+    order = [f"credit_{model}" for model in models] + list(extra_weights.values())
     if keep_weights:
         order += [f"weight_{model}" for model in models]
     return allocated.select(*columns, *order)

@@ -253,6 +253,28 @@ def build_journeys(
         (position of the last touch before ``created_at``, or 0 when no
         touch precedes the creation).
     """
+    return attach_deals(order_journeys(touches, opportunities, settings), opportunities)
+
+
+def order_journeys(
+    touches: ibis.Table,
+    opportunities: ibis.Table,
+    settings: AttributionSettings,
+    touch_columns: list[str] | None = None,
+) -> ibis.Table:
+    """Return the journeys of :func:`build_journeys` without the deal columns.
+
+    One row per journey touch with ``journey_id``, the ``touch_columns``,
+    ``position``, ``next_channel``, ``touch_count`` and
+    ``creation_position``. ``touch_columns`` defaults to every column of
+    ``touches``, and ``touch_id``, ``occurred_at`` and ``channel`` are
+    always among them. Cache this narrow table
+    and add the deal columns with :func:`attach_deals` on each read: a
+    join to one row per deal costs less than storing them per touch.
+    """
+    wanted = set(touches.columns if touch_columns is None else touch_columns)
+    wanted |= {"touch_id", "occurred_at", "channel"}
+    carried = [column for column in touches.columns if column in wanted]
     # Pair touches with windows on narrow rows, then add the other columns.
     windows = _deal_accounts(opportunities)
     joined = touches.select("touch_id", "account_id", "occurred_at").join(
@@ -268,15 +290,10 @@ def build_journeys(
             journey_id=pairs.journey_id.min()
         )
     pairs = pairs.select("touch_id", "journey_id")
-    deals = opportunities.drop(
-        *(
-            column
-            for column in ("account_id", "accounts")
-            if column in opportunities.columns
-        )
-    )
-    inside = pairs.join(touches, "touch_id").join(deals, "journey_id")
-    inside = inside.select(*touches.columns, *deals.columns)
+    created = opportunities.select("journey_id", "created_at")
+    inside = pairs.join(touches.select(*carried), "touch_id")
+    inside = inside.join(created, "journey_id")
+    inside = inside.select("journey_id", *carried, "created_at")
 
     priority = _channel_rank(inside.channel, settings.channel_priority)
     journey = ["journey_id"]
@@ -292,12 +309,37 @@ def build_journeys(
     window = ibis.window(group_by=journey)
     before_creation = (inside.occurred_at < inside.created_at).cast("int64")
     touches_before = before_creation.sum().over(window)
-    return inside.mutate(
+    ordered = inside.mutate(
         position=ibis.row_number().over(order),
         next_channel=inside.channel.lead(1).over(order),
         touch_count=inside.touch_id.count().over(window),
         creation_position=ibis.greatest(touches_before - 1, 0),
     )
+    return ordered.drop("created_at")
+
+
+def attach_deals(journeys: ibis.Table, opportunities: ibis.Table) -> ibis.Table:
+    """Add the deal columns of ``opportunities`` to :func:`order_journeys` rows.
+
+    Returns the columns of :func:`build_journeys`, touch columns first.
+    """
+    deals = opportunities.drop(
+        *(
+            column
+            for column in ("account_id", "accounts")
+            if column in opportunities.columns
+        )
+    )
+    touch_columns = [
+        column
+        for column in journeys.columns
+        if column not in deals.columns and column not in _ORDER_COLUMNS
+    ]
+    joined = journeys.join(deals, "journey_id")
+    return joined.select(*touch_columns, *deals.columns, *_ORDER_COLUMNS)
+
+
+_ORDER_COLUMNS = ("position", "next_channel", "touch_count", "creation_position")
 
 
 def _channel_rank(channel: ibis.Value, priority: tuple[str, ...]) -> list[ibis.Value]:
