@@ -177,6 +177,28 @@ def cache_table(backend: Any, expression: ibis.Table, prefix: str = "_acctlib"):
         return backend.create_table(name, expression, temp=True)
 
 
+def cache_parts(
+    backend: Any, parts: list[ibis.Table], prefix: str = "_acctlib"
+) -> ibis.Table:
+    """Cache the rows of every expression of ``parts``, as :func:`cache_table` does.
+
+    On DuckDB each part runs as its own statement appending to one table,
+    so the engine's working memory holds one part's intermediate rows at a
+    time instead of spilling the whole computation to disk. Other backends
+    cache the union of the parts at once. The parts must share a schema.
+    """
+    if backend.name != "duckdb" or len(parts) == 1:
+        union = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+        return cache_table(backend, union, prefix=prefix)
+    table = cache_table(backend, parts[0], prefix=prefix)
+    name = table.get_name().split(".")[-1]
+    with quiet_conversions():
+        for part in parts[1:]:
+            backend._run_pre_execute_hooks(part)
+            backend.con.execute(f'INSERT INTO "{name}" {backend.compile(part)}')
+    return table
+
+
 def _create_table_as(
     backend: Any, name: str, expression: ibis.Table, *, temp: bool = False
 ) -> ibis.Table:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from acctlib import engine
 from acctlib.attribution.credits import NO_TOUCH
-from acctlib.attribution.heuristics import compute_heuristic_credits
+from acctlib.attribution.heuristics import credit_heuristics
 from acctlib.attribution.journeys import (
     build_journeys,
     known_touches,
@@ -322,11 +322,24 @@ def compute_window_sensitivity(
         revenue = selected[selected["kind"] == "revenue"]
         if revenue.empty:
             continue
-        credited = compute_heuristic_credits(touches, revenue, varied)
-        grouped = credited.group_by(["model", "channel"]).aggregate(
-            credit_cents=credited.credit_cents.sum()
+        journeys = build_journeys(
+            known_touches(touches, varied), opportunities_table(revenue), varied
         )
-        frames.append(grouped.to_pandas().assign(lookback_days=days))
+        # Only the columns the sums read, so the journeys carry no others.
+        credited = credit_heuristics(
+            journeys,
+            varied,
+            columns=("journey_id", "channel", "position", "amount_cents"),
+        )
+        grouped = credited.group_by("channel").aggregate(
+            **{f"credit_{model}": credited[f"credit_{model}"].sum() for model in models}
+        )
+        with engine.quiet_conversions():
+            wide = grouped.to_pandas()
+        long = wide.melt(id_vars="channel", var_name="model", value_name="credit_cents")
+        long["model"] = long["model"].str.removeprefix("credit_")
+        long["credit_cents"] = long["credit_cents"].astype("int64")
+        frames.append(long.assign(lookback_days=days))
     columns = ["lookback_days", "model", "channel", "credit", "share"]
     if not frames:
         return pd.DataFrame(columns=columns)

@@ -16,10 +16,12 @@ Every other table of the result is account-sized pandas.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
+import numpy as np
 import pandas as pd
 
 from acctlib import engine, schema
@@ -48,6 +50,8 @@ ATTRIBUTE_COLUMNS = [
     "close_month",
 ]
 JOURNEY_ATTRIBUTES = ["journey_id", *ATTRIBUTE_COLUMNS]
+JOURNEY_ROWS_PER_PART = 4_000_000
+"""Journey rows credited per engine statement; larger sources run in parts."""
 JOURNEY_TOUCH_COLUMNS = ["touch_id", "occurred_at", "channel", "function", "campaign"]
 """Touch columns the cached journeys keep; credits are per deal, not per account."""
 
@@ -166,7 +170,11 @@ def compute_attribution(
     models = (*settings.heuristic_models, *learned)
     groups = None
     if models:
-        groups = _cache(con, _credit_touches(journeys, settings, learned))
+        parts = [
+            _credit_touches(attach_deals(rows, opportunity_table), settings, learned)
+            for rows in _split_journeys(ordered, len(opportunities))
+        ]
+        groups = engine.cache_parts(con, parts, prefix="_attribution")
 
     summary = _summarize_journeys(journeys, opportunities)
     untouched = _no_touch_rows(summary, settings)
@@ -212,6 +220,24 @@ def _cache(con: Any, expression: ibis.Table) -> ibis.Table:
     return engine.cache_table(con, expression, prefix="_attribution")
 
 
+def _split_journeys(ordered: ibis.Table, journeys: int) -> list[ibis.Table]:
+    """Split the cached journeys into parts of about :data:`JOURNEY_ROWS_PER_PART` rows.
+
+    Parts are ranges of ``journey_id`` (0 to ``journeys`` - 1), so each
+    journey is whole in one part and its credits do not depend on the
+    split.
+    """
+    rows = int(ordered.count().to_pyarrow().as_py())
+    count = max(1, min(journeys, math.ceil(rows / JOURNEY_ROWS_PER_PART)))
+    bounds = np.linspace(0, journeys, count + 1).round().astype("int64")
+    if count == 1:
+        return [ordered]
+    return [
+        ordered.filter(ordered.journey_id >= int(low), ordered.journey_id < int(high))
+        for low, high in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+
+
 def _credit_touches(
     journeys: ibis.Table,
     settings: AttributionSettings,
@@ -233,9 +259,7 @@ def _credit_touches(
         weights={f"weight_{model}": f"credit_{model}" for model in learned},
         add_weights=lambda rows: datadriven.add_channel_weights(rows, learned),
     )
-    credits = [
-        f"credit_{model}" for model in (*settings.heuristic_models, *learned)
-    ]
+    credits = [f"credit_{model}" for model in (*settings.heuristic_models, *learned)]
     return credited.group_by(list(keys)).aggregate(
         touches=ibis._.count(),
         **{credit: credited[credit].sum() for credit in credits},

@@ -8,7 +8,7 @@ import ibis
 import pandas as pd
 import pytest
 
-from acctlib.attribution import compare, markov, shapley
+from acctlib.attribution import compare, credits, markov, shapley
 from acctlib.attribution.credits import compute_attribution
 from acctlib.attribution.journeys import excluded_touch_note
 from acctlib.attribution.settings import MODELS, AttributionSettings
@@ -88,6 +88,35 @@ def test_excluded_touches_per_kind_and_reason():
         {"kind": "revenue", "reason": "no opportunity", "touches": 2},
         {"kind": "revenue", "reason": "outside window", "touches": 1},
     ]
+
+
+def test_credits_in_parts_equal_one_pass(monkeypatch):
+    """Journeys credited a few at a time get the cents of one pass."""
+    deals = opportunities(
+        ("O1", "A", "2024-01-10", "2024-03-15", 90_000.01, "won"),
+        ("O2", "A", "2024-04-01", "2024-05-30", 30_000, "won"),
+        ("O3", "B", "2024-02-01", "2024-05-01", 10_000, "lost"),
+        ("O4", "B", "2024-03-01", "2024-06-20", 70_000.07, "won"),
+        ("O5", "C", "2024-01-15", "2024-06-01", 5_000, "open"),
+    )
+    touch_frame = touches(
+        ("t1", "A", "2024-01-05 10:00", "webinar"),
+        ("t2", "A", "2024-02-20 10:00", "paid_search"),
+        ("t3", "A", "2024-03-15 16:00", "email", "sdr"),
+        ("t4", "A", "2024-04-10 10:00", "partner_referral", "partner"),
+        ("t5", "B", "2024-01-20 10:00", "email"),
+        ("t6", "B", "2024-03-02 10:00", "webinar", "ae"),
+        ("t7", "B", "2024-04-11 10:00", "paid_search"),
+        ("t8", "B", "2024-06-01 10:00", "event"),
+        ("t9", "C", "2024-02-01 10:00", "email"),
+        ("t10", "C", "2024-03-01 10:00", "event", "sdr"),
+    )
+    whole = attribute(touch_frame, deals, lookback_days=90)
+    monkeypatch.setattr(credits, "JOURNEY_ROWS_PER_PART", 2)
+    split = attribute(touch_frame, deals, lookback_days=90)
+    assert split.fetch_credits()["model"].nunique() == len(MODELS)
+    pd.testing.assert_frame_equal(split.fetch_credits(), whole.fetch_credits())
+    pd.testing.assert_frame_equal(split.campaign_credits, whole.campaign_credits)
 
 
 def test_drop_cached_frees_engine_tables():
