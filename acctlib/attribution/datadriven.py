@@ -123,12 +123,9 @@ def add_channel_weights(
             _player=joined.player.fill_null(joined.channel),
             _channel_weight=joined.channel_weight.fill_null(0.0),
         )
-        # Touches per journey and player, grouped and joined back: cheaper
-        # than a window partitioned by both.
-        counts = joined.group_by(["journey_id", "_player"]).aggregate(
-            _player_touches=ibis._.count()
+        player_touches = joined.journey_id.count().over(
+            group_by=["journey_id", "_player"]
         )
-        counted = joined.view().join(counts, ["journey_id", "_player"])
-        weight = counted._channel_weight / counted._player_touches.cast("float64")
-        staged = counted.select(*staged.columns, **{f"weight_{model}": weight})
+        weight = joined._channel_weight / player_touches.cast("float64")
+        staged = joined.select(*staged.columns, **{f"weight_{model}": weight})
     return staged
