@@ -12,7 +12,12 @@ import pytest
 from acctlib.forecast import pipeline
 from acctlib.forecast.methods import ForecastSettings, compute_forecasts
 from acctlib.forecast.periods import Window, horizon_window
-from acctlib.forecast.state import ForecastInputs, compute_state, expected_close_dates
+from acctlib.forecast.state import (
+    ForecastInputs,
+    compute_state,
+    expected_close_dates,
+    isin_values,
+)
 from acctlib.forecast.winprob import TouchIndex
 from tests.forecast.factories import STAGE_MAP, make_opportunities
 
@@ -176,3 +181,17 @@ def test_fit_warnings_are_returned_per_method(capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == ""
+
+
+@pytest.mark.parametrize(
+    ("values", "allowed", "expected"),
+    [
+        (pd.Series(["A", "B", None], dtype="str"), ["B"], [False, True, False]),
+        (pd.Series(["A", None], dtype="str"), pd.Series([None, "C"]), [False, True]),
+        (pd.Series(["A", "B"], dtype="str"), [], [False, False]),
+        (pd.Series([1, 2]), pd.Index(["1", 2]), [False, True]),
+    ],
+)
+def test_isin_values_matches_isin(values, allowed, expected):
+    assert isin_values(values, allowed).tolist() == expected
+    assert values.isin(list(allowed)).tolist() == expected

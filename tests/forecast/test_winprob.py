@@ -30,6 +30,25 @@ def test_touch_index_counts_days_in_window():
     np.testing.assert_allclose(result, [3.0, 8.0, 0.0])
 
 
+def test_touch_index_missing_account_counts_zero():
+    counts = pd.DataFrame({"account_id": ["A"], "day": [100], "touches": [3]})
+    index = TouchIndex(counts)
+    day = pd.Timestamp("1970-01-01", tz="UTC")
+    start = pd.Series([day + pd.Timedelta(days=99)] * 2)
+    end = pd.Series([day + pd.Timedelta(days=101)] * 2)
+    accounts = pd.Series(["A", None], dtype="str")
+    np.testing.assert_allclose(index.count(accounts, start, end), [3.0, 0.0])
+
+
+def test_touch_index_numeric_accounts():
+    # Numeric account IDs are compared as text, as the engine returns them.
+    index = TouchIndex.from_keys(pd.Index(["7"]), np.array([100]), np.array([2]))
+    day = pd.Timestamp("1970-01-01", tz="UTC")
+    start = pd.Series([day + pd.Timedelta(days=100)] * 2)
+    end = pd.Series([day + pd.Timedelta(days=101)] * 2)
+    np.testing.assert_allclose(index.count(pd.Series([7, 8]), start, end), [2.0, 0.0])
+
+
 def test_touch_index_without_touches_counts_zero():
     result = TouchIndex(None).count(pd.Series(["A"]), pd.Series([0]), pd.Series([1]))
     np.testing.assert_allclose(result, [0.0])
