@@ -93,6 +93,11 @@ def simulate_repeat_totals(
     # draws, in the same order, as one array of every simulation.
     rows = max(1, _CHUNK_DRAWS // max(len(amounts), 1))
     for column in range(rates.shape[1]):
+        if not rates[:, column].any():
+            # numpy draws a Poisson count of 0 for a zero rate without
+            # advancing the generator, so skipping the column changes no
+            # later draw, and its totals stay 0.
+            continue
         for start in range(0, simulations, rows):
             block = min(rows, simulations - start)
             counts = rng.poisson(rates[:, column], size=(block, len(amounts)))
