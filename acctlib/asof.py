@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from acctlib import schema
 from acctlib.errors import InputError, ParameterError
@@ -212,6 +214,35 @@ def filter_revenue(revenue: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     return revenue[month < next_day].reset_index(drop=True)
 
 
+def isin_values(values: pd.Series, allowed: object) -> np.ndarray:
+    """Return whether each of ``values`` is among ``allowed``, as a bool array.
+
+    The result equals ``Series.isin``, with missing values matching each
+    other. pandas 3.1 converts Arrow-backed strings one by one in ``isin``,
+    which took about 0.1 s per call on 30,000 stage history rows. Arrow's
+    ``is_in`` compares the strings without a Python object each. Values
+    that Arrow cannot compare, such as numbers against text, fall back to
+    an index lookup.
+    """
+    try:
+        found = pc.is_in(_to_arrow(values), value_set=_to_arrow(allowed))
+    except pa.ArrowException:
+        if isinstance(allowed, (pd.Series, pd.Index)):
+            allowed = allowed.to_numpy(dtype=object)
+        known = pd.Index(pd.unique(np.asarray(list(allowed), dtype=object)))
+        return known.get_indexer(values.to_numpy(dtype=object)) >= 0
+    return found.to_numpy(zero_copy_only=False)
+
+
+def _to_arrow(values: object) -> pa.Array:
+    """Return ``values`` (a Series, Index or sequence) as an Arrow array."""
+    if isinstance(values, (pd.Series, pd.Index)):
+        values = values.array
+    elif not isinstance(values, (np.ndarray, pa.Array)):
+        values = list(values)
+    return pa.array(values, from_pandas=True)
+
+
 def _require_columns(df: pd.DataFrame, table: str, columns: tuple[str, ...]) -> None:
     missing = [column for column in columns if column not in df.columns]
     if missing:
@@ -303,12 +334,7 @@ def _find_latest_history_entries(
     history["stage_order"] = history["stage"].map(stages["order"])
 
     history = history[history["entered_at"] < cutoff]
-    # An inner merge selects the entries of known opportunities and matches
-    # missing IDs as isin does. It is used because pandas 3.1's isin on a
-    # string column builds one Python object per candidate ID: about 10 s
-    # for 300,000 IDs on a 2-core machine, against about 1 s for the merge.
-    known_ids = pd.DataFrame({"opportunity_id": opportunity_ids.drop_duplicates()})
-    history = history.merge(known_ids, on="opportunity_id", how="inner")
+    history = history[isin_values(history["opportunity_id"], opportunity_ids)]
 
     # The last entry per opportunity in (entered_at, stage_order,
     # row_position) order, found with a numeric lexsort because sorting the

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from acctlib.asof import isin_values
 from acctlib.forecast.periods import Window
-from acctlib.forecast.state import ForecastState, isin_values
+from acctlib.forecast.state import ForecastState
 
 CATEGORY_ORDER = ("closed", "commit", "best_case", "pipeline")
 """Forecast categories from most to least certain; omitted deals are left out."""

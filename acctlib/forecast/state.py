@@ -18,8 +18,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from acctlib import asof
 
@@ -125,35 +123,6 @@ def compute_state(inputs: ForecastInputs, as_of: dt.date) -> ForecastState:
     return ForecastState(
         as_of, snapshot, open_deals, closed, history, cycle_days, is_standin
     )
-
-
-def isin_values(values: pd.Series, allowed: object) -> np.ndarray:
-    """Return whether each of ``values`` is among ``allowed``, as a bool array.
-
-    The result equals ``Series.isin``, with missing values matching each
-    other. pandas 3.1 converts Arrow-backed strings one by one in ``isin``,
-    which took about 0.1 s per call on 30,000 stage history rows. Arrow's
-    ``is_in`` compares the strings without a Python object each; values
-    that Arrow cannot compare, such as numbers against text, fall back to
-    an index lookup.
-    """
-    try:
-        found = pc.is_in(_to_arrow(values), value_set=_to_arrow(allowed))
-    except pa.ArrowException:
-        if isinstance(allowed, (pd.Series, pd.Index)):
-            allowed = allowed.to_numpy(dtype=object)
-        known = pd.Index(pd.unique(np.asarray(list(allowed), dtype=object)))
-        return known.get_indexer(values.to_numpy(dtype=object)) >= 0
-    return found.to_numpy(zero_copy_only=False)
-
-
-def _to_arrow(values: object) -> pa.Array:
-    """Return ``values`` (a Series, Index or sequence) as an Arrow array."""
-    if isinstance(values, (pd.Series, pd.Index)):
-        values = values.array
-    elif not isinstance(values, (np.ndarray, pa.Array)):
-        values = list(values)
-    return pa.array(values, from_pandas=True)
 
 
 def typical_cycle_days(closed: pd.DataFrame) -> float:

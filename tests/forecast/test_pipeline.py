@@ -9,15 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from acctlib.asof import isin_values
 from acctlib.forecast import pipeline
 from acctlib.forecast.methods import ForecastSettings, compute_forecasts
 from acctlib.forecast.periods import Window, horizon_window
-from acctlib.forecast.state import (
-    ForecastInputs,
-    compute_state,
-    expected_close_dates,
-    isin_values,
-)
+from acctlib.forecast.state import ForecastInputs, compute_state, expected_close_dates
 from acctlib.forecast.winprob import TouchIndex
 from tests.forecast.factories import STAGE_MAP, make_opportunities
 
