@@ -191,3 +191,29 @@ def test_fit_warnings_are_returned_per_method(capsys):
 def test_isin_values_matches_isin(values, allowed, expected):
     assert isin_values(values, allowed).tolist() == expected
     assert values.isin(list(allowed)).tolist() == expected
+
+
+def test_join_closed_deals_equals_merge():
+    at = pd.Timestamp("2026-01-05", tz="UTC")
+    reach = pd.DataFrame(
+        {
+            "opportunity_id": pd.Series(["O2", "O10", "O2", "O9", "O2"], dtype="str"),
+            "stage": pd.Series(["B", "A", "A", "A", "C"], dtype="str"),
+            "entered_at": [at, at, at - pd.Timedelta(days=1), at, at],
+        }
+    )
+    closed = pd.DataFrame(
+        {
+            "opportunity_id": pd.Series(["O2", "O10"], dtype="str"),
+            "account_id": pd.Series(["A1", "A2"], dtype="str"),
+            "is_won": [True, False],
+            "tier": [1, 4],
+        }
+    )
+    expected = reach.merge(closed, on="opportunity_id", how="inner").sort_values(
+        ["opportunity_id", "entered_at"], kind="stable"
+    )
+
+    joined = pipeline._join_closed_deals(reach, closed)
+
+    pd.testing.assert_frame_equal(joined, expected)
