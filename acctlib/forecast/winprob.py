@@ -179,7 +179,7 @@ def fit_win_model(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            model = sm.GLM(outcome, design, family=sm.families.Binomial())
+            model = _BinomialGLM(outcome, design.to_numpy(), sm.families.Binomial())
             result = model.fit()
         except (np.linalg.LinAlgError, ValueError) as error:
             logger.info("win-probability fit failed: %s", error)
@@ -195,6 +195,23 @@ def fit_win_model(
         messages,
     )
     return model, messages
+
+
+class _BinomialGLM(sm.GLM):
+    """A GLM that takes the design's rank as its column count.
+
+    statsmodels 0.15 computes ``matrix_rank`` of the design on creation, an SVD
+    that costs as much as an IRLS step, only for ``df_model`` and
+    ``df_resid``. Neither enters the binomial fit, whose scale is fixed at
+    1, nor the predictions, so the fitted coefficients stay the same.
+    NOTE: the degrees of freedom, and with them the AIC and BIC of the
+    result, are wrong for a design with collinear columns.
+    """
+
+    def initialize(self) -> None:
+        self.df_model = self.exog.shape[1] - 1
+        self.wnobs = self.exog.shape[0]
+        self.df_resid = self.wnobs - self.df_model - 1
 
 
 def summarize_calibration(scored: pd.DataFrame) -> pd.DataFrame:
