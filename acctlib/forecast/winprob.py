@@ -98,7 +98,12 @@ class TouchIndex:
         codes = np.where(known, codes, 0).astype(np.int64) * DAY_KEY_SCALE
         first = codes + _day_numbers(start)
         last = codes + _day_numbers(end)
-        counts = self._cumulative_before(last) - self._cumulative_before(first)
+        # The order that sorts the starts also sorts the ends of windows of
+        # one length, the only ones the features count, so one sort serves
+        # both. Any order gives the same counts, only slower.
+        order = np.argsort(first, kind="stable")
+        counts = self._cumulative_before(last, order)
+        counts -= self._cumulative_before(first, order)
         return np.where(known, counts, 0.0)
 
     def _positions(self, account_ids: pd.Series) -> np.ndarray:
@@ -115,12 +120,14 @@ class TouchIndex:
             return self.accounts.get_indexer(account_ids.to_numpy(dtype=object))
         return positions.fill_null(-1).to_numpy(zero_copy_only=False)
 
-    def _cumulative_before(self, keys: np.ndarray) -> np.ndarray:
-        """Return the touches counted under keys below each of ``keys``."""
-        # numpy's searchsorted starts each search from the previous result
-        # when the queries ascend: 0.19 s against 1.1 s for 1 million
-        # queries into 13 million keys (numpy 2, the 2-core benchmark box).
-        order = np.argsort(keys, kind="stable")
+    def _cumulative_before(self, keys: np.ndarray, order: np.ndarray) -> np.ndarray:
+        """Return the touches counted under keys below each of ``keys``.
+
+        ``order`` should sort ``keys``: numpy's searchsorted starts each
+        search from the previous result when the queries ascend, 0.19 s
+        against 1.1 s for 1 million queries into 13 million keys (numpy 2,
+        the 2-core benchmark box).
+        """
         positions = np.empty(len(keys), dtype=np.intp)
         positions[order] = np.searchsorted(self.keys, keys[order], side="left")
         return self.cumulative[positions]
