@@ -234,6 +234,27 @@ def isin_values(values: pd.Series, allowed: object) -> np.ndarray:
     return found.to_numpy(zero_copy_only=False)
 
 
+def map_values(values: pd.Series, mapping: pd.Series) -> pd.Series:
+    """Return ``values.map(mapping)``, looked up with Arrow.
+
+    Values missing from ``mapping.index`` map to a missing value of the
+    mapping's type. The result may differ from ``Series.map`` in dtype
+    only, so callers cast it. pandas 3.1 converts Arrow-backed strings to
+    Python objects for ``map``, which took most of a snapshot's time.
+    Values that Arrow cannot compare, or a mapping with repeated keys, use
+    ``Series.map``.
+    """
+    if not mapping.index.is_unique:
+        return values.map(mapping)
+    try:
+        found = pc.index_in(_to_arrow(values), value_set=_to_arrow(mapping.index))
+    except pa.ArrowException:
+        return values.map(mapping)
+    positions = found.fill_null(-1).to_numpy(zero_copy_only=False)
+    mapped = mapping.array.take(positions, allow_fill=True)
+    return pd.Series(mapped, index=values.index, name=values.name)
+
+
 def _to_arrow(values: object) -> pa.Array:
     """Return ``values`` (a Series, Index or sequence) as an Arrow array."""
     if isinstance(values, (pd.Series, pd.Index)):
@@ -331,7 +352,7 @@ def _find_latest_history_entries(
     history = stage_history[list(_HISTORY_REQUIRED)].copy()
     history["entered_at"] = _as_utc(history["entered_at"])
     history["row_position"] = np.arange(len(history))
-    history["stage_order"] = history["stage"].map(stages["order"])
+    history["stage_order"] = map_values(history["stage"], stages["order"])
 
     history = history[history["entered_at"] < cutoff]
     history = history[isin_values(history["opportunity_id"], opportunity_ids)]
@@ -393,7 +414,7 @@ def _resolve_stage_asof(
 
 def _current_category(known: pd.DataFrame, stages: pd.DataFrame) -> pd.Series:
     """Return the category of each current stage, from the map or the row."""
-    mapped = known["stage"].map(stages["category"]).astype(object)
+    mapped = map_values(known["stage"], stages["category"]).astype(object)
     return mapped.fillna(known["stage_category"].astype(object))
 
 
@@ -415,7 +436,7 @@ def _log_uncertain_stages(
             as_of,
         )
 
-    history_is_open = from_history.map(stages["category"]) == "open"
+    history_is_open = map_values(from_history, stages["category"]) == "open"
     closed_by_date = is_closed & (known["close_date"] <= pd.Timestamp(as_of))
     contradicted = history_is_open & closed_by_date
     if contradicted.any():
@@ -432,21 +453,21 @@ def _attach_stage_attributes(
 ) -> pd.DataFrame:
     """Add category, order, probability and forecast category of ``stage_asof``."""
     stage_asof = snapshot["stage_asof"]
-    is_mapped = stage_asof.isin(stages.index)
+    is_mapped = isin_values(stage_asof, stages.index)
     from_row = ~is_mapped & (stage_asof == snapshot["stage"])
 
-    category = stage_asof.map(stages["category"]).astype(object)
+    category = map_values(stage_asof, stages["category"]).astype(object)
     category = category.where(~from_row, snapshot["stage_category"].astype(object))
     _check_stage_categories(stage_asof, category, as_of)
 
-    probability = stage_asof.map(stages["probability"]).astype(float)
-    forecast = stage_asof.map(stages["forecast_category"]).astype(object)
+    probability = map_values(stage_asof, stages["probability"]).astype(float)
+    forecast = map_values(stage_asof, stages["forecast_category"]).astype(object)
     probability = probability.where(~from_row, snapshot["probability"].astype(float))
     forecast = forecast.where(~from_row, snapshot["forecast_category"].astype(object))
 
     result = snapshot.copy()
     result["stage_category_asof"] = category.astype(str)
-    result["stage_order_asof"] = stage_asof.map(stages["order"]).astype("Int64")
+    result["stage_order_asof"] = map_values(stage_asof, stages["order"]).astype("Int64")
     result["probability_asof"] = probability
     result["forecast_category_asof"] = forecast.astype("str")
     result["is_open"] = category == "open"

@@ -107,7 +107,9 @@ def compute_state(inputs: ForecastInputs, as_of: dt.date) -> ForecastState:
     )
     snapshot["amount"] = snapshot["amount"].fillna(0.0).clip(lower=0.0)
     tiers, is_standin = _resolve_tiers(inputs.tiers, snapshot)
-    snapshot["tier"] = snapshot["account_id"].map(tiers).fillna(4).astype(int)
+    snapshot["tier"] = (
+        asof.map_values(snapshot["account_id"], tiers).fillna(4).astype(int)
+    )
 
     closed = snapshot[snapshot["is_won"] | snapshot["is_lost"]].reset_index(drop=True)
     cycle_days = typical_cycle_days(closed)
