@@ -381,12 +381,7 @@ def _resolve_stage_asof(
     as_of: dt.date,
 ) -> pd.DataFrame:
     """Add ``stage_asof`` and ``stage_entered_at`` (NaT without history)."""
-    # A left merge keeps the row order of ``known``. Series.map fails on an
-    # empty datetime mapping in pandas 3.1, so it is not used here.
-    matched = known[["opportunity_id"]].merge(
-        latest_entries, on="opportunity_id", how="left", validate="one_to_one"
-    )
-    matched.index = known.index
+    matched = _match_latest_entries(known, latest_entries)
     from_history = matched["stage"]
     entered_at = matched["entered_at"]
 
@@ -410,6 +405,40 @@ def _resolve_stage_asof(
     resolved["stage_asof"] = from_history.astype(object).fillna(fallback).astype(str)
     resolved["stage_entered_at"] = _as_utc(entered_at)
     return resolved
+
+
+def _match_latest_entries(
+    known: pd.DataFrame, latest_entries: pd.DataFrame
+) -> pd.DataFrame:
+    """Return the latest entry's stage and time per row of ``known``.
+
+    The result equals a left merge on ``opportunity_id``, validated one to
+    one, with the index of ``known``. With unique, non-missing text IDs in
+    ``known``, Arrow finds each row's entry and the columns are taken by
+    position, because the merge on text took a third of a snapshot's time.
+    """
+    ids = _to_arrow(known["opportunity_id"])
+    try:
+        if ids.null_count or pc.count_distinct(ids).as_py() != len(ids):
+            raise pa.ArrowInvalid("opportunity IDs repeat or are missing")
+        entry_ids = _to_arrow(latest_entries["opportunity_id"]).cast(ids.type)
+        found = pc.index_in(ids, value_set=entry_ids)
+    except pa.ArrowException:
+        # A left merge keeps the row order of ``known``. Series.map fails
+        # on an empty datetime mapping in pandas 3.1, so it is not used.
+        matched = known[["opportunity_id"]].merge(
+            latest_entries, on="opportunity_id", how="left", validate="one_to_one"
+        )
+        matched.index = known.index
+        return matched
+    positions = found.fill_null(-1).to_numpy(zero_copy_only=False)
+    return pd.DataFrame(
+        {
+            column: latest_entries[column].array.take(positions, allow_fill=True)
+            for column in ("stage", "entered_at")
+        },
+        index=known.index,
+    )
 
 
 def _current_category(known: pd.DataFrame, stages: pd.DataFrame) -> pd.Series:

@@ -705,3 +705,17 @@ def test_map_values_matches_map(mapping, dtype):
     values = pd.Series(["b", None, "a", "z"], dtype="str", index=[3, 1, 2, 0])
     expected = values.map(mapping).astype(dtype)
     pd.testing.assert_series_equal(map_values(values, mapping).astype(dtype), expected)
+
+
+def test_snapshot_repeated_id_raises():
+    row = {
+        "opportunity_id": "o1",
+        "stage": "Discovery",
+        "created_at": "2026-01-01T00:00:00Z",
+        "close_date": "2026-07-15",
+    }
+    opportunities = make_opportunities([row, row])
+    history = make_history([("o1", "Discovery", "2026-01-01T00:00:00Z")])
+
+    with pytest.raises(pd.errors.MergeError, match="one-to-one"):
+        snapshot_opportunities(opportunities, history, STAGE_MAP, AS_OF)
