@@ -277,20 +277,45 @@ def _build_features(
     )
     features["engagement_trend"] = np.log1p(recent) - np.log1p(earlier / 2)
 
+    # One 0/1 column per category after the first, named as get_dummies
+    # with drop_first names them. Missing or unknown values are all zeros.
+    bands = np.digitize(rows["amount"].to_numpy(dtype=float), amount_edges)
     indicators = {
-        "stage": pd.Categorical(rows["stage"], categories=stages),
-        "tier": pd.Categorical(rows["tier"].astype(int), categories=[4, 1, 2, 3]),
-        "type": pd.Categorical(rows["type"], categories=schema.OPPORTUNITY_TYPES),
-        "amount_band": pd.Categorical(
-            np.digitize(rows["amount"].to_numpy(dtype=float), amount_edges),
-            categories=range(len(amount_edges) + 1),
+        "stage": (_category_codes(rows["stage"], stages), stages),
+        "tier": (
+            _category_codes(rows["tier"].astype(int), [4, 1, 2, 3]),
+            [4, 1, 2, 3],
         ),
+        "type": (
+            _category_codes(rows["type"], schema.OPPORTUNITY_TYPES),
+            schema.OPPORTUNITY_TYPES,
+        ),
+        "amount_band": (bands, range(len(amount_edges) + 1)),
     }
-    for name, values in indicators.items():
-        dummies = pd.get_dummies(values, prefix=name, drop_first=True, dtype=float)
-        dummies.index = rows.index
-        features = features.join(dummies)
-    return features
+    columns = {}
+    for name, (codes, categories) in indicators.items():
+        for code, category in enumerate(categories):
+            if code > 0:
+                columns[f"{name}_{category}"] = (codes == code).astype(float)
+    dummies = pd.DataFrame(columns, index=rows.index)
+    return pd.concat([features, dummies], axis=1)
+
+
+def _category_codes(values: pd.Series, categories) -> np.ndarray:
+    """Return each value's position in ``categories``, or -1 when absent.
+
+    The codes equal those of ``pd.Categorical``, which converted Arrow text
+    to Python objects first. Arrow looks the values up, and values it
+    cannot compare with ``categories`` use ``pd.Categorical``.
+    """
+    try:
+        found = pc.index_in(
+            pa.array(values.array, from_pandas=True),
+            value_set=pa.array(list(categories)),
+        )
+    except pa.ArrowException:
+        return np.asarray(pd.Categorical(values, categories=categories).codes)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False)
 
 
 def _day_numbers(values: pd.Series) -> np.ndarray:

@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from acctlib.forecast.winprob import TouchIndex, fit_win_model, summarize_calibration
+from acctlib.forecast.winprob import (
+    TouchIndex,
+    _build_features,
+    fit_win_model,
+    summarize_calibration,
+)
 
 STAGES = ["Qualify", "Propose", "Commit"]
 
@@ -126,3 +131,29 @@ def test_calibration_of_nothing_is_empty():
     table = summarize_calibration(pd.DataFrame(columns=["predicted", "won"]))
     assert table.empty
     assert list(table.columns) == ["decile", "deals", "predicted", "actual"]
+
+
+def test_feature_indicators_match_get_dummies():
+    rows = make_reach(12).assign(reference_time=lambda frame: frame["entered_at"])
+    rows.loc[0, "stage"] = None
+    rows.loc[1, "type"] = "partner"
+    edges = np.array([5_000.0, 10_000.0])
+
+    features = _build_features(rows, STAGES, edges, 90.0, TouchIndex(None))
+
+    for name, values, categories in [
+        ("stage", rows["stage"], STAGES),
+        ("type", rows["type"], ["new_business", "expansion", "renewal"]),
+        ("tier", rows["tier"], [4, 1, 2, 3]),
+    ]:
+        # An unknown value, such as type "partner", has no indicator.
+        known = values.where(values.isin(categories))
+        expected = pd.get_dummies(
+            pd.Categorical(known, categories=categories),
+            prefix=name,
+            drop_first=True,
+            dtype=float,
+        )
+        expected.index = rows.index
+        pd.testing.assert_frame_equal(features[expected.columns], expected)
+    assert list(features.columns[-2:]) == ["amount_band_1", "amount_band_2"]
