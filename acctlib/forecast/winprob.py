@@ -93,18 +93,46 @@ class TouchIndex:
         """Return touches per row on the UTC days from ``start`` to before ``end``."""
         if not self.enabled:
             return np.zeros(len(account_ids))
-        codes = self._positions(account_ids.astype(str))
-        known = codes >= 0
-        codes = np.where(known, codes, 0).astype(np.int64) * DAY_KEY_SCALE
+        codes, known = self._account_keys(account_ids)
         first = codes + _day_numbers(start)
         last = codes + _day_numbers(end)
         # The order that sorts the starts also sorts the ends of windows of
-        # one length, the only ones the features count, so one sort serves
-        # both. Any order gives the same counts, only slower.
+        # one length. Any order gives the same counts, only slower.
         order = np.argsort(first, kind="stable")
         counts = self._cumulative_before(last, order)
         counts -= self._cumulative_before(first, order)
         return np.where(known, counts, 0.0)
+
+    def count_windows(
+        self, account_ids: pd.Series, reference: pd.Series, days_before: list[int]
+    ) -> np.ndarray:
+        """Return touches per row in adjacent windows before ``reference``.
+
+        ``days_before`` ascends, such as ``[0, 30, 90]``. Column ``j`` has
+        what :meth:`count` returns for the UTC days from ``days_before[j +
+        1]`` days before ``reference`` to before ``days_before[j]`` days
+        before it. The windows share the lookups of their common bounds.
+        """
+        if not self.enabled:
+            return np.zeros((len(account_ids), len(days_before) - 1))
+        codes, known = self._account_keys(account_ids)
+        keys = codes + _day_numbers(reference)
+        # Shifting every key by the same days keeps this order sorted.
+        order = np.argsort(keys, kind="stable")
+        before = [self._cumulative_before(keys - days, order) for days in days_before]
+        counts = np.column_stack(
+            [
+                later - earlier
+                for later, earlier in zip(before[:-1], before[1:], strict=True)
+            ]
+        )
+        return np.where(known[:, None], counts, 0.0)
+
+    def _account_keys(self, account_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Return each row's key of day 0, and whether its account is indexed."""
+        codes = self._positions(account_ids.astype(str))
+        known = codes >= 0
+        return np.where(known, codes, 0).astype(np.int64) * DAY_KEY_SCALE, known
 
     def _positions(self, account_ids: pd.Series) -> np.ndarray:
         """Return each account's position in ``accounts``, or -1 if absent."""
@@ -267,14 +295,8 @@ def _build_features(
     features = pd.DataFrame(index=rows.index)
     features["age_ratio"] = (age / max(cycle_days, 1.0)).clip(0.0, MAX_AGE_RATIO)
 
-    recent = touches.count(
-        rows["account_id"], reference - pd.Timedelta(days=30), reference
-    )
-    earlier = touches.count(
-        rows["account_id"],
-        reference - pd.Timedelta(days=90),
-        reference - pd.Timedelta(days=30),
-    )
+    counts = touches.count_windows(rows["account_id"], reference, [0, 30, 90])
+    recent, earlier = counts[:, 0], counts[:, 1]
     features["engagement_trend"] = np.log1p(recent) - np.log1p(earlier / 2)
 
     # One 0/1 column per category after the first, named as get_dummies

@@ -54,6 +54,29 @@ def test_touch_index_numeric_accounts():
     np.testing.assert_allclose(index.count(pd.Series([7, 8]), start, end), [2.0, 0.0])
 
 
+def test_touch_index_windows_match_count():
+    counts = pd.DataFrame(
+        {
+            "account_id": ["A", "A", "A", "A", "B"],
+            "day": [10, 69, 70, 99, 99],
+            "touches": [1, 2, 4, 8, 16],
+        }
+    )
+    index = TouchIndex(counts)
+    day = pd.Timestamp("1970-01-01", tz="UTC")
+    accounts = pd.Series(["A", "B", "C"], dtype="str")
+    reference = pd.Series([day + pd.Timedelta(days=100, hours=5)] * 3)
+
+    windows = index.count_windows(accounts, reference, [0, 30, 90])
+
+    thirty, ninety = pd.Timedelta(days=30), pd.Timedelta(days=90)
+    recent = index.count(accounts, reference - thirty, reference)
+    earlier = index.count(accounts, reference - ninety, reference - thirty)
+    np.testing.assert_array_equal(windows[:, 0], recent)
+    np.testing.assert_array_equal(windows[:, 1], earlier)
+    np.testing.assert_allclose(windows, [[12.0, 3.0], [16.0, 0.0], [0.0, 0.0]])
+
+
 def test_touch_index_without_touches_counts_zero():
     result = TouchIndex(None).count(pd.Series(["A"]), pd.Series([0]), pd.Series([1]))
     np.testing.assert_allclose(result, [0.0])
