@@ -14,6 +14,7 @@ from acctlib.asof import (
     as_of_cutoff,
     filter_revenue,
     filter_touchpoints,
+    map_values,
     snapshot_opportunities,
 )
 from acctlib.errors import InputError, ParameterError
@@ -689,3 +690,32 @@ def test_filter_revenue_as_of_month():
         pd.Timestamp("2026-05-01"),
         pd.Timestamp("2026-06-01"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("mapping", "dtype"),
+    [
+        (pd.Series([1, 2], index=["a", "b"], dtype="Int64"), "Int64"),
+        (pd.Series([0.5, None], index=["a", "b"], dtype=float), float),
+        (pd.Series(["open", "won"], index=["a", "b"], dtype=object), object),
+        (pd.Series([1, 2], index=[1, 2]), float),
+    ],
+)
+def test_map_values_matches_map(mapping, dtype):
+    values = pd.Series(["b", None, "a", "z"], dtype="str", index=[3, 1, 2, 0])
+    expected = values.map(mapping).astype(dtype)
+    pd.testing.assert_series_equal(map_values(values, mapping).astype(dtype), expected)
+
+
+def test_snapshot_repeated_id_raises():
+    row = {
+        "opportunity_id": "o1",
+        "stage": "Discovery",
+        "created_at": "2026-01-01T00:00:00Z",
+        "close_date": "2026-07-15",
+    }
+    opportunities = make_opportunities([row, row])
+    history = make_history([("o1", "Discovery", "2026-01-01T00:00:00Z")])
+
+    with pytest.raises(pd.errors.MergeError, match="one-to-one"):
+        snapshot_opportunities(opportunities, history, STAGE_MAP, AS_OF)

@@ -21,15 +21,11 @@ from typing import Any
 
 import pandas as pd
 
+from acctlib.asof import isin_values
 from acctlib.forecast.labels import METHOD_LABELS
 from acctlib.forecast.methods import ForecastSettings, compute_forecasts
 from acctlib.forecast.periods import add_months, horizon_window, last_complete_month
-from acctlib.forecast.state import (
-    ForecastInputs,
-    ForecastState,
-    compute_state,
-    isin_values,
-)
+from acctlib.forecast.state import ForecastInputs, ForecastState, compute_state
 from acctlib.forecast.winprob import TouchIndex
 
 logger = logging.getLogger(__name__)

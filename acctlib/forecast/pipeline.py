@@ -16,9 +16,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from acctlib.asof import isin_values
 from acctlib.forecast.periods import Window
-from acctlib.forecast.state import ForecastState, isin_values
+from acctlib.forecast.state import ForecastState
 
 CATEGORY_ORDER = ("closed", "commit", "best_case", "pipeline")
 """Forecast categories from most to least certain; omitted deals are left out."""
@@ -71,8 +74,43 @@ def compute_stage_reach(
     if not parts:
         return pd.DataFrame(columns=["stage", "entered_at", *columns])
     reach = pd.concat(parts, ignore_index=True)
-    reach = reach.merge(closed[columns], on="opportunity_id", how="inner")
-    return reach.sort_values(["opportunity_id", "entered_at"], kind="stable")
+    return _join_closed_deals(reach, closed[columns])
+
+
+def _join_closed_deals(reach: pd.DataFrame, closed: pd.DataFrame) -> pd.DataFrame:
+    """Join ``closed`` onto ``reach`` by ``opportunity_id``, sorted by ID and entry.
+
+    The result equals an inner merge followed by a stable sort by
+    ``opportunity_id`` and ``entered_at``, index included. With unique,
+    non-missing IDs and timestamps, Arrow finds each row's deal and ranks
+    the IDs, so integer keys replace the merge and sort on text, which took
+    most of this function's time.
+    """
+    ids = pa.array(closed["opportunity_id"].array, from_pandas=True)
+    entered = reach["entered_at"]
+    if (
+        ids.null_count
+        or pc.count_distinct(ids).as_py() != len(ids)
+        or not isinstance(entered.dtype, pd.DatetimeTZDtype)
+        or entered.isna().any()
+    ):
+        merged = reach.merge(closed, on="opportunity_id", how="inner")
+        return merged.sort_values(["opportunity_id", "entered_at"], kind="stable")
+
+    reached = pa.array(reach["opportunity_id"].array, from_pandas=True)
+    positions = pc.index_in(reached, value_set=ids).fill_null(-1).to_numpy()
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[pc.array_sort_indices(ids).to_numpy()] = np.arange(len(ids))
+
+    # Like the merge, number the matched rows 0, 1, ... in the order of
+    # ``reach``, then sort them stably by ID rank and entry time.
+    matched = np.flatnonzero(positions >= 0)
+    deals = positions[matched]
+    joined = reach.iloc[matched].reset_index(drop=True)
+    for column in closed.columns.drop("opportunity_id"):
+        joined[column] = closed[column].array.take(deals)
+    times = entered.dt.tz_convert(None).to_numpy().view("int64")[matched]
+    return joined.take(np.lexsort((times, rank[deals])))
 
 
 def learn_stage_probabilities(

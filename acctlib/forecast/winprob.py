@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import statsmodels.api as sm
 
 from acctlib import asof, schema
@@ -53,6 +55,7 @@ class TouchIndex:
 
     def __init__(self, touch_counts: pd.DataFrame | None) -> None:
         self.enabled = touch_counts is not None and not touch_counts.empty
+        self._arrow_accounts = None
         if not self.enabled:
             return
         account_ids = touch_counts["account_id"].astype(str).to_numpy(dtype=object)
@@ -90,22 +93,69 @@ class TouchIndex:
         """Return touches per row on the UTC days from ``start`` to before ``end``."""
         if not self.enabled:
             return np.zeros(len(account_ids))
-        codes = self.accounts.get_indexer(
-            account_ids.astype(str).to_numpy(dtype=object)
-        )
-        known = codes >= 0
-        codes = np.where(known, codes, 0).astype(np.int64) * DAY_KEY_SCALE
+        codes, known = self._account_keys(account_ids)
         first = codes + _day_numbers(start)
         last = codes + _day_numbers(end)
-        counts = self._cumulative_before(last) - self._cumulative_before(first)
+        # The order that sorts the starts also sorts the ends of windows of
+        # one length. Any order gives the same counts, only slower.
+        order = np.argsort(first, kind="stable")
+        counts = self._cumulative_before(last, order)
+        counts -= self._cumulative_before(first, order)
         return np.where(known, counts, 0.0)
 
-    def _cumulative_before(self, keys: np.ndarray) -> np.ndarray:
-        """Return the touches counted under keys below each of ``keys``."""
-        # numpy's searchsorted starts each search from the previous result
-        # when the queries ascend: 0.19 s against 1.1 s for 1 million
-        # queries into 13 million keys (numpy 2, the 2-core benchmark box).
+    def count_windows(
+        self, account_ids: pd.Series, reference: pd.Series, days_before: list[int]
+    ) -> np.ndarray:
+        """Return touches per row in adjacent windows before ``reference``.
+
+        ``days_before`` ascends, such as ``[0, 30, 90]``. Column ``j`` has
+        what :meth:`count` returns for the UTC days from ``days_before[j +
+        1]`` days before ``reference`` to before ``days_before[j]`` days
+        before it. The windows share the lookups of their common bounds.
+        """
+        if not self.enabled:
+            return np.zeros((len(account_ids), len(days_before) - 1))
+        codes, known = self._account_keys(account_ids)
+        keys = codes + _day_numbers(reference)
+        # Shifting every key by the same days keeps this order sorted.
         order = np.argsort(keys, kind="stable")
+        before = [self._cumulative_before(keys - days, order) for days in days_before]
+        counts = np.column_stack(
+            [
+                later - earlier
+                for later, earlier in zip(before[:-1], before[1:], strict=True)
+            ]
+        )
+        return np.where(known[:, None], counts, 0.0)
+
+    def _account_keys(self, account_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Return each row's key of day 0, and whether its account is indexed."""
+        codes = self._positions(account_ids.astype(str))
+        known = codes >= 0
+        return np.where(known, codes, 0).astype(np.int64) * DAY_KEY_SCALE, known
+
+    def _positions(self, account_ids: pd.Series) -> np.ndarray:
+        """Return each account's position in ``accounts``, or -1 if absent."""
+        # Arrow looks the strings up without a Python object per row, which
+        # took most of the time of an index lookup. Accounts that are not
+        # text, which Arrow cannot compare with text, use the index.
+        if self._arrow_accounts is None:
+            self._arrow_accounts = pa.array(self.accounts.to_numpy(dtype=object))
+        try:
+            values = pa.array(account_ids.array, from_pandas=True)
+            positions = pc.index_in(values, value_set=self._arrow_accounts)
+        except pa.ArrowException:
+            return self.accounts.get_indexer(account_ids.to_numpy(dtype=object))
+        return positions.fill_null(-1).to_numpy(zero_copy_only=False)
+
+    def _cumulative_before(self, keys: np.ndarray, order: np.ndarray) -> np.ndarray:
+        """Return the touches counted under keys below each of ``keys``.
+
+        ``order`` should sort ``keys``: numpy's searchsorted starts each
+        search from the previous result when the queries ascend, 0.19 s
+        against 1.1 s for 1 million queries into 13 million keys (numpy 2,
+        the 2-core benchmark box).
+        """
         positions = np.empty(len(keys), dtype=np.intp)
         positions[order] = np.searchsorted(self.keys, keys[order], side="left")
         return self.cumulative[positions]
@@ -164,7 +214,7 @@ def fit_win_model(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            model = sm.GLM(outcome, design, family=sm.families.Binomial())
+            model = _BinomialGLM(outcome, design.to_numpy(), sm.families.Binomial())
             result = model.fit()
         except (np.linalg.LinAlgError, ValueError) as error:
             logger.info("win-probability fit failed: %s", error)
@@ -180,6 +230,23 @@ def fit_win_model(
         messages,
     )
     return model, messages
+
+
+class _BinomialGLM(sm.GLM):
+    """A GLM that takes the design's rank as its column count.
+
+    statsmodels 0.15 computes ``matrix_rank`` of the design on creation, an SVD
+    that costs as much as an IRLS step, only for ``df_model`` and
+    ``df_resid``. Neither enters the binomial fit, whose scale is fixed at
+    1, nor the predictions, so the fitted coefficients stay the same.
+    NOTE: the degrees of freedom, and with them the AIC and BIC of the
+    result, are wrong for a design with collinear columns.
+    """
+
+    def initialize(self) -> None:
+        self.df_model = self.exog.shape[1] - 1
+        self.wnobs = self.exog.shape[0]
+        self.df_resid = self.wnobs - self.df_model - 1
 
 
 def summarize_calibration(scored: pd.DataFrame) -> pd.DataFrame:
@@ -228,30 +295,49 @@ def _build_features(
     features = pd.DataFrame(index=rows.index)
     features["age_ratio"] = (age / max(cycle_days, 1.0)).clip(0.0, MAX_AGE_RATIO)
 
-    recent = touches.count(
-        rows["account_id"], reference - pd.Timedelta(days=30), reference
-    )
-    earlier = touches.count(
-        rows["account_id"],
-        reference - pd.Timedelta(days=90),
-        reference - pd.Timedelta(days=30),
-    )
+    counts = touches.count_windows(rows["account_id"], reference, [0, 30, 90])
+    recent, earlier = counts[:, 0], counts[:, 1]
     features["engagement_trend"] = np.log1p(recent) - np.log1p(earlier / 2)
 
+    # One 0/1 column per category after the first, named as get_dummies
+    # with drop_first names them. Missing or unknown values are all zeros.
+    bands = np.digitize(rows["amount"].to_numpy(dtype=float), amount_edges)
     indicators = {
-        "stage": pd.Categorical(rows["stage"], categories=stages),
-        "tier": pd.Categorical(rows["tier"].astype(int), categories=[4, 1, 2, 3]),
-        "type": pd.Categorical(rows["type"], categories=schema.OPPORTUNITY_TYPES),
-        "amount_band": pd.Categorical(
-            np.digitize(rows["amount"].to_numpy(dtype=float), amount_edges),
-            categories=range(len(amount_edges) + 1),
+        "stage": (_category_codes(rows["stage"], stages), stages),
+        "tier": (
+            _category_codes(rows["tier"].astype(int), [4, 1, 2, 3]),
+            [4, 1, 2, 3],
         ),
+        "type": (
+            _category_codes(rows["type"], schema.OPPORTUNITY_TYPES),
+            schema.OPPORTUNITY_TYPES,
+        ),
+        "amount_band": (bands, range(len(amount_edges) + 1)),
     }
-    for name, values in indicators.items():
-        dummies = pd.get_dummies(values, prefix=name, drop_first=True, dtype=float)
-        dummies.index = rows.index
-        features = features.join(dummies)
-    return features
+    columns = {}
+    for name, (codes, categories) in indicators.items():
+        for code, category in enumerate(categories):
+            if code > 0:
+                columns[f"{name}_{category}"] = (codes == code).astype(float)
+    dummies = pd.DataFrame(columns, index=rows.index)
+    return pd.concat([features, dummies], axis=1)
+
+
+def _category_codes(values: pd.Series, categories) -> np.ndarray:
+    """Return each value's position in ``categories``, or -1 when absent.
+
+    The codes equal those of ``pd.Categorical``, which converted Arrow text
+    to Python objects first. Arrow looks the values up, and values it
+    cannot compare with ``categories`` use ``pd.Categorical``.
+    """
+    try:
+        found = pc.index_in(
+            pa.array(values.array, from_pandas=True),
+            value_set=pa.array(list(categories)),
+        )
+    except pa.ArrowException:
+        return np.asarray(pd.Categorical(values, categories=categories).codes)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False)
 
 
 def _day_numbers(values: pd.Series) -> np.ndarray:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from acctlib.asof import isin_values
 from acctlib.forecast import pipeline
 from acctlib.forecast.methods import ForecastSettings, compute_forecasts
 from acctlib.forecast.periods import Window, horizon_window
@@ -176,3 +177,43 @@ def test_fit_warnings_are_returned_per_method(capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == ""
+
+
+@pytest.mark.parametrize(
+    ("values", "allowed", "expected"),
+    [
+        (pd.Series(["A", "B", None], dtype="str"), ["B"], [False, True, False]),
+        (pd.Series(["A", None], dtype="str"), pd.Series([None, "C"]), [False, True]),
+        (pd.Series(["A", "B"], dtype="str"), [], [False, False]),
+        (pd.Series([1, 2]), pd.Index(["1", 2]), [False, True]),
+    ],
+)
+def test_isin_values_matches_isin(values, allowed, expected):
+    assert isin_values(values, allowed).tolist() == expected
+    assert values.isin(list(allowed)).tolist() == expected
+
+
+def test_join_closed_deals_equals_merge():
+    at = pd.Timestamp("2026-01-05", tz="UTC")
+    reach = pd.DataFrame(
+        {
+            "opportunity_id": pd.Series(["O2", "O10", "O2", "O9", "O2"], dtype="str"),
+            "stage": pd.Series(["B", "A", "A", "A", "C"], dtype="str"),
+            "entered_at": [at, at, at - pd.Timedelta(days=1), at, at],
+        }
+    )
+    closed = pd.DataFrame(
+        {
+            "opportunity_id": pd.Series(["O2", "O10"], dtype="str"),
+            "account_id": pd.Series(["A1", "A2"], dtype="str"),
+            "is_won": [True, False],
+            "tier": [1, 4],
+        }
+    )
+    expected = reach.merge(closed, on="opportunity_id", how="inner").sort_values(
+        ["opportunity_id", "entered_at"], kind="stable"
+    )
+
+    joined = pipeline._join_closed_deals(reach, closed)
+
+    pd.testing.assert_frame_equal(joined, expected)

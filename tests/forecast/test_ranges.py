@@ -95,3 +95,15 @@ def test_repeat_totals_blocks_match_one_draw(monkeypatch):
     totals = simulate_repeat_totals(amounts, rates, 50, np.random.default_rng(3))
 
     np.testing.assert_array_equal(totals, expected)
+
+
+def test_repeat_totals_zero_column_draws_nothing():
+    rates = np.array([[0.0, 1.5], [0.0, 0.7], [0.0, 0.1]])
+    amounts = np.array([100.0, 40.0, 7.5])
+    rng = np.random.default_rng(5)
+    counts = rng.poisson(rates[:, 1], size=(20, len(amounts)))
+
+    totals = simulate_repeat_totals(amounts, rates, 20, np.random.default_rng(5))
+
+    np.testing.assert_array_equal(totals[:, 0], np.zeros(20))
+    np.testing.assert_array_equal(totals[:, 1], counts @ amounts)

@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from acctlib.forecast.winprob import TouchIndex, fit_win_model, summarize_calibration
+from acctlib.forecast.winprob import (
+    TouchIndex,
+    _build_features,
+    fit_win_model,
+    summarize_calibration,
+)
 
 STAGES = ["Qualify", "Propose", "Commit"]
 
@@ -28,6 +33,48 @@ def test_touch_index_counts_days_in_window():
     result = index.count(pd.Series(["A", "B", "C"]), start, end)
     # Day 110 is excluded; account C has no touches.
     np.testing.assert_allclose(result, [3.0, 8.0, 0.0])
+
+
+def test_touch_index_missing_account_counts_zero():
+    counts = pd.DataFrame({"account_id": ["A"], "day": [100], "touches": [3]})
+    index = TouchIndex(counts)
+    day = pd.Timestamp("1970-01-01", tz="UTC")
+    start = pd.Series([day + pd.Timedelta(days=99)] * 2)
+    end = pd.Series([day + pd.Timedelta(days=101)] * 2)
+    accounts = pd.Series(["A", None], dtype="str")
+    np.testing.assert_allclose(index.count(accounts, start, end), [3.0, 0.0])
+
+
+def test_touch_index_numeric_accounts():
+    # Numeric account IDs are compared as text, as the engine returns them.
+    index = TouchIndex.from_keys(pd.Index(["7"]), np.array([100]), np.array([2]))
+    day = pd.Timestamp("1970-01-01", tz="UTC")
+    start = pd.Series([day + pd.Timedelta(days=100)] * 2)
+    end = pd.Series([day + pd.Timedelta(days=101)] * 2)
+    np.testing.assert_allclose(index.count(pd.Series([7, 8]), start, end), [2.0, 0.0])
+
+
+def test_touch_index_windows_match_count():
+    counts = pd.DataFrame(
+        {
+            "account_id": ["A", "A", "A", "A", "B"],
+            "day": [10, 69, 70, 99, 99],
+            "touches": [1, 2, 4, 8, 16],
+        }
+    )
+    index = TouchIndex(counts)
+    day = pd.Timestamp("1970-01-01", tz="UTC")
+    accounts = pd.Series(["A", "B", "C"], dtype="str")
+    reference = pd.Series([day + pd.Timedelta(days=100, hours=5)] * 3)
+
+    windows = index.count_windows(accounts, reference, [0, 30, 90])
+
+    thirty, ninety = pd.Timedelta(days=30), pd.Timedelta(days=90)
+    recent = index.count(accounts, reference - thirty, reference)
+    earlier = index.count(accounts, reference - ninety, reference - thirty)
+    np.testing.assert_array_equal(windows[:, 0], recent)
+    np.testing.assert_array_equal(windows[:, 1], earlier)
+    np.testing.assert_allclose(windows, [[12.0, 3.0], [16.0, 0.0], [0.0, 0.0]])
 
 
 def test_touch_index_without_touches_counts_zero():
@@ -107,3 +154,29 @@ def test_calibration_of_nothing_is_empty():
     table = summarize_calibration(pd.DataFrame(columns=["predicted", "won"]))
     assert table.empty
     assert list(table.columns) == ["decile", "deals", "predicted", "actual"]
+
+
+def test_feature_indicators_match_get_dummies():
+    rows = make_reach(12).assign(reference_time=lambda frame: frame["entered_at"])
+    rows.loc[0, "stage"] = None
+    rows.loc[1, "type"] = "partner"
+    edges = np.array([5_000.0, 10_000.0])
+
+    features = _build_features(rows, STAGES, edges, 90.0, TouchIndex(None))
+
+    for name, values, categories in [
+        ("stage", rows["stage"], STAGES),
+        ("type", rows["type"], ["new_business", "expansion", "renewal"]),
+        ("tier", rows["tier"], [4, 1, 2, 3]),
+    ]:
+        # An unknown value, such as type "partner", has no indicator.
+        known = values.where(values.isin(categories))
+        expected = pd.get_dummies(
+            pd.Categorical(known, categories=categories),
+            prefix=name,
+            drop_first=True,
+            dtype=float,
+        )
+        expected.index = rows.index
+        pd.testing.assert_frame_equal(features[expected.columns], expected)
+    assert list(features.columns[-2:]) == ["amount_band_1", "amount_band_2"]
