@@ -19,6 +19,7 @@ import pandas as pd
 from acctlib import (
     accountmap,
     asof,
+    engagementhistory,
     health,
     healthvalidation,
     progression,
@@ -68,14 +69,19 @@ def month_ends_before(as_of: dt.date, months: int = HISTORY_MONTHS) -> list[dt.d
 
 
 def compute_account_state(
-    context: Any, as_of: dt.date, touch_activity: pd.DataFrame | None = None
+    context: Any,
+    as_of: dt.date,
+    touch_activity: pd.DataFrame | None = None,
+    engagement: tuple[pd.DataFrame, pd.DataFrame | None] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Compute every account frame known on ``as_of`` from the run's inputs.
 
     ``context`` is the run's :class:`~acctlib.prepare.PrepareContext`.
     ``touch_activity`` is the output of
-    :func:`acctlib.accountmap.summarize_touch_activity` on ``as_of`` when
-    the caller has it already; None computes it.
+    :func:`acctlib.accountmap.summarize_touch_activity` on ``as_of`` and
+    ``engagement`` that of :func:`acctlib.progression.summarize_engagement`
+    when the caller has them already; None computes them. A None weekly
+    frame in ``engagement`` leaves ``weekly`` empty.
     Returns frames named ``snapshot``, ``account_map``, ``weekly``,
     ``stage_durations``, ``opportunity_progression``,
     ``account_progression``, ``account_tiers`` and ``account_health``.
@@ -111,19 +117,30 @@ def compute_account_state(
         deal_shares=context.intake.extras.get(DEAL_COMPANIES),
     )
     state = {"snapshot": snapshot, "account_map": account_map}
-    state.update(compute_progression_state(context, as_of, snapshot, account_map))
+    state.update(
+        compute_progression_state(context, as_of, snapshot, account_map, engagement)
+    )
     state.update(compute_tier_and_health(context, as_of, state))
     return state
 
 
 def compute_progression_state(
-    context: Any, as_of: dt.date, snapshot: pd.DataFrame, account_map: pd.DataFrame
+    context: Any,
+    as_of: dt.date,
+    snapshot: pd.DataFrame,
+    account_map: pd.DataFrame,
+    touch_engagement: tuple[pd.DataFrame, pd.DataFrame | None] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Return engagement, stage durations and progression frames on ``as_of``."""
+    """Return engagement, stage durations and progression frames on ``as_of``.
+
+    ``touch_engagement`` is the output of
+    :func:`acctlib.progression.summarize_engagement` on ``as_of`` when the
+    caller has it already.
+    """
     tables, params = context.intake.tables, context.params
-    engagement, weekly = None, None
+    engagement, weekly = touch_engagement or (None, None)
     touches = context.touchpoints()
-    if touches is not None:
+    if touches is not None and touch_engagement is None:
         engagement, weekly = progression.summarize_engagement(
             touches,
             as_of,
@@ -285,11 +302,15 @@ def prepare_account_history(context: Any) -> None:
         if as_of_cutoff(month_end) > first_record_at
     ]
     activities = _summarize_touch_history(context, month_ends)
+    engagements = _summarize_engagement_history(context, month_ends)
     states, skipped = {}, []
     for month_end in month_ends:
         try:
             state = compute_account_state(
-                context, month_end, activities.pop(month_end, None)
+                context,
+                month_end,
+                activities.pop(month_end, None),
+                engagements.pop(month_end, None),
             )
         except AcctlibError as error:
             # A source can be valid on the as-of date yet not on an earlier
@@ -373,6 +394,28 @@ def _summarize_touch_history(
         month_ends,
         window_days=params["influence_window_days"],
         lookback_days=params["lookback_days"],
+    )
+
+
+def _summarize_engagement_history(
+    context: Any, month_ends: list[dt.date]
+) -> dict[dt.date, tuple[pd.DataFrame, pd.DataFrame | None]]:
+    """Return the engagement of every month-end from one set of queries.
+
+    Only the last month-end's state is kept whole, so only its weekly
+    touches are computed.
+    """
+    touches = context.touchpoints()
+    if touches is None or not month_ends:
+        return {}
+    params = context.params
+    return engagementhistory.summarize_engagement_history(
+        touches,
+        month_ends,
+        weekly_dates=month_ends[-1:],
+        noise_band=params["engagement_noise_band"],
+        breadth_noise_band=params["breadth_noise_band"],
+        min_touches=params["engagement_min_touches"],
     )
 
 

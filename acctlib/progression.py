@@ -134,7 +134,7 @@ def summarize_engagement(
     engagement = counts.merge(trend, on="account_id", how="left", validate="1:1")
     change = engagement["contacts_90d"] - engagement["contacts_prev_90d"]
     engagement["breadth_change"] = change.astype("int64")
-    engagement["breadth_direction"] = _classify_direction(change, breadth_noise_band)
+    engagement["breadth_direction"] = classify_direction(change, breadth_noise_band)
     return engagement.sort_values("account_id").reset_index(drop=True), weekly
 
 
@@ -163,18 +163,42 @@ def compute_engagement_trend(
     values = matrix.to_numpy(dtype=float)
     mean = values.mean(axis=1) if len(values) else np.zeros(0)
     slope = values @ x_centered / float(x_centered @ x_centered)
-    trend = slope * (TREND_WEEKS - 1) / np.maximum(mean, 1.0)
+    return classify_engagement_trend(
+        matrix.index.astype(str),
+        mean,
+        slope,
+        values.sum(axis=1),
+        noise_band=noise_band,
+        min_touches=min_touches,
+    )
 
+
+def classify_engagement_trend(
+    account_ids: pd.Index | pd.Series,
+    mean: np.ndarray,
+    slope: np.ndarray,
+    total: np.ndarray,
+    *,
+    noise_band: float,
+    min_touches: int,
+) -> pd.DataFrame:
+    """Return the trend columns of :func:`compute_engagement_trend`.
+
+    ``mean``, ``slope`` and ``total`` are each account's mean weekly
+    touches, least-squares slope and touches in the 12 weeks, in the order
+    of ``account_ids``.
+    """
+    trend = slope * (TREND_WEEKS - 1) / np.maximum(mean, 1.0)
     result = pd.DataFrame(
         {
-            "account_id": matrix.index.astype(str),
+            "account_id": account_ids,
             "weekly_mean": mean,
             "weekly_slope": slope,
             "engagement_trend": trend,
         }
     )
-    direction = _classify_direction(pd.Series(trend), noise_band)
-    direction[values.sum(axis=1) < min_touches] = "flat"
+    direction = classify_direction(pd.Series(trend), noise_band)
+    direction[total < min_touches] = "flat"
     result["engagement_direction"] = direction.to_numpy()
     return result.reset_index(drop=True)
 
@@ -533,7 +557,8 @@ def _complete_weeks(weekly: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
     return full.astype("int64").reset_index()
 
 
-def _classify_direction(change: pd.Series, band: float) -> pd.Series:
+def classify_direction(change: pd.Series, band: float) -> pd.Series:
+    """Return rising above ``band``, falling below ``-band`` and flat between."""
     values = np.where(
         change > band, "rising", np.where(change < -band, "falling", "flat")
     )
