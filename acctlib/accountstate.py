@@ -73,6 +73,7 @@ def compute_account_state(
     as_of: dt.date,
     touch_activity: pd.DataFrame | None = None,
     engagement: tuple[pd.DataFrame, pd.DataFrame | None] | None = None,
+    opportunity_history: asof.OpportunityHistory | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Compute every account frame known on ``as_of`` from the run's inputs.
 
@@ -81,19 +82,17 @@ def compute_account_state(
     :func:`acctlib.accountmap.summarize_touch_activity` on ``as_of`` and
     ``engagement`` that of :func:`acctlib.progression.summarize_engagement`
     when the caller has them already; None computes them. A None weekly
-    frame in ``engagement`` leaves ``weekly`` empty.
+    frame in ``engagement`` leaves ``weekly`` empty. ``opportunity_history``
+    serves the opportunity snapshot when the caller prepared it for many
+    dates.
     Returns frames named ``snapshot``, ``account_map``, ``weekly``,
     ``stage_durations``, ``opportunity_progression``,
     ``account_progression``, ``account_tiers`` and ``account_health``.
     """
     tables, params = context.intake.tables, context.params
-    snapshot = asof.snapshot_opportunities(
-        tables["opportunities"],
-        tables.get("stage_history"),
-        context.intake.stage_map,
-        as_of,
-        default_contract_months=params["default_contract_months"],
-    )
+    if opportunity_history is None:
+        opportunity_history = _prepare_opportunity_history(context)
+    snapshot = opportunity_history.snapshot(as_of)
     touches = context.touchpoints()
     activity = touch_activity
     if touches is not None and activity is None:
@@ -303,6 +302,7 @@ def prepare_account_history(context: Any) -> None:
     ]
     activities = _summarize_touch_history(context, month_ends)
     engagements = _summarize_engagement_history(context, month_ends)
+    opportunity_history = _prepare_opportunity_history(context)
     states, skipped = {}, []
     for month_end in month_ends:
         try:
@@ -311,6 +311,7 @@ def prepare_account_history(context: Any) -> None:
                 month_end,
                 activities.pop(month_end, None),
                 engagements.pop(month_end, None),
+                opportunity_history,
             )
         except AcctlibError as error:
             # A source can be valid on the as-of date yet not on an earlier
@@ -394,6 +395,16 @@ def _summarize_touch_history(
         month_ends,
         window_days=params["influence_window_days"],
         lookback_days=params["lookback_days"],
+    )
+
+
+def _prepare_opportunity_history(context: Any) -> asof.OpportunityHistory:
+    tables = context.intake.tables
+    return asof.OpportunityHistory(
+        tables["opportunities"],
+        tables.get("stage_history"),
+        context.intake.stage_map,
+        default_contract_months=context.params["default_contract_months"],
     )
 
 
