@@ -257,6 +257,7 @@ def compute_opportunity_progression(
     as_of: dt.date,
     *,
     win_probability: pd.DataFrame | None = None,
+    stage_entered_at: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Return age, days in stage and stall flags per opportunity on ``as_of``.
 
@@ -273,6 +274,11 @@ def compute_opportunity_progression(
     win_probability
         Optional ``opportunity_id`` and ``win_probability`` (0 to 1) from a
         forecast model; the stage probability fills the gaps.
+    stage_entered_at
+        When each opportunity entered its stage on ``as_of``, aligned with
+        ``snapshot`` and NaT without a known entry, as
+        :meth:`acctlib.stagevisits.StageVisits.find_stage_entries` returns
+        it; None finds it in ``stage_history``.
 
     Returns
     -------
@@ -283,7 +289,11 @@ def compute_opportunity_progression(
     cutoff = as_of_cutoff(as_of)
     opps = snapshot.copy()
     opps["created_at"] = pd.to_datetime(opps["created_at"], utc=True)
-    opps["stage_entered_at"] = _find_stage_entry(opps, stage_history, as_of)
+    if stage_entered_at is None:
+        stage_entered_at = _find_stage_entry(opps, stage_history, as_of)
+    opps["stage_entered_at"] = stage_entered_at.fillna(
+        opps["created_at"].astype(schema.TIMESTAMP)
+    )
 
     closed_on = pd.to_datetime(opps["closed_on"]).dt.tz_localize("UTC")
     end = closed_on.where(~opps["is_open"], cutoff) + pd.Timedelta(0)
@@ -586,7 +596,7 @@ def _history_before(stage_history: pd.DataFrame, as_of: dt.date) -> pd.DataFrame
 def _find_stage_entry(
     opps: pd.DataFrame, stage_history: pd.DataFrame | None, as_of: dt.date
 ) -> pd.Series:
-    """Return when each opportunity entered its stage on ``as_of``."""
+    """Return when each opportunity entered its stage on ``as_of``, or NaT."""
     entered = pd.Series(pd.NaT, index=opps.index, dtype=schema.TIMESTAMP)
     if stage_history is not None and not stage_history.empty:
         # The latest entry per stage does not depend on row order, so the
@@ -601,7 +611,7 @@ def _find_stage_entry(
         matched = keys.merge(latest, on=["opportunity_id", "stage"], how="left")
         entered = pd.Series(matched["entered_at"].array, index=opps.index)
         entered = pd.to_datetime(entered, utc=True).astype(schema.TIMESTAMP)
-    return entered.fillna(opps["created_at"].astype(schema.TIMESTAMP))
+    return entered
 
 
 def _resolve_win_probability(
