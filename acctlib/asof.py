@@ -198,17 +198,32 @@ class OpportunityHistory:
         self.default_contract_months = default_contract_months
         self.opportunities = _type_opportunities(opportunities)
         self.history = _SortedHistory.build(stage_history, self.stages)
+        # With unique IDs, each opportunity's position among the history's
+        # IDs replaces a text merge on every date. Other IDs keep the merge,
+        # which matches missing IDs and rejects duplicates.
+        ids = self.opportunities["opportunity_id"]
+        self._entry_codes = None
+        if self.history is not None and ids.notna().all() and ids.is_unique:
+            self._entry_codes = pd.Index(self.history.id_values).get_indexer(ids)
 
     def snapshot(self, as_of: dt.date) -> pd.DataFrame:
         """Return :func:`snapshot_opportunities` on ``as_of``."""
         cutoff = as_of_cutoff(as_of)
-        created_at = self.opportunities["created_at"]
-        known = self.opportunities[created_at < cutoff].reset_index(drop=True)
-        if self.history is None:
-            latest_entries = pd.DataFrame(columns=list(_HISTORY_REQUIRED))
+        is_known = (self.opportunities["created_at"] < cutoff).to_numpy()
+        known = self.opportunities[is_known].reset_index(drop=True)
+        if self._entry_codes is not None:
+            from_history, entered_at = self.history.match_latest(
+                self._entry_codes[is_known], cutoff, known.index
+            )
         else:
-            latest_entries = self.history.latest_before(cutoff)
-        snapshot = _resolve_stage_asof(known, latest_entries, self.stages, as_of)
+            if self.history is None:
+                latest_entries = pd.DataFrame(columns=list(_HISTORY_REQUIRED))
+            else:
+                latest_entries = self.history.latest_before(cutoff)
+            from_history, entered_at = _match_latest_entries(known, latest_entries)
+        snapshot = _resolve_stage_asof(
+            known, from_history, entered_at, self.stages, as_of
+        )
 
         snapshot = _attach_stage_attributes(snapshot, self.stages, as_of)
         snapshot = _add_closed_on(snapshot, as_of)
@@ -331,8 +346,15 @@ class _SortedHistory:
     that order, so each opportunity's latest entry is the last of its run.
     """
 
-    def __init__(self, entries: pd.DataFrame, ids: np.ndarray, order: np.ndarray):
+    def __init__(
+        self,
+        entries: pd.DataFrame,
+        ids: np.ndarray,
+        id_values: pd.Index,
+        order: np.ndarray,
+    ):
         self.entries = entries
+        self.id_values = id_values
         self.ids = ids[order]
         self.order = order
         self.entered = entries["entered_at"].dt.tz_convert(None).to_numpy()[order]
@@ -348,12 +370,12 @@ class _SortedHistory:
         entries["entered_at"] = _as_utc(entries["entered_at"])
         entries = entries.reset_index(drop=True)
 
-        ids, _ = pd.factorize(entries["opportunity_id"], use_na_sentinel=True)
+        ids, id_values = pd.factorize(entries["opportunity_id"], use_na_sentinel=True)
         stage_order = entries["stage"].map(stages["order"])
         stage_order = stage_order.astype(float).fillna(-np.inf).to_numpy()
         entered = entries["entered_at"].dt.tz_convert(None).to_numpy().view("int64")
         order = np.lexsort((np.arange(len(entries)), stage_order, entered, ids))
-        return cls(entries, ids, order)
+        return cls(entries, ids, pd.Index(id_values), order)
 
     def latest_before(self, cutoff: pd.Timestamp) -> pd.DataFrame:
         """Return the last stage entered before ``cutoff``, one row per opportunity.
@@ -361,28 +383,65 @@ class _SortedHistory:
         Columns: ``opportunity_id``, ``stage`` and ``entered_at``. An
         opportunity without an entry before ``cutoff`` has no row.
         """
+        return self.entries.iloc[self._latest_rows(cutoff)[1]]
+
+    def match_latest(
+        self, codes: np.ndarray, cutoff: pd.Timestamp, index: pd.Index
+    ) -> tuple[pd.Series, pd.Series]:
+        """Return the stage and ``entered_at`` of the latest entry before ``cutoff``.
+
+        ``codes`` are positions in ``id_values``, -1 for an ID without
+        entries. Results are aligned with ``index`` and missing where the
+        opportunity has no entry before ``cutoff``.
+        """
+        ids, rows = self._latest_rows(cutoff)
+        # Entries with a missing ID (code -1) match no opportunity here, and
+        # code -1 reads the last slot, which stays empty.
+        row_by_id = np.full(len(self.id_values) + 1, -1, dtype="int64")
+        row_by_id[ids[ids >= 0]] = rows[ids >= 0]
+        positions = row_by_id[codes]
+        return tuple(
+            pd.Series(
+                self.entries[column].array.take(positions, allow_fill=True),
+                index=index,
+                name=column,
+            )
+            for column in ("stage", "entered_at")
+        )
+
+    def _latest_rows(self, cutoff: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+        """Return the ID codes and entry rows of each latest entry before ``cutoff``."""
         known = self.entered < cutoff.tz_convert(None).to_datetime64()
         ids = self.ids[known]
         is_last = np.append(ids[1:] != ids[:-1], True) if len(ids) else known[known]
-        return self.entries.iloc[self.order[known][is_last]]
+        return ids[is_last], self.order[known][is_last]
 
 
-def _resolve_stage_asof(
-    known: pd.DataFrame,
-    latest_entries: pd.DataFrame,
-    stages: pd.DataFrame,
-    as_of: dt.date,
-) -> pd.DataFrame:
-    """Add ``stage_asof`` and ``stage_entered_at`` (NaT without history)."""
+def _match_latest_entries(
+    known: pd.DataFrame, latest_entries: pd.DataFrame
+) -> tuple[pd.Series, pd.Series]:
+    """Return the stage and ``entered_at`` of each known opportunity's entry."""
     # A left merge keeps the row order of ``known``. Series.map fails on an
     # empty datetime mapping in pandas 3.1, so it is not used here.
     matched = known[["opportunity_id"]].merge(
         latest_entries, on="opportunity_id", how="left", validate="one_to_one"
     )
     matched.index = known.index
-    from_history = matched["stage"]
-    entered_at = matched["entered_at"]
+    return matched["stage"], matched["entered_at"]
 
+
+def _resolve_stage_asof(
+    known: pd.DataFrame,
+    from_history: pd.Series,
+    entered_at: pd.Series,
+    stages: pd.DataFrame,
+    as_of: dt.date,
+) -> pd.DataFrame:
+    """Add ``stage_asof`` and ``stage_entered_at`` (NaT without history).
+
+    ``from_history`` and ``entered_at`` are the stage and time of each
+    opportunity's latest history entry, missing without one.
+    """
     current_category = _current_category(known, stages)
     closed_by_as_of = current_category.isin(CLOSED_CATEGORIES) & (
         known["close_date"] <= pd.Timestamp(as_of)

@@ -731,3 +731,26 @@ def test_opportunity_history_stage_per_date():
         assert found == stages
         fresh = snapshot_opportunities(opportunities, history, STAGE_MAP, as_of)
         pd.testing.assert_frame_equal(snapshot, fresh, check_exact=True)
+
+
+def test_opportunity_history_missing_entry_ids():
+    """History entries without an ID set no opportunity's stage."""
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Discovery",
+                "created_at": "2026-01-05",
+                "close_date": None,
+            }
+        ]
+    )
+    history = make_history(
+        [
+            (None, "Proposal", "2026-02-01T00:00:00Z"),
+            ("o2", "Proposal", "2026-02-01T00:00:00Z"),
+        ]
+    )
+    snapshot = OpportunityHistory(opportunities, history, STAGE_MAP).snapshot(AS_OF)
+    assert snapshot["stage_asof"].tolist() == ["Discovery"]
+    assert snapshot["closed_on"].isna().all()
