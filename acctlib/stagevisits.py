@@ -72,7 +72,8 @@ class StageVisits:
         ``as_of``, in another row order, which the quantiles ignore.
         """
         cutoff = _naive(as_of_cutoff(as_of))
-        known = self.visits[self._left_at < cutoff]
+        # The summary reads only these two columns.
+        known = self.visits[["stage", "days"]][self._left_at < cutoff]
         return summarize_stage_durations(known, stage_map)
 
     def find_stage_entries(self, snapshot: pd.DataFrame, as_of: dt.date) -> pd.Series:
