@@ -204,27 +204,85 @@ def summarize_touch_history(
     sourced = _run_query(_flag_marketing_sourced(touches_table, first_table), con)
     first = first.merge(sourced, on="account_id", how="left")
 
-    bounds = bounds.sort_values(["account_id", "period"], kind="stable")
-    by_account = bounds.groupby("account_id", sort=False)
-    bounds["first_touch_at"] = by_account["first_touch_at"].cummin()
-    bounds["last_touch_at"] = by_account["last_touch_at"].cummax()
+    accounts = _AccountCodes(
+        [bounds["account_id"], counts["account_id"], channels["account_id"]],
+        first["account_id"],
+    )
+    bounds = bounds.assign(code=accounts.encode(bounds["account_id"]))
+    bounds = bounds.sort_values(["code", "period"], kind="stable")
+    by_account = bounds.groupby("code", sort=False)
+    first_touch_at = _naive_utc(by_account["first_touch_at"].cummin())
+    last_touch_at = _naive_utc(by_account["last_touch_at"].cummax())
+    bound_codes = bounds["code"].to_numpy()
+    bound_periods = bounds["period"].to_numpy()
+    count_codes = accounts.encode(counts["account_id"])
+    channel_codes = accounts.encode(channels["account_id"])
+    first_codes = accounts.encode(first["account_id"])
+    opened_at = first["first_opportunity_at"]
+
     result = {}
     for period, (date, cutoff) in enumerate(zip(dates, cutoffs, strict=True)):
-        touched = bounds[bounds["period"] <= period].drop_duplicates(
-            "account_id", keep="last"
+        # Rows are sorted by account, then period, so the last row of each
+        # account up to ``period`` carries its first and last touch then.
+        known = np.flatnonzero(bound_periods <= period)
+        codes = bound_codes[known]
+        latest = (
+            known[np.append(codes[1:] != codes[:-1], True)] if len(known) else known
         )
-        opened = first[first["first_opportunity_at"] < cutoff]
-        ids = pd.Index(touched["account_id"]).union(pd.Index(opened["account_id"]))
-        frame = pd.DataFrame({"account_id": ids.sort_values()})
-        for part in (
-            touched[["account_id", "first_touch_at", "last_touch_at"]],
-            counts[counts["period"] == period].drop(columns="period"),
-            channels[channels["period"] == period].drop(columns="period"),
-            opened[["account_id", "marketing_sourced"]],
+        is_opened = (opened_at < cutoff).to_numpy()
+        rows = np.union1d(bound_codes[latest], first_codes[is_opened])
+
+        frame = pd.DataFrame({"account_id": accounts.values[rows]})
+        for column, values in (
+            ("first_touch_at", first_touch_at),
+            ("last_touch_at", last_touch_at),
         ):
-            frame = frame.merge(part, on="account_id", how="left")
+            spread = np.full(accounts.size, np.datetime64("NaT"), dtype=values.dtype)
+            spread[bound_codes[latest]] = values[latest]
+            frame[column] = pd.Series(spread[rows]).dt.tz_localize("UTC")
+        in_period = (counts["period"] == period).to_numpy()
+        for column in ("touches_90d", "marketing_touches_90d"):
+            values = counts[column].to_numpy(dtype="int64")
+            frame[column] = accounts.spread(
+                count_codes[in_period], values[in_period], rows
+            )
+        in_period = (channels["period"] == period).to_numpy()
+        frame["marketing_channels_90d"] = accounts.spread(
+            channel_codes[in_period],
+            channels["marketing_channels_90d"].to_numpy(dtype="int64")[in_period],
+            rows,
+        )
+        sourced = first["marketing_sourced"].astype("boolean").fillna(False)
+        frame["marketing_sourced"] = accounts.spread(
+            first_codes[is_opened], sourced.to_numpy(dtype=bool)[is_opened], rows
+        )
         result[date] = _fill_touch_gaps(frame[["account_id", *TOUCH_ACTIVITY_COLUMNS]])
     return result
+
+
+def _naive_utc(timestamps: pd.Series) -> np.ndarray:
+    return pd.to_datetime(timestamps, utc=True).dt.tz_convert(None).to_numpy()
+
+
+class _AccountCodes:
+    """Positions of account IDs in one sorted list, missing IDs last."""
+
+    def __init__(self, id_columns: list[pd.Series], other: pd.Series) -> None:
+        ids = pd.concat(
+            [column.astype(str) for column in [*id_columns, other]], ignore_index=True
+        )
+        _, self.values = pd.factorize(ids, sort=True, use_na_sentinel=False)
+        self.index = pd.Index(self.values)
+        self.size = len(self.values)
+
+    def encode(self, ids: pd.Series) -> np.ndarray:
+        return self.index.get_indexer(ids.astype(str))
+
+    def spread(self, codes: np.ndarray, values: np.ndarray, rows: np.ndarray):
+        """Return ``values`` placed at ``codes`` and read at ``rows``, else 0."""
+        spread = np.zeros(self.size, dtype=values.dtype)
+        spread[codes] = values
+        return spread[rows]
 
 
 def compute_account_map(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -19,6 +20,7 @@ import pandas as pd
 from acctlib import (
     accountmap,
     asof,
+    engagementhistory,
     health,
     healthvalidation,
     progression,
@@ -28,6 +30,7 @@ from acctlib import (
 from acctlib.asof import as_of_cutoff
 from acctlib.dealshares import DEAL_COMPANIES, split_shared_deals
 from acctlib.errors import AcctlibError
+from acctlib.stagevisits import StageVisits
 
 logger = logging.getLogger(__name__)
 
@@ -67,27 +70,58 @@ def month_ends_before(as_of: dt.date, months: int = HISTORY_MONTHS) -> list[dt.d
     return sorted(ends)
 
 
+@dataclass(frozen=True)
+class HistoryInputs:
+    """The run's opportunities and stage history, prepared for many dates."""
+
+    opportunities: asof.OpportunityHistory
+    stage_visits: StageVisits | None
+
+    @classmethod
+    def from_context(
+        cls, context: Any, *, with_stage_visits: bool = True
+    ) -> HistoryInputs:
+        """Prepare the inputs of ``context``. Stage visits need stage history."""
+        tables = context.intake.tables
+        stage_history = tables.get("stage_history")
+        opportunities = asof.OpportunityHistory(
+            tables["opportunities"],
+            stage_history,
+            context.intake.stage_map,
+            default_contract_months=context.params["default_contract_months"],
+        )
+        # An empty history keeps the single-date path and its empty frames.
+        has_history = stage_history is not None and not stage_history.empty
+        visits = (
+            StageVisits(stage_history) if with_stage_visits and has_history else None
+        )
+        return cls(opportunities, visits)
+
+
 def compute_account_state(
-    context: Any, as_of: dt.date, touch_activity: pd.DataFrame | None = None
+    context: Any,
+    as_of: dt.date,
+    touch_activity: pd.DataFrame | None = None,
+    engagement: tuple[pd.DataFrame, pd.DataFrame | None] | None = None,
+    history: HistoryInputs | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Compute every account frame known on ``as_of`` from the run's inputs.
 
     ``context`` is the run's :class:`~acctlib.prepare.PrepareContext`.
     ``touch_activity`` is the output of
-    :func:`acctlib.accountmap.summarize_touch_activity` on ``as_of`` when
-    the caller has it already; None computes it.
+    :func:`acctlib.accountmap.summarize_touch_activity` on ``as_of`` and
+    ``engagement`` that of :func:`acctlib.progression.summarize_engagement`
+    when the caller has them already; None computes them. A None weekly
+    frame in ``engagement`` leaves ``weekly`` empty. ``history`` is the
+    opportunity and stage history prepared for many dates, or None.
     Returns frames named ``snapshot``, ``account_map``, ``weekly``,
     ``stage_durations``, ``opportunity_progression``,
     ``account_progression``, ``account_tiers`` and ``account_health``.
     """
     tables, params = context.intake.tables, context.params
-    snapshot = asof.snapshot_opportunities(
-        tables["opportunities"],
-        tables.get("stage_history"),
-        context.intake.stage_map,
-        as_of,
-        default_contract_months=params["default_contract_months"],
-    )
+    if history is None:
+        history = HistoryInputs.from_context(context, with_stage_visits=False)
+    snapshot = history.opportunities.snapshot(as_of)
     touches = context.touchpoints()
     activity = touch_activity
     if touches is not None and activity is None:
@@ -111,19 +145,40 @@ def compute_account_state(
         deal_shares=context.intake.extras.get(DEAL_COMPANIES),
     )
     state = {"snapshot": snapshot, "account_map": account_map}
-    state.update(compute_progression_state(context, as_of, snapshot, account_map))
+    state.update(
+        compute_progression_state(
+            context,
+            as_of,
+            snapshot,
+            account_map,
+            engagement,
+            stage_visits=history.stage_visits,
+        )
+    )
     state.update(compute_tier_and_health(context, as_of, state))
     return state
 
 
 def compute_progression_state(
-    context: Any, as_of: dt.date, snapshot: pd.DataFrame, account_map: pd.DataFrame
+    context: Any,
+    as_of: dt.date,
+    snapshot: pd.DataFrame,
+    account_map: pd.DataFrame,
+    touch_engagement: tuple[pd.DataFrame, pd.DataFrame | None] | None = None,
+    *,
+    stage_visits: StageVisits | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Return engagement, stage durations and progression frames on ``as_of``."""
+    """Return engagement, stage durations and progression frames on ``as_of``.
+
+    ``touch_engagement`` is the output of
+    :func:`acctlib.progression.summarize_engagement` on ``as_of`` when the
+    caller has it already, and ``stage_visits`` the run's stage history
+    prepared for many dates, or None.
+    """
     tables, params = context.intake.tables, context.params
-    engagement, weekly = None, None
+    engagement, weekly = touch_engagement or (None, None)
     touches = context.touchpoints()
-    if touches is not None:
+    if touches is not None and touch_engagement is None:
         engagement, weekly = progression.summarize_engagement(
             touches,
             as_of,
@@ -132,8 +187,11 @@ def compute_progression_state(
             min_touches=params["engagement_min_touches"],
         )
     history = tables.get("stage_history")
-    durations = None
-    if history is not None:
+    durations, entered_at = None, None
+    if stage_visits is not None:
+        durations = stage_visits.summarize_durations(as_of, context.intake.stage_map)
+        entered_at = stage_visits.find_stage_entries(snapshot, as_of)
+    elif history is not None:
         visits = progression.compute_stage_durations(history, as_of)
         durations = progression.summarize_stage_durations(
             visits, context.intake.stage_map
@@ -148,6 +206,7 @@ def compute_progression_state(
         durations,
         as_of,
         win_probability=model_probability,
+        stage_entered_at=entered_at,
     )
     account_progression = progression.compute_account_progression(
         account_map,
@@ -285,11 +344,17 @@ def prepare_account_history(context: Any) -> None:
         if as_of_cutoff(month_end) > first_record_at
     ]
     activities = _summarize_touch_history(context, month_ends)
+    engagements = _summarize_engagement_history(context, month_ends)
+    history = HistoryInputs.from_context(context)
     states, skipped = {}, []
     for month_end in month_ends:
         try:
             state = compute_account_state(
-                context, month_end, activities.pop(month_end, None)
+                context,
+                month_end,
+                activities.pop(month_end, None),
+                engagements.pop(month_end, None),
+                history,
             )
         except AcctlibError as error:
             # A source can be valid on the as-of date yet not on an earlier
@@ -373,6 +438,28 @@ def _summarize_touch_history(
         month_ends,
         window_days=params["influence_window_days"],
         lookback_days=params["lookback_days"],
+    )
+
+
+def _summarize_engagement_history(
+    context: Any, month_ends: list[dt.date]
+) -> dict[dt.date, tuple[pd.DataFrame, pd.DataFrame | None]]:
+    """Return the engagement of every month-end from one set of queries.
+
+    Only the last month-end's state is kept whole, so only its weekly
+    touches are computed.
+    """
+    touches = context.touchpoints()
+    if touches is None or not month_ends:
+        return {}
+    params = context.params
+    return engagementhistory.summarize_engagement_history(
+        touches,
+        month_ends,
+        weekly_dates=month_ends[-1:],
+        noise_band=params["engagement_noise_band"],
+        breadth_noise_band=params["breadth_noise_band"],
+        min_touches=params["engagement_min_touches"],
     )
 
 

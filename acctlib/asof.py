@@ -166,27 +166,74 @@ def snapshot_opportunities(
         open stage while one is needed.
     """
     _require_columns(opportunities, "opportunities", _OPPORTUNITY_REQUIRED)
-    if default_contract_months < 1:
-        raise ParameterError(
-            f"default_contract_months is {default_contract_months}; "
-            "use a whole number of months of at least 1"
-        )
-    cutoff = as_of_cutoff(as_of)
-    stages = _build_stage_table(stage_map)
-
-    known = _select_known_opportunities(opportunities, cutoff)
-    latest_entries = _find_latest_history_entries(
-        stage_history, known["opportunity_id"], stages, cutoff
+    _check_contract_months(default_contract_months)
+    as_of_cutoff(as_of)
+    history = OpportunityHistory(
+        opportunities,
+        stage_history,
+        stage_map,
+        default_contract_months=default_contract_months,
     )
-    snapshot = _resolve_stage_asof(known, latest_entries, stages, as_of)
+    return history.snapshot(as_of)
 
-    snapshot = _attach_stage_attributes(snapshot, stages, as_of)
-    snapshot = _add_closed_on(snapshot, as_of)
-    snapshot = _add_contract_value(snapshot, default_contract_months)
 
-    columns = schema.OPPORTUNITIES.column_names + list(SNAPSHOT_COLUMNS)
-    logger.debug("snapshot on %s: %d opportunities", as_of, len(snapshot))
-    return snapshot[columns].sort_values("opportunity_id").reset_index(drop=True)
+class OpportunityHistory:
+    """The inputs of :func:`snapshot_opportunities`, prepared for many dates.
+
+    Typing the opportunities and sorting the stage history take most of a
+    snapshot's time and do not depend on the date, so they are done once
+    here, and :meth:`snapshot` then selects what was known on each date.
+    The arguments and errors are those of :func:`snapshot_opportunities`.
+    """
+
+    def __init__(
+        self,
+        opportunities: pd.DataFrame,
+        stage_history: pd.DataFrame | None,
+        stage_map: Mapping[str, Mapping[str, Any]],
+        *,
+        default_contract_months: int = 12,
+    ) -> None:
+        _require_columns(opportunities, "opportunities", _OPPORTUNITY_REQUIRED)
+        _check_contract_months(default_contract_months)
+        self.stages = _build_stage_table(stage_map)
+        self.default_contract_months = default_contract_months
+        self.opportunities = _type_opportunities(opportunities)
+        self.history = _SortedHistory.build(stage_history, self.stages)
+        # With unique IDs, each opportunity's position among the history's
+        # IDs replaces a text merge on every date. Other IDs keep the merge,
+        # which matches missing IDs and rejects duplicates.
+        ids = self.opportunities["opportunity_id"]
+        self._entry_codes = None
+        if self.history is not None and ids.notna().all() and ids.is_unique:
+            self._entry_codes = pd.Index(self.history.id_values).get_indexer(ids)
+
+    def snapshot(self, as_of: dt.date) -> pd.DataFrame:
+        """Return :func:`snapshot_opportunities` on ``as_of``."""
+        cutoff = as_of_cutoff(as_of)
+        is_known = (self.opportunities["created_at"] < cutoff).to_numpy()
+        known = self.opportunities[is_known].reset_index(drop=True)
+        if self._entry_codes is not None:
+            from_history, entered_at = self.history.match_latest(
+                self._entry_codes[is_known], cutoff, known.index
+            )
+        else:
+            if self.history is None:
+                latest_entries = pd.DataFrame(columns=list(_HISTORY_REQUIRED))
+            else:
+                latest_entries = self.history.latest_before(cutoff)
+            from_history, entered_at = _match_latest_entries(known, latest_entries)
+        snapshot = _resolve_stage_asof(
+            known, from_history, entered_at, self.stages, as_of
+        )
+
+        snapshot = _attach_stage_attributes(snapshot, self.stages, as_of)
+        snapshot = _add_closed_on(snapshot, as_of)
+        snapshot = _add_contract_value(snapshot, self.default_contract_months)
+
+        columns = schema.OPPORTUNITIES.column_names + list(SNAPSHOT_COLUMNS)
+        logger.debug("snapshot on %s: %d opportunities", as_of, len(snapshot))
+        return snapshot[columns].sort_values("opportunity_id").reset_index(drop=True)
 
 
 def filter_touchpoints(touchpoints: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
@@ -318,73 +365,135 @@ def _first_open_stage(stages: pd.DataFrame) -> str:
     return str(open_stages.sort_values("order", kind="stable").index[0])
 
 
-def _select_known_opportunities(
-    opportunities: pd.DataFrame, cutoff: pd.Timestamp
-) -> pd.DataFrame:
-    """Return a typed copy of the opportunities created before ``cutoff``."""
-    known = opportunities.copy()
+def _check_contract_months(default_contract_months: int) -> None:
+    if default_contract_months < 1:
+        raise ParameterError(
+            f"default_contract_months is {default_contract_months}; "
+            "use a whole number of months of at least 1"
+        )
+
+
+def _type_opportunities(opportunities: pd.DataFrame) -> pd.DataFrame:
+    """Return a typed copy of the opportunities with every canonical column."""
+    typed = opportunities.copy()
     for column in schema.OPPORTUNITIES.columns:
-        if column.name not in known.columns:
+        if column.name not in typed.columns:
             dtype = schema.pandas_dtype(column.kind)
-            known[column.name] = pd.Series(index=known.index, dtype=dtype)
+            typed[column.name] = pd.Series(index=typed.index, dtype=dtype)
 
-    known["created_at"] = _as_utc(known["created_at"])
-    known["close_date"] = _as_date(known["close_date"])
-    known["amount"] = known["amount"].astype(float)
-    known = known[known["created_at"] < cutoff]
-    return known.reset_index(drop=True)
+    typed["created_at"] = _as_utc(typed["created_at"])
+    typed["close_date"] = _as_date(typed["close_date"])
+    typed["amount"] = typed["amount"].astype(float)
+    return typed
 
 
-def _find_latest_history_entries(
-    stage_history: pd.DataFrame | None,
-    opportunity_ids: pd.Series,
-    stages: pd.DataFrame,
-    cutoff: pd.Timestamp,
-) -> pd.DataFrame:
-    """Return the last stage entered before ``cutoff``, one row per opportunity.
+class _SortedHistory:
+    """Stage history entries sorted once to find the latest before any cutoff.
 
-    Columns: ``opportunity_id``, ``stage`` and ``entered_at``.
+    Entries are ordered by opportunity, ``entered_at``, stage order and
+    position in the input. Unmapped stages have no order and rank lowest;
+    missing IDs form one group, as in a groupby with dropna=False. The
+    order comes from a numeric lexsort because sorting the text IDs took
+    most of a snapshot's time. Selecting the entries before a cutoff keeps
+    that order, so each opportunity's latest entry is the last of its run.
     """
-    if stage_history is None:
-        return pd.DataFrame(columns=list(_HISTORY_REQUIRED))
-    _require_columns(stage_history, "stage_history", _HISTORY_REQUIRED)
 
-    history = stage_history[list(_HISTORY_REQUIRED)].copy()
-    history["entered_at"] = _as_utc(history["entered_at"])
-    history["row_position"] = np.arange(len(history))
-    history["stage_order"] = map_values(history["stage"], stages["order"])
+    def __init__(
+        self,
+        entries: pd.DataFrame,
+        ids: np.ndarray,
+        id_values: pd.Index,
+        order: np.ndarray,
+    ):
+        self.entries = entries
+        self.id_values = id_values
+        self.ids = ids[order]
+        self.order = order
+        self.entered = entries["entered_at"].dt.tz_convert(None).to_numpy()[order]
 
-    history = history[history["entered_at"] < cutoff]
-    history = history[isin_values(history["opportunity_id"], opportunity_ids)]
+    @classmethod
+    def build(
+        cls, stage_history: pd.DataFrame | None, stages: pd.DataFrame
+    ) -> _SortedHistory | None:
+        if stage_history is None:
+            return None
+        _require_columns(stage_history, "stage_history", _HISTORY_REQUIRED)
+        entries = stage_history[list(_HISTORY_REQUIRED)].copy()
+        entries["entered_at"] = _as_utc(entries["entered_at"])
+        entries = entries.reset_index(drop=True)
 
-    # The last entry per opportunity in (entered_at, stage_order,
-    # row_position) order, found with a numeric lexsort because sorting the
-    # text IDs took most of the snapshot's time. Unmapped stages have no
-    # order and rank lowest; missing IDs form one group, as in a groupby
-    # with dropna=False.
-    if history.empty:
-        return history[list(_HISTORY_REQUIRED)]
-    ids, _ = pd.factorize(history["opportunity_id"], use_na_sentinel=True)
-    stage_order = history["stage_order"].astype(float).fillna(-np.inf).to_numpy()
-    entered = history["entered_at"].dt.tz_convert(None).to_numpy().view("int64")
-    order = np.lexsort((history["row_position"].to_numpy(), stage_order, entered, ids))
-    sorted_ids = ids[order]
-    is_last = np.append(sorted_ids[1:] != sorted_ids[:-1], True)
-    latest = history.iloc[order[is_last]]
-    return latest[list(_HISTORY_REQUIRED)]
+        ids, id_values = pd.factorize(entries["opportunity_id"], use_na_sentinel=True)
+        stage_order = entries["stage"].map(stages["order"])
+        stage_order = stage_order.astype(float).fillna(-np.inf).to_numpy()
+        entered = entries["entered_at"].dt.tz_convert(None).to_numpy().view("int64")
+        order = np.lexsort((np.arange(len(entries)), stage_order, entered, ids))
+        return cls(entries, ids, pd.Index(id_values), order)
+
+    def latest_before(self, cutoff: pd.Timestamp) -> pd.DataFrame:
+        """Return the last stage entered before ``cutoff``, one row per opportunity.
+
+        Columns: ``opportunity_id``, ``stage`` and ``entered_at``. An
+        opportunity without an entry before ``cutoff`` has no row.
+        """
+        return self.entries.iloc[self._latest_rows(cutoff)[1]]
+
+    def match_latest(
+        self, codes: np.ndarray, cutoff: pd.Timestamp, index: pd.Index
+    ) -> tuple[pd.Series, pd.Series]:
+        """Return the stage and ``entered_at`` of the latest entry before ``cutoff``.
+
+        ``codes`` are positions in ``id_values``, -1 for an ID without
+        entries. Results are aligned with ``index`` and missing where the
+        opportunity has no entry before ``cutoff``.
+        """
+        ids, rows = self._latest_rows(cutoff)
+        # Entries with a missing ID (code -1) match no opportunity here, and
+        # code -1 reads the last slot, which stays empty.
+        row_by_id = np.full(len(self.id_values) + 1, -1, dtype="int64")
+        row_by_id[ids[ids >= 0]] = rows[ids >= 0]
+        positions = row_by_id[codes]
+        return tuple(
+            pd.Series(
+                self.entries[column].array.take(positions, allow_fill=True),
+                index=index,
+                name=column,
+            )
+            for column in ("stage", "entered_at")
+        )
+
+    def _latest_rows(self, cutoff: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+        """Return the ID codes and entry rows of each latest entry before ``cutoff``."""
+        known = self.entered < cutoff.tz_convert(None).to_datetime64()
+        ids = self.ids[known]
+        is_last = np.append(ids[1:] != ids[:-1], True) if len(ids) else known[known]
+        return ids[is_last], self.order[known][is_last]
+
+
+def _match_latest_entries(
+    known: pd.DataFrame, latest_entries: pd.DataFrame
+) -> tuple[pd.Series, pd.Series]:
+    """Return the stage and ``entered_at`` of each known opportunity's entry."""
+    # A left merge keeps the row order of ``known``. Series.map fails on an
+    # empty datetime mapping in pandas 3.1, so it is not used here.
+    matched = known[["opportunity_id"]].merge(
+        latest_entries, on="opportunity_id", how="left", validate="one_to_one"
+    )
+    matched.index = known.index
+    return matched["stage"], matched["entered_at"]
 
 
 def _resolve_stage_asof(
     known: pd.DataFrame,
-    latest_entries: pd.DataFrame,
+    from_history: pd.Series,
+    entered_at: pd.Series,
     stages: pd.DataFrame,
     as_of: dt.date,
 ) -> pd.DataFrame:
-    """Add ``stage_asof`` and ``stage_entered_at`` (NaT without history)."""
-    matched = _match_latest_entries(known, latest_entries)
-    from_history = matched["stage"]
-    entered_at = matched["entered_at"]
+    """Add ``stage_asof`` and ``stage_entered_at`` (NaT without history).
 
+    ``from_history`` and ``entered_at`` are the stage and time of each
+    opportunity's latest history entry, missing without one.
+    """
     current_category = _current_category(known, stages)
     closed_by_as_of = current_category.isin(CLOSED_CATEGORIES) & (
         known["close_date"] <= pd.Timestamp(as_of)
@@ -405,40 +514,6 @@ def _resolve_stage_asof(
     resolved["stage_asof"] = from_history.astype(object).fillna(fallback).astype(str)
     resolved["stage_entered_at"] = _as_utc(entered_at)
     return resolved
-
-
-def _match_latest_entries(
-    known: pd.DataFrame, latest_entries: pd.DataFrame
-) -> pd.DataFrame:
-    """Return the latest entry's stage and time per row of ``known``.
-
-    The result equals a left merge on ``opportunity_id``, validated one to
-    one, with the index of ``known``. With unique, non-missing text IDs in
-    ``known``, Arrow finds each row's entry and the columns are taken by
-    position, because the merge on text took a third of a snapshot's time.
-    """
-    ids = _to_arrow(known["opportunity_id"])
-    try:
-        if ids.null_count or pc.count_distinct(ids).as_py() != len(ids):
-            raise pa.ArrowInvalid("opportunity IDs repeat or are missing")
-        entry_ids = _to_arrow(latest_entries["opportunity_id"]).cast(ids.type)
-        found = pc.index_in(ids, value_set=entry_ids)
-    except pa.ArrowException:
-        # A left merge keeps the row order of ``known``. Series.map fails
-        # on an empty datetime mapping in pandas 3.1, so it is not used.
-        matched = known[["opportunity_id"]].merge(
-            latest_entries, on="opportunity_id", how="left", validate="one_to_one"
-        )
-        matched.index = known.index
-        return matched
-    positions = found.fill_null(-1).to_numpy(zero_copy_only=False)
-    return pd.DataFrame(
-        {
-            column: latest_entries[column].array.take(positions, allow_fill=True)
-            for column in ("stage", "entered_at")
-        },
-        index=known.index,
-    )
 
 
 def _current_category(known: pd.DataFrame, stages: pd.DataFrame) -> pd.Series:

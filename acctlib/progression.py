@@ -134,7 +134,7 @@ def summarize_engagement(
     engagement = counts.merge(trend, on="account_id", how="left", validate="1:1")
     change = engagement["contacts_90d"] - engagement["contacts_prev_90d"]
     engagement["breadth_change"] = change.astype("int64")
-    engagement["breadth_direction"] = _classify_direction(change, breadth_noise_band)
+    engagement["breadth_direction"] = classify_direction(change, breadth_noise_band)
     return engagement.sort_values("account_id").reset_index(drop=True), weekly
 
 
@@ -163,18 +163,42 @@ def compute_engagement_trend(
     values = matrix.to_numpy(dtype=float)
     mean = values.mean(axis=1) if len(values) else np.zeros(0)
     slope = values @ x_centered / float(x_centered @ x_centered)
-    trend = slope * (TREND_WEEKS - 1) / np.maximum(mean, 1.0)
+    return classify_engagement_trend(
+        matrix.index.astype(str),
+        mean,
+        slope,
+        values.sum(axis=1),
+        noise_band=noise_band,
+        min_touches=min_touches,
+    )
 
+
+def classify_engagement_trend(
+    account_ids: pd.Index | pd.Series,
+    mean: np.ndarray,
+    slope: np.ndarray,
+    total: np.ndarray,
+    *,
+    noise_band: float,
+    min_touches: int,
+) -> pd.DataFrame:
+    """Return the trend columns of :func:`compute_engagement_trend`.
+
+    ``mean``, ``slope`` and ``total`` are each account's mean weekly
+    touches, least-squares slope and touches in the 12 weeks, in the order
+    of ``account_ids``.
+    """
+    trend = slope * (TREND_WEEKS - 1) / np.maximum(mean, 1.0)
     result = pd.DataFrame(
         {
-            "account_id": matrix.index.astype(str),
+            "account_id": account_ids,
             "weekly_mean": mean,
             "weekly_slope": slope,
             "engagement_trend": trend,
         }
     )
-    direction = _classify_direction(pd.Series(trend), noise_band)
-    direction[values.sum(axis=1) < min_touches] = "flat"
+    direction = classify_direction(pd.Series(trend), noise_band)
+    direction[total < min_touches] = "flat"
     result["engagement_direction"] = direction.to_numpy()
     return result.reset_index(drop=True)
 
@@ -233,6 +257,7 @@ def compute_opportunity_progression(
     as_of: dt.date,
     *,
     win_probability: pd.DataFrame | None = None,
+    stage_entered_at: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Return age, days in stage and stall flags per opportunity on ``as_of``.
 
@@ -249,6 +274,11 @@ def compute_opportunity_progression(
     win_probability
         Optional ``opportunity_id`` and ``win_probability`` (0 to 1) from a
         forecast model; the stage probability fills the gaps.
+    stage_entered_at
+        When each opportunity entered its stage on ``as_of``, aligned with
+        ``snapshot`` and NaT without a known entry, as
+        :meth:`acctlib.stagevisits.StageVisits.find_stage_entries` returns
+        it; None finds it in ``stage_history``.
 
     Returns
     -------
@@ -259,7 +289,11 @@ def compute_opportunity_progression(
     cutoff = as_of_cutoff(as_of)
     opps = snapshot.copy()
     opps["created_at"] = pd.to_datetime(opps["created_at"], utc=True)
-    opps["stage_entered_at"] = _find_stage_entry(opps, stage_history, as_of)
+    if stage_entered_at is None:
+        stage_entered_at = _find_stage_entry(opps, stage_history, as_of)
+    opps["stage_entered_at"] = stage_entered_at.fillna(
+        opps["created_at"].astype(schema.TIMESTAMP)
+    )
 
     closed_on = pd.to_datetime(opps["closed_on"]).dt.tz_localize("UTC")
     end = closed_on.where(~opps["is_open"], cutoff) + pd.Timedelta(0)
@@ -533,7 +567,8 @@ def _complete_weeks(weekly: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
     return full.astype("int64").reset_index()
 
 
-def _classify_direction(change: pd.Series, band: float) -> pd.Series:
+def classify_direction(change: pd.Series, band: float) -> pd.Series:
+    """Return rising above ``band``, falling below ``-band`` and flat between."""
     values = np.where(
         change > band, "rising", np.where(change < -band, "falling", "flat")
     )
@@ -561,7 +596,7 @@ def _history_before(stage_history: pd.DataFrame, as_of: dt.date) -> pd.DataFrame
 def _find_stage_entry(
     opps: pd.DataFrame, stage_history: pd.DataFrame | None, as_of: dt.date
 ) -> pd.Series:
-    """Return when each opportunity entered its stage on ``as_of``."""
+    """Return when each opportunity entered its stage on ``as_of``, or NaT."""
     entered = pd.Series(pd.NaT, index=opps.index, dtype=schema.TIMESTAMP)
     if stage_history is not None and not stage_history.empty:
         # The latest entry per stage does not depend on row order, so the
@@ -576,7 +611,7 @@ def _find_stage_entry(
         matched = keys.merge(latest, on=["opportunity_id", "stage"], how="left")
         entered = pd.Series(matched["entered_at"].array, index=opps.index)
         entered = pd.to_datetime(entered, utc=True).astype(schema.TIMESTAMP)
-    return entered.fillna(opps["created_at"].astype(schema.TIMESTAMP))
+    return entered
 
 
 def _resolve_win_probability(

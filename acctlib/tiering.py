@@ -397,8 +397,18 @@ def _describe_rows(
     if not names:
         reasons[selected] = tail
         return
-    reasons[selected] = [
-        ", ".join(f"{name} {score:.0f}" for name, score in zip(names, row, strict=True))
-        + tail
-        for row in zip(*scores, strict=True)
-    ]
+    lines = np.full(int(selected.sum()), "", dtype=object)
+    for position, (name, values) in enumerate(zip(names, scores, strict=True)):
+        separator = ", " if position else ""
+        lines = lines + f"{separator}{name} " + _format_whole(values)
+    reasons[selected] = lines + tail
+
+
+def _format_whole(values: np.ndarray) -> np.ndarray:
+    """Return each value as ``f"{value:.0f}"``, formatting each distinct one once."""
+    # Factorizing the bit patterns keeps 0.0 and -0.0 apart, which format
+    # differently.
+    bits = np.ascontiguousarray(values, dtype=float).view("int64")
+    codes, uniques = pd.factorize(bits)
+    texts = np.array([f"{value:.0f}" for value in uniques.view(float)], dtype=object)
+    return texts[codes]

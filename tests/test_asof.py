@@ -11,6 +11,7 @@ import pytest
 from acctlib import schema
 from acctlib.asof import (
     SNAPSHOT_COLUMNS,
+    OpportunityHistory,
     as_of_cutoff,
     filter_revenue,
     filter_touchpoints,
@@ -719,3 +720,67 @@ def test_snapshot_repeated_id_raises():
 
     with pytest.raises(pd.errors.MergeError, match="one-to-one"):
         snapshot_opportunities(opportunities, history, STAGE_MAP, AS_OF)
+
+
+def test_opportunity_history_stage_per_date():
+    """One prepared history gives each date its own stage, in any date order."""
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Closed Won",
+                "created_at": "2026-01-05",
+                "close_date": "2026-05-20",
+            },
+            {
+                "opportunity_id": "o2",
+                "stage": "Discovery",
+                "created_at": "2026-04-10",
+                "close_date": None,
+            },
+        ]
+    )
+    history = make_history(
+        [
+            ("o1", "Closed Won", "2026-05-20T09:00:00Z"),
+            ("o1", "Discovery", "2026-01-05T00:00:00Z"),
+            ("o1", "Proposal", "2026-03-01T12:00:00Z"),
+            ("o2", "Discovery", "2026-04-10T00:00:00Z"),
+        ]
+    )
+    prepared = OpportunityHistory(opportunities, history, STAGE_MAP)
+    expected = {
+        dt.date(2026, 5, 31): {"o1": "Closed Won", "o2": "Discovery"},
+        dt.date(2026, 1, 31): {"o1": "Discovery"},
+        dt.date(2026, 3, 31): {"o1": "Proposal"},
+    }
+
+    for as_of, stages in expected.items():
+        snapshot = prepared.snapshot(as_of)
+        found = snapshot.set_index("opportunity_id")["stage_asof"].to_dict()
+        assert found == stages
+        fresh = snapshot_opportunities(opportunities, history, STAGE_MAP, as_of)
+        pd.testing.assert_frame_equal(snapshot, fresh, check_exact=True)
+
+
+def test_opportunity_history_missing_entry_ids():
+    """History entries without an ID set no opportunity's stage."""
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Discovery",
+                "created_at": "2026-01-05",
+                "close_date": None,
+            }
+        ]
+    )
+    history = make_history(
+        [
+            (None, "Proposal", "2026-02-01T00:00:00Z"),
+            ("o2", "Proposal", "2026-02-01T00:00:00Z"),
+        ]
+    )
+    snapshot = OpportunityHistory(opportunities, history, STAGE_MAP).snapshot(AS_OF)
+    assert snapshot["stage_asof"].tolist() == ["Discovery"]
+    assert snapshot["closed_on"].isna().all()

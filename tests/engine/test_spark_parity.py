@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 
-from acctlib import accountmap, asof, engine
+from acctlib import accountmap, accountstate, asof, engine
 from acctlib.attribution.credits import compute_attribution
 from acctlib.attribution.settings import AttributionSettings
+from acctlib.engagementhistory import summarize_engagement_history
 from acctlib.intake import load_source
 from tests.conftest import small_params
 
@@ -103,6 +104,14 @@ def summarize_activity(backend, touches, inputs: ParityInputs) -> pd.DataFrame:
     )
 
 
+def summarize_engagement_months(backend, touches, inputs: ParityInputs):
+    """Engagement on the three month-ends before the as-of date, stacked."""
+    dates = accountstate.month_ends_before(inputs.params.as_of, 3)
+    history = summarize_engagement_history(touches, dates, weekly_dates=dates[-1:])
+    frames = [history[date][0].assign(month_end=str(date)) for date in dates]
+    return pd.concat(frames, ignore_index=True)
+
+
 def attribute(backend, touches, inputs: ParityInputs):
     """Run the whole attribution, every model, on ``backend``."""
     settings = AttributionSettings.from_params(inputs.params, inputs.params.as_of)
@@ -125,6 +134,7 @@ def attribution_runs(parity_inputs, spark_backend, duckdb_backend):
 # and the money columns compared to the cent.
 PARITY_CASES: dict[str, tuple[Callable[..., pd.DataFrame], tuple[str, ...]]] = {
     "touch_activity": (summarize_activity, ()),
+    "engagement_history": (summarize_engagement_months, ()),
 }
 
 
