@@ -4,11 +4,16 @@ Bulk intake (:mod:`acctlib.intake.bulk`) leaves the accepted rows of a
 large table in its own in-memory DuckDB database, so tens of millions of
 touchpoints never become a pandas frame. The workspace copies them into a
 temporary table of its connection through an Arrow stream, and the prepare
-steps read them there through Ibis.
+steps read them there through Ibis. Once copied, the bulk database moves
+its rows out of memory into a temporary folder, so the machine does not
+hold them twice while the report is prepared.
 """
 
 from __future__ import annotations
 
+import logging
+import shutil
+import tempfile
 import weakref
 from collections.abc import Mapping
 
@@ -18,6 +23,10 @@ import pyarrow as pa
 
 from acctlib import schema
 
+logger = logging.getLogger(__name__)
+
+SPILLED_MEMORY_LIMIT = "256MB"
+"""Memory the bulk database keeps once its rows are copied; the rest goes to disk."""
 ARROW_BATCH_ROWS = 1_000_000
 """Rows per Arrow record batch when a bulk table is copied to another database."""
 
@@ -50,7 +59,8 @@ class BulkTable:
         self.columns = list(schema.TABLES[table].column_names)
         self._con = con
         self._source = source
-        self._close = weakref.finalize(self, con.close)
+        self._spill_folder: list[str] = []
+        self._close = weakref.finalize(self, _close, con, self._spill_folder)
 
     def __len__(self) -> int:
         return self.rows
@@ -89,6 +99,19 @@ class BulkTable:
             )
         finally:
             con.unregister(alias)
+        self._spill()
+
+    def _spill(self) -> None:
+        """Let the bulk database keep its rows on disk instead of in memory."""
+        if self._spill_folder:
+            return
+        folder = tempfile.mkdtemp(prefix="acctlib-bulk-")
+        self._spill_folder.append(folder)
+        try:
+            self._con.execute("SET temp_directory = ?", [folder])
+            self._con.execute("SET memory_limit = ?", [SPILLED_MEMORY_LIMIT])
+        except duckdb.Error as error:
+            logger.info("bulk table %s stays in memory: %s", self.table, error)
 
     def replace_values(self, column: str, mapping: Mapping[str, str]) -> None:
         """Replace the values of ``column`` found in ``mapping`` by theirs."""
@@ -130,3 +153,9 @@ class BulkTable:
             self._con.unregister("_known")
         self.rows -= len(rejected)
         return rejected.assign(_file=self.file)
+
+
+def _close(con: duckdb.DuckDBPyConnection, folders: list[str]) -> None:
+    con.close()
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -8,6 +8,7 @@ accepted touchpoints and the rejected rows.
 from __future__ import annotations
 
 import csv
+import gc
 from pathlib import Path
 
 import pandas as pd
@@ -277,3 +278,25 @@ def test_bulk_table_copied_into_workspace(source):
     pd.testing.assert_frame_equal(
         engine.read_table(con, "from_bulk"), engine.read_table(con, "from_pandas")
     )
+
+
+def test_bulk_rows_leave_memory_once_copied(source):
+    """After the copy the bulk database is capped and keeps its rows on disk."""
+    bulk = load(source, 0).tables["touchpoints"]
+    expected = bulk.to_pandas()
+    engine.write_table(engine.connect(), "touchpoints", bulk)
+
+    settings = bulk._con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+    ).fetchall()[0]
+    assert settings[0] == "244.1 MiB"
+    folder = Path(settings[1])
+    assert folder.is_dir() and folder.name.startswith("acctlib-bulk-")
+    # A second copy, as the previous month's workspace makes, reads the rows back.
+    con = engine.connect()
+    engine.write_table(con, "again", bulk)
+    pd.testing.assert_frame_equal(engine.read_table(con, "again"), expected)
+
+    del bulk
+    gc.collect()
+    assert not folder.exists()
