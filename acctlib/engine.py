@@ -183,8 +183,8 @@ def cache_parts(
     """Cache the rows of every expression of ``parts``, as :func:`cache_table` does.
 
     On DuckDB each part runs as its own statement appending to one table,
-    so the engine's working memory holds one part's intermediate rows at a
-    time instead of spilling the whole computation to disk. Other backends
+    so the engine needs memory for one part's intermediate rows at a time
+    and spills less to disk. Other backends
     cache the union of the parts at once. The parts must share a schema.
     """
     if backend.name != "duckdb" or len(parts) == 1:
@@ -194,8 +194,7 @@ def cache_parts(
     name = table.get_name().split(".")[-1]
     with quiet_conversions():
         for part in parts[1:]:
-            backend._run_pre_execute_hooks(part)
-            backend.con.execute(f'INSERT INTO "{name}" {backend.compile(part)}')
+            backend.con.execute(f'INSERT INTO "{name}" {_compile_query(backend, part)}')
     return table
 
 
@@ -208,13 +207,18 @@ def _create_table_as(
     query's rows, and with ``overwrite`` copies them once more, which for
     the credit table of a large source is tens of millions of rows.
     """
+    kind = "TEMP TABLE" if temp else "TABLE"
+    sql = _compile_query(backend, expression)
+    backend.con.execute(f'CREATE OR REPLACE {kind} "{name}" AS {sql}')
+    return backend.table(name)
+
+
+def _compile_query(backend: Any, expression: ibis.Table) -> str:
+    """Return the SQL of ``expression`` with its memtables registered on DuckDB."""
     # The hook registers the expression's memtables, as ibis does before a
     # query.
     backend._run_pre_execute_hooks(expression)
-    kind = "TEMP TABLE" if temp else "TABLE"
-    sql = backend.compile(expression)
-    backend.con.execute(f'CREATE OR REPLACE {kind} "{name}" AS {sql}')
-    return backend.table(name)
+    return backend.compile(expression)
 
 
 def drop_cached(backend: Any, table: ibis.Table) -> None:

@@ -94,10 +94,10 @@ class StageVisits:
 
         ids = pd.Index(self._id_values).get_indexer(snapshot["opportunity_id"])
         stages = pd.Index(self._stage_values).get_indexer(snapshot["stage_asof"])
-        wanted = np.where(
+        lookup_keys = np.where(
             (ids >= 0) & (stages >= 0), ids.astype("int64") * size + stages, -1
         )
-        found = entered[latest.get_indexer(wanted)]
+        found = entered[latest.get_indexer(lookup_keys)]
         result = pd.Series(found, index=snapshot.index).dt.tz_localize("UTC")
         return result.astype(schema.TIMESTAMP)
 

@@ -33,7 +33,6 @@ import ibis
 
 from acctlib.attribution.allocation import (
     allocate_cents_columns,
-    allocate_cents_expr,
     allocate_cents_narrow,
 )
 from acctlib.attribution.journeys import (
@@ -422,12 +421,6 @@ def melt_credits(wide: ibis.Table, models: tuple[str, ...]) -> ibis.Table:
         for model in models
     ]
     return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
-
-
-def credit_journeys(weighted: ibis.Table) -> ibis.Table:
-    """Allocate cents over weighted journey touches of several models."""
-    allocated = allocate_cents_expr(weighted, ["model", "journey_id"])
-    return allocated.select(*CREDIT_COLUMNS)
 
 
 def compute_heuristic_credits(

@@ -272,9 +272,9 @@ def order_journeys(
     and add the deal columns with :func:`attach_deals` on each read: a
     join to one row per deal costs less than storing them per touch.
     """
-    wanted = set(touches.columns if touch_columns is None else touch_columns)
-    wanted |= {"touch_id", "occurred_at", "channel"}
-    carried = [column for column in touches.columns if column in wanted]
+    requested = set(touches.columns if touch_columns is None else touch_columns)
+    requested |= {"touch_id", "occurred_at", "channel"}
+    carried = [column for column in touches.columns if column in requested]
     # Pair touches with windows on narrow rows, then add the other columns.
     windows = _deal_accounts(opportunities)
     joined = touches.select("touch_id", "account_id", "occurred_at").join(

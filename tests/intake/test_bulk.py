@@ -291,7 +291,8 @@ def test_bulk_rows_leave_memory_once_copied(source):
     ).fetchall()[0]
     assert settings[0] == "244.1 MiB"
     folder = Path(settings[1])
-    assert folder.is_dir() and folder.name.startswith("acctlib-bulk-")
+    assert folder.is_dir()
+    assert folder.name.startswith("acctlib-bulk-")
     # A second copy, as the previous month's workspace makes, reads the rows back.
     con = engine.connect()
     engine.write_table(con, "again", bulk)
