@@ -59,7 +59,7 @@ class BulkTable:
         self.columns = list(schema.TABLES[table].column_names)
         self._con = con
         self._source = source
-        # A list, so the finalizer sees the folder that _spill adds later.
+        # A list, so the finalizer also removes a folder that _spill adds later.
         self._spill_folder: list[str] = []
         self._close = weakref.finalize(self, _close, con, self._spill_folder)
 
