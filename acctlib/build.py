@@ -34,6 +34,7 @@ import nbformat
 from acctlib import __version__, accountmap, engine, movement, publish, render
 from acctlib.errors import AcctlibError, BuildError, ParameterError, RunBusyError
 from acctlib.intake import load_source
+from acctlib.intake.bulktable import BulkTable
 from acctlib.intake.quarantine import write_csv_safely
 from acctlib.params import PROJECT_ROOT, Params
 from acctlib.prepare import MOVEMENT_STEPS, prepare_workspace
@@ -128,26 +129,21 @@ def _build_locked(params: Params, command: str) -> BuildResult:
     _check_timezone(params["report_timezone"])
     workers = max(1, min(params["parallel_notebooks"], len(sections)))
     with _notebook_workers(workers) as pool:
-        return _build_with_workers(params, command, sections, pool, started)
+        return _build_with_workers(params, command, sections, pool, workers, started)
 
 
 @contextlib.contextmanager
 def _notebook_workers(count: int):
-    """Start ``count`` notebook worker processes, each with a warm kernel.
+    """Yield a pool of ``count`` notebook worker processes.
 
     Each worker process runs one notebook at a time, so the kernel clients
-    of parallel notebooks share no event loop. The workers start their
-    first kernels now, and those import the report's libraries while the
-    build prepares the tables (see :func:`acctlib.render.start_warm_kernel`).
+    of parallel notebooks share no event loop. The pool starts its
+    processes on the first task, which is a warm-up (see
+    :func:`_warm_up_kernels`) or a notebook.
     """
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=count, mp_context=context)
     try:
-        # Each warm-up waits for its imports, so that one worker is busy
-        # while the other takes the next warm-up.
-        for _ in range(count):
-            warm_up = pool.submit(render.start_warm_kernel, NOTEBOOKS_DIR, wait=True)
-            warm_up.add_done_callback(_log_warm_up_failure)
         yield pool
     except BaseException:
         # A failed build runs none of the notebooks still queued, and
@@ -155,6 +151,19 @@ def _notebook_workers(count: int):
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
+
+
+def _warm_up_kernels(pool: ProcessPoolExecutor, count: int) -> None:
+    """Start a warm kernel in each of the ``count`` workers of ``pool``.
+
+    The kernels import the report's libraries while the build goes on (see
+    :func:`acctlib.render.start_warm_kernel`). Each warm-up waits for its
+    imports, so that one worker is busy while the other takes the next
+    warm-up.
+    """
+    for _ in range(count):
+        warm_up = pool.submit(render.start_warm_kernel, NOTEBOOKS_DIR, wait=True)
+        warm_up.add_done_callback(_log_warm_up_failure)
 
 
 def _log_warm_up_failure(future) -> None:
@@ -169,12 +178,22 @@ def _build_with_workers(
     command: str,
     sections: list[Path],
     pool: ProcessPoolExecutor,
+    workers: int,
     started: float,
 ) -> BuildResult:
     timings: dict[str, float] = {}
     step = time.perf_counter()
     intake = load_source(params)
     timings["intake"] = time.perf_counter() - step
+    # A source read by bulk intake takes minutes to prepare, so kernels
+    # warmed up now would only hold memory (about 1.2 GB for two on the
+    # large benchmark size) through its largest steps. They start once the
+    # tables are prepared, while the previous month-end is.
+    warm_after_prepare = any(
+        isinstance(table, BulkTable) for table in intake.tables.values()
+    )
+    if not warm_after_prepare:
+        _warm_up_kernels(pool, workers)
     logger.info(
         "read %s: %s accepted rows, %s rejected",
         params["data_dir"],
@@ -187,6 +206,8 @@ def _build_with_workers(
     workspace = work_dir / WORKSPACE_FILE
     prepared = prepare_workspace(intake, params, workspace)
     timings["prepare"] = time.perf_counter() - step
+    if warm_after_prepare:
+        _warm_up_kernels(pool, workers)
     previous_headline = None
     if params["month_over_month"]:
         step = time.perf_counter()
