@@ -38,6 +38,9 @@ from acctlib.params import Params
 
 logger = logging.getLogger(__name__)
 
+RELEASED_MEMORY_LIMIT = "256MB"
+"""Workspace DuckDB memory after :meth:`PrepareContext.release_engine_memory`."""
+
 
 @dataclass
 class PrepareContext:
@@ -86,6 +89,16 @@ class PrepareContext:
                 stored=self.backend is self.con,
             )
         return self._touch_cache["touchpoints"]
+
+    def release_engine_memory(self) -> None:
+        """Cap the workspace DuckDB at :data:`RELEASED_MEMORY_LIMIT` for later steps.
+
+        A step whose remaining work is in pandas calls it. DuckDB then
+        writes the table data above the cap, such as the touchpoints of bulk
+        intake (about 1.6 GB on the large benchmark size), to its temporary
+        folder, and reads it back if a later step queries it.
+        """
+        engine.limit_memory(self.con, RELEASED_MEMORY_LIMIT)
 
     def close_backend(self) -> None:
         """Close the engine backend unless it is the workspace itself."""

@@ -85,6 +85,9 @@ def prepare_forecast(context: PrepareContext) -> None:
         default_contract_months=params["default_contract_months"],
     )
     touches = _index_touches(context)
+    # The rest of the step works in pandas, and the steps after it read no
+    # touchpoint (an owner slice only deletes rows of other accounts).
+    context.release_engine_memory()
 
     state = compute_state(inputs, as_of)
     windows = forecast_windows(as_of, horizon)

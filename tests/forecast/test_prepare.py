@@ -43,6 +43,14 @@ def test_step_stores_every_table(sample_run):
         assert list(stored.columns) == list(context.frames[name].columns)
 
 
+def test_step_releases_engine_memory(sample_run):
+    """After its touch query the step caps DuckDB, whose tables stay readable."""
+    con = sample_run[2].con
+    limit = con.con.execute("SELECT current_setting('memory_limit')").fetchall()
+    assert limit[0][0] == "244.1 MiB"
+    assert len(engine.read_table(con, "touchpoints")) > 0
+
+
 def test_forecast_table_has_every_method_and_window(sample_run):
     forecast = sample_run[2].frames["forecast"]
     bookings = forecast[forecast["metric"] == "bookings"]
