@@ -265,9 +265,7 @@ def bootstrap_shares(
     accounts = np.sort(rows["account_id"].unique())
     if len(accounts) == 0:
         return pd.DataFrame(columns=["model", by, "share", "low", "high"])
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(accounts), size=(samples, len(accounts)))
-    counts = np.stack([np.bincount(draw, minlength=len(accounts)) for draw in draws])
+    counts = _draw_account_counts(seed, samples, len(accounts))
     results = []
     for model, group in rows.groupby("model"):
         # Credit per account (rows, in the order of ``accounts``) and value.
@@ -297,6 +295,22 @@ def bootstrap_shares(
             )
         )
     return pd.concat(results, ignore_index=True)
+
+
+def _draw_account_counts(seed: int, samples: int, accounts: int) -> np.ndarray:
+    """Return how often each account is drawn in each sample, as float64.
+
+    The counts are small integers, which float64 represents exactly, so the
+    product with the credit per account needs no cast that would copy the
+    samples-by-accounts matrix once per model. The draws are freed as soon
+    as they are counted.
+    """
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, accounts, size=(samples, accounts))
+    counts = np.empty((samples, accounts))
+    for row, draw in enumerate(draws):
+        counts[row] = np.bincount(draw, minlength=accounts)
+    return counts
 
 
 def compute_window_sensitivity(
