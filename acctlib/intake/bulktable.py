@@ -25,7 +25,7 @@ from acctlib import schema
 
 logger = logging.getLogger(__name__)
 
-SPILLED_MEMORY_LIMIT = "256MB"
+SPILLED_MEMORY_LIMIT = "64MB"
 """Memory the bulk database keeps once its rows are copied; the rest goes to disk."""
 ARROW_BATCH_ROWS = 1_000_000
 """Rows per Arrow record batch when a bulk table is copied to another database."""

@@ -289,7 +289,7 @@ def test_bulk_rows_leave_memory_once_copied(source):
     settings = bulk._con.execute(
         "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
     ).fetchall()[0]
-    assert settings[0] == "244.1 MiB"
+    assert settings[0] == "61.0 MiB"
     folder = Path(settings[1])
     assert folder.is_dir()
     assert folder.name.startswith("acctlib-bulk-")
