@@ -309,12 +309,15 @@ def _execute_all(
     for position, source in enumerate(sections, 1):
         output = staging / "notebooks" / source.name
         logger.info("[%d/%d] running %s", position, total, source.name)
+        # The worker processes import render, not this module, so they do
+        # not load what only preparing needs, such as scipy and statsmodels.
         future = pool.submit(
-            _run_notebook,
+            render.run_notebook,
             source,
             output,
-            workspace,
-            params["notebook_timeout_seconds"],
+            {"workspace": str(workspace)},
+            timeout=params["notebook_timeout_seconds"],
+            cwd=NOTEBOOKS_DIR,
         )
         futures[future] = (position, source, output)
     meanwhile()
@@ -331,28 +334,6 @@ def _execute_all(
         logger.info("[%d/%d] %s done in %.1f s", position, total, source.name, elapsed)
         executed[source.stem] = nbformat.read(output, as_version=4)
     return {source.stem: executed[source.stem] for source in sections}
-
-
-def _run_notebook(source: Path, output: Path, workspace: Path, timeout: int) -> float:
-    """Execute one notebook in a worker process; return the seconds it took."""
-    started = time.perf_counter()
-    try:
-        render.execute_notebook(
-            source,
-            output,
-            {"workspace": str(workspace)},
-            timeout=timeout,
-            cwd=NOTEBOOKS_DIR,
-        )
-    except BuildError:
-        raise
-    except Exception as error:
-        # papermill and nbclient raise many kinds of errors before a cell
-        # runs, such as an invalid notebook or a kernel that never started.
-        # The build reports each as a failure of this notebook.
-        detail = f"{type(error).__name__}: {error}".splitlines()[0]
-        raise BuildError(source.name, None, detail) from None
-    return time.perf_counter() - started
 
 
 def _export_run_files(intake, prepared, staging: Path, workspace: Path, params) -> None:
