@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
+
 import nbformat
+import pandas as pd
 import pytest
 
-from acctlib import render
+from acctlib import build, render
+from acctlib.intake.bulktable import BulkTable
 
 # The first cell shows whether the report's libraries were imported before
 # the notebook ran, and which names the notebook's namespace holds.
@@ -77,3 +82,42 @@ def test_warm_kernel_of_other_folder_unused(tmp_path):
 
     assert lines[0] == "False"
     assert len(render._warm_kernels) == 1
+
+
+class _RecordingPool:
+    """Stands in for the build's worker pool and keeps what was submitted."""
+
+    def __init__(self):
+        self.submitted = []
+
+    def submit(self, function, *args, **kwargs):
+        self.submitted.append(function)
+        return _DoneFuture()
+
+
+class _DoneFuture:
+    def add_done_callback(self, callback):
+        pass
+
+
+def _intake_with(touchpoints):
+    return SimpleNamespace(tables={"touchpoints": touchpoints})
+
+
+def test_build_warms_a_kernel_per_section():
+    pool = _RecordingPool()
+    sections = [Path(f"{n:02d}.ipynb") for n in range(7)]
+
+    build._warm_kernels_for_sections(pool, _intake_with(pd.DataFrame()), sections, 2)
+
+    assert pool.submitted == [render.start_warm_kernel] * 5
+
+
+def test_build_warms_no_more_kernels_for_bulk_tables():
+    pool = _RecordingPool()
+    sections = [Path(f"{n:02d}.ipynb") for n in range(7)]
+    bulk = object.__new__(BulkTable)
+
+    build._warm_kernels_for_sections(pool, _intake_with(bulk), sections, 2)
+
+    assert pool.submitted == []
