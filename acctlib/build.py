@@ -225,20 +225,26 @@ def _build_with_workers(
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "notebooks").mkdir(parents=True)
     try:
-        # The tables and CSV files need no notebook, so they are written
-        # while the notebooks run.
-        export = functools.partial(
-            _export_run_files, intake, prepared, staging, workspace, params
-        )
-        executed = _execute_all(
-            pool, sections, staging, workspace.resolve(), params, timings, export
-        )
         generated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
         manifest = _manifest(params, intake, prepared, sections, command, generated_at)
         manifest["headline_previous"] = previous_headline
-        step = time.perf_counter()
-        publish.write_section_pages(staging, executed, manifest)
-        timings["html_export"] = time.perf_counter() - step
+        # The tables and CSV files need no notebook, so they are written
+        # while the notebooks run, and each section's page is written as
+        # soon as its notebook has run.
+        export = functools.partial(
+            _export_run_files, intake, prepared, staging, workspace, params
+        )
+        write_page = _page_writer(staging, sections, manifest, timings)
+        _execute_all(
+            pool,
+            sections,
+            staging,
+            workspace.resolve(),
+            params,
+            timings,
+            export,
+            write_page,
+        )
         timings["total"] = time.perf_counter() - started
         manifest["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
         manifest["html_bytes"] = publish.html_sizes(staging)
@@ -301,11 +307,7 @@ def _drop_sections_without_tables(
         con.disconnect()
     kept = []
     for path in sections:
-        try:
-            metadata = nbformat.read(path, as_version=4).metadata.get("acctlib", {})
-        except (ValueError, OSError, nbformat.ValidationError):
-            # An unreadable notebook is reported, with its name, when it runs.
-            metadata = {}
+        metadata = _read_notebook(path).metadata.get("acctlib", {})
         missing = [name for name in metadata.get("requires", []) if name not in present]
         if missing:
             note = (
@@ -327,14 +329,16 @@ def _execute_all(
     params: Params,
     timings: dict[str, float],
     meanwhile: Callable[[], None],
-) -> dict[str, nbformat.NotebookNode]:
+    on_executed: Callable[[str, nbformat.NotebookNode], None],
+) -> None:
     """Run every section notebook on the worker processes of ``pool``.
 
     ``meanwhile`` is called in this process once every notebook has been
-    submitted, so that its work overlaps theirs.
+    submitted, so that its work overlaps theirs. ``on_executed`` is called
+    with each section's name and executed notebook as soon as it has run,
+    while later notebooks still run.
     """
     total = len(sections)
-    executed = {}
     futures = {}
     for position, source in enumerate(sections, 1):
         output = staging / "notebooks" / source.name
@@ -362,8 +366,36 @@ def _execute_all(
             raise
         timings[f"notebook:{source.stem}"] = elapsed
         logger.info("[%d/%d] %s done in %.1f s", position, total, source.name, elapsed)
-        executed[source.stem] = nbformat.read(output, as_version=4)
-    return {source.stem: executed[source.stem] for source in sections}
+        on_executed(source.stem, nbformat.read(output, as_version=4))
+
+
+def _page_writer(
+    staging: Path, sections: list[Path], manifest: dict[str, Any], timings
+) -> Callable[[str, nbformat.NotebookNode], None]:
+    """Return a function writing one section's page into ``staging``.
+
+    It adds the seconds it takes to ``timings["html_export"]``. Those
+    seconds overlap the notebooks still running.
+    """
+    notebooks = {path.stem: _read_notebook(path) for path in sections}
+    pages = publish.list_sections(manifest, notebooks)
+    timings["html_export"] = 0.0
+
+    def write_page(name: str, notebook: nbformat.NotebookNode) -> None:
+        step = time.perf_counter()
+        publish.write_section_page(staging, name, notebook, manifest, pages)
+        timings["html_export"] += time.perf_counter() - step
+
+    return write_page
+
+
+def _read_notebook(path: Path) -> nbformat.NotebookNode:
+    """Return the notebook at ``path``, or an empty one when it is unreadable."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except (ValueError, OSError, nbformat.ValidationError):
+        # An unreadable notebook is reported, with its name, when it runs.
+        return nbformat.v4.new_notebook()
 
 
 def _export_run_files(intake, prepared, staging: Path, workspace: Path, params) -> None:

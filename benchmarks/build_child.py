@@ -29,7 +29,7 @@ STAGES = {
     "intake": ("acctlib.build", "load_source"),
     "prepare": ("acctlib.build", "prepare_workspace"),
     "notebooks": ("acctlib.build", "_execute_all"),
-    "html_export": ("acctlib.publish", "write_section_pages"),
+    "html_export": ("acctlib.publish", "write_section_page"),
 }
 
 
