@@ -154,7 +154,7 @@ def _notebook_workers(count: int):
 
 
 def _warm_up_kernels(pool: ProcessPoolExecutor, count: int) -> None:
-    """Start a warm kernel in each of the ``count`` workers of ``pool``.
+    """Have the workers of ``pool`` start ``count`` warm kernels.
 
     The kernels import the report's libraries while the build goes on (see
     :func:`acctlib.render.start_warm_kernel`). Each warm-up waits for its
@@ -188,12 +188,15 @@ def _build_with_workers(
     # A source read by bulk intake takes minutes to prepare, so kernels
     # warmed up now would only hold memory (about 1.2 GB for two on the
     # large benchmark size) through its largest steps. They start once the
-    # tables are prepared, while the previous month-end is.
+    # tables are prepared, one per worker, while the previous month-end is.
+    # Any other source warms a kernel for every section now: they start
+    # while the tables are prepared, when one core is mostly idle, and each
+    # section after a worker's first finds its kernel ready.
     warm_after_prepare = any(
         isinstance(table, BulkTable) for table in intake.tables.values()
     )
     if not warm_after_prepare:
-        _warm_up_kernels(pool, workers)
+        _warm_up_kernels(pool, len(sections))
     logger.info(
         "read %s: %s accepted rows, %s rejected",
         params["data_dir"],
@@ -225,20 +228,26 @@ def _build_with_workers(
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "notebooks").mkdir(parents=True)
     try:
-        # The tables and CSV files need no notebook, so they are written
-        # while the notebooks run.
-        export = functools.partial(
-            _export_run_files, intake, prepared, staging, workspace, params
-        )
-        executed = _execute_all(
-            pool, sections, staging, workspace.resolve(), params, timings, export
-        )
         generated_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
         manifest = _manifest(params, intake, prepared, sections, command, generated_at)
         manifest["headline_previous"] = previous_headline
-        step = time.perf_counter()
-        publish.write_section_pages(staging, executed, manifest)
-        timings["html_export"] = time.perf_counter() - step
+        # The tables and CSV files need no notebook, so they are written
+        # while the notebooks run, and each section's page is written as
+        # soon as its notebook has run.
+        export = functools.partial(
+            _export_run_files, intake, prepared, staging, workspace, params
+        )
+        write_page = _page_writer(staging, sections, manifest, timings)
+        _execute_all(
+            pool,
+            sections,
+            staging,
+            workspace.resolve(),
+            params,
+            timings,
+            export,
+            write_page,
+        )
         timings["total"] = time.perf_counter() - started
         manifest["timings_seconds"] = {k: round(v, 3) for k, v in timings.items()}
         manifest["html_bytes"] = publish.html_sizes(staging)
@@ -301,11 +310,7 @@ def _drop_sections_without_tables(
         con.disconnect()
     kept = []
     for path in sections:
-        try:
-            metadata = nbformat.read(path, as_version=4).metadata.get("acctlib", {})
-        except (ValueError, OSError, nbformat.ValidationError):
-            # An unreadable notebook is reported, with its name, when it runs.
-            metadata = {}
+        metadata = _read_notebook(path).metadata.get("acctlib", {})
         missing = [name for name in metadata.get("requires", []) if name not in present]
         if missing:
             note = (
@@ -327,24 +332,29 @@ def _execute_all(
     params: Params,
     timings: dict[str, float],
     meanwhile: Callable[[], None],
-) -> dict[str, nbformat.NotebookNode]:
+    on_executed: Callable[[str, nbformat.NotebookNode], None],
+) -> None:
     """Run every section notebook on the worker processes of ``pool``.
 
     ``meanwhile`` is called in this process once every notebook has been
-    submitted, so that its work overlaps theirs.
+    submitted, so that its work overlaps theirs. ``on_executed`` is called
+    with each section's name and executed notebook as soon as it has run,
+    while later notebooks still run.
     """
     total = len(sections)
-    executed = {}
     futures = {}
     for position, source in enumerate(sections, 1):
         output = staging / "notebooks" / source.name
         logger.info("[%d/%d] running %s", position, total, source.name)
+        # The worker processes import render, not this module, so they do
+        # not load what only preparing needs, such as scipy and statsmodels.
         future = pool.submit(
-            _run_notebook,
+            render.run_notebook,
             source,
             output,
-            workspace,
-            params["notebook_timeout_seconds"],
+            {"workspace": str(workspace)},
+            timeout=params["notebook_timeout_seconds"],
+            cwd=NOTEBOOKS_DIR,
         )
         futures[future] = (position, source, output)
     meanwhile()
@@ -359,30 +369,36 @@ def _execute_all(
             raise
         timings[f"notebook:{source.stem}"] = elapsed
         logger.info("[%d/%d] %s done in %.1f s", position, total, source.name, elapsed)
-        executed[source.stem] = nbformat.read(output, as_version=4)
-    return {source.stem: executed[source.stem] for source in sections}
+        on_executed(source.stem, nbformat.read(output, as_version=4))
 
 
-def _run_notebook(source: Path, output: Path, workspace: Path, timeout: int) -> float:
-    """Execute one notebook in a worker process; return the seconds it took."""
-    started = time.perf_counter()
+def _page_writer(
+    staging: Path, sections: list[Path], manifest: dict[str, Any], timings
+) -> Callable[[str, nbformat.NotebookNode], None]:
+    """Return a function writing one section's page into ``staging``.
+
+    It adds the seconds it takes to ``timings["html_export"]``. Those
+    seconds overlap the notebooks still running.
+    """
+    notebooks = {path.stem: _read_notebook(path) for path in sections}
+    pages = publish.list_sections(manifest, notebooks)
+    timings["html_export"] = 0.0
+
+    def write_page(name: str, notebook: nbformat.NotebookNode) -> None:
+        step = time.perf_counter()
+        publish.write_section_page(staging, name, notebook, manifest, pages)
+        timings["html_export"] += time.perf_counter() - step
+
+    return write_page
+
+
+def _read_notebook(path: Path) -> nbformat.NotebookNode:
+    """Return the notebook at ``path``, or an empty one when it is unreadable."""
     try:
-        render.execute_notebook(
-            source,
-            output,
-            {"workspace": str(workspace)},
-            timeout=timeout,
-            cwd=NOTEBOOKS_DIR,
-        )
-    except BuildError:
-        raise
-    except Exception as error:
-        # papermill and nbclient raise many kinds of errors before a cell
-        # runs, such as an invalid notebook or a kernel that never started.
-        # The build reports each as a failure of this notebook.
-        detail = f"{type(error).__name__}: {error}".splitlines()[0]
-        raise BuildError(source.name, None, detail) from None
-    return time.perf_counter() - started
+        return nbformat.read(path, as_version=4)
+    except (ValueError, OSError, nbformat.ValidationError):
+        # An unreadable notebook is reported, with its name, when it runs.
+        return nbformat.v4.new_notebook()
 
 
 def _export_run_files(intake, prepared, staging: Path, workspace: Path, params) -> None:

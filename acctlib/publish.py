@@ -45,21 +45,40 @@ def section_title(notebook: nbformat.NotebookNode, fallback: str) -> str:
     return fallback
 
 
-def write_section_pages(
-    run_dir: Path, executed: dict[str, nbformat.NotebookNode], manifest: dict[str, Any]
-) -> None:
-    """Export every executed notebook to ``run_dir/<section>.html``."""
+def list_sections(
+    manifest: dict[str, Any], notebooks: dict[str, nbformat.NotebookNode]
+) -> list[dict[str, str]]:
+    """Return the page file and title of every section of ``manifest``.
+
+    A title is the first level-1 heading of the section's notebook, taken
+    from ``notebooks`` (executed or not: running a notebook changes no
+    markdown). The titles are also kept in ``manifest["section_titles"]``
+    for the run's contents page.
+    """
     sections = [
-        {"file": f"{name}.html", "title": section_title(executed[name], name)}
+        {"file": f"{name}.html", "title": section_title(notebooks[name], name)}
         for name in manifest["sections"]
     ]
     manifest["section_titles"] = {s["file"]: s["title"] for s in sections}
-    for name in manifest["sections"]:
-        notebook = executed[name]
-        report = _page_context(manifest, sections, f"{name}.html")
-        report["toc"] = render.extract_toc(notebook)
-        html = render.export_html(notebook, report)
-        (run_dir / f"{name}.html").write_text(html, encoding="utf-8")
+    return sections
+
+
+def write_section_page(
+    run_dir: Path,
+    name: str,
+    notebook: nbformat.NotebookNode,
+    manifest: dict[str, Any],
+    sections: list[dict[str, str]],
+) -> None:
+    """Export the executed notebook of section ``name`` to ``run_dir/<name>.html``.
+
+    ``sections`` is the output of :func:`list_sections`, for the navigation
+    bar of the page.
+    """
+    report = _page_context(manifest, sections, f"{name}.html")
+    report["toc"] = render.extract_toc(notebook)
+    html = render.export_html(notebook, report)
+    (run_dir / f"{name}.html").write_text(html, encoding="utf-8")
 
 
 def _page_context(manifest: dict[str, Any], sections, current: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -324,6 +325,32 @@ def execute_notebook(
         # failed before starting it, such as on an invalid notebook.
         if warm:
             _stop_kernel(warm)
+
+
+def run_notebook(
+    source: Path,
+    output: Path,
+    parameters: dict[str, Any],
+    *,
+    timeout: int,
+    cwd: Path | None = None,
+) -> float:
+    """Run a notebook as :func:`execute_notebook` does; return the seconds it took.
+
+    For the build's worker processes: every error becomes a
+    :class:`BuildError` that names the notebook.
+    """
+    started = time.perf_counter()
+    try:
+        execute_notebook(source, output, parameters, timeout=timeout, cwd=cwd)
+    except BuildError:
+        raise
+    except Exception as error:
+        # papermill and nbclient raise many kinds of errors before a cell
+        # runs, such as an invalid notebook or a kernel that never started.
+        detail = f"{type(error).__name__}: {error}".splitlines()[0]
+        raise BuildError(source.name, None, detail) from None
+    return time.perf_counter() - started
 
 
 def _source_cell_index(source: Path, cell_source: str, fallback: int) -> int:

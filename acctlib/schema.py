@@ -274,11 +274,13 @@ def _column_checks(spec: ColumnSpec) -> list[pa.Check]:
     return checks
 
 
-def pandera_schema(table: str) -> pa.DataFrameSchema:
+def pandera_schema(table: str, *, check_unique: bool = True) -> pa.DataFrameSchema:
     """Build the pandera schema of a canonical table.
 
     Columns that a source may omit are declared ``required=False``; intake
     adds them as empty columns, so after intake every column is present.
+    With ``check_unique`` False, key columns are not checked for repeated
+    values.
     """
     spec = TABLES[table]
     columns = {
@@ -286,7 +288,7 @@ def pandera_schema(table: str) -> pa.DataFrameSchema:
             pandas_dtype(column.kind),
             checks=_column_checks(column),
             nullable=column.nullable,
-            unique=column.unique,
+            unique=column.unique and check_unique,
             required=column.required,
         )
         for column in spec.columns
@@ -294,12 +296,16 @@ def pandera_schema(table: str) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, name=table, strict=False, ordered=False)
 
 
-def validate(table: str, df: pd.DataFrame) -> pd.DataFrame:
+def validate(
+    table: str, df: pd.DataFrame, *, check_unique: bool = True
+) -> pd.DataFrame:
     """Validate ``df`` against a canonical table and return it unchanged.
 
     Raises ``pandera.errors.SchemaErrors`` listing every failing row.
+    ``check_unique`` is that of :func:`pandera_schema`.
     """
-    return pandera_schema(table).validate(df, lazy=True)
+    schema = pandera_schema(table, check_unique=check_unique)
+    return schema.validate(df, lazy=True)
 
 
 def empty_frame(table: str) -> pd.DataFrame:

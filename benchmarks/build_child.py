@@ -6,28 +6,30 @@ and its memory is its own::
     python -m benchmarks.build_child OUT_JSON DATA_DIR ROOT [--set name=value]
 
 The build stages are wrapped to label the memory samples; their times come
-from the build's own manifest (``timings_seconds``).
+from the build's own manifest (``timings_seconds``). The build is imported
+inside :func:`main`, because the build's notebook workers import this
+module again, and ``acctlib build`` does not load the build into them
+either.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import importlib
 import json
 import logging
 import sys
 import time
 from pathlib import Path
 
-from acctlib import build, publish, sample
-from acctlib.params import resolve_params
 from benchmarks.memory import TreeMemorySampler, max_process_rss_mb
 
 STAGES = {
-    "intake": (build, "load_source"),
-    "prepare": (build, "prepare_workspace"),
-    "notebooks": (build, "_execute_all"),
-    "html_export": (publish, "write_section_pages"),
+    "intake": ("acctlib.build", "load_source"),
+    "prepare": ("acctlib.build", "prepare_workspace"),
+    "notebooks": ("acctlib.build", "_execute_all"),
+    "html_export": ("acctlib.publish", "write_section_page"),
 }
 
 
@@ -39,6 +41,8 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], dest="overrides")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    from acctlib import build, sample
+    from acctlib.params import resolve_params
 
     params = resolve_params(
         None,
@@ -73,7 +77,8 @@ def main() -> None:
 
 
 def _label_stages(sampler: TreeMemorySampler) -> None:
-    for label, (module, name) in STAGES.items():
+    for label, (module_name, name) in STAGES.items():
+        module = importlib.import_module(module_name)
         original = getattr(module, name)
         setattr(module, name, _labelled(sampler, label, original))
 

@@ -25,7 +25,12 @@ from acctlib.asof import isin_values
 from acctlib.forecast.labels import METHOD_LABELS
 from acctlib.forecast.methods import ForecastSettings, compute_forecasts
 from acctlib.forecast.periods import add_months, horizon_window, last_complete_month
-from acctlib.forecast.state import ForecastInputs, ForecastState, compute_state
+from acctlib.forecast.state import (
+    ForecastInputs,
+    ForecastState,
+    compute_state,
+    opportunity_history,
+)
 from acctlib.forecast.winprob import TouchIndex
 
 logger = logging.getLogger(__name__)
@@ -116,11 +121,12 @@ def run_backtest(
     first_created = inputs.opportunities["created_at"].min()
     frames, scored, warnings, notes = [], [], [], []
     outcomes = final.closed.set_index("opportunity_id")["is_won"]
+    history = opportunity_history(inputs)
     for cutoff in cutoffs:
         if pd.Timestamp(cutoff, tz="UTC") < pd.to_datetime(first_created, utc=True):
             continue
         window = horizon_window(cutoff, horizon_months)
-        state = compute_state(inputs, cutoff)
+        state = compute_state(inputs, cutoff, history)
         results = compute_forecasts(state, [window], stage_map, touches, settings)
 
         forecasts = results.forecasts.drop(columns=["window", "closed_to_date"])

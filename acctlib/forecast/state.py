@@ -96,15 +96,19 @@ def ensure_open_stage(
     return result
 
 
-def compute_state(inputs: ForecastInputs, as_of: dt.date) -> ForecastState:
-    """Rebuild what was known at the end of ``as_of`` from ``inputs``."""
-    snapshot = asof.snapshot_opportunities(
-        inputs.opportunities,
-        inputs.stage_history,
-        inputs.stage_map,
-        as_of,
-        default_contract_months=inputs.default_contract_months,
-    )
+def compute_state(
+    inputs: ForecastInputs,
+    as_of: dt.date,
+    history: asof.OpportunityHistory | None = None,
+) -> ForecastState:
+    """Rebuild what was known at the end of ``as_of`` from ``inputs``.
+
+    ``history`` is :func:`opportunity_history` of ``inputs``, for a caller
+    that rebuilds many dates; it is built here when None.
+    """
+    if history is None:
+        history = opportunity_history(inputs)
+    snapshot = history.snapshot(as_of)
     snapshot["amount"] = snapshot["amount"].fillna(0.0).clip(lower=0.0)
     tiers, is_standin = _resolve_tiers(inputs.tiers, snapshot)
     snapshot["tier"] = (
@@ -124,6 +128,16 @@ def compute_state(inputs: ForecastInputs, as_of: dt.date) -> ForecastState:
         history = inputs.stage_history[entered_at < asof.as_of_cutoff(as_of)]
     return ForecastState(
         as_of, snapshot, open_deals, closed, history, cycle_days, is_standin
+    )
+
+
+def opportunity_history(inputs: ForecastInputs) -> asof.OpportunityHistory:
+    """Return the opportunities of ``inputs`` prepared for many snapshots."""
+    return asof.OpportunityHistory(
+        inputs.opportunities,
+        inputs.stage_history,
+        inputs.stage_map,
+        default_contract_months=inputs.default_contract_months,
     )
 
 

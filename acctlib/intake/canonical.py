@@ -396,16 +396,14 @@ def _validate(
     its first such check. Failing cells of blankable columns in the other
     rows are blanked.
     """
+    # Repeated keys are handled by _reject_duplicate_keys, which keeps the
+    # first valid row and names it in the reason of the others, so the
+    # schema does not look for them.
     try:
-        schema.validate(spec.name, frame)
+        schema.validate(spec.name, frame, check_unique=False)
         return frame
     except pandera.errors.SchemaErrors as errors:
         cases = errors.failure_cases
-    # Repeated keys are handled by _reject_duplicate_keys, which keeps the
-    # first valid row and names it in the reason of the others.
-    cases = cases[cases["check"].astype("str") != "field_uniqueness"]
-    if cases.empty:
-        return frame
     row_cases = cases[cases["index"].notna()]
     table_cases = cases[cases["index"].isna()]
     if not table_cases.empty:
