@@ -88,20 +88,23 @@ def simulate_repeat_totals(
     """
     totals = np.zeros((simulations, rates.shape[1]))
     amounts = np.asarray(amounts, dtype=float)
-    # Simulations are drawn in blocks of rows so that memory stays bounded.
-    # The generator fills an array row by row, so the blocks hold the same
-    # draws, in the same order, as one array of every simulation.
-    rows = max(1, _CHUNK_DRAWS // max(len(amounts), 1))
     for column in range(rates.shape[1]):
-        if not rates[:, column].any():
-            # numpy draws a Poisson count of 0 for a zero rate without
-            # advancing the generator, so skipping the column changes no
-            # later draw, and its totals stay 0.
+        # numpy draws a Poisson count of 0 for a zero rate without
+        # advancing the generator, so leaving out the deals with a zero
+        # rate, or a whole column of them, changes no other draw.
+        drawn = rates[:, column] > 0
+        if not drawn.any():
             continue
+        column_rates, column_amounts = rates[drawn, column], amounts[drawn]
+        # Simulations are drawn in blocks of rows so that memory stays
+        # bounded. The generator fills an array row by row, so the blocks
+        # hold the same draws, in the same order, as one array of every
+        # simulation.
+        rows = max(1, _CHUNK_DRAWS // len(column_rates))
         for start in range(0, simulations, rows):
             block = min(rows, simulations - start)
-            counts = rng.poisson(rates[:, column], size=(block, len(amounts)))
-            totals[start : start + block, column] = counts @ amounts
+            counts = rng.poisson(column_rates, size=(block, len(column_rates)))
+            totals[start : start + block, column] = counts @ column_amounts
     return totals
 
 

@@ -89,7 +89,8 @@ def test_repeat_totals_blocks_match_one_draw(monkeypatch):
     for column in range(2):
         counts = rng.poisson(rates[:, column], size=(50, len(amounts)))
         expected[:, column] = counts @ amounts
-    # Blocks of 3 simulations, with a last block of 2.
+    # Blocks of 3 simulations with a last block of 2, and of 4 in the first
+    # column, whose zero rate leaves 3 deals to draw.
     monkeypatch.setattr(ranges, "_CHUNK_DRAWS", 12)
 
     totals = simulate_repeat_totals(amounts, rates, 50, np.random.default_rng(3))
