@@ -126,15 +126,19 @@ def learn_stage_probabilities(
     overall = float(reach.drop_duplicates("opportunity_id")["is_won"].mean())
     if np.isnan(overall):
         overall = 0.0
+    # One grouping counts every stage, where a comparison per stage read
+    # all of ``reach`` again.
+    grouped = reach.groupby("stage")["is_won"]
+    closed, won = grouped.size(), grouped.sum()
     rates = {}
     for stage, entry in stage_map.items():
         if entry["category"] != "open":
             continue
         mapped = entry.get("probability")
         prior = overall if mapped is None else float(mapped)
-        at_stage = reach.loc[reach["stage"] == stage, "is_won"]
-        won = float(at_stage.sum())
-        rates[stage] = (won + prior_deals * prior) / (len(at_stage) + prior_deals)
+        stage_won = float(won.get(stage, 0))
+        stage_closed = int(closed.get(stage, 0))
+        rates[stage] = (stage_won + prior_deals * prior) / (stage_closed + prior_deals)
     return pd.Series(rates, dtype=float)
 
 
