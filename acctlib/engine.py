@@ -161,17 +161,21 @@ def load_touchpoints(
 def cache_table(backend: Any, expression: ibis.Table, prefix: str = "_acctlib"):
     """Compute ``expression`` once on ``backend`` and return a table of the result.
 
-    The result lives as long as the session: a temporary table on DuckDB
-    and the SQL backends, or a cached temporary view on Spark, whose Ibis
-    backend rejects temporary tables. Spark fills its cache on the first
-    query that reads the view.
+    On DuckDB and the SQL backends the result is a temporary table, kept
+    until :func:`drop_cached` or the end of the session. Spark's Ibis
+    backend rejects temporary tables, so there it is a temporary view of a
+    local checkpoint, computed now. A cached view would keep the plan of
+    ``expression``, and Spark would analyse that plan again in every query
+    that reads the view, which for the plans of attribution ran the driver
+    out of memory.
     """
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with quiet_conversions():
         if backend.name == "pyspark":
-            table = backend.create_view(name, expression, overwrite=True)
-            backend._session.catalog.cacheTable(name)
-            return table
+            backend.create_view(name, expression, overwrite=True)
+            frame = backend._session.table(name).localCheckpoint(eager=True)
+            frame.createOrReplaceTempView(name)
+            return backend.table(name)
         if backend.name == "duckdb":
             return _create_table_as(backend, name, expression, temp=True)
         return backend.create_table(name, expression, temp=True)
@@ -224,8 +228,8 @@ def _compile_query(backend: Any, expression: ibis.Table) -> str:
 def drop_cached(backend: Any, table: ibis.Table) -> None:
     """Drop a table made by :func:`cache_table`, freeing the memory it holds.
 
-    Does nothing on Spark: there the cached table is a view, and views
-    cached later may be defined on it, so it stays for the session.
+    Does nothing on Spark: there the cached table is a view, which views
+    made later may read, so it stays for the session.
     """
     if backend.name == "pyspark":
         return
