@@ -196,7 +196,7 @@ def compute_attribution(
     with engine.quiet_conversions():
         campaign_frame = campaign_rows.to_pandas()
     campaign_credits = _summarize_campaigns(campaign_frame, untouched)
-    excluded = count_excluded_touches(known, journeys, opportunity_table)
+    excluded = count_excluded_touches(known, journeys, opportunity_table, settings)
     for table in (ordered, groups):
         if table is not None:
             engine.drop_cached(con, table)

@@ -203,6 +203,62 @@ def _deal_accounts(opportunities: ibis.Table) -> ibis.Table:
     return listed.select(*windows, account_id=listed.accounts.unnest())
 
 
+def _journey_ranges(
+    opportunities: ibis.Table, settings: AttributionSettings
+) -> ibis.Table:
+    """Return the time ranges of each account whose touches join one journey.
+
+    Columns ``account_id``, ``journey_id``, ``range_start``, ``range_end``
+    (a touch at ``range_start`` joins, one at ``range_end`` does not) and
+    ``created_at`` (the journey's deal). With the ``all`` assignment the
+    ranges are the deal windows, which may overlap. With ``next`` the
+    windows of an account and kind are cut at every window's start and
+    end. Each piece goes to the lowest ``journey_id`` whose window covers
+    it, which is the deal that closes first. So a touch falls in one piece
+    per kind at most. The cutting works on deal-sized rows.
+    """
+    windows = _deal_accounts(opportunities)
+    created = opportunities.select("journey_id", "created_at")
+    if settings.assignment != "next":
+        ranges = windows.select(
+            "account_id",
+            "journey_id",
+            range_start=windows.window_start,
+            range_end=windows.window_end,
+        )
+        return ranges.join(created, "journey_id")
+    account = ["kind", "account_id"]
+    bounds = ibis.union(
+        windows.select(*account, range_start=windows.window_start),
+        windows.select(*account, range_start=windows.window_end),
+        distinct=True,
+    )
+    following = ibis.window(group_by=account, order_by="range_start")
+    pieces = bounds.mutate(range_end=bounds.range_start.lead(1).over(following))
+    pieces = pieces.filter(pieces.range_end.notnull())
+    deals = windows.select(
+        "journey_id",
+        deal_kind=windows.kind,
+        deal_account=windows.account_id,
+        deal_start=windows.window_start,
+        deal_end=windows.window_end,
+    )
+    covering = pieces.join(
+        deals,
+        [
+            pieces.kind == deals.deal_kind,
+            pieces.account_id == deals.deal_account,
+            deals.deal_start <= pieces.range_start,
+            pieces.range_end <= deals.deal_end,
+        ],
+    )
+    owners = covering.group_by([*account, "range_start", "range_end"]).aggregate(
+        journey_id=covering.journey_id.min()
+    )
+    owners = owners.select("account_id", "journey_id", "range_start", "range_end")
+    return owners.join(created, "journey_id")
+
+
 def known_touches(touches: ibis.Table, settings: AttributionSettings) -> ibis.Table:
     """Select touches known at the end of the as-of date, with a campaign label."""
     missing = [c for c in _TOUCH_REQUIRED if c not in touches.columns]
@@ -275,24 +331,16 @@ def order_journeys(
     requested = set(touches.columns if touch_columns is None else touch_columns)
     requested |= {"touch_id", "occurred_at", "channel"}
     carried = [column for column in touches.columns if column in requested]
-    # Pair touches with windows on narrow rows, then add the other columns.
-    windows = _deal_accounts(opportunities)
-    joined = touches.select("touch_id", "account_id", "occurred_at").join(
-        windows, "account_id"
+    # The range a touch falls in names its journey, so touches join the
+    # ranges of their account once, with every column they carry.
+    ranges = _journey_ranges(opportunities, settings)
+    joined = touches.select(*dict.fromkeys([*carried, "account_id"])).join(
+        ranges, "account_id"
     )
-    pairs = joined.filter(
-        joined.occurred_at >= joined.window_start,
-        joined.occurred_at < joined.window_end,
+    inside = joined.filter(
+        joined.occurred_at >= joined.range_start,
+        joined.occurred_at < joined.range_end,
     )
-    if settings.assignment == "next":
-        # Journeys are numbered in order of close (see select_opportunities).
-        pairs = pairs.group_by(["kind", "touch_id"]).aggregate(
-            journey_id=pairs.journey_id.min()
-        )
-    pairs = pairs.select("touch_id", "journey_id")
-    created = opportunities.select("journey_id", "created_at")
-    inside = pairs.join(touches.select(*carried), "touch_id")
-    inside = inside.join(created, "journey_id")
     inside = inside.select("journey_id", *carried, "created_at")
 
     priority = _channel_rank(inside.channel, settings.channel_priority)
@@ -351,7 +399,10 @@ def _channel_rank(channel: ibis.Value, priority: tuple[str, ...]) -> list[ibis.V
 
 
 def count_excluded_touches(
-    touches: ibis.Table, journeys: ibis.Table, opportunities: ibis.Table
+    touches: ibis.Table,
+    journeys: ibis.Table,
+    opportunities: ibis.Table,
+    settings: AttributionSettings,
 ) -> pd.DataFrame:
     """Count known touches that joined no journey of a kind, by reason.
 
@@ -384,7 +435,14 @@ def count_excluded_touches(
     totals = joined.aggregate(**counts).to_pandas().iloc[0]
     # A sum over no touches is missing, not 0.
     totals = totals.astype("float64").fillna(0).astype("int64")
-    assigned = journeys.group_by("kind").aggregate(assigned=journeys.touch_id.nunique())
+    if settings.assignment == "next":
+        # A touch joins one journey of a kind at most: no need to count
+        # distinct touches.
+        assigned = journeys.group_by("kind").aggregate(assigned=journeys.count())
+    else:
+        assigned = journeys.group_by("kind").aggregate(
+            assigned=journeys.touch_id.nunique()
+        )
     assigned = assigned.to_pandas().set_index("kind")["assigned"]
     rows = []
     for kind in kinds:

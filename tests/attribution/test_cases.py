@@ -182,12 +182,20 @@ def test_assign_all_credits_both_deals():
         ("O2", "A", "2024-04-01", "2024-05-30", 30_000, "won"),
     )
     touch_frame = touches(
+        ("t0", "A", "2023-01-05 10:00", "email"),
         ("t2", "A", "2024-01-05 10:00", "webinar"),
         ("t6", "A", "2024-04-10 10:00", "partner_referral", "partner"),
     )
     result = attribute(touch_frame, deals, assignment="all")
     o2 = credit_by(result, "linear", opportunity="O2")
     assert o2 == {"partner_referral": 15_000.0, "webinar": 15_000.0}
+    # The webinar joins two journeys but is one touch: only the email of
+    # 2023, before both lookbacks, is left out.
+    excluded = result.excluded_touches.set_index(["kind", "reason"])["touches"]
+    assert excluded.to_dict() == {
+        ("pipeline", "outside window"): 1,
+        ("revenue", "outside window"): 1,
+    }
 
 
 @pytest.fixture(scope="module")
