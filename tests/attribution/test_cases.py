@@ -8,7 +8,7 @@ import ibis
 import pandas as pd
 import pytest
 
-from acctlib.attribution import compare, credits, markov, shapley
+from acctlib.attribution import compare, credits, datadriven, markov, shapley
 from acctlib.attribution.credits import compute_attribution
 from acctlib.attribution.journeys import excluded_touch_note
 from acctlib.attribution.settings import MODELS, AttributionSettings
@@ -295,6 +295,48 @@ def test_shapley_groups_rare_channels():
     assert values["player"].nunique() == 12
     assert (values["player"] == shapley.OTHER).sum() == 14
     assert elapsed < 30  # generous budget; exact enumeration of 2**12 subsets
+
+
+def _channel_weights(rows):
+    return pd.DataFrame(rows, columns=["channel", "player", "channel_weight"])
+
+
+@pytest.mark.parametrize("shapley_groups", [False, True])
+def test_channel_weights_split_over_player_touches(shapley_groups):
+    """A player's weight is split over its touches in the journey.
+
+    Shapley groups B and C into one player in one case; D has no weight.
+    """
+    journeys = ibis.memtable(
+        {
+            "journey_id": [0, 0, 0, 0, 0, 1],
+            "position": [0, 1, 2, 3, 4, 0],
+            "channel": ["A", "B", "C", "C", "D", "C"],
+        }
+    )
+    markov_weights = _channel_weights(
+        [("A", "A", 0.5), ("B", "B", 0.3), ("C", "C", 0.2)]
+    )
+    other = shapley.OTHER if shapley_groups else None
+    shapley_weights = _channel_weights(
+        [("A", "A", 0.6), ("B", other or "B", 0.4), ("C", other or "C", 0.4)]
+    )
+    weighted = datadriven.add_channel_weights(
+        journeys, {"markov": markov_weights, "shapley": shapley_weights}
+    )
+    frame = weighted.to_pandas().sort_values(["journey_id", "position"])
+    assert list(frame.columns) == [
+        "journey_id",
+        "position",
+        "channel",
+        "weight_markov",
+        "weight_shapley",
+    ]
+    assert frame["weight_markov"].tolist() == [0.5, 0.3, 0.1, 0.1, 0.0, 0.2]
+    grouped = [0.6, 0.4 / 3, 0.4 / 3, 0.4 / 3, 0.0, 0.4]
+    alone = [0.6, 0.4, 0.2, 0.2, 0.0, 0.4]
+    expected = grouped if shapley_groups else alone
+    assert frame["weight_shapley"].tolist() == expected
 
 
 def test_suggested_lookback_from_journeys():
