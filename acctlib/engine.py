@@ -202,6 +202,26 @@ def cache_parts(
     return table
 
 
+@contextlib.contextmanager
+def optimizers_off(backend: Any, *names: str) -> Iterator[None]:
+    """Turn off DuckDB's optimizer passes ``names`` for the statements inside.
+
+    Other backends run unchanged. The passes turned off before are
+    restored on the way out.
+    """
+    if backend.name != "duckdb":
+        yield
+        return
+    con = backend.con
+    before = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0]
+    disabled = ",".join(filter(None, [before, *names]))
+    con.execute(f"SET disabled_optimizers = '{disabled}'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET disabled_optimizers = '{before}'")
+
+
 def _create_table_as(
     backend: Any, name: str, expression: ibis.Table, *, temp: bool = False
 ) -> ibis.Table:

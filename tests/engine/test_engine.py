@@ -38,6 +38,23 @@ def test_duckdb_engine_reuses_workspace():
     workspace.disconnect()
 
 
+def test_optimizers_off_restores_earlier_setting():
+    """Passes are off inside the block and as before after it, even on error."""
+    con = engine.connect()
+    con.raw_sql("SET disabled_optimizers = 'top_n'")
+
+    def disabled():
+        query = "SELECT current_setting('disabled_optimizers')"
+        return con.raw_sql(query).fetchone()[0]
+
+    with pytest.raises(RuntimeError):
+        with engine.optimizers_off(con, "partial_aggregate_pushdown"):
+            assert disabled() == "top_n,partial_aggregate_pushdown"
+            raise RuntimeError("stop")
+    assert disabled() == "top_n"
+    con.disconnect()
+
+
 def test_missing_backend_package_names_fix():
     """An engine whose driver is not installed names the pip command."""
     params = resolve_params(None, ["engine=snowflake"])
