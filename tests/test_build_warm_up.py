@@ -54,22 +54,18 @@ def _record_steps(monkeypatch, intake) -> list[str]:
 @pytest.mark.parametrize(
     ("touchpoints", "expected"),
     [
-        (pd.DataFrame({"touch_id": ["t1"]}), ["warm up 7", "prepare"]),
+        (pd.DataFrame({"touch_id": ["t1"]}), ["warm up 2", "prepare"]),
         (None, ["prepare", "warm up 2"]),
     ],
     ids=["pandas", "bulk"],
 )
 def test_warm_up_order_by_intake(monkeypatch, tmp_path: Path, touchpoints, expected):
-    """A bulk source warms one kernel per worker after prepare.
-
-    Any other source warms one per section before prepare.
-    """
+    """Kernels of a bulk source warm up after prepare, others before it."""
     touchpoints = _bulk_touchpoints() if touchpoints is None else touchpoints
     steps = _record_steps(monkeypatch, _intake(touchpoints))
     params = small_params(tmp_path / "data", tmp_path)
-    sections = [Path(f"{number:02d}_section.ipynb") for number in range(7)]
 
     with pytest.raises(_Stop):
-        build._build_with_workers(params, "test", sections, None, 2, 0.0)
+        build._build_with_workers(params, "test", [], None, 2, 0.0)
 
     assert steps == expected
