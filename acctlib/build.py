@@ -189,9 +189,9 @@ def _build_with_workers(
     # warmed up now would only hold memory (about 1.2 GB for two on the
     # large benchmark size) through its largest steps. They start once the
     # tables are prepared, while the previous month-end is. Any other
-    # source warms them up now, beside prepare. One kernel per section
-    # instead of one per worker took the sample's prepare from 12 s to 25 s
-    # on an idle 2-core machine, for 2 s less of notebooks.
+    # source warms them up now, beside prepare. Warming one kernel per
+    # section instead slowed the sample's prepare from 18 s to 25 s on an
+    # idle 2-core machine and saved about 2 s of notebooks.
     warm_after_prepare = any(
         isinstance(table, BulkTable) for table in intake.tables.values()
     )

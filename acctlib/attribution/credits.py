@@ -174,10 +174,9 @@ def compute_attribution(
             _credit_touches(attach_deals(rows, opportunity_table), settings, learned)
             for rows in _split_journeys(ordered, len(opportunities))
         ]
-        # DuckDB 2.0.1 pre-aggregates the touch credits before joining them
-        # on journey and position, into about one group per row. On the
-        # medium benchmark size the step took 18 to 19 CPU s without that
-        # pass and 23 CPU s with it.
+        # DuckDB 2.0.1 groups the touch credits below their join on journey
+        # and position, into about one group per row. Without that pass the
+        # step took 18 to 19 CPU s instead of 23 on the medium benchmark size.
         with engine.optimizers_off(con, "partial_aggregate_pushdown"):
             groups = engine.cache_parts(con, parts, prefix="_attribution")
 

@@ -436,8 +436,8 @@ def count_excluded_touches(
     # A sum over no touches is missing, not 0.
     totals = totals.astype("float64").fillna(0).astype("int64")
     if settings.assignment == "next":
-        # A touch joins one journey of a kind at most: no need to count
-        # distinct touches.
+        # A touch joins at most one journey of a kind, so counting rows
+        # counts distinct touches.
         assigned = journeys.group_by("kind").aggregate(assigned=journeys.count())
     else:
         assigned = journeys.group_by("kind").aggregate(

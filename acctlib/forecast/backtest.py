@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from acctlib.asof import isin_values
+from acctlib.asof import OpportunityHistory, isin_values
 from acctlib.forecast.labels import METHOD_LABELS
 from acctlib.forecast.methods import ForecastSettings, compute_forecasts
 from acctlib.forecast.periods import add_months, horizon_window, last_complete_month
@@ -106,6 +106,7 @@ def run_backtest(
     stage_map: Mapping[str, Mapping[str, Any]],
     touches: TouchIndex,
     settings: ForecastSettings,
+    history: OpportunityHistory | None = None,
 ) -> BacktestResult:
     """Forecast the horizon after each cut-off and add what was actually won.
 
@@ -113,7 +114,9 @@ def run_backtest(
     actual bookings and the outcomes of the deals scored at each cut-off.
     Cut-offs before the first opportunity are skipped. ``inputs.tiers`` is
     not used: each cut-off ranks accounts into stand-in tiers from its own
-    snapshot, so no later deal leaks into it.
+    snapshot, so no later deal leaks into it. ``history`` is
+    :func:`~acctlib.forecast.state.opportunity_history` of ``inputs``, built
+    here when None.
     """
     # Account tiers describe the report date; at a past cut-off they would
     # leak later deals, so each cut-off ranks accounts by its own snapshot.
@@ -121,7 +124,8 @@ def run_backtest(
     first_created = inputs.opportunities["created_at"].min()
     frames, scored, warnings, notes = [], [], [], []
     outcomes = final.closed.set_index("opportunity_id")["is_won"]
-    history = opportunity_history(inputs)
+    if history is None:
+        history = opportunity_history(inputs)
     for cutoff in cutoffs:
         if pd.Timestamp(cutoff, tz="UTC") < pd.to_datetime(first_created, utc=True):
             continue

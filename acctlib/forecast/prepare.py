@@ -39,7 +39,12 @@ from acctlib.forecast.periods import (
     monthly_totals,
 )
 from acctlib.forecast.ranges import make_generator, summarize_samples
-from acctlib.forecast.state import ForecastInputs, compute_state, ensure_open_stage
+from acctlib.forecast.state import (
+    ForecastInputs,
+    compute_state,
+    ensure_open_stage,
+    opportunity_history,
+)
 from acctlib.forecast.winprob import (
     DAY_KEY_SCALE,
     TouchIndex,
@@ -89,7 +94,9 @@ def prepare_forecast(context: PrepareContext) -> None:
     # touchpoint (an owner slice only deletes rows of other accounts).
     context.release_engine_memory()
 
-    state = compute_state(inputs, as_of)
+    # The report date and every backtest cut-off share one sorted history.
+    history = opportunity_history(inputs)
+    state = compute_state(inputs, as_of, history)
     windows = forecast_windows(as_of, horizon)
     results = compute_forecasts(state, windows, inputs.stage_map, touches, settings)
     forecast = _describe_windows(results.forecasts, windows, "bookings")
@@ -105,7 +112,14 @@ def prepare_forecast(context: PrepareContext) -> None:
         as_of, int(params["forecast_backtest_cutoffs"]), horizon
     )
     result = backtest.run_backtest(
-        inputs, state, cutoffs, horizon, inputs.stage_map, touches, settings
+        inputs,
+        state,
+        cutoffs,
+        horizon,
+        inputs.stage_map,
+        touches,
+        settings,
+        history=history,
     )
     accuracy = backtest.summarize_accuracy(result.forecasts)
     context.store("forecast_backtest", result.forecasts)
