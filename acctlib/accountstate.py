@@ -44,16 +44,19 @@ it; otherwise, and at every earlier month-end, the stage probability counts.
 """
 
 
-def store_typed(context: Any, name: str, frame: pd.DataFrame) -> None:
+def store_typed(
+    context: Any, name: str, frame: pd.DataFrame, *, keep: bool = True
+) -> None:
     """Store ``frame``, typing the untyped columns of an empty frame as text.
 
     DuckDB cannot create a table from a column of type NULL, which is what
-    an empty object column becomes.
+    an empty object column becomes. ``keep`` is passed on to the context's
+    ``store``.
     """
     if frame.empty:
         untyped = {c: str for c in frame.columns if frame[c].dtype == object}
         frame = frame.astype(untyped)
-    context.store(name, frame)
+    context.store(name, frame, keep=keep)
 
 
 def month_ends_before(as_of: dt.date, months: int = HISTORY_MONTHS) -> list[dt.date]:
@@ -384,8 +387,9 @@ def prepare_account_history(context: Any) -> None:
         )
     tier_history = tiermovement.stack_history(states, "account_tiers")
     health_history = tiermovement.stack_history(states, "account_health")
-    store_typed(context, "tier_history", tier_history)
-    store_typed(context, "health_history", health_history)
+    # Later steps read the few history columns they need from the workspace.
+    store_typed(context, "tier_history", tier_history, keep=False)
+    store_typed(context, "health_history", health_history, keep=False)
     store_typed(
         context,
         "tier_transitions",

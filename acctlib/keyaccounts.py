@@ -196,7 +196,7 @@ def prepare_key_accounts(context: Any) -> None:
             frames["account_health"],
             frames["opportunity_progression"],
             marketing,
-            frames["tier_history"],
+            context.read("tier_history", ["month_end", "account_id", "tier"]),
             context.as_of,
         ),
     )

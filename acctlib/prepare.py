@@ -52,8 +52,10 @@ class PrepareContext:
     explanations of anything it had to omit to ``notes``. Touchpoint-scale
     work runs as Ibis expressions on :meth:`touchpoints`, which lives on the
     ``engine`` backend; ``backend`` is ``con`` itself when the engine is
-    DuckDB. Touchpoint-sized results are stored with :meth:`store_table`
-    and listed in ``engine_tables`` instead of ``frames``.
+    DuckDB. Touchpoint-sized results are stored with :meth:`store_table`,
+    and large frames that only a few later steps need with ``store(...,
+    keep=False)``; both are listed in ``engine_tables`` instead of
+    ``frames``, and later steps get them with :meth:`read`.
     ``month_end_states`` maps a date to the frames of
     :func:`acctlib.accountstate.compute_account_state` on it: the account
     history step keeps the last month-end's there, and a prepare of that
@@ -106,10 +108,33 @@ class PrepareContext:
         self.backend = None
         self._touch_cache.clear()
 
-    def store(self, name: str, frame: pd.DataFrame) -> None:
-        """Keep ``frame`` for later steps and write it to the workspace."""
-        self.frames[name] = frame
+    def store(self, name: str, frame: pd.DataFrame, *, keep: bool = True) -> None:
+        """Write ``frame`` to the workspace, and keep it for later steps.
+
+        With ``keep=False`` the frame is only written: it is listed in
+        ``engine_tables``, and later steps read what they need of it with
+        :meth:`read`. On the large benchmark size, the tier and health
+        histories take about 700 MB as frames. Written only, they leave
+        that memory free for attribution and the forecast.
+        """
         engine.write_table(self.con, name, frame)
+        if keep:
+            self.frames[name] = frame
+            return
+        self.frames.pop(name, None)
+        if name not in self.engine_tables:
+            self.engine_tables.append(name)
+
+    def read(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """Return stored table ``name``, or only its ``columns``, as a frame."""
+        frame = self.frames.get(name)
+        if frame is not None:
+            return frame if columns is None else frame[columns]
+        table = self.con.table(name)
+        if columns is not None:
+            table = table.select(*columns)
+        with engine.quiet_conversions():
+            return table.to_pandas()
 
     def store_table(self, name: str, table) -> None:
         """Write the Ibis ``table`` to the workspace without a pandas copy.

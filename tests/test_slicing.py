@@ -70,6 +70,19 @@ def test_owner_slice_keeps_company_figures(
         expected = company.table(name)
         expected = expected[expected["account_id"].isin(ids)].reset_index(drop=True)
         pd.testing.assert_frame_equal(sliced.table(name), expected, obj=name)
+    # The histories are read from the workspace, not kept as frames.
+    keys = ["month_end", "account_id"]
+    for name in ("tier_history", "health_history"):
+        expected = company.table(name)
+        expected = expected[expected["account_id"].isin(ids)]
+        pd.testing.assert_frame_equal(
+            sliced.table(name).sort_values(keys, ignore_index=True),
+            expected.sort_values(keys, ignore_index=True),
+            obj=name,
+        )
+    transitions = sliced.table("tier_transitions")
+    month = transitions[transitions["period"] == "month"]
+    assert month["accounts"].sum() == len(sliced.table("account_tiers"))
     opportunities = sliced.table("opportunities")
     assert opportunities["account_id"].isin(ids).all()
     if bulk_min_mb < 0:

@@ -1,0 +1,56 @@
+"""The prepare context: frames kept for later steps, and frames only written."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from acctlib import engine
+from acctlib.prepare import PrepareContext
+
+
+def make_context() -> PrepareContext:
+    return PrepareContext(con=engine.connect(), intake=None, params=None)
+
+
+def test_stored_frame_is_kept_and_written():
+    context = make_context()
+    frame = pd.DataFrame({"account_id": ["A1", "A2"], "tier": [1, 3]})
+    context.store("account_tiers", frame)
+
+    assert context.read("account_tiers") is frame
+    assert context.engine_tables == []
+    written = engine.read_table(context.con, "account_tiers")
+    pd.testing.assert_frame_equal(written, frame, check_dtype=False)
+
+
+def test_unkept_frame_reads_from_workspace():
+    context = make_context()
+    history = pd.DataFrame(
+        {
+            "month_end": pd.to_datetime(["2026-05-31", "2026-06-30"]),
+            "account_id": ["A1", "A1"],
+            "tier": [2, 1],
+            "reason": ["core fit", "strategic value"],
+        }
+    )
+    context.store("tier_history", history)
+    context.store("tier_history", history, keep=False)
+
+    assert "tier_history" not in context.frames
+    assert context.engine_tables == ["tier_history"]
+    read = context.read("tier_history", ["month_end", "tier"])
+    assert list(read.columns) == ["month_end", "tier"]
+    expected = history[["month_end", "tier"]]
+    pd.testing.assert_frame_equal(
+        read.sort_values("month_end", ignore_index=True), expected, check_dtype=False
+    )
+
+
+def test_storing_again_lists_the_table_once():
+    context = make_context()
+    frame = pd.DataFrame({"account_id": ["A1"], "tier": [4]})
+    context.store("health_history", frame, keep=False)
+    context.store("health_history", frame.assign(tier=3), keep=False)
+
+    assert context.engine_tables == ["health_history"]
+    assert context.read("health_history")["tier"].tolist() == [3]
