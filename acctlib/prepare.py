@@ -133,8 +133,7 @@ class PrepareContext:
         table = self.con.table(name)
         if columns is not None:
             table = table.select(*columns)
-        with engine.quiet_conversions():
-            return table.to_pandas()
+        return engine.read_frame(table)
 
     def store_table(self, name: str, table) -> None:
         """Write the Ibis ``table`` to the workspace without a pandas copy.

@@ -248,3 +248,29 @@ def test_empty_memory_limit_keeps_duckdb_default():
 def test_unreadable_memory_limit_names_the_fix():
     with pytest.raises(ParameterError, match="such as 4GB or 500MB"):
         engine.limit_memory(engine.connect(), "plenty")
+
+
+def test_read_frame_equals_ibis_to_pandas():
+    con = engine.connect()
+    frame = pd.DataFrame(
+        {
+            "account_id": ["A1", None, "A3"],
+            "tier": pd.array([1, None, 3], dtype="Int64"),
+            "score": [0.5, None, 2.0],
+            "at_risk": pd.array([True, None, False], dtype="boolean"),
+            "month_end": pd.to_datetime(["2026-05-31", None, "2026-06-30"]),
+            "empty": [None, None, None],
+        }
+    )
+    engine.write_table(con, "mixed", frame)
+    con.con.execute("CREATE TABLE dated AS SELECT DATE '2026-06-30' AS day, NULL AS x")
+    for name in ("mixed", "dated"):
+        table = con.table(name)
+        with engine.quiet_conversions():
+            expected = table.to_pandas()
+        pd.testing.assert_frame_equal(engine.read_frame(table), expected, obj=name)
+        pd.testing.assert_frame_equal(engine.read_table(con, name), expected, obj=name)
+    with engine.quiet_conversions():
+        expected = con.table("mixed").select("tier", "month_end").to_pandas()
+    selected = engine.read_frame(con.table("mixed").select("tier", "month_end"))
+    pd.testing.assert_frame_equal(selected, expected)
