@@ -418,7 +418,7 @@ def read_frame(expression: ibis.Table) -> pd.DataFrame:
                     column.to_pylist()
                     if pat.is_nested(column.type)
                     or pat.is_dictionary(column.type)
-                    or column.null_count == len(column)
+                    or 0 < len(column) == column.null_count
                     else column.to_pandas()
                 )
                 for name, column in zip(table.column_names, table.columns)

@@ -264,7 +264,8 @@ def test_read_frame_equals_ibis_to_pandas():
     )
     engine.write_table(con, "mixed", frame)
     con.con.execute("CREATE TABLE dated AS SELECT DATE '2026-06-30' AS day, NULL AS x")
-    for name in ("mixed", "dated"):
+    con.con.execute("CREATE TABLE empty AS SELECT * FROM mixed LIMIT 0")
+    for name in ("mixed", "dated", "empty"):
         table = con.table(name)
         with engine.quiet_conversions():
             expected = table.to_pandas()
