@@ -387,7 +387,8 @@ def prepare_account_history(context: Any) -> None:
         )
     tier_history = tiermovement.stack_history(states, "account_tiers")
     health_history = tiermovement.stack_history(states, "account_health")
-    # Later steps read the few history columns they need from the workspace.
+    # Later steps read the histories back from the workspace, so the frames
+    # do not stay in memory through attribution and the forecast.
     store_typed(context, "tier_history", tier_history, keep=False)
     store_typed(context, "health_history", health_history, keep=False)
     store_typed(

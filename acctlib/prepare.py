@@ -54,7 +54,7 @@ class PrepareContext:
     ``engine`` backend; ``backend`` is ``con`` itself when the engine is
     DuckDB. Touchpoint-sized results are stored with :meth:`store_table`,
     and large frames that only a few later steps need with ``store(...,
-    keep=False)``; both are listed in ``engine_tables`` instead of
+    keep=False)``. Both are listed in ``engine_tables`` instead of
     ``frames``, and later steps get them with :meth:`read`.
     ``month_end_states`` maps a date to the frames of
     :func:`acctlib.accountstate.compute_account_state` on it: the account
@@ -124,6 +124,10 @@ class PrepareContext:
         self.frames.pop(name, None)
         if name not in self.engine_tables:
             self.engine_tables.append(name)
+
+    def has_table(self, name: str) -> bool:
+        """Return whether a step stored table ``name``, as a frame or not."""
+        return name in self.frames or name in self.engine_tables
 
     def read(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
         """Return stored table ``name``, or only its ``columns``, as a frame."""

@@ -182,7 +182,7 @@ def _recompute_summaries(context: Any) -> None:
         for group in ("tier_label", "industry")
     ]
     context.store("pipeline_velocity", pd.concat(velocity, ignore_index=True))
-    if "tier_history" in {*frames, *context.engine_tables}:
+    if context.has_table("tier_history"):
         history = context.read("tier_history")
         context.store(
             "tier_transitions", tiermovement.compute_transitions(history, as_of)

@@ -18,6 +18,7 @@ def test_stored_frame_is_kept_and_written():
     context.store("account_tiers", frame)
 
     assert context.read("account_tiers") is frame
+    assert context.has_table("account_tiers")
     assert context.engine_tables == []
     written = engine.read_table(context.con, "account_tiers")
     pd.testing.assert_frame_equal(written, frame, check_dtype=False)
@@ -38,6 +39,8 @@ def test_unkept_frame_reads_from_workspace():
 
     assert "tier_history" not in context.frames
     assert context.engine_tables == ["tier_history"]
+    assert context.has_table("tier_history")
+    assert not context.has_table("health_history")
     read = context.read("tier_history", ["month_end", "tier"])
     assert list(read.columns) == ["month_end", "tier"]
     expected = history[["month_end", "tier"]]
@@ -46,7 +49,7 @@ def test_unkept_frame_reads_from_workspace():
     )
 
 
-def test_storing_again_lists_the_table_once():
+def test_second_store_lists_table_once():
     context = make_context()
     frame = pd.DataFrame({"account_id": ["A1"], "tier": [4]})
     context.store("health_history", frame, keep=False)
