@@ -453,6 +453,9 @@ def _prepare_previous_month(
             work_dir / "previous-month" / WORKSPACE_FILE,
             steps=MOVEMENT_STEPS,
             month_end_states=prepared.month_end_states,
+            # Its steps reuse the month-end state of the account history,
+            # so they read no intake table from this workspace.
+            store_intake=False,
         )
     except AcctlibError as error:
         # The report of this month stays useful without the comparison.

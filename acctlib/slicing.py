@@ -92,7 +92,9 @@ def prepare_owner_slice(context: Any) -> None:
             )
     for name in context.engine_tables:
         _filter_bulk(context.con, name, ids)
-    for name, frame in context.intake.tables.items():
+    # Intake tables that no step wrote to the workspace need no filtering.
+    stored = context.intake.tables if context.intake_stored else {}
+    for name, frame in stored.items():
         if isinstance(frame, BulkTable):
             # The workspace already contains the whole table, so it is
             # filtered there instead of being read into pandas.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -182,3 +183,61 @@ def test_movement_steps_match_full_prepare(small_sample, tmp_path):
         assert light.headline[figure] == full.headline[figure]
     assert light.headline["accounts_by_status"] == full.headline["accounts_by_status"]
     assert "forecast" not in light.headline
+
+
+def _workspace_tables(path) -> set[str]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("overrides", [(), ("owner=Yara Kim",)])
+def test_previous_month_stores_no_intake(small_sample, tmp_path, overrides):
+    """The previous month-end's prepare writes no intake table it would not read."""
+    params = small_params(small_sample, tmp_path, *overrides)
+    intake = load_source(params)
+    prepared = prepare_workspace(intake, params, tmp_path / "current.duckdb")
+    earlier = movement.previous_month_end(params.as_of)
+    assert earlier in prepared.month_end_states
+    previous_params = params.replace(as_of=earlier)
+
+    def prepare_previous(name: str, *, store_intake: bool):
+        return prepare_workspace(
+            intake,
+            previous_params,
+            tmp_path / name,
+            steps=MOVEMENT_STEPS,
+            month_end_states=prepared.month_end_states,
+            store_intake=store_intake,
+        )
+
+    light = prepare_previous("light.duckdb", store_intake=False)
+    stored = prepare_previous("stored.duckdb", store_intake=True)
+
+    assert not light.intake_stored
+    assert not set(intake.tables) & _workspace_tables(tmp_path / "light.duckdb")
+    assert set(intake.tables) <= _workspace_tables(tmp_path / "stored.duckdb")
+    assert light.frames.keys() == stored.frames.keys()
+    for name, frame in stored.frames.items():
+        pd.testing.assert_frame_equal(light.frames[name], frame, obj=name)
+    assert light.headline == stored.headline
+
+
+def test_touchpoint_read_stores_intake(small_sample, tmp_path):
+    """Without a state to reuse, the account map reads the stored touchpoints."""
+    params = small_params(small_sample, tmp_path, "as_of=2026-05-31")
+    intake = load_source(params)
+    path = tmp_path / "previous.duckdb"
+
+    context = prepare_workspace(
+        intake, params, path, steps=MOVEMENT_STEPS, store_intake=False
+    )
+
+    assert context.intake_stored
+    assert set(intake.tables) <= _workspace_tables(path)
+    full = prepare_workspace(intake, params, tmp_path / "full.duckdb")
+    pd.testing.assert_frame_equal(
+        context.frames["account_map"], full.frames["account_map"]
+    )

@@ -63,7 +63,7 @@ def test_previous_month_failure_becomes_note(monkeypatch, tmp_path):
 
     from acctlib.errors import InputError
 
-    def fail(intake, params, path, steps=None, month_end_states=None):
+    def fail(intake, params, path, steps=None, month_end_states=None, **options):
         raise InputError("no data before 2026-05-31")
 
     monkeypatch.setattr(build, "prepare_workspace", fail)
