@@ -19,8 +19,8 @@ import pandas as pd
 QUANTILES = (0.10, 0.50, 0.90)
 
 _CHUNK_DEALS = 2_000
-_CHUNK_DRAWS = 4_000_000
-"""Poisson draws held at once by :func:`simulate_repeat_totals` (32 MB)."""
+_CHUNK_OCCURRENCES = 1_000_000
+"""Occurrences drawn at once by :func:`simulate_repeat_totals` (about 20 MB)."""
 
 
 def make_generator(seed: int, as_of: dt.date, method: str) -> np.random.Generator:
@@ -85,27 +85,52 @@ def simulate_repeat_totals(
 
     ``rates`` is a deals-by-windows matrix of expected occurrences of each
     past deal in each window; each occurrence books the deal's amount.
+
+    Independent Poisson counts per deal add up to one Poisson count at the
+    summed rate, and each of those occurrences is a given deal with a
+    probability proportional to its rate. So each window draws one count
+    per simulation, then the deal of every occurrence with scipy's alias
+    method. The draws grow with the occurrences rather than with the deals:
+    on the large benchmark size, a backtest window expects 1,300 to 3,400
+    occurrences of 12,000 to 34,000 deals with a rate.
     """
+    from scipy.stats.sampling import DiscreteAliasUrn
+
     totals = np.zeros((simulations, rates.shape[1]))
     amounts = np.asarray(amounts, dtype=float)
     for column in range(rates.shape[1]):
-        # numpy draws a Poisson count of 0 for a zero rate without
-        # advancing the generator, so leaving out the deals with a zero
-        # rate, or a whole column of them, changes no other draw.
         drawn = rates[:, column] > 0
         if not drawn.any():
             continue
-        column_rates, column_amounts = rates[drawn, column], amounts[drawn]
-        # Simulations are drawn in blocks of rows so that memory stays
-        # bounded. The generator fills an array row by row, so the blocks
-        # hold the same draws, in the same order, as one array of every
-        # simulation.
-        rows = max(1, _CHUNK_DRAWS // len(column_rates))
-        for start in range(0, simulations, rows):
-            block = min(rows, simulations - start)
-            counts = rng.poisson(column_rates, size=(block, len(column_rates)))
-            totals[start : start + block, column] = counts @ column_amounts
+        column_rates = rates[drawn, column]
+        counts = rng.poisson(column_rates.sum(), size=simulations)
+        urn = DiscreteAliasUrn(column_rates, random_state=rng)
+        totals[:, column] = _sum_occurrences(counts, urn, amounts[drawn])
     return totals
+
+
+def _sum_occurrences(counts: np.ndarray, urn, amounts: np.ndarray) -> np.ndarray:
+    """Return each simulation's sum of ``amounts`` over its ``counts`` draws.
+
+    ``urn`` draws the deal of each occurrence. Simulations are drawn in
+    blocks of at most :data:`_CHUNK_OCCURRENCES` occurrences (one simulation
+    may exceed it alone), so that memory stays bounded. The blocks hold the
+    same draws, in the same order, as one draw of every occurrence.
+    """
+    sums = np.zeros(len(counts))
+    ends = np.cumsum(counts)
+    start = 0
+    while start < len(counts):
+        limit = (ends[start - 1] if start else 0) + _CHUNK_OCCURRENCES
+        stop = max(start + 1, int(np.searchsorted(ends, limit, side="right")))
+        block = counts[start:stop]
+        deals = urn.rvs(int(block.sum()))
+        owners = np.repeat(np.arange(len(block)), block)
+        sums[start:stop] = np.bincount(
+            owners, weights=amounts[deals], minlength=len(block)
+        )
+        start = stop
+    return sums
 
 
 def summarize_samples(samples: np.ndarray) -> pd.DataFrame:

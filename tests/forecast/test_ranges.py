@@ -48,11 +48,17 @@ def test_simulated_mean_near_expectation():
     assert totals.mean() == pytest.approx(500.0, rel=0.02)
 
 
-def test_repeat_totals_mean_matches_rates():
+def test_repeat_totals_match_poisson_moments():
+    """Totals have the mean and variance of independent counts per deal."""
     rng = make_generator(3, AS_OF, "repeat")
-    rates = np.array([[0.5], [0.25]])
-    totals = simulate_repeat_totals(np.array([100.0, 40.0]), rates, 20_000, rng)
-    assert totals.mean() == pytest.approx(100 * 0.5 + 40 * 0.25, rel=0.03)
+    rates = np.array([[0.5], [0.25], [2.0]])
+    amounts = np.array([100.0, 40.0, 3.0])
+    totals = simulate_repeat_totals(amounts, rates, 40_000, rng)[:, 0]
+    # A Poisson count has its rate as mean and as variance.
+    assert totals.mean() == pytest.approx(amounts @ rates[:, 0], rel=0.02)
+    assert totals.var() == pytest.approx(amounts**2 @ rates[:, 0], rel=0.05)
+    # A total is a sum of whole occurrences of the deals.
+    np.testing.assert_array_equal(totals % 1, 0.0)
 
 
 def test_summary_clips_below_zero():
@@ -84,27 +90,36 @@ def test_totals_bounded_and_ordered(deals, seed):
 def test_repeat_totals_blocks_match_one_draw(monkeypatch):
     rates = np.array([[0.2, 1.5], [0.0, 0.7], [3.0, 0.1], [0.9, 0.9]])
     amounts = np.array([100.0, 40.0, 7.5, 12.0])
-    rng = np.random.default_rng(3)
-    expected = np.zeros((50, 2))
-    for column in range(2):
-        counts = rng.poisson(rates[:, column], size=(50, len(amounts)))
-        expected[:, column] = counts @ amounts
-    # Blocks of 3 simulations with a last block of 2, and of 4 in the first
-    # column, whose zero rate leaves 3 deals to draw.
-    monkeypatch.setattr(ranges, "_CHUNK_DRAWS", 12)
+    expected = simulate_repeat_totals(amounts, rates, 50, np.random.default_rng(3))
+    # About 200 and 160 occurrences: blocks of a few simulations, and
+    # with a limit of 1, one simulation per block even above the limit.
+    for limit in (12, 1):
+        monkeypatch.setattr(ranges, "_CHUNK_OCCURRENCES", limit)
 
-    totals = simulate_repeat_totals(amounts, rates, 50, np.random.default_rng(3))
+        totals = simulate_repeat_totals(amounts, rates, 50, np.random.default_rng(3))
 
-    np.testing.assert_array_equal(totals, expected)
+        np.testing.assert_array_equal(totals, expected)
 
 
 def test_repeat_totals_zero_column_draws_nothing():
     rates = np.array([[0.0, 1.5], [0.0, 0.7], [0.0, 0.1]])
     amounts = np.array([100.0, 40.0, 7.5])
-    rng = np.random.default_rng(5)
-    counts = rng.poisson(rates[:, 1], size=(20, len(amounts)))
+    alone = simulate_repeat_totals(amounts, rates[:, 1:], 20, np.random.default_rng(5))
 
     totals = simulate_repeat_totals(amounts, rates, 20, np.random.default_rng(5))
 
     np.testing.assert_array_equal(totals[:, 0], np.zeros(20))
-    np.testing.assert_array_equal(totals[:, 1], counts @ amounts)
+    np.testing.assert_array_equal(totals[:, 1], alone[:, 0])
+
+
+def test_repeat_totals_zero_rate_deals_draw_nothing():
+    """A deal without a rate is never drawn and changes no other draw."""
+    rates = np.array([[1.5], [0.0], [0.7]])
+    amounts = np.array([100.0, 1e9, 7.5])
+    without = simulate_repeat_totals(
+        amounts[[0, 2]], rates[[0, 2]], 30, np.random.default_rng(8)
+    )
+
+    totals = simulate_repeat_totals(amounts, rates, 30, np.random.default_rng(8))
+
+    np.testing.assert_array_equal(totals, without)
