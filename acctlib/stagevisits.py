@@ -57,8 +57,12 @@ class StageVisits:
 
         # The latest time each opportunity entered each stage: entries with
         # a missing ID or stage belong to no (opportunity, stage) group.
-        self._ids, self._id_values = pd.factorize(history["opportunity_id"])
-        self._stages, self._stage_values = pd.factorize(history["stage"])
+        self._ids, id_values = pd.factorize(history["opportunity_id"])
+        self._stages, stage_values = pd.factorize(history["stage"])
+        # An Index builds its hash table on first lookup and keeps it, which
+        # saves about 0.1 s a date for 300,000 opportunity IDs.
+        self._id_values = pd.Index(id_values)
+        self._stage_values = pd.Index(stage_values)
         self._entered = history["entered_at"].dt.tz_convert(None).to_numpy()
         self._has_key = (self._ids >= 0) & (self._stages >= 0)
 
@@ -92,8 +96,8 @@ class StageVisits:
         latest = pd.Index(keys[is_last])
         entered = np.append(self._entered[known][is_last], np.datetime64("NaT"))
 
-        ids = pd.Index(self._id_values).get_indexer(snapshot["opportunity_id"])
-        stages = pd.Index(self._stage_values).get_indexer(snapshot["stage_asof"])
+        ids = self._id_values.get_indexer(snapshot["opportunity_id"])
+        stages = self._stage_values.get_indexer(snapshot["stage_asof"])
         lookup_keys = np.where(
             (ids >= 0) & (stages >= 0), ids.astype("int64") * size + stages, -1
         )
