@@ -12,10 +12,16 @@ README's column table is written from the same declarations.
 
 from __future__ import annotations
 
+import functools
+import warnings
 from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import pandera.pandas as pa
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 TIMESTAMP = pd.DatetimeTZDtype("us", "UTC")
 DATE = "datetime64[us]"
@@ -263,7 +269,34 @@ def pandas_dtype(kind: str) -> object:
     return _PANDAS_DTYPES[kind]
 
 
+@functools.cache
+def load_pandera() -> ModuleType:
+    """Import and return ``pandera.pandas``, which only validation needs.
+
+    Importing pandera took about 0.4 s on the 2-core benchmark machine, which
+    every notebook kernel would pay without reading a schema, so it is
+    imported on first use.
+    When pyspark is installed, pandera 0.x tries to import pyspark.pandas
+    while it loads, and again when the first pandas schema registers its
+    built-in checks. pyspark 4.3 then warns that it does not fully support
+    pandas 3, and the import fails, which pandera ignores. acctlib runs
+    Spark only through Ibis's SQL backend, which does not use
+    pyspark.pandas, so the warning is silenced for these imports.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore",
+            message="PySpark does not yet fully support pandas",
+            category=FutureWarning,
+        )
+        import pandera.pandas
+        from pandera.backends.pandas import builtin_checks  # noqa: F401
+
+    return pandera.pandas
+
+
 def _column_checks(spec: ColumnSpec) -> list[pa.Check]:
+    pa = load_pandera()
     checks = []
     if spec.allowed is not None:
         checks.append(pa.Check.isin(list(spec.allowed)))
@@ -282,6 +315,7 @@ def pandera_schema(table: str, *, check_unique: bool = True) -> pa.DataFrameSche
     With ``check_unique`` False, key columns are not checked for repeated
     values.
     """
+    pa = load_pandera()
     spec = TABLES[table]
     columns = {
         column.name: pa.Column(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import nbformat
 import pytest
 
@@ -77,3 +80,19 @@ def test_warm_kernel_of_other_folder_unused(tmp_path):
 
     assert lines[0] == "False"
     assert len(render._warm_kernels) == 1
+
+
+@pytest.mark.parametrize("module", ["pandera", "statsmodels", "scipy.stats"])
+def test_warm_up_skips_prepare_libraries(tmp_path, module):
+    """A kernel imports no library that only intake and prepare use."""
+    probe = f"{render.WARM_UP_SOURCE}\nimport sys\nprint({module!r} in sys.modules)"
+
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+
+    assert result.stdout.splitlines()[-1] == "False"

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-import pandera.errors
 
 from acctlib import schema
 from acctlib.errors import InputError
@@ -399,10 +398,13 @@ def _validate(
     # Repeated keys are handled by _reject_duplicate_keys, which keeps the
     # first valid row and names it in the reason of the others, so the
     # schema does not look for them.
+    schema.load_pandera()
+    from pandera.errors import SchemaErrors
+
     try:
         schema.validate(spec.name, frame, check_unique=False)
         return frame
-    except pandera.errors.SchemaErrors as errors:
+    except SchemaErrors as errors:
         cases = errors.failure_cases
     row_cases = cases[cases["index"].notna()]
     table_cases = cases[cases["index"].isna()]
