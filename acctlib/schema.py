@@ -276,6 +276,7 @@ def load_pandera() -> ModuleType:
     Importing pandera took about 0.4 s on the 2-core benchmark machine, which
     every notebook kernel would pay without reading a schema, so it is
     imported on first use.
+
     When pyspark is installed, pandera 0.x tries to import pyspark.pandas
     while it loads, and again when the first pandas schema registers its
     built-in checks. pyspark 4.3 then warns that it does not fully support
