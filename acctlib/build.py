@@ -209,6 +209,8 @@ def _build_with_workers(
     workspace = work_dir / WORKSPACE_FILE
     prepared = prepare_workspace(intake, params, workspace)
     timings["prepare"] = time.perf_counter() - step
+    for name, seconds in prepared.step_seconds.items():
+        timings[f"prepare:{name}"] = seconds
     if warm_after_prepare:
         _warm_up_kernels(pool, workers)
     previous_headline = None

@@ -61,7 +61,8 @@ class PrepareContext:
     history step keeps the last month-end's there, and a prepare of that
     date reuses them instead of computing them again. ``intake_stored`` is
     True once the intake tables are in the workspace. A step that reads them
-    there calls :meth:`store_intake` first.
+    there calls :meth:`store_intake` first. ``step_seconds`` maps each step
+    that ran, named without its ``prepare_`` prefix, to its wall-clock time.
     """
 
     con: Any
@@ -76,6 +77,7 @@ class PrepareContext:
         default_factory=dict
     )
     intake_stored: bool = False
+    step_seconds: dict[str, float] = field(default_factory=dict)
     _touch_cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -267,6 +269,7 @@ def prepare_workspace(
                 step(context)
                 elapsed = time.perf_counter() - started
                 logger.info("%s took %.1f s", step.__name__, elapsed)
+                context.step_seconds[step.__name__.removeprefix("prepare_")] = elapsed
         finally:
             context.close_backend()
 

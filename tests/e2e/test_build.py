@@ -47,6 +47,13 @@ def test_manifest_records_inputs_and_params(small_report, small_sample):
     assert {"pandas", "duckdb", "papermill", "altair"} <= set(manifest["packages"])
     assert "git_commit" in manifest
     assert manifest["timings_seconds"]["total"] > 0
+    steps = {
+        name.removeprefix("prepare:"): seconds
+        for name, seconds in manifest["timings_seconds"].items()
+        if name.startswith("prepare:")
+    }
+    assert {"account_map", "attribution", "forecast"} <= set(steps)
+    assert sum(steps.values()) <= manifest["timings_seconds"]["prepare"]
     assert manifest["headline"]["accounts_by_status"]
     assert sum(manifest["headline"]["accounts_by_status"].values()) == 200
 
