@@ -36,7 +36,7 @@ def _record_steps(monkeypatch, intake) -> list[str]:
 
     def prepare(*args, **kwargs):
         steps.append("prepare")
-        return SimpleNamespace(month_end_states={}, notes=[])
+        return SimpleNamespace(month_end_states={}, notes=[], step_seconds={})
 
     def stop(*args, **kwargs):
         raise _Stop
