@@ -60,9 +60,10 @@ class PrepareContext:
     :func:`acctlib.accountstate.compute_account_state` on it: the account
     history step keeps the last month-end's there, and a prepare of that
     date reuses them instead of computing them again. ``intake_stored`` is
-    True once the intake tables are in the workspace. A step that reads them
-    there calls :meth:`store_intake` first. ``step_seconds`` maps each step
-    that ran, named without its ``prepare_`` prefix, to its wall-clock time.
+    True once the intake tables are in the workspace. Steps read them there
+    through :meth:`intake_table`, which writes them first when needed.
+    ``step_seconds`` maps each step that ran, named without its
+    ``prepare_`` prefix, to its wall-clock seconds.
     """
 
     con: Any
@@ -112,6 +113,15 @@ class PrepareContext:
         for name, frame in self.intake.tables.items():
             engine.write_table(self.con, name, frame)
         self.intake_stored = True
+
+    def intake_table(self, name: str):
+        """Return intake table ``name`` as an Ibis table on the workspace.
+
+        The intake tables are written to the workspace first if no step has
+        written them yet.
+        """
+        self.store_intake()
+        return self.con.table(name)
 
     def release_engine_memory(self) -> None:
         """Cap the workspace DuckDB at :data:`RELEASED_MEMORY_LIMIT` for later steps.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pandas as pd
 
 from acctlib import engine
@@ -57,3 +59,21 @@ def test_second_store_lists_table_once():
 
     assert context.engine_tables == ["health_history"]
     assert context.read("health_history")["tier"].tolist() == [3]
+
+
+def test_intake_table_writes_intake_once():
+    touches = pd.DataFrame({"touch_id": ["T1", "T2"], "account_id": ["A1", "A2"]})
+    intake = SimpleNamespace(tables={"touchpoints": touches})
+    context = PrepareContext(con=engine.connect(), intake=intake, params=None)
+
+    table = context.intake_table("touchpoints")
+    assert context.intake_stored
+    assert table.count().execute() == 2
+
+    # A second request writes nothing, so a row deleted since stays deleted.
+    context.con.con.execute("DELETE FROM touchpoints WHERE touch_id = 'T2'")
+    context.store_intake()
+    context.intake_table("touchpoints")
+
+    remaining = engine.read_table(context.con, "touchpoints")
+    assert remaining["touch_id"].tolist() == ["T1"]

@@ -42,8 +42,7 @@ def prepare_attribution(context) -> None:
         return
     settings = AttributionSettings.from_params(context.params, context.as_of)
     snapshot = context.frames["opportunity_snapshot"]
-    context.store_intake()
-    touches = context.con.table("touchpoints")
+    touches = context.intake_table("touchpoints")
     links = context.intake.extras.get(DEAL_COMPANIES)
     result = compute_attribution(context.con, touches, snapshot, settings, links)
 

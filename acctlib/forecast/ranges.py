@@ -107,9 +107,10 @@ def simulate_repeat_totals(
         counts = rng.poisson(column_rates.sum(), size=simulations)
         with warnings.catch_warnings():
             # UNU.RAN warns when round-off leaves a strip of its alias table
-            # short of full, and fills it from the strip's own deal. A Python
-            # rerun of its construction on 39,568 rates alternating 1 and
-            # 0.5 left 2e-11 of one strip short, far below what draws show.
+            # short of full, and fills it from the strip's own deal. Rerun
+            # in Python on 39,568 rates alternating 1 and 0.5, its table
+            # construction (dau.c) left 2e-11 of one strip short, which
+            # moves a deal's probability by about 5e-16.
             warnings.filterwarnings(
                 "ignore", message=".*squared histogram", category=RuntimeWarning
             )
