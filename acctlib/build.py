@@ -487,20 +487,22 @@ def _export_prepared_tables(
     The account map's touch counts are named after the run's window, as
     in the account map CSV. Other tables keep their names: their counts
     cover fixed windows, such as the 30 and 90 days of
-    ``account_progression``. Tables stored from the engine are copied by
-    DuckDB from the workspace, so they are never loaded into pandas.
+    ``account_progression``. Tables and views stored from the engine are
+    copied by DuckDB from the workspace, so they are never loaded into
+    pandas; a table that only backs a view is left out.
     """
     target.mkdir(parents=True, exist_ok=True)
     for name, frame in sorted(prepared.frames.items()):
         if name == "account_map":
             frame = frame.rename(columns=accountmap.window_column_names(window_days))
         frame.to_parquet(target / f"{name}.parquet", index=False)
-    if not prepared.engine_tables:
+    names = prepared.exported_engine_tables()
+    if not names:
         return
     con = engine.connect(workspace, read_only=True)
     try:
         engine.limit_memory(con, EXPORT_MEMORY_LIMIT)
-        for name in sorted(prepared.engine_tables):
+        for name in names:
             engine.export_parquet(con, name, target / f"{name}.parquet")
     finally:
         con.disconnect()

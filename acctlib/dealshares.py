@@ -138,7 +138,7 @@ def split_shared_cents(
 def split_shared_cents_expr(
     rows: ibis.Table,
     deal_companies: pd.DataFrame | None,
-    cents_column: str,
+    cents_columns: str | Sequence[str],
     row_keys: Sequence[str],
 ) -> ibis.Table:
     """Split the cents of shared deals over their companies, in the engine.
@@ -146,13 +146,17 @@ def split_shared_cents_expr(
     The rule of :func:`split_shared_cents` for an Ibis table whose rows are
     unique by ``row_keys`` (which include ``opportunity_id``): largest
     remainder per row, ties to the company that sorts first, so the result
-    equals that function's to the cent. ``deal_companies`` is deal-sized
-    and is sent to the engine as a memtable. Returns ``rows`` unchanged
-    when no deal has more than one company with a share above zero.
+    equals that function's to the cent. Each of ``cents_columns`` is split
+    on its own, as if it were the only one. ``deal_companies`` is
+    deal-sized and is sent to the engine as a memtable. Returns ``rows``
+    unchanged when no deal has more than one company with a share above
+    zero.
     """
     links = shared_links(deal_companies)
     if links.empty:
         return rows
+    if isinstance(cents_columns, str):
+        cents_columns = [cents_columns]
 
     shares = ibis.memtable(
         links.rename(columns={"account_id": "_company", "share": "_share"}).astype(
@@ -161,20 +165,23 @@ def split_shared_cents_expr(
     )
     columns = rows.columns
     shared = rows.inner_join(shares, "opportunity_id")
-    exact = shared[cents_column].cast("float64") * shared._share
-    floor = exact.floor().cast("int64")
-    shared = shared.mutate(_exact=exact, _floor=floor)
     window = ibis.window(group_by=list(row_keys))
-    rank = ibis.row_number().over(
-        group_by=list(row_keys),
-        order_by=[ibis.desc(shared._exact - shared._floor), shared._company],
-    )
-    missing = shared[cents_column] - shared._floor.sum().over(window)
-    shared = shared.mutate(_missing=missing, _rank=rank)
-    # row_number starts at 0, so the first _missing ranks receive a cent.
-    bonus = ibis.ifelse(shared._rank < shared._missing, 1, 0).cast("int64")
-    split = shared.mutate(
-        **{cents_column: shared._floor + bonus, "account_id": shared._company}
-    ).select(*columns)
+    for index, column in enumerate(cents_columns):
+        exact = shared[column].cast("float64") * shared._share
+        floor = exact.floor().cast("int64")
+        shared = shared.mutate(**{f"_exact{index}": exact, f"_floor{index}": floor})
+        exact, floor = shared[f"_exact{index}"], shared[f"_floor{index}"]
+        rank = ibis.row_number().over(
+            group_by=list(row_keys),
+            order_by=[ibis.desc(exact - floor), shared._company],
+        )
+        missing = shared[column] - floor.sum().over(window)
+        # row_number starts at 0, so the first _missing ranks receive a cent.
+        bonus = ibis.ifelse(rank < missing, 1, 0).cast("int64")
+        shared = shared.mutate(**{f"_split{index}": floor + bonus})
+    split_cents = {
+        column: shared[f"_split{index}"] for index, column in enumerate(cents_columns)
+    }
+    split = shared.mutate(**split_cents, account_id=shared._company).select(*columns)
     unshared = rows.filter(~rows.opportunity_id.isin(shares.opportunity_id))
     return unshared.union(split.cast(rows.schema()), distinct=False)

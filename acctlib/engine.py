@@ -386,6 +386,17 @@ def _record_batches(expression: ibis.Table, batch_rows: int = 1_000_000):
     return relation.to_arrow_reader(batch_rows)
 
 
+def write_view(con, name: str, expression: ibis.Table) -> None:
+    """Store ``expression``, which reads workspace tables, as view ``name``.
+
+    Replaces any earlier view ``name``. Readers of the workspace query it
+    like a table.
+    """
+    with quiet_conversions():
+        con.create_view(name, expression, overwrite=True)
+    logger.debug("stored view %s", name)
+
+
 def export_parquet(con, name: str, path: Path) -> None:
     """Write workspace table ``name`` to the Parquet file ``path`` in DuckDB."""
     target = str(path).replace("'", "''")

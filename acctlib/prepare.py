@@ -55,7 +55,10 @@ class PrepareContext:
     DuckDB. Touchpoint-sized results are stored with :meth:`store_table`,
     and large frames that only a few later steps need with ``store(...,
     keep=False)``. Both are listed in ``engine_tables`` instead of
-    ``frames``, and later steps get them with :meth:`read`.
+    ``frames``, and later steps get them with :meth:`read`. A table that
+    is read through a view of it (:meth:`store_view`, listed in
+    ``engine_views``) can be kept out of the run's exported tables:
+    ``unexported`` names them.
     ``month_end_states`` maps a date to the frames of
     :func:`acctlib.accountstate.compute_account_state` on it: the account
     history step keeps the last month-end's there, and a prepare of that
@@ -74,6 +77,8 @@ class PrepareContext:
     headline: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     engine_tables: list[str] = field(default_factory=list)
+    engine_views: list[str] = field(default_factory=list)
+    unexported: set[str] = field(default_factory=set)
     month_end_states: dict[dt.date, dict[str, pd.DataFrame]] = field(
         default_factory=dict
     )
@@ -158,7 +163,16 @@ class PrepareContext:
 
     def has_table(self, name: str) -> bool:
         """Return whether a step stored table ``name``, as a frame or not."""
-        return name in self.frames or name in self.engine_tables
+        return (
+            name in self.frames
+            or name in self.engine_tables
+            or name in self.engine_views
+        )
+
+    def exported_engine_tables(self) -> list[str]:
+        """Return the tables and views not in ``frames`` that the run exports."""
+        names = [name for name in self.engine_tables if name not in self.unexported]
+        return sorted([*names, *self.engine_views])
 
     def read(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
         """Return stored table ``name``, or only its ``columns``, as a frame."""
@@ -170,15 +184,29 @@ class PrepareContext:
             table = table.select(*columns)
         return engine.read_frame(table)
 
-    def store_table(self, name: str, table) -> None:
+    def store_table(self, name: str, table, *, export: bool = True) -> None:
         """Write the Ibis ``table`` to the workspace without a pandas copy.
 
         For touchpoint-sized results: later steps read them from ``con``,
         and the table is listed in ``engine_tables``, not in ``frames``.
+        With ``export`` False the run's exported tables leave it out, for
+        a table that a view presents (:meth:`store_view`).
         """
         engine.write_expression(self.con, name, table)
         if name not in self.engine_tables:
             self.engine_tables.append(name)
+        if not export:
+            self.unexported.add(name)
+
+    def store_view(self, name: str, expression) -> None:
+        """Store the Ibis ``expression`` over workspace tables as view ``name``.
+
+        The view costs no storage and follows its tables, so slicing the
+        tables slices it too. It is read and exported like a table.
+        """
+        engine.write_view(self.con, name, expression)
+        if name not in self.engine_views:
+            self.engine_views.append(name)
 
 
 def prepare_account_map(context: PrepareContext) -> None:

@@ -59,7 +59,7 @@ def test_parquet_touch_counts_follow_window(tmp_path):
         {"account_id": ["A1"], "touches_30d": [1], "touches_90d": [4]}
     )
     frames = {"account_map": frame, "account_progression": progression}
-    prepared = SimpleNamespace(frames=frames, engine_tables=[])
+    prepared = SimpleNamespace(frames=frames, exported_engine_tables=list)
     build._export_prepared_tables(prepared, tmp_path / "tables", tmp_path, 30)
     tables = tmp_path / "tables"
 

@@ -168,6 +168,42 @@ def test_engine_split_equals_pandas_split(cents, shares):
     )
 
 
+def test_engine_splits_each_cents_column_on_its_own():
+    """Columns split together give the cents of each column split alone."""
+    sums = pd.DataFrame(
+        {
+            "opportunity_id": ["D1", "D1", "D2"],
+            "account_id": ["A0", "A0", "B0"],
+            "row": ["R0", "R1", "R2"],
+            "linear": pd.array([101, 7, 300], dtype="int64"),
+            "first_touch": pd.array([100, 0, 300], dtype="int64"),
+            "last_touch": pd.array([2, 105, 300], dtype="int64"),
+        }
+    )
+    links = pd.DataFrame(
+        {
+            "opportunity_id": "D1",
+            "account_id": ["A2", "A1", "A0"],
+            "share": [0.5, 0.3, 0.2],
+        }
+    )
+    models = ["linear", "first_touch", "last_touch"]
+    keys = ["row", "account_id"]
+    con = ibis.duckdb.connect()
+    table = con.create_table("sums", sums)
+
+    together = split_shared_cents_expr(table, links, models, ["row"]).to_pandas()
+    together = together.sort_values(keys, ignore_index=True)
+
+    assert len(together) == 7
+    for model in models:
+        alone = split_shared_cents_expr(table, links, model, ["row"]).to_pandas()
+        alone = alone.sort_values(keys, ignore_index=True)
+        assert together[model].tolist() == alone[model].tolist(), model
+        per_row = together.groupby("row")[model].sum()
+        assert per_row.tolist() == sums[model].tolist(), model
+
+
 @pytest.mark.parametrize(
     ("rule", "expected"),
     [

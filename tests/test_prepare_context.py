@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import ibis
 import pandas as pd
 
 from acctlib import engine
@@ -77,3 +78,21 @@ def test_intake_table_writes_intake_once():
 
     remaining = engine.read_table(context.con, "touchpoints")
     assert remaining["touch_id"].tolist() == ["T1"]
+
+
+def test_view_is_exported_instead_of_its_table():
+    context = make_context()
+    sums = pd.DataFrame(
+        {"account_id": ["A1", "A2"], "linear": [300, 100], "first_touch": [0, 400]}
+    )
+    context.store_table("credit_sums", ibis.memtable(sums), export=False)
+    table = context.con.table("credit_sums")
+    context.store_view("credits", table.mutate(total=table.linear + table.first_touch))
+
+    assert context.engine_tables == ["credit_sums"]
+    assert context.engine_views == ["credits"]
+    assert context.has_table("credits")
+    assert context.exported_engine_tables() == ["credits"]
+    assert context.read("credits", ["total"])["total"].tolist() == [300, 500]
+    context.con.con.execute("DELETE FROM credit_sums WHERE account_id = 'A1'")
+    assert context.read("credits", ["account_id"])["account_id"].tolist() == ["A2"]

@@ -8,19 +8,21 @@ opportunities' amounts to the cent.
 
 The per-deal credits have a row per model, deal, channel and function,
 tens of millions of rows on large sources, so they stay in the engine. The
-engine keeps the sums of the heuristic models side by side, one row per
-deal, channel and function, and unpivots them when the credits are read.
-Every other table of the result is account-sized pandas.
+engine keeps every model's sums side by side, one row per deal, channel
+and function (``credit_sums``), and unpivots them when the credits are
+read. Every other table of the result is account-sized pandas.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
+import ibis.selectors as selectors
 import numpy as np
 import pandas as pd
 
@@ -40,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 NO_TOUCH = "No recorded touch"
 CREDIT_KEYS = ["kind", "model", "opportunity_id", "channel", "function"]
+SUM_KEYS = ["kind", "opportunity_id", "channel", "function"]
+"""Keys of the credit sums, which hold the models side by side."""
 CAMPAIGN_KEYS = ["kind", "model", "campaign"]
 ATTRIBUTE_COLUMNS = [
     "kind",
@@ -50,6 +54,8 @@ ATTRIBUTE_COLUMNS = [
     "close_month",
 ]
 JOURNEY_ATTRIBUTES = ["journey_id", *ATTRIBUTE_COLUMNS]
+DEAL_COLUMNS = ATTRIBUTE_COLUMNS[2:]
+"""Deal columns each credit row carries."""
 JOURNEY_ROWS_PER_PART = 4_000_000
 """Journey rows credited per engine statement; larger sources run in parts."""
 JOURNEY_TOUCH_COLUMNS = ["touch_id", "occurred_at", "channel", "function", "campaign"]
@@ -60,14 +66,24 @@ JOURNEY_TOUCH_COLUMNS = ["touch_id", "occurred_at", "channel", "function", "camp
 class AttributionResult:
     """Tables of one attribution run.
 
-    ``credits`` is an Ibis expression over the per-deal sums cached on the
-    engine (see :func:`acctlib.engine.cache_table`), which hold the
-    heuristic models side by side; reading it gives one row per model. The
-    other tables are account-sized pandas frames. :meth:`drop_cached`
-    frees the engine's copies once the credits are stored.
+    ``credit_sums`` holds every model's credit side by side, on the
+    per-deal sums cached on the engine (see
+    :func:`acctlib.engine.cache_table`); ``credits`` unpivots it into one
+    row per model (:func:`unpivot_credits`). The other tables are
+    account-sized pandas frames. :meth:`drop_cached` frees the engine's
+    copies once the credits are stored.
 
     Attributes
     ----------
+    credit_sums
+        Ibis table with one row per kind, opportunity, channel and
+        function, in no particular order: ``kind``, ``opportunity_id``,
+        ``channel``, ``function`` (strings), ``touches`` (int64),
+        ``account_id``, ``type``, ``outcome`` (strings), ``close_month``
+        (date), then one int64 column of credit cents per model of
+        ``models``, named after the model.
+    models
+        The models credited, in the order of their columns.
     credits
         Ibis table with one row per kind, model, opportunity, channel and
         function, in no particular order: ``kind``, ``model``,
@@ -91,7 +107,8 @@ class AttributionResult:
         Channel weights the data-driven models learned.
     """
 
-    credits: ibis.Table
+    credit_sums: ibis.Table
+    models: tuple[str, ...]
     campaign_credits: pd.DataFrame
     opportunities: pd.DataFrame
     excluded_touches: pd.DataFrame
@@ -109,6 +126,11 @@ class AttributionResult:
         for table in self.cached:
             engine.drop_cached(con, table)
         self.cached = []
+
+    @property
+    def credits(self) -> ibis.Table:
+        """The credit sums as one row per model (see :func:`unpivot_credits`)."""
+        return unpivot_credits(self.credit_sums, self.models)
 
     def fetch_credits(self) -> pd.DataFrame:
         """Return ``credits`` as pandas, sorted by kind, model and deal.
@@ -189,10 +211,7 @@ def compute_attribution(
         sums = _cache(
             con, _sum_credits(groups, models, CREDIT_KEYS, journey_attributes)
         )
-    credit_rows = _model_rows(sums, models, CREDIT_KEYS, attributes)
-    untouched_rows = untouched.merge(attributes, on=["kind", "opportunity_id"])
-    untouched_rows = untouched_rows[list(credit_rows.columns)]
-    credits = _add_no_touch_rows(credit_rows, untouched_rows)
+    credit_sums = _wide_credits(sums, models, attributes, untouched)
     campaign_sums = None
     if groups is not None:
         campaign_sums = _sum_credits(groups, models, CAMPAIGN_KEYS)
@@ -205,7 +224,8 @@ def compute_attribution(
         if table is not None:
             engine.drop_cached(con, table)
     return AttributionResult(
-        credits=credits,
+        credit_sums=credit_sums,
+        models=models,
         cached=[] if sums is None else [sums],
         campaign_credits=campaign_credits,
         opportunities=summary,
@@ -304,55 +324,102 @@ def _sum_credits(
     )
 
 
-def _model_rows(
+def unpivot_credits(sums: ibis.Table, models: Sequence[str]) -> ibis.Table:
+    """Return credit sums as one row per model, with ``credit`` in report currency.
+
+    ``sums`` is :attr:`AttributionResult.credit_sums`, with any columns
+    added after it (such as ``tier``). The columns are ``kind``, ``model``,
+    ``opportunity_id``, ``channel``, ``function``, ``touches``,
+    ``credit_cents`` (int64), ``account_id``, ``type``, ``outcome``,
+    ``close_month``, ``credit`` (float64), then the added columns.
+    """
+    deal = [c for c in DEAL_COLUMNS if c in sums.columns]
+    added = [c for c in sums.columns if c not in (*SUM_KEYS, "touches", *deal, *models)]
+    if models:
+        rows = sums.pivot_longer(
+            selectors.cols(*models), names_to="model", values_to="credit_cents"
+        )
+    else:
+        rows = sums.mutate(
+            model=ibis.literal(None, "string"), credit_cents=ibis.literal(0, "int64")
+        ).filter(ibis.literal(False))
+    cents = rows.credit_cents.cast("int64")
+    return rows.select(
+        "kind",
+        "model",
+        "opportunity_id",
+        "channel",
+        "function",
+        rows.touches.cast("int64").name("touches"),
+        cents.name("credit_cents"),
+        *deal,
+        (cents.cast("float64") / 100.0).name("credit"),
+        *added,
+    )
+
+
+def _wide_credits(
     sums: ibis.Table | None,
     models: tuple[str, ...],
-    keys: list[str],
-    attributes: pd.DataFrame | None = None,
+    attributes: pd.DataFrame,
+    untouched: pd.DataFrame,
+) -> ibis.Table:
+    """Return every model's cents side by side, "No recorded touch" rows included.
+
+    ``sums`` is the output of :func:`_sum_credits` per journey, or None
+    when no model ran; ``untouched`` has one row per model and deal
+    without a touch (:func:`_no_touch_rows`).
+    """
+    deal = list(attributes.columns[2:])
+    if sums is None:
+        empty = attributes.iloc[:0].assign(
+            channel=pd.Series(dtype="str"),
+            function=pd.Series(dtype="str"),
+            touches=pd.Series(dtype="int64"),
+        )
+        return ibis.memtable(empty[[*SUM_KEYS, "touches", *deal]])
+    # The casts matter once the sums are cached: DuckDB stores a sum of
+    # int64 as a wider integer.
+    touched = sums.select(
+        *SUM_KEYS,
+        sums.touches.cast("int64").name("touches"),
+        *deal,
+        *(sums[f"credit_{model}"].cast("int64").name(model) for model in models),
+    )
+    if untouched.empty:
+        return touched
+    wide = untouched.pivot(
+        index=["kind", "opportunity_id"], columns="model", values="credit_cents"
+    ).reset_index()
+    wide = wide.merge(attributes, on=["kind", "opportunity_id"])
+    wide = wide.assign(channel=NO_TOUCH, function=NO_TOUCH, touches=0)
+    rows = ibis.memtable(wide[list(touched.columns)], schema=touched.schema())
+    return touched.union(rows, distinct=False)
+
+
+def _model_rows(
+    sums: ibis.Table | None, models: tuple[str, ...], keys: list[str]
 ) -> ibis.Table:
     """Return one row per model and ``keys`` with ``touches`` and ``credit_cents``.
 
     The sums hold the models side by side; each model becomes its own rows
-    here, so reading the result unpivots them. The deal columns of
-    ``attributes`` follow, as the sums carry them.
+    here, so reading the result unpivots them.
     """
     group = [key for key in keys if key != "model"]
-    extra = [] if attributes is None else list(attributes.columns[2:])
     if sums is None:
         empty = pd.DataFrame(columns=[*keys, "touches", "credit_cents"])
         schema = {**dict.fromkeys(keys, "string"), "touches": "int64"}
-        sums = ibis.memtable(empty, schema={**schema, "credit_cents": "int64"})
-        return _join_attributes(sums, attributes)
-    # The casts matter once the sums are cached: DuckDB stores a sum of
-    # int64 as a wider integer.
+        return ibis.memtable(empty, schema={**schema, "credit_cents": "int64"})
     parts = [
         sums.select(
             *group,
-            *extra,
             model=ibis.literal(model),
             touches=sums.touches.cast("int64"),
             credit_cents=sums[f"credit_{model}"].cast("int64"),
-        ).select(*keys, "touches", "credit_cents", *extra)
+        ).select(*keys, "touches", "credit_cents")
         for model in models
     ]
     return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
-
-
-def _join_attributes(sums: ibis.Table, attributes: pd.DataFrame | None) -> ibis.Table:
-    if attributes is None:
-        return sums
-    joined = sums.left_join(ibis.memtable(attributes), ["kind", "opportunity_id"])
-    return joined.select(*sums.columns, *attributes.columns[2:])
-
-
-def _add_no_touch_rows(touched: ibis.Table, untouched: pd.DataFrame) -> ibis.Table:
-    """Add the "No recorded touch" rows, with their deal attributes, in the engine."""
-    rows = touched.union(ibis.memtable(untouched, schema=touched.schema()))
-    return rows.mutate(
-        touches=rows.touches.cast("int64"),
-        credit_cents=rows.credit_cents.cast("int64"),
-        credit=rows.credit_cents.cast("float64") / 100.0,
-    )
 
 
 def _set_credit_dtypes(

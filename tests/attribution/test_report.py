@@ -32,6 +32,34 @@ def test_every_model_totals_closed_won(sample_workspace):
 
 
 @pytest.mark.slow
+def test_credits_unpivot_the_stored_sums(small_report, sample_workspace):
+    """The credits are a view with one row per model of each row of the sums."""
+    con = sample_workspace.con.con
+    kinds = dict(
+        con.execute(
+            "SELECT table_name, table_type FROM information_schema.tables "
+            "WHERE table_name LIKE 'attribution_credit%'"
+        ).fetchall()
+    )
+    assert kinds == {
+        "attribution_credits": "VIEW",
+        "attribution_credit_sums": "BASE TABLE",
+    }
+    sums = sample_workspace.con.table("attribution_credit_sums").to_pandas()
+    credits = sample_workspace.con.table("attribution_credits").to_pandas()
+    models = sorted(credits["model"].unique())
+    assert len(models) == 10
+    assert len(credits) == len(sums) * len(models)
+    for model in models:
+        rows = credits[credits["model"] == model]
+        assert rows["credit_cents"].sum() == sums[model].sum(), model
+    assert (credits["credit"] == credits["credit_cents"] / 100).all()
+    tables = small_report.run_dir / "tables"
+    assert (tables / "attribution_credits.parquet").is_file()
+    assert not (tables / "attribution_credit_sums.parquet").exists()
+
+
+@pytest.mark.slow
 def test_bridge_difference_is_zero(sample_workspace):
     bridge = sample_workspace.table("attribution_bridge").set_index("step")
     assert bridge.loc["Difference", "amount"] == 0.0
