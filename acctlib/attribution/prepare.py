@@ -71,7 +71,11 @@ def prepare_attribution(context) -> None:
     result.drop_cached(context.con)
 
     windows = compare.compute_window_sensitivity(
-        touches, snapshot, settings, deal_companies=links
+        touches,
+        snapshot,
+        settings,
+        deal_companies=links,
+        credits=context.con.table("attribution_credits"),
     )
     context.store("attribution_windows", windows)
     suggested = compare.suggest_lookback(

@@ -366,3 +366,56 @@ def test_campaign_credit_totals_closed_won(three_won_deals):
     assert len(totals) == len(MODELS)
     untouched = revenue[revenue["campaign"] == "No recorded touch"]
     assert (untouched["credit"] == 25_000.0).all()
+
+
+@pytest.mark.parametrize(
+    ("models", "builds"),
+    [(("linear", "first_touch"), 4), (("first_touch", "last_touch"), 5)],
+)
+def test_window_sensitivity_reads_the_credits_at_the_lookback(
+    monkeypatch, models, builds
+):
+    """The run's own lookback comes from its credits, with the same cents."""
+    deals = opportunities(
+        ("O1", "A", "2024-06-01", "2024-07-01", 100.01, "won"),
+        ("O2", "B", "2024-06-01", "2024-08-01", 250.02, "won"),
+        ("O3", "C", "2024-06-01", "2024-08-01", 500, "lost"),
+        ("O4", "D", "2024-06-01", "2024-08-01", 75, "won"),
+    )
+    touch_frame = touches(
+        ("t1", "A", "2024-05-20", "webinar"),
+        ("t2", "A", "2024-04-15", "email"),
+        ("t3", "A", "2024-02-10", "event"),
+        ("t4", "B", "2024-05-25", "email"),
+        ("t5", "B", "2023-12-20", "webinar"),
+        ("t6", "B", "2024-06-20", "paid_search"),
+        ("t7", "C", "2024-05-01", "event"),
+    )
+    con = ibis.duckdb.connect()
+    table = con.create_table("touchpoints", touch_frame)
+    settings = AttributionSettings(as_of=AS_OF, lookback_days=90, models=models)
+    result = compute_attribution(con, table, deals, settings)
+    fresh = compare.compute_window_sensitivity(table, deals, settings)
+    calls = []
+    original = compare.build_journeys
+
+    def counted(*args):
+        calls.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(compare, "build_journeys", counted)
+    reused = compare.compute_window_sensitivity(
+        table, deals, settings, credits=result.credits
+    )
+
+    assert len(calls) == builds
+    pd.testing.assert_frame_equal(reused, fresh)
+    at_lookback = fresh[fresh["lookback_days"] == 90].set_index("channel")
+    # O1 splits 100.01 over t2 and t1, the earlier touch taking the odd
+    # cent; O2 splits 250.02 over t4 and t6. The lost O3 and the untouched
+    # O4 are left out.
+    assert at_lookback["credit"].to_dict() == {
+        "email": 175.02,
+        "paid_search": 125.01,
+        "webinar": 50.0,
+    }
