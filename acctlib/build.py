@@ -488,8 +488,9 @@ def _export_prepared_tables(
     in the account map CSV. Other tables keep their names: their counts
     cover fixed windows, such as the 30 and 90 days of
     ``account_progression``. Tables and views stored from the engine are
-    copied by DuckDB from the workspace, so they are never loaded into
-    pandas; a table that only backs a view is left out.
+    copied by DuckDB from the workspace, in no particular row order, so
+    they are never loaded into pandas; a table that only backs a view is
+    left out.
     """
     target.mkdir(parents=True, exist_ok=True)
     for name, frame in sorted(prepared.frames.items()):
@@ -503,7 +504,9 @@ def _export_prepared_tables(
     try:
         engine.limit_memory(con, EXPORT_MEMORY_LIMIT)
         for name in names:
-            engine.export_parquet(con, name, target / f"{name}.parquet")
+            # Rows of these tables come in no particular order anyway.
+            path = target / f"{name}.parquet"
+            engine.export_parquet(con, name, path, keep_order=False)
     finally:
         con.disconnect()
 

@@ -214,6 +214,27 @@ def test_write_expression_streams_other_backend(tmp_path):
     assert exported["cents"].tolist() == [0, 1, 2, 3, 4]
 
 
+def test_export_in_any_order_keeps_rows_and_setting(tmp_path):
+    """An export in any order writes every row and leaves the order setting."""
+    workspace = engine.connect(tmp_path / "workspace.duckdb")
+    workspace.con.execute(
+        "CREATE TABLE stored AS SELECT i AS cents, 'A' || (i % 7) AS account_id "
+        "FROM range(300000) t(i)"
+    )
+    workspace.con.execute(
+        "CREATE VIEW doubled AS SELECT cents * 2 AS cents FROM stored"
+    )
+
+    engine.export_parquet(
+        workspace, "doubled", tmp_path / "doubled.parquet", keep_order=False
+    )
+
+    exported = pd.read_parquet(tmp_path / "doubled.parquet")
+    assert sorted(exported["cents"].tolist()) == list(range(0, 600000, 2))
+    setting = "SELECT current_setting('preserve_insertion_order')"
+    assert workspace.con.execute(setting).fetchone()[0] is True
+
+
 def test_drop_cached_removes_table():
     """A dropped cache table is no longer in the backend."""
     backend = engine.connect()
