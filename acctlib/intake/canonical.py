@@ -289,20 +289,28 @@ def _apply_stage_map(
     """Fill stage_category, probability and forecast_category from the stage map.
 
     Values supplied by the source win over the map. A row whose stage is
-    not in the map and that has no stage_category of its own is rejected.
+    not in the map, or empty, and that has no stage_category of its own is
+    rejected.
     """
     _fill_from_stage_map(frame, stage_map)
     unknown = frame["stage_category"].isna()
     if unknown.any():
-        reasons = frame.loc[unknown, "stage"].map(
-            lambda stage: (
-                f"stage {stage!r} is not in the stage map; add it to the "
-                "stage_map parameter with its category (open, won or lost)"
-            )
-        )
+        reasons = frame.loc[unknown, "stage"].map(_describe_unmapped_stage)
         rows = _source_rows(frame[unknown], source)
         _reject(quarantine, "opportunities", rows, "stage", reasons)
     return frame[~unknown].reset_index(drop=True)
+
+
+def _describe_unmapped_stage(stage) -> str:
+    if pd.isna(stage) or not str(stage).strip():
+        return (
+            "stage is empty but required; fill in the opportunity's stage "
+            "or its stage_category (open, won or lost)"
+        )
+    return (
+        f"stage {stage!r} is not in the stage map; add it to the "
+        "stage_map parameter with its category (open, won or lost)"
+    )
 
 
 def _fill_from_stage_map(frame: pd.DataFrame, stage_map: Mapping[str, Mapping]) -> None:

@@ -224,6 +224,14 @@ INVALID_ROW_CASES = [
         r"parameter with its category \(open, won or lost\)$",
         id="stage-not-in-stage-map",
     ),
+    pytest.param(
+        "opportunities",
+        {"opportunity_id": "O2", "stage": "", "stage_category": ""},
+        "stage",
+        "",
+        r"^stage is empty but required; fill in the opportunity's stage",
+        id="stage-empty",
+    ),
 ]
 
 
