@@ -12,8 +12,8 @@ the same figures:
 - ``dq_merges``: accounts merged by domain, and name-only suggestions;
 - ``dq_stage_lint``: the stage-map findings;
 - ``dq_findings``: opportunities kept but odd (closed before created, won
-  without amount, open with a negative amount, no account, shared by
-  several companies);
+  without amount, open or won with a negative amount, no account, shared
+  by several companies), and data that ends well before the as-of date;
 - ``dq_currency``: the report currency and how many amounts each basis
   converted;
 - ``dq_account_amounts``: won amount per account under the
@@ -23,6 +23,7 @@ the same figures:
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -37,6 +38,9 @@ from acctlib.intake.hubspot import compute_account_amounts
 from acctlib.intake.stagelint import LINT_COLUMNS
 
 logger = logging.getLogger(__name__)
+
+STALE_DAYS = 31
+"""Days the as-of date may follow the newest opportunity or stage change."""
 
 BASIS_LABELS = {
     "source": "converted column of the export",
@@ -80,11 +84,59 @@ def summarize_intake(intake: Intake) -> dict[str, pd.DataFrame]:
 
 
 def prepare_data_quality(context: Any) -> None:
-    """Store the data-quality tables and the currency basis of the run."""
-    for name, frame in summarize_intake(context.intake).items():
+    """Store the data-quality tables and the currency basis of the run.
+
+    An as-of date well after the newest opportunity or stage change adds a
+    finding and a note (:func:`check_freshness`).
+    """
+    parts = summarize_intake(context.intake)
+    stale = check_freshness(context.intake.tables, context.as_of)
+    if stale is not None:
+        parts["dq_findings"] = pd.concat(
+            [parts["dq_findings"], pd.DataFrame([stale])], ignore_index=True
+        )
+        context.notes.append(stale["message"])
+    for name, frame in parts.items():
         context.store(name, _typed(frame.reset_index(drop=True)))
     basis = context.intake.currency_basis
     context.headline["report_currency"] = basis.get("report_currency")
+
+
+def check_freshness(
+    tables: dict[str, Any], as_of: dt.date, max_days: int = STALE_DAYS
+) -> dict[str, Any] | None:
+    """Return a finding when ``as_of`` is over ``max_days`` after the newest record.
+
+    The newest record is the latest opportunity creation or stage change.
+    Open deals then look open although they may have closed since, so the
+    finding counts them and sums their amount. Returns None when the data
+    reaches close enough to ``as_of``, or has no dates.
+    """
+    opportunities = tables["opportunities"]
+    dates = [opportunities["created_at"]]
+    if "stage_history" in tables:
+        dates.append(tables["stage_history"]["entered_at"])
+    latest = [series.max() for series in dates]
+    latest = [value for value in latest if not pd.isna(value)]
+    if not latest:
+        return None
+    newest_day = pd.Timestamp(max(latest)).tz_convert("UTC").date()
+    days = (as_of - newest_day).days
+    if days <= max_days:
+        return None
+    is_open = opportunities["stage_category"] == "open"
+    return {
+        "check": "data older than as-of",
+        "rows": int(is_open.sum()),
+        "amount": float(opportunities.loc[is_open, "amount"].fillna(0).sum()),
+        "message": (
+            f"The newest opportunity or stage change is dated "
+            f"{newest_day:%d %b %Y}, {days} days before the as-of date "
+            f"{as_of:%d %b %Y}, so the {int(is_open.sum()):,} open deals may have "
+            "closed since. Export the data again, or set as_of to a date it "
+            "covers."
+        ),
+    }
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -346,6 +398,10 @@ def executive_highlights(ws: Any) -> list[HTML]:
     errors = int((lint["level"] == "error").sum()) if not lint.empty else 0
     if errors:
         notes.append(f"{errors} stages are missing from the stage map.")
+    findings = ws.table("dq_findings")
+    if "check" in findings.columns:
+        stale = findings[findings["check"] == "data older than as-of"]
+        notes.extend(stale["message"])
     return [_note(text) for text in notes]
 
 

@@ -3,8 +3,8 @@
 :func:`merge_duplicate_accounts` applies :mod:`acctlib.intake.dedupe` to
 the parsed tables. :func:`check_opportunities` lists what is odd but not
 wrong enough to reject: deals closed before they were created, won deals
-without an amount, open deals with a negative amount, deals without an
-account and deals shared by several companies. Each finding is one row
+without an amount, open or won deals with a negative amount, deals
+without an account and deals shared by several companies. Each finding is one row
 with a count and a sentence, which the ``check`` command and the
 data-quality section show.
 """
@@ -113,6 +113,15 @@ def check_opportunities(
             is_open & (opportunities["amount"] < 0),
             opportunities,
             "open with a negative amount, kept in the pipeline as exported",
+        )
+    )
+    findings.append(
+        _finding(
+            "negative won amount",
+            won & (opportunities["amount"] < 0),
+            opportunities,
+            "won with a negative amount, which lowers bookings and the "
+            "account's value as exported",
         )
     )
     findings.append(

@@ -146,6 +146,30 @@ def test_negative_open_amount_is_flagged(tmp_path: Path) -> None:
     assert intake.quarantine.count() == 0
 
 
+def test_negative_won_amount_is_flagged(tmp_path: Path) -> None:
+    """A won deal with a negative amount is kept and flagged; a lost one is not."""
+    csv = (
+        "Opportunity ID,Account ID,Stage,Amount,Close Date,Created\n"
+        "O1,A1,Closed Won,-5000,2024-03-01,2024-01-01\n"
+        "O2,A1,Closed Won,400,2024-03-01,2024-01-01\n"
+        "O3,A1,Closed Lost,-90,2024-03-01,2024-01-01\n"
+    )
+    files = {
+        "accounts.csv": "Account ID,Account Name\nA1,Acme\n",
+        "opportunities.csv": csv,
+    }
+    intake = load(tmp_path, files, mapped_profile())
+    assert len(intake.tables["opportunities"]) == 3
+    findings = intake.extras["quality_findings"].set_index("check")
+    assert findings.loc["negative won amount", "rows"] == 1
+    assert findings.loc["negative won amount", "amount"] == -5000.0
+    assert findings.loc["negative won amount", "message"] == (
+        "1 deal won with a negative amount, which lowers bookings and the "
+        "account's value as exported."
+    )
+    assert "negative open amount" not in findings.index
+
+
 def test_history_out_of_order(tmp_path: Path) -> None:
     """History rows are sorted by time; the backward move is reported."""
     history = (

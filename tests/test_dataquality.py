@@ -1,0 +1,60 @@
+"""Data-quality checks that depend on the run's as-of date."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from acctlib import dataquality
+
+
+def _tables(created: list[str], entered: list[str] | None = None) -> dict:
+    opportunities = pd.DataFrame(
+        {
+            "created_at": pd.to_datetime(created, utc=True),
+            "stage_category": ["open", "won", "open"][: len(created)],
+            "amount": [100.0, 250.0, 50.0][: len(created)],
+        }
+    )
+    tables = {"opportunities": opportunities}
+    if entered is not None:
+        tables["stage_history"] = pd.DataFrame(
+            {"entered_at": pd.to_datetime(entered, utc=True)}
+        )
+    return tables
+
+
+def test_data_ending_near_as_of_passes():
+    tables = _tables(["2026-05-02", "2026-06-10"])
+
+    assert dataquality.check_freshness(tables, dt.date(2026, 6, 30)) is None
+
+
+def test_stage_change_counts_as_newest():
+    tables = _tables(["2026-01-02", "2026-02-10"], entered=["2026-06-20"])
+
+    assert dataquality.check_freshness(tables, dt.date(2026, 6, 30)) is None
+
+
+def test_as_of_after_data_is_flagged():
+    tables = _tables(
+        ["2026-01-02", "2026-05-10", "2026-06-29"], entered=["2026-06-30T23:00:00Z"]
+    )
+
+    finding = dataquality.check_freshness(tables, dt.date(2027, 12, 31))
+
+    assert finding is not None
+    assert finding["check"] == "data older than as-of"
+    assert finding["rows"] == 2
+    assert finding["amount"] == 150.0
+    assert finding["message"].startswith(
+        "The newest opportunity or stage change is dated 30 Jun 2026, 549 days "
+        "before the as-of date 31 Dec 2027, so the 2 open deals may have closed"
+    )
+
+
+def test_no_dates_gives_no_finding():
+    tables = _tables([None, None])
+
+    assert dataquality.check_freshness(tables, dt.date(2026, 6, 30)) is None
