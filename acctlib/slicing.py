@@ -90,6 +90,8 @@ def prepare_owner_slice(context: Any) -> None:
             context.store(
                 name, frame[frame["account_id"].isin(ids)].reset_index(drop=True)
             )
+    # NOTE: tables without an account_id, such as the forecast and the
+    # attribution summaries, stay company-wide; the slice note says so.
     for name in context.engine_tables:
         _filter_bulk(context.con, name, ids)
     # Intake tables that no step wrote to the workspace need no filtering.
@@ -109,7 +111,10 @@ def prepare_owner_slice(context: Any) -> None:
     context.headline["slice"] = label
     context.notes.append(
         f"Sliced to {label}: {len(ids)} accounts. Scores, tiers and health are the "
-        "company-wide ones; stage benchmarks and health validation cover every account."
+        "company-wide ones; stage benchmarks and health validation cover every "
+        "account. So do the forecast and the attribution summaries (model "
+        "comparison, shares, coverage, sourced revenue and the bridge); the "
+        "account tables and the credit per deal are the slice's."
     )
 
 
