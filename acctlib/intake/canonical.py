@@ -142,11 +142,23 @@ def _check_required_columns(raw: RawTable, spec: schema.TableSpec) -> None:
             listed = ", ".join(escape_invisible(name) for name in found) or "none"
             raise InputError(
                 f"{raw.file}: required column {column.name!r} of table "
-                f"{spec.name} is missing; columns found: {listed}. Rename the "
-                "column or map it in the source profile.",
+                f"{spec.name} is missing; columns found: {listed}. "
+                f"{_delimiter_hint(found)}",
                 file=raw.file,
                 column=column.name,
             )
+
+
+def _delimiter_hint(found: list[str]) -> str:
+    """Return what to do about a missing column, noticing a foreign delimiter."""
+    for delimiter, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+        if len(found) == 1 and delimiter in found[0]:
+            return (
+                f"The header is separated by {name}, but this reader expects "
+                "commas: save the file as comma-separated CSV, or read it with "
+                "a mapped source profile, which detects the delimiter."
+            )
+    return "Rename the column or map it in the source profile."
 
 
 def _parse_columns(

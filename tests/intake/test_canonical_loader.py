@@ -661,6 +661,20 @@ def test_missing_optional_tables_are_noted(tmp_path):
     ]
 
 
+def test_semicolon_header_gets_delimiter_hint(tmp_path):
+    write_source(tmp_path, accounts=[VALID_ROWS["accounts"]])
+    path = tmp_path / "accounts.csv"
+    path.write_text(path.read_text().replace(",", ";"))
+
+    with pytest.raises(InputError, match="required column 'account_id'") as raised:
+        load(tmp_path)
+
+    message = str(raised.value)
+    assert "The header is separated by semicolons" in message
+    assert "save the file as comma-separated CSV" in message
+    assert "Rename the column" not in message
+
+
 @pytest.mark.parametrize(
     ("table", "column"),
     [
