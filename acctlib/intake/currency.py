@@ -14,11 +14,14 @@ this order of precedence:
 
 An amount in another currency that none of these converts raises
 :class:`~acctlib.errors.InputError` naming the file, the column, the
-currencies found and their row counts.
+currencies found and their row counts. When the export has a converted
+column, a row whose converted cell is empty keeps its amount missing
+instead.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +31,8 @@ from acctlib.intake.dates import parse_datetimes
 from acctlib.intake.money import parse_money
 
 RATE_COLUMNS = ("date", "currency", "rate")
+
+logger = logging.getLogger(__name__)
 
 
 def load_rates(path: Path) -> pd.DataFrame:
@@ -105,6 +110,16 @@ def convert_amounts(
         "rates_table": 0,
     }
     if not foreign.any():
+        return frame, basis
+    if rates is None and has_source_amount.any():
+        # The export has a converted column, so a cell of it that is empty,
+        # or was blanked as unreadable, leaves the amount missing. The
+        # data-quality findings count such deals.
+        logger.info(
+            "%s: %d rows without a converted amount keep it missing",
+            file,
+            int(foreign.sum()),
+        )
         return frame, basis
     if rates is None:
         counts = currency[foreign].value_counts().sort_index()

@@ -230,6 +230,24 @@ def test_currency_rates_table(tmp_path: Path) -> None:
     assert intake.currency_basis["report_currency"] == "USD"
 
 
+def test_unreadable_converted_amount_stays_missing(tmp_path: Path) -> None:
+    """A bad converted cell on a foreign row is blanked, not converted or raised."""
+    csv = CURRENCY_ROWS.format(
+        extra=",Amount (converted)", eur=",12k", usd=",2000.00", jpy=",650.00"
+    )
+    intake = load(
+        tmp_path, {"accounts.csv": ACCOUNTS, "opportunities.csv": csv}, mapped_profile()
+    )
+    amounts = intake.tables["opportunities"].set_index("opportunity_id")["amount"]
+    assert pd.isna(amounts["O1"])
+    assert amounts.sum() == pytest.approx(2650.00)
+    blanked = intake.quarantine.to_frame()
+    assert blanked["value"].tolist() == ["12k"]
+    assert blanked["row"].tolist() == [1]
+    findings = intake.extras["quality_findings"].set_index("check")["rows"]
+    assert findings["won without amount"] == 1
+
+
 def test_currency_without_rates_raises(tmp_path: Path) -> None:
     """Foreign amounts without a conversion name the currencies and counts."""
     csv = CURRENCY_ROWS.format(extra="", eur="", usd="", jpy="")
