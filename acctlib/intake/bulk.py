@@ -39,7 +39,11 @@ import pandas as pd
 from acctlib import schema
 from acctlib.errors import InputError
 from acctlib.intake.bulktable import BulkTable
-from acctlib.intake.canonical import RawTable
+from acctlib.intake.canonical import (
+    RawTable,
+    rejected_reference_reason,
+    unknown_reference_reason,
+)
 from acctlib.intake.quarantine import Quarantine
 
 logger = logging.getLogger(__name__)
@@ -105,7 +109,7 @@ def validate_bulk_table(
     try:
         _load_raw(con, path, spec)
         _parse(con, spec)
-        parents = _register_parents(con, spec, tables)
+        parents = _register_parents(con, spec, tables, quarantine)
         _flag_rejections(con, spec, parents)
         _record_rejections(con, spec, raw.file, quarantine)
         rows = _keep_accepted(con)
@@ -208,14 +212,28 @@ def _parse_expression(column: schema.ColumnSpec, source_type: str) -> tuple[str,
     )
 
 
-def _register_parents(con, spec: schema.TableSpec, tables) -> list[str]:
-    """Register the accepted parent keys of each reference; return the columns."""
+def _sql_text(text: str) -> str:
+    """Return ``text`` as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _register_parents(
+    con, spec: schema.TableSpec, tables, quarantine: Quarantine
+) -> list[str]:
+    """Register the accepted and the rejected parent keys of each reference.
+
+    Returns the columns whose parents are registered.
+    """
     registered = []
     for column, (parent, parent_column) in spec.references.items():
         if parent not in tables:
             continue
         keys = pd.DataFrame({"key": tables[parent][parent_column].dropna().unique()})
         con.register(f"_parent_{column}", keys)
+        rejected = sorted(quarantine.rejected_values(parent, parent_column))
+        con.register(
+            f"_rejected_parent_{column}", pd.DataFrame({"key": rejected}, dtype="str")
+        )
         registered.append(column)
     return registered
 
@@ -287,12 +305,17 @@ def _flag_rejections(con, spec: schema.TableSpec, parents: list[str]) -> None:
                 f"LEFT JOIN (SELECT key AS _key_{column}, true AS _known_{column} "
                 f'FROM _parent_{column}) ON "{column}" = _key_{column}'
             )
+            joins.append(
+                f"LEFT JOIN (SELECT key AS _rkey_{column}, true AS _rejected_{column} "
+                f'FROM _rejected_parent_{column}) ON "{column}" = _rkey_{column}'
+            )
+            unknown = _sql_text(unknown_reference_reason(column, parent))
+            rejected = _sql_text(rejected_reference_reason(column, parent))
             cases.append(
                 (
                     f'("{column}" IS NOT NULL AND _known_{column} IS NULL)',
                     column,
-                    f"'{column} not found in {parent}; "
-                    f"add the {parent} row or fix the ID'",
+                    f"CASE WHEN _rejected_{column} THEN {rejected} ELSE {unknown} END",
                 )
             )
     reject_column = " ".join(f"WHEN {cond} THEN '{name}'" for cond, name, _ in cases)

@@ -17,6 +17,7 @@ deal to "No account".
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -497,18 +498,22 @@ def check_references(
                 continue
             frame = checked[name]
             known = set(checked[parent][parent_column].dropna())
+            rejected = quarantine.rejected_values(parent, parent_column)
             if isinstance(frame, BulkTable):
-                _reject_unknown_bulk(frame, column, parent, known, quarantine)
+                _reject_unknown_bulk(frame, column, parent, known, quarantine, rejected)
                 continue
             # On object values: pandas' isin on text columns is slower.
             found = frame[column].astype(object).isin(known)
             unknown = frame[column].notna() & ~found
             if unknown.any():
-                reasons = frame.loc[unknown, column].map(
-                    lambda value, known=known, column=column, parent=parent: (
-                        _describe_unknown_reference(value, known, column, parent)
-                    )
+                describe = functools.partial(
+                    _describe_unknown_reference,
+                    known=known,
+                    column=column,
+                    parent=parent,
+                    rejected=rejected,
                 )
+                reasons = frame.loc[unknown, column].map(describe)
                 rows = _raw_reference_rows(frame[unknown], column)
                 _reject(quarantine, name, rows, column, reasons)
                 checked[name] = frame[~unknown].reset_index(drop=True)
@@ -560,27 +565,41 @@ def _raw_reference_rows(rows: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 def _reject_unknown_bulk(
-    table: BulkTable, column: str, parent: str, known: set[str], quarantine
+    table: BulkTable,
+    column: str,
+    parent: str,
+    known: set[str],
+    quarantine,
+    rejected_parents: set[str],
 ) -> None:
     rejected = table.reject_unknown(column, known)
     if rejected.empty:
         return
     reasons = rejected[column].map(
-        lambda value: _describe_unknown_reference(value, known, column, parent)
+        lambda value: _describe_unknown_reference(
+            value, known, column, parent, rejected_parents
+        )
     )
     _reject(quarantine, table.table, rejected, column, reasons)
 
 
 def _describe_unknown_reference(
-    value: str, known: set[str], column: str, parent: str
+    value: str,
+    known: set[str],
+    column: str,
+    parent: str,
+    rejected: set[str] = frozenset(),
 ) -> str:
     """Explain a reference that matches no parent row.
 
-    A value that matches a parent ID only when case is ignored is reported
-    as a probably corrupted ID (spreadsheets upper-case cells), and is not
-    joined, because case-sensitive IDs that differ in case are different
-    records.
+    A value in ``rejected`` (IDs of parent rows that intake rejected) points
+    at that row's own problem. A value that matches a parent ID only when
+    case is ignored is reported as a probably corrupted ID (spreadsheets
+    upper-case cells), and is not joined, because case-sensitive IDs that
+    differ in case are different records.
     """
+    if value in rejected:
+        return rejected_reference_reason(column, parent)
     folded = value.casefold()
     matches = sorted(
         key
@@ -593,7 +612,20 @@ def _describe_unknown_reference(
             f"{', '.join(repr(key) for key in matches)} in {parent} only when "
             "case is ignored; export the 18-character ID or fix the cell"
         )
+    return unknown_reference_reason(column, parent)
+
+
+def unknown_reference_reason(column: str, parent: str) -> str:
+    """Return the reason for a reference to an ID that no ``parent`` row has."""
     return f"{column} not found in {parent}; add the {parent} row or fix the ID"
+
+
+def rejected_reference_reason(column: str, parent: str) -> str:
+    """Return the reason for a reference to a ``parent`` row that was rejected."""
+    return (
+        f"{column} points at a rejected row of {parent}; fix that row, "
+        f"listed with its reason under {parent}, and this row is kept too"
+    )
 
 
 def finish(frame: pd.DataFrame, table: str) -> pd.DataFrame:

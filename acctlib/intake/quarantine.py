@@ -95,6 +95,21 @@ class Quarantine:
                 }
             )
 
+    def rejected_values(self, table: str, column: str) -> set[str]:
+        """Return the ``column`` cells of the rows of ``table`` rejected so far.
+
+        Read from each row's raw record, so a source whose files name the
+        column otherwise gives no values.
+        """
+        values = set()
+        for record in self.records:
+            if record["table"] != table or record["action"] != ROW_REJECTED:
+                continue
+            value = json.loads(record["record"]).get(column)
+            if not _is_missing(value) and str(value).strip():
+                values.add(str(value).strip())
+        return values
+
     def to_frame(self) -> pd.DataFrame:
         """Return rejected rows and blanked cells sorted by table, file and row.
 

@@ -661,6 +661,42 @@ def test_missing_optional_tables_are_noted(tmp_path):
     ]
 
 
+def test_child_of_rejected_account_names_that_row(tmp_path):
+    """Rows of a rejected account point at its rejection, not at a missing ID."""
+    orphan = {**TOUCHPOINT_ROW, "touch_id": "T3", "account_id": "A9"}
+    write_source(
+        tmp_path,
+        accounts=[ACCOUNT_ROW, {**ACCOUNT_ROW, "account_id": "A2", "name": ""}],
+        opportunities=[
+            OPPORTUNITY_ROW,
+            {**OPPORTUNITY_ROW, "opportunity_id": "O2", "account_id": "A2"},
+        ],
+        touchpoints=[
+            TOUCHPOINT_ROW,
+            {**TOUCHPOINT_ROW, "touch_id": "T2", "account_id": "A2"},
+            orphan,
+        ],
+    )
+
+    intake = load(tmp_path)
+
+    assert rejected(intake, "accounts")["reason"].tolist() == [
+        "name is empty but required"
+    ]
+    opportunity = rejected(intake, "opportunities")
+    assert opportunity["value"].tolist() == ["A2"]
+    assert (
+        opportunity["reason"]
+        .iloc[0]
+        .startswith("account_id points at a rejected row of accounts; fix that row")
+    )
+    touches = rejected(intake, "touchpoints").set_index("value")["reason"]
+    assert touches["A2"].startswith("account_id points at a rejected row of accounts")
+    assert touches["A9"] == (
+        "account_id not found in accounts; add the accounts row or fix the ID"
+    )
+
+
 def test_semicolon_header_gets_delimiter_hint(tmp_path):
     write_source(tmp_path, accounts=[VALID_ROWS["accounts"]])
     path = tmp_path / "accounts.csv"
