@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pandas as pd
 
-from acctlib import __version__, accountmap, engine, movement, publish, render
+from acctlib import __version__, accountmap, engine, movement, publish, render, schema
 from acctlib.errors import AcctlibError, BuildError, ParameterError, RunBusyError
 from acctlib.intake import load_source
 from acctlib.intake.bulktable import BulkTable
@@ -419,13 +420,20 @@ def _export_account_map(workspace: Path, target: Path, window_days: int) -> None
 
     The touch counts are named after the window the run used, such as
     ``touches_30d`` with ``influence_window_days: 30``; inside the workspace
-    they keep their fixed ``_90d`` names.
+    they keep their fixed ``_90d`` names. Amounts are rounded to cents and
+    employee counts written as whole numbers, so a sum such as
+    11049.960000000001 reads 11049.96; the Parquet table keeps the
+    unrounded values.
     """
     con = engine.connect(workspace, read_only=True)
     try:
         frame = engine.read_table(con, "account_map")
     finally:
         con.disconnect()
+    money = [column for column in schema.ACCOUNT_MAP_MONEY if column in frame]
+    frame[money] = frame[money].round(2)
+    if "employees" in frame and pd.api.types.is_float_dtype(frame["employees"]):
+        frame["employees"] = frame["employees"].round().astype("Int64")
     columns = accountmap.window_column_names(window_days)
     write_csv_safely(frame.rename(columns=columns), target)
 

@@ -386,3 +386,15 @@ ACCOUNT_MAP_COLUMNS: dict[str, str] = {
     "marketing_sourced": "First opportunity preceded by a marketing first touch.",
     "value": "Ranking value: won ACV plus open ACV.",
 }
+ACCOUNT_MAP_MONEY = (
+    "annual_revenue",
+    "open_pipeline",
+    "open_acv",
+    "won_acv",
+    "tcv",
+    "lifetime_revenue",
+    "revenue_12m",
+    "bookings_12m",
+    "value",
+)
+"""Account-map columns in the report currency."""

@@ -34,6 +34,35 @@ def exported_header(tmp_path, window_days: int) -> list[str]:
         return next(csv.reader(handle))
 
 
+def test_csv_rounds_amounts_to_cents(tmp_path):
+    """The CSV shows amounts in cents and whole employee counts."""
+    workspace = tmp_path / "workspace.duckdb"
+    con = engine.connect(workspace)
+    frame = pd.DataFrame(
+        {
+            "account_id": ["A1", "A2"],
+            "employees": [478.0, None],
+            "lifetime_revenue": [11049.960000000001, 8287.470000000001],
+            "won_acv": [4456.610925306578, 0.0],
+            "touches_90d": [4, 0],
+        }
+    )
+    engine.write_table(con, "account_map", frame)
+    con.disconnect()
+    target = tmp_path / "account_map.csv"
+
+    build._export_account_map(workspace, target, 90)
+
+    with open(target, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["lifetime_revenue"] == "11049.96"
+    assert rows[1]["lifetime_revenue"] == "8287.47"
+    assert rows[0]["won_acv"] == "4456.61"
+    assert rows[0]["employees"] == "478"
+    assert rows[1]["employees"] == ""
+    assert rows[0]["touches_90d"] == "4"
+
+
 def test_csv_names_touch_counts_after_the_window(tmp_path):
     assert exported_header(tmp_path, 30) == [
         "account_id",
