@@ -495,10 +495,10 @@ def _export_prepared_tables(
     The account map's touch counts are named after the run's window, as
     in the account map CSV. Other tables keep their names: their counts
     cover fixed windows, such as the 30 and 90 days of
-    ``account_progression``. Tables and views stored from the engine are
-    copied by DuckDB from the workspace, in no particular row order, so
-    they are never loaded into pandas; a table that only backs a view is
-    left out.
+    ``account_progression``. DuckDB copies the tables and views stored
+    from the engine straight from the workspace, in no particular row
+    order, so they are never loaded into pandas. A table that only backs a
+    view is left out.
     """
     target.mkdir(parents=True, exist_ok=True)
     for name, frame in sorted(prepared.frames.items()):
