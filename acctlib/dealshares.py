@@ -176,7 +176,7 @@ def split_shared_cents_expr(
             order_by=[ibis.desc(exact - floor), shared._company],
         )
         missing = shared[column] - floor.sum().over(window)
-        # row_number starts at 0, so the first _missing ranks receive a cent.
+        # row_number starts at 0, so the first ``missing`` ranks get a cent.
         bonus = ibis.ifelse(rank < missing, 1, 0).cast("int64")
         shared = shared.mutate(**{f"_split{index}": floor + bonus})
     split_cents = {

@@ -407,8 +407,8 @@ def export_parquet(con, name: str, path: Path, *, keep_order: bool = True) -> No
     """
     target = str(path).replace("'", "''")
     raw = con.con
-    before = raw.execute("SELECT current_setting('preserve_insertion_order')")
-    before = before.fetchone()[0]
+    setting = "SELECT current_setting('preserve_insertion_order')"
+    before = raw.execute(setting).fetchone()[0]
     raw.execute(f"SET preserve_insertion_order = {bool(keep_order)}")
     try:
         raw.execute(f"COPY \"{name}\" TO '{target}' (FORMAT parquet)")

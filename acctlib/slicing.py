@@ -91,7 +91,8 @@ def prepare_owner_slice(context: Any) -> None:
                 name, frame[frame["account_id"].isin(ids)].reset_index(drop=True)
             )
     # NOTE: tables without an account_id, such as the forecast and the
-    # attribution summaries, stay company-wide; the slice note says so.
+    # attribution summaries, stay company-wide. The slice note below
+    # names them.
     for name in context.engine_tables:
         _filter_bulk(context.con, name, ids)
     # Intake tables that no step wrote to the workspace need no filtering.

@@ -95,7 +95,7 @@ def test_owner_slice_keeps_company_figures(
     credits = sliced.con.table("attribution_credits").to_pandas()
     assert not credits.empty
     assert credits["account_id"].isin(ids).all()
-    # The summaries without accounts stay company-wide, and the note says so.
+    # The summaries without accounts stay company-wide, as the note states.
     for name in ("attribution_bridge", "forecast"):
         pd.testing.assert_frame_equal(sliced.table(name), company.table(name))
     note = next(n for n in sliced.info["notes"] if n.startswith("Sliced to"))

@@ -407,18 +407,9 @@ def _channel_credit(
     credits: ibis.Table | pd.DataFrame, models: tuple[str, ...]
 ) -> pd.DataFrame:
     """Return ``channel``, ``model`` and ``credit_cents`` of revenue to touches."""
-    table = _as_table(credits)
-    touched = table.filter(
-        table.kind == "revenue",
-        table.channel != NO_TOUCH,
-        table.model.isin(list(models)),
-    )
-    grouped = touched.group_by(["channel", "model"]).aggregate(
-        credit_cents=touched.credit_cents.sum()
-    )
-    with engine.quiet_conversions():
-        frame = grouped.to_pandas()
-    return frame.astype({"credit_cents": "int64"})
+    grouped = sum_credit_cents(credits, ["channel", "model"], "revenue")
+    touched = (grouped["channel"] != NO_TOUCH) & grouped["model"].isin(models)
+    return grouped[touched].reset_index(drop=True)
 
 
 def suggest_lookback(

@@ -367,10 +367,11 @@ def _wide_credits(
     """Return every model's cents side by side, "No recorded touch" rows included.
 
     ``sums`` is the output of :func:`_sum_credits` per journey, or None
-    when no model ran; ``untouched`` has one row per model and deal
-    without a touch (:func:`_no_touch_rows`).
+    when no model ran. ``untouched`` has one row per model and deal
+    without a touch (:func:`_no_touch_rows`), and ``attributes`` the
+    :data:`ATTRIBUTE_COLUMNS` of each deal.
     """
-    deal = list(attributes.columns[2:])
+    deal = list(DEAL_COLUMNS)
     if sums is None:
         empty = attributes.iloc[:0].assign(
             channel=pd.Series(dtype="str"),

@@ -40,7 +40,7 @@ def prepare_attribution(context) -> None:
     ``attribution_credit_sums``, which holds every model's credit side by
     side, written from the engine with :meth:`PrepareContext.store_table`.
     Neither is in ``context.frames``. On the large benchmark size the
-    credits are 49 million rows: writing them took about 22 s, and writing
+    credits are 49 million rows: writing them took 22 to 29 s, and writing
     the sums about 4 s.
     """
     if "touchpoints" not in context.intake.tables:

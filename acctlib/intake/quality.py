@@ -4,9 +4,9 @@
 the parsed tables. :func:`check_opportunities` lists what is odd but not
 wrong enough to reject: deals closed before they were created, won deals
 without an amount, open or won deals with a negative amount, deals
-without an account and deals shared by several companies. Each finding is one row
-with a count and a sentence, which the ``check`` command and the
-data-quality section show.
+without an account and deals shared by several companies. Each finding
+is one row with a count and a sentence, which the ``check`` command and
+the data-quality section show.
 """
 
 from __future__ import annotations
