@@ -211,14 +211,17 @@ def fit_win_model(
     features = features.loc[:, features.std(ddof=0) > 0]
     design = sm.add_constant(features, has_constant="add")
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            model = _BinomialGLM(outcome, design.to_numpy(), sm.families.Binomial())
-            result = model.fit()
-        except (np.linalg.LinAlgError, ValueError) as error:
-            logger.info("win-probability fit failed: %s", error)
-            return None, [f"{type(error).__name__}: {error}"]
+    matrix = design.to_numpy()
+    result, caught = _fit_newton(outcome, matrix)
+    if result is None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                model = _BinomialGLM(outcome, matrix, sm.families.Binomial())
+                result = model.fit()
+            except (np.linalg.LinAlgError, ValueError) as error:
+                logger.info("win-probability fit failed: %s", error)
+                return None, [f"{type(error).__name__}: {error}"]
     messages = sorted({_describe_warning(item) for item in caught})
     model = WinModel(
         result,
@@ -230,6 +233,31 @@ def fit_win_model(
         messages,
     )
     return model, messages
+
+
+def _fit_newton(
+    outcome: np.ndarray, design: np.ndarray
+) -> tuple[object | None, list[warnings.WarningMessage]]:
+    """Fit the logistic regression by Newton's method, or return None.
+
+    Each Newton step solves with the design's cross-product, which costs
+    much less than the least-squares solve of an IRLS step. The rank check,
+    another decomposition of the whole design, is skipped, as for
+    :class:`_BinomialGLM`. A fit that fails or does not converge, such as
+    one with perfectly separated outcomes or collinear columns, returns
+    None without its warnings, and the caller fits by IRLS instead.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model = sm.Logit(outcome, design, check_rank=False)
+            result = model.fit(method="newton", disp=False)
+        except (np.linalg.LinAlgError, ValueError) as error:
+            logger.info("win-probability Newton fit failed: %s", error)
+            return None, []
+    if not result.mle_retvals["converged"] or not np.isfinite(result.params).all():
+        return None, []
+    return result, list(caught)
 
 
 class _BinomialGLM(sm.GLM):

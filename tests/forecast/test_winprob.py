@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 
 from acctlib.forecast.winprob import (
     TouchIndex,
@@ -124,6 +125,53 @@ def test_model_ranks_later_stages_higher():
     predicted = model.predict(open_deals, dt.date(2026, 6, 30), TouchIndex(None))
     assert predicted[0] < predicted[1] < predicted[2]
     assert ((predicted >= 0) & (predicted <= 1)).all()
+
+
+def test_model_matches_binomial_glm():
+    # The model is fitted by Newton's method. The binomial GLM of statsmodels,
+    # fitted by IRLS on the same rows and features, must reach the same maximum.
+    reach = make_reach(600)
+    model, messages = fit_win_model(reach, STAGES, 60.0, TouchIndex(None))
+    rows = reach.assign(reference_time=reach["entered_at"])
+    features = _build_features(
+        rows, STAGES, model.amount_edges, 60.0, TouchIndex(None)
+    ).reindex(columns=model.columns[1:])
+    design = sm.add_constant(features, has_constant="add")
+    glm = sm.GLM(reach["is_won"].astype(float), design, sm.families.Binomial()).fit()
+
+    np.testing.assert_allclose(model.result.params, glm.params, rtol=1e-7)
+    np.testing.assert_allclose(
+        model.result.predict(design.to_numpy()), glm.predict(design), atol=1e-10
+    )
+    assert messages == []
+
+
+def test_separated_outcomes_fall_back_to_irls():
+    # Every Commit entry won and every other entry lost, so Newton's method
+    # does not converge and IRLS fits the model instead.
+    reach = make_reach(300).assign(is_won=lambda frame: frame["stage"] == "Commit")
+    model, messages = fit_win_model(reach, STAGES, 60.0, TouchIndex(None))
+
+    assert model is not None
+    # The warnings are those of IRLS, without Newton's failure to converge.
+    assert messages == [
+        "PerfectSeparationWarning: Perfect separation or prediction detected, "
+        "parameter may not be identified"
+    ]
+    open_deals = pd.DataFrame(
+        {
+            "opportunity_id": ["Q", "C"],
+            "account_id": ["A1", "A1"],
+            "stage_asof": ["Qualify", "Commit"],
+            "created_at": pd.to_datetime(["2026-06-01"] * 2, utc=True),
+            "tier": [2, 2],
+            "amount": [5_000.0] * 2,
+            "type": ["new_business"] * 2,
+        }
+    )
+    predicted = model.predict(open_deals, dt.date(2026, 6, 30), TouchIndex(None))
+    assert predicted[0] < 0.01
+    assert predicted[1] > 0.99
 
 
 @pytest.mark.parametrize("rows", [0, 10])
