@@ -4,8 +4,8 @@ The steps, per table: check the required columns, parse every column by its
 kind, fill stage categories from the stage map, validate with the table's
 pandera schema, reject duplicated keys, and finally reject rows whose
 references (an opportunity's account, a touch's account) point nowhere.
-Each rejected row lands in the :class:`Quarantine` with its reason and the
-raw text of the failing cell as the file had it.
+Each rejected row lands in the :class:`Quarantine` with its reason, the
+raw text of the failing cell and the whole row as the file had it.
 
 A value that fails to parse or fails a check in an optional column (one
 whose cells may be empty, other than a key or a reference) does not reject
@@ -39,13 +39,15 @@ ROW = "_row"
 FILE = "_file"
 # Position of a parsed row in its RawTable frame, to look up raw cell text.
 SOURCE = "_source"
-# Prefix of the columns that keep the raw text of reference columns, so
-# that check_references, which runs after the raw frames are gone, can
-# record what the file had.
+# Prefix of the columns that keep the raw text of every cell, so that
+# check_references and reject_undated_closed, which run after the raw
+# frames are gone, can record the rows they reject as the file had them.
 RAW_PREFIX = "_raw_"
 # Optional raw column: when a record was last modified, so that a repeated
 # primary key keeps the latest version.
 MODIFIED = "_modified"
+# Columns that locate a row instead of holding a cell of the file's row.
+PROVENANCE = (ROW, FILE, SOURCE, MODIFIED)
 
 # ID columns that contain record IDs of the source CRM. An id_format such
 # as salesforce applies to them only, because adapters build other IDs
@@ -96,8 +98,10 @@ def canonicalize(
     """Parse and validate one raw table; rejected rows go to ``quarantine``.
 
     Returns the accepted rows with the canonical columns and dtypes, plus
-    the ``_row`` and ``_file`` provenance columns that
-    :func:`check_references` uses and :func:`finish` drops.
+    the ``_row`` and ``_file`` provenance columns and, for each column of
+    ``raw.frame``, a ``_raw_`` column with its raw text.
+    :func:`check_references` and :func:`reject_undated_closed` record the
+    rows they reject from these columns, and :func:`finish` drops them.
     """
     spec = schema.TABLES[raw.table]
     _check_required_columns(raw, spec)
@@ -112,7 +116,7 @@ def canonicalize(
         # Refill a probability or forecast category that validation blanked.
         _fill_from_stage_map(frame, stage_map)
     frame = _reject_duplicate_keys(frame, spec, quarantine, source)
-    return _keep_raw_references(frame, spec, source)
+    return _keep_raw_cells(frame, source)
 
 
 def is_blankable(spec: schema.TableSpec, column: schema.ColumnSpec) -> bool:
@@ -124,16 +128,13 @@ def is_blankable(spec: schema.TableSpec, column: schema.ColumnSpec) -> bool:
     )
 
 
-def _keep_raw_references(
-    frame: pd.DataFrame, spec: schema.TableSpec, source: pd.DataFrame
-) -> pd.DataFrame:
-    """Add the raw text of each reference column and drop the source position."""
-    result = frame.copy()
-    for column in spec.references:
-        if column in source.columns:
-            raw_text = source[column].to_numpy()[result[SOURCE].to_numpy()]
-            result[RAW_PREFIX + column] = raw_text
-    return result.drop(columns=[SOURCE])
+def _keep_raw_cells(frame: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
+    """Add the raw text of every source column and drop the source position."""
+    cells = source.drop(columns=list(PROVENANCE), errors="ignore")
+    # take() keeps the text columns in their own (Arrow) arrays, where
+    # to_numpy() would build one Python string per cell.
+    raw = cells.take(frame[SOURCE].to_numpy()).set_axis(frame.index)
+    return pd.concat([frame.drop(columns=[SOURCE]), raw.add_prefix(RAW_PREFIX)], axis=1)
 
 
 def _check_required_columns(raw: RawTable, spec: schema.TableSpec) -> None:
@@ -271,8 +272,7 @@ def _record(
 ) -> None:
     if isinstance(reasons, str):
         reasons = pd.Series(reasons, index=rows.index)
-    provenance = [ROW, FILE, SOURCE, MODIFIED]
-    cells = rows.drop(columns=provenance, errors="ignore").astype(object)
+    cells = rows.drop(columns=list(PROVENANCE), errors="ignore").astype(object)
     # Missing cells become None, so each record is valid JSON without NaN.
     records = cells.where(cells.notna(), None).to_dict("records")
     for (index, row), record in zip(rows.iterrows(), records, strict=True):
@@ -489,6 +489,10 @@ def check_references(
     account and are reported under "No account".
     """
     checked = dict(tables)
+    # Parsed rows rejected here, per table. The quarantine keeps the file's
+    # text, which an id_format such as salesforce may rewrite, so a child's
+    # parsed reference is also compared with the keys of these rows.
+    rejected_rows: dict[str, pd.DataFrame] = {}
     order = ["opportunities", "stage_history", "touchpoints", "revenue", "signals"]
     for name in order:
         if name not in checked:
@@ -499,6 +503,8 @@ def check_references(
             frame = checked[name]
             known = set(checked[parent][parent_column].dropna())
             rejected = quarantine.rejected_values(parent, parent_column)
+            if parent in rejected_rows:
+                rejected |= set(rejected_rows[parent][parent_column].dropna())
             if isinstance(frame, BulkTable):
                 _reject_unknown_bulk(frame, column, parent, known, quarantine, rejected)
                 continue
@@ -514,8 +520,10 @@ def check_references(
                     rejected=rejected,
                 )
                 reasons = frame.loc[unknown, column].map(describe)
-                rows = _raw_reference_rows(frame[unknown], column)
+                rows = _raw_rows(frame[unknown])
                 _reject(quarantine, name, rows, column, reasons)
+                parts = [rejected_rows.get(name), frame[unknown]]
+                rejected_rows[name] = pd.concat(parts, ignore_index=True)
                 checked[name] = frame[~unknown].reset_index(drop=True)
     return checked
 
@@ -546,22 +554,16 @@ def reject_undated_closed(
             "history"
         )
     )
-    rows = _raw_reference_rows(opportunities[undated], "close_date")
+    rows = _raw_rows(opportunities[undated])
     _reject(quarantine, "opportunities", rows, "close_date", reasons)
     return {**tables, "opportunities": opportunities[~undated].reset_index(drop=True)}
 
 
-def _raw_reference_rows(rows: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Return ``rows`` with ``column`` holding its raw text, where kept.
-
-    Tables that bypassed :func:`canonicalize` (bulk tables) have no raw
-    column and keep their parsed value.
-    """
-    raw_column = RAW_PREFIX + column
-    result = rows.drop(columns=[c for c in rows.columns if c.startswith(RAW_PREFIX)])
-    if raw_column in rows.columns:
-        result[column] = rows[raw_column]
-    return result
+def _raw_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Return parsed ``rows`` of :func:`canonicalize` as the file had them."""
+    raw_columns = [column for column in rows.columns if column.startswith(RAW_PREFIX)]
+    raw = rows[raw_columns].rename(columns=lambda name: name.removeprefix(RAW_PREFIX))
+    return pd.concat([rows[[ROW, FILE]], raw], axis=1)
 
 
 def _reject_unknown_bulk(

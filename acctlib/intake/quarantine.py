@@ -2,8 +2,9 @@
 
 No input row is dropped silently: every row that intake cannot accept is
 recorded here with its file, 1-based data row (header excluded), column,
-raw cell text and reason, then written to ``rejected_rows.csv`` in the run
-folder and counted in the report. A cell of an optional column that
+raw cell text, reason and the whole row as the file had it (``record``),
+then written to ``rejected_rows.csv`` in the run folder and counted in the
+report. A cell of an optional column that
 cannot be used is blanked instead: the row is kept and the cell is
 recorded the same way, with the action ``cell blanked``.
 """
@@ -100,6 +101,10 @@ class Quarantine:
 
         Read from each row's raw record, so a source whose files name the
         column otherwise gives no values.
+
+        NOTE: the values are the file's text, so an ID that an ``id_format``
+        rewrites (a 15-character Salesforce ID) matches a parsed reference
+        only where the file already wrote it in the parsed form.
         """
         values = set()
         for record in self.records:

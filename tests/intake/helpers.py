@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,14 @@ def load(
         [f"data_dir={data}", f"profile={profile}", f"as_of={AS_OF}", *overrides],
     )
     return load_source(params)
+
+
+def rejected_record(intake: Intake, table: str) -> dict[str, Any]:
+    """Return the record of the one rejected row of ``table`` as a dict."""
+    frame = intake.quarantine.to_frame()
+    records = frame.loc[frame["table"] == table, "record"]
+    assert len(records) == 1, f"expected one rejected row of {table}: {records}"
+    return json.loads(records.iloc[0])
 
 
 def mapped_profile(**options: Any) -> dict[str, Any]:

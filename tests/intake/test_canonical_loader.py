@@ -480,8 +480,81 @@ def test_closed_deal_without_any_date_is_rejected(tmp_path):
     assert quarantined["column"].tolist() == ["close_date"]
     assert quarantined["reason"].str.startswith("lost without a close date").all()
     record = json.loads(quarantined.loc[0, "record"])
-    assert record["close_date"] is None
+    assert record["close_date"] == ""
     assert record["opportunity_id"] == "O2"
+
+
+# Each case writes one row of ``table`` (the valid row with ``changes``)
+# that the checks after parsing reject on ``column``. Its other cells are
+# valid text that parsing rewrites: dates without a time, times without a
+# zone, decimals with trailing zeros and a reference with a leading space.
+LATE_REJECTION_CASES = [
+    pytest.param(
+        "opportunities",
+        {
+            "opportunity_id": "O2",
+            "account_id": " A9",
+            "amount": "1200.50",
+            "created_at": "2024-02-01 10:00",
+        },
+        "account_id",
+        id="opportunity-unknown-account",
+    ),
+    pytest.param(
+        "opportunities",
+        {
+            "opportunity_id": "O2",
+            "stage": "Closed Lost",
+            "amount": "1200.50",
+            "created_at": "2024-02-01",
+            "close_date": "",
+        },
+        "close_date",
+        id="lost-opportunity-without-date",
+    ),
+    pytest.param(
+        "stage_history",
+        {"opportunity_id": "O9", "entered_at": "2024-03-01"},
+        "opportunity_id",
+        id="stage-history-unknown-opportunity",
+    ),
+    pytest.param(
+        "touchpoints",
+        {"account_id": "A9", "occurred_at": "2024-01-15 09:00"},
+        "account_id",
+        id="touch-unknown-account",
+    ),
+    pytest.param(
+        "revenue",
+        {"account_id": "A9", "amount": "250.00"},
+        "account_id",
+        id="revenue-unknown-account",
+    ),
+    pytest.param(
+        "signals",
+        {"account_id": "A9", "occurred_at": "2024-03-01", "value": "1.50"},
+        "account_id",
+        id="signal-unknown-account",
+    ),
+]
+
+
+@pytest.mark.parametrize(("table", "changes", "column"), LATE_REJECTION_CASES)
+def test_late_rejection_keeps_file_text(tmp_path, table, changes, column):
+    """A row rejected after parsing is recorded with the file's own text."""
+    row = {**VALID_ROWS[table], **changes}
+    if table == "opportunities":
+        write_source(tmp_path, opportunities=[OPPORTUNITY_ROW, row])
+    else:
+        write_source(tmp_path, **{table: [row]})
+
+    intake = load(tmp_path)
+
+    quarantined = rejected(intake, table)
+    assert quarantined["action"].tolist() == ["row rejected"]
+    assert quarantined["column"].tolist() == [column]
+    assert quarantined["value"].tolist() == [row[column]]
+    assert json.loads(quarantined.loc[0, "record"]) == row
 
 
 def test_duplicate_key_keeps_first_row(tmp_path):

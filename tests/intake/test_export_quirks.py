@@ -8,7 +8,12 @@ import pandas as pd
 import pytest
 
 from acctlib.intake.stagelint import lint_stage_map
-from tests.intake.helpers import load, mapped_profile, opportunities_csv
+from tests.intake.helpers import (
+    load,
+    mapped_profile,
+    opportunities_csv,
+    rejected_record,
+)
 
 OPPORTUNITIES = opportunities_csv(
     [
@@ -192,6 +197,35 @@ def test_history_out_of_order(tmp_path: Path) -> None:
     assert lint.loc["skipped stages", "message"] == (
         "1 opportunity skipped from 'Qualification' to 'Proposal'"
     )
+
+
+def test_late_rejection_keeps_export_text(tmp_path: Path) -> None:
+    """Rows rejected for their references keep the export's date and amount text."""
+    opportunities = (
+        "Opportunity ID,Account ID,Stage,Amount,Close Date\n"
+        "O1,A1,Closed Won,100,3/1/2026\n"
+        'O2,A9,Closed Won,"1,200.50",3/1/2026\n'
+    )
+    history = "Opportunity ID,Stage,Entered\nO9,Closed Won,3/1/2026\n"
+    files = {
+        "accounts.csv": "Account ID,Account Name\nA1,Acme\n",
+        "opportunities.csv": opportunities,
+        "history.csv": history,
+    }
+
+    intake = load(tmp_path, files, mapped_profile(date_format="month-first"))
+
+    deal = rejected_record(intake, "opportunities")
+    assert deal["opportunity_id"] == "O2"
+    assert deal["account_id"] == "A9"
+    assert deal["amount_original"] == "1,200.50"
+    assert deal["close_date"] == "3/1/2026"
+    stage = rejected_record(intake, "stage_history")
+    assert stage == {
+        "opportunity_id": "O9",
+        "stage": "Closed Won",
+        "entered_at": "3/1/2026",
+    }
 
 
 def test_xlsx_input(tmp_path: Path) -> None:

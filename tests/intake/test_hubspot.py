@@ -14,7 +14,7 @@ from acctlib.dataquality import has_errors
 from acctlib.errors import ParameterError
 from acctlib.intake import PROFILES_DIR
 from acctlib.intake.hubspot import compute_account_amounts, stage_labels_by_id
-from tests.intake.helpers import load
+from tests.intake.helpers import load, rejected_record
 
 COMPANIES = (
     "Record ID,Company name,Company Domain Name,Industry,Create Date\n"
@@ -101,6 +101,29 @@ def test_date_entered_columns_history(tmp_path: Path) -> None:
     assert len(history) == 5
     d1 = history[history["opportunity_id"] == "D1"]
     assert list(d1["stage"]) == ["Appointment Scheduled", "Closed Won"]
+
+
+def test_unknown_company_rejection_keeps_export_text(tmp_path: Path) -> None:
+    """A deal of an unknown company and its history keep the export's text."""
+    files = hubspot_files()
+    files["deals.csv"] += (
+        'D4,Lost,Closed Won,"1,200.50",3/15/2026,2024-01-09 10:00,9999,'
+        "New Business,,3/15/2026\n"
+    )
+
+    intake = load(tmp_path, files, "hubspot")
+
+    deal = rejected_record(intake, "opportunities")
+    assert deal["opportunity_id"] == "D4"
+    assert deal["amount_original"] == "1,200.50"
+    assert deal["close_date"] == "3/15/2026"
+    assert deal["created_at"] == "2024-01-09 10:00"
+    stage = rejected_record(intake, "stage_history")
+    assert stage == {
+        "opportunity_id": "D4",
+        "stage": "Closed Won",
+        "entered_at": "3/15/2026",
+    }
 
 
 def test_engagements_become_touches(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from acctlib.intake.sfid import compute_suffix, normalize_id
 from tests.conftest import DATASETS
-from tests.intake.helpers import load
+from tests.intake.helpers import load, rejected_record
 
 DEVORG = DATASETS / "salesforce-devorg-export"
 
@@ -151,6 +151,35 @@ def test_report_export_footer_and_corrupt_id(tmp_path: Path) -> None:
     assert bad["file"].iloc[0].endswith("Opportunity.csv")
     assert "probably corrupted ID" in bad["reason"].iloc[0]
     assert any("footer" in note for note in intake.notes)
+
+
+def test_corrupt_id_rejection_keeps_report_text(tmp_path: Path) -> None:
+    """The rejected deal and its history keep the report's text and are linked."""
+    history = (
+        '"Opportunity ID","Stage","Edit Date"\n'
+        '"0065g00000Opp03","Prospecting","3/2/2024"\n'
+    )
+    files = {
+        "Account.csv": REPORT_ACCOUNTS,
+        "Opportunity.csv": REPORT_OPPORTUNITIES,
+        "OpportunityHistory.csv": history,
+    }
+
+    intake = load(tmp_path, files, "salesforce")
+
+    deal = rejected_record(intake, "opportunities")
+    assert deal["opportunity_id"] == "0065g00000Opp03"
+    assert deal["account_id"] == "0015G00000ABCDE"
+    assert deal["amount_original"] == "$3,000.00"
+    assert deal["probability"] == "10%"
+    assert deal["close_date"] == "10/1/2024"
+    assert deal["created_at"] == "3/2/2024"
+    stage = rejected_record(intake, "stage_history")
+    assert stage["opportunity_id"] == "0065g00000Opp03"
+    assert stage["entered_at"] == "3/2/2024"
+    # The history row is matched to the rejected deal by the parsed ID.
+    reasons = intake.quarantine.to_frame().set_index("table")["reason"]
+    assert reasons["stage_history"].startswith("opportunity_id points at a rejected")
 
 
 @pytest.mark.realdata
