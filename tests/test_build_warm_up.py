@@ -28,7 +28,8 @@ def _intake(touchpoints) -> SimpleNamespace:
 def _bulk_touchpoints() -> BulkTable:
     con = duckdb.connect()
     con.execute("CREATE TABLE parsed (touch_id VARCHAR)")
-    return BulkTable("touchpoints", "touchpoints.parquet", con, "parsed", 0)
+    raw_query = "SELECT touch_id, 1 AS _row FROM parsed"
+    return BulkTable("touchpoints", "touchpoints.parquet", con, "parsed", 0, raw_query)
 
 
 def _record_steps(monkeypatch, intake) -> list[str]:

@@ -107,7 +107,7 @@ def validate_bulk_table(
     path = Path(raw.file)
     con = _connect()
     try:
-        _load_raw(con, path, spec)
+        raw_query = _load_raw(con, path, spec)
         _parse(con, spec)
         parents = _register_parents(con, spec, tables, quarantine)
         _flag_rejections(con, spec, parents)
@@ -119,7 +119,7 @@ def validate_bulk_table(
     except BaseException:
         con.close()
         raise
-    accepted = BulkTable(raw.table, raw.file, con, "parsed", rows)
+    accepted = BulkTable(raw.table, raw.file, con, "parsed", rows, raw_query)
     logger.info(
         "bulk intake of %s: %d rows accepted, %d rejected",
         raw.table,
@@ -145,12 +145,13 @@ def _scan(path: Path) -> str:
     )
 
 
-def _load_raw(con, path: Path, spec: schema.TableSpec) -> None:
+def _load_raw(con, path: Path, spec: schema.TableSpec) -> str:
     """Define ``raw``: the file's columns, as text for CSV, and ``_row``.
 
     ``_row`` is the 1-based data row. A Parquet file stays a view that each
     later query scans again; a CSV file is read once into a table, because
-    its row numbers come from the order in which DuckDB reads it.
+    its row numbers come from the order in which DuckDB reads it. Returns
+    the query that defines ``raw``, which reads the file again.
     """
     found = [
         name
@@ -176,7 +177,9 @@ def _load_raw(con, path: Path, spec: schema.TableSpec) -> None:
     else:
         selects.append("row_number() OVER () AS _row")
         kind = "TABLE"
-    con.execute(f"CREATE {kind} raw AS SELECT {', '.join(selects)} FROM {_scan(path)}")
+    query = f"SELECT {', '.join(selects)} FROM {_scan(path)}"
+    con.execute(f"CREATE {kind} raw AS {query}")
+    return query
 
 
 def _parse(con, spec: schema.TableSpec) -> None:

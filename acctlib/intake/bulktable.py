@@ -36,8 +36,10 @@ class BulkTable:
 
     ``con`` is the database of bulk intake, and ``source`` is its table
     with the canonical columns, ``_row`` (the 1-based data row of the input
-    file) and any helper columns, in input order. The object owns ``con``
-    and closes it when it is garbage collected. ``len()`` is the number of
+    file) and any helper columns, in input order. ``raw_query`` is a query
+    on ``con`` that reads the input file's rows with the same ``_row``
+    numbers, as CSV text or Parquet values. The object owns ``con`` and
+    closes it when it is garbage collected. ``len()`` is the number of
     rows and ``columns`` the canonical column names, as for a pandas frame.
 
     The methods that change rows (:meth:`replace_values`,
@@ -52,6 +54,7 @@ class BulkTable:
         con: duckdb.DuckDBPyConnection,
         source: str,
         rows: int,
+        raw_query: str,
     ) -> None:
         self.table = table
         self.file = file
@@ -59,6 +62,7 @@ class BulkTable:
         self.columns = list(schema.TABLES[table].column_names)
         self._con = con
         self._source = source
+        self._raw_query = raw_query
         # A list, so the finalizer also removes a folder that _spill adds later.
         self._spill_folder: list[str] = []
         self._close = weakref.finalize(self, _close, con, self._spill_folder)
@@ -154,6 +158,25 @@ class BulkTable:
             self._con.unregister("_known")
         self.rows -= len(rejected)
         return rejected.assign(_file=self.file)
+
+    def raw_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Return ``rows`` as the input file has them, indexed like ``rows``.
+
+        ``rows`` needs the ``_row`` column, such as the frame that
+        :meth:`reject_unknown` returns. The file is scanned again, because
+        bulk intake keeps only the parsed values of the accepted rows.
+        """
+        row_numbers = rows[["_row"]]
+        self._con.register("_row_numbers", row_numbers)
+        try:
+            raw = self._con.execute(
+                f"SELECT * FROM ({self._raw_query}) "
+                "WHERE _row IN (SELECT _row FROM _row_numbers)"
+            ).df()
+        finally:
+            self._con.unregister("_row_numbers")
+        ordered = row_numbers.merge(raw, on="_row", how="left").set_axis(rows.index)
+        return ordered.assign(_file=self.file)
 
 
 def _close(con: duckdb.DuckDBPyConnection, folders: list[str]) -> None:

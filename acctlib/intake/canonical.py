@@ -582,7 +582,7 @@ def _reject_unknown_bulk(
             value, known, column, parent, rejected_parents
         )
     )
-    _reject(quarantine, table.table, rejected, column, reasons)
+    _reject(quarantine, table.table, table.raw_rows(rejected), column, reasons)
 
 
 def _describe_unknown_reference(

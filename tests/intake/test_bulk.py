@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +20,8 @@ from acctlib.errors import InputError
 from acctlib.intake import load_source
 from acctlib.intake.bulk import use_bulk
 from acctlib.intake.bulktable import BulkTable
+from acctlib.intake.canonical import check_references
+from acctlib.intake.quarantine import Quarantine
 from acctlib.params import resolve_params
 
 
@@ -260,6 +263,27 @@ def test_bulk_reject_unknown_deletes_rows(source):
     assert set(rejected["_file"]) == {str(source / "touchpoints.csv")}
     assert len(touches) == 1
     assert touches.to_pandas()["touch_id"].tolist() == ["T4"]
+
+
+def test_bulk_late_rejection_keeps_file_text(source):
+    """A row rejected after bulk validation is recorded as the file has it."""
+    row = touch("T1", account_id=" A1", occurred_at="2024-01-15 09:00")
+    write_csv(source / "touchpoints.csv", [row, touch("T2", account_id="A2")])
+    intake = load(source, 0)
+    accounts = intake.tables["accounts"]
+    tables = {
+        "accounts": accounts[accounts["account_id"] != "A1"],
+        "touchpoints": intake.tables["touchpoints"],
+    }
+    quarantine = Quarantine()
+
+    check_references(tables, quarantine)
+
+    rejected = quarantine.to_frame().reset_index(drop=True)
+    assert rejected["row"].tolist() == [1]
+    assert rejected["value"].tolist() == [" A1"]
+    assert json.loads(rejected.loc[0, "record"]) == row
+    assert rejected.loc[0, "reason"].startswith("account_id not found in accounts")
 
 
 def test_bulk_table_copied_into_workspace(source):
