@@ -9,19 +9,27 @@ from __future__ import annotations
 import argparse
 import logging
 import shlex
+import shutil
 import sys
+import textwrap
 from pathlib import Path
 
+import yaml
+
 from acctlib.errors import AcctlibError, BuildError
+from acctlib.params import DEFAULTS_FILE, PROJECT_ROOT, Declaration, load_declarations
 
 logger = logging.getLogger("acctlib")
+
+HELP_MAX_WIDTH = 80
+"""Widest terminal the parameter list of ``--help`` fills."""
 
 
 def _add_params_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--params",
         metavar="FILE",
-        help="YAML file of parameter values; see params/default.yaml for every name",
+        help="YAML file of parameter values, named as in the list below",
     )
     parser.add_argument(
         "--set",
@@ -33,6 +41,73 @@ def _add_params_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def format_parameter_help(width: int) -> str:
+    """Return every declared parameter with its default and summary.
+
+    Each parameter takes a line with its name and default, then the first
+    sentence of its description, indented, all wrapped to ``width``
+    columns.
+    """
+    defaults_file = DEFAULTS_FILE.relative_to(PROJECT_ROOT)
+    intro = (
+        "Set a parameter with --set NAME=VALUE or in the YAML file given to "
+        f"--params. Units, bounds and full descriptions are in {defaults_file}."
+    )
+    lines = [
+        "parameters:",
+        *textwrap.wrap(intro, width, initial_indent="  ", subsequent_indent="  "),
+        "",
+    ]
+    for declaration in load_declarations().values():
+        heading = f"  {declaration.name}: "
+        default = _format_default(declaration, width - len(heading))
+        lines.append(heading + default)
+        # Paths such as reports/<as-of>--<variant>/ stay on one line.
+        lines += textwrap.wrap(
+            declaration.summary,
+            width,
+            initial_indent="      ",
+            subsequent_indent="      ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    return "\n".join(lines)
+
+
+def _format_default(declaration: Declaration, room: int) -> str:
+    """Return the default as YAML, with the unit after a number.
+
+    A list or mapping longer than ``room`` characters is replaced by its
+    size and the file that lists it.
+    """
+    value = declaration.default
+    if value is None or value == "":
+        return "(empty)"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, dict)):
+        text = yaml.safe_dump(
+            value, default_flow_style=True, sort_keys=False, width=1_000_000
+        ).strip()
+        if len(text) <= room:
+            return text
+        kind = "entries" if isinstance(value, dict) else "items"
+        return (
+            f"{len(value)} {kind}, listed in {DEFAULTS_FILE.relative_to(PROJECT_ROOT)}"
+        )
+    if declaration.type in ("integer", "number") and declaration.unit not in (
+        "integer",
+        "number",
+    ):
+        return f"{value} {declaration.unit}"
+    return str(value)
+
+
+def _help_width() -> int:
+    """Return the terminal width, at most ``HELP_MAX_WIDTH``, less argparse's margin."""
+    return min(shutil.get_terminal_size().columns, HELP_MAX_WIDTH) - 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="acctlib",
@@ -41,10 +116,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    build = commands.add_parser("build", help="build a dated HTML report")
+    parameter_help = format_parameter_help(_help_width())
+    build = commands.add_parser(
+        "build",
+        help="build a dated HTML report",
+        epilog=parameter_help,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_params_options(build)
 
-    check = commands.add_parser("check", help="validate a data source without building")
+    check = commands.add_parser(
+        "check",
+        help="validate a data source without building",
+        epilog=parameter_help,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_params_options(check)
     check.add_argument(
         "--show",

@@ -48,6 +48,16 @@ class Declaration:
     maximum: float | None = None
     choices: tuple[str, ...] | None = None
 
+    @property
+    def summary(self) -> str:
+        """First sentence of the description, as ``acctlib build --help`` shows it."""
+        return _SENTENCE_END.split(self.description, maxsplit=1)[0]
+
+
+# A sentence ends at a full stop followed by a space, so an abbreviation
+# such as "e.g." in a description would cut its summary short.
+_SENTENCE_END = re.compile(r"(?<=\.)\s+")
+
 
 def load_declarations(path: Path = DEFAULTS_FILE) -> dict[str, Declaration]:
     """Read the parameter declarations from ``path``."""

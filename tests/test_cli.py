@@ -1,0 +1,88 @@
+"""Tests for acctlib.cli: the help of the installed ``acctlib`` command."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from acctlib.params import DEFAULTS_FILE
+
+# The console script that ``pip install`` wrote for acctlib.cli:main.
+ACCTLIB = Path(sys.executable).with_name("acctlib")
+# A parameter's entry starts with its name and default, indented two spaces.
+ENTRY = re.compile(r"^  ([a-z0-9_]+): (.+)$")
+
+
+def run_help(command: str, columns: int = 80) -> str:
+    result = subprocess.run(
+        [str(ACCTLIB), command, "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": str(columns)},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def parameter_lines(help_text: str) -> list[str]:
+    """Return the lines of the parameters section of ``help_text``."""
+    _, heading, section = help_text.partition("\nparameters:\n")
+    assert heading, "the help has no parameters section"
+    return section.splitlines()
+
+
+def listed_parameters(help_text: str) -> dict[str, str]:
+    """Return the default of every parameter listed in ``help_text``."""
+    return {
+        match[1]: match[2]
+        for line in parameter_lines(help_text)
+        if (match := ENTRY.match(line))
+    }
+
+
+@pytest.mark.parametrize("command", ["build", "check"])
+def test_help_lists_every_parameter(command):
+    declared = yaml.safe_load(DEFAULTS_FILE.read_text(encoding="utf-8"))
+    listed = listed_parameters(run_help(command))
+
+    assert len(declared) > 40
+    assert sorted(listed) == sorted(declared)
+
+
+def test_help_shows_defaults_and_summaries():
+    help_text = run_help("build")
+    listed = listed_parameters(help_text)
+
+    assert listed["influence_window_days"] == "90 days"
+    assert listed["report_currency"] == "USD"
+    assert listed["month_over_month"] == "true"
+    assert listed["as_of"] == "(empty)"
+    assert listed["fit_weights"] == "{industry: 40, size: 40, region: 20}"
+    assert listed["stage_map"] == "7 entries, listed in params/default.yaml"
+    assert (
+        "  influence_window_days: 90 days\n"
+        "      Window before the as-of date in which touches count as recent"
+        " influence.\n"
+    ) in help_text
+    assert "reports/<as-of>--<variant>/." in help_text
+
+
+def test_every_listed_parameter_has_summary():
+    lines = parameter_lines(run_help("build"))
+    for index, line in enumerate(lines):
+        if ENTRY.match(line):
+            assert lines[index + 1].startswith("      "), line
+            assert lines[index + 1].strip(), line
+
+
+def test_help_fits_80_columns():
+    too_wide = [line for line in run_help("build").splitlines() if len(line) > 80]
+
+    assert too_wide == []
