@@ -33,6 +33,7 @@ import nbformat
 import pandas as pd
 
 from acctlib import __version__, accountmap, engine, movement, publish, render, schema
+from acctlib.displaypaths import display_command, display_path
 from acctlib.errors import AcctlibError, BuildError, ParameterError, RunBusyError
 from acctlib.intake import load_source
 from acctlib.intake.bulktable import BulkTable
@@ -154,8 +155,8 @@ def _notebook_workers(count: int):
     pool.shutdown()
 
 
-def _warm_up_kernels(pool: ProcessPoolExecutor, count: int) -> None:
-    """Have the workers of ``pool`` start ``count`` warm kernels.
+def _warm_up_kernels(pool: ProcessPoolExecutor, count: int, cwd: Path) -> None:
+    """Have the workers of ``pool`` start ``count`` warm kernels in ``cwd``.
 
     The kernels import the report's libraries while the build goes on (see
     :func:`acctlib.render.start_warm_kernel`). Each warm-up waits for its
@@ -163,7 +164,7 @@ def _warm_up_kernels(pool: ProcessPoolExecutor, count: int) -> None:
     warm-up.
     """
     for _ in range(count):
-        warm_up = pool.submit(render.start_warm_kernel, NOTEBOOKS_DIR, wait=True)
+        warm_up = pool.submit(render.start_warm_kernel, cwd, wait=True)
         warm_up.add_done_callback(_log_warm_up_failure)
 
 
@@ -183,6 +184,10 @@ def _build_with_workers(
     started: float,
 ) -> BuildResult:
     timings: dict[str, float] = {}
+    # Notebooks run inside the run's work folder and open the workspace by
+    # its file name, so the executed notebooks carry no absolute path.
+    work_dir = Path(params["work_dir"]) / params.run_name
+    kernel_dir = work_dir.absolute()
     step = time.perf_counter()
     intake = load_source(params)
     timings["intake"] = time.perf_counter() - step
@@ -197,7 +202,7 @@ def _build_with_workers(
         isinstance(table, BulkTable) for table in intake.tables.values()
     )
     if not warm_after_prepare:
-        _warm_up_kernels(pool, workers)
+        _warm_up_kernels(pool, workers, kernel_dir)
     logger.info(
         "read %s: %s accepted rows, %s rejected",
         params["data_dir"],
@@ -206,14 +211,13 @@ def _build_with_workers(
     )
 
     step = time.perf_counter()
-    work_dir = Path(params["work_dir"]) / params.run_name
     workspace = work_dir / WORKSPACE_FILE
     prepared = prepare_workspace(intake, params, workspace)
     timings["prepare"] = time.perf_counter() - step
     for name, seconds in prepared.step_seconds.items():
         timings[f"prepare:{name}"] = seconds
     if warm_after_prepare:
-        _warm_up_kernels(pool, workers)
+        _warm_up_kernels(pool, workers, kernel_dir)
     previous_headline = None
     if params["month_over_month"]:
         step = time.perf_counter()
@@ -245,7 +249,7 @@ def _build_with_workers(
             pool,
             sections,
             staging,
-            workspace.resolve(),
+            kernel_dir,
             params,
             timings,
             export,
@@ -331,7 +335,7 @@ def _execute_all(
     pool: ProcessPoolExecutor,
     sections: list[Path],
     staging: Path,
-    workspace: Path,
+    kernel_dir: Path,
     params: Params,
     timings: dict[str, float],
     meanwhile: Callable[[], None],
@@ -339,15 +343,23 @@ def _execute_all(
 ) -> None:
     """Run every section notebook on the worker processes of ``pool``.
 
+    The notebooks run in ``kernel_dir``, the folder of the run's workspace.
     ``meanwhile`` is called in this process once every notebook has been
     submitted, so that its work overlaps theirs. ``on_executed`` is called
     with each section's name and executed notebook as soon as it has run,
     while later notebooks still run.
     """
     total = len(sections)
+    run_dir = Path(params["reports_dir"]) / params.run_name
     futures = {}
     for position, source in enumerate(sections, 1):
         output = staging / "notebooks" / source.name
+        # The notebook records where it came from and where the run keeps
+        # it, not the temporary folder it is written to.
+        recorded = (
+            display_path(source),
+            display_path(run_dir / "notebooks" / source.name),
+        )
         logger.info("[%d/%d] running %s", position, total, source.name)
         # The worker processes import render, not this module, so they do
         # not load what only preparing needs, such as scipy and statsmodels.
@@ -355,9 +367,10 @@ def _execute_all(
             render.run_notebook,
             source,
             output,
-            {"workspace": str(workspace)},
+            {"workspace": WORKSPACE_FILE},
             timeout=params["notebook_timeout_seconds"],
-            cwd=NOTEBOOKS_DIR,
+            cwd=kernel_dir,
+            recorded_paths=recorded,
         )
         futures[future] = (position, source, output)
     meanwhile()
@@ -549,7 +562,9 @@ def _manifest(
         "as_of": params.as_of.isoformat(),
         "variant": params["variant"],
         "generated_at": generated_at.isoformat().replace("+00:00", "Z"),
-        "command": command,
+        # The command is only shown. A rerun reads the parameters and
+        # inputs below, which keep their paths as given.
+        "command": display_command(command),
         "params": params.to_json(),
         "seed": params["seed"],
         "profile": intake.profile,

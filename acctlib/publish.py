@@ -19,6 +19,7 @@ import jinja2
 import nbformat
 
 from acctlib import render, tables
+from acctlib.displaypaths import display_path, display_value
 from acctlib.params import load_declarations
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,17 @@ def write_section_page(
 
 
 def _page_context(manifest: dict[str, Any], sections, current: str) -> dict[str, Any]:
-    params = manifest["params"]
+    """Return what the report template shows around a section's content.
+
+    Folders and input files are shown by :func:`display_path`, so a page
+    carries no absolute path of the machine that built it.
+    """
+    params = {name: display_value(value) for name, value in manifest["params"].items()}
+    data_dir = manifest["params"]["data_dir"]
+    inputs = [
+        dict(item, path=display_path(item["path"], within=data_dir))
+        for item in manifest["inputs"]
+    ]
     return {
         "sections": sections,
         "current": current,
@@ -95,7 +106,7 @@ def _page_context(manifest: dict[str, Any], sections, current: str) -> dict[str,
         "version": manifest["acctlib_version"],
         "git_commit": manifest["git_commit"],
         "command": manifest["command"],
-        "inputs": manifest["inputs"],
+        "inputs": inputs,
         "settings": report_settings(params),
         "params": [
             (

@@ -132,11 +132,18 @@ class ReportEngine(NBClientEngine):
     it ran.
 
     The engine also runs a notebook on a kernel that is already running,
-    passed as ``km`` (see :func:`start_warm_kernel`).
+    passed as ``km`` (see :func:`start_warm_kernel`), and records the
+    ``recorded_paths`` it is given, a pair of input and output path, in
+    place of the real ones in the notebook's papermill metadata.
     """
 
     @classmethod
-    def execute_notebook(cls, nb, kernel_name, output_path=None, **kwargs):
+    def execute_notebook(
+        cls, nb, kernel_name, output_path=None, recorded_paths=None, **kwargs
+    ):
+        if recorded_paths:
+            nb.metadata.papermill["input_path"] = recorded_paths[0]
+            nb.metadata.papermill["output_path"] = recorded_paths[1]
         try:
             return super().execute_notebook(nb, kernel_name, **kwargs)
         except BaseException:
@@ -274,12 +281,16 @@ def execute_notebook(
     *,
     timeout: int,
     cwd: Path | None = None,
+    recorded_paths: tuple[str, str] | None = None,
 ) -> nbformat.NotebookNode:
     """Run ``source`` with ``parameters`` and save the executed copy to ``output``.
 
     The notebook runs on a warm kernel that :func:`start_warm_kernel`
     started in this process with the same ``cwd``, when there is one, and
-    otherwise on a new kernel.
+    otherwise on a new kernel. ``recorded_paths``, an input and an output
+    path, replaces ``source`` and ``output`` in the notebook's papermill
+    metadata, so that the saved notebook need not name the folders they
+    are in.
 
     Raises
     ------
@@ -302,6 +313,7 @@ def execute_notebook(
             cwd=str(cwd) if cwd else None,
             kernel_manager_class=LocalKernelManager,
             km=warm.manager if warm else None,
+            recorded_paths=recorded_paths,
         )
     except PapermillExecutionError as error:
         cell = _source_cell_index(source, error.source, error.cell_index)
@@ -334,6 +346,7 @@ def run_notebook(
     *,
     timeout: int,
     cwd: Path | None = None,
+    recorded_paths: tuple[str, str] | None = None,
 ) -> float:
     """Run a notebook as :func:`execute_notebook` does; return the seconds it took.
 
@@ -342,7 +355,14 @@ def run_notebook(
     """
     started = time.perf_counter()
     try:
-        execute_notebook(source, output, parameters, timeout=timeout, cwd=cwd)
+        execute_notebook(
+            source,
+            output,
+            parameters,
+            timeout=timeout,
+            cwd=cwd,
+            recorded_paths=recorded_paths,
+        )
     except BuildError:
         raise
     except Exception as error:

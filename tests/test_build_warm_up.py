@@ -45,7 +45,9 @@ def _record_steps(monkeypatch, intake) -> list[str]:
     monkeypatch.setattr(build, "load_source", lambda params: intake)
     monkeypatch.setattr(build, "prepare_workspace", prepare)
     monkeypatch.setattr(
-        build, "_warm_up_kernels", lambda pool, count: steps.append(f"warm up {count}")
+        build,
+        "_warm_up_kernels",
+        lambda pool, count, cwd: steps.append(f"warm up {count}"),
     )
     monkeypatch.setattr(build, "_prepare_previous_month", stop)
     monkeypatch.setattr(build, "_drop_sections_without_tables", stop)

@@ -13,9 +13,10 @@ import pytest
 from bs4 import BeautifulSoup
 
 from acctlib import build, publish
+from acctlib.displaypaths import display_path
 from acctlib.errors import BuildError
 from acctlib.verify import InputChangedError, verify_run
-from tests.conftest import small_params
+from tests.conftest import REPO, small_params
 from tests.e2e.conftest import MARKUP, NAME_PREFIXES, POISONED_STAGE, SECRETS
 
 pytestmark = pytest.mark.slow
@@ -54,6 +55,48 @@ def test_settings_table_replaces_parameters(small_report):
     assert "Work dir" not in rows
     assert "workspace" not in soup.get_text()
     assert str(small_report.run_dir.parent.parent) not in soup.get_text()
+
+
+def test_run_names_no_absolute_folder(small_report, small_sample):
+    """Pages and executed notebooks show folders relative or by name only."""
+    root = small_report.run_dir.parent.parent
+    folders = [str(small_sample), str(root), str(REPO)]
+    pages = [*small_report.run_dir.glob("*.html"), root / "reports" / "index.html"]
+    notebooks = list((small_report.run_dir / "notebooks").glob("*.ipynb"))
+    assert len(pages) > 5
+    assert len(notebooks) > 5
+
+    for path in [*pages, *notebooks]:
+        text = path.read_text(encoding="utf-8")
+        for folder in folders:
+            assert folder not in text, f"{path.name} names {folder}"
+
+
+def test_footer_names_data_folder_only(small_report, small_sample):
+    soup = read_soup(small_report.run_dir / "00-executive-summary.html")
+    footer = soup.select_one("footer.acctlib-footer").get_text()
+
+    assert f"{small_sample.name}/accounts.csv" in footer
+    assert str(small_sample) not in footer
+
+
+def test_manifest_keeps_paths_for_rerun(small_report, small_sample):
+    manifest = json.loads((small_report.run_dir / "manifest.json").read_text())
+
+    assert manifest["params"]["data_dir"] == str(small_sample)
+    assert manifest["inputs"][0]["path"] == str(small_sample / "accounts.csv")
+
+
+def test_notebooks_open_workspace_by_name(small_report):
+    name = "01-account-map.ipynb"
+    executed = small_report.run_dir / "notebooks" / name
+    recorded = nbformat.read(executed, as_version=4).metadata.papermill
+
+    assert recorded.parameters == {"workspace": "workspace.duckdb"}
+    assert recorded.input_path == display_path(REPO / "notebooks" / name)
+    assert recorded.output_path == display_path(executed)
+    assert not Path(recorded.input_path).is_absolute()
+    assert not Path(recorded.output_path).is_absolute()
 
 
 def test_manifest_reports_sizes_and_previous_month(small_report):
