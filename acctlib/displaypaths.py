@@ -41,9 +41,13 @@ def display_command(command: str) -> str:
 
     A word is a path argument when it starts with ``/`` or ``..``, either
     whole (``--params /home/alice/team.yaml``) or after the first ``=``
-    (``--set data_dir=/home/alice/exports/crm``). A command without such a
-    word is returned unchanged. Text that shell rules cannot split, such as
-    one with an unclosed quote, is split at white space.
+    (``--set data_dir=/home/alice/exports/crm``). A path outside the
+    working folder is shown as ``.../`` and its last name, such as
+    ``data_dir=.../crm``, so that a copied command shows
+    which folder to fill in, and running it as shown fails on a missing
+    folder instead of reading another one. A command without such a word
+    is returned unchanged. Text that shell rules cannot split, such as one
+    with an unclosed quote, is split at white space.
     """
     try:
         words = shlex.split(command)
@@ -84,8 +88,16 @@ def _is_path(text: str) -> bool:
 
 def _display_word(word: str) -> str:
     if _is_path(word):
-        return display_path(word)
+        return _display_argument(word)
     name, equals, value = word.partition("=")
     if equals and _is_path(value):
-        return f"{name}={display_path(value)}"
+        return f"{name}={_display_argument(value)}"
     return word
+
+
+def _display_argument(path: str) -> str:
+    """Return ``path`` as :func:`display_path` does, marked ``.../`` when outside."""
+    cwd = Path(os.getcwd())
+    if _absolute(path, cwd).is_relative_to(cwd):
+        return display_path(path)
+    return f".../{display_path(path)}"

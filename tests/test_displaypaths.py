@@ -64,8 +64,8 @@ def test_display_command_rewrites_paths(cwd):
     displayed = display_command(command)
 
     assert displayed == (
-        "acctlib build --params team.yaml --set data_dir=crm "
-        "--set 'owner=Yara Kim' --set reports_dir=reports --params=x.yaml"
+        "acctlib build --params .../team.yaml --set data_dir=.../crm "
+        "--set 'owner=Yara Kim' --set reports_dir=reports --params=.../x.yaml"
     )
 
 
@@ -83,7 +83,7 @@ def test_display_command_keeps_others(cwd, command):
 def test_display_command_unclosed_quote(cwd):
     displayed = display_command(f"acctlib build --set data_dir={OUTSIDE} --set 'x")
 
-    assert displayed == "acctlib build --set data_dir=crm --set 'x"
+    assert displayed == "acctlib build --set data_dir=.../crm --set 'x"
 
 
 def test_display_value_searches_nested(cwd):

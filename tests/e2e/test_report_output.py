@@ -13,7 +13,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from acctlib import build, publish
-from acctlib.displaypaths import display_path
+from acctlib.displaypaths import display_command, display_path
 from acctlib.errors import BuildError
 from acctlib.verify import InputChangedError, verify_run
 from tests.conftest import REPO, small_params
@@ -78,6 +78,21 @@ def test_footer_names_data_folder_only(small_report, small_sample):
 
     assert f"{small_sample.name}/accounts.csv" in footer
     assert str(small_sample) not in footer
+
+
+def test_shortened_command_names_manifest(small_report, small_sample, tmp_path):
+    manifest = json.loads((small_report.run_dir / "manifest.json").read_text())
+    manifest["command"] = display_command(
+        f"acctlib build --set data_dir={small_sample}"
+    )
+
+    publish.write_run_index(tmp_path, manifest)
+    text = BeautifulSoup(
+        (tmp_path / "index.html").read_text(), "html.parser"
+    ).get_text()
+
+    assert f"data_dir=.../{small_sample.name}" in text
+    assert "manifest.json has their full paths" in text
 
 
 def test_manifest_keeps_paths_for_rerun(small_report, small_sample):
