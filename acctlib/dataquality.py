@@ -397,7 +397,8 @@ def executive_highlights(ws: Any) -> list[HTML]:
     lint = ws.table("dq_stage_lint")
     errors = int((lint["level"] == "error").sum()) if not lint.empty else 0
     if errors:
-        notes.append(f"{errors} stages are missing from the stage map.")
+        stages = "stage is" if errors == 1 else "stages are"
+        notes.append(f"{errors} {stages} missing from the stage map.")
     findings = ws.table("dq_findings")
     if "check" in findings.columns:
         stale = findings[findings["check"] == "data older than as-of"]

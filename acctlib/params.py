@@ -223,9 +223,12 @@ def coerce(
         converted = _convert(declaration, value)
     except (TypeError, ValueError, yaml.YAMLError) as error:
         unit = declaration.unit
-        expected = declaration.type + (
-            f" ({unit})" if unit and unit != declaration.type else ""
-        )
+        expected = declaration.type
+        if unit and declaration.type in unit:
+            # Such as "calendar date (YYYY-MM-DD)" for a date.
+            expected = unit
+        elif unit:
+            expected = f"{declaration.type} ({unit})"
         raise ParameterError(
             f"invalid value {value!r} for parameter {name!r} in {origin}: {error}. "
             f"Expected {expected}."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pytest
 
 from acctlib import dataquality
 
@@ -58,3 +59,34 @@ def test_no_dates_gives_no_finding():
     tables = _tables([None, None])
 
     assert dataquality.check_freshness(tables, dt.date(2026, 6, 30)) is None
+
+
+class _StageLintWorkspace:
+    """A workspace stub with the tables that executive_highlights reads."""
+
+    def __init__(self, errors: int) -> None:
+        self.frames = {
+            "dq_counts": pd.DataFrame(
+                {"accepted": [10], "rejected": [0], "cells_blanked": [0], "merged": [0]}
+            ),
+            "dq_stage_lint": pd.DataFrame({"level": ["error"] * errors + ["warning"]}),
+            "dq_findings": pd.DataFrame(
+                {"check": pd.Series(dtype=str), "message": pd.Series(dtype=str)}
+            ),
+        }
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.frames[name]
+
+
+@pytest.mark.parametrize(
+    ("errors", "expected"),
+    [
+        (1, "1 stage is missing from the stage map."),
+        (3, "3 stages are missing from the stage map."),
+    ],
+)
+def test_highlights_count_missing_stages(errors, expected):
+    notes = dataquality.executive_highlights(_StageLintWorkspace(errors))
+
+    assert f'<p class="note">{expected}</p>' in [note.data for note in notes]

@@ -138,7 +138,7 @@ def test_unknown_parameter_in_override_raises():
         pytest.param(
             "as_of='2026-13-01'",
             r"invalid value '2026-13-01' for parameter 'as_of'.*YYYY-MM-DD\. "
-            r"Expected date",
+            r"Expected calendar date \(YYYY-MM-DD\)\.$",
             id="date-quoted-month-13",
         ),
         pytest.param(

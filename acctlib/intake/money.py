@@ -183,7 +183,7 @@ def _money_error(original: object, locale: str | None) -> str:
     expected = (
         f"an amount in {locale} such as {_example(locale)}"
         if locale
-        else "a plain decimal such as 1234.50"
+        else "a plain decimal such as 1234.50 or 0.25"
     )
     return f"invalid amount {str(original)!r}; expected {expected}"
 

@@ -179,7 +179,7 @@ def parse_amount(raw: pd.Series, **options: object) -> Parsed:
         return _result(
             parsed.values,
             parsed.failed,
-            "invalid amount; expected a plain decimal such as 1234.50",
+            "invalid amount; expected a plain decimal such as 1234.50 or 0.25",
         )
     return parsed
 
@@ -297,7 +297,7 @@ def _parse_plain_number(raw: pd.Series) -> Parsed:
         return _result(
             values.where(~infinite),
             infinite,
-            "invalid number; expected a plain decimal such as 1234.50",
+            "invalid number; expected a plain decimal such as 1234.50 or 0.25",
         )
     blank = _blank(raw)
     values = pd.to_numeric(raw.astype("str").str.strip().where(~blank), errors="coerce")
@@ -306,7 +306,7 @@ def _parse_plain_number(raw: pd.Series) -> Parsed:
     return _result(
         values.where(~failed),
         failed,
-        "invalid number; expected a plain decimal such as 1234.50",
+        "invalid number; expected a plain decimal such as 1234.50 or 0.25",
     )
 
 

@@ -28,8 +28,8 @@ from acctlib.intake.parsers import (
 
 TIMESTAMP_REASON = "invalid timestamp; expected ISO 8601 such as 2024-03-15T09:30:00Z"
 DATE_REASON = "invalid date; expected YYYY-MM-DD"
-NUMBER_REASON = "invalid number; expected a plain decimal such as 1234.50"
-AMOUNT_REASON = "invalid amount; expected a plain decimal such as 1234.50"
+NUMBER_REASON = "invalid number; expected a plain decimal such as 1234.50 or 0.25"
+AMOUNT_REASON = "invalid amount; expected a plain decimal such as 1234.50 or 0.25"
 INTEGER_REASON = "invalid whole number"
 BOOLEAN_REASON = "invalid boolean; expected true/false, yes/no or 1/0"
 
