@@ -175,6 +175,25 @@ def _log_warm_up_failure(future) -> None:
         logger.warning("warming up a notebook kernel failed: %s", future.exception())
 
 
+def _log_intake(params: Params, intake) -> None:
+    """Log the rows read, and a warning when any were rejected."""
+    rejected = intake.quarantine.count()
+    logger.info(
+        "read %s: %s accepted rows, %s rejected",
+        params["data_dir"],
+        f"{sum(len(frame) for frame in intake.tables.values()):,}",
+        f"{rejected:,}",
+    )
+    if rejected:
+        rows = "input row was" if rejected == 1 else "input rows were"
+        logger.warning(
+            "%s %s rejected: rejected_rows.csv in the run folder lists each "
+            "with its reason, and the data-quality section counts them",
+            f"{rejected:,}",
+            rows,
+        )
+
+
 def _build_with_workers(
     params: Params,
     command: str,
@@ -203,12 +222,7 @@ def _build_with_workers(
     )
     if not warm_after_prepare:
         _warm_up_kernels(pool, workers, kernel_dir)
-    logger.info(
-        "read %s: %s accepted rows, %s rejected",
-        params["data_dir"],
-        f"{sum(len(frame) for frame in intake.tables.values()):,}",
-        f"{intake.quarantine.count():,}",
-    )
+    _log_intake(params, intake)
 
     step = time.perf_counter()
     workspace = work_dir / WORKSPACE_FILE

@@ -96,6 +96,7 @@ def prepare_data_quality(context: Any) -> None:
             [parts["dq_findings"], pd.DataFrame([stale])], ignore_index=True
         )
         context.notes.append(stale["message"])
+        logger.warning("%s", stale["message"])
     for name, frame in parts.items():
         context.store(name, _typed(frame.reset_index(drop=True)))
     basis = context.intake.currency_basis

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -10,6 +12,7 @@ import pandas as pd
 import pytest
 
 from acctlib import build
+from acctlib.intake import load_source
 from acctlib.intake.bulktable import BulkTable
 from tests.conftest import small_params
 
@@ -72,3 +75,19 @@ def test_warm_up_order_by_intake(monkeypatch, tmp_path: Path, touchpoints, expec
         build._build_with_workers(params, "test", [], None, 2, 0.0)
 
     assert steps == expected
+
+
+def test_rejected_rows_log_warning(small_sample, tmp_path, caplog):
+    data = tmp_path / "data"
+    shutil.copytree(small_sample, data)
+    with (data / "opportunities.csv").open("a", encoding="utf-8") as handle:
+        handle.write("O-BAD,A-MISSING,,,,,,,,\n")
+    params = small_params(data, tmp_path)
+    intake = load_source(params)
+
+    with caplog.at_level(logging.INFO, logger="acctlib"):
+        build._log_intake(params, intake)
+
+    warnings = [record for record in caplog.records if record.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert warnings[0].getMessage().startswith("1 input row was rejected:")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pandas as pd
 import pytest
 
-from acctlib import dataquality
+from acctlib import dataquality, engine
+from acctlib.intake import load_source
+from acctlib.prepare import PrepareContext
+from tests.conftest import small_params
 
 
 def _tables(created: list[str], entered: list[str] | None = None) -> dict:
@@ -90,3 +94,17 @@ def test_highlights_count_missing_stages(errors, expected):
     notes = dataquality.executive_highlights(_StageLintWorkspace(errors))
 
     assert f'<p class="note">{expected}</p>' in [note.data for note in notes]
+
+
+def test_stale_data_logs_warning(small_sample, tmp_path, caplog):
+    params = small_params(small_sample, tmp_path, "as_of=2027-12-31")
+    intake = load_source(params)
+    context = PrepareContext(con=engine.connect(), intake=intake, params=params)
+
+    with caplog.at_level(logging.WARNING, logger="acctlib"):
+        dataquality.prepare_data_quality(context)
+
+    warnings = [record for record in caplog.records if record.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "days before the as-of date 31 Dec 2027" in warnings[0].getMessage()
+    assert context.notes == [warnings[0].getMessage()]
