@@ -11,6 +11,7 @@ import logging
 import shlex
 import shutil
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -155,7 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--out",
         type=Path,
-        help="folder for the rebuilt run (default: a new temporary folder)",
+        help=(
+            "folder for the rebuilt run (default: a new temporary folder, "
+            "removed when the rebuild is identical)"
+        ),
     )
 
     compare = commands.add_parser("compare", help="list what differs between two runs")
@@ -228,9 +232,23 @@ def run_check(args: argparse.Namespace) -> int:
 def run_verify(args: argparse.Namespace) -> int:
     from acctlib.verify import verify_run
 
-    verification = verify_run(args.run_dir, args.out)
+    # A rebuild in a temporary folder is removed when it matches, because
+    # nothing in it is left to inspect. A differing one is kept.
+    temporary = args.out is None
+    out = Path(tempfile.mkdtemp(prefix="acctlib-verify-")) if temporary else args.out
+    try:
+        verification = verify_run(args.run_dir, out)
+    except BaseException:
+        if temporary:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     if verification.identical:
-        print(f"{args.run_dir}: identical to its rebuild in {verification.rebuilt_dir}")
+        if temporary:
+            shutil.rmtree(out, ignore_errors=True)
+            print(f"{args.run_dir}: identical to its rebuild")
+        else:
+            rebuilt = verification.rebuilt_dir
+            print(f"{args.run_dir}: identical to its rebuild in {rebuilt}")
         return 0
     print(f"{args.run_dir}: differs from its rebuild in {verification.rebuilt_dir}")
     for line in verification.differences():

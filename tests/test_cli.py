@@ -6,12 +6,16 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
 
+from acctlib import cli, verify
 from acctlib.params import DEFAULTS_FILE
+from acctlib.verify import Verification
 
 # The console script that ``pip install`` wrote for acctlib.cli:main.
 ACCTLIB = Path(sys.executable).with_name("acctlib")
@@ -86,3 +90,23 @@ def test_help_fits_80_columns():
     too_wide = [line for line in run_help("build").splitlines() if len(line) > 80]
 
     assert too_wide == []
+
+
+@pytest.mark.parametrize(("identical", "kept"), [(True, False), (False, True)])
+def test_verify_removes_identical_rebuild(monkeypatch, tmp_path, identical, kept):
+    """A temporary rebuild is removed when it matches and kept when it differs."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    folders = []
+
+    def rebuild(run_dir, out_dir):
+        folders.append(out_dir)
+        (out_dir / "reports").mkdir()
+        comparison = SimpleNamespace(identical_results=identical, differences=list)
+        return Verification(rebuilt_dir=out_dir / "reports", comparison=comparison)
+
+    monkeypatch.setattr(verify, "verify_run", rebuild)
+    code = cli.main(["verify", str(tmp_path / "run")])
+
+    assert code == (0 if identical else 1)
+    assert len(folders) == 1
+    assert folders[0].exists() == kept
