@@ -626,7 +626,8 @@ def rejected_reference_reason(column: str, parent: str) -> str:
     """Return the reason for a reference to a ``parent`` row that was rejected."""
     return (
         f"{column} points at a rejected row of {parent}; fix that row, "
-        f"listed with its reason under {parent}, and this row is kept too"
+        f"listed with its reason under {parent}, and the next build keeps this "
+        "row as well"
     )
 
 
