@@ -32,7 +32,16 @@ from typing import Any
 import nbformat
 import pandas as pd
 
-from acctlib import __version__, accountmap, engine, movement, publish, render, schema
+from acctlib import (
+    __version__,
+    accountmap,
+    engine,
+    movement,
+    publish,
+    render,
+    schema,
+    slicing,
+)
 from acctlib.displaypaths import display_command, display_path
 from acctlib.errors import AcctlibError, BuildError, ParameterError, RunBusyError
 from acctlib.intake import load_source
@@ -223,6 +232,7 @@ def _build_with_workers(
     if not warm_after_prepare:
         _warm_up_kernels(pool, workers, kernel_dir)
     _log_intake(params, intake)
+    slicing.check_owner_slice(params, intake.tables["accounts"])
 
     step = time.perf_counter()
     workspace = work_dir / WORKSPACE_FILE

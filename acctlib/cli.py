@@ -214,9 +214,11 @@ def run_check(args: argparse.Namespace) -> int:
     from acctlib.intake import load_source
     from acctlib.intake.quarantine import write_csv_safely
     from acctlib.params import resolve_params
+    from acctlib.slicing import check_owner_slice
 
     params = resolve_params(args.params, args.overrides)
     intake = load_source(params)
+    check_owner_slice(params, intake.tables["accounts"])
     print(format_check_report(intake, show=max(args.show, 0)))
     if args.rejected:
         write_csv_safely(intake.quarantine.to_frame(), args.rejected)

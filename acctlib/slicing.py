@@ -62,11 +62,32 @@ def select_account_ids(
         selected_owners.update(str(member).strip().casefold() for member in teams[team])
     ids = sorted(accounts.loc[owners.isin(selected_owners), "account_id"].astype(str))
     if not ids:
-        known = ", ".join(sorted(accounts["owner"].dropna().astype(str).unique())[:20])
+        names = sorted(accounts["owner"].dropna().astype(str).unique())
+        known = ", ".join(names[:20])
+        if len(names) > 20:
+            known += f" and {len(names) - 20} more"
+        selection = " or ".join(
+            f"{kind} {value!r}"
+            for kind, value in (("owner", owner), ("team", team))
+            if value
+        )
         raise ParameterError(
-            f"owner {owner!r} / team {team!r} owns no account; known owners: {known}"
+            f"{selection} owns no account; known owners: {known}. Check the "
+            "spelling against the owner column of the accounts file"
         )
     return ids
+
+
+def check_owner_slice(params: Any, accounts: pd.DataFrame) -> None:
+    """Raise ParameterError now if the ``owner`` or ``team`` owns no account.
+
+    ``accounts`` is the intake's accounts table. The build and ``acctlib
+    check`` call it before any prepare step, so a misspelt owner stops the
+    run in seconds rather than after the last step.
+    """
+    owner, team = params["owner"], params["team"]
+    if owner or team:
+        select_account_ids(accounts, owner, team, params["teams"])
 
 
 def prepare_owner_slice(context: Any) -> None:

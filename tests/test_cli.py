@@ -1,4 +1,4 @@
-"""Tests for acctlib.cli: the help of the installed ``acctlib`` command."""
+"""Tests for acctlib.cli: help, check and verify of the ``acctlib`` command."""
 
 from __future__ import annotations
 
@@ -110,3 +110,12 @@ def test_verify_removes_identical_rebuild(monkeypatch, tmp_path, identical, kept
     assert code == (0 if identical else 1)
     assert len(folders) == 1
     assert folders[0].exists() == kept
+
+
+def test_check_rejects_owner_without_accounts(small_sample, capsys):
+    code = cli.main(
+        ["check", "--set", f"data_dir={small_sample}", "--set", "owner=Nobody Here"]
+    )
+
+    assert code == 2
+    assert "owner 'Nobody Here' owns no account" in capsys.readouterr().err

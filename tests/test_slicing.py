@@ -40,8 +40,24 @@ def test_unknown_team_raises():
 
 
 def test_owner_without_accounts_raises():
-    with pytest.raises(ParameterError, match="owns no account; known owners"):
+    with pytest.raises(ParameterError) as raised:
         slicing.select_account_ids(ACCOUNTS, "Nobody", "", TEAMS)
+
+    message = str(raised.value)
+    assert message.startswith("owner 'Nobody' owns no account; known owners: ")
+    assert "team" not in message
+
+
+def test_unknown_owner_lists_twenty_owners():
+    accounts = pd.DataFrame(
+        {
+            "account_id": [f"A{i}" for i in range(25)],
+            "owner": [f"Rep {i:02}" for i in range(25)],
+        }
+    )
+
+    with pytest.raises(ParameterError, match="Rep 19 and 5 more. Check the spelling"):
+        slicing.select_account_ids(accounts, "Nobody", "", {})
 
 
 @pytest.mark.slow
