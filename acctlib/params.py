@@ -47,6 +47,8 @@ class Declaration:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] | None = None
+    technical: bool = False
+    """True for a setting of how the build runs, which no figure depends on."""
 
     @property
     def summary(self) -> str:
@@ -87,6 +89,7 @@ def load_declarations(path: Path = DEFAULTS_FILE) -> dict[str, Declaration]:
             minimum=entry.get("minimum"),
             maximum=entry.get("maximum"),
             choices=tuple(choices) if choices else None,
+            technical=bool(entry.get("technical", False)),
         )
     return declarations
 

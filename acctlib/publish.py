@@ -137,13 +137,16 @@ def format_generated_at(generated_at: str, timezone: str) -> str:
 def report_settings(params: dict[str, Any]) -> list[tuple[str, str]]:
     """Return (label, value) pairs of the settings a reader needs to know.
 
-    Folders and lists (data, work and report paths, sections) are left to
-    the footer; numbers carry their declared unit.
+    Folders and lists (data, work and report paths, sections) and the
+    technical settings of how the build runs (memory, engine, timeouts) are
+    left to the footer; numbers carry their declared unit.
     """
     declarations = load_declarations()
     settings = []
     for name, declaration in declarations.items():
         if declaration.type in ("path", "list", "mapping") or name not in params:
+            continue
+        if declaration.technical:
             continue
         value = params[name]
         if value in (None, ""):

@@ -39,6 +39,8 @@ def test_settings_leave_out_folders_and_add_units():
         "influence_window_days": 30,
         "seed": 7,
         "month_over_month": True,
+        "duckdb_memory_limit": "4GB",
+        "parallel_notebooks": 2,
     }
     settings = dict(publish.report_settings(params))
     assert settings["As of"] == "2026-06-30"
@@ -47,6 +49,8 @@ def test_settings_leave_out_folders_and_add_units():
     assert settings["Month over month"] == "true"
     assert "Data dir" not in settings
     assert "Variant" not in settings
+    assert "Duckdb memory limit" not in settings
+    assert "Parallel notebooks" not in settings
 
 
 def test_invalid_timezone_rejected(tmp_path):
