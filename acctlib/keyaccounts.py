@@ -21,6 +21,7 @@ import pandas as pd
 from acctlib import engine
 from acctlib.accountstate import store_typed
 from acctlib.asof import as_of_cutoff
+from acctlib.labels import readable
 
 logger = logging.getLogger(__name__)
 
@@ -234,7 +235,7 @@ def _describe_marketing(marketing: pd.DataFrame) -> pd.DataFrame:
     ranked["label"] = (
         ranked["campaign"]
         + " ("
-        + ranked["channel"]
+        + ranked["channel"].map(readable)
         + ") "
         + ranked["touches"].astype(str)
     )
