@@ -229,7 +229,11 @@ REVENUE = TableSpec(
     references={"account_id": ("accounts", "account_id")},
     columns=(
         _col("account_id", "id", "Customer account."),
-        _col("month", "date", "First day of the month."),
+        _col(
+            "month",
+            "date",
+            "Month, as its first day; another day counts for its month.",
+        ),
         _col("amount", "amount", "Revenue recognised in the month."),
     ),
 )

@@ -109,6 +109,11 @@ def canonicalize(
     frame = _parse_columns(raw, source, spec, quarantine)
     if raw.table == "opportunities":
         frame = _apply_stage_map(frame, stage_map, quarantine, source)
+    if raw.table == "revenue":
+        # A month dated on another day, such as an export's month-end,
+        # counts for its month: as of a date inside the month it would
+        # otherwise fall after the as-of date and drop out.
+        frame["month"] = frame["month"].dt.to_period("M").dt.to_timestamp()
     # Validate before removing duplicate keys, so that a valid row is kept
     # when an earlier row with the same key fails a check.
     frame = _validate(frame, spec, quarantine, source)

@@ -990,3 +990,31 @@ def test_bom_header_is_stripped(tmp_path):
     assert accounts.columns[0] == "account_id"
     assert accounts["account_id"].tolist() == ["A1"]
     assert intake.quarantine.to_frame().empty
+
+
+def test_revenue_month_counts_for_its_month(tmp_path):
+    rows = [
+        {"account_id": ACCOUNT_ROW["account_id"], "month": month, "amount": "100.00"}
+        for month in ("2024-04-30", "2024-05-01", "2024-06-15")
+    ]
+    write_source(tmp_path, revenue=rows)
+
+    intake = load(tmp_path)
+
+    months = intake.tables["revenue"]["month"].dt.strftime("%Y-%m-%d").tolist()
+    assert months == ["2024-04-01", "2024-05-01", "2024-06-01"]
+    assert rejected(intake, "revenue").empty
+
+
+def test_revenue_months_that_meet_are_duplicates(tmp_path):
+    account = ACCOUNT_ROW["account_id"]
+    rows = [
+        {"account_id": account, "month": "2024-04-01", "amount": "100.00"},
+        {"account_id": account, "month": "2024-04-30", "amount": "50.00"},
+    ]
+    write_source(tmp_path, revenue=rows)
+
+    intake = load(tmp_path)
+
+    assert len(intake.tables["revenue"]) == 1
+    assert len(rejected(intake, "revenue")) == 1
