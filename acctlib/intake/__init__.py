@@ -194,6 +194,7 @@ def assemble(
     notes = [note for raw in raw_tables for note in raw.notes]
     tables: dict[str, pd.DataFrame] = {}
     received: dict[str, int] = {}
+    table_files: dict[str, list[str]] = {}
     opportunity_file = "opportunities"
     bulk_tables = [raw for raw in raw_tables if isinstance(raw, BulkRawTable)]
     for raw in raw_tables:
@@ -207,6 +208,7 @@ def assemble(
         if raw.table in tables:
             frame = pd.concat([tables[raw.table], frame], ignore_index=True)
         tables[raw.table] = frame
+        table_files.setdefault(raw.table, []).append(raw.file)
         if raw.table == "opportunities":
             opportunity_file = raw.file
     present = set(tables) | {raw.table for raw in bulk_tables}
@@ -216,6 +218,14 @@ def assemble(
                 f"required table {name} is missing from the source; provide "
                 f"{name}.csv (or .parquet, .xlsx) with columns "
                 f"{', '.join(c.name for c in spec.columns if c.required)}"
+            )
+        if not spec.optional and received.get(name) == 0:
+            # Without rows of a required table every later step works on
+            # empty frames, and the build would fail only inside a notebook.
+            raise InputError(
+                f"required table {name} has a header row but no data rows in "
+                f"{', '.join(table_files[name])}; export it again with its data rows",
+                file=table_files[name][0],
             )
         if name not in present:
             notes.append(

@@ -856,6 +856,22 @@ def test_missing_required_table_raises(tmp_path, table):
         load(tmp_path)
 
 
+@pytest.mark.parametrize("table", ["accounts", "opportunities"])
+def test_header_only_required_table_raises(tmp_path, table):
+    write_source(tmp_path)
+    path = tmp_path / f"{table}.csv"
+    path.write_text(",".join(VALID_ROWS[table]) + "\n", encoding="utf-8")
+
+    expected = (
+        f"required table {table} has a header row but no data rows in "
+        f"{re.escape(str(path))}; export it again with its data rows"
+    )
+    with pytest.raises(InputError, match=expected) as raised:
+        load(tmp_path)
+
+    assert raised.value.file == str(path)
+
+
 def test_missing_data_folder_raises(tmp_path):
     folder = tmp_path / "absent"
 
