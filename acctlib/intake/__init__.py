@@ -227,7 +227,15 @@ def assemble(
                 f"{', '.join(table_files[name])}; export it again with its data rows",
                 file=table_files[name][0],
             )
-        if name not in present:
+        if received.get(name) == 0:
+            # A header-only optional table counts as absent, because the
+            # sections that need it expect rows once the table exists.
+            del tables[name]
+            notes.append(
+                f"The {name} table from {', '.join(table_files[name])} has no "
+                "data rows; sections that need it are omitted."
+            )
+        elif name not in present:
             notes.append(
                 f"No {name} table in the source; sections that need it are omitted."
             )

@@ -872,6 +872,25 @@ def test_header_only_required_table_raises(tmp_path, table):
     assert raised.value.file == str(path)
 
 
+@pytest.mark.parametrize(
+    "table", ["stage_history", "touchpoints", "revenue", "signals"]
+)
+def test_header_only_optional_table_is_omitted(tmp_path, table):
+    write_source(tmp_path)
+    path = tmp_path / f"{table}.csv"
+    path.write_text(",".join(VALID_ROWS[table]) + "\n", encoding="utf-8")
+
+    intake = load(tmp_path)
+
+    assert table not in intake.tables
+    assert table not in intake.counts()["table"].tolist()
+    expected = (
+        f"The {table} table from {path} has no data rows; "
+        "sections that need it are omitted."
+    )
+    assert expected in intake.notes
+
+
 def test_missing_data_folder_raises(tmp_path):
     folder = tmp_path / "absent"
 
