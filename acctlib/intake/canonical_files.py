@@ -2,7 +2,8 @@
 
 The data folder holds ``accounts``, ``opportunities`` and optionally
 ``stage_history``, ``touchpoints``, ``revenue`` and ``signals``, each as
-``.csv``, ``.parquet`` or ``.xlsx``.
+``.csv``, ``.parquet`` or ``.xlsx``. A CSV file that is not valid UTF-8 is
+read as Windows-1252, with a note.
 """
 
 from __future__ import annotations
@@ -33,12 +34,17 @@ def read_source(
             continue
         if bulk.use_bulk(name, path, params):
             # Large tables are read and validated in DuckDB during assembly.
+            # NOTE: DuckDB reads them as UTF-8 only, without the Windows-1252
+            # fallback of smaller files.
             raw_tables.append(bulk.BulkRawTable(table=name, file=str(path)))
             rows = bulk.count_rows(path)
             inputs.append(InputFile(name, str(path), sha256_file(path), rows))
             continue
-        frame = read_text_frame(path)
-        raw_tables.append(RawTable(table=name, file=str(path), frame=frame))
+        notes: list[str] = []
+        frame = read_text_frame(path, encoding=None, notes=notes)
+        raw_tables.append(
+            RawTable(table=name, file=str(path), frame=frame, notes=notes)
+        )
         inputs.append(
             InputFile(
                 table=name, path=str(path), sha256=sha256_file(path), rows=len(frame)

@@ -8,6 +8,7 @@ are supported.
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pandas as pd
 from acctlib.errors import InputError
 
 SUFFIXES = (".csv", ".parquet", ".xlsx")
+FALLBACK_ENCODING = "cp1252"
 
 
 @dataclass(frozen=True)
@@ -46,13 +48,43 @@ def find_table_file(data_dir: Path, stem: str) -> Path | None:
     return None
 
 
+def decode_file(path: Path, encoding: str | None = None) -> tuple[str, str]:
+    """Decode a text file and return the text and the encoding used.
+
+    Without a declared ``encoding`` the file is read as UTF-8 (dropping a
+    byte-order mark) or, when it is not valid UTF-8, as Windows-1252 (a
+    superset of Latin-1's printable characters). The five bytes that
+    Windows-1252 leaves undefined become U+FFFD.
+    """
+    data = path.read_bytes()
+    if encoding:
+        try:
+            return data.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as error:
+            raise InputError(
+                f"cannot decode {path} as {encoding}: {error}; fix read.encoding "
+                "in the profile",
+                file=str(path),
+            ) from error
+    try:
+        return data.decode("utf-8-sig"), "utf-8-sig"
+    except UnicodeDecodeError:
+        return data.decode(FALLBACK_ENCODING, errors="replace"), FALLBACK_ENCODING
+
+
 def read_text_frame(
-    path: Path, *, encoding: str = "utf-8-sig", sep: str = ","
+    path: Path,
+    *,
+    encoding: str | None = "utf-8-sig",
+    sep: str = ",",
+    notes: list[str] | None = None,
 ) -> pd.DataFrame:
     """Read a CSV, Parquet or XLSX file with every column as text.
 
     A UTF-8 byte-order mark is removed from the first header. Parquet keeps
-    its typed columns, which the parsers accept as they are.
+    its typed columns, which the parsers accept as they are. With
+    ``encoding=None`` a CSV file is decoded by :func:`decode_file`, and a
+    note is appended to ``notes`` when it was not valid UTF-8.
 
     Raises
     ------
@@ -63,7 +95,17 @@ def read_text_frame(
         raise InputError(f"input file {path} not found", file=str(path))
     suffix = path.suffix.lower()
     try:
-        if suffix == ".csv":
+        if suffix == ".csv" and encoding is None:
+            text, used = decode_file(path)
+            if used != "utf-8-sig" and notes is not None:
+                notes.append(
+                    f"{path.name} is not valid UTF-8; read it as {used} "
+                    '(save it as "CSV UTF-8" to silence this note).'
+                )
+            frame = pd.read_csv(
+                io.StringIO(text), dtype=str, keep_default_na=False, sep=sep
+            )
+        elif suffix == ".csv":
             frame = pd.read_csv(
                 path, dtype=str, keep_default_na=False, encoding=encoding, sep=sep
             )

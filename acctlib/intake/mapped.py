@@ -29,6 +29,7 @@ from acctlib.errors import InputError, ParameterError
 from acctlib.intake.canonical import FILE, MODIFIED, ROW, RawTable
 from acctlib.intake.files import (
     InputFile,
+    decode_file,
     escape_invisible,
     read_text_frame,
     sha256_file,
@@ -37,7 +38,6 @@ from acctlib.intake.files import (
 logger = logging.getLogger(__name__)
 
 DELIMITERS = (",", ";", "\t", "|")
-FALLBACK_ENCODING = "cp1252"
 
 
 def read_export_file(
@@ -52,7 +52,7 @@ def read_export_file(
     if path.suffix.lower() != ".csv":
         frame = read_text_frame(path)
     else:
-        text, used = _decode(path, encoding)
+        text, used = decode_file(path, encoding)
         if used != (encoding or "utf-8-sig"):
             notes.append(
                 f"{path.name} is not valid UTF-8; read it as {used} "
@@ -76,23 +76,6 @@ def read_export_file(
     frame = frame.astype("str")
     frame[ROW] = range(1, len(frame) + 1)
     return frame, notes
-
-
-def _decode(path: Path, encoding: str | None) -> tuple[str, str]:
-    data = path.read_bytes()
-    if encoding:
-        try:
-            return data.decode(encoding), encoding
-        except (UnicodeDecodeError, LookupError) as error:
-            raise InputError(
-                f"cannot decode {path} as {encoding}: {error}; fix read.encoding "
-                "in the profile",
-                file=str(path),
-            ) from error
-    try:
-        return data.decode("utf-8-sig"), "utf-8-sig"
-    except UnicodeDecodeError:
-        return data.decode(FALLBACK_ENCODING, errors="replace"), FALLBACK_ENCODING
 
 
 def _sniff_delimiter(text: str) -> str:

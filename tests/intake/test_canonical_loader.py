@@ -819,12 +819,6 @@ def test_missing_required_column_raises(tmp_path, table, column):
             id="empty-csv",
         ),
         pytest.param(
-            "accounts.csv",
-            b"account_id,name\n\xff\xfeA1,Acme\n",
-            r"cannot read input file .*accounts\.csv as CSV: 'utf-8' codec",
-            id="csv-not-utf8",
-        ),
-        pytest.param(
             "accounts.parquet",
             b"not a parquet file",
             r"cannot read input file .*accounts\.parquet as PARQUET",
@@ -1012,6 +1006,22 @@ def test_parquet_infinite_amount_is_blanked(tmp_path):
     assert quarantined["row"].tolist() == [2]
     assert quarantined["column"].tolist() == ["amount"]
     assert quarantined["action"].tolist() == ["cell blanked"]
+
+
+def test_windows_1252_csv_is_read_with_note(tmp_path):
+    write_source(tmp_path)
+    name = "Zénith Dätä Inc. – Müller"
+    row = {**ACCOUNT_ROW, "name": name}
+    path = write_table(tmp_path, "accounts", [row], encoding="cp1252")
+    with pytest.raises(UnicodeDecodeError):
+        path.read_bytes().decode("utf-8")
+
+    intake = load(tmp_path)
+
+    assert intake.tables["accounts"]["name"].tolist() == [name]
+    assert intake.quarantine.to_frame().empty
+    expected = "accounts.csv is not valid UTF-8; read it as cp1252"
+    assert any(note.startswith(expected) for note in intake.notes)
 
 
 def test_bom_header_is_stripped(tmp_path):
