@@ -232,7 +232,7 @@ def _build_with_workers(
     if not warm_after_prepare:
         _warm_up_kernels(pool, workers, kernel_dir)
     _log_intake(params, intake)
-    slicing.check_owner_slice(params, intake.tables["accounts"])
+    slicing.check_owner_slice(params, intake.tables)
 
     step = time.perf_counter()
     workspace = work_dir / WORKSPACE_FILE

@@ -218,7 +218,7 @@ def run_check(args: argparse.Namespace) -> int:
 
     params = resolve_params(args.params, args.overrides)
     intake = load_source(params)
-    check_owner_slice(params, intake.tables["accounts"])
+    check_owner_slice(params, intake.tables)
     print(format_check_report(intake, show=max(args.show, 0)))
     if args.rejected:
         write_csv_safely(intake.quarantine.to_frame(), args.rejected)

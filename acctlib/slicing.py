@@ -78,16 +78,16 @@ def select_account_ids(
     return ids
 
 
-def check_owner_slice(params: Any, accounts: pd.DataFrame) -> None:
+def check_owner_slice(params: Any, tables: Mapping[str, Any]) -> None:
     """Raise ParameterError now if the ``owner`` or ``team`` owns no account.
 
-    ``accounts`` is the intake's accounts table. The build and ``acctlib
-    check`` call it before any prepare step, so a misspelt owner stops the
-    run in seconds rather than after the last step.
+    ``tables`` are the intake's tables. The build and ``acctlib check``
+    call it before any prepare step, so a misspelt owner stops the run in
+    seconds rather than after the last step.
     """
     owner, team = params["owner"], params["team"]
     if owner or team:
-        select_account_ids(accounts, owner, team, params["teams"])
+        select_account_ids(tables["accounts"], owner, team, params["teams"])
 
 
 def prepare_owner_slice(context: Any) -> None:
