@@ -2,11 +2,11 @@
 
 The body is HTML that common mail clients show as intended: inline styles,
 no scripts, no external images. It carries the headline figures with
-their change since the previous month-end, the largest movements and any
-forecast figures of the headline. The charts of the executive summary
-follow as PNG images attached inline (``cid:`` references), converted
-from the static SVG each chart carries. The full executive summary is
-attached.
+their change since the previous month-end, the largest movements and the
+headline bookings forecast with its P10 to P90 range. The charts of the
+executive summary follow as PNG images attached inline (``cid:``
+references), converted from the static SVG each chart carries. The full
+executive summary is attached.
 
 SMTP settings come from environment variables (``ACCTLIB_SMTP_HOST``,
 ``ACCTLIB_SMTP_PORT``, ``ACCTLIB_SMTP_TLS`` as ``none``, ``starttls`` or
@@ -290,20 +290,30 @@ def _cards_html(cards: list[dict[str, str]]) -> str:
 
 
 def _forecast_html(headline: dict[str, Any], currency: str) -> str:
-    """Return the forecast figures of the headline, or an empty string."""
-    figures = {
-        key: value
-        for key, value in sorted(headline.items())
-        if key.startswith("forecast") and isinstance(value, int | float)
-    }
-    if not figures:
+    """Return the headline forecast with its P10 to P90 range, or an empty string.
+
+    The figures and labels match the forecast cards of the executive summary.
+    """
+    forecast = headline.get("forecast")
+    if not isinstance(forecast, dict) or forecast.get("forecast") is None:
         return ""
+    period = f"{forecast['window_start']} to {forecast['window_end']}"
+    figures = [
+        (
+            f"Bookings forecast, {period}",
+            tables.format_money(forecast["forecast"], currency),
+        ),
+        (
+            "Range, P10 to P90",
+            f"{tables.format_money(forecast.get('p10'), currency)} to "
+            f"{tables.format_money(forecast.get('p90'), currency)}",
+        ),
+        ("Method", forecast.get("label", "")),
+    ]
     rows = "".join(
-        f'<tr><td style="{FONT}{CELL}">'
-        f"{html.escape(key.replace('_', ' ').capitalize())}</td>"
-        f'<td style="{FONT}{CELL}text-align:right;">'
-        f"{html.escape(tables.format_money(value, currency))}</td></tr>"
-        for key, value in figures.items()
+        f'<tr><td style="{FONT}{CELL}">{html.escape(label)}</td>'
+        f'<td style="{FONT}{CELL}text-align:right;">{html.escape(value)}</td></tr>'
+        for label, value in figures
     )
     return (
         f'<h2 style="{FONT}font-size:16px;">Forecast</h2>'

@@ -169,3 +169,49 @@ def test_config_file_loaded_safely(tmp_path):
     with pytest.raises(delivery.DeliveryError, match="not valid YAML"):
         delivery.load_smtp_settings(environ=environ)
     assert not marker.exists()
+
+
+def _manifest_with_forecast() -> dict:
+    """Return a manifest whose headline has the nested forecast of a real build."""
+    return {
+        "run": "2026-06-30",
+        "as_of": "2026-06-30",
+        "command": "acctlib build",
+        "params": {"report_currency": "USD"},
+        "headline": {
+            "open_pipeline": 6618187.9,
+            "forecast": {
+                "method": "win_probability",
+                "label": "Win-probability model",
+                "window": "next_3_months",
+                "window_start": "2026-07-01",
+                "window_end": "2026-09-30",
+                "forecast": 4416653.917473714,
+                "p10": 4125813.8999999994,
+                "p50": 4451615.799999999,
+                "p90": 4678259.119999999,
+                "backtested": True,
+                "sentence": "The win-probability model has been the most accurate.",
+                "reliability": None,
+            },
+        },
+    }
+
+
+def test_body_shows_nested_forecast(tmp_path):
+    body = delivery.render_body(tmp_path, _manifest_with_forecast(), [])
+    text = BeautifulSoup(body, "html.parser").get_text(" ")
+
+    assert "Bookings forecast, 2026-07-01 to 2026-09-30" in text
+    assert "USD 4,416,654" in text
+    assert "Range, P10 to P90" in text
+    assert "USD 4,125,814 to USD 4,678,259" in text
+    assert "Win-probability model" in text
+
+
+def test_body_without_forecast_has_no_section(tmp_path):
+    manifest = _manifest_with_forecast()
+    del manifest["headline"]["forecast"]
+    body = delivery.render_body(tmp_path, manifest, [])
+
+    assert "Forecast" not in body
