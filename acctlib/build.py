@@ -271,6 +271,7 @@ def _build_with_workers(
         write_page = _page_writer(staging, sections, manifest, timings)
         _execute_all(
             pool,
+            workers,
             sections,
             staging,
             kernel_dir,
@@ -357,6 +358,7 @@ def _drop_sections_without_tables(
 
 def _execute_all(
     pool: ProcessPoolExecutor,
+    workers: int,
     sections: list[Path],
     staging: Path,
     kernel_dir: Path,
@@ -365,7 +367,7 @@ def _execute_all(
     meanwhile: Callable[[], None],
     on_executed: Callable[[str, nbformat.NotebookNode], None],
 ) -> None:
-    """Run every section notebook on the worker processes of ``pool``.
+    """Run every section notebook on the ``workers`` processes of ``pool``.
 
     The notebooks run in ``kernel_dir``, the folder of the run's workspace.
     ``meanwhile`` is called in this process once every notebook has been
@@ -376,7 +378,10 @@ def _execute_all(
     total = len(sections)
     run_dir = Path(params["reports_dir"]) / params.run_name
     futures = {}
-    for position, source in enumerate(sections, 1):
+    # The pool queues what it cannot start at once, so each notebook is
+    # logged when it has run, numbered in the order of completion.
+    logger.info("running %d notebooks, %d at a time", total, workers)
+    for source in sections:
         output = staging / "notebooks" / source.name
         # The notebook records where it came from and where the run keeps
         # it, not the temporary folder it is written to.
@@ -384,7 +389,6 @@ def _execute_all(
             display_path(source),
             display_path(run_dir / "notebooks" / source.name),
         )
-        logger.info("[%d/%d] running %s", position, total, source.name)
         # The worker processes import render, not this module, so they do
         # not load what only preparing needs, such as scipy and statsmodels.
         future = pool.submit(
@@ -396,10 +400,10 @@ def _execute_all(
             cwd=kernel_dir,
             recorded_paths=recorded,
         )
-        futures[future] = (position, source, output)
+        futures[future] = (source, output)
     meanwhile()
-    for future in as_completed(futures):
-        position, source, output = futures[future]
+    for finished, future in enumerate(as_completed(futures), 1):
+        source, output = futures[future]
         try:
             elapsed = future.result()
         except BuildError:
@@ -408,7 +412,7 @@ def _execute_all(
                 other.cancel()
             raise
         timings[f"notebook:{source.stem}"] = elapsed
-        logger.info("[%d/%d] %s done in %.1f s", position, total, source.name, elapsed)
+        logger.info("[%d/%d] %s done in %.1f s", finished, total, source.name, elapsed)
         on_executed(source.stem, nbformat.read(output, as_version=4))
 
 

@@ -1,13 +1,16 @@
-"""When a build warms up its notebook kernels, before or after prepare."""
+"""When a build warms up its notebook kernels, and what it logs."""
 
 from __future__ import annotations
 
 import logging
 import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
 import duckdb
+import nbformat
 import pandas as pd
 import pytest
 
@@ -91,3 +94,43 @@ def test_rejected_rows_log_warning(small_sample, tmp_path, caplog):
     warnings = [record for record in caplog.records if record.levelname == "WARNING"]
     assert len(warnings) == 1
     assert warnings[0].getMessage().startswith("1 input row was rejected:")
+
+
+def test_notebooks_logged_when_done(monkeypatch, tmp_path, caplog):
+    second_done = threading.Event()
+
+    def run_notebook(source, output, parameters, **options):
+        # The first notebook finishes only after the second, as a longer
+        # notebook submitted earlier would.
+        if source.name == "a.ipynb":
+            assert second_done.wait(timeout=10)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nbformat.v4.new_notebook(), output)
+        if source.name == "b.ipynb":
+            second_done.set()
+        return 1.0
+
+    monkeypatch.setattr(build.render, "run_notebook", run_notebook)
+    params = small_params(tmp_path / "data", tmp_path)
+    sections = [tmp_path / "a.ipynb", tmp_path / "b.ipynb"]
+    executed: list[str] = []
+    caplog.set_level(logging.INFO, logger=build.logger.name)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        build._execute_all(
+            pool,
+            2,
+            sections,
+            tmp_path / "staging",
+            tmp_path,
+            params,
+            {},
+            lambda: None,
+            lambda name, notebook: executed.append(name),
+        )
+
+    assert caplog.messages == [
+        "running 2 notebooks, 2 at a time",
+        "[1/2] b.ipynb done in 1.0 s",
+        "[2/2] a.ipynb done in 1.0 s",
+    ]
+    assert executed == ["b", "a"]
