@@ -77,9 +77,21 @@ def write_section_page(
     bar of the page.
     """
     report = _page_context(manifest, sections, f"{name}.html")
+    report["title"] = page_title(section_title(notebook, name), manifest)
     report["toc"] = render.extract_toc(notebook)
     html = render.export_html(notebook, report)
     (run_dir / f"{name}.html").write_text(html, encoding="utf-8")
+
+
+def page_title(section: str, manifest: dict[str, Any]) -> str:
+    """Return the browser title of a section page.
+
+    For example ``Executive summary · Account review as of 2026-06-30``.
+    The part after the section title matches the title of the run's
+    contents page, variant included.
+    """
+    variant = f" ({manifest['variant']})" if manifest.get("variant") else ""
+    return f"{section} · Account review as of {manifest['as_of']}{variant}"
 
 
 def _page_context(manifest: dict[str, Any], sections, current: str) -> dict[str, Any]:

@@ -500,10 +500,15 @@ def export_html(notebook: nbformat.NotebookNode, report: dict[str, Any]) -> str:
     ``report`` fills the navigation bar, table of contents and footer of
     the ``report`` template (sections, current file, as_of, variant,
     currency, generated_at, version, git_commit, command, inputs, params,
-    toc, settings as (label, value) pairs).
+    toc, settings as (label, value) pairs) and its optional ``title`` sets
+    the page's ``<title>``.
     """
     settings = report.get("settings", [])
     notebook = _strip_for_export(nbformat.from_dict(notebook), settings)
+    if report.get("title"):
+        # The lab template of nbconvert 7 takes the <title> from this metadata
+        # field, and falls back to "Notebook" without it.
+        notebook.metadata["title"] = report["title"]
     body, _ = _html_exporter().from_notebook_node(
         notebook, resources={"acctlib": report}
     )

@@ -1,8 +1,10 @@
-"""Page settings, generation time and the size budget of report pages."""
+"""Page titles, settings, generation time and the size budget of report pages."""
 
 from __future__ import annotations
 
+import nbformat
 import pytest
+from bs4 import BeautifulSoup
 
 from acctlib import build, publish
 from acctlib.errors import ParameterError
@@ -81,3 +83,43 @@ def test_previous_month_failure_becomes_note(monkeypatch, tmp_path):
         "No comparison with 2026-05-31: preparing that date failed "
         "(no data before 2026-05-31)."
     ]
+
+
+def _page_manifest(variant: str) -> dict:
+    return {
+        "as_of": "2026-06-30",
+        "variant": variant,
+        "sections": ["00-executive-summary"],
+        "params": {
+            "data_dir": "crm",
+            "report_currency": "USD",
+            "report_timezone": "UTC",
+        },
+        "inputs": [],
+        "generated_at": "2026-07-01T06:30:00Z",
+        "acctlib_version": "0.0.0",
+        "git_commit": None,
+        "command": "acctlib build",
+    }
+
+
+@pytest.mark.parametrize(
+    ("variant", "expected"),
+    [
+        ("", "Executive summary · Account review as of 2026-06-30"),
+        ("east", "Executive summary · Account review as of 2026-06-30 (east)"),
+    ],
+    ids=["no variant", "variant"],
+)
+def test_section_page_title_names_section_and_date(tmp_path, variant, expected):
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("# Executive summary")]
+    )
+    manifest = _page_manifest(variant)
+    sections = publish.list_sections(manifest, {"00-executive-summary": notebook})
+    publish.write_section_page(
+        tmp_path, "00-executive-summary", notebook, manifest, sections
+    )
+    page = (tmp_path / "00-executive-summary.html").read_text(encoding="utf-8")
+
+    assert BeautifulSoup(page, "html.parser").title.get_text() == expected

@@ -45,6 +45,14 @@ def test_charts_carry_static_svg(small_report, section):
         assert "<svg" in str(fallback)
 
 
+def test_page_titles_name_section_and_date(small_report):
+    manifest = json.loads((small_report.run_dir / "manifest.json").read_text())
+    for file, section in manifest["section_titles"].items():
+        soup = read_soup(small_report.run_dir / file)
+        expected = f"{section} · Account review as of 2026-06-30"
+        assert soup.title.get_text() == expected, file
+
+
 def test_settings_table_replaces_parameters(small_report):
     soup = read_soup(small_report.run_dir / "00-executive-summary.html")
     settings = soup.select("table.acctlib-settings tr")
