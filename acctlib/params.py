@@ -9,6 +9,7 @@ notebook runs.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -217,6 +218,12 @@ def coerce(
     quoted in the error.
     """
     if name not in declarations:
+        close = difflib.get_close_matches(name, declarations, n=1)
+        if close:
+            raise ParameterError(
+                f"unknown parameter {name!r} in {origin}; did you mean {close[0]!r}? "
+                "acctlib build --help lists every parameter"
+            )
         known = ", ".join(sorted(declarations))
         raise ParameterError(
             f"unknown parameter {name!r} in {origin}; known parameters: {known}"

@@ -104,7 +104,7 @@ def test_unknown_parameter_in_file_raises(tmp_path):
 
     expected = (
         rf"unknown parameter 'top_acounts' in {re.escape(str(path))}; "
-        "known parameters: as_of,"
+        r"did you mean 'top_accounts'\? acctlib build --help lists every parameter$"
     )
     with pytest.raises(ParameterError, match=expected):
         resolve_params(path)
