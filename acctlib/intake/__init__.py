@@ -270,6 +270,15 @@ def assemble(
     all_extras["quality_findings"] = findings
     notes += [message for message in findings["message"]]
     tables = {name: finish(frame, name) for name, frame in tables.items()}
+    for name in [name for name, frame in tables.items() if len(frame) == 0]:
+        if schema.TABLES[name].optional and received.get(name, 0) > 0:
+            # As for a header-only table: the sections that need the table
+            # expect rows once it exists.
+            del tables[name]
+            notes.append(
+                f"Every row of the {name} table was rejected (see "
+                "rejected_rows.csv); sections that need it are omitted."
+            )
     return Intake(
         tables=tables,
         quarantine=quarantine,

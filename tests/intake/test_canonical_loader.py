@@ -885,6 +885,29 @@ def test_header_only_optional_table_is_omitted(tmp_path, table):
     assert expected in intake.notes
 
 
+@pytest.mark.parametrize(
+    "table", ["stage_history", "touchpoints", "revenue", "signals"]
+)
+def test_fully_rejected_optional_table_is_omitted(tmp_path, table):
+    # Every row points at an account or opportunity that does not exist.
+    row = dict(VALID_ROWS[table])
+    key = "opportunity_id" if table == "stage_history" else "account_id"
+    row[key] = "MISSING"
+    write_source(tmp_path, **{table: [row, row]})
+
+    intake = load(tmp_path)
+
+    assert table not in intake.tables
+    counts = intake.reconciliation().set_index("table").loc[table]
+    assert (counts["read"], counts["accepted"], counts["rejected"]) == (2, 0, 2)
+    assert bool(counts["reconciled"])
+    expected = (
+        f"Every row of the {table} table was rejected (see rejected_rows.csv); "
+        "sections that need it are omitted."
+    )
+    assert expected in intake.notes
+
+
 def test_missing_data_folder_raises(tmp_path):
     folder = tmp_path / "absent"
 
