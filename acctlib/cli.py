@@ -84,8 +84,6 @@ def _format_default(declaration: Declaration, room: int) -> str:
     value = declaration.default
     if value is None or value == "":
         return "(empty)"
-    if isinstance(value, bool):
-        return str(value).lower()
     if isinstance(value, (list, dict)):
         text = yaml.safe_dump(
             value, default_flow_style=True, sort_keys=False, width=1_000_000
@@ -96,12 +94,7 @@ def _format_default(declaration: Declaration, room: int) -> str:
         return (
             f"{len(value)} {kind}, listed in {DEFAULTS_FILE.relative_to(PROJECT_ROOT)}"
         )
-    if declaration.type in ("integer", "number") and declaration.unit not in (
-        "integer",
-        "number",
-    ):
-        return f"{value} {declaration.unit}"
-    return str(value)
+    return declaration.format_value(value)
 
 
 def _help_width() -> int:

@@ -43,9 +43,9 @@ def display_command(command: str) -> str:
     whole (``--params /home/alice/team.yaml``) or after the first ``=``
     (``--set data_dir=/home/alice/exports/crm``). A path outside the
     working folder is shown as ``.../`` and its last name, such as
-    ``data_dir=.../crm``, so that a copied command shows
-    which folder to fill in, and running it as shown fails on a missing
-    folder instead of reading another one. A command without such a word
+    ``data_dir=.../crm``. A copied command then shows which folder to fill
+    in, and run as shown it fails on a missing folder instead of reading
+    another one. A command without such a word
     is returned unchanged. Text that shell rules cannot split, such as one
     with an unclosed quote, is split at white space.
     """

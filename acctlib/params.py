@@ -56,6 +56,21 @@ class Declaration:
         """First sentence of the description, as ``acctlib build --help`` shows it."""
         return _SENTENCE_END.split(self.description, maxsplit=1)[0]
 
+    def format_value(self, value: Any) -> str:
+        """Return a scalar value as reports and help show it, such as ``90 days``.
+
+        A boolean is lower case, and a number is followed by its unit
+        unless the unit only repeats the type.
+        """
+        if isinstance(value, bool):
+            return str(value).lower()
+        if self.type in ("integer", "number") and self.unit not in (
+            "integer",
+            "number",
+        ):
+            return f"{value} {self.unit}"
+        return str(value)
+
 
 # A sentence ends at a full stop followed by a space, so an abbreviation
 # such as "e.g." in a description would cut its summary short.

@@ -163,14 +163,8 @@ def report_settings(params: dict[str, Any]) -> list[tuple[str, str]]:
         value = params[name]
         if value in (None, ""):
             continue
-        text = str(value).lower() if isinstance(value, bool) else str(value)
-        unit = declaration.unit
-        if declaration.type in ("integer", "number") and unit not in (
-            "integer",
-            "number",
-        ):
-            text = f"{text} {unit}"
-        settings.append((name.replace("_", " ").capitalize(), text))
+        label = name.replace("_", " ").capitalize()
+        settings.append((label, declaration.format_value(value)))
     return settings
 
 

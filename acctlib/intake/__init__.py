@@ -227,15 +227,7 @@ def assemble(
                 f"{', '.join(table_files[name])}; export it again with its data rows",
                 file=table_files[name][0],
             )
-        if received.get(name) == 0:
-            # A header-only optional table counts as absent, because the
-            # sections that need it expect rows once the table exists.
-            del tables[name]
-            notes.append(
-                f"The {name} table from {', '.join(table_files[name])} has no "
-                "data rows; sections that need it are omitted."
-            )
-        elif name not in present:
+        if name not in present:
             notes.append(
                 f"No {name} table in the source; sections that need it are omitted."
             )
@@ -244,6 +236,7 @@ def assemble(
     # merge, so the merge re-points their references as it does for others.
     for raw in bulk_tables:
         tables[raw.table] = validate_bulk_table(raw, tables, quarantine)
+        table_files.setdefault(raw.table, []).append(raw.file)
         received[raw.table] = sum(i.rows for i in inputs if i.table == raw.table)
 
     tables["opportunities"], basis = convert_amounts(
@@ -270,14 +263,21 @@ def assemble(
     all_extras["quality_findings"] = findings
     notes += [message for message in findings["message"]]
     tables = {name: finish(frame, name) for name, frame in tables.items()}
+    # An optional table without rows counts as absent, because the sections
+    # that need it expect rows once the table exists.
     for name in [name for name, frame in tables.items() if len(frame) == 0]:
-        if schema.TABLES[name].optional and received.get(name, 0) > 0:
-            # As for a header-only table: the sections that need the table
-            # expect rows once it exists.
-            del tables[name]
+        if not schema.TABLES[name].optional:
+            continue
+        del tables[name]
+        if received.get(name, 0) > 0:
             notes.append(
                 f"Every row of the {name} table was rejected (see "
                 "rejected_rows.csv); sections that need it are omitted."
+            )
+        else:
+            notes.append(
+                f"The {name} table from {', '.join(table_files[name])} has no "
+                "data rows; sections that need it are omitted."
             )
     return Intake(
         tables=tables,

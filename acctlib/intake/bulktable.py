@@ -11,11 +11,12 @@ hold them twice while the report is prepared.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import tempfile
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import duckdb
 import pandas as pd
@@ -125,14 +126,11 @@ class BulkTable:
         pairs = pd.DataFrame(
             {"old": list(mapping), "new": [mapping[key] for key in mapping]}
         )
-        self._con.register("_pairs", pairs)
-        try:
+        with self._registered("_pairs", pairs):
             self._con.execute(
                 f'UPDATE {self._source} SET "{column}" = _pairs.new '
                 f'FROM _pairs WHERE {self._source}."{column}" = _pairs.old'
             )
-        finally:
-            self._con.unregister("_pairs")
 
     def reject_unknown(self, column: str, known: set[str]) -> pd.DataFrame:
         """Delete the rows whose ``column`` is not in ``known``; return them.
@@ -146,16 +144,13 @@ class BulkTable:
             f'"{column}" IS NOT NULL AND "{column}" NOT IN (SELECT key FROM _known)'
         )
         columns = ", ".join(f'"{c}"' for c in self.columns)
-        self._con.register("_known", keys)
-        try:
+        with self._registered("_known", keys):
             rejected = self._con.execute(
                 f"SELECT {columns}, _row FROM {self._source} WHERE {unknown} "
                 "ORDER BY _row"
             ).df()
             if not rejected.empty:
                 self._con.execute(f"DELETE FROM {self._source} WHERE {unknown}")
-        finally:
-            self._con.unregister("_known")
         self.rows -= len(rejected)
         return rejected.assign(_file=self.file)
 
@@ -167,16 +162,22 @@ class BulkTable:
         bulk intake keeps only the parsed values of the accepted rows.
         """
         row_numbers = rows[["_row"]]
-        self._con.register("_row_numbers", row_numbers)
-        try:
+        with self._registered("_row_numbers", row_numbers):
             raw = self._con.execute(
                 f"SELECT * FROM ({self._raw_query}) "
                 "WHERE _row IN (SELECT _row FROM _row_numbers)"
             ).df()
-        finally:
-            self._con.unregister("_row_numbers")
         ordered = row_numbers.merge(raw, on="_row", how="left").set_axis(rows.index)
         return ordered.assign(_file=self.file)
+
+    @contextlib.contextmanager
+    def _registered(self, name: str, frame: pd.DataFrame) -> Iterator[None]:
+        """Make ``frame`` a view ``name`` of the bulk database while in use."""
+        self._con.register(name, frame)
+        try:
+            yield
+        finally:
+            self._con.unregister(name)
 
 
 def _close(con: duckdb.DuckDBPyConnection, folders: list[str]) -> None:

@@ -46,7 +46,7 @@ RAW_PREFIX = "_raw_"
 # Optional raw column: when a record was last modified, so that a repeated
 # primary key keeps the latest version.
 MODIFIED = "_modified"
-# Columns that locate a row instead of holding a cell of the file's row.
+# Columns that locate a row rather than contain one of its cells.
 PROVENANCE = (ROW, FILE, SOURCE, MODIFIED)
 
 # ID columns that contain record IDs of the source CRM. An id_format such
@@ -111,8 +111,8 @@ def canonicalize(
         frame = _apply_stage_map(frame, stage_map, quarantine, source)
     if raw.table == "revenue":
         # A month dated on another day, such as an export's month-end,
-        # counts for its month: as of a date inside the month it would
-        # otherwise fall after the as-of date and drop out.
+        # counts for that month. Otherwise, as of a date inside the month,
+        # the row would fall after the as-of date and drop out.
         frame["month"] = frame["month"].dt.to_period("M").dt.to_timestamp()
     # Validate before removing duplicate keys, so that a valid row is kept
     # when an earlier row with the same key fails a check.
