@@ -113,21 +113,28 @@ def format_report(results: dict[str, Any]) -> str:
             if stage not in stages:
                 stages.append(stage)
 
-    header = "| stage | " + " | ".join(f"{n} s | {n} peak MB" for n in names) + " |"
-    lines = [header, "|" + " --- |" * (1 + 2 * len(names))]
+    header = (
+        "| stage | "
+        + " | ".join(f"{n} s | {n} CPU s | {n} peak MB" for n in names)
+        + " |"
+    )
+    lines = [header, "|" + " --- |" * (1 + 3 * len(names))]
     for stage in stages:
         cells = []
         for name in names:
             build = sizes[name]["build"]
             seconds = build["timings_seconds"].get(stage)
+            cpu = build.get("cpu_seconds", {}).get(stage)
             memory = build["peak_tree_mb"].get(_memory_label(stage))
             cells.append("" if seconds is None else f"{seconds:.2f}")
+            cells.append("" if cpu is None else f"{cpu:.2f}")
             cells.append("" if memory is None else f"{memory:,.0f}")
         lines.append(f"| {stage} | " + " | ".join(cells) + " |")
     peak = []
     for name in names:
-        peak += ["", f"{sizes[name]['build']['peak_tree_mb_total']:,.0f}"]
+        peak += ["", "", f"{sizes[name]['build']['peak_tree_mb_total']:,.0f}"]
     lines.append("| peak, whole build | " + " | ".join(peak) + " |")
+    lines += ["", *_cpu_lines(sizes)]
 
     lines += ["", "| reference | " + " | ".join(names) + " |"]
     lines.append("|" + " --- |" * (1 + len(names)))
@@ -161,6 +168,27 @@ def format_report(results: dict[str, Any]) -> str:
         f"load average at start {machine['load_average_at_start']}"
     )
     return "\n".join(lines)
+
+
+def _cpu_lines(sizes: dict[str, Any]) -> list[str]:
+    """Return one line per size with the build's CPU time and cores kept busy.
+
+    CPU time counts every process of the build, so CPU time over wall time
+    is the number of cores busy on average, and CPU time over the core
+    count is the shortest the build could take with its work unchanged.
+    """
+    lines = []
+    for name, measured in sizes.items():
+        build = measured["build"]
+        cpu = build.get("cpu_seconds", {}).get("total")
+        if cpu is None:
+            continue
+        wall = build["timings_seconds"]["total"]
+        lines.append(
+            f"CPU time, {name} build: {cpu:.1f} s over {wall:.1f} s, "
+            f"{cpu / wall:.2f} cores busy on average"
+        )
+    return lines
 
 
 def _memory_label(stage: str) -> str:
