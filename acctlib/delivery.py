@@ -289,16 +289,16 @@ def _cards_html(cards: list[dict[str, str]]) -> str:
     )
 
 
-def _forecast_html(headline: dict[str, Any], currency: str) -> str:
-    """Return the headline forecast with its P10 to P90 range, or an empty string.
+def _forecast_figures(headline: dict[str, Any], currency: str) -> list[tuple[str, str]]:
+    """Return label/value pairs of the headline forecast, or an empty list.
 
     The figures and labels match the forecast cards of the executive summary.
     """
     forecast = headline.get("forecast")
     if not isinstance(forecast, dict) or forecast.get("forecast") is None:
-        return ""
+        return []
     period = f"{forecast['window_start']} to {forecast['window_end']}"
-    figures = [
+    return [
         (
             f"Bookings forecast, {period}",
             tables.format_money(forecast["forecast"], currency),
@@ -310,6 +310,13 @@ def _forecast_html(headline: dict[str, Any], currency: str) -> str:
         ),
         ("Method", forecast.get("label", "")),
     ]
+
+
+def _forecast_html(headline: dict[str, Any], currency: str) -> str:
+    """Return the headline forecast with its P10 to P90 range, or an empty string."""
+    figures = _forecast_figures(headline, currency)
+    if not figures:
+        return ""
     rows = "".join(
         f'<tr><td style="{FONT}{CELL}">{html.escape(label)}</td>'
         f'<td style="{FONT}{CELL}text-align:right;">{html.escape(value)}</td></tr>'
@@ -326,6 +333,10 @@ def _plain_text(manifest: dict[str, Any]) -> str:
     cards = tables.headline_cards(manifest["headline"], currency)
     lines = [_subject(manifest), ""]
     lines += [f"{card['label']}: {card['value']}" for card in cards]
+    forecast = _forecast_figures(manifest["headline"], currency)
+    if forecast:
+        lines += ["", "Forecast"]
+        lines += [f"{label}: {value}" for label, value in forecast]
     lines += ["", "The full executive summary is attached."]
     return "\n".join(lines) + "\n"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import json
 import socket
 from email import policy
 
@@ -215,3 +216,33 @@ def test_body_without_forecast_has_no_section(tmp_path):
     body = delivery.render_body(tmp_path, manifest, [])
 
     assert "Forecast" not in body
+
+
+def _run_with_forecast(tmp_path):
+    """Write a run folder with the manifest and an executive summary without charts."""
+    run_dir = tmp_path / "2026-06-30"
+    run_dir.mkdir()
+    manifest = {**_manifest_with_forecast(), "generated_at": "2026-07-01T08:00:00Z"}
+    (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (run_dir / delivery.SUMMARY_FILE).write_text(
+        "<html><body>summary</body></html>", encoding="utf-8"
+    )
+    return run_dir
+
+
+def test_plain_text_shows_forecast(tmp_path):
+    message = delivery.build_message(_run_with_forecast(tmp_path), "a@b.c", "r@x")
+    text = message.get_body(preferencelist=("plain",)).get_content()
+
+    assert "Bookings forecast, 2026-07-01 to 2026-09-30: USD 4,416,654" in text
+    assert "Range, P10 to P90: USD 4,125,814 to USD 4,678,259" in text
+    assert "Method: Win-probability model" in text
+
+
+def test_plain_text_without_forecast(tmp_path):
+    manifest = _manifest_with_forecast()
+    del manifest["headline"]["forecast"]
+    text = delivery._plain_text(manifest)
+
+    assert "Open pipeline: USD 6,618,188" in text
+    assert "forecast" not in text.lower()
