@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from acctlib.displaypaths import display_path, display_value
 from acctlib.errors import AcctlibError
 from acctlib.movement import flatten_headline
 
@@ -44,7 +45,20 @@ class Run:
 
     @property
     def label(self) -> str:
-        return self.path.name
+        """The run name, such as ``2026-06-30--short``, or else the folder name."""
+        return self.manifest.get("run") or self.path.name
+
+    @property
+    def as_of(self) -> str | None:
+        """The as-of date of the run, or None when the manifest has none."""
+        return self.manifest.get("as_of") or self.manifest.get("params", {}).get(
+            "as_of"
+        )
+
+    @property
+    def display_path(self) -> str:
+        """The run folder as pages show it, without the machine's folders."""
+        return display_path(self.path)
 
 
 @dataclass
@@ -68,9 +82,16 @@ class Comparison:
     def labels(self) -> tuple[str, str]:
         """Return names that tell the two runs apart.
 
-        Run folders are named by date, so two runs of one date get as many
-        parent folders in their names as it takes to differ.
+        Runs are named by their run name. Two runs of one name get their
+        folders as :func:`display_path` shows them. When those are equal
+        too, each name gets as many parent folders as it takes to differ.
         """
+        if self.a.label != self.b.label:
+            return self.a.label, self.b.label
+        if self.a.display_path != self.b.display_path:
+            return self.a.display_path, self.b.display_path
+        # NOTE: at least one run lies outside the working folder here, so
+        # these names may show folder names of the machine.
         a_parts, b_parts = self.a.path.resolve().parts, self.b.path.resolve().parts
         for depth in range(1, max(len(a_parts), len(b_parts)) + 1):
             a_label = "/".join(a_parts[-depth:]).lstrip("/")
@@ -336,9 +357,14 @@ def write_html(comparison: Comparison, target: Path) -> Path:
     from acctlib.publish import render_page
 
     moves = status_moves(comparison).head(MAX_LISTED_ACCOUNTS)
+    # Parameters such as data_dir may be absolute paths of the machine.
+    params = [
+        (name, display_value(a), display_value(b)) for name, a, b in comparison.params
+    ]
     page = render_page(
         "compare.html.j2",
         comparison=comparison,
+        params=params,
         moves=moves.to_dict("records"),
         moves_total=len(status_moves(comparison)),
     )

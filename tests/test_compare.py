@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
+from bs4 import BeautifulSoup
 
 from acctlib import compare
 from acctlib.verify import InputChangedError, check_inputs
@@ -188,3 +190,52 @@ def test_same_date_runs_named_by_folder(two_runs, tmp_path):
         "2026-06-30",
         "2026-06-30 (the same folder)",
     )
+
+
+def test_page_names_runs_without_machine_paths(tmp_path, monkeypatch):
+    reports = tmp_path / "work" / "reports"
+    first = write_run(
+        reports / "2026-06-30",
+        params={"as_of": "2026-06-30", "data_dir": str(tmp_path / "exports" / "crm")},
+        headline={},
+        tables={},
+    )
+    first.manifest.update(run="2026-06-30", as_of="2026-06-30")
+    second = write_run(
+        reports / "2026-06-30--short",
+        params={"as_of": "2026-06-30", "data_dir": str(tmp_path / "crm")},
+        headline={},
+        tables={},
+    )
+    second.manifest.update(run="2026-06-30--short", as_of="2026-06-30")
+    monkeypatch.chdir(tmp_path / "work")
+    # The first run as typed from a sibling folder, the second as an absolute path.
+    first.path = Path("..") / "work" / "reports" / "2026-06-30"
+
+    comparison = compare.compare_runs(first, second)
+    page = compare.write_html(comparison, tmp_path / "compare.html").read_text()
+    text = BeautifulSoup(page, "html.parser").get_text(" ")
+
+    assert str(tmp_path) not in page
+    assert ".." not in text
+    assert "2026-06-30 compared with 2026-06-30--short" in text
+    assert "First run: 2026-06-30, as of 2026-06-30, in reports/2026-06-30" in text
+    assert (
+        "Second run: 2026-06-30--short, as of 2026-06-30, "
+        "in reports/2026-06-30--short" in text
+    )
+    assert "data_dir" in text
+
+
+def test_same_name_runs_named_by_display_path(tmp_path, monkeypatch):
+    first = write_run(
+        tmp_path / "reports" / "2026-06-30", params={}, headline={}, tables={}
+    )
+    second = write_run(
+        tmp_path / "rebuilt" / "2026-06-30", params={}, headline={}, tables={}
+    )
+    monkeypatch.chdir(tmp_path)
+
+    comparison = compare.compare_runs(first, second)
+
+    assert comparison.labels == ("reports/2026-06-30", "rebuilt/2026-06-30")
