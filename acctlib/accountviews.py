@@ -27,13 +27,20 @@ With a thousand points the health page of 100,000 accounts stays near
 the size of the 2,000-account sample's page.
 """
 MAX_LISTED_ACCOUNTS = 100
-"""Rows of an account list on the page; the exported table has every row.
+"""Rows of an account list on the page; a CSV file beside it has every row.
 
 Lists grow with the accounts, so without a limit the health page of
 100,000 accounts was 42 MB. At 100 rows the sample's lists reach the
 limit too, and the two pages differ by a few percent.
 """
 MAX_LABELS = 10
+
+# CSV files the build writes beside the pages with every row of a list
+# that the health page cuts to MAX_LISTED_ACCOUNTS or KEY_ACCOUNTS_FOLDED.
+AT_RISK_CSV = "at_risk_accounts.csv"
+EXPANSION_READY_CSV = "expansion_ready_accounts.csv"
+KEY_ACCOUNTS_CSV = "key_accounts.csv"
+COVERAGE_GAPS_CSV = "coverage_gaps.csv"
 
 LABELS = {
     "name": "Account",
@@ -256,16 +263,15 @@ def value_health_frame(ws: Workspace) -> pd.DataFrame:
     return frame.head(MAX_SCATTER_POINTS)[columns].reset_index(drop=True)
 
 
-def at_risk_table(ws: Workspace) -> Any:
-    """Return the at-risk Tier 1 and 2 accounts with the reason."""
+def at_risk_frame(ws: Workspace) -> pd.DataFrame:
+    """Return every at-risk account with the reason, Tier 1 and lowest health first."""
     health = ws.table("account_health")
     frame = health[health["at_risk"]].sort_values(
         ["tier", "health_score", "account_id"]
     )
-    if frame.empty:
-        return note("No Tier 1 or Tier 2 account is at risk.")
     frame = frame.assign(tier_label=frame["tier"].map(TIER_LABELS))
     columns = [
+        "account_id",
         "name",
         "owner",
         "tier_label",
@@ -273,7 +279,17 @@ def at_risk_table(ws: Workspace) -> Any:
         "health_change",
         "risk_reason",
     ]
-    return _account_list(frame[columns], "account_health", "at-risk accounts")
+    return frame[columns].reset_index(drop=True)
+
+
+def at_risk_table(ws: Workspace) -> Any:
+    """Return the at-risk Tier 1 and 2 accounts with the reason."""
+    frame = at_risk_frame(ws)
+    if frame.empty:
+        return note("No Tier 1 or Tier 2 account is at risk.")
+    return _account_list(
+        frame.drop(columns="account_id"), AT_RISK_CSV, "at-risk accounts"
+    )
 
 
 def at_risk_weekly_frame(ws: Workspace, tier: int = 1, n: int = 12) -> pd.DataFrame:
@@ -302,15 +318,32 @@ def engagement_small_multiples(ws: Workspace) -> Any:
     return _chart_block(accountcharts.plot_engagement_small_multiples(frame))
 
 
-def expansion_table(ws: Workspace) -> Any:
-    """Return expansion-ready customers: engagement and breadth rising."""
+def expansion_frame(ws: Workspace) -> pd.DataFrame:
+    """Return every expansion-ready customer, by tier."""
     health = ws.table("account_health")
     frame = health[health["expansion_ready"]].sort_values(["tier", "account_id"])
+    frame = frame.assign(tier_label=frame["tier"].map(TIER_LABELS))
+    columns = [
+        "account_id",
+        "name",
+        "owner",
+        "tier_label",
+        "health_score",
+        "health_change",
+    ]
+    return frame[columns].reset_index(drop=True)
+
+
+def expansion_table(ws: Workspace) -> Any:
+    """Return expansion-ready customers: engagement and breadth rising."""
+    frame = expansion_frame(ws)
     if frame.empty:
         return note("No customer has both rising engagement and rising breadth.")
-    frame = frame.assign(tier_label=frame["tier"].map(TIER_LABELS))
-    columns = ["name", "owner", "tier_label", "health_score", "health_change"]
-    return _account_list(frame[columns], "account_health", "expansion-ready accounts")
+    return _account_list(
+        frame.drop(columns="account_id"),
+        EXPANSION_READY_CSV,
+        "expansion-ready accounts",
+    )
 
 
 def drivers_table(ws: Workspace, n: int = 30) -> Any:
@@ -401,7 +434,7 @@ def stalled_table(ws: Workspace, n: int = 30) -> Any:
 # Key accounts shown before the rest of the list is folded away.
 KEY_ACCOUNTS_SHOWN = 25
 KEY_ACCOUNTS_FOLDED = 500
-"""Rows of the folded key-account list; the exported table has every row."""
+"""Rows of the folded key-account list; a CSV file beside it has every row."""
 
 
 def velocity_table(ws: Workspace, grouping: str = "tier_label") -> Any:
@@ -455,18 +488,15 @@ def lift_frame(ws: Workspace) -> pd.DataFrame:
     return ws.table("health_validation_deciles")
 
 
-def key_accounts_table(ws: Workspace) -> Any:
-    """Return the Tier 1 and Tier 2 accounts for the review meeting.
+def key_accounts_frame(ws: Workspace) -> pd.DataFrame:
+    """Return every Tier 1 and Tier 2 account, Tier 1 and lowest health first.
 
-    The first ``KEY_ACCOUNTS_SHOWN`` rows (Tier 1 first, lowest health
-    first) are shown open; a longer list follows folded, up to
-    ``KEY_ACCOUNTS_FOLDED`` rows, and a note points to the exported table
-    for the rest.
+    The at-risk and expansion-ready flags read "yes" or are blank, and open
+    amounts are rounded to cents.
     """
     frame = ws.table("key_accounts")
-    if frame.empty:
-        return note("No account is in Tier 1 or Tier 2.")
     columns = [
+        "account_id",
         "name",
         "owner",
         "tier_label",
@@ -479,11 +509,24 @@ def key_accounts_table(ws: Workspace) -> Any:
         "expansion_ready",
         "changes",
     ]
-    display_frame = frame[columns].copy()
+    frame = frame[columns].copy()
+    frame["open_amount"] = frame["open_amount"].round(2)
     for flag in ("at_risk", "expansion_ready"):
-        display_frame[flag] = np.where(
-            display_frame[flag].fillna(False).astype(bool), "yes", ""
-        )
+        frame[flag] = np.where(frame[flag].fillna(False).astype(bool), "yes", "")
+    return frame
+
+
+def key_accounts_table(ws: Workspace) -> Any:
+    """Return the Tier 1 and Tier 2 accounts for the review meeting.
+
+    The first ``KEY_ACCOUNTS_SHOWN`` rows (Tier 1 first, lowest health
+    first) are shown open; a longer list follows folded, up to
+    ``KEY_ACCOUNTS_FOLDED`` rows. Beyond that, a note names the CSV file
+    that has every row.
+    """
+    display_frame = key_accounts_frame(ws).drop(columns="account_id")
+    if display_frame.empty:
+        return note("No account is in Tier 1 or Tier 2.")
     first = tables.style_table(
         display_frame.head(KEY_ACCOUNTS_SHOWN),
         currency=ws.currency,
@@ -504,7 +547,7 @@ def key_accounts_table(ws: Workspace) -> Any:
             "Tier 2 accounts"
         )
     rest = _row_limit_note(
-        len(folded), len(display_frame), "key_accounts", "Tier 1 and Tier 2 accounts"
+        len(folded), len(display_frame), KEY_ACCOUNTS_CSV, "Tier 1 and Tier 2 accounts"
     )
     # A folded <details> keeps the page short and needs no script to open.
     return HTML(
@@ -519,8 +562,30 @@ def coverage_gaps_table(ws: Workspace) -> Any:
     if gaps.empty:
         return note("Every Tier 1 account has an owner, sales and marketing coverage.")
     return _account_list(
-        gaps.drop(columns="account_id"), "coverage_gaps", "accounts with coverage gaps"
+        gaps.drop(columns="account_id"),
+        COVERAGE_GAPS_CSV,
+        "accounts with coverage gaps",
     )
+
+
+def account_lists(ws: Workspace) -> dict[str, pd.DataFrame]:
+    """Return every row of each account list of the health page, by CSV file name.
+
+    The page cuts long lists and points to these files for the rest, so the
+    build writes them beside the pages. A list whose table the run did not
+    prepare is left out.
+    """
+    builders = {
+        KEY_ACCOUNTS_CSV: ("key_accounts", key_accounts_frame),
+        COVERAGE_GAPS_CSV: ("coverage_gaps", lambda ws: ws.table("coverage_gaps")),
+        AT_RISK_CSV: ("account_health", at_risk_frame),
+        EXPANSION_READY_CSV: ("account_health", expansion_frame),
+    }
+    return {
+        file_name: build(ws)
+        for file_name, (table, build) in builders.items()
+        if ws.has_table(table)
+    }
 
 
 def executive_highlights(ws: Workspace) -> list[Any]:
@@ -548,26 +613,26 @@ def executive_highlights(ws: Workspace) -> list[Any]:
     return blocks
 
 
-def _account_list(frame: pd.DataFrame, table: str, noun: str) -> Any:
+def _account_list(frame: pd.DataFrame, csv_name: str, noun: str) -> Any:
     """Return the first ``MAX_LISTED_ACCOUNTS`` rows of ``frame`` as a table.
 
-    A longer ``frame`` gets a note naming the exported ``table`` that has
+    A longer ``frame`` gets a note naming the CSV file ``csv_name`` that has
     every row, with ``noun`` naming the rows in that note.
     """
     styled = tables.style_table(frame.head(MAX_LISTED_ACCOUNTS), labels=LABELS)
     if len(frame) <= MAX_LISTED_ACCOUNTS:
         return styled
-    limit_note = _row_limit_note(MAX_LISTED_ACCOUNTS, len(frame), table, noun)
+    limit_note = _row_limit_note(MAX_LISTED_ACCOUNTS, len(frame), csv_name, noun)
     return HTML(styled.to_html() + limit_note)
 
 
-def _row_limit_note(listed: int, total: int, table: str, noun: str) -> str:
-    """Return a note naming the exported table that lists every row, or ''."""
+def _row_limit_note(listed: int, total: int, csv_name: str, noun: str) -> str:
+    """Return a note naming the CSV file beside the report with every row, or ''."""
     if listed >= total:
         return ""
     return note(
         f"Listed: {listed:,} of {total:,} {noun}. Every row is in "
-        f"tables/{table}.parquet in the report folder."
+        f"{csv_name} beside this report."
     ).data
 
 

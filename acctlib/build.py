@@ -446,14 +446,32 @@ def _read_notebook(path: Path) -> nbformat.NotebookNode:
 
 
 def _export_run_files(intake, prepared, staging: Path, workspace: Path, params) -> None:
-    """Write the rejected rows, the account map CSV and the prepared tables."""
+    """Write the CSV files beside the pages and the prepared tables."""
     write_csv_safely(intake.quarantine.to_frame(), staging / "rejected_rows.csv")
     _export_account_map(
         workspace, staging / "account_map.csv", params["influence_window_days"]
     )
+    _export_account_lists(workspace, staging)
     _export_prepared_tables(
         prepared, staging / TABLES_DIR, workspace, params["influence_window_days"]
     )
+
+
+def _export_account_lists(workspace: Path, target: Path) -> None:
+    """Write every row of the health page's account lists as CSV files.
+
+    The page lists a limited number of rows and its note names the file
+    that has the rest, because readers of the page cannot open Parquet.
+    """
+    from acctlib import accountviews
+    from acctlib.workspace import open_workspace
+
+    ws = open_workspace(workspace)
+    try:
+        for file_name, frame in accountviews.account_lists(ws).items():
+            write_csv_safely(frame, target / file_name)
+    finally:
+        ws.con.disconnect()
 
 
 def _export_account_map(workspace: Path, target: Path, window_days: int) -> None:

@@ -79,7 +79,8 @@ def test_key_accounts_folded_list_is_limited(workspace, monkeypatch):
     _, folded = html.split("<details", 1)
     assert folded.count("<tr") == 40 + 1
     assert f"The first 40 of {len(key):,} Tier 1 and Tier 2 accounts" in folded
-    assert "tables/key_accounts.parquet" in folded
+    assert "Every row is in key_accounts.csv beside this report." in folded
+    assert "parquet" not in html
 
 
 def test_at_risk_list_is_limited(workspace, monkeypatch):
@@ -90,7 +91,8 @@ def test_at_risk_list_is_limited(workspace, monkeypatch):
     html = accountviews.at_risk_table(workspace).data
     assert html.count("<tr") == 5 + 1
     assert f"Listed: 5 of {at_risk:,} at-risk accounts." in html
-    assert "tables/account_health.parquet" in html
+    assert "Every row is in at_risk_accounts.csv beside this report." in html
+    assert "parquet" not in html
 
 
 def test_short_list_has_no_limit_note(workspace):
@@ -99,3 +101,18 @@ def test_short_list_has_no_limit_note(workspace):
     html = accountviews.coverage_gaps_table(workspace).to_html()
     assert html.count("<tr") == len(gaps) + 1
     assert "Listed:" not in html
+
+
+def test_account_lists_written_beside_pages(workspace, small_report):
+    run_dir = small_report.run_dir
+    health = workspace.table("account_health")
+    expected_rows = {
+        "key_accounts.csv": len(workspace.table("key_accounts")),
+        "coverage_gaps.csv": len(workspace.table("coverage_gaps")),
+        "at_risk_accounts.csv": int(health["at_risk"].sum()),
+        "expansion_ready_accounts.csv": int(health["expansion_ready"].sum()),
+    }
+    for file_name, rows in expected_rows.items():
+        frame = pd.read_csv(run_dir / file_name)
+        assert len(frame) == rows, file_name
+        assert frame.columns[:2].tolist() == ["account_id", "name"], file_name
