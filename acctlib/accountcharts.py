@@ -11,6 +11,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from acctlib.labels import WON_PLUS_WEIGHTED_OPEN_ACV
 from acctlib.tiering import TIER_LABELS
 
 TIER_ORDER = list(TIER_LABELS.values())
@@ -21,8 +22,8 @@ FROM_LABELS = {0: "New", **TIER_LABELS}
 def plot_tier_pyramid(shares: pd.DataFrame, currency: str) -> alt.Chart:
     """Centred bars per tier, Tier 1 on top: width is accounts, label is value.
 
-    ``shares`` has ``tier_label``, ``accounts`` and ``value`` (won plus
-    expected ACV).
+    ``shares`` has ``tier_label``, ``accounts`` and ``value``, the tiers'
+    ``value_amount``: won ACV plus open ACV weighted by win probability.
     """
     data = shares.assign(
         left=-shares["accounts"] / 2,
@@ -35,7 +36,8 @@ def plot_tier_pyramid(shares: pd.DataFrame, currency: str) -> alt.Chart:
         + " "
         + shares["value"].map("{:,.0f}".format),
     )
-    base = alt.Chart(data, title=f"Tier pyramid: accounts and value ({currency})")
+    title = f"Tier pyramid: accounts · {WON_PLUS_WEIGHTED_OPEN_ACV} ({currency})"
+    base = alt.Chart(data, title=title)
     bars = base.mark_bar().encode(
         y=alt.Y("tier_label:N", sort=TIER_ORDER, title=None),
         x=alt.X("left:Q", axis=None),
@@ -49,7 +51,7 @@ def plot_tier_pyramid(shares: pd.DataFrame, currency: str) -> alt.Chart:
         tooltip=[
             alt.Tooltip("tier_label:N", title="Tier"),
             alt.Tooltip("accounts:Q", title="Accounts", format=","),
-            alt.Tooltip("value:Q", title="Value", format=",.0f"),
+            alt.Tooltip("value:Q", title=WON_PLUS_WEIGHTED_OPEN_ACV, format=",.0f"),
         ],
     )
     labels = base.mark_text(align="left", dx=6).encode(
@@ -169,13 +171,14 @@ def plot_value_against_health(points: pd.DataFrame, currency: str) -> alt.Chart:
     (at risk, expansion ready or none) and ``label`` (name or empty).
     Values must be above zero for the log scale.
     """
-    base = alt.Chart(points, title=f"Value ({currency}) against health").encode(
+    title = f"{WON_PLUS_WEIGHTED_OPEN_ACV} ({currency}) against health"
+    base = alt.Chart(points, title=title).encode(
         x=alt.X(
             "health_score:Q", title="Health score", scale=alt.Scale(domain=[0, 100])
         ),
         y=alt.Y(
             "value_amount:Q",
-            title=f"Won + expected ACV ({currency})",
+            title=f"{WON_PLUS_WEIGHTED_OPEN_ACV} ({currency})",
             scale=alt.Scale(type="log"),
             axis=alt.Axis(format="~s"),
         ),
@@ -192,7 +195,9 @@ def plot_value_against_health(points: pd.DataFrame, currency: str) -> alt.Chart:
         tooltip=[
             alt.Tooltip("name:N", title="Account"),
             alt.Tooltip("health_score:Q", title="Health", format=".1f"),
-            alt.Tooltip("value_amount:Q", title="Value", format=",.0f"),
+            alt.Tooltip(
+                "value_amount:Q", title=WON_PLUS_WEIGHTED_OPEN_ACV, format=",.0f"
+            ),
             alt.Tooltip("flag:N", title="Flag"),
         ],
     )

@@ -15,7 +15,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from acctlib import accountcharts, charts, engine, tables
-from acctlib.labels import readable_column
+from acctlib.labels import WON_PLUS_WEIGHTED_OPEN_ACV, readable_column
 from acctlib.tiering import TIER_LABELS
 from acctlib.views import kpi_cards, note
 from acctlib.workspace import Workspace
@@ -50,7 +50,7 @@ LABELS = {
     "fit_score": "Fit",
     "value_score": "Value score",
     "engagement_score": "Engagement",
-    "value_amount": "Won + expected ACV",
+    "value_amount": WON_PLUS_WEIGHTED_OPEN_ACV,
     "reason": "Why this tier",
     "health_score": "Health",
     "health_change": "Change since last month",

@@ -24,7 +24,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from acctlib.labels import readable_column
+from acctlib.labels import WON_PLUS_OPEN_ACV, readable_column
 
 CACHE_DIR = Path(__file__).resolve().parent.parent / ".acctlib-work" / "cache"
 PALETTE = ["#1f4e79", "#2e86c1", "#48c9b0", "#f4d03f", "#e67e22", "#c0392b", "#7f8c8d"]
@@ -232,14 +232,14 @@ def plot_value_by_segment(segments: pd.DataFrame, currency: str) -> alt.Chart:
             y=alt.Y("segment:N", sort="-x", title=None),
             x=alt.X(
                 "sum(value):Q",
-                title=f"Won ACV + open ACV ({currency})",
+                title=f"{WON_PLUS_OPEN_ACV} ({currency})",
                 axis=alt.Axis(format="~s"),
             ),
             color=alt.Color("label:N", sort=order, title="Status"),
             tooltip=[
                 alt.Tooltip("segment:N", title="Segment"),
                 alt.Tooltip("label:N", title="Status"),
-                alt.Tooltip("value:Q", title="Value", format=",.0f"),
+                alt.Tooltip("value:Q", title=WON_PLUS_OPEN_ACV, format=",.0f"),
             ],
         )
     )

@@ -18,6 +18,12 @@ ACRONYMS = frozenset(
 )
 CODE = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
 
+# Labels of the two account values, which differ in how open ACV counts.
+WON_PLUS_OPEN_ACV = "Won + open ACV"
+"""Label of the account map's ``value``: won ACV plus open ACV in full."""
+WON_PLUS_WEIGHTED_OPEN_ACV = "Won + weighted open ACV"
+"""Label of the tiers' ``value_amount``: won ACV plus open ACV times win probability."""
+
 
 def readable(value: object) -> object:
     """Return ``value`` as words when it is a lower-case code, else unchanged.

@@ -13,7 +13,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from acctlib import schema, summary, tables
-from acctlib.labels import readable_column
+from acctlib.labels import WON_PLUS_OPEN_ACV, readable_column
 from acctlib.workspace import Workspace
 
 MAP_LABELS = {
@@ -31,7 +31,7 @@ MAP_LABELS = {
     "revenue_12m": "Revenue, 12 months",
     "most_advanced_stage": "Furthest open stage",
     "marketing_touches_90d": "Marketing touches, 90 days",
-    "value": "Value",
+    "value": WON_PLUS_OPEN_ACV,
 }
 
 

@@ -1,0 +1,37 @@
+"""Tables of the account map and executive summary on a small account map."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pandas as pd
+
+from acctlib import views
+
+
+def _workspace(account_map: pd.DataFrame) -> SimpleNamespace:
+    tables = {"account_map": account_map}
+    return SimpleNamespace(
+        table=tables.__getitem__, params={"top_accounts": 2}, currency="USD"
+    )
+
+
+def test_top_accounts_header_names_open_acv():
+    account_map = pd.DataFrame(
+        {
+            "account_id": ["A1", "A2"],
+            "name": ["Acme", "Beta"],
+            "industry": ["Retail", "Energy"],
+            "region": ["EMEA", "AMER"],
+            "owner": ["Ana", "Luis"],
+            "status": ["customer", "open_opportunity"],
+            "won_acv": [1000.0, 0.0],
+            "open_acv": [500.0, 2000.0],
+            "most_advanced_stage": ["Proposal", "Discovery"],
+            "value": [1500.0, 2000.0],
+        }
+    )
+    html = views.top_accounts_table(_workspace(account_map)).to_html()
+
+    assert ">Won + open ACV</th>" in html
+    assert ">Value</th>" not in html
