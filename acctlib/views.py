@@ -56,6 +56,16 @@ def note(text: str) -> HTML:
     return HTML(f'<p class="acctlib-note">{html.escape(text)}</p>')
 
 
+def acv_note(ws: Workspace) -> HTML:
+    """Return the note that defines ACV and its annualisation."""
+    months = ws.params["default_contract_months"]
+    return note(
+        "ACV (annual contract value) is a contract's amount times 12 divided by "
+        "its length in months, so a contract shorter than a year is scaled up to "
+        f"a full year. Deals without a contract length count as {months} months."
+    )
+
+
 def status_table(ws: Workspace) -> object:
     """Return accounts per status with their value, as a formatted table."""
     account_map = ws.table("account_map")

@@ -35,3 +35,12 @@ def test_top_accounts_header_names_open_acv():
 
     assert ">Won + open ACV</th>" in html
     assert ">Value</th>" not in html
+
+
+def test_acv_note_says_short_contracts_annualised():
+    workspace = SimpleNamespace(params={"default_contract_months": 24})
+    text = views.acv_note(workspace).data
+
+    assert "amount times 12 divided by its length in months" in text
+    assert "a contract shorter than a year is scaled up to a full year" in text
+    assert "Deals without a contract length count as 24 months." in text

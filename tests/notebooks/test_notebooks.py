@@ -45,6 +45,7 @@ EXPECTED_HEADINGS = {
     ],
 }
 EXPECTED_TEXT = {
+    "01-account-map": ["a contract shorter than a year is scaled up to a full year"],
     # The backtest on the sample ranks the methods and names the best one.
     "05-forecast": ["has been the most accurate for this business", "WAPE"],
 }
