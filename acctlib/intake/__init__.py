@@ -32,7 +32,7 @@ from acctlib.intake.canonical import (
 from acctlib.intake.currency import convert_amounts, load_rates
 from acctlib.intake.files import InputFile
 from acctlib.intake.quality import check_opportunities, merge_duplicate_accounts
-from acctlib.intake.quarantine import Quarantine
+from acctlib.intake.quarantine import ROW_REJECTED, Quarantine
 from acctlib.intake.stagelint import lint_stage_map
 from acctlib.params import PROJECT_ROOT, Params
 
@@ -232,6 +232,10 @@ def assemble(
                 f"No {name} table in the source; sections that need it are omitted."
             )
 
+    # Checked before bulk tables are read, because every row of a bulk table
+    # would be rejected against accounts that are all rejected.
+    _check_required_rows(tables, received, table_files, quarantine)
+
     # Bulk tables are checked against the accounts before duplicate accounts
     # merge, so the merge re-points their references as it does for others.
     for raw in bulk_tables:
@@ -251,6 +255,7 @@ def assemble(
         _repoint_deal_companies(all_extras, audit)
     tables = check_references(tables, quarantine)
     tables = reject_undated_closed(tables, quarantine)
+    _check_required_rows(tables, received, table_files, quarantine)
     all_extras["stage_lint"] = lint_stage_map(
         stage_map,
         pd.concat(
@@ -291,6 +296,65 @@ def assemble(
         merged=merged,
         currency_basis={"report_currency": report_currency, **basis},
     )
+
+
+def _check_required_rows(
+    tables: Mapping[str, pd.DataFrame | BulkTable],
+    received: Mapping[str, int],
+    table_files: Mapping[str, list[str]],
+    quarantine: Quarantine,
+) -> None:
+    """Raise when every row of a required table was rejected.
+
+    Without rows of a required table the build would fail later, inside
+    prepare or a notebook. Intake stops before ``rejected_rows.csv`` is
+    written, so the message gives the most common reasons and, for each,
+    its first rejected row.
+    """
+    for name, spec in schema.TABLES.items():
+        if spec.optional or name not in tables or len(tables[name]) > 0:
+            continue
+        if received.get(name, 0) == 0:
+            continue
+        rejected = quarantine.to_frame()
+        rejected = rejected[
+            (rejected["table"] == name) & (rejected["action"] == ROW_REJECTED)
+        ].drop_duplicates(["file", "row"])
+        # Ties keep the order of their first row.
+        counts = rejected.groupby("reason", sort=False).size()
+        counts = counts.sort_values(ascending=False, kind="stable")
+        if counts.empty:
+            continue
+        first = rejected[rejected["reason"] == counts.index[0]].iloc[0]
+        raise InputError(
+            f"every row of required table {name} was rejected ({len(rejected)} "
+            f"of {received[name]} rows in {', '.join(table_files[name])}), so "
+            f"no report can be built. {_describe_reasons(rejected, counts)} "
+            "Correct those cells (or the rows they point at), then run "
+            "`acctlib check` again: it lists the rejected rows that remain, and "
+            "`--rejected FILE` writes all of them.",
+            file=str(first["file"]),
+            row=int(first["row"]),
+            column=str(first["column"]),
+            value=first["value"],
+        )
+
+
+def _describe_reasons(rejected: pd.DataFrame, counts: pd.Series, limit: int = 3) -> str:
+    """Describe the ``limit`` most common reasons, each with its first row."""
+    several_files = rejected["file"].nunique() > 1
+    parts = []
+    for reason, rows in counts.head(limit).items():
+        first = rejected[rejected["reason"] == reason].iloc[0]
+        where = f"{first['file']} row" if several_files else "row"
+        parts.append(
+            f'"{reason}" on {rows} {"row" if rows == 1 else "rows"}, first on '
+            f"{where} {first['row']}, column {first['column']}, "
+            f"value {first['value']!r}"
+        )
+    others = len(counts) - limit
+    more = f", and {others} other reasons" if others > 0 else ""
+    return f"Most common reasons: {'; '.join(parts)}{more}."
 
 
 def _repoint_deal_companies(

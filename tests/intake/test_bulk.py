@@ -192,6 +192,32 @@ def test_bulk_matches_pandas_on_parquet(source):
     )
 
 
+def test_bulk_fully_rejected_accounts_raise(source, monkeypatch):
+    """Intake stops on the accounts before it reads the bulk touchpoints."""
+    write_csv(source / "accounts.csv", [account("A1", "not a date")])
+
+    def fail(*args, **kwargs):
+        raise AssertionError("bulk touchpoints read after every account failed")
+
+    monkeypatch.setattr("acctlib.intake.validate_bulk_table", fail)
+
+    with pytest.raises(InputError, match="every row of required table accounts"):
+        load(source, 0)
+
+
+def test_bulk_fully_rejected_opportunities_raise(source):
+    """Opportunities rejected by the reference check stop intake too."""
+    write_csv(source / "opportunities.csv", [{**OPPORTUNITIES[0], "account_id": "A9"}])
+
+    with pytest.raises(InputError) as raised:
+        load(source, 0)
+
+    assert str(raised.value).startswith(
+        "every row of required table opportunities was rejected (1 of 1 rows"
+    )
+    assert raised.value.file == str(source / "opportunities.csv")
+
+
 def test_bulk_missing_required_column(source):
     """A file without a required column is an input error naming it."""
     rows = [{k: v for k, v in row.items() if k != "channel"} for row in TOUCHES]

@@ -866,6 +866,103 @@ def test_header_only_required_table_raises(tmp_path, table):
     assert raised.value.file == str(path)
 
 
+# Each case rejects every row of a required table: at parsing, at the
+# schema check, or at the reference check that runs after all tables.
+FULLY_REJECTED_CASES = [
+    pytest.param(
+        "accounts",
+        {"created_at": "yesterday"},
+        "created_at",
+        "yesterday",
+        "invalid timestamp; expected ISO 8601",
+        id="accounts-unparseable",
+    ),
+    pytest.param(
+        "opportunities",
+        {"type": "upsell"},
+        "type",
+        "upsell",
+        "type must be one of new_business, expansion, renewal",
+        id="opportunities-schema",
+    ),
+    pytest.param(
+        "opportunities",
+        {"account_id": "A9"},
+        "account_id",
+        "A9",
+        "account_id not found in accounts; add the accounts row or fix the ID",
+        id="opportunities-reference",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("table", "changes", "column", "value", "reason"), FULLY_REJECTED_CASES
+)
+def test_fully_rejected_required_table_raises(
+    tmp_path, table, changes, column, value, reason
+):
+    key = schema.TABLES[table].primary_key[0]
+    rows = [
+        {**VALID_ROWS[table], **changes, key: f"{VALID_ROWS[table][key]}-{number}"}
+        for number in (1, 2)
+    ]
+    write_source(tmp_path, **{table: rows})
+    path = tmp_path / f"{table}.csv"
+
+    with pytest.raises(InputError) as raised:
+        load(tmp_path)
+
+    message = str(raised.value)
+    assert message.startswith(
+        f"every row of required table {table} was rejected (2 of 2 rows in {path})"
+    )
+    assert f'"{reason}' in message
+    assert f"on 2 rows, first on row 1, column {column}, value {value!r}" in message
+    assert "run `acctlib check` again" in message
+    assert raised.value.file == str(path)
+    assert raised.value.row == 1
+    assert raised.value.column == column
+    assert raised.value.value == value
+
+
+def test_fully_rejected_table_lists_reasons_by_count(tmp_path):
+    """The most common reason comes first, each with its first row."""
+    write_source(
+        tmp_path,
+        opportunities=[
+            {**OPPORTUNITY_ROW, "opportunity_id": "O1", "account_id": "A9"},
+            {**OPPORTUNITY_ROW, "opportunity_id": "O2", "type": "upsell"},
+            {**OPPORTUNITY_ROW, "opportunity_id": "O3", "type": "upsell"},
+        ],
+    )
+
+    with pytest.raises(InputError) as raised:
+        load(tmp_path)
+
+    assert "Most common reasons: " + (
+        '"type must be one of new_business, expansion, renewal" on 2 rows, '
+        "first on row 2, column type, value 'upsell'; "
+        '"account_id not found in accounts; add the accounts row or fix the ID" '
+        "on 1 row, first on row 1, column account_id, value 'A9'."
+    ) in str(raised.value)
+
+
+def test_partly_rejected_required_table_loads(tmp_path):
+    write_source(
+        tmp_path,
+        opportunities=[
+            OPPORTUNITY_ROW,
+            {**OPPORTUNITY_ROW, "opportunity_id": "O2", "type": "upsell"},
+        ],
+    )
+
+    intake = load(tmp_path)
+
+    assert intake.tables["opportunities"]["opportunity_id"].tolist() == ["O1"]
+    assert len(rejected(intake, "opportunities")) == 1
+
+
 @pytest.mark.parametrize(
     "table", ["stage_history", "touchpoints", "revenue", "signals"]
 )
