@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -451,7 +452,7 @@ def _validate(
     for case in row_cases[~blankable].drop_duplicates(["index"]).itertuples():
         index = int(case.index)
         bad_index.add(index)
-        reason = _describe_check(str(case.column), str(case.check))
+        reason = _describe_check(str(case.column), str(case.check), case.failure_case)
         rows = _source_rows(frame.loc[[index]], source)
         _reject(quarantine, spec.name, rows, str(case.column), reason)
     result = frame.copy()
@@ -467,7 +468,7 @@ def _validate(
     return result.drop(index=sorted(bad_index)).reset_index(drop=True)
 
 
-def _describe_check(column: str, check: str) -> str:
+def _describe_check(column: str, check: str, value: object = None) -> str:
     spec_columns = {
         column.name: column
         for table in schema.TABLES.values()
@@ -477,12 +478,42 @@ def _describe_check(column: str, check: str) -> str:
     if check == "not_nullable":
         return f"{column} is empty but required"
     if check.startswith("isin") and spec is not None and spec.allowed:
+        label_of = _allowed_value_of_label(value, spec.allowed)
+        if column == "type" and label_of is not None:
+            return _describe_type_label(value, label_of, spec.allowed)
         return f"{column} must be one of {', '.join(spec.allowed)}"
     if check.startswith("greater_than_or_equal_to"):
         return f"{column} is below its minimum {spec.minimum if spec else ''}".strip()
     if check == "empty text":
         return f"{column} is blank but required"
     return f"{column} failed check {check}"
+
+
+def _allowed_value_of_label(value: object, allowed: tuple[str, ...]) -> str | None:
+    """Return the allowed value of which ``value`` is a label, or None.
+
+    A label differs from its value only in case, surrounding spaces, and
+    spaces, hyphens or nothing in place of underscores, such as "New
+    Business", "new-business" or "NewBusiness" for new_business.
+    """
+    if not isinstance(value, str):
+        return None
+    folded = re.sub(r"[\s_-]+", "_", value.strip().casefold())
+    for candidate in allowed:
+        if folded == candidate or folded == candidate.replace("_", ""):
+            return candidate
+    return None
+
+
+def _describe_type_label(value: str, label_of: str, allowed: tuple[str, ...]) -> str:
+    """Explain a deal type written as a label and how to fix it."""
+    return (
+        f"type {value!r} looks like a label of {label_of}, but type must be one "
+        f"of {', '.join(allowed)}; write {label_of} in the file's type column. "
+        "A Salesforce or HubSpot export maps its deal-type labels through the "
+        "type_map of its profile, so read it with --set profile=salesforce or "
+        "--set profile=hubspot"
+    )
 
 
 def check_references(

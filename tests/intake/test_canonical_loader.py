@@ -263,6 +263,37 @@ def test_invalid_row_goes_to_quarantine(
 
 
 @pytest.mark.parametrize(
+    ("label", "accepted"),
+    [
+        ("New Business", "new_business"),
+        ("new-business", "new_business"),
+        ("NewBusiness", "new_business"),
+        ("Renewal ", "renewal"),
+        ("EXPANSION", "expansion"),
+    ],
+)
+def test_deal_type_label_gets_hint(tmp_path, label, accepted):
+    write_source(
+        tmp_path,
+        opportunities=[
+            OPPORTUNITY_ROW,
+            {**OPPORTUNITY_ROW, "opportunity_id": "O2", "type": label},
+        ],
+    )
+
+    quarantined = rejected(load(tmp_path), "opportunities")
+
+    assert quarantined["value"].tolist() == [label]
+    assert quarantined["reason"].iloc[0] == (
+        f"type {label.strip()!r} looks like a label of {accepted}, but type must "
+        "be one of new_business, expansion, renewal; write "
+        f"{accepted} in the file's type column. A Salesforce or HubSpot export "
+        "maps its deal-type labels through the type_map of its profile, so read "
+        "it with --set profile=salesforce or --set profile=hubspot"
+    )
+
+
+@pytest.mark.parametrize(
     ("table", "changes", "column", "raw"),
     [
         (
