@@ -225,7 +225,9 @@ def _register_parents(
 ) -> list[str]:
     """Register the accepted and the rejected parent keys of each reference.
 
-    Returns the columns whose parents are registered.
+    A rejected key comes with the reason its child rows get, which names
+    the rejected parent row. Returns the columns whose parents are
+    registered.
     """
     registered = []
     for column, (parent, parent_column) in spec.references.items():
@@ -233,10 +235,15 @@ def _register_parents(
             continue
         keys = pd.DataFrame({"key": tables[parent][parent_column].dropna().unique()})
         con.register(f"_parent_{column}", keys)
-        rejected = sorted(quarantine.rejected_values(parent, parent_column))
-        con.register(
-            f"_rejected_parent_{column}", pd.DataFrame({"key": rejected}, dtype="str")
+        rejected = quarantine.rejected_ids(parent, parent_column)
+        reasons = {
+            key: rejected_reference_reason(column, parent, file, row)
+            for key, (file, row) in sorted(rejected.items())
+        }
+        frame = pd.DataFrame(
+            {"key": list(reasons), "reason": list(reasons.values())}, dtype="str"
         )
+        con.register(f"_rejected_parent_{column}", frame)
         registered.append(column)
     return registered
 
@@ -309,16 +316,15 @@ def _flag_rejections(con, spec: schema.TableSpec, parents: list[str]) -> None:
                 f'FROM _parent_{column}) ON "{column}" = _key_{column}'
             )
             joins.append(
-                f"LEFT JOIN (SELECT key AS _rkey_{column}, true AS _rejected_{column} "
+                f"LEFT JOIN (SELECT key AS _rkey_{column}, reason AS _rreason_{column} "
                 f'FROM _rejected_parent_{column}) ON "{column}" = _rkey_{column}'
             )
             unknown = _sql_text(unknown_reference_reason(column, parent))
-            rejected = _sql_text(rejected_reference_reason(column, parent))
             cases.append(
                 (
                     f'("{column}" IS NOT NULL AND _known_{column} IS NULL)',
                     column,
-                    f"CASE WHEN _rejected_{column} THEN {rejected} ELSE {unknown} END",
+                    f"coalesce(_rreason_{column}, {unknown})",
                 )
             )
     reject_column = " ".join(f"WHEN {cond} THEN '{name}'" for cond, name, _ in cases)

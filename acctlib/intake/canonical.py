@@ -22,6 +22,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -122,7 +123,39 @@ def canonicalize(
         # Refill a probability or forecast category that validation blanked.
         _fill_from_stage_map(frame, stage_map)
     frame = _reject_duplicate_keys(frame, spec, quarantine, source)
+    _store_rejected_ids(raw, source, frame, quarantine)
     return _keep_raw_cells(frame, source)
+
+
+def _store_rejected_ids(
+    raw: RawTable, source: pd.DataFrame, frame: pd.DataFrame, quarantine: Quarantine
+) -> None:
+    """Store the parsed IDs of rejected rows that other tables refer to.
+
+    A child row refers to its parent by the parsed ID, which an
+    ``id_format`` may rewrite (a 15-character Salesforce ID becomes 18
+    characters), so the file's text alone would not find the rejected
+    parent.
+    """
+    rejected = source[~source.index.isin(frame[SOURCE])]
+    if rejected.empty:
+        return
+    referenced = {
+        parent_column
+        for spec in schema.TABLES.values()
+        for parent, parent_column in spec.references.values()
+        if parent == raw.table
+    }
+    for column in schema.TABLES[raw.table].columns:
+        if column.name not in referenced or column.name not in rejected.columns:
+            continue
+        parsed = _parse_column(raw, rejected, column)
+        ids = rejected.assign(_id=parsed.values)[~parsed.failed]
+        ids = ids[ids["_id"].notna()]
+        locations = zip(ids[FILE].astype(str), ids[ROW].astype(int), strict=True)
+        quarantine.add_rejected_ids(
+            raw.table, column.name, dict(zip(ids["_id"], locations, strict=True))
+        )
 
 
 def is_blankable(spec: schema.TableSpec, column: schema.ColumnSpec) -> bool:
@@ -525,9 +558,8 @@ def check_references(
     account and are reported under "No account".
     """
     checked = dict(tables)
-    # Parsed rows rejected here, per table. The quarantine keeps the file's
-    # text, which an id_format such as salesforce may rewrite, so a child's
-    # parsed reference is also compared with the keys of these rows.
+    # Parsed rows rejected here, per table, whose keys a child's reference
+    # may point at.
     rejected_rows: dict[str, pd.DataFrame] = {}
     order = ["opportunities", "stage_history", "touchpoints", "revenue", "signals"]
     for name in order:
@@ -538,9 +570,9 @@ def check_references(
                 continue
             frame = checked[name]
             known = set(checked[parent][parent_column].dropna())
-            rejected = quarantine.rejected_values(parent, parent_column)
+            rejected = quarantine.rejected_ids(parent, parent_column)
             if parent in rejected_rows:
-                rejected |= set(rejected_rows[parent][parent_column].dropna())
+                rejected.update(_row_locations(rejected_rows[parent], parent_column))
             if isinstance(frame, BulkTable):
                 _reject_unknown_bulk(frame, column, parent, known, quarantine, rejected)
                 continue
@@ -562,6 +594,13 @@ def check_references(
                 rejected_rows[name] = pd.concat(parts, ignore_index=True)
                 checked[name] = frame[~unknown].reset_index(drop=True)
     return checked
+
+
+def _row_locations(rows: pd.DataFrame, column: str) -> dict[str, tuple[str, int]]:
+    """Return each ``column`` key of ``rows`` with the file and row of its first row."""
+    rows = rows[rows[column].notna()].drop_duplicates(column)
+    locations = zip(rows[FILE].astype(str), rows[ROW].astype(int), strict=True)
+    return dict(zip(rows[column], locations, strict=True))
 
 
 def reject_undated_closed(
@@ -608,7 +647,7 @@ def _reject_unknown_bulk(
     parent: str,
     known: set[str],
     quarantine,
-    rejected_parents: set[str],
+    rejected_parents: Mapping[str, tuple[str, int]],
 ) -> None:
     rejected = table.reject_unknown(column, known)
     if rejected.empty:
@@ -626,18 +665,19 @@ def _describe_unknown_reference(
     known: set[str],
     column: str,
     parent: str,
-    rejected: set[str] = frozenset(),
+    rejected: Mapping[str, tuple[str, int]] | None = None,
 ) -> str:
     """Explain a reference that matches no parent row.
 
-    A value in ``rejected`` (IDs of parent rows that intake rejected) points
-    at that row's own problem. A value that matches a parent ID only when
-    case is ignored is reported as a probably corrupted ID (spreadsheets
-    upper-case cells), and is not joined, because case-sensitive IDs that
-    differ in case are different records.
+    A value in ``rejected`` (IDs of parent rows that intake rejected, with
+    the file and row of each) points at that row's own problem. A value
+    that matches a parent ID only when case is ignored is reported as a
+    probably corrupted ID (spreadsheets upper-case cells), and is not
+    joined, because case-sensitive IDs that differ in case are different
+    records.
     """
-    if value in rejected:
-        return rejected_reference_reason(column, parent)
+    if rejected and value in rejected:
+        return rejected_reference_reason(column, parent, *rejected[value])
     folded = value.casefold()
     matches = sorted(
         key
@@ -658,10 +698,16 @@ def unknown_reference_reason(column: str, parent: str) -> str:
     return f"{column} not found in {parent}; add the {parent} row or fix the ID"
 
 
-def rejected_reference_reason(column: str, parent: str) -> str:
-    """Return the reason for a reference to a ``parent`` row that was rejected."""
+def rejected_reference_reason(
+    column: str, parent: str, file: str | None = None, row: int | None = None
+) -> str:
+    """Return the reason for a reference to a ``parent`` row that was rejected.
+
+    ``file`` and ``row`` locate the rejected parent row when known.
+    """
+    where = f" ({Path(file).name} row {row})" if file and row is not None else ""
     return (
-        f"{column} points at a rejected row of {parent}; fix that row, "
+        f"{column} points at a rejected row of {parent}{where}; fix that row, "
         f"listed with its reason under {parent}, and the next build keeps this "
         "row as well"
     )

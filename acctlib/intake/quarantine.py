@@ -12,7 +12,7 @@ recorded the same way, with the action ``cell blanked``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +42,10 @@ class Quarantine:
     """Collector of rejected rows and blanked cells for one intake run."""
 
     records: list[dict] = field(default_factory=list)
+    # Parsed IDs of rejected rows per (table, column), with file and row.
+    parsed_ids: dict[tuple[str, str], dict[str, tuple[str, int]]] = field(
+        default_factory=dict
+    )
 
     def reject(
         self,
@@ -96,24 +100,34 @@ class Quarantine:
                 }
             )
 
-    def rejected_values(self, table: str, column: str) -> set[str]:
-        """Return the ``column`` cells of the rows of ``table`` rejected so far.
+    def add_rejected_ids(
+        self, table: str, column: str, ids: Mapping[str, tuple[str, int]]
+    ) -> None:
+        """Store the parsed ``column`` IDs of rejected rows of ``table``.
 
-        Read from each row's raw record, so a source whose files name the
-        column otherwise gives no values.
-
-        NOTE: the values are the file's text, so an ID that an ``id_format``
-        rewrites (a 15-character Salesforce ID) matches a parsed reference
-        only where the file already wrote it in the parsed form.
+        ``ids`` maps each ID, as the parser rewrote it, to the file and row
+        of its rejected row. An ID already stored keeps its first row.
         """
-        values = set()
+        stored = self.parsed_ids.setdefault((table, column), {})
+        for value, location in ids.items():
+            stored.setdefault(value, location)
+
+    def rejected_ids(self, table: str, column: str) -> dict[str, tuple[str, int]]:
+        """Return the ``column`` IDs of the rows of ``table`` rejected so far.
+
+        Each ID maps to the file and row of the first rejected row with it.
+        The IDs are those stored by :meth:`add_rejected_ids`, as the parser
+        rewrote them (a 15-character Salesforce ID in its 18-character
+        form), plus the column's text in each rejected row's raw record.
+        """
+        ids = dict(self.parsed_ids.get((table, column), {}))
         for record in self.records:
             if record["table"] != table or record["action"] != ROW_REJECTED:
                 continue
             value = json.loads(record["record"]).get(column)
             if not _is_missing(value) and str(value).strip():
-                values.add(str(value).strip())
-        return values
+                ids.setdefault(str(value).strip(), (record["file"], record["row"]))
+        return ids
 
     def to_frame(self) -> pd.DataFrame:
         """Return rejected rows and blanked cells sorted by table, file and row.

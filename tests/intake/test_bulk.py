@@ -161,6 +161,9 @@ def test_bulk_rejections_by_hand(source):
         "account_id not found in accounts; add the accounts row or fix the ID"
     )
     assert rejected.loc[9, "column"] == "account_id"
+    assert rejected.loc[9, "reason"].startswith(
+        "account_id points at a rejected row of accounts (accounts.csv row 3); "
+    )
     assert rejected.loc[10, "reason"] == "touch_id is empty but required"
     assert rejected.loc[12, "column"] == "occurred_at"  # parse fails first
     assert len(rejected) == 8

@@ -790,8 +790,9 @@ def test_child_of_rejected_account_names_that_row(tmp_path):
     opportunity = rejected(intake, "opportunities")
     assert opportunity["value"].tolist() == ["A2"]
     assert opportunity["reason"].iloc[0] == (
-        "account_id points at a rejected row of accounts; fix that row, listed "
-        "with its reason under accounts, and the next build keeps this row as well"
+        "account_id points at a rejected row of accounts (accounts.csv row 2); "
+        "fix that row, listed with its reason under accounts, and the next "
+        "build keeps this row as well"
     )
     touches = rejected(intake, "touchpoints").set_index("value")["reason"]
     assert touches["A2"].startswith("account_id points at a rejected row of accounts")

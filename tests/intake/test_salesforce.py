@@ -182,6 +182,42 @@ def test_corrupt_id_rejection_keeps_report_text(tmp_path: Path) -> None:
     assert reasons["stage_history"].startswith("opportunity_id points at a rejected")
 
 
+def test_child_of_rejected_parent_names_it(tmp_path: Path) -> None:
+    """Children of rows rejected at parsing point at them, not at a missing ID."""
+    files = loader_files()
+    # Beacon loses its name, and the first deal its creation date.
+    files["Account.csv"] = LOADER_ACCOUNTS.replace(",Beacon,", ",,")
+    files["Opportunity.csv"] = LOADER_OPPORTUNITIES.replace(
+        "2024-03-01,2024-01-02T09:00:00.000Z", "2024-03-01,not a date"
+    )
+
+    intake = load(tmp_path, files, "salesforce")
+
+    frame = intake.quarantine.to_frame()
+    reasons = frame.set_index(["table", "row"])["reason"]
+    assert reasons["accounts", 2] == "name is empty but required"
+    assert reasons["opportunities", 1].startswith("invalid date 'not a date'")
+    assert reasons["opportunities", 2] == (
+        "account_id points at a rejected row of accounts (Account.csv row 2); "
+        "fix that row, listed with its reason under accounts, and the next "
+        "build keeps this row as well"
+    )
+    history = frame.loc[frame["table"] == "stage_history", "reason"]
+    assert (
+        history.tolist()
+        == [
+            "opportunity_id points at a rejected row of opportunities "
+            "(Opportunity.csv row 1); fix that row, listed with its reason under "
+            "opportunities, and the next build keeps this row as well"
+        ]
+        * 2
+    )
+    touches = frame.loc[frame["table"] == "touchpoints", "reason"]
+    assert touches.str.startswith(
+        "account_id points at a rejected row of accounts (Account.csv row 2)"
+    ).tolist() == [True]
+
+
 @pytest.mark.realdata
 @pytest.mark.skipif(not DEVORG.is_dir(), reason="shared datasets absent")
 def test_devorg_export_counts(tmp_path: Path) -> None:
