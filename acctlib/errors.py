@@ -24,7 +24,8 @@ class InputError(AcctlibError):
         What failed and how to fix it.
     file, row, column, value
         Where the problem sits. ``row`` is the 1-based data row, header
-        excluded, so row 1 is the first line after the header.
+        excluded, so row 1 is the first line after the header. Blank lines
+        of a CSV file count as rows, as a spreadsheet shows them.
     """
 
     def __init__(

@@ -44,6 +44,7 @@ from acctlib.intake.canonical import (
     rejected_reference_reason,
     unknown_reference_reason,
 )
+from acctlib.intake.files import csv_row_offsets, file_line_count
 from acctlib.intake.quarantine import Quarantine
 
 logger = logging.getLogger(__name__)
@@ -148,10 +149,12 @@ def _scan(path: Path) -> str:
 def _load_raw(con, path: Path, spec: schema.TableSpec) -> str:
     """Define ``raw``: the file's columns, as text for CSV, and ``_row``.
 
-    ``_row`` is the 1-based data row. A Parquet file stays a view that each
-    later query scans again; a CSV file is read once into a table, because
-    its row numbers come from the order in which DuckDB reads it. Returns
-    the query that defines ``raw``, which reads the file again.
+    ``_row`` is the 1-based data row, in which blank lines of a CSV file
+    count (see :func:`_count_blank_lines`). A Parquet file stays a view
+    that each later query scans again; a CSV file is read once into a
+    table, because its row numbers come from the order in which DuckDB
+    reads it. Returns the query that defines ``raw``, which reads the file
+    again.
     """
     found = [
         name
@@ -179,7 +182,48 @@ def _load_raw(con, path: Path, spec: schema.TableSpec) -> str:
         kind = "TABLE"
     query = f"SELECT {', '.join(selects)} FROM {_scan(path)}"
     con.execute(f"CREATE {kind} raw AS {query}")
+    if kind == "TABLE":
+        query = _count_blank_lines(con, path, query)
     return query
+
+
+def _count_blank_lines(con, path: Path, query: str) -> str:
+    """Renumber ``raw._row`` so that blank lines of the CSV file count.
+
+    DuckDB's CSV reader skips blank lines, so ``row_number()`` numbers the
+    data rows only. A file with more lines than the header and its data
+    rows is read once more in Python to find the blank lines, and
+    ``_row_offsets`` keeps, per data row where the count of blank lines
+    above it grows, that count. Returns ``query`` with the same
+    renumbering.
+    """
+    count = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
+    if file_line_count(path) == count + 1:
+        return query
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        offsets = csv_row_offsets(handle, _delimiter(con, path), count)
+    if not offsets:
+        return query
+    frame = pd.DataFrame(offsets, columns=["_from", "_offset"], dtype="int64")
+    con.register("_offsets_frame", frame)
+    con.execute("CREATE TABLE _row_offsets AS SELECT * FROM _offsets_frame")
+    con.unregister("_offsets_frame")
+    renumbered = (
+        "SELECT q.* EXCLUDE (_row), q._row + coalesce(o._offset, 0) AS _row "
+        "FROM ({}) q ASOF LEFT JOIN _row_offsets o ON q._row >= o._from"
+    )
+    # ORDER BY keeps the input order, which the join may change.
+    con.execute(
+        f"CREATE OR REPLACE TABLE raw AS {renumbered.format('SELECT * FROM raw')} "
+        "ORDER BY _row"
+    )
+    return renumbered.format(query)
+
+
+def _delimiter(con, path: Path) -> str:
+    """Return the delimiter DuckDB's CSV sniffer finds in ``path``."""
+    quoted = str(path).replace("'", "''")
+    return con.execute(f"SELECT Delimiter FROM sniff_csv('{quoted}')").fetchall()[0][0]
 
 
 def _parse(con, spec: schema.TableSpec) -> None:

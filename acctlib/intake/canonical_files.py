@@ -13,7 +13,7 @@ from typing import Any
 
 from acctlib import schema
 from acctlib.intake import bulk
-from acctlib.intake.canonical import RawTable
+from acctlib.intake.canonical import ROW, RawTable
 from acctlib.intake.files import (
     InputFile,
     find_table_file,
@@ -41,7 +41,7 @@ def read_source(
             inputs.append(InputFile(name, str(path), sha256_file(path), rows))
             continue
         notes: list[str] = []
-        frame = read_text_frame(path, encoding=None, notes=notes)
+        frame = read_text_frame(path, encoding=None, notes=notes, row_column=ROW)
         raw_tables.append(
             RawTable(table=name, file=str(path), frame=frame, notes=notes)
         )

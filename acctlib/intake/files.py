@@ -7,14 +7,19 @@ are supported.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
+import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from acctlib.errors import InputError
+
+logger = logging.getLogger(__name__)
 
 SUFFIXES = (".csv", ".parquet", ".xlsx")
 FALLBACK_ENCODING = "cp1252"
@@ -78,13 +83,16 @@ def read_text_frame(
     encoding: str | None = "utf-8-sig",
     sep: str = ",",
     notes: list[str] | None = None,
+    row_column: str | None = None,
 ) -> pd.DataFrame:
     """Read a CSV, Parquet or XLSX file with every column as text.
 
     A UTF-8 byte-order mark is removed from the first header. Parquet keeps
     its typed columns, which the parsers accept as they are. With
     ``encoding=None`` a CSV file is decoded by :func:`decode_file`, and a
-    note is appended to ``notes`` when it was not valid UTF-8.
+    note is appended to ``notes`` when it was not valid UTF-8. With
+    ``row_column``, that column gets each row's number, in which blank
+    lines of a CSV file count (see :func:`csv_row_numbers`).
 
     Raises
     ------
@@ -94,6 +102,7 @@ def read_text_frame(
     if not path.is_file():
         raise InputError(f"input file {path} not found", file=str(path))
     suffix = path.suffix.lower()
+    text = None
     try:
         if suffix == ".csv" and encoding is None:
             text, used = decode_file(path)
@@ -133,7 +142,139 @@ def read_text_frame(
             file=str(path),
         ) from error
     frame.columns = [str(column).strip() for column in frame.columns]
-    return frame
+    if row_column is None:
+        return frame
+    if text is not None:
+        rows = text_row_numbers(text, sep, len(frame))
+    elif suffix == ".csv" and file_line_count(path) != len(frame) + 1:
+        with path.open(encoding=encoding, newline="") as handle:
+            rows = csv_row_numbers(handle, sep, len(frame))
+    else:
+        rows = range(1, len(frame) + 1)
+    return frame.assign(**{row_column: rows})
+
+
+def text_row_numbers(text: str, sep: str, count: int) -> list[int] | range:
+    """Return the row numbers of the ``count`` data rows of CSV ``text``.
+
+    See :func:`csv_row_numbers`. Text with one line per data row and the
+    header has no blank line, so it is not read again.
+    """
+    if line_count(text) == count + 1:
+        return range(1, count + 1)
+    return csv_row_numbers(io.StringIO(text, newline=""), sep, count)
+
+
+def line_count(text: str) -> int:
+    """Return the number of lines of ``text``, where CRLF, LF or a lone CR ends one."""
+    ends = text.count("\n") + text.count("\r") - text.count("\r\n")
+    return ends if not text or text.endswith(("\n", "\r")) else ends + 1
+
+
+def file_line_count(path: Path) -> int:
+    """Return the number of lines of a file, counted as :func:`line_count` does.
+
+    The file is read in blocks of 1 MiB, so a large file is never held in
+    memory. The encoding must write CR and LF as single bytes, as UTF-8
+    and the Windows code pages do.
+    """
+    ends = 0
+    last = b""
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            ends += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
+            if last == b"\r" and block.startswith(b"\n"):
+                ends -= 1  # a CRLF split between two blocks
+            last = block[-1:]
+    return ends if last in (b"", b"\n", b"\r") else ends + 1
+
+
+def csv_row_numbers(lines: Iterable[str], sep: str, count: int) -> list[int]:
+    """Return the row number of each of the ``count`` data rows of CSV ``lines``.
+
+    ``lines`` are the file's lines with their line ends, as a file opened
+    with ``newline=""`` yields them. Row 1 is the line after the header. A
+    blank line (empty, or only spaces and tabs) counts as a row but is no
+    data row, as in a spreadsheet, where it shows as an empty row. A
+    quoted cell that spans several lines keeps its record one row. Blank
+    lines before the header are skipped, as pandas and DuckDB skip them.
+
+    ``count`` is the number of data rows the caller's CSV reader found.
+    When this reading disagrees, the rows are numbered 1 to ``count`` with a
+    warning, because the numbers would point at the wrong rows.
+    """
+    try:
+        numbers = list(_data_row_numbers(lines, sep))
+    except csv.Error as error:
+        logger.warning("cannot find blank lines (%s); rows numbered in order", error)
+        return list(range(1, count + 1))
+    if not _same_count(len(numbers), count):
+        return list(range(1, count + 1))
+    return numbers
+
+
+def csv_row_offsets(
+    lines: Iterable[str], sep: str, count: int
+) -> list[tuple[int, int]]:
+    """Return where blank lines shift the row numbers of CSV ``lines``.
+
+    Each pair is a data row's position (1-based, blank lines left out) and
+    the number of blank lines above it, for every position where that
+    number grows. Row numbers follow :func:`csv_row_numbers`, so the row
+    number is the position plus the offset of the last pair at or before
+    it. This keeps memory small for a file of millions of rows. On a
+    disagreement with ``count`` the list is empty, with a warning.
+    """
+    offsets = []
+    offset = 0
+    position = 0
+    try:
+        for position, row in enumerate(_data_row_numbers(lines, sep), start=1):
+            if row - position != offset:
+                offset = row - position
+                offsets.append((position, offset))
+    except csv.Error as error:
+        logger.warning("cannot find blank lines (%s); rows numbered in order", error)
+        return []
+    if not _same_count(position, count):
+        return []
+    return offsets
+
+
+def _data_row_numbers(lines: Iterable[str], sep: str) -> Iterator[int]:
+    """Yield the row number of each data row, as :func:`csv_row_numbers` defines it."""
+    last_line = [""]
+
+    def remember(lines: Iterable[str]) -> Iterator[str]:
+        for line in lines:
+            last_line[0] = line
+            yield line
+
+    header_seen = False
+    row = 0
+    read_lines = 0
+    reader = csv.reader(remember(lines), delimiter=sep)
+    for _ in reader:
+        one_line = reader.line_num - read_lines == 1
+        read_lines = reader.line_num
+        blank = one_line and not last_line[0].strip(" \t\r\n")
+        if not header_seen:
+            header_seen = not blank
+            continue
+        row += 1
+        if not blank:
+            yield row
+
+
+def _same_count(found: int, count: int) -> bool:
+    if found != count:
+        logger.warning(
+            "counted %d data rows while looking for blank lines, but the CSV "
+            "reader read %d; rows are numbered in order, without blank lines",
+            found,
+            count,
+        )
+    return found == count
 
 
 def escape_invisible(text: str) -> str:

@@ -65,7 +65,7 @@ def read_source(
             file=str(data_dir),
         )
     path = _first_existing(data_dir, profile["files"]["journeys"])
-    raw = read_text_frame(path, sep=profile.get("separator", ","))
+    raw = read_text_frame(path, sep=profile.get("separator", ","), row_column=ROW)
     rows = _rename_columns(raw, profile["columns"], TOUCH_FIELDS, path)
     tables = build_journey_tables(
         rows,
@@ -87,21 +87,26 @@ def read_source(
 def _rename_columns(
     raw: pd.DataFrame, columns: Mapping[str, str], required: tuple[str, ...], path
 ) -> pd.DataFrame:
+    """Return the mapped columns of ``raw`` and ``_row``.
+
+    ``_row`` is taken from ``raw`` when it has one, and else numbers the
+    rows from 1.
+    """
     renames = {source: field for field, source in columns.items() if source}
+    found = [column for column in raw.columns if column != ROW]
     missing = [
         f"{field} ({columns.get(field)!r})"
         for field in required
-        if columns.get(field) not in raw.columns
+        if columns.get(field) not in found
     ]
     if missing:
         raise InputError(
             f"{path} lacks the column(s) the profile maps to {', '.join(missing)}; "
-            f"its columns are {', '.join(raw.columns)}; fix the profile's columns",
+            f"its columns are {', '.join(found)}; fix the profile's columns",
             file=str(path),
         )
-    return raw.rename(columns=renames)[[*renames.values()]].assign(
-        **{ROW: range(1, len(raw) + 1)}
-    )
+    rows = raw[ROW] if ROW in raw.columns else range(1, len(raw) + 1)
+    return raw.rename(columns=renames)[[*renames.values()]].assign(**{ROW: rows})
 
 
 def build_journey_tables(

@@ -33,6 +33,7 @@ from acctlib.intake.files import (
     escape_invisible,
     read_text_frame,
     sha256_file,
+    text_row_numbers,
 )
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,9 @@ def read_export_file(
     path: Path, *, encoding: str | None = None, delimiter: str | None = None
 ) -> tuple[pd.DataFrame, list[str]]:
     """Read one export file as text, with a 1-based ``_row`` column.
+
+    In a CSV file, blank lines count in ``_row`` (see
+    :func:`acctlib.intake.files.csv_row_numbers`).
 
     Returns the frame and notes on what was inferred (encoding fallback).
     Headers lose a byte-order mark and surrounding whitespace.
@@ -74,7 +78,10 @@ def read_export_file(
             ) from error
     frame.columns = [_clean_header(column) for column in frame.columns]
     frame = frame.astype("str")
-    frame[ROW] = range(1, len(frame) + 1)
+    if path.suffix.lower() == ".csv":
+        frame[ROW] = text_row_numbers(text, separator, len(frame))
+    else:
+        frame[ROW] = range(1, len(frame) + 1)
     return frame, notes
 
 

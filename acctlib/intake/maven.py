@@ -175,8 +175,12 @@ def _source_paths(data_dir: Path, profile: Mapping[str, Any]) -> dict[str, Path]
 
 
 def _read_source_file(path: Path, key: str) -> pd.DataFrame:
-    """Read one export file as stripped text with a 1-based ``_row`` column."""
-    frame = read_text_frame(path)
+    """Read one export file as stripped text with a 1-based ``_row`` column.
+
+    Blank lines count in ``_row`` (see :func:`read_text_frame`).
+    """
+    frame = read_text_frame(path, row_column=ROW)
+    rows = frame.pop(ROW)
     missing = [column for column in SOURCE_COLUMNS[key] if column not in frame]
     if missing:
         raise InputError(
@@ -187,7 +191,7 @@ def _read_source_file(path: Path, key: str) -> pd.DataFrame:
             column=missing[0],
         )
     frame = frame.apply(lambda column: column.astype("str").str.strip())
-    frame[ROW] = range(1, len(frame) + 1)
+    frame[ROW] = rows
     return frame
 
 

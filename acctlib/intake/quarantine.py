@@ -1,10 +1,10 @@
 """Rejected rows and blanked cells, kept with the reason for each.
 
 No input row is dropped silently: every row that intake cannot accept is
-recorded here with its file, 1-based data row (header excluded), column,
-raw cell text, reason and the whole row as the file had it (``record``),
-then written to ``rejected_rows.csv`` in the run folder and counted in the
-report. A cell of an optional column that
+recorded here with its file, 1-based data row (header excluded, blank
+lines counted), column, raw cell text, reason and the whole row as the
+file had it (``record``), then written to ``rejected_rows.csv`` in the run
+folder and counted in the report. A cell of an optional column that
 cannot be used is blanked instead: the row is kept and the cell is
 recorded the same way, with the action ``cell blanked``.
 """

@@ -221,6 +221,29 @@ def test_bulk_fully_rejected_opportunities_raise(source):
     assert raised.value.file == str(source / "opportunities.csv")
 
 
+def test_bulk_counts_blank_lines_in_rows(source):
+    """Both paths number rows as the file's lines below the header."""
+    path = source / "touchpoints.csv"
+    header, *rows = path.read_text(encoding="utf-8").splitlines()
+    # Two blank lines after data row 1, one after row 6 and one at the end.
+    lines = [header, rows[0], "", "", *rows[1:6], "", *rows[6:], ""]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    bulk = load(source, 0)
+    pandas_path = load(source, -1)
+
+    expected = [6, 7, 8, 10, 11, 12, 13, 15]  # rows 4 to 10 and 12, shifted
+    assert rejected_touches(bulk)["row"].tolist() == expected
+    pd.testing.assert_frame_equal(rejected_touches(bulk), rejected_touches(pandas_path))
+    pd.testing.assert_frame_equal(
+        bulk.tables["touchpoints"].to_pandas(), pandas_path.tables["touchpoints"]
+    )
+    assert bulk_accepted_ids(source) == ["T1", "T2", "T3", "T4"]
+    # The raw record of a reference rejection is read again by row number.
+    records = bulk.quarantine.to_frame().set_index("row")["record"]
+    assert json.loads(records[11])["touch_id"] == "T7"
+
+
 def test_bulk_missing_required_column(source):
     """A file without a required column is an input error naming it."""
     rows = [{k: v for k, v in row.items() if k != "channel"} for row in TOUCHES]

@@ -8,6 +8,7 @@ below, and a case changes only the cells it is about.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from acctlib import schema
 from acctlib.errors import InputError
 from acctlib.intake import Intake, load_source
+from acctlib.intake.files import csv_row_numbers
 from acctlib.params import resolve_params
 
 ACCOUNT_ROW = {
@@ -1035,6 +1037,50 @@ def test_fully_rejected_optional_table_is_omitted(tmp_path, table):
         "sections that need it are omitted."
     )
     assert expected in intake.notes
+
+
+def test_blank_lines_count_in_row_numbers(tmp_path):
+    """Rejected rows keep the row number a spreadsheet shows, minus the header."""
+    write_source(tmp_path)
+    bad = {**OPPORTUNITY_ROW, "opportunity_id": "O2", "type": "upsell"}
+    path = write_table(tmp_path, "opportunities", [OPPORTUNITY_ROW, bad])
+    header, first, second = path.read_text(encoding="utf-8").splitlines()
+    path.write_text(
+        "\r\n".join([header, "", first, "", " ", second, "", ""]), encoding="utf-8"
+    )
+
+    intake = load(tmp_path)
+
+    assert intake.tables["opportunities"]["opportunity_id"].tolist() == ["O1"]
+    quarantined = rejected(intake, "opportunities")
+    assert quarantined["row"].tolist() == [5]
+    assert quarantined["value"].tolist() == ["upsell"]
+    assert intake.reconciliation()["reconciled"].all()
+
+
+@pytest.mark.parametrize(
+    ("text", "rows"),
+    [
+        ("a,b\n1,2\n3,4\n", [1, 2]),
+        ("a,b\n1,2\n\n3,4\n\n\n", [1, 3]),
+        ("a,b\r\n\r\n1,2\r\n \t\r\n3,4", [2, 4]),
+        ("\n\na,b\n1,2\n\n3,4\n", [1, 3]),  # blank lines above the header
+        ('a,b\n1,"x\n\ny"\n\n3,4\n', [1, 3]),  # a quoted cell spans lines
+        ('a\n1\n""\n\n2\n', [1, 2, 4]),  # a quoted empty cell is a row
+    ],
+)
+def test_csv_row_numbers(text, rows):
+    count = len(pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False))
+
+    assert count == len(rows)
+    assert csv_row_numbers(io.StringIO(text, newline=""), ",", count) == rows
+
+
+def test_csv_row_numbers_fall_back_in_order():
+    """A count that disagrees with the file numbers the rows in order."""
+    lines = io.StringIO("a,b\n1,2\n\n3,4\n", newline="")
+
+    assert csv_row_numbers(lines, ",", 3) == [1, 2, 3]
 
 
 def test_missing_data_folder_raises(tmp_path):

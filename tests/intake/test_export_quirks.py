@@ -34,6 +34,49 @@ def test_crlf_and_delimiters(tmp_path: Path, delimiter: str) -> None:
     assert intake.quarantine.count() == 0
 
 
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+def test_blank_lines_count_in_row_numbers(tmp_path: Path, line_end: str) -> None:
+    """A row's number is its line below the header, blank lines included."""
+    lines = [
+        "Account ID,Account Name",
+        "A1,Acme",
+        "",
+        "   ",
+        "A2,",  # row 4: the name is required
+        "A3,Beacon",
+        "",
+        "",
+    ]
+    files = {"accounts.csv": line_end.join(lines), "opportunities.csv": OPPORTUNITIES}
+
+    intake = load(tmp_path, files, mapped_profile())
+
+    assert list(intake.tables["accounts"]["account_id"]) == ["A1", "A3"]
+    bad = intake.quarantine.to_frame().set_index("table")
+    assert bad.loc["accounts", "row"] == 4
+    assert bad.loc["accounts", "column"] == "name"
+    # O2 points at A2, so its reason names the account's row.
+    assert "(accounts.csv row 4)" in bad.loc["opportunities", "reason"]
+
+
+def test_journey_rows_count_blank_lines(tmp_path: Path) -> None:
+    """The journeys adapter numbers touch rows as the mapped reader does."""
+    journeys = (
+        "journey_id,timestamp,channel,conversion,value\n"
+        "J1,2024-01-01T00:00:00Z,email,0,\n"
+        "\n"
+        "J1,2024-01-02T00:00:00Z,,0,\n"  # row 3: the channel is required
+        "J1,2024-01-03T00:00:00Z,search,1,abc\n"  # row 4: the value is blanked
+        "\n"
+    )
+
+    intake = load(tmp_path, {"journeys.csv": journeys}, "journeys")
+
+    rows = intake.quarantine.to_frame().set_index("table")["row"]
+    assert rows["touchpoints"] == 3
+    assert rows["opportunities"] == 4
+
+
 def test_latin1_file(tmp_path: Path) -> None:
     """A Latin-1 file keeps its accents and a note names the encoding used."""
     accounts = "Account ID,Account Name\nA1,Société Générale\nA2,Müller\n"

@@ -187,6 +187,17 @@ def test_invalid_date_is_rejected(tmp_path: Path) -> None:
     assert "E1" not in set(intake.tables["opportunities"]["opportunity_id"])
 
 
+def test_blank_lines_count_in_rows(tmp_path: Path) -> None:
+    """A row's number counts the blank lines above it."""
+    pipeline = PIPELINE_CSV.replace("2017-02-01,,", "2017-02-31,,")
+    pipeline = pipeline.replace("\nL1,", "\n\nL1,").replace("\nE1,", "\n  \nE1,")
+    intake = load_export(write_export(tmp_path, sales_pipeline=pipeline + "\n"))
+    rejected = intake.quarantine.to_frame()
+    opportunity_rows = rejected[rejected["table"] == "opportunities"]
+    assert list(opportunity_rows["row"]) == [5]
+    assert list(opportunity_rows["column"]) == ["created_at"]
+
+
 def test_other_report_currency_raises(tmp_path: Path) -> None:
     write_export(tmp_path)
     with pytest.raises(ParameterError, match="report_currency is 'EUR'"):
