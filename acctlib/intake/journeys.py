@@ -120,7 +120,11 @@ def build_journey_tables(
     keyed by canonical table name; intake parses and validates them.
     """
     frame = rows.copy()
-    frame["_time"] = pd.to_datetime(frame["occurred_at"], utc=True, format="ISO8601")
+    # A timestamp that does not parse stays as text in its touchpoint, which
+    # intake then rejects with the row and value. It starts or ends no deal.
+    frame["_time"] = pd.to_datetime(
+        frame["occurred_at"], utc=True, format="ISO8601", errors="coerce"
+    )
     frame["_converted"] = frame["converted"].str.strip().str.lower().isin(_TRUE)
     frame = frame.sort_values(["journey_id", "_time", ROW]).reset_index(drop=True)
     if "value" not in frame.columns:
@@ -168,6 +172,7 @@ def _add_blank_columns(name: str, table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _build_opportunities(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame[frame["_time"].notna()]
     won = frame[frame["_converted"]].copy()
     won["number"] = won.groupby("journey_id").cumcount() + 1
     won_rows = pd.DataFrame(

@@ -77,6 +77,28 @@ def test_journey_rows_count_blank_lines(tmp_path: Path) -> None:
     assert rows["opportunities"] == 4
 
 
+def test_journey_bad_timestamp_rejected(tmp_path: Path) -> None:
+    """A touch row whose time does not parse is rejected, not a crash."""
+    journeys = (
+        "journey_id,timestamp,channel,conversion,value\n"
+        "J1,2024-01-01T00:00:00Z,email,0,\n"
+        "J1,yesterday,search,0,\n"
+        "J1,2024-01-03T00:00:00Z,search,1,120\n"
+        "J2,2024-02-01T00:00:00Z,email,0,\n"
+    )
+
+    intake = load(tmp_path, {"journeys.csv": journeys}, "journeys")
+
+    rejected = intake.quarantine.to_frame()
+    assert list(rejected["table"]) == ["touchpoints"]
+    assert list(rejected["row"]) == [2]
+    assert list(rejected["column"]) == ["occurred_at"]
+    assert list(rejected["value"]) == ["yesterday"]
+    opportunities = intake.tables["opportunities"]
+    assert sorted(opportunities["opportunity_id"]) == ["J1-1", "J2-open-end"]
+    assert len(intake.tables["touchpoints"]) == 3
+
+
 def test_latin1_file(tmp_path: Path) -> None:
     """A Latin-1 file keeps its accents and a note names the encoding used."""
     accounts = "Account ID,Account Name\nA1,Société Générale\nA2,Müller\n"
