@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from acctlib import accountmap, engine, progression, schema, tiering, tiermovement
+from acctlib.attribution import prepare as attribution_prepare
 from acctlib.errors import ParameterError
 from acctlib.intake.bulktable import BulkTable
 
@@ -103,6 +104,7 @@ def prepare_owner_slice(context: Any) -> None:
         context.frames["account_map"], owner, team, context.params["teams"]
     )
     opportunity_ids = _opportunity_ids(context.intake.tables["opportunities"], ids)
+    company_snapshot = context.frames.get("opportunity_snapshot")
 
     for name, frame in list(context.frames.items()):
         if name in COMPANY_TABLES:
@@ -112,10 +114,11 @@ def prepare_owner_slice(context: Any) -> None:
                 name, frame[frame["account_id"].isin(ids)].reset_index(drop=True)
             )
     # NOTE: tables without an account_id, such as the forecast and the
-    # attribution summaries, stay company-wide. The slice note below
-    # names them.
+    # campaign credits, stay company-wide. The slice note below names them.
     for name in context.engine_tables:
         _filter_bulk(context.con, name, ids)
+    if company_snapshot is not None:
+        attribution_prepare.summarize_slice(context, ids, company_snapshot)
     # Intake tables that no step wrote to the workspace need no filtering.
     stored = context.intake.tables if context.intake_stored else {}
     for name, frame in stored.items():
@@ -134,9 +137,11 @@ def prepare_owner_slice(context: Any) -> None:
     context.notes.append(
         f"Sliced to {label}: {len(ids)} accounts. Scores, tiers and health are the "
         "company-wide ones; stage benchmarks and health validation cover every "
-        "account. So do the forecast and the attribution summaries (model "
-        "comparison, shares, coverage, sourced revenue and the bridge); the "
-        "account tables and the credit per deal are the slice's."
+        "account. So do the forecast, the campaign credits, the lookback "
+        "comparison, the count of excluded touches and the channel weights of "
+        "the data-driven models. The "
+        "account tables and the attribution credits, shares, model comparison, "
+        "coverage, sourced revenue and bridge are the slice's."
     )
 
 

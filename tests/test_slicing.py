@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ibis
 import pandas as pd
 import pytest
 
 from acctlib import engine, slicing
+from acctlib.attribution import prepare as attribution_prepare
+from acctlib.attribution.compare import NO_TOUCH
 from acctlib.errors import ParameterError
 from acctlib.intake import load_source
 from acctlib.prepare import prepare_workspace
@@ -111,11 +114,45 @@ def test_owner_slice_keeps_company_figures(
     credits = sliced.con.table("attribution_credits").to_pandas()
     assert not credits.empty
     assert credits["account_id"].isin(ids).all()
-    # The summaries without accounts stay company-wide, as the note states.
-    for name in ("attribution_bridge", "forecast"):
+    # Tables built from journeys or without accounts stay company-wide, as
+    # the note states.
+    for name in (
+        "forecast",
+        "attribution_shares_campaign",
+        "attribution_windows",
+        "attribution_markov",
+        "attribution_excluded_touches",
+    ):
         pd.testing.assert_frame_equal(sliced.table(name), company.table(name))
     note = next(n for n in sliced.info["notes"] if n.startswith("Sliced to"))
-    assert "So do the forecast and the attribution summaries" in note
+    assert "So do the forecast, the campaign credits" in note
+    assert "coverage, sourced revenue and bridge are the slice's" in note
+    _check_sliced_attribution(sliced, credits)
+
+
+def _check_sliced_attribution(sliced, credits: pd.DataFrame) -> None:
+    """Check that the credit summaries of a slice add up from its own credits."""
+    revenue = credits[(credits["kind"] == "revenue") & (credits["channel"] != NO_TOUCH)]
+    expected = revenue.groupby(["model", "channel"])["credit_cents"].sum() / 100.0
+    shares = sliced.table("attribution_shares_channel")
+    shares = shares[shares["channel"] != NO_TOUCH].set_index(["model", "channel"])
+    pd.testing.assert_series_equal(
+        shares["credit"].sort_index(),
+        expected.rename("credit").sort_index(),
+        check_exact=False,
+        rtol=1e-12,
+    )
+    bridge = sliced.table("attribution_bridge").set_index("step")
+    snapshot = sliced.table("opportunity_snapshot")
+    won = snapshot.loc[snapshot["is_won"].astype(bool), "amount"].fillna(0.0)
+    assert bridge.loc["Closed won", "amount"] == pytest.approx(won.sum())
+    assert bridge.loc["Closed won", "opportunities"] == len(won)
+    assert bridge.loc["Difference", "amount"] == 0
+    coverage = sliced.table("attribution_coverage")
+    opportunities = sliced.table("attribution_opportunities")
+    assert coverage["opportunities"].sum() == len(
+        opportunities[opportunities["kind"] == "revenue"]
+    )
 
 
 def test_filter_bulk_keeps_slice_accounts():
@@ -129,3 +166,40 @@ def test_filter_bulk_keeps_slice_accounts():
 
     kept = con.con.execute("SELECT touch_id FROM touchpoints").fetchall()
     assert kept == [("T1",), ("T4",)]
+
+
+def test_won_in_slice_counts_credited_share():
+    """A shared won deal counts for the cents its slice accounts were credited."""
+    snapshot = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2", "O3", "O4"],
+            "account_id": ["A1", "A1", "A2", "A2"],
+            "is_won": [True, True, True, False],
+            "amount": [100.0, 10.01, 50.0, 70.0],
+        }
+    )
+    links = pd.DataFrame(
+        {
+            "opportunity_id": ["O2", "O2"],
+            "account_id": ["A1", "A2"],
+            "share": [0.5, 0.5],
+        }
+    )
+    # O2's 1001 cents were credited over two rows, each split between A1
+    # and A2, so A1 has 501 cents where a half of the deal would be 500.5.
+    credits = ibis.memtable(
+        pd.DataFrame(
+            {
+                "kind": ["revenue"] * 4 + ["pipeline"],
+                "model": ["linear"] * 5,
+                "opportunity_id": ["O1", "O2", "O2", "O3", "O2"],
+                "account_id": ["A1", "A1", "A1", "A2", "A1"],
+                "credit_cents": [10000, 251, 250, 5000, 999],
+            }
+        )
+    )
+
+    won = attribution_prepare._won_in_slice(snapshot, links, ["A1"], credits)
+
+    assert list(won["opportunity_id"]) == ["O1", "O2"]
+    assert list(won["amount"]) == [100.0, 5.01]

@@ -7,15 +7,16 @@ import logging
 import ibis
 import pandas as pd
 
+from acctlib import engine
 from acctlib.attribution import compare
 from acctlib.attribution.credits import (
     SUM_KEYS,
     compute_attribution,
     unpivot_credits,
 )
-from acctlib.attribution.journeys import excluded_touch_note
+from acctlib.attribution.journeys import excluded_touch_note, select_opportunities
 from acctlib.attribution.settings import AttributionSettings
-from acctlib.dealshares import DEAL_COMPANIES, split_shared_cents_expr
+from acctlib.dealshares import DEAL_COMPANIES, shared_links, split_shared_cents_expr
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +66,12 @@ def prepare_attribution(context) -> None:
     context.store("attribution_excluded_touches", result.excluded_touches)
     context.store("attribution_markov", result.markov)
     context.store("attribution_shapley", _shapley_table(result.shapley))
-    _store_comparisons(context, result, settings)
-    _store_checks(context, result, snapshot, settings)
+    _store_comparisons(context, result.credits, result.campaign_credits, settings)
+    _store_checks(context, result.opportunities)
+    _store_bridge(context, snapshot, result.credits, result.excluded_opportunities)
+    note = excluded_touch_note(result.excluded_touches, settings.as_of)
+    if note:
+        context.notes.append(note)
     # The workspace has its own copy, so the engine's cache can go.
     result.drop_cached(context.con)
 
@@ -81,7 +86,79 @@ def prepare_attribution(context) -> None:
     suggested = compare.suggest_lookback(
         touches, snapshot, settings, deal_companies=links
     )
-    _add_headline(context, result, settings, suggested)
+    _add_headline(context, result.opportunities, settings, suggested)
+
+
+def summarize_slice(context, account_ids: list[str], snapshot: pd.DataFrame) -> None:
+    """Store the credit summaries again, for the accounts of ``account_ids`` only.
+
+    The owner slice calls it once it has kept only those accounts' rows of
+    ``attribution_credit_sums`` and of the stored frames. Shares, model
+    comparisons, rank correlations, intervals, coverage, sourced revenue,
+    the bridge and the headline then describe the slice. ``snapshot`` is
+    the whole company's opportunity snapshot: a won deal shared with a
+    company outside the slice counts in the bridge with the slice's share,
+    as its credits do. Campaign credits, the lookback comparison, the
+    excluded touches and the channel weights of the data-driven models stay
+    company-wide, because they are computed from the journeys and touches,
+    which the slice does not recompute.
+    """
+    if not context.has_table("attribution_credit_sums"):
+        return
+    settings = AttributionSettings.from_params(context.params, context.as_of)
+    links = context.intake.extras.get(DEAL_COMPANIES)
+    credits = context.con.table("attribution_credits")
+    opportunities = context.frames["attribution_opportunities"]
+    won = _won_in_slice(snapshot, links, account_ids, credits)
+    _, excluded = select_opportunities(snapshot, settings, links)
+    excluded = excluded[excluded["opportunity_id"].isin(won["opportunity_id"])]
+
+    _store_comparisons(context, credits, None, settings)
+    _store_checks(context, opportunities)
+    _store_bridge(context, won, credits, excluded)
+    suggested = context.headline.get("attribution", {}).get("suggested_lookback_days")
+    _add_headline(context, opportunities, settings, suggested)
+
+
+def _won_in_slice(
+    snapshot: pd.DataFrame,
+    links: pd.DataFrame | None,
+    account_ids: list[str],
+    credits: ibis.Table,
+) -> pd.DataFrame:
+    """Return the won deals of ``account_ids`` with the amount each counts for.
+
+    A deal shared with other companies counts for the revenue credited to
+    the slice's accounts. The credits split each credit row of a shared
+    deal in whole cents, so their sum can differ by a cent from a share of
+    the deal's amount, and the bridge of the slice would not add up.
+    """
+    won = snapshot[snapshot["is_won"].astype(bool)]
+    shared_ids = shared_links(links)["opportunity_id"].unique().tolist()
+    owned = won[
+        won["account_id"].isin(account_ids) & ~won["opportunity_id"].isin(shared_ids)
+    ]
+    owned = owned[["opportunity_id", "is_won", "amount"]]
+    if not shared_ids:
+        return owned
+    revenue = credits.filter(
+        (credits.kind == "revenue") & credits.opportunity_id.isin(shared_ids)
+    )
+    # Every model credits a deal its whole amount, so one model suffices.
+    revenue = revenue.filter(revenue.model == revenue.model.min().as_scalar())
+    grouped = revenue.group_by("opportunity_id").aggregate(
+        cents=revenue.credit_cents.sum()
+    )
+    with engine.quiet_conversions():
+        shared = grouped.order_by("opportunity_id").to_pandas()
+    shared = pd.DataFrame(
+        {
+            "opportunity_id": shared["opportunity_id"],
+            "is_won": True,
+            "amount": shared["cents"].astype("int64") / 100.0,
+        }
+    )
+    return pd.concat([owned, shared], ignore_index=True)
 
 
 def _split_credits(context, sums: ibis.Table, models: tuple[str, ...]) -> ibis.Table:
@@ -121,9 +198,20 @@ def _shapley_table(values: pd.DataFrame) -> pd.DataFrame:
     return values.astype({"shapley_value": "float64", "share": "float64"})
 
 
-def _store_comparisons(context, result, settings: AttributionSettings) -> None:
+def _store_comparisons(
+    context,
+    credits: ibis.Table,
+    campaign_credits: pd.DataFrame | None,
+    settings: AttributionSettings,
+) -> None:
+    """Store shares, model comparisons, rank correlations and intervals.
+
+    Campaign shares are stored only when ``campaign_credits`` is given.
+    """
     for dimension in DIMENSIONS:
-        source = result.campaign_credits if dimension == "campaign" else result.credits
+        source = campaign_credits if dimension == "campaign" else credits
+        if source is None:
+            continue
         shares = compare.summarize_credit(source, dimension)
         context.store(f"attribution_shares_{dimension}", shares)
         if dimension == "campaign":
@@ -137,13 +225,13 @@ def _store_comparisons(context, result, settings: AttributionSettings) -> None:
         correlation.rename_axis("model").reset_index(),
     )
     intervals = compare.bootstrap_shares(
-        result.credits, settings.bootstrap_samples, settings.seed
+        credits, settings.bootstrap_samples, settings.seed
     )
     context.store("attribution_intervals", intervals)
 
 
-def _store_checks(context, result, snapshot, settings: AttributionSettings) -> None:
-    opportunities = result.opportunities
+def _store_checks(context, opportunities: pd.DataFrame) -> None:
+    """Store the coverage and the sourced and influenced revenue."""
     by = ["type"]
     opportunities = _add_tiers(context, opportunities)
     if "tier" in opportunities.columns:
@@ -152,21 +240,25 @@ def _store_checks(context, result, snapshot, settings: AttributionSettings) -> N
     context.store(
         "attribution_sourced", compare.summarize_sourced_influenced(opportunities)
     )
-    bridge = compare.compute_bridge(
-        snapshot, result.credits, result.excluded_opportunities
-    )
+
+
+def _store_bridge(
+    context, won: pd.DataFrame, credits: ibis.Table, excluded: pd.DataFrame
+) -> None:
+    """Store the bridge from the closed-won of ``won`` to the credits."""
+    bridge = compare.compute_bridge(won, credits, excluded)
     context.store("attribution_bridge", bridge)
-    note = excluded_touch_note(result.excluded_touches, settings.as_of)
-    if note:
-        context.notes.append(note)
 
 
 def _add_headline(
-    context, result, settings: AttributionSettings, suggested: int | None
+    context,
+    opportunities: pd.DataFrame,
+    settings: AttributionSettings,
+    suggested: int | None,
 ) -> None:
     channels = context.frames["attribution_compare_channel"]
     functions = context.frames["attribution_compare_function"]
-    coverage = compare.compute_coverage(result.opportunities)
+    coverage = compare.compute_coverage(opportunities)
     revenue_coverage = (
         float(coverage["amount_share"].iloc[0]) if len(coverage) else None
     )
