@@ -183,15 +183,18 @@ def describe_movements(
         listed = ", ".join(names[:3])
         more = f" and {len(names) - 3:,} more" if len(names) > 3 else ""
         noun = "account" if len(names) == 1 else "accounts"
-        sentences.append(
-            f"{len(names):,} {noun} {_describe_move(column, value)}: {listed}{more}."
-        )
+        move = _describe_move(column, value, len(names))
+        # A name may end in a full stop already, such as "Corp.".
+        ending = "" if more == "" and listed.endswith(".") else "."
+        sentences.append(f"{len(names):,} {noun} {move}: {listed}{more}{ending}")
     return sentences[:MAX_SENTENCES]
 
 
-def _describe_move(column: str, value: str) -> str:
+def _describe_move(column: str, value: str, count: int) -> str:
     if column == "at_risk":
-        return "became at risk" if value == "True" else "are no longer at risk"
+        if value == "True":
+            return "became at risk"
+        return "is no longer at risk" if count == 1 else "are no longer at risk"
     target = "none" if value == "none" else value.replace("_", " ")
     return f"moved to {column.replace('_', ' ')} {target}"
 

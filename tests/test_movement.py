@@ -112,6 +112,26 @@ def test_describe_movements_sentences():
     ]
 
 
+def test_describe_movements_at_risk_agreement():
+    """One account "is" no longer at risk, and a name's own full stop ends it."""
+    movements = pd.DataFrame(
+        {
+            "table": ["account_health"] * 3,
+            "account_id": ["A1", "A2", "A3"],
+            "name": ["Summit Tidal Market Corp.", "Acme", "Beta"],
+            "column": ["at_risk"] * 3,
+            "previous": ["True", "False", "False"],
+            "current": ["False", "True", "True"],
+        }
+    )
+    no_changes = pd.DataFrame(columns=["figure", "current", "previous", "change"])
+    sentences = movement.describe_movements(no_changes, movements, "EUR")
+    assert sentences == [
+        "2 accounts became at risk: Acme, Beta.",
+        "1 account is no longer at risk: Summit Tidal Market Corp.",
+    ]
+
+
 def test_headline_cards_show_change():
     changes = movement.compute_headline_changes(
         {"accounts_by_status": {"customer": 7}, "open_pipeline": 1500.0},

@@ -123,7 +123,10 @@ def convert_amounts(
         return frame, basis
     if rates is None:
         counts = currency[foreign].value_counts().sort_index()
-        found = ", ".join(f"{code} ({count} rows)" for code, count in counts.items())
+        found = ", ".join(
+            f"{code} ({count} {'row' if count == 1 else 'rows'})"
+            for code, count in counts.items()
+        )
         raise InputError(
             f"{file}: column amount_original contains amounts in {found} but the "
             f"report currency is {report_currency} and the source has no "

@@ -55,7 +55,7 @@ def test_small_funnel_tables(tmp_path: Path) -> None:
 
 def test_usd_report_needs_rates(tmp_path: Path) -> None:
     """BRL amounts in a USD report stop intake with the currency count."""
-    with pytest.raises(InputError, match=r"BRL \(1 rows\)"):
+    with pytest.raises(InputError, match=r"BRL \(1 row\)"):
         load(tmp_path, files(), "olist")
 
 

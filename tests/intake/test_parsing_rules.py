@@ -256,8 +256,8 @@ def test_currency_without_rates_raises(tmp_path: Path) -> None:
         load(tmp_path, files, mapped_profile())
     message = str(caught.value)
     assert "amount_original" in message
-    assert "EUR (1 rows)" in message
-    assert "JPY (1 rows)" in message
+    assert "EUR (1 row)" in message
+    assert "JPY (1 row)" in message
 
 
 # 8. Duplicate accounts
