@@ -266,7 +266,7 @@ def explain_tiers(
 ) -> pd.Series:
     """Return one line per account naming its scores and the thresholds.
 
-    Examples: "value 92, fit 80: above Tier 1 thresholds 75/60";
+    Examples: "value 92, fit 80: at or above Tier 1 thresholds 75/60";
     "fit 30, engagement 10: below Tier 3 thresholds 60/50".
     """
     reasons = pd.Series("no tier rules: every account is Tier 4", index=tiers.index)
@@ -380,7 +380,7 @@ def _describe_rows(
     selected: np.ndarray,
     rule: Mapping[str, Any],
     tier: int,
-    side: str = "above",
+    side: str = "at or above",
 ) -> None:
     """Write the line of ``rule`` into ``reasons`` for the ``selected`` rows."""
     if not selected.any():
@@ -392,7 +392,7 @@ def _describe_rows(
         tail = f": {side} Tier {tier} threshold {thresholds}"
     else:
         if rule["match"] == "any":
-            side = "above one of" if side == "above" else "below all"
+            side = "at or above one of" if side == "at or above" else "below all"
         tail = f": {side} Tier {tier} thresholds {thresholds}"
     if not names:
         reasons[selected] = tail
