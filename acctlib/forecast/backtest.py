@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from acctlib.asof import OpportunityHistory, isin_values
+from acctlib.forecast import labels
 from acctlib.forecast.labels import METHOD_LABELS
 from acctlib.forecast.methods import ForecastSettings, compute_forecasts
 from acctlib.forecast.periods import add_months, horizon_window, last_complete_month
@@ -224,14 +225,17 @@ def _score(forecasts: pd.DataFrame) -> pd.DataFrame:
     return grouped[["cutoffs", "wape", "bias", "coverage"]].reset_index()
 
 
-def describe_best_method(accuracy: pd.DataFrame, horizon_months: int) -> str:
-    """Return one plain sentence naming the most accurate method and its margin."""
+def describe_best_method(
+    accuracy: pd.DataFrame, horizon_months: int, cutoffs_requested: int | None = None
+) -> str:
+    """Return one plain sentence naming the most accurate method and its margin.
+
+    ``cutoffs_requested`` is the ``forecast_backtest_cutoffs`` parameter,
+    which tells why no method was backtested when none was.
+    """
     ranked = accuracy.dropna(subset=["rank"]).sort_values("rank")
     if ranked.empty:
-        return (
-            "No method could be backtested: no past month-end had a complete "
-            "horizon with won bookings, or forecast_backtest_cutoffs is 0."
-        )
+        return labels.describe_missing_backtest(horizon_months, cutoffs_requested)
     best = ranked.iloc[0]
     sentence = (
         f"Over the last {int(best['cutoffs'])} month-ends, the "

@@ -22,3 +22,19 @@ MODEL_LABELS = {
     "ets_seasonal": "ETS with a 12-month season",
     "sarimax": "SARIMAX(0,1,1)(1,0,0,12)",
 }
+
+
+def describe_missing_backtest(
+    horizon_months: int, cutoffs_requested: int | None = None
+) -> str:
+    """Return why no forecast method was backtested, as one plain sentence."""
+    if cutoffs_requested == 0:
+        return (
+            "No method was backtested, because forecast_backtest_cutoffs is 0, "
+            "so the stage-weighted forecast is shown."
+        )
+    return (
+        "No method could be backtested: no past month-end had a complete "
+        f"{horizon_months}-month horizon with won bookings, so the "
+        "stage-weighted forecast is shown."
+    )

@@ -128,7 +128,9 @@ def prepare_forecast(context: PrepareContext) -> None:
     warnings = _collect_warnings(as_of, results.warnings, result.warnings)
     context.store("forecast_warnings", warnings)
 
-    sentence = backtest.describe_best_method(accuracy, horizon)
+    sentence = backtest.describe_best_method(
+        accuracy, horizon, int(params["forecast_backtest_cutoffs"])
+    )
     context.headline["forecast"] = _headline(forecast, accuracy, horizon, sentence)
     context.notes.extend(_notes(state, warnings, results.notes + result.notes))
 

@@ -12,7 +12,11 @@ import altair as alt
 import pandas as pd
 
 from acctlib import charts, tables, views
-from acctlib.forecast.labels import METHOD_LABELS, MODEL_LABELS
+from acctlib.forecast.labels import (
+    METHOD_LABELS,
+    MODEL_LABELS,
+    describe_missing_backtest,
+)
 from acctlib.workspace import Workspace
 
 WINDOW_LABELS = {
@@ -145,8 +149,10 @@ def accuracy_table(ws: Workspace) -> object:
     accuracy = ws.table("forecast_accuracy")
     if accuracy.empty:
         return views.note(
-            "The backtest did not run: no past month-end had a complete "
-            "horizon, or forecast_backtest_cutoffs is 0."
+            describe_missing_backtest(
+                ws.params["forecast_horizon_months"],
+                ws.params["forecast_backtest_cutoffs"],
+            )
         )
     return tables.style_table(
         accuracy[["rank", "label", "cutoffs", "wape", "bias", "coverage"]],

@@ -143,8 +143,17 @@ def test_reliability_without_backtest():
 
 def test_sentence_without_backtest():
     empty = summarize_accuracy(backtest_rows([]))
-    sentence = describe_best_method(empty, 3)
+    sentence = describe_best_method(empty, 3, 12)
     assert sentence.startswith("No method could be backtested")
+    assert "complete 3-month horizon" in sentence
+    assert "forecast_backtest_cutoffs" not in sentence
+    assert sentence.endswith("the stage-weighted forecast is shown.")
+
+
+def test_sentence_with_backtest_off():
+    empty = summarize_accuracy(backtest_rows([]))
+    sentence = describe_best_method(empty, 3, 0)
+    assert sentence.startswith("No method was backtested")
     assert "forecast_backtest_cutoffs is 0" in sentence
 
 
