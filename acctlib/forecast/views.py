@@ -135,12 +135,22 @@ def best_method_note(ws: Workspace) -> object:
     headline = ws.headline.get("forecast")
     if not headline:
         return views.note("No forecast was prepared for this run.")
-    return views.note(_method_sentence(headline))
+    return views.note(_method_sentence(headline, ws.headline.get("slice")))
 
 
-def _method_sentence(headline: dict) -> str:
-    """Return the best-method sentence followed by how far it can be trusted."""
-    parts = (headline["sentence"], headline.get("reliability"))
+def _method_sentence(headline: dict, slice_label: str | None = None) -> str:
+    """Return the best-method sentence followed by how far it can be trusted.
+
+    In a run sliced to ``slice_label``, such as "owner Fatima Cohen", the
+    sentence starts by saying that the forecast covers the whole company.
+    """
+    company = None
+    if slice_label:
+        company = (
+            f"The forecast covers the whole company, not only the accounts of "
+            f"{slice_label}."
+        )
+    parts = (company, headline["sentence"], headline.get("reliability"))
     return " ".join(part for part in parts if part)
 
 
@@ -333,4 +343,7 @@ def executive_highlights(ws: Workspace) -> list[object]:
         },
         {"label": "Method", "value": headline["label"]},
     ]
-    return [views.kpi_cards(cards), views.note(_method_sentence(headline))]
+    return [
+        views.kpi_cards(cards),
+        views.note(_method_sentence(headline, ws.headline.get("slice"))),
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -27,6 +28,27 @@ def test_executive_highlights_show_forecast(report_workspace):
     assert f"USD {headline['forecast']:,.0f}" in cards.data
     assert "has been the most accurate for this business" in sentence.data
     assert "P10 to P90 range held actual bookings at" in sentence.data
+
+
+def test_sliced_forecast_says_company_wide():
+    headline = {
+        "forecast": {
+            "window_start": "2026-07-01",
+            "window_end": "2026-09-30",
+            "forecast": 1000.0,
+            "p10": 800.0,
+            "p90": 1200.0,
+            "label": "Stage-weighted pipeline",
+            "sentence": "No method could be backtested.",
+        },
+        "slice": "owner Fatima Cohen",
+    }
+    ws = SimpleNamespace(headline=headline, currency="USD")
+    for block in (views.executive_highlights(ws)[-1], views.best_method_note(ws)):
+        assert block.data.startswith(
+            '<p class="acctlib-note">The forecast covers the whole company, not '
+            "only the accounts of owner Fatima Cohen."
+        )
 
 
 @pytest.mark.slow
