@@ -44,7 +44,11 @@ from acctlib.intake.canonical import (
     rejected_reference_reason,
     unknown_reference_reason,
 )
-from acctlib.intake.files import csv_row_offsets, file_line_count
+from acctlib.intake.files import (
+    csv_row_offsets,
+    file_line_count,
+    first_invalid_utf8_line,
+)
 from acctlib.intake.quarantine import Quarantine
 
 logger = logging.getLogger(__name__)
@@ -427,6 +431,19 @@ def _keep_accepted(con) -> int:
 
 def _read_error(path: Path, error: Exception) -> InputError:
     detail = str(error).splitlines()[0]
+    if path.suffix.lower() == ".csv":
+        line = first_invalid_utf8_line(path)
+        if line is not None:
+            size_mb = path.stat().st_size / 2**20
+            return InputError(
+                f"{path} is not valid UTF-8 (the first invalid byte is on line "
+                f"{line:,}), and a file read by bulk intake must be UTF-8. Save "
+                "it as UTF-8 (CSV UTF-8 in Excel), or set bulk_intake_min_mb "
+                f"above the file's {size_mb:,.0f} MB, so that pandas reads it "
+                "and takes a file that is not UTF-8 as Windows-1252, with a note.",
+                file=str(path),
+                row=max(line - 1, 1),
+            )
     return InputError(
         f"cannot read input file {path} with DuckDB: {detail}. Expected a "
         f"{path.suffix} file with one header row.",

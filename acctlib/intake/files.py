@@ -7,6 +7,7 @@ are supported.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -187,6 +188,27 @@ def file_line_count(path: Path) -> int:
                 ends -= 1  # a CRLF split between two blocks
             last = block[-1:]
     return ends if last in (b"", b"\n", b"\r") else ends + 1
+
+
+def first_invalid_utf8_line(path: Path) -> int | None:
+    """Return the 1-based line of the first byte that is not valid UTF-8, or None.
+
+    The file is read in blocks of 1 MiB, as :func:`file_line_count` does.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines = 1
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as error:
+                return lines + block.count(b"\n", 0, max(error.start, 0))
+            lines += block.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return lines
+    return None
 
 
 def csv_row_numbers(lines: Iterable[str], sep: str, count: int) -> list[int]:

@@ -253,6 +253,23 @@ def test_bulk_missing_required_column(source):
         load(source, 0)
 
 
+def test_bulk_windows_1252_file_names_encoding(source):
+    """A touchpoints file that is not UTF-8 gets an error naming the encoding."""
+    path = source / "touchpoints.csv"
+    text = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    text[3] = text[3].replace("Spring", "Café", 1)
+    path.write_bytes("".join(text).encode("cp1252"))
+
+    with pytest.raises(InputError, match="is not valid UTF-8") as caught:
+        load(source, 0)
+
+    message = str(caught.value)
+    assert "the first invalid byte is on line 4" in message
+    assert "bulk_intake_min_mb" in message
+    assert caught.value.row == 3
+    assert "Café" in load(source, -1).tables["touchpoints"]["campaign"].tolist()
+
+
 @pytest.mark.parametrize(
     ("table", "min_mb", "expected"),
     [
