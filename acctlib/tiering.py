@@ -322,14 +322,25 @@ def _score_by_profile(
     high = float(icp.get("employees_max", np.inf))
     return pd.DataFrame(
         {
-            "industry": segments["industry"]
-            .isin(icp.get("industries", []))
-            .astype(float),
+            "industry": _matches_any(segments["industry"], icp.get("industries", [])),
             "size": employees.between(low, high).astype(float),
-            "region": segments["region"].isin(icp.get("regions", [])).astype(float),
+            "region": _matches_any(segments["region"], icp.get("regions", [])),
         },
         index=segments.index,
     )
+
+
+def _matches_any(values: pd.Series, listed: list[Any]) -> pd.Series:
+    """Return 1.0 where a value is one of ``listed``, ignoring case and outer spaces.
+
+    Exports spell the same industry "Software" or "software", and a
+    case-sensitive match would score every account of one of them 0.
+    """
+    keys = {str(item).strip().casefold() for item in listed}
+    normalized = values.astype(object).map(
+        lambda value: value.strip().casefold() if isinstance(value, str) else None
+    )
+    return normalized.isin(keys).astype(float)
 
 
 def _score_by_win_rate(

@@ -150,6 +150,18 @@ def test_tier_rules_and_reasons(scores, tier, reason):
     assert tiering.explain_tiers(frame, RULES).iloc[0] == reason
 
 
+def test_profile_fit_ignores_case():
+    accounts = make_accounts(
+        [
+            ("A", "software", " emea", 500, 0.0, "lost"),
+            ("B", "SOFTWARE ", "Americas", 5000, 0.0, "lost"),
+            ("C", None, None, None, 0.0, "lost"),
+        ]
+    )
+    fit = tiering.compute_fit_score(accounts, make_opportunities([]), CONFIG)
+    assert fit.tolist() == [100.0, 40.0, 0.0]
+
+
 def test_fit_by_win_rate_prefers_winning_segment():
     accounts = make_accounts(
         [
