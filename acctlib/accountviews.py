@@ -560,6 +560,9 @@ def coverage_gaps_table(ws: Workspace) -> Any:
     """Return Tier 1 and expansion-ready accounts without coverage."""
     gaps = ws.table("coverage_gaps")
     if gaps.empty:
+        tiers = ws.table("account_tiers")
+        if not (tiers["tier"] == 1).any():
+            return note("No account is in Tier 1, so no coverage gap is listed.")
         return note("Every Tier 1 account has an owner, sales and marketing coverage.")
     return _account_list(
         gaps.drop(columns="account_id"),

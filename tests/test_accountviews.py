@@ -116,3 +116,28 @@ def test_account_lists_written_beside_pages(workspace, small_report):
         frame = pd.read_csv(run_dir / file_name)
         assert len(frame) == rows, file_name
         assert frame.columns[:2].tolist() == ["account_id", "name"], file_name
+
+
+class _Tables:
+    """A stand-in workspace that returns the frames it was given."""
+
+    def __init__(self, **frames: pd.DataFrame) -> None:
+        self.frames = frames
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.frames[name]
+
+
+@pytest.mark.parametrize(
+    ("tiers", "expected"),
+    [
+        ([2, 3], "No account is in Tier 1, so no coverage gap is listed."),
+        ([1, 3], "Every Tier 1 account has an owner, sales and marketing coverage."),
+    ],
+)
+def test_coverage_note_without_gaps(tiers, expected):
+    ws = _Tables(
+        coverage_gaps=pd.DataFrame(columns=["account_id", "name"]),
+        account_tiers=pd.DataFrame({"tier": tiers}),
+    )
+    assert expected in accountviews.coverage_gaps_table(ws).data
