@@ -208,6 +208,7 @@ def transitions_frame(ws: Workspace) -> pd.DataFrame:
 def sensitivity_table(ws: Workspace) -> Any:
     """Return tier counts with each threshold moved by -10% and +10%."""
     frame = ws.table("tier_sensitivity")
+    frame = frame.assign(threshold=frame["threshold"].map(_threshold_label))
     return tables.style_table(
         frame,
         counts=["tier_1", "tier_2", "tier_3", "tier_4", "accounts_moved"],
@@ -224,6 +225,14 @@ def sensitivity_table(ws: Workspace) -> Any:
             "accounts_moved": "Accounts changing tier",
         },
     )
+
+
+def _threshold_label(code: str) -> str:
+    """Return "Tier 1 fit" for a threshold code such as ``tier_1.fit``."""
+    tier, _, score = str(code).partition(".")
+    if not tier.startswith("tier_") or not score:
+        return str(code)
+    return f"Tier {tier.removeprefix('tier_')} {score.replace('_', ' ')}"
 
 
 def health_distribution_frame(ws: Workspace) -> pd.DataFrame:

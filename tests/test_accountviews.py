@@ -141,3 +141,24 @@ def test_coverage_note_without_gaps(tiers, expected):
         account_tiers=pd.DataFrame({"tier": tiers}),
     )
     assert expected in accountviews.coverage_gaps_table(ws).data
+
+
+def test_sensitivity_names_thresholds_in_words():
+    sensitivity = pd.DataFrame(
+        {
+            "threshold": ["tier_1.fit", "tier_3.engagement"],
+            "change": [-0.1, 0.1],
+            "base": [60.0, 50.0],
+            "value": [54.0, 55.0],
+            "tier_1": [10, 9],
+            "tier_2": [20, 20],
+            "tier_3": [30, 30],
+            "tier_4": [40, 41],
+            "accounts_moved": [2, 1],
+        }
+    )
+    html = accountviews.sensitivity_table(_Tables(tier_sensitivity=sensitivity))
+    html = html.to_html()
+    assert "Tier 1 fit" in html
+    assert "Tier 3 engagement" in html
+    assert "tier_1.fit" not in html
