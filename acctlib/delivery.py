@@ -27,7 +27,7 @@ import re
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, getaddresses, make_msgid
 from pathlib import Path
 from typing import Any
 
@@ -158,9 +158,11 @@ def build_message(run_dir: str | Path, to: str, sender: str) -> EmailMessage:
     Raises
     ------
     DeliveryError
-        When the run has no manifest or executive summary, or the HTML body
-        would exceed :data:`MAX_BODY_BYTES`.
+        When ``to`` is not a list of e-mail addresses, the run has no
+        manifest or executive summary, or the HTML body would exceed
+        :data:`MAX_BODY_BYTES`.
     """
+    _check_recipients(to)
     run_dir = Path(run_dir)
     manifest = _read_manifest(run_dir)
     summary_path = run_dir / SUMMARY_FILE
@@ -197,6 +199,24 @@ def build_message(run_dir: str | Path, to: str, sender: str) -> EmailMessage:
         filename=f"executive-summary-{manifest['run']}.html",
     )
     return message
+
+
+ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _check_recipients(to: str) -> None:
+    """Raise unless ``to`` lists e-mail addresses, separated by commas.
+
+    A typo such as a missing @ would otherwise surface only as an SMTP
+    rejection, or not at all in an .eml file.
+    """
+    addresses = [address for _, address in getaddresses([to])]
+    invalid = [text for text in addresses if not ADDRESS.fullmatch(text)]
+    if not addresses or invalid:
+        raise DeliveryError(
+            f"invalid recipient address {to!r}; give one or more addresses "
+            "such as ann@example.com, separated by commas"
+        )
 
 
 def _read_manifest(run_dir: Path) -> dict[str, Any]:

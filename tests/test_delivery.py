@@ -246,3 +246,15 @@ def test_plain_text_without_forecast(tmp_path):
 
     assert "Open pipeline: USD 6,618,188" in text
     assert "forecast" not in text.lower()
+
+
+@pytest.mark.parametrize("to", ["not an address", "", "ann@example", "ann@@x.org"])
+def test_invalid_recipient_rejected(tmp_path, to):
+    with pytest.raises(delivery.DeliveryError, match="invalid recipient address"):
+        delivery.build_message(_run_with_forecast(tmp_path), to, "r@x")
+
+
+def test_several_recipients_accepted(tmp_path):
+    to = "Ann <ann@example.com>, bob@example.org"
+    message = delivery.build_message(_run_with_forecast(tmp_path), to, "r@x")
+    assert message["To"] == to
