@@ -105,9 +105,17 @@ def plot_shares(ws, by: str = "channel") -> alt.Chart:
         alt.Chart(shares, title=f"Share of won revenue credit by {by} and model")
         .mark_rect()
         .encode(
-            x=alt.X("model:N", title=None, axis=alt.Axis(labelAngle=-30)),
+            # Steep labels on wide steps, because model names are long.
+            x=alt.X(
+                "model:N", title=None, axis=alt.Axis(labelAngle=-45, labelLimit=220)
+            ),
             y=alt.Y(f"{by}:N", sort=order, title=label),
-            color=alt.Color("share:Q", title="Share", scale=alt.Scale(scheme="blues")),
+            color=alt.Color(
+                "share:Q",
+                title="Share",
+                scale=alt.Scale(scheme="blues"),
+                legend=alt.Legend(format="%"),
+            ),
             tooltip=[
                 alt.Tooltip(f"{by}:N", title=label),
                 alt.Tooltip("model:N", title="Model"),
@@ -115,7 +123,7 @@ def plot_shares(ws, by: str = "channel") -> alt.Chart:
                 alt.Tooltip("credit:Q", title="Credit", format=",.0f"),
             ],
         )
-        .properties(height=alt.Step(18))
+        .properties(height=alt.Step(18), width=alt.Step(34))
     )
 
 
