@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,10 +146,18 @@ class Params(Mapping[str, Any]):
 
     @property
     def run_name(self) -> str:
-        """Folder name of the run: the as-of date, then ``--variant`` if any."""
+        """Folder name of the run: the as-of date, then ``--variant`` if any.
+
+        Without a variant, an owner or team slice is named after its
+        selection, such as ``2026-06-30--owner-fatima-cohen``, so that it
+        does not replace the company-wide run of the same date.
+        """
         name = self.as_of.isoformat()
-        if self._values.get("variant"):
-            name += f"--{self._values['variant']}"
+        variant = self._values.get("variant") or slice_variant(
+            self._values.get("owner", ""), self._values.get("team", "")
+        )
+        if variant:
+            name += f"--{variant}"
         return name
 
     def to_json(self) -> dict[str, Any]:
@@ -172,6 +182,39 @@ class Params(Mapping[str, Any]):
             values[name] = coerce(declarations, name, value, "replace")
             sources[name] = "replace"
         return Params(values, sources)
+
+
+def slice_variant(owner: str, team: str) -> str:
+    """Return the variant name of an owner or team slice, or ``""`` for none.
+
+    The name is ``owner-<slug>``, ``team-<slug>`` or, when both are set,
+    ``owner-<slug>-team-<slug>``, such as ``owner-fatima-cohen``.
+    """
+    parts = []
+    if owner:
+        parts.append(f"owner-{slugify(owner)}")
+    if team:
+        parts.append(f"team-{slugify(team)}")
+    return "-".join(parts)
+
+
+def slugify(text: str) -> str:
+    """Return ``text`` as lower-case ASCII letters and digits joined by ``-``.
+
+    Accents are dropped (``Zoë`` gives ``zoe``). A name without any such
+    character, such as one in Chinese script, gives the first 8 hex digits
+    of its SHA-256, so that it still names one folder.
+    """
+    ascii_text = (
+        unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    )
+    slug = _NON_SLUG_CHARACTERS.sub("-", ascii_text.casefold()).strip("-")
+    if slug:
+        return slug
+    return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()[:8]
+
+
+_NON_SLUG_CHARACTERS = re.compile(r"[^a-z0-9]+")
 
 
 SECRET_MAPPINGS = ("engine_options",)

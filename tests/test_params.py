@@ -283,6 +283,39 @@ def test_file_outside_variants_sets_no_variant(tmp_path):
     assert params.run_name == "2026-06-30"
 
 
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["owner=Fatima Cohen"], "2026-06-30--owner-fatima-cohen"),
+        (["team=east"], "2026-06-30--team-east"),
+        (["owner= Zoë  O'Brien "], "2026-06-30--owner-zoe-o-brien"),
+        (
+            ["owner=Fatima Cohen", "team=east"],
+            "2026-06-30--owner-fatima-cohen-team-east",
+        ),
+        (["owner=Fatima Cohen", "variant=q3"], "2026-06-30--q3"),
+    ],
+)
+def test_slice_gets_own_run_name(overrides, expected):
+    params = resolve_params(overrides=["as_of=2026-06-30", *overrides])
+
+    assert params.run_name == expected
+
+
+def test_slice_name_without_ascii_letters():
+    params = resolve_params(overrides=["as_of=2026-06-30", "owner=李明"])
+
+    assert re.fullmatch(r"2026-06-30--owner-[0-9a-f]{8}", params.run_name)
+
+
+def test_replaced_owner_changes_run_name():
+    params = resolve_params(overrides=["as_of=2026-06-30"])
+
+    assert params.replace(owner="Fatima Cohen").run_name == (
+        "2026-06-30--owner-fatima-cohen"
+    )
+
+
 @pytest.mark.parametrize("variant", ["../escape", "a b", ".hidden", "q3/emea", "ü"])
 def test_invalid_variant_name_raises(variant):
     expected = r"invalid variant name .*; use letters, digits, '-', '_' and '\.'"
