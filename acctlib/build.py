@@ -42,12 +42,13 @@ from acctlib import (
     schema,
     slicing,
 )
+from acctlib.compare import OUTPUT_PARAMS
 from acctlib.displaypaths import display_command, display_path
 from acctlib.errors import AcctlibError, BuildError, ParameterError, RunBusyError
 from acctlib.intake import load_source
 from acctlib.intake.bulktable import BulkTable
 from acctlib.intake.quarantine import write_csv_safely
-from acctlib.params import PROJECT_ROOT, Params
+from acctlib.params import PROJECT_ROOT, Params, load_declarations
 from acctlib.prepare import MOVEMENT_STEPS, prepare_workspace
 from acctlib.workspace import WORKSPACE_FILE
 
@@ -288,6 +289,7 @@ def _build_with_workers(
         (staging / "manifest.json").write_text(
             json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
+        _warn_if_parameters_differ(reports_dir / params.run_name, manifest["params"])
         run_dir = _move_into_place(staging, reports_dir / params.run_name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -587,6 +589,52 @@ def _keep_failed(executed: Path, params: Params) -> None:
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(executed, target / executed.name)
     logger.error("failed notebook kept at %s", target / executed.name)
+
+
+def _warn_if_parameters_differ(run_dir: Path, params: dict[str, Any]) -> None:
+    """Log a warning when ``run_dir`` was built with other parameters than ``params``.
+
+    ``params`` is the JSON form of the new run's parameters. The output
+    folders and the technical parameters, which no figure depends on, are
+    not compared, and neither is a parameter that only one of the two runs
+    records, such as one declared after the old run was built.
+    """
+    manifest_file = run_dir / "manifest.json"
+    if not manifest_file.is_file():
+        return
+    try:
+        recorded = json.loads(manifest_file.read_text(encoding="utf-8"))["params"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        logger.warning(
+            "replacing run %s, whose parameters could not be read from %s: %s",
+            run_dir.name,
+            manifest_file,
+            error,
+        )
+        return
+    declarations = load_declarations()
+    ignored = set(OUTPUT_PARAMS) | {
+        name for name, declaration in declarations.items() if declaration.technical
+    }
+    differences = [
+        f"{name} {_short_json(recorded[name])} -> {_short_json(params[name])}"
+        for name in sorted(set(recorded) & set(params) - ignored)
+        if recorded[name] != params[name]
+    ]
+    if differences:
+        logger.warning(
+            "replacing run %s, which was built with other parameters: %s",
+            run_dir.name,
+            "; ".join(differences),
+        )
+
+
+def _short_json(value: Any, limit: int = 60) -> str:
+    """Return ``value`` as JSON, cut to ``limit`` characters with ``...``."""
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    if len(text) <= limit:
+        return text
+    return text[: limit - 3] + "..."
 
 
 def _move_into_place(staging: Path, final: Path) -> Path:
