@@ -11,6 +11,7 @@ canonical tables, and recomputes the summaries built from those rows
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -79,16 +80,55 @@ def select_account_ids(
     return ids
 
 
+def _check_team_members(team: str, members: list[str], owners: pd.Series) -> None:
+    """Raise ParameterError naming every member of ``team`` who owns no account.
+
+    A misspelt member would otherwise drop that owner's accounts from the
+    slice without any message. Each such member is listed with up to three
+    close owner names, found with :func:`difflib.get_close_matches`.
+    """
+    known = sorted(set(owners.dropna().astype(str).str.strip()) - {""})
+    # Matching ignores case, so the close names are looked up in lower case
+    # and shown as the accounts file spells them.
+    by_folded: dict[str, str] = {}
+    for name in known:
+        by_folded.setdefault(name.casefold(), name)
+    problems = []
+    for member in members:
+        folded = member.strip().casefold()
+        if folded in by_folded:
+            continue
+        close = difflib.get_close_matches(folded, by_folded, n=3)
+        if close:
+            hint = "closest known owners: " + ", ".join(
+                repr(by_folded[name]) for name in close
+            )
+        else:
+            hint = "no known owner has a similar name"
+        problems.append(f"{member!r} ({hint})")
+    if problems:
+        raise ParameterError(
+            f"team {team!r} in the teams parameter lists owners who own no "
+            f"account: {'; '.join(problems)}. Correct the spelling against the "
+            "owner column of the accounts file, or remove the member"
+        )
+
+
 def check_owner_slice(params: Any, tables: Mapping[str, Any]) -> None:
     """Raise ParameterError now if the ``owner`` or ``team`` owns no account.
+
+    A team member who owns no account raises too.
 
     ``tables`` are the intake's tables. The build and ``acctlib check``
     call it before any prepare step, so a misspelt owner stops the run in
     seconds rather than after the last step.
     """
-    owner, team = params["owner"], params["team"]
+    owner, team, teams = params["owner"], params["team"], params["teams"]
+    if team and team in teams:
+        members = [str(member) for member in teams[team]]
+        _check_team_members(team, members, tables["accounts"]["owner"])
     if owner or team:
-        select_account_ids(tables["accounts"], owner, team, params["teams"])
+        select_account_ids(tables["accounts"], owner, team, teams)
 
 
 def prepare_owner_slice(context: Any) -> None:

@@ -119,3 +119,23 @@ def test_check_rejects_owner_without_accounts(small_sample, capsys):
 
     assert code == 2
     assert "owner 'Nobody Here' owns no account" in capsys.readouterr().err
+
+
+def test_check_rejects_team_member_without_accounts(small_sample, tmp_path, capsys):
+    params_file = tmp_path / "team.yaml"
+    params_file.write_text(
+        yaml.safe_dump(
+            {
+                "data_dir": str(small_sample),
+                "teams": {"east": ["Fatima Cohen", "Nobody Real"]},
+            }
+        ),
+        encoding="utf-8",
+    )
+
+    code = cli.main(["check", "--params", str(params_file), "--set", "team=east"])
+
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "team 'east'" in error
+    assert "'Nobody Real'" in error

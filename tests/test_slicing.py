@@ -203,3 +203,35 @@ def test_won_in_slice_counts_credited_share():
 
     assert list(won["opportunity_id"]) == ["O1", "O2"]
     assert list(won["amount"]) == [100.0, 5.01]
+
+
+def slice_params(owner: str = "", team: str = "", teams=None) -> dict:
+    return {"owner": owner, "team": team, "teams": TEAMS if teams is None else teams}
+
+
+def test_team_member_without_accounts_raises():
+    teams = {"east": ["Omar Nakamura", "Yara Kimm", "Nobody Real"]}
+
+    with pytest.raises(ParameterError) as raised:
+        slicing.check_owner_slice(
+            slice_params(team="east", teams=teams), {"accounts": ACCOUNTS}
+        )
+
+    message = str(raised.value)
+    assert "team 'east'" in message
+    assert "'Yara Kimm' (closest known owners: 'Yara Kim')" in message
+    assert "'Nobody Real' (no known owner has a similar name)" in message
+    assert "'Omar Nakamura'" not in message
+
+
+def test_team_members_match_ignoring_case():
+    teams = {"east": [" omar nakamura", "YARA KIM"]}
+
+    slicing.check_owner_slice(
+        slice_params(team="east", teams=teams), {"accounts": ACCOUNTS}
+    )
+
+
+def test_unknown_team_checked_before_members():
+    with pytest.raises(ParameterError, match="team 'west' is not in the teams"):
+        slicing.check_owner_slice(slice_params(team="west"), {"accounts": ACCOUNTS})
