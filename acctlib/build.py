@@ -137,7 +137,7 @@ def _lock_run(work_dir: Path):
 
 def _build_locked(params: Params, command: str) -> BuildResult:
     started = time.perf_counter()
-    sections = _section_paths(params["sections"])
+    sections = section_paths(params["sections"])
     _check_timezone(params["report_timezone"])
     workers = max(1, min(params["parallel_notebooks"], len(sections)))
     with _notebook_workers(workers) as pool:
@@ -299,16 +299,30 @@ def _build_with_workers(
     return BuildResult(run_dir=run_dir, manifest=manifest, timings=timings)
 
 
-def _section_paths(names: list[str]) -> list[Path]:
+def section_paths(names: list[str]) -> list[Path]:
+    """Return the notebook of each section in ``names``, in order.
+
+    Raises ParameterError naming every section without a notebook under
+    :data:`NOTEBOOKS_DIR`, so that ``build`` and ``check`` stop before
+    reading any input.
+    """
     paths = []
+    unknown = []
     for name in names:
         path = NOTEBOOKS_DIR / (name if name.endswith(".ipynb") else f"{name}.ipynb")
-        if not path.is_file():
-            known = ", ".join(sorted(p.stem for p in NOTEBOOKS_DIR.glob("*.ipynb")))
-            raise BuildError(
-                path.name, None, f"notebook not found; known sections: {known}"
-            )
-        paths.append(path)
+        if path.is_file():
+            paths.append(path)
+        else:
+            unknown.append(name)
+    if unknown:
+        known = sorted(path.stem for path in NOTEBOOKS_DIR.glob("*.ipynb"))
+        listed = ", ".join(repr(name) for name in unknown)
+        noun = "section" if len(unknown) == 1 else "sections"
+        raise ParameterError(
+            f"unknown {noun} {listed} in parameter 'sections': "
+            f"{display_path(NOTEBOOKS_DIR)}/ has no notebook of that name. "
+            f"Known sections: {', '.join(known)}"
+        )
     return paths
 
 

@@ -203,6 +203,7 @@ def run_build(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from acctlib.build import section_paths
     from acctlib.dataquality import format_check_report, has_errors
     from acctlib.intake import load_source
     from acctlib.intake.quarantine import write_csv_safely
@@ -210,6 +211,7 @@ def run_check(args: argparse.Namespace) -> int:
     from acctlib.slicing import check_owner_slice
 
     params = resolve_params(args.params, args.overrides)
+    section_paths(params["sections"])
     intake = load_source(params)
     check_owner_slice(params, intake.tables)
     print(format_check_report(intake, show=max(args.show, 0)))

@@ -139,3 +139,28 @@ def test_check_rejects_team_member_without_accounts(small_sample, tmp_path, caps
     error = capsys.readouterr().err
     assert "team 'east'" in error
     assert "'Nobody Real'" in error
+
+
+@pytest.mark.parametrize("command", ["build", "check"])
+def test_unknown_section_stops_before_intake(command, tmp_path, capsys):
+    # The data folder does not exist, so reading input would fail with
+    # another error.
+    code = cli.main(
+        [
+            command,
+            "--set",
+            f"data_dir={tmp_path / 'missing'}",
+            "--set",
+            f"reports_dir={tmp_path / 'reports'}",
+            "--set",
+            f"work_dir={tmp_path / 'work'}",
+            "--set",
+            "sections=[00-executive-summary,99-nope]",
+        ]
+    )
+
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "unknown section '99-nope' in parameter 'sections'" in error
+    assert "Known sections: 00-executive-summary, 01-account-map" in error
+    assert not (tmp_path / "reports").exists()
