@@ -10,7 +10,10 @@ timestamp lies before it:
 - a touchpoint counts when ``occurred_at`` is before the cutoff;
 - a revenue month counts when it starts on or before ``as_of``.
 
-Appending records dated after ``as_of`` therefore changes no result.
+Appending records dated after ``as_of`` therefore changes no result, except
+the first stage history entries of an open opportunity. They show that it
+reached its current stage after ``as_of``, so its stage on ``as_of`` becomes
+the first open stage.
 :func:`snapshot_opportunities` also rebuilds the stage each opportunity had
 on ``as_of``, so a deal won after that date still shows as open.
 """
@@ -102,11 +105,14 @@ def snapshot_opportunities(
        ordered by their stage's ``order`` in ``stage_map``, then by their
        position in ``stage_history``, and the last one wins. A stage that is
        not in ``stage_map`` sorts before every mapped stage in that tie-break.
-    2. With no such entry, the current ``stage`` when it is open, or when it
-       is closed (won or lost) and ``close_date`` is on or before ``as_of``.
-    3. Otherwise, so closed after ``as_of`` or closed without a
-       ``close_date``, the open stage with the lowest ``order`` in
-       ``stage_map``.
+    2. With no such entry, the current ``stage`` when it is open and the
+       opportunity has no stage history entries at all, or when it is
+       closed (won or lost) and ``close_date`` is on or before ``as_of``.
+    3. Otherwise, the open stage with the lowest ``order`` in
+       ``stage_map``. This covers a deal closed after ``as_of``, a deal
+       closed without a ``close_date``, and an open deal whose history
+       entries all lie after the cutoff, because such a deal reached its
+       current stage after ``as_of``.
 
     Category, probability, forecast category and order of that stage come
     from ``stage_map``. A stage missing from ``stage_map`` that is also the
@@ -207,6 +213,9 @@ class OpportunityHistory:
         self._entry_codes = None
         if self.history is not None and ids.notna().all() and ids.is_unique:
             self._entry_codes = pd.Index(self.history.id_values).get_indexer(ids)
+        self._has_entries = np.zeros(len(ids), dtype=bool)
+        if self.history is not None:
+            self._has_entries = isin_values(ids, self.history.id_values)
 
     def snapshot(self, as_of: dt.date) -> pd.DataFrame:
         """Return :func:`snapshot_opportunities` on ``as_of``."""
@@ -223,8 +232,9 @@ class OpportunityHistory:
             else:
                 latest_entries = self.history.latest_before(cutoff)
             from_history, entered_at = _match_latest_entries(known, latest_entries)
+        has_entries = pd.Series(self._has_entries[is_known], index=known.index)
         snapshot = _resolve_stage_asof(
-            known, from_history, entered_at, self.stages, as_of
+            known, from_history, entered_at, has_entries, self.stages, as_of
         )
 
         snapshot = _attach_stage_attributes(snapshot, self.stages, as_of)
@@ -358,9 +368,10 @@ def _first_open_stage(stages: pd.DataFrame) -> str:
     open_stages = stages[stages["category"] == "open"]
     if open_stages.empty:
         raise ParameterError(
-            "stage_map has no open stage, but an opportunity closed after as_of "
-            "or without a close_date needs one as its stage on as_of; add the "
-            "open stages of the sales process to stage_map"
+            "stage_map has no open stage, but an opportunity closed after as_of, "
+            "closed without a close_date, or with stage history only after "
+            "as_of needs one as its stage on as_of; add the open stages of the "
+            "sales process to stage_map"
         )
     return str(open_stages.sort_values("order", kind="stable").index[0])
 
@@ -486,13 +497,16 @@ def _resolve_stage_asof(
     known: pd.DataFrame,
     from_history: pd.Series,
     entered_at: pd.Series,
+    has_entries: pd.Series,
     stages: pd.DataFrame,
     as_of: dt.date,
 ) -> pd.DataFrame:
     """Add ``stage_asof`` and ``stage_entered_at`` (NaT without history).
 
     ``from_history`` and ``entered_at`` are the stage and time of each
-    opportunity's latest history entry, missing without one.
+    opportunity's latest history entry before the cutoff, missing without
+    one. ``has_entries`` is True where the opportunity has any history
+    entry, at any date.
     """
     current_category = _current_category(known, stages)
     closed_by_as_of = current_category.isin(CLOSED_CATEGORIES) & (
@@ -500,9 +514,10 @@ def _resolve_stage_asof(
     )
     # An unknown category keeps the current stage so the unmapped-stage
     # check reports it instead of hiding it behind the first open stage.
-    keeps_current = (
-        current_category.isna() | (current_category == "open") | closed_by_as_of
-    )
+    # An open deal with history entries, none before the cutoff, entered
+    # its current stage after as_of, so that stage is not used.
+    open_without_history = (current_category == "open") & ~has_entries
+    keeps_current = current_category.isna() | open_without_history | closed_by_as_of
     needs_open_stage = from_history.isna() & ~keeps_current
     _log_uncertain_stages(known, from_history, current_category, stages, as_of)
 

@@ -278,6 +278,77 @@ def test_snapshot_fallback_without_history(stage, close_date, expected_stage):
     assert snapshot_row(snapshot, "o1")["stage_asof"] == expected_stage
 
 
+def test_snapshot_open_history_after_as_of():
+    """An open deal whose history starts after as_of takes the first open stage."""
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Proposal",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-12-31",
+            },
+            {
+                "opportunity_id": "o2",
+                "stage": "Proposal",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-12-31",
+            },
+            {
+                "opportunity_id": "o3",
+                "stage": "Closed Won",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-08-01",
+            },
+        ]
+    )
+    # o1 entered Proposal after the as-of date, o2 has no history at all,
+    # and o3 shows the rule for a deal closed after the as-of date.
+    history = make_history(
+        [
+            ("o1", "Proposal", "2026-07-01T09:00:00Z"),
+            ("o3", "Proposal", "2026-07-15T09:00:00Z"),
+            ("o3", "Closed Won", "2026-08-01T09:00:00Z"),
+        ]
+    )
+
+    snapshot = snapshot_opportunities(opportunities, history, STAGE_MAP, AS_OF)
+
+    o1 = snapshot_row(snapshot, "o1")
+    assert o1["stage_asof"] == "Discovery"
+    assert o1["probability_asof"] == 0.2
+    assert bool(o1["is_open"])
+    assert snapshot_row(snapshot, "o2")["stage_asof"] == "Proposal"
+    assert snapshot_row(snapshot, "o3")["stage_asof"] == "Discovery"
+
+
+def test_snapshot_open_history_after_as_of_missing_id():
+    """A missing opportunity ID takes the merge path and the same rule."""
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Proposal",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-12-31",
+            },
+            {
+                "opportunity_id": None,
+                "stage": "Proposal",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-12-31",
+            },
+        ]
+    )
+    history = make_history([("o1", "Proposal", "2026-07-01T09:00:00Z")])
+
+    snapshot = snapshot_opportunities(opportunities, history, STAGE_MAP, AS_OF)
+
+    has_id = snapshot["opportunity_id"].notna()
+    assert snapshot.loc[has_id, "stage_asof"].tolist() == ["Discovery"]
+    assert snapshot.loc[~has_id, "stage_asof"].tolist() == ["Proposal"]
+
+
 def test_snapshot_closed_without_close_date(caplog):
     opportunities = make_opportunities(
         [
