@@ -40,7 +40,7 @@ from acctlib.intake.stagelint import LINT_COLUMNS
 logger = logging.getLogger(__name__)
 
 STALE_DAYS = 31
-"""Days the as-of date may follow the newest opportunity or stage change."""
+"""Days the as-of date may follow the newest opportunity, stage change or close."""
 
 BASIS_LABELS = {
     "source": "converted column of the export",
@@ -86,8 +86,8 @@ def summarize_intake(intake: Intake) -> dict[str, pd.DataFrame]:
 def prepare_data_quality(context: Any) -> None:
     """Store the data-quality tables and the currency basis of the run.
 
-    An as-of date well after the newest opportunity or stage change adds a
-    finding and a note (:func:`check_freshness`).
+    An as-of date well after the newest opportunity, stage change or close
+    date adds a finding and a note (:func:`check_freshness`).
     """
     parts = summarize_intake(context.intake)
     stale = check_freshness(context.intake.tables, context.as_of)
@@ -108,36 +108,57 @@ def check_freshness(
 ) -> dict[str, Any] | None:
     """Return a finding when ``as_of`` is over ``max_days`` after the newest record.
 
-    The newest record is the latest opportunity creation or stage change.
-    Open deals then look open although they may have closed since, so the
-    finding counts them and sums their amount. Returns None when the data
-    reaches close enough to ``as_of``, or has no dates.
+    The newest record is the latest opportunity creation, stage change or
+    close date of a won or lost deal. Open deals then look open although
+    they may have closed since, so the finding counts them and sums their
+    amount. Returns None when the data reaches close enough to ``as_of``,
+    or has no dates.
     """
-    opportunities = tables["opportunities"]
-    dates = [opportunities["created_at"]]
-    if "stage_history" in tables:
-        dates.append(tables["stage_history"]["entered_at"])
-    latest = [series.max() for series in dates]
-    latest = [value for value in latest if not pd.isna(value)]
-    if not latest:
+    newest_day = _newest_record_day(tables)
+    if newest_day is None:
         return None
-    newest_day = pd.Timestamp(max(latest)).tz_convert("UTC").date()
     days = (as_of - newest_day).days
     if days <= max_days:
         return None
+
+    opportunities = tables["opportunities"]
     is_open = opportunities["stage_category"] == "open"
+    open_count = int(is_open.sum())
+    if open_count == 0:
+        consequence = (
+            "No deal is open, but deals created or closed since then may be missing."
+        )
+    else:
+        deals = "deal" if open_count == 1 else "deals"
+        consequence = f"The {open_count:,} open {deals} may have closed since."
     return {
         "check": "data older than as-of",
-        "rows": int(is_open.sum()),
+        "rows": open_count,
         "amount": float(opportunities.loc[is_open, "amount"].fillna(0).sum()),
         "message": (
-            f"The newest opportunity or stage change is dated "
+            f"The newest opportunity, stage change or close date is dated "
             f"{newest_day:%d %b %Y}, {days} days before the as-of date "
-            f"{as_of:%d %b %Y}, so the {int(is_open.sum()):,} open deals may have "
-            "closed since. Export the data again, or set as_of to a date it "
-            "covers."
+            f"{as_of:%d %b %Y}. {consequence} Export the data again, or set "
+            "as_of to a date it covers."
         ),
     }
+
+
+def _newest_record_day(tables: dict[str, Any]) -> dt.date | None:
+    """Return the UTC day of the newest creation, stage change or close."""
+    opportunities = tables["opportunities"]
+    timestamps = [opportunities["created_at"]]
+    if "stage_history" in tables:
+        timestamps.append(tables["stage_history"]["entered_at"])
+    latest = [pd.to_datetime(values, utc=True).max() for values in timestamps]
+    days = [value.date() for value in latest if not pd.isna(value)]
+
+    # The close date of an open deal is a forecast, so only closed deals count.
+    is_closed = opportunities["stage_category"].isin(("won", "lost"))
+    closed_on = pd.to_datetime(opportunities.loc[is_closed, "close_date"]).max()
+    if not pd.isna(closed_on):
+        days.append(closed_on.date())
+    return max(days, default=None)
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:

@@ -14,12 +14,20 @@ from acctlib.prepare import PrepareContext
 from tests.conftest import small_params
 
 
-def _tables(created: list[str], entered: list[str] | None = None) -> dict:
+def _tables(
+    created: list[str],
+    entered: list[str] | None = None,
+    *,
+    closed: list[str | None] | None = None,
+    categories: list[str] | None = None,
+) -> dict:
+    """Build opportunities, open-won-open by default, and an optional history."""
     opportunities = pd.DataFrame(
         {
             "created_at": pd.to_datetime(created, utc=True),
-            "stage_category": ["open", "won", "open"][: len(created)],
+            "stage_category": categories or ["open", "won", "open"][: len(created)],
             "amount": [100.0, 250.0, 50.0][: len(created)],
+            "close_date": pd.to_datetime(closed or [None] * len(created)),
         }
     )
     tables = {"opportunities": opportunities}
@@ -54,9 +62,52 @@ def test_as_of_after_data_is_flagged():
     assert finding["rows"] == 2
     assert finding["amount"] == 150.0
     assert finding["message"].startswith(
-        "The newest opportunity or stage change is dated 30 Jun 2026, 549 days "
-        "before the as-of date 31 Dec 2027, so the 2 open deals may have closed"
+        "The newest opportunity, stage change or close date is dated 30 Jun "
+        "2026, 549 days before the as-of date 31 Dec 2027. The 2 open deals may "
+        "have closed since."
     )
+
+
+def test_close_date_counts_as_newest():
+    tables = _tables(["2026-01-02", "2026-02-10"], closed=["2026-12-31", "2026-06-20"])
+
+    assert dataquality.check_freshness(tables, dt.date(2026, 6, 30)) is None
+
+
+def test_open_close_date_is_not_newest():
+    tables = _tables(["2026-01-02", "2026-02-10"], closed=["2026-06-20", "2026-02-28"])
+
+    finding = dataquality.check_freshness(tables, dt.date(2026, 6, 30))
+
+    assert finding is not None
+    assert "is dated 28 Feb 2026, 122 days before" in finding["message"]
+
+
+def test_stale_data_without_open_deals():
+    tables = _tables(
+        ["2018-01-02", "2018-02-10"],
+        closed=["2018-11-14", "2018-05-31"],
+        categories=["won", "lost"],
+    )
+
+    finding = dataquality.check_freshness(tables, dt.date(2018, 12, 31))
+
+    assert finding is not None
+    assert finding["rows"] == 0
+    assert finding["amount"] == 0.0
+    assert "is dated 14 Nov 2018, 47 days before" in finding["message"]
+    assert "No deal is open, but deals created or closed" in finding["message"]
+    assert "may have closed since" not in finding["message"]
+
+
+def test_stale_data_one_open_deal():
+    tables = _tables(["2026-01-02", "2026-02-10"], categories=["open", "won"])
+
+    finding = dataquality.check_freshness(tables, dt.date(2026, 6, 30))
+
+    assert finding is not None
+    assert finding["rows"] == 1
+    assert "The 1 open deal may have closed since." in finding["message"]
 
 
 def test_no_dates_gives_no_finding():
