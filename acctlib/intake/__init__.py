@@ -162,7 +162,22 @@ def load_source(params: Params) -> Intake:
         rates=rates,
         merge_accounts=bool(params["merge_duplicate_accounts"]),
         extras=extras,
+        converted_amount_column=_maps_amount_column(profile),
     )
+
+
+def _maps_amount_column(profile: Mapping[str, Any]) -> bool:
+    """Tell whether the profile maps an export column onto ``amount``.
+
+    Profiles map the export's converted column there, as the Salesforce
+    and HubSpot profiles do. The canonical layout and adapters that compute
+    ``amount`` map none.
+    """
+    for key, spec in (profile.get("tables") or {}).items():
+        table = str(spec.get("table", key))
+        if table == "opportunities" and "amount" in (spec.get("columns") or {}):
+            return True
+    return False
 
 
 def _stage_map(params: Params, profile: Mapping[str, Any]) -> dict[str, Any]:
@@ -182,6 +197,7 @@ def assemble(
     rates: pd.DataFrame | None = None,
     merge_accounts: bool = True,
     extras: Mapping[str, pd.DataFrame] | None = None,
+    converted_amount_column: bool = False,
 ) -> Intake:
     """Validate raw tables into an Intake; required tables must be present.
 
@@ -189,6 +205,8 @@ def assemble(
     ``report_currency``, merge duplicate accounts (when ``merge_accounts``),
     reject rows whose references point nowhere, then lint the stage map and
     check the opportunities for data-quality findings.
+    ``converted_amount_column`` is True when the supplied ``amount`` is an
+    export's converted column, which sets the currency basis it counts under.
     """
     quarantine = Quarantine()
     notes = [note for raw in raw_tables for note in raw.notes]
@@ -244,7 +262,11 @@ def assemble(
         received[raw.table] = sum(i.rows for i in inputs if i.table == raw.table)
 
     tables["opportunities"], basis = convert_amounts(
-        tables["opportunities"], report_currency, rates, opportunity_file
+        tables["opportunities"],
+        report_currency,
+        rates,
+        opportunity_file,
+        converted_column=converted_amount_column,
     )
     all_extras = dict(extras or {})
     merged: dict[str, int] = {}

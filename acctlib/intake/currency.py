@@ -4,8 +4,11 @@ Each opportunity has ``amount_original`` in ``currency`` and ``amount`` in
 the report currency. A source fills ``amount`` in one of three ways, in
 this order of precedence:
 
-1. the export's own converted column (Salesforce ``Amount (converted)``,
-   HubSpot ``Amount in company currency``), mapped onto ``amount``;
+1. ``amount`` as the source supplies it. That is an export's converted
+   column (Salesforce ``Amount (converted)``, HubSpot ``Amount in company
+   currency``) when the profile maps one onto ``amount``, and otherwise the
+   ``amount`` of the canonical layout or of an adapter that computes it,
+   which is already in the report currency;
 2. ``amount_original`` when ``currency`` is the report currency (or empty);
 3. a dated rates table (``rates_file`` in the profile, columns ``date``,
    ``currency``, ``rate``), where ``rate`` is report-currency units per one
@@ -74,6 +77,8 @@ def convert_amounts(
     report_currency: str,
     rates: pd.DataFrame | None,
     file: str,
+    *,
+    converted_column: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Fill missing ``amount`` values from ``amount_original``.
 
@@ -89,6 +94,10 @@ def convert_amounts(
         Output of :func:`load_rates`, or None.
     file
         Opportunities file, for error messages.
+    converted_column
+        True when the profile maps an export's converted column onto
+        ``amount``. The supplied amounts then count under ``source``,
+        otherwise under ``same_currency``.
 
     Returns
     -------
@@ -104,11 +113,9 @@ def convert_amounts(
     same = needs & currency.isin(["", report_currency.upper()])
     frame.loc[same, "amount"] = frame.loc[same, "amount_original"]
     foreign = needs & ~same
-    basis = {
-        "source": int(has_source_amount.sum()),
-        "same_currency": int(same.sum()),
-        "rates_table": 0,
-    }
+    basis = {"source": 0, "same_currency": int(same.sum()), "rates_table": 0}
+    supplied_basis = "source" if converted_column else "same_currency"
+    basis[supplied_basis] += int(has_source_amount.sum())
     if not foreign.any():
         return frame, basis
     if rates is None and has_source_amount.any():

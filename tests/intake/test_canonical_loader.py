@@ -1261,3 +1261,31 @@ def test_revenue_months_that_meet_are_duplicates(tmp_path):
 
     assert len(intake.tables["revenue"]) == 1
     assert len(rejected(intake, "revenue")) == 1
+
+
+def test_currency_basis_canonical_amounts(tmp_path: Path) -> None:
+    """Canonical amounts are in the report currency, not a converted column."""
+    opportunities = [
+        OPPORTUNITY_ROW,
+        {
+            **OPPORTUNITY_ROW,
+            "opportunity_id": "O2",
+            "amount": "1080",
+            "amount_original": "1000",
+            "currency": "EUR",
+        },
+        {
+            **OPPORTUNITY_ROW,
+            "opportunity_id": "O3",
+            "amount": "",
+            "amount_original": "500",
+            "currency": "USD",
+        },
+    ]
+    write_source(tmp_path, opportunities=opportunities)
+
+    basis = load(tmp_path).currency_basis
+
+    assert basis["same_currency"] == 3
+    assert basis["source"] == 0
+    assert basis["rates_table"] == 0
