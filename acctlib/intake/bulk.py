@@ -41,6 +41,7 @@ from acctlib.errors import InputError
 from acctlib.intake.bulktable import BulkTable
 from acctlib.intake.canonical import (
     RawTable,
+    missing_columns_phrase,
     rejected_reference_reason,
     unknown_reference_reason,
 )
@@ -164,16 +165,20 @@ def _load_raw(con, path: Path, spec: schema.TableSpec) -> str:
         name
         for name, *_ in con.execute(f"DESCRIBE SELECT * FROM {_scan(path)}").fetchall()
     ]
-    for column in spec.columns:
-        if column.required and column.name not in found:
-            listed = ", ".join(c for c in found if c != "file_row_number")
-            raise InputError(
-                f"{path}: required column {column.name!r} of table {spec.name} "
-                f"is missing; columns found: {listed}. Rename the column or map "
-                "it in the source profile.",
-                file=str(path),
-                column=column.name,
-            )
+    missing = [
+        column.name
+        for column in spec.columns
+        if column.required and column.name not in found
+    ]
+    if missing:
+        listed = ", ".join(c for c in found if c != "file_row_number")
+        raise InputError(
+            f"{path}: {missing_columns_phrase(missing, spec.name)}; columns "
+            f"found: {listed}. Rename the columns or map them in the source "
+            "profile.",
+            file=str(path),
+            column=missing[0],
+        )
     selects = [
         f'"{c.name}"' if c.name in found else f'NULL::VARCHAR AS "{c.name}"'
         for c in spec.columns

@@ -178,16 +178,27 @@ def _keep_raw_cells(frame: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
 
 def _check_required_columns(raw: RawTable, spec: schema.TableSpec) -> None:
     found = [column for column in raw.frame.columns if column not in (ROW, FILE)]
-    for column in spec.columns:
-        if column.required and column.name not in found:
-            listed = ", ".join(escape_invisible(name) for name in found) or "none"
-            raise InputError(
-                f"{raw.file}: required column {column.name!r} of table "
-                f"{spec.name} is missing; columns found: {listed}. "
-                f"{_delimiter_hint(found)}",
-                file=raw.file,
-                column=column.name,
-            )
+    missing = [
+        column.name
+        for column in spec.columns
+        if column.required and column.name not in found
+    ]
+    if missing:
+        listed = ", ".join(escape_invisible(name) for name in found) or "none"
+        raise InputError(
+            f"{raw.file}: {missing_columns_phrase(missing, spec.name)}; "
+            f"columns found: {listed}. {_delimiter_hint(found)}",
+            file=raw.file,
+            column=missing[0],
+        )
+
+
+def missing_columns_phrase(names: list[str], table: str) -> str:
+    """Return "required column 'a' of table T is missing", or the plural."""
+    quoted = ", ".join(repr(name) for name in names)
+    if len(names) == 1:
+        return f"required column {quoted} of table {table} is missing"
+    return f"required columns {quoted} of table {table} are missing"
 
 
 def _delimiter_hint(found: list[str]) -> str:

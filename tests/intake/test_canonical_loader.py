@@ -808,13 +808,33 @@ def test_semicolon_header_gets_delimiter_hint(tmp_path):
     path = tmp_path / "accounts.csv"
     path.write_text(path.read_text().replace(",", ";"))
 
-    with pytest.raises(InputError, match="required column 'account_id'") as raised:
+    with pytest.raises(
+        InputError, match="required columns 'account_id', 'name'"
+    ) as raised:
         load(tmp_path)
 
     message = str(raised.value)
     assert "The header is separated by semicolons" in message
     assert "save the file as comma-separated CSV" in message
     assert "Rename the column" not in message
+
+
+def test_missing_required_columns_all_named(tmp_path):
+    """Every missing required column is named at once, not one per run."""
+    row = {
+        name: cell
+        for name, cell in VALID_ROWS["accounts"].items()
+        if name not in ("name", "created_at")
+    }
+    write_source(tmp_path, accounts=[row])
+
+    with pytest.raises(InputError) as raised:
+        load(tmp_path)
+
+    assert "required columns 'name', 'created_at' of table accounts are missing" in str(
+        raised.value
+    )
+    assert raised.value.column == "name"
 
 
 @pytest.mark.parametrize(
