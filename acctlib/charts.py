@@ -23,6 +23,7 @@ from pathlib import Path
 
 import altair as alt
 import pandas as pd
+from IPython.display import HTML
 
 from acctlib.labels import WON_PLUS_OPEN_ACV, readable_column
 
@@ -132,10 +133,17 @@ def chart_html(chart: alt.TopLevelMixin) -> str:
     )
 
 
-def show(chart: alt.TopLevelMixin) -> None:
-    """Display ``chart`` in a notebook so that it renders offline after export."""
-    from IPython.display import HTML, display
+def show(chart: alt.TopLevelMixin | HTML) -> None:
+    """Display ``chart`` in a notebook so that it renders offline after export.
 
+    An IPython ``HTML`` object, such as a note that explains why a section
+    has no chart, is displayed as it is.
+    """
+    from IPython.display import display
+
+    if isinstance(chart, HTML):
+        display(chart)
+        return
     display(HTML(chart_html(chart)))
 
 

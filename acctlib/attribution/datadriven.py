@@ -19,6 +19,21 @@ from acctlib.attribution.settings import AttributionSettings
 # Channel sets are summed as int64 bit masks, one bit per channel.
 MAX_MASK_CHANNELS = 62
 WEIGHT_SCHEMA = {"channel": "string", "player": "string", "channel_weight": "float64"}
+# Columns and dtypes of the weight tables, also when a table has no rows.
+MARKOV_SCHEMA = {
+    "channel": "string",
+    "removal_effect": "float64",
+    "share": "float64",
+    "player": "string",
+    "channel_weight": "float64",
+}
+SHAPLEY_SCHEMA = {
+    "channel": "string",
+    "player": "string",
+    "shapley_value": "float64",
+    "share": "float64",
+    "channel_weight": "float64",
+}
 
 
 def closed_journeys(journeys: ibis.Table) -> ibis.Table:
@@ -36,7 +51,8 @@ def compute_markov_weights(
         closed_journeys(journeys), settings.markov_order
     )
     effects = markov.compute_removal_effects(transitions)
-    return effects.assign(player=effects["channel"], channel_weight=effects["share"])
+    weights = effects.assign(player=effects["channel"], channel_weight=effects["share"])
+    return weights[list(MARKOV_SCHEMA)].astype(MARKOV_SCHEMA)
 
 
 def collect_channel_sets(journeys: ibis.Table) -> pd.DataFrame:
@@ -95,10 +111,17 @@ def compute_shapley_weights(
     """Return Shapley values per channel with ``player`` and ``channel_weight``."""
     sets = collect_channel_sets(journeys)
     if sets.empty:
-        columns = ["channel", "player", "shapley_value", "share", "channel_weight"]
-        return pd.DataFrame(columns=columns)
+        return empty_weights(SHAPLEY_SCHEMA)
     values = shapley.compute_channel_shapley(sets, settings.shapley_max_channels)
-    return values.assign(channel_weight=values["share"])
+    weights = values.assign(channel_weight=values["share"])
+    return weights[list(SHAPLEY_SCHEMA)].astype(SHAPLEY_SCHEMA)
+
+
+def empty_weights(schema: dict[str, str]) -> pd.DataFrame:
+    """Return a weight table with no rows and the columns of ``schema``."""
+    return pd.DataFrame(
+        {name: pd.Series(dtype=dtype) for name, dtype in schema.items()}
+    )
 
 
 def add_channel_weights(

@@ -39,6 +39,19 @@ def _headline(ws) -> dict:
     return ws.headline.get("attribution", {})
 
 
+def has_won_credit(ws) -> bool:
+    """Return whether any won revenue was credited to a recorded touch."""
+    shares = ws.table("attribution_shares_channel")
+    return bool((shares["channel"] != NO_TOUCH).any())
+
+
+def _no_won_credit() -> HTML:
+    return views.note(
+        "No won deal by the report date has a recorded touch, "
+        "so there is no won revenue to attribute."
+    )
+
+
 def answer_cards(ws) -> HTML:
     """Return cards: robust channels and functions, coverage, lookback."""
     if not has_attribution(ws):
@@ -67,6 +80,8 @@ def answer_note(ws) -> HTML:
     """Return one sentence naming what matters under every model."""
     if not has_attribution(ws):
         return _missing()
+    if not has_won_credit(ws):
+        return _no_won_credit()
     figures = _headline(ws)
     top = ws.params["attribution_robust_top"]
     channels = [readable(channel) for channel in figures["robust_channels"]]
@@ -93,7 +108,12 @@ def _model_label(model: str) -> str:
 
 
 def plot_shares(ws, by: str = "channel") -> alt.Chart:
-    """Return a heat map of each value's share of credit under every model."""
+    """Return a heat map of each value's share of credit under every model.
+
+    Returns a note in place of the chart when no won revenue has a touch.
+    """
+    if not has_won_credit(ws):
+        return _no_won_credit()
     shares = ws.table(f"attribution_shares_{by}")
     shares = shares[shares[by] != NO_TOUCH]
     shares = readable_column(shares, by).assign(model=shares["model"].map(_model_label))
@@ -129,6 +149,8 @@ def plot_shares(ws, by: str = "channel") -> alt.Chart:
 
 def comparison_table(ws, by: str = "channel") -> object:
     """Return shares under every model with spread, worst rank and robust flag."""
+    if not has_won_credit(ws):
+        return _no_won_credit()
     table = ws.table(f"attribution_compare_{by}")
     models = [c for c in table.columns if c in MODEL_LABELS]
     columns = [by, *models, "spread", "worst_rank", "robust"]
@@ -156,9 +178,17 @@ def credit_table(ws, by: str = "channel", kind: str = "revenue") -> object:
     """Return credit per value and model, totalling the opportunities' amount.
 
     The credit table has a row per deal, so it is summed in the workspace's
-    DuckDB and only one row per value and model is read.
+    DuckDB and only one row per value and model is read. Without any
+    credit of ``kind`` it returns a note.
     """
     sums = sum_credit_cents(ws.con.table("attribution_credits"), [by, "model"], kind)
+    if sums.empty:
+        if kind == "revenue":
+            return views.note(
+                "No deal was won by the report date, so there is no won "
+                "revenue to attribute."
+            )
+        return views.note("No opportunity was created by the report date.")
     table = sums.pivot_table(
         index=by, columns="model", values="credit_cents", aggfunc="sum", fill_value=0
     )
@@ -195,6 +225,8 @@ def tier_credit_table(ws) -> object:
 
 def top_campaigns_table(ws, n: int = 15) -> object:
     """Return the campaigns with the most won revenue credit, per model."""
+    if not has_won_credit(ws):
+        return _no_won_credit()
     shares = ws.table("attribution_shares_campaign")
     shares = shares[~shares["campaign"].isin([NO_TOUCH])]
     table = shares.pivot_table(
@@ -214,6 +246,8 @@ def top_campaigns_table(ws, n: int = 15) -> object:
 
 def rank_correlation_table(ws) -> object:
     """Return the Spearman rank correlation of channel shares between models."""
+    if not has_won_credit(ws):
+        return _no_won_credit()
     frame = ws.table("attribution_rank_correlation")
     models = [c for c in frame.columns if c != "model"]
     frame = frame.assign(model=frame["model"].map(_model_label))
@@ -254,6 +288,8 @@ def sourced_table(ws) -> object:
 def coverage_table(ws) -> object:
     """Return the share of won deals and revenue with a recorded touch."""
     frame = ws.table("attribution_coverage")
+    if frame.empty:
+        return views.note("No deal was won by the report date.")
     keys = [c for c in ("tier", "type") if c in frame.columns]
     if "type" in keys:
         frame = readable_column(frame, "type")
@@ -303,6 +339,8 @@ def excluded_touches_table(ws) -> object:
 
 def plot_intervals(ws, model: str = "linear") -> alt.Chart:
     """Return each channel's share with its bootstrap interval under ``model``."""
+    if not has_won_credit(ws):
+        return _no_won_credit()
     frame = ws.table("attribution_intervals")
     frame = readable_column(frame[frame["model"] == model], "channel")
     base = alt.Chart(
@@ -329,6 +367,8 @@ def plot_intervals(ws, model: str = "linear") -> alt.Chart:
 
 def plot_windows(ws, model: str = "linear") -> alt.Chart:
     """Return each channel's share as the lookback grows, under ``model``."""
+    if not has_won_credit(ws):
+        return _no_won_credit()
     frame = ws.table("attribution_windows")
     frame = readable_column(frame[frame["model"] == model], "channel")
     return (
@@ -351,6 +391,11 @@ def learned_weights_table(ws) -> object:
     """Return the Markov removal effects and Shapley values per channel."""
     markov = ws.table("attribution_markov")
     shapley = ws.table("attribution_shapley")
+    if markov.empty and shapley.empty:
+        return views.note(
+            "No won or lost opportunity by the report date has a recorded "
+            "touch, so the data-driven models learned no channel weights."
+        )
     frame = markov[["channel", "removal_effect", "share"]].merge(
         shapley[["channel", "player", "share"]],
         on="channel",
@@ -382,6 +427,8 @@ def executive_highlights(ws) -> list[object]:
     """Return the attribution headline for the executive summary."""
     if not has_attribution(ws):
         return [_missing()]
+    if not has_won_credit(ws):
+        return [answer_cards(ws), _no_won_credit()]
     return [
         answer_cards(ws),
         answer_note(ws),
