@@ -104,7 +104,10 @@ class AttributionResult:
     excluded_opportunities
         Won deals that cannot be credited, with the reason.
     markov, shapley
-        Channel weights the data-driven models learned.
+        Channel weights the data-driven models learned, with the columns of
+        :data:`~acctlib.attribution.datadriven.MARKOV_SCHEMA` and
+        :data:`~acctlib.attribution.datadriven.SHAPLEY_SCHEMA`. A model
+        that was not run has no rows.
     """
 
     credit_sums: ibis.Table
@@ -113,8 +116,12 @@ class AttributionResult:
     opportunities: pd.DataFrame
     excluded_touches: pd.DataFrame
     excluded_opportunities: pd.DataFrame
-    markov: pd.DataFrame = field(default_factory=pd.DataFrame)
-    shapley: pd.DataFrame = field(default_factory=pd.DataFrame)
+    markov: pd.DataFrame = field(
+        default_factory=lambda: datadriven.empty_weights(datadriven.MARKOV_SCHEMA)
+    )
+    shapley: pd.DataFrame = field(
+        default_factory=lambda: datadriven.empty_weights(datadriven.SHAPLEY_SCHEMA)
+    )
     notes: list[str] = field(default_factory=list)
     id_dtypes: dict[str, Any] = field(default_factory=dict, repr=False)
     """Dtypes of ``opportunity_id`` and ``account_id`` in the opportunities."""
@@ -231,8 +238,8 @@ def compute_attribution(
         opportunities=summary,
         excluded_touches=excluded,
         excluded_opportunities=excluded_opportunities,
-        markov=learned.get("markov", pd.DataFrame()),
-        shapley=learned.get("shapley", pd.DataFrame()),
+        # A data-driven model that was not run keeps its empty default.
+        **learned,
         id_dtypes={
             column: opportunities[column].dtype
             for column in ("opportunity_id", "account_id")

@@ -14,7 +14,7 @@ from IPython.display import HTML
 from acctlib import charts, tables, views
 from acctlib.attribution.compare import sum_credit_cents
 from acctlib.attribution.credits import NO_TOUCH
-from acctlib.attribution.settings import MODEL_LABELS
+from acctlib.attribution.settings import DATA_DRIVEN_MODELS, MODEL_LABELS
 from acctlib.labels import readable, readable_column
 
 DIMENSION_LABELS = {
@@ -338,9 +338,17 @@ def excluded_touches_table(ws) -> object:
 
 
 def plot_intervals(ws, model: str = "linear") -> alt.Chart:
-    """Return each channel's share with its bootstrap interval under ``model``."""
+    """Return each channel's share with its bootstrap interval under ``model``.
+
+    Returns a note when ``model`` was not run.
+    """
     if not has_won_credit(ws):
         return _no_won_credit()
+    if model not in ws.params["attribution_models"]:
+        return views.note(
+            f"The {_model_label(model)} model was not run, because "
+            "attribution_models does not list it, so it has no intervals."
+        )
     frame = ws.table("attribution_intervals")
     frame = readable_column(frame[frame["model"] == model], "channel")
     base = alt.Chart(
@@ -388,7 +396,18 @@ def plot_windows(ws, model: str = "linear") -> alt.Chart:
 
 
 def learned_weights_table(ws) -> object:
-    """Return the Markov removal effects and Shapley values per channel."""
+    """Return the Markov removal effects and Shapley values per channel.
+
+    A data-driven model left out of ``attribution_models`` has no columns
+    in the table, and the caption names it.
+    """
+    models = ws.params["attribution_models"]
+    run = [model for model in DATA_DRIVEN_MODELS if model in models]
+    if not run:
+        return views.note(
+            "Neither the Markov nor the Shapley model is in attribution_models, "
+            "so no channel weights were learned."
+        )
     markov = ws.table("attribution_markov")
     shapley = ws.table("attribution_shapley")
     if markov.empty and shapley.empty:
@@ -402,16 +421,34 @@ def learned_weights_table(ws) -> object:
         how="outer",
         suffixes=("_markov", "_shapley"),
     )
-    grouped = frame["player"].eq("other").any() if "player" in frame else False
+    grouped = bool(frame["player"].eq("other").any())
     frame = readable_column(readable_column(frame, "channel"), "player")
-    caption = (
-        f"Shapley values are exact over at most "
-        f"{ws.params['attribution_shapley_max_channels']} players"
-        + ('; the rarest channels share the player "other".' if grouped else ".")
-    )
+    columns = {
+        "markov": ["removal_effect", "share_markov"],
+        "shapley": ["player", "share_shapley"],
+    }
+    skipped = [model for model in DATA_DRIVEN_MODELS if model not in run]
+    for model in skipped:
+        frame = frame.drop(columns=columns[model])
+    frame = frame.sort_values(f"share_{run[0]}", ascending=False)
+
+    sentences = []
+    if "shapley" in run:
+        sentences.append(
+            f"Shapley values are exact over at most "
+            f"{ws.params['attribution_shapley_max_channels']} players"
+            + ('; the rarest channels share the player "other".' if grouped else ".")
+        )
+    names = {"markov": "Markov", "shapley": "Shapley"}
+    sentences += [
+        f"The {names[model]} model was not run, because attribution_models "
+        "does not list it."
+        for model in skipped
+    ]
+    percents = ["removal_effect", "share_markov", "share_shapley"]
     return tables.style_table(
-        frame.sort_values("share_markov", ascending=False),
-        percents=["removal_effect", "share_markov", "share_shapley"],
+        frame,
+        percents=[column for column in percents if column in frame.columns],
         labels={
             "channel": "Channel",
             "removal_effect": "Markov removal effect",
@@ -419,7 +456,7 @@ def learned_weights_table(ws) -> object:
             "player": "Shapley player",
             "share_shapley": "Shapley share",
         },
-        caption=caption,
+        caption=" ".join(sentences),
     )
 
 
