@@ -90,21 +90,23 @@ def compare_models(
     """Return each value's share under every model, spread, ranks and robustness.
 
     ``shares`` is the output of :func:`summarize_credit`. A value is
-    ``robust`` when it ranks within the top ``robust_top`` under every model.
-    Rank 1 is the largest share, and equal shares take the better rank.
+    ``robust`` when it has a share above zero and ranks within the top
+    ``robust_top`` under every model. Rank 1 is the largest share, and equal
+    shares take the worse rank. Values tied across the cut-off are then all
+    outside the top, so at most ``robust_top`` values are robust.
     Returns one row per value with a column per model, ``min_share``,
     ``max_share``, ``spread`` (max minus min), ``mean_share``, ``worst_rank``
     and ``robust``, sorted by mean share.
     """
     table = _share_table(shares, by)
-    ranks = table.rank(ascending=False, method="min")
+    ranks = table.rank(ascending=False, method="max")
     result = table.copy()
     result["min_share"] = table.min(axis=1)
     result["max_share"] = table.max(axis=1)
     result["spread"] = result["max_share"] - result["min_share"]
     result["mean_share"] = table.mean(axis=1)
     result["worst_rank"] = ranks.max(axis=1).astype("int64")
-    result["robust"] = result["worst_rank"] <= robust_top
+    result["robust"] = (result["worst_rank"] <= robust_top) & (result["min_share"] > 0)
     result = result.reset_index().sort_values(
         ["mean_share", by], ascending=[False, True]
     )

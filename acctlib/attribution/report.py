@@ -170,7 +170,8 @@ def comparison_table(ws, by: str = "channel") -> object:
         counts=["worst_rank"],
         labels=labels,
         caption=f"Robust: in the top {ws.params['attribution_robust_top']} "
-        "under every model.",
+        "with credit above zero under every model. Equal shares take the "
+        "worse rank.",
     )
 
 

@@ -51,6 +51,54 @@ def test_compare_flags_robust_channels():
     assert not bool(table.loc["event", "robust"])
 
 
+def _shares(rows):
+    """Build shares from ``(model, channel, share)`` rows."""
+    frame = pd.DataFrame(rows, columns=["model", "channel", "share"])
+    return frame.assign(credit=frame["share"] * 100.0)
+
+
+def test_robust_needs_credit_under_every_model():
+    """Channels at 0% under last touch are not robust, whatever their rank."""
+    shares = _shares(
+        [
+            ("first_touch", "direct", 0.5),
+            ("first_touch", "seo", 0.3),
+            ("first_touch", "crm", 0.2),
+            ("last_touch", "direct", 1.0),
+            ("last_touch", "seo", 0.0),
+            ("last_touch", "crm", 0.0),
+        ]
+    )
+    table = compare.compare_models(shares, robust_top=3).set_index("channel")
+    assert bool(table.loc["direct", "robust"])
+    assert not bool(table.loc["seo", "robust"])
+    assert not bool(table.loc["crm", "robust"])
+
+
+def test_ties_across_cutoff_are_not_robust():
+    """Three channels tied for ranks 2 to 4 do not all fit in a top 2."""
+    rows = [
+        (model, channel, share)
+        for model in ("first_touch", "linear")
+        for channel, share in [("a", 0.4), ("b", 0.2), ("c", 0.2), ("d", 0.2)]
+    ]
+    table = compare.compare_models(_shares(rows), robust_top=2).set_index("channel")
+    assert table.loc["a", "worst_rank"] == 1
+    assert table.loc["b", "worst_rank"] == 4
+    assert table.index[table["robust"]].tolist() == ["a"]
+
+
+def test_ties_within_cutoff_are_robust():
+    rows = [
+        (model, channel, share)
+        for model in ("first_touch", "linear")
+        for channel, share in [("a", 0.4), ("b", 0.4), ("c", 0.2)]
+    ]
+    table = compare.compare_models(_shares(rows), robust_top=2).set_index("channel")
+    assert table.loc["a", "worst_rank"] == 2
+    assert table.index[table["robust"]].tolist() == ["a", "b"]
+
+
 def test_rank_correlation_of_swapped_leaders():
     correlation = compare.rank_correlation(compare.summarize_credit(CREDITS))
     assert correlation.loc["first_touch", "first_touch"] == pytest.approx(1.0)
