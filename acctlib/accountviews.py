@@ -274,10 +274,16 @@ def value_health_frame(ws: Workspace) -> pd.DataFrame:
 
 def at_risk_frame(ws: Workspace) -> pd.DataFrame:
     """Return every at-risk account with the reason, Tier 1 and lowest health first."""
+    order = ["tier", "health_score", "account_id"]
+    return _flagged_accounts(ws, "at_risk", order, ["risk_reason"])
+
+
+def _flagged_accounts(
+    ws: Workspace, flag: str, order: list[str], extra: list[str]
+) -> pd.DataFrame:
+    """Return the accounts whose health flag ``flag`` is set, sorted by ``order``."""
     health = ws.table("account_health")
-    frame = health[health["at_risk"]].sort_values(
-        ["tier", "health_score", "account_id"]
-    )
+    frame = health[health[flag]].sort_values(order)
     frame = frame.assign(tier_label=frame["tier"].map(TIER_LABELS))
     columns = [
         "account_id",
@@ -286,7 +292,7 @@ def at_risk_frame(ws: Workspace) -> pd.DataFrame:
         "tier_label",
         "health_score",
         "health_change",
-        "risk_reason",
+        *extra,
     ]
     return frame[columns].reset_index(drop=True)
 
@@ -329,18 +335,7 @@ def engagement_small_multiples(ws: Workspace) -> Any:
 
 def expansion_frame(ws: Workspace) -> pd.DataFrame:
     """Return every expansion-ready customer, by tier."""
-    health = ws.table("account_health")
-    frame = health[health["expansion_ready"]].sort_values(["tier", "account_id"])
-    frame = frame.assign(tier_label=frame["tier"].map(TIER_LABELS))
-    columns = [
-        "account_id",
-        "name",
-        "owner",
-        "tier_label",
-        "health_score",
-        "health_change",
-    ]
-    return frame[columns].reset_index(drop=True)
+    return _flagged_accounts(ws, "expansion_ready", ["tier", "account_id"], [])
 
 
 def expansion_table(ws: Workspace) -> Any:
