@@ -120,11 +120,12 @@ def _page_context(manifest: dict[str, Any], sections, current: str) -> dict[str,
         "command": manifest["command"],
         "inputs": inputs,
         "settings": report_settings(params),
+        # Values read as a parameter file writes them: true, not True.
         "params": [
             (
                 name,
                 json.dumps(value, sort_keys=True)
-                if isinstance(value, (dict, list))
+                if isinstance(value, (dict, list, bool)) or value is None
                 else str(value),
             )
             for name, value in sorted(params.items())

@@ -94,6 +94,7 @@ def _page_manifest(variant: str) -> dict:
             "data_dir": "crm",
             "report_currency": "USD",
             "report_timezone": "UTC",
+            "month_over_month": True,
         },
         "inputs": [],
         "generated_at": "2026-07-01T06:30:00Z",
@@ -123,3 +124,23 @@ def test_section_page_title_names_section_and_date(tmp_path, variant, expected):
     page = (tmp_path / "00-executive-summary.html").read_text(encoding="utf-8")
 
     assert BeautifulSoup(page, "html.parser").title.get_text() == expected
+
+
+def test_footer_writes_booleans_as_parameter_files_do(tmp_path):
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("# Executive summary")]
+    )
+    manifest = _page_manifest("")
+    sections = publish.list_sections(manifest, {"00-executive-summary": notebook})
+    publish.write_section_page(
+        tmp_path, "00-executive-summary", notebook, manifest, sections
+    )
+    page = (tmp_path / "00-executive-summary.html").read_text(encoding="utf-8")
+    footer = BeautifulSoup(page, "html.parser").find("footer")
+    rows = {
+        row.find_all("td")[0].get_text(): row.find_all("td")[1].get_text()
+        for row in footer.find_all("tr")
+        if len(row.find_all("td")) == 2
+    }
+
+    assert rows["month_over_month"] == "true"
