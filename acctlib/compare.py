@@ -190,9 +190,10 @@ def compare_tables(
     """Return how table ``name`` differs between two runs, or None if equal.
 
     The result has ``table``, a one-line ``summary`` and ``changes``: for a
-    table keyed by a unique ``account_id``, one row per account and column
-    that differ (``account_id``, ``name``, ``column``, ``a``, ``b``);
-    otherwise an empty frame.
+    table keyed by a unique ``account_id``, one row per account in both runs
+    and column that differ (``account_id``, ``name``, ``column``, ``a``,
+    ``b``); otherwise an empty frame. Columns that only one run has are
+    named in the summary, and the others are compared.
     """
     empty = pd.DataFrame(columns=["account_id", "name", "column", "a", "b"])
     if a is None or b is None:
@@ -202,25 +203,62 @@ def compare_tables(
             "summary": f"missing in the {side} run",
             "changes": empty,
         }
+    parts = []
     if list(a.columns) != list(b.columns):
-        only_a = sorted(set(a.columns) - set(b.columns))
-        only_b = sorted(set(b.columns) - set(a.columns))
-        summary = f"columns differ (only first: {only_a}, only second: {only_b})"
-        return {"table": name, "summary": summary, "changes": empty}
+        only_a = [column for column in a.columns if column not in b.columns]
+        only_b = [column for column in b.columns if column not in a.columns]
+        parts.append(_column_difference(only_a, only_b))
+        shared = [column for column in a.columns if column in b.columns]
+        a, b = a[shared], b[shared]
+    changes = empty
     if _is_account_table(a) and _is_account_table(b):
-        changes = _account_changes(a, b)
-        if changes.empty:
-            return None
+        changes, account_parts = _compare_accounts(a, b)
+        parts += account_parts
+    elif not _frames_equal(_sorted(a), _sorted(b)):
+        parts.append(
+            f"{len(a):,} rows in the first run, {len(b):,} in the second; values differ"
+        )
+    if not parts:
+        return None
+    return {"table": name, "summary": "; ".join(parts), "changes": changes}
+
+
+def _column_difference(only_a: list[str], only_b: list[str]) -> str:
+    """Describe the columns that only one of two runs has."""
+    sides = []
+    if only_a:
+        sides.append(f"only the first run has {', '.join(only_a)}")
+    if only_b:
+        sides.append(f"only the second run has {', '.join(only_b)}")
+    if not sides:
+        return "column order differs"
+    return "columns differ: " + ", and ".join(sides)
+
+
+def _compare_accounts(
+    a: pd.DataFrame, b: pd.DataFrame
+) -> tuple[pd.DataFrame, list[str]]:
+    """Return the value changes of accounts in both runs and their description.
+
+    Accounts that only one run has are counted, not listed as changed in
+    every column.
+    """
+    ids_a, ids_b = set(a["account_id"]), set(b["account_id"])
+    shared = ids_a & ids_b
+    changes = _account_changes(
+        a[a["account_id"].isin(shared)], b[b["account_id"].isin(shared)]
+    )
+    parts = []
+    if not changes.empty:
         accounts = changes["account_id"].nunique()
         columns = ", ".join(sorted(changes["column"].unique()))
-        summary = f"{accounts:,} accounts differ in {columns}"
-        return {"table": name, "summary": summary, "changes": changes}
-    if _frames_equal(_sorted(a), _sorted(b)):
-        return None
-    summary = (
-        f"{len(a):,} rows in the first run, {len(b):,} in the second; values differ"
-    )
-    return {"table": name, "summary": summary, "changes": empty}
+        verb = "account differs" if accounts == 1 else "accounts differ"
+        parts.append(f"{accounts:,} {verb} in {columns}")
+    for count, side in ((len(ids_a - ids_b), "first"), (len(ids_b - ids_a), "second")):
+        if count:
+            noun = "account" if count == 1 else "accounts"
+            parts.append(f"{count:,} {noun} only in the {side} run")
+    return changes, parts
 
 
 def _is_account_table(frame: pd.DataFrame) -> bool:
@@ -306,13 +344,27 @@ def status_moves(comparison: Comparison) -> pd.DataFrame:
     return changes.loc[categorical, columns].reset_index(drop=True)
 
 
+def _headline_rows(comparison: Comparison) -> list[tuple[str, str, str]]:
+    """Return the headline differences with numbers rounded for reading.
+
+    Two values that round to the same text are shown in full instead.
+    """
+    rows = []
+    for name, a, b in comparison.headline:
+        a_text, b_text = _display(a), _display(b)
+        if a_text == b_text:
+            a_text, b_text = repr(a), repr(b)
+        rows.append((name, a_text, b_text))
+    return rows
+
+
 def format_text(comparison: Comparison) -> str:
     """Return the comparison as plain-text tables for a terminal."""
     sections = [f"Comparing {comparison.a.path} with {comparison.b.path}"]
     for title, rows in (
         ("Parameters", comparison.params),
         ("Inputs", comparison.inputs),
-        ("Headline figures", comparison.headline),
+        ("Headline figures", _headline_rows(comparison)),
     ):
         sections.append(_text_table(title, ["name", "first", "second"], rows))
     summaries = [(item["table"], item["summary"]) for item in comparison.tables]
@@ -365,6 +417,7 @@ def write_html(comparison: Comparison, target: Path) -> Path:
         "compare.html.j2",
         comparison=comparison,
         params=params,
+        headline=_headline_rows(comparison),
         moves=moves.to_dict("records"),
         moves_total=len(status_moves(comparison)),
     )

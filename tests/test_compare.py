@@ -239,3 +239,48 @@ def test_same_name_runs_named_by_display_path(tmp_path, monkeypatch):
     comparison = compare.compare_runs(first, second)
 
     assert comparison.labels == ("reports/2026-06-30", "rebuilt/2026-06-30")
+
+
+def test_accounts_in_one_run_counted_apart():
+    first = pd.DataFrame(
+        {"account_id": ["A1", "A2"], "name": ["Acme", "Beta"], "value": [1.0, 2.0]}
+    )
+    second = pd.DataFrame(
+        {
+            "account_id": ["A2", "A3", "A4"],
+            "name": ["Beta", "Gamma", "Delta"],
+            "value": [5.0, 3.0, 4.0],
+        }
+    )
+    result = compare.compare_tables("account_map", first, second)
+
+    assert result["summary"] == (
+        "1 account differs in value; 1 account only in the first run; "
+        "2 accounts only in the second run"
+    )
+    assert list(result["changes"]["account_id"]) == ["A2"]
+
+
+def test_shared_columns_compared_when_columns_differ():
+    first = pd.DataFrame({"account_id": ["A1"], "name": ["Acme"], "touches": [1]})
+    second = pd.DataFrame(
+        {"account_id": ["A1"], "name": ["Acme"], "touches": [2], "channels": ["x"]}
+    )
+    result = compare.compare_tables("account_map", first, second)
+
+    assert result["summary"] == (
+        "columns differ: only the second run has channels; 1 account differs in touches"
+    )
+
+
+def test_headline_figures_rounded_for_reading(two_runs):
+    comparison = compare.compare_runs(*two_runs)
+    comparison.headline = [
+        ("forecast.forecast", 4416653.917473714, 4400000.0),
+        ("forecast.p10", 1.000000001, 1.000000002),
+    ]
+    text = compare.format_text(comparison)
+
+    assert "4,416,653.92" in text
+    assert "4416653.917473714" not in text
+    assert "1.000000001" in text
