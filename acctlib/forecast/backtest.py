@@ -231,7 +231,7 @@ def describe_best_method(
     """Return one plain sentence naming the most accurate method and its margin.
 
     ``cutoffs_requested`` is the ``forecast_backtest_cutoffs`` parameter,
-    which tells why no method was backtested when none was.
+    which explains why no method was backtested when none was.
     """
     ranked = accuracy.dropna(subset=["rank"]).sort_values("rank")
     if ranked.empty:
