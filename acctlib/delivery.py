@@ -187,7 +187,7 @@ def build_message(run_dir: str | Path, to: str, sender: str) -> EmailMessage:
     # The date header comes from the manifest so that the same run always
     # gives the same message.
     message["Date"] = formatdate(_generated_timestamp(manifest), usegmt=True)
-    message.set_content(_plain_text(manifest))
+    message.set_content(_plain_text(run_dir, manifest))
     message.add_alternative(body, subtype="html")
     html_part = message.get_payload()[1]
     for cid, png in zip(cids, charts, strict=True):
@@ -348,11 +348,17 @@ def _forecast_html(headline: dict[str, Any], currency: str) -> str:
     )
 
 
-def _plain_text(manifest: dict[str, Any]) -> str:
+def _plain_text(run_dir: Path, manifest: dict[str, Any]) -> str:
+    """Return the digest for mail readers without HTML, with the HTML part's figures."""
     currency = manifest["params"]["report_currency"]
-    cards = tables.headline_cards(manifest["headline"], currency)
+    cards, sentences = _month_over_month(run_dir, manifest["headline"], currency)
     lines = [_subject(manifest), ""]
-    lines += [f"{card['label']}: {card['value']}" for card in cards]
+    for card in cards:
+        change = f" ({card['change']})" if card.get("change") else ""
+        lines.append(f"{card['label']}: {card['value']}{change}")
+    if sentences:
+        lines += ["", "Largest movements"]
+        lines += [f"- {sentence}" for sentence in sentences]
     forecast = _forecast_figures(manifest["headline"], currency)
     if forecast:
         lines += ["", "Forecast"]

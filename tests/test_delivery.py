@@ -85,6 +85,19 @@ def test_message_body_is_mail_safe(small_report):
     assert attachments == ["executive-summary-2026-06-30.html"]
 
 
+@pytest.mark.slow
+def test_plain_text_matches_html_figures(small_report):
+    message = delivery.build_message(small_report.run_dir, "cfo@example.com", "r@x")
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    soup = BeautifulSoup(html, "html.parser")
+
+    assert "since last month)" in text
+    assert "Largest movements" in text
+    for item in soup.find_all("li"):
+        assert f"- {item.get_text()}" in text
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -242,7 +255,7 @@ def test_plain_text_shows_forecast(tmp_path):
 def test_plain_text_without_forecast(tmp_path):
     manifest = _manifest_with_forecast()
     del manifest["headline"]["forecast"]
-    text = delivery._plain_text(manifest)
+    text = delivery._plain_text(tmp_path, manifest)
 
     assert "Open pipeline: USD 6,618,188" in text
     assert "forecast" not in text.lower()
