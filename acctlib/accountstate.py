@@ -397,7 +397,11 @@ def prepare_account_history(context: Any) -> None:
         tiermovement.compute_transitions(tier_history, as_of),
     )
     store_typed(
-        context, "tier_movers", tiermovement.find_tier_movers(tier_history, as_of)
+        context,
+        "tier_movers",
+        tiermovement.find_tier_movers(
+            tier_history, as_of, tiering.parse_tier_rules(context.params["tier_rules"])
+        ),
     )
 
     _store_health_drivers(context, states)

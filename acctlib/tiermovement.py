@@ -82,14 +82,20 @@ def compute_transitions(history: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[columns]
 
 
-def find_tier_movers(history: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+def find_tier_movers(
+    history: pd.DataFrame,
+    as_of: dt.date,
+    rules: Mapping[int, Mapping[str, Any]] | None = None,
+) -> pd.DataFrame:
     """List accounts whose tier changed since the previous month-end.
 
     Columns: ``account_id``, ``name``, ``from_tier``, ``to_tier``,
     ``direction`` (up or down), ``fit_change``, ``value_change``,
     ``engagement_change`` (score points) and ``moved_by``: the score with
-    the largest change in the direction of the move. Sorted by the new
-    tier, then ``account_id``.
+    the largest change in the direction of the move. With ``rules`` (see
+    :func:`acctlib.tiering.parse_tier_rules`), only the scores of the rule
+    that decided the move count: the new tier's rule for a move up, the
+    old tier's for a move down. Sorted by the new tier, then ``account_id``.
     """
     dates = sorted(history["month_end"].unique())
     columns = [
@@ -119,7 +125,18 @@ def find_tier_movers(history: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     moved["direction"] = np.where(moved["to_tier"] < moved["from_tier"], "up", "down")
     changes = moved[[f"{score}_change" for score in tiering.SCORES]].to_numpy()
     sign = np.where(moved["direction"] == "up", 1.0, -1.0)[:, None]
-    best = np.argmax(changes * sign, axis=1) if len(moved) else np.array([], dtype=int)
+    directed = changes * sign
+    if rules:
+        # A score outside the deciding rule cannot have moved the account.
+        deciding = np.minimum(moved["from_tier"], moved["to_tier"]).to_numpy()
+        scores = tiering.SCORES
+        rows = [
+            [score in rules.get(int(tier), scores) for score in scores]
+            for tier in deciding
+        ]
+        used = np.array(rows, dtype=bool).reshape(len(moved), len(scores))
+        directed = np.where(used, directed, -np.inf)
+    best = np.argmax(directed, axis=1) if len(moved) else np.array([], dtype=int)
     moved["moved_by"] = [tiering.SCORES[i] for i in best]
     return moved.sort_values(["to_tier", "account_id"])[columns].reset_index(drop=True)
 

@@ -72,6 +72,33 @@ def test_movers_name_the_score():
     assert movers.loc["B", "moved_by"] == "value"
 
 
+def test_movers_name_a_score_of_the_rule():
+    """Engagement rose most, but the Tier 1 rule reads only value and fit."""
+    rows = [
+        ("2026-05-31", "D", 2, 60, 70, 20),
+        ("2026-06-30", "D", 1, 61, 76, 50),
+    ]
+    history = pd.DataFrame(
+        rows,
+        columns=[
+            "month_end",
+            "account_id",
+            "tier",
+            "fit_score",
+            "value_score",
+            "engagement_score",
+        ],
+    )
+    history["month_end"] = pd.to_datetime(history["month_end"])
+    history["name"] = "Name D"
+
+    without_rules = tiermovement.find_tier_movers(history, AS_OF)
+    with_rules = tiermovement.find_tier_movers(history, AS_OF, RULES)
+
+    assert without_rules.loc[0, "moved_by"] == "engagement"
+    assert with_rules.loc[0, "moved_by"] == "value"
+
+
 def test_movers_without_history_are_empty():
     history = make_history()
     latest = history[history["month_end"] == pd.Timestamp(AS_OF)]
