@@ -19,17 +19,8 @@ RULES = tiering.parse_tier_rules(
 )
 
 
-def make_history() -> pd.DataFrame:
-    """Tiers of A, B and C a year ago, last month and now (C is new)."""
-    rows = [
-        ("2025-06-30", "A", 3, 70, 40, 20),
-        ("2026-05-31", "A", 2, 70, 55, 20),
-        ("2026-06-30", "A", 1, 70, 80, 25),
-        ("2025-06-30", "B", 1, 90, 90, 60),
-        ("2026-05-31", "B", 1, 90, 90, 60),
-        ("2026-06-30", "B", 4, 30, 10, 10),
-        ("2026-06-30", "C", 3, 65, 0, 0),
-    ]
+def history_frame(rows: list[tuple]) -> pd.DataFrame:
+    """Tier history rows: month_end, account_id, tier, fit, value, engagement."""
     frame = pd.DataFrame(
         rows,
         columns=[
@@ -44,6 +35,21 @@ def make_history() -> pd.DataFrame:
     frame["month_end"] = pd.to_datetime(frame["month_end"])
     frame["name"] = "Name " + frame["account_id"]
     return frame
+
+
+def make_history() -> pd.DataFrame:
+    """Tiers of A, B and C a year ago, last month and now (C is new)."""
+    return history_frame(
+        [
+            ("2025-06-30", "A", 3, 70, 40, 20),
+            ("2026-05-31", "A", 2, 70, 55, 20),
+            ("2026-06-30", "A", 1, 70, 80, 25),
+            ("2025-06-30", "B", 1, 90, 90, 60),
+            ("2026-05-31", "B", 1, 90, 90, 60),
+            ("2026-06-30", "B", 4, 30, 10, 10),
+            ("2026-06-30", "C", 3, 65, 0, 0),
+        ]
+    )
 
 
 def test_transitions_month_and_year():
@@ -74,23 +80,12 @@ def test_movers_name_the_score():
 
 def test_movers_name_a_score_of_the_rule():
     """Engagement rose most, but the Tier 1 rule reads only value and fit."""
-    rows = [
-        ("2026-05-31", "D", 2, 60, 70, 20),
-        ("2026-06-30", "D", 1, 61, 76, 50),
-    ]
-    history = pd.DataFrame(
-        rows,
-        columns=[
-            "month_end",
-            "account_id",
-            "tier",
-            "fit_score",
-            "value_score",
-            "engagement_score",
-        ],
+    history = history_frame(
+        [
+            ("2026-05-31", "D", 2, 60, 70, 20),
+            ("2026-06-30", "D", 1, 61, 76, 50),
+        ]
     )
-    history["month_end"] = pd.to_datetime(history["month_end"])
-    history["name"] = "Name D"
 
     without_rules = tiermovement.find_tier_movers(history, AS_OF)
     with_rules = tiermovement.find_tier_movers(history, AS_OF, RULES)

@@ -12,22 +12,10 @@ from acctlib.attribution.prepare import prepare_attribution
 from acctlib.intake import load_source
 from acctlib.prepare import prepare_account_map, prepare_workspace
 from acctlib.workspace import open_workspace
+from tests.attribution.blocks import CREDIT_BLOCKS
 from tests.conftest import small_params
 
-BLOCKS = [
-    report.answer_cards,
-    report.answer_note,
-    lambda ws: report.plot_shares(ws, "channel"),
-    lambda ws: report.comparison_table(ws, "channel"),
-    report.rank_correlation_table,
-    lambda ws: report.credit_table(ws, "channel"),
-    report.top_campaigns_table,
-    report.plot_intervals,
-    report.plot_windows,
-    report.learned_weights_table,
-    report.coverage_table,
-    report.bridge_table,
-]
+BLOCKS = [report.answer_cards, *CREDIT_BLOCKS, report.bridge_table]
 
 
 @pytest.fixture(scope="module", params=["[linear]", "[linear,markov]", "[shapley]"])

@@ -9,6 +9,7 @@ from acctlib import charts
 from acctlib.attribution import compare, report
 from acctlib.attribution.datadriven import MARKOV_SCHEMA, SHAPLEY_SCHEMA
 from acctlib.params import resolve_params
+from tests.attribution.blocks import CREDIT_BLOCKS
 from tests.attribution.frames import attribute, opportunities, touches
 
 NOTE = "acctlib-note"
@@ -85,21 +86,7 @@ def test_learned_weights_keep_columns_and_dtypes(open_deal_result):
     assert shapley.dtypes.astype(str).to_dict() == SHAPLEY_SCHEMA
 
 
-@pytest.mark.parametrize(
-    "block",
-    [
-        report.answer_note,
-        lambda ws: report.plot_shares(ws, "function"),
-        lambda ws: report.comparison_table(ws, "channel"),
-        report.rank_correlation_table,
-        lambda ws: report.credit_table(ws, "channel"),
-        report.top_campaigns_table,
-        report.plot_intervals,
-        report.plot_windows,
-        report.learned_weights_table,
-        report.coverage_table,
-    ],
-)
+@pytest.mark.parametrize("block", CREDIT_BLOCKS)
 def test_blocks_note_no_won_revenue(open_deal_result, block):
     ws = _Workspace(open_deal_result)
     output = block(ws)
