@@ -218,14 +218,22 @@ def compute_bridge(
     return frame[["step", "amount", "opportunities"]]
 
 
+def first_model_revenue(credits: ibis.Table) -> ibis.Table:
+    """Return the revenue credits of the first model by name.
+
+    Every model credits a deal its whole amount, so one model suffices to
+    sum credited amounts.
+    """
+    revenue = credits.filter(credits.kind == "revenue")
+    return revenue.filter(revenue.model == revenue.model.min().as_scalar())
+
+
 def _sum_bridge_credits(credits: ibis.Table | pd.DataFrame) -> tuple[dict, dict]:
     """Return cents, deals and rows credited to touches and to no touch.
 
     Read for the revenue credits of the first model by name.
     """
-    table = _as_table(credits)
-    revenue = table.filter(table.kind == "revenue")
-    revenue = revenue.filter(revenue.model == revenue.model.min().as_scalar())
+    revenue = first_model_revenue(_as_table(credits))
     revenue = revenue.mutate(no_touch=revenue.channel == NO_TOUCH)
     grouped = revenue.group_by("no_touch").aggregate(
         cents=revenue.credit_cents.sum(),

@@ -141,11 +141,8 @@ def _won_in_slice(
     owned = owned[["opportunity_id", "is_won", "amount"]]
     if not shared_ids:
         return owned
-    revenue = credits.filter(
-        (credits.kind == "revenue") & credits.opportunity_id.isin(shared_ids)
-    )
-    # Every model credits a deal its whole amount, so one model suffices.
-    revenue = revenue.filter(revenue.model == revenue.model.min().as_scalar())
+    revenue = compare.first_model_revenue(credits)
+    revenue = revenue.filter(revenue.opportunity_id.isin(shared_ids))
     grouped = revenue.group_by("opportunity_id").aggregate(
         cents=revenue.credit_cents.sum()
     )

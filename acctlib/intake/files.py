@@ -181,13 +181,18 @@ def file_line_count(path: Path) -> int:
     """
     ends = 0
     last = b""
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            ends += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
-            if last == b"\r" and block.startswith(b"\n"):
-                ends -= 1  # a CRLF split between two blocks
-            last = block[-1:]
+    for block in _blocks(path):
+        ends += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
+        if last == b"\r" and block.startswith(b"\n"):
+            ends -= 1  # a CRLF split between two blocks
+        last = block[-1:]
     return ends if last in (b"", b"\n", b"\r") else ends + 1
+
+
+def _blocks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
+    """Yield the bytes of a file in blocks of ``size`` bytes."""
+    with path.open("rb") as handle:
+        yield from iter(lambda: handle.read(size), b"")
 
 
 def first_invalid_utf8_line(path: Path) -> int | None:
@@ -197,17 +202,16 @@ def first_invalid_utf8_line(path: Path) -> int | None:
     """
     decoder = codecs.getincrementaldecoder("utf-8")()
     lines = 1
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            try:
-                decoder.decode(block)
-            except UnicodeDecodeError as error:
-                return lines + block.count(b"\n", 0, max(error.start, 0))
-            lines += block.count(b"\n")
+    for block in _blocks(path):
         try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return lines
+            decoder.decode(block)
+        except UnicodeDecodeError as error:
+            return lines + block.count(b"\n", 0, max(error.start, 0))
+        lines += block.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return lines
     return None
 
 
