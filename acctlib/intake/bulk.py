@@ -156,7 +156,7 @@ def _load_raw(con, path: Path, spec: schema.TableSpec) -> str:
 
     ``_row`` is the 1-based data row, in which blank lines of a CSV file
     count (see :func:`_count_blank_lines`). A Parquet file stays a view
-    that each later query scans again; a CSV file is read once into a
+    that each later query scans again. A CSV file is read once into a
     table, because its row numbers come from the order in which DuckDB
     reads it. Returns the query that defines ``raw``, which reads the file
     again.

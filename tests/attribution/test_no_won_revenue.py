@@ -101,11 +101,11 @@ def test_pipeline_credit_still_shown(open_deal_result):
 
 
 def test_show_displays_note_as_is(monkeypatch):
-    shown = []
-    monkeypatch.setattr("IPython.display.display", shown.append)
+    displayed = []
+    monkeypatch.setattr("IPython.display.display", displayed.append)
     note = report.views.note("No chart.")
     charts.show(note)
-    assert shown == [note]
+    assert displayed == [note]
 
 
 def test_highlights_skip_empty_chart(open_deal_result):
