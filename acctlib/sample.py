@@ -59,6 +59,7 @@ def generate_sample(
     accounts: int = 2000,
     end_date: dt.date = SAMPLE_END,
     months: int = 36,
+    touch_scale: float = 1.0,
 ) -> dict[str, pd.DataFrame]:
     """Generate the sample CRM tables.
 
@@ -75,6 +76,12 @@ def generate_sample(
     months
         Length of the history in calendar months, ending with the month of
         ``end_date``.
+    touch_scale
+        Factor on the expected number of touches of every account, deal
+        and customer period: 0.5 draws about half as many touchpoints with
+        the same mix of kinds and timing. Accounts, opportunities, stage
+        history and revenue stay the same; the signals, drawn after the
+        touches, get other random draws.
 
     Returns
     -------
@@ -87,8 +94,9 @@ def generate_sample(
     Raises
     ------
     acctlib.errors.ParameterError
-        When ``seed`` is negative, ``accounts`` or ``months`` is below 1, or
-        ``end_date`` is not a ``datetime.date``.
+        When ``seed`` is negative, ``accounts`` or ``months`` is below 1,
+        ``touch_scale`` is not above 0, or ``end_date`` is not a
+        ``datetime.date``.
 
     Notes
     -----
@@ -96,7 +104,13 @@ def generate_sample(
     ``Generator`` streams stable within a version but does not promise it
     across versions, so another NumPy may give other tables for a seed.
     """
-    _check_arguments(seed=seed, accounts=accounts, end_date=end_date, months=months)
+    _check_arguments(
+        seed=seed,
+        accounts=accounts,
+        end_date=end_date,
+        months=months,
+        touch_scale=touch_scale,
+    )
     rng = np.random.default_rng(seed)
     end_day = to_day(end_date)
     start_day = _window_start(end_day, months)
@@ -109,7 +123,7 @@ def generate_sample(
     history = generate_stage_history(rng, deals, account_draw, end_day, stages)
     opportunities = build_opportunities(rng, deals, history, account_draw, stages)
     touchpoints = generate_touchpoints(
-        rng, account_draw, deals, terms, start_day, end_day
+        rng, account_draw, deals, terms, start_day, end_day, touch_scale
     )
     revenue = generate_revenue(deals, terms, account_draw, end_day)
     signals = generate_signals(rng, terms, revenue, account_draw, end_day)
@@ -133,6 +147,7 @@ def write_sample(
     end_date: dt.date = SAMPLE_END,
     months: int = 36,
     file_format: str = "csv",
+    touch_scale: float = 1.0,
 ) -> dict[str, int]:
     """Generate the sample CRM and write one file per table into ``out_dir``.
 
@@ -152,7 +167,11 @@ def write_sample(
             f"invalid file_format {file_format!r}; use one of {', '.join(FILE_FORMATS)}"
         )
     tables = generate_sample(
-        seed=seed, accounts=accounts, end_date=end_date, months=months
+        seed=seed,
+        accounts=accounts,
+        end_date=end_date,
+        months=months,
+        touch_scale=touch_scale,
     )
 
     out_dir = Path(out_dir)
@@ -171,6 +190,7 @@ def write_sample(
         end_date=end_date,
         months=months,
         file_format=file_format,
+        touch_scale=touch_scale,
     )
 
     logger.info("wrote sample CRM to %s: %s", out_dir, rows)
@@ -231,7 +251,7 @@ def _window_start(end_day: int, months: int) -> int:
 
 
 def _check_arguments(
-    *, seed: int, accounts: int, end_date: dt.date, months: int
+    *, seed: int, accounts: int, end_date: dt.date, months: int, touch_scale: float
 ) -> None:
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ParameterError(f"invalid seed {seed!r}; use an integer of 0 or more")
@@ -241,6 +261,14 @@ def _check_arguments(
         )
     if not isinstance(months, (int, np.integer)) or months < 1:
         raise ParameterError(f"invalid months {months!r}; use an integer of 1 or more")
+    if (
+        isinstance(touch_scale, bool)
+        or not isinstance(touch_scale, (int, float, np.integer, np.floating))
+        or not 0 < touch_scale < float("inf")
+    ):
+        raise ParameterError(
+            f"invalid touch_scale {touch_scale!r}; use a number above 0, such as 0.5"
+        )
     if not isinstance(end_date, dt.date) or isinstance(end_date, dt.datetime):
         raise ParameterError(
             f"invalid end_date {end_date!r}; use a datetime.date such as {SAMPLE_END!r}"
@@ -255,6 +283,7 @@ def _write_readme(
     end_date: dt.date,
     months: int,
     file_format: str,
+    touch_scale: float,
 ) -> None:
     descriptions = {
         "accounts": "companies with firmographics, owner and target flag",
@@ -273,6 +302,7 @@ def _write_readme(
         f"- seed: {seed}",
         f"- end date (the report's as-of date): {end_date.isoformat()}",
         f"- history: {months} months",
+        *([f"- touch scale: {touch_scale:g}"] if touch_scale != 1 else []),
         "",
         "| File | Rows | Contents |",
         "| --- | ---: | --- |",

@@ -157,8 +157,12 @@ def generate_touchpoints(
     terms: pd.DataFrame,
     start_day: int,
     end_day: int,
+    scale: float = 1.0,
 ) -> pd.DataFrame:
-    """Draw every touch and return the canonical touchpoints table."""
+    """Draw every touch and return the canonical touchpoints table.
+
+    ``scale`` multiplies the expected touches of every segment.
+    """
     segments = pd.concat(
         [
             _nurture_segments(accounts, start_day, end_day),
@@ -168,7 +172,7 @@ def generate_touchpoints(
         ],
         ignore_index=True,
     )
-    touches = _draw_touches(rng, segments, accounts, end_day)
+    touches = _draw_touches(rng, segments, accounts, end_day, scale)
     return _build_touchpoints(rng, touches, accounts)
 
 
@@ -291,9 +295,10 @@ def _draw_touches(
     segments: pd.DataFrame,
     accounts: AccountDraw,
     end_day: int,
+    scale: float,
 ) -> pd.DataFrame:
     """Draw touch days and kinds from the segments, dropping out-of-range ones."""
-    counts = rng.poisson(segments["expected"].to_numpy())
+    counts = rng.poisson(segments["expected"].to_numpy() * scale)
     row = np.repeat(np.arange(len(segments)), counts)
     start = segments["start"].to_numpy()[row]
     length = segments["end"].to_numpy()[row] - start

@@ -722,6 +722,21 @@ def test_counts_scale_with_accounts():
         assert 2.4 < ratio < 3.6, table
 
 
+def test_touch_scale_thins_touchpoints_only():
+    full = generate_sample(seed=SEED, accounts=300)
+    thinned = generate_sample(seed=SEED, accounts=300, touch_scale=0.5)
+    ratio = len(thinned["touchpoints"]) / len(full["touchpoints"])
+    assert 0.45 < ratio < 0.55
+    for table in ("accounts", "opportunities", "stage_history", "revenue"):
+        pd.testing.assert_frame_equal(thinned[table], full[table], obj=table)
+    shares = [
+        tables["touchpoints"]["function"].value_counts(normalize=True)
+        for tables in (full, thinned)
+    ]
+    assert (shares[0] - shares[1]).abs().max() < 0.02
+    schema.validate("touchpoints", thinned["touchpoints"])
+
+
 @pytest.mark.parametrize(("accounts", "months"), [(1, 36), (5, 1), (40, 3)])
 def test_tiny_samples_are_valid(accounts, months):
     tables = generate_sample(seed=SEED, accounts=accounts, months=months)
@@ -748,6 +763,9 @@ def test_other_end_date_moves_history():
         ({"accounts": 0}, "invalid accounts 0"),
         ({"months": 0}, "invalid months 0"),
         ({"seed": -1}, "invalid seed -1"),
+        ({"touch_scale": 0}, "invalid touch_scale 0"),
+        ({"touch_scale": float("nan")}, "invalid touch_scale nan"),
+        ({"touch_scale": "half"}, "invalid touch_scale 'half'"),
         ({"end_date": "2026-06-30"}, "invalid end_date"),
         ({"end_date": dt.datetime(2026, 6, 30)}, "invalid end_date"),
     ],
