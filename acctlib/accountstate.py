@@ -23,6 +23,7 @@ from acctlib import (
     engagementhistory,
     health,
     healthvalidation,
+    parallel,
     progression,
     tiering,
     tiermovement,
@@ -349,30 +350,41 @@ def prepare_account_history(context: Any) -> None:
     activities = _summarize_touch_history(context, month_ends)
     engagements = _summarize_engagement_history(context, month_ends)
     history = HistoryInputs.from_context(context)
-    states, skipped = {}, []
-    for month_end in month_ends:
+
+    def state_on(month_end: dt.date) -> tuple[dict[str, pd.DataFrame] | None, str]:
         try:
             state = compute_account_state(
                 context,
                 month_end,
-                activities.pop(month_end, None),
-                engagements.pop(month_end, None),
+                activities.get(month_end),
+                engagements.get(month_end),
                 history,
             )
         except AcctlibError as error:
             # A source can be valid on the as-of date yet not on an earlier
             # one, such as a stage map without open stages for deals that
             # were still open then; that month-end is left out.
+            return None, str(error)
+        # The last month-end's whole state serves the month-over-month
+        # prepare of that date. Of the others only the frames read below
+        # are kept: a whole state on 100,000 accounts takes a few hundred
+        # megabytes, twelve of them gigabytes.
+        if month_end == month_ends[-1]:
+            return state, ""
+        return {name: state[name] for name in _HISTORY_FRAMES}, ""
+
+    computed = parallel.map_forked(
+        state_on, month_ends, context.params["prepare_processes"]
+    )
+    states, skipped = {}, []
+    for month_end, (state, error) in zip(month_ends, computed, strict=True):
+        if state is None:
             logger.warning("account state on %s failed: %s", month_end, error)
             skipped.append(month_end.isoformat())
             continue
-        # Only the frames read below are kept: a whole state on 100,000
-        # accounts takes a few hundred megabytes, twelve of them gigabytes.
-        # The last month-end's whole state serves the month-over-month
-        # prepare of that date.
-        states[month_end] = {name: state[name] for name in _HISTORY_FRAMES}
         if month_end == month_ends[-1]:
             context.month_end_states[month_end] = state
+        states[month_end] = {name: state[name] for name in _HISTORY_FRAMES}
         logger.info("account state on %s computed", month_end)
     states[as_of] = {
         "account_tiers": context.frames["account_tiers"],

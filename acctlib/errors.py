@@ -43,6 +43,20 @@ class InputError(AcctlibError):
         self.value = value
         super().__init__(message)
 
+    def __reduce__(self):
+        # Keep where the problem sits when the error leaves a worker process.
+        fields = {
+            "file": self.file,
+            "row": self.row,
+            "column": self.column,
+            "value": self.value,
+        }
+        return (_rebuild_input_error, (str(self), fields))
+
+
+def _rebuild_input_error(message: str, fields: dict) -> InputError:
+    return InputError(message, **fields)
+
 
 class BuildError(AcctlibError):
     """A notebook failed while a report was being built.

@@ -2,7 +2,13 @@
 
 A background thread sums the resident set size (RSS) of this process and
 all its descendants (notebook workers and their kernels) every 50 ms and
-keeps the maximum seen under the current label. Sampling can miss a spike
+keeps the maximum seen under the current label. A process forked from
+this one to prepare (see :mod:`acctlib.parallel`) shares this process's
+pages until one of them writes to a page, so its RSS would count the
+shared pages twice. For such a process only its private pages count,
+read from Linux's ``/proc/<pid>/smaps_rollup``. That file is not read for
+the other processes, because reading it walks a process's page tables,
+which for this process slowed DuckDB's threads. Sampling can miss a spike
 shorter than the interval; ``ru_maxrss`` from :func:`max_process_rss_mb`
 gives the exact peak of the largest single process instead.
 """
@@ -29,6 +35,7 @@ class TreeMemorySampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._root = psutil.Process()
+        self._forked: dict[int, bool] = {}
 
     def __enter__(self) -> TreeMemorySampler:
         self._thread.start()
@@ -61,10 +68,33 @@ class TreeMemorySampler:
     def _record(self) -> None:
         total = 0
         for process in [self._root, *self._root.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):
-                total += process.memory_info().rss
+            with contextlib.suppress(psutil.Error, OSError):
+                if self._is_fork(process):
+                    total += private_bytes(process.pid)
+                else:
+                    total += process.memory_info().rss
         label = self.label
         self.peaks_mb[label] = max(self.peaks_mb.get(label, 0.0), total / MB)
+
+    def _is_fork(self, process: psutil.Process) -> bool:
+        """Return whether ``process`` is a fork of this one (same command line)."""
+        if process.pid not in self._forked:
+            self._forked[process.pid] = (
+                process.pid != self._root.pid
+                and process.ppid() == self._root.pid
+                and process.cmdline() == self._root.cmdline()
+            )
+        return self._forked[process.pid]
+
+
+def private_bytes(pid: int) -> int:
+    """Return the pages process ``pid`` maps alone, in bytes (Linux only)."""
+    total = 0
+    with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+        for line in rollup:
+            if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                total += int(line.split()[1]) * 1024
+    return total
 
 
 def max_process_rss_mb() -> float:

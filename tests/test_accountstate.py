@@ -115,16 +115,18 @@ def test_touch_history_equals_one_date_at_a_time(sample_intake):
     assert together[dates[-1]]["marketing_channels_90d"].gt(0).any()
 
 
+HISTORY_STEPS = [
+    prepare.prepare_account_map,
+    accountstate.prepare_progression,
+    accountstate.prepare_tiers_and_health,
+    accountstate.prepare_account_history,
+]
+
+
 def test_previous_month_reuses_history_state(sample_intake, tmp_path):
     intake, params = sample_intake
-    history_steps = [
-        prepare.prepare_account_map,
-        accountstate.prepare_progression,
-        accountstate.prepare_tiers_and_health,
-        accountstate.prepare_account_history,
-    ]
     current = prepare.prepare_workspace(
-        intake, params, tmp_path / "now.duckdb", steps=history_steps
+        intake, params, tmp_path / "now.duckdb", steps=HISTORY_STEPS
     )
     earlier = movement.previous_month_end(params.as_of)
     assert list(current.month_end_states) == [earlier]
@@ -145,3 +147,35 @@ def test_previous_month_reuses_history_state(sample_intake, tmp_path):
     assert sorted(reused.frames) == sorted(computed.frames)
     for name, frame in computed.frames.items():
         pd.testing.assert_frame_equal(reused.frames[name], frame, obj=name)
+
+
+def read_workspace(path) -> dict[str, pd.DataFrame]:
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = [row[0] for row in con.execute("SHOW TABLES").fetchall()]
+        return {name: con.execute(f'SELECT * FROM "{name}"').df() for name in names}
+
+
+def test_history_in_forked_processes_equals_one_process(sample_intake, tmp_path):
+    intake, params = sample_intake
+    workspaces, states = {}, {}
+    for processes in (1, 2):
+        path = tmp_path / f"{processes}.duckdb"
+        context = prepare.prepare_workspace(
+            intake,
+            params.replace(prepare_processes=processes),
+            path,
+            steps=HISTORY_STEPS,
+        )
+        workspaces[processes] = read_workspace(path)
+        (states[processes],) = context.month_end_states.values()
+    assert "tier_history" in workspaces[1]
+    # run_info records the parameters, which differ on purpose.
+    del workspaces[1]["run_info"], workspaces[2]["run_info"]
+    assert sorted(workspaces[2]) == sorted(workspaces[1])
+    for name, frame in workspaces[1].items():
+        pd.testing.assert_frame_equal(workspaces[2][name], frame, obj=name)
+    assert sorted(states[2]) == sorted(states[1])
+    for name, frame in states[1].items():
+        pd.testing.assert_frame_equal(states[2][name], frame, obj=name)

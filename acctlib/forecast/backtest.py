@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from acctlib import parallel
 from acctlib.asof import OpportunityHistory, isin_values
 from acctlib.forecast import labels
 from acctlib.forecast.labels import METHOD_LABELS
@@ -108,6 +109,7 @@ def run_backtest(
     touches: TouchIndex,
     settings: ForecastSettings,
     history: OpportunityHistory | None = None,
+    processes: int = 1,
 ) -> BacktestResult:
     """Forecast the horizon after each cut-off and add what was actually won.
 
@@ -117,7 +119,8 @@ def run_backtest(
     not used: each cut-off ranks accounts into stand-in tiers from its own
     snapshot, so no later deal leaks into it. ``history`` is
     :func:`~acctlib.forecast.state.opportunity_history` of ``inputs``, built
-    here when None.
+    here when None. The cut-offs are forecast in ``processes`` processes
+    (see :func:`acctlib.parallel.map_forked`).
     """
     # Account tiers describe the report date; at a past cut-off they would
     # leak later deals, so each cut-off ranks accounts by its own snapshot.
@@ -127,9 +130,13 @@ def run_backtest(
     outcomes = final.closed.set_index("opportunity_id")["is_won"]
     if history is None:
         history = opportunity_history(inputs)
-    for cutoff in cutoffs:
-        if pd.Timestamp(cutoff, tz="UTC") < pd.to_datetime(first_created, utc=True):
-            continue
+    cutoffs = [
+        cutoff
+        for cutoff in cutoffs
+        if pd.Timestamp(cutoff, tz="UTC") >= pd.to_datetime(first_created, utc=True)
+    ]
+
+    def forecast_from(cutoff: dt.date) -> tuple:
         window = horizon_window(cutoff, horizon_months)
         state = compute_state(inputs, cutoff, history)
         results = compute_forecasts(state, [window], stage_map, touches, settings)
@@ -138,8 +145,8 @@ def run_backtest(
         forecasts.insert(0, "cutoff", pd.Timestamp(cutoff))
         forecasts.insert(1, "window_end", pd.Timestamp(window.end))
         forecasts["actual"] = _won_between(final, window.start, window.end)
-        frames.append(forecasts)
 
+        known = None
         if not results.scored.empty:
             known = results.scored[
                 isin_values(results.scored["opportunity_id"], outcomes.index)
@@ -148,12 +155,20 @@ def run_backtest(
                 cutoff=pd.Timestamp(cutoff),
                 won=known["opportunity_id"].map(outcomes).astype(bool),
             )
-            scored.append(known)
-        warnings += [
+        warned = [
             {"cutoff": pd.Timestamp(cutoff), "method": method, "warning": message}
             for method, message in results.warnings
         ]
-        notes += results.notes
+        return forecasts, known, warned, results.notes
+
+    for forecasts, known, warned, cutoff_notes in parallel.map_forked(
+        forecast_from, cutoffs, processes
+    ):
+        frames.append(forecasts)
+        if known is not None:
+            scored.append(known)
+        warnings += warned
+        notes += cutoff_notes
 
     return BacktestResult(
         _concat(frames, _FORECAST_DTYPES),

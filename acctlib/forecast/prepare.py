@@ -120,6 +120,7 @@ def prepare_forecast(context: PrepareContext) -> None:
         touches,
         settings,
         history=history,
+        processes=params["prepare_processes"],
     )
     accuracy = backtest.summarize_accuracy(result.forecasts)
     context.store("forecast_backtest", result.forecasts)

@@ -171,7 +171,7 @@ def sample_tables(small_sample, tmp_path_factory):
     return intake
 
 
-def run_one_cutoff(tables, stage_map, cutoff, as_of):
+def run_cutoffs(tables, stage_map, cutoffs, as_of, processes=1):
     inputs = ForecastInputs(
         tables["opportunities"],
         tables["stage_history"],
@@ -181,7 +181,35 @@ def run_one_cutoff(tables, stage_map, cutoff, as_of):
     touches = TouchIndex(inputs.touch_counts)
     final = compute_state(inputs, as_of)
     settings = ForecastSettings(seed=11, simulations=300)
-    return run_backtest(inputs, final, [cutoff], 3, stage_map, touches, settings)
+    return run_backtest(
+        inputs, final, cutoffs, 3, stage_map, touches, settings, processes=processes
+    )
+
+
+def run_one_cutoff(tables, stage_map, cutoff, as_of):
+    return run_cutoffs(tables, stage_map, [cutoff], as_of)
+
+
+def test_cutoffs_in_forked_processes_equal_one_process(sample_tables):
+    cutoffs = backtest_cutoffs(dt.date(2026, 6, 30), 4, 3)
+    results = [
+        run_cutoffs(
+            sample_tables.tables,
+            sample_tables.stage_map,
+            cutoffs,
+            dt.date(2026, 6, 30),
+            processes,
+        )
+        for processes in (1, 2)
+    ]
+    assert sorted(results[0].forecasts["cutoff"].unique()) == [
+        pd.Timestamp(cutoff) for cutoff in cutoffs
+    ]
+    for name in ("forecasts", "scored", "warnings"):
+        pd.testing.assert_frame_equal(
+            getattr(results[1], name), getattr(results[0], name), obj=name
+        )
+    assert results[1].notes == results[0].notes
 
 
 def test_data_after_cutoff_changes_nothing(sample_tables):
