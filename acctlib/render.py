@@ -15,6 +15,7 @@ import functools
 import html
 import logging
 import os
+import queue
 import re
 import sys
 import time
@@ -81,6 +82,13 @@ def _acctlib_warm_up():
 
 _acctlib_warm_up()
 del _acctlib_warm_up
+"""
+# Code a kept kernel runs after its notebook: a new session clears the
+# namespace and restarts the execution count at 1, as in a new kernel. The
+# imported modules stay, so the next notebook skips the warm-up's cost.
+RESET_SOURCE = """\
+get_ipython().reset(new_session=True)
+__import__("os").chdir({cwd!r})
 """
 # nbclient starts its kernels with an in-memory IPython history, so that
 # parallel kernels share no history file; warm kernels start the same way.
@@ -161,6 +169,7 @@ class ReportEngine(NBClientEngine):
         stderr_file=None,
         start_timeout=60,
         execution_timeout=None,
+        keep_kernel=False,
         **kwargs,
     ):
         client = PapermillNotebookClient(
@@ -176,9 +185,13 @@ class ReportEngine(NBClientEngine):
         )
         # nbclient shuts a kernel down, and closes its own connection to it,
         # only when it owns the kernel manager. A warm kernel passed in as
-        # ``km`` is used for this notebook alone, so the client owns it too.
-        client.owns_km = True
-        return client.execute()
+        # ``km`` is the client's too, unless it is kept for another notebook.
+        client.owns_km = not keep_kernel
+        try:
+            return client.execute()
+        finally:
+            if keep_kernel and client.kc is not None:
+                client.kc.stop_channels()
 
 
 papermill_engines.register(ENGINE_NAME, ReportEngine)
@@ -223,11 +236,34 @@ def start_warm_kernel(cwd: Path | None = None, *, wait: bool = False) -> None:
         _wait_for_reply(client, request)
 
 
-def _wait_for_reply(client: BlockingKernelClient, request: str) -> None:
+def _wait_for_reply(client: BlockingKernelClient, request: str) -> dict:
     while True:
         reply = client.get_shell_msg(timeout=WARM_UP_TIMEOUT_SECONDS)
         if reply["parent_header"].get("msg_id") == request:
-            return
+            return reply
+
+
+def _reset_kernel(warm: _WarmKernel) -> bool:
+    """Clear a kernel's namespace after a notebook; return whether it worked."""
+    if not run_sync(warm.manager.is_alive)():
+        return False
+    # Every client of the kernel shares the manager's session, and so the
+    # identity the kernel sends replies to. The notebook's client took it
+    # over, so a new client takes it back.
+    warm.client.stop_channels()
+    warm.client = BlockingKernelClient(
+        **warm.manager.get_connection_info(session=True)
+    )
+    warm.client.start_channels(iopub=False, stdin=False, hb=False, control=False)
+    source = RESET_SOURCE.format(cwd=warm.cwd or os.getcwd())
+    request = warm.client.execute(
+        source, silent=True, store_history=False, allow_stdin=False
+    )
+    try:
+        reply = _wait_for_reply(warm.client, request)
+    except queue.Empty:
+        return False
+    return reply["content"]["status"] == "ok"
 
 
 def shutdown_warm_kernels() -> None:
@@ -282,6 +318,7 @@ def execute_notebook(
     timeout: int,
     cwd: Path | None = None,
     recorded_paths: tuple[str, str] | None = None,
+    keep_kernel: bool = False,
 ) -> nbformat.NotebookNode:
     """Run ``source`` with ``parameters`` and save the executed copy to ``output``.
 
@@ -290,7 +327,10 @@ def execute_notebook(
     otherwise on a new kernel. ``recorded_paths``, an input and an output
     path, replaces ``source`` and ``output`` in the notebook's papermill
     metadata, so that the saved notebook need not name the folders they
-    are in.
+    are in. With ``keep_kernel``, the kernel is not shut down after a
+    notebook that ran without error: its namespace is cleared (see
+    :data:`RESET_SOURCE`) and it waits as a warm kernel for the next
+    notebook of this process in ``cwd``.
 
     Raises
     ------
@@ -301,8 +341,14 @@ def execute_notebook(
     """
     use_project_kernel()
     warm = _take_warm_kernel(cwd)
+    if warm is None and keep_kernel:
+        # A notebook started on a kernel still running its warm-up never
+        # finished when tried, so the warm-up finishes first.
+        start_warm_kernel(cwd, wait=True)
+        warm = _take_warm_kernel(cwd)
+    succeeded = False
     try:
-        return papermill.execute_notebook(
+        executed = papermill.execute_notebook(
             str(source),
             str(output),
             parameters=parameters,
@@ -314,7 +360,10 @@ def execute_notebook(
             kernel_manager_class=LocalKernelManager,
             km=warm.manager if warm else None,
             recorded_paths=recorded_paths,
+            keep_kernel=keep_kernel,
         )
+        succeeded = True
+        return executed
     except PapermillExecutionError as error:
         cell = _source_cell_index(source, error.source, error.cell_index)
         first_line = (error.source or "").strip().splitlines()[:1]
@@ -333,9 +382,11 @@ def execute_notebook(
             source.name, _failed_cell(source, output), "kernel died while the cell ran"
         ) from error
     finally:
-        # The notebook client has shut the kernel down unless papermill
-        # failed before starting it, such as on an invalid notebook.
-        if warm:
+        # The notebook client has shut the kernel down unless it is kept or
+        # papermill failed before starting it, such as on an invalid notebook.
+        if warm and keep_kernel and succeeded and _reset_kernel(warm):
+            _warm_kernels.append(warm)
+        elif warm:
             _stop_kernel(warm)
 
 
@@ -362,6 +413,7 @@ def run_notebook(
             timeout=timeout,
             cwd=cwd,
             recorded_paths=recorded_paths,
+            keep_kernel=True,
         )
     except BuildError:
         raise

@@ -1,4 +1,4 @@
-"""Warm kernels: started ahead of a notebook, used once, then shut down."""
+"""Warm kernels: started ahead of a notebook, then shut down or kept and cleared."""
 
 from __future__ import annotations
 
@@ -35,10 +35,19 @@ def _probe_notebook(folder):
     return path
 
 
-def _run_probe(folder, cwd):
+def _run_probe(folder, cwd, *, keep_kernel=False, setup=""):
     source = _probe_notebook(folder)
+    if setup:
+        notebook = nbformat.read(source, as_version=4)
+        notebook.cells.insert(0, nbformat.v4.new_code_cell(setup))
+        nbformat.write(notebook, source)
     executed = render.execute_notebook(
-        source, folder / "probe-out.ipynb", {}, timeout=120, cwd=cwd
+        source,
+        folder / "probe-out.ipynb",
+        {},
+        timeout=120,
+        cwd=cwd,
+        keep_kernel=keep_kernel,
     )
     cell = executed.cells[-1]
     return cell.execution_count, cell.outputs[0]["text"].splitlines()
@@ -96,3 +105,34 @@ def test_warm_up_skips_prepare_libraries(tmp_path, module):
     )
 
     assert result.stdout.splitlines()[-1] == "False"
+
+
+def test_kept_kernel_runs_next_notebook_as_new(tmp_path):
+    first_count, first_lines = _run_probe(
+        tmp_path, tmp_path, keep_kernel=True, setup="leftover = 1"
+    )
+    assert len(render._warm_kernels) == 1
+    (kept,) = render._warm_kernels
+
+    count, lines = _run_probe(tmp_path, tmp_path, keep_kernel=True)
+
+    assert render._warm_kernels == [kept]
+    assert first_count == 2
+    assert "leftover" in first_lines[1]
+    assert count == 1
+    assert lines[0] == "True"
+    assert "leftover" not in lines[1]
+
+
+def test_kernel_of_failed_notebook_not_kept(tmp_path):
+    source = _probe_notebook(tmp_path)
+    notebook = nbformat.read(source, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("raise ValueError('stop')"))
+    nbformat.write(notebook, source)
+
+    with pytest.raises(render.BuildError, match="ValueError: stop"):
+        render.execute_notebook(
+            source, tmp_path / "out.ipynb", {}, timeout=120, keep_kernel=True
+        )
+
+    assert render._warm_kernels == []
