@@ -251,9 +251,7 @@ def _reset_kernel(warm: _WarmKernel) -> bool:
     # identity the kernel sends replies to. The notebook's client took it
     # over, so a new client takes it back.
     warm.client.stop_channels()
-    warm.client = BlockingKernelClient(
-        **warm.manager.get_connection_info(session=True)
-    )
+    warm.client = BlockingKernelClient(**warm.manager.get_connection_info(session=True))
     warm.client.start_channels(iopub=False, stdin=False, hb=False, control=False)
     source = RESET_SOURCE.format(cwd=warm.cwd or os.getcwd())
     request = warm.client.execute(
