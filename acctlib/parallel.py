@@ -14,22 +14,20 @@ The parent's objects are frozen out of garbage collection while the
 processes run (:func:`gc.freeze`), so that no forked process collects,
 and thereby closes, a handle it inherited.
 
-Processes are forked only on Linux, where forking a process that has
-started threads is safe for the libraries acctlib uses; elsewhere the
-pieces run one after another in the build process, with the same results.
+Processes are forked only on Linux, where the tests and benchmarks run
+them. Python's documentation calls forking unsafe on macOS, so elsewhere
+the pieces run one after another in the build process, with the same
+results.
 """
 
 from __future__ import annotations
 
 import gc
-import logging
 import multiprocessing
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
-
-logger = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -54,8 +52,8 @@ def map_forked(
     takes the next item when it is done with one, so pieces of unequal
     cost still share the work. Results come back in the order of
     ``items``. ``function`` need not be picklable, but each item and
-    result must be. An error raised by ``function`` is raised here; other
-    pieces still running are cancelled.
+    result must be. An error raised by ``function`` is raised here, once
+    the pieces already running have finished; the others do not start.
     """
     items = list(items)
     workers = min(int(processes), len(items))
