@@ -224,8 +224,7 @@ def start_warm_kernel(cwd: Path | None = None, *, wait: bool = False) -> None:
     manager = LocalKernelManager(kernel_name=KERNEL_NAME)
     folder = str(cwd) if cwd else None
     run_sync(manager.start_kernel)(cwd=folder, extra_arguments=KERNEL_ARGUMENTS)
-    client = BlockingKernelClient(**manager.get_connection_info(session=True))
-    client.start_channels(iopub=False, stdin=False, hb=False, control=False)
+    client = _shell_client(manager)
     request = client.execute(
         WARM_UP_SOURCE, silent=True, store_history=False, allow_stdin=False
     )
@@ -234,6 +233,13 @@ def start_warm_kernel(cwd: Path | None = None, *, wait: bool = False) -> None:
     _warm_kernels.append(_WarmKernel(manager, client, folder))
     if wait:
         _wait_for_reply(client, request)
+
+
+def _shell_client(manager: LocalKernelManager) -> BlockingKernelClient:
+    """Return a client of the kernel of ``manager`` on its shell channel only."""
+    client = BlockingKernelClient(**manager.get_connection_info(session=True))
+    client.start_channels(iopub=False, stdin=False, hb=False, control=False)
+    return client
 
 
 def _wait_for_reply(client: BlockingKernelClient, request: str) -> dict:
@@ -251,8 +257,7 @@ def _reset_kernel(warm: _WarmKernel) -> bool:
     # identity the kernel sends replies to. The notebook's client took it
     # over, so a new client takes it back.
     warm.client.stop_channels()
-    warm.client = BlockingKernelClient(**warm.manager.get_connection_info(session=True))
-    warm.client.start_channels(iopub=False, stdin=False, hb=False, control=False)
+    warm.client = _shell_client(warm.manager)
     source = RESET_SOURCE.format(cwd=warm.cwd or os.getcwd())
     request = warm.client.execute(
         source, silent=True, store_history=False, allow_stdin=False
@@ -340,8 +345,8 @@ def execute_notebook(
     use_project_kernel()
     warm = _take_warm_kernel(cwd)
     if warm is None and keep_kernel:
-        # A notebook started on a kernel still running its warm-up never
-        # finished when tried, so the warm-up finishes first.
+        # A notebook started while the warm-up ran hung in testing, likely
+        # because its client takes the warm-up client's reply identity.
         start_warm_kernel(cwd, wait=True)
         warm = _take_warm_kernel(cwd)
     succeeded = False

@@ -80,8 +80,8 @@ def generate_sample(
         Factor on the expected number of touches of every account, deal
         and customer period: 0.5 draws about half as many touchpoints with
         the same mix of kinds and timing. Accounts, opportunities, stage
-        history and revenue stay the same; the signals, drawn after the
-        touches, get other random draws.
+        history and revenue stay the same. The signals are drawn after the
+        touches, so their random draws differ.
 
     Returns
     -------

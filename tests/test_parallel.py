@@ -13,7 +13,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_results_in_item_order_from_other_processes():
+def test_results_keep_item_order():
     # A closure over a local value: forked processes need no pickling of it.
     offset = 1000
 
@@ -50,7 +50,7 @@ def test_garbage_collection_resumes_after_the_map():
     assert gc.get_freeze_count() == 0
 
 
-def test_input_error_keeps_where_it_sits():
+def test_input_error_keeps_location():
     from acctlib.errors import InputError
 
     def piece(item):

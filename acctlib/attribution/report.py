@@ -8,6 +8,9 @@ so a notebook cell is one call. Text from the CRM is escaped by
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import altair as alt
 from IPython.display import HTML
 
@@ -50,6 +53,18 @@ def _no_won_credit() -> HTML:
         "No won deal by the report date has a recorded touch, "
         "so there is no won revenue to attribute."
     )
+
+
+def _needs_won_credit(block: Callable[..., object]) -> Callable[..., object]:
+    """Wrap a page block so that it shows the no-won-credit note instead."""
+
+    @functools.wraps(block)
+    def guarded(ws, *args, **kwargs):
+        if not has_won_credit(ws):
+            return _no_won_credit()
+        return block(ws, *args, **kwargs)
+
+    return guarded
 
 
 def answer_cards(ws) -> HTML:
@@ -107,13 +122,12 @@ def _model_label(model: str) -> str:
     return MODEL_LABELS.get(model, model)
 
 
+@_needs_won_credit
 def plot_shares(ws, by: str = "channel") -> alt.Chart:
     """Return a heat map of each value's share of credit under every model.
 
     Returns a note in place of the chart when no won revenue has a touch.
     """
-    if not has_won_credit(ws):
-        return _no_won_credit()
     shares = ws.table(f"attribution_shares_{by}")
     shares = shares[shares[by] != NO_TOUCH]
     shares = readable_column(shares, by).assign(model=shares["model"].map(_model_label))
@@ -147,10 +161,9 @@ def plot_shares(ws, by: str = "channel") -> alt.Chart:
     )
 
 
+@_needs_won_credit
 def comparison_table(ws, by: str = "channel") -> object:
     """Return shares under every model with spread, worst rank and robust flag."""
-    if not has_won_credit(ws):
-        return _no_won_credit()
     table = ws.table(f"attribution_compare_{by}")
     models = [c for c in table.columns if c in MODEL_LABELS]
     columns = [by, *models, "spread", "worst_rank", "robust"]
@@ -224,10 +237,9 @@ def tier_credit_table(ws) -> object:
     return credit_table(ws, "tier")
 
 
+@_needs_won_credit
 def top_campaigns_table(ws, n: int = 15) -> object:
     """Return the campaigns with the most won revenue credit, per model."""
-    if not has_won_credit(ws):
-        return _no_won_credit()
     shares = ws.table("attribution_shares_campaign")
     shares = shares[~shares["campaign"].isin([NO_TOUCH])]
     table = shares.pivot_table(
@@ -245,10 +257,9 @@ def top_campaigns_table(ws, n: int = 15) -> object:
     )
 
 
+@_needs_won_credit
 def rank_correlation_table(ws) -> object:
     """Return the Spearman rank correlation of channel shares between models."""
-    if not has_won_credit(ws):
-        return _no_won_credit()
     frame = ws.table("attribution_rank_correlation")
     models = [c for c in frame.columns if c != "model"]
     frame = frame.assign(model=frame["model"].map(_model_label))
@@ -338,13 +349,12 @@ def excluded_touches_table(ws) -> object:
     )
 
 
+@_needs_won_credit
 def plot_intervals(ws, model: str = "linear") -> alt.Chart:
     """Return each channel's share with its bootstrap interval under ``model``.
 
     Returns a note when ``model`` was not run.
     """
-    if not has_won_credit(ws):
-        return _no_won_credit()
     if model not in ws.params["attribution_models"]:
         return views.note(
             f"The {_model_label(model)} model was not run, because "
@@ -374,10 +384,9 @@ def plot_intervals(ws, model: str = "linear") -> alt.Chart:
     return (rule + point).properties(height=alt.Step(18))
 
 
+@_needs_won_credit
 def plot_windows(ws, model: str = "linear") -> alt.Chart:
     """Return each channel's share as the lookback grows, under ``model``."""
-    if not has_won_credit(ws):
-        return _no_won_credit()
     frame = ws.table("attribution_windows")
     frame = readable_column(frame[frame["model"] == model], "channel")
     return (
