@@ -121,22 +121,29 @@ def find_duplicates(accounts: pd.DataFrame) -> tuple[dict[str, str], pd.DataFram
 
     named_with_domain = _group_ids(with_domain)
     named = _group_ids(frame)
-    for row in frame[frame["domain"] == ""].itertuples():
-        if not row.name_key:
+    # Two plain lists, because itertuples reads every column of the
+    # accounts table, one Arrow value at a time.
+    without_domain = frame[frame["domain"] == ""]
+    for account_id, name_key in zip(
+        without_domain["account_id"].tolist(),
+        without_domain["name_key"].tolist(),
+        strict=True,
+    ):
+        if not name_key:
             continue
         # Prefer accounts whose website confirms the company; else an
         # earlier account of the same name, so each pair is listed once.
-        same_name = named_with_domain.get(row.name_key)
+        same_name = named_with_domain.get(name_key)
         if same_name is None:
-            same_name = [a for a in named.get(row.name_key, []) if a < row.account_id]
+            same_name = [a for a in named.get(name_key, []) if a < account_id]
         for target in sorted({merges.get(a, a) for a in same_name}):
             audit.append(
                 _audit_row(
                     "suggested",
-                    row.account_id,
+                    account_id,
                     target,
                     names,
-                    row.name_key,
+                    name_key,
                     "same name, no website to confirm; not merged",
                 )
             )
