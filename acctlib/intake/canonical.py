@@ -378,15 +378,17 @@ def _describe_unmapped_stage(stage) -> str:
 
 def _fill_from_stage_map(frame: pd.DataFrame, stage_map: Mapping[str, Mapping]) -> None:
     """Fill missing stage_category, probability and forecast_category in place."""
-    mapped = frame["stage"].map(lambda stage: stage_map.get(stage, {}).get("category"))
+
+    # Dictionaries, because Series.map calls a function once per row. A
+    # stage missing from the map becomes a missing value either way.
+    def index_by_stage(key: str) -> dict:
+        return {stage: entry.get(key) for stage, entry in stage_map.items()}
+
+    mapped = frame["stage"].map(index_by_stage("category"))
     frame["stage_category"] = frame["stage_category"].fillna(mapped)
-    probability = frame["stage"].map(
-        lambda stage: stage_map.get(stage, {}).get("probability")
-    )
+    probability = frame["stage"].map(index_by_stage("probability"))
     frame["probability"] = frame["probability"].fillna(probability.astype("float64"))
-    forecast = frame["stage"].map(
-        lambda stage: stage_map.get(stage, {}).get("forecast_category")
-    )
+    forecast = frame["stage"].map(index_by_stage("forecast_category"))
     frame["forecast_category"] = frame["forecast_category"].fillna(forecast)
 
 
@@ -580,7 +582,9 @@ def check_references(
             if parent not in checked:
                 continue
             frame = checked[name]
-            known = set(checked[parent][parent_column].dropna())
+            # tolist converts Arrow text in one call, where iterating a
+            # Series converts one value at a time.
+            known = set(checked[parent][parent_column].dropna().tolist())
             rejected = quarantine.rejected_ids(parent, parent_column)
             if parent in rejected_rows:
                 rejected.update(_row_locations(rejected_rows[parent], parent_column))
@@ -625,7 +629,7 @@ def reject_undated_closed(
     """
     opportunities = tables["opportunities"]
     history = tables.get("stage_history")
-    dated = set() if history is None else set(history["opportunity_id"])
+    dated = set() if history is None else set(history["opportunity_id"].tolist())
     undated = (
         opportunities["stage_category"].isin(["won", "lost"])
         & opportunities["close_date"].isna()
