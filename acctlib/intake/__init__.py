@@ -275,7 +275,8 @@ def assemble(
         merged["accounts"] = int((audit["action"] == "merged").sum())
         all_extras["account_merges"] = audit
         _repoint_deal_companies(all_extras, audit)
-    tables = check_references(tables, quarantine)
+    headers = {(raw.table, raw.file): raw.headers for raw in raw_tables}
+    tables = check_references(tables, quarantine, headers)
     tables = reject_undated_closed(tables, quarantine)
     _check_required_rows(tables, received, table_files, quarantine)
     all_extras["stage_lint"] = lint_stage_map(

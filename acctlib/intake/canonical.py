@@ -73,7 +73,12 @@ class RawTable:
     a different file per row when a table is assembled from several files.
     ``options`` contains parser options (``notation``, ``locale``,
     ``date_format``, ``id_format``, ...) for every column, and
-    ``column_options`` overrides them per canonical column.
+    ``column_options`` overrides them per canonical column. ``headers``
+    maps each canonical column read through a profile's column map onto its
+    header in ``file``, or onto None where the profile supplies a constant.
+    It is empty for tables not read through a column map, such as files
+    with canonical headers, and reasons and errors then name the canonical
+    columns alone.
     """
 
     table: str
@@ -82,6 +87,7 @@ class RawTable:
     notes: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
     column_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    headers: dict[str, str | None] = field(default_factory=dict)
 
     def parser_options(self, column: str) -> dict[str, Any]:
         """Return the parser options of one canonical column."""
@@ -110,7 +116,7 @@ def canonicalize(
     source = raw.frame.reset_index(drop=True)
     frame = _parse_columns(raw, source, spec, quarantine)
     if raw.table == "opportunities":
-        frame = _apply_stage_map(frame, stage_map, quarantine, source)
+        frame = _apply_stage_map(frame, stage_map, quarantine, source, raw.headers)
     if raw.table == "revenue":
         # A month dated on another day, such as an export's month-end,
         # counts for that month. Otherwise, as of a date inside the month,
@@ -118,7 +124,7 @@ def canonicalize(
         frame["month"] = frame["month"].dt.to_period("M").dt.to_timestamp()
     # Validate before removing duplicate keys, so that a valid row is kept
     # when an earlier row with the same key fails a check.
-    frame = _validate(frame, spec, quarantine, source)
+    frame = _validate(frame, spec, quarantine, source, raw.headers)
     if raw.table == "opportunities":
         # Refill a probability or forecast category that validation blanked.
         _fill_from_stage_map(frame, stage_map)
@@ -244,15 +250,46 @@ def _parse_columns(
             continue
         bad = result.failed & ~failed_rows
         if bad.any():
-            _reject(quarantine, spec.name, frame[bad], column.name, result.errors[bad])
+            reasons = _name_column(result.errors[bad], column.name, raw.headers)
+            _reject(quarantine, spec.name, frame[bad], column.name, reasons)
         failed_rows |= result.failed
     result_frame = pd.DataFrame(parsed)
     for name, result in blanked:
         bad = result.failed & ~failed_rows
         if bad.any():
-            _blank(quarantine, spec.name, frame[bad], name, result.errors[bad])
+            reasons = _name_column(result.errors[bad], name, raw.headers)
+            _blank(quarantine, spec.name, frame[bad], name, reasons)
             result_frame.loc[bad, name] = None
     return result_frame[~failed_rows].reset_index(drop=True)
+
+
+def column_label(column: str, headers: Mapping[str, str | None]) -> str:
+    """Name ``column`` as the file's header does, with the canonical name.
+
+    ``headers`` is a :attr:`RawTable.headers` map. The label is
+    ``column "Close Date" (close_date)`` for a mapped header and
+    ``close_date (a constant in the source profile)`` for a constant. It is
+    the canonical name alone where the header is that name or ``headers``
+    lacks the column.
+    """
+    if column not in headers:
+        return column
+    header = headers[column]
+    if header is None:
+        return f"{column} (a constant in the source profile)"
+    if header == column:
+        return column
+    return f'column "{escape_invisible(header)}" ({column})'
+
+
+def _name_column(
+    reasons: pd.Series, column: str, headers: Mapping[str, str | None]
+) -> pd.Series:
+    """Prefix parser reasons with the column's label where it is not canonical."""
+    label = column_label(column, headers)
+    if label == column:
+        return reasons
+    return label + ": " + reasons.astype(str)
 
 
 def _parse_column(
@@ -273,11 +310,18 @@ def _parse_column(
         )
         first = next(iter(error.evidence.values()), [None])[0]
         raise InputError(
-            f"{raw.file}, column {column.name}: {error} ({evidence})",
+            f"{raw.file}, {_column_phrase(column.name, raw.headers)}: {error} "
+            f"({evidence})",
             file=raw.file,
             column=column.name,
             row=None if first is None else int(rows[first]),
         ) from error
+
+
+def _column_phrase(column: str, headers: Mapping[str, str | None]) -> str:
+    """Return "column NAME", or the label of a column that is not canonical."""
+    label = column_label(column, headers)
+    return f"column {column}" if label == column else label
 
 
 def _empty_column(kind: str, index: pd.Index) -> pd.Series:
@@ -348,6 +392,7 @@ def _apply_stage_map(
     stage_map: Mapping[str, Mapping],
     quarantine: Quarantine,
     source: pd.DataFrame,
+    headers: Mapping[str, str | None],
 ) -> pd.DataFrame:
     """Fill stage_category, probability and forecast_category from the stage map.
 
@@ -358,20 +403,23 @@ def _apply_stage_map(
     _fill_from_stage_map(frame, stage_map)
     unknown = frame["stage_category"].isna()
     if unknown.any():
-        reasons = frame.loc[unknown, "stage"].map(_describe_unmapped_stage)
+        label = column_label("stage", headers)
+        reasons = frame.loc[unknown, "stage"].map(
+            lambda stage: _describe_unmapped_stage(stage, label)
+        )
         rows = _source_rows(frame[unknown], source)
         _reject(quarantine, "opportunities", rows, "stage", reasons)
     return frame[~unknown].reset_index(drop=True)
 
 
-def _describe_unmapped_stage(stage) -> str:
+def _describe_unmapped_stage(stage: object, label: str = "stage") -> str:
     if pd.isna(stage) or not str(stage).strip():
         return (
-            "stage is empty but required; fill in the opportunity's stage "
+            f"{label} is empty but required; fill in the opportunity's stage "
             "or its stage_category (open, won or lost)"
         )
     return (
-        f"stage {stage!r} is not in the stage map; add it to the "
+        f"{label} {stage!r} is not in the stage map; add it to the "
         "stage_map parameter with its category (open, won or lost)"
     )
 
@@ -461,6 +509,7 @@ def _validate(
     spec: schema.TableSpec,
     quarantine: Quarantine,
     source: pd.DataFrame,
+    headers: Mapping[str, str | None],
 ) -> pd.DataFrame:
     """Check ``frame`` against the table's schema.
 
@@ -498,7 +547,9 @@ def _validate(
     for case in row_cases[~blankable].drop_duplicates(["index"]).itertuples():
         index = int(case.index)
         bad_index.add(index)
-        reason = _describe_check(str(case.column), str(case.check), case.failure_case)
+        reason = _describe_check(
+            str(case.column), str(case.check), case.failure_case, headers
+        )
         rows = _source_rows(frame.loc[[index]], source)
         _reject(quarantine, spec.name, rows, str(case.column), reason)
     result = frame.copy()
@@ -507,32 +558,38 @@ def _validate(
         index = int(case.index)
         if index in bad_index:
             continue
-        reason = _describe_check(str(case.column), str(case.check))
+        reason = _describe_check(str(case.column), str(case.check), headers=headers)
         rows = _source_rows(frame.loc[[index]], source)
         _blank(quarantine, spec.name, rows, str(case.column), reason)
         result.loc[index, str(case.column)] = None
     return result.drop(index=sorted(bad_index)).reset_index(drop=True)
 
 
-def _describe_check(column: str, check: str, value: object = None) -> str:
+def _describe_check(
+    column: str,
+    check: str,
+    value: object = None,
+    headers: Mapping[str, str | None] | None = None,
+) -> str:
     spec_columns = {
         column.name: column
         for table in schema.TABLES.values()
         for column in table.columns
     }
     spec = spec_columns.get(column)
+    label = column_label(column, headers or {})
     if check == "not_nullable":
-        return f"{column} is empty but required"
+        return f"{label} is empty but required"
     if check.startswith("isin") and spec is not None and spec.allowed:
         label_of = _allowed_value_of_label(value, spec.allowed)
         if column == "type" and label_of is not None:
             return _describe_type_label(value, label_of, spec.allowed)
-        return f"{column} must be one of {', '.join(spec.allowed)}"
+        return f"{label} must be one of {', '.join(spec.allowed)}"
     if check.startswith("greater_than_or_equal_to"):
-        return f"{column} is below its minimum {spec.minimum if spec else ''}".strip()
+        return f"{label} is below its minimum {spec.minimum if spec else ''}".strip()
     if check == "empty text":
-        return f"{column} is blank but required"
-    return f"{column} failed check {check}"
+        return f"{label} is blank but required"
+    return f"{label} failed check {check}"
 
 
 def _allowed_value_of_label(value: object, allowed: tuple[str, ...]) -> str | None:
@@ -563,12 +620,16 @@ def _describe_type_label(value: str, label_of: str, allowed: tuple[str, ...]) ->
 
 
 def check_references(
-    tables: dict[str, pd.DataFrame], quarantine: Quarantine
+    tables: dict[str, pd.DataFrame],
+    quarantine: Quarantine,
+    headers: Mapping[tuple[str, str], Mapping[str, str | None]] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Reject rows whose foreign keys point at no accepted parent row.
 
     Opportunities with an empty account_id are kept: they belong to no
-    account and are reported under "No account".
+    account and are reported under "No account". ``headers`` maps a table
+    and file onto the :attr:`RawTable.headers` of the file, so that reasons
+    name the reference column as that file's header does.
     """
     checked = dict(tables)
     # Parsed rows rejected here, per table, whose keys a child's reference
@@ -598,17 +659,39 @@ def check_references(
                 describe = functools.partial(
                     _describe_unknown_reference,
                     known=known,
-                    column=column,
                     parent=parent,
                     rejected=rejected,
                 )
-                reasons = frame.loc[unknown, column].map(describe)
+                labels = _labels_by_file(frame[unknown], name, column, headers or {})
+                values = frame.loc[unknown, column]
+                reasons = pd.Series(
+                    [
+                        describe(value, column=label)
+                        for value, label in zip(values, labels, strict=True)
+                    ],
+                    index=values.index,
+                )
                 rows = _raw_rows(frame[unknown])
                 _reject(quarantine, name, rows, column, reasons)
                 parts = [rejected_rows.get(name), frame[unknown]]
                 rejected_rows[name] = pd.concat(parts, ignore_index=True)
                 checked[name] = frame[~unknown].reset_index(drop=True)
     return checked
+
+
+def _labels_by_file(
+    rows: pd.DataFrame,
+    table: str,
+    column: str,
+    headers: Mapping[tuple[str, str], Mapping[str, str | None]],
+) -> pd.Series:
+    """Return the label of ``column`` in the file of each of ``rows``."""
+    files = rows[FILE].astype(str)
+    labels = {
+        file: column_label(column, headers.get((table, file), {}))
+        for file in files.unique()
+    }
+    return files.map(labels)
 
 
 def _row_locations(rows: pd.DataFrame, column: str) -> dict[str, tuple[str, int]]:
@@ -683,6 +766,9 @@ def _describe_unknown_reference(
     rejected: Mapping[str, tuple[str, int]] | None = None,
 ) -> str:
     """Explain a reference that matches no parent row.
+
+    ``column`` names the reference column in the reason, by its label
+    where the file's header differs.
 
     A value in ``rejected`` (IDs of parent rows that intake rejected, with
     the file and row of each) points at that row's own problem. A value

@@ -93,25 +93,27 @@ def read_source(
     history, unmapped_ids = stage_history_from_columns(deals, deal_ids, stage_ids)
     if not history.empty:
         history[FILE] = str(deals_path)
-        raw_tables.append(
-            build_raw_table(
-                "stage_history",
-                history,
-                deals_path,
-                {
-                    "columns": {
-                        "opportunity_id": "deal",
-                        "stage": "stage",
-                        "entered_at": "entered",
-                    }
-                },
-                profile,
-                [
-                    f"Stage history: {len(history)} stage entries from the "
-                    f"'Date entered' columns of {deals_path.name}."
-                ],
-            )
+        history_table = build_raw_table(
+            "stage_history",
+            history,
+            deals_path,
+            {
+                "columns": {
+                    "opportunity_id": "deal",
+                    "stage": "stage",
+                    "entered_at": "entered",
+                }
+            },
+            profile,
+            [
+                f"Stage history: {len(history)} stage entries from the "
+                f"'Date entered' columns of {deals_path.name}."
+            ],
         )
+        # The adapter derives these columns from the deals' "Date entered"
+        # columns, so no header of the file names them.
+        history_table.headers.clear()
+        raw_tables.append(history_table)
     if "engagements" in read:
         touches, touches_path = read["engagements"]
         contacts = read.get("contacts")

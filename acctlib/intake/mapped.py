@@ -128,11 +128,14 @@ def map_columns(
     table: str,
     spec: Mapping[str, Any],
     path: Path,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, dict[str, str | None]]:
     """Return a frame of canonical columns taken from ``frame`` per ``spec``.
 
     A canonical column that may be empty and has no source column is left
-    empty.
+    empty. Also returns the header each canonical column was read from, or
+    None for a constant of the profile (see :attr:`RawTable.headers`).
+    Columns that an adapter prepares, named with a leading underscore, are
+    not in the file and have no header there.
 
     Raises
     ------
@@ -144,11 +147,14 @@ def map_columns(
     columns = spec.get("columns") or {}
     constants = spec.get("constants") or {}
     result = pd.DataFrame(index=frame.index)
+    headers: dict[str, str | None] = {}
     for column in schema.TABLES[table].columns:
         if column.name in columns:
             source = pick_column(frame, columns[column.name])
             if source is not None:
                 result[column.name] = frame[source]
+                if not source.startswith("_"):
+                    headers[column.name] = source
                 continue
             if _converted_later(column.name, columns, frame):
                 result[column.name] = ""
@@ -162,6 +168,7 @@ def map_columns(
                 _raise_missing(frame, path, columns[column.name], column.name)
         if column.name in constants:
             result[column.name] = str(constants[column.name])
+            headers[column.name] = None
         elif column.required and column.nullable:
             result[column.name] = ""
     modified = spec.get("modified_column")
@@ -170,7 +177,7 @@ def map_columns(
         result[MODIFIED] = frame[source]
     result[ROW] = frame[ROW]
     result[FILE] = str(path)
-    return result
+    return result, headers
 
 
 def fill_optional_columns(frame: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -261,7 +268,7 @@ def build_raw_table(
     notes: list[str] | None = None,
 ) -> RawTable:
     """Map a source frame onto a canonical table with the profile's options."""
-    mapped = map_columns(frame, table, spec, path)
+    mapped, headers = map_columns(frame, table, spec, path)
     return RawTable(
         table=table,
         file=str(path),
@@ -269,6 +276,7 @@ def build_raw_table(
         notes=list(notes or []),
         options=export_options(profile, spec),
         column_options=dict(spec.get("column_options") or {}),
+        headers=headers,
     )
 
 

@@ -363,7 +363,7 @@ def test_check_command_prints_summary(tmp_path: Path, capsys) -> None:
     assert "optional columns blanked in accepted rows: 1." in output
     assert "cell blanked" in output
     assert "invalid boolean" in output
-    assert "account_id not found in accounts" in output
+    assert 'column "Account ID" (account_id) not found in accounts' in output
     assert (
         "stage 'Legal Review' is not in the stage map but 1 opportunity row" in output
     )

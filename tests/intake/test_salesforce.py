@@ -179,7 +179,9 @@ def test_corrupt_id_rejection_keeps_report_text(tmp_path: Path) -> None:
     assert stage["entered_at"] == "3/2/2024"
     # The history row is matched to the rejected deal by the parsed ID.
     reasons = intake.quarantine.to_frame().set_index("table")["reason"]
-    assert reasons["stage_history"].startswith("opportunity_id points at a rejected")
+    assert reasons["stage_history"].startswith(
+        'column "Opportunity ID" (opportunity_id) points at a rejected'
+    )
 
 
 def test_child_of_rejected_parent_names_it(tmp_path: Path) -> None:
@@ -195,10 +197,13 @@ def test_child_of_rejected_parent_names_it(tmp_path: Path) -> None:
 
     frame = intake.quarantine.to_frame()
     reasons = frame.set_index(["table", "row"])["reason"]
-    assert reasons["accounts", 2] == "name is empty but required"
-    assert reasons["opportunities", 1].startswith("invalid date 'not a date'")
+    assert reasons["accounts", 2] == 'column "Name" (name) is empty but required'
+    assert reasons["opportunities", 1].startswith(
+        "column \"CreatedDate\" (created_at): invalid date 'not a date'"
+    )
     assert reasons["opportunities", 2] == (
-        "account_id points at a rejected row of accounts (Account.csv row 2); "
+        'column "AccountId" (account_id) points at a rejected row of accounts '
+        "(Account.csv row 2); "
         "fix that row, listed with its reason under accounts, and the next "
         "build keeps this row as well"
     )
@@ -206,8 +211,9 @@ def test_child_of_rejected_parent_names_it(tmp_path: Path) -> None:
     assert (
         history.tolist()
         == [
-            "opportunity_id points at a rejected row of opportunities "
-            "(Opportunity.csv row 1); fix that row, listed with its reason under "
+            'column "OpportunityId" (opportunity_id) points at a rejected row of '
+            "opportunities (Opportunity.csv row 1); fix that row, listed with its "
+            "reason under "
             "opportunities, and the next build keeps this row as well"
         ]
         * 2

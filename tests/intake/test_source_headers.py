@@ -1,0 +1,151 @@
+"""Rejection reasons and errors of mapped files name the file's headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from acctlib.errors import InputError
+from tests.intake.helpers import load, mapped_profile, opportunities_csv
+
+ACCOUNTS = "Account ID,Account Name\nA1,Acme\nA2,Beacon\n"
+GOOD_DEAL = ("O1", "A1", "Closed Won", "100", "2024-03-01")
+
+
+def rejected(intake, table: str) -> pd.DataFrame:
+    frame = intake.quarantine.to_frame()
+    return frame[frame["table"] == table].reset_index(drop=True)
+
+
+def test_bad_date_names_header(tmp_path: Path) -> None:
+    """A bad close date names the "Close Date" header and close_date."""
+    rows = [GOOD_DEAL, ("O2", "A2", "Proposal", "200", "someday")]
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities_csv(rows)}
+
+    intake = load(tmp_path, files, mapped_profile())
+
+    bad = rejected(intake, "opportunities")
+    assert list(bad["row"]) == [2]
+    assert bad["column"].iloc[0] == "close_date"
+    assert bad["action"].iloc[0] == "cell blanked"
+    assert (
+        bad["reason"]
+        .iloc[0]
+        .startswith("column \"Close Date\" (close_date): invalid date 'someday'")
+    )
+
+
+def test_bad_amount_names_header(tmp_path: Path) -> None:
+    """A bad amount names the "Amount" header and amount_original."""
+    rows = [GOOD_DEAL, ("O2", "A2", "Closed Won", "lots", "2024-03-02")]
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities_csv(rows)}
+
+    intake = load(tmp_path, files, mapped_profile())
+
+    bad = rejected(intake, "opportunities")
+    assert bad["column"].iloc[0] == "amount_original"
+    assert (
+        bad["reason"]
+        .iloc[0]
+        .startswith("column \"Amount\" (amount_original): invalid amount 'lots'")
+    )
+
+
+def test_empty_required_names_header(tmp_path: Path) -> None:
+    """An empty required cell names its header in the check's reason."""
+    accounts = "Account ID,Account Name\nA1,Acme\nA2,\n"
+    files = {"accounts.csv": accounts, "opportunities.csv": opportunities_csv([])}
+    files["opportunities.csv"] = opportunities_csv([GOOD_DEAL])
+
+    intake = load(tmp_path, files, mapped_profile())
+
+    bad = rejected(intake, "accounts")
+    assert bad["column"].iloc[0] == "name"
+    assert bad["reason"].iloc[0] == (
+        'column "Account Name" (name) is empty but required'
+    )
+
+
+def test_unknown_reference_names_header(tmp_path: Path) -> None:
+    """A deal whose account is missing names the "Account ID" header."""
+    rows = [GOOD_DEAL, ("O2", "A9", "Closed Won", "200", "2024-03-02")]
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities_csv(rows)}
+
+    intake = load(tmp_path, files, mapped_profile())
+
+    bad = rejected(intake, "opportunities")
+    assert bad["column"].iloc[0] == "account_id"
+    assert (
+        bad["reason"]
+        .iloc[0]
+        .startswith('column "Account ID" (account_id) not found in accounts')
+    )
+
+
+def test_unmapped_stage_names_header(tmp_path: Path) -> None:
+    """A stage missing from the stage map names the "Stage" header."""
+    rows = [GOOD_DEAL, ("O2", "A2", "Daydreaming", "200", "2024-03-02")]
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities_csv(rows)}
+
+    intake = load(tmp_path, files, mapped_profile())
+
+    bad = rejected(intake, "opportunities")
+    assert bad["column"].iloc[0] == "stage"
+    assert (
+        bad["reason"]
+        .iloc[0]
+        .startswith("column \"Stage\" (stage) 'Daydreaming' is not in the stage map")
+    )
+
+
+def test_bad_constant_names_profile(tmp_path: Path) -> None:
+    """A bad constant is named as a value from the source profile."""
+    profile = mapped_profile()
+    profile["tables"]["accounts"]["constants"]["created_at"] = "someday"
+    files = {
+        "accounts.csv": ACCOUNTS,
+        "opportunities.csv": opportunities_csv([GOOD_DEAL]),
+    }
+
+    # The constant fills every row, so every account is rejected.
+    with pytest.raises(InputError) as caught:
+        load(tmp_path, files, profile)
+
+    assert caught.value.column == "created_at"
+    assert (
+        "created_at (a constant in the source profile): invalid date 'someday'"
+        in str(caught.value)
+    )
+
+
+def test_ambiguous_dates_error_names_header(tmp_path: Path) -> None:
+    """A column-wide date conflict raises naming "Close Date" and close_date."""
+    dates = ["14/09/2024", "01/13/2024"]
+    rows = [(f"O{n}", "A1", "Closed Won", "10", d) for n, d in enumerate(dates, 1)]
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities_csv(rows)}
+
+    with pytest.raises(InputError) as caught:
+        load(tmp_path, files, mapped_profile())
+
+    assert 'column "Close Date" (close_date)' in str(caught.value)
+    assert caught.value.column == "close_date"
+
+
+def test_missing_column_lists_candidates(tmp_path: Path) -> None:
+    """A missing required column lists every header the profile looked for."""
+    profile = mapped_profile()
+    profile["tables"]["accounts"]["columns"]["name"] = ["Account Name", "Name"]
+    files = {
+        "accounts.csv": "Account ID\nA1\n",
+        "opportunities.csv": opportunities_csv([GOOD_DEAL]),
+    }
+
+    with pytest.raises(InputError, match="accounts.csv") as caught:
+        load(tmp_path, files, profile)
+
+    message = str(caught.value)
+    assert "(for name)" in message
+    assert "looked for 'Account Name', 'Name'" in message
+    assert "columns found: 'Account ID'" in message
