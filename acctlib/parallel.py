@@ -4,7 +4,8 @@ Account history computes the account state at twelve month-ends, and the
 forecast backtest forecasts from a dozen cut-offs. Each piece is pandas,
 numpy and statsmodels work that keeps one core busy, and no piece reads
 another's result, so :func:`map_forked` spreads them over processes
-forked from the build. A forked process starts at once with the build's
+forked from the build. :class:`ForkedMap` does the same while the build
+goes on with other work. A forked process starts at once with the build's
 memory as it is, so the prepared inputs are neither copied nor pickled.
 Only each piece's argument and result are pickled.
 
@@ -26,8 +27,8 @@ import gc
 import multiprocessing
 import sys
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any, TypeVar
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -55,24 +56,78 @@ def map_forked(
     result must be. An error raised by ``function`` is raised here, once
     the pieces already running have finished; the others do not start.
     """
-    items = list(items)
-    workers = min(int(processes), len(items))
-    if workers < 2 or not can_fork():
-        return [function(item) for item in items]
-    context = multiprocessing.get_context("fork")
-    gc.collect()
-    gc.freeze()
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=_install,
-        initargs=(function,),
-    )
-    try:
-        return list(pool.map(_call, items))
-    finally:
-        pool.shutdown(cancel_futures=True)
-        gc.unfreeze()
+    with ForkedMap(function, items, processes) as pending:
+        return pending.results()
+
+
+class ForkedMap(Generic[Item, Result]):
+    """A :func:`map_forked` whose pieces run while this process goes on.
+
+    The processes fork when the map is created, so they see the build as
+    it is then. The build may go on meanwhile, with the engine too, and
+    collects the results with :meth:`results`. Where the pieces run in
+    this process, they run at creation, so they also see the build as it
+    was then. Leaving the map's ``with`` block stops the pieces that have
+    not started and waits for the others.
+    """
+
+    def __init__(
+        self,
+        function: Callable[[Item], Result],
+        items: Iterable[Item],
+        processes: int,
+    ) -> None:
+        items = list(items)
+        workers = min(int(processes), len(items))
+        self._pool: ProcessPoolExecutor | None = None
+        self._futures: list[Future[Result]] = []
+        self._computed: list[Result] = []
+        if workers < 2 or not can_fork():
+            self._computed = [function(item) for item in items]
+            return
+        gc.collect()
+        gc.freeze()
+        try:
+            self._pool = ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_install,
+                initargs=(function,),
+            )
+            # A forking pool starts all its processes at the first submit.
+            self._futures = [self._pool.submit(_call, item) for item in items]
+        except BaseException:
+            self.close()
+            raise
+
+    def results(self) -> list[Result]:
+        """Wait for every piece and return the results in the order of the items.
+
+        An error of a piece is raised once the pieces already running have
+        finished, and the others do not start.
+        """
+        if not self._futures:
+            return self._computed
+        try:
+            return [future.result() for future in self._futures]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the pieces that have not started and wait for the others."""
+        if self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        try:
+            pool.shutdown(cancel_futures=True)
+        finally:
+            gc.unfreeze()
+
+    def __enter__(self) -> ForkedMap[Item, Result]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def _install(function: Callable[[Any], Any]) -> None:

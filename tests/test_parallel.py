@@ -60,3 +60,52 @@ def test_input_error_keeps_location():
         parallel.map_forked(piece, [4, 5], processes=2)
     assert (caught.value.file, caught.value.column) == ("deals.csv", "amount")
     assert caught.value.row in (4, 5)
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_pieces_see_the_state_at_creation(processes):
+    state = {"offset": 10}
+
+    def piece(item):
+        return item + state["offset"]
+
+    with parallel.ForkedMap(piece, [1, 2, 3], processes) as pending:
+        # Work of the build while the pieces run changes nothing they see.
+        state["offset"] = 99
+        results = pending.results()
+    assert results == [11, 12, 13]
+
+
+def test_build_works_while_pieces_run(tmp_path):
+    import time
+
+    started = tmp_path / "started"
+
+    def piece(item):
+        started.touch()
+        time.sleep(0.3)
+        return os.getpid()
+
+    with parallel.ForkedMap(piece, [1, 2], processes=2) as pending:
+        deadline = time.monotonic() + 10
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert started.exists()
+        pids = pending.results()
+    assert os.getpid() not in pids
+
+
+def test_leaving_early_cancels_waiting_pieces():
+    import concurrent.futures
+    import gc
+    import time
+
+    def piece(item):
+        time.sleep(0.2)
+        return item
+
+    with parallel.ForkedMap(piece, range(6), processes=2) as pending:
+        pass
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(concurrent.futures.CancelledError):
+        pending.results()
