@@ -122,11 +122,75 @@ def run_backtest(
     here when None. The cut-offs are forecast in ``processes`` processes
     (see :func:`acctlib.parallel.map_forked`).
     """
+    with start_backtest(
+        inputs,
+        final,
+        cutoffs,
+        horizon_months,
+        stage_map,
+        touches,
+        settings,
+        history,
+        processes,
+    ) as pending:
+        return pending.result()
+
+
+class PendingBacktest:
+    """A backtest whose cut-offs are being forecast in forked processes.
+
+    Returned by :func:`start_backtest`. Use it as a context manager, and
+    call :meth:`result` inside it.
+    """
+
+    def __init__(self, cutoffs: parallel.ForkedMap) -> None:
+        self._cutoffs = cutoffs
+
+    def result(self) -> BacktestResult:
+        """Wait for every cut-off and return the backtest."""
+        frames, scored, warnings, notes = [], [], [], []
+        for forecasts, known, warned, cutoff_notes in self._cutoffs.results():
+            frames.append(forecasts)
+            if known is not None:
+                scored.append(known)
+            warnings += warned
+            notes += cutoff_notes
+        return BacktestResult(
+            _concat(frames, _FORECAST_DTYPES),
+            _concat(scored, _SCORED_DTYPES),
+            pd.DataFrame(warnings, columns=["cutoff", "method", "warning"]),
+            notes,
+        )
+
+    def __enter__(self) -> PendingBacktest:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._cutoffs.close()
+
+
+def start_backtest(
+    inputs: ForecastInputs,
+    final: ForecastState,
+    cutoffs: list[dt.date],
+    horizon_months: int,
+    stage_map: Mapping[str, Mapping[str, Any]],
+    touches: TouchIndex,
+    settings: ForecastSettings,
+    history: OpportunityHistory | None = None,
+    processes: int = 1,
+) -> PendingBacktest:
+    """Start :func:`run_backtest` in forked processes and return at once.
+
+    The build can forecast the report date meanwhile. The arguments are
+    those of :func:`run_backtest`, and with fewer than two ``processes``
+    the cut-offs are forecast before this function returns (see
+    :class:`acctlib.parallel.ForkedMap`).
+    """
     # Account tiers describe the report date; at a past cut-off they would
     # leak later deals, so each cut-off ranks accounts by its own snapshot.
     inputs = dataclasses.replace(inputs, tiers=None)
     first_created = inputs.opportunities["created_at"].min()
-    frames, scored, warnings, notes = [], [], [], []
     outcomes = final.closed.set_index("opportunity_id")["is_won"]
     if history is None:
         history = opportunity_history(inputs)
@@ -161,21 +225,7 @@ def run_backtest(
         ]
         return forecasts, known, warned, results.notes
 
-    for forecasts, known, warned, cutoff_notes in parallel.map_forked(
-        forecast_from, cutoffs, processes
-    ):
-        frames.append(forecasts)
-        if known is not None:
-            scored.append(known)
-        warnings += warned
-        notes += cutoff_notes
-
-    return BacktestResult(
-        _concat(frames, _FORECAST_DTYPES),
-        _concat(scored, _SCORED_DTYPES),
-        pd.DataFrame(warnings, columns=["cutoff", "method", "warning"]),
-        notes,
-    )
+    return PendingBacktest(parallel.ForkedMap(forecast_from, cutoffs, processes))
 
 
 def summarize_accuracy(forecasts: pd.DataFrame) -> pd.DataFrame:

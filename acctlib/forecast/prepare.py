@@ -97,21 +97,12 @@ def prepare_forecast(context: PrepareContext) -> None:
     # The report date and every backtest cut-off share one sorted history.
     history = opportunity_history(inputs)
     state = compute_state(inputs, as_of, history)
-    windows = forecast_windows(as_of, horizon)
-    results = compute_forecasts(state, windows, inputs.stage_map, touches, settings)
-    forecast = _describe_windows(results.forecasts, windows, "bookings")
-    forecast = pd.concat(
-        [forecast, _forecast_revenue(context, windows, settings)], ignore_index=True
-    )
-    context.store("forecast", forecast)
-    context.store(
-        "forecast_categories", pipeline.rollup_forecast_categories(state, windows)
-    )
-
     cutoffs = backtest.backtest_cutoffs(
         as_of, int(params["forecast_backtest_cutoffs"]), horizon
     )
-    result = backtest.run_backtest(
+    # The cut-offs are forecast in forked processes while this process
+    # forecasts the report date.
+    with backtest.start_backtest(
         inputs,
         state,
         cutoffs,
@@ -121,7 +112,19 @@ def prepare_forecast(context: PrepareContext) -> None:
         settings,
         history=history,
         processes=params["prepare_processes"],
-    )
+    ) as pending:
+        windows = forecast_windows(as_of, horizon)
+        results = compute_forecasts(state, windows, inputs.stage_map, touches, settings)
+        forecast = _describe_windows(results.forecasts, windows, "bookings")
+        forecast = pd.concat(
+            [forecast, _forecast_revenue(context, windows, settings)],
+            ignore_index=True,
+        )
+        context.store("forecast", forecast)
+        context.store(
+            "forecast_categories", pipeline.rollup_forecast_categories(state, windows)
+        )
+        result = pending.result()
     accuracy = backtest.summarize_accuracy(result.forecasts)
     context.store("forecast_backtest", result.forecasts)
     context.store("forecast_accuracy", accuracy)
