@@ -135,20 +135,51 @@ def add_channel_weights(
     ``journeys`` with one float64 weight column per model.
     """
     staged = journeys
+    # Counting a player's touches in each journey is a window over every
+    # touch, so models that group the channels into the same players share
+    # one count.
+    counts: dict[frozenset, str] = {}
+    count_of: dict[str, str] = {}
     for model, weights in weights_by_model.items():
         table = ibis.memtable(
             weights[list(WEIGHT_SCHEMA)].astype({"channel_weight": "float64"}),
             schema=WEIGHT_SCHEMA,
         )
         joined = staged.left_join(table, "channel")
-        joined = joined.select(
-            *staged.columns,
-            _player=joined.player.fill_null(joined.channel),
-            _channel_weight=joined.channel_weight.fill_null(0.0),
-        )
-        player_touches = joined.journey_id.count().over(
-            group_by=["journey_id", "_player"]
-        )
-        weight = joined._channel_weight / player_touches.cast("float64")
-        staged = joined.select(*staged.columns, **{f"weight_{model}": weight})
-    return staged
+        added = {f"_weight_{model}": joined.channel_weight.fill_null(0.0)}
+        grouping = _player_grouping(weights)
+        if grouping not in counts:
+            counts[grouping] = f"_player_{len(counts)}"
+            added[counts[grouping]] = joined.player.fill_null(joined.channel)
+        count_of[model] = counts[grouping]
+        staged = joined.select(*staged.columns, **added)
+    counted = staged.mutate(
+        **{
+            f"_touches{player}": staged.journey_id.count()
+            .over(group_by=["journey_id", player])
+            .cast("float64")
+            for player in counts.values()
+        }
+    )
+    return counted.select(
+        *journeys.columns,
+        **{
+            f"weight_{model}": counted[f"_weight_{model}"]
+            / counted[f"_touches{player}"]
+            for model, player in count_of.items()
+        },
+    )
+
+
+def _player_grouping(weights: pd.DataFrame) -> frozenset:
+    """Return the channels of ``weights`` that play as another player, with it.
+
+    Every other channel plays as itself, so two weight tables with equal
+    groupings count the same touches per player.
+    """
+    pairs = zip(weights["channel"], weights["player"], strict=True)
+    return frozenset(
+        (channel, player)
+        for channel, player in pairs
+        if pd.notna(player) and player != channel
+    )

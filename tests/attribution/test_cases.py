@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import ibis
 import pandas as pd
 import pytest
@@ -280,7 +278,7 @@ def test_shapley_two_channels():
 
 
 def test_shapley_groups_rare_channels():
-    """25 channels become 11 players and "other", well inside a second."""
+    """25 channels become 11 players and "other"."""
     channels = [f"c{i:02d}" for i in range(25)]
     sets = pd.DataFrame(
         {
@@ -289,12 +287,9 @@ def test_shapley_groups_rare_channels():
             "nulls": [2] * 23,
         }
     )
-    started = time.perf_counter()
     values = shapley.compute_channel_shapley(sets, max_channels=12)
-    elapsed = time.perf_counter() - started
     assert values["player"].nunique() == 12
     assert (values["player"] == shapley.OTHER).sum() == 14
-    assert elapsed < 30  # generous budget; exact enumeration of 2**12 subsets
 
 
 def _channel_weights(rows):
@@ -337,6 +332,9 @@ def test_channel_weights_split_over_player_touches(shapley_groups):
     alone = [0.6, 0.4, 0.2, 0.2, 0.0, 0.4]
     expected = grouped if shapley_groups else alone
     assert frame["weight_shapley"].tolist() == expected
+    # Models that group the channels alike share one count of player touches.
+    windows = ibis.to_sql(weighted, dialect="duckdb").count("OVER")
+    assert windows == (2 if shapley_groups else 1)
 
 
 def test_suggested_lookback_from_journeys():
