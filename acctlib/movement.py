@@ -17,9 +17,11 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from acctlib import schema, tables
+from acctlib.asof import isin_values
 
 # Categorical account columns whose change is a movement worth reporting,
 # checked in every prepared table keyed by account_id that has them.
@@ -136,15 +138,27 @@ def _compare_column(
         {
             "account_id": now["account_id"].astype("str"),
             "name": names.fillna(now["account_id"]).astype("str"),
-            "current": now[column].map(_as_text),
-            "previous": now["account_id"].map(before).map(_as_text),
+            "current": _as_texts(now[column]),
+            "previous": _as_texts(now["account_id"].map(before)),
         }
     )
     merged["previous"] = merged["previous"].where(
-        now["account_id"].isin(before.index).to_numpy(), "none"
+        isin_values(now["account_id"], before.index), "none"
     )
     changed = merged[merged["current"] != merged["previous"]]
     return changed.assign(table=table, column=column)
+
+
+def _as_texts(values: pd.Series) -> pd.Series:
+    """Return :func:`_as_text` of each value, and "none" for missing values.
+
+    Each distinct value is written once, because these columns hold a few
+    values over many accounts.
+    """
+    codes, uniques = pd.factorize(values.astype(object))
+    texts = np.array([_as_text(value) for value in uniques] + ["none"], dtype=object)
+    # A missing value has code -1, the position of "none".
+    return pd.Series(texts[codes], index=values.index, dtype="str")
 
 
 def _as_text(value: object) -> str:
