@@ -673,7 +673,7 @@ def _manifest(
         # The command is only shown. A rerun reads the parameters and
         # inputs below, which keep their paths as given.
         "command": display_command(command),
-        "params": params.to_json(),
+        "params": intake.params_in_effect(params),
         "seed": params["seed"],
         "profile": intake.profile,
         "inputs": [item.__dict__ for item in intake.inputs],

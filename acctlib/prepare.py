@@ -314,7 +314,7 @@ def prepare_workspace(
         engine.write_table(con, "rejected_rows", intake.quarantine.to_frame())
         engine.write_table(con, "intake_counts", intake.counts())
         run_info = {
-            "params": params.to_json(),
+            "params": intake.params_in_effect(params),
             "stage_map": intake.stage_map,
             "headline": context.headline,
             "notes": [*intake.notes, *context.notes],

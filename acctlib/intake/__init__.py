@@ -67,6 +67,16 @@ class Intake:
     merged: dict[str, int] = field(default_factory=dict)
     currency_basis: dict[str, Any] = field(default_factory=dict)
 
+    def params_in_effect(self, params: Params) -> dict[str, Any]:
+        """Return ``params`` in JSON form with the stage map this intake used.
+
+        A source profile's own stage map replaces the ``stage_map`` parameter
+        when the run left it at its default. Manifests and report footers
+        record the map in effect, so that ``acctlib verify`` rebuilds the run
+        with it and the footer shows it.
+        """
+        return {**params.to_json(), "stage_map": dict(self.stage_map)}
+
     def counts(self) -> pd.DataFrame:
         """Return rows read, accepted and rejected per table."""
         return self.reconciliation()[["table", "read", "accepted", "rejected"]]
