@@ -186,7 +186,7 @@ def _log_warm_up_failure(future) -> None:
 
 
 def _log_intake(params: Params, intake) -> None:
-    """Log the rows read, and a warning when any were rejected."""
+    """Log the rows read, and warnings for rejected rows and stage-map errors."""
     rejected = intake.quarantine.count()
     logger.info(
         "read %s: %s accepted rows, %s rejected",
@@ -202,6 +202,32 @@ def _log_intake(params: Params, intake) -> None:
             f"{rejected:,}",
             rows,
         )
+    _log_stage_lint(intake)
+
+
+def _log_stage_lint(intake, max_listed: int = 5) -> None:
+    """Log a warning naming the stage-map lint errors, at most ``max_listed``.
+
+    The build does not fail on them. Rows of an unmapped stage without a
+    category are rejected, and rows with a category are kept under it.
+    """
+    lint = intake.extras.get("stage_lint")
+    if lint is None or lint.empty:
+        return
+    errors = lint.loc[lint["level"] == "error", "message"].tolist()
+    if not errors:
+        return
+    listed = "; ".join(errors[:max_listed])
+    if len(errors) > max_listed:
+        listed += f"; and {len(errors) - max_listed} more"
+    logger.warning(
+        "the stage map lint found %d %s: %s. Where a stage is misspelt, "
+        "correct it in the export instead. `acctlib check` lists every "
+        "finding, and the report's data-quality section shows them",
+        len(errors),
+        "error" if len(errors) == 1 else "errors",
+        listed,
+    )
 
 
 def _build_with_workers(

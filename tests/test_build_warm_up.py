@@ -28,6 +28,7 @@ def _intake(touchpoints) -> SimpleNamespace:
     return SimpleNamespace(
         tables={"touchpoints": touchpoints},
         quarantine=SimpleNamespace(count=lambda: 0),
+        extras={},
     )
 
 
@@ -94,6 +95,49 @@ def test_rejected_rows_log_warning(small_sample, tmp_path, caplog):
     warnings = [record for record in caplog.records if record.levelname == "WARNING"]
     assert len(warnings) == 1
     assert warnings[0].getMessage().startswith("1 input row was rejected:")
+
+
+def test_stage_lint_errors_log_warning(small_sample, tmp_path, caplog):
+    data = tmp_path / "data"
+    shutil.copytree(small_sample, data)
+    path = data / "opportunities.csv"
+    opportunities = pd.read_csv(path, dtype=str, keep_default_na=False)
+    won = opportunities.index[opportunities["stage"] == "Closed Won"]
+    lost = opportunities.index[opportunities["stage"] == "Closed Lost"]
+    # An unmapped stage without a category rejects its row, while one with
+    # a category keeps it, and both are lint errors.
+    opportunities.loc[won[:2], ["stage", "stage_category"]] = ["Verbal Commit", ""]
+    opportunities.loc[won[2:5], "stage"] = "closed won "
+    opportunities.loc[lost[:1], "stage"] = "Closed  Lost"
+    opportunities.to_csv(path, index=False)
+    params = small_params(data, tmp_path)
+    intake = load_source(params)
+
+    with caplog.at_level(logging.INFO, logger="acctlib"):
+        build._log_intake(params, intake)
+
+    lint = [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelname == "WARNING" and "stage map" in record.getMessage()
+    ]
+    assert len(lint) == 1
+    assert "lint found 3 errors" in lint[0]
+    assert "stage 'Verbal Commit' is not in the stage map but 2 " in lint[0]
+    assert "stage 'closed won ' is not in the stage map but 3 " in lint[0]
+    assert "stage 'Closed  Lost' is not in the stage map but 1 " in lint[0]
+    assert "acctlib check" in lint[0]
+    assert "data-quality section" in lint[0]
+
+
+def test_clean_stage_map_logs_no_lint(small_sample, tmp_path, caplog):
+    params = small_params(small_sample, tmp_path)
+    intake = load_source(params)
+
+    with caplog.at_level(logging.INFO, logger="acctlib"):
+        build._log_intake(params, intake)
+
+    assert not [r for r in caplog.records if "stage map" in r.getMessage()]
 
 
 def test_notebooks_logged_when_done(monkeypatch, tmp_path, caplog):
