@@ -313,9 +313,11 @@ def assemble(
                 "rejected_rows.csv); sections that need it are omitted."
             )
         else:
+            # Notes appear on report pages, so they name files without folders.
+            files = ", ".join(Path(file).name for file in table_files[name])
             notes.append(
-                f"The {name} table from {', '.join(table_files[name])} has no "
-                "data rows; sections that need it are omitted."
+                f"The {name} table from {files} has no data rows; sections "
+                "that need it are omitted."
             )
     return Intake(
         tables=tables,
