@@ -184,12 +184,27 @@ def _prepare_accounts(
     tables: Mapping[str, Any],
     date_format: Any,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Fill missing account creation dates from the account's opportunities."""
+    """Fill missing account creation dates from the account's opportunities.
+
+    A blank cell of the export's creation-date column is filled in that
+    column, so invalid dates are still rejected under its header. An export
+    without the column gets the derived dates in ``_created``.
+    """
     spec = tables["accounts"]
     accounts = accounts.copy()
-    created = _column(accounts, spec, "created_at")
+    candidates = [
+        name
+        for name in (spec.get("columns") or {}).get("created_at") or []
+        if not name.startswith("_")
+    ]
+    source = pick_column(accounts, candidates) if candidates else None
+    if source is None:
+        created = pd.Series("", index=accounts.index)
+        target = "_created"
+    else:
+        created = accounts[source].fillna("").astype("str").str.strip()
+        target = source
     if (created != "").all():
-        accounts["_created"] = created
         return accounts, []
     opp_spec = tables["opportunities"]
     opp_created = parse_datetimes(
@@ -209,7 +224,7 @@ def _prepare_accounts(
         derived = derived.fillna(export_date)
     iso = derived.dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
     missing = created == ""
-    accounts["_created"] = created.where(~missing, iso)
+    accounts[target] = created.where(~missing, iso)
     notes = [
         f"No account creation date for {int(missing.sum())} accounts; "
         f"{int((missing & ~from_export).sum())} are dated by their earliest "

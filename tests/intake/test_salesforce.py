@@ -260,3 +260,52 @@ def test_deleted_records_dropped(tmp_path: Path) -> None:
     intake = load(tmp_path, files, "salesforce")
     assert list(intake.tables["accounts"]["name"]) == ["Acme"]
     assert any("1 deleted records" in note for note in intake.notes)
+
+
+def test_account_created_date_read(tmp_path: Path) -> None:
+    """Accounts keep their CreatedDate, in both export kinds, without a note."""
+    loader = load(tmp_path / "loader", loader_files(), "salesforce")
+    created = loader.tables["accounts"].set_index("name")["created_at"]
+    assert created["Acme"] == pd.Timestamp("2023-01-05 10:00:00", tz="UTC")
+    assert created["Beacon"] == pd.Timestamp("2023-02-05 10:00:00", tz="UTC")
+    assert not any("No account creation date" in note for note in loader.notes)
+
+    files = {"Account.csv": REPORT_ACCOUNTS, "Opportunity.csv": REPORT_OPPORTUNITIES}
+    report = load(tmp_path / "report", files, "salesforce")
+    created = report.tables["accounts"].set_index("name")["created_at"]
+    assert created["Acme"] == pd.Timestamp("2023-01-05", tz="UTC")
+    assert not any("No account creation date" in note for note in report.notes)
+
+
+def test_account_created_date_invalid(tmp_path: Path) -> None:
+    """An invalid account CreatedDate is rejected naming the header."""
+    files = loader_files()
+    files["Account.csv"] = LOADER_ACCOUNTS.replace(
+        "2023-02-05T10:00:00.000Z", "someday"
+    )
+
+    intake = load(tmp_path, files, "salesforce")
+
+    frame = intake.quarantine.to_frame().set_index(["table", "row"])
+    reason = frame.loc[("accounts", 2), "reason"]
+    assert reason.startswith(
+        "column \"CreatedDate\" (created_at): invalid date 'someday'"
+    )
+    assert frame.loc[("accounts", 2), "column"] == "created_at"
+
+
+def test_account_created_date_fallback(tmp_path: Path) -> None:
+    """Blank or absent CreatedDate cells are dated by the earliest opportunity."""
+    files = loader_files()
+    files["Account.csv"] = LOADER_ACCOUNTS.replace("2023-02-05T10:00:00.000Z", "")
+    blank = load(tmp_path / "blank", files, "salesforce")
+    created = blank.tables["accounts"].set_index("name")["created_at"]
+    assert created["Acme"] == pd.Timestamp("2023-01-05 10:00:00", tz="UTC")
+    assert created["Beacon"] == pd.Timestamp("2024-02-02 09:00:00", tz="UTC")
+    assert any("No account creation date for 1 accounts" in n for n in blank.notes)
+
+    files["Account.csv"] = "Id,Name\n0015g00000AbCdE,Acme\n0015g00000abcde,Beacon\n"
+    absent = load(tmp_path / "absent", files, "salesforce")
+    created = absent.tables["accounts"].set_index("name")["created_at"]
+    assert created["Acme"] == pd.Timestamp("2024-01-02 09:00:00", tz="UTC")
+    assert any("No account creation date for 2 accounts" in n for n in absent.notes)
