@@ -287,7 +287,7 @@ def assemble(
         _repoint_deal_companies(all_extras, audit)
     headers = {(raw.table, raw.file): raw.headers for raw in raw_tables}
     tables = check_references(tables, quarantine, headers)
-    tables = reject_undated_closed(tables, quarantine)
+    tables = reject_undated_closed(tables, quarantine, headers)
     _check_required_rows(tables, received, table_files, quarantine)
     all_extras["stage_lint"] = lint_stage_map(
         stage_map,

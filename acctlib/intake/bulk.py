@@ -41,6 +41,7 @@ from acctlib.errors import InputError
 from acctlib.intake.bulktable import BulkTable
 from acctlib.intake.canonical import (
     RawTable,
+    duplicate_key_advice,
     missing_columns_phrase,
     rejected_reference_reason,
     unknown_reference_reason,
@@ -336,7 +337,11 @@ def _flag_rejections(con, spec: schema.TableSpec, parents: list[str]) -> None:
         """
     )
     duplicate = "(_first_row IS NOT NULL AND _row > _first_row)"
-    reason = f"'duplicate {'/'.join(key)}; first seen on row ' || _first_row"
+    advice = _sql_text(duplicate_key_advice(key))
+    reason = (
+        f"'duplicate {'/'.join(key)}; first seen on row ' || _first_row || '; ' "
+        f"|| {advice}"
+    )
     cases.append((duplicate, key[0], reason))
 
     for column in spec.columns:

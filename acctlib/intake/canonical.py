@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,7 +128,7 @@ def canonicalize(
     if raw.table == "opportunities":
         # Refill a probability or forecast category that validation blanked.
         _fill_from_stage_map(frame, stage_map)
-    frame = _reject_duplicate_keys(frame, spec, quarantine, source)
+    frame = _reject_duplicate_keys(frame, spec, quarantine, source, raw.headers)
     _store_rejected_ids(raw, source, frame, quarantine)
     return _keep_raw_cells(frame, source)
 
@@ -440,25 +440,46 @@ def _fill_from_stage_map(frame: pd.DataFrame, stage_map: Mapping[str, Mapping]) 
     frame["forecast_category"] = frame["forecast_category"].fillna(forecast)
 
 
+def key_label(key: Sequence[str], headers: Mapping[str, str | None]) -> str:
+    """Return the label of a primary key as the file's headers name it.
+
+    Canonical columns join with "/" as in ``account_id/month``, and mapped
+    headers with "and".
+    """
+    labels = [column_label(column, headers) for column in key]
+    if labels == list(key):
+        return "/".join(key)
+    return " and ".join(labels)
+
+
+def duplicate_key_advice(key: Sequence[str]) -> str:
+    """Return what to do about rows that repeat a primary key."""
+    columns = " and ".join(key)
+    return f"remove or merge the repeated rows, or export one row per {columns}"
+
+
 def _reject_duplicate_keys(
     frame: pd.DataFrame,
     spec: schema.TableSpec,
     quarantine: Quarantine,
     source: pd.DataFrame,
+    headers: Mapping[str, str | None],
 ) -> pd.DataFrame:
     if not spec.primary_key:
         return frame
     key = list(spec.primary_key)
     if MODIFIED in frame.columns:
-        return _keep_latest_versions(frame, key, spec, quarantine, source)
+        return _keep_latest_versions(frame, key, spec, quarantine, source, headers)
     complete = frame[key].notna().all(axis=1)
     duplicated = frame.duplicated(key, keep="first") & complete
     if duplicated.any():
         first_rows = frame[complete].drop_duplicates(key).set_index(key)[ROW]
+        label = key_label(key, headers)
+        advice = duplicate_key_advice(key)
         reasons = frame.loc[duplicated, key].apply(
             lambda values: (
-                f"duplicate {'/'.join(key)}; first seen on row "
-                f"{first_rows.loc[tuple(values) if len(key) > 1 else values.iloc[0]]}"
+                f"duplicate {label}; first seen on row "
+                f"{first_rows.loc[_key_value(values, key)]}; {advice}"
             ),
             axis=1,
         )
@@ -473,6 +494,7 @@ def _keep_latest_versions(
     spec: schema.TableSpec,
     quarantine: Quarantine,
     source: pd.DataFrame,
+    headers: Mapping[str, str | None],
 ) -> pd.DataFrame:
     """Keep the row modified last per key; reject older versions.
 
@@ -486,9 +508,10 @@ def _keep_latest_versions(
     if older.any():
         latest_rows = ordered[complete].drop_duplicates(key, keep="last")
         latest_rows = latest_rows.set_index(key)[ROW]
+        label = key_label(key, headers)
         reasons = ordered.loc[older, key].apply(
             lambda values: (
-                f"older version of {'/'.join(key)} {'/'.join(map(str, values))}; "
+                f"older version of {label} {'/'.join(map(str, values))}; "
                 f"kept row {latest_rows.loc[_key_value(values, key)]}, "
                 "modified later"
             ),
@@ -702,13 +725,17 @@ def _row_locations(rows: pd.DataFrame, column: str) -> dict[str, tuple[str, int]
 
 
 def reject_undated_closed(
-    tables: dict[str, pd.DataFrame], quarantine: Quarantine
+    tables: dict[str, pd.DataFrame],
+    quarantine: Quarantine,
+    headers: Mapping[tuple[str, str], Mapping[str, str | None]] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Reject won or lost opportunities whose close date cannot be known.
 
     Such a deal has no ``close_date`` and no stage history, so no as-of date
     can tell whether it was still open then. Counting it as open would put a
     lost deal into the pipeline; the row is rejected with the fix instead.
+    ``headers`` is as in :func:`check_references`, so that the fix names the
+    close-date column as each file's header does.
     """
     opportunities = tables["opportunities"]
     history = tables.get("stage_history")
@@ -720,16 +747,36 @@ def reject_undated_closed(
     )
     if not undated.any():
         return tables
-    reasons = opportunities.loc[undated, "stage_category"].map(
-        lambda category: (
+    headers = headers or {}
+    files = opportunities.loc[undated, FILE].astype(str)
+    fixes = {
+        file: _close_date_fix(headers.get(("opportunities", file), {}))
+        for file in files.unique()
+    }
+    reasons = pd.Series(
+        [
             f"{category} without a close date or stage history, so the date it "
-            "closed is unknown; export the close date (CloseDate) or the stage "
-            "history"
-        )
+            f"closed is unknown; {fixes[file]}"
+            for category, file in zip(
+                opportunities.loc[undated, "stage_category"], files, strict=True
+            )
+        ],
+        index=files.index,
     )
     rows = _raw_rows(opportunities[undated])
     _reject(quarantine, "opportunities", rows, "close_date", reasons)
     return {**tables, "opportunities": opportunities[~undated].reset_index(drop=True)}
+
+
+def _close_date_fix(headers: Mapping[str, str | None]) -> str:
+    """Return how to date a closed deal of a file with these ``headers``."""
+    if headers and "close_date" not in headers:
+        return (
+            "export the close date and map its column onto close_date in the "
+            "source profile, or export the stage history"
+        )
+    label = column_label("close_date", headers)
+    return f"fill in {label} or export the stage history"
 
 
 def _raw_rows(rows: pd.DataFrame) -> pd.DataFrame:

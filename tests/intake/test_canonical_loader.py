@@ -174,7 +174,8 @@ INVALID_ROW_CASES = [
         {"name": "Acme again"},
         "account_id",
         "A1",
-        r"^duplicate account_id; first seen on row 1$",
+        r"^duplicate account_id; first seen on row 1; remove or merge the "
+        r"repeated rows, or export one row per account_id$",
         id="duplicate-account-id",
     ),
     pytest.param(
@@ -182,7 +183,8 @@ INVALID_ROW_CASES = [
         {"channel": "email"},
         "touch_id",
         "T1",
-        r"^duplicate touch_id; first seen on row 1$",
+        r"^duplicate touch_id; first seen on row 1; remove or merge the "
+        r"repeated rows, or export one row per touch_id$",
         id="duplicate-touch-id",
     ),
     pytest.param(
@@ -190,7 +192,8 @@ INVALID_ROW_CASES = [
         {"amount": "300"},
         "account_id",
         "A1",
-        r"^duplicate account_id/month; first seen on row 1$",
+        r"^duplicate account_id/month; first seen on row 1; remove or merge the "
+        r"repeated rows, or export one row per account_id and month$",
         id="duplicate-revenue-month",
     ),
     pytest.param(
@@ -605,7 +608,8 @@ def test_duplicate_key_keeps_first_row(tmp_path):
     quarantined = rejected(intake, "accounts")
     assert quarantined["row"].tolist() == [3]
     assert quarantined["reason"].tolist() == [
-        "duplicate account_id; first seen on row 1"
+        "duplicate account_id; first seen on row 1; remove or merge the repeated "
+        "rows, or export one row per account_id"
     ]
 
 

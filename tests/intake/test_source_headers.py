@@ -149,3 +149,61 @@ def test_missing_column_lists_candidates(tmp_path: Path) -> None:
     assert "(for name)" in message
     assert "looked for 'Account Name', 'Name'" in message
     assert "columns found: 'Account ID'" in message
+
+
+def test_duplicate_key_names_header(tmp_path: Path) -> None:
+    """A repeated opportunity ID names the "Opportunity ID" header and the fix."""
+    rows = [GOOD_DEAL, ("O1", "A2", "Closed Won", "200", "2024-03-02")]
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities_csv(rows)}
+
+    intake = load(tmp_path, files, mapped_profile())
+
+    bad = rejected(intake, "opportunities")
+    assert list(bad["row"]) == [2]
+    assert bad["column"].iloc[0] == "opportunity_id"
+    assert bad["reason"].iloc[0] == (
+        'duplicate column "Opportunity ID" (opportunity_id); first seen on row 1; '
+        "remove or merge the repeated rows, or export one row per opportunity_id"
+    )
+
+
+def test_undated_closed_names_header(tmp_path: Path) -> None:
+    """A won deal without a close date names the "Close Date" header."""
+    rows = [GOOD_DEAL, ("O2", "A2", "Closed Won", "200", "")]
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities_csv(rows)}
+
+    intake = load(tmp_path, files, mapped_profile())
+
+    bad = rejected(intake, "opportunities")
+    assert list(bad["row"]) == [2]
+    assert bad["column"].iloc[0] == "close_date"
+    assert bad["reason"].iloc[0] == (
+        "won without a close date or stage history, so the date it closed is "
+        'unknown; fill in column "Close Date" (close_date) or export the stage '
+        "history"
+    )
+    assert "CloseDate" not in bad["reason"].iloc[0]
+
+
+def test_undated_closed_without_column(tmp_path: Path) -> None:
+    """A file without a close-date column is told to export and map one."""
+    opportunities = (
+        "Opportunity ID,Account ID,Stage,Amount\n"
+        "O1,A1,Proposal,100\n"
+        "O2,A2,Closed Won,200\n"
+    )
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities}
+
+    intake = load(tmp_path, files, mapped_profile())
+
+    bad = rejected(intake, "opportunities")
+    assert list(bad["row"]) == [2]
+    assert bad["column"].iloc[0] == "close_date"
+    assert (
+        bad["reason"]
+        .iloc[0]
+        .endswith(
+            "export the close date and map its column onto close_date in the source "
+            "profile, or export the stage history"
+        )
+    )
