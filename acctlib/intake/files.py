@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,15 @@ logger = logging.getLogger(__name__)
 
 SUFFIXES = (".csv", ".parquet", ".xlsx")
 FALLBACK_ENCODING = "cp1252"
+# UTF-32 first, because the UTF-32 LE mark starts with the UTF-16 LE one.
+BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# The C parser's message for a line with more fields than the header.
+FIELD_COUNT_ERROR = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
 @dataclass(frozen=True)
@@ -54,15 +64,35 @@ def find_table_file(data_dir: Path, stem: str) -> Path | None:
     return None
 
 
+def bom_encoding(data: bytes) -> str | None:
+    """Return "utf-16" or "utf-32" when ``data`` starts with its byte-order mark."""
+    for mark, encoding in BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            return encoding
+    return None
+
+
 def decode_file(path: Path, encoding: str | None = None) -> tuple[str, str]:
     """Decode a text file and return the text and the encoding used.
 
-    Without a declared ``encoding`` the file is read as UTF-8 (dropping a
-    byte-order mark) or, when it is not valid UTF-8, as Windows-1252 (a
-    superset of Latin-1's printable characters). The five bytes that
-    Windows-1252 leaves undefined become U+FFFD.
+    Without a declared ``encoding`` a file that starts with a UTF-16 or
+    UTF-32 byte-order mark is read in that encoding. Other files are read
+    as UTF-8 (dropping a byte-order mark) or, when they are not valid
+    UTF-8, as Windows-1252 (a superset of Latin-1's printable characters).
+    The five bytes that Windows-1252 leaves undefined become U+FFFD.
     """
     data = path.read_bytes()
+    marked = None if encoding else bom_encoding(data)
+    if marked:
+        try:
+            return data.decode(marked), marked
+        except UnicodeDecodeError as error:
+            raise InputError(
+                f"cannot decode {path} as {marked.upper()}, which its byte-order "
+                f"mark declares: {error}. Save the file as CSV UTF-8 and run "
+                "again.",
+                file=str(path),
+            ) from error
     if encoding:
         try:
             return data.decode(encoding), encoding
@@ -104,10 +134,12 @@ def read_text_frame(
         raise InputError(f"input file {path} not found", file=str(path))
     suffix = path.suffix.lower()
     text = None
+    if suffix == ".csv" and _starts_with_bom(path):
+        encoding = None
     try:
         if suffix == ".csv" and encoding is None:
             text, used = decode_file(path)
-            if used != "utf-8-sig" and notes is not None:
+            if used == FALLBACK_ENCODING and notes is not None:
                 notes.append(
                     f"{path.name} is not valid UTF-8; read it as {used} "
                     '(save it as "CSV UTF-8" to silence this note).'
@@ -136,7 +168,9 @@ def read_text_frame(
             f"input file {path} is empty; expected a header row and data rows",
             file=str(path),
         ) from error
-    except (UnicodeDecodeError, pd.errors.ParserError, ValueError, OSError) as error:
+    except pd.errors.ParserError as error:
+        raise csv_parse_error(path, error, sep) from error
+    except (UnicodeDecodeError, ValueError, OSError) as error:
         raise InputError(
             f"cannot read input file {path} as {suffix.lstrip('.').upper()}: {error}. "
             f"Expected a {suffix} file with one header row.",
@@ -153,6 +187,36 @@ def read_text_frame(
     else:
         rows = range(1, len(frame) + 1)
     return frame.assign(**{row_column: rows})
+
+
+def _starts_with_bom(path: Path) -> bool:
+    """Tell whether a file starts with a UTF-16 or UTF-32 byte-order mark."""
+    with path.open("rb") as handle:
+        return bom_encoding(handle.read(4)) is not None
+
+
+def csv_parse_error(
+    path: Path, error: Exception, sep: str, fix: str = ""
+) -> InputError:
+    """Return the error for a CSV file that pandas could not split into fields.
+
+    A line with more fields than the header is named with both counts.
+    ``fix`` adds another remedy, such as declaring the delimiter.
+    """
+    match = FIELD_COUNT_ERROR.search(str(error))
+    if match is None:
+        return InputError(
+            f"cannot read input file {path} as CSV with delimiter {sep!r}: "
+            f"{error}. Expected a CSV file with one header row.",
+            file=str(path),
+        )
+    expected, line, found = match.groups()
+    return InputError(
+        f"{path}: line {line} has {found} fields, but the header has {expected}. "
+        f"Put double quotes around each field that contains the delimiter "
+        f'{sep!r} (as in "Acme, Inc."){fix}, then run again.',
+        file=str(path),
+    )
 
 
 def text_row_numbers(text: str, sep: str, count: int) -> list[int] | range:

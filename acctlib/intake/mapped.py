@@ -8,9 +8,10 @@ one profile reads both report exports (labels) and data-loader exports
 README section "Source profiles" shows the layout.
 
 Files are read as text: the delimiter is declared (``read.delimiter``) or
-taken from the header line, the encoding is declared (``read.encoding``) or
-UTF-8 with a fallback to Windows-1252 (a superset of Latin-1's printable
-characters) that adds a note. Line endings may be LF or CRLF.
+taken from the header line, the encoding is declared (``read.encoding``),
+UTF-16 or UTF-32 as a byte-order mark declares, or UTF-8 with a fallback to
+Windows-1252 (a superset of Latin-1's printable characters) that adds a
+note. Line endings may be LF or CRLF.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from acctlib import schema
 from acctlib.errors import InputError, ParameterError
 from acctlib.intake.canonical import FILE, MODIFIED, ROW, RawTable
 from acctlib.intake.files import (
+    FALLBACK_ENCODING,
     InputFile,
+    csv_parse_error,
     decode_file,
     escape_invisible,
     read_text_frame,
@@ -57,7 +60,7 @@ def read_export_file(
         frame = read_text_frame(path)
     else:
         text, used = decode_file(path, encoding)
-        if used != (encoding or "utf-8-sig"):
+        if not encoding and used == FALLBACK_ENCODING:
             notes.append(
                 f"{path.name} is not valid UTF-8; read it as {used} "
                 "(declare read.encoding in the profile to silence this note)."
@@ -71,7 +74,13 @@ def read_export_file(
                 sep=separator,
                 skip_blank_lines=True,
             )
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        except pd.errors.ParserError as error:
+            fix = (
+                ", or declare the file's delimiter as read.delimiter in the "
+                "source profile"
+            )
+            raise csv_parse_error(path, error, separator, fix) from error
+        except pd.errors.EmptyDataError as error:
             raise InputError(
                 f"cannot read {path} as CSV with delimiter {separator!r}: {error}",
                 file=str(path),

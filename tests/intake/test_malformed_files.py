@@ -1,0 +1,85 @@
+"""Malformed input files: stray delimiters, UTF-16, repeated headers, 0 bytes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from acctlib.errors import InputError
+from tests.intake.helpers import load, mapped_profile, opportunities_csv
+
+ACCOUNTS = (
+    "account_id,name,industry,country,region,employees,annual_revenue,owner,"
+    "created_at\n"
+    "A1,Acme,Software,DE,EMEA,120,5000000,Dana,2024-01-01T00:00:00Z\n"
+    "A2,Beacon,Retail,US,AMER,80,1000000,Dana,2024-01-01T00:00:00Z\n"
+)
+OPPORTUNITIES = (
+    "opportunity_id,account_id,type,stage,amount,created_at,close_date\n"
+    "O1,A1,new_business,Closed Won,1000,2024-02-01T10:00:00Z,2024-06-30\n"
+)
+MAPPED_ACCOUNTS = "Account ID,Account Name\nA1,Acme\nA2,Beacon\n"
+MAPPED_OPPORTUNITIES = opportunities_csv(
+    [("O1", "A1", "Closed Won", "100", "2024-03-01")]
+)
+
+
+def canonical_files(**changes: str | bytes) -> dict[str, str | bytes]:
+    return {"accounts.csv": ACCOUNTS, "opportunities.csv": OPPORTUNITIES, **changes}
+
+
+def mapped_files(**changes: str | bytes) -> dict[str, str | bytes]:
+    files = {"accounts.csv": MAPPED_ACCOUNTS, "opportunities.csv": MAPPED_OPPORTUNITIES}
+    return {**files, **changes}
+
+
+def test_extra_field_canonical(tmp_path: Path) -> None:
+    """An unquoted comma names the line, both field counts and the fix."""
+    accounts = ACCOUNTS.replace("A2,Beacon,", "A2,Beacon, Inc.,")
+
+    with pytest.raises(InputError) as caught:
+        load(tmp_path, canonical_files(**{"accounts.csv": accounts}), "canonical")
+
+    message = str(caught.value)
+    assert "accounts.csv: line 3 has 10 fields, but the header has 9" in message
+    assert "Put double quotes around each field that contains the delimiter" in message
+    assert "Error tokenizing" not in message
+
+
+def test_extra_field_mapped(tmp_path: Path) -> None:
+    """A mapped file's error also points at the profile's delimiter setting."""
+    accounts = MAPPED_ACCOUNTS.replace("A2,Beacon", "A2,Beacon,Inc.")
+
+    with pytest.raises(InputError) as caught:
+        load(tmp_path, mapped_files(**{"accounts.csv": accounts}), mapped_profile())
+
+    message = str(caught.value)
+    assert "accounts.csv: line 3 has 3 fields, but the header has 2" in message
+    assert "read.delimiter" in message
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_file_read(tmp_path: Path, encoding: str) -> None:
+    """Files with a UTF-16 or UTF-32 byte-order mark are read in that encoding."""
+    # Python's utf-16 and utf-32 codecs write a byte-order mark, utf-16-be none.
+    mark = "\ufeff" if encoding == "utf-16-be" else ""
+    accounts = (mark + ACCOUNTS.replace("Acme", "Acmé")).encode(encoding)
+
+    intake = load(tmp_path, canonical_files(**{"accounts.csv": accounts}), "canonical")
+
+    assert list(intake.tables["accounts"]["name"]) == ["Acmé", "Beacon"]
+    assert intake.quarantine.count() == 0
+    assert not any("not valid UTF-8" in note for note in intake.notes)
+
+
+def test_utf16_file_read_mapped(tmp_path: Path) -> None:
+    """A mapped UTF-16 export with tabs, as Excel saves "Unicode Text", is read."""
+    accounts = MAPPED_ACCOUNTS.replace(",", "\t").encode("utf-16")
+
+    intake = load(
+        tmp_path, mapped_files(**{"accounts.csv": accounts}), mapped_profile()
+    )
+
+    assert list(intake.tables["accounts"]["name"]) == ["Acme", "Beacon"]
+    assert not any("not valid UTF-8" in note for note in intake.notes)
