@@ -32,6 +32,8 @@ BYTE_ORDER_MARKS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+# pandas renames the second "name" header "name.1", the third "name.2".
+RENAMED_REPEAT = re.compile(r"^(.*)\.\d+$")
 # The C parser's message for a line with more fields than the header.
 FIELD_COUNT_ERROR = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
@@ -176,6 +178,7 @@ def read_text_frame(
             f"Expected a {suffix} file with one header row.",
             file=str(path),
         ) from error
+    check_repeated_headers(path, frame.columns, text=text, sep=sep, encoding=encoding)
     frame.columns = [str(column).strip() for column in frame.columns]
     if row_column is None:
         return frame
@@ -187,6 +190,80 @@ def read_text_frame(
     else:
         rows = range(1, len(frame) + 1)
     return frame.assign(**{row_column: rows})
+
+
+def check_repeated_headers(
+    path: Path,
+    columns: Iterable[object],
+    *,
+    text: str | None = None,
+    sep: str = ",",
+    encoding: str | None = "utf-8-sig",
+) -> None:
+    """Raise when a header appears more than once in the file's header row.
+
+    pandas renames repeats (``name.1``), which would then be reported as
+    missing or unknown columns. The header row is read again only when
+    ``columns``, the headers pandas returned, contain such a name. ``text``
+    is the decoded CSV text where the caller has it.
+
+    Raises
+    ------
+    InputError
+        Naming the repeated header and its column numbers and letters.
+    """
+    if path.suffix.lower() not in (".csv", ".xlsx"):
+        return
+    names = {str(column) for column in columns}
+    renamed = (RENAMED_REPEAT.match(name) for name in names)
+    if not any(match and match.group(1) in names for match in renamed):
+        return
+    positions: dict[str, list[int]] = {}
+    for number, cell in enumerate(_header_row(path, text, sep, encoding), start=1):
+        header = cell.replace("\ufeff", "").strip()
+        if header:
+            positions.setdefault(header, []).append(number)
+    for header, numbers in positions.items():
+        if len(numbers) > 1:
+            places = [f"{number} ({column_letter(number)})" for number in numbers]
+            listed = ", ".join(places[:-1]) + " and " + places[-1]
+            raise InputError(
+                f'{path}: header "{escape_invisible(header)}" appears '
+                f"{len(numbers)} times, in columns {listed}. Rename or delete "
+                "the repeated columns so that each header appears once, then "
+                "run again.",
+                file=str(path),
+                column=header,
+            )
+
+
+def _header_row(
+    path: Path, text: str | None, sep: str, encoding: str | None
+) -> list[str]:
+    """Return the cells of the first non-blank row of a CSV or XLSX file."""
+    if path.suffix.lower() == ".xlsx":
+        first = pd.read_excel(path, header=None, nrows=1, dtype=str)
+        return [] if first.empty else first.iloc[0].fillna("").tolist()
+    if text is not None:
+        return _first_csv_row(io.StringIO(text, newline=""), sep)
+    with path.open(encoding=encoding or "utf-8-sig", newline="") as handle:
+        return _first_csv_row(handle, sep)
+
+
+def _first_csv_row(lines: Iterable[str], sep: str) -> list[str]:
+    for row in csv.reader(lines, delimiter=sep):
+        if any(cell.strip() for cell in row):
+            return row
+    return []
+
+
+def column_letter(number: int) -> str:
+    """Return the spreadsheet letters of a 1-based column number (27 is AA)."""
+    letters = ""
+    while number > 0:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
 
 
 def _starts_with_bom(path: Path) -> bool:

@@ -31,6 +31,7 @@ from acctlib.intake.canonical import FILE, MODIFIED, ROW, RawTable
 from acctlib.intake.files import (
     FALLBACK_ENCODING,
     InputFile,
+    check_repeated_headers,
     csv_parse_error,
     decode_file,
     escape_invisible,
@@ -85,6 +86,7 @@ def read_export_file(
                 f"cannot read {path} as CSV with delimiter {separator!r}: {error}",
                 file=str(path),
             ) from error
+        check_repeated_headers(path, frame.columns, text=text, sep=separator)
     frame.columns = [_clean_header(column) for column in frame.columns]
     frame = frame.astype("str")
     if path.suffix.lower() == ".csv":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from acctlib.errors import InputError
@@ -83,3 +84,60 @@ def test_utf16_file_read_mapped(tmp_path: Path) -> None:
 
     assert list(intake.tables["accounts"]["name"]) == ["Acme", "Beacon"]
     assert not any("not valid UTF-8" in note for note in intake.notes)
+
+
+def test_repeated_header_canonical(tmp_path: Path) -> None:
+    """A header that appears twice is named with both column positions."""
+    accounts = ACCOUNTS.replace("owner,created_at", "name,created_at")
+
+    with pytest.raises(InputError) as caught:
+        load(tmp_path, canonical_files(**{"accounts.csv": accounts}), "canonical")
+
+    message = str(caught.value)
+    assert (
+        'accounts.csv: header "name" appears 2 times, in columns 2 (B) and 8 (H)'
+        in (message)
+    )
+    assert "Rename or delete the repeated columns" in message
+    assert "name.1" not in message
+    assert caught.value.column == "name"
+
+
+def test_repeated_header_mapped(tmp_path: Path) -> None:
+    """A mapped file with a repeated header is rejected the same way."""
+    accounts = "Account ID;Account Name;Account ID\nA1;Acme;A1\nA2;Beacon;A2\n"
+
+    with pytest.raises(InputError) as caught:
+        load(tmp_path, mapped_files(**{"accounts.csv": accounts}), mapped_profile())
+
+    assert 'header "Account ID" appears 2 times, in columns 1 (A) and 3 (C)' in str(
+        caught.value
+    )
+
+
+def test_repeated_header_xlsx(tmp_path: Path) -> None:
+    """An XLSX sheet with a repeated header is rejected with its letters."""
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = [["A1", "Acme", "x"], ["A2", "Beacon", "y"]]
+    sheet = pd.DataFrame(rows, columns=["Account ID", "Account Name", "Account Name"])
+    sheet.to_excel(data / "accounts.xlsx", index=False)
+
+    with pytest.raises(InputError) as caught:
+        load(tmp_path, {"opportunities.csv": MAPPED_OPPORTUNITIES}, mapped_profile())
+
+    assert 'header "Account Name" appears 2 times, in columns 2 (B) and 3 (C)' in str(
+        caught.value
+    )
+
+
+def test_header_like_renamed_repeat(tmp_path: Path) -> None:
+    """Headers "name" and "name.1" that the file really has are read."""
+    accounts = ACCOUNTS.replace("owner,created_at", "owner,created_at,name.1")
+    accounts = accounts.replace(
+        "Dana,2024-01-01T00:00:00Z", "Dana,2024-01-01T00:00:00Z,x"
+    )
+
+    intake = load(tmp_path, canonical_files(**{"accounts.csv": accounts}), "canonical")
+
+    assert list(intake.tables["accounts"]["name"]) == ["Acme", "Beacon"]
