@@ -12,12 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from acctlib import schema
+from acctlib.errors import InputError
 from acctlib.intake import bulk
 from acctlib.intake.canonical import ROW, RawTable
 from acctlib.intake.files import (
     InputFile,
     find_table_file,
+    is_empty_file,
     read_text_frame,
     sha256_file,
 )
@@ -32,6 +36,10 @@ def read_source(
     for name in schema.TABLES:
         path = find_table_file(data_dir, name)
         if path is None:
+            continue
+        if is_empty_file(path):
+            raw_tables.append(_empty_table(name, path))
+            inputs.append(InputFile(name, str(path), sha256_file(path), 0))
             continue
         if bulk.use_bulk(name, path, params):
             # Large tables are read and validated in DuckDB during assembly.
@@ -52,3 +60,27 @@ def read_source(
             )
         )
     return raw_tables, inputs
+
+
+def _empty_table(name: str, path: Path) -> RawTable:
+    """Return an optional table without rows for an empty file.
+
+    Raises
+    ------
+    InputError
+        When ``name`` is a required table.
+    """
+    if not schema.TABLES[name].optional:
+        raise InputError(
+            f"input file {path} is empty, but table {name} is required; export "
+            f"{name} again with its header row and data rows, then run again",
+            file=str(path),
+        )
+    frame = pd.DataFrame(
+        {column: pd.Series(dtype="str") for column in schema.TABLES[name].column_names}
+    )
+    note = (
+        f"{path.name} is empty, so {name} has no rows; export {name} again to "
+        "include them."
+    )
+    return RawTable(table=name, file=str(path), frame=frame, notes=[note])

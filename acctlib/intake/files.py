@@ -74,6 +74,23 @@ def bom_encoding(data: bytes) -> str | None:
     return None
 
 
+def is_empty_file(path: Path) -> bool:
+    """Tell whether a file has no bytes, or a CSV file only blank lines.
+
+    Only CSV files under 64 bytes are read, so a large file costs no read.
+    """
+    size = path.stat().st_size
+    if size == 0:
+        return True
+    if path.suffix.lower() != ".csv" or size >= 64:
+        return False
+    data = path.read_bytes()
+    for mark, _ in BYTE_ORDER_MARKS:
+        data = data.removeprefix(mark)
+    data = data.removeprefix(codecs.BOM_UTF8)
+    return not data.replace(b"\x00", b"").strip()
+
+
 def decode_file(path: Path, encoding: str | None = None) -> tuple[str, str]:
     """Decode a text file and return the text and the encoding used.
 
@@ -167,7 +184,8 @@ def read_text_frame(
         raise
     except pd.errors.EmptyDataError as error:
         raise InputError(
-            f"input file {path} is empty; expected a header row and data rows",
+            f"input file {path} is empty; expected a header row and data rows. "
+            "Export the file again with its header row.",
             file=str(path),
         ) from error
     except pd.errors.ParserError as error:

@@ -35,6 +35,7 @@ from acctlib.intake.files import (
     csv_parse_error,
     decode_file,
     escape_invisible,
+    is_empty_file,
     read_text_frame,
     sha256_file,
     text_row_numbers,
@@ -252,6 +253,19 @@ def read_mapped_tables(
                 f"{profile.get('name')} profile needs one for {key}",
                 file=str(data_dir),
             )
+        if is_empty_file(path):
+            if not spec.get("optional"):
+                raise InputError(
+                    f"{path} is empty, but the {profile.get('name')} profile "
+                    f"needs it for {key}; export it again with its header row "
+                    "and data rows, then run again",
+                    file=str(path),
+                )
+            notes.append(
+                f"{path.name} is empty, so {key} has no rows; export it again "
+                "to include them."
+            )
+            continue
         frame, file_notes = read_export_file(
             path,
             encoding=spec.get("encoding") or read.get("encoding"),

@@ -873,7 +873,7 @@ def test_missing_required_column_raises(tmp_path, table, column):
         pytest.param(
             "accounts.csv",
             b"",
-            r"input file .*accounts\.csv is empty; expected a header row",
+            r"input file .*accounts\.csv is empty, but table accounts is required",
             id="empty-csv",
         ),
         pytest.param(

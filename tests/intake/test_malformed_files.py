@@ -141,3 +141,50 @@ def test_header_like_renamed_repeat(tmp_path: Path) -> None:
     intake = load(tmp_path, canonical_files(**{"accounts.csv": accounts}), "canonical")
 
     assert list(intake.tables["accounts"]["name"]) == ["Acme", "Beacon"]
+
+
+@pytest.mark.parametrize("content", [b"", b"\n", b"\xef\xbb\xbf\r\n"])
+def test_empty_optional_file_canonical(tmp_path: Path, content: bytes) -> None:
+    """An empty optional table file is read as a table without rows, with a note."""
+    intake = load(tmp_path, canonical_files(**{"signals.csv": content}), "canonical")
+
+    # A table without rows is left out, as a header-only file is.
+    signals = intake.tables.get("signals")
+    assert signals is None or signals.empty
+    assert len(intake.tables["accounts"]) == 2
+    assert "signals.csv is empty, so signals has no rows" in " ".join(intake.notes)
+
+
+def test_empty_required_file_canonical(tmp_path: Path) -> None:
+    """An empty required table file raises with what to do."""
+    with pytest.raises(InputError) as caught:
+        load(tmp_path, canonical_files(**{"accounts.csv": b""}), "canonical")
+
+    message = str(caught.value)
+    assert "accounts.csv is empty, but table accounts is required" in message
+    assert "export accounts again with its header row and data rows" in message
+
+
+def test_empty_optional_file_mapped(tmp_path: Path) -> None:
+    """An empty optional file of a profile is skipped with a note."""
+    files = mapped_files(**{"history.csv": b""})
+
+    intake = load(tmp_path, files, mapped_profile())
+
+    history = intake.tables.get("stage_history")
+    assert history is None or history.empty
+    assert "history.csv is empty, so stage_history has no rows" in " ".join(
+        intake.notes
+    )
+
+
+def test_empty_required_file_mapped(tmp_path: Path) -> None:
+    """An empty required file of a profile raises with what to do."""
+    with pytest.raises(InputError) as caught:
+        load(tmp_path, mapped_files(**{"accounts.csv": b""}), mapped_profile())
+
+    message = str(caught.value)
+    assert "accounts.csv is empty, but the test profile needs it for accounts" in (
+        message
+    )
+    assert "export it again with its header row and data rows" in message
