@@ -302,6 +302,9 @@ def coerce(
             f"Expected {expected}."
         ) from error
     _check_bounds(declaration, converted, origin)
+    value_check = _VALUE_CHECKS.get(name)
+    if value_check is not None:
+        value_check(name, converted, origin)
     return converted
 
 
@@ -390,6 +393,34 @@ def _check_bounds(declaration: Declaration, value: Any, origin: str) -> None:
             f"parameter {name!r} in {origin} is {value}, above its maximum "
             f"{declaration.maximum} ({declaration.unit})"
         )
+
+
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
+def _check_currency_code(name: str, value: str, origin: str) -> None:
+    """Reject a value that is not in the form of an ISO 4217 code, such as EUR.
+
+    Only the form is checked, because no list of assigned codes is installed,
+    so a well-formed but unassigned code such as ``XYZ`` passes. A lower-case
+    code is rejected rather than upper-cased, so that the value in reports,
+    manifests and run names is the one the user wrote.
+    """
+    if _CURRENCY_CODE.fullmatch(value):
+        return
+    suggestion = value.strip().upper()
+    if _CURRENCY_CODE.fullmatch(suggestion):
+        hint = f"; did you mean {suggestion!r}?"
+    else:
+        hint = "; write three upper-case letters, such as USD or EUR"
+    raise ParameterError(
+        f"invalid value {value!r} for parameter {name!r} in {origin}: not an "
+        f"ISO 4217 currency code{hint}"
+    )
+
+
+_VALUE_CHECKS = {"report_currency": _check_currency_code}
+"""Checks of single parameters beyond their declared type and bounds."""
 
 
 class _ParamsLoader(yaml.SafeLoader):

@@ -464,3 +464,49 @@ def test_dumps_writes_sorted_json():
     assert '"as_of": "2026-02-28"' in text
     assert '"data_dir": "data/sample"' in text
     assert text.index('"as_of"') < text.index('"variant"')
+
+
+@pytest.mark.parametrize("code", ["USD", "EUR", "JPY"])
+def test_report_currency_accepts_iso_code(code):
+    params = resolve_params(overrides=[f"report_currency={code}"])
+
+    assert params["report_currency"] == code
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        pytest.param(
+            "report_currency=usd",
+            r"invalid value 'usd' for parameter 'report_currency'.*"
+            r"did you mean 'USD'\?",
+            id="lower-case",
+        ),
+        pytest.param(
+            "report_currency=EURO",
+            r"invalid value 'EURO' for parameter 'report_currency'.*three "
+            r"upper-case letters",
+            id="four-letters",
+        ),
+        pytest.param(
+            "report_currency=$",
+            r"invalid value '\$' for parameter 'report_currency'",
+            id="symbol",
+        ),
+        pytest.param(
+            "report_currency=''",
+            r"invalid value '' for parameter 'report_currency'",
+            id="empty",
+        ),
+    ],
+)
+def test_report_currency_rejects_non_iso_code(override, message):
+    with pytest.raises(ParameterError, match=message):
+        resolve_params(overrides=[override])
+
+
+def test_report_currency_in_file_is_checked(tmp_path):
+    path = write_params(tmp_path, "report_currency: eur\n")
+
+    with pytest.raises(ParameterError, match=r"params\.yaml.*did you mean 'EUR'\?"):
+        resolve_params(path)
