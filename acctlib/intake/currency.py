@@ -15,7 +15,11 @@ this order of precedence:
    unit of ``currency``; an opportunity converts at the latest rate dated
    on or before its close date (its creation date when it has none).
 
-An amount in another currency that none of these converts raises
+Supplied amounts that equal ``amount_original`` on every row of another
+currency, while the report-currency rows differ or are absent, are in that
+other currency and raise :class:`~acctlib.errors.InputError`, so that USD
+amounts are never shown as EUR. An amount in another currency that none of
+these converts raises
 :class:`~acctlib.errors.InputError` naming the file, the column, the
 currencies found and their row counts. When the export has a converted
 column, a row whose converted cell is empty keeps its amount missing
@@ -27,6 +31,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from acctlib.errors import InputError
@@ -108,6 +113,7 @@ def convert_amounts(
     frame = opportunities.copy()
     currency = frame["currency"].fillna("").str.strip().str.upper()
     frame["currency"] = currency.where(currency != "", None)
+    _check_supplied_currency(frame, currency, report_currency.upper(), file)
     has_source_amount = frame["amount"].notna()
     needs = frame["amount"].isna() & frame["amount_original"].notna()
     same = needs & currency.isin(["", report_currency.upper()])
@@ -146,6 +152,56 @@ def convert_amounts(
     frame.loc[foreign, "amount"] = converted
     basis["rates_table"] = int(foreign.sum())
     return frame, basis
+
+
+def _check_supplied_currency(
+    frame: pd.DataFrame, currency: pd.Series, report_currency: str, file: str
+) -> None:
+    """Raise when the supplied ``amount`` is in a currency other than the report's.
+
+    The currency of the supplied amounts shows where ``amount`` equals
+    ``amount_original``: every row in that currency agrees, and rows in
+    other currencies differ. The check raises when some other currency
+    agrees on every row while the report currency has no rows or disagrees,
+    which is the case of amounts in USD run with ``report_currency`` EUR.
+    """
+    # NOTE: with no row in the report currency, a currency pegged 1:1 to it
+    # (such as PAB to USD) also agrees on every row and raises here.
+    known = (
+        frame["amount"].notna() & frame["amount_original"].notna() & (currency != "")
+    )
+    if not known.any():
+        return
+    agrees = pd.Series(
+        np.isclose(
+            frame.loc[known, "amount"],
+            frame.loc[known, "amount_original"],
+            rtol=1e-6,
+            atol=0.005,
+        ),
+        index=currency[known].to_numpy(),
+    )
+    agrees_everywhere = agrees.groupby(level=0).all()
+    if agrees_everywhere.get(report_currency, False):
+        return
+    others = [code for code, ok in agrees_everywhere.items() if ok]
+    if not others:
+        return
+    counts = currency[known].value_counts()
+    found = ", ".join(
+        f"{code} ({counts[code]:,} {'row' if counts[code] == 1 else 'rows'})"
+        for code in others
+    )
+    raise InputError(
+        f"{file}: column amount contains amounts in {others[0]}, not in the "
+        f"report currency {report_currency}, because amount equals "
+        f"amount_original on every opportunity in {found}. Set "
+        f"report_currency to {others[0]}, or leave amount empty and set "
+        f"rates_file in the profile to a table of {report_currency} rates so "
+        "that amount_original is converted",
+        file=file,
+        column="amount",
+    )
 
 
 def _convert_with_rates(

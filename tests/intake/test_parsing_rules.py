@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from acctlib.errors import InputError
+from acctlib.intake.currency import convert_amounts
 from acctlib.intake.dates import parse_datetimes
 from acctlib.intake.mapped import read_export_file
 from acctlib.intake.money import parse_money
@@ -258,6 +259,48 @@ def test_currency_without_rates_raises(tmp_path: Path) -> None:
     assert "amount_original" in message
     assert "EUR (1 row)" in message
     assert "JPY (1 row)" in message
+
+
+def test_converted_column_in_other_currency_raises(tmp_path: Path) -> None:
+    """Converted amounts in USD are not relabelled as EUR."""
+    csv = CURRENCY_ROWS.format(
+        extra=",Amount (converted)", eur=",5500.00", usd=",2000.00", jpy=",650.00"
+    )
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": csv}
+    with pytest.raises(InputError, match="opportunities.csv") as caught:
+        load(tmp_path, files, mapped_profile(), "report_currency=EUR")
+    message = str(caught.value)
+    assert "in USD, not in the report currency EUR" in message
+    assert "rates_file" in message
+
+
+@pytest.mark.parametrize("report_currency", ["EUR", "GBP"])
+def test_supplied_amount_in_other_currency_raises(report_currency: str) -> None:
+    """Supplied USD amounts are not relabelled, with or without rows in EUR."""
+    opportunities = pd.DataFrame(
+        {
+            "amount": [5500.0, 2000.0, 3000.0],
+            "amount_original": [5000.0, 2000.0, 3000.0],
+            "currency": ["EUR", "USD", "usd "],
+            "close_date": pd.to_datetime(["2024-03-01"] * 3),
+            "created_at": pd.to_datetime(["2024-01-01"] * 3, utc=True),
+        }
+    )
+    with pytest.raises(InputError, match="opportunities.csv") as caught:
+        convert_amounts(opportunities, report_currency, None, "opportunities.csv")
+    message = str(caught.value)
+    assert f"in USD, not in the report currency {report_currency}" in message
+    assert "(2 rows)" in message
+
+
+def test_supplied_amount_in_report_currency_passes(tmp_path: Path) -> None:
+    """Converted amounts agree with the originals of report-currency rows."""
+    csv = CURRENCY_ROWS.format(
+        extra=",Amount (converted)", eur=",5500.00", usd=",2000.00", jpy=",650.00"
+    )
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": csv}
+    intake = load(tmp_path, files, mapped_profile(), "report_currency=USD")
+    assert intake.currency_basis["source"] == 3
 
 
 # 8. Duplicate accounts
