@@ -204,7 +204,12 @@ def run_build(args: argparse.Namespace, argv: list[str]) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     from acctlib.build import section_paths
-    from acctlib.dataquality import format_check_report, has_errors
+    from acctlib.dataquality import (
+        check_as_of,
+        currency_note,
+        format_check_report,
+        has_errors,
+    )
     from acctlib.intake import load_source
     from acctlib.intake.quarantine import write_csv_safely
     from acctlib.params import resolve_params
@@ -214,13 +219,20 @@ def run_check(args: argparse.Namespace) -> int:
     section_paths(params["sections"])
     intake = load_source(params)
     check_owner_slice(params, intake.tables)
-    print(format_check_report(intake, show=max(args.show, 0)))
+    print(format_check_report(intake, show=max(args.show, 0), as_of=params.as_of))
     if args.rejected:
         write_csv_safely(intake.quarantine.to_frame(), args.rejected)
         print(f"\nEvery rejected row and blanked cell: {args.rejected}")
-    if intake.notes:
+    notes = list(intake.notes)
+    notes += [
+        finding["message"] for finding in check_as_of(intake.tables, params.as_of)
+    ]
+    currency = currency_note(intake.tables, str(params["report_currency"]))
+    if currency is not None:
+        notes.append(currency)
+    if notes:
         print("\nNotes:")
-        for note in intake.notes:
+        for note in notes:
             print(f"  {note}")
     # Exit 1 when the stage map misses a stage or the counts do not add up.
     return 1 if has_errors(intake) else 0

@@ -13,7 +13,8 @@ the same figures:
 - ``dq_stage_lint``: the stage-map findings;
 - ``dq_findings``: opportunities kept but odd (closed before created, won
   without amount, open or won with a negative amount, no account, shared
-  by several companies), and data that ends well before the as-of date;
+  by several companies), data that ends well before the as-of date, and
+  an as-of date before the first opportunity;
 - ``dq_currency``: the report currency and how many amounts each basis
   converted;
 - ``dq_account_amounts``: won amount per account under the
@@ -90,17 +91,76 @@ def prepare_data_quality(context: Any) -> None:
     date adds a finding and a note (:func:`check_freshness`).
     """
     parts = summarize_intake(context.intake)
-    stale = check_freshness(context.intake.tables, context.as_of)
-    if stale is not None:
+    findings = check_as_of(context.intake.tables, context.as_of)
+    if findings:
         parts["dq_findings"] = pd.concat(
-            [parts["dq_findings"], pd.DataFrame([stale])], ignore_index=True
+            [parts["dq_findings"], pd.DataFrame(findings)], ignore_index=True
         )
-        context.notes.append(stale["message"])
-        logger.warning("%s", stale["message"])
+    for finding in findings:
+        context.notes.append(finding["message"])
+        logger.warning("%s", finding["message"])
+    basis = context.intake.currency_basis
+    note = currency_note(context.intake.tables, basis.get("report_currency", ""))
+    if note is not None:
+        context.notes.append(note)
     for name, frame in parts.items():
         context.store(name, _typed(frame.reset_index(drop=True)))
-    basis = context.intake.currency_basis
     context.headline["report_currency"] = basis.get("report_currency")
+
+
+def check_as_of(tables: dict[str, Any], as_of: dt.date) -> list[dict[str, Any]]:
+    """Return the findings of an as-of date far after or before the data.
+
+    Both ``build`` and ``check`` list them, from :func:`check_freshness`
+    and :func:`check_as_of_before_data`.
+    """
+    findings = [
+        check_freshness(tables, as_of),
+        check_as_of_before_data(tables, as_of),
+    ]
+    return [finding for finding in findings if finding is not None]
+
+
+def check_as_of_before_data(
+    tables: dict[str, Any], as_of: dt.date
+) -> dict[str, Any] | None:
+    """Return a finding when ``as_of`` is before the first opportunity was created.
+
+    Only records known on or before the as-of date count, so such a report
+    shows zero for every figure. Returns None when the data has no dates.
+    """
+    created = pd.to_datetime(tables["opportunities"]["created_at"], utc=True).min()
+    if pd.isna(created):
+        return None
+    first_day = created.date()
+    if as_of >= first_day:
+        return None
+    return {
+        "check": "as-of before data",
+        "rows": len(tables["opportunities"]),
+        "amount": 0.0,
+        "message": (
+            f"The as-of date {as_of:%d %b %Y} is before the first opportunity "
+            f"was created on {first_day:%d %b %Y}, so no record counts and every "
+            f"figure of the report is zero. Set as_of to {first_day:%d %b %Y} or "
+            "later."
+        ),
+    }
+
+
+def currency_note(tables: dict[str, Any], report_currency: str) -> str | None:
+    """Return a note that amounts are assumed in ``report_currency``, or None.
+
+    The note applies when no opportunity names its currency, because then
+    nothing shows which currency the amounts are in.
+    """
+    currency = tables["opportunities"].get("currency")
+    if currency is not None and currency.notna().any():
+        return None
+    return (
+        "The opportunities have no currency column, so every amount is taken "
+        f"to be in the report currency {report_currency}."
+    )
 
 
 def check_freshness(
@@ -185,13 +245,23 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     return result
 
 
-def format_check_report(intake: Intake, *, show: int = 20) -> str:
+def format_check_report(
+    intake: Intake, *, show: int = 20, as_of: dt.date | None = None
+) -> str:
     """Return the text the ``check`` command prints.
 
     ``show`` is how many rejected rows and blanked cells are listed one by
-    one, with file, row, column and value; the rest are only counted.
+    one, with file, row, column and value; the rest are only counted. With
+    ``as_of``, the findings of :func:`check_as_of` join the data-quality
+    findings.
     """
     parts = summarize_intake(intake)
+    if as_of is not None:
+        findings = check_as_of(intake.tables, as_of)
+        if findings:
+            parts["dq_findings"] = pd.concat(
+                [parts["dq_findings"], pd.DataFrame(findings)], ignore_index=True
+            )
     quarantined = intake.quarantine.to_frame()
     listed = quarantined[["file", "row", "column", "value", "reason", "action"]]
     more = len(listed) - show

@@ -121,6 +121,18 @@ def test_check_rejects_owner_without_accounts(small_sample, capsys):
     assert "owner 'Nobody Here' owns no account" in capsys.readouterr().err
 
 
+def test_check_reports_stale_data(small_sample, capsys):
+    code = cli.main(
+        ["check", "--set", f"data_dir={small_sample}", "--set", "as_of=2026-09-30"]
+    )
+
+    output = capsys.readouterr().out
+    assert code == 0
+    assert "data older than as-of" in output
+    notes = output.partition("\nNotes:\n")[2]
+    assert "days before the as-of date 30 Sep 2026" in notes
+
+
 def test_check_rejects_team_member_without_accounts(small_sample, tmp_path, capsys):
     params_file = tmp_path / "team.yaml"
     params_file.write_text(

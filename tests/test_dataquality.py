@@ -159,3 +159,66 @@ def test_stale_data_logs_warning(small_sample, tmp_path, caplog):
     assert len(warnings) == 1
     assert "days before the as-of date 31 Dec 2027" in warnings[0].getMessage()
     assert context.notes == [warnings[0].getMessage()]
+
+
+def test_as_of_before_data_is_flagged():
+    tables = _tables(["2023-07-10", "2024-01-05"])
+
+    finding = dataquality.check_as_of_before_data(tables, dt.date(2022, 1, 31))
+
+    assert finding is not None
+    assert finding["check"] == "as-of before data"
+    assert "31 Jan 2022" in finding["message"]
+    assert "first opportunity was created on 10 Jul 2023" in finding["message"]
+    assert "Set as_of to 10 Jul 2023 or later" in finding["message"]
+
+
+def test_as_of_within_data_passes():
+    tables = _tables(["2023-07-10", "2024-01-05"])
+
+    assert dataquality.check_as_of_before_data(tables, dt.date(2023, 7, 10)) is None
+
+
+def test_as_of_before_data_without_dates():
+    tables = _tables([None, None])
+
+    assert dataquality.check_as_of_before_data(tables, dt.date(2022, 1, 31)) is None
+
+
+def test_as_of_before_data_logs_warning(small_sample, tmp_path, caplog):
+    params = small_params(small_sample, tmp_path, "as_of=2022-01-31")
+    intake = load_source(params)
+    context = PrepareContext(con=engine.connect(), intake=intake, params=params)
+
+    with caplog.at_level(logging.WARNING, logger="acctlib"):
+        dataquality.prepare_data_quality(context)
+
+    warnings = [record.getMessage() for record in caplog.records]
+    assert any("before the first opportunity" in message for message in warnings)
+    assert any("before the first opportunity" in note for note in context.notes)
+
+
+def test_currency_note_without_currency_column():
+    tables = {"opportunities": pd.DataFrame({"currency": [None, None]})}
+
+    note = dataquality.currency_note(tables, "EUR")
+
+    assert note is not None
+    assert "no currency" in note
+    assert "in the report currency EUR" in note
+
+
+def test_currency_note_with_currency_column():
+    tables = {"opportunities": pd.DataFrame({"currency": ["USD", None]})}
+
+    assert dataquality.currency_note(tables, "USD") is None
+
+
+def test_check_report_lists_date_findings(small_sample, tmp_path):
+    params = small_params(small_sample, tmp_path, "as_of=2026-09-30")
+    intake = load_source(params)
+
+    text = dataquality.format_check_report(intake, as_of=params.as_of)
+
+    assert "data older than as-of" in text
+    assert "days before the as-of date 30 Sep 2026" in text
