@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import altair as alt
 import pandas as pd
+from IPython.display import HTML
 
+from acctlib.charts import no_data_note
 from acctlib.labels import WON_PLUS_WEIGHTED_OPEN_ACV
 from acctlib.tiering import TIER_LABELS
 
@@ -60,21 +62,30 @@ def plot_tier_pyramid(shares: pd.DataFrame, currency: str) -> alt.Chart:
     return (bars + labels).properties(height=200)
 
 
-def plot_transition_heatmap(transitions: pd.DataFrame, period: str) -> alt.Chart:
+def plot_transition_heatmap(
+    transitions: pd.DataFrame, period: str
+) -> alt.LayerChart | HTML:
     """Heat map of accounts moving from one tier to another over ``period``.
 
     ``transitions`` has ``period``, ``from_tier``, ``to_tier`` and
-    ``accounts``.
+    ``accounts``. A period without rows gives a note in place of the chart.
     """
     data = transitions[transitions["period"] == period].copy()
-    data["from_label"] = data["from_tier"].map(FROM_LABELS)
-    data["to_label"] = data["to_tier"].map(TIER_LABELS)
-    from_order = list(FROM_LABELS.values())
     title = (
         "Tier movement since last month"
         if period == "month"
         else "Tier movement over the year"
     )
+    if data.empty:
+        start = (
+            "the previous month-end"
+            if period == "month"
+            else "the month-end 12 months before the as-of date"
+        )
+        return no_data_note(title, f"The tier history does not reach back to {start}.")
+    data["from_label"] = data["from_tier"].map(FROM_LABELS)
+    data["to_label"] = data["to_tier"].map(TIER_LABELS)
+    from_order = list(FROM_LABELS.values())
     base = alt.Chart(data, title=title).encode(
         y=alt.Y("from_label:N", sort=from_order, title="From"),
         x=alt.X("to_label:N", sort=TIER_ORDER, title="To"),

@@ -147,6 +147,20 @@ def show(chart: alt.TopLevelMixin | HTML) -> None:
     display(HTML(chart_html(chart)))
 
 
+def no_data_note(title: str, reason: str) -> HTML:
+    """Return a note in place of the chart ``title`` when it has no data.
+
+    A chart of no rows would draw empty axes and, in its static SVG, NaN
+    for the colour scale, so the page says why the chart is missing.
+    """
+    from html import escape
+
+    return HTML(
+        f'<p class="note"><strong>{escape(title)}</strong>: No data. '
+        f"{escape(reason)}</p>"
+    )
+
+
 def plot_accounts_by_status(counts: pd.DataFrame) -> alt.Chart:
     """Bar chart of accounts per status.
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import altair as alt
 import pandas as pd
+from IPython.display import HTML
 
-from acctlib.accountcharts import plot_tier_pyramid
+from acctlib.accountcharts import plot_tier_pyramid, plot_transition_heatmap
 
 
 def test_pyramid_labels_count_accounts_in_words():
@@ -33,3 +35,27 @@ def test_pyramid_names_weighted_open_acv():
 
     assert bars["title"] == "Tier pyramid: accounts · Won + weighted open ACV (USD)"
     assert tooltips["value"] == "Won + weighted open ACV"
+
+
+def test_heatmap_without_data_says_so():
+    empty = pd.DataFrame(
+        {"period": [], "start": [], "from_tier": [], "to_tier": [], "accounts": []}
+    )
+
+    result = plot_transition_heatmap(empty, "year")
+
+    assert isinstance(result, HTML)
+    assert "Tier movement over the year" in result.data
+    assert "No data" in result.data
+    assert "NaN" not in result.data
+
+
+def test_heatmap_of_zero_moves_is_a_chart():
+    grid = pd.MultiIndex.from_product(
+        [[0, 1, 2, 3, 4], [1, 2, 3, 4]], names=["from_tier", "to_tier"]
+    ).to_frame(index=False)
+    zeros = grid.assign(accounts=0, period="year")
+
+    result = plot_transition_heatmap(zeros, "year")
+
+    assert isinstance(result, alt.LayerChart)
