@@ -191,7 +191,12 @@ def parse_integer(raw: pd.Series, **options: object) -> Parsed:
     fractional = values.notna() & ((values != values.round()) | (values.abs() >= 2**63))
     failed = parsed.failed | fractional
     integers = values.where(~failed).round().astype("Int64")
-    return _result(integers, failed, "invalid whole number")
+    errors = pd.Series(pd.NA, index=values.index, dtype="object")
+    errors[failed] = [
+        f"invalid whole number {cell!r}; expected digits such as 12 or 1200"
+        for cell in raw[failed]
+    ]
+    return Parsed(integers, errors)
 
 
 def parse_boolean(

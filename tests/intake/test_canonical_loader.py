@@ -358,7 +358,7 @@ BLANKED_CELL_CASES = [
         {"account_id": "A2", "employees": "12.5"},
         "employees",
         "12.5",
-        r"^invalid whole number$",
+        r"^invalid whole number '12\.5'; expected digits such as 12 or 1200$",
         id="fractional-employees",
     ),
     pytest.param(

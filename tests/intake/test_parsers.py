@@ -30,7 +30,7 @@ TIMESTAMP_REASON = "invalid timestamp; expected ISO 8601 such as 2024-03-15T09:3
 DATE_REASON = "invalid date; expected YYYY-MM-DD"
 NUMBER_REASON = "invalid number; expected a plain decimal such as 1234.50 or 0.25"
 AMOUNT_REASON = "invalid amount; expected a plain decimal such as 1234.50 or 0.25"
-INTEGER_REASON = "invalid whole number"
+INTEGER_REASON = "invalid whole number {!r}; expected digits such as 12 or 1200"
 BOOLEAN_REASON = "invalid boolean; expected true/false, yes/no or 1/0"
 
 
@@ -254,7 +254,7 @@ def test_parse_integer_invalid(cell):
     value, error = parse_one(parse_integer, cell)
 
     assert pd.isna(value)
-    assert error == INTEGER_REASON
+    assert error == INTEGER_REASON.format(cell)
 
 
 @pytest.mark.parametrize(
@@ -401,7 +401,7 @@ def test_parse_integer_rejects_typed_fraction():
     result = parse_integer(pd.Series([1.5, 2.0]))
 
     assert result.failed.tolist() == [True, False]
-    assert result.errors.iloc[0] == INTEGER_REASON
+    assert result.errors.iloc[0] == INTEGER_REASON.format(1.5)
     assert result.values.iloc[1] == 2
 
 
