@@ -64,20 +64,43 @@ def select_account_ids(
         selected_owners.update(str(member).strip().casefold() for member in teams[team])
     ids = sorted(accounts.loc[owners.isin(selected_owners), "account_id"].astype(str))
     if not ids:
-        names = sorted(accounts["owner"].dropna().astype(str).unique())
-        known = ", ".join(names[:20])
-        if len(names) > 20:
-            known += f" and {len(names) - 20} more"
         selection = " or ".join(
             f"{kind} {value!r}"
             for kind, value in (("owner", owner), ("team", team))
             if value
         )
         raise ParameterError(
-            f"{selection} owns no account; known owners: {known}. Check the "
-            "spelling against the owner column of the accounts file"
+            f"{selection} owns no account; {_list_owners(accounts['owner'], owner)}. "
+            "Check the spelling against the owner column of the accounts file"
         )
     return ids
+
+
+def _list_owners(owners: pd.Series, owner: str, limit: int = 20) -> str:
+    """Return up to ``limit`` known owners, the ones closest to ``owner`` first."""
+    known = sorted(set(owners.dropna().astype(str).str.strip()) - {""})
+    closest = _closest_owners(owner, known) if owner else []
+    others = [name for name in known if name not in closest]
+    shown = others[: max(limit - len(closest), 0)]
+    listed = ", ".join(shown)
+    if len(others) > len(shown):
+        listed += f" and {len(others) - len(shown)} more"
+    if not closest:
+        return f"known owners: {listed}"
+    close = ", ".join(repr(name) for name in closest)
+    return f"closest known owners: {close}; other owners: {listed}"
+
+
+def _closest_owners(name: str, known: list[str]) -> list[str]:
+    """Return up to three of the ``known`` owners closest to ``name``, ignoring case.
+
+    The names are shown as the accounts file spells them.
+    """
+    by_folded: dict[str, str] = {}
+    for owner in known:
+        by_folded.setdefault(owner.casefold(), owner)
+    close = difflib.get_close_matches(name.strip().casefold(), by_folded, n=3)
+    return [by_folded[folded] for folded in close]
 
 
 def _check_team_members(team: str, members: list[str], owners: pd.Series) -> None:
@@ -88,21 +111,14 @@ def _check_team_members(team: str, members: list[str], owners: pd.Series) -> Non
     close owner names, found with :func:`difflib.get_close_matches`.
     """
     known = sorted(set(owners.dropna().astype(str).str.strip()) - {""})
-    # Matching ignores case, so the close names are looked up in lower case
-    # and shown as the accounts file spells them.
-    by_folded: dict[str, str] = {}
-    for name in known:
-        by_folded.setdefault(name.casefold(), name)
+    folded_known = {name.casefold() for name in known}
     problems = []
     for member in members:
-        folded = member.strip().casefold()
-        if folded in by_folded:
+        if member.strip().casefold() in folded_known:
             continue
-        close = difflib.get_close_matches(folded, by_folded, n=3)
+        close = _closest_owners(member, known)
         if close:
-            hint = "closest known owners: " + ", ".join(
-                repr(by_folded[name]) for name in close
-            )
+            hint = "closest known owners: " + ", ".join(repr(name) for name in close)
         else:
             hint = "no known owner has a similar name"
         problems.append(f"{member!r} ({hint})")

@@ -63,6 +63,23 @@ def test_unknown_owner_lists_twenty_owners():
         slicing.select_account_ids(accounts, "Nobody", "", {})
 
 
+def test_unknown_owner_lists_closest_first():
+    owners = [f"Rep {i:02}" for i in range(25)] + ["Yusuf Cohen", "Yusra Cohn"]
+    accounts = pd.DataFrame(
+        {"account_id": [f"A{i}" for i in range(len(owners))], "owner": owners}
+    )
+
+    with pytest.raises(ParameterError) as raised:
+        slicing.select_account_ids(accounts, "yusuf cohn", "", {})
+
+    message = str(raised.value)
+    assert message.startswith(
+        "owner 'yusuf cohn' owns no account; closest known owners: "
+        "'Yusuf Cohen', 'Yusra Cohn'; other owners: Rep 00, "
+    )
+    assert "Rep 17 and 7 more. Check the spelling" in message
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("bulk_min_mb", [-1, 0], ids=["pandas", "bulk"])
 def test_owner_slice_keeps_company_figures(
