@@ -512,9 +512,7 @@ def _read_params_file(path: Path) -> dict[str, Any]:
     try:
         content = yaml.load(path.read_text(encoding="utf-8"), Loader=_ParamsLoader)
     except yaml.YAMLError as error:
-        raise ParameterError(
-            f"parameter file {path} is not valid YAML: {error}"
-        ) from error
+        raise ParameterError(_describe_yaml_error(path, error)) from error
     if content is None:
         return {}
     if not isinstance(content, dict):
@@ -523,6 +521,24 @@ def _read_params_file(path: Path) -> dict[str, Any]:
             f"not {type(content).__name__}"
         )
     return content
+
+
+def _describe_yaml_error(path: Path, error: yaml.YAMLError) -> str:
+    """Return a one-line message naming the file, problem, line and column."""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    context = getattr(error, "context", None)
+    message = f"parameter file {path} is not valid YAML: {problem}"
+    if context:
+        message += f" ({context})"
+    mark = getattr(error, "problem_mark", None)
+    if mark is not None:
+        message += f" at line {mark.line + 1}, column {mark.column + 1}"
+    if isinstance(error, yaml.constructor.ConstructorError):
+        return message + ". Remove the tag, because parameter values are plain YAML"
+    return (
+        message + ". Write one 'name: value' per line, close every bracket and "
+        "quote, and indent with spaces"
+    )
 
 
 def _check_variant_name(variant: str) -> None:

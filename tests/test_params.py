@@ -510,3 +510,17 @@ def test_report_currency_in_file_is_checked(tmp_path):
 
     with pytest.raises(ParameterError, match=r"params\.yaml.*did you mean 'EUR'\?"):
         resolve_params(path)
+
+
+def test_invalid_yaml_names_line_and_column(tmp_path):
+    path = write_params(tmp_path, "as_of: 2026-06-30\nsections: [a, b\nseed: 1\n")
+
+    with pytest.raises(ParameterError) as raised:
+        resolve_params(path)
+
+    message = str(raised.value)
+    assert message.startswith(f"parameter file {path} is not valid YAML: ")
+    assert "expected ',' or ']', but got ':'" in message
+    assert "at line 3, column 5" in message
+    assert "close every bracket" in message
+    assert "\n" not in message
