@@ -75,9 +75,10 @@ def answer_cards(ws) -> HTML:
     robust = ", ".join(map(readable, figures["robust_channels"])) or "none"
     functions = ", ".join(map(readable, figures["robust_functions"])) or "none"
     suggested = figures.get("suggested_lookback_days")
+    top = ws.params["attribution_robust_top"]
     cards = [
-        {"label": "Channels in the top under every model", "value": robust},
-        {"label": "Functions in the top under every model", "value": functions},
+        {"label": f"Channels in the top {top} under every model", "value": robust},
+        {"label": f"Functions in the top {top} under every model", "value": functions},
         {
             "label": "Won revenue with a recorded touch",
             "value": tables.format_percent(figures.get("revenue_coverage")),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from acctlib.attribution import report
@@ -99,3 +101,22 @@ def test_tables_show_codes_as_words(sample_workspace):
     for code in codes[codes.str.contains("_")]:
         assert f">{code}<" not in channels
         assert f">{readable(code)}<" in channels
+
+
+def test_answer_cards_name_the_top_count():
+    ws = SimpleNamespace(
+        headline={
+            "attribution": {
+                "robust_channels": ["paid_search"],
+                "robust_functions": [],
+                "revenue_coverage": 0.5,
+                "lookback_days": 180,
+            }
+        },
+        params={"attribution_robust_top": 3},
+    )
+
+    cards = report.answer_cards(ws).data
+
+    assert "Channels in the top 3 under every model" in cards
+    assert "Functions in the top 3 under every model" in cards
