@@ -62,7 +62,8 @@ class Declaration:
         """Return a scalar value as reports and help show it, such as ``90 days``.
 
         A boolean is lower case, and a number is followed by its unit
-        unless the unit only repeats the type.
+        unless the unit only repeats the type. An integer 1 takes the
+        singular unit, such as ``1 day``.
         """
         if isinstance(value, bool):
             return str(value).lower()
@@ -70,8 +71,28 @@ class Declaration:
             "integer",
             "number",
         ):
-            return f"{value} {self.unit}"
+            # Only whole numbers take the singular: "1 day" but "1.0 days".
+            singular = self.type == "integer" and value == 1
+            unit = _singular_unit(self.unit) if singular else self.unit
+            return f"{value} {unit}"
         return str(value)
+
+
+def _singular_unit(unit: str) -> str:
+    """Return the singular of a plural unit, such as ``touch`` for ``touches``.
+
+    The noun is the last word before ``per``, so ``channels per state``
+    gives ``channel per state``. A unit not ending in ``s`` is returned as
+    it is.
+    """
+    head, separator, tail = unit.partition(" per ")
+    words = head.split(" ")
+    noun = words[-1]
+    if noun.endswith(("ches", "shes", "sses", "xes")):
+        words[-1] = noun[:-2]
+    elif noun.endswith("s") and not noun.endswith("ss"):
+        words[-1] = noun[:-1]
+    return " ".join(words) + separator + tail
 
 
 # A sentence ends at a full stop followed by a space, so an abbreviation

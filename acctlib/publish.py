@@ -152,7 +152,8 @@ def report_settings(params: dict[str, Any]) -> list[tuple[str, str]]:
 
     Folders and lists (data, work and report paths, sections) and the
     technical settings of how the build runs (memory, engine, timeouts) are
-    left to the footer; numbers carry their declared unit.
+    left to the footer. Numbers carry their declared unit, in the singular
+    for 1, and booleans read yes or no.
     """
     declarations = load_declarations()
     settings = []
@@ -165,7 +166,11 @@ def report_settings(params: dict[str, Any]) -> list[tuple[str, str]]:
         if value in (None, ""):
             continue
         label = name.replace("_", " ").capitalize()
-        settings.append((label, declaration.format_value(value)))
+        if isinstance(value, bool):
+            text = "yes" if value else "no"
+        else:
+            text = declaration.format_value(value)
+        settings.append((label, text))
     return settings
 
 

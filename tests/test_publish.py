@@ -48,7 +48,7 @@ def test_settings_leave_out_folders_and_add_units():
     assert settings["As of"] == "2026-06-30"
     assert settings["Influence window days"] == "30 days"
     assert settings["Seed"] == "7"
-    assert settings["Month over month"] == "true"
+    assert settings["Month over month"] == "yes"
     assert "Data dir" not in settings
     assert "Variant" not in settings
     assert "Duckdb memory limit" not in settings
@@ -124,6 +124,25 @@ def test_section_page_title_names_section_and_date(tmp_path, variant, expected):
     page = (tmp_path / "00-executive-summary.html").read_text(encoding="utf-8")
 
     assert BeautifulSoup(page, "html.parser").title.get_text() == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("breadth_noise_band", 1, "1 contact"),
+        ("breadth_noise_band", 2, "2 contacts"),
+        ("attribution_robust_top", 1, "1 rank"),
+        ("attribution_robust_top", 3, "3 ranks"),
+        ("top_accounts", 1, "1 account"),
+        ("default_contract_months", 1, "1 month"),
+        ("month_over_month", False, "no"),
+    ],
+)
+def test_settings_agree_in_number(name, value, expected):
+    settings = dict(publish.report_settings({name: value}))
+
+    label = name.replace("_", " ").capitalize()
+    assert settings[label] == expected
 
 
 def test_footer_writes_booleans_as_parameter_files_do(tmp_path):
