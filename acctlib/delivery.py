@@ -6,7 +6,7 @@ their change since the previous month-end, the largest movements and the
 headline bookings forecast with its P10 to P90 range. The charts of the
 executive summary follow as PNG images attached inline (``cid:``
 references), converted from the static SVG each chart carries. The full
-executive summary is attached.
+executive summary is attached, without its links to the run's other pages.
 
 SMTP settings come from environment variables (``ACCTLIB_SMTP_HOST``,
 ``ACCTLIB_SMTP_PORT``, ``ACCTLIB_SMTP_TLS`` as ``none``, ``starttls`` or
@@ -193,12 +193,33 @@ def build_message(run_dir: str | Path, to: str, sender: str) -> EmailMessage:
     for cid, png in zip(cids, charts, strict=True):
         html_part.add_related(png, maintype="image", subtype="png", cid=cid)
     message.add_attachment(
-        summary_html.encode("utf-8"),
+        detach_page(summary_html).encode("utf-8"),
         maintype="text",
         subtype="html",
         filename=f"executive-summary-{manifest['run']}.html",
     )
     return message
+
+
+# The navigation bar of report pages, as templates/report/index.html.j2
+# writes it, and a link to a relative address such as "01-account-map.html".
+# A link within the page ("#...") or with a scheme ("https:") is not relative.
+NAV_BAR = re.compile(r'<nav class="acctlib-nav".*?</nav>', re.DOTALL)
+NAV_LINK = re.compile(r"\s*<a\b[^>]*>.*?</a>", re.DOTALL)
+RELATIVE_LINK = re.compile(
+    r'<a\s+href="(?!#|[a-zA-Z][a-zA-Z0-9+.-]*:)[^"]*"[^>]*>(.*?)</a>', re.DOTALL
+)
+
+
+def detach_page(page: str) -> str:
+    """Remove the links of a report page that lead to the other pages of its run.
+
+    An attached page opens from the mail without its run folder, so such
+    links are dead. The navigation bar keeps only the as-of date, and any
+    other link to a relative address becomes its plain text.
+    """
+    page = NAV_BAR.sub(lambda nav: NAV_LINK.sub("", nav.group(0)), page)
+    return RELATIVE_LINK.sub(r"\1", page)
 
 
 ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")

@@ -271,3 +271,31 @@ def test_several_recipients_accepted(tmp_path):
     to = "Ann <ann@example.com>, bob@example.org"
     message = delivery.build_message(_run_with_forecast(tmp_path), to, "r@x")
     assert message["To"] == to
+
+
+def test_attached_summary_has_no_links_to_other_pages(tmp_path):
+    run_dir = _run_with_forecast(tmp_path)
+    (run_dir / delivery.SUMMARY_FILE).write_text(
+        "<html><body>"
+        '<nav class="acctlib-nav" aria-label="Report sections">\n'
+        '  <a href="index.html">Contents</a>\n'
+        '  <a href="00-executive-summary.html" class="current">Executive summary</a>\n'
+        '  <a href="01-account-map.html">Account map</a>\n'
+        '  <span class="run">As of 2026-06-30</span>\n'
+        "</nav>"
+        '<a href="#bookings">Bookings</a> '
+        '<a href="06-data-quality.html#currency">data quality page</a> '
+        '<a href="https://example.com/guide">guide</a>'
+        "</body></html>",
+        encoding="utf-8",
+    )
+
+    message = delivery.build_message(run_dir, "ann@example.com", "r@x")
+
+    attachment = next(message.iter_attachments()).get_content()
+    page = BeautifulSoup(attachment, "html.parser")
+    hrefs = [link["href"] for link in page.find_all("a")]
+    assert hrefs == ["#bookings", "https://example.com/guide"]
+    assert "As of 2026-06-30" in page.get_text()
+    assert "data quality page" in page.get_text()
+    assert "Account map" not in page.get_text()
