@@ -136,7 +136,11 @@ def _drop_footer(frame: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFr
         trailing += 1
     if trailing == 0:
         return frame
-    notes.append(f"Dropped {trailing} report footer lines from {path.name}.")
+    lines = "line" if trailing == 1 else "lines"
+    notes.append(
+        f"Skipped {trailing} report footer {lines}, such as Grand Totals, "
+        f"the copyright notice and blank lines, at the end of {path.name}."
+    )
     return frame.iloc[: len(frame) - trailing].copy()
 
 
