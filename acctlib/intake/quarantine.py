@@ -12,6 +12,7 @@ recorded the same way, with the action ``cell blanked``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,16 +168,27 @@ class Quarantine:
         """Return row counts per table, action and reason.
 
         ``rows`` counts distinct input rows: rows rejected for the reason,
-        or kept rows with a cell blanked for it.
+        or kept rows with a cell blanked for it. Reasons that differ only in
+        their quoted values or row numbers are counted together, under
+        :func:`reason_pattern` of them.
         """
         frame = self.to_frame()
         if frame.empty:
             return pd.DataFrame(columns=SUMMARY_COLUMNS)
         distinct = frame.drop_duplicates(["table", "file", "row", "action", "reason"])
-        summary = distinct.groupby(
-            ["table", "action", "reason"], as_index=False, sort=True
-        ).size()
-        return summary.rename(columns={"size": "rows"})[SUMMARY_COLUMNS]
+        # Otherwise a file with a thousand bad dates would list a thousand
+        # reasons.
+        distinct = distinct.assign(pattern=distinct["reason"].map(reason_pattern))
+        grouped = distinct.groupby(["table", "action", "pattern"], sort=True)
+        summary = grouped.agg(
+            rows=("reason", "size"),
+            reasons=("reason", "nunique"),
+            reason=("reason", "first"),
+        ).reset_index()
+        several = summary["reasons"] > 1
+        summary.loc[several, "reason"] = summary.loc[several, "pattern"]
+        summary = summary.sort_values(["table", "action", "reason"], kind="stable")
+        return summary[SUMMARY_COLUMNS].reset_index(drop=True)
 
     def _rejected_keys(self) -> set[tuple[str, str, int]]:
         return {
@@ -184,6 +196,22 @@ class Quarantine:
             for record in self.records
             if record["action"] == ROW_REJECTED
         }
+
+
+# A value quoted by repr() in a reason, and a row number it names.
+_QUOTED_VALUE = re.compile(r"'(?:[^'\\]|\\.)*'")
+_ROW_NUMBER = re.compile(r"\b(rows?) \d+\b")
+
+
+def reason_pattern(reason: str) -> str:
+    """Return ``reason`` with its quoted values and row numbers as "…".
+
+    Reasons quote the rejected value with single quotes, so "invalid date
+    'soon'" and "invalid date 'later'" share the pattern "invalid date '…'".
+    Headers, which reasons put in double quotes, stay.
+    """
+    pattern = _QUOTED_VALUE.sub("'…'", str(reason))
+    return _ROW_NUMBER.sub(r"\1 …", pattern)
 
 
 def _row_key(record: dict) -> tuple[str, str, int]:

@@ -222,3 +222,40 @@ def test_rejection_hides_blanked_cells_of_its_row():
     ]
     assert quarantine.count() == 1
     assert quarantine.count_blanked() == 1
+
+
+def test_summary_groups_reasons_by_value():
+    quarantine = Quarantine()
+    for row, value in ((1, "soon"), (2, "later")):
+        quarantine.reject(
+            "opportunities",
+            "deals.csv",
+            [row],
+            "close_date",
+            [value],
+            f"invalid date '{value}'",
+        )
+    quarantine.reject(
+        "opportunities", "deals.csv", [3], "amount", ["x"], "invalid amount 'x'"
+    )
+    quarantine.reject(
+        "touchpoints",
+        "touches.csv",
+        [4, 5],
+        "account_id",
+        ["A9", "A9"],
+        "account_id 'A9' refers to rejected row 7 of accounts.csv",
+    )
+
+    summary = quarantine.summary()
+
+    assert summary.values.tolist() == [
+        ["opportunities", "row rejected", "invalid amount 'x'", 1],
+        ["opportunities", "row rejected", "invalid date '…'", 2],
+        [
+            "touchpoints",
+            "row rejected",
+            "account_id 'A9' refers to rejected row 7 of accounts.csv",
+            2,
+        ],
+    ]
