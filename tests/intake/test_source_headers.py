@@ -19,45 +19,52 @@ def rejected(intake, table: str) -> pd.DataFrame:
     return frame[frame["table"] == table].reset_index(drop=True)
 
 
-def test_bad_date_names_header(tmp_path: Path) -> None:
-    """A bad close date names the "Close Date" header and close_date."""
-    rows = [GOOD_DEAL, ("O2", "A2", "Proposal", "200", "someday")]
+@pytest.mark.parametrize(
+    ("deal", "column", "reason"),
+    [
+        (
+            ("O2", "A2", "Proposal", "200", "someday"),
+            "close_date",
+            "column \"Close Date\" (close_date): invalid date 'someday'",
+        ),
+        (
+            ("O2", "A2", "Closed Won", "lots", "2024-03-02"),
+            "amount_original",
+            "column \"Amount\" (amount_original): invalid amount 'lots'",
+        ),
+        (
+            ("O2", "A9", "Closed Won", "200", "2024-03-02"),
+            "account_id",
+            'column "Account ID" (account_id) not found in accounts',
+        ),
+        (
+            ("O2", "A2", "Daydreaming", "200", "2024-03-02"),
+            "stage",
+            "column \"Stage\" (stage) 'Daydreaming' is not in the stage map",
+        ),
+    ],
+    ids=["date", "amount", "reference", "stage"],
+)
+def test_bad_deal_cell_names_header(tmp_path: Path, deal, column, reason) -> None:
+    """A bad cell of a deal names the file's header and the canonical column."""
+    rows = [GOOD_DEAL, deal]
     files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities_csv(rows)}
 
     intake = load(tmp_path, files, mapped_profile())
 
     bad = rejected(intake, "opportunities")
     assert list(bad["row"]) == [2]
-    assert bad["column"].iloc[0] == "close_date"
-    assert bad["action"].iloc[0] == "cell blanked"
-    assert (
-        bad["reason"]
-        .iloc[0]
-        .startswith("column \"Close Date\" (close_date): invalid date 'someday'")
-    )
-
-
-def test_bad_amount_names_header(tmp_path: Path) -> None:
-    """A bad amount names the "Amount" header and amount_original."""
-    rows = [GOOD_DEAL, ("O2", "A2", "Closed Won", "lots", "2024-03-02")]
-    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities_csv(rows)}
-
-    intake = load(tmp_path, files, mapped_profile())
-
-    bad = rejected(intake, "opportunities")
-    assert bad["column"].iloc[0] == "amount_original"
-    assert (
-        bad["reason"]
-        .iloc[0]
-        .startswith("column \"Amount\" (amount_original): invalid amount 'lots'")
-    )
+    assert bad["column"].iloc[0] == column
+    assert bad["reason"].iloc[0].startswith(reason)
 
 
 def test_empty_required_names_header(tmp_path: Path) -> None:
     """An empty required cell names its header in the check's reason."""
     accounts = "Account ID,Account Name\nA1,Acme\nA2,\n"
-    files = {"accounts.csv": accounts, "opportunities.csv": opportunities_csv([])}
-    files["opportunities.csv"] = opportunities_csv([GOOD_DEAL])
+    files = {
+        "accounts.csv": accounts,
+        "opportunities.csv": opportunities_csv([GOOD_DEAL]),
+    }
 
     intake = load(tmp_path, files, mapped_profile())
 
@@ -65,38 +72,6 @@ def test_empty_required_names_header(tmp_path: Path) -> None:
     assert bad["column"].iloc[0] == "name"
     assert bad["reason"].iloc[0] == (
         'column "Account Name" (name) is empty but required'
-    )
-
-
-def test_unknown_reference_names_header(tmp_path: Path) -> None:
-    """A deal whose account is missing names the "Account ID" header."""
-    rows = [GOOD_DEAL, ("O2", "A9", "Closed Won", "200", "2024-03-02")]
-    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities_csv(rows)}
-
-    intake = load(tmp_path, files, mapped_profile())
-
-    bad = rejected(intake, "opportunities")
-    assert bad["column"].iloc[0] == "account_id"
-    assert (
-        bad["reason"]
-        .iloc[0]
-        .startswith('column "Account ID" (account_id) not found in accounts')
-    )
-
-
-def test_unmapped_stage_names_header(tmp_path: Path) -> None:
-    """A stage missing from the stage map names the "Stage" header."""
-    rows = [GOOD_DEAL, ("O2", "A2", "Daydreaming", "200", "2024-03-02")]
-    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities_csv(rows)}
-
-    intake = load(tmp_path, files, mapped_profile())
-
-    bad = rejected(intake, "opportunities")
-    assert bad["column"].iloc[0] == "stage"
-    assert (
-        bad["reason"]
-        .iloc[0]
-        .startswith("column \"Stage\" (stage) 'Daydreaming' is not in the stage map")
     )
 
 
