@@ -134,6 +134,7 @@ def read_text_frame(
     sep: str = ",",
     notes: list[str] | None = None,
     row_column: str | None = None,
+    repeated_headers: str = "error",
 ) -> pd.DataFrame:
     """Read a CSV, Parquet or XLSX file with every column as text.
 
@@ -142,7 +143,10 @@ def read_text_frame(
     ``encoding=None`` a CSV file is decoded by :func:`decode_file`, and a
     note is appended to ``notes`` when it was not valid UTF-8. With
     ``row_column``, that column gets each row's number, in which blank
-    lines of a CSV file count (see :func:`csv_row_numbers`).
+    lines of a CSV file count (see :func:`csv_row_numbers`). A header that
+    appears twice raises, or with ``repeated_headers="note"`` adds a note
+    to ``notes`` and the first of the columns is read (see
+    :func:`check_repeated_headers`).
 
     Raises
     ------
@@ -196,7 +200,14 @@ def read_text_frame(
             f"Expected a {suffix} file with one header row.",
             file=str(path),
         ) from error
-    check_repeated_headers(path, frame.columns, text=text, sep=sep, encoding=encoding)
+    check_repeated_headers(
+        path,
+        frame.columns,
+        text=text,
+        sep=sep,
+        encoding=encoding,
+        notes=notes if repeated_headers == "note" else None,
+    )
     frame.columns = [str(column).strip() for column in frame.columns]
     if row_column is None:
         return frame
@@ -217,13 +228,17 @@ def check_repeated_headers(
     text: str | None = None,
     sep: str = ",",
     encoding: str | None = "utf-8-sig",
+    notes: list[str] | None = None,
 ) -> None:
     """Raise when a header appears more than once in the file's header row.
 
     pandas renames repeats (``name.1``), which would then be reported as
     missing or unknown columns. The header row is read again only when
     ``columns``, the headers pandas returned, contain such a name. ``text``
-    is the decoded CSV text where the caller has it.
+    is the decoded CSV text where the caller has it. With ``notes``, each
+    repeated header adds a note instead, and the first of its columns is
+    the one read: CRM exports repeat labels of columns that no profile
+    reads, such as two objects' "Created Date".
 
     Raises
     ------
@@ -245,6 +260,13 @@ def check_repeated_headers(
         if len(numbers) > 1:
             places = [f"{number} ({column_letter(number)})" for number in numbers]
             listed = ", ".join(places[:-1]) + " and " + places[-1]
+            if notes is not None:
+                notes.append(
+                    f'{path.name}: header "{escape_invisible(header)}" appears '
+                    f"{len(numbers)} times, in columns {listed}; only the first "
+                    "of them is read."
+                )
+                continue
             raise InputError(
                 f'{path}: header "{escape_invisible(header)}" appears '
                 f"{len(numbers)} times, in columns {listed}. Rename or delete "

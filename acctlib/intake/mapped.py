@@ -59,7 +59,7 @@ def read_export_file(
     """
     notes: list[str] = []
     if path.suffix.lower() != ".csv":
-        frame = read_text_frame(path)
+        frame = read_text_frame(path, notes=notes, repeated_headers="note")
     else:
         text, used = decode_file(path, encoding)
         if not encoding and used == FALLBACK_ENCODING:
@@ -87,7 +87,9 @@ def read_export_file(
                 f"cannot read {path} as CSV with delimiter {separator!r}: {error}",
                 file=str(path),
             ) from error
-        check_repeated_headers(path, frame.columns, text=text, sep=separator)
+        check_repeated_headers(
+            path, frame.columns, text=text, sep=separator, notes=notes
+        )
     frame.columns = [_clean_header(column) for column in frame.columns]
     frame = frame.astype("str")
     if path.suffix.lower() == ".csv":

@@ -104,31 +104,39 @@ def test_repeated_header_canonical(tmp_path: Path) -> None:
 
 
 def test_repeated_header_mapped(tmp_path: Path) -> None:
-    """A mapped file with a repeated header is rejected the same way."""
-    accounts = "Account ID;Account Name;Account ID\nA1;Acme;A1\nA2;Beacon;A2\n"
+    """A CRM export's repeated header gets a note, and its first column is read."""
+    accounts = "Account ID;Account Name;Account ID\nA1;Acme;X1\nA2;Beacon;X2\n"
 
-    with pytest.raises(InputError) as caught:
-        load(tmp_path, mapped_files(**{"accounts.csv": accounts}), mapped_profile())
-
-    assert 'header "Account ID" appears 2 times, in columns 1 (A) and 3 (C)' in str(
-        caught.value
+    intake = load(
+        tmp_path, mapped_files(**{"accounts.csv": accounts}), mapped_profile()
     )
+
+    assert sorted(intake.tables["accounts"]["account_id"]) == ["A1", "A2"]
+    expected = (
+        'accounts.csv: header "Account ID" appears 2 times, in columns 1 (A) '
+        "and 3 (C); only the first of them is read."
+    )
+    assert expected in intake.notes
 
 
 def test_repeated_header_xlsx(tmp_path: Path) -> None:
-    """An XLSX sheet with a repeated header is rejected with its letters."""
+    """A repeated header of an XLSX export is named with its column letters."""
     data = tmp_path / "data"
     data.mkdir()
     rows = [["A1", "Acme", "x"], ["A2", "Beacon", "y"]]
     sheet = pd.DataFrame(rows, columns=["Account ID", "Account Name", "Account Name"])
     sheet.to_excel(data / "accounts.xlsx", index=False)
 
-    with pytest.raises(InputError) as caught:
-        load(tmp_path, {"opportunities.csv": MAPPED_OPPORTUNITIES}, mapped_profile())
-
-    assert 'header "Account Name" appears 2 times, in columns 2 (B) and 3 (C)' in str(
-        caught.value
+    intake = load(
+        tmp_path, {"opportunities.csv": MAPPED_OPPORTUNITIES}, mapped_profile()
     )
+
+    assert sorted(intake.tables["accounts"]["name"]) == ["Acme", "Beacon"]
+    expected = (
+        'accounts.xlsx: header "Account Name" appears 2 times, in columns 2 (B) '
+        "and 3 (C); only the first of them is read."
+    )
+    assert expected in intake.notes
 
 
 def test_header_like_renamed_repeat(tmp_path: Path) -> None:
