@@ -14,12 +14,29 @@ from typing import Any
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+MINUS = "\u2212"
+"""Minus sign (U+2212) of negative numbers shown in the report, not a hyphen."""
+
+COMPACT_NUMERIC_COLUMNS = 6
+"""Numeric columns from which a table is set compact to fit the page column.
+
+A compact table uses a smaller font and padding, wraps its headers and
+shows amounts without the currency code, which its caption states once.
+"""
+
 
 def format_money(value: float | None, currency: str, *, decimals: int = 0) -> str:
     """Format an amount such as ``USD 1,234,567``; missing values become an en dash."""
     if value is None or pd.isna(value):
         return "–"
-    return f"{currency} {value:,.{decimals}f}"
+    return f"{currency} {_minus(f'{value:,.{decimals}f}')}"
+
+
+def format_amount(value: float | None, *, decimals: int = 0) -> str:
+    """Format an amount without its currency, such as ``1,234,567``."""
+    if value is None or pd.isna(value):
+        return "–"
+    return _minus(f"{value:,.{decimals}f}")
 
 
 def format_count(value: float | None) -> str:
@@ -30,14 +47,50 @@ def format_count(value: float | None) -> str:
     """
     if value is None or pd.isna(value):
         return "–"
-    return f"{float(value):,.0f}"
+    return _minus(f"{float(value):,.0f}")
 
 
 def format_percent(value: float | None, *, decimals: int = 1) -> str:
     """Format a share between 0 and 1 as a percentage."""
     if value is None or pd.isna(value):
         return "–"
-    return f"{100 * value:.{decimals}f}%"
+    return _minus(f"{100 * value:.{decimals}f}%")
+
+
+def format_points(value: float | None, *, decimals: int = 1) -> str:
+    """Format a difference of two shares (0 to 1) in percentage points.
+
+    >>> format_points(0.455)
+    '45.5 pp'
+    """
+    if value is None or pd.isna(value):
+        return "–"
+    return _minus(f"{100 * value:.{decimals}f} pp")
+
+
+def format_flag(value: object) -> str:
+    """Format a yes/no value as "yes" or "no".
+
+    A missing value or blank text is "no", and other text, such as a flag
+    already written as "yes", is shown as it is.
+    """
+    if isinstance(value, str):
+        return value if value.strip() else "no"
+    if value is None or pd.isna(value):
+        return "no"
+    return "yes" if value else "no"
+
+
+def _minus(text: str) -> str:
+    """Return ``text`` with a leading hyphen-minus replaced by the minus sign.
+
+    A value that rounds to zero, such as ``-0.0%``, loses its sign.
+    """
+    if not text.startswith("-"):
+        return text
+    if not any(digit in text for digit in "123456789"):
+        return text[1:]
+    return MINUS + text[1:]
 
 
 def headline_cards(headline: dict[str, Any], currency: str) -> list[dict[str, str]]:
@@ -69,6 +122,8 @@ def style_table(
     money: Iterable[str] = (),
     counts: Iterable[str] = (),
     percents: Iterable[str] = (),
+    points: Iterable[str] = (),
+    flags: Iterable[str] = (),
     dates: Iterable[str] = (),
     labels: Mapping[str, str] | None = None,
     caption: str | None = None,
@@ -77,19 +132,36 @@ def style_table(
 
     Parameters
     ----------
-    money, counts, percents, dates
+    money, counts, percents, points, flags, dates
         Columns formatted as amounts in ``currency``, whole numbers,
-        percentages (values 0 to 1) and calendar dates.
+        percentages (values 0 to 1), differences of percentages in
+        percentage points, "yes"/"no" and calendar dates.
     labels
         Column renames for display, applied after formatting.
+
+    A table with ``COMPACT_NUMERIC_COLUMNS`` or more numeric columns is set
+    compact: amounts lose the currency code, which the caption states.
     """
+    money, counts, percents, points = (
+        [column for column in group if column in frame.columns]
+        for group in (money, counts, percents, points)
+    )
+    numeric = [*money, *counts, *percents, *points]
+    compact = len(numeric) >= COMPACT_NUMERIC_COLUMNS
     formatters = {}
     for column in money:
-        formatters[column] = lambda value: format_money(value, currency)
+        if compact:
+            formatters[column] = format_amount
+        else:
+            formatters[column] = lambda value: format_money(value, currency)
     for column in counts:
         formatters[column] = format_count
     for column in percents:
         formatters[column] = format_percent
+    for column in points:
+        formatters[column] = format_points
+    for column in flags:
+        formatters[column] = format_flag
     for column in dates:
         formatters[column] = _format_date
     # Numeric columns without a declared format still read well: one decimal
@@ -102,14 +174,23 @@ def style_table(
         elif pd.api.types.is_integer_dtype(frame[column]):
             formatters[column] = format_count
     styler = frame.style.format(formatters, na_rep="–", escape="html")
+    # format() shows na_rep for a missing value without calling the
+    # formatter, so missing flags get their "no" from this call.
+    flag_columns = [column for column in flags if column in frame.columns]
+    if flag_columns:
+        styler = styler.format(format_flag, subset=flag_columns, na_rep="no")
     styler = styler.format_index(escape="html", axis=1).hide(axis="index")
     if labels:
         styler = styler.relabel_index(
             [labels.get(column, column) for column in frame.columns], axis=1
         )
+    if compact and money:
+        currency_note = f"Amounts in {currency}."
+        caption = f"{caption} {currency_note}" if caption else currency_note
     if caption:
         styler = styler.set_caption(caption)
-    numeric = [c for c in [*money, *counts, *percents] if c in frame.columns]
+    if compact:
+        styler = _set_compact(styler)
     text = [c for c in frame.columns if c not in numeric]
     # Amounts such as "USD 7,106,638" stay on one line; text columns wrap.
     styler = styler.set_properties(
@@ -125,10 +206,34 @@ def style_table(
     return styler.set_uuid(f"t{int(content) % 10**10}{len(frame.columns)}")
 
 
+def _set_compact(styler: Styler) -> Styler:
+    """Return ``styler`` with a smaller font, less padding and wrapping headers.
+
+    The rules are scoped to the table's own id, so they outrank the page's
+    table rules and travel with the table's HTML.
+    """
+    cells = {"padding": "0.3em 0.4em"}
+    return styler.set_table_attributes('class="acctlib-compact"').set_table_styles(
+        [
+            {"selector": "", "props": [("font-size", "12px")]},
+            {"selector": "td", "props": list(cells.items())},
+            {
+                "selector": "th",
+                "props": [
+                    *cells.items(),
+                    ("white-space", "normal"),
+                    ("vertical-align", "bottom"),
+                ],
+            },
+        ],
+        overwrite=False,
+    )
+
+
 def _format_decimal(value: float | None) -> str:
     if value is None or pd.isna(value):
         return "–"
-    return f"{value:,.1f}"
+    return _minus(f"{value:,.1f}")
 
 
 def _format_date(value: object) -> str:

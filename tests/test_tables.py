@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from acctlib.tables import format_count
+from acctlib.tables import (
+    COMPACT_NUMERIC_COLUMNS,
+    format_amount,
+    format_count,
+    format_flag,
+    format_money,
+    format_percent,
+    format_points,
+    style_table,
+)
 
 
 @pytest.mark.parametrize(
@@ -20,3 +30,76 @@ from acctlib.tables import format_count
 )
 def test_count_rounds_to_whole_number(value, shown):
     assert format_count(value) == shown
+
+
+@pytest.mark.parametrize(
+    ("formatted", "shown"),
+    [
+        (format_percent(-0.1), "−10.0%"),
+        (format_percent(-0.0001), "0.0%"),
+        (format_money(-43123, "USD"), "USD −43,123"),
+        (format_amount(-43123), "−43,123"),
+        (format_count(-5), "−5"),
+        (format_points(-0.02), "−2.0 pp"),
+    ],
+)
+def test_negative_numbers_use_minus_sign(formatted, shown):
+    assert formatted == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(0.455, "45.5 pp"), (0, "0.0 pp"), (None, "–")],
+)
+def test_points_format_share_difference(value, shown):
+    assert format_points(value) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (True, "yes"),
+        (False, "no"),
+        (None, "no"),
+        (float("nan"), "no"),
+        ("", "no"),
+        ("yes", "yes"),
+    ],
+)
+def test_flag_reads_yes_or_no(value, shown):
+    assert format_flag(value) == shown
+
+
+def test_flag_column_shows_no_for_missing():
+    frame = pd.DataFrame({"name": ["a", "b", "c"], "robust": [True, None, ""]})
+    html = style_table(frame, flags=["robust"]).to_html()
+
+    assert ">yes</td>" in html
+    assert html.count(">no</td>") == 2
+
+
+def money_frame(columns: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"channel": ["Call"], **{f"m{i}": [43123.0] for i in range(columns)}}
+    )
+
+
+def test_wide_table_is_compact():
+    frame = money_frame(COMPACT_NUMERIC_COLUMNS)
+    html = style_table(frame, money=list(frame.columns[1:]), caption="Credit.")
+    html = html.to_html()
+
+    assert 'class="acctlib-compact"' in html
+    assert ">43,123</td>" in html
+    assert "USD 43,123" not in html
+    assert "Credit. Amounts in USD." in html
+    assert "white-space: normal" in html
+
+
+def test_narrow_table_keeps_currency():
+    frame = money_frame(COMPACT_NUMERIC_COLUMNS - 1)
+    html = style_table(frame, money=list(frame.columns[1:])).to_html()
+
+    assert "acctlib-compact" not in html
+    assert ">USD 43,123</td>" in html
+    assert "Amounts in" not in html
