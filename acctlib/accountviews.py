@@ -495,7 +495,7 @@ def lift_frame(ws: Workspace) -> pd.DataFrame:
 def key_accounts_frame(ws: Workspace) -> pd.DataFrame:
     """Return every Tier 1 and Tier 2 account, Tier 1 and lowest health first.
 
-    The at-risk and expansion-ready flags read "yes" or are blank, and open
+    The at-risk and expansion-ready flags read "yes" or "no", and open
     amounts are rounded to cents.
     """
     frame = ws.table("key_accounts")
@@ -516,7 +516,7 @@ def key_accounts_frame(ws: Workspace) -> pd.DataFrame:
     frame = frame[columns].copy()
     frame["open_amount"] = frame["open_amount"].round(2)
     for flag in ("at_risk", "expansion_ready"):
-        frame[flag] = np.where(frame[flag].fillna(False).astype(bool), "yes", "")
+        frame[flag] = np.where(frame[flag].fillna(False).astype(bool), "yes", "no")
     return frame
 
 
