@@ -28,7 +28,31 @@ from IPython.display import HTML
 from acctlib.labels import WON_PLUS_OPEN_ACV, readable_column
 
 CACHE_DIR = Path(__file__).resolve().parent.parent / ".acctlib-work" / "cache"
-PALETTE = ["#1f4e79", "#2e86c1", "#48c9b0", "#f4d03f", "#e67e22", "#c0392b", "#7f8c8d"]
+# The first seven colours are the report's own. The rest, several from
+# Tableau 20, give up to 20 categories (such as the sample's 15 channels)
+# each a colour of its own instead of repeating the seven.
+PALETTE = [
+    "#1f4e79",
+    "#2e86c1",
+    "#48c9b0",
+    "#f4d03f",
+    "#e67e22",
+    "#c0392b",
+    "#7f8c8d",
+    "#8e44ad",
+    "#54a24b",
+    "#ff9da6",
+    "#9d755d",
+    "#b6992d",
+    "#85c1e9",
+    "#d81b60",
+    "#17202a",
+    "#88d27a",
+    "#f5cba7",
+    "#b279a2",
+    "#4a235a",
+    "#00838f",
+]
 STATUS_ORDER = ["customer", "open_opportunity", "churned", "lost", "prospect"]
 STATUS_LABELS = {
     "customer": "Customer",
