@@ -19,6 +19,12 @@ from acctlib.tiering import TIER_LABELS
 TIER_ORDER = list(TIER_LABELS.values())
 TIER_COLORS = ["#1f4e79", "#2e86c1", "#48c9b0", "#bdc3c7"]
 FROM_LABELS = {0: "New", **TIER_LABELS}
+MAX_LABELS = 5
+"""Named accounts on the value-against-health scatter.
+
+Flagged accounts cluster at mid health, where more names overlap into an
+unreadable block; the tooltip names every point.
+"""
 
 
 def plot_tier_pyramid(shares: pd.DataFrame, currency: str) -> alt.Chart:
@@ -175,13 +181,18 @@ def plot_health_by_tier(distribution: pd.DataFrame) -> alt.Chart:
     )
 
 
-def plot_value_against_health(points: pd.DataFrame, currency: str) -> alt.Chart:
-    """Scatter of value against health; flagged accounts are labelled.
+def plot_value_against_health(
+    points: pd.DataFrame, currency: str, *, max_labels: int = MAX_LABELS
+) -> alt.Chart:
+    """Scatter of value against health; the most valuable flagged accounts are named.
 
     ``points`` has ``name``, ``value_amount``, ``health_score``, ``flag``
     (at risk, expansion ready or none) and ``label`` (name or empty).
-    Values must be above zero for the log scale.
+    Only the ``max_labels`` most valuable labels are drawn, because more
+    overlap; the tooltip names every point. Values must be above zero for
+    the log scale.
     """
+    points = _keep_top_labels(points, max_labels)
     title = f"{WON_PLUS_WEIGHTED_OPEN_ACV} ({currency}) against health"
     base = alt.Chart(points, title=title).encode(
         x=alt.X(
@@ -212,8 +223,19 @@ def plot_value_against_health(points: pd.DataFrame, currency: str) -> alt.Chart:
             alt.Tooltip("flag:N", title="Flag"),
         ],
     )
-    labels = base.mark_text(align="left", dx=5, fontSize=10).encode(text="label:N")
+    labels = (
+        base.mark_text(align="left", dx=5, fontSize=10)
+        .encode(text="label:N")
+        .transform_filter(alt.datum.label != "")
+    )
     return (dots + labels).properties(height=320)
+
+
+def _keep_top_labels(points: pd.DataFrame, max_labels: int) -> pd.DataFrame:
+    """Return ``points`` with every label blank but the ``max_labels`` most valuable."""
+    labelled = points["label"].fillna("") != ""
+    top = points[labelled].nlargest(max_labels, "value_amount").index
+    return points.assign(label=points["label"].where(points.index.isin(top), ""))
 
 
 def plot_health_lift(deciles: pd.DataFrame) -> alt.Chart:

@@ -33,7 +33,8 @@ Lists grow with the accounts, so without a limit the health page of
 100,000 accounts was 42 MB. At 100 rows the sample's lists reach the
 limit too, and the two pages differ by a few percent.
 """
-MAX_LABELS = 10
+MAX_LABELS = accountcharts.MAX_LABELS
+"""Named accounts on the value-against-health scatter."""
 
 # CSV files the build writes beside the pages with every row of a list
 # that the health page cuts to MAX_LISTED_ACCOUNTS or KEY_ACCOUNTS_FOLDED.

@@ -6,7 +6,12 @@ import altair as alt
 import pandas as pd
 from IPython.display import HTML
 
-from acctlib.accountcharts import plot_tier_pyramid, plot_transition_heatmap
+from acctlib.accountcharts import (
+    MAX_LABELS,
+    plot_tier_pyramid,
+    plot_transition_heatmap,
+    plot_value_against_health,
+)
 
 
 def test_pyramid_labels_count_accounts_in_words():
@@ -59,3 +64,22 @@ def test_heatmap_of_zero_moves_is_a_chart():
     result = plot_transition_heatmap(zeros, "year")
 
     assert isinstance(result, alt.LayerChart)
+
+
+def test_value_health_names_few_accounts():
+    count = 12
+    points = pd.DataFrame(
+        {
+            "name": [f"Account {i}" for i in range(count)],
+            "value_amount": [1000.0 * (i + 1) for i in range(count)],
+            "health_score": [55.0] * count,
+            "flag": ["at risk"] * count,
+            "label": [f"Account {i}" for i in range(count)],
+        }
+    )
+    spec = plot_value_against_health(points, "USD").to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    named = [row["label"] for row in rows if row["label"]]
+
+    assert len(named) == MAX_LABELS
+    assert named == [f"Account {i}" for i in range(count - MAX_LABELS, count)]
