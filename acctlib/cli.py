@@ -76,18 +76,22 @@ def format_parameter_help(width: int) -> str:
 
 
 def _format_default(declaration: Declaration, room: int) -> str:
-    """Return the default as YAML, with the unit after a number.
+    """Return the default as help shows it, with the unit after numbers.
 
-    A list or mapping longer than ``room`` characters is replaced by its
-    size and the file that lists it.
+    A list shows its items separated by commas, a mapping shows as YAML,
+    and either is replaced by its size and the file that lists it when
+    longer than ``room`` characters.
     """
     value = declaration.default
-    if value is None or value == "":
+    if value is None or value == "" or value == []:
         return "(empty)"
     if isinstance(value, (list, dict)):
-        text = yaml.safe_dump(
-            value, default_flow_style=True, sort_keys=False, width=1_000_000
-        ).strip()
+        if isinstance(value, list):
+            text = _format_list(declaration, value)
+        else:
+            text = yaml.safe_dump(
+                value, default_flow_style=True, sort_keys=False, width=1_000_000
+            ).strip()
         if len(text) <= room:
             return text
         kind = "entries" if isinstance(value, dict) else "items"
@@ -95,6 +99,25 @@ def _format_default(declaration: Declaration, room: int) -> str:
             f"{len(value)} {kind}, listed in {DEFAULTS_FILE.relative_to(PROJECT_ROOT)}"
         )
     return declaration.format_value(value)
+
+
+def _format_list(declaration: Declaration, items: list) -> str:
+    """Return list items separated by commas, such as ``30, 60, 90 days``.
+
+    Numbers, including numbers written as text, are followed by the unit.
+    """
+    texts = [str(item) for item in items]
+    if declaration.unit and all(_is_number(text) for text in texts):
+        return f"{', '.join(texts)} {declaration.unit}"
+    return ", ".join(texts)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _help_width() -> int:
@@ -110,10 +133,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    parameter_help = format_parameter_help(_help_width())
+    width = _help_width()
+    parameter_help = format_parameter_help(width)
     build = commands.add_parser(
         "build",
         help="build a dated HTML report",
+        # The raw formatter keeps the parameter list's layout, so the
+        # description is wrapped here.
+        description=textwrap.fill(
+            "Build the dated HTML report of a data source, with the parameters "
+            "listed below.",
+            width,
+        ),
         epilog=parameter_help,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -122,6 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check",
         help="validate a data source without building",
+        description=textwrap.fill(
+            "Read and validate the data source named by the parameters below, "
+            "list rejected rows and blanked cells, and build no report.",
+            width,
+        ),
         epilog=parameter_help,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -177,12 +213,28 @@ def build_parser() -> argparse.ArgumentParser:
         "ACCTLIB_SMTP_* variables or ~/.config/acctlib/smtp.yaml",
     )
 
-    sample = commands.add_parser("sample", help="write the deterministic sample CRM")
+    sample = commands.add_parser(
+        "sample",
+        help="write the deterministic sample CRM",
+        description="Write a synthetic CRM export (accounts, opportunities, "
+        "stage history, touchpoints, signals and revenue) to a folder. The "
+        "same seed and number of accounts always give the same files.",
+    )
     sample.add_argument("--out", required=True, type=Path, help="output folder")
-    sample.add_argument("--seed", type=int, default=20260630, help="random seed")
-    sample.add_argument("--accounts", type=int, default=2000, help="number of accounts")
     sample.add_argument(
-        "--format", choices=["csv", "parquet"], default="csv", help="file format"
+        "--seed", type=int, default=20260630, help="random seed (default %(default)s)"
+    )
+    sample.add_argument(
+        "--accounts",
+        type=int,
+        default=2000,
+        help="number of accounts (default %(default)s)",
+    )
+    sample.add_argument(
+        "--format",
+        choices=["csv", "parquet"],
+        default="csv",
+        help="file format (default %(default)s)",
     )
     return parser
 

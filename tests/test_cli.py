@@ -78,6 +78,32 @@ def test_help_shows_defaults_and_summaries():
     assert "reports/<as-of>--<variant>/." in help_text
 
 
+@pytest.mark.parametrize("command", ["build", "check", "sample"])
+def test_help_has_description(command):
+    usage, _, rest = run_help(command).partition("\n\n")
+    description = rest.split("\n\n", maxsplit=1)[0]
+
+    assert usage.startswith(f"usage: acctlib {command}")
+    assert not description.startswith("options:")
+    assert len(description) > 40
+
+
+def test_sample_help_shows_defaults():
+    help_text = " ".join(run_help("sample").split())
+
+    assert "random seed (default 20260630)" in help_text
+    assert "number of accounts (default 2000)" in help_text
+    assert "file format (default csv)" in help_text
+
+
+def test_help_shows_list_items_plainly():
+    listed = listed_parameters(run_help("build"))
+
+    assert listed["attribution_window_days"] == "30, 60, 90, 180, 365 days"
+    assert listed["attribution_channel_priority"] == "(empty)"
+    assert listed["attribution_models"] == "10 items, listed in params/default.yaml"
+
+
 def test_every_listed_parameter_has_summary():
     lines = parameter_lines(run_help("build"))
     for index, line in enumerate(lines):
