@@ -80,14 +80,6 @@ LABELS = {
 }
 
 
-def slice_note(ws: Workspace) -> Any:
-    """Return a note naming the owner or team slice, or that all accounts show."""
-    label = ws.headline.get("slice")
-    if label:
-        return note(f"This report covers the accounts of {label} only.")
-    return note("This report covers every account.")
-
-
 def tier_cards(ws: Workspace) -> Any:
     """Return cards: accounts per tier, at risk, expansion ready, coverage gaps."""
     by_tier = ws.headline.get("accounts_by_tier", {})

@@ -87,11 +87,48 @@ def page_title(section: str, manifest: dict[str, Any]) -> str:
     """Return the browser title of a section page.
 
     For example ``Executive summary · Account review as of 2026-06-30``.
-    The part after the section title matches the title of the run's
-    contents page, variant included.
+    The part after the section title is :func:`run_title`, the title of
+    the run's contents page.
     """
+    return f"{section} · {run_title(manifest)}"
+
+
+def run_title(manifest: dict[str, Any]) -> str:
+    """Return the title of a run, naming its slice and variant if any.
+
+    For example ``Account review as of 2026-06-30`` or, for an owner slice
+    with variant ``q3``, ``Account review of owner Fatima Cohen as of
+    2026-06-30 (q3)``.
+    """
+    label = slice_label(manifest)
+    of_slice = f" of {label}" if label else ""
     variant = f" ({manifest['variant']})" if manifest.get("variant") else ""
-    return f"{section} · Account review as of {manifest['as_of']}{variant}"
+    return f"Account review{of_slice} as of {manifest['as_of']}{variant}"
+
+
+def slice_label(manifest: dict[str, Any]) -> str:
+    """Return the slice of a run, such as ``owner Fatima Cohen``, or ``""``."""
+    return (manifest.get("headline") or {}).get("slice") or ""
+
+
+def slice_notice(manifest: dict[str, Any]) -> str:
+    """Return the notice at the top of every page of a sliced run, or ``""``.
+
+    The figures it names as company-wide are the ones that
+    :func:`acctlib.slicing.prepare_owner_slice` leaves unfiltered.
+    """
+    label = slice_label(manifest)
+    if not label:
+        return ""
+    return (
+        f"This report covers only the accounts of {label}. Their scores, tiers "
+        "and health are computed on the whole company, so each account shows "
+        "the same figures as in the company report. These figures cover every "
+        "account, not only this slice: the bookings forecast, stage "
+        "benchmarks, health validation, campaign credits, the attribution "
+        "lookback comparison, the count of excluded touches and the channel "
+        "weights of the data-driven attribution models."
+    )
 
 
 def _page_context(manifest: dict[str, Any], sections, current: str) -> dict[str, Any]:
@@ -111,6 +148,8 @@ def _page_context(manifest: dict[str, Any], sections, current: str) -> dict[str,
         "current": current,
         "as_of": manifest["as_of"],
         "variant": manifest["variant"],
+        "slice_label": slice_label(manifest),
+        "slice_notice": slice_notice(manifest),
         "currency": params["report_currency"],
         "generated_at": format_generated_at(
             manifest["generated_at"], params.get("report_timezone", "UTC")
@@ -221,6 +260,8 @@ def write_run_index(run_dir: Path, manifest: dict[str, Any]) -> None:
     sections = [dict(s, size=f"{s['bytes'] / 1e6:.1f} MB") for s in sections]
     page = _ENV.get_template("run_index.html.j2").render(
         manifest=manifest,
+        title=run_title(manifest),
+        slice_notice=slice_notice(manifest),
         sections=sections,
         cards=tables.headline_cards(manifest["headline"], currency),
         rejected=tables.format_count(manifest["rejected_rows"]),
@@ -245,6 +286,7 @@ def write_reports_index(reports_dir: Path) -> None:
                 "folder": manifest_path.parent.name,
                 "as_of": manifest["as_of"],
                 "variant": manifest.get("variant") or "",
+                "slice": slice_label(manifest),
                 "generated_at": manifest["generated_at"],
                 "cards": tables.headline_cards(manifest["headline"], currency),
             }

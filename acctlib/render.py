@@ -554,9 +554,9 @@ def export_html(notebook: nbformat.NotebookNode, report: dict[str, Any]) -> str:
 
     ``report`` fills the navigation bar, table of contents and footer of
     the ``report`` template (sections, current file, as_of, variant,
-    currency, generated_at, version, git_commit, command, inputs, params,
-    toc, settings as (label, value) pairs) and its optional ``title`` sets
-    the page's ``<title>``.
+    slice_label, slice_notice, currency, generated_at, version, git_commit,
+    command, inputs, params, toc, settings as (label, value) pairs) and its
+    optional ``title`` sets the page's ``<title>``.
     """
     settings = report.get("settings", [])
     notebook = _strip_for_export(nbformat.from_dict(notebook), settings)

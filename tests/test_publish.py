@@ -126,6 +126,81 @@ def test_section_page_title_names_section_and_date(tmp_path, variant, expected):
     assert BeautifulSoup(page, "html.parser").title.get_text() == expected
 
 
+COMPANY_WIDE_IN_SLICE = (
+    "the bookings forecast",
+    "stage benchmarks",
+    "health validation",
+    "campaign credits",
+    "the attribution lookback comparison",
+    "the count of excluded touches",
+    "the channel weights of the data-driven attribution models",
+)
+
+
+def _write_every_section(tmp_path, manifest: dict) -> dict[str, BeautifulSoup]:
+    """Write the page of every bundled notebook, unexecuted, for ``manifest``."""
+    paths = sorted(build.NOTEBOOKS_DIR.glob("*.ipynb"))
+    notebooks = {path.stem: nbformat.read(path, as_version=4) for path in paths}
+    manifest["sections"] = list(notebooks)
+    sections = publish.list_sections(manifest, notebooks)
+    pages = {}
+    for name, notebook in notebooks.items():
+        publish.write_section_page(tmp_path, name, notebook, manifest, sections)
+        page = (tmp_path / f"{name}.html").read_text(encoding="utf-8")
+        pages[name] = BeautifulSoup(page, "html.parser")
+    return pages
+
+
+def test_every_sliced_page_shows_notice(tmp_path):
+    manifest = _page_manifest("")
+    manifest["headline"] = {"slice": "owner Fatima Cohen"}
+    pages = _write_every_section(tmp_path, manifest)
+
+    assert len(pages) == 7
+    for name, page in pages.items():
+        notices = page.select(".acctlib-slice")
+        assert len(notices) == 1, name
+        notice = notices[0].get_text(" ")
+        assert notice.startswith(
+            "This report covers only the accounts of owner Fatima Cohen."
+        ), name
+        for figure in COMPANY_WIDE_IN_SLICE:
+            assert figure in notice, (name, figure)
+        assert "of owner Fatima Cohen as of 2026-06-30" in page.title.get_text()
+        assert "owner Fatima Cohen" in page.select_one("nav .run").get_text()
+
+
+def test_company_pages_have_no_slice_notice(tmp_path):
+    pages = _write_every_section(tmp_path, _page_manifest(""))
+
+    for name, page in pages.items():
+        assert page.select(".acctlib-slice") == [], name
+        assert page.title.get_text().endswith(" · Account review as of 2026-06-30")
+
+
+@pytest.mark.parametrize(
+    ("variant", "headline", "expected"),
+    [
+        ("", {}, "Account review as of 2026-06-30"),
+        ("q3", {}, "Account review as of 2026-06-30 (q3)"),
+        (
+            "",
+            {"slice": "team east"},
+            "Account review of team east as of 2026-06-30",
+        ),
+        (
+            "q3",
+            {"slice": "owner Fatima Cohen"},
+            "Account review of owner Fatima Cohen as of 2026-06-30 (q3)",
+        ),
+    ],
+    ids=["company", "variant", "team", "owner and variant"],
+)
+def test_run_title_names_slice(variant, headline, expected):
+    manifest = {"as_of": "2026-06-30", "variant": variant, "headline": headline}
+    assert publish.run_title(manifest) == expected
+
+
 @pytest.mark.parametrize(
     ("name", "value", "expected"),
     [

@@ -147,6 +147,32 @@ def test_owner_slice_keeps_company_figures(
     _check_sliced_attribution(sliced, credits)
 
 
+@pytest.mark.slow
+def test_sliced_report_pages_show_notice(small_report, small_sample, tmp_path):
+    from bs4 import BeautifulSoup
+
+    from acctlib.build import build_report
+
+    params = small_params(small_sample, tmp_path, "owner=Yara Kim")
+    sliced = build_report(params, command="acctlib build (test)")
+    notice = "This report covers only the accounts of owner Yara Kim."
+
+    sliced_pages = sorted(sliced.run_dir.glob("*.html"))
+    assert [path.name for path in sliced_pages][-1] == "index.html"
+    assert len(sliced_pages) == 8
+    for path in sliced_pages:
+        page = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        text = " ".join(page.get_text(" ").split())
+        assert text.count(notice) == 1, path.name
+        assert "the bookings forecast, stage benchmarks, health validation" in text
+        assert "Account review of owner Yara Kim as of 2026-06-30" in (
+            page.title.get_text()
+        )
+    for path in sorted(small_report.run_dir.glob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        assert "This report covers" not in text, path.name
+
+
 def _check_sliced_attribution(sliced, credits: pd.DataFrame) -> None:
     """Check that the credit summaries of a slice add up from its own credits."""
     revenue = credits[(credits["kind"] == "revenue") & (credits["channel"] != NO_TOUCH)]
