@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from acctlib import movement, tables
+from acctlib import movement, publish, tables
 from acctlib.errors import AcctlibError
 from acctlib.params import PROJECT_ROOT
 
@@ -51,6 +51,7 @@ TLS_MODES = ("none", "starttls", "ssl")
 # Inline styles: mail clients drop <style> elements and external sheets.
 FONT = "font-family:Helvetica,Arial,sans-serif;color:#222222;"
 CELL = "padding:4px 10px;border-bottom:1px solid #e5e5e5;text-align:left;"
+NOTICE = "background:#fef5e7;border-left:6px solid #d68910;padding:8px 12px;"
 
 
 class DeliveryError(AcctlibError):
@@ -254,8 +255,7 @@ def _chart_png(svg: str) -> bytes:
 
 
 def _subject(manifest: dict[str, Any]) -> str:
-    variant = f" ({manifest['variant']})" if manifest.get("variant") else ""
-    return f"Account review as of {manifest['as_of']}{variant}"
+    return publish.run_title(manifest)
 
 
 def _generated_timestamp(manifest: dict[str, Any]) -> float:
@@ -271,15 +271,18 @@ def render_body(run_dir: Path, manifest: dict[str, Any], chart_cids: list[str]) 
     parts = [
         f'<h1 style="{FONT}font-size:20px;color:#1f4e79;">'
         f"{html.escape(_subject(manifest))}</h1>",
-        _cards_html(cards),
     ]
+    notice = publish.slice_notice(manifest)
+    if notice:
+        parts.append(f'<p style="{FONT}{NOTICE}">{html.escape(notice)}</p>')
+    parts.append(_cards_html(cards))
     if sentences:
         items = "".join(
             f'<li style="{FONT}margin:2px 0;">{html.escape(s)}</li>' for s in sentences
         )
         parts.append(f'<h2 style="{FONT}font-size:16px;">Largest movements</h2>')
         parts.append(f"<ul>{items}</ul>")
-    parts.append(_forecast_html(manifest["headline"], currency))
+    parts.append(_forecast_html(manifest, currency))
 
     for cid in chart_cids:
         parts.append(
@@ -353,9 +356,29 @@ def _forecast_figures(headline: dict[str, Any], currency: str) -> list[tuple[str
     ]
 
 
-def _forecast_html(headline: dict[str, Any], currency: str) -> str:
+def _forecast_caveats(manifest: dict[str, Any]) -> list[str]:
+    """Return the sentences that qualify the headline forecast.
+
+    In a sliced run the first one states that the forecast covers the
+    whole company. The last one is the backtest's verdict on the best
+    method's P10 to P90 range, the sentence the forecast page shows beside
+    it.
+    """
+    forecast = manifest["headline"].get("forecast") or {}
+    sentences = []
+    label = publish.slice_label(manifest)
+    if label:
+        sentences.append(
+            f"The forecast covers the whole company, not only the accounts of {label}."
+        )
+    if forecast.get("reliability"):
+        sentences.append(forecast["reliability"])
+    return sentences
+
+
+def _forecast_html(manifest: dict[str, Any], currency: str) -> str:
     """Return the headline forecast with its P10 to P90 range, or an empty string."""
-    figures = _forecast_figures(headline, currency)
+    figures = _forecast_figures(manifest["headline"], currency)
     if not figures:
         return ""
     rows = "".join(
@@ -363,9 +386,14 @@ def _forecast_html(headline: dict[str, Any], currency: str) -> str:
         f'<td style="{FONT}{CELL}text-align:right;">{html.escape(value)}</td></tr>'
         for label, value in figures
     )
+    caveats = "".join(
+        f'<p style="{FONT}font-size:13px;">{html.escape(sentence)}</p>'
+        for sentence in _forecast_caveats(manifest)
+    )
     return (
         f'<h2 style="{FONT}font-size:16px;">Forecast</h2>'
         f'<table style="border-collapse:collapse;" role="presentation">{rows}</table>'
+        f"{caveats}"
     )
 
 
@@ -374,6 +402,9 @@ def _plain_text(run_dir: Path, manifest: dict[str, Any]) -> str:
     currency = manifest["params"]["report_currency"]
     cards, sentences = _month_over_month(run_dir, manifest["headline"], currency)
     lines = [_subject(manifest), ""]
+    notice = publish.slice_notice(manifest)
+    if notice:
+        lines += [notice, ""]
     for card in cards:
         change = f" ({card['change']})" if card.get("change") else ""
         lines.append(f"{card['label']}: {card['value']}{change}")
@@ -384,6 +415,7 @@ def _plain_text(run_dir: Path, manifest: dict[str, Any]) -> str:
     if forecast:
         lines += ["", "Forecast"]
         lines += [f"{label}: {value}" for label, value in forecast]
+        lines += _forecast_caveats(manifest)
     lines += ["", "The full executive summary is attached."]
     return "\n".join(lines) + "\n"
 

@@ -299,3 +299,50 @@ def test_attached_summary_has_no_links_to_other_pages(tmp_path):
     assert "As of 2026-06-30" in page.get_text()
     assert "data quality page" in page.get_text()
     assert "Account map" not in page.get_text()
+
+
+RELIABILITY = (
+    "Its P10 to P90 range held actual bookings at 3 of 10 month-ends, where a "
+    "well-judged range holds them about 8 times in 10, so the real uncertainty "
+    "is wider than the range shows."
+)
+
+
+def test_range_followed_by_reliability(tmp_path):
+    manifest = _manifest_with_forecast()
+    manifest["headline"]["forecast"]["reliability"] = RELIABILITY
+    body = delivery.render_body(tmp_path, manifest, [])
+    text = " ".join(BeautifulSoup(body, "html.parser").get_text(" ").split())
+    plain = delivery._plain_text(tmp_path, manifest)
+
+    assert RELIABILITY in text
+    assert text.index("USD 4,125,814 to USD 4,678,259") < text.index(RELIABILITY)
+    assert f"Method: Win-probability model\n{RELIABILITY}\n" in plain
+
+
+def test_sliced_digest_names_slice(tmp_path):
+    manifest = _manifest_with_forecast()
+    manifest["headline"]["slice"] = "owner Fatima Cohen"
+    body = delivery.render_body(tmp_path, manifest, [])
+    text = " ".join(BeautifulSoup(body, "html.parser").get_text(" ").split())
+    plain = delivery._plain_text(tmp_path, manifest)
+
+    assert delivery._subject(manifest) == (
+        "Account review of owner Fatima Cohen as of 2026-06-30"
+    )
+    assert "This report covers only the accounts of owner Fatima Cohen." in text
+    forecast_note = (
+        "The forecast covers the whole company, not only the accounts of "
+        "owner Fatima Cohen."
+    )
+    assert forecast_note in text
+    assert forecast_note in plain
+    assert "This report covers only the accounts of owner Fatima Cohen." in plain
+
+
+def test_company_digest_has_no_slice_notice(tmp_path):
+    body = delivery.render_body(tmp_path, _manifest_with_forecast(), [])
+
+    assert "covers only" not in body
+    assert "whole company" not in body
+
