@@ -248,10 +248,72 @@ def _read_manifest(run_dir: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+# Mixed-case SVG names that Python's html.parser lower-cases. nbconvert's
+# HTMLExporter (7.17) rewrites every page through it, so the static SVG read
+# back from a page has ``lineargradient`` and ``viewbox``. Browsers restore
+# the case when they parse SVG inside HTML, but resvg, which vl-convert uses
+# for PNGs, parses XML and then ignores the gradient of a colour legend.
+# The names are those of the HTML standard's SVG case adjustments for
+# gradients, clips, patterns, masks, text paths and scaling.
+SVG_TAG_NAMES = {
+    name.lower(): name
+    for name in (
+        "clipPath",
+        "foreignObject",
+        "linearGradient",
+        "radialGradient",
+        "textPath",
+    )
+}
+SVG_ATTRIBUTE_NAMES = {
+    name.lower(): name
+    for name in (
+        "clipPathUnits",
+        "gradientTransform",
+        "gradientUnits",
+        "lengthAdjust",
+        "maskContentUnits",
+        "maskUnits",
+        "pathLength",
+        "patternContentUnits",
+        "patternTransform",
+        "patternUnits",
+        "preserveAspectRatio",
+        "spreadMethod",
+        "startOffset",
+        "textLength",
+        "viewBox",
+    )
+}
+SVG_TAG = re.compile(r"<[^<>]+>")
+SVG_TAG_NAME = re.compile(r"^(</?)([a-z]+)")
+SVG_ATTRIBUTE_NAME = re.compile(r"(\s)([a-z]+)(?==)")
+
+
+def restore_svg_case(svg: str) -> str:
+    """Return ``svg`` with the mixed-case SVG element and attribute names restored.
+
+    Only the inside of tags changes. Text and attribute values stay as they
+    are, because the page escapes every ``<`` and ``>`` in them.
+    """
+
+    def fix_tag(tag: re.Match[str]) -> str:
+        text = SVG_TAG_NAME.sub(
+            lambda m: m.group(1) + SVG_TAG_NAMES.get(m.group(2), m.group(2)),
+            tag.group(0),
+        )
+        return SVG_ATTRIBUTE_NAME.sub(
+            lambda m: m.group(1) + SVG_ATTRIBUTE_NAMES.get(m.group(2), m.group(2)),
+            text,
+        )
+
+    return SVG_TAG.sub(fix_tag, svg)
+
+
 def _chart_png(svg: str) -> bytes:
     import vl_convert
 
-    return vl_convert.svg_to_png(svg, scale=1.0)
+    return vl_convert.svg_to_png(restore_svg_case(svg), scale=1.0)
 
 
 def _subject(manifest: dict[str, Any]) -> str:

@@ -346,3 +346,36 @@ def test_company_digest_has_no_slice_notice(tmp_path):
     assert "covers only" not in body
     assert "whole company" not in body
 
+
+def test_chart_png_keeps_legend_gradient():
+    import altair as alt
+    import pandas as pd
+    import vl_convert
+
+    from acctlib import charts
+
+    shares = pd.DataFrame(
+        {
+            "model": ["Linear", "Linear", "First touch", "First touch"],
+            "function": ["Marketing", "CS", "Marketing", "CS"],
+            "share": [0.7, 0.1, 0.4, 0.3],
+        }
+    )
+    chart = (
+        alt.Chart(shares)
+        .mark_rect()
+        .encode(x="model:N", y="function:N", color="share:Q")
+    )
+    svg = charts.static_svg(chart)
+    # The report page passes through html.parser, which lower-cases names.
+    page = str(
+        BeautifulSoup(
+            f'<noscript class="acctlib-static">{svg}</noscript>', "html.parser"
+        )
+    )
+    from_page = delivery.STATIC_CHART.findall(page)[0]
+
+    assert "linearGradient" in svg
+    assert "linearGradient" not in from_page
+    assert "linearGradient" in delivery.restore_svg_case(from_page)
+    assert delivery._chart_png(from_page) == vl_convert.svg_to_png(svg, scale=1.0)
