@@ -427,6 +427,9 @@ def prepare_account_history(context: Any) -> None:
         context.headline[f"health_auc_{row.outcome}"] = (
             None if pd.isna(row.auc) else round(float(row.auc), 3)
         )
+        context.headline[f"health_auc_{row.outcome}_missing_reason"] = (
+            row.auc_missing_reason
+        )
 
 
 _EMPTY_DURATIONS = pd.DataFrame(

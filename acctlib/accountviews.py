@@ -456,16 +456,21 @@ def velocity_table(ws: Workspace, grouping: str = "tier_label") -> Any:
 
 
 def health_validation_table(ws: Workspace) -> Any:
-    """Return rows, events, rate and AUC of health for wins and churn."""
+    """Return rows, events, rate and AUC of health for wins and churn.
+
+    An outcome without an AUC gets a note below the table saying why.
+    """
     summary = ws.table("health_validation")
     if summary.empty or summary["rows"].sum() == 0:
         return note(
             "Too little history to test health: it needs month-ends 90 days back."
         )
+    reasons = _auc_missing_reasons(summary)
+    summary = summary.drop(columns="auc_missing_reason", errors="ignore")
     # AUC is shown to three decimals as text: a second Styler.format call
     # would drop the formats style_table set on the other columns.
     auc = summary["auc"].map(lambda value: "–" if pd.isna(value) else f"{value:.3f}")
-    return tables.style_table(
+    styled = tables.style_table(
         readable_column(summary, "outcome").assign(auc=auc),
         counts=["rows", "events", "month_ends"],
         percents=["rate"],
@@ -478,6 +483,24 @@ def health_validation_table(ws: Workspace) -> Any:
             "month_ends": "Month-ends",
         },
     )
+    if not reasons:
+        return styled
+    sentences = " ".join(
+        f"No AUC for {outcome}, because {reason}." for outcome, reason in reasons
+    )
+    return HTML(styled.to_html() + note(sentences))
+
+
+def _auc_missing_reasons(summary: pd.DataFrame) -> list[tuple[str, str]]:
+    """Return (outcome, reason) for each outcome of ``summary`` without an AUC."""
+    if "auc_missing_reason" not in summary.columns:
+        return []
+    reasons = summary["auc_missing_reason"].fillna("")
+    return [
+        (outcome, reason)
+        for outcome, reason in zip(summary["outcome"], reasons, strict=True)
+        if reason
+    ]
 
 
 def lift_frame(ws: Workspace) -> pd.DataFrame:
@@ -601,15 +624,9 @@ def executive_highlights(ws: Workspace) -> list[Any]:
             accountcharts.plot_tier_pyramid(tier_pyramid_frame(ws), ws.currency)
         )
     )
-    win, churn = ws.headline.get("health_auc_win"), ws.headline.get("health_auc_churn")
-    if win is not None or churn is not None:
-        blocks.append(
-            note(
-                "On the last year's month-ends, health ranked next-90-day wins with "
-                f"AUC {_format_auc(win)} and churn with AUC {_format_auc(churn)} "
-                "(0.5 is chance, 1 is perfect)."
-            )
-        )
+    health_sentence = _describe_health_aucs(ws.headline)
+    if health_sentence:
+        blocks.append(note(health_sentence))
     return blocks
 
 
@@ -636,8 +653,27 @@ def _row_limit_note(listed: int, total: int, csv_name: str, noun: str) -> str:
     ).data
 
 
-def _format_auc(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}"
+def _describe_health_aucs(headline: dict) -> str:
+    """Return how well health ranked wins and churn, or '' without any result.
+
+    An outcome without an AUC is named with the reason stored beside it.
+    """
+    ranked, missing = [], []
+    for outcome, noun in (("win", "next-90-day wins"), ("churn", "churn")):
+        auc = headline.get(f"health_auc_{outcome}")
+        reason = headline.get(f"health_auc_{outcome}_missing_reason")
+        if auc is not None:
+            ranked.append(f"{noun} with AUC {auc:.2f}")
+        elif reason:
+            missing.append(f"Health has no AUC for {noun}, because {reason}.")
+    sentences = []
+    if ranked:
+        sentences.append(
+            "On the last year's month-ends, health ranked "
+            + " and ".join(ranked)
+            + " (0.5 is chance, 1 is perfect)."
+        )
+    return " ".join(sentences + missing)
 
 
 def _chart_block(chart: alt.TopLevelMixin) -> HTML:

@@ -23,6 +23,11 @@ from scipy.stats import rankdata
 
 OUTCOME_DAYS = 90
 DECILES = 10
+# An AUC from fewer account-months than this on either side of an outcome
+# (events or non-events) rests on a handful of cases, so none is reported.
+MIN_OUTCOME_ROWS = 5
+
+_EVENT_NOUNS = {"win": ("win", "wins"), "churn": ("churn", "churns")}
 
 
 def label_outcomes(
@@ -114,7 +119,9 @@ def validate_health(outcomes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
         ``deciles``: ``outcome``, ``decile``, ``rows``, ``events``,
         ``rate``, ``lift``, ``mean_health``. ``summary``: ``outcome``,
         ``rows``, ``events``, ``rate``, ``auc`` (for churn, the AUC of
-        low health) and ``month_ends``.
+        low health), ``month_ends`` and ``auc_missing_reason``. ``auc`` is
+        NaN and the reason is set when events or non-events number fewer
+        than :data:`MIN_OUTCOME_ROWS`.
     """
     decile_frames, summary_rows = [], []
     for outcome, population in (
@@ -125,7 +132,12 @@ def validate_health(outcomes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
         labels = frame["won" if outcome == "win" else "churned"].astype(bool)
         scores = frame["health_score"].astype(float).to_numpy()
         rate = labels.mean() if len(frame) else np.nan
-        auc = compute_auc(scores if outcome == "win" else -scores, labels.to_numpy())
+        reason = describe_missing_auc(outcome, int(labels.sum()), int((~labels).sum()))
+        auc = (
+            np.nan
+            if reason
+            else compute_auc(scores if outcome == "win" else -scores, labels.to_numpy())
+        )
         summary_rows.append(
             {
                 "outcome": outcome,
@@ -134,6 +146,7 @@ def validate_health(outcomes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
                 "rate": rate,
                 "auc": auc,
                 "month_ends": int(frame["month_end"].nunique()),
+                "auc_missing_reason": reason,
             }
         )
         if len(frame) >= DECILES:
@@ -164,3 +177,31 @@ def validate_health(outcomes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
             {c: pd.Series(dtype=t) for c, t in zip(columns, dtypes, strict=True)}
         )
     return deciles, pd.DataFrame(summary_rows)
+
+
+def describe_missing_auc(outcome: str, events: int, non_events: int) -> str:
+    """Return why ``outcome`` gets no AUC, or an empty string when it gets one.
+
+    ``events`` and ``non_events`` count scored account-months with and
+    without the outcome in the 90 days after their month-end.
+    """
+    singular, plural = _EVENT_NOUNS[outcome]
+    past = "won" if outcome == "win" else "churned"
+    if events + non_events == 0:
+        return "no account-month could be scored"
+    if events == 0:
+        return f"no account {past} in the outcome window"
+    if non_events == 0:
+        return f"every scored account {past} in the outcome window"
+    if events < MIN_OUTCOME_ROWS:
+        noun = singular if events == 1 else plural
+        return (
+            f"only {events} {noun} fell in the outcome window, fewer than the "
+            f"{MIN_OUTCOME_ROWS} an AUC needs"
+        )
+    if non_events < MIN_OUTCOME_ROWS:
+        return (
+            f"only {non_events} scored account-months had no {singular}, fewer "
+            f"than the {MIN_OUTCOME_ROWS} an AUC needs"
+        )
+    return ""

@@ -62,6 +62,8 @@ _ACCURACY_DTYPES = {
     "wape": "float",
     "bias": "float",
     "coverage": "float",
+    "actual": "float",
+    "forecast": "float",
     "rank": "Int64",
 }
 
@@ -243,8 +245,9 @@ def summarize_accuracy(forecasts: pd.DataFrame) -> pd.DataFrame:
     had) is scored on its own cut-offs and left unranked.
 
     Returns columns ``method``, ``label``, ``cutoffs`` (cut-offs scored),
-    ``wape``, ``bias``, ``coverage`` and ``rank`` (1 is the lowest WAPE,
-    missing when unranked).
+    ``wape``, ``bias``, ``coverage``, ``actual`` and ``forecast`` (sums over
+    the scored cut-offs, report currency) and ``rank`` (1 is the lowest
+    WAPE, missing when unranked).
     """
     columns = list(_ACCURACY_DTYPES)
     if forecasts.empty:
@@ -271,7 +274,7 @@ def summarize_accuracy(forecasts: pd.DataFrame) -> pd.DataFrame:
 
 
 def _score(forecasts: pd.DataFrame) -> pd.DataFrame:
-    """Return cut-offs, WAPE, bias and coverage per method of ``forecasts``."""
+    """Return cut-offs, WAPE, bias, coverage and totals per method of ``forecasts``."""
     frame = forecasts.assign(
         error=forecasts["forecast"] - forecasts["actual"],
         covered=(forecasts["p10"] <= forecasts["actual"])
@@ -280,6 +283,7 @@ def _score(forecasts: pd.DataFrame) -> pd.DataFrame:
     grouped = frame.groupby("method").agg(
         cutoffs=("cutoff", "size"),
         actual=("actual", "sum"),
+        forecast=("forecast", "sum"),
         absolute=("error", lambda error: error.abs().sum()),
         error=("error", "sum"),
         coverage=("covered", "mean"),
@@ -287,21 +291,26 @@ def _score(forecasts: pd.DataFrame) -> pd.DataFrame:
     total = grouped["actual"].where(grouped["actual"] > 0)
     grouped["wape"] = grouped["absolute"] / total
     grouped["bias"] = grouped["error"] / total
-    return grouped[["cutoffs", "wape", "bias", "coverage"]].reset_index()
+    columns = ["cutoffs", "wape", "bias", "coverage", "actual", "forecast"]
+    return grouped[columns].reset_index()
 
 
 def describe_best_method(
     accuracy: pd.DataFrame, horizon_months: int, cutoffs_requested: int | None = None
 ) -> str:
-    """Return one plain sentence naming the most accurate method and its margin.
+    """Return plain sentences naming the most accurate method and its margin.
 
     ``cutoffs_requested`` is the ``forecast_backtest_cutoffs`` parameter,
-    which explains why no method was backtested when none was.
+    which explains why no method was backtested when none was. When even
+    the best WAPE is above :data:`UNRANKABLE_WAPE`, the text states that
+    actual bookings were too small to rank the methods, and gives the totals.
     """
     ranked = accuracy.dropna(subset=["rank"]).sort_values("rank")
     if ranked.empty:
         return labels.describe_missing_backtest(horizon_months, cutoffs_requested)
     best = ranked.iloc[0]
+    if float(best["wape"]) > UNRANKABLE_WAPE:
+        return _describe_unrankable(best, horizon_months)
     sentence = (
         f"Over the last {int(best['cutoffs'])} month-ends, the "
         f"{_lower_first(best['label'])} forecast has been the most accurate for this "
@@ -311,14 +320,43 @@ def describe_best_method(
     if len(ranked) == 1:
         return sentence + "."
     runner_up = ranked.iloc[1]
-    margin = round((runner_up["wape"] - best["wape"]) * 100)
     runner_up_text = (
         f"the {_lower_first(runner_up['label'])} forecast ({runner_up['wape']:.0%})"
     )
+    if float(runner_up["wape"]) > UNRANKABLE_WAPE:
+        # A margin of hundreds of points means little, so name the gap only.
+        return f"{sentence}, far better than the next best, {runner_up_text}."
+    margin = round((runner_up["wape"] - best["wape"]) * 100)
     if margin == 0:
         return f"{sentence}, level with the next best, {runner_up_text}."
     points = "percentage point" if margin == 1 else "percentage points"
     return f"{sentence}, {margin} {points} better than the next best, {runner_up_text}."
+
+
+# Above this WAPE every method missed by more than the bookings themselves,
+# so the actual bookings were too small for the scores to rank the methods.
+UNRANKABLE_WAPE = 1.0
+
+
+def _describe_unrankable(best: pd.Series, horizon_months: int) -> str:
+    """Return why the backtest could not rank the methods, with its totals."""
+    label = _lower_first(best["label"])
+    sentences = [
+        f"Over the last {int(best['cutoffs'])} month-ends, the bookings actually "
+        f"won in the next {horizon_months} months were too small to rank the "
+        "forecast methods."
+    ]
+    if "actual" in best.index and "forecast" in best.index:
+        sentences.append(
+            f"They came to {float(best['actual']):,.0f} in total, against "
+            f"{float(best['forecast']):,.0f} forecast by the closest method, the "
+            f"{label} forecast."
+        )
+    sentences.append(
+        f"Even the {label} forecast was off by {best['wape']:.0%} of actual "
+        "bookings (WAPE), so treat every forecast as unchecked."
+    )
+    return " ".join(sentences)
 
 
 # Below this many backtested month-ends the ranking of methods is shaky.
@@ -335,7 +373,8 @@ def describe_reliability(accuracy: pd.DataFrame) -> str:
 
     Says how many backtested month-ends the best method's P10 to P90 range
     held actual bookings, and warns when that is well under 8 in 10, when
-    the error is above half of bookings or when few month-ends were tested.
+    the error is above half of bookings (or above all of them) or when few
+    month-ends were tested.
     Returns an empty string without a backtest.
     """
     ranked = accuracy.dropna(subset=["rank"]).sort_values("rank")
@@ -352,7 +391,12 @@ def describe_reliability(accuracy: pd.DataFrame) -> str:
         parts[0] += ", so the real uncertainty is wider than the range shows."
     else:
         parts[0] += "."
-    if float(best["wape"]) > ROUGH_WAPE:
+    if float(best["wape"]) > UNRANKABLE_WAPE:
+        parts.append(
+            "Its forecasts missed by more than the actual bookings themselves, "
+            "so the backtest does not show how far it can be trusted."
+        )
+    elif float(best["wape"]) > ROUGH_WAPE:
         parts.append(
             "Even this method missed by more than half of actual bookings, so "
             "read the forecast as a rough guide."

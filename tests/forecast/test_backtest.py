@@ -283,3 +283,58 @@ def test_sentence_for_a_tie():
     assert sentence.endswith(
         "level with the next best, the stage-weighted pipeline forecast (76%)."
     )
+
+
+def accuracy_with_wapes(best: float, runner_up: float) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "method": ["win_probability", "stage_weighted"],
+            "label": ["Win-probability model", "Stage-weighted pipeline"],
+            "cutoffs": [12, 12],
+            "wape": [best, runner_up],
+            "bias": [0.0, 0.0],
+            "coverage": [0.1, 0.1],
+            "actual": [5_000.0, 5_000.0],
+            "forecast": [110_000.0, 120_000.0],
+            "rank": [1, 2],
+        }
+    )
+
+
+def test_sentence_when_bookings_too_small():
+    sentence = describe_best_method(accuracy_with_wapes(21.0, 21.64), 3)
+    assert "too small to rank the forecast methods" in sentence
+    assert "They came to 5,000 in total, against 110,000 forecast" in sentence
+    assert "off by 2100% of actual bookings" in sentence
+    assert "percentage point" not in sentence
+    assert "most accurate" not in sentence
+
+
+def test_sentence_when_runner_up_above_all_bookings():
+    sentence = describe_best_method(accuracy_with_wapes(0.4, 5.0), 3)
+    assert "off by 40% of actual bookings" in sentence
+    assert "percentage point" not in sentence
+    assert sentence.endswith(
+        "far better than the next best, the stage-weighted pipeline forecast (500%)."
+    )
+
+
+def test_accuracy_sums_actual_and_forecast():
+    forecasts = backtest_rows(
+        [
+            ("2026-01-31", "stage_weighted", 900.0, 0.0, 1000.0, 10.0),
+            ("2026-02-28", "stage_weighted", 1300.0, 0.0, 1500.0, 30.0),
+        ]
+    )
+    accuracy = summarize_accuracy(forecasts).set_index("method")
+    assert accuracy.loc["stage_weighted", "actual"] == pytest.approx(40.0)
+    assert accuracy.loc["stage_weighted", "forecast"] == pytest.approx(2200.0)
+    assert accuracy.loc["stage_weighted", "wape"] == pytest.approx(54.0)
+    sentence = describe_best_method(summarize_accuracy(forecasts), 3)
+    assert "They came to 40 in total, against 2,200 forecast" in sentence
+
+
+def test_reliability_when_bookings_too_small():
+    sentence = reliability_of(10, 21.0, 0.1)
+    assert "missed by more than the actual bookings themselves" in sentence
+    assert "more than half" not in sentence
