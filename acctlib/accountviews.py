@@ -488,7 +488,7 @@ def health_validation_table(ws: Workspace) -> Any:
     sentences = " ".join(
         f"No AUC for {outcome}, because {reason}." for outcome, reason in reasons
     )
-    return HTML(styled.to_html() + note(sentences))
+    return HTML(styled.to_html() + note(sentences).data)
 
 
 def _auc_missing_reasons(summary: pd.DataFrame) -> list[tuple[str, str]]:

@@ -162,3 +162,51 @@ def test_sensitivity_names_thresholds_in_words():
     assert "Tier 1 fit" in html
     assert "Tier 3 engagement" in html
     assert "tier_1.fit" not in html
+
+
+def test_health_sentence_names_missing_churn_auc():
+    headline = {
+        "health_auc_win": 0.71,
+        "health_auc_win_missing_reason": "",
+        "health_auc_churn": None,
+        "health_auc_churn_missing_reason": "no account churned in the outcome window",
+    }
+    sentence = accountviews._describe_health_aucs(headline)
+    assert "ranked next-90-day wins with AUC 0.71 (0.5 is chance" in sentence
+    assert "churn with AUC" not in sentence
+    assert sentence.endswith(
+        "Health has no AUC for churn, because no account churned in the outcome window."
+    )
+
+
+def test_health_sentence_without_results():
+    assert accountviews._describe_health_aucs({}) == ""
+
+
+class _SummaryWorkspace:
+    """A workspace stub whose only table is ``health_validation``."""
+
+    def __init__(self, summary: pd.DataFrame) -> None:
+        self.summary = summary
+
+    def table(self, name: str) -> pd.DataFrame:
+        assert name == "health_validation"
+        return self.summary
+
+
+def test_health_validation_table_notes_missing_auc():
+    summary = pd.DataFrame(
+        {
+            "outcome": ["win", "churn"],
+            "rows": [40, 30],
+            "events": [8, 0],
+            "rate": [0.2, 0.0],
+            "auc": [0.71, float("nan")],
+            "month_ends": [3, 3],
+            "auc_missing_reason": ["", "no account churned in the outcome window"],
+        }
+    )
+    html = accountviews.health_validation_table(_SummaryWorkspace(summary)).data
+    assert ">0.710<" in html
+    assert "auc_missing_reason" not in html
+    assert "No AUC for churn, because no account churned in the outcome window." in html

@@ -219,3 +219,77 @@ def test_auc_hand_computed(scores, labels, auc):
 
 def test_auc_without_positives_is_nan():
     assert np.isnan(healthvalidation.compute_auc(np.array([1.0]), np.array([False])))
+
+
+def outcomes_with(churned: list[bool], won: list[bool]) -> pd.DataFrame:
+    customers = pd.DataFrame(
+        {
+            "month_end": pd.Timestamp("2026-01-31"),
+            "account_id": [f"c{i}" for i in range(len(churned))],
+            "health_score": np.linspace(10, 90, len(churned)),
+            "was_customer": True,
+            "won": False,
+            "churned": churned,
+        }
+    )
+    prospects = pd.DataFrame(
+        {
+            "month_end": pd.Timestamp("2026-01-31"),
+            "account_id": [f"p{i}" for i in range(len(won))],
+            "health_score": np.linspace(10, 90, len(won)),
+            "was_customer": False,
+            "won": won,
+            "churned": False,
+        }
+    )
+    return pd.concat([customers, prospects], ignore_index=True)
+
+
+def test_validation_without_churn_has_no_auc():
+    won = [False] * 10 + [True] * 10
+    _, summary = healthvalidation.validate_health(outcomes_with([False] * 20, won))
+    summary = summary.set_index("outcome")
+    assert np.isnan(summary.loc["churn", "auc"])
+    assert (
+        summary.loc["churn", "auc_missing_reason"]
+        == "no account churned in the outcome window"
+    )
+    assert summary.loc["win", "auc"] == 1.0
+    assert summary.loc["win", "auc_missing_reason"] == ""
+
+
+def test_validation_with_few_churns_has_no_auc():
+    churned = [True] * 4 + [False] * 16
+    _, summary = healthvalidation.validate_health(outcomes_with(churned, [False] * 5))
+    summary = summary.set_index("outcome")
+    assert np.isnan(summary.loc["churn", "auc"])
+    assert summary.loc["churn", "auc_missing_reason"] == (
+        "only 4 churns fell in the outcome window, fewer than the 5 an AUC needs"
+    )
+    assert summary.loc["win", "auc_missing_reason"] == (
+        "no account won in the outcome window"
+    )
+
+
+@pytest.mark.parametrize(
+    ("outcome", "events", "non_events", "reason"),
+    [
+        ("churn", 5, 5, ""),
+        ("churn", 0, 0, "no account-month could be scored"),
+        (
+            "win",
+            1,
+            10,
+            "only 1 win fell in the outcome window, fewer than the 5 an AUC needs",
+        ),
+        ("win", 10, 0, "every scored account won in the outcome window"),
+        (
+            "churn",
+            10,
+            2,
+            "only 2 scored account-months had no churn, fewer than the 5 an AUC needs",
+        ),
+    ],
+)
+def test_missing_auc_reasons(outcome, events, non_events, reason):
+    assert healthvalidation.describe_missing_auc(outcome, events, non_events) == reason
