@@ -427,6 +427,8 @@ def compute_headline(
         - ``revenue_12m`` (float): revenue of all accounts in the 12
           calendar months ending with the month of ``as_of``, None when
           ``revenue`` is None or empty;
+        - ``revenue_12m_missing_reason`` (str): why ``revenue_12m`` is
+          None, short enough for a headline card, or "" when it is set;
         - ``customers`` (int): accounts with status ``customer``;
         - ``won_acv`` (float): ``won_acv`` summed over every row.
 
@@ -447,6 +449,12 @@ def compute_headline(
     if revenue_months is not None:
         in_window = revenue_months["months_before"] < 12
         revenue_12m = _round_amount(revenue_months.loc[in_window, "amount"].sum())
+    if revenue is None:
+        revenue_missing_reason = "No revenue table in the source"
+    elif revenue.empty:
+        revenue_missing_reason = "Revenue table is empty"
+    else:
+        revenue_missing_reason = ""
 
     return {
         "accounts_by_status": by_status,
@@ -455,6 +463,7 @@ def compute_headline(
         "bookings_month": _sum_won_amount(snapshot, month_start, as_of),
         "bookings_ytd": _sum_won_amount(snapshot, year_start, as_of),
         "revenue_12m": revenue_12m,
+        "revenue_12m_missing_reason": revenue_missing_reason,
         "customers": by_status["customer"],
         "won_acv": _round_amount(account_map["won_acv"].sum()),
     }

@@ -470,6 +470,7 @@ def test_headline_figures_by_hand():
     assert headline["bookings_month"] == 0.3  # 0.1 + 0.2, rounded to cents
     assert headline["bookings_ytd"] == 1200.3
     assert headline["revenue_12m"] is None
+    assert headline["revenue_12m_missing_reason"] == "No revenue table in the source"
     assert headline["customers"] == 1
     # Active contracts: 1,200 + 0.1 + 0.2 + 999 (closed 2025-12-31).
     assert headline["won_acv"] == 2199.3
@@ -494,6 +495,19 @@ def test_headline_revenue_12m_with_revenue():
     headline = compute_headline(account_map, snapshot, revenue, AS_OF)
 
     assert headline["revenue_12m"] == 16.25  # 10 + 1.25 + 5
+    assert headline["revenue_12m_missing_reason"] == ""
+
+
+def test_headline_revenue_12m_with_empty_revenue():
+    accounts = make_accounts(["a1"])
+    opportunities = make_opportunities([])
+    revenue = make_revenue([])
+
+    account_map, snapshot = build_map(accounts, opportunities, revenue)
+    headline = compute_headline(account_map, snapshot, revenue, AS_OF)
+
+    assert headline["revenue_12m"] is None
+    assert headline["revenue_12m_missing_reason"] == "Revenue table is empty"
 
 
 def test_top_accounts_breaks_ties_by_account_id():
