@@ -12,6 +12,7 @@ import functools
 from collections.abc import Callable
 
 import altair as alt
+import pandas as pd
 from IPython.display import HTML
 
 from acctlib import charts, tables, views
@@ -217,16 +218,35 @@ def credit_table(ws, by: str = "channel", kind: str = "revenue") -> object:
     frame = readable_column(table.reset_index(), by)
     frame.columns.name = None
     models = [c for c in frame.columns if c in MODEL_LABELS]
-    coverage = _headline(ws).get("revenue_coverage")
-    noun = "won revenue" if kind == "revenue" else "pipeline"
+    if kind == "revenue":
+        noun = "won revenue"
+        coverage = _headline(ws).get("revenue_coverage")
+    else:
+        noun = "pipeline"
+        coverage = _touched_share(table.drop(index="Total"))
     return tables.style_table(
         frame,
         currency=ws.currency,
         money=models,
         labels={by: DIMENSION_LABELS[by], **{m: _model_label(m) for m in models}},
-        caption=f"Credit of {noun} by {by}; each model totals the same amount. "
-        f"{tables.format_percent(coverage)} of won revenue has a recorded touch.",
+        caption=f"Credit of {noun} by {by}. Each model totals the same amount, "
+        f"and {tables.format_percent(coverage)} of the {noun} has a recorded touch.",
     )
+
+
+def _touched_share(table: pd.DataFrame) -> float | None:
+    """Return the share of credit not given to :data:`NO_TOUCH`, or None.
+
+    ``table`` has a row per value and a column per model. A deal without a
+    touch gives all its credit to :data:`NO_TOUCH` under every model, so
+    the first model's column gives the share.
+    """
+    credit = table.iloc[:, 0]
+    total = float(credit.sum())
+    if total <= 0:
+        return None
+    untouched = float(credit.get(NO_TOUCH, 0.0))
+    return 1.0 - untouched / total
 
 
 def tier_credit_table(ws) -> object:

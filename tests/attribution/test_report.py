@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 from acctlib.attribution import report
@@ -120,3 +121,27 @@ def test_answer_cards_name_the_top_count():
 
     assert "Channels in the top 3 under every model" in cards
     assert "Functions in the top 3 under every model" in cards
+
+
+@pytest.mark.slow
+def test_pipeline_credit_caption_gives_pipeline_coverage(sample_workspace):
+    html = report.credit_table(sample_workspace, "channel", kind="pipeline").to_html()
+    assert "Credit of pipeline by channel." in html
+    assert "of the pipeline has a recorded touch." in html
+    assert "of won revenue has a recorded touch" not in html
+
+
+@pytest.mark.slow
+def test_revenue_credit_caption_gives_revenue_coverage(sample_workspace):
+    html = report.credit_table(sample_workspace, "channel").to_html()
+    assert "of the won revenue has a recorded touch." in html
+
+
+def test_touched_share_leaves_out_untouched_credit():
+    table = pd.DataFrame(
+        {"linear": [300.0, 100.0], "first_touch": [300.0, 100.0]},
+        index=["paid_search", report.NO_TOUCH],
+    )
+    assert report._touched_share(table) == pytest.approx(0.75)
+    assert report._touched_share(table.drop(index=report.NO_TOUCH)) == 1.0
+    assert report._touched_share(table * 0) is None
