@@ -19,6 +19,7 @@ from acctlib import charts, tables, views
 from acctlib.attribution.compare import sum_credit_cents
 from acctlib.attribution.credits import NO_TOUCH
 from acctlib.attribution.settings import DATA_DRIVEN_MODELS, MODEL_LABELS
+from acctlib.attribution.shapley import OTHER
 from acctlib.labels import readable, readable_column
 
 DIMENSION_LABELS = {
@@ -447,12 +448,12 @@ def learned_weights_table(ws) -> object:
             "touch, so the data-driven models learned no channel weights."
         )
     frame = markov[["channel", "removal_effect", "share"]].merge(
-        shapley[["channel", "player", "share"]],
+        _shapley_rows(shapley),
         on="channel",
         how="outer",
         suffixes=("_markov", "_shapley"),
     )
-    grouped = bool(frame["player"].eq("other").any())
+    grouped = bool(frame["player"].eq(OTHER).any())
     frame = readable_column(readable_column(frame, "channel"), "player")
     columns = {
         "markov": ["removal_effect", "share_markov"],
@@ -461,6 +462,10 @@ def learned_weights_table(ws) -> object:
     skipped = [model for model in DATA_DRIVEN_MODELS if model not in run]
     for model in skipped:
         frame = frame.drop(columns=columns[model])
+    # Without Markov columns, a channel grouped into "other" has no figure
+    # of its own left, and the "Other (...)" row already names it.
+    shares = [f"share_{model}" for model in run]
+    frame = frame.dropna(subset=shares, how="all")
     frame = frame.sort_values(f"share_{run[0]}", ascending=False)
 
     sentences = []
@@ -468,7 +473,12 @@ def learned_weights_table(ws) -> object:
         sentences.append(
             f"Shapley values are exact over at most "
             f"{ws.params['attribution_shapley_max_channels']} players"
-            + ('; the rarest channels share the player "other".' if grouped else ".")
+            + (
+                '. The rarest channels share the player "other", whose share '
+                'is given once, on the row "Other (...)" that lists them.'
+                if grouped
+                else "."
+            )
         )
     names = {"markov": "Markov", "shapley": "Shapley"}
     sentences += [
@@ -489,6 +499,29 @@ def learned_weights_table(ws) -> object:
         },
         caption=" ".join(sentences),
     )
+
+
+def _shapley_rows(shapley: pd.DataFrame) -> pd.DataFrame:
+    """Return ``channel``, ``player`` and ``share`` with each player's share once.
+
+    Every channel grouped into the player :data:`OTHER` keeps its row with
+    the player but no share. One added row, ``channel`` "Other (a, b, ...)",
+    carries the player's share, so the shares add up to 100%.
+    """
+    rows = shapley[["channel", "player", "share"]].copy()
+    grouped = rows["player"] == OTHER
+    if not grouped.any():
+        return rows
+    members = sorted(str(readable(channel)) for channel in rows.loc[grouped, "channel"])
+    other = pd.DataFrame(
+        {
+            "channel": [f"Other ({', '.join(members)})"],
+            "player": [OTHER],
+            "share": [float(rows.loc[grouped, "share"].iloc[0])],
+        }
+    )
+    rows.loc[grouped, "share"] = float("nan")
+    return pd.concat([rows, other], ignore_index=True)
 
 
 def executive_highlights(ws) -> list[object]:

@@ -145,3 +145,58 @@ def test_touched_share_leaves_out_untouched_credit():
     assert report._touched_share(table) == pytest.approx(0.75)
     assert report._touched_share(table.drop(index=report.NO_TOUCH)) == 1.0
     assert report._touched_share(table * 0) is None
+
+
+class _WeightsWorkspace:
+    """A workspace stub with the Markov and Shapley tables."""
+
+    def __init__(self, models: list[str]) -> None:
+        channels = ["paid_search", "webinar", "direct_mail", "podcast"]
+        self.params = {
+            "attribution_models": models,
+            "attribution_shapley_max_channels": 2,
+        }
+        self.tables = {
+            "attribution_markov": pd.DataFrame(
+                {
+                    "channel": channels,
+                    "removal_effect": [0.5, 0.3, 0.1, 0.1],
+                    "share": [0.5, 0.3, 0.1, 0.1],
+                }
+            ),
+            "attribution_shapley": pd.DataFrame(
+                {
+                    "channel": channels,
+                    "player": ["paid_search", "webinar", "other", "other"],
+                    "share": [0.6, 0.327, 0.073, 0.073],
+                }
+            ),
+        }
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+
+def test_shapley_rows_give_other_share_once():
+    shapley = _WeightsWorkspace(["shapley"]).table("attribution_shapley")
+    rows = report._shapley_rows(shapley).set_index("channel")
+    assert rows["share"].sum() == pytest.approx(1.0)
+    assert rows.loc["Other (Direct mail, Podcast)", "share"] == pytest.approx(0.073)
+    assert pd.isna(rows.loc["podcast", "share"])
+    assert rows.loc["podcast", "player"] == "other"
+
+
+def test_weights_table_shows_other_once():
+    ws = _WeightsWorkspace(["markov", "shapley"])
+    html = report.learned_weights_table(ws).to_html()
+    assert html.count("7.3%") == 1
+    assert ">Other (Direct mail, Podcast)<" in html
+    assert ">Podcast<" in html
+    assert 'on the row "Other (...)" that lists them' in html
+
+
+def test_weights_table_without_markov_folds_other():
+    html = report.learned_weights_table(_WeightsWorkspace(["shapley"])).to_html()
+    assert html.count("7.3%") == 1
+    assert ">Other (Direct mail, Podcast)<" in html
+    assert ">Podcast<" not in html
