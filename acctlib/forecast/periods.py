@@ -75,6 +75,23 @@ def forecast_windows(as_of: dt.date, horizon_months: int) -> list[Window]:
     return list(unique.values())
 
 
+def distinct_windows(windows: list[Window]) -> list[Window]:
+    """Return ``windows`` without those whose dates repeat an earlier window's.
+
+    At a quarter end the next quarter and the next three months cover the
+    same days. :func:`forecast_windows` lists the calendar windows first,
+    so the clearer calendar name is the one kept.
+    """
+    seen: set[tuple[dt.date, dt.date]] = set()
+    distinct = []
+    for window in windows:
+        if (window.start, window.end) in seen:
+            continue
+        seen.add((window.start, window.end))
+        distinct.append(window)
+    return distinct
+
+
 def last_complete_month(as_of: dt.date) -> pd.Period:
     """Return the last month that ended on or before ``as_of``."""
     month = pd.Period(as_of, freq="M")

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from acctlib.asof import isin_values
-from acctlib.forecast.periods import Window
+from acctlib.forecast.periods import Window, distinct_windows
 from acctlib.forecast.state import ForecastState
 
 CATEGORY_ORDER = ("closed", "commit", "best_case", "pipeline")
@@ -195,8 +195,10 @@ def rollup_forecast_categories(
     from closed down to pipeline, so "best case" includes closed and commit.
     Closed is the amount won in the window up to the as-of date. The other
     categories hold the open deals expected to close in the window, by
-    their forecast category on the as-of date.
+    their forecast category on the as-of date. A window with the same dates
+    as an earlier one is left out (see :func:`distinct_windows`).
     """
+    windows = distinct_windows(windows)
     closed = closed_to_date(state.closed, windows, state.as_of)
     won = state.closed[state.closed["is_won"]]
     membership = window_membership(state.open_deals["expected_close"], windows)

@@ -10,6 +10,7 @@ import pytest
 
 from acctlib.forecast.periods import (
     add_months,
+    distinct_windows,
     forecast_windows,
     horizon_window,
     last_complete_month,
@@ -117,3 +118,17 @@ def test_month_weights_cover_whole_months_after_month_end():
     np.testing.assert_allclose(weights[:3, names.index("next_quarter")], 1.0)
     np.testing.assert_allclose(weights[3:, names.index("next_quarter")], 0.0)
     np.testing.assert_allclose(weights[:, names.index("next_12_months")], 1.0)
+
+
+def test_distinct_windows_keep_calendar_name():
+    windows = distinct_windows(forecast_windows(dt.date(2026, 6, 30), 3))
+    assert [window.name for window in windows] == [
+        "current_quarter",
+        "next_quarter",
+        "next_12_months",
+    ]
+
+
+def test_distinct_windows_mid_quarter_keep_all():
+    windows = forecast_windows(dt.date(2026, 5, 15), 3)
+    assert distinct_windows(windows) == windows

@@ -12,7 +12,7 @@ import pytest
 from acctlib.asof import isin_values
 from acctlib.forecast import pipeline
 from acctlib.forecast.methods import ForecastSettings, compute_forecasts
-from acctlib.forecast.periods import Window, horizon_window
+from acctlib.forecast.periods import Window, forecast_windows, horizon_window
 from acctlib.forecast.state import ForecastInputs, compute_state, expected_close_dates
 from acctlib.forecast.winprob import TouchIndex
 from tests.forecast.factories import STAGE_MAP, make_opportunities
@@ -217,3 +217,15 @@ def test_join_closed_deals_equals_merge():
     joined = pipeline._join_closed_deals(reach, closed)
 
     pd.testing.assert_frame_equal(joined, expected)
+
+
+def test_category_rollup_lists_equal_windows_once():
+    windows = forecast_windows(AS_OF, 3)
+    rollup = pipeline.rollup_forecast_categories(small_state(OPEN_ROWS), windows)
+    assert rollup["window"].unique().tolist() == [
+        "current_quarter",
+        "next_quarter",
+        "next_12_months",
+    ]
+    next_quarter = rollup[rollup["window"] == "next_quarter"]
+    assert next_quarter["amount"].tolist() == [0.0, 2_000.0, 1_000.0, 0.0]
