@@ -107,12 +107,17 @@ def headline_cards(headline: dict[str, Any], currency: str) -> list[dict[str, st
             "Bookings year to date",
             format_money(headline.get("bookings_ytd"), currency),
         ),
-        (
-            "Revenue, last 12 months",
-            format_money(headline.get("revenue_12m"), currency),
-        ),
+        ("Revenue, last 12 months", _revenue_text(headline, currency)),
     ]
     return [{"label": label, "value": value} for label, value in cards]
+
+
+def _revenue_text(headline: dict, currency: str) -> str:
+    """Return the 12-month revenue, or why the source gives none."""
+    revenue = headline.get("revenue_12m")
+    if revenue is not None and not pd.isna(revenue):
+        return format_money(revenue, currency)
+    return headline.get("revenue_12m_missing_reason") or "–"
 
 
 def style_table(

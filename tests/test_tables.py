@@ -13,6 +13,7 @@ from acctlib.tables import (
     format_money,
     format_percent,
     format_points,
+    headline_cards,
     style_table,
 )
 
@@ -103,3 +104,14 @@ def test_narrow_table_keeps_currency():
     assert "acctlib-compact" not in html
     assert ">USD 43,123</td>" in html
     assert "Amounts in" not in html
+
+
+def test_revenue_card_says_why_missing():
+    headline = {
+        "revenue_12m": None,
+        "revenue_12m_missing_reason": "No revenue table in the source",
+    }
+
+    cards = {card["label"]: card["value"] for card in headline_cards(headline, "USD")}
+
+    assert cards["Revenue, last 12 months"] == "No revenue table in the source"

@@ -170,9 +170,7 @@ def comparison_table(ws, by: str = "channel") -> object:
     table = ws.table(f"attribution_compare_{by}")
     models = [c for c in table.columns if c in MODEL_LABELS]
     columns = [by, *models, "spread", "worst_rank", "robust"]
-    frame = readable_column(table[columns], by).assign(
-        robust=table["robust"].map({True: "yes", False: ""})
-    )
+    frame = readable_column(table[columns], by)
     labels = {
         by: DIMENSION_LABELS[by],
         "spread": "Spread (max − min)",
@@ -182,7 +180,9 @@ def comparison_table(ws, by: str = "channel") -> object:
     labels.update({model: _model_label(model) for model in models})
     return tables.style_table(
         frame,
-        percents=[*models, "spread"],
+        percents=models,
+        points=["spread"],
+        flags=["robust"],
         counts=["worst_rank"],
         labels=labels,
         caption=f"Robust: in the top {ws.params['attribution_robust_top']} "
