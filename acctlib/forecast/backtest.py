@@ -303,7 +303,7 @@ def describe_best_method(
     ``cutoffs_requested`` is the ``forecast_backtest_cutoffs`` parameter,
     which explains why no method was backtested when none was. When even
     the best WAPE is above :data:`UNRANKABLE_WAPE`, the text states that
-    actual bookings were too small to rank the methods, and gives the totals.
+    the backtest cannot rank the methods, and gives the totals.
     """
     ranked = accuracy.dropna(subset=["rank"]).sort_values("rank")
     if ranked.empty:
@@ -334,7 +334,7 @@ def describe_best_method(
 
 
 # Above this WAPE every method missed by more than the bookings themselves,
-# so the actual bookings were too small for the scores to rank the methods.
+# so the scores do not rank the methods.
 UNRANKABLE_WAPE = 1.0
 
 
@@ -342,19 +342,19 @@ def _describe_unrankable(best: pd.Series, horizon_months: int) -> str:
     """Return why the backtest could not rank the methods, with its totals."""
     label = _lower_first(best["label"])
     sentences = [
-        f"Over the last {int(best['cutoffs'])} month-ends, the bookings actually "
-        f"won in the next {horizon_months} months were too small to rank the "
-        "forecast methods."
+        f"Over the last {int(best['cutoffs'])} month-ends, every forecast method "
+        f"missed the bookings actually won in the next {horizon_months} months "
+        "by more than those bookings, so the backtest cannot rank the methods."
     ]
     if "actual" in best.index and "forecast" in best.index:
         sentences.append(
-            f"They came to {float(best['actual']):,.0f} in total, against "
-            f"{float(best['forecast']):,.0f} forecast by the closest method, the "
-            f"{label} forecast."
+            f"The bookings came to {float(best['actual']):,.0f} in the report "
+            f"currency, against {float(best['forecast']):,.0f} forecast by the "
+            f"closest method, the {label} forecast."
         )
     sentences.append(
-        f"Even the {label} forecast was off by {best['wape']:.0%} of actual "
-        "bookings (WAPE), so treat every forecast as unchecked."
+        f"Even that forecast was off by {best['wape']:.0%} of actual bookings "
+        "(WAPE), so treat every forecast as unchecked."
     )
     return " ".join(sentences)
 

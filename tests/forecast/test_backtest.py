@@ -301,10 +301,10 @@ def accuracy_with_wapes(best: float, runner_up: float) -> pd.DataFrame:
     )
 
 
-def test_sentence_when_bookings_too_small():
+def test_sentence_when_no_method_ranks():
     sentence = describe_best_method(accuracy_with_wapes(21.0, 21.64), 3)
-    assert "too small to rank the forecast methods" in sentence
-    assert "They came to 5,000 in total, against 110,000 forecast" in sentence
+    assert "the backtest cannot rank the methods" in sentence
+    assert "came to 5,000 in the report currency, against 110,000 forecast" in sentence
     assert "off by 2100% of actual bookings" in sentence
     assert "percentage point" not in sentence
     assert "most accurate" not in sentence
@@ -331,7 +331,7 @@ def test_accuracy_sums_actual_and_forecast():
     assert accuracy.loc["stage_weighted", "forecast"] == pytest.approx(2200.0)
     assert accuracy.loc["stage_weighted", "wape"] == pytest.approx(54.0)
     sentence = describe_best_method(summarize_accuracy(forecasts), 3)
-    assert "They came to 40 in total, against 2,200 forecast" in sentence
+    assert "came to 40 in the report currency, against 2,200 forecast" in sentence
 
 
 def test_reliability_when_bookings_too_small():
