@@ -197,11 +197,11 @@ def describe_missing_auc(outcome: str, events: int, non_events: int) -> str:
         noun = singular if events == 1 else plural
         return (
             f"only {events} {noun} fell in the outcome window, fewer than the "
-            f"{MIN_OUTCOME_ROWS} an AUC needs"
+            f"{MIN_OUTCOME_ROWS} the report needs for an AUC"
         )
     if non_events < MIN_OUTCOME_ROWS:
         return (
             f"only {non_events} scored account-months had no {singular}, fewer "
-            f"than the {MIN_OUTCOME_ROWS} an AUC needs"
+            f"than the {MIN_OUTCOME_ROWS} the report needs for an AUC"
         )
     return ""

@@ -264,7 +264,8 @@ def test_validation_with_few_churns_has_no_auc():
     summary = summary.set_index("outcome")
     assert np.isnan(summary.loc["churn", "auc"])
     assert summary.loc["churn", "auc_missing_reason"] == (
-        "only 4 churns fell in the outcome window, fewer than the 5 an AUC needs"
+        "only 4 churns fell in the outcome window, fewer than the 5 the report "
+        "needs for an AUC"
     )
     assert summary.loc["win", "auc_missing_reason"] == (
         "no account won in the outcome window"
@@ -280,14 +281,16 @@ def test_validation_with_few_churns_has_no_auc():
             "win",
             1,
             10,
-            "only 1 win fell in the outcome window, fewer than the 5 an AUC needs",
+            "only 1 win fell in the outcome window, fewer than the 5 the report "
+            "needs for an AUC",
         ),
         ("win", 10, 0, "every scored account won in the outcome window"),
         (
             "churn",
             10,
             2,
-            "only 2 scored account-months had no churn, fewer than the 5 an AUC needs",
+            "only 2 scored account-months had no churn, fewer than the 5 the "
+            "report needs for an AUC",
         ),
     ],
 )
