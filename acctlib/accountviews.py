@@ -458,7 +458,7 @@ def velocity_table(ws: Workspace, grouping: str = "tier_label") -> Any:
 def health_validation_table(ws: Workspace) -> Any:
     """Return rows, events, rate and AUC of health for wins and churn.
 
-    An outcome without an AUC gets a note below the table saying why.
+    An outcome without an AUC gets a note below the table with the reason.
     """
     summary = ws.table("health_validation")
     if summary.empty or summary["rows"].sum() == 0:

@@ -175,7 +175,7 @@ def no_data_note(title: str, reason: str) -> HTML:
     """Return a note in place of the chart ``title`` when it has no data.
 
     A chart of no rows would draw empty axes and, in its static SVG, NaN
-    for the colour scale, so the page says why the chart is missing.
+    for the colour scale, so the page states why the chart is missing.
     """
     from html import escape
 

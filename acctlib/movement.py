@@ -253,7 +253,7 @@ def _format_change(change: float | None, label: str, currency: str) -> str:
     if change > 0:
         sign = "+"
     elif change < 0:
-        sign = "−"
+        sign = tables.MINUS
     else:
         sign = "±"
     if label == "Customers":

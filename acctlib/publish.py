@@ -206,7 +206,7 @@ def report_settings(params: dict[str, Any]) -> list[tuple[str, str]]:
             continue
         label = name.replace("_", " ").capitalize()
         if isinstance(value, bool):
-            text = "yes" if value else "no"
+            text = tables.format_flag(value)
         else:
             text = declaration.format_value(value)
         settings.append((label, text))

@@ -81,10 +81,10 @@ def _list_owners(owners: pd.Series, owner: str, limit: int = 20) -> str:
     known = sorted(set(owners.dropna().astype(str).str.strip()) - {""})
     closest = _closest_owners(owner, known) if owner else []
     others = [name for name in known if name not in closest]
-    shown = others[: max(limit - len(closest), 0)]
-    listed = ", ".join(shown)
-    if len(others) > len(shown):
-        listed += f" and {len(others) - len(shown)} more"
+    first_others = others[: max(limit - len(closest), 0)]
+    listed = ", ".join(first_others)
+    if len(others) > len(first_others):
+        listed += f" and {len(others) - len(first_others)} more"
     if not closest:
         return f"known owners: {listed}"
     close = ", ".join(repr(name) for name in closest)

@@ -161,7 +161,7 @@ def test_undated_closed_names_header(tmp_path: Path) -> None:
 
 
 def test_undated_closed_without_column(tmp_path: Path) -> None:
-    """A file without a close-date column is told to export and map one."""
+    """A reason for a file without a close-date column asks to export and map one."""
     opportunities = (
         "Opportunity ID,Account ID,Stage,Amount\n"
         "O1,A1,Proposal,100\n"
