@@ -55,10 +55,9 @@ class PrepareContext:
     DuckDB. Touchpoint-sized results are stored with :meth:`store_table`,
     and large frames that only a few later steps need with ``store(...,
     keep=False)``. Both are listed in ``engine_tables`` instead of
-    ``frames``, and later steps get them with :meth:`read`. A table that
-    is read through a view of it (:meth:`store_view`, listed in
-    ``engine_views``) can be kept out of the run's exported tables:
-    ``unexported`` names them.
+    ``frames``, and later steps get them with :meth:`read`. Views over
+    them (:meth:`store_view`) are listed in ``engine_views``; the run
+    exports their tables, not the views.
     ``month_end_states`` maps a date to the frames of
     :func:`acctlib.accountstate.compute_account_state` on it: the account
     history step keeps the last month-end's there, and a prepare of that
@@ -78,7 +77,6 @@ class PrepareContext:
     notes: list[str] = field(default_factory=list)
     engine_tables: list[str] = field(default_factory=list)
     engine_views: list[str] = field(default_factory=list)
-    unexported: set[str] = field(default_factory=set)
     month_end_states: dict[dt.date, dict[str, pd.DataFrame]] = field(
         default_factory=dict
     )
@@ -170,9 +168,12 @@ class PrepareContext:
         )
 
     def exported_engine_tables(self) -> list[str]:
-        """Return the tables and views not in ``frames`` that the run exports."""
-        names = [name for name in self.engine_tables if name not in self.unexported]
-        return sorted([*names, *self.engine_views])
+        """Return the tables not in ``frames`` that the run exports.
+
+        Views are left out: a view's rows follow from its tables, which are
+        exported, and a view that unpivots a table has many times its rows.
+        """
+        return sorted(self.engine_tables)
 
     def read(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
         """Return stored table ``name``, or only its ``columns``, as a frame."""
@@ -184,25 +185,21 @@ class PrepareContext:
             table = table.select(*columns)
         return engine.read_frame(table)
 
-    def store_table(self, name: str, table, *, export: bool = True) -> None:
+    def store_table(self, name: str, table) -> None:
         """Write the Ibis ``table`` to the workspace without a pandas copy.
 
         For touchpoint-sized results: later steps read them from ``con``,
         and the table is listed in ``engine_tables``, not in ``frames``.
-        With ``export`` False the run's exported tables leave it out, for
-        a table that a view presents (:meth:`store_view`).
         """
         engine.write_expression(self.con, name, table)
         if name not in self.engine_tables:
             self.engine_tables.append(name)
-        if not export:
-            self.unexported.add(name)
 
     def store_view(self, name: str, expression) -> None:
         """Store the Ibis ``expression`` over workspace tables as view ``name``.
 
         The view costs no storage and follows its tables, so slicing the
-        tables slices it too. It is read and exported like a table.
+        tables slices it too. It is read like a table but not exported.
         """
         engine.write_view(self.con, name, expression)
         if name not in self.engine_views:

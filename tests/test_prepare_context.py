@@ -80,19 +80,19 @@ def test_intake_table_writes_intake_once():
     assert remaining["touch_id"].tolist() == ["T1"]
 
 
-def test_view_is_exported_instead_of_its_table():
+def test_table_is_exported_instead_of_its_view():
     context = make_context()
     sums = pd.DataFrame(
         {"account_id": ["A1", "A2"], "linear": [300, 100], "first_touch": [0, 400]}
     )
-    context.store_table("credit_sums", ibis.memtable(sums), export=False)
+    context.store_table("credit_sums", ibis.memtable(sums))
     table = context.con.table("credit_sums")
     context.store_view("credits", table.mutate(total=table.linear + table.first_touch))
 
     assert context.engine_tables == ["credit_sums"]
     assert context.engine_views == ["credits"]
     assert context.has_table("credits")
-    assert context.exported_engine_tables() == ["credits"]
+    assert context.exported_engine_tables() == ["credit_sums"]
     assert context.read("credits", ["total"])["total"].tolist() == [300, 500]
     context.con.con.execute("DELETE FROM credit_sums WHERE account_id = 'A1'")
     assert context.read("credits", ["account_id"])["account_id"].tolist() == ["A2"]

@@ -58,8 +58,10 @@ def test_credits_unpivot_the_stored_sums(small_report, sample_workspace):
         assert rows["credit_cents"].sum() == sums[model].sum(), model
     assert (credits["credit"] == credits["credit_cents"] / 100).all()
     tables = small_report.run_dir / "tables"
-    assert (tables / "attribution_credits.parquet").is_file()
-    assert not (tables / "attribution_credit_sums.parquet").exists()
+    exported = pd.read_parquet(tables / "attribution_credit_sums.parquet")
+    assert sorted(exported.columns) == sorted(sums.columns)
+    assert len(exported) == len(sums)
+    assert not (tables / "attribution_credits.parquet").exists()
 
 
 @pytest.mark.slow

@@ -131,8 +131,8 @@ def test_manifest_reports_sizes_and_previous_month(small_report):
     assert manifest["headline_previous"]["as_of"] == "2026-05-31"
     assert (small_report.run_dir / "tables" / "account_map.parquet").is_file()
     assert (small_report.run_dir / "tables" / "headline_changes.parquet").is_file()
-    credits = small_report.run_dir / "tables" / "attribution_credits.parquet"
-    assert len(pd.read_parquet(credits, columns=["credit_cents"])) > 0
+    credits = small_report.run_dir / "tables" / "attribution_credit_sums.parquet"
+    assert len(pd.read_parquet(credits, columns=["linear"])) > 0
 
 
 def test_summary_shows_month_over_month(small_report):
