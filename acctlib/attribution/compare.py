@@ -27,6 +27,7 @@ from acctlib.attribution.journeys import (
     known_touches,
     opportunities_table,
     select_opportunities,
+    with_lookback,
 )
 from acctlib.attribution.settings import AttributionSettings
 
@@ -374,13 +375,12 @@ def compute_window_sensitivity(
     touches at that lookback).
     """
     reuse = credits is not None and set(models) <= set(settings.models)
+    selected, _ = select_opportunities(snapshot, settings, deal_companies)
+    won = selected[selected["kind"] == "revenue"]
     frames = []
-    for days in settings.window_days:
+    for days in settings.window_days if len(won) else ():
         varied = dataclasses.replace(settings, lookback_days=days, models=models)
-        selected, _ = select_opportunities(snapshot, varied, deal_companies)
-        revenue = selected[selected["kind"] == "revenue"]
-        if revenue.empty:
-            continue
+        revenue = with_lookback(won, days)
         if reuse and days == settings.lookback_days:
             frames.append(_channel_credit(credits, models).assign(lookback_days=days))
             continue

@@ -132,9 +132,7 @@ def select_opportunities(
 
     frame = frame[creditable].copy()
     frame["amount_cents"] = to_cents(frame["amount"])
-    frame["window_start"] = frame["created_at"] - pd.Timedelta(
-        days=settings.lookback_days
-    )
+    frame = with_lookback(frame, settings.lookback_days)
     frame["window_end"] = _window_end(frame, cutoff)
     end_day = frame["window_end"].dt.tz_convert(None) - pd.Timedelta(microseconds=1)
     frame["close_month"] = end_day.dt.to_period("M").dt.start_time.astype(schema.DATE)
@@ -160,6 +158,16 @@ def select_opportunities(
         own = result["account_id"].map(lambda account: [account])
         result["accounts"] = accounts.where(accounts.notna(), own)
     return result, excluded.reset_index(drop=True)
+
+
+def with_lookback(opportunities: pd.DataFrame, days: int) -> pd.DataFrame:
+    """Return ``opportunities`` with each window starting ``days`` before creation.
+
+    The window start is the only column of :func:`select_opportunities`
+    that depends on the lookback, so one selection serves every lookback.
+    """
+    start = opportunities["created_at"] - pd.Timedelta(days=days)
+    return opportunities.assign(window_start=start)
 
 
 def _window_end(frame: pd.DataFrame, cutoff: pd.Timestamp) -> pd.Series:

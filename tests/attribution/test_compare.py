@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
 from acctlib.attribution import compare
 from acctlib.attribution.credits import NO_TOUCH
+from acctlib.attribution.journeys import select_opportunities, with_lookback
+from acctlib.attribution.settings import AttributionSettings
+from tests.attribution.frames import AS_OF, opportunities
 
 
 def _credits(rows):
@@ -131,3 +136,20 @@ def test_bridge_ties_with_excluded_deals():
     assert bridge.loc[NO_TOUCH, "amount"] == 5.0
     assert bridge.loc["Excluded: missing amount", "opportunities"] == 1
     assert bridge.loc["Difference", "amount"] == 0.0
+
+
+def test_one_selection_serves_every_lookback():
+    """Moving the window start equals selecting again with the other lookback."""
+    deals = opportunities(
+        ("O1", "A1", "2026-01-10T09:00:00Z", "2026-03-01", 1000.0, "won"),
+        ("O2", "A2", "2026-02-01T00:00:00Z", "2026-05-20", 250.5, "lost"),
+        ("O3", "A1", "2026-04-15T12:30:00Z", "2026-07-01", 80.0, "open"),
+    )
+    wide = AttributionSettings(as_of=AS_OF, lookback_days=365)
+    selected, _ = select_opportunities(deals, wide)
+
+    for days in (30, 90, 180):
+        narrow = dataclasses.replace(wide, lookback_days=days)
+        expected, _ = select_opportunities(deals, narrow)
+        moved = with_lookback(selected, days)
+        pd.testing.assert_frame_equal(moved, expected)
