@@ -55,7 +55,10 @@ def label_outcomes(
         ``month_end``, ``account_id``, ``health_score``, ``was_customer``,
         ``won`` (bool, non-customers) and ``churned`` (bool, customers).
     """
-    dates = sorted(health_history["month_end"].unique())
+    # Split once: filtering the whole history by each month-end took 1 s of
+    # 2.2 s on 1.2 million rows.
+    by_month = dict(tuple(health_history.groupby("month_end", sort=True)))
+    dates = list(by_month)
     rows = []
     won = snapshot.loc[snapshot["is_won"], ["account_id", "closed_on"]].copy()
     won["closed_on"] = pd.to_datetime(won["closed_on"])
@@ -64,8 +67,8 @@ def label_outcomes(
             days=OUTCOME_DAYS
         ) > pd.Timestamp(as_of):
             continue
-        frame = health_history[health_history["month_end"] == month_end]
-        later = health_history[health_history["month_end"] == dates[i + months]]
+        frame = by_month[month_end]
+        later = by_month[dates[i + months]]
         later_status = later.set_index("account_id")["status"]
         window = won[
             (won["closed_on"] > month_end)
