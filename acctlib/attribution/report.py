@@ -223,7 +223,7 @@ def credit_table(ws, by: str = "channel", kind: str = "revenue") -> object:
         noun = "won revenue"
         coverage = _headline(ws).get("revenue_coverage")
     else:
-        noun = "pipeline"
+        noun = "pipeline created"
         coverage = _touched_share(table.drop(index="Total"))
     return tables.style_table(
         frame,

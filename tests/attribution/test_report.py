@@ -128,8 +128,8 @@ def test_answer_cards_name_the_top_count():
 @pytest.mark.slow
 def test_pipeline_credit_caption_gives_pipeline_coverage(sample_workspace):
     html = report.credit_table(sample_workspace, "channel", kind="pipeline").to_html()
-    assert "Credit of pipeline by channel." in html
-    assert "of the pipeline has a recorded touch." in html
+    assert "Credit of pipeline created by channel." in html
+    assert "of the pipeline created has a recorded touch." in html
     assert "of won revenue has a recorded touch" not in html
 
 
