@@ -202,3 +202,15 @@ def test_unknown_section_stops_before_intake(command, tmp_path, capsys):
     assert "unknown section '99-nope' in parameter 'sections'" in error
     assert "Known sections: 00-executive-summary, 01-account-map" in error
     assert not (tmp_path / "reports").exists()
+
+
+def test_module_runs_the_command_line():
+    result = subprocess.run(
+        [sys.executable, "-m", "acctlib", "build", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: acctlib build")
