@@ -53,6 +53,9 @@ PALETTE = [
     "#4a235a",
     "#00838f",
 ]
+# Width in pixels of a chart's plot area over a continuous axis, which
+# fits the page column beside the axis title and legend.
+CHART_WIDTH = 560
 STATUS_ORDER = ["customer", "open_opportunity", "churned", "lost", "prospect"]
 STATUS_LABELS = {
     "customer": "Customer",
@@ -70,7 +73,11 @@ def acctlib_theme() -> alt.theme.ThemeConfig:
     return {
         "config": {
             "font": font,
-            "view": {"stroke": None, "continuousWidth": 560, "continuousHeight": 280},
+            "view": {
+                "stroke": None,
+                "continuousWidth": CHART_WIDTH,
+                "continuousHeight": 280,
+            },
             "range": {"category": PALETTE},
             "axis": {"labelFontSize": 12, "titleFontSize": 12, "gridColor": "#eeeeee"},
             "title": {"fontSize": 15, "anchor": "start", "fontWeight": 600},

@@ -216,6 +216,9 @@ def plot_backtest(ws: Workspace) -> alt.Chart:
                 alt.Tooltip("amount:Q", title="Amount", format=",.0f"),
             ],
         )
+        # A month-end axis is ordinal, so without a width each month-end
+        # would take a narrow default step and the chart a third of the page.
+        .properties(width=charts.CHART_WIDTH)
     )
 
 

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from acctlib import charts
 from acctlib.forecast import views
 from acctlib.workspace import WORKSPACE_FILE, open_workspace
 
@@ -80,3 +81,9 @@ def test_backtest_chart_stays_small(report_workspace):
     chart = views.plot_backtest(report_workspace)
     rows = chart.to_dict()["datasets"]
     assert sum(len(values) for values in rows.values()) <= 100
+
+
+@pytest.mark.slow
+def test_backtest_chart_takes_report_width(report_workspace):
+    chart = views.plot_backtest(report_workspace)
+    assert chart.to_dict()["width"] == charts.CHART_WIDTH
