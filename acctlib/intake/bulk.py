@@ -15,7 +15,9 @@ it to this module as a :class:`BulkRawTable` instead of reading it, and
    required cells and values outside the allowed list, then references to
    accounts that intake did not accept;
 4. records every rejected row in the quarantine with its file, 1-based data
-   row, column, value and the same reason the pandas path gives;
+   row, column, value and the same reason the pandas path gives, which
+   names a column by the file's header where :attr:`RawTable.headers` maps
+   it onto another one;
 5. keeps the accepted rows in the in-memory DuckDB database of the check
    and returns a :class:`BulkTable` that owns it.
 
@@ -29,6 +31,7 @@ runs short.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +44,9 @@ from acctlib.errors import InputError
 from acctlib.intake.bulktable import BulkTable
 from acctlib.intake.canonical import (
     RawTable,
+    column_label,
     duplicate_key_advice,
+    key_label,
     missing_columns_phrase,
     rejected_reference_reason,
     unknown_reference_reason,
@@ -66,7 +71,17 @@ _TIMESTAMP_REASON = "invalid timestamp; expected ISO 8601 such as 2024-03-15T09:
 
 @dataclass
 class BulkRawTable(RawTable):
-    """A canonical table file left unread for :func:`validate_bulk_table`."""
+    """A table file left unread for :func:`validate_bulk_table`.
+
+    ``headers`` maps a canonical column onto the file's header it is read
+    from. Columns it lacks are read by their canonical names. Bulk intake
+    has no cells to fill a profile's constants with, so a column mapped
+    onto None is read and named by its canonical name as well.
+
+    NOTE: bulk intake ignores ``options`` and ``column_options``, so a
+    file must have ISO 8601 timestamps even where a profile declares
+    ``notation: export`` or a ``date_format``.
+    """
 
     frame: pd.DataFrame = None  # type: ignore[assignment]
 
@@ -112,12 +127,13 @@ def validate_bulk_table(
     """
     spec = schema.TABLES[raw.table]
     path = Path(raw.file)
+    headers = {column: header for column, header in raw.headers.items() if header}
     con = _connect()
     try:
-        raw_query = _load_raw(con, path, spec)
+        raw_query = _load_raw(con, path, spec, headers)
         _parse(con, spec)
-        parents = _register_parents(con, spec, tables, quarantine)
-        _flag_rejections(con, spec, parents)
+        parents = _register_parents(con, spec, tables, quarantine, headers)
+        _flag_rejections(con, spec, parents, headers)
         _record_rejections(con, spec, raw.file, quarantine)
         rows = _keep_accepted(con)
     except duckdb.Error as error:
@@ -152,8 +168,13 @@ def _scan(path: Path) -> str:
     )
 
 
-def _load_raw(con, path: Path, spec: schema.TableSpec) -> str:
-    """Define ``raw``: the file's columns, as text for CSV, and ``_row``.
+def _load_raw(
+    con, path: Path, spec: schema.TableSpec, headers: Mapping[str, str]
+) -> str:
+    """Define ``raw``: the canonical columns, as text for CSV, and ``_row``.
+
+    Each canonical column is read from its header in ``headers``, or else
+    from the column of its own name.
 
     ``_row`` is the 1-based data row, in which blank lines of a CSV file
     count (see :func:`_count_blank_lines`). A Parquet file stays a view
@@ -166,10 +187,11 @@ def _load_raw(con, path: Path, spec: schema.TableSpec) -> str:
         name
         for name, *_ in con.execute(f"DESCRIBE SELECT * FROM {_scan(path)}").fetchall()
     ]
+    sources = {c.name: headers.get(c.name, c.name) for c in spec.columns}
     missing = [
-        column.name
+        sources[column.name]
         for column in spec.columns
-        if column.required and column.name not in found
+        if column.required and sources[column.name] not in found
     ]
     if missing:
         listed = ", ".join(c for c in found if c != "file_row_number")
@@ -181,7 +203,9 @@ def _load_raw(con, path: Path, spec: schema.TableSpec) -> str:
             column=missing[0],
         )
     selects = [
-        f'"{c.name}"' if c.name in found else f'NULL::VARCHAR AS "{c.name}"'
+        f'{_sql_name(sources[c.name])} AS "{c.name}"'
+        if sources[c.name] in found
+        else f'NULL::VARCHAR AS "{c.name}"'
         for c in spec.columns
     ]
     if path.suffix.lower() == ".parquet":
@@ -274,8 +298,17 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _sql_name(name: str) -> str:
+    """Return ``name`` as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _register_parents(
-    con, spec: schema.TableSpec, tables, quarantine: Quarantine
+    con,
+    spec: schema.TableSpec,
+    tables,
+    quarantine: Quarantine,
+    headers: Mapping[str, str | None],
 ) -> list[str]:
     """Register the accepted and the rejected parent keys of each reference.
 
@@ -291,7 +324,9 @@ def _register_parents(
         con.register(f"_parent_{column}", keys)
         rejected = quarantine.rejected_ids(parent, parent_column)
         reasons = {
-            key: rejected_reference_reason(column, parent, file, row)
+            key: rejected_reference_reason(
+                column_label(column, headers), parent, file, row
+            )
             for key, (file, row) in sorted(rejected.items())
         }
         frame = pd.DataFrame(
@@ -302,15 +337,25 @@ def _register_parents(
     return registered
 
 
-def _flag_rejections(con, spec: schema.TableSpec, parents: list[str]) -> None:
+def _flag_rejections(
+    con,
+    spec: schema.TableSpec,
+    parents: list[str],
+    headers: Mapping[str, str | None],
+) -> None:
     """Create ``rejected``: the row, first failed column and reason of each.
 
     The checks run in the order of the pandas path, and a row takes the
-    reason of the first one it fails.
+    reason of the first one it fails. Reasons name each column by its
+    :func:`column_label` in ``headers``.
     """
+    labels = {
+        column.name: column_label(column.name, headers) for column in spec.columns
+    }
     cases = []
     for column in spec.columns:
-        cases.append((f'"_bad_{column.name}"', column.name, _reason_sql(column)))
+        reason = _parse_reason(column, labels[column.name])
+        cases.append((f'"_bad_{column.name}"', column.name, _sql_text(reason)))
 
     # Duplicates are looked for among the rows that parsed, keeping the
     # first of each complete key. Grouping by a 64-bit hash of the key is
@@ -338,9 +383,9 @@ def _flag_rejections(con, spec: schema.TableSpec, parents: list[str]) -> None:
     )
     duplicate = "(_first_row IS NOT NULL AND _row > _first_row)"
     advice = _sql_text(duplicate_key_advice(key))
+    duplicate_label = _sql_text(f"duplicate {key_label(key, headers)}")
     reason = (
-        f"'duplicate {'/'.join(key)}; first seen on row ' || _first_row || '; ' "
-        f"|| {advice}"
+        f"{duplicate_label} || '; first seen on row ' || _first_row || '; ' || {advice}"
     )
     cases.append((duplicate, key[0], reason))
 
@@ -350,18 +395,19 @@ def _flag_rejections(con, spec: schema.TableSpec, parents: list[str]) -> None:
                 (
                     f'"{column.name}" IS NULL',
                     column.name,
-                    f"'{column.name} is empty but required'",
+                    _sql_text(f"{labels[column.name]} is empty but required"),
                 )
             )
     for column in spec.columns:
         if column.allowed:
             allowed = ", ".join(f"'{value}'" for value in column.allowed)
+            reason = f"{labels[column.name]} must be one of {', '.join(column.allowed)}"
             cases.append(
                 (
                     f'("{column.name}" IS NOT NULL '
                     f'AND "{column.name}" NOT IN ({allowed}))',
                     column.name,
-                    f"'{column.name} must be one of {', '.join(column.allowed)}'",
+                    _sql_text(reason),
                 )
             )
     joins = [f"LEFT JOIN duplicate_keys USING ({key_sql})"]
@@ -377,7 +423,7 @@ def _flag_rejections(con, spec: schema.TableSpec, parents: list[str]) -> None:
                 f"LEFT JOIN (SELECT key AS _rkey_{column}, reason AS _rreason_{column} "
                 f'FROM _rejected_parent_{column}) ON "{column}" = _rkey_{column}'
             )
-            unknown = _sql_text(unknown_reference_reason(column, parent))
+            unknown = _sql_text(unknown_reference_reason(labels[column], parent))
             cases.append(
                 (
                     f'("{column}" IS NOT NULL AND _known_{column} IS NULL)',
@@ -401,10 +447,16 @@ def _flag_rejections(con, spec: schema.TableSpec, parents: list[str]) -> None:
     )
 
 
-def _reason_sql(column: schema.ColumnSpec) -> str:
-    if column.kind == "timestamp":
-        return f"'{_TIMESTAMP_REASON}'"
-    return f"'invalid {column.kind}'"
+def _parse_reason(column: schema.ColumnSpec, label: str) -> str:
+    """Return the reason for a cell of ``column`` that does not parse.
+
+    As in the pandas path, the reason starts with the column's label where
+    that differs from the canonical name.
+    """
+    reason = (
+        _TIMESTAMP_REASON if column.kind == "timestamp" else f"invalid {column.kind}"
+    )
+    return reason if label == column.name else f"{label}: {reason}"
 
 
 def _record_rejections(con, spec, file: str, quarantine: Quarantine) -> None:

@@ -673,7 +673,12 @@ def check_references(
             if parent in rejected_rows:
                 rejected.update(_row_locations(rejected_rows[parent], parent_column))
             if isinstance(frame, BulkTable):
-                _reject_unknown_bulk(frame, column, parent, known, quarantine, rejected)
+                label = column_label(
+                    column, (headers or {}).get((name, frame.file), {})
+                )
+                _reject_unknown_bulk(
+                    frame, column, label, parent, known, quarantine, rejected
+                )
                 continue
             # On object values: pandas' isin on text columns is slower.
             found = frame[column].astype(object).isin(known)
@@ -789,17 +794,22 @@ def _raw_rows(rows: pd.DataFrame) -> pd.DataFrame:
 def _reject_unknown_bulk(
     table: BulkTable,
     column: str,
+    label: str,
     parent: str,
     known: set[str],
     quarantine,
     rejected_parents: Mapping[str, tuple[str, int]],
 ) -> None:
+    """Reject the rows of ``table`` whose ``column`` is not in ``known``.
+
+    ``label`` names the column in the reasons, as :func:`column_label` does.
+    """
     rejected = table.reject_unknown(column, known)
     if rejected.empty:
         return
     reasons = rejected[column].map(
         lambda value: _describe_unknown_reference(
-            value, known, column, parent, rejected_parents
+            value, known, label, parent, rejected_parents
         )
     )
     _reject(quarantine, table.table, table.raw_rows(rejected), column, reasons)

@@ -18,9 +18,10 @@ import pytest
 from acctlib import engine
 from acctlib.errors import InputError
 from acctlib.intake import load_source
-from acctlib.intake.bulk import use_bulk
+from acctlib.intake.bulk import BulkRawTable, use_bulk, validate_bulk_table
 from acctlib.intake.bulktable import BulkTable
-from acctlib.intake.canonical import check_references
+from acctlib.intake.canonical import canonicalize, check_references
+from acctlib.intake.mapped import build_raw_table, read_export_file
 from acctlib.intake.quarantine import Quarantine
 from acctlib.params import resolve_params
 
@@ -397,3 +398,102 @@ def test_bulk_rows_leave_memory_once_copied(source):
     del bulk
     gc.collect()
     assert not folder.exists()
+
+
+# Export headers of the touchpoint columns, as a profile's column map names them.
+TOUCH_HEADERS = {
+    "touch_id": "Touch ID",
+    "account_id": "Account ID",
+    "contact_id": "Contact ID",
+    "occurred_at": "Occurred At",
+    "channel": "Channel",
+    "function": "Function",
+    "campaign": "Campaign",
+    "touch_type": "Touch Type",
+}
+
+
+def mapped_touch_reasons(path: Path, bulk: bool) -> pd.DataFrame:
+    """Validate a touchpoints file with export headers; return its rejected rows."""
+    quarantine = Quarantine()
+    quarantine.add_rejected_ids("accounts", "account_id", {"A3": ("accounts.csv", 3)})
+    accounts = pd.DataFrame({"account_id": ["A1", "A2"]})
+    tables = {"accounts": accounts}
+    if bulk:
+        raw = BulkRawTable(table="touchpoints", file=str(path), headers=TOUCH_HEADERS)
+        tables["touchpoints"] = validate_bulk_table(raw, tables, quarantine)
+    else:
+        frame, _ = read_export_file(path)
+        spec = {"columns": TOUCH_HEADERS}
+        # Bulk intake parses ISO 8601 timestamps only, as the canonical
+        # notation does.
+        profile = {"options": {"notation": "canonical"}}
+        raw = build_raw_table("touchpoints", frame, path, spec, profile)
+        tables["touchpoints"] = canonicalize(raw, quarantine, {})
+    headers = {("touchpoints", str(path)): raw.headers}
+    check_references(tables, quarantine, headers)
+    frame = quarantine.to_frame()
+    frame = frame[frame["table"] == "touchpoints"].sort_values("row")
+    return frame[["row", "column", "reason"]].reset_index(drop=True)
+
+
+def test_bulk_reasons_name_export_headers(tmp_path):
+    """Reasons name the export's header next to the canonical column."""
+    path = tmp_path / "touches.csv"
+    rows = [
+        {TOUCH_HEADERS[column]: value for column, value in row.items()}
+        for row in TOUCHES
+    ]
+    write_csv(path, rows)
+
+    rejected = mapped_touch_reasons(path, bulk=True).set_index("row")
+
+    assert rejected.loc[4, "reason"].startswith(
+        'column "Occurred At" (occurred_at): invalid timestamp'
+    )
+    assert rejected.loc[5, "reason"].startswith(
+        'duplicate column "Touch ID" (touch_id); first seen on row 1'
+    )
+    assert rejected.loc[6, "reason"] == (
+        'column "Channel" (channel) is empty but required'
+    )
+    assert rejected.loc[7, "reason"].startswith(
+        'column "Function" (function) must be one of'
+    )
+    assert rejected.loc[8, "reason"].startswith(
+        'column "Account ID" (account_id) not found in accounts'
+    )
+    assert rejected.loc[9, "reason"].startswith(
+        'column "Account ID" (account_id) points at a rejected row of accounts'
+    )
+    assert rejected.loc[10, "reason"] == (
+        'column "Touch ID" (touch_id) is empty but required'
+    )
+    pd.testing.assert_frame_equal(
+        rejected.reset_index(), mapped_touch_reasons(path, bulk=False)
+    )
+
+
+def test_bulk_late_rejection_names_export_header(tmp_path):
+    """A reference rejected after bulk validation names the export's header."""
+    path = tmp_path / "touches.csv"
+    rows = [
+        {TOUCH_HEADERS[column]: value for column, value in touch(touch_id).items()}
+        for touch_id in ("T1", "T2")
+    ]
+    write_csv(path, rows)
+    raw = BulkRawTable(table="touchpoints", file=str(path), headers=TOUCH_HEADERS)
+    accounts = pd.DataFrame({"account_id": ["A1"]})
+    touches = validate_bulk_table(raw, {"accounts": accounts}, Quarantine())
+    quarantine = Quarantine()
+    headers = {("touchpoints", str(path)): TOUCH_HEADERS}
+
+    check_references(
+        {"accounts": accounts.iloc[:0], "touchpoints": touches}, quarantine, headers
+    )
+
+    reasons = quarantine.to_frame()["reason"].tolist()
+    assert len(reasons) == 2
+    assert reasons[0].startswith(
+        'column "Account ID" (account_id) not found in accounts'
+    )
