@@ -45,6 +45,33 @@ from acctlib.intake.mapped import (
 
 CURRENCY = "BRL"
 
+# The Olist column each canonical column is copied from, per table and
+# file, so that rejection reasons name the column the user can find.
+# Columns built from other files or from constants are left out.
+ACCOUNT_HEADERS = {"account_id": "mql_id", "created_at": "first_contact_date"}
+# NOTE: created_at comes from first_contact_date in the leads file, so a
+# deal rejected on it names created_at, which the closed deals file lacks.
+OPPORTUNITY_HEADERS = {
+    "opportunity_id": "mql_id",
+    "account_id": "mql_id",
+    "amount_original": "declared_monthly_revenue",
+    "close_date": "won_date",
+    "owner": "sr_id",
+}
+# touch_id is "mql-", "sdr-" or "ae-" followed by mql_id.
+FIRST_TOUCH_HEADERS = {
+    "touch_id": "mql_id",
+    "account_id": "mql_id",
+    "occurred_at": "first_contact_date",
+    "channel": "origin",
+    "campaign": "landing_page_id",
+}
+SALES_TOUCH_HEADERS = {
+    "touch_id": "mql_id",
+    "account_id": "mql_id",
+    "occurred_at": "won_date",
+}
+
 
 def read_source(
     data_dir: Path, profile: dict[str, Any], params: Any
@@ -119,6 +146,7 @@ def read_source(
                 fill_optional_columns(accounts, "accounts"),
                 notes,
                 options,
+                headers=ACCOUNT_HEADERS,
             ),
             RawTable(
                 "opportunities",
@@ -127,6 +155,7 @@ def read_source(
                 [],
                 options,
                 revenue_options,
+                headers=OPPORTUNITY_HEADERS,
             ),
             RawTable(
                 "touchpoints",
@@ -134,6 +163,7 @@ def read_source(
                 fill_optional_columns(first_touches, "touchpoints"),
                 [],
                 options,
+                headers=FIRST_TOUCH_HEADERS,
             ),
             RawTable(
                 "touchpoints",
@@ -141,6 +171,7 @@ def read_source(
                 fill_optional_columns(sales_touches, "touchpoints"),
                 [],
                 options,
+                headers=SALES_TOUCH_HEADERS,
             ),
         ],
         inputs,

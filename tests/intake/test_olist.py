@@ -27,11 +27,13 @@ DEALS = (
 )
 
 
+LEAD_FILE = "olist_marketing_qualified_leads_dataset.csv"
+DEAL_FILE = "olist_closed_deals_dataset.csv"
+BRL = "report_currency=BRL"
+
+
 def files() -> dict[str, str]:
-    return {
-        "olist_marketing_qualified_leads_dataset.csv": LEADS,
-        "olist_closed_deals_dataset.csv": DEALS,
-    }
+    return {LEAD_FILE: LEADS, DEAL_FILE: DEALS}
 
 
 def test_small_funnel_tables(tmp_path: Path) -> None:
@@ -51,6 +53,56 @@ def test_small_funnel_tables(tmp_path: Path) -> None:
     findings = intake.extras["quality_findings"].set_index("check")["rows"]
     assert findings["won without amount"] == 1
     assert findings["closed before created"] == 1
+
+
+def rejected(intake, table: str) -> pd.DataFrame:
+    frame = intake.quarantine.to_frame()
+    return frame[frame["table"] == table].reset_index(drop=True)
+
+
+def test_bad_lead_date_names_olist_column(tmp_path: Path) -> None:
+    """A lead's invalid first_contact_date names that column in its reasons."""
+    leads = LEADS.replace("m3,2018-01-04", "m3,soon")
+
+    intake = load(tmp_path, {**files(), LEAD_FILE: leads}, "olist", BRL)
+
+    for table, column in (("accounts", "created_at"), ("touchpoints", "occurred_at")):
+        bad = rejected(intake, table)
+        assert list(bad["row"]) == [3]
+        assert bad["column"].iloc[0] == column
+        label = f'column "first_contact_date" ({column}): '
+        assert bad["reason"].iloc[0].startswith(label)
+
+
+def test_bad_deal_cells_name_olist_columns(tmp_path: Path) -> None:
+    """Invalid won_date and declared_monthly_revenue cells name those columns."""
+    deals = DEALS.replace("2018-02-01 10:00:00", "later").replace(",0.0", ",lots")
+
+    intake = load(tmp_path, {**files(), DEAL_FILE: deals}, "olist", BRL)
+
+    bad = rejected(intake, "opportunities").set_index("row")
+    assert bad.loc[1, "column"] == "close_date"
+    # A won deal whose close date is blanked is rejected as undated.
+    assert 'fill in column "won_date" (close_date)' in bad.loc[1, "reason"]
+    assert bad.loc[2, "column"] == "amount_original"
+    assert bad.loc[2, "reason"].startswith(
+        'column "declared_monthly_revenue" (amount_original): '
+    )
+    touches = rejected(intake, "touchpoints")
+    assert list(touches["column"]) == ["occurred_at", "occurred_at"]
+    for reason in touches["reason"]:
+        assert reason.startswith('column "won_date" (occurred_at): ')
+
+
+def test_repeated_lead_names_mql_id(tmp_path: Path) -> None:
+    """A lead listed twice is rejected as a duplicate mql_id."""
+    leads = LEADS + "m1,2018-01-05,lp2,social\n"
+
+    intake = load(tmp_path, {**files(), LEAD_FILE: leads}, "olist", BRL)
+
+    bad = rejected(intake, "accounts")
+    assert list(bad["row"]) == [4]
+    assert bad["reason"].iloc[0].startswith('duplicate column "mql_id" (account_id)')
 
 
 def test_usd_report_needs_rates(tmp_path: Path) -> None:
