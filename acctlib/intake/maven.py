@@ -52,6 +52,10 @@ Stage history, derived from ``sales_pipeline.csv``
     entered Prospecting at their ``created_at``. Deals in any other stage
     get no history, and the stage map rejects them unless it lists the stage.
     Timestamps are ISO 8601 text at midnight UTC.
+
+Each table names the Maven column a canonical column is copied from in
+:attr:`RawTable.headers`, so that rejection reasons name a column of the
+Maven file.
 """
 
 from __future__ import annotations
@@ -115,6 +119,30 @@ INPUT_TABLES = {
 }
 CORRECTABLE_COLUMNS = ("industry", "country", "region")
 
+# The Maven column each canonical column is copied from. ``annual_revenue``
+# is ``revenue`` converted from millions, and ``region``, ``owner`` and
+# ``created_at`` come from the other files.
+ACCOUNT_HEADERS = {
+    "account_id": "account",
+    "name": "account",
+    "industry": "sector",
+    "country": "office_location",
+    "employees": "employees",
+    "annual_revenue": "revenue",
+    "parent_account_id": "subsidiary_of",
+}
+# NOTE: amount and amount_original are close_value for Won deals and the
+# list price from products.csv for the others, so their reasons name the
+# canonical columns alone.
+OPPORTUNITY_HEADERS = {
+    "opportunity_id": "opportunity_id",
+    "account_id": "account",
+    "stage": "deal_stage",
+    "created_at": "engage_date",
+    "close_date": "close_date",
+    "owner": "sales_agent",
+}
+
 
 def read_source(
     data_dir: Path, profile: dict[str, Any], params: Params
@@ -149,7 +177,7 @@ def read_source(
         profile.get("label_corrections") or {},
         paths,
     )
-    return [accounts, opportunities, stage_history], inputs
+    return [accounts, opportunities, *stage_history], inputs
 
 
 def _check_report_currency(params: Params) -> None:
@@ -279,6 +307,7 @@ def _build_opportunities(
         file=str(paths["pipeline"]),
         frame=frame,
         notes=[note for note in notes if note],
+        headers=OPPORTUNITY_HEADERS,
     )
 
 
@@ -395,7 +424,15 @@ def _count_by_stage(stages: pd.Series) -> str:
 
 def _build_stage_history(
     deals: pd.DataFrame, created_at: pd.Series, path: Path
-) -> RawTable:
+) -> list[RawTable]:
+    """Derive the stage history as two tables, split by the column of entered_at.
+
+    Prospecting and Engaging entries are dated from ``engage_date``, or
+    the export date, and Won and Lost entries from ``close_date``, so each
+    table names its own Maven column in rejection reasons. Stage history
+    has no primary key, and :func:`acctlib.intake.canonical.finish` orders
+    the entries by deal and time, so the split changes no accepted row.
+    """
     stage = deals["deal_stage"]
     engaged = stage.isin(ENGAGED_STAGES)
     closed = stage.isin(CLOSED_STAGES)
@@ -403,28 +440,39 @@ def _build_stage_history(
     engage_text = _timestamp_text(deals["engage_date"], deals["engage_at"])
     close_text = _timestamp_text(deals["close_date"], deals["close_at"])
 
-    # ``step`` keeps each deal's entries in process order within its row.
-    entries = pd.concat(
+    # A deal is either prospecting or engaged, so it has one opening entry.
+    # It comes before the closing entry of its deal in the tables' order,
+    # which finish keeps for entries at the same time.
+    opened = pd.concat(
         [
-            _history_entries(deals, prospecting, PROSPECTING, created_at, 0),
-            _history_entries(deals, engaged, ENGAGING, engage_text, 0),
-            _history_entries(deals, closed, stage, close_text, 1),
+            _history_entries(deals, prospecting, PROSPECTING, created_at),
+            _history_entries(deals, engaged, ENGAGING, engage_text),
         ]
     )
-    entries = entries.sort_values([ROW, "step"], kind="stable").drop(columns="step")
-    entries[FILE] = str(path)
+    ended = _history_entries(deals, closed, stage, close_text)
     note = (
         f"Stage history derived from {path.name}: Prospecting at created_at "
         f"({_count(int(prospecting.sum()), 'deal')}), Engaging at engage_date "
         f"({_count(int(engaged.sum()), 'deal')}), Won or Lost at close_date "
         f"({_count(int(closed.sum()), 'deal')})."
     )
-    return RawTable(
-        table="stage_history",
-        file=str(path),
-        frame=entries.reset_index(drop=True),
-        notes=[note],
-    )
+    parts = [
+        (opened, [note], {"entered_at": "engage_date"}),
+        (ended, [], {"stage": "deal_stage", "entered_at": "close_date"}),
+    ]
+    tables = []
+    for entries, notes, headers in parts:
+        entries = entries.sort_values(ROW, kind="stable")
+        entries[FILE] = str(path)
+        table = RawTable(
+            table="stage_history",
+            file=str(path),
+            frame=entries.reset_index(drop=True),
+            notes=notes,
+            headers=headers,
+        )
+        tables.append(table)
+    return tables
 
 
 def _history_entries(
@@ -432,7 +480,6 @@ def _history_entries(
     selected: pd.Series,
     stage: str | pd.Series,
     entered_at: pd.Series,
-    step: int,
 ) -> pd.DataFrame:
     stages = stage[selected] if isinstance(stage, pd.Series) else stage
     return pd.DataFrame(
@@ -441,7 +488,6 @@ def _history_entries(
             "stage": stages,
             "entered_at": entered_at[selected],
             ROW: deals[ROW][selected],
-            "step": step,
         }
     )
 
@@ -482,7 +528,11 @@ def _build_accounts(
     frame, notes = _apply_label_corrections(frame, label_corrections)
     notes += _account_notes(frame, deals, created, regions, export_date)
     return RawTable(
-        table="accounts", file=str(paths["accounts"]), frame=frame, notes=notes
+        table="accounts",
+        file=str(paths["accounts"]),
+        frame=frame,
+        notes=notes,
+        headers=ACCOUNT_HEADERS,
     )
 
 

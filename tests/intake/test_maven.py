@@ -187,6 +187,64 @@ def test_invalid_date_is_rejected(tmp_path: Path) -> None:
     assert "E1" not in set(intake.tables["opportunities"]["opportunity_id"])
 
 
+def rejected_reasons(intake: Intake, table: str) -> pd.DataFrame:
+    frame = intake.quarantine.to_frame()
+    frame = frame[frame["table"] == table]
+    return frame[["row", "column", "reason"]].reset_index(drop=True)
+
+
+def test_invalid_engage_date_names_column(tmp_path: Path) -> None:
+    """An invalid engage_date names that column for the deal and its history."""
+    pipeline = PIPELINE_CSV.replace("2017-02-01,,", "2017-02-31,,")
+    intake = load_export(write_export(tmp_path, sales_pipeline=pipeline))
+
+    deal = rejected_reasons(intake, "opportunities")
+    assert list(deal["row"]) == [3]
+    assert deal["reason"][0].startswith('column "engage_date" (created_at): ')
+    history = rejected_reasons(intake, "stage_history")
+    assert list(history["row"]) == [3]
+    assert list(history["column"]) == ["entered_at"]
+    assert history["reason"][0].startswith('column "engage_date" (entered_at): ')
+
+
+def test_invalid_close_date_names_column(tmp_path: Path) -> None:
+    """A Won deal's invalid close_date names it for the Won history entry."""
+    pipeline = PIPELINE_CSV.replace("2017-02-01,4500", "2017-02-30,4500")
+    intake = load_export(write_export(tmp_path, sales_pipeline=pipeline))
+
+    history = rejected_reasons(intake, "stage_history")
+    assert list(history["row"]) == [1]
+    assert list(history["column"]) == ["entered_at"]
+    assert history["reason"][0].startswith('column "close_date" (entered_at): ')
+
+
+def test_unmapped_stage_names_deal_stage(tmp_path: Path) -> None:
+    """A deal_stage missing from the stage map is rejected under that name."""
+    pipeline = PIPELINE_CSV.replace(",Engaging,2017-02-05", ",Pitching,2017-02-05")
+    intake = load_export(write_export(tmp_path, sales_pipeline=pipeline))
+
+    deal = rejected_reasons(intake, "opportunities")
+    assert list(deal["row"]) == [5]
+    assert deal["reason"][0].startswith(
+        "column \"deal_stage\" (stage) 'Pitching' is not in the stage map"
+    )
+
+
+def test_bad_account_cells_name_columns(tmp_path: Path) -> None:
+    """An invalid revenue and a repeated account name the Maven columns."""
+    accounts = ACCOUNTS_CSV.replace(",0.25,", ",n/a,") + (
+        "Acme,software,1999,2.0,10,Kenya,\n"
+    )
+    intake = load_export(write_export(tmp_path, accounts=accounts))
+
+    rejected = rejected_reasons(intake, "accounts").set_index("row")
+    assert rejected.loc[2, "column"] == "annual_revenue"
+    assert rejected.loc[2, "reason"].startswith('column "revenue" (annual_revenue): ')
+    assert rejected.loc[3, "reason"].startswith(
+        'duplicate column "account" (account_id); first seen on row 1'
+    )
+
+
 def test_blank_lines_count_in_rows(tmp_path: Path) -> None:
     """A row's number counts the blank lines above it."""
     pipeline = PIPELINE_CSV.replace("2017-02-01,,", "2017-02-31,,")
