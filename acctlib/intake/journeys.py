@@ -42,6 +42,23 @@ PATH_FIELDS = ("path", "conversions", "value", "nulls")
 WON_STAGE = "Closed Won"
 LOST_STAGE = "Closed Lost"
 _TRUE = {"1", "true", "yes", "y", "t"}
+# The touch-row field each canonical column is copied from, per table, so
+# that rejection reasons name the export's column that the profile maps
+# onto the field. An opportunity's amount is the value field or, where
+# that is blank, the profile's default_value.
+SOURCE_FIELDS = {
+    "accounts": {
+        "account_id": "journey_id",
+        "name": "journey_id",
+        "created_at": "occurred_at",
+    },
+    "opportunities": {"account_id": "journey_id", "amount": "value"},
+    "touchpoints": {
+        "account_id": "journey_id",
+        "occurred_at": "occurred_at",
+        "channel": "channel",
+    },
+}
 
 
 def _first_existing(data_dir: Path, names: str | list[str]) -> Path:
@@ -73,7 +90,12 @@ def read_source(
         function=str(profile.get("function", "marketing")),
     )
     raw_tables = [
-        RawTable(table=name, file=str(path), frame=frame)
+        RawTable(
+            table=name,
+            file=str(path),
+            frame=frame,
+            headers=_source_headers(name, profile["columns"]),
+        )
         for name, frame in tables.items()
     ]
     inputs = [
@@ -82,6 +104,18 @@ def read_source(
         )
     ]
     return raw_tables, inputs
+
+
+def _source_headers(table: str, columns: Mapping[str, str]) -> dict[str, str]:
+    """Return the export's header of each canonical column of ``table``.
+
+    ``columns`` is the profile's map of touch-row fields onto headers.
+    """
+    return {
+        canonical: columns[field]
+        for canonical, field in SOURCE_FIELDS[table].items()
+        if columns.get(field)
+    }
 
 
 def _rename_columns(

@@ -99,6 +99,27 @@ def test_journey_bad_timestamp_rejected(tmp_path: Path) -> None:
     assert len(intake.tables["touchpoints"]) == 3
 
 
+def test_journey_reasons_name_export_columns(tmp_path: Path) -> None:
+    """Reasons name the export's columns that the profile maps onto fields."""
+    journeys = (
+        "journey_id,timestamp,channel,conversion,value\n"
+        "J1,2024-01-01T00:00:00Z,email,0,\n"
+        "J1,yesterday,search,0,\n"  # row 2: the touch is rejected
+        "J1,2024-01-03T00:00:00Z,search,1,abc\n"  # row 3: the amount is blanked
+        "J2,someday,email,0,\n"  # row 4: J2 has no valid time
+    )
+
+    intake = load(tmp_path, {"journeys.csv": journeys}, "journeys")
+
+    rejected = intake.quarantine.to_frame().set_index(["table", "row"])
+    touch = rejected.loc[("touchpoints", 2), "reason"]
+    assert touch.startswith('column "timestamp" (occurred_at): ')
+    amount = rejected.loc[("opportunities", 3), "reason"]
+    assert amount.startswith('column "value" (amount): ')
+    account = rejected.loc[("accounts", 4), "reason"]
+    assert account.startswith('column "timestamp" (created_at): ')
+
+
 def test_latin1_file(tmp_path: Path) -> None:
     """A Latin-1 file keeps its accents and a note names the encoding used."""
     accounts = "Account ID,Account Name\nA1,Société Générale\nA2,Müller\n"
