@@ -34,11 +34,13 @@ import pandas as pd
 
 from acctlib import schema
 from acctlib.errors import InputError
-from acctlib.intake.canonical import ROW, RawTable
+from acctlib.intake.canonical import ROW, RawTable, column_label
 from acctlib.intake.files import InputFile, read_text_frame, sha256_file
 
 TOUCH_FIELDS = ("journey_id", "occurred_at", "channel", "converted")
 PATH_FIELDS = ("path", "conversions", "value", "nulls")
+# The numeric fields of a path row and the dtype each is read as.
+PATH_NUMBER_DTYPES = {"conversions": "int64", "nulls": "int64", "value": "float64"}
 WON_STAGE = "Closed Won"
 LOST_STAGE = "Closed Lost"
 _TRUE = {"1", "true", "yes", "y", "t"}
@@ -141,6 +143,36 @@ def _rename_columns(
         )
     rows = raw[ROW] if ROW in raw.columns else range(1, len(raw) + 1)
     return raw.rename(columns=renames)[[*renames.values()]].assign(**{ROW: rows})
+
+
+def _path_number_error(
+    rows: pd.DataFrame, path: Path, columns: Mapping[str, str], error: ValueError
+) -> InputError:
+    """Return the error for the first path row whose number does not convert.
+
+    ``error`` is the conversion's own error, used when no single cell fails.
+    """
+    for field, dtype in PATH_NUMBER_DTYPES.items():
+        for row, text in zip(rows[ROW], rows[field], strict=True):
+            try:
+                pd.Series([text]).astype(dtype)
+            except ValueError:
+                label = column_label(field, {field: columns[field]})
+                expected = "a whole number" if dtype == "int64" else "a number"
+                return InputError(
+                    f"{path}, row {row}: {label} is {text!r}, but it must be "
+                    f"{expected}; fix the cell, or map {field} onto another "
+                    "column in the profile's columns",
+                    file=str(path),
+                    row=int(row),
+                    column=columns[field],
+                    value=text,
+                )
+    return InputError(
+        f"{path}: conversions and nulls must be whole numbers and value a "
+        f"number ({error})",
+        file=str(path),
+    )
 
 
 def build_journey_tables(
@@ -250,20 +282,13 @@ def load_paths(path: Path, profile: Mapping[str, Any]) -> pd.DataFrame:
     names), ``conversions``, ``nulls`` (int) and ``value`` (float), one row
     per distinct path, sorted by path.
     """
-    raw = read_text_frame(path, sep=profile.get("separator", ";"))
-    rows = _rename_columns(raw, profile["columns"], PATH_FIELDS, path).drop(
-        columns=[ROW]
-    )
+    raw = read_text_frame(path, sep=profile.get("separator", ";"), row_column=ROW)
+    rows = _rename_columns(raw, profile["columns"], PATH_FIELDS, path)
     try:
-        rows = rows.astype(
-            {"conversions": "int64", "nulls": "int64", "value": "float64"}
-        )
+        rows = rows.astype(PATH_NUMBER_DTYPES)
     except ValueError as error:
-        raise InputError(
-            f"{path}: conversions and nulls must be whole numbers and value a "
-            f"number ({error})",
-            file=str(path),
-        ) from error
+        raise _path_number_error(rows, path, profile["columns"], error) from error
+    rows = rows.drop(columns=[ROW])
     grouped = rows.groupby("path", as_index=False)[["conversions", "nulls", "value"]]
     result = grouped.sum()
     separator = profile.get("path_separator", " > ")

@@ -7,6 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from acctlib.errors import InputError
+from acctlib.intake import load_profile
+from acctlib.intake.journeys import load_paths
 from acctlib.intake.stagelint import lint_stage_map
 from tests.intake.helpers import (
     load,
@@ -97,6 +100,27 @@ def test_journey_bad_timestamp_rejected(tmp_path: Path) -> None:
     opportunities = intake.tables["opportunities"]
     assert sorted(opportunities["opportunity_id"]) == ["J1-1", "J2-open-end"]
     assert len(intake.tables["touchpoints"]) == 3
+
+
+def test_path_number_error_names_column(tmp_path: Path) -> None:
+    """A path count that is not a number names its row and the export's column."""
+    path = tmp_path / "paths.csv"
+    path.write_text(
+        "path;total_conversions;total_conversion_value;total_null\n"
+        "a > b;1;2.5;3\n"
+        "\n"
+        "a;x;1;0\n",
+        encoding="utf-8",
+    )
+
+    with pytest.raises(InputError) as raised:
+        load_paths(path, load_profile("paths"))
+
+    error = raised.value
+    assert error.row == 3
+    assert error.column == "total_conversions"
+    assert error.value == "x"
+    assert "column \"total_conversions\" (conversions) is 'x'" in str(error)
 
 
 def test_journey_reasons_name_export_columns(tmp_path: Path) -> None:
