@@ -151,9 +151,7 @@ def _page_context(manifest: dict[str, Any], sections, current: str) -> dict[str,
         "slice_label": slice_label(manifest),
         "slice_notice": slice_notice(manifest),
         "currency": params["report_currency"],
-        "generated_at": format_generated_at(
-            manifest["generated_at"], params.get("report_timezone", "UTC")
-        ),
+        "generated_at": generation_time(manifest),
         "version": manifest["acctlib_version"],
         "git_commit": manifest["git_commit"],
         "command": manifest["command"],
@@ -179,11 +177,21 @@ def format_generated_at(generated_at: str, timezone: str) -> str:
     """Return a manifest's UTC generation time as local time in ``timezone``.
 
     For example ``2026-07-01T06:30:00Z`` in Europe/Berlin gives
-    ``2026-07-01 08:30 CEST``.
+    ``1 Jul 2026, 08:30 CEST``. Every page shows the generation time in
+    this form, while ``manifest.json`` keeps the ISO 8601 text.
     """
     moment = dt.datetime.fromisoformat(generated_at.replace("Z", "+00:00"))
     local = moment.astimezone(zoneinfo.ZoneInfo(timezone))
-    return local.strftime("%Y-%m-%d %H:%M %Z")
+    return f"{local.day} {local:%b %Y, %H:%M %Z}"
+
+
+def generation_time(manifest: dict[str, Any]) -> str:
+    """Return the run's generation time as pages show it, in its report timezone."""
+    timezone = manifest.get("params", {}).get("report_timezone", "UTC")
+    return format_generated_at(manifest["generated_at"], timezone)
+
+
+_ENV.filters["generation_time"] = generation_time
 
 
 def report_settings(params: dict[str, Any]) -> list[tuple[str, str]]:
@@ -287,7 +295,7 @@ def write_reports_index(reports_dir: Path) -> None:
                 "as_of": manifest["as_of"],
                 "variant": manifest.get("variant") or "",
                 "slice": slice_label(manifest),
-                "generated_at": manifest["generated_at"],
+                "generated_at": generation_time(manifest),
                 "cards": tables.headline_cards(manifest["headline"], currency),
             }
         )

@@ -225,6 +225,7 @@ def test_page_names_runs_without_machine_paths(tmp_path, monkeypatch):
         "in reports/2026-06-30--short" in text
     )
     assert "data_dir" in text
+    assert "(generated 1 Jul 2026, 00:00 UTC)" in text
 
 
 def test_same_name_runs_named_by_display_path(tmp_path, monkeypatch):

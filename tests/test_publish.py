@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
@@ -26,10 +28,44 @@ def test_size_budget_warns_over_limit():
 
 def test_generation_time_in_report_timezone():
     text = publish.format_generated_at("2026-07-01T06:30:00Z", "Europe/Berlin")
-    assert text == "2026-07-01 08:30 CEST"
-    assert publish.format_generated_at("2026-07-01T06:30:00Z", "UTC") == (
-        "2026-07-01 06:30 UTC"
+    assert text == "1 Jul 2026, 08:30 CEST"
+    assert publish.format_generated_at("2026-12-05T20:20:28Z", "UTC") == (
+        "5 Dec 2026, 20:20 UTC"
     )
+
+
+def test_generation_time_same_on_every_page(tmp_path):
+    manifest = _page_manifest("") | {
+        "run": "2026-06-30",
+        "headline": {},
+        "section_titles": {"00-executive-summary.html": "Executive summary"},
+        "html_bytes": {},
+        "intake": [],
+        "rejected_rows": 0,
+        "notes": [],
+    }
+    run_dir = tmp_path / "2026-06-30"
+    run_dir.mkdir()
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("# Executive summary")]
+    )
+    sections = publish.list_sections(manifest, {"00-executive-summary": notebook})
+    publish.write_section_page(
+        run_dir, "00-executive-summary", notebook, manifest, sections
+    )
+    publish.write_run_index(run_dir, manifest)
+    publish.write_reports_index(tmp_path)
+
+    expected = "1 Jul 2026, 06:30 UTC"
+    for page in (
+        run_dir / "00-executive-summary.html",
+        run_dir / "index.html",
+        tmp_path / "index.html",
+    ):
+        text = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").get_text()
+        assert expected in text, page.name
+        assert "2026-07-01T06:30" not in text, page.name
 
 
 def test_settings_leave_out_folders_and_add_units():

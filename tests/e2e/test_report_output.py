@@ -27,7 +27,7 @@ SECTIONS = [
     "02-tiering",
     "04-progression-health",
 ]
-GENERATED = re.compile(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d \w+")
+GENERATED = re.compile(r"Generated \d{1,2} \w{3} \d{4}, \d\d:\d\d \w+")
 
 
 def read_soup(path: Path) -> BeautifulSoup:
