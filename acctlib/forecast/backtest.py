@@ -24,7 +24,7 @@ import pandas as pd
 from acctlib import parallel
 from acctlib.asof import OpportunityHistory, isin_values
 from acctlib.forecast import labels
-from acctlib.forecast.labels import METHOD_LABELS
+from acctlib.forecast.labels import METHOD_LABELS, lower_first
 from acctlib.forecast.methods import ForecastSettings, compute_forecasts
 from acctlib.forecast.periods import add_months, horizon_window, last_complete_month
 from acctlib.forecast.state import (
@@ -313,7 +313,7 @@ def describe_best_method(
         return _describe_unrankable(best, horizon_months)
     sentence = (
         f"Over the last {int(best['cutoffs'])} month-ends, the "
-        f"{_lower_first(best['label'])} forecast has been the most accurate for this "
+        f"{lower_first(best['label'])} forecast has been the most accurate for this "
         f"business: its forecasts of the next {horizon_months} months' bookings "
         f"were off by {best['wape']:.0%} of actual bookings (WAPE)"
     )
@@ -321,7 +321,7 @@ def describe_best_method(
         return sentence + "."
     runner_up = ranked.iloc[1]
     runner_up_text = (
-        f"the {_lower_first(runner_up['label'])} forecast ({runner_up['wape']:.0%})"
+        f"the {lower_first(runner_up['label'])} forecast ({runner_up['wape']:.0%})"
     )
     if float(runner_up["wape"]) > UNRANKABLE_WAPE:
         # A margin of hundreds of points means little, so name the gap only.
@@ -340,7 +340,7 @@ UNRANKABLE_WAPE = 1.0
 
 def _describe_unrankable(best: pd.Series, horizon_months: int) -> str:
     """Return why the backtest could not rank the methods, with its totals."""
-    label = _lower_first(best["label"])
+    label = lower_first(best["label"])
     sentences = [
         f"Over the last {int(best['cutoffs'])} month-ends, every forecast method "
         f"missed the bookings actually won in the next {horizon_months} months "
@@ -407,11 +407,6 @@ def describe_reliability(accuracy: pd.DataFrame) -> str:
             "methods with confidence."
         )
     return " ".join(parts)
-
-
-def _lower_first(label: str) -> str:
-    """Lower-case a label's first letter only, so "(ETS)" keeps its capitals."""
-    return label[:1].lower() + label[1:]
 
 
 def _won_between(final: ForecastState, start: dt.date, end: dt.date) -> float:

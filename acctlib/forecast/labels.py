@@ -24,6 +24,11 @@ MODEL_LABELS = {
 }
 
 
+def lower_first(label: str) -> str:
+    """Lower-case a label's first letter only, so "(ETS)" keeps its capitals."""
+    return label[:1].lower() + label[1:]
+
+
 def describe_missing_backtest(
     horizon_months: int, cutoffs_requested: int | None = None
 ) -> str:

@@ -29,7 +29,7 @@ import pandas as pd
 
 from acctlib import asof
 from acctlib.forecast import backtest, pipeline, timeseries
-from acctlib.forecast.labels import METHOD_LABELS
+from acctlib.forecast.labels import METHOD_LABELS, lower_first
 from acctlib.forecast.methods import ForecastSettings, compute_forecasts
 from acctlib.forecast.periods import (
     Window,
@@ -299,7 +299,13 @@ def _notes(state, warnings: pd.DataFrame, skipped: list[str]) -> list[str]:
         )
     if not warnings.empty:
         counts = warnings.groupby("method").size()
-        listed = ", ".join(f"{method} ({count})" for method, count in counts.items())
+        per_method = [
+            f"{count} from the {lower_first(METHOD_LABELS[method])} forecast"
+            for method, count in counts.items()
+        ]
+        listed = per_method[-1]
+        if len(per_method) > 1:
+            listed = ", ".join(per_method[:-1]) + " and " + listed
         notes.append(
             f"Forecast model fits raised {len(warnings)} warnings, listed in the "
             f"forecast section: {listed}."

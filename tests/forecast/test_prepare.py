@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from acctlib import engine
 from acctlib.forecast.labels import METHOD_LABELS
-from acctlib.forecast.prepare import FORECAST_TABLES, _index_touches, prepare_forecast
+from acctlib.forecast.prepare import (
+    FORECAST_TABLES,
+    _index_touches,
+    _notes,
+    prepare_forecast,
+)
 from acctlib.forecast.winprob import TouchIndex
 from acctlib.intake import load_source
 from acctlib.params import PROJECT_ROOT, resolve_params
@@ -79,6 +86,24 @@ def test_headline_names_ranked_method(sample_run):
 def test_standin_tiers_are_noted(sample_run):
     notes = sample_run[2].notes
     assert any(note.startswith("Forecast tiers stand in") for note in notes)
+
+
+def test_warning_note_names_methods_in_words():
+    state = SimpleNamespace(tiers_are_standin=False)
+    warnings = pd.DataFrame(
+        {
+            "method": ["sarimax"] * 16 + ["time_series"] * 2,
+            "warning": ["Non-stationary starting seasonal autoregressive"] * 18,
+        }
+    )
+
+    notes = _notes(state, warnings, [])
+
+    assert notes == [
+        "Forecast model fits raised 18 warnings, listed in the forecast section: "
+        "16 from the time series (SARIMAX) forecast and 2 from the time series "
+        "(ETS) forecast."
+    ]
 
 
 def test_account_tiers_replace_standin(sample_run):
