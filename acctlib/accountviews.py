@@ -479,7 +479,7 @@ def health_validation_table(ws: Workspace) -> Any:
             "rows": "Account-months scored",
             "events": "Events",
             "rate": "Rate",
-            "auc": "AUC (0.5 = chance)",
+            "auc": "AUC, 0.5 is chance",
             "month_ends": "Month-ends",
         },
     )

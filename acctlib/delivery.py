@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from acctlib import movement, publish, tables
+from acctlib import glossary, movement, publish, tables
 from acctlib.errors import AcctlibError
 from acctlib.params import PROJECT_ROOT
 
@@ -356,10 +356,11 @@ def render_body(run_dir: Path, manifest: dict[str, Any], chart_cids: list[str]) 
         "is attached; open it in a browser. Reproduce with "
         f"<code>{html.escape(manifest['command'])}</code>.</p>"
     )
-    return (
+    body = (
         '<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
         f'<body style="{FONT}margin:0;padding:16px;">{"".join(parts)}</body></html>'
     )
+    return glossary.define_first_uses(body)
 
 
 def _month_over_month(

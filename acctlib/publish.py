@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 import nbformat
 
-from acctlib import render, tables
+from acctlib import glossary, render, tables
 from acctlib.displaypaths import display_path, display_value
 from acctlib.params import load_declarations
 
@@ -79,7 +79,7 @@ def write_section_page(
     report = _page_context(manifest, sections, f"{name}.html")
     report["title"] = page_title(section_title(notebook, name), manifest)
     report["toc"] = render.extract_toc(notebook)
-    html = render.export_html(notebook, report)
+    html = glossary.define_first_uses(render.export_html(notebook, report))
     (run_dir / f"{name}.html").write_text(html, encoding="utf-8")
 
 
@@ -274,6 +274,7 @@ def write_run_index(run_dir: Path, manifest: dict[str, Any]) -> None:
         cards=tables.headline_cards(manifest["headline"], currency),
         rejected=tables.format_count(manifest["rejected_rows"]),
     )
+    page = glossary.define_first_uses(page)
     (run_dir / "index.html").write_text(page, encoding="utf-8")
 
 
@@ -301,4 +302,5 @@ def write_reports_index(reports_dir: Path) -> None:
         )
     runs.sort(key=lambda run: (run["as_of"], run["variant"]), reverse=True)
     page = _ENV.get_template("reports_index.html.j2").render(runs=runs)
+    page = glossary.define_first_uses(page)
     (reports_dir / "index.html").write_text(page, encoding="utf-8")

@@ -57,10 +57,10 @@ def note(text: str) -> HTML:
 
 
 def acv_note(ws: Workspace) -> HTML:
-    """Return the note that defines ACV and its annualisation."""
+    """Return the note on how ACV annualises a contract's amount."""
     months = ws.params["default_contract_months"]
     return note(
-        "ACV (annual contract value) is a contract's amount times 12 divided by "
+        "ACV is a contract's amount times 12 divided by "
         "its length in months, so a contract shorter than a year is scaled up to "
         f"a full year. Deals without a contract length count as {months} months."
     )

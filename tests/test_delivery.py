@@ -10,7 +10,7 @@ from email import policy
 import pytest
 from bs4 import BeautifulSoup
 
-from acctlib import cli, delivery
+from acctlib import cli, delivery, glossary
 
 
 def test_settings_from_environment(tmp_path):
@@ -218,9 +218,17 @@ def test_body_shows_nested_forecast(tmp_path):
 
     assert "Bookings forecast, 2026-07-01 to 2026-09-30" in text
     assert "USD 4,416,654" in text
-    assert "Range, P10 to P90" in text
+    assert "Range, P10 (10th percentile: " in text
     assert "USD 4,125,814 to USD 4,678,259" in text
     assert "Win-probability model" in text
+
+
+def test_body_defines_abbreviations_once(tmp_path):
+    body = delivery.render_body(tmp_path, _manifest_with_forecast(), [])
+    text = BeautifulSoup(body, "html.parser").get_text(" ")
+
+    assert text.count(glossary.define_term("P10")) == 1
+    assert text.count(glossary.define_term("P90")) == 1
 
 
 def test_body_without_forecast_has_no_section(tmp_path):

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from acctlib import build, publish
+from acctlib import build, glossary, publish
 from acctlib.displaypaths import display_command, display_path
 from acctlib.errors import BuildError
 from acctlib.verify import InputChangedError, verify_run
@@ -101,6 +101,31 @@ def test_shortened_command_names_manifest(small_report, small_sample, tmp_path):
 
     assert f"data_dir=.../{small_sample.name}" in text
     assert "manifest.json has their full paths" in text
+
+
+def test_pages_define_abbreviations_at_first_use(small_report):
+    term = re.compile(r"\b(" + "|".join(glossary.TERMS) + r")\b")
+    defined_anywhere = set()
+    for page in sorted(small_report.run_dir.glob("*.html")):
+        soup = read_soup(page)
+        for element in soup(["script", "style", "svg", "nav", "aside", "footer"]):
+            element.decompose()
+        for element in soup(["title", "h1", "h2", "h3", "h4", "h5", "h6", "code"]):
+            element.decompose()
+        text = soup.get_text()
+        first_uses = {}
+        for match in term.finditer(text):
+            first_uses.setdefault(match.group(1), match.start())
+        for name, start in first_uses.items():
+            expansion, meaning = glossary.TERMS[name]
+            definition = f"{expansion}: {meaning}"
+            assert text.count(definition) == 1, f"{page.name}: {name}"
+            assert text[start:].startswith(
+                (f"{name} ({definition})", f"{name}, {definition}")
+            ), f"{page.name}: {name}"
+            defined_anywhere.add(name)
+
+    assert {"ACV", "WAPE", "AUC", "P10", "P90"} <= defined_anywhere
 
 
 def test_manifest_keeps_paths_for_rerun(small_report, small_sample):

@@ -1,0 +1,96 @@
+"""Defining the report's abbreviations once, at their first use on a page."""
+
+from __future__ import annotations
+
+import pytest
+from bs4 import BeautifulSoup
+
+from acctlib import glossary
+
+WAPE = glossary.define_term("WAPE")
+
+
+def page_text(page: str) -> str:
+    return BeautifulSoup(page, "html.parser").get_text()
+
+
+def test_definition_reads_as_plain_phrase():
+    assert WAPE == (
+        "WAPE (weighted absolute percentage error: the forecast's misses as a "
+        "share of actual bookings)"
+    )
+
+
+def test_first_use_defined_once():
+    page = "<p>The WAPE was 10%.</p><table><th>WAPE</th></table><p>WAPE again</p>"
+
+    text = page_text(glossary.define_first_uses(page))
+
+    assert text.count(WAPE) == 1
+    assert text.startswith(f"The {WAPE} was 10%.")
+    assert text.endswith("WAPEWAPE again")
+
+
+def test_term_in_brackets_defined_after_comma():
+    page = "<p>off by 10% of actual bookings (WAPE).</p>"
+
+    text = page_text(glossary.define_first_uses(page))
+
+    assert text == (
+        "off by 10% of actual bookings (WAPE, weighted absolute percentage "
+        "error: the forecast's misses as a share of actual bookings)."
+    )
+
+
+@pytest.mark.parametrize(
+    "skipped",
+    [
+        "<title>AUC</title>",
+        "<nav><a>AUC</a></nav>",
+        "<aside><ul><li>AUC</li></ul></aside>",
+        "<h2>AUC <a>¶</a></h2>",
+        "<script>if (a < b) { label = 'AUC'; }</script>",
+        "<style>/* AUC */</style>",
+        "<svg><g><text>AUC</text></g><svg/></svg>",
+        "<code>AUC</code>",
+        "<footer><p>AUC</p></footer>",
+    ],
+)
+def test_skipped_elements_keep_term(skipped):
+    page = f"<html>{skipped}<p>AUC 0.8</p></html>"
+
+    result = glossary.define_first_uses(page)
+
+    assert result.startswith(f"<html>{skipped}<p>AUC (area under the curve: ")
+    assert result.count("area under the curve") == 1
+
+
+def test_attributes_left_unchanged():
+    page = '<p title="P10 > 0">P10</p>'
+
+    result = glossary.define_first_uses(page)
+
+    assert result.startswith('<p title="P10 > 0">P10 (10th percentile: ')
+
+
+def test_definition_escaped_as_html():
+    result = glossary.define_first_uses("<p>WAPE</p>")
+
+    assert "forecast&#x27;s" not in result
+    assert "forecast's misses" in result
+    assert "<" not in result.removeprefix("<p>").removesuffix("</p>")
+
+
+def test_every_term_defined():
+    page = "".join(f"<p>{term}</p>" for term in glossary.TERMS)
+
+    text = page_text(glossary.define_first_uses(page))
+
+    for term in glossary.TERMS:
+        assert glossary.define_term(term) in text, term
+
+
+def test_page_without_terms_unchanged():
+    page = "<p>Accounts by status, won revenue and ACVs.</p>"
+
+    assert glossary.define_first_uses(page) == page
