@@ -1,9 +1,11 @@
 """Plain definitions of the abbreviations that report pages show.
 
 The section pages, the run index, the list of runs and the email digest
-define each abbreviation at its first use on the page, from :data:`TERMS`.
-Notebooks and views write the bare abbreviation, so that each definition
-is kept here only.
+define each abbreviation at its first use in the page's prose, from
+:data:`TERMS`. One used only in tables, the report settings or the
+headline cards is defined in a list of terms before the footer. Notebooks
+and views write the bare abbreviation, so that each definition is kept
+here only.
 """
 
 from __future__ import annotations
@@ -66,12 +68,18 @@ _SKIPPED_ELEMENTS = {
     "h5",
     "h6",
 }
+# Elements a definition would make too wide: tables, the collapsed report
+# settings and the headline cards. Terms used only there are defined in a
+# list of terms at the end of the page instead.
+_LISTED_ELEMENTS = {"table", "details"}
+_LISTED_CLASSES = {"div": "acctlib-kpis"}
 # Raw text elements, whose content may contain "<" that starts no tag.
 _RAW_TEXT_ELEMENTS = {"script", "style", "textarea", "title"}
 _TAG = re.compile(
     r"<!--.*?-->|<(/?)([a-zA-Z][\w:-]*)(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.DOTALL
 )
 _TERM = re.compile(r"\b(" + "|".join(sorted(TERMS, key=len, reverse=True)) + r")\b")
+_TERMS_CLASS = "acctlib-terms"
 
 
 def define_term(term: str, in_brackets: bool = False) -> str:
@@ -92,45 +100,78 @@ def define_first_uses(page: str) -> str:
 
     ``page`` is HTML. A use is a whole-word, case-sensitive match in text
     outside tags. Text in scripts, styles, charts, code, headings,
-    navigation, the table of contents and the footer is skipped, so the
-    definition goes into the page's prose or tables. A term that appears
-    only in skipped text stays undefined.
+    navigation, the table of contents and the footer is skipped. A term
+    used in a table, the report settings or the headline cards but not in
+    the prose is defined in a paragraph of terms before the footer (or at
+    the end), so that those stay compact.
     """
     defined: set[str] = set()
+    listed: dict[str, None] = {}
     parts = []
     position = 0
-    skipped_element = None
-    skip_depth = 0
+    region, region_element, region_depth = None, None, 0
+    # Where the list of terms goes: before the footer, else the body's end.
+    anchor = None
     while True:
         tag = _TAG.search(page, position)
         end = tag.start() if tag else len(page)
         text = page[position:end]
-        if skipped_element is None and len(defined) < len(TERMS):
+        if region is None and len(defined) < len(TERMS):
             text = _define_in_text(text, defined)
+        elif region == "listed":
+            listed.update(dict.fromkeys(_TERM.findall(text)))
         parts.append(text)
         if tag is None:
             break
+        name = (tag.group(2) or "").lower()
+        closing = tag.group(1) == "/"
+        opening = not closing and not tag.group(0).endswith("/>")
+        if anchor is None and (name, closing) in (("footer", False), ("body", True)):
+            anchor = len(parts)
         parts.append(tag.group(0))
         position = tag.end()
-        if tag.group(2) is None:
+        if not name:
             continue
-        name = tag.group(2).lower()
-        closing = tag.group(1) == "/"
-        self_closing = tag.group(0).endswith("/>")
-        if name in _RAW_TEXT_ELEMENTS and not closing and not self_closing:
+        if name in _RAW_TEXT_ELEMENTS and opening:
             # Copy the raw text unread, up to its closing tag.
             close = re.compile(rf"</{name}\b", re.IGNORECASE).search(page, position)
             raw_end = close.start() if close else len(page)
             parts.append(page[position:raw_end])
             position = raw_end
-        elif skipped_element is None:
-            if name in _SKIPPED_ELEMENTS and not closing and not self_closing:
-                skipped_element, skip_depth = name, 1
-        elif name == skipped_element and not self_closing:
-            skip_depth += -1 if closing else 1
-            if skip_depth == 0:
-                skipped_element = None
+        elif region is None and opening:
+            region = _region_of(name, tag.group(0))
+            if region is not None:
+                region_element, region_depth = name, 1
+        elif region is not None and name == region_element:
+            if closing:
+                region_depth -= 1
+            elif opening:
+                region_depth += 1
+            if region_depth == 0:
+                region = None
+    undefined = [term for term in listed if term not in defined]
+    if undefined:
+        parts.insert(len(parts) if anchor is None else anchor, _term_list(undefined))
     return "".join(parts)
+
+
+def _region_of(name: str, tag: str) -> str | None:
+    """Return "skipped", "listed" or None for the element that ``tag`` opens."""
+    if name in _SKIPPED_ELEMENTS:
+        return "skipped"
+    if name in _LISTED_ELEMENTS:
+        return "listed"
+    class_name = _LISTED_CLASSES.get(name)
+    if class_name and re.search(rf"class=[\"'][^\"']*\b{class_name}\b", tag):
+        return "listed"
+    return None
+
+
+def _term_list(terms: list[str]) -> str:
+    """Return a paragraph that defines ``terms``."""
+    definitions = "; ".join(define_term(term) for term in terms)
+    text = html.escape(f"Terms on this page: {definitions}.", quote=False)
+    return f'<p class="{_TERMS_CLASS}">{text}</p>'
 
 
 def _define_in_text(text: str, defined: set[str]) -> str:

@@ -218,7 +218,7 @@ def test_body_shows_nested_forecast(tmp_path):
 
     assert "Bookings forecast, 2026-07-01 to 2026-09-30" in text
     assert "USD 4,416,654" in text
-    assert "Range, P10 (10th percentile: " in text
+    assert "Range, P10 to P90" in text
     assert "USD 4,125,814 to USD 4,678,259" in text
     assert "Win-probability model" in text
 
@@ -323,8 +323,10 @@ def test_range_followed_by_reliability(tmp_path):
     text = " ".join(BeautifulSoup(body, "html.parser").get_text(" ").split())
     plain = delivery._plain_text(tmp_path, manifest)
 
-    assert RELIABILITY in text
-    assert text.index("USD 4,125,814 to USD 4,678,259") < text.index(RELIABILITY)
+    # The first P10 and P90 outside the figures' table get their definitions.
+    sentence = "range held actual bookings at 3 of 10 month-ends"
+    assert sentence in text
+    assert text.index("USD 4,125,814 to USD 4,678,259") < text.index(sentence)
     assert f"Method: Win-probability model\n{RELIABILITY}\n" in plain
 
 

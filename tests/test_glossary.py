@@ -94,3 +94,50 @@ def test_page_without_terms_unchanged():
     page = "<p>Accounts by status, won revenue and ACVs.</p>"
 
     assert glossary.define_first_uses(page) == page
+
+
+@pytest.mark.parametrize(
+    "compact",
+    [
+        "<table><tr><th>P50</th></tr></table>",
+        "<details><summary>Settings</summary><p>P50 of the range</p></details>",
+        '<div class="acctlib-kpis"><div class="label">P50</div></div>',
+    ],
+)
+def test_term_only_in_compact_element_listed_before_footer(compact):
+    page = f"<body>{compact}<p>Bookings</p><footer>Generated</footer></body>"
+
+    result = glossary.define_first_uses(page)
+
+    listed = (
+        '<p class="acctlib-terms">Terms on this page: '
+        f"{glossary.define_term('P50')}.</p><footer>"
+    )
+    assert result == page.replace("<footer>", listed)
+
+
+def test_term_in_table_then_prose_defined_in_prose():
+    page = "<body><table><td>WAPE</td></table><p>The WAPE fell.</p></body>"
+
+    result = glossary.define_first_uses(page)
+
+    assert "<td>WAPE</td>" in result
+    assert f"<p>The {WAPE} fell.</p>" in result
+    assert "acctlib-terms" not in result
+
+
+def test_term_list_without_footer_goes_last():
+    result = glossary.define_first_uses("<table><td>AUC</td></table>")
+
+    assert result.startswith("<table><td>AUC</td></table><p class=")
+    assert result.endswith(f"{glossary.define_term('AUC')}.</p>")
+
+
+def test_term_list_skips_footer_in_script():
+    script = "<script>w.document.write('<footer></footer></body>')</script>"
+    page = f"<body>{script}<table><td>AUC</td></table><footer>Run</footer></body>"
+
+    result = glossary.define_first_uses(page)
+
+    assert result.startswith(f"<body>{script}<table>")
+    assert result.endswith("</p><footer>Run</footer></body>")
