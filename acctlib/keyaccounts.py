@@ -280,6 +280,14 @@ def _describe_changes(
     return pd.Series(lines, index=key.index, dtype=object)
 
 
+def _deal_names(deals: pd.DataFrame) -> pd.Series:
+    """Return each deal's name, missing where the optional name is absent or blank."""
+    if "name" not in deals.columns:
+        return pd.Series(pd.NA, index=deals.index, dtype="string")
+    names = deals["name"].astype("string").str.strip()
+    return names.where(names != "")
+
+
 def _describe_deal_changes(
     opportunities: pd.DataFrame, previous_end: pd.Timestamp | None
 ) -> dict[str, list[str]]:
@@ -290,14 +298,13 @@ def _describe_deal_changes(
     open_deals = opportunities[opportunities["is_open"].astype(bool)]
     is_new = open_deals["created_at"] >= since
     moved = ~is_new & (open_deals["stage_entered_at"] >= since)
+    names = _deal_names(open_deals)
+    ids = open_deals["opportunity_id"].astype("string")
+    new_text = "new opportunity " + names.fillna(ids)
+    moved_label = names.fillna("opportunity " + ids)
+    stage = open_deals["stage_asof"].astype("string").fillna("an unknown stage")
     text = pd.Series(
-        np.where(
-            is_new,
-            "new opportunity " + open_deals["name"].astype(str),
-            open_deals["name"].astype(str)
-            + " moved to "
-            + open_deals["stage_asof"].astype(str),
-        ),
+        np.where(is_new, new_text, moved_label + " moved to " + stage),
         index=open_deals.index,
     )
     changed = open_deals[is_new | moved].sort_values(["account_id", "opportunity_id"])

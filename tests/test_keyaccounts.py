@@ -24,3 +24,43 @@ def test_marketing_text_shows_channel_words():
     )
     assert described.loc["A2", "marketing_30d"] == "No campaign (Partner Referral) 2"
     assert described["marketing_touches_30d"].tolist() == [4, 2]
+
+
+def test_deal_without_name_named_by_id():
+    deals = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2", "O3"],
+            "account_id": ["A1", "A1", "A2"],
+            "name": pd.Series(["Renewal 2026", None, " "], dtype="str"),
+            "is_open": [True, True, True],
+            "created_at": pd.to_datetime(
+                ["2026-06-10", "2026-06-12", "2026-01-05"], utc=True
+            ),
+            "stage_entered_at": pd.to_datetime(
+                ["2026-06-10", "2026-06-12", "2026-06-20"], utc=True
+            ),
+            "stage_asof": ["Discovery", "Discovery", "Proposal"],
+        }
+    )
+
+    lines = keyaccounts._describe_deal_changes(deals, pd.Timestamp("2026-05-31"))
+
+    assert lines["A1"] == ["new opportunity Renewal 2026", "new opportunity O2"]
+    assert lines["A2"] == ["opportunity O3 moved to Proposal"]
+
+
+def test_deals_without_name_column_named_by_id():
+    deals = pd.DataFrame(
+        {
+            "opportunity_id": ["O1"],
+            "account_id": ["A1"],
+            "is_open": [True],
+            "created_at": pd.to_datetime(["2026-06-10"], utc=True),
+            "stage_entered_at": pd.to_datetime(["2026-06-10"], utc=True),
+            "stage_asof": ["Discovery"],
+        }
+    )
+
+    lines = keyaccounts._describe_deal_changes(deals, pd.Timestamp("2026-05-31"))
+
+    assert lines == {"A1": ["new opportunity O1"]}
