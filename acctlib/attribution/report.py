@@ -69,6 +69,43 @@ def _needs_won_credit(block: Callable[..., object]) -> Callable[..., object]:
     return guarded
 
 
+def period_note(ws) -> HTML:
+    """Return which deals the page's won revenue and pipeline cover, with dates.
+
+    The credits cover every deal in the source won, or created, by the
+    report date, so they differ from the executive summary's bookings of
+    this year or month.
+    """
+    if not has_attribution(ws):
+        return _missing()
+    deals = ws.table("attribution_opportunities")
+    won = deals[deals["kind"] == "revenue"]
+    created = deals[deals["kind"] == "pipeline"]
+    sentences = []
+    if len(won):
+        # A window ends at midnight after the close date.
+        first_close = won["window_end"].min() - pd.Timedelta(days=1)
+        # The reconciliation's total, so that the two agree.
+        closed_won = ws.table("attribution_bridge").set_index("step").loc["Closed won"]
+        count = tables.format_count(closed_won["opportunities"])
+        amount = tables.format_money(closed_won["amount"], ws.currency)
+        sentences.append(
+            f"Won revenue on this page is every deal won from "
+            f"{first_close:%d %b %Y} to {ws.as_of:%d %b %Y}, the whole history "
+            f"in the data rather than this year's bookings: {count} deals, "
+            f"{amount}."
+        )
+    if len(created):
+        sentences.append(
+            f"Pipeline is every deal created from "
+            f"{created['created_at'].min():%d %b %Y} to {ws.as_of:%d %b %Y}, "
+            "whether open, won or lost."
+        )
+    if not sentences:
+        return views.note("No deal was created by the report date.")
+    return views.note(" ".join(sentences))
+
+
 def answer_cards(ws) -> HTML:
     """Return cards: robust channels and functions, coverage, lookback."""
     if not has_attribution(ws):

@@ -202,3 +202,15 @@ def test_weights_table_without_markov_folds_other():
     assert html.count("7.3%") == 1
     assert ">Other (Direct mail, Podcast)<" in html
     assert ">Podcast<" not in html
+
+
+@pytest.mark.slow
+def test_period_note_gives_dates_and_closed_won(sample_workspace):
+    text = report.period_note(sample_workspace).data
+    bridge = sample_workspace.table("attribution_bridge").set_index("step")
+    won = int(bridge.loc["Closed won", "opportunities"])
+
+    assert "Won revenue on this page is every deal won from " in text
+    assert f"to {sample_workspace.as_of:%d %b %Y}, the whole history" in text
+    assert f": {won:,} deals, USD " in text
+    assert "Pipeline is every deal created from " in text
