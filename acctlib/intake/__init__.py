@@ -29,7 +29,7 @@ from acctlib.intake.canonical import (
     finish,
     reject_undated_closed,
 )
-from acctlib.intake.currency import convert_amounts, load_rates
+from acctlib.intake.currency import convert_amounts, count_basis, load_rates
 from acctlib.intake.files import InputFile
 from acctlib.intake.quality import check_opportunities, merge_duplicate_accounts
 from acctlib.intake.quarantine import ROW_REJECTED, Quarantine
@@ -271,13 +271,14 @@ def assemble(
         table_files.setdefault(raw.table, []).append(raw.file)
         received[raw.table] = sum(i.rows for i in inputs if i.table == raw.table)
 
-    tables["opportunities"], basis = convert_amounts(
+    tables["opportunities"], row_basis = convert_amounts(
         tables["opportunities"],
         report_currency,
         rates,
         opportunity_file,
         converted_column=converted_amount_column,
     )
+    row_basis.index = tables["opportunities"]["opportunity_id"]
     all_extras = dict(extras or {})
     merged: dict[str, int] = {}
     if merge_accounts:
@@ -288,6 +289,9 @@ def assemble(
     headers = {(raw.table, raw.file): raw.headers for raw in raw_tables}
     tables = check_references(tables, quarantine, headers)
     tables = reject_undated_closed(tables, quarantine, headers)
+    # Counted once the references are checked, so rejected deals do not count.
+    accepted = row_basis.index.isin(tables["opportunities"]["opportunity_id"])
+    basis = count_basis(row_basis[accepted])
     _check_required_rows(tables, received, table_files, quarantine)
     all_extras["stage_lint"] = lint_stage_map(
         stage_map,

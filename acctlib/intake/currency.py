@@ -77,6 +77,10 @@ def load_rates(path: Path) -> pd.DataFrame:
     ).sort_values(["currency", "date"], ignore_index=True)
 
 
+BASES = ("source", "same_currency", "rates_table")
+"""Sources of an opportunity's report-currency amount."""
+
+
 def convert_amounts(
     opportunities: pd.DataFrame,
     report_currency: str,
@@ -84,7 +88,7 @@ def convert_amounts(
     file: str,
     *,
     converted_column: bool = False,
-) -> tuple[pd.DataFrame, dict[str, int]]:
+) -> tuple[pd.DataFrame, pd.Series]:
     """Fill missing ``amount`` values from ``amount_original``.
 
     Parameters
@@ -107,8 +111,10 @@ def convert_amounts(
     Returns
     -------
     tuple
-        A new frame with ``amount`` filled, and the number of rows per
-        conversion basis (``source``, ``same_currency``, ``rates_table``).
+        A new frame with ``amount`` filled, and each row's conversion basis
+        (``source``, ``same_currency`` or ``rates_table``; missing for a
+        row without an amount), indexed like ``opportunities``. Count it
+        with :func:`count_basis` once the rejected rows are known.
     """
     frame = opportunities.copy()
     currency = frame["currency"].fillna("").str.strip().str.upper()
@@ -119,9 +125,9 @@ def convert_amounts(
     same = needs & currency.isin(["", report_currency.upper()])
     frame.loc[same, "amount"] = frame.loc[same, "amount_original"]
     foreign = needs & ~same
-    basis = {"source": 0, "same_currency": int(same.sum()), "rates_table": 0}
-    supplied_basis = "source" if converted_column else "same_currency"
-    basis[supplied_basis] += int(has_source_amount.sum())
+    basis = pd.Series(None, index=frame.index, dtype="object")
+    basis[same] = "same_currency"
+    basis[has_source_amount] = "source" if converted_column else "same_currency"
     if not foreign.any():
         return frame, basis
     if rates is None and has_source_amount.any():
@@ -150,8 +156,14 @@ def convert_amounts(
         )
     converted = _convert_with_rates(frame[foreign], currency[foreign], rates, file)
     frame.loc[foreign, "amount"] = converted
-    basis["rates_table"] = int(foreign.sum())
+    basis[foreign] = "rates_table"
     return frame, basis
+
+
+def count_basis(basis: pd.Series) -> dict[str, int]:
+    """Return the rows per conversion basis of :func:`convert_amounts`."""
+    counts = basis.value_counts()
+    return {name: int(counts.get(name, 0)) for name in BASES}
 
 
 def _check_supplied_currency(

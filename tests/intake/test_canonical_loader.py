@@ -1315,3 +1315,17 @@ def test_currency_basis_canonical_amounts(tmp_path: Path) -> None:
     assert basis["same_currency"] == 3
     assert basis["source"] == 0
     assert basis["rates_table"] == 0
+
+
+def test_currency_basis_leaves_out_rejected_deals(tmp_path: Path) -> None:
+    """A deal rejected for its unknown account is not counted by basis."""
+    opportunities = [
+        OPPORTUNITY_ROW,
+        {**OPPORTUNITY_ROW, "opportunity_id": "O2", "account_id": "A404"},
+    ]
+    write_source(tmp_path, opportunities=opportunities)
+
+    intake = load(tmp_path)
+
+    assert len(rejected(intake, "opportunities")) == 1
+    assert intake.currency_basis["same_currency"] == 1
