@@ -17,6 +17,7 @@ deal to "No account".
 
 from __future__ import annotations
 
+import difflib
 import functools
 import logging
 import re
@@ -405,23 +406,50 @@ def _apply_stage_map(
     if unknown.any():
         label = column_label("stage", headers)
         reasons = frame.loc[unknown, "stage"].map(
-            lambda stage: _describe_unmapped_stage(stage, label)
+            functools.cache(
+                lambda stage: _describe_unmapped_stage(stage, label, stage_map)
+            )
         )
         rows = _source_rows(frame[unknown], source)
         _reject(quarantine, "opportunities", rows, "stage", reasons)
     return frame[~unknown].reset_index(drop=True)
 
 
-def _describe_unmapped_stage(stage: object, label: str = "stage") -> str:
+def _describe_unmapped_stage(
+    stage: object, label: str, stage_map: Mapping[str, Any]
+) -> str:
+    """Return the rejection reason of a stage missing from ``stage_map``.
+
+    For a stage that differs from a mapped one only in case or spaces, or
+    that is close to some, the reason names them, because such a value is
+    more likely a typo than a new stage.
+    """
     if pd.isna(stage) or not str(stage).strip():
         return (
             f"{label} is empty but required; fill in the opportunity's stage "
             "or its stage_category (open, won or lost)"
         )
-    return (
-        f"{label} {stage!r} is not in the stage map; add it to the "
-        "stage_map parameter with its category (open, won or lost)"
-    )
+    add = "add it to the stage_map parameter with its category (open, won or lost)"
+    known = {_fold(name): name for name in stage_map}
+    same = known.get(_fold(stage))
+    if same is not None:
+        return (
+            f"{label} {stage!r} is not in the stage map, which has {same!r}; "
+            f"write the stage as {same!r}, or {add}"
+        )
+    close = difflib.get_close_matches(_fold(stage), list(known), n=3, cutoff=0.75)
+    if close:
+        names = ", ".join(repr(known[name]) for name in close)
+        return (
+            f"{label} {stage!r} is not in the stage map; closest mapped stages: "
+            f"{names}. Correct the value, or {add}"
+        )
+    return f"{label} {stage!r} is not in the stage map; {add}"
+
+
+def _fold(stage: object) -> str:
+    """Return ``stage`` in lower case with runs of spaces as one space."""
+    return " ".join(str(stage).split()).casefold()
 
 
 def _fill_from_stage_map(frame: pd.DataFrame, stage_map: Mapping[str, Mapping]) -> None:

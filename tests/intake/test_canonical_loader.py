@@ -231,6 +231,24 @@ INVALID_ROW_CASES = [
     ),
     pytest.param(
         "opportunities",
+        {"opportunity_id": "O2", "stage": "closed  won"},
+        "stage",
+        "closed  won",
+        r"^stage 'closed  won' is not in the stage map, which has 'Closed Won'; "
+        r"write the stage as 'Closed Won', or add it to the stage_map",
+        id="stage-differs-in-case-and-spaces",
+    ),
+    pytest.param(
+        "opportunities",
+        {"opportunity_id": "O2", "stage": "Negotiaton"},
+        "stage",
+        "Negotiaton",
+        r"^stage 'Negotiaton' is not in the stage map; closest mapped stages: "
+        r"'Negotiation'\. Correct the value, or add it to the stage_map",
+        id="stage-close-to-mapped",
+    ),
+    pytest.param(
+        "opportunities",
         {"opportunity_id": "O2", "stage": "", "stage_category": ""},
         "stage",
         "",
