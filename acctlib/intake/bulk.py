@@ -56,6 +56,7 @@ from acctlib.intake.files import (
     file_line_count,
     first_invalid_utf8_line,
 )
+from acctlib.intake.parsers import IMPOSSIBLE_DAY
 from acctlib.intake.quarantine import Quarantine
 
 logger = logging.getLogger(__name__)
@@ -270,6 +271,9 @@ def _parse(con, spec: schema.TableSpec) -> None:
         value, failed = _parse_expression(column, types[column.name])
         selects.append(f'{value} AS "{column.name}"')
         selects.append(f'{failed} AS "_bad_{column.name}"')
+        if column.kind == "timestamp":
+            day = _impossible_day(column, failed)
+            selects.append(f'{day} AS "_day_{column.name}"')
     # A table, not a view: the checks scan it several times, and parsing
     # 15 million rows once is cheaper than parsing them on every scan.
     con.execute(f"CREATE TABLE parsed AS SELECT {', '.join(selects)} FROM raw")
@@ -277,7 +281,7 @@ def _parse(con, spec: schema.TableSpec) -> None:
 
 def _parse_expression(column: schema.ColumnSpec, source_type: str) -> tuple[str, str]:
     name = f'"{column.name}"'
-    text = f"NULLIF(trim(CAST({name} AS VARCHAR), '{_WHITESPACE}'), '')"
+    text = _text_expression(column)
     if column.kind in ("id", "text"):
         return text, "false"
     if column.kind == "timestamp":
@@ -290,6 +294,28 @@ def _parse_expression(column: schema.ColumnSpec, source_type: str) -> tuple[str,
     raise InputError(
         f"bulk intake cannot parse column {column.name!r} of kind {column.kind!r}; "
         "set bulk_intake_min_mb to -1 to read this table with pandas"
+    )
+
+
+def _text_expression(column: schema.ColumnSpec) -> str:
+    """Return SQL for the cell's text without surrounding spaces, or missing."""
+    return f"""NULLIF(trim(CAST("{column.name}" AS VARCHAR), '{_WHITESPACE}'), '')"""
+
+
+def _impossible_day(column: schema.ColumnSpec, failed: str) -> str:
+    """Return SQL for the date of a failed ISO 8601 cell that names no real day.
+
+    The value is the date where the pandas path gives
+    :data:`acctlib.intake.parsers.IMPOSSIBLE_DAY`, and missing elsewhere.
+    """
+    if failed == "false":
+        return "NULL::VARCHAR"
+    text = _text_expression(column)
+    day = f"left({text}, 10)"
+    written = f"regexp_matches({text}, '^\\d{{4}}-\\d{{2}}-\\d{{2}}($|[T ])')"
+    return (
+        f"CASE WHEN {failed} AND {written} AND TRY_CAST({day} AS DATE) IS NULL "
+        f"THEN {day} END"
     )
 
 
@@ -354,8 +380,10 @@ def _flag_rejections(
     }
     cases = []
     for column in spec.columns:
-        reason = _parse_reason(column, labels[column.name])
-        cases.append((f'"_bad_{column.name}"', column.name, _sql_text(reason)))
+        reason = _sql_text(_parse_reason(column, labels[column.name]))
+        if column.kind == "timestamp":
+            reason = _impossible_day_reason(column, labels[column.name], reason)
+        cases.append((f'"_bad_{column.name}"', column.name, reason))
 
     # Duplicates are looked for among the rows that parsed, keeping the
     # first of each complete key. Grouping by a 64-bit hash of the key is
@@ -457,6 +485,16 @@ def _parse_reason(column: schema.ColumnSpec, label: str) -> str:
         _TIMESTAMP_REASON if column.kind == "timestamp" else f"invalid {column.kind}"
     )
     return reason if label == column.name else f"{label}: {reason}"
+
+
+def _impossible_day_reason(column: schema.ColumnSpec, label: str, reason: str) -> str:
+    """Return SQL choosing the no-such-day reason over ``reason`` where it applies."""
+    before, after = IMPOSSIBLE_DAY.format(kind="timestamp", day="\0").split("\0")
+    if label != column.name:
+        before = f"{label}: {before}"
+    day = f'"_day_{column.name}"'
+    named = f"{_sql_text(before)} || {day} || {_sql_text(after)}"
+    return f"CASE WHEN {day} IS NOT NULL THEN {named} ELSE {reason} END"
 
 
 def _record_rejections(con, spec, file: str, quarantine: Quarantine) -> None:

@@ -17,6 +17,7 @@ format) and :class:`~acctlib.errors.ParameterError` or
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -254,11 +255,12 @@ def _parse_timestamp_iso(raw: pd.Series) -> Parsed:
         text.where(~blank), utc=True, errors="coerce", format="ISO8601"
     )
     failed = values.isna() & ~blank
-    return _result(
+    parsed = _result(
         values.astype(schema.TIMESTAMP),
         failed,
         "invalid timestamp; expected ISO 8601 such as 2024-03-15T09:30:00Z",
     )
+    return _name_impossible_dates(parsed, text, "timestamp")
 
 
 def _parse_date_iso(raw: pd.Series) -> Parsed:
@@ -282,11 +284,38 @@ def _parse_date_iso(raw: pd.Series) -> Parsed:
     )
     values = values.dt.tz_localize(None)
     failed = values.isna() & ~blank
-    return _result(
+    parsed = _result(
         values.dt.normalize().astype(schema.DATE),
         failed,
         "invalid date; expected YYYY-MM-DD",
     )
+    return _name_impossible_dates(parsed, text, "date")
+
+
+IMPOSSIBLE_DAY = (
+    "invalid {kind}; '{day}' is not a day of the calendar; correct the day or the month"
+)
+"""Reason for an ISO 8601 cell whose date does not exist, such as 2024-02-30."""
+
+
+def _name_impossible_dates(parsed: Parsed, text: pd.Series, kind: str) -> Parsed:
+    """Give :data:`IMPOSSIBLE_DAY` to failed ISO 8601 cells that name no real day.
+
+    For example 2024-02-30, or a month 13: the format is right, so the
+    general reason would send the reader looking for a format error. The
+    date is quoted, so that the data-quality summary counts such reasons
+    together.
+    """
+    parts = text[parsed.failed].str.extract(r"^(\d{4})-(\d{2})-(\d{2})(?:$|[T ])")
+    parts = parts.dropna().astype("int64")
+    for row, (year, month, day) in zip(parts.index, parts.to_numpy(), strict=True):
+        # The calendar module has no year 0, which no export uses anyway.
+        real_month = year >= 1 and 1 <= month <= 12
+        if real_month and 1 <= day <= calendar.monthrange(year, month)[1]:
+            continue
+        day_text = f"{year:04d}-{month:02d}-{day:02d}"
+        parsed.errors[row] = IMPOSSIBLE_DAY.format(kind=kind, day=day_text)
+    return parsed
 
 
 def _clock_words(text: pd.Series) -> pd.Series:

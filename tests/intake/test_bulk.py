@@ -170,6 +170,10 @@ def test_bulk_rejections_by_hand(source):
     )
     assert rejected.loc[10, "reason"] == "touch_id is empty but required"
     assert rejected.loc[12, "column"] == "occurred_at"  # parse fails first
+    assert rejected.loc[12, "reason"] == (
+        "invalid timestamp; '2024-13-45' is not a day of the calendar; correct "
+        "the day or the month"
+    )
     assert len(rejected) == 8
 
 

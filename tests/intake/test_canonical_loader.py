@@ -357,9 +357,18 @@ def test_schema_failure_keeps_raw_value(tmp_path, table, changes, column, raw):
 BLANKED_CELL_CASES = [
     pytest.param(
         "opportunities",
-        {"opportunity_id": "O2", "close_date": "2024-13-01"},
+        {"opportunity_id": "O2", "close_date": "2024-15-03"},
         "close_date",
-        "2024-13-01",
+        "2024-15-03",
+        r"^invalid date; '2024-15-03' is not a day of the calendar; correct the "
+        r"day or the month$",
+        id="day-not-in-calendar",
+    ),
+    pytest.param(
+        "opportunities",
+        {"opportunity_id": "O2", "close_date": "15.03.2024"},
+        "close_date",
+        "15.03.2024",
         r"^invalid date; expected YYYY-MM-DD$",
         id="unparseable-date",
     ),

@@ -110,7 +110,6 @@ def test_parse_timestamp_valid(cell, expected):
     [
         "15/03/2024",
         "03/15/2024 09:30",
-        "2024-02-30",
         "2024-03-15T25:00:00",
         "March 15, 2024",
         "yesterday",
@@ -159,8 +158,6 @@ def test_parse_date_valid(cell, expected):
 @pytest.mark.parametrize(
     "cell",
     [
-        "2024-13-01",
-        "2023-02-29",
         "15/03/2024",
         "March 2024",
         "nan",
@@ -173,6 +170,28 @@ def test_parse_date_invalid(cell):
 
     assert pd.isna(value)
     assert error == DATE_REASON
+
+
+@pytest.mark.parametrize(
+    ("parser", "kind"), [(parse_timestamp, "timestamp"), (parse_date, "date")]
+)
+@pytest.mark.parametrize(
+    ("cell", "day"),
+    [
+        ("2024-02-30", "2024-02-30"),
+        ("2023-02-29T10:00:00Z", "2023-02-29"),
+        ("2024-13-01", "2024-13-01"),
+        (" 2024-04-31 09:00 ", "2024-04-31"),
+    ],
+)
+def test_parse_names_day_not_in_calendar(parser, kind, cell, day):
+    value, error = parse_one(parser, cell)
+
+    assert pd.isna(value)
+    assert error == (
+        f"invalid {kind}; '{day}' is not a day of the calendar; correct the day "
+        "or the month"
+    )
 
 
 @pytest.mark.parametrize(
