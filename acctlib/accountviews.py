@@ -353,7 +353,7 @@ def drivers_table(ws: Workspace, n: int = 30) -> Any:
     moved = moved.sort_values(["size", "account_id"], ascending=[False, True]).head(n)
     moved = moved.assign(tier_label=moved["tier"].map(TIER_LABELS))
     columns = ["name", "tier_label", "health_score", "health_change", "drivers"]
-    return tables.style_table(moved[columns], labels=LABELS)
+    return tables.style_table(moved[columns], changes=["health_change"], labels=LABELS)
 
 
 def stage_durations_frame(ws: Workspace) -> pd.DataFrame:
@@ -636,7 +636,9 @@ def _account_list(frame: pd.DataFrame, csv_name: str, noun: str) -> Any:
     A longer ``frame`` gets a note naming the CSV file ``csv_name`` that has
     every row, with ``noun`` naming the rows in that note.
     """
-    styled = tables.style_table(frame.head(MAX_LISTED_ACCOUNTS), labels=LABELS)
+    styled = tables.style_table(
+        frame.head(MAX_LISTED_ACCOUNTS), changes=["health_change"], labels=LABELS
+    )
     if len(frame) <= MAX_LISTED_ACCOUNTS:
         return styled
     limit_note = _row_limit_note(MAX_LISTED_ACCOUNTS, len(frame), csv_name, noun)

@@ -33,6 +33,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from acctlib import tables
 from acctlib.asof import as_of_cutoff
 from acctlib.errors import ParameterError
 from acctlib.tiering import percentile_score
@@ -251,7 +252,7 @@ def explain_health_changes(
 
 
 def summarize_drivers(drivers: pd.DataFrame, top: int = 3) -> pd.DataFrame:
-    """Return one line per account: "engagement_trend -12.0, breadth -5.0"."""
+    """Return one line per account, such as "engagement trend −12.0, breadth −5.0"."""
     top_drivers = drivers.groupby("account_id", sort=True).head(top)
     # Joined in a dict rather than by a grouped ", ".join, which calls
     # Python once per account through pandas: 1.4 s for 72,000 accounts.
@@ -263,7 +264,7 @@ def summarize_drivers(drivers: pd.DataFrame, top: int = 3) -> pd.DataFrame:
         strict=True,
     )
     for account, component, change in rows:
-        text = f"{component.replace('_', ' ')} {change:+.1f}"
+        text = f"{component.replace('_', ' ')} {tables.format_change(change)}"
         parts.setdefault(account, []).append(text)
     accounts = sorted(parts)
     return pd.DataFrame(

@@ -18,7 +18,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from acctlib import engine
+from acctlib import engine, tables
 from acctlib.accountstate import store_typed
 from acctlib.asof import as_of_cutoff
 from acctlib.labels import readable
@@ -274,7 +274,7 @@ def _describe_changes(
             parts.append(f"tier {int(before)} to {row.tier}")
         change = getattr(row, "health_change", None)
         if change is not None and pd.notna(change) and change != 0:
-            parts.append(f"health {change:+.1f}")
+            parts.append(f"health {tables.format_change(change)}")
         parts.extend(deal_lines.get(row.account_id, []))
         lines.append("; ".join(parts) if parts else "no change")
     return pd.Series(lines, index=key.index, dtype=object)

@@ -68,6 +68,19 @@ def format_points(value: float | None, *, decimals: int = 1) -> str:
     return _minus(f"{100 * value:.{decimals}f} pp")
 
 
+def format_change(value: float | None, *, decimals: int = 1) -> str:
+    """Format a change with its sign, such as ``+2.7`` or ``−11.9``.
+
+    A change that rounds to zero has no sign.
+    """
+    if value is None or pd.isna(value):
+        return "–"
+    text = f"{value:,.{decimals}f}"
+    if text.lstrip("-").strip("0.,") == "":
+        return text.lstrip("-")
+    return f"+{text}" if value > 0 else _minus(text)
+
+
 def format_flag(value: object) -> str:
     """Format a yes/no value as "yes" or "no".
 
@@ -128,6 +141,7 @@ def style_table(
     counts: Iterable[str] = (),
     percents: Iterable[str] = (),
     points: Iterable[str] = (),
+    changes: Iterable[str] = (),
     flags: Iterable[str] = (),
     dates: Iterable[str] = (),
     labels: Mapping[str, str] | None = None,
@@ -137,21 +151,22 @@ def style_table(
 
     Parameters
     ----------
-    money, counts, percents, points, flags, dates
+    money, counts, percents, points, changes, flags, dates
         Columns formatted as amounts in ``currency``, whole numbers,
         percentages (values 0 to 1), differences of percentages in
-        percentage points, "yes"/"no" and calendar dates.
+        percentage points, signed changes (see :func:`format_change`),
+        "yes"/"no" and calendar dates.
     labels
         Column renames for display, applied after formatting.
 
     A table with ``COMPACT_NUMERIC_COLUMNS`` or more numeric columns is set
     compact: amounts lose the currency code, which the caption states.
     """
-    money, counts, percents, points = (
+    money, counts, percents, points, changes = (
         [column for column in group if column in frame.columns]
-        for group in (money, counts, percents, points)
+        for group in (money, counts, percents, points, changes)
     )
-    numeric = [*money, *counts, *percents, *points]
+    numeric = [*money, *counts, *percents, *points, *changes]
     compact = len(numeric) >= COMPACT_NUMERIC_COLUMNS
     formatters = {}
     for column in money:
@@ -165,6 +180,8 @@ def style_table(
         formatters[column] = format_percent
     for column in points:
         formatters[column] = format_points
+    for column in changes:
+        formatters[column] = format_change
     for column in flags:
         formatters[column] = format_flag
     for column in dates:

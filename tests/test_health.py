@@ -199,7 +199,7 @@ def test_drivers_list_components_beyond_band():
     assert drivers["component"].tolist() == ["engagement_trend", "breadth"]
     assert drivers["points_change"].tolist() == [-12.0, 2.0]
     lines = health.summarize_drivers(drivers)
-    assert lines["drivers"].iloc[0] == "engagement trend -12.0, breadth +2.0"
+    assert lines["drivers"].iloc[0] == "engagement trend −12.0, breadth +2.0"
     quiet = health.explain_health_changes(current, previous, noise_band=15)
     assert quiet.empty
 

@@ -8,6 +8,7 @@ import pytest
 from acctlib.tables import (
     COMPACT_NUMERIC_COLUMNS,
     format_amount,
+    format_change,
     format_count,
     format_flag,
     format_money,
@@ -46,6 +47,30 @@ def test_count_rounds_to_whole_number(value, shown):
 )
 def test_negative_numbers_use_minus_sign(formatted, shown):
     assert formatted == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (2.7, "+2.7"),
+        (-11.94, "−11.9"),
+        (0.04, "0.0"),
+        (-0.04, "0.0"),
+        (1234.5, "+1,234.5"),
+        (None, "–"),
+    ],
+)
+def test_change_shows_its_sign(value, shown):
+    assert format_change(value) == shown
+
+
+def test_table_change_column_signed():
+    frame = pd.DataFrame({"name": ["A", "B"], "health_change": [2.7, -11.9]})
+
+    html = style_table(frame, changes=["health_change"]).to_html()
+
+    assert ">+2.7<" in html
+    assert ">−11.9<" in html
 
 
 @pytest.mark.parametrize(
