@@ -266,8 +266,9 @@ def explain_tiers(
 ) -> pd.Series:
     """Return one line per account naming its scores and the thresholds.
 
-    Examples: "value 92, fit 80: at or above Tier 1 thresholds 75/60";
-    "fit 30, engagement 10: below Tier 3 thresholds 60/50".
+    Examples: "value 92, fit 80: at or above the Tier 1 thresholds (value
+    75, fit 60)"; "fit 30, engagement 10: below all the Tier 3 thresholds
+    (fit 60, engagement 50)".
     """
     reasons = pd.Series("no tier rules: every account is Tier 4", index=tiers.index)
     reasons = reasons.astype(object)
@@ -398,13 +399,13 @@ def _describe_rows(
         return
     names = [name for name in ("value", "fit", "engagement") if name in rule]
     scores = [tiers[f"{name}_score"].to_numpy()[selected] for name in names]
-    thresholds = "/".join(f"{rule[name]:.0f}" for name in names)
+    thresholds = ", ".join(f"{name} {rule[name]:.0f}" for name in names)
     if len(names) == 1:
-        tail = f": {side} Tier {tier} threshold {thresholds}"
+        tail = f": {side} the Tier {tier} threshold ({thresholds})"
     else:
         if rule["match"] == "any":
             side = "at or above one of" if side == "at or above" else "below all"
-        tail = f": {side} Tier {tier} thresholds {thresholds}"
+        tail = f": {side} the Tier {tier} thresholds ({thresholds})"
     if not names:
         reasons[selected] = tail
         return

@@ -107,13 +107,14 @@ def test_account_tiers_hand_computed():
     assert tiers.loc["A", "tier_label"] == "Tier 1 Strategic"
     assert (
         tiers.loc["A", "reason"]
-        == "value 100, fit 100: at or above Tier 1 thresholds 75/60"
+        == "value 100, fit 100: at or above the Tier 1 thresholds (value 75, fit 60)"
     )
     assert tiers.loc["B", "reason"] == (
-        "fit 0, engagement 85: at or above one of Tier 3 thresholds 60/50"
+        "fit 0, engagement 85: at or above one of the Tier 3 thresholds "
+        "(fit 60, engagement 50)"
     )
     assert tiers.loc["C", "reason"] == (
-        "fit 40, engagement 0: below all Tier 3 thresholds 60/50"
+        "fit 40, engagement 0: below all the Tier 3 thresholds (fit 60, engagement 50)"
     )
 
 
@@ -128,16 +129,38 @@ def test_account_tiers_have_contract_columns():
 @pytest.mark.parametrize(
     ("scores", "tier", "reason"),
     [
-        ((92, 80, 0), 1, "value 92, fit 80: at or above Tier 1 thresholds 75/60"),
-        ((75, 60, 0), 1, "value 75, fit 60: at or above Tier 1 thresholds 75/60"),
-        ((60, 45, 0), 2, "value 60, fit 45: at or above Tier 2 thresholds 50/40"),
-        ((75, 59.9, 0), 2, "value 75, fit 60: at or above Tier 2 thresholds 50/40"),
+        (
+            (92, 80, 0),
+            1,
+            "value 92, fit 80: at or above the Tier 1 thresholds (value 75, fit 60)",
+        ),
+        (
+            (75, 60, 0),
+            1,
+            "value 75, fit 60: at or above the Tier 1 thresholds (value 75, fit 60)",
+        ),
+        (
+            (60, 45, 0),
+            2,
+            "value 60, fit 45: at or above the Tier 2 thresholds (value 50, fit 40)",
+        ),
+        (
+            (75, 59.9, 0),
+            2,
+            "value 75, fit 60: at or above the Tier 2 thresholds (value 50, fit 40)",
+        ),
         (
             (10, 70, 0),
             3,
-            "fit 70, engagement 0: at or above one of Tier 3 thresholds 60/50",
+            "fit 70, engagement 0: at or above one of the Tier 3 thresholds "
+            "(fit 60, engagement 50)",
         ),
-        ((10, 30, 10), 4, "fit 30, engagement 10: below all Tier 3 thresholds 60/50"),
+        (
+            (10, 30, 10),
+            4,
+            "fit 30, engagement 10: below all the Tier 3 thresholds "
+            "(fit 60, engagement 50)",
+        ),
     ],
 )
 def test_tier_rules_and_reasons(scores, tier, reason):
