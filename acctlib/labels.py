@@ -14,7 +14,22 @@ import pandas as pd
 
 # Words shown in capitals when they appear in a code.
 ACRONYMS = frozenset(
-    {"abm", "ae", "b2b", "cs", "crm", "csm", "ppc", "pr", "sdr", "se", "sem", "seo"}
+    {
+        "abm",
+        "ae",
+        "b2b",
+        "cs",
+        "crm",
+        "csm",
+        "ppc",
+        "pr",
+        "qbr",
+        "roi",
+        "sdr",
+        "se",
+        "sem",
+        "seo",
+    }
 )
 CODE = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
 

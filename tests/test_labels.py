@@ -19,6 +19,8 @@ from acctlib.labels import readable, readable_column
         ("new_business", "New business"),
         ("seo_content", "SEO content"),
         ("g2_reviews", "G2 reviews"),
+        ("qbr", "QBR"),
+        ("exec_qbr", "Exec QBR"),
     ],
 )
 def test_code_becomes_words(code, shown):
