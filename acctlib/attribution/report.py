@@ -21,6 +21,10 @@ from acctlib.attribution.credits import NO_TOUCH
 from acctlib.attribution.settings import DATA_DRIVEN_MODELS, MODEL_LABELS
 from acctlib.attribution.shapley import OTHER
 from acctlib.labels import readable, readable_column
+from acctlib.tiering import TIER_LABELS
+
+KIND_LABELS = {"revenue": "Won revenue", "pipeline": "Pipeline"}
+"""Names of the two credit kinds on the page."""
 
 DIMENSION_LABELS = {
     "channel": "Channel",
@@ -254,6 +258,8 @@ def credit_table(ws, by: str = "channel", kind: str = "revenue") -> object:
     table = table.loc[order]
     table.loc["Total"] = table.sum()
     frame = readable_column(table.reset_index(), by)
+    if by == "tier":
+        frame["tier"] = frame["tier"].map(_tier_label)
     frame.columns.name = None
     models = [c for c in frame.columns if c in MODEL_LABELS]
     if kind == "revenue":
@@ -270,6 +276,13 @@ def credit_table(ws, by: str = "channel", kind: str = "revenue") -> object:
         caption=f"Credit of {noun} by {by}. Each model totals the same amount, "
         f"and {tables.format_percent(coverage)} of the {noun} has a recorded touch.",
     )
+
+
+def _tier_label(tier: object) -> object:
+    """Return "Tier 1 Strategic" for tier 1; other values, such as "Total", stay."""
+    if isinstance(tier, str) or pd.isna(tier):
+        return "No tier" if tier is None or pd.isna(tier) else tier
+    return TIER_LABELS.get(int(tier), tier)
 
 
 def _touched_share(table: pd.DataFrame) -> float | None:
@@ -364,6 +377,8 @@ def coverage_table(ws) -> object:
     keys = [c for c in ("tier", "type") if c in frame.columns]
     if "type" in keys:
         frame = readable_column(frame, "type")
+    if "tier" in keys:
+        frame = frame.assign(tier=frame["tier"].map(_tier_label))
     return tables.style_table(
         frame,
         currency=ws.currency,
@@ -401,6 +416,10 @@ def bridge_table(ws) -> object:
 def excluded_touches_table(ws) -> object:
     """Return known touches that joined no journey, by kind and reason."""
     frame = ws.table("attribution_excluded_touches")
+    frame = frame.assign(
+        kind=frame["kind"].map(KIND_LABELS).fillna(frame["kind"]),
+        reason=frame["reason"].str.capitalize(),
+    )
     return tables.style_table(
         frame,
         counts=["touches"],

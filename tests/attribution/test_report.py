@@ -214,3 +214,23 @@ def test_period_note_gives_dates_and_closed_won(sample_workspace):
     assert f"to {sample_workspace.as_of:%d %b %Y}, the whole history" in text
     assert f": {won:,} deals, USD " in text
     assert "Pipeline is every deal created from " in text
+
+
+@pytest.mark.slow
+def test_tier_tables_name_tiers(sample_workspace):
+    credit = report.tier_credit_table(sample_workspace).to_html()
+    coverage = report.coverage_table(sample_workspace).to_html()
+
+    assert ">Tier 1 Strategic<" in credit
+    assert ">Total<" in credit
+    assert ">Tier 1 Strategic<" in coverage
+    assert ">1<" not in coverage
+
+
+@pytest.mark.slow
+def test_excluded_touches_in_words(sample_workspace):
+    html = report.excluded_touches_table(sample_workspace).to_html()
+
+    assert ">Won revenue<" in html
+    assert ">After last close<" in html
+    assert ">revenue<" not in html
