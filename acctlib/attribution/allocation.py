@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 
 import ibis
+import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
@@ -161,6 +162,24 @@ def allocate_cents_columns(
     return staged
 
 
+# Weights are at most 1 in every model, and far above 1e-30 where they
+# count, so 8 integer and 30 fractional digits hold each one.
+_EXACT_WEIGHT = dt.Decimal(precision=38, scale=30)
+
+
+def exact_sum(weights: ibis.Value) -> ibis.Value:
+    """Return the sum of float ``weights`` that is the same in any row order.
+
+    A float sum rounds after each addition, so rows read in another order
+    can give another last bit. That bit then decides between remainders
+    that are equal on paper, such as those of a touch of weight 0.4 and two
+    of weight 0.1 in a total of 0.6, and moved a cent between touches when
+    the input rows were shuffled. Decimal sums are exact, so only the final
+    conversion to float rounds.
+    """
+    return weights.cast(_EXACT_WEIGHT).sum().cast("float64")
+
+
 def allocate_cents_narrow(
     table: ibis.Table, columns: dict[str, str], group_by: list[str]
 ) -> ibis.Table:
@@ -179,7 +198,7 @@ def allocate_cents_narrow(
     totals = narrow.group_by(group_by).aggregate(
         _count=ibis._.count(),
         **{
-            f"_total_{credit}": narrow[weight].sum()
+            f"_total_{credit}": exact_sum(narrow[weight])
             for weight, credit in columns.items()
         },
     )
@@ -286,6 +305,9 @@ def _floor_and_remainder(
     The same expression serves the row's own weight and the closed-form
     ranks, so both compute bit-identical remainders.
     """
+    # NOTE: remainders equal on paper but computed from different weights can
+    # differ in their last bit; the larger then takes the cent, even when it
+    # belongs to a later touch.
     total = staged[f"_total_{credit}"]
     use_weight = total > 0
     share = ibis.ifelse(use_weight, weight / total, 1.0 / staged._count.cast("float64"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import ibis
 import numpy as np
 import pandas as pd
@@ -9,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from acctlib.attribution.allocation import allocate_cents
+from acctlib.attribution.allocation import allocate_cents, allocate_cents_narrow
 from acctlib.attribution.credits import NO_TOUCH
 from acctlib.attribution.heuristics import compute_heuristic_credits
 from acctlib.attribution.journeys import select_opportunities
@@ -156,3 +158,27 @@ def test_ties_in_time_follow_priority(priority, expected):
     rows = result.fetch_credits()
     first = rows[(rows["model"] == "first_touch") & (rows["kind"] == "revenue")]
     assert first.set_index("channel")["credit"].idxmax() == expected
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+def test_tied_remainders_ignore_row_order(order):
+    """Weights 0.4, 0.1 and 0.1 leave three remainders equal on paper.
+
+    A float sum of the weights gave 0.6 in some row orders and
+    0.6000000000000001 in others, which moved the cent between touches.
+    """
+    rows = pd.DataFrame(
+        {
+            "journey_id": [7, 7, 7],
+            "position": [0, 1, 2],
+            "amount_cents": [1_543_388] * 3,
+            "weight": [0.1, 0.4, 0.1],
+        }
+    ).iloc[list(order)]
+    credited = allocate_cents_narrow(
+        ibis.memtable(rows), {"weight": "credit"}, ["journey_id"]
+    )
+
+    cents = ibis.duckdb.connect().to_pandas(credited).sort_values("position")
+
+    assert cents["credit"].tolist() == [257_232, 1_028_925, 257_231]
