@@ -171,11 +171,10 @@ def exact_sum(weights: ibis.Value) -> ibis.Value:
     """Return the sum of float ``weights`` that is the same in any row order.
 
     A float sum rounds after each addition, so rows read in another order
-    can give another last bit. That bit then decides between remainders
-    that are equal on paper, such as those of a touch of weight 0.4 and two
-    of weight 0.1 in a total of 0.6, and moved a cent between touches when
-    the input rows were shuffled. Decimal sums are exact, so only the final
-    conversion to float rounds.
+    can give another last bit. That bit decides between remainders that are
+    equal on paper, such as those of a touch of weight 0.4 and two of
+    weight 0.1. Shuffled input rows then moved a cent between touches.
+    Decimal sums are exact, so only the final conversion to float rounds.
     """
     return weights.cast(_EXACT_WEIGHT).sum().cast("float64")
 
@@ -306,7 +305,7 @@ def _floor_and_remainder(
     ranks, so both compute bit-identical remainders.
     """
     # NOTE: remainders equal on paper but computed from different weights can
-    # differ in their last bit; the larger then takes the cent, even when it
+    # differ in their last bit. The larger then takes the cent, even when it
     # belongs to a later touch.
     total = staged[f"_total_{credit}"]
     use_weight = total > 0
