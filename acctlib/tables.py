@@ -25,6 +25,13 @@ shows amounts without the currency code, which its caption states once.
 """
 
 
+ROUNDED_PARTS = (
+    "Amounts are rounded to whole units, so a column's rows can add up to "
+    "one more or less than its total in the headline figures."
+)
+"""Caption of tables whose rows split a headline total."""
+
+
 def format_money(value: float | None, currency: str, *, decimals: int = 0) -> str:
     """Format an amount such as ``USD 1,234,567``; missing values become an en dash."""
     if value is None or pd.isna(value):

@@ -84,6 +84,7 @@ def status_table(ws: Workspace) -> object:
         counts=["accounts"],
         money=["open_pipeline", "won_acv"],
         labels={"status": "Status", "accounts": "Accounts", **MAP_LABELS},
+        caption=tables.ROUNDED_PARTS,
     )
 
 
@@ -194,6 +195,7 @@ def segment_table(ws: Workspace, segment: str) -> object:
             "customers": "Customers",
             **MAP_LABELS,
         },
+        caption=tables.ROUNDED_PARTS,
     )
 
 

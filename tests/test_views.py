@@ -44,3 +44,22 @@ def test_acv_note_says_short_contracts_annualised():
     assert "amount times 12 divided by its length in months" in text
     assert "a contract shorter than a year is scaled up to a full year" in text
     assert "Deals without a contract length count as 24 months." in text
+
+
+def test_status_and_segment_tables_say_amounts_rounded():
+    account_map = pd.DataFrame(
+        {
+            "account_id": ["A1", "A2"],
+            "status": ["customer", "open_opportunity"],
+            "region": ["EMEA", "AMER"],
+            "open_pipeline": [0.6, 0.6],
+            "won_acv": [0.0, 0.0],
+            "revenue_12m": [0.0, 0.0],
+        }
+    )
+    ws = _workspace(account_map)
+
+    for table in (views.status_table(ws), views.segment_table(ws, "region")):
+        html = table.to_html()
+        assert "Amounts are rounded to whole units" in html
+        assert "USD 1<" in html
