@@ -48,6 +48,7 @@ from acctlib.intake.canonical import (
     duplicate_key_advice,
     key_label,
     missing_columns_phrase,
+    reason_prefix,
     rejected_reference_reason,
     unknown_reference_reason,
 )
@@ -56,7 +57,7 @@ from acctlib.intake.files import (
     file_line_count,
     first_invalid_utf8_line,
 )
-from acctlib.intake.parsers import IMPOSSIBLE_DAY
+from acctlib.intake.parsers import IMPOSSIBLE_DAY, TIMESTAMP_REASON
 from acctlib.intake.quarantine import Quarantine
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,6 @@ BULK_TABLES = ("touchpoints",)
 MIN_MB_PARAMETER = "bulk_intake_min_mb"
 _MB = 1024 * 1024
 _WHITESPACE = " \t\n\r\x0b\x0c"
-_TIMESTAMP_REASON = "invalid timestamp; expected ISO 8601 such as 2024-03-15T09:30:00Z"
 
 
 @dataclass
@@ -380,9 +380,10 @@ def _flag_rejections(
     }
     cases = []
     for column in spec.columns:
-        reason = _sql_text(_parse_reason(column, labels[column.name]))
+        prefix = reason_prefix(column.name, headers)
+        reason = _sql_text(prefix + _parse_reason(column))
         if column.kind == "timestamp":
-            reason = _impossible_day_reason(column, labels[column.name], reason)
+            reason = _impossible_day_reason(column, prefix, reason)
         cases.append((f'"_bad_{column.name}"', column.name, reason))
 
     # Duplicates are looked for among the rows that parsed, keeping the
@@ -475,25 +476,19 @@ def _flag_rejections(
     )
 
 
-def _parse_reason(column: schema.ColumnSpec, label: str) -> str:
-    """Return the reason for a cell of ``column`` that does not parse.
+def _parse_reason(column: schema.ColumnSpec) -> str:
+    """Return the reason for a cell of ``column`` that does not parse."""
+    return TIMESTAMP_REASON if column.kind == "timestamp" else f"invalid {column.kind}"
 
-    As in the pandas path, the reason starts with the column's label where
-    that differs from the canonical name.
+
+def _impossible_day_reason(column: schema.ColumnSpec, prefix: str, reason: str) -> str:
+    """Return SQL choosing the no-such-day reason over ``reason`` where it applies.
+
+    ``prefix`` starts both reasons, as :func:`reason_prefix` gives it.
     """
-    reason = (
-        _TIMESTAMP_REASON if column.kind == "timestamp" else f"invalid {column.kind}"
-    )
-    return reason if label == column.name else f"{label}: {reason}"
-
-
-def _impossible_day_reason(column: schema.ColumnSpec, label: str, reason: str) -> str:
-    """Return SQL choosing the no-such-day reason over ``reason`` where it applies."""
     before, after = IMPOSSIBLE_DAY.format(kind="timestamp", day="\0").split("\0")
-    if label != column.name:
-        before = f"{label}: {before}"
     day = f'"_day_{column.name}"'
-    named = f"{_sql_text(before)} || {day} || {_sql_text(after)}"
+    named = f"{_sql_text(prefix + before)} || {day} || {_sql_text(after)}"
     return f"CASE WHEN {day} IS NOT NULL THEN {named} ELSE {reason} END"
 
 

@@ -283,14 +283,24 @@ def column_label(column: str, headers: Mapping[str, str | None]) -> str:
     return f'column "{escape_invisible(header)}" ({column})'
 
 
+def reason_prefix(column: str, headers: Mapping[str, str | None]) -> str:
+    """Return the start of a parser reason: the column's label and ": ", or "".
+
+    Reasons name a column only where the file's header is not its
+    canonical name, because the parser reasons do not name it.
+    """
+    label = column_label(column, headers)
+    return "" if label == column else f"{label}: "
+
+
 def _name_column(
     reasons: pd.Series, column: str, headers: Mapping[str, str | None]
 ) -> pd.Series:
     """Prefix parser reasons with the column's label where it is not canonical."""
-    label = column_label(column, headers)
-    if label == column:
+    prefix = reason_prefix(column, headers)
+    if not prefix:
         return reasons
-    return label + ": " + reasons.astype(str)
+    return prefix + reasons.astype(str)
 
 
 def _parse_column(

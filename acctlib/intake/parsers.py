@@ -41,6 +41,13 @@ CANONICAL = "canonical"
 EXPORT = "export"
 NOTATIONS = (CANONICAL, EXPORT)
 
+TIMESTAMP_REASON = "invalid timestamp; expected ISO 8601 such as 2024-03-15T09:30:00Z"
+"""Reason for an ISO 8601 timestamp cell that does not parse."""
+IMPOSSIBLE_DAY = (
+    "invalid {kind}; '{day}' is not a day of the calendar; correct the day or the month"
+)
+"""Reason for an ISO 8601 cell whose date does not exist, such as 2024-02-30."""
+
 
 @dataclass(frozen=True)
 class Parsed:
@@ -255,11 +262,7 @@ def _parse_timestamp_iso(raw: pd.Series) -> Parsed:
         text.where(~blank), utc=True, errors="coerce", format="ISO8601"
     )
     failed = values.isna() & ~blank
-    parsed = _result(
-        values.astype(schema.TIMESTAMP),
-        failed,
-        "invalid timestamp; expected ISO 8601 such as 2024-03-15T09:30:00Z",
-    )
+    parsed = _result(values.astype(schema.TIMESTAMP), failed, TIMESTAMP_REASON)
     return _name_impossible_dates(parsed, text, "timestamp")
 
 
@@ -290,12 +293,6 @@ def _parse_date_iso(raw: pd.Series) -> Parsed:
         "invalid date; expected YYYY-MM-DD",
     )
     return _name_impossible_dates(parsed, text, "date")
-
-
-IMPOSSIBLE_DAY = (
-    "invalid {kind}; '{day}' is not a day of the calendar; correct the day or the month"
-)
-"""Reason for an ISO 8601 cell whose date does not exist, such as 2024-02-30."""
 
 
 def _name_impossible_dates(parsed: Parsed, text: pd.Series, kind: str) -> Parsed:
