@@ -23,7 +23,7 @@ from acctlib.attribution.shapley import OTHER
 from acctlib.labels import readable, readable_column
 from acctlib.tiering import TIER_LABELS
 
-KIND_LABELS = {"revenue": "Won revenue", "pipeline": "Pipeline"}
+KIND_LABELS = {"revenue": "Won revenue", "pipeline": "Pipeline created"}
 """Names of the two credit kinds on the page."""
 
 DIMENSION_LABELS = {
@@ -345,11 +345,7 @@ def rank_correlation_table(ws) -> object:
 def sourced_table(ws) -> object:
     """Return marketing-sourced and marketing-influenced pipeline and revenue."""
     frame = ws.table("attribution_sourced")
-    frame = frame.assign(
-        kind=frame["kind"].map(
-            {"pipeline": "Pipeline created", "revenue": "Won revenue"}
-        )
-    )
+    frame = frame.assign(kind=frame["kind"].map(KIND_LABELS))
     return tables.style_table(
         frame,
         currency=ws.currency,
