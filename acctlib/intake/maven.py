@@ -131,9 +131,8 @@ ACCOUNT_HEADERS = {
     "annual_revenue": "revenue",
     "parent_account_id": "subsidiary_of",
 }
-# NOTE: amount and amount_original are close_value for Won deals and the
-# list price from products.csv for the others, so their reasons name the
-# canonical columns alone.
+# amount and amount_original come from close_value for Won deals and from
+# the price list in products.csv for the others, so they have no header.
 OPPORTUNITY_HEADERS = {
     "opportunity_id": "opportunity_id",
     "account_id": "account",

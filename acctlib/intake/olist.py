@@ -49,8 +49,8 @@ CURRENCY = "BRL"
 # file, so that rejection reasons name the column the user can find.
 # Columns built from other files or from constants are left out.
 ACCOUNT_HEADERS = {"account_id": "mql_id", "created_at": "first_contact_date"}
-# NOTE: created_at comes from first_contact_date in the leads file, so a
-# deal rejected on it names created_at, which the closed deals file lacks.
+# created_at comes from first_contact_date in the leads file, not the closed
+# deals file, so it has no header here.
 OPPORTUNITY_HEADERS = {
     "opportunity_id": "mql_id",
     "account_id": "mql_id",
