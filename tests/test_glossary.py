@@ -104,7 +104,7 @@ def test_page_without_terms_unchanged():
         '<div class="acctlib-kpis"><div class="label">P50</div></div>',
     ],
 )
-def test_term_only_in_compact_element_listed_before_footer(compact):
+def test_compact_only_term_listed_before_footer(compact):
     page = f"<body>{compact}<p>Bookings</p><footer>Generated</footer></body>"
 
     result = glossary.define_first_uses(page)
@@ -116,7 +116,7 @@ def test_term_only_in_compact_element_listed_before_footer(compact):
     assert result == page.replace("<footer>", listed)
 
 
-def test_term_in_table_then_prose_defined_in_prose():
+def test_table_then_prose_defined_in_prose():
     page = "<body><table><td>WAPE</td></table><p>The WAPE fell.</p></body>"
 
     result = glossary.define_first_uses(page)

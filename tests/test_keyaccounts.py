@@ -49,7 +49,7 @@ def test_deal_without_name_named_by_id():
     assert lines["A2"] == ["opportunity O3 moved to Proposal"]
 
 
-def test_deals_without_name_column_named_by_id():
+def test_missing_name_column_uses_id():
     deals = pd.DataFrame(
         {
             "opportunity_id": ["O1"],

@@ -46,7 +46,7 @@ def test_acv_note_says_short_contracts_annualised():
     assert "Deals without a contract length count as 24 months." in text
 
 
-def test_status_and_segment_tables_say_amounts_rounded():
+def test_segment_tables_say_amounts_rounded():
     account_map = pd.DataFrame(
         {
             "account_id": ["A1", "A2"],

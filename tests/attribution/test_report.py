@@ -205,7 +205,7 @@ def test_weights_table_without_markov_folds_other():
 
 
 @pytest.mark.slow
-def test_period_note_gives_dates_and_closed_won(sample_workspace):
+def test_period_note_gives_dates(sample_workspace):
     text = report.period_note(sample_workspace).data
     bridge = sample_workspace.table("attribution_bridge").set_index("step")
     won = int(bridge.loc["Closed won", "opportunities"])
