@@ -162,8 +162,8 @@ def allocate_cents_columns(
     return staged
 
 
-# Weights are at most 1 in every model, and far above 1e-30 where they
-# count, so 8 integer and 30 fractional digits hold each one.
+# Weights are at most 1 in every model, so 8 integer digits hold a sum of
+# many. 30 fractional digits drop only weights far too small to move a cent.
 _EXACT_WEIGHT = dt.Decimal(precision=38, scale=30)
 
 
@@ -175,8 +175,13 @@ def exact_sum(weights: ibis.Value) -> ibis.Value:
     equal on paper, such as those of a touch of weight 0.4 and two of
     weight 0.1. Shuffled input rows then moved a cent between touches.
     Decimal sums are exact, so only the final conversion to float rounds.
+
+    A group whose every weight is below 1e-30, such as time-decay touches
+    hundreds of half-lives before the close, has a decimal sum of 0, and
+    gets the float sum instead, so its weights still count.
     """
-    return weights.cast(_EXACT_WEIGHT).sum().cast("float64")
+    exact = weights.cast(_EXACT_WEIGHT).sum().cast("float64")
+    return ibis.ifelse(exact > 0, exact, weights.sum())
 
 
 def allocate_cents_narrow(

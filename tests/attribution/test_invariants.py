@@ -182,3 +182,22 @@ def test_tied_remainders_ignore_row_order(order):
     cents = ibis.duckdb.connect().to_pandas(credited).sort_values("position")
 
     assert cents["credit"].tolist() == [257_232, 1_028_925, 257_231]
+
+
+def test_tiny_weights_keep_their_shares():
+    """Weights below the decimal sum's precision still split by weight."""
+    rows = pd.DataFrame(
+        {
+            "journey_id": [3, 3],
+            "position": [0, 1],
+            "amount_cents": [1_000] * 2,
+            "weight": [1e-40, 3e-40],
+        }
+    )
+    credited = allocate_cents_narrow(
+        ibis.memtable(rows), {"weight": "credit"}, ["journey_id"]
+    )
+
+    cents = ibis.duckdb.connect().to_pandas(credited).sort_values("position")
+
+    assert cents["credit"].tolist() == [250, 750]
