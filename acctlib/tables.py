@@ -221,14 +221,18 @@ def style_table(
     if compact:
         styler = _set_compact(styler)
     text = [c for c in frame.columns if c not in numeric]
-    # Amounts such as "USD 7,106,638" stay on one line; text columns wrap.
+    # Amounts such as "USD 7,106,638" stay on one line.
     styler = styler.set_properties(
         subset=numeric, **{"text-align": "right", "white-space": "nowrap"}
     )
     styler = styler.set_properties(
         subset=[c for c in dates if c in frame.columns], **{"white-space": "nowrap"}
     )
-    styler = styler.set_properties(subset=text, **{"text-align": "left"})
+    # Text wraps but keeps runs of spaces, so a stage or cell value with two
+    # spaces reads as the input has it rather than as one space.
+    styler = styler.set_properties(
+        subset=text, **{"text-align": "left", "white-space": "pre-wrap"}
+    )
     # Styler ids are random by default; a content hash keeps the HTML of two
     # builds of the same data identical.
     content = pd.util.hash_pandas_object(frame.astype("str"), index=False).sum()

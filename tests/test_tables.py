@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -102,6 +104,16 @@ def test_flag_column_shows_no_for_missing():
 
     assert ">yes</td>" in html
     assert html.count(">no</td>") == 2
+
+
+def test_text_keeps_runs_of_spaces():
+    frame = pd.DataFrame({"stage": ["Closed  Won"], "rows": [3]})
+    html = style_table(frame, counts=["rows"]).to_html()
+    rules = dict(re.findall(r"_row0_(col\d) \{([^}]*)\}", html))
+
+    assert ">Closed  Won</td>" in html
+    assert "white-space: pre-wrap" in rules["col0"]
+    assert "white-space: nowrap" in rules["col1"]
 
 
 def money_frame(columns: int) -> pd.DataFrame:
