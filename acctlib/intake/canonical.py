@@ -35,6 +35,7 @@ from acctlib.intake.files import escape_invisible
 from acctlib.intake.money import ColumnFormatError
 from acctlib.intake.parsers import PARSERS, Parsed
 from acctlib.intake.quarantine import Quarantine
+from acctlib.intake.stagelint import replaced_default_note
 
 logger = logging.getLogger(__name__)
 
@@ -454,7 +455,8 @@ def _describe_unmapped_stage(
             f"{label} {stage!r} is not in the stage map; closest mapped stages: "
             f"{names}. Correct the value, or {add}"
         )
-    return f"{label} {stage!r} is not in the stage map; {add}"
+    note = replaced_default_note(stage)
+    return f"{label} {stage!r} is not in the stage map; {add}.{note}"
 
 
 def _fold(stage: object) -> str:

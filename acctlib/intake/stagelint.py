@@ -16,11 +16,14 @@ Findings, one row each, with a level:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from acctlib.params import load_declarations
 
 LINT_COLUMNS = ["level", "check", "stage", "rows", "message"]
 
@@ -70,12 +73,33 @@ def _unmapped(
             "message": (
                 f"stage {stage!r} is not in the stage map but {count} {where} "
                 f"{'row uses' if count == 1 else 'rows use'} it; add it with its "
-                "category, probability and order"
+                f"category, probability and order.{replaced_default_note(stage)}"
             ),
         }
         for stage, count in counts.items()
         if stage not in stage_map and stage.strip()
     ]
+
+
+def replaced_default_note(stage: str) -> str:
+    """Return a sentence for a stage of the default map, or "" for any other.
+
+    A ``stage_map`` parameter replaces the default map in full, so a map
+    that lists only the stages to add leaves out the default ones, such as
+    Closed Won. Rejection reasons and lint findings add this sentence.
+    """
+    if stage not in _default_stage_map():
+        return ""
+    return (
+        " The default stage map has it, but a stage_map parameter replaces "
+        "that map in full: copy the entries your data still uses from "
+        "params/default.yaml"
+    )
+
+
+@functools.cache
+def _default_stage_map() -> frozenset[str]:
+    return frozenset(load_declarations()["stage_map"].default or {})
 
 
 def _unmapped_ids(unmapped_ids: pd.DataFrame) -> list[dict[str, Any]]:

@@ -226,7 +226,7 @@ INVALID_ROW_CASES = [
         "stage",
         "Verbal",
         r"^stage 'Verbal' is not in the stage map; add it to the stage_map "
-        r"parameter with its category \(open, won or lost\)$",
+        r"parameter with its category \(open, won or lost\)\.$",
         id="stage-not-in-stage-map",
     ),
     pytest.param(

@@ -368,6 +368,16 @@ def test_lint_unmapped_stage_and_falling_probability() -> None:
     assert lint.loc["falling probability", "stage"] == "Proposal"
 
 
+def test_lint_says_a_stage_map_replaces_the_default() -> None:
+    stage_map = {"Demo": {"category": "open", "probability": 0.3, "order": 1}}
+    stages = pd.Series(["Demo", "Closed Won", "Legal Review"])
+    lint = lint_stage_map(stage_map, stages, None).set_index("stage")
+
+    replaced = "a stage_map parameter replaces that map in full"
+    assert replaced in lint.loc["Closed Won", "message"]
+    assert replaced not in lint.loc["Legal Review", "message"]
+
+
 def test_check_command_prints_summary(tmp_path: Path, capsys) -> None:
     """check prints counts, reasons, merges and lint, and exits 1 on lint errors."""
     import yaml
