@@ -245,6 +245,7 @@ def _parse_columns(
             parsed[column.name] = _empty_column(column.kind, frame.index)
             continue
         result = _parse_column(raw, frame, column)
+        _check_mostly_failed(raw, frame, column, result)
         parsed[column.name] = result.values.astype(schema.pandas_dtype(column.kind))
         if is_blankable(spec, column):
             if result.failed.any():
@@ -328,6 +329,62 @@ def _parse_column(
             column=column.name,
             row=None if first is None else int(rows[first]),
         ) from error
+
+
+MOSTLY_FAILED_SHARE = 0.5
+"""Share of a column's non-empty cells that, failing, stops intake."""
+MOSTLY_FAILED_MIN_CELLS = 20
+"""Fewest failed cells that stop intake; fewer are only blanked, as in a small file."""
+
+_FORMAT_HINTS = {
+    "amount": (
+        "If the file writes amounts such as 1.234,50 or $1,200, read it "
+        "through a profile with options such as locale: de-DE (see Source "
+        "profiles in the README); otherwise convert the column to plain "
+        "decimals such as 1234.50"
+    ),
+    "date": (
+        "If the file writes dates such as 31/12/2025, read it through a "
+        "profile with options such as date_format: day-first (see Source "
+        "profiles in the README); otherwise convert the column to ISO dates "
+        "such as 2025-12-31"
+    ),
+}
+_FORMAT_HINTS["timestamp"] = _FORMAT_HINTS["date"]
+
+
+def _check_mostly_failed(
+    raw: RawTable, frame: pd.DataFrame, column: schema.ColumnSpec, result: Parsed
+) -> None:
+    """Raise when most non-empty cells of a column fail to parse.
+
+    Such a column is in another format than the one read, such as decimal
+    commas or day-first dates in a canonical file. Blanking every cell
+    would leave a report of zero bookings that looks valid.
+    """
+    failed = int(result.failed.sum())
+    if failed < MOSTLY_FAILED_MIN_CELLS:
+        return
+    text = frame[column.name].astype("string").str.strip()
+    filled = int(text.fillna("").ne("").sum())
+    if failed < MOSTLY_FAILED_SHARE * filled:
+        return
+    first = result.failed.idxmax()
+    row = int(frame.at[first, ROW])
+    value = frame.at[first, column.name]
+    reason = result.errors[first]
+    hint = _FORMAT_HINTS.get(
+        column.kind, "Correct the column, or map it through a profile that reads it"
+    )
+    raise InputError(
+        f"{raw.file}, {_column_phrase(column.name, raw.headers)}: {failed:,} of "
+        f"{filled:,} values could not be read, so the column is in another "
+        f"format than expected; row {row} has {value!r} ({reason}). {hint}",
+        file=raw.file,
+        column=column.name,
+        row=row,
+        value=str(value),
+    )
 
 
 def _column_phrase(column: str, headers: Mapping[str, str | None]) -> str:

@@ -1356,3 +1356,30 @@ def test_currency_basis_leaves_out_rejected_deals(tmp_path: Path) -> None:
 
     assert len(rejected(intake, "opportunities")) == 1
     assert intake.currency_basis["same_currency"] == 1
+
+
+def opportunities_with_amounts(amounts: list[str]) -> list[dict]:
+    return [
+        {**OPPORTUNITY_ROW, "opportunity_id": f"O{number}", "amount": amount}
+        for number, amount in enumerate(amounts, start=1)
+    ]
+
+
+def test_column_in_another_format_stops(tmp_path):
+    write_source(tmp_path, opportunities=opportunities_with_amounts(["1234,50"] * 25))
+
+    with pytest.raises(InputError, match="25 of 25 values could not be read") as error:
+        load(tmp_path)
+
+    assert "row 1 has '1234,50'" in str(error.value)
+    assert "locale: de-DE" in str(error.value)
+    assert (error.value.column, error.value.row) == ("amount", 1)
+
+
+def test_few_failed_cells_are_blanked(tmp_path):
+    amounts = ["1234,50"] * 3 + ["1000"] * 22
+    write_source(tmp_path, opportunities=opportunities_with_amounts(amounts))
+
+    intake = load(tmp_path)
+
+    assert intake.quarantine.count_blanked("opportunities") == 3
