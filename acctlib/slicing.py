@@ -188,7 +188,7 @@ def prepare_owner_slice(context: Any) -> None:
         )
 
     _recompute_summaries(context)
-    label = f"owner {owner}" if owner else f"team {team}"
+    label = describe_slice(owner, team)
     context.headline["slice"] = label
     context.notes.append(
         f"Sliced to {label}: {len(ids)} accounts. Scores, tiers and health are the "
@@ -198,6 +198,17 @@ def prepare_owner_slice(context: Any) -> None:
         "the data-driven models. The "
         "account tables and the attribution credits, shares, model comparison, "
         "coverage, sourced revenue and bridge are the slice's."
+    )
+
+
+def describe_slice(owner: str, team: str) -> str:
+    """Return the slice as page titles name it, such as ``owner Fatima Cohen``.
+
+    With both parameters set the slice holds the accounts of either, so
+    the label names both.
+    """
+    return " and ".join(
+        f"{kind} {value}" for kind, value in (("owner", owner), ("team", team)) if value
     )
 
 

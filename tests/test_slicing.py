@@ -278,3 +278,15 @@ def test_team_members_match_ignoring_case():
 def test_unknown_team_checked_before_members():
     with pytest.raises(ParameterError, match="team 'west' is not in the teams"):
         slicing.check_owner_slice(slice_params(team="west"), {"accounts": ACCOUNTS})
+
+
+@pytest.mark.parametrize(
+    ("owner", "team", "label"),
+    [
+        ("Maya Iyer", "", "owner Maya Iyer"),
+        ("", "east", "team east"),
+        ("Maya Iyer", "east", "owner Maya Iyer and team east"),
+    ],
+)
+def test_slice_label_names_every_selection(owner, team, label):
+    assert slicing.describe_slice(owner, team) == label
