@@ -36,11 +36,21 @@ MAP_LABELS = {
 
 
 def kpi_cards(cards: list[dict[str, str]]) -> HTML:
-    """Return headline figures as a row of cards."""
+    """Return headline figures as a row of cards.
+
+    A card with a non-empty ``caveat`` shows it under the value, for a
+    figure that reads more certain than it is.
+    """
     items = "".join(
         '<div class="acctlib-kpi">'
         f'<div class="label">{html.escape(card["label"])}</div>'
-        f'<div class="value">{html.escape(card["value"])}</div></div>'
+        f'<div class="value">{html.escape(card["value"])}</div>'
+        + (
+            f'<div class="caveat">{html.escape(card["caveat"])}</div>'
+            if card.get("caveat")
+            else ""
+        )
+        + "</div>"
         for card in cards
     )
     return HTML(f'<div class="acctlib-kpis">{items}</div>')

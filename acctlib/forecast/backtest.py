@@ -310,9 +310,9 @@ def describe_best_method(
         return labels.describe_missing_backtest(horizon_months, cutoffs_requested)
     best = ranked.iloc[0]
     if float(best["wape"]) > UNRANKABLE_WAPE:
-        return _describe_unrankable(best, horizon_months)
+        return _describe_unrankable(best, horizon_months, cutoffs_requested)
     sentence = (
-        f"Over the last {int(best['cutoffs'])} month-ends, the "
+        f"{_scored_span(int(best['cutoffs']), cutoffs_requested)}, the "
         f"{lower_first(best['label'])} forecast has been the most accurate for this "
         f"business: its forecasts of the next {horizon_months} months' bookings "
         f"were off by {best['wape']:.0%} of actual bookings (WAPE)"
@@ -338,11 +338,29 @@ def describe_best_method(
 UNRANKABLE_WAPE = 1.0
 
 
-def _describe_unrankable(best: pd.Series, horizon_months: int) -> str:
+def _scored_span(scored: int, requested: int | None) -> str:
+    """Return the opening that names the month-ends the methods were scored on.
+
+    Methods are compared on the month-ends where every one of them ran, so
+    a model short of history at the earliest cut-offs leaves fewer than the
+    ``forecast_backtest_cutoffs`` requested.
+    """
+    if requested and scored < requested:
+        return (
+            f"Over {scored} of the last {requested} month-ends, those at which "
+            "every method could be rebuilt"
+        )
+    return f"Over the last {scored} month-ends"
+
+
+def _describe_unrankable(
+    best: pd.Series, horizon_months: int, cutoffs_requested: int | None = None
+) -> str:
     """Return why the backtest could not rank the methods, with its totals."""
     label = lower_first(best["label"])
     sentences = [
-        f"Over the last {int(best['cutoffs'])} month-ends, every forecast method "
+        f"{_scored_span(int(best['cutoffs']), cutoffs_requested)}, every "
+        "forecast method "
         f"missed the bookings actually won in the next {horizon_months} months "
         "by more than those bookings, so the backtest cannot rank the methods."
     ]

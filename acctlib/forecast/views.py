@@ -12,6 +12,7 @@ import altair as alt
 import pandas as pd
 
 from acctlib import charts, tables, views
+from acctlib.forecast import backtest
 from acctlib.forecast.labels import (
     METHOD_LABELS,
     MODEL_LABELS,
@@ -320,6 +321,23 @@ def describe_warning(message: str) -> str:
     return "The fit raised an unusual warning; compare this method's backtest."
 
 
+def range_caveat(headline: dict) -> str:
+    """Return a warning for a forecast range too narrow in the backtest, or "".
+
+    A P10 to P90 range should hold actual bookings about 8 times in 10. One
+    that held them less often than :data:`backtest.LOW_COVERAGE` understates
+    the uncertainty, and the range card shows this warning under it.
+    """
+    coverage, cutoffs = headline.get("coverage"), headline.get("coverage_cutoffs")
+    if coverage is None or not cutoffs or coverage >= backtest.LOW_COVERAGE:
+        return ""
+    within = round(coverage * cutoffs)
+    return (
+        f"Too narrow in the backtest: it held actual bookings at {within} of "
+        f"{cutoffs} past month-ends"
+    )
+
+
 def executive_highlights(ws: Workspace) -> list[object]:
     """Return the chosen forecast with its range and the accuracy sentence.
 
@@ -343,6 +361,7 @@ def executive_highlights(ws: Workspace) -> list[object]:
                 f"{tables.format_money(headline['p10'], currency)} to "
                 f"{tables.format_money(headline['p90'], currency)}"
             ),
+            "caveat": range_caveat(headline),
         },
         {"label": "Method", "value": headline["label"]},
     ]

@@ -100,6 +100,25 @@ def test_sentence_names_best_method_and_margin():
     )
 
 
+def test_sentence_says_when_fewer_month_ends_were_scored():
+    accuracy = pd.DataFrame(
+        {
+            "method": ["win_probability"],
+            "label": ["Win-probability model"],
+            "cutoffs": [10],
+            "wape": [0.1],
+            "bias": [0.0],
+            "coverage": [0.3],
+            "rank": [1],
+        }
+    )
+    sentence = describe_best_method(accuracy, 3, cutoffs_requested=12)
+    assert sentence.startswith(
+        "Over 10 of the last 12 month-ends, those at which every method could "
+        "be rebuilt, the win-probability model forecast"
+    )
+
+
 def reliability_of(cutoffs: int, wape: float, coverage: float) -> str:
     accuracy = pd.DataFrame(
         {

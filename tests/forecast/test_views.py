@@ -52,6 +52,37 @@ def test_sliced_forecast_says_company_wide():
         )
 
 
+def range_card_html(coverage: float | None, cutoffs: int | None) -> str:
+    headline = {
+        "forecast": {
+            "window_start": "2026-07-01",
+            "window_end": "2026-09-30",
+            "forecast": 1000.0,
+            "p10": 900.0,
+            "p90": 1100.0,
+            "label": "Win-probability model",
+            "sentence": "",
+            "coverage": coverage,
+            "coverage_cutoffs": cutoffs,
+        }
+    }
+    ws = SimpleNamespace(headline=headline, currency="USD")
+    return views.executive_highlights(ws)[0].data
+
+
+def test_narrow_range_card_says_so():
+    html = range_card_html(0.3, 10)
+    assert (
+        '<div class="caveat">Too narrow in the backtest: it held actual bookings '
+        "at 3 of 10 past month-ends</div>"
+    ) in html
+
+
+@pytest.mark.parametrize(("coverage", "cutoffs"), [(0.8, 10), (None, None)])
+def test_range_card_without_caveat(coverage, cutoffs):
+    assert "caveat" not in range_card_html(coverage, cutoffs)
+
+
 @pytest.mark.slow
 def test_forecast_section_in_report(small_report):
     html = (small_report.run_dir / "05-forecast.html").read_text(encoding="utf-8")
