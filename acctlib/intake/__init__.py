@@ -147,9 +147,11 @@ def load_source(params: Params) -> Intake:
     stage_map = _stage_map(params, profile)
     data_dir = Path(params["data_dir"])
     if not data_dir.is_dir():
+        where = "" if data_dir.is_absolute() else f" (from {Path.cwd()})"
         raise InputError(
-            f"data folder {data_dir} not found; set data_dir to the folder holding "
-            f"the {profile['name']} export files",
+            f"data folder {data_dir} not found{where}; set data_dir to the folder "
+            f"holding the {profile['name']} export files. A relative data_dir is "
+            "read from the folder the command runs in",
             file=str(data_dir),
         )
     adapter = importlib.import_module(

@@ -1145,6 +1145,15 @@ def test_missing_data_folder_raises(tmp_path):
     assert raised.value.file == str(folder)
 
 
+def test_missing_relative_folder_names_working_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    with pytest.raises(InputError, match="data folder absent not found") as raised:
+        load(Path("absent"))
+
+    assert f"(from {tmp_path})" in str(raised.value)
+
+
 def test_parquet_matches_csv(tmp_path):
     tables = {name: [row] for name, row in VALID_ROWS.items()}
     tables["accounts"] = [
