@@ -6,10 +6,16 @@ merged into the account with the smallest ``account_id``, so the result
 does not depend on row order. Every reference (opportunities, touchpoints,
 revenue, signals, parents) is re-pointed to that survivor.
 
-Accounts without a website whose normalised name equals another account's
-are only suggested, never merged, because a name alone is weak evidence.
-Accounts with different domains stay apart even when their names match.
-An audit table lists every merge and suggestion.
+A website on a host that many organisations share (:data:`SHARED_HOSTS`:
+social networks, free mail providers, site builders) is no evidence of
+the same company, so such accounts are never merged. The audit lists them
+as "not merged" with the reason when another account has the same domain.
+
+Accounts without a usable website (none, or one on a shared host) whose
+normalised name equals another account's are only suggested, never merged,
+because a name alone is weak evidence. Accounts with different domains
+stay apart even when their names match. An audit table lists every merge,
+every account kept apart on a shared host and every suggestion.
 
 The domain is the website without scheme, ``www.``, port, path, query or
 trailing dot, in lower case. The name is lower case without punctuation
@@ -59,6 +65,77 @@ LEGAL_SUFFIXES = frozenset(
 )
 
 
+# Hosts whose pages, profiles or mailboxes belong to many organisations, so
+# two accounts with a website on one of them need not be the same company.
+# A subdomain of a listed host (uk.linkedin.com, acme.wordpress.com) counts
+# as the host. Extend the set when an export shows another such host.
+SHARED_HOSTS = frozenset(
+    {
+        # Social networks and profile sites.
+        "linkedin.com",
+        "facebook.com",
+        "fb.com",
+        "twitter.com",
+        "x.com",
+        "instagram.com",
+        "youtube.com",
+        "tiktok.com",
+        "pinterest.com",
+        "xing.com",
+        "github.com",
+        "gitlab.com",
+        "medium.com",
+        "crunchbase.com",
+        "angel.co",
+        "wellfound.com",
+        "t.me",
+        "linktr.ee",
+        # Free mail providers.
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "ymail.com",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "protonmail.com",
+        "proton.me",
+        "zoho.com",
+        "gmx.de",
+        "gmx.net",
+        "gmx.com",
+        "web.de",
+        "t-online.de",
+        "mail.ru",
+        "yandex.ru",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "naver.com",
+        # Site builders and hosted blogs.
+        "wixsite.com",
+        "wix.com",
+        "wordpress.com",
+        "blogspot.com",
+        "sites.google.com",
+        "squarespace.com",
+        "weebly.com",
+        "webflow.io",
+        "github.io",
+        "netlify.app",
+        "carrd.co",
+        "jimdo.com",
+        "jimdofree.com",
+        "business.site",
+    }
+)
+
+
 def normalize_domain(website: object) -> str:
     """Return the bare domain of a website, or "" when there is none."""
     if not isinstance(website, str):
@@ -72,6 +149,12 @@ def normalize_domain(website: object) -> str:
     return text if "." in text else ""
 
 
+def is_shared_host(domain: str) -> bool:
+    """Return whether ``domain`` is a :data:`SHARED_HOSTS` host or its subdomain."""
+    labels = domain.split(".")
+    return any(".".join(labels[i:]) in SHARED_HOSTS for i in range(len(labels)))
+
+
 def normalize_name(name: object) -> str:
     """Return a company name without case, punctuation and legal suffixes."""
     if not isinstance(name, str):
@@ -83,7 +166,7 @@ def normalize_name(name: object) -> str:
 
 
 def find_duplicates(accounts: pd.DataFrame) -> tuple[dict[str, str], pd.DataFrame]:
-    """Find accounts to merge by domain and to suggest by name.
+    """Find accounts to merge by domain, to keep apart and to suggest by name.
 
     Parameters
     ----------
@@ -101,6 +184,7 @@ def find_duplicates(accounts: pd.DataFrame) -> tuple[dict[str, str], pd.DataFram
     frame["domain"] = frame.get("website", pd.Series("", index=frame.index)).map(
         normalize_domain
     )
+    frame["on_shared_host"] = frame["domain"].map(is_shared_host)
     frame["name_key"] = frame["name"].map(normalize_name)
     frame = frame.sort_values("account_id", kind="stable")
 
@@ -109,24 +193,30 @@ def find_duplicates(accounts: pd.DataFrame) -> tuple[dict[str, str], pd.DataFram
     # Plain dicts, because Series.get costs tens of microseconds per call
     # and the loops below call it for every account.
     names = frame.set_index("account_id")["name"].to_dict()
-    with_domain = frame[frame["domain"] != ""]
-    shared = with_domain[with_domain["domain"].duplicated(keep=False)]
-    for domain, group in shared.groupby("domain"):
-        survivor = group["account_id"].iloc[0]
-        for account_id in group["account_id"].iloc[1:]:
-            merges[account_id] = survivor
-            audit.append(
-                _audit_row("merged", account_id, survivor, names, domain, "same domain")
-            )
+    has_domain = frame["domain"] != ""
+    with_domain = frame[has_domain & ~frame["on_shared_host"]]
+    for domain, survivor, account_id in _same_domain_pairs(with_domain):
+        merges[account_id] = survivor
+        audit.append(
+            _audit_row("merged", account_id, survivor, names, domain, "same domain")
+        )
+    on_shared_host = frame[frame["on_shared_host"]]
+    for domain, first, account_id in _same_domain_pairs(on_shared_host):
+        reason = (
+            f"same domain, but many organisations use {domain} (social network, "
+            "free mail or site builder); not merged"
+        )
+        audit.append(_audit_row("not merged", account_id, first, names, domain, reason))
 
     named_with_domain = _group_ids(with_domain)
     named = _group_ids(frame)
-    # Two plain lists, because itertuples reads every column of the
-    # accounts table, one Arrow value at a time.
-    without_domain = frame[frame["domain"] == ""]
-    for account_id, name_key in zip(
+    # Plain lists, because itertuples reads every column of the accounts
+    # table, one Arrow value at a time.
+    without_domain = frame[~has_domain | frame["on_shared_host"]]
+    for account_id, name_key, domain in zip(
         without_domain["account_id"].tolist(),
         without_domain["name_key"].tolist(),
+        without_domain["domain"].tolist(),
         strict=True,
     ):
         if not name_key:
@@ -136,19 +226,31 @@ def find_duplicates(accounts: pd.DataFrame) -> tuple[dict[str, str], pd.DataFram
         same_name = named_with_domain.get(name_key)
         if same_name is None:
             same_name = [a for a in named.get(name_key, []) if a < account_id]
+        if domain:
+            reason = f"same name, website on shared host {domain}; not merged"
+        else:
+            reason = "same name, no website to confirm; not merged"
         for target in sorted({merges.get(a, a) for a in same_name}):
             audit.append(
-                _audit_row(
-                    "suggested",
-                    account_id,
-                    target,
-                    names,
-                    name_key,
-                    "same name, no website to confirm; not merged",
-                )
+                _audit_row("suggested", account_id, target, names, name_key, reason)
             )
     table = pd.DataFrame(audit, columns=AUDIT_COLUMNS)
     return merges, table.sort_values(["action", "account_id", "into_account_id"])
+
+
+def _same_domain_pairs(frame: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """Pair each account with the first account of its domain.
+
+    Returns ``(domain, first_account_id, account_id)`` for every account
+    after the first of a domain shared by several rows, in the order of
+    ``frame``.
+    """
+    repeated = frame[frame["domain"].duplicated(keep=False)]
+    pairs = []
+    for domain, group in repeated.groupby("domain"):
+        ids = group["account_id"].tolist()
+        pairs += [(domain, ids[0], account_id) for account_id in ids[1:]]
+    return pairs
 
 
 def _group_ids(frame: pd.DataFrame) -> dict[str, list[str]]:
