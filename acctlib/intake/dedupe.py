@@ -4,7 +4,9 @@ CRMs accumulate the same company twice ("Acme Widgets Inc." and "ACME
 WIDGETS, INC"). Accounts whose websites normalise to the same domain are
 merged into the account with the smallest ``account_id``, so the result
 does not depend on row order. Every reference (opportunities, touchpoints,
-revenue, signals, parents) is re-pointed to that survivor.
+revenue, signals, parents) is re-pointed to that survivor. The survivor
+keeps its own fields except ``created_at``, which becomes the earliest of
+the merged accounts (see :func:`acctlib.intake.quality.merge_duplicate_accounts`).
 
 A website on a host that many organisations share (:data:`SHARED_HOSTS`:
 social networks, free mail providers, site builders) is no evidence of

@@ -33,6 +33,11 @@ def merge_duplicate_accounts(
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Merge accounts with the same website domain and re-point references.
 
+    The surviving account keeps its own fields, except ``created_at``,
+    which becomes the earliest of the accounts merged into it, so that
+    deals of a merged account still count under the survivor at month-ends
+    before the survivor's own creation.
+
     Returns new tables and the audit table of
     :func:`acctlib.intake.dedupe.find_duplicates`.
     """
@@ -43,6 +48,10 @@ def merge_duplicate_accounts(
         return result, audit
     keep = ~accounts["account_id"].isin(list(merges))
     merged_accounts = accounts[keep].copy()
+    if "created_at" in merged_accounts:
+        merged_accounts["created_at"] = _earliest_created_at(
+            accounts, merged_accounts, merges
+        )
     if "parent_account_id" in merged_accounts:
         merged_accounts["parent_account_id"] = merged_accounts[
             "parent_account_id"
@@ -58,6 +67,21 @@ def merge_duplicate_accounts(
         frame[column] = frame[column].replace(merges)
         result[name] = frame
     return result, audit
+
+
+def _earliest_created_at(
+    accounts: pd.DataFrame, kept: pd.DataFrame, merges: Mapping[str, str]
+) -> pd.Series:
+    """Return ``created_at`` of the ``kept`` accounts after merging.
+
+    Each survivor takes the earliest date of itself and the accounts merged
+    into it, skipping missing dates. Other accounts keep their own value.
+    """
+    group = accounts["account_id"].replace(merges)
+    earliest = accounts["created_at"].groupby(group).min()
+    absorbed = kept["account_id"].isin(set(merges.values()))
+    own = kept["created_at"]
+    return own.mask(absorbed, kept["account_id"].map(earliest)).astype(own.dtype)
 
 
 def check_opportunities(

@@ -1,12 +1,15 @@
-"""Duplicate-account merging: accounts on shared website hosts."""
+"""Duplicate-account merging: shared website hosts and merged creation dates."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from acctlib.accountmap import compute_account_map
+from acctlib.asof import snapshot_opportunities
 from acctlib.intake.dedupe import find_duplicates, is_shared_host
 from tests.intake.helpers import load, mapped_profile
 
@@ -101,3 +104,37 @@ def test_shared_host_keeps_deals_apart(tmp_path: Path) -> None:
     assert won.to_dict() == {"A10": 60000, "A11": 50000}
     counts = intake.reconciliation().set_index("table")
     assert counts.loc["accounts", "merged"] == 0
+
+
+def test_merged_account_takes_earliest_creation(tmp_path: Path) -> None:
+    files = {
+        "accounts.csv": (
+            "Account ID,Account Name,Website,Created\n"
+            "A1,Acme Widgets Inc.,https://acme.com,2024-10-02\n"
+            "A2,ACME WIDGETS,www.acme.com,2023-09-24\n"
+        ),
+        "opportunities.csv": (
+            "Opportunity ID,Account ID,Stage,Amount,Close Date,Created\n"
+            "O2,A2,Proposal,40000,2024-11-30,2024-03-03\n"
+        ),
+    }
+    intake = load(tmp_path, files, mapped_profile())
+    accounts = intake.tables["accounts"].set_index("account_id")
+    assert accounts.index.tolist() == ["A1"]
+    assert accounts.loc["A1", "created_at"] == pd.Timestamp("2023-09-24", tz="UTC")
+    assert accounts.loc["A1", "name"] == "Acme Widgets Inc."
+
+    month_end = dt.date(2024, 6, 30)
+    snapshot = snapshot_opportunities(
+        intake.tables["opportunities"], None, intake.stage_map, month_end
+    )
+    account_map = compute_account_map(
+        intake.tables["accounts"],
+        snapshot,
+        None,
+        None,
+        month_end,
+        stage_map=intake.stage_map,
+    ).set_index("account_id")
+    assert account_map.index.tolist() == ["A1"]
+    assert account_map.loc["A1", "open_pipeline"] == 40000
