@@ -381,7 +381,7 @@ def compute_account_map(
 
     base = _select_known_accounts(accounts, cutoff)
     split = split_shared_deals(snapshot, deal_shares, ["amount", "acv"])
-    deals = _assign_unknown_accounts(split, base.index)
+    deals = _assign_unknown_accounts(split, base.index, as_of)
     if (deals["account_id"] == schema.NO_ACCOUNT).any():
         base = _append_no_account_row(base)
 
@@ -681,19 +681,29 @@ def _select_known_accounts(
 
 
 def _assign_unknown_accounts(
-    snapshot: pd.DataFrame, known_ids: pd.Index
+    snapshot: pd.DataFrame, known_ids: pd.Index, as_of: dt.date
 ) -> pd.DataFrame:
-    """Return the snapshot with unknown accounts replaced by the no-account id."""
+    """Return the snapshot with unknown accounts replaced by the no-account id.
+
+    ``known_ids`` are the accounts created by ``as_of``, the date the
+    snapshot describes, which the warning names.
+    """
     deals = snapshot.copy()
     has_account = deals["account_id"].notna()
     # On object values: pandas' isin on text columns is about five times slower.
     known = deals["account_id"].astype(object).isin(known_ids.astype(object))
     unknown = has_account & ~known
     if unknown.any():
+        missing = sorted(deals.loc[unknown, "account_id"].astype(str).unique())
+        listed_ids = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
         logger.warning(
-            "%d opportunities belong to accounts missing from the accounts table "
-            "on the as-of date; they count under %r",
+            "On %s, %d opportunities belong to %d accounts that are missing from "
+            "the accounts table or created after that date (%s), so they count "
+            "under %r. Check those accounts' account_id and created_at.",
+            as_of.isoformat(),
             int(unknown.sum()),
+            len(missing),
+            listed_ids,
             schema.NO_ACCOUNT,
         )
     deals["account_id"] = deals["account_id"].where(

@@ -384,7 +384,29 @@ def test_account_map_no_account_row_ties_totals(caplog):
     open_total = snapshot.loc[snapshot["is_open"], "amount"].sum()
     assert account_map["open_pipeline"].sum() == open_total  # 1,750
     assert account_map["bookings_12m"].sum() == 300.0
-    assert "1 opportunities belong to accounts missing" in caplog.text
+    assert "1 opportunities belong to 1 accounts that are missing" in caplog.text
+    assert "(a9)" in caplog.text
+
+
+def test_unknown_account_warning_names_date(caplog):
+    accounts = pd.concat(
+        [make_accounts(["a1"]), make_accounts(["a9"], created_at="2026-04-02")],
+        ignore_index=True,
+    )
+    opportunities = make_opportunities(
+        [("o1", "a9", "Discovery", 50, "2025-12-03", "2026-08-01")]
+    )
+    month_end = dt.date(2026, 3, 31)
+
+    with caplog.at_level(logging.WARNING, logger="acctlib.accountmap"):
+        account_map, _ = build_map(accounts, opportunities, as_of=month_end)
+
+    assert map_row(account_map, schema.NO_ACCOUNT)["open_pipeline"] == 50.0
+    assert len(caplog.records) == 1
+    message = caplog.records[0].getMessage()
+    assert message.startswith("On 2026-03-31, 1 opportunities")
+    assert "(a9)" in message
+    assert "as-of date" not in message
 
 
 def test_account_map_no_orphans():
