@@ -31,7 +31,7 @@ import pandas as pd
 from acctlib import schema
 from acctlib.errors import InputError
 from acctlib.intake.bulktable import BulkTable
-from acctlib.intake.files import escape_invisible
+from acctlib.intake.files import escape_invisible, foreign_delimiter_hint
 from acctlib.intake.money import ColumnFormatError
 from acctlib.intake.parsers import PARSERS, Parsed
 from acctlib.intake.quarantine import Quarantine
@@ -211,14 +211,9 @@ def missing_columns_phrase(names: list[str], table: str) -> str:
 
 def _delimiter_hint(found: list[str]) -> str:
     """Return what to do about a missing column, noticing a foreign delimiter."""
-    for delimiter, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
-        if len(found) == 1 and delimiter in found[0]:
-            return (
-                f"The header is separated by {name}, but this reader expects "
-                "commas: save the file as comma-separated CSV, or read it with "
-                "a mapped source profile, which detects the delimiter."
-            )
-    return "Rename the column or map it in the source profile."
+    return foreign_delimiter_hint(found) or (
+        "Rename the column or map it in the source profile."
+    )
 
 
 def _parse_columns(

@@ -328,12 +328,42 @@ def csv_parse_error(
             file=str(path),
         )
     expected, line, found = match.groups()
+    foreign = foreign_delimiter_hint(_read_header_cells(path, sep))
+    if foreign:
+        return InputError(f"{path}: {foreign}", file=str(path))
     return InputError(
         f"{path}: line {line} has {found} fields, but the header has {expected}. "
         f"Put double quotes around each field that contains the delimiter "
         f'{sep!r} (as in "Acme, Inc."){fix}, then run again.',
         file=str(path),
     )
+
+
+def foreign_delimiter_hint(header: list[str]) -> str:
+    """Return advice for a header split by another delimiter, or "".
+
+    ``header`` contains the cells of a header row read with commas. A single
+    cell holding semicolons, tabs or bars means the file uses that
+    delimiter, which explains any column that seems missing and any line
+    with too many fields.
+    """
+    for delimiter, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+        if len(header) == 1 and delimiter in header[0]:
+            return (
+                f"The header is separated by {name}, but this reader expects "
+                "commas: save the file as comma-separated CSV, or read it with "
+                "a mapped source profile, which detects the delimiter."
+            )
+    return ""
+
+
+def _read_header_cells(path: Path, sep: str) -> list[str]:
+    """Return the header cells of a CSV file, or [] when it cannot be read."""
+    try:
+        text, _ = decode_file(path)
+    except (OSError, UnicodeDecodeError, InputError):
+        return []
+    return _first_csv_row(io.StringIO(text, newline=""), sep)
 
 
 def text_row_numbers(text: str, sep: str, count: int) -> list[int] | range:

@@ -48,6 +48,20 @@ def test_extra_field_canonical(tmp_path: Path) -> None:
     assert "Error tokenizing" not in message
 
 
+def test_semicolon_file_with_decimal_commas(tmp_path: Path) -> None:
+    """Decimal commas in a semicolon file do not hide its delimiter."""
+    opportunities = OPPORTUNITIES.replace(",", ";").replace(";1000;", ";1000,50;")
+    opportunities += "O2;A1;new_business;Closed Won;12,5;2024-02-01T10:00:00Z;x,y\n"
+
+    with pytest.raises(InputError) as caught:
+        files = canonical_files(**{"opportunities.csv": opportunities})
+        load(tmp_path, files, "canonical")
+
+    message = str(caught.value)
+    assert "opportunities.csv: The header is separated by semicolons" in message
+    assert "fields, but the header has" not in message
+
+
 def test_extra_field_mapped(tmp_path: Path) -> None:
     """A mapped file's error also points at the profile's delimiter setting."""
     accounts = MAPPED_ACCOUNTS.replace("A2,Beacon", "A2,Beacon,Inc.")
