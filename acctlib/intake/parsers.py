@@ -184,9 +184,16 @@ def parse_amount(raw: pd.Series, **options: object) -> Parsed:
     """
     parsed = parse_number(raw, **options)
     if _is_canonical(options.get("notation", CANONICAL)) and not options.get("locale"):
+        # pandas also reads exponents such as 1e308, which no amount written
+        # as a plain decimal has.
+        exponent = pd.Series(False, index=raw.index)
+        if not pd.api.types.is_numeric_dtype(raw):
+            exponent = raw.astype("str").str.contains("e", case=False, regex=False)
+            exponent &= ~_blank(raw)
+        failed = parsed.failed | exponent
         return _result(
-            parsed.values,
-            parsed.failed,
+            parsed.values.where(~failed),
+            failed,
             "invalid amount; expected a plain decimal such as 1234.50 or 0.25",
         )
     return parsed

@@ -3,8 +3,9 @@
 :func:`merge_duplicate_accounts` applies :mod:`acctlib.intake.dedupe` to
 the parsed tables. :func:`check_opportunities` lists what is odd but not
 wrong enough to reject: deals closed before they were created, won deals
-without an amount, open or won deals with a negative amount, deals
-without an account and deals shared by several companies. Each finding
+without an amount, open or won deals with a negative amount, amounts far
+above the median, deals without an account and deals shared by several
+companies. Each finding
 is one row with a count and a sentence, which the ``check`` command and
 the data-quality section show.
 """
@@ -148,6 +149,17 @@ def check_opportunities(
             "account's value as exported",
         )
     )
+    outliers, median = _outlier_amounts(opportunities["amount"])
+    findings.append(
+        _finding(
+            "outlier amount",
+            outliers,
+            opportunities,
+            f"with an amount over {OUTLIER_FACTOR:,} times the median deal "
+            f"amount ({median:,.2f}), kept as exported; check the units and "
+            "currency of such amounts",
+        )
+    )
     findings.append(
         _finding(
             "no account",
@@ -174,6 +186,27 @@ def check_opportunities(
         )
     findings = [finding for finding in findings if finding["rows"]]
     return pd.DataFrame(findings, columns=FINDING_COLUMNS)
+
+
+OUTLIER_FACTOR = 10_000
+"""Multiple of the median positive amount above which a deal is an outlier."""
+OUTLIER_MIN_DEALS = 20
+"""Positive amounts needed before any deal counts as an outlier."""
+
+
+def _outlier_amounts(amounts: pd.Series) -> tuple[pd.Series, float]:
+    """Flag amounts over :data:`OUTLIER_FACTOR` times the median positive amount.
+
+    Such a deal is more likely a typo, cents read as units or an amount in
+    another currency than a real deal, and it can dominate every total.
+    Returns the flags and the median (0.0 with too few positive amounts,
+    when nothing is flagged).
+    """
+    positive = amounts[amounts > 0]
+    if len(positive) < OUTLIER_MIN_DEALS:
+        return pd.Series(False, index=amounts.index), 0.0
+    median = float(positive.median())
+    return amounts > OUTLIER_FACTOR * median, median
 
 
 def _finding(

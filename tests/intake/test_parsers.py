@@ -246,6 +246,18 @@ def test_parse_number_invalid(parser, reason, cell):
     assert error == reason
 
 
+@pytest.mark.parametrize("cell", ["1e308", "2.5E3", "1e-5"])
+def test_parse_amount_rejects_exponent(cell):
+    value, error = parse_one(parse_amount, cell)
+
+    assert pd.isna(value)
+    assert error == AMOUNT_REASON
+
+
+def test_parse_number_reads_exponent():
+    assert parse_one(parse_number, "1e-5") == (1e-5, None)
+
+
 @pytest.mark.parametrize(
     ("cell", "expected"),
     [("12", 12), ("12.0", 12), ("0", 0), ("-0", 0), ("-7", -7), (" 250 ", 250)],

@@ -368,3 +368,27 @@ def _write(folder: Path, name: str, files: dict[str, str | bytes]) -> Path:
     else:
         path.write_text(content, encoding="utf-8")
     return path
+
+
+def test_outlier_amount_is_a_finding() -> None:
+    from acctlib.intake.quality import check_opportunities
+
+    amounts = [1000.0] * 25 + [2_000_000.0, 20_000_000.0, 1e15]
+    opportunities = pd.DataFrame(
+        {
+            "opportunity_id": [f"O{number}" for number in range(len(amounts))],
+            "account_id": "A1",
+            "stage_category": "won",
+            "amount": amounts,
+            "created_at": pd.Timestamp("2024-01-01", tz="UTC"),
+            "close_date": pd.Timestamp("2024-02-01"),
+        }
+    )
+
+    findings = check_opportunities(opportunities, {}).set_index("check")
+
+    assert findings.loc["outlier amount", "rows"] == 2
+    assert (
+        "over 10,000 times the median deal amount (1,000.00)"
+        in (findings.loc["outlier amount", "message"])
+    )
