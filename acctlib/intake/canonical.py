@@ -696,6 +696,8 @@ def _describe_check(
     if check == "not_nullable":
         return f"{label} is empty but required"
     if check.startswith("isin") and spec is not None and spec.allowed:
+        if column == "type" and (headers or {}).get("type"):
+            return _describe_unmapped_type(value, label, spec.allowed)
         label_of = _allowed_value_of_label(value, spec.allowed)
         if column == "type" and label_of is not None:
             return _describe_type_label(value, label_of, spec.allowed)
@@ -727,10 +729,18 @@ def _describe_type_label(value: str, label_of: str, allowed: tuple[str, ...]) ->
     """Explain a deal type written as a label and how to fix it."""
     return (
         f"type {value!r} looks like a label of {label_of}, but type must be one "
-        f"of {', '.join(allowed)}; write {label_of} in the file's type column. "
-        "A Salesforce or HubSpot export maps its deal-type labels through the "
-        "type_map of its profile, so read it with --set profile=salesforce or "
-        "--set profile=hubspot"
+        f"of {', '.join(allowed)}; write {label_of} in the file's type column, "
+        "or read the export through a source profile whose type_map maps its "
+        "deal-type labels (the salesforce and hubspot profiles have one)"
+    )
+
+
+def _describe_unmapped_type(value: object, label: str, allowed: tuple[str, ...]) -> str:
+    """Explain a deal-type label that the profile's type_map does not list."""
+    return (
+        f"{label} value {value!r} is not a deal type; add it to type_map in the "
+        f"source profile, mapped onto one of {', '.join(allowed)} (for example "
+        f"'{value}: new_business'), or write one of those in the file"
     )
 
 

@@ -326,15 +326,41 @@ def read_source(
     Each key of ``tables`` is a canonical table name, or names one with
     ``table:``. With ``modified_column``, a repeated primary key keeps the
     row modified last and rejects the others; without it, every repeat
-    after the first is rejected.
+    after the first is rejected. The profile's ``type_map`` translates the
+    deal-type labels of the opportunities' ``type`` column.
     """
     frames, inputs, notes = read_mapped_tables(data_dir, profile)
     raw_tables = []
     for key, (frame, path) in frames.items():
         spec = profile["tables"][key]
         table = str(spec.get("table", key))
+        if table == "opportunities":
+            frame = apply_type_map(frame, spec, profile.get("type_map") or {})
         raw_tables.append(
             build_raw_table(table, frame, path, spec, profile, notes=notes)
         )
         notes = []
     return raw_tables, inputs
+
+
+def apply_type_map(
+    frame: pd.DataFrame, spec: Mapping[str, Any], type_map: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Replace deal-type labels in the column mapped onto ``type``.
+
+    Labels compare without regard to case and surrounding spaces. A value
+    that ``type_map`` does not list is kept, so validation rejects it unless
+    it is a canonical type already.
+    """
+    candidates = (spec.get("columns") or {}).get("type")
+    source = pick_column(frame, candidates) if candidates else None
+    if source is None or not type_map:
+        return frame
+    folded = {
+        str(label).casefold().strip(): str(value) for label, value in type_map.items()
+    }
+    values = frame[source]
+    mapped = values.str.casefold().str.strip().map(folded)
+    result = frame.copy()
+    result[source] = mapped.where(mapped.notna(), values)
+    return result

@@ -310,9 +310,9 @@ def test_deal_type_label_gets_hint(tmp_path, label, accepted):
     assert quarantined["reason"].iloc[0] == (
         f"type {label.strip()!r} looks like a label of {accepted}, but type must "
         "be one of new_business, expansion, renewal; write "
-        f"{accepted} in the file's type column. A Salesforce or HubSpot export "
-        "maps its deal-type labels through the type_map of its profile, so read "
-        "it with --set profile=salesforce or --set profile=hubspot"
+        f"{accepted} in the file's type column, or read the export through a "
+        "source profile whose type_map maps its deal-type labels (the salesforce "
+        "and hubspot profiles have one)"
     )
 
 

@@ -1,0 +1,118 @@
+"""Validation of source profiles: column maps, keys and type_map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .helpers import load
+
+ACCOUNTS = "Account ID,Account Name,Created\nA1,Acme,01/15/2024\nA2,Beta,02/01/2024\n"
+DEALS_HEADER = "Deal ID,Account ID,Stage,Amount,Created,Close Date,Deal Type\n"
+DEALS = DEALS_HEADER + (
+    "D1,A1,Closed Won,1000,03/01/2024,03/20/2024,New Business\n"
+    "D2,A1,Closed Won,500,04/01/2024,04/20/2024,Upsell\n"
+    "D3,A2,Closed Lost,700,05/01/2024,05/20/2024,Renewal\n"
+)
+STAGES = {
+    "Closed Won": {
+        "category": "won",
+        "probability": 1.0,
+        "forecast_category": "closed",
+        "order": 1,
+    },
+    "Closed Lost": {
+        "category": "lost",
+        "probability": 0.0,
+        "forecast_category": "omitted",
+        "order": 2,
+    },
+}
+
+
+def crm_profile() -> dict[str, Any]:
+    """A mapped profile of accounts.csv and deals.csv with label headers."""
+    return {
+        "name": "crm",
+        "adapter": "mapped",
+        "options": {"date_format": "%m/%d/%Y"},
+        "tables": {
+            "accounts": {
+                "files": ["accounts.csv"],
+                "columns": {
+                    "account_id": ["Account ID"],
+                    "name": ["Account Name"],
+                    "created_at": ["Created"],
+                },
+            },
+            "opportunities": {
+                "files": ["deals.csv"],
+                "columns": {
+                    "opportunity_id": ["Deal ID"],
+                    "account_id": ["Account ID"],
+                    "stage": ["Stage"],
+                    "amount": ["Amount"],
+                    "created_at": ["Created"],
+                    "close_date": ["Close Date"],
+                    "type": ["Deal Type"],
+                },
+            },
+        },
+        "type_map": {
+            "New Business": "new_business",
+            "Upsell": "expansion",
+            "Renewal": "renewal",
+        },
+        "stage_map": STAGES,
+    }
+
+
+def load_crm(tmp_path: Path, profile: dict[str, Any], deals: str = DEALS):
+    files = {"accounts.csv": ACCOUNTS, "deals.csv": deals}
+    return load(tmp_path, files, profile, "report_currency=USD")
+
+
+def test_crm_profile_reads_all_deals(tmp_path: Path) -> None:
+    """The profile of these tests accepts every row as written."""
+    intake = load_crm(tmp_path, crm_profile())
+
+    assert intake.quarantine.count() == 0
+    assert len(intake.tables["opportunities"]) == 3
+
+
+# Deal-type labels of a mapped profile.
+
+
+def test_mapped_type_map_translates_labels(tmp_path: Path) -> None:
+    """type_map turns the export's deal-type labels into canonical types."""
+    intake = load_crm(tmp_path, crm_profile())
+
+    types = intake.tables["opportunities"].sort_values("opportunity_id")["type"]
+    assert types.tolist() == ["new_business", "expansion", "renewal"]
+
+
+def test_mapped_type_map_ignores_case(tmp_path: Path) -> None:
+    """Labels match type_map without regard to case and surrounding spaces."""
+    deals = DEALS.replace(",Upsell", ", UPSELL ")
+
+    intake = load_crm(tmp_path, crm_profile(), deals)
+
+    assert intake.quarantine.count() == 0
+    assert "expansion" in intake.tables["opportunities"]["type"].tolist()
+
+
+def test_unmapped_type_points_to_type_map(tmp_path: Path) -> None:
+    """A label missing from type_map is rejected with the fix in the profile."""
+    deals = DEALS.replace(",Renewal", ",Cross-sell")
+
+    intake = load_crm(tmp_path, crm_profile(), deals)
+
+    frame = intake.quarantine.to_frame()
+    bad = frame[frame["table"] == "opportunities"]
+    assert bad["row"].tolist() == [3]
+    assert bad["value"].tolist() == ["Cross-sell"]
+    reason = bad["reason"].iloc[0]
+    assert '"Deal Type"' in reason
+    assert "'Cross-sell'" in reason
+    assert "add it to type_map in the source profile" in reason
+    assert "profile=salesforce" not in reason
