@@ -31,6 +31,7 @@ from acctlib.intake.canonical import (
 )
 from acctlib.intake.currency import convert_amounts, count_basis, load_rates
 from acctlib.intake.files import InputFile
+from acctlib.intake.mapped import PROFILE_PATH
 from acctlib.intake.quality import check_opportunities, merge_duplicate_accounts
 from acctlib.intake.quarantine import ROW_REJECTED, Quarantine
 from acctlib.intake.stagelint import lint_stage_map
@@ -138,6 +139,7 @@ def load_profile(name_or_path: str) -> dict[str, Any]:
         )
     profile = yaml.safe_load(candidate.read_text(encoding="utf-8")) or {}
     profile.setdefault("name", candidate.stem)
+    profile[PROFILE_PATH] = str(candidate)
     return profile
 
 

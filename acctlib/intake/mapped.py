@@ -17,6 +17,7 @@ note. Line endings may be LF or CRLF.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import logging
 from collections.abc import Mapping, Sequence
@@ -44,6 +45,9 @@ from acctlib.intake.files import (
 logger = logging.getLogger(__name__)
 
 DELIMITERS = (",", ";", "\t", "|")
+
+# Key under which load_profile records the file a profile was read from.
+PROFILE_PATH = "_path"
 
 
 def read_export_file(
@@ -142,24 +146,29 @@ def map_columns(
     table: str,
     spec: Mapping[str, Any],
     path: Path,
+    profile: Mapping[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str | None]]:
     """Return a frame of canonical columns taken from ``frame`` per ``spec``.
 
-    A canonical column that may be empty and has no source column is left
-    empty. Also returns the header each canonical column was read from, or
-    None for a constant of the profile (see :attr:`RawTable.headers`).
-    Columns that an adapter prepares, named with a leading underscore, are
-    not in the file and have no header there.
+    A canonical column that the column map names must be found in the file,
+    unless the table lists it under ``optional_columns``, the profile gives
+    it a constant, or it is an ``amount`` filled from ``amount_original``.
+    An optional column without a source column is left empty. Also returns
+    the header each canonical column was read from, or None for a constant
+    of the profile (see :attr:`RawTable.headers`). Columns that an adapter
+    prepares, named with a leading underscore, are not in the file and have
+    no header there.
 
     Raises
     ------
     InputError
-        When a required canonical column has no source column, naming the
-        file, the column and the headers found with invisible characters
-        escaped.
+        When a mapped column or a required canonical column has no source
+        column, naming the profile, the file, the column, the candidate
+        headers and the headers found with invisible characters escaped.
     """
     columns = spec.get("columns") or {}
     constants = spec.get("constants") or {}
+    optional = set(spec.get("optional_columns") or ())
     result = pd.DataFrame(index=frame.index)
     headers: dict[str, str | None] = {}
     for column in schema.TABLES[table].columns:
@@ -173,13 +182,13 @@ def map_columns(
             if _converted_later(column.name, columns, frame):
                 result[column.name] = ""
                 continue
-            if column.nullable and column.name not in constants:
-                # The export lacks an optional attribute: leave it empty.
+            if column.name in optional and column.name not in constants:
+                # The profile marks this attribute as one an export may lack.
                 logger.info("%s: no column for %s; left empty", path, column.name)
                 result[column.name] = ""
                 continue
-            if column.required and column.name not in constants:
-                _raise_missing(frame, path, columns[column.name], column.name)
+            if column.name not in constants:
+                _raise_missing(frame, path, columns[column.name], column.name, profile)
         if column.name in constants:
             result[column.name] = str(constants[column.name])
             headers[column.name] = None
@@ -215,19 +224,53 @@ def _converted_later(
 
 
 def _raise_missing(
-    frame: pd.DataFrame, path: Path, candidates: Any, canonical: str
+    frame: pd.DataFrame,
+    path: Path,
+    candidates: Any,
+    canonical: str,
+    profile: Mapping[str, Any] | None,
 ) -> None:
     names = [candidates] if isinstance(candidates, str) else list(candidates)
-    found = ", ".join(
-        f"'{escape_invisible(column)}'" for column in frame.columns if column != ROW
-    )
+    found = [column for column in frame.columns if column != ROW]
+    listed = ", ".join(f"'{escape_invisible(column)}'" for column in found)
+    hint = _closest_header(names, found)
+    closest = f" The closest header is {hint!r}." if hint else ""
     raise InputError(
-        f"{path}: required column {names[0]!r} (for {canonical}) is missing; "
-        f"looked for {', '.join(repr(name) for name in names)}; columns found: "
-        f"{found or 'none'}. Rename the column or add its name to the profile.",
+        f"{path}: column {names[0]!r} (for {canonical}) is missing; "
+        f"{describe_profile(profile)} maps {canonical} to the headers "
+        f"{', '.join(repr(name) for name in names)}, and the file has none of "
+        f"them; columns found: {listed or 'none'}.{closest} Rename the column "
+        "or add its header to the profile's list. If the export may lack the "
+        f"column, list {canonical} under optional_columns of the table to "
+        "leave it empty.",
         file=str(path),
         column=names[0],
     )
+
+
+def _closest_header(candidates: Sequence[str], headers: Sequence[str]) -> str | None:
+    """Return the header most like one of ``candidates``, ignoring case."""
+    folded = {header.casefold(): header for header in headers}
+    for candidate in candidates:
+        # A cutoff of 0.7 keeps "Close Date" for "Closing Date" (0.82) but
+        # drops chance likenesses such as "Amount" for "Account ID" (0.63).
+        matches = difflib.get_close_matches(
+            candidate.casefold(), list(folded), n=1, cutoff=0.7
+        )
+        if matches:
+            return folded[matches[0]]
+    return None
+
+
+def describe_profile(profile: Mapping[str, Any] | None) -> str:
+    """Name a profile and, when known, the file it was read from."""
+    if profile is None:
+        return "the source profile"
+    name = profile.get("name")
+    path = profile.get(PROFILE_PATH)
+    if path:
+        return f"the {name} profile ({path})"
+    return f"the {name} profile"
 
 
 def read_mapped_tables(
@@ -295,7 +338,7 @@ def build_raw_table(
     notes: list[str] | None = None,
 ) -> RawTable:
     """Map a source frame onto a canonical table with the profile's options."""
-    mapped, headers = map_columns(frame, table, spec, path)
+    mapped, headers = map_columns(frame, table, spec, path, profile)
     return RawTable(
         table=table,
         file=str(path),

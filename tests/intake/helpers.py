@@ -79,11 +79,13 @@ def mapped_profile(**options: Any) -> dict[str, Any]:
                     "is_target": ["Target"],
                     "created_at": ["Created"],
                 },
+                "optional_columns": ["website", "is_target"],
                 "constants": {"created_at": "2023-01-01"},
             },
             "opportunities": {
                 "files": ["opportunities.csv", "opportunities.xlsx"],
                 "columns": opportunity_columns,
+                "optional_columns": ["currency"],
                 "constants": {"type": "new_business", "created_at": "2024-01-01"},
             },
             "stage_history": {

@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from acctlib.errors import InputError
+
 from .helpers import load
 
 ACCOUNTS = "Account ID,Account Name,Created\nA1,Acme,01/15/2024\nA2,Beta,02/01/2024\n"
@@ -78,6 +82,66 @@ def test_crm_profile_reads_all_deals(tmp_path: Path) -> None:
 
     assert intake.quarantine.count() == 0
     assert len(intake.tables["opportunities"]) == 3
+
+
+# Column-map entries whose headers are all missing from the file.
+
+
+def test_unmatched_close_date_stops(tmp_path: Path) -> None:
+    """A mapped close date whose header is missing names every detail."""
+    profile = crm_profile()
+    profile["tables"]["opportunities"]["columns"]["close_date"] = ["Closing Date"]
+
+    with pytest.raises(InputError) as caught:
+        load_crm(tmp_path, profile)
+
+    message = str(caught.value)
+    assert str(tmp_path / "data" / "deals.csv") in message
+    assert str(tmp_path / "profile.yaml") in message
+    assert "the crm profile" in message
+    assert "(for close_date)" in message
+    assert "'Closing Date'" in message
+    assert "columns found: 'Deal ID', 'Account ID'" in message
+    assert "The closest header is 'Close Date'." in message
+    assert caught.value.column == "Closing Date"
+
+
+def test_unmatched_account_id_stops(tmp_path: Path) -> None:
+    """A renamed account ID header stops instead of sending deals to No account."""
+    deals = DEALS.replace("Deal ID,Account ID,", "Deal ID,Company,")
+
+    with pytest.raises(InputError) as caught:
+        load_crm(tmp_path, crm_profile(), deals)
+
+    message = str(caught.value)
+    assert "deals.csv" in message
+    assert "(for account_id)" in message
+    assert "'Company'" in message
+
+
+def test_optional_column_left_empty(tmp_path: Path) -> None:
+    """A column listed under optional_columns may be missing from the file."""
+    profile = crm_profile()
+    opportunities = profile["tables"]["opportunities"]
+    opportunities["columns"]["owner"] = ["Deal Owner"]
+    opportunities["optional_columns"] = ["owner"]
+
+    intake = load_crm(tmp_path, profile)
+
+    assert intake.quarantine.count() == 0
+    assert intake.tables["opportunities"]["owner"].isna().all()
+
+
+def test_constant_fills_unmatched_column(tmp_path: Path) -> None:
+    """A profile constant still fills a mapped column the file lacks."""
+    profile = crm_profile()
+    opportunities = profile["tables"]["opportunities"]
+    opportunities["columns"]["owner"] = ["Deal Owner"]
+    opportunities["constants"] = {"owner": "Sales"}
+
+    intake = load_crm(tmp_path, profile)
+
+    assert intake.tables["opportunities"]["owner"].tolist() == ["Sales"] * 3
 
 
 # Deal-type labels of a mapped profile.

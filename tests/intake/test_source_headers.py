@@ -122,7 +122,7 @@ def test_missing_column_lists_candidates(tmp_path: Path) -> None:
 
     message = str(caught.value)
     assert "(for name)" in message
-    assert "looked for 'Account Name', 'Name'" in message
+    assert "'Account Name', 'Name', and the file has none of them" in message
     assert "columns found: 'Account ID'" in message
 
 
@@ -168,8 +168,10 @@ def test_undated_closed_without_column(tmp_path: Path) -> None:
         "O2,A2,Closed Won,200\n"
     )
     files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities}
+    profile = mapped_profile()
+    del profile["tables"]["opportunities"]["columns"]["close_date"]
 
-    intake = load(tmp_path, files, mapped_profile())
+    intake = load(tmp_path, files, profile)
 
     bad = rejected(intake, "opportunities")
     assert list(bad["row"]) == [2]
