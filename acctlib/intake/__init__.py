@@ -32,6 +32,7 @@ from acctlib.intake.canonical import (
 from acctlib.intake.currency import convert_amounts, count_basis, load_rates
 from acctlib.intake.files import InputFile
 from acctlib.intake.mapped import PROFILE_PATH
+from acctlib.intake.profiles import check_profile_keys
 from acctlib.intake.quality import check_opportunities, merge_duplicate_accounts
 from acctlib.intake.quarantine import ROW_REJECTED, Quarantine
 from acctlib.intake.stagelint import lint_stage_map
@@ -127,7 +128,10 @@ class Intake:
 
 
 def load_profile(name_or_path: str) -> dict[str, Any]:
-    """Read a source profile by name (``params/profiles/NAME.yaml``) or path."""
+    """Read a source profile by name (``params/profiles/NAME.yaml``) or path.
+
+    Raises ParameterError for a key that the profile's adapter does not read.
+    """
     candidate = Path(name_or_path)
     if candidate.suffix not in (".yaml", ".yml"):
         candidate = PROFILES_DIR / f"{name_or_path}.yaml"
@@ -138,6 +142,7 @@ def load_profile(name_or_path: str) -> dict[str, Any]:
             f"known profiles: {', '.join(known)}"
         )
     profile = yaml.safe_load(candidate.read_text(encoding="utf-8")) or {}
+    check_profile_keys(profile, str(candidate))
     profile.setdefault("name", candidate.stem)
     profile[PROFILE_PATH] = str(candidate)
     return profile

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from acctlib.errors import InputError
+from acctlib.errors import InputError, ParameterError
+from acctlib.intake import PROFILES_DIR, load_profile
 
 from .helpers import load
 
@@ -142,6 +144,99 @@ def test_constant_fills_unmatched_column(tmp_path: Path) -> None:
     intake = load_crm(tmp_path, profile)
 
     assert intake.tables["opportunities"]["owner"].tolist() == ["Sales"] * 3
+
+
+# Unknown keys.
+
+
+def _unknown_column(profile: dict[str, Any]) -> None:
+    columns = profile["tables"]["opportunities"]["columns"]
+    columns["close_dat"] = columns.pop("close_date")
+
+
+def _unknown_top_level(profile: dict[str, Any]) -> None:
+    profile["tabels_extra"] = 1
+
+
+def _unknown_table_key(profile: dict[str, Any]) -> None:
+    profile["tables"]["accounts"]["modifed_column"] = ["Modified"]
+
+
+def _unknown_constant(profile: dict[str, Any]) -> None:
+    profile["tables"]["opportunities"]["constants"] = {"curency": "USD"}
+
+
+def _unmapped_optional(profile: dict[str, Any]) -> None:
+    profile["tables"]["opportunities"]["optional_columns"] = ["owner"]
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "closest"),
+    [
+        (_unknown_column, "close_dat", "close_date"),
+        (_unknown_top_level, "tabels_extra", "tables"),
+        (_unknown_table_key, "modifed_column", "modified_column"),
+        (_unknown_constant, "curency", "currency"),
+        (_unmapped_optional, "owner", None),
+    ],
+)
+def test_unknown_profile_key_stops(
+    tmp_path: Path, change: Any, key: str, closest: str | None
+) -> None:
+    """An unknown key names itself, the profile file and the closest key."""
+    profile = crm_profile()
+    change(profile)
+
+    with pytest.raises(ParameterError) as caught:
+        load_crm(tmp_path, profile)
+
+    message = str(caught.value)
+    assert "unknown " in message
+    assert repr(key) in message
+    assert str(tmp_path / "profile.yaml") in message
+    if closest is not None:
+        assert f"Did you mean {closest!r}?" in message
+
+
+def test_unknown_mapped_table_stops(tmp_path: Path) -> None:
+    """A mapped profile's table must be a canonical table."""
+    profile = crm_profile()
+    profile["tables"]["oportunities"] = profile["tables"].pop("opportunities")
+
+    with pytest.raises(ParameterError, match="Did you mean 'opportunities'?"):
+        load_crm(tmp_path, profile)
+
+
+def test_type_map_unknown_type_stops(tmp_path: Path) -> None:
+    """type_map must map each label onto a canonical deal type."""
+    profile = crm_profile()
+    profile["type_map"]["Upsell"] = "expanson"
+
+    with pytest.raises(ParameterError) as caught:
+        load_crm(tmp_path, profile)
+
+    message = str(caught.value)
+    assert "'Upsell' onto 'expanson'" in message
+    assert "Did you mean 'expansion'?" in message
+    assert str(tmp_path / "profile.yaml") in message
+
+
+def test_type_map_of_other_adapter_stops(tmp_path: Path) -> None:
+    """A key that the profile's adapter does not read is rejected."""
+    profile = {"name": "mine", "adapter": "maven", "type_map": {"A": "renewal"}}
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(profile), encoding="utf-8")
+
+    with pytest.raises(ParameterError, match="unknown key 'type_map'"):
+        load_profile(str(path))
+
+
+@pytest.mark.parametrize("path", sorted(PROFILES_DIR.glob("*.yaml")), ids=str)
+def test_bundled_profile_keys_valid(path: Path) -> None:
+    """Every bundled profile passes the key check."""
+    profile = load_profile(str(path))
+
+    assert profile["name"] == path.stem
 
 
 # Deal-type labels of a mapped profile.

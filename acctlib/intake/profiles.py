@@ -1,0 +1,155 @@
+"""Validation of source profiles' keys.
+
+A misspelt key in a profile would otherwise be ignored, so a column map
+entry, a table option or a setting such as ``type_map`` would silently
+have no effect. :func:`check_profile_keys` rejects every key that the
+profile's adapter does not read, naming the closest valid key.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from acctlib import schema
+from acctlib.errors import ParameterError
+
+# Keys that intake reads from every profile, whatever its adapter.
+COMMON_KEYS = frozenset({"name", "adapter", "description", "stage_map", "rates_file"})
+
+# Further top-level keys that each adapter reads.
+ADAPTER_KEYS: dict[str, frozenset[str]] = {
+    "canonical_files": frozenset(),
+    "mapped": frozenset({"options", "read", "tables", "type_map"}),
+    "salesforce": frozenset(
+        {"options", "read", "tables", "type_map", "activity_function"}
+    ),
+    "hubspot": frozenset(
+        {"options", "read", "tables", "type_map", "function_map", "activity_function"}
+    ),
+    "olist": frozenset({"options", "read", "tables"}),
+    "maven": frozenset({"files", "label_corrections"}),
+    "journeys": frozenset(
+        {
+            "format",
+            "files",
+            "separator",
+            "path_separator",
+            "columns",
+            "default_value",
+            "function",
+        }
+    ),
+}
+
+# Keys of one entry of a profile's ``tables`` section.
+TABLE_KEYS = frozenset(
+    {
+        "files",
+        "file",
+        "table",
+        "optional",
+        "columns",
+        "optional_columns",
+        "constants",
+        "modified_column",
+        "column_options",
+        "options",
+        "encoding",
+        "delimiter",
+    }
+)
+
+# Column-map names that an adapter reads besides the canonical columns.
+ADAPTER_COLUMNS: dict[str, frozenset[str]] = {
+    "salesforce": frozenset(
+        {"source_type", "source_forecast_category", "what_id", "campaign_id"}
+    ),
+    "hubspot": frozenset({"source_type", "company_ids", "contact_ids"}),
+}
+
+
+def check_profile_keys(profile: Mapping[str, Any], source: str) -> None:
+    """Raise ParameterError for a key that the profile's adapter does not read.
+
+    Checks the top-level keys, the deal types that ``type_map`` maps onto,
+    the keys of each ``tables`` entry and the canonical column names of its
+    ``columns``, ``optional_columns``, ``constants`` and ``column_options``.
+    ``source`` names the profile file in messages. An adapter not listed in
+    :data:`ADAPTER_KEYS` is not checked, because its keys are unknown here.
+    """
+    adapter = str(profile.get("adapter", "canonical_files"))
+    if adapter not in ADAPTER_KEYS:
+        return
+    _check_keys(profile, COMMON_KEYS | ADAPTER_KEYS[adapter], "key", "", source)
+    _check_type_map(profile.get("type_map") or {}, source)
+    tables = profile.get("tables")
+    if not isinstance(tables, Mapping) or "tables" not in ADAPTER_KEYS[adapter]:
+        return
+    for key, spec in tables.items():
+        if not isinstance(spec, Mapping):
+            raise ParameterError(
+                f"table {key!r} of the source profile {source} must be a mapping "
+                f"of files, columns and options, not {spec!r}"
+            )
+        _check_keys(spec, TABLE_KEYS, "key", f" in table {key!r}", source)
+        table = str(spec.get("table", key))
+        if table not in schema.TABLES:
+            if adapter == "mapped":
+                _raise_unknown(table, schema.TABLES, "table", f" for {key!r}", source)
+            # Other adapters read tables of their own, such as contacts.
+            continue
+        names = {column.name for column in schema.TABLES[table].columns}
+        names |= ADAPTER_COLUMNS.get(adapter, frozenset())
+        for section in ("columns", "constants", "column_options"):
+            where = f" in {section} of table {key!r}"
+            _check_keys(spec.get(section) or {}, names, "column", where, source)
+        mapped = set(spec.get("columns") or {})
+        for name in spec.get("optional_columns") or ():
+            if name not in mapped:
+                where = f" in optional_columns of table {key!r} (not in its columns)"
+                _raise_unknown(str(name), mapped, "column", where, source)
+
+
+def _check_type_map(type_map: Mapping[str, Any], source: str) -> None:
+    """Raise ParameterError for a type_map label mapped onto no deal type."""
+    for label, value in type_map.items():
+        if value not in schema.OPPORTUNITY_TYPES:
+            closest = difflib.get_close_matches(
+                str(value), schema.OPPORTUNITY_TYPES, n=1, cutoff=0.5
+            )
+            hint = f" Did you mean {closest[0]!r}?" if closest else ""
+            raise ParameterError(
+                f"type_map of the source profile {source} maps {label!r} onto "
+                f"{value!r}, which is not a deal type.{hint} Deal types: "
+                f"{', '.join(schema.OPPORTUNITY_TYPES)}."
+            )
+
+
+def _check_keys(
+    mapping: Mapping[str, Any],
+    valid: Collection[str],
+    kind: str,
+    where: str,
+    source: str,
+) -> None:
+    for key in mapping:
+        if key not in valid:
+            _raise_unknown(str(key), valid, kind, where, source)
+
+
+def _raise_unknown(
+    key: str, valid: Collection[str], kind: str, where: str, source: str
+) -> None:
+    """Raise ParameterError naming ``key``, the profile and the closest valid key.
+
+    ``kind`` is what the key names (key, column, table) and ``where`` is the
+    section it sits in, with a leading space, or empty for the top level.
+    """
+    closest = difflib.get_close_matches(key, sorted(valid), n=1, cutoff=0.5)
+    hint = f" Did you mean {closest[0]!r}?" if closest else ""
+    raise ParameterError(
+        f"unknown {kind} {key!r}{where} of the source profile {source}.{hint} "
+        f"Valid names: {', '.join(sorted(valid))}."
+    )
