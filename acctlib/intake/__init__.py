@@ -29,8 +29,13 @@ from acctlib.intake.canonical import (
     finish,
     reject_undated_closed,
 )
-from acctlib.intake.currency import convert_amounts, count_basis, load_rates
-from acctlib.intake.files import InputFile
+from acctlib.intake.currency import (
+    CANONICAL_RATES_FILE,
+    convert_amounts,
+    count_basis,
+    load_rates,
+)
+from acctlib.intake.files import InputFile, find_table_file
 from acctlib.intake.mapped import PROFILE_PATH
 from acctlib.intake.profiles import check_profile_keys
 from acctlib.intake.quality import check_opportunities, merge_duplicate_accounts
@@ -170,8 +175,8 @@ def load_source(params: Params) -> Intake:
     profile = {**profile, "stage_map": stage_map}
     raw_tables, inputs, *rest = adapter.read_source(data_dir, profile, params)
     extras = rest[0] if rest else {}
-    rates_file = profile.get("rates_file")
-    rates = load_rates(data_dir / rates_file) if rates_file else None
+    rates_path = _rates_path(data_dir, profile)
+    rates = load_rates(rates_path) if rates_path else None
     return assemble(
         raw_tables,
         inputs,
@@ -182,7 +187,28 @@ def load_source(params: Params) -> Intake:
         merge_accounts=bool(params["merge_duplicate_accounts"]),
         extras=extras,
         converted_amount_column=_maps_amount_column(profile),
+        canonical_layout=_is_canonical_layout(profile),
     )
+
+
+def _is_canonical_layout(profile: Mapping[str, Any]) -> bool:
+    return profile.get("adapter", "canonical_files") == "canonical_files"
+
+
+def _rates_path(data_dir: Path, profile: Mapping[str, Any]) -> Path | None:
+    """Return the rates table of the source, or None when it has none.
+
+    A profile's ``rates_file`` is relative to the data folder and must
+    exist. The canonical layout reads ``rates.csv`` (or ``.parquet``,
+    ``.xlsx``) from the data folder when it is there.
+    """
+    rates_file = profile.get("rates_file")
+    if rates_file:
+        return data_dir / rates_file
+    if _is_canonical_layout(profile):
+        stem = Path(CANONICAL_RATES_FILE).stem
+        return find_table_file(data_dir, stem)
+    return None
 
 
 def _maps_amount_column(profile: Mapping[str, Any]) -> bool:
@@ -217,6 +243,7 @@ def assemble(
     merge_accounts: bool = True,
     extras: Mapping[str, pd.DataFrame] | None = None,
     converted_amount_column: bool = False,
+    canonical_layout: bool = False,
 ) -> Intake:
     """Validate raw tables into an Intake; required tables must be present.
 
@@ -226,6 +253,8 @@ def assemble(
     check the opportunities for data-quality findings.
     ``converted_amount_column`` is True when the supplied ``amount`` is an
     export's converted column, which sets the currency basis it counts under.
+    ``canonical_layout`` only changes how currency errors say to supply a
+    rates table.
     """
     quarantine = Quarantine()
     notes = [note for raw in raw_tables for note in raw.notes]
@@ -286,6 +315,7 @@ def assemble(
         rates,
         opportunity_file,
         converted_column=converted_amount_column,
+        canonical_layout=canonical_layout,
     )
     row_basis.index = tables["opportunities"]["opportunity_id"]
     all_extras = dict(extras or {})

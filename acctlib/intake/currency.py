@@ -10,7 +10,8 @@ this order of precedence:
    ``amount`` of the canonical layout or of an adapter that computes it,
    which is already in the report currency;
 2. ``amount_original`` when ``currency`` is the report currency (or empty);
-3. a dated rates table (``rates_file`` in the profile, columns ``date``,
+3. a dated rates table (``rates_file`` in the profile, or ``rates.csv``
+   in the data folder of the canonical layout; columns ``date``,
    ``currency``, ``rate``), where ``rate`` is report-currency units per one
    unit of ``currency``; an opportunity converts at the latest rate dated
    on or before its close date (its creation date when it has none).
@@ -18,12 +19,11 @@ this order of precedence:
 Supplied amounts that equal ``amount_original`` on every row of another
 currency, while the report-currency rows differ or are absent, are in that
 other currency and raise :class:`~acctlib.errors.InputError`, so that USD
-amounts are never shown as EUR. An amount in another currency that none of
-these converts raises
-:class:`~acctlib.errors.InputError` naming the file, the column, the
-currencies found and their row counts. When the export has a converted
-column, a row whose converted cell is empty keeps its amount missing
-instead.
+amounts are never shown as EUR. An amount in another currency that none
+of these converts raises :class:`~acctlib.errors.InputError` naming the
+file, the column, the currencies found and their row counts. Only when
+the profile maps an export's converted column onto ``amount`` does a row
+whose converted cell is empty keep its amount missing instead.
 """
 
 from __future__ import annotations
@@ -35,10 +35,13 @@ import numpy as np
 import pandas as pd
 
 from acctlib.errors import InputError
+from acctlib.intake.canonical import ROW
 from acctlib.intake.dates import parse_datetimes
 from acctlib.intake.money import parse_money
 
 RATE_COLUMNS = ("date", "currency", "rate")
+CANONICAL_RATES_FILE = "rates.csv"
+"""Rates table of the canonical layout, in the data folder beside the tables."""
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +91,7 @@ def convert_amounts(
     file: str,
     *,
     converted_column: bool = False,
+    canonical_layout: bool = False,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Fill missing ``amount`` values from ``amount_original``.
 
@@ -106,7 +110,13 @@ def convert_amounts(
     converted_column
         True when the profile maps an export's converted column onto
         ``amount``. The supplied amounts then count under ``source``,
-        otherwise under ``same_currency``.
+        otherwise under ``same_currency``. Only then does an empty
+        ``amount`` on a row in another currency stay missing when no rates
+        table converts it; otherwise such a row raises InputError.
+    canonical_layout
+        True when the source is the canonical layout, whose rates table is
+        ``rates.csv`` in the data folder rather than a profile's
+        ``rates_file``; it only changes the advice of error messages.
 
     Returns
     -------
@@ -130,10 +140,12 @@ def convert_amounts(
     basis[has_source_amount] = "source" if converted_column else "same_currency"
     if not foreign.any():
         return frame, basis
-    if rates is None and has_source_amount.any():
+    if rates is None and converted_column and has_source_amount.any():
         # The export has a converted column, so a cell of it that is empty,
         # or was blanked as unreadable, leaves the amount missing. The
-        # data-quality findings count such deals.
+        # data-quality findings count such deals. Without that column, an
+        # empty amount on a foreign row has no conversion, so intake stops
+        # below however many other rows have an amount.
         logger.info(
             "%s: %d rows without a converted amount keep it missing",
             file,
@@ -141,23 +153,31 @@ def convert_amounts(
         )
         return frame, basis
     if rates is None:
-        counts = currency[foreign].value_counts().sort_index()
-        found = ", ".join(
-            f"{code} ({count} {'row' if count == 1 else 'rows'})"
-            for code, count in counts.items()
-        )
+        found = _describe_currencies(frame, currency, foreign)
+        advice = _conversion_advice(canonical_layout, report_currency)
         raise InputError(
-            f"{file}: column amount_original contains amounts in {found} but the "
-            f"report currency is {report_currency} and the source has no "
-            "converted amount column and no rates table; map the converted "
-            "column onto amount or set rates_file in the profile",
+            f"{file}: column amount_original contains amounts in {found} whose "
+            f"amount is empty, but the report currency is {report_currency} and "
+            f"there is no rates table to convert them. {advice}",
             file=file,
             column="amount_original",
+            row=_first_row(frame, foreign),
         )
     converted = _convert_with_rates(frame[foreign], currency[foreign], rates, file)
     frame.loc[foreign, "amount"] = converted
     basis[foreign] = "rates_table"
     return frame, basis
+
+
+def _conversion_advice(canonical_layout: bool, report_currency: str) -> str:
+    """Return what to do about amounts that no conversion reaches."""
+    rates_advice = _rates_advice(canonical_layout, report_currency)
+    if canonical_layout:
+        return (
+            f"Fill amount with the {report_currency} amount on those rows, "
+            f"or {rates_advice}"
+        )
+    return f"Map the export's converted amount column onto amount, or {rates_advice}"
 
 
 def count_basis(basis: pd.Series) -> dict[str, int]:
@@ -214,6 +234,40 @@ def _check_supplied_currency(
         file=file,
         column="amount",
     )
+
+
+def _describe_currencies(
+    frame: pd.DataFrame, currency: pd.Series, rows: pd.Series
+) -> str:
+    """Describe the currencies of ``rows`` with their row counts and first rows.
+
+    For example ``EUR (670 rows, first row 2), GBP (1 row, first row 9)``,
+    where a first row is the file's data row in ``_row``. A frame without
+    that column gives the counts alone.
+    """
+    parts = []
+    for code, count in currency[rows].value_counts().sort_index().items():
+        text = f"{code} ({count:,} {'row' if count == 1 else 'rows'}"
+        first = _first_row(frame, rows & (currency == code))
+        parts.append(text + (")" if first is None else f", first row {first})"))
+    return ", ".join(parts)
+
+
+def _first_row(frame: pd.DataFrame, rows: pd.Series) -> int | None:
+    if ROW not in frame.columns or not rows.any():
+        return None
+    return int(frame.loc[rows, ROW].min())
+
+
+def _rates_advice(canonical_layout: bool, report_currency: str) -> str:
+    """Return how to supply a rates table, as the end of a sentence."""
+    table = (
+        f"columns date, currency, rate, where rate is {report_currency} per one "
+        "unit of currency"
+    )
+    if canonical_layout:
+        return f"add {CANONICAL_RATES_FILE} ({table}) to the data folder"
+    return f"set rates_file in the source profile to a table with {table}"
 
 
 def _convert_with_rates(

@@ -1353,6 +1353,54 @@ def test_currency_basis_canonical_amounts(tmp_path: Path) -> None:
     assert basis["rates_table"] == 0
 
 
+def foreign_deals(count: int, currency: str, amount: str, original: str) -> list:
+    """Return ``count`` deals of account A1 in ``currency``, such as FEUR1."""
+    return [
+        {
+            **OPPORTUNITY_ROW,
+            "opportunity_id": f"F{currency}{number}",
+            "amount": amount,
+            "amount_original": original,
+            "currency": currency,
+        }
+        for number in range(1, count + 1)
+    ]
+
+
+def test_currency_empty_amount_without_rates_raises(tmp_path: Path) -> None:
+    """Foreign rows without amount stop intake though other rows have one."""
+    deals = [OPPORTUNITY_ROW, *foreign_deals(2, "EUR", "", "900")]
+    deals += foreign_deals(1, "GBP", "", "800")
+    write_source(tmp_path, opportunities=deals)
+
+    with pytest.raises(InputError) as caught:
+        load(tmp_path)
+
+    message = str(caught.value)
+    assert "opportunities.csv" in message
+    assert "column amount_original" in message
+    assert "EUR (2 rows, first row 2)" in message
+    assert "GBP (1 row, first row 4)" in message
+    assert "add rates.csv (columns date, currency, rate" in message
+    assert caught.value.column == "amount_original"
+
+
+def test_currency_rates_file_in_data_folder(tmp_path: Path) -> None:
+    """The canonical layout converts through rates.csv in the data folder."""
+    deals = [OPPORTUNITY_ROW, *foreign_deals(2, "EUR", "", "900")]
+    write_source(tmp_path, opportunities=deals)
+    (tmp_path / "rates.csv").write_text(
+        "date,currency,rate\n2024-01-01,EUR,1.10\n", encoding="utf-8"
+    )
+
+    intake = load(tmp_path)
+
+    amounts = intake.tables["opportunities"].set_index("opportunity_id")["amount"]
+    assert amounts["FEUR1"] == pytest.approx(990.0)
+    assert intake.currency_basis["rates_table"] == 2
+    assert intake.currency_basis["same_currency"] == 1
+
+
 def test_currency_basis_leaves_out_rejected_deals(tmp_path: Path) -> None:
     """A deal rejected for its unknown account is not counted by basis."""
     opportunities = [

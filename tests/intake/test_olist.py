@@ -107,7 +107,7 @@ def test_repeated_lead_names_mql_id(tmp_path: Path) -> None:
 
 def test_usd_report_needs_rates(tmp_path: Path) -> None:
     """BRL amounts in a USD report stop intake with the currency count."""
-    with pytest.raises(InputError, match=r"BRL \(1 row\)"):
+    with pytest.raises(InputError, match=r"BRL \(1 row, first row 1\)"):
         load(tmp_path, files(), "olist")
 
 

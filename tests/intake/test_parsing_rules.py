@@ -257,8 +257,8 @@ def test_currency_without_rates_raises(tmp_path: Path) -> None:
         load(tmp_path, files, mapped_profile())
     message = str(caught.value)
     assert "amount_original" in message
-    assert "EUR (1 row)" in message
-    assert "JPY (1 row)" in message
+    assert "EUR (1 row, first row 1)" in message
+    assert "JPY (1 row, first row 3)" in message
 
 
 def test_converted_column_in_other_currency_raises(tmp_path: Path) -> None:
