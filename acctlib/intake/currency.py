@@ -17,13 +17,13 @@ this order of precedence:
    on or before its close date (its creation date when it has none).
 
 Supplied amounts that equal ``amount_original`` on every row of another
-currency, while the report-currency rows differ or are absent, are in that
-other currency and raise :class:`~acctlib.errors.InputError`, so that USD
-amounts are never shown as EUR. An amount in another currency that none
-of these converts raises :class:`~acctlib.errors.InputError` naming the
-file, the column, the currencies found and their row counts. Only when
-the profile maps an export's converted column onto ``amount`` does a row
-whose converted cell is empty keep its amount missing instead.
+currency were never converted and raise
+:class:`~acctlib.errors.InputError`, so that EUR amounts are never counted
+as USD. An amount in another currency that none of these converts raises
+:class:`~acctlib.errors.InputError` naming the file, the column, the
+currencies found and their row counts. Only when the profile maps an
+export's converted column onto ``amount`` does a row whose converted cell
+is empty keep its amount missing instead.
 """
 
 from __future__ import annotations
@@ -42,6 +42,19 @@ from acctlib.intake.money import parse_money
 RATE_COLUMNS = ("date", "currency", "rate")
 CANONICAL_RATES_FILE = "rates.csv"
 """Rates table of the canonical layout, in the data folder beside the tables."""
+MIN_AGREEING_ROWS = 3
+"""Rows of a currency that must all agree with amount_original to raise,
+while the report-currency rows agree too."""
+ZERO_AMOUNT = 0.005
+"""Amounts closer to zero than this count as zero, half a cent."""
+# Currencies fixed at par with a report currency, whose converted amounts
+# rightly equal the original: the Panamanian balboa, Bahamian and Bermudian
+# dollars with USD, and the Falkland, Gibraltar and Saint Helena pounds
+# with GBP.
+AT_PAR = {
+    "USD": frozenset({"PAB", "BSD", "BMD"}),
+    "GBP": frozenset({"FKP", "GIP", "SHP"}),
+}
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +142,9 @@ def convert_amounts(
     frame = opportunities.copy()
     currency = frame["currency"].fillna("").str.strip().str.upper()
     frame["currency"] = currency.where(currency != "", None)
-    _check_supplied_currency(frame, currency, report_currency.upper(), file)
+    _check_supplied_currency(
+        frame, currency, report_currency.upper(), file, canonical_layout
+    )
     has_source_amount = frame["amount"].notna()
     needs = frame["amount"].isna() & frame["amount_original"].notna()
     same = needs & currency.isin(["", report_currency.upper()])
@@ -187,21 +202,30 @@ def count_basis(basis: pd.Series) -> dict[str, int]:
 
 
 def _check_supplied_currency(
-    frame: pd.DataFrame, currency: pd.Series, report_currency: str, file: str
+    frame: pd.DataFrame,
+    currency: pd.Series,
+    report_currency: str,
+    file: str,
+    canonical_layout: bool,
 ) -> None:
     """Raise when the supplied ``amount`` is in a currency other than the report's.
 
-    The currency of the supplied amounts shows where ``amount`` equals
-    ``amount_original``: every row in that currency agrees, and rows in
-    other currencies differ. The check raises when some other currency
-    agrees on every row while the report currency has no rows or disagrees,
-    which is the case of amounts in USD run with ``report_currency`` EUR.
+    A converted amount equals ``amount_original`` only on rows in the report
+    currency. When it equals it on every row of another currency, those
+    amounts were never converted: an export that copied the deal amount,
+    or amounts in that currency run with the wrong ``report_currency``.
+    Rows whose amounts are both zero prove nothing and are left out. While
+    the report-currency rows agree, a currency needs
+    :data:`MIN_AGREEING_ROWS` agreeing rows to raise, so that one
+    coincidence does not stop a build.
     """
-    # NOTE: with no row in the report currency, a currency pegged 1:1 to it
-    # (such as PAB to USD) also agrees on every row and raises here.
     known = (
         frame["amount"].notna() & frame["amount_original"].notna() & (currency != "")
     )
+    both_zero = (frame["amount"].abs() < ZERO_AMOUNT) & (
+        frame["amount_original"].abs() < ZERO_AMOUNT
+    )
+    known &= ~both_zero
     if not known.any():
         return
     agrees = pd.Series(
@@ -209,30 +233,52 @@ def _check_supplied_currency(
             frame.loc[known, "amount"],
             frame.loc[known, "amount_original"],
             rtol=1e-6,
-            atol=0.005,
+            atol=ZERO_AMOUNT,
         ),
         index=currency[known].to_numpy(),
     )
-    agrees_everywhere = agrees.groupby(level=0).all()
-    if agrees_everywhere.get(report_currency, False):
-        return
-    others = [code for code, ok in agrees_everywhere.items() if ok]
+    by_currency = agrees.groupby(level=0).agg(["all", "size"])
+    report_agrees = bool(by_currency["all"].get(report_currency, False))
+    minimum = MIN_AGREEING_ROWS if report_agrees else 1
+    pegged = AT_PAR.get(report_currency, frozenset())
+    unconverted = by_currency[
+        by_currency["all"]
+        & (by_currency.index != report_currency)
+        & ~by_currency.index.isin(list(pegged))
+    ]
+    few = unconverted[unconverted["size"] < minimum]
+    for code, row in few.iterrows():
+        logger.warning(
+            "%s: amount equals amount_original on all %d opportunities in %s, "
+            "too few to tell unconverted amounts from a coincidence",
+            file,
+            int(row["size"]),
+            code,
+        )
+    others = list(unconverted.index[unconverted["size"] >= minimum])
     if not others:
         return
-    counts = currency[known].value_counts()
-    found = ", ".join(
-        f"{code} ({counts[code]:,} {'row' if counts[code] == 1 else 'rows'})"
-        for code in others
-    )
+    rows = known & currency.isin(others)
+    found = _describe_currencies(frame, currency, rows)
+    rates_advice = _rates_advice(canonical_layout, report_currency)
+    if report_agrees or len(others) > 1:
+        advice = (
+            f"Fill amount with the {report_currency} amount on those rows, or "
+            f"leave it empty there and {rates_advice}"
+        )
+    else:
+        advice = (
+            f"Set report_currency to {others[0]}, or leave amount empty and "
+            f"{rates_advice}"
+        )
+    first = _first_row(frame, rows)
     raise InputError(
-        f"{file}: column amount contains amounts in {others[0]}, not in the "
-        f"report currency {report_currency}, because amount equals "
-        f"amount_original on every opportunity in {found}. Set "
-        f"report_currency to {others[0]}, or leave amount empty and set "
-        f"rates_file in the profile to a table of {report_currency} rates so "
-        "that amount_original is converted",
+        f"{file}: column amount contains amounts in {', '.join(others)}, not in "
+        f"the report currency {report_currency}, because amount equals "
+        f"amount_original on every opportunity in {found}. {advice}",
         file=file,
         column="amount",
+        row=first,
     )
 
 

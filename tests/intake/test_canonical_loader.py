@@ -1401,6 +1401,36 @@ def test_currency_rates_file_in_data_folder(tmp_path: Path) -> None:
     assert intake.currency_basis["same_currency"] == 1
 
 
+def test_currency_unconverted_amounts_raise(tmp_path: Path) -> None:
+    """Amounts copied from amount_original on EUR rows are not taken as USD."""
+    deals = [OPPORTUNITY_ROW, *foreign_deals(3, "EUR", "900", "900")]
+    deals += foreign_deals(3, "GBP", "1270", "1000")
+    write_source(tmp_path, opportunities=deals)
+
+    with pytest.raises(InputError) as caught:
+        load(tmp_path)
+
+    message = str(caught.value)
+    assert "opportunities.csv" in message
+    assert "amounts in EUR, not in the report currency USD" in message
+    assert "EUR (3 rows, first row 2)" in message
+    assert "GBP" not in message
+    assert "add rates.csv" in message
+    assert caught.value.column == "amount"
+
+
+def test_currency_coincidence_and_zero_pass(tmp_path: Path) -> None:
+    """Zero amounts and a single agreeing row do not stop intake."""
+    deals = [*foreign_deals(1, "USD", "1000", "1000")]
+    deals += foreign_deals(3, "EUR", "0", "0")
+    deals += foreign_deals(1, "GBP", "1000", "1000")
+    write_source(tmp_path, opportunities=deals)
+
+    intake = load(tmp_path)
+
+    assert len(intake.tables["opportunities"]) == 5
+
+
 def test_currency_basis_leaves_out_rejected_deals(tmp_path: Path) -> None:
     """A deal rejected for its unknown account is not counted by basis."""
     opportunities = [

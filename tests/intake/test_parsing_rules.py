@@ -293,6 +293,21 @@ def test_supplied_amount_in_other_currency_raises(report_currency: str) -> None:
     assert "(2 rows)" in message
 
 
+def test_supplied_amount_at_par_passes() -> None:
+    """A currency fixed at par with USD agrees on every row without raising."""
+    opportunities = pd.DataFrame(
+        {
+            "amount": [1080.0, 700.0, 800.0, 900.0],
+            "amount_original": [1000.0, 700.0, 800.0, 900.0],
+            "currency": ["EUR", "PAB", "PAB", "PAB"],
+            "close_date": pd.to_datetime(["2024-03-01"] * 4),
+            "created_at": pd.to_datetime(["2024-01-01"] * 4, utc=True),
+        }
+    )
+    converted, _ = convert_amounts(opportunities, "USD", None, "opportunities.csv")
+    assert converted["amount"].tolist() == [1080.0, 700.0, 800.0, 900.0]
+
+
 def test_supplied_amount_in_report_currency_passes(tmp_path: Path) -> None:
     """Converted amounts agree with the originals of report-currency rows."""
     csv = CURRENCY_ROWS.format(
