@@ -31,6 +31,7 @@ from acctlib.intake.canonical import (
 )
 from acctlib.intake.currency import (
     CANONICAL_RATES_FILE,
+    blank_contradicting_marks,
     convert_amounts,
     count_basis,
     load_rates,
@@ -309,6 +310,10 @@ def assemble(
         table_files.setdefault(raw.table, []).append(raw.file)
         received[raw.table] = sum(i.rows for i in inputs if i.table == raw.table)
 
+    headers = {(raw.table, raw.file): raw.headers for raw in raw_tables}
+    tables["opportunities"] = blank_contradicting_marks(
+        tables["opportunities"], report_currency, quarantine, headers
+    )
     tables["opportunities"], row_basis = convert_amounts(
         tables["opportunities"],
         report_currency,
@@ -325,7 +330,6 @@ def assemble(
         merged["accounts"] = int((audit["action"] == "merged").sum())
         all_extras["account_merges"] = audit
         _repoint_deal_companies(all_extras, audit)
-    headers = {(raw.table, raw.file): raw.headers for raw in raw_tables}
     tables = check_references(tables, quarantine, headers)
     tables = reject_undated_closed(tables, quarantine, headers)
     # Counted once the references are checked, so rejected deals do not count.

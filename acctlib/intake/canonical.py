@@ -886,6 +886,22 @@ def _close_date_fix(headers: Mapping[str, str | None]) -> str:
     return f"fill in {label} or export the stage history"
 
 
+def blank_parsed_cells(
+    quarantine: Quarantine,
+    table: str,
+    rows: pd.DataFrame,
+    column: str,
+    reasons: pd.Series,
+) -> None:
+    """Record the ``column`` cells of parsed ``rows`` as blanked.
+
+    ``rows`` are rows of a :func:`canonicalize` result, so the quarantine
+    gets each cell and record as the file had them. The caller blanks the
+    parsed cells.
+    """
+    _blank(quarantine, table, _raw_rows(rows), column, reasons)
+
+
 def _raw_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """Return parsed ``rows`` of :func:`canonicalize` as the file had them."""
     raw_columns = [column for column in rows.columns if column.startswith(RAW_PREFIX)]

@@ -29,15 +29,29 @@ is empty keep its amount missing instead.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from acctlib.errors import InputError
-from acctlib.intake.canonical import ROW
+from acctlib.intake.canonical import (
+    FILE,
+    RAW_PREFIX,
+    ROW,
+    blank_parsed_cells,
+    column_label,
+    reason_prefix,
+)
 from acctlib.intake.dates import parse_datetimes
-from acctlib.intake.money import parse_money
+from acctlib.intake.money import (
+    currency_mark_matches,
+    currency_marks,
+    describe_currency_mark,
+    parse_money,
+)
+from acctlib.intake.quarantine import Quarantine
 
 RATE_COLUMNS = ("date", "currency", "rate")
 CANONICAL_RATES_FILE = "rates.csv"
@@ -193,6 +207,123 @@ def _conversion_advice(canonical_layout: bool, report_currency: str) -> str:
             f"or {rates_advice}"
         )
     return f"Map the export's converted amount column onto amount, or {rates_advice}"
+
+
+def blank_contradicting_marks(
+    opportunities: pd.DataFrame,
+    report_currency: str,
+    quarantine: Quarantine,
+    headers: Mapping[tuple[str, str], Mapping[str, str | None]],
+) -> pd.DataFrame:
+    """Blank amount cells whose currency code or symbol contradicts their currency.
+
+    An ``amount_original`` cell must agree with the row's ``currency``, or
+    with the report currency where the row has none, and an ``amount``
+    cell with the report currency. ``EUR 15,000.00`` on a USD row would
+    otherwise count as 15,000 USD, because parsing drops the mark. Each
+    blanked cell goes to ``quarantine`` with a reason that names both
+    currencies. ``headers`` is as in
+    :func:`~acctlib.intake.canonical.check_references`.
+
+    Returns a copy of ``opportunities`` (a :func:`canonicalize` result)
+    with those cells missing.
+    """
+    frame = opportunities.copy()
+    currency = frame["currency"].fillna("").astype("str").str.strip().str.upper()
+    for column in ("amount", "amount_original"):
+        raw_column = RAW_PREFIX + column
+        if raw_column not in frame.columns:
+            continue
+        marks = currency_marks(frame[raw_column].where(frame[column].notna()))
+        if column == "amount":
+            expected = pd.Series(report_currency, index=frame.index)
+        else:
+            expected = currency.where(currency != "", report_currency)
+        bad = pd.Series(
+            [
+                mark is not None and not currency_mark_matches(mark, code)
+                for mark, code in zip(marks, expected, strict=True)
+            ],
+            index=frame.index,
+        )
+        if not bad.any():
+            continue
+        reasons = pd.Series(
+            [
+                _contradiction_reason(
+                    column,
+                    mark,
+                    code,
+                    report_currency,
+                    headers.get(("opportunities", file), {}),
+                    _has_currency_column(frame, headers, file),
+                )
+                for mark, code, file in zip(
+                    marks[bad], currency[bad], frame.loc[bad, FILE], strict=True
+                )
+            ],
+            index=frame.index[bad],
+        )
+        blank_parsed_cells(quarantine, "opportunities", frame[bad], column, reasons)
+        frame.loc[bad, column] = np.nan
+    return frame
+
+
+def _has_currency_column(
+    frame: pd.DataFrame,
+    headers: Mapping[tuple[str, str], Mapping[str, str | None]],
+    file: str,
+) -> bool:
+    """Tell whether the opportunities ``file`` has a currency column.
+
+    A file read through a column map gets every optional column it lacks as
+    blanks, so only its headers map tells whether the export had one.
+    """
+    file_headers = headers.get(("opportunities", file), {})
+    if file_headers:
+        return "currency" in file_headers
+    return RAW_PREFIX + "currency" in frame.columns
+
+
+def _contradiction_reason(
+    column: str,
+    mark: str,
+    row_currency: str,
+    report_currency: str,
+    headers: Mapping[str, str | None],
+    has_currency_column: bool,
+) -> str:
+    """Explain an amount cell whose currency mark contradicts its currency.
+
+    ``headers`` is the :attr:`~acctlib.intake.canonical.RawTable.headers`
+    map of the cell's file.
+    """
+    marked = (
+        f"{reason_prefix(column, headers)}amount is marked "
+        f"{describe_currency_mark(mark)}"
+    )
+    if column == "amount":
+        return (
+            f"{marked} but must be in the report currency {report_currency}; "
+            f"write the {report_currency} amount in this cell, or set "
+            "report_currency to the currency of the amounts"
+        )
+    currency_label = column_label("currency", headers)
+    if row_currency:
+        return (
+            f"{marked} but {currency_label} of the row is {row_currency}; "
+            "correct the amount or the currency cell"
+        )
+    if has_currency_column:
+        return (
+            f"{marked} but {currency_label} of the row is empty, which means "
+            f"the report currency {report_currency}; fill in the currency cell"
+        )
+    return (
+        f"{marked} but the file has no currency column, so every amount is "
+        f"taken to be in the report currency {report_currency}; export the "
+        "deal currency column and map it onto currency in the source profile"
+    )
 
 
 def count_basis(basis: pd.Series) -> dict[str, int]:

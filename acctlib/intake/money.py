@@ -40,6 +40,19 @@ SEPARATORS = {
 
 # Currency symbols and ISO codes that may stand before or after an amount.
 _CURRENCY = re.compile(r"(?:R\$|US\$|[$€£¥₹]|\b[A-Z]{3}\b)")
+# ISO 4217 codes that each currency symbol of _CURRENCY is written for.
+# ``$`` is handled by currency_mark_matches, because it stands for every
+# dollar and several pesos.
+SYMBOL_CURRENCIES = {
+    "€": ("EUR",),
+    "£": ("GBP", "FKP", "GIP", "SHP"),
+    "¥": ("JPY", "CNY"),
+    "₹": ("INR",),
+    "R$": ("BRL",),
+    "US$": ("USD",),
+}
+# Peso currencies written with ``$``. The codes of all dollars end in D.
+DOLLAR_SIGN_PESOS = frozenset({"ARS", "CLP", "COP", "CUP", "DOP", "MXN", "UYU"})
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 _PLAIN = re.compile(r"^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 _US_EVIDENCE = re.compile(r"^-?\d{1,3}(?:,\d{3})+\.\d+$")
@@ -108,6 +121,45 @@ def parse_money(raw: pd.Series, locale: str | None = None) -> pd.DataFrame:
         values.append(float("nan") if value is None else value)
         errors.append(None if value is not None else _money_error(original, locale))
     return pd.DataFrame({"value": values, "error": errors}, index=raw.index)
+
+
+def currency_marks(raw: pd.Series) -> pd.Series:
+    """Return the first currency code or symbol written in each cell, or None.
+
+    For example ``EUR`` for ``EUR 15,000.00``, ``€`` for ``1.234,50 €`` and
+    None for ``1234.50`` or a blank cell. Non-text cells have no mark.
+    """
+    if not (pd.api.types.is_object_dtype(raw) or pd.api.types.is_string_dtype(raw)):
+        return pd.Series([None] * len(raw), index=raw.index, dtype="object")
+    marks = (
+        raw.astype("str")
+        .where(raw.notna(), "")
+        .str.extract(f"({_CURRENCY.pattern})", expand=False)
+    )
+    return marks.astype("object").where(marks.notna(), None)
+
+
+def currency_mark_matches(mark: str, code: str) -> bool:
+    """Tell whether an amount marked ``mark`` may be in currency ``code``.
+
+    An ISO code matches itself only. ``$`` matches every code that ends in
+    D (USD, CAD, AUD, ...) and the pesos written with it, such as MXN.
+    """
+    if mark == "$":
+        return code.endswith("D") or code in DOLLAR_SIGN_PESOS
+    return code in SYMBOL_CURRENCIES.get(mark, (mark,))
+
+
+def describe_currency_mark(mark: str) -> str:
+    """Name a currency mark with its codes, such as ``€ (EUR)``."""
+    if mark == "$":
+        return "$ (a dollar or peso)"
+    if mark not in SYMBOL_CURRENCIES:
+        return mark
+    codes = SYMBOL_CURRENCIES[mark]
+    if len(codes) == 1:
+        return f"{mark} ({codes[0]})"
+    return f"{mark} ({', '.join(codes[:-1])} or {codes[-1]})"
 
 
 def _strip_decoration(cell: str) -> str:

@@ -12,7 +12,7 @@ from acctlib.errors import InputError
 from acctlib.intake.currency import convert_amounts
 from acctlib.intake.dates import parse_datetimes
 from acctlib.intake.mapped import read_export_file
-from acctlib.intake.money import parse_money
+from acctlib.intake.money import currency_mark_matches, currency_marks, parse_money
 from tests.intake.helpers import load, mapped_profile, opportunities_csv
 
 ACCOUNTS = "Account ID,Account Name,Tier\nA1,Acme,1\nA2,Beacon,2\n"
@@ -106,7 +106,10 @@ def test_money_invalid_names_row(tmp_path: Path) -> None:
     ]
     rows.append(("O7", "A1", "Closed Won", "1.2.3", "2024-03-01"))
     files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities_csv(rows)}
-    intake = load(tmp_path, files, mapped_profile(locale="de-DE"))
+    # The cells are marked €, so the report is in EUR to keep them.
+    intake = load(
+        tmp_path, files, mapped_profile(locale="de-DE"), "report_currency=EUR"
+    )
     bad = rejected(intake, "opportunities")
     assert list(bad["row"]) == [7]
     assert bad["file"].iloc[0].endswith("opportunities.csv")
@@ -316,6 +319,121 @@ def test_supplied_amount_in_report_currency_passes(tmp_path: Path) -> None:
     files = {"accounts.csv": ACCOUNTS, "opportunities.csv": csv}
     intake = load(tmp_path, files, mapped_profile(), "report_currency=USD")
     assert intake.currency_basis["source"] == 3
+
+
+MARKED_ROWS = (
+    "Opportunity ID,Account ID,Stage,Amount,Currency,Close Date\n"
+    'O1,A1,Closed Won,"EUR 15,000.00",USD,2024-03-01\n'
+    'O2,A1,Closed Won,"$8,620.00",EUR,2024-03-01\n'
+    'O3,A2,Closed Won,"USD 2,000.00",USD,2024-03-01\n'
+    'O4,A2,Closed Won,"$3,000.00",CAD,2024-03-01\n'
+    'O5,A2,Closed Won,"1,000.00 €",EUR,2024-03-01\n'
+    'O6,A2,Closed Won,"£500.00",,2024-03-01\n'
+)
+MARKED_RATES = "date,currency,rate\n2024-01-01,EUR,1.10\n2024-01-01,CAD,0.75\n"
+
+
+def test_currency_mark_contradiction_blanks_cell(tmp_path: Path) -> None:
+    """A code or symbol that contradicts the row's currency blanks the amount."""
+    profile = {**mapped_profile(locale="en-US"), "rates_file": "rates.csv"}
+    files = {
+        "accounts.csv": ACCOUNTS,
+        "opportunities.csv": MARKED_ROWS,
+        "rates.csv": MARKED_RATES,
+    }
+    intake = load(tmp_path, files, profile)
+
+    amounts = intake.tables["opportunities"].set_index("opportunity_id")["amount"]
+    assert len(amounts) == 6
+    assert pd.isna(amounts["O1"])
+    assert pd.isna(amounts["O2"])
+    assert pd.isna(amounts["O6"])
+    assert amounts["O3"] == pytest.approx(2000.00)
+    assert amounts["O4"] == pytest.approx(2250.00)
+    assert amounts["O5"] == pytest.approx(1100.00)
+
+    blanked = rejected(intake, "opportunities").set_index("row")
+    assert blanked.index.tolist() == [1, 2, 6]
+    assert (blanked["action"] == "cell blanked").all()
+    assert (blanked["column"] == "amount_original").all()
+    assert blanked.loc[1, "value"] == "EUR 15,000.00"
+    assert "marked EUR" in blanked.loc[1, "reason"]
+    assert 'column "Currency" (currency) of the row is USD' in blanked.loc[1, "reason"]
+    assert "marked $ (a dollar or peso)" in blanked.loc[2, "reason"]
+    assert "of the row is EUR" in blanked.loc[2, "reason"]
+    assert "marked £ (GBP" in blanked.loc[6, "reason"]
+    assert "report currency USD" in blanked.loc[6, "reason"]
+
+    counts = intake.reconciliation().set_index("table")
+    assert counts.loc["opportunities", "cells_blanked"] == 3
+
+
+def test_currency_mark_without_currency_column(tmp_path: Path) -> None:
+    """Without a currency column a marked amount must be in the report currency."""
+    profile = mapped_profile(locale="en-US")
+    del profile["tables"]["opportunities"]["columns"]["currency"]
+    csv = (
+        "Opportunity ID,Account ID,Stage,Amount,Close Date\n"
+        'O1,A1,Closed Won,"EUR 15,000.00",2024-03-01\n'
+        'O2,A2,Closed Won,"$2,000.00",2024-03-01\n'
+    )
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": csv}
+    intake = load(tmp_path, files, profile)
+    amounts = intake.tables["opportunities"].set_index("opportunity_id")["amount"]
+    assert pd.isna(amounts["O1"])
+    assert amounts["O2"] == pytest.approx(2000.00)
+    reason = rejected(intake, "opportunities")["reason"].tolist()
+    assert len(reason) == 1
+    assert "marked EUR" in reason[0]
+    assert "no currency column" in reason[0]
+    assert "report currency USD" in reason[0]
+
+
+def test_currency_mark_in_converted_amount(tmp_path: Path) -> None:
+    """A converted amount marked in another currency than the report's is blanked."""
+    csv = CURRENCY_ROWS.format(
+        extra=",Amount (converted)",
+        eur=',"EUR 5,500.00"',
+        usd=',"USD 2,000.00"',
+        jpy=",650.00",
+    )
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": csv}
+    intake = load(tmp_path, files, mapped_profile(locale="en-US"))
+    amounts = intake.tables["opportunities"].set_index("opportunity_id")["amount"]
+    assert pd.isna(amounts["O1"])
+    assert amounts["O2"] == pytest.approx(2000.00)
+    blanked = rejected(intake, "opportunities")
+    assert blanked["column"].tolist() == ["amount"]
+    assert "marked EUR" in blanked["reason"].iloc[0]
+    assert "report currency USD" in blanked["reason"].iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("mark", "code", "matches"),
+    [
+        ("EUR", "EUR", True),
+        ("EUR", "USD", False),
+        ("€", "EUR", True),
+        ("€", "USD", False),
+        ("£", "GBP", True),
+        ("$", "USD", True),
+        ("$", "CAD", True),
+        ("$", "MXN", True),
+        ("$", "EUR", False),
+        ("US$", "CAD", False),
+        ("R$", "BRL", True),
+        ("¥", "JPY", True),
+        ("¥", "CNY", True),
+    ],
+)
+def test_currency_mark_matches(mark: str, code: str, matches: bool) -> None:
+    assert currency_mark_matches(mark, code) is matches
+
+
+def test_currency_marks_found() -> None:
+    cells = pd.Series(["EUR 15,000.00", "1.234,50 €", "1234.50", None, "R$ 10"])
+    marks = currency_marks(cells).tolist()
+    assert marks == ["EUR", "€", None, None, "R$"]
 
 
 # 8. Duplicate accounts
