@@ -372,6 +372,7 @@ def test_currency_mark_without_currency_column(tmp_path: Path) -> None:
     """Without a currency column a marked amount must be in the report currency."""
     profile = mapped_profile(locale="en-US")
     del profile["tables"]["opportunities"]["columns"]["currency"]
+    profile["tables"]["opportunities"]["optional_columns"].remove("currency")
     csv = (
         "Opportunity ID,Account ID,Stage,Amount,Close Date\n"
         'O1,A1,Closed Won,"EUR 15,000.00",2024-03-01\n'
