@@ -136,30 +136,50 @@ def answer_cards(ws) -> HTML:
 
 
 def answer_note(ws) -> HTML:
-    """Return one sentence naming what matters under every model."""
+    """Return a note naming the channels in the top ranks under every model.
+
+    A top rank under every model says nothing about the share, so
+    the note also gives each such channel's lowest and highest share.
+    """
     if not has_attribution(ws):
         return _missing()
     if not has_won_credit(ws):
         return _no_won_credit()
     figures = _headline(ws)
     top = ws.params["attribution_robust_top"]
-    channels = [readable(channel) for channel in figures["robust_channels"]]
-    if len(channels) == 1:
-        text = (
-            f"{channels[0]} ranks in the top {top} channels under every model, "
-            "so its credit does not depend on the choice of model."
-        )
-    elif channels:
-        text = (
-            f"{', '.join(channels)} rank in the top {top} channels under every "
-            "model, so their credit does not depend on the choice of model."
-        )
-    else:
-        text = (
+    robust = figures["robust_channels"]
+    if not robust:
+        return views.note(
             f"No channel ranks in the top {top} under every model: the credit "
             "each channel gets depends on the model, so read the comparison below."
         )
+    compare = ws.table("attribution_compare_channel").set_index("channel")
+    channels = [readable(channel) for channel in robust]
+    if len(channels) == 1:
+        text = (
+            f"{channels[0]} ranks in the top {top} channels under every model, "
+            "so its place among channels does not depend on the model. Its "
+            f"share does: it ranges from {_share_range(compare, robust[0])} "
+            "across the models."
+        )
+    else:
+        shares = "; ".join(
+            f"{readable(channel)} {_share_range(compare, channel)}"
+            for channel in robust
+        )
+        text = (
+            f"{', '.join(channels)} rank in the top {top} channels under every "
+            "model, so their place among channels does not depend on the model. "
+            f"Their shares do, across the models: {shares}."
+        )
     return views.note(text)
+
+
+def _share_range(compare: pd.DataFrame, channel: str) -> str:
+    """Return a channel's lowest to highest share, such as "12.2% to 29.9%"."""
+    low = tables.format_percent(compare.loc[channel, "min_share"])
+    high = tables.format_percent(compare.loc[channel, "max_share"])
+    return f"{low} to {high}"
 
 
 def _model_label(model: str) -> str:

@@ -125,6 +125,48 @@ def test_answer_cards_name_the_top_count():
     assert "Functions in the top 3 under every model" in cards
 
 
+class _AnswerWorkspace:
+    """A workspace stub with the attribution tables that answer_note reads."""
+
+    def __init__(self, robust: list[str]) -> None:
+        self.headline = {"attribution": {"robust_channels": robust}}
+        self.params = {"attribution_robust_top": 3}
+        self.frames = {
+            "attribution_shares_channel": pd.DataFrame(
+                {"channel": ["outbound_email", "paid_search"]}
+            ),
+            "attribution_compare_channel": pd.DataFrame(
+                {
+                    "channel": ["outbound_email", "paid_search"],
+                    "min_share": [0.122, 0.2],
+                    "max_share": [0.299, 0.25],
+                }
+            ),
+        }
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.frames[name].copy()
+
+
+def test_answer_note_claims_rank_not_share():
+    text = report.answer_note(_AnswerWorkspace(["outbound_email"])).data
+
+    assert "does not depend on the choice of model" not in text
+    assert "Outbound email ranks in the top 3 channels under every model" in text
+    assert "its place among channels does not depend on the model" in text
+    assert "it ranges from 12.2% to 29.9% across the models" in text
+
+
+def test_answer_note_gives_each_share_range():
+    ws = _AnswerWorkspace(["outbound_email", "paid_search"])
+
+    text = report.answer_note(ws).data
+
+    assert "their place among channels does not depend on the model" in text
+    assert "Outbound email 12.2% to 29.9%" in text
+    assert "Paid search 20.0% to 25.0%" in text
+
+
 @pytest.mark.slow
 def test_pipeline_credit_caption_gives_pipeline_coverage(sample_workspace):
     html = report.credit_table(sample_workspace, "channel", kind="pipeline").to_html()
