@@ -74,11 +74,12 @@ def _needs_won_credit(block: Callable[..., object]) -> Callable[..., object]:
 
 
 def period_note(ws) -> HTML:
-    """Return which deals the page's won revenue and pipeline cover, with dates.
+    """Return which deals the attribution's won revenue and pipeline cover.
 
     The credits cover every deal in the source won, or created, by the
     report date, so they differ from the executive summary's bookings of
-    this year or month.
+    this year or month. The note names the attribution rather than the
+    page, because the executive summary shows it beside those bookings.
     """
     if not has_attribution(ws):
         return _missing()
@@ -94,14 +95,14 @@ def period_note(ws) -> HTML:
         count = tables.format_count(closed_won["opportunities"])
         amount = tables.format_money(closed_won["amount"], ws.currency)
         sentences.append(
-            f"Won revenue on this page is every deal won from "
+            f"Attribution's won revenue is every deal won from "
             f"{first_close:%d %b %Y} to {ws.as_of:%d %b %Y}, the whole history "
             f"in the data rather than this year's bookings: {count} deals, "
             f"{amount}."
         )
     if len(created):
         sentences.append(
-            f"Pipeline is every deal created from "
+            f"Attribution's pipeline is every deal created from "
             f"{created['created_at'].min():%d %b %Y} to {ws.as_of:%d %b %Y}, "
             "whether open, won or lost."
         )
@@ -135,10 +136,29 @@ def answer_cards(ws) -> HTML:
     return views.kpi_cards(cards)
 
 
+def lookback_note(ws) -> HTML:
+    """Return a note that explains the lookback and gives the days used."""
+    if not has_attribution(ws):
+        return _missing()
+    figures = _headline(ws)
+    used = figures["lookback_days"]
+    text = (
+        f"The lookback is how many days before a deal's creation its touches "
+        f"count toward its credit. This report used {used} days."
+    )
+    suggested = figures.get("suggested_lookback_days")
+    if suggested:
+        text += (
+            f" The accounts' own journeys suggest {suggested} days, from how long "
+            "before creation the won deals had their first touch."
+        )
+    return views.note(text)
+
+
 def answer_note(ws) -> HTML:
     """Return a note naming the channels in the top ranks under every model.
 
-    A top rank under every model says nothing about the share, so
+    A top rank under every model does not fix the share, so
     the note also gives each such channel's lowest and highest share.
     """
     if not has_attribution(ws):
@@ -597,13 +617,18 @@ def _shapley_rows(shapley: pd.DataFrame) -> pd.DataFrame:
 
 
 def executive_highlights(ws) -> list[object]:
-    """Return the attribution headline for the executive summary."""
+    """Return the attribution headline for the executive summary.
+
+    The period and lookback notes come first, because the summary shows
+    the attribution beside bookings of this month and year.
+    """
     if not has_attribution(ws):
         return [_missing()]
+    blocks = [period_note(ws), answer_cards(ws), lookback_note(ws)]
     if not has_won_credit(ws):
-        return [answer_cards(ws), _no_won_credit()]
+        return [*blocks, _no_won_credit()]
     return [
-        answer_cards(ws),
+        *blocks,
         answer_note(ws),
         HTML(charts.chart_html(plot_shares(ws, "function"))),
     ]

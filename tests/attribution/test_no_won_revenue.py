@@ -10,7 +10,7 @@ from acctlib.attribution import compare, report
 from acctlib.attribution.datadriven import MARKOV_SCHEMA, SHAPLEY_SCHEMA
 from acctlib.params import resolve_params
 from tests.attribution.blocks import CREDIT_BLOCKS
-from tests.attribution.frames import attribute, opportunities, touches
+from tests.attribution.frames import AS_OF, attribute, opportunities, touches
 
 NOTE = "acctlib-note"
 
@@ -34,6 +34,7 @@ class _Workspace:
         credits = result.fetch_credits()
         self.tables = {
             "attribution_credits": credits,
+            "attribution_opportunities": result.opportunities,
             "attribution_markov": result.markov,
             "attribution_shapley": result.shapley,
             "attribution_coverage": compare.compute_coverage(
@@ -60,6 +61,7 @@ class _Workspace:
             }
         }
         self.currency = "USD"
+        self.as_of = AS_OF
         self.con = _Connection(self.tables)
 
     def table(self, name):
@@ -111,6 +113,8 @@ def test_show_displays_note_as_is(monkeypatch):
 def test_highlights_skip_empty_chart(open_deal_result):
     blocks = report.executive_highlights(_Workspace(open_deal_result))
     html = [block._repr_html_() for block in blocks]
-    assert len(html) == 2
-    assert NOTE in html[1]
+    assert len(html) == 4
+    assert "pipeline is every deal created from 01 May 2024" in html[0]
+    assert "The lookback is how many days" in html[2]
+    assert "No won deal by the report date has a recorded touch" in html[3]
     assert all("vegaEmbed" not in part for part in html)

@@ -83,13 +83,15 @@ def test_headline_names_robust_channels(small_report, sample_workspace):
 
 @pytest.mark.slow
 def test_executive_highlights_render(sample_workspace):
-    """The highlights are cards, a sentence and an offline chart."""
+    """The highlights are the period, cards, two sentences and an offline chart."""
     blocks = report.executive_highlights(sample_workspace)
     html = [block._repr_html_() for block in blocks]
-    assert len(html) == 3
-    assert "acctlib-kpi" in html[0]
-    assert "under every model" in html[1] or "depends on the model" in html[1]
-    assert "vegaEmbed" in html[2]
+    assert len(html) == 5
+    assert "the whole history in the data" in html[0]
+    assert "acctlib-kpi" in html[1]
+    assert "The lookback is how many days before a deal" in html[2]
+    assert "under every model" in html[3] or "depends on the model" in html[3]
+    assert "vegaEmbed" in html[4]
 
 
 @pytest.mark.slow
@@ -123,6 +125,29 @@ def test_answer_cards_name_the_top_count():
 
     assert "Channels in the top 3 under every model" in cards
     assert "Functions in the top 3 under every model" in cards
+
+
+def test_lookback_note_explains_days():
+    ws = SimpleNamespace(
+        headline={"attribution": {"lookback_days": 180, "suggested_lookback_days": 360}}
+    )
+
+    text = report.lookback_note(ws).data
+
+    assert "how many days before a deal&#x27;s creation its touches count" in text
+    assert "This report used 180 days." in text
+    assert "journeys suggest 360 days" in text
+
+
+def test_lookback_note_without_suggestion():
+    ws = SimpleNamespace(
+        headline={"attribution": {"lookback_days": 90, "suggested_lookback_days": None}}
+    )
+
+    text = report.lookback_note(ws).data
+
+    assert "This report used 90 days." in text
+    assert "suggest" not in text
 
 
 class _AnswerWorkspace:
@@ -252,10 +277,10 @@ def test_period_note_gives_dates(sample_workspace):
     bridge = sample_workspace.table("attribution_bridge").set_index("step")
     won = int(bridge.loc["Closed won", "opportunities"])
 
-    assert "Won revenue on this page is every deal won from " in text
+    assert "won revenue is every deal won from " in text
     assert f"to {sample_workspace.as_of:%d %b %Y}, the whole history" in text
     assert f": {won:,} deals, USD " in text
-    assert "Pipeline is every deal created from " in text
+    assert "pipeline is every deal created from " in text
 
 
 @pytest.mark.slow
