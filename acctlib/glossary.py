@@ -2,10 +2,10 @@
 
 The section pages, the run index, the list of runs and the email digest
 define each abbreviation at its first use in the page's prose, from
-:data:`TERMS`. One used only in tables, the report settings or the
-headline cards is defined in a list of terms before the footer. Notebooks
-and views write the bare abbreviation, so that each definition is kept
-here only.
+:data:`TERMS`. One used only in tables, the report settings, the headline
+cards or the static image of a chart is defined in a list of terms before
+the footer. Notebooks and views write the bare abbreviation, so that each
+definition is kept here only.
 """
 
 from __future__ import annotations
@@ -48,11 +48,32 @@ TERMS = {
         "90th percentile",
         "the actual figure should fall below it 9 times in 10",
     ),
+    "pp": ("percentage points", "the difference between two percentages"),
+    "SDR": (
+        "sales development representative",
+        "the salesperson who finds and qualifies new leads",
+    ),
+    "AE": (
+        "account executive",
+        "the salesperson who takes a deal through to signature",
+    ),
+    "SE": (
+        "sales engineer",
+        "the technical specialist who supports the salesperson on a deal",
+    ),
+    "CS": (
+        "customer success",
+        "the team that looks after customers once they have signed",
+    ),
+    "QBR": (
+        "quarterly business review",
+        "a meeting each quarter to review results with a customer",
+    ),
 }
 """Abbreviation to (expansion, plain meaning)."""
 
-# Elements whose text is not prose a reader meets first: code, charts,
-# navigation, the table of contents, headings and the footer.
+# Elements whose text is not prose a reader meets first: code, navigation,
+# the table of contents, headings and the footer.
 _SKIPPED_ELEMENTS = {
     "head",
     "nav",
@@ -60,7 +81,6 @@ _SKIPPED_ELEMENTS = {
     "footer",
     "code",
     "pre",
-    "svg",
     "h1",
     "h2",
     "h3",
@@ -69,9 +89,9 @@ _SKIPPED_ELEMENTS = {
     "h6",
 }
 # Elements a definition would make too wide: tables, the collapsed report
-# settings and the headline cards. Terms used only there are defined in a
-# list of terms at the end of the page instead.
-_LISTED_ELEMENTS = {"table", "details"}
+# settings, the headline cards and the static charts. Terms used only there
+# are defined in a list of terms at the end of the page instead.
+_LISTED_ELEMENTS = {"table", "details", "svg"}
 _LISTED_CLASSES = {"div": "acctlib-kpis"}
 # Raw text elements, whose content may contain "<" that starts no tag.
 _RAW_TEXT_ELEMENTS = {"script", "style", "textarea", "title"}
@@ -99,11 +119,11 @@ def define_first_uses(page: str) -> str:
     """Insert the definition of each abbreviation after its first use in ``page``.
 
     ``page`` is HTML. A use is a whole-word, case-sensitive match in text
-    outside tags. Text in scripts, styles, charts, code, headings,
-    navigation, the table of contents and the footer is skipped. A term
-    used in a table, the report settings or the headline cards but not in
-    the prose is defined in a paragraph of terms before the footer (or at
-    the end), so that those stay compact.
+    outside tags. Text in scripts, styles, code, headings, navigation, the
+    table of contents and the footer is skipped. A term used in a table,
+    the report settings, the headline cards or a chart's static SVG image
+    but not in the prose is defined in a paragraph of terms before the
+    footer (or at the end), so that those stay compact.
     """
     defined: set[str] = set()
     listed: dict[str, None] = {}

@@ -51,7 +51,6 @@ def test_term_in_brackets_defined_after_comma():
         "<h2>AUC <a>¶</a></h2>",
         "<script>if (a < b) { label = 'AUC'; }</script>",
         "<style>/* AUC */</style>",
-        "<svg><g><text>AUC</text></g><svg/></svg>",
         "<code>AUC</code>",
         "<footer><p>AUC</p></footer>",
     ],
@@ -102,6 +101,7 @@ def test_page_without_terms_unchanged():
         "<table><tr><th>P50</th></tr></table>",
         "<details><summary>Settings</summary><p>P50 of the range</p></details>",
         '<div class="acctlib-kpis"><div class="label">P50</div></div>',
+        "<svg><g><text>P50</text></g><svg/></svg>",
     ],
 )
 def test_compact_only_term_listed_before_footer(compact):
@@ -141,3 +141,41 @@ def test_term_list_skips_footer_in_script():
 
     assert result.startswith(f"<body>{script}<table>")
     assert result.endswith("</p><footer>Run</footer></body>")
+
+
+@pytest.mark.parametrize(
+    ("term", "expansion"),
+    [
+        ("AE", "account executive"),
+        ("CS", "customer success"),
+        ("SE", "sales engineer"),
+        ("SDR", "sales development representative"),
+        ("QBR", "quarterly business review"),
+        ("pp", "percentage points"),
+    ],
+)
+def test_report_abbreviation_defined(term, expansion):
+    result = glossary.define_first_uses(f"<p>Credit of {term}</p>")
+
+    assert result.startswith(f"<p>Credit of {term} ({expansion}: ")
+
+
+def test_functions_in_cards_listed():
+    cards = '<div class="acctlib-kpis"><div class="value">Marketing, AE, CS</div></div>'
+    page = f"<body>{cards}<footer>Run</footer></body>"
+
+    text = page_text(glossary.define_first_uses(page))
+
+    assert glossary.define_term("AE") in text
+    assert glossary.define_term("CS") in text
+
+
+def test_chart_only_term_listed():
+    chart = "<noscript><svg><text>SDR</text><text>SE</text></svg></noscript>"
+    page = f"<body><p>Credit by function</p>{chart}<footer>Run</footer></body>"
+
+    result = glossary.define_first_uses(page)
+
+    assert f"{chart}<p class=" in result
+    assert glossary.define_term("SDR") in result
+    assert glossary.define_term("SE") in result
