@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from html import escape
 from typing import Any
 
 import altair as alt
@@ -42,6 +43,10 @@ logger = logging.getLogger(__name__)
 
 STALE_DAYS = 31
 """Days the as-of date may follow the newest opportunity, stage change or close."""
+
+STALE_DATA_CHECK = "data older than as-of"
+AS_OF_BEFORE_DATA_CHECK = "as-of before data"
+"""Check names in ``dq_findings`` of an as-of date outside the data."""
 
 BASIS_LABELS = {
     "source": "converted column of the export",
@@ -136,7 +141,7 @@ def check_as_of_before_data(
     if as_of >= first_day:
         return None
     return {
-        "check": "as-of before data",
+        "check": AS_OF_BEFORE_DATA_CHECK,
         "rows": len(tables["opportunities"]),
         "amount": 0.0,
         "message": (
@@ -192,7 +197,7 @@ def check_freshness(
         deals = "deal" if open_count == 1 else "deals"
         consequence = f"The {open_count:,} open {deals} may have closed since."
     return {
-        "check": "data older than as-of",
+        "check": STALE_DATA_CHECK,
         "rows": open_count,
         "amount": float(opportunities.loc[is_open, "amount"].fillna(0).sum()),
         "message": (
@@ -491,14 +496,27 @@ def executive_highlights(ws: Any) -> list[HTML]:
     if errors:
         stages = "stage is" if errors == 1 else "stages are"
         notes.append(f"{errors} {stages} missing from the stage map.")
-    findings = ws.table("dq_findings")
-    if "check" in findings.columns:
-        stale = findings[findings["check"] == "data older than as-of"]
-        notes.extend(stale["message"])
     return [_note(text) for text in notes]
 
 
-def _note(text: str) -> HTML:
-    from html import escape
+def as_of_warnings(ws: Any) -> list[HTML]:
+    """Return a warning for each finding that the as-of date is outside the data.
 
+    The executive summary shows them at its top, because its figures are
+    all zero before the data starts and out of date well after it ends.
+    The messages are those of :func:`check_as_of`, which the run's index
+    and the data-quality page also show.
+    """
+    findings = ws.table("dq_findings")
+    if "check" not in findings.columns:
+        return []
+    checks = (AS_OF_BEFORE_DATA_CHECK, STALE_DATA_CHECK)
+    messages = findings.loc[findings["check"].isin(checks), "message"]
+    return [
+        HTML(f'<p class="acctlib-warning" role="note">{escape(text)}</p>')
+        for text in messages
+    ]
+
+
+def _note(text: str) -> HTML:
     return HTML(f'<p class="note">{escape(text)}</p>')

@@ -147,6 +147,61 @@ def test_highlights_count_missing_stages(errors, expected):
     assert f'<p class="note">{expected}</p>' in [note.data for note in notes]
 
 
+class _FindingsWorkspace:
+    """A workspace stub whose ``dq_findings`` are those of ``check_as_of``."""
+
+    def __init__(self, tables: dict, as_of: dt.date) -> None:
+        other = {"check": "closed before created", "rows": 1, "message": "Odd deal"}
+        findings = [other, *dataquality.check_as_of(tables, as_of)]
+        self.frames = {"dq_findings": pd.DataFrame(findings)}
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.frames[name]
+
+
+@pytest.mark.parametrize(
+    ("as_of", "expected"),
+    [
+        (dt.date(2022, 1, 31), "before the first opportunity was created"),
+        (dt.date(2027, 12, 31), "days before the as-of date 31 Dec 2027"),
+    ],
+)
+def test_as_of_warnings_outside_data(as_of, expected):
+    tables = _tables(["2023-07-10", "2024-01-05"])
+
+    warnings = dataquality.as_of_warnings(_FindingsWorkspace(tables, as_of))
+
+    assert len(warnings) == 1
+    assert warnings[0].data.startswith('<p class="acctlib-warning" role="note">')
+    assert expected in warnings[0].data
+
+
+def test_as_of_warnings_within_data():
+    tables = _tables(["2023-07-10", "2024-01-05"])
+
+    workspace = _FindingsWorkspace(tables, dt.date(2024, 1, 31))
+
+    assert dataquality.as_of_warnings(workspace) == []
+
+
+def test_as_of_warnings_without_findings():
+    workspace = _StageLintWorkspace(errors=0)
+
+    assert dataquality.as_of_warnings(workspace) == []
+
+
+def test_highlights_leave_stale_data_to_warning():
+    workspace = _StageLintWorkspace(errors=0)
+    stale = dataquality.check_freshness(
+        _tables(["2023-07-10", "2024-01-05"]), dt.date(2027, 12, 31)
+    )
+    workspace.frames["dq_findings"] = pd.DataFrame([stale])
+
+    notes = [note.data for note in dataquality.executive_highlights(workspace)]
+
+    assert not any("days before the as-of date" in note for note in notes)
+
+
 def test_stale_data_logs_warning(small_sample, tmp_path, caplog):
     params = small_params(small_sample, tmp_path, "as_of=2027-12-31")
     intake = load_source(params)
