@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from acctlib import render
+from acctlib import glossary, render
 from acctlib.intake import load_source
 from acctlib.prepare import prepare_workspace
 from tests.conftest import small_params
@@ -49,6 +49,8 @@ EXPECTED_TEXT = {
     # The backtest on the sample ranks the methods and names the best one.
     "05-forecast": ["has been the most accurate for this business", "WAPE"],
 }
+# Abbreviations that must be defined before a table or card uses them.
+DEFINED_BEFORE = {"00-executive-summary": [("ACV", "Won ACV")]}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
@@ -111,5 +113,10 @@ def test_notebook_runs_on_sample(path, small_workspace, tmp_path, capfd):
     shown = "\n".join(output["data"]["text/html"] for output in html_outputs)
     for phrase in EXPECTED_TEXT.get(path.stem, []):
         assert phrase in shown
+    page = glossary.define_first_uses(shown)
+    for term, use in DEFINED_BEFORE.get(path.stem, []):
+        definition = glossary.define_term(term)
+        assert definition in page
+        assert page.index(definition) < page.index(use), term
     # The kernel shares the test's stderr; over IPC it has nothing to warn about.
     assert "Kernel is running over TCP" not in capfd.readouterr().err
