@@ -15,6 +15,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from acctlib import accountcharts, charts, engine, tables
+from acctlib.keyaccounts import count_gap_accounts
 from acctlib.labels import WON_PLUS_WEIGHTED_OPEN_ACV, readable_column
 from acctlib.tiering import TIER_LABELS
 from acctlib.views import kpi_cards, note
@@ -81,7 +82,12 @@ LABELS = {
 
 
 def tier_cards(ws: Workspace) -> Any:
-    """Return cards: accounts per tier, at risk, expansion ready, coverage gaps."""
+    """Return cards of accounts: per tier, at risk, expansion ready, with gaps.
+
+    Every card counts accounts. The coverage-gap count is taken from the
+    ``coverage_gaps`` table, which has a row per gap, so an account with
+    two gaps counts once.
+    """
     by_tier = ws.headline.get("accounts_by_tier", {})
     cards = [
         {"label": label, "value": tables.format_count(by_tier.get(label, 0))}
@@ -90,11 +96,19 @@ def tier_cards(ws: Workspace) -> Any:
     for key, label in (
         ("accounts_at_risk", "At risk (Tier 1-2)"),
         ("accounts_expansion_ready", "Expansion ready"),
-        ("coverage_gaps", "Coverage gaps"),
     ):
         cards.append(
             {"label": label, "value": tables.format_count(ws.headline.get(key))}
         )
+    gap_accounts = None
+    if ws.has_table("coverage_gaps"):
+        gap_accounts = count_gap_accounts(ws.table("coverage_gaps"))
+    cards.append(
+        {
+            "label": "Accounts with coverage gaps",
+            "value": tables.format_count(gap_accounts),
+        }
+    )
     return kpi_cards(cards)
 
 
@@ -587,7 +601,7 @@ def coverage_gaps_table(ws: Workspace) -> Any:
     return _account_list(
         gaps.drop(columns="account_id"),
         COVERAGE_GAPS_CSV,
-        "accounts with coverage gaps",
+        "coverage gaps",
     )
 
 

@@ -172,6 +172,14 @@ def find_coverage_gaps(
     return gaps.sort_values(["gap", "account_id"])[columns].reset_index(drop=True)
 
 
+def count_gap_accounts(gaps: pd.DataFrame) -> int:
+    """Return how many accounts have at least one coverage gap.
+
+    ``gaps`` has a row per gap, and an account can have several.
+    """
+    return int(gaps["account_id"].nunique())
+
+
 def prepare_key_accounts(context: Any) -> None:
     """Store the ``key_accounts`` and ``coverage_gaps`` tables."""
     frames = context.frames
@@ -205,7 +213,7 @@ def prepare_key_accounts(context: Any) -> None:
         tiers, frames["account_progression"], frames["account_health"]
     )
     store_typed(context, "coverage_gaps", gaps)
-    context.headline["coverage_gaps"] = int(len(gaps))
+    context.headline["coverage_gaps"] = count_gap_accounts(gaps)
 
 
 def _largest_open_deals(opportunities: pd.DataFrame) -> pd.DataFrame:

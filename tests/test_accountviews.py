@@ -210,3 +210,34 @@ def test_health_validation_table_notes_missing_auc():
     assert ">0.710<" in html
     assert "auc_missing_reason" not in html
     assert "No AUC for churn, because no account churned in the outcome window." in html
+
+
+class _CardWorkspace(_Tables):
+    """A stand-in workspace with headline figures and a coverage-gap table."""
+
+    def __init__(self, gaps: pd.DataFrame) -> None:
+        super().__init__(coverage_gaps=gaps)
+        self.headline = {
+            "accounts_by_tier": {"Tier 1 Strategic": 2},
+            "accounts_at_risk": 1,
+            "accounts_expansion_ready": 1,
+            "coverage_gaps": len(gaps),
+        }
+
+    def has_table(self, name: str) -> bool:
+        return name in self.frames
+
+
+def test_gap_card_counts_accounts():
+    gaps = pd.DataFrame(
+        {
+            "account_id": ["A1", "A1", "A2"],
+            "gap": ["no owner", "no sales activity in 30 days", "no owner"],
+        }
+    )
+
+    cards = accountviews.tier_cards(_CardWorkspace(gaps)).data
+
+    assert '<div class="label">Accounts with coverage gaps</div>' in cards
+    assert '<div class="value">2</div></div></div>' in cards
+    assert '<div class="value">3</div>' not in cards

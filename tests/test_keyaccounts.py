@@ -64,3 +64,18 @@ def test_missing_name_column_uses_id():
     lines = keyaccounts._describe_deal_changes(deals, pd.Timestamp("2026-05-31"))
 
     assert lines == {"A1": ["new opportunity O1"]}
+
+
+def test_gap_count_counts_accounts():
+    gaps = pd.DataFrame(
+        {
+            "account_id": ["A1", "A1", "A2"],
+            "gap": [
+                "no sales activity in 30 days",
+                "no marketing engagement in 90 days",
+                "no owner",
+            ],
+        }
+    )
+
+    assert keyaccounts.count_gap_accounts(gaps) == 2
