@@ -18,7 +18,15 @@ from typing import Any
 
 import pandas as pd
 
-from acctlib import accountmap, engine, progression, schema, tiering, tiermovement
+from acctlib import (
+    accountmap,
+    engine,
+    keyaccounts,
+    progression,
+    schema,
+    tiering,
+    tiermovement,
+)
 from acctlib.attribution import prepare as attribution_prepare
 from acctlib.errors import ParameterError
 from acctlib.intake.bulktable import BulkTable
@@ -267,7 +275,8 @@ def _recompute_summaries(context: Any) -> None:
     context.headline["accounts_at_risk"] = int(health["at_risk"].sum())
     context.headline["accounts_expansion_ready"] = int(health["expansion_ready"].sum())
     if "coverage_gaps" in frames:
-        context.headline["coverage_gaps"] = int(len(frames["coverage_gaps"]))
+        gaps = frames["coverage_gaps"]
+        context.headline["coverage_gaps"] = keyaccounts.count_gap_accounts(gaps)
 
     context.store(
         "tier_shares",

@@ -101,6 +101,8 @@ def test_owner_slice_keeps_company_figures(
     assert set(account_map["owner"]) == {"Yara Kim"}
     assert sliced.headline["slice"] == "owner Yara Kim"
     assert sum(sliced.headline["accounts_by_status"].values()) == len(account_map)
+    gaps = sliced.table("coverage_gaps")
+    assert sliced.headline["coverage_gaps"] == gaps["account_id"].nunique()
     ids = account_map["account_id"]
     for name in ("account_tiers", "account_health", "key_accounts"):
         expected = company.table(name)
