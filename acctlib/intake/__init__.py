@@ -36,7 +36,7 @@ from acctlib.intake.currency import (
     count_basis,
     load_rates,
 )
-from acctlib.intake.files import InputFile, find_table_file
+from acctlib.intake.files import InputFile, find_table_file, sha256_file
 from acctlib.intake.mapped import PROFILE_PATH
 from acctlib.intake.profiles import check_profile_keys
 from acctlib.intake.quality import check_opportunities, merge_duplicate_accounts
@@ -177,7 +177,13 @@ def load_source(params: Params) -> Intake:
     raw_tables, inputs, *rest = adapter.read_source(data_dir, profile, params)
     extras = rest[0] if rest else {}
     rates_path = _rates_path(data_dir, profile)
-    rates = load_rates(rates_path) if rates_path else None
+    rates = None
+    if rates_path:
+        rates = load_rates(rates_path)
+        # The rates change the figures, so the manifest fingerprints them
+        # and acctlib verify notices when they change.
+        digest = sha256_file(rates_path)
+        inputs = [*inputs, InputFile("rates", str(rates_path), digest, len(rates))]
     return assemble(
         raw_tables,
         inputs,

@@ -1399,6 +1399,11 @@ def test_currency_rates_file_in_data_folder(tmp_path: Path) -> None:
     assert amounts["FEUR1"] == pytest.approx(990.0)
     assert intake.currency_basis["rates_table"] == 2
     assert intake.currency_basis["same_currency"] == 1
+    rates = [item for item in intake.inputs if item.table == "rates"]
+    assert [(item.path, item.rows) for item in rates] == [
+        (str(tmp_path / "rates.csv"), 1)
+    ]
+    assert all(row["table"] != "rates" for row in intake.counts().to_dict("records"))
 
 
 def test_currency_unconverted_amounts_raise(tmp_path: Path) -> None:
