@@ -13,6 +13,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from acctlib.charts import no_data_note
+from acctlib.forecast.labels import lower_first
 from acctlib.labels import WON_PLUS_WEIGHTED_OPEN_ACV
 from acctlib.tiering import TIER_LABELS
 
@@ -44,7 +45,15 @@ def plot_tier_pyramid(shares: pd.DataFrame, currency: str) -> alt.Chart:
         + " "
         + shares["value"].map("{:,.0f}".format),
     )
-    title = f"Tier pyramid: accounts · {WON_PLUS_WEIGHTED_OPEN_ACV} ({currency})"
+    # The bars count accounts and only the labels carry money, so the
+    # currency belongs to the labels' subtitle rather than to the title.
+    title = alt.Title(
+        "Tier pyramid: accounts per tier",
+        subtitle=(
+            f"Bar width is the number of accounts; each label adds the tier's "
+            f"{lower_first(WON_PLUS_WEIGHTED_OPEN_ACV)} in {currency}."
+        ),
+    )
     base = alt.Chart(data, title=title)
     bars = base.mark_bar().encode(
         y=alt.Y("tier_label:N", sort=TIER_ORDER, title=None),

@@ -38,7 +38,11 @@ def test_pyramid_names_weighted_open_acv():
     bars = plot_tier_pyramid(shares, "USD").to_dict()["layer"][0]
     tooltips = {item["field"]: item["title"] for item in bars["encoding"]["tooltip"]}
 
-    assert bars["title"] == "Tier pyramid: accounts · Won + weighted open ACV (USD)"
+    assert bars["title"]["text"] == "Tier pyramid: accounts per tier"
+    assert bars["title"]["subtitle"] == (
+        "Bar width is the number of accounts; each label adds the tier's "
+        "won + weighted open ACV in USD."
+    )
     assert tooltips["value"] == "Won + weighted open ACV"
 
 
