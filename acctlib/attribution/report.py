@@ -206,6 +206,16 @@ def _model_label(model: str) -> str:
     return MODEL_LABELS.get(model, model)
 
 
+def _models_in(frame: pd.DataFrame) -> list[str]:
+    """Return the model columns of ``frame`` in the order of :data:`MODEL_LABELS`.
+
+    Pivoted tables list models alphabetically by code; the report lists
+    them from first touch to the data-driven models, in every table and
+    chart alike.
+    """
+    return [model for model in MODEL_LABELS if model in frame.columns]
+
+
 @_needs_won_credit
 def plot_shares(ws, by: str = "channel") -> alt.Chart:
     """Return a heat map of each value's share of credit under every model.
@@ -214,6 +224,9 @@ def plot_shares(ws, by: str = "channel") -> alt.Chart:
     """
     shares = ws.table(f"attribution_shares_{by}")
     shares = shares[shares[by] != NO_TOUCH]
+    # Models go in the order of the tables beside the chart.
+    present = set(shares["model"])
+    models = [_model_label(model) for model in MODEL_LABELS if model in present]
     shares = readable_column(shares, by).assign(model=shares["model"].map(_model_label))
     order = (
         shares.groupby(by)["share"].mean().sort_values(ascending=False).index.tolist()
@@ -225,7 +238,10 @@ def plot_shares(ws, by: str = "channel") -> alt.Chart:
         .encode(
             # Steep labels on wide steps, because model names are long.
             x=alt.X(
-                "model:N", title=None, axis=alt.Axis(labelAngle=-45, labelLimit=220)
+                "model:N",
+                sort=models,
+                title=None,
+                axis=alt.Axis(labelAngle=-45, labelLimit=220),
             ),
             y=alt.Y(f"{by}:N", sort=order, title=label),
             color=alt.Color(
@@ -249,7 +265,7 @@ def plot_shares(ws, by: str = "channel") -> alt.Chart:
 def comparison_table(ws, by: str = "channel") -> object:
     """Return shares under every model with spread, worst rank and robust flag."""
     table = ws.table(f"attribution_compare_{by}")
-    models = [c for c in table.columns if c in MODEL_LABELS]
+    models = _models_in(table)
     columns = [by, *models, "spread", "worst_rank", "robust"]
     frame = readable_column(table[columns], by)
     labels = {
@@ -301,7 +317,8 @@ def credit_table(ws, by: str = "channel", kind: str = "revenue") -> object:
     if by == "tier":
         frame["tier"] = frame["tier"].map(_tier_label)
     frame.columns.name = None
-    models = [c for c in frame.columns if c in MODEL_LABELS]
+    models = _models_in(frame)
+    frame = frame[[c for c in frame.columns if c not in MODEL_LABELS] + models]
     if kind == "revenue":
         noun = "won revenue"
         coverage = _headline(ws).get("revenue_coverage")
@@ -360,7 +377,8 @@ def top_campaigns_table(ws, n: int = 15) -> object:
     table = table.loc[table.mean(axis=1).sort_values(ascending=False).index[:n]]
     frame = readable_column(table.reset_index(), "campaign")
     frame.columns.name = None
-    models = [c for c in frame.columns if c in MODEL_LABELS]
+    models = _models_in(frame)
+    frame = frame[[c for c in frame.columns if c not in MODEL_LABELS] + models]
     return tables.style_table(
         frame,
         currency=ws.currency,

@@ -108,6 +108,16 @@ def test_tables_show_codes_as_words(sample_workspace):
         assert f">{readable(code)}<" in channels
 
 
+def test_heat_map_orders_models_as_the_table(sample_workspace):
+    chart = report.plot_shares(sample_workspace, "channel").to_dict()
+    html = report.comparison_table(sample_workspace, "channel").to_html()
+    labels = list(report.MODEL_LABELS.values())
+
+    assert chart["encoding"]["x"]["sort"] == labels
+    places = [html.index(f">{label}<") for label in labels]
+    assert places == sorted(places)
+
+
 def test_answer_cards_name_the_top_count():
     ws = SimpleNamespace(
         headline={
