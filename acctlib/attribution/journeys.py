@@ -479,10 +479,21 @@ def excluded_touch_note(excluded: pd.DataFrame, as_of: dt.date) -> str | None:
     if revenue.empty:
         return None
     parts = [
-        f"{int(row.touches):,} {row.reason}"
+        f"{int(row.touches):,} {_EXCLUSION_PHRASES.get(row.reason, row.reason)}"
         for row in revenue.sort_values("reason").itertuples()
     ]
+    total = int(revenue["touches"].sum())
+    noun, earn = ("touch", "it earns") if total == 1 else ("touches", "they earn")
     return (
-        f"Attribution: of the touches known on {as_of.isoformat()}, none of "
-        f"these joined a won journey: {'; '.join(parts)}."
+        f"Attribution: {total:,} {noun} known on {as_of.isoformat()} joined "
+        f"no won deal's journey, so {earn} no won-revenue credit: "
+        f"{'; '.join(parts)}."
     )
+
+
+# The reasons of count_excluded_touches as the run notes word them.
+_EXCLUSION_PHRASES = {
+    "after last close": "after the account's last won deal closed",
+    "no opportunity": "at accounts without a won deal",
+    "outside window": "outside every won deal's lookback window",
+}

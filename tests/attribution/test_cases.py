@@ -60,7 +60,11 @@ def test_two_deals_event_outside_window(two_deals):
         {"kind": "revenue", "reason": "outside window", "touches": 1}
     ]
     note = excluded_touch_note(two_deals.excluded_touches, AS_OF)
-    assert "1 outside window" in note
+    assert note == (
+        "Attribution: 1 touch known on 2024-12-31 joined no won deal's journey, "
+        "so it earns no won-revenue credit: 1 outside every won deal's "
+        "lookback window."
+    )
 
 
 def test_excluded_touches_per_kind_and_reason():
