@@ -14,9 +14,14 @@ from typing import Any
 
 from acctlib import schema
 from acctlib.errors import ParameterError
+from acctlib.intake.mapped import PROFILE_PATH
 
-# Keys that intake reads from every profile, whatever its adapter.
-COMMON_KEYS = frozenset({"name", "adapter", "description", "stage_map", "rates_file"})
+# Keys that intake reads from every profile, whatever its adapter. The
+# loader adds PROFILE_PATH (the profile's file) to a profile it returns, so
+# a profile written back to YAML from one may carry it.
+COMMON_KEYS = frozenset(
+    {"name", "adapter", "description", "stage_map", "rates_file", PROFILE_PATH}
+)
 
 # Further top-level keys that each adapter reads.
 ADAPTER_KEYS: dict[str, frozenset[str]] = {
