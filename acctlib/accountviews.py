@@ -15,8 +15,8 @@ import pandas as pd
 from IPython.display import HTML
 
 from acctlib import accountcharts, charts, engine, tables
-from acctlib.keyaccounts import count_gap_accounts
 from acctlib.labels import WON_PLUS_WEIGHTED_OPEN_ACV, readable_column
+from acctlib.summary import count_gap_accounts
 from acctlib.tiering import TIER_LABELS
 from acctlib.views import kpi_cards, note
 from acctlib.workspace import Workspace

@@ -22,6 +22,7 @@ from acctlib import engine, tables
 from acctlib.accountstate import store_typed
 from acctlib.asof import as_of_cutoff
 from acctlib.labels import readable
+from acctlib.summary import count_gap_accounts
 
 logger = logging.getLogger(__name__)
 
@@ -170,14 +171,6 @@ def find_coverage_gaps(
     gaps = pd.concat(frames, ignore_index=True)
     columns = ["account_id", "name", "tier_label", "owner", "gap"]
     return gaps.sort_values(["gap", "account_id"])[columns].reset_index(drop=True)
-
-
-def count_gap_accounts(gaps: pd.DataFrame) -> int:
-    """Return how many accounts have at least one coverage gap.
-
-    ``gaps`` has a row per gap, and an account can have several.
-    """
-    return int(gaps["account_id"].nunique())
 
 
 def prepare_key_accounts(context: Any) -> None:

@@ -21,9 +21,9 @@ import pandas as pd
 from acctlib import (
     accountmap,
     engine,
-    keyaccounts,
     progression,
     schema,
+    summary,
     tiering,
     tiermovement,
 )
@@ -276,7 +276,7 @@ def _recompute_summaries(context: Any) -> None:
     context.headline["accounts_expansion_ready"] = int(health["expansion_ready"].sum())
     if "coverage_gaps" in frames:
         gaps = frames["coverage_gaps"]
-        context.headline["coverage_gaps"] = keyaccounts.count_gap_accounts(gaps)
+        context.headline["coverage_gaps"] = summary.count_gap_accounts(gaps)
 
     context.store(
         "tier_shares",

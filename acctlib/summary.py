@@ -93,3 +93,11 @@ def summarize_value_by_segment(
     )
     grouped["value"] = grouped["value"].round(2)
     return grouped.sort_values(["segment", "status"]).reset_index(drop=True)
+
+
+def count_gap_accounts(gaps: pd.DataFrame) -> int:
+    """Return how many accounts have at least one coverage gap.
+
+    ``gaps`` has a row per gap, and an account can have several.
+    """
+    return int(gaps["account_id"].nunique())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from acctlib import keyaccounts
+from acctlib import keyaccounts, summary
 
 
 def test_marketing_text_shows_channel_words():
@@ -78,4 +78,4 @@ def test_gap_count_counts_accounts():
         }
     )
 
-    assert keyaccounts.count_gap_accounts(gaps) == 2
+    assert summary.count_gap_accounts(gaps) == 2

@@ -24,7 +24,7 @@ import pandas as pd
 from acctlib import parallel
 from acctlib.asof import OpportunityHistory, isin_values
 from acctlib.forecast import labels
-from acctlib.forecast.labels import METHOD_LABELS, lower_first
+from acctlib.forecast.labels import LOW_COVERAGE, METHOD_LABELS, lower_first
 from acctlib.forecast.methods import ForecastSettings, compute_forecasts
 from acctlib.forecast.periods import add_months, horizon_window, last_complete_month
 from acctlib.forecast.state import (
@@ -379,9 +379,6 @@ def _describe_unrankable(
 
 # Below this many backtested month-ends the ranking of methods is shaky.
 FEW_CUTOFFS = 6
-# A P10 to P90 range should hold the actual figure 8 times in 10; below this
-# share of month-ends the range understates the uncertainty.
-LOW_COVERAGE = 0.65
 # A WAPE above this means even the best method missed by more than half.
 ROUGH_WAPE = 0.5
 

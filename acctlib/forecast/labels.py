@@ -24,6 +24,12 @@ MODEL_LABELS = {
 }
 
 
+# A P10 to P90 range should hold the actual figure 8 times in 10; below this
+# share of month-ends the range understates the uncertainty. The backtest's
+# sentences and the report's range card both read it.
+LOW_COVERAGE = 0.65
+
+
 def lower_first(label: str) -> str:
     """Lower-case a label's first letter only, so "(ETS)" keeps its capitals."""
     return label[:1].lower() + label[1:]

@@ -12,8 +12,8 @@ import altair as alt
 import pandas as pd
 
 from acctlib import charts, tables, views
-from acctlib.forecast import backtest
 from acctlib.forecast.labels import (
+    LOW_COVERAGE,
     METHOD_LABELS,
     MODEL_LABELS,
     describe_missing_backtest,
@@ -325,11 +325,12 @@ def range_caveat(headline: dict) -> str:
     """Return a warning for a forecast range too narrow in the backtest, or "".
 
     A P10 to P90 range should hold actual bookings about 8 times in 10. One
-    that held them less often than :data:`backtest.LOW_COVERAGE` understates
-    the uncertainty, and the range card shows this warning under it.
+    that held them less often than
+    :data:`~acctlib.forecast.labels.LOW_COVERAGE` understates the
+    uncertainty, and the range card shows this warning under it.
     """
     coverage, cutoffs = headline.get("coverage"), headline.get("coverage_cutoffs")
-    if coverage is None or not cutoffs or coverage >= backtest.LOW_COVERAGE:
+    if coverage is None or not cutoffs or coverage >= LOW_COVERAGE:
         return ""
     within = round(coverage * cutoffs)
     return (
