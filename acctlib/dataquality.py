@@ -37,6 +37,7 @@ from acctlib import tables
 from acctlib.intake import Intake
 from acctlib.intake.dedupe import AUDIT_COLUMNS
 from acctlib.intake.hubspot import compute_account_amounts
+from acctlib.intake.quality import OUTLIER_CHECK
 from acctlib.intake.stagelint import LINT_COLUMNS
 
 logger = logging.getLogger(__name__)
@@ -496,6 +497,12 @@ def executive_highlights(ws: Any) -> list[HTML]:
     if errors:
         stages = "stage is" if errors == 1 else "stages are"
         notes.append(f"{errors} {stages} missing from the stage map.")
+    # An outlier amount can make up most of a headline figure, so the summary
+    # names it beside those figures rather than only on the data-quality page.
+    findings = ws.table("dq_findings")
+    if "check" in findings.columns:
+        outliers = findings.loc[findings["check"] == OUTLIER_CHECK, "message"]
+        notes.extend(f"Deals: {message}" for message in outliers)
     return [_note(text) for text in notes]
 
 

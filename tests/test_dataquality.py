@@ -147,6 +147,22 @@ def test_highlights_count_missing_stages(errors, expected):
     assert f'<p class="note">{expected}</p>' in [note.data for note in notes]
 
 
+def test_highlights_name_outlier_amounts():
+    ws = _StageLintWorkspace(0)
+    message = "1 deal with an amount over 10,000 times the median deal amount."
+    ws.frames["dq_findings"] = pd.DataFrame(
+        {
+            "check": ["outlier amount", "closed before created"],
+            "message": [message, "x"],
+        }
+    )
+
+    notes = [note.data for note in dataquality.executive_highlights(ws)]
+
+    assert f'<p class="note">Deals: {message}</p>' in notes
+    assert not any("x</p>" in note for note in notes)
+
+
 class _FindingsWorkspace:
     """A workspace stub whose ``dq_findings`` are those of ``check_as_of``."""
 

@@ -150,14 +150,19 @@ def check_opportunities(
         )
     )
     outliers, median = _outlier_amounts(opportunities["amount"])
+    largest = opportunities.loc[outliers].nlargest(1, "amount")
+    example = "".join(
+        f"; the largest is deal {row.opportunity_id} at {row.amount:,.2f}"
+        for row in largest.itertuples()
+    )
     findings.append(
         _finding(
-            "outlier amount",
+            OUTLIER_CHECK,
             outliers,
             opportunities,
             f"with an amount over {OUTLIER_FACTOR:,} times the median deal "
-            f"amount ({median:,.2f}), kept as exported; check the units and "
-            "currency of such amounts",
+            f"amount ({median:,.2f}), kept as exported{example}. Check the "
+            "units and currency of such amounts",
         )
     )
     findings.append(
@@ -188,6 +193,8 @@ def check_opportunities(
     return pd.DataFrame(findings, columns=FINDING_COLUMNS)
 
 
+OUTLIER_CHECK = "outlier amount"
+"""Check name of deals whose amount dwarfs the rest, which can swamp every total."""
 OUTLIER_FACTOR = 10_000
 """Multiple of the median positive amount above which a deal is an outlier."""
 OUTLIER_MIN_DEALS = 20
