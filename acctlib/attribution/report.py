@@ -391,7 +391,10 @@ def top_campaigns_table(ws, n: int = 15) -> object:
 def rank_correlation_table(ws) -> object:
     """Return the Spearman rank correlation of channel shares between models."""
     frame = ws.table("attribution_rank_correlation")
-    models = [c for c in frame.columns if c != "model"]
+    models = _models_in(frame)
+    present = set(frame["model"])
+    order = [model for model in MODEL_LABELS if model in present]
+    frame = frame.set_index("model").loc[order, models].reset_index()
     frame = frame.assign(model=frame["model"].map(_model_label))
     return tables.style_table(
         frame.round(2),

@@ -118,6 +118,16 @@ def test_heat_map_orders_models_as_the_table(sample_workspace):
     assert places == sorted(places)
 
 
+def test_correlation_table_orders_models(sample_workspace):
+    html = report.rank_correlation_table(sample_workspace).to_html()
+    head, body = html.split("<tbody>")
+    labels = list(report.MODEL_LABELS.values())
+
+    for part in (head, body):
+        places = [part.index(f">{label}<") for label in labels]
+        assert places == sorted(places)
+
+
 def test_answer_cards_name_the_top_count():
     ws = SimpleNamespace(
         headline={
