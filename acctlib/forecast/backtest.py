@@ -311,15 +311,19 @@ def describe_best_method(
     best = ranked.iloc[0]
     if float(best["wape"]) > UNRANKABLE_WAPE:
         return _describe_unrankable(best, horizon_months, cutoffs_requested)
+    runner_up = ranked.iloc[1] if len(ranked) > 1 else None
+    # Scores equal to the percentage point read as a tie, not as a winner.
+    tied = runner_up is not None and float(runner_up["wape"]) <= UNRANKABLE_WAPE
+    tied = tied and round((runner_up["wape"] - best["wape"]) * 100) == 0
+    standing = "tied for the most accurate" if tied else "the most accurate"
     sentence = (
         f"{_scored_span(int(best['cutoffs']), cutoffs_requested)}, the "
-        f"{lower_first(best['label'])} forecast has been the most accurate for this "
+        f"{lower_first(best['label'])} forecast has been {standing} for this "
         f"business: its forecasts of the next {horizon_months} months' bookings "
         f"were off by {best['wape']:.0%} of actual bookings (WAPE)"
     )
-    if len(ranked) == 1:
+    if runner_up is None:
         return sentence + "."
-    runner_up = ranked.iloc[1]
     runner_up_text = (
         f"the {lower_first(runner_up['label'])} forecast ({runner_up['wape']:.0%})"
     )

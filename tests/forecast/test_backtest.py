@@ -299,6 +299,9 @@ def test_sentence_for_a_tie():
         }
     )
     sentence = describe_best_method(accuracy, 3)
+    assert "the account-based forecast has been tied for the most accurate" in (
+        sentence
+    )
     assert sentence.endswith(
         "level with the next best, the stage-weighted pipeline forecast (76%)."
     )
