@@ -331,6 +331,8 @@ MOSTLY_FAILED_SHARE = 0.5
 MOSTLY_FAILED_MIN_CELLS = 20
 """Fewest failed cells that stop intake; fewer are only blanked, as in a small file."""
 
+# The kinds whose mostly failed columns stop intake, with what to do when
+# the profile declares no option that reads them.
 _FORMAT_HINTS = {
     "amount": (
         "If the file writes amounts such as 1.234,50 or $1,200, read it "
@@ -348,6 +350,17 @@ _FORMAT_HINTS = {
 _FORMAT_HINTS["timestamp"] = _FORMAT_HINTS["date"]
 
 
+def stops_when_mostly_failed(column: schema.ColumnSpec) -> bool:
+    """Tell whether ``column`` stops intake when most of its cells fail.
+
+    Only amounts, dates and timestamps do, because blanking or rejecting
+    all of them silently leaves a report without bookings or dates. Other
+    kinds, such as an ``employees`` column of ranges like ``51-200``, are
+    blanked or rejected cell by cell, whatever their share.
+    """
+    return column.kind in _FORMAT_HINTS
+
+
 def _check_mostly_failed(
     raw: RawTable, frame: pd.DataFrame, column: schema.ColumnSpec, result: Parsed
 ) -> None:
@@ -355,8 +368,11 @@ def _check_mostly_failed(
 
     Such a column is in another format than the one read, such as decimal
     commas or day-first dates in a canonical file. Blanking every cell
-    would leave a report of zero bookings that looks valid.
+    would leave a report of zero bookings that looks valid. Only the
+    columns that :func:`stops_when_mostly_failed` covers raise.
     """
+    if not stops_when_mostly_failed(column):
+        return
     failed = int(result.failed.sum())
     if failed < MOSTLY_FAILED_MIN_CELLS:
         return
@@ -368,9 +384,7 @@ def _check_mostly_failed(
     row = int(frame.at[first, ROW])
     value = frame.at[first, column.name]
     reason = result.errors[first]
-    hint = _FORMAT_HINTS.get(
-        column.kind, "Correct the column, or map it through a profile that reads it"
-    )
+    hint = _FORMAT_HINTS[column.kind]
     raise InputError(
         f"{raw.file}, {_column_phrase(column.name, raw.headers)}: {failed:,} of "
         f"{filled:,} values could not be read, so the column is in another "

@@ -1475,3 +1475,18 @@ def test_few_failed_cells_are_blanked(tmp_path):
     intake = load(tmp_path)
 
     assert intake.quarantine.count_blanked("opportunities") == 3
+
+
+def test_integer_column_of_ranges_is_blanked(tmp_path):
+    """An integer column of ranges is blanked, however many cells fail."""
+    accounts = [
+        {**ACCOUNT_ROW, "account_id": f"A{number}", "employees": "51-200"}
+        for number in range(1, 26)
+    ]
+    write_source(tmp_path, accounts=accounts)
+
+    intake = load(tmp_path)
+
+    assert len(intake.tables["accounts"]) == 25
+    assert intake.tables["accounts"]["employees"].isna().all()
+    assert intake.quarantine.count_blanked("accounts") == 25
