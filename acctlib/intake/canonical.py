@@ -350,6 +350,28 @@ _FORMAT_HINTS = {
 _FORMAT_HINTS["timestamp"] = _FORMAT_HINTS["date"]
 
 
+# The parser option that reads each kind, and what to do when the profile
+# declares it and it still fails.
+_FORMAT_OPTIONS = {
+    "amount": "locale",
+    "date": "date_format",
+    "timestamp": "date_format",
+}
+_DECLARED_FORMAT_HINTS = {
+    "amount": (
+        "Correct the locale to the one the file writes, such as de-DE for "
+        "1.234,50 (see Source profiles in the README), or convert the "
+        "column to plain decimals such as 1234.50"
+    ),
+    "date": (
+        "Correct the date_format to the form the file writes, such as "
+        '"%d/%m/%Y" or day-first (see Source profiles in the README), or '
+        "convert the column to ISO dates such as 2025-12-31"
+    ),
+}
+_DECLARED_FORMAT_HINTS["timestamp"] = _DECLARED_FORMAT_HINTS["date"]
+
+
 def stops_when_mostly_failed(column: schema.ColumnSpec) -> bool:
     """Tell whether ``column`` stops intake when most of its cells fail.
 
@@ -359,6 +381,20 @@ def stops_when_mostly_failed(column: schema.ColumnSpec) -> bool:
     blanked or rejected cell by cell, whatever their share.
     """
     return column.kind in _FORMAT_HINTS
+
+
+def _format_hint(kind: str, options: Mapping[str, Any]) -> str:
+    """Return what to do about a column of ``kind`` in another format."""
+    option = _FORMAT_OPTIONS[kind]
+    declared = options.get(option)
+    if not declared:
+        return _FORMAT_HINTS[kind]
+    if isinstance(declared, list | tuple):
+        declared = "[" + ", ".join(str(item) for item in declared) + "]"
+    return (
+        f"The source profile declares {option}: {declared}, which does not "
+        f"read these values. {_DECLARED_FORMAT_HINTS[kind]}"
+    )
 
 
 def _check_mostly_failed(
@@ -384,7 +420,7 @@ def _check_mostly_failed(
     row = int(frame.at[first, ROW])
     value = frame.at[first, column.name]
     reason = result.errors[first]
-    hint = _FORMAT_HINTS[column.kind]
+    hint = _format_hint(column.kind, raw.parser_options(column.name))
     raise InputError(
         f"{raw.file}, {_column_phrase(column.name, raw.headers)}: {failed:,} of "
         f"{filled:,} values could not be read, so the column is in another "

@@ -20,7 +20,9 @@ import pytest
 from acctlib import schema
 from acctlib.errors import InputError
 from acctlib.intake import Intake, load_source
+from acctlib.intake.canonical import RawTable, canonicalize
 from acctlib.intake.files import csv_row_numbers
+from acctlib.intake.quarantine import Quarantine
 from acctlib.params import resolve_params
 
 ACCOUNT_ROW = {
@@ -1490,3 +1492,45 @@ def test_integer_column_of_ranges_is_blanked(tmp_path):
     assert len(intake.tables["accounts"]) == 25
     assert intake.tables["accounts"]["employees"].isna().all()
     assert intake.quarantine.count_blanked("accounts") == 25
+
+
+def raw_opportunities(column: str, values: list[str], **options) -> RawTable:
+    rows = [
+        {**OPPORTUNITY_ROW, "opportunity_id": f"O{number}", column: value}
+        for number, value in enumerate(values, start=1)
+    ]
+    frame = pd.DataFrame(rows, dtype="str")
+    return RawTable("opportunities", "deals.csv", frame, options=options)
+
+
+def test_declared_locale_named_in_hint():
+    raw = raw_opportunities(
+        "amount", ["29.770,00"] * 25, notation="export", locale="en-US"
+    )
+
+    with pytest.raises(InputError, match="25 of 25 values could not be read") as error:
+        canonicalize(raw, Quarantine(), {})
+
+    message = str(error.value)
+    assert "The source profile declares locale: en-US" in message
+    assert "Correct the locale" in message
+    assert "read it through a profile" not in message
+
+
+@pytest.mark.parametrize(
+    ("date_format", "named"),
+    [("%d/%m/%Y", "%d/%m/%Y"), (["%d/%m/%Y", "%m-%d-%Y"], "[%d/%m/%Y, %m-%d-%Y]")],
+)
+def test_declared_date_format_named_in_hint(date_format, named):
+    raw = raw_opportunities(
+        "close_date", ["31.12.2025"] * 25, notation="export", date_format=date_format
+    )
+
+    with pytest.raises(InputError, match="25 of 25 values could not be read") as error:
+        canonicalize(raw, Quarantine(), {})
+
+    message = str(error.value)
+    assert f"The source profile declares date_format: {named}," in message
+    assert "Correct the date_format" in message
+    assert "read it through a profile" not in message
+    assert error.value.column == "close_date"
