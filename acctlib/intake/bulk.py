@@ -10,15 +10,17 @@ it to this module as a :class:`BulkRawTable` instead of reading it, and
 2. parses every column with SQL that follows the pandas parsers: text and
    IDs are trimmed and blanks become missing; timestamps are ISO 8601 and
    naive values are taken as UTC;
-3. rejects, per row and in column order, the first cell that does not
+3. stops, as the pandas path does, when most non-empty cells of a
+   timestamp column fail to parse;
+4. rejects, per row and in column order, the first cell that does not
    parse, then duplicate primary keys (the first row is kept), then empty
    required cells and values outside the allowed list, then references to
    accounts that intake did not accept;
-4. records every rejected row in the quarantine with its file, 1-based data
+5. records every rejected row in the quarantine with its file, 1-based data
    row, column, value and the same reason the pandas path gives, which
    names a column by the file's header where :attr:`RawTable.headers` maps
    it onto another one;
-5. keeps the accepted rows in the in-memory DuckDB database of the check
+6. keeps the accepted rows in the in-memory DuckDB database of the check
    and returns a :class:`BulkTable` that owns it.
 
 In a build the accepted rows never reach pandas. The workspace copies
@@ -46,10 +48,13 @@ from acctlib.intake.canonical import (
     RawTable,
     column_label,
     duplicate_key_advice,
+    is_mostly_failed,
     key_label,
     missing_columns_phrase,
+    mostly_failed_error,
     reason_prefix,
     rejected_reference_reason,
+    stops_when_mostly_failed,
     unknown_reference_reason,
 )
 from acctlib.intake.files import (
@@ -132,7 +137,8 @@ def validate_bulk_table(
     con = _connect()
     try:
         raw_query = _load_raw(con, path, spec, headers)
-        _parse(con, spec)
+        failable = _parse(con, spec)
+        _check_mostly_failed(con, raw, spec, failable, headers)
         parents = _register_parents(con, spec, tables, quarantine, headers)
         _flag_rejections(con, spec, parents, headers)
         _record_rejections(con, spec, raw.file, quarantine)
@@ -261,14 +267,20 @@ def _delimiter(con, path: Path) -> str:
     return con.execute(f"SELECT Delimiter FROM sniff_csv('{quoted}')").fetchall()[0][0]
 
 
-def _parse(con, spec: schema.TableSpec) -> None:
-    """Create ``parsed``: typed columns plus ``_bad_<column>`` parse flags."""
+def _parse(con, spec: schema.TableSpec) -> list[schema.ColumnSpec]:
+    """Create ``parsed``: typed columns plus ``_bad_<column>`` parse flags.
+
+    Returns the columns whose cells can fail to parse.
+    """
     types = dict(
         con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall()
     )
     selects = ["_row"]
+    failable = []
     for column in spec.columns:
         value, failed = _parse_expression(column, types[column.name])
+        if failed != "false":
+            failable.append(column)
         selects.append(f'{value} AS "{column.name}"')
         selects.append(f'{failed} AS "_bad_{column.name}"')
         if column.kind == "timestamp":
@@ -277,6 +289,58 @@ def _parse(con, spec: schema.TableSpec) -> None:
     # A table, not a view: the checks scan it several times, and parsing
     # 15 million rows once is cheaper than parsing them on every scan.
     con.execute(f"CREATE TABLE parsed AS SELECT {', '.join(selects)} FROM raw")
+    return failable
+
+
+def _check_mostly_failed(
+    con,
+    raw: BulkRawTable,
+    spec: schema.TableSpec,
+    failable: list[schema.ColumnSpec],
+    headers: Mapping[str, str],
+) -> None:
+    """Raise when most non-empty cells of a timestamp column fail to parse.
+
+    This is the rule and the error of the pandas path. One scan of
+    ``parsed`` counts the failed and the non-empty cells of every column in
+    ``failable`` that the rule covers, with the first failed row. The raw
+    value of that row is read only when the rule fires.
+    """
+    columns = [column for column in failable if stops_when_mostly_failed(column)]
+    if not columns:
+        return
+    aggregates = []
+    for column in columns:
+        bad = _sql_name(f"_bad_{column.name}")
+        # A cell is non-empty when it parsed or failed; see _parse_expression.
+        aggregates += [
+            f"count(*) FILTER (WHERE {bad})",
+            f"count({_sql_name(column.name)}) + count(*) FILTER (WHERE {bad})",
+            f"min(_row) FILTER (WHERE {bad})",
+        ]
+    counts = con.execute(f"SELECT {', '.join(aggregates)} FROM parsed").fetchall()[0]
+    for index, column in enumerate(columns):
+        failed, filled, row = counts[3 * index : 3 * index + 3]
+        if not is_mostly_failed(failed, filled):
+            continue
+        value, day = con.execute(
+            f"SELECT r.{_sql_name(column.name)}, p.{_sql_name(f'_day_{column.name}')} "
+            "FROM raw r JOIN parsed p USING (_row) WHERE _row = ?",
+            [row],
+        ).fetchall()[0]
+        reason = (
+            _parse_reason(column)
+            if day is None
+            else IMPOSSIBLE_DAY.format(kind=column.kind, day=day)
+        )
+        raise mostly_failed_error(
+            raw.file,
+            column,
+            headers,
+            raw.parser_options(column.name),
+            (failed, filled),
+            (int(row), value, reason),
+        )
 
 
 def _parse_expression(column: schema.ColumnSpec, source_type: str) -> tuple[str, str]:

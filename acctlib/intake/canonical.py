@@ -383,6 +383,40 @@ def stops_when_mostly_failed(column: schema.ColumnSpec) -> bool:
     return column.kind in _FORMAT_HINTS
 
 
+def is_mostly_failed(failed: int, filled: int) -> bool:
+    """Tell whether ``failed`` of ``filled`` non-empty cells are enough to stop."""
+    return failed >= MOSTLY_FAILED_MIN_CELLS and failed >= MOSTLY_FAILED_SHARE * filled
+
+
+def mostly_failed_error(
+    file: str,
+    column: schema.ColumnSpec,
+    headers: Mapping[str, str | None],
+    options: Mapping[str, Any],
+    counts: tuple[int, int],
+    example: tuple[int, object, str],
+) -> InputError:
+    """Return the error that stops intake on a column in another format.
+
+    ``counts`` is the failed and the non-empty cells of the column, and
+    ``example`` the 1-based data row, raw value and parser reason of its
+    first failed cell. ``options`` is the column's parser options, so that
+    the hint names a ``locale`` or ``date_format`` the profile declares.
+    """
+    failed, filled = counts
+    row, value, reason = example
+    hint = _format_hint(column.kind, options)
+    return InputError(
+        f"{file}, {_column_phrase(column.name, headers)}: {failed:,} of "
+        f"{filled:,} values could not be read, so the column is in another "
+        f"format than expected; row {row} has {value!r} ({reason}). {hint}",
+        file=file,
+        column=column.name,
+        row=row,
+        value=str(value),
+    )
+
+
 def _format_hint(kind: str, options: Mapping[str, Any]) -> str:
     """Return what to do about a column of ``kind`` in another format."""
     option = _FORMAT_OPTIONS[kind]
@@ -414,21 +448,21 @@ def _check_mostly_failed(
         return
     text = frame[column.name].astype("string").str.strip()
     filled = int(text.fillna("").ne("").sum())
-    if failed < MOSTLY_FAILED_SHARE * filled:
+    if not is_mostly_failed(failed, filled):
         return
     first = result.failed.idxmax()
-    row = int(frame.at[first, ROW])
-    value = frame.at[first, column.name]
-    reason = result.errors[first]
-    hint = _format_hint(column.kind, raw.parser_options(column.name))
-    raise InputError(
-        f"{raw.file}, {_column_phrase(column.name, raw.headers)}: {failed:,} of "
-        f"{filled:,} values could not be read, so the column is in another "
-        f"format than expected; row {row} has {value!r} ({reason}). {hint}",
-        file=raw.file,
-        column=column.name,
-        row=row,
-        value=str(value),
+    example = (
+        int(frame.at[first, ROW]),
+        frame.at[first, column.name],
+        str(result.errors[first]),
+    )
+    raise mostly_failed_error(
+        raw.file,
+        column,
+        raw.headers,
+        raw.parser_options(column.name),
+        (failed, filled),
+        example,
     )
 
 

@@ -501,3 +501,39 @@ def test_bulk_late_rejection_names_export_header(tmp_path):
     assert reasons[0].startswith(
         'column "Account ID" (account_id) not found in accounts'
     )
+
+
+@pytest.mark.parametrize("written", ["11/04/2023 13:45", "2024-02-30T10:00:00Z"])
+def test_bulk_mostly_failed_timestamps_stop(source, written):
+    """Bulk intake stops on a timestamp column in another format, as pandas does."""
+    touches = [touch("T1"), touch("T2")]
+    touches += [touch(f"T{number}", occurred_at=written) for number in range(3, 28)]
+    write_csv(source / "touchpoints.csv", touches)
+
+    with pytest.raises(InputError) as bulk_error:
+        load(source, 0)
+    with pytest.raises(InputError) as pandas_error:
+        load(source, -1)
+
+    message = str(bulk_error.value)
+    assert "column occurred_at: 25 of 27 values could not be read" in message
+    assert f"row 3 has '{written}'" in message
+    assert "date_format: day-first" in message
+    assert message == str(pandas_error.value)
+    assert bulk_error.value.column == "occurred_at"
+    assert bulk_error.value.row == 3
+    assert bulk_error.value.value == written
+
+
+def test_bulk_few_failed_timestamps_rejected(source):
+    """Fewer than 20 failed timestamps reject their rows without stopping."""
+    touches = [touch(f"T{number}") for number in range(1, 21)]
+    touches += [
+        touch(f"T{number}", occurred_at="11/04/2023 13:45") for number in range(21, 40)
+    ]
+    write_csv(source / "touchpoints.csv", touches)
+
+    rejected = rejected_touches(load(source, 0))
+
+    assert len(rejected) == 19
+    assert set(rejected["column"]) == {"occurred_at"}
