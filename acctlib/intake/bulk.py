@@ -476,7 +476,7 @@ def _flag_rejections(
     )
     duplicate = "(_first_row IS NOT NULL AND _row > _first_row)"
     advice = _sql_text(duplicate_key_advice(key))
-    duplicate_label = _sql_text(f"duplicate {key_label(key, headers)}")
+    duplicate_label = _sql_text(f"duplicate value of {key_label(key, headers)}")
     reason = (
         f"{duplicate_label} || '; first seen on row ' || _first_row || '; ' || {advice}"
     )

@@ -654,7 +654,7 @@ def _reject_duplicate_keys(
         advice = duplicate_key_advice(key)
         reasons = frame.loc[duplicated, key].apply(
             lambda values: (
-                f"duplicate {label}; first seen on row "
+                f"duplicate value of {label}; first seen on row "
                 f"{first_rows.loc[_key_value(values, key)]}; {advice}"
             ),
             axis=1,
@@ -687,7 +687,8 @@ def _keep_latest_versions(
         label = key_label(key, headers)
         reasons = ordered.loc[older, key].apply(
             lambda values: (
-                f"older version of {label} {'/'.join(map(str, values))}; "
+                f"older version of the row with {label} "
+                f"{'/'.join(map(str, values))}; "
                 f"kept row {latest_rows.loc[_key_value(values, key)]}, "
                 "modified later"
             ),

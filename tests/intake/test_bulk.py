@@ -156,8 +156,8 @@ def test_bulk_rejections_by_hand(source):
     assert bulk_accepted_ids(source) == ["T1", "T2", "T3", "T4"]
     assert rejected.loc[4, "reason"].startswith("invalid timestamp")
     assert rejected.loc[5, "reason"] == (
-        "duplicate touch_id; first seen on row 1; remove or merge the repeated "
-        "rows, or export one row per touch_id"
+        "duplicate value of touch_id; first seen on row 1; remove or merge the "
+        "repeated rows, or export one row per touch_id"
     )
     assert rejected.loc[6, "reason"] == "channel is empty but required"
     assert rejected.loc[7, "column"] == "function"
@@ -456,7 +456,7 @@ def test_bulk_reasons_name_export_headers(tmp_path):
         'column "Occurred At" (occurred_at): invalid timestamp'
     )
     assert rejected.loc[5, "reason"].startswith(
-        'duplicate column "Touch ID" (touch_id); first seen on row 1'
+        'duplicate value of column "Touch ID" (touch_id); first seen on row 1'
     )
     assert rejected.loc[6, "reason"] == (
         'column "Channel" (channel) is empty but required'

@@ -176,7 +176,7 @@ INVALID_ROW_CASES = [
         {"name": "Acme again"},
         "account_id",
         "A1",
-        r"^duplicate account_id; first seen on row 1; remove or merge the "
+        r"^duplicate value of account_id; first seen on row 1; remove or merge the "
         r"repeated rows, or export one row per account_id$",
         id="duplicate-account-id",
     ),
@@ -185,7 +185,7 @@ INVALID_ROW_CASES = [
         {"channel": "email"},
         "touch_id",
         "T1",
-        r"^duplicate touch_id; first seen on row 1; remove or merge the "
+        r"^duplicate value of touch_id; first seen on row 1; remove or merge the "
         r"repeated rows, or export one row per touch_id$",
         id="duplicate-touch-id",
     ),
@@ -194,8 +194,8 @@ INVALID_ROW_CASES = [
         {"amount": "300"},
         "account_id",
         "A1",
-        r"^duplicate account_id/month; first seen on row 1; remove or merge the "
-        r"repeated rows, or export one row per account_id and month$",
+        r"^duplicate value of account_id/month; first seen on row 1; remove or merge "
+        r"the repeated rows, or export one row per account_id and month$",
         id="duplicate-revenue-month",
     ),
     pytest.param(
@@ -637,8 +637,8 @@ def test_duplicate_key_keeps_first_row(tmp_path):
     quarantined = rejected(intake, "accounts")
     assert quarantined["row"].tolist() == [3]
     assert quarantined["reason"].tolist() == [
-        "duplicate account_id; first seen on row 1; remove or merge the repeated "
-        "rows, or export one row per account_id"
+        "duplicate value of account_id; first seen on row 1; remove or merge the "
+        "repeated rows, or export one row per account_id"
     ]
 
 

@@ -241,7 +241,7 @@ def test_bad_account_cells_name_columns(tmp_path: Path) -> None:
     assert rejected.loc[2, "column"] == "annual_revenue"
     assert rejected.loc[2, "reason"].startswith('column "revenue" (annual_revenue): ')
     assert rejected.loc[3, "reason"].startswith(
-        'duplicate column "account" (account_id); first seen on row 1'
+        'duplicate value of column "account" (account_id); first seen on row 1'
     )
 
 

@@ -102,7 +102,11 @@ def test_repeated_lead_names_mql_id(tmp_path: Path) -> None:
 
     bad = rejected(intake, "accounts")
     assert list(bad["row"]) == [4]
-    assert bad["reason"].iloc[0].startswith('duplicate column "mql_id" (account_id)')
+    assert (
+        bad["reason"]
+        .iloc[0]
+        .startswith('duplicate value of column "mql_id" (account_id)')
+    )
 
 
 def test_usd_report_needs_rates(tmp_path: Path) -> None:

@@ -137,8 +137,9 @@ def test_duplicate_key_names_header(tmp_path: Path) -> None:
     assert list(bad["row"]) == [2]
     assert bad["column"].iloc[0] == "opportunity_id"
     assert bad["reason"].iloc[0] == (
-        'duplicate column "Opportunity ID" (opportunity_id); first seen on row 1; '
-        "remove or merge the repeated rows, or export one row per opportunity_id"
+        'duplicate value of column "Opportunity ID" (opportunity_id); first seen on '
+        "row 1; remove or merge the repeated rows, or export one row per "
+        "opportunity_id"
     )
 
 
