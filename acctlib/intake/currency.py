@@ -455,9 +455,12 @@ def _convert_with_rates(
     )
     query = pd.DataFrame(
         {"date": when.astype("datetime64[us]"), "currency": currency, "_i": rows.index}
-    ).sort_values("date")
+    ).sort_values("date", kind="stable")
+    # merge_asof needs both tables sorted by the "on" key, and load_rates
+    # returns the rates sorted by currency first.
+    by_date = rates.sort_values("date", kind="stable", ignore_index=True)
     matched = pd.merge_asof(
-        query, rates, on="date", by="currency", direction="backward"
+        query, by_date, on="date", by="currency", direction="backward"
     ).set_index("_i")
     missing = matched["rate"].isna()
     if missing.any():

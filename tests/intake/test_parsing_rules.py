@@ -234,6 +234,33 @@ def test_currency_rates_table(tmp_path: Path) -> None:
     assert intake.currency_basis["report_currency"] == "USD"
 
 
+def test_currency_rates_for_several_currencies(tmp_path: Path) -> None:
+    """Rates of two currencies on two dates each convert at the dated rate."""
+    csv = (
+        "Opportunity ID,Account ID,Stage,Amount,Currency,Close Date\n"
+        "O1,A1,Closed Won,1000,EUR,2021-06-30\n"
+        "O2,A1,Closed Won,1000,EUR,2024-06-30\n"
+        "O3,A2,Closed Won,1000,GBP,2021-06-30\n"
+        "O4,A2,Closed Won,1000,GBP,2024-01-01\n"
+        "O5,A2,Closed Won,1000,USD,2024-06-30\n"
+    )
+    rates = (
+        "date,currency,rate\n"
+        "2020-01-01,EUR,1.10\n2024-01-01,EUR,1.20\n"
+        "2020-01-01,GBP,1.30\n2024-01-01,GBP,1.40\n"
+    )
+    profile = {**mapped_profile(), "rates_file": "rates.csv"}
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": csv, "rates.csv": rates}
+    intake = load(tmp_path, files, profile)
+    amounts = intake.tables["opportunities"].set_index("opportunity_id")["amount"]
+    assert amounts["O1"] == pytest.approx(1100.00)
+    assert amounts["O2"] == pytest.approx(1200.00)
+    assert amounts["O3"] == pytest.approx(1300.00)
+    assert amounts["O4"] == pytest.approx(1400.00)
+    assert amounts["O5"] == pytest.approx(1000.00)
+    assert intake.currency_basis["rates_table"] == 4
+
+
 def test_unreadable_converted_amount_stays_missing(tmp_path: Path) -> None:
     """A bad converted cell on a foreign row is blanked, not converted or raised."""
     csv = CURRENCY_ROWS.format(
