@@ -23,6 +23,8 @@ from acctlib.errors import InputError, ParameterError
 from acctlib.intake.bulk import BulkRawTable, validate_bulk_table
 from acctlib.intake.bulktable import BulkTable
 from acctlib.intake.canonical import (
+    FILE,
+    ROW,
     RawTable,
     canonicalize,
     check_references,
@@ -327,6 +329,7 @@ def assemble(
         opportunity_file,
         converted_column=converted_amount_column,
         canonical_layout=canonical_layout,
+        blanked=_blanked_mask(tables["opportunities"], quarantine, "amount"),
     )
     row_basis.index = tables["opportunities"]["opportunity_id"]
     all_extras = dict(extras or {})
@@ -384,6 +387,23 @@ def assemble(
         merged=merged,
         currency_basis={"report_currency": report_currency, **basis},
     )
+
+
+def _blanked_mask(
+    frame: pd.DataFrame, quarantine: Quarantine, column: str
+) -> pd.Series:
+    """Mark the rows of opportunities ``frame`` whose ``column`` cell was blanked.
+
+    The cell had text in the file that intake could not use, so it differs
+    from a cell that was empty.
+    """
+    cells = quarantine.blanked_cells("opportunities", column)
+    if not cells:
+        return pd.Series(False, index=frame.index, dtype="bool")
+    keys = pd.MultiIndex.from_arrays(
+        [frame[FILE].astype("str"), frame[ROW].astype("int64")]
+    )
+    return pd.Series(keys.isin(list(cells)), index=frame.index, dtype="bool")
 
 
 def _check_required_rows(

@@ -23,7 +23,8 @@ as USD. An amount in another currency that none of these converts raises
 :class:`~acctlib.errors.InputError` naming the file, the column, the
 currencies found and their row counts. Only when the profile maps an
 export's converted column onto ``amount`` does a row whose converted cell
-is empty keep its amount missing instead.
+is empty keep its amount missing instead. A row whose ``amount`` cell
+intake blanked as unusable keeps its amount missing under every source.
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ def convert_amounts(
     *,
     converted_column: bool = False,
     canonical_layout: bool = False,
+    blanked: pd.Series | None = None,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Fill missing ``amount`` values from ``amount_original``.
 
@@ -144,6 +146,12 @@ def convert_amounts(
         True when the source is the canonical layout, whose rates table is
         ``rates.csv`` in the data folder rather than a profile's
         ``rates_file``; it only changes the advice of error messages.
+    blanked
+        Mask indexed like ``opportunities``, True where intake blanked the
+        ``amount`` cell because it did not parse or its currency mark
+        contradicts the report currency. Such a row keeps its amount
+        missing, so it is neither filled from ``amount_original`` nor
+        counted as needing a rate. None means no cell was blanked.
 
     Returns
     -------
@@ -161,6 +169,8 @@ def convert_amounts(
     )
     has_source_amount = frame["amount"].notna()
     needs = frame["amount"].isna() & frame["amount_original"].notna()
+    if blanked is not None:
+        needs &= ~blanked
     same = needs & currency.isin(["", report_currency.upper()])
     frame.loc[same, "amount"] = frame.loc[same, "amount_original"]
     foreign = needs & ~same
@@ -170,9 +180,9 @@ def convert_amounts(
     if not foreign.any():
         return frame, basis
     if rates is None and converted_column and has_source_amount.any():
-        # The export has a converted column, so a cell of it that is empty,
-        # or was blanked as unreadable, leaves the amount missing. The
-        # data-quality findings count such deals. Without that column, an
+        # The export has a converted column, so a cell of it that is empty
+        # leaves the amount missing. The data-quality findings count such
+        # deals. Without that column, an
         # empty amount on a foreign row has no conversion, so intake stops
         # below however many other rows have an amount.
         logger.info(

@@ -152,6 +152,16 @@ class Quarantine:
         keys = self._rejected_keys()
         return len([key for key in keys if table is None or key[0] == table])
 
+    def blanked_cells(self, table: str, column: str) -> set[tuple[str, int]]:
+        """Return the file and row of each blanked ``column`` cell of ``table``."""
+        return {
+            (record["file"], record["row"])
+            for record in self.records
+            if record["action"] == CELL_BLANKED
+            and record["table"] == table
+            and record["column"] == column
+        }
+
     def count_blanked(self, table: str | None = None) -> int:
         """Return the number of cells blanked in kept rows (of one table)."""
         rejected = self._rejected_keys()

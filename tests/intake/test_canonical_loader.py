@@ -1387,6 +1387,63 @@ def test_currency_empty_amount_without_rates_raises(tmp_path: Path) -> None:
     assert caught.value.column == "amount_original"
 
 
+@pytest.mark.parametrize("amount", ["1.2.3", "1e308", "NaN"])
+def test_currency_blanked_amount_stays_missing(tmp_path: Path, amount: str) -> None:
+    """An unreadable amount on a foreign row is blanked, not sent for a rate."""
+    deals = [OPPORTUNITY_ROW, *foreign_deals(1, "EUR", amount, "900")]
+    deals += foreign_deals(1, "USD", amount, "800")
+    write_source(tmp_path, opportunities=deals)
+
+    intake = load(tmp_path)
+
+    amounts = intake.tables["opportunities"].set_index("opportunity_id")["amount"]
+    assert len(amounts) == 3
+    assert amounts["O1"] == pytest.approx(1000.0)
+    assert pd.isna(amounts["FEUR1"])
+    assert pd.isna(amounts["FUSD1"])
+    blanked = rejected(intake, "opportunities")
+    assert blanked["row"].tolist() == [2, 3]
+    assert (blanked["column"] == "amount").all()
+    assert (blanked["value"] == amount).all()
+    assert (blanked["action"] == "cell blanked").all()
+    findings = intake.extras["quality_findings"].set_index("check")["rows"]
+    assert findings["no amount"] == 2
+    assert intake.currency_basis["same_currency"] == 1
+
+
+def test_currency_blanked_amount_needs_no_rate(tmp_path: Path) -> None:
+    """Only foreign rows whose amount cell is empty are named as needing a rate."""
+    deals = [OPPORTUNITY_ROW, *foreign_deals(1, "EUR", "1.2.3", "900")]
+    deals += foreign_deals(1, "GBP", "", "800")
+    write_source(tmp_path, opportunities=deals)
+
+    with pytest.raises(InputError) as caught:
+        load(tmp_path)
+
+    message = str(caught.value)
+    assert "GBP (1 row, first row 3)" in message
+    assert "EUR" not in message
+    assert caught.value.row == 3
+
+
+def test_currency_blanked_amount_not_converted(tmp_path: Path) -> None:
+    """A rates table converts empty amount cells but not blanked ones."""
+    deals = [OPPORTUNITY_ROW, *foreign_deals(1, "EUR", "1.2.3", "900")]
+    deals += foreign_deals(1, "GBP", "", "800")
+    write_source(tmp_path, opportunities=deals)
+    (tmp_path / "rates.csv").write_text(
+        "date,currency,rate\n2024-01-01,EUR,1.10\n2024-01-01,GBP,1.25\n",
+        encoding="utf-8",
+    )
+
+    intake = load(tmp_path)
+
+    amounts = intake.tables["opportunities"].set_index("opportunity_id")["amount"]
+    assert pd.isna(amounts["FEUR1"])
+    assert amounts["FGBP1"] == pytest.approx(1000.0)
+    assert intake.currency_basis["rates_table"] == 1
+
+
 def test_currency_rates_file_in_data_folder(tmp_path: Path) -> None:
     """The canonical layout converts through rates.csv in the data folder."""
     deals = [OPPORTUNITY_ROW, *foreign_deals(2, "EUR", "", "900")]
