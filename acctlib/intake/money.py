@@ -51,7 +51,35 @@ SYMBOL_CURRENCIES = {
     "R$": ("BRL",),
     "US$": ("USD",),
 }
-# Peso currencies written with ``$``. The codes of all dollars end in D.
+# ISO 4217 codes of the dollars written with ``$``. Several other codes end
+# in D (AED, KWD, BHD, JOD, RSD, TND), so the list is explicit.
+DOLLAR_CURRENCIES = frozenset(
+    {
+        "USD",  # United States
+        "CAD",  # Canada
+        "AUD",  # Australia
+        "NZD",  # New Zealand
+        "HKD",  # Hong Kong
+        "SGD",  # Singapore
+        "TWD",  # Taiwan
+        "BND",  # Brunei
+        "FJD",  # Fiji
+        "SBD",  # Solomon Islands
+        "JMD",  # Jamaica
+        "BSD",  # Bahamas
+        "BBD",  # Barbados
+        "BZD",  # Belize
+        "BMD",  # Bermuda
+        "KYD",  # Cayman Islands
+        "XCD",  # East Caribbean
+        "TTD",  # Trinidad and Tobago
+        "GYD",  # Guyana
+        "SRD",  # Suriname
+        "LRD",  # Liberia
+        "NAD",  # Namibia
+    }
+)
+# Peso currencies written with ``$``.
 DOLLAR_SIGN_PESOS = frozenset({"ARS", "CLP", "COP", "CUP", "DOP", "MXN", "UYU"})
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 _PLAIN = re.compile(r"^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
@@ -142,11 +170,11 @@ def currency_marks(raw: pd.Series) -> pd.Series:
 def currency_mark_matches(mark: str, code: str) -> bool:
     """Tell whether an amount marked ``mark`` may be in currency ``code``.
 
-    An ISO code matches itself only. ``$`` matches every code that ends in
-    D (USD, CAD, AUD, ...) and the pesos written with it, such as MXN.
+    An ISO code matches itself only. ``$`` matches the dollars of
+    :data:`DOLLAR_CURRENCIES` and the pesos of :data:`DOLLAR_SIGN_PESOS`.
     """
     if mark == "$":
-        return code.endswith("D") or code in DOLLAR_SIGN_PESOS
+        return code in DOLLAR_CURRENCIES or code in DOLLAR_SIGN_PESOS
     return code in SYMBOL_CURRENCIES.get(mark, (mark,))
 
 
