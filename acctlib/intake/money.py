@@ -38,11 +38,10 @@ SEPARATORS = {
     "de-CH": ("'", "."),
 }
 
-# Currency symbols and ISO codes that may stand before or after an amount.
-_CURRENCY = re.compile(r"(?:R\$|US\$|[$€£¥₹]|\b[A-Z]{3}\b)")
 # ISO 4217 codes that each currency symbol of _CURRENCY is written for.
 # ``$`` is handled by currency_mark_matches, because it stands for every
-# dollar and several pesos.
+# dollar and several pesos. C$ is the Nicaraguan cordoba as well as the
+# Canadian dollar.
 SYMBOL_CURRENCIES = {
     "€": ("EUR",),
     "£": ("GBP", "FKP", "GIP", "SHP"),
@@ -50,7 +49,27 @@ SYMBOL_CURRENCIES = {
     "₹": ("INR",),
     "R$": ("BRL",),
     "US$": ("USD",),
+    "CA$": ("CAD",),
+    "C$": ("CAD", "NIO"),
+    "AU$": ("AUD",),
+    "A$": ("AUD",),
+    "NZ$": ("NZD",),
+    "HK$": ("HKD",),
+    "S$": ("SGD",),
+    "MX$": ("MXN",),
+    "NT$": ("TWD",),
 }
+# Currency symbols and ISO codes that may stand before or after an amount.
+# Prefixed dollars such as CA$ are tried before the bare ``$``, so parsing
+# removes the prefix with the sign. A prefix must not follow a letter.
+_PREFIXED_DOLLARS = "|".join(
+    re.escape(mark.removesuffix("$"))
+    for mark in sorted(SYMBOL_CURRENCIES, key=len, reverse=True)
+    if mark.endswith("$")
+)
+_CURRENCY = re.compile(
+    rf"(?:(?<![A-Za-z])(?:{_PREFIXED_DOLLARS})\$|[$€£¥₹]|\b[A-Z]{{3}}\b)"
+)
 # ISO 4217 codes of the dollars written with ``$``. Several other codes end
 # in D (AED, KWD, BHD, JOD, RSD, TND), so the list is explicit.
 DOLLAR_CURRENCIES = frozenset(

@@ -457,7 +457,22 @@ def test_currency_mark_in_converted_amount(tmp_path: Path) -> None:
         ("$", "JOD", False),
         ("$", "RSD", False),
         ("$", "TND", False),
+        ("US$", "USD", True),
         ("US$", "CAD", False),
+        ("CA$", "CAD", True),
+        ("CA$", "USD", False),
+        ("C$", "CAD", True),
+        ("C$", "USD", False),
+        ("C$", "NIO", True),
+        ("A$", "AUD", True),
+        ("AU$", "AUD", True),
+        ("AU$", "NZD", False),
+        ("NZ$", "NZD", True),
+        ("HK$", "HKD", True),
+        ("S$", "SGD", True),
+        ("MX$", "MXN", True),
+        ("MX$", "USD", False),
+        ("NT$", "TWD", True),
         ("R$", "BRL", True),
         ("¥", "JPY", True),
         ("¥", "CNY", True),
@@ -471,6 +486,64 @@ def test_currency_marks_found() -> None:
     cells = pd.Series(["EUR 15,000.00", "1.234,50 €", "1234.50", None, "R$ 10"])
     marks = currency_marks(cells).tolist()
     assert marks == ["EUR", "€", None, None, "R$"]
+
+
+def test_currency_marks_prefixed_dollars() -> None:
+    cells = pd.Series(["CA$11,191.78", "C$ 5", "NT$300", "HK$ 2,000", "$12"])
+    marks = currency_marks(cells).tolist()
+    assert marks == ["CA$", "C$", "NT$", "HK$", "$"]
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [
+        ("CA$11,191.78", 11191.78),
+        ("C$ 5.00", 5.0),
+        ("US$1,000.00", 1000.0),
+        ("A$10", 10.0),
+        ("AU$9.50", 9.5),
+        ("NZ$7", 7.0),
+        ("HK$ 2,000.00", 2000.0),
+        ("S$12", 12.0),
+        ("MX$1,500.50", 1500.5),
+        ("NT$300", 300.0),
+        ("(CA$1,200.00)", -1200.0),
+    ],
+)
+def test_money_prefixed_dollars(cell: str, value: float) -> None:
+    parsed = parse_money(pd.Series([cell]), "en-US")
+    assert parsed["error"].iloc[0] is None
+    assert parsed["value"].iloc[0] == pytest.approx(value)
+
+
+def test_currency_prefixed_dollar_checked(tmp_path: Path) -> None:
+    """CA$ agrees with CAD rows, and $ is blanked on a dirham row."""
+    csv = (
+        "Opportunity ID,Account ID,Stage,Amount,Currency,Close Date\n"
+        'O1,A1,Closed Won,"CA$11,191.78",CAD,2024-03-01\n'
+        'O2,A1,Closed Won,"CA$1,000.00",USD,2024-03-01\n'
+        'O3,A2,Closed Won,"$2,000.00",AED,2024-03-01\n'
+        'O4,A2,Closed Won,"$3,000.00",SGD,2024-03-01\n'
+    )
+    rates = (
+        "date,currency,rate\n"
+        "2024-01-01,CAD,0.75\n2024-01-01,AED,0.27\n2024-01-01,SGD,0.74\n"
+    )
+    profile = {**mapped_profile(locale="en-US"), "rates_file": "rates.csv"}
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": csv, "rates.csv": rates}
+    intake = load(tmp_path, files, profile)
+
+    amounts = intake.tables["opportunities"].set_index("opportunity_id")["amount"]
+    assert amounts["O1"] == pytest.approx(8393.835)
+    assert pd.isna(amounts["O2"])
+    assert pd.isna(amounts["O3"])
+    assert amounts["O4"] == pytest.approx(2220.0)
+    blanked = rejected(intake, "opportunities").set_index("row")
+    assert blanked.index.tolist() == [2, 3]
+    assert "marked CA$ (CAD)" in blanked.loc[2, "reason"]
+    assert "of the row is USD" in blanked.loc[2, "reason"]
+    assert "marked $ (a dollar or peso)" in blanked.loc[3, "reason"]
+    assert "of the row is AED" in blanked.loc[3, "reason"]
 
 
 # 8. Duplicate accounts
