@@ -99,13 +99,56 @@ def load_rates(path: Path) -> pd.DataFrame:
             file=str(path),
             row=row,
         )
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "date": dates["value"].dt.tz_localize(None).astype("datetime64[us]"),
             "currency": frame["currency"].str.strip().str.upper(),
             "rate": rates["value"],
         }
-    ).sort_values(["currency", "date"], ignore_index=True)
+    )
+    _check_conflicting_rates(table, frame, path)
+    return table.sort_values(["currency", "date"], ignore_index=True)
+
+
+def _check_conflicting_rates(
+    table: pd.DataFrame, frame: pd.DataFrame, path: Path
+) -> None:
+    """Raise when two rows give different rates for one currency and date.
+
+    ``table`` is the parsed rates and ``frame`` the file as read, on the
+    same index. A rate repeated with the same value is accepted.
+    """
+    first_rate = table.groupby(["currency", "date"], dropna=False)["rate"].transform(
+        "first"
+    )
+    conflicts = table.index[table["rate"] != first_rate]
+    if conflicts.empty:
+        return
+    later = conflicts[0]
+    same_key = (table["currency"] == table.at[later, "currency"]) & (
+        table["date"] == table.at[later, "date"]
+    )
+    earlier = table.index[same_key][0]
+    rows = [int(frame.at[earlier, "_row"]), int(frame.at[later, "_row"])]
+    values = [frame.at[earlier, "rate"], frame.at[later, "rate"]]
+    currency = table.at[later, "currency"]
+    date = _format_date(table.at[later, "date"])
+    raise InputError(
+        f"{path}: rows {rows[0]} and {rows[1]} give different rates for "
+        f"{currency} on {date}, {values[0]!r} and {values[1]!r}. Keep one rate "
+        "per currency and date",
+        file=str(path),
+        row=rows[1],
+        column="rate",
+        value=values[1],
+    )
+
+
+def _format_date(value: pd.Timestamp) -> str:
+    """Format a date as ISO, with the time only when it is not midnight."""
+    if value == value.normalize():
+        return value.strftime("%Y-%m-%d")
+    return value.isoformat()
 
 
 BASES = ("source", "same_currency", "rates_table")

@@ -1465,6 +1465,45 @@ def test_currency_rates_file_in_data_folder(tmp_path: Path) -> None:
     assert all(row["table"] != "rates" for row in intake.counts().to_dict("records"))
 
 
+def test_currency_conflicting_rates_raise(tmp_path: Path) -> None:
+    """Two different rates for one currency and date name both rows."""
+    deals = [OPPORTUNITY_ROW, *foreign_deals(1, "EUR", "", "900")]
+    write_source(tmp_path, opportunities=deals)
+    (tmp_path / "rates.csv").write_text(
+        "date,currency,rate\n2020-01-01,EUR,1.08\n"
+        "2024-01-01, eur ,1.10\n2024-01-01,GBP,1.25\n2024-01-01,EUR,1.11\n",
+        encoding="utf-8",
+    )
+
+    with pytest.raises(InputError) as caught:
+        load(tmp_path)
+
+    message = str(caught.value)
+    assert str(tmp_path / "rates.csv") in message
+    assert "rows 2 and 4" in message
+    assert "EUR on 2024-01-01" in message
+    assert "'1.10'" in message
+    assert "'1.11'" in message
+    assert caught.value.file == str(tmp_path / "rates.csv")
+    assert caught.value.row == 4
+    assert caught.value.column == "rate"
+
+
+def test_currency_repeated_equal_rate_passes(tmp_path: Path) -> None:
+    """The same rate given twice for one currency and date is accepted."""
+    deals = [OPPORTUNITY_ROW, *foreign_deals(1, "EUR", "", "900")]
+    write_source(tmp_path, opportunities=deals)
+    (tmp_path / "rates.csv").write_text(
+        "date,currency,rate\n2024-01-01,EUR,1.10\n2024-01-01,EUR,1.1\n",
+        encoding="utf-8",
+    )
+
+    intake = load(tmp_path)
+
+    amounts = intake.tables["opportunities"].set_index("opportunity_id")["amount"]
+    assert amounts["FEUR1"] == pytest.approx(990.0)
+
+
 def test_currency_unconverted_amounts_raise(tmp_path: Path) -> None:
     """Amounts copied from amount_original on EUR rows are not taken as USD."""
     deals = [OPPORTUNITY_ROW, *foreign_deals(3, "EUR", "900", "900")]
