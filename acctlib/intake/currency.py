@@ -515,14 +515,56 @@ def _convert_with_rates(
     matched = pd.merge_asof(
         query, by_date, on="date", by="currency", direction="backward"
     ).set_index("_i")
-    missing = matched["rate"].isna()
+    missing = matched["rate"].isna().reindex(rows.index)
     if missing.any():
-        codes = sorted(set(matched.loc[missing, "currency"]))
-        raise InputError(
-            f"{file}: no exchange rate on or before the close date for "
-            f"{int(missing.sum())} opportunities in {', '.join(codes)}; add "
-            "earlier rows to the rates table",
-            file=file,
-            column="currency",
-        )
+        _raise_missing_rates(rows, currency, when, missing, rates, file)
     return rows["amount_original"] * matched.loc[rows.index, "rate"]
+
+
+def _raise_missing_rates(
+    rows: pd.DataFrame,
+    currency: pd.Series,
+    when: pd.Series,
+    missing: pd.Series,
+    rates: pd.DataFrame,
+    file: str,
+) -> None:
+    """Raise for the ``missing`` rows that no rate dated on or before ``when`` covers.
+
+    The message gives, per currency, the earliest date a rate is needed
+    for, the rows it affects and the earliest rate the table has.
+    """
+    parts = []
+    for code in sorted(set(currency[missing])):
+        needed = missing & (currency == code)
+        count = int(needed.sum())
+        first = _first_row(rows, needed)
+        where = f"{count:,} {'opportunity' if count == 1 else 'opportunities'}"
+        if first is not None:
+            where += f", first row {first}"
+        known = rates.loc[rates["currency"] == code, "date"]
+        if known.empty:
+            earliest = f"the table has no {code} rate"
+        else:
+            earliest = f"the earliest {code} rate is dated {_format_date(known.min())}"
+        parts.append(
+            f"{code} needs a rate dated on or before "
+            f"{_format_date(when[needed].min())} ({where}), but {earliest}"
+        )
+    total = int(missing.sum())
+    first = _first_row(rows, missing)
+    at_row = "" if first is None else f", first row {first}"
+    value = None
+    if first is not None:
+        value = currency[missing & (rows[ROW] == first)].iloc[0]
+    raise InputError(
+        f"{file}: no exchange rate on or before the close date (the creation "
+        f"date where there is none) for {total:,} "
+        f"{'opportunity' if total == 1 else 'opportunities'}{at_row}. "
+        f"{'. '.join(parts)}. Add rows to the rates table dated on or before "
+        "those dates",
+        file=file,
+        row=first,
+        column="currency",
+        value=value,
+    )

@@ -1504,6 +1504,32 @@ def test_currency_repeated_equal_rate_passes(tmp_path: Path) -> None:
     assert amounts["FEUR1"] == pytest.approx(990.0)
 
 
+def test_currency_missing_rate_names_dates(tmp_path: Path) -> None:
+    """A deal closed before the first rate names its row and the date needed."""
+    deals = [OPPORTUNITY_ROW, *foreign_deals(2, "EUR", "", "900")]
+    deals += foreign_deals(1, "GBP", "", "800")
+    deals[2] = {**deals[2], "close_date": "2024-03-15"}
+    write_source(tmp_path, opportunities=deals)
+    (tmp_path / "rates.csv").write_text(
+        "date,currency,rate\n2024-07-01,EUR,1.10\n2025-01-01,EUR,1.12\n",
+        encoding="utf-8",
+    )
+
+    with pytest.raises(InputError) as caught:
+        load(tmp_path)
+
+    message = str(caught.value)
+    assert "opportunities.csv" in message
+    assert "for 3 opportunities, first row 2" in message
+    assert "EUR needs a rate dated on or before 2024-03-15" in message
+    assert "2 opportunities, first row 2" in message
+    assert "earliest EUR rate is dated 2024-07-01" in message
+    assert "GBP needs a rate dated on or before 2024-06-30" in message
+    assert "no GBP rate" in message
+    assert caught.value.row == 2
+    assert caught.value.column == "currency"
+
+
 def test_currency_unconverted_amounts_raise(tmp_path: Path) -> None:
     """Amounts copied from amount_original on EUR rows are not taken as USD."""
     deals = [OPPORTUNITY_ROW, *foreign_deals(3, "EUR", "900", "900")]
