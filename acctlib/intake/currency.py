@@ -75,7 +75,11 @@ logger = logging.getLogger(__name__)
 
 
 def load_rates(path: Path) -> pd.DataFrame:
-    """Read a rates table: ``date`` (naive), ``currency`` (upper case), ``rate``."""
+    """Read a rates table: ``date`` (naive), ``currency`` (upper case), ``rate``.
+
+    Raises InputError for a missing column, an invalid date or rate, or two
+    different rates for one currency and date.
+    """
     from acctlib.intake.mapped import read_export_file
 
     frame, _ = read_export_file(path)
