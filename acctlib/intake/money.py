@@ -157,6 +157,8 @@ def parse_money(raw: pd.Series, locale: str | None = None) -> pd.DataFrame:
     blank = raw.isna() | (raw.astype("str").str.strip() == "")
     if locale is None:
         locale = _infer_locale(text[~blank])
+    else:
+        _check_declared_locale(text[~blank], locale)
     values = []
     errors = []
     for cell, original, is_blank in zip(text, raw, blank, strict=True):
@@ -251,6 +253,29 @@ def _infer_locale(cells: pd.Series) -> str | None:
             {"ambiguous": [index[p] for p in ambiguous]},
         )
     return None
+
+
+def _check_declared_locale(cells: pd.Series, locale: str) -> None:
+    """Raise when values prove the other separators than ``locale``'s.
+
+    A column declared de-DE that also holds ``4,978.80`` is written en-US,
+    so its ``8,620`` means 8620, not the 8.62 the declared locale reads.
+    """
+    if SEPARATORS[locale][1] == ",":
+        contrary, other = _US_EVIDENCE, "en-US"
+    else:
+        contrary, other = _EU_EVIDENCE, "de-DE"
+    proof = [index for index, cell in cells.items() if contrary.match(cell)]
+    if not proof:
+        return
+    examples = ", ".join(repr(cells[index]) for index in proof[:3])
+    raise ColumnFormatError(
+        f"the source profile declares locale {locale}, which writes amounts "
+        f"such as {_example(locale)}, but values such as {examples} use the "
+        f"{other} separators; declare the locale the file writes, such as "
+        f"locale: {other}, or correct those values",
+        {other: proof},
+    )
 
 
 def _parse_one(cell: str, locale: str | None) -> float | None:

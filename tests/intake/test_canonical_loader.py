@@ -1627,7 +1627,7 @@ def raw_opportunities(column: str, values: list[str], **options) -> RawTable:
 
 def test_declared_locale_named_in_hint():
     raw = raw_opportunities(
-        "amount", ["29.770,00"] * 25, notation="export", locale="en-US"
+        "amount", ["29 770,00"] * 25, notation="export", locale="en-US"
     )
 
     with pytest.raises(InputError, match="25 of 25 values could not be read") as error:

@@ -12,7 +12,12 @@ from acctlib.errors import InputError
 from acctlib.intake.currency import convert_amounts
 from acctlib.intake.dates import parse_datetimes
 from acctlib.intake.mapped import read_export_file
-from acctlib.intake.money import currency_mark_matches, currency_marks, parse_money
+from acctlib.intake.money import (
+    ColumnFormatError,
+    currency_mark_matches,
+    currency_marks,
+    parse_money,
+)
 from tests.intake.helpers import load, mapped_profile, opportunities_csv
 
 ACCOUNTS = "Account ID,Account Name,Tier\nA1,Acme,1\nA2,Beacon,2\n"
@@ -131,6 +136,26 @@ def test_money_evidence_decides_locale() -> None:
     """``1,234.50`` in the same column proves en-US for ``1,234``."""
     parsed = parse_money(pd.Series(["1,234", "1,234.50"]))
     assert list(parsed["value"]) == [1234.0, 1234.5]
+
+
+@pytest.mark.parametrize(
+    ("locale", "cells", "other"),
+    [
+        ("de-DE", ["8,620 $", "4,978.80 $", "12,50"], "en-US"),
+        ("en-US", ["15.000", "1.234,50", "20.00"], "de-DE"),
+    ],
+)
+def test_declared_locale_contradicted_stops(locale, cells, other) -> None:
+    """Values proving the other separators stop rather than read 8,620 as 8.62."""
+    with pytest.raises(ColumnFormatError, match=f"locale: {other}") as caught:
+        parse_money(pd.Series(cells, index=[1, 2, 3]), locale)
+
+    assert caught.value.evidence == {other: [2]}
+
+
+def test_declared_locale_without_contrary_values_reads() -> None:
+    parsed = parse_money(pd.Series(["8.620,00 €", "12,50"]), "de-DE")
+    assert list(parsed["value"]) == [8620.0, 12.5]
 
 
 # 3. Ambiguous dates
