@@ -49,6 +49,10 @@ DELIMITERS = (",", ";", "\t", "|")
 # Key under which load_profile records the file a profile was read from.
 PROFILE_PATH = "_path"
 
+# Keys of a profile's ``read`` section. A table may set the same keys
+# directly, and they take precedence over ``read``.
+READ_KEYS = frozenset({"encoding", "delimiter"})
+
 
 def read_export_file(
     path: Path, *, encoding: str | None = None, delimiter: str | None = None

@@ -348,6 +348,20 @@ def _parse_plain_number(raw: pd.Series) -> Parsed:
     )
 
 
+# Keyword options that the parsers read, from a profile's ``options``, a
+# table's ``options`` or ``column_options`` of one column.
+OPTION_KEYS = frozenset(
+    {
+        "notation",
+        "locale",
+        "date_format",
+        "id_format",
+        "blank_is_false",
+        "scale",
+        "zero_is_missing",
+    }
+)
+
 PARSERS: dict[str, Callable[..., Parsed]] = {
     "id": parse_id,
     "text": parse_text,

@@ -14,7 +14,8 @@ from typing import Any
 
 from acctlib import schema
 from acctlib.errors import ParameterError
-from acctlib.intake.mapped import PROFILE_PATH
+from acctlib.intake.mapped import PROFILE_PATH, READ_KEYS
+from acctlib.intake.parsers import OPTION_KEYS
 
 # Keys that intake reads from every profile, whatever its adapter. The
 # loader adds PROFILE_PATH (the profile's file) to a profile it returns, so
@@ -78,17 +79,21 @@ ADAPTER_COLUMNS: dict[str, frozenset[str]] = {
 def check_profile_keys(profile: Mapping[str, Any], source: str) -> None:
     """Raise ParameterError for a key that the profile's adapter does not read.
 
-    Checks the top-level keys, the deal types that ``type_map`` maps onto,
-    the keys of each ``tables`` entry and the canonical column names of its
-    ``columns``, ``optional_columns``, ``constants`` and ``column_options``.
-    ``source`` names the profile file in messages. An adapter not listed in
-    :data:`ADAPTER_KEYS` is not checked, because its keys are unknown here.
+    Checks the top-level keys, the keys of ``read``, the parser options
+    under ``options`` and the deal types that ``type_map`` maps onto. In
+    each ``tables`` entry, checks its keys, its parser options and the
+    canonical column names of its ``columns``, ``optional_columns``,
+    ``constants`` and ``column_options``. ``source`` names the profile file
+    in messages. An adapter not listed in :data:`ADAPTER_KEYS` is not
+    checked, because its keys are unknown here.
     """
     adapter = str(profile.get("adapter", "canonical_files"))
     if adapter not in ADAPTER_KEYS:
         return
     _check_keys(profile, COMMON_KEYS | ADAPTER_KEYS[adapter], "key", "", source)
     _check_type_map(profile.get("type_map") or {}, source)
+    _check_section(profile, "options", OPTION_KEYS, "", source)
+    _check_section(profile, "read", READ_KEYS, "", source)
     tables = profile.get("tables")
     if not isinstance(tables, Mapping) or "tables" not in ADAPTER_KEYS[adapter]:
         return
@@ -99,6 +104,7 @@ def check_profile_keys(profile: Mapping[str, Any], source: str) -> None:
                 f"of files, columns and options, not {spec!r}"
             )
         _check_keys(spec, TABLE_KEYS, "key", f" in table {key!r}", source)
+        _check_table_options(spec, key, source)
         table = str(spec.get("table", key))
         if table not in schema.TABLES:
             if adapter == "mapped":
@@ -130,6 +136,51 @@ def _check_type_map(type_map: Mapping[str, Any], source: str) -> None:
                 f"{value!r}, which is not a deal type.{hint} Deal types: "
                 f"{', '.join(schema.OPPORTUNITY_TYPES)}."
             )
+
+
+def _check_table_options(spec: Mapping[str, Any], key: str, source: str) -> None:
+    """Raise ParameterError for an unknown parser option of table ``key``.
+
+    Checks the table's ``options`` and the options of each column under
+    ``column_options``, whatever table the adapter reads.
+    """
+    where = f" of table {key!r}"
+    _check_section(spec, "options", OPTION_KEYS, where, source)
+    column_options = spec.get("column_options") or {}
+    if not isinstance(column_options, Mapping):
+        raise ParameterError(
+            f"column_options{where} of the source profile {source} must map "
+            f"column names to parser options, not {column_options!r}"
+        )
+    for column in column_options:
+        label = f"column_options.{column}"
+        _check_section(column_options, column, OPTION_KEYS, where, source, label)
+
+
+def _check_section(
+    parent: Mapping[str, Any],
+    key: str,
+    valid: Collection[str],
+    where: str,
+    source: str,
+    label: str | None = None,
+) -> None:
+    """Raise ParameterError unless ``parent[key]`` maps only ``valid`` keys.
+
+    A missing or empty section passes. ``label`` names the section in
+    messages when it differs from ``key``, and ``where`` locates it as in
+    :func:`_raise_unknown`.
+    """
+    section = parent.get(key)
+    label = label or key
+    if section is None:
+        return
+    if not isinstance(section, Mapping):
+        raise ParameterError(
+            f"{label}{where} of the source profile {source} must be a mapping "
+            f"of {', '.join(sorted(valid))}, not {section!r}"
+        )
+    _check_keys(section, valid, "key", f" in {label}{where}", source)
 
 
 def _check_keys(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import yaml
 
 from acctlib.errors import InputError, ParameterError
 from acctlib.intake import PROFILES_DIR, load_profile
+from acctlib.intake.parsers import OPTION_KEYS, PARSERS
 
 from .helpers import load
 
@@ -170,6 +172,27 @@ def _unmapped_optional(profile: dict[str, Any]) -> None:
     profile["tables"]["opportunities"]["optional_columns"] = ["owner"]
 
 
+def _unknown_option(profile: dict[str, Any]) -> None:
+    profile["options"]["localle"] = "de-DE"
+
+
+def _unknown_table_option(profile: dict[str, Any]) -> None:
+    profile["tables"]["accounts"]["options"] = {"date_formt": "%m/%d/%Y"}
+
+
+def _unknown_column_option(profile: dict[str, Any]) -> None:
+    column_options = {"close_date": {"date_formt": "%d.%m.%Y"}}
+    profile["tables"]["opportunities"]["column_options"] = column_options
+
+
+def _unknown_read_key(profile: dict[str, Any]) -> None:
+    profile["read"] = {"delimitr": ","}
+
+
+def _unknown_read_encoding(profile: dict[str, Any]) -> None:
+    profile["read"] = {"encodng": "latin-1"}
+
+
 @pytest.mark.parametrize(
     ("change", "key", "closest"),
     [
@@ -178,6 +201,11 @@ def _unmapped_optional(profile: dict[str, Any]) -> None:
         (_unknown_table_key, "modifed_column", "modified_column"),
         (_unknown_constant, "curency", "currency"),
         (_unmapped_optional, "owner", None),
+        (_unknown_option, "localle", "locale"),
+        (_unknown_table_option, "date_formt", "date_format"),
+        (_unknown_column_option, "date_formt", "date_format"),
+        (_unknown_read_key, "delimitr", "delimiter"),
+        (_unknown_read_encoding, "encodng", "encoding"),
     ],
 )
 def test_unknown_profile_key_stops(
@@ -196,6 +224,59 @@ def test_unknown_profile_key_stops(
     assert str(tmp_path / "profile.yaml") in message
     if closest is not None:
         assert f"Did you mean {closest!r}?" in message
+
+
+def test_unknown_option_names_section(tmp_path: Path) -> None:
+    """A misspelt column option names the column and table it sits under."""
+    profile = crm_profile()
+    _unknown_column_option(profile)
+
+    with pytest.raises(ParameterError) as caught:
+        load_crm(tmp_path, profile)
+
+    message = str(caught.value)
+    assert "in column_options.close_date of table 'opportunities'" in message
+    assert "Valid names: blank_is_false, date_format, id_format" in message
+
+
+def test_option_section_not_mapping_stops(tmp_path: Path) -> None:
+    """An options section written as a list is rejected, not ignored."""
+    profile = crm_profile()
+    profile["read"] = ["delimiter", ";"]
+
+    with pytest.raises(ParameterError, match="read of the source profile") as caught:
+        load_crm(tmp_path, profile)
+
+    assert "must be a mapping" in str(caught.value)
+
+
+def test_known_options_accepted(tmp_path: Path) -> None:
+    """Every parser option and read key that intake uses passes the check."""
+    profile = crm_profile()
+    profile["read"] = {"encoding": "utf-8", "delimiter": ","}
+    opportunities = profile["tables"]["opportunities"]
+    opportunities["options"] = {"locale": "en-US", "notation": "export"}
+    opportunities["column_options"] = {
+        "amount": {"scale": 1.0, "zero_is_missing": False},
+        "opportunity_id": {"id_format": None},
+    }
+
+    intake = load_crm(tmp_path, profile)
+
+    assert intake.quarantine.count() == 0
+
+
+def test_option_keys_match_parsers() -> None:
+    """OPTION_KEYS lists every keyword option that a parser reads."""
+    read = set()
+    for parser in PARSERS.values():
+        for parameter in inspect.signature(parser).parameters.values():
+            if parameter.kind is inspect.Parameter.KEYWORD_ONLY or (
+                parameter.default is not inspect.Parameter.empty
+            ):
+                read.add(parameter.name)
+
+    assert read == set(OPTION_KEYS)
 
 
 def test_unknown_mapped_table_stops(tmp_path: Path) -> None:
