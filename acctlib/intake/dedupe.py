@@ -10,10 +10,14 @@ the merged accounts (see :func:`acctlib.intake.quality.merge_duplicate_accounts`
 
 A website on a host that many organisations share (:data:`SHARED_HOSTS`:
 social networks, free mail providers, site builders) is no evidence of
-the same company, so such accounts are never merged. The audit lists them
-as "not merged" with the reason when another account has the same domain.
+the same company, and neither is a placeholder typed where the website
+is unknown (:data:`PLACEHOLDER_HOSTS` and the reserved names of
+:data:`RESERVED_TOP_LEVEL_DOMAINS`), so such accounts are never merged.
+The audit lists them as "not merged" with the reason when another
+account has the same domain.
 
-Accounts without a usable website (none, or one on a shared host) whose
+Accounts without a usable website (none, or one on a shared or
+placeholder host) whose
 normalised name equals another account's are only suggested, never merged,
 because a name alone is weak evidence. Accounts with different domains
 stay apart even when their names match. An audit table lists every merge,
@@ -138,6 +142,37 @@ SHARED_HOSTS = frozenset(
 )
 
 
+# Domains typed into a website field when the real one is unknown, so two
+# accounts with one of them need not be the same company. The set contains
+# the second-level names that RFC 2606 reserves for documentation, and
+# common fillers. A subdomain of a listed domain (www2.example.com) counts
+# as the domain. Extend the set when an export shows another filler.
+PLACEHOLDER_HOSTS = frozenset(
+    {
+        # Reserved for documentation by RFC 2606, section 3.
+        "example.com",
+        "example.net",
+        "example.org",
+        # Fillers for "no website" or "unknown".
+        "none.com",
+        "na.com",
+        "n-a.com",
+        "tbd.com",
+        "unknown.com",
+        "noemail.com",
+        "nowebsite.com",
+        "website.com",
+        "domain.com",
+        "company.com",
+        "email.com",
+    }
+)
+
+# Top-level domains that RFC 2606 (section 2) and RFC 6761 (section 6)
+# reserve, so no company's public website ends in one of them.
+RESERVED_TOP_LEVEL_DOMAINS = frozenset({"test", "example", "invalid", "localhost"})
+
+
 def normalize_domain(website: object) -> str:
     """Return the bare domain of a website, or "" when there is none."""
     if not isinstance(website, str):
@@ -153,8 +188,26 @@ def normalize_domain(website: object) -> str:
 
 def is_shared_host(domain: str) -> bool:
     """Return whether ``domain`` is a :data:`SHARED_HOSTS` host or its subdomain."""
+    return _is_listed(domain, SHARED_HOSTS)
+
+
+def is_placeholder_host(domain: str) -> bool:
+    """Return whether ``domain`` is a placeholder rather than a company's site.
+
+    True for a :data:`PLACEHOLDER_HOSTS` domain or its subdomain, and for a
+    name under a :data:`RESERVED_TOP_LEVEL_DOMAINS` top-level domain.
+    """
+    if not domain:
+        return False
+    if domain.rsplit(".", 1)[-1] in RESERVED_TOP_LEVEL_DOMAINS:
+        return True
+    return _is_listed(domain, PLACEHOLDER_HOSTS)
+
+
+def _is_listed(domain: str, hosts: frozenset[str]) -> bool:
+    """Return whether ``domain`` or a parent domain of it is in ``hosts``."""
     labels = domain.split(".")
-    return any(".".join(labels[i:]) in SHARED_HOSTS for i in range(len(labels)))
+    return any(".".join(labels[i:]) in hosts for i in range(len(labels)))
 
 
 def normalize_name(name: object) -> str:
@@ -187,6 +240,9 @@ def find_duplicates(accounts: pd.DataFrame) -> tuple[dict[str, str], pd.DataFram
         normalize_domain
     )
     frame["on_shared_host"] = frame["domain"].map(is_shared_host)
+    frame["on_placeholder"] = frame["domain"].map(is_placeholder_host)
+    # A domain on a shared or placeholder host is never a merge key.
+    frame["unusable"] = frame["on_shared_host"] | frame["on_placeholder"]
     frame["name_key"] = frame["name"].map(normalize_name)
     frame = frame.sort_values("account_id", kind="stable")
 
@@ -196,25 +252,31 @@ def find_duplicates(accounts: pd.DataFrame) -> tuple[dict[str, str], pd.DataFram
     # and the loops below call it for every account.
     names = frame.set_index("account_id")["name"].to_dict()
     has_domain = frame["domain"] != ""
-    with_domain = frame[has_domain & ~frame["on_shared_host"]]
+    with_domain = frame[has_domain & ~frame["unusable"]]
     for domain, survivor, account_id in _same_domain_pairs(with_domain):
         merges[account_id] = survivor
         audit.append(
             _audit_row("merged", account_id, survivor, names, domain, "same domain")
         )
-    on_shared_host = frame[frame["on_shared_host"]]
-    for domain, first, account_id in _same_domain_pairs(on_shared_host):
-        reason = (
-            f"same domain, but many organisations use {domain} (social network, "
-            "free mail or site builder); not merged"
-        )
+    placeholders = set(frame.loc[frame["on_placeholder"], "domain"])
+    for domain, first, account_id in _same_domain_pairs(frame[frame["unusable"]]):
+        if domain in placeholders:
+            reason = (
+                f"same domain, but {domain} is a placeholder, not a company "
+                "website; not merged"
+            )
+        else:
+            reason = (
+                f"same domain, but many organisations use {domain} (social "
+                "network, free mail or site builder); not merged"
+            )
         audit.append(_audit_row("not merged", account_id, first, names, domain, reason))
 
     named_with_domain = _group_ids(with_domain)
     named = _group_ids(frame)
     # Plain lists, because itertuples reads every column of the accounts
     # table, one Arrow value at a time.
-    without_domain = frame[~has_domain | frame["on_shared_host"]]
+    without_domain = frame[~has_domain | frame["unusable"]]
     for account_id, name_key, domain in zip(
         without_domain["account_id"].tolist(),
         without_domain["name_key"].tolist(),
@@ -228,7 +290,9 @@ def find_duplicates(accounts: pd.DataFrame) -> tuple[dict[str, str], pd.DataFram
         same_name = named_with_domain.get(name_key)
         if same_name is None:
             same_name = [a for a in named.get(name_key, []) if a < account_id]
-        if domain:
+        if domain in placeholders:
+            reason = f"same name, placeholder website {domain}; not merged"
+        elif domain:
             reason = f"same name, website on shared host {domain}; not merged"
         else:
             reason = "same name, no website to confirm; not merged"

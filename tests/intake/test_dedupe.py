@@ -1,4 +1,4 @@
-"""Duplicate-account merging: shared website hosts and merged creation dates."""
+"""Duplicate-account merging: shared and placeholder hosts, merged creation dates."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from acctlib.accountmap import compute_account_map
 from acctlib.asof import snapshot_opportunities
-from acctlib.intake.dedupe import find_duplicates, is_shared_host
+from acctlib.intake.dedupe import find_duplicates, is_placeholder_host, is_shared_host
 from tests.intake.helpers import load, mapped_profile
 
 
@@ -39,6 +39,84 @@ def _pairs(audit: pd.DataFrame, action: str) -> list[tuple[str, str]]:
 )
 def test_shared_host_detection(domain: str, expected: bool) -> None:
     assert is_shared_host(domain) is expected
+
+
+@pytest.mark.parametrize(
+    ("domain", "expected"),
+    [
+        ("example.com", True),
+        ("example.net", True),
+        ("example.org", True),
+        ("shop.example.com", True),
+        ("acme.test", True),
+        ("acme.example", True),
+        ("acme.invalid", True),
+        ("app.localhost", True),
+        ("none.com", True),
+        ("na.com", True),
+        ("n-a.com", True),
+        ("tbd.com", True),
+        ("unknown.com", True),
+        ("noemail.com", True),
+        ("nowebsite.com", True),
+        ("website.com", True),
+        ("domain.com", True),
+        ("company.com", True),
+        ("email.com", True),
+        ("examples.com", False),
+        ("example.co.uk", False),
+        ("testing.com", False),
+        ("acme.com", False),
+        ("", False),
+    ],
+)
+def test_placeholder_host_detection(domain: str, expected: bool) -> None:
+    assert is_placeholder_host(domain) is expected
+
+
+def test_placeholder_host_not_merged() -> None:
+    accounts = _accounts(
+        [
+            ("A01", "Zenith Data Inc.", "www.example.com"),
+            ("A02", "Prairie Schools B.V.", "http://example.com"),
+            ("A03", "Delta Payments LLC", "none.com"),
+            ("A04", "Iron Stores plc", "https://www.none.com/"),
+            ("A05", "Stone Wireless Ltd", "na.com"),
+            ("A06", "Meridian Telecom Inc.", "NA.COM"),
+            ("A07", "Cobalt Materials Corp.", "tbd.com"),
+            ("A08", "Ever Stone Care Inc.", "tbd.com"),
+            ("A09", "Nova Education GmbH", "acme.test"),
+            ("A10", "Red Lake Manufacturing SAS", "http://acme.test/"),
+        ]
+    )
+    merges, audit = find_duplicates(accounts)
+    assert merges == {}
+    assert _pairs(audit, "merged") == []
+    assert _pairs(audit, "not merged") == [
+        ("A02", "A01"),
+        ("A04", "A03"),
+        ("A06", "A05"),
+        ("A08", "A07"),
+        ("A10", "A09"),
+    ]
+    kept_apart = audit[audit["action"] == "not merged"].set_index("account_id")
+    assert kept_apart.loc["A02", "key"] == "example.com"
+    assert "example.com is a placeholder" in kept_apart.loc["A02", "reason"]
+    assert _pairs(audit, "suggested") == []
+
+
+def test_placeholder_same_name_suggested() -> None:
+    accounts = _accounts(
+        [
+            ("A1", "Acme Widgets Inc.", "https://acmewidgets.com"),
+            ("A2", "Acme Widgets", "www.example.com"),
+        ]
+    )
+    merges, audit = find_duplicates(accounts)
+    assert merges == {}
+    assert _pairs(audit, "suggested") == [("A2", "A1")]
+    reason = audit.set_index("account_id").loc["A2", "reason"]
+    assert "placeholder website example.com" in reason
 
 
 def test_shared_host_not_merged() -> None:
