@@ -13,6 +13,7 @@ import hashlib
 import io
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -514,6 +515,28 @@ def _same_count(found: int, count: int) -> bool:
     return found == count
 
 
+# Unicode general categories of characters that show nothing or only
+# space: control (Cc), format such as zero-width spaces and the byte-order
+# mark (Cf), line and paragraph separators (Zl, Zp), surrogates (Cs),
+# private use (Co) and unassigned code points (Cn).
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+
+
 def escape_invisible(text: str) -> str:
-    """Show invisible and non-ASCII characters of ``text`` as escapes."""
-    return text.encode("unicode_escape").decode("ascii")
+    """Show the invisible characters of ``text`` as Python escapes.
+
+    Characters of :data:`INVISIBLE_CATEGORIES` and spaces other than the
+    plain space (such as the no-break space) become escapes such as
+    ``\\u200b`` or ``\\xa0``, so a reader can distinguish two headers that
+    differ only in them. Printable letters, digits and symbols such as ä,
+    ß, é or € stay as they are.
+    """
+    return "".join(_escape_if_invisible(character) for character in text)
+
+
+def _escape_if_invisible(character: str) -> str:
+    category = unicodedata.category(character)
+    visible_space = character == " "
+    if category in INVISIBLE_CATEGORIES or (category == "Zs" and not visible_space):
+        return character.encode("unicode_escape").decode("ascii")
+    return character

@@ -11,6 +11,7 @@ import pytest
 from acctlib.errors import InputError
 from acctlib.intake.currency import convert_amounts
 from acctlib.intake.dates import parse_datetimes
+from acctlib.intake.files import escape_invisible
 from acctlib.intake.mapped import read_export_file
 from acctlib.intake.money import (
     ColumnFormatError,
@@ -67,6 +68,33 @@ def test_missing_column_names_found(tmp_path: Path) -> None:
     assert "'Account ID'" in message
     assert "Account\\u200bID" in message
     assert "'Account Name'" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Währung", "Währung"),
+        ("Créé le", "Créé le"),
+        ("Straße", "Straße"),
+        ("金额", "金额"),
+        ("Amount (€)", "Amount (€)"),
+        ("Account\u200bID", "Account\\u200bID"),
+        ("\ufeffAccount ID", "\\ufeffAccount ID"),
+        ("Account\u00a0ID", "Account\\xa0ID"),
+        ("Account\u2009ID", "Account\\u2009ID"),
+        ("Account\u2028ID", "Account\\u2028ID"),
+        ("Account\u200dID", "Account\\u200dID"),
+        ("Amount\x00", "Amount\\x00"),
+        ("Amount\t", "Amount\\t"),
+        ("Amount\r\n", "Amount\\r\\n"),
+        ("Amount\x85", "Amount\\x85"),
+        ("Amount\U000e0041", "Amount\\U000e0041"),
+        ("Account ID", "Account ID"),
+    ],
+)
+def test_escape_invisible_characters(text: str, expected: str) -> None:
+    """Only invisible and control characters become escapes, not letters."""
+    assert escape_invisible(text) == expected
 
 
 # 2. Money strings

@@ -58,6 +58,24 @@ def test_bad_deal_cell_names_header(tmp_path: Path, deal, column, reason) -> Non
     assert bad["reason"].iloc[0].startswith(reason)
 
 
+@pytest.mark.parametrize("header", ["Abschlußdatum", "Fecha de cierre é", "Дата"])
+def test_non_ascii_header_unescaped(tmp_path: Path, header: str) -> None:
+    """A header with letters beyond ASCII appears in the reason as written."""
+    profile = mapped_profile()
+    profile["tables"]["opportunities"]["columns"]["close_date"] = [header]
+    deals = opportunities_csv([GOOD_DEAL, ("O2", "A2", "Proposal", "200", "soon")])
+    files = {
+        "accounts.csv": ACCOUNTS,
+        "opportunities.csv": deals.replace("Close Date", header, 1),
+    }
+
+    intake = load(tmp_path, files, profile)
+
+    bad = rejected(intake, "opportunities")
+    assert list(bad["row"]) == [2]
+    assert bad["reason"].iloc[0].startswith(f'column "{header}" (close_date)')
+
+
 def test_empty_required_names_header(tmp_path: Path) -> None:
     """An empty required cell names its header in the check's reason."""
     accounts = "Account ID,Account Name\nA1,Acme\nA2,\n"
