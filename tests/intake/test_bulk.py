@@ -313,8 +313,8 @@ def test_bulk_table_stays_out_of_pandas(source):
 def test_bulk_merge_repoints_touches(source):
     """Touches of a merged account point at the survivor on both paths."""
     accounts = [
-        {**account("A1"), "website": "https://www.acme.example/"},
-        {**account("A2"), "website": "acme.example"},
+        {**account("A1"), "website": "https://www.acme-widgets.com/"},
+        {**account("A2"), "website": "acme-widgets.com"},
         {**account("A3"), "website": ""},
     ]
     write_csv(source / "accounts.csv", accounts)
