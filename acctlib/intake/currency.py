@@ -229,9 +229,9 @@ def convert_amounts(
     if rates is None and converted_column and has_source_amount.any():
         # The export has a converted column, so a cell of it that is empty
         # leaves the amount missing. The data-quality findings count such
-        # deals. Without that column, an
-        # empty amount on a foreign row has no conversion, so intake stops
-        # below however many other rows have an amount.
+        # deals. Without that column, an empty amount on a foreign row has
+        # no conversion, so intake stops below however many other rows have
+        # an amount.
         logger.info(
             "%s: %d rows without a converted amount keep it missing",
             file,
