@@ -19,6 +19,7 @@ from acctlib.errors import InputError
 from acctlib.intake import bulk
 from acctlib.intake.canonical import ROW, RawTable
 from acctlib.intake.files import (
+    SUFFIXES,
     InputFile,
     find_table_file,
     is_empty_file,
@@ -49,7 +50,7 @@ def read_source(
             rows = bulk.count_rows(path)
             inputs.append(InputFile(name, str(path), sha256_file(path), rows))
             continue
-        notes: list[str] = []
+        notes = _ignored_twins(data_dir, name, path)
         frame = read_text_frame(path, encoding=None, notes=notes, row_column=ROW)
         raw_tables.append(
             RawTable(table=name, file=str(path), frame=frame, notes=notes)
@@ -60,6 +61,27 @@ def read_source(
             )
         )
     return raw_tables, inputs
+
+
+def _ignored_twins(data_dir: Path, name: str, path: Path) -> list[str]:
+    """Return a note naming the other files of table ``name`` left unread.
+
+    A folder with both accounts.csv and accounts.xlsx is read from the
+    first suffix of :data:`~acctlib.intake.files.SUFFIXES` alone, so the
+    other file's rows would otherwise be missing without a word.
+    """
+    twins = [
+        candidate.name
+        for suffix in SUFFIXES
+        if (candidate := data_dir / f"{name}{suffix}") != path and candidate.is_file()
+    ]
+    if not twins:
+        return []
+    return [
+        f"{path.name} is read and {', '.join(twins)} beside it is not: a table "
+        f"is read from one file, the first of {', '.join(SUFFIXES)} that "
+        "exists. Remove the file you do not mean to use."
+    ]
 
 
 def _empty_table(name: str, path: Path) -> RawTable:

@@ -14,6 +14,7 @@ import io
 import logging
 import re
 import unicodedata
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ BYTE_ORDER_MARKS = (
 RENAMED_REPEAT = re.compile(r"^(.*)\.\d+$")
 # The C parser's message for a line with more fields than the header.
 FIELD_COUNT_ERROR = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+UNCLOSED_QUOTE_ERROR = re.compile(r"EOF inside string starting at row (\d+)")
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,14 @@ def read_text_frame(
     except pd.errors.ParserError as error:
         raise csv_parse_error(path, error, sep) from error
     except (UnicodeDecodeError, ValueError, OSError) as error:
+        if suffix == ".xlsx" and not zipfile.is_zipfile(path):
+            # pandas then raises "Excel file format cannot be determined".
+            raise InputError(
+                f"{path} is not an Excel workbook: an .xlsx file is a zip "
+                "archive, and this one is not. If it is a CSV file, rename it "
+                "to .csv; otherwise save the sheet again as an Excel workbook.",
+                file=str(path),
+            ) from error
         raise InputError(
             f"cannot read input file {path} as {suffix.lstrip('.').upper()}: {error}. "
             f"Expected a {suffix} file with one header row.",
@@ -321,6 +331,17 @@ def csv_parse_error(
     A line with more fields than the header is named with both counts.
     ``fix`` adds another remedy, such as declaring the delimiter.
     """
+    unclosed = UNCLOSED_QUOTE_ERROR.search(str(error))
+    if unclosed is not None:
+        # pandas counts this row from 0 at the header, so it is the line's
+        # 1-based number minus one.
+        line = int(unclosed.group(1)) + 1
+        return InputError(
+            f"{path}: the double quote on line {line} is never closed, so "
+            "everything after it reads as one field. Remove the stray quote "
+            "or close it, then run again.",
+            file=str(path),
+        )
     match = FIELD_COUNT_ERROR.search(str(error))
     if match is None:
         return InputError(

@@ -62,6 +62,39 @@ def test_semicolon_file_with_decimal_commas(tmp_path: Path) -> None:
     assert "fields, but the header has" not in message
 
 
+def test_unclosed_quote_names_its_line(tmp_path: Path) -> None:
+    accounts = ACCOUNTS.replace("A2,Beacon,", 'A2,"Beacon,')
+
+    with pytest.raises(InputError) as caught:
+        load(tmp_path, canonical_files(**{"accounts.csv": accounts}), "canonical")
+
+    message = str(caught.value)
+    assert "accounts.csv: the double quote on line 3 is never closed" in message
+    assert "Error tokenizing" not in message
+
+
+def test_csv_named_xlsx_says_so(tmp_path: Path) -> None:
+    files = {"accounts.xlsx": ACCOUNTS, "opportunities.csv": OPPORTUNITIES}
+
+    with pytest.raises(InputError) as caught:
+        load(tmp_path, files, "canonical")
+
+    message = str(caught.value)
+    assert "accounts.xlsx is not an Excel workbook" in message
+    assert "rename it to .csv" in message
+
+
+def test_second_file_of_a_table_is_noted(tmp_path: Path) -> None:
+    files = canonical_files(**{"accounts.xlsx": b"not read"})
+
+    intake = load(tmp_path, files, "canonical")
+
+    assert any(
+        "accounts.csv is read and accounts.xlsx beside it is not" in note
+        for note in intake.notes
+    )
+
+
 def test_extra_field_mapped(tmp_path: Path) -> None:
     """A mapped file's error also points at the profile's delimiter setting."""
     accounts = MAPPED_ACCOUNTS.replace("A2,Beacon", "A2,Beacon,Inc.")
