@@ -17,7 +17,6 @@ deal to "No account".
 
 from __future__ import annotations
 
-import difflib
 import functools
 import logging
 import re
@@ -35,7 +34,7 @@ from acctlib.intake.files import escape_invisible, foreign_delimiter_hint
 from acctlib.intake.money import ColumnFormatError
 from acctlib.intake.parsers import PARSERS, Parsed
 from acctlib.intake.quarantine import Quarantine
-from acctlib.intake.stagelint import replaced_default_note
+from acctlib.intake.stagelint import replaced_default_note, similar_stages
 
 logger = logging.getLogger(__name__)
 
@@ -577,27 +576,20 @@ def _describe_unmapped_stage(
             "or its stage_category (open, won or lost)"
         )
     add = "add it to the stage_map parameter with its category (open, won or lost)"
-    known = {_fold(name): name for name in stage_map}
-    same = known.get(_fold(stage))
+    same, close = similar_stages(stage, stage_map)
     if same is not None:
         return (
             f"{label} {stage!r} is not in the stage map, which has {same!r}; "
             f"write the stage as {same!r}, or {add}"
         )
-    close = difflib.get_close_matches(_fold(stage), list(known), n=3, cutoff=0.75)
     if close:
-        names = ", ".join(repr(known[name]) for name in close)
+        names = ", ".join(repr(name) for name in close)
         return (
             f"{label} {stage!r} is not in the stage map; closest mapped stages: "
             f"{names}. Correct the value, or {add}"
         )
     note = replaced_default_note(stage)
     return f"{label} {stage!r} is not in the stage map; {add}.{note}"
-
-
-def _fold(stage: object) -> str:
-    """Return ``stage`` in lower case with runs of spaces as one space."""
-    return " ".join(str(stage).split()).casefold()
 
 
 def _fill_from_stage_map(frame: pd.DataFrame, stage_map: Mapping[str, Mapping]) -> None:

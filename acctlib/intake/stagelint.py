@@ -16,6 +16,7 @@ Findings, one row each, with a level:
 
 from __future__ import annotations
 
+import difflib
 import functools
 from collections.abc import Mapping
 from typing import Any
@@ -72,13 +73,50 @@ def _unmapped(
             "rows": int(count),
             "message": (
                 f"stage {stage!r} is not in the stage map but {count} {where} "
-                f"{'row uses' if count == 1 else 'rows use'} it; add it with its "
-                f"category, probability and order.{replaced_default_note(stage)}"
+                f"{'row uses' if count == 1 else 'rows use'} it; "
+                f"{_unmapped_advice(stage, stage_map)}"
             ),
         }
         for stage, count in counts.items()
         if stage not in stage_map and stage.strip()
     ]
+
+
+def similar_stages(
+    stage: object, stage_map: Mapping[str, Any]
+) -> tuple[str | None, list[str]]:
+    """Return the mapped stage that ``stage`` misspells, and those close to it.
+
+    The first item is the mapped stage that differs from ``stage`` only in
+    letter case or runs of spaces, or None. The second lists up to three
+    mapped stages close to it (:func:`difflib.get_close_matches`, cutoff
+    0.75), empty when the first item is set. Such a value is more likely a
+    typo than a new stage.
+    """
+    known = {_fold(name): name for name in stage_map}
+    same = known.get(_fold(stage))
+    if same is not None:
+        return same, []
+    close = difflib.get_close_matches(_fold(stage), list(known), n=3, cutoff=0.75)
+    return None, [known[name] for name in close]
+
+
+def _unmapped_advice(stage: str, stage_map: Mapping[str, Any]) -> str:
+    same, close = similar_stages(stage, stage_map)
+    if same is not None:
+        return f"the map has {same!r}, so write the stage as {same!r} or add it"
+    if close:
+        names = ", ".join(repr(name) for name in close)
+        return f"closest mapped stages: {names}. Correct the value or add it"
+    return (
+        "add it with its category, probability and order."
+        f"{replaced_default_note(stage)}"
+    )
+
+
+def _fold(stage: object) -> str:
+    """Return ``stage`` in lower case with runs of spaces as one space."""
+    return " ".join(str(stage).split()).casefold()
 
 
 def replaced_default_note(stage: str) -> str:

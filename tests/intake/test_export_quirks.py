@@ -378,6 +378,21 @@ def test_lint_says_a_stage_map_replaces_the_default() -> None:
     assert replaced not in lint.loc["Legal Review", "message"]
 
 
+def test_lint_names_the_stage_a_value_misspells() -> None:
+    stage_map = {
+        "Proposal": {"category": "open", "probability": 0.5, "order": 1},
+        "Closed Won": {"category": "won", "probability": 1.0, "order": 2},
+    }
+    stages = pd.Series(["Proposal ", "Closed Wonn", "Verbal"])
+    lint = lint_stage_map(stage_map, stages, None).set_index("stage")
+
+    assert "the map has 'Proposal', so write the stage as 'Proposal'" in (
+        lint.loc["Proposal ", "message"]
+    )
+    assert "closest mapped stages: 'Closed Won'" in lint.loc["Closed Wonn", "message"]
+    assert "add it with its category" in lint.loc["Verbal", "message"]
+
+
 def test_check_command_prints_summary(tmp_path: Path, capsys) -> None:
     """check prints counts, reasons, merges and lint, and exits 1 on lint errors."""
     import yaml
