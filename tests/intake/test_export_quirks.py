@@ -386,8 +386,9 @@ def test_lint_names_the_stage_a_value_misspells() -> None:
     stages = pd.Series(["Proposal ", "Closed Wonn", "Verbal"])
     lint = lint_stage_map(stage_map, stages, None).set_index("stage")
 
-    assert "the map has 'Proposal', so write the stage as 'Proposal'" in (
-        lint.loc["Proposal ", "message"]
+    assert (
+        "the map has 'Proposal', so write the stage as 'Proposal'"
+        in (lint.loc["Proposal ", "message"])
     )
     assert "closest mapped stages: 'Closed Won'" in lint.loc["Closed Wonn", "message"]
     assert "add it with its category" in lint.loc["Verbal", "message"]
