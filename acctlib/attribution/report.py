@@ -133,7 +133,15 @@ def answer_cards(ws) -> HTML:
             + (f"{suggested} days" if suggested else "–"),
         },
     ]
-    return views.kpi_cards(cards)
+    blocks = views.kpi_cards(cards).data
+    if figures["robust_functions"]:
+        # Text under the cards, so the page's glossary defines function
+        # abbreviations such as AE beside the card that shows them.
+        blocks += views.note(
+            "Functions are the teams whose people made the touches, such as "
+            f"{functions}."
+        ).data
+    return HTML(blocks)
 
 
 def lookback_note(ws) -> HTML:

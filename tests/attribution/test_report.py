@@ -145,6 +145,28 @@ def test_answer_cards_name_the_top_count():
 
     assert "Channels in the top 3 under every model" in cards
     assert "Functions in the top 3 under every model" in cards
+    assert "Functions are the teams" not in cards
+
+
+def test_answer_cards_explain_functions_in_text():
+    ws = SimpleNamespace(
+        headline={
+            "attribution": {
+                "robust_channels": [],
+                "robust_functions": ["marketing", "ae", "cs"],
+                "revenue_coverage": 0.5,
+                "lookback_days": 180,
+            }
+        },
+        params={"attribution_robust_top": 3},
+    )
+
+    cards = report.answer_cards(ws).data
+
+    assert (
+        '<p class="acctlib-note">Functions are the teams whose people made the '
+        "touches, such as Marketing, AE, CS.</p>"
+    ) in cards
 
 
 def test_lookback_note_explains_days():
