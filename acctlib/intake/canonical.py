@@ -330,45 +330,32 @@ MOSTLY_FAILED_SHARE = 0.5
 MOSTLY_FAILED_MIN_CELLS = 20
 """Fewest failed cells that stop intake; fewer are only blanked, as in a small file."""
 
-# The kinds whose mostly failed columns stop intake, with what to do when
-# the profile declares no option that reads them.
-_FORMAT_HINTS = {
+# The kinds whose mostly failed columns stop intake. For each: the parser
+# option that reads it, what to do when the profile declares no such
+# option, and what to do when the declared one still fails.
+_FORMAT_ADVICE = {
     "amount": (
+        "locale",
         "If the file writes amounts such as 1.234,50 or $1,200, read it "
         "through a profile with options such as locale: de-DE (see Source "
         "profiles in the README); otherwise convert the column to plain "
-        "decimals such as 1234.50"
+        "decimals such as 1234.50",
+        "Correct the locale to the one the file writes, such as de-DE for "
+        "1.234,50 (see Source profiles in the README), or convert the "
+        "column to plain decimals such as 1234.50",
     ),
     "date": (
+        "date_format",
         "If the file writes dates such as 31/12/2025, read it through a "
         "profile with options such as date_format: day-first (see Source "
         "profiles in the README); otherwise convert the column to ISO dates "
-        "such as 2025-12-31"
-    ),
-}
-_FORMAT_HINTS["timestamp"] = _FORMAT_HINTS["date"]
-
-
-# The parser option that reads each kind, and what to do when the profile
-# declares it and it still fails.
-_FORMAT_OPTIONS = {
-    "amount": "locale",
-    "date": "date_format",
-    "timestamp": "date_format",
-}
-_DECLARED_FORMAT_HINTS = {
-    "amount": (
-        "Correct the locale to the one the file writes, such as de-DE for "
-        "1.234,50 (see Source profiles in the README), or convert the "
-        "column to plain decimals such as 1234.50"
-    ),
-    "date": (
+        "such as 2025-12-31",
         "Correct the date_format to the form the file writes, such as "
         '"%d/%m/%Y" or day-first (see Source profiles in the README), or '
-        "convert the column to ISO dates such as 2025-12-31"
+        "convert the column to ISO dates such as 2025-12-31",
     ),
 }
-_DECLARED_FORMAT_HINTS["timestamp"] = _DECLARED_FORMAT_HINTS["date"]
+_FORMAT_ADVICE["timestamp"] = _FORMAT_ADVICE["date"]
 
 
 def stops_when_mostly_failed(column: schema.ColumnSpec) -> bool:
@@ -379,7 +366,7 @@ def stops_when_mostly_failed(column: schema.ColumnSpec) -> bool:
     kinds, such as an ``employees`` column of ranges like ``51-200``, are
     blanked or rejected cell by cell, whatever their share.
     """
-    return column.kind in _FORMAT_HINTS
+    return column.kind in _FORMAT_ADVICE
 
 
 def is_mostly_failed(failed: int, filled: int) -> bool:
@@ -418,15 +405,15 @@ def mostly_failed_error(
 
 def _format_hint(kind: str, options: Mapping[str, Any]) -> str:
     """Return what to do about a column of ``kind`` in another format."""
-    option = _FORMAT_OPTIONS[kind]
+    option, undeclared_hint, declared_hint = _FORMAT_ADVICE[kind]
     declared = options.get(option)
     if not declared:
-        return _FORMAT_HINTS[kind]
+        return undeclared_hint
     if isinstance(declared, list | tuple):
         declared = "[" + ", ".join(str(item) for item in declared) + "]"
     return (
         f"The source profile declares {option}: {declared}, which does not "
-        f"read these values. {_DECLARED_FORMAT_HINTS[kind]}"
+        f"read these values. {declared_hint}"
     )
 
 

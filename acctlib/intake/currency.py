@@ -77,6 +77,8 @@ logger = logging.getLogger(__name__)
 def load_rates(path: Path) -> pd.DataFrame:
     """Read a rates table: ``date`` (naive), ``currency`` (upper case), ``rate``.
 
+    The rows come back sorted by date, then currency.
+
     Raises InputError for a missing column, an invalid date or rate, or two
     different rates for one currency and date.
     """
@@ -111,7 +113,8 @@ def load_rates(path: Path) -> pd.DataFrame:
         }
     )
     _check_conflicting_rates(table, frame, path)
-    return table.sort_values(["currency", "date"], ignore_index=True)
+    # Sorted by date first, as pandas.merge_asof needs in _convert_with_rates.
+    return table.sort_values(["date", "currency"], ignore_index=True)
 
 
 def _check_conflicting_rates(
@@ -334,7 +337,7 @@ def _has_currency_column(
     """Tell whether the opportunities ``file`` has a currency column.
 
     A file read through a column map gets every optional column it lacks as
-    blanks, so only its headers map tells whether the export had one.
+    blanks, so only its headers map shows whether the export had one.
     """
     file_headers = headers.get(("opportunities", file), {})
     if file_headers:
@@ -513,11 +516,8 @@ def _convert_with_rates(
     query = pd.DataFrame(
         {"date": when.astype("datetime64[us]"), "currency": currency, "_i": rows.index}
     ).sort_values("date", kind="stable")
-    # merge_asof needs both tables sorted by the "on" key, and load_rates
-    # returns the rates sorted by currency first.
-    by_date = rates.sort_values("date", kind="stable", ignore_index=True)
     matched = pd.merge_asof(
-        query, by_date, on="date", by="currency", direction="backward"
+        query, rates, on="date", by="currency", direction="backward"
     ).set_index("_i")
     missing = matched["rate"].isna().reindex(rows.index)
     if missing.any():
