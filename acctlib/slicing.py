@@ -212,7 +212,7 @@ def prepare_owner_slice(context: Any) -> None:
 def describe_slice(owner: str, team: str) -> str:
     """Return the slice as page titles name it, such as ``owner Fatima Cohen``.
 
-    With both parameters set the slice holds the accounts of either, so
+    With both parameters set the slice contains the accounts of either, so
     the label names both.
     """
     return " and ".join(

@@ -315,10 +315,10 @@ def describe_best_method(
     # Scores equal to the percentage point read as a tie, not as a winner.
     tied = runner_up is not None and float(runner_up["wape"]) <= UNRANKABLE_WAPE
     tied = tied and round((runner_up["wape"] - best["wape"]) * 100) == 0
-    standing = "tied for the most accurate" if tied else "the most accurate"
+    rank_phrase = "tied for the most accurate" if tied else "the most accurate"
     sentence = (
         f"{_scored_span(int(best['cutoffs']), cutoffs_requested)}, the "
-        f"{lower_first(best['label'])} forecast has been {standing} for this "
+        f"{lower_first(best['label'])} forecast has been {rank_phrase} for this "
         f"business: its forecasts of the next {horizon_months} months' bookings "
         f"were off by {best['wape']:.0%} of actual bookings (WAPE)"
     )

@@ -258,7 +258,7 @@ def _infer_locale(cells: pd.Series) -> str | None:
 def _check_declared_locale(cells: pd.Series, locale: str) -> None:
     """Raise when values prove the other separators than ``locale``'s.
 
-    A column declared de-DE that also holds ``4,978.80`` is written en-US,
+    A column declared de-DE that also contains ``4,978.80`` is written en-US,
     so its ``8,620`` means 8620, not the 8.62 the declared locale reads.
     """
     if SEPARATORS[locale][1] == ",":

@@ -108,7 +108,7 @@ def test_tables_show_codes_as_words(sample_workspace):
         assert f">{readable(code)}<" in channels
 
 
-def test_heat_map_orders_models_as_the_table(sample_workspace):
+def test_heat_map_model_order(sample_workspace):
     chart = report.plot_shares(sample_workspace, "channel").to_dict()
     html = report.comparison_table(sample_workspace, "channel").to_html()
     labels = list(report.MODEL_LABELS.values())

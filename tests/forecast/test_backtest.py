@@ -100,7 +100,7 @@ def test_sentence_names_best_method_and_margin():
     )
 
 
-def test_sentence_says_when_fewer_month_ends_were_scored():
+def test_sentence_names_scored_month_ends():
     accuracy = pd.DataFrame(
         {
             "method": ["win_probability"],

@@ -368,7 +368,7 @@ def test_lint_unmapped_stage_and_falling_probability() -> None:
     assert lint.loc["falling probability", "stage"] == "Proposal"
 
 
-def test_lint_says_a_stage_map_replaces_the_default() -> None:
+def test_lint_stage_map_replaces_default() -> None:
     stage_map = {"Demo": {"category": "open", "probability": 0.3, "order": 1}}
     stages = pd.Series(["Demo", "Closed Won", "Legal Review"])
     lint = lint_stage_map(stage_map, stages, None).set_index("stage")
@@ -378,7 +378,7 @@ def test_lint_says_a_stage_map_replaces_the_default() -> None:
     assert replaced not in lint.loc["Legal Review", "message"]
 
 
-def test_lint_names_the_stage_a_value_misspells() -> None:
+def test_lint_names_misspelt_stage() -> None:
     stage_map = {
         "Proposal": {"category": "open", "probability": 0.5, "order": 1},
         "Closed Won": {"category": "won", "probability": 1.0, "order": 2},

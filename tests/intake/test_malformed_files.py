@@ -84,7 +84,7 @@ def test_csv_named_xlsx_says_so(tmp_path: Path) -> None:
     assert "rename it to .csv" in message
 
 
-def test_second_file_of_a_table_is_noted(tmp_path: Path) -> None:
+def test_second_table_file_noted(tmp_path: Path) -> None:
     files = canonical_files(**{"accounts.xlsx": b"not read"})
 
     intake = load(tmp_path, files, "canonical")
