@@ -70,11 +70,11 @@ def _ignored_twins(data_dir: Path, name: str, path: Path) -> list[str]:
     first suffix of :data:`~acctlib.intake.files.SUFFIXES` alone, so the
     other file's rows would otherwise be missing without a word.
     """
-    twins = [
-        candidate.name
-        for suffix in SUFFIXES
-        if (candidate := data_dir / f"{name}{suffix}") != path and candidate.is_file()
-    ]
+    twins = []
+    for suffix in SUFFIXES:
+        candidate = data_dir / f"{name}{suffix}"
+        if candidate != path and candidate.is_file():
+            twins.append(candidate.name)
     if not twins:
         return []
     return [
