@@ -49,6 +49,10 @@ DELIMITERS = (",", ";", "\t", "|")
 # Key under which load_profile records the file a profile was read from.
 PROFILE_PATH = "_path"
 
+# Table key naming the headers of the last-modified date. A table may list
+# it under ``optional_columns`` when the export may lack that column.
+MODIFIED_KEY = "modified_column"
+
 # Keys of a profile's ``read`` section. A table may set the same keys
 # directly, and they take precedence over ``read``.
 READ_KEYS = frozenset({"encoding", "delimiter"})
@@ -161,14 +165,17 @@ def map_columns(
     the header each canonical column was read from, or None for a constant
     of the profile (see :attr:`RawTable.headers`). Columns that an adapter
     prepares, named with a leading underscore, are not in the file and have
-    no header there.
+    no header there. The headers that ``modified_column`` names must be
+    found in the same way, unless ``optional_columns`` lists
+    ``modified_column``.
 
     Raises
     ------
     InputError
-        When a mapped column or a required canonical column has no source
-        column, naming the profile, the file, the column, the candidate
-        headers and the headers found with invisible characters escaped.
+        When a mapped column, a required canonical column or the
+        ``modified_column`` has no source column, naming the profile, the
+        file, the column, the candidate headers and the headers found with
+        invisible characters escaped.
     """
     columns = spec.get("columns") or {}
     constants = spec.get("constants") or {}
@@ -199,9 +206,8 @@ def map_columns(
         elif column.required and column.nullable:
             result[column.name] = ""
     modified = spec.get("modified_column")
-    source = pick_column(frame, modified) if modified else None
-    if source is not None:
-        result[MODIFIED] = frame[source]
+    if modified:
+        _add_modified(result, frame, modified, path, profile, optional)
     result[ROW] = frame[ROW]
     result[FILE] = str(path)
     return result, headers
@@ -227,12 +233,48 @@ def _converted_later(
     )
 
 
+def _add_modified(
+    result: pd.DataFrame,
+    frame: pd.DataFrame,
+    candidates: Any,
+    path: Path,
+    profile: Mapping[str, Any] | None,
+    optional: set[str],
+) -> None:
+    """Copy the column that ``modified_column`` names into ``result``.
+
+    Without that column, a repeated primary key keeps its first row instead
+    of the row modified last, so a missing header stops intake unless the
+    table lists ``modified_column`` under ``optional_columns``.
+    """
+    source = pick_column(frame, candidates)
+    if source is not None:
+        result[MODIFIED] = frame[source]
+        return
+    if MODIFIED_KEY in optional:
+        logger.info(
+            "%s: no column for %s, so a repeated key keeps its first row",
+            path,
+            MODIFIED_KEY,
+        )
+        return
+    _raise_missing(
+        frame,
+        path,
+        candidates,
+        MODIFIED_KEY,
+        profile,
+        if_optional="so that a repeated key keeps its first row",
+    )
+
+
 def _raise_missing(
     frame: pd.DataFrame,
     path: Path,
     candidates: Any,
     canonical: str,
     profile: Mapping[str, Any] | None,
+    if_optional: str = "to leave it empty",
 ) -> None:
     names = [candidates] if isinstance(candidates, str) else list(candidates)
     found = [column for column in frame.columns if column != ROW]
@@ -245,8 +287,8 @@ def _raise_missing(
         f"{', '.join(repr(name) for name in names)}, and the file has none of "
         f"them; columns found: {listed or 'none'}.{closest} Rename the column "
         "or add its header to the profile's list. If the export may lack the "
-        f"column, list {canonical} under optional_columns of the table to "
-        "leave it empty.",
+        f"column, list {canonical} under optional_columns of the table "
+        f"{if_optional}.",
         file=str(path),
         column=names[0],
     )

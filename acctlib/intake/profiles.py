@@ -14,7 +14,7 @@ from typing import Any
 
 from acctlib import schema
 from acctlib.errors import ParameterError
-from acctlib.intake.mapped import PROFILE_PATH, READ_KEYS
+from acctlib.intake.mapped import MODIFIED_KEY, PROFILE_PATH, READ_KEYS
 from acctlib.intake.parsers import OPTION_KEYS
 
 # Keys that intake reads from every profile, whatever its adapter. The
@@ -59,7 +59,7 @@ TABLE_KEYS = frozenset(
         "columns",
         "optional_columns",
         "constants",
-        "modified_column",
+        MODIFIED_KEY,
         "column_options",
         "options",
         "encoding",
@@ -117,6 +117,8 @@ def check_profile_keys(profile: Mapping[str, Any], source: str) -> None:
             where = f" in {section} of table {key!r}"
             _check_keys(spec.get(section) or {}, names, "column", where, source)
         mapped = set(spec.get("columns") or {})
+        if spec.get(MODIFIED_KEY):
+            mapped.add(MODIFIED_KEY)
         for name in spec.get("optional_columns") or ():
             if name not in mapped:
                 where = f" in optional_columns of table {key!r} (not in its columns)"

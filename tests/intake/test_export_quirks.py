@@ -219,6 +219,45 @@ def test_duplicated_key_keeps_latest(tmp_path: Path) -> None:
     assert rejected["reason"].str.contains("kept row 2").all()
 
 
+def test_missing_modified_column_stops(tmp_path: Path) -> None:
+    """A modified_column header missing from the file stops with the fix."""
+    profile = mapped_profile()
+    profile["tables"]["opportunities"]["modified_column"] = ["Last Modified"]
+    files = {
+        "accounts.csv": "Account ID,Account Name\nA1,Acme\n",
+        "opportunities.csv": DUPLICATED,
+    }
+
+    with pytest.raises(InputError) as caught:
+        load(tmp_path, files, profile)
+
+    message = str(caught.value)
+    assert str(tmp_path / "data" / "opportunities.csv") in message
+    assert str(tmp_path / "profile.yaml") in message
+    assert "column 'Last Modified' (for modified_column) is missing" in message
+    assert "The closest header is 'Modified'." in message
+    assert "list modified_column under optional_columns" in message
+    assert caught.value.column == "Last Modified"
+
+
+def test_optional_modified_column_passes(tmp_path: Path) -> None:
+    """Listed under optional_columns, a missing modified column keeps first rows."""
+    profile = mapped_profile()
+    opportunities = profile["tables"]["opportunities"]
+    opportunities["modified_column"] = ["Last Modified"]
+    opportunities["optional_columns"] = ["currency", "modified_column"]
+    files = {
+        "accounts.csv": "Account ID,Account Name\nA1,Acme\n",
+        "opportunities.csv": DUPLICATED,
+    }
+
+    intake = load(tmp_path, files, profile)
+
+    assert list(intake.tables["opportunities"]["amount"]) == [100]
+    reasons = intake.quarantine.to_frame()["reason"]
+    assert reasons.str.contains("first seen on row 1").all()
+
+
 def test_closed_before_created_and_won_without_amount(tmp_path: Path) -> None:
     """Both are kept and reported as data-quality findings."""
     csv = (
