@@ -14,7 +14,9 @@ from typing import Any
 
 from acctlib import schema
 from acctlib.errors import ParameterError
+from acctlib.intake.journeys import PATH_FIELDS, TOUCH_FIELDS
 from acctlib.intake.mapped import MODIFIED_KEY, PROFILE_PATH, READ_KEYS
+from acctlib.intake.maven import CORRECTABLE_COLUMNS, DEFAULT_FILES
 from acctlib.intake.parsers import OPTION_KEYS
 
 # Keys that intake reads from every profile, whatever its adapter. The
@@ -47,6 +49,42 @@ ADAPTER_KEYS: dict[str, frozenset[str]] = {
             "function",
         }
     ),
+}
+
+# Table keys of the adapters that read fixed exports, each the name of an
+# export. The mapped adapter takes any key whose ``table`` is canonical.
+ADAPTER_TABLES: dict[str, frozenset[str]] = {
+    "salesforce": frozenset(
+        {
+            "accounts",
+            "opportunities",
+            "stage_history",
+            "contacts",
+            "campaigns",
+            "campaign_members",
+            "tasks",
+            "events",
+        }
+    ),
+    "hubspot": frozenset({"companies", "deals", "contacts", "engagements"}),
+    "olist": frozenset({"leads", "deals"}),
+}
+
+# Tables outside the canonical schema that an adapter reads to link others,
+# with the column-map names it reads from each.
+ADAPTER_OWN_TABLES: dict[str, dict[str, frozenset[str]]] = {
+    "salesforce": {
+        "contacts": frozenset({"contact_id", "account_id"}),
+        "campaigns": frozenset({"campaign_id", "name", "channel"}),
+    },
+    "hubspot": {"contacts": frozenset({"contact_id", "company_ids"})},
+}
+
+# Fields of the journeys adapter's ``columns`` per ``format``. ``value`` is
+# optional in touch rows.
+JOURNEY_FIELDS = {
+    "touches": frozenset({*TOUCH_FIELDS, "value"}),
+    "paths": frozenset(PATH_FIELDS),
 }
 
 # Keys of one entry of a profile's ``tables`` section.
@@ -83,46 +121,79 @@ def check_profile_keys(profile: Mapping[str, Any], source: str) -> None:
     under ``options`` and the deal types that ``type_map`` maps onto. In
     each ``tables`` entry, checks its keys, its parser options and the
     canonical column names of its ``columns``, ``optional_columns``,
-    ``constants`` and ``column_options``. ``source`` names the profile file
-    in messages. An adapter not listed in :data:`ADAPTER_KEYS` is not
-    checked, because its keys are unknown here.
+    ``constants`` and ``column_options``, and the table keys of adapters
+    that read fixed exports. For the journeys adapter, checks ``format``
+    and the keys of ``files`` and ``columns``. For the maven adapter,
+    checks the keys of ``files`` and ``label_corrections``. ``source``
+    names the profile file in messages.
     """
     adapter = str(profile.get("adapter", "canonical_files"))
     if adapter not in ADAPTER_KEYS:
-        return
+        _raise_unknown(adapter, ADAPTER_KEYS, "adapter", "", source)
     _check_keys(profile, COMMON_KEYS | ADAPTER_KEYS[adapter], "key", "", source)
     _check_type_map(profile.get("type_map") or {}, source)
     _check_section(profile, "options", OPTION_KEYS, "", source)
     _check_section(profile, "read", READ_KEYS, "", source)
+    if adapter == "journeys":
+        _check_journeys(profile, source)
+    if adapter == "maven":
+        _check_section(profile, "files", DEFAULT_FILES, "", source)
+        _check_section(profile, "label_corrections", CORRECTABLE_COLUMNS, "", source)
     tables = profile.get("tables")
     if not isinstance(tables, Mapping) or "tables" not in ADAPTER_KEYS[adapter]:
         return
     for key, spec in tables.items():
-        if not isinstance(spec, Mapping):
-            raise ParameterError(
-                f"table {key!r} of the source profile {source} must be a mapping "
-                f"of files, columns and options, not {spec!r}"
-            )
-        _check_keys(spec, TABLE_KEYS, "key", f" in table {key!r}", source)
-        _check_table_options(spec, key, source)
-        table = str(spec.get("table", key))
-        if table not in schema.TABLES:
-            if adapter == "mapped":
-                _raise_unknown(table, schema.TABLES, "table", f" for {key!r}", source)
-            # Other adapters read tables of their own, such as contacts.
-            continue
+        _check_table(adapter, key, spec, source)
+
+
+def _check_journeys(profile: Mapping[str, Any], source: str) -> None:
+    """Raise ParameterError for an unknown format, file or column field."""
+    data_format = str(profile.get("format", "touches"))
+    if data_format not in JOURNEY_FIELDS:
+        _raise_unknown(data_format, JOURNEY_FIELDS, "format", "", source)
+    _check_section(profile, "files", {"journeys"}, "", source)
+    _check_section(profile, "columns", JOURNEY_FIELDS[data_format], "", source)
+
+
+def _check_table(adapter: str, key: str, spec: Any, source: str) -> None:
+    """Raise ParameterError for an unknown key in the ``tables`` entry ``key``."""
+    if not isinstance(spec, Mapping):
+        raise ParameterError(
+            f"table {key!r} of the source profile {source} must be a mapping "
+            f"of files, columns and options, not {spec!r}"
+        )
+    if adapter in ADAPTER_TABLES and key not in ADAPTER_TABLES[adapter]:
+        where = f" in tables (the {adapter} adapter reads these exports)"
+        _raise_unknown(key, ADAPTER_TABLES[adapter], "table", where, source)
+    _check_keys(spec, TABLE_KEYS, "key", f" in table {key!r}", source)
+    _check_table_options(spec, key, source)
+    table = str(spec.get("table", key))
+    own_tables = ADAPTER_OWN_TABLES.get(adapter, {})
+    if table in own_tables:
+        names = set(own_tables[table])
+    elif table in schema.TABLES:
         names = {column.name for column in schema.TABLES[table].columns}
         names |= ADAPTER_COLUMNS.get(adapter, frozenset())
-        for section in ("columns", "constants", "column_options"):
-            where = f" in {section} of table {key!r}"
-            _check_keys(spec.get(section) or {}, names, "column", where, source)
-        mapped = set(spec.get("columns") or {})
-        if spec.get(MODIFIED_KEY):
-            mapped.add(MODIFIED_KEY)
-        for name in spec.get("optional_columns") or ():
-            if name not in mapped:
-                where = f" in optional_columns of table {key!r} (not in its columns)"
-                _raise_unknown(str(name), mapped, "column", where, source)
+    else:
+        valid = set(schema.TABLES) | set(own_tables)
+        _raise_unknown(table, valid, "table", f" for {key!r}", source)
+    _check_column_names(spec, key, names, source)
+
+
+def _check_column_names(
+    spec: Mapping[str, Any], key: str, names: Collection[str], source: str
+) -> None:
+    """Raise ParameterError for a column name of table ``key`` not in ``names``."""
+    for section in ("columns", "constants", "column_options"):
+        where = f" in {section} of table {key!r}"
+        _check_keys(spec.get(section) or {}, names, "column", where, source)
+    mapped = set(spec.get("columns") or {})
+    if spec.get(MODIFIED_KEY):
+        mapped.add(MODIFIED_KEY)
+    for name in spec.get("optional_columns") or ():
+        if name not in mapped:
+            where = f" in optional_columns of table {key!r} (not in its columns)"
+            _raise_unknown(str(name), mapped, "column", where, source)
 
 
 def _check_type_map(type_map: Mapping[str, Any], source: str) -> None:

@@ -312,6 +312,117 @@ def test_type_map_of_other_adapter_stops(tmp_path: Path) -> None:
         load_profile(str(path))
 
 
+def _write_bundled(tmp_path: Path, name: str, change: Any) -> Path:
+    """Write the bundled profile ``name`` with ``change`` applied to tmp_path."""
+    profile = yaml.safe_load((PROFILES_DIR / f"{name}.yaml").read_text("utf-8"))
+    change(profile)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(profile), encoding="utf-8")
+    return path
+
+
+def _rename(section: str, old: str, new: str) -> Any:
+    """Return a change that renames key ``old`` of ``section`` to ``new``."""
+
+    def change(profile: dict[str, Any]) -> None:
+        mapping = profile
+        for part in section.split("."):
+            mapping = mapping[part]
+        mapping[new] = mapping.pop(old)
+
+    return change
+
+
+def _set(section: str, key: str, value: Any) -> Any:
+    """Return a change that sets ``key`` of ``section`` to ``value``."""
+
+    def change(profile: dict[str, Any]) -> None:
+        mapping = profile
+        for part in section.split(".") if section else ():
+            mapping = mapping[part]
+        mapping[key] = value
+
+    return change
+
+
+# Misspelt keys that adapters read outside a mapped profile's table entries.
+# Each case names the bundled profile, the change, the misspelt key and the
+# closest valid key, or None when no close key is expected.
+ADAPTER_KEY_CASES = [
+    ("salesforce", _set("", "adapter", "salesfroce"), "salesfroce", "salesforce"),
+    ("salesforce", _rename("tables", "tasks", "taks"), "taks", "tasks"),
+    (
+        "salesforce",
+        _rename("tables.contacts.columns", "account_id", "acount_id"),
+        "acount_id",
+        "account_id",
+    ),
+    ("salesforce", _set("tables.tasks", "table", "touchpoint"), "touchpoint", None),
+    (
+        "hubspot",
+        _rename("tables", "engagements", "engagments"),
+        "engagments",
+        "engagements",
+    ),
+    ("olist", _rename("tables", "leads", "lead"), "lead", "leads"),
+    ("journeys", _rename("columns", "value", "valeu"), "valeu", "value"),
+    ("journeys", _rename("files", "journeys", "journey"), "journey", "journeys"),
+    ("journeys", _set("", "format", "touch"), "touch", "touches"),
+    ("paths", _rename("columns", "nulls", "null"), "null", "nulls"),
+    ("maven", _rename("files", "pipeline", "pipline"), "pipline", "pipeline"),
+    (
+        "maven",
+        _rename("label_corrections", "industry", "industy"),
+        "industy",
+        "industry",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "key", "closest"),
+    ADAPTER_KEY_CASES,
+    ids=[f"{case[0]}-{case[2]}" for case in ADAPTER_KEY_CASES],
+)
+def test_adapter_unknown_key_stops(
+    tmp_path: Path, name: str, change: Any, key: str, closest: str | None
+) -> None:
+    """Every adapter's profile rejects a misspelt key, naming the closest."""
+    path = _write_bundled(tmp_path, name, change)
+
+    with pytest.raises(ParameterError) as caught:
+        load_profile(str(path))
+
+    message = str(caught.value)
+    assert repr(key) in message
+    assert str(path) in message
+    if closest is not None:
+        assert f"Did you mean {closest!r}?" in message
+
+
+def test_unknown_adapter_stops_intake(tmp_path: Path) -> None:
+    """A misspelt adapter stops intake before any module is imported."""
+    profile = crm_profile()
+    profile["adapter"] = "maped"
+
+    with pytest.raises(ParameterError) as caught:
+        load_crm(tmp_path, profile)
+
+    message = str(caught.value)
+    assert "unknown adapter 'maped'" in message
+    assert "Did you mean 'mapped'?" in message
+
+
+def test_canonical_profile_rejects_tables(tmp_path: Path) -> None:
+    """canonical_files reads no keys of its own, so a tables section stops."""
+    path = _write_bundled(
+        tmp_path, "canonical", _set("", "tables", {"accounts": {"files": ["a.csv"]}})
+    )
+
+    with pytest.raises(ParameterError, match="unknown key 'tables'"):
+        load_profile(str(path))
+
+
 @pytest.mark.parametrize("path", sorted(PROFILES_DIR.glob("*.yaml")), ids=str)
 def test_bundled_profile_keys_valid(path: Path) -> None:
     """Every bundled profile passes the key check."""
