@@ -19,12 +19,14 @@ this order of precedence:
 Supplied amounts that equal ``amount_original`` on every row of another
 currency were never converted and raise
 :class:`~acctlib.errors.InputError`, so that EUR amounts are never counted
-as USD. An amount in another currency that none of these converts raises
-:class:`~acctlib.errors.InputError` naming the file, the column, the
-currencies found and their row counts. Only when the profile maps an
-export's converted column onto ``amount`` does a row whose converted cell
-is empty keep its amount missing instead. A row whose ``amount`` cell
-intake blanked as unusable keeps its amount missing under every source.
+as USD. So do such amounts on :data:`MIN_AGREEING_ROWS` or more rows of
+a currency whose other rows were converted. An amount in another currency
+that none of these converts raises :class:`~acctlib.errors.InputError`
+naming the file, the column, the currencies found and their row counts.
+Only when the profile maps an export's converted column onto ``amount``
+does a row whose converted cell is empty keep its amount missing instead.
+A row whose ``amount`` cell intake blanked as unusable keeps its amount
+missing under every source.
 """
 
 from __future__ import annotations
@@ -58,8 +60,8 @@ RATE_COLUMNS = ("date", "currency", "rate")
 CANONICAL_RATES_FILE = "rates.csv"
 """Rates table of the canonical layout, in the data folder beside the tables."""
 MIN_AGREEING_ROWS = 3
-"""Rows of a currency that must all agree with amount_original to raise,
-while the report-currency rows agree too."""
+"""Rows of a currency that must agree with amount_original to raise, when
+the report-currency rows agree too or other rows of that currency differ."""
 ZERO_AMOUNT = 0.005
 """Amounts closer to zero than this count as zero, half a cent."""
 # Currencies fixed at par with a report currency, whose converted amounts
@@ -215,6 +217,9 @@ def convert_amounts(
     currency = frame["currency"].fillna("").str.strip().str.upper()
     frame["currency"] = currency.where(currency != "", None)
     _check_supplied_currency(
+        frame, currency, report_currency.upper(), file, canonical_layout
+    )
+    _check_partly_converted(
         frame, currency, report_currency.upper(), file, canonical_layout
     )
     has_source_amount = frame["amount"].notna()
@@ -410,24 +415,10 @@ def _check_supplied_currency(
     :data:`MIN_AGREEING_ROWS` agreeing rows to raise, so that one
     coincidence does not stop a build.
     """
-    known = (
-        frame["amount"].notna() & frame["amount_original"].notna() & (currency != "")
-    )
-    both_zero = (frame["amount"].abs() < ZERO_AMOUNT) & (
-        frame["amount_original"].abs() < ZERO_AMOUNT
-    )
-    known &= ~both_zero
+    known, agrees = _compare_amounts(frame, currency)
     if not known.any():
         return
-    agrees = pd.Series(
-        np.isclose(
-            frame.loc[known, "amount"],
-            frame.loc[known, "amount_original"],
-            rtol=1e-6,
-            atol=ZERO_AMOUNT,
-        ),
-        index=currency[known].to_numpy(),
-    )
+    agrees = pd.Series(agrees[known].to_numpy(), index=currency[known].to_numpy())
     by_currency = agrees.groupby(level=0).agg(["all", "size"])
     report_agrees = bool(by_currency["all"].get(report_currency, False))
     minimum = MIN_AGREEING_ROWS if report_agrees else 1
@@ -470,6 +461,122 @@ def _check_supplied_currency(
         file=file,
         column="amount",
         row=first,
+    )
+
+
+def _compare_amounts(
+    frame: pd.DataFrame, currency: pd.Series
+) -> tuple[pd.Series, pd.Series]:
+    """Compare ``amount`` with ``amount_original`` on each row.
+
+    Returns the rows that can be compared, which have both amounts and a
+    currency and are not both zero, and a mask that is True on those rows
+    whose amounts are equal.
+    """
+    known = (
+        frame["amount"].notna() & frame["amount_original"].notna() & (currency != "")
+    )
+    both_zero = (frame["amount"].abs() < ZERO_AMOUNT) & (
+        frame["amount_original"].abs() < ZERO_AMOUNT
+    )
+    known &= ~both_zero
+    agrees = pd.Series(False, index=frame.index, dtype="bool")
+    agrees[known] = np.isclose(
+        frame.loc[known, "amount"],
+        frame.loc[known, "amount_original"],
+        rtol=1e-6,
+        atol=ZERO_AMOUNT,
+    )
+    return known, agrees
+
+
+def _check_partly_converted(
+    frame: pd.DataFrame,
+    currency: pd.Series,
+    report_currency: str,
+    file: str,
+    canonical_layout: bool,
+) -> None:
+    """Raise when some rows of a currency were converted and others were not.
+
+    Rows of a currency other than the report currency whose ``amount``
+    differs from ``amount_original`` show that the source converts that
+    currency, so rows of it whose amounts are equal were copied without
+    conversion. At least :data:`MIN_AGREEING_ROWS` such rows raise, and
+    fewer are logged, because a small amount rounded after conversion may
+    equal its original. Currencies at par with the report currency pass.
+    """
+    known, agrees = _compare_amounts(frame, currency)
+    pegged = AT_PAR.get(report_currency, frozenset())
+    foreign = known & (currency != report_currency) & ~currency.isin(list(pegged))
+    partial = []
+    for code in sorted(set(currency[foreign])):
+        rows = foreign & (currency == code)
+        copied = int((rows & agrees).sum())
+        if copied == 0 or copied == int(rows.sum()):
+            # Every row agreeing is the case of _check_supplied_currency.
+            continue
+        if copied < MIN_AGREEING_ROWS:
+            logger.warning(
+                "%s: amount equals amount_original on %d of %d opportunities in "
+                "%s whose other amounts were converted, too few to tell "
+                "unconverted amounts from rounding",
+                file,
+                copied,
+                int(rows.sum()),
+                code,
+            )
+            continue
+        partial.append((code, copied, int(rows.sum())))
+    if partial:
+        _raise_partly_converted(
+            frame, currency, agrees, partial, report_currency, file, canonical_layout
+        )
+
+
+def _raise_partly_converted(
+    frame: pd.DataFrame,
+    currency: pd.Series,
+    agrees: pd.Series,
+    partial: list[tuple[str, int, int]],
+    report_currency: str,
+    file: str,
+    canonical_layout: bool,
+) -> None:
+    """Raise for the partly converted currencies in ``partial``.
+
+    Each entry of ``partial`` is a currency code, its rows whose amounts are
+    equal and all its compared rows. The message names the first copied
+    row of the first currency and its ``amount`` cell as the file gives it.
+    """
+    code, copied, total = partial[0]
+    rows = agrees & (currency == code)
+    first = _first_row(frame, rows)
+    if first is None:
+        first_index = rows.idxmax()
+    else:
+        first_index = frame.loc[rows, ROW].idxmin()
+    raw_amount = RAW_PREFIX + "amount"
+    if raw_amount in frame.columns:
+        value = frame.at[first_index, raw_amount]
+    else:
+        value = frame.at[first_index, "amount"]
+    where = file if first is None else f"{file}, row {first}"
+    others = [f"{other} ({count} of {size} rows)" for other, count, size in partial[1:]]
+    also = ""
+    if others:
+        also = f" Other currencies copied the same way: {', '.join(others)}."
+    raise InputError(
+        f"{where}: amount {value!r} equals amount_original on {copied} of "
+        f"{total} opportunities in {code}, while amount differs from it on the "
+        f"others, so those {copied} amounts were not converted and are still "
+        f"in {code}, not in the report currency {report_currency}.{also} Fill "
+        f"amount with the {report_currency} amount on those rows, or leave it "
+        f"empty there and {_rates_advice(canonical_layout, report_currency)}",
+        file=file,
+        column="amount",
+        row=first,
+        value=value,
     )
 
 

@@ -1548,6 +1548,58 @@ def test_currency_unconverted_amounts_raise(tmp_path: Path) -> None:
     assert caught.value.column == "amount"
 
 
+def _copied_deals(count: int, currency: str, amount: str) -> list:
+    """Return ``count`` deals whose amount was copied from amount_original."""
+    return [
+        {**deal, "opportunity_id": f"C{currency}{number}"}
+        for number, deal in enumerate(
+            foreign_deals(count, currency, amount, amount), start=1
+        )
+    ]
+
+
+def test_currency_partly_unconverted_raises(tmp_path: Path) -> None:
+    """EUR amounts copied on some rows stop intake though others were converted."""
+    deals = [OPPORTUNITY_ROW, *foreign_deals(6, "EUR", "990", "900")]
+    deals += _copied_deals(4, "EUR", "900")
+    write_source(tmp_path, opportunities=deals)
+
+    with pytest.raises(InputError) as caught:
+        load(tmp_path)
+
+    message = str(caught.value)
+    assert "opportunities.csv, row 8" in message
+    assert "amount '900' equals amount_original" in message
+    assert "on 4 of 10 opportunities in EUR" in message
+    assert "not in the report currency USD" in message
+    assert "add rates.csv" in message
+    assert caught.value.row == 8
+    assert caught.value.column == "amount"
+    assert caught.value.value == "900"
+
+
+def test_currency_few_copied_amounts_pass(tmp_path: Path) -> None:
+    """Two EUR amounts equal to their originals may be rounding and pass."""
+    deals = [OPPORTUNITY_ROW, *foreign_deals(6, "EUR", "990", "900")]
+    deals += _copied_deals(2, "EUR", "1")
+    write_source(tmp_path, opportunities=deals)
+
+    intake = load(tmp_path)
+
+    assert len(intake.tables["opportunities"]) == 9
+
+
+def test_currency_at_par_partly_equal_passes(tmp_path: Path) -> None:
+    """A currency at par with USD may equal amount_original on some rows."""
+    deals = [OPPORTUNITY_ROW, *foreign_deals(3, "PAB", "901", "900")]
+    deals += _copied_deals(4, "PAB", "900")
+    write_source(tmp_path, opportunities=deals)
+
+    intake = load(tmp_path)
+
+    assert len(intake.tables["opportunities"]) == 8
+
+
 def test_currency_coincidence_and_zero_pass(tmp_path: Path) -> None:
     """Zero amounts and a single agreeing row do not stop intake."""
     deals = [*foreign_deals(1, "USD", "1000", "1000")]
