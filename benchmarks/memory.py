@@ -8,7 +8,11 @@ pages until one of them writes to a page, so its RSS would count the
 shared pages twice. For such a process only its private pages count,
 read from Linux's ``/proc/<pid>/smaps_rollup``. That file is not read for
 the other processes, because reading it walks a process's page tables,
-which for this process slowed DuckDB's threads. Sampling can miss a spike
+which for this process slowed DuckDB's threads. For the same reason a
+forked process is read every ``fork_interval`` (0.5 s), not at every
+sample: read every 50 ms, the forked pieces of the large benchmark size
+ran slower, and its prepare took 134 s instead of 126 s (one run each).
+Between two reads the last value is used. Sampling can miss a spike
 shorter than the interval; ``ru_maxrss`` from :func:`max_process_rss_mb`
 gives the exact peak of the largest single process instead.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import resource
 import threading
+import time
 from collections.abc import Iterator
 
 import psutil
@@ -28,14 +33,17 @@ MB = 1024 * 1024
 class TreeMemorySampler:
     """Sample the RSS of the current process tree into per-label peaks."""
 
-    def __init__(self, interval: float = 0.05) -> None:
+    def __init__(self, interval: float = 0.05, fork_interval: float = 0.5) -> None:
         self.interval = interval
+        self.fork_interval = fork_interval
         self.peaks_mb: dict[str, float] = {}
         self.label = "startup"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._root = psutil.Process()
         self._forked: dict[int, bool] = {}
+        # Per forked process: when its private bytes were last read, and their count.
+        self._private: dict[int, tuple[float, int]] = {}
 
     def __enter__(self) -> TreeMemorySampler:
         self._thread.start()
@@ -44,17 +52,17 @@ class TreeMemorySampler:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-        self._record()
+        self._record(read_forks=True)
 
     @contextlib.contextmanager
     def stage(self, label: str) -> Iterator[None]:
         """Attribute the samples taken inside the block to ``label``."""
         previous, self.label = self.label, label
-        self._record()
+        self._record(read_forks=True)
         try:
             yield
         finally:
-            self._record()
+            self._record(read_forks=True)
             self.label = previous
 
     @property
@@ -65,16 +73,25 @@ class TreeMemorySampler:
         while not self._stop.wait(self.interval):
             self._record()
 
-    def _record(self) -> None:
+    def _record(self, read_forks: bool = False) -> None:
         total = 0
         for process in [self._root, *self._root.children(recursive=True)]:
             with contextlib.suppress(psutil.Error, OSError):
                 if self._is_fork(process):
-                    total += private_bytes(process.pid)
+                    total += self._fork_bytes(process.pid, read_forks)
                 else:
                     total += process.memory_info().rss
         label = self.label
         self.peaks_mb[label] = max(self.peaks_mb.get(label, 0.0), total / MB)
+
+    def _fork_bytes(self, pid: int, read_now: bool) -> int:
+        """Return the private bytes of fork ``pid``, read once per ``fork_interval``."""
+        now = time.monotonic()
+        read_at, size = self._private.get(pid, (-1.0, 0))
+        if read_now or read_at < 0 or now - read_at >= self.fork_interval:
+            size = private_bytes(pid)
+            self._private[pid] = (now, size)
+        return size
 
     def _is_fork(self, process: psutil.Process) -> bool:
         """Return whether ``process`` is a fork of this one (same command line)."""
