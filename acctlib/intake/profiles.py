@@ -70,6 +70,13 @@ ADAPTER_TABLES: dict[str, frozenset[str]] = {
     "olist": frozenset({"leads", "deals"}),
 }
 
+# Table keys without which an adapter that reads fixed exports cannot run.
+ADAPTER_REQUIRED_TABLES: dict[str, tuple[str, ...]] = {
+    "salesforce": ("accounts", "opportunities"),
+    "hubspot": ("companies", "deals"),
+    "olist": ("leads", "deals"),
+}
+
 # Tables outside the canonical schema that an adapter reads to link others,
 # with the column-map names it reads from each.
 ADAPTER_OWN_TABLES: dict[str, dict[str, frozenset[str]]] = {
@@ -122,10 +129,11 @@ def check_profile_keys(profile: Mapping[str, Any], source: str) -> None:
     each ``tables`` entry, checks its keys, its parser options and the
     canonical column names of its ``columns``, ``optional_columns``,
     ``constants`` and ``column_options``, and the table keys of adapters
-    that read fixed exports. For the journeys adapter, checks ``format``
-    and the keys of ``files`` and ``columns``. For the maven adapter,
-    checks the keys of ``files`` and ``label_corrections``. ``source``
-    names the profile file in messages.
+    that read fixed exports, which must also list every table of
+    :data:`ADAPTER_REQUIRED_TABLES`, none of them optional. For the
+    journeys adapter, checks ``format`` and the keys of ``files`` and
+    ``columns``. For the maven adapter, checks the keys of ``files`` and
+    ``label_corrections``. ``source`` names the profile file in messages.
     """
     adapter = str(profile.get("adapter", "canonical_files"))
     if adapter not in ADAPTER_KEYS:
@@ -144,6 +152,27 @@ def check_profile_keys(profile: Mapping[str, Any], source: str) -> None:
         return
     for key, spec in tables.items():
         _check_table(adapter, key, spec, source)
+    _check_required_tables(adapter, tables, source)
+
+
+def _check_required_tables(
+    adapter: str, tables: Mapping[str, Any], source: str
+) -> None:
+    """Raise ParameterError when a table the adapter needs is missing or optional."""
+    required = ADAPTER_REQUIRED_TABLES.get(adapter, ())
+    needs = f"the {adapter} adapter needs the tables {' and '.join(required)}"
+    for key in required:
+        if key not in tables:
+            raise ParameterError(
+                f"table {key!r} is missing from tables of the source profile "
+                f"{source}: {needs}. Add a {key!r} entry that names its export "
+                f"file, as the bundled params/profiles/{adapter}.yaml does."
+            )
+        if tables[key].get("optional"):
+            raise ParameterError(
+                f"table {key!r} of the source profile {source} is marked "
+                f"optional, but {needs}. Remove 'optional: true' from it."
+            )
 
 
 def _check_journeys(profile: Mapping[str, Any], source: str) -> None:

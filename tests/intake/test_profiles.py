@@ -400,6 +400,44 @@ def test_adapter_unknown_key_stops(
         assert f"Did you mean {closest!r}?" in message
 
 
+def _drop(section: str, key: str) -> Any:
+    """Return a change that removes ``key`` from ``section``."""
+
+    def change(profile: dict[str, Any]) -> None:
+        del profile[section][key]
+
+    return change
+
+
+# Tables that an adapter of fixed exports cannot run without: each case names
+# the bundled profile, the change and the words the message must contain.
+REQUIRED_TABLE_CASES = [
+    ("olist", _drop("tables", "deals"), "table 'deals' is missing"),
+    ("salesforce", _drop("tables", "accounts"), "table 'accounts' is missing"),
+    ("hubspot", _set("tables.companies", "optional", True), "marked optional"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "words"),
+    REQUIRED_TABLE_CASES,
+    ids=[case[0] for case in REQUIRED_TABLE_CASES],
+)
+def test_required_table_stops(
+    tmp_path: Path, name: str, change: Any, words: str
+) -> None:
+    """A profile without a table its adapter needs stops, naming the table."""
+    path = _write_bundled(tmp_path, name, change)
+
+    with pytest.raises(ParameterError) as caught:
+        load_profile(str(path))
+
+    message = str(caught.value)
+    assert words in message
+    assert str(path) in message
+    assert f"the {name} adapter needs the tables" in message
+
+
 def test_unknown_adapter_stops_intake(tmp_path: Path) -> None:
     """A misspelt adapter stops intake before any module is imported."""
     profile = crm_profile()
