@@ -163,10 +163,17 @@ def load_source(params: Params) -> Intake:
     data_dir = Path(params["data_dir"])
     if not data_dir.is_dir():
         where = "" if data_dir.is_absolute() else f" (from {Path.cwd()})"
+        # The bundled sample is generated, not committed, so name the command.
+        generate = (
+            f" To write the bundled sample there, run 'acctlib sample --out "
+            f"{data_dir}' or 'make sample'."
+            if data_dir.name == "sample"
+            else ""
+        )
         raise InputError(
             f"data folder {data_dir} not found{where}; set data_dir to the folder "
             f"holding the {profile['name']} export files. A relative data_dir is "
-            "read from the folder the command runs in",
+            f"read from the folder the command runs in.{generate}",
             file=str(data_dir),
         )
     adapter = importlib.import_module(

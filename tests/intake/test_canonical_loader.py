@@ -1156,6 +1156,17 @@ def test_missing_relative_folder_names_working_folder(tmp_path, monkeypatch):
     assert f"(from {tmp_path})" in str(raised.value)
 
 
+def test_missing_sample_folder_names_command(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    with pytest.raises(InputError) as raised:
+        load(Path("data/sample"))
+
+    assert "run 'acctlib sample --out data/sample' or 'make sample'" in str(
+        raised.value
+    )
+
+
 def test_parquet_matches_csv(tmp_path):
     tables = {name: [row] for name, row in VALID_ROWS.items()}
     tables["accounts"] = [
