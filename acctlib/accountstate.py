@@ -259,6 +259,7 @@ def compute_tier_and_health(
         signals,
         weights=params["health_weights"],
         missing_rule=params["health_missing_rule"],
+        has_touchpoints="touchpoints" in context.intake.tables,
     )
     return {"account_tiers": tiers, "account_health": account_health}
 

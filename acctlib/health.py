@@ -122,6 +122,7 @@ def compute_health(
     *,
     weights: Mapping[str, Mapping[str, float]],
     missing_rule: str = "reweight",
+    has_touchpoints: bool = True,
 ) -> pd.DataFrame:
     """Score each account's health and set its flags.
 
@@ -139,6 +140,10 @@ def compute_health(
         ``prospect`` profiles; weights are non-negative.
     missing_rule
         ``reweight`` or ``neutral``.
+    has_touchpoints
+        Whether the source has a touchpoints table. Without one, engagement
+        level and breadth are missing for every account, and ``missing_rule``
+        applies to them, instead of scoring every account's zero touches.
 
     Returns
     -------
@@ -151,7 +156,7 @@ def compute_health(
     activity = base.merge(progression, on="account_id", how="left", validate="1:1")
     signals = base[["account_id"]].merge(signals_summary, on="account_id", how="left")
 
-    components = compute_components(activity, signals)
+    components = compute_components(activity, signals, has_touchpoints)
     profile = np.where(base["status"] == "customer", "customer", "prospect")
     points = _weigh_components(components, profile, weights, missing_rule)
 
@@ -171,8 +176,14 @@ def compute_health(
     )
 
 
-def compute_components(activity: pd.DataFrame, signals: pd.DataFrame) -> pd.DataFrame:
-    """Return the 0-100 component scores, NaN where an input is missing."""
+def compute_components(
+    activity: pd.DataFrame, signals: pd.DataFrame, has_touchpoints: bool = True
+) -> pd.DataFrame:
+    """Return the 0-100 component scores, NaN where an input is missing.
+
+    Without ``has_touchpoints`` the touch components (engagement level,
+    breadth and trend) are missing for every account.
+    """
     touches = pd.to_numeric(activity["touches_90d"], errors="coerce").fillna(0)
     active = pd.to_numeric(activity["weekly_mean"], errors="coerce").fillna(0) > 0
     trend = pd.to_numeric(activity["engagement_trend"], errors="coerce").fillna(0.0)
@@ -200,6 +211,8 @@ def compute_components(activity: pd.DataFrame, signals: pd.DataFrame) -> pd.Data
             "support": np.where(has_signals, support, np.nan),
         }
     )
+    if not has_touchpoints:
+        components[["engagement_level", "breadth", "engagement_trend"]] = np.nan
     return components.reset_index(drop=True).clip(0, 100)
 
 

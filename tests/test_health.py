@@ -58,6 +58,23 @@ def test_health_hand_computed_reweight():
     assert result.loc["A", "win_probability_points"] == pytest.approx(30.0)
 
 
+def test_health_without_touchpoints_reweights():
+    tiers, progression = make_inputs(
+        [{"account_id": "A", "touches_90d": 0, "max_win_probability": 0.6}]
+    )
+    result = health.compute_health(
+        tiers,
+        progression,
+        health.summarize_signals(None, None),
+        weights=WEIGHTS,
+        has_touchpoints=False,
+    )
+    # Engagement level is missing, not zero, so win probability takes it all.
+    assert result["health_score"].iloc[0] == pytest.approx(60.0)
+    assert np.isnan(result["engagement_level"].iloc[0])
+    assert np.isnan(result["breadth"].iloc[0])
+
+
 def test_health_neutral_rule_scores_missing_as_50():
     tiers, progression = make_inputs([{"account_id": "B", "touches_90d": 20}])
     result = health.compute_health(
