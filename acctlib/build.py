@@ -549,8 +549,8 @@ def _prepare_previous_month(
     tables the movements are read from and the headline figures of the
     account map, tiers and health. Figures of other steps (attribution,
     forecast, key accounts, health validation) get no previous value. The
-    changes go into the current
-    workspace (tables ``headline_changes`` and ``account_movements``) and
+    changes go into the current workspace (tables ``headline_changes``,
+    ``account_movements`` and ``reversed_bookings``) and
     into ``prepared`` so that the manifest and the Parquet export carry
     them. Returns the previous headline with its ``as_of`` date, or None
     with a note when preparing the earlier date fails.
@@ -576,12 +576,22 @@ def _prepare_previous_month(
         return None
     changes = movement.compute_headline_changes(prepared.headline, previous.headline)
     moves = movement.compute_account_movements(prepared.frames, previous.frames)
-    prepared.frames["headline_changes"] = changes
-    prepared.frames["account_movements"] = moves
+    reversed_bookings = movement.find_reversed_bookings(
+        prepared.frames["opportunity_snapshot"],
+        previous.frames["opportunity_snapshot"],
+        params.as_of,
+        earlier,
+    )
+    compared = {
+        "headline_changes": changes,
+        "account_movements": moves,
+        "reversed_bookings": reversed_bookings,
+    }
+    prepared.frames.update(compared)
     con = engine.connect(workspace)
     try:
-        engine.write_table(con, "headline_changes", changes)
-        engine.write_table(con, "account_movements", moves)
+        for name, frame in compared.items():
+            engine.write_table(con, name, frame)
     finally:
         con.disconnect()
     logger.info("compared with %s: %d account movements", earlier, len(moves))

@@ -374,7 +374,11 @@ def _month_over_month(
     if movements is None:
         movements = pd.DataFrame(columns=["column", "current", "name"])
     cards = movement.headline_cards_with_change(headline, changes, currency)
-    return cards, movement.describe_movements(changes, movements, currency)
+    reversed_bookings = _read_table(run_dir, "reversed_bookings")
+    sentences = movement.describe_movements(
+        changes, movements, currency, reversed_bookings
+    )
+    return cards, sentences
 
 
 def _read_table(run_dir: Path, name: str) -> pd.DataFrame | None:

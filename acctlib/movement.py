@@ -170,13 +170,80 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
+REVERSED_BOOKINGS_COLUMNS = [
+    "opportunity_id",
+    "name",
+    "account_id",
+    "amount",
+    "closed_on_previous",
+    "stage",
+    "closed_on",
+]
+"""Columns of :func:`find_reversed_bookings`."""
+
+
+def find_reversed_bookings(
+    current: pd.DataFrame,
+    previous: pd.DataFrame,
+    as_of: dt.date,
+    previous_as_of: dt.date,
+) -> pd.DataFrame:
+    """Return the deals in last month's bookings year to date that no longer count.
+
+    ``current`` and ``previous`` are opportunity snapshots (see
+    :func:`acctlib.asof.snapshot_opportunities`) as of ``as_of`` and
+    ``previous_as_of``. A deal is listed when it was won with ``closed_on``
+    in the year of ``as_of`` by ``previous_as_of``, and is no longer won
+    with ``closed_on`` in that year up to ``as_of``. So it was lost or
+    reopened since, or closes on another date now. When the two dates are
+    in different years, the year to date starts again, so nothing is
+    listed. Returns :data:`REVERSED_BOOKINGS_COLUMNS`, ``stage`` and
+    ``closed_on`` as of ``as_of``, largest amount first. ``name`` is the
+    opportunity's name, or its ID when the source has none.
+    """
+    empty = pd.DataFrame(columns=REVERSED_BOOKINGS_COLUMNS)
+    if previous_as_of.year != as_of.year:
+        return empty
+    year_start = pd.Timestamp(as_of.replace(month=1, day=1))
+
+    def counted(snapshot: pd.DataFrame, end: dt.date) -> pd.Series:
+        closed_on = pd.to_datetime(snapshot["closed_on"])
+        in_year = (closed_on >= year_start) & (closed_on <= pd.Timestamp(end))
+        return snapshot["is_won"].astype(bool) & in_year
+
+    before = previous.loc[
+        counted(previous, previous_as_of),
+        ["opportunity_id", "account_id", "amount", "closed_on"],
+    ].copy()
+    ids = before["opportunity_id"].astype("str")
+    if "name" in previous.columns:
+        names = previous.loc[before.index, "name"].astype("str")
+        before["name"] = names.where(names.notna() & names.ne(""), ids)
+    else:
+        before["name"] = ids
+    still = current.loc[counted(current, as_of), "opportunity_id"]
+    dropped = before[~isin_values(before["opportunity_id"], still)]
+    dropped = dropped.rename(columns={"closed_on": "closed_on_previous"})
+    now = current[["opportunity_id", "stage_asof", "closed_on"]].rename(
+        columns={"stage_asof": "stage"}
+    )
+    result = dropped.merge(now, on="opportunity_id", how="left")
+    result = result.sort_values(["amount", "opportunity_id"], ascending=[False, True])
+    return result[REVERSED_BOOKINGS_COLUMNS].reset_index(drop=True)
+
+
 def describe_movements(
-    changes: pd.DataFrame, movements: pd.DataFrame, currency: str
+    changes: pd.DataFrame,
+    movements: pd.DataFrame,
+    currency: str,
+    reversed_bookings: pd.DataFrame | None = None,
 ) -> list[str]:
     """Return the largest movements since last month as plain sentences.
 
     First come up to :data:`MAX_MONEY_SENTENCES` sentences on the headline
-    amounts with the largest relative change. Then comes one sentence per
+    amounts with the largest relative change. When bookings year to date
+    fell and ``reversed_bookings`` (see :func:`find_reversed_bookings`)
+    lists deals, one sentence names them next. Then comes one sentence per
     new value of each moved column, such as "3 accounts moved to status
     customer: ...", most accounts first and naming up to three accounts.
     The list stops at :data:`MAX_SENTENCES`.
@@ -190,6 +257,9 @@ def describe_movements(
         _describe_figure(row, currency)
         for row in money.head(MAX_MONEY_SENTENCES).itertuples()
     ]
+    ytd_fell = bool((money["figure"].eq("bookings_ytd") & money["change"].lt(0)).any())
+    if ytd_fell and reversed_bookings is not None and len(reversed_bookings):
+        sentences.append(_describe_reversed(reversed_bookings, currency))
     moved = movements.groupby(["column", "current"], sort=True)
     groups = sorted(moved, key=lambda item: (-len(item[1]), item[0]))
     for (column, value), group in groups:
@@ -202,6 +272,21 @@ def describe_movements(
         ending = "" if more == "" and listed.endswith(".") else "."
         sentences.append(f"{len(names):,} {noun} {move}: {listed}{more}{ending}")
     return sentences[:MAX_SENTENCES]
+
+
+def _describe_reversed(reversed_bookings: pd.DataFrame, currency: str) -> str:
+    count = len(reversed_bookings)
+    column = "name" if "name" in reversed_bookings.columns else "opportunity_id"
+    names = [str(value) for value in reversed_bookings[column]]
+    listed = ", ".join(names[:3])
+    more = f" and {count - 3:,} more" if count > 3 else ""
+    amount = tables.format_money(float(reversed_bookings["amount"].sum()), currency)
+    deals = "deal" if count == 1 else "deals"
+    return (
+        f"{count:,} {deals} won this year by last month-end ({amount}) no longer "
+        f"count in bookings year to date, because they were lost or reopened "
+        f"since, or now close on another date: {listed}{more}."
+    )
 
 
 def _describe_move(column: str, value: str, count: int) -> str:
@@ -276,8 +361,11 @@ def executive_highlights(ws) -> list[object]:
         return [HTML('<p class="acctlib-note">No comparison with last month.</p>')]
     changes = ws.table("headline_changes")
     movements = ws.table("account_movements")
+    reversed_bookings = None
+    if ws.has_table("reversed_bookings"):
+        reversed_bookings = ws.table("reversed_bookings")
     since = previous_month_end(ws.as_of)
-    sentences = describe_movements(changes, movements, ws.currency)
+    sentences = describe_movements(changes, movements, ws.currency, reversed_bookings)
     listing = "".join(f"<li>{html.escape(sentence)}</li>" for sentence in sentences)
     return [
         HTML(_changes_table(changes, ws.currency, since)),

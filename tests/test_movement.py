@@ -112,6 +112,89 @@ def test_describe_movements_sentences():
     ]
 
 
+def _snapshot(rows: list[tuple[str, bool, str | None, str]]) -> pd.DataFrame:
+    """Return a snapshot of (opportunity, won, closed_on, stage) rows."""
+    return pd.DataFrame(
+        {
+            "opportunity_id": [row[0] for row in rows],
+            "account_id": ["A1"] * len(rows),
+            "amount": [100.0 * (index + 1) for index in range(len(rows))],
+            "is_won": [row[1] for row in rows],
+            "closed_on": pd.to_datetime([row[2] for row in rows]),
+            "stage_asof": [row[3] for row in rows],
+        }
+    )
+
+
+def test_reversed_bookings_list_lost_deals():
+    previous = _snapshot(
+        [
+            ("O1", True, "2026-02-10", "Won"),
+            ("O2", True, "2026-02-20", "Won"),
+            ("O3", True, "2025-12-30", "Won"),
+            ("O4", False, None, "Open"),
+        ]
+    )
+    current = _snapshot(
+        [
+            ("O1", True, "2026-02-10", "Won"),
+            ("O2", False, "2026-03-05", "Lost"),
+            ("O3", False, "2026-03-01", "Lost"),
+            ("O4", True, "2026-03-02", "Won"),
+        ]
+    )
+    found = movement.find_reversed_bookings(
+        current, previous, dt.date(2026, 3, 31), dt.date(2026, 2, 28)
+    )
+    # O3 closed last year, so it was never in this year's bookings.
+    assert found["opportunity_id"].tolist() == ["O2"]
+    assert found["name"].tolist() == ["O2"]
+    assert found["stage"].tolist() == ["Lost"]
+    assert found["amount"].tolist() == [200.0]
+
+
+def test_reversed_bookings_named_after_deal():
+    previous = _snapshot([("O1", True, "2026-02-10", "Won")]).assign(name=["Renewal"])
+    current = _snapshot([("O1", False, "2026-03-05", "Lost")]).assign(name=["Renewal"])
+    found = movement.find_reversed_bookings(
+        current, previous, dt.date(2026, 3, 31), dt.date(2026, 2, 28)
+    )
+    assert found["name"].tolist() == ["Renewal"]
+
+
+def test_reversed_bookings_empty_across_years():
+    previous = _snapshot([("O1", True, "2025-12-10", "Won")])
+    current = _snapshot([("O1", False, "2026-01-05", "Lost")])
+    found = movement.find_reversed_bookings(
+        current, previous, dt.date(2026, 1, 31), dt.date(2025, 12, 31)
+    )
+    assert found.empty
+
+
+def test_describe_movements_names_reversed_bookings():
+    changes = pd.DataFrame(
+        {
+            "figure": ["bookings_ytd"],
+            "current": [0.0],
+            "previous": [830.0],
+            "change": [-830.0],
+        }
+    )
+    movements = pd.DataFrame(columns=["column", "current", "name"])
+    reversed_bookings = pd.DataFrame(
+        {"opportunity_id": ["O1", "O2", "O3", "O4"], "amount": [500.0, 200, 100, 30]}
+    )
+    sentences = movement.describe_movements(
+        changes, movements, "USD", reversed_bookings
+    )
+    assert sentences == [
+        "Bookings year to date fell by USD 830 to USD 0.",
+        "4 deals won this year by last month-end (USD 830) no longer count in "
+        "bookings year to date, because they were lost or reopened since, or "
+        "now close on another date: O1, O2, O3 and 1 more.",
+    ]
+
+
 def test_describe_movements_at_risk_agreement():
     """One account "is" no longer at risk, and a name's own full stop ends it."""
     movements = pd.DataFrame(
