@@ -490,7 +490,8 @@ def resolve_params(
     overrides
         ``name=value`` strings applied after the file, values read as YAML.
     today
-        Date used for the default as-of date; the system date when None.
+        Date used for the default as-of date, and after which an as-of date
+        is rejected; the system date when None.
 
     Raises
     ------
@@ -515,8 +516,16 @@ def resolve_params(
         values[name] = coerce(declarations, name, value, f"--set {text}")
         sources[name] = "--set"
 
+    today = today or dt.date.today()
     if values.get("as_of") is None:
-        values["as_of"] = last_day_of_previous_month(today or dt.date.today())
+        values["as_of"] = last_day_of_previous_month(today)
+    elif values["as_of"] > today:
+        raise ParameterError(
+            f"as_of is {values['as_of'].isoformat()} (from {sources['as_of']}), "
+            f"after today, {today.isoformat()}: a report can only describe "
+            "dates that have passed. Set as_of to today or an earlier date, or "
+            "leave it out for the end of last month."
+        )
     _check_variant_name(values.get("variant", ""))
     return Params(values, sources)
 

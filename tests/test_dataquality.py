@@ -219,7 +219,7 @@ def test_highlights_leave_stale_data_to_warning():
 
 
 def test_stale_data_logs_warning(small_sample, tmp_path, caplog):
-    params = small_params(small_sample, tmp_path, "as_of=2027-12-31")
+    params = small_params(small_sample, tmp_path, "as_of=2026-11-30")
     intake = load_source(params)
     context = PrepareContext(con=engine.connect(), intake=intake, params=params)
 
@@ -228,7 +228,7 @@ def test_stale_data_logs_warning(small_sample, tmp_path, caplog):
 
     warnings = [record for record in caplog.records if record.levelname == "WARNING"]
     assert len(warnings) == 1
-    assert "days before the as-of date 31 Dec 2027" in warnings[0].getMessage()
+    assert "days before the as-of date 30 Nov 2026" in warnings[0].getMessage()
     assert context.notes == [warnings[0].getMessage()]
 
 

@@ -67,13 +67,30 @@ def test_as_of_defaults_to_previous_month_end(today, expected):
     assert last_day_of_previous_month(today) == expected
 
 
+def test_future_as_of_stops():
+    with pytest.raises(ParameterError) as caught:
+        resolve_params(None, ["as_of=2026-07-01"], today=dt.date(2026, 6, 30))
+
+    message = str(caught.value)
+    assert "as_of is 2026-07-01 (from --set), after today, 2026-06-30" in message
+    assert "Set as_of to today or an earlier date" in message
+
+
+def test_as_of_today_passes():
+    params = resolve_params(None, ["as_of=2026-06-30"], today=dt.date(2026, 6, 30))
+
+    assert params.as_of == dt.date(2026, 6, 30)
+
+
 def test_file_and_overrides_merge(tmp_path):
     path = write_params(
         tmp_path,
         "as_of: 2026-06-30\ntop_accounts: 20\nreport_currency: EUR\n",
     )
 
-    params = resolve_params(path, ["top_accounts=30", "seed=7"], today=TODAY)
+    # The file's as-of date must not be after the day the run resolves it.
+    today = dt.date(2026, 7, 1)
+    params = resolve_params(path, ["top_accounts=30", "seed=7"], today=today)
 
     assert params.as_of == dt.date(2026, 6, 30)
     assert params["report_currency"] == "EUR"
