@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 
+import numpy as np
 import pandas as pd
 from IPython.display import HTML
 
@@ -190,6 +191,9 @@ def segment_table(ws: Workspace, segment: str) -> object:
         won_acv=("won_acv", "sum"),
         revenue_12m=("revenue_12m", "sum"),
     )
+    if accounts["revenue_12m"].isna().all():
+        # Without a revenue table the account map has no revenue, not zero.
+        grouped["revenue_12m"] = np.nan
     grouped = grouped.sort_values("won_acv", ascending=False)
     orphan = _no_account_row(account_map, "segment")
     if not orphan.empty:
@@ -210,7 +214,16 @@ def segment_table(ws: Workspace, segment: str) -> object:
 
 
 def influence_table(ws: Workspace) -> object:
-    """Return marketing influence per status: sourced share and recent touches."""
+    """Return marketing influence per status: sourced share and recent touches.
+
+    A source without a touchpoints table gets a note instead, because its
+    accounts have no touch to count.
+    """
+    if "touchpoints" not in ws.info.get("tables", ["touchpoints"]):
+        return note(
+            "The source has no touchpoints table, so marketing touches and "
+            "marketing-sourced opportunities cannot be counted."
+        )
     account_map = ws.table("account_map")
     accounts = account_map[account_map["account_id"] != schema.NO_ACCOUNT]
     with_deals = accounts[accounts["first_opportunity_at"].notna()]

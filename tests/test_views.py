@@ -9,10 +9,15 @@ import pandas as pd
 from acctlib import views
 
 
-def _workspace(account_map: pd.DataFrame) -> SimpleNamespace:
+def _workspace(
+    account_map: pd.DataFrame, source_tables: list[str] | None = None
+) -> SimpleNamespace:
     tables = {"account_map": account_map}
     return SimpleNamespace(
-        table=tables.__getitem__, params={"top_accounts": 2}, currency="USD"
+        table=tables.__getitem__,
+        params={"top_accounts": 2},
+        currency="USD",
+        info={"tables": source_tables or ["accounts", "revenue", "touchpoints"]},
     )
 
 
@@ -63,3 +68,28 @@ def test_segment_tables_say_amounts_rounded():
         html = table.to_html()
         assert "Amounts are rounded to whole units" in html
         assert "USD 1<" in html
+
+
+def test_segment_revenue_missing_without_revenue():
+    account_map = pd.DataFrame(
+        {
+            "account_id": ["A1", "A2"],
+            "status": ["customer", "open_opportunity"],
+            "region": ["EMEA", "AMER"],
+            "open_pipeline": [0.0, 10.0],
+            "won_acv": [5.0, 0.0],
+            "revenue_12m": [float("nan"), float("nan")],
+        }
+    )
+    frame = views.segment_table(_workspace(account_map), "region").data
+
+    assert frame["revenue_12m"].isna().all()
+
+
+def test_influence_note_without_touchpoints():
+    account_map = pd.DataFrame({"account_id": ["A1"], "status": ["customer"]})
+    ws = _workspace(account_map, source_tables=["accounts", "opportunities"])
+
+    text = views.influence_table(ws).data
+
+    assert "The source has no touchpoints table" in text
