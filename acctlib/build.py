@@ -49,7 +49,7 @@ from acctlib.intake import load_source
 from acctlib.intake.bulktable import BulkTable
 from acctlib.intake.quarantine import write_csv_safely
 from acctlib.params import PROJECT_ROOT, Params, load_declarations
-from acctlib.prepare import MOVEMENT_STEPS, prepare_workspace
+from acctlib.prepare import MOVEMENT_STEPS, check_step_settings, prepare_workspace
 from acctlib.workspace import WORKSPACE_FILE
 
 logger = logging.getLogger(__name__)
@@ -139,6 +139,7 @@ def _build_locked(params: Params, command: str) -> BuildResult:
     started = time.perf_counter()
     sections = section_paths(params["sections"])
     _check_timezone(params["report_timezone"])
+    check_step_settings(params)
     workers = max(1, min(params["parallel_notebooks"], len(sections)))
     with _notebook_workers(workers) as pool:
         return _build_with_workers(params, command, sections, pool, workers, started)

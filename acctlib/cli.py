@@ -265,10 +265,12 @@ def run_check(args: argparse.Namespace) -> int:
     from acctlib.intake import load_source
     from acctlib.intake.quarantine import write_csv_safely
     from acctlib.params import resolve_params
+    from acctlib.prepare import check_step_settings
     from acctlib.slicing import check_owner_slice
 
     params = resolve_params(args.params, args.overrides)
     section_paths(params["sections"])
+    check_step_settings(params)
     intake = load_source(params)
     check_owner_slice(params, intake.tables)
     print(format_check_report(intake, show=max(args.show, 0), as_of=params.as_of))

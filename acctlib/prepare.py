@@ -28,10 +28,13 @@ from acctlib import (
     engine,
     keyaccounts,
     slicing,
+    tiering,
 )
 from acctlib.attribution.prepare import prepare_attribution
+from acctlib.attribution.settings import AttributionSettings
 from acctlib.dataquality import prepare_data_quality
 from acctlib.dealshares import DEAL_COMPANIES, split_shared_deals
+from acctlib.forecast.methods import ForecastSettings
 from acctlib.forecast.prepare import prepare_forecast
 from acctlib.intake import Intake
 from acctlib.params import Params
@@ -236,6 +239,18 @@ def prepare_account_map(context: PrepareContext) -> None:
     context.headline.update(
         accountmap.compute_headline(account_map, snapshot, revenue, context.as_of)
     )
+
+
+def check_step_settings(params: Params) -> None:
+    """Raise ParameterError for a step parameter that no data can make valid.
+
+    Reads the tiering, attribution and forecast settings the way their
+    steps do, so that a misspelt model or tier rule stops a build before
+    intake instead of after it.
+    """
+    tiering.TierConfig.from_params(params)
+    AttributionSettings.from_params(params, params.as_of)
+    ForecastSettings.from_params(params)
 
 
 # The prepare steps, in order. A step may use the frames stored by the steps

@@ -22,6 +22,7 @@ therefore never lower a tier.
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -110,7 +111,15 @@ def parse_tier_rules(raw: Mapping[str, Any]) -> dict[int, dict[str, Any]]:
         match = rule.get("match", "all")
         thresholds = {name: value for name, value in rule.items() if name != "match"}
         unknown = sorted(set(thresholds) - set(SCORES))
-        if unknown or match not in ("all", "any") or not thresholds:
+        if unknown:
+            closest = difflib.get_close_matches(unknown[0], SCORES, n=1, cutoff=0.5)
+            hint = f" Did you mean {closest[0]!r}?" if closest else ""
+            raise ParameterError(
+                f"tier_rules.{key} has unknown score {unknown[0]!r}.{hint} Give "
+                f"minimum scores for some of {', '.join(SCORES)} and match: all "
+                "or any"
+            )
+        if match not in ("all", "any") or not thresholds:
             raise ParameterError(
                 f"tier_rules.{key} is {dict(rule)!r}; give minimum scores for "
                 f"some of {', '.join(SCORES)} and match: all or any"

@@ -147,6 +147,24 @@ def test_check_rejects_owner_without_accounts(small_sample, capsys):
     assert "owner 'Nobody Here' owns no account" in capsys.readouterr().err
 
 
+def test_check_rejects_model_before_intake(tmp_path, capsys):
+    # The data folder does not exist, so only a check before intake names
+    # the model.
+    code = cli.main(
+        [
+            "check",
+            "--set",
+            f"data_dir={tmp_path / 'absent'}",
+            "--set",
+            "attribution_models=[first_touch, linaer]",
+        ]
+    )
+
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "unknown model(s) linaer. Did you mean 'linear'?" in error
+
+
 def test_check_reports_stale_data(small_sample, capsys):
     code = cli.main(
         ["check", "--set", f"data_dir={small_sample}", "--set", "as_of=2026-09-30"]
