@@ -303,7 +303,11 @@ def prepare_tiers_and_health(context: Any) -> None:
     store_typed(context, "account_tiers", tiers)
     store_typed(context, "account_health", result["account_health"])
 
-    rules = tiering.parse_tier_rules(context.params["tier_rules"])
+    config = tiering.TierConfig.from_params(context.params)
+    context.notes.extend(
+        tiering.describe_unmatched_profile(context.frames["account_map"], config)
+    )
+    rules = config.rules
     opportunities = context.frames["opportunity_progression"]
     store_typed(
         context,

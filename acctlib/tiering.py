@@ -340,6 +340,38 @@ def _score_by_profile(
     )
 
 
+def describe_unmatched_profile(
+    accounts: pd.DataFrame, config: TierConfig, max_listed: int = 5
+) -> list[str]:
+    """Return a note per ideal-profile attribute that matches no account.
+
+    Only under ``fit_method: profile``. An ``icp_profile`` written for
+    another source, such as regions "North America" and "EMEA" for a source
+    whose regions are "West" and "East", scores that attribute 0 for every
+    account, so no account can reach a tier that needs a high fit. Each
+    note names the listed values and up to ``max_listed`` of the source's
+    most common ones.
+    """
+    if config.fit_method != "profile":
+        return []
+    notes = []
+    for column, key in (("industry", "industries"), ("region", "regions")):
+        listed = list(config.icp.get(key) or [])
+        values = accounts[column].dropna().astype(str) if column in accounts else None
+        if not listed or values is None or values.empty:
+            continue
+        if _matches_any(values, listed).any():
+            continue
+        common = values.value_counts().head(max_listed).index.tolist()
+        notes.append(
+            f"No account's {column} is in icp_profile {key} "
+            f"({', '.join(map(str, listed))}), so {column} adds no fit to any "
+            f"account. The most common {column} values are {', '.join(common)}; "
+            f"list those that fit in icp_profile {key}."
+        )
+    return notes
+
+
 def _matches_any(values: pd.Series, listed: list[Any]) -> pd.Series:
     """Return 1.0 where a value is one of ``listed``, ignoring case and outer spaces.
 

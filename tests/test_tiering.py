@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -324,3 +326,26 @@ def test_empty_rules_put_everyone_in_tier_4():
     assert np.all(
         tiering.explain_tiers(scores.assign(tier=4), {}).str.contains("Tier 4")
     )
+
+
+def test_unmatched_profile_names_source_values():
+    accounts = pd.DataFrame(
+        {
+            "industry": ["software", "Retail", None],
+            "region": ["West", "West", "East"],
+        }
+    )
+
+    notes = tiering.describe_unmatched_profile(accounts, CONFIG)
+
+    # Industry matches one account regardless of case, so only region is noted.
+    assert len(notes) == 1
+    assert "No account's region is in icp_profile regions (EMEA)" in notes[0]
+    assert "The most common region values are West, East" in notes[0]
+
+
+def test_unmatched_profile_silent_under_win_rate():
+    accounts = pd.DataFrame({"industry": ["Retail"], "region": ["West"]})
+    config = dataclasses.replace(CONFIG, fit_method="win_rate")
+
+    assert tiering.describe_unmatched_profile(accounts, config) == []
