@@ -153,11 +153,13 @@ class ReportEngine(NBClientEngine):
             nb.metadata.papermill["input_path"] = recorded_paths[0]
             nb.metadata.papermill["output_path"] = recorded_paths[1]
         try:
-            return super().execute_notebook(nb, kernel_name, **kwargs)
+            executed = super().execute_notebook(nb, kernel_name, **kwargs)
         except BaseException:
             if output_path:
                 write_ipynb(nb, output_path)
             raise
+        # papermill writes the returned notebook to output_path.
+        return make_outputs_repeatable(executed)
 
     @classmethod
     def execute_managed_notebook(
@@ -195,6 +197,30 @@ class ReportEngine(NBClientEngine):
 
 
 papermill_engines.register(ENGINE_NAME, ReportEngine)
+
+INJECTED_TAG = "injected-parameters"
+OBJECT_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
+
+
+def make_outputs_repeatable(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Remove what differs between two runs of ``nb`` on the same data.
+
+    papermill gives the cell it injects a random ID, so that cell gets its
+    tag as ID instead. A plain-text output such as ``<Styler at 0x7f67...>``
+    names a memory address, so the address is removed. Timestamps in the
+    execution metadata stay. Returns ``nb``, changed in place.
+    """
+    for cell in nb.cells:
+        if INJECTED_TAG in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = INJECTED_TAG
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            text = data.get("text/plain")
+            if isinstance(text, str):
+                data["text/plain"] = OBJECT_ADDRESS.sub(">", text)
+            elif isinstance(text, list):
+                data["text/plain"] = [OBJECT_ADDRESS.sub(">", line) for line in text]
+    return nb
 
 
 @dataclass

@@ -136,3 +136,35 @@ def test_kernel_of_failed_notebook_not_kept(tmp_path):
         )
 
     assert render._warm_kernels == []
+
+
+def test_executed_notebook_same_on_rerun(tmp_path):
+    """The saved notebook has no random cell ID or object address."""
+    notebook = nbformat.v4.new_notebook(
+        metadata={
+            "kernelspec": {
+                "name": render.KERNEL_NAME,
+                "display_name": "acctlib",
+                "language": "python",
+            }
+        }
+    )
+    parameters = nbformat.v4.new_code_cell("top = 1")
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [parameters, nbformat.v4.new_code_cell("object()")]
+    source = tmp_path / "repeat.ipynb"
+    nbformat.write(notebook, source)
+
+    saved = []
+    for run in ("first", "second"):
+        output = tmp_path / f"{run}.ipynb"
+        render.execute_notebook(source, output, {"top": 2}, timeout=120)
+        saved.append(nbformat.read(output, as_version=4))
+
+    injected = [cell["id"] for cell in saved[0].cells]
+    assert render.INJECTED_TAG in injected
+    assert [cell["id"] for cell in saved[1].cells] == injected
+    texts = [nb.cells[-1].outputs[0]["data"]["text/plain"] for nb in saved]
+    assert texts[0] == texts[1]
+    assert texts[0].startswith("<object")
+    assert "0x" not in texts[0]
