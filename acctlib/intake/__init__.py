@@ -360,7 +360,9 @@ def assemble(
         tables.get("stage_history"),
         all_extras.get("unmapped_stage_ids"),
     )
-    findings = check_opportunities(tables["opportunities"], all_extras)
+    findings = check_opportunities(
+        tables["opportunities"], all_extras, tables.get("stage_history")
+    )
     all_extras["quality_findings"] = findings
     notes += [message for message in findings["message"]]
     tables = {name: finish(frame, name) for name, frame in tables.items()}

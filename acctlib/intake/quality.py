@@ -86,7 +86,9 @@ def _earliest_created_at(
 
 
 def check_opportunities(
-    opportunities: pd.DataFrame, extras: Mapping[str, pd.DataFrame]
+    opportunities: pd.DataFrame,
+    extras: Mapping[str, pd.DataFrame],
+    stage_history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Return the data-quality findings of accepted opportunities.
 
@@ -94,10 +96,15 @@ def check_opportunities(
     ----------
     opportunities
         Parsed opportunities with ``stage_category``, ``amount``,
-        ``created_at`` (UTC), ``close_date`` and ``account_id``.
+        ``created_at`` (UTC), ``close_date``, ``stage`` and ``account_id``.
     extras
         Intake's audit tables; ``deal_companies`` (``opportunity_id``,
         ``account_id``, ``position``) adds the shared-deal finding.
+    stage_history
+        Parsed stage history (``opportunity_id``, ``stage``, ``entered_at``),
+        or None. It adds the finding of closed deals whose ``close_date``
+        is over :data:`LATE_CLOSE_DAYS` days before they entered their
+        closing stage.
     """
     findings = []
     created_on = (
@@ -115,6 +122,19 @@ def check_opportunities(
         )
     )
     won = opportunities["stage_category"] == "won"
+    if stage_history is not None and not stage_history.empty:
+        findings.append(
+            _finding(
+                LATE_CLOSE_CHECK,
+                _closed_before_close_stage(opportunities, stage_history),
+                opportunities,
+                f"won or lost with a close_date over {LATE_CLOSE_DAYS} days "
+                "before the stage history shows them entering that stage. A "
+                "report as of a date in between shows such a deal closed only "
+                "if its stage has not changed since, so month-over-month "
+                "figures can move when one is reopened or lost",
+            )
+        )
     findings.append(
         _finding(
             "won without amount",
@@ -191,6 +211,29 @@ def check_opportunities(
         )
     findings = [finding for finding in findings if finding["rows"]]
     return pd.DataFrame(findings, columns=FINDING_COLUMNS)
+
+
+LATE_CLOSE_CHECK = "closed before close stage"
+"""Check name of closed deals dated long before their stage history closes them."""
+LATE_CLOSE_DAYS = 30
+"""Days a close_date may precede the entry into the closing stage."""
+
+
+def _closed_before_close_stage(
+    opportunities: pd.DataFrame, stage_history: pd.DataFrame
+) -> pd.Series:
+    """Flag closed deals whose close_date is long before their last closing entry."""
+    closed = opportunities["stage_category"].isin(["won", "lost"])
+    entries = stage_history[["opportunity_id", "stage", "entered_at"]].dropna()
+    # The latest entry into each deal's current stage.
+    current = opportunities.loc[closed, ["opportunity_id", "stage"]]
+    matched = entries.merge(current, on=["opportunity_id", "stage"])
+    entered = matched.groupby("opportunity_id")["entered_at"].max()
+    entered_on = pd.to_datetime(entered, utc=True).dt.tz_localize(None).dt.normalize()
+    entered_on = opportunities["opportunity_id"].map(entered_on)
+    limit = entered_on - pd.Timedelta(days=LATE_CLOSE_DAYS)
+    close = pd.to_datetime(opportunities["close_date"])
+    return (closed & close.notna() & entered_on.notna() & (close < limit)).astype(bool)
 
 
 OUTLIER_CHECK = "outlier amount"

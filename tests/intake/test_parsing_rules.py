@@ -666,6 +666,40 @@ def _write(folder: Path, name: str, files: dict[str, str | bytes]) -> Path:
     return path
 
 
+def test_close_date_long_before_close_stage_is_a_finding() -> None:
+    from acctlib.intake.quality import check_opportunities
+
+    opportunities = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2", "O3"],
+            "account_id": "A1",
+            "stage": ["Closed Won", "Closed Won", "Proposal"],
+            "stage_category": ["won", "won", "open"],
+            "amount": [100.0, 200.0, 300.0],
+            "created_at": pd.Timestamp("2024-01-01", tz="UTC"),
+            "close_date": pd.to_datetime(["2024-02-01", "2026-02-01", "2024-02-01"]),
+        }
+    )
+    history = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2", "O3"],
+            "stage": ["Closed Won", "Closed Won", "Proposal"],
+            "entered_at": pd.to_datetime(
+                ["2026-02-23", "2026-02-23", "2026-02-23"], utc=True
+            ),
+        }
+    )
+
+    findings = check_opportunities(opportunities, {}, history).set_index("check")
+
+    # O1 closed two years before it entered Closed Won; O2 within the 30
+    # days, and O3 is open.
+    assert findings.loc["closed before close stage", "rows"] == 1
+    assert findings.loc["closed before close stage", "amount"] == 100.0
+    message = findings.loc["closed before close stage", "message"]
+    assert message.startswith("1 deal won or lost with a close_date over 30 days")
+
+
 def test_outlier_amount_is_a_finding() -> None:
     from acctlib.intake.quality import check_opportunities
 
