@@ -13,7 +13,8 @@ the same figures:
 - ``dq_stage_lint``: the stage-map findings;
 - ``dq_findings``: opportunities kept but odd (closed before created, won
   without amount, open or won with a negative amount, no account, shared
-  by several companies), data that ends well before the as-of date, and
+  by several companies, closed long before the stage history closes
+  them), data that ends well before the as-of date, and
   an as-of date before the first opportunity;
 - ``dq_currency``: the report currency and how many amounts each basis
   converted;
