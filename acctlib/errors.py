@@ -6,6 +6,9 @@ whole family. Each message states what failed, on which value, and what to do.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class AcctlibError(Exception):
     """Root of every error that acctlib raises on purpose."""
@@ -85,3 +88,13 @@ class BuildError(AcctlibError):
 
 class RunBusyError(AcctlibError):
     """Another build is using the same work folder for the same run."""
+
+
+def closest_hint(name: str, valid: Iterable[str]) -> str:
+    """Return " Did you mean 'x'?" for the valid name closest to ``name``, or "".
+
+    The cutoff of 0.5 finds one-letter slips and swapped letters, such as
+    "linaer" for "linear", without suggesting unrelated names.
+    """
+    closest = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.5)
+    return f" Did you mean {closest[0]!r}?" if closest else ""

@@ -22,7 +22,6 @@ therefore never lower a tier.
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from acctlib import schema
-from acctlib.errors import ParameterError
+from acctlib.errors import ParameterError, closest_hint
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +111,7 @@ def parse_tier_rules(raw: Mapping[str, Any]) -> dict[int, dict[str, Any]]:
         thresholds = {name: value for name, value in rule.items() if name != "match"}
         unknown = sorted(set(thresholds) - set(SCORES))
         if unknown:
-            closest = difflib.get_close_matches(unknown[0], SCORES, n=1, cutoff=0.5)
-            hint = f" Did you mean {closest[0]!r}?" if closest else ""
+            hint = closest_hint(unknown[0], SCORES)
             raise ParameterError(
                 f"tier_rules.{key} has unknown score {unknown[0]!r}.{hint} Give "
                 f"minimum scores for some of {', '.join(SCORES)} and match: all "

@@ -19,7 +19,8 @@ print(sorted(name for name in dir() if not name.startswith("_")))
 """
 
 
-def _probe_notebook(folder):
+def _write_notebook(path, cells):
+    """Write a notebook of ``cells`` for the project kernel to ``path``."""
     notebook = nbformat.v4.new_notebook(
         metadata={
             "kernelspec": {
@@ -29,10 +30,13 @@ def _probe_notebook(folder):
             }
         }
     )
-    notebook.cells = [nbformat.v4.new_code_cell(PROBE)]
-    path = folder / "probe.ipynb"
+    notebook.cells = cells
     nbformat.write(notebook, path)
     return path
+
+
+def _probe_notebook(folder):
+    return _write_notebook(folder / "probe.ipynb", [nbformat.v4.new_code_cell(PROBE)])
 
 
 def _run_probe(folder, cwd, *, keep_kernel=False, setup=""):
@@ -140,20 +144,10 @@ def test_kernel_of_failed_notebook_not_kept(tmp_path):
 
 def test_executed_notebook_same_on_rerun(tmp_path):
     """The saved notebook has no random cell ID or object address."""
-    notebook = nbformat.v4.new_notebook(
-        metadata={
-            "kernelspec": {
-                "name": render.KERNEL_NAME,
-                "display_name": "acctlib",
-                "language": "python",
-            }
-        }
-    )
     parameters = nbformat.v4.new_code_cell("top = 1")
     parameters.metadata["tags"] = ["parameters"]
-    notebook.cells = [parameters, nbformat.v4.new_code_cell("object()")]
-    source = tmp_path / "repeat.ipynb"
-    nbformat.write(notebook, source)
+    cells = [parameters, nbformat.v4.new_code_cell("object()")]
+    source = _write_notebook(tmp_path / "repeat.ipynb", cells)
 
     saved = []
     for run in ("first", "second"):

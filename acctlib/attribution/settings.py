@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from acctlib.errors import ParameterError
+from acctlib.errors import ParameterError, closest_hint
 
 HEURISTIC_MODELS = (
     "first_touch",
@@ -98,8 +97,7 @@ class AttributionSettings:
             )
         unknown = [model for model in self.models if model not in MODELS]
         if unknown:
-            closest = difflib.get_close_matches(unknown[0], MODELS, n=1, cutoff=0.5)
-            hint = f" Did you mean {closest[0]!r}?" if closest else ""
+            hint = closest_hint(unknown[0], MODELS)
             raise ParameterError(
                 f"attribution_models lists unknown model(s) {', '.join(unknown)}."
                 f"{hint} Known models: {', '.join(MODELS)}."
