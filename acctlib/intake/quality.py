@@ -230,7 +230,11 @@ def _closed_before_close_stage(
     matched = entries.merge(current, on=["opportunity_id", "stage"])
     entered = matched.groupby("opportunity_id")["entered_at"].max()
     entered_on = pd.to_datetime(entered, utc=True).dt.tz_localize(None).dt.normalize()
-    entered_on = opportunities["opportunity_id"].map(entered_on)
+    # Aligned by reindexing: Series.map with an empty datetime mapper raises.
+    entered_on = pd.Series(
+        entered_on.reindex(opportunities["opportunity_id"]).to_numpy(),
+        index=opportunities.index,
+    )
     limit = entered_on - pd.Timedelta(days=LATE_CLOSE_DAYS)
     close = pd.to_datetime(opportunities["close_date"])
     return (closed & close.notna() & entered_on.notna() & (close < limit)).astype(bool)
