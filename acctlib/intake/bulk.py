@@ -84,9 +84,10 @@ class BulkRawTable(RawTable):
     has no cells to fill a profile's constants with, so a column mapped
     onto None is read and named by its canonical name as well.
 
-    NOTE: bulk intake ignores ``options`` and ``column_options``, so a
-    file must have ISO 8601 timestamps even where a profile declares
-    ``notation: export`` or a ``date_format``.
+    Bulk intake reads no parser options. Only the canonical layout takes
+    this path, and its profile takes no ``options`` or ``column_options``
+    (see :mod:`acctlib.intake.profiles`), so its files hold ISO 8601
+    timestamps as the layout prescribes.
     """
 
     frame: pd.DataFrame = None  # type: ignore[assignment]

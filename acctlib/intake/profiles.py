@@ -138,6 +138,15 @@ def check_profile_keys(profile: Mapping[str, Any], source: str) -> None:
     adapter = str(profile.get("adapter", "canonical_files"))
     if adapter not in ADAPTER_KEYS:
         _raise_unknown(adapter, ADAPTER_KEYS, "adapter", "", source)
+    if adapter == "canonical_files":
+        mapping_keys = sorted(set(profile) & set(ADAPTER_KEYS["mapped"]))
+        if mapping_keys:
+            raise ParameterError(
+                f"the source profile {source} uses the canonical_files adapter, "
+                f"which reads no {mapping_keys[0]!r}: canonical files already "
+                "have the canonical columns, ISO 8601 timestamps and plain "
+                "numbers. To map or parse another layout, set adapter: mapped."
+            )
     _check_keys(profile, COMMON_KEYS | ADAPTER_KEYS[adapter], "key", "", source)
     _check_type_map(profile.get("type_map") or {}, source)
     _check_section(profile, "options", OPTION_KEYS, "", source)
@@ -305,9 +314,11 @@ def _raise_unknown(
     ``kind`` is what the key names (key, column, table) and ``where`` is the
     section it sits in, with a leading space, or empty for the top level.
     """
-    closest = difflib.get_close_matches(key, sorted(valid), n=1, cutoff=0.5)
+    # The loader's own key is no name a user writes, so it is not offered.
+    names = sorted(name for name in valid if name != PROFILE_PATH)
+    closest = difflib.get_close_matches(key, names, n=1, cutoff=0.5)
     hint = f" Did you mean {closest[0]!r}?" if closest else ""
     raise ParameterError(
         f"unknown {kind} {key!r}{where} of the source profile {source}.{hint} "
-        f"Valid names: {', '.join(sorted(valid))}."
+        f"Valid names: {', '.join(names)}."
     )

@@ -457,8 +457,33 @@ def test_canonical_profile_rejects_tables(tmp_path: Path) -> None:
         tmp_path, "canonical", _set("", "tables", {"accounts": {"files": ["a.csv"]}})
     )
 
-    with pytest.raises(ParameterError, match="unknown key 'tables'"):
+    with pytest.raises(ParameterError, match="which reads no 'tables'"):
         load_profile(str(path))
+
+
+def test_canonical_profile_rejects_options(tmp_path: Path) -> None:
+    """Parser options of a canonical profile stop, pointing at the mapped adapter."""
+    path = _write_bundled(
+        tmp_path, "canonical", _set("", "options", {"date_format": "%d/%m/%Y"})
+    )
+
+    with pytest.raises(ParameterError) as caught:
+        load_profile(str(path))
+
+    message = str(caught.value)
+    assert "which reads no 'options'" in message
+    assert "set adapter: mapped" in message
+
+
+def test_unknown_key_hides_loader_key(tmp_path: Path) -> None:
+    path = _write_bundled(tmp_path, "canonical", _set("", "descriptoin", "x"))
+
+    with pytest.raises(ParameterError) as caught:
+        load_profile(str(path))
+
+    message = str(caught.value)
+    assert "Did you mean 'description'?" in message
+    assert "_path" not in message.split("Valid names:")[1]
 
 
 @pytest.mark.parametrize("path", sorted(PROFILES_DIR.glob("*.yaml")), ids=str)
