@@ -243,14 +243,29 @@ def _threshold_label(code: str) -> str:
 
 
 def health_distribution_frame(ws: Workspace) -> pd.DataFrame:
-    """Return accounts per 10-point health bin and tier."""
+    """Return accounts per 10-point health bin and tier, scored accounts only."""
     health = ws.table("account_health")
+    health = health[health["health_score"].notna()]
     bins = (np.floor(health["health_score"].clip(0, 99.9) / 10) * 10).astype(int)
     frame = health.assign(bin_start=bins, tier_label=health["tier"].map(TIER_LABELS))
     return (
         frame.groupby(["bin_start", "tier_label"], as_index=False)
         .size()
         .rename(columns={"size": "accounts"})
+    )
+
+
+def unscored_health_note(ws: Workspace) -> Any:
+    """Return a note counting accounts without a health score, or None."""
+    health = ws.table("account_health")
+    unscored = int(health["health_score"].isna().sum())
+    if unscored == 0:
+        return None
+    noun, verb = ("account has", "is") if unscored == 1 else ("accounts have", "are")
+    return note(
+        f"{unscored:,} {noun} no health score and {verb} left out of the "
+        "chart: the source has no data for any component of their profile's "
+        "health weights."
     )
 
 
@@ -336,6 +351,12 @@ def engagement_small_multiples(ws: Workspace) -> Any:
     """Return the small multiples of at-risk Tier 1 accounts, or a note."""
     frame = at_risk_weekly_frame(ws)
     if frame.empty:
+        health = ws.table("account_health")
+        if (health["at_risk"] & (health["tier"] == 1)).any():
+            return note(
+                "The at-risk Tier 1 accounts have no touches in the last 12 "
+                "weeks, so there is no weekly engagement to chart."
+            )
         return note("No Tier 1 account is at risk.")
     return _chart_block(accountcharts.plot_engagement_small_multiples(frame))
 

@@ -162,7 +162,10 @@ def compute_health(
 
     health = base.reset_index(drop=True).copy()
     health["profile"] = profile
-    health["health_score"] = points.sum(axis=1).clip(0, 100).round(1).to_numpy()
+    score = points.sum(axis=1).clip(0, 100).round(1)
+    # An account with no component to score has no health, not a health of 0.
+    score = score.where(points.notna().any(axis=1))
+    health["health_score"] = score.to_numpy()
     for component in COMPONENTS:
         health[component] = components[component].round(1).to_numpy()
         health[f"{component}_points"] = points[component].round(2).to_numpy()
@@ -332,7 +335,8 @@ def _weigh_components(
         weight_matrix = weight_matrix.where(scores.notna(), 0.0)
         scores = scores.fillna(0.0)
     total = weight_matrix.sum(axis=1)
-    share = weight_matrix.div(total.where(total > 0, np.nan), axis=0).fillna(0.0)
+    # Rows whose every weighted component is missing keep missing points.
+    share = weight_matrix.div(total.where(total > 0, np.nan), axis=0)
     return share * scores
 
 

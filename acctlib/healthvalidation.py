@@ -132,6 +132,8 @@ def validate_health(outcomes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
         ("churn", outcomes["was_customer"]),
     ):
         frame = outcomes[population.astype(bool)]
+        # An account without a health score cannot rank against the others.
+        frame = frame[frame["health_score"].notna()]
         labels = frame["won" if outcome == "win" else "churned"].astype(bool)
         scores = frame["health_score"].astype(float).to_numpy()
         rate = labels.mean() if len(frame) else np.nan

@@ -75,6 +75,20 @@ def test_health_without_touchpoints_reweights():
     assert np.isnan(result["breadth"].iloc[0])
 
 
+def test_health_missing_when_no_component_scores():
+    tiers, progression = make_inputs([{"account_id": "A"}])
+    result = health.compute_health(
+        tiers,
+        progression,
+        health.summarize_signals(None, None),
+        weights=WEIGHTS,
+        has_touchpoints=False,
+    )
+    # No touches and no win probability: nothing to weigh, so no score.
+    assert np.isnan(result["health_score"].iloc[0])
+    assert np.isnan(result["win_probability_points"].iloc[0])
+
+
 def test_health_neutral_rule_scores_missing_as_50():
     tiers, progression = make_inputs([{"account_id": "B", "touches_90d": 20}])
     result = health.compute_health(

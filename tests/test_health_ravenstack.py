@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from acctlib import accountstate, engine, healthvalidation, schema
+from acctlib.health import COMPONENTS
 from acctlib.intake import Intake
 from acctlib.intake.quarantine import Quarantine
 from acctlib.params import resolve_params
@@ -116,7 +117,13 @@ def test_ravenstack_health_in_range(ravenstack_state):
     health = state["account_health"]
     signed_up = tables["accounts"]["created_at"] < pd.Timestamp("2024-10-01", tz="UTC")
     assert len(health) == signed_up.sum()
-    assert health["health_score"].between(0, 100).all()
+    scored = health["health_score"].notna()
+    assert health.loc[scored, "health_score"].between(0, 100).all()
+    # An account has no score only when no component its profile weighs
+    # has data, and then it has no points either.
+    points = [f"{component}_points" for component in COMPONENTS]
+    assert health.loc[~scored, points].isna().all(axis=None)
+    assert health.loc[scored, points].notna().all(axis=None)
     assert set(state["account_tiers"]["tier"]) <= {1, 2, 3, 4}
 
 
@@ -130,7 +137,9 @@ def test_ravenstack_signals_feed_health(ravenstack_state):
     # Without touchpoints the engagement components are missing, and the
     # reweight rule leaves them out of the score.
     assert health["engagement_trend"].isna().all()
-    assert (health["engagement_level_points"] == 0).all()
+    assert health["engagement_level"].isna().all()
+    scored = health["health_score"].notna()
+    assert (health.loc[scored, "engagement_level_points"] == 0).all()
 
 
 def test_ravenstack_churn_auc_is_computed(ravenstack_state):
