@@ -575,7 +575,11 @@ def _prepare_previous_month(
         logger.warning(note)
         prepared.notes.append(note)
         return None
-    changes = movement.compute_headline_changes(prepared.headline, previous.headline)
+    changes = movement.compute_headline_changes(
+        prepared.headline,
+        previous.headline,
+        new_year=earlier.year != params.as_of.year,
+    )
     moves = movement.compute_account_movements(prepared.frames, previous.frames)
     reversed_bookings = movement.find_reversed_bookings(
         prepared.frames["opportunity_snapshot"],

@@ -74,13 +74,22 @@ def flatten_headline(headline: Mapping[str, Any], prefix: str = "") -> dict[str,
     return flat
 
 
+YEAR_TO_DATE_FIGURES = ("bookings_ytd",)
+"""Figures that start again at zero on 1 January."""
+
+
 def compute_headline_changes(
-    current: Mapping[str, Any], previous: Mapping[str, Any]
+    current: Mapping[str, Any],
+    previous: Mapping[str, Any],
+    new_year: bool = False,
 ) -> pd.DataFrame:
     """Return every numeric headline figure now, a month ago and the change.
 
     Columns: ``figure`` (dotted name), ``current``, ``previous``, ``change``
     (current minus previous, NaN when either is missing), sorted by figure.
+    With ``new_year`` (the previous month-end is in an earlier year), the
+    figures of :data:`YEAR_TO_DATE_FIGURES` have no change, because last
+    year's total and this year's first month measure different periods.
     """
     now, before = flatten_headline(current), flatten_headline(previous)
     names = sorted(set(now) | set(before))
@@ -92,6 +101,9 @@ def compute_headline_changes(
         }
     )
     frame["change"] = (frame["current"] - frame["previous"]).round(2)
+    if new_year:
+        restarted = frame["figure"].isin(YEAR_TO_DATE_FIGURES)
+        frame.loc[restarted, "change"] = np.nan
     return frame
 
 

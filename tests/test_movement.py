@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -55,6 +56,17 @@ def test_headline_changes_subtract_previous():
 
 def account_frame(rows):
     return pd.DataFrame(rows, columns=["account_id", "name", "status", "value"])
+
+
+def test_year_to_date_change_missing_in_january():
+    changes = movement.compute_headline_changes(
+        {"bookings_ytd": 100.0, "bookings_month": 100.0},
+        {"bookings_ytd": 900.0, "bookings_month": 50.0},
+        new_year=True,
+    ).set_index("figure")
+
+    assert np.isnan(changes.loc["bookings_ytd", "change"])
+    assert changes.loc["bookings_month", "change"] == 50.0
 
 
 def test_account_movements_list_changed_status():
