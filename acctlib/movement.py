@@ -190,6 +190,7 @@ REVERSED_BOOKINGS_COLUMNS = [
     "closed_on_previous",
     "stage",
     "closed_on",
+    "change",
 ]
 """Columns of :func:`find_reversed_bookings`."""
 
@@ -211,7 +212,8 @@ def find_reversed_bookings(
     in different years, the year to date starts again, so nothing is
     listed. Returns :data:`REVERSED_BOOKINGS_COLUMNS`, ``stage`` and
     ``closed_on`` as of ``as_of``, largest amount first. ``name`` is the
-    opportunity's name, or its ID when the source has none.
+    opportunity's name, or its ID when the source has none, and ``change``
+    is "lost", "reopened" or "closes on another date".
     """
     empty = pd.DataFrame(columns=REVERSED_BOOKINGS_COLUMNS)
     if previous_as_of.year != as_of.year:
@@ -238,6 +240,11 @@ def find_reversed_bookings(
     dropped = dropped.rename(columns={"closed_on": "closed_on_previous"})
     now = current[["opportunity_id", "stage_asof", "closed_on"]].rename(
         columns={"stage_asof": "stage"}
+    )
+    now["change"] = np.select(
+        [current["is_lost"].astype(bool), current["is_won"].astype(bool)],
+        ["lost", "closes on another date"],
+        "reopened",
     )
     result = dropped.merge(now, on="opportunity_id", how="left")
     result = result.sort_values(["amount", "opportunity_id"], ascending=[False, True])
@@ -294,11 +301,25 @@ def _describe_reversed(reversed_bookings: pd.DataFrame, currency: str) -> str:
     more = f" and {count - 3:,} more" if count > 3 else ""
     amount = tables.format_money(float(reversed_bookings["amount"].sum()), currency)
     deals = "deal" if count == 1 else "deals"
+    reasons = "they were lost or reopened since, or now close on another date"
+    if "change" in reversed_bookings.columns:
+        counts = reversed_bookings["change"].value_counts()
+        parts = [
+            f"{number:,} {_REVERSAL_WORDS.get(change, change)}"
+            for change, number in counts.items()
+        ]
+        reasons = " and ".join(parts)
     return (
         f"{count:,} {deals} won this year by last month-end ({amount}) no longer "
-        f"count in bookings year to date, because they were lost or reopened "
-        f"since, or now close on another date: {listed}{more}."
+        f"count in bookings year to date ({reasons}): {listed}{more}."
     )
+
+
+_REVERSAL_WORDS = {
+    "lost": "lost since",
+    "reopened": "reopened",
+    "closes on another date": "now closing on another date",
+}
 
 
 def _describe_move(column: str, value: str, count: int) -> str:

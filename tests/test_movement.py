@@ -132,6 +132,7 @@ def _snapshot(rows: list[tuple[str, bool, str | None, str]]) -> pd.DataFrame:
             "account_id": ["A1"] * len(rows),
             "amount": [100.0 * (index + 1) for index in range(len(rows))],
             "is_won": [row[1] for row in rows],
+            "is_lost": [row[3] == "Lost" for row in rows],
             "closed_on": pd.to_datetime([row[2] for row in rows]),
             "stage_asof": [row[3] for row in rows],
         }
@@ -162,6 +163,7 @@ def test_reversed_bookings_list_lost_deals():
     assert found["opportunity_id"].tolist() == ["O2"]
     assert found["name"].tolist() == ["O2"]
     assert found["stage"].tolist() == ["Lost"]
+    assert found["change"].tolist() == ["lost"]
     assert found["amount"].tolist() == [200.0]
 
 
@@ -194,7 +196,11 @@ def test_describe_movements_names_reversed_bookings():
     )
     movements = pd.DataFrame(columns=["column", "current", "name"])
     reversed_bookings = pd.DataFrame(
-        {"opportunity_id": ["O1", "O2", "O3", "O4"], "amount": [500.0, 200, 100, 30]}
+        {
+            "opportunity_id": ["O1", "O2", "O3", "O4"],
+            "amount": [500.0, 200, 100, 30],
+            "change": ["lost", "lost", "lost", "reopened"],
+        }
     )
     sentences = movement.describe_movements(
         changes, movements, "USD", reversed_bookings
@@ -202,8 +208,8 @@ def test_describe_movements_names_reversed_bookings():
     assert sentences == [
         "Bookings year to date fell by USD 830 to USD 0.",
         "4 deals won this year by last month-end (USD 830) no longer count in "
-        "bookings year to date, because they were lost or reopened since, or "
-        "now close on another date: O1, O2, O3 and 1 more.",
+        "bookings year to date (3 lost since and 1 reopened): O1, O2, O3 and "
+        "1 more.",
     ]
 
 
