@@ -118,7 +118,7 @@ def check_opportunities(
             "closed before created",
             early,
             opportunities,
-            "closed before the creation date, kept as exported",
+            "with a close date before the creation date, kept as exported",
         )
     )
     won = opportunities["stage_category"] == "won"
@@ -267,7 +267,9 @@ def _finding(
     check: str, mask: pd.Series, opportunities: pd.DataFrame, text: str
 ) -> dict[str, object]:
     count = int(mask.sum())
-    amount = float(opportunities.loc[mask, "amount"].fillna(0).sum())
+    amounts = opportunities.loc[mask, "amount"]
+    # Deals flagged for lacking an amount have no amount to sum, not zero.
+    amount = float(amounts.sum()) if amounts.notna().any() else float("nan")
     noun = "deal" if count == 1 else "deals"
     return {
         "check": check,
