@@ -77,6 +77,13 @@ def select_account_ids(
             for kind, value in (("owner", owner), ("team", team))
             if value
         )
+        if not owners.ne("").any():
+            raise ParameterError(
+                f"{selection} owns no account: no account of the source has an "
+                "owner, so the report cannot be sliced by owner or team. Map "
+                "the export's owner column in the profile, or build the report "
+                "without owner and team."
+            )
         raise ParameterError(
             f"{selection} owns no account; {_list_owners(accounts['owner'], owner)}. "
             "Check the spelling against the owner column of the accounts file"

@@ -113,9 +113,9 @@ def parse_tier_rules(raw: Mapping[str, Any]) -> dict[int, dict[str, Any]]:
         if unknown:
             hint = closest_hint(unknown[0], SCORES)
             raise ParameterError(
-                f"tier_rules.{key} has unknown score {unknown[0]!r}.{hint} Give "
-                f"minimum scores for some of {', '.join(SCORES)} and match: all "
-                "or any"
+                f"tier_rules.{key} has unknown score {unknown[0]!r}.{hint} The "
+                f"scores are {', '.join(SCORES)}; give a minimum for one or more "
+                "of them, and set match to all or any."
             )
         if match not in ("all", "any") or not thresholds:
             raise ParameterError(

@@ -51,6 +51,17 @@ def test_owner_without_accounts_raises():
     assert "team" not in message
 
 
+def test_owner_slice_without_owners_raises():
+    accounts = pd.DataFrame({"account_id": ["A1", "A2"], "owner": [None, ""]})
+
+    with pytest.raises(ParameterError) as raised:
+        slicing.select_account_ids(accounts, "Nobody", "", {})
+
+    message = str(raised.value)
+    assert "no account of the source has an owner" in message
+    assert "known owners" not in message
+
+
 def test_unknown_owner_lists_twenty_owners():
     accounts = pd.DataFrame(
         {
