@@ -215,7 +215,7 @@ def test_fit_by_win_rate_prefers_winning_segment():
     [
         ({"tier_4": {"value": 10}}, "use tier_1, tier_2 and tier_3"),
         ({"tier_1": {"value": 120}}, "use a score from 0 to 100"),
-        ({"tier_1": {"reach": 10}}, "Give minimum scores"),
+        ({"tier_1": {"reach": 10}}, "The scores are fit, value, engagement"),
         ({"tier_1": {"valeu": 10}}, "unknown score 'valeu'. Did you mean 'value'"),
         ({"tier_1": {"match": "some", "fit": 10}}, "match: all or any"),
     ],
