@@ -191,13 +191,13 @@ def segment_table(ws: Workspace, segment: str) -> object:
         won_acv=("won_acv", "sum"),
         revenue_12m=("revenue_12m", "sum"),
     )
-    if accounts["revenue_12m"].isna().all():
-        # Without a revenue table the account map has no revenue, not zero.
-        grouped["revenue_12m"] = np.nan
     grouped = grouped.sort_values("won_acv", ascending=False)
     orphan = _no_account_row(account_map, "segment")
     if not orphan.empty:
         grouped = pd.concat([grouped, orphan], ignore_index=True)
+    if accounts["revenue_12m"].isna().all():
+        # Without a revenue table the account map has no revenue, not zero.
+        grouped["revenue_12m"] = np.nan
     return tables.style_table(
         grouped,
         currency=ws.currency,
