@@ -171,12 +171,18 @@ class Params(Mapping[str, Any]):
 
         Without a variant, an owner or team slice is named after its
         selection, such as ``2026-06-30--owner-fatima-cohen``, so that it
-        does not replace the company-wide run of the same date.
+        does not replace the company-wide run of the same date. A variant
+        set on the command line names a slice's run alone. A variant from a
+        parameter file names the company run of that file too, so the
+        slice's name follows it, as in ``2017-12-31--maven--owner-...``.
         """
         name = self.as_of.isoformat()
-        variant = self._values.get("variant") or slice_variant(
+        variant = self._values.get("variant") or ""
+        selection = slice_variant(
             self._values.get("owner", ""), self._values.get("team", "")
         )
+        if selection and (not variant or self.sources.get("variant") != "--set"):
+            variant = f"{variant}--{selection}" if variant else selection
         if variant:
             name += f"--{variant}"
         return name

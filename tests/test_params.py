@@ -300,6 +300,16 @@ def test_file_outside_variants_sets_no_variant(tmp_path):
     assert params.run_name == "2026-06-30"
 
 
+def test_slice_of_variant_file_keeps_company_run(tmp_path):
+    path = write_params(tmp_path, "as_of: 2026-06-30\nvariant: maven\n")
+
+    company = resolve_params(path, today=dt.date(2026, 7, 1))
+    sliced = resolve_params(path, ["owner=Anna Snelling"], today=dt.date(2026, 7, 1))
+
+    assert company.run_name == "2026-06-30--maven"
+    assert sliced.run_name == "2026-06-30--maven--owner-anna-snelling"
+
+
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
