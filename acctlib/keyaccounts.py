@@ -133,14 +133,19 @@ def compute_key_accounts(
 
 
 def find_coverage_gaps(
-    tiers: pd.DataFrame, progression: pd.DataFrame, health: pd.DataFrame
+    tiers: pd.DataFrame,
+    progression: pd.DataFrame,
+    health: pd.DataFrame,
+    has_touchpoints: bool = True,
 ) -> pd.DataFrame:
     """List Tier 1 accounts and expansion-ready customers without coverage.
 
     Gaps, one row each: ``no owner``, ``no sales activity in 30 days``
     (no SDR, AE or SE touch), ``no marketing engagement in 90 days`` (Tier
     1) and ``expansion-ready without an open opportunity``. Columns:
-    ``account_id``, ``name``, ``tier_label``, ``owner``, ``gap``.
+    ``account_id``, ``name``, ``tier_label``, ``owner``, ``gap``. Without
+    ``has_touchpoints`` the two touch gaps are not checked, because a
+    source without touches cannot show whether an account had any.
     """
     joined = tiers[["account_id", "name", "tier", "tier_label", "owner"]].merge(
         progression[
@@ -167,6 +172,9 @@ def find_coverage_gaps(
         "expansion-ready without an open opportunity": joined["expansion_ready"]
         & (joined["open_opportunities"].fillna(0) == 0),
     }
+    if not has_touchpoints:
+        del checks["no sales activity in 30 days"]
+        del checks["no marketing engagement in 90 days"]
     frames = [joined[mask].assign(gap=gap) for gap, mask in checks.items()]
     gaps = pd.concat(frames, ignore_index=True)
     columns = ["account_id", "name", "tier_label", "owner", "gap"]
@@ -203,7 +211,10 @@ def prepare_key_accounts(context: Any) -> None:
         ),
     )
     gaps = find_coverage_gaps(
-        tiers, frames["account_progression"], frames["account_health"]
+        tiers,
+        frames["account_progression"],
+        frames["account_health"],
+        has_touchpoints=touches is not None,
     )
     store_typed(context, "coverage_gaps", gaps)
     context.headline["coverage_gaps"] = count_gap_accounts(gaps)

@@ -79,3 +79,40 @@ def test_gap_count_counts_accounts():
     )
 
     assert summary.count_gap_accounts(gaps) == 2
+
+
+def _gap_inputs() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    tiers = pd.DataFrame(
+        {
+            "account_id": ["A1"],
+            "name": ["Acme"],
+            "tier": [1],
+            "tier_label": ["Tier 1 Strategic"],
+            "owner": ["Ana"],
+        }
+    )
+    progression = pd.DataFrame(
+        {
+            "account_id": ["A1"],
+            "sales_touches_30d": [0],
+            "touches_90d_marketing": [0],
+            "open_opportunities": [1],
+        }
+    )
+    health = pd.DataFrame({"account_id": ["A1"], "expansion_ready": [False]})
+    return tiers, progression, health
+
+
+def test_touch_gaps_found_with_touchpoints():
+    gaps = keyaccounts.find_coverage_gaps(*_gap_inputs())
+
+    assert gaps["gap"].tolist() == [
+        "no marketing engagement in 90 days",
+        "no sales activity in 30 days",
+    ]
+
+
+def test_touch_gaps_skipped_without_touchpoints():
+    gaps = keyaccounts.find_coverage_gaps(*_gap_inputs(), has_touchpoints=False)
+
+    assert gaps.empty
