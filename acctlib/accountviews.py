@@ -369,6 +369,11 @@ def expansion_frame(ws: Workspace) -> pd.DataFrame:
 def expansion_table(ws: Workspace) -> Any:
     """Return expansion-ready customers: engagement and breadth rising."""
     frame = expansion_frame(ws)
+    if frame.empty and not _has_touchpoints(ws):
+        return note(
+            "The source has no touchpoints table, so no customer can show "
+            "rising engagement and breadth, and none is marked expansion ready."
+        )
     if frame.empty:
         return note("No customer has both rising engagement and rising breadth.")
     return _account_list(
@@ -614,16 +619,29 @@ def key_accounts_table(ws: Workspace) -> Any:
 def coverage_gaps_table(ws: Workspace) -> Any:
     """Return Tier 1 and expansion-ready accounts without coverage."""
     gaps = ws.table("coverage_gaps")
+    # Without touches, sales and marketing coverage cannot be checked.
+    touched = _has_touchpoints(ws)
+    unchecked = note(
+        "The source has no touchpoints table, so sales and marketing coverage "
+        "are not checked: only missing owners and expansion-ready customers "
+        "without an open opportunity are listed."
+    )
     if gaps.empty:
         tiers = ws.table("account_tiers")
         if not (tiers["tier"] == 1).any():
             return note("No account is in Tier 1, so no coverage gap is listed.")
+        if not touched:
+            return unchecked
         return note("Every Tier 1 account has an owner, sales and marketing coverage.")
-    return _account_list(
+    listed = _account_list(
         gaps.drop(columns="account_id"),
         COVERAGE_GAPS_CSV,
         "coverage gaps",
     )
+    if touched:
+        return listed
+    body = listed.data if isinstance(listed, HTML) else listed.to_html()
+    return HTML(unchecked.data + body)
 
 
 def account_lists(ws: Workspace) -> dict[str, pd.DataFrame]:
@@ -663,6 +681,11 @@ def executive_highlights(ws: Workspace) -> list[Any]:
     if health_sentence:
         blocks.append(note(health_sentence))
     return blocks
+
+
+def _has_touchpoints(ws: Workspace) -> bool:
+    """Return whether the run's source has a touchpoints table."""
+    return "touchpoints" in ws.info.get("tables", ["touchpoints"])
 
 
 def _account_list(frame: pd.DataFrame, csv_name: str, noun: str) -> Any:

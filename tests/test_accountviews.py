@@ -121,8 +121,9 @@ def test_account_lists_written_beside_pages(workspace, small_report):
 class _Tables:
     """A stand-in workspace that returns the frames it was given."""
 
-    def __init__(self, **frames: pd.DataFrame) -> None:
+    def __init__(self, source_tables=("touchpoints",), **frames: pd.DataFrame) -> None:
         self.frames = frames
+        self.info = {"tables": list(source_tables)}
 
     def table(self, name: str) -> pd.DataFrame:
         return self.frames[name]
@@ -141,6 +142,18 @@ def test_coverage_note_without_gaps(tiers, expected):
         account_tiers=pd.DataFrame({"tier": tiers}),
     )
     assert expected in accountviews.coverage_gaps_table(ws).data
+
+
+def test_coverage_note_without_touchpoints():
+    ws = _Tables(
+        source_tables=("accounts", "opportunities"),
+        coverage_gaps=pd.DataFrame(columns=["account_id", "name"]),
+        account_tiers=pd.DataFrame({"tier": [1, 3]}),
+    )
+    text = accountviews.coverage_gaps_table(ws).data
+
+    assert "sales and marketing coverage are not checked" in text
+    assert "Every Tier 1 account" not in text
 
 
 def test_sensitivity_names_thresholds_in_words():
@@ -241,3 +254,22 @@ def test_gap_card_counts_accounts():
     assert '<div class="label">Accounts with coverage gaps</div>' in cards
     assert '<div class="value">2</div></div></div>' in cards
     assert '<div class="value">3</div>' not in cards
+
+
+def test_expansion_note_without_touchpoints():
+    health = pd.DataFrame(
+        {
+            "account_id": ["A1"],
+            "name": ["Acme"],
+            "owner": ["Ana"],
+            "tier": [1],
+            "health_score": [50.0],
+            "health_change": [0.0],
+            "expansion_ready": [False],
+        }
+    )
+    ws = _Tables(source_tables=("accounts",), account_health=health)
+
+    text = accountviews.expansion_table(ws).data
+
+    assert "The source has no touchpoints table" in text
