@@ -267,12 +267,13 @@ def compute_tier_and_health(
 def prepare_progression(context: Any) -> None:
     """Store engagement, stage durations and progression on the as-of date."""
     tables = context.intake.tables
-    for table, left_out in (
-        ("touchpoints", "engagement levels, trends and breadth"),
-        ("stage_history", "stage durations, conversion and stalled opportunities"),
-    ):
-        if table not in tables:
-            context.notes.append(f"No {table} table: {left_out} are left out.")
+    # Intake's note on a missing touchpoints table already names what it
+    # leaves out.
+    if "stage_history" not in tables:
+        context.notes.append(
+            "No stage_history table: stage durations, conversion and stalled "
+            "opportunities are left out."
+        )
 
     state = context.month_end_states.get(context.as_of)
     if state is None:

@@ -156,6 +156,17 @@ def load_profile(name_or_path: str) -> dict[str, Any]:
     return profile
 
 
+MISSING_TABLE_NOTE = "No {} table in the source; figures that need it are left out."
+MISSING_TABLE_NOTES = {
+    "touchpoints": (
+        "No {} table in the source: attribution is omitted, and engagement, "
+        "marketing touches, expansion-ready flags and sales and marketing "
+        "coverage are left out."
+    ),
+}
+"""Run notes for an optional table the source lacks, by table name."""
+
+
 def load_source(params: Params) -> Intake:
     """Read the source named by ``params['profile']`` from ``params['data_dir']``."""
     profile = load_profile(str(params["profile"]))
@@ -310,9 +321,7 @@ def assemble(
                 file=table_files[name][0],
             )
         if name not in present:
-            notes.append(
-                f"No {name} table in the source; sections that need it are omitted."
-            )
+            notes.append(MISSING_TABLE_NOTES.get(name, MISSING_TABLE_NOTE).format(name))
 
     # Checked before bulk tables are read, because every row of a bulk table
     # would be rejected against accounts that are all rejected.
@@ -375,14 +384,14 @@ def assemble(
         if received.get(name, 0) > 0:
             notes.append(
                 f"Every row of the {name} table was rejected (see "
-                "rejected_rows.csv); sections that need it are omitted."
+                "rejected_rows.csv); figures that need it are left out."
             )
         else:
             # Notes appear on report pages, so they name files without folders.
             files = ", ".join(Path(file).name for file in table_files[name])
             notes.append(
-                f"The {name} table from {files} has no data rows; sections "
-                "that need it are omitted."
+                f"The {name} table from {files} has no data rows; figures "
+                "that need it are left out."
             )
     return Intake(
         tables=tables,

@@ -794,10 +794,22 @@ def test_missing_optional_tables_are_noted(tmp_path):
 
     assert sorted(intake.tables) == ["accounts", "opportunities", "touchpoints"]
     assert intake.notes == [
-        "No stage_history table in the source; sections that need it are omitted.",
-        "No revenue table in the source; sections that need it are omitted.",
-        "No signals table in the source; sections that need it are omitted.",
+        "No stage_history table in the source; figures that need it are left out.",
+        "No revenue table in the source; figures that need it are left out.",
+        "No signals table in the source; figures that need it are left out.",
     ]
+
+
+def test_missing_touchpoints_note_names_what_is_left_out(tmp_path):
+    write_source(tmp_path)
+
+    intake = load(tmp_path)
+
+    touch_notes = [note for note in intake.notes if "touchpoints" in note]
+    assert touch_notes[0].startswith(
+        "No touchpoints table in the source: attribution is omitted, and "
+        "engagement, marketing touches, expansion-ready flags"
+    )
 
 
 def test_child_of_rejected_account_names_that_row(tmp_path):
@@ -1064,7 +1076,7 @@ def test_header_only_optional_table_is_omitted(tmp_path, table):
     assert table not in intake.counts()["table"].tolist()
     expected = (
         f"The {table} table from {path.name} has no data rows; "
-        "sections that need it are omitted."
+        "figures that need it are left out."
     )
     assert expected in intake.notes
     # Notes appear on report pages, which carry no absolute path.
@@ -1089,7 +1101,7 @@ def test_fully_rejected_optional_table_is_omitted(tmp_path, table):
     assert bool(counts["reconciled"])
     expected = (
         f"Every row of the {table} table was rejected (see rejected_rows.csv); "
-        "sections that need it are omitted."
+        "figures that need it are left out."
     )
     assert expected in intake.notes
 
