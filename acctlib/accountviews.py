@@ -352,7 +352,13 @@ def engagement_small_multiples(ws: Workspace) -> Any:
     frame = at_risk_weekly_frame(ws)
     if frame.empty:
         health = ws.table("account_health")
-        if (health["at_risk"] & (health["tier"] == 1)).any():
+        at_risk = (health["at_risk"] & (health["tier"] == 1)).any()
+        if at_risk and not _has_touchpoints(ws):
+            return note(
+                "The source has no touchpoints table, so there is no weekly "
+                "engagement to chart for the at-risk Tier 1 accounts."
+            )
+        if at_risk:
             return note(
                 "The at-risk Tier 1 accounts have no touches in the last 12 "
                 "weeks, so there is no weekly engagement to chart."

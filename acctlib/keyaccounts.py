@@ -93,6 +93,7 @@ def compute_key_accounts(
     marketing: pd.DataFrame,
     tier_history: pd.DataFrame,
     as_of: dt.date,
+    has_touchpoints: bool = True,
 ) -> pd.DataFrame:
     """Return one row per Tier 1 or Tier 2 account for the review meeting.
 
@@ -108,6 +109,9 @@ def compute_key_accounts(
     tier_history
         ``tier_history``; the month-end before ``as_of`` gives last month's
         tier.
+    has_touchpoints
+        Whether the source has a touchpoints table. Without one,
+        ``marketing_30d`` reads "no touch data" instead of "none".
 
     Returns
     -------
@@ -123,7 +127,9 @@ def compute_key_accounts(
     key = key.merge(health[flag_columns], on="account_id", how="left")
     key = key.merge(_largest_open_deals(opportunities), on="account_id", how="left")
     key = key.merge(_describe_marketing(marketing), on="account_id", how="left")
-    key["marketing_30d"] = key["marketing_30d"].fillna("none")
+    key["marketing_30d"] = key["marketing_30d"].fillna(
+        "none" if has_touchpoints else "no touch data"
+    )
     key["marketing_touches_30d"] = (
         key["marketing_touches_30d"].fillna(0).astype("int64")
     )
@@ -208,6 +214,7 @@ def prepare_key_accounts(context: Any) -> None:
             marketing,
             context.read("tier_history", ["month_end", "account_id", "tier"]),
             context.as_of,
+            has_touchpoints=touches is not None,
         ),
     )
     gaps = find_coverage_gaps(
