@@ -251,6 +251,7 @@ def compute_tier_and_health(
         state["account_progression"],
         opportunities,
         tiering.TierConfig.from_params(params),
+        has_touchpoints="touchpoints" in context.intake.tables,
     )
     signals = health.summarize_signals(context.intake.tables.get("signals"), as_of)
     account_health = health.compute_health(

@@ -139,6 +139,7 @@ def compute_account_tiers(
     progression: pd.DataFrame,
     opportunities: pd.DataFrame,
     config: TierConfig,
+    has_touchpoints: bool = True,
 ) -> pd.DataFrame:
     """Score every account and assign its tier with a one-line reason.
 
@@ -159,6 +160,10 @@ def compute_account_tiers(
         opportunities give the win rates of ``fit_method: win_rate``.
     config
         Weights, profile and rules, usually ``TierConfig.from_params``.
+    has_touchpoints
+        Whether the source has a touchpoints table. Without one the
+        engagement score is missing, so no rule is met on engagement and
+        reasons say it was not measured.
 
     Returns
     -------
@@ -186,6 +191,8 @@ def compute_account_tiers(
     tiers["engagement_score"] = compute_engagement_score(
         activity.reset_index(), config.engagement_weights
     ).round(1)
+    if not has_touchpoints:
+        tiers["engagement_score"] = np.nan
 
     tiers["tier"] = assign_tiers(tiers, config.rules)
     tiers["tier_label"] = tiers["tier"].map(TIER_LABELS)
@@ -456,10 +463,19 @@ def _describe_rows(
 
 
 def _format_whole(values: np.ndarray) -> np.ndarray:
-    """Return each value as ``f"{value:.0f}"``, formatting each distinct one once."""
+    """Return each value as ``f"{value:.0f}"``, or "not measured" when missing.
+
+    Each distinct value is formatted once.
+    """
     # Factorizing the bit patterns keeps 0.0 and -0.0 apart, which format
     # differently.
     bits = np.ascontiguousarray(values, dtype=float).view("int64")
     codes, uniques = pd.factorize(bits)
-    texts = np.array([f"{value:.0f}" for value in uniques.view(float)], dtype=object)
+    texts = np.array(
+        [
+            "not measured" if np.isnan(value) else f"{value:.0f}"
+            for value in uniques.view(float)
+        ],
+        dtype=object,
+    )
     return texts[codes]

@@ -120,6 +120,24 @@ def test_account_tiers_hand_computed():
     )
 
 
+def test_account_tiers_without_touchpoints():
+    tiers = tiering.compute_account_tiers(
+        THREE_ACCOUNTS,
+        THREE_PROGRESSIONS,
+        THREE_OPPORTUNITIES,
+        CONFIG,
+        has_touchpoints=False,
+    ).set_index("account_id")
+
+    assert tiers["engagement_score"].isna().all()
+    # B reached Tier 3 on engagement alone, which is not measured now.
+    assert tiers["tier"].to_dict() == {"A": 1, "B": 4, "C": 4}
+    assert tiers.loc["B", "reason"] == (
+        "fit 0, engagement not measured: below all the Tier 3 thresholds "
+        "(fit 60, engagement 50)"
+    )
+
+
 def test_account_tiers_have_contract_columns():
     tiers = tiering.compute_account_tiers(
         THREE_ACCOUNTS, THREE_PROGRESSIONS, THREE_OPPORTUNITIES, CONFIG
