@@ -163,7 +163,7 @@ def compute_account_tiers(
     has_touchpoints
         Whether the source has a touchpoints table. Without one the
         engagement score is missing, so no rule is met on engagement and
-        reasons say it was not measured.
+        each reason states that engagement was not measured.
 
     Returns
     -------
