@@ -86,13 +86,21 @@ def tier_cards(ws: Workspace) -> Any:
 
     Every card counts accounts. The coverage-gap count is taken from the
     ``coverage_gaps`` table, which has a row per gap, so an account with
-    two gaps counts once.
+    two gaps counts once. Without a touchpoints table, the at-risk,
+    expansion and coverage cards carry a caveat, because the touch half of
+    their rules cannot be checked.
     """
+    touched = _has_touchpoints(ws)
     by_tier = ws.headline.get("accounts_by_tier", {})
     cards = [
         {"label": label, "value": tables.format_count(by_tier.get(label, 0))}
         for label in TIER_LABELS.values()
     ]
+    caveats = {
+        "At risk (Tier 1-2)": "stalled deals only: no touch data",
+        "Expansion ready": "needs touch data, which the source lacks",
+        "Accounts with coverage gaps": "owners and open deals only: no touch data",
+    }
     for key, label in (
         ("accounts_at_risk", "At risk (Tier 1-2)"),
         ("accounts_expansion_ready", "Expansion ready"),
@@ -109,6 +117,9 @@ def tier_cards(ws: Workspace) -> Any:
             "value": tables.format_count(gap_accounts),
         }
     )
+    if not touched:
+        for card in cards:
+            card["caveat"] = caveats.get(card["label"], "")
     return kpi_cards(cards)
 
 

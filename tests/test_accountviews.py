@@ -273,3 +273,15 @@ def test_expansion_note_without_touchpoints():
     text = accountviews.expansion_table(ws).data
 
     assert "The source has no touchpoints table" in text
+
+
+def test_tier_cards_caveat_without_touchpoints():
+    gaps = pd.DataFrame({"account_id": ["A1"], "gap": ["no owner"]})
+    touched = _CardWorkspace(gaps)
+    untouched = _CardWorkspace(gaps)
+    untouched.info = {"tables": ["accounts", "opportunities"]}
+
+    assert "caveat" not in accountviews.tier_cards(touched).data
+    html = accountviews.tier_cards(untouched).data
+    assert "stalled deals only: no touch data" in html
+    assert "owners and open deals only: no touch data" in html
