@@ -954,12 +954,20 @@ def _classify_status(account_map: pd.DataFrame) -> pd.Series:
     return result.where(account_map.index != schema.NO_ACCOUNT)
 
 
+def won_in_period(
+    snapshot: pd.DataFrame, start: pd.Timestamp, as_of: dt.date
+) -> pd.Series:
+    """Flag the deals won with ``closed_on`` from ``start`` to ``as_of``, inclusive."""
+    closed_on = pd.to_datetime(snapshot["closed_on"])
+    in_period = (closed_on >= start) & (closed_on <= pd.Timestamp(as_of))
+    return snapshot["is_won"].astype(bool) & in_period
+
+
 def _sum_won_amount(
     snapshot: pd.DataFrame, start: pd.Timestamp, as_of: dt.date
 ) -> float:
-    closed_on = pd.to_datetime(snapshot["closed_on"])
-    in_period = (closed_on >= start) & (closed_on <= pd.Timestamp(as_of))
-    return _round_amount(snapshot.loc[snapshot["is_won"] & in_period, "amount"].sum())
+    won = won_in_period(snapshot, start, as_of)
+    return _round_amount(snapshot.loc[won, "amount"].sum())
 
 
 def _round_amount(amount: float) -> float:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from acctlib import schema, tables
+from acctlib.accountmap import won_in_period
 from acctlib.asof import isin_values
 
 # Categorical account columns whose change is a movement worth reporting,
@@ -219,14 +220,8 @@ def find_reversed_bookings(
     if previous_as_of.year != as_of.year:
         return empty
     year_start = pd.Timestamp(as_of.replace(month=1, day=1))
-
-    def counted(snapshot: pd.DataFrame, end: dt.date) -> pd.Series:
-        closed_on = pd.to_datetime(snapshot["closed_on"])
-        in_year = (closed_on >= year_start) & (closed_on <= pd.Timestamp(end))
-        return snapshot["is_won"].astype(bool) & in_year
-
     before = previous.loc[
-        counted(previous, previous_as_of),
+        won_in_period(previous, year_start, previous_as_of),
         ["opportunity_id", "account_id", "amount", "closed_on"],
     ].copy()
     ids = before["opportunity_id"].astype("str")
@@ -235,7 +230,7 @@ def find_reversed_bookings(
         before["name"] = names.where(names.notna() & names.ne(""), ids)
     else:
         before["name"] = ids
-    still = current.loc[counted(current, as_of), "opportunity_id"]
+    still = current.loc[won_in_period(current, year_start, as_of), "opportunity_id"]
     dropped = before[~isin_values(before["opportunity_id"], still)]
     dropped = dropped.rename(columns={"closed_on": "closed_on_previous"})
     now = current[["opportunity_id", "stage_asof", "closed_on"]].rename(
