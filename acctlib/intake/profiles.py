@@ -8,12 +8,11 @@ profile's adapter does not read, naming the closest valid key.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Mapping
 from typing import Any
 
 from acctlib import schema
-from acctlib.errors import ParameterError
+from acctlib.errors import ParameterError, closest_hint
 from acctlib.intake.journeys import PATH_FIELDS, TOUCH_FIELDS
 from acctlib.intake.mapped import MODIFIED_KEY, PROFILE_PATH, READ_KEYS
 from acctlib.intake.maven import CORRECTABLE_COLUMNS, DEFAULT_FILES
@@ -238,10 +237,7 @@ def _check_type_map(type_map: Mapping[str, Any], source: str) -> None:
     """Raise ParameterError for a type_map label mapped onto no deal type."""
     for label, value in type_map.items():
         if value not in schema.OPPORTUNITY_TYPES:
-            closest = difflib.get_close_matches(
-                str(value), schema.OPPORTUNITY_TYPES, n=1, cutoff=0.5
-            )
-            hint = f" Did you mean {closest[0]!r}?" if closest else ""
+            hint = closest_hint(str(value), schema.OPPORTUNITY_TYPES)
             raise ParameterError(
                 f"type_map of the source profile {source} maps {label!r} onto "
                 f"{value!r}, which is not a deal type.{hint} Deal types: "
@@ -316,8 +312,7 @@ def _raise_unknown(
     """
     # The loader's own key is no name a user writes, so it is not offered.
     names = sorted(name for name in valid if name != PROFILE_PATH)
-    closest = difflib.get_close_matches(key, names, n=1, cutoff=0.5)
-    hint = f" Did you mean {closest[0]!r}?" if closest else ""
+    hint = closest_hint(key, names)
     raise ParameterError(
         f"unknown {kind} {key!r}{where} of the source profile {source}.{hint} "
         f"Valid names: {', '.join(names)}."
