@@ -18,7 +18,7 @@ from acctlib import accountcharts, charts, engine, tables
 from acctlib.labels import WON_PLUS_WEIGHTED_OPEN_ACV, readable_column
 from acctlib.summary import count_gap_accounts
 from acctlib.tiering import TIER_LABELS
-from acctlib.views import kpi_cards, note
+from acctlib.views import has_touchpoints, kpi_cards, note
 from acctlib.workspace import Workspace
 
 MAX_SCATTER_POINTS = 1000
@@ -90,7 +90,7 @@ def tier_cards(ws: Workspace) -> Any:
     expansion and coverage cards carry a caveat, because the touch half of
     their rules cannot be checked.
     """
-    touched = _has_touchpoints(ws)
+    touched = has_touchpoints(ws)
     by_tier = ws.headline.get("accounts_by_tier", {})
     cards = [
         {"label": label, "value": tables.format_count(by_tier.get(label, 0))}
@@ -364,7 +364,7 @@ def engagement_small_multiples(ws: Workspace) -> Any:
     if frame.empty:
         health = ws.table("account_health")
         at_risk = (health["at_risk"] & (health["tier"] == 1)).any()
-        if at_risk and not _has_touchpoints(ws):
+        if at_risk and not has_touchpoints(ws):
             return note(
                 "The source has no touchpoints table, so there is no weekly "
                 "engagement to chart for the at-risk Tier 1 accounts."
@@ -386,7 +386,7 @@ def expansion_frame(ws: Workspace) -> pd.DataFrame:
 def expansion_table(ws: Workspace) -> Any:
     """Return expansion-ready customers: engagement and breadth rising."""
     frame = expansion_frame(ws)
-    if frame.empty and not _has_touchpoints(ws):
+    if frame.empty and not has_touchpoints(ws):
         return note(
             "The source has no touchpoints table, so no customer can show "
             "rising engagement and breadth, and none is marked expansion ready."
@@ -637,7 +637,7 @@ def coverage_gaps_table(ws: Workspace) -> Any:
     """Return Tier 1 and expansion-ready accounts without coverage."""
     gaps = ws.table("coverage_gaps")
     # Without touches, sales and marketing coverage cannot be checked.
-    touched = _has_touchpoints(ws)
+    touched = has_touchpoints(ws)
     unchecked = note(
         "The source has no touchpoints table, so sales and marketing coverage "
         "are not checked: only missing owners and expansion-ready customers "
@@ -698,11 +698,6 @@ def executive_highlights(ws: Workspace) -> list[Any]:
     if health_sentence:
         blocks.append(note(health_sentence))
     return blocks
-
-
-def _has_touchpoints(ws: Workspace) -> bool:
-    """Return whether the run's source has a touchpoints table."""
-    return "touchpoints" in ws.info.get("tables", ["touchpoints"])
 
 
 def _account_list(frame: pd.DataFrame, csv_name: str, noun: str) -> Any:

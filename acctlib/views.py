@@ -62,6 +62,11 @@ def headline(ws: Workspace) -> HTML:
     return kpi_cards(tables.headline_cards(ws.headline, ws.currency))
 
 
+def has_touchpoints(ws: Workspace) -> bool:
+    """Return whether the run's source has a touchpoints table."""
+    return "touchpoints" in ws.info.get("tables", ["touchpoints"])
+
+
 def note(text: str) -> HTML:
     """Return one line of explanatory text, escaped."""
     return HTML(f'<p class="acctlib-note">{html.escape(text)}</p>')
@@ -219,7 +224,7 @@ def influence_table(ws: Workspace) -> object:
     A source without a touchpoints table gets a note instead, because its
     accounts have no touch to count.
     """
-    if "touchpoints" not in ws.info.get("tables", ["touchpoints"]):
+    if not has_touchpoints(ws):
         return note(
             "The source has no touchpoints table, so marketing touches and "
             "marketing-sourced opportunities cannot be counted."
