@@ -666,7 +666,7 @@ def _write(folder: Path, name: str, files: dict[str, str | bytes]) -> Path:
     return path
 
 
-def test_close_date_long_before_close_stage_is_a_finding() -> None:
+def test_late_close_stage_is_finding() -> None:
     from acctlib.intake.quality import check_opportunities
 
     opportunities = pd.DataFrame(
