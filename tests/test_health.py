@@ -58,16 +58,21 @@ def test_health_hand_computed_reweight():
     assert result.loc["A", "win_probability_points"] == pytest.approx(30.0)
 
 
-def test_health_without_touchpoints_reweights():
-    tiers, progression = make_inputs(
-        [{"account_id": "A", "touches_90d": 0, "max_win_probability": 0.6}]
-    )
-    result = health.compute_health(
+def _score_without_touchpoints(row: dict) -> pd.DataFrame:
+    """Return the health of one account of a source without touchpoints."""
+    tiers, progression = make_inputs([row])
+    return health.compute_health(
         tiers,
         progression,
         health.summarize_signals(None, None),
         weights=WEIGHTS,
         has_touchpoints=False,
+    )
+
+
+def test_health_without_touchpoints_reweights():
+    result = _score_without_touchpoints(
+        {"account_id": "A", "touches_90d": 0, "max_win_probability": 0.6}
     )
     # Engagement level is missing, not zero, so win probability takes it all.
     assert result["health_score"].iloc[0] == pytest.approx(60.0)
@@ -76,14 +81,7 @@ def test_health_without_touchpoints_reweights():
 
 
 def test_health_missing_when_no_component_scores():
-    tiers, progression = make_inputs([{"account_id": "A"}])
-    result = health.compute_health(
-        tiers,
-        progression,
-        health.summarize_signals(None, None),
-        weights=WEIGHTS,
-        has_touchpoints=False,
-    )
+    result = _score_without_touchpoints({"account_id": "A"})
     # No touches and no win probability: nothing to weigh, so no score.
     assert np.isnan(result["health_score"].iloc[0])
     assert np.isnan(result["win_probability_points"].iloc[0])
