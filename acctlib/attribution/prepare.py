@@ -27,7 +27,7 @@ def prepare_attribution(context) -> None:
     """Store credits, comparisons, coverage and the bridge in the workspace.
 
     Needs the ``touchpoints`` table and the ``opportunity_snapshot`` frame of
-    the account-map step; without touchpoints it adds one note and returns.
+    the account-map step; without touchpoints it returns at once.
     Tables stored: ``attribution_credits``, ``attribution_campaign_credits``,
     ``attribution_opportunities``,
     ``attribution_excluded_touches``, ``attribution_shares_<dimension>``,
@@ -46,9 +46,7 @@ def prepare_attribution(context) -> None:
     2 s for the sums.
     """
     if "touchpoints" not in context.intake.tables:
-        context.notes.append(
-            "No touchpoints table in the source; attribution is omitted."
-        )
+        # Intake's note on the missing table already says attribution is omitted.
         return
     settings = AttributionSettings.from_params(context.params, context.as_of)
     snapshot = context.frames["opportunity_snapshot"]
