@@ -262,8 +262,9 @@ def describe_movements(
     customer: ...", most accounts first and naming up to three accounts.
     The list stops at :data:`MAX_SENTENCES`.
     """
-    money = changes[changes["figure"].isin(MONEY_FIGURES) & changes["change"].ne(0)]
-    money = money.dropna(subset=["change"])
+    money = changes[changes["figure"].isin(MONEY_FIGURES)].dropna(subset=["change"])
+    money = money.assign(shown=_shown_changes(money))
+    money = money[money["shown"].ne(0)]
     scale = money["previous"].abs().where(money["previous"] != 0, 1.0)
     money = money.assign(weight=money["change"].abs() / scale)
     money = money.sort_values(["weight", "figure"], ascending=[False, True])
@@ -326,11 +327,24 @@ def _describe_move(column: str, value: str, count: int) -> str:
     return f"moved to {column.replace('_', ' ')} {target}"
 
 
+def _shown_change(current: float, previous: float, change: float) -> float:
+    """Return the change as the difference of the two whole numbers shown.
+
+    Pages show figures in whole units, so 100.40 and 99.60 both read 100,
+    and their change of 0.80 would read +1 beside two equal figures. The
+    shown change is 0 instead, so the figures and the change on a page add
+    up. A missing ``change`` stays missing.
+    """
+    if change is None or pd.isna(change):
+        return float("nan")
+    return float(round(current) - round(previous))
+
+
 def _describe_figure(row, currency: str) -> str:
-    direction = "rose" if row.change > 0 else "fell"
+    direction = "rose" if row.shown > 0 else "fell"
     return (
         f"{HEADLINE_LABELS.get(row.figure, row.figure)} {direction} by "
-        f"{tables.format_money(abs(row.change), currency)} to "
+        f"{tables.format_money(abs(row.shown), currency)} to "
         f"{tables.format_money(row.current, currency)}."
     )
 
@@ -343,7 +357,7 @@ def headline_cards_with_change(
     Each card gains ``change``, such as "+USD 12,000 since last month", or
     an empty string when the figure did not exist a month ago.
     """
-    by_figure = changes.set_index("figure")["change"].to_dict()
+    by_figure = dict(zip(changes["figure"], _shown_changes(changes), strict=True))
     keys = {
         "Customers": "accounts_by_status.customer",
         "Open pipeline": "open_pipeline",
@@ -401,18 +415,27 @@ def executive_highlights(ws) -> list[object]:
     ]
 
 
+def _shown_changes(changes: pd.DataFrame) -> list[float]:
+    """Return :func:`_shown_change` of every row of ``changes``."""
+    return [
+        _shown_change(row.current, row.previous, row.change)
+        for row in changes.itertuples()
+    ]
+
+
 def _changes_table(changes: pd.DataFrame, currency: str, since: dt.date) -> str:
-    shown = changes[changes["figure"].isin(HEADLINE_LABELS)]
+    listed = changes[changes["figure"].isin(HEADLINE_LABELS)]
+    listed = listed.assign(shown=_shown_changes(listed))
     rows = []
-    for row in shown.itertuples():
+    for row in listed.itertuples():
         if row.figure in MONEY_FIGURES:
             values = [
                 tables.format_money(v, currency) for v in (row.current, row.previous)
             ]
-            change = _format_change(row.change, "", currency)
+            change = _format_change(row.shown, "", currency)
         else:
             values = [tables.format_count(v) for v in (row.current, row.previous)]
-            change = _format_change(row.change, "Customers", currency)
+            change = _format_change(row.shown, "Customers", currency)
         cells = [
             HEADLINE_LABELS[row.figure],
             *values,

@@ -249,6 +249,49 @@ def test_headline_cards_show_change():
     assert by_label["Bookings this month"] == ""
 
 
+class _ChangesWorkspace:
+    """A workspace stub with the tables that executive_highlights reads."""
+
+    as_of = dt.date(2026, 6, 30)
+    currency = "USD"
+
+    def __init__(self, changes: pd.DataFrame) -> None:
+        self.tables = {
+            "headline_changes": changes,
+            "account_movements": pd.DataFrame(
+                columns=["table", "account_id", "name", "column", "previous", "current"]
+            ),
+        }
+
+    def has_table(self, name: str) -> bool:
+        return name in self.tables
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+
+def test_shown_changes_match_rounded_figures():
+    # 100.40 and 99.60 both read 100, and 1,000.60 and 899.60 read 1,001
+    # and 900, so the changes shown are 0 and 101, not +1 and +101.
+    current = {"open_pipeline": 100.4, "bookings_ytd": 1000.6}
+    previous = {"open_pipeline": 99.6, "bookings_ytd": 899.6}
+    changes = movement.compute_headline_changes(current, previous)
+
+    table = movement.executive_highlights(_ChangesWorkspace(changes))[0].data
+    assert "<td>Open pipeline</td><td>USD 100</td><td>USD 100</td><td>±USD 0</td>" in (
+        table
+    )
+    assert "<td>USD 1,001</td><td>USD 900</td><td>+USD 101</td>" in table
+
+    cards = movement.headline_cards_with_change(current, changes, "USD")
+    by_label = {card["label"]: card["change"] for card in cards}
+    assert by_label["Open pipeline"] == "±USD 0 since last month"
+
+    empty = pd.DataFrame(columns=["account_id", "name", "column", "current"])
+    sentences = movement.describe_movements(changes, empty, "USD")
+    assert sentences == ["Bookings year to date rose by USD 101 to USD 1,001."]
+
+
 def test_movements_count_each_account_once():
     previous = {
         "account_map": pd.DataFrame(
