@@ -638,3 +638,14 @@ def _add_contract_value(
     result["contract_months"] = months
     result["acv"] = result["amount"] * 12.0 / months.astype(float)
     return result
+
+
+def creation_estimated(opportunities: pd.DataFrame) -> pd.Series:
+    """Return whether each deal's ``created_at`` is a stand-in, False when unknown.
+
+    Reads the optional canonical ``created_at_estimated`` column.
+    """
+    if "created_at_estimated" not in opportunities.columns:
+        return pd.Series(False, index=opportunities.index)
+    flags = opportunities["created_at_estimated"].astype("boolean")
+    return flags.fillna(False).astype(bool)

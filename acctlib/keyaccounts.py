@@ -20,7 +20,7 @@ import pandas as pd
 
 from acctlib import engine, tables
 from acctlib.accountstate import store_typed
-from acctlib.asof import as_of_cutoff
+from acctlib.asof import as_of_cutoff, creation_estimated
 from acctlib.labels import readable
 from acctlib.summary import count_gap_accounts
 
@@ -315,8 +315,14 @@ def _describe_deal_changes(
         return {}
     since = as_of_cutoff(previous_end.date())
     open_deals = opportunities[opportunities["is_open"].astype(bool)]
-    is_new = open_deals["created_at"] >= since
-    moved = ~is_new & (open_deals["stage_entered_at"] >= since)
+    # A deal dated by a stand-in, such as the export date, may be old: it is
+    # neither new nor moved on that date.
+    estimated = creation_estimated(open_deals)
+    entered_then = estimated & open_deals["stage_entered_at"].eq(
+        open_deals["created_at"]
+    )
+    is_new = ~estimated & (open_deals["created_at"] >= since)
+    moved = ~is_new & ~entered_then & (open_deals["stage_entered_at"] >= since)
     names = _deal_names(open_deals)
     ids = open_deals["opportunity_id"].astype("string")
     new_text = "new opportunity " + names.fillna(ids)

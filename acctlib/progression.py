@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from acctlib import engine, schema
-from acctlib.asof import as_of_cutoff
+from acctlib.asof import as_of_cutoff, creation_estimated
 
 logger = logging.getLogger(__name__)
 
@@ -70,10 +70,17 @@ OPPORTUNITY_PROGRESSION_COLUMNS: dict[str, str] = {
     "amount": "Amount, report currency.",
     "acv": "Annualised amount, report currency per year.",
     "created_at": "Creation time (UTC).",
+    "created_at_estimated": "True when created_at is a stand-in for an unknown date.",
     "closed_on": "Close date for closed opportunities.",
     "stage_entered_at": "When the stage on the as-of date was entered (UTC).",
-    "days_open": "Days from creation to the as-of date (open) or to closing.",
-    "days_in_stage": "Days in the stage on the as-of date, open opportunities only.",
+    "days_open": (
+        "Days from creation to the as-of date (open) or to closing; empty when "
+        "created_at is a stand-in."
+    ),
+    "days_in_stage": (
+        "Days in the stage on the as-of date, open opportunities only; empty "
+        "when the stage was entered at a stand-in created_at."
+    ),
     "stall_threshold_days": "75th percentile of the stage's completed durations.",
     "stalled": "Open and longer in its stage than stall_threshold_days.",
 }
@@ -295,11 +302,17 @@ def compute_opportunity_progression(
         opps["created_at"].astype(schema.TIMESTAMP)
     )
 
+    # A stand-in creation date, such as an export date, gives neither the
+    # deal's age nor its time in a stage entered on that date.
+    estimated = creation_estimated(opps)
+    opps["created_at_estimated"] = estimated
+    entered_then = estimated & opps["stage_entered_at"].eq(opps["created_at"])
     closed_on = pd.to_datetime(opps["closed_on"]).dt.tz_localize("UTC")
     end = closed_on.where(~opps["is_open"], cutoff) + pd.Timedelta(0)
-    opps["days_open"] = ((end - opps["created_at"]).dt.total_seconds() / 86400).round(1)
+    days_open = (end - opps["created_at"]).dt.total_seconds() / 86400
+    opps["days_open"] = days_open.round(1).where(~estimated)
     in_stage = (cutoff - opps["stage_entered_at"]).dt.total_seconds() / 86400
-    opps["days_in_stage"] = in_stage.round(1).where(opps["is_open"])
+    opps["days_in_stage"] = in_stage.round(1).where(opps["is_open"] & ~entered_then)
 
     thresholds = {}
     if stage_durations is not None and not stage_durations.empty:

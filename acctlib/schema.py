@@ -158,6 +158,14 @@ OPPORTUNITIES = TableSpec(
         ),
         _col("created_at", "timestamp", "When the opportunity was created (UTC)."),
         _col(
+            "created_at_estimated",
+            "boolean",
+            "True when created_at is a stand-in, such as the export date for "
+            "deals the source does not date; they never count as new.",
+            required=False,
+            nullable=True,
+        ),
+        _col(
             "close_date",
             "date",
             "Close date for closed deals, expected close date for open ones.",

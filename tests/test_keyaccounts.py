@@ -66,6 +66,26 @@ def test_missing_name_column_uses_id():
     assert lines == {"A1": ["new opportunity O1"]}
 
 
+def test_estimated_creation_not_new():
+    # O2 and its Prospecting entry are dated by a stand-in on the report
+    # month's last day, so the deal is neither new nor moved.
+    deals = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2"],
+            "account_id": ["A1", "A2"],
+            "is_open": [True, True],
+            "created_at": pd.to_datetime(["2026-06-10", "2026-06-30"], utc=True),
+            "created_at_estimated": pd.array([False, True], dtype="boolean"),
+            "stage_entered_at": pd.to_datetime(["2026-06-10", "2026-06-30"], utc=True),
+            "stage_asof": ["Discovery", "Prospecting"],
+        }
+    )
+
+    lines = keyaccounts._describe_deal_changes(deals, pd.Timestamp("2026-05-31"))
+
+    assert lines == {"A1": ["new opportunity O1"]}
+
+
 def test_gap_count_counts_accounts():
     gaps = pd.DataFrame(
         {

@@ -150,6 +150,42 @@ def test_stalled_opportunity_flagged():
     assert not bool(opps.loc["O3", "stalled"])
 
 
+def test_estimated_creation_has_no_age():
+    snapshot = pd.DataFrame(
+        {
+            "opportunity_id": ["O2", "O3"],
+            "account_id": ["A", "B"],
+            "name": ["Deal 2", "Deal 3"],
+            "type": "new_business",
+            "stage_asof": ["Proposal", "Qualification"],
+            "stage_order_asof": pd.array([2, 1], dtype="Int64"),
+            "probability_asof": [0.6, 0.1],
+            "is_open": True,
+            "is_won": False,
+            "amount": [100.0, 50.0],
+            "acv": [100.0, 50.0],
+            "created_at": pd.to_datetime(["2026-01-01", "2026-05-01"], utc=True),
+            "created_at_estimated": pd.array([True, True], dtype="boolean"),
+            "closed_on": pd.to_datetime([None, None]),
+        }
+    )
+    durations = pd.DataFrame(
+        {"stage": ["Proposal", "Qualification"], "q3": [30.0, 1.0]}
+    )
+    opps = progression.compute_opportunity_progression(
+        snapshot, make_history(), durations, AS_OF
+    ).set_index("opportunity_id")
+
+    assert opps["created_at_estimated"].tolist() == [True, True]
+    assert opps["days_open"].isna().all()
+    # O2 entered Proposal on a recorded date, so its time in stage stays.
+    assert opps.loc["O2", "days_in_stage"] == pytest.approx(161.0)
+    assert bool(opps.loc["O2", "stalled"])
+    # O3 entered Qualification when it was created, on the stand-in date.
+    assert pd.isna(opps.loc["O3", "days_in_stage"])
+    assert not bool(opps.loc["O3", "stalled"])
+
+
 def test_pipeline_velocity_hand_computed():
     opps = pd.DataFrame(
         {

@@ -42,7 +42,9 @@ Opportunities, one per row of ``sales_pipeline.csv``
     product that still matches nothing keeps its own name and leaves the
     amount of its Lost and open deals empty, with a note, instead of being
     rejected. ``amount_original`` is the same amount and ``currency`` is USD.
-    ``created_at`` is ``engage_date`` at midnight UTC, or the export date.
+    ``created_at`` is ``engage_date`` at midnight UTC, or the export date
+    with ``created_at_estimated`` set, so that those deals never count as
+    new.
     ``close_date`` is ``close_date`` for Won and Lost deals and empty for
     every other stage.
 
@@ -288,6 +290,9 @@ def _build_opportunities(
             "amount_original": amount,
             "currency": SOURCE_CURRENCY,
             "created_at": created_at,
+            "created_at_estimated": (deals["engage_date"] == "").map(
+                {True: "true", False: "false"}
+            ),
             "close_date": deals["close_date"].where(is_closed, ""),
             "owner": deals["sales_agent"],
             ROW: deals[ROW],

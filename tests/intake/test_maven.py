@@ -120,6 +120,8 @@ def test_prospecting_created_on_export_date(synthetic: Intake) -> None:
     deals = by_id(synthetic.tables["opportunities"])
     export_date = pd.Timestamp("2017-03-01", tz="UTC")
     assert deals.loc["P1", "created_at"] == export_date
+    assert bool(deals.loc["P1", "created_at_estimated"])
+    assert not bool(deals.loc["E1", "created_at_estimated"])
     assert pd.isna(deals.loc["P1", "close_date"])
     assert deals.loc["E1", "created_at"] == pd.Timestamp("2017-02-01", tz="UTC")
     assert pd.isna(deals.loc["E1", "close_date"])
