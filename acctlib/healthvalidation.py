@@ -205,8 +205,9 @@ def describe_missing_auc(outcome: str, events: int, non_events: int) -> str:
             f"{MIN_OUTCOME_ROWS} the report needs for an AUC"
         )
     if non_events < MIN_OUTCOME_ROWS:
+        account_months = "account-month" if non_events == 1 else "account-months"
         return (
-            f"only {non_events} scored account-months had no {singular}, fewer "
+            f"only {non_events} scored {account_months} had no {singular}, fewer "
             f"than the {MIN_OUTCOME_ROWS} the report needs for an AUC"
         )
     return ""

@@ -321,6 +321,13 @@ def test_validation_with_few_churns_has_no_auc():
             "only 2 scored account-months had no churn, fewer than the 5 the "
             "report needs for an AUC",
         ),
+        (
+            "win",
+            10,
+            1,
+            "only 1 scored account-month had no win, fewer than the 5 the "
+            "report needs for an AUC",
+        ),
     ],
 )
 def test_missing_auc_reasons(outcome, events, non_events, reason):
