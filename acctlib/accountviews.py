@@ -281,20 +281,19 @@ def unscored_health_note(ws: Workspace) -> Any:
 
 
 def value_health_frame(ws: Workspace) -> pd.DataFrame:
-    """Return value and health per valued account for the scatter.
+    """Return value and health per valued, scored account for the scatter.
 
     Flagged accounts come first; the ``MAX_LABELS`` most valuable of them
-    carry their name as ``label``.
+    carry their name as ``label``. :func:`value_health_note` counts the
+    accounts left out.
     """
-    health = ws.table("account_health")
-    tiers = ws.table("account_tiers")[["account_id", "value_amount"]]
-    frame = health.merge(tiers, on="account_id")
+    frame = _value_health_accounts(ws)
+    frame = frame[(frame["value_amount"] > 0) & frame["health_score"].notna()]
     frame["flag"] = np.where(
         frame["at_risk"],
         "at risk",
         np.where(frame["expansion_ready"], "expansion ready", "none"),
     )
-    frame = frame[frame["value_amount"] > 0]
     frame["flagged"] = frame["flag"] != "none"
     frame = frame.sort_values(
         ["flagged", "value_amount", "account_id"], ascending=[False, False, True]
@@ -303,6 +302,51 @@ def value_health_frame(ws: Workspace) -> pd.DataFrame:
     frame["label"] = np.where(labelled, frame["name"], "")
     columns = ["name", "value_amount", "health_score", "flag", "label"]
     return frame.head(MAX_SCATTER_POINTS)[columns].reset_index(drop=True)
+
+
+def value_health_note(ws: Workspace) -> Any:
+    """Return a note counting the accounts the value-against-health scatter leaves out.
+
+    Returns None when every account is plotted. An account without value
+    is counted once, even when it has no health score either.
+    """
+    frame = _value_health_accounts(ws)
+    no_value = ~(frame["value_amount"] > 0)
+    no_health = ~no_value & frame["health_score"].isna()
+    plottable = int((~no_value & ~no_health).sum())
+    over_limit = max(plottable - MAX_SCATTER_POINTS, 0)
+
+    sentences = []
+    if no_value.any():
+        sentences.append(
+            f"The chart leaves out {_count_accounts(int(no_value.sum()))} whose "
+            "won + weighted open ACV is zero or less, because a log scale cannot "
+            "show it."
+        )
+    if no_health.any():
+        sentences.append(
+            f"The chart leaves out {_count_accounts(int(no_health.sum()))} "
+            "without a health score."
+        )
+    if over_limit:
+        sentences.append(
+            f"The chart shows at most {_count_accounts(MAX_SCATTER_POINTS)}, "
+            "flagged ones first and then the most valuable, so it leaves out "
+            f"{_count_accounts(over_limit, 'other account')}."
+        )
+    return note(" ".join(sentences)) if sentences else None
+
+
+def _value_health_accounts(ws: Workspace) -> pd.DataFrame:
+    """Return every account's health row with its ``value_amount``."""
+    health = ws.table("account_health")
+    tiers = ws.table("account_tiers")[["account_id", "value_amount"]]
+    return health.merge(tiers, on="account_id")
+
+
+def _count_accounts(count: int, noun: str = "account") -> str:
+    """Return ``count`` with ``noun``, adding an s unless the count is 1."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def at_risk_frame(ws: Workspace) -> pd.DataFrame:

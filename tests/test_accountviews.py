@@ -285,3 +285,52 @@ def test_tier_cards_caveat_without_touchpoints():
     html = accountviews.tier_cards(untouched).data
     assert "stalled deals only: no touch data" in html
     assert "owners and open deals only: no touch data" in html
+
+
+def _value_health_workspace(values, scores) -> _Tables:
+    """Return a workspace of unflagged accounts with these values and health scores."""
+    ids = [f"A{i}" for i in range(len(values))]
+    health = pd.DataFrame(
+        {
+            "account_id": ids,
+            "name": [f"Account {i}" for i in range(len(values))],
+            "health_score": scores,
+            "at_risk": False,
+            "expansion_ready": False,
+        }
+    )
+    tiers = pd.DataFrame({"account_id": ids, "value_amount": values})
+    return _Tables(account_health=health, account_tiers=tiers)
+
+
+def test_value_health_note_counts_unplotted():
+    ws = _value_health_workspace(
+        [100.0, 0.0, -5.0, 200.0], [50.0, 40.0, 10.0, float("nan")]
+    )
+
+    frame = accountviews.value_health_frame(ws)
+    text = accountviews.value_health_note(ws).data
+
+    assert frame["name"].tolist() == ["Account 0"]
+    assert "The chart leaves out 2 accounts whose won + weighted open ACV" in text
+    assert "is zero or less, because a log scale cannot show it." in text
+    assert "The chart leaves out 1 account without a health score." in text
+    assert "at most" not in text
+
+
+def test_value_health_note_counts_over_limit(monkeypatch):
+    monkeypatch.setattr(accountviews, "MAX_SCATTER_POINTS", 2)
+    ws = _value_health_workspace([300.0, 200.0, 100.0, 50.0], [10.0, 20.0, 30.0, 40.0])
+
+    frame = accountviews.value_health_frame(ws)
+    text = accountviews.value_health_note(ws).data
+
+    assert frame["name"].tolist() == ["Account 0", "Account 1"]
+    assert "The chart shows at most 2 accounts" in text
+    assert "so it leaves out 2 other accounts." in text
+
+
+def test_value_health_note_when_all_plotted():
+    ws = _value_health_workspace([100.0, 200.0], [50.0, 60.0])
+
+    assert accountviews.value_health_note(ws) is None
