@@ -257,10 +257,9 @@ def run_build(args: argparse.Namespace, argv: list[str]) -> int:
 def run_check(args: argparse.Namespace) -> int:
     from acctlib.build import section_paths
     from acctlib.dataquality import (
-        check_as_of,
-        currency_note,
         format_check_report,
         has_errors,
+        list_check_notes,
     )
     from acctlib.intake import load_source
     from acctlib.intake.quarantine import write_csv_safely
@@ -277,13 +276,7 @@ def run_check(args: argparse.Namespace) -> int:
     if args.rejected:
         write_csv_safely(intake.quarantine.to_frame(), args.rejected)
         print(f"\nEvery rejected row and blanked cell: {args.rejected}")
-    notes = list(intake.notes)
-    notes += [
-        finding["message"] for finding in check_as_of(intake.tables, params.as_of)
-    ]
-    currency = currency_note(intake.tables, str(params["report_currency"]))
-    if currency is not None:
-        notes.append(currency)
+    notes = list_check_notes(intake, str(params["report_currency"]))
     if notes:
         print("\nNotes:")
         for note in notes:

@@ -307,6 +307,22 @@ def format_check_report(
     return "\n".join(lines)
 
 
+def list_check_notes(intake: Intake, report_currency: str) -> list[str]:
+    """Return the notes the ``check`` command prints after its report.
+
+    Intake's notes repeat the message of each data-quality finding, which
+    :func:`format_check_report` already lists, so those are left out. A
+    note that several steps add is listed once, where it first appears.
+    """
+    findings = intake.extras.get("quality_findings")
+    printed = set() if findings is None else set(findings["message"])
+    notes = [note for note in intake.notes if note not in printed]
+    currency = currency_note(intake.tables, report_currency)
+    if currency is not None:
+        notes.append(currency)
+    return list(dict.fromkeys(notes))
+
+
 def _findings_text(findings: pd.DataFrame) -> pd.DataFrame:
     if findings.empty:
         return findings

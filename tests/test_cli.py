@@ -16,6 +16,7 @@ import yaml
 from acctlib import cli, verify
 from acctlib.params import DEFAULTS_FILE
 from acctlib.verify import Verification
+from tests.intake.test_maven import write_export
 
 # The console script that ``pip install`` wrote for acctlib.cli:main.
 ACCTLIB = Path(sys.executable).with_name("acctlib")
@@ -173,8 +174,27 @@ def test_check_reports_stale_data(small_sample, capsys):
     output = capsys.readouterr().out
     assert code == 0
     assert "data older than as-of" in output
-    notes = output.partition("\nNotes:\n")[2]
-    assert "days before the as-of date 30 Sep 2026" in notes
+    findings = output.partition("\nData-quality findings:\n")[2]
+    assert "days before the as-of date 30 Sep 2026" in findings
+    assert output.count("days before the as-of date 30 Sep 2026") == 1
+
+
+def test_check_prints_each_note_once(tmp_path, capsys):
+    export = write_export(tmp_path)
+    code = cli.main(
+        ["check", "--set", f"data_dir={export}", "--set", "profile=maven"]
+        + ["--set", "as_of=2017-03-31"]
+    )
+
+    output = capsys.readouterr().out
+    assert code == 0
+    finding = '1 deal without a company, reported under "No account".'
+    assert output.count(finding) == 1
+    notes = output.partition("\nNotes:\n")[2].splitlines()
+    assert notes
+    assert len(notes) == len(set(notes))
+    # The profile's own note gives the stages, so it differs and stays.
+    assert '  No account on 1 deal (Engaging: 1); reported under "No account".' in notes
 
 
 def test_check_rejects_team_member_without_accounts(small_sample, tmp_path, capsys):
