@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML
 
-from acctlib import accountcharts, charts, engine, tables
+from acctlib import accountcharts, charts, engine, progression, tables
 from acctlib.labels import WON_PLUS_WEIGHTED_OPEN_ACV, readable_column
 from acctlib.summary import count_gap_accounts
 from acctlib.tiering import TIER_LABELS
@@ -472,11 +472,14 @@ def stage_table(ws: Workspace) -> Any:
         on="stage",
         how="left",
     )
+    # A stage whose q3 is 0 days has no stall threshold, so its cell is empty.
+    thresholds = progression.compute_stall_thresholds(durations)
+    frame["q3"] = frame["stage"].map(thresholds)
     columns = ["stage", "visits", "median", "q3", "entered", "conversion"]
     # Only the day columns are rounded: the conversion shares keep their
     # precision until they are shown as percentages.
     frame = frame[columns].round({"median": 1, "q3": 1})
-    return tables.style_table(
+    table = tables.style_table(
         frame,
         counts=["visits", "entered"],
         percents=["conversion"],
@@ -488,6 +491,27 @@ def stage_table(ws: Workspace) -> Any:
             "entered": "Opportunities entered",
             "conversion": "Moved to a later stage",
         },
+    )
+    without_threshold = durations.loc[~durations["stage"].isin(thresholds), "stage"]
+    if without_threshold.empty:
+        return table
+    note_html = _zero_threshold_note(without_threshold.tolist()).data
+    return HTML(table.to_html() + note_html)
+
+
+def _zero_threshold_note(stages: list[str]) -> HTML:
+    """Return why ``stages``, whose 75th percentile is 0 days, flag no stall."""
+    if len(stages) == 1:
+        subject = f"Stage {stages[0]} has"
+        owner, them = "its", "it"
+    else:
+        subject = f"Stages {', '.join(stages[:-1])} and {stages[-1]} have"
+        owner, them = "their", "them"
+    return note(
+        f"{subject} no stall threshold, because the 75th percentile of {owner} "
+        "completed visits is 0 days. A threshold of 0 would flag every open "
+        f"deal in {them} as stalled at once, so none is flagged, as in a stage "
+        "without completed visits."
     )
 
 

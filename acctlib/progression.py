@@ -81,7 +81,7 @@ OPPORTUNITY_PROGRESSION_COLUMNS: dict[str, str] = {
         "Days in the stage on the as-of date, open opportunities only; empty "
         "when the stage was entered at a stand-in created_at."
     ),
-    "stall_threshold_days": "75th percentile of the stage's completed durations.",
+    "stall_threshold_days": "75th percentile of completed stage visits, if above 0.",
     "stalled": "Open and longer in its stage than stall_threshold_days.",
 }
 """Columns of the ``opportunity_progression`` table."""
@@ -257,6 +257,22 @@ def summarize_stage_durations(
     return summary.sort_values(["order", "stage"])[columns].reset_index(drop=True)
 
 
+def compute_stall_thresholds(stage_durations: pd.DataFrame | None) -> dict[str, float]:
+    """Return the stall threshold in days of each stage that has one.
+
+    The threshold is the 75th percentile of the stage's completed visits,
+    the ``q3`` column of :func:`summarize_stage_durations`. A stage whose
+    ``q3`` is 0 days, because more than three quarters of its visits
+    lasted 0 days, gets none, like a stage without completed visits. Such
+    visits give no usual time in the stage, and a threshold of 0 would flag
+    every open deal in it as stalled.
+    """
+    if stage_durations is None or stage_durations.empty:
+        return {}
+    q3 = stage_durations.set_index("stage")["q3"]
+    return q3[q3 > 0].to_dict()
+
+
 def compute_opportunity_progression(
     snapshot: pd.DataFrame,
     stage_history: pd.DataFrame | None,
@@ -276,8 +292,9 @@ def compute_opportunity_progression(
         Canonical stage history, or None. Without it a stage counts as
         entered when the opportunity was created.
     stage_durations
-        Output of :func:`summarize_stage_durations`; its ``q3`` column is
-        the stall threshold of each stage. None flags no stall.
+        Output of :func:`summarize_stage_durations`, which gives the stall
+        threshold of each stage (see :func:`compute_stall_thresholds`).
+        None flags no stall.
     win_probability
         Optional ``opportunity_id`` and ``win_probability`` (0 to 1) from a
         forecast model; the stage probability fills the gaps.
@@ -314,9 +331,7 @@ def compute_opportunity_progression(
     in_stage = (cutoff - opps["stage_entered_at"]).dt.total_seconds() / 86400
     opps["days_in_stage"] = in_stage.round(1).where(opps["is_open"] & ~entered_then)
 
-    thresholds = {}
-    if stage_durations is not None and not stage_durations.empty:
-        thresholds = stage_durations.set_index("stage")["q3"].to_dict()
+    thresholds = compute_stall_thresholds(stage_durations)
     opps["stall_threshold_days"] = opps["stage_asof"].map(thresholds).astype(float)
     stalled = opps["days_in_stage"] > opps["stall_threshold_days"]
     opps["stalled"] = (stalled & opps["is_open"]).astype(bool)

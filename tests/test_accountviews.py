@@ -334,3 +334,32 @@ def test_value_health_note_when_all_plotted():
     ws = _value_health_workspace([100.0, 200.0], [50.0, 60.0])
 
     assert accountviews.value_health_note(ws) is None
+
+
+def test_stage_table_notes_zero_day_stage():
+    durations = pd.DataFrame(
+        {
+            "stage": ["Qualification", "Proposal", "Negotiation"],
+            "order": [1, 2, 3],
+            "visits": [4, 3, 2],
+            "min": [0.0, 0.0, 0.0],
+            "q1": [0.0, 0.0, 0.0],
+            "median": [5.0, 0.0, 0.0],
+            "q3": [12.0, 0.0, 0.0],
+            "max": [20.0, 0.0, 0.0],
+        }
+    )
+    conversion = pd.DataFrame(
+        {
+            "stage": ["Qualification", "Proposal", "Negotiation"],
+            "entered": [5, 4, 2],
+            "conversion": [0.8, 0.75, 1.0],
+        }
+    )
+    ws = _Tables(stage_durations=durations, stage_conversion=conversion)
+
+    html = accountviews.stage_table(ws).data
+
+    assert "Stages Proposal and Negotiation have no stall threshold" in html
+    assert "because the 75th percentile of their completed visits is 0 days" in html
+    assert "12.0" in html

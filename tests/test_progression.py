@@ -93,6 +93,11 @@ def make_history() -> pd.DataFrame:
         ("O3", "Qualification", "2026-05-01"),
         ("O3", "Proposal", "2026-08-01"),
     ]
+    return history_frame(rows)
+
+
+def history_frame(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
+    """Return a stage history of (opportunity_id, stage, entered_at) rows."""
     frame = pd.DataFrame(rows, columns=["opportunity_id", "stage", "entered_at"])
     frame["entered_at"] = pd.to_datetime(frame["entered_at"], utc=True)
     return frame
@@ -184,6 +189,51 @@ def test_estimated_creation_has_no_age():
     # O3 entered Qualification when it was created, on the stand-in date.
     assert pd.isna(opps.loc["O3", "days_in_stage"])
     assert not bool(opps.loc["O3", "stalled"])
+
+
+def test_zero_day_stage_flags_no_stall():
+    history = history_frame(
+        [
+            ("O1", "Qualification", "2026-01-01"),
+            ("O1", "Proposal", "2026-01-11"),
+            ("O1", "Closed Won", "2026-01-11"),
+            ("O4", "Qualification", "2026-02-01"),
+            ("O4", "Proposal", "2026-02-11"),
+            ("O4", "Closed Lost", "2026-02-11"),
+            ("O2", "Qualification", "2026-05-01"),
+            ("O2", "Proposal", "2026-06-20"),
+        ]
+    )
+    snapshot = pd.DataFrame(
+        {
+            "opportunity_id": ["O2"],
+            "account_id": ["A"],
+            "name": ["Deal 2"],
+            "type": "new_business",
+            "stage_asof": ["Proposal"],
+            "stage_order_asof": pd.array([2], dtype="Int64"),
+            "probability_asof": [0.6],
+            "is_open": True,
+            "is_won": False,
+            "amount": [100.0],
+            "acv": [100.0],
+            "created_at": pd.to_datetime(["2026-05-01"], utc=True),
+            "closed_on": pd.to_datetime([None]),
+        }
+    )
+    visits = progression.compute_stage_durations(history, AS_OF)
+    durations = progression.summarize_stage_durations(visits, STAGE_MAP)
+
+    opps = progression.compute_opportunity_progression(
+        snapshot, history, durations, AS_OF
+    ).set_index("opportunity_id")
+
+    # Both completed Proposal visits lasted 0 days, so its 75th percentile
+    # is 0 and would flag the deal after any time in the stage.
+    assert durations.set_index("stage").loc["Proposal", "q3"] == 0.0
+    assert opps.loc["O2", "days_in_stage"] == pytest.approx(11.0)
+    assert pd.isna(opps.loc["O2", "stall_threshold_days"])
+    assert not bool(opps.loc["O2", "stalled"])
 
 
 def test_pipeline_velocity_hand_computed():
