@@ -334,7 +334,10 @@ def compute_account_map(
       ``as_of - 12 months < closed_on <= as_of``.
     - ``first_opportunity_at``: earliest ``created_at`` in the snapshot.
     - touch columns: from ``touch_activity``, zero, NaT or False when the
-      account has no row there.
+      account has no row there. Without ``touch_activity`` they are missing
+      for every account: the counts are ``Int64`` NA and
+      ``marketing_sourced`` is ``boolean`` NA, because the source measured
+      no touch.
     - ``value``: ``won_acv + open_acv``.
 
     Parameters
@@ -345,7 +348,8 @@ def compute_account_map(
     snapshot
         Output of :func:`acctlib.asof.snapshot_opportunities` for ``as_of``.
     touch_activity
-        Output of :func:`summarize_touch_activity`, or None.
+        Output of :func:`summarize_touch_activity`, or None when the source
+        has no touchpoints table.
     revenue
         Canonical revenue table (``account_id``, ``month`` as first day of
         the month, ``amount``), or None when the source has none.
@@ -916,15 +920,14 @@ def _join_touch_activity(
 ) -> pd.DataFrame:
     joined = account_map.copy()
     if touch_activity is None:
-        activity = pd.DataFrame(index=joined.index, columns=TOUCH_ACTIVITY_COLUMNS)
-    else:
-        _require_frame_columns(
-            touch_activity,
-            "touch activity",
-            ("account_id", *TOUCH_ACTIVITY_COLUMNS),
-            "the output of summarize_touch_activity",
-        )
-        activity = touch_activity.set_index("account_id").reindex(joined.index)
+        return _leave_touches_unmeasured(joined)
+    _require_frame_columns(
+        touch_activity,
+        "touch activity",
+        ("account_id", *TOUCH_ACTIVITY_COLUMNS),
+        "the output of summarize_touch_activity",
+    )
+    activity = touch_activity.set_index("account_id").reindex(joined.index)
 
     for column in ("first_touch_at", "last_touch_at"):
         joined[column] = pd.to_datetime(activity[column], utc=True).astype(
@@ -934,6 +937,24 @@ def _join_touch_activity(
         joined[column] = activity[column].fillna(0).astype("int64")
     joined["marketing_sourced"] = _fill_flag(activity["marketing_sourced"])
     return joined
+
+
+def _leave_touches_unmeasured(account_map: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy with every touch column missing, for lack of touchpoints.
+
+    A count of 0 or a False flag would claim the account had no touches.
+    The counts become nullable ``Int64`` and the flag nullable ``boolean``,
+    so the exported tables keep the missing values.
+    """
+    missing = account_map.copy()
+    for column in ("first_touch_at", "last_touch_at"):
+        missing[column] = pd.Series(pd.NaT, index=missing.index, dtype=schema.TIMESTAMP)
+    for column in _TOUCH_COUNTS:
+        missing[column] = pd.Series(pd.NA, index=missing.index, dtype="Int64")
+    missing["marketing_sourced"] = pd.Series(
+        pd.NA, index=missing.index, dtype="boolean"
+    )
+    return missing
 
 
 def _classify_status(account_map: pd.DataFrame) -> pd.Series:

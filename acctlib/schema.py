@@ -367,7 +367,9 @@ def empty_frame(table: str) -> pd.DataFrame:
 
 
 # Columns added by the as-of snapshot and the account map, documented here so
-# every module and notebook reads one contract.
+# every module and notebook reads one contract. For a source without a
+# touchpoints table, every touch column is missing (NA, an empty CSV cell),
+# not 0 or False, because no touch was measured.
 ACCOUNT_MAP_COLUMNS: dict[str, str] = {
     "account_id": "Account identifier; 'No account' collects deals without one.",
     "name": "Account name.",

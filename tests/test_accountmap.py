@@ -444,6 +444,24 @@ def test_account_map_joins_touch_activity():
     assert pd.isna(map_row(account_map, "a2")["first_touch_at"])
 
 
+def test_touches_missing_without_touchpoints():
+    accounts = make_accounts(["a1", "a2"])
+    opportunities = make_opportunities(
+        [("o1", "a1", "Proposal", 1000, "2026-01-01", "2026-08-01")]
+    )
+
+    # No touch activity: the source has no touchpoints table.
+    account_map, _ = build_map(accounts, opportunities)
+
+    for column in ("touches_90d", "marketing_touches_90d", "marketing_channels_90d"):
+        assert account_map[column].dtype == "Int64", column
+        assert account_map[column].isna().all(), column
+    assert account_map["marketing_sourced"].dtype == "boolean"
+    assert account_map["marketing_sourced"].isna().all()
+    assert account_map["first_touch_at"].isna().all()
+    assert map_row(account_map, "a1")["open_pipeline"] == 1000.0
+
+
 def test_account_map_leaves_inputs_unchanged():
     accounts = make_accounts(["a1"])
     opportunities = make_opportunities(
