@@ -55,7 +55,12 @@ ACCOUNT_PROGRESSION_COLUMNS: dict[str, str] = {
     "max_win_probability": "Highest win probability among open opportunities, 0 to 1.",
     "stage_velocity": "0-100: 100 on entering a stage, 0 at twice its 75th percentile.",
 }
-"""Columns of the ``account_progression`` table."""
+"""Columns of the ``account_progression`` table.
+
+For a source without a touchpoints table, the touch, contact, breadth,
+weekly and trend columns are missing (NA) for every account, not 0 or
+"flat", because no touch was measured.
+"""
 
 OPPORTUNITY_PROGRESSION_COLUMNS: dict[str, str] = {
     "opportunity_id": "Opportunity identifier.",
@@ -357,7 +362,9 @@ def compute_account_progression(
     left out), ``engagement`` the first frame of
     :func:`summarize_engagement` or None, ``opportunities`` the output of
     :func:`compute_opportunity_progression`. An account without touches
-    gets zero counts and a flat trend. Returns the columns of
+    gets zero counts and a flat trend. Without ``engagement``, because the
+    source has no touchpoints table, the touch, contact, breadth and trend
+    columns are missing for every account instead. Returns the columns of
     :data:`ACCOUNT_PROGRESSION_COLUMNS`, sorted by ``account_id``.
     """
     cutoff = as_of_cutoff(as_of)
@@ -657,34 +664,56 @@ def _days_before(timestamps: pd.Series, cutoff: pd.Timestamp) -> np.ndarray:
     return ((cutoff - values).dt.total_seconds() / 86400).round(1).to_numpy()
 
 
+_ENGAGEMENT_COUNTS = (
+    "touches_30d",
+    "touches_90d",
+    *[f"touches_{w}_{f}" for f in schema.FUNCTIONS for w in ("30d", "90d")],
+    "contacts_90d",
+    "contacts_prev_90d",
+    "breadth_change",
+)
+_ENGAGEMENT_TRENDS = ("weekly_mean", "weekly_slope", "engagement_trend")
+_ENGAGEMENT_DIRECTIONS = ("breadth_direction", "engagement_direction")
+
+
 def _fill_engagement(
     engagement: pd.DataFrame | None, accounts: pd.DataFrame
 ) -> pd.DataFrame:
-    """Return engagement columns for every account, zeros where it has none."""
+    """Return engagement columns for every account, zeros where it has none.
+
+    Without ``engagement`` (no touchpoints table) every engagement column
+    is missing instead: ``Int64`` NA counts, NaN trends and NaN directions.
+    """
     base = accounts[["account_id"]]
     if engagement is None:
-        engagement = pd.DataFrame(columns=["account_id"])
+        return _leave_engagement_unmeasured(base)
     filled = base.merge(engagement, on="account_id", how="left")
-    count_columns = [
-        "touches_30d",
-        "touches_90d",
-        *[f"touches_{w}_{f}" for f in schema.FUNCTIONS for w in ("30d", "90d")],
-        "contacts_90d",
-        "contacts_prev_90d",
-        "breadth_change",
-    ]
-    for column in count_columns:
+    for column in _ENGAGEMENT_COUNTS:
         filled[column] = pd.to_numeric(filled.get(column), errors="coerce")
         filled[column] = filled[column].fillna(0).astype("int64")
-    for column in ("weekly_mean", "weekly_slope", "engagement_trend"):
+    for column in _ENGAGEMENT_TRENDS:
         filled[column] = pd.to_numeric(filled.get(column), errors="coerce")
         filled[column] = filled[column].fillna(0.0).astype(float)
-    for column in ("breadth_direction", "engagement_direction"):
+    for column in _ENGAGEMENT_DIRECTIONS:
         filled[column] = filled.get(column, pd.Series(dtype=object))
         filled[column] = filled[column].astype(object).fillna("flat").astype(str)
     sales = [f"touches_30d_{function}" for function in SALES_FUNCTIONS]
     filled["sales_touches_30d"] = filled[sales].sum(axis=1).astype("int64")
     return filled
+
+
+def _leave_engagement_unmeasured(base: pd.DataFrame) -> pd.DataFrame:
+    missing = base.reset_index(drop=True)
+    no_count = pd.Series(pd.NA, index=missing.index, dtype="Int64")
+    for column in _ENGAGEMENT_COUNTS:
+        missing[column] = no_count
+    for column in _ENGAGEMENT_TRENDS:
+        missing[column] = np.nan
+    # The text dtype keeps the column typed for DuckDB with no value in it.
+    for column in _ENGAGEMENT_DIRECTIONS:
+        missing[column] = pd.Series(np.nan, index=missing.index, dtype="str")
+    missing["sales_touches_30d"] = no_count
+    return missing
 
 
 def _summarize_open_deals(

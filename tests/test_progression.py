@@ -83,6 +83,73 @@ def test_engagement_trend_hand_computed(touches, trend, direction):
     assert result["engagement_direction"].iloc[0] == direction
 
 
+def progression_with(engagement: pd.DataFrame | None) -> pd.DataFrame:
+    """Return the account progression of accounts A and B without deals."""
+    account_map = pd.DataFrame(
+        {
+            "account_id": ["A", "B"],
+            "first_touch_at": pd.to_datetime(["2026-06-01", None], utc=True),
+            "first_opportunity_at": pd.to_datetime([None, None], utc=True),
+        }
+    )
+    opportunities = pd.DataFrame(
+        {
+            "account_id": pd.Series(dtype=str),
+            "is_open": pd.Series(dtype=bool),
+            "stalled": pd.Series(dtype=bool),
+            "win_probability": pd.Series(dtype=float),
+            "days_in_stage": pd.Series(dtype=float),
+            "stall_threshold_days": pd.Series(dtype=float),
+        }
+    )
+    return progression.compute_account_progression(
+        account_map, engagement, opportunities, AS_OF
+    ).set_index("account_id")
+
+
+def test_account_progression_untouched_account_zero():
+    touches = make_touches(
+        [
+            ("A", f"c{week}", CUTOFF - pd.Timedelta(days=7 * week + 1), "ae")
+            for week in range(8)
+        ]
+    )
+    engagement, _ = run_engagement(touches)
+
+    result = progression_with(engagement)
+
+    assert result.loc["A", "touches_90d"] == 8
+    assert result.loc["B", "touches_90d"] == 0
+    assert result.loc["B", "sales_touches_30d"] == 0
+    assert result.loc["B", "engagement_direction"] == "flat"
+    assert result.loc["B", "breadth_direction"] == "flat"
+    assert result["touches_90d"].dtype == "int64"
+
+
+def test_account_progression_without_touchpoints_missing():
+    result = progression_with(None)
+
+    counts = [
+        "touches_30d",
+        "touches_90d",
+        "touches_30d_marketing",
+        "touches_90d_ae",
+        "sales_touches_30d",
+        "contacts_90d",
+        "contacts_prev_90d",
+        "breadth_change",
+    ]
+    for column in counts:
+        assert result[column].dtype == "Int64", column
+        assert result[column].isna().all(), column
+    for column in ("weekly_mean", "weekly_slope", "engagement_trend"):
+        assert result[column].isna().all(), column
+    for column in ("engagement_direction", "breadth_direction"):
+        assert result[column].isna().all(), column
+    untouched = progression_with(pd.DataFrame(columns=["account_id"]))
+    assert list(result.columns) == list(untouched.columns)
+
+
 def make_history() -> pd.DataFrame:
     rows = [
         ("O1", "Qualification", "2026-01-01"),
