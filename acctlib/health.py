@@ -63,8 +63,8 @@ ACCOUNT_HEALTH_COLUMNS: dict[str, str] = {
     "health_score": "Weighted health, 0 to 100 (float).",
     "<component>": "Each component's score, 0 to 100, NaN when missing.",
     "<component>_points": "Each component's share of health_score; they sum to it.",
-    "engagement_direction": "rising, flat or falling.",
-    "breadth_direction": "rising, flat or falling.",
+    "engagement_direction": "rising, flat or falling; missing without touchpoints.",
+    "breadth_direction": "rising, flat or falling; missing without touchpoints.",
     "at_risk": "Tier 1 or 2, falling engagement or a stalled late-stage deal.",
     "expansion_ready": "Customer with rising engagement and rising breadth (bool).",
     "risk_reason": "Why the account is at risk; empty when it is not.",
@@ -144,6 +144,9 @@ def compute_health(
         Whether the source has a touchpoints table. Without one, engagement
         level and breadth are missing for every account, and ``missing_rule``
         applies to them, instead of scoring every account's zero touches.
+        A missing ``engagement_direction`` or ``breadth_direction`` stays
+        missing instead of reading "flat", so no account is at risk or
+        expansion-ready on engagement.
 
     Returns
     -------
@@ -170,13 +173,25 @@ def compute_health(
         health[component] = components[component].round(1).to_numpy()
         health[f"{component}_points"] = points[component].round(2).to_numpy()
     for column in ("engagement_direction", "breadth_direction"):
-        health[column] = activity[column].fillna("flat").astype(str).to_numpy()
+        health[column] = _fill_directions(activity[column], has_touchpoints)
     late_stalled = activity["late_stage_stalled"].fillna(False).astype(bool).to_numpy()
     return (
         _flag_accounts(health, late_stalled)
         .sort_values("account_id")
         .reset_index(drop=True)
     )
+
+
+def _fill_directions(values: pd.Series, has_touchpoints: bool) -> pd.Series:
+    """Return directions as text, "flat" where missing if touches were measured.
+
+    Without ``has_touchpoints`` a missing direction stays missing, because
+    no touch was measured.
+    """
+    texts = values.astype(object)
+    if has_touchpoints:
+        texts = texts.fillna("flat")
+    return pd.Series(texts.to_numpy(), index=pd.RangeIndex(len(values)), dtype="str")
 
 
 def compute_components(

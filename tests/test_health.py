@@ -80,6 +80,36 @@ def test_health_without_touchpoints_reweights():
     assert np.isnan(result["breadth"].iloc[0])
 
 
+def test_directions_missing_without_touchpoints():
+    # The progression of a source without touchpoints has no direction.
+    result = _score_without_touchpoints(
+        {
+            "account_id": "A",
+            "status": "customer",
+            "tier": 1,
+            "engagement_direction": np.nan,
+            "breadth_direction": np.nan,
+        }
+    )
+
+    assert result["engagement_direction"].isna().all()
+    assert result["breadth_direction"].isna().all()
+    assert not result["at_risk"].iloc[0]
+    assert not result["expansion_ready"].iloc[0]
+
+
+def test_health_untouched_account_flat():
+    tiers, progression = make_inputs(
+        [{"account_id": "A", "engagement_direction": None}]
+    )
+    result = health.compute_health(
+        tiers, progression, health.summarize_signals(None, None), weights=WEIGHTS
+    )
+
+    assert result["engagement_direction"].iloc[0] == "flat"
+    assert result["breadth_direction"].iloc[0] == "flat"
+
+
 def test_health_missing_when_no_component_scores():
     result = _score_without_touchpoints({"account_id": "A"})
     # No touches and no win probability: nothing to weigh, so no score.
