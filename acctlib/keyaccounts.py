@@ -40,7 +40,10 @@ KEY_ACCOUNT_COLUMNS: dict[str, str] = {
     "stage": "Its stage on the as-of date.",
     "open_amount": "Its amount, report currency.",
     "marketing_30d": "Marketing touches in 30 days: 'campaign (channel) n', top 3.",
-    "marketing_touches_30d": "Marketing touches in the 30 days to the as-of date.",
+    "marketing_touches_30d": (
+        "Marketing touches in the 30 days to the as-of date; missing without "
+        "touchpoints."
+    ),
     "health_score": "Health, 0 to 100.",
     "at_risk": "At-risk flag.",
     "expansion_ready": "Expansion-ready flag.",
@@ -111,7 +114,8 @@ def compute_key_accounts(
         tier.
     has_touchpoints
         Whether the source has a touchpoints table. Without one,
-        ``marketing_30d`` reads "no touch data" instead of "none".
+        ``marketing_30d`` reads "no touch data" instead of "none" and
+        ``marketing_touches_30d`` is missing (``Int64`` NA) instead of 0.
 
     Returns
     -------
@@ -130,9 +134,11 @@ def compute_key_accounts(
     key["marketing_30d"] = key["marketing_30d"].fillna(
         "none" if has_touchpoints else "no touch data"
     )
-    key["marketing_touches_30d"] = (
-        key["marketing_touches_30d"].fillna(0).astype("int64")
-    )
+    if has_touchpoints:
+        touches = key["marketing_touches_30d"].fillna(0).astype("int64")
+    else:
+        touches = pd.Series(pd.NA, index=key.index, dtype="Int64")
+    key["marketing_touches_30d"] = touches
     key["changes"] = _describe_changes(key, opportunities, tier_history, as_of)
     key = key.sort_values(["tier", "health_score", "account_id"])
     return key[list(KEY_ACCOUNT_COLUMNS)].reset_index(drop=True)
