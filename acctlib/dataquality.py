@@ -14,8 +14,9 @@ the same figures:
 - ``dq_findings``: opportunities kept but odd (closed before created, won
   without amount, open or won with a negative amount, no account, shared
   by several companies, closed long before the stage history closes
-  them), data that ends well before the as-of date, and
-  an as-of date before the first opportunity;
+  them), data that ends well before the as-of date, an as-of date
+  before the first opportunity, and records dated after the day of the
+  build;
 - ``dq_currency``: the report currency and how many amounts each basis
   converted;
 - ``dq_account_amounts``: won amount per account under the
@@ -49,6 +50,8 @@ STALE_DAYS = 31
 STALE_DATA_CHECK = "data older than as-of"
 AS_OF_BEFORE_DATA_CHECK = "as-of before data"
 """Check names in ``dq_findings`` of an as-of date outside the data."""
+FUTURE_RECORDS_CHECK = "dated after today"
+"""Check name in ``dq_findings`` of records dated after the day of the build."""
 
 BASIS_LABELS = {
     "source": "converted column of the export",
@@ -115,17 +118,119 @@ def prepare_data_quality(context: Any) -> None:
     context.headline["report_currency"] = basis.get("report_currency")
 
 
-def check_as_of(tables: dict[str, Any], as_of: dt.date) -> list[dict[str, Any]]:
-    """Return the findings of an as-of date far after or before the data.
+def check_as_of(
+    tables: dict[str, Any], as_of: dt.date, today: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """Return the findings of the data's dates against ``as_of`` and ``today``.
 
-    Both ``build`` and ``check`` list them, from :func:`check_freshness`
-    and :func:`check_as_of_before_data`.
+    Both ``build`` and ``check`` list them, from :func:`check_freshness`,
+    :func:`check_as_of_before_data` and :func:`check_future_records`.
     """
     findings = [
         check_freshness(tables, as_of),
         check_as_of_before_data(tables, as_of),
+        *check_future_records(tables, today),
     ]
     return [finding for finding in findings if finding is not None]
+
+
+def check_future_records(
+    tables: dict[str, Any], today: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """Return a finding per kind of record dated after ``today``.
+
+    A deal cannot be created, won or lost, change stage or be touched after
+    the day its data was exported, so such dates are errors of the export.
+    Reports count each record from its date on, so until then a deal
+    created later is left out, a deal closed later counts as open, and a
+    later stage change or touch is ignored. ``today`` is the UTC day of the
+    build; a rebuild after those dates no longer lists them.
+    """
+    today = today or dt.datetime.now(dt.UTC).date()
+    after = pd.Timestamp(today, tz="UTC") + pd.Timedelta(days=1)
+    opportunities = tables["opportunities"]
+    created = pd.to_datetime(opportunities["created_at"], utc=True) >= after
+    closed = opportunities["stage_category"].isin(("won", "lost")) & (
+        pd.to_datetime(opportunities["close_date"]).dt.tz_localize("UTC") >= after
+    )
+    findings = [
+        _future_deals(
+            opportunities,
+            created,
+            "created_at",
+            ("has", "have"),
+            f"a created_at after {today:%d %b %Y}, the day of this build, so "
+            "no report counts them before that date",
+        ),
+        _future_deals(
+            opportunities,
+            closed,
+            "close_date",
+            ("is", "are"),
+            f"won or lost with a close_date after {today:%d %b %Y}, the day of "
+            "this build, so reports count them as open until that date",
+        ),
+    ]
+    for table, column, noun in (
+        ("stage_history", "entered_at", "stage change"),
+        ("touchpoints", "occurred_at", "touchpoint"),
+    ):
+        count = _count_after(tables.get(table), column, after)
+        if count:
+            nouns = noun if count == 1 else f"{noun}s"
+            verb = "is" if count == 1 else "are"
+            findings.append(
+                {
+                    "check": FUTURE_RECORDS_CHECK,
+                    "rows": count,
+                    "amount": float("nan"),
+                    "message": (
+                        f"{count:,} {nouns} {verb} dated after {today:%d %b %Y}, "
+                        "the day of this build, so reports ignore them before "
+                        f"that date. Correct {column} in the {table} export."
+                    ),
+                }
+            )
+    return [finding for finding in findings if finding is not None]
+
+
+def _future_deals(
+    opportunities: pd.DataFrame,
+    mask: pd.Series,
+    column: str,
+    verbs: tuple[str, str],
+    text: str,
+) -> dict[str, Any] | None:
+    """Return the finding of the deals of ``mask``, naming the first by id.
+
+    ``verbs`` are the singular and plural verb that join the count to ``text``.
+    """
+    count = int(mask.sum())
+    if count == 0:
+        return None
+    first = opportunities.loc[mask].sort_values("opportunity_id").iloc[0]
+    deals, verb = ("deal", verbs[0]) if count == 1 else ("deals", verbs[1])
+    amounts = opportunities.loc[mask, "amount"]
+    return {
+        "check": FUTURE_RECORDS_CHECK,
+        "rows": count,
+        "amount": float(amounts.sum()) if amounts.notna().any() else float("nan"),
+        "message": (
+            f"{count:,} {deals} {verb} {text}; the "
+            f"first is {first['opportunity_id']} with {column} "
+            f"{pd.Timestamp(first[column]):%d %b %Y}. Correct {column} in the "
+            "opportunities export."
+        ),
+    }
+
+
+def _count_after(table: Any, column: str, after: pd.Timestamp) -> int:
+    """Return how many rows of ``table`` have ``column`` at or after ``after``."""
+    if table is None:
+        return 0
+    if isinstance(table, pd.DataFrame):
+        return int((pd.to_datetime(table[column], utc=True) >= after).sum())
+    return table.count_at_or_after(column, after)
 
 
 def check_as_of_before_data(

@@ -293,3 +293,53 @@ def test_check_report_lists_date_findings(small_sample, tmp_path):
 
     assert "data older than as-of" in text
     assert "days before the as-of date 30 Sep 2026" in text
+
+
+def test_future_records_flagged():
+    opportunities = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2", "O3", "O4"],
+            "created_at": pd.to_datetime(
+                [
+                    "2026-12-10T00:00",
+                    "2026-11-01T00:00",
+                    "2026-11-01T00:00",
+                    "2026-12-06T23:00",
+                ],
+                utc=True,
+            ),
+            "stage_category": ["open", "won", "open", "open"],
+            "amount": [100.0, 250.0, 50.0, 10.0],
+            "close_date": pd.to_datetime(
+                ["2027-02-01", "2027-01-10", "2027-03-01", None]
+            ),
+        }
+    )
+    tables = {
+        "opportunities": opportunities,
+        "stage_history": pd.DataFrame(
+            {"entered_at": pd.to_datetime(["2026-12-20", "2026-12-06"], utc=True)}
+        ),
+        "touchpoints": pd.DataFrame(
+            {"occurred_at": pd.to_datetime(["2026-12-07", "2027-01-01"], utc=True)}
+        ),
+    }
+
+    findings = dataquality.check_future_records(tables, dt.date(2026, 12, 6))
+
+    assert [finding["rows"] for finding in findings] == [1, 1, 1, 2]
+    assert {finding["check"] for finding in findings} == {"dated after today"}
+    created, closed, stages, touches = (finding["message"] for finding in findings)
+    assert created.startswith("1 deal has a created_at after 06 Dec 2026")
+    assert "first is O1 with created_at 10 Dec 2026" in created
+    assert "count them as open until that date" in closed
+    assert "first is O2 with close_date 10 Jan 2027" in closed
+    assert findings[1]["amount"] == 250.0
+    assert stages.startswith("1 stage change is dated after 06 Dec 2026")
+    assert touches.startswith("2 touchpoints are dated after 06 Dec 2026")
+
+
+def test_records_up_to_today_pass():
+    tables = _tables(["2026-12-06T23:59"], ["2026-12-06"])
+
+    assert dataquality.check_future_records(tables, dt.date(2026, 12, 6)) == []

@@ -88,6 +88,11 @@ class BulkTable:
         dtypes = {c.name: schema.pandas_dtype(c.kind) for c in spec.columns}
         return self.to_arrow().to_pandas().astype(dtypes)
 
+    def count_at_or_after(self, column: str, start: pd.Timestamp) -> int:
+        """Return how many rows have ``column`` at or after ``start``."""
+        query = f'SELECT count(*) FROM {self._source} WHERE "{column}" >= ?'
+        return int(self._con.execute(query, [start.to_pydatetime()]).fetchone()[0])
+
     def copy_into(self, con: duckdb.DuckDBPyConnection, name: str) -> None:
         """Create (or replace) temporary table ``name`` on ``con`` with the rows.
 

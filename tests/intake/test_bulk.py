@@ -537,3 +537,14 @@ def test_bulk_few_failed_timestamps_rejected(source):
 
     assert len(rejected) == 19
     assert set(rejected["column"]) == {"occurred_at"}
+
+
+def test_bulk_counts_rows_after_time(source):
+    bulk = load(source, 0).tables["touchpoints"]
+    frame = bulk.to_pandas()
+    start = pd.Timestamp("2024-01-16T12:00:00Z")
+
+    expected = int((frame["occurred_at"] >= start).sum())
+
+    assert 0 < expected < len(frame)
+    assert bulk.count_at_or_after("occurred_at", start) == expected
