@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 from IPython.display import HTML
 
-from acctlib.charts import no_data_note
+from acctlib.charts import count_axis, no_data_note
 from acctlib.forecast.labels import lower_first
 from acctlib.labels import WON_PLUS_WEIGHTED_OPEN_ACV
 from acctlib.tiering import TIER_LABELS
@@ -131,7 +131,7 @@ def plot_engagement_small_multiples(weekly: pd.DataFrame) -> alt.Chart:
             x=alt.X(
                 "week:Q", title="Week (11 = latest)", scale=alt.Scale(domain=[0, 11])
             ),
-            y=alt.Y("touches:Q", title="Touches"),
+            y=alt.Y("touches:Q", title="Touches", axis=count_axis()),
             tooltip=["name:N", "week:Q", "touches:Q"],
         )
         .properties(width=160, height=90)
@@ -178,7 +178,7 @@ def plot_health_by_tier(distribution: pd.DataFrame) -> alt.Chart:
         .mark_bar()
         .encode(
             x=alt.X("bin_start:O", title="Health score (10-point bins)"),
-            y=alt.Y("accounts:Q", title="Accounts"),
+            y=alt.Y("accounts:Q", title="Accounts", axis=count_axis()),
             color=alt.Color(
                 "tier_label:N",
                 sort=TIER_ORDER,

@@ -192,6 +192,15 @@ def no_data_note(title: str, reason: str) -> HTML:
     )
 
 
+def count_axis(number_format: str = ",d") -> alt.Axis:
+    """Return an axis for counts, with ticks on whole numbers only.
+
+    Without a minimum step, a scale up to a few accounts puts ticks at
+    0.2, 0.4 and so on, which no count can take.
+    """
+    return alt.Axis(tickMinStep=1, format=number_format)
+
+
 def plot_accounts_by_status(counts: pd.DataFrame) -> alt.Chart:
     """Bar chart of accounts per status.
 
@@ -203,7 +212,7 @@ def plot_accounts_by_status(counts: pd.DataFrame) -> alt.Chart:
         alt.Chart(data, title="Accounts by status")
         .mark_bar()
         .encode(
-            x=alt.X("accounts:Q", title="Accounts"),
+            x=alt.X("accounts:Q", title="Accounts", axis=count_axis()),
             y=alt.Y("label:N", sort=order, title=None),
             color=alt.Color("label:N", sort=order, legend=None),
             tooltip=[

@@ -36,6 +36,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from acctlib import tables
+from acctlib.charts import count_axis
 from acctlib.intake import Intake
 from acctlib.intake.dedupe import AUDIT_COLUMNS
 from acctlib.intake.hubspot import compute_account_amounts
@@ -463,7 +464,7 @@ def plot_row_outcomes(counts: pd.DataFrame) -> alt.Chart:
         .mark_bar()
         .encode(
             y=alt.Y("table:N", title=None),
-            x=alt.X("rows:Q", title="Rows", axis=alt.Axis(format="~s")),
+            x=alt.X("rows:Q", title="Rows", axis=count_axis("~s")),
             color=alt.Color(
                 "outcome:N", sort=list(OUTCOME_LABELS.values()), title="Outcome"
             ),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import altair as alt
 import pandas as pd
+import vl_convert
 
 from acctlib import charts
 from acctlib.labels import readable
@@ -21,3 +24,14 @@ def test_fifteen_lines_get_distinct_colours():
     category = chart.to_dict()["config"]["range"]["category"]
 
     assert len(set(category[: len(channels)])) == len(channels)
+
+
+def test_count_axis_ticks_whole_numbers():
+    counts = pd.DataFrame({"status": ["customer", "prospect"], "accounts": [1, 2]})
+    chart = charts.plot_accounts_by_status(counts)
+
+    svg = vl_convert.vegalite_to_svg(chart.to_dict())
+    ticks = re.findall(r"<text[^>]*>(\d+(?:\.\d+)?)</text>", svg)
+
+    assert ticks
+    assert all("." not in tick for tick in ticks)
