@@ -325,7 +325,9 @@ def _display(value: Any) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "–"
     if isinstance(value, float):
-        return f"{value:,.2f}"
+        # Headline counts are stored as floats, and read 2, not 2.00.
+        decimals = 0 if value.is_integer() else 2
+        return f"{value:,.{decimals}f}"
     return str(value)
 
 

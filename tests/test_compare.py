@@ -82,7 +82,7 @@ def test_compare_tables_account_by_account(two_runs):
     changes = by_table["account_map"]["changes"]
     assert changes[["account_id", "column", "a", "b"]].values.tolist() == [
         ["A2", "status", "lost", "customer"],
-        ["A3", "value", "3.00", "4.00"],
+        ["A3", "value", "3", "4"],
     ]
     assert by_table["account_map"]["summary"] == "2 accounts differ in status, value"
 
@@ -279,9 +279,12 @@ def test_headline_figures_rounded_for_reading(two_runs):
     comparison.headline = [
         ("forecast.forecast", 4416653.917473714, 4400000.0),
         ("forecast.p10", 1.000000001, 1.000000002),
+        ("accounts_by_tier.Tier 1 Strategic", 2.0, 1.0),
     ]
     text = compare.format_text(comparison)
 
     assert "4,416,653.92" in text
     assert "4416653.917473714" not in text
     assert "1.000000001" in text
+    tier_row = next(line for line in text.splitlines() if "Tier 1" in line)
+    assert tier_row.split()[-2:] == ["2", "1"]
