@@ -191,7 +191,8 @@ def convert_amounts(
     converted_column
         True when the profile maps an export's converted column onto
         ``amount``. The supplied amounts then count under ``source``,
-        otherwise under ``same_currency``. Only then does an empty
+        otherwise under ``same_currency``, except those of rows in another
+        currency, which count under ``source``. Only then does an empty
         ``amount`` on a row in another currency stay missing when no rates
         table converts it; otherwise such a row raises InputError.
     canonical_layout
@@ -231,7 +232,11 @@ def convert_amounts(
     foreign = needs & ~same
     basis = pd.Series(None, index=frame.index, dtype="object")
     basis[same] = "same_currency"
+    # An amount supplied on a row in another currency was converted by the
+    # export, even when no column of the profile is named as converted.
+    converted = has_source_amount & ~currency.isin(["", report_currency.upper()])
     basis[has_source_amount] = "source" if converted_column else "same_currency"
+    basis[converted] = "source"
     if not foreign.any():
         return frame, basis
     if rates is None and converted_column and has_source_amount.any():

@@ -1351,7 +1351,7 @@ def test_revenue_months_that_meet_are_duplicates(tmp_path):
 
 
 def test_currency_basis_canonical_amounts(tmp_path: Path) -> None:
-    """Canonical amounts are in the report currency, not a converted column."""
+    """Canonical amounts count as converted by the export only in another currency."""
     opportunities = [
         OPPORTUNITY_ROW,
         {
@@ -1373,8 +1373,8 @@ def test_currency_basis_canonical_amounts(tmp_path: Path) -> None:
 
     basis = load(tmp_path).currency_basis
 
-    assert basis["same_currency"] == 3
-    assert basis["source"] == 0
+    assert basis["same_currency"] == 2
+    assert basis["source"] == 1
     assert basis["rates_table"] == 0
 
 
