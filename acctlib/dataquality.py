@@ -21,7 +21,10 @@ the same figures:
   converted;
 - ``dq_account_amounts``: won amount per account under the
   ``shared_deal_split`` rule (empty unless the source links deals to
-  several companies).
+  several companies);
+- ``dq_rejected_value``: rejected opportunities and the amounts of their
+  raw rows per stage category and currency
+  (:mod:`acctlib.rejectedvalue`).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from acctlib.intake.dedupe import AUDIT_COLUMNS
 from acctlib.intake.hubspot import compute_account_amounts
 from acctlib.intake.quality import OUTLIER_CHECK
 from acctlib.intake.stagelint import LINT_COLUMNS
+from acctlib.rejectedvalue import summarize_rejected_opportunities
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +95,14 @@ def summarize_intake(intake: Intake) -> dict[str, pd.DataFrame]:
         pd.DataFrame(columns=["account_id", "won_amount", "shared_deals"])
         if links is None
         else compute_account_amounts(intake.tables["opportunities"], links)
+    )
+    opportunities = intake.tables["opportunities"]
+    result["dq_rejected_value"] = summarize_rejected_opportunities(
+        intake.quarantine.to_frame(),
+        intake.stage_map,
+        currency["report_currency"],
+        accepted_ids=opportunities["opportunity_id"],
+        options=intake.opportunity_options,
     )
     return result
 
@@ -386,6 +398,7 @@ def format_check_report(
             + (f" ({more:,} more in the full list)" if more > 0 else ""),
             listed.head(show),
         ),
+        ("Rejected opportunities by stage category", parts["dq_rejected_value"]),
         ("Account merges and suggestions", parts["dq_merges"]),
         ("Stage map lint", parts["dq_stage_lint"][["level", "message"]]),
         ("Data-quality findings", _findings_text(parts["dq_findings"])),

@@ -28,6 +28,7 @@ from acctlib.intake.canonical import (
     RawTable,
     canonicalize,
     check_references,
+    column_parser_options,
     finish,
     reject_undated_closed,
 )
@@ -64,6 +65,9 @@ class Intake:
     read by bulk intake (:mod:`acctlib.intake.bulk`) is a :class:`BulkTable`
     kept in DuckDB, not a pandas frame. ``received`` counts the rows handed
     to validation per table, and ``merged`` the accounts merged into another.
+    ``opportunity_options`` maps each opportunities file to the parser
+    options of its columns, so that rejected rows can be read as intake
+    read the accepted ones.
     """
 
     tables: dict[str, pd.DataFrame | BulkTable]
@@ -76,6 +80,9 @@ class Intake:
     received: dict[str, int] = field(default_factory=dict)
     merged: dict[str, int] = field(default_factory=dict)
     currency_basis: dict[str, Any] = field(default_factory=dict)
+    opportunity_options: dict[str, dict[str, dict[str, Any]]] = field(
+        default_factory=dict
+    )
 
     def params_in_effect(self, params: Params) -> dict[str, Any]:
         """Return ``params`` in JSON form with the stage map this intake used.
@@ -404,7 +411,25 @@ def assemble(
         received=received,
         merged=merged,
         currency_basis={"report_currency": report_currency, **basis},
+        opportunity_options=_opportunity_options(raw_tables),
     )
+
+
+def _opportunity_options(
+    raw_tables: list[RawTable],
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Return the parser options of every opportunities column, by file."""
+    spec = schema.TABLES["opportunities"]
+    options: dict[str, dict[str, dict[str, Any]]] = {}
+    for raw in raw_tables:
+        if raw.table != "opportunities" or isinstance(raw, BulkRawTable):
+            continue
+        columns = {
+            column.name: column_parser_options(raw, column) for column in spec.columns
+        }
+        for file in {raw.file, *raw.frame[FILE].astype("str")}:
+            options[file] = columns
+    return options
 
 
 def _blanked_mask(

@@ -303,9 +303,7 @@ def _parse_column(
     raw: RawTable, frame: pd.DataFrame, column: schema.ColumnSpec
 ) -> Parsed:
     """Parse one column; a column-wide ambiguity raises naming its rows."""
-    options = raw.parser_options(column.name)
-    if column.kind == "id" and column.name not in ID_FORMAT_COLUMNS.get(raw.table, ()):
-        options.pop("id_format", None)
+    options = column_parser_options(raw, column)
     try:
         return PARSERS[column.kind](frame[column.name], **options)
     except ColumnFormatError as error:
@@ -323,6 +321,18 @@ def _parse_column(
             column=column.name,
             row=None if first is None else int(rows[first]),
         ) from error
+
+
+def column_parser_options(raw: RawTable, column: schema.ColumnSpec) -> dict[str, Any]:
+    """Return the options that parse ``column`` of ``raw``.
+
+    An ``id_format`` applies only to the ID columns of
+    :data:`ID_FORMAT_COLUMNS`.
+    """
+    options = raw.parser_options(column.name)
+    if column.kind == "id" and column.name not in ID_FORMAT_COLUMNS.get(raw.table, ()):
+        options.pop("id_format", None)
+    return options
 
 
 MOSTLY_FAILED_SHARE = 0.5
