@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from acctlib import glossary, movement, publish, tables
+from acctlib import glossary, movement, publish, rejectedvalue, tables
 from acctlib.errors import AcctlibError
 from acctlib.params import PROJECT_ROOT
 
@@ -338,6 +338,8 @@ def render_body(run_dir: Path, manifest: dict[str, Any], chart_cids: list[str]) 
     if notice:
         parts.append(f'<p style="{FONT}{NOTICE}">{html.escape(notice)}</p>')
     parts.append(_cards_html(cards))
+    for sentence in _rejected_sentences(run_dir, manifest):
+        parts.append(f'<p style="{FONT}font-size:13px;">{html.escape(sentence)}</p>')
     if sentences:
         items = "".join(
             f'<li style="{FONT}margin:2px 0;">{html.escape(s)}</li>' for s in sentences
@@ -379,6 +381,32 @@ def _month_over_month(
         changes, movements, currency, reversed_bookings
     )
     return cards, sentences
+
+
+def _rejected_sentences(run_dir: Path, manifest: dict[str, Any]) -> list[str]:
+    """Return the sentences on rejected input rows, or none when none were.
+
+    The second sentence, on what the rejected opportunities are worth, is
+    the one beside the executive summary's headline. A run built before
+    the ``dq_rejected_value`` table existed gets only the first.
+    """
+    count = int(manifest.get("rejected_rows", 0))
+    if count == 0:
+        return []
+    rows = "input row was" if count == 1 else "input rows were"
+    sentences = [
+        f"{count:,} {rows} rejected. The file rejected_rows.csv in the run "
+        "folder lists each with its reason."
+    ]
+    summary = _read_table(run_dir, "dq_rejected_value")
+    if summary is not None:
+        currency = manifest["params"]["report_currency"]
+        value = rejectedvalue.describe_rejected_value(
+            summary, currency, publish.slice_label(manifest)
+        )
+        if value is not None:
+            sentences.append(value)
+    return sentences
 
 
 def _read_table(run_dir: Path, name: str) -> pd.DataFrame | None:
@@ -475,6 +503,9 @@ def _plain_text(run_dir: Path, manifest: dict[str, Any]) -> str:
     for card in cards:
         change = f" ({card['change']})" if card.get("change") else ""
         lines.append(f"{card['label']}: {card['value']}{change}")
+    rejected = _rejected_sentences(run_dir, manifest)
+    if rejected:
+        lines += ["", *rejected]
     if sentences:
         lines += ["", "Largest movements"]
         lines += [f"- {sentence}" for sentence in sentences]

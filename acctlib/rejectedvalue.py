@@ -166,15 +166,20 @@ def classify_stage(
     return category if category in CATEGORIES else UNKNOWN_STAGE
 
 
-def describe_rejected_value(summary: pd.DataFrame, report_currency: str) -> str | None:
+def describe_rejected_value(
+    summary: pd.DataFrame, report_currency: str, slice_label: str = ""
+) -> str | None:
     """Return a sentence on what the rejected opportunities are worth, or None.
 
     ``summary`` is the table :func:`summarize_rejected_opportunities`
     returns. For example "4 rejected opportunities worth USD 100,000 (won
     USD 40,000, open USD 60,000) are left out of these figures; see Data
     quality." Amounts in other currencies follow, each in its own currency,
-    and a second sentence counts the opportunities whose amount could not
-    be read. Returns None when no opportunity was rejected.
+    and a further sentence counts the opportunities whose amount could not
+    be read. In a run sliced to ``slice_label``, such as "owner Fatima
+    Cohen", a last sentence states that the count covers the whole company,
+    because rejected rows are not sliced. Returns None when no opportunity
+    was rejected.
     """
     if summary.empty:
         return None
@@ -183,17 +188,25 @@ def describe_rejected_value(summary: pd.DataFrame, report_currency: str) -> str 
     verb = "is" if count == 1 else "are"
     unread = int(summary.loc[summary["currency"] == "", "opportunities"].sum())
     if unread == count:
-        return (
+        sentences = [
             f"{subject} with no readable amount {verb} left out of these "
             "figures; see Data quality."
-        )
-    worth = _describe_worth(summary, report_currency)
-    sentence = f"{subject} worth {worth} {verb} left out of these figures; "
-    sentence += "see Data quality."
-    if unread:
+        ]
+    else:
+        worth = _describe_worth(summary, report_currency)
+        sentences = [
+            f"{subject} worth {worth} {verb} left out of these figures; "
+            "see Data quality."
+        ]
+    if 0 < unread < count:
         them = "it" if unread == 1 else "them"
-        sentence += f" The amount of {unread:,} of {them} could not be read."
-    return sentence
+        sentences.append(f"The amount of {unread:,} of {them} could not be read.")
+    if slice_label:
+        sentences.append(
+            f"Rejected rows are counted for the whole company, not only the "
+            f"accounts of {slice_label}."
+        )
+    return " ".join(sentences)
 
 
 def rejected_value_table(ws: Any) -> object:
@@ -205,12 +218,13 @@ def rejected_value_table(ws: Any) -> object:
     if summary.empty:
         return _note("No opportunity was rejected.")
     frame = summary.assign(
+        category=summary["category"].str.capitalize(),
         amount=[
             tables.format_money(amount, currency) if currency else "not readable"
             for amount, currency in zip(
                 summary["amount"], summary["currency"], strict=True
             )
-        ]
+        ],
     )
     return tables.style_table(
         frame[["category", "opportunities", "amount"]],
@@ -220,7 +234,11 @@ def rejected_value_table(ws: Any) -> object:
             "opportunities": "Opportunities",
             "amount": "Amount",
         },
-        caption=describe_rejected_value(summary, ws.currency),
+        caption=(
+            "Each opportunity counts once, under the stage category of its raw "
+            "row. A rejected repeat of an accepted opportunity is left out, "
+            "because its accepted row is in the figures."
+        ),
     )
 
 
@@ -230,7 +248,9 @@ def executive_note(ws: Any) -> list[HTML]:
     The executive summary shows it beside the headline figures, because
     they leave those deals out.
     """
-    sentence = describe_rejected_value(ws.table("dq_rejected_value"), ws.currency)
+    sentence = describe_rejected_value(
+        ws.table("dq_rejected_value"), ws.currency, ws.headline.get("slice") or ""
+    )
     return [] if sentence is None else [_note(sentence)]
 
 

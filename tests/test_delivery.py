@@ -7,6 +7,7 @@ import json
 import socket
 from email import policy
 
+import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
@@ -389,3 +390,74 @@ def test_chart_png_keeps_legend_gradient():
     assert "linearGradient" not in from_page
     assert "linearGradient" in delivery.restore_svg_case(from_page)
     assert delivery._chart_png(from_page) == vl_convert.svg_to_png(svg, scale=1.0)
+
+
+def _run_with_rejected_rows(tmp_path, rejected_rows: int, summary=None):
+    """Write a run folder with ``rejected_rows`` and a ``dq_rejected_value`` table."""
+    run_dir = tmp_path / "2026-06-30"
+    run_dir.mkdir()
+    manifest = {
+        **_manifest_with_forecast(),
+        "generated_at": "2026-07-01T08:00:00Z",
+        "rejected_rows": rejected_rows,
+    }
+    (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (run_dir / delivery.SUMMARY_FILE).write_text(
+        "<html><body>summary</body></html>", encoding="utf-8"
+    )
+    if summary is not None:
+        (run_dir / "tables").mkdir()
+        summary.to_parquet(run_dir / "tables" / "dq_rejected_value.parquet")
+    return run_dir
+
+
+REJECTED_VALUE = pd.DataFrame(
+    {
+        "category": ["won", "open"],
+        "currency": ["USD", "USD"],
+        "opportunities": [2, 1],
+        "amount": [40000.0, 10000.0],
+    }
+)
+REJECTED_ROWS_SENTENCE = "12 input rows were rejected."
+REJECTED_VALUE_SENTENCE = (
+    "3 rejected opportunities worth USD 50,000 (won USD 40,000, open USD 10,000) "
+    "are left out of these figures; see Data quality."
+)
+
+
+def test_digest_names_rejected_value(tmp_path):
+    run_dir = _run_with_rejected_rows(tmp_path, 12, REJECTED_VALUE)
+
+    message = delivery.build_message(run_dir, "a@b.c", "r@x")
+    html = message.get_body(preferencelist=("html",)).get_content()
+    text = BeautifulSoup(html, "html.parser").get_text(" ")
+    plain = message.get_body(preferencelist=("plain",)).get_content()
+
+    assert REJECTED_ROWS_SENTENCE in text
+    assert REJECTED_VALUE_SENTENCE in text
+    assert REJECTED_ROWS_SENTENCE in plain
+    assert REJECTED_VALUE_SENTENCE in plain
+
+
+def test_digest_of_older_run_counts_rows(tmp_path):
+    run_dir = _run_with_rejected_rows(tmp_path, 1)
+
+    plain = delivery._plain_text(
+        run_dir, json.loads((run_dir / "manifest.json").read_text())
+    )
+
+    assert "1 input row was rejected." in plain
+    assert "rejected opportunit" not in plain
+
+
+def test_digest_without_rejected_rows(tmp_path):
+    empty = REJECTED_VALUE.iloc[0:0]
+    run_dir = _run_with_rejected_rows(tmp_path, 0, empty)
+
+    message = delivery.build_message(run_dir, "a@b.c", "r@x")
+    html = message.get_body(preferencelist=("html",)).get_content()
+    plain = message.get_body(preferencelist=("plain",)).get_content()
+
+    assert "rejected" not in html
+    assert "rejected" not in plain

@@ -266,11 +266,27 @@ def test_describe_nothing_rejected():
     assert rejectedvalue.describe_rejected_value(empty, "USD") is None
 
 
+def test_describe_sliced_run():
+    rows = [("won", "USD", 1, 100.0)]
+
+    sentence = rejectedvalue.describe_rejected_value(
+        _summary(rows), "USD", "owner Fatima Cohen"
+    )
+
+    assert sentence is not None
+    assert sentence.startswith("1 rejected opportunity worth USD 100 (won USD 100)")
+    assert sentence.endswith(
+        "Rejected rows are counted for the whole company, not only the accounts "
+        "of owner Fatima Cohen."
+    )
+
+
 class _Workspace:
     currency = "USD"
 
-    def __init__(self, summary: pd.DataFrame) -> None:
+    def __init__(self, summary: pd.DataFrame, slice_label: str = "") -> None:
         self.summary = summary
+        self.headline = {"slice": slice_label} if slice_label else {}
 
     def table(self, name: str) -> pd.DataFrame:
         assert name == "dq_rejected_value"
@@ -288,12 +304,21 @@ def test_executive_note_only_when_rejected():
     assert empty == []
 
 
+def test_executive_note_names_slice():
+    workspace = _Workspace(_summary([("won", "USD", 1, 100.0)]), "team East")
+
+    notes = rejectedvalue.executive_note(workspace)
+
+    assert "not only the accounts of team East." in notes[0].data
+
+
 def test_page_table_shows_unreadable_amounts():
     rows = [("won", "USD", 1, 100.0), ("won", "", 1, float("nan"))]
 
     page = rejectedvalue.rejected_value_table(_Workspace(_summary(rows))).to_html()
 
     assert "USD 100" in page
+    assert "Won" in page
     assert "not readable" in page
     assert "Stage category" in page
 

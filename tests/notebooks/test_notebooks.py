@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
-from acctlib import glossary, render
+from acctlib import glossary, render, sample
 from acctlib.intake import load_source
 from acctlib.prepare import prepare_workspace
 from tests.conftest import small_params
@@ -46,6 +47,7 @@ EXPECTED_HEADINGS = {
 }
 EXPECTED_TEXT = {
     "01-account-map": ["a contract shorter than a year is scaled up to a full year"],
+    "06-data-quality": ["No opportunity was rejected."],
     # The backtest on the sample ranks the methods and names the best one.
     "05-forecast": ["has been the most accurate for this business", "WAPE"],
 }
@@ -120,3 +122,74 @@ def test_notebook_runs_on_sample(path, small_workspace, tmp_path, capfd):
         assert page.index(definition) < page.index(use), term
     # The kernel shares the test's stderr; over IPC it has nothing to warn about.
     assert "Kernel is running over TCP" not in capfd.readouterr().err
+
+
+# Pages that show what the rejected opportunities are worth.
+REJECTED_VALUE_PAGES = ["00-executive-summary", "06-data-quality"]
+
+
+def _reject_opportunities(folder: Path) -> dict[str, float]:
+    """Break one won and one open deal of the sample, and return their amounts.
+
+    The won deal loses its stage category and has its stage written in
+    lower case, which the stage map does not list. The open deal points to
+    an account that does not exist.
+    """
+    path = folder / "opportunities.csv"
+    deals = pd.read_csv(path, dtype=str, keep_default_na=False)
+    won = deals.index[deals["stage"] == "Closed Won"][0]
+    open_deal = deals.index[deals["stage"] == "Proposal"][0]
+    deals.loc[won, "stage"] = "closed won"
+    deals.loc[won, "stage_category"] = ""
+    deals.loc[open_deal, "account_id"] = "A-MISSING"
+    deals.to_csv(path, index=False)
+    return {
+        "won": float(deals.loc[won, "amount"]),
+        "open": float(deals.loc[open_deal, "amount"]),
+    }
+
+
+@pytest.fixture(scope="module")
+def rejected_workspace(tmp_path_factory) -> tuple[Path, dict[str, float]]:
+    root = tmp_path_factory.mktemp("rejected-workspace")
+    data = root / "data"
+    sample.write_sample(data, accounts=60)
+    amounts = _reject_opportunities(data)
+    params = small_params(data, root)
+    path = root / "workspace.duckdb"
+    prepare_workspace(load_source(params), params, path)
+    return path, amounts
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", REJECTED_VALUE_PAGES)
+def test_pages_show_rejected_value(stem, rejected_workspace, tmp_path):
+    workspace, amounts = rejected_workspace
+    path = next(path for path in NOTEBOOKS if path.stem == stem)
+
+    executed = render.execute_notebook(
+        path,
+        tmp_path / path.name,
+        {"workspace": str(workspace)},
+        timeout=300,
+        cwd=path.parent,
+    )
+    shown = "\n".join(
+        output["data"]["text/html"]
+        for cell in executed.cells
+        for output in cell.get("outputs", [])
+        if "text/html" in output.get("data", {})
+    )
+
+    assert render.find_error_outputs(executed) == []
+    won = f"USD {amounts['won']:,.0f}"
+    total = f"USD {amounts['won'] + amounts['open']:,.0f}"
+    if stem == "00-executive-summary":
+        expected = (
+            f"2 rejected opportunities worth {total} (won {won}, open "
+            f"USD {amounts['open']:,.0f}) are left out of these figures"
+        )
+        assert expected in shown
+    else:
+        assert "Stage category" in shown
+        assert won in shown
