@@ -152,14 +152,20 @@ def top_accounts_table(ws: Workspace, n: int | None = None) -> object:
 
 
 def intake_table(ws: Workspace) -> object:
-    """Return rows read, accepted and rejected per input table."""
+    """Return rows read, accepted, merged and rejected per input table.
+
+    Merged rows are duplicate accounts folded into another account, so
+    accepted, merged and rejected rows add up to the rows read of every
+    table that reconciles (``dq_counts``).
+    """
     return tables.style_table(
         ws.table("intake_counts"),
-        counts=["read", "accepted", "rejected"],
+        counts=["read", "accepted", "merged", "rejected"],
         labels={
             "table": "Table",
             "read": "Rows read",
             "accepted": "Accepted",
+            "merged": "Merged",
             "rejected": "Rejected",
         },
     )

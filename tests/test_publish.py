@@ -274,3 +274,34 @@ def test_footer_writes_booleans_as_parameter_files_do(tmp_path):
     }
 
     assert rows["month_over_month"] == "true"
+
+
+def test_run_index_data_table_adds_up(tmp_path):
+    manifest = _page_manifest("") | {
+        "run": "2026-06-30",
+        "headline": {},
+        "section_titles": {},
+        "html_bytes": {},
+        "intake": [
+            {
+                "table": "accounts",
+                "read": 14,
+                "accepted": 10,
+                "merged": 1,
+                "rejected": 3,
+            }
+        ],
+        "rejected_rows": 3,
+        "notes": [],
+    }
+
+    publish.write_run_index(tmp_path, manifest)
+    soup = BeautifulSoup((tmp_path / "index.html").read_text(), "html.parser")
+    table = next(
+        table for table in soup.find_all("table") if "Rows read" in table.get_text()
+    )
+    header = [cell.get_text() for cell in table.find_all("th")]
+    row = [cell.get_text() for cell in table.find_all("tr")[1].find_all("td")]
+
+    assert header == ["Table", "Rows read", "Accepted", "Merged", "Rejected"]
+    assert row == ["accounts", "14", "10", "1", "3"]

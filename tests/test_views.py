@@ -93,3 +93,22 @@ def test_influence_note_without_touchpoints():
     text = views.influence_table(ws).data
 
     assert "The source has no touchpoints table" in text
+
+
+def test_intake_table_shows_merged_rows():
+    counts = pd.DataFrame(
+        {
+            "table": ["accounts"],
+            "read": [14],
+            "accepted": [10],
+            "merged": [1],
+            "rejected": [3],
+        }
+    )
+    workspace = SimpleNamespace(table={"intake_counts": counts}.__getitem__)
+
+    html = views.intake_table(workspace).to_html()
+
+    assert ">Merged</th>" in html
+    assert html.index(">Accepted</th>") < html.index(">Merged</th>")
+    assert html.index(">Merged</th>") < html.index(">Rejected</th>")

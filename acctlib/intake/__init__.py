@@ -95,8 +95,14 @@ class Intake:
         return {**params.to_json(), "stage_map": dict(self.stage_map)}
 
     def counts(self) -> pd.DataFrame:
-        """Return rows read, accepted and rejected per table."""
-        return self.reconciliation()[["table", "read", "accepted", "rejected"]]
+        """Return rows read, accepted, merged and rejected per table.
+
+        Accepted, merged and rejected rows add up to the rows read wherever
+        :meth:`reconciliation` marks the table reconciled.
+        """
+        return self.reconciliation()[
+            ["table", "read", "accepted", "merged", "rejected"]
+        ]
 
     def reconciliation(self) -> pd.DataFrame:
         """Return rows read, accepted, rejected and merged per table.

@@ -216,3 +216,30 @@ def test_merged_account_takes_earliest_creation(tmp_path: Path) -> None:
     ).set_index("account_id")
     assert account_map.index.tolist() == ["A1"]
     assert account_map.loc["A1", "open_pipeline"] == 40000
+
+
+def test_counts_add_merged_accounts(tmp_path: Path) -> None:
+    files = {
+        "accounts.csv": (
+            "Account ID,Account Name,Website,Created\n"
+            "A1,Acme Widgets Inc.,https://acme.com,2024-10-02\n"
+            "A2,ACME WIDGETS,www.acme.com,2023-09-24\n"
+            "A3,Beta,beta.com,2023-09-24\n"
+            ",No ID,gamma.com,2023-09-24\n"
+        ),
+        "opportunities.csv": (
+            "Opportunity ID,Account ID,Stage,Amount,Close Date,Created\n"
+            "O2,A2,Proposal,40000,2024-11-30,2024-03-03\n"
+        ),
+    }
+    intake = load(tmp_path, files, mapped_profile())
+
+    counts = intake.counts().set_index("table")
+
+    assert counts.columns.tolist() == ["read", "accepted", "merged", "rejected"]
+    assert counts.loc["accounts"].to_dict() == {
+        "read": 4,
+        "accepted": 2,
+        "merged": 1,
+        "rejected": 1,
+    }
