@@ -54,6 +54,15 @@ from acctlib.intake.stagelint import similar_stages
 SUMMARY_COLUMNS = ["category", "currency", "opportunities", "amount"]
 CATEGORIES = ("won", "open", "lost")
 UNKNOWN_STAGE = "unknown stage"
+DEAL_COLUMNS = (
+    "opportunity_id",
+    "account_id",
+    "name",
+    "stage",
+    "amount",
+    "amount_original",
+)
+"""Columns of which a rejected row must fill one to count as an opportunity."""
 _CATEGORY_ORDER = {
     name: order for order, name in enumerate((*CATEGORIES, UNKNOWN_STAGE))
 }
@@ -118,13 +127,20 @@ def list_rejected_opportunities(
     or as written where it does not parse), ``file``, ``row`` and
     ``record`` (the row's cells by canonical column). Of several rejected
     rows with one ID, the first in file and row order is kept. A row
-    without an ID is an opportunity of its own.
+    without an ID is an opportunity of its own, unless the cells of
+    :data:`DEAL_COLUMNS` are all empty, as in a blank line of a file. Other
+    cells do not count, because an adapter may fill them, such as the type.
     """
     rows = rejected[
         (rejected["table"] == "opportunities") & (rejected["action"] == ROW_REJECTED)
     ]
     rows = rows.drop_duplicates(["file", "row"]).sort_values(["file", "row"])
     records = [json.loads(text) for text in rows["record"]]
+    filled = [
+        any(_text(record.get(column)) for column in DEAL_COLUMNS) for record in records
+    ]
+    rows = rows[pd.Series(filled, index=rows.index, dtype="bool")]
+    records = [record for record, keep in zip(records, filled, strict=True) if keep]
     ids = [
         _parse_id(record.get("opportunity_id"), (options or {}).get(file, {}))
         for file, record in zip(rows["file"], records, strict=True)
@@ -378,8 +394,8 @@ def _empty_summary() -> pd.DataFrame:
     )
 
 
-def _plural(count: int, one: str, many: str) -> str:
-    return one if count == 1 else many
+def _plural(count: int, singular: str, plural: str) -> str:
+    return singular if count == 1 else plural
 
 
 def _parse_id(cell: object, options: Mapping[str, Mapping[str, Any]]) -> str:

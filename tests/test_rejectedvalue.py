@@ -133,6 +133,15 @@ def test_opportunity_counts_once_per_id():
     assert summary["amount"].to_list() == [112.0]
 
 
+def test_blank_row_is_no_opportunity():
+    blank = {**_deal("", "", "", "", ""), "type": "new_business"}
+    rejected = _quarantine(blank, _deal("O1", "Closed Won", "5"))
+
+    summary = _summarize(rejected)
+
+    assert summary["opportunities"].to_list() == [1]
+
+
 def test_repeat_of_accepted_deal_left_out():
     rejected = _quarantine(
         _deal("O1", "Closed Won", "100"), _deal("O2", "Closed Won", "200")
