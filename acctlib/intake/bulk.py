@@ -45,6 +45,7 @@ from acctlib import schema
 from acctlib.errors import InputError
 from acctlib.intake.bulktable import BulkTable
 from acctlib.intake.canonical import (
+    FAILED_EXAMPLES,
     RawTable,
     column_label,
     duplicate_key_advice,
@@ -305,7 +306,7 @@ def _check_mostly_failed(
     This is the rule and the error of the pandas path. One scan of
     ``parsed`` counts the failed and the non-empty cells of every column in
     ``failable`` that the rule covers, with the first failed row. The raw
-    value of that row is read only when the rule fires.
+    values of the first failed rows are read only when the rule fires.
     """
     columns = [column for column in failable if stops_when_mostly_failed(column)]
     if not columns:
@@ -324,24 +325,33 @@ def _check_mostly_failed(
         failed, filled, row = counts[3 * index : 3 * index + 3]
         if not is_mostly_failed(failed, filled):
             continue
-        value, day = con.execute(
-            f"SELECT r.{_sql_name(column.name)}, p.{_sql_name(f'_day_{column.name}')} "
-            "FROM raw r JOIN parsed p USING (_row) WHERE _row = ?",
-            [row],
-        ).fetchall()[0]
-        reason = (
-            _parse_reason(column)
-            if day is None
-            else IMPOSSIBLE_DAY.format(kind=column.kind, day=day)
-        )
+        rows = con.execute(
+            f"SELECT _row, r.{_sql_name(column.name)}, "
+            f"p.{_sql_name(f'_day_{column.name}')} "
+            "FROM raw r JOIN parsed p USING (_row) "
+            f"WHERE _row >= ? AND p.{_sql_name(f'_bad_{column.name}')} "
+            "ORDER BY _row LIMIT ?",
+            [row, FAILED_EXAMPLES],
+        ).fetchall()
+        examples = [
+            (int(number), value, _failed_reason(column, day))
+            for number, value, day in rows
+        ]
         raise mostly_failed_error(
             raw.file,
             column,
             headers,
             raw.parser_options(column.name),
             (failed, filled),
-            (int(row), value, reason),
+            examples,
         )
+
+
+def _failed_reason(column: schema.ColumnSpec, day: object) -> str:
+    """Return the parser reason of a failed cell, naming its impossible day if any."""
+    if day is None:
+        return _parse_reason(column)
+    return IMPOSSIBLE_DAY.format(kind=column.kind, day=day)
 
 
 def _parse_expression(column: schema.ColumnSpec, source_type: str) -> tuple[str, str]:

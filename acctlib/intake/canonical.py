@@ -338,7 +338,16 @@ def column_parser_options(raw: RawTable, column: schema.ColumnSpec) -> dict[str,
 MOSTLY_FAILED_SHARE = 0.5
 """Share of a column's non-empty cells that, failing, stops intake."""
 MOSTLY_FAILED_MIN_CELLS = 20
-"""Fewest failed cells that stop intake; fewer are only blanked, as in a small file."""
+"""Fewest failed cells that stop intake while some cells of the column parse."""
+ALL_FAILED_MIN_CELLS = 3
+"""Fewest failed cells that stop intake when no non-empty cell of the column parses.
+
+A small export whose amounts all use decimal commas falls under
+:data:`MOSTLY_FAILED_MIN_CELLS`, yet none of its amounts is usable. One or
+two odd cells of a column that is otherwise empty are only blanked.
+"""
+FAILED_EXAMPLES = 3
+"""Failed cells, first rows first, that the error lists with their values."""
 
 # The kinds whose mostly failed columns stop intake. For each: the parser
 # option that reads it, what to do when the profile declares no such
@@ -380,7 +389,14 @@ def stops_when_mostly_failed(column: schema.ColumnSpec) -> bool:
 
 
 def is_mostly_failed(failed: int, filled: int) -> bool:
-    """Tell whether ``failed`` of ``filled`` non-empty cells are enough to stop."""
+    """Tell whether ``failed`` of ``filled`` non-empty cells are enough to stop.
+
+    They are when at least half fail and at least
+    :data:`MOSTLY_FAILED_MIN_CELLS` do, or when every non-empty cell fails
+    and at least :data:`ALL_FAILED_MIN_CELLS` do.
+    """
+    if failed >= ALL_FAILED_MIN_CELLS and failed == filled:
+        return True
     return failed >= MOSTLY_FAILED_MIN_CELLS and failed >= MOSTLY_FAILED_SHARE * filled
 
 
@@ -390,22 +406,27 @@ def mostly_failed_error(
     headers: Mapping[str, str | None],
     options: Mapping[str, Any],
     counts: tuple[int, int],
-    example: tuple[int, object, str],
+    examples: Sequence[tuple[int, object, str]],
 ) -> InputError:
     """Return the error that stops intake on a column in another format.
 
     ``counts`` is the failed and the non-empty cells of the column, and
-    ``example`` the 1-based data row, raw value and parser reason of its
-    first failed cell. ``options`` is the column's parser options, so that
-    the hint names a ``locale`` or ``date_format`` the profile declares.
+    ``examples`` the 1-based data row, raw value and parser reason of its
+    first failed cells, at least one. The message shows the reason of the
+    first only. ``options`` is the column's parser options, so that the
+    hint names a ``locale`` or ``date_format`` the profile declares.
     """
     failed, filled = counts
-    row, value, reason = example
+    row, value, reason = examples[0]
+    further = [f"row {other} {text!r}" for other, text, _ in examples[1:]]
+    listed = f"row {row} has {value!r} ({reason})"
+    if further:
+        listed = ", ".join([listed, *further[:-1]]) + f" and {further[-1]}"
     hint = _format_hint(column.kind, options)
     return InputError(
         f"{file}, {_column_phrase(column.name, headers)}: {failed:,} of "
         f"{filled:,} values could not be read, so the column is in another "
-        f"format than expected; row {row} has {value!r} ({reason}). {hint}",
+        f"format than expected; {listed}. {hint}",
         file=file,
         column=column.name,
         row=row,
@@ -430,35 +451,39 @@ def _format_hint(kind: str, options: Mapping[str, Any]) -> str:
 def _check_mostly_failed(
     raw: RawTable, frame: pd.DataFrame, column: schema.ColumnSpec, result: Parsed
 ) -> None:
-    """Raise when most non-empty cells of a column fail to parse.
+    """Raise when most or all non-empty cells of a column fail to parse.
 
-    Such a column is in another format than the one read, such as decimal
-    commas or day-first dates in a canonical file. Blanking every cell
-    would leave a report of zero bookings that looks valid. Only the
-    columns that :func:`stops_when_mostly_failed` covers raise.
+    :func:`is_mostly_failed` gives the rule. Such a column is in another
+    format than the one read, such as decimal commas or day-first dates in
+    a canonical file. Blanking every cell would leave a report of zero
+    bookings that looks valid. Only the columns that
+    :func:`stops_when_mostly_failed` covers raise.
     """
     if not stops_when_mostly_failed(column):
         return
     failed = int(result.failed.sum())
-    if failed < MOSTLY_FAILED_MIN_CELLS:
+    if failed < ALL_FAILED_MIN_CELLS:
         return
     text = frame[column.name].astype("string").str.strip()
     filled = int(text.fillna("").ne("").sum())
     if not is_mostly_failed(failed, filled):
         return
-    first = result.failed.idxmax()
-    example = (
-        int(frame.at[first, ROW]),
-        frame.at[first, column.name],
-        str(result.errors[first]),
-    )
+    first = result.failed[result.failed].index[:FAILED_EXAMPLES]
+    examples = [
+        (
+            int(frame.at[index, ROW]),
+            frame.at[index, column.name],
+            str(result.errors[index]),
+        )
+        for index in first
+    ]
     raise mostly_failed_error(
         raw.file,
         column,
         raw.headers,
         raw.parser_options(column.name),
         (failed, filled),
-        example,
+        examples,
     )
 
 

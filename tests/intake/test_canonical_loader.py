@@ -20,7 +20,7 @@ import pytest
 from acctlib import schema
 from acctlib.errors import InputError
 from acctlib.intake import Intake, load_source
-from acctlib.intake.canonical import RawTable, canonicalize
+from acctlib.intake.canonical import RawTable, canonicalize, is_mostly_failed
 from acctlib.intake.files import csv_row_numbers
 from acctlib.intake.quarantine import Quarantine
 from acctlib.params import resolve_params
@@ -1674,6 +1674,71 @@ def test_few_failed_cells_are_blanked(tmp_path):
     intake = load(tmp_path)
 
     assert intake.quarantine.count_blanked("opportunities") == 3
+
+
+def test_small_column_all_failed_stops(tmp_path):
+    """A small export whose amounts all fail stops below the 20-cell minimum."""
+    amounts = [f"{number}000,50" for number in range(1, 17)]
+    write_source(tmp_path, opportunities=opportunities_with_amounts(amounts))
+
+    with pytest.raises(InputError, match="16 of 16 values could not be read") as error:
+        load(tmp_path)
+
+    message = str(error.value)
+    assert "opportunities.csv, column amount" in message
+    assert "row 1 has '1000,50' (invalid amount" in message
+    assert "row 2 '2000,50' and row 3 '3000,50'." in message
+    assert "4000,50" not in message
+    assert "locale: de-DE" in message
+    assert (error.value.column, error.value.row) == ("amount", 1)
+
+
+def test_small_column_all_failed_ignores_blanks(tmp_path):
+    """Empty cells do not keep a column whose other cells all fail."""
+    amounts = ["", "1234,50", "", "99,00", "5,25", ""]
+    write_source(tmp_path, opportunities=opportunities_with_amounts(amounts))
+
+    with pytest.raises(InputError, match="3 of 3 values could not be read") as error:
+        load(tmp_path)
+
+    assert "row 2 has '1234,50'" in str(error.value)
+    assert "row 4 '99,00' and row 5 '5,25'." in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "amounts",
+    [
+        ["1234,50", "99,00", "", ""],
+        ["1234,50", "99,00", "5,25", "1000"],
+        ["1234,50"] * 15 + ["1000"],
+    ],
+    ids=["two-of-two", "three-of-four", "fifteen-of-sixteen"],
+)
+def test_small_column_partly_failed_blanked(tmp_path, amounts):
+    """Under 20 failed cells, a column with a parsed cell or under 3 failed is kept."""
+    write_source(tmp_path, opportunities=opportunities_with_amounts(amounts))
+
+    intake = load(tmp_path)
+
+    failed = sum(1 for amount in amounts if "," in amount)
+    assert intake.quarantine.count_blanked("opportunities") == failed
+
+
+@pytest.mark.parametrize(
+    ("failed", "filled", "stops"),
+    [
+        (2, 2, False),
+        (3, 3, True),
+        (16, 16, True),
+        (16, 17, False),
+        (19, 20, False),
+        (20, 40, True),
+        (20, 41, False),
+        (0, 0, False),
+    ],
+)
+def test_is_mostly_failed_rule(failed, filled, stops):
+    assert is_mostly_failed(failed, filled) is stops
 
 
 def test_integer_column_of_ranges_is_blanked(tmp_path):
