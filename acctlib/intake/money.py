@@ -105,6 +105,13 @@ _PLAIN = re.compile(r"^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 _US_EVIDENCE = re.compile(r"^-?\d{1,3}(?:,\d{3})+\.\d+$")
 _EU_EVIDENCE = re.compile(r"^-?(?:\d{1,3}(?:\.\d{3})+,\d+|\d+,(?:\d{1,2}|\d{4,}))$")
 _AMBIGUOUS = re.compile(r"^-?\d{1,3}(?:,\d{3})+$")
+# One to three digits, a point and exactly three digits: 12.500 is 12.5 with
+# a decimal point, but 12500 as de-DE writes thousands.
+_POINT_AS_THOUSANDS = re.compile(r"^-?\d{1,3}\.\d{3}$")
+# Cells without a separator, which read the same under either locale.
+_UNSEPARATED = re.compile(r"^-?\d+$|^-{1,2}$")
+POINT_AS_THOUSANDS_MIN_CELLS = 3
+"""Minimum number of cells such as ``12.500`` that stop a column read with a point."""
 
 
 class ColumnFormatError(InputError):
@@ -170,6 +177,61 @@ def parse_money(raw: pd.Series, locale: str | None = None) -> pd.DataFrame:
         values.append(float("nan") if value is None else value)
         errors.append(None if value is not None else _money_error(original, locale))
     return pd.DataFrame({"value": values, "error": errors}, index=raw.index)
+
+
+def check_point_as_thousands(raw: pd.Series, locale: str | None = None) -> None:
+    """Raise when a column read with a decimal point writes it as thousands.
+
+    A de-DE export writes 12,500 as ``12.500``, which a decimal point reads
+    as 12.5, a thousandth of the amount. The column stops when at least
+    :data:`POINT_AS_THOUSANDS_MIN_CELLS` cells have one to three digits, a
+    point and exactly three digits, and every other non-empty cell has no
+    separator at all (such as ``950``), so nothing shows the point to be a
+    decimal point. ``locale`` None stands for plain decimals, and a locale
+    with a decimal comma is never checked.
+
+    NOTE: amounts of a three-decimal currency such as KWD or BHD, all under
+    1,000 and all written with three decimals, stop here too. No profile
+    option turns the check off, so such a file must write them with two.
+
+    Raises
+    ------
+    ColumnFormatError
+        With the grouped cells as evidence, so the caller can name rows.
+    """
+    if locale is not None and SEPARATORS[locale][1] != ".":
+        return
+    blank = raw.isna() | (raw.astype("str").str.strip() == "")
+    text = raw[~blank].astype("str").map(_strip_decoration)
+    grouped = text.str.match(_POINT_AS_THOUSANDS)
+    if grouped.sum() < POINT_AS_THOUSANDS_MIN_CELLS:
+        return
+    if not (grouped | text.str.match(_UNSEPARATED)).all():
+        return
+    proof = list(text.index[grouped])
+    examples = ", ".join(repr(str(raw[index]).strip()) for index in proof[:3])
+    reading = "plain decimals" if locale is None else f"the declared locale {locale}"
+    if locale is None:
+        fix = (
+            "read the file through a source profile with options such as "
+            "locale: de-DE (see Source profiles in the README)"
+        )
+    else:
+        fix = (
+            "declare the locale the file writes in the source profile's "
+            "options, such as locale: de-DE"
+        )
+    first = text[proof[0]]
+    as_decimal = f"{float(first):g}"
+    as_thousands = first.replace(".", "")
+    raise ColumnFormatError(
+        f"values such as {examples} have exactly three digits after the "
+        f"point, as de-DE writes thousands, but {reading} reads the point as "
+        f"a decimal point, so {first} would be {as_decimal}, not "
+        f"{as_thousands}; {fix}. If these amounts do have three decimals, "
+        "write them with two, such as 12.50",
+        {"three digits after the point": proof},
+    )
 
 
 def currency_marks(raw: pd.Series) -> pd.Series:

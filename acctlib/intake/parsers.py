@@ -11,7 +11,8 @@ allowed is the schema's decision, not the parser's.
 
 A parser raises only :class:`~acctlib.intake.money.ColumnFormatError`
 (when a column's values are ambiguous without a declared locale or date
-format) and :class:`~acctlib.errors.ParameterError` or
+format, or are amounts such as ``12.500`` that a decimal point would read
+as a thousandth) and :class:`~acctlib.errors.ParameterError` or
 :class:`~acctlib.errors.InputError` (for an unsupported option value).
 """
 
@@ -27,7 +28,7 @@ import pandas as pd
 from acctlib import schema
 from acctlib.errors import ParameterError
 from acctlib.intake.dates import parse_datetimes
-from acctlib.intake.money import parse_money
+from acctlib.intake.money import check_point_as_thousands, parse_money
 from acctlib.intake.sfid import normalize_ids
 
 TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
@@ -181,7 +182,11 @@ def parse_amount(raw: pd.Series, **options: object) -> Parsed:
 
     See :func:`acctlib.intake.money.parse_money`: ``($1,200.00)`` is
     -1200.00, ``$-`` is 0.00 and a blank cell is missing, never zero.
+    A text column read with a decimal point whose amounts look like
+    ``12.500`` raises, see :func:`acctlib.intake.money.check_point_as_thousands`.
     """
+    if not pd.api.types.is_numeric_dtype(raw):
+        check_point_as_thousands(raw, options.get("locale"))
     parsed = parse_number(raw, **options)
     if _is_canonical(options.get("notation", CANONICAL)) and not options.get("locale"):
         # pandas also reads exponents such as 1e308, which no amount written

@@ -11,7 +11,7 @@ import yaml
 
 from acctlib import accountmap, asof, schema
 from acctlib.dataquality import has_errors
-from acctlib.errors import ParameterError
+from acctlib.errors import InputError, ParameterError
 from acctlib.intake import PROFILES_DIR
 from acctlib.intake.hubspot import compute_account_amounts, stage_labels_by_id
 from tests.intake.helpers import load, rejected_record
@@ -92,6 +92,25 @@ def test_deal_account_is_first_listed(tmp_path: Path) -> None:
     assert deals.loc["D1", "account_id"] == "9001"
     assert pd.isna(deals.loc["D3", "account_id"])
     assert deals.loc["D2", "type"] == "expansion"
+
+
+def test_point_thousands_amounts_stop(tmp_path: Path) -> None:
+    """Amounts such as 12.500 stop intake instead of reading as 12.5."""
+    files = hubspot_files()
+    deals = files["deals.csv"].replace(",50000,", ",50.000,")
+    deals = deals.replace(",20000,", ",20.000,").replace(",10000,", ",10.000,")
+    files["deals.csv"] = deals
+
+    with pytest.raises(InputError, match="exactly three digits") as error:
+        load(tmp_path, files, "hubspot")
+
+    message = str(error.value)
+    assert 'deals.csv, column "Amount"' in message
+    assert "'50.000', '20.000', '10.000'" in message
+    assert "declared locale en-US" in message
+    assert "locale: de-DE" in message
+    assert "on rows 1, 2, 3" in message
+    assert error.value.row == 1
 
 
 def test_date_entered_columns_history(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from acctlib import schema
+from acctlib.intake.money import ColumnFormatError
 from acctlib.intake.parsers import (
     PARSERS,
     parse_amount,
@@ -252,6 +253,49 @@ def test_parse_amount_rejects_exponent(cell):
 
     assert pd.isna(value)
     assert error == AMOUNT_REASON
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"notation": "export"}, {"notation": "export", "locale": "en-US"}],
+    ids=["plain", "export", "en-US"],
+)
+def test_parse_amount_point_thousands_raises(options):
+    """Amounts such as 12.500 beside plain integers stop a point reading."""
+    cells = text_column("12.500", "40.000", "", "950", "15.000", "7.250")
+
+    with pytest.raises(ColumnFormatError, match="exactly three digits") as error:
+        parse_amount(cells, **options)
+
+    message = str(error.value)
+    assert "'12.500', '40.000', '15.000'" in message
+    assert "12.500 would be 12.5, not 12500" in message
+    assert "locale: de-DE" in message
+    assert error.value.evidence == {"three digits after the point": [0, 1, 4, 5]}
+
+
+@pytest.mark.parametrize(
+    ("cells", "options"),
+    [
+        (["12.500", "40.000"], {}),
+        (["12.500", "40.000", "15.000", "8.25"], {}),
+        (["12.500", "40.000", "15.000", "1,200.00"], {"locale": "en-US"}),
+        (["1250.500", "4000.000", "1500.000"], {}),
+        (["12.500", "40.000", "15.000"], {"locale": "de-DE"}),
+    ],
+    ids=["two-cells", "two-decimals", "grouped-comma", "long-whole", "de-DE"],
+)
+def test_parse_amount_point_decimals_pass(cells, options):
+    """A point shown to be decimal, or too few cells, reads as decimals."""
+    parsed = parse_amount(text_column(*cells), **options)
+
+    assert not parsed.failed.any()
+
+
+def test_parse_amount_de_de_reads_thousands():
+    parsed = parse_amount(text_column("12.500", "40.000", "15.000"), locale="de-DE")
+
+    assert list(parsed.values) == [12500.0, 40000.0, 15000.0]
 
 
 def test_parse_number_reads_exponent():
