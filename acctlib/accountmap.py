@@ -22,6 +22,7 @@ from typing import Any
 import ibis
 import numpy as np
 import pandas as pd
+from pandas.api.typing import DataFrameGroupBy
 
 from acctlib import schema
 from acctlib.asof import as_of_cutoff, filter_revenue
@@ -338,7 +339,13 @@ def compute_account_map(
       for every account: the counts are ``Int64`` NA and
       ``marketing_sourced`` is ``boolean`` NA, because the source measured
       no touch.
-    - ``value``: ``won_acv + open_acv``.
+    - ``value``: summed ``acv`` of active won contracts and open
+      opportunities, so ``won_acv + open_acv`` where both are known.
+
+    Each money column above that sums opportunities leaves out those
+    without an ``amount``. It is 0 when the account has no opportunity of
+    its kind, and NaN when every such opportunity lacks an amount, because
+    a missing amount is not a zero.
 
     Parameters
     ----------
@@ -394,7 +401,6 @@ def compute_account_map(
     account_map = _join_figures(base, deal_figures, revenue_figures, touch_activity)
 
     account_map["status"] = _classify_status(account_map)
-    account_map["value"] = account_map["won_acv"] + account_map["open_acv"]
     logger.debug("account map on %s: %d rows", as_of, len(account_map))
     return account_map.reset_index()[list(schema.ACCOUNT_MAP_COLUMNS)]
 
@@ -733,19 +739,31 @@ def _summarize_deals(
     figures = pd.DataFrame(
         {
             "open_opportunities": grouped["is_open"].sum(),
-            "open_pipeline": grouped["open_amount"].sum(),
-            "open_acv": grouped["open_acv"].sum(),
+            "open_pipeline": _sum_known(grouped, "open_amount", "is_open"),
+            "open_acv": _sum_known(grouped, "open_acv", "is_open"),
             "won_opportunities": grouped["is_won"].sum(),
             "lost_opportunities": grouped["is_lost"].sum(),
             "has_active_contract": grouped["is_active"].any(),
-            "won_acv": grouped["active_acv"].sum(),
-            "tcv": grouped["won_amount"].sum(),
-            "bookings_12m": grouped["booked_12m"].sum(),
+            "won_acv": _sum_known(grouped, "active_acv", "is_active"),
+            "tcv": _sum_known(grouped, "won_amount", "is_won"),
+            "bookings_12m": _sum_known(grouped, "booked_12m", "is_booked_12m"),
+            "value": _sum_known(grouped, "valued_acv", "is_valued"),
             "first_opportunity_at": grouped["created_at"].min(),
         }
     )
     figures["most_advanced_stage"] = _find_most_advanced_stage(deals, stage_map)
     return figures
+
+
+def _sum_known(grouped: DataFrameGroupBy, column: str, flag: str) -> pd.Series:
+    """Sum ``column`` over each account's deals where ``flag`` is set.
+
+    Deals without an amount are left out of the sum, so an account whose
+    flagged deals all lack one gets NaN rather than 0. An account without
+    a flagged deal gets 0. ``column`` is NaN outside the flagged deals.
+    """
+    sums = grouped[column].sum(min_count=1)
+    return sums.where(grouped[flag].any(), 0.0)
 
 
 def _flag_deals(deals: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
@@ -762,20 +780,30 @@ def _flag_deals(deals: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     )
     amount = deals["amount"].astype(float)
     acv = deals["acv"].astype(float)
+    is_open = deals["is_open"].astype(bool)
+    is_won = deals["is_won"].astype(bool)
+    is_active = is_active.astype(bool)
+    # A deal counts in the ranking value while it is open or an active contract.
+    is_valued = is_open | is_active
 
+    # Amounts are NaN outside their deals, so that _sum_known can tell an
+    # account without such deals (0) from one whose deals lack amounts (NaN).
     return pd.DataFrame(
         {
             "account_id": deals["account_id"],
             "created_at": pd.to_datetime(deals["created_at"], utc=True),
-            "is_open": deals["is_open"].astype(bool),
-            "is_won": deals["is_won"].astype(bool),
+            "is_open": is_open,
+            "is_won": is_won,
             "is_lost": deals["is_lost"].astype(bool),
-            "is_active": is_active.astype(bool),
-            "open_amount": amount.where(deals["is_open"], 0.0),
-            "open_acv": acv.where(deals["is_open"], 0.0),
-            "active_acv": acv.where(is_active, 0.0),
-            "won_amount": amount.where(deals["is_won"], 0.0),
-            "booked_12m": amount.where(booked, 0.0),
+            "is_active": is_active,
+            "is_booked_12m": booked.astype(bool),
+            "is_valued": is_valued,
+            "open_amount": amount.where(is_open),
+            "open_acv": acv.where(is_open),
+            "active_acv": acv.where(is_active),
+            "won_amount": amount.where(is_won),
+            "booked_12m": amount.where(booked),
+            "valued_acv": acv.where(is_valued),
         }
     )
 
@@ -876,12 +904,15 @@ def _join_figures(
 ) -> pd.DataFrame:
     """Join every figure onto ``base`` and fill accounts that have none."""
     deals = deal_figures.reindex(base.index)
+    has_deals = base.index.isin(deal_figures.index)
     account_map = base.copy()
 
     for column in ("open_opportunities", "won_opportunities", "lost_opportunities"):
         account_map[column] = deals[column].fillna(0).astype("int64")
-    for column in ("open_pipeline", "open_acv", "won_acv", "tcv", "bookings_12m"):
-        account_map[column] = deals[column].fillna(0.0).astype(float)
+    # An account without deals has amounts of 0. NaN of an account with
+    # deals means that none of the deals summed has an amount.
+    for column in _DEAL_MONEY:
+        account_map[column] = deals[column].where(has_deals, 0.0).astype(float)
     account_map["has_active_contract"] = _fill_flag(deals["has_active_contract"])
     account_map["most_advanced_stage"] = deals["most_advanced_stage"].astype("str")
     account_map["first_opportunity_at"] = pd.to_datetime(
@@ -890,6 +921,9 @@ def _join_figures(
 
     account_map = _join_revenue(account_map, revenue_figures)
     return _join_touch_activity(account_map, touch_activity)
+
+
+_DEAL_MONEY = ("open_pipeline", "open_acv", "won_acv", "tcv", "bookings_12m", "value")
 
 
 def _fill_flag(values: pd.Series) -> pd.Series:

@@ -369,7 +369,10 @@ def empty_frame(table: str) -> pd.DataFrame:
 # Columns added by the as-of snapshot and the account map, documented here so
 # every module and notebook reads one contract. For a source without a
 # touchpoints table, every touch column is missing (NA, an empty CSV cell),
-# not 0 or False, because no touch was measured.
+# not 0 or False, because no touch was measured. The money columns that sum
+# opportunities (open_pipeline, open_acv, won_acv, tcv, bookings_12m and
+# value) leave out deals without an amount. Each is 0 for an account without
+# such deals, and missing when every such deal of the account lacks an amount.
 ACCOUNT_MAP_COLUMNS: dict[str, str] = {
     "account_id": "Account identifier; 'No account' collects deals without one.",
     "name": "Account name.",
@@ -398,7 +401,7 @@ ACCOUNT_MAP_COLUMNS: dict[str, str] = {
     "marketing_touches_90d": "Marketing touches in the 90 days to the as-of date.",
     "marketing_channels_90d": "Distinct marketing channels in those 90 days.",
     "marketing_sourced": "First opportunity preceded by a marketing first touch.",
-    "value": "Ranking value: won ACV plus open ACV.",
+    "value": "Ranking value: ACV of active won contracts and open opportunities.",
 }
 ACCOUNT_MAP_MONEY = (
     "annual_revenue",

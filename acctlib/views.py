@@ -87,8 +87,12 @@ def status_table(ws: Workspace) -> object:
     account_map = ws.table("account_map")
     counts = summary.summarize_status_counts(account_map)
     accounts = account_map[account_map["account_id"] != schema.NO_ACCOUNT]
-    value = accounts.groupby("status")[["open_pipeline", "won_acv"]].sum()
-    frame = counts.join(value, on="status").fillna(0.0)
+    money = ["open_pipeline", "won_acv"]
+    # A status's sum is missing when every account's amount is missing, and
+    # 0 for a status without accounts.
+    value = accounts.groupby("status")[money].sum(min_count=1)
+    frame = counts.join(value, on="status")
+    frame[money] = frame[money].where(frame["accounts"] > 0, 0.0)
     frame["status"] = frame["status"].str.replace("_", " ").str.capitalize()
     orphan = _no_account_row(account_map, "status")
     if not orphan.empty:
@@ -98,10 +102,15 @@ def status_table(ws: Workspace) -> object:
         frame,
         currency=ws.currency,
         counts=["accounts"],
-        money=["open_pipeline", "won_acv"],
+        money=money,
         labels={"status": "Status", "accounts": "Accounts", **MAP_LABELS},
         caption=tables.ROUNDED_PARTS,
     )
+
+
+def _sum_known(amounts: pd.Series) -> float:
+    """Sum the known amounts, NaN when every one is missing."""
+    return amounts.sum(min_count=1)
 
 
 def _no_account_row(account_map: pd.DataFrame, label_column: str) -> pd.DataFrame:
@@ -118,8 +127,8 @@ def _no_account_row(account_map: pd.DataFrame, label_column: str) -> pd.DataFram
             label_column: [schema.NO_ACCOUNT],
             "accounts": [0],
             "customers": [0],
-            "open_pipeline": [float(orphan["open_pipeline"].sum())],
-            "won_acv": [float(orphan["won_acv"].sum())],
+            "open_pipeline": [float(orphan["open_pipeline"].sum(min_count=1))],
+            "won_acv": [float(orphan["won_acv"].sum(min_count=1))],
             "revenue_12m": [float(orphan["revenue_12m"].sum())],
         }
     )
@@ -198,8 +207,8 @@ def segment_table(ws: Workspace, segment: str) -> object:
     grouped = frame.groupby("segment", as_index=False).agg(
         accounts=("account_id", "size"),
         customers=("status", lambda s: int((s == "customer").sum())),
-        open_pipeline=("open_pipeline", "sum"),
-        won_acv=("won_acv", "sum"),
+        open_pipeline=("open_pipeline", _sum_known),
+        won_acv=("won_acv", _sum_known),
         revenue_12m=("revenue_12m", "sum"),
     )
     grouped = grouped.sort_values("won_acv", ascending=False)

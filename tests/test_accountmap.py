@@ -300,6 +300,66 @@ def test_account_map_figures_by_hand():
     assert row["value"] == 4700.0  # 1,200 + 3,500
 
 
+def test_missing_amounts_stay_missing():
+    """An account whose deals all lack an amount has missing sums, not 0."""
+    nan = float("nan")
+    accounts = make_accounts(["a1", "a2", "a3", "a4"])
+    opportunities = make_opportunities(
+        [
+            # a1: its only open deal has no amount.
+            ("o1", "a1", "Proposal", nan, "2026-04-01", "2026-09-01"),
+            # a2: one open amount known, one missing; an active won deal
+            # without an amount.
+            ("o2", "a2", "Proposal", 3000, "2026-04-01", "2026-09-01"),
+            ("o3", "a2", "Discovery", nan, "2026-05-01", "2026-09-01"),
+            ("o4", "a2", "Closed Won", nan, "2025-11-01", "2026-01-15"),
+            # a3: a won deal without an amount, nothing open.
+            ("o5", "a3", "Closed Won", nan, "2025-11-01", "2026-01-15"),
+            # a4: a lost deal only, so every sum is a true 0.
+            ("o6", "a4", "Closed Lost", nan, "2025-01-01", "2025-02-01"),
+        ]
+    )
+
+    account_map, _ = build_map(accounts, opportunities)
+    a1 = map_row(account_map, "a1")
+    a2 = map_row(account_map, "a2")
+    a3 = map_row(account_map, "a3")
+    a4 = map_row(account_map, "a4")
+
+    assert a1["open_opportunities"] == 1
+    assert math.isnan(a1["open_pipeline"])
+    assert math.isnan(a1["open_acv"])
+    assert math.isnan(a1["value"])
+    assert a1["won_acv"] == 0.0
+    assert a1["tcv"] == 0.0
+    assert a2["open_pipeline"] == 3000.0
+    assert a2["open_acv"] == 3000.0
+    assert math.isnan(a2["won_acv"])
+    assert math.isnan(a2["tcv"])
+    assert math.isnan(a2["bookings_12m"])
+    assert a2["value"] == 3000.0
+    assert a3["open_pipeline"] == 0.0
+    assert math.isnan(a3["won_acv"])
+    assert math.isnan(a3["value"])
+    assert a4["open_pipeline"] == 0.0
+    assert a4["won_acv"] == 0.0
+    assert a4["value"] == 0.0
+
+
+def test_top_accounts_rank_missing_value_last():
+    nan = float("nan")
+    accounts = make_accounts(["a1", "a2"])
+    opportunities = make_opportunities(
+        [
+            ("o1", "a1", "Proposal", nan, "2026-04-01", "2026-09-01"),
+            ("o2", "a2", "Proposal", 10, "2026-04-01", "2026-09-01"),
+        ]
+    )
+    account_map, _ = build_map(accounts, opportunities)
+
+    assert list(top_accounts(account_map, 2)["account_id"]) == ["a2", "a1"]
+
+
 def test_account_map_without_revenue_uses_tcv():
     accounts = make_accounts(["a1"])
     opportunities = make_opportunities(

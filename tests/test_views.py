@@ -21,8 +21,9 @@ def _workspace(
     )
 
 
-def test_top_accounts_header_names_open_acv():
-    account_map = pd.DataFrame(
+def top_accounts_map(open_acv: list[float], value: list[float]) -> pd.DataFrame:
+    """Return an account map of customer A1 and open-opportunity account A2."""
+    return pd.DataFrame(
         {
             "account_id": ["A1", "A2"],
             "name": ["Acme", "Beta"],
@@ -31,15 +32,69 @@ def test_top_accounts_header_names_open_acv():
             "owner": ["Ana", "Luis"],
             "status": ["customer", "open_opportunity"],
             "won_acv": [1000.0, 0.0],
-            "open_acv": [500.0, 2000.0],
+            "open_acv": open_acv,
             "most_advanced_stage": ["Proposal", "Discovery"],
-            "value": [1500.0, 2000.0],
+            "value": value,
         }
     )
+
+
+def test_top_accounts_header_names_open_acv():
+    account_map = top_accounts_map([500.0, 2000.0], [1500.0, 2000.0])
     html = views.top_accounts_table(_workspace(account_map)).to_html()
 
     assert ">Won + open ACV</th>" in html
     assert ">Value</th>" not in html
+
+
+def test_top_accounts_show_missing_acv():
+    """An account whose open deals lack amounts shows the missing marker."""
+    nan = float("nan")
+    account_map = top_accounts_map([500.0, nan], [1500.0, nan])
+    html = views.top_accounts_table(_workspace(account_map)).to_html()
+
+    assert "USD 0<" in html
+    assert html.count(">–<") == 2
+    assert "USD 1,500<" in html
+
+
+def test_status_table_sums_known_amounts():
+    """Status sums count known amounts and stay missing when none is known."""
+    nan = float("nan")
+    account_map = pd.DataFrame(
+        {
+            "account_id": ["A1", "A2", "A3"],
+            "status": ["open_opportunity", "open_opportunity", "lost"],
+            "open_pipeline": [nan, 200.0, nan],
+            "won_acv": [0.0, 0.0, nan],
+        }
+    )
+    frame = views.status_table(_workspace(account_map)).data.set_index("status")
+
+    assert frame.loc["Open opportunity", "open_pipeline"] == 200.0
+    assert pd.isna(frame.loc["Lost", "open_pipeline"])
+    assert pd.isna(frame.loc["Lost", "won_acv"])
+    assert frame.loc["Prospect", "open_pipeline"] == 0.0
+    assert frame.loc["Customer", "won_acv"] == 0.0
+
+
+def test_segment_table_sums_known_amounts():
+    nan = float("nan")
+    account_map = pd.DataFrame(
+        {
+            "account_id": ["A1", "A2", "A3"],
+            "status": ["open_opportunity", "open_opportunity", "lost"],
+            "region": ["EMEA", "EMEA", "AMER"],
+            "open_pipeline": [nan, 200.0, nan],
+            "won_acv": [0.0, 0.0, 0.0],
+            "revenue_12m": [0.0, 0.0, 0.0],
+        }
+    )
+    frame = views.segment_table(_workspace(account_map), "region").data
+    frame = frame.set_index("segment")
+
+    assert frame.loc["EMEA", "open_pipeline"] == 200.0
+    assert pd.isna(frame.loc["AMER", "open_pipeline"])
 
 
 def test_acv_note_says_short_contracts_annualised():
