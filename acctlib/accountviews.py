@@ -311,12 +311,19 @@ def value_health_note(ws: Workspace) -> Any:
     is counted once, even when it has no health score either.
     """
     frame = _value_health_accounts(ws)
-    no_value = ~(frame["value_amount"] > 0)
-    no_health = ~no_value & frame["health_score"].isna()
-    plottable = int((~no_value & ~no_health).sum())
+    unknown_value = frame["value_amount"].isna()
+    no_value = ~(frame["value_amount"] > 0) & ~unknown_value
+    no_health = ~no_value & ~unknown_value & frame["health_score"].isna()
+    plottable = int((~no_value & ~unknown_value & ~no_health).sum())
     over_limit = max(plottable - MAX_SCATTER_POINTS, 0)
 
     sentences = []
+    if unknown_value.any():
+        sentences.append(
+            f"The chart leaves out {_count_accounts(int(unknown_value.sum()))} "
+            "whose won + weighted open ACV is unknown, because none of their "
+            "won contracts or open deals has an amount."
+        )
     if no_value.any():
         sentences.append(
             f"The chart leaves out {_count_accounts(int(no_value.sum()))} whose "

@@ -60,8 +60,14 @@ ACCOUNT_TIERS_COLUMNS: dict[str, str] = {
     "fit_score": "Fit to the ideal customer profile, 0 to 100.",
     "value_score": "Percentile rank of value_amount among valued accounts, 0 to 100.",
     "engagement_score": "Touch level, breadth and trend, 0 to 100.",
-    "value_amount": "Won ACV plus expected open ACV, report currency per year.",
-    "expected_open_acv": "Open ACV times win probability, report currency per year.",
+    "value_amount": (
+        "Won ACV plus expected open ACV, report currency per year; missing when "
+        "no active won contract or open deal has an amount."
+    ),
+    "expected_open_acv": (
+        "Open ACV times win probability, report currency per year; missing when "
+        "no open deal has an amount."
+    ),
     "reason": "One line naming the scores and the thresholds that set the tier.",
 }
 """Columns of the ``account_tiers`` table; names are stable for other modules."""
@@ -147,8 +153,8 @@ def compute_account_tiers(
     ----------
     account_map
         Output of :func:`acctlib.accountmap.compute_account_map`; uses
-        ``industry``, ``region``, ``employees``, ``won_acv``, ``owner``,
-        ``name`` and ``status``. The no-account row is left out.
+        ``industry``, ``region``, ``employees``, ``won_acv``, ``value``,
+        ``owner``, ``name`` and ``status``. The no-account row is left out.
     progression
         ``account_progression`` rows (see
         :data:`acctlib.progression.ACCOUNT_PROGRESSION_COLUMNS`); uses
@@ -179,13 +185,13 @@ def compute_account_tiers(
     ].copy()
 
     tiers["fit_score"] = compute_fit_score(accounts, opportunities, config).round(1)
-    expected = (
-        _expected_open_acv(opportunities).reindex(accounts["account_id"]).fillna(0.0)
-    )
+    expected = _expected_open_acv(opportunities, accounts["account_id"])
     tiers["expected_open_acv"] = expected.to_numpy()
-    tiers["value_amount"] = (
-        accounts["won_acv"].fillna(0.0).to_numpy() + expected.to_numpy()
-    )
+    value_amount = accounts["won_acv"].fillna(0.0).to_numpy() + expected.fillna(0.0)
+    # The account map's value is missing when every active won contract and
+    # open deal of the account lacks an amount, so its value amount is unknown
+    # rather than 0. The score still ranks it as an account without value.
+    tiers["value_amount"] = value_amount.where(accounts["value"].notna().to_numpy())
     tiers["value_score"] = percentile_score(tiers["value_amount"]).round(1)
     activity = progression.set_index("account_id").reindex(accounts["account_id"])
     tiers["engagement_score"] = compute_engagement_score(
@@ -416,10 +422,21 @@ def _score_by_win_rate(
     return pd.DataFrame(parts, index=segments.index)
 
 
-def _expected_open_acv(opportunities: pd.DataFrame) -> pd.Series:
+def _expected_open_acv(
+    opportunities: pd.DataFrame, account_ids: pd.Series
+) -> pd.Series:
+    """Return the summed ACV times win probability of each account's open deals.
+
+    The result is on a plain index aligned with ``account_ids``. Deals
+    without an ACV are left out, so the sum is NaN for an account whose
+    open deals all lack one, and 0 for an account without open deals.
+    """
     open_deals = opportunities[opportunities["is_open"].astype(bool)]
-    expected = open_deals["acv"].fillna(0.0) * open_deals["win_probability"].fillna(0.0)
-    return expected.groupby(open_deals["account_id"]).sum()
+    expected = open_deals["acv"] * open_deals["win_probability"].fillna(0.0)
+    sums = expected.groupby(open_deals["account_id"]).sum(min_count=1)
+    has_open = account_ids.isin(open_deals["account_id"]).to_numpy()
+    aligned = sums.reindex(account_ids).reset_index(drop=True)
+    return aligned.where(has_open, 0.0)
 
 
 def _meets_rule(scores: pd.DataFrame, rule: Mapping[str, Any]) -> pd.Series:

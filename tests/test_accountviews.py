@@ -303,6 +303,17 @@ def _value_health_workspace(values, scores) -> _Tables:
     return _Tables(account_health=health, account_tiers=tiers)
 
 
+def test_value_health_note_counts_unknown_value():
+    ws = _value_health_workspace([100.0, float("nan"), 0.0], [50.0, 40.0, 10.0])
+
+    frame = accountviews.value_health_frame(ws)
+    text = accountviews.value_health_note(ws).data
+
+    assert frame["name"].tolist() == ["Account 0"]
+    assert "leaves out 1 account whose won + weighted open ACV is unknown" in text
+    assert "leaves out 1 account whose won + weighted open ACV is zero" in text
+
+
 def test_value_health_note_counts_unplotted():
     ws = _value_health_workspace(
         [100.0, 0.0, -5.0, 200.0], [50.0, 40.0, 10.0, float("nan")]

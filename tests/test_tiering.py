@@ -44,6 +44,8 @@ def make_accounts(rows: list[tuple]) -> pd.DataFrame:
     frame["name"] = "Name " + frame["account_id"]
     frame["owner"] = "Owner"
     frame["employees"] = frame["employees"].astype("Int64")
+    # Tiers read only whether the account map's value is missing.
+    frame["value"] = frame["won_acv"]
     return frame
 
 
@@ -118,6 +120,40 @@ def test_account_tiers_hand_computed():
     assert tiers.loc["C", "reason"] == (
         "fit 40, engagement 0: below all the Tier 3 thresholds (fit 60, engagement 50)"
     )
+
+
+def test_account_tiers_missing_open_amount():
+    """An account whose only open deal lacks an ACV has an unknown value."""
+    accounts = make_accounts(
+        [
+            ("A", "Software", "EMEA", 500, 100_000.0, "customer"),
+            ("B", "Retail", "APAC", 50, 0.0, "open_opportunity"),
+            ("D", "Retail", "APAC", 50, 0.0, "open_opportunity"),
+        ]
+    )
+    accounts.loc[accounts["account_id"] == "D", "value"] = float("nan")
+    progression = make_progression(
+        [("A", 10, 2, 0.0, 1.0), ("B", 30, 1, 2.0, 2.5), ("D", 0, 0, 0.0, 0.0)]
+    )
+    opportunities = make_opportunities(
+        [
+            ("A", False, True, 100_000.0, 1.0),
+            ("B", True, False, 50_000.0, 0.5),
+            ("B", True, False, float("nan"), 0.5),
+            ("D", True, False, float("nan"), 0.5),
+        ]
+    )
+
+    tiers = tiering.compute_account_tiers(
+        accounts, progression, opportunities, CONFIG
+    ).set_index("account_id")
+
+    assert tiers.loc["B", "expected_open_acv"] == 25_000.0
+    assert tiers.loc["B", "value_amount"] == 25_000.0
+    assert pd.isna(tiers.loc["D", "expected_open_acv"])
+    assert pd.isna(tiers.loc["D", "value_amount"])
+    assert tiers.loc["D", "value_score"] == 0.0
+    assert tiers.loc["A", "expected_open_acv"] == 0.0
 
 
 def test_account_tiers_without_touchpoints():
