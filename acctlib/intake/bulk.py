@@ -12,8 +12,9 @@ it to this module as a :class:`BulkRawTable` instead of reading it, and
    naive values are taken as UTC;
 3. stops, as the pandas path does, when most non-empty cells of a
    timestamp column fail to parse;
-4. rejects, per row and in column order, the first cell that does not
-   parse, then duplicate primary keys (the first row is kept), then empty
+4. rejects rows without text in any cell as "empty row", then, per row
+   and in column order, the first cell that does not parse, then
+   duplicate primary keys (the first row is kept), then empty
    required cells and values outside the allowed list, then references to
    accounts that intake did not accept;
 5. records every rejected row in the quarantine with its file, 1-based data
@@ -45,6 +46,8 @@ from acctlib import schema
 from acctlib.errors import InputError
 from acctlib.intake.bulktable import BulkTable
 from acctlib.intake.canonical import (
+    EMPTY,
+    EMPTY_ROW_REASON,
     FAILED_EXAMPLES,
     RawTable,
     column_label,
@@ -217,6 +220,7 @@ def _load_raw(
         else f'NULL::VARCHAR AS "{c.name}"'
         for c in spec.columns
     ]
+    selects.append(f"{_empty_expression(found)} AS {EMPTY}")
     if path.suffix.lower() == ".parquet":
         selects.append("file_row_number + 1 AS _row")
         kind = "VIEW"
@@ -228,6 +232,20 @@ def _load_raw(
     if kind == "TABLE":
         query = _count_blank_lines(con, path, query)
     return query
+
+
+def _empty_expression(found: list[str]) -> str:
+    """Return SQL that is true where every cell of the file's row is blank.
+
+    Every column of the file counts, not only the canonical ones, as in the
+    pandas path.
+    """
+    cells = [name for name in found if name != "file_row_number"]
+    blank = [
+        f"NULLIF(trim(CAST({_sql_name(name)} AS VARCHAR), '{_WHITESPACE}'), '') IS NULL"
+        for name in cells
+    ]
+    return " AND ".join(blank) if blank else "false"
 
 
 def _count_blank_lines(con, path: Path, query: str) -> str:
@@ -277,7 +295,7 @@ def _parse(con, spec: schema.TableSpec) -> list[schema.ColumnSpec]:
     types = dict(
         con.execute("SELECT column_name, column_type FROM (DESCRIBE raw)").fetchall()
     )
-    selects = ["_row"]
+    selects = ["_row", EMPTY]
     failable = []
     for column in spec.columns:
         value, failed = _parse_expression(column, types[column.name])
@@ -453,7 +471,8 @@ def _flag_rejections(
     labels = {
         column.name: column_label(column.name, headers) for column in spec.columns
     }
-    cases = []
+    # A row without text gets one reason rather than one per empty column.
+    cases = [(EMPTY, "", _sql_text(EMPTY_ROW_REASON))]
     for column in spec.columns:
         prefix = reason_prefix(column.name, headers)
         reason = _sql_text(prefix + _parse_reason(column))
@@ -580,8 +599,10 @@ def _record_rejections(con, spec, file: str, quarantine: Quarantine) -> None:
     for row in rejected.itertuples(index=False, name=None):
         data_row, column, reason, *values = row
         record = dict(zip(names, values, strict=True))
+        # An empty row is rejected on no column, so it has no value.
+        value = record.get(column)
         quarantine.reject(
-            spec.name, file, [data_row], column, [record[column]], reason, [record]
+            spec.name, file, [data_row], column, [value], reason, [record]
         )
 
 

@@ -49,8 +49,14 @@ RAW_PREFIX = "_raw_"
 # Optional raw column: when a record was last modified, so that a repeated
 # primary key keeps the latest version.
 MODIFIED = "_modified"
+# Optional raw column: True where the file's row has no text in any cell.
+# A frame mapped through a column map sets it, because a profile's
+# constants fill cells that the file's row leaves empty.
+EMPTY = "_empty"
 # Columns that locate a row rather than contain one of its cells.
-PROVENANCE = (ROW, FILE, SOURCE, MODIFIED)
+PROVENANCE = (ROW, FILE, SOURCE, MODIFIED, EMPTY)
+# Reason of a rejected row whose cells are all blank, such as ",,,,".
+EMPTY_ROW_REASON = "empty row"
 
 # ID columns that contain record IDs of the source CRM. An id_format such
 # as salesforce applies to them only, because adapters build other IDs
@@ -114,7 +120,7 @@ def canonicalize(
     """
     spec = schema.TABLES[raw.table]
     _check_required_columns(raw, spec)
-    source = raw.frame.reset_index(drop=True)
+    source = _reject_empty_rows(raw, raw.frame.reset_index(drop=True), quarantine)
     frame = _parse_columns(raw, source, spec, quarantine)
     if raw.table == "opportunities":
         frame = _apply_stage_map(frame, stage_map, quarantine, source, raw.headers)
@@ -132,6 +138,36 @@ def canonicalize(
     frame = _reject_duplicate_keys(frame, spec, quarantine, source, raw.headers)
     _store_rejected_ids(raw, source, frame, quarantine)
     return _keep_raw_cells(frame, source)
+
+
+def _reject_empty_rows(
+    raw: RawTable, source: pd.DataFrame, quarantine: Quarantine
+) -> pd.DataFrame:
+    """Reject the rows of ``source`` without text in any cell and return the rest.
+
+    Such a row gets one reason, "empty row", instead of one for each
+    required cell it leaves empty.
+    """
+    empty = blank_rows(source)
+    if empty.any():
+        _reject(quarantine, raw.table, source[empty], "", EMPTY_ROW_REASON)
+    return source[~empty].reset_index(drop=True)
+
+
+def blank_rows(frame: pd.DataFrame) -> pd.Series:
+    """Flag the rows of ``frame`` whose cells are all missing or whitespace.
+
+    Provenance columns such as ``_row`` do not count. A frame with an
+    ``_empty`` column (see :data:`EMPTY`) is flagged by that column.
+    """
+    if EMPTY in frame.columns:
+        return frame[EMPTY].astype(bool)
+    cells = frame.drop(columns=list(PROVENANCE), errors="ignore")
+    blank = pd.Series(len(cells.columns) > 0, index=frame.index)
+    for column in cells.columns:
+        values = cells[column]
+        blank &= values.isna() | values.astype(str).str.strip().eq("")
+    return blank
 
 
 def _store_rejected_ids(

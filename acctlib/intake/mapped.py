@@ -28,7 +28,7 @@ import pandas as pd
 
 from acctlib import schema
 from acctlib.errors import InputError, ParameterError
-from acctlib.intake.canonical import FILE, MODIFIED, ROW, RawTable
+from acctlib.intake.canonical import EMPTY, FILE, MODIFIED, ROW, RawTable, blank_rows
 from acctlib.intake.files import (
     FALLBACK_ENCODING,
     InputFile,
@@ -167,7 +167,8 @@ def map_columns(
     prepares, named with a leading underscore, are not in the file and have
     no header there. The headers that ``modified_column`` names must be
     found in the same way, unless ``optional_columns`` lists
-    ``modified_column``.
+    ``modified_column``. The ``_empty`` column of the result flags the rows
+    without text in any of the file's cells.
 
     Raises
     ------
@@ -210,6 +211,10 @@ def map_columns(
         _add_modified(result, frame, modified, path, profile, optional)
     result[ROW] = frame[ROW]
     result[FILE] = str(path)
+    # Constants fill cells the file leaves empty, so whether a row is empty
+    # is decided on the file's own columns.
+    file_columns = [column for column in frame.columns if not column.startswith("_")]
+    result[EMPTY] = blank_rows(frame[file_columns])
     return result, headers
 
 

@@ -6,7 +6,9 @@ lines counted), column, raw cell text, reason and the whole row as the
 file had it (``record``), then written to ``rejected_rows.csv`` in the run
 folder and counted in the report. A cell of an optional column that
 cannot be used is blanked instead: the row is kept and the cell is
-recorded the same way, with the action ``cell blanked``.
+recorded the same way, with the action ``cell blanked``. A row with no
+text in any cell is rejected once, with the reason "empty row" and no
+column.
 """
 
 from __future__ import annotations

@@ -548,3 +548,20 @@ def test_bulk_counts_rows_after_time(source):
 
     assert 0 < expected < len(frame)
     assert bulk.count_at_or_after("occurred_at", start) == expected
+
+
+def test_bulk_empty_rows_match_pandas(source):
+    """Rows of separators alone are rejected once, as "empty row", on both paths."""
+    path = source / "touchpoints.csv"
+    header, *rows = path.read_text(encoding="utf-8").splitlines()
+    lines = [header, rows[0], ",,,,,,,", " , ,,,,,,", *rows[1:]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    bulk = load(source, 0)
+    pandas_path = load(source, -1)
+
+    empty = rejected_touches(bulk).query("reason == 'empty row'")
+    assert empty["row"].tolist() == [2, 3]
+    assert empty["column"].tolist() == ["", ""]
+    pd.testing.assert_frame_equal(rejected_touches(bulk), rejected_touches(pandas_path))
+    assert bulk.counts().equals(pandas_path.counts())

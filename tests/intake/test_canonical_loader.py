@@ -1796,3 +1796,25 @@ def test_declared_date_format_named_in_hint(date_format, named):
     assert "Correct the date_format" in message
     assert "read it through a profile" not in message
     assert error.value.column == "close_date"
+
+
+@pytest.mark.parametrize("line", [",,,,,,,,", " , ,\t,,,,,,"])
+def test_empty_row_is_rejected_once(tmp_path, line):
+    """A row of separators alone gets one "empty row" reason and counts."""
+    write_source(tmp_path)
+    path = tmp_path / "accounts.csv"
+    path.write_text(
+        path.read_text(encoding="utf-8") + f"{line}\r\n{line}\r\n", encoding="utf-8"
+    )
+
+    intake = load(tmp_path)
+
+    rows = rejected(intake, "accounts")
+    assert rows["row"].tolist() == [2, 3]
+    assert rows["reason"].tolist() == ["empty row", "empty row"]
+    assert rows["column"].tolist() == ["", ""]
+    assert rows["action"].tolist() == ["row rejected", "row rejected"]
+    counts = intake.counts().set_index("table").loc["accounts"]
+    assert counts["read"] == 3
+    assert counts["accepted"] == 1
+    assert counts["rejected"] == 2

@@ -145,6 +145,30 @@ def test_unknown_company_rejection_keeps_export_text(tmp_path: Path) -> None:
     }
 
 
+def test_empty_rows_are_rejected_once(tmp_path: Path) -> None:
+    """Rows of separators alone get one "empty row" reason each."""
+    files = hubspot_files()
+    files["companies.csv"] += ",,,,\n"
+    files["deals.csv"] += ",,,,,,,,,\n"
+    files["engagements.csv"] += ",,,,\n"
+
+    intake = load(tmp_path, files, "hubspot")
+
+    frame = intake.quarantine.to_frame()
+    reasons = frame.set_index("table")["reason"].to_dict()
+    assert reasons == {
+        "accounts": "empty row",
+        "opportunities": "empty row",
+        "touchpoints": "empty row",
+    }
+    assert frame["row"].tolist() == [4, 4, 3]
+    assert frame["column"].tolist() == ["", "", ""]
+    counts = intake.counts().set_index("table")["rejected"]
+    assert counts["accounts"] == 1
+    assert counts["opportunities"] == 1
+    assert counts["touchpoints"] == 1
+
+
 def test_engagements_become_touches(tmp_path: Path) -> None:
     """An activity's account is its company, else its contact's company."""
     intake = load(tmp_path, hubspot_files(), "hubspot")
