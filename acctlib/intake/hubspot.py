@@ -58,6 +58,9 @@ UNMAPPED_ID_COLUMNS = ["stage_id", "column", "rows"]
 PIPELINE_SUFFIX = re.compile(r"\s*\([^()]*\)$")
 SPLIT_RULES = ("first", "equal")
 DEAL_COMPANY_COLUMNS = ["opportunity_id", "account_id", "position", "share"]
+# Deal columns that read_source derives from one column of the export, by
+# the column-map key of that column, so that reasons name its header.
+DERIVED_DEAL_COLUMNS = {"account_id": "company_ids", "type": "source_type"}
 
 
 def read_source(
@@ -88,7 +91,14 @@ def read_source(
             profile,
             notes,
         ),
-        build_raw_table("opportunities", deals, deals_path, tables["deals"], profile),
+        build_raw_table(
+            "opportunities",
+            deals,
+            deals_path,
+            tables["deals"],
+            profile,
+            derived=DERIVED_DEAL_COLUMNS,
+        ),
     ]
     history, unmapped_ids = stage_history_from_columns(deals, deal_ids, stage_ids)
     if not history.empty:

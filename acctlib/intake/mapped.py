@@ -20,6 +20,7 @@ import csv
 import difflib
 import io
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,7 @@ def map_columns(
     spec: Mapping[str, Any],
     path: Path,
     profile: Mapping[str, Any] | None = None,
+    derived: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str | None]]:
     """Return a frame of canonical columns taken from ``frame`` per ``spec``.
 
@@ -164,11 +166,13 @@ def map_columns(
     An optional column without a source column is left empty. Also returns
     the header each canonical column was read from, or None for a constant
     of the profile (see :attr:`RawTable.headers`). Columns that an adapter
-    prepares, named with a leading underscore, are not in the file and have
-    no header there. The headers that ``modified_column`` names must be
-    found in the same way, unless ``optional_columns`` lists
-    ``modified_column``. The ``_empty`` column of the result flags the rows
-    without text in any of the file's cells.
+    prepares, named with a leading underscore, are not in the file. Such a
+    column has no header unless ``derived`` maps its canonical column onto
+    the column-map key it is derived from, such as ``account_id`` onto
+    HubSpot's ``company_ids``, and then has that key's header. The headers
+    that ``modified_column`` names must be found in the same way, unless
+    ``optional_columns`` lists ``modified_column``. The ``_empty`` column
+    of the result flags the rows without text in any of the file's cells.
 
     Raises
     ------
@@ -188,7 +192,9 @@ def map_columns(
             source = pick_column(frame, columns[column.name])
             if source is not None:
                 result[column.name] = frame[source]
-                if not source.startswith("_"):
+                if source.startswith("_"):
+                    source = _derived_header(frame, columns, derived, column.name)
+                if source is not None:
                     headers[column.name] = source
                 continue
             if _converted_later(column.name, columns, frame):
@@ -200,15 +206,23 @@ def map_columns(
                 result[column.name] = ""
                 continue
             if column.name not in constants:
-                _raise_missing(frame, path, columns[column.name], column.name, profile)
+                # A column that every row must fill cannot be left empty.
+                may_be_empty = column.nullable or not column.required
+                _raise_missing(
+                    frame,
+                    path,
+                    spec,
+                    column.name,
+                    profile,
+                    if_optional="to leave it empty" if may_be_empty else None,
+                )
         if column.name in constants:
             result[column.name] = str(constants[column.name])
             headers[column.name] = None
         elif column.required and column.nullable:
             result[column.name] = ""
-    modified = spec.get("modified_column")
-    if modified:
-        _add_modified(result, frame, modified, path, profile, optional)
+    if spec.get("modified_column"):
+        _add_modified(result, frame, spec, path, profile, optional)
     result[ROW] = frame[ROW]
     result[FILE] = str(path)
     # Constants fill cells the file leaves empty, so whether a row is empty
@@ -216,6 +230,19 @@ def map_columns(
     file_columns = [column for column in frame.columns if not column.startswith("_")]
     result[EMPTY] = blank_rows(frame[file_columns])
     return result, headers
+
+
+def _derived_header(
+    frame: pd.DataFrame,
+    columns: Mapping[str, Any],
+    derived: Mapping[str, str] | None,
+    name: str,
+) -> str | None:
+    """Return the header that an adapter derives the column ``name`` from."""
+    key = (derived or {}).get(name)
+    if key is None or key not in columns:
+        return None
+    return pick_column(frame, columns[key])
 
 
 def fill_optional_columns(frame: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -241,7 +268,7 @@ def _converted_later(
 def _add_modified(
     result: pd.DataFrame,
     frame: pd.DataFrame,
-    candidates: Any,
+    spec: Mapping[str, Any],
     path: Path,
     profile: Mapping[str, Any] | None,
     optional: set[str],
@@ -252,7 +279,7 @@ def _add_modified(
     of the row modified last, so a missing header stops intake unless the
     table lists ``modified_column`` under ``optional_columns``.
     """
-    source = pick_column(frame, candidates)
+    source = pick_column(frame, spec[MODIFIED_KEY])
     if source is not None:
         result[MODIFIED] = frame[source]
         return
@@ -266,7 +293,7 @@ def _add_modified(
     _raise_missing(
         frame,
         path,
-        candidates,
+        spec,
         MODIFIED_KEY,
         profile,
         if_optional="so that a repeated key keeps its first row",
@@ -276,31 +303,72 @@ def _add_modified(
 def _raise_missing(
     frame: pd.DataFrame,
     path: Path,
-    candidates: Any,
-    canonical: str,
+    spec: Mapping[str, Any],
+    key: str,
     profile: Mapping[str, Any] | None,
-    if_optional: str = "to leave it empty",
+    if_optional: str | None,
 ) -> None:
-    names = [candidates] if isinstance(candidates, str) else list(candidates)
-    found = [column for column in frame.columns if column != ROW]
+    """Raise for the ``key`` of the table ``spec`` that no header of ``frame`` has.
+
+    ``key`` is a canonical column of the column map or ``modified_column``.
+    The error suggests listing it under ``optional_columns`` only when
+    ``if_optional`` is given, as the effect of doing so.
+    """
+    names = _candidate_names(_header_candidates(spec, key))
+    # Columns that an adapter adds start with "_" and are not in the file.
+    found = [column for column in frame.columns if not column.startswith("_")]
     listed = ", ".join(f"'{escape_invisible(column)}'" for column in found)
-    hint = _closest_header(names, found)
+    claimed = _claimed_headers(frame, spec)
+    hint = _closest_header(names, [column for column in found if column not in claimed])
     closest = f" The closest header is {hint!r}." if hint else ""
+    optional = (
+        f" If the export may lack the column, list {key} under optional_columns "
+        f"of the table {if_optional}."
+        if if_optional
+        else ""
+    )
     raise InputError(
-        f"{path}: column {names[0]!r} (for {canonical}) is missing; "
-        f"{describe_profile(profile)} maps {canonical} to the headers "
+        f"{path}: column {names[0]!r} (for {key}) is missing; "
+        f"{describe_profile(profile)} maps {key} to the headers "
         f"{', '.join(repr(name) for name in names)}, and the file has none of "
         f"them; columns found: {listed or 'none'}.{closest} Rename the column "
-        "or add its header to the profile's list. If the export may lack the "
-        f"column, list {canonical} under optional_columns of the table "
-        f"{if_optional}.",
+        f"or add its header to the profile's list.{optional}",
         file=str(path),
         column=names[0],
     )
 
 
+def _header_candidates(spec: Mapping[str, Any], key: str) -> Any:
+    """Return the candidate headers of ``key`` in the table ``spec``."""
+    if key == MODIFIED_KEY:
+        return spec[MODIFIED_KEY]
+    return (spec.get("columns") or {})[key]
+
+
+def _candidate_names(candidates: Any) -> list[str]:
+    return [candidates] if isinstance(candidates, str) else list(candidates)
+
+
+def _claimed_headers(frame: pd.DataFrame, spec: Mapping[str, Any]) -> set[str]:
+    """Return the headers of ``frame`` that the column map of ``spec`` reads.
+
+    Every key of ``columns`` counts, including those an adapter reads
+    itself, such as HubSpot's ``company_ids``, and so does ``modified_column``.
+    """
+    keys = dict(spec.get("columns") or {})
+    if spec.get(MODIFIED_KEY):
+        keys[MODIFIED_KEY] = spec[MODIFIED_KEY]
+    headers = (pick_column(frame, candidates) for candidates in keys.values())
+    return {header for header in headers if header is not None}
+
+
 def _closest_header(candidates: Sequence[str], headers: Sequence[str]) -> str | None:
-    """Return the header most like one of ``candidates``, ignoring case."""
+    """Return the header most like one of ``candidates``, ignoring case.
+
+    A header at a similarity ratio of 0.7 or more wins. Failing that, a
+    header at 0.6 or more that shares a word with the candidate does, such
+    as "Pipeline Stage" for "Deal Stage" (0.67).
+    """
     folded = {header.casefold(): header for header in headers}
     for candidate in candidates:
         # A cutoff of 0.7 keeps "Close Date" for "Closing Date" (0.82) but
@@ -310,7 +378,19 @@ def _closest_header(candidates: Sequence[str], headers: Sequence[str]) -> str | 
         )
         if matches:
             return folded[matches[0]]
+    for candidate in candidates:
+        words = _words(candidate)
+        sharing = [header for header in folded if words & _words(header)]
+        matches = difflib.get_close_matches(
+            candidate.casefold(), sharing, n=1, cutoff=0.6
+        )
+        if matches:
+            return folded[matches[0]]
     return None
+
+
+def _words(header: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", header.casefold()))
 
 
 def describe_profile(profile: Mapping[str, Any] | None) -> str:
@@ -387,9 +467,13 @@ def build_raw_table(
     spec: Mapping[str, Any],
     profile: Mapping[str, Any],
     notes: list[str] | None = None,
+    derived: Mapping[str, str] | None = None,
 ) -> RawTable:
-    """Map a source frame onto a canonical table with the profile's options."""
-    mapped, headers = map_columns(frame, table, spec, path, profile)
+    """Map a source frame onto a canonical table with the profile's options.
+
+    ``derived`` is as in :func:`map_columns`.
+    """
+    mapped, headers = map_columns(frame, table, spec, path, profile, derived)
     return RawTable(
         table=table,
         file=str(path),

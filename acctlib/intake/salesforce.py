@@ -55,6 +55,13 @@ FORECAST_CATEGORIES = {
     "closed": "closed",
     "omitted": "omitted",
 }
+# Opportunity columns that _prepare_opportunities derives from one column of
+# the export, by the column-map key of that column, so that reasons name
+# its header.
+DERIVED_OPPORTUNITY_COLUMNS = {
+    "type": "source_type",
+    "forecast_category": "source_forecast_category",
+}
 
 
 def read_source(
@@ -89,6 +96,7 @@ def read_source(
             path_of["opportunities"],
             tables["opportunities"],
             profile,
+            derived=DERIVED_OPPORTUNITY_COLUMNS,
         ),
     ]
     if "stage_history" in frames:

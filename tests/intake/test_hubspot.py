@@ -169,6 +169,53 @@ def test_empty_rows_are_rejected_once(tmp_path: Path) -> None:
     assert counts["touchpoints"] == 1
 
 
+def test_renamed_stage_header_error(tmp_path: Path) -> None:
+    """A renamed required header is named among the file's own headers only."""
+    files = hubspot_files()
+    files["deals.csv"] = DEALS.replace("Deal Stage", "Pipeline Stage")
+
+    with pytest.raises(InputError) as caught:
+        load(tmp_path, files, "hubspot")
+
+    message = str(caught.value)
+    assert "column 'Deal Stage' (for stage) is missing" in message
+    assert "'Pipeline Stage'" in message
+    assert "_account" not in message
+    assert "_type" not in message
+    assert "The closest header is 'Pipeline Stage'." in message
+    assert "optional_columns" not in message
+
+
+def test_optional_header_error_suggests_optional(tmp_path: Path) -> None:
+    """A missing header of a column that may be empty suggests optional_columns."""
+    files = hubspot_files()
+    files["deals.csv"] = DEALS.replace("Close Date", "Expected")
+
+    with pytest.raises(InputError) as caught:
+        load(tmp_path, files, "hubspot")
+
+    message = str(caught.value)
+    assert "(for close_date) is missing" in message
+    assert "list close_date under optional_columns of the table" in message
+
+
+def test_unknown_company_reason_names_header(tmp_path: Path) -> None:
+    """A deal of an unknown company is named by the associations header."""
+    files = hubspot_files()
+    files["deals.csv"] += (
+        "D4,Lost,Closed Won,1200,2024-03-15,2024-01-09 10:00,9999,,,\n"
+    )
+
+    intake = load(tmp_path, files, "hubspot")
+
+    frame = intake.quarantine.to_frame()
+    reason = frame.loc[frame["table"] == "opportunities", "reason"].tolist()
+    assert reason == [
+        'column "Associated Company IDs" (account_id) not found in accounts; '
+        "add the accounts row or fix the ID"
+    ]
+
+
 def test_engagements_become_touches(tmp_path: Path) -> None:
     """An activity's account is its company, else its contact's company."""
     intake = load(tmp_path, hubspot_files(), "hubspot")

@@ -113,6 +113,25 @@ def test_ids_join_case_insensitively(tmp_path: Path) -> None:
     assert intake.quarantine.count() == 0
 
 
+def test_forecast_reason_names_export_header(tmp_path: Path) -> None:
+    """A bad forecast category is named by the export's header."""
+    files = loader_files()
+    files["Opportunity.csv"] = LOADER_OPPORTUNITIES.replace(
+        ",90,Pipeline,", ",90,Maybe,"
+    )
+
+    intake = load(tmp_path, files, "salesforce")
+
+    frame = intake.quarantine.to_frame()
+    assert frame["column"].tolist() == ["forecast_category"]
+    assert frame["value"].tolist() == ["maybe"]
+    assert (
+        frame["reason"]
+        .iloc[0]
+        .startswith('column "ForecastCategoryName" (forecast_category) must be one of')
+    )
+
+
 def test_loader_export_tables(tmp_path: Path) -> None:
     """The data-loader export fills every canonical table it can."""
     intake = load(tmp_path, loader_files(), "salesforce")
