@@ -93,8 +93,15 @@ class RunBusyError(AcctlibError):
 def closest_hint(name: str, valid: Iterable[str]) -> str:
     """Return " Did you mean 'x'?" for the valid name closest to ``name``, or "".
 
-    The cutoff of 0.5 finds one-letter slips and swapped letters, such as
-    "linaer" for "linear", without suggesting unrelated names.
+    The first valid name that differs from ``name`` only in case or
+    surrounding spaces is the closest, however short, so "a" finds "A".
+    Otherwise the cutoff of 0.5 finds one-letter slips and swapped letters,
+    such as "linaer" for "linear", without suggesting unrelated names.
     """
-    closest = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.5)
+    valid = list(valid)
+    folded = name.strip().casefold()
+    same = [candidate for candidate in valid if candidate.strip().casefold() == folded]
+    if same:
+        return f" Did you mean {same[0]!r}?"
+    closest = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
     return f" Did you mean {closest[0]!r}?" if closest else ""

@@ -33,8 +33,9 @@ runs short.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,8 +51,10 @@ from acctlib.intake.canonical import (
     EMPTY_ROW_REASON,
     FAILED_EXAMPLES,
     RawTable,
+    case_variant_hint,
     column_label,
     duplicate_key_advice,
+    ids_by_fold,
     is_mostly_failed,
     key_label,
     missing_columns_phrase,
@@ -146,7 +149,8 @@ def validate_bulk_table(
         _check_mostly_failed(con, raw, spec, failable, headers)
         parents = _register_parents(con, spec, tables, quarantine, headers)
         _flag_rejections(con, spec, parents, headers)
-        _record_rejections(con, spec, raw.file, quarantine)
+        hints = _case_variant_hints(spec, tables, headers)
+        _record_rejections(con, spec, raw.file, quarantine, hints)
         rows = _keep_accepted(con)
     except duckdb.Error as error:
         con.close()
@@ -586,7 +590,50 @@ def _impossible_day_reason(column: schema.ColumnSpec, prefix: str, reason: str) 
     return f"CASE WHEN {day} IS NOT NULL THEN {named} ELSE {reason} END"
 
 
-def _record_rejections(con, spec, file: str, quarantine: Quarantine) -> None:
+def _case_variant_hints(
+    spec: schema.TableSpec, tables, headers: Mapping[str, str | None]
+) -> dict[str, Callable[[str, object], str]]:
+    """Return, per reference column, a function that adds the case hint.
+
+    The function takes a rejection reason and the cell, and returns the
+    reason with :func:`case_variant_hint` appended when the reason is the
+    column's unknown-reference reason, as the pandas path gives it.
+    """
+    hints = {}
+    for column, (parent, parent_column) in spec.references.items():
+        if parent not in tables:
+            continue
+        unknown = unknown_reference_reason(column_label(column, headers), parent)
+        known = tables[parent][parent_column].dropna().tolist()
+        hints[column] = functools.partial(
+            _add_case_variant_hint, unknown=unknown, known=known, variants={}
+        )
+    return hints
+
+
+def _add_case_variant_hint(
+    reason: str, value: object, unknown: str, known: list[str], variants: dict
+) -> str:
+    """Append :func:`case_variant_hint` to ``reason`` if it is ``unknown``.
+
+    ``variants`` is filled with :func:`ids_by_fold` of ``known`` on the
+    first call that needs it, so tables without such rejections skip it.
+    """
+    if reason != unknown or value is None or pd.isna(value):
+        return reason
+    if not variants:
+        variants.update(ids_by_fold(known))
+    return reason + case_variant_hint(str(value).strip(), variants)
+
+
+def _record_rejections(
+    con,
+    spec,
+    file: str,
+    quarantine: Quarantine,
+    hints: Mapping[str, Callable[[str, object], str]],
+) -> None:
+    """Record the rows of ``rejected``, with ``hints`` added to their reasons."""
     columns = ", ".join(f'r."{c.name}"' for c in spec.columns)
     rejected = con.execute(
         f"""
@@ -601,6 +648,8 @@ def _record_rejections(con, spec, file: str, quarantine: Quarantine) -> None:
         record = dict(zip(names, values, strict=True))
         # An empty row is rejected on no column, so it has no value.
         value = record.get(column)
+        if column in hints:
+            reason = hints[column](reason, value)
         quarantine.reject(
             spec.name, file, [data_row], column, [value], reason, [record]
         )

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from acctlib import schema
-from acctlib.errors import InputError
+from acctlib.errors import InputError, closest_hint
 from acctlib.intake.bulktable import BulkTable
 from acctlib.intake.files import escape_invisible, foreign_delimiter_hint
 from acctlib.intake.money import ColumnFormatError
@@ -926,6 +926,7 @@ def check_references(
                     known=known,
                     parent=parent,
                     rejected=rejected,
+                    variants=ids_by_fold(known),
                 )
                 labels = _labels_by_file(frame[unknown], name, column, headers or {})
                 values = frame.loc[unknown, column]
@@ -1060,9 +1061,10 @@ def _reject_unknown_bulk(
     rejected = table.reject_unknown(column, known)
     if rejected.empty:
         return
+    variants = ids_by_fold(known)
     reasons = rejected[column].map(
         lambda value: _describe_unknown_reference(
-            value, known, label, parent, rejected_parents
+            value, known, label, parent, rejected_parents, variants
         )
     )
     _reject(quarantine, table.table, table.raw_rows(rejected), column, reasons)
@@ -1074,6 +1076,7 @@ def _describe_unknown_reference(
     column: str,
     parent: str,
     rejected: Mapping[str, tuple[str, int]] | None = None,
+    variants: Mapping[str, list[str]] | None = None,
 ) -> str:
     """Explain a reference that matches no parent row.
 
@@ -1082,10 +1085,13 @@ def _describe_unknown_reference(
 
     A value in ``rejected`` (IDs of parent rows that intake rejected, with
     the file and row of each) points at that row's own problem. A value
-    that matches a parent ID only when case is ignored is reported as a
-    probably corrupted ID (spreadsheets upper-case cells), and is not
-    joined, because case-sensitive IDs that differ in case are different
-    records.
+    of 15 or 18 characters that matches a parent ID only when case is
+    ignored is reported as a probably corrupted Salesforce ID
+    (spreadsheets upper-case cells). Any other value that matches a parent
+    ID when case and surrounding spaces are ignored gets a "Did you mean"
+    hint naming it. Neither is joined, because case-sensitive IDs that
+    differ in case are different records. ``variants`` is
+    :func:`ids_by_fold` of ``known``, computed here when not given.
     """
     if rejected and value in rejected:
         return rejected_reference_reason(column, parent, *rejected[value])
@@ -1101,7 +1107,39 @@ def _describe_unknown_reference(
             f"{', '.join(repr(key) for key in matches)} in {parent} only when "
             "case is ignored; export the 18-character ID or fix the cell"
         )
-    return unknown_reference_reason(column, parent)
+    if variants is None:
+        variants = ids_by_fold(known)
+    return unknown_reference_reason(column, parent) + case_variant_hint(value, variants)
+
+
+def fold_id(value: str) -> str:
+    """Return ``value`` without surrounding spaces and case-folded."""
+    return value.strip().casefold()
+
+
+def ids_by_fold(ids: Iterable[str]) -> dict[str, list[str]]:
+    """Group ``ids`` by :func:`fold_id`, each group in sorted order."""
+    groups: dict[str, list[str]] = {}
+    for value in sorted(ids):
+        groups.setdefault(fold_id(value), []).append(value)
+    return groups
+
+
+def case_variant_hint(value: str, variants: Mapping[str, list[str]]) -> str:
+    """Return the hint for an unknown ID that differs from known IDs in case.
+
+    ``variants`` is :func:`ids_by_fold` of the known IDs. The hint, such as
+    ". Did you mean 'C002'? …", follows an unknown-reference reason, and is
+    "" when no known ID differs from ``value`` only in case or surrounding
+    spaces.
+    """
+    matches = variants.get(fold_id(value))
+    if not matches:
+        return ""
+    return (
+        f".{closest_hint(value, matches)} IDs match only when written "
+        "alike, case included"
+    )
 
 
 def unknown_reference_reason(column: str, parent: str) -> str:

@@ -565,3 +565,18 @@ def test_bulk_empty_rows_match_pandas(source):
     assert empty["column"].tolist() == ["", ""]
     pd.testing.assert_frame_equal(rejected_touches(bulk), rejected_touches(pandas_path))
     assert bulk.counts().equals(pandas_path.counts())
+
+
+def test_bulk_case_variant_hint_matches_pandas(source):
+    """A touch of an account written in another case names it on both paths."""
+    write_csv(source / "touchpoints.csv", [touch("T1"), touch("T2", account_id="a2")])
+
+    bulk = load(source, 0)
+    pandas_path = load(source, -1)
+
+    reasons = rejected_touches(bulk)["reason"].tolist()
+    assert reasons == [
+        "account_id not found in accounts; add the accounts row or fix the ID. "
+        "Did you mean 'A2'? IDs match only when written alike, case included"
+    ]
+    pd.testing.assert_frame_equal(rejected_touches(bulk), rejected_touches(pandas_path))

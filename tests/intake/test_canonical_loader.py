@@ -207,6 +207,15 @@ INVALID_ROW_CASES = [
         id="opportunity-unknown-account",
     ),
     pytest.param(
+        "opportunities",
+        {"opportunity_id": "O2", "account_id": "a1"},
+        "account_id",
+        "a1",
+        r"^account_id not found in accounts; add the accounts row or fix the ID\. "
+        r"Did you mean 'A1'\? IDs match only when written alike, case included$",
+        id="opportunity-account-in-other-case",
+    ),
+    pytest.param(
         "touchpoints",
         {"touch_id": "T2", "account_id": "ZZ"},
         "account_id",
