@@ -349,7 +349,7 @@ def run_sample(args: argparse.Namespace) -> int:
         args.out, seed=args.seed, accounts=args.accounts, file_format=args.format
     )
     for table, rows in counts.items():
-        print(f"{table}: {rows:,} rows")
+        print(f"{table}: {rows:,} {'row' if rows == 1 else 'rows'}")
     print(f"sample written to {args.out} (ends {sample.SAMPLE_END})")
     return 0
 

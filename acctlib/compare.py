@@ -215,8 +215,10 @@ def compare_tables(
         changes, account_parts = _compare_accounts(a, b)
         parts += account_parts
     elif not _frames_equal(_sorted(a), _sorted(b)):
+        rows = "row" if len(a) == 1 else "rows"
         parts.append(
-            f"{len(a):,} rows in the first run, {len(b):,} in the second; values differ"
+            f"{len(a):,} {rows} in the first run, {len(b):,} in the second; "
+            "values differ"
         )
     if not parts:
         return None

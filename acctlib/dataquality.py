@@ -322,7 +322,8 @@ def check_freshness(
         "amount": float(opportunities.loc[is_open, "amount"].fillna(0).sum()),
         "message": (
             f"The newest opportunity, stage change or close date is dated "
-            f"{newest_day:%d %b %Y}, {days} days before the as-of date "
+            f"{newest_day:%d %b %Y}, {days} {'day' if days == 1 else 'days'} "
+            "before the as-of date "
             f"{as_of:%d %b %Y}. {consequence} Export the data again, or set "
             "as_of to a date it covers."
         ),
@@ -409,8 +410,9 @@ def format_check_report(
     lines = []
     counts = parts["dq_counts"]
     status = "reconciled" if counts["reconciled"].all() else "NOT reconciled"
+    read = int(counts["read"].sum())
     lines.append(
-        f"Profile {intake.profile}: {int(counts['read'].sum()):,} rows read, "
+        f"Profile {intake.profile}: {read:,} {'row' if read == 1 else 'rows'} read, "
         f"{int(counts['accepted'].sum()):,} accepted, "
         f"{int(counts['rejected'].sum()):,} rejected, "
         f"{int(counts['merged'].sum()):,} merged ({status}). Cells of "
@@ -623,10 +625,14 @@ def executive_highlights(ws: Any) -> list[HTML]:
     rejected = int(counts["rejected"].sum())
     merged = int(counts["merged"].sum())
     blanked = int(counts["cells_blanked"].sum())
+    accepted = int(counts["accepted"].sum())
+    rows = "input row" if accepted == 1 else "input rows"
+    cells = "cell" if blanked == 1 else "cells"
+    accounts = "account" if merged == 1 else "accounts"
     notes = [
-        f"{int(counts['accepted'].sum()):,} input rows accepted, {rejected:,} "
-        f"rejected and {blanked:,} unreadable optional cells blanked (listed in "
-        f"rejected_rows.csv), {merged:,} duplicate accounts merged."
+        f"{accepted:,} {rows} accepted, {rejected:,} rejected and {blanked:,} "
+        f"unreadable optional {cells} blanked (listed in rejected_rows.csv), "
+        f"{merged:,} duplicate {accounts} merged."
     ]
     lint = ws.table("dq_stage_lint")
     errors = int((lint["level"] == "error").sum()) if not lint.empty else 0

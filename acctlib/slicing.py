@@ -206,7 +206,8 @@ def prepare_owner_slice(context: Any) -> None:
     label = describe_slice(owner, team)
     context.headline["slice"] = label
     context.notes.append(
-        f"Sliced to {label}: {len(ids)} accounts. Scores, tiers and health are the "
+        f"Sliced to {label}: {len(ids)} {'account' if len(ids) == 1 else 'accounts'}. "
+        "Scores, tiers and health are the "
         "company-wide ones; stage benchmarks and health validation cover every "
         "account. So do the forecast, the campaign credits, the lookback "
         "comparison, the count of excluded touches and the channel weights of "

@@ -78,7 +78,8 @@ def acv_note(ws: Workspace) -> HTML:
     return note(
         "ACV is a contract's amount times 12 divided by "
         "its length in months, so a contract shorter than a year is scaled up to "
-        f"a full year. Deals without a contract length count as {months} months."
+        "a full year. Deals without a contract length count as "
+        f"{months} {'month' if months == 1 else 'months'}."
     )
 
 

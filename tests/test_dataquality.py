@@ -343,3 +343,34 @@ def test_records_up_to_today_pass():
     tables = _tables(["2026-12-06T23:59"], ["2026-12-06"])
 
     assert dataquality.check_future_records(tables, dt.date(2026, 12, 6)) == []
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (
+            1,
+            "1 input row accepted, 1 rejected and 1 unreadable optional cell "
+            "blanked (listed in rejected_rows.csv), 1 duplicate account merged.",
+        ),
+        (
+            2,
+            "2 input rows accepted, 2 rejected and 2 unreadable optional cells "
+            "blanked (listed in rejected_rows.csv), 2 duplicate accounts merged.",
+        ),
+    ],
+)
+def test_highlights_counts_agree_in_number(count, expected):
+    ws = _StageLintWorkspace(0)
+    ws.frames["dq_counts"] = pd.DataFrame(
+        {
+            "accepted": [count],
+            "rejected": [count],
+            "cells_blanked": [count],
+            "merged": [count],
+        }
+    )
+
+    notes = [note.data for note in dataquality.executive_highlights(ws)]
+
+    assert f'<p class="note">{expected}</p>' in notes

@@ -93,11 +93,12 @@ def period_note(ws) -> HTML:
         # The reconciliation's total, so that the two agree.
         closed_won = ws.table("attribution_bridge").set_index("step").loc["Closed won"]
         count = tables.format_count(closed_won["opportunities"])
+        deals = "deal" if closed_won["opportunities"] == 1 else "deals"
         amount = tables.format_money(closed_won["amount"], ws.currency)
         sentences.append(
             f"Attribution's won revenue is every deal won from "
             f"{first_close:%d %b %Y} to {ws.as_of:%d %b %Y}, the whole history "
-            f"in the data rather than this year's bookings: {count} deals, "
+            f"in the data rather than this year's bookings: {count} {deals}, "
             f"{amount}."
         )
     if len(created):

@@ -319,7 +319,8 @@ def describe_best_method(
     sentence = (
         f"{_scored_span(int(best['cutoffs']), cutoffs_requested)}, the "
         f"{lower_first(best['label'])} forecast has been {rank_phrase} for this "
-        f"business: its forecasts of the next {horizon_months} months' bookings "
+        f"business: its forecasts of {_next_months(horizon_months, possessive=True)} "
+        "bookings "
         f"were off by {best['wape']:.0%} of actual bookings (WAPE)"
     )
     if runner_up is None:
@@ -340,6 +341,13 @@ def describe_best_method(
 # Above this WAPE every method missed by more than the bookings themselves,
 # so the scores do not rank the methods.
 UNRANKABLE_WAPE = 1.0
+
+
+def _next_months(months: int, *, possessive: bool = False) -> str:
+    """Return "the next 3 months", or "the next month" for one month."""
+    if months == 1:
+        return "the next month's" if possessive else "the next month"
+    return f"the next {months} months'" if possessive else f"the next {months} months"
 
 
 def _scored_span(scored: int, requested: int | None) -> str:
@@ -365,7 +373,7 @@ def _describe_unrankable(
     sentences = [
         f"{_scored_span(int(best['cutoffs']), cutoffs_requested)}, every "
         "forecast method "
-        f"missed the bookings actually won in the next {horizon_months} months "
+        f"missed the bookings actually won in {_next_months(horizon_months)} "
         "by more than those bookings, so the backtest cannot rank the methods."
     ]
     if "actual" in best.index and "forecast" in best.index:

@@ -316,7 +316,8 @@ def _notes(state, warnings: pd.DataFrame, skipped: list[str]) -> list[str]:
         if len(per_method) > 1:
             listed = ", ".join(per_method[:-1]) + " and " + listed
         notes.append(
-            f"Forecast model fits raised {len(warnings)} warnings, listed in the "
+            f"Forecast model fits raised {len(warnings)} "
+            f"{'warning' if len(warnings) == 1 else 'warnings'}, listed in the "
             f"forecast section: {listed}."
         )
     notes.extend(sorted(set(skipped))[:3])

@@ -345,7 +345,8 @@ def _parse_column(
     except ColumnFormatError as error:
         rows = frame[ROW]
         evidence = "; ".join(
-            f"{label} on rows {', '.join(str(rows[index]) for index in indexes[:10])}"
+            f"{label} on {'row' if len(indexes) == 1 else 'rows'} "
+            f"{', '.join(str(rows[index]) for index in indexes[:10])}"
             + (f" and {len(indexes) - 10} more" if len(indexes) > 10 else "")
             for label, indexes in error.evidence.items()
         )

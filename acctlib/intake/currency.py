@@ -571,11 +571,16 @@ def _raise_partly_converted(
     also = ""
     if others:
         also = f" Other currencies copied the same way: {', '.join(others)}."
+    those = (
+        "that amount was not converted and is"
+        if copied == 1
+        else f"those {copied} amounts were not converted and are"
+    )
     raise InputError(
         f"{where}: amount {value!r} equals amount_original on {copied} of "
         f"{total} opportunities in {code}, while amount differs from it on the "
-        f"others, so those {copied} amounts were not converted and are still "
-        f"in {code}, not in the report currency {report_currency}.{also} Fill "
+        f"others, so {those} still in {code}, not in the report currency "
+        f"{report_currency}.{also} Fill "
         f"amount with the {report_currency} amount on those rows, or leave it "
         f"empty there and {_rates_advice(canonical_layout, report_currency)}",
         file=file,

@@ -130,7 +130,7 @@ def _parse_detected(text: pd.Series) -> pd.Series:
     if ambiguous.any() and not (day_first or month_first):
         raise ColumnFormatError(
             "dates such as "
-            + ", ".join(repr(cell) for cell in text[ambiguous].head(3))
+            + ", ".join(repr(cell) for cell in text[ambiguous].unique()[:3])
             + " can be read day-first or month-first and no value decides; "
             "declare date_format (day-first, month-first or a strptime format) "
             "under options (or column_options) in the source profile",

@@ -116,7 +116,8 @@ def read_source(
             },
             profile,
             [
-                f"Stage history: {len(history)} stage entries from the "
+                f"Stage history: {len(history)} stage "
+                f"{'entry' if len(history) == 1 else 'entries'} from the "
                 f"'Date entered' columns of {deals_path.name}."
             ],
         )

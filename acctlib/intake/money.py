@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -307,7 +308,7 @@ def _infer_locale(cells: pd.Series) -> str | None:
     if eu:
         return "de-DE"
     if ambiguous:
-        examples = ", ".join(repr(cells.iloc[p]) for p in ambiguous[:3])
+        examples = _examples(cells.iloc[p] for p in ambiguous)
         raise ColumnFormatError(
             f"values such as {examples} read as thousands in en-US but as "
             "decimals in de-DE; declare the number locale (for example "
@@ -330,7 +331,7 @@ def _check_declared_locale(cells: pd.Series, locale: str) -> None:
     proof = [index for index, cell in cells.items() if contrary.match(cell)]
     if not proof:
         return
-    examples = ", ".join(repr(cells[index]) for index in proof[:3])
+    examples = _examples(cells[index] for index in proof)
     raise ColumnFormatError(
         f"the source profile declares locale {locale}, which writes amounts "
         f"such as {_example(locale)}, but values such as {examples} use the "
@@ -338,6 +339,11 @@ def _check_declared_locale(cells: pd.Series, locale: str) -> None:
         f"locale: {other}, or correct those values",
         {other: proof},
     )
+
+
+def _examples(cells: Iterable[str]) -> str:
+    """Quote the first three distinct ``cells``, so no value is quoted twice."""
+    return ", ".join(repr(cell) for cell in list(dict.fromkeys(cells))[:3])
 
 
 def _parse_one(cell: str, locale: str | None) -> float | None:

@@ -159,9 +159,10 @@ def _drop_deleted(frame: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataF
         return frame
     deleted = frame[column].str.strip().str.lower().isin(["true", "1"])
     if deleted.any():
+        count = int(deleted.sum())
+        records = "record" if count == 1 else "records"
         notes.append(
-            f"Dropped {int(deleted.sum())} deleted records (IsDeleted true) "
-            f"from {path.name}."
+            f"Dropped {count} deleted {records} (IsDeleted true) from {path.name}."
         )
     return frame[~deleted].copy()
 
@@ -237,11 +238,14 @@ def _prepare_accounts(
     iso = derived.dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
     missing = created == ""
     accounts[target] = created.where(~missing, iso)
+    count = int(missing.sum())
+    by_opportunity = int((missing & ~from_export).sum())
+    dated = "is dated by its" if by_opportunity == 1 else "are dated by their"
     notes = [
-        f"No account creation date for {int(missing.sum())} accounts; "
-        f"{int((missing & ~from_export).sum())} are dated by their earliest "
-        f"opportunity and {int((missing & from_export).sum())} by the latest "
-        "opportunity creation date in the export."
+        f"No account creation date for {count} "
+        f"{'account' if count == 1 else 'accounts'}; {by_opportunity} {dated} "
+        f"earliest opportunity and {int((missing & from_export).sum())} by the "
+        "latest opportunity creation date in the export."
     ]
     return accounts, notes
 

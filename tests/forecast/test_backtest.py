@@ -79,6 +79,24 @@ def test_methods_compared_on_shared_cutoffs():
     assert pd.isna(accuracy.loc["sarimax", "rank"])
 
 
+def test_sentence_names_one_month_horizon():
+    accuracy = pd.DataFrame(
+        {
+            "method": ["account_based"],
+            "label": ["Account-based"],
+            "cutoffs": [12],
+            "wape": [0.15],
+            "bias": [0.0],
+            "coverage": [0.8],
+            "rank": [1],
+        }
+    )
+
+    sentence = describe_best_method(accuracy, 1)
+
+    assert "its forecasts of the next month's bookings were off" in sentence
+
+
 def test_sentence_names_best_method_and_margin():
     accuracy = pd.DataFrame(
         {

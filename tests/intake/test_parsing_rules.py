@@ -157,7 +157,7 @@ def test_money_without_locale_stops(tmp_path: Path) -> None:
     files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities_csv(rows)}
     with pytest.raises(InputError, match="declare the number locale") as caught:
         load(tmp_path, files, mapped_profile())
-    assert "rows 1" in str(caught.value)
+    assert "(ambiguous on row 1)" in str(caught.value)
 
 
 def test_money_evidence_decides_locale() -> None:
@@ -212,7 +212,7 @@ def test_dates_conflict_names_rows(tmp_path: Path) -> None:
         load(tmp_path, files, mapped_profile())
     message = str(caught.value)
     assert "day-first on rows 2, 3" in message
-    assert "month-first on rows 5" in message
+    assert "month-first on row 5" in message
 
 
 def test_dates_declared_format_wins() -> None:
@@ -721,3 +721,19 @@ def test_outlier_amount_is_a_finding() -> None:
     message = findings.loc["outlier amount", "message"]
     assert "over 10,000 times the median deal amount (1,000.00)" in message
     assert "the largest is deal O27 at 1,000,000,000,000,000.00" in message
+
+
+@pytest.mark.parametrize(
+    ("locale", "repeated", "other"),
+    [("en-US", "25.000.000,00", "1.500.000,50"), (None, "1,234", "5,678")],
+)
+def test_locale_error_quotes_each_value_once(locale, repeated, other) -> None:
+    """A value repeated in the column is quoted once among the examples."""
+    raw = pd.Series([repeated, repeated, other])
+
+    with pytest.raises(ColumnFormatError) as caught:
+        parse_money(raw, locale=locale)
+
+    message = str(caught.value)
+    assert message.count(repr(repeated)) == 1
+    assert repr(other) in message

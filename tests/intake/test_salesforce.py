@@ -278,7 +278,9 @@ def test_deleted_records_dropped(tmp_path: Path) -> None:
     files = {"Account.csv": accounts, "Opportunity.csv": LOADER_OPPORTUNITIES}
     intake = load(tmp_path, files, "salesforce")
     assert list(intake.tables["accounts"]["name"]) == ["Acme"]
-    assert any("1 deleted records" in note for note in intake.notes)
+    assert any(
+        "Dropped 1 deleted record (IsDeleted true)" in note for note in intake.notes
+    )
 
 
 def test_account_created_date_read(tmp_path: Path) -> None:
@@ -321,7 +323,7 @@ def test_account_created_date_fallback(tmp_path: Path) -> None:
     created = blank.tables["accounts"].set_index("name")["created_at"]
     assert created["Acme"] == pd.Timestamp("2023-01-05 10:00:00", tz="UTC")
     assert created["Beacon"] == pd.Timestamp("2024-02-02 09:00:00", tz="UTC")
-    assert any("No account creation date for 1 accounts" in n for n in blank.notes)
+    assert any("No account creation date for 1 account;" in n for n in blank.notes)
 
     files["Account.csv"] = "Id,Name\n0015g00000AbCdE,Acme\n0015g00000abcde,Beacon\n"
     absent = load(tmp_path / "absent", files, "salesforce")
