@@ -227,9 +227,19 @@ def map_columns(
     result[FILE] = str(path)
     # Constants fill cells the file leaves empty, so whether a row is empty
     # is decided on the file's own columns.
-    file_columns = [column for column in frame.columns if not column.startswith("_")]
-    result[EMPTY] = blank_rows(frame[file_columns])
+    result[EMPTY] = blank_file_rows(frame)
     return result, headers
+
+
+def blank_file_rows(frame: pd.DataFrame) -> pd.Series:
+    """Flag the rows of a read export without text in any of the file's cells.
+
+    Columns that an adapter adds, named with a leading underscore, do not
+    count. Adapters that build a canonical frame with constants store the
+    result in its ``_empty`` column.
+    """
+    file_columns = [column for column in frame.columns if not column.startswith("_")]
+    return blank_rows(frame[file_columns])
 
 
 def _derived_header(

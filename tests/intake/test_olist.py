@@ -60,6 +60,19 @@ def rejected(intake, table: str) -> pd.DataFrame:
     return frame[frame["table"] == table].reset_index(drop=True)
 
 
+def test_empty_rows_are_rejected_once(tmp_path: Path) -> None:
+    """Rows of separators alone get one "empty row" reason per table row."""
+    funnel = {LEAD_FILE: LEADS + ",,,\n", DEAL_FILE: DEALS + ",,,,,,,,,,,,,\n"}
+
+    intake = load(tmp_path, funnel, "olist", BRL)
+
+    frame = intake.quarantine.to_frame()
+    assert set(frame["reason"]) == {"empty row"}
+    rows = frame.groupby("table")["row"].agg(sorted).to_dict()
+    # A deal row gives two touchpoints, the SDR's and the AE's.
+    assert rows == {"accounts": [4], "opportunities": [3], "touchpoints": [3, 3, 4]}
+
+
 def test_bad_lead_date_names_olist_column(tmp_path: Path) -> None:
     """A lead's invalid first_contact_date names that column in its reasons."""
     leads = LEADS.replace("m3,2018-01-04", "m3,soon")
