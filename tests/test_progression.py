@@ -190,8 +190,9 @@ def test_stage_conversion_hand_computed():
     assert by_stage.loc["Proposal", "conversion"] == pytest.approx(0.5)
 
 
-def test_stalled_opportunity_flagged():
-    snapshot = pd.DataFrame(
+def two_open_deals() -> pd.DataFrame:
+    """Return a snapshot of O2 in Proposal and O3 in Qualification, both open."""
+    return pd.DataFrame(
         {
             "opportunity_id": ["O2", "O3"],
             "account_id": ["A", "B"],
@@ -208,6 +209,10 @@ def test_stalled_opportunity_flagged():
             "closed_on": pd.to_datetime([None, None]),
         }
     )
+
+
+def test_stalled_opportunity_flagged():
+    snapshot = two_open_deals()
     durations = pd.DataFrame(
         {"stage": ["Proposal", "Qualification"], "q3": [30.0, 100.0]}
     )
@@ -223,24 +228,8 @@ def test_stalled_opportunity_flagged():
 
 
 def test_estimated_creation_has_no_age():
-    snapshot = pd.DataFrame(
-        {
-            "opportunity_id": ["O2", "O3"],
-            "account_id": ["A", "B"],
-            "name": ["Deal 2", "Deal 3"],
-            "type": "new_business",
-            "stage_asof": ["Proposal", "Qualification"],
-            "stage_order_asof": pd.array([2, 1], dtype="Int64"),
-            "probability_asof": [0.6, 0.1],
-            "is_open": True,
-            "is_won": False,
-            "amount": [100.0, 50.0],
-            "acv": [100.0, 50.0],
-            "created_at": pd.to_datetime(["2026-01-01", "2026-05-01"], utc=True),
-            "created_at_estimated": pd.array([True, True], dtype="boolean"),
-            "closed_on": pd.to_datetime([None, None]),
-        }
-    )
+    snapshot = two_open_deals()
+    snapshot["created_at_estimated"] = pd.array([True, True], dtype="boolean")
     durations = pd.DataFrame(
         {"stage": ["Proposal", "Qualification"], "q3": [30.0, 1.0]}
     )
