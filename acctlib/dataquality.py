@@ -184,26 +184,33 @@ def check_future_records(
             "this build, so reports count them as open until that date",
         ),
     ]
-    for table, column, noun in (
-        ("stage_history", "entered_at", "stage change"),
-        ("touchpoints", "occurred_at", "touchpoint"),
-    ):
-        count = _count_after(tables.get(table), column, after)
-        if count:
-            nouns = noun if count == 1 else f"{noun}s"
-            verb = "is" if count == 1 else "are"
-            findings.append(
-                {
-                    "check": FUTURE_RECORDS_CHECK,
-                    "rows": count,
-                    "amount": float("nan"),
-                    "message": (
-                        f"{count:,} {nouns} {verb} dated after {today:%d %b %Y}, "
-                        "the day of this build, so reports ignore them before "
-                        f"that date. Correct {column} in the {table} export."
-                    ),
-                }
-            )
+    later_records = (
+        ("stage_history", "entered_at", "opportunity_id", "stage change", "of deal "),
+        ("touchpoints", "occurred_at", "touch_id", "touchpoint", "touch "),
+    )
+    for table, column, key, noun, label in later_records:
+        count, first_key, first_time = _first_after(
+            tables.get(table), column, key, after
+        )
+        if not count:
+            continue
+        nouns, verb, pronoun = (
+            (noun, "is", "it") if count == 1 else (f"{noun}s", "are", "them")
+        )
+        findings.append(
+            {
+                "check": FUTURE_RECORDS_CHECK,
+                "rows": count,
+                "amount": float("nan"),
+                "message": (
+                    f"{count:,} {nouns} {verb} dated after {today:%d %b %Y}, the "
+                    f"day of this build, so reports ignore {pronoun} before that "
+                    f"date; the first, {label}{first_key}, has {column} "
+                    f"{first_time:%d %b %Y}. Correct {column} in the {table} "
+                    "export."
+                ),
+            }
+        )
     return [finding for finding in findings if finding is not None]
 
 
@@ -237,13 +244,25 @@ def _future_deals(
     }
 
 
-def _count_after(table: Any, column: str, after: pd.Timestamp) -> int:
-    """Return how many rows of ``table`` have ``column`` at or after ``after``."""
+def _first_after(
+    table: Any, column: str, key: str, after: pd.Timestamp
+) -> tuple[int, str | None, pd.Timestamp | None]:
+    """Return how many rows have ``column`` at or after ``after``, and the first.
+
+    The first is the row with the smallest ``key``, returned as its ``key``
+    and ``column`` values. ``table`` is a pandas frame, a bulk table or None.
+    """
     if table is None:
-        return 0
-    if isinstance(table, pd.DataFrame):
-        return int((pd.to_datetime(table[column], utc=True) >= after).sum())
-    return table.count_at_or_after(column, after)
+        return 0, None, None
+    if not isinstance(table, pd.DataFrame):
+        return table.first_at_or_after(column, after, key)
+    times = pd.to_datetime(table[column], utc=True)
+    later = times >= after
+    if not later.any():
+        return 0, None, None
+    keys = table.loc[later, key].astype(str)
+    first = keys.idxmin()
+    return int(later.sum()), keys[first], times[first]
 
 
 def check_as_of_before_data(
@@ -566,7 +585,7 @@ def lint_table(ws: Any) -> object:
 
 
 def findings_table(ws: Any) -> object:
-    """Return the opportunity findings, or a note when there are none."""
+    """Return the findings of records kept with a note, or a note without any."""
     frame = ws.table("dq_findings")
     if frame.empty:
         return _note("No opportunity needed a data-quality note.")
@@ -577,7 +596,7 @@ def findings_table(ws: Any) -> object:
         money=["amount"],
         labels={
             "check": "Check",
-            "rows": "Deals",
+            "rows": "Records",
             "amount": "Amount",
             "message": "Finding",
         },

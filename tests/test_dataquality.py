@@ -318,10 +318,18 @@ def test_future_records_flagged():
     tables = {
         "opportunities": opportunities,
         "stage_history": pd.DataFrame(
-            {"entered_at": pd.to_datetime(["2026-12-20", "2026-12-06"], utc=True)}
+            {
+                "opportunity_id": ["O3", "O3"],
+                "entered_at": pd.to_datetime(["2026-12-20", "2026-12-06"], utc=True),
+            }
         ),
         "touchpoints": pd.DataFrame(
-            {"occurred_at": pd.to_datetime(["2026-12-07", "2027-01-01"], utc=True)}
+            {
+                "touch_id": ["T9", "T2", "T1"],
+                "occurred_at": pd.to_datetime(
+                    ["2026-12-07", "2027-01-01", "2026-12-01"], utc=True
+                ),
+            }
         ),
     }
 
@@ -336,7 +344,11 @@ def test_future_records_flagged():
     assert "first is O2 with close_date 10 Jan 2027" in closed
     assert findings[1]["amount"] == 250.0
     assert stages.startswith("1 stage change is dated after 06 Dec 2026")
+    assert "ignore it before that date" in stages
+    assert "the first, of deal O3, has entered_at 20 Dec 2026" in stages
     assert touches.startswith("2 touchpoints are dated after 06 Dec 2026")
+    assert "ignore them before that date" in touches
+    assert "the first, touch T2, has occurred_at 01 Jan 2027" in touches
 
 
 def test_records_up_to_today_pass():

@@ -88,10 +88,24 @@ class BulkTable:
         dtypes = {c.name: schema.pandas_dtype(c.kind) for c in spec.columns}
         return self.to_arrow().to_pandas().astype(dtypes)
 
-    def count_at_or_after(self, column: str, start: pd.Timestamp) -> int:
-        """Return how many rows have ``column`` at or after ``start``."""
-        query = f'SELECT count(*) FROM {self._source} WHERE "{column}" >= ?'
-        return int(self._con.execute(query, [start.to_pydatetime()]).fetchone()[0])
+    def first_at_or_after(
+        self, column: str, start: pd.Timestamp, key: str
+    ) -> tuple[int, str | None, pd.Timestamp | None]:
+        """Return how many rows have ``column`` at or after ``start``, and the first.
+
+        The first is the row with the smallest ``key``, given as its ``key``
+        and ``column`` values; both are None when no row qualifies.
+        """
+        query = (
+            f'SELECT count(*), min("{key}"), arg_min("{column}", "{key}") '
+            f'FROM {self._source} WHERE "{column}" >= ?'
+        )
+        count, first_key, first_time = self._con.execute(
+            query, [start.to_pydatetime()]
+        ).fetchone()
+        if not count:
+            return 0, None, None
+        return int(count), str(first_key), pd.Timestamp(first_time).tz_convert("UTC")
 
     def copy_into(self, con: duckdb.DuckDBPyConnection, name: str) -> None:
         """Create (or replace) temporary table ``name`` on ``con`` with the rows.

@@ -539,15 +539,21 @@ def test_bulk_few_failed_timestamps_rejected(source):
     assert set(rejected["column"]) == {"occurred_at"}
 
 
-def test_bulk_counts_rows_after_time(source):
+def test_bulk_finds_rows_after_time(source):
     bulk = load(source, 0).tables["touchpoints"]
     frame = bulk.to_pandas()
     start = pd.Timestamp("2024-01-16T12:00:00Z")
+    later = frame[frame["occurred_at"] >= start]
+    first = later.sort_values("touch_id").iloc[0]
 
-    expected = int((frame["occurred_at"] >= start).sum())
+    count, first_id, first_time = bulk.first_at_or_after(
+        "occurred_at", start, "touch_id"
+    )
 
-    assert 0 < expected < len(frame)
-    assert bulk.count_at_or_after("occurred_at", start) == expected
+    assert 0 < len(later) < len(frame)
+    assert count == len(later)
+    assert first_id == first["touch_id"]
+    assert first_time == first["occurred_at"]
 
 
 def test_bulk_empty_rows_match_pandas(source):
