@@ -43,7 +43,7 @@ from acctlib.charts import count_axis
 from acctlib.intake import Intake
 from acctlib.intake.dedupe import AUDIT_COLUMNS
 from acctlib.intake.hubspot import compute_account_amounts
-from acctlib.intake.quality import OUTLIER_CHECK
+from acctlib.intake.quality import OUTLIER_CHECK, WON_WITHOUT_AMOUNT_CHECK
 from acctlib.intake.stagelint import LINT_COLUMNS
 from acctlib.rejectedvalue import summarize_rejected_opportunities
 
@@ -658,27 +658,28 @@ def executive_highlights(ws: Any) -> list[HTML]:
     if errors:
         stages = "stage is" if errors == 1 else "stages are"
         notes.append(f"{errors} {stages} missing from the stage map.")
-    # An outlier amount can make up most of a headline figure, so the summary
-    # names it beside those figures rather than only on the data-quality page.
+    # An outlier amount can make up most of a headline figure, and a won deal
+    # without an amount is missing from bookings, so the summary names them
+    # beside those figures rather than only on the data-quality page.
     findings = ws.table("dq_findings")
     if "check" in findings.columns:
-        outliers = findings.loc[findings["check"] == OUTLIER_CHECK, "message"]
-        notes.extend(f"Deals: {message}" for message in outliers)
+        named = findings["check"].isin((OUTLIER_CHECK, WON_WITHOUT_AMOUNT_CHECK))
+        notes.extend(f"Deals: {message}" for message in findings.loc[named, "message"])
     return [_note(text) for text in notes]
 
 
 def as_of_warnings(ws: Any) -> list[HTML]:
-    """Return a warning for each finding that the as-of date is outside the data.
+    """Return a warning for each finding of :func:`check_as_of`.
 
     The executive summary shows them at its top, because its figures are
-    all zero before the data starts and out of date well after it ends.
-    The messages are those of :func:`check_as_of`, which the run's index
-    and the data-quality page also show.
+    all zero before the data starts, out of date well after it ends, and
+    leave out or keep open the records dated after the build day. The run's
+    index and the data-quality page show the same messages.
     """
     findings = ws.table("dq_findings")
     if "check" not in findings.columns:
         return []
-    checks = (AS_OF_BEFORE_DATA_CHECK, STALE_DATA_CHECK)
+    checks = (AS_OF_BEFORE_DATA_CHECK, STALE_DATA_CHECK, FUTURE_RECORDS_CHECK)
     messages = findings.loc[findings["check"].isin(checks), "message"]
     return [
         HTML(f'<p class="acctlib-warning" role="note">{escape(text)}</p>')

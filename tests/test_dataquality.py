@@ -147,19 +147,21 @@ def test_highlights_count_missing_stages(errors, expected):
     assert f'<p class="note">{expected}</p>' in [note.data for note in notes]
 
 
-def test_highlights_name_outlier_amounts():
+def test_highlights_name_outliers_and_unpriced_wins():
     ws = _StageLintWorkspace(0)
-    message = "1 deal with an amount over 10,000 times the median deal amount."
+    outlier = "1 deal with an amount over 10,000 times the median deal amount."
+    unpriced = "1 deal won without an amount (nothing added to bookings)."
     ws.frames["dq_findings"] = pd.DataFrame(
         {
-            "check": ["outlier amount", "closed before created"],
-            "message": [message, "x"],
+            "check": ["outlier amount", "closed before created", "won without amount"],
+            "message": [outlier, "x", unpriced],
         }
     )
 
     notes = [note.data for note in dataquality.executive_highlights(ws)]
 
-    assert f'<p class="note">Deals: {message}</p>' in notes
+    assert f'<p class="note">Deals: {outlier}</p>' in notes
+    assert f'<p class="note">Deals: {unpriced}</p>' in notes
     assert not any("x</p>" in note for note in notes)
 
 
@@ -190,6 +192,18 @@ def test_as_of_warnings_outside_data(as_of, expected):
     assert len(warnings) == 1
     assert warnings[0].data.startswith('<p class="acctlib-warning" role="note">')
     assert expected in warnings[0].data
+
+
+def test_as_of_warnings_name_future_records():
+    tables = _tables(["2023-07-10", "2999-01-05"])
+    tables["opportunities"]["opportunity_id"] = ["O1", "O2"]
+
+    warnings = dataquality.as_of_warnings(
+        _FindingsWorkspace(tables, dt.date(2024, 1, 31))
+    )
+
+    assert len(warnings) == 1
+    assert "1 deal has a created_at after" in warnings[0].data
 
 
 def test_as_of_warnings_within_data():

@@ -137,7 +137,7 @@ def check_opportunities(
         )
     findings.append(
         _finding(
-            "won without amount",
+            WON_WITHOUT_AMOUNT_CHECK,
             won & opportunities["amount"].isna(),
             opportunities,
             "won without an amount (nothing added to bookings)",
@@ -239,6 +239,9 @@ def _closed_before_close_stage(
     close = pd.to_datetime(opportunities["close_date"])
     return (closed & close.notna() & entered_on.notna() & (close < limit)).astype(bool)
 
+
+WON_WITHOUT_AMOUNT_CHECK = "won without amount"
+"""Check name of won deals without an amount, which bookings leave out."""
 
 OUTLIER_CHECK = "outlier amount"
 """Check name of deals whose amount dwarfs the rest, which can swamp every total."""
