@@ -297,7 +297,6 @@ def assemble(
     rates table.
     """
     quarantine = Quarantine()
-    notes = [note for raw in raw_tables for note in raw.notes]
     tables: dict[str, pd.DataFrame] = {}
     received: dict[str, int] = {}
     table_files: dict[str, list[str]] = {}
@@ -317,6 +316,8 @@ def assemble(
         table_files.setdefault(raw.table, []).append(raw.file)
         if raw.table == "opportunities":
             opportunity_file = raw.file
+    # Parsing adds notes to the raw tables, so they are collected after it.
+    notes = [note for raw in raw_tables for note in raw.notes]
     present = set(tables) | {raw.table for raw in bulk_tables}
     for name, spec in schema.TABLES.items():
         if name not in present and not spec.optional:

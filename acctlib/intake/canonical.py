@@ -31,7 +31,7 @@ from acctlib import schema
 from acctlib.errors import InputError, closest_hint
 from acctlib.intake.bulktable import BulkTable
 from acctlib.intake.files import escape_invisible, foreign_delimiter_hint
-from acctlib.intake.money import ColumnFormatError
+from acctlib.intake.money import ColumnFormatError, find_point_as_thousands
 from acctlib.intake.parsers import PARSERS, Parsed
 from acctlib.intake.quarantine import Quarantine
 from acctlib.intake.stagelint import replaced_default_note, similar_stages
@@ -276,6 +276,8 @@ def _parse_columns(
             continue
         result = _parse_column(raw, frame, column)
         _check_mostly_failed(raw, frame, column, result)
+        if column.kind == "amount":
+            _note_point_as_thousands(raw, frame, column, result)
         parsed[column.name] = result.values.astype(schema.pandas_dtype(column.kind))
         if is_blankable(spec, column):
             if result.failed.any():
@@ -358,6 +360,40 @@ def _parse_column(
             column=column.name,
             row=None if first is None else int(rows[first]),
         ) from error
+
+
+def _note_point_as_thousands(
+    raw: RawTable, frame: pd.DataFrame, column: schema.ColumnSpec, result: Parsed
+) -> None:
+    """Add a note on amounts such as ``12.500`` read with a decimal point.
+
+    Too few of them, or a column whose other cells show the point to be a
+    decimal point, do not stop intake (see
+    :func:`acctlib.intake.money.check_point_as_thousands`). The amounts are
+    kept as read, but de-DE writes thousands that way, so the note names
+    them for the user to check.
+    """
+    cells = frame[column.name]
+    if pd.api.types.is_numeric_dtype(cells):
+        return
+    locale = column_parser_options(raw, column).get("locale")
+    found = find_point_as_thousands(cells, locale)
+    if not found:
+        return
+    examples = ", ".join(
+        f"{str(cells[index]).strip()!r} on row {frame[ROW][index]} read as "
+        f"{result.values[index]:g}"
+        for index in found[:3]
+    )
+    count = len(found)
+    amounts = "amount has" if count == 1 else "amounts have"
+    raw.notes.append(
+        f"{raw.file}, {_column_phrase(column.name, raw.headers)}: {count:,} "
+        f"{amounts} exactly three digits after the point ({examples}), as "
+        "de-DE writes thousands. If they are thousands, declare the locale "
+        "the file writes, such as locale: de-DE, in a source profile's "
+        "options (see Source profiles in the README)."
+    )
 
 
 def column_parser_options(raw: RawTable, column: schema.ColumnSpec) -> dict[str, Any]:

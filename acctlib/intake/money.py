@@ -204,7 +204,7 @@ def check_point_as_thousands(raw: pd.Series, locale: str | None = None) -> None:
         return
     blank = raw.isna() | (raw.astype("str").str.strip() == "")
     text = raw[~blank].astype("str").map(_strip_decoration)
-    grouped = text.str.match(_POINT_AS_THOUSANDS)
+    grouped = text.index.isin(find_point_as_thousands(raw, locale))
     if grouped.sum() < POINT_AS_THOUSANDS_MIN_CELLS:
         return
     if not (grouped | text.str.match(_UNSEPARATED)).all():
@@ -233,6 +233,20 @@ def check_point_as_thousands(raw: pd.Series, locale: str | None = None) -> None:
         "write them with two, such as 12.50",
         {"three digits after the point": proof},
     )
+
+
+def find_point_as_thousands(raw: pd.Series, locale: str | None = None) -> list:
+    """Return the index of each cell that a decimal point reads as thousandths.
+
+    Such a cell has one to three digits, a point and exactly three digits,
+    such as ``12.500``, which de-DE writes for 12,500. ``locale`` None
+    stands for plain decimals; a locale with a decimal comma finds none.
+    """
+    if locale is not None and SEPARATORS[locale][1] != ".":
+        return []
+    blank = raw.isna() | (raw.astype("str").str.strip() == "")
+    text = raw[~blank].astype("str").map(_strip_decoration)
+    return list(text.index[text.str.match(_POINT_AS_THOUSANDS)])
 
 
 def currency_marks(raw: pd.Series) -> pd.Series:

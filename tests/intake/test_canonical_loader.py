@@ -1827,3 +1827,22 @@ def test_empty_row_is_rejected_once(tmp_path, line):
     assert counts["read"] == 3
     assert counts["accepted"] == 1
     assert counts["rejected"] == 2
+
+
+def test_few_point_thousands_amounts_noted(tmp_path: Path) -> None:
+    amounts = ["48.000", "12.500", "9000", "15000"]
+    opportunities = [
+        {**OPPORTUNITY_ROW, "opportunity_id": f"O{number}", "amount": amount}
+        for number, amount in enumerate(amounts, start=1)
+    ]
+    write_source(tmp_path, opportunities=opportunities)
+
+    intake = load(tmp_path)
+
+    deals = intake.tables["opportunities"].set_index("opportunity_id")
+    assert deals.loc["O2", "amount"] == 12.5
+    notes = [note for note in intake.notes if "three digits after the point" in note]
+    assert len(notes) == 1
+    assert "column amount: 2 amounts have exactly three digits" in notes[0]
+    assert "'12.500' on row 2 read as 12.5" in notes[0]
+    assert "locale: de-DE" in notes[0]
