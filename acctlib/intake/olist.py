@@ -182,10 +182,6 @@ def read_source(
     )
 
 
-# NOTE: the SDR and AE touches of one deal share its file row, and the
-# quarantine counts rejected rows by file row, so when both are rejected the
-# touchpoints table counts one rejected row for two read and does not
-# reconcile.
 def _sales_touches(
     deals: pd.DataFrame, path: Path, function: str, person: str, channel: str
 ) -> pd.DataFrame:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from acctlib import schema
+
 REJECTED_COLUMNS = [
     "table",
     "file",
@@ -100,6 +102,7 @@ class Quarantine:
                     "reason": reason,
                     "action": action,
                     "record": json.dumps(record, default=str, sort_keys=True),
+                    "_key": _derived_key(table, record),
                 }
             )
 
@@ -142,7 +145,7 @@ class Quarantine:
         kept = [
             record
             for record in self.records
-            if record["action"] == ROW_REJECTED or _row_key(record) not in rejected
+            if record["action"] == ROW_REJECTED or not _is_rejected(record, rejected)
         ]
         frame = pd.DataFrame(kept, columns=REJECTED_COLUMNS)
         frame = frame.astype({column: "str" for column in REJECTED_COLUMNS})
@@ -151,8 +154,12 @@ class Quarantine:
 
     def count(self, table: str | None = None) -> int:
         """Return the number of distinct rejected input rows (of one table)."""
-        keys = self._rejected_keys()
-        return len([key for key in keys if table is None or key[0] == table])
+        rejected = self._rejected_keys()
+        return sum(
+            _count_rows(keys)
+            for (name, _, _), keys in rejected.items()
+            if table is None or name == table
+        )
 
     def blanked_cells(self, table: str, column: str) -> set[tuple[str, int]]:
         """Return the file and row of each blanked ``column`` cell of ``table``."""
@@ -172,7 +179,7 @@ class Quarantine:
             for record in self.records
             if record["action"] == CELL_BLANKED
             and (table is None or record["table"] == table)
-            and _row_key(record) not in rejected
+            and not _is_rejected(record, rejected)
         }
         return len(cells)
 
@@ -180,20 +187,31 @@ class Quarantine:
         """Return row counts per table, action and reason.
 
         ``rows`` counts distinct input rows: rows rejected for the reason,
-        or kept rows with a cell blanked for it. Reasons that differ only in
-        their quoted values or row numbers are counted together, under
-        :func:`reason_pattern` of them.
+        or kept rows with a cell blanked for it. Rows an adapter derives from
+        one line count once per primary key, as in :meth:`count`. Reasons
+        that differ only in their quoted values or row numbers are counted
+        together, under :func:`reason_pattern` of them.
         """
-        frame = self.to_frame()
-        if frame.empty:
+        rejected = self._rejected_keys()
+        kept = [
+            record
+            for record in self.records
+            if record["action"] == ROW_REJECTED or not _is_rejected(record, rejected)
+        ]
+        if not kept:
             return pd.DataFrame(columns=SUMMARY_COLUMNS)
-        distinct = frame.drop_duplicates(["table", "file", "row", "action", "reason"])
+        frame = pd.DataFrame(kept, columns=[*REJECTED_COLUMNS, "_key"])
+        # Each line counts as many rows as it has keys, as in count().
+        lines = frame.groupby(
+            ["table", "file", "row", "action", "reason"], sort=False, dropna=False
+        )["_key"].agg(lambda keys: _count_rows(set(keys.dropna())))
+        distinct = lines.rename("rows").reset_index()
         # Otherwise a file with a thousand bad dates would list a thousand
         # reasons.
         distinct = distinct.assign(pattern=distinct["reason"].map(reason_pattern))
         grouped = distinct.groupby(["table", "action", "pattern"], sort=True)
         summary = grouped.agg(
-            rows=("reason", "size"),
+            rows=("rows", "sum"),
             reasons=("reason", "nunique"),
             reason=("reason", "first"),
         ).reset_index()
@@ -202,12 +220,13 @@ class Quarantine:
         summary = summary.sort_values(["table", "action", "reason"], kind="stable")
         return summary[SUMMARY_COLUMNS].reset_index(drop=True)
 
-    def _rejected_keys(self) -> set[tuple[str, str, int]]:
-        return {
-            _row_key(record)
-            for record in self.records
-            if record["action"] == ROW_REJECTED
-        }
+    def _rejected_keys(self) -> dict[tuple[str, str, int], set[str | None]]:
+        """Map the table, file and row of each rejection to its rows' keys."""
+        keys: dict[tuple[str, str, int], set[str | None]] = {}
+        for record in self.records:
+            if record["action"] == ROW_REJECTED:
+                keys.setdefault(_row_key(record), set()).add(record.get("_key"))
+        return keys
 
 
 # A value quoted by repr() in a reason, and a row number it names.
@@ -228,6 +247,43 @@ def reason_pattern(reason: str) -> str:
 
 def _row_key(record: dict) -> tuple[str, str, int]:
     return (record["table"], record["file"], record["row"])
+
+
+def _count_rows(keys: set[str | None]) -> int:
+    """Return how many rows one line's rejections stand for.
+
+    Each primary key counts as a row of its own. A rejection recorded
+    without its row's cells has no key and counts only on a line without
+    any key.
+    """
+    return max(1, len(keys - {None}))
+
+
+def _is_rejected(
+    record: dict, rejected: Mapping[tuple[str, str, int], set[str | None]]
+) -> bool:
+    """Tell whether a rejection covers the row of ``record``."""
+    keys = rejected.get(_row_key(record))
+    if keys is None:
+        return False
+    key = record.get("_key")
+    return key is None or None in keys or key in keys
+
+
+def _derived_key(table: str, record: Mapping[str, object]) -> str | None:
+    """Return the primary key cell of ``record``, to tell rows of one line apart.
+
+    An adapter may derive several rows of a table from one line of a file,
+    such as the SDR and the AE touch of one Olist deal. They share the file
+    and row, so the key counts each as its own rejected row. Rows of a
+    table without a one-column primary key are told apart by file and row
+    alone.
+    """
+    spec = schema.TABLES.get(table)
+    if spec is None or len(spec.primary_key) != 1:
+        return None
+    value = record.get(spec.primary_key[0])
+    return None if value is None or _is_missing(value) else str(value)
 
 
 def _is_missing(value: object) -> bool:

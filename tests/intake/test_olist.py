@@ -71,6 +71,9 @@ def test_empty_rows_are_rejected_once(tmp_path: Path) -> None:
     rows = frame.groupby("table")["row"].agg(sorted).to_dict()
     # A deal row gives two touchpoints, the SDR's and the AE's.
     assert rows == {"accounts": [4], "opportunities": [3], "touchpoints": [3, 3, 4]}
+    counts = intake.reconciliation().set_index("table")
+    assert counts.loc["touchpoints", "rejected"] == 3
+    assert counts["reconciled"].all()
 
 
 def test_bad_lead_date_names_olist_column(tmp_path: Path) -> None:
@@ -105,6 +108,10 @@ def test_bad_deal_cells_name_olist_columns(tmp_path: Path) -> None:
     assert list(touches["column"]) == ["occurred_at", "occurred_at"]
     for reason in touches["reason"]:
         assert reason.startswith('column "won_date" (occurred_at): ')
+    # Both touches of the deal row count, so the table still reconciles.
+    assert intake.reconciliation()["reconciled"].all()
+    summary = intake.quarantine.summary().set_index("table")
+    assert summary.loc["touchpoints", "rows"] == 2
 
 
 def test_repeated_lead_names_mql_id(tmp_path: Path) -> None:
