@@ -105,7 +105,27 @@ def status_table(ws: Workspace) -> object:
         counts=["accounts"],
         money=money,
         labels={"status": "Status", "accounts": "Accounts", **MAP_LABELS},
-        caption=tables.ROUNDED_PARTS,
+        caption=_sums_caption(ws),
+    )
+
+
+def _sums_caption(ws: Workspace) -> str:
+    """Return the caption of tables that sum open pipeline and won ACV per group.
+
+    It adds how many open or won deals the sums leave out for lack of an
+    amount, so that a sum of the known amounts is not read as the whole.
+    """
+    if not ws.has_table("opportunity_snapshot"):
+        return tables.ROUNDED_PARTS
+    deals = ws.table("opportunity_snapshot")
+    counted = deals["is_open"].astype(bool) | deals["is_won"].astype(bool)
+    missing = int((counted & deals["amount"].isna()).sum())
+    if not missing:
+        return tables.ROUNDED_PARTS
+    noun = "deal" if missing == 1 else "deals"
+    return (
+        f"{tables.ROUNDED_PARTS} The sums leave out {missing:,} open or won "
+        f"{noun} without an amount (see Data quality)."
     )
 
 
@@ -230,7 +250,7 @@ def segment_table(ws: Workspace, segment: str) -> object:
             "customers": "Customers",
             **MAP_LABELS,
         },
-        caption=tables.ROUNDED_PARTS,
+        caption=_sums_caption(ws),
     )
 
 

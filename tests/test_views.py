@@ -10,11 +10,16 @@ from acctlib import views
 
 
 def _workspace(
-    account_map: pd.DataFrame, source_tables: list[str] | None = None
+    account_map: pd.DataFrame,
+    source_tables: list[str] | None = None,
+    snapshot: pd.DataFrame | None = None,
 ) -> SimpleNamespace:
     tables = {"account_map": account_map}
+    if snapshot is not None:
+        tables["opportunity_snapshot"] = snapshot
     return SimpleNamespace(
         table=tables.__getitem__,
+        has_table=tables.__contains__,
         params={"top_accounts": 2},
         currency="USD",
         info={"tables": source_tables or ["accounts", "revenue", "touchpoints"]},
@@ -167,3 +172,29 @@ def test_intake_table_shows_merged_rows():
     assert ">Merged</th>" in html
     assert html.index(">Accepted</th>") < html.index(">Merged</th>")
     assert html.index(">Merged</th>") < html.index(">Rejected</th>")
+
+
+def test_sum_tables_count_deals_without_amount():
+    nan = float("nan")
+    account_map = pd.DataFrame(
+        {
+            "account_id": ["A1", "A2"],
+            "status": ["open_opportunity", "open_opportunity"],
+            "region": ["EMEA", "EMEA"],
+            "open_pipeline": [nan, 200.0],
+            "won_acv": [0.0, 0.0],
+            "revenue_12m": [0.0, 0.0],
+        }
+    )
+    snapshot = pd.DataFrame(
+        {
+            "is_open": [True, True, False],
+            "is_won": [False, False, False],
+            "amount": [nan, 200.0, nan],
+        }
+    )
+    ws = _workspace(account_map, snapshot=snapshot)
+
+    for table in (views.status_table(ws), views.segment_table(ws, "region")):
+        html = table.to_html()
+        assert "The sums leave out 1 open or won deal without an amount" in html
