@@ -24,7 +24,10 @@ the same figures:
   several companies);
 - ``dq_rejected_value``: rejected opportunities and the amounts of their
   raw rows per stage category and currency
-  (:mod:`acctlib.rejectedvalue`).
+  (:mod:`acctlib.rejectedvalue`);
+- ``dq_rejected_rows``: the rejected opportunity rows counted by kind:
+  the first row of a rejected opportunity, a repeat of an accepted or a
+  rejected opportunity, or a blank row.
 """
 
 from __future__ import annotations
@@ -45,7 +48,10 @@ from acctlib.intake.dedupe import AUDIT_COLUMNS
 from acctlib.intake.hubspot import compute_account_amounts
 from acctlib.intake.quality import OUTLIER_CHECK, WON_WITHOUT_AMOUNT_CHECK
 from acctlib.intake.stagelint import LINT_COLUMNS
-from acctlib.rejectedvalue import summarize_rejected_opportunities
+from acctlib.rejectedvalue import (
+    count_rejected_rows,
+    summarize_rejected_opportunities,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -96,13 +102,17 @@ def summarize_intake(intake: Intake) -> dict[str, pd.DataFrame]:
         if links is None
         else compute_account_amounts(intake.tables["opportunities"], links)
     )
-    opportunities = intake.tables["opportunities"]
+    rejected = intake.quarantine.to_frame()
+    accepted_ids = intake.tables["opportunities"]["opportunity_id"]
     result["dq_rejected_value"] = summarize_rejected_opportunities(
-        intake.quarantine.to_frame(),
+        rejected,
         intake.stage_map,
         currency["report_currency"],
-        accepted_ids=opportunities["opportunity_id"],
+        accepted_ids=accepted_ids,
         options=intake.opportunity_options,
+    )
+    result["dq_rejected_rows"] = count_rejected_rows(
+        rejected, accepted_ids, intake.opportunity_options
     )
     return result
 

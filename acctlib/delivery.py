@@ -402,7 +402,10 @@ def _rejected_sentences(run_dir: Path, manifest: dict[str, Any]) -> list[str]:
     if summary is not None:
         currency = manifest["params"]["report_currency"]
         value = rejectedvalue.describe_rejected_value(
-            summary, currency, publish.slice_label(manifest)
+            summary,
+            currency,
+            publish.slice_label(manifest),
+            _read_table(run_dir, "dq_rejected_rows"),
         )
         if value is not None:
             sentences.append(value)

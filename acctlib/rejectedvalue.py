@@ -63,6 +63,16 @@ DEAL_COLUMNS = (
     "amount_original",
 )
 """Columns of which a rejected row must fill one to count as an opportunity."""
+OPPORTUNITY_ROW = "opportunity"
+ACCEPTED_REPEAT_ROW = "repeat of accepted"
+REJECTED_REPEAT_ROW = "repeat of rejected"
+BLANK_ROW = "blank"
+ROW_KINDS = (OPPORTUNITY_ROW, ACCEPTED_REPEAT_ROW, REJECTED_REPEAT_ROW, BLANK_ROW)
+"""Kinds of rejected opportunity row. Only the first row of each rejected
+opportunity counts in the summary. A repeat of an accepted opportunity is
+in the figures through its accepted row, a further row of a rejected one
+is counted once with it, and a row whose :data:`DEAL_COLUMNS` are all empty
+is no opportunity."""
 _CATEGORY_ORDER = {
     name: order for order, name in enumerate((*CATEGORIES, UNKNOWN_STAGE))
 }
@@ -131,32 +141,89 @@ def list_rejected_opportunities(
     :data:`DEAL_COLUMNS` are all empty, as in a blank line of a file. Other
     cells do not count, because an adapter may fill them, such as the type.
     """
+    rows = _classify_rejected_rows(rejected, accepted_ids, options or {})
+    deals = rows[rows["kind"] == OPPORTUNITY_ROW]
+    return deals.drop(columns="kind").reset_index(drop=True)
+
+
+def count_rejected_rows(
+    rejected: pd.DataFrame,
+    accepted_ids: Iterable[str] = (),
+    options: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+) -> pd.DataFrame:
+    """Count the rejected opportunity rows by how the summary treats them.
+
+    Returns one row per kind of :data:`ROW_KINDS`, in that order, with the
+    columns ``kind`` and ``rows`` (int64). The rows add up to the rejected
+    rows of the ``opportunities`` table that intake counts. Arguments are
+    those of :func:`list_rejected_opportunities`.
+    """
+    rows = _classify_rejected_rows(rejected, accepted_ids, options or {})
+    counts = rows["kind"].value_counts()
+    return pd.DataFrame(
+        {
+            "kind": pd.Series(ROW_KINDS, dtype="str"),
+            "rows": pd.Series(
+                [int(counts.get(kind, 0)) for kind in ROW_KINDS], dtype="int64"
+            ),
+        }
+    )
+
+
+def _classify_rejected_rows(
+    rejected: pd.DataFrame,
+    accepted_ids: Iterable[str],
+    options: Mapping[str, Mapping[str, Mapping[str, Any]]],
+) -> pd.DataFrame:
+    """Return every rejected opportunity row with the kind of :data:`ROW_KINDS`.
+
+    The columns are those of :func:`list_rejected_opportunities` and
+    ``kind``.
+    """
     rows = rejected[
         (rejected["table"] == "opportunities") & (rejected["action"] == ROW_REJECTED)
     ]
-    rows = rows.drop_duplicates(["file", "row"]).sort_values(["file", "row"])
+    # An adapter may derive several opportunities from one line of a file,
+    # so a line counts once per opportunity ID in its cells, as intake
+    # counts rejected rows. A rejection without an ID counts only on a
+    # line that has no rejection with one.
+    raw_ids = [_text(json.loads(text).get("opportunity_id")) for text in rows["record"]]
+    rows = rows.assign(_raw_id=raw_ids).drop_duplicates(["file", "row", "_raw_id"])
+    line_has_id = rows.groupby(["file", "row"])["_raw_id"].transform(
+        lambda line_ids: bool((line_ids != "").any())
+    )
+    rows = rows[(rows["_raw_id"] != "") | ~line_has_id.astype("bool")]
+    rows = rows.sort_values(["file", "row"], kind="stable")
     records = [json.loads(text) for text in rows["record"]]
-    filled = [
-        any(_text(record.get(column)) for column in DEAL_COLUMNS) for record in records
-    ]
-    rows = rows[pd.Series(filled, index=rows.index, dtype="bool")]
-    records = [record for record, keep in zip(records, filled, strict=True) if keep]
     ids = [
-        _parse_id(record.get("opportunity_id"), (options or {}).get(file, {}))
+        _parse_id(record.get("opportunity_id"), options.get(file, {}))
         for file, record in zip(rows["file"], records, strict=True)
     ]
     deals = pd.DataFrame(
         {
-            "opportunity_id": ids,
-            "file": rows["file"].to_list(),
-            "row": rows["row"].astype("int64").to_list(),
-            "record": records,
+            "opportunity_id": pd.Series(ids, dtype="object"),
+            "file": pd.Series(rows["file"].to_list(), dtype="object"),
+            "row": pd.Series(rows["row"].to_list(), dtype="int64"),
+            "record": pd.Series(records, dtype="object"),
         }
     )
-    deals = deals[~deals["opportunity_id"].isin(set(accepted_ids))]
-    has_id = deals["opportunity_id"] != ""
-    repeated = has_id & deals["opportunity_id"].duplicated()
-    return deals[~repeated].reset_index(drop=True)
+    blank = [
+        not any(_text(record.get(column)) for column in DEAL_COLUMNS)
+        for record in records
+    ]
+    blank = pd.Series(blank, index=deals.index, dtype="bool")
+    accepted = deals["opportunity_id"].isin(set(accepted_ids))
+
+    # Of the other rows with an ID, the first of each ID is the opportunity.
+    candidates = deals.loc[~blank & ~accepted & (deals["opportunity_id"] != "")]
+    repeats = candidates.index[candidates["opportunity_id"].duplicated()]
+    repeated = deals.index.isin(repeats)
+
+    kinds = pd.Series(OPPORTUNITY_ROW, index=deals.index, dtype="object")
+    kinds[accepted] = ACCEPTED_REPEAT_ROW
+    kinds[repeated] = REJECTED_REPEAT_ROW
+    kinds[blank] = BLANK_ROW
+    return deals.assign(kind=kinds)
 
 
 def classify_stage(
@@ -183,7 +250,10 @@ def classify_stage(
 
 
 def describe_rejected_value(
-    summary: pd.DataFrame, report_currency: str, slice_label: str = ""
+    summary: pd.DataFrame,
+    report_currency: str,
+    slice_label: str = "",
+    row_counts: pd.DataFrame | None = None,
 ) -> str | None:
     """Return a sentence on what the rejected opportunities are worth, or None.
 
@@ -192,28 +262,44 @@ def describe_rejected_value(
     USD 40,000, open USD 60,000) are left out of these figures; see Data
     quality." Amounts in other currencies follow, each in its own currency,
     and a further sentence counts the opportunities whose amount could not
-    be read. In a run sliced to ``slice_label``, such as "owner Fatima
-    Cohen", a last sentence states that the count covers the whole company,
-    because rejected rows are not sliced. Returns None when no opportunity
-    was rejected.
+    be read.
+
+    ``row_counts`` is the table :func:`count_rejected_rows` returns. When
+    more opportunity rows were rejected than opportunities counted, the
+    sentence starts from the rows, as the counts of rejected rows per table
+    do, and names the rest: "5 opportunity rows were rejected: 4
+    opportunities worth ... are left out of these figures, and 1 row
+    repeats an accepted opportunity; see Data quality."
+
+    In a run sliced to ``slice_label``, such as "owner Fatima Cohen", a last
+    sentence states that the count covers the whole company, because
+    rejected rows are not sliced. Returns None when no opportunity was
+    rejected.
     """
     if summary.empty:
         return None
     count = int(summary["opportunities"].sum())
-    subject = f"{count:,} rejected {_plural(count, 'opportunity', 'opportunities')}"
+    noun = _plural(count, "opportunity", "opportunities")
     verb = "is" if count == 1 else "are"
     unread = int(summary.loc[summary["currency"] == "", "opportunities"].sum())
     if unread == count:
-        sentences = [
-            f"{subject} with no readable amount {verb} left out of these "
-            "figures; see Data quality."
-        ]
+        worth = "with no readable amount"
     else:
-        worth = _describe_worth(summary, report_currency)
-        sentences = [
-            f"{subject} worth {worth} {verb} left out of these figures; "
-            "see Data quality."
-        ]
+        worth = f"worth {_describe_worth(summary, report_currency)}"
+    others = _describe_other_rows(row_counts)
+    if others:
+        rows = int(row_counts["rows"].sum())
+        were = "row was" if rows == 1 else "rows were"
+        first = (
+            f"{rows:,} opportunity {were} rejected: {count:,} {noun} {worth} "
+            f"{verb} left out of these figures, and {others}; see Data quality."
+        )
+    else:
+        first = (
+            f"{count:,} rejected {noun} {worth} {verb} left out of these "
+            "figures; see Data quality."
+        )
+    sentences = [first]
     if 0 < unread < count:
         them = "it" if unread == 1 else "them"
         sentences.append(f"The amount of {unread:,} of {them} could not be read.")
@@ -223,6 +309,32 @@ def describe_rejected_value(
             f"accounts of {slice_label}."
         )
     return " ".join(sentences)
+
+
+def _describe_other_rows(row_counts: pd.DataFrame | None) -> str:
+    """Return "1 row repeats an accepted opportunity and ...", or "" for none.
+
+    Names the rejected rows of ``row_counts`` that are not the first row
+    of a rejected opportunity.
+    """
+    if row_counts is None:
+        return ""
+    counts = dict(zip(row_counts["kind"], row_counts["rows"], strict=True))
+    phrases = []
+    for kind, singular, plural in (
+        (ACCEPTED_REPEAT_ROW, "repeats an accepted opportunity", "repeat accepted"),
+        (REJECTED_REPEAT_ROW, "repeats a rejected opportunity", "repeat rejected"),
+    ):
+        rows = int(counts.get(kind, 0))
+        if rows:
+            text = singular if rows == 1 else f"{plural} opportunities"
+            phrases.append(f"{rows:,} {_plural(rows, 'row', 'rows')} {text}")
+    blank = int(counts.get(BLANK_ROW, 0))
+    if blank:
+        phrases.append(f"{blank:,} {_plural(blank, 'row is', 'rows are')} blank")
+    if len(phrases) <= 1:
+        return "".join(phrases)
+    return ", ".join(phrases[:-1]) + " and " + phrases[-1]
 
 
 def rejected_value_table(ws: Any) -> object:
@@ -265,7 +377,10 @@ def executive_note(ws: Any) -> list[HTML]:
     they leave those deals out.
     """
     sentence = describe_rejected_value(
-        ws.table("dq_rejected_value"), ws.currency, ws.headline.get("slice") or ""
+        ws.table("dq_rejected_value"),
+        ws.currency,
+        ws.headline.get("slice") or "",
+        ws.table("dq_rejected_rows"),
     )
     return [] if sentence is None else [_note(sentence)]
 

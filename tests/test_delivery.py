@@ -440,6 +440,32 @@ def test_digest_names_rejected_value(tmp_path):
     assert REJECTED_VALUE_SENTENCE in plain
 
 
+def test_digest_counts_repeated_deal_rows(tmp_path):
+    run_dir = _run_with_rejected_rows(tmp_path, 12, REJECTED_VALUE)
+    row_counts = pd.DataFrame(
+        {
+            "kind": [
+                "opportunity",
+                "repeat of accepted",
+                "repeat of rejected",
+                "blank",
+            ],
+            "rows": [3, 1, 0, 0],
+        }
+    )
+    row_counts.to_parquet(run_dir / "tables" / "dq_rejected_rows.parquet")
+
+    plain = delivery._plain_text(
+        run_dir, json.loads((run_dir / "manifest.json").read_text())
+    )
+
+    assert (
+        "4 opportunity rows were rejected: 3 opportunities worth USD 50,000 "
+        "(won USD 40,000, open USD 10,000) are left out of these figures, and "
+        "1 row repeats an accepted opportunity; see Data quality."
+    ) in " ".join(plain.split())
+
+
 def test_digest_of_older_run_counts_rows(tmp_path):
     run_dir = _run_with_rejected_rows(tmp_path, 1)
 

@@ -153,6 +153,47 @@ def test_repeat_of_accepted_deal_left_out():
     assert summary["amount"].to_list() == [200.0]
 
 
+def test_rejected_rows_counted_by_kind():
+    blank = {**_deal("", "", "", "", ""), "type": "new_business"}
+    rejected = _quarantine(
+        _deal("O1", "Closed Won", "100"),
+        _deal("O2", "Closed Won", "200"),
+        _deal("O2", "Closed Won", "200"),
+        blank,
+        _deal("", "Closed Won", "5"),
+    )
+
+    counts = rejectedvalue.count_rejected_rows(rejected, accepted_ids=["O1"])
+
+    assert counts["kind"].to_list() == list(rejectedvalue.ROW_KINDS)
+    assert counts["rows"].to_list() == [2, 1, 1, 1]
+    assert counts["rows"].dtype == "int64"
+
+
+def test_derived_deals_of_one_line_count_apart():
+    quarantine = Quarantine()
+    for opportunity_id in ("O1", "O2"):
+        record = _deal(opportunity_id, "Closed Won", "100")
+        quarantine.reject(
+            "opportunities", FILE, [4], "stage", ["x"], "reason", [record]
+        )
+    rejected = quarantine.to_frame()
+
+    counts = rejectedvalue.count_rejected_rows(rejected)
+    summary = _summarize(rejected)
+
+    assert counts["rows"].sum() == quarantine.count("opportunities")
+    assert counts["rows"].to_list() == [2, 0, 0, 0]
+    assert summary["opportunities"].to_list() == [2]
+
+
+def test_rejected_rows_empty_without_rejections():
+    counts = rejectedvalue.count_rejected_rows(Quarantine().to_frame())
+
+    assert counts["kind"].to_list() == list(rejectedvalue.ROW_KINDS)
+    assert counts["rows"].to_list() == [0, 0, 0, 0]
+
+
 def test_salesforce_ids_match_accepted_form():
     short = "0065g00000AbCdE"
     full = str(parse_id(pd.Series([short]), id_format="salesforce").values.iloc[0])
@@ -267,6 +308,56 @@ def test_describe_rejected_value(rows, expected):
     assert rejectedvalue.describe_rejected_value(_summary(rows), "USD") == expected
 
 
+def _row_counts(*rows: int) -> pd.DataFrame:
+    return pd.DataFrame({"kind": rejectedvalue.ROW_KINDS, "rows": rows})
+
+
+@pytest.mark.parametrize(
+    ("row_counts", "expected"),
+    [
+        (
+            (4, 0, 0, 0),
+            "4 rejected opportunities worth USD 100,000 (won USD 40,000, open "
+            "USD 60,000) are left out of these figures; see Data quality.",
+        ),
+        (
+            (4, 1, 0, 0),
+            "5 opportunity rows were rejected: 4 opportunities worth USD 100,000 "
+            "(won USD 40,000, open USD 60,000) are left out of these figures, and "
+            "1 row repeats an accepted opportunity; see Data quality.",
+        ),
+        (
+            (4, 2, 1, 1),
+            "8 opportunity rows were rejected: 4 opportunities worth USD 100,000 "
+            "(won USD 40,000, open USD 60,000) are left out of these figures, and "
+            "2 rows repeat accepted opportunities, 1 row repeats a rejected "
+            "opportunity and 1 row is blank; see Data quality.",
+        ),
+    ],
+)
+def test_describe_counts_rejected_rows(row_counts, expected):
+    rows = [("won", "USD", 2, 40000.0), ("open", "USD", 2, 60000.0)]
+
+    sentence = rejectedvalue.describe_rejected_value(
+        _summary(rows), "USD", row_counts=_row_counts(*row_counts)
+    )
+
+    assert sentence == expected
+
+
+def test_describe_blank_row_unreadable_amount():
+    rows = [("open", "", 1, float("nan"))]
+
+    sentence = rejectedvalue.describe_rejected_value(
+        _summary(rows), "USD", row_counts=_row_counts(1, 0, 0, 2)
+    )
+
+    assert sentence == (
+        "3 opportunity rows were rejected: 1 opportunity with no readable amount "
+        "is left out of these figures, and 2 rows are blank; see Data quality."
+    )
+
+
 def test_describe_nothing_rejected():
     empty = rejectedvalue.summarize_rejected_opportunities(
         Quarantine().to_frame(), STAGE_MAP, "USD"
@@ -293,13 +384,23 @@ def test_describe_sliced_run():
 class _Workspace:
     currency = "USD"
 
-    def __init__(self, summary: pd.DataFrame, slice_label: str = "") -> None:
-        self.summary = summary
+    def __init__(
+        self,
+        summary: pd.DataFrame,
+        slice_label: str = "",
+        row_counts: pd.DataFrame | None = None,
+    ) -> None:
+        count = int(summary["opportunities"].sum()) if not summary.empty else 0
+        self.tables = {
+            "dq_rejected_value": summary,
+            "dq_rejected_rows": (
+                _row_counts(count, 0, 0, 0) if row_counts is None else row_counts
+            ),
+        }
         self.headline = {"slice": slice_label} if slice_label else {}
 
     def table(self, name: str) -> pd.DataFrame:
-        assert name == "dq_rejected_value"
-        return self.summary
+        return self.tables[name]
 
 
 def test_executive_note_only_when_rejected():
@@ -311,6 +412,18 @@ def test_executive_note_only_when_rejected():
     assert len(notes) == 1
     assert notes[0].data.startswith('<p class="note">1 rejected opportunity worth')
     assert empty == []
+
+
+def test_executive_note_counts_repeated_rows():
+    summary = _summary([("won", "USD", 1, 100.0)])
+    workspace = _Workspace(summary, row_counts=_row_counts(1, 1, 0, 0))
+
+    notes = rejectedvalue.executive_note(workspace)
+
+    assert notes[0].data.startswith(
+        '<p class="note">2 opportunity rows were rejected: 1 opportunity worth'
+    )
+    assert "1 row repeats an accepted opportunity" in notes[0].data
 
 
 def test_executive_note_names_slice():
@@ -379,6 +492,29 @@ def test_prepare_stores_rejected_value(tmp_path):
     assert stored["category"].to_list() == ["won", "open"]
     assert stored["opportunities"].to_list() == [1, 1]
     assert stored["amount"].to_list() == [200.0, 300.0]
+
+
+def test_rejected_rows_add_up_to_intake_count(tmp_path):
+    deals = (
+        CANONICAL_DEALS
+        + "O1,A1,One again,new_business,Closed Won,100,bad date,2024-03-01\n"
+        + ",,,,,,,\n"
+    )
+    data = write_files(
+        tmp_path / "data",
+        {"accounts.csv": CANONICAL_ACCOUNTS, "opportunities.csv": deals},
+    )
+    params = small_params(data, tmp_path, "as_of=2024-12-31")
+    intake = load_source(params)
+
+    parts = dataquality.summarize_intake(intake)
+    counts = intake.counts().set_index("table")
+    rows = parts["dq_rejected_rows"].set_index("kind")["rows"]
+
+    assert int(rows.sum()) == int(counts.loc["opportunities", "rejected"])
+    assert rows[rejectedvalue.OPPORTUNITY_ROW] == 2
+    assert rows[rejectedvalue.ACCEPTED_REPEAT_ROW] == 1
+    assert rows[rejectedvalue.BLANK_ROW] == 1
 
 
 def test_ambiguous_amount_is_not_read():
