@@ -182,21 +182,23 @@ def top_accounts_table(ws: Workspace, n: int | None = None) -> object:
 
 
 def intake_table(ws: Workspace) -> object:
-    """Return rows read, accepted, merged and rejected per input table.
+    """Return rows read, accepted, rejected and merged per input table.
 
-    Merged rows are duplicate accounts folded into another account, so
-    accepted, merged and rejected rows add up to the rows read of every
-    table that reconciles (``dq_counts``).
+    The columns are in the order of the data-quality page and ``acctlib
+    check``. Merged rows are duplicate accounts folded into another
+    account, so accepted, rejected and merged rows add up to the rows read
+    of every table that reconciles (``dq_counts``).
     """
+    columns = ["read", "accepted", "rejected", "merged"]
     return tables.style_table(
-        ws.table("intake_counts"),
-        counts=["read", "accepted", "merged", "rejected"],
+        ws.table("intake_counts")[["table", *columns]],
+        counts=columns,
         labels={
             "table": "Table",
             "read": "Rows read",
             "accepted": "Accepted",
-            "merged": "Merged",
             "rejected": "Rejected",
+            "merged": "Merged",
         },
     )
 

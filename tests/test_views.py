@@ -170,8 +170,8 @@ def test_intake_table_shows_merged_rows():
     html = views.intake_table(workspace).to_html()
 
     assert ">Merged</th>" in html
-    assert html.index(">Accepted</th>") < html.index(">Merged</th>")
-    assert html.index(">Merged</th>") < html.index(">Rejected</th>")
+    assert html.index(">Accepted</th>") < html.index(">Rejected</th>")
+    assert html.index(">Rejected</th>") < html.index(">Merged</th>")
 
 
 def test_sum_tables_count_deals_without_amount():

@@ -95,13 +95,13 @@ class Intake:
         return {**params.to_json(), "stage_map": dict(self.stage_map)}
 
     def counts(self) -> pd.DataFrame:
-        """Return rows read, accepted, merged and rejected per table.
+        """Return rows read, accepted, rejected and merged per table.
 
-        Accepted, merged and rejected rows add up to the rows read wherever
+        Accepted, rejected and merged rows add up to the rows read wherever
         :meth:`reconciliation` marks the table reconciled.
         """
         return self.reconciliation()[
-            ["table", "read", "accepted", "merged", "rejected"]
+            ["table", "read", "accepted", "rejected", "merged"]
         ]
 
     def reconciliation(self) -> pd.DataFrame:

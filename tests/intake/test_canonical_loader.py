@@ -735,9 +735,9 @@ def test_counts_add_up_for_every_table(tmp_path):
 
     assert counts.index.tolist() == list(schema.TABLES)
     for table, rows in tables.items():
-        read, accepted, merged, rejected_rows = counts.loc[table]
+        read, accepted, rejected_rows, merged = counts.loc[table]
         assert read == len(rows), table
-        assert accepted + merged + rejected_rows == read, table
+        assert accepted + rejected_rows + merged == read, table
     assert counts["accepted"].to_dict() == {
         "accounts": 2,
         "opportunities": 2,

@@ -236,7 +236,7 @@ def test_counts_add_merged_accounts(tmp_path: Path) -> None:
 
     counts = intake.counts().set_index("table")
 
-    assert counts.columns.tolist() == ["read", "accepted", "merged", "rejected"]
+    assert counts.columns.tolist() == ["read", "accepted", "rejected", "merged"]
     assert counts.loc["accounts"].to_dict() == {
         "read": 4,
         "accepted": 2,
