@@ -491,10 +491,13 @@ def has_errors(intake: Intake) -> bool:
 OUTCOME_LABELS = {"accepted": "Accepted", "rejected": "Rejected", "merged": "Merged"}
 
 
-def plot_row_outcomes(counts: pd.DataFrame) -> alt.Chart:
+def plot_row_outcomes(counts: pd.DataFrame) -> alt.LayerChart:
     """Stacked bars of rows accepted, rejected and merged per table.
 
-    ``counts`` is the ``dq_counts`` table (one row per table).
+    ``counts`` is the ``dq_counts`` table (one row per table). A label at
+    the end of each bar gives the counts, such as "299 accepted · 2
+    rejected", because a few rejected rows among hundreds draw a bar too
+    thin to see. Outcomes of no rows are left out of the label.
     """
     data = counts.melt(
         id_vars="table",
@@ -503,14 +506,18 @@ def plot_row_outcomes(counts: pd.DataFrame) -> alt.Chart:
         value_name="rows",
     )
     data["outcome"] = data["outcome"].map(OUTCOME_LABELS)
-    return (
-        alt.Chart(data, title="Input rows by outcome")
+    bars = (
+        alt.Chart(data)
         .mark_bar()
         .encode(
             y=alt.Y("table:N", title=None),
             x=alt.X("rows:Q", title="Rows", axis=count_axis("~s")),
+            # Below the bars, the legend leaves the right side to the labels.
             color=alt.Color(
-                "outcome:N", sort=list(OUTCOME_LABELS.values()), title="Outcome"
+                "outcome:N",
+                sort=list(OUTCOME_LABELS.values()),
+                title="Outcome",
+                legend=alt.Legend(orient="bottom"),
             ),
             tooltip=[
                 alt.Tooltip("table:N", title="Table"),
@@ -518,6 +525,30 @@ def plot_row_outcomes(counts: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("rows:Q", title="Rows", format=",.0f"),
             ],
         )
+    )
+    labels = (
+        alt.Chart(_outcome_labels(counts))
+        .mark_text(align="left", dx=4)
+        .encode(y=alt.Y("table:N"), x=alt.X("rows:Q"), text="label:N")
+    )
+    return alt.layer(bars, labels, title="Input rows by outcome")
+
+
+def _outcome_labels(counts: pd.DataFrame) -> pd.DataFrame:
+    """Return each table's bar length (``rows``) and its label of counts."""
+    outcomes = counts[list(OUTCOME_LABELS)].astype("int64")
+    labels = []
+    for _, row in outcomes.iterrows():
+        parts = [
+            f"{row[outcome]:,} {outcome}" for outcome in OUTCOME_LABELS if row[outcome]
+        ]
+        labels.append(" · ".join(parts) or "0 rows")
+    return pd.DataFrame(
+        {
+            "table": counts["table"].to_list(),
+            "rows": outcomes.sum(axis=1).to_list(),
+            "label": labels,
+        }
     )
 
 

@@ -400,3 +400,30 @@ def test_highlights_counts_agree_in_number(count, expected):
     notes = [note.data for note in dataquality.executive_highlights(ws)]
 
     assert f'<p class="note">{expected}</p>' in notes
+
+
+def _chart_labels(chart) -> dict[str, str]:
+    """Return the text label of each table in a row-outcome chart."""
+    spec = chart.to_dict()
+    texts = [layer for layer in spec["layer"] if layer["mark"]["type"] == "text"]
+    assert len(texts) == 1
+    rows = spec["datasets"][texts[0]["data"]["name"]]
+    return {row["table"]: row["label"] for row in rows}
+
+
+def test_row_outcomes_label_small_counts():
+    counts = pd.DataFrame(
+        {
+            "table": ["accounts", "touchpoints", "revenue"],
+            "read": [32, 301, 0],
+            "accepted": [30, 299, 0],
+            "rejected": [1, 2, 0],
+            "merged": [1, 0, 0],
+        }
+    )
+
+    labels = _chart_labels(dataquality.plot_row_outcomes(counts))
+
+    assert labels["accounts"] == "30 accepted · 1 rejected · 1 merged"
+    assert labels["touchpoints"] == "299 accepted · 2 rejected"
+    assert labels["revenue"] == "0 rows"
