@@ -6,7 +6,8 @@ their change since the previous month-end, the largest movements and the
 headline bookings forecast with its P10 to P90 range. The charts of the
 executive summary follow as PNG images attached inline (``cid:``
 references), converted from the static SVG each chart carries. The full
-executive summary is attached, without its links to the run's other pages.
+executive summary is attached without its links to the run's other pages,
+and its navigation bar names the run folder that holds them instead.
 
 SMTP settings come from environment variables (``ACCTLIB_SMTP_HOST``,
 ``ACCTLIB_SMTP_PORT``, ``ACCTLIB_SMTP_TLS`` as ``none``, ``starttls`` or
@@ -194,7 +195,7 @@ def build_message(run_dir: str | Path, to: str, sender: str) -> EmailMessage:
     for cid, png in zip(cids, charts, strict=True):
         html_part.add_related(png, maintype="image", subtype="png", cid=cid)
     message.add_attachment(
-        detach_page(summary_html).encode("utf-8"),
+        detach_page(summary_html, manifest["run"]).encode("utf-8"),
         maintype="text",
         subtype="html",
         filename=f"executive-summary-{manifest['run']}.html",
@@ -203,23 +204,40 @@ def build_message(run_dir: str | Path, to: str, sender: str) -> EmailMessage:
 
 
 # The navigation bar of report pages, as templates/report/index.html.j2
-# writes it, and a link to a relative address such as "01-account-map.html".
-# A link within the page ("#...") or with a scheme ("https:") is not relative.
-NAV_BAR = re.compile(r'<nav class="acctlib-nav".*?</nav>', re.DOTALL)
-NAV_LINK = re.compile(r"\s*<a\b[^>]*>.*?</a>", re.DOTALL)
+# writes it, its run label, and a link to a relative address such as
+# "01-account-map.html". A link within the page ("#...") or with a scheme
+# ("https:") is not relative. The exported page has each element's
+# attributes in alphabetical order, not the template's, so no pattern
+# relies on the order of attributes.
+NAV_BAR = re.compile(r'<nav\b[^>]*\bclass="acctlib-nav"[^>]*>.*?</nav>', re.DOTALL)
+RUN_LABEL = re.compile(r'<span\b[^>]*\bclass="run"[^>]*>.*?</span>', re.DOTALL)
 RELATIVE_LINK = re.compile(
-    r'<a\s+href="(?!#|[a-zA-Z][a-zA-Z0-9+.-]*:)[^"]*"[^>]*>(.*?)</a>', re.DOTALL
+    r'<a\b[^>]*?\bhref="(?!#|[a-zA-Z][a-zA-Z0-9+.-]*:)[^"]*"[^>]*>(.*?)</a>',
+    re.DOTALL,
 )
 
 
-def detach_page(page: str) -> str:
+def detach_page(page: str, run: str) -> str:
     """Remove the links of a report page that lead to the other pages of its run.
 
     An attached page opens from the mail without its run folder, so such
-    links are dead. The navigation bar keeps only the as-of date, and any
-    other link to a relative address becomes its plain text.
+    links are dead. The navigation bar becomes a line saying that the
+    other sections are in the folder of ``run``, followed by the as-of
+    date, and any other link to a relative address becomes its plain text.
     """
-    page = NAV_BAR.sub(lambda nav: NAV_LINK.sub("", nav.group(0)), page)
+
+    def replace_nav(nav: re.Match[str]) -> str:
+        label = RUN_LABEL.search(nav.group(0))
+        where = html.escape(
+            f"The other sections of this report are in its run folder, {run}."
+        )
+        return (
+            '<nav class="acctlib-nav" aria-label="Report sections">'
+            f"<span>{where}</span>"
+            f"{label.group(0) if label else ''}</nav>"
+        )
+
+    page = NAV_BAR.sub(replace_nav, page)
     return RELATIVE_LINK.sub(r"\1", page)
 
 

@@ -282,18 +282,32 @@ def test_several_recipients_accepted(tmp_path):
     assert message["To"] == to
 
 
-def test_attached_summary_has_no_links_to_other_pages(tmp_path):
+# The navigation bar as the report template writes it, and as the
+# published page has it, with each element's attributes sorted.
+TEMPLATE_NAV = (
+    '<nav class="acctlib-nav" aria-label="Report sections">\n'
+    '  <a href="index.html">Contents</a>\n'
+    '  <a href="00-executive-summary.html" class="current">Executive summary</a>\n'
+    '  <a href="01-account-map.html">Account map</a>\n'
+    '  <span class="run">As of 2026-06-30</span>\n'
+    "</nav>"
+)
+PUBLISHED_NAV = (
+    '<nav aria-label="Report sections" class="acctlib-nav">\n'
+    '<a href="index.html">Contents</a>\n'
+    '<a class="current" href="00-executive-summary.html">Executive summary</a>\n'
+    '<a href="01-account-map.html">Account map</a>\n'
+    '<span class="run">As of 2026-06-30</span>\n'
+    "</nav>"
+)
+
+
+@pytest.mark.parametrize("nav", [TEMPLATE_NAV, PUBLISHED_NAV])
+def test_attached_summary_has_no_links_to_other_pages(tmp_path, nav):
     run_dir = _run_with_forecast(tmp_path)
     (run_dir / delivery.SUMMARY_FILE).write_text(
-        "<html><body>"
-        '<nav class="acctlib-nav" aria-label="Report sections">\n'
-        '  <a href="index.html">Contents</a>\n'
-        '  <a href="00-executive-summary.html" class="current">Executive summary</a>\n'
-        '  <a href="01-account-map.html">Account map</a>\n'
-        '  <span class="run">As of 2026-06-30</span>\n'
-        "</nav>"
-        '<a href="#bookings">Bookings</a> '
-        '<a href="06-data-quality.html#currency">data quality page</a> '
+        "<html><body>" + nav + '<a href="#bookings">Bookings</a> '
+        '<a class="x" href="06-data-quality.html#currency">data quality page</a> '
         '<a href="https://example.com/guide">guide</a>'
         "</body></html>",
         encoding="utf-8",
@@ -303,11 +317,16 @@ def test_attached_summary_has_no_links_to_other_pages(tmp_path):
 
     attachment = next(message.iter_attachments()).get_content()
     page = BeautifulSoup(attachment, "html.parser")
+    text = page.get_text()
     hrefs = [link["href"] for link in page.find_all("a")]
     assert hrefs == ["#bookings", "https://example.com/guide"]
-    assert "As of 2026-06-30" in page.get_text()
-    assert "data quality page" in page.get_text()
-    assert "Account map" not in page.get_text()
+    assert "As of 2026-06-30" in text
+    assert "data quality page" in text
+    assert "Account map" not in text
+    assert "Contents" not in text
+    assert (
+        "The other sections of this report are in its run folder, 2026-06-30." in text
+    )
 
 
 RELIABILITY = (
