@@ -190,11 +190,14 @@ def convert_amounts(
         Opportunities file, for error messages.
     converted_column
         True when the profile maps an export's converted column onto
-        ``amount``. The supplied amounts then count under ``source``,
-        otherwise under ``same_currency``, except those of rows in another
-        currency, which count under ``source``. Only then does an empty
-        ``amount`` on a row in another currency stay missing when no rates
-        table converts it; otherwise such a row raises InputError.
+        ``amount``. Supplied amounts of rows in the report currency then
+        count under ``source``, otherwise under ``same_currency``. Supplied
+        amounts of rows in another currency always count under ``source``,
+        and those of rows without a currency under ``same_currency``, since
+        no export converts an amount of no currency. With a converted
+        column, an empty ``amount`` on a row in another currency stays
+        missing when no rates table converts it. Without one, such a row
+        raises InputError.
     canonical_layout
         True when the source is the canonical layout, whose rates table is
         ``rates.csv`` in the data folder rather than a profile's
@@ -232,10 +235,16 @@ def convert_amounts(
     foreign = needs & ~same
     basis = pd.Series(None, index=frame.index, dtype="object")
     basis[same] = "same_currency"
-    # An amount supplied on a row in another currency was converted by the
-    # export, even when no column of the profile is named as converted.
+    # A supplied amount on a row in another currency was converted by the
+    # export, even when no column of the profile is named as converted. On
+    # a row in the report currency it was converted only if it comes from
+    # the profile's converted column. A row without a currency names no
+    # currency to convert from, so its amount counts as already in the
+    # report currency.
+    in_report = has_source_amount & (currency == report_currency.upper())
     converted = has_source_amount & ~currency.isin(["", report_currency.upper()])
-    basis[has_source_amount] = "source" if converted_column else "same_currency"
+    basis[has_source_amount & (currency == "")] = "same_currency"
+    basis[in_report] = "source" if converted_column else "same_currency"
     basis[converted] = "source"
     if not foreign.any():
         return frame, basis

@@ -391,6 +391,63 @@ def test_supplied_amount_at_par_passes() -> None:
     assert converted["amount"].tolist() == [1080.0, 700.0, 800.0, 900.0]
 
 
+@pytest.mark.parametrize(
+    ("currency", "converted_column", "expected"),
+    [
+        (None, True, "same_currency"),
+        (None, False, "same_currency"),
+        ("USD", True, "source"),
+        ("USD", False, "same_currency"),
+        ("EUR", True, "source"),
+        ("EUR", False, "source"),
+    ],
+)
+def test_supplied_amount_basis(currency, converted_column, expected) -> None:
+    """Only a row with a currency can have an amount the export converted."""
+    opportunities = pd.DataFrame(
+        {
+            "amount": [1000.0],
+            "amount_original": [float("nan")],
+            "currency": pd.Series([currency], dtype="object"),
+            "close_date": pd.to_datetime(["2024-03-01"]),
+            "created_at": pd.to_datetime(["2024-01-01"], utc=True),
+        }
+    )
+
+    _, basis = convert_amounts(
+        opportunities,
+        "USD",
+        None,
+        "opportunities.csv",
+        converted_column=converted_column,
+    )
+
+    assert basis.tolist() == [expected]
+
+
+def test_profile_without_currency_column_basis(tmp_path: Path) -> None:
+    """Amounts of a mapped column with no currency column are not converted."""
+    profile = mapped_profile(locale="de-DE")
+    opportunities = profile["tables"]["opportunities"]
+    del (
+        opportunities["columns"]["currency"],
+        opportunities["columns"]["amount_original"],
+    )
+    opportunities["columns"]["amount"] = ["Amount"]
+    opportunities["optional_columns"] = []
+    csv = (
+        "Opportunity ID,Account ID,Stage,Amount,Close Date,Created\n"
+        'O1,A1,Closed Won,"1.000,00",2024-03-01,2024-01-01\n'
+        'O2,A1,Closed Won,"2.500,50",2024-03-01,2024-01-01\n'
+    )
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": csv}
+
+    intake = load(tmp_path, files, profile, "report_currency=EUR")
+
+    assert intake.currency_basis["same_currency"] == 2
+    assert intake.currency_basis["source"] == 0
+
+
 def test_supplied_amount_in_report_currency_passes(tmp_path: Path) -> None:
     """Converted amounts agree with the originals of report-currency rows."""
     csv = CURRENCY_ROWS.format(
