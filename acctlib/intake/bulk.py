@@ -54,9 +54,11 @@ from acctlib.intake.canonical import (
     case_variant_hint,
     column_label,
     duplicate_key_advice,
+    empty_required_reason,
     ids_by_fold,
     is_mostly_failed,
     key_label,
+    missing_columns_advice,
     missing_columns_phrase,
     mostly_failed_error,
     reason_prefix,
@@ -213,8 +215,8 @@ def _load_raw(
         listed = ", ".join(c for c in found if c != "file_row_number")
         raise InputError(
             f"{path}: {missing_columns_phrase(missing, spec.name)}; columns "
-            f"found: {listed}. Rename the columns or map them in the source "
-            "profile.",
+            f"found: {listed}. "
+            f"{missing_columns_advice(missing, spec, mapped=bool(headers))}",
             file=str(path),
             column=missing[0],
         )
@@ -522,7 +524,7 @@ def _flag_rejections(
                 (
                     f'"{column.name}" IS NULL',
                     column.name,
-                    _sql_text(f"{labels[column.name]} is empty but required"),
+                    _sql_text(empty_required_reason(labels[column.name])),
                 )
             )
     for column in spec.columns:

@@ -228,9 +228,12 @@ def _check_required_columns(raw: RawTable, spec: schema.TableSpec) -> None:
     ]
     if missing:
         listed = ", ".join(escape_invisible(name) for name in found) or "none"
+        hint = foreign_delimiter_hint(found) or missing_columns_advice(
+            missing, spec, mapped=bool(raw.headers)
+        )
         raise InputError(
             f"{raw.file}: {missing_columns_phrase(missing, spec.name)}; "
-            f"columns found: {listed}. {_delimiter_hint(found)}",
+            f"columns found: {listed}. {hint}",
             file=raw.file,
             column=missing[0],
         )
@@ -244,11 +247,51 @@ def missing_columns_phrase(names: list[str], table: str) -> str:
     return f"required columns {quoted} of table {table} are missing"
 
 
-def _delimiter_hint(found: list[str]) -> str:
-    """Return what to do about a missing column, noticing a foreign delimiter."""
-    return foreign_delimiter_hint(found) or (
-        "Rename the column or map it in the source profile."
+def empty_required_reason(label: str) -> str:
+    """Return the rejection reason of an empty cell in the required ``label``."""
+    return (
+        f"{label} is empty but required; enter a value in the export or remove the row"
     )
+
+
+def missing_columns_advice(
+    names: list[str], spec: schema.TableSpec, *, mapped: bool
+) -> str:
+    """Return what to do about the missing required columns ``names``.
+
+    A file read through a profile's column map (``mapped``) can have its
+    header renamed or mapped. A file with canonical headers has no column
+    map, so the advice is to add the column, or to read the file through a
+    mapped profile whose ``constants`` give the column one value on every
+    row.
+    """
+    if mapped:
+        return "Rename the column or map it in the source profile."
+    columns = {column.name: column for column in spec.columns}
+    allowed = [
+        f"{name} takes {_or_list(columns[name].allowed)}"
+        for name in names
+        if name in columns and columns[name].allowed
+    ]
+    values = f" ({'; '.join(allowed)})" if allowed else ""
+    if len(names) == 1:
+        return (
+            f"Add the column to the file, with a value on every row{values}, "
+            "or read the file through a mapped source profile that sets it "
+            "under constants."
+        )
+    return (
+        f"Add the columns to the file, with a value on every row{values}, "
+        "or read the file through a mapped source profile that sets them "
+        "under constants."
+    )
+
+
+def _or_list(values: tuple[str, ...]) -> str:
+    """Return "a, b or c" for ``values``."""
+    if len(values) == 1:
+        return values[0]
+    return f"{', '.join(values[:-1])} or {values[-1]}"
 
 
 def _parse_columns(
@@ -866,7 +909,7 @@ def _describe_check(
     spec = spec_columns.get(column)
     label = column_label(column, headers or {})
     if check == "not_nullable":
-        return f"{label} is empty but required"
+        return empty_required_reason(label)
     if check.startswith("isin") and spec is not None and spec.allowed:
         if column == "type" and (headers or {}).get("type"):
             return _describe_unmapped_type(value, label, spec.allowed)

@@ -126,6 +126,20 @@ def test_bulk_matches_pandas_on_csv(source):
     assert bulk.counts().equals(pandas_path.counts())
 
 
+def test_bulk_missing_column_advice(source):
+    """A canonical file without a required column gets the canonical advice."""
+    rows = [{name: cell for name, cell in touch("T1").items() if name != "function"}]
+    write_csv(source / "touchpoints.csv", rows)
+
+    with pytest.raises(InputError) as raised:
+        load(source, 0)
+
+    message = str(raised.value)
+    assert "required column 'function' of table touchpoints is missing" in message
+    assert "Add the column to the file, with a value on every row" in message
+    assert "Rename the column" not in message
+
+
 def test_bulk_matches_pandas_without_rejections(source):
     """A clean file keeps its row order on both paths."""
     clean = [
@@ -159,7 +173,11 @@ def test_bulk_rejections_by_hand(source):
         "duplicate value of touch_id; first seen on row 1; remove or merge the "
         "repeated rows, or export one row per touch_id"
     )
-    assert rejected.loc[6, "reason"] == "channel is empty but required"
+    assert (
+        rejected.loc[6, "reason"]
+        == "channel is empty but required; enter a value in the export or remove "
+        "the row"
+    )
     assert rejected.loc[7, "column"] == "function"
     assert rejected.loc[8, "reason"] == (
         "account_id not found in accounts; add the accounts row or fix the ID"
@@ -168,7 +186,11 @@ def test_bulk_rejections_by_hand(source):
     assert rejected.loc[9, "reason"].startswith(
         "account_id points at a rejected row of accounts (accounts.csv row 3); "
     )
-    assert rejected.loc[10, "reason"] == "touch_id is empty but required"
+    assert (
+        rejected.loc[10, "reason"]
+        == "touch_id is empty but required; enter a value in the export or remove "
+        "the row"
+    )
     assert rejected.loc[12, "column"] == "occurred_at"  # parse fails first
     assert rejected.loc[12, "reason"] == (
         "invalid timestamp; '2024-13-45' is not a day of the calendar; correct "
@@ -460,6 +482,7 @@ def test_bulk_reasons_name_export_headers(tmp_path):
     )
     assert rejected.loc[6, "reason"] == (
         'column "Channel" (channel) is empty but required'
+        "; enter a value in the export or remove the row"
     )
     assert rejected.loc[7, "reason"].startswith(
         'column "Function" (function) must be one of'
@@ -472,6 +495,7 @@ def test_bulk_reasons_name_export_headers(tmp_path):
     )
     assert rejected.loc[10, "reason"] == (
         'column "Touch ID" (touch_id) is empty but required'
+        "; enter a value in the export or remove the row"
     )
     pd.testing.assert_frame_equal(
         rejected.reset_index(), mapped_touch_reasons(path, bulk=False)

@@ -20,7 +20,12 @@ import pytest
 from acctlib import schema
 from acctlib.errors import InputError
 from acctlib.intake import Intake, load_source
-from acctlib.intake.canonical import RawTable, canonicalize, is_mostly_failed
+from acctlib.intake.canonical import (
+    RawTable,
+    canonicalize,
+    is_mostly_failed,
+    missing_columns_advice,
+)
 from acctlib.intake.files import csv_row_numbers
 from acctlib.intake.quarantine import Quarantine
 from acctlib.params import resolve_params
@@ -136,7 +141,8 @@ INVALID_ROW_CASES = [
         {"account_id": ""},
         "account_id",
         "",
-        r"^account_id is empty but required$",
+        r"^account_id is empty but required; enter a value in the export or remove "
+        r"the row$",
         id="empty-account-id",
     ),
     pytest.param(
@@ -144,7 +150,8 @@ INVALID_ROW_CASES = [
         {"opportunity_id": ""},
         "opportunity_id",
         "",
-        r"^opportunity_id is empty but required$",
+        r"^opportunity_id is empty but required; enter a value in the export or remove "
+        r"the row$",
         id="empty-opportunity-id",
     ),
     pytest.param(
@@ -152,7 +159,8 @@ INVALID_ROW_CASES = [
         {"account_id": "A2", "name": ""},
         "name",
         "",
-        r"^name is empty but required$",
+        r"^name is empty but required; enter a value in the export or remove "
+        r"the row$",
         id="empty-account-name",
     ),
     pytest.param(
@@ -841,7 +849,7 @@ def test_child_of_rejected_account_names_that_row(tmp_path):
     intake = load(tmp_path)
 
     assert rejected(intake, "accounts")["reason"].tolist() == [
-        "name is empty but required"
+        "name is empty but required; enter a value in the export or remove the row"
     ]
     opportunity = rejected(intake, "opportunities")
     assert opportunity["value"].tolist() == ["A2"]
@@ -908,13 +916,45 @@ def test_missing_required_column_raises(tmp_path, table, column):
 
     expected = (
         f"{re.escape(str(path))}: required column '{column}' of table {table} "
-        f"is missing; columns found: {re.escape(found)}. Rename the column"
+        f"is missing; columns found: {re.escape(found)}. Add the column to the "
+        "file, with a value on every row"
     )
     with pytest.raises(InputError, match=expected) as raised:
         load(tmp_path)
 
     assert raised.value.file == str(path)
     assert raised.value.column == column
+    assert "Rename the column" not in str(raised.value)
+    assert "a mapped source profile that sets it under constants" in str(raised.value)
+
+
+def test_missing_type_column_lists_types(tmp_path):
+    row = {name: cell for name, cell in VALID_ROWS["opportunities"].items()}
+    del row["type"]
+    write_source(tmp_path, opportunities=[row])
+
+    with pytest.raises(InputError) as raised:
+        load(tmp_path)
+
+    assert "(type takes new_business, expansion or renewal)" in str(raised.value)
+
+
+def test_missing_mapped_column_advice():
+    spec = schema.TABLES["opportunities"]
+
+    advice = missing_columns_advice(["Deal Type"], spec, mapped=True)
+
+    assert advice == "Rename the column or map it in the source profile."
+
+
+def test_missing_columns_advice_plural():
+    spec = schema.TABLES["opportunities"]
+
+    advice = missing_columns_advice(["stage", "type"], spec, mapped=False)
+
+    assert advice.startswith("Add the columns to the file, with a value on every row")
+    assert "(type takes new_business, expansion or renewal)" in advice
+    assert advice.endswith("a mapped source profile that sets them under constants.")
 
 
 @pytest.mark.parametrize(

@@ -216,7 +216,10 @@ def test_child_of_rejected_parent_names_it(tmp_path: Path) -> None:
 
     frame = intake.quarantine.to_frame()
     reasons = frame.set_index(["table", "row"])["reason"]
-    assert reasons["accounts", 2] == 'column "Name" (name) is empty but required'
+    assert reasons["accounts", 2] == (
+        'column "Name" (name) is empty but required'
+        "; enter a value in the export or remove the row"
+    )
     assert reasons["opportunities", 1].startswith(
         "column \"CreatedDate\" (created_at): invalid date 'not a date'"
     )

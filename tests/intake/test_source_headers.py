@@ -90,6 +90,7 @@ def test_empty_required_names_header(tmp_path: Path) -> None:
     assert bad["column"].iloc[0] == "name"
     assert bad["reason"].iloc[0] == (
         'column "Account Name" (name) is empty but required'
+        "; enter a value in the export or remove the row"
     )
 
 
