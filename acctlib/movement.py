@@ -49,6 +49,8 @@ MONEY_FIGURES = {"open_pipeline", "bookings_month", "bookings_ytd", "revenue_12m
 MONEY_FIGURES |= {"won_acv"}
 MAX_MONEY_SENTENCES = 3
 MAX_SENTENCES = 6
+MAX_HIDDEN_MOVES = 4
+"""Moves the last sentence names briefly once :data:`MAX_SENTENCES` is reached."""
 
 
 def previous_month_end(as_of: dt.date) -> dt.date:
@@ -260,7 +262,8 @@ def describe_movements(
     lists deals, one sentence names them next. Then comes one sentence per
     new value of each moved column, such as "3 accounts moved to status
     customer: ...", most accounts first and naming up to three accounts.
-    The list stops at :data:`MAX_SENTENCES`.
+    The list stops at :data:`MAX_SENTENCES`; when moves do not fit, its
+    last sentence names them briefly, starting "Also:".
     """
     money = changes[changes["figure"].isin(MONEY_FIGURES)].dropna(subset=["change"])
     money = money.assign(shown=_shown_changes(money))
@@ -277,16 +280,40 @@ def describe_movements(
         sentences.append(_describe_reversed(reversed_bookings, currency))
     moved = movements.groupby(["column", "current"], sort=True)
     groups = sorted(moved, key=lambda item: (-len(item[1]), item[0]))
+    moves = []
     for (column, value), group in groups:
         names = sorted(group["name"])
+        noun = "account" if len(names) == 1 else "accounts"
+        moves.append(
+            (
+                f"{len(names):,} {noun} {_describe_move(column, value, len(names))}",
+                names,
+            )
+        )
+    room = MAX_SENTENCES - len(sentences)
+    if len(moves) > room:
+        # The moves left out can change how the listed ones read, such as an
+        # account no longer at risk because it left Tier 2, so one last
+        # sentence names them briefly.
+        listed_moves, hidden = moves[: room - 1], moves[room - 1 :]
+    else:
+        listed_moves, hidden = moves, []
+    for move, names in listed_moves:
         listed = ", ".join(names[:3])
         more = f" and {len(names) - 3:,} more" if len(names) > 3 else ""
-        noun = "account" if len(names) == 1 else "accounts"
-        move = _describe_move(column, value, len(names))
         # A name may end in a full stop already, such as "Corp.".
         ending = "" if more == "" and listed.endswith(".") else "."
-        sentences.append(f"{len(names):,} {noun} {move}: {listed}{more}{ending}")
-    return sentences[:MAX_SENTENCES]
+        sentences.append(f"{move}: {listed}{more}{ending}")
+    if hidden:
+        parts = [
+            f"{move} ({', '.join(names[:2])}{', …' if len(names) > 2 else ''})"
+            for move, names in hidden[:MAX_HIDDEN_MOVES]
+        ]
+        rest = len(hidden) - MAX_HIDDEN_MOVES
+        if rest > 0:
+            parts.append(f"{rest:,} more {'move' if rest == 1 else 'moves'}")
+        sentences.append(f"Also: {'; '.join(parts)}.")
+    return sentences
 
 
 def _describe_reversed(reversed_bookings: pd.DataFrame, currency: str) -> str:

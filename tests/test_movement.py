@@ -233,6 +233,33 @@ def test_describe_movements_at_risk_agreement():
     ]
 
 
+def test_describe_movements_names_moves_beyond_limit():
+    """Moves past the sentence limit are named in one last sentence."""
+    tiers = ["1", "2", "3", "4"]
+    rows = [
+        (f"A{tier}{number}", f"Acct {tier}{number}", "tier", tier)
+        for tier in tiers
+        for number in range(int(tier))
+    ]
+    rows += [
+        ("B1", "Bolt", "health_band", "good"),
+        ("B2", "Cask", "health_band", "watch"),
+        ("B3", "Dune", "at_risk", "False"),
+    ]
+    movements = pd.DataFrame(rows, columns=["account_id", "name", "column", "current"])
+    no_changes = pd.DataFrame(columns=["figure", "current", "previous", "change"])
+
+    sentences = movement.describe_movements(no_changes, movements, "EUR")
+
+    assert len(sentences) == movement.MAX_SENTENCES
+    assert sentences[0].startswith("4 accounts moved to tier 4: ")
+    assert sentences[-2] == "1 account moved to health band good: Bolt."
+    assert sentences[-1] == (
+        "Also: 1 account moved to health band watch (Cask); 1 account moved to "
+        "tier 1 (Acct 10)."
+    )
+
+
 def test_headline_cards_show_change():
     changes = movement.compute_headline_changes(
         {"accounts_by_status": {"customer": 7}, "open_pipeline": 1500.0},
