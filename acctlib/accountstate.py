@@ -268,14 +268,8 @@ def compute_tier_and_health(
 def prepare_progression(context: Any) -> None:
     """Store engagement, stage durations and progression on the as-of date."""
     tables = context.intake.tables
-    # Intake's note on a missing touchpoints table already names what it
-    # leaves out.
-    if "stage_history" not in tables:
-        context.notes.append(
-            "No stage_history table: stage durations, conversion and stalled "
-            "opportunities are left out."
-        )
-
+    # Intake's notes on a missing stage history or touchpoints table already
+    # name what this step leaves out.
     state = context.month_end_states.get(context.as_of)
     if state is None:
         state = compute_progression_state(

@@ -171,6 +171,10 @@ def load_profile(name_or_path: str) -> dict[str, Any]:
 
 MISSING_TABLE_NOTE = "No {} table in the source; figures that need it are left out."
 MISSING_TABLE_NOTES = {
+    "stage_history": (
+        "No {} table in the source: stage durations, conversion and stalled "
+        "opportunities are left out."
+    ),
     "touchpoints": (
         "No {} table in the source: attribution is omitted, and engagement, "
         "marketing touches, expansion-ready flags and sales and marketing "

@@ -811,7 +811,8 @@ def test_missing_optional_tables_are_noted(tmp_path):
 
     assert sorted(intake.tables) == ["accounts", "opportunities", "touchpoints"]
     assert intake.notes == [
-        "No stage_history table in the source; figures that need it are left out.",
+        "No stage_history table in the source: stage durations, conversion and "
+        "stalled opportunities are left out.",
         "No revenue table in the source; figures that need it are left out.",
         "No signals table in the source; figures that need it are left out.",
     ]
