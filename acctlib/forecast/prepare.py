@@ -320,5 +320,36 @@ def _notes(state, warnings: pd.DataFrame, skipped: list[str]) -> list[str]:
             f"{'warning' if len(warnings) == 1 else 'warnings'}, listed in the "
             f"forecast section: {listed}."
         )
-    notes.extend(sorted(set(skipped))[:3])
+    notes.extend(_merge_skipped(skipped))
     return notes
+
+
+def _merge_skipped(skipped: list[str]) -> list[str]:
+    """Return the notes of skipped fits, one per reason instead of one per date.
+
+    A note such as "The win-probability model was skipped on 2022-01-31:
+    it needs ..." repeats for every month-end of the backtest, so the dates
+    of one reason are listed in one note.
+    """
+    dates_by_reason: dict[tuple[str, str], list[str]] = {}
+    for note in sorted(set(skipped)):
+        head, _, reason = note.partition(": ")
+        subject, found, date = head.rpartition(" on ")
+        key = (subject, reason) if found else (note, "")
+        dates_by_reason.setdefault(key, []).append(date if found else "")
+    merged = []
+    for (subject, reason), dates in dates_by_reason.items():
+        if not reason:
+            merged.append(subject)
+            continue
+        merged.append(f"{subject} on {_list_dates(sorted(dates))}: {reason}")
+    return merged
+
+
+def _list_dates(dates: list[str]) -> str:
+    """Return dates as "a", "a and b", "a, b and c" or "n dates from a to b"."""
+    if len(dates) == 1:
+        return dates[0]
+    if len(dates) <= 3:
+        return ", ".join(dates[:-1]) + " and " + dates[-1]
+    return f"{len(dates)} dates from {dates[0]} to {dates[-1]}"

@@ -13,6 +13,7 @@ from acctlib.forecast.labels import METHOD_LABELS
 from acctlib.forecast.prepare import (
     FORECAST_TABLES,
     _index_touches,
+    _merge_skipped,
     _notes,
     prepare_forecast,
 )
@@ -189,3 +190,18 @@ def test_engine_touch_index_matches_frame(sample_run):
     assert list(index.accounts) == list(expected.accounts)
     np.testing.assert_array_equal(index.keys, expected.keys)
     np.testing.assert_array_equal(index.cumulative, expected.cumulative)
+
+
+def test_skipped_fits_noted_once_per_reason():
+    reason = "it needs 30 closed stage entries with both outcomes."
+    skipped = [
+        f"The win-probability model was skipped on 2022-0{month}-28: {reason}"
+        for month in (3, 1, 2, 1)
+    ]
+
+    notes = _merge_skipped(skipped)
+
+    assert notes == [
+        "The win-probability model was skipped on 2022-01-28, 2022-02-28 and "
+        f"2022-03-28: {reason}"
+    ]
