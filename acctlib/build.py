@@ -388,12 +388,11 @@ def _drop_sections_without_tables(
         metadata = _read_notebook(path).metadata.get("acctlib", {})
         missing = [name for name in metadata.get("requires", []) if name not in present]
         if missing:
-            note = (
-                f"Section {path.stem} omitted: the prepared data lacks "
-                f"{', '.join(missing)}, because the source has no data for it."
-            )
+            # The note is for readers of the report, and the log names the
+            # prepared tables for whoever builds it.
+            note = f"Section {path.stem} is left out: the source has no data for it."
             prepared.notes.append(note)
-            logger.warning(note)
+            logger.warning("%s Missing prepared tables: %s.", note, ", ".join(missing))
             continue
         kept.append(path)
     return kept
