@@ -375,10 +375,11 @@ def describe_unmatched_profile(
             continue
         common = values.value_counts().head(max_listed).index.tolist()
         notes.append(
-            f"No account's {column} is in icp_profile {key} "
-            f"({', '.join(map(str, listed))}), so {column} adds no fit to any "
-            f"account. The most common {column} values are {', '.join(common)}; "
-            f"list those that fit in icp_profile {key}."
+            f"The ideal customer profile's {key} ({', '.join(map(str, listed))}) "
+            f"match no account's {column}, so {column} adds nothing to any "
+            f"account's fit score. The source's most common {key} are "
+            f"{', '.join(common)}; list the ones you target under "
+            f"icp_profile: {key} in the run's parameters."
         )
     return notes
 

@@ -394,8 +394,11 @@ def test_unmatched_profile_names_source_values():
 
     # Industry matches one account regardless of case, so only region is noted.
     assert len(notes) == 1
-    assert "No account's region is in icp_profile regions (EMEA)" in notes[0]
-    assert "The most common region values are West, East" in notes[0]
+    assert notes[0].startswith(
+        "The ideal customer profile's regions (EMEA) match no account's region"
+    )
+    assert "The source's most common regions are West, East;" in notes[0]
+    assert notes[0].endswith("under icp_profile: regions in the run's parameters.")
 
 
 def test_unmatched_profile_silent_under_win_rate():
