@@ -25,6 +25,8 @@ from acctlib.errors import ParameterError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = PROJECT_ROOT / "params" / "default.yaml"
+PROBABILITY_UNIT = "probability (0-1)"
+"""Unit of parameters between 0 and 1, which reports show as percentages."""
 TYPES = (
     "date",
     "integer",
@@ -61,12 +63,15 @@ class Declaration:
     def format_value(self, value: Any) -> str:
         """Return a scalar value as reports and help show it, such as ``90 days``.
 
-        A boolean is lower case, and a number is followed by its unit
-        unless the unit only repeats the type. An integer 1 takes the
-        singular unit, such as ``1 day``.
+        A boolean is lower case, a probability a percentage, and a number
+        is followed by its unit unless the unit only repeats the type. An
+        integer 1 takes the singular unit, such as ``1 day``.
         """
         if isinstance(value, bool):
             return str(value).lower()
+        if self.unit == PROBABILITY_UNIT and isinstance(value, int | float):
+            # "60%" reads better than "0.6 probability (0-1)".
+            return f"{100 * value:g}%"
         if self.type in ("integer", "number") and self.unit not in (
             "integer",
             "number",

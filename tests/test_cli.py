@@ -66,6 +66,7 @@ def test_help_shows_defaults_and_summaries():
     listed = listed_parameters(help_text)
 
     assert listed["influence_window_days"] == "90 days"
+    assert listed["late_stage_probability"] == "60%"
     assert listed["report_currency"] == "USD"
     assert listed["month_over_month"] == "true"
     assert listed["as_of"] == "(empty)"
