@@ -135,7 +135,11 @@ def tier_pyramid_frame(ws: Workspace) -> pd.DataFrame:
 
 
 def tier_shares_table(ws: Workspace) -> Any:
-    """Return each tier's share of accounts, pipeline, bookings and revenue."""
+    """Return each tier's share of accounts, pipeline, bookings and revenue.
+
+    Without revenue figures the revenue share shows the missing marker and a
+    note below the table gives the reason.
+    """
     shares = ws.table("tier_shares")
     columns = [
         "tier_label",
@@ -147,7 +151,7 @@ def tier_shares_table(ws: Workspace) -> Any:
         "win_rate",
         "cycle_days",
     ]
-    return tables.style_table(
+    table = tables.style_table(
         shares[columns],
         counts=["accounts", "cycle_days"],
         percents=[
@@ -159,6 +163,11 @@ def tier_shares_table(ws: Workspace) -> Any:
         ],
         labels=LABELS,
     )
+    if shares["revenue_share"].notna().any():
+        return table
+    reason = ws.headline.get("revenue_12m_missing_reason") or "No revenue in 12 months"
+    revenue_note = note(f"Share of revenue is left empty: {reason.lower()}.")
+    return HTML(table.to_html() + revenue_note.data)
 
 
 def tier_accounts_table(ws: Workspace, tier: int, n: int = 25) -> Any:

@@ -153,20 +153,20 @@ def summarize_tier_shares(
 
     Win rate and cycle length come from opportunities closed in the
     ``months`` months to ``as_of``; cycle length is the mean ``days_open``
-    of the won ones. Revenue is ``revenue_12m`` when the source has
-    revenue, else ``won_acv``. Columns: ``tier``, ``tier_label``,
-    ``accounts``, ``open_pipeline``, ``bookings_12m``, ``revenue``, the
-    share of each (``*_share``, 0 to 1), ``win_rate`` and ``cycle_days``.
+    of the won ones. Revenue is ``revenue_12m``. Without revenue figures
+    (a source without a revenue table), ``revenue`` and ``revenue_share``
+    are NaN, because won ACV in their place would only repeat the bookings
+    share. Columns: ``tier``, ``tier_label``, ``accounts``,
+    ``open_pipeline``, ``bookings_12m``, ``revenue``, the share of each
+    (``*_share``, 0 to 1), ``win_rate`` and ``cycle_days``.
     """
     figures = tiers[["account_id", "tier"]].merge(
-        account_map[
-            ["account_id", "open_pipeline", "bookings_12m", "revenue_12m", "won_acv"]
-        ],
+        account_map[["account_id", "open_pipeline", "bookings_12m", "revenue_12m"]],
         on="account_id",
         how="left",
     )
     has_revenue = figures["revenue_12m"].notna().any()
-    figures["revenue"] = figures["revenue_12m"] if has_revenue else figures["won_acv"]
+    figures["revenue"] = figures["revenue_12m"]
     grouped = figures.groupby("tier")
     shares = pd.DataFrame(
         {
@@ -176,6 +176,8 @@ def summarize_tier_shares(
             "revenue": grouped["revenue"].sum(),
         }
     ).reindex(list(tiering.TIER_LABELS), fill_value=0)
+    if not has_revenue:
+        shares["revenue"] = np.nan
     for column in ("accounts", "open_pipeline", "bookings_12m", "revenue"):
         total = shares[column].sum()
         shares[f"{column}_share"] = shares[column] / total if total else np.nan

@@ -374,3 +374,39 @@ def test_stage_table_notes_zero_day_stage():
     assert "Stages Proposal and Negotiation have no stall threshold" in html
     assert "because the 75th percentile of their completed visits is 0 days" in html
     assert "12.0" in html
+
+
+def _shares_workspace(revenue_share: float, reason: str) -> _Tables:
+    """Return a workspace with one tier's shares and the revenue headline."""
+    shares = pd.DataFrame(
+        {
+            "tier_label": ["Tier 1 Strategic"],
+            "accounts": [3],
+            "accounts_share": [1.0],
+            "open_pipeline_share": [1.0],
+            "bookings_12m_share": [1.0],
+            "revenue_share": [revenue_share],
+            "win_rate": [0.5],
+            "cycle_days": [30.0],
+        }
+    )
+    ws = _Tables(tier_shares=shares)
+    ws.headline = {"revenue_12m_missing_reason": reason}
+    return ws
+
+
+def test_tier_shares_table_notes_missing_revenue():
+    ws = _shares_workspace(float("nan"), "No revenue table in the source")
+
+    html = accountviews.tier_shares_table(ws).data
+
+    assert "Share of revenue is left empty: no revenue table in the source." in html
+    assert "–" in html
+
+
+def test_tier_shares_table_with_revenue_has_no_note():
+    ws = _shares_workspace(1.0, "")
+
+    html = accountviews.tier_shares_table(ws).to_html()
+
+    assert "left empty" not in html

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -154,3 +155,31 @@ def test_tier_shares_sum_to_one():
     assert shares.loc[4, "win_rate"] == pytest.approx(0.0)
     assert shares.loc[1, "cycle_days"] == pytest.approx(40.0)
     assert shares.loc[2, "accounts"] == 0
+
+
+def test_tier_shares_without_revenue():
+    tiers = pd.DataFrame({"account_id": ["A", "B"], "tier": [1, 4]})
+    account_map = pd.DataFrame(
+        {
+            "account_id": ["A", "B"],
+            "open_pipeline": [100.0, 0.0],
+            "bookings_12m": [50.0, 150.0],
+            "revenue_12m": [np.nan, np.nan],
+            "won_acv": [50.0, 150.0],
+        }
+    )
+    opportunities = pd.DataFrame(
+        {
+            "account_id": pd.Series([], dtype=str),
+            "is_open": pd.Series([], dtype=bool),
+            "is_won": pd.Series([], dtype=bool),
+            "closed_on": pd.Series([], dtype="datetime64[ns]"),
+            "days_open": pd.Series([], dtype=float),
+        }
+    )
+    shares = tiermovement.summarize_tier_shares(
+        tiers, account_map, opportunities, AS_OF
+    ).set_index("tier")
+    assert shares["revenue"].isna().all()
+    assert shares["revenue_share"].isna().all()
+    assert shares.loc[4, "bookings_12m_share"] == pytest.approx(0.75)
