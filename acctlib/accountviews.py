@@ -488,7 +488,8 @@ def stage_table(ws: Workspace) -> Any:
         on="stage",
         how="left",
     )
-    # A stage whose q3 is 0 days has no stall threshold, so its cell is empty.
+    # A stage whose q3 is under one day has no stall threshold, so its cell
+    # is empty.
     thresholds = progression.compute_stall_thresholds(durations)
     frame["q3"] = frame["stage"].map(thresholds)
     columns = ["stage", "visits", "median", "q3", "entered", "conversion"]
@@ -511,12 +512,12 @@ def stage_table(ws: Workspace) -> Any:
     without_threshold = durations.loc[~durations["stage"].isin(thresholds), "stage"]
     if without_threshold.empty:
         return table
-    note_html = _zero_threshold_note(without_threshold.tolist()).data
+    note_html = _short_threshold_note(without_threshold.tolist()).data
     return HTML(table.to_html() + note_html)
 
 
-def _zero_threshold_note(stages: list[str]) -> HTML:
-    """Return why ``stages``, whose 75th percentile is 0 days, flag no stall."""
+def _short_threshold_note(stages: list[str]) -> HTML:
+    """Return why ``stages``, whose 75th percentile is under a day, flag no stall."""
     if len(stages) == 1:
         subject = f"Stage {stages[0]} has"
         owner, them = "its", "it"
@@ -525,9 +526,9 @@ def _zero_threshold_note(stages: list[str]) -> HTML:
         owner, them = "their", "them"
     return note(
         f"{subject} no stall threshold, because the 75th percentile of {owner} "
-        "completed visits is 0 days. A threshold of 0 would flag every open "
-        f"deal in {them} as stalled at once, so none is flagged, as in a stage "
-        "without completed visits."
+        "completed visits is under one day. A threshold that short would flag "
+        f"nearly every open deal in {them} as stalled, so none is flagged, as "
+        "in a stage without completed visits."
     )
 
 

@@ -86,7 +86,9 @@ OPPORTUNITY_PROGRESSION_COLUMNS: dict[str, str] = {
         "Days in the stage on the as-of date, open opportunities only; empty "
         "when the stage was entered at a stand-in created_at."
     ),
-    "stall_threshold_days": "75th percentile of completed stage visits, if above 0.",
+    "stall_threshold_days": (
+        "75th percentile of completed stage visits, if at least one day."
+    ),
     "stalled": "Open and longer in its stage than stall_threshold_days.",
 }
 """Columns of the ``opportunity_progression`` table."""
@@ -262,20 +264,25 @@ def summarize_stage_durations(
     return summary.sort_values(["order", "stage"])[columns].reset_index(drop=True)
 
 
+MIN_STALL_THRESHOLD_DAYS = 1.0
+"""Smallest stall threshold in days; a stage with a lower 75th percentile gets none."""
+
+
 def compute_stall_thresholds(stage_durations: pd.DataFrame | None) -> dict[str, float]:
     """Return the stall threshold in days of each stage that has one.
 
     The threshold is the 75th percentile of the stage's completed visits,
     the ``q3`` column of :func:`summarize_stage_durations`. A stage whose
-    ``q3`` is 0 days, because more than three quarters of its visits
-    lasted 0 days, gets none, like a stage without completed visits. Such
-    visits give no usual time in the stage, and a threshold of 0 would flag
-    every open deal in it as stalled.
+    ``q3`` is under ``MIN_STALL_THRESHOLD_DAYS`` (one day), because more
+    than three quarters of its visits ended within a day, gets none, like a
+    stage without completed visits. Such visits give no usual time in the
+    stage, and a threshold of minutes would flag nearly every open deal in
+    it as stalled.
     """
     if stage_durations is None or stage_durations.empty:
         return {}
     q3 = stage_durations.set_index("stage")["q3"]
-    return q3[q3 > 0].to_dict()
+    return q3[q3 >= MIN_STALL_THRESHOLD_DAYS].to_dict()
 
 
 def compute_opportunity_progression(

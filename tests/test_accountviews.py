@@ -372,8 +372,37 @@ def test_stage_table_notes_zero_day_stage():
     html = accountviews.stage_table(ws).data
 
     assert "Stages Proposal and Negotiation have no stall threshold" in html
-    assert "because the 75th percentile of their completed visits is 0 days" in html
+    assert "the 75th percentile of their completed visits is under one day" in html
     assert "12.0" in html
+
+
+def test_stage_table_notes_sub_day_stage():
+    durations = pd.DataFrame(
+        {
+            "stage": ["Prospecting", "Qualification"],
+            "order": [1, 2],
+            "visits": [40, 10],
+            "min": [0.0, 1.0],
+            "q1": [0.0, 3.0],
+            "median": [0.0007, 6.0],
+            "q3": [0.0014, 9.0],
+            "max": [36.0, 20.0],
+        }
+    )
+    conversion = pd.DataFrame(
+        {
+            "stage": ["Prospecting", "Qualification"],
+            "entered": [45, 12],
+            "conversion": [0.3, 0.5],
+        }
+    )
+    ws = _Tables(stage_durations=durations, stage_conversion=conversion)
+
+    html = accountviews.stage_table(ws).data
+
+    assert "Stage Prospecting has no stall threshold" in html
+    assert "its completed visits is under one day" in html
+    assert "9.0" in html
 
 
 def _shares_workspace(revenue_share: float, reason: str) -> _Tables:

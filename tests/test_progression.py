@@ -292,6 +292,22 @@ def test_zero_day_stage_flags_no_stall():
     assert not bool(opps.loc["O2", "stalled"])
 
 
+def test_sub_day_stage_has_no_threshold():
+    durations = pd.DataFrame(
+        {
+            "stage": ["Prospecting", "Qualification", "Proposal"],
+            "q3": [0.0014, 1.0, 12.5],
+        }
+    )
+
+    thresholds = progression.compute_stall_thresholds(durations)
+
+    # Two minutes (0.0014 days) would flag a deal 36 days in the stage.
+    assert "Prospecting" not in thresholds
+    assert thresholds["Qualification"] == pytest.approx(1.0)
+    assert thresholds["Proposal"] == pytest.approx(12.5)
+
+
 def test_pipeline_velocity_hand_computed():
     opps = pd.DataFrame(
         {
