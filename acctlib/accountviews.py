@@ -577,10 +577,18 @@ KEY_ACCOUNTS_FOLDED = 500
 
 
 def velocity_table(ws: Workspace, grouping: str = "tier_label") -> Any:
-    """Return pipeline velocity per tier or per industry."""
+    """Return pipeline velocity per tier or per industry.
+
+    Won deals closed before their creation date are left out of the cycle
+    length, and a note below the table counts them.
+    """
     velocity = ws.table("pipeline_velocity")
     frame = velocity[velocity["grouping"] == grouping].drop(columns="grouping")
-    return tables.style_table(
+    left_out = 0
+    if "cycle_left_out" in frame.columns:
+        left_out = int(frame["cycle_left_out"].sum())
+        frame = frame.drop(columns="cycle_left_out")
+    table = tables.style_table(
         frame,
         currency=ws.currency,
         money=["average_deal", "velocity_per_month"],
@@ -595,6 +603,15 @@ def velocity_table(ws: Workspace, grouping: str = "tier_label") -> Any:
             "velocity_per_month": "Pipeline velocity per month",
         },
     )
+    if not left_out:
+        return table
+    deals = "won deal" if left_out == 1 else "won deals"
+    cycle_note = note(
+        f"The cycle length leaves out {left_out:,} {deals} with a close date "
+        "before the creation date. The data-quality findings list them as "
+        "closed before created."
+    )
+    return HTML(table.to_html() + cycle_note.data)
 
 
 def health_validation_table(ws: Workspace) -> Any:

@@ -79,8 +79,9 @@ OPPORTUNITY_PROGRESSION_COLUMNS: dict[str, str] = {
     "closed_on": "Close date for closed opportunities.",
     "stage_entered_at": "When the stage on the as-of date was entered (UTC).",
     "days_open": (
-        "Days from creation to the as-of date (open) or to closing; empty when "
-        "created_at is a stand-in."
+        "Days from creation to the as-of date (open) or to closing, 0 for a deal "
+        "closed on the day it was created; empty when created_at is a stand-in "
+        "or the close date is before the creation date."
     ),
     "days_in_stage": (
         "Days in the stage on the as-of date, open opportunities only; empty "
@@ -339,7 +340,11 @@ def compute_opportunity_progression(
     closed_on = pd.to_datetime(opps["closed_on"]).dt.tz_localize("UTC")
     end = closed_on.where(~opps["is_open"], cutoff) + pd.Timedelta(0)
     days_open = (end - opps["created_at"]).dt.total_seconds() / 86400
-    opps["days_open"] = days_open.round(1).where(~estimated)
+    # A close date is a calendar date read as midnight, so a deal closed on
+    # the day it was created would come out a fraction of a day negative.
+    days_open = days_open.clip(lower=0)
+    closed_early = _closed_before_created(opps)
+    opps["days_open"] = days_open.round(1).where(~estimated & ~closed_early)
     in_stage = (cutoff - opps["stage_entered_at"]).dt.total_seconds() / 86400
     opps["days_in_stage"] = in_stage.round(1).where(opps["is_open"] & ~entered_then)
 
@@ -439,6 +444,21 @@ def compute_stage_conversion(
     return pd.DataFrame(rows, columns=columns)
 
 
+def _closed_before_created(opportunities: pd.DataFrame) -> pd.Series:
+    """Flag closed deals whose close date is before their creation date (UTC).
+
+    This is the intake finding "closed before created". Such a deal has no
+    cycle length, because its dates contradict each other.
+    """
+    closed_on = pd.to_datetime(opportunities["closed_on"])
+    if closed_on.dt.tz is not None:
+        closed_on = closed_on.dt.tz_convert("UTC").dt.tz_localize(None)
+    created_at = pd.to_datetime(opportunities["created_at"], utc=True)
+    created_on = created_at.dt.tz_localize(None).dt.normalize()
+    is_closed = ~opportunities["is_open"].astype(bool)
+    return is_closed & (closed_on < created_on)
+
+
 def compute_pipeline_velocity(
     opportunities: pd.DataFrame,
     groups: pd.DataFrame,
@@ -464,9 +484,11 @@ def compute_pipeline_velocity(
     -------
     pandas.DataFrame
         ``group`` value, ``open_opportunities``, ``win_rate`` (0 to 1),
-        ``average_deal`` (report currency), ``cycle_days`` and
-        ``velocity_per_month`` (report currency per 30 days), sorted by
-        the group value.
+        ``average_deal`` (report currency), ``cycle_days``,
+        ``velocity_per_month`` (report currency per 30 days) and
+        ``cycle_left_out`` (won deals of the window closed before their
+        creation date, which the cycle length leaves out), sorted by the
+        group value.
     """
     start = pd.Timestamp(as_of) - pd.DateOffset(months=months)
     opps = opportunities.merge(
@@ -477,6 +499,7 @@ def compute_pipeline_velocity(
     )
     closed_on = pd.to_datetime(opps["closed_on"])
     recent = ~opps["is_open"] & (closed_on > start)
+    closed_early = _closed_before_created(opps)
 
     rows = []
     for value, frame in opps.groupby(group, sort=True):
@@ -497,10 +520,13 @@ def compute_pipeline_velocity(
                 "average_deal": average_deal,
                 "cycle_days": cycle,
                 "velocity_per_month": velocity,
+                "cycle_left_out": int(closed_early.loc[won.index].sum()),
             }
         )
     columns = [group, "open_opportunities", "win_rate", "average_deal", "cycle_days"]
-    return pd.DataFrame(rows, columns=[*columns, "velocity_per_month"])
+    return pd.DataFrame(
+        rows, columns=[*columns, "velocity_per_month", "cycle_left_out"]
+    )
 
 
 def _literal(timestamp: pd.Timestamp) -> ibis.Value:

@@ -439,3 +439,26 @@ def test_tier_shares_table_with_revenue_has_no_note():
     html = accountviews.tier_shares_table(ws).to_html()
 
     assert "left empty" not in html
+
+
+def test_velocity_table_notes_left_out_deals():
+    velocity = pd.DataFrame(
+        {
+            "group": ["Tier 4 Nurture"],
+            "open_opportunities": [0],
+            "win_rate": [0.8],
+            "average_deal": [1.0],
+            "cycle_days": [0.0],
+            "velocity_per_month": [float("nan")],
+            "cycle_left_out": [2],
+            "grouping": ["tier_label"],
+        }
+    )
+    ws = _Tables(pipeline_velocity=velocity)
+    ws.currency = "USD"
+
+    html = accountviews.velocity_table(ws).data
+
+    assert "The cycle length leaves out 2 won deals" in html
+    assert "cycle_left_out" not in html
+    assert "\u2212" not in html

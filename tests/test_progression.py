@@ -308,6 +308,54 @@ def test_sub_day_stage_has_no_threshold():
     assert thresholds["Proposal"] == pytest.approx(12.5)
 
 
+def closed_deals() -> pd.DataFrame:
+    """Return O5 won on its creation day and O6 won before its creation date."""
+    return pd.DataFrame(
+        {
+            "opportunity_id": ["O5", "O6"],
+            "account_id": ["A", "A"],
+            "name": ["Deal 5", "Deal 6"],
+            "type": "new_business",
+            "stage_asof": ["Closed Won", "Closed Won"],
+            "stage_order_asof": pd.array([4, 4], dtype="Int64"),
+            "probability_asof": [1.0, 1.0],
+            "is_open": False,
+            "is_won": True,
+            "amount": [100.0, 50.0],
+            "acv": [100.0, 50.0],
+            "created_at": pd.to_datetime(
+                ["2026-05-10 15:00", "2026-05-10 09:00"], utc=True
+            ),
+            "closed_on": pd.to_datetime(["2026-05-10", "2026-05-01"]),
+        }
+    )
+
+
+def test_same_day_close_has_zero_cycle():
+    opps = progression.compute_opportunity_progression(
+        closed_deals(), None, None, AS_OF
+    ).set_index("opportunity_id")
+
+    # Closed on its creation day: midnight of the close date is 15 hours
+    # before the creation time, but the deal was open for no whole day.
+    assert opps.loc["O5", "days_open"] == pytest.approx(0.0)
+    # Closed nine days before it was created: no cycle length at all.
+    assert pd.isna(opps.loc["O6", "days_open"])
+
+
+def test_velocity_counts_closed_before_created():
+    opps = progression.compute_opportunity_progression(
+        closed_deals(), None, None, AS_OF
+    )
+    groups = pd.DataFrame({"account_id": ["A"], "tier": [4]})
+
+    row = progression.compute_pipeline_velocity(opps, groups, "tier", AS_OF).iloc[0]
+
+    assert row["cycle_days"] == pytest.approx(0.0)
+    assert row["cycle_left_out"] == 1
+    assert row["win_rate"] == pytest.approx(1.0)
+
+
 def test_pipeline_velocity_hand_computed():
     opps = pd.DataFrame(
         {
@@ -317,6 +365,9 @@ def test_pipeline_velocity_hand_computed():
             "is_won": [False, False, True, False],
             "amount": [10.0, 10.0, 600.0, 50.0],
             "closed_on": pd.to_datetime([None, None, "2026-06-01", "2026-05-01"]),
+            "created_at": pd.to_datetime(
+                ["2026-06-25", "2026-06-25", "2026-04-02", "2026-04-01"], utc=True
+            ),
             "days_open": [5.0, 5.0, 60.0, 30.0],
         }
     )
