@@ -3,7 +3,10 @@
 Reports show "Outbound email" for the code ``outbound_email`` and "SDR"
 for ``sdr``. Values that already read as words (they
 contain a capital letter, a space or punctuation other than ``_``) are
-shown as they are, so a CRM's own labels are never rewritten.
+shown as they are. Any other lower-case value is taken for a code, so a
+lower-case identifier such as a hex campaign id would be capitalised:
+callers pass only the project's fixed codes (channels, functions,
+statuses) and show identifiers and campaign names as the data writes them.
 """
 
 from __future__ import annotations

@@ -34,6 +34,19 @@ DIMENSION_LABELS = {
 }
 
 
+# Campaigns are the source's own names and identifiers, such as olist's
+# lower-case hex ids, so they are shown as written. Channel, function and
+# tier codes get words.
+_SHOWN_AS_WRITTEN = frozenset({"campaign"})
+
+
+def _readable_values(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Return ``frame`` with the codes of column ``by`` as words, campaigns kept."""
+    if by in _SHOWN_AS_WRITTEN:
+        return frame
+    return readable_column(frame, by)
+
+
 def has_attribution(ws) -> bool:
     """Return whether the run prepared attribution tables."""
     # The prepare step writes the headline only after storing every table.
@@ -236,7 +249,8 @@ def plot_shares(ws, by: str = "channel") -> alt.Chart:
     # Models go in the order of the tables beside the chart.
     present = set(shares["model"])
     models = [_model_label(model) for model in MODEL_LABELS if model in present]
-    shares = readable_column(shares, by).assign(model=shares["model"].map(_model_label))
+    model_labels = shares["model"].map(_model_label)
+    shares = _readable_values(shares, by).assign(model=model_labels)
     order = (
         shares.groupby(by)["share"].mean().sort_values(ascending=False).index.tolist()
     )
@@ -276,7 +290,7 @@ def comparison_table(ws, by: str = "channel") -> object:
     table = ws.table(f"attribution_compare_{by}")
     models = _models_in(table)
     columns = [by, *models, "spread", "worst_rank", "robust"]
-    frame = readable_column(table[columns], by)
+    frame = _readable_values(table[columns], by)
     labels = {
         by: DIMENSION_LABELS[by],
         "spread": "Spread (max − min)",
@@ -322,7 +336,7 @@ def credit_table(ws, by: str = "channel", kind: str = "revenue") -> object:
         order.append(NO_TOUCH)
     table = table.loc[order]
     table.loc["Total"] = table.sum()
-    frame = readable_column(table.reset_index(), by)
+    frame = _readable_values(table.reset_index(), by)
     if by == "tier":
         frame["tier"] = frame["tier"].map(_tier_label)
     frame.columns.name = None
@@ -384,7 +398,7 @@ def top_campaigns_table(ws, n: int = 15) -> object:
         index="campaign", columns="model", values="credit", aggfunc="sum", fill_value=0
     )
     table = table.loc[table.mean(axis=1).sort_values(ascending=False).index[:n]]
-    frame = readable_column(table.reset_index(), "campaign")
+    frame = table.reset_index()
     frame.columns.name = None
     models = _models_in(frame)
     frame = frame[[c for c in frame.columns if c not in MODEL_LABELS] + models]

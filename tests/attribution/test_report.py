@@ -343,3 +343,33 @@ def test_excluded_touches_in_words(sample_workspace):
     assert ">Won revenue<" in html
     assert ">After last close<" in html
     assert ">revenue<" not in html
+
+
+class _CampaignWorkspace:
+    """A workspace stub with channel and campaign credit shares."""
+
+    def __init__(self, campaigns: list[str]) -> None:
+        self.currency = "BRL"
+        self.tables = {
+            "attribution_shares_channel": pd.DataFrame({"channel": ["paid_search"]}),
+            "attribution_shares_campaign": pd.DataFrame(
+                {
+                    "campaign": campaigns,
+                    "model": ["linear"] * len(campaigns),
+                    "credit": [300.0, 200.0][: len(campaigns)],
+                }
+            ),
+        }
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+
+def test_campaigns_shown_as_written():
+    campaigns = ["fbc24da54d531c6204ae2d17b1090bb1", "spring_launch"]
+
+    html = report.top_campaigns_table(_CampaignWorkspace(campaigns)).to_html()
+
+    assert ">fbc24da54d531c6204ae2d17b1090bb1<" in html
+    assert ">spring_launch<" in html
+    assert "Fbc24da5" not in html
