@@ -106,8 +106,19 @@ def _merge_equal_windows(frame: pd.DataFrame, preferred: str | None) -> pd.DataF
     return frame.drop(columns="position")
 
 
+CATEGORY_CAPTION = (
+    "Closed counts the deals won in the window up to the report date. Commit, "
+    "best case and pipeline count the open deals expected to close in it."
+)
+"""Caption of the forecast-category table, which mixes won and open deals."""
+
+
 def category_table(ws: Workspace) -> object:
-    """Return the forecast-category roll-up: closed, commit, best case, pipeline."""
+    """Return the forecast-category roll-up: closed, commit, best case, pipeline.
+
+    The caption says that Closed counts won deals and the other categories
+    open ones, because the two kinds share the table's columns.
+    """
     rollup = ws.table("forecast_categories")
     if rollup.empty:
         return views.note("No open or won deal falls in the forecast windows.")
@@ -128,6 +139,7 @@ def category_table(ws: Workspace) -> object:
             "amount": "Amount",
             "cumulative": "Cumulative",
         },
+        caption=CATEGORY_CAPTION,
     )
 
 

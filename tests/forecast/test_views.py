@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 from acctlib import charts
@@ -118,3 +119,21 @@ def test_backtest_chart_stays_small(report_workspace):
 def test_backtest_chart_takes_report_width(report_workspace):
     chart = views.plot_backtest(report_workspace)
     assert chart.to_dict()["width"] == charts.CHART_WIDTH
+
+
+def test_category_table_says_closed_is_won():
+    rollup = pd.DataFrame(
+        {
+            "window": ["this_quarter", "this_quarter"],
+            "category": ["closed", "commit"],
+            "opportunities": [1196, 0],
+            "amount": [51_523_000.0, 0.0],
+            "cumulative": [51_523_000.0, 51_523_000.0],
+        }
+    )
+    ws = SimpleNamespace(table=lambda name: rollup, currency="BRL")
+
+    html = views.category_table(ws).to_html()
+
+    assert "Closed counts the deals won in the window up to the report date" in html
+    assert "count the open deals expected to close in it" in html
