@@ -325,8 +325,9 @@ def check_freshness(
     The newest record is the latest opportunity creation, stage change or
     close date of a won or lost deal. Open deals then look open although
     they may have closed since, so the finding counts them and sums their
-    amount. Returns None when the data reaches close enough to ``as_of``,
-    or has no dates.
+    amount. Without open deals the finding is about the data set as a
+    whole, so it counts 0 records and its amount is NaN. Returns None when
+    the data reaches close enough to ``as_of``, or has no dates.
     """
     newest_day = _newest_record_day(tables)
     if newest_day is None:
@@ -338,17 +339,19 @@ def check_freshness(
     opportunities = tables["opportunities"]
     is_open = opportunities["stage_category"] == "open"
     open_count = int(is_open.sum())
+    amount = float(opportunities.loc[is_open, "amount"].fillna(0).sum())
     if open_count == 0:
         consequence = (
             "No deal is open, but deals created or closed since then may be missing."
         )
+        amount = float("nan")
     else:
         deals = "deal" if open_count == 1 else "deals"
         consequence = f"The {open_count:,} open {deals} may have closed since."
     return {
         "check": STALE_DATA_CHECK,
         "rows": open_count,
-        "amount": float(opportunities.loc[is_open, "amount"].fillna(0).sum()),
+        "amount": amount,
         "message": (
             f"The newest opportunity, stage change or close date is dated "
             f"{newest_day:%d %b %Y}, {days} {'day' if days == 1 else 'days'} "
@@ -626,10 +629,16 @@ def lint_table(ws: Any) -> object:
 
 
 def findings_table(ws: Any) -> object:
-    """Return the findings of records kept with a note, or a note without any."""
+    """Return the findings of records kept with a note, or a note without any.
+
+    A finding about the data set as a whole, such as stale data without
+    open deals, names no record, so its count shows the missing marker
+    rather than 0 and its message explains the finding.
+    """
     frame = ws.table("dq_findings")
     if frame.empty:
         return _note("No opportunity needed a data-quality note.")
+    frame = frame.assign(rows=frame["rows"].astype("Int64").mask(frame["rows"] == 0))
     return tables.style_table(
         frame,
         currency=ws.currency,

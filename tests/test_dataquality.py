@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -94,7 +95,8 @@ def test_stale_data_without_open_deals():
 
     assert finding is not None
     assert finding["rows"] == 0
-    assert finding["amount"] == 0.0
+    # No open deal puts an amount at stake, so the table shows none, not 0.
+    assert pd.isna(finding["amount"])
     assert "is dated 14 Nov 2018, 47 days before" in finding["message"]
     assert "No deal is open, but deals created or closed" in finding["message"]
     assert "may have closed since" not in finding["message"]
@@ -427,3 +429,21 @@ def test_row_outcomes_label_small_counts():
     assert labels["accounts"] == "30 accepted · 1 rejected · 1 merged"
     assert labels["touchpoints"] == "299 accepted · 2 rejected"
     assert labels["revenue"] == "0 rows"
+
+
+def test_findings_table_shows_no_zero_count():
+    findings = pd.DataFrame(
+        {
+            "check": ["closed before created", "data older than as-of"],
+            "rows": [1, 0],
+            "amount": [float("nan"), float("nan")],
+            "message": ["1 deal with a close date before ...", "No deal is open."],
+        }
+    )
+    ws = SimpleNamespace(currency="BRL", table=lambda name: findings)
+
+    html = dataquality.findings_table(ws).to_html()
+
+    assert ">0<" not in html
+    assert "BRL 0" not in html
+    assert ">1<" in html
