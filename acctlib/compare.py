@@ -29,6 +29,8 @@ OUTPUT_PARAMS = ("reports_dir", "work_dir")
 # trips keep doubles exactly, so only true changes exceed it.
 TOLERANCE = 1e-9
 MAX_LISTED_ACCOUNTS = 50
+# Account columns whose changes the comparison lists as moves, in this order.
+MOVE_COLUMNS = ("status", "tier", "health_band", "at_risk")
 
 
 class RunError(AcctlibError):
@@ -334,18 +336,34 @@ def _display(value: Any) -> str:
 
 
 def status_moves(comparison: Comparison) -> pd.DataFrame:
-    """Return the accounts whose status or tier differs between the runs."""
+    """Return the accounts whose status, tier, health band or risk flag moved.
+
+    Several tables carry the same column, such as ``tier`` in
+    ``account_tiers`` and ``account_health``, so a move shows in each of
+    them. The result lists each move once, with ``tables`` naming every
+    table that shows it, ordered by ``MOVE_COLUMNS`` and account name.
+    """
+    columns = ["account_id", "name", "column", "a", "b", "tables"]
     frames = [
         item["changes"].assign(table=item["table"])
         for item in comparison.tables
         if not item["changes"].empty
     ]
     if not frames:
-        return pd.DataFrame(columns=["table", "account_id", "name", "column", "a", "b"])
+        return pd.DataFrame(columns=columns)
     changes = pd.concat(frames, ignore_index=True)
-    categorical = changes["column"].isin(["status", "tier", "health_band", "at_risk"])
-    columns = ["table", "account_id", "name", "column", "a", "b"]
-    return changes.loc[categorical, columns].reset_index(drop=True)
+    changes = changes[changes["column"].isin(MOVE_COLUMNS)]
+    if changes.empty:
+        return pd.DataFrame(columns=columns)
+    moves = (
+        changes.groupby(["account_id", "name", "column", "a", "b"], sort=False)["table"]
+        .agg(lambda tables: ", ".join(sorted(tables)))
+        .rename("tables")
+        .reset_index()
+    )
+    moves["order"] = moves["column"].map(MOVE_COLUMNS.index)
+    moves = moves.sort_values(["order", "name", "account_id"], kind="stable")
+    return moves[columns].reset_index(drop=True)
 
 
 def _headline_rows(comparison: Comparison) -> list[tuple[str, str, str]]:
@@ -373,14 +391,16 @@ def format_text(comparison: Comparison) -> str:
         sections.append(_text_table(title, ["name", "first", "second"], rows))
     summaries = [(item["table"], item["summary"]) for item in comparison.tables]
     sections.append(_text_table("Tables", ["table", "difference"], summaries))
-    moves = status_moves(comparison).head(MAX_LISTED_ACCOUNTS)
-    sections.append(
-        _text_table(
-            "Accounts that moved",
-            ["account", "column", "first", "second"],
-            [(r.name, r.column, r.a, r.b) for r in moves.itertuples()],
-        )
+    moves = status_moves(comparison)
+    listed = moves.head(MAX_LISTED_ACCOUNTS)
+    moved = _text_table(
+        "Accounts that moved",
+        ["account", "column", "first", "second", "tables"],
+        [(r.name, r.column, r.a, r.b, r.tables) for r in listed.itertuples()],
     )
+    if len(moves) > len(listed):
+        moved += f"\nand {len(moves) - len(listed):,} more moves not listed"
+    sections.append(moved)
     return "\n\n".join(sections) + "\n"
 
 
@@ -412,7 +432,7 @@ def write_html(comparison: Comparison, target: Path) -> Path:
     """Write the comparison as a self-contained HTML page to ``target``."""
     from acctlib.publish import render_page
 
-    moves = status_moves(comparison).head(MAX_LISTED_ACCOUNTS)
+    moves = status_moves(comparison)
     # Parameters such as data_dir may be absolute paths of the machine.
     params = [
         (name, display_value(a), display_value(b)) for name, a, b in comparison.params
@@ -422,8 +442,8 @@ def write_html(comparison: Comparison, target: Path) -> Path:
         comparison=comparison,
         params=params,
         headline=_headline_rows(comparison),
-        moves=moves.to_dict("records"),
-        moves_total=len(status_moves(comparison)),
+        moves=moves.head(MAX_LISTED_ACCOUNTS).to_dict("records"),
+        moves_total=len(moves),
     )
     target.write_text(page, encoding="utf-8")
     return target

@@ -288,3 +288,40 @@ def test_headline_figures_rounded_for_reading(two_runs):
     assert "1.000000001" in text
     tier_row = next(line for line in text.splitlines() if "Tier 1" in line)
     assert tier_row.split()[-2:] == ["2", "1"]
+
+
+def test_move_in_several_tables_listed_once(two_runs, tmp_path):
+    first, second = two_runs
+    for run, tiers in ((first, ["1", "2", "3"]), (second, ["2", "2", "3"])):
+        for table in ("account_tiers", "account_health"):
+            run.tables[table] = pd.DataFrame(
+                {"account_id": ["A1", "A2", "A3"], "tier": tiers}
+            )
+    comparison = compare.compare_runs(first, second)
+
+    moves = compare.status_moves(comparison)
+    assert moves[["name", "column", "a", "b", "tables"]].values.tolist() == [
+        ["Beta", "status", "lost", "customer", "account_map"],
+        ["A1", "tier", "1", "2", "account_health, account_tiers"],
+    ]
+    text = compare.format_text(comparison)
+    moved = text[text.index("Accounts that moved") :].splitlines()
+    assert moved[1].split() == ["account", "column", "first", "second", "tables"]
+    assert len(moved) == 5
+    assert moved[-1].split() == [
+        "A1",
+        "tier",
+        "1",
+        "2",
+        "account_health,",
+        "account_tiers",
+    ]
+    page = compare.write_html(comparison, tmp_path / "compare.html").read_text()
+    cells = [
+        [cell.get_text() for cell in row.find_all("td")]
+        for row in BeautifulSoup(page, "html.parser").find_all("table")[-1]("tr")
+    ]
+    assert cells[1:] == [
+        ["Beta", "status", "lost", "customer", "account_map"],
+        ["A1", "tier", "1", "2", "account_health, account_tiers"],
+    ]
