@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,8 +149,7 @@ def compare_runs(a: Run, b: Run) -> Comparison:
     """Return every difference between two runs."""
     comparison = Comparison(a=a, b=b)
     comparison.params = _diff_mappings(
-        {k: v for k, v in a.manifest["params"].items() if k not in OUTPUT_PARAMS},
-        {k: v for k, v in b.manifest["params"].items() if k not in OUTPUT_PARAMS},
+        _flatten_params(a.manifest["params"]), _flatten_params(b.manifest["params"])
     )
     comparison.inputs = _diff_mappings(_inputs(a), _inputs(b))
     comparison.headline = _diff_mappings(
@@ -160,6 +161,25 @@ def compare_runs(a: Run, b: Run) -> Comparison:
         if difference:
             comparison.tables.append(difference)
     return comparison
+
+
+def _flatten_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Return the parameters as ``{dotted.name: value}``, without output folders.
+
+    A nested mapping such as ``tier_rules`` becomes one entry per value,
+    such as ``tier_rules.tier_2.value``, so that a comparison names only
+    the values that differ. An empty mapping stays one value.
+    """
+    flat = {}
+    for key, value in params.items():
+        if not prefix and key in OUTPUT_PARAMS:
+            continue
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(_flatten_params(value, prefix=f"{name}."))
+        else:
+            flat[name] = value
+    return flat
 
 
 def _inputs(run: Run) -> dict[str, str]:
@@ -388,7 +408,10 @@ def format_text(comparison: Comparison) -> str:
         ("Inputs", comparison.inputs),
         ("Headline figures", _headline_rows(comparison)),
     ):
-        sections.append(_text_table(title, ["name", "first", "second"], rows))
+        # Long values, such as a list of models, wrap so both show in full.
+        sections.append(
+            _text_table(title, ["name", "first", "second"], rows, wrap=True)
+        )
     summaries = [(item["table"], item["summary"]) for item in comparison.tables]
     sections.append(_text_table("Tables", ["table", "difference"], summaries))
     moves = status_moves(comparison)
@@ -404,7 +427,13 @@ def format_text(comparison: Comparison) -> str:
     return "\n\n".join(sections) + "\n"
 
 
-def _text_table(title: str, header: list[str], rows) -> str:
+def _text_table(title: str, header: list[str], rows, *, wrap: bool = False) -> str:
+    """Return ``rows`` as a table under ``title``, columns at most 40 wide.
+
+    With ``wrap``, a longer cell wraps onto further lines. Without it, the
+    cell is cut with an ellipsis, unless it is in the last column, which
+    runs to the end of the line.
+    """
     rows = [[str(cell) for cell in row] for row in rows]
     if not rows:
         return f"{title}: no differences"
@@ -415,11 +444,29 @@ def _text_table(title: str, header: list[str], rows) -> str:
     lines = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     for row in rows:
+        if wrap:
+            lines += _wrapped_row(row, widths)
+            continue
         # The last column runs to the end of the line, so only earlier
         # columns are cut to their width, with an ellipsis where cut.
         cells = [_fit(cell, w) for cell, w in zip(row[:-1], widths, strict=False)]
         lines.append("  ".join([*cells, row[-1]]).rstrip())
     return "\n".join(lines)
+
+
+def _wrapped_row(row: list[str], widths: list[int]) -> list[str]:
+    cells = [
+        textwrap.wrap(cell, width) or [""]
+        for cell, width in zip(row, widths, strict=True)
+    ]
+    lines = []
+    for index in range(max(len(cell) for cell in cells)):
+        parts = [
+            (cell[index] if index < len(cell) else "").ljust(width)
+            for cell, width in zip(cells, widths, strict=True)
+        ]
+        lines.append("  ".join(parts).rstrip())
+    return lines
 
 
 def _fit(cell: str, width: int) -> str:

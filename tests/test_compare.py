@@ -325,3 +325,34 @@ def test_move_in_several_tables_listed_once(two_runs, tmp_path):
         ["Beta", "status", "lost", "customer", "account_map"],
         ["A1", "tier", "1", "2", "account_health, account_tiers"],
     ]
+
+
+def test_nested_parameters_listed_by_key(tmp_path):
+    rules = {"tier_1": {"fit": 60, "match": "all", "value": 75}, "tier_2": {"fit": 40}}
+    models = ["first_touch", "creation_touch", "last_touch", "linear", "time_decay"]
+    first = write_run(
+        tmp_path / "a",
+        params={"tier_rules": rules, "attribution_models": models},
+        headline={},
+        tables={},
+    )
+    changed = {**rules, "tier_1": {**rules["tier_1"], "value": 90}}
+    second = write_run(
+        tmp_path / "b",
+        params={"tier_rules": changed, "attribution_models": models[:2]},
+        headline={},
+        tables={},
+    )
+    comparison = compare.compare_runs(first, second)
+
+    assert comparison.params == [
+        ("attribution_models", models, models[:2]),
+        ("tier_rules.tier_1.value", 75, 90),
+    ]
+    text = compare.format_text(comparison)
+    parameters = text[text.index("Parameters") : text.index("Inputs")]
+    for model in models:
+        assert f"'{model}'" in parameters
+    assert "…" not in parameters
+    page = compare.write_html(comparison, tmp_path / "compare.html").read_text()
+    assert "<td>tier_rules.tier_1.value</td><td>75</td><td>90</td>" in page
