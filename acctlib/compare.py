@@ -2,10 +2,11 @@
 
 A run folder contains ``manifest.json`` and its prepared tables as Parquet
 under ``tables/`` (see :mod:`acctlib.build`). :func:`compare_runs` reads
-both and lists every difference; it knows no table by name, so a table
-added by a new prepare step is compared too. Tables keyed by a unique
-``account_id`` are compared account by account; any other table is
-compared row by row after sorting.
+both and lists every difference. Apart from the account map, whose touch
+columns are named after the run's window, it knows no table by name, so
+a table added by a new prepare step is compared too. Tables keyed by a
+unique ``account_id`` are compared account by account; any other table
+is compared row by row after sorting.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from acctlib.accountmap import window_column_names
 from acctlib.displaypaths import display_path, display_value
 from acctlib.errors import AcctlibError
 from acctlib.movement import flatten_headline
@@ -31,6 +33,9 @@ OUTPUT_PARAMS = ("reports_dir", "work_dir")
 # trips keep doubles exactly, so only true changes exceed it.
 TOLERANCE = 1e-9
 MAX_LISTED_ACCOUNTS = 50
+# Tables whose touch counts the build names after influence_window_days,
+# such as touches_30d. Other tables count touches over fixed windows.
+WINDOW_NAMED_TABLES = ("account_map",)
 # Account columns whose changes the comparison lists as moves, in this order.
 MOVE_COLUMNS = ("status", "tier", "health_band", "at_risk")
 
@@ -156,8 +161,13 @@ def compare_runs(a: Run, b: Run) -> Comparison:
         flatten_headline(a.manifest.get("headline", {})),
         flatten_headline(b.manifest.get("headline", {})),
     )
+    renames_a, renames_b = _window_renames(a, b)
     for name in sorted(set(a.tables) | set(b.tables)):
-        difference = compare_tables(name, a.tables.get(name), b.tables.get(name))
+        table_a, table_b = a.tables.get(name), b.tables.get(name)
+        if name in WINDOW_NAMED_TABLES and table_a is not None and table_b is not None:
+            table_a = table_a.rename(columns=renames_a)
+            table_b = table_b.rename(columns=renames_b)
+        difference = compare_tables(name, table_a, table_b)
         if difference:
             comparison.tables.append(difference)
     return comparison
@@ -180,6 +190,26 @@ def _flatten_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, An
         else:
             flat[name] = value
     return flat
+
+
+def _window_renames(a: Run, b: Run) -> tuple[dict[str, str], dict[str, str]]:
+    """Return renames that give both runs' window-named touch columns one name.
+
+    A run with a 90-day window names its touch count ``touches_90d``, and
+    one with 30 days ``touches_30d``. Both become ``touches_90d/30d``, the
+    first run's window then the second's, so their values are compared.
+    Runs with the same window, or without the parameter, keep their names.
+    """
+    window_a = a.manifest.get("params", {}).get("influence_window_days")
+    window_b = b.manifest.get("params", {}).get("influence_window_days")
+    if window_a is None or window_b is None or window_a == window_b:
+        return {}, {}
+    names_a, names_b = window_column_names(window_a), window_column_names(window_b)
+    common = {base: f"{names_a[base]}/{window_b}d" for base in names_a}
+    return (
+        {names_a[base]: common[base] for base in names_a},
+        {names_b[base]: common[base] for base in names_b},
+    )
 
 
 def _inputs(run: Run) -> dict[str, str]:

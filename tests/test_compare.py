@@ -356,3 +356,40 @@ def test_nested_parameters_listed_by_key(tmp_path):
     assert "…" not in parameters
     page = compare.write_html(comparison, tmp_path / "compare.html").read_text()
     assert "<td>tier_rules.tier_1.value</td><td>75</td><td>90</td>" in page
+
+
+def test_window_named_columns_compared(tmp_path):
+    def touches(window, counts):
+        return pd.DataFrame(
+            {
+                "account_id": ["A1", "A2"],
+                "name": ["Acme", "Beta"],
+                f"touches_{window}d": counts,
+                f"marketing_touches_{window}d": [1, 1],
+            }
+        )
+
+    # account_progression counts touches over fixed windows of 30 and 90 days.
+    progression = pd.DataFrame(
+        {"account_id": ["A1", "A2"], "touches_30d": [1, 2], "touches_90d": [3, 4]}
+    )
+    first = write_run(
+        tmp_path / "a",
+        params={"influence_window_days": 90},
+        headline={},
+        tables={"account_map": touches(90, [5, 2]), "account_progression": progression},
+    )
+    second = write_run(
+        tmp_path / "b",
+        params={"influence_window_days": 30},
+        headline={},
+        tables={"account_map": touches(30, [1, 2]), "account_progression": progression},
+    )
+    comparison = compare.compare_runs(first, second)
+
+    assert [item["table"] for item in comparison.tables] == ["account_map"]
+    result = comparison.tables[0]
+    assert result["summary"] == "1 account differs in touches_90d/30d"
+    assert result["changes"][["account_id", "column", "a", "b"]].values.tolist() == [
+        ["A1", "touches_90d/30d", "5", "1"]
+    ]
