@@ -5,8 +5,9 @@ under ``tables/`` (see :mod:`acctlib.build`). :func:`compare_runs` reads
 both and lists every difference. Apart from the account map, whose touch
 columns are named after the run's window, it knows no table by name, so
 a table added by a new prepare step is compared too. Tables keyed by a
-unique ``account_id`` are compared account by account; any other table
-is compared row by row after sorting.
+unique ``account_id`` are compared account by account. Other tables are
+matched row by row on a key, such as their text and date columns, or on
+whole rows when no key is unique.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import textwrap
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -267,11 +269,9 @@ def compare_tables(
         changes, account_parts = _compare_accounts(a, b)
         parts += account_parts
     elif not _frames_equal(_sorted(a), _sorted(b)):
-        rows = "row" if len(a) == 1 else "rows"
-        parts.append(
-            f"{len(a):,} {rows} in the first run, {len(b):,} in the second; "
-            "values differ"
-        )
+        # NOTE: _frames_equal is stricter than the row comparison about
+        # types, such as an integer column stored as text in one run.
+        parts += _compare_rows(a, b) or ["rows are equal in value, not in type"]
     if not parts:
         return None
     return {"table": name, "summary": "; ".join(parts), "changes": changes}
@@ -313,6 +313,120 @@ def _compare_accounts(
             noun = "account" if count == 1 else "accounts"
             parts.append(f"{count:,} {noun} only in the {side} run")
     return changes, parts
+
+
+def _compare_rows(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
+    """Describe how two tables without an account key differ.
+
+    Rows are matched on a key that :func:`_row_key` picks, such as
+    ``model`` and ``channel``. Rows whose key only one run has are counted,
+    and the rows both runs share are compared value by value. Tables
+    without such a key are matched on whole rows.
+    """
+    key = _row_key(a, b)
+    if key is None:
+        return _compare_whole_rows(a, b)
+    left = a.set_axis(_key_index(a, key))
+    right = b.set_axis(_key_index(b, key))
+    parts = [
+        _rows_only_in(int((~left.index.isin(right.index)).sum()), "first"),
+        _rows_only_in(int((~right.index.isin(left.index)).sum()), "second"),
+    ]
+    shared = left.index.intersection(right.index, sort=False)
+    if len(shared):
+        left = left.loc[shared].reset_index(drop=True)
+        right = right.loc[shared].reset_index(drop=True)
+        differs = pd.Series(False, index=left.index)
+        for column in left.columns.difference(key, sort=False):
+            differs |= ~_equal_values(left[column], right[column])
+        differing = int(differs.sum())
+        if not differing and not any(parts):
+            return []
+        parts.append(_shared_rows(len(shared), differing))
+    return [part for part in parts if part]
+
+
+def _row_key(a: pd.DataFrame, b: pd.DataFrame) -> list[str] | None:
+    """Return the columns that identify a row in both tables, or None.
+
+    The key is the shortest run of text and date columns, in table order,
+    that is unique in both tables. Failing that, it is the shortest run of
+    leading columns without floats or booleans, such as ``decile``.
+    """
+    types = pd.api.types
+    text = [
+        column
+        for column in a.columns
+        if not any(types.is_numeric_dtype(frame[column]) for frame in (a, b))
+    ]
+    leading = []
+    for column in a.columns:
+        if any(_is_float_or_bool(frame[column]) for frame in (a, b)):
+            break
+        leading.append(column)
+    return _unique_prefix(a, b, text) or _unique_prefix(a, b, leading)
+
+
+def _unique_prefix(
+    a: pd.DataFrame, b: pd.DataFrame, columns: list[str]
+) -> list[str] | None:
+    for end in range(1, len(columns) + 1):
+        key = columns[:end]
+        if not a.duplicated(key).any() and not b.duplicated(key).any():
+            return key
+    return None
+
+
+def _is_float_or_bool(series: pd.Series) -> bool:
+    types = pd.api.types
+    return types.is_float_dtype(series) or types.is_bool_dtype(series)
+
+
+def _key_index(frame: pd.DataFrame, key: list[str]) -> pd.MultiIndex:
+    """Return the key columns as text, so that missing values match."""
+    return pd.MultiIndex.from_frame(_as_text(frame[key]))
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    values = frame.astype(object)
+    return values.where(values.notna(), None).astype(str)
+
+
+def _compare_whole_rows(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
+    """Count the rows that only one run has, matching whole rows.
+
+    A changed value makes its row count as one only in each run.
+    """
+    # NOTE: floats are matched as text here, without TOLERANCE, so a row
+    # whose only change is below it still counts as a row in each run.
+    rows_a = Counter(_as_text(a).itertuples(index=False))
+    rows_b = Counter(_as_text(b).itertuples(index=False))
+    shared = sum((rows_a & rows_b).values())
+    parts = [
+        _rows_only_in(sum((rows_a - rows_b).values()), "first"),
+        _rows_only_in(sum((rows_b - rows_a).values()), "second"),
+    ]
+    if shared:
+        parts.append(
+            f"{shared:,} {'row is' if shared == 1 else 'rows are'} in both runs"
+        )
+    return [part for part in parts if part]
+
+
+def _rows_only_in(count: int, side: str) -> str:
+    if not count:
+        return ""
+    noun = "row" if count == 1 else "rows"
+    return f"{count:,} {noun} only in the {side} run"
+
+
+def _shared_rows(shared: int, differing: int) -> str:
+    if shared == 1:
+        return "the 1 shared row " + ("differs" if differing else "is equal")
+    if differing:
+        verb = "differs" if differing == 1 else "differ"
+        return f"{differing:,} of the {shared:,} shared rows {verb}"
+    return f"the {shared:,} shared rows are equal"
 
 
 def _is_account_table(frame: pd.DataFrame) -> bool:

@@ -105,7 +105,8 @@ def test_rows_in_other_order_are_equal():
     a = pd.DataFrame({"week": [1, 2], "touches": [5.0, 6.0]})
     assert compare.compare_tables("weekly", a, a.iloc[::-1]) is None
     changed = a.assign(touches=[5.0, 7.0])
-    assert "values differ" in compare.compare_tables("weekly", a, changed)["summary"]
+    summary = compare.compare_tables("weekly", a, changed)["summary"]
+    assert summary == "1 of the 2 shared rows differs"
 
 
 def test_text_and_html_escape_names(two_runs, tmp_path):
@@ -393,3 +394,66 @@ def test_window_named_columns_compared(tmp_path):
     assert result["changes"][["account_id", "column", "a", "b"]].values.tolist() == [
         ["A1", "touches_90d/30d", "5", "1"]
     ]
+
+
+def shares(models, share=0.5):
+    rows = [(model, channel) for model in models for channel in ("email", "paid")]
+    return pd.DataFrame(
+        {
+            "model": [model for model, _ in rows],
+            "channel": [channel for _, channel in rows],
+            "share": share,
+        }
+    )
+
+
+def test_rows_matched_on_text_key():
+    first = shares(["first_touch", "linear", "markov", "shapley"])
+    second = shares(["linear", "first_touch"])
+
+    result = compare.compare_tables("attribution_shares_channel", first, second)
+    assert result["summary"] == (
+        "4 rows only in the first run; the 4 shared rows are equal"
+    )
+    assert result["changes"].empty
+
+    changed = second.assign(share=[0.5, 0.25, 0.5, 0.5])
+    result = compare.compare_tables("attribution_shares_channel", first, changed)
+    assert result["summary"] == (
+        "4 rows only in the first run; 1 of the 4 shared rows differs"
+    )
+
+    result = compare.compare_tables("attribution_shares_channel", second, first)
+    assert result["summary"] == (
+        "4 rows only in the second run; the 4 shared rows are equal"
+    )
+
+
+def test_rows_matched_with_missing_key():
+    first = pd.DataFrame({"channel": ["email", None], "share": [0.5, 0.5]})
+    second = pd.DataFrame({"channel": [None, "paid"], "share": [0.5, 0.5]})
+    result = compare.compare_tables("attribution_markov", first, second)
+
+    assert result["summary"] == (
+        "1 row only in the first run; 1 row only in the second run; "
+        "the 1 shared row is equal"
+    )
+
+
+def test_rows_without_key_matched_whole():
+    first = pd.DataFrame({"change": [0.1, 0.1, 0.2], "accounts": [3, 4, 5]})
+    second = pd.DataFrame({"change": [0.1, 0.2, 0.1], "accounts": [3, 5, 7]})
+    result = compare.compare_tables("tier_sensitivity", first, second)
+
+    assert result["summary"] == (
+        "1 row only in the first run; 1 row only in the second run; "
+        "2 rows are in both runs"
+    )
+
+
+def test_rows_equal_in_value_only():
+    first = pd.DataFrame({"stage": ["won", "lost"], "order": [1, 2]})
+    second = first.assign(order=["1", "2"])
+    result = compare.compare_tables("stage_conversion", first, second)
+
+    assert result["summary"] == "rows are equal in value, not in type"
