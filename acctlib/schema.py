@@ -400,7 +400,10 @@ ACCOUNT_MAP_COLUMNS: dict[str, str] = {
     "touches_90d": "Touches of any function in the 90 days to the as-of date.",
     "marketing_touches_90d": "Marketing touches in the 90 days to the as-of date.",
     "marketing_channels_90d": "Distinct marketing channels in those 90 days.",
-    "marketing_sourced": "First opportunity preceded by a marketing first touch.",
+    "marketing_sourced": (
+        "The latest touch at or before the first opportunity's creation, "
+        "within the lookback, is a marketing touch."
+    ),
     "value": "Ranking value: ACV of active won contracts and open opportunities.",
 }
 ACCOUNT_MAP_MONEY = (

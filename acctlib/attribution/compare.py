@@ -132,8 +132,8 @@ def rank_correlation(shares: pd.DataFrame, by: str = "channel") -> pd.DataFrame:
 def summarize_sourced_influenced(opportunities: pd.DataFrame) -> pd.DataFrame:
     """Return marketing-sourced and marketing-influenced amounts per kind.
 
-    Sourced: the journey's first touch came before the opportunity's
-    creation and was a marketing touch. Influenced: the journey has any
+    Sourced: the journey's latest touch at or before the opportunity's
+    creation is a marketing touch. Influenced: the journey has any
     marketing touch. Returns ``kind``, ``amount``, ``sourced``,
     ``influenced`` (report currency) and their shares of ``amount``.
     """

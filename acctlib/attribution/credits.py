@@ -97,8 +97,9 @@ class AttributionResult:
         and ``credit``, with deals without a touch on "No recorded touch".
     opportunities
         One row per kind and opportunity credited: amount, window, type,
-        outcome, ``touches``, ``first_touch_at``, ``sourced`` and
-        ``influenced`` (marketing).
+        outcome, ``touches``, ``first_touch_at``, ``sourced`` (the latest
+        touch at or before creation is a marketing touch) and ``influenced``
+        (any marketing touch in the journey).
     excluded_touches
         Known touches that joined no journey, per kind and reason.
     excluded_opportunities
@@ -472,12 +473,24 @@ def _no_touch_rows(
 def _summarize_journeys(
     journeys: ibis.Table, opportunities: pd.DataFrame
 ) -> pd.DataFrame:
+    """Summarize each journey: touch count, first touch and marketing flags.
+
+    ``sourced`` is the rule of the account map's ``marketing_sourced``
+    (:func:`acctlib.accountmap.summarize_touch_activity`): the journey's
+    latest touch at or before the creation instant is a marketing touch.
+
+    NOTE: touches at the same instant count in journey order here (channel
+    priority, channel, touch id) but by touch id alone in the account map,
+    so a marketing and another touch at one instant can flag differently.
+    """
     is_marketing = journeys.function == "marketing"
-    sources = (journeys.position == 0) & (journeys.occurred_at < journeys.created_at)
+    source_function = journeys.function.argmax(
+        journeys.position, where=journeys.occurred_at <= journeys.created_at
+    )
     summary = journeys.group_by(["kind", "opportunity_id"]).aggregate(
         touches=journeys.touch_id.count(),
         first_touch_at=journeys.occurred_at.min(),
-        sourced=(sources & is_marketing).any(),
+        sourced=source_function == "marketing",
         influenced=is_marketing.any(),
     )
     deals = opportunities.drop(columns=["journey_id", "accounts"], errors="ignore")

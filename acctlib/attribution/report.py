@@ -443,9 +443,10 @@ def sourced_table(ws) -> object:
             "sourced_share": "Sourced share",
             "influenced_share": "Influenced share",
         },
-        caption="Sourced: the journey's first touch, before the opportunity was "
-        "created, was a marketing touch. Influenced: any marketing touch in "
-        "the window.",
+        caption="Sourced: the journey's latest touch at or before the "
+        "opportunity's creation was a marketing touch, the rule of the account "
+        "map's marketing-sourced. Influenced: any marketing touch in the "
+        "journey. Only deals with an amount have a journey.",
     )
 
 
