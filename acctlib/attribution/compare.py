@@ -201,7 +201,11 @@ def compute_bridge(
     one model because all models tie. ``excluded`` lists the won deals left
     out. The
     rows are ``step``, ``amount`` (report currency) and ``opportunities``;
-    the last row checks that the parts add up to closed-won.
+    the last row checks that the parts add up to closed-won. The columns
+    ``first_close`` and ``last_close`` (calendar dates) give the range of
+    close dates (``closed_on`` where present, else ``close_date``) of the
+    closed-won deals on the "Closed won" row and are NaT on the others
+    and when ``snapshot`` has no close date.
     """
     won = snapshot[snapshot["is_won"].astype(bool)]
     touched, no_touch = _sum_bridge_credits(credits)
@@ -216,7 +220,23 @@ def compute_bridge(
     rows.append(("Difference", rows[0][1] - parts, 0))
     frame = pd.DataFrame(rows, columns=["step", "amount_cents", "opportunities"])
     frame["amount"] = frame["amount_cents"] / 100.0
-    return frame[["step", "amount", "opportunities"]]
+    first_close, last_close = _close_range(won)
+    is_closed_won = frame["step"] == "Closed won"
+    frame["first_close"] = pd.Series(first_close, index=frame.index).where(
+        is_closed_won
+    )
+    frame["last_close"] = pd.Series(last_close, index=frame.index).where(is_closed_won)
+    return frame[["step", "amount", "opportunities", "first_close", "last_close"]]
+
+
+def _close_range(won: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Return the first and last close date of ``won``, NaT when unknown."""
+    if "close_date" not in won.columns:
+        return pd.NaT, pd.NaT
+    close = pd.to_datetime(won["close_date"])
+    if "closed_on" in won.columns:
+        close = pd.to_datetime(won["closed_on"]).fillna(close)
+    return close.min(), close.max()
 
 
 def first_model_revenue(credits: ibis.Table) -> ibis.Table:

@@ -97,23 +97,12 @@ def period_note(ws) -> HTML:
     if not has_attribution(ws):
         return _missing()
     deals = ws.table("attribution_opportunities")
-    won = deals[deals["kind"] == "revenue"]
     created = deals[deals["kind"] == "pipeline"]
     sentences = []
-    if len(won):
-        # A window ends at midnight after the close date.
-        first_close = won["window_end"].min() - pd.Timedelta(days=1)
-        # The reconciliation's total, so that the two agree.
-        closed_won = ws.table("attribution_bridge").set_index("step").loc["Closed won"]
-        count = tables.format_count(closed_won["opportunities"])
-        deals = "deal" if closed_won["opportunities"] == 1 else "deals"
-        amount = tables.format_money(closed_won["amount"], ws.currency)
-        sentences.append(
-            f"Attribution's won revenue is every deal won from "
-            f"{first_close:%d %b %Y} to {ws.as_of:%d %b %Y}, the whole history "
-            f"in the data rather than this year's bookings: {count} {deals}, "
-            f"{amount}."
-        )
+    # The note counts the reconciliation's deals, so the two agree.
+    bridge = ws.table("attribution_bridge").set_index("step")
+    if bridge.loc["Closed won", "opportunities"] > 0:
+        sentences.append(_won_sentence(bridge, ws.currency))
     if len(created):
         sentences.append(
             f"Attribution's pipeline is every deal created from "
@@ -123,6 +112,32 @@ def period_note(ws) -> HTML:
     if not sentences:
         return views.note("No deal was created by the report date.")
     return views.note(" ".join(sentences))
+
+
+def _won_sentence(bridge: pd.DataFrame, currency: str) -> str:
+    """Describe the closed-won deals of the bridge: close dates, count, amount."""
+    closed_won = bridge.loc["Closed won"]
+    total = int(closed_won["opportunities"])
+    noun = "deal" if total == 1 else "deals"
+    text = "Attribution's won revenue is every deal won"
+    if pd.notna(closed_won["first_close"]):
+        text += (
+            f" from {closed_won['first_close']:%d %b %Y} "
+            f"to {closed_won['last_close']:%d %b %Y}"
+        )
+    text += (
+        ", the whole history in the data rather than this year's bookings: "
+        f"{tables.format_count(total)} {noun}"
+    )
+    missing = "Excluded: missing amount"
+    without_amount = (
+        int(bridge.loc[missing, "opportunities"]) if missing in bridge.index else 0
+    )
+    if without_amount:
+        with_amount = total - without_amount
+        text += f", {tables.format_count(with_amount)} of them with an amount"
+    amount = tables.format_money(closed_won["amount"], currency)
+    return f"{text}, {amount}."
 
 
 def answer_cards(ws) -> HTML:
@@ -482,7 +497,7 @@ def coverage_table(ws) -> object:
 
 def bridge_table(ws) -> object:
     """Return closed-won reconciled to credited, no recorded touch and excluded."""
-    frame = ws.table("attribution_bridge")
+    frame = ws.table("attribution_bridge")[["step", "amount", "opportunities"]]
     return tables.style_table(
         frame,
         currency=ws.currency,

@@ -13,6 +13,7 @@ from tests.attribution.blocks import CREDIT_BLOCKS
 from tests.attribution.frames import AS_OF, attribute, opportunities, touches
 
 NOTE = "acctlib-note"
+OPEN_DEAL = opportunities(("O1", "A", "2024-05-01", "2025-03-31", 5000.0, "open"))
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def open_deal_result():
             ("T1", "A", "2024-03-01T10:00:00Z", "webinar"),
             ("T2", "A", "2024-04-01T10:00:00Z", "email"),
         ),
-        opportunities(("O1", "A", "2024-05-01", "2025-03-31", 5000.0, "open")),
+        OPEN_DEAL,
     )
 
 
@@ -39,6 +40,9 @@ class _Workspace:
             "attribution_shapley": result.shapley,
             "attribution_coverage": compare.compute_coverage(
                 result.opportunities, ["type"]
+            ),
+            "attribution_bridge": compare.compute_bridge(
+                OPEN_DEAL, credits, result.excluded_opportunities
             ),
         }
         for by in ("channel", "function"):

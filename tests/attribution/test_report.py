@@ -7,10 +7,11 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from acctlib.attribution import report
+from acctlib.attribution import compare, report
 from acctlib.attribution.allocation import to_cents
 from acctlib.labels import readable
 from acctlib.workspace import open_workspace
+from tests.attribution.frames import AS_OF, attribute, opportunities, touches
 
 
 @pytest.fixture(scope="module")
@@ -319,10 +320,40 @@ def test_period_note_gives_dates(sample_workspace):
     bridge = sample_workspace.table("attribution_bridge").set_index("step")
     won = int(bridge.loc["Closed won", "opportunities"])
 
+    last_close = bridge.loc["Closed won", "last_close"]
+
     assert "won revenue is every deal won from " in text
-    assert f"to {sample_workspace.as_of:%d %b %Y}, the whole history" in text
+    assert f"to {last_close:%d %b %Y}, the whole history" in text
     assert f": {won:,} deals, USD " in text
     assert "pipeline is every deal created from " in text
+
+
+def test_period_note_counts_deals_without_amount():
+    """The won range covers every won deal, and the note counts those with an amount."""
+    deals = opportunities(
+        ("O1", "A", "2017-11-01", "2017-12-05", None, "won"),
+        ("O2", "B", "2018-07-01", "2018-08-17", 1_000, "won"),
+        ("O3", "C", "2018-10-01", "2018-11-14", None, "won"),
+    )
+    result = attribute(touches(("t1", "B", "2018-07-01", "paid_search")), deals)
+    bridge = compare.compute_bridge(
+        deals, result.credits, result.excluded_opportunities
+    )
+    frames = {
+        "attribution_opportunities": result.opportunities,
+        "attribution_bridge": bridge,
+    }
+    ws = SimpleNamespace(
+        headline={"attribution": {}},
+        currency="BRL",
+        as_of=AS_OF,
+        table=frames.__getitem__,
+    )
+
+    text = report.period_note(ws).data
+
+    assert "every deal won from 05 Dec 2017 to 14 Nov 2018," in text
+    assert ": 3 deals, 1 of them with an amount, BRL 1,000." in text
 
 
 @pytest.mark.slow
