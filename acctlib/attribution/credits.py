@@ -31,6 +31,7 @@ from acctlib.attribution import datadriven, heuristics
 from acctlib.attribution.journeys import (
     attach_deals,
     count_excluded_touches,
+    find_unpriced_accounts,
     known_touches,
     opportunities_table,
     order_journeys,
@@ -227,7 +228,10 @@ def compute_attribution(
     with engine.quiet_conversions():
         campaign_frame = campaign_rows.to_pandas()
     campaign_credits = _summarize_campaigns(campaign_frame, untouched)
-    excluded = count_excluded_touches(known, journeys, opportunity_table, settings)
+    unpriced = find_unpriced_accounts(snapshot, opportunities, settings)
+    excluded = count_excluded_touches(
+        known, journeys, opportunity_table, settings, unpriced
+    )
     for table in (ordered, groups):
         if table is not None:
             engine.drop_cached(con, table)

@@ -160,6 +160,31 @@ def select_opportunities(
     return result, excluded.reset_index(drop=True)
 
 
+def find_unpriced_accounts(
+    snapshot: pd.DataFrame, opportunities: pd.DataFrame, settings: AttributionSettings
+) -> pd.DataFrame:
+    """Return the accounts of each kind's deals left out for their amount.
+
+    ``opportunities`` is the first output of :func:`select_opportunities`
+    for the same ``snapshot``. A deal created by the as-of date is left
+    out when its amount is missing or not positive. Such a deal counts for
+    the pipeline kind, and for the revenue kind only when it was won.
+    Returns one row per ``kind`` and ``account_id`` (strings), sorted.
+    """
+    frame = snapshot[snapshot["created_at"] < as_of_cutoff(settings.as_of)]
+    frame = frame[frame["account_id"].notna()]
+    rows = []
+    for kind in ("revenue", "pipeline"):
+        credited = opportunities.loc[opportunities["kind"] == kind, "opportunity_id"]
+        deals = frame[~frame["opportunity_id"].isin(credited)]
+        if kind == "revenue":
+            deals = deals[deals["is_won"].astype(bool)]
+        accounts = deals["account_id"].astype("string").drop_duplicates()
+        rows.append(pd.DataFrame({"kind": kind, "account_id": accounts}))
+    result = pd.concat(rows, ignore_index=True).astype("string")
+    return result.sort_values(["kind", "account_id"]).reset_index(drop=True)
+
+
 def with_lookback(opportunities: pd.DataFrame, days: int) -> pd.DataFrame:
     """Return ``opportunities`` with each window starting ``days`` before creation.
 
@@ -411,14 +436,18 @@ def count_excluded_touches(
     journeys: ibis.Table,
     opportunities: ibis.Table,
     settings: AttributionSettings,
+    unpriced: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Count known touches that joined no journey of a kind, by reason.
 
     Reasons: ``no opportunity`` (the account has no opportunity of that
-    kind), ``after last close`` (the touch is later than every window of
-    the account) and ``outside window`` (any other touch, such as one
-    before the lookback). Returns columns ``kind``, ``reason`` and
-    ``touches`` (int), sorted.
+    kind), ``deal without an amount`` (the account has no credited deal
+    of that kind, only deals left out for their amount, as listed in
+    ``unpriced``, the output of :func:`find_unpriced_accounts`), ``after
+    last close`` (the touch is later than every window of the account)
+    and ``outside window`` (any other touch, such as one before the
+    lookback). Returns columns ``kind``, ``reason`` and ``touches`` (int),
+    sorted.
     """
     with_kinds = opportunities.select("kind").distinct().to_pandas()
     kinds = sorted(with_kinds["kind"])
@@ -434,10 +463,15 @@ def count_excluded_touches(
     joined = touches.select("account_id", "occurred_at").left_join(
         last_ends, "account_id"
     )
+    joined = _flag_unpriced(joined, unpriced, kinds)
     counts = {}
     for kind in kinds:
         last_end = joined[f"_last_end_{kind}"]
-        counts[f"{kind}/no opportunity"] = last_end.isnull().sum()
+        is_unpriced = joined[f"_unpriced_{kind}"]
+        counts[f"{kind}/no opportunity"] = (last_end.isnull() & ~is_unpriced).sum()
+        counts[f"{kind}/deal without an amount"] = (
+            last_end.isnull() & is_unpriced
+        ).sum()
         counts[f"{kind}/after last close"] = (joined.occurred_at >= last_end).sum()
     counts["_known"] = joined.count()
     totals = joined.aggregate(**counts).to_pandas().iloc[0]
@@ -455,14 +489,16 @@ def count_excluded_touches(
     rows = []
     for kind in kinds:
         no_opportunity = int(totals[f"{kind}/no opportunity"])
+        without_amount = int(totals[f"{kind}/deal without an amount"])
         after = int(totals[f"{kind}/after last close"])
         # A journey's touches come before its window end, so before the
         # account's last one: the rest of the known touches are outside
         # every window.
-        outside = int(totals["_known"]) - no_opportunity - after
+        outside = int(totals["_known"]) - no_opportunity - without_amount - after
         outside -= int(assigned.get(kind, 0))
         rows += [
             (kind, "after last close", after),
+            (kind, "deal without an amount", without_amount),
             (kind, "no opportunity", no_opportunity),
             (kind, "outside window", outside),
         ]
@@ -471,6 +507,27 @@ def count_excluded_touches(
     result = result.sort_values(["kind", "reason"]).reset_index(drop=True)
     result["touches"] = result["touches"].astype("int64")
     return result
+
+
+def _flag_unpriced(
+    joined: ibis.Table, unpriced: pd.DataFrame | None, kinds: list[str]
+) -> ibis.Table:
+    """Add a boolean ``_unpriced_<kind>`` column per kind to the touches."""
+    flags = {f"_unpriced_{kind}": ibis.literal(False) for kind in kinds}
+    if unpriced is None or unpriced.empty:
+        return joined.mutate(**flags)
+    wide = pd.DataFrame({"account_id": unpriced["account_id"].unique()})
+    for kind in kinds:
+        listed = unpriced.loc[unpriced["kind"] == kind, "account_id"]
+        wide[f"_unpriced_{kind}"] = wide["account_id"].isin(listed)
+    table = ibis.memtable(
+        wide, schema={"account_id": "string", **dict.fromkeys(flags, "boolean")}
+    )
+    flagged = joined.left_join(table, "account_id")
+    return flagged.select(
+        *joined.columns,
+        **{column: flagged[column].fill_null(False) for column in flags},
+    )
 
 
 def excluded_touch_note(excluded: pd.DataFrame, as_of: dt.date) -> str | None:
@@ -494,6 +551,10 @@ def excluded_touch_note(excluded: pd.DataFrame, as_of: dt.date) -> str | None:
 # The reasons of count_excluded_touches as the run notes word them.
 _EXCLUSION_PHRASES = {
     "after last close": "after the account's last won deal closed",
+    "deal without an amount": (
+        "at accounts whose won deals all lack a positive amount, "
+        "so attribution leaves them out"
+    ),
     "no opportunity": "at accounts without a won deal",
     "outside window": "outside every won deal's lookback window",
 }

@@ -92,6 +92,35 @@ def test_excluded_touches_per_kind_and_reason():
     ]
 
 
+def test_excluded_touches_of_deal_without_amount():
+    """Touches at an account whose only won deal has no amount get their own reason."""
+    deals = opportunities(
+        ("W1", "A", "2024-06-01", "2024-07-01", 10_000, "won"),
+        ("W2", "B", "2024-06-01", "2024-07-01", None, "won"),
+    )
+    touch_frame = touches(
+        ("a-lead", "A", "2024-06-01", "paid_search"),
+        ("b-lead", "B", "2024-06-01", "paid_search"),
+        ("b-sdr", "B", "2024-07-01", "call", "sdr"),
+        ("c-lead", "C", "2024-06-01", "paid_search"),
+    )
+    result = attribute(touch_frame, deals)
+    excluded = result.excluded_touches.set_index(["kind", "reason"])["touches"]
+
+    assert excluded.to_dict() == {
+        ("pipeline", "deal without an amount"): 2,
+        ("pipeline", "no opportunity"): 1,
+        ("revenue", "deal without an amount"): 2,
+        ("revenue", "no opportunity"): 1,
+    }
+    assert excluded_touch_note(result.excluded_touches, AS_OF) == (
+        "Attribution: 3 touches known on 2024-12-31 joined no won deal's "
+        "journey, so they earn no won-revenue credit: 2 at accounts whose won "
+        "deals all lack a positive amount, so attribution leaves them out; "
+        "1 at accounts without a won deal."
+    )
+
+
 def test_credits_in_parts_equal_one_pass(monkeypatch):
     """Journeys credited a few at a time get the cents of one pass."""
     deals = opportunities(
