@@ -261,6 +261,39 @@ def test_won_in_slice_counts_credited_share():
     assert list(won["amount"]) == [100.0, 5.01]
 
 
+def test_won_in_slice_keeps_close_dates():
+    """Owned and shared won deals keep their close dates for the bridge."""
+    snapshot = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2"],
+            "account_id": ["A1", "A1"],
+            "is_won": [True, True],
+            "amount": [100.0, 10.0],
+            "close_date": pd.to_datetime(["2024-01-15", "2024-03-31"]),
+        }
+    )
+    links = pd.DataFrame(
+        {"opportunity_id": ["O2", "O2"], "account_id": ["A1", "A2"], "share": 0.5}
+    )
+    credits = ibis.memtable(
+        pd.DataFrame(
+            {
+                "kind": ["revenue", "revenue"],
+                "model": ["linear", "linear"],
+                "opportunity_id": ["O1", "O2"],
+                "account_id": ["A1", "A1"],
+                "credit_cents": [10000, 500],
+            }
+        )
+    )
+
+    won = attribution_prepare._won_in_slice(snapshot, links, ["A1"], credits)
+    close = won.set_index("opportunity_id")["close_date"]
+
+    assert close["O1"] == pd.Timestamp("2024-01-15")
+    assert close["O2"] == pd.Timestamp("2024-03-31")
+
+
 def slice_params(owner: str = "", team: str = "", teams=None) -> dict:
     return {"owner": owner, "team": team, "teams": TEAMS if teams is None else teams}
 

@@ -135,7 +135,9 @@ def _won_in_slice(
     owned = won[
         won["account_id"].isin(account_ids) & ~won["opportunity_id"].isin(shared_ids)
     ]
-    owned = owned[["opportunity_id", "is_won", "amount"]]
+    # The close dates give the bridge the range of the slice's won deals.
+    dates = [column for column in ("close_date", "closed_on") if column in won]
+    owned = owned[["opportunity_id", "is_won", "amount", *dates]]
     if not shared_ids:
         return owned
     revenue = compare.first_model_revenue(credits)
@@ -152,6 +154,8 @@ def _won_in_slice(
             "amount": shared["cents"].astype("int64") / 100.0,
         }
     )
+    closes = won[["opportunity_id", *dates]].drop_duplicates("opportunity_id")
+    shared = shared.merge(closes, on="opportunity_id", how="left")
     return pd.concat([owned, shared], ignore_index=True)
 
 
