@@ -163,10 +163,19 @@ def blank_rows(frame: pd.DataFrame) -> pd.Series:
     if EMPTY in frame.columns:
         return frame[EMPTY].astype(bool)
     cells = frame.drop(columns=list(PROVENANCE), errors="ignore")
-    blank = pd.Series(len(cells.columns) > 0, index=frame.index)
+    blank = pd.Series(False, index=frame.index)
+    if cells.columns.empty:
+        return blank
+    # Each column is checked only on the rows still blank so far, which after
+    # the first column are few, so large tables are not scanned per column.
+    candidates = frame.index
     for column in cells.columns:
-        values = cells[column]
-        blank &= values.isna() | values.astype(str).str.strip().eq("")
+        values = cells.loc[candidates, column]
+        still = values.isna() | values.astype(str).str.strip().eq("")
+        candidates = still.index[still.to_numpy()]
+        if candidates.empty:
+            return blank
+    blank[candidates] = True
     return blank
 
 
