@@ -475,7 +475,8 @@ def compute_pipeline_velocity(
         Output of :func:`compute_opportunity_progression`.
     groups
         ``account_id`` and the ``group`` column (such as ``tier`` or
-        ``industry``); accounts missing from it count as "Unknown".
+        ``industry``); accounts missing from it count as "Unknown", and
+        deals without an account as "No account".
     months
         Length of the closed-deal window that gives win rate, average won
         ``amount`` and cycle length (``days_open`` of won deals).
@@ -494,9 +495,15 @@ def compute_pipeline_velocity(
     opps = opportunities.merge(
         groups[["account_id", group]], on="account_id", how="left"
     )
-    opps[group] = (
-        opps[group].astype(object).where(opps[group].notna(), "Unknown").astype(str)
+    # Deals without an account are named as on every other page; accounts
+    # without a group value are "Unknown".
+    account = opps["account_id"]
+    no_account = account.isna() | account.astype(str).eq(schema.NO_ACCOUNT)
+    missing = pd.Series(
+        np.where(no_account, schema.NO_ACCOUNT, "Unknown"), index=opps.index
     )
+    opps[group] = opps[group].astype(object).where(opps[group].notna(), missing)
+    opps[group] = opps[group].astype(str)
     closed_on = pd.to_datetime(opps["closed_on"])
     recent = ~opps["is_open"] & (closed_on > start)
     closed_early = _closed_before_created(opps)

@@ -377,3 +377,15 @@ def test_pipeline_velocity_hand_computed():
     # 2 open x 0.5 win rate x 600 average won deal / 60 days x 30 days.
     assert row["velocity_per_month"] == pytest.approx(300.0)
     assert row["win_rate"] == pytest.approx(0.5)
+
+
+def test_velocity_names_deals_without_account():
+    opps = progression.compute_opportunity_progression(
+        closed_deals(), None, None, AS_OF
+    )
+    opps = pd.concat([opps, opps.assign(account_id=None, opportunity_id="N1")])
+    groups = pd.DataFrame({"account_id": ["B"], "tier": [4]})
+
+    velocity = progression.compute_pipeline_velocity(opps, groups, "tier", AS_OF)
+
+    assert velocity["tier"].tolist() == ["No account", "Unknown"]
