@@ -16,6 +16,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from acctlib import charts, tables, views
+from acctlib.asof import as_of_cutoff
 from acctlib.attribution.compare import sum_credit_cents
 from acctlib.attribution.credits import NO_TOUCH
 from acctlib.attribution.settings import DATA_DRIVEN_MODELS, MODEL_LABELS
@@ -104,14 +105,39 @@ def period_note(ws) -> HTML:
     if bridge.loc["Closed won", "opportunities"] > 0:
         sentences.append(_won_sentence(bridge, ws.currency))
     if len(created):
-        sentences.append(
-            f"Attribution's pipeline is every deal created from "
-            f"{created['created_at'].min():%d %b %Y} to {ws.as_of:%d %b %Y}, "
-            "whether open, won or lost."
-        )
+        sentences.append(_pipeline_sentence(ws, created))
     if not sentences:
         return views.note("No deal was created by the report date.")
     return views.note(" ".join(sentences))
+
+
+def _pipeline_sentence(ws, created: pd.DataFrame) -> str:
+    """Describe the pipeline deals credited: creation dates and count.
+
+    Deals without an amount, or with a negative one, are not credited, so
+    the sentence counts them apart when the workspace's snapshot has any.
+    """
+    count = len(created)
+    text = (
+        f"Attribution's pipeline is the {tables.format_count(count)} "
+        f"{'deal' if count == 1 else 'deals'} created from "
+        f"{created['created_at'].min():%d %b %Y} to {ws.as_of:%d %b %Y} with an "
+        "amount, whether open, won or lost"
+    )
+    left_out = 0
+    if ws.has_table("opportunity_snapshot"):
+        snapshot = ws.table("opportunity_snapshot")
+        known = pd.to_datetime(snapshot["created_at"], utc=True) < as_of_cutoff(
+            ws.as_of
+        )
+        left_out = int(known.sum()) - count
+    if left_out > 0:
+        deals = "deal" if left_out == 1 else "deals"
+        text += (
+            f"; {tables.format_count(left_out)} {deals} without a usable amount "
+            "are left out"
+        )
+    return text + "."
 
 
 def _won_sentence(bridge: pd.DataFrame, currency: str) -> str:

@@ -71,6 +71,9 @@ class _Workspace:
     def table(self, name):
         return self.tables[name]
 
+    def has_table(self, name):
+        return name in self.tables
+
 
 class _Connection:
     """A stand-in for the workspace's DuckDB connection."""
@@ -118,7 +121,7 @@ def test_highlights_skip_empty_chart(open_deal_result):
     blocks = report.executive_highlights(_Workspace(open_deal_result))
     html = [block._repr_html_() for block in blocks]
     assert len(html) == 4
-    assert "pipeline is every deal created from 01 May 2024" in html[0]
+    assert "pipeline is the 1 deal created from 01 May 2024" in html[0]
     assert "The lookback is how many days" in html[2]
     assert "No won deal by the report date has a recorded touch" in html[3]
     assert all("vegaEmbed" not in part for part in html)

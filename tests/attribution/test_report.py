@@ -325,7 +325,8 @@ def test_period_note_gives_dates(sample_workspace):
     assert "won revenue is every deal won from " in text
     assert f"to {last_close:%d %b %Y}, the whole history" in text
     assert f": {won:,} deals, USD " in text
-    assert "pipeline is every deal created from " in text
+    assert "pipeline is the " in text
+    assert " deals created from " in text
 
 
 def test_period_note_counts_deals_without_amount():
@@ -342,18 +343,22 @@ def test_period_note_counts_deals_without_amount():
     frames = {
         "attribution_opportunities": result.opportunities,
         "attribution_bridge": bridge,
+        "opportunity_snapshot": deals,
     }
     ws = SimpleNamespace(
         headline={"attribution": {}},
         currency="BRL",
         as_of=AS_OF,
         table=frames.__getitem__,
+        has_table=frames.__contains__,
     )
 
     text = report.period_note(ws).data
 
     assert "every deal won from 05 Dec 2017 to 14 Nov 2018," in text
     assert ": 3 deals, 1 of them with an amount, BRL 1,000." in text
+    assert "pipeline is the 1 deal created from 01 Jul 2018 to " in text
+    assert "; 2 deals without a usable amount are left out." in text
 
 
 @pytest.mark.slow
