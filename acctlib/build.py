@@ -389,7 +389,7 @@ def _drop_sections_without_tables(
         missing = [name for name in metadata.get("requires", []) if name not in present]
         if missing:
             # The note is for readers of the report, and the log names the
-            # prepared tables for whoever builds it.
+            # prepared tables for the analyst who builds it.
             note = f"Section {path.stem} is left out: the source has no data for it."
             prepared.notes.append(note)
             logger.warning("%s Missing prepared tables: %s.", note, ", ".join(missing))

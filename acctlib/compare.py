@@ -3,9 +3,9 @@
 A run folder contains ``manifest.json`` and its prepared tables as Parquet
 under ``tables/`` (see :mod:`acctlib.build`). :func:`compare_runs` reads
 both and lists every difference. Apart from the account map, whose touch
-columns are named after the run's window, it knows no table by name, so
-a table added by a new prepare step is compared too. Tables keyed by a
-unique ``account_id`` are compared account by account. Other tables are
+columns are named after the run's window, its code refers to no table by
+name, so a table added by a new prepare step is compared too. Tables
+keyed by a unique ``account_id`` are compared account by account. Other tables are
 matched row by row on a key, such as their text and date columns, or on
 whole rows when no key is unique.
 """

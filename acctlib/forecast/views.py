@@ -116,7 +116,7 @@ CATEGORY_CAPTION = (
 def category_table(ws: Workspace) -> object:
     """Return the forecast-category roll-up: closed, commit, best case, pipeline.
 
-    The caption says that Closed counts won deals and the other categories
+    The caption states that Closed counts won deals and the other categories
     open ones, because the two kinds share the table's columns.
     """
     rollup = ws.table("forecast_categories")

@@ -271,12 +271,12 @@ def _is_rejected(
 
 
 def _derived_key(table: str, record: Mapping[str, object]) -> str | None:
-    """Return the primary key cell of ``record``, to tell rows of one line apart.
+    """Return the primary key cell of ``record``, which distinguishes rows of one line.
 
     An adapter may derive several rows of a table from one line of a file,
     such as the SDR and the AE touch of one Olist deal. They share the file
     and row, so the key counts each as its own rejected row. Rows of a
-    table without a one-column primary key are told apart by file and row
+    table without a one-column primary key are identified by file and row
     alone.
     """
     spec = schema.TABLES.get(table)

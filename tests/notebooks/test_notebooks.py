@@ -174,7 +174,7 @@ def test_pages_show_rejected_value(stem, rejected_workspace, tmp_path):
         timeout=300,
         cwd=path.parent,
     )
-    shown = "\n".join(
+    page_html = "\n".join(
         output["data"]["text/html"]
         for cell in executed.cells
         for output in cell.get("outputs", [])
@@ -189,7 +189,7 @@ def test_pages_show_rejected_value(stem, rejected_workspace, tmp_path):
             f"2 rejected opportunities worth {total} (won {won}, open "
             f"USD {amounts['open']:,.0f}) are left out of these figures"
         )
-        assert expected in shown
+        assert expected in page_html
     else:
-        assert "Stage category" in shown
-        assert won in shown
+        assert "Stage category" in page_html
+        assert won in page_html
