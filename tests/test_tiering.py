@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from acctlib import tiering
 from acctlib.errors import ParameterError
 from acctlib.params import resolve_params
+from tests.conftest import DATASETS, REPO
 
 RULES = tiering.parse_tier_rules(
     {
@@ -406,3 +407,30 @@ def test_unmatched_profile_silent_under_win_rate():
     config = dataclasses.replace(CONFIG, fit_method="win_rate")
 
     assert tiering.describe_unmatched_profile(accounts, config) == []
+
+
+@pytest.mark.parametrize(
+    ("params_file", "dataset"),
+    [
+        ("olist.yaml", "olist-marketing-funnel"),
+        ("salesforce.yaml", "salesforce-devorg-export"),
+    ],
+)
+def test_real_source_profile_separates_accounts(params_file, dataset):
+    """The run's ideal profile gives some, but not all, accounts a Tier 1 fit."""
+    from acctlib.intake import load_source
+
+    if not (DATASETS / dataset).is_dir():
+        pytest.skip("shared datasets absent")
+    params = resolve_params(
+        REPO / "params" / params_file, [f"data_dir={DATASETS / dataset}"]
+    )
+    accounts = load_source(params).tables["accounts"]
+    config = tiering.TierConfig.from_params(params)
+
+    fit = tiering.compute_fit_score(accounts, pd.DataFrame(), config)
+
+    assert tiering.describe_unmatched_profile(accounts, config) == []
+    tier_1_fit = config.rules[1]["fit"]
+    assert (fit >= tier_1_fit).any()
+    assert (fit < tier_1_fit).any()
