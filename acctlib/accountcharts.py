@@ -33,27 +33,33 @@ def plot_tier_pyramid(shares: pd.DataFrame, currency: str) -> alt.Chart:
 
     ``shares`` has ``tier_label``, ``accounts`` and ``value``, the tiers'
     ``value_amount``: won ACV plus open ACV weighted by win probability.
+    A missing ``value`` is unknown, not 0: the tier's label reads "value
+    unknown" and the subtitle names the tier.
     """
+    counts = shares["accounts"].map(
+        lambda count: f"{count:,} account" if count == 1 else f"{count:,} accounts"
+    )
+    values = shares["value"].map(
+        lambda value: "value unknown" if pd.isna(value) else f"{currency} {value:,.0f}"
+    )
     data = shares.assign(
         left=-shares["accounts"] / 2,
         right=shares["accounts"] / 2,
-        label=shares["accounts"].map(
-            lambda count: f"{count:,} account" if count == 1 else f"{count:,} accounts"
-        )
-        + " · "
-        + currency
-        + " "
-        + shares["value"].map("{:,.0f}".format),
+        label=counts + " · " + values,
     )
     # The bars count accounts and only the labels carry money, so the
     # currency belongs to the labels' subtitle rather than to the title.
-    title = alt.Title(
-        "Tier pyramid: accounts per tier",
-        subtitle=(
-            f"Bar width is the number of accounts; each label adds the tier's "
-            f"{lower_first(WON_PLUS_WEIGHTED_OPEN_ACV)} in {currency}."
-        ),
-    )
+    subtitle = [
+        f"Bar width is the number of accounts; each label adds the tier's "
+        f"{lower_first(WON_PLUS_WEIGHTED_OPEN_ACV)} in {currency}."
+    ]
+    unknown = shares.loc[shares["value"].isna(), "tier_label"].tolist()
+    if unknown:
+        subtitle.append(
+            f"Value unknown for {', '.join(unknown)}: no deal of their "
+            "accounts has an amount."
+        )
+    title = alt.Title("Tier pyramid: accounts per tier", subtitle=subtitle)
     base = alt.Chart(data, title=title)
     bars = base.mark_bar().encode(
         y=alt.Y("tier_label:N", sort=TIER_ORDER, title=None),

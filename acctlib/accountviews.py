@@ -124,10 +124,18 @@ def tier_cards(ws: Workspace) -> Any:
 
 
 def tier_pyramid_frame(ws: Workspace) -> pd.DataFrame:
-    """Return ``tier_label``, ``accounts`` and ``value`` per tier, Tier 1 first."""
+    """Return ``tier_label``, ``accounts`` and ``value`` per tier, Tier 1 first.
+
+    ``value`` is missing for a tier whose accounts all have an unknown
+    ``value_amount``, and 0 for a tier without accounts.
+    """
     tiers = ws.table("account_tiers")
-    grouped = tiers.groupby("tier").agg(
-        accounts=("account_id", "size"), value=("value_amount", "sum")
+    groups = tiers.groupby("tier")
+    grouped = pd.DataFrame(
+        {
+            "accounts": groups["account_id"].size(),
+            "value": groups["value_amount"].sum(min_count=1),
+        }
     )
     grouped = grouped.reindex(list(TIER_LABELS), fill_value=0).reset_index()
     grouped["tier_label"] = grouped["tier"].map(TIER_LABELS)

@@ -19,6 +19,7 @@ import functools
 import hashlib
 import json
 import os
+import textwrap
 from pathlib import Path
 
 import altair as alt
@@ -56,6 +57,9 @@ PALETTE = [
 # Width in pixels of a chart's plot area over a continuous axis, which
 # fits the page column beside the axis title and legend.
 CHART_WIDTH = 560
+# Characters per line of a chart subtitle, about CHART_WIDTH at vega's
+# default subtitle font.
+SUBTITLE_WIDTH = 90
 STATUS_ORDER = ["customer", "open_opportunity", "churned", "lost", "prospect"]
 STATUS_LABELS = {
     "customer": "Customer",
@@ -280,15 +284,35 @@ def plot_pipeline_by_stage(pipeline: pd.DataFrame, currency: str) -> alt.Chart:
     )
 
 
-def plot_value_by_segment(segments: pd.DataFrame, currency: str) -> alt.Chart:
+def plot_value_by_segment(segments: pd.DataFrame, currency: str) -> alt.Chart | HTML:
     """Stacked bars of account value per segment and status.
 
-    ``segments`` has columns ``segment``, ``status`` and ``value``.
+    ``segments`` has columns ``segment``, ``status`` and ``value``, as
+    :func:`acctlib.summary.summarize_value_by_segment` returns them. A
+    missing ``value`` is unknown, not 0: its row gets no bar, and the
+    subtitle names each segment whose value is missing for every status.
+    Without any known value the chart is replaced by a note.
     """
-    data = segments.assign(label=segments["status"].map(STATUS_LABELS))
+    title = f"Account value by segment ({currency})"
+    known = segments[segments["value"].notna()]
+    unknown = sorted(set(segments["segment"]) - set(known["segment"]))
+    if segments.empty:
+        return no_data_note(title, "The account map has no accounts.")
+    if known.empty:
+        return no_data_note(
+            title, "No account has a known value, because no deal has an amount."
+        )
+    if unknown:
+        note = (
+            f"No bar for {', '.join(unknown)}: value unknown, because no deal "
+            "of their accounts has an amount."
+        )
+        # Vega draws each subtitle line as given, without wrapping.
+        title = alt.Title(title, subtitle=textwrap.wrap(note, SUBTITLE_WIDTH))
+    data = known.assign(label=known["status"].map(STATUS_LABELS))
     order = [STATUS_LABELS[status] for status in STATUS_ORDER]
     return (
-        alt.Chart(data, title=f"Account value by segment ({currency})")
+        alt.Chart(data, title=title)
         .mark_bar()
         .encode(
             y=alt.Y("segment:N", sort="-x", title=None),

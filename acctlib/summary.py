@@ -84,13 +84,18 @@ def summarize_value_by_segment(
     """Return account ``value`` summed per segment and status.
 
     Columns: ``segment``, ``status``, ``accounts``, ``value``. Accounts with
-    no segment value are grouped as "Unknown".
+    no segment value are grouped as "Unknown". ``value`` is missing rather
+    than 0 when every account of the group has a missing value.
     """
     accounts = account_map[account_map["account_id"] != schema.NO_ACCOUNT]
     frame = accounts.assign(segment=accounts[segment].fillna("Unknown").astype("str"))
-    grouped = frame.groupby(["segment", "status"], as_index=False).agg(
-        accounts=("account_id", "size"), value=("value", "sum")
-    )
+    groups = frame.groupby(["segment", "status"])
+    grouped = pd.DataFrame(
+        {
+            "accounts": groups["account_id"].size(),
+            "value": groups["value"].sum(min_count=1),
+        }
+    ).reset_index()
     grouped["value"] = grouped["value"].round(2)
     return grouped.sort_values(["segment", "status"]).reset_index(drop=True)
 

@@ -39,11 +39,33 @@ def test_pyramid_names_weighted_open_acv():
     tooltips = {item["field"]: item["title"] for item in bars["encoding"]["tooltip"]}
 
     assert bars["title"]["text"] == "Tier pyramid: accounts per tier"
-    assert bars["title"]["subtitle"] == (
+    assert bars["title"]["subtitle"] == [
         "Bar width is the number of accounts; each label adds the tier's "
         "won + weighted open ACV in USD."
-    )
+    ]
     assert tooltips["value"] == "Won + weighted open ACV"
+
+
+def test_pyramid_names_tier_of_unknown_value():
+    shares = pd.DataFrame(
+        {
+            "tier_label": ["Tier 1 Strategic", "Tier 4 Nurture"],
+            "accounts": [2, 30],
+            "value": [5000.0, float("nan")],
+        }
+    )
+
+    chart = plot_tier_pyramid(shares, "BRL").to_dict()
+
+    rows = next(iter(chart["datasets"].values()))
+    assert [row["label"] for row in rows] == [
+        "2 accounts · BRL 5,000",
+        "30 accounts · value unknown",
+    ]
+    subtitle = chart["layer"][0]["title"]["subtitle"]
+    assert subtitle[-1] == (
+        "Value unknown for Tier 4 Nurture: no deal of their accounts has an amount."
+    )
 
 
 def test_heatmap_without_data_says_so():

@@ -129,6 +129,23 @@ class _Tables:
         return self.frames[name]
 
 
+def test_pyramid_frame_keeps_unknown_value_missing():
+    tiers = pd.DataFrame(
+        {
+            "account_id": ["A", "B", "C"],
+            "tier": [1, 4, 4],
+            "value_amount": [100.0, float("nan"), float("nan")],
+        }
+    )
+
+    pyramid = accountviews.tier_pyramid_frame(_Tables(account_tiers=tiers))
+
+    values = pyramid.set_index("tier")["value"]
+    assert values[1] == 100.0
+    assert values[2] == 0.0
+    assert pd.isna(values[4])
+
+
 @pytest.mark.parametrize(
     ("tiers", "expected"),
     [

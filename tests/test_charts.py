@@ -35,3 +35,34 @@ def test_count_axis_ticks_whole_numbers():
 
     assert ticks
     assert all("." not in tick for tick in ticks)
+
+
+def test_value_by_segment_names_unknown_segments():
+    segments = pd.DataFrame(
+        {
+            "segment": ["Energy", "Retail", "Retail", "Travel"],
+            "status": ["customer", "customer", "prospect", "customer"],
+            "value": [500.0, float("nan"), 20.0, float("nan")],
+        }
+    )
+
+    spec = charts.plot_value_by_segment(segments, "USD").to_dict()
+
+    rows = next(iter(spec["datasets"].values()))
+    assert {row["segment"] for row in rows} == {"Energy", "Retail"}
+    assert all(row["value"] is not None for row in rows)
+    assert spec["title"]["subtitle"] == [
+        "No bar for Travel: value unknown, because no deal of their accounts has "
+        "an amount."
+    ]
+
+
+def test_value_by_segment_without_known_value():
+    segments = pd.DataFrame(
+        {"segment": ["Retail"], "status": ["customer"], "value": [float("nan")]}
+    )
+
+    note = charts.plot_value_by_segment(segments, "USD")
+
+    assert "No data" in note.data
+    assert "no deal has an amount" in note.data

@@ -409,6 +409,7 @@ def test_unmatched_profile_silent_under_win_rate():
     assert tiering.describe_unmatched_profile(accounts, config) == []
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize(
     ("params_file", "dataset"),
     [
