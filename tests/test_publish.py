@@ -305,3 +305,49 @@ def test_run_index_data_table_adds_up(tmp_path):
 
     assert header == ["Table", "Rows read", "Accepted", "Rejected", "Merged"]
     assert row == ["accounts", "14", "10", "3", "1"]
+
+
+def test_settings_without_attribution_leave_it_out():
+    params = {
+        "report_currency": "USD",
+        "lookback_days": 180,
+        "attribution_assignment": "next",
+        "attribution_half_life_days": 7,
+        "attribution_bootstrap_samples": 200,
+    }
+
+    ran = dict(publish.report_settings(params))
+    skipped = dict(publish.report_settings(params, attribution_ran=False))
+
+    assert ran["Attribution assignment"] == "next"
+    assert ran["Lookback days"] == "180 days"
+    assert skipped == {"Report currency": "USD"}
+
+
+@pytest.mark.parametrize(
+    ("headline", "listed"),
+    [({"attribution": {"lookback_days": 180}}, True), ({}, False)],
+    ids=["attribution ran", "no attribution"],
+)
+def test_page_settings_follow_attribution(tmp_path, headline, listed):
+    # The settings table replaces the cell that papermill injects.
+    injected = nbformat.v4.new_code_cell('workspace = "run.duckdb"')
+    injected.metadata["tags"] = ["injected-parameters"]
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("# Executive summary"), injected]
+    )
+    manifest = _page_manifest("")
+    manifest["headline"] = headline
+    manifest["params"].update(lookback_days=180, attribution_assignment="next")
+    sections = publish.list_sections(manifest, {"00-executive-summary": notebook})
+
+    publish.write_section_page(
+        tmp_path, "00-executive-summary", notebook, manifest, sections
+    )
+
+    page = (tmp_path / "00-executive-summary.html").read_text(encoding="utf-8")
+    table = BeautifulSoup(page, "html.parser").select_one("table.acctlib-settings")
+    labels = {cell.get_text() for cell in table.select("th")}
+    assert "Report currency" in labels
+    assert ("Attribution assignment" in labels) is listed
+    assert ("Lookback days" in labels) is listed
