@@ -271,13 +271,22 @@ def describe_rejected_value(
     opportunities worth ... are left out of these figures, and 1 row
     repeats an accepted opportunity; see Data quality."
 
+    When every rejected row repeats an accepted opportunity or is blank,
+    no opportunity is left out, and the sentence still counts the rows
+    and gives their reasons: "3 opportunity rows were rejected, but no
+    opportunity is left out of these figures: 2 rows repeat accepted
+    opportunities and 1 row is blank; see Data quality."
+
     In a run sliced to ``slice_label``, such as "owner Fatima Cohen", a last
     sentence states that the count covers the whole company, because
-    rejected rows are not sliced. Returns None when no opportunity was
+    rejected rows are not sliced. Returns None when no opportunity row was
     rejected.
     """
     if summary.empty:
-        return None
+        first = _describe_rows_without_value(row_counts)
+        if first is None:
+            return None
+        return " ".join([first, *_slice_sentences(slice_label)])
     count = int(summary["opportunities"].sum())
     noun = _plural(count, "opportunity", "opportunities")
     verb = "is" if count == 1 else "are"
@@ -303,12 +312,33 @@ def describe_rejected_value(
     if 0 < unread < count:
         them = "it" if unread == 1 else "them"
         sentences.append(f"The amount of {unread:,} of {them} could not be read.")
-    if slice_label:
-        sentences.append(
-            f"Rejected rows are counted for the whole company, not only the "
-            f"accounts of {slice_label}."
-        )
+    sentences.extend(_slice_sentences(slice_label))
     return " ".join(sentences)
+
+
+def _describe_rows_without_value(row_counts: pd.DataFrame | None) -> str | None:
+    """Return the sentence on rejected rows that leave no opportunity out.
+
+    Returns None when ``row_counts`` counts no repeated or blank row.
+    """
+    reasons = _describe_other_rows(row_counts)
+    if not reasons:
+        return None
+    rows = int(row_counts["rows"].sum())
+    were = "row was" if rows == 1 else "rows were"
+    return (
+        f"{rows:,} opportunity {were} rejected, but no opportunity is left out "
+        f"of these figures: {reasons}; see Data quality."
+    )
+
+
+def _slice_sentences(slice_label: str) -> list[str]:
+    if not slice_label:
+        return []
+    return [
+        f"Rejected rows are counted for the whole company, not only the "
+        f"accounts of {slice_label}."
+    ]
 
 
 def _describe_other_rows(row_counts: pd.DataFrame | None) -> str:
@@ -371,7 +401,7 @@ def rejected_value_table(ws: Any) -> object:
 
 
 def executive_note(ws: Any) -> list[HTML]:
-    """Return the sentence on rejected opportunities, or nothing when none.
+    """Return the sentence on rejected opportunity rows, or nothing when none.
 
     The executive summary shows it beside the headline figures, because
     they leave those deals out.

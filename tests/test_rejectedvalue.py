@@ -366,6 +366,54 @@ def test_describe_nothing_rejected():
     assert rejectedvalue.describe_rejected_value(empty, "USD") is None
 
 
+@pytest.mark.parametrize(
+    ("row_counts", "expected"),
+    [
+        (
+            (0, 2, 0, 1),
+            "3 opportunity rows were rejected, but no opportunity is left out of "
+            "these figures: 2 rows repeat accepted opportunities and 1 row is "
+            "blank; see Data quality.",
+        ),
+        (
+            (0, 1, 0, 0),
+            "1 opportunity row was rejected, but no opportunity is left out of "
+            "these figures: 1 row repeats an accepted opportunity; see Data "
+            "quality.",
+        ),
+        (
+            (0, 0, 0, 2),
+            "2 opportunity rows were rejected, but no opportunity is left out of "
+            "these figures: 2 rows are blank; see Data quality.",
+        ),
+    ],
+)
+def test_describe_rows_without_value(row_counts, expected):
+    sentence = rejectedvalue.describe_rejected_value(
+        _summary([]), "USD", row_counts=_row_counts(*row_counts)
+    )
+
+    assert sentence == expected
+
+
+def test_describe_repeats_and_blank_rows_only():
+    blank = {**_deal("", "", "", "", ""), "type": "new_business"}
+    rejected = _quarantine(_deal("O1", "Closed Won", "100"), blank)
+    accepted = ["O1"]
+
+    sentence = rejectedvalue.describe_rejected_value(
+        _summarize(rejected, accepted_ids=accepted),
+        "USD",
+        row_counts=rejectedvalue.count_rejected_rows(rejected, accepted),
+    )
+
+    assert sentence == (
+        "2 opportunity rows were rejected, but no opportunity is left out of "
+        "these figures: 1 row repeats an accepted opportunity and 1 row is "
+        "blank; see Data quality."
+    )
+
+
 def test_describe_sliced_run():
     rows = [("won", "USD", 1, 100.0)]
 
@@ -424,6 +472,22 @@ def test_executive_note_counts_repeated_rows():
         '<p class="note">2 opportunity rows were rejected: 1 opportunity worth'
     )
     assert "1 row repeats an accepted opportunity" in notes[0].data
+
+
+def test_executive_note_counts_rows_without_value():
+    workspace = _Workspace(
+        _summary([]), "team East", row_counts=_row_counts(0, 1, 0, 1)
+    )
+
+    notes = rejectedvalue.executive_note(workspace)
+
+    assert len(notes) == 1
+    assert notes[0].data.startswith(
+        '<p class="note">2 opportunity rows were rejected, but no opportunity is '
+        "left out of these figures: 1 row repeats an accepted opportunity and 1 "
+        "row is blank; see Data quality."
+    )
+    assert "not only the accounts of team East." in notes[0].data
 
 
 def test_executive_note_names_slice():
