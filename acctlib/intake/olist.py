@@ -14,9 +14,13 @@ Opportunities, one per closed deal
     ``opportunity_id`` and ``account_id`` are ``mql_id``; stage ``Won``;
     ``created_at`` is the lead's ``first_contact_date``; ``close_date`` is
     ``won_date``; ``owner`` is the sales representative ``sr_id``.
-    ``amount_original`` is ``declared_monthly_revenue`` in BRL; 0.0 means
-    "not declared" in this export and is read as missing
-    (``zero_is_missing``), so those deals count as won without an amount.
+    The export has no contract value or length, so each deal is read as a
+    contract of ``default_contract_months`` (12 unless set) at the
+    declared monthly revenue. ``amount_original`` is
+    ``declared_monthly_revenue`` times that many months, in BRL, and ACV
+    is the declared revenue times 12. 0.0 means "not declared" in this
+    export and is read as missing (``zero_is_missing``), so those deals
+    count as won without an amount.
 
 Touchpoints
     One first touch per lead at ``first_contact_date``: channel ``origin``
@@ -137,7 +141,14 @@ def read_source(
         ],
         ignore_index=True,
     )
-    revenue_options = {"amount_original": {"zero_is_missing": True}}
+    months = int(params["default_contract_months"])
+    revenue_options = {"amount_original": {"zero_is_missing": True, "scale": months}}
+    notes.append(
+        f"Olist won deals have no contract value or length, so each is read as "
+        f"a {months}-month contract at the monthly revenue its lead declared: "
+        f"its amount is declared_monthly_revenue times {months}, and its ACV "
+        "is that revenue times 12."
+    )
     notes.append(
         "Olist declared_monthly_revenue of 0.0 means not declared; those won "
         "deals have no amount."

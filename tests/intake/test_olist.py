@@ -41,7 +41,9 @@ def test_small_funnel_tables(tmp_path: Path) -> None:
     intake = load(tmp_path, files(), "olist", "report_currency=BRL")
     assert len(intake.tables["accounts"]) == 3
     deals = intake.tables["opportunities"].set_index("opportunity_id")
-    assert deals.loc["m1", "amount"] == 1500.0
+    # A 12-month contract, the default, at the declared 1,500 a month.
+    assert deals.loc["m1", "amount"] == 18000.0
+    assert deals.loc["m1", "amount_original"] == 18000.0
     assert deals.loc["m1", "currency"] == "BRL"
     assert deals.loc["m1", "owner"] == "sr1"
     assert pd.isna(deals.loc["m2", "amount"])
@@ -53,6 +55,16 @@ def test_small_funnel_tables(tmp_path: Path) -> None:
     findings = intake.extras["quality_findings"].set_index("check")["rows"]
     assert findings["won without amount"] == 1
     assert findings["closed before created"] == 1
+
+
+def test_declared_revenue_spans_contract_months(tmp_path: Path) -> None:
+    """A deal's amount is its declared monthly revenue over the contract length."""
+    intake = load(tmp_path, files(), "olist", BRL, "default_contract_months=24")
+
+    deals = intake.tables["opportunities"].set_index("opportunity_id")
+
+    assert deals.loc["m1", "amount"] == 36000.0
+    assert any("declared_monthly_revenue times 24" in note for note in intake.notes)
 
 
 def rejected(intake, table: str) -> pd.DataFrame:
@@ -159,7 +171,7 @@ def test_published_funnel_totals(tmp_path: Path) -> None:
     assert len(intake.tables["touchpoints"]) == len(leads) + 2 * len(deals)
     declared = deals["declared_monthly_revenue"]
     total = intake.tables["opportunities"]["amount"].sum()
-    assert total == pytest.approx(declared[declared > 0].sum())
+    assert total == pytest.approx(12 * declared[declared > 0].sum())
     first = intake.tables["touchpoints"]
     first = first[first["function"] == "marketing"]["channel"].value_counts()
     expected = leads["origin"].fillna("unknown").value_counts()
