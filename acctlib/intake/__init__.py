@@ -312,7 +312,7 @@ def assemble(
         logger.info(
             "validating %s from %s (%d rows)", raw.table, raw.file, len(raw.frame)
         )
-        frame = canonicalize(raw, quarantine, stage_map)
+        frame = canonicalize(raw, quarantine, stage_map, report_currency)
         received[raw.table] = received.get(raw.table, 0) + len(raw.frame)
         if raw.table in tables:
             frame = pd.concat([tables[raw.table], frame], ignore_index=True)

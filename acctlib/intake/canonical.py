@@ -108,9 +108,15 @@ class RawTable:
 
 
 def canonicalize(
-    raw: RawTable, quarantine: Quarantine, stage_map: Mapping[str, Mapping]
+    raw: RawTable,
+    quarantine: Quarantine,
+    stage_map: Mapping[str, Mapping],
+    report_currency: str | None = None,
 ) -> pd.DataFrame:
     """Parse and validate one raw table; rejected rows go to ``quarantine``.
+
+    ``report_currency`` is the currency of amounts without one of their
+    own; it tells which amounts may have three decimals.
 
     Returns the accepted rows with the canonical columns and dtypes, plus
     the ``_row`` and ``_file`` provenance columns and, for each column of
@@ -121,7 +127,7 @@ def canonicalize(
     spec = schema.TABLES[raw.table]
     _check_required_columns(raw, spec)
     source = _reject_empty_rows(raw, raw.frame.reset_index(drop=True), quarantine)
-    frame = _parse_columns(raw, source, spec, quarantine)
+    frame = _parse_columns(raw, source, spec, quarantine, report_currency)
     if raw.table == "opportunities":
         frame = _apply_stage_map(frame, stage_map, quarantine, source, raw.headers)
     if raw.table == "revenue":
@@ -304,7 +310,11 @@ def _or_list(values: tuple[str, ...]) -> str:
 
 
 def _parse_columns(
-    raw: RawTable, frame: pd.DataFrame, spec: schema.TableSpec, quarantine: Quarantine
+    raw: RawTable,
+    frame: pd.DataFrame,
+    spec: schema.TableSpec,
+    quarantine: Quarantine,
+    report_currency: str | None = None,
 ) -> pd.DataFrame:
     """Parse every column of ``frame``, the raw table with a 0-based index.
 
@@ -326,10 +336,13 @@ def _parse_columns(
         if column.name not in frame.columns:
             parsed[column.name] = _empty_column(column.kind, frame.index)
             continue
-        result = _parse_column(raw, frame, column)
+        currencies = None
+        if column.kind == "amount":
+            currencies = _row_currencies(frame, report_currency)
+        result = _parse_column(raw, frame, column, currencies)
         _check_mostly_failed(raw, frame, column, result)
         if column.kind == "amount":
-            _note_point_as_thousands(raw, frame, column, result)
+            _note_point_as_thousands(raw, frame, column, result, currencies)
         parsed[column.name] = result.values.astype(schema.pandas_dtype(column.kind))
         if is_blankable(spec, column):
             if result.failed.any():
@@ -389,11 +402,32 @@ def _name_column(
     return prefix + reasons.astype(str)
 
 
+def _row_currencies(
+    frame: pd.DataFrame, report_currency: str | None
+) -> pd.Series | None:
+    """Return each row's currency: its currency cell, else ``report_currency``."""
+    fallback = pd.Series(report_currency, index=frame.index, dtype="object")
+    if "currency" not in frame.columns:
+        return None if report_currency is None else fallback
+    own = frame["currency"].astype("object")
+    own = own.where(own.notna() & (own.astype("str").str.strip() != ""))
+    return own.fillna(fallback)
+
+
 def _parse_column(
-    raw: RawTable, frame: pd.DataFrame, column: schema.ColumnSpec
+    raw: RawTable,
+    frame: pd.DataFrame,
+    column: schema.ColumnSpec,
+    currencies: pd.Series | None = None,
 ) -> Parsed:
-    """Parse one column; a column-wide ambiguity raises naming its rows."""
+    """Parse one column; a column-wide ambiguity raises naming its rows.
+
+    ``currencies`` (each row's currency code) tells an amount column which
+    rows may write three decimals.
+    """
     options = column_parser_options(raw, column)
+    if currencies is not None:
+        options["currencies"] = currencies
     try:
         return PARSERS[column.kind](frame[column.name], **options)
     except ColumnFormatError as error:
@@ -415,7 +449,11 @@ def _parse_column(
 
 
 def _note_point_as_thousands(
-    raw: RawTable, frame: pd.DataFrame, column: schema.ColumnSpec, result: Parsed
+    raw: RawTable,
+    frame: pd.DataFrame,
+    column: schema.ColumnSpec,
+    result: Parsed,
+    currencies: pd.Series | None = None,
 ) -> None:
     """Add a note on amounts such as ``12.500`` read with a decimal point.
 
@@ -429,7 +467,7 @@ def _note_point_as_thousands(
     if pd.api.types.is_numeric_dtype(cells):
         return
     locale = column_parser_options(raw, column).get("locale")
-    found = find_point_as_thousands(cells, locale)
+    found = find_point_as_thousands(cells, locale, currencies)
     if not found:
         return
     examples = ", ".join(

@@ -113,6 +113,8 @@ _POINT_AS_THOUSANDS = re.compile(r"^-?\d{1,3}\.\d{3}$")
 _UNSEPARATED = re.compile(r"^-?\d+$|^-{1,2}$")
 POINT_AS_THOUSANDS_MIN_CELLS = 3
 """Minimum number of cells such as ``12.500`` that stop a column read with a point."""
+THREE_DECIMAL_CURRENCIES = frozenset({"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"})
+"""ISO 4217 codes whose minor unit has three digits: 12.500 KWD is 12.5 dinars."""
 
 
 class ColumnFormatError(InputError):
@@ -180,7 +182,9 @@ def parse_money(raw: pd.Series, locale: str | None = None) -> pd.DataFrame:
     return pd.DataFrame({"value": values, "error": errors}, index=raw.index)
 
 
-def check_point_as_thousands(raw: pd.Series, locale: str | None = None) -> None:
+def check_point_as_thousands(
+    raw: pd.Series, locale: str | None = None, currencies: pd.Series | None = None
+) -> None:
     """Raise when a column read with a decimal point writes it as thousands.
 
     A de-DE export writes 12,500 as ``12.500``, which a decimal point reads
@@ -191,9 +195,11 @@ def check_point_as_thousands(raw: pd.Series, locale: str | None = None) -> None:
     decimal point. ``locale`` None stands for plain decimals, and a locale
     with a decimal comma is never checked.
 
-    NOTE: amounts of a three-decimal currency such as KWD or BHD, all under
-    1,000 and all written with three decimals, stop here too. No profile
-    option turns the check off, so such a file must write them with two.
+    Amounts of a currency with three decimals, such as KWD, are not
+    checked: a cell marked with its code, or a row whose ``currencies``
+    entry (the ISO code of the row's currency, on ``raw``'s index) names
+    it; intake gives rows without a currency the report currency. The
+    other cells decide alone whether the column stops.
 
     Raises
     ------
@@ -203,8 +209,9 @@ def check_point_as_thousands(raw: pd.Series, locale: str | None = None) -> None:
     if locale is not None and SEPARATORS[locale][1] != ".":
         return
     blank = raw.isna() | (raw.astype("str").str.strip() == "")
+    blank |= three_decimal_cells(raw, currencies)
     text = raw[~blank].astype("str").map(_strip_decoration)
-    grouped = text.index.isin(find_point_as_thousands(raw, locale))
+    grouped = text.index.isin(find_point_as_thousands(raw, locale, currencies))
     if grouped.sum() < POINT_AS_THOUSANDS_MIN_CELLS:
         return
     if not (grouped | text.str.match(_UNSEPARATED)).all():
@@ -230,23 +237,44 @@ def check_point_as_thousands(raw: pd.Series, locale: str | None = None) -> None:
         f"point, as de-DE writes thousands, but {reading} reads the point as "
         f"a decimal point, so {first} would be {as_decimal}, not "
         f"{as_thousands}; {fix}. If these amounts do have three decimals, "
-        "write them with two, such as 12.50",
+        "name their currency in a currency column or in the cells, such as "
+        "KWD 12.500, or write them with two, such as 12.50",
         {"three digits after the point": proof},
     )
 
 
-def find_point_as_thousands(raw: pd.Series, locale: str | None = None) -> list:
+def find_point_as_thousands(
+    raw: pd.Series, locale: str | None = None, currencies: pd.Series | None = None
+) -> list:
     """Return the index of each cell that a decimal point reads as thousandths.
 
     Such a cell has one to three digits, a point and exactly three digits,
     such as ``12.500``, which de-DE writes for 12,500. ``locale`` None
     stands for plain decimals; a locale with a decimal comma finds none.
+    Cells in a currency of :data:`THREE_DECIMAL_CURRENCIES`, by their own
+    mark or by their row's code in ``currencies``, are not counted.
     """
     if locale is not None and SEPARATORS[locale][1] != ".":
         return []
     blank = raw.isna() | (raw.astype("str").str.strip() == "")
+    blank |= three_decimal_cells(raw, currencies)
     text = raw[~blank].astype("str").map(_strip_decoration)
     return list(text.index[text.str.match(_POINT_AS_THOUSANDS)])
+
+
+def three_decimal_cells(
+    raw: pd.Series, currencies: pd.Series | None = None
+) -> pd.Series:
+    """Tell which cells are in a currency of :data:`THREE_DECIMAL_CURRENCIES`.
+
+    A cell counts by its own code, such as ``KWD 12.500``, or by its row's
+    entry of ``currencies`` (ISO codes on ``raw``'s index).
+    """
+    marked = currency_marks(raw).isin(THREE_DECIMAL_CURRENCIES)
+    if currencies is None:
+        return marked
+    codes = currencies.reindex(raw.index).astype("str").str.strip().str.upper()
+    return marked | codes.isin(THREE_DECIMAL_CURRENCIES)
 
 
 def currency_marks(raw: pd.Series) -> pd.Series:

@@ -183,10 +183,12 @@ def parse_amount(raw: pd.Series, **options: object) -> Parsed:
     See :func:`acctlib.intake.money.parse_money`: ``($1,200.00)`` is
     -1200.00, ``$-`` is 0.00 and a blank cell is missing, never zero.
     A text column read with a decimal point whose amounts look like
-    ``12.500`` raises, see :func:`acctlib.intake.money.check_point_as_thousands`.
+    ``12.500`` raises, see :func:`acctlib.intake.money.check_point_as_thousands`,
+    unless ``currencies`` (each row's currency code) or the cell names a
+    currency with three decimals.
     """
     if not pd.api.types.is_numeric_dtype(raw):
-        check_point_as_thousands(raw, options.get("locale"))
+        check_point_as_thousands(raw, options.get("locale"), options.get("currencies"))
     parsed = parse_number(raw, **options)
     if _is_canonical(options.get("notation", CANONICAL)) and not options.get("locale"):
         # pandas also reads exponents such as 1e308, which no amount written

@@ -1887,3 +1887,22 @@ def test_few_point_thousands_amounts_noted(tmp_path: Path) -> None:
     assert "column amount: 2 amounts have exactly three digits" in notes[0]
     assert "'12.500' on row 2 read as 12.5" in notes[0]
     assert "locale: de-DE" in notes[0]
+
+
+def test_three_decimal_report_currency_reads_decimals(tmp_path: Path) -> None:
+    """Amounts in dinars keep their three decimals without a note."""
+    amounts = ["48.000", "12.500", "9.250", "950"]
+    opportunities = [
+        {**OPPORTUNITY_ROW, "opportunity_id": f"O{number}", "amount": amount}
+        for number, amount in enumerate(amounts, start=1)
+    ]
+    write_source(tmp_path, opportunities=opportunities)
+    params = resolve_params(
+        None, [f"data_dir={tmp_path}", "as_of=2024-12-31", "report_currency=KWD"]
+    )
+
+    intake = load_source(params)
+
+    deals = intake.tables["opportunities"].set_index("opportunity_id")
+    assert deals["amount"].tolist() == [48.0, 12.5, 9.25, 950.0]
+    assert not [note for note in intake.notes if "three digits" in note]

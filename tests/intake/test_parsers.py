@@ -292,6 +292,37 @@ def test_parse_amount_point_decimals_pass(cells, options):
     assert not parsed.failed.any()
 
 
+@pytest.mark.parametrize(
+    ("cells", "currencies"),
+    [
+        (["KWD 12.500", "KWD 40.000", "950", "KWD 15.000"], None),
+        (["12.500", "40.000", "950", "15.000"], ["KWD", "BHD", "USD", "OMR"]),
+        (["12.500", "40.000", "950", "15.000"], ["kwd ", "KWD", None, "KWD"]),
+    ],
+    ids=["marked", "row-currency", "lower-case"],
+)
+def test_parse_amount_three_decimal_currency_reads_decimals(cells, currencies):
+    """Dinars are written with three decimals, so 12.500 KWD is 12.5."""
+    rows = None if currencies is None else pd.Series(currencies, dtype="object")
+
+    parsed = parse_amount(text_column(*cells), notation="export", currencies=rows)
+
+    assert not parsed.failed.any()
+    assert list(parsed.values) == [12.5, 40.0, 950.0, 15.0]
+
+
+def test_parse_amount_point_thousands_other_rows_still_stop():
+    """Three-decimal rows do not hide grouped amounts in another currency."""
+    cells = text_column("12.500", "40.000", "950", "15.000", "7.250")
+    currencies = pd.Series(["KWD", "EUR", "EUR", "EUR", "EUR"], dtype="object")
+
+    with pytest.raises(ColumnFormatError, match="exactly three digits") as error:
+        parse_amount(cells, currencies=currencies)
+
+    assert error.value.evidence == {"three digits after the point": [1, 3, 4]}
+    assert "KWD 12.500" in str(error.value)
+
+
 def test_parse_amount_de_de_reads_thousands():
     parsed = parse_amount(text_column("12.500", "40.000", "15.000"), locale="de-DE")
 
