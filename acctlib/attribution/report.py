@@ -19,7 +19,11 @@ from acctlib import charts, tables, views
 from acctlib.asof import as_of_cutoff
 from acctlib.attribution.compare import sum_credit_cents
 from acctlib.attribution.credits import NO_TOUCH
-from acctlib.attribution.settings import DATA_DRIVEN_MODELS, MODEL_LABELS
+from acctlib.attribution.settings import (
+    DATA_DRIVEN_MODELS,
+    MODEL_DESCRIPTIONS,
+    MODEL_LABELS,
+)
 from acctlib.attribution.shapley import OTHER
 from acctlib.labels import readable, readable_column
 from acctlib.tiering import TIER_LABELS
@@ -218,6 +222,26 @@ def lookback_note(ws) -> HTML:
     return views.note(text)
 
 
+def models_note(ws) -> HTML:
+    """Return a note on how each model of the run splits a deal's amount."""
+    shares = ws.table("attribution_shares_function")
+    present = set(shares["model"])
+    half_life = f"{float(ws.params['attribution_half_life_days']):g}"
+    parts = [
+        f"{MODEL_LABELS[model]} gives "
+        + MODEL_DESCRIPTIONS[model].format(half_life=half_life)
+        for model in MODEL_LABELS
+        if model in present
+    ]
+    if not parts:
+        return HTML("")
+    return views.note(
+        "How each model splits a won deal's amount over its journey's touches: "
+        + "; ".join(parts)
+        + "."
+    )
+
+
 def answer_note(ws) -> HTML:
     """Return a note naming the channels in the top ranks under every model.
 
@@ -280,7 +304,7 @@ def _models_in(frame: pd.DataFrame) -> list[str]:
 
 
 @_needs_won_credit
-def plot_shares(ws, by: str = "channel") -> alt.Chart:
+def plot_shares(ws, by: str = "channel") -> alt.LayerChart:
     """Return a heat map of each value's share of credit under every model.
 
     Returns a note in place of the chart when no won revenue has a touch.
@@ -296,33 +320,43 @@ def plot_shares(ws, by: str = "channel") -> alt.Chart:
         shares.groupby(by)["share"].mean().sort_values(ascending=False).index.tolist()
     )
     label = DIMENSION_LABELS[by]
-    return (
-        alt.Chart(shares, title=f"Share of won revenue credit by {by} and model")
-        .mark_rect()
-        .encode(
-            # Steep labels on wide steps, because model names are long.
-            x=alt.X(
-                "model:N",
-                sort=models,
-                title=None,
-                axis=alt.Axis(labelAngle=-45, labelLimit=220),
-            ),
-            y=alt.Y(f"{by}:N", sort=order, title=label),
-            color=alt.Color(
-                "share:Q",
-                title="Share",
-                scale=alt.Scale(scheme="blues"),
-                legend=alt.Legend(format="%"),
-            ),
-            tooltip=[
-                alt.Tooltip(f"{by}:N", title=label),
-                alt.Tooltip("model:N", title="Model"),
-                alt.Tooltip("share:Q", title="Share", format=".1%"),
-                alt.Tooltip("credit:Q", title="Credit", format=",.0f"),
-            ],
-        )
-        .properties(height=alt.Step(18), width=alt.Step(34))
+    # White figures on the darker cells: the colour scale spans the shares
+    # shown, so darkness follows the share's place between their extremes.
+    low, high = shares["share"].min(), shares["share"].max()
+    shares = shares.assign(dark=shares["share"] > low + 0.6 * (high - low))
+    cells = alt.Chart(shares).encode(
+        # Steep labels on wide steps, because model names are long.
+        x=alt.X(
+            "model:N",
+            sort=models,
+            title=None,
+            axis=alt.Axis(labelAngle=-45, labelLimit=220),
+        ),
+        y=alt.Y(f"{by}:N", sort=order, title=label),
     )
+    # Each cell prints its share, so a reader without a pointer, or with
+    # the page printed, reads the figure and not only the colour.
+    figures = cells.mark_text(fontSize=11).encode(
+        text=alt.Text("share:Q", format=".0%"),
+        color=alt.condition(alt.datum.dark, alt.value("white"), alt.value("black")),
+    )
+    rects = cells.mark_rect().encode(
+        color=alt.Color(
+            "share:Q",
+            title="Share",
+            scale=alt.Scale(scheme="blues"),
+            legend=alt.Legend(format="%"),
+        ),
+        tooltip=[
+            alt.Tooltip(f"{by}:N", title=label),
+            alt.Tooltip("model:N", title="Model"),
+            alt.Tooltip("share:Q", title="Share", format=".1%"),
+            alt.Tooltip("credit:Q", title="Credit", format=",.0f"),
+        ],
+    )
+    return alt.layer(
+        rects, figures, title=f"Share of won revenue credit by {by} and model"
+    ).properties(height=alt.Step(18), width=alt.Step(34))
 
 
 @_needs_won_credit
@@ -717,4 +751,5 @@ def executive_highlights(ws) -> list[object]:
         *blocks,
         answer_note(ws),
         HTML(charts.chart_html(plot_shares(ws, "function"))),
+        models_note(ws),
     ]

@@ -33,6 +33,34 @@ MODEL_LABELS = {
     "markov": "Markov removal effect",
     "shapley": "Shapley value",
 }
+# Each model's split of a deal's amount, in words for readers of the report.
+# ``{half_life}`` is the time-decay half-life in days.
+MODEL_DESCRIPTIONS = {
+    "first_touch": "all of it to the first touch",
+    "creation_touch": "all of it to the last touch before the deal was created",
+    "last_touch": "all of it to the last touch up to the close",
+    "linear": "equal parts to every touch",
+    "time_decay": (
+        "more to touches nearer the close, half as much for each "
+        "{half_life} days further back"
+    ),
+    "u_shaped": "40% each to the first and last touch, 20% over the others",
+    "w_shaped": (
+        "30% each to the first, deal-creation and last touch, 10% over the others"
+    ),
+    "full_path": (
+        "22.5% each to the first, deal-creation, second-to-last and last "
+        "touch, 10% over the others"
+    ),
+    "markov": (
+        "each channel a share by how far the chance of winning drops without "
+        "it, learned from the won and lost deals"
+    ),
+    "shapley": (
+        "each channel a share by what it adds to the chance of winning, "
+        "averaged over every mix of channels, learned from the won and lost deals"
+    ),
+}
 ASSIGNMENTS = ("next", "all")
 KINDS = ("revenue", "pipeline")
 

@@ -87,12 +87,13 @@ def test_executive_highlights_render(sample_workspace):
     """The highlights are the period, cards, two sentences and an offline chart."""
     blocks = report.executive_highlights(sample_workspace)
     html = [block._repr_html_() for block in blocks]
-    assert len(html) == 5
+    assert len(html) == 6
     assert "the whole history in the data" in html[0]
     assert "acctlib-kpi" in html[1]
     assert "The lookback is how many days before a deal" in html[2]
     assert "under every model" in html[3] or "depends on the model" in html[3]
     assert "vegaEmbed" in html[4]
+    assert "How each model splits a won deal" in html[5]
 
 
 @pytest.mark.slow
@@ -114,9 +115,40 @@ def test_heat_map_model_order(sample_workspace):
     html = report.comparison_table(sample_workspace, "channel").to_html()
     labels = list(report.MODEL_LABELS.values())
 
-    assert chart["encoding"]["x"]["sort"] == labels
+    assert chart["layer"][0]["encoding"]["x"]["sort"] == labels
     places = [html.index(f">{label}<") for label in labels]
     assert places == sorted(places)
+
+
+def test_heat_map_prints_each_share(sample_workspace):
+    """Each cell shows its share as a figure, white on the darker cells."""
+    chart = report.plot_shares(sample_workspace, "function").to_dict()
+    rects, figures = chart["layer"]
+    shares = sample_workspace.table("attribution_shares_function")
+    shares = shares[shares["function"] != compare.NO_TOUCH]
+
+    assert rects["mark"]["type"] == "rect"
+    assert figures["mark"]["type"] == "text"
+    assert figures["encoding"]["text"] == {
+        "field": "share",
+        "format": ".0%",
+        "type": "quantitative",
+    }
+    rows = chart["datasets"][chart["data"]["name"]]
+    assert len(rows) == len(shares)
+    darkest = max(rows, key=lambda row: row["share"])
+    palest = min(rows, key=lambda row: row["share"])
+    assert darkest["dark"] and not palest["dark"]
+
+
+def test_models_note_describes_each_model(sample_workspace):
+    text = report.models_note(sample_workspace)._repr_html_()
+    half_life = sample_workspace.params["attribution_half_life_days"]
+
+    for label in report.MODEL_LABELS.values():
+        assert f"{label} gives " in text
+    assert f"half as much for each {float(half_life):g} days further back" in text
+    assert "40% each to the first and last touch" in text
 
 
 def test_correlation_table_orders_models(sample_workspace):
