@@ -370,10 +370,17 @@ def _describe_other_rows(row_counts: pd.DataFrame | None) -> str:
 def rejected_value_table(ws: Any) -> object:
     """Return the rejected opportunities and their amounts per stage category.
 
-    Returns a note when no opportunity was rejected.
+    Returns a note when no opportunity was rejected, which names the
+    rejected rows that repeat an accepted opportunity or are blank.
     """
     summary = ws.table("dq_rejected_value")
     if summary.empty:
+        other = _describe_other_rows(ws.table("dq_rejected_rows"))
+        if other:
+            return _note(
+                f"No opportunity was rejected: {other}, so every opportunity "
+                "is in the figures."
+            )
         return _note("No opportunity was rejected.")
     frame = summary.assign(
         category=summary["category"].str.capitalize(),

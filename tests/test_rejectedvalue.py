@@ -509,6 +509,23 @@ def test_page_table_shows_unreadable_amounts():
     assert "Stage category" in page
 
 
+def test_page_table_names_repeat_and_blank_rows():
+    workspace = _Workspace(_summary([]), row_counts=_row_counts(0, 2, 0, 1))
+
+    note = rejectedvalue.rejected_value_table(workspace).data
+
+    assert ">No opportunity was rejected: 2 rows repeat accepted" in note
+    assert "and 1 row is blank, so every opportunity is in the figures." in note
+
+
+def test_page_table_without_rejected_rows():
+    workspace = _Workspace(_summary([]))
+
+    note = rejectedvalue.rejected_value_table(workspace).data
+
+    assert note.endswith(">No opportunity was rejected.</p>")
+
+
 MAPPED_ACCOUNTS = "Account ID,Account Name\nA1,Acme\n"
 
 
