@@ -2,12 +2,14 @@
 
 A run folder contains ``manifest.json`` and its prepared tables as Parquet
 under ``tables/`` (see :mod:`acctlib.build`). :func:`compare_runs` reads
-both and lists every difference. Apart from the account map, whose touch
-columns are named after the run's window, its code refers to no table by
-name, so a table added by a new prepare step is compared too. Tables
-keyed by a unique ``account_id`` are compared account by account. Other tables are
-matched row by row on a key, such as their text and date columns, or on
-whole rows when no key is unique.
+both and lists every difference. A table added by a new prepare step is
+compared too, because no list of tables is needed. Tables keyed by a unique
+``account_id`` are compared account by account. Other tables are matched
+row by row on their natural key where :data:`NATURAL_KEYS` names one, or
+else on a key guessed from their column types, such as their text and date
+columns, or on whole rows when no key is unique. Unless rows are matched
+whole, the summary names each column that differs and in how many accounts
+or rows.
 """
 
 from __future__ import annotations
@@ -40,6 +42,20 @@ MAX_LISTED_ACCOUNTS = 50
 WINDOW_NAMED_TABLES = ("account_map",)
 # Account columns whose changes the comparison lists as moves, in this order.
 MOVE_COLUMNS = ("status", "tier", "health_band", "at_risk")
+# Keys of prepared tables whose column types do not show their key, such as
+# a float tier, tried in order until one is unique in both runs. Credit
+# sums add account_id where a deal's credit is split between its companies.
+NATURAL_KEYS = {
+    "attribution_credit_sums": (
+        ("kind", "opportunity_id", "channel", "function"),
+        ("kind", "opportunity_id", "channel", "function", "account_id"),
+    ),
+    "attribution_opportunities": (("kind", "opportunity_id"),),
+    "attribution_coverage": (("tier", "type"),),
+    "coverage_gaps": (("account_id", "gap"),),
+    "tier_sensitivity": (("threshold", "change"),),
+    "tier_shares": (("tier",),),
+}
 
 
 class RunError(AcctlibError):
@@ -271,7 +287,8 @@ def compare_tables(
     elif not _frames_equal(_sorted(a), _sorted(b)):
         # NOTE: _frames_equal is stricter than the row comparison about
         # types, such as an integer column stored as text in one run.
-        parts += _compare_rows(a, b) or ["rows are equal in value, not in type"]
+        key = _natural_key(name, a, b) or _row_key(a, b)
+        parts += _compare_rows(a, b, key) or ["rows are equal in value, not in type"]
     if not parts:
         return None
     return {"table": name, "summary": "; ".join(parts), "changes": changes}
@@ -305,7 +322,7 @@ def _compare_accounts(
     parts = []
     if not changes.empty:
         accounts = changes["account_id"].nunique()
-        columns = ", ".join(sorted(changes["column"].unique()))
+        columns = _describe_columns(changes.groupby("column")["account_id"].nunique())
         verb = "account differs" if accounts == 1 else "accounts differ"
         parts.append(f"{accounts:,} {verb} in {columns}")
     for count, side in ((len(ids_a - ids_b), "first"), (len(ids_b - ids_a), "second")):
@@ -315,15 +332,14 @@ def _compare_accounts(
     return changes, parts
 
 
-def _compare_rows(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
+def _compare_rows(a: pd.DataFrame, b: pd.DataFrame, key: list[str] | None) -> list[str]:
     """Describe how two tables without an account key differ.
 
-    Rows are matched on a key that :func:`_row_key` picks, such as
-    ``model`` and ``channel``. Rows whose key only one run has are counted,
-    and the rows both runs share are compared value by value. Tables
-    without such a key are matched on whole rows.
+    Rows are matched on ``key``, such as ``model`` and ``channel``. Rows
+    whose key only one run has are counted, and the rows both runs share
+    are compared value by value, naming each column that differs and in
+    how many rows. Without a key, rows are matched whole.
     """
-    key = _row_key(a, b)
     if key is None:
         return _compare_whole_rows(a, b)
     left = a.set_axis(_key_index(a, key))
@@ -337,13 +353,28 @@ def _compare_rows(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
         left = left.loc[shared].reset_index(drop=True)
         right = right.loc[shared].reset_index(drop=True)
         differs = pd.Series(False, index=left.index)
+        counts = {}
         for column in left.columns.difference(key, sort=False):
-            differs |= ~_equal_values(left[column], right[column])
+            column_differs = ~_equal_values(left[column], right[column])
+            counts[column] = int(column_differs.sum())
+            differs |= column_differs
         differing = int(differs.sum())
         if not differing and not any(parts):
             return []
-        parts.append(_shared_rows(len(shared), differing))
+        counts = pd.Series(counts, dtype="int64")
+        parts.append(_shared_rows(len(shared), differing, counts))
     return [part for part in parts if part]
+
+
+def _natural_key(name: str, a: pd.DataFrame, b: pd.DataFrame) -> list[str] | None:
+    """Return the first key of :data:`NATURAL_KEYS` for ``name`` unique in both."""
+    for key in NATURAL_KEYS.get(name, ()):
+        columns = list(key)
+        if not all(column in frame.columns for frame in (a, b) for column in key):
+            continue
+        if not a.duplicated(columns).any() and not b.duplicated(columns).any():
+            return columns
+    return None
 
 
 def _row_key(a: pd.DataFrame, b: pd.DataFrame) -> list[str] | None:
@@ -420,13 +451,26 @@ def _rows_only_in(count: int, side: str) -> str:
     return f"{count:,} {noun} only in the {side} run"
 
 
-def _shared_rows(shared: int, differing: int) -> str:
+def _shared_rows(shared: int, differing: int, counts: pd.Series) -> str:
+    """Describe the shared rows, with the columns that differ and in how many."""
+    if not differing:
+        if shared == 1:
+            return "the 1 shared row is equal"
+        return f"the {shared:,} shared rows are equal"
+    columns = _describe_columns(counts)
     if shared == 1:
-        return "the 1 shared row " + ("differs" if differing else "is equal")
-    if differing:
-        verb = "differs" if differing == 1 else "differ"
-        return f"{differing:,} of the {shared:,} shared rows {verb}"
-    return f"the {shared:,} shared rows are equal"
+        return f"the 1 shared row differs in {columns}"
+    verb = "differs" if differing == 1 else "differ"
+    return f"{differing:,} of the {shared:,} shared rows {verb} in {columns}"
+
+
+def _describe_columns(counts: pd.Series) -> str:
+    """List the columns with a nonzero count, such as ``reason (1), tier (4)``.
+
+    ``counts`` is indexed by column name. Columns are listed by name.
+    """
+    counts = counts[counts > 0].sort_index()
+    return ", ".join(f"{column} ({count:,})" for column, count in counts.items())
 
 
 def _is_account_table(frame: pd.DataFrame) -> bool:

@@ -84,7 +84,9 @@ def test_compare_tables_account_by_account(two_runs):
         ["A2", "status", "lost", "customer"],
         ["A3", "value", "3", "4"],
     ]
-    assert by_table["account_map"]["summary"] == "2 accounts differ in status, value"
+    assert by_table["account_map"]["summary"] == (
+        "2 accounts differ in status (1), value (1)"
+    )
 
 
 def test_status_moves_keep_categorical_columns(two_runs):
@@ -106,7 +108,7 @@ def test_rows_in_other_order_are_equal():
     assert compare.compare_tables("weekly", a, a.iloc[::-1]) is None
     changed = a.assign(touches=[5.0, 7.0])
     summary = compare.compare_tables("weekly", a, changed)["summary"]
-    assert summary == "1 of the 2 shared rows differs"
+    assert summary == "1 of the 2 shared rows differs in touches (1)"
 
 
 def test_text_and_html_escape_names(two_runs, tmp_path):
@@ -159,7 +161,7 @@ def test_verification_lists_result_differences(two_runs):
     assert not verification.identical
     assert verification.differences() == [
         "headline accounts_by_status.customer: 1.0 -> 2.0",
-        "table account_map: 2 accounts differ in status, value",
+        "table account_map: 2 accounts differ in status (1), value (1)",
         "table tiers: missing in the first run",
     ]
 
@@ -257,7 +259,7 @@ def test_accounts_in_one_run_counted_apart():
     result = compare.compare_tables("account_map", first, second)
 
     assert result["summary"] == (
-        "1 account differs in value; 1 account only in the first run; "
+        "1 account differs in value (1); 1 account only in the first run; "
         "2 accounts only in the second run"
     )
     assert list(result["changes"]["account_id"]) == ["A2"]
@@ -271,7 +273,8 @@ def test_shared_columns_compared_when_columns_differ():
     result = compare.compare_tables("account_map", first, second)
 
     assert result["summary"] == (
-        "columns differ: only the second run has channels; 1 account differs in touches"
+        "columns differ: only the second run has channels; "
+        "1 account differs in touches (1)"
     )
 
 
@@ -390,7 +393,7 @@ def test_window_named_columns_compared(tmp_path):
 
     assert [item["table"] for item in comparison.tables] == ["account_map"]
     result = comparison.tables[0]
-    assert result["summary"] == "1 account differs in touches_90d/30d"
+    assert result["summary"] == "1 account differs in touches_90d/30d (1)"
     assert result["changes"][["account_id", "column", "a", "b"]].values.tolist() == [
         ["A1", "touches_90d/30d", "5", "1"]
     ]
@@ -420,7 +423,7 @@ def test_rows_matched_on_text_key():
     changed = second.assign(share=[0.5, 0.25, 0.5, 0.5])
     result = compare.compare_tables("attribution_shares_channel", first, changed)
     assert result["summary"] == (
-        "4 rows only in the first run; 1 of the 4 shared rows differs"
+        "4 rows only in the first run; 1 of the 4 shared rows differs in share (1)"
     )
 
     result = compare.compare_tables("attribution_shares_channel", second, first)
@@ -457,3 +460,79 @@ def test_rows_equal_in_value_only():
     result = compare.compare_tables("stage_conversion", first, second)
 
     assert result["summary"] == "rows are equal in value, not in type"
+
+
+def test_rows_name_differing_columns():
+    first = pd.DataFrame(
+        {
+            "kind": ["pipeline", "pipeline", "won"],
+            "opportunity_id": ["201", "202", "201"],
+            "window_start": pd.to_datetime(["2025-05-07", "2025-10-03", "2025-05-07"]),
+            "touches": [3, 2, 3],
+        }
+    )
+    second = first.assign(
+        window_start=pd.to_datetime(["2025-08-05", "2025-10-03", "2025-08-05"]),
+        touches=[2, 2, 3],
+    )
+    result = compare.compare_tables("attribution_opportunities", first, second)
+
+    assert result["summary"] == (
+        "2 of the 3 shared rows differ in touches (1), window_start (2)"
+    )
+
+
+def test_rows_matched_on_natural_key():
+    # The tier is a float, so only the natural key of tier and type matches
+    # these rows, and a changed count is not a row in each run.
+    first = pd.DataFrame(
+        {
+            "tier": [1.0, 1.0, 2.0],
+            "type": ["expansion", "new_business", "new_business"],
+            "opportunities": [1, 4, 1],
+            "amount_share": [1.0, 0.6875, 1.0],
+        }
+    )
+    second = first.assign(opportunities=[1, 5, 1], amount_share=[1.0, 0.75, 1.0])
+    result = compare.compare_tables("attribution_coverage", first, second)
+
+    assert result["summary"] == (
+        "1 of the 3 shared rows differs in amount_share (1), opportunities (1)"
+    )
+
+
+def test_natural_key_skips_changed_columns():
+    # coverage_gaps repeats the tier label, which a key guessed from the
+    # text columns would include, so a new label would read as a new row.
+    first = pd.DataFrame(
+        {
+            "account_id": ["101", "101"],
+            "name": ["Acme", "Acme"],
+            "tier_label": ["Tier 2 Core", "Tier 2 Core"],
+            "gap": ["no marketing", "no sales"],
+        }
+    )
+    second = first.assign(tier_label="Tier 1 Strategic")
+    result = compare.compare_tables("coverage_gaps", first, second)
+
+    assert result["summary"] == "2 of the 2 shared rows differ in tier_label (2)"
+
+
+def test_natural_key_falls_back_when_repeated():
+    # A deal whose credit is split between two companies repeats the credit
+    # keys, so account_id joins the key.
+    first = pd.DataFrame(
+        {
+            "kind": ["won", "won", "won"],
+            "opportunity_id": ["201", "201", "202"],
+            "channel": ["email", "email", "email"],
+            "function": ["marketing", "marketing", "marketing"],
+            "account_id": ["101", "102", "101"],
+            "linear": [500, 500, 800],
+            "tier": [1.0, 2.0, 1.0],
+        }
+    )
+    second = first.assign(tier=[1.0, 1.0, 1.0])
+    result = compare.compare_tables("attribution_credit_sums", first, second)
+
+    assert result["summary"] == "1 of the 3 shared rows differs in tier (1)"
