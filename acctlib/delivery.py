@@ -413,8 +413,10 @@ def _rejected_sentences(run_dir: Path, manifest: dict[str, Any]) -> list[str]:
         return []
     rows = "input row was" if count == 1 else "input rows were"
     sentences = [
-        f"{count:,} {rows} rejected. The file rejected_rows.csv in the run "
-        "folder lists each with its reason."
+        # Readers of the digest may have no access to the run folder and its
+        # rejected_rows.csv, so the sentence points to the report's page.
+        f"{count:,} {rows} rejected. The report's Data quality page lists each "
+        "with its reason."
     ]
     summary = _read_table(run_dir, "dq_rejected_value")
     if summary is not None:

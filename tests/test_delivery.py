@@ -496,6 +496,22 @@ def test_digest_of_older_run_counts_rows(tmp_path):
     assert "rejected opportunit" not in plain
 
 
+def test_digest_points_to_data_quality_page(tmp_path):
+    run_dir = _run_with_rejected_rows(tmp_path, 12, REJECTED_VALUE)
+
+    plain = delivery._plain_text(
+        run_dir, json.loads((run_dir / "manifest.json").read_text())
+    )
+    text = " ".join(plain.split())
+
+    assert (
+        "12 input rows were rejected. The report's Data quality page lists each "
+        "with its reason."
+    ) in text
+    assert "rejected_rows.csv" not in text
+    assert "run folder" not in text
+
+
 def test_digest_without_rejected_rows(tmp_path):
     empty = REJECTED_VALUE.iloc[0:0]
     run_dir = _run_with_rejected_rows(tmp_path, 0, empty)
