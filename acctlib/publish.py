@@ -297,7 +297,11 @@ def write_run_index(run_dir: Path, manifest: dict[str, Any]) -> None:
 
 
 def write_reports_index(reports_dir: Path) -> None:
-    """Rewrite ``reports_dir/index.html`` listing every run, newest first."""
+    """Rewrite ``reports_dir/index.html`` listing every run.
+
+    Runs are ordered by as-of date, newest first, and runs of one date by
+    run name, so the order does not depend on the order of the folders.
+    """
     runs = []
     for manifest_path in sorted(reports_dir.glob("*/manifest.json")):
         if manifest_path.parent.name.startswith("."):
@@ -311,14 +315,18 @@ def write_reports_index(reports_dir: Path) -> None:
         runs.append(
             {
                 "folder": manifest_path.parent.name,
+                "run": manifest.get("run") or manifest_path.parent.name,
                 "as_of": manifest["as_of"],
                 "variant": manifest.get("variant") or "",
                 "slice": slice_label(manifest),
-                "generated_at": generation_time(manifest),
+                "generated_at": (
+                    generation_time(manifest) if manifest.get("generated_at") else ""
+                ),
                 "cards": tables.headline_cards(manifest["headline"], currency),
             }
         )
-    runs.sort(key=lambda run: (run["as_of"], run["variant"]), reverse=True)
+    runs.sort(key=lambda run: run["run"])
+    runs.sort(key=lambda run: run["as_of"], reverse=True)
     page = _ENV.get_template("reports_index.html.j2").render(runs=runs)
     page = glossary.define_first_uses(page)
     (reports_dir / "index.html").write_text(page, encoding="utf-8")

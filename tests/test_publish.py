@@ -351,3 +351,37 @@ def test_page_settings_follow_attribution(tmp_path, headline, listed):
     assert "Report currency" in labels
     assert ("Attribution assignment" in labels) is listed
     assert ("Lookback days" in labels) is listed
+
+
+def test_reports_index_orders_runs(tmp_path):
+    # The folder names sort in another order than the expected one, so an
+    # index that follows the folders fails.
+    runs = [
+        ("b", "2026-05-31", "2026-05-31--short", "2026-06-01T08:00:00Z"),
+        ("c", "2026-06-30", "2026-06-30--short", "2026-07-01T09:15:00Z"),
+        ("a", "2026-06-30", "2026-06-30", None),
+        ("d", "2026-06-30", "2026-06-30--long", "2026-07-02T10:45:00Z"),
+    ]
+    for folder, as_of, run, generated_at in runs:
+        manifest = _page_manifest("") | {
+            "as_of": as_of,
+            "run": run,
+            "generated_at": generated_at,
+            "headline": {},
+        }
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "manifest.json").write_text(json.dumps(manifest))
+
+    publish.write_reports_index(tmp_path)
+
+    page = BeautifulSoup((tmp_path / "index.html").read_text(), "html.parser")
+    rows = page.find_all("tr")[1:]
+    links = [row.find("a")["href"] for row in rows]
+    assert links == ["a/index.html", "d/index.html", "c/index.html", "b/index.html"]
+    generated = [row.find_all("td")[-1].get_text() for row in rows]
+    assert generated == [
+        "–",
+        "2 Jul 2026, 10:45 UTC",
+        "1 Jul 2026, 09:15 UTC",
+        "1 Jun 2026, 08:00 UTC",
+    ]
