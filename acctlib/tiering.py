@@ -43,6 +43,8 @@ TIER_LABELS = {
     4: "Tier 4 Nurture",
 }
 FIT_ATTRIBUTES = ("industry", "size", "region")
+# The icp_profile key of each fit attribute scored by a list of values.
+PROFILE_KEYS = {"industry": "industries", "region": "regions"}
 ENGAGEMENT_PARTS = ("level", "breadth", "trend")
 SIZE_BANDS = (0, 50, 200, 1000, 5000)
 WIN_RATE_SMOOTHING = 10
@@ -354,34 +356,123 @@ def _score_by_profile(
 def describe_unmatched_profile(
     accounts: pd.DataFrame, config: TierConfig, max_listed: int = 5
 ) -> list[str]:
-    """Return a note per ideal-profile attribute that matches no account.
+    """Return a note per weighted ideal-profile attribute that matches no account.
 
-    Only under ``fit_method: profile``. An ``icp_profile`` written for
+    Only under ``fit_method: profile``, and only for attributes with a
+    positive weight in ``fit_weights``. An ``icp_profile`` written for
     another source, such as regions "North America" and "EMEA" for a source
-    whose regions are "West" and "East", scores that attribute 0 for every
-    account, so no account can reach a tier that needs a high fit. Each
-    note names the listed values and up to ``max_listed`` of the source's
-    most common ones.
+    whose regions are "West" and "East", or a source without the column,
+    scores that attribute 0 for every account. Fit scores then stay below
+    100, so no account may reach a tier that needs a high fit. Each note
+    names the attribute, the profile's values, up to ``max_listed`` of the
+    source's most common values, the highest fit score any account can
+    reach, and the parameters to set.
     """
     if config.fit_method != "profile":
         return []
+    unmatched = {}
+    for attribute in FIT_ATTRIBUTES:
+        if config.fit_weights.get(attribute, 0) <= 0:
+            continue
+        values = _profile_values(accounts, attribute)
+        if values.empty or not _profile_matches(values, attribute, config.icp).any():
+            unmatched[attribute] = values
+    if not unmatched:
+        return []
+    total = sum(config.fit_weights.values())
+    lost = sum(config.fit_weights[attribute] for attribute in unmatched)
+    ceiling = 100.0 * (total - lost) / total
     notes = []
-    for column, key in (("industry", "industries"), ("region", "regions")):
-        listed = list(config.icp.get(key) or [])
-        values = accounts[column].dropna().astype(str) if column in accounts else None
-        if not listed or values is None or values.empty:
-            continue
-        if _matches_any(values, listed).any():
-            continue
-        common = values.value_counts().head(max_listed).index.tolist()
+    for attribute, values in unmatched.items():
+        # A mapping parameter is replaced whole, so the advice gives every
+        # weight, with this attribute's set to 0.
+        weights = {**config.fit_weights, attribute: 0}
+        weights_text = ", ".join(
+            f"{name}: {weight:g}" for name, weight in weights.items()
+        )
+        leave_out = (
+            f"or set fit_weights to {{{weights_text}}} in the run's parameters "
+            f"to leave {attribute} out of the fit score"
+        )
         notes.append(
-            f"The ideal customer profile's {key} ({', '.join(map(str, listed))}) "
-            f"match no account's {column}, so {column} adds nothing to any "
-            f"account's fit score. The source's most common {key} are "
-            f"{', '.join(common)}; list the ones you target under "
-            f"icp_profile: {key} in the run's parameters."
+            _describe_unmatched(
+                attribute, values, config.icp, ceiling, max_listed, leave_out
+            )
         )
     return notes
+
+
+def _profile_values(accounts: pd.DataFrame, attribute: str) -> pd.Series:
+    """Return the known values of a fit attribute, employees for size."""
+    if attribute == "size":
+        if "employees" not in accounts:
+            return pd.Series(dtype=float)
+        employees = pd.to_numeric(accounts["employees"], errors="coerce")
+        return employees.dropna().astype(float)
+    if attribute not in accounts:
+        return pd.Series(dtype=object)
+    values = accounts[attribute].dropna().astype(str).str.strip()
+    return values[values.ne("")]
+
+
+def _profile_matches(
+    values: pd.Series, attribute: str, icp: Mapping[str, Any]
+) -> pd.Series:
+    if attribute == "size":
+        low = float(icp.get("employees_min", 0))
+        high = float(icp.get("employees_max", np.inf))
+        return values.between(low, high)
+    return _matches_any(values, list(icp.get(PROFILE_KEYS[attribute]) or [])).gt(0)
+
+
+def _describe_unmatched(
+    attribute: str,
+    values: pd.Series,
+    icp: Mapping[str, Any],
+    ceiling: float,
+    max_listed: int,
+    leave_out: str,
+) -> str:
+    """Return the note on one fit attribute that matches no account."""
+    profile = f"The ideal customer profile's {_describe_profile(attribute, icp)}"
+    effect = (
+        f"so {attribute} adds nothing to any account's fit score, and no "
+        f"account can score above {ceiling:.0f} for fit"
+    )
+    column = "employees" if attribute == "size" else attribute
+    if values.empty:
+        return (
+            f"No account has a value for {column} in the source. {profile} "
+            f"matches no account, {effect}. Map a {column} column in the "
+            f"source profile, {leave_out}."
+        )
+    if attribute == "size":
+        return (
+            f"{profile} matches no account's employees, {effect}. The source's "
+            f"accounts have {values.min():,.0f} to {values.max():,.0f} "
+            "employees; set icp_profile: employees_min and employees_max to "
+            f"the range you target, {leave_out}."
+        )
+    key = PROFILE_KEYS[attribute]
+    common = ", ".join(values.value_counts().head(max_listed).index)
+    return (
+        f"{profile} matches no account's {attribute}, {effect}. The source's "
+        f"most common {key} are {common}; list the ones you target under "
+        f"icp_profile: {key}, {leave_out}."
+    )
+
+
+def _describe_profile(attribute: str, icp: Mapping[str, Any]) -> str:
+    """Describe the profile's values of a fit attribute, such as its regions."""
+    if attribute == "size":
+        low = float(icp.get("employees_min", 0))
+        high = float(icp.get("employees_max", np.inf))
+        if np.isinf(high):
+            return f"employee range ({low:,.0f} or more)"
+        return f"employee range ({low:,.0f} to {high:,.0f})"
+    key = PROFILE_KEYS[attribute]
+    listed = ", ".join(str(item) for item in icp.get(key) or [])
+    return f"list of {key} ({listed or 'empty'})"
 
 
 def _matches_any(values: pd.Series, listed: list[Any]) -> pd.Series:

@@ -388,6 +388,7 @@ def test_unmatched_profile_names_source_values():
         {
             "industry": ["software", "Retail", None],
             "region": ["West", "West", "East"],
+            "employees": [500, 20, None],
         }
     )
 
@@ -396,10 +397,74 @@ def test_unmatched_profile_names_source_values():
     # Industry matches one account regardless of case, so only region is noted.
     assert len(notes) == 1
     assert notes[0].startswith(
-        "The ideal customer profile's regions (EMEA) match no account's region"
+        "The ideal customer profile's list of regions (EMEA) matches no "
+        "account's region"
     )
     assert "The source's most common regions are West, East;" in notes[0]
-    assert notes[0].endswith("under icp_profile: regions in the run's parameters.")
+    assert "no account can score above 80 for fit" in notes[0]
+    assert (
+        "under icp_profile: regions, or set fit_weights to "
+        "{industry: 40, size: 40, region: 0} in the run's parameters"
+    ) in notes[0]
+
+
+def test_unmatched_profile_without_source_column():
+    # The source maps no region column, as a HubSpot export without
+    # State/Region, so every account's region is missing.
+    accounts = pd.DataFrame(
+        {
+            "industry": ["Software", "Retail"],
+            "region": [None, None],
+            "employees": [500, 20],
+        }
+    )
+
+    notes = tiering.describe_unmatched_profile(accounts, CONFIG)
+
+    assert notes == [
+        "No account has a value for region in the source. The ideal customer "
+        "profile's list of regions (EMEA) matches no account, so region adds "
+        "nothing to any account's fit score, and no account can score above "
+        "80 for fit. Map a region column in the source profile, or set "
+        "fit_weights to {industry: 40, size: 40, region: 0} in the run's "
+        "parameters to leave region out of the fit score."
+    ]
+
+
+def test_unmatched_profile_size_and_ceiling():
+    accounts = pd.DataFrame(
+        {
+            "industry": ["Retail", "Retail"],
+            "region": ["EMEA", "West"],
+            "employees": [20, 5000],
+        }
+    )
+
+    notes = tiering.describe_unmatched_profile(accounts, CONFIG)
+
+    assert len(notes) == 2
+    assert notes[0].startswith(
+        "The ideal customer profile's list of industries (Software) matches no "
+        "account's industry, so industry adds nothing to any account's fit "
+        "score, and no account can score above 20 for fit."
+    )
+    assert notes[1].startswith(
+        "The ideal customer profile's employee range (100 to 1,000) matches no "
+        "account's employees, so size adds nothing"
+    )
+    assert "The source's accounts have 20 to 5,000 employees;" in notes[1]
+    assert "set icp_profile: employees_min and employees_max" in notes[1]
+
+
+def test_unmatched_profile_skips_unweighted():
+    accounts = pd.DataFrame(
+        {"industry": ["Software"], "region": [None], "employees": [500]}
+    )
+    config = dataclasses.replace(
+        CONFIG, fit_weights={"industry": 40, "size": 40, "region": 0}
+    )
+
+    assert tiering.describe_unmatched_profile(accounts, config) == []
 
 
 def test_unmatched_profile_silent_under_win_rate():
