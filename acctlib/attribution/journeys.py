@@ -126,7 +126,7 @@ def select_opportunities(
     excluded = frame.loc[is_won & ~creditable]
     excluded = excluded[["opportunity_id", "amount"]].assign(
         reason=np.where(
-            excluded["amount"].isna(), "missing amount", "amount not positive"
+            excluded["amount"].isna(), "missing amount", "amount of zero or less"
         )
     )
 
@@ -167,8 +167,9 @@ def find_unpriced_accounts(
 
     ``opportunities`` is the first output of :func:`select_opportunities`
     for the same ``snapshot``. A deal created by the as-of date is left
-    out when its amount is missing or not positive. Such a deal counts for
-    the pipeline kind, and for the revenue kind only when it was won.
+    out when its amount is missing or below zero, or when it was won with
+    an amount of zero. Such a deal counts for the pipeline kind, and for
+    the revenue kind only when it was won.
     Returns one row per ``kind`` and ``account_id`` (strings), sorted.
     """
     frame = snapshot[snapshot["created_at"] < as_of_cutoff(settings.as_of)]

@@ -118,56 +118,108 @@ def period_note(ws) -> HTML:
 def _pipeline_sentence(ws, created: pd.DataFrame) -> str:
     """Describe the pipeline deals credited: creation dates and count.
 
-    Deals without an amount, or with a negative one, are not credited, so
-    the sentence counts them apart when the workspace's snapshot has any.
+    Deals without an amount, with an amount below zero, or won with an
+    amount of zero are not credited, so the sentence counts them apart
+    when the workspace's snapshot has any.
     """
     count = len(created)
     text = (
-        f"Attribution's pipeline is the {tables.format_count(count)} "
-        f"{'deal' if count == 1 else 'deals'} created from "
+        f"Attribution's pipeline is the {_deals(count)} created from "
         f"{created['created_at'].min():%d %b %Y} to {ws.as_of:%d %b %Y} with an "
         "amount, whether open, won or lost"
     )
-    left_out = 0
     if ws.has_table("opportunity_snapshot"):
         snapshot = ws.table("opportunity_snapshot")
-        known = pd.to_datetime(snapshot["created_at"], utc=True) < as_of_cutoff(
-            ws.as_of
-        )
-        left_out = int(known.sum()) - count
-    if left_out > 0:
-        deals = "deal" if left_out == 1 else "deals"
-        text += (
-            f"; {tables.format_count(left_out)} {deals} without a usable amount "
-            "are left out"
-        )
+        created_at = pd.to_datetime(snapshot["created_at"], utc=True)
+        known = snapshot[created_at < as_of_cutoff(ws.as_of)]
+        left_out = known[~known["opportunity_id"].isin(created["opportunity_id"])]
+        missing = int(left_out["amount"].isna().sum())
+        parts = _left_out_parts(missing, len(left_out) - missing)
+        if parts:
+            text += f"; {parts} left out"
     return text + "."
 
 
+def _deals(count: int) -> str:
+    """Return "1 deal" or "3 deals", with thousands separators."""
+    return f"{tables.format_count(count)} {'deal' if count == 1 else 'deals'}"
+
+
+def _left_out_parts(
+    missing: int, not_positive: int, not_positive_amount: str | None = None
+) -> str:
+    """Return the deals left out for their amount, followed by "is" or "are".
+
+    Returns "" when no deal is left out. ``not_positive_amount``, when
+    given, follows the count of deals with an amount of zero or less.
+    """
+    parts = []
+    if missing:
+        parts.append(f"{_deals(missing)} without an amount")
+    if not_positive:
+        part = f"{_deals(not_positive)} with an amount of zero or less"
+        if not_positive_amount:
+            part += f" ({not_positive_amount})"
+        parts.append(part)
+    if not parts:
+        return ""
+    verb = "is" if missing + not_positive == 1 else "are"
+    return f"{' and '.join(parts)} {verb}"
+
+
+_MISSING_AMOUNT = "Excluded: missing amount"
+_NOT_POSITIVE_AMOUNT = "Excluded: amount of zero or less"
+
+
 def _won_sentence(bridge: pd.DataFrame, currency: str) -> str:
-    """Describe the closed-won deals of the bridge: close dates, count, amount."""
+    """Describe the closed-won deals of the bridge: close dates, count, amount.
+
+    Closed won counts every won deal, but the credits, and with them the
+    share of won revenue with a recorded touch, leave out won deals without
+    an amount or with an amount of zero or less. When there are such deals,
+    a second sentence gives the credited deals and amount and names the
+    deals left out.
+    """
     closed_won = bridge.loc["Closed won"]
     total = int(closed_won["opportunities"])
-    noun = "deal" if total == 1 else "deals"
     text = "Attribution's won revenue is every deal won"
     if pd.notna(closed_won["first_close"]):
         text += (
             f" from {closed_won['first_close']:%d %b %Y} "
             f"to {closed_won['last_close']:%d %b %Y}"
         )
+    amount = tables.format_money(closed_won["amount"], currency)
     text += (
         ", the whole history in the data rather than this year's bookings: "
-        f"{tables.format_count(total)} {noun}"
+        f"{_deals(total)}, {amount}."
     )
-    missing = "Excluded: missing amount"
-    without_amount = (
-        int(bridge.loc[missing, "opportunities"]) if missing in bridge.index else 0
+
+    missing = _bridge_row(bridge, _MISSING_AMOUNT)
+    not_positive = _bridge_row(bridge, _NOT_POSITIVE_AMOUNT)
+    left_out = int(missing["opportunities"] + not_positive["opportunities"])
+    if not left_out:
+        return text
+    # Missing amounts count as 0 in closed won, so only the deals of zero
+    # or less change the amount.
+    credited_amount = closed_won["amount"] - not_positive["amount"]
+    credited = tables.format_money(credited_amount, currency)
+    parts = _left_out_parts(
+        int(missing["opportunities"]),
+        int(not_positive["opportunities"]),
+        tables.format_money(not_positive["amount"], currency),
     )
-    if without_amount:
-        with_amount = total - without_amount
-        text += f", {tables.format_count(with_amount)} of them with an amount"
-    amount = tables.format_money(closed_won["amount"], currency)
-    return f"{text}, {amount}."
+    return (
+        f"{text} The credits, and the share of won revenue with a recorded "
+        f"touch, cover the {_deals(total - left_out)} with an amount above "
+        f"zero, {credited}; {parts} left out."
+    )
+
+
+def _bridge_row(bridge: pd.DataFrame, step: str) -> pd.Series:
+    """Return the bridge's ``opportunities`` and ``amount`` of ``step``, else 0."""
+    if step in bridge.index:
+        return bridge.loc[step, ["opportunities", "amount"]]
+    return pd.Series({"opportunities": 0, "amount": 0.0})
 
 
 def answer_cards(ws) -> HTML:

@@ -388,9 +388,62 @@ def test_period_note_counts_deals_without_amount():
     text = report.period_note(ws).data
 
     assert "every deal won from 05 Dec 2017 to 14 Nov 2018," in text
-    assert ": 3 deals, 1 of them with an amount, BRL 1,000." in text
+    assert ": 3 deals, BRL 1,000. " in text
+    assert "cover the 1 deal with an amount above zero, BRL 1,000; " in text
+    assert "; 2 deals without an amount are left out. " in text
     assert "pipeline is the 1 deal created from 01 Jul 2018 to " in text
-    assert "; 2 deals without a usable amount are left out." in text
+    assert "; 2 deals without an amount are left out." in text
+
+
+def _period_workspace(deals: pd.DataFrame, touch_frame: pd.DataFrame):
+    """Return a workspace stub with the attribution tables of ``deals``."""
+    result = attribute(touch_frame, deals)
+    bridge = compare.compute_bridge(
+        deals, result.credits, result.excluded_opportunities
+    )
+    frames = {
+        "attribution_opportunities": result.opportunities,
+        "attribution_bridge": bridge,
+        "opportunity_snapshot": deals,
+    }
+    return SimpleNamespace(
+        headline={"attribution": {}},
+        currency="USD",
+        as_of=AS_OF,
+        table=frames.__getitem__,
+        has_table=frames.__contains__,
+    )
+
+
+def test_period_note_names_negative_won_deal():
+    """A refund won at a negative amount is named with the credited base."""
+    deals = opportunities(
+        ("O1", "A", "2018-07-01", "2018-08-17", 300_000, "won"),
+        ("O2", "B", "2018-07-01", "2018-08-20", 100_000, "won"),
+        ("O3", "C", "2018-09-01", "2018-10-14", -5_000, "won"),
+    )
+    ws = _period_workspace(deals, touches(("t1", "A", "2018-07-01", "email")))
+
+    text = report.period_note(ws).data
+
+    assert ": 3 deals, USD 395,000. " in text
+    assert "cover the 2 deals with an amount above zero, USD 400,000; " in text
+    assert "1 deal with an amount of zero or less (USD −5,000) is left out." in text
+    assert "pipeline is the 2 deals created from " in text
+    assert "; 1 deal with an amount of zero or less is left out." in text
+    assert "usable" not in text
+
+
+def test_bridge_names_negative_won_deal():
+    deals = opportunities(
+        ("O1", "A", "2018-07-01", "2018-08-17", 300_000, "won"),
+        ("O3", "C", "2018-09-01", "2018-10-14", -5_000, "won"),
+    )
+    ws = _period_workspace(deals, touches(("t1", "A", "2018-07-01", "email")))
+
+    bridge = ws.table("attribution_bridge").set_index("step")
+
+    assert bridge.loc["Excluded: amount of zero or less", "amount"] == -5_000
 
 
 @pytest.mark.slow
