@@ -588,14 +588,14 @@ def velocity_table(ws: Workspace, grouping: str = "tier_label") -> Any:
     """Return pipeline velocity per tier or per industry.
 
     Won deals closed before their creation date are left out of the cycle
-    length, and a note below the table counts them.
+    length, and won deals with an amount of zero or less out of win rate,
+    average won deal and cycle length. A note below the table counts each.
     """
     velocity = ws.table("pipeline_velocity")
     frame = velocity[velocity["grouping"] == grouping].drop(columns="grouping")
-    left_out = 0
-    if "cycle_left_out" in frame.columns:
-        left_out = int(frame["cycle_left_out"].sum())
-        frame = frame.drop(columns="cycle_left_out")
+    cycle_left_out = _sum_column(frame, "cycle_left_out")
+    amount_left_out = _sum_column(frame, "amount_left_out")
+    frame = frame.drop(columns=["cycle_left_out", "amount_left_out"], errors="ignore")
     table = tables.style_table(
         frame,
         currency=ws.currency,
@@ -611,15 +611,31 @@ def velocity_table(ws: Workspace, grouping: str = "tier_label") -> Any:
             "velocity_per_month": "Pipeline velocity per month",
         },
     )
-    if not left_out:
+    notes = []
+    if amount_left_out:
+        deals = "won deal" if amount_left_out == 1 else "won deals"
+        notes.append(
+            f"Win rate, average won deal and cycle length leave out "
+            f"{amount_left_out:,} {deals} of the last 12 months with an amount "
+            "of zero or less, such as refunds and credits, as attribution does."
+        )
+    if cycle_left_out:
+        deals = "won deal" if cycle_left_out == 1 else "won deals"
+        notes.append(
+            f"The cycle length leaves out {cycle_left_out:,} {deals} with a "
+            "close date before the creation date. The data-quality findings "
+            "list them as closed before created."
+        )
+    if not notes:
         return table
-    deals = "won deal" if left_out == 1 else "won deals"
-    cycle_note = note(
-        f"The cycle length leaves out {left_out:,} {deals} with a close date "
-        "before the creation date. The data-quality findings list them as "
-        "closed before created."
-    )
-    return HTML(table.to_html() + cycle_note.data)
+    return HTML(table.to_html() + note(" ".join(notes)).data)
+
+
+def _sum_column(frame: pd.DataFrame, column: str) -> int:
+    """Return the sum of ``column``, or 0 in a table stored without it."""
+    if column not in frame.columns:
+        return 0
+    return int(frame[column].sum())
 
 
 def health_validation_table(ws: Workspace) -> Any:

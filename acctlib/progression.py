@@ -486,10 +486,14 @@ def compute_pipeline_velocity(
     pandas.DataFrame
         ``group`` value, ``open_opportunities``, ``win_rate`` (0 to 1),
         ``average_deal`` (report currency), ``cycle_days``,
-        ``velocity_per_month`` (report currency per 30 days) and
+        ``velocity_per_month`` (report currency per 30 days),
         ``cycle_left_out`` (won deals of the window closed before their
-        creation date, which the cycle length leaves out), sorted by the
-        group value.
+        creation date, which the cycle length leaves out) and
+        ``amount_left_out`` (won deals of the window with an amount of zero
+        or less, such as refunds and credits), sorted by the group value.
+        Win rate, average won deal and cycle length leave out the deals of
+        ``amount_left_out``, as attribution credits no such deal, so a
+        refund neither counts as a win nor makes velocity negative.
     """
     start = pd.Timestamp(as_of) - pd.DateOffset(months=months)
     opps = opportunities.merge(
@@ -511,6 +515,8 @@ def compute_pipeline_velocity(
     rows = []
     for value, frame in opps.groupby(group, sort=True):
         closed = frame[recent.loc[frame.index]]
+        not_positive = closed["is_won"] & (closed["amount"] <= 0)
+        closed = closed[~not_positive]
         won = closed[closed["is_won"]]
         win_rate = len(won) / len(closed) if len(closed) else np.nan
         average_deal = won["amount"].mean() if len(won) else np.nan
@@ -528,12 +534,12 @@ def compute_pipeline_velocity(
                 "cycle_days": cycle,
                 "velocity_per_month": velocity,
                 "cycle_left_out": int(closed_early.loc[won.index].sum()),
+                "amount_left_out": int(not_positive.sum()),
             }
         )
     columns = [group, "open_opportunities", "win_rate", "average_deal", "cycle_days"]
-    return pd.DataFrame(
-        rows, columns=[*columns, "velocity_per_month", "cycle_left_out"]
-    )
+    left_out = ["cycle_left_out", "amount_left_out"]
+    return pd.DataFrame(rows, columns=[*columns, "velocity_per_month", *left_out])
 
 
 def _literal(timestamp: pd.Timestamp) -> ibis.Value:

@@ -479,3 +479,27 @@ def test_velocity_table_notes_left_out_deals():
     assert "The cycle length leaves out 2 won deals" in html
     assert "cycle_left_out" not in html
     assert "\u2212" not in html
+
+
+def test_velocity_table_notes_refunds():
+    velocity = pd.DataFrame(
+        {
+            "group": ["Retail"],
+            "open_opportunities": [1],
+            "win_rate": [float("nan")],
+            "average_deal": [float("nan")],
+            "cycle_days": [float("nan")],
+            "velocity_per_month": [float("nan")],
+            "cycle_left_out": [0],
+            "amount_left_out": [1],
+            "grouping": ["industry"],
+        }
+    )
+    ws = _Tables(pipeline_velocity=velocity)
+    ws.currency = "USD"
+
+    html = accountviews.velocity_table(ws, "industry").data
+
+    assert "leave out 1 won deal of the last 12 months with an amount" in html
+    assert "The cycle length leaves out" not in html
+    assert "amount_left_out" not in html

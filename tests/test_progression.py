@@ -379,6 +379,57 @@ def test_pipeline_velocity_hand_computed():
     assert row["win_rate"] == pytest.approx(0.5)
 
 
+def test_velocity_leaves_out_negative_won_deal():
+    """A refund won at a negative amount is no win and no deal size."""
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2", "O3", "O4"],
+            "account_id": ["A", "A", "A", "B"],
+            "is_open": [True, False, False, True],
+            "is_won": [False, True, True, False],
+            "amount": [10.0, 600.0, -5_000.0, 10.0],
+            "closed_on": pd.to_datetime([None, "2026-06-01", "2026-06-02", None]),
+            "created_at": pd.to_datetime(
+                ["2026-06-25", "2026-04-02", "2026-05-19", "2026-06-25"], utc=True
+            ),
+            "days_open": [5.0, 60.0, 14.0, 5.0],
+        }
+    )
+    opps = pd.concat(
+        [
+            opps,
+            pd.DataFrame(
+                {
+                    "opportunity_id": ["O5"],
+                    "account_id": ["B"],
+                    "is_open": [False],
+                    "is_won": [True],
+                    "amount": [0.0],
+                    "closed_on": pd.to_datetime(["2026-06-03"]),
+                    "created_at": pd.to_datetime(["2026-05-20"], utc=True),
+                    "days_open": [14.0],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    groups = pd.DataFrame({"account_id": ["A", "B"], "tier": [1, 4]})
+
+    velocity = progression.compute_pipeline_velocity(opps, groups, "tier", AS_OF)
+    rows = velocity.set_index("tier")
+
+    assert rows.loc["1", "win_rate"] == pytest.approx(1.0)
+    assert rows.loc["1", "average_deal"] == pytest.approx(600.0)
+    assert rows.loc["1", "cycle_days"] == pytest.approx(60.0)
+    # 1 open x 1.0 win rate x 600 average won deal / 60 days x 30 days.
+    assert rows.loc["1", "velocity_per_month"] == pytest.approx(300.0)
+    assert rows.loc["1", "amount_left_out"] == 1
+    # A won deal of amount 0 is left out too, so tier 4 has no closed deal.
+    assert pd.isna(rows.loc["4", "win_rate"])
+    assert pd.isna(rows.loc["4", "velocity_per_month"])
+    assert rows.loc["4", "amount_left_out"] == 1
+
+
 def test_velocity_names_deals_without_account():
     opps = progression.compute_opportunity_progression(
         closed_deals(), None, None, AS_OF
