@@ -211,6 +211,7 @@ def compute_progression_state(
         as_of,
         win_probability=model_probability,
         stage_entered_at=entered_at,
+        stall_min_visits=params["stall_min_visits"],
     )
     account_progression = progression.compute_account_progression(
         account_map,

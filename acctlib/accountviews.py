@@ -496,9 +496,10 @@ def stage_table(ws: Workspace) -> Any:
         on="stage",
         how="left",
     )
-    # A stage whose q3 is under one day has no stall threshold, so its cell
-    # is empty.
-    thresholds = progression.compute_stall_thresholds(durations)
+    # A stage with too few visits, or whose q3 is under one day, has no
+    # stall threshold, so its cell is empty.
+    min_visits = ws.params["stall_min_visits"]
+    thresholds = progression.compute_stall_thresholds(durations, min_visits)
     frame["q3"] = frame["stage"].map(thresholds)
     columns = ["stage", "visits", "median", "q3", "entered", "conversion"]
     # Only the day columns are rounded: the conversion shares keep their
@@ -517,22 +518,43 @@ def stage_table(ws: Workspace) -> Any:
             "conversion": "Moved to a later stage",
         },
     )
-    without_threshold = durations.loc[~durations["stage"].isin(thresholds), "stage"]
+    without_threshold = durations[~durations["stage"].isin(thresholds)]
     if without_threshold.empty:
         return table
-    note_html = _short_threshold_note(without_threshold.tolist()).data
-    return HTML(table.to_html() + note_html)
+    few = without_threshold["visits"] < min_visits
+    notes = []
+    if few.any():
+        stages = without_threshold.loc[few, "stage"].tolist()
+        notes.append(_few_visits_note(stages, min_visits))
+    if (~few).any():
+        notes.append(_short_threshold_note(without_threshold.loc[~few, "stage"]))
+    return HTML(table.to_html() + note(" ".join(notes)).data)
 
 
-def _short_threshold_note(stages: list[str]) -> HTML:
-    """Return why ``stages``, whose 75th percentile is under a day, flag no stall."""
+def _stages_subject(stages: list[str]) -> tuple[str, str, str]:
+    """Return the subject, possessive and object pronoun that name ``stages``."""
     if len(stages) == 1:
-        subject = f"Stage {stages[0]} has"
-        owner, them = "its", "it"
-    else:
-        subject = f"Stages {', '.join(stages[:-1])} and {stages[-1]} have"
-        owner, them = "their", "them"
-    return note(
+        return f"Stage {stages[0]} has", "its", "it"
+    names = f"{', '.join(stages[:-1])} and {stages[-1]}"
+    return f"Stages {names} have", "their", "them"
+
+
+def _few_visits_note(stages: list[str], min_visits: int) -> str:
+    """Return why ``stages``, with fewer than ``min_visits`` visits, flag no stall."""
+    subject, _, them = _stages_subject(stages)
+    visits = "visit" if min_visits == 1 else "visits"
+    return (
+        f"{subject} no stall threshold, because fewer than {min_visits:,} "
+        f"completed {visits} give no usual time in the stage, so no deal in "
+        f"{them} is flagged as stalled. The parameter stall_min_visits sets "
+        "this minimum."
+    )
+
+
+def _short_threshold_note(stages: list[str]) -> str:
+    """Return why ``stages``, whose 75th percentile is under a day, flag no stall."""
+    subject, owner, them = _stages_subject(list(stages))
+    return (
         f"{subject} no stall threshold, because the 75th percentile of {owner} "
         "completed visits is under one day. A threshold that short would flag "
         f"nearly every open deal in {them} as stalled, so none is flagged, as "

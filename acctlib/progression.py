@@ -268,22 +268,32 @@ def summarize_stage_durations(
 MIN_STALL_THRESHOLD_DAYS = 1.0
 """Smallest stall threshold in days; a stage with a lower 75th percentile gets none."""
 
+DEFAULT_STALL_MIN_VISITS = 5
+"""Default of the parameter ``stall_min_visits`` in ``params/default.yaml``."""
 
-def compute_stall_thresholds(stage_durations: pd.DataFrame | None) -> dict[str, float]:
+
+def compute_stall_thresholds(
+    stage_durations: pd.DataFrame | None,
+    min_visits: int = DEFAULT_STALL_MIN_VISITS,
+) -> dict[str, float]:
     """Return the stall threshold in days of each stage that has one.
 
     The threshold is the 75th percentile of the stage's completed visits,
-    the ``q3`` column of :func:`summarize_stage_durations`. A stage whose
-    ``q3`` is under ``MIN_STALL_THRESHOLD_DAYS`` (one day), because more
-    than three quarters of its visits ended within a day, gets none, like a
-    stage without completed visits. Such visits give no usual time in the
-    stage, and a threshold of minutes would flag nearly every open deal in
-    it as stalled.
+    the ``q3`` column of :func:`summarize_stage_durations`. A stage with
+    fewer than ``min_visits`` completed visits gets none, like a stage
+    without completed visits, because the 75th percentile of one or two
+    visits is no usual time in the stage. A stage whose ``q3`` is under
+    ``MIN_STALL_THRESHOLD_DAYS`` (one day), because more than three
+    quarters of its visits ended within a day, gets none either, because a
+    threshold of minutes would flag nearly every open deal in it as stalled.
     """
     if stage_durations is None or stage_durations.empty:
         return {}
-    q3 = stage_durations.set_index("stage")["q3"]
-    return q3[q3 >= MIN_STALL_THRESHOLD_DAYS].to_dict()
+    stages = stage_durations.set_index("stage")
+    enough = (stages["visits"] >= min_visits) & (
+        stages["q3"] >= MIN_STALL_THRESHOLD_DAYS
+    )
+    return stages.loc[enough, "q3"].to_dict()
 
 
 def compute_opportunity_progression(
@@ -294,6 +304,7 @@ def compute_opportunity_progression(
     *,
     win_probability: pd.DataFrame | None = None,
     stage_entered_at: pd.Series | None = None,
+    stall_min_visits: int = DEFAULT_STALL_MIN_VISITS,
 ) -> pd.DataFrame:
     """Return age, days in stage and stall flags per opportunity on ``as_of``.
 
@@ -316,6 +327,9 @@ def compute_opportunity_progression(
         ``snapshot`` and NaT without a known entry, as
         :meth:`acctlib.stagevisits.StageVisits.find_stage_entries` returns
         it; None finds it in ``stage_history``.
+    stall_min_visits
+        Completed visits a stage needs to have a stall threshold, passed to
+        :func:`compute_stall_thresholds`.
 
     Returns
     -------
@@ -348,7 +362,7 @@ def compute_opportunity_progression(
     in_stage = (cutoff - opps["stage_entered_at"]).dt.total_seconds() / 86400
     opps["days_in_stage"] = in_stage.round(1).where(opps["is_open"] & ~entered_then)
 
-    thresholds = compute_stall_thresholds(stage_durations)
+    thresholds = compute_stall_thresholds(stage_durations, stall_min_visits)
     opps["stall_threshold_days"] = opps["stage_asof"].map(thresholds).astype(float)
     stalled = opps["days_in_stage"] > opps["stall_threshold_days"]
     opps["stalled"] = (stalled & opps["is_open"]).astype(bool)

@@ -369,7 +369,7 @@ def test_stage_table_notes_zero_day_stage():
         {
             "stage": ["Qualification", "Proposal", "Negotiation"],
             "order": [1, 2, 3],
-            "visits": [4, 3, 2],
+            "visits": [6, 5, 5],
             "min": [0.0, 0.0, 0.0],
             "q1": [0.0, 0.0, 0.0],
             "median": [5.0, 0.0, 0.0],
@@ -385,6 +385,7 @@ def test_stage_table_notes_zero_day_stage():
         }
     )
     ws = _Tables(stage_durations=durations, stage_conversion=conversion)
+    ws.params = {"stall_min_visits": 5}
 
     html = accountviews.stage_table(ws).data
 
@@ -414,11 +415,47 @@ def test_stage_table_notes_sub_day_stage():
         }
     )
     ws = _Tables(stage_durations=durations, stage_conversion=conversion)
+    ws.params = {"stall_min_visits": 5}
 
     html = accountviews.stage_table(ws).data
 
     assert "Stage Prospecting has no stall threshold" in html
     assert "its completed visits is under one day" in html
+    assert "9.0" in html
+
+
+def test_stage_table_notes_few_visits():
+    durations = pd.DataFrame(
+        {
+            "stage": ["Qualification", "Contract Sent", "Negotiation"],
+            "order": [1, 2, 3],
+            "visits": [9, 1, 6],
+            "min": [1.0, 15.0, 0.0],
+            "q1": [3.0, 15.0, 0.0],
+            "median": [6.0, 15.0, 0.0],
+            "q3": [9.0, 15.0, 0.0],
+            "max": [20.0, 15.0, 0.0],
+        }
+    )
+    conversion = pd.DataFrame(
+        {
+            "stage": ["Qualification", "Contract Sent", "Negotiation"],
+            "entered": [12, 2, 6],
+            "conversion": [0.5, 0.5, 1.0],
+        }
+    )
+    ws = _Tables(stage_durations=durations, stage_conversion=conversion)
+    ws.params = {"stall_min_visits": 5}
+
+    html = accountviews.stage_table(ws).data
+
+    assert "Stage Contract Sent has no stall threshold" in html
+    assert "because fewer than 5 completed visits give no usual time" in html
+    assert "stall_min_visits" in html
+    assert "Stage Negotiation has no stall threshold" in html
+    assert "its completed visits is under one day" in html
+    # 15.0 is Contract Sent's median; its threshold cell stays empty.
+    assert html.count(">15.0<") == 1
     assert "9.0" in html
 
 

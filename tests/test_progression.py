@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from acctlib import engine, progression
+from acctlib.params import load_declarations
 
 AS_OF = dt.date(2026, 6, 30)
 CUTOFF = pd.Timestamp("2026-07-01", tz="UTC")
@@ -214,7 +215,7 @@ def two_open_deals() -> pd.DataFrame:
 def test_stalled_opportunity_flagged():
     snapshot = two_open_deals()
     durations = pd.DataFrame(
-        {"stage": ["Proposal", "Qualification"], "q3": [30.0, 100.0]}
+        {"stage": ["Proposal", "Qualification"], "visits": [5, 5], "q3": [30.0, 100.0]}
     )
     opps = progression.compute_opportunity_progression(
         snapshot, make_history(), durations, AS_OF
@@ -231,7 +232,7 @@ def test_estimated_creation_has_no_age():
     snapshot = two_open_deals()
     snapshot["created_at_estimated"] = pd.array([True, True], dtype="boolean")
     durations = pd.DataFrame(
-        {"stage": ["Proposal", "Qualification"], "q3": [30.0, 1.0]}
+        {"stage": ["Proposal", "Qualification"], "visits": [5, 5], "q3": [30.0, 1.0]}
     )
     opps = progression.compute_opportunity_progression(
         snapshot, make_history(), durations, AS_OF
@@ -296,6 +297,7 @@ def test_sub_day_stage_has_no_threshold():
     durations = pd.DataFrame(
         {
             "stage": ["Prospecting", "Qualification", "Proposal"],
+            "visits": [10, 10, 10],
             "q3": [0.0014, 1.0, 12.5],
         }
     )
@@ -306,6 +308,73 @@ def test_sub_day_stage_has_no_threshold():
     assert "Prospecting" not in thresholds
     assert thresholds["Qualification"] == pytest.approx(1.0)
     assert thresholds["Proposal"] == pytest.approx(12.5)
+
+
+def test_stage_with_few_visits_has_no_threshold():
+    durations = pd.DataFrame(
+        {
+            "stage": ["Qualification", "Contract Sent"],
+            "visits": [5, 1],
+            "q3": [8.0, 15.0],
+        }
+    )
+
+    default = progression.compute_stall_thresholds(durations)
+    from_one = progression.compute_stall_thresholds(durations, min_visits=1)
+
+    assert default == {"Qualification": pytest.approx(8.0)}
+    assert from_one["Contract Sent"] == pytest.approx(15.0)
+
+
+def test_stall_min_visits_default_agrees():
+    declaration = load_declarations()["stall_min_visits"]
+
+    assert declaration.default == progression.DEFAULT_STALL_MIN_VISITS
+
+
+def test_single_visit_flags_no_stall():
+    """One completed Proposal visit of 10 days sets no threshold by default."""
+    history = history_frame(
+        [
+            ("O1", "Qualification", "2026-01-01"),
+            ("O1", "Proposal", "2026-01-05"),
+            ("O1", "Closed Won", "2026-01-15"),
+            ("O2", "Qualification", "2026-05-01"),
+            ("O2", "Proposal", "2026-05-15"),
+        ]
+    )
+    snapshot = pd.DataFrame(
+        {
+            "opportunity_id": ["O2"],
+            "account_id": ["A"],
+            "name": ["Deal 2"],
+            "type": "new_business",
+            "stage_asof": ["Proposal"],
+            "stage_order_asof": pd.array([2], dtype="Int64"),
+            "probability_asof": [0.6],
+            "is_open": True,
+            "is_won": False,
+            "amount": [100.0],
+            "acv": [100.0],
+            "created_at": pd.to_datetime(["2026-05-01"], utc=True),
+            "closed_on": pd.to_datetime([None]),
+        }
+    )
+    visits = progression.compute_stage_durations(history, AS_OF)
+    durations = progression.summarize_stage_durations(visits, STAGE_MAP)
+
+    default = progression.compute_opportunity_progression(
+        snapshot, history, durations, AS_OF
+    ).iloc[0]
+    from_one = progression.compute_opportunity_progression(
+        snapshot, history, durations, AS_OF, stall_min_visits=1
+    ).iloc[0]
+
+    assert default["days_in_stage"] > 10
+    assert pd.isna(default["stall_threshold_days"])
+    assert not bool(default["stalled"])
+    assert from_one["stall_threshold_days"] == pytest.approx(10.0)
+    assert bool(from_one["stalled"])
 
 
 def closed_deals() -> pd.DataFrame:
