@@ -479,5 +479,7 @@ def _changes_table(changes: pd.DataFrame, currency: str, since: dt.date) -> str:
     )
     return (
         '<table class="acctlib-changes"><caption>Change since the previous '
-        f"month-end</caption><tr>{header}</tr>{''.join(rows)}</table>"
+        "month-end: the figure now minus the figure then, both rounded as "
+        "shown, so a change can differ by 1 from a figure rounded on its own"
+        f"</caption><tr>{header}</tr>{''.join(rows)}</table>"
     )

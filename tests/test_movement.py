@@ -309,6 +309,7 @@ def test_shown_changes_match_rounded_figures():
         table
     )
     assert "<td>USD 1,001</td><td>USD 900</td><td>+USD 101</td>" in table
+    assert "the figure now minus the figure then, both rounded as shown" in table
 
     cards = movement.headline_cards_with_change(current, changes, "USD")
     by_label = {card["label"]: card["change"] for card in cards}
