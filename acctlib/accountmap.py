@@ -26,6 +26,7 @@ from pandas.api.typing import DataFrameGroupBy
 
 from acctlib import schema
 from acctlib.asof import as_of_cutoff, filter_revenue
+from acctlib.bookings import sum_bookings
 from acctlib.dealshares import split_shared_deals
 from acctlib.errors import InputError
 
@@ -433,7 +434,8 @@ def compute_headline(
           ``amount`` and count of opportunities open on ``as_of``;
         - ``bookings_month`` and ``bookings_ytd`` (float): summed ``amount``
           of won opportunities with ``closed_on`` from the first day of the
-          month, or of the year, of ``as_of`` up to ``as_of``;
+          month, or of the year, of ``as_of`` up to ``as_of``, credit notes
+          (negative amounts) included, as :mod:`acctlib.bookings` defines;
         - ``revenue_12m`` (float): revenue of all accounts in the 12
           calendar months ending with the month of ``as_of``, None when
           ``revenue`` is None or empty;
@@ -1009,20 +1011,10 @@ def _classify_status(account_map: pd.DataFrame) -> pd.Series:
     return result.where(account_map.index != schema.NO_ACCOUNT)
 
 
-def won_in_period(
-    snapshot: pd.DataFrame, start: pd.Timestamp, as_of: dt.date
-) -> pd.Series:
-    """Flag the deals won with ``closed_on`` from ``start`` to ``as_of``, inclusive."""
-    closed_on = pd.to_datetime(snapshot["closed_on"])
-    in_period = (closed_on >= start) & (closed_on <= pd.Timestamp(as_of))
-    return snapshot["is_won"].astype(bool) & in_period
-
-
 def _sum_won_amount(
     snapshot: pd.DataFrame, start: pd.Timestamp, as_of: dt.date
 ) -> float:
-    won = won_in_period(snapshot, start, as_of)
-    return _round_amount(snapshot.loc[won, "amount"].sum())
+    return _round_amount(sum_bookings(snapshot, start, as_of))
 
 
 def _round_amount(amount: float) -> float:

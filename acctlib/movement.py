@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from acctlib import schema, tables
-from acctlib.accountmap import won_in_period
 from acctlib.asof import isin_values
+from acctlib.bookings import won_in_period
 
 # Categorical account columns whose change is a movement worth reporting,
 # checked in every prepared table keyed by account_id that has them.

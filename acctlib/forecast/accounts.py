@@ -86,10 +86,13 @@ def compute_repeat_rates(
     more than its sales cycle after ``as_of``, divided by 365.
     """
     since = pd.Timestamp(as_of - dt.timedelta(days=TRAILING_DAYS - 1))
+    # A credit note (a negative won amount) counts in bookings but is not a
+    # purchase that recurs.
     repeat = closed[
         closed["is_won"]
         & closed["type"].isin(REPEAT_TYPES)
         & (closed["closed_on"] >= since)
+        & (closed["amount"] > 0)
     ]
     created = repeat["created_at"].dt.tz_convert(None).dt.normalize()
     cycle = (repeat["closed_on"] - created).dt.days.clip(lower=0).to_numpy()

@@ -23,6 +23,7 @@ import pandas as pd
 
 from acctlib import parallel
 from acctlib.asof import OpportunityHistory, isin_values
+from acctlib.bookings import sum_bookings
 from acctlib.forecast import labels
 from acctlib.forecast.labels import LOW_COVERAGE, METHOD_LABELS, lower_first
 from acctlib.forecast.methods import ForecastSettings, compute_forecasts
@@ -210,7 +211,7 @@ def start_backtest(
         forecasts = results.forecasts.drop(columns=["window", "closed_to_date"])
         forecasts.insert(0, "cutoff", pd.Timestamp(cutoff))
         forecasts.insert(1, "window_end", pd.Timestamp(window.end))
-        forecasts["actual"] = _won_between(final, window.start, window.end)
+        forecasts["actual"] = sum_bookings(final.closed, window.start, window.end)
 
         known = None
         if not results.scored.empty:
@@ -434,14 +435,6 @@ def describe_reliability(accuracy: pd.DataFrame) -> str:
             "methods with confidence."
         )
     return " ".join(parts)
-
-
-def _won_between(final: ForecastState, start: dt.date, end: dt.date) -> float:
-    won = final.closed[final.closed["is_won"]]
-    inside = (won["closed_on"] >= pd.Timestamp(start)) & (
-        won["closed_on"] <= pd.Timestamp(end)
-    )
-    return float(won.loc[inside, "amount"].sum())
 
 
 def _concat(frames: list[pd.DataFrame], dtypes: dict[str, str]) -> pd.DataFrame:

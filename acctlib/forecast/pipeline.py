@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from acctlib.asof import isin_values
+from acctlib.bookings import sum_bookings
 from acctlib.forecast.periods import Window, distinct_windows
 from acctlib.forecast.state import ForecastState
 
@@ -162,14 +163,11 @@ def compute_stage_weighted(
 def closed_to_date(
     closed: pd.DataFrame, windows: list[Window], as_of: dt.date
 ) -> np.ndarray:
-    """Return the won amount per window closed between its start and ``as_of``."""
-    won = closed[closed["is_won"]]
+    """Return the bookings per window won between its start and ``as_of``."""
     totals = np.zeros(len(windows))
     for column, window in enumerate(windows):
-        start = pd.Timestamp(window.start)
-        end = pd.Timestamp(min(window.end, as_of))
-        inside = (won["closed_on"] >= start) & (won["closed_on"] <= end)
-        totals[column] = float(won.loc[inside, "amount"].sum())
+        end = min(window.end, as_of)
+        totals[column] = sum_bookings(closed, window.start, end)
     return totals
 
 

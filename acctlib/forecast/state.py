@@ -56,9 +56,10 @@ class ForecastState:
     """The opportunities, stages and tiers known at the end of ``as_of``.
 
     ``open_deals`` has one row per open opportunity with ``amount`` (report
-    currency, missing as 0), ``expected_close`` (calendar date after
-    ``as_of``), ``age_days`` and ``tier``. ``closed`` has the deals won or
-    lost on or before ``as_of`` with ``is_won``, ``closed_on`` and ``tier``.
+    currency, missing and negative as 0), ``expected_close`` (calendar date
+    after ``as_of``), ``age_days`` and ``tier``. ``closed`` has the deals won
+    or lost on or before ``as_of`` with ``is_won``, ``closed_on``, ``tier``
+    and ``amount`` (missing as 0, negative kept, as bookings count it).
     ``history`` has the stage history entries before the cutoff.
     """
 
@@ -109,7 +110,9 @@ def compute_state(
     if history is None:
         history = opportunity_history(inputs)
     snapshot = history.snapshot(as_of)
-    snapshot["amount"] = snapshot["amount"].fillna(0.0).clip(lower=0.0)
+    # Won amounts keep their sign, because bookings are net of credit notes
+    # (see acctlib.bookings). Only open deals are cut at zero, below.
+    snapshot["amount"] = snapshot["amount"].fillna(0.0)
     tiers, is_standin = _resolve_tiers(inputs.tiers, snapshot)
     snapshot["tier"] = (
         asof.map_values(snapshot["account_id"], tiers).fillna(4).astype(int)
@@ -118,6 +121,8 @@ def compute_state(
     closed = snapshot[snapshot["is_won"] | snapshot["is_lost"]].reset_index(drop=True)
     cycle_days = typical_cycle_days(closed)
     open_deals = snapshot[snapshot["is_open"]].reset_index(drop=True)
+    # The simulations draw each open deal as a win of a non-negative amount.
+    open_deals["amount"] = open_deals["amount"].clip(lower=0.0)
     open_deals["age_days"] = _age_days(open_deals["created_at"], as_of)
     open_deals["close_date"] = _hide_outcome_dates(open_deals, inputs.stage_map)
     open_deals["expected_close"] = expected_close_dates(open_deals, as_of, cycle_days)

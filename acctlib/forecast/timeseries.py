@@ -16,8 +16,9 @@ initialisation) instead of estimating the level, trend and 12 seasonal
 states, which made a seasonal fit about ten times faster on 30 months.
 
 Ranges come from simulated future paths of the fitted model, summed over
-each window. Every path and point forecast is cut at zero, because
-bookings cannot be negative. Fit warnings are returned, never printed.
+each window. Every path and point forecast is cut at zero: credit notes
+can make a past month's bookings negative, but a forecast of more credits
+than sales is not useful. Fit warnings are returned, never printed.
 """
 
 from __future__ import annotations

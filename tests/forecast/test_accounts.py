@@ -88,6 +88,8 @@ def test_repeat_rates_count_days_after_the_cycle():
         ("E2", "A1", "renewal", "Won", 9_000.0, "2025-01-01", "2025-05-01"),
         # New business is not a repeat type.
         ("N1", "A2", "new_business", "Won", 9_000.0, "2026-04-01", "2026-05-01"),
+        # A credit note is not a purchase that recurs.
+        ("C1", "A2", "expansion", "Won", -500.0, "2026-04-01", "2026-05-01"),
     ]
     inputs = ForecastInputs(make_opportunities(rows), None, STAGE_MAP)
     state = compute_state(inputs, AS_OF)

@@ -7,6 +7,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from acctlib.accountmap import compute_headline
+from acctlib.asof import snapshot_opportunities
 from acctlib.forecast.backtest import (
     backtest_cutoffs,
     describe_best_method,
@@ -19,6 +21,7 @@ from acctlib.forecast.state import ForecastInputs, compute_state
 from acctlib.forecast.winprob import TouchIndex
 from acctlib.intake import load_source
 from tests.conftest import small_params
+from tests.forecast.factories import STAGE_MAP, make_opportunities
 
 
 @pytest.mark.parametrize(
@@ -378,3 +381,34 @@ def test_reliability_when_bookings_too_small():
     sentence = reliability_of(10, 21.0, 0.1)
     assert "missed by more than the actual bookings themselves" in sentence
     assert "more than half" not in sentence
+
+
+CREDIT_ROWS = [
+    ("W0", "A1", "new_business", "Won", 40_000.0, "2025-09-10", "2025-12-15"),
+    ("W1", "A1", "expansion", "Won", 12_000.0, "2026-04-01", "2026-05-20"),
+    # A credit note recorded as a won deal with a negative amount.
+    ("C1", "A2", "expansion", "Won", -5_000.0, "2026-05-01", "2026-05-15"),
+]
+
+
+def test_actual_counts_credit_as_headline_does():
+    opportunities = make_opportunities(CREDIT_ROWS)
+    inputs = ForecastInputs(opportunities, None, STAGE_MAP)
+    final = compute_state(inputs, dt.date(2026, 11, 30))
+    settings = ForecastSettings(seed=3, simulations=100)
+    cutoff = dt.date(2026, 2, 28)
+
+    result = run_backtest(
+        inputs, final, [cutoff], 3, STAGE_MAP, TouchIndex(None), settings
+    )
+
+    actual = result.forecasts["actual"].drop_duplicates().tolist()
+    assert actual == [7_000.0]  # 12,000 won and 5,000 credited in March to May
+    # The executive summary's bookings of 2026 to the window's end agree.
+    window_end = dt.date(2026, 5, 31)
+    snapshot = snapshot_opportunities(opportunities, None, STAGE_MAP, window_end)
+    account_map = pd.DataFrame(
+        {"account_id": ["A1", "A2"], "status": "customer", "won_acv": 0.0}
+    )
+    headline = compute_headline(account_map, snapshot, None, window_end)
+    assert headline["bookings_ytd"] == 7_000.0

@@ -53,6 +53,14 @@ def test_current_quarter_includes_closed_to_date():
     np.testing.assert_allclose(closed, [3_000.0, 0.0])
 
 
+def test_closed_to_date_nets_credit_notes():
+    credit = ("C1", "A1", "expansion", "Won", -1_000.0, "2026-05-01", "2026-05-20")
+    state = small_state([*OPEN_ROWS, credit])
+    quarter = Window("current_quarter", dt.date(2026, 4, 1), dt.date(2026, 6, 30))
+    closed = pipeline.closed_to_date(state.closed, [quarter], AS_OF)
+    np.testing.assert_allclose(closed, [2_000.0])  # 3,000 won less 1,000
+
+
 @pytest.mark.parametrize(
     ("created", "close", "expected"),
     [
