@@ -77,13 +77,16 @@ class BacktestResult:
     ``forecast``, ``p10``, ``p50``, ``p90`` and ``actual`` (report
     currency). ``scored`` has ``cutoff``, ``opportunity_id``, ``predicted``
     and ``won`` for open deals whose outcome was known on the report date.
-    ``warnings`` has ``cutoff``, ``method`` and ``warning``.
+    ``warnings`` has ``cutoff``, ``method`` and ``warning``. ``skipped``
+    has ``cutoff``, ``method`` and ``reason`` for each method that could
+    not run at a cut-off.
     """
 
     forecasts: pd.DataFrame
     scored: pd.DataFrame
     warnings: pd.DataFrame
     notes: list[str]
+    skipped: pd.DataFrame
 
 
 def backtest_cutoffs(as_of: dt.date, count: int, horizon_months: int) -> list[dt.date]:
@@ -151,18 +154,21 @@ class PendingBacktest:
 
     def result(self) -> BacktestResult:
         """Wait for every cut-off and return the backtest."""
-        frames, scored, warnings, notes = [], [], [], []
-        for forecasts, known, warned, cutoff_notes in self._cutoffs.results():
+        frames, scored, warnings, notes, skipped = [], [], [], [], []
+        for outcome in self._cutoffs.results():
+            forecasts, known, warned, cutoff_notes, cutoff_skipped = outcome
             frames.append(forecasts)
             if known is not None:
                 scored.append(known)
             warnings += warned
             notes += cutoff_notes
+            skipped += cutoff_skipped
         return BacktestResult(
             _concat(frames, _FORECAST_DTYPES),
             _concat(scored, _SCORED_DTYPES),
             pd.DataFrame(warnings, columns=["cutoff", "method", "warning"]),
             notes,
+            pd.DataFrame(skipped, columns=["cutoff", "method", "reason"]),
         )
 
     def __enter__(self) -> PendingBacktest:
@@ -226,7 +232,11 @@ def start_backtest(
             {"cutoff": pd.Timestamp(cutoff), "method": method, "warning": message}
             for method, message in results.warnings
         ]
-        return forecasts, known, warned, results.notes
+        skipped = [
+            {"cutoff": pd.Timestamp(cutoff), "method": method, "reason": reason}
+            for method, reason in results.skipped.items()
+        ]
+        return forecasts, known, warned, results.notes, skipped
 
     return PendingBacktest(parallel.ForkedMap(forecast_from, cutoffs, processes))
 

@@ -25,7 +25,12 @@ from acctlib.forecast.periods import (
     monthly_totals,
 )
 from acctlib.forecast.state import ForecastState
-from acctlib.forecast.winprob import MIN_TRAINING_ROWS, TouchIndex, fit_win_model
+from acctlib.forecast.winprob import (
+    MIN_TRAINING_ROWS,
+    TouchIndex,
+    describe_training_shortfall,
+    fit_win_model,
+)
 
 FORECAST_COLUMNS = (
     "window",
@@ -64,13 +69,15 @@ class MethodResults:
 
     ``forecasts`` has :data:`FORECAST_COLUMNS`; ``scored`` has the open
     deals' ``opportunity_id`` and win-model ``predicted`` probability;
-    ``warnings`` lists ``(method, message)`` pairs.
+    ``warnings`` lists ``(method, message)`` pairs. ``skipped`` maps each
+    method that could not run to the reason, worded to follow a colon.
     """
 
     forecasts: pd.DataFrame
     scored: pd.DataFrame
     warnings: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -202,9 +209,17 @@ def _win_probability(run: _Run, results: MethodResults) -> list[dict]:
     model, messages = fit_win_model(run.reach, stages, state.cycle_days, run.touches)
     results.warnings += [("win_probability", message) for message in messages]
     if model is None:
+        shortfall = describe_training_shortfall(run.reach)
+        results.skipped["win_probability"] = shortfall or "its fit failed"
+        # The note leaves out the counts, so that one note lists every date
+        # skipped for the same reason.
+        reason = "its fit failed."
+        if shortfall:
+            reason = (
+                f"it needs {MIN_TRAINING_ROWS} closed stage entries with both outcomes."
+            )
         results.notes.append(
-            f"The win-probability model was skipped on {state.as_of}: it needs "
-            f"{MIN_TRAINING_ROWS} closed stage entries with both outcomes."
+            f"The win-probability model was skipped on {state.as_of}: {reason}"
         )
         return []
 
@@ -240,6 +255,10 @@ def _time_series(run: _Run, results: MethodResults) -> list[dict]:
             history, months, run.settings.simulations, rng, sarimax=use_sarimax
         )
         if fitted is None:
+            results.skipped[method] = (
+                f"it needed {timeseries.MIN_MONTHS_FOR_SEASON} months of bookings "
+                f"history, and had {len(history)}"
+            )
             continue
         results.warnings += [(method, message) for message in fitted.warnings]
         summary = ranges.summarize_samples(run.closed + fitted.paths @ weights)

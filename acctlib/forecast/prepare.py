@@ -14,7 +14,8 @@ them at past month-ends and stores these workspace tables:
   method.
 
 The headline gets ``forecast``: the most accurate method's forecast of the
-backtested window, its range and the sentence naming the method.
+backtested window, its range, the sentence naming the method and, in
+``backtest_skipped``, why each method missing from the backtest is missing.
 """
 
 from __future__ import annotations
@@ -136,6 +137,7 @@ def prepare_forecast(context: PrepareContext) -> None:
         accuracy, horizon, int(params["forecast_backtest_cutoffs"])
     )
     context.headline["forecast"] = _headline(forecast, accuracy, horizon, sentence)
+    context.headline["forecast"]["backtest_skipped"] = describe_backtest_skips(result)
     context.notes.extend(_notes(state, warnings, results.notes + result.notes))
 
 
@@ -296,6 +298,27 @@ def _headline(
         "sentence": sentence,
         "reliability": backtest.describe_reliability(accuracy),
     }
+
+
+def describe_backtest_skips(result: backtest.BacktestResult) -> dict[str, str]:
+    """Return why each method left out of the whole backtest could not run.
+
+    Maps each method that ran at no cut-off to its reason at the latest
+    cut-off, the one with the most history, such as "at 2026-08-31, the
+    latest month-end tested, it needed ...". Returns an empty dict when no
+    cut-off was tested.
+    """
+    if result.forecasts.empty:
+        return {}
+    ran = set(result.forecasts["method"])
+    latest = result.skipped.sort_values("cutoff").groupby("method").last()
+    reasons = {}
+    for method in METHOD_LABELS:
+        if method in ran or method not in latest.index:
+            continue
+        cutoff, reason = latest.at[method, "cutoff"], latest.at[method, "reason"]
+        reasons[method] = f"at {cutoff:%Y-%m-%d}, the latest month-end tested, {reason}"
+    return reasons
 
 
 def _notes(state, warnings: pd.DataFrame, skipped: list[str]) -> list[str]:

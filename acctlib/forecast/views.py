@@ -267,9 +267,7 @@ def calibration_table(ws: Workspace) -> object:
     """Return the win-probability model's predicted and actual win rate by decile."""
     calibration = ws.table("forecast_calibration")
     if calibration.empty:
-        return views.note(
-            "No calibration: no deal open at a backtest month-end has closed yet."
-        )
+        return views.note(_describe_missing_calibration(ws))
     return tables.style_table(
         calibration,
         counts=["decile", "deals"],
@@ -280,6 +278,34 @@ def calibration_table(ws: Workspace) -> object:
             "predicted": "Predicted win rate",
             "actual": "Actual win rate",
         },
+    )
+
+
+def _describe_missing_calibration(ws: Workspace) -> str:
+    """Return why the calibration table is empty.
+
+    The table scores deals open at the month-ends where the win-probability
+    model was fitted, so it is empty when no month-end was tested, when the
+    model was fitted at none of them, or when none of those deals has
+    closed yet.
+    """
+    backtest = ws.table("forecast_backtest")
+    if backtest.empty:
+        return "No calibration, because no past month-end was backtested."
+    skipped = (ws.headline.get("forecast") or {}).get("backtest_skipped", {})
+    if "win_probability" in skipped:
+        return (
+            "No calibration, because the win-probability model could not be "
+            f"fitted at any backtest month-end: {skipped['win_probability']}."
+        )
+    if "win_probability" not in set(backtest["method"]):
+        return (
+            "No calibration, because the win-probability model could not be "
+            "fitted at any backtest month-end."
+        )
+    return (
+        "No calibration: no deal open at a month-end where the win-probability "
+        "model was fitted has closed yet."
     )
 
 

@@ -192,6 +192,25 @@ class WinModel:
         return np.clip(np.nan_to_num(predicted, nan=0.0), 0.0, 1.0)
 
 
+def describe_training_shortfall(reach: pd.DataFrame) -> str:
+    """Return why ``reach`` is too little to fit the model on, or "" if enough.
+
+    ``reach`` is :func:`acctlib.forecast.pipeline.compute_stage_reach`. The
+    reason reads after a colon, as in "skipped: it needed ...".
+    """
+    if len(reach) < MIN_TRAINING_ROWS:
+        return (
+            f"it needed {MIN_TRAINING_ROWS} stage entries of closed deals to "
+            f"learn from, and had {len(reach)}"
+        )
+    won = reach["is_won"].astype(bool)
+    if won.all():
+        return "every closed deal it could learn from was won, and it needed lost ones"
+    if not won.any():
+        return "every closed deal it could learn from was lost, and it needed won ones"
+    return ""
+
+
 def fit_win_model(
     reach: pd.DataFrame, stages: list[str], cycle_days: float, touches: TouchIndex
 ) -> tuple[WinModel | None, list[str]]:
@@ -202,9 +221,9 @@ def fit_win_model(
     or None when there are too few rows or only one outcome, and the fit
     warnings as ``"Category: message"`` strings.
     """
-    outcome = reach["is_won"].astype(float).to_numpy()
-    if len(reach) < MIN_TRAINING_ROWS or len(np.unique(outcome)) < 2:
+    if describe_training_shortfall(reach):
         return None, []
+    outcome = reach["is_won"].astype(float).to_numpy()
     rows = reach.assign(reference_time=reach["entered_at"])
     amount_edges = np.unique(np.quantile(reach["amount"], [0.25, 0.5, 0.75]))
     features = _build_features(rows, stages, amount_edges, cycle_days, touches)

@@ -412,3 +412,24 @@ def test_actual_counts_credit_as_headline_does():
     )
     headline = compute_headline(account_map, snapshot, None, window_end)
     assert headline["bookings_ytd"] == 7_000.0
+
+
+def test_skipped_methods_give_reasons():
+    inputs = ForecastInputs(make_opportunities(CREDIT_ROWS), None, STAGE_MAP)
+    final = compute_state(inputs, dt.date(2026, 11, 30))
+    settings = ForecastSettings(seed=3, simulations=100)
+    cutoff = dt.date(2026, 2, 28)
+
+    result = run_backtest(
+        inputs, final, [cutoff], 3, STAGE_MAP, TouchIndex(None), settings
+    )
+
+    reasons = result.skipped.set_index("method")["reason"].to_dict()
+    assert reasons == {
+        # W0, the one deal closed by the cut-off, entered one open stage.
+        "win_probability": "it needed 30 stage entries of closed deals to learn "
+        "from, and had 1",
+        # Bookings history runs from September 2025 to February 2026.
+        "sarimax": "it needed 24 months of bookings history, and had 6",
+    }
+    assert set(result.skipped["cutoff"]) == {pd.Timestamp(cutoff)}

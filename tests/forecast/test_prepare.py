@@ -9,12 +9,14 @@ import pandas as pd
 import pytest
 
 from acctlib import engine
+from acctlib.forecast.backtest import BacktestResult
 from acctlib.forecast.labels import METHOD_LABELS
 from acctlib.forecast.prepare import (
     FORECAST_TABLES,
     _index_touches,
     _merge_skipped,
     _notes,
+    describe_backtest_skips,
     prepare_forecast,
 )
 from acctlib.forecast.winprob import TouchIndex
@@ -205,3 +207,29 @@ def test_skipped_fits_noted_once_per_reason():
         "The win-probability model was skipped on 2022-01-28, 2022-02-28 and "
         f"2022-03-28: {reason}"
     ]
+
+
+def test_backtest_skips_give_latest_reason():
+    cutoffs = pd.to_datetime(["2026-07-31", "2026-08-31"])
+    result = BacktestResult(
+        forecasts=pd.DataFrame(
+            {"cutoff": cutoffs, "method": ["stage_weighted", "sarimax"]}
+        ),
+        scored=pd.DataFrame(),
+        warnings=pd.DataFrame(),
+        notes=[],
+        skipped=pd.DataFrame(
+            {
+                "cutoff": [cutoffs[1], cutoffs[0], cutoffs[0]],
+                "method": ["win_probability", "win_probability", "sarimax"],
+                "reason": ["it had 9", "it had 7", "it had 23 months"],
+            }
+        ),
+    )
+
+    reasons = describe_backtest_skips(result)
+
+    # SARIMAX ran at one cut-off, so it has a line and no reason.
+    assert reasons == {
+        "win_probability": "at 2026-08-31, the latest month-end tested, it had 9"
+    }

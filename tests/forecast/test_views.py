@@ -137,3 +137,56 @@ def test_category_table_says_closed_is_won():
 
     assert "Closed counts the deals won in the window up to the report date" in html
     assert "count the open deals expected to close in it" in html
+
+
+def backtest_workspace(methods: list[str], skipped: dict[str, str]) -> SimpleNamespace:
+    """Return a stand-in workspace whose backtest ran ``methods`` at two month-ends."""
+    cutoffs = pd.to_datetime(["2026-07-31", "2026-08-31"])
+    backtest = pd.DataFrame(
+        [
+            {"cutoff": cutoff, "method": method, "forecast": 10.0, "actual": 12.0}
+            for cutoff in cutoffs
+            for method in methods
+        ]
+    )
+    calibration = pd.DataFrame(columns=["decile", "deals", "predicted", "actual"])
+    frames = {"forecast_backtest": backtest, "forecast_calibration": calibration}
+    return SimpleNamespace(
+        table=frames.__getitem__,
+        headline={"forecast": {"backtest_skipped": skipped}},
+        params={"forecast_horizon_months": 3, "forecast_backtest_cutoffs": 2},
+        currency="USD",
+    )
+
+
+UNFITTED = {
+    "win_probability": "at 2026-08-31, the latest month-end tested, it needed 30 "
+    "stage entries of closed deals to learn from, and had 9",
+    "sarimax": "at 2026-08-31, the latest month-end tested, it needed 24 months "
+    "of bookings history, and had 15",
+}
+
+
+def test_calibration_says_model_not_fitted():
+    ws = backtest_workspace(["stage_weighted"], UNFITTED)
+    text = views.calibration_table(ws).data
+    assert (
+        "No calibration, because the win-probability model could not be fitted "
+        f"at any backtest month-end: {UNFITTED['win_probability']}." in text
+    )
+
+
+def test_calibration_says_no_deal_closed():
+    ws = backtest_workspace(["stage_weighted", "win_probability"], {})
+    text = views.calibration_table(ws).data
+    assert "no deal open at a month-end where the win-probability model was" in text
+
+
+def test_calibration_without_backtest():
+    ws = backtest_workspace([], {})
+    ws.table = {
+        "forecast_backtest": pd.DataFrame(columns=["cutoff", "method"]),
+        "forecast_calibration": pd.DataFrame(),
+    }.__getitem__
+    text = views.calibration_table(ws).data
+    assert "No calibration, because no past month-end was backtested." in text

@@ -10,8 +10,10 @@ import pytest
 import statsmodels.api as sm
 
 from acctlib.forecast.winprob import (
+    MIN_TRAINING_ROWS,
     TouchIndex,
     _build_features,
+    describe_training_shortfall,
     fit_win_model,
     summarize_calibration,
 )
@@ -228,3 +230,29 @@ def test_feature_indicators_match_get_dummies():
         expected.index = rows.index
         pd.testing.assert_frame_equal(features[expected.columns], expected)
     assert list(features.columns[-2:]) == ["amount_band_1", "amount_band_2"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "won", "expected"),
+    [
+        (
+            9,
+            [True, False],
+            "it needed 30 stage entries of closed deals to learn from, and had 9",
+        ),
+        (
+            MIN_TRAINING_ROWS,
+            [True],
+            "every closed deal it could learn from was won, and it needed lost ones",
+        ),
+        (
+            MIN_TRAINING_ROWS,
+            [False],
+            "every closed deal it could learn from was lost, and it needed won ones",
+        ),
+        (MIN_TRAINING_ROWS, [True, False], ""),
+    ],
+)
+def test_training_shortfall_reasons(rows, won, expected):
+    reach = pd.DataFrame({"is_won": [won[row % len(won)] for row in range(rows)]})
+    assert describe_training_shortfall(reach) == expected
