@@ -17,6 +17,7 @@ from acctlib.forecast.labels import (
     METHOD_LABELS,
     MODEL_LABELS,
     describe_missing_backtest,
+    lower_first,
 )
 from acctlib.workspace import Workspace
 
@@ -202,7 +203,11 @@ def plot_backtest(ws: Workspace) -> alt.Chart:
     data = pd.concat([forecasts, actual], ignore_index=True)
     data = data[["cutoff", "series", "forecast"]].rename(columns={"forecast": "amount"})
     data["cutoff"] = pd.to_datetime(data["cutoff"]).dt.strftime("%Y-%m-%d")
-    order = [*METHOD_LABELS.values(), "Actual bookings"]
+    # The legend lists only the series drawn, and each keeps its colour
+    # whichever others are missing.
+    series = [*METHOD_LABELS.values(), "Actual bookings"]
+    colours = dict(zip(series, [*charts.PALETTE[:5], "#222222"], strict=True))
+    order = [label for label in series if label in set(data["series"])]
     return (
         alt.Chart(data, title=f"Backtest: forecast against actual ({ws.currency})")
         .mark_line(point=True)
@@ -215,7 +220,9 @@ def plot_backtest(ws: Workspace) -> alt.Chart:
             ),
             color=alt.Color(
                 "series:N",
-                scale=alt.Scale(domain=order, range=[*charts.PALETTE[:5], "#222222"]),
+                scale=alt.Scale(
+                    domain=order, range=[colours[label] for label in order]
+                ),
                 title=None,
             ),
             strokeDash=alt.condition(
@@ -233,6 +240,42 @@ def plot_backtest(ws: Workspace) -> alt.Chart:
         # would take a narrow default step and the chart a third of the page.
         .properties(width=charts.CHART_WIDTH)
     )
+
+
+def backtest_caption(ws: Workspace) -> object:
+    """Return the caption under the backtest chart: which methods have a line.
+
+    Each method that could not be rebuilt at any month-end is named with
+    the reason, so a reader does not look for its line.
+    """
+    backtest = ws.table("forecast_backtest")
+    if backtest.empty:
+        return views.note(
+            describe_missing_backtest(
+                ws.params["forecast_horizon_months"],
+                ws.params["forecast_backtest_cutoffs"],
+            )
+        )
+    drawn = [
+        lower_first(label)
+        for method, label in METHOD_LABELS.items()
+        if method in set(backtest["method"])
+    ]
+    if len(drawn) == 1:
+        first = f"The dashed line shows the {drawn[0]} forecast"
+    else:
+        listed = f"{', '.join(drawn[:-1])} and {drawn[-1]}"
+        first = f"Dashed lines show the {listed} forecasts"
+    sentences = [f"{first}, the solid line actual bookings."]
+
+    skipped = (ws.headline.get("forecast") or {}).get("backtest_skipped", {})
+    for method, label in METHOD_LABELS.items():
+        if method in skipped:
+            sentences.append(
+                f"The {lower_first(label)} forecast has no line, because it "
+                f"could not be rebuilt at any month-end: {skipped[method]}."
+            )
+    return views.note(" ".join(sentences))
 
 
 def plot_ranges(ws: Workspace, window: str | None = None) -> alt.Chart:
@@ -285,7 +328,7 @@ def _describe_missing_calibration(ws: Workspace) -> str:
     """Return why the calibration table is empty.
 
     The table scores deals open at the month-ends where the win-probability
-    model was fitted, so it is empty when no month-end was tested, when the
+    model was fitted. It is empty when no month-end was tested, when the
     model was fitted at none of them, or when none of those deals has
     closed yet.
     """

@@ -167,6 +167,33 @@ UNFITTED = {
 }
 
 
+def test_backtest_legend_lists_drawn_series():
+    ws = backtest_workspace(["stage_weighted", "time_series"], UNFITTED)
+    scale = views.plot_backtest(ws).to_dict()["encoding"]["color"]["scale"]
+    assert scale["domain"] == [
+        "Stage-weighted pipeline",
+        "Time series (ETS)",
+        "Actual bookings",
+    ]
+    # Each series keeps its colour when others are missing.
+    assert scale["range"] == [charts.PALETTE[0], charts.PALETTE[3], "#222222"]
+
+
+def test_backtest_caption_names_skipped_methods():
+    ws = backtest_workspace(["stage_weighted", "time_series"], UNFITTED)
+    text = views.backtest_caption(ws).data
+    assert "Dashed lines show the stage-weighted pipeline and time series" in text
+    assert (
+        "The win-probability model forecast has no line, because it could not "
+        f"be rebuilt at any month-end: {UNFITTED['win_probability']}." in text
+    )
+    assert (
+        "The time series (SARIMAX) forecast has no line, because it could not "
+        f"be rebuilt at any month-end: {UNFITTED['sarimax']}." in text
+    )
+    assert text.index("win-probability") < text.index("SARIMAX")
+
+
 def test_calibration_says_model_not_fitted():
     ws = backtest_workspace(["stage_weighted"], UNFITTED)
     text = views.calibration_table(ws).data
