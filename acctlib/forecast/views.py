@@ -76,22 +76,20 @@ def forecast_table(ws: Workspace, metric: str = "bookings") -> object:
 
 
 def _merge_equal_windows(frame: pd.DataFrame, preferred: str | None) -> pd.DataFrame:
-    """Keep one window per date range, named after every window that has it.
+    """Keep one window per date range, named after the first window that has it.
 
     On a quarter's last day, "Next quarter" and the backtested "Next 3
-    months" cover the same dates; the table then shows them once, as "Next
-    quarter, next 3 months". The rows kept are those of ``preferred`` (the
-    headline's window, so the table matches the executive summary) when it
-    shares the dates, else those of the first window. Adds ``window_name``
-    with the dates.
+    months" cover the same dates. The table then shows them once, as "Next
+    quarter" with the dates, which match the executive summary's. The rows
+    kept are those of ``preferred`` (the headline's window, so the figures
+    match the executive summary too) when it shares the dates, else those of
+    the first window. Adds ``window_name`` with the dates.
     """
     merged = []
     for (start, end), group in frame.groupby(
         ["window_start", "window_end"], sort=False
     ):
         windows = list(group["window"].drop_duplicates())
-        labels = [window_label(window, start, end).split(" (")[0] for window in windows]
-        name = ", ".join([labels[0], *(label.lower() for label in labels[1:])])
         chosen = preferred if preferred in windows else windows[0]
         rows = group[group["window"] == chosen]
         # Each kept row takes the table position of its first window's row.
@@ -99,7 +97,7 @@ def _merge_equal_windows(frame: pd.DataFrame, preferred: str | None) -> pd.DataF
         position = dict(zip(first["method"], first.index, strict=True))
         merged.append(
             rows.assign(
-                window_name=f"{name} ({start:%Y-%m-%d} to {end:%Y-%m-%d})",
+                window_name=window_label(windows[0], start, end),
                 position=rows["method"].map(position),
             )
         )

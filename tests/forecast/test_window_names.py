@@ -27,12 +27,12 @@ def forecast_rows() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_equal_windows_show_once_with_both_names():
+def test_equal_windows_show_once_by_first_name():
     merged = views._merge_equal_windows(forecast_rows(), "next_3_months")
     assert (
         merged["window_name"].tolist()
         == [
-            "Next quarter, next 3 months (2026-07-01 to 2026-09-30)",
+            "Next quarter (2026-07-01 to 2026-09-30)",
             "Next 12 months (2026-07-01 to 2027-06-30)",
         ]
         * 2
