@@ -19,8 +19,8 @@ the same figures:
   build;
 - ``dq_currency``: the report currency and how many amounts each basis
   converted;
-- ``dq_account_amounts``: won amount per account under the
-  ``shared_deal_split`` rule (empty unless the source links deals to
+- ``dq_account_amounts``: won amount per account, with its name, under
+  the ``shared_deal_split`` rule (empty unless the source links deals to
   several companies);
 - ``dq_rejected_value``: rejected opportunities and the amounts of their
   raw rows per stage category and currency
@@ -64,6 +64,8 @@ AS_OF_BEFORE_DATA_CHECK = "as-of before data"
 FUTURE_RECORDS_CHECK = "dated after today"
 """Check name in ``dq_findings`` of records dated after the day of the build."""
 
+ACCOUNT_AMOUNT_COLUMNS = ["account_id", "name", "won_amount", "shared_deals"]
+
 BASIS_LABELS = {
     "source": "converted column of the export",
     "same_currency": "already in the report currency",
@@ -96,12 +98,7 @@ def summarize_intake(intake: Intake) -> dict[str, pd.DataFrame]:
         "dq_findings": intake.extras.get("quality_findings", pd.DataFrame()),
         "dq_currency": basis,
     }
-    links = intake.extras.get("deal_companies")
-    result["dq_account_amounts"] = (
-        pd.DataFrame(columns=["account_id", "won_amount", "shared_deals"])
-        if links is None
-        else compute_account_amounts(intake.tables["opportunities"], links)
-    )
+    result["dq_account_amounts"] = summarize_account_amounts(intake)
     rejected = intake.quarantine.to_frame()
     accepted_ids = intake.tables["opportunities"]["opportunity_id"]
     result["dq_rejected_value"] = summarize_rejected_opportunities(
@@ -403,6 +400,24 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     return result
 
 
+def summarize_account_amounts(intake: Intake) -> pd.DataFrame:
+    """Return won amounts per account under the shared-deal rule, with names.
+
+    Columns: ``account_id``, ``name`` (empty on the ``No account`` row),
+    ``won_amount`` and ``shared_deals``, as
+    :func:`~acctlib.intake.hubspot.compute_account_amounts` computes them.
+    The frame is empty when the source links no deal to a company.
+    """
+    links = intake.extras.get("deal_companies")
+    if links is None:
+        return pd.DataFrame(columns=ACCOUNT_AMOUNT_COLUMNS)
+    amounts = compute_account_amounts(intake.tables["opportunities"], links)
+    accounts = intake.tables["accounts"]
+    names = pd.Series(accounts["name"].to_numpy(), index=accounts["account_id"])
+    amounts["name"] = amounts["account_id"].map(names).fillna("")
+    return amounts[ACCOUNT_AMOUNT_COLUMNS]
+
+
 def format_check_report(
     intake: Intake, *, show: int = 20, as_of: dt.date | None = None
 ) -> str:
@@ -678,7 +693,8 @@ def account_amounts_table(ws: Any) -> object:
         money=["won_amount"],
         counts=["shared_deals"],
         labels={
-            "account_id": "Account",
+            "account_id": "Account ID",
+            "name": "Account",
             "won_amount": "Won amount",
             "shared_deals": "Shared deals",
         },

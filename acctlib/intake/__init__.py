@@ -375,6 +375,7 @@ def assemble(
         _repoint_deal_companies(all_extras, audit)
     tables = check_references(tables, quarantine, headers)
     tables = reject_undated_closed(tables, quarantine, headers)
+    _drop_rejected_deal_links(all_extras, tables["opportunities"])
     # Counted once the references are checked, so rejected deals do not count.
     accepted = row_basis.index.isin(tables["opportunities"]["opportunity_id"])
     basis = count_basis(row_basis[accepted])
@@ -517,6 +518,29 @@ def _describe_reasons(rejected: pd.DataFrame, counts: pd.Series, limit: int = 3)
     others = len(counts) - limit
     more = f", and {others} other reasons" if others > 0 else ""
     return f"Most common reasons: {'; '.join(parts)}{more}."
+
+
+def _drop_rejected_deal_links(
+    extras: dict[str, pd.DataFrame], opportunities: pd.DataFrame
+) -> None:
+    """Keep only the deal-company links of accepted opportunity rows.
+
+    An adapter builds the links from every row of its deals file, before
+    intake rejects any. Without this step a rejected duplicate row would
+    credit its deal a second time. Links without ``_file`` and ``_row``
+    columns are left as they are.
+    """
+    links = extras.get("deal_companies")
+    if links is None or not {FILE, ROW} <= set(links.columns):
+        return
+    accepted = pd.MultiIndex.from_arrays(
+        [opportunities[FILE].astype("str"), opportunities[ROW].astype("int64")]
+    )
+    keys = pd.MultiIndex.from_arrays(
+        [links[FILE].astype("str"), links[ROW].astype("int64")]
+    )
+    kept = links[keys.isin(accepted)].drop(columns=[FILE, ROW])
+    extras["deal_companies"] = kept.reset_index(drop=True)
 
 
 def _repoint_deal_companies(

@@ -79,7 +79,8 @@ def read_source(
     deals["_account"] = companies.map(lambda ids: ids[0] if ids else "")
     deals["_type"] = _deal_types(deals, tables["deals"], profile)
     deal_ids = _column(deals, tables["deals"], "opportunity_id")
-    deal_companies = compute_deal_companies(deal_ids, companies, rule)
+    deal_companies = compute_deal_companies(deal_ids, companies, rule, rows=deals[ROW])
+    deal_companies[FILE] = str(deals_path)
 
     companies_frame, companies_path = read["companies"]
     raw_tables = [
@@ -157,27 +158,36 @@ def split_ids(cells: pd.Series) -> pd.Series:
 
 
 def compute_deal_companies(
-    deal_ids: pd.Series, companies: pd.Series, rule: str
+    deal_ids: pd.Series,
+    companies: pd.Series,
+    rule: str,
+    rows: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Return one row per deal and associated company with its share.
 
     ``share`` is the fraction of the deal amount the company is credited
     with: under ``first`` 1.0 for the first listed company and 0.0 for the
     others, under ``equal`` 1/n for each of n companies. Deals without a
-    company have no row.
+    company have no row. ``rows``, aligned with ``deal_ids``, gives each
+    deal's file row; the result then has a ``_row`` column, with which
+    intake drops the links of deal rows it rejects.
     """
     if rule not in SPLIT_RULES:
         raise ValueError(f"shared_deal_split must be one of {SPLIT_RULES}")
-    rows = []
-    for deal, ids in zip(deal_ids, companies, strict=True):
+    file_rows = [None] * len(deal_ids) if rows is None else list(rows)
+    links = []
+    for deal, ids, row in zip(deal_ids, companies, file_rows, strict=True):
         unique = list(dict.fromkeys(ids))
         for position, company in enumerate(unique):
             if rule == "equal":
                 share = 1.0 / len(unique)
             else:
                 share = 1.0 if position == 0 else 0.0
-            rows.append((deal, company, position + 1, share))
-    return pd.DataFrame(rows, columns=DEAL_COMPANY_COLUMNS)
+            links.append((deal, company, position + 1, share, row))
+    result = pd.DataFrame(links, columns=[*DEAL_COMPANY_COLUMNS, ROW])
+    if rows is None:
+        return result.drop(columns=ROW)
+    return result.astype({ROW: "int64"})
 
 
 def compute_account_amounts(

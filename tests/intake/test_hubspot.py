@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from acctlib import accountmap, asof, schema
-from acctlib.dataquality import has_errors
+from acctlib.dataquality import has_errors, summarize_account_amounts
 from acctlib.errors import InputError, ParameterError
 from acctlib.intake import PROFILES_DIR
 from acctlib.intake.hubspot import compute_account_amounts, stage_labels_by_id
@@ -75,6 +75,48 @@ def test_shared_deal_counts_once(tmp_path: Path, rule: str, expected: dict) -> N
     shared = amounts.set_index("account_id")["shared_deals"]
     assert shared["9001"] == 1
     assert shared["9002"] == 1
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("first", {"9001": 50000, "9002": 0, "9003": 20000}),
+        ("equal", {"9001": 25000, "9002": 25000, "9003": 20000}),
+    ],
+)
+def test_rejected_deal_rows_have_no_links(
+    tmp_path: Path, rule: str, expected: dict
+) -> None:
+    """A repeated deal row and a deal of an unknown company credit no account."""
+    files = hubspot_files()
+    shared_deal = DEALS.splitlines()[1]
+    files["deals.csv"] += (
+        f"{shared_deal}\nD4,Lost,Closed Won,1200,2024-03-15,2024-01-09 10:00,9999,,,\n"
+    )
+
+    intake = load(tmp_path, files, "hubspot", f"shared_deal_split={rule}")
+
+    links = intake.extras["deal_companies"]
+    assert links["opportunity_id"].tolist() == ["D1", "D1", "D2"]
+    amounts = compute_account_amounts(intake.tables["opportunities"], links)
+    amounts = amounts.set_index("account_id")
+    won = amounts.loc[list(expected), "won_amount"]
+    assert won.to_dict() == expected
+    assert amounts["won_amount"].sum() == 80000
+    assert amounts.loc["9001", "shared_deals"] == 1
+    assert amounts.loc["9002", "shared_deals"] == 1
+    assert amounts.loc["9003", "shared_deals"] == 0
+
+
+def test_account_amounts_show_names(tmp_path: Path) -> None:
+    """The data-quality table of won amounts names each account."""
+    intake = load(tmp_path, hubspot_files(), "hubspot")
+
+    amounts = summarize_account_amounts(intake).set_index("account_id")
+
+    assert amounts.loc["9001", "name"] == "Acme"
+    assert amounts.loc["9003", "name"] == "Cobalt"
+    assert amounts.loc[schema.NO_ACCOUNT, "name"] == ""
 
 
 def test_shared_deal_quality_findings(tmp_path: Path) -> None:
