@@ -37,6 +37,11 @@ SUMMARY_COLUMNS = ["table", "action", "reason", "rows"]
 ROW_REJECTED = "row rejected"
 CELL_BLANKED = "cell blanked"
 
+# Columns that tell apart the rows an adapter derives from one line, for
+# tables without a one-column primary key. Adapters write one stage-history
+# row per deal and stage.
+DERIVED_ROW_KEYS = {"stage_history": ("opportunity_id", "stage")}
+
 # A cell starting with one of these is read as a formula by spreadsheet
 # programs, so CSV output prefixes it with an apostrophe.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -271,19 +276,28 @@ def _is_rejected(
 
 
 def _derived_key(table: str, record: Mapping[str, object]) -> str | None:
-    """Return the primary key cell of ``record``, which distinguishes rows of one line.
+    """Return the key cells of ``record``, which distinguish rows of one line.
 
     An adapter may derive several rows of a table from one line of a file,
-    such as the SDR and the AE touch of one Olist deal. They share the file
-    and row, so the key counts each as its own rejected row. Rows of a
-    table without a one-column primary key are identified by file and row
-    alone.
+    such as the SDR and the AE touch of one Olist deal, or the stage-history
+    rows of a HubSpot deal's "Date entered" columns. They share the file and
+    row, so the key counts each as its own rejected row. The key is the
+    one-column primary key, or the :data:`DERIVED_ROW_KEYS` of the table.
+    Rows of other tables are identified by file and row alone.
     """
     spec = schema.TABLES.get(table)
-    if spec is None or len(spec.primary_key) != 1:
+    if table in DERIVED_ROW_KEYS:
+        columns = DERIVED_ROW_KEYS[table]
+    elif spec is not None and len(spec.primary_key) == 1:
+        columns = spec.primary_key
+    else:
         return None
-    value = record.get(spec.primary_key[0])
-    return None if value is None or _is_missing(value) else str(value)
+    values = [record.get(column) for column in columns]
+    if any(value is None or _is_missing(value) for value in values):
+        return None
+    if len(values) == 1:
+        return str(values[0])
+    return json.dumps([str(value) for value in values])
 
 
 def _is_missing(value: object) -> bool:

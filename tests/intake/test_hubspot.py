@@ -187,6 +187,25 @@ def test_unknown_company_rejection_keeps_export_text(tmp_path: Path) -> None:
     }
 
 
+def test_rejected_deal_history_rows_each_count(tmp_path: Path) -> None:
+    """Each history row derived from a rejected deal counts as one rejection."""
+    files = hubspot_files()
+    files["deals.csv"] += (
+        "D4,Lost,Closed Won,1200,2024-03-15,2024-01-09 10:00,9999,"
+        "New Business,2024-01-09 10:00,2024-03-15 12:00\n"
+    )
+
+    intake = load(tmp_path, files, "hubspot")
+
+    counts = intake.reconciliation().set_index("table")
+    assert counts.loc["stage_history", "read"] == 7
+    assert counts.loc["stage_history", "accepted"] == 5
+    assert counts.loc["stage_history", "rejected"] == 2
+    assert counts["reconciled"].all()
+    summary = intake.quarantine.summary().set_index("table")
+    assert summary.loc["stage_history", "rows"] == 2
+
+
 def test_empty_rows_are_rejected_once(tmp_path: Path) -> None:
     """Rows of separators alone get one "empty row" reason each."""
     files = hubspot_files()
