@@ -45,7 +45,7 @@ from acctlib import (
 from acctlib.compare import OUTPUT_PARAMS
 from acctlib.displaypaths import display_command, display_path
 from acctlib.errors import AcctlibError, BuildError, ParameterError, RunBusyError
-from acctlib.intake import load_source
+from acctlib.intake import describe_unreconciled, load_source
 from acctlib.intake.bulktable import BulkTable
 from acctlib.intake.quarantine import write_csv_safely
 from acctlib.params import PROJECT_ROOT, Params, load_declarations
@@ -203,6 +203,8 @@ def _log_intake(params: Params, intake) -> None:
             f"{rejected:,}",
             rows,
         )
+    for note in describe_unreconciled(intake.reconciliation()):
+        logger.warning(note)
     _log_stage_lint(intake)
 
 

@@ -43,7 +43,7 @@ from IPython.display import HTML
 
 from acctlib import tables
 from acctlib.charts import count_axis
-from acctlib.intake import Intake
+from acctlib.intake import Intake, describe_unreconciled
 from acctlib.intake.dedupe import AUDIT_COLUMNS
 from acctlib.intake.hubspot import compute_account_amounts
 from acctlib.intake.quality import OUTLIER_CHECK, WON_WITHOUT_AMOUNT_CHECK
@@ -719,6 +719,7 @@ def executive_highlights(ws: Any) -> list[HTML]:
         f"unreadable optional {cells} blanked (listed in rejected_rows.csv), "
         f"{merged:,} duplicate {accounts} merged."
     ]
+    notes += describe_unreconciled(counts)
     lint = ws.table("dq_stage_lint")
     errors = int((lint["level"] == "error").sum()) if not lint.empty else 0
     if errors:

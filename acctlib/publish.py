@@ -291,9 +291,19 @@ def write_run_index(run_dir: Path, manifest: dict[str, Any]) -> None:
         sections=sections,
         cards=tables.headline_cards(manifest["headline"], currency),
         rejected=tables.format_count(manifest["rejected_rows"]),
+        unreconciled=unreconciled_tables(manifest),
     )
     page = glossary.define_first_uses(page)
     (run_dir / "index.html").write_text(page, encoding="utf-8")
+
+
+def unreconciled_tables(manifest: dict[str, Any]) -> list[str]:
+    """Return the tables whose rows read differ from accepted + rejected + merged."""
+    return [
+        row["table"]
+        for row in manifest["intake"]
+        if row["read"] != row["accepted"] + row["rejected"] + row["merged"]
+    ]
 
 
 def write_reports_index(reports_dir: Path) -> None:

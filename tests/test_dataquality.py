@@ -124,7 +124,15 @@ class _StageLintWorkspace:
     def __init__(self, errors: int) -> None:
         self.frames = {
             "dq_counts": pd.DataFrame(
-                {"accepted": [10], "rejected": [0], "cells_blanked": [0], "merged": [0]}
+                {
+                    "table": ["accounts"],
+                    "read": [10],
+                    "accepted": [10],
+                    "rejected": [0],
+                    "cells_blanked": [0],
+                    "merged": [0],
+                    "reconciled": [True],
+                }
             ),
             "dq_stage_lint": pd.DataFrame({"level": ["error"] * errors + ["warning"]}),
             "dq_findings": pd.DataFrame(
@@ -392,10 +400,13 @@ def test_highlights_counts_agree_in_number(count, expected):
     ws = _StageLintWorkspace(0)
     ws.frames["dq_counts"] = pd.DataFrame(
         {
+            "table": ["accounts"],
+            "read": [3 * count],
             "accepted": [count],
             "rejected": [count],
             "cells_blanked": [count],
             "merged": [count],
+            "reconciled": [True],
         }
     )
 
@@ -447,3 +458,22 @@ def test_findings_table_shows_no_zero_count():
     assert ">0<" not in html
     assert "BRL 0" not in html
     assert ">1<" in html
+
+
+def test_highlights_name_unreconciled_table():
+    ws = _StageLintWorkspace(0)
+    ws.frames["dq_counts"] = pd.DataFrame(
+        {
+            "table": ["stage_history"],
+            "read": [33],
+            "accepted": [31],
+            "rejected": [1],
+            "cells_blanked": [0],
+            "merged": [0],
+            "reconciled": [False],
+        }
+    )
+
+    notes = [note.data for note in dataquality.executive_highlights(ws)]
+
+    assert any("stage_history table do not reconcile" in note for note in notes)

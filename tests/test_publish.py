@@ -385,3 +385,33 @@ def test_reports_index_orders_runs(tmp_path):
         "1 Jul 2026, 09:15 UTC",
         "1 Jun 2026, 08:00 UTC",
     ]
+
+
+def test_run_index_flags_unreconciled_counts(tmp_path):
+    manifest = _page_manifest("") | {
+        "run": "2026-06-30",
+        "headline": {},
+        "section_titles": {},
+        "html_bytes": {},
+        "intake": [
+            {"table": "accounts", "read": 4, "accepted": 4, "merged": 0, "rejected": 0},
+            {
+                "table": "stage_history",
+                "read": 33,
+                "accepted": 31,
+                "merged": 0,
+                "rejected": 1,
+            },
+        ],
+        "rejected_rows": 1,
+        "notes": [],
+    }
+
+    publish.write_run_index(tmp_path, manifest)
+    soup = BeautifulSoup((tmp_path / "index.html").read_text(), "html.parser")
+    warning = soup.find("p", class_="warning")
+    text = soup.get_text()
+
+    assert warning is not None
+    assert "do not reconcile for stage_history:" in warning.get_text()
+    assert "add up to the rows read, and" not in text

@@ -412,7 +412,7 @@ def assemble(
                 f"The {name} table from {files} has no data rows; figures "
                 "that need it are left out."
             )
-    return Intake(
+    intake = Intake(
         tables=tables,
         quarantine=quarantine,
         inputs=inputs,
@@ -425,6 +425,34 @@ def assemble(
         currency_basis={"report_currency": report_currency, **basis},
         opportunity_options=_opportunity_options(raw_tables),
     )
+    intake.notes += describe_unreconciled(intake.reconciliation())
+    return intake
+
+
+def describe_unreconciled(counts: pd.DataFrame) -> list[str]:
+    """Return one warning per table whose row counts do not reconcile.
+
+    ``counts`` is :meth:`Intake.reconciliation`. Such a table has rows that
+    intake neither accepted nor listed in ``rejected_rows.csv``, or rows
+    counted twice, so figures from it may be incomplete.
+    """
+    notes = []
+    for row in counts[~counts["reconciled"]].itertuples():
+        gap = row.read - (row.accepted + row.rejected + row.merged)
+        if gap > 0:
+            what = f"{gap:,} {'row was' if gap == 1 else 'rows were'} neither"
+            what += " accepted, rejected nor merged"
+        else:
+            what = f"{-gap:,} more {'row was' if gap == -1 else 'rows were'}"
+            what += " counted than read"
+        notes.append(
+            f"The row counts of the {row.table} table do not reconcile: "
+            f"{row.read:,} read, {row.accepted:,} accepted, {row.rejected:,} "
+            f"rejected and {row.merged:,} merged, so {what}. Figures from that "
+            "table may be incomplete. This is a defect of acctlib: report it "
+            "with the input file, and see `acctlib check` for the counts."
+        )
+    return notes
 
 
 def _opportunity_options(

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from acctlib import accountmap, asof, schema
+from acctlib import accountmap, asof, build, schema
 from acctlib.dataquality import has_errors, summarize_account_amounts
 from acctlib.errors import InputError, ParameterError
-from acctlib.intake import PROFILES_DIR
+from acctlib.intake import PROFILES_DIR, describe_unreconciled
 from acctlib.intake.hubspot import compute_account_amounts, stage_labels_by_id
+from acctlib.intake.quarantine import Quarantine
 from tests.intake.helpers import load, rejected_record
 
 COMPANIES = (
@@ -204,6 +206,68 @@ def test_rejected_deal_history_rows_each_count(tmp_path: Path) -> None:
     assert counts["reconciled"].all()
     summary = intake.quarantine.summary().set_index("table")
     assert summary.loc["stage_history", "rows"] == 2
+
+
+def test_unreconciled_counts_warn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A table whose counts do not add up gets a run note and a build warning."""
+    files = hubspot_files()
+    files["deals.csv"] += (
+        "D4,Lost,Closed Won,1200,2024-03-15,2024-01-09 10:00,9999,"
+        "New Business,2024-01-09 10:00,2024-03-15 12:00\n"
+    )
+    count = Quarantine.count
+
+    def count_no_history(self: Quarantine, table: str | None = None) -> int:
+        return 0 if table == "stage_history" else count(self, table)
+
+    monkeypatch.setattr(Quarantine, "count", count_no_history)
+
+    intake = load(tmp_path, files, "hubspot")
+    with caplog.at_level(logging.WARNING, logger="acctlib.build"):
+        build._log_intake({"data_dir": str(tmp_path)}, intake)
+
+    expected = (
+        "The row counts of the stage_history table do not reconcile: 7 read, "
+        "5 accepted, 0 rejected and 0 merged, so 2 rows were neither accepted, "
+        "rejected nor merged."
+    )
+    notes = [note for note in intake.notes if "do not reconcile" in note]
+    assert len(notes) == 1
+    assert notes[0].startswith(expected)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(message.startswith(expected) for message in warnings)
+
+
+def test_unreconciled_overcount_wording() -> None:
+    """More rows counted than read are named as such."""
+    counts = pd.DataFrame(
+        [
+            {
+                "table": "accounts",
+                "read": 3,
+                "accepted": 3,
+                "rejected": 1,
+                "merged": 0,
+                "reconciled": False,
+            },
+            {
+                "table": "opportunities",
+                "read": 2,
+                "accepted": 2,
+                "rejected": 0,
+                "merged": 0,
+                "reconciled": True,
+            },
+        ]
+    )
+
+    notes = describe_unreconciled(counts)
+
+    assert len(notes) == 1
+    assert "of the accounts table" in notes[0]
+    assert "so 1 more row was counted than read." in notes[0]
 
 
 def test_empty_rows_are_rejected_once(tmp_path: Path) -> None:
