@@ -30,6 +30,7 @@ from acctlib.intake.canonical import (
     check_references,
     column_parser_options,
     finish,
+    reject_history_of_rejected_deals,
     reject_undated_closed,
 )
 from acctlib.intake.currency import (
@@ -375,6 +376,7 @@ def assemble(
         _repoint_deal_companies(all_extras, audit)
     tables = check_references(tables, quarantine, headers)
     tables = reject_undated_closed(tables, quarantine, headers)
+    tables = reject_history_of_rejected_deals(tables, quarantine)
     _drop_rejected_deal_links(all_extras, tables["opportunities"])
     # Counted once the references are checked, so rejected deals do not count.
     accepted = row_basis.index.isin(tables["opportunities"]["opportunity_id"])

@@ -33,7 +33,7 @@ from acctlib.intake.bulktable import BulkTable
 from acctlib.intake.files import escape_invisible, foreign_delimiter_hint
 from acctlib.intake.money import ColumnFormatError, find_point_as_thousands
 from acctlib.intake.parsers import PARSERS, Parsed
-from acctlib.intake.quarantine import Quarantine
+from acctlib.intake.quarantine import ROW_REJECTED, Quarantine
 from acctlib.intake.stagelint import replaced_default_note, similar_stages
 
 logger = logging.getLogger(__name__)
@@ -1136,6 +1136,46 @@ def reject_undated_closed(
     rows = _raw_rows(opportunities[undated])
     _reject(quarantine, "opportunities", rows, "close_date", reasons)
     return {**tables, "opportunities": opportunities[~undated].reset_index(drop=True)}
+
+
+def reject_history_of_rejected_deals(
+    tables: dict[str, pd.DataFrame], quarantine: Quarantine
+) -> dict[str, pd.DataFrame]:
+    """Reject stage-history rows derived from a rejected opportunities row.
+
+    Adapters such as HubSpot's derive stage-history rows from the columns of
+    a deal's row, so those rows share its file and row number. A deal row
+    rejected as a repeat of an accepted ID would otherwise leave its history
+    under the accepted deal. Each such row is rejected with the reason of
+    its deal row.
+    """
+    history = tables.get("stage_history")
+    if history is None or isinstance(history, BulkTable) or history.empty:
+        return tables
+    deal_reasons: dict[tuple[str, int], str] = {}
+    for record in quarantine.records:
+        if record["table"] == "opportunities" and record["action"] == ROW_REJECTED:
+            deal_reasons.setdefault((record["file"], record["row"]), record["reason"])
+    locations = list(
+        zip(history[FILE].astype(str), history[ROW].astype(int), strict=True)
+    )
+    derived = pd.Series(
+        [location in deal_reasons for location in locations], index=history.index
+    )
+    if not derived.any():
+        return tables
+    reasons = pd.Series(
+        [
+            f"derived from {Path(file).name} row {row}, whose opportunities row "
+            f"is rejected: {deal_reasons[(file, row)]}"
+            for (file, row), keep in zip(locations, derived, strict=True)
+            if keep
+        ],
+        index=history.index[derived],
+    )
+    rows = _raw_rows(history[derived])
+    _reject(quarantine, "stage_history", rows, "opportunity_id", reasons)
+    return {**tables, "stage_history": history[~derived].reset_index(drop=True)}
 
 
 def _close_date_fix(headers: Mapping[str, str | None]) -> str:

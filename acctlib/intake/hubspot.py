@@ -315,8 +315,10 @@ def stage_history_from_columns(
         return pd.DataFrame(columns=["deal", "stage", "entered", ROW]), unmapped_frame
     history = pd.concat(parts, ignore_index=True)
     # An export may carry both the label and the internal column of a stage,
-    # each with one date per deal, so the first column's date is kept.
-    history = history.drop_duplicates(["deal", "stage"])
+    # each with one date per deal row, so the first column's date is kept.
+    # Rows of a repeated deal row stay, so that intake rejects and counts them
+    # with that row.
+    history = history.drop_duplicates(["deal", "stage", ROW])
     return history.reset_index(drop=True), unmapped_frame
 
 

@@ -208,6 +208,27 @@ def test_rejected_deal_history_rows_each_count(tmp_path: Path) -> None:
     assert summary.loc["stage_history", "rows"] == 2
 
 
+def test_repeated_deal_history_is_rejected(tmp_path: Path) -> None:
+    """History rows of a repeated deal row are read and rejected with it."""
+    files = hubspot_files()
+    files["deals.csv"] += DEALS.splitlines()[2] + "\n"
+
+    intake = load(tmp_path, files, "hubspot")
+
+    counts = intake.reconciliation().set_index("table")
+    assert counts.loc["stage_history", "read"] == 7
+    assert counts.loc["stage_history", "accepted"] == 5
+    assert counts.loc["stage_history", "rejected"] == 2
+    assert counts["reconciled"].all()
+    frame = intake.quarantine.to_frame()
+    history = frame[frame["table"] == "stage_history"]
+    assert history["row"].tolist() == [4, 4]
+    assert history["value"].tolist() == ["D2", "D2"]
+    for reason in history["reason"]:
+        assert reason.startswith("derived from deals.csv row 4, whose opportunities")
+        assert 'duplicate value of column "Record ID"' in reason
+
+
 def test_unreconciled_counts_warn(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
