@@ -123,7 +123,18 @@ def _sniff_delimiter(text: str) -> str:
 
 
 def _clean_header(column: object) -> str:
-    return str(column).replace("\ufeff", "").strip().strip('"').strip()
+    """Return a header without byte-order mark, outer spaces and stray quotes.
+
+    Quotes that wrap the whole header, or an unpaired quote at either end,
+    go. Paired quotes inside a header stay, as in HubSpot's
+    ``Date entered "Closed Won (Sales Pipeline)"``.
+    """
+    header = str(column).replace("\ufeff", "").strip()
+    if len(header) >= 2 and header.startswith('"') and header.endswith('"'):
+        return header[1:-1].strip()
+    if header.count('"') % 2 == 1:
+        return header.strip('"').strip()
+    return header
 
 
 def find_file(data_dir: Path, candidates: str | Sequence[str]) -> Path | None:

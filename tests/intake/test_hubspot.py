@@ -330,6 +330,18 @@ def test_renamed_stage_header_error(tmp_path: Path) -> None:
     assert "_type" not in message
     assert "The closest header is 'Pipeline Stage'." in message
     assert "optional_columns" not in message
+    assert """'Date entered "Closed Won (Sales Pipeline)"'""" in message
+
+
+@pytest.mark.parametrize("header", ['"""Record ID"""', '"""Record ID"', 'Record ID"'])
+def test_stray_header_quotes_are_removed(tmp_path: Path, header: str) -> None:
+    """Quotes around a header, or unpaired at one end, are not part of it."""
+    files = hubspot_files()
+    files["companies.csv"] = COMPANIES.replace("Record ID", header, 1)
+
+    intake = load(tmp_path, files, "hubspot")
+
+    assert sorted(intake.tables["accounts"]["account_id"]) == ["9001", "9002", "9003"]
 
 
 def test_optional_header_error_suggests_optional(tmp_path: Path) -> None:
