@@ -209,6 +209,12 @@ def map_columns(
                     headers[column.name] = source
                 continue
             if _converted_later(column.name, columns, frame):
+                logger.info(
+                    "%s: no column for amount; left empty, so amounts come from "
+                    "amount_original (%r)",
+                    path,
+                    pick_column(frame, columns["amount_original"]),
+                )
                 result[column.name] = ""
                 continue
             if column.name in optional and column.name not in constants:
@@ -495,11 +501,21 @@ def build_raw_table(
     ``derived`` is as in :func:`map_columns`.
     """
     mapped, headers = map_columns(frame, table, spec, path, profile, derived)
+    notes = list(notes or [])
+    columns = spec.get("columns") or {}
+    if "amount" not in headers and _converted_later("amount", columns, frame):
+        names = ", ".join(repr(name) for name in _candidate_names(columns["amount"]))
+        original = pick_column(frame, columns["amount_original"])
+        notes.append(
+            f"{path.name} has no column for amount ({names}), so amounts come "
+            f"from {original!r} (amount_original), converted where their "
+            "currency is not the report currency."
+        )
     return RawTable(
         table=table,
         file=str(path),
         frame=mapped,
-        notes=list(notes or []),
+        notes=notes,
         options=export_options(profile, spec),
         column_options=dict(spec.get("column_options") or {}),
         headers=headers,

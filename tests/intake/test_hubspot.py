@@ -138,6 +138,49 @@ def test_deal_account_is_first_listed(tmp_path: Path) -> None:
     assert deals.loc["D2", "type"] == "expansion"
 
 
+def test_missing_converted_amount_noted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Deals without the converted amount column get a log line and a note."""
+    with caplog.at_level(logging.INFO, logger="acctlib.intake.mapped"):
+        intake = load(tmp_path, hubspot_files(), "hubspot")
+
+    notes = [note for note in intake.notes if "no column for amount" in note]
+    assert notes == [
+        "deals.csv has no column for amount ('Amount in company currency', "
+        "'amount_in_home_currency'), so amounts come from 'Amount' "
+        "(amount_original), converted where their currency is not the report "
+        "currency."
+    ]
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(
+        message.endswith(
+            "deals.csv: no column for amount; left empty, so amounts come from "
+            "amount_original ('Amount')"
+        )
+        for message in messages
+    )
+    won = intake.tables["opportunities"].set_index("opportunity_id")["amount"]
+    assert won["D1"] == 50000
+
+
+def test_converted_amount_column_no_note(tmp_path: Path) -> None:
+    """Deals with the converted amount column read it without a note."""
+    files = hubspot_files()
+    files["deals.csv"] = (
+        DEALS.replace("Amount,", "Amount,Amount in company currency,", 1)
+        .replace(",50000,", ",50000,50000,")
+        .replace(",20000,", ",20000,20000,")
+    )
+    files["deals.csv"] = files["deals.csv"].replace(",10000,", ",10000,10000,")
+
+    intake = load(tmp_path, files, "hubspot")
+
+    assert not [note for note in intake.notes if "no column for amount" in note]
+    won = intake.tables["opportunities"].set_index("opportunity_id")["amount"]
+    assert won["D1"] == 50000
+
+
 def test_point_thousands_amounts_stop(tmp_path: Path) -> None:
     """Amounts such as 12.500 stop intake instead of reading as 12.5."""
     files = hubspot_files()
