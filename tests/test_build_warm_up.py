@@ -29,6 +29,9 @@ def _intake(touchpoints) -> SimpleNamespace:
         tables={"touchpoints": touchpoints},
         quarantine=SimpleNamespace(count=lambda: 0),
         extras={},
+        reconciliation=lambda: pd.DataFrame(
+            {"table": [], "read": [], "reconciled": pd.Series([], dtype=bool)}
+        ),
     )
 
 
