@@ -3,15 +3,17 @@
 :func:`verify_run` checks that every input file still has the SHA-256
 recorded in the run's manifest, rebuilds the report with the recorded
 parameters into a separate folder, and compares every headline figure and
-prepared table with :func:`acctlib.compare.compare_runs`. A reviewer gets
-the same numbers from the same data, or the list of what differs.
+prepared table with :func:`acctlib.compare.compare_runs`, and the CSV
+exports and the pages' visible text with
+:func:`acctlib.published.compare_published`. A reviewer gets the same
+numbers from the same data, or the list of what differs.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -20,6 +22,7 @@ from acctlib.compare import OUTPUT_PARAMS, Comparison, compare_runs, load_run
 from acctlib.errors import AcctlibError
 from acctlib.intake.files import sha256_file
 from acctlib.params import Params, resolve_params
+from acctlib.published import compare_published
 
 logger = logging.getLogger(__name__)
 
@@ -30,22 +33,28 @@ class InputChangedError(AcctlibError):
 
 @dataclass
 class Verification:
-    """The rebuilt run and its comparison with the original."""
+    """The rebuilt run and its comparison with the original.
+
+    ``files`` contains one line per CSV export or HTML page that differs,
+    as :func:`acctlib.published.compare_published` returns them.
+    """
 
     rebuilt_dir: Path
     comparison: Comparison
+    files: list[str] = field(default_factory=list)
 
     @property
     def identical(self) -> bool:
-        return self.comparison.identical_results
+        return self.comparison.identical_results and not self.files
 
     def differences(self) -> list[str]:
-        """Return the differing headline figures and tables, one per line."""
-        return [
+        """Return the differing headline figures, tables and files, one per line."""
+        lines = [
             line
             for line in self.comparison.differences()
             if line.startswith(("headline ", "table "))
         ]
+        return lines + self.files
 
 
 def check_inputs(manifest: dict) -> None:
@@ -116,4 +125,5 @@ def verify_run(run_dir: str | Path, out_dir: str | Path | None = None) -> Verifi
     logger.info("rebuilding %s into %s", run_dir, out_dir)
     result = build_report(params, command=original.manifest["command"])
     comparison = compare_runs(original, load_run(result.run_dir))
-    return Verification(rebuilt_dir=result.run_dir, comparison=comparison)
+    files = compare_published(Path(run_dir), result.run_dir)
+    return Verification(result.run_dir, comparison, files)

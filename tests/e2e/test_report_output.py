@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -15,6 +16,7 @@ from bs4 import BeautifulSoup
 from acctlib import build, glossary, publish
 from acctlib.displaypaths import display_command, display_path
 from acctlib.errors import BuildError
+from acctlib.published import page_text
 from acctlib.verify import InputChangedError, verify_run
 from tests.conftest import REPO, small_params
 from tests.e2e.conftest import MARKUP, NAME_PREFIXES, POISONED_STAGE, SECRETS
@@ -189,6 +191,35 @@ def test_rebuild_is_identical(small_report, tmp_path):
         assert GENERATED.sub("Generated -", first) == GENERATED.sub(
             "Generated -", second
         ), section
+
+
+def test_verify_finds_tampered_page_and_export(small_report, tmp_path):
+    copied = tmp_path / small_report.run_dir.name
+    shutil.copytree(small_report.run_dir, copied)
+    summary = copied / "00-executive-summary.html"
+    page = summary.read_text(encoding="utf-8")
+    label = 'Bookings year to date</div><div class="value">'
+    figure = re.search(re.escape(label) + r"([^<]+)<", page).group(1)
+    summary.write_text(page.replace(label + figure, label + "USD 1"), "utf-8")
+    exported = copied / "account_map.csv"
+    with exported.open(newline="") as file:
+        rows = list(csv.reader(file))
+    column = rows[0].index("annual_revenue")
+    original = rows[1][column]
+    rows[1][column] = "1.0"
+    with exported.open("w", newline="") as file:
+        csv.writer(file).writerows(rows)
+
+    verification = verify_run(copied, tmp_path / "rebuild")
+
+    assert not verification.identical
+    assert verification.files == [
+        f"file account_map.csv: line 2 ({rows[0][0]} {rows[1][0]}), "
+        f"annual_revenue: '1.0' -> {original!r}",
+        "file 00-executive-summary.html: text line "
+        f"{page_text(small_report.run_dir / summary.name).index(figure) + 1}, "
+        f"after 'Bookings year to date': 'USD 1' -> {figure!r}",
+    ]
 
 
 def test_verify_rejects_changed_input(small_report, tmp_path):
