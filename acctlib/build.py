@@ -715,6 +715,9 @@ def _manifest(
         # The command is only shown. A rerun reads the parameters and
         # inputs below, which keep their paths as given.
         "command": display_command(command),
+        # Relative paths in the parameters and inputs resolve against this
+        # folder, so that ``acctlib verify`` can rebuild from any folder.
+        "working_dir": os.getcwd(),
         "params": intake.params_in_effect(params),
         "seed": params["seed"],
         "profile": intake.profile,

@@ -11,6 +11,7 @@ numbers from the same data, or the list of what differs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 from dataclasses import dataclass, field
@@ -57,21 +58,60 @@ class Verification:
         return lines + self.files
 
 
-def check_inputs(manifest: dict) -> None:
-    """Raise InputChangedError unless every input matches its recorded SHA-256."""
+def build_folder(manifest: dict) -> Path | None:
+    """Return the folder the build ran in, or None when it is not recorded or gone.
+
+    Relative paths in a run's parameters and inputs resolve against it.
+    Runs built before acctlib recorded ``working_dir`` have none.
+    """
+    recorded = manifest.get("working_dir")
+    if recorded and Path(recorded).is_dir():
+        return Path(recorded)
+    return None
+
+
+def check_inputs(manifest: dict, base: Path | None = None) -> None:
+    """Raise InputChangedError unless every input matches its recorded SHA-256.
+
+    Relative input paths resolve against ``base``, the folder the build ran
+    in, or against the current folder when ``base`` is None.
+    """
     problems = []
+    relative_missing = []
     for item in manifest.get("inputs", []):
         path = Path(item["path"])
-        if not path.is_file():
+        full = base / path if base is not None else path
+        if not full.is_file():
             problems.append(f"{path} not found")
-        elif sha256_file(path) != item["sha256"]:
+            if not path.is_absolute():
+                relative_missing.append(path)
+        elif sha256_file(full) != item["sha256"]:
             problems.append(f"{path} changed (SHA-256 differs from the manifest)")
-    if problems:
-        raise InputChangedError(
-            "cannot verify the run because its inputs differ: "
-            + "; ".join(problems)
-            + ". Restore the original files or build a new run."
-        )
+    if not problems:
+        return
+    message = "cannot verify the run: " + "; ".join(problems) + "."
+    restore = "Restore the original files or build a new run."
+    if relative_missing and base is None:
+        advice = _relative_path_advice(manifest, relative_missing[0])
+        restore = f"{advice} If the files are gone, {restore[0].lower()}{restore[1:]}"
+    raise InputChangedError(f"{message} {restore}")
+
+
+def _relative_path_advice(manifest: dict, path: Path) -> str:
+    """Explain where a relative input path such as ``path`` resolves."""
+    cwd = Path.cwd()
+    recorded = manifest.get("working_dir")
+    if recorded:
+        where = f"the build ran in {recorded}, which is not found, so {path}"
+    else:
+        where = f"the manifest does not record the folder the build ran in, so {path}"
+    command = manifest.get("command")
+    ran = f" (the build command was: {command})" if command else ""
+    return (
+        f"Relative input paths resolve against the folder the build ran in, "
+        f"but {where} was looked up in the current folder {cwd}. Run acctlib "
+        f"verify from the folder the build was run in{ran}."
+    )
 
 
 def params_from_manifest(manifest: dict, out_dir: Path) -> Params:
@@ -105,25 +145,32 @@ def verify_run(run_dir: str | Path, out_dir: str | Path | None = None) -> Verifi
     ------
     InputChangedError
         When an input file is missing or its SHA-256 changed; nothing is
-        rebuilt.
+        rebuilt. Relative input paths resolve against the folder the build
+        ran in when the manifest records it, or else the current folder.
     AcctlibError
         When the rebuild would replace ``run_dir``.
     """
     from acctlib.build import build_report
 
     original = load_run(run_dir)
-    check_inputs(original.manifest)
-    out_dir = Path(out_dir or tempfile.mkdtemp(prefix="acctlib-verify-"))
+    base = build_folder(original.manifest)
+    check_inputs(original.manifest, base)
+    out_dir = Path(out_dir or tempfile.mkdtemp(prefix="acctlib-verify-")).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    params = params_from_manifest(original.manifest, out_dir)
-    target = Path(params["reports_dir"]) / params.run_name
-    if target.resolve() == Path(run_dir).resolve():
-        raise AcctlibError(
-            f"verifying into {out_dir} would replace {run_dir}; "
-            "pass --out with another folder"
-        )
-    logger.info("rebuilding %s into %s", run_dir, out_dir)
-    result = build_report(params, command=original.manifest["command"])
+    original_dir = Path(run_dir).resolve()
+    # The rebuild runs in the folder the original build ran in, so relative
+    # paths in the parameters resolve to the same files, and pages show
+    # them as the original pages do.
+    with contextlib.chdir(base or Path.cwd()):
+        params = params_from_manifest(original.manifest, out_dir)
+        target = Path(params["reports_dir"]) / params.run_name
+        if target.resolve() == original_dir:
+            raise AcctlibError(
+                f"verifying into {out_dir} would replace {run_dir}; "
+                "pass --out with another folder"
+            )
+        logger.info("rebuilding %s into %s in %s", run_dir, out_dir, Path.cwd())
+        result = build_report(params, command=original.manifest["command"])
     comparison = compare_runs(original, load_run(result.run_dir))
-    files = compare_published(Path(run_dir), result.run_dir)
+    files = compare_published(original_dir, result.run_dir)
     return Verification(result.run_dir, comparison, files)
