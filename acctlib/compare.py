@@ -28,6 +28,7 @@ import pandas as pd
 from acctlib.accountmap import window_column_names
 from acctlib.displaypaths import display_path, display_value
 from acctlib.errors import AcctlibError
+from acctlib.headlinefigures import figure_label, format_figure, format_figure_change
 from acctlib.movement import flatten_headline
 
 TABLES_DIR = "tables"
@@ -37,6 +38,8 @@ OUTPUT_PARAMS = ("reports_dir", "work_dir")
 # trips keep doubles exactly, so only true changes exceed it.
 TOLERANCE = 1e-9
 MAX_LISTED_ACCOUNTS = 50
+PARAMS_TITLE = "Parameters that change figures"
+OUTPUT_TITLE = "Output folders (these change no figure)"
 # Tables whose touch counts the build names after influence_window_days,
 # such as touches_30d. Other tables count touches over fixed windows.
 WINDOW_NAMED_TABLES = ("account_map",)
@@ -93,7 +96,9 @@ class Comparison:
     """Every difference between run ``a`` and run ``b``.
 
     ``params``, ``inputs`` and ``headline`` contain (name, value in a,
-    value in b) triples. ``tables`` contains one dict per differing table
+    value in b) triples. ``params`` leaves out :data:`OUTPUT_PARAMS`,
+    whose differences ``output_params`` contains, because they change no
+    figure. ``tables`` contains one dict per differing table
     with keys ``table``, ``summary`` and ``changes``, a frame of
     per-account changes that is empty for tables without ``account_id``.
     """
@@ -101,6 +106,7 @@ class Comparison:
     a: Run
     b: Run
     params: list[tuple[str, Any, Any]] = field(default_factory=list)
+    output_params: list[tuple[str, Any, Any]] = field(default_factory=list)
     inputs: list[tuple[str, Any, Any]] = field(default_factory=list)
     headline: list[tuple[str, Any, Any]] = field(default_factory=list)
     tables: list[dict[str, Any]] = field(default_factory=list)
@@ -174,6 +180,9 @@ def compare_runs(a: Run, b: Run) -> Comparison:
     comparison.params = _diff_mappings(
         _flatten_params(a.manifest["params"]), _flatten_params(b.manifest["params"])
     )
+    comparison.output_params = _diff_mappings(
+        _output_params(a.manifest["params"]), _output_params(b.manifest["params"])
+    )
     comparison.inputs = _diff_mappings(_inputs(a), _inputs(b))
     comparison.headline = _diff_mappings(
         flatten_headline(a.manifest.get("headline", {})),
@@ -208,6 +217,10 @@ def _flatten_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, An
         else:
             flat[name] = value
     return flat
+
+
+def _output_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: params[name] for name in OUTPUT_PARAMS if name in params}
 
 
 def _window_renames(a: Run, b: Run) -> tuple[dict[str, str], dict[str, str]]:
@@ -574,32 +587,53 @@ def status_moves(comparison: Comparison) -> pd.DataFrame:
     return moves[columns].reset_index(drop=True)
 
 
-def _headline_rows(comparison: Comparison) -> list[tuple[str, str, str]]:
-    """Return the headline differences with numbers rounded for reading.
+def _headline_rows(comparison: Comparison) -> list[tuple[str, str, str, str]]:
+    """Return the headline differences as (label, first, second, change).
 
-    Two values that round to the same text are shown in full instead.
+    Labels and numbers read as on the report pages, such as ``Bookings
+    year to date`` and ``USD 10,005,534``. Two values that read the same
+    once rounded are shown in full instead.
     """
+    currency_a, currency_b = _currency(comparison.a), _currency(comparison.b)
     rows = []
     for name, a, b in comparison.headline:
-        a_text, b_text = _display(a), _display(b)
+        a_text = format_figure(name, a, currency_a)
+        b_text = format_figure(name, b, currency_b)
         if a_text == b_text:
             a_text, b_text = repr(a), repr(b)
-        rows.append((name, a_text, b_text))
+        change = "–"
+        if currency_a == currency_b:
+            change = format_figure_change(name, a, b, currency_a)
+        rows.append((figure_label(name), a_text, b_text, change))
     return rows
+
+
+def _currency(run: Run) -> str:
+    """Return the report currency of ``run``, such as ``USD``."""
+    params = run.manifest.get("params", {})
+    headline = run.manifest.get("headline", {})
+    return params.get("report_currency") or headline.get("report_currency") or ""
 
 
 def format_text(comparison: Comparison) -> str:
     """Return the comparison as plain-text tables for a terminal."""
     sections = [f"Comparing {comparison.a.path} with {comparison.b.path}"]
-    for title, rows in (
-        ("Parameters", comparison.params),
-        ("Inputs", comparison.inputs),
-        ("Headline figures", _headline_rows(comparison)),
-    ):
-        # Long values, such as a list of models, wrap so both show in full.
+    # Long values, such as a list of models, wrap so both show in full.
+    header = ["name", "first", "second"]
+    sections.append(_text_table(PARAMS_TITLE, header, comparison.params, wrap=True))
+    if comparison.output_params:
         sections.append(
-            _text_table(title, ["name", "first", "second"], rows, wrap=True)
+            _text_table(OUTPUT_TITLE, header, comparison.output_params, wrap=True)
         )
+    sections.append(_text_table("Inputs", header, comparison.inputs, wrap=True))
+    sections.append(
+        _text_table(
+            "Headline figures",
+            ["figure", "first", "second", "change"],
+            _headline_rows(comparison),
+            wrap=True,
+        )
+    )
     summaries = [(item["table"], item["summary"]) for item in comparison.tables]
     sections.append(_text_table("Tables", ["table", "difference"], summaries))
     moves = status_moves(comparison)
@@ -672,10 +706,17 @@ def write_html(comparison: Comparison, target: Path) -> Path:
     params = [
         (name, display_value(a), display_value(b)) for name, a, b in comparison.params
     ]
+    output_params = [
+        (name, display_value(a), display_value(b))
+        for name, a, b in comparison.output_params
+    ]
     page = render_page(
         "compare.html.j2",
         comparison=comparison,
         params=params,
+        params_title=PARAMS_TITLE,
+        output_params=output_params,
+        output_title=OUTPUT_TITLE,
         headline=_headline_rows(comparison),
         moves=moves.head(MAX_LISTED_ACCOUNTS).to_dict("records"),
         moves_total=len(moves),

@@ -278,20 +278,55 @@ def test_shared_columns_compared_when_columns_differ():
     )
 
 
-def test_headline_figures_rounded_for_reading(two_runs):
+def test_headline_figures_read_as_in_report(two_runs):
     comparison = compare.compare_runs(*two_runs)
+    for run in two_runs:
+        run.manifest["params"]["report_currency"] = "USD"
     comparison.headline = [
         ("forecast.forecast", 4416653.917473714, 4400000.0),
         ("forecast.p10", 1.000000001, 1.000000002),
         ("accounts_by_tier.Tier 1 Strategic", 2.0, 1.0),
+        ("health_auc_win", 0.5, "(none)"),
+        ("bookings_ytd", 8873961.0, 10005534.0),
+        ("some_new_figure", 3.0, 3.25),
     ]
     text = compare.format_text(comparison)
+    rows = text[text.index("Headline figures") :].splitlines()
 
-    assert "4,416,653.92" in text
-    assert "4416653.917473714" not in text
-    assert "1.000000001" in text
-    tier_row = next(line for line in text.splitlines() if "Tier 1" in line)
-    assert tier_row.split()[-2:] == ["2", "1"]
+    assert rows[1].split() == ["figure", "first", "second", "change"]
+    forecast_row = next(row for row in rows if row.startswith("Bookings forecast "))
+    assert forecast_row.split() == [
+        "Bookings",
+        "forecast",
+        "USD",
+        "4,416,654",
+        "USD",
+        "4,400,000",
+        "−USD",
+        "16,654",
+    ]
+    low_row = next(row for row in rows if row.startswith("Bookings forecast, P10"))
+    assert low_row.split()[3:5] == ["1.000000001", "1.000000002"]
+    tier_row = next(row for row in rows if "Tier 1" in row)
+    assert tier_row.split()[-3:] == ["2", "1", "−1"]
+    assert tier_row.startswith("Accounts in Tier 1 Strategic ")
+    auc_row = next(row for row in rows if "AUC" in row)
+    assert auc_row.split() == [
+        "Health",
+        "score",
+        "AUC",
+        "for",
+        "wins",
+        "0.50",
+        "–",
+        "–",
+    ]
+    bookings_row = next(row for row in rows if row.startswith("Bookings year"))
+    assert bookings_row.split()[-2:] == ["+USD", "1,131,573"]
+    new_row = next(row for row in rows if "some_new_figure" in row)
+    assert new_row.split() == ["some_new_figure", "3", "3.25", "+0.25"]
+    assert "health_auc_win" not in text
+    assert "forecast.p10" not in text
 
 
 def test_move_in_several_tables_listed_once(two_runs, tmp_path):
@@ -536,3 +571,60 @@ def test_natural_key_falls_back_when_repeated():
     result = compare.compare_tables("attribution_credit_sums", first, second)
 
     assert result["summary"] == "1 of the 3 shared rows differs in tier (1)"
+
+
+def test_output_folders_listed_apart(tmp_path):
+    first = write_run(
+        tmp_path / "a",
+        params={"as_of": "2026-06-30", "reports_dir": "/r1", "work_dir": "/w1"},
+        headline={},
+        tables={},
+    )
+    second = write_run(
+        tmp_path / "b",
+        params={"as_of": "2026-06-30", "reports_dir": "/r2", "work_dir": "/w1"},
+        headline={},
+        tables={},
+    )
+    comparison = compare.compare_runs(first, second)
+
+    assert comparison.params == []
+    assert comparison.output_params == [("reports_dir", "/r1", "/r2")]
+    assert comparison.differences() == []
+    text = compare.format_text(comparison)
+    assert "Parameters that change figures: no differences" in text
+    output = text[text.index("Output folders (these change no figure)") :]
+    assert output.splitlines()[3].split() == ["reports_dir", "/r1", "/r2"]
+    assert "work_dir" not in text
+    page = compare.write_html(comparison, tmp_path / "compare.html").read_text()
+    soup = BeautifulSoup(page, "html.parser")
+    headings = [heading.get_text() for heading in soup.find_all("h2")]
+    assert headings[:3] == [
+        "Parameters that change figures",
+        "Output folders (these change no figure)",
+        "Inputs",
+    ]
+    assert "<td>reports_dir</td><td>r1</td><td>r2</td>" in page
+
+
+def test_same_output_folders_not_listed(two_runs, tmp_path):
+    first, _ = two_runs
+    comparison = compare.compare_runs(first, first)
+    page = compare.write_html(comparison, tmp_path / "compare.html").read_text()
+
+    assert comparison.output_params == []
+    assert "Output folders" not in compare.format_text(comparison)
+    assert "Output folders" not in page
+
+
+def test_page_headline_has_change_column(two_runs, tmp_path):
+    comparison = compare.compare_runs(*two_runs)
+    page = compare.write_html(comparison, tmp_path / "compare.html").read_text()
+    soup = BeautifulSoup(page, "html.parser")
+    table = soup.find("h2", string="Headline figures").find_next("table")
+    cells = [[cell.get_text() for cell in row(["th", "td"])] for row in table("tr")]
+
+    assert cells == [
+        ["Figure", "First run", "Second run", "Change"],
+        ["Accounts with status customer", "1", "2", "+1"],
+    ]
