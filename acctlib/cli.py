@@ -177,7 +177,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     verify = commands.add_parser(
-        "verify", help="rebuild a run from its manifest and compare the results"
+        "verify",
+        help="rebuild a run from its manifest and compare the results",
+        description=textwrap.fill(
+            "Check that the input files of a run still have the SHA-256 its "
+            "manifest records, rebuild the run with its recorded parameters "
+            "in the folder the build ran in, and compare headline figures, "
+            "prepared tables, CSV exports and the text of every page. Exit "
+            "status 0 means the rebuild is identical, 1 that it differs or "
+            "failed, and 2 that the run cannot be verified, such as when an "
+            "input file changed.",
+            width,
+        ),
     )
     verify.add_argument(
         "run_dir", type=Path, help="run folder, e.g. reports/2026-06-30"
@@ -191,7 +202,17 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
 
-    compare = commands.add_parser("compare", help="list what differs between two runs")
+    compare = commands.add_parser(
+        "compare",
+        help="list what differs between two runs",
+        description=textwrap.fill(
+            "List the parameters, inputs, headline figures, prepared tables "
+            "and account moves that differ between two runs, such as two "
+            "month-ends or two variants, and write the same comparison as "
+            "an HTML page.",
+            width,
+        ),
+    )
     compare.add_argument("run_a", type=Path, help="first run folder")
     compare.add_argument("run_b", type=Path, help="second run folder")
     compare.add_argument(
@@ -201,7 +222,17 @@ def build_parser() -> argparse.ArgumentParser:
         "in the second run's parent folder)",
     )
 
-    email = commands.add_parser("email", help="email the digest of a run")
+    email = commands.add_parser(
+        "email",
+        help="email the digest of a run",
+        description=textwrap.fill(
+            "Build the email digest of a run (headline figures and their "
+            "change, the largest movements, the bookings forecast and the "
+            "executive summary attached) and write it to an .eml file or "
+            "send it through an SMTP server.",
+            width,
+        ),
+    )
     email.add_argument("run_dir", type=Path, help="run folder, e.g. reports/2026-06-30")
     email.add_argument("--to", required=True, help="recipient address")
     target = email.add_mutually_exclusive_group(required=True)

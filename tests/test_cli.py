@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import subprocess
@@ -80,7 +81,9 @@ def test_help_shows_defaults_and_summaries():
     assert "reports/<as-of>--<variant>/." in help_text
 
 
-@pytest.mark.parametrize("command", ["build", "check", "sample"])
+@pytest.mark.parametrize(
+    "command", ["build", "check", "verify", "compare", "email", "sample"]
+)
 def test_help_has_description(command):
     usage, _, rest = run_help(command).partition("\n\n")
     description = rest.split("\n\n", maxsplit=1)[0]
@@ -88,6 +91,26 @@ def test_help_has_description(command):
     assert usage.startswith(f"usage: acctlib {command}")
     assert not description.startswith("options:")
     assert len(description) > 40
+
+
+def test_every_command_has_description():
+    parser = cli.build_parser()
+    commands = next(
+        action
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
+
+    assert set(commands.choices) == {
+        "build",
+        "check",
+        "verify",
+        "compare",
+        "email",
+        "sample",
+    }
+    for name, command in commands.choices.items():
+        assert command.description, name
 
 
 def test_sample_help_shows_defaults():
