@@ -551,9 +551,22 @@ def compute_pipeline_velocity(
                 "amount_left_out": int(not_positive.sum()),
             }
         )
-    columns = [group, "open_opportunities", "win_rate", "average_deal", "cycle_days"]
-    left_out = ["cycle_left_out", "amount_left_out"]
-    return pd.DataFrame(rows, columns=[*columns, "velocity_per_month", *left_out])
+    # The types are set explicitly because a frame built from no rows has
+    # object columns, which the workspace would store as text.
+    frame = pd.DataFrame(rows, columns=[group, *_VELOCITY_TYPES])
+    return frame.astype(_VELOCITY_TYPES)
+
+
+_VELOCITY_TYPES = {
+    "open_opportunities": "int64",
+    "win_rate": "float64",
+    "average_deal": "float64",
+    "cycle_days": "float64",
+    "velocity_per_month": "float64",
+    "cycle_left_out": "int64",
+    "amount_left_out": "int64",
+}
+"""Column types of :func:`compute_pipeline_velocity` after the group column."""
 
 
 def _literal(timestamp: pd.Timestamp) -> ibis.Value:

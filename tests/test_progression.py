@@ -448,6 +448,32 @@ def test_pipeline_velocity_hand_computed():
     assert row["win_rate"] == pytest.approx(0.5)
 
 
+def test_velocity_without_opportunities_is_numeric():
+    """An as-of date before any deal gives an empty table of numbers, not text."""
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": pd.Series(dtype=str),
+            "account_id": pd.Series(dtype=str),
+            "is_open": pd.Series(dtype=bool),
+            "is_won": pd.Series(dtype=bool),
+            "amount": pd.Series(dtype=float),
+            "closed_on": pd.Series(dtype="datetime64[us]"),
+            "created_at": pd.Series(dtype="datetime64[us, UTC]"),
+            "days_open": pd.Series(dtype=float),
+        }
+    )
+    groups = pd.DataFrame({"account_id": ["A"], "tier": [1]})
+
+    velocity = progression.compute_pipeline_velocity(opps, groups, "tier", AS_OF)
+
+    assert velocity.empty
+    assert velocity["open_opportunities"].dtype == "int64"
+    assert velocity["cycle_left_out"].dtype == "int64"
+    assert velocity["amount_left_out"].dtype == "int64"
+    assert velocity["win_rate"].dtype == "float64"
+    assert velocity["velocity_per_month"].dtype == "float64"
+
+
 def test_velocity_leaves_out_negative_won_deal():
     """A refund won at a negative amount is no win and no deal size."""
     opps = pd.DataFrame(

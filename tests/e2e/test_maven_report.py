@@ -120,3 +120,25 @@ def test_maven_segment_totals_tie_to_headline(maven_manifest):
     status = views.status_table(ws).data
     assert status["open_pipeline"].sum() == pytest.approx(headline, abs=0.01)
     assert "No account" in status["status"].tolist()
+
+
+def test_maven_before_first_deal_builds_zeros(tmp_path):
+    """An as-of date before any deal gives a report of zeros, not a failure."""
+    params = resolve_params(
+        REPO / "params" / "maven.yaml",
+        [
+            f"data_dir={MAVEN}",
+            "as_of=2016-06-30",
+            f"reports_dir={tmp_path / 'reports'}",
+            f"work_dir={tmp_path / 'work'}",
+        ],
+    )
+
+    result = build_report(params, command="acctlib build --params params/maven.yaml")
+
+    manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    assert manifest["headline"]["open_pipeline"] == 0
+    assert manifest["headline"]["bookings_ytd"] == 0
+    assert any("before the first opportunity" in note for note in manifest["notes"])
+    for section in manifest["sections"]:
+        assert (result.run_dir / f"{section}.html").is_file()
