@@ -179,7 +179,53 @@ def show(chart: alt.TopLevelMixin | HTML) -> None:
     if isinstance(chart, HTML):
         display(chart)
         return
+    if _has_no_rows(chart):
+        display(no_data_note(_chart_title(chart), NO_ROWS_REASON))
+        return
     display(HTML(chart_html(chart)))
+
+
+NO_ROWS_REASON = "There are no rows to plot as of the report date."
+"""Reason :func:`show` gives in place of a chart whose data has no rows."""
+
+
+def _chart_frames(chart: alt.TopLevelMixin) -> list[pd.DataFrame]:
+    """Return the DataFrames that ``chart`` and its layers or panels plot."""
+    frames = []
+    data = getattr(chart, "data", alt.Undefined)
+    if isinstance(data, pd.DataFrame):
+        frames.append(data)
+    for attribute in ("layer", "hconcat", "vconcat", "concat"):
+        parts = getattr(chart, attribute, alt.Undefined)
+        if isinstance(parts, list):
+            for part in parts:
+                frames.extend(_chart_frames(part))
+    return frames
+
+
+def _has_no_rows(chart: alt.TopLevelMixin) -> bool:
+    """Return whether every DataFrame ``chart`` plots is empty."""
+    frames = _chart_frames(chart)
+    return bool(frames) and all(frame.empty for frame in frames)
+
+
+def _chart_title(chart: alt.TopLevelMixin) -> str:
+    """Return the title text of ``chart`` or of its first titled layer."""
+    title = getattr(chart, "title", alt.Undefined)
+    if isinstance(title, alt.TitleParams):
+        title = title.text
+    if isinstance(title, list):
+        title = " ".join(str(line) for line in title)
+    if isinstance(title, str) and title:
+        return title
+    for attribute in ("layer", "hconcat", "vconcat", "concat"):
+        parts = getattr(chart, attribute, alt.Undefined)
+        if isinstance(parts, list):
+            for part in parts:
+                text = _chart_title(part)
+                if text != "Chart":
+                    return text
+    return "Chart"
 
 
 def no_data_note(title: str, reason: str) -> HTML:

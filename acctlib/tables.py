@@ -31,6 +31,9 @@ ROUNDED_PARTS = (
 )
 """Caption of tables whose rows split a headline total."""
 
+NO_ROWS = "No rows as of the report date."
+"""Caption that :func:`style_table` puts first on a table without rows."""
+
 
 def format_money(value: float | None, currency: str, *, decimals: int = 0) -> str:
     """Format an amount such as ``USD 1,234,567``; missing values become an en dash."""
@@ -216,6 +219,8 @@ def style_table(
     if compact and money:
         currency_note = f"Amounts in {currency}."
         caption = f"{caption} {currency_note}" if caption else currency_note
+    if frame.empty:
+        caption = f"{NO_ROWS} {caption}" if caption else NO_ROWS
     if caption:
         styler = styler.set_caption(caption)
     if compact:

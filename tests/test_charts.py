@@ -66,3 +66,30 @@ def test_value_by_segment_without_known_value():
 
     assert "No data" in note.data
     assert "no deal has an amount" in note.data
+
+
+def test_show_notes_chart_without_rows(monkeypatch):
+    displayed = []
+    monkeypatch.setattr("IPython.display.display", displayed.append)
+    empty = pd.DataFrame({"decile": pd.Series(dtype=int), "lift": []})
+    bars = alt.Chart(empty).mark_bar().encode(x="decile:O", y="lift:Q")
+    layered = alt.layer(bars.properties(title="Lift by decile"), bars.mark_rule())
+
+    charts.show(layered)
+
+    assert len(displayed) == 1
+    assert "<strong>Lift by decile</strong>: No data." in displayed[0].data
+    assert charts.NO_ROWS_REASON in displayed[0].data
+
+
+def test_show_draws_chart_with_rows(monkeypatch):
+    displayed = []
+    monkeypatch.setattr("IPython.display.display", displayed.append)
+    monkeypatch.setattr(charts, "static_svg", lambda chart: "<svg></svg>")
+    frame = pd.DataFrame({"decile": [1], "lift": [0.0]})
+
+    charts.show(alt.Chart(frame).mark_bar().encode(x="decile:O", y="lift:Q"))
+
+    assert len(displayed) == 1
+    assert "vegaEmbed" in displayed[0].data
+    assert "No data" not in displayed[0].data

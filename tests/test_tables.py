@@ -152,3 +152,19 @@ def test_revenue_card_says_why_missing():
     cards = {card["label"]: card["value"] for card in headline_cards(headline, "USD")}
 
     assert cards["Revenue, last 12 months"] == "No revenue table in the source"
+
+
+def test_style_table_captions_empty_frame():
+    frame = pd.DataFrame({"group": pd.Series(dtype=str), "deals": []})
+
+    html = style_table(frame, counts=["deals"], caption="Deals per tier.").to_html()
+
+    assert "No rows as of the report date. Deals per tier." in html
+
+
+def test_style_table_rows_get_no_empty_caption():
+    frame = pd.DataFrame({"group": ["Tier 1"], "deals": [3]})
+
+    html = style_table(frame, counts=["deals"]).to_html()
+
+    assert "No rows" not in html

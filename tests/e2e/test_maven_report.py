@@ -142,3 +142,6 @@ def test_maven_before_first_deal_builds_zeros(tmp_path):
     assert any("before the first opportunity" in note for note in manifest["notes"])
     for section in manifest["sections"]:
         assert (result.run_dir / f"{section}.html").is_file()
+    progression = (result.run_dir / "04-progression-health.html").read_text()
+    assert "Pipeline velocity" in progression
+    assert "No rows as of the report date." in progression
