@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML
 
-from acctlib import accountcharts, charts, engine, progression, tables
+from acctlib import accountcharts, charts, engine, progression, schema, tables
 from acctlib.labels import WON_PLUS_WEIGHTED_OPEN_ACV, readable_column
 from acctlib.summary import count_gap_accounts
 from acctlib.tiering import TIER_LABELS
@@ -145,8 +145,9 @@ def tier_pyramid_frame(ws: Workspace) -> pd.DataFrame:
 def tier_shares_table(ws: Workspace) -> Any:
     """Return each tier's share of accounts, pipeline, bookings and revenue.
 
-    Without revenue figures the revenue share shows the missing marker and a
-    note below the table gives the reason.
+    The shares are of the figures on accounts. A note below the table names
+    the amounts on deals without an account, which the shares leave out,
+    and, without revenue figures, why the revenue share is empty.
     """
     shares = ws.table("tier_shares")
     columns = [
@@ -171,11 +172,48 @@ def tier_shares_table(ws: Workspace) -> Any:
         ],
         labels=LABELS,
     )
-    if shares["revenue_share"].notna().any():
+    sentences = _shares_left_out(ws, shares)
+    if shares["revenue_share"].isna().all():
+        reason = (
+            ws.headline.get("revenue_12m_missing_reason") or "No revenue in 12 months"
+        )
+        sentences.append(f"Share of revenue is left empty: {reason.lower()}.")
+    if not sentences:
         return table
-    reason = ws.headline.get("revenue_12m_missing_reason") or "No revenue in 12 months"
-    revenue_note = note(f"Share of revenue is left empty: {reason.lower()}.")
-    return HTML(table.to_html() + revenue_note.data)
+    return HTML(table.to_html() + note(" ".join(sentences)).data)
+
+
+# Figures whose tier shares leave out deals without an account: the column
+# of tier_shares and account_map, the share's label and the figure's name.
+_SHARED_FIGURES = (
+    ("open_pipeline", "Share of pipeline", "open pipeline"),
+    ("bookings_12m", "Share of bookings", "bookings in 12 months"),
+)
+
+
+def _shares_left_out(ws: Workspace, shares: pd.DataFrame) -> list[str]:
+    """Return a sentence per share that leaves out deals without an account.
+
+    Each names the amount on accounts that the share is taken over, the
+    amount left out and their sum, which is the whole figure of the report.
+    """
+    account_map = ws.table("account_map")
+    orphan = account_map[account_map["account_id"] == schema.NO_ACCOUNT]
+    sentences = []
+    for column, label, figure in _SHARED_FIGURES:
+        left_out = float(orphan[column].sum())
+        if not left_out:
+            continue
+        on_accounts = float(shares[column].sum())
+        total = on_accounts + left_out
+        sentences.append(
+            f"{label} is taken over the "
+            f"{tables.format_money(on_accounts, ws.currency)} of {figure} on "
+            f"accounts. It leaves out {tables.format_money(left_out, ws.currency)} "
+            f"on deals without an account, so the whole {figure} is "
+            f"{tables.format_money(total, ws.currency)}."
+        )
+    return sentences
 
 
 def tier_accounts_table(ws: Workspace, tier: int, n: int = 25) -> Any:

@@ -459,22 +459,38 @@ def test_stage_table_notes_few_visits():
     assert "9.0" in html
 
 
-def _shares_workspace(revenue_share: float, reason: str) -> _Tables:
-    """Return a workspace with one tier's shares and the revenue headline."""
+def _shares_workspace(
+    revenue_share: float, reason: str, orphan_pipeline: float = 0.0
+) -> _Tables:
+    """Return a workspace with one tier's shares and the revenue headline.
+
+    The account map has account A and the "No account" row, whose open
+    pipeline is ``orphan_pipeline``.
+    """
     shares = pd.DataFrame(
         {
             "tier_label": ["Tier 1 Strategic"],
             "accounts": [3],
             "accounts_share": [1.0],
+            "open_pipeline": [1_000.0],
             "open_pipeline_share": [1.0],
+            "bookings_12m": [500.0],
             "bookings_12m_share": [1.0],
             "revenue_share": [revenue_share],
             "win_rate": [0.5],
             "cycle_days": [30.0],
         }
     )
-    ws = _Tables(tier_shares=shares)
+    account_map = pd.DataFrame(
+        {
+            "account_id": ["A", "No account"],
+            "open_pipeline": [1_000.0, orphan_pipeline],
+            "bookings_12m": [500.0, 0.0],
+        }
+    )
+    ws = _Tables(tier_shares=shares, account_map=account_map)
     ws.headline = {"revenue_12m_missing_reason": reason}
+    ws.currency = "USD"
     return ws
 
 
@@ -493,6 +509,17 @@ def test_tier_shares_table_with_revenue_has_no_note():
     html = accountviews.tier_shares_table(ws).to_html()
 
     assert "left empty" not in html
+
+
+def test_tier_shares_table_names_orphan_pipeline():
+    ws = _shares_workspace(1.0, "", orphan_pipeline=3_000.0)
+
+    html = accountviews.tier_shares_table(ws).data
+
+    assert "taken over the USD 1,000 of open pipeline on accounts" in html
+    assert "leaves out USD 3,000 on deals without an account" in html
+    assert "the whole open pipeline is USD 4,000." in html
+    assert "bookings in 12 months" not in html
 
 
 def test_velocity_table_notes_left_out_deals():
