@@ -331,6 +331,7 @@ def prepare_workspace(
             "headline": context.headline,
             "notes": [*intake.notes, *context.notes],
             "profile": intake.profile,
+            "column_sources": intake.column_sources,
             "tables": sorted(intake.tables),
             "inputs": [item.__dict__ for item in intake.inputs],
         }

@@ -252,7 +252,24 @@ def segment_table(ws: Workspace, segment: str) -> object:
             "customers": "Customers",
             **MAP_LABELS,
         },
-        caption=_sums_caption(ws),
+        caption=f"{_segment_source(ws, segment)} {_sums_caption(ws)}",
+    )
+
+
+def _segment_source(ws: Workspace, segment: str) -> str:
+    """Return a sentence on where each account's ``segment`` value comes from.
+
+    The source profile's ``column_sources`` gives it for a column that an
+    adapter derives; otherwise the value is the account record's own.
+    """
+    label = segment.replace("_", " ").capitalize()
+    sources = ws.info.get("column_sources", {}).get("accounts", {})
+    origin = sources.get(segment) or f"the {segment} field of the account's record"
+    # Styler captions are not escaped, and a profile's text may hold markup.
+    origin = html.escape(origin, quote=False)
+    return (
+        f"{label} is {origin}. Each account counts in one {segment.replace('_', ' ')} "
+        "with all of its pipeline and won ACV."
     )
 
 

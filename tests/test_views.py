@@ -198,3 +198,28 @@ def test_sum_tables_count_deals_without_amount():
     for table in (views.status_table(ws), views.segment_table(ws, "region")):
         html = table.to_html()
         assert "The sums leave out 1 open or won deal without an amount" in html
+
+
+def test_segment_table_names_region_source():
+    account_map = pd.DataFrame(
+        {
+            "account_id": ["A1"],
+            "status": ["customer"],
+            "region": ["East"],
+            "open_pipeline": [0.0],
+            "won_acv": [10.0],
+            "revenue_12m": [0.0],
+        }
+    )
+    ws = _workspace(account_map)
+    ws.info["column_sources"] = {
+        "accounts": {"region": "the <b>office</b> of the agent"}
+    }
+
+    region = views.segment_table(ws, "region").to_html()
+    industry_ws = _workspace(account_map.assign(industry="Retail"))
+    industry = views.segment_table(industry_ws, "industry").to_html()
+
+    assert "Region is the &lt;b&gt;office&lt;/b&gt; of the agent." in region
+    assert "Each account counts in one region" in region
+    assert "Industry is the industry field of the account's record." in industry

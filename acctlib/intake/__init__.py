@@ -68,7 +68,8 @@ class Intake:
     to validation per table, and ``merged`` the accounts merged into another.
     ``opportunity_options`` maps each opportunities file to the parser
     options of its columns, so that rejected rows can be read as intake
-    read the accepted ones.
+    read the accepted ones. ``column_sources`` is the profile's mapping of
+    table to column to where the source's value comes from.
     """
 
     tables: dict[str, pd.DataFrame | BulkTable]
@@ -84,6 +85,7 @@ class Intake:
     opportunity_options: dict[str, dict[str, dict[str, Any]]] = field(
         default_factory=dict
     )
+    column_sources: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def params_in_effect(self, params: Params) -> dict[str, Any]:
         """Return ``params`` in JSON form with the stage map this intake used.
@@ -222,7 +224,7 @@ def load_source(params: Params) -> Intake:
         # and acctlib verify notices when they change.
         digest = sha256_file(rates_path)
         inputs = [*inputs, InputFile("rates", str(rates_path), digest, len(rates))]
-    return assemble(
+    intake = assemble(
         raw_tables,
         inputs,
         stage_map,
@@ -234,6 +236,11 @@ def load_source(params: Params) -> Intake:
         converted_amount_column=_maps_amount_column(profile),
         canonical_layout=_is_canonical_layout(profile),
     )
+    intake.column_sources = {
+        table: {column: " ".join(str(text).split()) for column, text in columns.items()}
+        for table, columns in (profile.get("column_sources") or {}).items()
+    }
+    return intake
 
 
 def _is_canonical_layout(profile: Mapping[str, Any]) -> bool:

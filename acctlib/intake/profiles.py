@@ -22,7 +22,15 @@ from acctlib.intake.parsers import OPTION_KEYS
 # loader adds PROFILE_PATH (the profile's file) to a profile it returns, so
 # a profile written back to YAML from one may carry it.
 COMMON_KEYS = frozenset(
-    {"name", "adapter", "description", "stage_map", "rates_file", PROFILE_PATH}
+    {
+        "name",
+        "adapter",
+        "description",
+        "stage_map",
+        "rates_file",
+        "column_sources",
+        PROFILE_PATH,
+    }
 )
 
 # Further top-level keys that each adapter reads.
@@ -147,6 +155,7 @@ def check_profile_keys(profile: Mapping[str, Any], source: str) -> None:
                 "numbers. To map or parse another layout, set adapter: mapped."
             )
     _check_keys(profile, COMMON_KEYS | ADAPTER_KEYS[adapter], "key", "", source)
+    _check_column_sources(profile.get("column_sources") or {}, source)
     _check_type_map(profile.get("type_map") or {}, source)
     _check_section(profile, "options", OPTION_KEYS, "", source)
     _check_section(profile, "read", READ_KEYS, "", source)
@@ -190,6 +199,39 @@ def _check_journeys(profile: Mapping[str, Any], source: str) -> None:
         _raise_unknown(data_format, JOURNEY_FIELDS, "format", "", source)
     _check_section(profile, "files", {"journeys"}, "", source)
     _check_section(profile, "columns", JOURNEY_FIELDS[data_format], "", source)
+
+
+def _check_column_sources(sources: Any, source: str) -> None:
+    """Raise ParameterError unless ``sources`` maps canonical columns to text.
+
+    ``column_sources`` maps a canonical table to its columns, and each
+    column to a sentence part that states where the source's value comes
+    from, which report tables show in their captions.
+    """
+    if not isinstance(sources, Mapping):
+        raise ParameterError(
+            f"column_sources of the source profile {source} must map a table to "
+            f"its columns, not {sources!r}"
+        )
+    for table, columns in sources.items():
+        if table not in schema.TABLES:
+            _raise_unknown(table, schema.TABLES, "table", " in column_sources", source)
+        if not isinstance(columns, Mapping):
+            raise ParameterError(
+                f"column_sources.{table} of the source profile {source} must map "
+                f"a column to where its value comes from, not {columns!r}"
+            )
+        names = {column.name for column in schema.TABLES[table].columns}
+        for column, text in columns.items():
+            if column not in names:
+                where = f" in column_sources.{table}"
+                _raise_unknown(column, names, "column", where, source)
+            if not isinstance(text, str) or not text.strip():
+                raise ParameterError(
+                    f"column_sources.{table}.{column} of the source profile "
+                    f"{source} must be text that says where the value comes "
+                    f"from, not {text!r}"
+                )
 
 
 def _check_table(adapter: str, key: str, spec: Any, source: str) -> None:

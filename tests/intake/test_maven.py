@@ -417,3 +417,12 @@ def test_published_accounts(published: Intake) -> None:
     assert accounts["owner"].isin(agents).all()
     assert accounts["region"].notna().all()
     assert accounts["created_at"].max() < pd.Timestamp("2017-12-31", tz="UTC")
+
+
+def test_region_source_reaches_intake(synthetic: Intake) -> None:
+    """The bundled profile states how the adapter derives an account's region."""
+    region = synthetic.column_sources["accounts"]["region"]
+
+    assert region.startswith("the regional office (sales_teams.csv)")
+    assert "most recent deal" in region
+    assert "\n" not in region

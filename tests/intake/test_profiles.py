@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 from pathlib import Path
 from typing import Any
 
@@ -530,3 +531,30 @@ def test_unmapped_type_points_to_type_map(tmp_path: Path) -> None:
     assert "'Cross-sell'" in reason
     assert "add it to type_map in the source profile" in reason
     assert "profile=salesforce" not in reason
+
+
+@pytest.mark.parametrize(
+    ("sources", "message"),
+    [
+        ({"acounts": {"region": "x"}}, "unknown table 'acounts' in column_sources"),
+        ({"accounts": {"regoin": "x"}}, "Did you mean 'region'?"),
+        ({"accounts": {"region": ""}}, "column_sources.accounts.region"),
+        ({"accounts": "region"}, "must map a column to where its value comes"),
+        (["accounts"], "column_sources of the source profile"),
+    ],
+)
+def test_invalid_column_sources_stop(
+    tmp_path: Path, sources: Any, message: str
+) -> None:
+    profile = {"name": "mine", "adapter": "maven", "column_sources": sources}
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(profile), encoding="utf-8")
+
+    with pytest.raises(ParameterError, match=re.escape(message)):
+        load_profile(str(path))
+
+
+def test_column_sources_load() -> None:
+    profile = load_profile("maven")
+
+    assert "regional office" in profile["column_sources"]["accounts"]["region"]
