@@ -64,8 +64,10 @@ class Declaration:
         """Return a scalar value as reports and help show it, such as ``90 days``.
 
         A boolean is lower case, a probability a percentage, and a number
-        is followed by its unit unless the unit only repeats the type. An
-        integer 1 takes the singular unit, such as ``1 day``.
+        is followed by its unit unless the unit only repeats the type. A
+        whole number reads without decimals and with thousands separators,
+        such as ``20 deals`` for 20.0 and ``2,000 simulated outcomes``, and
+        1 takes the singular unit, such as ``1 day``.
         """
         if isinstance(value, bool):
             return str(value).lower()
@@ -76,11 +78,16 @@ class Declaration:
             "integer",
             "number",
         ):
-            # Only whole numbers take the singular: "1 day" but "1.0 days".
-            singular = self.type == "integer" and value == 1
-            unit = _singular_unit(self.unit) if singular else self.unit
-            return f"{value} {unit}"
+            unit = _singular_unit(self.unit) if value == 1 else self.unit
+            return f"{_format_number(value)} {unit}"
         return str(value)
+
+
+def _format_number(value: int | float) -> str:
+    """Return ``value`` with thousands separators, a whole float as an integer."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"{value:,}"
 
 
 def _singular_unit(unit: str) -> str:

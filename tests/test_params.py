@@ -551,3 +551,18 @@ def test_invalid_yaml_names_line_and_column(tmp_path):
     assert "at line 3, column 5" in message
     assert "close every bracket" in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("forecast_prior_deals", 20.0, "20 deals"),
+        ("health_noise_band", 5.0, "5 health points"),
+        ("engagement_noise_band", 0.5, "0.5 share of mean weekly touches"),
+        ("forecast_simulations", 2000, "2,000 simulated outcomes"),
+        ("influence_window_days", 1, "1 day"),
+        ("seed", 20260630, "20260630"),
+    ],
+)
+def test_format_value_reads_whole_numbers(name, value, shown):
+    assert load_declarations()[name].format_value(value) == shown
