@@ -36,9 +36,12 @@ def summarize_bookings_by_month(
 ) -> pd.DataFrame:
     """Return won bookings per calendar month and deal type.
 
-    Covers the ``months`` months ending with the as-of month; months without
-    bookings appear with 0 for every type, so the series has no gaps.
-    Columns: ``month`` (first day, datetime64), ``type``, ``bookings``.
+    Covers the ``months`` months ending with the as-of month. Only deal
+    types won in those months appear, so a chart legend lists no type
+    without bookings. Months without bookings appear with 0 for each of
+    them, so the series has no gaps, and without any won deal the frame is
+    empty. Columns: ``month`` (first day, datetime64), ``type``,
+    ``bookings``.
     """
     end = pd.Timestamp(as_of).to_period("M")
     periods = pd.period_range(end - (months - 1), end, freq="M")
@@ -46,9 +49,10 @@ def summarize_bookings_by_month(
     won["period"] = pd.to_datetime(won["closed_on"]).dt.to_period("M")
     won = won[won["period"].isin(periods)]
     totals = won.groupby(["period", "type"])["amount"].sum()
-    grid = pd.MultiIndex.from_product(
-        [periods, list(schema.OPPORTUNITY_TYPES)], names=["period", "type"]
-    )
+    present = set(won["type"].dropna())
+    types = [kind for kind in schema.OPPORTUNITY_TYPES if kind in present]
+    types += sorted(present - set(types))
+    grid = pd.MultiIndex.from_product([periods, types], names=["period", "type"])
     totals = totals.reindex(grid, fill_value=0.0).round(2).reset_index()
     totals["month"] = totals["period"].dt.to_timestamp()
     return totals.rename(columns={"amount": "bookings"})[["month", "type", "bookings"]]
