@@ -351,7 +351,7 @@ def check_freshness(
         "amount": amount,
         "message": (
             f"The newest opportunity, stage change or close date is dated "
-            f"{newest_day:%d %b %Y}, {days} {'day' if days == 1 else 'days'} "
+            f"{newest_day:%d %b %Y}, {days:,} {'day' if days == 1 else 'days'} "
             "before the as-of date "
             f"{as_of:%d %b %Y}. {consequence} Export the data again, or set "
             "as_of to a date it covers."

@@ -112,6 +112,15 @@ def test_stale_data_one_open_deal():
     assert "The 1 open deal may have closed since." in finding["message"]
 
 
+def test_stale_days_have_thousands_separator():
+    tables = _tables(["2017-12-31", "2017-11-02"])
+
+    finding = dataquality.check_freshness(tables, dt.date(2026, 11, 30))
+
+    assert finding is not None
+    assert "is dated 31 Dec 2017, 3,256 days before" in finding["message"]
+
+
 def test_no_dates_gives_no_finding():
     tables = _tables([None, None])
 
