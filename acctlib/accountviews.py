@@ -601,7 +601,12 @@ def _short_threshold_note(stages: list[str]) -> str:
 
 
 def stalled_table(ws: Workspace, n: int = 30) -> Any:
-    """Return open opportunities stalled in their stage, longest over first."""
+    """Return open opportunities stalled in their stage, longest over first.
+
+    Each is named by its ID, because sources such as Maven name deals after
+    their product. The name column is left out when every name repeats the
+    ID.
+    """
     opps = ws.table("opportunity_progression")
     stalled = opps[opps["stalled"]].copy()
     if stalled.empty:
@@ -613,6 +618,7 @@ def stalled_table(ws: Workspace, n: int = 30) -> Any:
         names.rename(columns={"name": "account"}), on="account_id", how="left"
     )
     columns = [
+        "opportunity_id",
         "name",
         "account",
         "tier_label",
@@ -621,13 +627,16 @@ def stalled_table(ws: Workspace, n: int = 30) -> Any:
         "days_in_stage",
         "stall_threshold_days",
     ]
+    if frame["name"].fillna(frame["opportunity_id"]).eq(frame["opportunity_id"]).all():
+        columns.remove("name")
     return tables.style_table(
         frame[columns].round(1),
         currency=ws.currency,
         money=["amount"],
         counts=["days_in_stage", "stall_threshold_days"],
         labels={
-            "name": "Opportunity",
+            "opportunity_id": "Opportunity ID",
+            "name": "Name",
             "account": "Account",
             "tier_label": "Tier",
             "stage_asof": "Stage",

@@ -567,3 +567,43 @@ def test_velocity_table_notes_refunds():
     assert "leave out 1 won deal of the last 12 months with an amount" in html
     assert "The cycle length leaves out" not in html
     assert "amount_left_out" not in html
+
+
+def _stalled_workspace(names: list[str]) -> _Tables:
+    """Return a workspace with stalled deals O1 and O2 named ``names``."""
+    opportunities = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2"],
+            "account_id": ["A", "A"],
+            "name": names,
+            "stage_asof": ["Engaging", "Engaging"],
+            "amount": [100.0, 200.0],
+            "days_in_stage": [3256.0, 40.0],
+            "stall_threshold_days": [30.0, 30.0],
+            "stalled": [True, True],
+        }
+    )
+    tiers = pd.DataFrame(
+        {"account_id": ["A"], "name": ["Acme"], "tier_label": ["Tier 1 Strategic"]}
+    )
+    ws = _Tables(opportunity_progression=opportunities, account_tiers=tiers)
+    ws.currency = "USD"
+    return ws
+
+
+def test_stalled_table_shows_opportunity_id():
+    html = accountviews.stalled_table(_stalled_workspace(["MG Advanced"] * 2))
+    html = html.to_html()
+
+    assert "Opportunity ID" in html
+    assert ">O1<" in html
+    assert ">O2<" in html
+    assert "MG Advanced" in html
+    assert html.index(">O1<") < html.index(">O2<")
+
+
+def test_stalled_table_drops_name_equal_to_id():
+    html = accountviews.stalled_table(_stalled_workspace(["O1", "O2"])).to_html()
+
+    assert "Opportunity ID" in html
+    assert ">Name<" not in html
