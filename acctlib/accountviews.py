@@ -553,20 +553,41 @@ def stage_table(ws: Workspace) -> Any:
             "median": "Median days",
             "q3": "Stall threshold (75th percentile, days)",
             "entered": "Opportunities entered",
-            "conversion": "Moved to a later stage",
+            "conversion": "Reached a later stage or won",
         },
     )
+    notes = [_conversion_note(ws.stage_map, frame["stage"])]
     without_threshold = durations[~durations["stage"].isin(thresholds)]
-    if without_threshold.empty:
-        return table
     few = without_threshold["visits"] < min_visits
-    notes = []
     if few.any():
         stages = without_threshold.loc[few, "stage"].tolist()
         notes.append(_few_visits_note(stages, min_visits))
     if (~few).any():
         notes.append(_short_threshold_note(without_threshold.loc[~few, "stage"]))
     return HTML(table.to_html() + note(" ".join(notes)).data)
+
+
+def _conversion_note(stage_map: dict[str, Any], stages: pd.Series) -> str:
+    """Return what the conversion share counts.
+
+    When ``stages`` include the last open stage of ``stage_map``, the note
+    adds that its share is the share won.
+    """
+    text = (
+        "Reached a later stage or won is the share of the opportunities that "
+        "entered a stage which then entered a later open stage or a won stage, "
+        "counting those still open as not yet moved on."
+    )
+    open_stages = [s for s, entry in stage_map.items() if entry["category"] == "open"]
+    if not open_stages:
+        return text
+    last = max(open_stages, key=lambda stage: stage_map[stage]["order"])
+    if last not in set(stages):
+        return text
+    return (
+        f"{text} From {last}, the last open stage, the only way on is a win, so "
+        "its share is the share of its opportunities that were won."
+    )
 
 
 def _stages_subject(stages: list[str]) -> tuple[str, str, str]:

@@ -386,6 +386,7 @@ def test_stage_table_notes_zero_day_stage():
     )
     ws = _Tables(stage_durations=durations, stage_conversion=conversion)
     ws.params = {"stall_min_visits": 5}
+    ws.stage_map = {}
 
     html = accountviews.stage_table(ws).data
 
@@ -416,6 +417,7 @@ def test_stage_table_notes_sub_day_stage():
     )
     ws = _Tables(stage_durations=durations, stage_conversion=conversion)
     ws.params = {"stall_min_visits": 5}
+    ws.stage_map = {}
 
     html = accountviews.stage_table(ws).data
 
@@ -446,6 +448,7 @@ def test_stage_table_notes_few_visits():
     )
     ws = _Tables(stage_durations=durations, stage_conversion=conversion)
     ws.params = {"stall_min_visits": 5}
+    ws.stage_map = {}
 
     html = accountviews.stage_table(ws).data
 
@@ -607,3 +610,40 @@ def test_stalled_table_drops_name_equal_to_id():
 
     assert "Opportunity ID" in html
     assert ">Name<" not in html
+
+
+def test_stage_table_names_last_stage_share_won():
+    durations = pd.DataFrame(
+        {
+            "stage": ["Prospecting", "Engaging"],
+            "order": [1, 2],
+            "visits": [10, 10],
+            "min": [1.0, 1.0],
+            "q1": [2.0, 2.0],
+            "median": [3.0, 3.0],
+            "q3": [4.0, 4.0],
+            "max": [5.0, 5.0],
+        }
+    )
+    conversion = pd.DataFrame(
+        {
+            "stage": ["Prospecting", "Engaging"],
+            "entered": [20, 10],
+            "conversion": [0.5, 0.4],
+        }
+    )
+    ws = _Tables(stage_durations=durations, stage_conversion=conversion)
+    ws.params = {"stall_min_visits": 5}
+    ws.stage_map = {
+        "Prospecting": {"category": "open", "order": 1},
+        "Engaging": {"category": "open", "order": 2},
+        "Won": {"category": "won", "order": 3},
+        "Lost": {"category": "lost", "order": 4},
+    }
+
+    html = accountviews.stage_table(ws).data
+
+    assert "Reached a later stage or won" in html
+    assert "Moved to a later stage" not in html
+    assert "counting those still open as not yet moved on" in html
+    assert "From Engaging, the last open stage, the only way on is a win" in html
