@@ -239,11 +239,8 @@ def _time_series(run: _Run, results: MethodResults) -> list[dict]:
     state, windows = run.state, run.windows
     if state.snapshot.empty:
         return []
-    won = state.closed[state.closed["is_won"]]
     last_month = last_complete_month(state.as_of)
-    first_created = state.snapshot["created_at"].min().tz_convert(None)
-    first_month = pd.Period(first_created, freq="M")
-    history = monthly_totals(won["closed_on"], won["amount"], first_month, last_month)
+    history = bookings_history(state.closed, last_month)
     horizon = pd.Period(max(window.end for window in windows), freq="M")
     months = max((horizon - last_month).n, 1)
     weights = month_weights(windows, state.as_of, last_month + 1, months)
@@ -266,6 +263,23 @@ def _time_series(run: _Run, results: MethodResults) -> list[dict]:
         summary["closed_to_date"] = run.closed
         rows += _label_rows(windows, method, fitted.model, summary)
     return rows
+
+
+def bookings_history(closed: pd.DataFrame, last_month: pd.Period) -> pd.Series:
+    """Return monthly won bookings from the first month with bookings.
+
+    ``closed`` has ``is_won``, ``closed_on`` and ``amount`` (report
+    currency). Months before the first won deal with a non-zero amount are
+    left out, because they precede the data, and as zeros they would give
+    the time series a rising trend that the business never had. Later
+    months without bookings are zero. The series is empty when nothing was
+    won by ``last_month``.
+    """
+    won = closed[closed["is_won"] & (closed["amount"] != 0)]
+    if won.empty:
+        return pd.Series(dtype=float, index=pd.PeriodIndex([], freq="M"))
+    first_month = pd.Period(won["closed_on"].min(), freq="M")
+    return monthly_totals(won["closed_on"], won["amount"], first_month, last_month)
 
 
 def _simulate(run: _Run, deals: pd.DataFrame, method: str) -> np.ndarray:

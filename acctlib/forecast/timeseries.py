@@ -1,7 +1,10 @@
 """Time-series forecasts of monthly bookings (or revenue) with intervals.
 
 The history is a monthly series with every month present: a month without
-bookings is zero. The model depends on its length:
+bookings is zero. Bookings histories start at the first month with bookings
+(:func:`acctlib.forecast.methods.bookings_history`), so months before the
+data begins count neither as zeros nor towards the length. The model depends
+on that length:
 
 - fewer than 12 months: the mean of the past months, with a range from
   resampling them (a bootstrap);

@@ -429,7 +429,8 @@ def test_skipped_methods_give_reasons():
         # W0, the one deal closed by the cut-off, entered one open stage.
         "win_probability": "it needed 30 stage entries of closed deals to learn "
         "from, and had 1",
-        # Bookings history runs from September 2025 to February 2026.
-        "sarimax": "it needed 24 months of bookings history, and had 6",
+        # Bookings history runs from W0's close in December 2025 to February
+        # 2026, though the first deal was created in September 2025.
+        "sarimax": "it needed 24 months of bookings history, and had 3",
     }
     assert set(result.skipped["cutoff"]) == {pd.Timestamp(cutoff)}

@@ -11,7 +11,11 @@ import pytest
 
 from acctlib.asof import isin_values
 from acctlib.forecast import pipeline
-from acctlib.forecast.methods import ForecastSettings, compute_forecasts
+from acctlib.forecast.methods import (
+    ForecastSettings,
+    bookings_history,
+    compute_forecasts,
+)
 from acctlib.forecast.periods import Window, forecast_windows, horizon_window
 from acctlib.forecast.state import ForecastInputs, compute_state, expected_close_dates
 from acctlib.forecast.winprob import TouchIndex
@@ -170,6 +174,45 @@ def test_integer_and_float_amounts_forecast_alike():
             compute_forecasts(state, [WINDOW], STAGE_MAP, TouchIndex(None), settings)
         )
     pd.testing.assert_frame_equal(results[0].forecasts, results[1].forecasts)
+
+
+def late_first_booking_rows() -> list[tuple]:
+    """Deals created from January 2025, but won only from September 2025 on."""
+    rows = [("L1", "A3", "new_business", "Lost", 50.0, "2025-01-10", "2025-02-10")]
+    for number, month in enumerate(pd.period_range("2025-09", "2026-06", freq="M")):
+        created = month.start_time.strftime("%Y-%m-%d")
+        closed = (month.start_time + pd.Timedelta(days=9)).strftime("%Y-%m-%d")
+        rows.append(
+            (f"W{number:02d}", "A1", "new_business", "Won", 100.0, created, closed)
+        )
+    rows.append(("O1", "A2", "new_business", "Propose", 10.0, "2026-06-01", None))
+    return rows
+
+
+def test_bookings_history_starts_at_first_booking():
+    state = small_state(late_first_booking_rows())
+    history = bookings_history(state.closed, pd.Period("2026-06", freq="M"))
+    assert history.index[0] == pd.Period("2025-09", freq="M")
+    assert len(history) == 10
+    assert (history == 100.0).all()
+
+
+def test_bookings_history_without_wins_is_empty():
+    rows = [("O1", "A2", "new_business", "Propose", 10.0, "2026-06-01", None)]
+    state = small_state(rows)
+    assert bookings_history(state.closed, pd.Period("2026-06", freq="M")).empty
+
+
+def test_time_series_ignores_months_before_data():
+    # Eighteen months since the first deal was created, but ten with
+    # bookings: under twelve months the model is the mean of those ten.
+    state = small_state(late_first_booking_rows())
+    settings = ForecastSettings(seed=3, simulations=200)
+    results = compute_forecasts(state, [WINDOW], STAGE_MAP, TouchIndex(None), settings)
+    row = results.forecasts.set_index("method").loc["time_series"]
+    assert row["model"] == "mean"
+    assert row["forecast"] == pytest.approx(3 * 100.0)
+    assert results.skipped["sarimax"].endswith("and had 10")
 
 
 def test_fit_warnings_are_returned_per_method(capsys):
