@@ -11,7 +11,9 @@ them at past month-ends and stores these workspace tables:
 - ``forecast_calibration``: the win-probability model's predicted against
   actual win rate by decile, out of sample (deals open at a cut-off);
 - ``forecast_warnings``: every warning a model fit raised, by date and
-  method.
+  method;
+- ``forecast_plausibility``: each method's forecast of the next 12 months
+  against the bookings of the last 12, flagged when far from them.
 
 The headline gets ``forecast``: the most accurate method's forecast of the
 backtested window, its range, the sentence naming the method and, in
@@ -39,6 +41,7 @@ from acctlib.forecast.periods import (
     month_weights,
     monthly_totals,
 )
+from acctlib.forecast.plausibility import check_plausibility
 from acctlib.forecast.ranges import make_generator, summarize_samples
 from acctlib.forecast.state import (
     ForecastInputs,
@@ -64,6 +67,7 @@ FORECAST_TABLES = (
     "forecast_accuracy",
     "forecast_calibration",
     "forecast_warnings",
+    "forecast_plausibility",
 )
 
 
@@ -122,6 +126,12 @@ def prepare_forecast(context: PrepareContext) -> None:
             ignore_index=True,
         )
         context.store("forecast", forecast)
+        context.store(
+            "forecast_plausibility",
+            check_plausibility(
+                forecast[forecast["metric"] == "bookings"], state.closed, as_of
+            ),
+        )
         context.store(
             "forecast_categories", pipeline.rollup_forecast_categories(state, windows)
         )

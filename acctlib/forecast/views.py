@@ -12,6 +12,7 @@ import altair as alt
 import pandas as pd
 
 from acctlib import charts, tables, views
+from acctlib.forecast import plausibility
 from acctlib.forecast.labels import (
     LOW_COVERAGE,
     METHOD_LABELS,
@@ -350,11 +351,63 @@ def _describe_missing_calibration(ws: Workspace) -> str:
     )
 
 
+def plausibility_note(ws: Workspace) -> object:
+    """Return the plausibility check of the forecasts of the next 12 months.
+
+    Each method whose forecast lies outside
+    :data:`~acctlib.forecast.plausibility.RATIO_MIN` to
+    :data:`~acctlib.forecast.plausibility.RATIO_MAX` times the bookings of
+    the last 12 months gets a sentence with its ratio.
+    """
+    if not ws.has_table("forecast_plausibility"):
+        return views.note("No plausibility check was prepared for this run.")
+    checks = ws.table("forecast_plausibility")
+    if checks.empty:
+        return views.note("No forecast of the next 12 months to check.")
+    if checks["ratio"].isna().all():
+        return views.note(
+            "No plausibility check: nothing was booked in the last 12 months."
+        )
+    bounds = f"{plausibility.RATIO_MIN:g} to {plausibility.RATIO_MAX:g}"
+    flagged = checks[checks["flagged"]]
+    if flagged.empty:
+        last_year = tables.format_money(checks["last_12_months"].iloc[0], ws.currency)
+        return views.note(
+            f"Plausibility check: every forecast of the next 12 months "
+            f"is {bounds} times the {last_year} booked in the last 12 months."
+        )
+    sentences = plausibility.describe_flags(flagged, ws.currency)
+    first = (
+        f"Plausibility check: {len(flagged)} of {len(checks)} forecasts of the "
+        f"next 12 months lie outside {bounds} times the bookings of the last "
+        "12 months."
+    )
+    return views.note(" ".join([first, *sentences]))
+
+
+def _count_flagged(ws: Workspace) -> int:
+    if not ws.has_table("forecast_plausibility"):
+        return 0
+    return int(ws.table("forecast_plausibility")["flagged"].sum())
+
+
 def warnings_table(ws: Workspace) -> object:
-    """Return the model-fit warnings counted per method and warning."""
+    """Return the model-fit warnings counted per method and warning.
+
+    Without any, the note also states how many forecasts the plausibility
+    check flagged, so that "no warning" does not read as "no concern".
+    """
     warnings = ws.table("forecast_warnings")
     if warnings.empty:
-        return views.note("No model fit raised a warning.")
+        flagged = _count_flagged(ws)
+        if not flagged:
+            return views.note("No model fit raised a warning.")
+        forecasts = "forecast" if flagged == 1 else "forecasts"
+        return views.note(
+            f"No model fit raised a warning, but the plausibility check under "
+            f"the forecast table flags {flagged} {forecasts} of the next 12 "
+            "months as far from the bookings of the last 12 months."
+        )
     grouped = (
         warnings.groupby(["method", "warning"])
         .agg(dates=("cutoff", "size"))
