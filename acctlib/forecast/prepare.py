@@ -16,8 +16,10 @@ them at past month-ends and stores these workspace tables:
   against the bookings of the last 12, flagged when far from them.
 
 The headline gets ``forecast``: the most accurate method's forecast of the
-backtested window, its range, the sentence naming the method and, in
-``backtest_skipped``, why each method missing from the backtest is missing.
+backtested window, its range, the sentence naming the method, in
+``backtest_skipped`` why each method missing from the backtest is missing,
+and in ``close_date_rules`` how many open deals without a future close date
+were placed by each rule.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from acctlib.forecast.ranges import make_generator, summarize_samples
 from acctlib.forecast.state import (
     ForecastInputs,
     compute_state,
+    count_close_date_rules,
     ensure_open_stage,
     opportunity_history,
 )
@@ -148,6 +151,9 @@ def prepare_forecast(context: PrepareContext) -> None:
     )
     context.headline["forecast"] = _headline(forecast, accuracy, horizon, sentence)
     context.headline["forecast"]["backtest_skipped"] = describe_backtest_skips(result)
+    context.headline["forecast"]["close_date_rules"] = count_close_date_rules(
+        state.open_deals, as_of, state.cycle_days
+    )
     context.notes.extend(_notes(state, warnings, results.notes + result.notes))
 
 

@@ -180,6 +180,33 @@ def expected_close_dates(
     return expected.astype("datetime64[us]")
 
 
+def count_close_date_rules(
+    open_deals: pd.DataFrame, as_of: dt.date, cycle_days: float
+) -> dict[str, Any]:
+    """Count the open deals by the rule of :func:`expected_close_dates` they took.
+
+    Returns ``without_close_date`` and ``overdue`` (a close date on or
+    before ``as_of``), each split into ``..._by_cycle`` (creation plus the
+    typical cycle) and ``..._next_day`` (the day after ``as_of``), plus
+    ``cycle_days`` (rounded) and ``next_day`` (ISO date). Deals with a
+    close date after ``as_of`` keep it and are not counted.
+    """
+    next_day = pd.Timestamp(as_of + dt.timedelta(days=1))
+    created = open_deals["created_at"].dt.tz_convert(None).dt.normalize()
+    by_cycle = (created + pd.Timedelta(days=round(cycle_days))) >= next_day
+    close_date = pd.to_datetime(open_deals["close_date"])
+    missing = close_date.isna()
+    overdue = close_date < next_day
+    return {
+        "without_close_date_by_cycle": int((missing & by_cycle).sum()),
+        "without_close_date_next_day": int((missing & ~by_cycle).sum()),
+        "overdue_by_cycle": int((overdue & by_cycle).sum()),
+        "overdue_next_day": int((overdue & ~by_cycle).sum()),
+        "cycle_days": round(cycle_days),
+        "next_day": next_day.date().isoformat(),
+    }
+
+
 def compute_standin_tiers(snapshot: pd.DataFrame) -> pd.Series:
     """Rank accounts into tiers 1 to 4 by the value known on the snapshot date.
 

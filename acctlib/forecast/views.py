@@ -143,6 +143,86 @@ def category_table(ws: Workspace) -> object:
     )
 
 
+def close_date_note(ws: Workspace) -> object:
+    """Return how open deals without a future close date were placed in windows.
+
+    Such a deal is expected to close the typical sales cycle after its
+    creation, or on the day after the report date when that has passed
+    (:func:`acctlib.forecast.state.expected_close_dates`). The note counts
+    the deals each rule placed and names the windows that the day after the
+    report date falls in, because those deals count in all of them.
+    """
+    rules = (ws.headline.get("forecast") or {}).get("close_date_rules")
+    if not rules:
+        return views.note("No forecast was prepared for this run.")
+    without = (
+        rules["without_close_date_by_cycle"] + rules["without_close_date_next_day"]
+    )
+    overdue = rules["overdue_by_cycle"] + rules["overdue_next_day"]
+    if not without and not overdue:
+        return views.note(
+            "Every open deal has a close date after the report date and is "
+            "counted in the windows that contain it."
+        )
+    next_day, cycle = rules["next_day"], rules["cycle_days"]
+    next_day_total = rules["without_close_date_next_day"] + rules["overdue_next_day"]
+    by_cycle_total = rules["without_close_date_by_cycle"] + rules["overdue_by_cycle"]
+    kinds = []
+    if without:
+        kinds.append(f"{without:,} {_plural(without, 'has', 'have')} no close date")
+    if overdue:
+        kinds.append(
+            f"{overdue:,} {_plural(overdue, 'has a close date', 'have close dates')} "
+            "on or before the report date"
+        )
+    sentences = [
+        f"Of the open deals, {_join(kinds)} in the CRM.",
+        f"Each of them is expected to close {cycle} days after its creation "
+        "(the median days from creation to win of the deals won by the report "
+        f"date), or on {next_day}, the day after the report date, when those "
+        "days have passed.",
+    ]
+    sentences.append(
+        f"That places {next_day_total:,} on {next_day} and {by_cycle_total:,} "
+        f"at creation plus {cycle} days."
+    )
+    if without and overdue:
+        sentences.append(
+            "Of the deals without a close date, "
+            f"{rules['without_close_date_next_day']:,} are on {next_day} and "
+            f"{rules['without_close_date_by_cycle']:,} at creation plus {cycle} "
+            "days."
+        )
+    windows = _windows_containing(ws, next_day)
+    if next_day_total and windows:
+        listed = _join([f"the {window}" for window in windows])
+        sentences.append(f"Deals placed on {next_day} count in {listed}.")
+    return views.note(" ".join(sentences))
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return one if count == 1 else many
+
+
+def _join(items: list[str]) -> str:
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _windows_containing(ws: Workspace, day: str) -> list[str]:
+    """Return the category table's window names whose dates contain ``day``."""
+    forecast = ws.table("forecast")
+    shown = set(ws.table("forecast_categories")["window"])
+    rows = forecast[forecast["window"].isin(shown)].drop_duplicates("window")
+    date = pd.Timestamp(day)
+    inside = rows[(rows["window_start"] <= date) & (rows["window_end"] >= date)]
+    return [
+        WINDOW_LABELS.get(name, name.replace("_", " ")).lower()
+        for name in inside["window"]
+    ]
+
+
 def best_method_note(ws: Workspace) -> object:
     """Return the sentence naming the most accurate method."""
     headline = ws.headline.get("forecast")

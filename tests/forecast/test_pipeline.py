@@ -17,7 +17,12 @@ from acctlib.forecast.methods import (
     compute_forecasts,
 )
 from acctlib.forecast.periods import Window, forecast_windows, horizon_window
-from acctlib.forecast.state import ForecastInputs, compute_state, expected_close_dates
+from acctlib.forecast.state import (
+    ForecastInputs,
+    compute_state,
+    count_close_date_rules,
+    expected_close_dates,
+)
 from acctlib.forecast.winprob import TouchIndex
 from tests.forecast.factories import STAGE_MAP, make_opportunities
 
@@ -280,3 +285,29 @@ def test_category_rollup_lists_equal_windows_once():
     ]
     next_quarter = rollup[rollup["window"] == "next_quarter"]
     assert next_quarter["amount"].tolist() == [0.0, 2_000.0, 1_000.0, 0.0]
+
+
+def test_close_date_rules_counted():
+    rows = [
+        ("F1", "A1", "new_business", "Propose", 10.0, "2026-06-01", "2026-07-15"),
+        ("M1", "A1", "new_business", "Propose", 10.0, "2026-06-01", None),
+        ("M2", "A1", "new_business", "Propose", 10.0, "2026-01-01", None),
+        ("M3", "A2", "new_business", "Qualify", 10.0, "2026-02-01", None),
+        ("P1", "A2", "new_business", "Commit", 10.0, "2026-01-01", "2026-03-01"),
+        ("P2", "A2", "new_business", "Commit", 10.0, "2026-06-01", "2026-06-30"),
+    ]
+    state = small_state(rows)
+    # Nothing was won, so the typical cycle is the 90-day default: deals
+    # created in June close after the report date, earlier ones are overdue.
+    rules = count_close_date_rules(state.open_deals, AS_OF, state.cycle_days)
+    assert rules == {
+        "without_close_date_by_cycle": 1,
+        "without_close_date_next_day": 2,
+        "overdue_by_cycle": 1,
+        "overdue_next_day": 1,
+        "cycle_days": 90,
+        "next_day": "2026-07-01",
+    }
+    expected = state.open_deals.set_index("opportunity_id")["expected_close"]
+    assert expected["M2"] == pd.Timestamp(rules["next_day"])
+    assert expected["M1"] == pd.Timestamp("2026-08-30")

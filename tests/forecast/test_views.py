@@ -217,3 +217,70 @@ def test_calibration_without_backtest():
     }.__getitem__
     text = views.calibration_table(ws).data
     assert "No calibration, because no past month-end was backtested." in text
+
+
+def close_date_workspace(rules: dict) -> SimpleNamespace:
+    """Return a stand-in workspace as of 2017-12-31 with ``rules`` in its headline."""
+    windows = [
+        ("current_quarter", "2017-10-01", "2017-12-31"),
+        ("next_quarter", "2018-01-01", "2018-03-31"),
+        ("next_12_months", "2018-01-01", "2018-12-31"),
+        ("next_3_months", "2018-01-01", "2018-03-31"),
+    ]
+    forecast = pd.DataFrame(windows, columns=["window", "window_start", "window_end"])
+    forecast[["window_start", "window_end"]] = forecast[
+        ["window_start", "window_end"]
+    ].apply(pd.to_datetime)
+    categories = pd.DataFrame({"window": [name for name, _, _ in windows[:3]]})
+    frames = {"forecast": forecast, "forecast_categories": categories}
+    return SimpleNamespace(
+        table=frames.__getitem__,
+        headline={"forecast": {"close_date_rules": rules}},
+    )
+
+
+CLOSE_DATE_RULES = {
+    "without_close_date_by_cycle": 0,
+    "without_close_date_next_day": 2089,
+    "overdue_by_cycle": 0,
+    "overdue_next_day": 0,
+    "cycle_days": 48,
+    "next_day": "2018-01-01",
+}
+
+
+def test_close_date_note_counts_undated_deals():
+    text = views.close_date_note(close_date_workspace(CLOSE_DATE_RULES)).data
+    assert "Of the open deals, 2,089 have no close date in the CRM." in text
+    assert "expected to close 48 days after its creation" in text
+    assert "or on 2018-01-01, the day after the report date" in text
+    assert "That places 2,089 on 2018-01-01 and 0 at creation plus 48 days." in text
+    assert (
+        "Deals placed on 2018-01-01 count in the next quarter and the next 12 "
+        "months." in text
+    )
+    assert "Of the deals without a close date" not in text
+
+
+def test_close_date_note_splits_overdue_deals():
+    rules = {
+        **CLOSE_DATE_RULES,
+        "without_close_date_by_cycle": 3,
+        "overdue_next_day": 1,
+    }
+    text = views.close_date_note(close_date_workspace(rules)).data
+    assert (
+        "2,092 have no close date and 1 has a close date on or before the "
+        "report date in the CRM." in text
+    )
+    assert "That places 2,090 on 2018-01-01 and 3 at creation plus 48 days." in text
+    assert (
+        "Of the deals without a close date, 2,089 are on 2018-01-01 and 3 at "
+        "creation plus 48 days." in text
+    )
+
+
+def test_close_date_note_all_dated():
+    rules = {**CLOSE_DATE_RULES, "without_close_date_next_day": 0}
+    text = views.close_date_note(close_date_workspace(rules)).data
+    assert "Every open deal has a close date after the report date" in text
