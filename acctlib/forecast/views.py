@@ -12,6 +12,7 @@ import altair as alt
 import pandas as pd
 
 from acctlib import charts, tables, views
+from acctlib.forecast import calibration as calibration_flags
 from acctlib.forecast import plausibility
 from acctlib.forecast.labels import (
     LOW_COVERAGE,
@@ -401,6 +402,18 @@ def calibration_table(ws: Workspace) -> object:
             "actual": "Actual win rate",
         },
     )
+
+
+def calibration_note(ws: Workspace) -> object:
+    """Return the sentence under the calibration table on deciles off target.
+
+    Returns None, which a notebook displays as nothing, when the table is
+    empty, because :func:`calibration_table` already states why.
+    """
+    calibration = ws.table("forecast_calibration")
+    if calibration.empty:
+        return None
+    return views.note(calibration_flags.describe_flags(calibration))
 
 
 def _describe_missing_calibration(ws: Workspace) -> str:
