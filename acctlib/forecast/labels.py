@@ -13,6 +13,24 @@ METHOD_LABELS = {
 }
 """Method identifiers and the names the report shows for them."""
 
+METHOD_STYLES = {
+    "stage_weighted": ("#1f4e79", [8, 4], "square"),
+    "account_based": ("#e67e22", [2, 3], "triangle-up"),
+    "win_probability": ("#54a24b", [8, 3, 2, 3], "diamond"),
+    "time_series": ("#8e44ad", [4, 4], "cross"),
+    "sarimax": ("#c0392b", [12, 3], "triangle-down"),
+}
+"""Line colour, dash pattern (stroke and gap lengths, pixels) and point
+shape per method.
+
+Hues far apart, different dashes and point shapes keep two methods apart
+where their lines overlap, and each method keeps its style whichever
+others are drawn.
+"""
+
+ACTUAL_STYLE = ("#222222", [1, 0], "circle")
+"""Colour, solid dash pattern and point shape of the actual bookings line."""
+
 MODEL_LABELS = {
     "stage": "stage win rates",
     "tier_stage": "win rates by tier and stage, plus expected repeat bookings",

@@ -15,8 +15,10 @@ from acctlib import charts, tables, views
 from acctlib.forecast import calibration as calibration_flags
 from acctlib.forecast import plausibility
 from acctlib.forecast.labels import (
+    ACTUAL_STYLE,
     LOW_COVERAGE,
     METHOD_LABELS,
+    METHOD_STYLES,
     MODEL_LABELS,
     describe_missing_backtest,
     lower_first,
@@ -283,11 +285,11 @@ def plot_backtest(ws: Workspace) -> alt.Chart:
     data = pd.concat([forecasts, actual], ignore_index=True)
     data = data[["cutoff", "series", "forecast"]].rename(columns={"forecast": "amount"})
     data["cutoff"] = pd.to_datetime(data["cutoff"]).dt.strftime("%Y-%m-%d")
-    # The legend lists only the series drawn, and each keeps its colour
+    # The legend lists only the series drawn, and each keeps its style
     # whichever others are missing.
-    series = [*METHOD_LABELS.values(), "Actual bookings"]
-    colours = dict(zip(series, [*charts.PALETTE[:5], "#222222"], strict=True))
-    order = [label for label in series if label in set(data["series"])]
+    styles = {METHOD_LABELS[method]: style for method, style in METHOD_STYLES.items()}
+    styles["Actual bookings"] = ACTUAL_STYLE
+    order = [label for label in styles if label in set(data["series"])]
     return (
         alt.Chart(data, title=f"Backtest: forecast against actual ({ws.currency})")
         .mark_line(point=True)
@@ -301,14 +303,23 @@ def plot_backtest(ws: Workspace) -> alt.Chart:
             color=alt.Color(
                 "series:N",
                 scale=alt.Scale(
-                    domain=order, range=[colours[label] for label in order]
+                    domain=order, range=[styles[label][0] for label in order]
                 ),
                 title=None,
             ),
-            strokeDash=alt.condition(
-                alt.datum.series == "Actual bookings",
-                alt.value([1, 0]),
-                alt.value([4, 3]),
+            strokeDash=alt.StrokeDash(
+                "series:N",
+                scale=alt.Scale(
+                    domain=order, range=[styles[label][1] for label in order]
+                ),
+                title=None,
+            ),
+            shape=alt.Shape(
+                "series:N",
+                scale=alt.Scale(
+                    domain=order, range=[styles[label][2] for label in order]
+                ),
+                title=None,
             ),
             tooltip=[
                 alt.Tooltip("cutoff:O", title="Month-end"),
@@ -361,13 +372,19 @@ def backtest_caption(ws: Workspace) -> object:
 def plot_ranges(ws: Workspace, window: str | None = None) -> alt.Chart:
     """Range chart: P10 to P90 bar and point forecast per method for one window.
 
-    ``window`` defaults to the backtested horizon shown in the headline.
+    ``window`` defaults to the backtested horizon shown in the headline. The
+    title names the window and its dates.
     """
     forecast = ws.table("forecast")
     window = window or ws.headline["forecast"]["window"]
     data = forecast[(forecast["metric"] == "bookings") & (forecast["window"] == window)]
+    title = f"Bookings forecast with P10-P90 ({ws.currency})"
+    if not data.empty:
+        first = data.iloc[0]
+        name = window_label(window, first["window_start"], first["window_end"])
+        title = f"{title}, {lower_first(name)}"
     data = data[["label", "forecast", "p10", "p50", "p90"]]
-    base = alt.Chart(data, title=f"Bookings forecast with P10-P90 ({ws.currency})")
+    base = alt.Chart(data)
     bars = base.mark_rule(strokeWidth=8, opacity=0.4).encode(
         y=alt.Y("label:N", title=None, sort=list(METHOD_LABELS.values())),
         x=alt.X("p10:Q", title=f"Bookings ({ws.currency})", axis=alt.Axis(format="~s")),
@@ -383,7 +400,7 @@ def plot_ranges(ws: Workspace, window: str | None = None) -> alt.Chart:
             alt.Tooltip("p90:Q", title="P90", format=",.0f"),
         ],
     )
-    return (bars + points).properties(height=180)
+    return (bars + points).properties(height=180, title=title)
 
 
 def calibration_table(ws: Workspace) -> object:

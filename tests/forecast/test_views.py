@@ -10,6 +10,7 @@ import pytest
 
 from acctlib import charts
 from acctlib.forecast import views
+from acctlib.forecast.labels import ACTUAL_STYLE, METHOD_LABELS, METHOD_STYLES
 from acctlib.workspace import WORKSPACE_FILE, open_workspace
 
 
@@ -176,7 +177,53 @@ def test_backtest_legend_lists_drawn_series():
         "Actual bookings",
     ]
     # Each series keeps its colour when others are missing.
-    assert scale["range"] == [charts.PALETTE[0], charts.PALETTE[3], "#222222"]
+    assert scale["range"] == [
+        METHOD_STYLES["stage_weighted"][0],
+        METHOD_STYLES["time_series"][0],
+        ACTUAL_STYLE[0],
+    ]
+
+
+def test_backtest_methods_differ_in_colour_and_dash():
+    methods = list(METHOD_STYLES)
+    ws = backtest_workspace(methods, {})
+    encoding = views.plot_backtest(ws).to_dict()["encoding"]
+    colours = encoding["color"]["scale"]["range"]
+    dashes = encoding["strokeDash"]["scale"]["range"]
+    assert encoding["strokeDash"]["scale"]["domain"] == [
+        *(METHOD_LABELS[method] for method in methods),
+        "Actual bookings",
+    ]
+    assert len(set(colours)) == len(methods) + 1
+    assert len({tuple(dash) for dash in dashes}) == len(methods) + 1
+    assert dashes[-1] == [1, 0]
+    shapes = encoding["shape"]["scale"]["range"]
+    assert len(set(shapes)) == len(methods) + 1
+
+
+def test_ranges_chart_title_names_window():
+    forecast = pd.DataFrame(
+        {
+            "metric": "bookings",
+            "window": "next_3_months",
+            "window_start": pd.Timestamp("2018-01-01"),
+            "window_end": pd.Timestamp("2018-03-31"),
+            "label": ["Stage-weighted pipeline", "Account-based"],
+            "forecast": [10.0, 12.0],
+            "p10": [8.0, 9.0],
+            "p50": [10.0, 12.0],
+            "p90": [12.0, 15.0],
+        }
+    )
+    ws = SimpleNamespace(
+        table={"forecast": forecast}.__getitem__,
+        headline={"forecast": {"window": "next_3_months"}},
+        currency="USD",
+    )
+    title = views.plot_ranges(ws).to_dict()["title"]
+    assert title == (
+        "Bookings forecast with P10-P90 (USD), next 3 months (2018-01-01 to 2018-03-31)"
+    )
 
 
 def test_backtest_caption_names_skipped_methods():
