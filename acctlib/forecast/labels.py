@@ -8,7 +8,7 @@ METHOD_LABELS = {
     "stage_weighted": "Stage-weighted pipeline",
     "account_based": "Account-based",
     "win_probability": "Win-probability model",
-    "time_series": "Time series (ETS)",
+    "time_series": "Time series",
     "sarimax": "Time series (SARIMAX)",
 }
 """Method identifiers and the names the report shows for them."""
@@ -49,7 +49,7 @@ LOW_COVERAGE = 0.65
 
 
 def lower_first(label: str) -> str:
-    """Lower-case a label's first letter only, so "(ETS)" keeps its capitals."""
+    """Lower-case a label's first letter only, so "(SARIMAX)" keeps its capitals."""
     return label[:1].lower() + label[1:]
 
 

@@ -104,7 +104,7 @@ def test_sentence_names_best_method_and_margin():
     accuracy = pd.DataFrame(
         {
             "method": ["account_based", "time_series"],
-            "label": ["Account-based", "Time series (ETS)"],
+            "label": ["Account-based", "Time series"],
             "cutoffs": [12, 12],
             "wape": [0.15, 0.21],
             "bias": [0.0, 0.0],
@@ -117,7 +117,7 @@ def test_sentence_names_best_method_and_margin():
         "Over the last 12 month-ends, the account-based forecast has been the "
         "most accurate for this business: its forecasts of the next 3 months' "
         "bookings were off by 15% of actual bookings (WAPE), 6 percentage "
-        "points better than the next best, the time series (ETS) forecast (21%)."
+        "points better than the next best, the time series forecast (21%)."
     )
 
 

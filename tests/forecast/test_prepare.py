@@ -105,7 +105,7 @@ def test_warning_note_names_methods_in_words():
     assert notes == [
         "Forecast model fits raised 18 warnings, listed in the forecast section: "
         "16 from the time series (SARIMAX) forecast and 2 from the time series "
-        "(ETS) forecast."
+        "forecast."
     ]
 
 

@@ -173,7 +173,7 @@ def test_backtest_legend_lists_drawn_series():
     scale = views.plot_backtest(ws).to_dict()["encoding"]["color"]["scale"]
     assert scale["domain"] == [
         "Stage-weighted pipeline",
-        "Time series (ETS)",
+        "Time series",
         "Actual bookings",
     ]
     # Each series keeps its colour when others are missing.
@@ -331,3 +331,13 @@ def test_close_date_note_all_dated():
     rules = {**CLOSE_DATE_RULES, "without_close_date_next_day": 0}
     text = views.close_date_note(close_date_workspace(rules)).data
     assert "Every open deal has a close date after the report date" in text
+
+
+def test_time_series_label_names_no_model():
+    """Under 12 months of history the time-series method is a mean, not ETS."""
+    from acctlib.forecast.labels import MODEL_LABELS
+
+    label = METHOD_LABELS["time_series"]
+
+    assert "ETS" not in label
+    assert "mean" in MODEL_LABELS["mean"]
