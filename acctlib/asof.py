@@ -15,7 +15,8 @@ the first stage history entries of an open opportunity. They show that it
 reached its current stage after ``as_of``, so its stage on ``as_of`` becomes
 the first open stage.
 :func:`snapshot_opportunities` also rebuilds the stage each opportunity had
-on ``as_of``, so a deal won after that date still shows as open.
+on ``as_of``, so a deal won after that date still shows as open, valued at
+its ``amount_open`` when the source supplies one.
 """
 
 from __future__ import annotations
@@ -146,7 +147,8 @@ def snapshot_opportunities(
     pandas.DataFrame
         A new frame, one row per opportunity created before the cutoff,
         sorted by ``opportunity_id``. It has the canonical opportunity
-        columns in schema order, then:
+        columns in schema order, where a deal open on ``as_of`` takes its
+        ``amount_open`` as ``amount`` unless that is empty, then:
 
         - ``stage_asof`` (str), ``stage_category_asof`` (open, won or lost),
           ``stage_order_asof`` (Int64, missing for an unmapped stage),
@@ -238,6 +240,7 @@ class OpportunityHistory:
         )
 
         snapshot = _attach_stage_attributes(snapshot, self.stages, as_of)
+        snapshot = _value_open_deals(snapshot)
         snapshot = _add_closed_on(snapshot, as_of)
         snapshot = _add_contract_value(snapshot, self.default_contract_months)
 
@@ -395,6 +398,7 @@ def _type_opportunities(opportunities: pd.DataFrame) -> pd.DataFrame:
     typed["created_at"] = _as_utc(typed["created_at"])
     typed["close_date"] = _as_date(typed["close_date"])
     typed["amount"] = typed["amount"].astype(float)
+    typed["amount_open"] = typed["amount_open"].astype(float)
     return typed
 
 
@@ -613,6 +617,20 @@ def _check_stage_categories(
         column="stage",
         value=list(counts.index),
     )
+
+
+def _value_open_deals(snapshot: pd.DataFrame) -> pd.DataFrame:
+    """Replace ``amount`` with ``amount_open`` on deals open on the as-of date.
+
+    A deal closed later may carry its final amount, such as a won value,
+    which was not known while it was open.
+    """
+    uses_open_amount = snapshot["is_open"] & snapshot["amount_open"].notna()
+    result = snapshot.copy()
+    result["amount"] = snapshot["amount"].where(
+        ~uses_open_amount, snapshot["amount_open"]
+    )
+    return result
 
 
 def _add_closed_on(snapshot: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:

@@ -143,6 +143,15 @@ OPPORTUNITIES = TableSpec(
         ),
         _col("amount", "amount", "Amount in the report currency.", nullable=True),
         _col(
+            "amount_open",
+            "amount",
+            "Amount while the deal was open, report currency; as-of snapshots "
+            "value deals still open on the as-of date at it, or at amount "
+            "when it is empty.",
+            required=False,
+            nullable=True,
+        ),
+        _col(
             "amount_original",
             "amount",
             "Amount in the deal currency.",

@@ -469,6 +469,71 @@ def test_snapshot_fills_contract_months_and_acv():
     assert snapshot["acv"].tolist() == [1200.0, 1200.0]
 
 
+def test_snapshot_values_open_deals_at_amount_open():
+    """A deal open on as_of counts at amount_open, a closed one at amount."""
+    opportunities = make_opportunities(
+        [
+            # Won after as_of: open then, so its final amount was not known.
+            {
+                "opportunity_id": "won_later",
+                "stage": "Closed Won",
+                "amount": 900.0,
+                "amount_open": 1000.0,
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-07-15",
+            },
+            # Won before as_of: the won amount counts.
+            {
+                "opportunity_id": "won_before",
+                "stage": "Closed Won",
+                "amount": 900.0,
+                "amount_open": 1000.0,
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-06-15",
+            },
+            # Open without amount_open: amount counts.
+            {
+                "opportunity_id": "open_no_value",
+                "stage": "Proposal",
+                "amount": 500.0,
+                "amount_open": None,
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-08-01",
+            },
+        ]
+    )
+
+    snapshot = snapshot_opportunities(opportunities, None, STAGE_MAP, AS_OF)
+
+    amount = snapshot.set_index("opportunity_id")["amount"]
+    acv = snapshot.set_index("opportunity_id")["acv"]
+    assert amount["won_later"] == 1000.0
+    assert acv["won_later"] == 1000.0
+    assert amount["won_before"] == 900.0
+    assert amount["open_no_value"] == 500.0
+    assert opportunities["amount"].tolist() == [900.0, 900.0, 500.0]
+
+
+def test_snapshot_without_amount_open_keeps_amount():
+    """A source without amount_open keeps each amount."""
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "won_later",
+                "stage": "Closed Won",
+                "amount": 900.0,
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-07-15",
+            }
+        ]
+    )
+
+    snapshot = snapshot_opportunities(opportunities, None, STAGE_MAP, AS_OF)
+
+    assert bool(snapshot["is_open"].iloc[0])
+    assert snapshot["amount"].tolist() == [900.0]
+
+
 def test_snapshot_unmapped_current_stage():
     opportunities = make_opportunities(
         [

@@ -42,6 +42,10 @@ Opportunities, one per row of ``sales_pipeline.csv``
     product that still matches nothing keeps its own name and leaves the
     amount of its Lost and open deals empty, with a note, instead of being
     rejected. ``amount_original`` is the same amount and ``currency`` is USD.
+    ``amount_open`` is the list price of every deal, because a Won deal was
+    valued at it while open: an as-of date before its close counts the list
+    price, not the close_value it had not reached yet. A deal whose product
+    has no list price falls back to its amount on those dates.
     ``created_at`` is ``engage_date`` at midnight UTC, or the export date
     with ``created_at_estimated`` set, so that those deals never count as
     new.
@@ -134,7 +138,8 @@ ACCOUNT_HEADERS = {
     "parent_account_id": "subsidiary_of",
 }
 # amount and amount_original come from close_value for Won deals and from
-# the price list in products.csv for the others, so they have no header.
+# the price list in products.csv for the others, and amount_open from the
+# price list for every deal, so they have no header.
 OPPORTUNITY_HEADERS = {
     "opportunity_id": "opportunity_id",
     "account_id": "account",
@@ -287,6 +292,7 @@ def _build_opportunities(
             "type": "new_business",
             "stage": stage,
             "amount": amount,
+            "amount_open": list_price.fillna(""),
             "amount_original": amount,
             "currency": SOURCE_CURRENCY,
             "created_at": created_at,

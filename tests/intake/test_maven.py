@@ -9,12 +9,14 @@ module, independently of the adapter.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from acctlib.asof import snapshot_opportunities
 from acctlib.errors import InputError, ParameterError
 from acctlib.intake import Intake, load_source
 from acctlib.params import PROJECT_ROOT, resolve_params
@@ -101,6 +103,14 @@ def test_amount_by_stage(synthetic: Intake) -> None:
     assert deals.loc["P1", "amount"] == 55.0
     assert (deals["amount_original"].fillna(-1) == deals["amount"].fillna(-1)).all()
     assert (deals["currency"] == "USD").all()
+
+
+def test_amount_open_is_list_price(synthetic: Intake) -> None:
+    deals = by_id(synthetic.tables["opportunities"])
+    assert deals.loc["W1", "amount_open"] == 4821.0
+    assert deals.loc["L1", "amount_open"] == 55.0
+    assert deals.loc["E1", "amount_open"] == 4821.0
+    assert pd.isna(deals.loc["X1", "amount_open"])
 
 
 def test_unmatched_product_has_no_amount(synthetic: Intake) -> None:
@@ -369,6 +379,25 @@ def test_published_list_prices(
     priced = deals[deals["stage"] != "Won"]
     assert priced["amount"].notna().all()
     assert priced["amount"].sum() == pytest.approx(float(expected))
+
+
+@pytest.mark.realdata
+@needs_dataset
+def test_published_past_pipeline_at_list_price(published: Intake) -> None:
+    """On 2017-11-30, deals won in December still count at list price.
+
+    5,096,663 is the list price sum of the deals engaged by 2017-11-30 and
+    not closed by then, computed from the raw files. Their final amounts
+    sum to 5,094,772.
+    """
+    snapshot = snapshot_opportunities(
+        published.tables["opportunities"],
+        published.tables["stage_history"],
+        published.stage_map,
+        dt.date(2017, 11, 30),
+    )
+    open_deals = snapshot[snapshot["is_open"]]
+    assert open_deals["amount"].sum() == pytest.approx(5_096_663.0)
 
 
 @pytest.mark.realdata
