@@ -49,7 +49,12 @@ from acctlib.intake import describe_unreconciled, load_source
 from acctlib.intake.bulktable import BulkTable
 from acctlib.intake.quarantine import write_csv_safely
 from acctlib.params import PROJECT_ROOT, Params, load_declarations
-from acctlib.prepare import MOVEMENT_STEPS, check_step_settings, prepare_workspace
+from acctlib.prepare import (
+    MOVEMENT_STEPS,
+    check_step_settings,
+    prepare_workspace,
+    store_run_notes,
+)
 from acctlib.workspace import WORKSPACE_FILE
 
 logger = logging.getLogger(__name__)
@@ -282,6 +287,7 @@ def _build_with_workers(
     prepared.month_end_states.clear()
 
     sections = _drop_sections_without_tables(sections, workspace, prepared)
+    store_run_notes(workspace, [*intake.notes, *prepared.notes])
 
     reports_dir = Path(params["reports_dir"])
     reports_dir.mkdir(parents=True, exist_ok=True)

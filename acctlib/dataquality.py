@@ -668,6 +668,20 @@ def findings_table(ws: Any) -> object:
     )
 
 
+def notes_list(ws: Any) -> HTML:
+    """Return every note of the run as a list, each note once.
+
+    The notes are those of the run's index page: what intake assumed or
+    changed about the source, such as amounts valued at a list price or
+    stand-in creation dates, and what the build left out.
+    """
+    notes = list(dict.fromkeys(ws.info.get("notes", [])))
+    if not notes:
+        return _note("The run has no notes.")
+    items = "".join(f"<li>{escape(note)}</li>" for note in notes)
+    return HTML(f'<ul class="acctlib-notes">{items}</ul>')
+
+
 def currency_table(ws: Any) -> object:
     """Return the report currency and the conversion basis of amounts."""
     return tables.style_table(

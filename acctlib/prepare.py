@@ -360,6 +360,22 @@ def _summarize_activity(context: PrepareContext, snapshot: pd.DataFrame):
     )
 
 
+def store_run_notes(path: Path, notes: list[str]) -> None:
+    """Replace the ``notes`` of the ``run_info`` table in the workspace at ``path``.
+
+    The build adds notes after prepare, such as a section left out, and the
+    data-quality page reads the notes from the workspace.
+    """
+    con = engine.connect(path)
+    try:
+        info = engine.read_table(con, "run_info")
+        value = json.dumps(notes, sort_keys=True, default=str)
+        info.loc[info["key"] == "notes", "value"] = value
+        engine.write_table(con, "run_info", info)
+    finally:
+        con.disconnect()
+
+
 def _write_run_info(con, info: dict[str, Any]) -> None:
     frame = pd.DataFrame(
         {

@@ -11,7 +11,8 @@ import pytest
 
 from acctlib import dataquality, engine
 from acctlib.intake import load_source
-from acctlib.prepare import PrepareContext
+from acctlib.prepare import PrepareContext, store_run_notes
+from acctlib.workspace import open_workspace
 from tests.conftest import small_params
 
 
@@ -486,3 +487,46 @@ def test_highlights_name_unreconciled_table():
     notes = [note.data for note in dataquality.executive_highlights(ws)]
 
     assert any("stage_history table do not reconcile" in note for note in notes)
+
+
+def test_notes_list_shows_each_note_once():
+    workspace = SimpleNamespace(
+        info={
+            "notes": [
+                "Amounts at list price.",
+                "Dated <export>.",
+                "Amounts at list price.",
+            ]
+        }
+    )
+
+    html = dataquality.notes_list(workspace).data
+
+    assert html.count("<li>") == 2
+    assert "<li>Amounts at list price.</li>" in html
+    assert "<li>Dated &lt;export&gt;.</li>" in html
+
+
+def test_notes_list_without_notes():
+    html = dataquality.notes_list(SimpleNamespace(info={"notes": []})).data
+    assert "The run has no notes." in html
+
+
+def test_stored_run_notes_reach_workspace(tmp_path):
+    path = tmp_path / "workspace.duckdb"
+    con = engine.connect(path)
+    engine.write_table(
+        con,
+        "run_info",
+        pd.DataFrame({"key": ["notes", "profile"], "value": ['["first"]', '"x"']}),
+    )
+    con.disconnect()
+
+    store_run_notes(path, ["first", "Section 03 is left out."])
+
+    workspace = open_workspace(path)
+    try:
+        assert workspace.info["notes"] == ["first", "Section 03 is left out."]
+        assert workspace.info["profile"] == "x"
+    finally:
+        workspace.con.disconnect()

@@ -44,6 +44,7 @@ EXPECTED_HEADINGS = {
         "Backtest",
         "Win-probability calibration",
     ],
+    "06-data-quality": ["Records kept with a note", "Notes on the source and this run"],
 }
 EXPECTED_TEXT = {
     "01-account-map": ["a contract shorter than a year is scaled up to a full year"],
