@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from acctlib import schema, tables
-from acctlib.asof import isin_values
+from acctlib.asof import as_of_cutoff, creation_estimated, isin_values
 from acctlib.bookings import won_in_period
 
 # Categorical account columns whose change is a movement worth reporting,
@@ -248,20 +248,42 @@ def find_reversed_bookings(
     return result[REVERSED_BOOKINGS_COLUMNS].reset_index(drop=True)
 
 
+def find_estimated_new_deals(
+    snapshot: pd.DataFrame, previous_as_of: dt.date
+) -> pd.DataFrame:
+    """Return the open deals created after ``previous_as_of`` at a stand-in date.
+
+    ``snapshot`` is an opportunity snapshot (see
+    :func:`acctlib.asof.snapshot_opportunities`). A deal is listed when it
+    is open, its ``created_at`` lies after the end of ``previous_as_of``
+    and its ``created_at_estimated`` is True, because then it is new this
+    month only because the source gave it no creation date. Returns the
+    matching rows of ``snapshot``.
+    """
+    is_new = snapshot["created_at"] >= as_of_cutoff(previous_as_of)
+    is_open = snapshot["is_open"].astype(bool)
+    return snapshot[is_open & is_new & creation_estimated(snapshot)]
+
+
 def describe_movements(
     changes: pd.DataFrame,
     movements: pd.DataFrame,
     currency: str,
     reversed_bookings: pd.DataFrame | None = None,
+    estimated_new_deals: pd.DataFrame | None = None,
 ) -> list[str]:
     """Return the largest movements since last month as plain sentences.
 
     First come up to :data:`MAX_MONEY_SENTENCES` sentences on the headline
-    amounts with the largest relative change. When bookings year to date
-    fell and ``reversed_bookings`` (see :func:`find_reversed_bookings`)
-    lists deals, one sentence names them next. Then comes one sentence per
-    new value of each moved column, such as "3 accounts moved to status
-    customer: ...", most accounts first and naming up to three accounts.
+    amounts with the largest relative change. When ``estimated_new_deals``
+    (see :func:`find_estimated_new_deals`) lists deals, one sentence says
+    how many new open opportunities carry a stand-in creation date and how
+    open opportunities and open pipeline changed without them. When
+    bookings year to date fell and ``reversed_bookings`` (see
+    :func:`find_reversed_bookings`) lists deals, one sentence names them
+    next. Then comes one sentence per new value of each moved column, such
+    as "3 accounts moved to status customer: ...", most accounts first and
+    naming up to three accounts.
     The list stops at :data:`MAX_SENTENCES`; when moves do not fit, its
     last sentence names them briefly, starting "Also:".
     """
@@ -275,6 +297,8 @@ def describe_movements(
         _describe_figure(row, currency)
         for row in money.head(MAX_MONEY_SENTENCES).itertuples()
     ]
+    if estimated_new_deals is not None and len(estimated_new_deals):
+        sentences.append(_describe_estimated(estimated_new_deals, changes, currency))
     ytd_fell = bool((money["figure"].eq("bookings_ytd") & money["change"].lt(0)).any())
     if ytd_fell and reversed_bookings is not None and len(reversed_bookings):
         sentences.append(_describe_reversed(reversed_bookings, currency))
@@ -314,6 +338,60 @@ def describe_movements(
             parts.append(f"{rest:,} more {'move' if rest == 1 else 'moves'}")
         sentences.append(f"Also: {'; '.join(parts)}.")
     return sentences
+
+
+def _describe_estimated(
+    deals: pd.DataFrame, changes: pd.DataFrame, currency: str
+) -> str:
+    count = len(deals)
+    total = float(deals["amount"].sum())
+    dates = sorted(set(deals["created_at"].dt.date))
+    if len(dates) == 1:
+        dated = f"{dates[0]:%d %B %Y}"
+    else:
+        dated = f"from {dates[0]:%d %B %Y} to {dates[-1]:%d %B %Y}"
+
+    if count == 1:
+        has, is_dated, subject = "has", "is dated", "it counts"
+    else:
+        has, is_dated, subject = "have", "are dated", "they count"
+    sentence = (
+        f"{count:,} of the new open opportunities "
+        f"({tables.format_money(total, currency)}) {has} no creation date in "
+        f"the source and {is_dated} {dated} as a stand-in, so {subject} as "
+        "new this month"
+    )
+
+    without = _changes_without(changes, float(count), total, currency)
+    if without:
+        sentence += f"; without them, {' and '.join(without)}"
+    return sentence + "."
+
+
+def _changes_without(
+    changes: pd.DataFrame, count: float, total: float, currency: str
+) -> list[str]:
+    """Return the open opportunities and pipeline changes less some new deals.
+
+    They are the changes the headline table would show had the source dated
+    those ``count`` deals of amount ``total`` before the previous month-end.
+    """
+    by_figure = changes.set_index("figure")
+    parts = []
+    for figure, removed in (("open_opportunities", count), ("open_pipeline", total)):
+        if figure not in by_figure.index or pd.isna(by_figure.loc[figure, "change"]):
+            continue
+        row = by_figure.loc[figure]
+        change = _shown_change(row["current"] - removed, row["previous"], 0.0)
+        # _format_change writes the "Customers" figure as a count.
+        label = "Customers" if figure == "open_opportunities" else ""
+        shown = _format_change(change, label, currency)
+        verb = "by" if parts else "changed by"
+        parts.append(
+            f"{HEADLINE_LABELS[figure].lower()} {verb} "
+            f"{shown.removesuffix(' since last month')}"
+        )
+    return parts
 
 
 def _describe_reversed(reversed_bookings: pd.DataFrame, currency: str) -> str:
@@ -434,7 +512,13 @@ def executive_highlights(ws) -> list[object]:
     if ws.has_table("reversed_bookings"):
         reversed_bookings = ws.table("reversed_bookings")
     since = previous_month_end(ws.as_of)
-    sentences = describe_movements(changes, movements, ws.currency, reversed_bookings)
+    estimated_new_deals = None
+    if ws.has_table("opportunity_snapshot"):
+        snapshot = ws.table("opportunity_snapshot")
+        estimated_new_deals = find_estimated_new_deals(snapshot, since)
+    sentences = describe_movements(
+        changes, movements, ws.currency, reversed_bookings, estimated_new_deals
+    )
     listing = "".join(f"<li>{html.escape(sentence)}</li>" for sentence in sentences)
     return [
         HTML(_changes_table(changes, ws.currency, since)),

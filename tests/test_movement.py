@@ -124,6 +124,64 @@ def test_describe_movements_sentences():
     ]
 
 
+def _dated_snapshot() -> pd.DataFrame:
+    """Return open and won deals, two of them created at a stand-in date."""
+    return pd.DataFrame(
+        {
+            "opportunity_id": ["old", "new", "stand_in_1", "stand_in_2", "won"],
+            "created_at": pd.to_datetime(
+                [
+                    "2026-05-10",
+                    "2026-06-10",
+                    "2026-06-30",
+                    "2026-06-30",
+                    "2026-06-30",
+                ],
+                utc=True,
+            ),
+            "created_at_estimated": [False, False, True, True, True],
+            "is_open": [True, True, True, True, False],
+            "amount": [100.0, 200.0, 300.0, 400.0, 500.0],
+        }
+    )
+
+
+def test_find_estimated_new_deals():
+    deals = movement.find_estimated_new_deals(_dated_snapshot(), dt.date(2026, 5, 31))
+    assert deals["opportunity_id"].tolist() == ["stand_in_1", "stand_in_2"]
+
+
+def test_find_estimated_new_deals_without_column():
+    snapshot = _dated_snapshot().drop(columns="created_at_estimated")
+    deals = movement.find_estimated_new_deals(snapshot, dt.date(2026, 5, 31))
+    assert deals.empty
+
+
+def test_describe_movements_names_stand_in_dates():
+    changes = pd.DataFrame(
+        {
+            "figure": ["open_opportunities", "open_pipeline"],
+            "current": [4.0, 1000.0],
+            "previous": [5.0, 1200.0],
+            "change": [-1.0, -200.0],
+        }
+    )
+    empty = pd.DataFrame(columns=["account_id", "name", "column", "current"])
+    deals = movement.find_estimated_new_deals(_dated_snapshot(), dt.date(2026, 5, 31))
+
+    sentences = movement.describe_movements(
+        changes, empty, "USD", estimated_new_deals=deals
+    )
+
+    assert sentences == [
+        "Open pipeline fell by USD 200 to USD 1,000.",
+        "2 of the new open opportunities (USD 700) have no creation date in "
+        "the source and are dated 30 June 2026 as a stand-in, so they count as "
+        "new this month; without them, open opportunities changed by −3 and "
+        "open pipeline by −USD 900.",
+    ]
+
+
 def _snapshot(rows: list[tuple[str, bool, str | None, str]]) -> pd.DataFrame:
     """Return a snapshot of (opportunity, won, closed_on, stage) rows."""
     return pd.DataFrame(
