@@ -5,8 +5,11 @@ workspace once; the data-quality notebook and the ``check`` command show
 the same figures:
 
 - ``dq_counts``: rows read, accepted, rejected and merged per table,
-  cells of optional columns blanked in accepted rows, and whether read
-  equals accepted + rejected + merged (``reconciled``);
+  cells of optional columns blanked in accepted rows, whether read
+  equals accepted + rejected + merged (``reconciled``) and the number of
+  input files read into the table (``files``, 0 for a table that the
+  adapter derives from another table's rows, such as stage history from
+  deal columns);
 - ``dq_rejections``: rows per table, action (``row rejected`` or ``cell
   blanked``) and reason;
 - ``dq_merges``: accounts merged by domain, and name-only suggestions;
@@ -86,8 +89,12 @@ def summarize_intake(intake: Intake) -> dict[str, pd.DataFrame]:
             for key in BASIS_LABELS
         ]
     )
+    counts = intake.reconciliation()
+    files = pd.Series([item.table for item in intake.inputs], dtype="str")
+    counts["files"] = counts["table"].map(files.value_counts()).fillna(0)
+    counts["files"] = counts["files"].astype("int64")
     result = {
-        "dq_counts": intake.reconciliation(),
+        "dq_counts": counts,
         "dq_rejections": intake.quarantine.summary(),
         "dq_merges": intake.extras.get(
             "account_merges", pd.DataFrame(columns=AUDIT_COLUMNS)
@@ -457,13 +464,25 @@ def format_check_report(
     lines = []
     counts = parts["dq_counts"]
     status = "reconciled" if counts["reconciled"].all() else "NOT reconciled"
-    read = int(counts["read"].sum())
+    derived = counts["files"] == 0
+    from_files = counts[~derived]
+    read = int(from_files["read"].sum())
+    files = int(from_files["files"].sum())
+    summary = (
+        f"Profile {intake.profile}: {read:,} {'row' if read == 1 else 'rows'} "
+        f"read from {files:,} {'file' if files == 1 else 'files'}, "
+        f"{int(from_files['accepted'].sum()):,} accepted, "
+        f"{int(from_files['rejected'].sum()):,} rejected, "
+        f"{int(from_files['merged'].sum()):,} merged ({status})."
+    )
+    for row in counts[derived].itertuples():
+        summary += (
+            f" {row.read:,} {row.table} {'row' if row.read == 1 else 'rows'} "
+            f"derived from them, {row.accepted:,} accepted, "
+            f"{row.rejected:,} rejected."
+        )
     lines.append(
-        f"Profile {intake.profile}: {read:,} {'row' if read == 1 else 'rows'} read, "
-        f"{int(counts['accepted'].sum()):,} accepted, "
-        f"{int(counts['rejected'].sum()):,} rejected, "
-        f"{int(counts['merged'].sum()):,} merged ({status}). Cells of "
-        f"optional columns blanked in accepted rows: "
+        f"{summary} Cells of optional columns blanked in accepted rows: "
         f"{int(counts['cells_blanked'].sum()):,}."
     )
     for title, frame in sections:
@@ -571,11 +590,20 @@ def _outcome_labels(counts: pd.DataFrame) -> pd.DataFrame:
 
 
 def counts_table(ws: Any) -> object:
-    """Return rows read, accepted, rejected and merged per table."""
+    """Return rows read, accepted, rejected and merged per table.
+
+    A table that the adapter derives from other tables' rows shows
+    "derived" as its source, because none of its rows is a file row.
+    """
     frame = ws.table("dq_counts")
     frame["reconciled"] = frame["reconciled"].map({True: "yes", False: "NO"})
+    frame["files"] = [
+        "derived" if count == 0 else f"{count:,} {'file' if count == 1 else 'files'}"
+        for count in frame["files"]
+    ]
+    columns = ["table", "files", *frame.columns.drop(["table", "files"])]
     return tables.style_table(
-        frame,
+        frame[columns],
         counts=["read", "accepted", "rejected", "merged", "cells_blanked"],
         labels={
             "table": "Table",
@@ -585,6 +613,7 @@ def counts_table(ws: Any) -> object:
             "merged": "Merged",
             "cells_blanked": "Cells blanked (row kept)",
             "reconciled": "Read = accepted + rejected + merged",
+            "files": "Source",
         },
     )
 
@@ -719,20 +748,16 @@ def account_amounts_table(ws: Any) -> object:
 
 
 def executive_highlights(ws: Any) -> list[HTML]:
-    """Return one-line notes on intake quality for the executive summary."""
+    """Return one-line notes on intake quality for the executive summary.
+
+    Input rows are the rows of the input files. The rows of a table that the
+    adapter derives from them, such as stage history from deal columns, are
+    counted apart, so that no file row counts twice.
+    """
     counts = ws.table("dq_counts")
-    rejected = int(counts["rejected"].sum())
-    merged = int(counts["merged"].sum())
-    blanked = int(counts["cells_blanked"].sum())
-    accepted = int(counts["accepted"].sum())
-    rows = "input row" if accepted == 1 else "input rows"
-    cells = "cell" if blanked == 1 else "cells"
-    accounts = "account" if merged == 1 else "accounts"
-    notes = [
-        f"{accepted:,} {rows} accepted, {rejected:,} rejected and {blanked:,} "
-        f"unreadable optional {cells} blanked (listed in rejected_rows.csv), "
-        f"{merged:,} duplicate {accounts} merged."
-    ]
+    derived = counts["files"] == 0
+    notes = [_describe_input_rows(counts[~derived])]
+    notes += [_describe_derived_rows(row) for row in counts[derived].itertuples()]
     notes += describe_unreconciled(counts)
     lint = ws.table("dq_stage_lint")
     errors = int((lint["level"] == "error").sum()) if not lint.empty else 0
@@ -747,6 +772,37 @@ def executive_highlights(ws: Any) -> list[HTML]:
         named = findings["check"].isin((OUTLIER_CHECK, WON_WITHOUT_AMOUNT_CHECK))
         notes.extend(f"Deals: {message}" for message in findings.loc[named, "message"])
     return [_note(text) for text in notes]
+
+
+def _describe_input_rows(counts: pd.DataFrame) -> str:
+    read = int(counts["read"].sum())
+    files = int(counts["files"].sum())
+    rejected = int(counts["rejected"].sum())
+    merged = int(counts["merged"].sum())
+    blanked = int(counts["cells_blanked"].sum())
+    accepted = int(counts["accepted"].sum())
+    rows = "input row" if read == 1 else "input rows"
+    cells = "cell" if blanked == 1 else "cells"
+    accounts = "account" if merged == 1 else "accounts"
+    return (
+        f"{read:,} {rows} read from {files:,} {'file' if files == 1 else 'files'}: "
+        f"{accepted:,} accepted, {rejected:,} rejected and {blanked:,} "
+        f"unreadable optional {cells} blanked (listed in rejected_rows.csv), "
+        f"{merged:,} duplicate {accounts} merged."
+    )
+
+
+def _describe_derived_rows(row: Any) -> str:
+    table = str(row.table).replace("_", " ")
+    rows = "row" if row.read == 1 else "rows"
+    text = (
+        f"{row.read:,} {table} {rows} derived from the input rows: "
+        f"{row.accepted:,} accepted, {row.rejected:,} rejected"
+    )
+    if row.cells_blanked:
+        cells = "cell" if row.cells_blanked == 1 else "cells"
+        text += f", {row.cells_blanked:,} unreadable optional {cells} blanked"
+    return text + "."
 
 
 def as_of_warnings(ws: Any) -> list[HTML]:

@@ -14,6 +14,8 @@ from acctlib.intake import load_source
 from acctlib.prepare import PrepareContext, store_run_notes
 from acctlib.workspace import open_workspace
 from tests.conftest import small_params
+from tests.intake.test_maven import load_export as load_maven_export
+from tests.intake.test_maven import write_export as write_maven_export
 
 
 def _tables(
@@ -142,6 +144,7 @@ class _StageLintWorkspace:
                     "cells_blanked": [0],
                     "merged": [0],
                     "reconciled": [True],
+                    "files": [1],
                 }
             ),
             "dq_stage_lint": pd.DataFrame({"level": ["error"] * errors + ["warning"]}),
@@ -396,13 +399,15 @@ def test_records_up_to_today_pass():
     [
         (
             1,
-            "1 input row accepted, 1 rejected and 1 unreadable optional cell "
-            "blanked (listed in rejected_rows.csv), 1 duplicate account merged.",
+            "3 input rows read from 1 file: 1 accepted, 1 rejected and 1 "
+            "unreadable optional cell blanked (listed in rejected_rows.csv), 1 "
+            "duplicate account merged.",
         ),
         (
             2,
-            "2 input rows accepted, 2 rejected and 2 unreadable optional cells "
-            "blanked (listed in rejected_rows.csv), 2 duplicate accounts merged.",
+            "6 input rows read from 2 files: 2 accepted, 2 rejected and 2 "
+            "unreadable optional cells blanked (listed in rejected_rows.csv), 2 "
+            "duplicate accounts merged.",
         ),
     ],
 )
@@ -417,6 +422,7 @@ def test_highlights_counts_agree_in_number(count, expected):
             "cells_blanked": [count],
             "merged": [count],
             "reconciled": [True],
+            "files": [count],
         }
     )
 
@@ -481,6 +487,7 @@ def test_highlights_name_unreconciled_table():
             "cells_blanked": [0],
             "merged": [0],
             "reconciled": [False],
+            "files": [1],
         }
     )
 
@@ -530,3 +537,37 @@ def test_stored_run_notes_reach_workspace(tmp_path):
         assert workspace.info["profile"] == "x"
     finally:
         workspace.con.disconnect()
+
+
+def test_highlights_count_derived_rows_apart(tmp_path):
+    """Stage history derived from the Maven pipeline does not count as input."""
+    intake = load_maven_export(write_maven_export(tmp_path))
+    ws = _StageLintWorkspace(0)
+    ws.frames["dq_counts"] = dataquality.summarize_intake(intake)["dq_counts"]
+
+    notes = [note.data for note in dataquality.executive_highlights(ws)]
+
+    # accounts.csv has 2 rows and sales_pipeline.csv 5; products.csv and
+    # sales_teams.csv are price and team lists, not tables.
+    assert notes[0] == (
+        '<p class="note">7 input rows read from 2 files: 7 accepted, 0 rejected '
+        "and 0 unreadable optional cells blanked (listed in rejected_rows.csv), "
+        "0 duplicate accounts merged.</p>"
+    )
+    assert notes[1] == (
+        '<p class="note">7 stage history rows derived from the input rows: '
+        "7 accepted, 0 rejected.</p>"
+    )
+
+
+def test_check_report_counts_derived_rows_apart(tmp_path):
+    intake = load_maven_export(write_maven_export(tmp_path))
+
+    report = dataquality.format_check_report(intake)
+
+    assert report.splitlines()[0] == (
+        "Profile maven: 7 rows read from 2 files, 7 accepted, 0 rejected, "
+        "0 merged (reconciled). 7 stage_history rows derived from them, "
+        "7 accepted, 0 rejected. Cells of optional columns blanked in "
+        "accepted rows: 0."
+    )

@@ -469,7 +469,7 @@ def test_check_command_prints_summary(tmp_path: Path, capsys) -> None:
     )
     output = capsys.readouterr().out
     assert code == 1
-    assert "5 rows read, 2 accepted, 2 rejected, 1 merged (reconciled)." in output
+    assert "5 rows read from 2 files, 2 accepted, 2 rejected, 1 merged" in output
     assert "optional columns blanked in accepted rows: 1." in output
     assert "cell blanked" in output
     assert "invalid boolean" in output
