@@ -8,9 +8,11 @@ thousands separators; counts get thousands separators.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
@@ -31,6 +33,20 @@ ROUNDED_PARTS = (
 )
 """Caption of tables whose rows split a headline total."""
 
+SMALL_AMOUNT_LIMIT = 1_000
+"""Total, in report currency units, below which amounts are shown in cents.
+
+Under it, whole units would hide most of each amount: four won deals of 1
+each, split by a model into 2.30, 0.70, 0.50 and 0.50, would read 2, 1, 0
+and 0.
+"""
+
+PARTS_ADD_UP = (
+    "Amounts are rounded to whole units so that each column's rows add up "
+    "to its total, so a row can differ from its exact amount by less than 1."
+)
+"""Caption of tables whose parts are rounded with :func:`round_to_total`."""
+
 NO_ROWS = "No rows as of the report date."
 """Caption that :func:`style_table` puts first on a table without rows."""
 
@@ -40,6 +56,48 @@ def format_money(value: float | None, currency: str, *, decimals: int = 0) -> st
     if value is None or pd.isna(value):
         return "–"
     return f"{currency} {_minus(f'{value:,.{decimals}f}')}"
+
+
+def amount_decimals(total: float) -> int:
+    """Return the decimals that show amounts of a table that sum to ``total``.
+
+    Two (cents) when ``total`` is under :data:`SMALL_AMOUNT_LIMIT` units in
+    absolute value, else 0.
+    """
+    return 2 if abs(total) < SMALL_AMOUNT_LIMIT else 0
+
+
+def round_to_total(values: pd.Series, total: float) -> pd.Series:
+    """Round ``values`` to whole units so that they add up to ``total`` rounded.
+
+    Largest remainder method: every value is rounded down, then the values
+    with the largest fractions, first in order among equal fractions, get
+    one unit each until the sum is ``total`` rounded as :func:`format_money`
+    rounds it. Values are read to the cent. ``total`` must lie within one
+    unit of ``values.sum()`` per value, which holds for the parts of a total
+    and for parts plus a difference row of a few cents.
+
+    Raises
+    ------
+    ValueError
+        When ``total`` is too far from ``values.sum()`` to be reached by
+        moving each value at most one unit.
+    """
+    cents = np.round(values.to_numpy(dtype="float64") * 100).astype("int64")
+    units = cents // 100
+    fractions = cents % 100
+    target = int(float(f"{total:.0f}"))
+    missing = target - int(units.sum())
+    if not 0 <= missing <= len(units):
+        raise ValueError(
+            f"cannot round values summing to {cents.sum() / 100:,.2f} to a total "
+            f"of {target:,}: the total must lie within one unit per value of "
+            "their sum"
+        )
+    # A stable sort keeps the first of equal fractions first.
+    order = np.argsort(-fractions, kind="stable")
+    units[order[:missing]] += 1
+    return pd.Series(units.astype("float64"), index=values.index, name=values.name)
 
 
 def format_amount(value: float | None, *, decimals: int = 0) -> str:
@@ -156,6 +214,7 @@ def style_table(
     dates: Iterable[str] = (),
     labels: Mapping[str, str] | None = None,
     caption: str | None = None,
+    money_decimals: int = 0,
 ) -> Styler:
     """Return a Styler that shows ``frame`` with report formatting.
 
@@ -168,6 +227,9 @@ def style_table(
         "yes"/"no" and calendar dates.
     labels
         Column renames for display, applied after formatting.
+    money_decimals
+        Decimals of the ``money`` columns, such as 2 from
+        :func:`amount_decimals` for a table of small amounts.
 
     A table with ``COMPACT_NUMERIC_COLUMNS`` or more numeric columns is set
     compact: amounts lose the currency code, which the caption states.
@@ -181,9 +243,13 @@ def style_table(
     formatters = {}
     for column in money:
         if compact:
-            formatters[column] = format_amount
+            formatters[column] = functools.partial(
+                format_amount, decimals=money_decimals
+            )
         else:
-            formatters[column] = lambda value: format_money(value, currency)
+            formatters[column] = functools.partial(
+                format_money, currency=currency, decimals=money_decimals
+            )
     for column in counts:
         formatters[column] = format_count
     for column in percents:

@@ -9,6 +9,7 @@ import pytest
 
 from acctlib.tables import (
     COMPACT_NUMERIC_COLUMNS,
+    amount_decimals,
     format_amount,
     format_change,
     format_count,
@@ -17,6 +18,7 @@ from acctlib.tables import (
     format_percent,
     format_points,
     headline_cards,
+    round_to_total,
     style_table,
 )
 
@@ -168,3 +170,38 @@ def test_style_table_rows_get_no_empty_caption():
     html = style_table(frame, counts=["deals"]).to_html()
 
     assert "No rows" not in html
+
+
+@pytest.mark.parametrize(
+    ("values", "total", "rounded"),
+    [
+        ([1000.5, 1000.5, 1000.5], 3001.5, [1001, 1001, 1000]),
+        ([43_009_735.6, 54_864.4], 43_064_600.0, [43_009_736, 54_864]),
+        ([43_009_735.5, 54_864.5], 43_064_601.0, [43_009_736, 54_865]),
+        ([2.3, 0.7, 0.5, 0.5], 4.0, [2, 1, 1, 0]),
+        ([300_000.4, -5_000.4], 295_000.0, [300_000, -5_000]),
+        ([0.0, 0.0], 0.0, [0, 0]),
+    ],
+)
+def test_round_to_total_adds_up(values, total, rounded):
+    result = round_to_total(pd.Series(values), total)
+    assert result.tolist() == rounded
+    assert result.sum() == float(f"{total:.0f}")
+
+
+def test_round_to_total_rejects_far_total():
+    with pytest.raises(ValueError, match="within one unit per value"):
+        round_to_total(pd.Series([1.0, 2.0]), 10.0)
+
+
+@pytest.mark.parametrize(
+    ("total", "decimals"), [(4.0, 2), (999.99, 2), (-5.0, 2), (1_000.0, 0)]
+)
+def test_amount_decimals_below_limit(total, decimals):
+    assert amount_decimals(total) == decimals
+
+
+def test_style_table_money_decimals():
+    frame = pd.DataFrame({"amount": [0.5]})
+    html = style_table(frame, money=["amount"], money_decimals=2).to_html()
+    assert ">USD 0.50<" in html

@@ -188,7 +188,8 @@ def _won_sentence(bridge: pd.DataFrame, currency: str) -> str:
             f" from {closed_won['first_close']:%d %b %Y} "
             f"to {closed_won['last_close']:%d %b %Y}"
         )
-    amount = tables.format_money(closed_won["amount"], currency)
+    decimals = tables.amount_decimals(closed_won["amount"])
+    amount = tables.format_money(closed_won["amount"], currency, decimals=decimals)
     text += (
         ", the whole history in the data rather than this year's bookings: "
         f"{_deals(total)}, {amount}."
@@ -202,11 +203,11 @@ def _won_sentence(bridge: pd.DataFrame, currency: str) -> str:
     # Missing amounts count as 0 in closed won, so only the deals of zero
     # or less change the amount.
     credited_amount = closed_won["amount"] - not_positive["amount"]
-    credited = tables.format_money(credited_amount, currency)
+    credited = tables.format_money(credited_amount, currency, decimals=decimals)
     parts = _left_out_parts(
         int(missing["opportunities"]),
         int(not_positive["opportunities"]),
-        tables.format_money(not_positive["amount"], currency),
+        tables.format_money(not_positive["amount"], currency, decimals=decimals),
     )
     return (
         f"{text} The credits, and the share of won revenue with a recorded "
@@ -463,6 +464,9 @@ def credit_table(ws, by: str = "channel", kind: str = "revenue") -> object:
         order.append(NO_TOUCH)
     table = table.loc[order]
     table.loc["Total"] = table.sum()
+    decimals = tables.amount_decimals(table.loc["Total"].abs().max())
+    if decimals == 0:
+        table = _round_parts(table, "Total")
     frame = _readable_values(table.reset_index(), by)
     if by == "tier":
         frame["tier"] = frame["tier"].map(_tier_label)
@@ -475,14 +479,37 @@ def credit_table(ws, by: str = "channel", kind: str = "revenue") -> object:
     else:
         noun = "pipeline created"
         coverage = _touched_share(table.drop(index="Total"))
+    caption = (
+        f"Credit of {noun} by {by}. Each model totals the same amount, "
+        f"and {tables.format_percent(coverage)} of the {noun} has a recorded touch."
+    )
+    if decimals == 0:
+        caption += f" {tables.PARTS_ADD_UP}"
     return tables.style_table(
         frame,
         currency=ws.currency,
         money=models,
+        money_decimals=decimals,
         labels={by: DIMENSION_LABELS[by], **{m: _model_label(m) for m in models}},
-        caption=f"Credit of {noun} by {by}. Each model totals the same amount, "
-        f"and {tables.format_percent(coverage)} of the {noun} has a recorded touch.",
+        caption=caption,
     )
+
+
+def _round_parts(table: pd.DataFrame, total: str) -> pd.DataFrame:
+    """Return ``table`` in whole units, each column's rows adding up to row ``total``.
+
+    Every column is rounded with :func:`acctlib.tables.round_to_total`, so
+    the rows other than ``total`` add up to the shown ``total``.
+    """
+    parts = table.index != total
+    rounded = table.copy()
+    for column in table.columns:
+        target = float(table.loc[total, column])
+        rounded.loc[parts, column] = tables.round_to_total(
+            table.loc[parts, column], target
+        )
+        rounded.loc[total, column] = float(f"{target:.0f}")
+    return rounded
 
 
 def _tier_label(tier: object) -> object:
@@ -608,17 +635,63 @@ def coverage_table(ws) -> object:
 
 
 def bridge_table(ws) -> object:
-    """Return closed-won reconciled to credited, no recorded touch and excluded."""
+    """Return closed-won reconciled to credited, no recorded touch and excluded.
+
+    The caption names the rows that add up to closed won, so it lists the
+    "Excluded" rows only when won deals were left out for their amount.
+    """
     frame = ws.table("attribution_bridge")[["step", "amount", "opportunities"]]
+    steps = frame["step"].tolist()
+    parts = steps[1:-1]
+    amounts = frame.set_index("step")["amount"]
+    decimals = tables.amount_decimals(amounts["Closed won"])
+    caption = (
+        f'{_quoted_list(parts)} add up to "Closed won", so "Difference" must be 0.'
+    )
+    if not any(step.startswith("Excluded: ") for step in parts):
+        caption += (
+            " No won deal was left out for a missing amount or an amount of "
+            "zero or less."
+        )
+    if decimals == 0:
+        frame = frame.assign(amount=_round_bridge(amounts).to_numpy())
+        caption += f" {tables.PARTS_ADD_UP}"
     return tables.style_table(
         frame,
         currency=ws.currency,
         money=["amount"],
+        money_decimals=decimals,
         counts=["opportunities"],
         labels={"step": "", "amount": "Amount", "opportunities": "Won deals"},
-        caption="Credited plus no recorded touch plus excluded equals closed won; "
-        "the difference row must be 0.",
+        caption=caption,
     )
+
+
+def _round_bridge(amounts: pd.Series) -> pd.Series:
+    """Return the bridge's amounts in whole units that reconcile as shown.
+
+    ``amounts`` is indexed by step, "Closed won" first and "Difference"
+    last. Both are rounded on their own, and the rows between them are
+    rounded to add up to closed won less the difference, as shown.
+    """
+    closed_won = float(f"{amounts['Closed won']:.0f}")
+    difference = float(f"{amounts['Difference']:.0f}")
+    parts = tables.round_to_total(amounts.iloc[1:-1], closed_won - difference)
+    return pd.concat(
+        [
+            pd.Series({"Closed won": closed_won}),
+            parts,
+            pd.Series({"Difference": difference}),
+        ]
+    )
+
+
+def _quoted_list(items: list[str]) -> str:
+    """Return ``"a"``, ``"a" and "b"`` or ``"a", "b" and "c"``."""
+    quoted = [f'"{item}"' for item in items]
+    if len(quoted) < 2:
+        return "".join(quoted)
+    return f"{', '.join(quoted[:-1])} and {quoted[-1]}"
 
 
 def excluded_touches_table(ws) -> object:
@@ -632,6 +705,8 @@ def excluded_touches_table(ws) -> object:
         frame,
         counts=["touches"],
         labels={"kind": "Credit kind", "reason": "Reason", "touches": "Touches"},
+        caption="Known touches that joined no deal's journey, so they earn no "
+        "credit of that kind, by the reason they joined none.",
     )
 
 

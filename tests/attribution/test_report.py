@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import pandas as pd
@@ -494,3 +495,102 @@ def test_campaigns_shown_as_written():
     assert ">fbc24da54d531c6204ae2d17b1090bb1<" in html
     assert ">spring_launch<" in html
     assert "Fbc24da5" not in html
+
+
+def _credit_workspace(deals: pd.DataFrame, touch_frame: pd.DataFrame):
+    """Return a workspace stub with the credits and bridge of ``deals``."""
+    ws = _period_workspace(deals, touch_frame)
+    result = attribute(touch_frame, deals)
+    ws.con = SimpleNamespace(table=lambda name: result.credits)
+    ws.headline = {"attribution": {"revenue_coverage": 1.0}}
+    return ws
+
+
+def _column_cells(html: str, label: str) -> list[str]:
+    """Return the shown cells of the table column headed ``label``."""
+    head, body = html.split("<tbody>")
+    headers = re.findall(r"<th [^>]*>([^<]*)</th>", head)
+    column = headers.index(label)
+    rows = re.findall(r"<tr>(.*?)</tr>", body, flags=re.S)
+    return [re.findall(r"<td [^>]*>([^<]*)</td>", row)[column] for row in rows]
+
+
+def test_credit_table_small_amounts_in_cents():
+    """Deals worth 1 show cents, so a half of one does not round to 0."""
+    deals = opportunities(
+        ("O1", "A", "2024-03-01", "2024-04-01", 1, "won"),
+        ("O2", "B", "2024-03-01", "2024-04-01", 1, "won"),
+    )
+    touch_frame = touches(
+        ("t1", "A", "2024-02-01", "email"),
+        ("t2", "A", "2024-02-10", "webinar"),
+        ("t3", "B", "2024-02-01", "email"),
+    )
+    html = report.credit_table(_credit_workspace(deals, touch_frame)).to_html()
+
+    assert _column_cells(html, "Linear") == ["1.50", "0.50", "2.00"]
+    assert "rounded to whole units" not in html
+
+
+def test_credit_table_rows_add_up_to_total():
+    """Whole units: each column's shown rows add up to its shown total."""
+    deals = opportunities(
+        ("O1", "A", "2024-03-01", "2024-04-01", 1_000.5, "won"),
+        ("O2", "B", "2024-03-01", "2024-04-01", 1_000.5, "won"),
+        ("O3", "C", "2024-03-01", "2024-04-01", 1_000.5, "won"),
+    )
+    touch_frame = touches(
+        ("t1", "A", "2024-02-01", "email"),
+        ("t2", "B", "2024-02-01", "webinar"),
+        ("t3", "C", "2024-02-01", "paid_search"),
+    )
+    html = report.credit_table(_credit_workspace(deals, touch_frame)).to_html()
+    cells = _column_cells(html, "Linear")
+    numbers = [int(cell.replace(",", "")) for cell in cells]
+
+    assert numbers[-1] == 3_002
+    assert sum(numbers[:-1]) == numbers[-1]
+    assert "each column's rows add up to its total" in html
+
+
+def test_bridge_rows_add_up_as_shown():
+    deals = opportunities(
+        ("O1", "A", "2024-03-01", "2024-04-01", 1_000.5, "won"),
+        ("O2", "B", "2024-03-01", "2024-04-01", 1_000.5, "won"),
+        ("O3", "C", "2024-03-01", "2024-04-01", 1_000.5, "won"),
+    )
+    ws = _credit_workspace(deals, touches(("t1", "A", "2024-02-01", "email")))
+    html = report.bridge_table(ws).to_html()
+    cells = _column_cells(html, "Amount")
+
+    assert cells == ["USD 3,002", "USD 1,001", "USD 2,001", "USD 0"]
+    assert '"Credited to touches" and "No recorded touch" add up to' in html
+    assert "No won deal was left out" in html
+
+
+def test_bridge_names_excluded_rows():
+    deals = opportunities(
+        ("O1", "A", "2018-07-01", "2018-08-17", 3, "won"),
+        ("O3", "C", "2018-09-01", "2018-10-14", -1, "won"),
+    )
+    ws = _period_workspace(deals, touches(("t1", "A", "2018-07-01", "email")))
+    html = report.bridge_table(ws).to_html()
+
+    assert _column_cells(html, "Amount") == [
+        "USD 2.00",
+        "USD 3.00",
+        "USD 0.00",
+        "USD −1.00",
+        "USD 0.00",
+    ]
+    assert '"Excluded: amount of zero or less" add up to' in html
+    assert "No won deal was left out" not in html
+
+
+def test_excluded_touches_table_has_caption():
+    frame = pd.DataFrame(
+        {"kind": ["revenue"], "reason": ["outside window"], "touches": [3]}
+    )
+    ws = SimpleNamespace(table=lambda name: frame)
+    html = report.excluded_touches_table(ws).to_html()
+    assert "<caption>Known touches that joined no deal" in html
