@@ -807,18 +807,9 @@ def learned_weights_table(ws) -> object:
     frame = frame.dropna(subset=shares, how="all")
     frame = frame.sort_values(f"share_{run[0]}", ascending=False)
 
-    sentences = []
+    sentences = [WEIGHTS_TO_CREDIT]
     if "shapley" in run:
-        sentences.append(
-            f"Shapley values are exact over at most "
-            f"{ws.params['attribution_shapley_max_channels']} players"
-            + (
-                '. The rarest channels share the player "other", whose share '
-                'is given once, on the row "Other (...)" that lists them.'
-                if grouped
-                else "."
-            )
-        )
+        sentences.append(_shapley_players_sentence(ws, grouped))
     names = {"markov": "Markov", "shapley": "Shapley"}
     sentences += [
         f"The {names[model]} model was not run, because attribution_models "
@@ -832,11 +823,46 @@ def learned_weights_table(ws) -> object:
         labels={
             "channel": "Channel",
             "removal_effect": "Markov removal effect",
-            "share_markov": "Markov share",
+            "share_markov": "Markov weight",
             "player": "Shapley player",
-            "share_shapley": "Shapley share",
+            "share_shapley": "Shapley weight",
         },
         caption=" ".join(sentences),
+    )
+
+
+WEIGHTS_TO_CREDIT = (
+    "A weight is not a share of credit. Each deal's amount is split among the "
+    "channels of its journey in proportion to their weights, and each "
+    "channel's part equally over its touches, so a channel's share of credit "
+    "depends on which channels each journey has and differs from its weight. "
+    "A journey whose channels all weigh 0 is split equally over its touches."
+)
+"""Caption sentences of the weights table on how a weight becomes credit."""
+
+
+def _shapley_players_sentence(ws, grouped: bool) -> str:
+    """Return how many Shapley players there are and how "other" is split."""
+    limit = ws.params["attribution_shapley_max_channels"]
+    text = f"Shapley values are exact over at most {limit} players."
+    if not grouped:
+        return text
+    named_players = limit - 1
+    if named_players == 0:
+        players = 'all channels share the player "other"'
+    else:
+        noun, verb = ("channel", "is a player")
+        if named_players > 1:
+            noun, verb = ("channels", "are players")
+        players = (
+            f"the {named_players} {noun} on the most won and lost journeys {verb}, and "
+            'the rest share the player "other"'
+        )
+    return (
+        f"{text} Because more than {limit} channels occur, {players}. Its "
+        'weight is given once, on the row "Other (...)" that lists them, and in '
+        "each journey it is split equally over the touches of those channels, "
+        "so each gets credit in proportion to its touches there."
     )
 
 

@@ -69,12 +69,12 @@ def test_weights_name_the_model_not_run(reduced_workspace):
         assert "Neither the Markov nor the Shapley model" in html
     if models == ["linear", "markov"]:
         assert "The Shapley model was not run" in html
-        assert "Markov share" in html
-        assert "Shapley share" not in html
+        assert "Markov weight" in html
+        assert "Shapley weight" not in html
     if models == ["shapley"]:
         assert "The Markov model was not run" in html
-        assert "Shapley share" in html
-        assert "Markov share" not in html
+        assert "Shapley weight" in html
+        assert "Markov weight" not in html
 
 
 def test_intervals_note_linear_not_run(reduced_workspace):

@@ -340,6 +340,23 @@ def test_weights_table_shows_other_once():
     assert 'on the row "Other (...)" that lists them' in html
 
 
+def test_weights_table_names_weights():
+    """The columns say weight, and the caption says how weight becomes credit."""
+    html = report.learned_weights_table(_WeightsWorkspace(["markov", "shapley"]))
+    html = html.to_html()
+    assert ">Markov weight<" in html
+    assert ">Shapley weight<" in html
+    assert "share<" not in html
+    assert "in proportion to their weights" in html
+    assert "differs from its weight" in html
+
+
+def test_weights_table_explains_other_split():
+    html = report.learned_weights_table(_WeightsWorkspace(["shapley"])).to_html()
+    assert "the 1 channel on the most won and lost journeys is a player" in html
+    assert "split equally over the touches of those channels" in html
+
+
 def test_weights_table_without_markov_folds_other():
     html = report.learned_weights_table(_WeightsWorkspace(["shapley"])).to_html()
     assert html.count("7.3%") == 1
