@@ -580,6 +580,19 @@ def rank_correlation_table(ws) -> object:
     )
 
 
+SOURCED_CAPTION = (
+    "Sourced: the journey's latest touch at or before the opportunity's "
+    "creation instant was a marketing touch, the rule of the account map's "
+    "marketing-sourced, and a deal without such a touch is not sourced. This "
+    "rule differs from the deal-creation touch of the models, which is the last "
+    "touch strictly before the creation instant, or the first touch when none "
+    "comes before it: a touch at the creation instant counts here but not "
+    "there. Influenced: any marketing touch in the journey. Only deals with an "
+    "amount have a journey."
+)
+"""Caption of :func:`sourced_table`, with the rules of sourced and influenced."""
+
+
 def sourced_table(ws) -> object:
     """Return marketing-sourced and marketing-influenced pipeline and revenue."""
     frame = ws.table("attribution_sourced")
@@ -597,10 +610,7 @@ def sourced_table(ws) -> object:
             "sourced_share": "Sourced share",
             "influenced_share": "Influenced share",
         },
-        caption="Sourced: the journey's latest touch at or before the "
-        "opportunity's creation was a marketing touch, the rule of the account "
-        "map's marketing-sourced. Influenced: any marketing touch in the "
-        "journey. Only deals with an amount have a journey.",
+        caption=SOURCED_CAPTION,
     )
 
 

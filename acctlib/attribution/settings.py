@@ -37,7 +37,10 @@ MODEL_LABELS = {
 # ``{half_life}`` is the time-decay half-life in days.
 MODEL_DESCRIPTIONS = {
     "first_touch": "all of it to the first touch",
-    "creation_touch": "all of it to the last touch before the deal was created",
+    "creation_touch": (
+        "all of it to the deal-creation touch: the last touch strictly before "
+        "the deal's creation instant, or the first touch when none comes before it"
+    ),
     "last_touch": "all of it to the last touch up to the close",
     "linear": "equal parts to every touch",
     "time_decay": (

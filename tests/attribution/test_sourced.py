@@ -6,10 +6,16 @@ import ibis
 import pytest
 
 from acctlib.accountmap import summarize_touch_activity
-from acctlib.attribution import compare
+from acctlib.attribution import compare, report
 from acctlib.attribution.credits import compute_attribution
-from acctlib.attribution.settings import AttributionSettings
-from tests.attribution.frames import AS_OF, opportunities, touches
+from acctlib.attribution.settings import MODEL_DESCRIPTIONS, AttributionSettings
+from tests.attribution.frames import (
+    AS_OF,
+    attribute,
+    credit_by,
+    opportunities,
+    touches,
+)
 
 # One won deal per account, each created at noon on 2024-03-01.
 CREATED = "2024-03-01 12:00"
@@ -81,3 +87,28 @@ def test_sourced_share_counts_creation_touch():
 
     assert revenue["sourced"] == 1_000.0
     assert revenue["sourced_share"] == 1.0
+
+
+def test_creation_touch_differs_from_sourced_rule():
+    """At the creation instant a touch sources the deal but is not its creation touch.
+
+    The page states both rules, so the test pins the code and the words.
+    """
+    deals = opportunities(("O1", "A", CREATED, "2024-06-01", 1_000, "won"))
+    touch_frame = touches(
+        ("t1", "A", "2024-02-01", "sdr_call", "sdr"),
+        ("t2", "A", CREATED, "paid_search"),
+    )
+    result = attribute(touch_frame, deals)
+    summary = compare.summarize_sourced_influenced(result.opportunities)
+    revenue = summary.set_index("kind").loc["revenue"]
+
+    credits = credit_by(result, "creation_touch")
+    assert credits["sdr_call"] == 1_000.0
+    assert credits["paid_search"] == 0.0
+    assert revenue["sourced"] == 1_000.0
+    assert "latest touch at or before the opportunity's" in report.SOURCED_CAPTION
+    assert "last touch strictly before the creation" in report.SOURCED_CAPTION
+    creation = MODEL_DESCRIPTIONS["creation_touch"]
+    assert "last touch strictly before the deal's creation instant" in creation
+    assert "or the first touch when none comes before it" in creation
