@@ -572,12 +572,42 @@ def rank_correlation_table(ws) -> object:
     present = set(frame["model"])
     order = [model for model in MODEL_LABELS if model in present]
     frame = frame.set_index("model").loc[order, models].reset_index()
+    caption = "1 means the two models rank channels identically."
+    tied = _models_without_correlation(frame, models)
+    if len(tied) == len(models):
+        caption += (
+            " No two models have a correlation, because each model gives every "
+            "channel the same share or fewer than two channels have credit."
+        )
+    elif tied:
+        labels = [_model_label(model) for model in tied]
+        verb = "gives" if len(labels) == 1 else "give"
+        caption += (
+            f" {_joined(labels)} {verb} every channel the same share, so no rank "
+            "order exists to correlate and the dashes mark the missing figures."
+        )
     frame = frame.assign(model=frame["model"].map(_model_label))
     return tables.style_table(
         frame.round(2),
         labels={"model": "Model", **{m: _model_label(m) for m in models}},
-        caption="1 means the two models rank channels identically.",
+        caption=caption,
     )
+
+
+def _models_without_correlation(frame: pd.DataFrame, models: list[str]) -> list[str]:
+    """Return the models whose rank correlation with every model is missing.
+
+    Spearman's correlation divides by the spread of ranks, so it is missing
+    for a model whose channel shares are all equal.
+    """
+    return [model for model in models if frame[model].isna().all()]
+
+
+def _joined(items: list[str]) -> str:
+    """Return ``a``, ``a and b`` or ``a, b and c``."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 SOURCED_CAPTION = (
@@ -698,10 +728,7 @@ def _round_bridge(amounts: pd.Series) -> pd.Series:
 
 def _quoted_list(items: list[str]) -> str:
     """Return ``"a"``, ``"a" and "b"`` or ``"a", "b" and "c"``."""
-    quoted = [f'"{item}"' for item in items]
-    if len(quoted) < 2:
-        return "".join(quoted)
-    return f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+    return _joined([f'"{item}"' for item in items])
 
 
 def excluded_touches_table(ws) -> object:

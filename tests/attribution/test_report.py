@@ -611,3 +611,37 @@ def test_excluded_touches_table_has_caption():
     ws = SimpleNamespace(table=lambda name: frame)
     html = report.excluded_touches_table(ws).to_html()
     assert "<caption>Known touches that joined no deal" in html
+
+
+def _correlation_workspace(first_touch: list[float]):
+    """Return a stub whose creation-touch model gives every channel one share."""
+    nan = float("nan")
+    frame = pd.DataFrame(
+        {
+            "model": ["first_touch", "creation_touch", "linear"],
+            "first_touch": first_touch,
+            "creation_touch": [nan, nan, nan],
+            "linear": [first_touch[2], nan, 1.0],
+        }
+    )
+    shares = pd.DataFrame({"channel": ["email"], "model": ["linear"]})
+    stored = {
+        "attribution_rank_correlation": frame,
+        "attribution_shares_channel": shares,
+    }
+    return SimpleNamespace(table=stored.__getitem__)
+
+
+def test_correlation_caption_names_tied_model():
+    ws = _correlation_workspace([1.0, float("nan"), 0.5])
+    html = report.rank_correlation_table(ws).to_html()
+    assert "Opportunity-creation touch gives every channel the same share" in html
+    assert "First touch gives" not in html
+
+
+def test_correlation_caption_when_all_missing():
+    nan = float("nan")
+    ws = _correlation_workspace([nan, nan, nan])
+    ws.table("attribution_rank_correlation")["linear"] = nan
+    html = report.rank_correlation_table(ws).to_html()
+    assert "No two models have a correlation" in html
