@@ -72,6 +72,15 @@ def note(text: str) -> HTML:
     return HTML(f'<p class="acctlib-note">{html.escape(text)}</p>')
 
 
+def note_list(lead: str, items: list[str]) -> HTML:
+    """Return a line of explanatory text followed by a list, escaped."""
+    listing = "".join(f"<li>{html.escape(item)}</li>" for item in items)
+    return HTML(
+        f'<p class="acctlib-note">{html.escape(lead)}</p>'
+        f'<ul class="acctlib-note">{listing}</ul>'
+    )
+
+
 def acv_note(ws: Workspace) -> HTML:
     """Return the note on how ACV annualises a contract's amount."""
     months = ws.params["default_contract_months"]

@@ -276,22 +276,22 @@ def lookback_note(ws) -> HTML:
 
 
 def models_note(ws) -> HTML:
-    """Return a note on how each model of the run splits a deal's amount."""
+    """Return a note listing how each model of the run splits a deal's amount."""
     shares = ws.table("attribution_shares_function")
     present = set(shares["model"])
     half_life = f"{float(ws.params['attribution_half_life_days']):g}"
-    parts = [
+    items = [
         f"{MODEL_LABELS[model]} gives "
         + MODEL_DESCRIPTIONS[model].format(half_life=half_life)
+        + "."
         for model in MODEL_LABELS
         if model in present
     ]
-    if not parts:
+    if not items:
         return HTML("")
-    return views.note(
-        "How each model splits a won deal's amount over its journey's touches: "
-        + "; ".join(parts)
-        + "."
+    return views.note_list(
+        "How each model splits a won deal's amount over its journey's touches:",
+        items,
     )
 
 

@@ -53,15 +53,20 @@ MODEL_DESCRIPTIONS = {
     ),
     "full_path": (
         "22.5% each to the first, deal-creation, second-to-last and last "
-        "touch, 10% over the others"
+        "touch, 10% over the others. The usual full path weighs first touch, "
+        "lead creation, opportunity creation and closed won, but the data has "
+        "no lead-creation date, so the second-to-last touch replaces the "
+        "lead-creation step"
     ),
     "markov": (
-        "each channel a share by how far the chance of winning drops without "
-        "it, learned from the won and lost deals"
+        "each channel a weight by how far the chance of winning drops without "
+        "it, learned from the won and lost deals, and splits each deal among "
+        "its journey's channels by those weights"
     ),
     "shapley": (
-        "each channel a share by what it adds to the chance of winning, "
-        "averaged over every mix of channels, learned from the won and lost deals"
+        "each channel a weight by what it adds to the chance of winning, "
+        "averaged over every mix of channels, learned from the won and lost "
+        "deals, and splits each deal among its journey's channels by those weights"
     ),
 }
 ASSIGNMENTS = ("next", "all")

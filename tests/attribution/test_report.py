@@ -645,3 +645,17 @@ def test_correlation_caption_when_all_missing():
     ws.table("attribution_rank_correlation")["linear"] = nan
     html = report.rank_correlation_table(ws).to_html()
     assert "No two models have a correlation" in html
+
+
+def test_models_note_lists_each_model():
+    shares = pd.DataFrame({"model": ["first_touch", "full_path", "markov"]})
+    ws = SimpleNamespace(
+        table=lambda name: shares, params={"attribution_half_life_days": 7}
+    )
+    text = report.models_note(ws).data
+
+    assert text.count("<li>") == 3
+    assert "<li>First touch gives all of it to the first touch.</li>" in text
+    assert "; " not in text
+    assert "no lead-creation date" in text
+    assert "splits each deal among its journey&#x27;s channels" in text
