@@ -263,8 +263,9 @@ def lookback_note(ws) -> HTML:
     figures = _headline(ws)
     used = figures["lookback_days"]
     text = (
-        f"The lookback is how many days before a deal's creation its touches "
-        f"count toward its credit. This report used {used} days."
+        "A deal's touches count toward its credit from the lookback before its "
+        "creation up to the end of its close date, or the report date while it "
+        f"is open. This report used a lookback of {used} days."
     )
     suggested = figures.get("suggested_lookback_days")
     if suggested:
@@ -388,9 +389,10 @@ def plot_shares(ws, by: str = "channel") -> alt.LayerChart:
         y=alt.Y(f"{by}:N", sort=order, title=label),
     )
     # Each cell prints its share, so a reader without a pointer, or with
-    # the page printed, reads the figure and not only the colour.
+    # the page printed, reads the figure and not only the colour. One
+    # decimal matches the comparison table beside the chart.
     figures = cells.mark_text(fontSize=11).encode(
-        text=alt.Text("share:Q", format=".0%"),
+        text=alt.Text("share:Q", format=".1%"),
         color=alt.condition(alt.datum.dark, alt.value("white"), alt.value("black")),
     )
     rects = cells.mark_rect().encode(
@@ -407,9 +409,10 @@ def plot_shares(ws, by: str = "channel") -> alt.LayerChart:
             alt.Tooltip("credit:Q", title="Credit", format=",.0f"),
         ],
     )
+    # Cells 46 px wide fit "100.0%" at font size 11.
     return alt.layer(
         rects, figures, title=f"Share of won revenue credit by {by} and model"
-    ).properties(height=alt.Step(18), width=alt.Step(34))
+    ).properties(height=alt.Step(18), width=alt.Step(46))
 
 
 @_needs_won_credit

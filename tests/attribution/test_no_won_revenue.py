@@ -122,6 +122,6 @@ def test_highlights_skip_empty_chart(open_deal_result):
     html = [block._repr_html_() for block in blocks]
     assert len(html) == 4
     assert "pipeline is the 1 deal created from 01 May 2024" in html[0]
-    assert "The lookback is how many days" in html[2]
+    assert "from the lookback before its creation" in html[2]
     assert "No won deal by the report date has a recorded touch" in html[3]
     assert all("vegaEmbed" not in part for part in html)

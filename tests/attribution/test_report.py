@@ -91,7 +91,7 @@ def test_executive_highlights_render(sample_workspace):
     assert len(html) == 6
     assert "the whole history in the data" in html[0]
     assert "acctlib-kpi" in html[1]
-    assert "The lookback is how many days before a deal" in html[2]
+    assert "from the lookback before its creation" in html[2]
     assert "under every model" in html[3] or "depends on the model" in html[3]
     assert "vegaEmbed" in html[4]
     assert "How each model splits a won deal" in html[5]
@@ -132,9 +132,12 @@ def test_heat_map_prints_each_share(sample_workspace):
     assert figures["mark"]["type"] == "text"
     assert figures["encoding"]["text"] == {
         "field": "share",
-        "format": ".0%",
+        "format": ".1%",
         "type": "quantitative",
     }
+    # One decimal, as in the comparison table, in cells wide enough for
+    # "100.0%".
+    assert chart["width"] == {"step": 46}
     rows = chart["datasets"][chart["data"]["name"]]
     assert len(rows) == len(shares)
     darkest = max(rows, key=lambda row: row["share"])
@@ -210,8 +213,9 @@ def test_lookback_note_explains_days():
 
     text = report.lookback_note(ws).data
 
-    assert "how many days before a deal&#x27;s creation its touches count" in text
-    assert "This report used 180 days." in text
+    assert "from the lookback before its creation" in text
+    assert "up to the end of its close date" in text
+    assert "This report used a lookback of 180 days." in text
     assert "journeys suggest 360 days" in text
 
 
@@ -222,7 +226,7 @@ def test_lookback_note_without_suggestion():
 
     text = report.lookback_note(ws).data
 
-    assert "This report used 90 days." in text
+    assert "This report used a lookback of 90 days." in text
     assert "suggest" not in text
 
 
