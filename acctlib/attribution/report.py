@@ -875,7 +875,7 @@ WEIGHTS_TO_CREDIT = (
     "A weight is not a share of credit. Each deal's amount is split among the "
     "channels of its journey in proportion to their weights, and each "
     "channel's part equally over its touches, so a channel's share of credit "
-    "depends on which channels each journey has and differs from its weight. "
+    "depends on which channels each journey has and can differ from its weight. "
     "A journey whose channels all weigh 0 is split equally over its touches."
 )
 """Caption sentences of the weights table on how a weight becomes credit."""

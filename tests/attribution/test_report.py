@@ -352,7 +352,7 @@ def test_weights_table_names_weights():
     assert ">Shapley weight<" in html
     assert "share<" not in html
     assert "in proportion to their weights" in html
-    assert "differs from its weight" in html
+    assert "can differ from its weight" in html
 
 
 def test_weights_table_explains_other_split():
