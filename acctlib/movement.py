@@ -302,37 +302,20 @@ def describe_movements(
     ytd_fell = bool((money["figure"].eq("bookings_ytd") & money["change"].lt(0)).any())
     if ytd_fell and reversed_bookings is not None and len(reversed_bookings):
         sentences.append(_describe_reversed(reversed_bookings, currency))
-    moved = movements.groupby(["column", "current"], sort=True)
-    groups = sorted(moved, key=lambda item: (-len(item[1]), item[0]))
-    moves = []
-    for (column, value), group in groups:
-        names = sorted(group["name"])
-        noun = "account" if len(names) == 1 else "accounts"
-        moves.append(
-            (
-                f"{len(names):,} {noun} {_describe_move(column, value, len(names))}",
-                names,
-            )
-        )
+    moves = _describe_move_groups(movements)
     room = MAX_SENTENCES - len(sentences)
     if len(moves) > room:
-        # The moves left out can change how the listed ones read, such as an
-        # account no longer at risk because it left Tier 2, so one last
-        # sentence names them briefly.
+        # The moves left out can change how the listed ones read, such as
+        # accounts moved to status lost, so one last sentence names them
+        # briefly.
         listed_moves, hidden = moves[: room - 1], moves[room - 1 :]
     else:
         listed_moves, hidden = moves, []
-    for move, names in listed_moves:
-        listed = ", ".join(names[:3])
-        more = f" and {len(names) - 3:,} more" if len(names) > 3 else ""
+    for move, _ in listed_moves:
         # A name may end in a full stop already, such as "Corp.".
-        ending = "" if more == "" and listed.endswith(".") else "."
-        sentences.append(f"{move}: {listed}{more}{ending}")
+        sentences.append(move if move.endswith(".") else f"{move}.")
     if hidden:
-        parts = [
-            f"{move} ({', '.join(names[:2])}{', …' if len(names) > 2 else ''})"
-            for move, names in hidden[:MAX_HIDDEN_MOVES]
-        ]
+        parts = [brief for _, brief in hidden[:MAX_HIDDEN_MOVES]]
         rest = len(hidden) - MAX_HIDDEN_MOVES
         if rest > 0:
             parts.append(f"{rest:,} more {'move' if rest == 1 else 'moves'}")
@@ -423,11 +406,116 @@ _REVERSAL_WORDS = {
 }
 
 
+KEY_TIER_VALUES = frozenset({"1", "2"})
+"""Tiers, as movement texts, whose accounts can be flagged at risk."""
+ENDED_STATUSES = frozenset({"lost", "churned"})
+"""Statuses, as movement texts, of accounts whose business has ended."""
+NO_LONGER_AT_RISK_REASONS = ("ended", "left_key_tiers", "recovered")
+"""Reasons an account is no longer at risk, in the order the sentence lists them."""
+
+
+def _describe_move_groups(movements: pd.DataFrame) -> list[tuple[str, str]]:
+    """Return one move per group of accounts with the same new column value.
+
+    Each move is ``(sentence, brief)``: the sentence names up to three
+    accounts, and the brief, for the "Also:" sentence, names two. Groups
+    with the most accounts come first. The accounts no longer at risk are
+    one group whose sentence splits them by :func:`_split_no_longer_at_risk`,
+    because an account that was lost is no recovery.
+    """
+    groups = sorted(
+        movements.groupby(["column", "current"]),
+        key=lambda item: (-len(item[1]), item[0]),
+    )
+    moves = []
+    for (column, value), group in groups:
+        if column == "at_risk" and value != "True":
+            moves.append(_describe_no_longer_at_risk(group, movements))
+            continue
+        names = sorted(group["name"])
+        noun = "account" if len(names) == 1 else "accounts"
+        text = f"{len(names):,} {noun} {_describe_move(column, value, len(names))}"
+        moves.append((f"{text}: {_list_names(names)}", f"{text} ({_brief(names)})"))
+    return moves
+
+
+def _list_names(names: list[str], limit: int = 3) -> str:
+    listed = ", ".join(names[:limit])
+    if len(names) > limit:
+        return f"{listed} and {len(names) - limit:,} more"
+    return listed
+
+
+def _brief(names: list[str]) -> str:
+    return f"{', '.join(names[:2])}{', …' if len(names) > 2 else ''}"
+
+
+def _describe_no_longer_at_risk(
+    group: pd.DataFrame, movements: pd.DataFrame
+) -> tuple[str, str]:
+    """Return the move of the accounts no longer at risk, split by reason."""
+    parts = _split_no_longer_at_risk(group, movements)
+    if [reason for reason, _ in parts] == ["recovered"]:
+        names = parts[0][1]
+        are = "is" if len(names) == 1 else "are"
+        noun = "account" if len(names) == 1 else "accounts"
+        text = f"{len(names):,} {noun} recovered and {are} no longer at risk"
+        return f"{text}: {_list_names(names)}", f"{text} ({_brief(names)})"
+
+    count = len(group)
+    noun = "account is" if count == 1 else "accounts are"
+    head = f"{count:,} {noun} no longer at risk"
+    words = {
+        "ended": "lost or churned",
+        "left_key_tiers": "moved below Tier 2",
+        "recovered": "recovered",
+    }
+    listed = "; ".join(
+        f"{len(names):,} {words[reason]} ({_list_names(names)})"
+        for reason, names in parts
+    )
+    brief = ", ".join(f"{len(names):,} {words[reason]}" for reason, names in parts)
+    return f"{head}: {listed}", f"{head} ({brief})"
+
+
+def _split_no_longer_at_risk(
+    group: pd.DataFrame, movements: pd.DataFrame
+) -> list[tuple[str, list[str]]]:
+    """Split accounts no longer at risk by reason, as ``(reason, sorted names)``.
+
+    Each account of ``group`` goes under one reason of
+    :data:`NO_LONGER_AT_RISK_REASONS`: "ended" when its status moved to
+    lost or churned, else "left_key_tiers" when its tier moved out of
+    Tiers 1 and 2, else "recovered". Without an ``account_id`` column in
+    ``movements`` every account counts as recovered. Reasons without
+    accounts are left out.
+    """
+    if "account_id" not in movements.columns:
+        return [("recovered", sorted(group["name"]))]
+    moved_to = movements.assign(current=movements["current"].astype("str"))
+    ended = moved_to.loc[
+        moved_to["column"].eq("status") & moved_to["current"].isin(ENDED_STATUSES),
+        "account_id",
+    ]
+    left = moved_to.loc[
+        moved_to["column"].eq("tier") & ~moved_to["current"].isin(KEY_TIER_VALUES),
+        "account_id",
+    ]
+    is_ended = isin_values(group["account_id"], ended)
+    is_left = ~is_ended & isin_values(group["account_id"], left)
+    parts = {
+        "ended": group[is_ended],
+        "left_key_tiers": group[is_left],
+        "recovered": group[~is_ended & ~is_left],
+    }
+    return [
+        (reason, sorted(part["name"])) for reason, part in parts.items() if len(part)
+    ]
+
+
 def _describe_move(column: str, value: str, count: int) -> str:
-    if column == "at_risk":
-        if value == "True":
-            return "became at risk"
-        return "is no longer at risk" if count == 1 else "are no longer at risk"
+    if column == "at_risk" and value == "True":
+        return "became at risk"
     target = "none" if value == "none" else value.replace("_", " ")
     return f"moved to {column.replace('_', ' ')} {target}"
 

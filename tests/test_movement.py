@@ -287,8 +287,58 @@ def test_describe_movements_at_risk_agreement():
     sentences = movement.describe_movements(no_changes, movements, "EUR")
     assert sentences == [
         "2 accounts became at risk: Acme, Beta.",
-        "1 account is no longer at risk: Summit Tidal Market Corp.",
+        "1 account recovered and is no longer at risk: Summit Tidal Market Corp.",
     ]
+
+
+def test_describe_movements_split_no_longer_at_risk():
+    """Accounts lost or moved below Tier 2 are not named as recovered."""
+    rows = [
+        ("account_health", "A1", "Apex", "at_risk", "True", "False"),
+        ("account_map", "A1", "Apex", "status", "open_opportunity", "lost"),
+        ("account_tiers", "A1", "Apex", "tier", "1", "3"),
+        ("account_health", "A2", "Birch", "at_risk", "True", "False"),
+        ("account_map", "A2", "Birch", "status", "customer", "churned"),
+        ("account_health", "A3", "Cedar", "at_risk", "True", "False"),
+        ("account_tiers", "A3", "Cedar", "tier", "2", "3"),
+        ("account_health", "A4", "Dune", "at_risk", "True", "False"),
+        ("account_map", "A4", "Dune", "status", "open_opportunity", "customer"),
+        ("account_tiers", "A4", "Dune", "tier", "2", "1"),
+        ("account_health", "A5", "Elm", "at_risk", "True", "False"),
+    ]
+    columns = ["table", "account_id", "name", "column", "previous", "current"]
+    movements = pd.DataFrame(rows, columns=columns)
+    no_changes = pd.DataFrame(columns=["figure", "current", "previous", "change"])
+
+    sentences = movement.describe_movements(no_changes, movements, "EUR")
+
+    assert sentences == [
+        "5 accounts are no longer at risk: 2 lost or churned (Apex, Birch); "
+        "1 moved below Tier 2 (Cedar); 2 recovered (Dune, Elm).",
+        "2 accounts moved to tier 3: Apex, Cedar.",
+        "1 account moved to status churned: Birch.",
+        "1 account moved to status customer: Dune.",
+        "1 account moved to status lost: Apex.",
+        "1 account moved to tier 1: Dune.",
+    ]
+
+
+def test_describe_movements_brief_split_beyond_limit():
+    """The "Also:" sentence keeps the split of accounts no longer at risk."""
+    rows = [("A1", "Apex", "at_risk", "False"), ("A1", "Apex", "status", "lost")]
+    rows += [("A2", "Birch", "at_risk", "False")]
+    rows += [(f"T{n}", f"Tier {n}", "tier", str(n)) for n in range(1, 8)]
+    for n in range(1, 8):
+        rows += [(f"T{n}x{k}", f"Tier {n}", "tier", str(n)) for k in range(3)]
+    movements = pd.DataFrame(rows, columns=["account_id", "name", "column", "current"])
+    no_changes = pd.DataFrame(columns=["figure", "current", "previous", "change"])
+
+    sentences = movement.describe_movements(no_changes, movements, "EUR")
+
+    assert (
+        "2 accounts are no longer at risk (1 lost or churned, 1 recovered)"
+        in (sentences[-1])
+    )
 
 
 def test_describe_movements_names_moves_beyond_limit():
