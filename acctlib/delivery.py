@@ -5,7 +5,8 @@ no scripts, no external images. It carries the headline figures with
 their change since the previous month-end, the largest movements and the
 headline bookings forecast with its P10 to P90 range. The charts of the
 executive summary follow as PNG images attached inline (``cid:``
-references), converted from the static SVG each chart carries. The full
+references), converted from the static SVG each chart carries, each under
+its title with its period note (see :mod:`acctlib.emailcharts`). The full
 executive summary is attached without its links to the run's other pages,
 and its navigation bar names the run folder that holds them instead.
 
@@ -35,7 +36,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from acctlib import glossary, movement, publish, rejectedvalue, tables
+from acctlib import emailcharts, glossary, movement, publish, rejectedvalue, tables
 from acctlib.errors import AcctlibError
 from acctlib.params import PROJECT_ROOT
 
@@ -45,9 +46,7 @@ SUMMARY_FILE = "00-executive-summary.html"
 MAX_BODY_BYTES = 100_000
 MAX_CHARTS = 4
 DEFAULT_CONFIG = Path("~/.config/acctlib/smtp.yaml")
-STATIC_CHART = re.compile(
-    r'<noscript class="acctlib-static">(<svg.*?</svg>)</noscript>', re.DOTALL
-)
+STATIC_CHART = emailcharts.STATIC_CHART
 TLS_MODES = ("none", "starttls", "ssl")
 # Inline styles: mail clients drop <style> elements and external sheets.
 FONT = "font-family:Helvetica,Arial,sans-serif;color:#222222;"
@@ -171,11 +170,18 @@ def build_message(run_dir: str | Path, to: str, sender: str) -> EmailMessage:
     if not summary_path.is_file():
         raise DeliveryError(f"{summary_path} not found; build the report first")
     summary_html = summary_path.read_text(encoding="utf-8")
-    charts = [_chart_png(svg) for svg in STATIC_CHART.findall(summary_html)]
-    charts = charts[:MAX_CHARTS]
+    page_charts = emailcharts.find_charts(summary_html)[:MAX_CHARTS]
+    charts = [_chart_png(chart.svg) for chart in page_charts]
     cids = [make_msgid(domain="acctlib.local") for _ in charts]
 
-    body = render_body(run_dir, manifest, [cid[1:-1] for cid in cids])
+    body = render_body(
+        run_dir,
+        manifest,
+        [
+            EmailChart(cid[1:-1], chart.title, chart.subtitle, chart.period_note)
+            for cid, chart in zip(cids, page_charts, strict=True)
+        ],
+    )
     if len(body.encode("utf-8")) > MAX_BODY_BYTES:
         raise DeliveryError(
             f"email body is {len(body.encode('utf-8')):,} bytes, over the limit of "
@@ -343,8 +349,28 @@ def _generated_timestamp(manifest: dict[str, Any]) -> float:
     return moment.timestamp()
 
 
-def render_body(run_dir: Path, manifest: dict[str, Any], chart_cids: list[str]) -> str:
-    """Return the inline-styled HTML body of the digest."""
+@dataclass(frozen=True)
+class EmailChart:
+    """A chart image of the digest: its Content-ID and the text shown with it.
+
+    ``title``, ``subtitle`` and ``period_note`` are the chart's, as
+    :class:`acctlib.emailcharts.PageChart` has them, and may be empty.
+    """
+
+    cid: str
+    title: str = ""
+    subtitle: str = ""
+    period_note: str = ""
+
+
+def render_body(
+    run_dir: Path, manifest: dict[str, Any], charts: list[EmailChart]
+) -> str:
+    """Return the inline-styled HTML body of the digest.
+
+    Each chart gets its title as heading and alternative text, then its
+    subtitle and period note, so it reads without the page around it.
+    """
     currency = manifest["params"]["report_currency"]
     cards, sentences = _month_over_month(run_dir, manifest["headline"], currency)
 
@@ -366,21 +392,41 @@ def render_body(run_dir: Path, manifest: dict[str, Any], chart_cids: list[str]) 
         parts.append(f"<ul>{items}</ul>")
     parts.append(_forecast_html(manifest, currency))
 
-    for cid in chart_cids:
+    if charts:
         parts.append(
-            f'<p><img src="cid:{cid}" alt="Chart from the executive summary" '
-            'style="max-width:100%;height:auto;border:0;"></p>'
+            f'<h2 style="{FONT}font-size:16px;">Charts from the executive summary</h2>'
         )
+    parts += [_chart_html(chart) for chart in charts]
+    # The command that reproduces the run stays in the attached page's
+    # footer, because the executives who read the mail cannot run it.
     parts.append(
         f'<p style="{FONT}font-size:12px;color:#666666;">The full executive summary '
-        "is attached; open it in a browser. Reproduce with "
-        f"<code>{html.escape(manifest['command'])}</code>.</p>"
+        "is attached; open it in a browser.</p>"
     )
     body = (
         '<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
         f'<body style="{FONT}margin:0;padding:16px;">{"".join(parts)}</body></html>'
     )
     return glossary.define_first_uses(body)
+
+
+def _chart_html(chart: EmailChart) -> str:
+    title = chart.title or "Chart from the executive summary"
+    parts = [
+        f'<h3 style="{FONT}font-size:14px;margin:16px 0 4px;">{html.escape(title)}</h3>'
+    ]
+    for text in (chart.subtitle, chart.period_note):
+        if text:
+            parts.append(
+                f'<p style="{FONT}font-size:13px;margin:0 0 4px;">'
+                f"{html.escape(text)}</p>"
+            )
+    alt = f"{title}: {chart.subtitle}" if chart.subtitle else title
+    parts.append(
+        f'<p><img src="cid:{chart.cid}" alt="{html.escape(alt)}" '
+        'style="max-width:100%;height:auto;border:0;"></p>'
+    )
+    return "".join(parts)
 
 
 def _month_over_month(

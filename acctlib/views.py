@@ -67,9 +67,20 @@ def has_touchpoints(ws: Workspace) -> bool:
     return "touchpoints" in ws.info.get("tables", ["touchpoints"])
 
 
-def note(text: str) -> HTML:
-    """Return one line of explanatory text, escaped."""
-    return HTML(f'<p class="acctlib-note">{html.escape(text)}</p>')
+PERIOD_NOTE_CLASS = "acctlib-period"
+"""Class of a note stating the period of the chart that follows it.
+
+The email digest shows such a note beside the chart's image.
+"""
+
+
+def note(text: str, period: bool = False) -> HTML:
+    """Return one line of explanatory text, escaped.
+
+    With ``period``, the note also has :data:`PERIOD_NOTE_CLASS`.
+    """
+    classes = f"acctlib-note {PERIOD_NOTE_CLASS}" if period else "acctlib-note"
+    return HTML(f'<p class="{classes}">{html.escape(text)}</p>')
 
 
 def note_list(lead: str, items: list[str]) -> HTML:

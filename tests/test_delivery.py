@@ -411,6 +411,49 @@ def test_chart_png_keeps_legend_gradient():
     assert delivery._chart_png(from_page) == vl_convert.svg_to_png(svg, scale=1.0)
 
 
+def _run_with_chart(tmp_path):
+    """Write a run whose executive summary has a period note and one chart."""
+    import altair as alt
+
+    from acctlib import charts, views
+
+    run_dir = _run_with_forecast(tmp_path)
+    chart = alt.Chart(
+        pd.DataFrame({"x": ["a"], "y": [1]}),
+        title=alt.Title("Credit by function", subtitle="Share of won revenue."),
+    )
+    svg = charts.static_svg(chart.mark_bar().encode(x="x:N", y="y:Q"))
+    period = views.note("Won revenue covers every deal since 2023.", period=True)
+    page = (
+        f"<html><body><h2>Attribution</h2>{period.data}"
+        f'<noscript class="acctlib-static">{svg}</noscript></body></html>'
+    )
+    (run_dir / delivery.SUMMARY_FILE).write_text(page, encoding="utf-8")
+    return run_dir
+
+
+def test_chart_has_title_and_period(tmp_path):
+    message = delivery.build_message(_run_with_chart(tmp_path), "a@b.c", "r@x")
+    html = message.get_body(preferencelist=("html",)).get_content()
+    soup = BeautifulSoup(html, "html.parser")
+
+    image = soup.find("img")
+    heading = image.find_previous("h3")
+    assert heading.get_text() == "Credit by function"
+    assert image["alt"] == "Credit by function: Share of won revenue."
+    notes = [p.get_text() for p in heading.find_next_siblings("p")]
+    assert "Won revenue covers every deal since 2023." in notes
+
+
+def test_body_has_no_build_command(tmp_path):
+    message = delivery.build_message(_run_with_chart(tmp_path), "a@b.c", "r@x")
+    html = message.get_body(preferencelist=("html",)).get_content()
+    text = message.get_body(preferencelist=("plain",)).get_content()
+
+    assert "acctlib build" not in html
+    assert "acctlib build" not in text
+
+
 def _run_with_rejected_rows(tmp_path, rejected_rows: int, summary=None):
     """Write a run folder with ``rejected_rows`` and a ``dq_rejected_value`` table."""
     run_dir = tmp_path / "2026-06-30"

@@ -112,7 +112,7 @@ def period_note(ws) -> HTML:
         sentences.append(_pipeline_sentence(ws, created))
     if not sentences:
         return views.note("No deal was created by the report date.")
-    return views.note(" ".join(sentences))
+    return views.note(" ".join(sentences), period=True)
 
 
 def _pipeline_sentence(ws, created: pd.DataFrame) -> str:

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from acctlib import views
 from acctlib.attribution import compare, report
 from acctlib.attribution.allocation import to_cents
 from acctlib.labels import readable
@@ -452,6 +453,8 @@ def test_period_note_names_negative_won_deal():
     assert "cover the 2 deals with an amount above zero, USD 400,000; " in text
     assert "1 deal with an amount of zero or less (USD −5,000) is left out." in text
     assert "pipeline is the 2 deals created from " in text
+    # The email digest finds the note by this class to show it by the chart.
+    assert f'class="acctlib-note {views.PERIOD_NOTE_CLASS}"' in text
     assert "; 1 deal with an amount of zero or less is left out." in text
     assert "usable" not in text
 
