@@ -205,6 +205,7 @@ def build_message(run_dir: str | Path, to: str, sender: str) -> EmailMessage:
         maintype="text",
         subtype="html",
         filename=f"executive-summary-{manifest['run']}.html",
+        params={"charset": "utf-8"},
     )
     return message
 

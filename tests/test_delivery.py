@@ -454,6 +454,18 @@ def test_body_has_no_build_command(tmp_path):
     assert "acctlib build" not in text
 
 
+def test_eml_attachment_declares_charset(tmp_path):
+    message = delivery.build_message(_run_with_chart(tmp_path), "a@b.c", "r@x")
+    target = delivery.write_eml(message, tmp_path / "digest.eml")
+
+    parsed = email.message_from_bytes(target.read_bytes(), policy=policy.default)
+    attachment = next(parsed.iter_attachments())
+
+    assert attachment.get_content_type() == "text/html"
+    assert attachment.get_content_charset() == "utf-8"
+    assert "Won revenue covers every deal" in attachment.get_content()
+
+
 def _run_with_rejected_rows(tmp_path, rejected_rows: int, summary=None):
     """Write a run folder with ``rejected_rows`` and a ``dq_rejected_value`` table."""
     run_dir = tmp_path / "2026-06-30"
