@@ -871,10 +871,27 @@ def coverage_gaps_table(ws: Workspace) -> Any:
         COVERAGE_GAPS_CSV,
         "coverage gaps",
     )
-    if touched:
-        return listed
     body = listed.data if isinstance(listed, HTML) else listed.to_html()
+    body = _gap_count_note(gaps) + body
+    if touched:
+        return HTML(body)
     return HTML(unchecked.data + body)
+
+
+def _gap_count_note(gaps: pd.DataFrame) -> str:
+    """Return a note with how many gaps the table lists and on how many accounts.
+
+    The executive summary counts accounts with a gap, and this table has a
+    row per gap, so the note gives both counts.
+    """
+    count = len(gaps)
+    accounts = count_gap_accounts(gaps)
+    gap_noun = "coverage gap" if count == 1 else "coverage gaps"
+    account_noun = "account" if accounts == 1 else "accounts"
+    text = f"{count:,} {gap_noun} on {accounts:,} {account_noun}"
+    if count > accounts:
+        text += ": one row per gap, and an account can have more than one"
+    return note(f"{text}.").data
 
 
 def account_lists(ws: Workspace) -> dict[str, pd.DataFrame]:

@@ -98,7 +98,7 @@ def test_at_risk_list_is_limited(workspace, monkeypatch):
 def test_short_list_has_no_limit_note(workspace):
     gaps = workspace.table("coverage_gaps")
     assert 0 < len(gaps) <= accountviews.MAX_LISTED_ACCOUNTS
-    html = accountviews.coverage_gaps_table(workspace).to_html()
+    html = accountviews.coverage_gaps_table(workspace).data
     assert html.count("<tr") == len(gaps) + 1
     assert "Listed:" not in html
 
@@ -159,6 +159,26 @@ def test_coverage_note_without_gaps(tiers, expected):
         account_tiers=pd.DataFrame({"tier": tiers}),
     )
     assert expected in accountviews.coverage_gaps_table(ws).data
+
+
+def test_coverage_gaps_count_accounts(monkeypatch):
+    """The gap table says how many accounts its rows, one per gap, cover."""
+    gaps = pd.DataFrame(
+        {
+            "account_id": ["A1", "A1", "A2"],
+            "name": ["Acme", "Acme", "Bolt"],
+            "gap": ["no owner", "no sales activity in 30 days", "no owner"],
+        }
+    )
+    monkeypatch.setattr(accountviews, "MAX_LISTED_ACCOUNTS", 2)
+
+    text = accountviews.coverage_gaps_table(_Tables(coverage_gaps=gaps)).data
+
+    assert (
+        "3 coverage gaps on 2 accounts: one row per gap, and an account can have "
+        "more than one." in text
+    )
+    assert "Listed: 2 of 3 coverage gaps." in text
 
 
 def test_coverage_note_without_touchpoints():
