@@ -18,7 +18,7 @@ from acctlib import accountcharts, charts, engine, progression, schema, tables
 from acctlib.labels import WON_PLUS_WEIGHTED_OPEN_ACV, readable_column
 from acctlib.summary import count_gap_accounts
 from acctlib.tiering import TIER_LABELS
-from acctlib.views import has_touchpoints, kpi_cards, note
+from acctlib.views import has_touchpoints, kpi_cards, note, value_measures_note
 from acctlib.workspace import Workspace
 
 MAX_SCATTER_POINTS = 1000
@@ -234,13 +234,15 @@ def tier_accounts_table(ws: Workspace, tier: int, n: int = 25) -> Any:
         "value_amount",
         "reason",
     ]
-    return tables.style_table(
+    styled = tables.style_table(
         readable_column(frame.head(n)[columns], "status"),
         currency=ws.currency,
         money=["value_amount"],
         counts=["fit_score", "value_score", "engagement_score"],
         labels=LABELS,
     )
+    # Other pages show the same accounts' won + open ACV, in full.
+    return HTML(value_measures_note().data + styled.to_html())
 
 
 def tier_movers_table(ws: Workspace, n: int = 40) -> Any:

@@ -25,7 +25,7 @@ MAP_LABELS = {
     "owner": "Owner",
     "status": "Status",
     "open_pipeline": "Open pipeline",
-    "open_acv": "Open ACV",
+    "open_acv": "Open ACV (annualised)",
     "won_acv": "Won ACV",
     "tcv": "TCV",
     "lifetime_revenue": "Lifetime revenue",
@@ -175,8 +175,26 @@ def _no_account_row(account_map: pd.DataFrame, label_column: str) -> pd.DataFram
     )
 
 
+def value_measures_note() -> HTML:
+    """Return the note on how the report's account value measures differ.
+
+    Tables that show an account's open pipeline or open ACV beside a
+    ranking by value carry it, because the same account shows different
+    figures on different pages.
+    """
+    return note(
+        "Open pipeline is the amount of an account's open deals as entered. "
+        "Open ACV annualises those deals, so a 6-month deal counts twice. "
+        "Won + open ACV adds won ACV to open ACV in full, and the tiers' "
+        "won + weighted open ACV counts open ACV times its win probability."
+    )
+
+
 def top_accounts_table(ws: Workspace, n: int | None = None) -> object:
-    """Return the top accounts by value (won ACV plus open ACV)."""
+    """Return the top accounts by value (won ACV plus open ACV), after a note.
+
+    The note is :func:`value_measures_note`.
+    """
     from acctlib.accountmap import top_accounts
 
     n = n or ws.params["top_accounts"]
@@ -193,12 +211,13 @@ def top_accounts_table(ws: Workspace, n: int | None = None) -> object:
         "value",
     ]
     frame = readable_column(top[columns], "status")
-    return tables.style_table(
+    styled = tables.style_table(
         frame,
         currency=ws.currency,
         money=["won_acv", "open_acv", "value"],
         labels=MAP_LABELS,
     )
+    return HTML(value_measures_note().data + styled.to_html())
 
 
 def intake_table(ws: Workspace) -> object:
@@ -332,7 +351,13 @@ def influence_table(ws: Workspace) -> object:
 def account_list(
     ws: Workspace, status: str, n: int = 25, sort: str = "value"
 ) -> object:
-    """Return the top ``n`` accounts of one status, sorted by ``sort``."""
+    """Return the top ``n`` accounts of one status, sorted by ``sort``.
+
+    The table shows the ``sort`` column, last, so the ranking it claims
+    can be checked. Ranked by ``value``, the table comes after
+    :func:`value_measures_note`, because open pipeline and won + open ACV
+    then stand side by side.
+    """
     account_map = ws.table("account_map")
     frame = account_map[account_map["status"] == status]
     frame = frame.sort_values([sort, "account_id"], ascending=[False, True]).head(n)
@@ -347,18 +372,25 @@ def account_list(
         "revenue_12m",
         "marketing_touches_90d",
     ]
+    if sort not in columns:
+        columns.append(sort)
     if frame.empty:
         return note(f"No account has status {status.replace('_', ' ')}.")
-    return tables.style_table(
+    money = ["open_pipeline", "won_acv", "revenue_12m", "value", "lifetime_revenue"]
+    styled = tables.style_table(
         frame[columns],
         currency=ws.currency,
-        money=["open_pipeline", "won_acv", "revenue_12m"],
+        money=[column for column in money if column in columns],
         counts=["marketing_touches_90d"],
         labels={
             **MAP_LABELS,
+            "open_pipeline": "Open pipeline (deal amounts)",
             "marketing_touches_90d": f"Marketing touches, {_window(ws)}",
         },
     )
+    if sort != "value":
+        return styled
+    return HTML(value_measures_note().data + styled.to_html())
 
 
 def _window(ws: Workspace) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from acctlib import accountviews
+from acctlib import accountviews, views
 from acctlib.workspace import open_workspace
 
 pytestmark = pytest.mark.slow
@@ -159,6 +159,31 @@ def test_coverage_note_without_gaps(tiers, expected):
         account_tiers=pd.DataFrame({"tier": tiers}),
     )
     assert expected in accountviews.coverage_gaps_table(ws).data
+
+
+def test_tier_accounts_explain_value_measures():
+    """The tier table's weighted value comes with the note on the other measures."""
+    tiers = pd.DataFrame(
+        {
+            "account_id": ["A1"],
+            "name": ["Acme"],
+            "owner": ["Ana"],
+            "status": ["customer"],
+            "tier": [1],
+            "fit_score": [60.0],
+            "value_score": [100.0],
+            "engagement_score": [90.0],
+            "value_amount": [309_342.0],
+            "reason": ["value 100, fit 60"],
+        }
+    )
+    ws = _Tables(account_tiers=tiers)
+    ws.currency = "USD"
+
+    html = accountviews.tier_accounts_table(ws, 1).data
+
+    assert ">Won + weighted open ACV</th>" in html
+    assert html.startswith(views.value_measures_note().data)
 
 
 def test_coverage_gaps_count_accounts(monkeypatch):

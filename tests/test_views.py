@@ -46,17 +46,62 @@ def top_accounts_map(open_acv: list[float], value: list[float]) -> pd.DataFrame:
 
 def test_top_accounts_header_names_open_acv():
     account_map = top_accounts_map([500.0, 2000.0], [1500.0, 2000.0])
-    html = views.top_accounts_table(_workspace(account_map)).to_html()
+    html = views.top_accounts_table(_workspace(account_map)).data
 
     assert ">Won + open ACV</th>" in html
     assert ">Value</th>" not in html
+
+
+def test_top_accounts_explain_value_measures():
+    """Open ACV is marked annualised and a note explains how the measures differ."""
+    account_map = top_accounts_map([500.0, 2000.0], [1500.0, 2000.0])
+    html = views.top_accounts_table(_workspace(account_map)).data
+
+    assert ">Open ACV (annualised)</th>" in html
+    assert html.startswith(views.value_measures_note().data)
+
+
+def _customer_map() -> pd.DataFrame:
+    """Return customers whose open pipeline and value rank them differently."""
+    frame = top_accounts_map([500.0, 2000.0], [1500.0, 2000.0])
+    return frame.assign(
+        status="customer",
+        open_pipeline=[900.0, 100.0],
+        revenue_12m=[10.0, 20.0],
+        lifetime_revenue=[30.0, 40.0],
+        marketing_touches_90d=[1, 2],
+    )
+
+
+def test_customer_list_shows_ranking_column():
+    ws = SimpleNamespace(**vars(_workspace(_customer_map())))
+    ws.params = {"influence_window_days": 90}
+
+    html = views.account_list(ws, "customer").data
+
+    assert ">Won + open ACV</th>" in html
+    assert ">Open pipeline (deal amounts)</th>" in html
+    assert html.index("Beta") < html.index("Acme")
+    assert ">USD 2,000</td>" in html
+    assert html.startswith(views.value_measures_note().data)
+
+
+def test_list_shows_lifetime_revenue_rank():
+    ws = SimpleNamespace(**vars(_workspace(_customer_map())))
+    ws.params = {"influence_window_days": 90}
+
+    html = views.account_list(ws, "customer", sort="lifetime_revenue").to_html()
+
+    assert ">Lifetime revenue</th>" in html
+    assert ">Won + open ACV</th>" not in html
+    assert views.value_measures_note().data not in html
 
 
 def test_top_accounts_show_missing_acv():
     """An account whose open deals lack amounts shows the missing marker."""
     nan = float("nan")
     account_map = top_accounts_map([500.0, nan], [1500.0, nan])
-    html = views.top_accounts_table(_workspace(account_map)).to_html()
+    html = views.top_accounts_table(_workspace(account_map)).data
 
     assert "USD 0<" in html
     assert html.count(">–<") == 2
