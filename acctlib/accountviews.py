@@ -241,7 +241,10 @@ def tier_accounts_table(ws: Workspace, tier: int, n: int = 25) -> Any:
         counts=["fit_score", "value_score", "engagement_score"],
         labels=LABELS,
     )
-    # Other pages show the same accounts' won + open ACV, in full.
+    if tier != 1:
+        return styled
+    # Other pages show the same accounts' won + open ACV, in full. The page
+    # explains it once, at its first tier table.
     return HTML(value_measures_note().data + styled.to_html())
 
 

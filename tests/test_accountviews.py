@@ -179,11 +179,15 @@ def test_tier_accounts_explain_value_measures():
     )
     ws = _Tables(account_tiers=tiers)
     ws.currency = "USD"
+    tier_2 = _Tables(account_tiers=tiers.assign(tier=2))
+    tier_2.currency = "USD"
 
     html = accountviews.tier_accounts_table(ws, 1).data
+    tier_2_html = accountviews.tier_accounts_table(tier_2, 2).to_html()
 
     assert ">Won + weighted open ACV</th>" in html
     assert html.startswith(views.value_measures_note().data)
+    assert views.value_measures_note().data not in tier_2_html
 
 
 def test_coverage_gaps_count_accounts(monkeypatch):
