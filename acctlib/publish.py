@@ -18,9 +18,8 @@ from typing import Any
 import jinja2
 import nbformat
 
-from acctlib import glossary, render, tables
+from acctlib import glossary, pagesettings, render, tables
 from acctlib.displaypaths import display_path, display_value
-from acctlib.params import load_declarations
 
 logger = logging.getLogger(__name__)
 
@@ -156,8 +155,10 @@ def _page_context(manifest: dict[str, Any], sections, current: str) -> dict[str,
         "git_commit": manifest["git_commit"],
         "command": manifest["command"],
         "inputs": inputs,
-        "settings": report_settings(
-            params, attribution_ran="attribution" in (manifest.get("headline") or {})
+        "settings": pagesettings.page_settings(
+            current.removesuffix(".html"),
+            params | {"as_of": manifest["as_of"]},
+            attribution_ran="attribution" in (manifest.get("headline") or {}),
         ),
         # Values read as a parameter file writes them: true, not True.
         "params": [
@@ -194,49 +195,6 @@ def generation_time(manifest: dict[str, Any]) -> str:
 
 
 _ENV.filters["generation_time"] = generation_time
-
-
-def report_settings(
-    params: dict[str, Any], attribution_ran: bool = True
-) -> list[tuple[str, str]]:
-    """Return (label, value) pairs of the settings a reader needs to know.
-
-    Folders and lists (data, work and report paths, sections) and the
-    technical settings of how the build runs (memory, engine, timeouts) are
-    left to the footer. So are the attribution settings of a run without
-    attribution (``attribution_ran`` False), such as one whose source has
-    no touchpoints. Numbers carry their declared unit, in the singular for
-    1, and booleans read yes or no.
-    """
-    declarations = load_declarations()
-    unused = set() if attribution_ran else attribution_setting_names(declarations)
-    settings = []
-    for name, declaration in declarations.items():
-        if declaration.type in ("path", "list", "mapping") or name not in params:
-            continue
-        if declaration.technical or name in unused:
-            continue
-        value = params[name]
-        if value in (None, ""):
-            continue
-        label = name.replace("_", " ").capitalize()
-        if isinstance(value, bool):
-            text = tables.format_flag(value)
-        else:
-            text = declaration.format_value(value)
-        settings.append((label, text))
-    return settings
-
-
-def attribution_setting_names(declarations: dict[str, Any]) -> set[str]:
-    """Return the attribution parameters, which a run without attribution ignores.
-
-    ``lookback_days`` is among them: it sets which touches join an
-    opportunity's journey and may source it, and attribution runs whenever
-    the source has touches.
-    """
-    names = {name for name in declarations if name.startswith("attribution_")}
-    return names | {"lookback_days"}
 
 
 # Size budget of one page on the sample data. An executive opens the

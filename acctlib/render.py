@@ -41,6 +41,7 @@ from papermill.log import logger as papermill_logger
 from papermill.utils import remove_args
 from traitlets import default
 
+from acctlib import pagesettings
 from acctlib.errors import BuildError
 
 logger = logging.getLogger(__name__)
@@ -559,7 +560,7 @@ def _settings_cell(settings: list[tuple[str, str]]) -> nbformat.NotebookNode:
     values = dict(settings)
     brief = " · ".join(
         html.escape(values[label])
-        for label in ("As of", "Report currency")
+        for label in (pagesettings.REPORT_DATE, pagesettings.CURRENCY)
         if label in values
     )
     table = (

@@ -68,29 +68,6 @@ def test_generation_time_same_on_every_page(tmp_path):
         assert "2026-07-01T06:30" not in text, page.name
 
 
-def test_settings_leave_out_folders_and_add_units():
-    params = {
-        "as_of": "2026-06-30",
-        "variant": "",
-        "data_dir": "/data",
-        "report_currency": "EUR",
-        "influence_window_days": 30,
-        "seed": 7,
-        "month_over_month": True,
-        "duckdb_memory_limit": "4GB",
-        "parallel_notebooks": 2,
-    }
-    settings = dict(publish.report_settings(params))
-    assert settings["As of"] == "2026-06-30"
-    assert settings["Influence window days"] == "30 days"
-    assert settings["Seed"] == "7"
-    assert settings["Month over month"] == "yes"
-    assert "Data dir" not in settings
-    assert "Variant" not in settings
-    assert "Duckdb memory limit" not in settings
-    assert "Parallel notebooks" not in settings
-
-
 def test_invalid_timezone_rejected(tmp_path):
     params = resolve_params(
         None, ["report_timezone=Mars/Base", f"reports_dir={tmp_path / 'reports'}"]
@@ -237,25 +214,6 @@ def test_run_title_names_slice(variant, headline, expected):
     assert publish.run_title(manifest) == expected
 
 
-@pytest.mark.parametrize(
-    ("name", "value", "expected"),
-    [
-        ("breadth_noise_band", 1, "1 contact"),
-        ("breadth_noise_band", 2, "2 contacts"),
-        ("attribution_robust_top", 1, "1 rank"),
-        ("attribution_robust_top", 3, "3 ranks"),
-        ("top_accounts", 1, "1 account"),
-        ("default_contract_months", 1, "1 month"),
-        ("month_over_month", False, "no"),
-    ],
-)
-def test_settings_agree_in_number(name, value, expected):
-    settings = dict(publish.report_settings({name: value}))
-
-    label = name.replace("_", " ").capitalize()
-    assert settings[label] == expected
-
-
 def test_footer_writes_booleans_as_parameter_files_do(tmp_path):
     notebook = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_markdown_cell("# Executive summary")]
@@ -307,23 +265,6 @@ def test_run_index_data_table_adds_up(tmp_path):
     assert row == ["accounts", "14", "10", "3", "1"]
 
 
-def test_settings_without_attribution_leave_it_out():
-    params = {
-        "report_currency": "USD",
-        "lookback_days": 180,
-        "attribution_assignment": "next",
-        "attribution_half_life_days": 7,
-        "attribution_bootstrap_samples": 200,
-    }
-
-    ran = dict(publish.report_settings(params))
-    skipped = dict(publish.report_settings(params, attribution_ran=False))
-
-    assert ran["Attribution assignment"] == "next"
-    assert ran["Lookback days"] == "180 days"
-    assert skipped == {"Report currency": "USD"}
-
-
 @pytest.mark.parametrize(
     ("headline", "listed"),
     [({"attribution": {"lookback_days": 180}}, True), ({}, False)],
@@ -334,23 +275,56 @@ def test_page_settings_follow_attribution(tmp_path, headline, listed):
     injected = nbformat.v4.new_code_cell('workspace = "run.duckdb"')
     injected.metadata["tags"] = ["injected-parameters"]
     notebook = nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_markdown_cell("# Executive summary"), injected]
+        cells=[nbformat.v4.new_markdown_cell("# Attribution"), injected]
     )
     manifest = _page_manifest("")
+    manifest["sections"] = ["03-attribution"]
     manifest["headline"] = headline
     manifest["params"].update(lookback_days=180, attribution_assignment="next")
-    sections = publish.list_sections(manifest, {"00-executive-summary": notebook})
+    sections = publish.list_sections(manifest, {"03-attribution": notebook})
 
-    publish.write_section_page(
-        tmp_path, "00-executive-summary", notebook, manifest, sections
-    )
+    publish.write_section_page(tmp_path, "03-attribution", notebook, manifest, sections)
 
-    page = (tmp_path / "00-executive-summary.html").read_text(encoding="utf-8")
+    page = (tmp_path / "03-attribution.html").read_text(encoding="utf-8")
     table = BeautifulSoup(page, "html.parser").select_one("table.acctlib-settings")
     labels = {cell.get_text() for cell in table.select("th")}
-    assert "Report currency" in labels
-    assert ("Attribution assignment" in labels) is listed
-    assert ("Lookback days" in labels) is listed
+    assert "Currency" in labels
+    assert ("Touch credit" in labels) is listed
+    assert ("Touches that join a deal's journey" in labels) is listed
+
+
+def test_page_settings_only_those_of_page(tmp_path):
+    injected = nbformat.v4.new_code_cell('workspace = "run.duckdb"')
+    injected.metadata["tags"] = ["injected-parameters"]
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("# Account tiers"), injected]
+    )
+    manifest = _page_manifest("")
+    manifest["sections"] = ["02-tiering"]
+    manifest["params"].update(
+        influence_window_days=90,
+        attribution_assignment="next",
+        tier_rules={"tier_1": {"match": "all", "value": 75, "fit": 60}},
+    )
+    sections = publish.list_sections(manifest, {"02-tiering": notebook})
+
+    publish.write_section_page(tmp_path, "02-tiering", notebook, manifest, sections)
+
+    soup = BeautifulSoup((tmp_path / "02-tiering.html").read_text(), "html.parser")
+    rows = {
+        row.th.get_text(): row.td.get_text()
+        for row in soup.select("table.acctlib-settings tr")
+    }
+    assert (
+        rows["Tier 1 Strategic"] == "fit score at least 60 and value score at least 75"
+    )
+    assert "Touch credit" not in rows
+    assert "Recent touches" not in rows
+    summary = soup.select_one("details.acctlib-settings summary").get_text()
+    assert summary == "Report settings: 2026-06-30 · USD"
+    footer = soup.find("footer").get_text()
+    assert "influence_window_days" in footer
+    assert "attribution_assignment" in footer
 
 
 def test_reports_index_orders_runs(tmp_path):

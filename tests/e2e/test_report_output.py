@@ -59,12 +59,23 @@ def test_settings_table_replaces_parameters(small_report):
     soup = read_soup(small_report.run_dir / "00-executive-summary.html")
     settings = soup.select("table.acctlib-settings tr")
     rows = {row.th.get_text(): row.td.get_text() for row in settings}
-    assert rows["As of"] == "2026-06-30"
-    assert rows["Report currency"] == "USD"
-    assert rows["Influence window days"] == "90 days"
+    assert rows["Report date"] == "2026-06-30"
+    assert rows["Currency"] == "USD"
+    assert rows["Forecast horizon"] == "3 months after the report date"
+    assert "Recent touches" not in rows
     assert "Work dir" not in rows
     assert "workspace" not in soup.get_text()
     assert str(small_report.run_dir.parent.parent) not in soup.get_text()
+
+
+def test_attribution_settings_name_windows_compared(small_report):
+    soup = read_soup(small_report.run_dir / "03-attribution.html")
+    settings = soup.select("table.acctlib-settings tr")
+    rows = {row.th.get_text(): row.td.get_text() for row in settings}
+    assert rows["Lookbacks compared in Window sensitivity"] == (
+        "30, 60, 90, 180 and 365 days"
+    )
+    assert "Recent touches" not in rows
 
 
 def test_run_names_no_absolute_folder(small_report, small_sample):
