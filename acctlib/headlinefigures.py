@@ -26,7 +26,9 @@ FIGURE_LABELS = {
     "forecast.p50": "Bookings forecast, P50",
     "forecast.p90": "Bookings forecast, P90",
     "forecast.coverage": "Forecast range held actual bookings (backtest)",
-    "forecast.coverage_cutoffs": "Forecast backtest month-ends",
+    "forecast.coverage_cutoffs": (
+        "Forecast backtest month-ends with bookings expected or won"
+    ),
     "health_auc_win": "Health score AUC for wins",
     "health_auc_churn": "Health score AUC for churn",
 }

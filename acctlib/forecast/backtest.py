@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +63,7 @@ _ACCURACY_DTYPES = {
     "wape": "float",
     "bias": "float",
     "coverage": "float",
+    "checked": "int",
     "actual": "float",
     "forecast": "float",
     "rank": "Int64",
@@ -246,9 +247,10 @@ def summarize_accuracy(forecasts: pd.DataFrame) -> pd.DataFrame:
 
     WAPE is the sum of absolute errors over the sum of actuals. Bias is the
     sum of errors (forecast minus actual) over the sum of actuals, so a
-    positive bias means over-forecasting. Coverage is the share of cut-offs
-    whose actual fell between P10 and P90. Both ratios are missing when
-    nothing was won.
+    positive bias means over-forecasting. Both ratios are missing when
+    nothing was won. Coverage is the share of cut-offs whose actual fell
+    between P10 and P90, among those at which bookings were expected or
+    won.
 
     Methods are compared on the same cut-offs: those at which every method
     that ran on at least half of the cut-offs has a forecast. A method that
@@ -256,7 +258,8 @@ def summarize_accuracy(forecasts: pd.DataFrame) -> pd.DataFrame:
     had) is scored on its own cut-offs and left unranked.
 
     Returns columns ``method``, ``label``, ``cutoffs`` (cut-offs scored),
-    ``wape``, ``bias``, ``coverage``, ``actual`` and ``forecast`` (sums over
+    ``wape``, ``bias``, ``coverage``, ``checked`` (cut-offs at which bookings
+    were expected or won, the base of coverage), ``actual`` and ``forecast`` (sums over
     the scored cut-offs, report currency) and ``rank`` (1 is the lowest
     WAPE, missing when unranked).
     """
@@ -285,12 +288,21 @@ def summarize_accuracy(forecasts: pd.DataFrame) -> pd.DataFrame:
 
 
 def _score(forecasts: pd.DataFrame) -> pd.DataFrame:
-    """Return cut-offs, WAPE, bias, coverage and totals per method of ``forecasts``."""
+    """Return cut-offs, WAPE, bias, coverage and totals per method of ``forecasts``.
+
+    A cut-off whose range was 0 to 0 and at which nothing was won says
+    nothing about how well the range is judged, so coverage leaves it out:
+    ``checked`` counts the other cut-offs, and coverage is missing when
+    there are none.
+    """
+    nothing_expected = (forecasts["p10"] == 0) & (forecasts["p90"] == 0)
     frame = forecasts.assign(
         error=forecasts["forecast"] - forecasts["actual"],
         covered=(forecasts["p10"] <= forecasts["actual"])
         & (forecasts["actual"] <= forecasts["p90"]),
+        checked=~(nothing_expected & (forecasts["actual"] == 0)),
     )
+    frame["covered"] = frame["covered"].astype(float).where(frame["checked"])
     grouped = frame.groupby("method").agg(
         cutoffs=("cutoff", "size"),
         actual=("actual", "sum"),
@@ -298,37 +310,55 @@ def _score(forecasts: pd.DataFrame) -> pd.DataFrame:
         absolute=("error", lambda error: error.abs().sum()),
         error=("error", "sum"),
         coverage=("covered", "mean"),
+        checked=("checked", "sum"),
     )
+    grouped["coverage"] = grouped["coverage"].astype(float)
+    grouped["checked"] = grouped["checked"].astype(int)
     total = grouped["actual"].where(grouped["actual"] > 0)
     grouped["wape"] = grouped["absolute"] / total
     grouped["bias"] = grouped["error"] / total
-    columns = ["cutoffs", "wape", "bias", "coverage", "actual", "forecast"]
+    columns = ["cutoffs", "wape", "bias", "coverage", "checked", "actual", "forecast"]
     return grouped[columns].reset_index()
 
 
 def describe_best_method(
-    accuracy: pd.DataFrame, horizon_months: int, cutoffs_requested: int | None = None
+    accuracy: pd.DataFrame,
+    horizon_months: int,
+    cutoffs_requested: int | None = None,
+    never_ran: Iterable[str] = (),
 ) -> str:
     """Return plain sentences naming the most accurate method and its margin.
 
     ``cutoffs_requested`` is the ``forecast_backtest_cutoffs`` parameter,
-    which explains why no method was backtested when none was. When even
-    the best WAPE is above :data:`UNRANKABLE_WAPE`, the text states that
-    the backtest cannot rank the methods, and gives the totals.
+    which explains why no method was backtested when none was.
+    ``never_ran`` lists the methods rebuilt at no cut-off; the text names
+    them, and the methods it compared, so that the count of month-ends
+    matches the methods behind it. When even the best WAPE is above
+    :data:`UNRANKABLE_WAPE`, the text states that the backtest cannot rank
+    the methods, and gives the totals.
     """
     ranked = accuracy.dropna(subset=["rank"]).sort_values("rank")
     if ranked.empty:
         return labels.describe_missing_backtest(horizon_months, cutoffs_requested)
+    left_out = _describe_left_out(accuracy, ranked, never_ran)
+    text = _describe_ranking(ranked, horizon_months, cutoffs_requested)
+    return f"{text} {left_out}" if left_out else text
+
+
+def _describe_ranking(
+    ranked: pd.DataFrame, horizon_months: int, cutoffs_requested: int | None
+) -> str:
     best = ranked.iloc[0]
+    compared = list(ranked["label"])
     if float(best["wape"]) > UNRANKABLE_WAPE:
-        return _describe_unrankable(best, horizon_months, cutoffs_requested)
+        return _describe_unrankable(best, horizon_months, cutoffs_requested, compared)
     runner_up = ranked.iloc[1] if len(ranked) > 1 else None
     # Scores equal to the percentage point read as a tie, not as a winner.
     tied = runner_up is not None and float(runner_up["wape"]) <= UNRANKABLE_WAPE
     tied = tied and round((runner_up["wape"] - best["wape"]) * 100) == 0
     rank_phrase = "tied for the most accurate" if tied else "the most accurate"
     sentence = (
-        f"{_scored_span(int(best['cutoffs']), cutoffs_requested)}, the "
+        f"{_scored_span(int(best['cutoffs']), cutoffs_requested, compared)}, the "
         f"{lower_first(best['label'])} forecast has been {rank_phrase} for this "
         f"business: its forecasts of {_next_months(horizon_months, possessive=True)} "
         "bookings "
@@ -361,29 +391,75 @@ def _next_months(months: int, *, possessive: bool = False) -> str:
     return f"the next {months} months'" if possessive else f"the next {months} months"
 
 
-def _scored_span(scored: int, requested: int | None) -> str:
+def _scored_span(scored: int, requested: int | None, compared: list[str]) -> str:
     """Return the opening that names the month-ends the methods were scored on.
 
-    Methods are compared on the month-ends where every one of them ran, so
-    a model short of history at the earliest cut-offs leaves fewer than the
-    ``forecast_backtest_cutoffs`` requested.
+    Methods are compared on the month-ends where each of ``compared`` (the
+    labels of the ranked methods) ran. Month-ends before the first
+    opportunity and a model short of history at the earliest cut-offs leave
+    fewer than the ``forecast_backtest_cutoffs`` requested.
     """
     if requested and scored < requested:
+        if len(compared) == 1:
+            rebuilt = f"the {_forecasts(compared)} could be rebuilt"
+        else:
+            every = "both" if len(compared) == 2 else "all"
+            rebuilt = f"the {_forecasts(compared)} could {every} be rebuilt"
         return (
             f"Over {scored} of the last {requested} month-ends, those at which "
-            "every method could be rebuilt"
+            f"{rebuilt}"
         )
     return f"Over the last {scored} month-ends"
 
 
+def _forecasts(names: list[str]) -> str:
+    """Return "account-based forecast" or "a, b and c forecasts"."""
+    names = [lower_first(name) for name in names]
+    if len(names) == 1:
+        return f"{names[0]} forecast"
+    return f"{', '.join(names[:-1])} and {names[-1]} forecasts"
+
+
+def _describe_left_out(
+    accuracy: pd.DataFrame, ranked: pd.DataFrame, never_ran: Iterable[str]
+) -> str:
+    """Return sentences naming the methods the ranking leaves out, or ``""``.
+
+    A method rebuilt at fewer than half of the cut-offs is scored on its
+    own and left unranked; a method in ``never_ran`` was rebuilt at none.
+    """
+    sentences = []
+    unranked = accuracy[~accuracy["method"].isin(ranked["method"])]
+    for _, row in unranked.sort_values("method").iterrows():
+        cutoffs = int(row["cutoffs"])
+        month_ends = "month-end" if cutoffs == 1 else "month-ends"
+        sentences.append(
+            f"The {_forecasts([row['label']])} is not compared, because it "
+            f"could be rebuilt at only {cutoffs} {month_ends}."
+        )
+    missing = sorted(set(never_ran) - set(accuracy["method"]))
+    if missing:
+        names = _forecasts([METHOD_LABELS[method] for method in missing])
+        subject = "is" if len(missing) == 1 else "are"
+        pronoun = "it" if len(missing) == 1 else "they"
+        sentences.append(
+            f"The {names} {subject} not compared, because {pronoun} could be "
+            "rebuilt at no month-end."
+        )
+    return " ".join(sentences)
+
+
 def _describe_unrankable(
-    best: pd.Series, horizon_months: int, cutoffs_requested: int | None = None
+    best: pd.Series,
+    horizon_months: int,
+    cutoffs_requested: int | None,
+    compared: list[str],
 ) -> str:
     """Return why the backtest could not rank the methods, with its totals."""
     label = lower_first(best["label"])
+    span = _scored_span(int(best["cutoffs"]), cutoffs_requested, compared)
     sentences = [
-        f"{_scored_span(int(best['cutoffs']), cutoffs_requested)}, every "
-        "forecast method "
+        f"{span}, every compared forecast method "
         f"missed the bookings actually won in {_next_months(horizon_months)} "
         "by more than those bookings, so the backtest cannot rank the methods."
     ]
@@ -420,15 +496,7 @@ def describe_reliability(accuracy: pd.DataFrame) -> str:
         return ""
     best = ranked.iloc[0]
     cutoffs = int(best["cutoffs"])
-    held = round(float(best["coverage"]) * cutoffs)
-    parts = [
-        f"Its P10 to P90 range held actual bookings at {held} of {cutoffs} "
-        "month-ends, where a well-judged range holds them about 8 times in 10"
-    ]
-    if float(best["coverage"]) < LOW_COVERAGE:
-        parts[0] += ", so the real uncertainty is wider than the range shows."
-    else:
-        parts[0] += "."
+    parts = [_describe_coverage(best)]
     if float(best["wape"]) > UNRANKABLE_WAPE:
         parts.append(
             "Its forecasts missed by more than the actual bookings themselves, "
@@ -445,6 +513,39 @@ def describe_reliability(accuracy: pd.DataFrame) -> str:
             "methods with confidence."
         )
     return " ".join(parts)
+
+
+def _describe_coverage(best: pd.Series) -> str:
+    """Return how often the range of ``best`` held actual bookings.
+
+    Month-ends at which the range was 0 to 0 and nothing was won are named
+    apart: a range that expects no bookings is right there, but says
+    nothing about how well a range is judged.
+    """
+    cutoffs = int(best["cutoffs"])
+    checked = int(best.get("checked", cutoffs))
+    quiet = cutoffs - checked
+    if checked == 0:
+        return (
+            f"At all {cutoffs} month-ends it expected no bookings and none "
+            "were won, so the backtest does not show how well its range is "
+            "judged."
+        )
+    held = round(float(best["coverage"]) * checked)
+    where = "month-end" if checked == 1 else "month-ends"
+    if quiet:
+        where += " at which bookings were expected or won"
+    sentence = (
+        f"Its P10 to P90 range held actual bookings at {held} of {checked} "
+        f"{where}, where a well-judged range holds them about 8 times in 10"
+    )
+    if float(best["coverage"]) < LOW_COVERAGE:
+        sentence += ", so the real uncertainty is wider than the range shows."
+    else:
+        sentence += "."
+    if quiet:
+        sentence += f" At the other {quiet} it expected no bookings and none were won."
+    return sentence
 
 
 def _concat(frames: list[pd.DataFrame], dtypes: dict[str, str]) -> pd.DataFrame:

@@ -146,15 +146,18 @@ def prepare_forecast(context: PrepareContext) -> None:
     warnings = _collect_warnings(as_of, results.warnings, result.warnings)
     context.store("forecast_warnings", warnings)
 
+    skipped = describe_backtest_skips(result)
     sentence = backtest.describe_best_method(
-        accuracy, horizon, int(params["forecast_backtest_cutoffs"])
+        accuracy, horizon, int(params["forecast_backtest_cutoffs"]), never_ran=skipped
     )
     context.headline["forecast"] = _headline(forecast, accuracy, horizon, sentence)
-    context.headline["forecast"]["backtest_skipped"] = describe_backtest_skips(result)
+    context.headline["forecast"]["backtest_skipped"] = skipped
     context.headline["forecast"]["close_date_rules"] = count_close_date_rules(
         state.open_deals, as_of, state.cycle_days
     )
-    context.notes.extend(_notes(state, warnings, results.notes + result.notes))
+    context.notes.extend(
+        _notes(state, warnings, results.notes + result.notes, as_of.isoformat())
+    )
 
 
 def _index_touches(context: PrepareContext) -> TouchIndex:
@@ -306,10 +309,14 @@ def _headline(
         # How often the method's P10 to P90 range held actual bookings in
         # the backtest, and at how many month-ends; None without a backtest.
         "coverage": (
-            float(scored.at[method, "coverage"]) if method in scored.index else None
+            float(scored.at[method, "coverage"])
+            if method in scored.index and pd.notna(scored.at[method, "coverage"])
+            else None
         ),
+        # Month-ends at which bookings were expected or won, the base of
+        # coverage.
         "coverage_cutoffs": (
-            int(scored.at[method, "cutoffs"]) if method in scored.index else None
+            int(scored.at[method, "checked"]) if method in scored.index else None
         ),
         "sentence": sentence,
         "reliability": backtest.describe_reliability(accuracy),
@@ -337,7 +344,9 @@ def describe_backtest_skips(result: backtest.BacktestResult) -> dict[str, str]:
     return reasons
 
 
-def _notes(state, warnings: pd.DataFrame, skipped: list[str]) -> list[str]:
+def _notes(
+    state, warnings: pd.DataFrame, skipped: list[str], as_of: str | None = None
+) -> list[str]:
     notes = []
     if state.tiers_are_standin:
         notes.append(
@@ -359,16 +368,18 @@ def _notes(state, warnings: pd.DataFrame, skipped: list[str]) -> list[str]:
             f"{'warning' if len(warnings) == 1 else 'warnings'}, listed in the "
             f"forecast section: {listed}."
         )
-    notes.extend(_merge_skipped(skipped))
+    notes.extend(_merge_skipped(skipped, as_of))
     return notes
 
 
-def _merge_skipped(skipped: list[str]) -> list[str]:
+def _merge_skipped(skipped: list[str], as_of: str | None = None) -> list[str]:
     """Return the notes of skipped fits, one per reason instead of one per date.
 
     A note such as "The win-probability model was skipped on 2022-01-31:
     it needs ..." repeats for every month-end of the backtest, so the dates
-    of one reason are listed in one note.
+    of one reason are listed in one note. The report date ``as_of`` is
+    named apart from the backtest month-ends, so the count of month-ends
+    matches the backtest's.
     """
     dates_by_reason: dict[tuple[str, str], list[str]] = {}
     for note in sorted(set(skipped)):
@@ -381,8 +392,24 @@ def _merge_skipped(skipped: list[str]) -> list[str]:
         if not reason:
             merged.append(subject)
             continue
-        merged.append(f"{subject} on {_list_dates(sorted(dates))}: {reason}")
+        merged.append(f"{subject} {_name_dates(sorted(dates), as_of)}: {reason}")
     return merged
+
+
+def _name_dates(dates: list[str], as_of: str | None) -> str:
+    """Return "on 2022-01-31" or "on the report date, 2022-12-31, and at 9 ..."."""
+    if as_of not in dates:
+        return f"on {_list_dates(dates)}"
+    cutoffs = [date for date in dates if date != as_of]
+    if not cutoffs:
+        return f"on the report date, {as_of}"
+    if len(cutoffs) == 1:
+        listed = f"backtest month-end {cutoffs[0]}"
+    else:
+        listed = (
+            f"{len(cutoffs)} backtest month-ends from {cutoffs[0]} to {cutoffs[-1]}"
+        )
+    return f"on the report date, {as_of}, and at {listed}"
 
 
 def _list_dates(dates: list[str]) -> str:

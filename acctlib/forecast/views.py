@@ -261,8 +261,8 @@ def accuracy_table(ws: Workspace) -> object:
             )
         )
     return tables.style_table(
-        accuracy[["rank", "label", "cutoffs", "wape", "bias", "coverage"]],
-        counts=["rank", "cutoffs"],
+        accuracy[["rank", "label", "cutoffs", "wape", "bias", "checked", "coverage"]],
+        counts=["rank", "cutoffs", "checked"],
         percents=["wape", "bias", "coverage"],
         labels={
             "rank": "Rank",
@@ -270,6 +270,7 @@ def accuracy_table(ws: Workspace) -> object:
             "cutoffs": "Month-ends scored",
             "wape": "WAPE",
             "bias": "Bias",
+            "checked": "Month-ends with bookings expected or won",
             "coverage": "Actual within P10-P90",
         },
     )
@@ -563,6 +564,19 @@ def describe_warning(message: str) -> str:
     return "The fit raised an unusual warning; compare this method's backtest."
 
 
+def format_range(headline: dict, currency: str) -> str:
+    """Return the P10 to P90 range of a forecast, or "no bookings expected".
+
+    A range of 0 to 0 means the method expects nothing in the window, which
+    reads more plainly in words than as "USD 0 to USD 0".
+    """
+    if headline["p10"] == 0 and headline["p90"] == 0:
+        return "no bookings expected"
+    low = tables.format_money(headline["p10"], currency)
+    high = tables.format_money(headline["p90"], currency)
+    return f"{low} to {high}"
+
+
 def range_caveat(headline: dict) -> str:
     """Return a warning for a forecast range too narrow in the backtest, or "".
 
@@ -600,10 +614,7 @@ def executive_highlights(ws: Workspace) -> list[object]:
         },
         {
             "label": "Range, P10 to P90",
-            "value": (
-                f"{tables.format_money(headline['p10'], currency)} to "
-                f"{tables.format_money(headline['p90'], currency)}"
-            ),
+            "value": format_range(headline, currency),
             "caveat": range_caveat(headline),
         },
         {"label": "Method", "value": headline["label"]},

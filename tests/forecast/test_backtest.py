@@ -135,8 +135,98 @@ def test_sentence_names_scored_month_ends():
     )
     sentence = describe_best_method(accuracy, 3, cutoffs_requested=12)
     assert sentence.startswith(
-        "Over 10 of the last 12 month-ends, those at which every method could "
-        "be rebuilt, the win-probability model forecast"
+        "Over 10 of the last 12 month-ends, those at which the win-probability "
+        "model forecast could be rebuilt, the win-probability model forecast"
+    )
+
+
+def journeys_backtest() -> pd.DataFrame:
+    """Nine cut-offs at which two methods expect nothing and one deal is won."""
+    rows = []
+    for month in range(1, 10):
+        cutoff = (pd.Timestamp(2022, month, 1) + pd.offsets.MonthEnd()).date()
+        actual = 3.0 if month == 1 else 0.0
+        rows.append((cutoff, "stage_weighted", 0.0, 0.0, 0.0, actual))
+        rows.append((cutoff, "account_based", 0.0, 0.0, 0.0, actual))
+        rows.append((cutoff, "time_series", 2.0, 0.0, 6.0, actual))
+    return backtest_rows(rows)
+
+
+def test_sentence_names_methods_compared():
+    accuracy = summarize_accuracy(journeys_backtest())
+
+    sentence = describe_best_method(
+        accuracy, 3, 12, never_ran=["win_probability", "sarimax"]
+    )
+
+    assert sentence.startswith(
+        "Over 9 of the last 12 month-ends, those at which the account-based, "
+        "stage-weighted pipeline and time series forecasts could all be rebuilt, "
+    )
+    assert "every method" not in sentence
+    assert sentence.endswith(
+        "The time series (SARIMAX) and win-probability model forecasts are not "
+        "compared, because they could be rebuilt at no month-end."
+    )
+
+
+def test_sentence_names_unranked_method():
+    forecasts = backtest_rows(
+        [
+            ("2026-01-31", "stage_weighted", 90.0, 80.0, 120.0, 100.0),
+            ("2026-02-28", "stage_weighted", 130.0, 105.0, 150.0, 100.0),
+            ("2026-03-31", "stage_weighted", 130.0, 105.0, 150.0, 100.0),
+            ("2026-03-31", "win_probability", 100.0, 90.0, 110.0, 100.0),
+        ]
+    )
+    sentence = describe_best_method(summarize_accuracy(forecasts), 3, 3)
+
+    assert sentence.endswith(
+        "The win-probability model forecast is not compared, because it could "
+        "be rebuilt at only 1 month-end."
+    )
+
+
+def test_coverage_leaves_out_nothing_expected():
+    accuracy = summarize_accuracy(journeys_backtest()).set_index("method")
+
+    # The 0 to 0 range missed the 3 won at the first cut-off, and the
+    # other 8 cut-offs expected and won nothing.
+    assert accuracy.loc["account_based", "checked"] == 1
+    assert accuracy.loc["account_based", "coverage"] == pytest.approx(0.0)
+    assert accuracy.loc["time_series", "checked"] == 9
+    assert accuracy.loc["time_series", "coverage"] == pytest.approx(1.0)
+
+
+def test_reliability_names_nothing_expected():
+    accuracy = summarize_accuracy(journeys_backtest())
+
+    sentence = describe_reliability(accuracy)
+
+    assert sentence.startswith(
+        "Its P10 to P90 range held actual bookings at 0 of 1 month-end at "
+        "which bookings were expected or won, where a well-judged range "
+        "holds them about 8 times in 10, so the real uncertainty is wider "
+        "than the range shows. At the other 8 it expected no bookings and "
+        "none were won."
+    )
+    assert "8 of 9" not in sentence
+
+
+def test_reliability_when_nothing_ever_expected():
+    rows = [
+        (f"2022-0{month}-28", "stage_weighted", 0.0, 0.0, 0.0, 0.0)
+        for month in range(1, 4)
+    ]
+    accuracy = summarize_accuracy(backtest_rows(rows))
+    accuracy["rank"] = pd.array([1], dtype="Int64")
+    accuracy["wape"] = 0.0
+
+    sentence = describe_reliability(accuracy)
+
+    assert sentence.startswith(
+        "At all 3 month-ends it expected no bookings and none were won, so the "
+        "backtest does not show how well its range is judged."
     )
 
 

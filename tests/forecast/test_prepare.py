@@ -209,6 +209,22 @@ def test_skipped_fits_noted_once_per_reason():
     ]
 
 
+def test_skipped_fits_name_report_date_apart():
+    reason = "it needs 30 closed stage entries with both outcomes."
+    dates = [f"2022-0{month}-28" for month in range(1, 10)] + ["2022-12-31"]
+    skipped = [
+        f"The win-probability model was skipped on {date}: {reason}" for date in dates
+    ]
+
+    notes = _merge_skipped(skipped, "2022-12-31")
+
+    assert notes == [
+        "The win-probability model was skipped on the report date, 2022-12-31, "
+        "and at 9 backtest month-ends from 2022-01-28 to 2022-09-28: "
+        f"{reason}"
+    ]
+
+
 def test_backtest_skips_give_latest_reason():
     cutoffs = pd.to_datetime(["2026-07-31", "2026-08-31"])
     result = BacktestResult(

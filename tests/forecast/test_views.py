@@ -54,14 +54,16 @@ def test_sliced_forecast_says_company_wide():
         )
 
 
-def range_card_html(coverage: float | None, cutoffs: int | None) -> str:
+def range_card_html(
+    coverage: float | None, cutoffs: int | None, low: float = 900.0, high=1100.0
+) -> str:
     headline = {
         "forecast": {
             "window_start": "2026-07-01",
             "window_end": "2026-09-30",
             "forecast": 1000.0,
-            "p10": 900.0,
-            "p90": 1100.0,
+            "p10": low,
+            "p90": high,
             "label": "Win-probability model",
             "sentence": "",
             "coverage": coverage,
@@ -341,3 +343,10 @@ def test_time_series_label_names_no_model():
 
     assert "ETS" not in label
     assert "mean" in MODEL_LABELS["mean"]
+
+
+def test_range_at_zero_reads_no_bookings_expected():
+    html = range_card_html(None, None, low=0.0, high=0.0)
+
+    assert "no bookings expected" in html
+    assert "USD 0 to USD 0" not in html
