@@ -441,10 +441,11 @@ def _describe_unmatched(
     )
     column = "employees" if attribute == "size" else attribute
     if values.empty:
+        article = "an" if column[0] in "aeiou" else "a"
         return (
             f"No account has a value for {column} in the source. {profile} "
-            f"matches no account, {effect}. Map a {column} column in the "
-            f"source profile, {leave_out}."
+            f"matches no account, {effect}. Map {article} {column} column in "
+            f"the source profile, {leave_out}."
         )
     if attribute == "size":
         return (

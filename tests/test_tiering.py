@@ -431,6 +431,27 @@ def test_unmatched_profile_without_source_column():
     ]
 
 
+@pytest.mark.parametrize(
+    ("attribute", "expected"),
+    [
+        ("industry", "Map an industry column in the source profile"),
+        ("size", "Map an employees column in the source profile"),
+        ("region", "Map a region column in the source profile"),
+    ],
+)
+def test_unmatched_profile_column_article(attribute, expected):
+    column = "employees" if attribute == "size" else attribute
+    accounts = pd.DataFrame(
+        {"industry": ["Software"], "region": ["EMEA"], "employees": [500]}
+    )
+    accounts[column] = None
+
+    notes = tiering.describe_unmatched_profile(accounts, CONFIG)
+
+    assert len(notes) == 1
+    assert expected in notes[0]
+
+
 def test_unmatched_profile_size_and_ceiling():
     accounts = pd.DataFrame(
         {
