@@ -580,8 +580,9 @@ def format_range(headline: dict, currency: str) -> str:
 def range_caveat(headline: dict) -> str:
     """Return a warning for a forecast range too narrow in the backtest, or "".
 
-    A P10 to P90 range should hold actual bookings about 8 times in 10. One
-    that held them less often than
+    A P10 to P90 range should hold actual bookings about 8 times in 10,
+    counted over the backtest month-ends at which bookings were expected or
+    won (``coverage_cutoffs``). One that held them less often than
     :data:`~acctlib.forecast.labels.LOW_COVERAGE` understates the
     uncertainty, and the range card shows this warning under it.
     """
@@ -589,9 +590,10 @@ def range_caveat(headline: dict) -> str:
     if coverage is None or not cutoffs or coverage >= LOW_COVERAGE:
         return ""
     within = round(coverage * cutoffs)
+    month_ends = "month-end" if cutoffs == 1 else "month-ends"
     return (
         f"Too narrow in the backtest: it held actual bookings at {within} of "
-        f"{cutoffs} past month-ends"
+        f"{cutoffs} past {month_ends} at which bookings were expected or won"
     )
 
 

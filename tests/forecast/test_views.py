@@ -78,7 +78,7 @@ def test_narrow_range_card_says_so():
     html = range_card_html(0.3, 10)
     assert (
         '<div class="caveat">Too narrow in the backtest: it held actual bookings '
-        "at 3 of 10 past month-ends</div>"
+        "at 3 of 10 past month-ends at which bookings were expected or won</div>"
     ) in html
 
 
@@ -350,3 +350,9 @@ def test_range_at_zero_reads_no_bookings_expected():
 
     assert "no bookings expected" in html
     assert "USD 0 to USD 0" not in html
+
+
+def test_narrow_range_card_one_month_end():
+    html = range_card_html(0.0, 1)
+
+    assert "at 0 of 1 past month-end at which" in html
