@@ -34,7 +34,6 @@ PAGE_SETTINGS: dict[str, tuple[str, ...]] = {
         "lookback_days",
         "default_contract_months",
         "merge_duplicate_accounts",
-        "shared_deal_split",
     ),
     "02-tiering": (
         "as_of",
@@ -52,7 +51,6 @@ PAGE_SETTINGS: dict[str, tuple[str, ...]] = {
         "attribution_assignment",
         "attribution_half_life_days",
         "attribution_bootstrap_samples",
-        "shared_deal_split",
     ),
     "04-progression-health": (
         "as_of",
@@ -75,7 +73,6 @@ PAGE_SETTINGS: dict[str, tuple[str, ...]] = {
         "report_currency",
         "profile",
         "merge_duplicate_accounts",
-        "shared_deal_split",
     ),
 }
 COMMON_SETTINGS = ("as_of", "report_currency")
@@ -234,13 +231,6 @@ _DESCRIBERS: dict[str, Callable[[Any, dict[str, Any]], Rows]] = {
     "merge_duplicate_accounts": _fixed(
         "Accounts with the same website domain",
         {True: "merged into one", False: "kept apart"},
-    ),
-    "shared_deal_split": _fixed(
-        "Deal shared by several companies",
-        {
-            "first": "counts in full for the first company listed",
-            "equal": "split evenly across the companies listed",
-        },
     ),
     "tier_rules": _describe_tier_rules,
     "fit_method": _fixed(
