@@ -35,7 +35,7 @@ import pandas as pd
 from acctlib import schema
 from acctlib.errors import InputError
 from acctlib.intake.canonical import ROW, RawTable, column_label
-from acctlib.intake.files import InputFile, read_text_frame, sha256_file
+from acctlib.intake.files import SUFFIXES, InputFile, read_text_frame, sha256_file
 
 TOUCH_FIELDS = ("journey_id", "occurred_at", "channel", "converted")
 PATH_FIELDS = ("path", "conversions", "value", "nulls")
@@ -91,12 +91,15 @@ def read_source(
         default_value=str(profile.get("default_value", "1")),
         function=str(profile.get("function", "marketing")),
     )
+    unread = _describe_unread_files(data_dir, path, profile)
     raw_tables = [
         RawTable(
             table=name,
             file=str(path),
             frame=frame,
             headers=_source_headers(name, profile["columns"]),
+            # One table carries the note, so the run lists it once.
+            notes=unread if name == "touchpoints" else [],
         )
         for name, frame in tables.items()
     ]
@@ -106,6 +109,39 @@ def read_source(
         )
     ]
     return raw_tables, inputs
+
+
+def _describe_unread_files(
+    data_dir: Path, path: Path, profile: Mapping[str, Any]
+) -> list[str]:
+    """Return a note naming the data files in ``data_dir`` other than ``path``.
+
+    The adapter reads one journey file, the first of the profile's
+    ``files: journeys`` that exists. A second export in the same folder,
+    such as a variant of the same journeys, would otherwise be left out
+    without a word. Files whose suffix is not one of
+    :data:`~acctlib.intake.files.SUFFIXES`, such as a README, are not data
+    and are not named.
+    """
+    unread = sorted(
+        candidate.name
+        for candidate in data_dir.iterdir()
+        if candidate.is_file()
+        and candidate.suffix.lower() in SUFFIXES
+        and candidate.name != path.name
+    )
+    if not unread:
+        return []
+    names = profile["files"]["journeys"]
+    names = [names] if isinstance(names, str) else list(names)
+    verb = "is" if len(unread) == 1 else "are"
+    return [
+        f"{path.name} is read and {', '.join(unread)} in the same folder {verb} "
+        f"not: the {profile.get('name', 'journeys')} profile reads one journey "
+        f"file, the first of {', '.join(names)} that exists, because two "
+        "exports of the same journeys would count every touch twice. To read "
+        "another file, point data_dir at a folder that holds only that file."
+    ]
 
 
 def _source_headers(table: str, columns: Mapping[str, str]) -> dict[str, str]:

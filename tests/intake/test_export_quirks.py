@@ -520,3 +520,36 @@ def test_check_lists_rows_and_writes_them(tmp_path: Path, capsys) -> None:
     written = pd.read_csv(target, dtype=str)
     assert written["value"].tolist() == ["A9", "A8"]
     assert written["row"].tolist() == ["2", "3"]
+
+
+def test_journey_folder_names_unread_files(tmp_path: Path) -> None:
+    """A second journey export beside the one read is named in a run note."""
+    journeys = (
+        "journey_id,timestamp,channel,conversion,value\n"
+        "J1,2024-01-01T00:00:00Z,email,1,\n"
+    )
+    files = {
+        "journeys.csv": journeys,
+        "journeys_variant.csv": journeys,
+        "SOURCE.md": "# Where the exports came from\n",
+    }
+
+    intake = load(tmp_path, files, "journeys")
+
+    unread = [note for note in intake.notes if "journeys_variant.csv" in note]
+    assert len(unread) == 1
+    assert unread[0].startswith(
+        "journeys.csv is read and journeys_variant.csv in the same folder is not"
+    )
+    assert not any("SOURCE.md" in note for note in intake.notes)
+
+
+def test_journey_folder_of_one_file_has_no_note(tmp_path: Path) -> None:
+    journeys = (
+        "journey_id,timestamp,channel,conversion,value\n"
+        "J1,2024-01-01T00:00:00Z,email,1,\n"
+    )
+
+    intake = load(tmp_path, {"journeys.csv": journeys}, "journeys")
+
+    assert not any("is read and" in note for note in intake.notes)
