@@ -51,6 +51,7 @@ from acctlib.intake.dedupe import AUDIT_COLUMNS
 from acctlib.intake.hubspot import compute_account_amounts
 from acctlib.intake.quality import OUTLIER_CHECK, WON_WITHOUT_AMOUNT_CHECK
 from acctlib.intake.stagelint import LINT_COLUMNS
+from acctlib.labels import readable_column
 from acctlib.rejectedvalue import (
     count_rejected_rows,
     summarize_rejected_opportunities,
@@ -536,6 +537,7 @@ def plot_row_outcomes(counts: pd.DataFrame) -> alt.LayerChart:
     rejected", because a few rejected rows among hundreds draw a bar too
     thin to see. Outcomes of no rows are left out of the label.
     """
+    counts = readable_column(counts, "table")
     data = counts.melt(
         id_vars="table",
         value_vars=list(OUTCOME_LABELS),
@@ -595,7 +597,7 @@ def counts_table(ws: Any) -> object:
     A table that the adapter derives from other tables' rows shows
     "derived" as its source, because none of its rows is a file row.
     """
-    frame = ws.table("dq_counts")
+    frame = readable_column(ws.table("dq_counts"), "table")
     frame["reconciled"] = frame["reconciled"].map({True: "yes", False: "NO"})
     frame["files"] = [
         "derived" if count == 0 else f"{count:,} {'file' if count == 1 else 'files'}"
@@ -627,7 +629,7 @@ def rejections_table(ws: Any) -> object:
     if frame.empty:
         return _note("No input row was rejected and no cell was blanked.")
     return tables.style_table(
-        frame,
+        readable_column(frame, "table"),
         counts=["rows"],
         labels={
             "table": "Table",

@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 import nbformat
 
-from acctlib import glossary, pagesettings, render, tables
+from acctlib import glossary, labels, pagesettings, render, tables
 from acctlib.displaypaths import display_path, display_value
 
 logger = logging.getLogger(__name__)
@@ -195,6 +195,8 @@ def generation_time(manifest: dict[str, Any]) -> str:
 
 
 _ENV.filters["generation_time"] = generation_time
+# Table names such as stage_history read "Stage history" on the pages.
+_ENV.filters["readable"] = labels.readable
 
 
 # Size budget of one page on the sample data. An executive opens the

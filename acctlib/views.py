@@ -229,8 +229,9 @@ def intake_table(ws: Workspace) -> object:
     of every table that reconciles (``dq_counts``).
     """
     columns = ["read", "accepted", "rejected", "merged"]
+    counts = readable_column(ws.table("intake_counts"), "table")
     return tables.style_table(
-        ws.table("intake_counts")[["table", *columns]],
+        counts[["table", *columns]],
         counts=columns,
         labels={
             "table": "Table",
@@ -249,6 +250,7 @@ def rejected_summary_table(ws: Workspace) -> object:
         return note("No input row was rejected and no cell was blanked.")
     distinct = rejected.drop_duplicates(["table", "file", "row", "action", "reason"])
     grouped = distinct.groupby(["table", "action", "reason"], as_index=False).size()
+    grouped = readable_column(grouped, "table")
     return tables.style_table(
         grouped.rename(columns={"size": "rows"}),
         counts=["rows"],

@@ -453,9 +453,47 @@ def test_row_outcomes_label_small_counts():
 
     labels = _chart_labels(dataquality.plot_row_outcomes(counts))
 
-    assert labels["accounts"] == "30 accepted · 1 rejected · 1 merged"
-    assert labels["touchpoints"] == "299 accepted · 2 rejected"
-    assert labels["revenue"] == "0 rows"
+    assert labels["Accounts"] == "30 accepted · 1 rejected · 1 merged"
+    assert labels["Touchpoints"] == "299 accepted · 2 rejected"
+    assert labels["Revenue"] == "0 rows"
+
+
+def test_counts_table_names_tables_in_words():
+    counts = pd.DataFrame(
+        {
+            "table": ["stage_history", "touchpoints"],
+            "read": [5, 7],
+            "accepted": [5, 7],
+            "rejected": [0, 0],
+            "merged": [0, 0],
+            "cells_blanked": [0, 0],
+            "reconciled": [True, True],
+            "files": [1, 0],
+        }
+    )
+    ws = SimpleNamespace(table=lambda name: counts.copy())
+
+    html = dataquality.counts_table(ws).to_html()
+
+    assert ">Stage history<" in html
+    assert ">Touchpoints<" in html
+    assert "stage_history" not in html
+
+
+def test_rejections_table_names_tables_in_words():
+    rejections = pd.DataFrame(
+        {
+            "table": ["stage_history"],
+            "action": ["row rejected"],
+            "reason": ["missing entered_at"],
+            "rows": [2],
+        }
+    )
+    ws = SimpleNamespace(table=lambda name: rejections.copy())
+
+    html = dataquality.rejections_table(ws).to_html()
+
+    assert ">Stage history<" in html
 
 
 def test_findings_table_shows_no_zero_count():

@@ -242,7 +242,7 @@ def test_run_index_data_table_adds_up(tmp_path):
         "html_bytes": {},
         "intake": [
             {
-                "table": "accounts",
+                "table": "stage_history",
                 "read": 14,
                 "accepted": 10,
                 "merged": 1,
@@ -262,7 +262,7 @@ def test_run_index_data_table_adds_up(tmp_path):
     row = [cell.get_text() for cell in table.find_all("tr")[1].find_all("td")]
 
     assert header == ["Table", "Rows read", "Accepted", "Rejected", "Merged"]
-    assert row == ["accounts", "14", "10", "3", "1"]
+    assert row == ["Stage history", "14", "10", "3", "1"]
 
 
 @pytest.mark.parametrize(
@@ -387,5 +387,5 @@ def test_run_index_flags_unreconciled_counts(tmp_path):
     text = soup.get_text()
 
     assert warning is not None
-    assert "do not reconcile for stage_history:" in warning.get_text()
+    assert "do not reconcile for Stage history:" in warning.get_text()
     assert "add up to the rows read, and" not in text

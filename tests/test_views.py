@@ -203,7 +203,7 @@ def test_influence_note_without_touchpoints():
 def test_intake_table_shows_merged_rows():
     counts = pd.DataFrame(
         {
-            "table": ["accounts"],
+            "table": ["stage_history"],
             "read": [14],
             "accepted": [10],
             "merged": [1],
@@ -213,6 +213,9 @@ def test_intake_table_shows_merged_rows():
     workspace = SimpleNamespace(table={"intake_counts": counts}.__getitem__)
 
     html = views.intake_table(workspace).to_html()
+
+    assert ">Stage history<" in html
+    assert "stage_history" not in html
 
     assert ">Merged</th>" in html
     assert html.index(">Accepted</th>") < html.index(">Rejected</th>")
