@@ -140,7 +140,8 @@ def _describe_unread_files(
         f"not: the {profile.get('name', 'journeys')} profile reads one journey "
         f"file, the first of {', '.join(names)} that exists, because two "
         "exports of the same journeys would count every touch twice. To read "
-        "another file, point data_dir at a folder that holds only that file."
+        "another file instead, list it first under files: journeys in a copy "
+        "of the profile and set the profile parameter to that copy's path."
     ]
 
 

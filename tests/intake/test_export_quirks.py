@@ -541,6 +541,10 @@ def test_journey_folder_names_unread_files(tmp_path: Path) -> None:
     assert unread[0].startswith(
         "journeys.csv is read and journeys_variant.csv in the same folder is not"
     )
+    assert unread[0].endswith(
+        "list it first under files: journeys in a copy of the profile and set "
+        "the profile parameter to that copy's path."
+    )
     assert not any("SOURCE.md" in note for note in intake.notes)
 
 
