@@ -29,6 +29,7 @@ from acctlib.asof import as_of_cutoff, filter_revenue
 from acctlib.bookings import sum_bookings
 from acctlib.dealshares import split_shared_deals
 from acctlib.errors import InputError
+from acctlib.lookup import is_in
 
 logger = logging.getLogger(__name__)
 
@@ -906,7 +907,7 @@ def _join_figures(
 ) -> pd.DataFrame:
     """Join every figure onto ``base`` and fill accounts that have none."""
     deals = deal_figures.reindex(base.index)
-    has_deals = base.index.isin(deal_figures.index)
+    has_deals = is_in(base.index, deal_figures.index)
     account_map = base.copy()
 
     for column in ("open_opportunities", "won_opportunities", "lost_opportunities"):

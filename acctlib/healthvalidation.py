@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from acctlib.lookup import is_in
+
 OUTCOME_DAYS = 90
 DECILES = 10
 # An AUC from fewer account-months than this on either side of an outcome
@@ -77,7 +79,7 @@ def label_outcomes(
         scored = frame[["month_end", "account_id", "health_score"]].copy()
         scored["was_customer"] = (frame["status"] == "customer").to_numpy()
         scored["won"] = (
-            scored["account_id"].isin(window["account_id"]) & ~scored["was_customer"]
+            is_in(scored["account_id"], window["account_id"]) & ~scored["was_customer"]
         )
         still_customer = scored["account_id"].map(later_status) == "customer"
         scored["churned"] = scored["was_customer"] & ~still_customer

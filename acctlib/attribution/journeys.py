@@ -37,6 +37,7 @@ from acctlib.attribution.allocation import to_cents
 from acctlib.attribution.settings import AttributionSettings
 from acctlib.dealshares import shared_links
 from acctlib.errors import InputError
+from acctlib.lookup import is_in
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +178,7 @@ def find_unpriced_accounts(
     rows = []
     for kind in ("revenue", "pipeline"):
         credited = opportunities.loc[opportunities["kind"] == kind, "opportunity_id"]
-        deals = frame[~frame["opportunity_id"].isin(credited)]
+        deals = frame[~is_in(frame["opportunity_id"], credited)]
         if kind == "revenue":
             deals = deals[deals["is_won"].astype(bool)]
         accounts = deals["account_id"].astype("string").drop_duplicates()

@@ -26,6 +26,7 @@ from acctlib.attribution.settings import (
 )
 from acctlib.attribution.shapley import OTHER
 from acctlib.labels import readable, readable_column
+from acctlib.lookup import is_in
 from acctlib.tiering import TIER_LABELS
 
 KIND_LABELS = {"revenue": "Won revenue", "pipeline": "Pipeline created"}
@@ -132,7 +133,7 @@ def _pipeline_sentence(ws, created: pd.DataFrame) -> str:
         snapshot = ws.table("opportunity_snapshot")
         created_at = pd.to_datetime(snapshot["created_at"], utc=True)
         known = snapshot[created_at < as_of_cutoff(ws.as_of)]
-        left_out = known[~known["opportunity_id"].isin(created["opportunity_id"])]
+        left_out = known[~is_in(known["opportunity_id"], created["opportunity_id"])]
         missing = int(left_out["amount"].isna().sum())
         parts = _left_out_parts(missing, len(left_out) - missing)
         if parts:

@@ -46,6 +46,7 @@ from acctlib.intake.profiles import check_profile_keys
 from acctlib.intake.quality import check_opportunities, merge_duplicate_accounts
 from acctlib.intake.quarantine import ROW_REJECTED, Quarantine
 from acctlib.intake.stagelint import lint_stage_map
+from acctlib.lookup import is_in
 from acctlib.params import PROJECT_ROOT, Params
 
 logger = logging.getLogger(__name__)
@@ -386,7 +387,7 @@ def assemble(
     tables = reject_history_of_rejected_deals(tables, quarantine)
     _drop_rejected_deal_links(all_extras, tables["opportunities"])
     # Counted once the references are checked, so rejected deals do not count.
-    accepted = row_basis.index.isin(tables["opportunities"]["opportunity_id"])
+    accepted = is_in(row_basis.index, tables["opportunities"]["opportunity_id"])
     basis = count_basis(row_basis[accepted])
     _check_required_rows(tables, received, table_files, quarantine)
     all_extras["stage_lint"] = lint_stage_map(
