@@ -15,7 +15,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from acctlib import accountcharts, charts, engine, progression, schema, tables
-from acctlib.labels import WON_PLUS_WEIGHTED_OPEN_ACV, readable_column
+from acctlib.labels import WON_PLUS_WEIGHTED_OPEN_ACV, join_words, readable_column
 from acctlib.summary import count_gap_accounts
 from acctlib.tiering import TIER_LABELS
 from acctlib.views import has_touchpoints, kpi_cards, note, value_measures_note
@@ -599,8 +599,7 @@ def _stages_subject(stages: list[str]) -> tuple[str, str, str]:
     """Return the subject, possessive and object pronoun that name ``stages``."""
     if len(stages) == 1:
         return f"Stage {stages[0]} has", "its", "it"
-    names = f"{', '.join(stages[:-1])} and {stages[-1]}"
-    return f"Stages {names} have", "their", "them"
+    return f"Stages {join_words(stages)} have", "their", "them"
 
 
 def _few_visits_note(stages: list[str], min_visits: int) -> str:

@@ -61,3 +61,10 @@ def readable(value: object) -> object:
 def readable_column(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     """Return a copy of ``frame`` with ``column``'s codes shown as words."""
     return frame.assign(**{column: frame[column].map(readable)})
+
+
+def join_words(items: list[str]) -> str:
+    """Return ``a``, ``a and b`` or ``a, b and c``, and ``""`` for no items."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"

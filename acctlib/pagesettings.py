@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from acctlib import tiering
+from acctlib.labels import join_words
 
 REPORT_DATE = "Report date"
 CURRENCY = "Currency"
@@ -119,13 +120,6 @@ def _count(value: float, noun: str) -> str:
     return f"{value:,} {noun}" if value == 1 else f"{value:,} {noun}s"
 
 
-def _join_words(items: list[str]) -> str:
-    """Return ``a``, ``a and b`` or ``a, b and c``."""
-    if len(items) < 2:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} and {items[-1]}"
-
-
 def _describe_tier_rules(value: dict[str, Any], params: dict[str, Any]) -> Rows:
     rows = []
     for tier, rule in sorted(tiering.parse_tier_rules(value).items()):
@@ -145,7 +139,7 @@ def _describe_icp_profile(value: dict[str, Any], params: dict[str, Any]) -> Rows
         return []
     parts = []
     if value.get("industries"):
-        parts.append("industries " + _join_words(list(value["industries"])))
+        parts.append("industries " + join_words(list(value["industries"])))
     low, high = value.get("employees_min"), value.get("employees_max")
     if low is not None and high is not None:
         parts.append(f"{low:,} to {high:,} employees")
@@ -154,13 +148,13 @@ def _describe_icp_profile(value: dict[str, Any], params: dict[str, Any]) -> Rows
     elif high is not None:
         parts.append(f"at most {high:,} employees")
     if value.get("regions"):
-        parts.append("regions " + _join_words(list(value["regions"])))
+        parts.append("regions " + join_words(list(value["regions"])))
     return [("Ideal customer profile", "; ".join(parts))] if parts else []
 
 
 def _describe_window_days(value: list[Any], params: dict[str, Any]) -> Rows:
     days = sorted(int(day) for day in value)
-    text = _join_words([f"{day:,}" for day in days]) + " days"
+    text = join_words([f"{day:,}" for day in days]) + " days"
     return [("Lookbacks compared in Window sensitivity", text)]
 
 

@@ -50,6 +50,7 @@ from acctlib.intake.money import (
 from acctlib.intake.parsers import parse_amount, parse_id
 from acctlib.intake.quarantine import ROW_REJECTED
 from acctlib.intake.stagelint import similar_stages
+from acctlib.labels import join_words
 
 SUMMARY_COLUMNS = ["category", "currency", "opportunities", "amount"]
 CATEGORIES = ("won", "open", "lost")
@@ -362,9 +363,7 @@ def _describe_other_rows(row_counts: pd.DataFrame | None) -> str:
     blank = int(counts.get(BLANK_ROW, 0))
     if blank:
         phrases.append(f"{blank:,} {_plural(blank, 'row is', 'rows are')} blank")
-    if len(phrases) <= 1:
-        return "".join(phrases)
-    return ", ".join(phrases[:-1]) + " and " + phrases[-1]
+    return join_words(phrases)
 
 
 def rejected_value_table(ws: Any) -> object:

@@ -191,7 +191,7 @@ def test_tier_accounts_explain_value_measures():
 
 
 def test_coverage_gaps_count_accounts(monkeypatch):
-    """The gap table says how many accounts its rows, one per gap, cover."""
+    """The gap table counts the accounts that its rows, one per gap, cover."""
     gaps = pd.DataFrame(
         {
             "account_id": ["A1", "A1", "A2"],

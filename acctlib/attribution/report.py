@@ -25,7 +25,7 @@ from acctlib.attribution.settings import (
     MODEL_LABELS,
 )
 from acctlib.attribution.shapley import OTHER
-from acctlib.labels import readable, readable_column
+from acctlib.labels import join_words, readable, readable_column
 from acctlib.lookup import is_in
 from acctlib.tiering import TIER_LABELS
 
@@ -587,7 +587,7 @@ def rank_correlation_table(ws) -> object:
         labels = [_model_label(model) for model in tied]
         verb = "gives" if len(labels) == 1 else "give"
         caption += (
-            f" {_joined(labels)} {verb} every channel the same share, so no rank "
+            f" {join_words(labels)} {verb} every channel the same share, so no rank "
             "order exists to correlate and the dashes mark the missing figures."
         )
     frame = frame.assign(model=frame["model"].map(_model_label))
@@ -605,13 +605,6 @@ def _models_without_correlation(frame: pd.DataFrame, models: list[str]) -> list[
     for a model whose channel shares are all equal.
     """
     return [model for model in models if frame[model].isna().all()]
-
-
-def _joined(items: list[str]) -> str:
-    """Return ``a``, ``a and b`` or ``a, b and c``."""
-    if len(items) < 2:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 SOURCED_CAPTION = (
@@ -732,7 +725,7 @@ def _round_bridge(amounts: pd.Series) -> pd.Series:
 
 def _quoted_list(items: list[str]) -> str:
     """Return ``"a"``, ``"a" and "b"`` or ``"a", "b" and "c"``."""
-    return _joined([f'"{item}"' for item in items])
+    return join_words([f'"{item}"' for item in items])
 
 
 def excluded_touches_table(ws) -> object:

@@ -35,6 +35,7 @@ from acctlib.forecast.state import (
     opportunity_history,
 )
 from acctlib.forecast.winprob import TouchIndex
+from acctlib.labels import join_words
 
 logger = logging.getLogger(__name__)
 
@@ -290,8 +291,8 @@ def summarize_accuracy(forecasts: pd.DataFrame) -> pd.DataFrame:
 def _score(forecasts: pd.DataFrame) -> pd.DataFrame:
     """Return cut-offs, WAPE, bias, coverage and totals per method of ``forecasts``.
 
-    A cut-off whose range was 0 to 0 and at which nothing was won says
-    nothing about how well the range is judged, so coverage leaves it out:
+    A cut-off whose range was 0 to 0 and at which nothing was won shows
+    nothing about how well the range is judged, so coverage leaves it out.
     ``checked`` counts the other cut-offs, and coverage is missing when
     there are none.
     """
@@ -417,7 +418,7 @@ def _forecasts(names: list[str]) -> str:
     names = [lower_first(name) for name in names]
     if len(names) == 1:
         return f"{names[0]} forecast"
-    return f"{', '.join(names[:-1])} and {names[-1]} forecasts"
+    return f"{join_words(names)} forecasts"
 
 
 def _describe_left_out(
@@ -426,7 +427,7 @@ def _describe_left_out(
     """Return sentences naming the methods the ranking leaves out, or ``""``.
 
     A method rebuilt at fewer than half of the cut-offs is scored on its
-    own and left unranked; a method in ``never_ran`` was rebuilt at none.
+    own and left unranked. A method in ``never_ran`` was rebuilt at none.
     """
     sentences = []
     unranked = accuracy[~accuracy["method"].isin(ranked["method"])]
@@ -519,7 +520,7 @@ def _describe_coverage(best: pd.Series) -> str:
     """Return how often the range of ``best`` held actual bookings.
 
     Month-ends at which the range was 0 to 0 and nothing was won are named
-    apart: a range that expects no bookings is right there, but says
+    apart. A range that expects no bookings is right there, but it shows
     nothing about how well a range is judged.
     """
     cutoffs = int(best["cutoffs"])
@@ -531,12 +532,12 @@ def _describe_coverage(best: pd.Series) -> str:
             "were won, so the backtest does not show how well its range is "
             "judged."
         )
-    held = round(float(best["coverage"]) * checked)
+    covered = round(float(best["coverage"]) * checked)
     where = "month-end" if checked == 1 else "month-ends"
     if quiet:
         where += " at which bookings were expected or won"
     sentence = (
-        f"Its P10 to P90 range held actual bookings at {held} of {checked} "
+        f"Its P10 to P90 range held actual bookings at {covered} of {checked} "
         f"{where}, where a well-judged range holds them about 8 times in 10"
     )
     if float(best["coverage"]) < LOW_COVERAGE:

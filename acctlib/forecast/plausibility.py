@@ -17,6 +17,7 @@ import pandas as pd
 from acctlib.bookings import sum_bookings
 from acctlib.forecast.labels import lower_first
 from acctlib.forecast.periods import add_months
+from acctlib.labels import join_words
 from acctlib.tables import format_money
 
 RATIO_MAX = 1.5
@@ -99,9 +100,7 @@ def describe_flags(flagged: pd.DataFrame, currency: str) -> list[str]:
             f"{lower_first(row['label'])} ({row['ratio']:.2f} times)"
             for _, row in open_low.iterrows()
         ]
-        names = listed[0]
-        if len(listed) > 1:
-            names = ", ".join(listed[:-1]) + " and " + listed[-1]
+        names = join_words(listed)
         last_year = format_money(open_low["last_12_months"].iloc[0], currency)
         verbs = ("forecast", "falls") if len(listed) == 1 else ("forecasts", "fall")
         sentences.append(

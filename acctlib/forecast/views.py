@@ -23,6 +23,7 @@ from acctlib.forecast.labels import (
     describe_missing_backtest,
     lower_first,
 )
+from acctlib.labels import join_words
 from acctlib.workspace import Workspace
 
 WINDOW_LABELS = {
@@ -179,7 +180,7 @@ def close_date_note(ws: Workspace) -> object:
             "on or before the report date"
         )
     sentences = [
-        f"Of the open deals, {_join(kinds)} in the CRM.",
+        f"Of the open deals, {join_words(kinds)} in the CRM.",
         f"Each of them is expected to close {cycle} days after its creation "
         "(the median days from creation to win of the deals won by the report "
         f"date), or on {next_day}, the day after the report date, when those "
@@ -198,7 +199,7 @@ def close_date_note(ws: Workspace) -> object:
         )
     windows = _windows_containing(ws, next_day)
     if next_day_total and windows:
-        listed = _join([f"the {window}" for window in windows])
+        listed = join_words([f"the {window}" for window in windows])
         sentences.append(f"Deals placed on {next_day} count in {listed}.")
     return views.note(" ".join(sentences))
 
@@ -207,17 +208,11 @@ def _plural(count: int, one: str, many: str) -> str:
     return one if count == 1 else many
 
 
-def _join(items: list[str]) -> str:
-    if len(items) == 1:
-        return items[0]
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def _windows_containing(ws: Workspace, day: str) -> list[str]:
     """Return the category table's window names whose dates contain ``day``."""
     forecast = ws.table("forecast")
-    shown = set(ws.table("forecast_categories")["window"])
-    rows = forecast[forecast["window"].isin(shown)].drop_duplicates("window")
+    categories = set(ws.table("forecast_categories")["window"])
+    rows = forecast[forecast["window"].isin(categories)].drop_duplicates("window")
     date = pd.Timestamp(day)
     inside = rows[(rows["window_start"] <= date) & (rows["window_end"] >= date)]
     return [
@@ -250,16 +245,20 @@ def _method_sentence(headline: dict, slice_label: str | None = None) -> str:
     return " ".join(part for part in parts if part)
 
 
+def _missing_backtest_note(ws: Workspace) -> object:
+    """Return the note on why no forecast method was backtested."""
+    return views.note(
+        describe_missing_backtest(
+            ws.params["forecast_horizon_months"], ws.params["forecast_backtest_cutoffs"]
+        )
+    )
+
+
 def accuracy_table(ws: Workspace) -> object:
     """Return WAPE, bias and P10-P90 coverage per method, best first."""
     accuracy = ws.table("forecast_accuracy")
     if accuracy.empty:
-        return views.note(
-            describe_missing_backtest(
-                ws.params["forecast_horizon_months"],
-                ws.params["forecast_backtest_cutoffs"],
-            )
-        )
+        return _missing_backtest_note(ws)
     return tables.style_table(
         accuracy[["rank", "label", "cutoffs", "wape", "bias", "checked", "coverage"]],
         counts=["rank", "cutoffs", "checked"],
@@ -342,12 +341,7 @@ def backtest_caption(ws: Workspace) -> object:
     """
     backtest = ws.table("forecast_backtest")
     if backtest.empty:
-        return views.note(
-            describe_missing_backtest(
-                ws.params["forecast_horizon_months"],
-                ws.params["forecast_backtest_cutoffs"],
-            )
-        )
+        return _missing_backtest_note(ws)
     drawn = [
         lower_first(label)
         for method, label in METHOD_LABELS.items()
@@ -356,8 +350,7 @@ def backtest_caption(ws: Workspace) -> object:
     if len(drawn) == 1:
         first = f"The dashed line shows the {drawn[0]} forecast"
     else:
-        listed = f"{', '.join(drawn[:-1])} and {drawn[-1]}"
-        first = f"Dashed lines show the {listed} forecasts"
+        first = f"Dashed lines show the {join_words(drawn)} forecasts"
     sentences = [f"{first}, the solid line actual bookings."]
 
     skipped = (ws.headline.get("forecast") or {}).get("backtest_skipped", {})

@@ -450,15 +450,15 @@ def describe_unreconciled(counts: pd.DataFrame) -> list[str]:
     for row in counts[~counts["reconciled"]].itertuples():
         gap = row.read - (row.accepted + row.rejected + row.merged)
         if gap > 0:
-            what = f"{gap:,} {'row was' if gap == 1 else 'rows were'} neither"
-            what += " accepted, rejected nor merged"
+            mismatch = f"{gap:,} {'row was' if gap == 1 else 'rows were'} neither"
+            mismatch += " accepted, rejected nor merged"
         else:
-            what = f"{-gap:,} more {'row was' if gap == -1 else 'rows were'}"
-            what += " counted than read"
+            mismatch = f"{-gap:,} more {'row was' if gap == -1 else 'rows were'}"
+            mismatch += " counted than read"
         notes.append(
             f"The row counts of the {row.table} table do not reconcile: "
             f"{row.read:,} read, {row.accepted:,} accepted, {row.rejected:,} "
-            f"rejected and {row.merged:,} merged, so {what}. Figures from that "
+            f"rejected and {row.merged:,} merged, so {mismatch}. Figures from that "
             "table may be incomplete. This is a defect of acctlib: report it "
             "with the input file, and see `acctlib check` for the counts."
         )
@@ -577,8 +577,8 @@ def _drop_rejected_deal_links(
     keys = pd.MultiIndex.from_arrays(
         [links[FILE].astype("str"), links[ROW].astype("int64")]
     )
-    kept = links[keys.isin(accepted)].drop(columns=[FILE, ROW])
-    extras["deal_companies"] = kept.reset_index(drop=True)
+    accepted_links = links[keys.isin(accepted)].drop(columns=[FILE, ROW])
+    extras["deal_companies"] = accepted_links.reset_index(drop=True)
 
 
 def _repoint_deal_companies(

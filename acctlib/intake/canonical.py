@@ -116,7 +116,7 @@ def canonicalize(
     """Parse and validate one raw table; rejected rows go to ``quarantine``.
 
     ``report_currency`` is the currency of amounts without one of their
-    own; it tells which amounts may have three decimals.
+    own. It decides which amounts may have three decimals.
 
     Returns the accepted rows with the canonical columns and dtypes, plus
     the ``_row`` and ``_file`` provenance columns and, for each column of
@@ -422,8 +422,8 @@ def _parse_column(
 ) -> Parsed:
     """Parse one column; a column-wide ambiguity raises naming its rows.
 
-    ``currencies`` (each row's currency code) tells an amount column which
-    rows may write three decimals.
+    ``currencies`` (each row's currency code) marks the rows of an amount
+    column that may write three decimals.
     """
     options = column_parser_options(raw, column)
     if currencies is not None:

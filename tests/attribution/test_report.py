@@ -346,7 +346,7 @@ def test_weights_table_shows_other_once():
 
 
 def test_weights_table_names_weights():
-    """The columns say weight, and the caption says how weight becomes credit."""
+    """Columns are labelled weights, and the caption explains the credit."""
     html = report.learned_weights_table(_WeightsWorkspace(["markov", "shapley"]))
     html = html.to_html()
     assert ">Markov weight<" in html
