@@ -63,7 +63,7 @@ def prepare_attribution(context) -> None:
     context.store("attribution_excluded_touches", result.excluded_touches)
     context.store("attribution_markov", result.markov)
     context.store("attribution_shapley", _shapley_table(result.shapley))
-    _store_comparisons(context, result.credits, result.campaign_credits, settings)
+    _store_comparisons(context, result.credit_sums, result.campaign_credits, settings)
     _store_checks(context, result.opportunities)
     _store_bridge(context, snapshot, result.credits, result.excluded_opportunities)
     note = excluded_touch_note(result.excluded_touches, settings.as_of)
@@ -77,7 +77,7 @@ def prepare_attribution(context) -> None:
         snapshot,
         settings,
         deal_companies=links,
-        credits=context.con.table("attribution_credits"),
+        credits=stored,
     )
     context.store("attribution_windows", windows)
     suggested = compare.suggest_lookback(
@@ -110,7 +110,9 @@ def summarize_slice(context, account_ids: list[str], snapshot: pd.DataFrame) -> 
     _, excluded = select_opportunities(snapshot, settings, links)
     excluded = excluded[excluded["opportunity_id"].isin(won["opportunity_id"])]
 
-    _store_comparisons(context, credits, None, settings)
+    _store_comparisons(
+        context, context.con.table("attribution_credit_sums"), None, settings
+    )
     _store_checks(context, opportunities)
     _store_bridge(context, won, credits, excluded)
     suggested = context.headline.get("attribution", {}).get("suggested_lookback_days")
@@ -204,7 +206,8 @@ def _store_comparisons(
 ) -> None:
     """Store shares, model comparisons, rank correlations and intervals.
 
-    Campaign shares are stored only when ``campaign_credits`` is given.
+    ``credits`` is the credit sums, one column per model. Campaign shares
+    are stored only when ``campaign_credits`` is given.
     """
     for dimension in DIMENSIONS:
         source = campaign_credits if dimension == "campaign" else credits

@@ -450,7 +450,9 @@ def credit_table(ws, by: str = "channel", kind: str = "revenue") -> object:
     DuckDB and only one row per value and model is read. Without any
     credit of ``kind`` it returns a note.
     """
-    sums = sum_credit_cents(ws.con.table("attribution_credits"), [by, "model"], kind)
+    sums = sum_credit_cents(
+        ws.con.table("attribution_credit_sums"), [by, "model"], kind
+    )
     if sums.empty:
         if kind == "revenue":
             return views.note(
@@ -540,7 +542,7 @@ def _touched_share(table: pd.DataFrame) -> float | None:
 
 def tier_credit_table(ws) -> object:
     """Return won revenue credit per account tier, or a note without tiers."""
-    if "tier" not in ws.con.table("attribution_credits").columns:
+    if "tier" not in ws.con.table("attribution_credit_sums").columns:
         return views.note(
             "No account tiers in this run, so credit is not split by tier."
         )

@@ -45,6 +45,33 @@ def test_shares_leave_out_no_touch():
     assert first.loc[NO_TOUCH, "credit"] == 5.0
 
 
+def _wide(credits):
+    """Return ``credits`` as credit sums with one column per model."""
+    keys = ["kind", "opportunity_id", "account_id", "channel"]
+    wide = credits.pivot_table(
+        index=keys, columns="model", values="credit_cents", fill_value=0
+    )
+    return wide.reset_index().rename_axis(columns=None)
+
+
+def test_credit_sums_group_as_their_rows():
+    """A column per model gives the sums, shares and intervals of a row per model."""
+    wide = _wide(CREDITS)
+    assert "model" not in wide.columns
+    by = ["channel", "model"]
+    pd.testing.assert_frame_equal(
+        compare.sum_credit_cents(wide, by), compare.sum_credit_cents(CREDITS, by)
+    )
+    pd.testing.assert_frame_equal(
+        compare.summarize_credit(wide), compare.summarize_credit(CREDITS)
+    )
+    pd.testing.assert_frame_equal(
+        compare.bootstrap_shares(wide, 50, 7), compare.bootstrap_shares(CREDITS, 50, 7)
+    )
+    with pytest.raises(ValueError, match="grouped by model"):
+        compare.sum_credit_cents(wide, ["channel"])
+
+
 def test_compare_flags_robust_channels():
     """webinar and email swap ranks 1 and 2, so both stay in the top 2."""
     table = compare.compare_models(compare.summarize_credit(CREDITS), robust_top=2)

@@ -35,6 +35,7 @@ class _Workspace:
         credits = result.fetch_credits()
         self.tables = {
             "attribution_credits": credits,
+            "attribution_credit_sums": result.credit_sums.to_pandas(),
             "attribution_opportunities": result.opportunities,
             "attribution_markov": result.markov,
             "attribution_shapley": result.shapley,
