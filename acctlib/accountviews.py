@@ -14,7 +14,15 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML
 
-from acctlib import accountcharts, charts, engine, progression, schema, tables
+from acctlib import (
+    accountcharts,
+    charts,
+    engine,
+    healthdiagnostics,
+    progression,
+    schema,
+    tables,
+)
 from acctlib.labels import WON_PLUS_WEIGHTED_OPEN_ACV, join_words, readable_column
 from acctlib.summary import count_gap_accounts
 from acctlib.tiering import TIER_LABELS
@@ -338,6 +346,19 @@ def unscored_health_note(ws: Workspace) -> Any:
         "chart: the source has no data for any component of their profile's "
         "health weights."
     )
+
+
+def constant_components_note(ws: Workspace) -> Any:
+    """Return a note naming the health components that do not separate accounts.
+
+    Returns None when every component separates accounts (see
+    :func:`acctlib.healthdiagnostics.find_constant_components`).
+    """
+    constant = healthdiagnostics.find_constant_components(
+        ws.table("account_health"), ws.params["health_weights"]
+    )
+    text = healthdiagnostics.describe_constant_components(constant)
+    return note(text) if text else None
 
 
 def value_health_frame(ws: Workspace) -> pd.DataFrame:

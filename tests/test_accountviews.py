@@ -95,6 +95,11 @@ def test_at_risk_list_is_limited(workspace, monkeypatch):
     assert "parquet" not in html
 
 
+def test_sample_has_no_constant_component(workspace):
+    # The sample's components vary, so the health page adds no note.
+    assert accountviews.constant_components_note(workspace) is None
+
+
 def test_short_list_has_no_limit_note(workspace):
     gaps = workspace.table("coverage_gaps")
     assert 0 < len(gaps) <= accountviews.MAX_LISTED_ACCOUNTS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import json
 from collections import Counter
 from pathlib import Path
@@ -120,6 +121,20 @@ def test_maven_segment_totals_tie_to_headline(maven_manifest):
     status = views.status_table(ws).data
     assert status["open_pipeline"].sum() == pytest.approx(headline, abs=0.01)
     assert "No account" in status["status"].tolist()
+
+
+def _page_text(manifest: dict, stem: str) -> str:
+    run_dir = Path(manifest["params"]["reports_dir"]) / manifest["run"]
+    return html.unescape((run_dir / f"{stem}.html").read_text(encoding="utf-8"))
+
+
+def test_maven_health_page_names_constant_component(maven_manifest):
+    # Every Maven account's best open deal is in Engaging, at 63%.
+    page = _page_text(maven_manifest, "04-progression-health")
+    assert (
+        "The win probability component is 63 for all 85 accounts whose health "
+        "includes it, so it does not separate accounts"
+    ) in page
 
 
 def test_maven_before_first_deal_builds_zeros(tmp_path):
