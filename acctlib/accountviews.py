@@ -361,6 +361,28 @@ def constant_components_note(ws: Workspace) -> Any:
     return note(text) if text else None
 
 
+def widespread_risk_note(ws: Workspace) -> Any:
+    """Return a note on why nearly every Tier 1 and 2 account is at risk, or None.
+
+    See :func:`acctlib.healthdiagnostics.describe_widespread_risk` for when
+    the note appears.
+    """
+    text = _describe_widespread_risk(ws)
+    return note(text) if text else None
+
+
+def _describe_widespread_risk(ws: Workspace) -> str:
+    if not ws.has_table("opportunity_progression"):
+        return ""
+    health = ws.table("account_health")
+    reasons = healthdiagnostics.summarize_risk_reasons(
+        health,
+        ws.table("opportunity_progression"),
+        late_probability=ws.params["late_stage_probability"],
+    )
+    return healthdiagnostics.describe_widespread_risk(health, reasons)
+
+
 def value_health_frame(ws: Workspace) -> pd.DataFrame:
     """Return value and health per valued, scored account for the scatter.
 
@@ -943,10 +965,14 @@ def executive_highlights(ws: Workspace) -> list[Any]:
     """Return the executive summary's tier and health blocks.
 
     Cards with accounts per tier, at-risk, expansion-ready and coverage
-    gaps, the tier pyramid, and a one-line note on how well health
-    predicted wins and churn.
+    gaps, a note on why when nearly every Tier 1 and 2 account is at risk,
+    the tier pyramid, and a one-line note on how well health predicted
+    wins and churn.
     """
     blocks = [tier_cards(ws)]
+    risk_sentence = _describe_widespread_risk(ws)
+    if risk_sentence:
+        blocks.append(note(risk_sentence))
     blocks.append(
         _chart_block(
             accountcharts.plot_tier_pyramid(tier_pyramid_frame(ws), ws.currency)

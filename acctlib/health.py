@@ -50,6 +50,10 @@ COMPONENTS = (
     "support",
 )
 PROFILES = ("customer", "prospect")
+FALLING_REASON = "engagement falling"
+STALLED_REASON = "stalled late-stage opportunity"
+RISK_REASON_SEPARATOR = "; "
+"""Texts of ``risk_reason``, joined by the separator for an account with both."""
 NEUTRAL_SCORE = 50.0
 SIGNAL_WINDOW_DAYS = 90
 
@@ -362,8 +366,8 @@ def _flag_accounts(health: pd.DataFrame, late_stalled: np.ndarray) -> pd.DataFra
     flagged["at_risk"] = (key_tier & (falling | late_stalled)).astype(bool)
     reasons = np.where(
         falling & late_stalled,
-        "engagement falling; stalled late-stage opportunity",
-        np.where(falling, "engagement falling", "stalled late-stage opportunity"),
+        f"{FALLING_REASON}{RISK_REASON_SEPARATOR}{STALLED_REASON}",
+        np.where(falling, FALLING_REASON, STALLED_REASON),
     )
     flagged["risk_reason"] = np.where(flagged["at_risk"], reasons, "")
     flagged["expansion_ready"] = (

@@ -100,6 +100,15 @@ def test_sample_has_no_constant_component(workspace):
     assert accountviews.constant_components_note(workspace) is None
 
 
+def test_sample_risk_is_not_widespread(workspace):
+    health = workspace.table("account_health")
+    key = health[health["tier"] <= 2]
+    assert 0 < key["at_risk"].sum() < 0.9 * len(key)
+    assert accountviews.widespread_risk_note(workspace) is None
+    blocks = accountviews.executive_highlights(workspace)
+    assert not any("are at risk," in block.data for block in blocks)
+
+
 def test_short_list_has_no_limit_note(workspace):
     gaps = workspace.table("coverage_gaps")
     assert 0 < len(gaps) <= accountviews.MAX_LISTED_ACCOUNTS

@@ -1,4 +1,4 @@
-"""Health components that every scored account shares."""
+"""Constant health components and at-risk flags that cover every key account."""
 
 from __future__ import annotations
 
@@ -128,3 +128,145 @@ def test_constant_sentence_empty_without_constant():
     )
 
     assert healthdiagnostics.describe_constant_components(constant) == ""
+
+
+STALLED = "stalled late-stage opportunity"
+
+
+def make_deals(rows: list[tuple[str, str, float, float, bool]]) -> pd.DataFrame:
+    """Return open ``opportunity_progression`` rows.
+
+    Each row is (account, stage, win probability, stall threshold, stalled).
+    """
+    columns = [
+        "account_id",
+        "stage_asof",
+        "win_probability",
+        "stall_threshold_days",
+        "stalled",
+    ]
+    deals = pd.DataFrame(rows, columns=columns)
+    deals.insert(0, "opportunity_id", [f"O{i}" for i in range(len(rows))])
+    return deals.assign(is_open=True)
+
+
+def make_risk_health(reasons: list[str], tiers: list[int] | None = None):
+    """Return ``account_health`` rows, at risk where the reason is not empty."""
+    return pd.DataFrame(
+        {
+            "account_id": [f"A{i}" for i in range(len(reasons))],
+            "tier": tiers or [1] * len(reasons),
+            "at_risk": [bool(reason) for reason in reasons],
+            "risk_reason": reasons,
+        }
+    )
+
+
+def test_risk_reasons_name_stage_and_threshold():
+    health = make_risk_health([STALLED, STALLED, "engagement falling"])
+    deals = make_deals(
+        [
+            ("A0", "Engaging", 0.63, 85.0, True),
+            ("A1", "Engaging", 0.63, 85.0, True),
+            ("A1", "Prospecting", 0.1, 20.0, True),
+            ("A2", "Engaging", 0.63, 85.0, False),
+        ]
+    )
+
+    reasons = healthdiagnostics.summarize_risk_reasons(
+        health, deals, late_probability=0.6
+    )
+
+    assert list(reasons.columns) == list(healthdiagnostics.RISK_REASON_COLUMNS)
+    assert reasons["reason"].tolist() == [
+        "stalled in Engaging past 85 days",
+        "engagement falling",
+    ]
+    assert reasons["accounts"].tolist() == [2, 1]
+    assert reasons.iloc[0]["threshold_days"] == 85.0
+    # Two of the three open Engaging deals are stalled.
+    assert reasons.iloc[0]["stage_stalled_share"] == pytest.approx(2 / 3)
+    assert pd.isna(reasons.iloc[1]["stage_stalled_share"])
+
+
+def test_risk_reasons_split_joined_reasons():
+    health = make_risk_health([f"engagement falling; {STALLED}"])
+    deals = make_deals([("A0", "Negotiation", 0.8, 30.0, True)])
+
+    reasons = healthdiagnostics.summarize_risk_reasons(
+        health, deals, late_probability=0.6
+    )
+
+    assert sorted(reasons["reason"]) == [
+        "engagement falling",
+        "stalled in Negotiation past 30 days",
+    ]
+    assert reasons["accounts"].tolist() == [1, 1]
+
+
+def test_risk_reasons_keep_stall_without_deal():
+    health = make_risk_health([STALLED])
+    deals = make_deals([("A0", "Engaging", 0.3, 85.0, True)])
+
+    reasons = healthdiagnostics.summarize_risk_reasons(
+        health, deals, late_probability=0.6
+    )
+
+    assert reasons["reason"].tolist() == [STALLED]
+    assert reasons["accounts"].tolist() == [1]
+
+
+def test_widespread_risk_sentence_names_reason():
+    health = make_risk_health([STALLED] * 3 + [""], tiers=[1, 1, 2, 3])
+    deals = make_deals(
+        [
+            ("A0", "Engaging", 0.63, 85.0, True),
+            ("A1", "Engaging", 0.63, 85.0, True),
+            ("A2", "Engaging", 0.63, 85.0, True),
+            ("A3", "Engaging", 0.63, 85.0, False),
+        ]
+    )
+    reasons = healthdiagnostics.summarize_risk_reasons(
+        health, deals, late_probability=0.6
+    )
+
+    text = healthdiagnostics.describe_widespread_risk(health, reasons)
+
+    assert text.startswith(
+        "All 3 Tier 1 and Tier 2 accounts are at risk, all of them because a "
+        "late-stage deal has stalled in Engaging past 85 days"
+    )
+    assert "75% of all open deals in Engaging have passed that threshold" in text
+
+
+def test_widespread_risk_sentence_gives_share():
+    reasons_list = ["engagement falling"] * 9 + [""]
+    health = make_risk_health(reasons_list)
+    reasons = healthdiagnostics.summarize_risk_reasons(
+        health, make_deals([]), late_probability=0.6
+    )
+
+    text = healthdiagnostics.describe_widespread_risk(health, reasons)
+
+    assert text.startswith(
+        "9 of the 10 Tier 1 and Tier 2 accounts (90%) are at risk, all of them "
+        "because their engagement is falling."
+    )
+
+
+def test_widespread_risk_sentence_empty_below_share():
+    health = make_risk_health(["engagement falling"] * 8 + ["", ""])
+    reasons = healthdiagnostics.summarize_risk_reasons(
+        health, make_deals([]), late_probability=0.6
+    )
+
+    assert healthdiagnostics.describe_widespread_risk(health, reasons) == ""
+
+
+def test_widespread_risk_sentence_empty_without_key_accounts():
+    health = make_risk_health(["", ""], tiers=[3, 4])
+    reasons = healthdiagnostics.summarize_risk_reasons(
+        health, make_deals([]), late_probability=0.6
+    )
+
+    assert healthdiagnostics.describe_widespread_risk(health, reasons) == ""

@@ -137,6 +137,15 @@ def test_maven_health_page_names_constant_component(maven_manifest):
     ) in page
 
 
+def test_maven_pages_explain_widespread_risk(maven_manifest):
+    sentence = (
+        "All 43 Tier 1 and Tier 2 accounts are at risk, all of them because a "
+        "late-stage deal has stalled in Engaging past 85 days"
+    )
+    for stem in ("00-executive-summary", "04-progression-health"):
+        assert sentence in _page_text(maven_manifest, stem), stem
+
+
 def test_maven_before_first_deal_builds_zeros(tmp_path):
     """An as-of date before any deal gives a report of zeros, not a failure."""
     params = resolve_params(
