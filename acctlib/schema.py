@@ -145,9 +145,11 @@ OPPORTUNITIES = TableSpec(
         _col(
             "amount_open",
             "amount",
-            "Amount while the deal was open, report currency; as-of snapshots "
-            "value deals still open on the as-of date at it, or at amount "
-            "when it is empty.",
+            "Amount while the deal was open, in the deal currency as "
+            "amount_original is. Intake converts it into the report currency "
+            "at the row's rate (amount over amount_original) or through the "
+            "rates table. As-of snapshots value deals still open on the as-of "
+            "date at it, or at amount when it is empty.",
             required=False,
             nullable=True,
         ),
@@ -161,7 +163,7 @@ OPPORTUNITIES = TableSpec(
         _col(
             "currency",
             "text",
-            "ISO 4217 code of amount_original.",
+            "ISO 4217 code of amount_original and amount_open.",
             required=False,
             nullable=True,
         ),

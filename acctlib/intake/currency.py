@@ -27,6 +27,10 @@ Only when the profile maps an export's converted column onto ``amount``
 does a row whose converted cell is empty keep its amount missing instead.
 A row whose ``amount`` cell intake blanked as unusable keeps its amount
 missing under every source.
+
+``amount_open``, the amount while the deal was open, is in the deal
+currency as ``amount_original`` is, and converts at the row's own rate
+(``amount`` over ``amount_original``) or else through the rates table.
 """
 
 from __future__ import annotations
@@ -174,7 +178,7 @@ def convert_amounts(
     canonical_layout: bool = False,
     blanked: pd.Series | None = None,
 ) -> tuple[pd.DataFrame, pd.Series]:
-    """Fill missing ``amount`` values from ``amount_original``.
+    """Fill missing ``amount`` from ``amount_original``, convert ``amount_open``.
 
     Parameters
     ----------
@@ -197,7 +201,8 @@ def convert_amounts(
         no export converts an amount of no currency. With a converted
         column, an empty ``amount`` on a row in another currency stays
         missing when no rates table converts it. Without one, such a row
-        raises InputError.
+        raises InputError. The same holds for ``amount_open`` in another
+        currency on a row without both amounts to take a rate from.
     canonical_layout
         True when the source is the canonical layout, whose rates table is
         ``rates.csv`` in the data folder rather than a profile's
@@ -212,7 +217,8 @@ def convert_amounts(
     Returns
     -------
     tuple
-        A new frame with ``amount`` filled, and each row's conversion basis
+        A new frame with ``amount`` filled and ``amount_open`` (when
+        present) in the report currency, and each row's conversion basis
         (``source``, ``same_currency`` or ``rates_table``; missing for a
         row without an amount), indexed like ``opportunities``. Count it
         with :func:`count_basis` once the rejected rows are known.
@@ -247,7 +253,16 @@ def convert_amounts(
     basis[in_report] = "source" if converted_column else "same_currency"
     basis[converted] = "source"
     if not foreign.any():
-        return frame, basis
+        return _convert_open_amounts(
+            frame,
+            currency,
+            report_currency,
+            rates,
+            file,
+            converted_column=converted_column,
+            canonical_layout=canonical_layout,
+            blanked=blanked,
+        ), basis
     if rates is None and converted_column and has_source_amount.any():
         # The export has a converted column, so a cell of it that is empty
         # leaves the amount missing. The data-quality findings count such
@@ -259,7 +274,16 @@ def convert_amounts(
             file,
             int(foreign.sum()),
         )
-        return frame, basis
+        return _convert_open_amounts(
+            frame,
+            currency,
+            report_currency,
+            rates,
+            file,
+            converted_column=converted_column,
+            canonical_layout=canonical_layout,
+            blanked=blanked,
+        ), basis
     if rates is None:
         found = _describe_currencies(frame, currency, foreign)
         advice = _conversion_advice(canonical_layout, report_currency)
@@ -274,7 +298,88 @@ def convert_amounts(
     converted = _convert_with_rates(frame[foreign], currency[foreign], rates, file)
     frame.loc[foreign, "amount"] = converted
     basis[foreign] = "rates_table"
-    return frame, basis
+    return _convert_open_amounts(
+        frame,
+        currency,
+        report_currency,
+        rates,
+        file,
+        converted_column=converted_column,
+        canonical_layout=canonical_layout,
+        blanked=blanked,
+    ), basis
+
+
+def _convert_open_amounts(
+    frame: pd.DataFrame,
+    currency: pd.Series,
+    report_currency: str,
+    rates: pd.DataFrame | None,
+    file: str,
+    *,
+    converted_column: bool,
+    canonical_layout: bool,
+    blanked: pd.Series | None,
+) -> pd.DataFrame:
+    """Convert ``amount_open`` from the deal currency into the report currency.
+
+    ``frame`` has ``amount`` filled already. A row in another currency
+    converts at its own rate, ``amount`` over ``amount_original``, where
+    both are known and not zero, so that its open amount converts as its
+    amount did. Other rows convert through ``rates`` as ``amount_original``
+    does. Without rates they raise InputError naming the currencies, unless
+    the amount comes from an export's converted column or intake blanked
+    it. Those rows keep ``amount_open`` empty, so snapshots value them at
+    ``amount``. Modifies and returns ``frame``.
+    """
+    if "amount_open" not in frame.columns:
+        return frame
+    report = report_currency.upper()
+    foreign = frame["amount_open"].notna() & ~currency.isin(["", report])
+    if not foreign.any():
+        return frame
+    amount = frame["amount"]
+    original = frame["amount_original"]
+    has_own_rate = (
+        foreign & (amount.abs() >= ZERO_AMOUNT) & (original.abs() >= ZERO_AMOUNT)
+    )
+    own_rate = amount[has_own_rate] / original[has_own_rate]
+    frame.loc[has_own_rate, "amount_open"] = (
+        frame.loc[has_own_rate, "amount_open"] * own_rate
+    )
+    rest = foreign & ~has_own_rate
+    if not rest.any():
+        return frame
+    if rates is not None:
+        rows = frame.loc[rest].assign(amount_original=frame.loc[rest, "amount_open"])
+        frame.loc[rest, "amount_open"] = _convert_with_rates(
+            rows, currency[rest], rates, file
+        )
+        return frame
+    may_stay_empty = pd.Series(converted_column, index=frame.index)
+    if blanked is not None:
+        may_stay_empty |= blanked
+    unconverted = rest & ~may_stay_empty
+    if unconverted.any():
+        found = _describe_currencies(frame, currency, unconverted)
+        raise InputError(
+            f"{file}: column amount_open contains amounts in {found}, but the "
+            f"report currency is {report_currency}. Those rows lack amount or "
+            "amount_original to take a rate from, and there is no rates table. "
+            "Fill amount and amount_original on those rows, or "
+            f"{_rates_advice(canonical_layout, report_currency)}",
+            file=file,
+            column="amount_open",
+            row=_first_row(frame, unconverted),
+        )
+    logger.warning(
+        "%s: %d open amounts in another currency have no rate and stay empty, "
+        "so those deals count at amount while open",
+        file,
+        int(rest.sum()),
+    )
+    frame.loc[rest, "amount_open"] = np.nan
+    return frame
 
 
 def _conversion_advice(canonical_layout: bool, report_currency: str) -> str:
@@ -309,7 +414,7 @@ def blank_contradicting_marks(
     """
     frame = opportunities.copy()
     currency = frame["currency"].fillna("").astype("str").str.strip().str.upper()
-    for column in ("amount", "amount_original"):
+    for column in ("amount", "amount_original", "amount_open"):
         raw_column = RAW_PREFIX + column
         if raw_column not in frame.columns:
             continue

@@ -1538,6 +1538,65 @@ def test_currency_rates_file_in_data_folder(tmp_path: Path) -> None:
     assert all(row["table"] != "rates" for row in intake.counts().to_dict("records"))
 
 
+def test_currency_converts_amount_open(tmp_path: Path) -> None:
+    """amount_open converts at the deal's own rate, else through rates.csv."""
+    report_deal = {**OPPORTUNITY_ROW, "amount_open": "900"}
+    [rated] = foreign_deals(1, "EUR", "", "900")
+    [own_rate] = foreign_deals(1, "GBP", "1250", "1000")
+    deals = [
+        report_deal,
+        {**rated, "amount_open": "800"},
+        {**own_rate, "amount_open": "600"},
+    ]
+    write_source(tmp_path, opportunities=deals)
+    (tmp_path / "rates.csv").write_text(
+        "date,currency,rate\n2024-01-01,EUR,1.10\n", encoding="utf-8"
+    )
+
+    intake = load(tmp_path)
+
+    open_amounts = intake.tables["opportunities"].set_index("opportunity_id")[
+        "amount_open"
+    ]
+    assert open_amounts["O1"] == pytest.approx(900.0)
+    assert open_amounts["FEUR1"] == pytest.approx(880.0)
+    assert open_amounts["FGBP1"] == pytest.approx(750.0)
+
+
+def test_currency_amount_open_without_rate_raises(tmp_path: Path) -> None:
+    """A foreign amount_open with no rate to convert it stops intake."""
+    [deal] = foreign_deals(1, "EUR", "1100", "")
+    write_source(
+        tmp_path, opportunities=[OPPORTUNITY_ROW, {**deal, "amount_open": "800"}]
+    )
+
+    with pytest.raises(InputError) as caught:
+        load(tmp_path)
+
+    message = str(caught.value)
+    assert "column amount_open" in message
+    assert "EUR (1 row, first row 2)" in message
+    assert "add rates.csv" in message
+    assert caught.value.column == "amount_open"
+    assert caught.value.row == 2
+
+
+def test_currency_amount_open_rate_too_late_raises(tmp_path: Path) -> None:
+    """A rates table that starts after the deal's close date stops intake."""
+    [deal] = foreign_deals(1, "EUR", "1100", "")
+    write_source(
+        tmp_path, opportunities=[OPPORTUNITY_ROW, {**deal, "amount_open": "800"}]
+    )
+    (tmp_path / "rates.csv").write_text(
+        "date,currency,rate\n2024-12-01,EUR,1.10\n", encoding="utf-8"
+    )
+
+    with pytest.raises(
+        InputError, match="EUR needs a rate dated on or before 2024-06-30"
+    ):
+        load(tmp_path)
+
+
 def test_currency_conflicting_rates_raise(tmp_path: Path) -> None:
     """Two different rates for one currency and date name both rows."""
     deals = [OPPORTUNITY_ROW, *foreign_deals(1, "EUR", "", "900")]

@@ -425,6 +425,27 @@ def test_supplied_amount_basis(currency, converted_column, expected) -> None:
     assert basis.tolist() == [expected]
 
 
+def test_converted_column_leaves_amount_open_empty() -> None:
+    """A converted amount without an original gives amount_open no rate."""
+    opportunities = pd.DataFrame(
+        {
+            "amount": [1100.0, 2000.0],
+            "amount_original": [float("nan"), 2000.0],
+            "amount_open": [800.0, 1500.0],
+            "currency": ["EUR", "USD"],
+            "close_date": pd.to_datetime(["2024-03-01"] * 2),
+            "created_at": pd.to_datetime(["2024-01-01"] * 2, utc=True),
+        }
+    )
+
+    converted, _ = convert_amounts(
+        opportunities, "USD", None, "opportunities.csv", converted_column=True
+    )
+
+    assert pd.isna(converted["amount_open"].iloc[0])
+    assert converted["amount_open"].iloc[1] == 1500.0
+
+
 def test_profile_without_currency_column_basis(tmp_path: Path) -> None:
     """Amounts of a mapped column with no currency column are not converted."""
     profile = mapped_profile(locale="de-DE")
