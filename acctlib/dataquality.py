@@ -51,7 +51,7 @@ from acctlib.intake.dedupe import AUDIT_COLUMNS
 from acctlib.intake.hubspot import compute_account_amounts
 from acctlib.intake.quality import OUTLIER_CHECK, WON_WITHOUT_AMOUNT_CHECK
 from acctlib.intake.stagelint import LINT_COLUMNS
-from acctlib.labels import readable_column
+from acctlib.labels import readable_column, table_in_words
 from acctlib.rejectedvalue import (
     count_rejected_rows,
     summarize_rejected_opportunities,
@@ -221,8 +221,8 @@ def check_future_records(
                     f"{count:,} {nouns} {verb} dated after {today:%d %b %Y}, the "
                     f"day of this build, so reports ignore {pronoun} before that "
                     f"date; the first, {label}{first_key}, has {column} "
-                    f"{first_time:%d %b %Y}. Correct {column} in the {table} "
-                    "export."
+                    f"{first_time:%d %b %Y}. Correct {column} in the "
+                    f"{table_in_words(table)} export."
                 ),
             }
         )
@@ -795,7 +795,7 @@ def _describe_input_rows(counts: pd.DataFrame) -> str:
 
 
 def _describe_derived_rows(row: Any) -> str:
-    table = str(row.table).replace("_", " ")
+    table = table_in_words(str(row.table))
     rows = "row" if row.read == 1 else "rows"
     text = (
         f"{row.read:,} {table} {rows} derived from the input rows: "

@@ -58,6 +58,15 @@ def readable(value: object) -> object:
     return " ".join(shown)
 
 
+def table_in_words(name: str) -> str:
+    """Return a canonical table name as it reads inside a sentence.
+
+    >>> table_in_words("stage_history"), table_in_words("touchpoints")
+    ('stage history', 'touchpoints')
+    """
+    return name.replace("_", " ")
+
+
 def readable_column(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     """Return a copy of ``frame`` with ``column``'s codes shown as words."""
     return frame.assign(**{column: frame[column].map(readable)})

@@ -139,7 +139,11 @@ def _page_context(manifest: dict[str, Any], sections, current: str) -> dict[str,
     params = {name: display_value(value) for name, value in manifest["params"].items()}
     data_dir = manifest["params"]["data_dir"]
     inputs = [
-        dict(item, path=display_path(item["path"], within=data_dir))
+        dict(
+            item,
+            table=labels.readable(item["table"]),
+            path=display_path(item["path"], within=data_dir),
+        )
         for item in manifest["inputs"]
     ]
     return {

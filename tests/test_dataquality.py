@@ -383,6 +383,7 @@ def test_future_records_flagged():
     assert stages.startswith("1 stage change is dated after 06 Dec 2026")
     assert "ignore it before that date" in stages
     assert "the first, of deal O3, has entered_at 20 Dec 2026" in stages
+    assert "Correct entered_at in the stage history export." in stages
     assert touches.startswith("2 touchpoints are dated after 06 Dec 2026")
     assert "ignore them before that date" in touches
     assert "the first, touch T2, has occurred_at 01 Jan 2027" in touches
@@ -531,7 +532,7 @@ def test_highlights_name_unreconciled_table():
 
     notes = [note.data for note in dataquality.executive_highlights(ws)]
 
-    assert any("stage_history table do not reconcile" in note for note in notes)
+    assert any("stage history table do not reconcile" in note for note in notes)
 
 
 def test_notes_list_shows_each_note_once():

@@ -214,6 +214,36 @@ def test_run_title_names_slice(variant, headline, expected):
     assert publish.run_title(manifest) == expected
 
 
+def test_footer_names_input_tables_in_words(tmp_path):
+    """The input table names each table in words and keeps its file name."""
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("# Executive summary")]
+    )
+    manifest = _page_manifest("") | {
+        "inputs": [
+            {
+                "table": "stage_history",
+                "path": "crm/stage_history.csv",
+                "rows": 12,
+                "sha256": "ab12",
+            }
+        ]
+    }
+    sections = publish.list_sections(manifest, {"00-executive-summary": notebook})
+    publish.write_section_page(
+        tmp_path, "00-executive-summary", notebook, manifest, sections
+    )
+    page = (tmp_path / "00-executive-summary.html").read_text(encoding="utf-8")
+    footer = BeautifulSoup(page, "html.parser").find("footer")
+    rows = [
+        [cell.get_text() for cell in row.find_all("td")]
+        for row in footer.find_all("tr")
+        if len(row.find_all("td")) == 4
+    ]
+
+    assert rows == [["Stage history", "crm/stage_history.csv", "12", "ab12"]]
+
+
 def test_footer_writes_booleans_as_parameter_files_do(tmp_path):
     notebook = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_markdown_cell("# Executive summary")]

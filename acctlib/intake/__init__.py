@@ -46,6 +46,7 @@ from acctlib.intake.profiles import check_profile_keys
 from acctlib.intake.quality import check_opportunities, merge_duplicate_accounts
 from acctlib.intake.quarantine import ROW_REJECTED, Quarantine
 from acctlib.intake.stagelint import lint_stage_map
+from acctlib.labels import table_in_words
 from acctlib.lookup import is_in
 from acctlib.params import PROJECT_ROOT, Params
 
@@ -348,7 +349,8 @@ def assemble(
                 file=table_files[name][0],
             )
         if name not in present:
-            notes.append(MISSING_TABLE_NOTES.get(name, MISSING_TABLE_NOTE).format(name))
+            note = MISSING_TABLE_NOTES.get(name, MISSING_TABLE_NOTE)
+            notes.append(note.format(table_in_words(name)))
 
     # Checked before bulk tables are read, because every row of a bulk table
     # would be rejected against accounts that are all rejected.
@@ -412,15 +414,15 @@ def assemble(
         del tables[name]
         if received.get(name, 0) > 0:
             notes.append(
-                f"Every row of the {name} table was rejected (see "
+                f"Every row of the {table_in_words(name)} table was rejected (see "
                 "rejected_rows.csv); figures that need it are left out."
             )
         else:
             # Notes appear on report pages, so they name files without folders.
             files = ", ".join(Path(file).name for file in table_files[name])
             notes.append(
-                f"The {name} table from {files} has no data rows; figures "
-                "that need it are left out."
+                f"The {table_in_words(name)} table from {files} has no data rows; "
+                "figures that need it are left out."
             )
     intake = Intake(
         tables=tables,
@@ -456,11 +458,12 @@ def describe_unreconciled(counts: pd.DataFrame) -> list[str]:
             mismatch = f"{-gap:,} more {'row was' if gap == -1 else 'rows were'}"
             mismatch += " counted than read"
         notes.append(
-            f"The row counts of the {row.table} table do not reconcile: "
-            f"{row.read:,} read, {row.accepted:,} accepted, {row.rejected:,} "
-            f"rejected and {row.merged:,} merged, so {mismatch}. Figures from that "
-            "table may be incomplete. This is a defect of acctlib: report it "
-            "with the input file, and see `acctlib check` for the counts."
+            f"The row counts of the {table_in_words(row.table)} table do not "
+            f"reconcile: {row.read:,} read, {row.accepted:,} accepted, "
+            f"{row.rejected:,} rejected and {row.merged:,} merged, so {mismatch}. "
+            "Figures from that table may be incomplete. This is a defect of "
+            "acctlib: report it with the input file, and see `acctlib check` "
+            "for the counts."
         )
     return notes
 

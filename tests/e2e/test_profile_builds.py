@@ -97,7 +97,7 @@ def test_journeys_small_export_builds(tmp_path: Path) -> None:
     assert headline["customers"] == 3
     assert headline["accounts_by_status"]["lost"] == 1
     assert headline["attribution"]["revenue_coverage"] == 1.0
-    assert "No stage_history table in the source" in " ".join(manifest["notes"])
+    assert "No stage history table in the source" in " ".join(manifest["notes"])
     rejected = pd.read_csv(result.run_dir / "rejected_rows.csv")
     assert rejected.empty
 

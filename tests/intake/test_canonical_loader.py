@@ -811,7 +811,7 @@ def test_missing_optional_tables_are_noted(tmp_path):
 
     assert sorted(intake.tables) == ["accounts", "opportunities", "touchpoints"]
     assert intake.notes == [
-        "No stage_history table in the source: stage durations, conversion and "
+        "No stage history table in the source: stage durations, conversion and "
         "stalled opportunities are left out.",
         "No revenue table in the source; figures that need it are left out.",
         "No signals table in the source; figures that need it are left out.",
@@ -1125,7 +1125,7 @@ def test_header_only_optional_table_is_omitted(tmp_path, table):
     assert table not in intake.tables
     assert table not in intake.counts()["table"].tolist()
     expected = (
-        f"The {table} table from {path.name} has no data rows; "
+        f"The {table.replace('_', ' ')} table from {path.name} has no data rows; "
         "figures that need it are left out."
     )
     assert expected in intake.notes
@@ -1150,7 +1150,8 @@ def test_fully_rejected_optional_table_is_omitted(tmp_path, table):
     assert (counts["read"], counts["accepted"], counts["rejected"]) == (2, 0, 2)
     assert bool(counts["reconciled"])
     expected = (
-        f"Every row of the {table} table was rejected (see rejected_rows.csv); "
+        f"Every row of the {table.replace('_', ' ')} table was rejected (see "
+        "rejected_rows.csv); "
         "figures that need it are left out."
     )
     assert expected in intake.notes

@@ -293,7 +293,7 @@ def test_unreconciled_counts_warn(
         build._log_intake({"data_dir": str(tmp_path)}, intake)
 
     expected = (
-        "The row counts of the stage_history table do not reconcile: 7 read, "
+        "The row counts of the stage history table do not reconcile: 7 read, "
         "5 accepted, 0 rejected and 0 merged, so 2 rows were neither accepted, "
         "rejected nor merged."
     )
