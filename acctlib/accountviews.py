@@ -725,14 +725,19 @@ def velocity_table(ws: Workspace, grouping: str = "tier_label") -> Any:
     """Return pipeline velocity per tier or per industry.
 
     Won deals closed before their creation date are left out of the cycle
-    length, and won deals with an amount of zero or less out of win rate,
-    average won deal and cycle length. A note below the table counts each.
+    length, and won deals with an amount of zero or less or without an
+    amount out of win rate, average won deal and cycle length. A note below
+    the table counts each.
     """
     velocity = ws.table("pipeline_velocity")
     frame = velocity[velocity["grouping"] == grouping].drop(columns="grouping")
     cycle_left_out = _sum_column(frame, "cycle_left_out")
     amount_left_out = _sum_column(frame, "amount_left_out")
-    frame = frame.drop(columns=["cycle_left_out", "amount_left_out"], errors="ignore")
+    no_amount_left_out = _sum_column(frame, "no_amount_left_out")
+    frame = frame.drop(
+        columns=["cycle_left_out", "amount_left_out", "no_amount_left_out"],
+        errors="ignore",
+    )
     table = tables.style_table(
         frame,
         currency=ws.currency,
@@ -749,13 +754,9 @@ def velocity_table(ws: Workspace, grouping: str = "tier_label") -> Any:
         },
     )
     notes = []
-    if amount_left_out:
-        deals = "won deal" if amount_left_out == 1 else "won deals"
-        notes.append(
-            f"Win rate, average won deal and cycle length leave out "
-            f"{amount_left_out:,} {deals} of the last 12 months with an amount "
-            "of zero or less, such as refunds and credits, as attribution does."
-        )
+    amount_note = _describe_amount_left_out(amount_left_out, no_amount_left_out)
+    if amount_note:
+        notes.append(amount_note)
     if cycle_left_out:
         deals = "won deal" if cycle_left_out == 1 else "won deals"
         notes.append(
@@ -766,6 +767,30 @@ def velocity_table(ws: Workspace, grouping: str = "tier_label") -> Any:
     if not notes:
         return table
     return HTML(table.to_html() + note(" ".join(notes)).data)
+
+
+def _describe_amount_left_out(not_positive: int, no_amount: int) -> str:
+    """Return the note on won deals that velocity leaves out for their amount.
+
+    ``not_positive`` counts won deals with an amount of zero or less and
+    ``no_amount`` those without an amount. Returns "" when both are 0.
+    """
+    total = not_positive + no_amount
+    if not total:
+        return ""
+    refunds = "with an amount of zero or less, such as refunds and credits"
+    missing = "without an amount"
+    deals = "won deal" if total == 1 else "won deals"
+    if not no_amount:
+        reason = f" {refunds}"
+    elif not not_positive:
+        reason = f" {missing}"
+    else:
+        reason = f": {not_positive:,} {refunds}, and {no_amount:,} {missing}"
+    return (
+        f"Win rate, average won deal and cycle length leave out {total:,} "
+        f"{deals} of the last 12 months{reason}, as attribution does."
+    )
 
 
 def _sum_column(frame: pd.DataFrame, column: str) -> int:

@@ -502,12 +502,15 @@ def compute_pipeline_velocity(
         ``average_deal`` (report currency), ``cycle_days``,
         ``velocity_per_month`` (report currency per 30 days),
         ``cycle_left_out`` (won deals of the window closed before their
-        creation date, which the cycle length leaves out) and
+        creation date, which the cycle length leaves out),
         ``amount_left_out`` (won deals of the window with an amount of zero
-        or less, such as refunds and credits), sorted by the group value.
-        Win rate, average won deal and cycle length leave out the deals of
-        ``amount_left_out``, as attribution credits no such deal, so a
-        refund neither counts as a win nor makes velocity negative.
+        or less, such as refunds and credits) and ``no_amount_left_out``
+        (won deals of the window without an amount), sorted by the group
+        value. Win rate, average won deal and cycle length leave out the
+        deals of ``amount_left_out`` and ``no_amount_left_out``, as
+        attribution credits no such deal. So a refund neither counts as a
+        win nor makes velocity negative, and the three figures cover the
+        same won deals. Lost deals count whatever their amount.
     """
     start = pd.Timestamp(as_of) - pd.DateOffset(months=months)
     opps = opportunities.merge(
@@ -530,7 +533,8 @@ def compute_pipeline_velocity(
     for value, frame in opps.groupby(group, sort=True):
         closed = frame[recent.loc[frame.index]]
         not_positive = closed["is_won"] & (closed["amount"] <= 0)
-        closed = closed[~not_positive]
+        no_amount = closed["is_won"] & closed["amount"].isna()
+        closed = closed[~(not_positive | no_amount)]
         won = closed[closed["is_won"]]
         win_rate = len(won) / len(closed) if len(closed) else np.nan
         average_deal = won["amount"].mean() if len(won) else np.nan
@@ -549,6 +553,7 @@ def compute_pipeline_velocity(
                 "velocity_per_month": velocity,
                 "cycle_left_out": int(closed_early.loc[won.index].sum()),
                 "amount_left_out": int(not_positive.sum()),
+                "no_amount_left_out": int(no_amount.sum()),
             }
         )
     # The types are set explicitly because a frame built from no rows has
@@ -565,6 +570,7 @@ _VELOCITY_TYPES = {
     "velocity_per_month": "float64",
     "cycle_left_out": "int64",
     "amount_left_out": "int64",
+    "no_amount_left_out": "int64",
 }
 """Column types of :func:`compute_pipeline_velocity` after the group column."""
 

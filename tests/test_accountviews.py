@@ -635,6 +635,47 @@ def test_velocity_table_notes_refunds():
     assert "amount_left_out" not in html
 
 
+@pytest.mark.parametrize(
+    ("not_positive", "no_amount", "expected"),
+    [
+        (
+            0,
+            2,
+            "leave out 2 won deals of the last 12 months without an amount, "
+            "as attribution does.",
+        ),
+        (
+            1,
+            2,
+            "leave out 3 won deals of the last 12 months: 1 with an amount of "
+            "zero or less, such as refunds and credits, and 2 without an amount",
+        ),
+    ],
+)
+def test_velocity_table_notes_missing_amounts(not_positive, no_amount, expected):
+    velocity = pd.DataFrame(
+        {
+            "group": ["Retail"],
+            "open_opportunities": [1],
+            "win_rate": [float("nan")],
+            "average_deal": [float("nan")],
+            "cycle_days": [float("nan")],
+            "velocity_per_month": [float("nan")],
+            "cycle_left_out": [0],
+            "amount_left_out": [not_positive],
+            "no_amount_left_out": [no_amount],
+            "grouping": ["industry"],
+        }
+    )
+    ws = _Tables(pipeline_velocity=velocity)
+    ws.currency = "USD"
+
+    html = accountviews.velocity_table(ws, "industry").data
+
+    assert expected in html
+    assert "no_amount_left_out" not in html
+
+
 def _stalled_workspace(names: list[str]) -> _Tables:
     """Return a workspace with stalled deals O1 and O2 named ``names``."""
     opportunities = pd.DataFrame(

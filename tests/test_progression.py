@@ -470,6 +470,7 @@ def test_velocity_without_opportunities_is_numeric():
     assert velocity["open_opportunities"].dtype == "int64"
     assert velocity["cycle_left_out"].dtype == "int64"
     assert velocity["amount_left_out"].dtype == "int64"
+    assert velocity["no_amount_left_out"].dtype == "int64"
     assert velocity["win_rate"].dtype == "float64"
     assert velocity["velocity_per_month"].dtype == "float64"
 
@@ -523,6 +524,37 @@ def test_velocity_leaves_out_negative_won_deal():
     assert pd.isna(rows.loc["4", "win_rate"])
     assert pd.isna(rows.loc["4", "velocity_per_month"])
     assert rows.loc["4", "amount_left_out"] == 1
+
+
+def test_velocity_leaves_out_won_deal_without_amount():
+    """A won deal without an amount is left out of every velocity figure."""
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2", "O3", "O4"],
+            "account_id": ["A", "A", "A", "A"],
+            "is_open": [True, False, False, False],
+            "is_won": [False, True, True, False],
+            "amount": [10.0, 600.0, float("nan"), float("nan")],
+            "closed_on": pd.to_datetime(
+                [None, "2026-06-01", "2026-06-02", "2026-06-03"]
+            ),
+            "created_at": pd.to_datetime(
+                ["2026-06-25", "2026-04-02", "2026-05-19", "2026-05-20"], utc=True
+            ),
+            "days_open": [5.0, 60.0, 14.0, 14.0],
+        }
+    )
+    groups = pd.DataFrame({"account_id": ["A"], "tier": [1]})
+
+    velocity = progression.compute_pipeline_velocity(opps, groups, "tier", AS_OF)
+    row = velocity.iloc[0]
+
+    # O2 won and O4 lost; the lost deal counts although it has no amount.
+    assert row["win_rate"] == pytest.approx(0.5)
+    assert row["average_deal"] == pytest.approx(600.0)
+    assert row["cycle_days"] == pytest.approx(60.0)
+    assert row["no_amount_left_out"] == 1
+    assert row["amount_left_out"] == 0
 
 
 def test_velocity_names_deals_without_account():
