@@ -67,3 +67,13 @@ def describe_missing_backtest(
         f"{horizon_months}-month horizon with won bookings, so the "
         "stage-weighted forecast is shown."
     )
+
+
+def describe_negative_open_deals(count: int) -> str:
+    """Return the note on ``count`` open deals whose negative amount counts as 0."""
+    deals = "open deal has" if count == 1 else "open deals have"
+    pronoun = "it" if count == 1 else "them"
+    return (
+        f"{count:,} {deals} a negative amount in the CRM. The forecast counts "
+        f"{pronoun} as 0."
+    )

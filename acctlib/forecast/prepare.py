@@ -18,8 +18,9 @@ them at past month-ends and stores these workspace tables:
 The headline gets ``forecast``: the most accurate method's forecast of the
 backtested window, its range, the sentence naming the method, in
 ``backtest_skipped`` why each method missing from the backtest is missing,
-and in ``close_date_rules`` how many open deals without a future close date
-were placed by each rule.
+in ``close_date_rules`` how many open deals without a future close date
+were placed by each rule, and in ``negative_open_deals`` how many open
+deals had a negative amount, which the forecast counts as 0.
 """
 
 from __future__ import annotations
@@ -34,7 +35,11 @@ import pandas as pd
 
 from acctlib import asof
 from acctlib.forecast import backtest, pipeline, timeseries
-from acctlib.forecast.labels import METHOD_LABELS, lower_first
+from acctlib.forecast.labels import (
+    METHOD_LABELS,
+    describe_negative_open_deals,
+    lower_first,
+)
 from acctlib.forecast.methods import ForecastSettings, compute_forecasts
 from acctlib.forecast.periods import (
     Window,
@@ -155,6 +160,7 @@ def prepare_forecast(context: PrepareContext) -> None:
     context.headline["forecast"]["close_date_rules"] = count_close_date_rules(
         state.open_deals, as_of, state.cycle_days
     )
+    context.headline["forecast"]["negative_open_deals"] = state.negative_open_deals
     context.notes.extend(
         _notes(state, warnings, results.notes + result.notes, as_of.isoformat())
     )
@@ -368,6 +374,8 @@ def _notes(
             f"{'warning' if len(warnings) == 1 else 'warnings'}, listed in the "
             f"forecast section: {listed}."
         )
+    if state.negative_open_deals:
+        notes.append(describe_negative_open_deals(state.negative_open_deals))
     notes.extend(_merge_skipped(skipped, as_of))
     return notes
 

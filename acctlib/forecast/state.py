@@ -61,6 +61,8 @@ class ForecastState:
     or lost on or before ``as_of`` with ``is_won``, ``closed_on``, ``tier``
     and ``amount`` (missing as 0, negative kept, as bookings count it).
     ``history`` has the stage history entries before the cutoff.
+    ``negative_open_deals`` counts the open deals whose amount was below
+    zero before ``open_deals`` set it to 0.
     """
 
     as_of: dt.date
@@ -70,6 +72,7 @@ class ForecastState:
     history: pd.DataFrame | None
     cycle_days: float
     tiers_are_standin: bool
+    negative_open_deals: int = 0
 
 
 def ensure_open_stage(
@@ -122,6 +125,7 @@ def compute_state(
     cycle_days = typical_cycle_days(closed)
     open_deals = snapshot[snapshot["is_open"]].reset_index(drop=True)
     # The simulations draw each open deal as a win of a non-negative amount.
+    negative_open_deals = int((open_deals["amount"] < 0).sum())
     open_deals["amount"] = open_deals["amount"].clip(lower=0.0)
     open_deals["age_days"] = _age_days(open_deals["created_at"], as_of)
     open_deals["close_date"] = _hide_outcome_dates(open_deals, inputs.stage_map)
@@ -132,7 +136,14 @@ def compute_state(
         entered_at = pd.to_datetime(inputs.stage_history["entered_at"], utc=True)
         history = inputs.stage_history[entered_at < asof.as_of_cutoff(as_of)]
     return ForecastState(
-        as_of, snapshot, open_deals, closed, history, cycle_days, is_standin
+        as_of,
+        snapshot,
+        open_deals,
+        closed,
+        history,
+        cycle_days,
+        is_standin,
+        negative_open_deals,
     )
 
 

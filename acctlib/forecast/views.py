@@ -21,6 +21,7 @@ from acctlib.forecast.labels import (
     METHOD_STYLES,
     MODEL_LABELS,
     describe_missing_backtest,
+    describe_negative_open_deals,
     lower_first,
 )
 from acctlib.labels import join_words
@@ -154,20 +155,32 @@ def close_date_note(ws: Workspace) -> object:
     creation, or on the day after the report date when that has passed
     (:func:`acctlib.forecast.state.expected_close_dates`). The note counts
     the deals each rule placed and names the windows that the day after the
-    report date falls in, because those deals count in all of them.
+    report date falls in, because those deals count in all of them. It also
+    counts the open deals with a negative amount, which the forecast counts
+    as 0.
     """
-    rules = (ws.headline.get("forecast") or {}).get("close_date_rules")
+    headline = ws.headline.get("forecast") or {}
+    rules = headline.get("close_date_rules")
     if not rules:
         return views.note("No forecast was prepared for this run.")
+    sentences = _describe_close_date_rules(ws, rules)
+    negative = headline.get("negative_open_deals", 0)
+    if negative:
+        sentences.append(describe_negative_open_deals(negative))
+    return views.note(" ".join(sentences))
+
+
+def _describe_close_date_rules(ws: Workspace, rules: dict) -> list[str]:
+    """Return the sentences of :func:`close_date_note` on close dates."""
     without = (
         rules["without_close_date_by_cycle"] + rules["without_close_date_next_day"]
     )
     overdue = rules["overdue_by_cycle"] + rules["overdue_next_day"]
     if not without and not overdue:
-        return views.note(
+        return [
             "Every open deal has a close date after the report date and is "
             "counted in the windows that contain it."
-        )
+        ]
     next_day, cycle = rules["next_day"], rules["cycle_days"]
     next_day_total = rules["without_close_date_next_day"] + rules["overdue_next_day"]
     by_cycle_total = rules["without_close_date_by_cycle"] + rules["overdue_by_cycle"]
@@ -201,7 +214,7 @@ def close_date_note(ws: Workspace) -> object:
     if next_day_total and windows:
         listed = join_words([f"the {window}" for window in windows])
         sentences.append(f"Deals placed on {next_day} count in {listed}.")
-    return views.note(" ".join(sentences))
+    return sentences
 
 
 def _plural(count: int, one: str, many: str) -> str:

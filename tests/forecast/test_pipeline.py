@@ -70,6 +70,19 @@ def test_closed_to_date_nets_credit_notes():
     np.testing.assert_allclose(closed, [2_000.0])  # 3,000 won less 1,000
 
 
+def test_negative_open_amount_counts_as_zero():
+    """An open deal below zero is valued at 0 and counted, a credit note is not."""
+    negative = ("N1", "A1", "new_business", "Propose", -400.0, "2026-06-01", None)
+    credit = ("C1", "A1", "expansion", "Won", -1_000.0, "2026-05-01", "2026-05-20")
+
+    state = small_state([*OPEN_ROWS, negative, credit])
+
+    amounts = state.open_deals.set_index("opportunity_id")["amount"]
+    assert amounts["N1"] == 0.0
+    assert amounts["O1"] == 1_000.0
+    assert state.negative_open_deals == 1
+
+
 @pytest.mark.parametrize(
     ("created", "close", "expected"),
     [

@@ -92,7 +92,7 @@ def test_standin_tiers_are_noted(sample_run):
 
 
 def test_warning_note_names_methods_in_words():
-    state = SimpleNamespace(tiers_are_standin=False)
+    state = SimpleNamespace(tiers_are_standin=False, negative_open_deals=0)
     warnings = pd.DataFrame(
         {
             "method": ["sarimax"] * 16 + ["time_series"] * 2,
@@ -107,6 +107,34 @@ def test_warning_note_names_methods_in_words():
         "16 from the time series (SARIMAX) forecast and 2 from the time series "
         "forecast."
     ]
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (
+            1,
+            "1 open deal has a negative amount in the CRM. The forecast counts "
+            "it as 0.",
+        ),
+        (
+            2,
+            "2 open deals have a negative amount in the CRM. The forecast counts "
+            "them as 0.",
+        ),
+    ],
+)
+def test_negative_open_deals_noted(count, expected):
+    state = SimpleNamespace(tiers_are_standin=False, negative_open_deals=count)
+
+    notes = _notes(state, pd.DataFrame({"method": [], "warning": []}), [])
+
+    assert notes == [expected]
+
+
+def test_headline_counts_negative_open_deals(sample_run):
+    """The headline counts 0 on the sample, which has no open deal below zero."""
+    assert sample_run[2].headline["forecast"]["negative_open_deals"] == 0
 
 
 def test_account_tiers_replace_standin(sample_run):

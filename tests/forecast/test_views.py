@@ -335,6 +335,27 @@ def test_close_date_note_all_dated():
     assert "Every open deal has a close date after the report date" in text
 
 
+@pytest.mark.parametrize("rules_apply", [True, False])
+def test_close_date_note_counts_negative_amounts(rules_apply):
+    rules = {**CLOSE_DATE_RULES}
+    if not rules_apply:
+        rules["without_close_date_next_day"] = 0
+    ws = close_date_workspace(rules)
+    ws.headline["forecast"]["negative_open_deals"] = 3
+
+    text = views.close_date_note(ws).data
+
+    assert (
+        "3 open deals have a negative amount in the CRM. The forecast counts "
+        "them as 0." in text
+    )
+
+
+def test_close_date_note_without_negative_amounts():
+    text = views.close_date_note(close_date_workspace(CLOSE_DATE_RULES)).data
+    assert "negative amount" not in text
+
+
 def test_time_series_label_names_no_model():
     """Under 12 months of history the time-series method is a mean, not ETS."""
     from acctlib.forecast.labels import MODEL_LABELS
