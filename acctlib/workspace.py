@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ class Workspace:
     path: Path
     con: Any
     info: dict[str, Any]
+    _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -62,8 +63,16 @@ class Workspace:
         return bool(found)
 
     def table(self, name: str) -> pd.DataFrame:
-        """Return a prepared table as pandas; use ``con`` for large tables."""
-        return engine.read_table(self.con, name)
+        """Return a prepared table as pandas; use ``con`` for large tables.
+
+        The workspace is read-only, so each table is read once and kept:
+        the sections of a page read the same tables many times. Each call
+        returns its own shallow copy, which pandas copies on write, so a
+        caller that changes it leaves the kept frame as it was.
+        """
+        if name not in self._frames:
+            self._frames[name] = engine.read_table(self.con, name)
+        return self._frames[name].copy(deep=False)
 
 
 def open_workspace(path: str | Path | None = None) -> Workspace:
