@@ -98,11 +98,12 @@ def find_constant_components(
     scored = health[health["health_score"].notna()]
     rows = []
     for component in COMPONENTS:
-        weight_by_profile = {
-            profile: float(profile_weights.get(component, 0.0))
+        profiles = [
+            profile
             for profile, profile_weights in weights.items()
-        }
-        weighted = scored["profile"].map(weight_by_profile).gt(0)
+            if float(profile_weights.get(component, 0.0)) > 0
+        ]
+        weighted = scored["profile"].isin(profiles)
         values = scored.loc[weighted, component].dropna()
         if len(values) < min_accounts:
             continue
