@@ -32,6 +32,32 @@ FIGURE_LABELS = {
     "health_auc_win": "Health score AUC for wins",
     "health_auc_churn": "Health score AUC for churn",
 }
+# Figures of acctlib.dealowners.summarize_deal_owners in a sliced run.
+SLICE_DEAL_LABELS = {
+    "slice_deal_owners.slice_deals": "Deals at the slice's accounts",
+    "slice_deal_owners.own_deals": "Deals of the slice's owners",
+    "slice_deal_owners.other_owners.deals": "Slice deals of other owners",
+    "slice_deal_owners.other_owners.open_pipeline": (
+        "Open pipeline of slice deals of other owners"
+    ),
+    "slice_deal_owners.other_owners.won": "Won amount of slice deals of other owners",
+    "slice_deal_owners.no_owner.deals": "Slice deals without an owner",
+    "slice_deal_owners.no_owner.open_pipeline": (
+        "Open pipeline of slice deals without an owner"
+    ),
+    "slice_deal_owners.no_owner.won": "Won amount of slice deals without an owner",
+    "slice_deal_owners.outside_slice.deals": "Owners' deals outside the slice",
+    "slice_deal_owners.outside_slice.open_pipeline": (
+        "Open pipeline of owners' deals outside the slice"
+    ),
+    "slice_deal_owners.outside_slice.won": (
+        "Won amount of owners' deals outside the slice"
+    ),
+    "slice_deal_owners.outside_slice.without_account": (
+        "Owners' deals without an account"
+    ),
+}
+FIGURE_LABELS |= SLICE_DEAL_LABELS
 # Prefixes of flattened figures that count accounts in one group, such as
 # ``accounts_by_tier.Tier 1 Strategic``.
 GROUP_LABELS = {
@@ -40,6 +66,9 @@ GROUP_LABELS = {
 }
 MONEY_KEYS = MONEY_FIGURES | {"forecast.forecast", "forecast.p10"}
 MONEY_KEYS |= {"forecast.p50", "forecast.p90"}
+MONEY_KEYS |= {
+    key for key in SLICE_DEAL_LABELS if key.endswith(("open_pipeline", ".won"))
+}
 SHARE_KEYS = {"forecast.coverage"}
 # Areas under the ROC curve, between 0 and 1, shown with two decimals.
 SCORE_KEYS = {"health_auc_win", "health_auc_churn"}

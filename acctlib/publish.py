@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 import nbformat
 
-from acctlib import glossary, labels, pagesettings, render, tables
+from acctlib import dealowners, glossary, labels, pagesettings, render, tables
 from acctlib.displaypaths import display_path, display_value
 
 logger = logging.getLogger(__name__)
@@ -114,12 +114,14 @@ def slice_notice(manifest: dict[str, Any]) -> str:
     """Return the notice at the top of every page of a sliced run, or ``""``.
 
     The figures it names as company-wide are the ones that
-    :func:`acctlib.slicing.prepare_owner_slice` leaves unfiltered.
+    :func:`acctlib.slicing.prepare_owner_slice` leaves unfiltered. When the
+    headline has ``slice_deal_owners``, the notice ends with
+    :func:`acctlib.dealowners.describe_deal_owners`.
     """
     label = slice_label(manifest)
     if not label:
         return ""
-    return (
+    notice = (
         f"This report covers only the accounts of {label}. Their scores, tiers "
         "and health are computed on the whole company, so each account shows "
         "the same figures as in the company report. These figures cover every "
@@ -128,6 +130,15 @@ def slice_notice(manifest: dict[str, Any]) -> str:
         "lookback comparison, the count of excluded touches and the channel "
         "weights of the data-driven attribution models."
     )
+    deal_owners = (manifest.get("headline") or {}).get("slice_deal_owners")
+    if deal_owners:
+        params = manifest["params"]
+        owners = dealowners.describe_owners(params["owner"], params["team"])
+        deal_sentences = dealowners.describe_deal_owners(
+            deal_owners, owners, params["report_currency"]
+        )
+        notice = f"{notice} {deal_sentences}"
+    return notice
 
 
 def _page_context(manifest: dict[str, Any], sections, current: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from acctlib import (
     accountmap,
+    dealowners,
     engine,
     progression,
     schema,
@@ -51,25 +52,8 @@ def select_account_ids(
     :class:`ParameterError` for a team missing from ``teams`` or a
     selection without any account.
     """
-    owners = (
-        accounts["owner"]
-        .astype(object)
-        .fillna("")
-        .astype(str)
-        .str.strip()
-        .str.casefold()
-    )
-    selected_owners: set[str] = set()
-    if owner:
-        selected_owners.add(owner.strip().casefold())
-    if team:
-        if team not in teams:
-            known = ", ".join(sorted(teams)) or "none declared"
-            raise ParameterError(
-                f"team {team!r} is not in the teams parameter (known: {known}); "
-                "add it as teams: {name: [owner, ...]}"
-            )
-        selected_owners.update(str(member).strip().casefold() for member in teams[team])
+    owners = dealowners.normalize_owners(accounts["owner"])
+    selected_owners = select_owners(owner, team, teams)
     ids = sorted(accounts.loc[owners.isin(selected_owners), "account_id"].astype(str))
     if not ids:
         selection = " or ".join(
@@ -89,6 +73,25 @@ def select_account_ids(
             "Check the spelling against the owner column of the accounts file"
         )
     return ids
+
+
+def select_owners(owner: str, team: str, teams: Mapping[str, Any]) -> set[str]:
+    """Return ``owner`` and the members of ``team``, trimmed and case-folded.
+
+    Raises :class:`ParameterError` for a team missing from ``teams``.
+    """
+    selected: set[str] = set()
+    if owner:
+        selected.add(owner.strip().casefold())
+    if team:
+        if team not in teams:
+            known = ", ".join(sorted(teams)) or "none declared"
+            raise ParameterError(
+                f"team {team!r} is not in the teams parameter (known: {known}); "
+                "add it as teams: {name: [owner, ...]}"
+            )
+        selected.update(str(member).strip().casefold() for member in teams[team])
+    return selected
 
 
 def _list_owners(owners: pd.Series, owner: str, limit: int = 20) -> str:
@@ -166,7 +169,9 @@ def prepare_owner_slice(context: Any) -> None:
     """Filter every stored table to the accounts of the ``owner`` or ``team`` parameter.
 
     Does nothing when both parameters are empty. Must run after every other
-    prepare step.
+    prepare step. When deals have owners, the headline's
+    ``slice_deal_owners`` stores :func:`acctlib.dealowners.summarize_deal_owners`
+    of the company-wide snapshot, and a run note states it.
     """
     owner, team = context.params["owner"], context.params["team"]
     if not owner and not team:
@@ -176,6 +181,11 @@ def prepare_owner_slice(context: Any) -> None:
     )
     opportunity_ids = _opportunity_ids(context.intake.tables["opportunities"], ids)
     company_snapshot = context.frames.get("opportunity_snapshot")
+    deal_owners = None
+    if company_snapshot is not None:
+        deal_owners = dealowners.summarize_deal_owners(
+            company_snapshot, ids, select_owners(owner, team, context.params["teams"])
+        )
 
     for name, frame in list(context.frames.items()):
         if name in COMPANY_TABLES:
@@ -215,6 +225,15 @@ def prepare_owner_slice(context: Any) -> None:
         "account tables and the attribution credits, shares, model comparison, "
         "coverage, sourced revenue and bridge are the slice's."
     )
+    if deal_owners is not None:
+        context.headline["slice_deal_owners"] = deal_owners
+        context.notes.append(
+            dealowners.describe_deal_owners(
+                deal_owners,
+                dealowners.describe_owners(owner, team),
+                context.params["report_currency"],
+            )
+        )
 
 
 def describe_slice(owner: str, team: str) -> str:

@@ -183,6 +183,35 @@ def test_every_sliced_page_shows_notice(tmp_path):
         assert "owner Fatima Cohen" in page.select_one("nav .run").get_text()
 
 
+def test_slice_notice_states_deal_owners():
+    manifest = _page_manifest("")
+    manifest["params"] |= {"owner": "Fatima Cohen", "team": ""}
+    deals = {"deals": 3, "open_pipeline": 1500.0, "won": 2500.0}
+    manifest["headline"] = {
+        "slice": "owner Fatima Cohen",
+        "slice_deal_owners": {
+            "slice_deals": 10,
+            "other_owners": deals,
+            "no_owner": {"deals": 0, "open_pipeline": 0.0, "won": 0.0},
+            "own_deals": 9,
+            "outside_slice": deals | {"deals": 2, "without_account": 0},
+        },
+    }
+
+    notice = publish.slice_notice(manifest)
+
+    assert notice.startswith("This report covers only the accounts of owner ")
+    assert (
+        "Of the 10 deals at these accounts, 3 belong to other owners "
+        "(open pipeline USD 1,500, won to date USD 2,500)." in notice
+    )
+    assert (
+        "Of the 9 deals of Fatima Cohen, 2 are left out because they are at "
+        "accounts outside this slice (open pipeline USD 1,500, won to date USD 2,500)."
+        in notice
+    )
+
+
 def test_company_pages_have_no_slice_notice(tmp_path):
     pages = _write_every_section(tmp_path, _page_manifest(""))
 

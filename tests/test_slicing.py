@@ -157,6 +157,16 @@ def test_owner_slice_keeps_company_figures(
     note = next(n for n in sliced.info["notes"] if n.startswith("Sliced to"))
     assert "So do the forecast, the campaign credits" in note
     assert "coverage, sourced revenue and bridge are the slice's" in note
+    deal_owners = sliced.headline["slice_deal_owners"]
+    assert deal_owners["slice_deals"] == len(opportunities)
+    company_deals = company.table("opportunity_snapshot")
+    assert deal_owners["own_deals"] == int(company_deals["owner"].eq("Yara Kim").sum())
+    owner_note = next(
+        n
+        for n in sliced.info["notes"]
+        if n.startswith("The pipeline, bookings and win")
+    )
+    assert "deals of Yara Kim" in owner_note or "deal of Yara Kim" in owner_note
     _check_sliced_attribution(sliced, credits)
 
 
