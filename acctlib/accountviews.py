@@ -17,6 +17,7 @@ from IPython.display import HTML
 from acctlib import (
     accountcharts,
     charts,
+    dealowners,
     engine,
     healthdiagnostics,
     progression,
@@ -727,7 +728,9 @@ def velocity_table(ws: Workspace, grouping: str = "tier_label") -> Any:
     Won deals closed before their creation date are left out of the cycle
     length, and won deals with an amount of zero or less or without an
     amount out of win rate, average won deal and cycle length. A note below
-    the table counts each.
+    the table counts each. In a slice whose deals differ from its owners'
+    deals, the note starts by saying that velocity covers the slice's
+    accounts.
     """
     velocity = ws.table("pipeline_velocity")
     frame = velocity[velocity["grouping"] == grouping].drop(columns="grouping")
@@ -754,6 +757,9 @@ def velocity_table(ws: Workspace, grouping: str = "tier_label") -> Any:
         },
     )
     notes = []
+    basis = _describe_slice_basis(ws)
+    if basis:
+        notes.append(basis)
     amount_note = _describe_amount_left_out(amount_left_out, no_amount_left_out)
     if amount_note:
         notes.append(amount_note)
@@ -767,6 +773,17 @@ def velocity_table(ws: Workspace, grouping: str = "tier_label") -> Any:
     if not notes:
         return table
     return HTML(table.to_html() + note(" ".join(notes)).data)
+
+
+def _describe_slice_basis(ws: Workspace) -> str:
+    """Return the caption of a slice's velocity, or "" outside a slice."""
+    label = ws.headline.get("slice")
+    if not label:
+        return ""
+    owners = dealowners.describe_owners(ws.params["owner"], ws.params["team"])
+    return dealowners.describe_account_basis(
+        "These velocity figures", ws.headline.get("slice_deal_owners"), label, owners
+    )
 
 
 def _describe_amount_left_out(not_positive: int, no_amount: int) -> str:

@@ -117,6 +117,35 @@ def describe_owners(owner: str, team: str) -> str:
     return " or ".join(names)
 
 
+def differs_from_owners(summary: dict[str, Any]) -> bool:
+    """Return whether a slice's deals differ from the deals its owners own.
+
+    ``summary`` is the output of :func:`summarize_deal_owners`.
+    """
+    groups = ("other_owners", "no_owner", "outside_slice")
+    return any(summary[group]["deals"] for group in groups)
+
+
+def describe_account_basis(
+    figures: str, summary: dict[str, Any] | None, slice_label: str, owners: str
+) -> str:
+    """Return the caption saying that a slice's ``figures`` are of its accounts.
+
+    ``figures`` names them, such as ``"These velocity figures"``, and
+    ``slice_label`` is the slice as :func:`acctlib.slicing.describe_slice`
+    names it. Returns ``""`` when ``summary`` is None, as for a company run
+    or a source whose deals have no owner, or when the slice's deals are
+    exactly its owners' deals.
+    """
+    if not summary or not differs_from_owners(summary):
+        return ""
+    return (
+        f"{figures} count every deal at the accounts of {slice_label}, whoever "
+        f"owns it, so they are not the figures of the deals of {owners}. The "
+        "notice at the top of the page counts the deals that differ."
+    )
+
+
 def describe_deal_owners(summary: dict[str, Any], owners: str, currency: str) -> str:
     """Return the sentences that state how a slice's deals differ from its owners'.
 
@@ -127,7 +156,7 @@ def describe_deal_owners(summary: dict[str, Any], owners: str, currency: str) ->
     other = summary["other_owners"]
     no_owner = summary["no_owner"]
     outside = summary["outside_slice"]
-    if not (other["deals"] or no_owner["deals"] or outside["deals"]):
+    if not differs_from_owners(summary):
         return (
             f"Every deal at these accounts belongs to {owners}, and every deal "
             f"of {owners} is at these accounts."

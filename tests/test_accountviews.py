@@ -138,6 +138,8 @@ class _Tables:
     def __init__(self, source_tables=("touchpoints",), **frames: pd.DataFrame) -> None:
         self.frames = frames
         self.info = {"tables": list(source_tables)}
+        self.headline = {}
+        self.params = {"owner": "", "team": ""}
 
     def table(self, name: str) -> pd.DataFrame:
         return self.frames[name]
@@ -609,6 +611,56 @@ def test_velocity_table_notes_left_out_deals():
     assert "The cycle length leaves out 2 won deals" in html
     assert "cycle_left_out" not in html
     assert "\u2212" not in html
+
+
+def _velocity_slice_workspace(outside_deals: int) -> _Tables:
+    """Return a slice of owner Yara Kim with ``outside_deals`` of hers elsewhere."""
+    velocity = pd.DataFrame(
+        {
+            "group": ["Retail"],
+            "open_opportunities": [1],
+            "win_rate": [0.5],
+            "average_deal": [100.0],
+            "cycle_days": [30.0],
+            "velocity_per_month": [50.0],
+            "grouping": ["industry"],
+        }
+    )
+    ws = _Tables(pipeline_velocity=velocity)
+    ws.currency = "USD"
+    ws.params = {"owner": "Yara Kim", "team": ""}
+    no_deals = {"deals": 0, "open_pipeline": 0.0, "won": 0.0}
+    ws.headline = {
+        "slice": "owner Yara Kim",
+        "slice_deal_owners": {
+            "slice_deals": 4,
+            "other_owners": no_deals,
+            "no_owner": no_deals,
+            "own_deals": 4 + outside_deals,
+            "outside_slice": no_deals | {"deals": outside_deals, "without_account": 0},
+        },
+    }
+    return ws
+
+
+def test_velocity_table_captions_slice_accounts():
+    ws = _velocity_slice_workspace(outside_deals=3)
+
+    html = accountviews.velocity_table(ws, "industry").data
+
+    assert (
+        "These velocity figures count every deal at the accounts of owner "
+        "Yara Kim, whoever owns it, so they are not the figures of the deals "
+        "of Yara Kim." in html
+    )
+
+
+def test_velocity_table_of_matching_slice_has_no_caption():
+    ws = _velocity_slice_workspace(outside_deals=0)
+
+    table = accountviews.velocity_table(ws, "industry")
+
+    assert "whoever owns it" not in table.to_html()
 
 
 def test_velocity_table_notes_refunds():
