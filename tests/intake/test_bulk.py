@@ -126,6 +126,27 @@ def test_bulk_matches_pandas_on_csv(source):
     assert bulk.counts().equals(pandas_path.counts())
 
 
+def test_bulk_trims_text_cells_as_pandas_does(source):
+    """Cells with spaces, tabs or line breaks at either end read alike on both paths."""
+    write_csv(
+        source / "touchpoints.csv",
+        [
+            touch("T1", campaign=" Spring\t"),
+            touch("T2", channel="webinar\n", campaign="\x0bS"),
+            touch("T3", campaign="é "),
+            touch("T4", campaign="x"),
+            touch("T5", campaign="\x0c Q\r"),
+            touch("\tT6 ", campaign="  "),
+        ],
+    )
+    bulk = load(source, 0).tables["touchpoints"].to_pandas()
+    pandas_path = load(source, -1).tables["touchpoints"]
+
+    pd.testing.assert_frame_equal(bulk, pandas_path)
+    assert bulk["campaign"].tolist()[:5] == ["Spring", "S", "é", "x", "Q"]
+    assert bulk["touch_id"].tolist()[-1] == "T6"
+
+
 def test_bulk_missing_column_advice(source):
     """A canonical file without a required column gets the canonical advice."""
     rows = [{name: cell for name, cell in touch("T1").items() if name != "function"}]
