@@ -1156,6 +1156,8 @@ def reject_history_of_rejected_deals(
     for record in quarantine.records:
         if record["table"] == "opportunities" and record["action"] == ROW_REJECTED:
             deal_reasons.setdefault((record["file"], record["row"]), record["reason"])
+    if not deal_reasons:
+        return tables
     locations = list(
         zip(history[FILE].astype(str), history[ROW].astype(int), strict=True)
     )
