@@ -761,11 +761,7 @@ def executive_highlights(ws: Any) -> list[HTML]:
     notes = [_describe_input_rows(counts[~derived])]
     notes += [_describe_derived_rows(row) for row in counts[derived].itertuples()]
     notes += describe_unreconciled(counts)
-    lint = ws.table("dq_stage_lint")
-    errors = int((lint["level"] == "error").sum()) if not lint.empty else 0
-    if errors:
-        stages = "stage is" if errors == 1 else "stages are"
-        notes.append(f"{errors} {stages} missing from the stage map.")
+    notes += _describe_missing_stages(ws.table("dq_stage_lint"))
     # An outlier amount can make up most of a headline figure, and a won deal
     # without an amount is missing from bookings, so the summary names them
     # beside those figures rather than only on the data-quality page.
@@ -774,6 +770,27 @@ def executive_highlights(ws: Any) -> list[HTML]:
         named = findings["check"].isin((OUTLIER_CHECK, WON_WITHOUT_AMOUNT_CHECK))
         notes.extend(f"Deals: {message}" for message in findings.loc[named, "message"])
     return [_note(text) for text in notes]
+
+
+def _describe_missing_stages(lint: pd.DataFrame) -> list[str]:
+    """Return the notes that count the stages and stage IDs missing from the map.
+
+    A stage used by both the opportunities and the stage history has a lint
+    finding for each, but counts once.
+    """
+    if lint.empty:
+        return []
+    errors = lint[lint["level"] == "error"]
+    notes = []
+    stages = errors.loc[errors["check"] == "unmapped stage", "stage"].nunique()
+    if stages:
+        verb = "stage is" if stages == 1 else "stages are"
+        notes.append(f"{stages} {verb} missing from the stage map.")
+    ids = errors.loc[errors["check"] == "unmapped stage id", "stage"].nunique()
+    if ids:
+        verb = "stage ID is" if ids == 1 else "stage IDs are"
+        notes.append(f"{ids} {verb} missing from the stage map.")
+    return notes
 
 
 def _describe_input_rows(counts: pd.DataFrame) -> str:

@@ -127,7 +127,7 @@ def test_stage_lint_errors_log_warning(small_sample, tmp_path, caplog):
     assert len(lint) == 1
     assert "lint found 3 errors" in lint[0]
     assert "stage 'Verbal Commit' is not in the stage map but 2 " in lint[0]
-    assert "stage 'closed won ' is not in the stage map but 3 " in lint[0]
+    assert "stage 'closed won' is not in the stage map but 3 " in lint[0]
     assert "stage 'Closed  Lost' is not in the stage map but 1 " in lint[0]
     assert "acctlib check" in lint[0]
     assert "data-quality section" in lint[0]

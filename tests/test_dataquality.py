@@ -147,7 +147,13 @@ class _StageLintWorkspace:
                     "files": [1],
                 }
             ),
-            "dq_stage_lint": pd.DataFrame({"level": ["error"] * errors + ["warning"]}),
+            "dq_stage_lint": pd.DataFrame(
+                {
+                    "level": ["error"] * errors + ["warning"],
+                    "check": ["unmapped stage"] * errors + ["falling probability"],
+                    "stage": [f"Stage {n}" for n in range(errors)] + ["Proposal"],
+                }
+            ),
             "dq_findings": pd.DataFrame(
                 {"check": pd.Series(dtype=str), "message": pd.Series(dtype=str)}
             ),
@@ -168,6 +174,28 @@ def test_highlights_count_missing_stages(errors, expected):
     notes = dataquality.executive_highlights(_StageLintWorkspace(errors))
 
     assert f'<p class="note">{expected}</p>' in [note.data for note in notes]
+
+
+def test_highlights_count_each_missing_stage_once():
+    ws = _StageLintWorkspace(0)
+    ws.frames["dq_stage_lint"] = pd.DataFrame(
+        {
+            "level": ["error", "error", "error", "error"],
+            "check": [
+                "unmapped stage",
+                "unmapped stage",
+                "unmapped stage",
+                "unmapped stage id",
+            ],
+            # One stage used by opportunities and by the stage history.
+            "stage": ["Verbal Commit", "Verbal Commit", "closed won", "1234567"],
+        }
+    )
+
+    notes = [note.data for note in dataquality.executive_highlights(ws)]
+
+    assert '<p class="note">2 stages are missing from the stage map.</p>' in notes
+    assert '<p class="note">1 stage ID is missing from the stage map.</p>' in notes
 
 
 def test_highlights_name_outliers_and_unpriced_wins():

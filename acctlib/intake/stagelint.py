@@ -43,6 +43,8 @@ def lint_stage_map(
         Stage name to ``category``, ``probability`` and ``order``.
     opportunity_stages
         Raw stage of every opportunity row read, before any rejection.
+        Stages are compared without their surrounding spaces, as intake
+        reads them.
     stage_history
         Raw stage history with ``opportunity_id``, ``stage`` and parsed
         ``entered_at``, or None.
@@ -64,7 +66,10 @@ def lint_stage_map(
 def _unmapped(
     stage_map: Mapping[str, Any], stages: pd.Series, where: str
 ) -> list[dict[str, Any]]:
-    counts = stages.dropna().astype("str").value_counts().sort_index()
+    # Intake strips the spaces around a stage before it looks the stage up,
+    # so 'Closed Won ' counts as 'Closed Won' here too.
+    stripped = stages.dropna().astype("str").str.strip()
+    counts = stripped.value_counts().sort_index()
     return [
         {
             "level": "error",
@@ -78,7 +83,7 @@ def _unmapped(
             ),
         }
         for stage, count in counts.items()
-        if stage not in stage_map and stage.strip()
+        if stage not in stage_map and stage
     ]
 
 

@@ -422,15 +422,29 @@ def test_lint_names_misspelt_stage() -> None:
         "Proposal": {"category": "open", "probability": 0.5, "order": 1},
         "Closed Won": {"category": "won", "probability": 1.0, "order": 2},
     }
-    stages = pd.Series(["Proposal ", "Closed Wonn", "Verbal"])
+    stages = pd.Series(["proposal", "Closed Wonn", "Verbal"])
     lint = lint_stage_map(stage_map, stages, None).set_index("stage")
 
     assert (
         "the map has 'Proposal', so write the stage as 'Proposal'"
-        in (lint.loc["Proposal ", "message"])
+        in (lint.loc["proposal", "message"])
     )
     assert "closest mapped stages: 'Closed Won'" in lint.loc["Closed Wonn", "message"]
     assert "add it with its category" in lint.loc["Verbal", "message"]
+
+
+def test_lint_ignores_spaces_around_stage() -> None:
+    """A stage that intake reads as a mapped one after stripping is no error."""
+    stage_map = {
+        "Proposal": {"category": "open", "probability": 0.5, "order": 1},
+        "Closed Won": {"category": "won", "probability": 1.0, "order": 2},
+    }
+    stages = pd.Series(["Closed Won ", " Proposal", "Verbal ", "Verbal", "  "])
+
+    lint = lint_stage_map(stage_map, stages, None)
+
+    assert list(lint["stage"]) == ["Verbal"]
+    assert list(lint["rows"]) == [2]
 
 
 def test_check_command_prints_summary(tmp_path: Path, capsys) -> None:
