@@ -852,6 +852,8 @@ def _keep_latest_versions(
     """Keep the row modified last per key; reject older versions.
 
     Rows without a modified date rank oldest; a tie keeps the later row.
+    The reason of a rejected row states whether it repeats the kept row
+    exactly, ties with it on the modified date, or is older.
     """
     ordered = frame.sort_values(
         [*key, MODIFIED, ROW], na_position="first", kind="stable"
@@ -859,21 +861,78 @@ def _keep_latest_versions(
     complete = ordered[key].notna().all(axis=1)
     older = ordered.duplicated(key, keep="last") & complete
     if older.any():
-        latest_rows = ordered[complete].drop_duplicates(key, keep="last")
-        latest_rows = latest_rows.set_index(key)[ROW]
+        latest = ordered[complete].drop_duplicates(key, keep="last")
+        latest_index = pd.Series(latest.index, index=latest.set_index(key).index)
+        kept_indexes = ordered.loc[older, key].apply(
+            lambda values: latest_index.loc[_key_value(values, key)], axis=1
+        )
         label = key_label(key, headers)
-        reasons = ordered.loc[older, key].apply(
-            lambda values: (
-                f"older version of the row with {label} "
-                f"{'/'.join(map(str, values))}; "
-                f"kept row {latest_rows.loc[_key_value(values, key)]}, "
-                "modified later"
-            ),
-            axis=1,
+        reasons = pd.Series(
+            [
+                _describe_replaced_version(
+                    ordered, source, index, kept_index, key, label
+                )
+                for index, kept_index in kept_indexes.items()
+            ],
+            index=kept_indexes.index,
+            dtype="object",
         )
         rows = _source_rows(ordered[older], source)
         _reject(quarantine, spec.name, rows, key[0], reasons)
     return frame.loc[sorted(ordered.index[~older])].reset_index(drop=True)
+
+
+def _describe_replaced_version(
+    frame: pd.DataFrame,
+    source: pd.DataFrame,
+    index: int,
+    kept_index: int,
+    key: list[str],
+    label: str,
+) -> str:
+    """Return the reason that the row at ``index`` gave way to ``kept_index``.
+
+    Both are rows of ``frame`` with the same key. Their raw cells in
+    ``source`` tell an exact repeat, as an export writes when it lists a
+    record twice, from a second version of the record.
+    """
+    value = "/".join(str(frame.at[index, column]) for column in key)
+    kept_row = frame.at[kept_index, ROW]
+    if _same_cells(source, frame.at[index, SOURCE], frame.at[kept_index, SOURCE]):
+        return (
+            f"exact repeat of row {kept_row}: same {label} {value}, modified "
+            f"date and value in every column read; kept row {kept_row}"
+        )
+    modified = frame.at[index, MODIFIED]
+    kept_modified = frame.at[kept_index, MODIFIED]
+    if pd.isna(modified) and pd.isna(kept_modified):
+        return (
+            f"another version of the row with {label} {value}; neither it nor "
+            f"row {kept_row} has a modified date, so the later row {kept_row} "
+            "is kept"
+        )
+    if modified == kept_modified:
+        return (
+            f"another version of the row with {label} {value}, modified at the "
+            f"same time as row {kept_row}; kept row {kept_row}, the later in "
+            "the file"
+        )
+    return (
+        f"older version of the row with {label} {value}; kept row {kept_row}, "
+        "modified later"
+    )
+
+
+def _same_cells(source: pd.DataFrame, first: int, second: int) -> bool:
+    """Tell whether two rows of ``source`` have the same text in every cell.
+
+    Provenance columns other than the raw modified date do not count, and
+    an empty cell equals a missing one.
+    """
+    ignored = [ROW, FILE, SOURCE, EMPTY]
+    cells = source.drop(columns=ignored, errors="ignore").iloc[[first, second]]
+    text = cells.astype("str").where(cells.notna(), "")
+    return bool((text.iloc[0] == text.iloc[1]).all())
 
 
 def _key_value(values: pd.Series, key: list[str]) -> object:

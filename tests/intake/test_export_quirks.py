@@ -219,6 +219,37 @@ def test_duplicated_key_keeps_latest(tmp_path: Path) -> None:
     assert rejected["reason"].str.contains("kept row 2").all()
 
 
+def test_exact_repeat_named_as_repeat(tmp_path: Path) -> None:
+    """A row repeated cell for cell is not called an older version."""
+    profile = mapped_profile()
+    profile["tables"]["opportunities"]["modified_column"] = ["Modified"]
+    csv = (
+        "Opportunity ID,Account ID,Stage,Amount,Close Date,Modified\n"
+        "O1,A1,Proposal,100,2024-03-01,2024-02-01T10:00:00Z\n"
+        "O2,A1,Proposal,200,2024-03-01,2024-02-01T10:00:00Z\n"
+        "O1,A1,Proposal,100,2024-03-01,2024-02-01T10:00:00Z\n"
+        "O2,A1,Closed Won,200,2024-03-01,2024-02-01T10:00:00Z\n"
+    )
+    files = {
+        "accounts.csv": "Account ID,Account Name\nA1,Acme\n",
+        "opportunities.csv": csv,
+    }
+
+    intake = load(tmp_path, files, profile)
+
+    reasons = intake.quarantine.to_frame().set_index("row")["reason"]
+    assert sorted(reasons.index) == [1, 2]
+    assert reasons[1] == (
+        'exact repeat of row 3: same column "Opportunity ID" (opportunity_id) '
+        "O1, modified date and value in every column read; kept row 3"
+    )
+    assert reasons[2] == (
+        'another version of the row with column "Opportunity ID" '
+        "(opportunity_id) O2, modified at the same time as row 4; kept row 4, "
+        "the later in the file"
+    )
+
+
 def test_missing_modified_column_stops(tmp_path: Path) -> None:
     """A modified_column header missing from the file stops with the fix."""
     profile = mapped_profile()
