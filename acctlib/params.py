@@ -315,6 +315,7 @@ def coerce(
     quoted in the error.
     """
     if name not in declarations:
+        _reject_profile_option(name, value, origin)
         close = difflib.get_close_matches(name, declarations, n=1)
         if close:
             raise ParameterError(
@@ -345,6 +346,27 @@ def coerce(
     if value_check is not None:
         value_check(name, converted, origin)
     return converted
+
+
+def _reject_profile_option(name: str, value: Any, origin: str) -> None:
+    """Raise ParameterError naming where a source profile's parser option goes.
+
+    Options such as ``locale`` and ``date_format`` describe how one export
+    writes its values, so they live under ``options:`` of the source
+    profile rather than among the run parameters.
+    """
+    # Imported here, because importing acctlib.intake imports this module.
+    from acctlib.intake.parsers import OPTION_KEYS
+
+    if name not in OPTION_KEYS:
+        return
+    raise ParameterError(
+        f"unknown parameter {name!r} in {origin}: {name} is an option of the "
+        f"source profile, not a run parameter. Set {name}: {value} under "
+        "options: in the profile; for a built-in profile, copy "
+        "params/profiles/<profile>.yaml, edit the copy and run with --set "
+        "profile=path/to/the/copy.yaml (see Source profiles in the README)"
+    )
 
 
 def _convert(declaration: Declaration, value: Any) -> Any:

@@ -133,6 +133,18 @@ def test_unknown_parameter_in_override_raises():
         resolve_params(overrides=["colour=red"])
 
 
+def test_profile_option_override_names_profile():
+    """A parser option such as locale points at the profile's options."""
+    with pytest.raises(ParameterError) as caught:
+        resolve_params(overrides=["locale=de-DE"])
+
+    message = str(caught.value)
+    assert message.startswith("unknown parameter 'locale' in --set locale=de-DE:")
+    assert "Set locale: de-DE under options: in the profile" in message
+    assert "copy params/profiles/<profile>.yaml" in message
+    assert "--set profile=path/to/the/copy.yaml" in message
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [

@@ -113,6 +113,15 @@ _POINT_AS_THOUSANDS = re.compile(r"^-?\d{1,3}\.\d{3}$")
 _UNSEPARATED = re.compile(r"^-?\d+$|^-{1,2}$")
 POINT_AS_THOUSANDS_MIN_CELLS = 3
 """Minimum number of cells such as ``12.500`` that stop a column read with a point."""
+OTHER_LOCALE_MAX_SHARE = 0.1
+"""Maximum share of the distinguishing cells in the other locale without a stop.
+
+A distinguishing cell reads in only one of the declared locale and the
+other one, such as ``1,234.50`` (en-US) or ``1.234,50`` (de-DE). Up to this
+share of them may be in the other locale. Those cells are then invalid,
+and the rest of the column is read. A larger share stops intake, because
+the column is in the other locale as a whole, or mixes both.
+"""
 THREE_DECIMAL_CURRENCIES = frozenset({"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"})
 """ISO 4217 codes whose minor unit has three digits: 12.500 KWD is 12.5 dinars."""
 
@@ -165,16 +174,23 @@ def parse_money(raw: pd.Series, locale: str | None = None) -> pd.DataFrame:
     check_locale(locale)
     text = raw.astype("str").map(_strip_decoration)
     blank = raw.isna() | (raw.astype("str").str.strip() == "")
+    contrary: set = set()
     if locale is None:
         locale = _infer_locale(text[~blank])
     else:
-        _check_declared_locale(text[~blank], locale)
+        contrary = set(_check_declared_locale(text[~blank], locale))
     values = []
     errors = []
-    for cell, original, is_blank in zip(text, raw, blank, strict=True):
+    for index, cell, original, is_blank in zip(
+        raw.index, text, raw, blank, strict=True
+    ):
         if is_blank:
             values.append(float("nan"))
             errors.append(None)
+            continue
+        if index in contrary:
+            values.append(float("nan"))
+            errors.append(_other_locale_error(original, locale))
             continue
         value = _parse_one(cell, locale)
         values.append(float("nan") if value is None else value)
@@ -360,11 +376,20 @@ def _infer_locale(cells: pd.Series) -> str | None:
     return None
 
 
-def _check_declared_locale(cells: pd.Series, locale: str) -> None:
-    """Raise when values prove the other separators than ``locale``'s.
+def _check_declared_locale(cells: pd.Series, locale: str) -> list:
+    """Return the index of cells in the other separators than ``locale``'s.
 
-    A column declared de-DE that also contains ``4,978.80`` is written en-US,
-    so its ``8,620`` means 8620, not the 8.62 the declared locale reads.
+    A column declared de-DE whose values are mostly like ``4,978.80`` is
+    written en-US, so its ``8,620`` means 8620, not the 8.62 the declared
+    locale reads. Only the distinguishing cells count, which read in one
+    of the two locales alone. When more than :data:`OTHER_LOCALE_MAX_SHARE` of
+    them are in the other locale, the column stops; fewer are returned,
+    for the caller to treat as invalid cells.
+
+    Raises
+    ------
+    ColumnFormatError
+        With the cells in the other locale as evidence.
     """
     if SEPARATORS[locale][1] == ",":
         contrary, other = _US_EVIDENCE, "en-US"
@@ -372,14 +397,35 @@ def _check_declared_locale(cells: pd.Series, locale: str) -> None:
         contrary, other = _EU_EVIDENCE, "de-DE"
     proof = [index for index, cell in cells.items() if contrary.match(cell)]
     if not proof:
-        return
+        return []
+    own = [
+        index
+        for index, cell in cells.items()
+        if _parse_one(cell, locale) is not None and _parse_one(cell, other) is None
+    ]
+    distinguishing = len(proof) + len(own)
+    if len(proof) <= OTHER_LOCALE_MAX_SHARE * distinguishing:
+        return proof
     examples = _examples(cells[index] for index in proof)
     raise ColumnFormatError(
         f"the source profile declares locale {locale}, which writes amounts "
-        f"such as {_example(locale)}, but values such as {examples} use the "
-        f"{other} separators; declare the locale the file writes, such as "
-        f"locale: {other}, or correct those values",
+        f"such as {_example(locale)}, but {len(proof):,} of the {distinguishing:,} "
+        f"values that read in only one of {locale} and {other}, such as "
+        f"{examples}, use the {other} separators. If the file writes {other}, "
+        f"set locale: {other} under options: in the source profile; for a "
+        "built-in profile, copy params/profiles/<profile>.yaml, edit the "
+        "copy and run with --set profile=path/to/the/copy.yaml (see Source "
+        "profiles in the README). Otherwise correct those values",
         {other: proof},
+    )
+
+
+def _other_locale_error(original: object, locale: str) -> str:
+    other = "en-US" if SEPARATORS[locale][1] == "," else "de-DE"
+    return (
+        f"invalid amount {str(original)!r}, written with the {other} "
+        f"separators; expected an amount in {locale} such as "
+        f"{_example(locale)}, as the rest of the column is written"
     )
 
 

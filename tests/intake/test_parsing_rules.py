@@ -181,6 +181,62 @@ def test_declared_locale_contradicted_stops(locale, cells, other) -> None:
     assert caught.value.evidence == {other: [2]}
 
 
+def test_declared_locale_odd_cell_invalid() -> None:
+    """One de-DE cell among en-US amounts is invalid; the rest are read."""
+    cells = [f"USD {amount:,}.00" for amount in range(1000, 11000, 1000)]
+    cells.append("USD 1.234,50")
+
+    parsed = parse_money(pd.Series(cells), "en-US")
+
+    assert list(parsed["value"].iloc[:10]) == list(range(1000, 11000, 1000))
+    assert pd.isna(parsed["value"].iloc[10])
+    assert parsed["error"].iloc[10] == (
+        "invalid amount 'USD 1.234,50', written with the de-DE separators; "
+        "expected an amount in en-US such as 1,234.50, as the rest of the "
+        "column is written"
+    )
+    assert parsed["error"].iloc[:10].isna().all()
+
+
+def test_declared_locale_other_column_stops() -> None:
+    """A column mostly in the other locale stops, naming where locale is set."""
+    cells = ["1.234,50", "2.000,00", "350,00", "1,200.00"]
+
+    with pytest.raises(ColumnFormatError) as caught:
+        parse_money(pd.Series(cells), "en-US")
+
+    message = str(caught.value)
+    assert "but 3 of the 4 values that read in only one of" in message
+    assert "set locale: de-DE under options: in the source profile" in message
+    assert "--set profile=path/to/the/copy.yaml" in message
+    assert caught.value.evidence == {"de-DE": [0, 1, 2]}
+
+
+def test_odd_locale_cell_blanked_in_file(tmp_path: Path) -> None:
+    """rejected_rows lists the odd cell, and its deal is kept without amount."""
+    rows = [
+        (f"O{n}", "A1", "Closed Lost", f"{n},250.00", "2024-03-01")
+        for n in range(1, 11)
+    ]
+    rows.append(("O11", "A1", "Closed Won", "1.234,50", "2024-03-01"))
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": opportunities_csv(rows)}
+
+    intake = load(tmp_path, files, mapped_profile(locale="en-US"))
+
+    kept = intake.tables["opportunities"].set_index("opportunity_id")["amount"]
+    assert len(kept) == 11
+    assert pd.isna(kept["O11"])
+    assert kept["O10"] == 10250.0
+    cells = rejected(intake, "opportunities")
+    assert len(cells) == 1
+    assert cells["action"].iloc[0] == "cell blanked"
+    assert cells["row"].iloc[0] == 11
+    assert cells["column"].iloc[0] == "amount_original"
+    assert cells["value"].iloc[0] == "1.234,50"
+    assert "written with the de-DE separators" in cells["reason"].iloc[0]
+    assert cells["file"].iloc[0].endswith("opportunities.csv")
+
+
 def test_declared_locale_without_contrary_values_reads() -> None:
     parsed = parse_money(pd.Series(["8.620,00 €", "12,50"]), "de-DE")
     assert list(parsed["value"]) == [8620.0, 12.5]
