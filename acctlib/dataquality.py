@@ -49,7 +49,11 @@ from acctlib.charts import count_axis
 from acctlib.intake import Intake, describe_unreconciled
 from acctlib.intake.dedupe import AUDIT_COLUMNS
 from acctlib.intake.hubspot import compute_account_amounts
-from acctlib.intake.quality import OUTLIER_CHECK, WON_WITHOUT_AMOUNT_CHECK
+from acctlib.intake.quality import (
+    OUTLIER_CHECK,
+    WON_UNCONVERTED_CHECK,
+    WON_WITHOUT_AMOUNT_CHECK,
+)
 from acctlib.intake.stagelint import LINT_COLUMNS
 from acctlib.labels import readable_column, table_in_words
 from acctlib.rejectedvalue import (
@@ -767,7 +771,9 @@ def executive_highlights(ws: Any) -> list[HTML]:
     # beside those figures rather than only on the data-quality page.
     findings = ws.table("dq_findings")
     if "check" in findings.columns:
-        named = findings["check"].isin((OUTLIER_CHECK, WON_WITHOUT_AMOUNT_CHECK))
+        named = findings["check"].isin(
+            (OUTLIER_CHECK, WON_WITHOUT_AMOUNT_CHECK, WON_UNCONVERTED_CHECK)
+        )
         notes.extend(f"Deals: {message}" for message in findings.loc[named, "message"])
     return [_note(text) for text in notes]
 

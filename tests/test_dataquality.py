@@ -202,10 +202,19 @@ def test_highlights_name_outliers_and_unpriced_wins():
     ws = _StageLintWorkspace(0)
     outlier = "1 deal with an amount over 10,000 times the median deal amount."
     unpriced = "1 deal won without an amount (nothing added to bookings)."
+    unconverted = (
+        "1 deal won with EUR 150,000 but no converted amount; bookings leave "
+        "out EUR 150,000 not converted to USD."
+    )
     ws.frames["dq_findings"] = pd.DataFrame(
         {
-            "check": ["outlier amount", "closed before created", "won without amount"],
-            "message": [outlier, "x", unpriced],
+            "check": [
+                "outlier amount",
+                "closed before created",
+                "won without amount",
+                "won without converted amount",
+            ],
+            "message": [outlier, "x", unpriced, unconverted],
         }
     )
 
@@ -213,6 +222,7 @@ def test_highlights_name_outliers_and_unpriced_wins():
 
     assert f'<p class="note">Deals: {outlier}</p>' in notes
     assert f'<p class="note">Deals: {unpriced}</p>' in notes
+    assert f'<p class="note">Deals: {unconverted}</p>' in notes
     assert not any("x</p>" in note for note in notes)
 
 

@@ -401,7 +401,11 @@ def assemble(
         all_extras.get("unmapped_stage_ids"),
     )
     findings = check_opportunities(
-        tables["opportunities"], all_extras, tables.get("stage_history")
+        tables["opportunities"],
+        all_extras,
+        tables.get("stage_history"),
+        report_currency=report_currency,
+        rates=rates,
     )
     all_extras["quality_findings"] = findings
     notes += [message for message in findings["message"]]

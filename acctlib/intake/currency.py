@@ -741,19 +741,40 @@ def _rates_advice(canonical_layout: bool, report_currency: str) -> str:
 def _convert_with_rates(
     rows: pd.DataFrame, currency: pd.Series, rates: pd.DataFrame, file: str
 ) -> pd.Series:
-    when = rows["close_date"].fillna(
-        rows["created_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
-    )
+    rate = rates_at_close(rows, currency, rates)
+    missing = rate.isna()
+    if missing.any():
+        _raise_missing_rates(rows, currency, _rate_dates(rows), missing, rates, file)
+    return rows["amount_original"] * rate
+
+
+def rates_at_close(
+    rows: pd.DataFrame, currency: pd.Series, rates: pd.DataFrame
+) -> pd.Series:
+    """Return each row's rate on its close date, or its creation date without one.
+
+    ``rows`` has ``close_date`` (naive date) and ``created_at`` (UTC),
+    ``currency`` the ISO code of each row and ``rates`` is the output of
+    :func:`load_rates`. A row dated before the first rate of its currency,
+    or in a currency without rates, gets NaN.
+    """
     query = pd.DataFrame(
-        {"date": when.astype("datetime64[us]"), "currency": currency, "_i": rows.index}
+        {
+            "date": _rate_dates(rows).astype("datetime64[us]"),
+            "currency": currency,
+            "_i": rows.index,
+        }
     ).sort_values("date", kind="stable")
     matched = pd.merge_asof(
         query, rates, on="date", by="currency", direction="backward"
     ).set_index("_i")
-    missing = matched["rate"].isna().reindex(rows.index)
-    if missing.any():
-        _raise_missing_rates(rows, currency, when, missing, rates, file)
-    return rows["amount_original"] * matched.loc[rows.index, "rate"]
+    return matched["rate"].reindex(rows.index)
+
+
+def _rate_dates(rows: pd.DataFrame) -> pd.Series:
+    return rows["close_date"].fillna(
+        rows["created_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
+    )
 
 
 def _raise_missing_rates(

@@ -3,9 +3,9 @@
 :func:`merge_duplicate_accounts` applies :mod:`acctlib.intake.dedupe` to
 the parsed tables. :func:`check_opportunities` lists what is odd but not
 wrong enough to reject: deals closed before they were created, won deals
-without an amount, open or won deals with a negative amount, amounts far
-above the median, deals without an account and deals shared by several
-companies. Each finding
+without an amount or without a converted one, open or won deals with a
+negative amount, amounts far above the median, deals without an account
+and deals shared by several companies. Each finding
 is one row with a count and a sentence, which the ``check`` command and
 the data-quality section show.
 """
@@ -18,7 +18,9 @@ import pandas as pd
 
 from acctlib import schema
 from acctlib.intake.bulktable import BulkTable
+from acctlib.intake.currency import rates_at_close
 from acctlib.intake.dedupe import find_duplicates
+from acctlib.tables import format_money
 
 FINDING_COLUMNS = ["check", "rows", "amount", "message"]
 REFERENCING = {
@@ -89,6 +91,8 @@ def check_opportunities(
     opportunities: pd.DataFrame,
     extras: Mapping[str, pd.DataFrame],
     stage_history: pd.DataFrame | None = None,
+    report_currency: str | None = None,
+    rates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Return the data-quality findings of accepted opportunities.
 
@@ -105,6 +109,14 @@ def check_opportunities(
         or None. It adds the finding of closed deals whose ``close_date``
         is over :data:`LATE_CLOSE_DAYS` days before they entered their
         closing stage.
+    report_currency
+        ISO code of the report currency, which a row without a
+        ``currency`` is in. It names the amounts of won deals that have an
+        ``amount_original`` but no converted ``amount``.
+    rates
+        Output of :func:`acctlib.intake.currency.load_rates`, or None. It
+        converts the original amounts of such deals, to state what
+        bookings leave out in the report currency.
     """
     findings = []
     created_on = (
@@ -135,14 +147,22 @@ def check_opportunities(
                 "figures can move when one is reopened or lost",
             )
         )
+    unpriced = won & opportunities["amount"].isna()
+    unconverted = unpriced & _column(opportunities, "amount_original").notna()
     findings.append(
         _finding(
             WON_WITHOUT_AMOUNT_CHECK,
-            won & opportunities["amount"].isna(),
+            unpriced & ~unconverted,
             opportunities,
             "won without an amount (nothing added to bookings)",
         )
     )
+    if unconverted.any():
+        findings.append(
+            _unconverted_finding(
+                opportunities[unconverted], report_currency or "", rates
+            )
+        )
     findings.append(
         _finding(
             "no amount",
@@ -242,6 +262,68 @@ def _closed_before_close_stage(
 
 WON_WITHOUT_AMOUNT_CHECK = "won without amount"
 """Check name of won deals without an amount, which bookings leave out."""
+
+WON_UNCONVERTED_CHECK = "won without converted amount"
+"""Check name of won deals with an original amount but no converted one."""
+
+
+def _unconverted_finding(
+    deals: pd.DataFrame, report_currency: str, rates: pd.DataFrame | None
+) -> dict[str, object]:
+    """Return the finding of won ``deals`` with ``amount_original`` but no ``amount``.
+
+    Bookings leave them out. The finding's amount is what they are worth in
+    the report currency: ``amount_original`` of deals in it, and of other
+    deals converted through ``rates`` at the close-date rate. Deals that no
+    rate converts are named in their own currency and not in the amount.
+    """
+    currency = _column(deals, "currency").fillna(report_currency)
+    currency = currency.replace("", report_currency)
+    in_report = currency == report_currency
+    value = deals["amount_original"].where(in_report)
+    if rates is not None:
+        rate = rates_at_close(deals[~in_report], currency[~in_report], rates)
+        value[~in_report] = deals.loc[~in_report, "amount_original"] * rate
+    count = len(deals)
+    noun = "deal" if count == 1 else "deals"
+    written = _sum_per_currency(deals["amount_original"], currency)
+    left_out = []
+    if value.notna().any():
+        converted = format_money(value.sum(), report_currency)
+        if (value.notna() & ~in_report).any():
+            converted += " at the rates table's close-date rate"
+        left_out.append(converted)
+    if value.isna().any():
+        unconverted = _sum_per_currency(
+            deals.loc[value.isna(), "amount_original"], currency[value.isna()]
+        )
+        left_out.append(f"{unconverted} not converted to {report_currency}")
+    return {
+        "check": WON_UNCONVERTED_CHECK,
+        "rows": count,
+        "amount": float(value.sum()) if value.notna().any() else float("nan"),
+        "message": (
+            f"{count:,} {noun} won with {written} but no converted amount; "
+            f"bookings leave out {' plus '.join(left_out)}."
+        ),
+    }
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """Return column ``name`` of ``frame``, or missing values where it has none."""
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series(None, index=frame.index, dtype="object")
+
+
+def _sum_per_currency(amounts: pd.Series, currency: pd.Series) -> str:
+    """Return sums per currency such as "EUR 150,000, GBP 2,000 and USD 500"."""
+    sums = amounts.groupby(currency, sort=True).sum()
+    parts = [format_money(amount, code) for code, amount in sums.items()]
+    if len(parts) == 1:
+        return parts[0]
+    return f"{', '.join(parts[:-1])} and {parts[-1]}"
+
 
 OUTLIER_CHECK = "outlier amount"
 """Check name of deals whose amount dwarfs the rest, which can swamp every total."""

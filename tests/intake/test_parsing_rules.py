@@ -384,8 +384,12 @@ def test_unreadable_converted_amount_stays_missing(tmp_path: Path) -> None:
     blanked = intake.quarantine.to_frame()
     assert blanked["value"].tolist() == ["12k"]
     assert blanked["row"].tolist() == [1]
-    findings = intake.extras["quality_findings"].set_index("check")["rows"]
-    assert findings["won without amount"] == 1
+    findings = intake.extras["quality_findings"].set_index("check")
+    assert findings.loc["won without converted amount", "rows"] == 1
+    assert findings.loc["won without converted amount", "message"] == (
+        "1 deal won with EUR 5,000 but no converted amount; bookings leave out "
+        "EUR 5,000 not converted to USD."
+    )
 
 
 def test_currency_without_rates_raises(tmp_path: Path) -> None:
@@ -832,6 +836,97 @@ def test_late_close_stage_is_finding() -> None:
     assert findings.loc["closed before close stage", "amount"] == 100.0
     message = findings.loc["closed before close stage", "message"]
     assert message.startswith("1 deal won or lost with a close_date over 30 days")
+
+
+def _won_deals(currencies: list[str], converted: list[float | None]) -> pd.DataFrame:
+    """Won deals of 150,000 each in ``currencies``, closed on 1 Feb 2024."""
+    return pd.DataFrame(
+        {
+            "opportunity_id": [f"O{number}" for number in range(len(currencies))],
+            "account_id": "A1",
+            "stage_category": "won",
+            "amount": pd.Series(converted, dtype="float64"),
+            "amount_original": 150_000.0,
+            "currency": currencies,
+            "created_at": pd.Timestamp("2024-01-01", tz="UTC"),
+            "close_date": pd.Timestamp("2024-02-01"),
+        }
+    )
+
+
+def test_unconverted_win_names_original_amount() -> None:
+    from acctlib.intake.quality import check_opportunities
+
+    deals = _won_deals(["EUR", "USD"], [None, 150_000.0])
+
+    findings = check_opportunities(deals, {}, report_currency="USD")
+
+    finding = findings.set_index("check").loc["won without converted amount"]
+    assert finding["rows"] == 1
+    assert pd.isna(finding["amount"])
+    assert finding["message"] == (
+        "1 deal won with EUR 150,000 but no converted amount; bookings leave "
+        "out EUR 150,000 not converted to USD."
+    )
+    assert "won without amount" not in set(findings["check"])
+
+
+def test_unconverted_win_converts_at_rates() -> None:
+    from acctlib.intake.quality import check_opportunities
+
+    deals = _won_deals(["EUR", "GBP", ""], [None, None, None])
+    rates = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2024-01-01", "2024-03-01"]),
+            "currency": ["EUR", "EUR"],
+            "rate": [1.08, 1.20],
+        }
+    )
+
+    findings = check_opportunities(deals, {}, report_currency="USD", rates=rates)
+
+    finding = findings.set_index("check").loc["won without converted amount"]
+    assert finding["rows"] == 3
+    # EUR at the January rate plus the deal without a currency, in USD.
+    assert finding["amount"] == pytest.approx(312_000.0)
+    assert finding["message"] == (
+        "3 deals won with EUR 150,000, GBP 150,000 and USD 150,000 but no "
+        "converted amount; bookings leave out USD 312,000 at the rates "
+        "table's close-date rate plus GBP 150,000 not converted to USD."
+    )
+
+
+def test_win_without_any_amount_unchanged() -> None:
+    from acctlib.intake.quality import check_opportunities
+
+    deals = _won_deals(["EUR"], [None]).assign(amount_original=float("nan"))
+
+    findings = check_opportunities(deals, {}, report_currency="USD")
+
+    assert list(findings["check"]) == ["won without amount"]
+    assert findings["message"].iloc[0] == (
+        "1 deal won without an amount (nothing added to bookings)."
+    )
+
+
+def test_unconverted_win_from_export(tmp_path: Path) -> None:
+    """An empty converted cell of a won EUR deal is a finding with its amount."""
+    csv = (
+        "Opportunity ID,Account ID,Stage,Amount,Amount (converted),Currency,"
+        "Close Date\n"
+        'O1,A1,Closed Won,"150,000.00",,EUR,2024-03-01\n'
+        'O2,A1,Closed Won,"1,000.00","1,100.00",EUR,2024-03-01\n'
+    )
+    files = {"accounts.csv": ACCOUNTS, "opportunities.csv": csv}
+
+    intake = load(tmp_path, files, mapped_profile(locale="en-US"))
+
+    findings = intake.extras["quality_findings"].set_index("check")["message"]
+    assert findings["won without converted amount"] == (
+        "1 deal won with EUR 150,000 but no converted amount; bookings leave "
+        "out EUR 150,000 not converted to USD."
+    )
+    assert "won without amount" not in findings.index
 
 
 def test_outlier_amount_is_a_finding() -> None:
