@@ -8,10 +8,16 @@ METHOD_LABELS = {
     "stage_weighted": "Stage-weighted pipeline",
     "account_based": "Account-based",
     "win_probability": "Win-probability model",
-    "time_series": "Time series",
-    "sarimax": "Time series (SARIMAX)",
+    "time_series": "Bookings trend",
+    "sarimax": "Seasonal bookings model (SARIMAX)",
 }
-"""Method identifiers and the names the report shows for them."""
+"""Method identifiers and the names the report shows for them.
+
+Both time-series methods forecast from past monthly bookings, so their
+names differ in words, not only in a bracketed model name, for readers
+who skip the brackets. ``time_series`` fits the model in
+:data:`MODEL_LABELS` that its history allows (mean, ETS or seasonal ETS).
+"""
 
 METHOD_STYLES = {
     "stage_weighted": ("#1f4e79", [8, 4], "square"),

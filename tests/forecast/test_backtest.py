@@ -104,7 +104,7 @@ def test_sentence_names_best_method_and_margin():
     accuracy = pd.DataFrame(
         {
             "method": ["account_based", "time_series"],
-            "label": ["Account-based", "Time series"],
+            "label": ["Account-based", "Bookings trend"],
             "cutoffs": [12, 12],
             "wape": [0.15, 0.21],
             "bias": [0.0, 0.0],
@@ -117,7 +117,7 @@ def test_sentence_names_best_method_and_margin():
         "Over the last 12 month-ends, the account-based forecast has been the "
         "most accurate for this business: its forecasts of the next 3 months' "
         "bookings were off by 15% of actual bookings (WAPE), 6 percentage "
-        "points better than the next best, the time series forecast (21%)."
+        "points better than the next best, the bookings trend forecast (21%)."
     )
 
 
@@ -161,12 +161,13 @@ def test_sentence_names_methods_compared():
 
     assert sentence.startswith(
         "Over 9 of the last 12 month-ends, those at which the account-based, "
-        "stage-weighted pipeline and time series forecasts could all be rebuilt, "
+        "stage-weighted pipeline and bookings trend forecasts could all be rebuilt, "
     )
     assert "every method" not in sentence
     assert sentence.endswith(
-        "The time series (SARIMAX) and win-probability model forecasts are not "
-        "compared, because they could be rebuilt at no month-end."
+        "The seasonal bookings model (SARIMAX) and win-probability model "
+        "forecasts are not compared, because they could be rebuilt at no "
+        "month-end."
     )
 
 

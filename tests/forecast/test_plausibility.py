@@ -30,8 +30,8 @@ def forecast_rows() -> pd.DataFrame:
     rows = [
         ("next_12_months", "stage_weighted", "Stage-weighted pipeline", 300.0),
         ("next_12_months", "account_based", "Account-based", 900.0),
-        ("next_12_months", "time_series", "Time series", 2_004.0),
-        ("next_quarter", "time_series", "Time series", 50_000.0),
+        ("next_12_months", "time_series", "Bookings trend", 2_004.0),
+        ("next_quarter", "time_series", "Bookings trend", 50_000.0),
     ]
     return pd.DataFrame(rows, columns=["window", "method", "label", "forecast"])
 
@@ -56,7 +56,7 @@ def test_ratio_to_last_twelve_months():
 )
 def test_flag_bounds(forecast, flagged):
     rows = pd.DataFrame(
-        [("next_12_months", "time_series", "Time series", forecast)],
+        [("next_12_months", "time_series", "Bookings trend", forecast)],
         columns=["window", "method", "label", "forecast"],
     )
     checks = plausibility.check_plausibility(rows, closed_deals(), AS_OF)
@@ -74,7 +74,7 @@ def test_flag_sentence_states_ratio():
     checks = plausibility.check_plausibility(forecast_rows(), closed_deals(), AS_OF)
     sentences = plausibility.describe_flags(checks.iloc[[2]], "USD")
     assert sentences == [
-        "The time series forecast of the next 12 months, USD 2,004, is "
+        "The bookings trend forecast of the next 12 months, USD 2,004, is "
         "2.00 times the USD 1,000 booked in the last 12 months, so read it "
         "with care."
     ]
@@ -94,7 +94,7 @@ def test_open_deal_methods_share_reason():
     checks = plausibility.check_plausibility(rows, closed_deals(), AS_OF)
     sentences = plausibility.describe_flags(checks[checks["flagged"]], "USD")
     assert len(sentences) == 3
-    assert sentences[0].startswith("The time series forecast")
+    assert sentences[0].startswith("The bookings trend forecast")
     assert sentences[1] == (
         "The stage-weighted pipeline (0.30 times) and win-probability model "
         "(0.42 times) forecasts of the next 12 months fall below half the "
@@ -147,7 +147,7 @@ def test_note_lists_flagged_forecasts():
     checks = plausibility.check_plausibility(forecast_rows(), closed_deals(), AS_OF)
     text = views.plausibility_note(plausibility_workspace(checks)).data
     assert "2 of 3 forecasts of the next 12 months lie outside 0.5 to 1.5" in text
-    assert "The time series forecast of the next 12 months" in text
+    assert "The bookings trend forecast of the next 12 months" in text
     assert "account-based" not in text
 
 

@@ -104,8 +104,8 @@ def test_warning_note_names_methods_in_words():
 
     assert notes == [
         "Forecast model fits raised 18 warnings, listed in the forecast section: "
-        "16 from the time series (SARIMAX) forecast and 2 from the time series "
-        "forecast."
+        "16 from the seasonal bookings model (SARIMAX) forecast and 2 from the "
+        "bookings trend forecast."
     ]
 
 

@@ -175,7 +175,7 @@ def test_backtest_legend_lists_drawn_series():
     scale = views.plot_backtest(ws).to_dict()["encoding"]["color"]["scale"]
     assert scale["domain"] == [
         "Stage-weighted pipeline",
-        "Time series",
+        "Bookings trend",
         "Actual bookings",
     ]
     # Each series keeps its colour when others are missing.
@@ -231,13 +231,14 @@ def test_ranges_chart_title_names_window():
 def test_backtest_caption_names_skipped_methods():
     ws = backtest_workspace(["stage_weighted", "time_series"], UNFITTED)
     text = views.backtest_caption(ws).data
-    assert "Dashed lines show the stage-weighted pipeline and time series" in text
+    assert "Dashed lines show the stage-weighted pipeline and bookings trend" in text
     assert (
         "The win-probability model forecast has no line, because it could not "
         f"be rebuilt at any month-end: {UNFITTED['win_probability']}." in text
     )
     assert (
-        "The time series (SARIMAX) forecast has no line, because it could not "
+        "The seasonal bookings model (SARIMAX) forecast has no line, because it "
+        "could not "
         f"be rebuilt at any month-end: {UNFITTED['sarimax']}." in text
     )
     assert text.index("win-probability") < text.index("SARIMAX")
