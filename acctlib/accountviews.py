@@ -20,6 +20,7 @@ from acctlib import (
     dealowners,
     engine,
     healthdiagnostics,
+    healthvalidation,
     progression,
     schema,
     tables,
@@ -97,7 +98,9 @@ def tier_cards(ws: Workspace) -> Any:
     ``coverage_gaps`` table, which has a row per gap, so an account with
     two gaps counts once. Without a touchpoints table, the at-risk,
     expansion and coverage cards carry a caveat, because the touch half of
-    their rules cannot be checked.
+    their rules cannot be checked. When health ranked wins or churn worse
+    than chance, the at-risk card says so, because the at-risk list is
+    ordered by health.
     """
     touched = has_touchpoints(ws)
     by_tier = ws.headline.get("accounts_by_tier", {})
@@ -129,7 +132,23 @@ def tier_cards(ws: Workspace) -> Any:
     if not touched:
         for card in cards:
             card["caveat"] = caveats.get(card["label"], "")
+    if _health_aucs_below_chance(ws.headline):
+        risk_card = next(c for c in cards if c["label"] == "At risk (Tier 1-2)")
+        risk_card["caveat"] = "listed by health, which ranked outcomes below chance"
     return kpi_cards(cards)
+
+
+def _health_aucs(headline: dict) -> dict[str, float | None]:
+    """Return the AUC of health for ``win`` and ``churn`` from the headline."""
+    return {
+        outcome: headline.get(f"health_auc_{outcome}") for outcome in ("win", "churn")
+    }
+
+
+def _health_aucs_below_chance(headline: dict) -> bool:
+    """Return whether health ranked wins or churn worse than chance."""
+    aucs = _health_aucs(headline).values()
+    return any(healthvalidation.is_below_chance(auc) for auc in aucs)
 
 
 def tier_pyramid_frame(ws: Workspace) -> pd.DataFrame:
@@ -490,9 +509,14 @@ def at_risk_table(ws: Workspace) -> Any:
     frame = at_risk_frame(ws)
     if frame.empty:
         return note("No Tier 1 or Tier 2 account is at risk.")
-    return _account_list(
+    listing = _account_list(
         frame.drop(columns="account_id"), AT_RISK_CSV, "at-risk accounts"
     )
+    warning = healthvalidation.describe_below_chance(_health_aucs(ws.headline))
+    if not warning:
+        return listing
+    body = listing.data if isinstance(listing, HTML) else listing.to_html()
+    return HTML(note(warning).data + body)
 
 
 def at_risk_weekly_frame(ws: Workspace, tier: int = 1, n: int = 12) -> pd.DataFrame:
@@ -828,6 +852,9 @@ def health_validation_table(ws: Workspace) -> Any:
             "Too little history to test health: it needs month-ends 90 days back."
         )
     reasons = _auc_missing_reasons(summary)
+    warning = healthvalidation.describe_below_chance(
+        dict(zip(summary["outcome"], summary["auc"], strict=True))
+    )
     summary = summary.drop(columns="auc_missing_reason", errors="ignore")
     # AUC is shown to three decimals as text: a second Styler.format call
     # would drop the formats style_table set on the other columns.
@@ -845,12 +872,14 @@ def health_validation_table(ws: Workspace) -> Any:
             "month_ends": "Month-ends",
         },
     )
-    if not reasons:
-        return styled
-    sentences = " ".join(
+    sentences = [
         f"No AUC for {outcome}, because {reason}." for outcome, reason in reasons
-    )
-    return HTML(styled.to_html() + note(sentences).data)
+    ]
+    if warning:
+        sentences.append(warning)
+    if not sentences:
+        return styled
+    return HTML(styled.to_html() + note(" ".join(sentences)).data)
 
 
 def _auc_missing_reasons(summary: pd.DataFrame) -> list[tuple[str, str]]:
@@ -1071,6 +1100,9 @@ def _describe_health_aucs(headline: dict) -> str:
             + " and ".join(ranked)
             + " (0.5 is chance, 1 is perfect)."
         )
+    warning = healthvalidation.describe_below_chance(_health_aucs(headline))
+    if warning:
+        sentences.append(warning)
     return " ".join(sentences + missing)
 
 

@@ -213,3 +213,42 @@ def describe_missing_auc(outcome: str, events: int, non_events: int) -> str:
             f"than the {MIN_OUTCOME_ROWS} the report needs for an AUC"
         )
     return ""
+
+
+_BELOW_CHANCE_CLAUSES = {
+    "win": "the accounts that won within 90 days lower than those that did not",
+    "churn": "the accounts that churned within 90 days higher than those that stayed",
+}
+
+
+def is_below_chance(auc: float | None) -> bool:
+    """Return whether ``auc`` ranks the outcome worse than chance.
+
+    The AUC is compared at the two decimals the executive summary shows, so
+    that a shown 0.50 is never called below chance.
+    """
+    return auc is not None and not pd.isna(auc) and round(float(auc), 2) < 0.5
+
+
+def describe_below_chance(aucs: dict[str, float | None]) -> str:
+    """Return a warning for the outcomes whose AUC is below chance, or ``""``.
+
+    ``aucs`` maps ``win`` and ``churn`` to their AUC or ``None``. Below 0.5,
+    health ranks the outcome the wrong way round, so neither health nor the
+    at-risk list, which orders accounts by health, is a ranking to act on.
+    """
+    below = [
+        (outcome, float(aucs[outcome]))
+        for outcome in _BELOW_CHANCE_CLAUSES
+        if is_below_chance(aucs.get(outcome))
+    ]
+    if not below:
+        return ""
+    clauses = " and ".join(
+        f"{_BELOW_CHANCE_CLAUSES[outcome]} (AUC {auc:.2f})" for outcome, auc in below
+    )
+    return (
+        f"Health ranked {clauses}, worse than chance (0.5). Do not trust health "
+        "as a ranking of accounts, nor the at-risk list, which orders accounts "
+        "by health."
+    )

@@ -278,6 +278,38 @@ def test_health_sentence_without_results():
     assert accountviews._describe_health_aucs({}) == ""
 
 
+def test_health_sentence_warns_below_chance():
+    headline = {"health_auc_win": 0.354, "health_auc_churn": 0.509}
+
+    sentence = accountviews._describe_health_aucs(headline)
+
+    assert (
+        "Health ranked the accounts that won within 90 days lower than those "
+        "that did not (AUC 0.35), worse than chance (0.5)." in sentence
+    )
+    assert "Do not trust health as a ranking of accounts" in sentence
+    assert "churned within 90 days higher" not in sentence
+
+
+def test_health_sentence_warns_churn_below_chance():
+    headline = {"health_auc_win": 0.71, "health_auc_churn": 0.42}
+
+    sentence = accountviews._describe_health_aucs(headline)
+
+    assert (
+        "Health ranked the accounts that churned within 90 days higher than "
+        "those that stayed (AUC 0.42), worse than chance (0.5)." in sentence
+    )
+    assert "won within 90 days lower" not in sentence
+
+
+@pytest.mark.parametrize("auc", [0.5, 0.496, 0.71, None])
+def test_health_sentence_no_warning_at_chance(auc):
+    sentence = accountviews._describe_health_aucs({"health_auc_win": auc})
+
+    assert "worse than chance" not in sentence
+
+
 class _SummaryWorkspace:
     """A workspace stub whose only table is ``health_validation``."""
 
@@ -305,6 +337,57 @@ def test_health_validation_table_notes_missing_auc():
     assert ">0.710<" in html
     assert "auc_missing_reason" not in html
     assert "No AUC for churn, because no account churned in the outcome window." in html
+
+
+def test_health_validation_table_warns_below_chance():
+    summary = pd.DataFrame(
+        {
+            "outcome": ["win", "churn"],
+            "rows": [569, 235],
+            "events": [74, 34],
+            "rate": [0.13, 0.145],
+            "auc": [0.354, 0.509],
+            "month_ends": [10, 10],
+            "auc_missing_reason": ["", ""],
+        }
+    )
+
+    html = accountviews.health_validation_table(_SummaryWorkspace(summary)).data
+
+    assert "won within 90 days lower than those that did not (AUC 0.35)" in html
+    assert "nor the at-risk list" in html
+
+
+def test_at_risk_table_warns_below_chance():
+    health = pd.DataFrame(
+        {
+            "account_id": ["A1"],
+            "name": ["Acme"],
+            "owner": ["Ana"],
+            "tier": [1],
+            "health_score": [40.0],
+            "health_change": [-5.0],
+            "at_risk": [True],
+            "risk_reason": ["engagement falling"],
+        }
+    )
+    workspace = _Tables(account_health=health)
+    workspace.headline = {"health_auc_win": 0.35}
+
+    html = accountviews.at_risk_table(workspace).data
+
+    assert "nor the at-risk list, which orders accounts by health" in html
+    assert "Acme" in html
+
+
+def test_risk_card_caveat_below_chance():
+    gaps = pd.DataFrame({"account_id": ["A1"], "gap": ["no owner"]})
+    workspace = _CardWorkspace(gaps)
+    workspace.headline["health_auc_win"] = 0.35
+
+    html = accountviews.tier_cards(workspace).data
+
+    assert "listed by health, which ranked outcomes below chance" in html
 
 
 class _CardWorkspace(_Tables):
