@@ -582,9 +582,13 @@ def _prepare_previous_month(
         logger.warning(note)
         prepared.notes.append(note)
         return None
+    # Month-to-date bookings are set against the same days of the earlier month.
+    compared_headline = movement.align_month_bookings(
+        previous.headline, previous.frames["opportunity_snapshot"], params.as_of
+    )
     changes = movement.compute_headline_changes(
         prepared.headline,
-        previous.headline,
+        compared_headline,
         new_year=earlier.year != params.as_of.year,
     )
     moves = movement.compute_account_movements(prepared.frames, previous.frames)

@@ -373,7 +373,9 @@ def render_body(
     subtitle and period note, so it reads without the page around it.
     """
     currency = manifest["params"]["report_currency"]
-    cards, sentences = _month_over_month(run_dir, manifest["headline"], currency)
+    cards, sentences = _month_over_month(
+        run_dir, manifest["headline"], currency, manifest["as_of"]
+    )
 
     parts = [
         f'<h1 style="{FONT}font-size:20px;color:#1f4e79;">'
@@ -431,19 +433,19 @@ def _chart_html(chart: EmailChart) -> str:
 
 
 def _month_over_month(
-    run_dir: Path, headline: dict[str, Any], currency: str
+    run_dir: Path, headline: dict[str, Any], currency: str, as_of: str
 ) -> tuple[list[dict[str, str]], list[str]]:
     """Return the headline cards and movement sentences of a run."""
     changes = _read_table(run_dir, "headline_changes")
     if changes is None:
-        return tables.headline_cards(headline, currency), []
+        return tables.headline_cards(headline, currency, as_of), []
     movements = _read_table(run_dir, "account_movements")
     if movements is None:
         movements = pd.DataFrame(columns=["column", "current", "name"])
-    cards = movement.headline_cards_with_change(headline, changes, currency)
+    cards = movement.headline_cards_with_change(headline, changes, currency, as_of)
     reversed_bookings = _read_table(run_dir, "reversed_bookings")
     sentences = movement.describe_movements(
-        changes, movements, currency, reversed_bookings
+        changes, movements, currency, reversed_bookings, as_of=as_of
     )
     return cards, sentences
 
@@ -565,7 +567,9 @@ def _forecast_html(manifest: dict[str, Any], currency: str) -> str:
 def _plain_text(run_dir: Path, manifest: dict[str, Any]) -> str:
     """Return the digest for mail readers without HTML, with the HTML part's figures."""
     currency = manifest["params"]["report_currency"]
-    cards, sentences = _month_over_month(run_dir, manifest["headline"], currency)
+    cards, sentences = _month_over_month(
+        run_dir, manifest["headline"], currency, manifest["as_of"]
+    )
     lines = [_subject(manifest), ""]
     notice = publish.slice_notice(manifest)
     if notice:

@@ -22,7 +22,14 @@ import pandas as pd
 
 from acctlib import schema, tables
 from acctlib.asof import as_of_cutoff, creation_estimated, isin_values
-from acctlib.bookings import won_in_period
+from acctlib.bookings import (
+    describe_days,
+    is_month_end,
+    month_bookings_label,
+    same_days_previous_month,
+    sum_bookings,
+    won_in_period,
+)
 
 # Categorical account columns whose change is a movement worth reporting,
 # checked in every prepared table keyed by account_id that has them.
@@ -75,6 +82,49 @@ def flatten_headline(headline: Mapping[str, Any], prefix: str = "") -> dict[str,
         elif isinstance(value, int | float):
             flat[name] = float(value)
     return flat
+
+
+def align_month_bookings(
+    previous_headline: Mapping[str, Any],
+    previous_snapshot: pd.DataFrame,
+    as_of: dt.date,
+) -> dict[str, Any]:
+    """Return the previous headline with the month's bookings over the same days.
+
+    Before the last day of a month, ``bookings_month`` covers the days from
+    the 1st to ``as_of``, so comparing it with the whole previous month
+    would set part of a month against all of one. Its previous value
+    becomes the bookings of the same days of the previous month (see
+    :func:`acctlib.bookings.same_days_previous_month`), read from
+    ``previous_snapshot``, the opportunities as known at the previous
+    month-end. On a month's last day the headline is returned unchanged.
+    """
+    aligned = dict(previous_headline)
+    if is_month_end(as_of) or "bookings_month" not in aligned:
+        return aligned
+    start, end = same_days_previous_month(as_of)
+    aligned["bookings_month"] = round(sum_bookings(previous_snapshot, start, end), 2)
+    return aligned
+
+
+def _figure_label(figure: str, as_of: dt.date | str | None) -> str:
+    """Return the name of a headline figure on the report date ``as_of``."""
+    if figure == "bookings_month":
+        return month_bookings_label(as_of)
+    return HEADLINE_LABELS.get(figure, figure)
+
+
+def _compared_days(as_of: dt.date | str | None) -> str:
+    """Return the previous month's days the month's bookings are compared with.
+
+    Returns "" on a month's last day or without a date, when the whole
+    previous month is compared.
+    """
+    if isinstance(as_of, str):
+        as_of = dt.date.fromisoformat(as_of)
+    if as_of is None or is_month_end(as_of):
+        return ""
+    return describe_days(*same_days_previous_month(as_of))
 
 
 YEAR_TO_DATE_FIGURES = ("bookings_ytd",)
@@ -271,8 +321,13 @@ def describe_movements(
     currency: str,
     reversed_bookings: pd.DataFrame | None = None,
     estimated_new_deals: pd.DataFrame | None = None,
+    as_of: dt.date | str | None = None,
 ) -> list[str]:
     """Return the largest movements since last month as plain sentences.
+
+    ``as_of`` is the report date. Before a month's last day the month's
+    bookings are named month to date, and their sentence names the
+    previous month's days they are compared with.
 
     First come up to :data:`MAX_MONEY_SENTENCES` sentences on the headline
     amounts with the largest relative change. When ``estimated_new_deals``
@@ -294,7 +349,7 @@ def describe_movements(
     money = money.assign(weight=money["change"].abs() / scale)
     money = money.sort_values(["weight", "figure"], ascending=[False, True])
     sentences = [
-        _describe_figure(row, currency)
+        _describe_figure(row, currency, as_of)
         for row in money.head(MAX_MONEY_SENTENCES).itertuples()
     ]
     if estimated_new_deals is not None and len(estimated_new_deals):
@@ -533,41 +588,59 @@ def _shown_change(current: float, previous: float, change: float) -> float:
     return float(round(current) - round(previous))
 
 
-def _describe_figure(row, currency: str) -> str:
+def _describe_figure(row, currency: str, as_of: dt.date | str | None) -> str:
     direction = "rose" if row.shown > 0 else "fell"
-    return (
-        f"{HEADLINE_LABELS.get(row.figure, row.figure)} {direction} by "
+    sentence = (
+        f"{_figure_label(row.figure, as_of)} {direction} by "
         f"{tables.format_money(abs(row.shown), currency)} to "
-        f"{tables.format_money(row.current, currency)}."
+        f"{tables.format_money(row.current, currency)}"
     )
+    days = _compared_days(as_of) if row.figure == "bookings_month" else ""
+    if days:
+        sentence += f", compared with the same days of last month ({days})"
+    return sentence + "."
 
 
 def headline_cards_with_change(
-    headline: Mapping[str, Any], changes: pd.DataFrame, currency: str
+    headline: Mapping[str, Any],
+    changes: pd.DataFrame,
+    currency: str,
+    as_of: dt.date | str | None = None,
 ) -> list[dict[str, str]]:
     """Return the headline cards of :func:`tables.headline_cards` with a change line.
 
     Each card gains ``change``, such as "+USD 12,000 since last month", or
-    an empty string when the figure did not exist a month ago.
+    an empty string when the figure did not exist a month ago. Before a
+    month's last day (``as_of``), the month-to-date bookings card names the
+    previous month's days it is compared with instead, such as "+USD 500
+    against 1 to 15 October".
     """
     by_figure = dict(zip(changes["figure"], _shown_changes(changes), strict=True))
     keys = {
         "Customers": "accounts_by_status.customer",
         "Open pipeline": "open_pipeline",
-        "Bookings this month": "bookings_month",
+        month_bookings_label(as_of): "bookings_month",
         "Bookings year to date": "bookings_ytd",
         "Revenue, last 12 months": "revenue_12m",
     }
+    days = _compared_days(as_of)
     cards = []
-    for card in tables.headline_cards(dict(headline), currency):
-        change = by_figure.get(keys.get(card["label"], ""))
-        cards.append(
-            {**card, "change": _format_change(change, card["label"], currency)}
+    for card in tables.headline_cards(dict(headline), currency, as_of):
+        figure = keys.get(card["label"], "")
+        suffix = f" against {days}" if figure == "bookings_month" and days else ""
+        change = _format_change(
+            by_figure.get(figure), card["label"], currency, suffix or SINCE_LAST_MONTH
         )
+        cards.append({**card, "change": change})
     return cards
 
 
-def _format_change(change: float | None, label: str, currency: str) -> str:
+SINCE_LAST_MONTH = " since last month"
+
+
+def _format_change(
+    change: float | None, label: str, currency: str, suffix: str = SINCE_LAST_MONTH
+) -> str:
     if change is None or pd.isna(change):
         return ""
     if change > 0:
@@ -580,7 +653,7 @@ def _format_change(change: float | None, label: str, currency: str) -> str:
         amount = tables.format_count(abs(change))
     else:
         amount = tables.format_money(abs(change), currency)
-    return f"{sign}{amount} since last month"
+    return f"{sign}{amount}{suffix}"
 
 
 def executive_highlights(ws) -> list[object]:
@@ -605,11 +678,16 @@ def executive_highlights(ws) -> list[object]:
         snapshot = ws.table("opportunity_snapshot")
         estimated_new_deals = find_estimated_new_deals(snapshot, since)
     sentences = describe_movements(
-        changes, movements, ws.currency, reversed_bookings, estimated_new_deals
+        changes,
+        movements,
+        ws.currency,
+        reversed_bookings,
+        estimated_new_deals,
+        as_of=ws.as_of,
     )
     listing = "".join(f"<li>{html.escape(sentence)}</li>" for sentence in sentences)
     return [
-        HTML(_changes_table(changes, ws.currency, since)),
+        HTML(_changes_table(changes, ws.currency, ws.as_of)),
         HTML(f'<ul class="acctlib-movements">{listing or "<li>No change.</li>"}</ul>'),
     ]
 
@@ -622,7 +700,8 @@ def _shown_changes(changes: pd.DataFrame) -> list[float]:
     ]
 
 
-def _changes_table(changes: pd.DataFrame, currency: str, since: dt.date) -> str:
+def _changes_table(changes: pd.DataFrame, currency: str, as_of: dt.date) -> str:
+    since = previous_month_end(as_of)
     listed = changes[changes["figure"].isin(HEADLINE_LABELS)]
     listed = listed.assign(shown=_shown_changes(listed))
     rows = []
@@ -631,15 +710,11 @@ def _changes_table(changes: pd.DataFrame, currency: str, since: dt.date) -> str:
             values = [
                 tables.format_money(v, currency) for v in (row.current, row.previous)
             ]
-            change = _format_change(row.shown, "", currency)
+            change = _format_change(row.shown, "", currency, suffix="")
         else:
             values = [tables.format_count(v) for v in (row.current, row.previous)]
-            change = _format_change(row.shown, "Customers", currency)
-        cells = [
-            HEADLINE_LABELS[row.figure],
-            *values,
-            change.replace(" since last month", ""),
-        ]
+            change = _format_change(row.shown, "Customers", currency, suffix="")
+        cells = [_figure_label(row.figure, as_of), *values, change]
         rows.append(
             "<tr>"
             + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells)
@@ -649,9 +724,19 @@ def _changes_table(changes: pd.DataFrame, currency: str, since: dt.date) -> str:
         f"<th>{label}</th>"
         for label in ("Figure", "Now", f"{since:%d %B %Y}", "Change")
     )
+    caption = (
+        "Change since the previous month-end: the figure now minus the figure "
+        "then, both rounded as shown, so a change can differ by 1 from a "
+        "figure rounded on its own"
+    )
+    days = _compared_days(as_of)
+    if days:
+        this_month = describe_days(as_of.replace(day=1), as_of)
+        caption += (
+            f". Bookings month to date compares {this_month} with the same days "
+            f"of last month, {days}"
+        )
     return (
-        '<table class="acctlib-changes"><caption>Change since the previous '
-        "month-end: the figure now minus the figure then, both rounded as "
-        "shown, so a change can differ by 1 from a figure rounded on its own"
+        f'<table class="acctlib-changes"><caption>{html.escape(caption)}'
         f"</caption><tr>{header}</tr>{''.join(rows)}</table>"
     )

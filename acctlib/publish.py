@@ -264,7 +264,7 @@ def write_run_index(run_dir: Path, manifest: dict[str, Any]) -> None:
         title=run_title(manifest),
         slice_notice=slice_notice(manifest),
         sections=sections,
-        cards=tables.headline_cards(manifest["headline"], currency),
+        cards=tables.headline_cards(manifest["headline"], currency, manifest["as_of"]),
         rejected=tables.format_count(manifest["rejected_rows"]),
         unreconciled=unreconciled_tables(manifest),
     )
@@ -307,7 +307,9 @@ def write_reports_index(reports_dir: Path) -> None:
                 "generated_at": (
                     generation_time(manifest) if manifest.get("generated_at") else ""
                 ),
-                "cards": tables.headline_cards(manifest["headline"], currency),
+                "cards": tables.headline_cards(
+                    manifest["headline"], currency, manifest["as_of"]
+                ),
             }
         )
     runs.sort(key=lambda run: run["run"])

@@ -8,6 +8,7 @@ thousands separators; counts get thousands separators.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
+
+from acctlib.bookings import month_bookings_label
 
 MINUS = "\u2212"
 """Minus sign (U+2212) of negative numbers shown in the report, not a hyphen."""
@@ -174,14 +177,20 @@ def _minus(text: str) -> str:
     return MINUS + text[1:]
 
 
-def headline_cards(headline: dict[str, Any], currency: str) -> list[dict[str, str]]:
-    """Return label/value pairs of the headline figures, formatted for display."""
+def headline_cards(
+    headline: dict[str, Any], currency: str, as_of: dt.date | str | None = None
+) -> list[dict[str, str]]:
+    """Return label/value pairs of the headline figures, formatted for display.
+
+    ``as_of`` is the report date, which names the month's bookings "month
+    to date" before a month's last day.
+    """
     statuses = headline.get("accounts_by_status", {})
     cards = [
         ("Customers", format_count(statuses.get("customer"))),
         ("Open pipeline", format_money(headline.get("open_pipeline"), currency)),
         (
-            "Bookings this month",
+            month_bookings_label(as_of),
             format_money(headline.get("bookings_month"), currency),
         ),
         (

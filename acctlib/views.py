@@ -59,7 +59,7 @@ def kpi_cards(cards: list[dict[str, str]]) -> HTML:
 
 def headline(ws: Workspace) -> HTML:
     """Return the run's headline figures as cards."""
-    return kpi_cards(tables.headline_cards(ws.headline, ws.currency))
+    return kpi_cards(tables.headline_cards(ws.headline, ws.currency, ws.as_of))
 
 
 def has_touchpoints(ws: Workspace) -> bool:

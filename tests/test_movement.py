@@ -368,6 +368,68 @@ def test_describe_movements_names_moves_beyond_limit():
     )
 
 
+def test_previous_bookings_cover_same_days():
+    previous_snapshot = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2", "O3", "O4"],
+            "is_won": [True, True, False, True],
+            "closed_on": pd.to_datetime(
+                ["2026-10-05", "2026-10-20", "2026-10-03", "2026-09-30"]
+            ),
+            "amount": [100.0, 50.0, 70.0, 30.0],
+        }
+    )
+    previous = {"bookings_month": 150.0, "bookings_ytd": 900.0}
+
+    mid_month = movement.align_month_bookings(
+        previous, previous_snapshot, dt.date(2026, 11, 15)
+    )
+    month_end = movement.align_month_bookings(
+        previous, previous_snapshot, dt.date(2026, 11, 30)
+    )
+
+    assert mid_month == {"bookings_month": 100.0, "bookings_ytd": 900.0}
+    assert month_end == previous
+    assert previous["bookings_month"] == 150.0
+
+
+def test_mid_month_bookings_named_month_to_date():
+    as_of = dt.date(2026, 11, 15)
+    current = {"bookings_month": 300.0, "open_pipeline": 1000.0}
+    changes = movement.compute_headline_changes(
+        current, {"bookings_month": 100.0, "open_pipeline": 1000.0}
+    )
+    empty = pd.DataFrame(columns=["account_id", "name", "column", "current"])
+
+    sentences = movement.describe_movements(changes, empty, "USD", as_of=as_of)
+    cards = movement.headline_cards_with_change(current, changes, "USD", as_of)
+    workspace = _ChangesWorkspace(changes)
+    workspace.as_of = as_of
+    table = movement.executive_highlights(workspace)[0].data
+
+    assert sentences == [
+        "Bookings month to date rose by USD 200 to USD 300, compared with the "
+        "same days of last month (1 to 15 October)."
+    ]
+    by_label = {card["label"]: card["change"] for card in cards}
+    assert by_label["Bookings month to date"] == "+USD 200 against 1 to 15 October"
+    assert "Bookings this month" not in by_label
+    assert "<td>Bookings month to date</td>" in table
+    assert "compares 1 to 15 November with the same days of last month" in table
+
+
+def test_month_end_bookings_named_this_month():
+    as_of = dt.date(2026, 11, 30)
+    changes = movement.compute_headline_changes(
+        {"bookings_month": 300.0}, {"bookings_month": 100.0}
+    )
+    empty = pd.DataFrame(columns=["account_id", "name", "column", "current"])
+
+    sentences = movement.describe_movements(changes, empty, "USD", as_of=as_of)
+
+    assert sentences == ["Bookings this month rose by USD 200 to USD 300."]
+
+
 def test_headline_cards_show_change():
     changes = movement.compute_headline_changes(
         {"accounts_by_status": {"customer": 7}, "open_pipeline": 1500.0},
