@@ -5,7 +5,8 @@ A run's manifest stores its headline figures under keys such as
 :func:`acctlib.movement.flatten_headline`, ``forecast.p10``. The functions
 here give each key the label the report pages use and format its value
 as the pages do: amounts in whole units of the report currency, counts
-as whole numbers. A key without a label keeps its name.
+as whole numbers. A key without a label is shown as its words, such as
+"Forecast: new figure" for ``forecast.new_figure``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,29 @@ FIGURE_LABELS = {
     ),
     "health_auc_win": "Health score AUC for wins",
     "health_auc_churn": "Health score AUC for churn",
+    "attribution.revenue_coverage": "Won revenue with a recorded touch",
+    "attribution.lookback_days": "Attribution lookback, days",
+    "attribution.suggested_lookback_days": "Suggested attribution lookback, days",
+    "forecast.negative_open_deals": "Open deals with a negative amount",
 }
+# Figures of acctlib.forecast.state.count_close_date_rules: how the forecast
+# dates open deals without a future close date.
+CLOSE_DATE_RULE_LABELS = {
+    "forecast.close_date_rules.cycle_days": "Typical days from creation to win",
+    "forecast.close_date_rules.without_close_date_by_cycle": (
+        "Open deals without a close date, expected at creation plus the typical days"
+    ),
+    "forecast.close_date_rules.without_close_date_next_day": (
+        "Open deals without a close date, expected the day after the report date"
+    ),
+    "forecast.close_date_rules.overdue_by_cycle": (
+        "Open deals past their close date, expected at creation plus the typical days"
+    ),
+    "forecast.close_date_rules.overdue_next_day": (
+        "Open deals past their close date, expected the day after the report date"
+    ),
+}
+FIGURE_LABELS |= CLOSE_DATE_RULE_LABELS
 # Figures of acctlib.dealowners.summarize_deal_owners in a sliced run.
 SLICE_DEAL_LABELS = {
     "slice_deal_owners.slice_deals": "Deals at the slice's accounts",
@@ -69,19 +92,24 @@ MONEY_KEYS |= {"forecast.p50", "forecast.p90"}
 MONEY_KEYS |= {
     key for key in SLICE_DEAL_LABELS if key.endswith(("open_pipeline", ".won"))
 }
-SHARE_KEYS = {"forecast.coverage"}
+SHARE_KEYS = {"forecast.coverage", "attribution.revenue_coverage"}
 # Areas under the ROC curve, between 0 and 1, shown with two decimals.
 SCORE_KEYS = {"health_auc_win", "health_auc_churn"}
 
 
 def figure_label(key: str) -> str:
-    """Return the label of headline figure ``key``, or ``key`` when it has none."""
+    """Return the label of headline figure ``key``.
+
+    A key without a label reads as its words, so ``forecast.new_figure``
+    becomes "Forecast: new figure" rather than an internal name.
+    """
     if key in FIGURE_LABELS:
         return FIGURE_LABELS[key]
     for prefix, label in GROUP_LABELS.items():
         if key.startswith(prefix):
             return label.format(key.removeprefix(prefix).replace("_", " "))
-    return key
+    words = ": ".join(part.replace("_", " ") for part in key.split("."))
+    return words[:1].upper() + words[1:]
 
 
 def format_figure(key: str, value: Any, currency: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from acctlib import compare
+from acctlib.forecast.state import count_close_date_rules
 from acctlib.verify import InputChangedError, check_inputs
 
 
@@ -323,8 +325,9 @@ def test_headline_figures_read_as_in_report(two_runs):
     ]
     bookings_row = next(row for row in rows if row.startswith("Bookings year"))
     assert bookings_row.split()[-2:] == ["+USD", "1,131,573"]
-    new_row = next(row for row in rows if "some_new_figure" in row)
-    assert new_row.split() == ["some_new_figure", "3", "3.25", "+0.25"]
+    new_row = next(row for row in rows if row.startswith("Some new figure"))
+    assert new_row.split() == ["Some", "new", "figure", "3", "3.25", "+0.25"]
+    assert "some_new_figure" not in text
     assert "health_auc_win" not in text
     assert "forecast.p10" not in text
 
@@ -628,3 +631,55 @@ def test_page_headline_has_change_column(two_runs, tmp_path):
         ["Figure", "First run", "Second run", "Change"],
         ["Accounts with status customer", "1", "2", "+1"],
     ]
+
+
+def run_with_forecast_and_attribution(folder: Path, overdue: int) -> compare.Run:
+    """Write a run whose headline has the nested forecast and attribution figures."""
+    open_deals = pd.DataFrame(
+        {
+            "created_at": pd.to_datetime(["2026-01-05", "2026-06-01"], utc=True),
+            "close_date": pd.to_datetime(["2026-03-31", None]),
+        }
+    )
+    rules = count_close_date_rules(open_deals, dt.date(2026, 6, 30), 90.0)
+    rules["overdue_next_day"] += overdue
+    headline = {
+        "forecast": {"close_date_rules": rules, "negative_open_deals": overdue},
+        "attribution": {
+            "revenue_coverage": 0.5 + overdue / 10,
+            "lookback_days": 90 + overdue,
+            "suggested_lookback_days": 60 + overdue,
+        },
+    }
+    return write_run(
+        folder,
+        params={"report_currency": "USD"},
+        headline=headline,
+        tables={},
+    )
+
+
+def test_nested_figures_read_as_labels(tmp_path):
+    first = run_with_forecast_and_attribution(tmp_path / "2026-06-30", 0)
+    second = run_with_forecast_and_attribution(tmp_path / "2026-06-30--b", 2)
+    comparison = compare.compare_runs(first, second)
+
+    text = compare.format_text(comparison)
+    page = compare.write_html(comparison, tmp_path / "compare.html").read_text()
+    soup = BeautifulSoup(page, "html.parser")
+    table = soup.find("h2", string="Headline figures").find_next("table")
+    labels = [row("td")[0].get_text() for row in table("tr")[1:]]
+
+    assert len(labels) == 5
+    for label in labels:
+        assert "." not in label
+        assert "_" not in label
+    assert "Open deals past their close date, expected the day after the " in (
+        " ".join(labels)
+    )
+    headline_text = text[text.index("Headline figures") : text.index("Tables")]
+    assert "_" not in headline_text
+    assert "forecast." not in headline_text
+    assert "attribution." not in headline_text
+    assert "Won revenue with a recorded touch" in page
+    assert "50%" in headline_text
