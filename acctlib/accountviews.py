@@ -804,7 +804,8 @@ def _describe_slice_basis(ws: Workspace) -> str:
     label = ws.headline.get("slice")
     if not label:
         return ""
-    owners = dealowners.describe_owners(ws.params["owner"], ws.params["team"])
+    owner = ws.headline.get("slice_owner", ws.params["owner"])
+    owners = dealowners.describe_owners(owner, ws.params["team"])
     return dealowners.describe_account_basis(
         "These velocity figures", ws.headline.get("slice_deal_owners"), label, owners
     )

@@ -133,7 +133,9 @@ def slice_notice(manifest: dict[str, Any]) -> str:
     deal_owners = (manifest.get("headline") or {}).get("slice_deal_owners")
     if deal_owners:
         params = manifest["params"]
-        owners = dealowners.describe_owners(params["owner"], params["team"])
+        # A run before slice_owner existed names the owner as the parameter.
+        owner = manifest["headline"].get("slice_owner", params["owner"])
+        owners = dealowners.describe_owners(owner, params["team"])
         deal_sentences = dealowners.describe_deal_owners(
             deal_owners, owners, params["report_currency"]
         )

@@ -94,6 +94,24 @@ def select_owners(owner: str, team: str, teams: Mapping[str, Any]) -> set[str]:
     return selected
 
 
+def spell_owner_as_crm(owners: pd.Series, owner: str) -> str:
+    """Return ``owner`` as the CRM's owner column ``owners`` spells it.
+
+    The slice matches owners trimmed and case-folded, so ``priya natarajan``
+    selects the accounts of ``Priya Natarajan``, and titles and notes then
+    use the CRM's spelling. Where the column spells the name in several
+    ways, the spelling of most rows wins, ties going to the first in
+    sorted order. ``owner`` comes back trimmed when no row matches.
+    """
+    folded = owner.strip().casefold()
+    names = owners.dropna().astype(str).str.strip()
+    matching = names[names.str.casefold() == folded]
+    if matching.empty:
+        return owner.strip()
+    counts = matching.value_counts()
+    return min(counts.index, key=lambda name: (-counts[name], name))
+
+
 def _list_owners(owners: pd.Series, owner: str, limit: int = 20) -> str:
     """Return up to ``limit`` known owners, the ones closest to ``owner`` first."""
     known = sorted(set(owners.dropna().astype(str).str.strip()) - {""})
@@ -213,6 +231,9 @@ def prepare_owner_slice(context: Any) -> None:
         )
 
     _recompute_summaries(context)
+    if owner:
+        owner = spell_owner_as_crm(context.frames["account_map"]["owner"], owner)
+        context.headline["slice_owner"] = owner
     label = describe_slice(owner, team)
     context.headline["slice"] = label
     context.notes.append(

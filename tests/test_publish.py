@@ -212,6 +212,28 @@ def test_slice_notice_states_deal_owners():
     )
 
 
+def test_slice_notice_spells_owner_as_crm():
+    manifest = _page_manifest("")
+    manifest["params"] |= {"owner": "fatima cohen", "team": ""}
+    deals = {"deals": 2, "open_pipeline": 1500.0, "won": 2500.0}
+    manifest["headline"] = {
+        "slice": "owner Fatima Cohen",
+        "slice_owner": "Fatima Cohen",
+        "slice_deal_owners": {
+            "slice_deals": 10,
+            "other_owners": deals,
+            "no_owner": {"deals": 0, "open_pipeline": 0.0, "won": 0.0},
+            "own_deals": 9,
+            "outside_slice": deals | {"without_account": 0},
+        },
+    }
+
+    notice = publish.slice_notice(manifest)
+
+    assert "Of the 9 deals of Fatima Cohen, 2 are left out" in notice
+    assert "fatima cohen" not in notice
+
+
 def test_company_pages_have_no_slice_notice(tmp_path):
     pages = _write_every_section(tmp_path, _page_manifest(""))
 

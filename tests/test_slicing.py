@@ -37,6 +37,20 @@ def test_select_account_ids(owner, team, expected):
     assert slicing.select_account_ids(ACCOUNTS, owner, team, TEAMS) == expected
 
 
+@pytest.mark.parametrize(
+    ("owner", "expected"),
+    [
+        ("yara kim", "Yara Kim"),
+        ("  OMAR NAKAMURA ", "Omar Nakamura"),
+        ("Nobody Known", "Nobody Known"),
+    ],
+)
+def test_owner_spelt_as_crm(owner, expected):
+    owners = pd.concat([ACCOUNTS["owner"], pd.Series(["Yara Kim"])])
+
+    assert slicing.spell_owner_as_crm(owners, owner) == expected
+
+
 def test_unknown_team_raises():
     with pytest.raises(ParameterError, match="team 'west' is not in the teams"):
         slicing.select_account_ids(ACCOUNTS, "", "west", TEAMS)
@@ -89,6 +103,18 @@ def test_unknown_owner_lists_closest_first():
         "'Yusuf Cohen', 'Yusra Cohn'; other owners: Rep 00, "
     )
     assert "Rep 17 and 7 more. Check the spelling" in message
+
+
+@pytest.mark.slow
+def test_owner_slice_titled_as_crm(small_sample, tmp_path):
+    params = small_params(small_sample, tmp_path, "owner=yara KIM")
+    path = tmp_path / "workspace.duckdb"
+    prepare_workspace(load_source(params), params, path)
+    sliced = open_workspace(path)
+
+    assert sliced.headline["slice"] == "owner Yara Kim"
+    assert sliced.headline["slice_owner"] == "Yara Kim"
+    assert not any("yara KIM" in note for note in sliced.info["notes"])
 
 
 @pytest.mark.slow
