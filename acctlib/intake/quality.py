@@ -213,6 +213,7 @@ def check_opportunities(
             f'without a company, reported under "{schema.NO_ACCOUNT}"',
         )
     )
+    findings.append(_invalid_currency_finding(opportunities))
     companies = extras.get("deal_companies")
     if companies is not None and not companies.empty:
         per_deal = companies.groupby("opportunity_id")["account_id"].nunique()
@@ -231,6 +232,35 @@ def check_opportunities(
         )
     findings = [finding for finding in findings if finding["rows"]]
     return pd.DataFrame(findings, columns=FINDING_COLUMNS)
+
+
+INVALID_CURRENCY_CHECK = "invalid currency code"
+"""Check name of deals whose currency cell is not a three-letter ISO 4217 code."""
+
+
+def _invalid_currency_finding(opportunities: pd.DataFrame) -> dict[str, object]:
+    """Return the finding of deals whose currency is not three letters, as ``EURO``.
+
+    ISO 4217 codes are three letters, so a longer or shorter code cannot
+    name a currency. Only the form is checked, because the package contains
+    no list of the codes in use. Intake reads codes trimmed and in any case,
+    and a deal without a currency cell is not flagged.
+    """
+    codes = pd.Series(pd.NA, index=opportunities.index, dtype="string")
+    if "currency" in opportunities.columns:
+        codes = opportunities["currency"].astype("string").str.strip()
+    invalid = codes.notna() & codes.ne("") & ~codes.str.fullmatch("[A-Za-z]{3}")
+    invalid = invalid.fillna(False).astype(bool)
+    listed = ", ".join(repr(code) for code in sorted(set(codes[invalid]))[:3])
+    first = opportunities.loc[invalid, "opportunity_id"].head(1).tolist()
+    deal = f" (first deal {first[0]})" if first else ""
+    return _finding(
+        INVALID_CURRENCY_CHECK,
+        invalid,
+        opportunities,
+        f"with a currency code that is not a three-letter ISO 4217 code: "
+        f"{listed}{deal}. Correct the code in the CRM, such as EUR for euro",
+    )
 
 
 LATE_CLOSE_CHECK = "closed before close stage"
