@@ -99,8 +99,8 @@ def tier_cards(ws: Workspace) -> Any:
     two gaps counts once. Without a touchpoints table, the at-risk,
     expansion and coverage cards carry a caveat, because the touch half of
     their rules cannot be checked. When health ranked wins or churn worse
-    than chance, the at-risk card says so, because the at-risk list is
-    ordered by health.
+    than chance, a non-zero at-risk card says so, because the at-risk list
+    is ordered by health.
     """
     touched = has_touchpoints(ws)
     by_tier = ws.headline.get("accounts_by_tier", {})
@@ -132,7 +132,7 @@ def tier_cards(ws: Workspace) -> Any:
     if not touched:
         for card in cards:
             card["caveat"] = caveats.get(card["label"], "")
-    if _health_aucs_below_chance(ws.headline):
+    if ws.headline.get("accounts_at_risk") and _health_aucs_below_chance(ws.headline):
         risk_card = next(c for c in cards if c["label"] == "At risk (Tier 1-2)")
         risk_card["caveat"] = "listed by health, which ranked outcomes below chance"
     return kpi_cards(cards)

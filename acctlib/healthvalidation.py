@@ -244,11 +244,13 @@ def describe_below_chance(aucs: dict[str, float | None]) -> str:
     ]
     if not below:
         return ""
+    # No brackets around "AUC", because the page glossary adds its own.
     clauses = " and ".join(
-        f"{_BELOW_CHANCE_CLAUSES[outcome]} (AUC {auc:.2f})" for outcome, auc in below
+        f"{_BELOW_CHANCE_CLAUSES[outcome]}, with an AUC of {auc:.2f}"
+        for outcome, auc in below
     )
     return (
-        f"Health ranked {clauses}, worse than chance (0.5). Do not trust health "
-        "as a ranking of accounts, nor the at-risk list, which orders accounts "
-        "by health."
+        f"Health ranked {clauses}, worse than chance at 0.5. Do not trust "
+        "health as a ranking of accounts, nor the at-risk list, which orders "
+        "accounts by health."
     )

@@ -285,7 +285,7 @@ def test_health_sentence_warns_below_chance():
 
     assert (
         "Health ranked the accounts that won within 90 days lower than those "
-        "that did not (AUC 0.35), worse than chance (0.5)." in sentence
+        "that did not, with an AUC of 0.35, worse than chance at 0.5." in sentence
     )
     assert "Do not trust health as a ranking of accounts" in sentence
     assert "churned within 90 days higher" not in sentence
@@ -298,7 +298,7 @@ def test_health_sentence_warns_churn_below_chance():
 
     assert (
         "Health ranked the accounts that churned within 90 days higher than "
-        "those that stayed (AUC 0.42), worse than chance (0.5)." in sentence
+        "those that stayed, with an AUC of 0.42, worse than chance at 0.5." in sentence
     )
     assert "won within 90 days lower" not in sentence
 
@@ -354,7 +354,7 @@ def test_health_validation_table_warns_below_chance():
 
     html = accountviews.health_validation_table(_SummaryWorkspace(summary)).data
 
-    assert "won within 90 days lower than those that did not (AUC 0.35)" in html
+    assert "lower than those that did not, with an AUC of 0.35" in html
     assert "nor the at-risk list" in html
 
 
@@ -384,10 +384,13 @@ def test_risk_card_caveat_below_chance():
     gaps = pd.DataFrame({"account_id": ["A1"], "gap": ["no owner"]})
     workspace = _CardWorkspace(gaps)
     workspace.headline["health_auc_win"] = 0.35
+    none_at_risk = _CardWorkspace(gaps)
+    none_at_risk.headline |= {"health_auc_win": 0.35, "accounts_at_risk": 0}
 
     html = accountviews.tier_cards(workspace).data
 
     assert "listed by health, which ranked outcomes below chance" in html
+    assert "below chance" not in accountviews.tier_cards(none_at_risk).data
 
 
 class _CardWorkspace(_Tables):
