@@ -17,6 +17,15 @@ the first open stage.
 :func:`snapshot_opportunities` also rebuilds the stage each opportunity had
 on ``as_of``, so a deal won after that date still shows as open, valued at
 its ``amount_open`` when the source supplies one.
+
+The export's current ``stage`` is the stage on the day the data was
+exported, which is no earlier than its latest creation or stage entry
+(:attr:`OpportunityHistory.exported_on`). On that day or later the
+current stage decides where the dated stage history shows another one,
+because an export may lack the date columns of some stages.
+:func:`acctlib.stagesources.check_stage_history` lists such deals. So a
+record appended after ``as_of`` can also change a result by moving the
+export date past ``as_of``, after which the history decides.
 """
 
 from __future__ import annotations
@@ -49,12 +58,14 @@ SNAPSHOT_COLUMNS: tuple[str, ...] = (
     "is_lost",
     "closed_on",
     "acv",
+    "history_stage_asof",
 )
 """Columns that :func:`snapshot_opportunities` adds to the opportunity columns.
 
 ``contract_months`` is a canonical column, so it is not listed here. The
 snapshot fills its gaps.
 """
+
 
 _OPPORTUNITY_REQUIRED = (
     "opportunity_id",
@@ -101,15 +112,24 @@ def snapshot_opportunities(
 
     Stage on ``as_of``:
 
-    1. The last stage history entry with ``entered_at`` before the cutoff
-       (midnight UTC after ``as_of``). Entries at the same instant are
-       ordered by their stage's ``order`` in ``stage_map``, then by their
-       position in ``stage_history``, and the last one wins. A stage that is
-       not in ``stage_map`` sorts before every mapped stage in that tie-break.
-    2. With no such entry, the current ``stage`` when it is open and the
+    1. On or after the export date (the latest ``created_at`` or
+       ``entered_at`` of the data, :attr:`OpportunityHistory.exported_on`),
+       the current ``stage`` when it is open, or when it is closed and
+       ``close_date`` is on or before ``as_of``. The export shows the deal
+       in that stage, so it decides over the stage history.
+    2. Otherwise, the last stage history entry with ``entered_at`` before
+       the cutoff (midnight UTC after ``as_of``). Entries at the same
+       instant are ordered by their stage's ``order`` in ``stage_map``,
+       then by their position in ``stage_history``, and the last one wins.
+       A stage that is not in ``stage_map`` sorts before every mapped stage
+       in that tie-break. A closed deal with history entries but none of
+       its current stage has that stage entered at midnight UTC of its
+       ``close_date``, because an export may lack the date column of the
+       closing stage.
+    3. With no such entry, the current ``stage`` when it is open and the
        opportunity has no stage history entries at all, or when it is
        closed (won or lost) and ``close_date`` is on or before ``as_of``.
-    3. Otherwise, the open stage with the lowest ``order`` in
+    4. Otherwise, the open stage with the lowest ``order`` in
        ``stage_map``. This covers a deal closed after ``as_of``, a deal
        closed without a ``close_date``, and an open deal whose history
        entries all lie after the cutoff, because such a deal reached its
@@ -163,6 +183,9 @@ def snapshot_opportunities(
           ``default_contract_months``;
         - ``acv`` (float, report currency per year): ``amount * 12 /
           contract_months``, NaN when ``amount`` is missing.
+        - ``history_stage_asof`` (str): where rule 1 set the stage, the
+          stage that the dated history shows on ``as_of`` if it differs,
+          otherwise missing.
 
     Raises
     ------
@@ -192,6 +215,10 @@ class OpportunityHistory:
     snapshot's time and do not depend on the date, so they are done once
     here, and :meth:`snapshot` then selects what was known on each date.
     The arguments and errors are those of :func:`snapshot_opportunities`.
+
+    ``exported_on`` is the UTC date of the latest ``created_at`` or stage
+    ``entered_at`` of the data, None without dates. The export was made on
+    that date or later, so from then on its current stages decide.
     """
 
     def __init__(
@@ -207,6 +234,15 @@ class OpportunityHistory:
         self.stages = _build_stage_table(stage_map)
         self.default_contract_months = default_contract_months
         self.opportunities = _type_opportunities(opportunities)
+        self.exported_on = _find_export_date(self.opportunities, stage_history)
+        self.close_entries = _find_close_entries(
+            stage_history, self.opportunities, self.stages
+        )
+        if not self.close_entries.empty:
+            stage_history = pd.concat(
+                [_typed_entries(stage_history), self.close_entries],
+                ignore_index=True,
+            )
         self.history = _SortedHistory.build(stage_history, self.stages)
         # With unique IDs, each opportunity's position among the history's
         # IDs replaces a text merge on every date. Other IDs keep the merge,
@@ -235,8 +271,15 @@ class OpportunityHistory:
                 latest_entries = self.history.latest_before(cutoff)
             from_history, entered_at = _match_latest_entries(known, latest_entries)
         has_entries = pd.Series(self._has_entries[is_known], index=known.index)
+        export_is_current = self.exported_on is not None and as_of >= self.exported_on
         snapshot = _resolve_stage_asof(
-            known, from_history, entered_at, has_entries, self.stages, as_of
+            known,
+            from_history,
+            entered_at,
+            has_entries,
+            self.stages,
+            as_of,
+            export_is_current=export_is_current,
         )
 
         snapshot = _attach_stage_attributes(snapshot, self.stages, as_of)
@@ -484,6 +527,69 @@ class _SortedHistory:
         return ids[is_last], self.order[known][is_last]
 
 
+def _find_export_date(
+    opportunities: pd.DataFrame, stage_history: pd.DataFrame | None
+) -> dt.date | None:
+    """Return the UTC date of the latest creation or stage entry, None without."""
+    latest = [opportunities["created_at"].max()]
+    if stage_history is not None and not stage_history.empty:
+        latest.append(_as_utc(stage_history["entered_at"]).max())
+    known = [timestamp for timestamp in latest if pd.notna(timestamp)]
+    if not known:
+        return None
+    return max(known).tz_convert("UTC").date()
+
+
+def _find_close_entries(
+    stage_history: pd.DataFrame | None,
+    opportunities: pd.DataFrame,
+    stages: pd.DataFrame,
+) -> pd.DataFrame:
+    """Return a stage history entry for each close the history does not record.
+
+    A closed deal that has history entries but none of its current stage,
+    such as a won deal in a HubSpot export without the closing stage's
+    "Date entered" column, entered that stage at midnight UTC of its
+    ``close_date``. Deals without a ``close_date`` get no entry.
+    """
+    empty = pd.DataFrame(
+        {
+            "opportunity_id": pd.Series(dtype="str"),
+            "stage": pd.Series(dtype="str"),
+            "entered_at": pd.Series(dtype=schema.TIMESTAMP),
+        }
+    )
+    if stage_history is None or stage_history.empty:
+        return empty
+    _require_columns(stage_history, "stage_history", _HISTORY_REQUIRED)
+    category = _current_category(opportunities, stages)
+    closed = opportunities[
+        category.isin(CLOSED_CATEGORIES) & opportunities["close_date"].notna()
+    ]
+    has_entries = isin_values(closed["opportunity_id"], stage_history["opportunity_id"])
+    closed = closed[has_entries]
+    recorded = stage_history[["opportunity_id", "stage"]].drop_duplicates()
+    matched = closed[["opportunity_id", "stage"]].merge(
+        recorded, on=["opportunity_id", "stage"], how="left", indicator=True
+    )
+    missing = closed[(matched["_merge"] == "left_only").to_numpy()]
+    if missing.empty:
+        return empty
+    return pd.DataFrame(
+        {
+            "opportunity_id": missing["opportunity_id"].to_numpy(),
+            "stage": missing["stage"].astype(str).to_numpy(),
+            "entered_at": _as_utc(missing["close_date"]).to_numpy(),
+        }
+    ).astype({"entered_at": schema.TIMESTAMP})
+
+
+def _typed_entries(stage_history: pd.DataFrame) -> pd.DataFrame:
+    entries = stage_history[list(_HISTORY_REQUIRED)].copy()
+    entries["entered_at"] = _as_utc(entries["entered_at"])
+    return entries
+
+
 def _match_latest_entries(
     known: pd.DataFrame, latest_entries: pd.DataFrame
 ) -> tuple[pd.Series, pd.Series]:
@@ -504,24 +610,40 @@ def _resolve_stage_asof(
     has_entries: pd.Series,
     stages: pd.DataFrame,
     as_of: dt.date,
+    *,
+    export_is_current: bool = False,
 ) -> pd.DataFrame:
-    """Add ``stage_asof`` and ``stage_entered_at`` (NaT without history).
+    """Add ``stage_asof``, ``stage_entered_at`` and ``history_stage_asof``.
 
     ``from_history`` and ``entered_at`` are the stage and time of each
     opportunity's latest history entry before the cutoff, missing without
     one. ``has_entries`` is True where the opportunity has any history
-    entry, at any date.
+    entry, at any date. ``export_is_current`` is True on or after the
+    export date, where the current stage decides over the history.
+    ``stage_entered_at`` is NaT without history, and where the current
+    stage replaced a different stage of the history.
     """
     current_category = _current_category(known, stages)
     closed_by_as_of = current_category.isin(CLOSED_CATEGORIES) & (
         known["close_date"] <= pd.Timestamp(as_of)
     )
+    history_stage = pd.Series(pd.NA, index=known.index, dtype="str")
+    current = pd.Series(False, index=known.index)
+    if export_is_current:
+        current = (current_category == "open") | closed_by_as_of
+        differs = current & from_history.notna() & (from_history != known["stage"])
+        differs = differs.fillna(False).astype(bool)
+        history_stage = from_history.where(differs).astype("str")
+        from_history = from_history.where(~current)
+        entered_at = entered_at.where(~differs)
     # An unknown category keeps the current stage so the unmapped-stage
     # check reports it instead of hiding it behind the first open stage.
     # An open deal with history entries, none before the cutoff, entered
     # its current stage after as_of, so that stage is not used.
     open_without_history = (current_category == "open") & ~has_entries
-    keeps_current = current_category.isna() | open_without_history | closed_by_as_of
+    keeps_current = (
+        current_category.isna() | open_without_history | closed_by_as_of | current
+    )
     needs_open_stage = from_history.isna() & ~keeps_current
     _log_uncertain_stages(known, from_history, current_category, stages, as_of)
 
@@ -532,6 +654,7 @@ def _resolve_stage_asof(
     resolved = known.copy()
     resolved["stage_asof"] = from_history.astype(object).fillna(fallback).astype(str)
     resolved["stage_entered_at"] = _as_utc(entered_at)
+    resolved["history_stage_asof"] = history_stage
     return resolved
 
 
@@ -565,7 +688,9 @@ def _log_uncertain_stages(
     if contradicted.any():
         logger.warning(
             "%d opportunities closed on or before %s by close_date, but their "
-            "stage history shows an open stage on that date; the history wins",
+            "stage history shows an open stage on that date, and the date is "
+            "before the export's latest record, so they count as open in the "
+            "stage of the history",
             int(contradicted.sum()),
             as_of,
         )

@@ -342,6 +342,10 @@ def compute_opportunity_progression(
     opps["created_at"] = pd.to_datetime(opps["created_at"], utc=True)
     if stage_entered_at is None:
         stage_entered_at = _find_stage_entry(opps, stage_history, as_of)
+    # A deal in a CRM stage that its dated history lacks entered that stage
+    # on an unknown day before the export, so its time in stage is unknown
+    # and it is never flagged as stalled.
+    entry_unknown = stage_entered_at.isna().to_numpy() & _history_disagrees(opps)
     opps["stage_entered_at"] = stage_entered_at.fillna(
         opps["created_at"].astype(schema.TIMESTAMP)
     )
@@ -360,7 +364,9 @@ def compute_opportunity_progression(
     closed_early = _closed_before_created(opps)
     opps["days_open"] = days_open.round(1).where(~estimated & ~closed_early)
     in_stage = (cutoff - opps["stage_entered_at"]).dt.total_seconds() / 86400
-    opps["days_in_stage"] = in_stage.round(1).where(opps["is_open"] & ~entered_then)
+    opps["days_in_stage"] = in_stage.round(1).where(
+        opps["is_open"] & ~entered_then & ~entry_unknown
+    )
 
     thresholds = compute_stall_thresholds(stage_durations, stall_min_visits)
     opps["stall_threshold_days"] = opps["stage_asof"].map(thresholds).astype(float)
@@ -687,6 +693,13 @@ def classify_direction(change: pd.Series, band: float) -> pd.Series:
         change > band, "rising", np.where(change < -band, "falling", "flat")
     )
     return pd.Series(values, index=change.index, dtype=object)
+
+
+def _history_disagrees(snapshot: pd.DataFrame) -> np.ndarray:
+    """Return where the snapshot's stage replaced another stage of the history."""
+    if "history_stage_asof" not in snapshot.columns:
+        return np.zeros(len(snapshot), dtype=bool)
+    return snapshot["history_stage_asof"].notna().to_numpy()
 
 
 def _known_history(stage_history: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:

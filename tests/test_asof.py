@@ -210,11 +210,13 @@ def test_snapshot_tie_by_row_order():
             }
         ]
     )
-    # Demo and Proposal share order 2, so the later row wins.
+    # Demo and Proposal share order 2, so the later row wins. The return to
+    # Proposal after as_of makes as_of a date before the export.
     history = make_history(
         [
             ("o1", "Proposal", "2026-02-01T00:00:00Z"),
             ("o1", "Demo", "2026-02-01T00:00:00Z"),
+            ("o1", "Proposal", "2026-08-01T00:00:00Z"),
         ]
     )
 
@@ -371,6 +373,7 @@ def test_snapshot_closed_without_close_date(caplog):
 
 
 def test_snapshot_history_contradicts_close_date(caplog):
+    """Before the export date, an open entry after the close date decides."""
     opportunities = make_opportunities(
         [
             {
@@ -378,17 +381,123 @@ def test_snapshot_history_contradicts_close_date(caplog):
                 "stage": "Closed Won",
                 "created_at": "2026-01-01T00:00:00Z",
                 "close_date": "2026-05-31",
-            }
+            },
+            # Created after as_of, so the export is later than as_of.
+            {
+                "opportunity_id": "o2",
+                "stage": "Discovery",
+                "created_at": "2026-07-10T00:00:00Z",
+                "close_date": "2026-12-31",
+            },
         ]
     )
-    # The history stops at Proposal although close_date shows a win in May.
-    history = make_history([("o1", "Proposal", "2026-03-01T00:00:00Z")])
+    # The history moves the deal to Proposal after its close date in May.
+    history = make_history(
+        [
+            ("o1", "Discovery", "2026-03-01T00:00:00Z"),
+            ("o1", "Proposal", "2026-06-10T00:00:00Z"),
+        ]
+    )
 
     with caplog.at_level(logging.WARNING, logger="acctlib.asof"):
         snapshot = snapshot_opportunities(opportunities, history, STAGE_MAP, AS_OF)
 
     assert snapshot_row(snapshot, "o1")["stage_asof"] == "Proposal"
     assert "stage history shows an open stage" in caplog.text
+
+
+def test_snapshot_export_date_current_stage_wins(caplog):
+    """On or after the export date the CRM stage decides over the history."""
+    opportunities = make_opportunities(
+        [
+            # Won in the CRM, history stops at Proposal (no Closed Won date).
+            {
+                "opportunity_id": "o1",
+                "stage": "Closed Won",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-05-31",
+            },
+            # In Proposal in the CRM, history dates only Discovery.
+            {
+                "opportunity_id": "o2",
+                "stage": "Proposal",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-09-30",
+            },
+            # Won in the CRM, history ends at Closed Lost.
+            {
+                "opportunity_id": "o3",
+                "stage": "Closed Won",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-06-15",
+            },
+        ]
+    )
+    history = make_history(
+        [
+            ("o1", "Proposal", "2026-03-01T00:00:00Z"),
+            ("o2", "Discovery", "2026-01-01T00:00:00Z"),
+            ("o3", "Closed Won", "2026-04-01T00:00:00Z"),
+            ("o3", "Closed Lost", "2026-06-20T00:00:00Z"),
+        ]
+    )
+    prepared = OpportunityHistory(opportunities, history, STAGE_MAP)
+
+    with caplog.at_level(logging.WARNING, logger="acctlib.asof"):
+        snapshot = prepared.snapshot(AS_OF)
+
+    assert prepared.exported_on == dt.date(2026, 6, 20)
+    o1 = snapshot_row(snapshot, "o1")
+    assert bool(o1["is_won"])
+    assert o1["closed_on"] == pd.Timestamp("2026-05-31")
+    assert pd.isna(o1["history_stage_asof"])
+    o2 = snapshot_row(snapshot, "o2")
+    assert o2["stage_asof"] == "Proposal"
+    assert bool(o2["is_open"])
+    assert o2["history_stage_asof"] == "Discovery"
+    o3 = snapshot_row(snapshot, "o3")
+    assert bool(o3["is_won"])
+    assert o3["closed_on"] == pd.Timestamp("2026-06-15")
+    assert o3["history_stage_asof"] == "Closed Lost"
+    assert "the history" not in caplog.text
+
+
+def test_snapshot_before_export_date_history_decides():
+    """Before the export date the history and the close date decide."""
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Closed Won",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-05-20",
+            },
+            {
+                "opportunity_id": "o2",
+                "stage": "Proposal",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-09-30",
+            },
+        ]
+    )
+    history = make_history(
+        [
+            ("o1", "Discovery", "2026-01-01T00:00:00Z"),
+            ("o2", "Discovery", "2026-01-01T00:00:00Z"),
+            # The latest record: the export is from 30 June or later.
+            ("o2", "Discovery", "2026-06-30T12:00:00Z"),
+        ]
+    )
+    prepared = OpportunityHistory(opportunities, history, STAGE_MAP)
+    april = prepared.snapshot(dt.date(2026, 4, 30))
+    may = prepared.snapshot(dt.date(2026, 5, 31))
+
+    assert snapshot_row(april, "o1")["stage_asof"] == "Discovery"
+    assert snapshot_row(may, "o1")["stage_asof"] == "Closed Won"
+    assert snapshot_row(may, "o1")["closed_on"] == pd.Timestamp("2026-05-20")
+    assert snapshot_row(may, "o2")["stage_asof"] == "Discovery"
+    assert may["history_stage_asof"].isna().all()
+    assert snapshot_row(prepared.snapshot(AS_OF), "o2")["stage_asof"] == "Proposal"
 
 
 def test_snapshot_closed_on_rules():

@@ -228,6 +228,25 @@ def test_stalled_opportunity_flagged():
     assert not bool(opps.loc["O3", "stalled"])
 
 
+def test_undated_crm_stage_has_no_stall():
+    """A CRM stage missing from the dated history has no time in stage."""
+    snapshot = two_open_deals()
+    # O3 is in Negotiation in the CRM, a stage its history never dates.
+    snapshot["stage_asof"] = ["Proposal", "Negotiation"]
+    snapshot["history_stage_asof"] = pd.array([pd.NA, "Qualification"], dtype="str")
+    durations = pd.DataFrame(
+        {"stage": ["Proposal", "Negotiation"], "visits": [5, 5], "q3": [30.0, 10.0]}
+    )
+    opps = progression.compute_opportunity_progression(
+        snapshot, make_history(), durations, AS_OF
+    ).set_index("opportunity_id")
+
+    assert opps.loc["O2", "days_in_stage"] == pytest.approx(161.0)
+    assert bool(opps.loc["O2", "stalled"])
+    assert pd.isna(opps.loc["O3", "days_in_stage"])
+    assert not bool(opps.loc["O3", "stalled"])
+
+
 def test_estimated_creation_has_no_age():
     snapshot = two_open_deals()
     snapshot["created_at_estimated"] = pd.array([True, True], dtype="boolean")

@@ -632,3 +632,45 @@ def test_stage_id_under_two_stages_raises() -> None:
     }
     with pytest.raises(ParameterError, match="stage id '123' is listed under both"):
         stage_labels_by_id(stage_map)
+
+
+NO_WON_DATE_DEALS = (
+    "Record ID,Deal Name,Deal Stage,Amount,Close Date,Create Date,"
+    "Associated Company IDs,Last Modified Date,"
+    'Date entered "Appointment Scheduled (Sales Pipeline)"\n'
+    "D1,Won,Closed Won,50000,2024-03-01,2024-01-01 10:00,9001,"
+    "2024-12-20 09:00,2024-01-01 10:00\n"
+    "D2,Sent,Contract Sent,20000,2025-02-01,2024-01-05 10:00,9002,"
+    "2024-12-20 09:00,2024-01-05 10:00\n"
+    "D3,Booked,Appointment Scheduled,10000,2025-03-01,2024-12-18 10:00,9003,"
+    "2024-12-20 09:00,2024-12-18 10:00\n"
+)
+
+
+def test_export_without_won_date_column(tmp_path: Path) -> None:
+    """Won and later-stage deals count in their CRM stage on the report date."""
+    files = {"companies.csv": COMPANIES, "deals.csv": NO_WON_DATE_DEALS}
+    intake = load(tmp_path, files, "hubspot")
+    tables = intake.tables
+
+    snapshot = asof.snapshot_opportunities(
+        tables["opportunities"],
+        tables["stage_history"],
+        intake.stage_map,
+        dt.date(2024, 12, 31),
+    ).set_index("opportunity_id")
+    before = asof.snapshot_opportunities(
+        tables["opportunities"],
+        tables["stage_history"],
+        intake.stage_map,
+        dt.date(2024, 2, 29),
+    ).set_index("opportunity_id")
+
+    assert bool(snapshot.loc["D1", "is_won"])
+    assert snapshot.loc["D1", "closed_on"] == pd.Timestamp("2024-03-01")
+    assert snapshot.loc["D2", "stage_asof"] == "Contract Sent"
+    assert snapshot.loc["D2", "forecast_category_asof"] == "commit"
+    assert snapshot.loc["D2", "history_stage_asof"] == "Appointment Scheduled"
+    assert snapshot.loc["D3", "stage_asof"] == "Appointment Scheduled"
+    assert before.loc["D1", "stage_asof"] == "Appointment Scheduled"
+    assert before.loc["D2", "stage_asof"] == "Appointment Scheduled"
