@@ -60,6 +60,11 @@ from acctlib.rejectedvalue import (
     count_rejected_rows,
     summarize_rejected_opportunities,
 )
+from acctlib.stagesources import (
+    CLOSE_UNDATED_CHECK,
+    STAGE_DIFFERS_CHECK,
+    check_stage_history,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +139,13 @@ def prepare_data_quality(context: Any) -> None:
     """
     parts = summarize_intake(context.intake)
     findings = check_as_of(context.intake.tables, context.as_of)
+    findings += check_stage_history(
+        context.intake.tables,
+        context.intake.stage_map,
+        context.as_of,
+        context.intake.currency_basis.get("report_currency", ""),
+        default_contract_months=context.params["default_contract_months"],
+    )
     if findings:
         parts["dq_findings"] = pd.concat(
             [parts["dq_findings"], pd.DataFrame(findings)], ignore_index=True
@@ -443,6 +455,12 @@ def format_check_report(
     parts = summarize_intake(intake)
     if as_of is not None:
         findings = check_as_of(intake.tables, as_of)
+        findings += check_stage_history(
+            intake.tables,
+            intake.stage_map,
+            as_of,
+            intake.currency_basis.get("report_currency", ""),
+        )
         if findings:
             parts["dq_findings"] = pd.concat(
                 [parts["dq_findings"], pd.DataFrame(findings)], ignore_index=True
@@ -835,13 +853,22 @@ def as_of_warnings(ws: Any) -> list[HTML]:
 
     The executive summary shows them at its top, because its figures are
     all zero before the data starts, out of date well after it ends, and
-    leave out or keep open the records dated after the build day. The run's
+    leave out or keep open the records dated after the build day. It also
+    shows the findings of :func:`acctlib.stagesources.check_stage_history`,
+    because deals counted in a stage that their history does not date move
+    the headline figures. The run's
     index and the data-quality page show the same messages.
     """
     findings = ws.table("dq_findings")
     if "check" not in findings.columns:
         return []
-    checks = (AS_OF_BEFORE_DATA_CHECK, STALE_DATA_CHECK, FUTURE_RECORDS_CHECK)
+    checks = (
+        AS_OF_BEFORE_DATA_CHECK,
+        STALE_DATA_CHECK,
+        FUTURE_RECORDS_CHECK,
+        STAGE_DIFFERS_CHECK,
+        CLOSE_UNDATED_CHECK,
+    )
     messages = findings.loc[findings["check"].isin(checks), "message"]
     return [
         HTML(f'<p class="acctlib-warning" role="note">{escape(text)}</p>')

@@ -1,0 +1,86 @@
+"""Findings on deals whose CRM stage and dated stage history disagree."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from acctlib import schema
+from acctlib.stagesources import (
+    CLOSE_UNDATED_CHECK,
+    STAGE_DIFFERS_CHECK,
+    check_stage_history,
+)
+
+AS_OF = dt.date(2026, 6, 30)
+STAGE_MAP = {
+    "Discovery": {"category": "open", "probability": 0.2, "order": 1},
+    "Proposal": {"category": "open", "probability": 0.6, "order": 2},
+    "Closed Won": {"category": "won", "probability": 1.0, "order": 3},
+    "Closed Lost": {"category": "lost", "probability": 0.0, "order": 4},
+}
+
+
+def make_tables() -> dict[str, pd.DataFrame]:
+    """Return deals whose history dates only Discovery and Closed Lost."""
+    opportunities = pd.DataFrame(
+        {
+            "opportunity_id": ["o1", "o2", "o3", "o4"],
+            "account_id": "a1",
+            "type": "new_business",
+            "stage": ["Closed Won", "Proposal", "Closed Won", "Discovery"],
+            "amount": [1000.0, 200.0, 30.0, 4.0],
+            "created_at": pd.to_datetime(["2026-01-01"] * 4, utc=True).astype(
+                schema.TIMESTAMP
+            ),
+            "close_date": pd.to_datetime(
+                ["2026-05-31", "2026-09-30", "2026-04-15", "2026-09-30"]
+            ).astype(schema.DATE),
+        }
+    )
+    history = pd.DataFrame(
+        [
+            ("o1", "Discovery", "2026-01-01"),
+            ("o2", "Discovery", "2026-01-01"),
+            ("o3", "Discovery", "2026-01-01"),
+            ("o3", "Closed Lost", "2026-05-10"),
+            ("o4", "Discovery", "2026-01-01"),
+        ],
+        columns=["opportunity_id", "stage", "entered_at"],
+    )
+    history["entered_at"] = pd.to_datetime(history["entered_at"], utc=True)
+    return {"opportunities": opportunities, "stage_history": history}
+
+
+def test_findings_name_counts_amounts_ids():
+    findings = check_stage_history(make_tables(), STAGE_MAP, AS_OF, "USD")
+    by_check = {finding["check"]: finding for finding in findings}
+
+    undated = by_check[CLOSE_UNDATED_CHECK]
+    assert undated["rows"] == 1
+    assert undated["amount"] == 1000.0
+    assert "First: o1." in undated["message"]
+    differs = by_check[STAGE_DIFFERS_CHECK]
+    assert differs["rows"] == 2
+    assert differs["amount"] == 230.0
+    assert "1 won (USD 30), 1 open (USD 200)" in differs["message"]
+    assert "o2 (Proposal, history Discovery)" in differs["message"]
+    assert "o3 (Closed Won, history Closed Lost)" in differs["message"]
+
+
+def test_before_export_only_undated_closes():
+    """Before the export date the history decides, so no stage differs."""
+    # The latest record, o3's Closed Lost entry, is dated 10 May.
+    findings = check_stage_history(make_tables(), STAGE_MAP, dt.date(2026, 5, 5), "")
+
+    assert [finding["check"] for finding in findings] == [CLOSE_UNDATED_CHECK]
+    assert findings[0]["rows"] == 1
+    assert "First: o3." in findings[0]["message"]
+
+
+def test_without_stage_history_no_finding():
+    tables = make_tables()
+    del tables["stage_history"]
+
+    assert check_stage_history(tables, STAGE_MAP, AS_OF, "USD") == []
