@@ -19,7 +19,6 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from acctlib.lookup import is_in
 
@@ -106,7 +105,9 @@ def compute_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     positives, negatives = int(labels.sum()), int((~labels).sum())
     if positives == 0 or negatives == 0:
         return float("nan")
-    ranks = rankdata(np.asarray(scores, dtype=float))
+    # pandas ranks as scipy's rankdata does, and the report pages that read
+    # this module's sentences then need not import scipy.
+    ranks = pd.Series(np.asarray(scores, dtype=float)).rank(method="average").to_numpy()
     rank_sum = ranks[labels].sum()
     return float((rank_sum - positives * (positives + 1) / 2) / (positives * negatives))
 
@@ -157,7 +158,9 @@ def validate_health(outcomes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
             }
         )
         if len(frame) >= DECILES:
-            decile = np.ceil(rankdata(scores, method="ordinal") * DECILES / len(frame))
+            decile = np.ceil(
+                pd.Series(scores).rank(method="first").to_numpy() * DECILES / len(frame)
+            )
             grouped = pd.DataFrame(
                 {
                     "decile": decile.astype(int),
