@@ -145,6 +145,8 @@ def prepare_data_quality(context: Any) -> None:
         context.as_of,
         context.intake.currency_basis.get("report_currency", ""),
         default_contract_months=context.params["default_contract_months"],
+        prepared=context.opportunity_history,
+        snapshot=context.frames.get("opportunity_snapshot"),
     )
     if findings:
         parts["dq_findings"] = pd.concat(

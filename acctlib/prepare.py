@@ -68,7 +68,9 @@ class PrepareContext:
     True once the intake tables are in the workspace. Steps read them there
     through :meth:`intake_table`, which writes them first when needed.
     ``step_seconds`` maps each step that ran, named without its
-    ``prepare_`` prefix, to its wall-clock seconds.
+    ``prepare_`` prefix, to its wall-clock seconds. ``opportunity_history``
+    is the :class:`acctlib.asof.OpportunityHistory` behind the snapshot of
+    the account-map step, None when that step reused a month-end state.
     """
 
     con: Any
@@ -85,6 +87,7 @@ class PrepareContext:
     )
     intake_stored: bool = False
     step_seconds: dict[str, float] = field(default_factory=dict)
+    opportunity_history: Any = None
     _touch_cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -217,13 +220,14 @@ def prepare_account_map(context: PrepareContext) -> None:
     if state is not None:
         snapshot, account_map = state["snapshot"], state["account_map"]
     else:
-        snapshot = asof.snapshot_opportunities(
+        history = asof.OpportunityHistory(
             intake.tables["opportunities"],
             intake.tables.get("stage_history"),
             intake.stage_map,
-            context.as_of,
             default_contract_months=params["default_contract_months"],
         )
+        snapshot = history.snapshot(context.as_of)
+        context.opportunity_history = history
         activity = _summarize_activity(context, snapshot)
         account_map = accountmap.compute_account_map(
             intake.tables["accounts"],

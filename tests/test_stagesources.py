@@ -84,3 +84,26 @@ def test_without_stage_history_no_finding():
     del tables["stage_history"]
 
     assert check_stage_history(tables, STAGE_MAP, AS_OF, "USD") == []
+
+
+def test_findings_reuse_a_prepared_history(monkeypatch):
+    """Given the history and snapshot, the check builds neither again."""
+    from acctlib import stagesources
+    from acctlib.asof import OpportunityHistory
+
+    tables = make_tables()
+    prepared = OpportunityHistory(
+        tables["opportunities"], tables["stage_history"], STAGE_MAP
+    )
+    snapshot = prepared.snapshot(AS_OF)
+    expected = check_stage_history(tables, STAGE_MAP, AS_OF, "USD")
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the history was built again")
+
+    monkeypatch.setattr(stagesources, "OpportunityHistory", fail)
+    reused = check_stage_history(
+        tables, STAGE_MAP, AS_OF, "USD", prepared=prepared, snapshot=snapshot
+    )
+    assert reused == expected
+    assert len(reused) == 2
