@@ -252,28 +252,24 @@ def convert_amounts(
     basis[has_source_amount & (currency == "")] = "same_currency"
     basis[in_report] = "source" if converted_column else "same_currency"
     basis[converted] = "source"
-    if not foreign.any():
-        return _convert_open_amounts(
-            frame,
-            currency,
-            report_currency,
-            rates,
-            file,
-            converted_column=converted_column,
-            canonical_layout=canonical_layout,
-            blanked=blanked,
-        ), basis
-    if rates is None and converted_column and has_source_amount.any():
-        # The export has a converted column, so a cell of it that is empty
-        # leaves the amount missing. The data-quality findings count such
-        # deals. Without that column, an empty amount on a foreign row has
-        # no conversion, so intake stops below however many other rows have
-        # an amount.
+    # The export has a converted column, so a cell of it that is empty
+    # leaves the amount missing. The data-quality findings count such
+    # deals. Without that column, an empty amount on a foreign row has no
+    # conversion, so intake stops below however many other rows have an
+    # amount.
+    keep_missing = (
+        rates is None
+        and bool(converted_column)
+        and bool(foreign.any())
+        and bool(has_source_amount.any())
+    )
+    if keep_missing:
         logger.info(
             "%s: %d rows without a converted amount keep it missing",
             file,
             int(foreign.sum()),
         )
+    if keep_missing or not foreign.any():
         return _convert_open_amounts(
             frame,
             currency,
