@@ -4,7 +4,7 @@ Every function takes tables of
 :class:`~acctlib.attribution.credits.AttributionResult` and returns a new,
 account-sized pandas frame. The per-deal credit table may be an Ibis table
 in the engine or a pandas frame; it is aggregated in the engine either way.
-Where a function says so, it may also be the credit sums with one column
+Where a function documents it, it may also be the credit sums with one column
 per model, which group faster than their unpivoted rows.
 Shares are of the credit that went to touches, so the "No recorded touch"
 row is left out of them; totals keep it.
@@ -96,8 +96,8 @@ def _group_credit_cents(
     models = [model for model in MODELS if model in rows.columns]
     if "model" not in by or not keys:
         raise ValueError(
-            f"credit sums with a column per model are grouped by model and at "
-            f"least one other column; got {by}"
+            f"invalid grouping {by} of credit sums with a column per model: "
+            "group by model and at least one other column"
         )
     sums = rows.group_by(keys).aggregate(
         **{model: rows[model].sum() for model in models}

@@ -68,7 +68,7 @@ def test_credit_sums_group_as_their_rows():
     pd.testing.assert_frame_equal(
         compare.bootstrap_shares(wide, 50, 7), compare.bootstrap_shares(CREDITS, 50, 7)
     )
-    with pytest.raises(ValueError, match="grouped by model"):
+    with pytest.raises(ValueError, match="group by model and at least one"):
         compare.sum_credit_cents(wide, ["channel"])
 
 
