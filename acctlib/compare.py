@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from acctlib.accountmap import window_column_names
+from acctlib.bookings import month_bookings_label
 from acctlib.displaypaths import display_path, display_value
 from acctlib.errors import AcctlibError
 from acctlib.headlinefigures import figure_label, format_figure, format_figure_change
@@ -604,8 +605,23 @@ def _headline_rows(comparison: Comparison) -> list[tuple[str, str, str, str]]:
         change = "–"
         if currency_a == currency_b:
             change = format_figure_change(name, a, b, currency_a)
-        rows.append((figure_label(name), a_text, b_text, change))
+        label = _month_label(comparison) if name == "bookings_month" else None
+        rows.append((label or figure_label(name), a_text, b_text, change))
     return rows
+
+
+def _month_label(comparison: Comparison) -> str:
+    """Return the label of the month's bookings, naming month-to-date runs.
+
+    A run dated before a month's last day counts that month to date, and
+    its pages label the figure so. When only one of the two runs does, the
+    label names the kind of each run.
+    """
+    first = month_bookings_label(comparison.a.as_of)
+    second = month_bookings_label(comparison.b.as_of)
+    if first == second:
+        return first
+    return f"{first} (first run), {second.removeprefix('Bookings ')} (second run)"
 
 
 def _currency(run: Run) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -278,6 +279,28 @@ def test_shared_columns_compared_when_columns_differ():
         "columns differ: only the second run has channels; "
         "1 account differs in touches (1)"
     )
+
+
+def _month_label(two_runs, tmp_path, first_as_of, second_as_of):
+    """Return the month's bookings label on the compare page of two dates."""
+    first, second = two_runs
+    first.manifest["params"]["as_of"] = first_as_of
+    second.manifest["params"]["as_of"] = second_as_of
+    comparison = compare.compare_runs(first, second)
+    comparison.headline = [("bookings_month", 100.0, 40.0)]
+    page = compare.write_html(comparison, tmp_path / "compare.html").read_text()
+    return re.search(r"<td>(Bookings[^<]*)</td>", page).group(1)
+
+
+def test_month_bookings_named_month_to_date(two_runs, tmp_path):
+    """A run dated mid-month names its month's bookings month to date."""
+    month_ends = _month_label(two_runs, tmp_path, "2026-06-30", "2026-06-30")
+    mixed = _month_label(two_runs, tmp_path, "2026-06-30", "2026-06-15")
+    mid_month = _month_label(two_runs, tmp_path, "2026-06-15", "2026-06-15")
+
+    assert month_ends == "Bookings this month"
+    assert mixed == "Bookings this month (first run), month to date (second run)"
+    assert mid_month == "Bookings month to date"
 
 
 def test_headline_figures_read_as_in_report(two_runs):
