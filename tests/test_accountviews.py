@@ -515,29 +515,31 @@ def test_value_health_note_when_all_plotted():
     assert accountviews.value_health_note(ws) is None
 
 
-def test_stage_table_notes_zero_day_stage():
-    durations = pd.DataFrame(
-        {
-            "stage": ["Qualification", "Proposal", "Negotiation"],
-            "order": [1, 2, 3],
-            "visits": [6, 5, 5],
-            "min": [0.0, 0.0, 0.0],
-            "q1": [0.0, 0.0, 0.0],
-            "median": [5.0, 0.0, 0.0],
-            "q3": [12.0, 0.0, 0.0],
-            "max": [20.0, 0.0, 0.0],
-        }
-    )
-    conversion = pd.DataFrame(
-        {
-            "stage": ["Qualification", "Proposal", "Negotiation"],
-            "entered": [5, 4, 2],
-            "conversion": [0.8, 0.75, 1.0],
-        }
-    )
+def _stage_workspace(rows, stage_map=None):
+    """Return a workspace with stage durations and conversion, a stage per row.
+
+    Each row is (stage, visits, min, q1, median, q3, max, entered,
+    conversion), in process order.
+    """
+    columns = ["stage", "visits", "min", "q1", "median", "q3", "max"]
+    frame = pd.DataFrame(rows, columns=[*columns, "entered", "conversion"])
+    durations = frame[columns].copy()
+    durations.insert(1, "order", range(1, len(frame) + 1))
+    conversion = frame[["stage", "entered", "conversion"]]
     ws = _Tables(stage_durations=durations, stage_conversion=conversion)
     ws.params = {"stall_min_visits": 5}
-    ws.stage_map = {}
+    ws.stage_map = stage_map or {}
+    return ws
+
+
+def test_stage_table_notes_zero_day_stage():
+    ws = _stage_workspace(
+        [
+            ("Qualification", 6, 0.0, 0.0, 5.0, 12.0, 20.0, 5, 0.8),
+            ("Proposal", 5, 0.0, 0.0, 0.0, 0.0, 0.0, 4, 0.75),
+            ("Negotiation", 5, 0.0, 0.0, 0.0, 0.0, 0.0, 2, 1.0),
+        ],
+    )
 
     html = accountviews.stage_table(ws).data
 
@@ -547,28 +549,12 @@ def test_stage_table_notes_zero_day_stage():
 
 
 def test_stage_table_notes_sub_day_stage():
-    durations = pd.DataFrame(
-        {
-            "stage": ["Prospecting", "Qualification"],
-            "order": [1, 2],
-            "visits": [40, 10],
-            "min": [0.0, 1.0],
-            "q1": [0.0, 3.0],
-            "median": [0.0007, 6.0],
-            "q3": [0.0014, 9.0],
-            "max": [36.0, 20.0],
-        }
+    ws = _stage_workspace(
+        [
+            ("Prospecting", 40, 0.0, 0.0, 0.0007, 0.0014, 36.0, 45, 0.3),
+            ("Qualification", 10, 1.0, 3.0, 6.0, 9.0, 20.0, 12, 0.5),
+        ],
     )
-    conversion = pd.DataFrame(
-        {
-            "stage": ["Prospecting", "Qualification"],
-            "entered": [45, 12],
-            "conversion": [0.3, 0.5],
-        }
-    )
-    ws = _Tables(stage_durations=durations, stage_conversion=conversion)
-    ws.params = {"stall_min_visits": 5}
-    ws.stage_map = {}
 
     html = accountviews.stage_table(ws).data
 
@@ -578,28 +564,13 @@ def test_stage_table_notes_sub_day_stage():
 
 
 def test_stage_table_notes_few_visits():
-    durations = pd.DataFrame(
-        {
-            "stage": ["Qualification", "Contract Sent", "Negotiation"],
-            "order": [1, 2, 3],
-            "visits": [9, 1, 6],
-            "min": [1.0, 15.0, 0.0],
-            "q1": [3.0, 15.0, 0.0],
-            "median": [6.0, 15.0, 0.0],
-            "q3": [9.0, 15.0, 0.0],
-            "max": [20.0, 15.0, 0.0],
-        }
+    ws = _stage_workspace(
+        [
+            ("Qualification", 9, 1.0, 3.0, 6.0, 9.0, 20.0, 12, 0.5),
+            ("Contract Sent", 1, 15.0, 15.0, 15.0, 15.0, 15.0, 2, 0.5),
+            ("Negotiation", 6, 0.0, 0.0, 0.0, 0.0, 0.0, 6, 1.0),
+        ],
     )
-    conversion = pd.DataFrame(
-        {
-            "stage": ["Qualification", "Contract Sent", "Negotiation"],
-            "entered": [12, 2, 6],
-            "conversion": [0.5, 0.5, 1.0],
-        }
-    )
-    ws = _Tables(stage_durations=durations, stage_conversion=conversion)
-    ws.params = {"stall_min_visits": 5}
-    ws.stage_map = {}
 
     html = accountviews.stage_table(ws).data
 
@@ -855,33 +826,18 @@ def test_stalled_table_drops_name_equal_to_id():
 
 
 def test_stage_table_names_last_stage_share_won():
-    durations = pd.DataFrame(
-        {
-            "stage": ["Prospecting", "Engaging"],
-            "order": [1, 2],
-            "visits": [10, 10],
-            "min": [1.0, 1.0],
-            "q1": [2.0, 2.0],
-            "median": [3.0, 3.0],
-            "q3": [4.0, 4.0],
-            "max": [5.0, 5.0],
-        }
+    ws = _stage_workspace(
+        [
+            ("Prospecting", 10, 1.0, 2.0, 3.0, 4.0, 5.0, 20, 0.5),
+            ("Engaging", 10, 1.0, 2.0, 3.0, 4.0, 5.0, 10, 0.4),
+        ],
+        stage_map={
+            "Prospecting": {"category": "open", "order": 1},
+            "Engaging": {"category": "open", "order": 2},
+            "Won": {"category": "won", "order": 3},
+            "Lost": {"category": "lost", "order": 4},
+        },
     )
-    conversion = pd.DataFrame(
-        {
-            "stage": ["Prospecting", "Engaging"],
-            "entered": [20, 10],
-            "conversion": [0.5, 0.4],
-        }
-    )
-    ws = _Tables(stage_durations=durations, stage_conversion=conversion)
-    ws.params = {"stall_min_visits": 5}
-    ws.stage_map = {
-        "Prospecting": {"category": "open", "order": 1},
-        "Engaging": {"category": "open", "order": 2},
-        "Won": {"category": "won", "order": 3},
-        "Lost": {"category": "lost", "order": 4},
-    }
 
     html = accountviews.stage_table(ws).data
 

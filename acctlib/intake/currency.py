@@ -269,32 +269,23 @@ def convert_amounts(
             file,
             int(foreign.sum()),
         )
-    if keep_missing or not foreign.any():
-        return _convert_open_amounts(
-            frame,
-            currency,
-            report_currency,
-            rates,
-            file,
-            converted_column=converted_column,
-            canonical_layout=canonical_layout,
-            blanked=blanked,
-        ), basis
-    if rates is None:
-        found = _describe_currencies(frame, currency, foreign)
-        advice = _conversion_advice(canonical_layout, report_currency)
-        raise InputError(
-            f"{file}: column amount_original contains amounts in {found} whose "
-            f"amount is empty, but the report currency is {report_currency} and "
-            f"there is no rates table to convert them. {advice}",
-            file=file,
-            column="amount_original",
-            row=_first_row(frame, foreign),
-        )
-    converted = _convert_with_rates(frame[foreign], currency[foreign], rates, file)
-    frame.loc[foreign, "amount"] = converted
-    basis[foreign] = "rates_table"
-    return _convert_open_amounts(
+    if foreign.any() and not keep_missing:
+        if rates is None:
+            found = _describe_currencies(frame, currency, foreign)
+            advice = _conversion_advice(canonical_layout, report_currency)
+            raise InputError(
+                f"{file}: column amount_original contains amounts in {found} "
+                f"whose amount is empty, but the report currency is "
+                f"{report_currency} and there is no rates table to convert "
+                f"them. {advice}",
+                file=file,
+                column="amount_original",
+                row=_first_row(frame, foreign),
+            )
+        converted = _convert_with_rates(frame[foreign], currency[foreign], rates, file)
+        frame.loc[foreign, "amount"] = converted
+        basis[foreign] = "rates_table"
+    frame = _convert_open_amounts(
         frame,
         currency,
         report_currency,
@@ -303,7 +294,8 @@ def convert_amounts(
         converted_column=converted_column,
         canonical_layout=canonical_layout,
         blanked=blanked,
-    ), basis
+    )
+    return frame, basis
 
 
 def _convert_open_amounts(
