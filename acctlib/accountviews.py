@@ -99,8 +99,8 @@ def tier_cards(ws: Workspace) -> Any:
     two gaps counts once. Without a touchpoints table, the at-risk,
     expansion and coverage cards carry a caveat, because the touch half of
     their rules cannot be checked. When health ranked wins or churn worse
-    than chance, a non-zero at-risk card says so, because the at-risk list
-    is ordered by health.
+    than chance, a non-zero at-risk card carries that caveat, because the
+    at-risk list is ordered by health.
     """
     touched = has_touchpoints(ws)
     by_tier = ws.headline.get("accounts_by_tier", {})

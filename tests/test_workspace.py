@@ -23,7 +23,7 @@ def _workspace(tmp_path):
     return open_workspace(path)
 
 
-def test_table_is_read_once_and_changes_stay_with_the_caller(tmp_path, monkeypatch):
+def test_table_read_once_copied_per_call(tmp_path, monkeypatch):
     workspace = _workspace(tmp_path)
     reads = []
     original = engine.read_table

@@ -223,10 +223,10 @@ def test_odd_locale_cell_blanked_in_file(tmp_path: Path) -> None:
 
     intake = load(tmp_path, files, mapped_profile(locale="en-US"))
 
-    kept = intake.tables["opportunities"].set_index("opportunity_id")["amount"]
-    assert len(kept) == 11
-    assert pd.isna(kept["O11"])
-    assert kept["O10"] == 10250.0
+    amounts = intake.tables["opportunities"].set_index("opportunity_id")["amount"]
+    assert len(amounts) == 11
+    assert pd.isna(amounts["O11"])
+    assert amounts["O10"] == 10250.0
     cells = rejected(intake, "opportunities")
     assert len(cells) == 1
     assert cells["action"].iloc[0] == "cell blanked"
