@@ -179,3 +179,14 @@ def test_history_in_forked_processes_equals_one_process(sample_intake, tmp_path)
     assert sorted(states[2]) == sorted(states[1])
     for name, frame in states[1].items():
         pd.testing.assert_frame_equal(states[2][name], frame, obj=name)
+
+
+def test_history_inputs_reuse_account_map_history(sample_intake):
+    intake, params = sample_intake
+    context = make_context(intake, params, intake.tables)
+    prepare.prepare_account_map(context)
+
+    history = accountstate.HistoryInputs.from_context(context)
+
+    assert context.opportunity_history is not None
+    assert history.opportunities is context.opportunity_history

@@ -107,8 +107,11 @@ def prepare_forecast(context: PrepareContext) -> None:
     # touchpoint (an owner slice only deletes rows of other accounts).
     context.release_engine_memory()
 
-    # The report date and every backtest cut-off share one sorted history.
-    history = opportunity_history(inputs)
+    # The report date and every backtest cut-off share one sorted history,
+    # the account-map step's when the stage map needed no implied open stage.
+    history = context.opportunity_history
+    if history is None or inputs.stage_map != context.intake.stage_map:
+        history = opportunity_history(inputs)
     state = compute_state(inputs, as_of, history)
     cutoffs = backtest.backtest_cutoffs(
         as_of, int(params["forecast_backtest_cutoffs"]), horizon

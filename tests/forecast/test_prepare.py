@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from acctlib import engine
+from acctlib.forecast import prepare as forecast_prepare
 from acctlib.forecast.backtest import BacktestResult
 from acctlib.forecast.labels import METHOD_LABELS
 from acctlib.forecast.prepare import (
@@ -277,3 +278,28 @@ def test_backtest_skips_give_latest_reason():
     assert reasons == {
         "win_probability": "at 2026-08-31, the latest month-end tested, it had 9"
     }
+
+
+def test_step_reuses_account_map_history(sample_run, monkeypatch):
+    intake, params, first = sample_run
+    con = engine.connect()
+    for name, frame in intake.tables.items():
+        engine.write_table(con, name, frame)
+    context = PrepareContext(con=con, intake=intake, params=params)
+    context.opportunity_history = forecast_prepare.opportunity_history(
+        forecast_prepare.ForecastInputs(
+            opportunities=intake.tables["opportunities"],
+            stage_history=intake.tables.get("stage_history"),
+            stage_map=intake.stage_map,
+            default_contract_months=params["default_contract_months"],
+        )
+    )
+
+    def build_again(inputs):
+        raise AssertionError("the step prepared the opportunity history again")
+
+    monkeypatch.setattr(forecast_prepare, "opportunity_history", build_again)
+    prepare_forecast(context)
+
+    for name in ("forecast", "forecast_backtest", "forecast_accuracy"):
+        pd.testing.assert_frame_equal(first.frames[name], context.frames[name])
