@@ -708,12 +708,15 @@ def findings_table(ws: Any) -> object:
     frame = ws.table("dq_findings")
     if frame.empty:
         return _note("No opportunity needed a data-quality note.")
-    frame = frame.assign(rows=frame["rows"].astype("Int64").mask(frame["rows"] == 0))
-    return tables.style_table(
-        frame,
+    frame = frame.assign(
+        rows=frame["rows"].astype("Int64").mask(frame["rows"] == 0),
+        amount=_finding_amounts(frame, ws.currency),
+    )
+    columns = ["check", "rows", "amount", "message"]
+    styler = tables.style_table(
+        frame[columns],
         currency=ws.currency,
         counts=["rows"],
-        money=["amount"],
         labels={
             "check": "Check",
             "rows": "Records",
@@ -721,6 +724,30 @@ def findings_table(ws: Any) -> object:
             "message": "Finding",
         },
     )
+    # The amounts are text, which style_table aligns left, so they are set
+    # right-aligned on one line as its money columns are.
+    return styler.set_properties(
+        subset=["amount"], **{"text-align": "right", "white-space": "nowrap"}
+    )
+
+
+def _finding_amounts(findings: pd.DataFrame, currency: str) -> pd.Series:
+    """Return the text of each finding's amount, such as "USD 1,200 plus EUR 500".
+
+    The amount in ``currency`` comes first. Amounts that no rate converts
+    follow in their own currencies, because they are known but cannot be
+    added to it. A finding with neither shows the missing marker.
+    """
+    unconverted = pd.Series("", index=findings.index, dtype="object")
+    if "unconverted_amount" in findings.columns:
+        unconverted = findings["unconverted_amount"].fillna("").astype(str)
+    texts = []
+    for amount, other in zip(findings["amount"], unconverted, strict=True):
+        parts = [] if pd.isna(amount) else [tables.format_money(amount, currency)]
+        if other:
+            parts.append(other)
+        texts.append(" plus ".join(parts) or "–")
+    return pd.Series(texts, index=findings.index, dtype="object")
 
 
 def notes_list(ws: Any) -> HTML:

@@ -12,6 +12,7 @@ import pytest
 from acctlib import dataquality, engine
 from acctlib.intake import load_source
 from acctlib.prepare import PrepareContext, store_run_notes
+from acctlib.tables import MINUS
 from acctlib.workspace import open_workspace
 from tests.conftest import small_params
 from tests.intake.test_maven import load_export as load_maven_export
@@ -551,6 +552,42 @@ def test_findings_table_shows_no_zero_count():
     assert ">0<" not in html
     assert "BRL 0" not in html
     assert ">1<" in html
+
+
+def test_findings_table_shows_unconverted_amounts():
+    findings = pd.DataFrame(
+        {
+            "check": ["won without converted amount", "won without converted amount"],
+            "rows": [1, 3],
+            "amount": [float("nan"), 312_000.0],
+            "unconverted_amount": ["EUR 12,500", "GBP 150,000"],
+            "message": ["1 deal won with EUR 12,500 ...", "3 deals won with ..."],
+        }
+    )
+    ws = SimpleNamespace(currency="USD", table=lambda name: findings)
+
+    html = dataquality.findings_table(ws).to_html()
+
+    assert ">EUR 12,500<" in html
+    assert ">USD 312,000 plus GBP 150,000<" in html
+    assert ">–<" not in html
+
+
+def test_findings_table_keeps_report_amounts():
+    findings = pd.DataFrame(
+        {
+            "check": ["negative won amount", "data older than as-of"],
+            "rows": [2, 0],
+            "amount": [-1_500.0, float("nan")],
+            "message": ["2 deals won with a negative amount ...", "No deal is open."],
+        }
+    )
+    ws = SimpleNamespace(currency="USD", table=lambda name: findings)
+
+    html = dataquality.findings_table(ws).to_html()
+
+    assert f">USD {MINUS}1,500<" in html
+    assert ">–<" in html
 
 
 def test_highlights_name_unreconciled_table():

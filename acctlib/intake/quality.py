@@ -22,7 +22,10 @@ from acctlib.intake.currency import rates_at_close
 from acctlib.intake.dedupe import find_duplicates
 from acctlib.tables import format_money
 
-FINDING_COLUMNS = ["check", "rows", "amount", "message"]
+FINDING_COLUMNS = ["check", "rows", "amount", "unconverted_amount", "message"]
+"""Columns of a finding. ``amount`` is in the report currency.
+``unconverted_amount`` is the text of the amounts that no rate converts to it,
+summed per currency, such as "EUR 12,500", and is empty for most findings."""
 REFERENCING = {
     "opportunities": "account_id",
     "touchpoints": "account_id",
@@ -305,7 +308,8 @@ def _unconverted_finding(
     Bookings leave them out. The finding's amount is what they are worth in
     the report currency: ``amount_original`` of deals in it, and of other
     deals converted through ``rates`` at the close-date rate. Deals that no
-    rate converts are named in their own currency and not in the amount.
+    rate converts are left out of the amount, and their sums per currency
+    go into ``unconverted_amount`` and the message.
     """
     currency = _column(deals, "currency").fillna(report_currency)
     currency = currency.replace("", report_currency)
@@ -318,6 +322,7 @@ def _unconverted_finding(
     noun = "deal" if count == 1 else "deals"
     written = _sum_per_currency(deals["amount_original"], currency)
     left_out = []
+    unconverted = ""
     if value.notna().any():
         converted = format_money(value.sum(), report_currency)
         if (value.notna() & ~in_report).any():
@@ -332,6 +337,7 @@ def _unconverted_finding(
         "check": WON_UNCONVERTED_CHECK,
         "rows": count,
         "amount": float(value.sum()) if value.notna().any() else float("nan"),
+        "unconverted_amount": unconverted,
         "message": (
             f"{count:,} {noun} won with {written} but no converted amount; "
             f"bookings leave out {' plus '.join(left_out)}."
@@ -390,5 +396,6 @@ def _finding(
         "check": check,
         "rows": count,
         "amount": amount,
+        "unconverted_amount": "",
         "message": f"{count:,} {noun} {text}.",
     }

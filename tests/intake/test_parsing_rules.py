@@ -864,6 +864,7 @@ def test_unconverted_win_names_original_amount() -> None:
     finding = findings.set_index("check").loc["won without converted amount"]
     assert finding["rows"] == 1
     assert pd.isna(finding["amount"])
+    assert finding["unconverted_amount"] == "EUR 150,000"
     assert finding["message"] == (
         "1 deal won with EUR 150,000 but no converted amount; bookings leave "
         "out EUR 150,000 not converted to USD."
@@ -889,6 +890,7 @@ def test_unconverted_win_converts_at_rates() -> None:
     assert finding["rows"] == 3
     # EUR at the January rate plus the deal without a currency, in USD.
     assert finding["amount"] == pytest.approx(312_000.0)
+    assert finding["unconverted_amount"] == "GBP 150,000"
     assert finding["message"] == (
         "3 deals won with EUR 150,000, GBP 150,000 and USD 150,000 but no "
         "converted amount; bookings leave out USD 312,000 at the rates "
