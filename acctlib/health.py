@@ -52,6 +52,10 @@ COMPONENTS = (
 PROFILES = ("customer", "prospect")
 FALLING_REASON = "engagement falling"
 STALLED_REASON = "stalled late-stage opportunity"
+"""Reason of an account with a stalled late-stage deal.
+
+``risk_reason`` adds the deal's stage and days in it in brackets, as in
+"stalled late-stage opportunity (Negotiation, 96 days)"."""
 RISK_REASON_SEPARATOR = "; "
 """Texts of ``risk_reason``, joined by the separator for an account with both."""
 NEUTRAL_SCORE = 50.0
@@ -71,7 +75,10 @@ ACCOUNT_HEALTH_COLUMNS: dict[str, str] = {
     "breadth_direction": "rising, flat or falling; missing without touchpoints.",
     "at_risk": "Tier 1 or 2, falling engagement or a stalled late-stage deal.",
     "expansion_ready": "Customer with rising engagement and rising breadth (bool).",
-    "risk_reason": "Why the account is at risk; empty when it is not.",
+    "risk_reason": (
+        "Why the account is at risk, naming the stage and days in stage of its "
+        "longest-stalled late-stage deal; empty when it is not."
+    ),
 }
 """Columns of the ``account_health`` table; names are stable for other modules."""
 
@@ -179,8 +186,9 @@ def compute_health(
     for column in ("engagement_direction", "breadth_direction"):
         health[column] = _fill_directions(activity[column], has_touchpoints)
     late_stalled = activity["late_stage_stalled"].fillna(False).astype(bool).to_numpy()
+    stalled_reasons = _describe_stalls(activity)
     return (
-        _flag_accounts(health, late_stalled)
+        _flag_accounts(health, late_stalled, stalled_reasons)
         .sort_values("account_id")
         .reset_index(drop=True)
     )
@@ -359,15 +367,53 @@ def _weigh_components(
     return share * scores
 
 
-def _flag_accounts(health: pd.DataFrame, late_stalled: np.ndarray) -> pd.DataFrame:
+def _describe_stalls(activity: pd.DataFrame) -> np.ndarray:
+    """Return :data:`STALLED_REASON` with each account's stall stage and days.
+
+    ``activity`` rows carry ``late_stall_stage`` and ``late_stall_days`` of
+    ``account_progression``. A row without them gets the bare reason.
+    """
+    stages = activity.get("late_stall_stage", pd.Series(pd.NA, index=activity.index))
+    days = activity.get("late_stall_days", pd.Series(np.nan, index=activity.index))
+    reasons = []
+    for stage, day_count in zip(stages, days, strict=True):
+        if pd.isna(stage) or pd.isna(day_count):
+            reasons.append(STALLED_REASON)
+            continue
+        whole_days = tables.format_count(day_count)
+        unit = "day" if whole_days == "1" else "days"
+        reasons.append(f"{STALLED_REASON} ({stage}, {whole_days} {unit})")
+    return np.array(reasons, dtype=object)
+
+
+def split_risk_reasons(reason: str) -> list[str]:
+    """Split a ``risk_reason`` text into its reasons without their details.
+
+    "engagement falling; stalled late-stage opportunity (Negotiation, 96
+    days)" gives :data:`FALLING_REASON` and :data:`STALLED_REASON`. The
+    stalled reason comes last, so the text after it is its detail, even
+    where a stage name contains the separator or brackets.
+    """
+    reasons: list[str] = []
+    for part in reason.split(RISK_REASON_SEPARATOR):
+        if part == STALLED_REASON or part.startswith(f"{STALLED_REASON} ("):
+            reasons.append(STALLED_REASON)
+            break
+        reasons.append(part)
+    return reasons
+
+
+def _flag_accounts(
+    health: pd.DataFrame, late_stalled: np.ndarray, stalled_reasons: np.ndarray
+) -> pd.DataFrame:
     flagged = health.copy()
     key_tier = flagged["tier"] <= 2
     falling = flagged["engagement_direction"] == "falling"
     flagged["at_risk"] = (key_tier & (falling | late_stalled)).astype(bool)
     reasons = np.where(
         falling & late_stalled,
-        f"{FALLING_REASON}{RISK_REASON_SEPARATOR}{STALLED_REASON}",
-        np.where(falling, FALLING_REASON, STALLED_REASON),
+        FALLING_REASON + RISK_REASON_SEPARATOR + stalled_reasons,
+        np.where(falling, FALLING_REASON, stalled_reasons),
     )
     flagged["risk_reason"] = np.where(flagged["at_risk"], reasons, "")
     flagged["expansion_ready"] = (

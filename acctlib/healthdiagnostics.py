@@ -22,8 +22,8 @@ from acctlib import tables
 from acctlib.health import (
     COMPONENTS,
     FALLING_REASON,
-    RISK_REASON_SEPARATOR,
     STALLED_REASON,
+    split_risk_reasons,
 )
 
 CONSTANT_COMPONENT_SHARE = 0.9
@@ -159,7 +159,9 @@ def summarize_risk_reasons(
     health
         ``account_health``: ``account_id``, ``tier``, ``at_risk`` and
         ``risk_reason``, whose reasons are joined by
-        :data:`acctlib.health.RISK_REASON_SEPARATOR`.
+        :data:`acctlib.health.RISK_REASON_SEPARATOR`. The stage and days
+        in brackets after a stalled reason are dropped, so that every
+        stalled account counts under its stage's stall threshold.
     opportunities
         ``opportunity_progression`` (see
         :data:`acctlib.progression.OPPORTUNITY_PROGRESSION_COLUMNS`).
@@ -177,7 +179,7 @@ def summarize_risk_reasons(
     """
     at_risk = health[health["at_risk"].astype(bool) & (health["tier"] <= 2)]
     recorded = at_risk[["account_id"]].assign(
-        reason=at_risk["risk_reason"].astype(str).str.split(RISK_REASON_SEPARATOR)
+        reason=at_risk["risk_reason"].astype(str).map(split_risk_reasons)
     )
     recorded = recorded.explode("reason")
     stalled_accounts = recorded.loc[recorded["reason"] == STALLED_REASON, "account_id"]

@@ -52,6 +52,11 @@ ACCOUNT_PROGRESSION_COLUMNS: dict[str, str] = {
     "open_opportunities": "Opportunities open on the as-of date.",
     "stalled_opportunities": "Open opportunities stalled in their stage.",
     "late_stage_stalled": "A stalled open deal at or above late_stage_probability.",
+    "late_stall_stage": (
+        "Stage of the late-stage stalled deal longest in its stage; "
+        "missing without one."
+    ),
+    "late_stall_days": "That deal's days in its stage (float); missing without one.",
     "max_win_probability": "Highest win probability among open opportunities, 0 to 1.",
     "stage_velocity": "0-100: 100 on entering a stage, 0 at twice its 75th percentile.",
 }
@@ -820,7 +825,7 @@ def _summarize_open_deals(
         open_deals["stall_threshold_days"] > 0
     )
     grouped = open_deals.groupby("account_id")
-    return pd.DataFrame(
+    summary = pd.DataFrame(
         {
             "open_opportunities": grouped.size(),
             "stalled_opportunities": grouped["stalled"].sum(),
@@ -828,4 +833,25 @@ def _summarize_open_deals(
             "max_win_probability": grouped["win_probability"].max(),
             "stage_velocity": grouped["velocity"].mean(),
         }
-    ).reset_index()
+    )
+    longest = _find_longest_late_stalls(open_deals)
+    return summary.join(longest).reset_index()
+
+
+def _find_longest_late_stalls(open_deals: pd.DataFrame) -> pd.DataFrame:
+    """Return ``late_stall_stage`` and ``late_stall_days`` per account.
+
+    Each account's late-stage stalled deal with the most days in its stage
+    gives both. A tie goes to the lowest ``opportunity_id``, so reruns agree.
+    """
+    stalls = open_deals[open_deals["late_stalled"].astype(bool)]
+    stalls = stalls.sort_values(
+        ["days_in_stage", "opportunity_id"], ascending=[False, True]
+    )
+    longest = stalls.drop_duplicates("account_id").set_index("account_id")
+    return pd.DataFrame(
+        {
+            "late_stall_stage": longest["stage_asof"].astype("str"),
+            "late_stall_days": longest["days_in_stage"].astype(float),
+        }
+    )

@@ -189,6 +189,59 @@ def test_health_flags(row, at_risk, expansion_ready, reason):
 
 
 @pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        (
+            {"late_stall_stage": "Negotiation", "late_stall_days": 95.6},
+            "stalled late-stage opportunity (Negotiation, 96 days)",
+        ),
+        (
+            {"late_stall_stage": "Proposal", "late_stall_days": 1.2},
+            "stalled late-stage opportunity (Proposal, 1 day)",
+        ),
+        (
+            {
+                "late_stall_stage": "Negotiation",
+                "late_stall_days": 40.0,
+                "engagement_direction": "falling",
+            },
+            "engagement falling; stalled late-stage opportunity (Negotiation, 40 days)",
+        ),
+    ],
+    ids=["days rounded", "one day", "with falling engagement"],
+)
+def test_stalled_reason_names_stage_days(row, reason):
+    tiers, progression = make_inputs(
+        [{"account_id": "A", "tier": 1, "late_stage_stalled": True, **row}]
+    )
+    result = health.compute_health(
+        tiers, progression, health.summarize_signals(None, None), weights=WEIGHTS
+    )
+    assert bool(result["at_risk"].iloc[0])
+    assert result["risk_reason"].iloc[0] == reason
+
+
+@pytest.mark.parametrize(
+    ("text", "reasons"),
+    [
+        ("engagement falling", ["engagement falling"]),
+        ("stalled late-stage opportunity", ["stalled late-stage opportunity"]),
+        (
+            "engagement falling; stalled late-stage opportunity (Negotiation, 96 days)",
+            ["engagement falling", "stalled late-stage opportunity"],
+        ),
+        (
+            "stalled late-stage opportunity (Legal; review (EU), 12 days)",
+            ["stalled late-stage opportunity"],
+        ),
+    ],
+    ids=["falling", "bare stall", "both", "stage with separator"],
+)
+def test_split_risk_reasons_drops_details(text, reasons):
+    assert health.split_risk_reasons(text) == reasons
+
+
+@pytest.mark.parametrize(
     ("weights", "rule", "message"),
     [
         ({"customer": {"usage": 1}}, "reweight", "lacks the 'prospect' profile"),

@@ -204,6 +204,34 @@ def test_risk_reasons_split_joined_reasons():
     assert reasons["accounts"].tolist() == [1, 1]
 
 
+def test_risk_reasons_group_detailed_stalls():
+    health = make_risk_health(
+        [
+            f"{STALLED} (Negotiation, 96 days)",
+            f"engagement falling; {STALLED} (Negotiation, 41 days)",
+            f"{STALLED} (Legal; review, 50 days)",
+        ]
+    )
+    deals = make_deals(
+        [
+            ("A0", "Negotiation", 0.8, 30.0, True),
+            ("A1", "Negotiation", 0.8, 30.0, True),
+            ("A2", "Legal; review", 0.9, 45.0, True),
+        ]
+    )
+
+    reasons = healthdiagnostics.summarize_risk_reasons(
+        health, deals, late_probability=0.6
+    )
+
+    assert reasons["reason"].tolist() == [
+        "stalled in Negotiation past 30 days",
+        "engagement falling",
+        "stalled in Legal; review past 45 days",
+    ]
+    assert reasons["accounts"].tolist() == [2, 1, 1]
+
+
 def test_risk_reasons_keep_stall_without_deal():
     health = make_risk_health([STALLED])
     deals = make_deals([("A0", "Engaging", 0.3, 85.0, True)])

@@ -95,7 +95,9 @@ def progression_with(engagement: pd.DataFrame | None) -> pd.DataFrame:
     )
     opportunities = pd.DataFrame(
         {
+            "opportunity_id": pd.Series(dtype=str),
             "account_id": pd.Series(dtype=str),
+            "stage_asof": pd.Series(dtype=str),
             "is_open": pd.Series(dtype=bool),
             "stalled": pd.Series(dtype=bool),
             "win_probability": pd.Series(dtype=float),
@@ -106,6 +108,40 @@ def progression_with(engagement: pd.DataFrame | None) -> pd.DataFrame:
     return progression.compute_account_progression(
         account_map, engagement, opportunities, AS_OF
     ).set_index("account_id")
+
+
+def test_account_progression_names_longest_stall():
+    account_map = pd.DataFrame(
+        {
+            "account_id": ["A", "B", "C"],
+            "first_touch_at": pd.to_datetime([None, None, None], utc=True),
+            "first_opportunity_at": pd.to_datetime(["2026-01-01"] * 3, utc=True),
+        }
+    )
+    # Account A has two late-stage stalls and an early-stage one that has sat
+    # longer. Account B's only stall is early-stage, so it has none to name.
+    opportunities = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2", "O3", "O4", "O5"],
+            "account_id": ["A", "A", "A", "B", "C"],
+            "stage_asof": ["Proposal", "Negotiation", "Discovery", "Discovery", "X"],
+            "is_open": True,
+            "stalled": [True, True, True, True, False],
+            "win_probability": [0.6, 0.8, 0.1, 0.1, 0.9],
+            "days_in_stage": [40.0, 95.6, 300.0, 300.0, 10.0],
+            "stall_threshold_days": [30.0, 60.0, 20.0, 20.0, 30.0],
+        }
+    )
+
+    result = progression.compute_account_progression(
+        account_map, None, opportunities, AS_OF, late_stage_probability=0.6
+    ).set_index("account_id")
+
+    assert result.loc["A", "late_stall_stage"] == "Negotiation"
+    assert result.loc["A", "late_stall_days"] == pytest.approx(95.6)
+    assert pd.isna(result.loc["B", "late_stall_stage"])
+    assert pd.isna(result.loc["B", "late_stall_days"])
+    assert pd.isna(result.loc["C", "late_stall_stage"])
 
 
 def test_account_progression_untouched_account_zero():
