@@ -373,17 +373,18 @@ def _describe_stalls(activity: pd.DataFrame) -> np.ndarray:
     ``activity`` rows carry ``late_stall_stage`` and ``late_stall_days`` of
     ``account_progression``. A row without them gets the bare reason.
     """
-    stages = activity.get("late_stall_stage", pd.Series(pd.NA, index=activity.index))
-    days = activity.get("late_stall_days", pd.Series(np.nan, index=activity.index))
-    reasons = []
-    for stage, day_count in zip(stages, days, strict=True):
-        if pd.isna(stage) or pd.isna(day_count):
-            reasons.append(STALLED_REASON)
-            continue
-        whole_days = tables.format_count(day_count)
+    reasons = np.full(len(activity), STALLED_REASON, dtype=object)
+    if not {"late_stall_stage", "late_stall_days"} <= set(activity.columns):
+        return reasons
+    stages = activity["late_stall_stage"].to_numpy(dtype=object, na_value=None)
+    days = activity["late_stall_days"].to_numpy(dtype=float, na_value=np.nan)
+    # Only the few accounts with a late-stage stall are formatted, because
+    # the account history describes every account at 13 month-ends.
+    for row in np.flatnonzero(pd.notna(stages) & ~np.isnan(days)):
+        whole_days = tables.format_count(days[row])
         unit = "day" if whole_days == "1" else "days"
-        reasons.append(f"{STALLED_REASON} ({stage}, {whole_days} {unit})")
-    return np.array(reasons, dtype=object)
+        reasons[row] = f"{STALLED_REASON} ({stages[row]}, {whole_days} {unit})"
+    return reasons
 
 
 def split_risk_reasons(reason: str) -> list[str]:
