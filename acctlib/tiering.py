@@ -483,10 +483,16 @@ def _matches_any(values: pd.Series, listed: list[Any]) -> pd.Series:
     case-sensitive match would score every account of one of them 0.
     """
     keys = {str(item).strip().casefold() for item in listed}
-    normalized = values.astype(object).map(
-        lambda value: value.strip().casefold() if isinstance(value, str) else None
-    )
-    return normalized.isin(keys).astype(float)
+    # Each distinct value is normalized once: the account history scores
+    # 100,000 accounts at 13 month-ends on the large benchmark size.
+    codes, distinct = pd.factorize(values)
+    # Code -1, a missing value, reads the False appended last.
+    listed_distinct = [
+        isinstance(value, str) and value.strip().casefold() in keys
+        for value in distinct
+    ]
+    matches = np.array([*listed_distinct, False], dtype=float)[codes]
+    return pd.Series(matches, index=values.index)
 
 
 def _score_by_win_rate(
