@@ -385,7 +385,7 @@ def assemble(
         all_extras["account_merges"] = audit
         _repoint_deal_companies(all_extras, audit)
     tables = check_references(tables, quarantine, headers)
-    tables = reject_undated_closed(tables, quarantine, headers)
+    tables = reject_undated_closed(tables, quarantine, stage_map, headers)
     tables = reject_history_of_rejected_deals(tables, quarantine)
     _drop_rejected_deal_links(all_extras, tables["opportunities"])
     # Counted once the references are checked, so rejected deals do not count.

@@ -1156,45 +1156,184 @@ def _row_locations(rows: pd.DataFrame, column: str) -> dict[str, tuple[str, int]
 def reject_undated_closed(
     tables: dict[str, pd.DataFrame],
     quarantine: Quarantine,
+    stage_map: Mapping[str, Mapping],
     headers: Mapping[tuple[str, str], Mapping[str, str | None]] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Reject won or lost opportunities whose close date cannot be known.
 
-    Such a deal has no ``close_date`` and no stage history, so no as-of date
-    can tell whether it was still open then. Counting it as open would put a
-    lost deal into the pipeline; the row is rejected with the fix instead.
-    ``headers`` is as in :func:`check_references`, so that the fix names the
-    close-date column as each file's header does.
+    Such a deal has no ``close_date`` and no stage-history entry of a won or
+    lost stage (by ``stage_map``, or the deal's own stage), so no as-of date
+    can tell whether it was still open then. Counting it as open would put
+    a lost deal into the pipeline, so the row is rejected with the fix
+    instead. Entries of open stages do not date the close: a won deal whose
+    close date was blanked as invalid would otherwise count as open in its
+    last open stage. ``headers`` is as in :func:`check_references`, so that
+    the fix names the close-date column as each file's header does.
     """
     opportunities = tables["opportunities"]
     history = tables.get("stage_history")
-    dated = set() if history is None else set(history["opportunity_id"].tolist())
+    dated = _deals_with_close_entry(opportunities, history, stage_map)
     undated = (
         opportunities["stage_category"].isin(["won", "lost"])
         & opportunities["close_date"].isna()
-        & ~opportunities["opportunity_id"].astype(object).isin(dated)
+        & ~dated
     )
     if not undated.any():
         return tables
     headers = headers or {}
-    files = opportunities.loc[undated, FILE].astype(str)
-    fixes = {
-        file: _close_date_fix(headers.get(("opportunities", file), {}))
-        for file in files.unique()
-    }
+    rejected = opportunities[undated]
+    has_history = (
+        pd.Series(False, index=rejected.index)
+        if history is None
+        else rejected["opportunity_id"]
+        .astype(object)
+        .isin(set(history["opportunity_id"].tolist()))
+    )
+    raw_text = _raw_text(rejected, "close_date")
     reasons = pd.Series(
         [
-            f"{category} without a close date or stage history, so the date it "
-            f"closed is unknown; {fixes[file]}"
-            for category, file in zip(
-                opportunities.loc[undated, "stage_category"], files, strict=True
+            _undated_closed_reason(
+                category,
+                text,
+                has_entries,
+                headers.get(("opportunities", file), {}),
+            )
+            for category, text, has_entries, file in zip(
+                rejected["stage_category"],
+                raw_text,
+                has_history,
+                rejected[FILE].astype(str),
+                strict=True,
             )
         ],
-        index=files.index,
+        index=rejected.index,
     )
-    rows = _raw_rows(opportunities[undated])
-    _reject(quarantine, "opportunities", rows, "close_date", reasons)
-    return {**tables, "opportunities": opportunities[~undated].reset_index(drop=True)}
+    _reject(quarantine, "opportunities", _raw_rows(rejected), "close_date", reasons)
+    tables = {**tables, "opportunities": opportunities[~undated].reset_index(drop=True)}
+    if history is not None and not history.empty:
+        tables["stage_history"] = _reject_history_of(
+            history, rejected, quarantine, headers
+        )
+    return tables
+
+
+def _reject_history_of(
+    history: pd.DataFrame,
+    deals: pd.DataFrame,
+    quarantine: Quarantine,
+    headers: Mapping[tuple[str, str], Mapping[str, str | None]],
+) -> pd.DataFrame:
+    """Reject the stage-history rows of the rejected ``deals`` and return the rest.
+
+    Rows that share their deal's file and row, which an adapter derived
+    from the deal's row, are left to :func:`reject_history_of_rejected_deals`,
+    whose reason names the deal's row.
+    """
+    locations = _row_locations(deals, "opportunity_id")
+    ids = history["opportunity_id"].astype(object)
+    own_rows = set(zip(deals[FILE].astype(str), deals[ROW].astype(int), strict=True))
+    derived = pd.Series(
+        [
+            location in own_rows
+            for location in zip(
+                history[FILE].astype(str), history[ROW].astype(int), strict=True
+            )
+        ],
+        index=history.index,
+    )
+    orphaned = ids.isin(set(locations)) & ~derived
+    if not orphaned.any():
+        return history
+    labels = _labels_by_file(
+        history[orphaned], "stage_history", "opportunity_id", headers
+    )
+    reasons = pd.Series(
+        [
+            rejected_reference_reason(label, "opportunities", *locations[value])
+            for value, label in zip(ids[orphaned], labels, strict=True)
+        ],
+        index=labels.index,
+    )
+    rows = _raw_rows(history[orphaned])
+    _reject(quarantine, "stage_history", rows, "opportunity_id", reasons)
+    return history[~orphaned].reset_index(drop=True)
+
+
+def _deals_with_close_entry(
+    opportunities: pd.DataFrame,
+    history: pd.DataFrame | None,
+    stage_map: Mapping[str, Mapping],
+) -> pd.Series:
+    """Flag the opportunities whose stage history dates their close.
+
+    An entry dates the close when its stage is won or lost in
+    ``stage_map``, or is the deal's current stage, which covers a closed
+    stage missing from the map that the row's own stage_category closes.
+    """
+    ids = opportunities["opportunity_id"].astype(object)
+    if history is None or history.empty:
+        return pd.Series(False, index=opportunities.index)
+    closed_stages = {
+        stage
+        for stage, entry in stage_map.items()
+        if entry.get("category") in ("won", "lost")
+    }
+    entries = history[["opportunity_id", "stage"]].astype(object)
+    closing = entries[entries["stage"].isin(closed_stages)]
+    by_closed_stage = ids.isin(set(closing["opportunity_id"].tolist()))
+    own_stage = set(zip(entries["opportunity_id"], entries["stage"], strict=True))
+    by_own_stage = pd.Series(
+        [
+            pair in own_stage
+            for pair in zip(ids, opportunities["stage"].astype(object), strict=True)
+        ],
+        index=opportunities.index,
+    )
+    return by_closed_stage | by_own_stage
+
+
+def _raw_text(rows: pd.DataFrame, column: str) -> pd.Series:
+    """Return the stripped raw text of ``column`` in parsed ``rows``, "" if absent."""
+    raw = RAW_PREFIX + column
+    if raw not in rows.columns:
+        return pd.Series("", index=rows.index)
+    return rows[raw].astype(object).fillna("").astype(str).str.strip()
+
+
+def _undated_closed_reason(
+    category: str,
+    close_text: str,
+    has_history: bool,
+    headers: Mapping[str, str | None],
+) -> str:
+    """Return why a won or lost deal without a close date is rejected.
+
+    ``close_text`` is the raw close-date cell, not empty where intake
+    blanked it as invalid, and ``has_history`` is True when the deal has
+    stage-history entries, none of them of a won or lost stage.
+    """
+    if close_text:
+        label = column_label("close_date", headers)
+        history = (
+            "no won or lost stage in its stage history"
+            if has_history
+            else "no stage history"
+        )
+        return (
+            f"{category} with the invalid close date {close_text!r} and "
+            f"{history}, so the date it closed is unknown; correct {label} "
+            "to a valid date"
+        )
+    if has_history:
+        return (
+            f"{category} without a close date or a won or lost stage in its "
+            "stage history, so the date it closed is unknown; "
+            f"{_close_date_fix(headers)}"
+        )
+    return (
+        f"{category} without a close date or stage history, so the date it "
+        f"closed is unknown; {_close_date_fix(headers)}"
+    )
 
 
 def reject_history_of_rejected_deals(

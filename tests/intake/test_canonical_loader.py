@@ -566,6 +566,64 @@ def test_closed_deal_without_any_date_is_rejected(tmp_path):
     assert record["opportunity_id"] == "O2"
 
 
+def test_open_stage_history_does_not_date_close(tmp_path):
+    """A won deal whose history has only open stages has no known close date."""
+    opportunities = [
+        OPPORTUNITY_ROW,
+        {**OPPORTUNITY_ROW, "opportunity_id": "O2", "stage": "Closed Won"},
+        {**OPPORTUNITY_ROW, "opportunity_id": "O3", "stage": "Closed Won"},
+    ]
+    opportunities[1]["close_date"] = ""
+    opportunities[2]["close_date"] = "11.03.2024"
+    history = [
+        STAGE_HISTORY_ROW,
+        {**STAGE_HISTORY_ROW, "opportunity_id": "O2"},
+        {**STAGE_HISTORY_ROW, "opportunity_id": "O3"},
+    ]
+    write_source(tmp_path, opportunities=opportunities, stage_history=history)
+
+    intake = load(tmp_path)
+
+    assert intake.tables["opportunities"]["opportunity_id"].tolist() == ["O1"]
+    assert intake.tables["stage_history"]["opportunity_id"].tolist() == ["O1"]
+    deals = rejected(intake, "opportunities")
+    assert deals["row"].tolist() == [2, 3]
+    assert deals["column"].tolist() == ["close_date", "close_date"]
+    assert deals["value"].tolist() == ["", "11.03.2024"]
+    assert deals["action"].tolist() == ["row rejected", "row rejected"]
+    assert deals.loc[0, "reason"] == (
+        "won without a close date or a won or lost stage in its stage history, "
+        "so the date it closed is unknown; fill in close_date or export the "
+        "stage history"
+    )
+    assert deals.loc[1, "reason"] == (
+        "won with the invalid close date '11.03.2024' and no won or lost stage "
+        "in its stage history, so the date it closed is unknown; correct "
+        "close_date to a valid date"
+    )
+    entries = rejected(intake, "stage_history")
+    assert entries["row"].tolist() == [2, 3]
+    assert (
+        entries["reason"]
+        .str.startswith("opportunity_id points at a rejected row of opportunities")
+        .all()
+    )
+    assert intake.quarantine.count("opportunities") == 2
+    assert intake.quarantine.count("stage_history") == 2
+
+
+def test_lost_stage_history_dates_won_close(tmp_path):
+    """A history entry of any won or lost stage dates the close."""
+    won = {**OPPORTUNITY_ROW, "stage": "Closed Won", "close_date": ""}
+    history = [STAGE_HISTORY_ROW, {**STAGE_HISTORY_ROW, "stage": "Closed Lost"}]
+    write_source(tmp_path, opportunities=[won], stage_history=history)
+
+    intake = load(tmp_path)
+
+    assert intake.tables["opportunities"]["opportunity_id"].tolist() == ["O1"]
+    assert intake.quarantine.count() == 0
+
+
 # Each case writes one row of ``table`` (the valid row with ``changes``)
 # that the checks after parsing reject on ``column``. Its other cells are
 # valid text that parsing rewrites: dates without a time, times without a

@@ -225,9 +225,38 @@ def test_invalid_close_date_names_column(tmp_path: Path) -> None:
     intake = load_export(write_export(tmp_path, sales_pipeline=pipeline))
 
     history = rejected_reasons(intake, "stage_history")
-    assert list(history["row"]) == [1]
-    assert list(history["column"]) == ["entered_at"]
+    assert list(history["row"]) == [1, 1]
+    assert list(history["column"]) == ["entered_at", "opportunity_id"]
     assert history["reason"][0].startswith('column "close_date" (entered_at): ')
+
+
+@pytest.mark.parametrize("close_date", ["11.03.2017", "2017-02-30"])
+def test_invalid_won_close_date_rejects_deal(tmp_path: Path, close_date: str) -> None:
+    """A Won deal whose close_date cannot be read is rejected, not left open."""
+    pipeline = PIPELINE_CSV.replace("2017-02-01,4500", f"{close_date},4500")
+    intake = load_export(write_export(tmp_path, sales_pipeline=pipeline))
+
+    assert "W1" not in set(intake.tables["opportunities"]["opportunity_id"])
+    assert "W1" not in set(intake.tables["stage_history"]["opportunity_id"])
+    rejected = intake.quarantine.to_frame()
+    deal = rejected[rejected["table"] == "opportunities"].reset_index(drop=True)
+    assert list(deal["row"]) == [1]
+    assert list(deal["column"]) == ["close_date"]
+    assert list(deal["value"]) == [close_date]
+    assert list(deal["action"]) == ["row rejected"]
+    assert deal["file"][0].endswith("sales_pipeline.csv")
+    assert deal["reason"][0] == (
+        f"won with the invalid close date {close_date!r} and no won or lost "
+        "stage in its stage history, so the date it closed is unknown; "
+        "correct close_date to a valid date"
+    )
+    assert intake.quarantine.count("opportunities") == 1
+    assert intake.quarantine.count("stage_history") == 2
+    history = rejected_reasons(intake, "stage_history")
+    assert history["reason"][1].startswith(
+        "derived from sales_pipeline.csv row 1, whose opportunities row is "
+        "rejected: won with the invalid close date"
+    )
 
 
 def test_unmapped_stage_names_deal_stage(tmp_path: Path) -> None:

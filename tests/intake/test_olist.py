@@ -111,7 +111,8 @@ def test_bad_deal_cells_name_olist_columns(tmp_path: Path) -> None:
     bad = rejected(intake, "opportunities").set_index("row")
     assert bad.loc[1, "column"] == "close_date"
     # A won deal whose close date is blanked is rejected as undated.
-    assert 'fill in column "won_date" (close_date)' in bad.loc[1, "reason"]
+    assert bad.loc[1, "reason"].startswith("won with the invalid close date 'later'")
+    assert 'correct column "won_date" (close_date)' in bad.loc[1, "reason"]
     assert bad.loc[2, "column"] == "amount_original"
     assert bad.loc[2, "reason"].startswith(
         'column "declared_monthly_revenue" (amount_original): '
