@@ -586,6 +586,14 @@ def _prepare_previous_month(
     compared_headline = movement.align_month_bookings(
         previous.headline, previous.frames["opportunity_snapshot"], params.as_of
     )
+    # A deal whose creation date is a stand-in after that month-end may be
+    # older, so it counts as open then too rather than as new this month.
+    estimated_new_deals = movement.find_estimated_new_deals(
+        prepared.frames["opportunity_snapshot"], earlier
+    )
+    compared_headline = movement.count_estimated_deals_as_previous(
+        compared_headline, estimated_new_deals
+    )
     changes = movement.compute_headline_changes(
         prepared.headline,
         compared_headline,

@@ -306,13 +306,41 @@ def find_estimated_new_deals(
     ``snapshot`` is an opportunity snapshot (see
     :func:`acctlib.asof.snapshot_opportunities`). A deal is listed when it
     is open, its ``created_at`` lies after the end of ``previous_as_of``
-    and its ``created_at_estimated`` is True, because then it is new this
+    and its ``created_at_estimated`` is True, because then it appears this
     month only because the source gave it no creation date. Returns the
     matching rows of ``snapshot``.
     """
     is_new = snapshot["created_at"] >= as_of_cutoff(previous_as_of)
     is_open = snapshot["is_open"].astype(bool)
     return snapshot[is_open & is_new & creation_estimated(snapshot)]
+
+
+def count_estimated_deals_as_previous(
+    previous_headline: Mapping[str, Any], estimated_new_deals: pd.DataFrame
+) -> dict[str, Any]:
+    """Return the previous headline with the stand-in-dated deals open then too.
+
+    ``estimated_new_deals`` are the open deals of
+    :func:`find_estimated_new_deals`. Their stand-in creation date falls
+    after the previous month-end, so last month's snapshot lacks them,
+    although the deals may be older. Adding them to last month's
+    ``open_opportunities`` and ``open_pipeline`` keeps them out of the
+    month's change, so a deal whose creation date is unknown never counts
+    as new.
+    """
+    # NOTE: Only these two figures are adjusted. An account whose only open
+    # deal is such a deal still shows a status move, such as from prospect
+    # to open opportunity, in the account movements and accounts_by_status.
+    counted = dict(previous_headline)
+    if estimated_new_deals.empty:
+        return counted
+    if counted.get("open_opportunities") is not None:
+        counted["open_opportunities"] += len(estimated_new_deals)
+    pipeline = counted.get("open_pipeline")
+    if pipeline is not None and not pd.isna(pipeline):
+        added = float(estimated_new_deals["amount"].sum())
+        counted["open_pipeline"] = round(pipeline + added, 2)
+    return counted
 
 
 def describe_movements(
@@ -331,9 +359,10 @@ def describe_movements(
 
     First come up to :data:`MAX_MONEY_SENTENCES` sentences on the headline
     amounts with the largest relative change. When ``estimated_new_deals``
-    (see :func:`find_estimated_new_deals`) lists deals, one sentence says
-    how many new open opportunities carry a stand-in creation date and how
-    open opportunities and open pipeline changed without them. When
+    (see :func:`find_estimated_new_deals`) lists deals, one sentence names
+    how many open opportunities carry a stand-in creation date and that
+    they count as open at the previous month-end too (see
+    :func:`count_estimated_deals_as_previous`). When
     bookings year to date fell and ``reversed_bookings`` (see
     :func:`find_reversed_bookings`) lists deals, one sentence names them
     next. Then comes one sentence per new value of each moved column, such
@@ -353,7 +382,7 @@ def describe_movements(
         for row in money.head(MAX_MONEY_SENTENCES).itertuples()
     ]
     if estimated_new_deals is not None and len(estimated_new_deals):
-        sentences.append(_describe_estimated(estimated_new_deals, changes, currency))
+        sentences.append(_describe_estimated(estimated_new_deals, currency))
     ytd_fell = bool((money["figure"].eq("bookings_ytd") & money["change"].lt(0)).any())
     if ytd_fell and reversed_bookings is not None and len(reversed_bookings):
         sentences.append(_describe_reversed(reversed_bookings, currency))
@@ -378,9 +407,7 @@ def describe_movements(
     return sentences
 
 
-def _describe_estimated(
-    deals: pd.DataFrame, changes: pd.DataFrame, currency: str
-) -> str:
+def _describe_estimated(deals: pd.DataFrame, currency: str) -> str:
     count = len(deals)
     total = float(deals["amount"].sum())
     dates = sorted(set(deals["created_at"].dt.date))
@@ -390,46 +417,20 @@ def _describe_estimated(
         dated = f"from {dates[0]:%d %B %Y} to {dates[-1]:%d %B %Y}"
 
     if count == 1:
-        has, is_dated, subject = "has", "is dated", "it counts"
+        noun, has, is_dated, subject = "opportunity", "has", "is dated", "it counts"
     else:
-        has, is_dated, subject = "have", "are dated", "they count"
-    sentence = (
-        f"{count:,} of the new open opportunities "
-        f"({tables.format_money(total, currency)}) {has} no creation date in "
-        f"the source and {is_dated} {dated} as a stand-in, so {subject} as "
-        "new this month"
-    )
-
-    without = _changes_without(changes, float(count), total, currency)
-    if without:
-        sentence += f"; without them, {' and '.join(without)}"
-    return sentence + "."
-
-
-def _changes_without(
-    changes: pd.DataFrame, count: float, total: float, currency: str
-) -> list[str]:
-    """Return the open opportunities and pipeline changes less some new deals.
-
-    They are the changes the headline table would show had the source dated
-    those ``count`` deals of amount ``total`` before the previous month-end.
-    """
-    by_figure = changes.set_index("figure")
-    parts = []
-    for figure, removed in (("open_opportunities", count), ("open_pipeline", total)):
-        if figure not in by_figure.index or pd.isna(by_figure.loc[figure, "change"]):
-            continue
-        row = by_figure.loc[figure]
-        change = _shown_change(row["current"] - removed, row["previous"], 0.0)
-        # _format_change writes the "Customers" figure as a count.
-        label = "Customers" if figure == "open_opportunities" else ""
-        shown = _format_change(change, label, currency)
-        verb = "by" if parts else "changed by"
-        parts.append(
-            f"{HEADLINE_LABELS[figure].lower()} {verb} "
-            f"{shown.removesuffix(' since last month')}"
+        noun, has, is_dated, subject = (
+            "opportunities",
+            "have",
+            "are dated",
+            "they count",
         )
-    return parts
+    return (
+        f"{count:,} open {noun} ({tables.format_money(total, currency)}) {has} "
+        f"no creation date in the source and {is_dated} {dated} as a "
+        f"stand-in, so {subject} as open at the previous month-end too and "
+        "not as new this month."
+    )
 
 
 def _describe_reversed(reversed_bookings: pd.DataFrame, currency: str) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from acctlib import movement
+from acctlib import build, movement
 from acctlib.intake import load_source
 from acctlib.prepare import MOVEMENT_STEPS, prepare_workspace
 from tests.conftest import small_params
@@ -175,11 +175,70 @@ def test_describe_movements_names_stand_in_dates():
 
     assert sentences == [
         "Open pipeline fell by USD 200 to USD 1,000.",
-        "2 of the new open opportunities (USD 700) have no creation date in "
-        "the source and are dated 30 June 2026 as a stand-in, so they count as "
-        "new this month; without them, open opportunities changed by −3 and "
-        "open pipeline by −USD 900.",
+        "2 open opportunities (USD 700) have no creation date in the source "
+        "and are dated 30 June 2026 as a stand-in, so they count as open at "
+        "the previous month-end too and not as new this month.",
     ]
+
+
+def test_estimated_deals_count_as_previous():
+    deals = movement.find_estimated_new_deals(_dated_snapshot(), dt.date(2026, 5, 31))
+    previous = {"open_opportunities": 1, "open_pipeline": 100.0, "customers": 3}
+
+    counted = movement.count_estimated_deals_as_previous(previous, deals)
+
+    assert counted["open_opportunities"] == 3
+    assert counted["open_pipeline"] == 800.0
+    assert counted["customers"] == 3
+    assert previous["open_opportunities"] == 1
+
+
+def test_estimated_deals_skip_missing_pipeline():
+    deals = movement.find_estimated_new_deals(_dated_snapshot(), dt.date(2026, 5, 31))
+    previous = {"open_opportunities": 1, "open_pipeline": None}
+
+    counted = movement.count_estimated_deals_as_previous(previous, deals)
+
+    assert counted["open_opportunities"] == 3
+    assert counted["open_pipeline"] is None
+
+
+STAND_IN_ACCOUNTS = """\
+account_id,name,industry,country,region,employees,annual_revenue,owner,created_at
+A1,Acme,Software,DE,EMEA,120,5000000,Dana,2024-01-01T00:00:00Z
+"""
+STAND_IN_DEALS = """\
+opportunity_id,account_id,type,stage,amount,created_at,close_date,created_at_estimated
+O1,A1,new_business,Discovery,100,2024-06-01T00:00:00Z,,false
+O2,A1,new_business,Discovery,200,2024-12-31T00:00:00Z,,true
+O3,A1,new_business,Discovery,400,2024-12-10T00:00:00Z,,false
+"""
+
+
+def test_stand_in_deal_not_new_this_month(tmp_path):
+    """A deal dated by a stand-in after last month-end adds nothing to the change."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "accounts.csv").write_text(STAND_IN_ACCOUNTS, encoding="utf-8")
+    (data / "opportunities.csv").write_text(STAND_IN_DEALS, encoding="utf-8")
+    params = small_params(data, tmp_path, "as_of=2024-12-31")
+    intake = load_source(params)
+    workspace = tmp_path / "current.duckdb"
+    prepared = prepare_workspace(intake, params, workspace, steps=MOVEMENT_STEPS)
+
+    previous = build._prepare_previous_month(
+        intake, params, tmp_path / "work", workspace, prepared
+    )
+
+    changes = prepared.frames["headline_changes"].set_index("figure")
+    # O3 is new this month. O2 counts as open at the previous month-end.
+    assert changes.loc["open_opportunities", "current"] == 3
+    assert changes.loc["open_opportunities", "previous"] == 2
+    assert changes.loc["open_opportunities", "change"] == 1
+    assert changes.loc["open_pipeline", "previous"] == 300
+    assert changes.loc["open_pipeline", "change"] == 400
+    # The manifest keeps the figures as prepared for that date.
+    assert previous["open_opportunities"] == 1
 
 
 def _snapshot(rows: list[tuple[str, bool, str | None, str]]) -> pd.DataFrame:
