@@ -358,7 +358,7 @@ def _parse_columns(
         bad = result.failed & ~failed_rows
         if bad.any():
             reasons = _name_column(result.errors[bad], name, raw.headers)
-            _blank(quarantine, spec.name, frame[bad], name, reasons)
+            _blank(quarantine, spec.name, frame[bad], name, reasons, raw.headers)
             result_frame.loc[bad, name] = None
     return result_frame[~failed_rows].reset_index(drop=True)
 
@@ -684,9 +684,25 @@ def _blank(
     rows: pd.DataFrame,
     column: str,
     reasons: pd.Series | str,
+    headers: Mapping[str, str | None] | pd.Series | None = None,
 ) -> None:
-    """Record the ``column`` cells of ``rows`` as blanked in kept rows."""
-    _record(quarantine.blank, table, rows, column, reasons)
+    """Record the ``column`` cells of ``rows`` as blanked in kept rows.
+
+    ``headers`` is the :attr:`RawTable.headers` map of the rows' file, or a
+    map per row aligned with ``rows``. A cell whose header another column of
+    the row already blanked is not recorded twice (see
+    :meth:`Quarantine.blank`).
+    """
+    if headers is None:
+        headers = {}
+    if isinstance(headers, pd.Series):
+        row_headers = headers.map(lambda file_headers: file_headers.get(column))
+    else:
+        row_headers = pd.Series(headers.get(column), index=rows.index, dtype=object)
+    for header, group in rows.groupby(row_headers.fillna(""), sort=False):
+        blank = functools.partial(quarantine.blank, header=str(header) or None)
+        group_reasons = reasons if isinstance(reasons, str) else reasons[group.index]
+        _record(blank, table, group, column, group_reasons)
 
 
 def _record(
@@ -996,7 +1012,7 @@ def _validate(
             continue
         reason = _describe_check(str(case.column), str(case.check), headers=headers)
         rows = _source_rows(frame.loc[[index]], source)
-        _blank(quarantine, spec.name, rows, str(case.column), reason)
+        _blank(quarantine, spec.name, rows, str(case.column), reason, headers)
         result.loc[index, str(case.column)] = None
     return result.drop(index=sorted(bad_index)).reset_index(drop=True)
 
@@ -1395,14 +1411,17 @@ def blank_parsed_cells(
     rows: pd.DataFrame,
     column: str,
     reasons: pd.Series,
+    headers: Mapping[tuple[str, str], Mapping[str, str | None]] | None = None,
 ) -> None:
     """Record the ``column`` cells of parsed ``rows`` as blanked.
 
     ``rows`` are rows of a :func:`canonicalize` result, so the quarantine
-    gets each cell and record as the file had them. The caller blanks the
-    parsed cells.
+    gets each cell and record as the file had them. ``headers`` is as in
+    :func:`check_references`. The caller blanks the parsed cells.
     """
-    _blank(quarantine, table, _raw_rows(rows), column, reasons)
+    headers = headers or {}
+    row_headers = rows[FILE].map(lambda file: headers.get((table, str(file)), {}))
+    _blank(quarantine, table, _raw_rows(rows), column, reasons, row_headers)
 
 
 def _raw_rows(rows: pd.DataFrame) -> pd.DataFrame:

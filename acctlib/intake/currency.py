@@ -436,7 +436,9 @@ def blank_contradicting_marks(
             ],
             index=frame.index[bad],
         )
-        blank_parsed_cells(quarantine, "opportunities", frame[bad], column, reasons)
+        blank_parsed_cells(
+            quarantine, "opportunities", frame[bad], column, reasons, headers
+        )
         frame.loc[bad, column] = np.nan
     return frame
 

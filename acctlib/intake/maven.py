@@ -41,7 +41,10 @@ Opportunities, one per row of ``sales_pipeline.csv``
     are removed and case is ignored, so ``GTXPro`` finds ``GTX Pro``. A
     product that still matches nothing keeps its own name and leaves the
     amount of its Lost and open deals empty, with a note, instead of being
-    rejected. ``amount_original`` is the same amount and ``currency`` is USD.
+    rejected. A ``sales_price`` that is not a non-negative number stops
+    intake with its row. ``amount_original`` is the same amount and
+    ``currency`` is USD, and a bad ``close_value`` is recorded once, under
+    ``amount``.
     ``amount_open`` is the list price of every deal, because a Won deal was
     valued at it while open: an as-of date before its close counts the list
     price, not the close_value it had not reached yet. A deal whose product
@@ -138,11 +141,16 @@ ACCOUNT_HEADERS = {
     "parent_account_id": "subsidiary_of",
 }
 # amount and amount_original come from close_value for Won deals and from
-# the price list in products.csv for the others, and amount_open from the
-# price list for every deal, so they have no header.
+# the price list in products.csv for the others. They name close_value,
+# because the adapter raises on a list price that is not a number, so only
+# close_value cells can fail later. Both copy the same cell, so a bad
+# close_value is recorded once. amount_open is the list price of every
+# deal, so it has no header.
 OPPORTUNITY_HEADERS = {
     "opportunity_id": "opportunity_id",
     "account_id": "account",
+    "amount": "close_value",
+    "amount_original": "close_value",
     "stage": "deal_stage",
     "created_at": "engage_date",
     "close_date": "close_date",
@@ -266,6 +274,7 @@ def _build_opportunities(
     export_source: str,
     paths: Mapping[str, Path],
 ) -> RawTable:
+    _check_list_prices(products, paths["products"])
     price_list = _index_unique(
         products,
         "product",
@@ -319,6 +328,38 @@ def _build_opportunities(
         notes=[note for note in notes if note],
         headers=OPPORTUNITY_HEADERS,
     )
+
+
+def _check_list_prices(products: pd.DataFrame, path: Path) -> None:
+    """Raise InputError on the first ``sales_price`` that is not a plain number.
+
+    A list price prices every Lost and open deal of its product, so one bad
+    cell would blank the amounts of many deals. An empty price is allowed
+    and leaves those amounts empty.
+    """
+    for row, product, price in zip(
+        products[ROW], products["product"], products["sales_price"], strict=True
+    ):
+        if price == "" or _is_plain_number(price):
+            continue
+        raise InputError(
+            f"{path}, row {row}, column sales_price: invalid list price {price!r} "
+            f"for product {product!r}; expected a non-negative number such as "
+            "1096 or 550.00. Correct the price, or leave it empty to give the "
+            "product's Lost and open deals no amount.",
+            file=str(path),
+            row=int(row),
+            column="sales_price",
+            value=price,
+        )
+
+
+def _is_plain_number(text: str) -> bool:
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return False
+    return number.is_finite() and number >= 0
 
 
 def _product_key(name: str) -> str:

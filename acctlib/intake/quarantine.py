@@ -56,6 +56,8 @@ class Quarantine:
     parsed_ids: dict[tuple[str, str], dict[str, tuple[str, int]]] = field(
         default_factory=dict
     )
+    # Table, file, row and header of each file cell recorded as blanked.
+    blanked_headers: set[tuple[str, str, int, str]] = field(default_factory=set)
 
     def reject(
         self,
@@ -79,8 +81,28 @@ class Quarantine:
         values: Iterable[object],
         reason: str,
         records: Iterable[dict] | None = None,
+        header: str | None = None,
     ) -> None:
-        """Record cells blanked in kept rows; arguments as for :meth:`reject`."""
+        """Record cells blanked in kept rows; arguments as for :meth:`reject`.
+
+        ``header`` is the file's column the cells were read from, or None
+        for cells without one. Where several canonical columns copy the same
+        file cell, such as Maven's close_value in amount and
+        amount_original, only the first column blanked records the cell.
+        """
+        rows = list(rows)
+        values = list(values)
+        records = list(records) if records is not None else None
+        if header is not None:
+            keys = [(table, file, int(row), header) for row in rows]
+            first = [key not in self.blanked_headers for key in keys]
+            self.blanked_headers.update(keys)
+            rows = [row for row, keep in zip(rows, first, strict=True) if keep]
+            values = [value for value, keep in zip(values, first, strict=True) if keep]
+            if records is not None:
+                records = [
+                    record for record, keep in zip(records, first, strict=True) if keep
+                ]
         self._add(CELL_BLANKED, table, file, rows, column, values, reason, records)
 
     def _add(

@@ -484,3 +484,28 @@ def test_region_source_reaches_intake(synthetic: Intake) -> None:
     assert region.startswith("the regional office (sales_teams.csv)")
     assert "most recent deal" in region
     assert "\n" not in region
+
+
+def test_bad_close_value_recorded_once(tmp_path: Path) -> None:
+    """An invalid close_value is one blanked cell, named after close_value."""
+    pipeline = PIPELINE_CSV.replace("2017-02-01,4500", "2017-02-01,12x4")
+    intake = load_export(write_export(tmp_path, sales_pipeline=pipeline))
+
+    blanked = rejected_reasons(intake, "opportunities")
+    assert list(blanked["row"]) == [1]
+    assert list(blanked["column"]) == ["amount"]
+    assert blanked["reason"][0].startswith('column "close_value" (amount): ')
+    assert intake.quarantine.count_blanked() == 1
+    won = by_id(intake.tables["opportunities"]).loc["W1"]
+    assert pd.isna(won["amount"])
+    assert pd.isna(won["amount_original"])
+
+
+def test_invalid_list_price_raises(tmp_path: Path) -> None:
+    """A price list entry that is not a number names its file, row and cell."""
+    products = PRODUCTS_CSV.replace("MG,55", "MG,55x")
+    write_export(tmp_path, products=products)
+    with pytest.raises(InputError, match="row 2, column sales_price") as error:
+        load_export(tmp_path)
+    assert "'55x'" in str(error.value)
+    assert "products.csv" in str(error.value)

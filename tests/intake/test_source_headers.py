@@ -204,3 +204,33 @@ def test_undated_closed_without_column(tmp_path: Path) -> None:
             "profile, or export the stage history"
         )
     )
+
+
+@pytest.mark.parametrize(
+    ("amount", "reason"),
+    [
+        ("lots", "column \"Amount\" (amount): invalid amount 'lots'"),
+        ("EUR 200", 'column "Amount" (amount): '),
+    ],
+    ids=["invalid", "other currency"],
+)
+def test_shared_header_cell_recorded_once(tmp_path: Path, amount, reason) -> None:
+    """A bad cell that two columns read is one blanked cell under its header."""
+    profile = mapped_profile()
+    profile["tables"]["opportunities"]["columns"]["amount"] = ["Amount"]
+    deal = ("O2", "A2", "Closed Won", amount, "2024-03-02")
+    files = {
+        "accounts.csv": ACCOUNTS,
+        "opportunities.csv": opportunities_csv([GOOD_DEAL, deal]),
+    }
+
+    intake = load(tmp_path, files, profile)
+
+    bad = rejected(intake, "opportunities")
+    assert list(bad["row"]) == [2]
+    assert list(bad["column"]) == ["amount"]
+    assert bad["reason"].iloc[0].startswith(reason)
+    assert intake.quarantine.count_blanked() == 1
+    deals = intake.tables["opportunities"].set_index("opportunity_id")
+    assert pd.isna(deals.loc["O2", "amount"])
+    assert pd.isna(deals.loc["O2", "amount_original"])
