@@ -31,6 +31,7 @@ from acctlib.displaypaths import display_path, display_value
 from acctlib.errors import AcctlibError
 from acctlib.headlinefigures import figure_label, format_figure, format_figure_change
 from acctlib.movement import flatten_headline
+from acctlib.params import load_declarations
 
 TABLES_DIR = "tables"
 # Parameters that only locate output folders, so they change no figure.
@@ -40,7 +41,7 @@ OUTPUT_PARAMS = ("reports_dir", "work_dir")
 TOLERANCE = 1e-9
 MAX_LISTED_ACCOUNTS = 50
 PARAMS_TITLE = "Parameters that change figures"
-OUTPUT_TITLE = "Output folders (these change no figure)"
+SETTINGS_TITLE = "Settings that change no figure"
 # Tables whose touch counts the build names after influence_window_days,
 # such as touches_30d. Other tables count touches over fixed windows.
 WINDOW_NAMED_TABLES = ("account_map",)
@@ -97,8 +98,9 @@ class Comparison:
     """Every difference between run ``a`` and run ``b``.
 
     ``params``, ``inputs`` and ``headline`` contain (name, value in a,
-    value in b) triples. ``params`` leaves out :data:`OUTPUT_PARAMS`,
-    whose differences ``output_params`` contains, because they change no
+    value in b) triples. ``params`` leaves out :data:`OUTPUT_PARAMS` and
+    the parameters declared technical, such as ``parallel_notebooks``,
+    whose differences ``settings`` contains, because they change no
     figure. ``tables`` contains one dict per differing table
     with keys ``table``, ``summary`` and ``changes``, a frame of
     per-account changes that is empty for tables without ``account_id``.
@@ -107,7 +109,7 @@ class Comparison:
     a: Run
     b: Run
     params: list[tuple[str, Any, Any]] = field(default_factory=list)
-    output_params: list[tuple[str, Any, Any]] = field(default_factory=list)
+    settings: list[tuple[str, Any, Any]] = field(default_factory=list)
     inputs: list[tuple[str, Any, Any]] = field(default_factory=list)
     headline: list[tuple[str, Any, Any]] = field(default_factory=list)
     tables: list[dict[str, Any]] = field(default_factory=list)
@@ -178,11 +180,14 @@ def load_run(path: str | Path) -> Run:
 def compare_runs(a: Run, b: Run) -> Comparison:
     """Return every difference between two runs."""
     comparison = Comparison(a=a, b=b)
+    settings = _settings_names()
     comparison.params = _diff_mappings(
-        _flatten_params(a.manifest["params"]), _flatten_params(b.manifest["params"])
+        _flatten_params(a.manifest["params"], settings),
+        _flatten_params(b.manifest["params"], settings),
     )
-    comparison.output_params = _diff_mappings(
-        _output_params(a.manifest["params"]), _output_params(b.manifest["params"])
+    comparison.settings = _diff_mappings(
+        _settings(a.manifest["params"], settings),
+        _settings(b.manifest["params"], settings),
     )
     comparison.inputs = _diff_mappings(_inputs(a), _inputs(b))
     comparison.headline = _diff_mappings(
@@ -201,16 +206,29 @@ def compare_runs(a: Run, b: Run) -> Comparison:
     return comparison
 
 
-def _flatten_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Return the parameters as ``{dotted.name: value}``, without output folders.
+def _settings_names() -> frozenset[str]:
+    """Return the names of the output folders and the technical parameters."""
+    technical = {
+        name
+        for name, declaration in load_declarations().items()
+        if declaration.technical
+    }
+    return frozenset(OUTPUT_PARAMS) | technical
 
-    A nested mapping such as ``tier_rules`` becomes one entry per value,
-    such as ``tier_rules.tier_2.value``, so that a comparison names only
-    the values that differ. An empty mapping stays one value.
+
+def _flatten_params(
+    params: Mapping[str, Any], skipped: frozenset[str] = frozenset(), prefix: str = ""
+) -> dict[str, Any]:
+    """Return the parameters as ``{dotted.name: value}``, without ``skipped``.
+
+    ``skipped`` names top-level parameters to leave out. A nested mapping
+    such as ``tier_rules`` becomes one entry per value, such as
+    ``tier_rules.tier_2.value``, so that a comparison names only the values
+    that differ. An empty mapping stays one value.
     """
     flat = {}
     for key, value in params.items():
-        if not prefix and key in OUTPUT_PARAMS:
+        if not prefix and key in skipped:
             continue
         name = f"{prefix}{key}"
         if isinstance(value, Mapping) and value:
@@ -220,8 +238,8 @@ def _flatten_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, An
     return flat
 
 
-def _output_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: params[name] for name in OUTPUT_PARAMS if name in params}
+def _settings(params: Mapping[str, Any], names: frozenset[str]) -> dict[str, Any]:
+    return {name: value for name, value in params.items() if name in names}
 
 
 def _window_renames(a: Run, b: Run) -> tuple[dict[str, str], dict[str, str]]:
@@ -637,9 +655,9 @@ def format_text(comparison: Comparison) -> str:
     # Long values, such as a list of models, wrap so both show in full.
     header = ["name", "first", "second"]
     sections.append(_text_table(PARAMS_TITLE, header, comparison.params, wrap=True))
-    if comparison.output_params:
+    if comparison.settings:
         sections.append(
-            _text_table(OUTPUT_TITLE, header, comparison.output_params, wrap=True)
+            _text_table(SETTINGS_TITLE, header, comparison.settings, wrap=True)
         )
     sections.append(_text_table("Inputs", header, comparison.inputs, wrap=True))
     sections.append(
@@ -722,17 +740,16 @@ def write_html(comparison: Comparison, target: Path) -> Path:
     params = [
         (name, display_value(a), display_value(b)) for name, a, b in comparison.params
     ]
-    output_params = [
-        (name, display_value(a), display_value(b))
-        for name, a, b in comparison.output_params
+    settings = [
+        (name, display_value(a), display_value(b)) for name, a, b in comparison.settings
     ]
     page = render_page(
         "compare.html.j2",
         comparison=comparison,
         params=params,
         params_title=PARAMS_TITLE,
-        output_params=output_params,
-        output_title=OUTPUT_TITLE,
+        settings=settings,
+        settings_title=SETTINGS_TITLE,
         headline=_headline_rows(comparison),
         moves=moves.head(MAX_LISTED_ACCOUNTS).to_dict("records"),
         moves_total=len(moves),

@@ -615,11 +615,11 @@ def test_output_folders_listed_apart(tmp_path):
     comparison = compare.compare_runs(first, second)
 
     assert comparison.params == []
-    assert comparison.output_params == [("reports_dir", "/r1", "/r2")]
+    assert comparison.settings == [("reports_dir", "/r1", "/r2")]
     assert comparison.differences() == []
     text = compare.format_text(comparison)
     assert "Parameters that change figures: no differences" in text
-    output = text[text.index("Output folders (these change no figure)") :]
+    output = text[text.index("Settings that change no figure") :]
     assert output.splitlines()[3].split() == ["reports_dir", "/r1", "/r2"]
     assert "work_dir" not in text
     page = compare.write_html(comparison, tmp_path / "compare.html").read_text()
@@ -627,10 +627,34 @@ def test_output_folders_listed_apart(tmp_path):
     headings = [heading.get_text() for heading in soup.find_all("h2")]
     assert headings[:3] == [
         "Parameters that change figures",
-        "Output folders (these change no figure)",
+        "Settings that change no figure",
         "Inputs",
     ]
     assert "<td>reports_dir</td><td>r1</td><td>r2</td>" in page
+
+
+def test_technical_settings_listed_apart(tmp_path):
+    """Settings of how the build runs are not listed as changing figures."""
+    first = write_run(
+        tmp_path / "a",
+        params={"as_of": "2026-06-30", "parallel_notebooks": 2, "seed": 1},
+        headline={},
+        tables={},
+    )
+    second = write_run(
+        tmp_path / "b",
+        params={"as_of": "2026-06-30", "parallel_notebooks": 1, "seed": 1},
+        headline={},
+        tables={},
+    )
+    comparison = compare.compare_runs(first, second)
+
+    assert comparison.params == []
+    assert comparison.settings == [("parallel_notebooks", 2, 1)]
+    text = compare.format_text(comparison)
+    assert "Parameters that change figures: no differences" in text
+    settings = text[text.index("Settings that change no figure") :]
+    assert settings.splitlines()[3].split() == ["parallel_notebooks", "2", "1"]
 
 
 def test_same_output_folders_not_listed(two_runs, tmp_path):
@@ -638,9 +662,9 @@ def test_same_output_folders_not_listed(two_runs, tmp_path):
     comparison = compare.compare_runs(first, first)
     page = compare.write_html(comparison, tmp_path / "compare.html").read_text()
 
-    assert comparison.output_params == []
-    assert "Output folders" not in compare.format_text(comparison)
-    assert "Output folders" not in page
+    assert comparison.settings == []
+    assert "Settings that change no figure" not in compare.format_text(comparison)
+    assert "Settings that change no figure" not in page
 
 
 def test_page_headline_has_change_column(two_runs, tmp_path):
