@@ -25,7 +25,7 @@ import pandas as pd
 from pandas.api.typing import DataFrameGroupBy
 
 from acctlib import schema
-from acctlib.asof import as_of_cutoff, filter_revenue
+from acctlib.asof import as_of_cutoff, filter_revenue, revenue_window
 from acctlib.bookings import sum_bookings
 from acctlib.dealshares import split_shared_deals
 from acctlib.errors import InputError
@@ -331,8 +331,9 @@ def compute_account_map(
     - ``tcv``: summed ``amount`` of opportunities won by ``as_of``.
     - ``lifetime_revenue``: summed revenue of months starting on or before
       ``as_of``, or ``tcv`` when ``revenue`` is None or empty.
-    - ``revenue_12m``: summed revenue of the 12 calendar months ending with
-      the month of ``as_of``, NaN when ``revenue`` is None or empty.
+    - ``revenue_12m``: summed revenue of the 12 complete months up to
+      ``as_of`` (see :func:`acctlib.asof.revenue_window`), NaN when
+      ``revenue`` is None or empty.
     - ``bookings_12m``: summed ``amount`` of won opportunities with
       ``as_of - 12 months < closed_on <= as_of``.
     - ``first_opportunity_at``: earliest ``created_at`` in the snapshot.
@@ -438,8 +439,9 @@ def compute_headline(
           month, or of the year, of ``as_of`` up to ``as_of``, credit notes
           (negative amounts) included, as :mod:`acctlib.bookings` defines;
         - ``revenue_12m`` (float): revenue of all accounts in the 12
-          calendar months ending with the month of ``as_of``, None when
-          ``revenue`` is None or empty;
+          complete months up to ``as_of`` (see
+          :func:`acctlib.asof.revenue_window`), None when ``revenue`` is
+          None or empty;
         - ``revenue_12m_missing_reason`` (str): why ``revenue_12m`` is
           None, short enough for a headline card, or "" when it is set;
         - ``customers`` (int): accounts with status ``customer``;
@@ -460,7 +462,7 @@ def compute_headline(
     revenue_months = _revenue_by_month_offset(revenue, as_of)
     revenue_12m = None
     if revenue_months is not None:
-        in_window = revenue_months["months_before"] < 12
+        in_window = _in_revenue_window(revenue_months["months_before"], as_of)
         revenue_12m = _round_amount(revenue_months.loc[in_window, "amount"].sum())
     if revenue is None:
         revenue_missing_reason = "No revenue table in the source"
@@ -874,6 +876,14 @@ def _revenue_by_month_offset(
     )
 
 
+def _in_revenue_window(months_before: pd.Series, as_of: dt.date) -> pd.Series:
+    """Flag the months, counted back from the month of ``as_of``, in the window."""
+    first, last = revenue_window(as_of)
+    newest = (as_of.year - last.year) * 12 + (as_of.month - last.month)
+    oldest = (as_of.year - first.year) * 12 + (as_of.month - first.month)
+    return (months_before >= newest) & (months_before <= oldest)
+
+
 def _summarize_revenue(
     revenue: pd.DataFrame | None, as_of: dt.date
 ) -> pd.DataFrame | None:
@@ -883,12 +893,15 @@ def _summarize_revenue(
         return None
 
     is_positive = months["amount"] > 0
+    in_window = _in_revenue_window(months["months_before"], as_of)
     months = months.assign(
-        revenue_12m=months["amount"].where(months["months_before"] < 12, 0.0),
+        revenue_12m=months["amount"].where(in_window, 0.0),
         has_revenue_in_month=is_positive & (months["months_before"] == 0),
         had_revenue_before=is_positive & (months["months_before"] > 0),
     )
     grouped = months.groupby("account_id")
+    # NOTE: lifetime_revenue still counts the as-of month whole, unlike
+    # revenue_12m, which waits for the month to end.
     return pd.DataFrame(
         {
             "lifetime_revenue": grouped["amount"].sum(),

@@ -305,6 +305,26 @@ def filter_touchpoints(touchpoints: pd.DataFrame, as_of: dt.date) -> pd.DataFram
     return touchpoints[occurred_at < as_of_cutoff(as_of)].reset_index(drop=True)
 
 
+REVENUE_WINDOW_MONTHS = 12
+
+
+def revenue_window(as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """Return the first days of the first and last month of the revenue window.
+
+    A month's revenue counts once the month has ended by ``as_of``, so the
+    window is the 12 complete months up to ``as_of``. As of 30 June 2026
+    it runs from July 2025 to June 2026, and as of 15 June 2026 from June
+    2025 to May 2026. A report dated inside a month thus never counts
+    revenue of days after it.
+    """
+    month_ends_on_as_of = (as_of + dt.timedelta(days=1)).day == 1
+    last = pd.Timestamp(as_of.replace(day=1))
+    if not month_ends_on_as_of:
+        last -= pd.DateOffset(months=1)
+    first = last - pd.DateOffset(months=REVENUE_WINDOW_MONTHS - 1)
+    return first.date(), last.date()
+
+
 def filter_revenue(revenue: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """Select the revenue months that start on or before ``as_of``.
 

@@ -48,7 +48,7 @@ HEADLINE_LABELS = {
     "open_opportunities": "Open opportunities",
     "bookings_month": "Bookings this month",
     "bookings_ytd": "Bookings year to date",
-    "revenue_12m": "Revenue, last 12 months",
+    "revenue_12m": "Revenue, last 12 complete months",
     "customers": "Customers",
     "won_acv": "Won ACV",
 }
@@ -622,7 +622,7 @@ def headline_cards_with_change(
         "Open pipeline": "open_pipeline",
         month_bookings_label(as_of): "bookings_month",
         "Bookings year to date": "bookings_ytd",
-        "Revenue, last 12 months": "revenue_12m",
+        tables.revenue_12m_label(as_of): "revenue_12m",
     }
     days = _compared_days(as_of)
     cards = []

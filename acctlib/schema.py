@@ -403,7 +403,7 @@ ACCOUNT_MAP_COLUMNS: dict[str, str] = {
     "won_acv": "Annualised value of won contracts active on the as-of date.",
     "tcv": "Total contract value won to date.",
     "lifetime_revenue": "Recognised revenue to date (won TCV without revenue data).",
-    "revenue_12m": "Recognised revenue in the 12 months to the as-of date.",
+    "revenue_12m": "Recognised revenue in the 12 complete months to the as-of date.",
     "bookings_12m": "Won amounts closed in the 12 months to the as-of date.",
     "first_opportunity_at": "Creation time of the first opportunity.",
     "first_touch_at": "Time of the first recorded touch.",

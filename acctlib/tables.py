@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from acctlib.asof import revenue_window
 from acctlib.bookings import month_bookings_label
 
 MINUS = "\u2212"
@@ -197,9 +198,23 @@ def headline_cards(
             "Bookings year to date",
             format_money(headline.get("bookings_ytd"), currency),
         ),
-        ("Revenue, last 12 months", _revenue_text(headline, currency)),
+        (revenue_12m_label(as_of), _revenue_text(headline, currency)),
     ]
     return [{"label": label, "value": value} for label, value in cards]
+
+
+def revenue_12m_label(as_of: dt.date | str | None) -> str:
+    """Return the name of the 12-month revenue figure, with its months on ``as_of``.
+
+    The months are the 12 complete ones of :func:`acctlib.asof.revenue_window`,
+    such as "Revenue, Jun 2025 to May 2026" as of 15 June 2026.
+    """
+    if isinstance(as_of, str):
+        as_of = dt.date.fromisoformat(as_of)
+    if as_of is None:
+        return "Revenue, last 12 complete months"
+    first, last = revenue_window(as_of)
+    return f"Revenue, {first:%b %Y} to {last:%b %Y}"
 
 
 def _revenue_text(headline: dict, currency: str) -> str:

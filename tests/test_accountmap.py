@@ -598,6 +598,40 @@ def test_headline_revenue_12m_with_revenue():
     assert headline["revenue_12m_missing_reason"] == ""
 
 
+def test_revenue_12m_mid_month_complete_months():
+    """Before a month's last day, the window is the 12 months that ended."""
+    accounts = make_accounts(["a1"])
+    opportunities = make_opportunities([])
+    revenue = make_revenue(
+        [
+            ("a1", "2025-05-01", 1000.0),  # 13th complete month back: outside
+            ("a1", "2025-06-01", 10.0),  # first month of the window
+            ("a1", "2026-05-01", 1.25),  # last complete month
+            ("a1", "2026-06-01", 500.0),  # the as-of month, not ended yet
+        ]
+    )
+    as_of = dt.date(2026, 6, 15)
+
+    account_map, snapshot = build_map(accounts, opportunities, revenue, as_of=as_of)
+    headline = compute_headline(account_map, snapshot, revenue, as_of)
+
+    assert headline["revenue_12m"] == 11.25
+    assert map_row(account_map, "a1")["revenue_12m"] == 11.25
+
+
+def test_revenue_12m_month_end_counts_month():
+    """On a month's last day the month has ended, so its revenue counts."""
+    accounts = make_accounts(["a1"])
+    opportunities = make_opportunities([])
+    revenue = make_revenue([("a1", "2026-05-01", 1.25), ("a1", "2026-06-01", 500.0)])
+
+    account_map, snapshot = build_map(accounts, opportunities, revenue)
+    headline = compute_headline(account_map, snapshot, revenue, AS_OF)
+
+    assert headline["revenue_12m"] == 501.25
+    assert map_row(account_map, "a1")["revenue_12m"] == 501.25
+
+
 def test_headline_revenue_12m_with_empty_revenue():
     accounts = make_accounts(["a1"])
     opportunities = make_opportunities([])

@@ -153,7 +153,24 @@ def test_revenue_card_says_why_missing():
 
     cards = {card["label"]: card["value"] for card in headline_cards(headline, "USD")}
 
-    assert cards["Revenue, last 12 months"] == "No revenue table in the source"
+    assert cards["Revenue, last 12 complete months"] == "No revenue table in the source"
+
+
+@pytest.mark.parametrize(
+    ("as_of", "label"),
+    [
+        ("2026-06-30", "Revenue, Jul 2025 to Jun 2026"),
+        ("2026-06-15", "Revenue, Jun 2025 to May 2026"),
+        ("2026-01-01", "Revenue, Jan 2025 to Dec 2025"),
+        (None, "Revenue, last 12 complete months"),
+    ],
+)
+def test_revenue_card_names_months(as_of, label):
+    headline = {"revenue_12m": 1000.0, "revenue_12m_missing_reason": ""}
+
+    cards = headline_cards(headline, "USD", as_of)
+
+    assert cards[-1] == {"label": label, "value": "USD 1,000"}
 
 
 def test_style_table_captions_empty_frame():
