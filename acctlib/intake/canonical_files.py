@@ -4,7 +4,8 @@ The data folder holds ``accounts``, ``opportunities`` and optionally
 ``stage_history``, ``touchpoints``, ``revenue`` and ``signals``, each as
 ``.csv``, ``.parquet`` or ``.xlsx``. A CSV file with a UTF-16 or UTF-32
 byte-order mark is read in that encoding, and one that is not valid UTF-8
-as Windows-1252, with a note.
+as Windows-1252, with a note, unless it is mostly UTF-8 (see
+:func:`acctlib.intake.files.check_mixed_encoding`).
 """
 
 from __future__ import annotations

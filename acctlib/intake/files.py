@@ -94,14 +94,19 @@ def is_empty_file(path: Path) -> bool:
     return not data.replace(b"\x00", b"").strip()
 
 
-def decode_file(path: Path, encoding: str | None = None) -> tuple[str, str]:
+def decode_file(
+    path: Path, encoding: str | None = None, fix: str = ""
+) -> tuple[str, str]:
     """Decode a text file and return the text and the encoding used.
 
     Without a declared ``encoding`` a file that starts with a UTF-16 or
     UTF-32 byte-order mark is read in that encoding. Other files are read
     as UTF-8 (dropping a byte-order mark) or, when they are not valid
     UTF-8, as Windows-1252 (a superset of Latin-1's printable characters).
-    The five bytes that Windows-1252 leaves undefined become U+FFFD.
+    The five bytes that Windows-1252 leaves undefined become U+FFFD. A file
+    that is mostly UTF-8 raises instead (see :func:`check_mixed_encoding`),
+    whose message ``fix`` extends with another remedy, such as declaring
+    the encoding.
     """
     data = path.read_bytes()
     marked = None if encoding else bom_encoding(data)
@@ -126,8 +131,66 @@ def decode_file(path: Path, encoding: str | None = None) -> tuple[str, str]:
             ) from error
     try:
         return data.decode("utf-8-sig"), "utf-8-sig"
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as error:
+        check_mixed_encoding(path, data, error, fix)
         return data.decode(FALLBACK_ENCODING, errors="replace"), FALLBACK_ENCODING
+
+
+def check_mixed_encoding(
+    path: Path, data: bytes, error: UnicodeDecodeError, fix: str = ""
+) -> None:
+    """Raise when a file that is not valid UTF-8 is mostly UTF-8.
+
+    Lines count as UTF-8 when they contain bytes above 0x7F and decode as
+    UTF-8, and as not UTF-8 when they do not decode. Windows-1252 text
+    rarely decodes as UTF-8, because its accented letters are single bytes
+    followed by ASCII. So when the UTF-8 lines are at least as many as the
+    others, the file mixes encodings, and reading it as Windows-1252 would
+    garble every UTF-8 line, such as "Société" read as "SociÃ©tÃ©".
+
+    Raises
+    ------
+    InputError
+        Naming the file, the line of the first invalid byte and the byte.
+    """
+    utf8_lines = 0
+    other_lines = []
+    # Lines end at LF, as first_invalid_utf8_line counts them.
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            other_lines.append(number)
+        else:
+            utf8_lines += 1
+    if utf8_lines < len(other_lines):
+        return
+    first_line = data.count(b"\n", 0, error.start) + 1
+    listed = ", ".join(str(number) for number in other_lines[:10])
+    more = f" and {len(other_lines) - 10} more" if len(other_lines) > 10 else ""
+    raise InputError(
+        f"{path}: line {first_line} has the byte 0x{data[error.start]:02X}, which is "
+        f"not valid UTF-8, but the file's other non-ASCII text is UTF-8 "
+        f"({utf8_lines} lines against {len(other_lines)} that are not: lines "
+        f"{listed}{more}). Reading the whole file as Windows-1252 would garble "
+        'that text, as in "SociÃ©tÃ©" for "Société". Retype the accented '
+        "letters on the lines that are not UTF-8 and save the file as UTF-8 "
+        f"(CSV UTF-8 in Excel){fix}, then run again.",
+        file=str(path),
+        row=max(first_line - 1, 1),
+    )
+
+
+def not_utf8_note(path: Path, encoding: str, silence: str) -> str:
+    """Return the note for a file read as ``encoding`` because it is not UTF-8.
+
+    ``silence`` is the advice that silences the note.
+    """
+    line = first_invalid_utf8_line(path)
+    where = f" (the first invalid byte is on line {line})" if line else ""
+    return f"{path.name} is not valid UTF-8{where}; read it as {encoding} ({silence})."
 
 
 def read_text_frame(
@@ -167,8 +230,9 @@ def read_text_frame(
             text, used = decode_file(path)
             if used == FALLBACK_ENCODING and notes is not None:
                 notes.append(
-                    f"{path.name} is not valid UTF-8; read it as {used} "
-                    '(save it as "CSV UTF-8" to silence this note).'
+                    not_utf8_note(
+                        path, used, 'save it as "CSV UTF-8" to silence this note'
+                    )
                 )
             frame = pd.read_csv(
                 io.StringIO(text), dtype=str, keep_default_na=False, sep=sep

@@ -38,6 +38,7 @@ from acctlib.intake.files import (
     decode_file,
     escape_invisible,
     is_empty_file,
+    not_utf8_note,
     read_text_frame,
     sha256_file,
     text_row_numbers,
@@ -74,11 +75,18 @@ def read_export_file(
     if path.suffix.lower() != ".csv":
         frame = read_text_frame(path, notes=notes, repeated_headers="note")
     else:
-        text, used = decode_file(path, encoding)
+        encoding_fix = (
+            ", or, to read it as Windows-1252 all the same, declare "
+            "read.encoding: cp1252 in the source profile"
+        )
+        text, used = decode_file(path, encoding, encoding_fix)
         if not encoding and used == FALLBACK_ENCODING:
             notes.append(
-                f"{path.name} is not valid UTF-8; read it as {used} "
-                "(declare read.encoding in the profile to silence this note)."
+                not_utf8_note(
+                    path,
+                    used,
+                    "declare read.encoding in the profile to silence this note",
+                )
             )
         separator = delimiter or _sniff_delimiter(text)
         try:

@@ -1414,7 +1414,54 @@ def test_windows_1252_csv_is_read_with_note(tmp_path):
 
     assert intake.tables["accounts"]["name"].tolist() == [name]
     assert intake.quarantine.to_frame().empty
-    expected = "accounts.csv is not valid UTF-8; read it as cp1252"
+    expected = (
+        "accounts.csv is not valid UTF-8 (the first invalid byte is on line 2); "
+        "read it as cp1252"
+    )
+    assert any(note.startswith(expected) for note in intake.notes)
+
+
+def test_mostly_utf8_csv_stops(tmp_path):
+    write_source(tmp_path)
+    rows = [
+        {**ACCOUNT_ROW, "account_id": "A1", "name": "Société Générale Zoë"},
+        {**ACCOUNT_ROW, "account_id": "A2", "name": "Müller GmbH"},
+        {**ACCOUNT_ROW, "account_id": "A3", "name": "Café Nord"},
+    ]
+    path = write_table(tmp_path, "accounts", rows)
+    # Line 4 gets a lone Windows-1252 "é" (0xE9), as a hand edit leaves it.
+    path.write_bytes(path.read_bytes().replace("Café".encode(), b"Caf\xe9"))
+
+    with pytest.raises(InputError) as caught:
+        load(tmp_path)
+
+    message = str(caught.value)
+    assert "accounts.csv: line 4 has the byte 0xE9" in message
+    assert "not valid UTF-8" in message
+    assert "(2 lines against 1 that are not: lines 4)" in message
+    assert "save the file as UTF-8" in message
+    assert caught.value.file == str(path)
+    assert caught.value.row == 3
+
+
+def test_mostly_cp1252_csv_is_read_with_note(tmp_path):
+    write_source(tmp_path)
+    rows = [
+        {**ACCOUNT_ROW, "account_id": "A1", "name": "Zénith"},
+        {**ACCOUNT_ROW, "account_id": "A2", "name": "Müller GmbH"},
+        # "Ã©" in Windows-1252 is the bytes C3 A9, which also decode as UTF-8.
+        {**ACCOUNT_ROW, "account_id": "A3", "name": "Ã©cole"},
+    ]
+    write_table(tmp_path, "accounts", rows, encoding="cp1252")
+
+    intake = load(tmp_path)
+
+    names = intake.tables["accounts"]["name"].tolist()
+    assert names == ["Zénith", "Müller GmbH", "Ã©cole"]
+    expected = (
+        "accounts.csv is not valid UTF-8 (the first invalid byte is on line 2); "
+        "read it as cp1252"
+    )
     assert any(note.startswith(expected) for note in intake.notes)
 
 

@@ -156,6 +156,33 @@ def test_latin1_file(tmp_path: Path) -> None:
     assert any("not valid UTF-8" in note for note in intake.notes)
 
 
+def test_mixed_utf8_file_stops(tmp_path: Path) -> None:
+    """A UTF-8 file with one Windows-1252 byte stops, naming the line."""
+    accounts = "Account ID,Account Name\nA1,Société Générale\nA2,Müller\n"
+    files = {
+        "accounts.csv": accounts.encode("utf-8") + b"A3,Caf\xe9 Nord\n",
+        "opportunities.csv": OPPORTUNITIES,
+    }
+    with pytest.raises(InputError) as caught:
+        load(tmp_path, files, mapped_profile())
+    message = str(caught.value)
+    assert "accounts.csv: line 4 has the byte 0xE9" in message
+    assert "declare read.encoding: cp1252 in the source profile" in message
+
+
+def test_mixed_utf8_file_declared_cp1252(tmp_path: Path) -> None:
+    """Declaring read.encoding reads a mixed file in that encoding."""
+    accounts = "Account ID,Account Name\nA1,Müller\n"
+    files = {
+        "accounts.csv": accounts.encode("utf-8") + b"A2,Caf\xe9 Nord\n",
+        "opportunities.csv": OPPORTUNITIES,
+    }
+    profile = {**mapped_profile(), "read": {"encoding": "cp1252"}}
+    intake = load(tmp_path, files, profile)
+    names = list(intake.tables["accounts"]["name"])
+    assert names == ["MÃ¼ller", "Café Nord"]
+
+
 @pytest.mark.parametrize(
     ("cells", "blank_is_false", "expected"),
     [
