@@ -53,8 +53,11 @@ MODIFIED = "_modified"
 # A frame mapped through a column map sets it, because a profile's
 # constants fill cells that the file's row leaves empty.
 EMPTY = "_empty"
+# Optional raw column: why the file's row has fewer fields than the header,
+# or "" (see acctlib.intake.files.short_row_reasons).
+SHORT_ROW = "_short_row"
 # Columns that locate a row rather than contain one of its cells.
-PROVENANCE = (ROW, FILE, SOURCE, MODIFIED, EMPTY)
+PROVENANCE = (ROW, FILE, SOURCE, MODIFIED, EMPTY, SHORT_ROW)
 # Reason of a rejected row whose cells are all blank, such as ",,,,".
 EMPTY_ROW_REASON = "empty row"
 
@@ -127,6 +130,7 @@ def canonicalize(
     spec = schema.TABLES[raw.table]
     _check_required_columns(raw, spec)
     source = _reject_empty_rows(raw, raw.frame.reset_index(drop=True), quarantine)
+    source = _reject_short_rows(raw, source, quarantine)
     frame = _parse_columns(raw, source, spec, quarantine, report_currency)
     if raw.table == "opportunities":
         frame = _apply_stage_map(frame, stage_map, quarantine, source, raw.headers)
@@ -158,6 +162,22 @@ def _reject_empty_rows(
     if empty.any():
         _reject(quarantine, raw.table, source[empty], "", EMPTY_ROW_REASON)
     return source[~empty].reset_index(drop=True)
+
+
+def _reject_short_rows(
+    raw: RawTable, source: pd.DataFrame, quarantine: Quarantine
+) -> pd.DataFrame:
+    """Reject the rows of ``source`` that its file cuts short and return the rest.
+
+    The reasons come from the ``_short_row`` column (see :data:`SHORT_ROW`).
+    """
+    if SHORT_ROW not in source.columns:
+        return source
+    reasons = source[SHORT_ROW].fillna("").astype(str)
+    short = reasons.ne("")
+    if short.any():
+        _reject(quarantine, raw.table, source[short], "", reasons[short])
+    return source[~short].reset_index(drop=True)
 
 
 def blank_rows(frame: pd.DataFrame) -> pd.Series:
@@ -235,7 +255,7 @@ def _keep_raw_cells(frame: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
 
 
 def _check_required_columns(raw: RawTable, spec: schema.TableSpec) -> None:
-    found = [column for column in raw.frame.columns if column not in (ROW, FILE)]
+    found = [column for column in raw.frame.columns if column not in PROVENANCE]
     missing = [
         column.name
         for column in spec.columns
@@ -945,7 +965,7 @@ def _same_cells(source: pd.DataFrame, first: int, second: int) -> bool:
     Provenance columns other than the raw modified date do not count, and
     an empty cell equals a missing one.
     """
-    ignored = [ROW, FILE, SOURCE, EMPTY]
+    ignored = [ROW, FILE, SOURCE, EMPTY, SHORT_ROW]
     cells = source.drop(columns=ignored, errors="ignore").iloc[[first, second]]
     text = cells.astype("str").where(cells.notna(), "")
     return bool((text.iloc[0] == text.iloc[1]).all())

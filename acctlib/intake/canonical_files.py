@@ -18,7 +18,7 @@ import pandas as pd
 from acctlib import schema
 from acctlib.errors import InputError
 from acctlib.intake import bulk
-from acctlib.intake.canonical import ROW, RawTable
+from acctlib.intake.canonical import ROW, SHORT_ROW, RawTable
 from acctlib.intake.files import (
     SUFFIXES,
     InputFile,
@@ -46,13 +46,20 @@ def read_source(
         if bulk.use_bulk(name, path, params):
             # Large tables are read and validated in DuckDB during assembly.
             # NOTE: DuckDB reads them as UTF-8 only, without the Windows-1252
-            # fallback of smaller files.
+            # fallback of smaller files, and rows with fewer fields than the
+            # header are not rejected as short rows.
             raw_tables.append(bulk.BulkRawTable(table=name, file=str(path)))
             rows = bulk.count_rows(path)
             inputs.append(InputFile(name, str(path), sha256_file(path), rows))
             continue
         notes = _ignored_twins(data_dir, name, path)
-        frame = read_text_frame(path, encoding=None, notes=notes, row_column=ROW)
+        frame = read_text_frame(
+            path,
+            encoding=None,
+            notes=notes,
+            row_column=ROW,
+            short_row_column=SHORT_ROW,
+        )
         raw_tables.append(
             RawTable(table=name, file=str(path), frame=frame, notes=notes)
         )

@@ -200,6 +200,7 @@ def read_text_frame(
     sep: str = ",",
     notes: list[str] | None = None,
     row_column: str | None = None,
+    short_row_column: str | None = None,
     repeated_headers: str = "error",
 ) -> pd.DataFrame:
     """Read a CSV, Parquet or XLSX file with every column as text.
@@ -212,7 +213,10 @@ def read_text_frame(
     lines of a CSV file count (see :func:`csv_row_numbers`). A header that
     appears twice raises, or with ``repeated_headers="note"`` adds a note
     to ``notes`` and the first of the columns is read (see
-    :func:`check_repeated_headers`).
+    :func:`check_repeated_headers`). A CSV row with fewer fields than the
+    header raises too, as one with more fields does, unless
+    ``short_row_column`` names a column to receive the rejection reason of
+    each such row ("" for the other rows, see :func:`short_row_reasons`).
 
     Raises
     ------
@@ -284,6 +288,16 @@ def read_text_frame(
         notes=notes if repeated_headers == "note" else None,
     )
     frame.columns = [str(column).strip() for column in frame.columns]
+    if suffix == ".csv":
+        reasons = _short_row_reasons(path, text, sep, encoding, frame)
+        if short_row_column is not None:
+            frame[short_row_column] = reasons
+        elif reasons.ne("").any():
+            first = reasons[reasons.ne("")].iloc[0]
+            raise InputError(
+                f"{path}: {first.removeprefix(path.name + ' ')}, then run again.",
+                file=str(path),
+            )
     if row_column is None:
         return frame
     if text is not None:
@@ -294,6 +308,79 @@ def read_text_frame(
     else:
         rows = range(1, len(frame) + 1)
     return frame.assign(**{row_column: rows})
+
+
+def _short_row_reasons(
+    path: Path, text: str | None, sep: str, encoding: str | None, frame: pd.DataFrame
+) -> pd.Series:
+    """Return the reasons of the rows of ``frame`` that a CSV file cuts short."""
+    if text is not None:
+        return short_row_reasons(io.StringIO(text, newline=""), path, sep, frame)
+    with path.open(encoding=encoding or "utf-8-sig", newline="") as handle:
+        return short_row_reasons(handle, path, sep, frame)
+
+
+def short_row_reasons(
+    lines: Iterable[str], path: Path, sep: str, frame: pd.DataFrame
+) -> pd.Series:
+    """Return, per row of ``frame``, why it has fewer fields than the header, or "".
+
+    pandas fills the missing fields of a short row with empty cells, which
+    would hide a row cut off in the export. ``frame`` is ``lines`` read by
+    pandas, which skips blank lines, so the i-th data row of
+    :func:`find_short_rows` is the frame's i-th row. Every short row counts,
+    including one from an export that leaves out trailing empty fields,
+    because such a row cannot be distinguished from one cut short.
+    """
+    reasons = pd.Series("", index=frame.index, dtype=object)
+    width = len(frame.columns)
+    try:
+        count, short = find_short_rows(lines, sep, width)
+    except csv.Error as error:
+        logger.warning("%s: cannot check for short rows: %s", path, error)
+        return reasons
+    if count != len(frame):
+        # NOTE: csv and pandas split this file into different numbers of
+        # rows, so the positions cannot be matched and no row is flagged.
+        logger.warning(
+            "%s: cannot check for short rows, because csv reads %d data rows "
+            "and pandas %d",
+            path,
+            count,
+            len(frame),
+        )
+        return reasons
+    for position, (line, fields) in short.items():
+        reasons.iloc[position] = (
+            f"{path.name} line {line} {short_row_problem(fields, width)}; export "
+            "the file again or complete the row"
+        )
+    return reasons
+
+
+def find_short_rows(
+    lines: Iterable[str], sep: str, width: int
+) -> tuple[int, dict[int, tuple[int, int]]]:
+    """Return the number of data rows and the rows with fewer than ``width`` fields.
+
+    Data rows are those of :func:`csv_row_numbers`, without blank lines.
+    The dictionary maps the 0-based position of each short row among them
+    onto the line where the row starts and its number of fields.
+    """
+    short = {}
+    count = 0
+    for count, (_, line, fields) in enumerate(_data_records(lines, sep), start=1):
+        if fields < width:
+            short[count - 1] = (line, fields)
+    return count, short
+
+
+def short_row_problem(fields: int, width: int) -> str:
+    """Return "has 13 fields, but the header has 17, ..." for a short row."""
+    noun = "field" if fields == 1 else "fields"
+    return (
+        f"has {fields} {noun}, but the header has {width}, so the row looks cut short"
+    )
 
 
 def check_repeated_headers(
@@ -566,6 +653,16 @@ def csv_row_offsets(
 
 def _data_row_numbers(lines: Iterable[str], sep: str) -> Iterator[int]:
     """Yield the row number of each data row, as :func:`csv_row_numbers` defines it."""
+    for row, _, _ in _data_records(lines, sep):
+        yield row
+
+
+def _data_records(lines: Iterable[str], sep: str) -> Iterator[tuple[int, int, int]]:
+    """Yield the row number, first line and field count of each data row.
+
+    Row numbers are those of :func:`csv_row_numbers`, and lines are 1-based
+    with the header's line counted.
+    """
     last_line = [""]
 
     def remember(lines: Iterable[str]) -> Iterator[str]:
@@ -577,7 +674,8 @@ def _data_row_numbers(lines: Iterable[str], sep: str) -> Iterator[int]:
     row = 0
     read_lines = 0
     reader = csv.reader(remember(lines), delimiter=sep)
-    for _ in reader:
+    for record in reader:
+        first_line = read_lines + 1
         one_line = reader.line_num - read_lines == 1
         read_lines = reader.line_num
         blank = one_line and not last_line[0].strip(" \t\r\n")
@@ -586,7 +684,7 @@ def _data_row_numbers(lines: Iterable[str], sep: str) -> Iterator[int]:
             continue
         row += 1
         if not blank:
-            yield row
+            yield row, first_line, len(record)
 
 
 def _same_count(found: int, count: int) -> bool:

@@ -29,7 +29,15 @@ import pandas as pd
 
 from acctlib import schema
 from acctlib.errors import InputError, ParameterError
-from acctlib.intake.canonical import EMPTY, FILE, MODIFIED, ROW, RawTable, blank_rows
+from acctlib.intake.canonical import (
+    EMPTY,
+    FILE,
+    MODIFIED,
+    ROW,
+    SHORT_ROW,
+    RawTable,
+    blank_rows,
+)
 from acctlib.intake.files import (
     FALLBACK_ENCODING,
     InputFile,
@@ -41,6 +49,7 @@ from acctlib.intake.files import (
     not_utf8_note,
     read_text_frame,
     sha256_file,
+    short_row_reasons,
     text_row_numbers,
 )
 
@@ -69,7 +78,10 @@ def read_export_file(
     :func:`acctlib.intake.files.csv_row_numbers`).
 
     Returns the frame and notes on what was inferred (encoding fallback).
-    Headers lose a byte-order mark and surrounding whitespace.
+    Headers lose a byte-order mark and surrounding whitespace. A CSV file
+    also gets a ``_short_row`` column with the reason of each row that has
+    fewer fields than the header, or "" (see
+    :func:`acctlib.intake.files.short_row_reasons`).
     """
     notes: list[str] = []
     if path.suffix.lower() != ".csv":
@@ -114,7 +126,10 @@ def read_export_file(
     frame.columns = [_clean_header(column) for column in frame.columns]
     frame = frame.astype("str")
     if path.suffix.lower() == ".csv":
+        lines = io.StringIO(text, newline="")
+        reasons = short_row_reasons(lines, path, separator, frame)
         frame[ROW] = text_row_numbers(text, separator, len(frame))
+        frame[SHORT_ROW] = reasons
     else:
         frame[ROW] = range(1, len(frame) + 1)
     return frame, notes
@@ -250,6 +265,8 @@ def map_columns(
         _add_modified(result, frame, spec, path, profile, optional)
     result[ROW] = frame[ROW]
     result[FILE] = str(path)
+    if SHORT_ROW in frame.columns:
+        result[SHORT_ROW] = frame[SHORT_ROW]
     # Constants fill cells the file leaves empty, so whether a row is empty
     # is decided on the file's own columns.
     result[EMPTY] = blank_file_rows(frame)

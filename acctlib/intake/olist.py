@@ -39,7 +39,7 @@ from typing import Any
 
 import pandas as pd
 
-from acctlib.intake.canonical import EMPTY, FILE, ROW, RawTable
+from acctlib.intake.canonical import EMPTY, FILE, ROW, SHORT_ROW, RawTable
 from acctlib.intake.files import InputFile
 from acctlib.intake.mapped import (
     blank_file_rows,
@@ -100,6 +100,7 @@ def read_source(
             ROW: leads[ROW],
             FILE: str(leads_path),
             EMPTY: blank_file_rows(leads),
+            SHORT_ROW: leads.get(SHORT_ROW, ""),
         }
     )
     opportunities = pd.DataFrame(
@@ -117,6 +118,7 @@ def read_source(
             ROW: deals[ROW],
             FILE: str(deals_path),
             EMPTY: blank_file_rows(deals),
+            SHORT_ROW: deals.get(SHORT_ROW, ""),
         }
     )
     origin = leads["origin"].str.strip()
@@ -132,6 +134,7 @@ def read_source(
             ROW: leads[ROW],
             FILE: str(leads_path),
             EMPTY: blank_file_rows(leads),
+            SHORT_ROW: leads.get(SHORT_ROW, ""),
         }
     )
     sales_touches = pd.concat(
@@ -208,5 +211,6 @@ def _sales_touches(
             ROW: deals[ROW],
             FILE: str(path),
             EMPTY: blank_file_rows(deals),
+            SHORT_ROW: deals.get(SHORT_ROW, ""),
         }
     )

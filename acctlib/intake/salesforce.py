@@ -35,7 +35,7 @@ from typing import Any
 
 import pandas as pd
 
-from acctlib.intake.canonical import ROW, RawTable
+from acctlib.intake.canonical import RawTable
 from acctlib.intake.dates import parse_datetimes
 from acctlib.intake.files import InputFile
 from acctlib.intake.mapped import build_raw_table, pick_column, read_mapped_tables
@@ -134,7 +134,8 @@ def _drop_footer(frame: pd.DataFrame, path: Path, notes: list[str]) -> pd.DataFr
     if frame.empty:
         return frame
     first = frame.columns[0]
-    cells = frame.drop(columns=[ROW]).apply(lambda column: column.str.strip())
+    file_columns = [column for column in frame.columns if not column.startswith("_")]
+    cells = frame[file_columns].apply(lambda column: column.str.strip())
     blank = (cells == "").all(axis=1)
     footer = cells[first].str.match(FOOTER)
     trailing = 0

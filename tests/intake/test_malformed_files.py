@@ -107,6 +107,58 @@ def test_extra_field_mapped(tmp_path: Path) -> None:
     assert "read.delimiter" in message
 
 
+def test_short_row_canonical_rejected(tmp_path: Path) -> None:
+    """A row cut short is rejected with both field counts, not padded."""
+    row = "O{n},A1,new_business,Closed Won,1000,2024-02-01T10:00:00Z,2024-06-30\n"
+    opportunities = OPPORTUNITIES + "".join(row.format(n=n) for n in range(2, 5))
+    opportunities += "O5,A1,new_business,Closed Won\n"
+
+    files = canonical_files(**{"opportunities.csv": opportunities})
+    intake = load(tmp_path, files, "canonical")
+
+    accepted = intake.tables["opportunities"]["opportunity_id"].tolist()
+    assert accepted == ["O1", "O2", "O3", "O4"]
+    rejected = intake.quarantine.to_frame()
+    assert rejected["row"].tolist() == [5]
+    assert rejected["action"].tolist() == ["row rejected"]
+    reason = rejected["reason"].iloc[0]
+    assert reason.startswith(
+        "opportunities.csv line 6 has 4 fields, but the header has 7, so the "
+        "row looks cut short"
+    )
+    assert '"opportunity_id": "O5"' in rejected["record"].iloc[0]
+    assert intake.quarantine.count("opportunities") == 1
+
+
+def test_short_row_after_blank_line(tmp_path: Path) -> None:
+    """Blank lines count in the row number and the line of a short row."""
+    opportunities = OPPORTUNITIES + "\nO2,A1\n"
+
+    files = canonical_files(**{"opportunities.csv": opportunities})
+    intake = load(tmp_path, files, "canonical")
+
+    rejected = intake.quarantine.to_frame()
+    assert rejected["row"].tolist() == [3]
+    assert rejected["reason"].iloc[0].startswith("opportunities.csv line 4 has 2")
+
+
+def test_short_row_mapped_rejected(tmp_path: Path) -> None:
+    accounts = MAPPED_ACCOUNTS + "A3\n"
+
+    files = mapped_files(**{"accounts.csv": accounts})
+    intake = load(tmp_path, files, mapped_profile())
+
+    assert intake.tables["accounts"]["account_id"].tolist() == ["A1", "A2"]
+    rejected = intake.quarantine.to_frame()
+    assert rejected["table"].tolist() == ["accounts"]
+    assert rejected["row"].tolist() == [3]
+    assert (
+        rejected["reason"]
+        .iloc[0]
+        .startswith("accounts.csv line 4 has 1 field, but the header has 2")
+    )
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
 def test_utf16_file_read(tmp_path: Path, encoding: str) -> None:
     """Files with a UTF-16 or UTF-32 byte-order mark are read in that encoding."""

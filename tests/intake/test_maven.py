@@ -189,6 +189,21 @@ def test_byte_order_mark_is_ignored(tmp_path: Path) -> None:
     assert len(intake.tables["accounts"]) == 2
 
 
+def test_short_row_stops(tmp_path: Path) -> None:
+    """A Maven row cut short stops intake, as a row with extra fields does."""
+    pipeline = PIPELINE_CSV.replace(
+        "X1,Ann Lee,Widget,Acme,Engaging,2017-02-05,,", "X1,Ann Lee"
+    )
+    write_export(tmp_path, sales_pipeline=pipeline)
+
+    with pytest.raises(InputError) as caught:
+        load_export(tmp_path)
+
+    message = str(caught.value)
+    assert "sales_pipeline.csv: line 6 has 2 fields, but the header has 8" in message
+    assert caught.value.file == str(tmp_path / "sales_pipeline.csv")
+
+
 def test_invalid_date_is_rejected(tmp_path: Path) -> None:
     pipeline = PIPELINE_CSV.replace("2017-02-01,,", "2017-02-31,,")
     intake = load_export(write_export(tmp_path, sales_pipeline=pipeline))
