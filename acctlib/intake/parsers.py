@@ -292,8 +292,8 @@ def _parse_date_iso(raw: pd.Series) -> Parsed:
             values.dt.normalize().astype(schema.DATE), raw.isna() & False, ""
         )
     blank = _blank(raw)
-    text = raw.astype("str").str.strip()
-    text = text.where(~_clock_words(text))
+    cells = raw.astype("str").str.strip()
+    text = cells.where(~_clock_words(cells))
     # utc=True accepts a column that mixes offsets (or naive and Z values);
     # every value is read in UTC before its time of day is dropped.
     values = pd.to_datetime(
@@ -301,11 +301,11 @@ def _parse_date_iso(raw: pd.Series) -> Parsed:
     )
     values = values.dt.tz_localize(None)
     failed = values.isna() & ~blank
-    parsed = _result(
-        values.dt.normalize().astype(schema.DATE),
-        failed,
-        "invalid date; expected YYYY-MM-DD",
-    )
+    parsed = _result(values.dt.normalize().astype(schema.DATE), failed, "")
+    # The value is quoted, as in the other parsers' reasons, so that the
+    # data-quality summary counts these reasons together.
+    quoted = cells[failed].map(repr)
+    parsed.errors[failed] = "invalid date " + quoted + "; expected YYYY-MM-DD"
     return _name_impossible_dates(parsed, text, "date")
 
 

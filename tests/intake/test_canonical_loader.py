@@ -388,7 +388,7 @@ BLANKED_CELL_CASES = [
         {"opportunity_id": "O2", "close_date": "15.03.2024"},
         "close_date",
         "15.03.2024",
-        r"^invalid date; expected YYYY-MM-DD$",
+        r"^invalid date '15\.03\.2024'; expected YYYY-MM-DD$",
         id="unparseable-date",
     ),
     pytest.param(

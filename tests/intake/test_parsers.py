@@ -28,7 +28,7 @@ from acctlib.intake.parsers import (
 )
 
 TIMESTAMP_REASON = "invalid timestamp; expected ISO 8601 such as 2024-03-15T09:30:00Z"
-DATE_REASON = "invalid date; expected YYYY-MM-DD"
+DATE_REASON = "invalid date {cell!r}; expected YYYY-MM-DD"
 NUMBER_REASON = "invalid number; expected a plain decimal such as 1234.50 or 0.25"
 AMOUNT_REASON = "invalid amount; expected a plain decimal such as 1234.50 or 0.25"
 INTEGER_REASON = "invalid whole number {!r}; expected digits such as 12 or 1200"
@@ -170,7 +170,7 @@ def test_parse_date_invalid(cell):
     value, error = parse_one(parse_date, cell)
 
     assert pd.isna(value)
-    assert error == DATE_REASON
+    assert error == DATE_REASON.format(cell=cell)
 
 
 @pytest.mark.parametrize(
