@@ -371,7 +371,7 @@ def _raise_missing(
     found = [column for column in frame.columns if not column.startswith("_")]
     listed = ", ".join(f"'{escape_invisible(column)}'" for column in found)
     claimed = _claimed_headers(frame, spec)
-    hint = _closest_header(names, [column for column in found if column not in claimed])
+    hint = closest_header(names, [column for column in found if column not in claimed])
     closest = f" The closest header is {hint!r}." if hint else ""
     optional = (
         f" If the export may lack the column, list {key} under optional_columns "
@@ -414,7 +414,7 @@ def _claimed_headers(frame: pd.DataFrame, spec: Mapping[str, Any]) -> set[str]:
     return {header for header in headers if header is not None}
 
 
-def _closest_header(candidates: Sequence[str], headers: Sequence[str]) -> str | None:
+def closest_header(candidates: Sequence[str], headers: Sequence[str]) -> str | None:
     """Return the header most like one of ``candidates``, ignoring case.
 
     A header at a similarity ratio of 0.7 or more wins. Failing that, a

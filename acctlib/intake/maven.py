@@ -80,6 +80,7 @@ import pandas as pd
 from acctlib.errors import InputError, ParameterError
 from acctlib.intake.canonical import FILE, ROW, RawTable
 from acctlib.intake.files import InputFile, read_text_frame, sha256_file
+from acctlib.intake.mapped import closest_header
 from acctlib.params import Params
 
 PROSPECTING = "Prospecting"
@@ -225,10 +226,20 @@ def _read_source_file(path: Path, key: str) -> pd.DataFrame:
     rows = frame.pop(ROW)
     missing = [column for column in SOURCE_COLUMNS[key] if column not in frame]
     if missing:
+        unread = [
+            column for column in frame.columns if column not in SOURCE_COLUMNS[key]
+        ]
+        hint = closest_header([missing[0]], unread)
+        closest = (
+            f" The closest header is {hint!r}: rename it to {missing[0]!r}, then "
+            "run again."
+            if hint
+            else ""
+        )
         raise InputError(
             f"{path}: column {missing[0]!r} is missing; a Maven {path.name} has "
             f"columns {', '.join(SOURCE_COLUMNS[key])}, found "
-            f"{', '.join(frame.columns) or 'none'}",
+            f"{', '.join(frame.columns) or 'none'}.{closest}",
             file=str(path),
             column=missing[0],
         )

@@ -325,6 +325,29 @@ def test_missing_source_column_raises(tmp_path: Path) -> None:
         load_export(tmp_path)
 
 
+def test_misspelt_column_names_closest(tmp_path: Path) -> None:
+    pipeline = PIPELINE_CSV.replace("close_value", "Close Value", 1)
+    write_export(tmp_path, sales_pipeline=pipeline)
+
+    with pytest.raises(InputError) as caught:
+        load_export(tmp_path)
+
+    message = str(caught.value)
+    assert "column 'close_value' is missing" in message
+    assert "The closest header is 'Close Value': rename it to 'close_value'" in message
+    assert caught.value.column == "close_value"
+
+
+def test_missing_column_without_close_header(tmp_path: Path) -> None:
+    pipeline = PIPELINE_CSV.replace(",close_value", ",amount_usd", 1)
+    write_export(tmp_path, sales_pipeline=pipeline)
+
+    with pytest.raises(InputError) as caught:
+        load_export(tmp_path)
+
+    assert "closest header" not in str(caught.value)
+
+
 def test_repeated_product_raises(tmp_path: Path) -> None:
     products = PRODUCTS_CSV + "GTXPro,GTX,4900\n"
     write_export(tmp_path, products=products)
