@@ -131,14 +131,12 @@ def decode_file(
             ) from error
     try:
         return data.decode("utf-8-sig"), "utf-8-sig"
-    except UnicodeDecodeError as error:
-        check_mixed_encoding(path, data, error, fix)
+    except UnicodeDecodeError:
+        check_mixed_encoding(path, data, fix)
         return data.decode(FALLBACK_ENCODING, errors="replace"), FALLBACK_ENCODING
 
 
-def check_mixed_encoding(
-    path: Path, data: bytes, error: UnicodeDecodeError, fix: str = ""
-) -> None:
+def check_mixed_encoding(path: Path, data: bytes, fix: str = "") -> None:
     """Raise when a file that is not valid UTF-8 is mostly UTF-8.
 
     Lines count as UTF-8 when they contain bytes above 0x7F and decode as
@@ -153,10 +151,11 @@ def check_mixed_encoding(
     InputError
         Naming the file, the line of the first invalid byte and the byte.
     """
+    body = data.removeprefix(codecs.BOM_UTF8)
     utf8_lines = 0
     other_lines = []
     # Lines end at LF, as first_invalid_utf8_line counts them.
-    for number, line in enumerate(data.split(b"\n"), start=1):
+    for number, line in enumerate(body.split(b"\n"), start=1):
         if line.isascii():
             continue
         try:
@@ -167,13 +166,20 @@ def check_mixed_encoding(
             utf8_lines += 1
     if utf8_lines < len(other_lines):
         return
-    first_line = data.count(b"\n", 0, error.start) + 1
+    first_byte = len(data) - len(body)
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        first_byte += error.start
+    first_line = data.count(b"\n", 0, first_byte) + 1
     listed = ", ".join(str(number) for number in other_lines[:10])
     more = f" and {len(other_lines) - 10} more" if len(other_lines) > 10 else ""
+    utf8_count = "1 line is" if utf8_lines == 1 else f"{utf8_lines} lines are"
+    label = "line" if len(other_lines) == 1 else "lines"
     raise InputError(
-        f"{path}: line {first_line} has the byte 0x{data[error.start]:02X}, which is "
-        f"not valid UTF-8, but the file's other non-ASCII text is UTF-8 "
-        f"({utf8_lines} lines against {len(other_lines)} that are not: lines "
+        f"{path}: line {first_line} has the byte 0x{data[first_byte]:02X}, which "
+        f"is not valid UTF-8, but the file's other non-ASCII text is UTF-8 "
+        f"({utf8_count} UTF-8, and {len(other_lines)} not: {label} "
         f"{listed}{more}). Reading the whole file as Windows-1252 would garble "
         'that text, as in "SociÃ©tÃ©" for "Société". Retype the accented '
         "letters on the lines that are not UTF-8 and save the file as UTF-8 "

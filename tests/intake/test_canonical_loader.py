@@ -1438,10 +1438,27 @@ def test_mostly_utf8_csv_stops(tmp_path):
     message = str(caught.value)
     assert "accounts.csv: line 4 has the byte 0xE9" in message
     assert "not valid UTF-8" in message
-    assert "(2 lines against 1 that are not: lines 4)" in message
+    assert "(2 lines are UTF-8, and 1 not: line 4)" in message
     assert "save the file as UTF-8" in message
     assert caught.value.file == str(path)
     assert caught.value.row == 3
+
+
+def test_mostly_utf8_csv_with_bom_stops(tmp_path):
+    write_source(tmp_path)
+    rows = [
+        {**ACCOUNT_ROW, "account_id": "A1", "name": "Zoë"},
+        {**ACCOUNT_ROW, "account_id": "A2", "name": "Café Nord"},
+    ]
+    path = write_table(tmp_path, "accounts", rows, encoding="utf-8-sig")
+    path.write_bytes(path.read_bytes().replace("Café".encode(), b"Caf\xe9"))
+
+    with pytest.raises(InputError) as caught:
+        load(tmp_path)
+
+    message = str(caught.value)
+    assert "accounts.csv: line 3 has the byte 0xE9" in message
+    assert "(1 line is UTF-8, and 1 not: line 3)" in message
 
 
 def test_mostly_cp1252_csv_is_read_with_note(tmp_path):
