@@ -575,6 +575,8 @@ def _prepare_previous_month(
             # Its steps reuse the month-end state of the account history,
             # so they read no intake table from this workspace.
             store_intake=False,
+            # Only the returned frames are read, so no table goes to disk.
+            in_memory=True,
         )
     except AcctlibError as error:
         # The report of this month stays useful without the comparison.

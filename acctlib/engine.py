@@ -47,6 +47,16 @@ def connect(path: str | Path | None = None, *, read_only: bool = False):
     return ibis.duckdb.connect(str(path), read_only=read_only)
 
 
+def set_temp_directory(con, folder: Path) -> None:
+    """Have DuckDB connection ``con`` spill to ``folder``.
+
+    An in-memory database spills to ``.tmp`` in the working folder of the
+    process otherwise.
+    """
+    escaped = str(folder).replace("'", "''")
+    con.raw_sql(f"SET temp_directory = '{escaped}'")
+
+
 def limit_memory(con, limit: str) -> None:
     """Cap the memory of DuckDB connection ``con`` at ``limit``, such as "4GB".
 

@@ -293,6 +293,7 @@ def prepare_workspace(
     month_end_states: dict[dt.date, dict[str, pd.DataFrame]] | None = None,
     *,
     store_intake: bool = True,
+    in_memory: bool = False,
 ) -> PrepareContext:
     """Write the prepared tables of one run to the DuckDB file at ``path``.
 
@@ -303,11 +304,17 @@ def prepare_workspace(
     intake and parameters computed (see :class:`PrepareContext`). With
     ``store_intake`` False, the intake tables are written only if a step
     reads them from the workspace (:meth:`PrepareContext.store_intake`).
+    With ``in_memory`` True, the tables go to an in-memory database that
+    closes with the connection, for a caller that reads only the returned
+    frames. No file is written at ``path`` then, and DuckDB spills to
+    ``<path>.tmp`` as it would for a workspace file.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
-    con = engine.connect(path)
+    con = engine.connect(None if in_memory else path)
     try:
+        if in_memory:
+            engine.set_temp_directory(con, Path(f"{path}.tmp"))
         engine.limit_memory(con, params.get("duckdb_memory_limit", ""))
         context = PrepareContext(
             con=con,
@@ -342,7 +349,7 @@ def prepare_workspace(
         _write_run_info(con, run_info)
     finally:
         con.disconnect()
-    logger.info("prepared workspace %s", path)
+    logger.info("prepared workspace %s", "in memory" if in_memory else path)
     return context
 
 

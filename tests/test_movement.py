@@ -646,6 +646,23 @@ def test_previous_month_stores_no_intake(small_sample, tmp_path, overrides):
     assert light.headline == stored.headline
 
 
+def test_in_memory_prepare_writes_no_file(small_sample, tmp_path):
+    params = small_params(small_sample, tmp_path, "as_of=2026-05-31")
+    intake = load_source(params)
+    on_disk = prepare_workspace(
+        intake, params, tmp_path / "disk.duckdb", steps=MOVEMENT_STEPS
+    )
+    in_memory = prepare_workspace(
+        intake, params, tmp_path / "memory.duckdb", steps=MOVEMENT_STEPS, in_memory=True
+    )
+
+    assert not (tmp_path / "memory.duckdb").exists()
+    assert in_memory.frames.keys() == on_disk.frames.keys()
+    for name, frame in on_disk.frames.items():
+        pd.testing.assert_frame_equal(in_memory.frames[name], frame, obj=name)
+    assert in_memory.headline == on_disk.headline
+
+
 def test_touchpoint_read_stores_intake(small_sample, tmp_path):
     """Without a state to reuse, the account map reads the stored touchpoints."""
     params = small_params(small_sample, tmp_path, "as_of=2026-05-31")
