@@ -277,11 +277,17 @@ def prepare_progression(context: Any) -> None:
     # name what this step leaves out.
     state = context.month_end_states.get(context.as_of)
     if state is None:
+        # One set of engine queries serves this date and the account history.
+        engagements = _summarize_engagement_history(
+            context, history_month_ends_to_keep(context), [context.as_of]
+        )
+        context.engagement_history = engagements
         state = compute_progression_state(
             context,
             context.as_of,
             context.frames["opportunity_snapshot"],
             context.frames["account_map"],
+            engagements.get(context.as_of),
         )
     store_typed(context, "account_weekly_touches", state["weekly"])
     store_typed(context, "stage_durations", state["stage_durations"])
@@ -347,14 +353,14 @@ def prepare_tiers_and_health(context: Any) -> None:
 def prepare_account_history(context: Any) -> None:
     """Store tiers and health at the 12 previous month-ends, movement and drivers."""
     as_of = context.as_of
-    first_record_at = _first_record_at(context)
-    month_ends = [
-        month_end
-        for month_end in month_ends_before(as_of)
-        if as_of_cutoff(month_end) > first_record_at
-    ]
-    activities = _summarize_touch_history(context, month_ends)
-    engagements = _summarize_engagement_history(context, month_ends)
+    month_ends = history_month_ends(context)
+    # The account-map and progression steps computed the touch activity and
+    # engagement of these month-ends with that of the as-of date.
+    activities = context.touch_history or summarize_touch_history(context, month_ends)
+    engagements = context.engagement_history or _summarize_engagement_history(
+        context, month_ends
+    )
+    context.touch_history, context.engagement_history = {}, {}
     history = HistoryInputs.from_context(context)
 
     def state_on(month_end: dt.date) -> tuple[dict[str, pd.DataFrame] | None, str]:
@@ -448,45 +454,74 @@ _PROGRESSION_FRAMES = ("account_progression", "opportunity_progression")
 _HISTORY_FRAMES = ("account_tiers", "account_health", "account_map")
 
 
-def _summarize_touch_history(
-    context: Any, month_ends: list[dt.date]
+def history_month_ends(context: Any) -> list[dt.date]:
+    """Return the month-ends of the account history: those after the first record."""
+    first_record_at = _first_record_at(context)
+    return [
+        month_end
+        for month_end in month_ends_before(context.as_of)
+        if as_of_cutoff(month_end) > first_record_at
+    ]
+
+
+def history_month_ends_to_keep(context: Any) -> list[dt.date]:
+    """Return :func:`history_month_ends` when the account history step runs later.
+
+    Steps before it compute the month-ends' touch activity and engagement
+    with the as-of date's, and keep them for it. Without that step there
+    is nothing to keep.
+    """
+    if prepare_account_history.__name__ not in context.step_names:
+        return []
+    return history_month_ends(context)
+
+
+def summarize_touch_history(
+    context: Any, dates: list[dt.date], snapshot: pd.DataFrame | None = None
 ) -> dict[dt.date, pd.DataFrame]:
-    """Return the touch activity of every month-end from one set of queries."""
+    """Return the touch activity on each of ``dates`` from one set of queries.
+
+    ``snapshot`` is the as-of opportunity snapshot, by default the stored
+    ``opportunity_snapshot``. It contains every opportunity of the earlier
+    dates.
+    """
     touches = context.touchpoints()
-    if touches is None or not month_ends:
+    if touches is None or not dates:
         return {}
     params = context.params
-    # The as-of snapshot contains every opportunity of the earlier month-ends.
+    if snapshot is None:
+        snapshot = context.frames["opportunity_snapshot"]
     split = split_shared_deals(
-        context.frames["opportunity_snapshot"],
+        snapshot,
         context.intake.extras.get(DEAL_COMPANIES),
         ["amount", "acv"],
     )
     return accountmap.summarize_touch_history(
         touches,
         split,
-        month_ends,
+        dates,
         window_days=params["influence_window_days"],
         lookback_days=params["lookback_days"],
     )
 
 
 def _summarize_engagement_history(
-    context: Any, month_ends: list[dt.date]
+    context: Any, month_ends: list[dt.date], other_dates: list[dt.date] = ()
 ) -> dict[dt.date, tuple[pd.DataFrame, pd.DataFrame | None]]:
     """Return the engagement of every month-end from one set of queries.
 
     Only the last month-end's state is kept whole, so only its weekly
-    touches are computed.
+    touches are computed. ``other_dates``, such as the as-of date, get
+    their engagement and weekly touches too.
     """
     touches = context.touchpoints()
-    if touches is None or not month_ends:
+    if touches is None or not [*month_ends, *other_dates]:
         return {}
     params = context.params
     return engagementhistory.summarize_engagement_history(
         touches,
-        month_ends,
-        weekly_dates=month_ends[-1:],
+        [*month_ends, *other_dates],
+        weekly_dates=[*month_ends[-1:], *other_dates],
         noise_band=params["engagement_noise_band"],
         breadth_noise_band=params["breadth_noise_band"],
         min_touches=params["engagement_min_touches"],

@@ -33,7 +33,7 @@ from acctlib import (
 from acctlib.attribution.prepare import prepare_attribution
 from acctlib.attribution.settings import AttributionSettings
 from acctlib.dataquality import prepare_data_quality
-from acctlib.dealshares import DEAL_COMPANIES, split_shared_deals
+from acctlib.dealshares import DEAL_COMPANIES
 from acctlib.forecast.methods import ForecastSettings
 from acctlib.forecast.prepare import prepare_forecast
 from acctlib.intake import Intake
@@ -71,6 +71,10 @@ class PrepareContext:
     ``prepare_`` prefix, to its wall-clock seconds. ``opportunity_history``
     is the :class:`acctlib.asof.OpportunityHistory` behind the snapshot of
     the account-map step, None when that step reused a month-end state.
+    ``step_names`` names the steps of the run. ``touch_history`` and
+    ``engagement_history`` are the touch activity and engagement of the
+    account history's month-ends, which the account-map and progression
+    steps compute with those of the as-of date and the history step uses.
     """
 
     con: Any
@@ -88,6 +92,9 @@ class PrepareContext:
     intake_stored: bool = False
     step_seconds: dict[str, float] = field(default_factory=dict)
     opportunity_history: Any = None
+    step_names: tuple[str, ...] = ()
+    touch_history: dict[dt.date, pd.DataFrame] = field(default_factory=dict)
+    engagement_history: dict[dt.date, tuple] = field(default_factory=dict)
     _touch_cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -312,6 +319,7 @@ def prepare_workspace(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     con = engine.connect(None if in_memory else path)
+    steps = PREPARE_STEPS if steps is None else steps
     try:
         if in_memory:
             engine.set_temp_directory(con, Path(f"{path}.tmp"))
@@ -321,11 +329,12 @@ def prepare_workspace(
             intake=intake,
             params=params,
             month_end_states=dict(month_end_states or {}),
+            step_names=tuple(step.__name__ for step in steps),
         )
         if store_intake:
             context.store_intake()
         try:
-            for step in PREPARE_STEPS if steps is None else steps:
+            for step in steps:
                 started = time.perf_counter()
                 step(context)
                 elapsed = time.perf_counter() - started
@@ -354,21 +363,18 @@ def prepare_workspace(
 
 
 def _summarize_activity(context: PrepareContext, snapshot: pd.DataFrame):
-    touches = context.touchpoints()
-    if touches is None:
+    """Return the touch activity on the as-of date, keeping the history's too.
+
+    One set of engine queries serves the as-of date and the month-ends of
+    the account history, whose step reads them from ``touch_history``.
+    """
+    if context.touchpoints() is None:
         return None
-    params = context.params
-    # A shared deal is a first opportunity of each company that shares it.
-    split = split_shared_deals(
-        snapshot, context.intake.extras.get(DEAL_COMPANIES), ["amount", "acv"]
+    dates = [*accountstate.history_month_ends_to_keep(context), context.as_of]
+    context.touch_history = accountstate.summarize_touch_history(
+        context, dates, snapshot
     )
-    return accountmap.summarize_touch_activity(
-        touches,
-        split,
-        params.as_of,
-        window_days=params["influence_window_days"],
-        lookback_days=params["lookback_days"],
-    )
+    return context.touch_history.pop(context.as_of)
 
 
 def store_run_notes(path: Path, notes: list[str]) -> None:
