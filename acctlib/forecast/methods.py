@@ -258,8 +258,7 @@ def _time_series(run: _Run, results: MethodResults) -> list[dict]:
             )
             continue
         results.warnings += [(method, message) for message in fitted.warnings]
-        summary = ranges.summarize_samples(run.closed + fitted.paths @ weights)
-        summary["forecast"] = run.closed + fitted.point @ weights
+        summary = timeseries.summarize_windows(fitted, weights, run.closed)
         summary["closed_to_date"] = run.closed
         rows += _label_rows(windows, method, fitted.model, summary)
     return rows

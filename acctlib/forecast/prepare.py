@@ -49,7 +49,7 @@ from acctlib.forecast.periods import (
     monthly_totals,
 )
 from acctlib.forecast.plausibility import check_plausibility
-from acctlib.forecast.ranges import make_generator, summarize_samples
+from acctlib.forecast.ranges import make_generator
 from acctlib.forecast.state import (
     ForecastInputs,
     compute_state,
@@ -235,8 +235,7 @@ def _forecast_revenue(
     rows = []
     rng = make_generator(settings.seed, as_of, "revenue")
     fitted = timeseries.forecast_series(history, count, settings.simulations, rng)
-    summary = summarize_samples(recognised + fitted.paths @ weights)
-    summary["forecast"] = recognised + fitted.point @ weights
+    summary = timeseries.summarize_windows(fitted, weights, recognised)
     for column, window in enumerate(windows):
         rows.append(
             {

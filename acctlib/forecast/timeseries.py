@@ -19,9 +19,12 @@ initialisation) instead of estimating the level, trend and 12 seasonal
 states, which made a seasonal fit about ten times faster on 30 months.
 
 Ranges come from simulated future paths of the fitted model, summed over
-each window. Every path and point forecast is cut at zero: credit notes
-can make a past month's bookings negative, but a forecast of more credits
-than sales is not useful. Fit warnings are returned, never printed.
+each window. Every simulated month is cut at zero: credit notes can make a
+past month's bookings negative, but a forecast of more credits than sales
+is not useful. The cut raises the range above the model's own forecast
+wherever paths dip below zero, so the point forecast is the mean of the
+cut paths instead, and range and point describe the same quantity. Fit
+warnings are returned, never printed.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from statsmodels.tsa.arima_process import arma2ma
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 
+from acctlib.forecast import ranges
+
 logger = logging.getLogger(__name__)
 
 MIN_MONTHS_FOR_MODEL = 12
@@ -49,9 +54,10 @@ SARIMAX_SEASONAL_ORDER = (1, 0, 0, SEASON_MONTHS)
 class SeriesForecast:
     """Simulated future months of one model.
 
-    ``paths`` is simulations-by-months, in the series' unit, never negative;
-    ``point`` is the model's forecast per month. ``model`` names what was
-    fitted: ``mean``, ``ets``, ``ets_seasonal`` or ``sarimax``.
+    ``paths`` is simulations-by-months, in the series' unit, never negative.
+    ``point`` is the mean of ``paths`` per month, exact for the ``mean``
+    model and simulated for the others. ``model`` names what was fitted:
+    ``mean``, ``ets``, ``ets_seasonal`` or ``sarimax``.
     """
 
     model: str
@@ -97,8 +103,11 @@ def _forecast_mean(
     if len(values) == 0:
         zeros = np.zeros((simulations, months))
         return SeriesForecast("mean", np.zeros(months), zeros)
-    point = np.full(months, values.mean())
-    paths = rng.choice(values, size=(simulations, months), replace=True)
+    # Resampling the months cut at zero gives paths whose expected value
+    # is the mean of those months.
+    floored = np.clip(values, 0.0, None)
+    point = np.full(months, floored.mean())
+    paths = rng.choice(floored, size=(simulations, months), replace=True)
     return SeriesForecast("mean", point, paths)
 
 
@@ -172,11 +181,31 @@ def _finish(
     # axis for the single series; they are turned into paths-by-months.
     paths = np.asarray(paths, dtype=float).reshape(len(np.asarray(point)), -1).T
     paths = np.clip(np.nan_to_num(paths, nan=0.0), 0.0, None)
-    point = np.clip(np.nan_to_num(np.asarray(point, dtype=float), nan=0.0), 0.0, None)
+    # The model's own forecast is the mean of paths that may go below zero.
+    # Cutting the paths raises their mean, so the point is taken from them.
+    point = paths.mean(axis=0)
     messages = sorted({_describe_warning(item) for item in caught})
     for message in messages:
         logger.debug("%s fit warning: %s", name, message)
     return SeriesForecast(name, point, paths, messages)
+
+
+def summarize_windows(
+    fitted: SeriesForecast, weights: np.ndarray, to_date: np.ndarray | float
+) -> pd.DataFrame:
+    """Return the point forecast, P10, P50 and P90 of each window.
+
+    ``weights`` is months-by-windows, as
+    :func:`acctlib.forecast.periods.month_weights` returns it, and
+    ``to_date`` is what each window already booked or recognised. The point
+    is the mean of the simulated window totals. That mean falls outside
+    P10 to P90 when more than 90% of the totals lie on one side of it, as
+    when most paths are cut at zero. Then the nearer bound replaces it, so
+    the point always lies inside its range.
+    """
+    summary = ranges.summarize_samples(to_date + fitted.paths @ weights)
+    summary["forecast"] = summary["forecast"].clip(summary["p10"], summary["p90"])
+    return summary
 
 
 def _describe_warning(item: warnings.WarningMessage) -> str:

@@ -233,6 +233,42 @@ def test_time_series_ignores_months_before_data():
     assert results.skipped["sarimax"].endswith("and had 10")
 
 
+def falling_won_rows() -> list[tuple]:
+    """Thirty months of won deals whose trend falls from 1,000 to below zero.
+
+    Months below zero have no bookings, so the fitted trend points below
+    zero and most simulated months are cut at zero.
+    """
+    shocks = np.random.default_rng(3).normal(0.0, 400.0, 30)
+    amounts = np.clip(np.linspace(1_000.0, -1_000.0, 30) + shocks, 0.0, None)
+    rows = []
+    months = pd.period_range("2024-01", periods=30, freq="M")
+    for number, (month, amount) in enumerate(zip(months, amounts, strict=True)):
+        if amount == 0.0:
+            continue
+        created = month.start_time.strftime("%Y-%m-%d")
+        closed = (month.start_time + pd.Timedelta(days=14)).strftime("%Y-%m-%d")
+        rows.append(
+            (f"W{number:02d}", "A1", "new_business", "Won", amount, created, closed)
+        )
+    return rows
+
+
+@pytest.mark.parametrize("method", ["time_series", "sarimax"])
+def test_time_series_point_inside_range(method):
+    state = small_state(falling_won_rows())
+    year = horizon_window(AS_OF, 12)
+    settings = ForecastSettings(seed=3, simulations=500)
+    results = compute_forecasts(
+        state, [WINDOW, year], STAGE_MAP, TouchIndex(None), settings
+    )
+    rows = results.forecasts.set_index(["method", "window"]).loc[method]
+    for window in (WINDOW.name, year.name):
+        row = rows.loc[window]
+        assert row["p10"] <= row["forecast"], window
+        assert row["forecast"] <= row["p90"], window
+
+
 def test_fit_warnings_are_returned_per_method(capsys):
     # Equal bookings every month give the models nothing to fit, and
     # statsmodels 0.15.0 warns that the optimisation failed to converge.

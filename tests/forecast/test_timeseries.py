@@ -6,7 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from acctlib.forecast.timeseries import forecast_series
+from acctlib.forecast.timeseries import (
+    SeriesForecast,
+    forecast_series,
+    summarize_windows,
+)
 
 
 def monthly(values) -> pd.Series:
@@ -98,3 +102,52 @@ def test_fit_warnings_are_captured_and_named(values, sarimax, category, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == ""
+
+
+def falling_noisy_values(seed: int) -> np.ndarray:
+    """Thirty months falling towards zero, with noise larger than the level."""
+    shocks = np.random.default_rng(seed).normal(0.0, 250_000.0, 30)
+    return np.linspace(400_000.0, 20_000.0, 30) + shocks
+
+
+@pytest.mark.parametrize("sarimax", [False, True])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_point_lies_inside_its_range(sarimax, seed):
+    result = fit(falling_noisy_values(seed), months=12, sarimax=sarimax)
+    # The next quarter and the next twelve months.
+    weights = np.zeros((12, 2))
+    weights[:3, 0] = 1.0
+    weights[:, 1] = 1.0
+    summary = summarize_windows(result, weights, 0.0)
+    assert (summary["p10"] <= summary["forecast"]).all()
+    assert (summary["forecast"] <= summary["p90"]).all()
+
+
+@pytest.mark.parametrize("sarimax", [False, True])
+def test_point_is_mean_of_floored_paths(sarimax):
+    result = fit(falling_noisy_values(1), months=12, sarimax=sarimax)
+    assert (result.paths == 0.0).any()
+    np.testing.assert_allclose(result.point, result.paths.mean(axis=0))
+
+
+def test_mean_fallback_floors_credit_months():
+    result = fit([-30.0, 10.0, 20.0])
+    np.testing.assert_allclose(result.point, [10.0, 10.0, 10.0])
+    assert set(np.unique(result.paths)) <= {0.0, 10.0, 20.0}
+
+
+def test_summary_holds_skewed_mean_inside_range():
+    # 95 of 100 paths are cut to zero, so P90 is zero and the mean is not.
+    paths = np.zeros((100, 1))
+    paths[:5, 0] = 1_000.0
+    fitted = SeriesForecast("ets", paths.mean(axis=0), paths)
+    summary = summarize_windows(fitted, np.ones((1, 1)), 0.0)
+    assert summary.loc[0, "p90"] == 0.0
+    assert summary.loc[0, "forecast"] == 0.0
+
+
+def test_summary_adds_to_date_amount():
+    paths = np.array([[10.0, 0.0], [30.0, 20.0]])
+    fitted = SeriesForecast("ets", paths.mean(axis=0), paths)
+    summary = summarize_windows(fitted, np.ones((2, 1)), 5.0)
+    assert summary.loc[0, "forecast"] == pytest.approx(5.0 + 30.0)
