@@ -290,7 +290,10 @@ def explain_tiers(
 
     Examples: "value 92, fit 80: at or above the Tier 1 thresholds (value
     75, fit 60)"; "fit 30, engagement 10: below all the Tier 3 thresholds
-    (fit 60, engagement 50)".
+    (fit 60, engagement 50)". Scores read as whole numbers unless rounding
+    would carry one to or past a threshold of any tier that it is below,
+    or below one that it meets: then they take the decimals that keep the
+    order, such as "value 74.9" against a Tier 1 value of 75.
     """
     reasons = pd.Series("no tier rules: every account is Tier 4", index=tiers.index)
     reasons = reasons.astype(object)
@@ -299,10 +302,17 @@ def explain_tiers(
     lowest_rule = max(rules)
     tier_numbers = tiers["tier"].to_numpy()
     ruled = np.isin(tier_numbers, list(rules))
+    cutoffs = {
+        name: sorted({rule[name] for rule in rules.values() if name in rule})
+        for name in SCORES
+    }
     for number in rules:
-        _describe_rows(reasons, tiers, tier_numbers == number, rules[number], number)
+        selected = tier_numbers == number
+        _describe_rows(reasons, tiers, selected, rules[number], number, cutoffs)
     below = ~ruled
-    _describe_rows(reasons, tiers, below, rules[lowest_rule], lowest_rule, "below")
+    _describe_rows(
+        reasons, tiers, below, rules[lowest_rule], lowest_rule, cutoffs, "below"
+    )
     return reasons
 
 
@@ -554,14 +564,19 @@ def _describe_rows(
     selected: np.ndarray,
     rule: Mapping[str, Any],
     tier: int,
+    cutoffs: Mapping[str, list[float]],
     side: str = "at or above",
 ) -> None:
-    """Write the line of ``rule`` into ``reasons`` for the ``selected`` rows."""
+    """Write the line of ``rule`` into ``reasons`` for the ``selected`` rows.
+
+    ``cutoffs`` lists every tier's thresholds per score name, so that no
+    score reads as meeting a threshold it is below.
+    """
     if not selected.any():
         return
     names = [name for name in ("value", "fit", "engagement") if name in rule]
     scores = [tiers[f"{name}_score"].to_numpy()[selected] for name in names]
-    thresholds = ", ".join(f"{name} {rule[name]:.0f}" for name in names)
+    thresholds = ", ".join(f"{name} {_format_threshold(rule[name])}" for name in names)
     if len(names) == 1:
         tail = f": {side} the Tier {tier} threshold ({thresholds})"
     else:
@@ -574,24 +589,44 @@ def _describe_rows(
     lines = np.full(int(selected.sum()), "", dtype=object)
     for position, (name, values) in enumerate(zip(names, scores, strict=True)):
         separator = ", " if position else ""
-        lines = lines + f"{separator}{name} " + _format_whole(values)
+        texts = _format_scores(values, cutoffs[name])
+        lines = lines + f"{separator}{name} " + texts
     reasons[selected] = lines + tail
 
 
-def _format_whole(values: np.ndarray) -> np.ndarray:
-    """Return each value as ``f"{value:.0f}"``, or "not measured" when missing.
+def _format_threshold(threshold: float) -> str:
+    """Return a threshold without decimals when whole, such as "75" or "62.5"."""
+    return f"{threshold:g}"
 
-    Each distinct value is formatted once.
+
+def _format_scores(values: np.ndarray, thresholds: list[float]) -> np.ndarray:
+    """Return each score as text, or "not measured" when missing.
+
+    A score reads as a whole number unless that text would compare with
+    the text of one of ``thresholds`` the other way round than the score
+    does, as 74.9 read as "75" against 75 would. Then it gets one decimal,
+    or more for scores that are not rounded to one decimal. Each distinct
+    value is formatted once.
     """
     # Factorizing the bit patterns keeps 0.0 and -0.0 apart, which format
     # differently.
     bits = np.ascontiguousarray(values, dtype=float).view("int64")
     codes, uniques = pd.factorize(bits)
+    shown = [float(_format_threshold(threshold)) for threshold in thresholds]
     texts = np.array(
-        [
-            "not measured" if np.isnan(value) else f"{value:.0f}"
-            for value in uniques.view(float)
-        ],
+        [_format_score(value, thresholds, shown) for value in uniques.view(float)],
         dtype=object,
     )
     return texts[codes]
+
+
+def _format_score(value: float, thresholds: list[float], shown: list[float]) -> str:
+    if np.isnan(value):
+        return "not measured"
+    for decimals in range(4):
+        text = f"{value:.{decimals}f}"
+        meets = [value >= threshold for threshold in thresholds]
+        reads_as_meeting = [float(text) >= threshold for threshold in shown]
+        if meets == reads_as_meeting:
+            return text
+    return repr(value)

@@ -204,7 +204,35 @@ def test_account_tiers_have_contract_columns():
         (
             (75, 59.9, 0),
             2,
-            "value 75, fit 60: at or above the Tier 2 thresholds (value 50, fit 40)",
+            "value 75, fit 59.9: at or above the Tier 2 thresholds (value 50, fit 40)",
+        ),
+        (
+            (74.9, 60, 0),
+            2,
+            "value 74.9, fit 60: at or above the Tier 2 thresholds (value 50, fit 40)",
+        ),
+        (
+            (74.4, 60.4, 0),
+            2,
+            "value 74, fit 60: at or above the Tier 2 thresholds (value 50, fit 40)",
+        ),
+        (
+            (10, 20, 49.6),
+            4,
+            "fit 20, engagement 49.6: below all the Tier 3 thresholds "
+            "(fit 60, engagement 50)",
+        ),
+        (
+            (10, 20, 49.96),
+            4,
+            "fit 20, engagement 49.96: below all the Tier 3 thresholds "
+            "(fit 60, engagement 50)",
+        ),
+        (
+            (10, 20, 49.5),
+            4,
+            "fit 20, engagement 49.5: below all the Tier 3 thresholds "
+            "(fit 60, engagement 50)",
         ),
         (
             (10, 70, 0),
@@ -228,6 +256,23 @@ def test_tier_rules_and_reasons(scores, tier, reason):
     frame["tier"] = tiering.assign_tiers(frame, RULES)
     assert frame["tier"].iloc[0] == tier
     assert tiering.explain_tiers(frame, RULES).iloc[0] == reason
+
+
+@pytest.mark.parametrize(
+    ("fit", "reason"),
+    [
+        # 62.5 rounds half to even, to 62, which reads below 62.5.
+        (62.5, "fit 62.5: at or above the Tier 1 threshold (fit 62.5)"),
+        (62.6, "fit 63: at or above the Tier 1 threshold (fit 62.5)"),
+        (62.4, "fit 62: at or above the Tier 2 threshold (fit 40)"),
+    ],
+)
+def test_reason_with_fractional_threshold(fit, reason):
+    rules = {1: {"match": "all", "fit": 62.5}, 2: {"match": "all", "fit": 40.0}}
+    frame = pd.DataFrame({"value_score": [0.0], "fit_score": [fit]})
+    frame["engagement_score"] = 0.0
+    frame["tier"] = tiering.assign_tiers(frame, rules)
+    assert tiering.explain_tiers(frame, rules).iloc[0] == reason
 
 
 def test_profile_fit_ignores_case():
