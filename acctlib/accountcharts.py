@@ -26,6 +26,8 @@ MAX_LABELS = 5
 Flagged accounts cluster at mid health, where more names overlap into an
 unreadable block; the tooltip names every point.
 """
+HEALTH_BIN_STARTS = list(range(0, 100, 10))
+"""Starts of the 10-point bins that ``health_distribution_frame`` counts in."""
 
 
 def plot_tier_pyramid(shares: pd.DataFrame, currency: str) -> alt.Chart:
@@ -177,13 +179,18 @@ def plot_health_by_tier(distribution: pd.DataFrame) -> alt.Chart:
     """Stacked histogram of health in 10-point bins, coloured by tier.
 
     ``distribution`` has ``bin_start`` (0, 10, ... 90), ``tier_label`` and
-    ``accounts``.
+    ``accounts``. The axis lists all ten bins, so a bin without accounts
+    shows as an empty slot instead of dropping out.
     """
     return (
         alt.Chart(distribution, title="Health distribution by tier")
         .mark_bar()
         .encode(
-            x=alt.X("bin_start:O", title="Health score (10-point bins)"),
+            x=alt.X(
+                "bin_start:O",
+                title="Health score (10-point bins)",
+                scale=alt.Scale(domain=HEALTH_BIN_STARTS),
+            ),
             y=alt.Y("accounts:Q", title="Accounts", axis=count_axis()),
             color=alt.Color(
                 "tier_label:N",

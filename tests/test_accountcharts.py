@@ -8,10 +8,12 @@ from IPython.display import HTML
 
 from acctlib.accountcharts import (
     MAX_LABELS,
+    plot_health_by_tier,
     plot_tier_pyramid,
     plot_transition_heatmap,
     plot_value_against_health,
 )
+from acctlib.charts import static_svg
 
 
 def test_pyramid_labels_count_accounts_in_words():
@@ -109,3 +111,20 @@ def test_value_health_names_few_accounts():
 
     assert len(named) == MAX_LABELS
     assert named == [f"Account {i}" for i in range(count - MAX_LABELS, count)]
+
+
+def test_health_histogram_keeps_empty_bins():
+    distribution = pd.DataFrame(
+        {
+            "bin_start": [0, 50, 90],
+            "tier_label": ["Tier 1 Strategic", "Tier 2 Core", "Tier 2 Core"],
+            "accounts": [3, 5, 2],
+        }
+    )
+    chart = plot_health_by_tier(distribution)
+
+    x = chart.to_dict()["encoding"]["x"]
+    assert x["scale"]["domain"] == list(range(0, 100, 10))
+    svg = static_svg(chart)
+    for empty_bin in ("10", "30", "40", "80"):
+        assert f">{empty_bin}</text>" in svg
