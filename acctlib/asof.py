@@ -26,6 +26,16 @@ because an export may lack the date columns of some stages.
 :func:`acctlib.stagesources.check_stage_history` lists such deals. So a
 record appended after ``as_of`` can also change a result by moving the
 export date past ``as_of``, after which the history decides.
+
+A closed deal closes on its ``close_date``, except where the stage history
+records the entry into its current closed stage and the ``close_date``
+contradicts it: before the deal's creation, over :data:`LATE_CLOSE_DAYS`
+days before the entry, or over a day after it (:func:`_find_redated_closes`).
+Such a close is dated by the entry on every ``as_of`` alike, so a won deal's
+close date does not depend on whether it was later lost. An entry into a
+deal's closing stage appended after ``as_of`` can thus also change a
+result, by moving that deal's close.
+:attr:`OpportunityHistory.redated_closes` lists these deals.
 """
 
 from __future__ import annotations
@@ -46,6 +56,12 @@ from acctlib.errors import InputError, ParameterError
 logger = logging.getLogger(__name__)
 
 CLOSED_CATEGORIES = ("won", "lost")
+
+LATE_CLOSE_DAYS = 30
+"""Days a close_date may precede the history's entry into the closing stage.
+
+An earlier close_date is taken as wrong, and the entry dates the close.
+"""
 
 SNAPSHOT_COLUMNS: tuple[str, ...] = (
     "stage_asof",
@@ -135,6 +151,10 @@ def snapshot_opportunities(
        entries all lie after the cutoff, because such a deal reached its
        current stage after ``as_of``.
 
+    In these rules a closed deal's ``close_date`` is its close date as
+    dated by :func:`_find_redated_closes`, which prefers the history's entry
+    into the closing stage over a ``close_date`` that contradicts it.
+
     Category, probability, forecast category and order of that stage come
     from ``stage_map``. A stage missing from ``stage_map`` that is also the
     opportunity's current stage takes the row's own ``stage_category``,
@@ -176,9 +196,12 @@ def snapshot_opportunities(
           ``forecast_category_asof`` (str) for the stage on ``as_of``;
         - ``is_open``, ``is_won``, ``is_lost`` (bool);
         - ``closed_on`` (calendar date, NaT when open on ``as_of``): the
-          ``close_date`` when the stage on ``as_of`` is the current stage
-          and ``close_date`` is on or before ``as_of``, otherwise the UTC
-          date on which the stage on ``as_of`` was entered;
+          close date when the stage on ``as_of`` is the current stage and
+          that date is on or before ``as_of``, otherwise the UTC date on
+          which the stage on ``as_of`` was entered. The close date is
+          ``close_date``, or the UTC date of the latest history entry into
+          the current stage where ``close_date`` contradicts that entry
+          (:func:`_find_redated_closes`);
         - ``contract_months`` (Int64) with gaps filled by
           ``default_contract_months``;
         - ``acv`` (float, report currency per year): ``amount * 12 /
@@ -219,6 +242,9 @@ class OpportunityHistory:
     ``exported_on`` is the UTC date of the latest ``created_at`` or stage
     ``entered_at`` of the data, None without dates. The export was made on
     that date or later, so from then on its current stages decide.
+
+    ``redated_closes`` lists the closed deals whose close the stage history
+    dates instead of ``close_date`` (:func:`_find_redated_closes`).
     """
 
     def __init__(
@@ -235,6 +261,12 @@ class OpportunityHistory:
         self.default_contract_months = default_contract_months
         self.opportunities = _type_opportunities(opportunities)
         self.exported_on = _find_export_date(self.opportunities, stage_history)
+        self.redated_closes = _find_redated_closes(
+            stage_history, self.opportunities, self.stages
+        )
+        self.opportunities["dated_close"] = _date_closes(
+            self.opportunities, self.redated_closes
+        )
         self.close_entries = _find_close_entries(
             stage_history, self.opportunities, self.stages
         )
@@ -604,6 +636,130 @@ def _find_close_entries(
     ).astype({"entered_at": schema.TIMESTAMP})
 
 
+REDATED_CLOSE_COLUMNS = (
+    "opportunity_id",
+    "stage",
+    "close_date",
+    "entered_on",
+    "reason",
+)
+"""Columns of :attr:`OpportunityHistory.redated_closes`."""
+
+CLOSE_BEFORE_CREATION = "close_date before creation"
+CLOSE_BEFORE_ENTRY = f"close_date over {LATE_CLOSE_DAYS} days before the entry"
+CLOSE_AFTER_ENTRY = "close_date after the entry"
+"""Reasons in :attr:`OpportunityHistory.redated_closes`."""
+
+
+def _find_redated_closes(
+    stage_history: pd.DataFrame | None,
+    opportunities: pd.DataFrame,
+    stages: pd.DataFrame,
+) -> pd.DataFrame:
+    """Return the closed deals whose close the stage history dates.
+
+    A deal qualifies when it is closed (won or lost) in the export, its
+    history records an entry into that closing stage, and its
+    ``close_date`` contradicts the latest such entry:
+
+    - it is before the UTC date of the deal's creation;
+    - it is more than :data:`LATE_CLOSE_DAYS` days before the entry;
+    - or it is more than one day after the entry, and the history records
+      no later entry of another stage. The history then shows the deal
+      closed from the entry onwards. The day allowed covers a local
+      ``close_date`` against a UTC ``entered_at``.
+
+    Demo and migrated records often carry such a placeholder
+    ``close_date``. The result has one row per deal with
+    :data:`REDATED_CLOSE_COLUMNS`: ``entered_on`` is the UTC date of the
+    entry and ``reason`` names the first rule above that applied.
+    """
+    empty = pd.DataFrame(
+        {
+            "opportunity_id": pd.Series(dtype="str"),
+            "stage": pd.Series(dtype="str"),
+            "close_date": pd.Series(dtype=schema.DATE),
+            "entered_on": pd.Series(dtype=schema.DATE),
+            "reason": pd.Series(dtype="str"),
+        }
+    )
+    if stage_history is None or stage_history.empty:
+        return empty
+    _require_columns(stage_history, "stage_history", _HISTORY_REQUIRED)
+    category = _current_category(opportunities, stages)
+    closed = opportunities[
+        category.isin(CLOSED_CATEGORIES) & opportunities["close_date"].notna()
+    ]
+    entries = _typed_entries(stage_history).dropna(subset=["entered_at"])
+    matched = entries.merge(
+        closed[["opportunity_id", "stage"]], on=["opportunity_id", "stage"]
+    )
+    if matched.empty:
+        return empty
+    entered = matched.groupby("opportunity_id", sort=False)["entered_at"].max()
+    last_entered = entries.groupby("opportunity_id", sort=False)["entered_at"].max()
+    deals = closed.merge(
+        entered.rename("entered_at"), left_on="opportunity_id", right_index=True
+    ).merge(
+        last_entered.rename("last_entered_at"),
+        left_on="opportunity_id",
+        right_index=True,
+    )
+    entered_on = (
+        deals["entered_at"].dt.tz_convert(None).dt.normalize().astype(schema.DATE)
+    )
+    created_on = deals["created_at"].dt.tz_convert(None).dt.normalize()
+    close_date = deals["close_date"]
+    ends_closed = deals["entered_at"] >= deals["last_entered_at"]
+    rules = [
+        (CLOSE_BEFORE_CREATION, close_date < created_on),
+        (
+            CLOSE_BEFORE_ENTRY,
+            close_date < entered_on - pd.Timedelta(days=LATE_CLOSE_DAYS),
+        ),
+        (
+            CLOSE_AFTER_ENTRY,
+            ends_closed & (close_date > entered_on + pd.Timedelta(days=1)),
+        ),
+    ]
+    reason = pd.Series(pd.NA, index=deals.index, dtype="str")
+    for name, applies in reversed(rules):
+        reason = reason.mask(applies.fillna(False).astype(bool), name)
+    redated = reason.notna().to_numpy()
+    if not redated.any():
+        return empty
+    return pd.DataFrame(
+        {
+            "opportunity_id": deals["opportunity_id"].to_numpy()[redated],
+            "stage": deals["stage"].astype(str).to_numpy()[redated],
+            "close_date": close_date.to_numpy()[redated],
+            "entered_on": entered_on.to_numpy()[redated],
+            "reason": reason.to_numpy()[redated],
+        }
+    ).astype({"close_date": schema.DATE, "entered_on": schema.DATE, "reason": "str"})
+
+
+def _date_closes(
+    opportunities: pd.DataFrame, redated_closes: pd.DataFrame
+) -> pd.Series:
+    """Return each deal's close date: ``close_date`` unless the history dates it."""
+    dated_close = opportunities["close_date"].copy()
+    if redated_closes.empty:
+        return dated_close
+    entered_on = pd.Series(
+        redated_closes["entered_on"].to_numpy(),
+        index=redated_closes["opportunity_id"].to_numpy(),
+    )
+    # Reindexing aligns by ID without Series.map, which fails on an empty
+    # datetime mapping in pandas 3.1.
+    if not entered_on.index.is_unique:
+        entered_on = entered_on.groupby(level=0).max()
+    replacement = entered_on.reindex(opportunities["opportunity_id"]).to_numpy()
+    is_redated = pd.notna(replacement)
+    dated_close[is_redated] = replacement[is_redated]
+    return dated_close.astype(schema.DATE)
+
+
 def _typed_entries(stage_history: pd.DataFrame) -> pd.DataFrame:
     entries = stage_history[list(_HISTORY_REQUIRED)].copy()
     entries["entered_at"] = _as_utc(entries["entered_at"])
@@ -645,7 +801,7 @@ def _resolve_stage_asof(
     """
     current_category = _current_category(known, stages)
     closed_by_as_of = current_category.isin(CLOSED_CATEGORIES) & (
-        known["close_date"] <= pd.Timestamp(as_of)
+        known["dated_close"] <= pd.Timestamp(as_of)
     )
     history_stage = pd.Series(pd.NA, index=known.index, dtype="str")
     current = pd.Series(False, index=known.index)
@@ -703,7 +859,7 @@ def _log_uncertain_stages(
         )
 
     history_is_open = map_values(from_history, stages["category"]) == "open"
-    closed_by_date = is_closed & (known["close_date"] <= pd.Timestamp(as_of))
+    closed_by_date = is_closed & (known["dated_close"] <= pd.Timestamp(as_of))
     contradicted = history_is_open & closed_by_date
     if contradicted.any():
         logger.warning(
@@ -781,13 +937,13 @@ def _value_open_deals(snapshot: pd.DataFrame) -> pd.DataFrame:
 def _add_closed_on(snapshot: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     is_closed = snapshot["is_won"] | snapshot["is_lost"]
     close_date_applies = (snapshot["stage_asof"] == snapshot["stage"]) & (
-        snapshot["close_date"] <= pd.Timestamp(as_of)
+        snapshot["dated_close"] <= pd.Timestamp(as_of)
     )
     entered_on = (
         snapshot["stage_entered_at"].dt.tz_convert(None).dt.normalize()
     ).astype(schema.DATE)
 
-    closed_on = snapshot["close_date"].where(close_date_applies, entered_on)
+    closed_on = snapshot["dated_close"].where(close_date_applies, entered_on)
     result = snapshot.copy()
     result["closed_on"] = closed_on.where(is_closed).astype(schema.DATE)
     return result

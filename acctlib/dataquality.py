@@ -61,6 +61,7 @@ from acctlib.rejectedvalue import (
     summarize_rejected_opportunities,
 )
 from acctlib.stagesources import (
+    CLOSE_REDATED_CHECK,
     CLOSE_UNDATED_CHECK,
     STAGE_DIFFERS_CHECK,
     check_stage_history,
@@ -884,8 +885,9 @@ def as_of_warnings(ws: Any) -> list[HTML]:
     all zero before the data starts, out of date well after it ends, and
     leave out or keep open the records dated after the build day. It also
     shows the findings of :func:`acctlib.stagesources.check_stage_history`,
-    because deals counted in a stage that their history does not date move
-    the headline figures. The run's
+    because deals counted in a stage that their history does not date, or
+    closed on a date other than their ``close_date``, move the headline
+    figures. The run's
     index and the data-quality page show the same messages.
     """
     findings = ws.table("dq_findings")
@@ -897,6 +899,7 @@ def as_of_warnings(ws: Any) -> list[HTML]:
         FUTURE_RECORDS_CHECK,
         STAGE_DIFFERS_CHECK,
         CLOSE_UNDATED_CHECK,
+        CLOSE_REDATED_CHECK,
     )
     messages = findings.loc[findings["check"].isin(checks), "message"]
     return [

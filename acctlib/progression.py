@@ -472,8 +472,9 @@ def compute_stage_conversion(
 def _closed_before_created(opportunities: pd.DataFrame) -> pd.Series:
     """Flag closed deals whose close date is before their creation date (UTC).
 
-    This is the intake finding "closed before created". Such a deal has no
-    cycle length, because its dates contradict each other.
+    These are the deals of the intake finding "closed before created" whose
+    stage history does not date the close (see :mod:`acctlib.asof`). Such a
+    deal has no cycle length, because its dates contradict each other.
     """
     closed_on = pd.to_datetime(opportunities["closed_on"])
     if closed_on.dt.tz is not None:

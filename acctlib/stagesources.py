@@ -5,7 +5,9 @@ the deal entered it. When the dates stop short of the current stage, the
 as-of snapshot (:mod:`acctlib.asof`) takes the current stage on or after
 the export date and dates a close without its own entry by ``close_date``.
 These findings name the deals so that the reader knows which figures rest
-on the current stage rather than on dated history.
+on the current stage rather than on dated history. A third names the
+closed deals whose ``close_date`` contradicts the dated entry into their
+closing stage, which the snapshot dates by that entry instead.
 """
 
 from __future__ import annotations
@@ -17,8 +19,15 @@ from typing import Any
 
 import pandas as pd
 
-from acctlib.asof import OpportunityHistory
+from acctlib.asof import (
+    CLOSE_AFTER_ENTRY,
+    CLOSE_BEFORE_CREATION,
+    CLOSE_BEFORE_ENTRY,
+    LATE_CLOSE_DAYS,
+    OpportunityHistory,
+)
 from acctlib.errors import InputError
+from acctlib.labels import join_words
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +35,8 @@ STAGE_DIFFERS_CHECK = "stage differs from history"
 """Check name in ``dq_findings`` of deals counted in their CRM stage."""
 CLOSE_UNDATED_CHECK = "close missing from history"
 """Check name in ``dq_findings`` of closes dated only by ``close_date``."""
+CLOSE_REDATED_CHECK = "close dated by history"
+"""Check name in ``dq_findings`` of closes dated by history, not ``close_date``."""
 
 FIRST_IDS = 5
 """How many deal IDs a finding names."""
@@ -66,7 +77,9 @@ def check_stage_history(
         ``message``: deals counted in a CRM stage that differs from their
         dated history (:data:`STAGE_DIFFERS_CHECK`), and deals closed on or
         before ``as_of`` whose history has no entry of their closing stage
-        (:data:`CLOSE_UNDATED_CHECK`).
+        (:data:`CLOSE_UNDATED_CHECK`), and deals closed on ``as_of`` whose
+        close the history dates because ``close_date`` contradicts it
+        (:data:`CLOSE_REDATED_CHECK`).
     """
     stage_history = tables.get("stage_history")
     if stage_history is None or stage_history.empty:
@@ -87,6 +100,7 @@ def check_stage_history(
     findings = [
         _describe_undated_closes(snapshot, prepared.close_entries, as_of, currency),
         _describe_differing_stages(snapshot, prepared.exported_on, as_of, currency),
+        _describe_redated_closes(snapshot, prepared.redated_closes, currency),
     ]
     return [finding for finding in findings if finding is not None]
 
@@ -173,6 +187,68 @@ def _describe_undated_closes(
             f"by its close_date: {' and '.join(parts)}. First: {first}. Export "
             "the date each closing stage was entered (HubSpot: the 'Date "
             "entered' column of each closing stage)."
+        ),
+    }
+
+
+_REASON_WORDS = {
+    CLOSE_BEFORE_CREATION: "before the deal's creation",
+    CLOSE_BEFORE_ENTRY: f"over {LATE_CLOSE_DAYS} days before that entry",
+    CLOSE_AFTER_ENTRY: "after that entry, with no later stage in the history",
+}
+
+
+def _describe_redated_closes(
+    snapshot: pd.DataFrame, redated_closes: pd.DataFrame, currency: str
+) -> dict[str, Any] | None:
+    """Describe the deals closed in their CRM stage whose close the history dates."""
+    closed = snapshot[
+        (snapshot["is_won"] | snapshot["is_lost"])
+        & (snapshot["stage_asof"] == snapshot["stage"])
+    ]
+    dates = redated_closes.drop_duplicates("opportunity_id")
+    redated = closed.merge(
+        dates[["opportunity_id", "entered_on", "reason"]], on="opportunity_id"
+    )
+    if redated.empty:
+        return None
+
+    count = len(redated)
+    amount = float(redated["amount"].fillna(0).sum())
+    parts = []
+    for flag, word in (("is_won", "won"), ("is_lost", "lost")):
+        group = redated[redated[flag]]
+        if not group.empty:
+            parts.append(
+                f"{len(group):,} {word} "
+                f"({_money(group['amount'].fillna(0).sum(), currency)})"
+            )
+
+    reasons = redated["reason"].value_counts()
+    reason_parts = [
+        f"{reasons[reason]:,} {'is' if reasons[reason] == 1 else 'are'} {words}"
+        for reason, words in _REASON_WORDS.items()
+        if reason in reasons.index
+    ]
+
+    first = redated.head(FIRST_IDS)
+    examples = ", ".join(
+        f"{row.opportunity_id} (close_date {row.close_date:%d %b %Y}, "
+        f"{row.stage} entered {row.entered_on:%d %b %Y})"
+        for row in first.itertuples()
+    )
+    deals = "deal has" if count == 1 else "deals have"
+    return {
+        "check": CLOSE_REDATED_CHECK,
+        "rows": count,
+        "amount": amount,
+        "message": (
+            f"{count:,} closed {deals} a close_date that contradicts the "
+            "dated stage history, so the report dates each close by the "
+            "latest entry into its closing stage, on every report date "
+            f"alike: {' and '.join(parts)}. Of their close dates, "
+            f"{join_words(reason_parts)}. First: {examples}. Correct the "
+            "close dates in the CRM."
         ),
     }
 

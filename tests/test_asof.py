@@ -546,6 +546,176 @@ def test_snapshot_closed_on_rules():
     assert snapshot["closed_on"].dtype == schema.DATE
 
 
+def salesforce_like_deals() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return deals created and won on 23 Feb with a close_date two years earlier.
+
+    o1 stays won, o2 is lost on 7 March and o3 (close_date 20 Feb, entered
+    22 Feb) keeps its close_date.
+    """
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Closed Won",
+                "created_at": "2026-02-23T20:55:00Z",
+                "close_date": "2024-02-03",
+            },
+            {
+                "opportunity_id": "o2",
+                "stage": "Closed Lost",
+                "created_at": "2026-02-23T20:55:00Z",
+                "close_date": "2024-02-03",
+            },
+            {
+                "opportunity_id": "o3",
+                "stage": "Closed Won",
+                "created_at": "2026-02-01T00:00:00Z",
+                "close_date": "2026-02-20",
+            },
+        ]
+    )
+    history = make_history(
+        [
+            ("o1", "Closed Won", "2026-02-23T20:55:00Z"),
+            ("o2", "Closed Won", "2026-02-23T20:55:00Z"),
+            ("o2", "Closed Lost", "2026-03-07T21:00:00Z"),
+            ("o3", "Closed Won", "2026-02-22T09:00:00Z"),
+        ]
+    )
+    return opportunities, history
+
+
+def test_impossible_close_date_dated_by_history():
+    """A won deal closes on the same day whether or not it was lost later."""
+    opportunities, history = salesforce_like_deals()
+    prepared = OpportunityHistory(opportunities, history, STAGE_MAP)
+
+    february = prepared.snapshot(dt.date(2026, 2, 28))
+    march = prepared.snapshot(dt.date(2026, 3, 31))
+
+    assert snapshot_row(february, "o1")["closed_on"] == pd.Timestamp("2026-02-23")
+    assert snapshot_row(february, "o2")["closed_on"] == pd.Timestamp("2026-02-23")
+    assert bool(snapshot_row(february, "o2")["is_won"])
+    assert snapshot_row(march, "o1")["closed_on"] == pd.Timestamp("2026-02-23")
+    assert snapshot_row(march, "o2")["closed_on"] == pd.Timestamp("2026-03-07")
+    assert bool(snapshot_row(march, "o2")["is_lost"])
+    # The export's close_date column stays as exported.
+    assert snapshot_row(march, "o1")["close_date"] == pd.Timestamp("2024-02-03")
+
+
+def test_consistent_close_date_is_kept():
+    """A close_date a few days before the entry, after creation, applies."""
+    opportunities, history = salesforce_like_deals()
+    prepared = OpportunityHistory(opportunities, history, STAGE_MAP)
+
+    march = prepared.snapshot(dt.date(2026, 3, 31))
+
+    assert snapshot_row(march, "o3")["closed_on"] == pd.Timestamp("2026-02-20")
+    assert "o3" not in set(prepared.redated_closes["opportunity_id"])
+
+
+def test_redated_closes_name_each_reason():
+    opportunities = make_opportunities(
+        [
+            # Closed before it was created.
+            {
+                "opportunity_id": "before_creation",
+                "stage": "Closed Won",
+                "created_at": "2026-02-23T00:00:00Z",
+                "close_date": "2026-02-20",
+            },
+            # Closed 45 days before the history enters Closed Won.
+            {
+                "opportunity_id": "long_before",
+                "stage": "Closed Won",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-01-15",
+            },
+            # Lost on 24 February by history, close_date 31 March.
+            {
+                "opportunity_id": "after",
+                "stage": "Closed Lost",
+                "created_at": "2026-02-24T00:00:00Z",
+                "close_date": "2026-03-31",
+            },
+            # Won on 1 April, lost on 10 May, won again undated: the
+            # close_date after the dated Closed Won entry stays.
+            {
+                "opportunity_id": "reopened",
+                "stage": "Closed Won",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-06-15",
+            },
+            # Entered Closed Won at 23:30 UTC, close_date the next local day.
+            {
+                "opportunity_id": "next_day",
+                "stage": "Closed Won",
+                "created_at": "2026-01-01T00:00:00Z",
+                "close_date": "2026-03-02",
+            },
+        ]
+    )
+    history = make_history(
+        [
+            ("before_creation", "Closed Won", "2026-02-23T10:00:00Z"),
+            ("long_before", "Closed Won", "2026-03-01T10:00:00Z"),
+            ("after", "Discovery", "2026-02-24T02:15:00Z"),
+            ("after", "Closed Lost", "2026-02-24T02:20:00Z"),
+            ("reopened", "Closed Won", "2026-04-01T00:00:00Z"),
+            ("reopened", "Closed Lost", "2026-05-10T00:00:00Z"),
+            ("next_day", "Closed Won", "2026-03-01T23:30:00Z"),
+        ]
+    )
+
+    prepared = OpportunityHistory(opportunities, history, STAGE_MAP)
+    redated = prepared.redated_closes.set_index("opportunity_id")
+    snapshot = prepared.snapshot(AS_OF)
+
+    assert sorted(redated.index) == ["after", "before_creation", "long_before"]
+    assert redated.loc["before_creation", "reason"] == "close_date before creation"
+    assert redated.loc["long_before", "reason"] == (
+        "close_date over 30 days before the entry"
+    )
+    assert redated.loc["after", "reason"] == "close_date after the entry"
+    assert redated.loc["after", "entered_on"] == pd.Timestamp("2026-02-24")
+    assert snapshot_row(snapshot, "before_creation")["closed_on"] == pd.Timestamp(
+        "2026-02-23"
+    )
+    assert snapshot_row(snapshot, "long_before")["closed_on"] == pd.Timestamp(
+        "2026-03-01"
+    )
+    assert snapshot_row(snapshot, "after")["closed_on"] == pd.Timestamp("2026-02-24")
+    assert snapshot_row(snapshot, "reopened")["closed_on"] == pd.Timestamp("2026-06-15")
+    assert snapshot_row(snapshot, "next_day")["closed_on"] == pd.Timestamp("2026-03-02")
+
+
+def test_close_after_entry_same_every_month():
+    """A deal lost by history before its close_date closes on the entry date."""
+    opportunities = make_opportunities(
+        [
+            {
+                "opportunity_id": "o1",
+                "stage": "Closed Lost",
+                "created_at": "2026-02-24T00:00:00Z",
+                "close_date": "2026-03-31",
+            },
+            # The latest record: the export is from 7 March or later.
+            {
+                "opportunity_id": "o2",
+                "stage": "Discovery",
+                "created_at": "2026-03-07T00:00:00Z",
+                "close_date": "2026-09-30",
+            },
+        ]
+    )
+    history = make_history([("o1", "Closed Lost", "2026-02-24T02:20:00Z")])
+    prepared = OpportunityHistory(opportunities, history, STAGE_MAP)
+
+    for as_of in (dt.date(2026, 2, 28), dt.date(2026, 3, 31)):
+        row = snapshot_row(prepared.snapshot(as_of), "o1")
+        assert row["closed_on"] == pd.Timestamp("2026-02-24"), as_of
+
+
 def test_snapshot_fills_contract_months_and_acv():
     opportunities = make_opportunities(
         [

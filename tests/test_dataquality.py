@@ -282,6 +282,20 @@ def test_as_of_warnings_without_findings():
     assert dataquality.as_of_warnings(workspace) == []
 
 
+def test_as_of_warnings_name_redated_closes():
+    from acctlib.stagesources import CLOSE_REDATED_CHECK
+
+    workspace = _StageLintWorkspace(errors=0)
+    workspace.frames["dq_findings"] = pd.DataFrame(
+        {"check": [CLOSE_REDATED_CHECK], "message": ["12 closed deals have ..."]}
+    )
+
+    warnings = dataquality.as_of_warnings(workspace)
+
+    assert len(warnings) == 1
+    assert "12 closed deals have" in warnings[0].data
+
+
 def test_highlights_leave_stale_data_to_warning():
     workspace = _StageLintWorkspace(errors=0)
     stale = dataquality.check_freshness(

@@ -8,6 +8,7 @@ import pandas as pd
 
 from acctlib import schema
 from acctlib.stagesources import (
+    CLOSE_REDATED_CHECK,
     CLOSE_UNDATED_CHECK,
     STAGE_DIFFERS_CHECK,
     check_stage_history,
@@ -77,6 +78,73 @@ def test_before_export_only_undated_closes():
     assert [finding["check"] for finding in findings] == [CLOSE_UNDATED_CHECK]
     assert findings[0]["rows"] == 1
     assert "First: o3." in findings[0]["message"]
+
+
+def make_redated_tables() -> dict[str, pd.DataFrame]:
+    """Return deals created and won on 23 Feb with a close_date of 2024.
+
+    r1 stays won, r2 is lost on 7 March and r3 is lost on 24 Feb by
+    history but has a close_date of 31 March.
+    """
+    opportunities = pd.DataFrame(
+        {
+            "opportunity_id": ["r1", "r2", "r3"],
+            "account_id": "a1",
+            "type": "new_business",
+            "stage": ["Closed Won", "Closed Lost", "Closed Lost"],
+            "amount": [220_000.0, 120_000.0, None],
+            "created_at": pd.to_datetime(
+                ["2026-02-23 20:55", "2026-02-23 20:55", "2026-02-24 02:15"], utc=True
+            ).astype(schema.TIMESTAMP),
+            "close_date": pd.to_datetime(
+                ["2024-02-03", "2024-02-03", "2026-03-31"]
+            ).astype(schema.DATE),
+        }
+    )
+    history = pd.DataFrame(
+        [
+            ("r1", "Closed Won", "2026-02-23 20:55"),
+            ("r2", "Closed Won", "2026-02-23 20:55"),
+            ("r2", "Closed Lost", "2026-03-07 21:00"),
+            ("r3", "Discovery", "2026-02-24 02:15"),
+            ("r3", "Closed Lost", "2026-02-24 02:20"),
+        ],
+        columns=["opportunity_id", "stage", "entered_at"],
+    )
+    history["entered_at"] = pd.to_datetime(history["entered_at"], utc=True)
+    return {"opportunities": opportunities, "stage_history": history}
+
+
+def test_redated_closes_are_finding():
+    findings = check_stage_history(
+        make_redated_tables(), STAGE_MAP, dt.date(2026, 3, 31), "USD"
+    )
+    by_check = {finding["check"]: finding for finding in findings}
+
+    redated = by_check[CLOSE_REDATED_CHECK]
+    assert redated["rows"] == 3
+    assert redated["amount"] == 340_000.0
+    message = redated["message"]
+    assert "1 won (USD 220,000) and 2 lost (USD 120,000)" in message
+    assert (
+        "Of their close dates, 2 are before the deal's creation and 1 is after "
+        "that entry, with no later stage in the history." in message
+    )
+    assert "r1 (close_date 03 Feb 2024, Closed Won entered 23 Feb 2026)" in message
+    assert "r2 (close_date 03 Feb 2024, Closed Lost entered 07 Mar 2026)" in message
+    assert "r3 (close_date 31 Mar 2026, Closed Lost entered 24 Feb 2026)" in message
+
+
+def test_redated_finding_skips_other_stages():
+    """On 28 Feb r2 is won by history, which its current close does not date."""
+    findings = check_stage_history(
+        make_redated_tables(), STAGE_MAP, dt.date(2026, 2, 28), "USD"
+    )
+    by_check = {finding["check"]: finding for finding in findings}
+
+    redated = by_check[CLOSE_REDATED_CHECK]
+    assert redated["rows"] == 2
+    assert "r2" not in redated["message"]
 
 
 def test_without_stage_history_no_finding():

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from acctlib import schema
+from acctlib.asof import LATE_CLOSE_DAYS
 from acctlib.intake.bulktable import BulkTable
 from acctlib.intake.currency import rates_at_close
 from acctlib.intake.dedupe import find_duplicates
@@ -133,7 +134,9 @@ def check_opportunities(
             "closed before created",
             early,
             opportunities,
-            "with a close date before the creation date, kept as exported",
+            "with a close date before the creation date, kept as exported. "
+            "The report dates the close of each one whose stage history "
+            "records its closing stage by that entry instead",
         )
     )
     won = opportunities["stage_category"] == "won"
@@ -144,10 +147,9 @@ def check_opportunities(
                 _closed_before_close_stage(opportunities, stage_history),
                 opportunities,
                 f"won or lost with a close_date over {LATE_CLOSE_DAYS} days "
-                "before the stage history shows them entering that stage. A "
-                "report as of a date in between shows such a deal closed only "
-                "if its stage has not changed since, so month-over-month "
-                "figures can move when one is reopened or lost",
+                "before the stage history shows them entering that stage. The "
+                "report dates each such close by that entry, on every report "
+                "date alike",
             )
         )
     unpriced = won & opportunities["amount"].isna()
@@ -268,8 +270,6 @@ def _invalid_currency_finding(opportunities: pd.DataFrame) -> dict[str, object]:
 
 LATE_CLOSE_CHECK = "closed before close stage"
 """Check name of closed deals dated long before their stage history closes them."""
-LATE_CLOSE_DAYS = 30
-"""Days a close_date may precede the entry into the closing stage."""
 
 
 def _closed_before_close_stage(

@@ -836,6 +836,7 @@ def test_late_close_stage_is_finding() -> None:
     assert findings.loc["closed before close stage", "amount"] == 100.0
     message = findings.loc["closed before close stage", "message"]
     assert message.startswith("1 deal won or lost with a close_date over 30 days")
+    assert "dates each such close by that entry" in message
 
 
 def _won_deals(currencies: list[str], converted: list[float | None]) -> pd.DataFrame:

@@ -271,6 +271,38 @@ def test_devorg_export_counts(tmp_path: Path) -> None:
     assert not (lint["level"] == "error").any()
 
 
+@pytest.mark.realdata
+@pytest.mark.skipif(not DEVORG.is_dir(), reason="shared datasets absent")
+def test_devorg_wins_close_on_history_date() -> None:
+    """Every deal won on 23 Feb 2026 closes then, whether lost later or not."""
+    import datetime as dt
+
+    from acctlib.asof import OpportunityHistory
+    from acctlib.intake import load_source
+    from acctlib.params import resolve_params
+
+    params = resolve_params(
+        None, ["profile=salesforce", f"data_dir={DEVORG}", "as_of=2026-03-31"]
+    )
+    tables = load_source(params).tables
+    prepared = OpportunityHistory(
+        tables["opportunities"], tables["stage_history"], params["stage_map"]
+    )
+    february = prepared.snapshot(dt.date(2026, 2, 28))
+    march = prepared.snapshot(dt.date(2026, 3, 31))
+
+    won_march = march[march["is_won"]]
+    assert len(won_march) == 12
+    assert won_march["amount"].sum() == 2_815_000.0
+    assert (won_march["closed_on"] == pd.Timestamp("2026-02-23")).all()
+    won_february = february[february["is_won"]].set_index("opportunity_id")
+    still_won = won_february.loc[won_march["opportunity_id"], "closed_on"]
+    assert (still_won == pd.Timestamp("2026-02-23")).all()
+    lost_since = won_february.index.difference(won_march["opportunity_id"])
+    assert len(lost_since) == 7
+    assert won_february.loc[lost_since, "amount"].sum() == 830_000.0
+
+
 def test_deleted_records_dropped(tmp_path: Path) -> None:
     """Recycle-bin rows of an "Export All" are dropped with a note."""
     accounts = (
