@@ -160,14 +160,18 @@ def opportunity_history(inputs: ForecastInputs) -> asof.OpportunityHistory:
 def typical_cycle_days(closed: pd.DataFrame) -> float:
     """Return the median days from creation to close of the won deals.
 
-    Falls back to :data:`DEFAULT_CYCLE_DAYS` when nothing was won.
+    A deal closed before its creation date has no cycle and is left out,
+    as in the pipeline velocity of :mod:`acctlib.progression`. A cycle
+    shorter than one day counts as one. Falls back to
+    :data:`DEFAULT_CYCLE_DAYS` when no won deal is left.
     """
     won = closed[closed["is_won"]]
-    if won.empty:
-        return DEFAULT_CYCLE_DAYS
     created = won["created_at"].dt.tz_convert(None).dt.normalize()
-    days = (won["closed_on"] - created).dt.days.clip(lower=1)
-    return float(days.median())
+    days = (pd.to_datetime(won["closed_on"]) - created).dt.days
+    days = days[days >= 0]
+    if days.empty:
+        return DEFAULT_CYCLE_DAYS
+    return float(days.clip(lower=1).median())
 
 
 def expected_close_dates(

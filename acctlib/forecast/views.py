@@ -192,23 +192,23 @@ def _describe_close_date_rules(ws: Workspace, rules: dict) -> list[str]:
             f"{overdue:,} {_plural(overdue, 'has a close date', 'have close dates')} "
             "on or before the report date"
         )
+    cycle_days = f"{cycle} {_plural(cycle, 'day', 'days')}"
     sentences = [
         f"Of the open deals, {join_words(kinds)} in the CRM.",
-        f"Each of them is expected to close {cycle} days after its creation "
+        f"Each of them is expected to close {cycle_days} after its creation "
         "(the median days from creation to win of the deals won by the report "
-        f"date), or on {next_day}, the day after the report date, when those "
-        "days have passed.",
+        f"date), or on {next_day}, the day after the report date, when that "
+        "time has passed.",
     ]
     sentences.append(
         f"That places {next_day_total:,} on {next_day} and {by_cycle_total:,} "
-        f"at creation plus {cycle} days."
+        f"at creation plus {cycle_days}."
     )
     if without and overdue:
         sentences.append(
             "Of the deals without a close date, "
             f"{rules['without_close_date_next_day']:,} are on {next_day} and "
-            f"{rules['without_close_date_by_cycle']:,} at creation plus {cycle} "
-            "days."
+            f"{rules['without_close_date_by_cycle']:,} at creation plus {cycle_days}."
         )
     windows = _windows_containing(ws, next_day)
     if next_day_total and windows:

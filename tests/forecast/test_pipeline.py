@@ -22,6 +22,7 @@ from acctlib.forecast.state import (
     compute_state,
     count_close_date_rules,
     expected_close_dates,
+    typical_cycle_days,
 )
 from acctlib.forecast.winprob import TouchIndex
 from tests.forecast.factories import STAGE_MAP, make_opportunities
@@ -360,3 +361,33 @@ def test_close_date_rules_counted():
     expected = state.open_deals.set_index("opportunity_id")["expected_close"]
     assert expected["M2"] == pd.Timestamp(rules["next_day"])
     assert expected["M1"] == pd.Timestamp("2026-08-30")
+
+
+def won_deals(created: list[str], closed_on: list[str]) -> pd.DataFrame:
+    """Return won deals with the given creation and close dates."""
+    return pd.DataFrame(
+        {
+            "is_won": True,
+            "created_at": pd.to_datetime(created, utc=True),
+            "closed_on": pd.to_datetime(closed_on),
+        }
+    )
+
+
+def test_typical_cycle_skips_closes_before_creation():
+    # 10 and 30 days; the two deals closed before creation have no cycle.
+    closed = won_deals(
+        ["2026-01-01", "2026-01-01", "2026-02-23", "2026-02-23"],
+        ["2026-01-11", "2026-01-31", "2024-02-03", "2024-02-03"],
+    )
+    assert typical_cycle_days(closed) == 20.0
+
+
+def test_typical_cycle_only_closes_before_creation():
+    closed = won_deals(["2026-02-23"], ["2024-02-03"])
+    assert typical_cycle_days(closed) == 90.0
+
+
+def test_typical_cycle_same_day_counts_one():
+    closed = won_deals(["2026-02-23", "2026-02-23"], ["2026-02-23", "2026-02-23"])
+    assert typical_cycle_days(closed) == 1.0

@@ -312,6 +312,14 @@ def test_close_date_note_counts_undated_deals():
     assert "Of the deals without a close date" not in text
 
 
+def test_close_date_note_one_day_cycle():
+    rules = {**CLOSE_DATE_RULES, "cycle_days": 1, "without_close_date_by_cycle": 3}
+    text = views.close_date_note(close_date_workspace(rules)).data
+    assert "expected to close 1 day after its creation" in text
+    assert "and 3 at creation plus 1 day." in text
+    assert "1 days" not in text
+
+
 def test_close_date_note_splits_overdue_deals():
     rules = {
         **CLOSE_DATE_RULES,
