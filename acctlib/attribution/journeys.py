@@ -18,8 +18,12 @@ closes go to the lower ``opportunity_id``. With ``all`` it belongs to every
 such opportunity.
 
 Within a journey touches are ordered by ``occurred_at``, then by the
-channel priority list (unlisted channels after listed ones, alphabetically),
-then by ``touch_id``. ``position`` is the 0-based place in that order.
+channel priority list (unlisted channels after listed ones), then by
+function along the funnel (:data:`FUNNEL_ORDER`), then by channel name and
+``touch_id``. ``position`` is the 0-based place in that order. Ordering
+simultaneous touches along the funnel puts the sales representative's
+touch on the day a deal is won after the SDR's, so last touch credits the
+rep who closed it.
 """
 
 from __future__ import annotations
@@ -65,6 +69,10 @@ _SNAPSHOT_REQUIRED = (
     "is_lost",
 )
 _TOUCH_REQUIRED = ("touch_id", "account_id", "occurred_at", "channel", "function")
+# Functions in the order a deal meets them, which breaks ties between touches
+# at the same instant. Partners usually refer a deal, so they come early.
+# Unknown functions come last.
+FUNNEL_ORDER = ("marketing", "partner", "sdr", "ae", "se", "cs")
 
 
 def select_opportunities(
@@ -369,20 +377,30 @@ def order_journeys(
     # The range a touch falls in names its journey, so touches join the
     # ranges of their account once, with every column they carry.
     ranges = _journey_ranges(opportunities, settings)
-    joined = touches.select(*dict.fromkeys([*carried, "account_id"])).join(
-        ranges, "account_id"
+    funnel_rank = touches.function.substitute(
+        {function: rank for rank, function in enumerate(FUNNEL_ORDER)},
+        else_=len(FUNNEL_ORDER),
     )
+    joined = touches.select(
+        *dict.fromkeys([*carried, "account_id"]), _funnel_rank=funnel_rank
+    ).join(ranges, "account_id")
     inside = joined.filter(
         joined.occurred_at >= joined.range_start,
         joined.occurred_at < joined.range_end,
     )
-    inside = inside.select("journey_id", *carried, "created_at")
+    inside = inside.select("journey_id", *carried, "created_at", "_funnel_rank")
 
     priority = _channel_rank(inside.channel, settings.channel_priority)
     journey = ["journey_id"]
     order = ibis.window(
         group_by=journey,
-        order_by=[inside.occurred_at, *priority, inside.channel, inside.touch_id],
+        order_by=[
+            inside.occurred_at,
+            *priority,
+            inside._funnel_rank,
+            inside.channel,
+            inside.touch_id,
+        ],
     )
     # The next touch's channel comes from the same ordered window, so the
     # Markov transitions need no second sort of the journeys. The journey is
@@ -398,7 +416,7 @@ def order_journeys(
         touch_count=inside.touch_id.count().over(window),
         creation_position=ibis.greatest(touches_before - 1, 0),
     )
-    return ordered.drop("created_at")
+    return ordered.drop("created_at", "_funnel_rank")
 
 
 def attach_deals(journeys: ibis.Table, opportunities: ibis.Table) -> ibis.Table:

@@ -98,8 +98,9 @@ class AttributionSettings:
         "other" player above this count.
     channel_priority
         Channels in the order that breaks ties between touches at the same
-        instant; unlisted channels follow in alphabetical order, and the
-        touch id breaks any remaining tie.
+        instant. Unlisted channels follow, ordered by function along the
+        funnel (:data:`~acctlib.attribution.journeys.FUNNEL_ORDER`), then
+        by name, and the touch id breaks any remaining tie.
     models
         Models to compute, a subset of :data:`MODELS`.
     robust_top

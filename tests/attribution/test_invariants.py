@@ -16,7 +16,13 @@ from acctlib.attribution.credits import NO_TOUCH
 from acctlib.attribution.heuristics import compute_heuristic_credits
 from acctlib.attribution.journeys import select_opportunities
 from acctlib.attribution.settings import MODELS, AttributionSettings
-from tests.attribution.frames import AS_OF, attribute, opportunities, touches
+from tests.attribution.frames import (
+    AS_OF,
+    attribute,
+    credit_by,
+    opportunities,
+    touches,
+)
 
 CHANNELS = ("webinar", "email", "event", "paid_search")
 FUNCTIONS = ("marketing", "sdr", "ae", "partner")
@@ -158,6 +164,27 @@ def test_ties_in_time_follow_priority(priority, expected):
     rows = result.fetch_credits()
     first = rows[(rows["model"] == "first_touch") & (rows["kind"] == "revenue")]
     assert first.set_index("channel")["credit"].idxmax() == expected
+
+
+def test_ties_in_time_follow_funnel():
+    """The sales rep's touch at the SDR's instant is the last touch.
+
+    The channel names and touch ids both sort the SDR's touch last, so only
+    the function decides.
+    """
+    deals = opportunities(("O1", "A", "2024-03-01", "2024-04-01", 100, "won"))
+    touch_frame = touches(
+        ("mql-1", "A", "2024-02-01", "organic_search", "marketing"),
+        ("sdr-1", "A", "2024-04-01", "sales_development", "sdr"),
+        ("ae-1", "A", "2024-04-01", "sales", "ae"),
+    )
+    result = attribute(touch_frame, deals)
+
+    last = credit_by(result, "last_touch", by="function")
+    assert last["ae"] == 100
+    assert last["sdr"] == 0
+    first = credit_by(result, "first_touch", by="function")
+    assert first["marketing"] == 100
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
