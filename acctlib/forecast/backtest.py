@@ -243,6 +243,36 @@ def start_backtest(
     return PendingBacktest(parallel.ForkedMap(forecast_from, cutoffs, processes))
 
 
+def describe_won_only_source(state: ForecastState) -> str:
+    """Return a warning when no deal closed by the report date was lost.
+
+    Returns "" when ``state`` has a lost deal or no closed deal. Some
+    exports, such as the Olist marketing funnel, record a deal only once it
+    is won. Every deal open at a past cut-off was then won later, so the
+    backtest scores forecasts whose pipeline held only future wins, and
+    win rates learned from closed deals are 100%.
+    """
+    closed = state.closed
+    if closed.empty or not closed["is_won"].astype(bool).all():
+        return ""
+    if state.open_deals.empty:
+        recorded = (
+            "The source records only won deals: no deal is lost or still open "
+            "on the report date."
+        )
+    else:
+        recorded = (
+            "The source records no lost deal: every deal closed by the report "
+            "date was won."
+        )
+    return (
+        f"{recorded} Every deal open at a past month-end that has closed since "
+        "was therefore won. Win rates learned from closed deals are 100%, and "
+        "the backtest cannot be trusted, because it scores forecasts as if "
+        "each method had known which deals would be won."
+    )
+
+
 def summarize_accuracy(forecasts: pd.DataFrame) -> pd.DataFrame:
     """Return WAPE, bias and P10-P90 coverage per method, best first.
 

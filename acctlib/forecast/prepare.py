@@ -164,6 +164,10 @@ def prepare_forecast(context: PrepareContext) -> None:
         state.open_deals, as_of, state.cycle_days
     )
     context.headline["forecast"]["negative_open_deals"] = state.negative_open_deals
+    won_only = backtest.describe_won_only_source(state)
+    context.headline["forecast"]["won_only_warning"] = won_only
+    if won_only:
+        context.notes.append(f"Forecast: {won_only}")
     context.notes.extend(
         _notes(state, warnings, results.notes + result.notes, as_of.isoformat())
     )

@@ -247,6 +247,8 @@ def _method_sentence(headline: dict, slice_label: str | None = None) -> str:
 
     In a run sliced to ``slice_label``, such as "owner Fatima Cohen", the
     sentence starts by saying that the forecast covers the whole company.
+    A source that records no lost deal adds the warning that the backtest
+    cannot be trusted.
     """
     company = None
     if slice_label:
@@ -254,7 +256,12 @@ def _method_sentence(headline: dict, slice_label: str | None = None) -> str:
             f"The forecast covers the whole company, not only the accounts of "
             f"{slice_label}."
         )
-    parts = (company, headline["sentence"], headline.get("reliability"))
+    parts = (
+        company,
+        headline["sentence"],
+        headline.get("won_only_warning"),
+        headline.get("reliability"),
+    )
     return " ".join(part for part in parts if part)
 
 
@@ -373,6 +380,9 @@ def backtest_caption(ws: Workspace) -> object:
                 f"The {lower_first(label)} forecast has no line, because it "
                 f"could not be rebuilt at any month-end: {skipped[method]}."
             )
+    won_only = (ws.headline.get("forecast") or {}).get("won_only_warning")
+    if won_only:
+        sentences.append(won_only)
     return views.note(" ".join(sentences))
 
 

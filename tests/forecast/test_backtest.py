@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -13,6 +14,7 @@ from acctlib.forecast.backtest import (
     backtest_cutoffs,
     describe_best_method,
     describe_reliability,
+    describe_won_only_source,
     run_backtest,
     summarize_accuracy,
 )
@@ -525,3 +527,32 @@ def test_skipped_methods_give_reasons():
         "sarimax": "it needed 24 months of bookings history, and had 3",
     }
     assert set(result.skipped["cutoff"]) == {pd.Timestamp(cutoff)}
+
+
+def closed_state(outcomes: list[bool], open_count: int) -> SimpleNamespace:
+    """Return a state with one closed deal per outcome (True is won)."""
+    return SimpleNamespace(
+        closed=pd.DataFrame({"is_won": outcomes}, dtype=bool),
+        open_deals=pd.DataFrame({"amount": [1000.0] * open_count}),
+    )
+
+
+def test_won_only_source_warns():
+    text = describe_won_only_source(closed_state([True, True], 0))
+
+    assert text.startswith("The source records only won deals")
+    assert "the backtest cannot be trusted" in text
+
+
+def test_no_lost_deal_with_open_warns():
+    text = describe_won_only_source(closed_state([True], 3))
+
+    assert text.startswith("The source records no lost deal")
+    assert "the backtest cannot be trusted" in text
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "open_count"), [([True, False], 0), ([], 2), ([False], 0)]
+)
+def test_lost_deal_or_none_closed_no_warning(outcomes, open_count):
+    assert describe_won_only_source(closed_state(outcomes, open_count)) == ""

@@ -204,6 +204,10 @@ def test_olist_export_forecasts(tmp_path):
     assert not forecast.empty
     assert forecast[["forecast", "p10", "p90"]].notna().all().all()
     assert "forecast" in context.headline
+    # The export records a deal only once it is won.
+    warning = context.headline["forecast"]["won_only_warning"]
+    assert warning.startswith("The source records only won deals")
+    assert f"Forecast: {warning}" in context.notes
 
 
 def test_engine_touch_index_matches_frame(sample_run):

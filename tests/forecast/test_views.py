@@ -54,6 +54,29 @@ def test_sliced_forecast_says_company_wide():
         )
 
 
+def test_won_only_warning_follows_sentence():
+    headline = {
+        "forecast": {
+            "window_start": "2026-07-01",
+            "window_end": "2026-09-30",
+            "forecast": 1000.0,
+            "p10": 800.0,
+            "p90": 1200.0,
+            "label": "Account-based",
+            "sentence": "The account-based forecast has been the most accurate.",
+            "won_only_warning": "The source records only won deals.",
+            "reliability": "Its range held actual bookings.",
+        }
+    }
+    ws = SimpleNamespace(headline=headline, currency="USD")
+    expected = (
+        "The account-based forecast has been the most accurate. The source "
+        "records only won deals. Its range held actual bookings."
+    )
+    for block in (views.executive_highlights(ws)[-1], views.best_method_note(ws)):
+        assert expected in block.data
+
+
 def range_card_html(
     coverage: float | None, cutoffs: int | None, low: float = 900.0, high=1100.0
 ) -> str:
@@ -242,6 +265,15 @@ def test_backtest_caption_names_skipped_methods():
         f"be rebuilt at any month-end: {UNFITTED['sarimax']}." in text
     )
     assert text.index("win-probability") < text.index("SARIMAX")
+
+
+def test_backtest_caption_warns_won_only_source():
+    ws = backtest_workspace(["stage_weighted"], {})
+    ws.headline["forecast"]["won_only_warning"] = "The source records only won deals."
+
+    text = views.backtest_caption(ws).data
+
+    assert "The source records only won deals." in text
 
 
 def test_calibration_says_model_not_fitted():
