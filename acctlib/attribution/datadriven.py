@@ -43,6 +43,24 @@ def closed_journeys(journeys: ibis.Table) -> ibis.Table:
     )
 
 
+def count_unconverted_journeys(opportunities: pd.DataFrame) -> int:
+    """Count the lost deals with a touch among the journeys the models learn from.
+
+    ``opportunities`` has one row per kind and opportunity with ``kind``,
+    ``outcome`` and ``touches``, as
+    :attr:`~acctlib.attribution.credits.AttributionResult.opportunities`
+    stores them. Without such a journey every journey converts, so the
+    Markov removal effects follow how many journeys pass through each
+    channel, and Shapley values only which channel sets occur.
+    """
+    lost = (
+        (opportunities["kind"] == "pipeline")
+        & (opportunities["outcome"] == "lost")
+        & (opportunities["touches"] > 0)
+    )
+    return int(lost.sum())
+
+
 def compute_markov_weights(
     journeys: ibis.Table, settings: AttributionSettings
 ) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from acctlib.attribution.credits import (
     compute_attribution,
     unpivot_credits,
 )
+from acctlib.attribution.datadriven import count_unconverted_journeys
 from acctlib.attribution.journeys import excluded_touch_note, select_opportunities
 from acctlib.attribution.settings import AttributionSettings
 from acctlib.dealshares import DEAL_COMPANIES, shared_links, split_shared_cents_expr
@@ -83,7 +84,8 @@ def prepare_attribution(context) -> None:
     suggested = compare.suggest_lookback(
         touches, snapshot, settings, deal_companies=links
     )
-    _add_headline(context, result.opportunities, settings, suggested)
+    unconverted = count_unconverted_journeys(result.opportunities)
+    _add_headline(context, result.opportunities, settings, suggested, unconverted)
 
 
 def summarize_slice(context, account_ids: list[str], snapshot: pd.DataFrame) -> None:
@@ -115,8 +117,14 @@ def summarize_slice(context, account_ids: list[str], snapshot: pd.DataFrame) -> 
     )
     _store_checks(context, opportunities)
     _store_bridge(context, won, credits, excluded)
-    suggested = context.headline.get("attribution", {}).get("suggested_lookback_days")
-    _add_headline(context, opportunities, settings, suggested)
+    company = context.headline.get("attribution", {})
+    _add_headline(
+        context,
+        opportunities,
+        settings,
+        company.get("suggested_lookback_days"),
+        company.get("unconverted_journeys"),
+    )
 
 
 def _won_in_slice(
@@ -256,6 +264,7 @@ def _add_headline(
     opportunities: pd.DataFrame,
     settings: AttributionSettings,
     suggested: int | None,
+    unconverted: int | None,
 ) -> None:
     channels = context.frames["attribution_compare_channel"]
     functions = context.frames["attribution_compare_function"]
@@ -270,4 +279,7 @@ def _add_headline(
         "revenue_coverage": revenue_coverage,
         "lookback_days": settings.lookback_days,
         "suggested_lookback_days": suggested,
+        # Lost deals with a touch, company-wide like the channel weights
+        # that the data-driven models learn from them.
+        "unconverted_journeys": unconverted,
     }

@@ -282,9 +282,14 @@ def models_note(ws) -> HTML:
     shares = ws.table("attribution_shares_function")
     present = set(shares["model"])
     half_life = f"{float(ws.params['attribution_half_life_days']):g}"
+    learned_from = "the won and lost deals"
+    if _all_journeys_convert(ws):
+        learned_from = "won deals alone, because no deal with a touch was lost"
     items = [
         f"{MODEL_LABELS[model]} gives "
-        + MODEL_DESCRIPTIONS[model].format(half_life=half_life)
+        + MODEL_DESCRIPTIONS[model].format(
+            half_life=half_life, learned_from=learned_from
+        )
         + "."
         for model in MODEL_LABELS
         if model in present
@@ -295,6 +300,25 @@ def models_note(ws) -> HTML:
         "How each model splits a won deal's amount over its journey's touches:",
         items,
     )
+
+
+def _all_journeys_convert(ws) -> bool:
+    """Return whether no journey the data-driven models learn from was lost.
+
+    False when the run did not count such journeys.
+    """
+    return _headline(ws).get("unconverted_journeys") == 0
+
+
+ALL_CONVERT = (
+    "No deal with a recorded touch was lost by the report date, so every "
+    "journey the data-driven models learn from converted. On this source "
+    "they cannot tell channels apart by their effect on winning: a channel's "
+    "Markov removal effect reflects how many journeys pass through it, and "
+    "Shapley values depend only on which sets of channels occur, because "
+    "every set converts."
+)
+"""Warning on the data-driven models when no journey failed to convert."""
 
 
 def answer_note(ws) -> HTML:
@@ -843,7 +867,8 @@ def learned_weights_table(ws) -> object:
     frame = frame.dropna(subset=shares, how="all")
     frame = frame.sort_values(f"share_{run[0]}", ascending=False)
 
-    sentences = [WEIGHTS_TO_CREDIT]
+    sentences = [ALL_CONVERT] if _all_journeys_convert(ws) else []
+    sentences.append(WEIGHTS_TO_CREDIT)
     if "shapley" in run:
         sentences.append(_shapley_players_sentence(ws, grouped))
     names = {"markov": "Markov", "shapley": "Shapley"}

@@ -34,7 +34,8 @@ MODEL_LABELS = {
     "shapley": "Shapley value",
 }
 # Each model's split of a deal's amount, in words for readers of the report.
-# ``{half_life}`` is the time-decay half-life in days.
+# ``{half_life}`` is the time-decay half-life in days, and ``{learned_from}``
+# names the deals the data-driven models learn from.
 MODEL_DESCRIPTIONS = {
     "first_touch": "all of it to the first touch",
     "creation_touch": (
@@ -60,13 +61,13 @@ MODEL_DESCRIPTIONS = {
     ),
     "markov": (
         "each channel a weight by how far the chance of winning drops without "
-        "it, learned from the won and lost deals, and splits each deal among "
+        "it, learned from {learned_from}, and splits each deal among "
         "its journey's channels by those weights"
     ),
     "shapley": (
         "each channel a weight by what it adds to the chance of winning, "
-        "averaged over every mix of channels, learned from the won and lost "
-        "deals, and splits each deal among its journey's channels by those weights"
+        "averaged over every mix of channels, learned from {learned_from}, and "
+        "splits each deal among its journey's channels by those weights"
     ),
 }
 ASSIGNMENTS = ("next", "all")

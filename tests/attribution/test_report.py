@@ -11,6 +11,7 @@ import pytest
 from acctlib import views
 from acctlib.attribution import compare, report
 from acctlib.attribution.allocation import to_cents
+from acctlib.attribution.datadriven import count_unconverted_journeys
 from acctlib.labels import readable
 from acctlib.workspace import open_workspace
 from tests.attribution.frames import AS_OF, attribute, opportunities, touches
@@ -300,12 +301,13 @@ def test_touched_share_leaves_out_untouched_credit():
 class _WeightsWorkspace:
     """A workspace stub with the Markov and Shapley tables."""
 
-    def __init__(self, models: list[str]) -> None:
+    def __init__(self, models: list[str], unconverted: int | None = None) -> None:
         channels = ["paid_search", "webinar", "direct_mail", "podcast"]
         self.params = {
             "attribution_models": models,
             "attribution_shapley_max_channels": 2,
         }
+        self.headline = {"attribution": {"unconverted_journeys": unconverted}}
         self.tables = {
             "attribution_markov": pd.DataFrame(
                 {
@@ -367,6 +369,56 @@ def test_weights_table_without_markov_folds_other():
     assert html.count("7.3%") == 1
     assert ">Other (Direct mail, Podcast)<" in html
     assert ">Podcast<" not in html
+
+
+@pytest.mark.parametrize(
+    ("unconverted", "warned"), [(0, True), (3, False), (None, False)]
+)
+def test_weights_table_warns_all_converted(unconverted, warned):
+    ws = _WeightsWorkspace(["markov", "shapley"], unconverted)
+
+    html = report.learned_weights_table(ws).to_html()
+
+    assert (report.ALL_CONVERT in html) is warned
+
+
+def _models_workspace(unconverted: int | None) -> SimpleNamespace:
+    shares = pd.DataFrame({"model": ["linear", "markov", "shapley"]})
+    return SimpleNamespace(
+        table=lambda name: shares,
+        params={"attribution_half_life_days": 7},
+        headline={"attribution": {"unconverted_journeys": unconverted}},
+    )
+
+
+def test_models_note_without_lost_journeys():
+    text = report.models_note(_models_workspace(0))._repr_html_()
+
+    assert "won and lost deals" not in text
+    assert text.count("learned from won deals alone") == 2
+
+
+def test_models_note_with_lost_journeys():
+    text = report.models_note(_models_workspace(2))._repr_html_()
+
+    assert text.count("learned from the won and lost deals") == 2
+
+
+def test_unconverted_journeys_count_lost_touched():
+    deals = opportunities(
+        ("W", "A", "2024-03-01", "2024-04-01", 100, "won"),
+        ("L", "B", "2024-03-01", "2024-04-01", 100, "lost"),
+        ("U", "C", "2024-03-01", "2024-04-01", 100, "lost"),
+    )
+    touch_frame = touches(
+        ("t1", "A", "2024-02-01", "email"),
+        ("t2", "B", "2024-02-01", "webinar"),
+    )
+    result = attribute(touch_frame, deals)
+
+    assert count_unconverted_journeys(result.opportunities) == 1
+    won = result.opportunities[result.opportunities["outcome"] == "won"]
+    assert count_unconverted_journeys(won) == 0
 
 
 @pytest.mark.slow
@@ -657,7 +709,9 @@ def test_correlation_caption_when_all_missing():
 def test_models_note_lists_each_model():
     shares = pd.DataFrame({"model": ["first_touch", "full_path", "markov"]})
     ws = SimpleNamespace(
-        table=lambda name: shares, params={"attribution_half_life_days": 7}
+        table=lambda name: shares,
+        params={"attribution_half_life_days": 7},
+        headline={},
     )
     text = report.models_note(ws).data
 
