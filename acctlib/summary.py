@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from acctlib import schema
+from acctlib.bookings import won_in_period
 
 
 def summarize_status_counts(account_map: pd.DataFrame) -> pd.DataFrame:
@@ -110,3 +111,47 @@ def count_gap_accounts(gaps: pd.DataFrame) -> int:
     ``gaps`` has a row per gap, and an account can have several.
     """
     return int(gaps["account_id"].nunique())
+
+
+DOMINANT_SHARE = 0.5
+"""Share of a headline total above which one deal dominates it."""
+
+DOMINANT_COLUMNS = ["figure", "opportunity_id", "name", "account_id", "amount", "total"]
+
+
+def find_dominant_deals(snapshot: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Return each deal that is over half of bookings year to date or of the pipeline.
+
+    Bookings year to date are the amounts of deals won from 1 January of
+    the ``as_of`` year up to ``as_of``, as the headline counts them, and
+    the open pipeline the amounts of deals open on ``as_of``. One row per
+    dominated figure (``bookings_ytd`` or ``open_pipeline``) with the
+    deal's ``opportunity_id``, ``name`` (missing when the source has no
+    deal names), ``account_id``, ``amount`` and the figure's ``total``.
+    A figure of zero or less has no dominant deal.
+    """
+    year_start = pd.Timestamp(as_of.replace(month=1, day=1))
+    deal_sets = {
+        "bookings_ytd": won_in_period(snapshot, year_start, as_of),
+        "open_pipeline": snapshot["is_open"].astype(bool),
+    }
+    rows = []
+    for figure, mask in deal_sets.items():
+        deals = snapshot.loc[mask & snapshot["amount"].notna()]
+        total = float(deals["amount"].sum())
+        if deals.empty or total <= 0:
+            continue
+        largest = deals.loc[deals["amount"].idxmax()]
+        if float(largest["amount"]) <= DOMINANT_SHARE * total:
+            continue
+        rows.append(
+            {
+                "figure": figure,
+                "opportunity_id": largest["opportunity_id"],
+                "name": largest.get("name"),
+                "account_id": largest["account_id"],
+                "amount": float(largest["amount"]),
+                "total": total,
+            }
+        )
+    return pd.DataFrame(rows, columns=DOMINANT_COLUMNS)

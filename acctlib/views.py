@@ -92,6 +92,45 @@ def note_list(lead: str, items: list[str]) -> HTML:
     )
 
 
+_DOMINATED_FIGURES = {
+    "bookings_ytd": "bookings year to date",
+    "open_pipeline": "the open pipeline",
+}
+
+
+def concentration_notes(ws: Workspace) -> list[HTML]:
+    """Return a note for each headline total that one deal makes up most of.
+
+    A figure that one deal dominates moves with that deal alone, and an
+    amount typed in the wrong unit can cause this, so the note names the
+    deal and its amount for the reader to check.
+    """
+    snapshot = ws.table("opportunity_snapshot")
+    dominant = summary.find_dominant_deals(snapshot, ws.as_of)
+    account_names = ws.table("account_map").set_index("account_id")["name"]
+    notes = []
+    for row in dominant.itertuples():
+        deal = f"deal {row.opportunity_id}"
+        if isinstance(row.name, str) and row.name:
+            deal += f" ({row.name})"
+        account = account_names.get(row.account_id)
+        if isinstance(account, str) and account:
+            deal += f" of {account}"
+        elif pd.notna(row.account_id):
+            deal += f" of account {row.account_id}"
+        amount = tables.format_money(row.amount, ws.currency)
+        total = tables.format_money(row.total, ws.currency)
+        notes.append(
+            note(
+                f"One deal is {row.amount / row.total:.0%} of "
+                f"{_DOMINATED_FIGURES[row.figure]}: {deal} at {amount} of "
+                f"{total}. Check its amount, because this figure moves with "
+                "that deal alone."
+            )
+        )
+    return notes
+
+
 def acv_note(ws: Workspace) -> HTML:
     """Return the note on how ACV annualises a contract's amount."""
     months = ws.params["default_contract_months"]

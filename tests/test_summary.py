@@ -64,3 +64,59 @@ def test_bookings_by_month_without_wins_is_empty():
 
     assert bookings.empty
     assert list(bookings.columns) == ["month", "type", "bookings"]
+
+
+def dominance_snapshot(won: list[float], open_amounts: list[float]) -> pd.DataFrame:
+    """Return deals won on 2026-03-01 of ``won`` and open deals of ``open_amounts``."""
+    count = len(won) + len(open_amounts)
+    return pd.DataFrame(
+        {
+            "opportunity_id": [f"O{number}" for number in range(count)],
+            "name": [f"Deal {number}" for number in range(count)],
+            "account_id": [f"A{number}" for number in range(count)],
+            "is_won": [True] * len(won) + [False] * len(open_amounts),
+            "is_open": [False] * len(won) + [True] * len(open_amounts),
+            "closed_on": pd.to_datetime(
+                ["2026-03-01"] * len(won) + [None] * len(open_amounts)
+            ),
+            "amount": won + open_amounts,
+        }
+    )
+
+
+def test_dominant_deal_in_bookings():
+    snapshot = dominance_snapshot([600.0, 100.0, 40.0], [30.0, 20.0, 25.0])
+
+    dominant = summary.find_dominant_deals(snapshot, dt.date(2026, 6, 30))
+
+    assert dominant["figure"].tolist() == ["bookings_ytd"]
+    row = dominant.iloc[0]
+    assert row["opportunity_id"] == "O0"
+    assert row["name"] == "Deal 0"
+    assert row["amount"] == 600.0
+    assert row["total"] == 740.0
+
+
+def test_dominant_deal_in_pipeline():
+    snapshot = dominance_snapshot([50.0, 50.0], [10.0, 90.0])
+
+    dominant = summary.find_dominant_deals(snapshot, dt.date(2026, 6, 30))
+
+    assert dominant["figure"].tolist() == ["open_pipeline"]
+    assert dominant.iloc[0]["opportunity_id"] == "O3"
+
+
+def test_half_of_bookings_not_dominant():
+    snapshot = dominance_snapshot([50.0, 50.0], [])
+
+    dominant = summary.find_dominant_deals(snapshot, dt.date(2026, 6, 30))
+
+    assert dominant.empty
+
+
+def test_last_year_deal_not_in_bookings():
+    snapshot = dominance_snapshot([600.0, 100.0], [])
+
+    dominant = summary.find_dominant_deals(snapshot, dt.date(2027, 1, 31))
+
+    assert dominant.empty

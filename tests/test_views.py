@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from types import SimpleNamespace
 
 import pandas as pd
@@ -271,3 +272,50 @@ def test_segment_table_names_region_source():
     assert "Region is the &lt;b&gt;office&lt;/b&gt; of the agent." in region
     assert "Each account counts in one region" in region
     assert "Industry is the industry field of the account's record." in industry
+
+
+def test_concentration_note_names_deal():
+    account_map = pd.DataFrame({"account_id": ["A1", "A2"], "name": ["Acme", "Beta"]})
+    snapshot = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2", "O3"],
+            "name": ["Big renewal", None, None],
+            "account_id": ["A1", "A2", "A9"],
+            "is_won": [True, True, False],
+            "is_open": [False, False, True],
+            "closed_on": pd.to_datetime(["2026-03-01", "2026-04-01", None]),
+            "amount": [600_000_000.0, 140_000_000.0, 5_000.0],
+        }
+    )
+    ws = _workspace(account_map, snapshot=snapshot)
+    ws.as_of = dt.date(2026, 6, 30)
+
+    notes = [block.data for block in views.concentration_notes(ws)]
+
+    assert notes == [
+        '<p class="acctlib-note">One deal is 81% of bookings year to date: deal '
+        "O1 (Big renewal) of Acme at USD 600,000,000 of USD 740,000,000. Check "
+        "its amount, because this figure moves with that deal alone.</p>",
+        '<p class="acctlib-note">One deal is 100% of the open pipeline: deal O3 '
+        "of account A9 at USD 5,000 of USD 5,000. Check its amount, because "
+        "this figure moves with that deal alone.</p>",
+    ]
+
+
+def test_concentration_notes_empty_when_spread():
+    account_map = pd.DataFrame({"account_id": ["A1"], "name": ["Acme"]})
+    snapshot = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2"],
+            "name": [None, None],
+            "account_id": ["A1", "A1"],
+            "is_won": [True, True],
+            "is_open": [False, False],
+            "closed_on": pd.to_datetime(["2026-03-01", "2026-04-01"]),
+            "amount": [100.0, 100.0],
+        }
+    )
+    ws = _workspace(account_map, snapshot=snapshot)
+    ws.as_of = dt.date(2026, 6, 30)
+
+    assert views.concentration_notes(ws) == []
