@@ -69,7 +69,13 @@ positioned AS (
     SELECT journey, kind, opportunity_id, amount_cents, channel, function,
            row_number() OVER (
                PARTITION BY journey
-               ORDER BY occurred_at, channel, touch_id
+               ORDER BY occurred_at,
+                        CASE function
+                            WHEN 'marketing' THEN 0 WHEN 'partner' THEN 1
+                            WHEN 'sdr' THEN 2 WHEN 'ae' THEN 3
+                            WHEN 'se' THEN 4 WHEN 'cs' THEN 5 ELSE 6
+                        END,
+                        channel, touch_id
            ) - 1 AS position,
            count(*) OVER journey AS n,
            greatest(count_if(occurred_at < created_at) OVER journey - 1, 0)
