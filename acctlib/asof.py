@@ -614,10 +614,7 @@ def _find_close_entries(
     if stage_history is None or stage_history.empty:
         return empty
     _require_columns(stage_history, "stage_history", _HISTORY_REQUIRED)
-    category = _current_category(opportunities, stages)
-    closed = opportunities[
-        category.isin(CLOSED_CATEGORIES) & opportunities["close_date"].notna()
-    ]
+    closed = _dated_closed_deals(opportunities, stages)
     has_entries = isin_values(closed["opportunity_id"], stage_history["opportunity_id"])
     closed = closed[has_entries]
     recorded = stage_history[["opportunity_id", "stage"]].drop_duplicates()
@@ -634,6 +631,14 @@ def _find_close_entries(
             "entered_at": _as_utc(missing["close_date"]).to_numpy(),
         }
     ).astype({"entered_at": schema.TIMESTAMP})
+
+
+def _dated_closed_deals(opportunities: pd.DataFrame, stages: pd.DataFrame):
+    """Return the deals closed in the export that have a ``close_date``."""
+    category = _current_category(opportunities, stages)
+    return opportunities[
+        category.isin(CLOSED_CATEGORIES) & opportunities["close_date"].notna()
+    ]
 
 
 REDATED_CLOSE_COLUMNS = (
@@ -686,10 +691,7 @@ def _find_redated_closes(
     if stage_history is None or stage_history.empty:
         return empty
     _require_columns(stage_history, "stage_history", _HISTORY_REQUIRED)
-    category = _current_category(opportunities, stages)
-    closed = opportunities[
-        category.isin(CLOSED_CATEGORIES) & opportunities["close_date"].notna()
-    ]
+    closed = _dated_closed_deals(opportunities, stages)
     entries = _typed_entries(stage_history).dropna(subset=["entered_at"])
     matched = entries.merge(
         closed[["opportunity_id", "stage"]], on=["opportunity_id", "stage"]
