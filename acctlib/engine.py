@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.metadata
 import logging
 import uuid
 import warnings
@@ -24,6 +25,7 @@ from typing import Any
 import duckdb
 import ibis
 import pandas as pd
+from packaging.requirements import Requirement
 
 from acctlib.errors import ParameterError
 from acctlib.intake.bulktable import BulkTable
@@ -78,6 +80,53 @@ def limit_memory(con, limit: str) -> None:
             f"duckdb_memory_limit {limit!r} is not a size DuckDB reads ({error}); "
             "use a number with a unit, such as 4GB or 500MB, or leave it empty"
         ) from error
+
+
+def check_memory_limit(limit: str) -> None:
+    """Raise ParameterError now if DuckDB does not read ``limit`` as a size.
+
+    Sets the limit on a throwaway in-memory connection, so a build can
+    reject a bad ``duckdb_memory_limit`` before intake.
+    """
+    con = connect()
+    try:
+        limit_memory(con, limit)
+    finally:
+        con.disconnect()
+
+
+def check_backend_installed(name: str) -> None:
+    """Raise ParameterError now if the Ibis backend ``name`` does not import.
+
+    Also raises when a package of the ``ibis-framework[name]`` extra is
+    missing. Connecting needs ``engine_options`` and the server, so only
+    the installation is checked before intake. DuckDB is always installed.
+    """
+    if name == DEFAULT_ENGINE:
+        return
+    _import_backend(name)
+    missing = _missing_extra_packages(name)
+    if missing:
+        raise _missing_backend(name, f"not installed: {', '.join(missing)}")
+
+
+def _missing_extra_packages(name: str) -> list[str]:
+    """Return the packages of the ``ibis-framework[name]`` extra that are missing.
+
+    Some Ibis backend modules, such as snowflake's in Ibis 12, import their
+    driver only when connecting, so a successful import proves nothing.
+    """
+    missing = []
+    for line in importlib.metadata.requires("ibis-framework") or []:
+        requirement = Requirement(line)
+        marker = requirement.marker
+        if marker is None or not marker.evaluate({"extra": name}):
+            continue
+        try:
+            importlib.metadata.version(requirement.name)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(requirement.name)
+    return missing
 
 
 def connect_backend(params: Mapping[str, Any], workspace_con: Any = None):
@@ -281,14 +330,15 @@ def _table_by_name(backend: Any, name: str):
 
 def _import_backend(name: str):
     try:
-        # Importing the backend module imports its driver package too.
+        # Most backend modules import their driver package too, but see
+        # _missing_extra_packages.
         importlib.import_module(f"ibis.backends.{name}")
         return getattr(ibis, name)
     except (ImportError, AttributeError) as error:
         raise _missing_backend(name, error) from error
 
 
-def _missing_backend(name: str, error: Exception) -> ParameterError:
+def _missing_backend(name: str, error: Exception | str) -> ParameterError:
     return ParameterError(
         f"engine {name!r} is not available ({error}); install its Ibis "
         f"backend with: pip install 'ibis-framework[{name}]'"

@@ -29,13 +29,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from acctlib import tables
 from acctlib.asof import as_of_cutoff
-from acctlib.errors import ParameterError
+from acctlib.errors import ParameterError, closest_hint
 from acctlib.tiering import percentile_score
 
 logger = logging.getLogger(__name__)
@@ -165,7 +166,7 @@ def compute_health(
         The columns of :data:`ACCOUNT_HEALTH_COLUMNS`, one row per row of
         ``tiers``, sorted by ``account_id``.
     """
-    _check_health_weights(weights, missing_rule)
+    check_health_weights(weights, missing_rule)
     base = tiers[["account_id", "name", "owner", "status", "tier"]]
     activity = base.merge(progression, on="account_id", how="left", validate="1:1")
     signals = base[["account_id"]].merge(signals_summary, on="account_id", how="left")
@@ -318,9 +319,15 @@ def summarize_drivers(drivers: pd.DataFrame, top: int = 3) -> pd.DataFrame:
     )
 
 
-def _check_health_weights(
+def check_health_weights(
     weights: Mapping[str, Mapping[str, float]], missing_rule: str
 ) -> None:
+    """Raise ParameterError unless ``weights`` and ``missing_rule`` are valid.
+
+    Each profile of :data:`PROFILES` needs a mapping of component names from
+    :data:`COMPONENTS` to non-negative numbers with a positive sum. An
+    unknown component name gets the closest valid name as a hint.
+    """
     if missing_rule not in ("reweight", "neutral"):
         raise ParameterError(
             f"health_missing_rule is {missing_rule!r}; use reweight or neutral"
@@ -332,14 +339,28 @@ def _check_health_weights(
                 f"health_weights lacks the {profile!r} profile; give weights for "
                 f"both {' and '.join(PROFILES)}"
             )
-        unknown = sorted(set(profile_weights) - set(COMPONENTS))
-        values = [float(v) for v in profile_weights.values()]
-        if unknown or any(v < 0 for v in values) or sum(values) <= 0:
+        unknown = sorted(set(profile_weights) - set(COMPONENTS), key=str)
+        if unknown:
+            hint = closest_hint(str(unknown[0]), COMPONENTS)
             raise ParameterError(
-                f"health_weights.{profile} is {dict(profile_weights)!r}; give "
-                f"non-negative weights for some of {', '.join(COMPONENTS)} with a "
-                "positive sum"
+                f"health_weights.{profile} has unknown component {unknown[0]!r}."
+                f"{hint} The components are {', '.join(COMPONENTS)}."
             )
+        _check_profile_weights(profile, profile_weights)
+
+
+def _check_profile_weights(profile: str, profile_weights: Mapping[str, Any]) -> None:
+    try:
+        values = [float(value) for value in profile_weights.values()]
+    except (TypeError, ValueError):
+        values = []
+    valid = bool(values) and all(v >= 0 for v in values) and sum(values) > 0
+    if not valid:
+        raise ParameterError(
+            f"health_weights.{profile} is {dict(profile_weights)!r}; give "
+            f"non-negative numbers as weights for some of {', '.join(COMPONENTS)} "
+            "with a positive sum"
+        )
 
 
 def _weigh_components(

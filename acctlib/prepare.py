@@ -26,6 +26,7 @@ from acctlib import (
     accountstate,
     asof,
     engine,
+    health,
     keyaccounts,
     slicing,
     tiering,
@@ -255,13 +256,20 @@ def prepare_account_map(context: PrepareContext) -> None:
 def check_step_settings(params: Params) -> None:
     """Raise ParameterError for a step parameter that no data can make valid.
 
-    Reads the tiering, attribution and forecast settings the way their
-    steps do, so that a misspelt model or tier rule stops a build before
-    intake instead of after it.
+    Reads the tiering, health, attribution and forecast settings the way
+    their steps do. Also checks the DuckDB memory limit, that the engine's
+    Ibis backend is installed and that the team is in ``teams``. A misspelt
+    setting so stops a build before intake instead of after it. Owner
+    names need the data, so :func:`acctlib.slicing.check_owner_slice`
+    checks them after intake.
     """
     tiering.TierConfig.from_params(params)
+    health.check_health_weights(params["health_weights"], params["health_missing_rule"])
     AttributionSettings.from_params(params, params.as_of)
     ForecastSettings.from_params(params)
+    engine.check_memory_limit(params.get("duckdb_memory_limit", ""))
+    engine.check_backend_installed(str(params.get("engine", engine.DEFAULT_ENGINE)))
+    slicing.check_team(params["team"], params["teams"])
 
 
 # The prepare steps, in order. A step may use the frames stored by the steps

@@ -29,7 +29,7 @@ from acctlib import (
     tiermovement,
 )
 from acctlib.attribution import prepare as attribution_prepare
-from acctlib.errors import ParameterError
+from acctlib.errors import ParameterError, closest_hint
 from acctlib.intake.bulktable import BulkTable
 
 logger = logging.getLogger(__name__)
@@ -84,14 +84,24 @@ def select_owners(owner: str, team: str, teams: Mapping[str, Any]) -> set[str]:
     if owner:
         selected.add(owner.strip().casefold())
     if team:
-        if team not in teams:
-            known = ", ".join(sorted(teams)) or "none declared"
-            raise ParameterError(
-                f"team {team!r} is not in the teams parameter (known: {known}); "
-                "add it as teams: {name: [owner, ...]}"
-            )
+        check_team(team, teams)
         selected.update(str(member).strip().casefold() for member in teams[team])
     return selected
+
+
+def check_team(team: str, teams: Mapping[str, Any]) -> None:
+    """Raise ParameterError if ``team`` is set and missing from ``teams``.
+
+    Needs no data, so a build calls it before intake. Whether the team's
+    members own accounts is checked after intake by :func:`check_owner_slice`.
+    """
+    if team and team not in teams:
+        known = ", ".join(sorted(teams)) or "none declared"
+        hint = closest_hint(team, teams)
+        raise ParameterError(
+            f"team {team!r} is not in the teams parameter (known: {known}).{hint} "
+            "Add it as teams: {name: [owner, ...]}"
+        )
 
 
 def spell_owner_as_crm(owners: pd.Series, owner: str) -> str:

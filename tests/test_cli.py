@@ -241,6 +241,50 @@ def test_check_rejects_team_member_without_accounts(small_sample, tmp_path, caps
     assert "'Nobody Real'" in error
 
 
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (
+            "health_weights={customer: {engagement_levle: 1}}",
+            "health_weights.customer has unknown component 'engagement_levle'. "
+            "Did you mean 'engagement_level'?",
+        ),
+        (
+            "health_weights={customer: {usage: -1}}",
+            "give non-negative numbers as weights",
+        ),
+        ("duckdb_memory_limit=lots", "duckdb_memory_limit 'lots' is not a size"),
+        ("team=west", "team 'west' is not in the teams parameter"),
+        ("engine=snowflake", "pip install 'ibis-framework[snowflake]'"),
+    ],
+    ids=["weight name", "negative weight", "memory limit", "team", "engine"],
+)
+@pytest.mark.parametrize("command", ["build", "check"])
+def test_invalid_setting_stops_before_intake(
+    command, setting, message, tmp_path, capsys
+):
+    # The data folder does not exist, so reading input would fail with
+    # another error. The snowflake case needs snowflake-connector-python
+    # to be missing, as it is from the project's environment.
+    code = cli.main(
+        [
+            command,
+            "--set",
+            f"data_dir={tmp_path / 'missing'}",
+            "--set",
+            f"reports_dir={tmp_path / 'reports'}",
+            "--set",
+            f"work_dir={tmp_path / 'work'}",
+            "--set",
+            setting,
+        ]
+    )
+
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists()
+
+
 @pytest.mark.parametrize("command", ["build", "check"])
 def test_unknown_section_stops_before_intake(command, tmp_path, capsys):
     # The data folder does not exist, so reading input would fail with

@@ -246,6 +246,13 @@ def test_split_risk_reasons_drops_details(text, reasons):
     [
         ({"customer": {"usage": 1}}, "reweight", "lacks the 'prospect' profile"),
         ({"customer": {"mood": 1}, "prospect": {"usage": 1}}, "reweight", "mood"),
+        (
+            {"customer": {"usage": 1}, "prospect": {"suport": 1}},
+            "reweight",
+            r"prospect has unknown component 'suport'\. Did you mean 'support'\?",
+        ),
+        ({"customer": {"usage": "a"}, "prospect": {"usage": 1}}, "reweight", "numbers"),
+        ({"customer": {"usage": 0}, "prospect": {"usage": 1}}, "reweight", "positive"),
         (WEIGHTS, "average", "use reweight or neutral"),
     ],
 )
