@@ -131,8 +131,9 @@ def _lock_run(work_dir: Path):
         except BlockingIOError:
             raise RunBusyError(
                 f"another build of run {work_dir.name} is using {work_dir}; "
-                "wait for it to finish, or give this build its own folder "
-                "with --set work_dir=PATH"
+                "wait for it to finish, or give this build its own run name "
+                "with --set variant=NAME, which names its work and report "
+                "folders"
             ) from None
         try:
             yield
