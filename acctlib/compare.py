@@ -36,6 +36,9 @@ from acctlib.params import load_declarations
 TABLES_DIR = "tables"
 # Parameters that only locate output folders, so they change no figure.
 OUTPUT_PARAMS = ("reports_dir", "work_dir")
+# Parameters that only name the run folder. Unlike OUTPUT_PARAMS, a rebuild
+# keeps them, so that it writes a folder of the same name.
+RUN_NAME_PARAMS = ("variant",)
 # Relative tolerance for floating-point figures: Parquet and JSON round
 # trips keep doubles exactly, so only true changes exceed it.
 TOLERANCE = 1e-9
@@ -98,10 +101,10 @@ class Comparison:
     """Every difference between run ``a`` and run ``b``.
 
     ``params``, ``inputs`` and ``headline`` contain (name, value in a,
-    value in b) triples. ``params`` leaves out :data:`OUTPUT_PARAMS` and
-    the parameters declared technical, such as ``parallel_notebooks``,
-    whose differences ``settings`` contains, because they change no
-    figure. ``tables`` contains one dict per differing table
+    value in b) triples. ``params`` leaves out :data:`OUTPUT_PARAMS`,
+    :data:`RUN_NAME_PARAMS` and the parameters declared technical, such
+    as ``parallel_notebooks``, whose differences ``settings`` contains,
+    because they change no figure. ``tables`` contains one dict per differing table
     with keys ``table``, ``summary`` and ``changes``, a frame of
     per-account changes that is empty for tables without ``account_id``.
     """
@@ -207,13 +210,17 @@ def compare_runs(a: Run, b: Run) -> Comparison:
 
 
 def _settings_names() -> frozenset[str]:
-    """Return the names of the output folders and the technical parameters."""
+    """Return the names of the parameters that change no figure.
+
+    They are the output folders, the run name's variant and the technical
+    parameters.
+    """
     technical = {
         name
         for name, declaration in load_declarations().items()
         if declaration.technical
     }
-    return frozenset(OUTPUT_PARAMS) | technical
+    return frozenset(OUTPUT_PARAMS) | frozenset(RUN_NAME_PARAMS) | technical
 
 
 def _flatten_params(

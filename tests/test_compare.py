@@ -633,6 +633,26 @@ def test_output_folders_listed_apart(tmp_path):
     assert "<td>reports_dir</td><td>r1</td><td>r2</td>" in page
 
 
+def test_variant_listed_as_setting(tmp_path):
+    first = write_run(
+        tmp_path / "a",
+        params={"as_of": "2026-06-30", "variant": ""},
+        headline={},
+        tables={},
+    )
+    second = write_run(
+        tmp_path / "b",
+        params={"as_of": "2026-06-30", "variant": "short-window"},
+        headline={},
+        tables={},
+    )
+    comparison = compare.compare_runs(first, second)
+
+    assert comparison.params == []
+    assert comparison.settings == [("variant", "", "short-window")]
+    assert comparison.differences() == []
+
+
 def test_technical_settings_listed_apart(tmp_path):
     """Settings of how the build runs are not listed as changing figures."""
     first = write_run(
