@@ -105,9 +105,23 @@ def load_smtp_settings(
         if env_value:
             values[key] = env_value
     if host_port:
-        host, _, port = host_port.rpartition(":")
-        values["host"], values["port"] = host or host_port, port or values["port"]
+        values["host"], values["port"] = _split_host_port(host_port)
     return _settings_from(values)
+
+
+def _split_host_port(host_port: str) -> tuple[str, str]:
+    """Split the ``--smtp`` value ``HOST:PORT`` into host and port.
+
+    Raises DeliveryError, with an example, when a part is missing or the
+    port is not a number.
+    """
+    host, _, port = host_port.rpartition(":")
+    if not host.strip() or not port.strip().isdigit():
+        raise DeliveryError(
+            f"invalid --smtp {host_port!r}; it takes the server as HOST:PORT, "
+            "such as --smtp localhost:1025 or --smtp smtp.example.org:587"
+        )
+    return host.strip(), port.strip()
 
 
 def _read_config(path: Path) -> dict[str, Any]:

@@ -61,6 +61,18 @@ def test_invalid_settings_rejected(tmp_path, environ, message):
         delivery.load_smtp_settings(environ=environ)
 
 
+@pytest.mark.parametrize("host_port", ["localhost", "localhost:", ":25", "h:smtp"])
+def test_smtp_option_without_host_and_port_rejected(tmp_path, host_port):
+    environ = {"ACCTLIB_SMTP_CONFIG": str(tmp_path / "absent.yaml")}
+    with pytest.raises(delivery.DeliveryError) as caught:
+        delivery.load_smtp_settings(host_port, environ=environ)
+
+    message = str(caught.value)
+    assert f"invalid --smtp {host_port!r}" in message
+    assert "HOST:PORT" in message
+    assert "--smtp localhost:1025" in message
+
+
 @pytest.mark.slow
 def test_message_body_is_mail_safe(small_report):
     message = delivery.build_message(small_report.run_dir, "cfo@example.com", "r@x")
