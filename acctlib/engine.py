@@ -16,8 +16,12 @@ import contextlib
 import importlib
 import importlib.metadata
 import logging
+import shutil
+import tempfile
+import time
 import uuid
 import warnings
+import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,9 +29,10 @@ from typing import Any
 import duckdb
 import ibis
 import pandas as pd
+import pyarrow as pa
 from packaging.requirements import Requirement
 
-from acctlib.errors import ParameterError
+from acctlib.errors import EngineError, ParameterError
 from acctlib.intake.bulktable import BulkTable
 from acctlib.params import redact_url_passwords
 
@@ -36,6 +41,10 @@ logger = logging.getLogger(__name__)
 DEFAULT_ENGINE = "duckdb"
 TOUCHPOINTS_TABLE_OPTION = "touchpoints_table"
 """``engine_options`` key naming a touchpoints table already in the backend."""
+SPARK_EXIT_ON_OOM = "-XX:+ExitOnOutOfMemoryError"
+"""JVM option that ends a Spark driver out of heap, which would hang otherwise."""
+SPARK_PARQUET_ROWS = 1_000_000
+"""Rows per Parquet row group of the touchpoints that Spark reads."""
 
 
 def connect(path: str | Path | None = None, *, read_only: bool = False):
@@ -174,9 +183,16 @@ def connect_backend(params: Mapping[str, Any], workspace_con: Any = None):
 
 
 def disconnect_backend(backend: Any, workspace_con: Any = None) -> None:
-    """Close ``backend`` unless it is the workspace connection itself."""
-    if backend is not None and backend is not workspace_con:
-        backend.disconnect()
+    """Close ``backend`` unless it is the workspace connection itself.
+
+    A Spark backend whose driver has exited is left as it is, because
+    stopping its session would fail on the lost connection.
+    """
+    if backend is None or backend is workspace_con:
+        return
+    if backend.name == "pyspark" and _spark_driver_stopped(backend):
+        return
+    backend.disconnect()
 
 
 def load_touchpoints(
@@ -185,6 +201,7 @@ def load_touchpoints(
     params: Mapping[str, Any],
     *,
     stored: bool = False,
+    folder: Path | None = None,
 ):
     """Return the touchpoints as an Ibis table on ``backend``, or None.
 
@@ -193,7 +210,9 @@ def load_touchpoints(
     ``touchpoints`` are used: read back as table ``touchpoints`` when
     ``stored`` says the backend already holds it (the workspace does),
     uploaded as that table otherwise. A :class:`BulkTable` is uploaded
-    through Arrow.
+    through Arrow. Local Spark reads them from a Parquet file that is
+    written to a new folder inside ``folder`` (the system's temporary
+    folder when None) and removed with ``backend``.
     """
     options = dict(params.get("engine_options") or {})
     existing = options.get(TOUCHPOINTS_TABLE_OPTION)
@@ -203,18 +222,59 @@ def load_touchpoints(
         return None
     if stored:
         return backend.table("touchpoints")
+    if backend.name == "pyspark" and _is_local_spark(backend):
+        return _read_touchpoints_on_spark(backend, touchpoints, folder)
     if isinstance(touchpoints, BulkTable):
         touchpoints = touchpoints.to_arrow()
     with quiet_conversions():
         # Temporary tables and Spark's temporary views live as long as the
         # session and write nothing to the backend's catalog or warehouse.
         if backend.name == "pyspark":
+            # NOTE: on a Spark cluster the executors cannot read a file of
+            # the driver's machine, so the rows go through the driver's
+            # heap, which needs spark.driver.memory to match.
             return backend.create_view(
                 "touchpoints", ibis.memtable(touchpoints), overwrite=True
             )
         return backend.create_table(
             "touchpoints", obj=touchpoints, temp=True, overwrite=True
         )
+
+
+def _is_local_spark(backend: Any) -> bool:
+    """Return True when ``backend``'s Spark session runs on this machine."""
+    return str(backend._session.sparkContext.master).startswith("local")
+
+
+def _read_touchpoints_on_spark(
+    backend: Any, touchpoints: pd.DataFrame | BulkTable, folder: Path | None
+):
+    """Write ``touchpoints`` to Parquet and return them as Spark's view ``touchpoints``.
+
+    A memtable goes through the driver's heap and out inside Spark's tasks.
+    On the 300,000 touchpoints of the bundled sample, the build's first
+    Spark query then shipped a 17 MB task and ran the driver's default
+    1 GB heap out of memory (local[1], pyspark 4.3). For a Parquet scan
+    Spark sends only the file's path, and the tasks read the rows.
+    """
+    import pyarrow.parquet as pq
+
+    target = Path(tempfile.mkdtemp(prefix="acctlib-spark-", dir=folder))
+    weakref.finalize(backend, shutil.rmtree, target, ignore_errors=True)
+    path = target / "touchpoints.parquet"
+    if isinstance(touchpoints, BulkTable):
+        reader = touchpoints.to_arrow_reader()
+    else:
+        table = pa.Table.from_pandas(touchpoints, preserve_index=False)
+        reader = table.to_reader(max_chunksize=SPARK_PARQUET_ROWS)
+    # Spark 4 rejects Parquet timestamps in nanoseconds, and its own
+    # timestamps hold microseconds.
+    with pq.ParquetWriter(path, reader.schema, coerce_timestamps="us") as writer:
+        for batch in reader:
+            writer.write_batch(batch, row_group_size=SPARK_PARQUET_ROWS)
+    logger.debug("wrote the touchpoints for Spark to %s", path)
+    with quiet_conversions():
+        return backend.read_parquet(path, table_name="touchpoints")
 
 
 def cache_table(backend: Any, expression: ibis.Table, prefix: str = "_acctlib"):
@@ -350,11 +410,81 @@ def _connect_spark(backend_module, options: dict[str, Any]):
 
     builder = SparkSession.builder.master(str(options.pop("master", "local[*]")))
     builder = builder.appName(str(options.pop("app_name", "acctlib")))
-    for key, value in dict(options.pop("spark_conf", {}) or {}).items():
-        builder = builder.config(str(key), str(value))
+    for key, value in spark_conf(options.pop("spark_conf", {})).items():
+        builder = builder.config(key, value)
     session = builder.getOrCreate()
     logger.info("opened Spark session %s", session.sparkContext.applicationId)
     return backend_module.connect(session, **options)
+
+
+def spark_conf(conf: Mapping[str, Any] | None) -> dict[str, str]:
+    """Return the Spark settings of ``conf`` as text, with the driver ending on OOM.
+
+    A driver JVM out of heap keeps running with broken threads, and Python
+    waits for its reply forever. With :data:`SPARK_EXIT_ON_OOM` the JVM
+    exits, the waiting call fails, and :func:`engine_failure` explains it.
+    The option is added to any ``spark.driver.extraJavaOptions`` given.
+    Spark reads driver settings only when its JVM starts, which is when
+    the first session of the Python process opens.
+    """
+    settings = {str(key): str(value) for key, value in dict(conf or {}).items()}
+    key = "spark.driver.extraJavaOptions"
+    java_options = settings.get(key, "").split()
+    if SPARK_EXIT_ON_OOM not in java_options:
+        settings[key] = " ".join([*java_options, SPARK_EXIT_ON_OOM])
+    return settings
+
+
+def engine_failure(backend: Any, error: BaseException) -> EngineError | None:
+    """Return an :class:`EngineError` explaining ``error`` of Spark, or None.
+
+    Errors of other backends, and errors that did not come from Spark or
+    its Java gateway, give None so that the caller re-raises them as they
+    are.
+    """
+    if backend is None or getattr(backend, "name", None) != "pyspark":
+        return None
+    from py4j.protocol import Py4JNetworkError
+
+    module = type(error).__module__
+    # The lost connection reaches Python before the driver's process has
+    # ended, so the check waits a moment for it.
+    lost = isinstance(error, (ConnectionError, Py4JNetworkError))
+    driver_stopped = _spark_driver_stopped(backend, wait_seconds=10 if lost else 0)
+    if not (driver_stopped or module.startswith(("py4j", "pyspark"))):
+        return None
+    detail = f"{type(error).__name__}: {error}".splitlines()[0]
+    if driver_stopped:
+        cause = (
+            "the Spark driver stopped, most likely out of memory; raise "
+            "spark.driver.memory in engine_options.spark_conf (Spark's "
+            "default is 1g)"
+        )
+    else:
+        cause = "check the Spark settings in engine_options.spark_conf"
+    return EngineError(
+        f"engine 'pyspark' failed ({detail}); {cause}, or name a touchpoints "
+        "table that Spark already holds with engine_options.touchpoints_table"
+    )
+
+
+def _spark_driver_stopped(backend: Any, wait_seconds: float = 0) -> bool:
+    """Return True when the driver JVM that pyspark launched has exited.
+
+    Polls for up to ``wait_seconds``. A driver that pyspark did not launch,
+    such as that of Spark Connect, counts as running.
+    """
+    session = getattr(backend, "_session", None)
+    gateway = getattr(getattr(session, "sparkContext", None), "_gateway", None)
+    process = getattr(gateway, "proc", None)
+    if process is None:
+        return False
+    deadline = time.monotonic() + wait_seconds
+    while process.poll() is None:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 @contextlib.contextmanager

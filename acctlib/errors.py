@@ -86,6 +86,10 @@ class BuildError(AcctlibError):
         return (type(self), (self.notebook, self.cell, self.detail))
 
 
+class EngineError(AcctlibError):
+    """The engine of touchpoint-scale work, such as Spark, failed during a run."""
+
+
 class RunBusyError(AcctlibError):
     """Another build is using the same work folder for the same run."""
 

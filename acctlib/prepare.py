@@ -76,6 +76,8 @@ class PrepareContext:
     ``engagement_history`` are the touch activity and engagement of the
     account history's month-ends, which the account-map and progression
     steps compute with those of the as-of date and the history step uses.
+    ``work_folder`` is the run's folder, where local Spark reads the
+    touchpoints from a Parquet file.
     """
 
     con: Any
@@ -96,6 +98,7 @@ class PrepareContext:
     step_names: tuple[str, ...] = ()
     touch_history: dict[dt.date, pd.DataFrame] = field(default_factory=dict)
     engagement_history: dict[dt.date, tuple] = field(default_factory=dict)
+    work_folder: Path | None = None
     _touch_cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -115,6 +118,7 @@ class PrepareContext:
                 self.intake.tables.get("touchpoints"),
                 self.params,
                 stored=stored,
+                folder=self.work_folder,
             )
         return self._touch_cache["touchpoints"]
 
@@ -300,6 +304,17 @@ MOVEMENT_STEPS: list[Callable[[PrepareContext], None]] = [
 ]
 
 
+def _run_step(step: Callable[[PrepareContext], None], context: PrepareContext):
+    """Run ``step``, turning a failure of Spark into an error that names the fix."""
+    try:
+        step(context)
+    except Exception as error:
+        failure = engine.engine_failure(context.backend, error)
+        if failure is None:
+            raise
+        raise failure from error
+
+
 def prepare_workspace(
     intake: Intake,
     params: Params,
@@ -338,13 +353,14 @@ def prepare_workspace(
             params=params,
             month_end_states=dict(month_end_states or {}),
             step_names=tuple(step.__name__ for step in steps),
+            work_folder=path.parent,
         )
         if store_intake:
             context.store_intake()
         try:
             for step in steps:
                 started = time.perf_counter()
-                step(context)
+                _run_step(step, context)
                 elapsed = time.perf_counter() - started
                 logger.info("%s took %.1f s", step.__name__, elapsed)
                 context.step_seconds[step.__name__.removeprefix("prepare_")] = elapsed

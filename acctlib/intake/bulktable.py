@@ -82,6 +82,10 @@ class BulkTable:
         """Return the rows as an Arrow table in input order."""
         return self._con.sql(self._select()).to_arrow_table()
 
+    def to_arrow_reader(self) -> pa.RecordBatchReader:
+        """Return the rows as a stream of Arrow record batches in input order."""
+        return self._con.sql(self._select()).to_arrow_reader(ARROW_BATCH_ROWS)
+
     def to_pandas(self) -> pd.DataFrame:
         """Return the rows as a pandas frame with the canonical dtypes."""
         spec = schema.TABLES[self.table]
@@ -116,7 +120,7 @@ class BulkTable:
         ``preserve_insertion_order`` setting, on by default).
         """
         alias = f"_acctlib_bulk_{name}"
-        reader = self._con.sql(self._select()).to_arrow_reader(ARROW_BATCH_ROWS)
+        reader = self.to_arrow_reader()
         con.register(alias, reader)
         try:
             con.execute(

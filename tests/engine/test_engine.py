@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import ibis
 import pandas as pd
 import pytest
 
-from acctlib import engine
-from acctlib.errors import ParameterError
+from acctlib import engine, prepare
+from acctlib.errors import EngineError, ParameterError
 from acctlib.params import REDACTED, redact_secrets, resolve_params
 
 
@@ -296,3 +298,78 @@ def test_read_frame_equals_ibis_to_pandas():
         expected = con.table("mixed").select("tier", "month_end").to_pandas()
     selected = engine.read_frame(con.table("mixed").select("tier", "month_end"))
     pd.testing.assert_frame_equal(selected, expected)
+
+
+def fake_spark_backend(exit_code: int | None) -> SimpleNamespace:
+    """Return a pyspark-named backend whose driver exits with ``exit_code``.
+
+    An ``exit_code`` of None is a driver that is still running.
+    """
+    process = SimpleNamespace(poll=lambda: exit_code)
+    context = SimpleNamespace(_gateway=SimpleNamespace(proc=process))
+    return SimpleNamespace(
+        name="pyspark",
+        _session=SimpleNamespace(sparkContext=context),
+        disconnect=lambda: pytest.fail("disconnect called on a stopped driver"),
+    )
+
+
+def test_spark_conf_ends_driver_on_oom():
+    settings = engine.spark_conf({"spark.sql.shuffle.partitions": 4})
+
+    assert settings["spark.sql.shuffle.partitions"] == "4"
+    assert settings["spark.driver.extraJavaOptions"] == engine.SPARK_EXIT_ON_OOM
+
+
+def test_spark_conf_keeps_given_java_options():
+    given = {"spark.driver.extraJavaOptions": "-Dfile.encoding=UTF-8"}
+
+    settings = engine.spark_conf(given)
+
+    expected = f"-Dfile.encoding=UTF-8 {engine.SPARK_EXIT_ON_OOM}"
+    assert settings["spark.driver.extraJavaOptions"] == expected
+    assert engine.spark_conf(settings) == settings
+
+
+def test_stopped_spark_driver_names_the_fix():
+    """A driver that exited, as on OOM, gives an error naming the settings."""
+    failure = engine.engine_failure(fake_spark_backend(3), ConnectionError("reset"))
+
+    assert isinstance(failure, EngineError)
+    message = str(failure)
+    assert "engine 'pyspark' failed (ConnectionError: reset)" in message
+    assert "spark.driver.memory" in message
+    assert "engine_options.touchpoints_table" in message
+
+
+def test_py4j_error_of_running_spark_explained():
+    from py4j.protocol import Py4JError
+
+    failure = engine.engine_failure(fake_spark_backend(None), Py4JError("o42.sql"))
+
+    assert isinstance(failure, EngineError)
+    assert "Py4JError: o42.sql" in str(failure)
+    assert "engine_options.spark_conf" in str(failure)
+
+
+def test_other_errors_not_engine_failures():
+    running = fake_spark_backend(None)
+
+    assert engine.engine_failure(running, KeyError("account_id")) is None
+    assert engine.engine_failure(engine.connect(), ConnectionError("x")) is None
+    assert engine.engine_failure(None, ConnectionError("x")) is None
+
+
+def test_prepare_step_raises_engine_error():
+    """A step that fails on a stopped Spark driver stops with the fix, not a hang."""
+    context = SimpleNamespace(backend=fake_spark_backend(3))
+
+    def step(context):
+        raise ConnectionRefusedError("gateway gone")
+
+    with pytest.raises(EngineError, match="spark.driver.memory"):
+        prepare._run_step(step, context)
+
+
+def test_stopped_spark_driver_not_disconnected():
+    engine.disconnect_backend(fake_spark_backend(3))

@@ -8,6 +8,10 @@ exactly; money columns are compared to the cent.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -157,6 +161,21 @@ def test_spark_matches_duckdb(case, parity_inputs, spark_backend, duckdb_backend
     pd.testing.assert_frame_equal(result, expected, check_exact=not money_columns)
 
 
+def test_spark_reads_touchpoints_from_parquet(parity_inputs, spark_backend, tmp_path):
+    """Local Spark scans the touchpoints from a Parquet file in the given folder."""
+    touchpoints = parity_inputs.tables["touchpoints"]
+
+    table = engine.load_touchpoints(
+        spark_backend, touchpoints, parity_inputs.params, folder=tmp_path
+    )
+
+    files = spark_backend._session.table("touchpoints").inputFiles()
+    assert len(files) == 1
+    assert str(tmp_path) in files[0]
+    assert files[0].endswith("touchpoints.parquet")
+    assert table.count().execute() == len(touchpoints)
+
+
 # Attribution tables compared between the engines, with their money columns.
 ATTRIBUTION_TABLES = {
     "credits": ("credit_cents", "credit"),
@@ -240,3 +259,38 @@ def test_spark_shared_deal_credits_match_duckdb(
     pd.testing.assert_frame_equal(runs["spark"], runs["duckdb"])
     shared = runs["duckdb"]["opportunity_id"] == deal["opportunity_id"]
     assert shared.any()
+
+
+# Runs in its own process, because Spark reads spark.driver.memory only when
+# the JVM starts and the session fixture's JVM is already running.
+OUT_OF_MEMORY_SCRIPT = textwrap.dedent(
+    """
+    from acctlib import engine
+    from acctlib.params import resolve_params
+
+    options = "{master: 'local[1]', spark_conf: {spark.driver.memory: 512m}}"
+    params = resolve_params(None, ["engine=pyspark", f"engine_options={options}"])
+    backend = engine.connect_backend(params)
+    jvm = backend._session.sparkContext._jvm
+    try:
+        # 2 GB of longs, past the 512 MB heap (Spark needs at least 450 MB).
+        jvm.java.lang.reflect.Array.newInstance(jvm.java.lang.Long.TYPE, 2**28)
+    except Exception as error:
+        print(engine.engine_failure(backend, error))
+        engine.disconnect_backend(backend)
+    """
+)
+
+
+def test_spark_driver_out_of_memory_stops():
+    """A driver out of heap exits, and the failure names the memory setting."""
+    result = subprocess.run(
+        [sys.executable, "-c", OUT_OF_MEMORY_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"},
+    )
+
+    assert "the Spark driver stopped, most likely out of memory" in result.stdout
+    assert "spark.driver.memory" in result.stdout
