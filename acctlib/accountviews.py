@@ -586,10 +586,26 @@ def drivers_table(ws: Workspace, n: int = 30) -> Any:
     if moved.empty:
         return note("No account's health moved beyond the noise band since last month.")
     moved["size"] = moved["health_change"].abs()
-    moved = moved.sort_values(["size", "account_id"], ascending=[False, True]).head(n)
-    moved = moved.assign(tier_label=moved["tier"].map(TIER_LABELS))
+    moved = moved.sort_values(["size", "account_id"], ascending=[False, True])
+    shown = moved.head(n)
+    shown = shown.assign(tier_label=shown["tier"].map(TIER_LABELS))
     columns = ["name", "tier_label", "health_score", "health_change", "drivers"]
-    return tables.style_table(moved[columns], changes=["health_change"], labels=LABELS)
+    return tables.style_table(
+        shown[columns],
+        changes=["health_change"],
+        labels=LABELS,
+        caption=_describe_moved_health(len(moved), len(shown), ws),
+    )
+
+
+def _describe_moved_health(moved: int, shown: int, ws: Workspace) -> str:
+    """Return how many accounts moved beyond the noise band and how many are shown."""
+    band = ws.params["health_noise_band"]
+    subject = "1 account's health" if moved == 1 else f"{moved:,} accounts' health"
+    text = f"{subject} moved by more than {band:g} points since last month."
+    if shown < moved:
+        text += f" The table shows the {shown:,} largest moves."
+    return text
 
 
 def stage_durations_frame(ws: Workspace) -> pd.DataFrame:

@@ -845,3 +845,39 @@ def test_stage_table_names_last_stage_share_won():
     assert "Moved to a later stage" not in html
     assert "counting those still open as not yet moved on" in html
     assert "From Engaging, the last open stage, the only way on is a win" in html
+
+
+def _drivers_workspace(changes):
+    """Return a workspace whose accounts moved by ``changes``, with drivers."""
+    health = pd.DataFrame(
+        {
+            "account_id": [f"A{i}" for i in range(len(changes))],
+            "name": [f"Account {i}" for i in range(len(changes))],
+            "tier": 1,
+            "health_score": 50.0,
+            "health_change": changes,
+            "drivers": ["usage −6.0" if abs(c) > 5 else "" for c in changes],
+        }
+    )
+    ws = _Tables(account_health=health)
+    ws.params["health_noise_band"] = 5
+    return ws
+
+
+def test_drivers_table_counts_moved_accounts():
+    ws = _drivers_workspace([-20.0, 8.0, 12.0, 2.0])
+
+    html = accountviews.drivers_table(ws, n=2).to_html()
+
+    assert html.count("<tr") == 2 + 1
+    assert "3 accounts' health moved by more than 5 points since last month." in html
+    assert "The table shows the 2 largest moves." in html
+
+
+def test_drivers_table_shows_every_move():
+    ws = _drivers_workspace([-20.0, 2.0])
+
+    html = accountviews.drivers_table(ws).to_html()
+
+    assert "1 account's health moved by more than 5 points since last month." in html
+    assert "largest moves" not in html

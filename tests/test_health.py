@@ -323,6 +323,35 @@ def test_drivers_list_components_beyond_band():
     assert quiet.empty
 
 
+def test_drivers_summary_counts_left_out_components():
+    drivers = pd.DataFrame(
+        {
+            "account_id": ["A"] * 5 + ["B"] * 4,
+            "component": [
+                "usage",
+                "engagement_trend",
+                "support",
+                "breadth",
+                "fit",
+                "usage",
+                "engagement_trend",
+                "support",
+                "breadth",
+            ],
+            "points_change": [-6.7, -6.2, -3.0, -2.5, -1.6, -6.7, -6.2, -3.0, 1.5],
+        }
+    )
+
+    lines = health.summarize_drivers(drivers).set_index("account_id")["drivers"]
+
+    assert lines["A"] == (
+        "usage −6.7, engagement trend −6.2, support −3.0, 2 other components −4.1"
+    )
+    assert lines["B"] == (
+        "usage −6.7, engagement trend −6.2, support −3.0, breadth +1.5"
+    )
+
+
 @pytest.mark.parametrize(
     ("scores", "labels", "auc"),
     [
