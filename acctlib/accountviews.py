@@ -7,6 +7,7 @@ chart in :mod:`acctlib.accountcharts`, so a notebook cell is one call.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import altair as alt
@@ -24,6 +25,7 @@ from acctlib import (
     progression,
     schema,
     tables,
+    tiering,
 )
 from acctlib.labels import WON_PLUS_WEIGHTED_OPEN_ACV, join_words, readable_column
 from acctlib.summary import count_gap_accounts
@@ -262,13 +264,22 @@ def tier_accounts_table(ws: Workspace, tier: int, n: int = 25) -> Any:
         "value_amount",
         "reason",
     ]
+    score_columns = [f"{name}_score" for name in tiering.SCORES]
     styled = tables.style_table(
         readable_column(frame.head(n)[columns], "status"),
         currency=ws.currency,
         money=["value_amount"],
-        counts=["fit_score", "value_score", "engagement_score"],
+        counts=score_columns,
         labels=LABELS,
     )
+    # Scores read as the tier reasons write them, so that 49.9 does not
+    # show as 50 under a threshold of 50.
+    thresholds = tiering.score_thresholds(
+        tiering.parse_tier_rules(ws.params["tier_rules"])
+    )
+    for name in tiering.SCORES:
+        formatter = functools.partial(tiering.format_score, thresholds=thresholds[name])
+        styled = styled.format(formatter, subset=[f"{name}_score"], na_rep="–")
     if tier != 1:
         return styled
     # Other pages show the same accounts' won + open ACV, in full. The page

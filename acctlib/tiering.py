@@ -302,10 +302,7 @@ def explain_tiers(
     lowest_rule = max(rules)
     tier_numbers = tiers["tier"].to_numpy()
     ruled = np.isin(tier_numbers, list(rules))
-    cutoffs = {
-        name: sorted({rule[name] for rule in rules.values() if name in rule})
-        for name in SCORES
-    }
+    cutoffs = score_thresholds(rules)
     for number in rules:
         selected = tier_numbers == number
         _describe_rows(reasons, tiers, selected, rules[number], number, cutoffs)
@@ -314,6 +311,25 @@ def explain_tiers(
         reasons, tiers, below, rules[lowest_rule], lowest_rule, cutoffs, "below"
     )
     return reasons
+
+
+def score_thresholds(rules: Mapping[int, Mapping[str, Any]]) -> dict[str, list[float]]:
+    """Return every tier's thresholds per score name of :data:`SCORES`, ascending."""
+    return {
+        name: sorted({rule[name] for rule in rules.values() if name in rule})
+        for name in SCORES
+    }
+
+
+def format_score(value: float, thresholds: list[float]) -> str:
+    """Format one score as the tier reasons do, such as "75" or "74.9".
+
+    The score reads as a whole number unless that text would meet one of
+    ``thresholds`` that the score is below, or the reverse. A missing score
+    is "not measured".
+    """
+    shown = [float(_format_threshold(threshold)) for threshold in thresholds]
+    return _format_score(value, thresholds, shown)
 
 
 def size_band(employees: pd.Series) -> pd.Series:

@@ -177,6 +177,43 @@ def test_coverage_note_without_gaps(tiers, expected):
     assert expected in accountviews.coverage_gaps_table(ws).data
 
 
+TIER_RULES = {
+    "tier_1": {"match": "all", "value": 75, "fit": 60},
+    "tier_2": {"match": "all", "value": 50, "fit": 40},
+    "tier_3": {"match": "any", "fit": 60, "engagement": 50},
+}
+
+
+def test_tier_accounts_keep_scores_off_thresholds():
+    tiers = pd.DataFrame(
+        {
+            "account_id": ["A1", "A2"],
+            "name": ["Acme", "Bolt"],
+            "owner": ["Ana", "Ben"],
+            "status": ["customer", "customer"],
+            "tier": [3, 3],
+            "fit_score": [60.4, 59.96],
+            "value_score": [49.9, 30.2],
+            "engagement_score": [float("nan"), 80.0],
+            "value_amount": [2_000.0, 1_000.0],
+            "reason": ["fit 60.4", "fit 60.0"],
+        }
+    )
+    ws = _Tables(account_tiers=tiers)
+    ws.currency = "USD"
+    ws.params["tier_rules"] = TIER_RULES
+
+    html = accountviews.tier_accounts_table(ws, 3).to_html()
+
+    assert ">49.9</td>" in html
+    assert ">50</td>" not in html
+    assert ">30</td>" in html
+    assert ">60</td>" in html
+    assert ">59.96</td>" in html
+    assert ">–</td>" in html
+    assert ">80</td>" in html
+
+
 def test_tier_accounts_explain_value_measures():
     """The tier table's weighted value comes with the note on the other measures."""
     tiers = pd.DataFrame(
@@ -195,8 +232,10 @@ def test_tier_accounts_explain_value_measures():
     )
     ws = _Tables(account_tiers=tiers)
     ws.currency = "USD"
+    ws.params["tier_rules"] = TIER_RULES
     tier_2 = _Tables(account_tiers=tiers.assign(tier=2))
     tier_2.currency = "USD"
+    tier_2.params["tier_rules"] = TIER_RULES
 
     html = accountviews.tier_accounts_table(ws, 1).data
     tier_2_html = accountviews.tier_accounts_table(tier_2, 2).to_html()
