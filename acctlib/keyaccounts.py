@@ -39,7 +39,10 @@ KEY_ACCOUNT_COLUMNS: dict[str, str] = {
     "open_opportunity": "Name of the largest open opportunity.",
     "stage": "Its stage on the as-of date.",
     "open_amount": "Its amount, report currency.",
-    "marketing_30d": "Marketing touches in 30 days: 'campaign (channel) n', top 3.",
+    "marketing_30d": (
+        "Marketing touches in 30 days: 'campaign (channel) n', top 3, then "
+        "'and N more (n touches)'."
+    ),
     "marketing_touches_30d": (
         "Marketing touches in the 30 days to the as-of date; missing without "
         "touchpoints."
@@ -253,9 +256,11 @@ def _describe_marketing(marketing: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(
             columns=["account_id", "marketing_30d", "marketing_touches_30d"]
         )
+    # Campaigns with as many touches are ordered by name, then channel.
     ranked = marketing.sort_values(
         ["account_id", "touches", "campaign", "channel"],
         ascending=[True, False, True, True],
+        ignore_index=True,
     )
     ranked["label"] = (
         ranked["campaign"]
@@ -265,12 +270,32 @@ def _describe_marketing(marketing: pd.DataFrame) -> pd.DataFrame:
         + ranked["touches"].astype(str)
     )
     top = ranked.groupby("account_id").head(TOP_CAMPAIGNS)
+    labels = top.groupby("account_id")["label"].agg("; ".join)
+    rest = ranked.drop(index=top.index)
+    if not rest.empty:
+        counts = rest.groupby("account_id")["touches"].agg(["size", "sum"])
+        more = _describe_more(counts["size"], counts["sum"])
+        labels.loc[counts.index] = labels.loc[counts.index] + "; " + more
     return pd.DataFrame(
         {
-            "marketing_30d": top.groupby("account_id")["label"].agg("; ".join),
+            "marketing_30d": labels,
             "marketing_touches_30d": ranked.groupby("account_id")["touches"].sum(),
         }
     ).reset_index()
+
+
+def _describe_more(entries: pd.Series, touches: pd.Series) -> pd.Series:
+    """Return text such as "and 2 more (3 touches)" per row."""
+    touch_noun = np.where(touches == 1, "touch", "touches")
+    return (
+        "and "
+        + entries.astype(str)
+        + " more ("
+        + touches.astype(str)
+        + " "
+        + touch_noun
+        + ")"
+    )
 
 
 def _describe_changes(
@@ -329,8 +354,8 @@ def _describe_deal_changes(
     )
     is_new = ~estimated & (open_deals["created_at"] >= since)
     moved = ~is_new & ~entered_then & (open_deals["stage_entered_at"] >= since)
-    names = _deal_names(open_deals)
     ids = open_deals["opportunity_id"].astype("string")
+    names = _deal_names(open_deals)
     new_text = "new opportunity " + names.fillna(ids)
     moved_label = names.fillna("opportunity " + ids)
     stage = open_deals["stage_asof"].astype("string").fillna("an unknown stage")

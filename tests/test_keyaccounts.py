@@ -136,3 +136,36 @@ def test_touch_gaps_skipped_without_touchpoints():
     gaps = keyaccounts.find_coverage_gaps(*_gap_inputs(), has_touchpoints=False)
 
     assert gaps.empty
+
+
+def test_marketing_text_counts_left_out_campaigns():
+    marketing = pd.DataFrame(
+        {
+            "account_id": ["A1"] * 5 + ["A2"] * 4,
+            "campaign": [
+                "Webinar",
+                "Newsletter",
+                "Content Syndication",
+                "Brand Search",
+                "Nurture Email",
+                "Newsletter",
+                "Nurture Email",
+                "Brand Search",
+                "Webinar",
+            ],
+            "channel": ["email"] * 9,
+            "touches": [1, 2, 1, 1, 2, 2, 2, 1, 1],
+        }
+    )
+
+    described = keyaccounts._describe_marketing(marketing).set_index("account_id")
+
+    assert described.loc["A1", "marketing_30d"] == (
+        "Newsletter (Email) 2; Nurture Email (Email) 2; Brand Search (Email) 1; "
+        "and 2 more (2 touches)"
+    )
+    assert described.loc["A2", "marketing_30d"] == (
+        "Newsletter (Email) 2; Nurture Email (Email) 2; Brand Search (Email) 1; "
+        "and 1 more (1 touch)"
+    )
+    assert described["marketing_touches_30d"].tolist() == [7, 6]
