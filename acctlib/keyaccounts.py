@@ -356,6 +356,13 @@ def _describe_deal_changes(
     moved = ~is_new & ~entered_then & (open_deals["stage_entered_at"] >= since)
     ids = open_deals["opportunity_id"].astype("string")
     names = _deal_names(open_deals)
+    # Two changed deals of one account with the same name would read as
+    # one, so each such name gets its deal's ID.
+    named = (is_new | moved) & names.notna()
+    same_name = open_deals.loc[named, ["account_id"]].assign(name=names[named])
+    repeated = pd.Series(False, index=open_deals.index)
+    repeated[named] = same_name.duplicated(keep=False)
+    names = names.where(~repeated, names + " (" + ids + ")")
     new_text = "new opportunity " + names.fillna(ids)
     moved_label = names.fillna("opportunity " + ids)
     stage = open_deals["stage_asof"].astype("string").fillna("an unknown stage")

@@ -169,3 +169,30 @@ def test_marketing_text_counts_left_out_campaigns():
         "and 1 more (1 touch)"
     )
     assert described["marketing_touches_30d"].tolist() == [7, 6]
+
+
+def test_deals_with_same_name_get_ids():
+    deals = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2", "O3", "O4"],
+            "account_id": ["A1", "A1", "A1", "A2"],
+            "name": ["Expansion", "Expansion", "Renewal", "Expansion"],
+            "is_open": [True, True, True, True],
+            "created_at": pd.to_datetime(
+                ["2026-06-10", "2026-01-05", "2026-06-12", "2026-06-10"], utc=True
+            ),
+            "stage_entered_at": pd.to_datetime(
+                ["2026-06-10", "2026-06-20", "2026-06-12", "2026-06-10"], utc=True
+            ),
+            "stage_asof": ["Discovery", "Proposal", "Discovery", "Discovery"],
+        }
+    )
+
+    lines = keyaccounts._describe_deal_changes(deals, pd.Timestamp("2026-05-31"))
+
+    assert lines["A1"] == [
+        "new opportunity Expansion (O1)",
+        "Expansion (O2) moved to Proposal",
+        "new opportunity Renewal",
+    ]
+    assert lines["A2"] == ["new opportunity Expansion"]
