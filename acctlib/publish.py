@@ -283,6 +283,38 @@ def unreconciled_tables(manifest: dict[str, Any]) -> list[str]:
     ]
 
 
+INDEX_CARD_HEADERS = (
+    "Customers",
+    "Open pipeline",
+    "Bookings in the month",
+    "Bookings year to date",
+    "Revenue, 12 complete months",
+)
+"""Column headers of the reports index, one per card of :func:`tables.headline_cards`.
+
+They name no period, because each run's month and revenue window depend on
+its own as-of date. Each cell shows the card's own label below its value.
+"""
+
+
+def _index_cards(manifest: dict[str, Any], currency: str) -> list[dict[str, str]]:
+    """Return a run's headline cards, each with its own label as ``period``.
+
+    ``period`` is empty where the label equals the column header. A run
+    dated inside a month has month-to-date bookings and a revenue window
+    that ends the month before, so its cells name their own periods.
+    """
+    cards = tables.headline_cards(manifest["headline"], currency, manifest["as_of"])
+    if len(cards) != len(INDEX_CARD_HEADERS):
+        raise ValueError(
+            f"the reports index has {len(INDEX_CARD_HEADERS)} column headers but "
+            f"the headline has {len(cards)} cards; update INDEX_CARD_HEADERS"
+        )
+    for card, header in zip(cards, INDEX_CARD_HEADERS, strict=True):
+        card["period"] = "" if card["label"] == header else card["label"]
+    return cards
+
+
 def write_reports_index(reports_dir: Path) -> None:
     """Rewrite ``reports_dir/index.html`` listing every run.
 
@@ -309,13 +341,13 @@ def write_reports_index(reports_dir: Path) -> None:
                 "generated_at": (
                     generation_time(manifest) if manifest.get("generated_at") else ""
                 ),
-                "cards": tables.headline_cards(
-                    manifest["headline"], currency, manifest["as_of"]
-                ),
+                "cards": _index_cards(manifest, currency),
             }
         )
     runs.sort(key=lambda run: run["run"])
     runs.sort(key=lambda run: run["as_of"], reverse=True)
-    page = _ENV.get_template("reports_index.html.j2").render(runs=runs)
+    page = _ENV.get_template("reports_index.html.j2").render(
+        runs=runs, headers=INDEX_CARD_HEADERS
+    )
     page = glossary.define_first_uses(page)
     (reports_dir / "index.html").write_text(page, encoding="utf-8")

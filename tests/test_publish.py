@@ -442,6 +442,31 @@ def test_reports_index_orders_runs(tmp_path):
     ]
 
 
+def test_reports_index_labels_each_run_period(tmp_path):
+    # The month-end run sorts first, so headers taken from the first run
+    # would put the mid-month run's figures under its labels.
+    headline = {"bookings_month": 1000.0, "revenue_12m": 5000.0}
+    for as_of in ("2026-06-30", "2026-06-15"):
+        manifest = _page_manifest("") | {"as_of": as_of, "headline": headline}
+        (tmp_path / as_of).mkdir()
+        (tmp_path / as_of / "manifest.json").write_text(json.dumps(manifest))
+
+    publish.write_reports_index(tmp_path)
+
+    page = BeautifulSoup((tmp_path / "index.html").read_text(), "html.parser")
+    headers = [cell.get_text() for cell in page.find_all("th")]
+    assert "Bookings in the month" in headers
+    assert "Revenue, 12 complete months" in headers
+    assert "Bookings this month" not in headers
+    assert not any(header.startswith("Revenue, Jul") for header in headers)
+    month_end, mid_month = (row.get_text(" ") for row in page.find_all("tr")[1:])
+    assert "Bookings this month" in month_end
+    assert "Revenue, Jul 2025 to Jun 2026" in month_end
+    assert "Bookings month to date" in mid_month
+    assert "Revenue, Jun 2025 to May 2026" in mid_month
+    assert "Jul 2025" not in mid_month
+
+
 def test_run_index_flags_unreconciled_counts(tmp_path):
     manifest = _page_manifest("") | {
         "run": "2026-06-30",
