@@ -127,8 +127,10 @@ def slice_notice(manifest: dict[str, Any]) -> str:
         "the same figures as in the company report. These figures cover every "
         "account, not only this slice: the bookings forecast, stage "
         "benchmarks, health validation, campaign credits, the attribution "
-        "lookback comparison, the count of excluded touches and the channel "
-        "weights of the data-driven attribution models."
+        "lookback comparison, the count of excluded touches, the channel "
+        "weights of the data-driven attribution models, the input row counts, "
+        "and the rejected rows, stage-map checks and deal findings of the "
+        "data-quality page."
     )
     deal_owners = (manifest.get("headline") or {}).get("slice_deal_owners")
     if deal_owners:

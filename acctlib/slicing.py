@@ -251,8 +251,9 @@ def prepare_owner_slice(context: Any) -> None:
         "Scores, tiers and health are the "
         "company-wide ones; stage benchmarks and health validation cover every "
         "account. So do the forecast, the campaign credits, the lookback "
-        "comparison, the count of excluded touches and the channel weights of "
-        "the data-driven models. The "
+        "comparison, the count of excluded touches, the channel weights of "
+        "the data-driven models, the input row counts, and the rejected rows, "
+        "stage-map checks and deal findings of the data-quality page. The "
         "account tables and the attribution credits, shares, model comparison, "
         "coverage, sourced revenue and bridge are the slice's."
     )

@@ -172,7 +172,9 @@ def _sums_caption(ws: Workspace) -> str:
     """Return the caption of tables that sum open pipeline and won ACV per group.
 
     It adds how many open or won deals the sums leave out for lack of an
-    amount, so that a sum of the known amounts is not read as the whole.
+    amount, so that a sum of the known amounts is not read as the whole. In
+    a sliced run it states that the data-quality page counts the whole company,
+    because its findings are not filtered to the slice.
     """
     if not ws.has_table("opportunity_snapshot"):
         return tables.ROUNDED_PARTS
@@ -182,9 +184,12 @@ def _sums_caption(ws: Workspace) -> str:
     if not missing:
         return tables.ROUNDED_PARTS
     noun = "deal" if missing == 1 else "deals"
+    reference = "see Data quality"
+    if ws.headline.get("slice"):
+        reference = "Data quality counts such deals for the whole company"
     return (
         f"{tables.ROUNDED_PARTS} The sums leave out {missing:,} open or won "
-        f"{noun} without an amount (see Data quality)."
+        f"{noun} without an amount ({reference})."
     )
 
 

@@ -147,6 +147,8 @@ COMPANY_WIDE_IN_SLICE = (
     "the attribution lookback comparison",
     "the count of excluded touches",
     "the channel weights of the data-driven attribution models",
+    "the input row counts",
+    "the rejected rows, stage-map checks and deal findings of the data-quality page",
 )
 
 

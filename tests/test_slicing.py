@@ -178,10 +178,16 @@ def test_owner_slice_keeps_company_figures(
         "attribution_windows",
         "attribution_markov",
         "attribution_excluded_touches",
+        "dq_counts",
+        "dq_rejections",
+        "dq_stage_lint",
+        "dq_findings",
     ):
         pd.testing.assert_frame_equal(sliced.table(name), company.table(name))
     note = next(n for n in sliced.info["notes"] if n.startswith("Sliced to"))
     assert "So do the forecast, the campaign credits" in note
+    assert "the input row counts" in note
+    assert "deal findings of the data-quality page" in note
     assert "coverage, sourced revenue and bridge are the slice's" in note
     deal_owners = sliced.headline["slice_deal_owners"]
     assert deal_owners["slice_deals"] == len(opportunities)

@@ -14,6 +14,7 @@ def _workspace(
     account_map: pd.DataFrame,
     source_tables: list[str] | None = None,
     snapshot: pd.DataFrame | None = None,
+    headline: dict | None = None,
 ) -> SimpleNamespace:
     tables = {"account_map": account_map}
     if snapshot is not None:
@@ -24,6 +25,7 @@ def _workspace(
         params={"top_accounts": 2},
         currency="USD",
         info={"tables": source_tables or ["accounts", "revenue", "touchpoints"]},
+        headline=headline or {},
     )
 
 
@@ -223,7 +225,8 @@ def test_intake_table_shows_merged_rows():
     assert html.index(">Rejected</th>") < html.index(">Merged</th>")
 
 
-def test_sum_tables_count_deals_without_amount():
+def _unpriced_deal_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return an account map and snapshot with one open deal without an amount."""
     nan = float("nan")
     account_map = pd.DataFrame(
         {
@@ -242,11 +245,30 @@ def test_sum_tables_count_deals_without_amount():
             "amount": [nan, 200.0, nan],
         }
     )
+    return account_map, snapshot
+
+
+def test_sum_tables_count_deals_without_amount():
+    account_map, snapshot = _unpriced_deal_tables()
     ws = _workspace(account_map, snapshot=snapshot)
 
     for table in (views.status_table(ws), views.segment_table(ws, "region")):
         html = table.to_html()
         assert "The sums leave out 1 open or won deal without an amount" in html
+        assert "(see Data quality)" in html
+
+
+def test_sliced_sum_tables_name_company_counts():
+    # The data-quality findings are not filtered to the slice, so their
+    # count of deals without an amount is the company's.
+    account_map, snapshot = _unpriced_deal_tables()
+    headline = {"slice": "team east"}
+    ws = _workspace(account_map, snapshot=snapshot, headline=headline)
+
+    for table in (views.status_table(ws), views.segment_table(ws, "region")):
+        html = table.to_html()
+        assert "The sums leave out 1 open or won deal without an amount" in html
+        assert "Data quality counts such deals for the whole company" in html
 
 
 def test_segment_table_names_region_source():
