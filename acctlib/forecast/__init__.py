@@ -1,4 +1,4 @@
-"""Bookings forecasts with ranges, backtested on the team's own history.
+"""Bookings forecasts with ranges, backtested on the company's own history.
 
 Modules, one concept each:
 

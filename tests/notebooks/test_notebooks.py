@@ -83,6 +83,27 @@ def test_notebook_defines_no_functions(path):
             assert "class " not in cell.source
 
 
+# Section intros that speak of the backtest or health validation, which a
+# team or owner slice computes on the whole company.
+COMPANY_HISTORY_INTROS = [
+    "00-executive-summary",
+    "04-progression-health",
+    "05-forecast",
+]
+
+
+@pytest.mark.parametrize("stem", COMPANY_HISTORY_INTROS)
+def test_intro_names_company_history(stem):
+    path = next(path for path in NOTEBOOKS if path.stem == stem)
+    notebook = nbformat.read(path, as_version=4)
+    text = "\n".join(
+        cell.source for cell in notebook.cells if cell.cell_type == "markdown"
+    )
+
+    assert "the company's own history" in text
+    assert "team's own history" not in text
+
+
 @pytest.fixture(scope="module")
 def small_workspace(small_sample, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("notebook-workspace")
