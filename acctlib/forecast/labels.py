@@ -19,6 +19,16 @@ who skip the brackets. ``time_series`` fits the model in
 :data:`MODEL_LABELS` that its history allows (mean, ETS or seasonal ETS).
 """
 
+REVENUE_METHOD_LABELS = {
+    "time_series": "Revenue trend",
+    "sarimax": "Seasonal revenue model (SARIMAX)",
+}
+"""Names the report shows for the methods that forecast monthly revenue.
+
+The same time-series models fit past monthly recognised revenue there, so
+these names use "revenue" where :data:`METHOD_LABELS` uses "bookings".
+"""
+
 METHOD_STYLES = {
     "stage_weighted": ("#1f4e79", [8, 4], "square"),
     "account_based": ("#e67e22", [2, 3], "triangle-up"),

@@ -37,6 +37,7 @@ from acctlib import asof
 from acctlib.forecast import backtest, pipeline, timeseries
 from acctlib.forecast.labels import (
     METHOD_LABELS,
+    REVENUE_METHOD_LABELS,
     describe_negative_open_deals,
     lower_first,
 )
@@ -213,7 +214,8 @@ def _describe_windows(
     frame.insert(3, "window_end", frame["window"].map(lambda w: bounds[w].end))
     frame["window_start"] = pd.to_datetime(frame["window_start"])
     frame["window_end"] = pd.to_datetime(frame["window_end"])
-    frame["label"] = frame["method"].map(METHOD_LABELS)
+    labels = REVENUE_METHOD_LABELS if metric == "revenue" else METHOD_LABELS
+    frame["label"] = frame["method"].map(labels)
     return frame
 
 

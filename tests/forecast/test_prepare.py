@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from types import SimpleNamespace
 
 import numpy as np
@@ -12,8 +13,10 @@ from acctlib import engine
 from acctlib.forecast import prepare as forecast_prepare
 from acctlib.forecast.backtest import BacktestResult
 from acctlib.forecast.labels import METHOD_LABELS
+from acctlib.forecast.periods import Window
 from acctlib.forecast.prepare import (
     FORECAST_TABLES,
+    _describe_windows,
     _index_touches,
     _merge_skipped,
     _notes,
@@ -76,6 +79,19 @@ def test_forecast_table_has_every_method_and_window(sample_run):
     assert (bookings["p50"] <= bookings["p90"]).all()
     assert (bookings[["forecast", "p10", "p50", "p90"]] >= 0).all().all()
     assert (forecast["metric"] == "revenue").any()
+
+
+@pytest.mark.parametrize(
+    ("metric", "expected"),
+    [("bookings", "Bookings trend"), ("revenue", "Revenue trend")],
+)
+def test_trend_label_names_metric(metric, expected):
+    window = Window("next_quarter", dt.date(2026, 7, 1), dt.date(2026, 9, 30))
+    forecasts = pd.DataFrame(
+        {"window": ["next_quarter"], "method": ["time_series"], "forecast": [1.0]}
+    )
+    described = _describe_windows(forecasts, [window], metric)
+    assert described["label"].tolist() == [expected]
 
 
 def test_headline_names_ranked_method(sample_run):
