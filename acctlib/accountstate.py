@@ -550,6 +550,9 @@ def _store_health_drivers(context: Any, states: dict[dt.date, Any]) -> None:
         previous = current.iloc[0:0]
     else:
         previous = states[dates[-2]]["account_health"]
+        # An account that scored 0 from no activity last month, such as one
+        # created shortly before, has no previous score to change from.
+        previous = previous[health.has_recorded_activity(previous)]
         drivers = health.explain_health_changes(current, previous, noise_band=band)
     store_typed(context, "health_drivers", drivers)
 

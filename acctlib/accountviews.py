@@ -1089,13 +1089,23 @@ def _account_list(frame: pd.DataFrame, csv_name: str, noun: str) -> Any:
     A longer ``frame`` gets a note naming the CSV file ``csv_name`` that has
     every row, with ``noun`` naming the rows in that note.
     """
-    styled = tables.style_table(
-        frame.head(MAX_LISTED_ACCOUNTS), changes=["health_change"], labels=LABELS
-    )
-    if len(frame) <= MAX_LISTED_ACCOUNTS:
+    shown = frame.head(MAX_LISTED_ACCOUNTS)
+    styled = tables.style_table(shown, changes=["health_change"], labels=LABELS)
+    change_note = _missing_change_note(shown)
+    if len(frame) <= MAX_LISTED_ACCOUNTS and not change_note:
         return styled
     limit_note = _row_limit_note(MAX_LISTED_ACCOUNTS, len(frame), csv_name, noun)
-    return HTML(styled.to_html() + limit_note)
+    return HTML(styled.to_html() + change_note + limit_note)
+
+
+def _missing_change_note(shown: pd.DataFrame) -> str:
+    """Return a note on "–" changes, or '' when every listed account has one."""
+    if "health_change" not in shown or shown["health_change"].notna().all():
+        return ""
+    return note(
+        "A change of – means the account had no health score at the previous "
+        "month-end: it was not yet in the data or had no activity to score."
+    ).data
 
 
 def _row_limit_note(listed: int, total: int, csv_name: str, noun: str) -> str:

@@ -247,6 +247,19 @@ def compute_components(
     return components.reset_index(drop=True).clip(0, 100)
 
 
+def has_recorded_activity(health: pd.DataFrame) -> pd.Series:
+    """Return whether each ``account_health`` row's score rests on activity.
+
+    A row with no touch or contact in the engagement window and no other
+    component to score has a score of 0 from absence alone. Its change to
+    a later month would be the whole later score, so callers treat it as
+    having no score.
+    """
+    touched = (health["engagement_level"] > 0) | (health["breadth"] > 0)
+    others = [c for c in COMPONENTS if c not in ("engagement_level", "breadth")]
+    return touched | health[others].notna().any(axis=1)
+
+
 def explain_health_changes(
     current: pd.DataFrame, previous: pd.DataFrame, *, noise_band: float
 ) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from acctlib import accountstate, engine, movement, prepare
+from acctlib import accountstate, engine, health, movement, prepare
 from acctlib.accountmap import summarize_touch_activity, summarize_touch_history
 from acctlib.asof import as_of_cutoff, snapshot_opportunities
 from acctlib.intake import load_source
@@ -190,3 +190,58 @@ def test_history_inputs_reuse_account_map_history(sample_intake):
 
     assert context.opportunity_history is not None
     assert history.opportunities is context.opportunity_history
+
+
+class _StoringContext:
+    """A prepare context that keeps stored frames in memory."""
+
+    def __init__(self, current: pd.DataFrame) -> None:
+        self.frames = {"account_health": current}
+        self.params = {"health_noise_band": 5}
+        self.notes = []
+
+    def store(self, name: str, frame: pd.DataFrame, *, keep: bool = True) -> None:
+        self.frames[name] = frame
+
+
+def _health_rows(scores: dict[str, float], touched: bool) -> pd.DataFrame:
+    """Return ``account_health`` rows whose score is all engagement level."""
+    rows = []
+    for account_id, score in scores.items():
+        row = {c: float("nan") for c in health.COMPONENTS}
+        row.update({f"{c}_points": 0.0 for c in health.COMPONENTS})
+        row.update(
+            account_id=account_id,
+            health_score=score,
+            engagement_level=score if touched else 0.0,
+            breadth=0.0,
+            engagement_level_points=score,
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_untouched_previous_health_has_no_change():
+    """An account that scored 0 from no activity last month is not a mover."""
+    previous = pd.concat(
+        [
+            _health_rows({"OLD": 40.0}, touched=True),
+            _health_rows({"NEW": 0.0}, touched=False),
+        ],
+        ignore_index=True,
+    )
+    current = _health_rows({"OLD": 50.0, "NEW": 66.5}, touched=True)
+    context = _StoringContext(current)
+    states = {
+        dt.date(2026, 5, 31): {"account_health": previous},
+        dt.date(2026, 6, 30): {"account_health": current},
+    }
+
+    accountstate._store_health_drivers(context, states)
+
+    stored = context.frames["account_health"].set_index("account_id")
+    assert stored.at["OLD", "health_change"] == 10.0
+    assert pd.isna(stored.at["NEW", "health_previous"])
+    assert pd.isna(stored.at["NEW", "health_change"])
+    assert stored.at["NEW", "drivers"] == ""
+    assert set(context.frames["health_drivers"]["account_id"]) == {"OLD"}

@@ -920,3 +920,22 @@ def test_drivers_table_shows_every_move():
 
     assert "1 account's health moved by more than 5 points since last month." in html
     assert "largest moves" not in html
+
+
+def test_account_list_explains_missing_change():
+    frame = pd.DataFrame(
+        {"name": ["Acme", "Birch"], "health_score": [66.5, 40.0]}
+    ).assign(health_change=[float("nan"), -5.0])
+
+    html = accountviews._account_list(frame, "at_risk_accounts.csv", "accounts").data
+
+    assert "no health score at the previous month-end" in html
+    assert "−5.0" in html
+
+
+def test_account_list_without_missing_change_has_no_note():
+    frame = pd.DataFrame({"name": ["Birch"], "health_change": [-5.0]})
+
+    listed = accountviews._account_list(frame, "at_risk_accounts.csv", "accounts")
+
+    assert "previous month-end" not in listed.to_html()

@@ -451,3 +451,16 @@ def test_validation_with_few_churns_has_no_auc():
 )
 def test_missing_auc_reasons(outcome, events, non_events, reason):
     assert healthvalidation.describe_missing_auc(outcome, events, non_events) == reason
+
+
+def test_recorded_activity_needs_touch_or_component():
+    nan = float("nan")
+    frame = pd.DataFrame({c: [0.0, 0.0, 0.0, 0.0] for c in health.COMPONENTS})
+    frame[list(health.COMPONENTS[2:])] = nan
+    frame.loc[1, "engagement_level"] = 12.5
+    frame.loc[2, "breadth"] = 4.0
+    frame.loc[3, "win_probability"] = 30.0
+
+    recorded = health.has_recorded_activity(frame)
+
+    assert recorded.tolist() == [False, True, True, True]
