@@ -469,6 +469,33 @@ def test_reports_index_labels_each_run_period(tmp_path):
     assert "Jul 2025" not in mid_month
 
 
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (0, "No rows were rejected."),
+        (1, "1 rejected row, with its file, row, column and reason, is listed in"),
+        (3, "3 rejected rows, each with its file, row, column and reason, are"),
+    ],
+)
+def test_run_index_counts_rejected_rows(tmp_path, count, expected):
+    manifest = _page_manifest("") | {
+        "run": "2026-06-30",
+        "headline": {},
+        "section_titles": {},
+        "html_bytes": {},
+        "intake": [],
+        "rejected_rows": count,
+        "notes": [],
+    }
+
+    publish.write_run_index(tmp_path, manifest)
+    text = BeautifulSoup((tmp_path / "index.html").read_text(), "html.parser")
+    text = " ".join(text.get_text().split())
+
+    assert expected in text
+    assert ("rejected_rows.csv" in text) == (count > 0)
+
+
 def test_run_index_flags_unreconciled_counts(tmp_path):
     manifest = _page_manifest("") | {
         "run": "2026-06-30",
