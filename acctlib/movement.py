@@ -572,6 +572,9 @@ def _split_no_longer_at_risk(
 def _describe_move(column: str, value: str, count: int) -> str:
     if column == "at_risk" and value == "True":
         return "became at risk"
+    if column == "tier" and value != "none":
+        # Capitalised as in the tier labels elsewhere, such as "Tier 3 Growth".
+        return f"moved to Tier {value}"
     target = "none" if value == "none" else value.replace("_", " ")
     return f"moved to {column.replace('_', ' ')} {target}"
 

@@ -374,11 +374,11 @@ def test_describe_movements_split_no_longer_at_risk():
     assert sentences == [
         "5 accounts are no longer at risk: 2 lost or churned (Apex, Birch); "
         "1 moved below Tier 2 (Cedar); 2 recovered (Dune, Elm).",
-        "2 accounts moved to tier 3: Apex, Cedar.",
+        "2 accounts moved to Tier 3: Apex, Cedar.",
         "1 account moved to status churned: Birch.",
         "1 account moved to status customer: Dune.",
         "1 account moved to status lost: Apex.",
-        "1 account moved to tier 1: Dune.",
+        "1 account moved to Tier 1: Dune.",
     ]
 
 
@@ -419,11 +419,11 @@ def test_describe_movements_names_moves_beyond_limit():
     sentences = movement.describe_movements(no_changes, movements, "EUR")
 
     assert len(sentences) == movement.MAX_SENTENCES
-    assert sentences[0].startswith("4 accounts moved to tier 4: ")
+    assert sentences[0].startswith("4 accounts moved to Tier 4: ")
     assert sentences[-2] == "1 account moved to health band good: Bolt."
     assert sentences[-1] == (
         "Also: 1 account moved to health band watch (Cask); 1 account moved to "
-        "tier 1 (Acct 10)."
+        "Tier 1 (Acct 10)."
     )
 
 
