@@ -613,6 +613,22 @@ def range_caveat(headline: dict) -> str:
     )
 
 
+OPEN_DEAL_METHODS = ("stage_weighted", "win_probability")
+"""Methods that forecast only the deals open on the report date."""
+
+
+def forecast_caveat(headline: dict) -> str:
+    """Return the caveat under the forecast card, or "" when none applies.
+
+    A forecast of a method in :data:`OPEN_DEAL_METHODS` leaves out the
+    deals that will be created and won within the window, so it can read
+    as a fall against past bookings that included them.
+    """
+    if headline.get("method") not in OPEN_DEAL_METHODS:
+        return ""
+    return "Open deals only: deals not yet created are not in it"
+
+
 def executive_highlights(ws: Workspace) -> list[object]:
     """Return the chosen forecast with its range and the accuracy sentence.
 
@@ -629,6 +645,7 @@ def executive_highlights(ws: Workspace) -> list[object]:
         {
             "label": f"Bookings forecast, {period}",
             "value": tables.format_money(headline["forecast"], currency),
+            "caveat": forecast_caveat(headline),
         },
         {
             "label": "Range, P10 to P90",

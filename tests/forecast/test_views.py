@@ -97,6 +97,36 @@ def range_card_html(
     return views.executive_highlights(ws)[0].data
 
 
+@pytest.mark.parametrize(
+    ("method", "caveat"),
+    [
+        ("win_probability", True),
+        ("stage_weighted", True),
+        ("account_based", False),
+        ("time_series", False),
+    ],
+)
+def test_forecast_card_names_open_deals(method, caveat):
+    headline = {
+        "forecast": {
+            "window_start": "2026-07-01",
+            "window_end": "2026-09-30",
+            "forecast": 1000.0,
+            "p10": 900.0,
+            "p90": 1100.0,
+            "method": method,
+            "label": METHOD_LABELS[method],
+            "sentence": "",
+        }
+    }
+    ws = SimpleNamespace(headline=headline, currency="USD")
+    html = views.executive_highlights(ws)[0].data
+    expected = (
+        '<div class="caveat">Open deals only: deals not yet created are not in it</div>'
+    )
+    assert (expected in html) == caveat
+
+
 def test_narrow_range_card_says_so():
     html = range_card_html(0.3, 10)
     assert (
