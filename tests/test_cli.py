@@ -241,6 +241,27 @@ def test_check_rejects_team_member_without_accounts(small_sample, tmp_path, caps
     assert "'Nobody Real'" in error
 
 
+def run_without_data(command: str, setting: str, tmp_path) -> int:
+    """Run ``command`` with ``setting`` on a data folder that does not exist.
+
+    Reading input would fail with another error, so an error about
+    ``setting`` shows that it was checked before intake.
+    """
+    return cli.main(
+        [
+            command,
+            "--set",
+            f"data_dir={tmp_path / 'missing'}",
+            "--set",
+            f"reports_dir={tmp_path / 'reports'}",
+            "--set",
+            f"work_dir={tmp_path / 'work'}",
+            "--set",
+            setting,
+        ]
+    )
+
+
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
@@ -263,22 +284,9 @@ def test_check_rejects_team_member_without_accounts(small_sample, tmp_path, caps
 def test_invalid_setting_stops_before_intake(
     command, setting, message, tmp_path, capsys
 ):
-    # The data folder does not exist, so reading input would fail with
-    # another error. The snowflake case needs snowflake-connector-python
-    # to be missing, as it is from the project's environment.
-    code = cli.main(
-        [
-            command,
-            "--set",
-            f"data_dir={tmp_path / 'missing'}",
-            "--set",
-            f"reports_dir={tmp_path / 'reports'}",
-            "--set",
-            f"work_dir={tmp_path / 'work'}",
-            "--set",
-            setting,
-        ]
-    )
+    # The snowflake case needs snowflake-connector-python to be missing,
+    # as it is from the project's environment.
+    code = run_without_data(command, setting, tmp_path)
 
     assert code == 2
     assert message in capsys.readouterr().err
@@ -287,20 +295,8 @@ def test_invalid_setting_stops_before_intake(
 
 @pytest.mark.parametrize("command", ["build", "check"])
 def test_unknown_section_stops_before_intake(command, tmp_path, capsys):
-    # The data folder does not exist, so reading input would fail with
-    # another error.
-    code = cli.main(
-        [
-            command,
-            "--set",
-            f"data_dir={tmp_path / 'missing'}",
-            "--set",
-            f"reports_dir={tmp_path / 'reports'}",
-            "--set",
-            f"work_dir={tmp_path / 'work'}",
-            "--set",
-            "sections=[00-executive-summary,99-nope]",
-        ]
+    code = run_without_data(
+        command, "sections=[00-executive-summary,99-nope]", tmp_path
     )
 
     assert code == 2

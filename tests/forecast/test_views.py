@@ -33,17 +33,25 @@ def test_executive_highlights_show_forecast(report_workspace):
     assert "P10 to P90 range held actual bookings at" in sentence.data
 
 
+def forecast_headline(**fields) -> dict:
+    """Return a forecast headline of 1,000 with a P10 to P90 of 900 to 1,100."""
+    return {
+        "window_start": "2026-07-01",
+        "window_end": "2026-09-30",
+        "forecast": 1000.0,
+        "p10": 900.0,
+        "p90": 1100.0,
+        "sentence": "",
+        **fields,
+    }
+
+
 def test_sliced_forecast_says_company_wide():
     headline = {
-        "forecast": {
-            "window_start": "2026-07-01",
-            "window_end": "2026-09-30",
-            "forecast": 1000.0,
-            "p10": 800.0,
-            "p90": 1200.0,
-            "label": "Stage-weighted pipeline",
-            "sentence": "No method could be backtested.",
-        },
+        "forecast": forecast_headline(
+            label="Stage-weighted pipeline",
+            sentence="No method could be backtested.",
+        ),
         "slice": "owner Fatima Cohen",
     }
     ws = SimpleNamespace(headline=headline, currency="USD")
@@ -56,17 +64,12 @@ def test_sliced_forecast_says_company_wide():
 
 def test_won_only_warning_follows_sentence():
     headline = {
-        "forecast": {
-            "window_start": "2026-07-01",
-            "window_end": "2026-09-30",
-            "forecast": 1000.0,
-            "p10": 800.0,
-            "p90": 1200.0,
-            "label": "Account-based",
-            "sentence": "The account-based forecast has been the most accurate.",
-            "won_only_warning": "The source records only won deals.",
-            "reliability": "Its range held actual bookings.",
-        }
+        "forecast": forecast_headline(
+            label="Account-based",
+            sentence="The account-based forecast has been the most accurate.",
+            won_only_warning="The source records only won deals.",
+            reliability="Its range held actual bookings.",
+        )
     }
     ws = SimpleNamespace(headline=headline, currency="USD")
     expected = (
@@ -81,17 +84,13 @@ def range_card_html(
     coverage: float | None, cutoffs: int | None, low: float = 900.0, high=1100.0
 ) -> str:
     headline = {
-        "forecast": {
-            "window_start": "2026-07-01",
-            "window_end": "2026-09-30",
-            "forecast": 1000.0,
-            "p10": low,
-            "p90": high,
-            "label": "Win-probability model",
-            "sentence": "",
-            "coverage": coverage,
-            "coverage_cutoffs": cutoffs,
-        }
+        "forecast": forecast_headline(
+            p10=low,
+            p90=high,
+            label="Win-probability model",
+            coverage=coverage,
+            coverage_cutoffs=cutoffs,
+        )
     }
     ws = SimpleNamespace(headline=headline, currency="USD")
     return views.executive_highlights(ws)[0].data
@@ -108,16 +107,7 @@ def range_card_html(
 )
 def test_forecast_card_names_open_deals(method, caveat):
     headline = {
-        "forecast": {
-            "window_start": "2026-07-01",
-            "window_end": "2026-09-30",
-            "forecast": 1000.0,
-            "p10": 900.0,
-            "p90": 1100.0,
-            "method": method,
-            "label": METHOD_LABELS[method],
-            "sentence": "",
-        }
+        "forecast": forecast_headline(method=method, label=METHOD_LABELS[method])
     }
     ws = SimpleNamespace(headline=headline, currency="USD")
     html = views.executive_highlights(ws)[0].data
