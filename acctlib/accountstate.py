@@ -455,7 +455,7 @@ _HISTORY_FRAMES = ("account_tiers", "account_health", "account_map")
 
 
 def history_month_ends(context: Any) -> list[dt.date]:
-    """Return the month-ends of the account history: those after the first record."""
+    """Return the month-ends of the account history, those after the first record."""
     first_record_at = _first_record_at(context)
     return [
         month_end

@@ -262,8 +262,8 @@ def check_step_settings(params: Params) -> None:
 
     Reads the tiering, health, attribution and forecast settings the way
     their steps do. Also checks the DuckDB memory limit, that the engine's
-    Ibis backend is installed and that the team is in ``teams``. A misspelt
-    setting so stops a build before intake instead of after it. Owner
+    Ibis backend is installed and that the team is in ``teams``. The build
+    calls it before intake, so a misspelt setting stops it early. Owner
     names need the data, so :func:`acctlib.slicing.check_owner_slice`
     checks them after intake.
     """

@@ -292,8 +292,8 @@ def explain_tiers(
     75, fit 60)"; "fit 30, engagement 10: below all the Tier 3 thresholds
     (fit 60, engagement 50)". Scores read as whole numbers unless rounding
     would carry one to or past a threshold of any tier that it is below,
-    or below one that it meets: then they take the decimals that keep the
-    order, such as "value 74.9" against a Tier 1 value of 75.
+    or below one that it meets. Such scores take the decimals that keep
+    the order, such as "value 74.9" against a Tier 1 value of 75.
     """
     reasons = pd.Series("no tier rules: every account is Tier 4", index=tiers.index)
     reasons = reasons.astype(object)
@@ -618,11 +618,10 @@ def _format_threshold(threshold: float) -> str:
 def _format_scores(values: np.ndarray, thresholds: list[float]) -> np.ndarray:
     """Return each score as text, or "not measured" when missing.
 
-    A score reads as a whole number unless that text would compare with
-    the text of one of ``thresholds`` the other way round than the score
-    does, as 74.9 read as "75" against 75 would. Then it gets one decimal,
-    or more for scores that are not rounded to one decimal. Each distinct
-    value is formatted once.
+    A score reads as a whole number unless that text would land on the
+    other side of one of ``thresholds`` than the score, as 74.9 shown as
+    "75" against 75 would. Then it gets one decimal, or more where one is
+    not enough. Each distinct value is formatted once.
     """
     # Factorizing the bit patterns keeps 0.0 and -0.0 apart, which format
     # differently.

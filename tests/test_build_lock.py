@@ -22,7 +22,7 @@ sys.stdin.read()
 
 
 def hold_lock(lock_file: Path) -> subprocess.Popen:
-    """Start a process that holds ``lock_file`` until its stdin closes."""
+    """Start a process that keeps ``lock_file`` locked until its stdin closes."""
     lock_file.parent.mkdir(parents=True)
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_LOCK, str(lock_file)],
